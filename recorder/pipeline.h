@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pipeline.h - the recorder's pipeline, the seam between a source and the store.
+ *
+ * A source (replay.c reads capture files; live.c reads the TC eBPF ring buffer and the
+ * socket and OpenSSL probes) hands over packets, process facts and TLS secrets. The pipeline
+ * decodes each packet (decode.c), finds its flow (flowtable.c: one connection over its
+ * lifetime, port reuse starts a new flow), takes the client_random out of ClientHellos
+ * (tls_hello.c), and writes packets, flows, sessions and secrets into the store. Sources
+ * differ only in where these come from: nothing below this line knows about files or eBPF.
+ *
+ * pipeline_packet() is the hot path: no allocation in steady state, no syscall, no SQL.
+ */
+#ifndef ECAP_PIPELINE_H
+#define ECAP_PIPELINE_H
+
+#include <stdint.h>
+
+#include "../schema/records.h"
+#include "../schema/store.h"
+
+struct pipeline;
+
+struct pipeline_options {
+	uint64_t tcp_idle_ns;   /* idle gap that ends a TCP flow; default 10 min */
+	uint64_t udp_idle_ns;   /* UDP and ICMP; default 2 min */
+	uint32_t max_flows;     /* flow table capacity; default 1M */
+};
+
+void pipeline_options_default(struct pipeline_options *o);
+int pipeline_new(struct store *store, const struct pipeline_options *opt, struct pipeline **out);
+/* Flushes what it holds into the store (does not close the store). */
+int pipeline_finish(struct pipeline *p);
+void pipeline_free(struct pipeline *p);
+
+/*
+ * One packet. pkt->flow_id is filled in by the pipeline. proc, when not NULL, is the local
+ * process that sent (PKT_DIR_OUTBOUND) or received (PKT_DIR_INBOUND) it, as the source knows
+ * it (a ptcpdump comment in a pcapng); with an unknown direction it is taken for the sender.
+ */
+int pipeline_packet(struct pipeline *p, struct ecap_packet *pkt, const struct ecap_proc *proc);
+
+/*
+ * A local socket and its owner, as the live source learns it (connect, accept, first send,
+ * /proc at start). Attributes the end of the matching flow whose address and port are the
+ * local ones; a socket seen before its first packet is remembered and applied when the flow
+ * appears. Addresses are 16 bytes, IPv4 v4-mapped.
+ */
+struct socket_owner {
+	uint8_t proto;
+	uint8_t local_addr[16], remote_addr[16];
+	uint16_t local_port, remote_port;
+	struct ecap_proc proc;
+};
+int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns);
+
+/* A secret from a key log file, an input DSB or the OpenSSL probes. 1 new, 0 known, <0 error. */
+int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
+
+/* Packets a source lost. */
+int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t count);
+
+/* Periodic work: flow expiry, chunk closing and group commit in the store. */
+int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns);
+
+struct pipeline_stats {
+	uint64_t packets, bytes;
+	uint64_t flows;             /* flows created */
+	uint64_t active_flows;
+	uint64_t non_flow_packets;  /* ARP and the like: stored without a flow */
+	uint64_t tls_sessions;      /* client_randoms linked to flows */
+	uint64_t secrets, secrets_dup;
+	uint64_t secrets_linked;    /* secrets whose client_random has a session in this run */
+	uint64_t drops;
+	uint64_t decode_errors;     /* packets too short to decode past some header (still stored) */
+};
+void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st);
+
+#endif

@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * chunk.c - building a chunk while it is open, and viewing one read back from disk.
+ *
+ * The builder appends each packet as a finished EPB (timestamps in nanoseconds, if_tsresol
+ * 9) to one buffer and notes its flow in the metadata; flows are found through a small
+ * open-addressing table keyed by flow id, so the per-packet cost is a hash probe and a copy.
+ * When the chunk closes, the section header (SHB, one IDB per interface that occurs, one DSB
+ * with the secrets that arrived meanwhile) is written, and header plus EPBs are compressed
+ * as one LZ4 frame in two updates, without copying the EPBs again.
+ */
+#include "chunk.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ecap_config.h"
+#include "pcapng.h"
+
+struct flow_slot {
+	uint64_t flow_id;       /* 0: empty */
+	uint32_t stat;          /* index into meta.flowstats, or UINT32_MAX */
+	uint32_t rec;           /* index into meta.flows, or UINT32_MAX */
+};
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+int chunk_builder_init(struct chunk_builder *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	if (LZ4F_isError(LZ4F_createCompressionContext(&cb->cctx, LZ4F_VERSION)))
+		return -ENOMEM;
+	cb->slot_cap = 1024;
+	cb->slots = calloc(cb->slot_cap, sizeof(*cb->slots));
+	return cb->slots ? 0 : -ENOMEM;
+}
+
+void chunk_builder_free(struct chunk_builder *cb)
+{
+	chunkmeta_free(&cb->meta);
+	buf_free(&cb->epbs);
+	buf_free(&cb->dsb_text);
+	free(cb->secrets);
+	free(cb->iface_local);
+	free(cb->slots);
+	if (cb->cctx)
+		LZ4F_freeCompressionContext(cb->cctx);
+	memset(cb, 0, sizeof(*cb));
+}
+
+bool chunk_builder_empty(const struct chunk_builder *cb)
+{
+	return cb->meta.packets == 0 && cb->meta.n_flows == 0 && cb->n_secrets == 0 &&
+	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0;
+}
+
+size_t chunk_builder_raw_size(const struct chunk_builder *cb)
+{
+	return cb->epbs.len + cb->dsb_text.len;
+}
+
+static int slots_grow(struct chunk_builder *cb)
+{
+	size_t ncap = cb->slot_cap * 2;
+	struct flow_slot *ns = calloc(ncap, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	for (size_t i = 0; i < cb->slot_cap; i++) {
+		struct flow_slot *s = &cb->slots[i];
+		if (!s->flow_id)
+			continue;
+		size_t j = hash64(s->flow_id) & (ncap - 1);
+		while (ns[j].flow_id)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = *s;
+	}
+	free(cb->slots);
+	cb->slots = ns;
+	cb->slot_cap = ncap;
+	return 0;
+}
+
+/* The slot of flow_id, created empty when missing; NULL on out of memory. */
+static struct flow_slot *slot_get(struct chunk_builder *cb, uint64_t flow_id)
+{
+	size_t mask = cb->slot_cap - 1;
+	size_t i = hash64(flow_id) & mask;
+	while (cb->slots[i].flow_id) {
+		if (cb->slots[i].flow_id == flow_id)
+			return &cb->slots[i];
+		i = (i + 1) & mask;
+	}
+	if ((cb->slot_used + 1) * 2 > cb->slot_cap) {
+		if (slots_grow(cb))
+			return NULL;
+		return slot_get(cb, flow_id);
+	}
+	cb->slot_used++;
+	cb->slots[i].flow_id = flow_id;
+	cb->slots[i].stat = UINT32_MAX;
+	cb->slots[i].rec = UINT32_MAX;
+	return &cb->slots[i];
+}
+
+static int local_iface(struct chunk_builder *cb, uint32_t store_id, const struct ecap_iface *desc,
+		       uint32_t *local)
+{
+	if (store_id >= cb->iface_local_cap) {
+		size_t ncap = store_id + 16;
+		uint32_t *p = realloc(cb->iface_local, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + cb->iface_local_cap, 0, (ncap - cb->iface_local_cap) * sizeof(*p));
+		cb->iface_local = p;
+		cb->iface_local_cap = ncap;
+	}
+	if (!cb->iface_local[store_id]) {
+		struct chunkmeta_iface *f = chunkmeta_push(&cb->meta, ifaces);
+		if (!f)
+			return -ENOMEM;
+		f->store_id = store_id;
+		f->desc = *desc;
+		cb->iface_local[store_id] = (uint32_t)cb->meta.n_ifaces;
+	}
+	*local = cb->iface_local[store_id] - 1;
+	return 0;
+}
+
+int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
+			     const struct ecap_iface *iface)
+{
+	struct chunk_meta *m = &cb->meta;
+	uint32_t local, flow_idx = CHUNKMETA_NO_FLOW;
+	int err;
+
+	if (pkt->iface < cb->iface_local_cap && cb->iface_local[pkt->iface])
+		local = cb->iface_local[pkt->iface] - 1;
+	else if ((err = local_iface(cb, pkt->iface, iface, &local)))
+		return err;
+
+	if (pkt->flow_id) {
+		struct flow_slot *s = slot_get(cb, pkt->flow_id);
+		if (!s)
+			return -ENOMEM;
+		if (s->stat == UINT32_MAX) {
+			struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
+			if (!st)
+				return -ENOMEM;
+			st->flow_id = pkt->flow_id;
+			st->first_ns = pkt->ts_ns;
+			s->stat = (uint32_t)(m->n_flowstats - 1);
+		}
+		struct chunkmeta_flowstat *st = &m->flowstats[s->stat];
+		st->packets++;
+		st->bytes += pkt->origlen;
+		if (pkt->ts_ns < st->first_ns)
+			st->first_ns = pkt->ts_ns;
+		if (pkt->ts_ns > st->last_ns)
+			st->last_ns = pkt->ts_ns;
+		flow_idx = s->stat;
+	} else {
+		m->nonflow_packets++;
+	}
+	uint32_t *pf = chunkmeta_push(m, pktflow);
+	if (!pf)
+		return -ENOMEM;
+	*pf = flow_idx;
+
+	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, pkt->caplen,
+				    pkt->origlen, pkt->flags, NULL)))
+		return err;
+	if (m->packets == 0 || pkt->ts_ns < m->first_ns)
+		m->first_ns = pkt->ts_ns;
+	if (pkt->ts_ns > m->last_ns)
+		m->last_ns = pkt->ts_ns;
+	m->packets++;
+	cb->bytes_origlen += pkt->origlen;
+	return 0;
+}
+
+int chunk_builder_add_flow(struct chunk_builder *cb, const struct flow_record *flow)
+{
+	struct flow_slot *s = slot_get(cb, flow->id);
+	if (!s)
+		return -ENOMEM;
+	if (s->rec == UINT32_MAX) {
+		if (!chunkmeta_push(&cb->meta, flows))
+			return -ENOMEM;
+		s->rec = (uint32_t)(cb->meta.n_flows - 1);
+	}
+	cb->meta.flows[s->rec] = *flow;
+	return 0;
+}
+
+int chunk_builder_add_session(struct chunk_builder *cb, const uint8_t cr[32], uint64_t flow_id)
+{
+	struct chunkmeta_session *ss = chunkmeta_push(&cb->meta, sessions);
+	if (!ss)
+		return -ENOMEM;
+	memcpy(ss->client_random, cr, 32);
+	ss->flow_id = flow_id;
+	return 0;
+}
+
+int chunk_builder_has_secret(const struct chunk_builder *cb, const struct tls_secret *sec)
+{
+	for (size_t i = 0; i < cb->n_secrets; i++)
+		if (!memcmp(cb->secrets[i].client_random, sec->client_random, 32) &&
+		    !strcmp(cb->secrets[i].label, sec->label))
+			return 1;
+	return 0;
+}
+
+int chunk_builder_add_secret(struct chunk_builder *cb, const struct tls_secret *sec)
+{
+	char line[ECAP_LABEL_MAX + 2 * 32 + 2 * ECAP_SECRET_MAX + 4];
+	size_t n = secret_format_line(sec, line, sizeof(line));
+	int err = buf_append(&cb->dsb_text, line, n);
+	if (err)
+		return err;
+	struct tls_secret *slot = chunkmeta_grow((void **)&cb->secrets, &cb->n_secrets,
+						 &cb->cap_secrets, sizeof(*cb->secrets));
+	if (!slot)
+		return -ENOMEM;
+	*slot = *sec;
+	return 0;
+}
+
+int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t ts, uint64_t n)
+{
+	struct chunkmeta_drops *d = chunkmeta_push(&cb->meta, drops);
+	if (!d)
+		return -ENOMEM;
+	d->iface = iface;
+	d->ts_ns = ts;
+	d->count = n;
+	return 0;
+}
+
+static int compress_update(struct chunk_builder *cb, struct buf *out, const uint8_t *src,
+			   size_t len)
+{
+	size_t bound = LZ4F_compressBound(len, NULL);
+	int err = buf_reserve(out, bound);
+	if (err)
+		return err;
+	size_t n = LZ4F_compressUpdate(cb->cctx, out->data + out->len, out->cap - out->len, src,
+				       len, NULL);
+	if (LZ4F_isError(n))
+		return -EIO;
+	out->len += n;
+	return 0;
+}
+
+int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct buf *frames)
+{
+	struct chunk_meta *m = &cb->meta;
+	struct buf hdr = { 0 };
+	char comment[64];
+	int err;
+
+	snprintf(comment, sizeof(comment), "ecap chunk %llu", (unsigned long long)id);
+	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
+	if ((err = pcapng_write_shb(&hdr, &shb)))
+		goto out;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct ecap_iface *d = &m->ifaces[i].desc;
+		struct pcapng_idb_info idb = { .linktype = d->linktype, .snaplen = d->snaplen,
+					       .name = d->name, .filter = d->filter, .tsresol = 9 };
+		if ((err = pcapng_write_idb(&hdr, &idb)))
+			goto out;
+	}
+	if (cb->dsb_text.len) {
+		if ((err = pcapng_write_dsb(&hdr, PCAPNG_SECRETS_TLS, cb->dsb_text.data,
+					    (uint32_t)cb->dsb_text.len)))
+			goto out;
+		m->flags |= CHUNKMETA_FLAG_HAS_SECRETS;
+	}
+	if (hdr.len + cb->epbs.len > UINT32_MAX / 2) {
+		err = -E2BIG;
+		goto out;
+	}
+	m->id = id;
+	m->raw_len = (uint32_t)(hdr.len + cb->epbs.len);
+
+	/* The data frame goes into a scratch buffer first: the meta frame, which precedes it,
+	 * needs its length. */
+	struct buf data = { 0 };
+	LZ4F_preferences_t prefs = { 0 };
+	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	prefs.frameInfo.contentSize = m->raw_len;
+	prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+	if ((err = buf_reserve(&data, LZ4F_HEADER_SIZE_MAX)))
+		goto out;
+	size_t n = LZ4F_compressBegin(cb->cctx, data.data, data.cap, &prefs);
+	if (LZ4F_isError(n)) {
+		err = -EIO;
+		goto out_data;
+	}
+	data.len = n;
+	if ((err = compress_update(cb, &data, hdr.data, hdr.len)) ||
+	    (err = compress_update(cb, &data, cb->epbs.data, cb->epbs.len)))
+		goto out_data;
+	if ((err = buf_reserve(&data, LZ4F_compressBound(0, NULL) + 8)))
+		goto out_data;
+	n = LZ4F_compressEnd(cb->cctx, data.data + data.len, data.cap - data.len, NULL);
+	if (LZ4F_isError(n)) {
+		err = -EIO;
+		goto out_data;
+	}
+	data.len += n;
+	m->data_len = (uint32_t)data.len;
+
+	buf_reset(frames);
+	if ((err = chunkmeta_encode(m, frames)))
+		goto out_data;
+	err = buf_append(frames, data.data, data.len);
+out_data:
+	buf_free(&data);
+out:
+	buf_free(&hdr);
+	return err;
+}
+
+void chunk_builder_reset(struct chunk_builder *cb)
+{
+	chunkmeta_reset(&cb->meta);
+	buf_reset(&cb->epbs);
+	buf_reset(&cb->dsb_text);
+	cb->n_secrets = 0;
+	if (cb->iface_local)
+		memset(cb->iface_local, 0, cb->iface_local_cap * sizeof(*cb->iface_local));
+	memset(cb->slots, 0, cb->slot_cap * sizeof(*cb->slots));
+	cb->slot_used = 0;
+	cb->bytes_origlen = 0;
+}

@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * chunk.h - chunks in memory: the builder that collects packets, flows and secrets while a
+ * chunk is open and turns them into a metadata frame and an LZ4 data frame when it closes;
+ * and the view that turns a chunk read from disk back into packets in timestamp order.
+ */
+#ifndef ECAP_CHUNK_H
+#define ECAP_CHUNK_H
+
+#include <lz4frame.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "chunkmeta.h"
+#include "records.h"
+
+struct flow_slot;
+
+struct chunk_builder {
+	struct chunk_meta meta;
+	struct buf epbs;                 /* the EPBs, in arrival order */
+	struct buf dsb_text;             /* key log lines for the DSB */
+	struct tls_secret *secrets;      size_t n_secrets, cap_secrets;
+	uint32_t *iface_local;           /* store iface id -> local index + 1 (0: not yet) */
+	size_t iface_local_cap;
+	struct flow_slot *slots;         /* flow id -> its flowstat and flow record */
+	size_t slot_cap, slot_used;
+	uint64_t bytes_origlen;
+	LZ4F_cctx *cctx;
+};
+
+int chunk_builder_init(struct chunk_builder *cb);
+void chunk_builder_free(struct chunk_builder *cb);
+bool chunk_builder_empty(const struct chunk_builder *cb);
+/* Raw pcapng bytes so far (what chunk_bytes is compared with). */
+size_t chunk_builder_raw_size(const struct chunk_builder *cb);
+
+/* The hot path. iface describes pkt->iface (needed the first time it occurs in a chunk). */
+int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
+			     const struct ecap_iface *iface);
+int chunk_builder_add_flow(struct chunk_builder *cb, const struct flow_record *flow);
+int chunk_builder_add_session(struct chunk_builder *cb, const uint8_t cr[32], uint64_t flow_id);
+int chunk_builder_add_secret(struct chunk_builder *cb, const struct tls_secret *sec);
+int chunk_builder_has_secret(const struct chunk_builder *cb, const struct tls_secret *sec);
+int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t ts, uint64_t n);
+
+/*
+ * Close the chunk as chunk `id`: frames receives the metadata frame and the data frame,
+ * cb->meta is complete (for the index) and cb->secrets lists its secrets. Call
+ * chunk_builder_reset() once both are used.
+ */
+int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct buf *frames);
+void chunk_builder_reset(struct chunk_builder *cb);
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+struct chunk_pkt {
+	uint64_t ts_ns;
+	uint64_t flow_id;
+	uint32_t data_off;
+	uint32_t caplen, origlen;
+	uint32_t flags;
+	uint32_t iface;          /* store id */
+};
+
+struct chunk_view {
+	struct chunk_meta meta;
+	struct buf frames;
+	struct buf raw;          /* the decompressed pcapng section */
+	struct chunk_pkt *pkts;
+	size_t n_pkts, pos;
+	size_t dsb_off[16];      /* offsets and lengths of TLSK DSB bodies in raw */
+	size_t dsb_len[16];
+	size_t n_dsb;
+};
+
+/* Parse the pcapng section of a chunk whose meta, frames and raw are filled in. */
+int chunk_view_parse(struct chunk_view *v, const char **why);
+void chunk_view_free_contents(struct chunk_view *v);
+
+/*
+ * Calls fn for each secret in the view's DSBs. Lines are "LABEL <64 hex> <hex>" as
+ * chunk_builder writes them; a line that does not parse makes the walk return -EBADMSG.
+ */
+int chunk_view_walk_secrets(const struct chunk_view *v,
+			    int (*fn)(const struct tls_secret *sec, void *ctx), void *ctx);
+
+/* One secret as a key log line, with the newline; returns its length. */
+size_t secret_format_line(const struct tls_secret *sec, char *out, size_t cap);
+/* Parse one key log line of the strict form above (no newline). 0 or -EINVAL. */
+int secret_parse_line(const char *line, size_t len, struct tls_secret *out);
+
+#endif

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * chunk_view.c - a chunk read back: its pcapng section parsed into a packet table (sorted by
+ * timestamp when the chunk was not written in order), each packet paired with its flow from
+ * the metadata; and the key log lines of its DSB, in the strict form the builder writes.
+ */
+#include "chunk.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcapng.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+size_t secret_format_line(const struct tls_secret *sec, char *out, size_t cap)
+{
+	size_t ll = strnlen(sec->label, ECAP_LABEL_MAX - 1);
+	size_t need = ll + 1 + 64 + 1 + 2u * sec->secret_len + 1;
+	if (need > cap)
+		return 0;
+	char *p = out;
+	memcpy(p, sec->label, ll);
+	p += ll;
+	*p++ = ' ';
+	for (int i = 0; i < 32; i++) {
+		*p++ = hexdig[sec->client_random[i] >> 4];
+		*p++ = hexdig[sec->client_random[i] & 15];
+	}
+	*p++ = ' ';
+	for (int i = 0; i < sec->secret_len; i++) {
+		*p++ = hexdig[sec->secret[i] >> 4];
+		*p++ = hexdig[sec->secret[i] & 15];
+	}
+	*p++ = '\n';
+	return (size_t)(p - out);
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int unhex_bytes(const char *s, size_t len, uint8_t *out)
+{
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int secret_parse_line(const char *line, size_t len, struct tls_secret *out)
+{
+	const char *sp1 = memchr(line, ' ', len);
+	if (!sp1 || sp1 == line || (size_t)(sp1 - line) >= ECAP_LABEL_MAX)
+		return -EINVAL;
+	const char *cr = sp1 + 1, *end = line + len;
+	if (end - cr < 65 || cr[64] != ' ')
+		return -EINVAL;
+	const char *sec = cr + 65;
+	size_t sl = (size_t)(end - sec);
+	if (sl == 0 || sl % 2 || sl / 2 > ECAP_SECRET_MAX)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->label, line, (size_t)(sp1 - line));
+	if (unhex_bytes(cr, 64, out->client_random) || unhex_bytes(sec, sl, out->secret))
+		return -EINVAL;
+	out->secret_len = (uint8_t)(sl / 2);
+	return 0;
+}
+
+void chunk_view_free_contents(struct chunk_view *v)
+{
+	chunkmeta_free(&v->meta);
+	buf_free(&v->frames);
+	buf_free(&v->raw);
+	free(v->pkts);
+	v->pkts = NULL;
+	v->n_pkts = v->pos = v->n_dsb = 0;
+}
+
+static int cmp_pkt(const void *a, const void *b)
+{
+	const struct chunk_pkt *x = a, *y = b;
+	if (x->ts_ns != y->ts_ns)
+		return x->ts_ns < y->ts_ns ? -1 : 1;
+	return x->data_off < y->data_off ? -1 : x->data_off > y->data_off;
+}
+
+#define BAD(msg)                 \
+	do {                     \
+		*why = (msg);    \
+		return -EBADMSG; \
+	} while (0)
+
+int chunk_view_parse(struct chunk_view *v, const char **why)
+{
+	const struct chunk_meta *m = &v->meta;
+	const uint8_t *p = v->raw.data;
+	size_t off = 0, n_idb = 0;
+	bool swap = false, sorted = true;
+
+	free(v->pkts);
+	v->pkts = calloc(m->packets ? m->packets : 1, sizeof(*v->pkts));
+	if (!v->pkts)
+		return -ENOMEM;
+	v->n_pkts = v->pos = v->n_dsb = 0;
+
+	while (off < v->raw.len) {
+		struct pcapng_block blk;
+		long n = pcapng_block_parse(p + off, v->raw.len - off, &swap, &blk);
+		if (n <= 0)
+			BAD(n == 0 ? "pcapng block cut short inside a chunk" : pcapng_error());
+		if (off == 0 && blk.type != PCAPNG_BT_SHB)
+			BAD("chunk does not start with a section header");
+		switch (blk.type) {
+		case PCAPNG_BT_SHB:
+			if (off != 0)
+				BAD("second section header inside a chunk");
+			break;
+		case PCAPNG_BT_IDB:
+			n_idb++;
+			break;
+		case PCAPNG_BT_DSB: {
+			uint32_t type, len;
+			const uint8_t *data;
+			if (pcapng_parse_dsb(&blk, swap, &type, &data, &len))
+				BAD(pcapng_error());
+			if (type == PCAPNG_SECRETS_TLS) {
+				if (v->n_dsb == sizeof(v->dsb_off) / sizeof(v->dsb_off[0]))
+					BAD("too many DSBs in a chunk");
+				v->dsb_off[v->n_dsb] = (size_t)(data - p);
+				v->dsb_len[v->n_dsb++] = len;
+			}
+			break;
+		}
+		case PCAPNG_BT_EPB: {
+			struct pcapng_epb e;
+			if (pcapng_parse_packet(&blk, swap, &e))
+				BAD(pcapng_error());
+			if (v->n_pkts >= m->packets)
+				BAD("chunk holds more packets than its metadata says");
+			if (e.ifid >= n_idb || e.ifid >= m->n_ifaces)
+				BAD("packet names an interface the chunk does not describe");
+			uint32_t lf = m->pktflow[v->n_pkts];
+			struct chunk_pkt *cp = &v->pkts[v->n_pkts];
+			cp->ts_ns = e.ts;
+			cp->flow_id = lf == CHUNKMETA_NO_FLOW ? 0 : m->flowstats[lf].flow_id;
+			cp->data_off = (uint32_t)(e.data - p);
+			cp->caplen = e.caplen;
+			cp->origlen = e.origlen;
+			cp->flags = e.flags;
+			cp->iface = m->ifaces[e.ifid].store_id;
+			if (v->n_pkts && cp->ts_ns < v->pkts[v->n_pkts - 1].ts_ns)
+				sorted = false;
+			v->n_pkts++;
+			break;
+		}
+		default:
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (v->n_pkts != m->packets)
+		BAD("chunk holds fewer packets than its metadata says");
+	if (!sorted)
+		qsort(v->pkts, v->n_pkts, sizeof(*v->pkts), cmp_pkt);
+	return 0;
+}
+
+int chunk_view_walk_secrets(const struct chunk_view *v,
+			    int (*fn)(const struct tls_secret *sec, void *ctx), void *ctx)
+{
+	for (size_t d = 0; d < v->n_dsb; d++) {
+		const char *s = (const char *)v->raw.data + v->dsb_off[d];
+		const char *end = s + v->dsb_len[d];
+		while (s < end) {
+			const char *nl = memchr(s, '\n', (size_t)(end - s));
+			const char *le = nl ? nl : end;
+			/* the DSB body is padded with NULs to a multiple of 4 */
+			if (le > s && *s) {
+				struct tls_secret sec;
+				if (secret_parse_line(s, (size_t)(le - s), &sec))
+					return -EBADMSG;
+				int r = fn(&sec, ctx);
+				if (r)
+					return r;
+			}
+			s = le + 1;
+		}
+	}
+	return 0;
+}

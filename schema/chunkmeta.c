@@ -1,0 +1,464 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * chunkmeta.c - encoding and decoding of a chunk's metadata frame.
+ *
+ * FORMAT (all integers little-endian)
+ *
+ * A segment file is a sequence of chunks. Each chunk is two frames back to back:
+ *
+ *   meta frame   an LZ4 *skippable* frame (lz4 -dc and every LZ4 frame decoder skip it):
+ *                  u32 0x184D2A5E   skippable magic (nibble E)
+ *                  u32 size         bytes that follow in this frame (= 64 + body_len)
+ *                  meta header (64 bytes), then the body
+ *   data frame   a standard LZ4 frame (content checksum and content size set) whose content
+ *                is one self-contained pcapng section: SHB, IDBs, the chunk's DSBs, EPBs.
+ *
+ * Meta header:
+ *    0 u32 magic "ECM1" (0x314D4345)     4 u16 version (1)      6 u16 header length (64)
+ *    8 u64 chunk id (store-wide, increasing)
+ *   16 u64 first_ns                      24 u64 last_ns         (packet timestamps, ns)
+ *   32 u32 packets                       36 u32 packets in no flow
+ *   40 u32 raw_len (pcapng bytes)        44 u32 data_len (LZ4 data frame bytes)
+ *   48 u32 flags: 1 body is an LZ4 block, 2 the section holds DSBs
+ *   52 u32 body_raw_len                  56 u32 body_len (as stored)
+ *   60 u32 CRC-32C of header bytes 0..59 followed by the stored body
+ *
+ * Body: sections, each  u16 type, u16 0, u32 count, u32 byte_len, then count elements:
+ *   1 interfaces (element i is pcapng interface i of the section):
+ *       u32 store id, u16 linktype, u16 name_len, u32 snaplen, u16 filter_len, name, filter
+ *   2 flows, new or with new facts (last one wins):
+ *       u64 id, u8 proto, u8 family, u16 port_a, u16 port_b, 16 addr_a, 16 addr_b,
+ *       u64 first_ns, then for side A and side B a process:
+ *       u8 valid, u32 pid, u32 tid, u32 uid, u32 gid, 16 comm, u64 cgroup id, u32 netns
+ *   3 flow stats (element i is chunk-local flow i):
+ *       u64 flow id, u32 packets, u64 bytes, u64 first_ns, u64 last_ns
+ *   4 packet flows: u32 chunk-local flow of each packet in section order, 0xFFFFFFFF = none
+ *   5 TLS sessions: 32 client_random, u64 flow id
+ *   6 drops: u32 store interface id, u64 ts_ns, u64 count
+ * Unknown section types are skipped by byte_len, so the format can grow.
+ *
+ * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
+ * decompresses to raw_len bytes with a matching content checksum. A reader that finds fewer
+ * bytes than a frame announces has found a torn tail.
+ */
+#include "chunkmeta.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "le.h"
+
+#define SKIPPABLE_MAGIC 0x184D2A5Eu
+#define FRAME_HDR 8
+#define PROC_LEN 45
+#define FLOW_LEN (8 + 1 + 1 + 2 + 2 + 16 + 16 + 8 + 2 * PROC_LEN)
+#define FLOWSTAT_LEN 36
+#define SESSION_LEN 40
+#define DROPS_LEN 20
+
+enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS };
+
+void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = realloc(*arr, ncap * elem);
+		if (!p)
+			return NULL;
+		*arr = p;
+		*cap = ncap;
+	}
+	void *slot = (char *)*arr + *n * elem;
+	memset(slot, 0, elem);
+	(*n)++;
+	return slot;
+}
+
+void chunkmeta_reset(struct chunk_meta *m)
+{
+	m->id = m->first_ns = m->last_ns = 0;
+	m->packets = m->nonflow_packets = m->raw_len = m->data_len = m->flags = 0;
+	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
+	m->segment = 0;
+	m->offset = 0;
+	m->length = 0;
+}
+
+void chunkmeta_free(struct chunk_meta *m)
+{
+	free(m->ifaces);
+	free(m->flows);
+	free(m->flowstats);
+	free(m->pktflow);
+	free(m->sessions);
+	free(m->drops);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- encoding ---------------------------------------------------------------------- */
+
+static uint8_t *put_section(struct buf *b, uint16_t type, uint32_t count, size_t byte_len)
+{
+	if (buf_reserve(b, 12 + byte_len))
+		return NULL;
+	uint8_t *p = b->data + b->len;
+	le16_store(p, type);
+	le16_store(p + 2, 0);
+	le32_store(p + 4, count);
+	le32_store(p + 8, (uint32_t)byte_len);
+	b->len += 12 + byte_len;
+	return p + 12;
+}
+
+static void put_proc(uint8_t *p, const struct ecap_proc *pr)
+{
+	p[0] = pr->valid;
+	le32_store(p + 1, pr->pid);
+	le32_store(p + 5, pr->tid);
+	le32_store(p + 9, pr->uid);
+	le32_store(p + 13, pr->gid);
+	memset(p + 17, 0, 16);
+	memcpy(p + 17, pr->comm, strnlen(pr->comm, ECAP_COMM_LEN - 1));
+	le64_store(p + 33, pr->cgroup_id);
+	le32_store(p + 41, pr->netns);
+}
+
+static int encode_body(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p;
+	size_t len = 0;
+
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		len += 14 + strlen(m->ifaces[i].desc.name) + strlen(m->ifaces[i].desc.filter);
+	if (!(p = put_section(b, SEC_IFACES, (uint32_t)m->n_ifaces, len)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct chunkmeta_iface *f = &m->ifaces[i];
+		size_t nl = strlen(f->desc.name), fl = strlen(f->desc.filter);
+		le32_store(p, f->store_id);
+		le16_store(p + 4, f->desc.linktype);
+		le16_store(p + 6, (uint16_t)nl);
+		le32_store(p + 8, f->desc.snaplen);
+		le16_store(p + 12, (uint16_t)fl);
+		memcpy(p + 14, f->desc.name, nl);
+		memcpy(p + 14 + nl, f->desc.filter, fl);
+		p += 14 + nl + fl;
+	}
+
+	if (m->n_flows) {
+		if (!(p = put_section(b, SEC_FLOWS, (uint32_t)m->n_flows, m->n_flows * FLOW_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_flows; i++, p += FLOW_LEN) {
+			const struct flow_record *f = &m->flows[i];
+			le64_store(p, f->id);
+			p[8] = f->key.proto;
+			p[9] = f->key.family;
+			le16_store(p + 10, f->key.port_a);
+			le16_store(p + 12, f->key.port_b);
+			memcpy(p + 14, f->key.addr_a, 16);
+			memcpy(p + 30, f->key.addr_b, 16);
+			le64_store(p + 46, f->first_ns);
+			put_proc(p + 54, &f->proc[0]);
+			put_proc(p + 54 + PROC_LEN, &f->proc[1]);
+		}
+	}
+
+	if (!(p = put_section(b, SEC_FLOWSTATS, (uint32_t)m->n_flowstats,
+			      m->n_flowstats * FLOWSTAT_LEN)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_flowstats; i++, p += FLOWSTAT_LEN) {
+		const struct chunkmeta_flowstat *s = &m->flowstats[i];
+		le64_store(p, s->flow_id);
+		le32_store(p + 8, s->packets);
+		le64_store(p + 12, s->bytes);
+		le64_store(p + 20, s->first_ns);
+		le64_store(p + 28, s->last_ns);
+	}
+
+	if (!(p = put_section(b, SEC_PKTFLOW, (uint32_t)m->n_pktflow, m->n_pktflow * 4)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_pktflow; i++, p += 4)
+		le32_store(p, m->pktflow[i]);
+
+	if (m->n_sessions) {
+		if (!(p = put_section(b, SEC_SESSIONS, (uint32_t)m->n_sessions,
+				      m->n_sessions * SESSION_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_sessions; i++, p += SESSION_LEN) {
+			memcpy(p, m->sessions[i].client_random, 32);
+			le64_store(p + 32, m->sessions[i].flow_id);
+		}
+	}
+
+	if (m->n_drops) {
+		if (!(p = put_section(b, SEC_DROPS, (uint32_t)m->n_drops, m->n_drops * DROPS_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_drops; i++, p += DROPS_LEN) {
+			le32_store(p, m->drops[i].iface);
+			le64_store(p + 4, m->drops[i].ts_ns);
+			le64_store(p + 12, m->drops[i].count);
+		}
+	}
+	return 0;
+}
+
+int chunkmeta_encode(const struct chunk_meta *m, struct buf *out)
+{
+	struct buf body = { 0 };
+	int err = encode_body(m, &body);
+	if (err)
+		goto out;
+
+	uint32_t flags = m->flags & ~CHUNKMETA_FLAG_BODY_LZ4;
+	const uint8_t *stored = body.data;
+	size_t stored_len = body.len;
+	struct buf packed = { 0 };
+	if (body.len > 256 && body.len < CHUNKMETA_BODY_MAX) {
+		int bound = LZ4_compressBound((int)body.len);
+		if ((err = buf_reserve(&packed, (size_t)bound)))
+			goto out;
+		int n = LZ4_compress_default((const char *)body.data, (char *)packed.data,
+					     (int)body.len, bound);
+		if (n > 0 && (size_t)n < body.len) {
+			stored = packed.data;
+			stored_len = (size_t)n;
+			flags |= CHUNKMETA_FLAG_BODY_LZ4;
+		}
+	}
+	if (stored_len > CHUNKMETA_BODY_MAX) {
+		err = -E2BIG;
+		goto out2;
+	}
+
+	if ((err = buf_reserve(out, FRAME_HDR + CHUNKMETA_HEADER_LEN + stored_len)))
+		goto out2;
+	uint8_t *p = out->data + out->len;
+	le32_store(p, SKIPPABLE_MAGIC);
+	le32_store(p + 4, (uint32_t)(CHUNKMETA_HEADER_LEN + stored_len));
+	uint8_t *h = p + FRAME_HDR;
+	le32_store(h, CHUNKMETA_MAGIC);
+	le16_store(h + 4, CHUNKMETA_VERSION);
+	le16_store(h + 6, CHUNKMETA_HEADER_LEN);
+	le64_store(h + 8, m->id);
+	le64_store(h + 16, m->first_ns);
+	le64_store(h + 24, m->last_ns);
+	le32_store(h + 32, m->packets);
+	le32_store(h + 36, m->nonflow_packets);
+	le32_store(h + 40, m->raw_len);
+	le32_store(h + 44, m->data_len);
+	le32_store(h + 48, flags);
+	le32_store(h + 52, (uint32_t)body.len);
+	le32_store(h + 56, (uint32_t)stored_len);
+	memcpy(h + CHUNKMETA_HEADER_LEN, stored, stored_len);
+	le32_store(h + 60, crc32c(crc32c(0, h, 60), h + CHUNKMETA_HEADER_LEN, stored_len));
+	out->len += FRAME_HDR + CHUNKMETA_HEADER_LEN + stored_len;
+out2:
+	buf_free(&packed);
+out:
+	buf_free(&body);
+	return err;
+}
+
+/* ---- decoding ---------------------------------------------------------------------- */
+
+long chunkmeta_frame_len(const uint8_t *p, size_t avail)
+{
+	if (avail < FRAME_HDR || le32_load(p) != SKIPPABLE_MAGIC)
+		return 0;
+	return (long)FRAME_HDR + le32_load(p + 4);
+}
+
+static void get_proc(const uint8_t *p, struct ecap_proc *pr)
+{
+	pr->valid = p[0] != 0;
+	pr->pid = le32_load(p + 1);
+	pr->tid = le32_load(p + 5);
+	pr->uid = le32_load(p + 9);
+	pr->gid = le32_load(p + 13);
+	memcpy(pr->comm, p + 17, ECAP_COMM_LEN - 1);
+	pr->comm[ECAP_COMM_LEN - 1] = 0;
+	pr->cgroup_id = le64_load(p + 33);
+	pr->netns = le32_load(p + 41);
+}
+
+#define BAD(msg)                \
+	do {                    \
+		*why = (msg);   \
+		return -EBADMSG; \
+	} while (0)
+
+static int decode_ifaces(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			 uint32_t count, const char **why)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		if (end - p < 14)
+			BAD("interface record overruns its section");
+		uint16_t nl = le16_load(p + 6), fl = le16_load(p + 12);
+		if ((size_t)(end - p) < 14u + nl + fl)
+			BAD("interface name overruns its section");
+		if (nl >= ECAP_IFNAME_MAX || fl >= ECAP_FILTER_MAX)
+			BAD("interface name or filter too long");
+		struct chunkmeta_iface *f = chunkmeta_push(m, ifaces);
+		if (!f)
+			return -ENOMEM;
+		f->store_id = le32_load(p);
+		f->desc.linktype = le16_load(p + 4);
+		f->desc.snaplen = le32_load(p + 8);
+		memcpy(f->desc.name, p + 14, nl);
+		memcpy(f->desc.filter, p + 14 + nl, fl);
+		p += 14 + nl + fl;
+	}
+	return 0;
+}
+
+static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const char **why)
+{
+	const uint8_t *end = p + len;
+	while (p < end) {
+		if (end - p < 12)
+			BAD("section header overruns the body");
+		uint16_t type = le16_load(p);
+		uint32_t count = le32_load(p + 4), blen = le32_load(p + 8);
+		p += 12;
+		if ((size_t)(end - p) < blen)
+			BAD("section overruns the body");
+		const uint8_t *s = p, *send = p + blen;
+		p += blen;
+		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
+			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
+			      type == SEC_DROPS ? DROPS_LEN : 0;
+		if (elem && (uint64_t)count * elem != blen)
+			BAD("section length disagrees with its count");
+		int err = 0;
+		switch (type) {
+		case SEC_IFACES:
+			err = decode_ifaces(m, s, send, count, why);
+			break;
+		case SEC_FLOWS:
+			for (uint32_t i = 0; i < count; i++, s += FLOW_LEN) {
+				struct flow_record *f = chunkmeta_push(m, flows);
+				if (!f)
+					return -ENOMEM;
+				f->id = le64_load(s);
+				f->key.proto = s[8];
+				f->key.family = s[9];
+				f->key.port_a = le16_load(s + 10);
+				f->key.port_b = le16_load(s + 12);
+				memcpy(f->key.addr_a, s + 14, 16);
+				memcpy(f->key.addr_b, s + 30, 16);
+				f->first_ns = le64_load(s + 46);
+				get_proc(s + 54, &f->proc[0]);
+				get_proc(s + 54 + PROC_LEN, &f->proc[1]);
+			}
+			break;
+		case SEC_FLOWSTATS:
+			for (uint32_t i = 0; i < count; i++, s += FLOWSTAT_LEN) {
+				struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
+				if (!st)
+					return -ENOMEM;
+				st->flow_id = le64_load(s);
+				st->packets = le32_load(s + 8);
+				st->bytes = le64_load(s + 12);
+				st->first_ns = le64_load(s + 20);
+				st->last_ns = le64_load(s + 28);
+			}
+			break;
+		case SEC_PKTFLOW:
+			for (uint32_t i = 0; i < count; i++, s += 4) {
+				uint32_t *v = chunkmeta_push(m, pktflow);
+				if (!v)
+					return -ENOMEM;
+				*v = le32_load(s);
+			}
+			break;
+		case SEC_SESSIONS:
+			for (uint32_t i = 0; i < count; i++, s += SESSION_LEN) {
+				struct chunkmeta_session *ss = chunkmeta_push(m, sessions);
+				if (!ss)
+					return -ENOMEM;
+				memcpy(ss->client_random, s, 32);
+				ss->flow_id = le64_load(s + 32);
+			}
+			break;
+		case SEC_DROPS:
+			for (uint32_t i = 0; i < count; i++, s += DROPS_LEN) {
+				struct chunkmeta_drops *d = chunkmeta_push(m, drops);
+				if (!d)
+					return -ENOMEM;
+				d->iface = le32_load(s);
+				d->ts_ns = le64_load(s + 4);
+				d->count = le64_load(s + 12);
+			}
+			break;
+		default:
+			break;
+		}
+		if (err)
+			return err;
+	}
+	if (m->n_pktflow != m->packets)
+		BAD("packet flow list does not match the packet count");
+	for (size_t i = 0; i < m->n_pktflow; i++)
+		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= m->n_flowstats)
+			BAD("a packet names a flow the chunk does not list");
+	return 0;
+}
+
+long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why)
+{
+	*why = NULL;
+	long flen = chunkmeta_frame_len(p, avail);
+	if (flen == 0)
+		return 0;
+	if ((size_t)flen > avail)
+		return -ENODATA;
+	const uint8_t *h = p + FRAME_HDR;
+	size_t hlen = (size_t)flen - FRAME_HDR;
+	if (hlen < CHUNKMETA_HEADER_LEN)
+		BAD("metadata frame shorter than its header");
+	if (le32_load(h) != CHUNKMETA_MAGIC)
+		BAD("skippable frame is not ecap chunk metadata");
+	if (le16_load(h + 4) != CHUNKMETA_VERSION || le16_load(h + 6) != CHUNKMETA_HEADER_LEN)
+		BAD("unknown chunk metadata version");
+	uint32_t body_raw = le32_load(h + 52), body_len = le32_load(h + 56);
+	if (body_len != hlen - CHUNKMETA_HEADER_LEN)
+		BAD("metadata body length disagrees with the frame size");
+	if (crc32c(crc32c(0, h, 60), h + CHUNKMETA_HEADER_LEN, body_len) != le32_load(h + 60))
+		BAD("metadata checksum mismatch");
+	if (body_raw > CHUNKMETA_BODY_MAX)
+		BAD("metadata body too large");
+
+	chunkmeta_reset(m);
+	m->id = le64_load(h + 8);
+	m->first_ns = le64_load(h + 16);
+	m->last_ns = le64_load(h + 24);
+	m->packets = le32_load(h + 32);
+	m->nonflow_packets = le32_load(h + 36);
+	m->raw_len = le32_load(h + 40);
+	m->data_len = le32_load(h + 44);
+	m->flags = le32_load(h + 48);
+
+	const uint8_t *body = h + CHUNKMETA_HEADER_LEN;
+	int err;
+	if (m->flags & CHUNKMETA_FLAG_BODY_LZ4) {
+		uint8_t *raw = malloc(body_raw ? body_raw : 1);
+		if (!raw)
+			return -ENOMEM;
+		int n = LZ4_decompress_safe((const char *)body, (char *)raw, (int)body_len,
+					    (int)body_raw);
+		if (n < 0 || (uint32_t)n != body_raw) {
+			free(raw);
+			BAD("metadata body does not decompress");
+		}
+		err = decode_body(m, raw, body_raw, why);
+		free(raw);
+	} else {
+		if (body_raw != body_len)
+			BAD("metadata body length mismatch");
+		err = decode_body(m, body, body_len, why);
+	}
+	return err ? err : flen;
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * chunkmeta.h - a chunk's metadata: everything the index knows about a chunk that the
+ * pcapng section itself cannot say (store ids of its interfaces and flows, which flow each
+ * packet belongs to, owning processes, TLS sessions, drops). It travels in a skippable LZ4
+ * frame right before the chunk's data frame; chunkmeta.c specifies the bytes.
+ *
+ * The writer builds a struct chunk_meta while the chunk fills, encodes it when the chunk
+ * closes, and hands the same struct to the index; recovery and rebuild decode it from disk
+ * and hand it to the same index function. So an index rebuilt from segments answers every
+ * query exactly as the original did.
+ */
+#ifndef ECAP_CHUNKMETA_H
+#define ECAP_CHUNKMETA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "records.h"
+
+#define CHUNKMETA_MAGIC 0x314D4345u /* "ECM1" */
+#define CHUNKMETA_VERSION 1
+#define CHUNKMETA_HEADER_LEN 64
+#define CHUNKMETA_FLAG_BODY_LZ4 0x1u
+#define CHUNKMETA_FLAG_HAS_SECRETS 0x2u
+#define CHUNKMETA_NO_FLOW 0xFFFFFFFFu
+#define CHUNKMETA_BODY_MAX (64u * 1024 * 1024)
+
+struct chunkmeta_iface {
+	uint32_t store_id;
+	struct ecap_iface desc;
+};
+
+struct chunkmeta_flowstat {
+	uint64_t flow_id;
+	uint32_t packets;
+	uint64_t bytes;       /* origlen summed */
+	uint64_t first_ns, last_ns;
+};
+
+struct chunkmeta_session {
+	uint8_t client_random[32];
+	uint64_t flow_id;
+};
+
+struct chunkmeta_drops {
+	uint32_t iface;
+	uint64_t ts_ns;
+	uint64_t count;
+};
+
+/* Arrays grow with chunkmeta_push(); counts n_*, capacities cap_*. */
+struct chunk_meta {
+	/* header */
+	uint64_t id;
+	uint64_t first_ns, last_ns;
+	uint32_t packets;
+	uint32_t nonflow_packets;
+	uint32_t raw_len;     /* decompressed pcapng section */
+	uint32_t data_len;    /* the LZ4 data frame that follows */
+	uint32_t flags;
+	/* body; the i-th interface here is pcapng interface i of the section */
+	struct chunkmeta_iface *ifaces;          size_t n_ifaces, cap_ifaces;
+	struct flow_record *flows;               size_t n_flows, cap_flows;
+	struct chunkmeta_flowstat *flowstats;    size_t n_flowstats, cap_flowstats;
+	uint32_t *pktflow;                       size_t n_pktflow, cap_pktflow;
+	struct chunkmeta_session *sessions;      size_t n_sessions, cap_sessions;
+	struct chunkmeta_drops *drops;           size_t n_drops, cap_drops;
+	/* where it stands (not encoded: known from the reading position) */
+	uint32_t segment;
+	uint64_t offset;
+	uint32_t length;      /* both frames */
+};
+
+/* Grow an array member by one, returning the new zeroed slot (NULL: out of memory). */
+#define chunkmeta_push(m, field) \
+	((typeof((m)->field))chunkmeta_grow((void **)&(m)->field, &(m)->n_##field, \
+					    &(m)->cap_##field, sizeof(*(m)->field)))
+void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem);
+
+/* Empty the arrays (keeping their memory) and zero the header. */
+void chunkmeta_reset(struct chunk_meta *m);
+void chunkmeta_free(struct chunk_meta *m);
+
+/* The whole skippable frame (8-byte frame header, meta header, body) appended to out. */
+int chunkmeta_encode(const struct chunk_meta *m, struct buf *out);
+
+/*
+ * Decode a meta frame from p (avail bytes). Returns the frame's length (> 0), 0 when p does
+ * not start with a meta frame's magic, -ENODATA when the frame is cut short (a torn tail), or
+ * -EBADMSG with *why set when it is damaged.
+ */
+long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why);
+/* Only the frame's total length, from its first 8 bytes; 0 if not a meta frame. */
+long chunkmeta_frame_len(const uint8_t *p, size_t avail);
+
+#endif

@@ -1,0 +1,457 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * index.c - the SQLite side of a store: schema creation and migration, and the prepared
+ * statements that record a chunk. A chunk is recorded by one function, index_add_chunk(),
+ * whether it was just written, found unindexed at recovery, or read during a rebuild: that
+ * is what makes a rebuilt index answer like the original.
+ */
+#include "index.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char index_sql[];
+
+enum {
+	ST_IFACE,
+	ST_FLOW,
+	ST_PROC,
+	ST_FLOWSTAT,
+	ST_CHUNKFLOW,
+	ST_CHUNK,
+	ST_SESSION,
+	ST_SECRET,
+	ST_DROPS,
+	ST_SEGMENT,
+	ST_HAS_SECRET,
+	ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
+		    "last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT(id) DO UPDATE "
+		    "SET first_ns = min(first_ns, excluded.first_ns)",
+	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
+		    "cgroup_id, netns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
+			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5) WHERE id = ?1",
+	[ST_CHUNKFLOW] = "INSERT OR REPLACE INTO chunk_flows(flow_id, chunk_id, packets, bytes) "
+			 "VALUES (?1, ?2, ?3, ?4)",
+	[ST_CHUNK] = "INSERT OR REPLACE INTO chunks(id, segment, offset, length, raw_len, first_ns, "
+		     "last_ns, packets, nonflow_packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
+		       "VALUES (?1, ?2, ?3)",
+	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(client_random, label, secret, chunk_id) "
+		      "VALUES (?1, ?2, ?3, ?4)",
+	[ST_DROPS] = "INSERT INTO drops(iface, ts_ns, count, chunk_id) VALUES (?1, ?2, ?3, ?4)",
+	[ST_SEGMENT] = "INSERT INTO segments(id, bytes, sealed, first_ns, last_ns) "
+		       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET "
+		       "bytes = max(bytes, excluded.bytes), sealed = max(sealed, excluded.sealed), "
+		       "first_ns = coalesce(min(first_ns, excluded.first_ns), first_ns, "
+		       "excluded.first_ns), last_ns = coalesce(max(last_ns, excluded.last_ns), "
+		       "last_ns, excluded.last_ns)",
+	[ST_HAS_SECRET] = "SELECT 1 FROM secrets WHERE client_random = ?1 AND label = ?2",
+};
+
+struct index {
+	sqlite3 *db;
+	sqlite3_stmt *st[ST_COUNT];
+};
+
+sqlite3 *index_db(struct index *ix)
+{
+	return ix->db;
+}
+
+const char *index_errmsg(struct index *ix)
+{
+	return sqlite3_errmsg(ix->db);
+}
+
+static int sql_err(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return 0;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return -EBADMSG;
+	case SQLITE_CANTOPEN:
+	case SQLITE_PERM:
+	case SQLITE_READONLY:
+		return -EACCES;
+	default:
+		return -EIO;
+	}
+}
+
+static int exec(struct index *ix, const char *sql)
+{
+	return sql_err(sqlite3_exec(ix->db, sql, NULL, NULL, NULL));
+}
+
+/* Future schema changes: one step per version, run inside one transaction. */
+static int index_migrate(struct index *ix, int from)
+{
+	(void)ix;
+	return from == INDEX_SCHEMA_VERSION ? 0 : -EPROTO;
+}
+
+int index_open(const char *path, bool create, struct index **out, char *err, size_t errlen)
+{
+	struct index *ix = calloc(1, sizeof(*ix));
+	if (!ix)
+		return -ENOMEM;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc = sqlite3_open_v2(path, &ix->db, flags, NULL);
+	int e = 0;
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+			 ix->db ? sqlite3_errmsg(ix->db) : sqlite3_errstr(rc));
+		e = sql_err(rc);
+		goto fail;
+	}
+	sqlite3_busy_timeout(ix->db, 5000);
+	int64_t version = 0;
+	if ((e = exec(ix, "PRAGMA journal_mode = WAL")) ||
+	    (e = exec(ix, "PRAGMA synchronous = NORMAL")) ||
+	    (e = index_scalar(ix, "PRAGMA user_version", 0, &version))) {
+		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ix->db));
+		goto fail;
+	}
+	if (version == 0 && create) {
+		char buf[32];
+		if ((e = exec(ix, "BEGIN")) || (e = exec(ix, index_sql))) {
+			snprintf(err, errlen, "%s: creating the schema: %s", path,
+				 sqlite3_errmsg(ix->db));
+			goto fail;
+		}
+		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
+		if ((e = exec(ix, buf)) || (e = exec(ix, "COMMIT"))) {
+			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ix->db));
+			goto fail;
+		}
+		version = INDEX_SCHEMA_VERSION;
+	}
+	if (version > INDEX_SCHEMA_VERSION || version < 1) {
+		snprintf(err, errlen, "%s: index schema version %lld is not one this ecap knows (%d)",
+			 path, (long long)version, INDEX_SCHEMA_VERSION);
+		e = -EPROTO;
+		goto fail;
+	}
+	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix, (int)version))) {
+		snprintf(err, errlen, "%s: cannot migrate index from version %lld", path,
+			 (long long)version);
+		goto fail;
+	}
+	for (int i = 0; i < ST_COUNT; i++) {
+		rc = sqlite3_prepare_v3(ix->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ix->st[i],
+					NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ix->db));
+			e = sql_err(rc);
+			goto fail;
+		}
+	}
+	*out = ix;
+	return 0;
+fail:
+	index_close(ix);
+	return e ? e : -EIO;
+}
+
+void index_close(struct index *ix)
+{
+	if (!ix)
+		return;
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(ix->st[i]);
+	sqlite3_close(ix->db);
+	free(ix);
+}
+
+int index_begin(struct index *ix)
+{
+	return exec(ix, "BEGIN IMMEDIATE");
+}
+
+int index_commit(struct index *ix)
+{
+	return exec(ix, "COMMIT");
+}
+
+int index_rollback(struct index *ix)
+{
+	return exec(ix, "ROLLBACK");
+}
+
+static int step(struct index *ix, int which)
+{
+	sqlite3_stmt *st = ix->st[which];
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_err(rc);
+}
+
+static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct ecap_proc *p)
+{
+	sqlite3_stmt *st = ix->st[ST_PROC];
+	sqlite3_bind_int64(st, 1, (int64_t)flow_id);
+	sqlite3_bind_int(st, 2, side);
+	sqlite3_bind_int64(st, 3, p->pid);
+	sqlite3_bind_int64(st, 4, p->tid);
+	sqlite3_bind_int64(st, 5, p->uid);
+	sqlite3_bind_int64(st, 6, p->gid);
+	sqlite3_bind_text(st, 7, p->comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 8, (int64_t)p->cgroup_id);
+	sqlite3_bind_int64(st, 9, p->netns);
+	return step(ix, ST_PROC);
+}
+
+static int add_flow(struct index *ix, const struct flow_record *f)
+{
+	sqlite3_stmt *st = ix->st[ST_FLOW];
+	sqlite3_bind_int64(st, 1, (int64_t)f->id);
+	sqlite3_bind_int(st, 2, f->key.proto);
+	sqlite3_bind_int(st, 3, f->key.family);
+	sqlite3_bind_blob(st, 4, f->key.addr_a, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 5, f->key.port_a);
+	sqlite3_bind_blob(st, 6, f->key.addr_b, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 7, f->key.port_b);
+	sqlite3_bind_int64(st, 8, (int64_t)f->first_ns);
+	int err = step(ix, ST_FLOW);
+	for (int side = 0; side < 2 && !err; side++)
+		if (f->proc[side].valid)
+			err = add_proc(ix, f->id, side, &f->proc[side]);
+	return err;
+}
+
+int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
+		    size_t n_secrets)
+{
+	sqlite3_stmt *st;
+	int err = 0;
+
+	for (size_t i = 0; i < m->n_ifaces && !err; i++) {
+		const struct chunkmeta_iface *f = &m->ifaces[i];
+		st = ix->st[ST_IFACE];
+		sqlite3_bind_int64(st, 1, f->store_id);
+		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(st, 3, f->desc.linktype);
+		sqlite3_bind_int64(st, 4, f->desc.snaplen);
+		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
+		err = step(ix, ST_IFACE);
+	}
+	for (size_t i = 0; i < m->n_flows && !err; i++)
+		err = add_flow(ix, &m->flows[i]);
+	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
+		const struct chunkmeta_flowstat *s = &m->flowstats[i];
+		st = ix->st[ST_FLOWSTAT];
+		sqlite3_bind_int64(st, 1, (int64_t)s->flow_id);
+		sqlite3_bind_int64(st, 2, s->packets);
+		sqlite3_bind_int64(st, 3, (int64_t)s->bytes);
+		sqlite3_bind_int64(st, 4, (int64_t)s->first_ns);
+		sqlite3_bind_int64(st, 5, (int64_t)s->last_ns);
+		if ((err = step(ix, ST_FLOWSTAT)))
+			break;
+		st = ix->st[ST_CHUNKFLOW];
+		sqlite3_bind_int64(st, 1, (int64_t)s->flow_id);
+		sqlite3_bind_int64(st, 2, (int64_t)m->id);
+		sqlite3_bind_int64(st, 3, s->packets);
+		sqlite3_bind_int64(st, 4, (int64_t)s->bytes);
+		err = step(ix, ST_CHUNKFLOW);
+	}
+	if (!err) {
+		st = ix->st[ST_CHUNK];
+		sqlite3_bind_int64(st, 1, (int64_t)m->id);
+		sqlite3_bind_int64(st, 2, m->segment);
+		sqlite3_bind_int64(st, 3, (int64_t)m->offset);
+		sqlite3_bind_int64(st, 4, m->length);
+		sqlite3_bind_int64(st, 5, m->raw_len);
+		sqlite3_bind_int64(st, 6, (int64_t)m->first_ns);
+		sqlite3_bind_int64(st, 7, (int64_t)m->last_ns);
+		sqlite3_bind_int64(st, 8, m->packets);
+		sqlite3_bind_int64(st, 9, m->nonflow_packets);
+		err = step(ix, ST_CHUNK);
+	}
+	for (size_t i = 0; i < m->n_sessions && !err; i++) {
+		st = ix->st[ST_SESSION];
+		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
+		sqlite3_bind_int64(st, 3, (int64_t)m->id);
+		err = step(ix, ST_SESSION);
+	}
+	for (size_t i = 0; i < n_secrets && !err; i++) {
+		st = ix->st[ST_SECRET];
+		sqlite3_bind_blob(st, 1, secrets[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, secrets[i].label, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 3, secrets[i].secret, secrets[i].secret_len, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 4, (int64_t)m->id);
+		err = step(ix, ST_SECRET);
+	}
+	for (size_t i = 0; i < m->n_drops && !err; i++) {
+		st = ix->st[ST_DROPS];
+		sqlite3_bind_int64(st, 1, m->drops[i].iface);
+		sqlite3_bind_int64(st, 2, (int64_t)m->drops[i].ts_ns);
+		sqlite3_bind_int64(st, 3, (int64_t)m->drops[i].count);
+		sqlite3_bind_int64(st, 4, (int64_t)m->id);
+		err = step(ix, ST_DROPS);
+	}
+	if (!err) {
+		st = ix->st[ST_SEGMENT];
+		sqlite3_bind_int64(st, 1, m->segment);
+		sqlite3_bind_int64(st, 2, (int64_t)(m->offset + m->length));
+		sqlite3_bind_int(st, 3, 0);
+		if (m->packets) {
+			sqlite3_bind_int64(st, 4, (int64_t)m->first_ns);
+			sqlite3_bind_int64(st, 5, (int64_t)m->last_ns);
+		}
+		err = step(ix, ST_SEGMENT);
+	}
+	return err;
+}
+
+int index_set_segment(struct index *ix, uint32_t id, uint64_t bytes, bool sealed)
+{
+	sqlite3_stmt *st = ix->st[ST_SEGMENT];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, (int64_t)bytes);
+	sqlite3_bind_int(st, 3, sealed);
+	return step(ix, ST_SEGMENT);
+}
+
+static int exec_id(struct index *ix, const char *sql, int64_t id)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_err(rc);
+}
+
+int index_mark_segment_deleting(struct index *ix, uint32_t id)
+{
+	return exec_id(ix, "UPDATE segments SET deleting = 1 WHERE id = ?1", id);
+}
+
+int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
+{
+	static const char *const steps[] = {
+		"CREATE TEMP TABLE IF NOT EXISTS gone_chunks(id INTEGER PRIMARY KEY)",
+		"DELETE FROM temp.gone_chunks",
+		"INSERT INTO temp.gone_chunks SELECT id FROM chunks WHERE segment = ?1 "
+		"AND offset + length > ?2",
+		"CREATE TEMP TABLE IF NOT EXISTS touched_flows(id INTEGER PRIMARY KEY)",
+		"DELETE FROM temp.touched_flows",
+		"INSERT OR IGNORE INTO temp.touched_flows SELECT flow_id FROM chunk_flows "
+		"WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM chunk_flows WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM secrets WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM temp.touched_flows WHERE id IN (SELECT flow_id FROM chunk_flows "
+		"WHERE flow_id IN (SELECT id FROM temp.touched_flows))",
+		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.touched_flows)",
+		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.touched_flows)",
+		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
+	};
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(ix->db, steps[i], -1, &st, NULL);
+		if (rc != SQLITE_OK)
+			return sql_err(rc);
+		if (sqlite3_bind_parameter_count(st) >= 1)
+			sqlite3_bind_int64(st, 1, seg);
+		if (sqlite3_bind_parameter_count(st) >= 2)
+			sqlite3_bind_int64(st, 2, (int64_t)keep_below);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+			return sql_err(rc);
+	}
+	return 0;
+}
+
+int index_drop_segment(struct index *ix, uint32_t id)
+{
+	int err = index_drop_chunks(ix, id, 0);
+	return err ? err : exec_id(ix, "DELETE FROM segments WHERE id = ?1", id);
+}
+
+int index_scalar(struct index *ix, const char *sql, int64_t dflt, int64_t *out)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	rc = sqlite3_step(st);
+	*out = dflt;
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*out = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int index_get_setting(struct index *ix, const char *key, int64_t *value)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(ix->db, "SELECT value FROM settings WHERE key = ?1", -1, &st,
+				    NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	int err = 0;
+	if (rc == SQLITE_ROW)
+		*value = sqlite3_column_int64(st, 0);
+	else
+		err = rc == SQLITE_DONE ? -ENOENT : sql_err(rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+int index_set_setting(struct index *ix, const char *key, int64_t value)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(ix->db,
+				    "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)", -1,
+				    &st, NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int index_has_secret(struct index *ix, const struct tls_secret *sec)
+{
+	sqlite3_stmt *st = ix->st[ST_HAS_SECRET];
+	sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sec->label, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * index.h - the SQLite index (schema in index.sql): opening and migrating it, and the
+ * writes that follow the segments (a chunk, a segment's end, a deleted segment). Queries
+ * live with their callers in store_read.c, on index_db().
+ */
+#ifndef ECAP_INDEX_H
+#define ECAP_INDEX_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunkmeta.h"
+#include "records.h"
+
+#define INDEX_SCHEMA_VERSION 1
+
+struct index;
+
+/* create: make the file and schema when missing. err receives a message on failure. */
+int index_open(const char *path, bool create, struct index **out, char *err, size_t errlen);
+void index_close(struct index *ix);
+sqlite3 *index_db(struct index *ix);
+const char *index_errmsg(struct index *ix);
+
+int index_begin(struct index *ix);
+int index_commit(struct index *ix);
+int index_rollback(struct index *ix);
+
+/* All rows for one chunk and the secrets of its DSB; the chunk's segment row advances to
+ * m->offset + m->length. */
+int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
+		    size_t n_secrets);
+int index_set_segment(struct index *ix, uint32_t id, uint64_t bytes, bool sealed);
+int index_mark_segment_deleting(struct index *ix, uint32_t id);
+/* Remove a segment's chunks that end beyond keep_below, and everything that hangs only on
+ * them; the segment row's end moves back to keep_below. */
+int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below);
+/* Remove a segment's chunks, what hangs only on them, and the segment row. */
+int index_drop_segment(struct index *ix, uint32_t id);
+
+int index_get_setting(struct index *ix, const char *key, int64_t *value);
+int index_set_setting(struct index *ix, const char *key, int64_t value);
+/* SELECT of one integer (e.g. "SELECT max(id) FROM flows"); NULL gives dflt. */
+int index_scalar(struct index *ix, const char *sql, int64_t dflt, int64_t *out);
+/* 1 when a secret (label, client_random) is indexed, 0 when not, <0 error. */
+int index_has_secret(struct index *ix, const struct tls_secret *sec);
+
+#endif

@@ -1,0 +1,116 @@
+-- SPDX-License-Identifier: GPL-2.0-only
+-- index.sql - the SQLite index of an ecap store, schema version 1 (PRAGMA user_version).
+--
+-- The index is a cache of the segment files: every row below can be recreated from the
+-- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
+-- epoch; addresses are 16-byte blobs, IPv4 as v4-mapped IPv6. A migration from version N
+-- to N+1 lives in index.c (index_migrate) and runs when a writer opens an older store.
+
+CREATE TABLE IF NOT EXISTS settings (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS interfaces (
+	id       INTEGER PRIMARY KEY,
+	name     TEXT NOT NULL,
+	linktype INTEGER NOT NULL,
+	snaplen  INTEGER NOT NULL,
+	filter   TEXT NOT NULL DEFAULT ''
+);
+
+-- bytes: end of the last indexed chunk; recovery scans the file from there.
+CREATE TABLE IF NOT EXISTS segments (
+	id       INTEGER PRIMARY KEY,
+	bytes    INTEGER NOT NULL,
+	sealed   INTEGER NOT NULL DEFAULT 0,
+	deleting INTEGER NOT NULL DEFAULT 0,
+	first_ns INTEGER,
+	last_ns  INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS chunks (
+	id              INTEGER PRIMARY KEY,
+	segment         INTEGER NOT NULL,
+	offset          INTEGER NOT NULL,
+	length          INTEGER NOT NULL,
+	raw_len         INTEGER NOT NULL,
+	first_ns        INTEGER NOT NULL,
+	last_ns         INTEGER NOT NULL,
+	packets         INTEGER NOT NULL,
+	nonflow_packets INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_first ON chunks(first_ns);
+CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);
+
+-- side A initiated the flow (sent the SYN or the first packet seen), side B answered.
+CREATE TABLE IF NOT EXISTS flows (
+	id       INTEGER PRIMARY KEY,
+	proto    INTEGER NOT NULL,
+	family   INTEGER NOT NULL,
+	addr_a   BLOB NOT NULL,
+	port_a   INTEGER NOT NULL,
+	addr_b   BLOB NOT NULL,
+	port_b   INTEGER NOT NULL,
+	first_ns INTEGER NOT NULL,
+	last_ns  INTEGER NOT NULL,
+	packets  INTEGER NOT NULL DEFAULT 0,
+	bytes    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS flows_by_addr_a ON flows(addr_a);
+CREATE INDEX IF NOT EXISTS flows_by_addr_b ON flows(addr_b);
+CREATE INDEX IF NOT EXISTS flows_by_port_a ON flows(port_a);
+CREATE INDEX IF NOT EXISTS flows_by_port_b ON flows(port_b);
+
+-- the process owning each local end of a flow (pid 0 with valid: a kernel socket).
+CREATE TABLE IF NOT EXISTS flow_procs (
+	flow_id   INTEGER NOT NULL,
+	side      INTEGER NOT NULL,
+	pid       INTEGER NOT NULL,
+	tid       INTEGER NOT NULL,
+	uid       INTEGER NOT NULL,
+	gid       INTEGER NOT NULL,
+	comm      TEXT NOT NULL,
+	cgroup_id INTEGER NOT NULL DEFAULT 0,
+	netns     INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (flow_id, side)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS flow_procs_by_pid ON flow_procs(pid);
+CREATE INDEX IF NOT EXISTS flow_procs_by_comm ON flow_procs(comm);
+CREATE INDEX IF NOT EXISTS flow_procs_by_uid ON flow_procs(uid);
+
+-- which flows have packets in which chunk.
+CREATE TABLE IF NOT EXISTS chunk_flows (
+	flow_id  INTEGER NOT NULL,
+	chunk_id INTEGER NOT NULL,
+	packets  INTEGER NOT NULL,
+	bytes    INTEGER NOT NULL,
+	PRIMARY KEY (flow_id, chunk_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS chunk_flows_by_chunk ON chunk_flows(chunk_id);
+
+CREATE TABLE IF NOT EXISTS tls_sessions (
+	client_random BLOB NOT NULL,
+	flow_id       INTEGER NOT NULL,
+	chunk_id      INTEGER NOT NULL,
+	PRIMARY KEY (client_random, flow_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tls_sessions_by_flow ON tls_sessions(flow_id);
+
+-- chunk_id: the chunk whose DSB holds the secret.
+CREATE TABLE IF NOT EXISTS secrets (
+	client_random BLOB NOT NULL,
+	label         TEXT NOT NULL,
+	secret        BLOB NOT NULL,
+	chunk_id      INTEGER NOT NULL,
+	PRIMARY KEY (client_random, label)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS secrets_by_chunk ON secrets(chunk_id);
+
+CREATE TABLE IF NOT EXISTS drops (
+	iface    INTEGER NOT NULL,
+	ts_ns    INTEGER NOT NULL,
+	count    INTEGER NOT NULL,
+	chunk_id INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drops_by_chunk ON drops(chunk_id);

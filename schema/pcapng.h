@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * pcapng.h - the PCAP-NG block codec: writing blocks into a buffer, and parsing blocks and
+ * their options out of bytes with every length checked. The format itself is specified at
+ * the top of pcapng.c.
+ *
+ * Writers append whole, padded blocks to a struct buf and return 0 or -errno. Parsers never
+ * trust a length: each returns -EBADMSG (with pcapng_error() saying what) for a block that
+ * does not fit its own length fields.
+ */
+#ifndef ECAP_PCAPNG_H
+#define ECAP_PCAPNG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+#define PCAPNG_BT_IDB 0x00000001u
+#define PCAPNG_BT_PB 0x00000002u /* obsolete Packet Block */
+#define PCAPNG_BT_SPB 0x00000003u
+#define PCAPNG_BT_NRB 0x00000004u
+#define PCAPNG_BT_ISB 0x00000005u
+#define PCAPNG_BT_EPB 0x00000006u
+#define PCAPNG_BT_DSB 0x0000000Au
+#define PCAPNG_BT_SHB 0x0A0D0D0Au
+#define PCAPNG_BYTE_ORDER_MAGIC 0x1A2B3C4Du
+#define PCAPNG_SECRETS_TLS 0x544c534bu /* "TLSK": NSS key log lines */
+
+/* Option codes. */
+#define PCAPNG_OPT_ENDOFOPT 0
+#define PCAPNG_OPT_COMMENT 1
+#define PCAPNG_SHB_HARDWARE 2
+#define PCAPNG_SHB_OS 3
+#define PCAPNG_SHB_USERAPPL 4
+#define PCAPNG_IF_NAME 2
+#define PCAPNG_IF_DESCRIPTION 3
+#define PCAPNG_IF_TSRESOL 9
+#define PCAPNG_IF_FILTER 11
+#define PCAPNG_IF_TSOFFSET 14
+#define PCAPNG_EPB_FLAGS 2
+#define PCAPNG_ISB_STARTTIME 2
+#define PCAPNG_ISB_ENDTIME 3
+#define PCAPNG_ISB_IFRECV 4
+#define PCAPNG_ISB_IFDROP 5
+
+/* Limits on what a parser accepts (libpcap uses the same order of magnitude). */
+#define PCAPNG_BLOCK_MIN 12u
+#define PCAPNG_BLOCK_MAX (16u * 1024 * 1024)
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+struct pcapng_shb_info {
+	const char *comment;  /* any may be NULL */
+	const char *hardware;
+	const char *os;
+	const char *userappl;
+};
+
+struct pcapng_idb_info {
+	uint16_t linktype;
+	uint32_t snaplen;     /* 0: no limit */
+	const char *name;     /* may be NULL */
+	const char *filter;   /* if_filter as a libpcap string, may be NULL or "" */
+	uint8_t tsresol;      /* if_tsresol value; 9 = nanoseconds, 6 = microseconds */
+};
+
+struct pcapng_isb_info {
+	uint64_t starttime, endtime; /* in the interface's units; 0: leave out */
+	uint64_t ifrecv;             /* UINT64_MAX: leave out */
+	uint64_t ifdrop;             /* UINT64_MAX: leave out */
+	const char *comment;
+};
+
+int pcapng_write_shb(struct buf *b, const struct pcapng_shb_info *info);
+int pcapng_write_idb(struct buf *b, const struct pcapng_idb_info *info);
+/* ts is in the interface's units; flags 0 and comment NULL leave those options out. */
+int pcapng_write_epb(struct buf *b, uint32_t ifid, uint64_t ts, const uint8_t *data,
+		     uint32_t caplen, uint32_t origlen, uint32_t flags, const char *comment);
+int pcapng_write_dsb(struct buf *b, uint32_t secrets_type, const void *data, uint32_t len);
+int pcapng_write_isb(struct buf *b, uint32_t ifid, uint64_t ts, const struct pcapng_isb_info *info);
+
+/* ---- parsing ---------------------------------------------------------------------- */
+
+/* One block as it stands in memory. body is everything between the two length fields. */
+struct pcapng_block {
+	uint32_t type;
+	uint32_t total_len;
+	const uint8_t *body;
+	uint32_t body_len;
+};
+
+/*
+ * Parse the block at p. swap says whether the section's byte order differs from the host's;
+ * for an SHB it is found here and returned through *swap. Returns the block's total length
+ * (> 0), 0 when avail is too short to hold it, or -EBADMSG.
+ */
+long pcapng_block_parse(const uint8_t *p, size_t avail, bool *swap, struct pcapng_block *out);
+
+struct pcapng_opt_iter {
+	const uint8_t *p;
+	const uint8_t *end;
+	bool swap;
+};
+
+/* Options start at body + fixed_len; returns -EBADMSG when fixed_len exceeds the body. */
+int pcapng_opts_begin(struct pcapng_opt_iter *it, const struct pcapng_block *blk, size_t fixed_len,
+		      bool swap);
+/* 1: an option in code, val and len; 0: end of options; -EBADMSG: an option overruns. */
+int pcapng_opts_next(struct pcapng_opt_iter *it, uint16_t *code, const uint8_t **val,
+		     uint16_t *len);
+
+struct pcapng_idb {
+	uint16_t linktype;
+	uint32_t snaplen;
+	uint64_t ts_units_per_sec; /* from if_tsresol, default 1e6 */
+	int64_t tsoffset_sec;      /* if_tsoffset */
+	char name[64];
+	char filter[256];
+};
+
+struct pcapng_epb {
+	uint32_t ifid;
+	uint64_t ts;               /* raw, in interface units */
+	uint32_t caplen, origlen;
+	const uint8_t *data;
+	uint32_t flags;            /* epb_flags, 0 when absent */
+	const uint8_t *comment;    /* first opt_comment, not NUL-terminated; NULL when absent */
+	uint16_t comment_len;
+};
+
+int pcapng_parse_idb(const struct pcapng_block *blk, bool swap, struct pcapng_idb *out);
+/* Parses EPB, SPB (ifid 0, no timestamp) and the obsolete PB alike. */
+int pcapng_parse_packet(const struct pcapng_block *blk, bool swap, struct pcapng_epb *out);
+int pcapng_parse_dsb(const struct pcapng_block *blk, bool swap, uint32_t *secrets_type,
+		     const uint8_t **data, uint32_t *len);
+
+/* What the last failed parse call objected to (a static string). */
+const char *pcapng_error(void);
+
+/* Units per second for an if_tsresol byte; 0 when it is out of range. */
+uint64_t pcapng_tsresol_units(uint8_t tsresol);
+
+#endif

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * records.h - the records that travel from a source, through the recorder, into the store
+ * and back out to export: packets, flows with their owning processes, TLS secrets.
+ *
+ * These are in-memory types. Their on-disk encodings live in chunkmeta.c (segments) and
+ * index.sql (SQLite); nothing here is ever cast over bytes from a file.
+ */
+#ifndef ECAP_RECORDS_H
+#define ECAP_RECORDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* epb_flags direction bits (pcapng EPB option 2, bits 0-1). */
+enum pkt_dir {
+	PKT_DIR_UNKNOWN = 0,
+	PKT_DIR_INBOUND = 1,
+	PKT_DIR_OUTBOUND = 2,
+};
+
+/* A packet as a source hands it over and as a chunk reader returns it. */
+struct ecap_packet {
+	uint64_t ts_ns;      /* wall clock, nanoseconds since the Unix epoch */
+	uint32_t iface;      /* store interface id (store_add_interface) */
+	uint32_t caplen;     /* bytes at data */
+	uint32_t origlen;    /* length on the wire */
+	uint32_t flags;      /* epb_flags; bits 0-1 are enum pkt_dir */
+	uint64_t flow_id;    /* 0: belongs to no flow */
+	const uint8_t *data; /* starts at the interface's link-layer header */
+};
+
+/* An interface as recorded: one pcapng IDB. */
+#define ECAP_IFNAME_MAX 64
+#define ECAP_FILTER_MAX 256
+struct ecap_iface {
+	char name[ECAP_IFNAME_MAX];     /* "eth0", or "file.pcap#0" for a replayed interface */
+	uint16_t linktype;              /* LINKTYPE_* */
+	uint32_t snaplen;               /* 0: unlimited */
+	char filter[ECAP_FILTER_MAX];   /* the capture filter text, "" when none */
+};
+
+/* The process owning one end of a flow. */
+#define ECAP_COMM_LEN 16
+struct ecap_proc {
+	bool valid;
+	uint32_t pid, tid, uid, gid;
+	char comm[ECAP_COMM_LEN];       /* NUL-terminated */
+	uint64_t cgroup_id;             /* 0: unknown */
+	uint32_t netns;                 /* inode of the net namespace, 0: unknown */
+};
+
+/* Flow ends: the initiator (sent the first packet / the SYN) is A, the responder B. */
+enum flow_side {
+	FLOW_SIDE_A = 0,
+	FLOW_SIDE_B = 1,
+};
+
+/* IP protocol numbers used for flows. */
+enum {
+	FLOW_PROTO_ICMP = 1,
+	FLOW_PROTO_TCP = 6,
+	FLOW_PROTO_UDP = 17,
+	FLOW_PROTO_ICMPV6 = 58,
+};
+
+/* A flow's identity: addresses are 16 bytes, IPv4 as ::ffff:a.b.c.d (v4-mapped). */
+struct flow_key {
+	uint8_t proto;
+	uint8_t family;      /* 4 or 6 */
+	uint8_t addr_a[16];
+	uint8_t addr_b[16];
+	uint16_t port_a;     /* host order; ICMP: type<<8|code of the first packet, else 0 */
+	uint16_t port_b;
+};
+
+/* What the store keeps of a flow beyond its per-chunk packet counts. */
+struct flow_record {
+	uint64_t id;                   /* store-wide, > 0 */
+	struct flow_key key;
+	uint64_t first_ns;             /* time of its first packet */
+	struct ecap_proc proc[2];      /* indexed by enum flow_side */
+};
+
+/* A TLS key log line's worth: label, client_random, secret. */
+#define ECAP_SECRET_MAX 64
+#define ECAP_LABEL_MAX 48
+struct tls_secret {
+	char label[ECAP_LABEL_MAX];    /* CLIENT_RANDOM, CLIENT_TRAFFIC_SECRET_0, ... */
+	uint8_t client_random[32];
+	uint8_t secret_len;
+	uint8_t secret[ECAP_SECRET_MAX];
+};
+
+#endif

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * segment.c - reading chunks back from segment files. The format (a skippable LZ4 frame of
+ * metadata, then a standard LZ4 frame holding a pcapng section) is specified at the top of
+ * chunkmeta.c; the writer side lives in store.c, which appends whole chunks with one pwritev.
+ */
+#include "segment.h"
+
+#include <errno.h>
+#include <lz4frame.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "le.h"
+
+void segment_name(uint32_t id, char out[SEGMENT_NAME_MAX])
+{
+	snprintf(out, SEGMENT_NAME_MAX, SEGMENT_NAME_FMT, id);
+}
+
+int segment_parse_name(const char *name, uint32_t *id)
+{
+	unsigned v;
+	int n = 0;
+	if (strlen(name) != 17 || sscanf(name, "seg-%8u.ecap%n", &v, &n) != 1 || n != 17)
+		return 0;
+	*id = v;
+	return 1;
+}
+
+static int pread_full(int fd, void *p, size_t len, uint64_t off)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)p + done, len - done, (off_t)(off + done));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -ENODATA;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+			struct buf *frames, const char **why)
+{
+	uint8_t hdr[8];
+	*why = NULL;
+	if (offset + 8 > file_size)
+		return -ENODATA;
+	int err = pread_full(fd, hdr, 8, offset);
+	if (err)
+		return err;
+	long mlen = chunkmeta_frame_len(hdr, 8);
+	if (mlen == 0) {
+		*why = "no chunk metadata frame at this offset";
+		return -EBADMSG;
+	}
+	if ((uint64_t)mlen > SEGMENT_CHUNK_MAX) {
+		*why = "metadata frame length is implausible";
+		return -EBADMSG;
+	}
+	if (offset + (uint64_t)mlen > file_size)
+		return -ENODATA;
+	buf_reset(frames);
+	if ((err = buf_reserve(frames, (size_t)mlen)))
+		return err;
+	if ((err = pread_full(fd, frames->data, (size_t)mlen, offset)))
+		return err;
+	frames->len = (size_t)mlen;
+	long r = chunkmeta_decode(frames->data, frames->len, m, why);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		*why = "no chunk metadata frame at this offset";
+		return -EBADMSG;
+	}
+	uint64_t total = (uint64_t)mlen + m->data_len;
+	if (total > SEGMENT_CHUNK_MAX || m->data_len < 7) {
+		*why = "data frame length is implausible";
+		return -EBADMSG;
+	}
+	if (offset + total > file_size)
+		return -ENODATA;
+	if ((err = buf_reserve(frames, m->data_len)))
+		return err;
+	if ((err = pread_full(fd, frames->data + frames->len, m->data_len, offset + (uint64_t)mlen)))
+		return err;
+	frames->len += m->data_len;
+	if (le32_load(frames->data + mlen) != 0x184D2204u) {
+		*why = "data frame does not start with the LZ4 frame magic";
+		return -EBADMSG;
+	}
+	m->offset = offset;
+	m->length = (uint32_t)total;
+	return (long)total;
+}
+
+int segment_decompress(const struct chunk_meta *m, const struct buf *frames, struct buf *raw,
+		       const char **why)
+{
+	LZ4F_dctx *dctx;
+	*why = NULL;
+	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
+		return -ENOMEM;
+	buf_reset(raw);
+	int err = buf_reserve(raw, m->raw_len ? m->raw_len : 1);
+	if (err)
+		goto out;
+	const uint8_t *src = frames->data + (frames->len - m->data_len);
+	size_t src_left = m->data_len, dst_left = m->raw_len;
+	size_t ret = 1;
+	while (src_left > 0) {
+		size_t in = src_left, out = dst_left;
+		ret = LZ4F_decompress(dctx, raw->data + raw->len, &out, src, &in, NULL);
+		if (LZ4F_isError(ret)) {
+			*why = LZ4F_getErrorName(ret);
+			err = -EBADMSG;
+			goto out;
+		}
+		src += in;
+		src_left -= in;
+		raw->len += out;
+		dst_left -= out;
+		if (ret == 0)
+			break;
+		if (in == 0 && out == 0) {
+			*why = "data frame holds more than its announced size";
+			err = -EBADMSG;
+			goto out;
+		}
+	}
+	if (ret != 0 || src_left != 0) {
+		*why = ret ? "data frame is cut short" : "bytes after the end of the data frame";
+		err = -EBADMSG;
+	} else if (raw->len != m->raw_len) {
+		*why = "data frame decompresses to another size than its metadata says";
+		err = -EBADMSG;
+	}
+out:
+	LZ4F_freeDecompressionContext(dctx);
+	return err;
+}
+
+uint64_t segment_resync(int fd, uint64_t from, uint64_t file_size)
+{
+	uint8_t win[65536 + 8];
+	uint64_t off = from;
+	while (off + 12 <= file_size) {
+		size_t want = (size_t)(file_size - off < sizeof(win) ? file_size - off : sizeof(win));
+		if (pread_full(fd, win, want, off))
+			return file_size;
+		for (size_t i = 0; i + 12 <= want; i++)
+			if (le32_load(win + i) == 0x184D2A5Eu && le32_load(win + i + 8) == CHUNKMETA_MAGIC)
+				return off + i;
+		off += want - 11;
+	}
+	return file_size;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * segment.h - segment files: append-only sequences of chunks (a metadata frame and an LZ4
+ * data frame each; the bytes are specified at the top of chunkmeta.c). Reading one chunk
+ * back, checking it, and scanning a file chunk by chunk for recovery, fsck and rebuild.
+ */
+#ifndef ECAP_SEGMENT_H
+#define ECAP_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "chunkmeta.h"
+
+#define SEGMENT_NAME_FMT "seg-%08u.ecap"
+#define SEGMENT_NAME_MAX 32
+/* Largest chunk a reader accepts (both frames); a length beyond it is damage. */
+#define SEGMENT_CHUNK_MAX (256u * 1024 * 1024)
+
+void segment_name(uint32_t id, char out[SEGMENT_NAME_MAX]);
+/* 1 and *id when name is a segment file's name, else 0. */
+int segment_parse_name(const char *name, uint32_t *id);
+
+/*
+ * Read the chunk at offset of the open segment fd (file_size bytes long): both frames into
+ * frames, the metadata decoded into m (m->segment is left alone; offset and length are set).
+ * Returns the chunk's length, -ENODATA when the file ends inside it (a torn tail), -EBADMSG
+ * when it is damaged (*why says how), or another -errno from reading.
+ */
+long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+			struct buf *frames, const char **why);
+
+/* Decompress and verify a chunk's data frame (frames from segment_read_chunk) into raw. */
+int segment_decompress(const struct chunk_meta *m, const struct buf *frames, struct buf *raw,
+		       const char **why);
+
+/* Find the next offset after `from` where a chunk's metadata frame may start (a skippable
+ * magic followed by the ecap magic), or file_size when there is none. */
+uint64_t segment_resync(int fd, uint64_t from, uint64_t file_size);
+
+#endif

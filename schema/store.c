@@ -1,0 +1,539 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * store.c - opening and closing a store, and the writer: packets into the open chunk,
+ * chunks into the current segment, index rows into a transaction that a group commit makes
+ * durable only after the segment bytes it points at are (fdatasync, then COMMIT).
+ *
+ * Durability window: a chunk closes at chunk_bytes or chunk_age; its rows commit at the
+ * first store_tick at least commit_interval after the previous commit. A crash loses at most
+ * the chunks of that window, and recovery (store_maint.c) re-indexes chunks that reached the
+ * disk without their rows.
+ */
+#include "store_impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "segment.h"
+
+#define NS_PER_SEC 1000000000ull
+
+void store_options_default(struct store_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->chunk_bytes = 1u << 20;
+	o->chunk_age_ns = NS_PER_SEC;
+	o->commit_interval_ns = NS_PER_SEC;
+	o->segment_bytes = 64u << 20;
+}
+
+int store_fail(struct store *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->errmsg, sizeof(s->errmsg), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void store_notice(struct store *s, const char *fmt, ...)
+{
+	if (s->opt.quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "ecap: %s: ", s->dir);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+const char *store_errmsg(const struct store *s)
+{
+	return s->errmsg;
+}
+
+const char *store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+static uint64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* A store holds TLS secrets: the directory must be 0700 and every file in it 0600. A writer
+ * repairs looser modes and says so; a reader refuses them. */
+static int check_modes(struct store *s)
+{
+	struct stat st;
+	if (fstat(s->dirfd, &st))
+		return store_fail(s, -errno, "%s: %s", s->dir, strerror(errno));
+	if (st.st_mode & 077) {
+		if (s->mode != STORE_WRITE)
+			return store_fail(s, -EPERM,
+					  "%s: store directory has mode %04o, but a store holds TLS "
+					  "secrets and must be 0700 (chmod 700 it, or let ecap-rec "
+					  "repair it)", s->dir, st.st_mode & 07777);
+		if (fchmod(s->dirfd, 0700))
+			return store_fail(s, -errno, "%s: chmod 0700: %s", s->dir, strerror(errno));
+		store_notice(s, "directory mode %04o was too open; set to 0700", st.st_mode & 07777);
+	}
+	int fd = dup(s->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d)
+		return store_fail(s, -errno, "%s: %s", s->dir, strerror(errno));
+	struct dirent *de;
+	int err = 0;
+	while ((de = readdir(d)) && !err) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(s->dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (!(st.st_mode & 077))
+			continue;
+		if (s->mode != STORE_WRITE) {
+			err = store_fail(s, -EPERM,
+					 "%s/%s: mode %04o, but store files hold TLS secrets and "
+					 "must be 0600 (chmod 600 it, or let ecap-rec repair it)",
+					 s->dir, de->d_name, st.st_mode & 07777);
+		} else {
+			int ffd = openat(s->dirfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (ffd < 0 || fchmod(ffd, 0600))
+				err = store_fail(s, -errno, "%s/%s: chmod 0600: %s", s->dir,
+						 de->d_name, strerror(errno));
+			else
+				store_notice(s, "%s had mode %04o; set to 0600", de->d_name,
+					     st.st_mode & 07777);
+			if (ffd >= 0)
+				close(ffd);
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+static int take_lock(struct store *s)
+{
+	s->lockfd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (s->lockfd < 0)
+		return store_fail(s, -errno, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
+	if (flock(s->lockfd, LOCK_EX | LOCK_NB)) {
+		int e = errno;
+		char pid[32] = "";
+		ssize_t n = pread(s->lockfd, pid, sizeof(pid) - 1, 0);
+		if (n > 0)
+			pid[strcspn(pid, "\n")] = 0;
+		if (e == EWOULDBLOCK)
+			return store_fail(s, -EBUSY, "%s: store is in use by another writer%s%s",
+					  s->dir, n > 0 ? " (pid " : "", n > 0 ? pid : "");
+		return store_fail(s, -e, "%s: lock: %s", s->dir, strerror(e));
+	}
+	char pid[32];
+	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(s->lockfd, 0) == 0 && pwrite(s->lockfd, pid, (size_t)n, 0) < 0)
+		return store_fail(s, -errno, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
+	return 0;
+}
+
+int store_load_interfaces(struct store *s)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db = index_db(s->ix);
+	if (sqlite3_prepare_v2(db, "SELECT id, name, linktype, snaplen, filter FROM interfaces "
+				   "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, sqlite3_errmsg(db));
+	s->n_ifaces = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(st, 0);
+		if (id < 0 || id > 65535)
+			continue;
+		while (s->n_ifaces <= (size_t)id) {
+			struct ecap_iface *f = chunkmeta_grow((void **)&s->ifaces, &s->n_ifaces,
+							      &s->cap_ifaces, sizeof(*f));
+			if (!f) {
+				sqlite3_finalize(st);
+				return -ENOMEM;
+			}
+		}
+		struct ecap_iface *f = &s->ifaces[id];
+		snprintf(f->name, sizeof(f->name), "%s", (const char *)sqlite3_column_text(st, 1));
+		f->linktype = (uint16_t)sqlite3_column_int(st, 2);
+		f->snaplen = (uint32_t)sqlite3_column_int64(st, 3);
+		snprintf(f->filter, sizeof(f->filter), "%s", (const char *)sqlite3_column_text(st, 4));
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, sqlite3_errmsg(db));
+}
+
+static int open_index(struct store *s, bool create)
+{
+	char path[4096], err[600] = "";
+	snprintf(path, sizeof(path), "%s/%s", s->dir, STORE_INDEX_NAME);
+	int e = index_open(path, create, &s->ix, err, sizeof(err));
+	return e ? store_fail(s, e, "%s", err) : 0;
+}
+
+static int init_writer(struct store *s)
+{
+	int64_t v;
+	int err = chunk_builder_init(&s->cb);
+	if (err)
+		return err;
+	s->seg_fd = -1;
+	s->unsynced_fd = -1;
+	if ((err = store_recover(s)))
+		return err;
+	if ((err = index_scalar(s->ix, "SELECT max(id) FROM flows", 0, &v)))
+		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	s->next_flow_id = (uint64_t)v + 1;
+	if (!index_get_setting(s->ix, "next_flow_id", &v) && (uint64_t)v > s->next_flow_id)
+		s->next_flow_id = (uint64_t)v;
+	if ((err = index_scalar(s->ix, "SELECT max(id) FROM chunks", 0, &v)))
+		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	s->next_chunk_id = (uint64_t)v + 1;
+	if (!index_get_setting(s->ix, "next_chunk_id", &v) && (uint64_t)v > s->next_chunk_id)
+		s->next_chunk_id = (uint64_t)v;
+	s->now_mono = s->last_commit_mono = s->last_retention_mono = mono_now();
+	return store_load_interfaces(s);
+}
+
+int store_open(const char *dir, enum store_mode mode, const struct store_options *opt,
+	       struct store **out)
+{
+	struct store *s = calloc(1, sizeof(*s));
+	int err;
+	if (!s)
+		return -ENOMEM;
+	*out = s;
+	s->dirfd = s->lockfd = s->seg_fd = s->unsynced_fd = -1;
+	s->mode = mode;
+	if (opt)
+		s->opt = *opt;
+	else
+		store_options_default(&s->opt);
+	s->dir = strdup(dir);
+	if (!s->dir)
+		return -ENOMEM;
+
+	if (mode == STORE_WRITE) {
+		umask(077);
+		if (mkdir(dir, 0700) && errno != EEXIST)
+			return store_fail(s, -errno, "%s: cannot create store: %s", dir,
+					  strerror(errno));
+	}
+	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0)
+		return store_fail(s, -errno, "%s: %s", dir,
+				  errno == ENOENT ? "no such store" : strerror(errno));
+	if (mode == STORE_WRITE && (err = take_lock(s)))
+		return err;
+	if ((err = check_modes(s)))
+		return err;
+	if (mode == STORE_READ) {
+		if (faccessat(s->dirfd, STORE_INDEX_NAME, F_OK, 0))
+			return store_fail(s, -ENOENT, "%s: not an ecap store (no %s)", dir,
+					  STORE_INDEX_NAME);
+		mode_t old = umask(077);
+		err = open_index(s, false);
+		umask(old);
+		if (err)
+			return err;
+		return store_load_interfaces(s);
+	}
+	if ((err = open_index(s, true)))
+		return err;
+	return init_writer(s);
+}
+
+/* ---- the writer -------------------------------------------------------------------- */
+
+int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_t *id)
+{
+	for (size_t i = 0; i < s->n_ifaces; i++) {
+		const struct ecap_iface *f = &s->ifaces[i];
+		if (f->linktype == iface->linktype && f->snaplen == iface->snaplen &&
+		    !strcmp(f->name, iface->name) && !strcmp(f->filter, iface->filter)) {
+			*id = (uint32_t)i;
+			return 0;
+		}
+	}
+	if (s->n_ifaces >= 65535)
+		return store_fail(s, -ENOSPC, "%s: too many interfaces", s->dir);
+	struct ecap_iface *f = chunkmeta_grow((void **)&s->ifaces, &s->n_ifaces, &s->cap_ifaces,
+					      sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	*f = *iface;
+	f->name[sizeof(f->name) - 1] = 0;
+	f->filter[sizeof(f->filter) - 1] = 0;
+	*id = (uint32_t)(s->n_ifaces - 1);
+	return 0;
+}
+
+uint64_t store_new_flow_id(struct store *s)
+{
+	return s->next_flow_id++;
+}
+
+static int open_segment(struct store *s)
+{
+	char name[SEGMENT_NAME_MAX];
+	int64_t last = 0, sealed = 1;
+	int err = index_scalar(s->ix, "SELECT max(id) FROM segments", 0, &last);
+	if (!err && last)
+		err = index_scalar(s->ix, "SELECT sealed FROM segments WHERE id = (SELECT max(id) "
+				   "FROM segments)", 1, &sealed);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	if ((int64_t)s->seg_id > last)
+		last = s->seg_id, sealed = 1; /* sealed in memory, row not yet committed */
+	uint32_t id = (uint32_t)(sealed ? last + 1 : last);
+	segment_name(id, name);
+	int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
+	}
+	if (st.st_size == 0)
+		fsync(s->dirfd); /* the new file's name must survive a crash too */
+	s->seg_fd = fd;
+	s->seg_id = id;
+	s->seg_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int seal_segment(struct store *s)
+{
+	int err = index_set_segment(s->ix, s->seg_id, s->seg_size, true);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	if (s->unsynced_fd >= 0) {
+		fdatasync(s->unsynced_fd);
+		close(s->unsynced_fd);
+	}
+	s->unsynced_fd = s->seg_fd;
+	s->seg_fd = -1;
+	s->st.segments++;
+	return 0;
+}
+
+static int write_all_at(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int close_chunk(struct store *s)
+{
+	struct chunk_builder *cb = &s->cb;
+	int err;
+	if (chunk_builder_empty(cb))
+		return 0;
+	if (s->seg_fd < 0 && (err = open_segment(s)))
+		return err;
+	uint64_t id = s->next_chunk_id++;
+	if ((err = chunk_builder_seal(cb, id, &s->frames))) {
+		chunk_builder_reset(cb);
+		return store_fail(s, err, "%s: cannot build chunk %llu: %s", s->dir,
+				  (unsigned long long)id, strerror(-err));
+	}
+	struct chunk_meta *m = &cb->meta;
+	m->segment = s->seg_id;
+	m->offset = s->seg_size;
+	m->length = (uint32_t)s->frames.len;
+	if ((err = write_all_at(s->seg_fd, s->frames.data, s->frames.len, s->seg_size))) {
+		char name[SEGMENT_NAME_MAX];
+		segment_name(s->seg_id, name);
+		if (ftruncate(s->seg_fd, (off_t)s->seg_size)) {
+			/* the torn tail is cut at the next open */
+		}
+		s->st.packets_lost += m->packets;
+		chunk_builder_reset(cb);
+		s->chunk_opened_mono = 0;
+		return store_fail(s, err, "%s/%s: writing chunk %llu at offset %llu: %s", s->dir,
+				  name, (unsigned long long)id, (unsigned long long)s->seg_size,
+				  strerror(-err));
+	}
+	sync_file_range(s->seg_fd, (off_t)s->seg_size, (off_t)s->frames.len,
+			SYNC_FILE_RANGE_WRITE);
+	if (!s->txn_open) {
+		if ((err = index_begin(s->ix)))
+			return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+		s->txn_open = true;
+	}
+	if ((err = index_add_chunk(s->ix, m, cb->secrets, cb->n_secrets)))
+		return store_fail(s, err, "%s: indexing chunk %llu: %s", s->dir,
+				  (unsigned long long)id, index_errmsg(s->ix));
+	s->seg_size += s->frames.len;
+	s->st.chunks++;
+	s->st.packets += m->packets;
+	s->st.bytes_raw += m->raw_len;
+	s->st.bytes_stored += s->frames.len;
+	s->st.secrets += cb->n_secrets;
+	s->st.tls_sessions += m->n_sessions;
+	if (m->packets && (!s->st.first_ns || m->first_ns < s->st.first_ns))
+		s->st.first_ns = m->first_ns;
+	if (m->last_ns > s->st.last_ns)
+		s->st.last_ns = m->last_ns;
+	chunk_builder_reset(cb);
+	s->chunk_opened_mono = 0;
+	if (s->seg_size >= s->opt.segment_bytes && (err = seal_segment(s)))
+		return err;
+	return 0;
+}
+
+int store_commit(struct store *s)
+{
+	int err;
+	if (!s->txn_open)
+		return 0;
+	if (!s->opt.no_sync) {
+		if (s->unsynced_fd >= 0 && fdatasync(s->unsynced_fd))
+			return store_fail(s, -errno, "%s: fdatasync: %s", s->dir, strerror(errno));
+		if (s->seg_fd >= 0 && fdatasync(s->seg_fd))
+			return store_fail(s, -errno, "%s: fdatasync: %s", s->dir, strerror(errno));
+	}
+	if (s->unsynced_fd >= 0) {
+		close(s->unsynced_fd);
+		s->unsynced_fd = -1;
+	}
+	if ((err = index_set_setting(s->ix, "next_flow_id", (int64_t)s->next_flow_id)) ||
+	    (err = index_set_setting(s->ix, "next_chunk_id", (int64_t)s->next_chunk_id)) ||
+	    (err = index_commit(s->ix)))
+		return store_fail(s, err, "%s: commit: %s", s->dir, index_errmsg(s->ix));
+	s->txn_open = false;
+	s->last_commit_mono = s->now_mono;
+	return 0;
+}
+
+int store_append_packet(struct store *s, const struct ecap_packet *pkt)
+{
+	if (pkt->iface >= s->n_ifaces)
+		return store_fail(s, -EINVAL, "packet on unknown interface %u", pkt->iface);
+	int err = chunk_builder_add_packet(&s->cb, pkt, &s->ifaces[pkt->iface]);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	if (chunk_builder_raw_size(&s->cb) >= s->opt.chunk_bytes)
+		return close_chunk(s);
+	return 0;
+}
+
+int store_put_flow(struct store *s, const struct flow_record *flow)
+{
+	int err = chunk_builder_add_flow(&s->cb, flow);
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
+int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id)
+{
+	int err = chunk_builder_add_session(&s->cb, client_random, flow_id);
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
+int store_put_secret(struct store *s, const struct tls_secret *secret)
+{
+	if (chunk_builder_has_secret(&s->cb, secret))
+		return 0;
+	int r = index_has_secret(s->ix, secret);
+	if (r < 0)
+		return store_fail(s, r, "%s: %s", s->dir, index_errmsg(s->ix));
+	if (r)
+		return 0;
+	int err = chunk_builder_add_secret(&s->cb, secret);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	return 1;
+}
+
+int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
+{
+	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
+	s->st.drops += count;
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
+int store_tick(struct store *s, uint64_t now_mono_ns)
+{
+	int err;
+	s->now_mono = now_mono_ns;
+	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns &&
+	    (err = close_chunk(s)))
+		return err;
+	if (s->txn_open && now_mono_ns - s->last_commit_mono >= s->opt.commit_interval_ns &&
+	    (err = store_commit(s)))
+		return err;
+	if ((s->opt.max_size || s->opt.max_age_ns) &&
+	    now_mono_ns - s->last_retention_mono >= 2 * NS_PER_SEC) {
+		s->last_retention_mono = now_mono_ns;
+		return store_apply_retention(s);
+	}
+	return 0;
+}
+
+int store_sync(struct store *s)
+{
+	s->now_mono = mono_now();
+	int err = close_chunk(s);
+	return err ? err : store_commit(s);
+}
+
+int store_close(struct store *s)
+{
+	int err = 0;
+	if (!s)
+		return 0;
+	if (s->mode == STORE_WRITE && s->ix) {
+		err = store_sync(s);
+		if (!err && (s->opt.max_size || s->opt.max_age_ns))
+			err = store_apply_retention(s);
+	}
+	index_close(s->ix);
+	if (s->seg_fd >= 0)
+		close(s->seg_fd);
+	if (s->unsynced_fd >= 0)
+		close(s->unsynced_fd);
+	if (s->lockfd >= 0)
+		close(s->lockfd);
+	if (s->dirfd >= 0)
+		close(s->dirfd);
+	if (s->cb.slots)
+		chunk_builder_free(&s->cb);
+	buf_free(&s->frames);
+	free(s->ifaces);
+	free(s->dir);
+	free(s);
+	return err;
+}

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * store.h - the one API to an ecap store, used by the recorder, export and the tools.
+ *
+ * A store is a directory (0700, files 0600) holding an SQLite index (index.db, WAL mode) and
+ * segment files (seg-NNNNNNNN.ecap) of LZ4 frames; segment.c specifies the bytes. The index is
+ * a cache: store_rebuild() recreates it from the segments alone.
+ *
+ * One writer per store (an flock on the lock file); any number of readers beside it.
+ * The writer's per-packet call, store_append_packet(), copies into the open chunk and makes
+ * no syscall and no SQL: chunks are compressed and written when they close (at
+ * chunk_bytes raw or chunk_age), and made durable together with their index rows by a group
+ * commit (fdatasync of the segment, then COMMIT) at least every commit_interval.
+ *
+ * Functions return 0 or a negative errno; on failure store_errmsg() says what and where.
+ */
+#ifndef ECAP_STORE_H
+#define ECAP_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "idset.h"
+#include "records.h"
+
+struct store;
+
+enum store_mode {
+	STORE_READ,  /* concurrent with a writer; refuses a store with loose modes */
+	STORE_WRITE, /* creates the store, takes the lock, repairs modes, recovers */
+};
+
+struct store_options {
+	uint64_t chunk_bytes;        /* raw pcapng bytes that close a chunk; default 1 MiB */
+	uint64_t chunk_age_ns;       /* age that closes a chunk; default 1 s */
+	uint64_t commit_interval_ns; /* longest time from chunk close to durable; default 1 s */
+	uint64_t segment_bytes;      /* stored bytes that seal a segment; default 64 MiB */
+	uint64_t max_size;           /* retention by total bytes; 0: none */
+	uint64_t max_age_ns;         /* retention by age of a segment's newest packet; 0: none */
+	bool no_sync;                /* skip fdatasync (benchmarks of the CPU side only) */
+	bool quiet;                  /* no notices on stderr (repairs, recovery) */
+};
+
+void store_options_default(struct store_options *o);
+
+int store_open(const char *dir, enum store_mode mode, const struct store_options *opt,
+	       struct store **out);
+/* Writer: closes the open chunk, commits, seals nothing (the next open appends). */
+int store_close(struct store *s);
+/* The last error, naming the file and offset or the SQL statement involved. */
+const char *store_errmsg(const struct store *s);
+const char *store_dir(const struct store *s);
+
+/* ---- writer ------------------------------------------------------------------------ */
+
+/* Finds or adds an interface; ids are store-wide and stable. */
+int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_t *id);
+/* A fresh flow id (ids are never reused, also across restarts). */
+uint64_t store_new_flow_id(struct store *s);
+/* The hot path: copies the packet into the open chunk. */
+int store_append_packet(struct store *s, const struct ecap_packet *pkt);
+/* A new flow, or new facts about one (its owning processes): recorded in the open chunk. */
+int store_put_flow(struct store *s, const struct flow_record *flow);
+/* A TLS session seen in a flow (its ClientHello's client_random). */
+int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id);
+/* 1: stored; 0: this (label, client_random) was stored before; <0 error. */
+int store_put_secret(struct store *s, const struct tls_secret *secret);
+/* Packets the source lost on an interface (ring buffer full, ...), counted at ts_ns. */
+int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);
+/* Call at least a few times a second: closes an old chunk, commits, applies retention. */
+int store_tick(struct store *s, uint64_t now_mono_ns);
+/* Close the open chunk and make everything durable now. */
+int store_sync(struct store *s);
+
+struct store_stats {
+	uint64_t packets, bytes_raw, bytes_stored;
+	uint64_t chunks, segments, flows, tls_sessions, secrets, drops;
+	uint64_t secrets_linked;     /* secrets whose client_random has a TLS session */
+	uint64_t first_ns, last_ns;
+	uint64_t index_bytes;
+	uint64_t segments_deleted;   /* by retention since open */
+	uint64_t packets_lost;       /* in chunks that could not be written */
+};
+int store_get_stats(struct store *s, struct store_stats *st);
+
+/* ---- reader ------------------------------------------------------------------------ */
+
+#define STORE_MATCH_MAX 64
+/* Which flows a query wants. Kinds combine with AND, values of one kind with OR. */
+struct flow_filter {
+	uint64_t since_ns, until_ns;            /* flows active in [since, until]; 0 / UINT64_MAX */
+	uint32_t pids[STORE_MATCH_MAX];         size_t n_pids;
+	uint32_t uids[STORE_MATCH_MAX];         size_t n_uids;
+	char comms[STORE_MATCH_MAX][ECAP_COMM_LEN]; size_t n_comms;
+	uint8_t hosts[STORE_MATCH_MAX][16];     size_t n_hosts;   /* v4-mapped for IPv4 */
+	uint16_t ports[STORE_MATCH_MAX];        size_t n_ports;
+	struct flow_key tuples[STORE_MATCH_MAX]; size_t n_tuples; /* proto 0 = any; both directions */
+	uint8_t proto;                          /* 0: any */
+};
+
+void flow_filter_init(struct flow_filter *f);
+/* True when the filter selects by flow at all (else every packet in the time range counts). */
+bool flow_filter_selects(const struct flow_filter *f);
+
+/* Flow ids matching the filter, sealed. */
+int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out);
+
+struct flow_info {
+	struct flow_record rec;
+	uint64_t last_ns;
+	uint64_t packets, bytes;
+};
+/* Calls fn for each flow matching f (all when f is NULL), in flow id order; fn returning
+ * non-zero stops the walk and is returned. */
+int store_walk_flows(struct store *s, const struct flow_filter *f,
+		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx);
+int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out);
+
+struct chunk_ref {
+	uint64_t id;
+	uint32_t segment;
+	uint64_t offset;        /* of the chunk's first frame in the segment */
+	uint32_t length;        /* bytes of both frames */
+	uint32_t raw_len;       /* decompressed pcapng bytes */
+	uint64_t first_ns, last_ns;
+	uint32_t packets;
+};
+
+struct chunk_list {
+	struct chunk_ref *v;
+	size_t n, cap;
+};
+void chunk_list_free(struct chunk_list *l);
+
+/* Chunks that may hold packets in [since, until] of the given flows (flows NULL: of any
+ * packet, flow or not), ordered by first_ns. */
+int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
+		      const struct idset *flows, struct chunk_list *out);
+
+/* A decompressed, verified chunk; its packets in timestamp order. */
+struct chunk_view;
+int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out);
+/* 1: *pkt filled (data valid until the view is closed); 0: end. */
+int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt);
+/* Peek the timestamp of the next packet; false at the end. */
+bool chunk_view_peek_ts(const struct chunk_view *v, uint64_t *ts_ns);
+void chunk_view_close(struct chunk_view *v);
+
+/* Secrets of the TLS sessions seen in the given flows (NULL: all), each once. */
+int store_walk_secrets(struct store *s, const struct idset *flows,
+		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx);
+
+int store_get_interface(struct store *s, uint32_t id, struct ecap_iface *out);
+uint32_t store_interface_count(struct store *s);
+/* Drops recorded on an interface in [since, until]. */
+int store_count_drops(struct store *s, uint32_t iface, uint64_t since_ns, uint64_t until_ns,
+		      uint64_t *drops);
+
+/* ---- maintenance (tools/) ------------------------------------------------------------ */
+
+/* Recreate the index from the segments alone. Needs the writer lock. */
+int store_rebuild(const char *dir, const struct store_options *opt, bool verbose);
+
+/* Verify every frame, every index row against the segments, and the modes. Problems are
+ * printed to `report` one per line (file, offset, what); returns the count, or <0 error. */
+int store_fsck(const char *dir, FILE *report);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * store_impl.h - the inside of struct store, shared by store.c (open, close, the writer),
+ * store_read.c (queries) and store_maint.c (recovery, retention, rebuild, fsck).
+ */
+#ifndef ECAP_STORE_IMPL_H
+#define ECAP_STORE_IMPL_H
+
+#include <stdarg.h>
+
+#include "buf.h"
+#include "chunk.h"
+#include "index.h"
+#include "store.h"
+
+#define STORE_INDEX_NAME "index.db"
+#define STORE_LOCK_NAME "lock"
+
+struct store {
+	char *dir;
+	int dirfd;
+	int lockfd;
+	enum store_mode mode;
+	struct store_options opt;
+	struct index *ix;
+	char errmsg[512];
+
+	struct ecap_iface *ifaces;      /* by store id */
+	size_t n_ifaces, cap_ifaces;
+
+	/* writer */
+	uint64_t next_flow_id, next_chunk_id;
+	struct chunk_builder cb;
+	uint64_t chunk_opened_mono;     /* 0: no packet yet in the open chunk */
+	uint64_t now_mono;              /* last store_tick */
+	struct buf frames;
+	int seg_fd;                     /* the segment being appended, -1 when none */
+	uint32_t seg_id;
+	uint64_t seg_size;
+	bool txn_open;                  /* index rows waiting for the next group commit */
+	int unsynced_fd;                /* a sealed segment whose bytes still need fdatasync */
+	uint64_t last_commit_mono;
+	uint64_t last_retention_mono;
+	struct store_stats st;          /* running counts for the writer's status line */
+};
+
+/* Set the error message (printf-style) and return err. */
+int store_fail(struct store *s, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void store_notice(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* store.c */
+int store_load_interfaces(struct store *s);
+int store_commit(struct store *s);
+
+/* store_maint.c */
+int store_recover(struct store *s);
+int store_apply_retention(struct store *s);
+/* Index every valid chunk of the segment from `from` on; cut a torn tail when cut_tail. */
+int store_scan_segment(struct store *s, uint32_t seg, uint64_t from, bool cut_tail,
+		       FILE *report, uint64_t *problems);
+
+#endif

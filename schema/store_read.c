@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * store_read.c - the reader side of the store API: which flows match a filter, which chunks
+ * hold their packets, a chunk's packets in time order, the secrets of a set of flows, and
+ * the summary figures. Every query goes through an index (flows by address, port, process;
+ * chunks by flow and by time), so its cost follows the size of the answer.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "segment.h"
+
+void flow_filter_init(struct flow_filter *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->until_ns = UINT64_MAX;
+}
+
+bool flow_filter_selects(const struct flow_filter *f)
+{
+	return f->n_pids || f->n_uids || f->n_comms || f->n_hosts || f->n_ports || f->n_tuples ||
+	       f->proto;
+}
+
+/* ---- a WHERE clause with bound parameters ------------------------------------------ */
+
+enum { P_INT, P_BLOB, P_TEXT };
+struct param {
+	int type;
+	int64_t i;
+	const void *p;
+	int len;
+};
+
+struct query {
+	struct buf sql;
+	struct param *params;
+	size_t n_params, cap_params;
+	int err;
+};
+
+static void q_sql(struct query *q, const char *s)
+{
+	if (!q->err)
+		q->err = buf_append(&q->sql, s, strlen(s));
+}
+
+static void q_param(struct query *q, int type, int64_t i, const void *p, int len)
+{
+	struct param *slot = chunkmeta_grow((void **)&q->params, &q->n_params, &q->cap_params,
+					    sizeof(*slot));
+	if (!slot) {
+		q->err = -ENOMEM;
+		return;
+	}
+	slot->type = type;
+	slot->i = i;
+	slot->p = p;
+	slot->len = len;
+	q_sql(q, "?");
+}
+
+static void q_int(struct query *q, int64_t v)
+{
+	q_param(q, P_INT, v, NULL, 0);
+}
+
+static void q_blob16(struct query *q, const uint8_t *p)
+{
+	q_param(q, P_BLOB, 0, p, 16);
+}
+
+static void q_free(struct query *q)
+{
+	buf_free(&q->sql);
+	free(q->params);
+}
+
+static int q_prepare(struct store *s, struct query *q, sqlite3_stmt **st)
+{
+	if (q->err || buf_append(&q->sql, "", 1))
+		return -ENOMEM;
+	if (sqlite3_prepare_v2(index_db(s->ix), (const char *)q->sql.data, -1, st, NULL) !=
+	    SQLITE_OK)
+		return store_fail(s, -EIO, "%s: query: %s", s->dir, index_errmsg(s->ix));
+	for (size_t i = 0; i < q->n_params; i++) {
+		const struct param *p = &q->params[i];
+		int k = (int)i + 1;
+		if (p->type == P_INT)
+			sqlite3_bind_int64(*st, k, p->i);
+		else if (p->type == P_BLOB)
+			sqlite3_bind_blob(*st, k, p->p, p->len, SQLITE_STATIC);
+		else
+			sqlite3_bind_text(*st, k, p->p, p->len, SQLITE_STATIC);
+	}
+	return 0;
+}
+
+static void q_list_u32(struct query *q, const char *col, const uint32_t *v, size_t n)
+{
+	q_sql(q, col);
+	q_sql(q, " IN (");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			q_sql(q, ",");
+		q_int(q, v[i]);
+	}
+	q_sql(q, ")");
+}
+
+static void tuple_side(struct query *q, const uint8_t *a, uint16_t pa, const uint8_t *b,
+		       uint16_t pb)
+{
+	q_sql(q, "(f.addr_a = ");
+	q_blob16(q, a);
+	q_sql(q, " AND f.port_a = ");
+	q_int(q, pa);
+	q_sql(q, " AND f.addr_b = ");
+	q_blob16(q, b);
+	q_sql(q, " AND f.port_b = ");
+	q_int(q, pb);
+	q_sql(q, ")");
+}
+
+/* The WHERE clause over `flows f` for a filter. */
+static void flow_where(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " WHERE f.last_ns >= ");
+	q_int(q, (int64_t)f->since_ns);
+	q_sql(q, " AND f.first_ns <= ");
+	q_int(q, f->until_ns > INT64_MAX ? INT64_MAX : (int64_t)f->until_ns);
+	if (f->proto) {
+		q_sql(q, " AND f.proto ");
+		if (f->proto == FLOW_PROTO_ICMP) {
+			q_sql(q, "IN (1, 58)");
+		} else {
+			q_sql(q, "= ");
+			q_int(q, f->proto);
+		}
+	}
+	if (f->n_ports) {
+		uint32_t ports[STORE_MATCH_MAX];
+		for (size_t i = 0; i < f->n_ports; i++)
+			ports[i] = f->ports[i];
+		q_sql(q, " AND (");
+		q_list_u32(q, "f.port_a", ports, f->n_ports);
+		q_sql(q, " OR ");
+		q_list_u32(q, "f.port_b", ports, f->n_ports);
+		q_sql(q, ")");
+	}
+	if (f->n_hosts) {
+		for (int side = 0; side < 2; side++) {
+			q_sql(q, side ? " OR f.addr_b IN (" : " AND (f.addr_a IN (");
+			for (size_t i = 0; i < f->n_hosts; i++) {
+				if (i)
+					q_sql(q, ",");
+				q_blob16(q, f->hosts[i]);
+			}
+			q_sql(q, ")");
+		}
+		q_sql(q, ")");
+	}
+	if (f->n_tuples) {
+		q_sql(q, " AND (");
+		for (size_t i = 0; i < f->n_tuples; i++) {
+			const struct flow_key *t = &f->tuples[i];
+			q_sql(q, i ? " OR (" : "(");
+			if (t->proto) {
+				q_sql(q, "f.proto = ");
+				q_int(q, t->proto);
+				q_sql(q, " AND ");
+			}
+			q_sql(q, "(");
+			tuple_side(q, t->addr_a, t->port_a, t->addr_b, t->port_b);
+			q_sql(q, " OR ");
+			tuple_side(q, t->addr_b, t->port_b, t->addr_a, t->port_a);
+			q_sql(q, "))");
+		}
+		q_sql(q, ")");
+	}
+	if (f->n_pids || f->n_uids || f->n_comms) {
+		q_sql(q, " AND f.id IN (SELECT flow_id FROM flow_procs p WHERE 1");
+		if (f->n_pids) {
+			q_sql(q, " AND ");
+			q_list_u32(q, "p.pid", f->pids, f->n_pids);
+		}
+		if (f->n_uids) {
+			q_sql(q, " AND ");
+			q_list_u32(q, "p.uid", f->uids, f->n_uids);
+		}
+		if (f->n_comms) {
+			q_sql(q, " AND p.comm IN (");
+			for (size_t i = 0; i < f->n_comms; i++) {
+				if (i)
+					q_sql(q, ",");
+				q_param(q, P_TEXT, 0, f->comms[i],
+					(int)strnlen(f->comms[i], ECAP_COMM_LEN));
+			}
+			q_sql(q, ")");
+		}
+		q_sql(q, ")");
+	}
+}
+
+int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out)
+{
+	struct query q = { 0 };
+	sqlite3_stmt *st = NULL;
+	q_sql(&q, "SELECT f.id FROM flows f");
+	flow_where(&q, f);
+	int err = q_prepare(s, &q, &st);
+	while (!err && sqlite3_step(st) == SQLITE_ROW)
+		err = idset_add(out, (uint64_t)sqlite3_column_int64(st, 0));
+	sqlite3_finalize(st);
+	q_free(&q);
+	idset_seal(out);
+	return err;
+}
+
+static void read_proc(sqlite3_stmt *st, int col, struct ecap_proc *p)
+{
+	memset(p, 0, sizeof(*p));
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return;
+	p->valid = true;
+	p->pid = (uint32_t)sqlite3_column_int64(st, col);
+	p->tid = (uint32_t)sqlite3_column_int64(st, col + 1);
+	p->uid = (uint32_t)sqlite3_column_int64(st, col + 2);
+	p->gid = (uint32_t)sqlite3_column_int64(st, col + 3);
+	const unsigned char *c = sqlite3_column_text(st, col + 4);
+	if (c)
+		snprintf(p->comm, sizeof(p->comm), "%s", (const char *)c);
+	p->cgroup_id = (uint64_t)sqlite3_column_int64(st, col + 5);
+	p->netns = (uint32_t)sqlite3_column_int64(st, col + 6);
+}
+
+static void read_blob16(sqlite3_stmt *st, int col, uint8_t *out)
+{
+	memset(out, 0, 16);
+	if (sqlite3_column_bytes(st, col) == 16)
+		memcpy(out, sqlite3_column_blob(st, col), 16);
+}
+
+#define FLOW_COLUMNS                                                                          \
+	"SELECT f.id, f.proto, f.family, f.addr_a, f.port_a, f.addr_b, f.port_b, f.first_ns, "  \
+	"f.last_ns, f.packets, f.bytes, a.pid, a.tid, a.uid, a.gid, a.comm, a.cgroup_id, "     \
+	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns FROM flows f "       \
+	"LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0 "                           \
+	"LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
+
+static void read_flow(sqlite3_stmt *st, struct flow_info *fi)
+{
+	memset(fi, 0, sizeof(*fi));
+	fi->rec.id = (uint64_t)sqlite3_column_int64(st, 0);
+	fi->rec.key.proto = (uint8_t)sqlite3_column_int(st, 1);
+	fi->rec.key.family = (uint8_t)sqlite3_column_int(st, 2);
+	read_blob16(st, 3, fi->rec.key.addr_a);
+	fi->rec.key.port_a = (uint16_t)sqlite3_column_int(st, 4);
+	read_blob16(st, 5, fi->rec.key.addr_b);
+	fi->rec.key.port_b = (uint16_t)sqlite3_column_int(st, 6);
+	fi->rec.first_ns = (uint64_t)sqlite3_column_int64(st, 7);
+	fi->last_ns = (uint64_t)sqlite3_column_int64(st, 8);
+	fi->packets = (uint64_t)sqlite3_column_int64(st, 9);
+	fi->bytes = (uint64_t)sqlite3_column_int64(st, 10);
+	read_proc(st, 11, &fi->rec.proc[0]);
+	read_proc(st, 18, &fi->rec.proc[1]);
+}
+
+int store_walk_flows(struct store *s, const struct flow_filter *f,
+		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx)
+{
+	struct query q = { 0 };
+	struct flow_filter all;
+	sqlite3_stmt *st = NULL;
+	if (!f) {
+		flow_filter_init(&all);
+		f = &all;
+	}
+	q_sql(&q, FLOW_COLUMNS);
+	flow_where(&q, f);
+	q_sql(&q, " ORDER BY f.id");
+	int err = q_prepare(s, &q, &st);
+	while (!err && sqlite3_step(st) == SQLITE_ROW) {
+		struct flow_info fi;
+		read_flow(st, &fi);
+		err = fn(&fi, ctx);
+	}
+	sqlite3_finalize(st);
+	q_free(&q);
+	return err;
+}
+
+int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(index_db(s->ix), FLOW_COLUMNS " WHERE f.id = ?1", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	sqlite3_bind_int64(st, 1, (int64_t)flow_id);
+	int err = -ENOENT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		struct flow_info fi;
+		read_flow(st, &fi);
+		*out = fi.rec;
+		err = 0;
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- chunks ------------------------------------------------------------------------ */
+
+void chunk_list_free(struct chunk_list *l)
+{
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+static int cmp_chunk(const void *a, const void *b)
+{
+	const struct chunk_ref *x = a, *y = b;
+	if (x->first_ns != y->first_ns)
+		return x->first_ns < y->first_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define CHUNK_COLUMNS "SELECT id, segment, offset, length, raw_len, first_ns, last_ns, packets "
+
+static int add_chunk_row(sqlite3_stmt *st, struct chunk_list *out)
+{
+	struct chunk_ref *c = chunkmeta_grow((void **)&out->v, &out->n, &out->cap, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->id = (uint64_t)sqlite3_column_int64(st, 0);
+	c->segment = (uint32_t)sqlite3_column_int64(st, 1);
+	c->offset = (uint64_t)sqlite3_column_int64(st, 2);
+	c->length = (uint32_t)sqlite3_column_int64(st, 3);
+	c->raw_len = (uint32_t)sqlite3_column_int64(st, 4);
+	c->first_ns = (uint64_t)sqlite3_column_int64(st, 5);
+	c->last_ns = (uint64_t)sqlite3_column_int64(st, 6);
+	c->packets = (uint32_t)sqlite3_column_int64(st, 7);
+	return 0;
+}
+
+int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
+		      const struct idset *flows, struct chunk_list *out)
+{
+	sqlite3 *db = index_db(s->ix);
+	sqlite3_stmt *st = NULL;
+	int64_t until = until_ns > INT64_MAX ? INT64_MAX : (int64_t)until_ns;
+	int err = 0;
+
+	if (!flows) {
+		if (sqlite3_prepare_v2(db, CHUNK_COLUMNS "FROM chunks WHERE first_ns <= ?2 AND "
+				       "last_ns >= ?1 ORDER BY first_ns, id", -1, &st, NULL) != SQLITE_OK)
+			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+		sqlite3_bind_int64(st, 1, (int64_t)since_ns);
+		sqlite3_bind_int64(st, 2, until);
+		while (!err && sqlite3_step(st) == SQLITE_ROW)
+			err = add_chunk_row(st, out);
+		sqlite3_finalize(st);
+		return err;
+	}
+
+	/* Per flow, its chunks through the (flow_id, chunk_id) key: cost follows the answer. */
+	struct idset ids = { 0 };
+	if (sqlite3_prepare_v2(db, "SELECT chunk_id FROM chunk_flows WHERE flow_id = ?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	for (size_t i = 0; i < flows->n && !err; i++) {
+		sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
+		while (!err && sqlite3_step(st) == SQLITE_ROW)
+			err = idset_add(&ids, (uint64_t)sqlite3_column_int64(st, 0));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	idset_seal(&ids);
+	if (!err && sqlite3_prepare_v2(db, CHUNK_COLUMNS "FROM chunks WHERE id = ?1 AND "
+				       "first_ns <= ?3 AND last_ns >= ?2", -1, &st, NULL) != SQLITE_OK)
+		err = store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	for (size_t i = 0; i < ids.n && !err; i++) {
+		sqlite3_bind_int64(st, 1, (int64_t)ids.ids[i]);
+		sqlite3_bind_int64(st, 2, (int64_t)since_ns);
+		sqlite3_bind_int64(st, 3, until);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			err = add_chunk_row(st, out);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	idset_free(&ids);
+	if (!err && out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), cmp_chunk);
+	return err;
+}
+
+int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out)
+{
+	char name[SEGMENT_NAME_MAX];
+	const char *why = NULL;
+	struct stat st;
+	segment_name(ref->segment, name);
+	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
+	struct chunk_view *v = calloc(1, sizeof(*v));
+	int err = v ? 0 : -ENOMEM;
+	long r = 0;
+	if (!err && fstat(fd, &st))
+		err = -errno;
+	if (!err) {
+		r = segment_read_chunk(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
+				       &why);
+		if (r == -ENODATA)
+			why = "the index points past the end of the segment";
+		if (r > 0 && ((uint32_t)r != ref->length || v->meta.id != ref->id))
+			r = -EBADMSG, why = "the chunk there is not the one the index names";
+		err = r < 0 ? (int)r : 0;
+	}
+	if (!err)
+		err = segment_decompress(&v->meta, &v->frames, &v->raw, &why);
+	if (!err)
+		err = chunk_view_parse(v, &why);
+	close(fd);
+	if (err) {
+		store_fail(s, err, "%s/%s: offset %llu: chunk %llu: %s", s->dir, name,
+			   (unsigned long long)ref->offset, (unsigned long long)ref->id,
+			   why ? why : strerror(-err));
+		if (v) {
+			chunk_view_free_contents(v);
+			free(v);
+		}
+		return err;
+	}
+	buf_free(&v->frames);
+	*out = v;
+	return 0;
+}
+
+int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt)
+{
+	if (v->pos >= v->n_pkts)
+		return 0;
+	const struct chunk_pkt *p = &v->pkts[v->pos++];
+	pkt->ts_ns = p->ts_ns;
+	pkt->iface = p->iface;
+	pkt->caplen = p->caplen;
+	pkt->origlen = p->origlen;
+	pkt->flags = p->flags;
+	pkt->flow_id = p->flow_id;
+	pkt->data = v->raw.data + p->data_off;
+	return 1;
+}
+
+bool chunk_view_peek_ts(const struct chunk_view *v, uint64_t *ts_ns)
+{
+	if (v->pos >= v->n_pkts)
+		return false;
+	*ts_ns = v->pkts[v->pos].ts_ns;
+	return true;
+}
+
+void chunk_view_close(struct chunk_view *v)
+{
+	if (!v)
+		return;
+	chunk_view_free_contents(v);
+	free(v);
+}
+
+/* ---- secrets, interfaces, drops, figures -------------------------------------------- */
+
+int store_walk_secrets(struct store *s, const struct idset *flows,
+		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx)
+{
+	sqlite3 *db = index_db(s->ix);
+	sqlite3_stmt *st;
+	const char *sql = flows ?
+		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM tls_sessions t "
+		"JOIN secrets x ON x.client_random = t.client_random WHERE t.flow_id = ?1 "
+		"ORDER BY x.client_random, x.label" :
+		"SELECT x.label, x.client_random, x.secret, "
+		"(SELECT min(flow_id) FROM tls_sessions t WHERE t.client_random = x.client_random) "
+		"FROM secrets x ORDER BY x.client_random, x.label";
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	int err = 0;
+	size_t n = flows ? flows->n : 1;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (flows)
+			sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
+		while (!err && sqlite3_step(st) == SQLITE_ROW) {
+			struct tls_secret sec = { 0 };
+			snprintf(sec.label, sizeof(sec.label), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
+			if (sqlite3_column_bytes(st, 1) != 32)
+				continue;
+			memcpy(sec.client_random, sqlite3_column_blob(st, 1), 32);
+			int len = sqlite3_column_bytes(st, 2);
+			if (len <= 0 || len > ECAP_SECRET_MAX)
+				continue;
+			memcpy(sec.secret, sqlite3_column_blob(st, 2), (size_t)len);
+			sec.secret_len = (uint8_t)len;
+			err = fn(&sec, (uint64_t)sqlite3_column_int64(st, 3), ctx);
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
+int store_get_interface(struct store *s, uint32_t id, struct ecap_iface *out)
+{
+	if (id >= s->n_ifaces && s->mode == STORE_READ) {
+		int err = store_load_interfaces(s);
+		if (err)
+			return err;
+	}
+	if (id >= s->n_ifaces)
+		return -ENOENT;
+	*out = s->ifaces[id];
+	return 0;
+}
+
+uint32_t store_interface_count(struct store *s)
+{
+	if (s->mode == STORE_READ)
+		store_load_interfaces(s);
+	return (uint32_t)s->n_ifaces;
+}
+
+int store_count_drops(struct store *s, uint32_t iface, uint64_t since_ns, uint64_t until_ns,
+		      uint64_t *drops)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(index_db(s->ix), "SELECT coalesce(sum(count), 0) FROM drops WHERE "
+			       "iface = ?1 AND ts_ns >= ?2 AND ts_ns <= ?3", -1, &st, NULL) != SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	sqlite3_bind_int64(st, 1, iface);
+	sqlite3_bind_int64(st, 2, (int64_t)since_ns);
+	sqlite3_bind_int64(st, 3, until_ns > INT64_MAX ? INT64_MAX : (int64_t)until_ns);
+	*drops = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int store_get_stats(struct store *s, struct store_stats *out)
+{
+	static const struct {
+		const char *sql;
+		size_t off;
+	} q[] = {
+		{ "SELECT sum(packets) FROM chunks", offsetof(struct store_stats, packets) },
+		{ "SELECT sum(raw_len) FROM chunks", offsetof(struct store_stats, bytes_raw) },
+		{ "SELECT sum(length) FROM chunks", offsetof(struct store_stats, bytes_stored) },
+		{ "SELECT count(*) FROM chunks", offsetof(struct store_stats, chunks) },
+		{ "SELECT count(*) FROM segments", offsetof(struct store_stats, segments) },
+		{ "SELECT count(*) FROM flows", offsetof(struct store_stats, flows) },
+		{ "SELECT count(*) FROM tls_sessions", offsetof(struct store_stats, tls_sessions) },
+		{ "SELECT count(*) FROM secrets", offsetof(struct store_stats, secrets) },
+		{ "SELECT count(*) FROM secrets x WHERE EXISTS (SELECT 1 FROM tls_sessions t "
+		  "WHERE t.client_random = x.client_random)",
+		  offsetof(struct store_stats, secrets_linked) },
+		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },
+		{ "SELECT min(first_ns) FROM chunks", offsetof(struct store_stats, first_ns) },
+		{ "SELECT max(last_ns) FROM chunks", offsetof(struct store_stats, last_ns) },
+	};
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
+		int64_t v;
+		int err = index_scalar(s->ix, q[i].sql, 0, &v);
+		if (err)
+			return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+		*(uint64_t *)((char *)out + q[i].off) = (uint64_t)v;
+	}
+	static const char *const names[] = { "index.db", "index.db-wal" };
+	for (size_t i = 0; i < 2; i++) {
+		struct stat st;
+		if (!fstatat(s->dirfd, names[i], &st, 0))
+			out->index_bytes += (uint64_t)st.st_size;
+	}
+	out->segments_deleted = s->st.segments_deleted;
+	out->packets_lost = s->st.packets_lost;
+	return 0;
+}

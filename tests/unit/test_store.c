@@ -1,0 +1,501 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_store.c - the store through its public API: a round trip of packets, flows, sessions
+ * and secrets; chunk boundaries and time order; a torn tail cut and recovered at the next
+ * open; chunks on disk without index rows re-indexed; flipped bytes found by fsck and losing
+ * one chunk only; a rebuilt index answering like the original; retention; modes; a reader
+ * while the writer writes.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store.h"
+
+#define NS 1000000000ull
+#define T0 (1764140400ull * NS)
+
+struct fixture {
+	char dir[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/ecap-test-store.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	strcat(f->dir, "/s");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(f->dir) - 2), f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+static void small_chunks(struct store_options *o)
+{
+	store_options_default(o);
+	o->chunk_bytes = 4096;
+	o->segment_bytes = 64 * 1024;
+	o->quiet = true;
+}
+
+/* A packet whose bytes encode its number, so that a read-back can be checked. */
+static void make_packet(uint8_t *buf, uint32_t n, uint32_t len)
+{
+	for (uint32_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(n * 7 + i);
+	memcpy(buf, &n, 4);
+}
+
+static struct flow_record make_flow(uint64_t id, uint16_t port, uint32_t pid, const char *comm)
+{
+	struct flow_record fr = { .id = id, .first_ns = T0 };
+	fr.key.proto = FLOW_PROTO_TCP;
+	fr.key.family = 4;
+	memset(fr.key.addr_a + 10, 0xff, 2);
+	memset(fr.key.addr_b + 10, 0xff, 2);
+	fr.key.addr_a[12] = fr.key.addr_b[12] = 127;
+	fr.key.addr_a[15] = fr.key.addr_b[15] = 1;
+	fr.key.port_a = (uint16_t)(40000 + port);
+	fr.key.port_b = port;
+	fr.proc[0].valid = true;
+	fr.proc[0].pid = pid;
+	fr.proc[0].uid = 1000;
+	snprintf(fr.proc[0].comm, sizeof(fr.proc[0].comm), "%s", comm);
+	return fr;
+}
+
+/* Writes n packets alternating over two flows (ids 1 and 2), plus one secret for flow 1. */
+static void write_store(const char *dir, const struct store_options *o, uint32_t n)
+{
+	struct store *s;
+	assert_int_equal(store_open(dir, STORE_WRITE, o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s);
+	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
+	struct flow_record r2 = make_flow(f2, 80, 999, "wget");
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	assert_int_equal(store_put_flow(s, &r2), 0);
+	uint8_t cr[32];
+	memset(cr, 0xab, sizeof(cr));
+	assert_int_equal(store_put_tls_session(s, cr, f1), 0);
+	struct tls_secret sec = { .label = "CLIENT_RANDOM", .secret_len = 48 };
+	memcpy(sec.client_random, cr, 32);
+	memset(sec.secret, 0x5a, 48);
+	assert_int_equal(store_put_secret(s, &sec), 1);
+	assert_int_equal(store_put_secret(s, &sec), 0);
+	uint8_t data[300];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t len = 60 + (i % 200);
+		make_packet(data, i, len);
+		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = ifid, .caplen = len,
+					 .origlen = len, .flags = 2, .data = data };
+		p.flow_id = i % 3 == 2 ? 0 : (i % 3 == 0 ? f1 : f2);
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+}
+
+struct readback {
+	uint32_t count;
+	uint64_t last_ts;
+	uint32_t flow_pkts[3];
+};
+
+/* Reads every packet of the chunks selected by flows (NULL: all) and checks its bytes. */
+static void read_all(const char *dir, const struct idset *flows, struct readback *rb)
+{
+	struct store *s;
+	struct chunk_list cl = { 0 };
+	memset(rb, 0, sizeof(*rb));
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, flows, &cl), 0);
+	for (size_t i = 0; i < cl.n; i++) {
+		struct chunk_view *v;
+		int oe = store_chunk_open(s, &cl.v[i], &v);
+		if (oe)
+			fprintf(stderr, "%s\n", store_errmsg(s));
+		assert_int_equal(oe, 0);
+		struct ecap_packet p;
+		while (chunk_view_next(v, &p) == 1) {
+			uint32_t n;
+			memcpy(&n, p.data, 4);
+			assert_int_equal(p.caplen, 60 + (n % 200));
+			assert_int_equal(p.ts_ns, T0 + n * 1000ull);
+			assert_int_equal(p.flags, 2);
+			assert_int_equal(p.data[p.caplen - 1], (uint8_t)(n * 7 + p.caplen - 1));
+			assert_true(p.ts_ns >= rb->last_ts);
+			rb->last_ts = p.ts_ns;
+			assert_int_equal(p.flow_id, n % 3 == 2 ? 0 : (n % 3 == 0 ? 1 : 2));
+			if (flows && !idset_has(flows, p.flow_id))
+				continue;
+			rb->flow_pkts[p.flow_id]++;
+			rb->count++;
+		}
+		chunk_view_close(v);
+	}
+	chunk_list_free(&cl);
+	store_close(s);
+}
+
+static int count_secret(const struct tls_secret *sec, uint64_t flow, void *ctx)
+{
+	assert_string_equal(sec->label, "CLIENT_RANDOM");
+	assert_int_equal(flow, 1);
+	++*(int *)ctx;
+	return 0;
+}
+
+static void test_round_trip(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	write_store(f->dir, &o, 3000);
+
+	struct readback rb;
+	read_all(f->dir, NULL, &rb);
+	assert_int_equal(rb.count, 3000);
+	assert_int_equal(rb.flow_pkts[1], 1000);
+	assert_int_equal(rb.flow_pkts[2], 1000);
+	assert_int_equal(rb.flow_pkts[0], 1000);
+
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	struct store_stats st;
+	assert_int_equal(store_get_stats(s, &st), 0);
+	assert_int_equal(st.packets, 3000);
+	assert_int_equal(st.flows, 2);
+	assert_int_equal(st.secrets, 1);
+	assert_int_equal(st.secrets_linked, 1);
+	assert_true(st.chunks > 10);
+	assert_true(st.segments > 1);
+
+	struct flow_filter ff;
+	flow_filter_init(&ff);
+	ff.pids[ff.n_pids++] = 1234;
+	struct idset ids = { 0 };
+	assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+	assert_int_equal(ids.n, 1);
+	assert_int_equal(ids.ids[0], 1);
+	struct flow_record fr;
+	assert_int_equal(store_get_flow(s, 1, &fr), 0);
+	assert_string_equal(fr.proc[0].comm, "curl");
+	assert_false(fr.proc[1].valid);
+
+	int n_sec = 0;
+	assert_int_equal(store_walk_secrets(s, &ids, count_secret, &n_sec), 0);
+	assert_int_equal(n_sec, 1);
+	struct idset other = { 0 };
+	idset_add(&other, 2);
+	n_sec = 0;
+	assert_int_equal(store_walk_secrets(s, &other, count_secret, &n_sec), 0);
+	assert_int_equal(n_sec, 0);
+	store_close(s);
+
+	struct readback rb1;
+	read_all(f->dir, &ids, &rb1);
+	assert_int_equal(rb1.count, 1000);
+	idset_free(&ids);
+	idset_free(&other);
+}
+
+static void test_modes(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	write_store(f->dir, &o, 10);
+	struct stat st;
+	assert_int_equal(stat(f->dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	chmod(f->dir, 0755);
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), -EPERM);
+	assert_non_null(strstr(store_errmsg(s), "0700"));
+	store_close(s);
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0); /* repairs */
+	store_close(s);
+	assert_int_equal(stat(f->dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	/* one writer at a time */
+	struct store *w1, *w2;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &w1), 0);
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &w2), -EBUSY);
+	assert_non_null(strstr(store_errmsg(w2), "in use"));
+	store_close(w2);
+	store_close(w1);
+}
+
+static uint64_t file_size(const char *path)
+{
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	return (uint64_t)st.st_size;
+}
+
+static void last_segment(const char *dir, char *out, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char best[64] = "";
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "seg-", 4) && strcmp(de->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	closedir(d);
+	snprintf(out, len, "%s/%s", dir, best);
+}
+
+static void test_torn_tail(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 1 << 30;
+	write_store(f->dir, &o, 3000);
+	char seg[160];
+	last_segment(f->dir, seg, sizeof(seg));
+	uint64_t size = file_size(seg);
+
+	/* a torn write: half a chunk at the end */
+	int fd = open(seg, O_WRONLY | O_APPEND);
+	uint8_t junk[700];
+	int sfd = open(seg, O_RDONLY);
+	assert_int_equal(pread(sfd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	close(sfd);
+	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_true(store_fsck(f->dir, devnull) > 0);
+
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	store_close(s);
+	assert_int_equal(file_size(seg), size);
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	struct readback rb;
+	read_all(f->dir, NULL, &rb);
+	assert_int_equal(rb.count, 3000);
+	fclose(devnull);
+}
+
+static void test_unindexed_chunks_reindexed(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 1 << 30;
+	write_store(f->dir, &o, 3000);
+	/* Lose the index rows of the last chunks, as a crash between write and commit does. */
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "sqlite3 %s/index.db \"DELETE FROM chunks WHERE id > 5; "
+		 "UPDATE segments SET bytes = (SELECT max(offset + length) FROM chunks)\"", f->dir);
+	if (system(cmd) != 0)
+		skip();
+	struct readback rb;
+	read_all(f->dir, NULL, &rb);
+	assert_true(rb.count < 3000);
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	store_close(s);
+	read_all(f->dir, NULL, &rb);
+	assert_int_equal(rb.count, 3000);
+}
+
+static void test_flipped_byte(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 1 << 30;
+	write_store(f->dir, &o, 3000);
+	char seg[160];
+	last_segment(f->dir, seg, sizeof(seg));
+	uint64_t size = file_size(seg);
+	int fd = open(seg, O_RDWR);
+	uint8_t b;
+	off_t at = (off_t)(size / 2);
+	assert_int_equal(pread(fd, &b, 1, at), 1);
+	b ^= 0x10;
+	assert_int_equal(pwrite(fd, &b, 1, at), 1);
+	close(fd);
+
+	char *report = NULL;
+	size_t rlen = 0;
+	FILE *mem = open_memstream(&report, &rlen);
+	assert_true(store_fsck(f->dir, mem) >= 1);
+	fclose(mem);
+	assert_non_null(strstr(report, "seg-"));
+	assert_non_null(strstr(report, "offset"));
+	free(report);
+
+	/* the damaged chunk fails alone; every other chunk still reads */
+	struct store *s;
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	size_t bad = 0, pkts = 0;
+	for (size_t i = 0; i < cl.n; i++) {
+		struct chunk_view *v;
+		if (store_chunk_open(s, &cl.v[i], &v)) {
+			assert_non_null(strstr(store_errmsg(s), "offset"));
+			bad++;
+			continue;
+		}
+		struct ecap_packet p;
+		while (chunk_view_next(v, &p) == 1)
+			pkts++;
+		chunk_view_close(v);
+	}
+	assert_int_equal(bad, 1);
+	assert_true(pkts > 2500 && pkts < 3000);
+	chunk_list_free(&cl);
+	store_close(s);
+}
+
+struct answer {
+	uint64_t chunks, packets, flows_pid, secrets;
+};
+
+static void answers(const char *dir, struct answer *a)
+{
+	struct store *s;
+	struct store_stats st;
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_get_stats(s, &st), 0);
+	a->chunks = st.chunks;
+	a->packets = st.packets;
+	a->secrets = st.secrets_linked;
+	struct flow_filter ff;
+	flow_filter_init(&ff);
+	snprintf(ff.comms[ff.n_comms++], ECAP_COMM_LEN, "wget");
+	struct idset ids = { 0 };
+	assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, &ids, &cl), 0);
+	a->flows_pid = ids.n * 1000000 + cl.n;
+	idset_free(&ids);
+	chunk_list_free(&cl);
+	store_close(s);
+}
+
+static void test_rebuild(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	write_store(f->dir, &o, 3000);
+	struct answer before, after;
+	answers(f->dir, &before);
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	answers(f->dir, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	fclose(devnull);
+	struct readback rb;
+	read_all(f->dir, NULL, &rb);
+	assert_int_equal(rb.count, 3000);
+}
+
+static void test_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 16 * 1024;
+	o.max_size = 64 * 1024 + 200 * 1024; /* segments plus the index files */
+	write_store(f->dir, &o, 20000);
+	struct store *s;
+	struct store_stats st;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_get_stats(s, &st), 0);
+	assert_true(st.packets < 20000);
+	assert_true(st.packets > 0);
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	/* the newest packets survive */
+	assert_int_equal(cl.v[cl.n - 1].last_ns, T0 + 19999 * 1000ull);
+	chunk_list_free(&cl);
+	store_close(s);
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	fclose(devnull);
+}
+
+static void test_reader_during_writing(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	struct store *w, *r;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &w), 0);
+	struct ecap_iface ifc = { .name = "eth0", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(w, &ifc, &ifid), 0);
+	uint8_t data[200];
+	uint64_t seen = 0;
+	for (uint32_t round = 0; round < 5; round++) {
+		for (uint32_t i = 0; i < 500; i++) {
+			uint32_t n = round * 500 + i;
+			make_packet(data, n, 60 + (n % 200));
+			struct ecap_packet p = { .ts_ns = T0 + n * 1000ull, .iface = ifid,
+						 .caplen = 60 + (n % 200), .origlen = 60 + (n % 200),
+						 .data = data };
+			assert_int_equal(store_append_packet(w, &p), 0);
+		}
+		assert_int_equal(store_sync(w), 0);
+		assert_int_equal(store_open(f->dir, STORE_READ, NULL, &r), 0);
+		struct store_stats st;
+		assert_int_equal(store_get_stats(r, &st), 0);
+		assert_true(st.packets >= seen);
+		assert_int_equal(st.packets, (round + 1) * 500);
+		seen = st.packets;
+		store_close(r);
+	}
+	store_close(w);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unindexed_chunks_reindexed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
