@@ -7,6 +7,8 @@
  */
 #include "index.h"
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,6 @@ enum {
 	ST_FLOW,
 	ST_PROC,
 	ST_FLOWSTAT,
-	ST_CHUNKFLOW,
 	ST_CHUNK,
 	ST_SESSION,
 	ST_SECRET,
@@ -33,16 +34,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
-		    "last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) ON CONFLICT(id) DO UPDATE "
-		    "SET first_ns = min(first_ns, excluded.first_ns)",
+		    "last_ns, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, "
+		    "?9) ON CONFLICT(id) DO UPDATE SET first_ns = min(first_ns, excluded.first_ns)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
 		    "cgroup_id, netns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
-			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5) WHERE id = ?1",
-	[ST_CHUNKFLOW] = "INSERT OR REPLACE INTO chunk_flows(flow_id, chunk_id, packets, bytes) "
-			 "VALUES (?1, ?2, ?3, ?4)",
+			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5), "
+			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
+			"WHERE id = ?1",
 	[ST_CHUNK] = "INSERT OR REPLACE INTO chunks(id, segment, offset, length, raw_len, first_ns, "
-		     "last_ns, packets, nonflow_packets) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		     "last_ns, packets, nonflow_packets, flows) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
 		       "VALUES (?1, ?2, ?3)",
 	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(client_random, label, secret, chunk_id) "
@@ -57,9 +59,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_HAS_SECRET] = "SELECT 1 FROM secrets WHERE client_random = ?1 AND label = ?2",
 };
 
+/* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
+ * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. */
+struct flow_agg {
+	uint64_t flow_id;       /* 0: empty slot */
+	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk;
+};
+
 struct index {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
+	struct flow_agg *agg;
+	size_t agg_cap, agg_used;
+	struct buf blob;
+	uint64_t *ids;
+	size_t ids_cap;
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -180,6 +194,9 @@ void index_close(struct index *ix)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ix->st[i]);
 	sqlite3_close(ix->db);
+	free(ix->agg);
+	free(ix->ids);
+	buf_free(&ix->blob);
 	free(ix);
 }
 
@@ -188,14 +205,117 @@ int index_begin(struct index *ix)
 	return exec(ix, "BEGIN IMMEDIATE");
 }
 
+static int step(struct index *ix, int which);
+
+static int flush_aggregates(struct index *ix)
+{
+	int err = 0;
+	for (size_t i = 0; i < ix->agg_cap && !err; i++) {
+		struct flow_agg *a = &ix->agg[i];
+		if (!a->flow_id)
+			continue;
+		sqlite3_stmt *st = ix->st[ST_FLOWSTAT];
+		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
+		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
+		sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
+		sqlite3_bind_int64(st, 4, (int64_t)a->first_ns);
+		sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
+		sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
+		sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
+		err = step(ix, ST_FLOWSTAT);
+	}
+	if (ix->agg_used)
+		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
+	ix->agg_used = 0;
+	return err;
+}
+
 int index_commit(struct index *ix)
 {
-	return exec(ix, "COMMIT");
+	int err = flush_aggregates(ix);
+	return err ? err : exec(ix, "COMMIT");
 }
 
 int index_rollback(struct index *ix)
 {
+	if (ix->agg_used)
+		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
+	ix->agg_used = 0;
 	return exec(ix, "ROLLBACK");
+}
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
+{
+	if ((ix->agg_used + 1) * 2 > ix->agg_cap) {
+		size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : 4096;
+		struct flow_agg *na = calloc(ncap, sizeof(*na));
+		if (!na)
+			return NULL;
+		for (size_t i = 0; i < ix->agg_cap; i++) {
+			if (!ix->agg[i].flow_id)
+				continue;
+			size_t j = hash64(ix->agg[i].flow_id) & (ncap - 1);
+			while (na[j].flow_id)
+				j = (j + 1) & (ncap - 1);
+			na[j] = ix->agg[i];
+		}
+		free(ix->agg);
+		ix->agg = na;
+		ix->agg_cap = ncap;
+	}
+	size_t mask = ix->agg_cap - 1, i = hash64(flow_id) & mask;
+	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
+		i = (i + 1) & mask;
+	if (!ix->agg[i].flow_id) {
+		ix->agg[i].flow_id = flow_id;
+		ix->agg[i].first_ns = ix->agg[i].first_chunk = UINT64_MAX;
+		ix->agg_used++;
+	}
+	return &ix->agg[i];
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The chunk's flow ids, ascending, as LEB128 deltas into ix->blob. */
+static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
+{
+	if (m->n_flowstats > ix->ids_cap) {
+		uint64_t *p = realloc(ix->ids, m->n_flowstats * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ix->ids = p;
+		ix->ids_cap = m->n_flowstats;
+	}
+	for (size_t i = 0; i < m->n_flowstats; i++)
+		ix->ids[i] = m->flowstats[i].flow_id;
+	qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
+	buf_reset(&ix->blob);
+	int err = buf_reserve(&ix->blob, m->n_flowstats * 10 + 1);
+	if (err)
+		return err;
+	uint64_t prev = 0;
+	for (size_t i = 0; i < m->n_flowstats; i++) {
+		uint64_t d = ix->ids[i] - prev;
+		prev = ix->ids[i];
+		do {
+			uint8_t b = d & 0x7f;
+			d >>= 7;
+			ix->blob.data[ix->blob.len++] = b | (d ? 0x80 : 0);
+		} while (d);
+	}
+	return 0;
 }
 
 static int step(struct index *ix, int which)
@@ -222,7 +342,7 @@ static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct e
 	return step(ix, ST_PROC);
 }
 
-static int add_flow(struct index *ix, const struct flow_record *f)
+static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id)
 {
 	sqlite3_stmt *st = ix->st[ST_FLOW];
 	sqlite3_bind_int64(st, 1, (int64_t)f->id);
@@ -233,6 +353,7 @@ static int add_flow(struct index *ix, const struct flow_record *f)
 	sqlite3_bind_blob(st, 6, f->key.addr_b, 16, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 7, f->key.port_b);
 	sqlite3_bind_int64(st, 8, (int64_t)f->first_ns);
+	sqlite3_bind_int64(st, 9, (int64_t)chunk_id);
 	int err = step(ix, ST_FLOW);
 	for (int side = 0; side < 2 && !err; side++)
 		if (f->proc[side].valid)
@@ -257,24 +378,25 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = step(ix, ST_IFACE);
 	}
 	for (size_t i = 0; i < m->n_flows && !err; i++)
-		err = add_flow(ix, &m->flows[i]);
+		err = add_flow(ix, &m->flows[i], m->id);
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
-		const struct chunkmeta_flowstat *s = &m->flowstats[i];
-		st = ix->st[ST_FLOWSTAT];
-		sqlite3_bind_int64(st, 1, (int64_t)s->flow_id);
-		sqlite3_bind_int64(st, 2, s->packets);
-		sqlite3_bind_int64(st, 3, (int64_t)s->bytes);
-		sqlite3_bind_int64(st, 4, (int64_t)s->first_ns);
-		sqlite3_bind_int64(st, 5, (int64_t)s->last_ns);
-		if ((err = step(ix, ST_FLOWSTAT)))
-			break;
-		st = ix->st[ST_CHUNKFLOW];
-		sqlite3_bind_int64(st, 1, (int64_t)s->flow_id);
-		sqlite3_bind_int64(st, 2, (int64_t)m->id);
-		sqlite3_bind_int64(st, 3, s->packets);
-		sqlite3_bind_int64(st, 4, (int64_t)s->bytes);
-		err = step(ix, ST_CHUNKFLOW);
+		const struct chunkmeta_flowstat *fs = &m->flowstats[i];
+		struct flow_agg *a = agg_slot(ix, fs->flow_id);
+		if (!a)
+			return -ENOMEM;
+		a->packets += fs->packets;
+		a->bytes += fs->bytes;
+		if (fs->first_ns < a->first_ns)
+			a->first_ns = fs->first_ns;
+		if (fs->last_ns > a->last_ns)
+			a->last_ns = fs->last_ns;
+		if (m->id < a->first_chunk)
+			a->first_chunk = m->id;
+		if (m->id > a->last_chunk)
+			a->last_chunk = m->id;
 	}
+	if (!err)
+		err = encode_flow_blob(ix, m);
 	if (!err) {
 		st = ix->st[ST_CHUNK];
 		sqlite3_bind_int64(st, 1, (int64_t)m->id);
@@ -286,6 +408,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 7, (int64_t)m->last_ns);
 		sqlite3_bind_int64(st, 8, m->packets);
 		sqlite3_bind_int64(st, 9, m->nonflow_packets);
+		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
 		err = step(ix, ST_CHUNK);
 	}
 	for (size_t i = 0; i < m->n_sessions && !err; i++) {
@@ -353,24 +476,21 @@ int index_mark_segment_deleting(struct index *ix, uint32_t id)
 
 int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 {
+	/* Flows outlive their chunks only while a later chunk may hold their packets: those
+	 * whose last chunk is older than every chunk left go with them. */
 	static const char *const steps[] = {
 		"CREATE TEMP TABLE IF NOT EXISTS gone_chunks(id INTEGER PRIMARY KEY)",
 		"DELETE FROM temp.gone_chunks",
 		"INSERT INTO temp.gone_chunks SELECT id FROM chunks WHERE segment = ?1 "
 		"AND offset + length > ?2",
-		"CREATE TEMP TABLE IF NOT EXISTS touched_flows(id INTEGER PRIMARY KEY)",
-		"DELETE FROM temp.touched_flows",
-		"INSERT OR IGNORE INTO temp.touched_flows SELECT flow_id FROM chunk_flows "
-		"WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
-		"DELETE FROM chunk_flows WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM secrets WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
-		"DELETE FROM temp.touched_flows WHERE id IN (SELECT flow_id FROM chunk_flows "
-		"WHERE flow_id IN (SELECT id FROM temp.touched_flows))",
-		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.touched_flows)",
-		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.touched_flows)",
+		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
+		"DELETE FROM flows WHERE last_chunk < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

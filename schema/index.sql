@@ -38,12 +38,15 @@ CREATE TABLE IF NOT EXISTS chunks (
 	first_ns        INTEGER NOT NULL,
 	last_ns         INTEGER NOT NULL,
 	packets         INTEGER NOT NULL,
-	nonflow_packets INTEGER NOT NULL
+	nonflow_packets INTEGER NOT NULL,
+	flows           BLOB NOT NULL      -- ids of its flows, ascending, as LEB128 deltas
 );
 CREATE INDEX IF NOT EXISTS chunks_by_first ON chunks(first_ns);
 CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);
 
 -- side A initiated the flow (sent the SYN or the first packet seen), side B answered.
+-- first_chunk..last_chunk: the chunks that can hold its packets (each chunk's flows blob
+-- says which do). packets, bytes and last_ns grow at each group commit.
 CREATE TABLE IF NOT EXISTS flows (
 	id       INTEGER PRIMARY KEY,
 	proto    INTEGER NOT NULL,
@@ -55,8 +58,11 @@ CREATE TABLE IF NOT EXISTS flows (
 	first_ns INTEGER NOT NULL,
 	last_ns  INTEGER NOT NULL,
 	packets  INTEGER NOT NULL DEFAULT 0,
-	bytes    INTEGER NOT NULL DEFAULT 0
+	bytes    INTEGER NOT NULL DEFAULT 0,
+	first_chunk INTEGER NOT NULL,
+	last_chunk  INTEGER NOT NULL
 );
+CREATE INDEX IF NOT EXISTS flows_by_last_chunk ON flows(last_chunk);
 CREATE INDEX IF NOT EXISTS flows_by_addr_a ON flows(addr_a);
 CREATE INDEX IF NOT EXISTS flows_by_addr_b ON flows(addr_b);
 CREATE INDEX IF NOT EXISTS flows_by_port_a ON flows(port_a);
@@ -78,16 +84,6 @@ CREATE TABLE IF NOT EXISTS flow_procs (
 CREATE INDEX IF NOT EXISTS flow_procs_by_pid ON flow_procs(pid);
 CREATE INDEX IF NOT EXISTS flow_procs_by_comm ON flow_procs(comm);
 CREATE INDEX IF NOT EXISTS flow_procs_by_uid ON flow_procs(uid);
-
--- which flows have packets in which chunk.
-CREATE TABLE IF NOT EXISTS chunk_flows (
-	flow_id  INTEGER NOT NULL,
-	chunk_id INTEGER NOT NULL,
-	packets  INTEGER NOT NULL,
-	bytes    INTEGER NOT NULL,
-	PRIMARY KEY (flow_id, chunk_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS chunk_flows_by_chunk ON chunk_flows(chunk_id);
 
 CREATE TABLE IF NOT EXISTS tls_sessions (
 	client_random BLOB NOT NULL,

@@ -331,7 +331,35 @@ static int cmp_chunk(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-#define CHUNK_COLUMNS "SELECT id, segment, offset, length, raw_len, first_ns, last_ns, packets "
+#define CHUNK_COLUMNS "SELECT id, segment, offset, length, raw_len, first_ns, last_ns, packets"
+
+static int cmp_range(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+/* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set. */
+static bool blob_names_any(const void *blob, int len, const struct idset *flows)
+{
+	const uint8_t *p = blob, *end = p + (len > 0 ? len : 0);
+	uint64_t id = 0;
+	while (p < end) {
+		uint64_t d = 0;
+		unsigned shift = 0;
+		while (p < end && shift < 64) {
+			uint8_t b = *p++;
+			d |= (uint64_t)(b & 0x7f) << shift;
+			shift += 7;
+			if (!(b & 0x80))
+				break;
+		}
+		id += d;
+		if (idset_has(flows, id))
+			return true;
+	}
+	return false;
+}
 
 static int add_chunk_row(sqlite3_stmt *st, struct chunk_list *out)
 {
@@ -358,7 +386,7 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 	int err = 0;
 
 	if (!flows) {
-		if (sqlite3_prepare_v2(db, CHUNK_COLUMNS "FROM chunks WHERE first_ns <= ?2 AND "
+		if (sqlite3_prepare_v2(db, CHUNK_COLUMNS " FROM chunks WHERE first_ns <= ?2 AND "
 				       "last_ns >= ?1 ORDER BY first_ns, id", -1, &st, NULL) != SQLITE_OK)
 			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 		sqlite3_bind_int64(st, 1, (int64_t)since_ns);
@@ -369,32 +397,57 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		return err;
 	}
 
-	/* Per flow, its chunks through the (flow_id, chunk_id) key: cost follows the answer. */
-	struct idset ids = { 0 };
-	if (sqlite3_prepare_v2(db, "SELECT chunk_id FROM chunk_flows WHERE flow_id = ?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	/* Per flow, the range of chunks that can hold its packets; then, per merged range, the
+	 * chunks whose flow list names one of the flows. Cost follows the answer. */
+	struct range {
+		uint64_t lo, hi;
+	} *r = NULL;
+	size_t n_r = 0, cap_r = 0;
+	if (sqlite3_prepare_v2(db, "SELECT first_chunk, last_chunk FROM flows WHERE id = ?1", -1,
+			       &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	for (size_t i = 0; i < flows->n && !err; i++) {
 		sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
-		while (!err && sqlite3_step(st) == SQLITE_ROW)
-			err = idset_add(&ids, (uint64_t)sqlite3_column_int64(st, 0));
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			struct range *x = chunkmeta_grow((void **)&r, &n_r, &cap_r, sizeof(*x));
+			if (!x)
+				err = -ENOMEM;
+			else
+				x->lo = (uint64_t)sqlite3_column_int64(st, 0),
+				x->hi = (uint64_t)sqlite3_column_int64(st, 1);
+		}
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	idset_seal(&ids);
-	if (!err && sqlite3_prepare_v2(db, CHUNK_COLUMNS "FROM chunks WHERE id = ?1 AND "
-				       "first_ns <= ?3 AND last_ns >= ?2", -1, &st, NULL) != SQLITE_OK)
+	if (!err && n_r > 1) {
+		qsort(r, n_r, sizeof(*r), cmp_range);
+		size_t w = 0;
+		for (size_t i = 1; i < n_r; i++) {
+			if (r[i].lo <= r[w].hi + 1) {
+				if (r[i].hi > r[w].hi)
+					r[w].hi = r[i].hi;
+			} else {
+				r[++w] = r[i];
+			}
+		}
+		n_r = w + 1;
+	}
+	if (!err && sqlite3_prepare_v2(db, CHUNK_COLUMNS ", flows FROM chunks WHERE id BETWEEN "
+				       "?1 AND ?2 AND first_ns <= ?4 AND last_ns >= ?3 ORDER BY id",
+				       -1, &st, NULL) != SQLITE_OK)
 		err = store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
-	for (size_t i = 0; i < ids.n && !err; i++) {
-		sqlite3_bind_int64(st, 1, (int64_t)ids.ids[i]);
-		sqlite3_bind_int64(st, 2, (int64_t)since_ns);
-		sqlite3_bind_int64(st, 3, until);
-		if (sqlite3_step(st) == SQLITE_ROW)
-			err = add_chunk_row(st, out);
+	for (size_t i = 0; i < n_r && !err; i++) {
+		sqlite3_bind_int64(st, 1, (int64_t)r[i].lo);
+		sqlite3_bind_int64(st, 2, (int64_t)r[i].hi);
+		sqlite3_bind_int64(st, 3, (int64_t)since_ns);
+		sqlite3_bind_int64(st, 4, until);
+		while (!err && sqlite3_step(st) == SQLITE_ROW)
+			if (blob_names_any(sqlite3_column_blob(st, 8), sqlite3_column_bytes(st, 8), flows))
+				err = add_chunk_row(st, out);
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	idset_free(&ids);
+	free(r);
 	if (!err && out->n > 1)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_chunk);
 	return err;
