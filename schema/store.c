@@ -228,6 +228,10 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 	s->dir = strdup(dir);
 	if (!s->dir)
 		return -ENOMEM;
+	/* Retention deletes whole sealed segments: keep them small next to the size limit so
+	 * that the store stays close to it (an eighth of it, 1 MiB at least). */
+	if (s->opt.max_size && s->opt.segment_bytes > s->opt.max_size / 8)
+		s->opt.segment_bytes = s->opt.max_size / 8 > (1u << 20) ? s->opt.max_size / 8 : 1u << 20;
 
 	if (mode == STORE_WRITE) {
 		umask(077);
