@@ -7,6 +7,7 @@
 #include "segment.h"
 
 #include <errno.h>
+#define LZ4F_STATIC_LINKING_ONLY
 #include <lz4frame.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,7 +120,9 @@ int segment_decompress(const struct chunk_meta *m, const struct buf *frames, str
 		size_t in = src_left, out = dst_left;
 		ret = LZ4F_decompress(dctx, raw->data + raw->len, &out, src, &in, NULL);
 		if (LZ4F_isError(ret)) {
-			*why = LZ4F_getErrorName(ret);
+			*why = LZ4F_getErrorCode(ret) == LZ4F_ERROR_contentChecksum_invalid ?
+				       "data frame fails its LZ4 content checksum" :
+				       "data frame is not valid LZ4";
 			err = -EBADMSG;
 			goto out;
 		}
