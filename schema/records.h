@@ -70,8 +70,8 @@ struct flow_key {
 	uint8_t family;      /* 4 or 6 */
 	uint8_t addr_a[16];
 	uint8_t addr_b[16];
-	uint16_t port_a;     /* host order; ICMP: type<<8|code of the first packet, else 0 */
-	uint16_t port_b;
+	uint16_t port_a;     /* host order; ICMP: type<<8|code of the first packet */
+	uint16_t port_b;     /* host order; ICMP: the echo identifier, 0 for other messages */
 };
 
 /* What the store keeps of a flow beyond its per-chunk packet counts. */

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * flowtable.c - the live flow table (rules and layout in flowtable.h).
+ *
+ * Entries are addressed by 1-based index (0 = none) so links stay 32 bits. A free entry is
+ * either beyond `used` (never touched) or on the free list, linked through hnext. Buckets
+ * hold chain heads; chains are short (as many buckets as entries, rounded up to a power of
+ * two), so unlinking walks the chain instead of keeping a back pointer.
+ */
+#include "flowtable.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+_Static_assert(sizeof(struct ft_key) == 40, "ft_key is hashed as five 64-bit words");
+
+enum { CLS_TCP = 0, CLS_OTHER = 1, CLS_FREE = 0xff };
+
+struct age_list {
+	uint32_t head, tail;
+};
+
+struct flowtable {
+	struct flowtable_options opt;
+	struct flow *e;           /* [max_flows] */
+	uint32_t *buckets;
+	uint32_t mask;
+	uint32_t used;            /* entries ever handed out */
+	uint32_t free_head;
+	struct age_list age[2];
+	uint64_t now;
+	struct flowtable_stats st;
+};
+
+#define E(ft, i) (&(ft)->e[(i) - 1])
+
+int flowtable_new(const struct flowtable_options *opt, struct flowtable **out)
+{
+	if (!opt->new_id || opt->max_flows == 0 || opt->max_flows > (1u << 30))
+		return -EINVAL;
+	struct flowtable *ft = calloc(1, sizeof(*ft));
+	if (!ft)
+		return -ENOMEM;
+	ft->opt = *opt;
+	uint32_t nb = 16;
+	while (nb < opt->max_flows)
+		nb <<= 1;
+	ft->mask = nb - 1;
+	ft->buckets = calloc(nb, sizeof(*ft->buckets));
+	ft->e = calloc(opt->max_flows, sizeof(*ft->e));
+	if (!ft->buckets || !ft->e) {
+		flowtable_free(ft);
+		return -ENOMEM;
+	}
+	*out = ft;
+	return 0;
+}
+
+void flowtable_free(struct flowtable *ft)
+{
+	if (!ft)
+		return;
+	free(ft->buckets);
+	free(ft->e);
+	free(ft);
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint32_t key_hash(const struct ft_key *k)
+{
+	const uint8_t *p = (const uint8_t *)k;
+	uint64_t h = 0x243f6a8885a308d3ull;
+	for (int i = 0; i < 5; i++) {
+		h = (h ^ load64(p + 8 * i)) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
+
+void flowtable_tuple_key(struct ft_key *key, uint8_t proto, const uint8_t a1[16], uint16_t p1,
+			 const uint8_t a2[16], uint16_t p2, bool *one_is_lo)
+{
+	int c = memcmp(a1, a2, 16);
+	bool lo1 = c < 0 || (c == 0 && p1 <= p2);
+	memcpy(key->lo, lo1 ? a1 : a2, 16);
+	memcpy(key->hi, lo1 ? a2 : a1, 16);
+	key->port_lo = lo1 ? p1 : p2;
+	key->port_hi = lo1 ? p2 : p1;
+	key->proto = proto;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	*one_is_lo = lo1;
+}
+
+bool flowtable_key(const struct decoded *d, struct ft_key *key, bool *sender_is_lo)
+{
+	uint16_t sp = 0, dp = 0;
+	if (d->family == 0)
+		return false;
+	switch (d->proto) {
+	case FLOW_PROTO_TCP:
+	case FLOW_PROTO_UDP:
+		if (!(d->flags & DECODE_F_L4HDR))
+			return false;
+		sp = d->sport;
+		dp = d->dport;
+		break;
+	case FLOW_PROTO_ICMP:
+	case FLOW_PROTO_ICMPV6:
+		if (!(d->flags & DECODE_F_L4HDR))
+			return false;
+		if (d->flags & DECODE_F_ECHO)
+			sp = dp = d->icmp_id;
+		break;
+	default:
+		break;
+	}
+	flowtable_tuple_key(key, d->proto, d->src, sp, d->dst, dp, sender_is_lo);
+	return true;
+}
+
+static uint32_t chain_find(const struct flowtable *ft, const struct ft_key *key, uint32_t h)
+{
+	for (uint32_t i = ft->buckets[h & ft->mask]; i; i = ft->e[i - 1].hnext)
+		if (memcmp(&ft->e[i - 1].key, key, sizeof(*key)) == 0)
+			return i;
+	return 0;
+}
+
+static void age_unlink(struct flowtable *ft, uint32_t i)
+{
+	struct flow *f = E(ft, i);
+	struct age_list *l = &ft->age[f->cls];
+	if (f->prev)
+		E(ft, f->prev)->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next)
+		E(ft, f->next)->prev = f->prev;
+	else
+		l->tail = f->prev;
+	f->prev = f->next = 0;
+}
+
+static void age_append(struct flowtable *ft, uint32_t i)
+{
+	struct flow *f = E(ft, i);
+	struct age_list *l = &ft->age[f->cls];
+	f->prev = l->tail;
+	f->next = 0;
+	if (l->tail)
+		E(ft, l->tail)->next = i;
+	else
+		l->head = i;
+	l->tail = i;
+}
+
+static void flow_remove(struct flowtable *ft, uint32_t i)
+{
+	struct flow *f = E(ft, i);
+	assert(f->cls != CLS_FREE);
+	uint32_t *pp = &ft->buckets[key_hash(&f->key) & ft->mask];
+	while (*pp != i) {
+		assert(*pp != 0);
+		pp = &E(ft, *pp)->hnext;
+	}
+	*pp = f->hnext;
+	age_unlink(ft, i);
+	if (ft->opt.on_remove)
+		ft->opt.on_remove(ft->opt.ctx, f);
+	f->cls = CLS_FREE;
+	f->hnext = ft->free_head;
+	ft->free_head = i;
+	ft->st.active--;
+}
+
+static uint64_t idle_of(const struct flowtable *ft, uint8_t cls)
+{
+	return cls == CLS_TCP ? ft->opt.tcp_idle_ns : ft->opt.udp_idle_ns;
+}
+
+/* An entry for a new flow, evicting the least recently active flow when full. */
+static uint32_t entry_alloc(struct flowtable *ft)
+{
+	if (ft->free_head) {
+		uint32_t i = ft->free_head;
+		ft->free_head = E(ft, i)->hnext;
+		return i;
+	}
+	if (ft->used < ft->opt.max_flows)
+		return ++ft->used;
+	uint32_t t = ft->age[CLS_TCP].head, o = ft->age[CLS_OTHER].head;
+	uint32_t victim;
+	if (!t)
+		victim = o;
+	else if (!o)
+		victim = t;
+	else
+		victim = E(ft, t)->last_ns <= E(ft, o)->last_ns ? t : o;
+	assert(victim);
+	flow_remove(ft, victim);
+	ft->st.evicted++;
+	ft->free_head = E(ft, victim)->hnext;
+	return victim;
+}
+
+/* Which key end is side A for a flow whose first packet is d (see flowtable.h). */
+static bool a_is_lo_for(const struct ft_key *key, bool sender_is_lo, const struct decoded *d)
+{
+	switch (d->proto) {
+	case FLOW_PROTO_TCP: {
+		uint8_t syn_ack = d->tcp_flags & (TCP_SYN | TCP_ACK);
+		if (!(d->flags & DECODE_F_TCP_HDR) || !(d->tcp_flags & TCP_SYN)) {
+			if (key->port_lo != key->port_hi)
+				return key->port_lo > key->port_hi;
+			return sender_is_lo;
+		}
+		return syn_ack == TCP_SYN ? sender_is_lo : !sender_is_lo;
+	}
+	case FLOW_PROTO_ICMP:
+		return d->icmp_type == 0 ? !sender_is_lo : sender_is_lo;
+	case FLOW_PROTO_ICMPV6:
+		return d->icmp_type == 129 ? !sender_is_lo : sender_is_lo;
+	default:
+		return sender_is_lo;
+	}
+}
+
+static void tcp_track(struct flow *f, const struct decoded *d, enum flow_side sender)
+{
+	if (!(d->flags & DECODE_F_TCP_HDR))
+		return;
+	if (d->tcp_flags & TCP_FIN)
+		f->tcp_state |= sender == FLOW_SIDE_A ? FT_FIN_A : FT_FIN_B;
+	if (d->tcp_flags & TCP_RST)
+		f->tcp_state |= FT_RST;
+}
+
+int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender_is_lo,
+		     const struct decoded *d, uint64_t ts_ns, struct flow_hit *hit)
+{
+	uint32_t h = key_hash(key);
+	uint32_t i = chain_find(ft, key, h);
+	if (ts_ns > ft->now)
+		ft->now = ts_ns;
+
+	if (i) {
+		struct flow *f = E(ft, i);
+		bool restart = ts_ns > f->last_ns && ts_ns - f->last_ns > idle_of(ft, f->cls);
+		if (!restart && key->proto == FLOW_PROTO_TCP && (d->flags & DECODE_F_TCP_HDR) &&
+		    (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
+		    (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST)))
+			restart = true;
+		if (!restart) {
+			hit->flow = f;
+			hit->sender = sender_is_lo == (bool)f->a_is_lo ? FLOW_SIDE_A : FLOW_SIDE_B;
+			hit->created = false;
+			if (ts_ns > f->last_ns) {
+				f->last_ns = ts_ns;
+				if (ft->age[f->cls].tail != i) {
+					age_unlink(ft, i);
+					age_append(ft, i);
+				}
+			}
+			if (key->proto == FLOW_PROTO_TCP)
+				tcp_track(f, d, hit->sender);
+			return 0;
+		}
+		flow_remove(ft, i);
+		ft->st.replaced++;
+	}
+
+	uint64_t id = ft->opt.new_id(ft->opt.ctx);
+	if (id == 0)
+		return -ENOMEM;
+	i = entry_alloc(ft);
+	struct flow *f = E(ft, i);
+	memset(f, 0, sizeof(*f));
+	f->key = *key;
+	f->cls = key->proto == FLOW_PROTO_TCP ? CLS_TCP : CLS_OTHER;
+	f->last_ns = ts_ns;
+	f->a_is_lo = a_is_lo_for(key, sender_is_lo, d);
+	tls_hello_init(&f->tls);
+	f->hnext = ft->buckets[h & ft->mask];
+	ft->buckets[h & ft->mask] = i;
+	age_append(ft, i);
+
+	struct flow_record *r = &f->rec;
+	r->id = id;
+	r->first_ns = ts_ns;
+	r->key.proto = key->proto;
+	r->key.family = d->family;
+	memcpy(r->key.addr_a, f->a_is_lo ? key->lo : key->hi, 16);
+	memcpy(r->key.addr_b, f->a_is_lo ? key->hi : key->lo, 16);
+	if (key->proto == FLOW_PROTO_ICMP || key->proto == FLOW_PROTO_ICMPV6) {
+		r->key.port_a = (uint16_t)(d->icmp_type << 8 | d->icmp_code);
+		r->key.port_b = d->flags & DECODE_F_ECHO ? d->icmp_id : 0;
+	} else {
+		r->key.port_a = f->a_is_lo ? key->port_lo : key->port_hi;
+		r->key.port_b = f->a_is_lo ? key->port_hi : key->port_lo;
+	}
+
+	hit->flow = f;
+	hit->sender = sender_is_lo == (bool)f->a_is_lo ? FLOW_SIDE_A : FLOW_SIDE_B;
+	hit->created = true;
+	if (key->proto == FLOW_PROTO_TCP)
+		tcp_track(f, d, hit->sender);
+	ft->st.created++;
+	ft->st.active++;
+	return 0;
+}
+
+struct flow *flowtable_find(struct flowtable *ft, uint8_t proto, const uint8_t addr1[16],
+			    uint16_t port1, const uint8_t addr2[16], uint16_t port2,
+			    enum flow_side *side1)
+{
+	struct ft_key key;
+	bool one_is_lo;
+	flowtable_tuple_key(&key, proto, addr1, port1, addr2, port2, &one_is_lo);
+	uint32_t i = chain_find(ft, &key, key_hash(&key));
+	if (!i)
+		return NULL;
+	struct flow *f = E(ft, i);
+	*side1 = one_is_lo == (bool)f->a_is_lo ? FLOW_SIDE_A : FLOW_SIDE_B;
+	return f;
+}
+
+uint32_t flowtable_expire(struct flowtable *ft, uint32_t budget)
+{
+	uint32_t n = 0;
+	for (uint8_t c = 0; c < 2; c++) {
+		uint64_t idle = idle_of(ft, c);
+		while (n < budget && ft->age[c].head) {
+			uint32_t i = ft->age[c].head;
+			if (ft->now - E(ft, i)->last_ns <= idle)
+				break;
+			flow_remove(ft, i);
+			ft->st.expired++;
+			n++;
+		}
+	}
+	return n;
+}
+
+uint64_t flowtable_now(const struct flowtable *ft)
+{
+	return ft->now;
+}
+
+void flowtable_walk(struct flowtable *ft, void (*fn)(void *ctx, struct flow *f), void *ctx)
+{
+	for (uint8_t c = 0; c < 2; c++)
+		for (uint32_t i = ft->age[c].head; i;) {
+			uint32_t next = E(ft, i)->next;
+			fn(ctx, E(ft, i));
+			i = next;
+		}
+}
+
+void flowtable_get_stats(const struct flowtable *ft, struct flowtable_stats *st)
+{
+	*st = ft->st;
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * flowtable.h - the recorder's table of live flows.
+ *
+ * A flow is one connection over its lifetime, found by its normalized 5-tuple (protocol,
+ * the two address/port ends in a fixed order). Rules:
+ *  - A new flow (a fresh id from the id callback) starts on a tuple when there is none, when
+ *    the flow there has been idle longer than tcp_idle_ns (TCP) or udp_idle_ns (all else),
+ *    or when a TCP SYN without ACK arrives on a flow that has seen a FIN or a RST. So port
+ *    reuse never merges two connections.
+ *  - Side A (the initiator): TCP: the sender of a SYN without ACK; the receiver of a SYN+ACK;
+ *    when the flow's first packet is neither (its start was missed), the end with the higher
+ *    port (clients use ephemeral ports), and on equal ports the sender. UDP and other IP
+ *    protocols: the sender of the first packet. ICMP: the sender of the first packet, but the
+ *    receiver when that is an echo reply.
+ *  - ICMP and ICMPv6 echo request/reply are keyed by their identifier (one flow per ping
+ *    run); other ICMP messages share one flow per address pair. The stored key has
+ *    port_a = type<<8|code of the first packet and port_b = the echo identifier (0 if none).
+ *    Other IP protocols are keyed by addresses and protocol with ports 0.
+ *  - Time is packet time: the table's clock is the latest packet timestamp it was given, so
+ *    a replay expires flows as the capture's own clock says, however fast it runs.
+ *
+ * Entries are preallocated (max_flows of them; untouched memory is not resident) and
+ * chained from a power-of-two bucket array; each time class (TCP / other) keeps its flows in
+ * last-packet order, so expiry pops from the front with bounded work, and a full table
+ * evicts the least recently active flow. No allocation per packet.
+ */
+#ifndef ECAP_FLOWTABLE_H
+#define ECAP_FLOWTABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../schema/records.h"
+#include "decode.h"
+#include "tls_hello.h"
+
+/* The lookup key: ends ordered so that (lo, port_lo) <= (hi, port_hi). */
+struct ft_key {
+	uint8_t lo[16];
+	uint8_t hi[16];
+	uint16_t port_lo, port_hi;
+	uint8_t proto;
+	uint8_t pad[3];      /* always 0: keys are hashed and compared as bytes */
+};
+
+/* flow.tcp_state bits */
+enum {
+	FT_FIN_A = 1 << 0,
+	FT_FIN_B = 1 << 1,
+	FT_RST = 1 << 2,
+};
+
+struct flow {
+	struct ft_key key;
+	uint32_t hnext;           /* hash chain (1-based entry index, 0: end) */
+	uint32_t prev, next;      /* age list of its class */
+	uint64_t last_ns;         /* latest packet */
+	uint8_t a_is_lo;          /* side A is the key's lo end */
+	uint8_t tcp_state;        /* FT_* */
+	uint8_t cls;              /* time class: 0 TCP, 1 other; 0xff: entry free */
+	struct tls_hello_state tls; /* the pipeline's ClientHello search */
+	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
+};
+
+struct flowtable_options {
+	uint64_t tcp_idle_ns;
+	uint64_t udp_idle_ns;
+	uint32_t max_flows;
+	/* A fresh flow id (> 0). */
+	uint64_t (*new_id)(void *ctx);
+	/* Called for a flow leaving the table (expired, evicted, replaced), may be NULL. */
+	void (*on_remove)(void *ctx, struct flow *f);
+	void *ctx;
+};
+
+struct flowtable;
+
+struct flowtable_stats {
+	uint64_t created, active, expired, evicted, replaced;
+};
+
+int flowtable_new(const struct flowtable_options *opt, struct flowtable **out);
+void flowtable_free(struct flowtable *ft);
+
+/*
+ * Builds the lookup key of a decoded packet (L4, or L3 of a protocol without ports).
+ * *sender_is_lo tells which key end sent it. False when the packet cannot have a flow
+ * (not IP, a TCP/UDP packet without ports).
+ */
+bool flowtable_key(const struct decoded *d, struct ft_key *key, bool *sender_is_lo);
+
+/* The lookup key of a tuple given as two ends; *one_is_lo tells where end 1 went. */
+void flowtable_tuple_key(struct ft_key *key, uint8_t proto, const uint8_t a1[16], uint16_t p1,
+			 const uint8_t a2[16], uint16_t p2, bool *one_is_lo);
+
+struct flow_hit {
+	struct flow *flow;
+	enum flow_side sender;   /* the packet sender's side */
+	bool created;            /* a new flow (its record has not been stored yet) */
+};
+
+/*
+ * The flow of a packet with lookup key `key` (from flowtable_key()), creating it when the
+ * rules above say so, and updating its time and TCP state. d supplies the TCP flags and ICMP
+ * type/code. Returns 0, or -ENOMEM when the id callback gives 0.
+ */
+int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender_is_lo,
+		     const struct decoded *d, uint64_t ts_ns, struct flow_hit *hit);
+
+/*
+ * The flow with proto between (addr1, port1) and (addr2, port2) in either orientation, or
+ * NULL; *side1 is the side of end 1.
+ */
+struct flow *flowtable_find(struct flowtable *ft, uint8_t proto, const uint8_t addr1[16],
+			    uint16_t port1, const uint8_t addr2[16], uint16_t port2,
+			    enum flow_side *side1);
+
+/* Ends flows idle at the table's clock, at most `budget` of them. Returns how many. */
+uint32_t flowtable_expire(struct flowtable *ft, uint32_t budget);
+
+/* The table's clock: the latest packet time seen. */
+uint64_t flowtable_now(const struct flowtable *ft);
+
+/* Calls fn for every flow in the table (any order). */
+void flowtable_walk(struct flowtable *ft, void (*fn)(void *ctx, struct flow *f), void *ctx);
+
+void flowtable_get_stats(const struct flowtable *ft, struct flowtable_stats *st);
+
+#endif

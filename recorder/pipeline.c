@@ -1,0 +1,572 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * pipeline.c - the recorder pipeline (pipeline.h): decode, flow, attribution, ClientHello,
+ * store.
+ *
+ * Per packet: decode (decode.c), build the flow key, find or start the flow (flowtable.c),
+ * attribute it, look for the ClientHello in the client's first bytes (tls_hello.c), append
+ * the packet to the store. The flow record goes to the store when the flow starts and again
+ * only when its attribution changes. Besides the flow table the pipeline keeps three small
+ * bounded tables:
+ *  - fragments: the flow key of an IP datagram's first fragment, by (addresses, protocol,
+ *    IP id), so later fragments (no ports) join its flow; direct-mapped, overwritten freely;
+ *  - pending owners: sockets learned before their first packet, by exact tuple, and
+ *    unconnected or listening sockets (remote address and port zero) by local port and
+ *    address (zero address: any); applied to flows as they start, expiring after
+ *    PENDING_TTL_NS of the caller's time;
+ *  - client_randoms of the run's TLS sessions and secrets, for the secrets_linked count
+ *    (grows to CR_SET_MAX entries, then starts over: the count is exact up to that).
+ */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decode.h"
+#include "flowtable.h"
+#include "tls_hello.h"
+
+#define FRAG_SLOTS 4096
+#define PENDING_SLOTS 8192
+#define PENDING_PROBE 8
+#define PENDING_TTL_NS (120ull * 1000000000ull)
+#define CR_SET_MIN 1024
+#define CR_SET_MAX (1u << 20)
+#define TLS_BUFS 4096
+#define EXPIRE_BUDGET 4096
+#define LINKTYPE_UNKNOWN 0xffffffffu
+
+struct frag_slot {
+	uint8_t src[16], dst[16];
+	uint32_t id;
+	uint8_t proto, used, sender_is_lo;
+	struct ft_key key;
+};
+
+/* Exact: key is the flow key and local_is_lo says which end is local. Wildcard: key.lo is the
+ * local address (zero: any), port_lo the local port, the rest zero. */
+struct pending {
+	struct ft_key key;
+	uint8_t used, local_is_lo, wildcard;
+	uint64_t expire_ns;
+	struct ecap_proc proc;
+};
+
+struct cr_ent {
+	uint8_t cr[32];
+	uint8_t used, has_session;
+	uint32_t n_secrets;
+};
+
+struct pipeline {
+	struct store *store;
+	struct pipeline_options opt;
+	struct flowtable *ft;
+	struct tls_hello_pool *tls_pool;
+	struct pipeline_stats st;
+
+	uint32_t *linktype;   /* by interface id, LINKTYPE_UNKNOWN until asked */
+	uint32_t n_linktype;
+
+	struct frag_slot *frag;
+	struct pending *pend;
+	uint32_t n_exact, n_wild;   /* pending slots in use (an upper bound: lazy expiry) */
+
+	struct cr_ent *cr;
+	uint32_t cr_cap, cr_n;
+};
+
+void pipeline_options_default(struct pipeline_options *o)
+{
+	o->tcp_idle_ns = 600ull * 1000000000ull;
+	o->udp_idle_ns = 120ull * 1000000000ull;
+	o->max_flows = 1u << 20;
+}
+
+static uint64_t new_id(void *ctx)
+{
+	struct pipeline *p = ctx;
+	return store_new_flow_id(p->store);
+}
+
+static void on_remove(void *ctx, struct flow *f)
+{
+	struct pipeline *p = ctx;
+	tls_hello_release(&f->tls, p->tls_pool);
+}
+
+int pipeline_new(struct store *store, const struct pipeline_options *opt, struct pipeline **out)
+{
+	struct pipeline *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->store = store;
+	if (opt)
+		p->opt = *opt;
+	else
+		pipeline_options_default(&p->opt);
+	struct flowtable_options fo = {
+		.tcp_idle_ns = p->opt.tcp_idle_ns,
+		.udp_idle_ns = p->opt.udp_idle_ns,
+		.max_flows = p->opt.max_flows,
+		.new_id = new_id,
+		.on_remove = on_remove,
+		.ctx = p,
+	};
+	int r = flowtable_new(&fo, &p->ft);
+	if (r == 0)
+		r = tls_hello_pool_new(TLS_BUFS, &p->tls_pool);
+	if (r == 0) {
+		p->frag = calloc(FRAG_SLOTS, sizeof(*p->frag));
+		p->pend = calloc(PENDING_SLOTS, sizeof(*p->pend));
+		if (!p->frag || !p->pend)
+			r = -ENOMEM;
+	}
+	if (r < 0) {
+		pipeline_free(p);
+		return r;
+	}
+	*out = p;
+	return 0;
+}
+
+void pipeline_free(struct pipeline *p)
+{
+	if (!p)
+		return;
+	flowtable_free(p->ft);
+	tls_hello_pool_free(p->tls_pool);
+	free(p->linktype);
+	free(p->frag);
+	free(p->pend);
+	free(p->cr);
+	free(p);
+}
+
+/* ---- small hash helpers --------------------------------------------------------------- */
+
+static uint32_t mix(const uint8_t *b, size_t n, uint32_t seed)
+{
+	uint32_t h = 2166136261u ^ seed; /* FNV-1a: these tables are small and off the fast path */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static bool addr_is_any(const uint8_t a[16])
+{
+	static const uint8_t zero[16], v4any[16] = { [10] = 0xff, [11] = 0xff };
+	return memcmp(a, zero, 16) == 0 || memcmp(a, v4any, 16) == 0;
+}
+
+static bool proc_same(const struct ecap_proc *a, const struct ecap_proc *b)
+{
+	/* The thread is left out: threads of one process share sockets. */
+	return a->valid == b->valid && a->pid == b->pid && a->uid == b->uid &&
+	       a->gid == b->gid && a->cgroup_id == b->cgroup_id && a->netns == b->netns &&
+	       strncmp(a->comm, b->comm, ECAP_COMM_LEN) == 0;
+}
+
+/* Sets a side's process; true when that changed the flow's attribution. */
+static bool set_proc(struct flow *f, enum flow_side side, const struct ecap_proc *proc)
+{
+	if (proc_same(&f->rec.proc[side], proc))
+		return false;
+	f->rec.proc[side] = *proc;
+	f->rec.proc[side].comm[ECAP_COMM_LEN - 1] = '\0';
+	return true;
+}
+
+/* ---- interfaces ------------------------------------------------------------------------- */
+
+static uint32_t linktype_of(struct pipeline *p, uint32_t iface)
+{
+	if (iface < p->n_linktype && p->linktype[iface] != LINKTYPE_UNKNOWN)
+		return p->linktype[iface];
+	if (iface >= p->n_linktype) {
+		uint32_t n = iface + 8;
+		uint32_t *v = realloc(p->linktype, n * sizeof(*v));
+		if (!v)
+			return LINKTYPE_UNKNOWN;
+		for (uint32_t i = p->n_linktype; i < n; i++)
+			v[i] = LINKTYPE_UNKNOWN;
+		p->linktype = v;
+		p->n_linktype = n;
+	}
+	struct ecap_iface ifc;
+	if (store_get_interface(p->store, iface, &ifc) < 0)
+		return LINKTYPE_UNKNOWN; /* asked again next time; the packet is still stored */
+	p->linktype[iface] = ifc.linktype;
+	return ifc.linktype;
+}
+
+/* ---- fragments ---------------------------------------------------------------------------- */
+
+static struct frag_slot *frag_slot(struct pipeline *p, const struct decoded *d)
+{
+	uint32_t h = mix(d->src, 16, d->frag_id);
+	h = mix(d->dst, 16, h ^ d->proto);
+	return &p->frag[h & (FRAG_SLOTS - 1)];
+}
+
+static void frag_remember(struct pipeline *p, const struct decoded *d, const struct ft_key *key,
+			  bool sender_is_lo)
+{
+	struct frag_slot *s = frag_slot(p, d);
+	memcpy(s->src, d->src, 16);
+	memcpy(s->dst, d->dst, 16);
+	s->id = d->frag_id;
+	s->proto = d->proto;
+	s->used = 1;
+	s->sender_is_lo = sender_is_lo;
+	s->key = *key;
+}
+
+static bool frag_lookup(struct pipeline *p, const struct decoded *d, struct ft_key *key,
+			bool *sender_is_lo)
+{
+	struct frag_slot *s = frag_slot(p, d);
+	if (!s->used || s->id != d->frag_id || s->proto != d->proto ||
+	    memcmp(s->src, d->src, 16) != 0 || memcmp(s->dst, d->dst, 16) != 0)
+		return false;
+	*key = s->key;
+	*sender_is_lo = s->sender_is_lo;
+	return true;
+}
+
+/* ---- pending owners ----------------------------------------------------------------------- */
+
+static uint32_t pend_hash(const struct ft_key *key, bool wildcard)
+{
+	return mix((const uint8_t *)key, sizeof(*key), wildcard);
+}
+
+static void wild_key(struct ft_key *k, uint8_t proto, const uint8_t addr[16], uint16_t port)
+{
+	memset(k, 0, sizeof(*k));
+	if (!addr_is_any(addr))
+		memcpy(k->lo, addr, 16);
+	k->port_lo = port;
+	k->proto = proto;
+}
+
+static void pend_put(struct pipeline *p, const struct ft_key *key, bool local_is_lo,
+		     bool wildcard, const struct ecap_proc *proc, uint64_t now)
+{
+	uint32_t h = pend_hash(key, wildcard);
+	struct pending *slot = NULL;
+	for (uint32_t k = 0; k < PENDING_PROBE; k++) {
+		struct pending *e = &p->pend[(h + k) & (PENDING_SLOTS - 1)];
+		if (e->used && e->wildcard == wildcard && e->local_is_lo == local_is_lo &&
+		    memcmp(&e->key, key, sizeof(*key)) == 0) {
+			slot = e; /* the same socket again: refresh */
+			break;
+		}
+		/* Else a free slot, else the one that expires first (an expired one if any). */
+		if (!slot || (slot->used && (!e->used || e->expire_ns < slot->expire_ns)))
+			slot = e;
+	}
+	if (!slot->used) {
+		if (wildcard)
+			p->n_wild++;
+		else
+			p->n_exact++;
+	} else if (slot->wildcard != wildcard) {
+		if (wildcard) {
+			p->n_wild++;
+			p->n_exact--;
+		} else {
+			p->n_exact++;
+			p->n_wild--;
+		}
+	}
+	slot->key = *key;
+	slot->used = 1;
+	slot->wildcard = wildcard;
+	slot->local_is_lo = local_is_lo;
+	slot->expire_ns = now + PENDING_TTL_NS;
+	slot->proc = *proc;
+}
+
+/* The k-th live entry (k = 0, 1) for key: on loopback both ends of a tuple are local sockets. */
+static struct pending *pend_find(struct pipeline *p, const struct ft_key *key, bool wildcard,
+				 uint64_t now, int k)
+{
+	uint32_t h = pend_hash(key, wildcard);
+	for (uint32_t i = 0; i < PENDING_PROBE; i++) {
+		struct pending *e = &p->pend[(h + i) & (PENDING_SLOTS - 1)];
+		if (e->used && e->wildcard == wildcard && e->expire_ns >= now &&
+		    memcmp(&e->key, key, sizeof(*key)) == 0 && k-- == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/* A new flow: apply what sockets we learned before it. */
+static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
+{
+	if (p->n_exact) {
+		struct pending *e[2] = { pend_find(p, &f->key, false, now, 0),
+					 pend_find(p, &f->key, false, now, 1) };
+		for (int i = 0; i < 2; i++) {
+			if (!e[i])
+				continue;
+			bool local_is_a = (bool)e[i]->local_is_lo == (bool)f->a_is_lo;
+			set_proc(f, local_is_a ? FLOW_SIDE_A : FLOW_SIDE_B, &e[i]->proc);
+			e[i]->used = 0;
+			p->n_exact--;
+		}
+	}
+	if (p->n_wild) {
+		const struct flow_key *fk = &f->rec.key;
+		for (int side = 0; side < 2; side++) {
+			if (f->rec.proc[side].valid)
+				continue;
+			const uint8_t *addr = side == FLOW_SIDE_A ? fk->addr_a : fk->addr_b;
+			uint16_t port = side == FLOW_SIDE_A ? fk->port_a : fk->port_b;
+			struct ft_key k;
+			wild_key(&k, fk->proto, addr, port);
+			struct pending *e = pend_find(p, &k, true, now, 0);
+			if (!e) {
+				wild_key(&k, fk->proto, (const uint8_t[16]){ 0 }, port);
+				e = pend_find(p, &k, true, now, 0);
+			}
+			if (e)
+				set_proc(f, (enum flow_side)side, &e->proc);
+		}
+	}
+}
+
+/* ---- client_randoms of sessions and secrets ----------------------------------------------- */
+
+static struct cr_ent *cr_get(struct pipeline *p, const uint8_t cr[32])
+{
+	if (p->cr_n * 2 >= p->cr_cap) {
+		uint32_t ncap = p->cr_cap ? p->cr_cap * 2 : CR_SET_MIN;
+		struct cr_ent *old = p->cr;
+		uint32_t ocap = p->cr_cap;
+		if (ncap > CR_SET_MAX) {
+			/* Full: start over (only the secrets_linked statistic loses history). */
+			memset(p->cr, 0, (size_t)p->cr_cap * sizeof(*p->cr));
+			p->cr_n = 0;
+		} else {
+			struct cr_ent *v = calloc(ncap, sizeof(*v));
+			if (!v)
+				return NULL;
+			p->cr = v;
+			p->cr_cap = ncap;
+			p->cr_n = 0;
+			for (uint32_t i = 0; i < ocap; i++) {
+				if (!old[i].used)
+					continue;
+				uint32_t j = mix(old[i].cr, 8, 0) & (ncap - 1);
+				while (v[j].used)
+					j = (j + 1) & (ncap - 1);
+				v[j] = old[i];
+				p->cr_n++;
+			}
+			free(old);
+		}
+	}
+	uint32_t j = mix(cr, 8, 0) & (p->cr_cap - 1);
+	while (p->cr[j].used) {
+		if (memcmp(p->cr[j].cr, cr, 32) == 0)
+			return &p->cr[j];
+		j = (j + 1) & (p->cr_cap - 1);
+	}
+	memcpy(p->cr[j].cr, cr, 32);
+	p->cr[j].used = 1;
+	p->cr_n++;
+	return &p->cr[j];
+}
+
+static int session_found(struct pipeline *p, struct flow *f, const uint8_t random[32])
+{
+	int r = store_put_tls_session(p->store, random, f->rec.id);
+	if (r < 0)
+		return r;
+	p->st.tls_sessions++;
+	struct cr_ent *e = cr_get(p, random);
+	if (e && !e->has_session) {
+		e->has_session = 1;
+		p->st.secrets_linked += e->n_secrets;
+	}
+	return 0;
+}
+
+int pipeline_secret(struct pipeline *p, const struct tls_secret *secret)
+{
+	int r = store_put_secret(p->store, secret);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		p->st.secrets_dup++;
+		return 0;
+	}
+	p->st.secrets++;
+	struct cr_ent *e = cr_get(p, secret->client_random);
+	if (e) {
+		e->n_secrets++;
+		if (e->has_session)
+			p->st.secrets_linked++;
+	}
+	return 1;
+}
+
+/* ---- packets ------------------------------------------------------------------------------ */
+
+static int tls_step(struct pipeline *p, struct flow *f, const struct decoded *d,
+		    enum flow_side sender)
+{
+	if (sender == FLOW_SIDE_B) {
+		/* The server spoke first: not TLS from the start (or STARTTLS). */
+		if (d->payload_wire > 0 && f->tls.phase == TLS_HELLO_START)
+			f->tls.phase = TLS_HELLO_DONE;
+		return 0;
+	}
+	uint32_t seq = d->seq;
+	if (d->tcp_flags & TCP_SYN) {
+		if (d->tcp_flags & TCP_ACK)
+			return 0;
+		tls_hello_syn(&f->tls, d->seq);
+		seq++; /* data on a SYN (TCP Fast Open) starts after it */
+	}
+	if (d->payload_wire == 0)
+		return 0;
+	uint8_t random[32];
+	if (tls_hello_feed(&f->tls, p->tls_pool, seq, d->payload, d->payload_len, d->payload_wire,
+			   random) == 1)
+		return session_found(p, f, random);
+	return 0;
+}
+
+int pipeline_packet(struct pipeline *p, struct ecap_packet *pkt, const struct ecap_proc *proc)
+{
+	struct decoded d;
+	struct ft_key key;
+	bool sender_is_lo;
+	int r;
+
+	p->st.packets++;
+	p->st.bytes += pkt->origlen;
+	pkt->flow_id = 0;
+
+	int res = decode_packet(linktype_of(p, pkt->iface), pkt->data, pkt->caplen, &d);
+	if (d.flags & (DECODE_F_TRUNCATED | DECODE_F_BAD))
+		p->st.decode_errors++;
+	bool keyed = res != DECODE_NONE && flowtable_key(&d, &key, &sender_is_lo);
+	if (!keyed && res != DECODE_NONE && (d.flags & DECODE_F_FRAGMENT) &&
+	    !(d.flags & DECODE_F_FRAG_FIRST))
+		keyed = frag_lookup(p, &d, &key, &sender_is_lo);
+	else if (keyed && (d.flags & DECODE_F_FRAG_FIRST))
+		frag_remember(p, &d, &key, sender_is_lo);
+
+	if (keyed) {
+		struct flow_hit hit;
+		r = flowtable_packet(p->ft, &key, sender_is_lo, &d, pkt->ts_ns, &hit);
+		if (r < 0)
+			return r;
+		struct flow *f = hit.flow;
+		bool dirty = hit.created;
+		if (hit.created) {
+			p->st.flows++;
+			if (p->n_exact || p->n_wild)
+				pend_apply(p, f, pkt->ts_ns);
+		}
+		if (proc && proc->valid) {
+			enum flow_side side = hit.sender;
+			if ((pkt->flags & 3) == PKT_DIR_INBOUND)
+				side = side == FLOW_SIDE_A ? FLOW_SIDE_B : FLOW_SIDE_A;
+			dirty |= set_proc(f, side, proc);
+		}
+		if (dirty) {
+			r = store_put_flow(p->store, &f->rec);
+			if (r < 0)
+				return r;
+		}
+		pkt->flow_id = f->rec.id;
+		if (d.proto == FLOW_PROTO_TCP && (d.flags & DECODE_F_TCP_HDR) &&
+		    !tls_hello_done(&f->tls)) {
+			r = tls_step(p, f, &d, hit.sender);
+			if (r < 0)
+				return r;
+		}
+	} else {
+		p->st.non_flow_packets++;
+	}
+	return store_append_packet(p->store, pkt);
+}
+
+/* ---- sockets, drops, time ----------------------------------------------------------------- */
+
+int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns)
+{
+	if (!so->proc.valid)
+		return 0;
+	bool wildcard = so->remote_port == 0 && addr_is_any(so->remote_addr);
+	struct ft_key key;
+	if (wildcard) {
+		wild_key(&key, so->proto, so->local_addr, so->local_port);
+		pend_put(p, &key, true, true, &so->proc, ts_ns);
+		return 0;
+	}
+	enum flow_side local;
+	struct flow *f = flowtable_find(p->ft, so->proto, so->local_addr, so->local_port,
+					so->remote_addr, so->remote_port, &local);
+	bool closed = f && (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST));
+	/*
+	 * A flow that is open, or closed with no owner on this end yet (a short connection
+	 * whose accept() was reported after it ended), is this socket's. A closed flow owned
+	 * by another process means the socket is the next connection on the tuple: keep it
+	 * pending, like a socket seen before any packet.
+	 */
+	if (f && (!closed || !f->rec.proc[local].valid)) {
+		if (set_proc(f, local, &so->proc)) {
+			int r = store_put_flow(p->store, &f->rec);
+			if (r < 0)
+				return r;
+		}
+		return 0;
+	}
+	if (f && proc_same(&f->rec.proc[local], &so->proc))
+		return 0;
+	bool local_is_lo;
+	flowtable_tuple_key(&key, so->proto, so->local_addr, so->local_port, so->remote_addr,
+			    so->remote_port, &local_is_lo);
+	pend_put(p, &key, local_is_lo, false, &so->proc, ts_ns);
+	return 0;
+}
+
+int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t count)
+{
+	p->st.drops += count;
+	return store_put_drops(p->store, iface, ts_ns, count);
+}
+
+int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
+{
+	flowtable_expire(p->ft, EXPIRE_BUDGET);
+	return store_tick(p->store, now_mono_ns);
+}
+
+static void release_tls(void *ctx, struct flow *f)
+{
+	struct pipeline *p = ctx;
+	tls_hello_release(&f->tls, p->tls_pool);
+}
+
+int pipeline_finish(struct pipeline *p)
+{
+	/* Flows and sessions went to the store as they were seen; what is left is memory. */
+	flowtable_walk(p->ft, release_tls, p);
+	return store_sync(p->store);
+}
+
+void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st)
+{
+	struct flowtable_stats fs;
+	*st = p->st;
+	flowtable_get_stats(p->ft, &fs);
+	st->active_flows = fs.active;
+}

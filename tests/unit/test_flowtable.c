@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_flowtable.c - flowtable.c: one flow per connection (port reuse after FIN/RST and idle
+ * gaps start new flows), initiator rules, ICMP echo keying, expiry with bounded work,
+ * eviction of the least recently active flow when full, lookups in either orientation.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "flowtable.h"
+
+#define SEC 1000000000ull
+
+struct ctx {
+	uint64_t next_id;
+	uint64_t removed[64];
+	size_t n_removed;
+};
+
+static uint64_t alloc_id(void *c)
+{
+	return ++((struct ctx *)c)->next_id;
+}
+
+static void removed(void *c, struct flow *f)
+{
+	struct ctx *x = c;
+	if (x->n_removed < 64)
+		x->removed[x->n_removed] = f->rec.id;
+	x->n_removed++;
+}
+
+static struct flowtable *mk_table(struct ctx *c, uint32_t max)
+{
+	struct flowtable_options o = {
+		.tcp_idle_ns = 600 * SEC,
+		.udp_idle_ns = 120 * SEC,
+		.max_flows = max,
+		.new_id = alloc_id,
+		.on_remove = removed,
+		.ctx = c,
+	};
+	struct flowtable *ft = NULL;
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(flowtable_new(&o, &ft), 0);
+	return ft;
+}
+
+static void v4(uint8_t a[16], uint32_t ip)
+{
+	memset(a, 0, 10);
+	a[10] = a[11] = 0xff;
+	a[12] = (uint8_t)(ip >> 24);
+	a[13] = (uint8_t)(ip >> 16);
+	a[14] = (uint8_t)(ip >> 8);
+	a[15] = (uint8_t)ip;
+}
+
+static struct decoded pkt(uint8_t proto, uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp,
+			  uint8_t flags)
+{
+	struct decoded d;
+	memset(&d, 0, sizeof(d));
+	d.family = 4;
+	d.proto = proto;
+	v4(d.src, src);
+	v4(d.dst, dst);
+	d.sport = sp;
+	d.dport = dp;
+	d.flags = DECODE_F_L4HDR;
+	if (proto == FLOW_PROTO_TCP) {
+		d.flags |= DECODE_F_TCP_HDR;
+		d.tcp_flags = flags;
+	}
+	return d;
+}
+
+static struct flow_hit feed(struct flowtable *ft, const struct decoded *d, uint64_t ts)
+{
+	struct ft_key k;
+	bool lo;
+	struct flow_hit h;
+	assert_true(flowtable_key(d, &k, &lo));
+	assert_int_equal(flowtable_packet(ft, &k, lo, d, ts, &h), 0);
+	return h;
+}
+
+#define CLI 0x0a000001u
+#define SRV 0x0a000002u
+
+static void test_handshake_sides(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded syn = pkt(6, CLI, 40000, SRV, 443, TCP_SYN);
+	struct decoded synack = pkt(6, SRV, 443, CLI, 40000, TCP_SYN | TCP_ACK);
+	struct decoded ack = pkt(6, CLI, 40000, SRV, 443, TCP_ACK);
+
+	struct flow_hit h = feed(ft, &syn, 1 * SEC);
+	assert_true(h.created);
+	assert_int_equal(h.sender, FLOW_SIDE_A);
+	assert_int_equal(h.flow->rec.id, 1);
+	assert_int_equal(h.flow->rec.first_ns, 1 * SEC);
+	uint8_t a[16];
+	v4(a, CLI);
+	assert_memory_equal(h.flow->rec.key.addr_a, a, 16);
+	assert_int_equal(h.flow->rec.key.port_a, 40000);
+	assert_int_equal(h.flow->rec.key.port_b, 443);
+	assert_int_equal(h.flow->rec.key.family, 4);
+	assert_int_equal(h.flow->rec.key.proto, 6);
+
+	struct flow *f = h.flow;
+	h = feed(ft, &synack, 1 * SEC + 10);
+	assert_false(h.created);
+	assert_ptr_equal(h.flow, f);
+	assert_int_equal(h.sender, FLOW_SIDE_B);
+	h = feed(ft, &ack, 1 * SEC + 20);
+	assert_int_equal(h.sender, FLOW_SIDE_A);
+	assert_int_equal(f->last_ns, 1 * SEC + 20);
+	/* A retransmitted SYN with no FIN in between stays in the flow. */
+	h = feed(ft, &syn, 2 * SEC);
+	assert_false(h.created);
+	assert_int_equal(c.next_id, 1);
+	flowtable_free(ft);
+}
+
+static void test_initiator_when_start_missed(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	/* First packet a SYN+ACK: its receiver is the initiator. */
+	struct decoded synack = pkt(6, SRV, 443, CLI, 40001, TCP_SYN | TCP_ACK);
+	struct flow_hit h = feed(ft, &synack, SEC);
+	assert_int_equal(h.sender, FLOW_SIDE_B);
+	assert_int_equal(h.flow->rec.key.port_a, 40001);
+
+	/* Mid-stream, server speaks first: the higher port is the client. */
+	struct decoded data = pkt(6, SRV, 22, CLI, 51000, TCP_ACK | TCP_PSH);
+	h = feed(ft, &data, SEC);
+	assert_int_equal(h.sender, FLOW_SIDE_B);
+	assert_int_equal(h.flow->rec.key.port_a, 51000);
+	assert_int_equal(h.flow->rec.key.port_b, 22);
+
+	/* Mid-stream, equal ports: the sender. */
+	struct decoded eq = pkt(6, SRV, 7000, CLI, 7000, TCP_ACK);
+	h = feed(ft, &eq, SEC);
+	assert_int_equal(h.sender, FLOW_SIDE_A);
+
+	/* UDP: the first sender, whatever the ports. */
+	struct decoded dns = pkt(17, SRV, 53, CLI, 33000, 0);
+	h = feed(ft, &dns, SEC);
+	assert_int_equal(h.sender, FLOW_SIDE_A);
+	assert_int_equal(h.flow->rec.key.port_a, 53);
+	flowtable_free(ft);
+}
+
+static void test_port_reuse_after_fin_and_rst(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded syn = pkt(6, CLI, 40000, SRV, 80, TCP_SYN);
+	struct decoded fin = pkt(6, CLI, 40000, SRV, 80, TCP_FIN | TCP_ACK);
+	struct decoded finb = pkt(6, SRV, 80, CLI, 40000, TCP_FIN | TCP_ACK);
+	struct decoded last = pkt(6, CLI, 40000, SRV, 80, TCP_ACK);
+	struct decoded rst = pkt(6, SRV, 80, CLI, 40000, TCP_RST | TCP_ACK);
+
+	uint64_t id1 = feed(ft, &syn, SEC).flow->rec.id;
+	feed(ft, &fin, 2 * SEC);
+	feed(ft, &finb, 2 * SEC + 1);
+	struct flow_hit h = feed(ft, &last, 2 * SEC + 2);
+	assert_false(h.created);
+	assert_int_equal(h.flow->rec.id, id1);
+	assert_true(h.flow->tcp_state & FT_FIN_A);
+	assert_true(h.flow->tcp_state & FT_FIN_B);
+
+	/* The same tuple again: a new connection. */
+	h = feed(ft, &syn, 3 * SEC);
+	assert_true(h.created);
+	uint64_t id2 = h.flow->rec.id;
+	assert_int_not_equal(id2, id1);
+	assert_int_equal(c.n_removed, 1);
+	assert_int_equal(c.removed[0], id1);
+	assert_int_equal(h.flow->rec.first_ns, 3 * SEC);
+
+	/* Refused by RST, then retried on the same port: a third flow. */
+	feed(ft, &rst, 3 * SEC + 1);
+	h = feed(ft, &syn, 4 * SEC);
+	assert_true(h.created);
+	assert_int_not_equal(h.flow->rec.id, id2);
+
+	/* A FIN from one side only, then a SYN: also a new connection (half-closed reuse). */
+	feed(ft, &fin, 5 * SEC);
+	h = feed(ft, &syn, 6 * SEC);
+	assert_true(h.created);
+
+	struct flowtable_stats st;
+	flowtable_get_stats(ft, &st);
+	assert_int_equal(st.created, 4);
+	assert_int_equal(st.replaced, 3);
+	assert_int_equal(st.active, 1);
+	flowtable_free(ft);
+}
+
+static void test_idle_gap(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded t = pkt(6, CLI, 40000, SRV, 80, TCP_ACK);
+	struct decoded u = pkt(17, CLI, 5000, SRV, 53, 0);
+	uint64_t t1 = feed(ft, &t, SEC).flow->rec.id;
+	uint64_t u1 = feed(ft, &u, SEC).flow->rec.id;
+	/* Within each idle time: same flows. */
+	assert_int_equal(feed(ft, &t, 600 * SEC).flow->rec.id, t1);
+	assert_int_equal(feed(ft, &u, 121 * SEC).flow->rec.id, u1);
+	/* Just past: new flows. */
+	struct flow_hit h = feed(ft, &u, 241 * SEC + 1);
+	assert_true(h.created);
+	h = feed(ft, &t, 1200 * SEC + 1);
+	assert_true(h.created);
+	/* An older timestamp (out of order across interfaces) does not go back in time. */
+	h = feed(ft, &t, 1100 * SEC);
+	assert_false(h.created);
+	assert_int_equal(h.flow->last_ns, 1200 * SEC + 1);
+	flowtable_free(ft);
+}
+
+static struct decoded echo(uint32_t src, uint32_t dst, uint8_t type, uint16_t id)
+{
+	struct decoded d = pkt(1, src, 0, dst, 0, 0);
+	d.icmp_type = type;
+	d.icmp_id = id;
+	d.flags |= DECODE_F_ECHO;
+	return d;
+}
+
+static void test_icmp_echo(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded req = echo(CLI, SRV, 8, 77), rep = echo(SRV, CLI, 0, 77);
+	struct decoded other = echo(CLI, SRV, 8, 78);
+	struct flow_hit h = feed(ft, &req, SEC);
+	assert_true(h.created);
+	assert_int_equal(h.flow->rec.key.port_a, 8 << 8);
+	assert_int_equal(h.flow->rec.key.port_b, 77);
+	struct flow *f = h.flow;
+	h = feed(ft, &rep, SEC + 1);
+	assert_ptr_equal(h.flow, f);
+	assert_int_equal(h.sender, FLOW_SIDE_B);
+	h = feed(ft, &other, SEC + 2);
+	assert_true(h.created);
+
+	/* A reply seen first: the pinger (its receiver) is still side A. */
+	struct decoded late = echo(SRV, CLI, 0, 99);
+	h = feed(ft, &late, SEC + 3);
+	assert_int_equal(h.sender, FLOW_SIDE_B);
+	uint8_t a[16];
+	v4(a, CLI);
+	assert_memory_equal(h.flow->rec.key.addr_a, a, 16);
+
+	/* Not an echo: one flow per address pair, type/code in port_a. */
+	struct decoded unreach = pkt(1, SRV, 0, CLI, 0, 0);
+	unreach.icmp_type = 3;
+	unreach.icmp_code = 1;
+	h = feed(ft, &unreach, SEC + 4);
+	assert_true(h.created);
+	assert_int_equal(h.flow->rec.key.port_a, 3 << 8 | 1);
+	assert_int_equal(h.flow->rec.key.port_b, 0);
+	flowtable_free(ft);
+}
+
+static void test_key_rules(void **state)
+{
+	(void)state;
+	struct ft_key k;
+	bool lo;
+	struct decoded d = pkt(6, CLI, 1, SRV, 2, 0);
+	d.flags = 0; /* no ports read */
+	assert_false(flowtable_key(&d, &k, &lo));
+	d.family = 0;
+	assert_false(flowtable_key(&d, &k, &lo));
+	/* GRE (47): addresses only. */
+	struct decoded g = pkt(47, SRV, 0, CLI, 0, 0);
+	g.flags = 0;
+	assert_true(flowtable_key(&g, &k, &lo));
+	assert_false(lo);
+	assert_int_equal(k.port_lo, 0);
+	/* Both orientations give one key. */
+	struct ft_key k1, k2;
+	bool lo1, lo2;
+	struct decoded x = pkt(17, CLI, 9, SRV, 10, 0), y = pkt(17, SRV, 10, CLI, 9, 0);
+	assert_true(flowtable_key(&x, &k1, &lo1));
+	assert_true(flowtable_key(&y, &k2, &lo2));
+	assert_memory_equal(&k1, &k2, sizeof(k1));
+	assert_true(lo1 != lo2);
+	/* Same address, ports decide. */
+	struct decoded s1 = pkt(17, CLI, 9, CLI, 10, 0), s2 = pkt(17, CLI, 10, CLI, 9, 0);
+	assert_true(flowtable_key(&s1, &k1, &lo1));
+	assert_true(flowtable_key(&s2, &k2, &lo2));
+	assert_memory_equal(&k1, &k2, sizeof(k1));
+	assert_true(lo1 != lo2);
+}
+
+static void test_find(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded syn = pkt(6, CLI, 40000, SRV, 443, TCP_SYN);
+	struct flow *f = feed(ft, &syn, SEC).flow;
+	uint8_t a[16], b[16];
+	v4(a, CLI);
+	v4(b, SRV);
+	enum flow_side side;
+	assert_ptr_equal(flowtable_find(ft, 6, a, 40000, b, 443, &side), f);
+	assert_int_equal(side, FLOW_SIDE_A);
+	assert_ptr_equal(flowtable_find(ft, 6, b, 443, a, 40000, &side), f);
+	assert_int_equal(side, FLOW_SIDE_B);
+	assert_null(flowtable_find(ft, 17, a, 40000, b, 443, &side));
+	assert_null(flowtable_find(ft, 6, a, 40001, b, 443, &side));
+	flowtable_free(ft);
+}
+
+static void test_expire_bounded(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 64);
+	for (uint16_t i = 0; i < 10; i++) {
+		struct decoded u = pkt(17, CLI, (uint16_t)(1000 + i), SRV, 53, 0);
+		feed(ft, &u, SEC + i);
+	}
+	struct decoded t = pkt(6, CLI, 40000, SRV, 80, TCP_ACK);
+	feed(ft, &t, SEC);
+	assert_int_equal(flowtable_expire(ft, 100), 0);
+	/* Advance the clock with one packet 200 s later: every UDP flow is now idle. */
+	struct decoded late = pkt(17, CLI, 9999, SRV, 53, 0);
+	feed(ft, &late, 200 * SEC);
+	assert_int_equal(flowtable_now(ft), 200 * SEC);
+	assert_int_equal(flowtable_expire(ft, 4), 4);
+	assert_int_equal(c.removed[0], 1); /* oldest first */
+	assert_int_equal(c.removed[3], 4);
+	assert_int_equal(flowtable_expire(ft, 100), 6);
+	assert_int_equal(flowtable_expire(ft, 100), 0);
+	struct flowtable_stats st;
+	flowtable_get_stats(ft, &st);
+	assert_int_equal(st.active, 2); /* the TCP flow (600 s idle) and the late one */
+	assert_int_equal(st.expired, 10);
+	/* An expired tuple comes back as a new flow. */
+	struct decoded u0 = pkt(17, CLI, 1000, SRV, 53, 0);
+	struct flow_hit h = feed(ft, &u0, 201 * SEC);
+	assert_true(h.created);
+	flowtable_free(ft);
+}
+
+static void test_evict_when_full(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 4);
+	for (uint16_t i = 0; i < 4; i++) {
+		struct decoded u = pkt(17, CLI, (uint16_t)(1000 + i), SRV, 53, 0);
+		feed(ft, &u, SEC + i);
+	}
+	/* Flow 1 becomes the most recent; TCP flow 5 must evict flow 2. */
+	struct decoded u0 = pkt(17, CLI, 1000, SRV, 53, 0);
+	feed(ft, &u0, 10 * SEC);
+	struct decoded t = pkt(6, CLI, 40000, SRV, 80, TCP_SYN);
+	struct flow_hit h = feed(ft, &t, 11 * SEC);
+	assert_true(h.created);
+	assert_int_equal(c.n_removed, 1);
+	assert_int_equal(c.removed[0], 2);
+	struct flowtable_stats st;
+	flowtable_get_stats(ft, &st);
+	assert_int_equal(st.evicted, 1);
+	assert_int_equal(st.active, 4);
+	uint8_t a[16], b[16];
+	v4(a, CLI);
+	v4(b, SRV);
+	enum flow_side side;
+	assert_null(flowtable_find(ft, 17, a, 1001, b, 53, &side));
+	assert_non_null(flowtable_find(ft, 17, a, 1000, b, 53, &side));
+	flowtable_free(ft);
+}
+
+/* Many flows through a small table: every live flow stays findable, counts add up. */
+static void test_churn(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 1000);
+	uint64_t ts = SEC;
+	for (uint32_t i = 0; i < 20000; i++) {
+		uint32_t src = 0x0a000000u | (i * 2654435761u >> 12 & 0xffff);
+		struct decoded u = pkt(i % 3 ? 17 : 6, src, (uint16_t)(1024 + i % 5000), SRV,
+				       443, TCP_ACK);
+		struct flow_hit h = feed(ft, &u, ts += 1000);
+		assert_non_null(h.flow);
+		uint8_t a[16], b[16];
+		enum flow_side side;
+		v4(a, src);
+		v4(b, SRV);
+		assert_ptr_equal(flowtable_find(ft, u.proto, a, u.sport, b, 443, &side), h.flow);
+		if (i % 4000 == 0)
+			flowtable_expire(ft, 50);
+	}
+	struct flowtable_stats st;
+	flowtable_get_stats(ft, &st);
+	assert_true(st.active <= 1000);
+	assert_int_equal(st.created, st.active + st.evicted + st.expired + st.replaced);
+	assert_int_equal(st.created, c.next_id);
+	assert_int_equal(c.n_removed, st.evicted + st.expired + st.replaced);
+	flowtable_free(ft);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_sides),
+		cmocka_unit_test(test_initiator_when_start_missed),
+		cmocka_unit_test(test_port_reuse_after_fin_and_rst),
+		cmocka_unit_test(test_idle_gap),
+		cmocka_unit_test(test_icmp_echo),
+		cmocka_unit_test(test_key_rules),
+		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_expire_bounded),
+		cmocka_unit_test(test_evict_when_full),
+		cmocka_unit_test(test_churn),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

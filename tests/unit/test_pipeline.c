@@ -1,0 +1,596 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_pipeline.c - pipeline.c over a real store in a temporary directory: flows and port
+ * reuse, a ClientHello split over two segments linked to its flow, secrets before and after
+ * their session (linked counts), process hints by direction, socket owners learned before
+ * and after the first packet, IP fragments, packets without a flow, key log loading; and the
+ * per-packet throughput (printed; the test fails only far below the goal).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "keylog.h"
+#include "pipeline.h"
+
+#define SEC 1000000000ull
+#define CLI 0x7f000001u
+#define SRV 0x7f000002u
+
+struct fx {
+	char dir[64];
+	struct store *store;
+	struct pipeline *p;
+	uint32_t eth, raw;
+};
+
+static int setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+	assert_non_null(fx);
+	snprintf(fx->dir, sizeof(fx->dir), "/tmp/ecap-test-pipeline-XXXXXX");
+	assert_non_null(mkdtemp(fx->dir));
+	struct store_options so;
+	store_options_default(&so);
+	so.no_sync = true;
+	so.quiet = true;
+	int r = store_open(fx->dir, STORE_WRITE, &so, &fx->store);
+	if (r < 0)
+		fail_msg("store_open: %s", fx->store ? store_errmsg(fx->store) : strerror(-r));
+	struct ecap_iface ifc = { .name = "eth0", .linktype = 1 };
+	assert_int_equal(store_add_interface(fx->store, &ifc, &fx->eth), 0);
+	struct ecap_iface raw = { .name = "tun0", .linktype = 101 };
+	assert_int_equal(store_add_interface(fx->store, &raw, &fx->raw), 0);
+	struct pipeline_options po;
+	pipeline_options_default(&po);
+	po.max_flows = 4096;
+	assert_int_equal(pipeline_new(fx->store, &po, &fx->p), 0);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *fx = *state;
+	pipeline_free(fx->p);
+	store_close(fx->store);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* ---- packet building ---------------------------------------------------------------------- */
+
+struct pb {
+	uint8_t b[2048];
+	size_t n;
+};
+
+static void put(struct pb *p, const void *d, size_t n)
+{
+	assert_true(p->n + n <= sizeof(p->b));
+	memcpy(p->b + p->n, d, n);
+	p->n += n;
+}
+
+static void put16(struct pb *p, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	put(p, b, 2);
+}
+
+static void put32(struct pb *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p, (uint16_t)v);
+}
+
+static void eth_ipv4(struct pb *p, uint8_t proto, uint32_t src, uint32_t dst, size_t l4len,
+		     uint16_t id, uint16_t frag)
+{
+	put(p, "\2\0\0\0\0\1\2\0\0\0\0\2", 12);
+	put16(p, 0x0800);
+	put16(p, 0x4500);
+	put16(p, (uint16_t)(20 + l4len));
+	put16(p, id);
+	put16(p, frag);
+	put16(p, (uint16_t)(64 << 8 | proto));
+	put16(p, 0);
+	put32(p, src);
+	put32(p, dst);
+}
+
+static struct pb tcp_pkt(uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp, uint32_t seq,
+			 uint8_t flags, const uint8_t *payload, size_t plen)
+{
+	struct pb p = { .n = 0 };
+	eth_ipv4(&p, 6, src, dst, 20 + plen, 0, 0x4000);
+	put16(&p, sp);
+	put16(&p, dp);
+	put32(&p, seq);
+	put32(&p, 0);
+	put16(&p, (uint16_t)(5 << 12 | flags));
+	put16(&p, 65535);
+	put32(&p, 0);
+	if (plen)
+		put(&p, payload, plen);
+	return p;
+}
+
+static struct pb udp_pkt(uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp, size_t plen)
+{
+	struct pb p = { .n = 0 };
+	eth_ipv4(&p, 17, src, dst, 8 + plen, 0, 0);
+	put16(&p, sp);
+	put16(&p, dp);
+	put16(&p, (uint16_t)(8 + plen));
+	put16(&p, 0);
+	for (size_t i = 0; i < plen; i++)
+		put(&p, "x", 1);
+	return p;
+}
+
+static uint64_t send_pkt(struct fx *fx, const struct pb *b, uint64_t ts, uint32_t dir,
+			 const struct ecap_proc *proc)
+{
+	struct ecap_packet pkt = {
+		.ts_ns = ts, .iface = fx->eth, .caplen = (uint32_t)b->n,
+		.origlen = (uint32_t)b->n, .flags = dir, .data = b->b,
+	};
+	int r = pipeline_packet(fx->p, &pkt, proc);
+	if (r < 0)
+		fail_msg("pipeline_packet: %s", store_errmsg(fx->store));
+	return pkt.flow_id;
+}
+
+/* A ClientHello record stream with the given random. */
+static size_t client_hello(uint8_t *out, uint8_t fill)
+{
+	size_t body = 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2;
+	size_t n = 0;
+	out[n++] = 22;
+	out[n++] = 3;
+	out[n++] = 1;
+	out[n++] = (uint8_t)((body + 4) >> 8);
+	out[n++] = (uint8_t)(body + 4);
+	out[n++] = 1;
+	out[n++] = 0;
+	out[n++] = (uint8_t)(body >> 8);
+	out[n++] = (uint8_t)body;
+	out[n++] = 3;
+	out[n++] = 3;
+	memset(out + n, fill, 32);
+	n += 32;
+	const uint8_t rest[] = { 0, 0, 2, 0x13, 0x01, 1, 0, 0, 0 };
+	memcpy(out + n, rest, sizeof(rest));
+	return n + sizeof(rest);
+}
+
+static void secret_for(struct tls_secret *s, const char *label, uint8_t fill)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->label, sizeof(s->label), "%s", label);
+	memset(s->client_random, fill, 32);
+	s->secret_len = 48;
+	memset(s->secret, 0x33, 48);
+}
+
+struct seen {
+	uint64_t flow[8];
+	uint8_t cr0[8];
+	size_t n;
+};
+
+static int collect(const struct tls_secret *sec, uint64_t flow_id, void *ctx)
+{
+	struct seen *s = ctx;
+	if (s->n < 8) {
+		s->flow[s->n] = flow_id;
+		s->cr0[s->n] = sec->client_random[0];
+	}
+	s->n++;
+	return 0;
+}
+
+/* One TLS connection, closed, then the same tuple reused by a second one. */
+static void test_tls_flows_and_reuse(void **state)
+{
+	struct fx *fx = *state;
+	uint8_t ch[256];
+	struct tls_secret sec;
+
+	/* The first session's secret arrives before its ClientHello. */
+	secret_for(&sec, "CLIENT_RANDOM", 0xa1);
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	assert_int_equal(pipeline_secret(fx->p, &sec), 0);
+
+	uint64_t t = 1000 * SEC;
+	uint64_t ids[16];
+	size_t n = 0;
+	size_t chl = client_hello(ch, 0xa1);
+	struct pb pk;
+	pk = tcp_pkt(CLI, 40000, SRV, 443, 100, 0x02, NULL, 0);
+	ids[n++] = send_pkt(fx, &pk, t++, 0, NULL);
+	pk = tcp_pkt(SRV, 443, CLI, 40000, 900, 0x12, NULL, 0);
+	ids[n++] = send_pkt(fx, &pk, t++, 0, NULL);
+	/* ClientHello split in the middle of the random. */
+	pk = tcp_pkt(CLI, 40000, SRV, 443, 101, 0x18, ch, 20);
+	ids[n++] = send_pkt(fx, &pk, t++, 0, NULL);
+	pk = tcp_pkt(CLI, 40000, SRV, 443, 121, 0x18, ch + 20, chl - 20);
+	ids[n++] = send_pkt(fx, &pk, t++, 0, NULL);
+	pk = tcp_pkt(CLI, 40000, SRV, 443, (uint32_t)(101 + chl), 0x11, NULL, 0);
+	ids[n++] = send_pkt(fx, &pk, t++, 0, NULL);
+	pk = tcp_pkt(SRV, 443, CLI, 40000, 901, 0x11, NULL, 0);
+	ids[n++] = send_pkt(fx, &pk, t++, 0, NULL);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(ids[i], ids[0]);
+	assert_true(ids[0] > 0);
+
+	/* Port reuse: a new SYN on the closed tuple, another session. */
+	chl = client_hello(ch, 0xb2);
+	pk = tcp_pkt(CLI, 40000, SRV, 443, 5000, 0x02, NULL, 0);
+	uint64_t id2 = send_pkt(fx, &pk, t++, 0, NULL);
+	assert_int_not_equal(id2, ids[0]);
+	pk = tcp_pkt(CLI, 40000, SRV, 443, 5001, 0x18, ch, chl);
+	assert_int_equal(send_pkt(fx, &pk, t++, 0, NULL), id2);
+
+	/* The second session's secret arrives after it. */
+	secret_for(&sec, "CLIENT_RANDOM", 0xb2);
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	/* A secret with no session. */
+	secret_for(&sec, "CLIENT_TRAFFIC_SECRET_0", 0xc3);
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+
+	struct pipeline_stats st;
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.packets, 8);
+	assert_int_equal(st.flows, 2);
+	assert_int_equal(st.active_flows, 1);
+	assert_int_equal(st.tls_sessions, 2);
+	assert_int_equal(st.secrets, 3);
+	assert_int_equal(st.secrets_dup, 1);
+	assert_int_equal(st.secrets_linked, 2);
+	assert_int_equal(st.non_flow_packets, 0);
+	assert_int_equal(st.decode_errors, 0);
+
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	struct flow_record fr;
+	assert_int_equal(store_get_flow(fx->store, ids[0], &fr), 0);
+	assert_int_equal(fr.key.port_a, 40000);
+	assert_int_equal(fr.key.port_b, 443);
+	assert_int_equal(fr.first_ns, 1000 * SEC);
+	assert_int_equal(store_get_flow(fx->store, id2, &fr), 0);
+	assert_int_equal(fr.first_ns, 1000 * SEC + 6);
+
+	struct idset flows = { 0 };
+	assert_int_equal(idset_add(&flows, ids[0]), 0);
+	idset_seal(&flows);
+	struct seen seen = { .n = 0 };
+	assert_int_equal(store_walk_secrets(fx->store, &flows, collect, &seen), 0);
+	assert_int_equal(seen.n, 1);
+	assert_int_equal(seen.flow[0], ids[0]);
+	assert_int_equal(seen.cr0[0], 0xa1);
+	idset_free(&flows);
+}
+
+static struct ecap_proc mkproc(uint32_t pid, const char *comm)
+{
+	struct ecap_proc p = { .valid = true, .pid = pid, .tid = pid, .uid = 1000, .gid = 1000 };
+	snprintf(p.comm, sizeof(p.comm), "%s", comm);
+	return p;
+}
+
+static void test_proc_hints(void **state)
+{
+	struct fx *fx = *state;
+	struct ecap_proc curl = mkproc(1234, "curl"), nginx = mkproc(99, "nginx");
+	struct pb pk = tcp_pkt(CLI, 41000, SRV, 80, 1, 0x02, NULL, 0);
+	/* The client's SYN, sent by curl. */
+	uint64_t id = send_pkt(fx, &pk, SEC, PKT_DIR_OUTBOUND, &curl);
+	/* The server's SYN+ACK, sent by nginx (outbound on the server's host). */
+	pk = tcp_pkt(SRV, 80, CLI, 41000, 1, 0x12, NULL, 0);
+	assert_int_equal(send_pkt(fx, &pk, SEC + 1, PKT_DIR_OUTBOUND, &nginx), id);
+	/* The same facts again change nothing; an unknown direction means the sender. */
+	pk = tcp_pkt(CLI, 41000, SRV, 80, 2, 0x10, NULL, 0);
+	send_pkt(fx, &pk, SEC + 2, PKT_DIR_UNKNOWN, &curl);
+
+	/* A second flow: inbound to a local process means the receiver's side. */
+	struct pb q = udp_pkt(SRV, 53, CLI, 5353, 10);
+	uint64_t id2 = send_pkt(fx, &q, SEC + 3, PKT_DIR_INBOUND, &curl);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+
+	struct flow_record fr;
+	assert_int_equal(store_get_flow(fx->store, id, &fr), 0);
+	assert_true(fr.proc[FLOW_SIDE_A].valid);
+	assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 1234);
+	assert_string_equal(fr.proc[FLOW_SIDE_A].comm, "curl");
+	assert_true(fr.proc[FLOW_SIDE_B].valid);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 99);
+	assert_int_equal(store_get_flow(fx->store, id2, &fr), 0);
+	/* UDP: the first sender (SRV:53) is A; curl received, so it is B. */
+	assert_false(fr.proc[FLOW_SIDE_A].valid);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 1234);
+}
+
+static void v4(uint8_t a[16], uint32_t ip)
+{
+	memset(a, 0, 10);
+	a[10] = a[11] = 0xff;
+	a[12] = (uint8_t)(ip >> 24);
+	a[13] = (uint8_t)(ip >> 16);
+	a[14] = (uint8_t)(ip >> 8);
+	a[15] = (uint8_t)ip;
+}
+
+static void test_socket_owner(void **state)
+{
+	struct fx *fx = *state;
+	struct socket_owner so = { .proto = 6, .local_port = 42000, .remote_port = 443 };
+	v4(so.local_addr, CLI);
+	v4(so.remote_addr, SRV);
+	so.proc = mkproc(555, "python3");
+	/* Learned before the first packet (connect()). */
+	assert_int_equal(pipeline_socket_owner(fx->p, &so, SEC), 0);
+	struct pb pk = tcp_pkt(CLI, 42000, SRV, 443, 7, 0x02, NULL, 0);
+	uint64_t id = send_pkt(fx, &pk, SEC + 1, 0, NULL);
+
+	/* Learned after (accept() on the server side of another flow). */
+	pk = tcp_pkt(CLI, 42001, SRV, 8443, 7, 0x02, NULL, 0);
+	uint64_t id2 = send_pkt(fx, &pk, SEC + 2, 0, NULL);
+	struct socket_owner acc = { .proto = 6, .local_port = 8443, .remote_port = 42001 };
+	v4(acc.local_addr, SRV);
+	v4(acc.remote_addr, CLI);
+	acc.proc = mkproc(777, "s_server");
+	assert_int_equal(pipeline_socket_owner(fx->p, &acc, SEC + 3), 0);
+
+	/* An unconnected UDP socket: any flow on its local port. */
+	struct socket_owner dns = { .proto = 17, .local_port = 53 };
+	dns.proc = mkproc(53, "dnsmasq");
+	assert_int_equal(pipeline_socket_owner(fx->p, &dns, SEC + 4), 0);
+	struct pb q = udp_pkt(CLI, 33333, SRV, 53, 20);
+	uint64_t id3 = send_pkt(fx, &q, SEC + 5, 0, NULL);
+
+	/* Loopback: both ends reported before the first packet. */
+	struct socket_owner lc = { .proto = 6, .local_port = 43000, .remote_port = 9000 };
+	v4(lc.local_addr, CLI);
+	v4(lc.remote_addr, SRV);
+	lc.proc = mkproc(1001, "client");
+	struct socket_owner ls = { .proto = 6, .local_port = 9000, .remote_port = 43000 };
+	v4(ls.local_addr, SRV);
+	v4(ls.remote_addr, CLI);
+	ls.proc = mkproc(1002, "server");
+	assert_int_equal(pipeline_socket_owner(fx->p, &ls, SEC + 6), 0);
+	assert_int_equal(pipeline_socket_owner(fx->p, &lc, SEC + 6), 0);
+	pk = tcp_pkt(CLI, 43000, SRV, 9000, 1, 0x02, NULL, 0);
+	uint64_t id4 = send_pkt(fx, &pk, SEC + 7, 0, NULL);
+	pk = tcp_pkt(SRV, 9000, CLI, 43000, 1, 0x14, NULL, 0); /* refused: RST */
+	assert_int_equal(send_pkt(fx, &pk, SEC + 8, 0, NULL), id4);
+	/* The same client socket again: already the owner of the closed flow, nothing new. */
+	assert_int_equal(pipeline_socket_owner(fx->p, &lc, SEC + 9), 0);
+	/* Another process connects from the same port: pending for the next connection. */
+	struct socket_owner lc2 = lc;
+	lc2.proc = mkproc(1003, "retry");
+	assert_int_equal(pipeline_socket_owner(fx->p, &lc2, SEC + 9), 0);
+	pk = tcp_pkt(CLI, 43000, SRV, 9000, 50, 0x02, NULL, 0);
+	uint64_t id5 = send_pkt(fx, &pk, SEC + 10, 0, NULL);
+	assert_int_not_equal(id5, id4);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+
+	struct flow_record fr;
+	assert_int_equal(store_get_flow(fx->store, id, &fr), 0);
+	assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 555);
+	assert_false(fr.proc[FLOW_SIDE_B].valid);
+	assert_int_equal(store_get_flow(fx->store, id2, &fr), 0);
+	assert_false(fr.proc[FLOW_SIDE_A].valid);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 777);
+	assert_int_equal(store_get_flow(fx->store, id3, &fr), 0);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 53);
+	assert_string_equal(fr.proc[FLOW_SIDE_B].comm, "dnsmasq");
+	assert_int_equal(store_get_flow(fx->store, id4, &fr), 0);
+	assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 1001);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 1002);
+	assert_int_equal(store_get_flow(fx->store, id5, &fr), 0);
+	assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 1003);
+	assert_false(fr.proc[FLOW_SIDE_B].valid);
+}
+
+/* Far more sockets than the pending table holds: the newest are kept, old ones expire. */
+static void test_pending_bounded(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 20000, KEEP = 500 };
+	for (uint32_t i = 0; i < N; i++) {
+		struct socket_owner so = { .proto = 17, .local_port = (uint16_t)(20000 + i % 40000),
+					   .remote_port = 53 };
+		v4(so.local_addr, 0x0a000000u + i);
+		v4(so.remote_addr, SRV);
+		so.proc = mkproc(100000 + i, "many");
+		assert_int_equal(pipeline_socket_owner(fx->p, &so, SEC + i), 0);
+	}
+	uint64_t ids[KEEP];
+	for (uint32_t i = N - KEEP; i < N; i++) {
+		struct pb q = udp_pkt(0x0a000000u + i, (uint16_t)(20000 + i % 40000), SRV, 53, 4);
+		ids[i - (N - KEEP)] = send_pkt(fx, &q, SEC + N, 0, NULL);
+	}
+	/* A socket reported 121 s before its first packet has expired. */
+	struct pb late = udp_pkt(0x0a000000u + N - 1, 1, SRV, 53, 4);
+	struct socket_owner so = { .proto = 17, .local_port = 1, .remote_port = 53 };
+	v4(so.local_addr, 0x0a000000u + N - 1);
+	v4(so.remote_addr, SRV);
+	so.proc = mkproc(7, "old");
+	assert_int_equal(pipeline_socket_owner(fx->p, &so, 2 * SEC), 0);
+	uint64_t id_late = send_pkt(fx, &late, 123 * SEC + N, 0, NULL);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	for (uint32_t k = 0; k < KEEP; k++) {
+		struct flow_record fr;
+		assert_int_equal(store_get_flow(fx->store, ids[k], &fr), 0);
+		assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 100000 + N - KEEP + k);
+	}
+	struct flow_record fr;
+	assert_int_equal(store_get_flow(fx->store, id_late, &fr), 0);
+	assert_false(fr.proc[FLOW_SIDE_A].valid);
+}
+
+static void test_fragments_and_non_flow(void **state)
+{
+	struct fx *fx = *state;
+	/* First fragment: UDP header and 16 bytes; second: 8 more bytes at offset 24. */
+	struct pb f1 = { .n = 0 }, f2 = { .n = 0 };
+	eth_ipv4(&f1, 17, CLI, SRV, 24, 0x7777, 0x2000);
+	put16(&f1, 6000);
+	put16(&f1, 7000);
+	put16(&f1, 32);
+	put16(&f1, 0);
+	put(&f1, "0123456789abcdef", 16);
+	eth_ipv4(&f2, 17, CLI, SRV, 8, 0x7777, 3);
+	put(&f2, "ghijklmn", 8);
+	uint64_t a = send_pkt(fx, &f1, SEC, 0, NULL);
+	uint64_t b = send_pkt(fx, &f2, SEC + 1, 0, NULL);
+	assert_true(a > 0);
+	assert_int_equal(a, b);
+	/* A later fragment of a datagram whose first one we never saw: no flow. */
+	struct pb f3 = { .n = 0 };
+	eth_ipv4(&f3, 17, CLI, SRV, 8, 0x7778, 3);
+	put(&f3, "ghijklmn", 8);
+	assert_int_equal(send_pkt(fx, &f3, SEC + 2, 0, NULL), 0);
+
+	struct pb arp = { .n = 0 };
+	put(&arp, "\377\377\377\377\377\377\2\0\0\0\0\1", 12);
+	put16(&arp, 0x0806);
+	put(&arp, "\0\1\10\0\6\4\0\1", 8);
+	assert_int_equal(send_pkt(fx, &arp, SEC + 3, 0, NULL), 0);
+	/* Cut inside the IPv4 header. */
+	struct pb cut = udp_pkt(CLI, 1, SRV, 2, 4);
+	cut.n = 20;
+	assert_int_equal(send_pkt(fx, &cut, SEC + 4, 0, NULL), 0);
+
+	struct pipeline_stats st;
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.packets, 5);
+	assert_int_equal(st.non_flow_packets, 3);
+	assert_int_equal(st.decode_errors, 1);
+	assert_int_equal(pipeline_drops(fx->p, fx->eth, SEC + 5, 42), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.drops, 42);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	struct store_stats ss;
+	assert_int_equal(store_get_stats(fx->store, &ss), 0);
+	assert_int_equal(ss.packets, 5);
+}
+
+static void test_keylog_load(void **state)
+{
+	struct fx *fx = *state;
+	char path[128];
+	snprintf(path, sizeof(path), "%s/../ecap-test-keylog-%d.txt", fx->dir, (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "# comment\r\n");
+	fprintf(f, "CLIENT_RANDOM %s %s\r\n",
+		"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+		"333333333333333333333333333333333333333333333333333333333333333333333333"
+		"333333333333333333333333");
+	fprintf(f, "SERVER_HANDSHAKE_TRAFFIC_SECRET %s %s\n",
+		"A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1A1",
+		"0011223344556677889900112233445566778899001122334455667788990011");
+	fprintf(f, "CLIENT_RANDOM zz 00\n");
+	fprintf(f, "CLIENT_RANDOM %s %s\n",
+		"a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1",
+		"333333333333333333333333333333333333333333333333333333333333333333333333"
+		"333333333333333333333333");
+	fclose(f);
+	char *msgs = NULL;
+	size_t ml = 0;
+	FILE *err = open_memstream(&msgs, &ml);
+	struct keylog_report rep;
+	assert_int_equal(keylog_load(path, fx->p, err, &rep), 0);
+	fclose(err);
+	assert_int_equal(rep.lines, 5);
+	assert_int_equal(rep.secrets, 3);
+	assert_int_equal(rep.new_secrets, 2);
+	assert_int_equal(rep.duplicates, 1);
+	assert_int_equal(rep.malformed, 1);
+	char want[200];
+	snprintf(want, sizeof(want), "%s:4: CLIENT_RANDOM: client_random", path);
+	if (!strstr(msgs, want))
+		fail_msg("messages: %s", msgs);
+	free(msgs);
+	unlink(path);
+	assert_int_equal(keylog_load("/nonexistent/keys", fx->p, NULL, &rep), -ENOENT);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Small packets over 4000 flows: decode, lookup, append, with the store's chunking. */
+static void test_throughput(void **state)
+{
+	struct fx *fx = *state;
+	enum { NPKT = 2000000, NFLOW = 4000 };
+	struct pb *tmpl = calloc(NFLOW, sizeof(*tmpl));
+	assert_non_null(tmpl);
+	for (uint32_t i = 0; i < NFLOW; i++)
+		tmpl[i] = i % 2 ? udp_pkt(0x0a000000u + i, (uint16_t)(10000 + i), SRV, 53, 18)
+				: tcp_pkt(0x0a000000u + i, (uint16_t)(10000 + i), SRV, 443, i,
+					  0x10, (const uint8_t *)"0123456789", 10);
+	uint64_t ts = 5000 * SEC;
+	double t0 = now_s();
+	uint32_t seed = 1;
+	for (uint32_t i = 0; i < NPKT; i++) {
+		seed = seed * 1103515245u + 12345u;
+		const struct pb *b = &tmpl[(seed >> 8) % NFLOW];
+		struct ecap_packet pkt = {
+			.ts_ns = ts += 1000, .iface = fx->eth, .caplen = (uint32_t)b->n,
+			.origlen = (uint32_t)b->n, .data = b->b,
+		};
+		if (pipeline_packet(fx->p, &pkt, NULL) < 0)
+			fail_msg("%s", store_errmsg(fx->store));
+		if ((i & 0xffff) == 0)
+			pipeline_tick(fx->p, (uint64_t)((now_s() - t0) * 1e9) + 1);
+	}
+	double dt = now_s() - t0;
+	double rate = NPKT / dt;
+	fprintf(stderr, "pipeline_packet: %d packets of %zu-%zu bytes over %d flows in %.3f s: "
+		"%.2f Mpkt/s (decode + flow lookup + store append, chunks compressed)\n", NPKT,
+		tmpl[1].n, tmpl[0].n, NFLOW, dt, rate / 1e6);
+	struct pipeline_stats st;
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.flows, NFLOW);
+	assert_int_equal(st.packets, NPKT);
+	free(tmpl);
+	/* The goal is well over 1M/s; fail only when far off (shared CI machines vary).
+	 * ECAP_NO_PERF_CHECK=1 skips the check under valgrind or sanitizers. */
+	const char *skip = getenv("ECAP_NO_PERF_CHECK");
+	if (!skip || strcmp(skip, "1") != 0)
+		assert_true(rate > 300000.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_tls_flows_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_hints, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fragments_and_non_flow, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keylog_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
