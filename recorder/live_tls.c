@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_tls.c - TLS secrets from the OpenSSL uprobes (live_tls.h, bpf/openssl.bpf.c).
+ *
+ * One BPF object serves every library: each calibrated libssl gets a slot in the "ossl_cfg"
+ * map (its field locations) and the slot number as the attach cookie of its uprobes. Events
+ * carry the raw fields; here they become key log records: TLS 1.2 CLIENT_RANDOM from the
+ * master key; TLS 1.3 handshake traffic secrets derived from the handshake secret and the
+ * transcript hash with HKDF-Expand-Label (or read directly when the build keeps them), and the
+ * application traffic and exporter secrets, hash_len bytes as the cipher suite says.
+ * A direct-mapped table of fingerprints of (label, client random, secret) drops repeats: the
+ * client and the server of one session on this host report the same secrets.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/libbpf.h>
+
+#include "le.h"
+#include "live_tls.h"
+#include "live_tls_find.h"
+#include "openssl.h"
+#include "openssl.skel.h"
+#include "tls_calibrate.h"
+#include "tls_hkdf.h"
+
+#define DEDUPE_SLOTS (1u << 16)
+#define RESCAN_NS (10ull * 1000000000ull)
+#define KNOWN_MAX 64
+
+_Static_assert((int)TLS_CAL_NFIELDS == (int)OSSL_F_NR, "field lists differ");
+_Static_assert((int)TLS_CAL_EXPORTER == (int)OSSL_F_EXPORTER, "field order differs");
+_Static_assert((int)TLS_CAL_HS_SECRET == (int)OSSL_F_HS_SECRET, "field order differs");
+_Static_assert((int)TLS_CAL_CLIENT_RANDOM == (int)OSSL_F_CLIENT_RANDOM, "field order differs");
+_Static_assert((int)TLS_CAL_IN_INIT == (int)OSSL_F_IN_INIT, "field order differs");
+
+static const char *const probed_functions[] = {
+	"SSL_do_handshake", "SSL_read", "SSL_write", "SSL_read_ex", "SSL_write_ex",
+};
+#define NFUNCS (sizeof(probed_functions) / sizeof(probed_functions[0]))
+
+struct known_file {
+	dev_t dev;
+	ino_t ino;
+	bool attached;
+};
+
+struct live_tls {
+	struct openssl_bpf *skel;
+	struct ring_buffer *rb;
+	live_tls_secret_fn fn;
+	void *ctx;
+	bool quiet;
+	bool no_dedupe;
+	const char *store_dir;      /* NULL or store_path */
+	char store_path[PATH_MAX];
+	struct tls_calibration cal[OSSL_LIBS_MAX];
+	struct bpf_link *links[OSSL_LIBS_MAX][2 * NFUNCS + 1]; /* last: SSL_free */
+	uint32_t nlibs;
+	struct known_file known[KNOWN_MAX];
+	size_t nknown;
+	uint64_t next_scan_ns;
+	struct live_tls_stats st;
+	int cb_error;
+	uint64_t dedupe[DEDUPE_SLOTS];
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static struct known_file *known_find(struct live_tls *t, const struct tls_lib_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < t->nknown; i++)
+		if (t->known[i].dev == f->dev && t->known[i].ino == f->ino)
+			return &t->known[i];
+	return NULL;
+}
+
+static void to_config(const struct tls_calibration *cal, struct ossl_config *cfg)
+{
+	unsigned i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->valid = 1;
+	for (i = 0; i < OSSL_F_NR; i++) {
+		const struct tls_cal_loc *l = &cal->f[i];
+
+		cfg->f[i].nderef = l->found ? l->nderef : OSSL_ABSENT;
+		cfg->f[i].ptr[0] = l->ptr[0];
+		cfg->f[i].ptr[1] = l->ptr[1];
+		cfg->f[i].off = l->off;
+	}
+}
+
+static void detach_lib(struct live_tls *t, uint32_t slot)
+{
+	size_t i;
+
+	for (i = 0; i < 2 * NFUNCS + 1; i++) {
+		bpf_link__destroy(t->links[slot][i]);
+		t->links[slot][i] = NULL;
+	}
+}
+
+/*
+ * Attaches the probes of slot to path: SSL_do_handshake (entry and return), SSL_free (entry),
+ * and SSL_read/SSL_write and their _ex forms: entry only when the build's handshake state is
+ * calibrated, else entry and return. Returns how many functions are probed, or -errno.
+ */
+static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	bool entry_only = t->cal[slot].f[TLS_CAL_IN_INIT].found;
+	struct bpf_link *l;
+	size_t i, ok = 0;
+	int err = 0, ret;
+
+	for (i = 0; i < NFUNCS; i++) {
+		if (i > 0 && entry_only) {
+			uo.func_name = probed_functions[i];
+			uo.retprobe = false;
+			uo.bpf_cookie = slot;
+			l = bpf_program__attach_uprobe_opts(t->skel->progs.ossl_io, -1, path, 0,
+							    &uo);
+			if (l) {
+				t->links[slot][2 * i] = l;
+				ok++;
+			} else {
+				err = -errno;
+			}
+			continue;
+		}
+		for (ret = 0; ret < 2; ret++) {
+			uo.func_name = probed_functions[i];
+			uo.retprobe = ret;
+			uo.bpf_cookie = slot;
+			l = bpf_program__attach_uprobe_opts(ret ? t->skel->progs.ossl_exit :
+								  t->skel->progs.ossl_enter,
+							    -1, path, 0, &uo);
+			if (!l) {
+				err = -errno;
+				break;
+			}
+			t->links[slot][2 * i + ret] = l;
+		}
+		if (ret == 2)
+			ok++;
+		else if (t->links[slot][2 * i]) {
+			/* an entry probe without its return probe would only fill ossl_pending */
+			bpf_link__destroy(t->links[slot][2 * i]);
+			t->links[slot][2 * i] = NULL;
+		}
+	}
+	uo.func_name = "SSL_free";
+	uo.retprobe = false;
+	uo.bpf_cookie = slot;
+	t->links[slot][2 * NFUNCS] = bpf_program__attach_uprobe_opts(t->skel->progs.ossl_free, -1,
+								      path, 0, &uo);
+	if (t->links[slot][2 * NFUNCS])
+		ok++;
+	if (!t->links[slot][0] && !t->links[slot][2] && !t->links[slot][2 * NFUNCS]) {
+		/* neither SSL_do_handshake, SSL_read nor SSL_free: nothing useful attached */
+		detach_lib(t, slot);
+		return err ? err : -ENOENT;
+	}
+	return (int)ok;
+}
+
+/* Calibrates and attaches one file unless it is known already. */
+static int add_file(void *ctx, const struct tls_lib_file *f)
+{
+	struct live_tls *t = ctx;
+	struct known_file *k = known_find(t, f);
+	struct ossl_config cfg;
+	char err[512] = "";
+	uint32_t slot = t->nlibs;
+	int rc;
+
+	if (k)
+		return 0;
+	if (t->nknown == KNOWN_MAX)
+		return 0;
+	k = &t->known[t->nknown++];
+	k->dev = f->dev;
+	k->ino = f->ino;
+	k->attached = false;
+	if (slot >= OSSL_LIBS_MAX) {
+		fprintf(stderr, "ecap-rec: tls: %s: skipped, already watching %u libraries\n",
+			f->path, OSSL_LIBS_MAX);
+		t->st.libs_failed++;
+		return 0;
+	}
+	rc = tls_calibrate(f->path, t->store_dir, &t->cal[slot], err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n", f->path, err);
+		t->st.libs_failed++;
+		return 0;
+	}
+	to_config(&t->cal[slot], &cfg);
+	if (bpf_map__update_elem(t->skel->maps.ossl_cfg, &slot, sizeof(slot), &cfg, sizeof(cfg),
+				 BPF_ANY) < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot configure the probes: %s\n", f->path,
+			strerror(errno));
+		t->st.libs_failed++;
+		return 0;
+	}
+	rc = attach_lib(t, slot, f->path);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot attach uprobes: %s\n", f->path,
+			strerror(-rc));
+		t->st.libs_failed++;
+		return 0;
+	}
+	k->attached = true;
+	t->nlibs++;
+	t->st.libs_attached++;
+	if (!t->quiet)
+		fprintf(stderr, "ecap-rec: tls: watching %s (%s, %s%s%s, %s in %.1f ms, %d of %zu "
+			"functions)\n", f->path, t->cal[slot].library,
+			tls_calibrate_has_tls12(&t->cal[slot]) ? "TLS 1.2" : "",
+			tls_calibrate_has_tls12(&t->cal[slot]) &&
+				tls_calibrate_has_tls13(&t->cal[slot]) ? " and " : "",
+			tls_calibrate_has_tls13(&t->cal[slot]) ? "TLS 1.3" : "",
+			t->cal[slot].from_cache ? "cached calibration" : "calibrated",
+			(double)t->cal[slot].elapsed_us / 1000.0, rc, NFUNCS + 1);
+	return 0;
+}
+
+static void add_path(struct live_tls *t, const char *path)
+{
+	char real[PATH_MAX];
+	struct tls_lib_file f;
+	int rc = live_tls_file(realpath(path, real) ? real : path, &f);
+
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: %s, skipped\n", path, strerror(-rc));
+		t->st.libs_failed++;
+		return;
+	}
+	add_file(t, &f);
+}
+
+/* ---- events ---- */
+
+static bool all_zero(const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+static uint64_t fingerprint(const struct tls_secret *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	const uint8_t *parts[3] = { (const uint8_t *)s->label, s->client_random, s->secret };
+	size_t lens[3] = { strlen(s->label), 32, s->secret_len }, i, j;
+
+	for (i = 0; i < 3; i++)
+		for (j = 0; j < lens[i]; j++)
+			h = (h ^ parts[i][j]) * 0x100000001b3ull;
+	return h | 1;
+}
+
+static int emit(struct live_tls *t, const char *label, const uint8_t *random,
+		const uint8_t *secret, size_t len, const struct ecap_proc *who)
+{
+	struct tls_secret s = { 0 };
+	uint64_t fp;
+	size_t slot;
+	int rc;
+
+	if (len > ECAP_SECRET_MAX || all_zero(secret, len)) {
+		t->st.zero_dropped++;
+		return 0;
+	}
+	snprintf(s.label, sizeof(s.label), "%s", label);
+	memcpy(s.client_random, random, 32);
+	memcpy(s.secret, secret, len);
+	s.secret_len = (uint8_t)len;
+	fp = fingerprint(&s);
+	slot = (size_t)(fp >> 16) & (DEDUPE_SLOTS - 1);
+	if (t->dedupe[slot] == fp && !t->no_dedupe) {
+		t->st.duplicates++;
+		return 0;
+	}
+	t->dedupe[slot] = fp;
+	rc = t->fn(t->ctx, &s, who);
+	if (rc < 0)
+		return rc;
+	t->st.secrets++;
+	return 0;
+}
+
+/* A TLS 1.3 handshake traffic secret: kept by the build, or derived. */
+static int hs_traffic(const struct ossl_event *e, const struct tls_calibration *cal,
+		      enum ossl_field direct, const char *hkdf_label, size_t hl, uint8_t *out)
+{
+	if (cal->f[direct].found) {
+		if (!(e->read_ok & (1u << direct)))
+			return -ENODATA;
+		memcpy(out, e->field[direct], hl);
+		return 0;
+	}
+	if ((e->read_ok & (3u << OSSL_F_HS_SECRET)) != (3u << OSSL_F_HS_SECRET) ||
+	    all_zero(e->field[OSSL_F_HS_SECRET], hl) || all_zero(e->field[OSSL_F_HS_HASH], hl))
+		return -ENODATA;
+	return tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], hkdf_label,
+				     e->field[OSSL_F_HS_HASH], hl, out, hl);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct live_tls *t = ctx;
+	const struct ossl_event *e = data;
+	const struct tls_calibration *cal;
+	struct ecap_proc who = { .valid = true };
+	const uint8_t *cr;
+	uint8_t d[OSSL_SECRET_LEN];
+	uint32_t version, cipher;
+	size_t hl;
+	int rc = 0;
+
+	t->st.events++;
+	if (size < sizeof(*e) || e->lib >= t->nlibs)
+		return 0;
+	cal = &t->cal[e->lib];
+	who.pid = e->pid;
+	who.tid = e->tid;
+	memcpy(who.comm, e->comm, sizeof(who.comm) - 1);
+	version = le32_load(e->field[OSSL_F_VERSION]);
+	cipher = le32_load(e->field[OSSL_F_CIPHER_ID]);
+	cr = e->field[OSSL_F_CLIENT_RANDOM];
+	if (!(e->read_ok & (1u << OSSL_F_CLIENT_RANDOM)) || all_zero(cr, 32)) {
+		t->st.zero_dropped++;
+		return 0;
+	}
+	if (version != 0x0304) {
+		if (e->read_ok & (1u << OSSL_F_MASTER_KEY))
+			rc = emit(t, "CLIENT_RANDOM", cr, e->field[OSSL_F_MASTER_KEY], 48, &who);
+		else
+			t->st.zero_dropped++;
+		goto out;
+	}
+	hl = tls_hkdf_suite_hash_len(cipher);
+	if (!hl) {
+		t->st.zero_dropped++;
+		goto out;
+	}
+	if (hs_traffic(e, cal, OSSL_F_CLIENT_HS_TRAFFIC, "c hs traffic", hl, d) == 0)
+		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, d, hl, &who);
+	else
+		t->st.zero_dropped++;
+	if (rc == 0 && hs_traffic(e, cal, OSSL_F_SERVER_HS_TRAFFIC, "s hs traffic", hl, d) == 0)
+		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, d, hl, &who);
+	else if (rc == 0)
+		t->st.zero_dropped++;
+	if (rc == 0 && (e->read_ok & (1u << OSSL_F_CLIENT_APP_TRAFFIC)))
+		rc = emit(t, "CLIENT_TRAFFIC_SECRET_0", cr, e->field[OSSL_F_CLIENT_APP_TRAFFIC], hl,
+			  &who);
+	if (rc == 0 && (e->read_ok & (1u << OSSL_F_SERVER_APP_TRAFFIC)))
+		rc = emit(t, "SERVER_TRAFFIC_SECRET_0", cr, e->field[OSSL_F_SERVER_APP_TRAFFIC], hl,
+			  &who);
+	if (rc == 0 && (e->read_ok & (1u << OSSL_F_EXPORTER)))
+		rc = emit(t, "EXPORTER_SECRET", cr, e->field[OSSL_F_EXPORTER], hl, &who);
+out:
+	if (rc < 0)
+		t->cb_error = rc;
+	return rc;
+}
+
+/* ---- start, poll, stop ---- */
+
+static int pipeline_fn(void *ctx, const struct tls_secret *s, const struct ecap_proc *who)
+{
+	int rc = pipeline_secret(ctx, s);
+
+	return rc < 0 ? rc : 0;
+}
+
+static int rescan_one(void *ctx, const struct tls_lib_file *f)
+{
+	return add_file(ctx, f);
+}
+
+int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,
+		      struct live_tls **out)
+{
+	struct live_tls *t;
+	char sys[PATH_MAX];
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->fn = fn;
+	t->ctx = ctx;
+	t->quiet = opt->quiet;
+	if (opt->store_dir) {
+		snprintf(t->store_path, sizeof(t->store_path), "%s", opt->store_dir);
+		t->store_dir = t->store_path;
+	}
+	t->skel = openssl_bpf__open_and_load();
+	if (!t->skel) {
+		rc = -errno;
+		fprintf(stderr, "ecap-rec: tls: cannot load the OpenSSL probes: %s\n",
+			strerror(-rc));
+		goto fail;
+	}
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.ossl_events), on_event, t, NULL);
+	if (!t->rb) {
+		rc = -errno;
+		fprintf(stderr, "ecap-rec: tls: cannot open the secrets ring buffer: %s\n",
+			strerror(-rc));
+		goto fail;
+	}
+	if (live_tls_find_system(sys, sizeof(sys)) == 0)
+		add_path(t, sys);
+	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
+		add_path(t, opt->libssl[i]);
+	live_tls_find_mapped(rescan_one, t);
+	t->next_scan_ns = mono_ns() + RESCAN_NS;
+	if (t->nlibs == 0) {
+		fprintf(stderr, "ecap-rec: tls: no libssl could be watched: TLS secrets will not "
+			"be recorded\n");
+		rc = -ENOENT;
+		goto fail;
+	}
+	*out = t;
+	return 0;
+fail:
+	live_tls_stop(t);
+	return rc;
+}
+
+int live_tls_start(const struct live_options *opt, struct pipeline *p, struct live_tls **out)
+{
+	return live_tls_start_cb(opt, pipeline_fn, p, out);
+}
+
+int live_tls_fd(const struct live_tls *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int live_tls_poll(struct live_tls *t, int timeout_ms)
+{
+	uint64_t now;
+	int rc;
+
+	t->cb_error = 0;
+	rc = ring_buffer__poll(t->rb, timeout_ms);
+	if (t->cb_error < 0)
+		return t->cb_error;
+	now = mono_ns();
+	if (now >= t->next_scan_ns) {
+		live_tls_find_mapped(rescan_one, t);
+		t->next_scan_ns = now + RESCAN_NS;
+	}
+	return rc;
+}
+
+void live_tls_set_dedupe(struct live_tls *t, bool on)
+{
+	t->no_dedupe = !on;
+}
+
+void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st)
+{
+	*st = t->st;
+	if (t->skel && t->skel->bss)
+		st->lost = t->skel->bss->ossl_counters[OSSL_CNT_RING_FULL];
+}
+
+void live_tls_stop(struct live_tls *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return;
+	for (i = 0; i < OSSL_LIBS_MAX; i++)
+		detach_lib(t, i);
+	ring_buffer__free(t->rb);
+	openssl_bpf__destroy(t->skel);
+	free(t);
+}

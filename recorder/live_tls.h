@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * live_tls.h - TLS secrets of live OpenSSL sessions, from uprobes on libssl (bpf/openssl.bpf.c).
+ *
+ * live_tls_start() finds the libraries to watch (the system's libssl.so.3, every other libssl
+ * that a running process has mapped, and the --libssl paths), calibrates each one
+ * (tls_calibrate.h: struct offsets found by an in-memory handshake, cached per build-id under
+ * the store), loads one BPF object and attaches its uprobes to every calibrated library by path
+ * with pid -1, so processes started later are covered. A library that cannot be calibrated or
+ * attached is reported on stderr by path and skipped; packets are recorded all the same.
+ *
+ * Events from the ring buffer become key log records (struct tls_secret): TLS 1.2 gives
+ * CLIENT_RANDOM; TLS 1.3 gives CLIENT/SERVER_HANDSHAKE_TRAFFIC_SECRET (derived in user space
+ * with HKDF-Expand-Label from the handshake secret and transcript hash), CLIENT_TRAFFIC_SECRET_0,
+ * SERVER_TRAFFIC_SECRET_0 and EXPORTER_SECRET. All-zero secrets are dropped and each secret is
+ * handed over once (a client and a server process on the same host report the same session).
+ *
+ * Threading: one thread owns a struct live_tls; nothing here is thread-safe.
+ */
+#ifndef ECAP_LIVE_TLS_H
+#define ECAP_LIVE_TLS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../schema/records.h"
+#include "live.h"
+#include "pipeline.h"
+
+struct live_tls;
+
+/*
+ * Where secrets go. who is the process whose libssl reported the secret (pid, tid, comm;
+ * uid/gid/cgroup are not filled). Return 0, or a negative errno that live_tls_poll() passes on.
+ */
+typedef int (*live_tls_secret_fn)(void *ctx, const struct tls_secret *secret,
+				  const struct ecap_proc *who);
+
+/*
+ * Starts TLS capture feeding pipeline_secret(p, ...). opt->no_tls is not looked at (the caller
+ * does not call this then); opt->libssl / n_libssl and opt->store_dir (calibration cache; NULL:
+ * no cache) are. Returns 0 with *out set when at least one library is attached; else a negative
+ * errno after saying why on stderr (-ENOENT: no libssl found or none could be calibrated;
+ * -EPERM/-EOPNOTSUPP: uprobes cannot be used here). An error is not fatal to a recording.
+ */
+int live_tls_start(const struct live_options *opt, struct pipeline *p, struct live_tls **out);
+
+/* The same, handing each secret to fn instead (ecap-calibrate --watch, tests). */
+int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,
+		      struct live_tls **out);
+
+/*
+ * A file descriptor that becomes readable (EPOLLIN) when events wait; add it to an epoll set and
+ * call live_tls_poll(t, 0) when it fires.
+ */
+int live_tls_fd(const struct live_tls *t);
+
+/*
+ * Consumes the events that wait, waiting up to timeout_ms (0: none, -1: forever) for the first.
+ * Returns the number of events handled, or a negative errno (-EINTR is a normal wakeup).
+ * Also rescans /proc for newly mapped libssl builds every 10 s (attaching the new ones).
+ */
+int live_tls_poll(struct live_tls *t, int timeout_ms);
+
+struct live_tls_stats {
+	uint32_t libs_attached;   /* libraries with uprobes attached */
+	uint32_t libs_failed;     /* libraries reported and skipped */
+	uint64_t events;          /* ring buffer events read */
+	uint64_t secrets;         /* secrets handed over (after dedupe) */
+	uint64_t duplicates;      /* secrets seen before (client and server of one session, ...) */
+	uint64_t zero_dropped;    /* all-zero or unusable secrets dropped */
+	uint64_t lost;            /* events the kernel side could not emit (ring buffer full) */
+};
+void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st);
+
+/*
+ * Whether repeats are dropped (the default). Off, every process that reports a secret hands it
+ * over (ecap-calibrate --watch --all shows the client's and the server's copy).
+ */
+void live_tls_set_dedupe(struct live_tls *t, bool on);
+
+/* Detaches every uprobe and frees everything. Accepts NULL. */
+void live_tls_stop(struct live_tls *t);
+
+#endif

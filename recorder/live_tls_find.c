@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_tls_find.c - finds the libssl files to attach the OpenSSL uprobes to (live_tls_find.h).
+ *
+ * /proc/PID/maps format (proc(5)): "start-end perms offset dev inode   pathname", the pathname
+ * as the process sees it (its mount namespace), " (deleted)" appended when the file was
+ * replaced. A file whose path does not lead to the mapped inode from here (another mount
+ * namespace) is reached through /proc/PID/root/PATH instead; deleted files are skipped (a
+ * uprobe on them would not cover new processes anyway).
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "live_tls_find.h"
+
+#define SEEN_MAX 64
+
+int live_tls_find_system(char *path, size_t len)
+{
+	static const char *const names[] = { "libssl.so.3", "libssl.so.1.1" };
+	struct link_map *lm = NULL;
+	char real[PATH_MAX];
+	size_t i;
+	void *h;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
+		if (!h)
+			continue;
+		if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name &&
+		    lm->l_name[0] == '/') {
+			snprintf(path, len, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
+			dlclose(h);
+			return 0;
+		}
+		dlclose(h);
+	}
+	return -ENOENT;
+}
+
+int live_tls_file(const char *path, struct tls_lib_file *f)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (snprintf(f->path, sizeof(f->path), "%s", path) >= (int)sizeof(f->path))
+		return -ENAMETOOLONG;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	return 0;
+}
+
+/*
+ * Whether a mapped pathname is an OpenSSL libssl: "libssl.so*", or "libssl-HASH.so*" as Python
+ * wheels bundle it; not NSS's "libssl3.so".
+ */
+static int is_libssl(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	if (!base)
+		return 0;
+	base++;
+	return strncmp(base, "libssl.so", 9) == 0 ||
+	       (strncmp(base, "libssl-", 7) == 0 && strstr(base, ".so"));
+}
+
+struct seen {
+	size_t n;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} f[SEEN_MAX];
+};
+
+static int seen_add(struct seen *s, const struct tls_lib_file *f)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->f[i].dev == f->dev && s->f[i].ino == f->ino)
+			return 0;
+	if (s->n == SEEN_MAX)
+		return 0;
+	s->f[s->n].dev = f->dev;
+	s->f[s->n].ino = f->ino;
+	s->n++;
+	return 1;
+}
+
+static int scan_pid(const char *pid, struct seen *seen,
+		    int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
+{
+	char maps[64], line[PATH_MAX + 128], alt[PATH_MAX + 64], *path, *nl;
+	unsigned long long inode;
+	struct tls_lib_file f;
+	FILE *m;
+	int rc = 0;
+
+	snprintf(maps, sizeof(maps), "/proc/%s/maps", pid);
+	m = fopen(maps, "re");
+	if (!m)
+		return 0;
+	while (rc == 0 && fgets(line, sizeof(line), m)) {
+		path = strchr(line, '/');
+		if (!path || !strstr(path, "/libssl"))
+			continue;
+		nl = strchr(path, '\n');
+		if (nl)
+			*nl = '\0';
+		if (strstr(path, " (deleted)") || !is_libssl(path))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %llu", &inode) != 1)
+			continue;
+		if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode) {
+			snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
+			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode)
+				continue;
+		}
+		if (seen_add(seen, &f))
+			rc = fn(ctx, &f);
+	}
+	fclose(m);
+	return rc;
+}
+
+int live_tls_find_mapped(int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
+{
+	struct seen *seen = calloc(1, sizeof(*seen));
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	if (!seen)
+		return -ENOMEM;
+	d = opendir("/proc");
+	if (!d) {
+		rc = -errno;
+		free(seen);
+		return rc;
+	}
+	while (rc == 0 && (de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		rc = scan_pid(de->d_name, seen, fn, ctx);
+	}
+	closedir(d);
+	free(seen);
+	return rc;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * live_tls_find.h - which libssl files to watch: the one the dynamic linker gives programs,
+ * every libssl that a running process has mapped (/proc/PID/maps), and paths given by the user.
+ * One file is one inode: the same library reached by two paths (a symlink, a container's
+ * /proc/PID/root view) is listed once.
+ */
+#ifndef ECAP_LIVE_TLS_FIND_H
+#define ECAP_LIVE_TLS_FIND_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct tls_lib_file {
+	char path[PATH_MAX];   /* a path this process can open (maybe via /proc/PID/root) */
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The system's libssl (dlopen "libssl.so.3", then "libssl.so.1.1"). 0 or -ENOENT. */
+int live_tls_find_system(char *path, size_t len);
+
+/* Fills f for path (stat). 0 or -errno. */
+int live_tls_file(const char *path, struct tls_lib_file *f);
+
+/*
+ * Calls fn for every distinct libssl file mapped by some process now. fn returns 0 to go on,
+ * <0 to stop (passed back). Returns 0 or fn's error; unreadable processes are skipped.
+ */
+int live_tls_find_mapped(int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx);
+
+#endif

@@ -1,0 +1,173 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# tls_decrypt.sh - end to end on lo: ecap-rec records real HTTPS sessions with the secrets its
+# OpenSSL uprobes capture, and an export by one client's pid is decrypted by tshark with no
+# key log: exactly that client's requests, every packet's comment naming the pid.
+#
+# Servers: openssl s_server -www, a python3 https server, nginx (when installed). Clients, one
+# request each with a path of their own: curl TLS 1.2, curl TLS 1.3 (SHA-256), curl TLS 1.3
+# (TLS_AES_256_GCM_SHA384), python3 TLS 1.2 and TLS 1.3. Export --comm of a server finds the
+# server side. After SIGTERM no OpenSSL probe program stays loaded.
+. "$ECAP_SRC/tests/lib.sh"
+
+need_root
+need_cmd openssl curl python3 tshark bpftool
+[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
+help=$("$ECAP_REC" --help 2>&1 || true)
+case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
+
+cd "$T"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+	-out cert.pem -days 1 -subj /CN=localhost 2>/dev/null || fail "cannot make a certificate"
+cat > pyserver.py <<'EOF'
+import http.server, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from python\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+EOF
+cat > pyclient.py <<'EOF'
+import ssl, sys, urllib.request
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+if sys.argv[2] == "1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+else:
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+urllib.request.urlopen(sys.argv[1], context=ctx).read()
+EOF
+
+count_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
+probes_before=$(count_probes)
+
+"$ECAP_REC" -i lo --store "$T/store" > rec.out 2> rec.err &
+REC=$!
+cleanup_pid "$REC"
+for i in $(seq 150); do
+	grep -q "recording on" rec.err 2>/dev/null && break
+	if ! kill -0 "$REC" 2>/dev/null; then
+		cat rec.err >&2
+		grep -qi "permission\|not permitted\|capabilit" rec.err && skip "no eBPF here"
+		fail "ecap-rec exited early"
+	fi
+	sleep 0.1
+done
+grep -q "recording on" rec.err || fail "ecap-rec did not start recording"
+grep -q "tls: watching" rec.err || { cat rec.err >&2; fail "ecap-rec attached no OpenSSL probe"; }
+
+# s_server under a name of its own: the recorder sees the whole host, other tests included.
+SRV="srv$$"
+cp "$(command -v openssl)" "$T/$SRV"
+P1=$(free_port)
+"./$SRV" s_server -accept "127.0.0.1:$P1" -cert cert.pem -key key.pem -www -quiet \
+	> /dev/null 2>&1 &
+S1=$!
+cleanup_pid "$S1"
+P2=$(free_port)
+python3 pyserver.py "$P2" cert.pem key.pem &
+S2=$!
+cleanup_pid "$S2"
+wait_port "$P1"
+wait_port "$P2"
+P3=""
+if command -v nginx > /dev/null; then
+	P3=$(free_port)
+	mkdir -p nginx
+	cat > nginx/nginx.conf <<EOF
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx/body;
+	proxy_temp_path $T/nginx/proxy;
+	fastcgi_temp_path $T/nginx/fastcgi;
+	uwsgi_temp_path $T/nginx/uwsgi;
+	scgi_temp_path $T/nginx/scgi;
+	server {
+		listen 127.0.0.1:$P3 ssl;
+		ssl_certificate $T/cert.pem;
+		ssl_certificate_key $T/key.pem;
+		ssl_protocols TLSv1.2 TLSv1.3;
+		location / { return 200 "hello from nginx\n"; }
+	}
+}
+EOF
+	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" &
+	S3=$!
+	cleanup_pid "$S3"
+	wait_port "$P3"
+fi
+
+declare -A PID URI
+client() { # name uri cmd...
+	local name=$1 uri=$2
+	shift 2
+	"$@" &
+	PID[$name]=$!
+	URI[$name]=$uri
+	wait "${PID[$name]}" || fail "client $name failed"
+}
+client curl12 /curl12 curl -sk --tls-max 1.2 -o /dev/null "https://127.0.0.1:$P1/curl12"
+client curl13 /curl13 curl -sk --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256 -o /dev/null \
+	"https://127.0.0.1:$P1/curl13"
+client curl13s384 /curl13s384 curl -sk --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384 \
+	-o /dev/null "https://127.0.0.1:$P2/curl13s384"
+client py12 /py12 python3 pyclient.py "https://127.0.0.1:$P2/py12" 1.2
+client py13 /py13 python3 pyclient.py "https://127.0.0.1:$P1/py13" 1.3
+if [ -n "$P3" ]; then
+	client nginx13 /nginx13 curl -sk --tlsv1.3 -o /dev/null "https://127.0.0.1:$P3/nginx13"
+	client nginx12 /nginx12 curl -sk --tls-max 1.2 -o /dev/null "https://127.0.0.1:$P3/nginx12"
+fi
+sleep 1.5   # s_server -www reports its sessions at SSL_free; rings drain every 100 ms
+kill -TERM "$REC"
+wait "$REC" || fail "ecap-rec exited with $? after SIGTERM"
+info "$(grep 'tls: watching' rec.err | head -1)"
+info "$(grep 'stopped:' rec.err | tail -1)"
+assert_eq "$probes_before" "$(count_probes)" "OpenSSL probe programs loaded after SIGTERM"
+
+uris() { # pcapng -> sorted request URIs tshark decrypted
+	tshark -r "$1" -Y http.request -T fields -e http.request.uri 2>/dev/null | sort
+}
+for name in "${!PID[@]}"; do
+	pid=${PID[$name]}
+	out="$T/$name.pcapng"
+	"$ECAP_EXPORT" --store "$T/store" --pid "$pid" -o "$out" -q ||
+		fail "export --pid $pid ($name) failed"
+	got=$(uris "$out" | tr '\n' ' ')
+	assert_eq "${URI[$name]} " "$got" "requests decrypted from export --pid $pid ($name)"
+	n=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null | wc -l)
+	k=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
+		grep -c "PID: $pid\\\\n" || true)
+	assert_ge 1 "$n" "packets exported for $name"
+	assert_eq "$n" "$k" "packets of $name whose comment names pid $pid"
+	info "$name (pid $pid): $n packets, decrypted ${URI[$name]}"
+done
+
+# The server side: every request that reached s_server, found by its comm.
+"$ECAP_EXPORT" --store "$T/store" --comm "$SRV" -o "$T/s_server.pcapng" -q ||
+	fail "export --comm $SRV failed"
+got=$(uris "$T/s_server.pcapng" | tr '\n' ' ')
+assert_eq "/curl12 /curl13 /py13 " "$got" "requests decrypted from export --comm $SRV (s_server)"
+if [ -n "$P3" ]; then
+	"$ECAP_EXPORT" --store "$T/store" --comm nginx -o "$T/nginx.pcapng" -q ||
+		fail "export --comm nginx failed"
+	got=$(uris "$T/nginx.pcapng" | tr '\n' ' ')
+	assert_eq "/nginx12 /nginx13 " "$got" "requests decrypted from export --comm nginx"
+fi
+exit 0
