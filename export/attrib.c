@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attrib.c - the flow id -> comment map of attrib.h: open addressing with linear probing,
+ * grown at half load. Entries are never removed during an export.
+ *
+ * Which side's comment a packet gets (writer.c documents the text):
+ *   outbound packet   the sender's side is the local one
+ *   inbound packet    the receiver's side
+ *   no direction      the sender's side when its process is known, else the receiver's
+ *   sender unknown    (not IP, or the addresses do not tell) the side whose process is
+ *                     known, A before B
+ */
+#include "attrib.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "writer.h"
+
+int attrib_init(struct attrib *a, struct store *store)
+{
+	memset(a, 0, sizeof(*a));
+	a->store = store;
+	a->cap = 1024;
+	a->slots = calloc(a->cap, sizeof(*a->slots));
+	return a->slots ? 0 : -ENOMEM;
+}
+
+static void entry_clear(struct attrib_entry *e)
+{
+	free(e->comment[0]);
+	free(e->comment[1]);
+	memset(e, 0, sizeof(*e));
+}
+
+void attrib_free(struct attrib *a)
+{
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i].flow_id)
+			entry_clear(&a->slots[i]);
+	free(a->slots);
+	memset(a, 0, sizeof(*a));
+}
+
+static size_t hash(uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdull;
+	id ^= id >> 33;
+	return (size_t)id;
+}
+
+static struct attrib_entry *find_slot(struct attrib_entry *slots, size_t cap, uint64_t id)
+{
+	size_t i = hash(id) & (cap - 1);
+	while (slots[i].flow_id && slots[i].flow_id != id)
+		i = (i + 1) & (cap - 1);
+	return &slots[i];
+}
+
+static int grow(struct attrib *a)
+{
+	size_t cap = a->cap * 2;
+	struct attrib_entry *s = calloc(cap, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	for (size_t i = 0; i < a->cap; i++)
+		if (a->slots[i].flow_id)
+			*find_slot(s, cap, a->slots[i].flow_id) = a->slots[i];
+	free(a->slots);
+	a->slots = s;
+	a->cap = cap;
+	return 0;
+}
+
+int attrib_put(struct attrib *a, const struct flow_record *rec)
+{
+	char text[WRITER_COMMENT_MAX];
+	struct attrib_entry e = { .flow_id = rec->id, .key = rec->key };
+
+	if (!rec->id)
+		return -EINVAL;
+	for (int side = 0; side < 2; side++) {
+		e.known[side] = rec->proc[side].valid;
+		int n = writer_format_comment(rec, (enum flow_side)side, text, sizeof(text));
+		if (n < 0) {
+			entry_clear(&e);
+			return n;
+		}
+		if (n > 0 && !(e.comment[side] = strdup(text))) {
+			entry_clear(&e);
+			return -ENOMEM;
+		}
+	}
+	if ((a->n + 1) * 2 > a->cap && grow(a) < 0) {
+		entry_clear(&e);
+		return -ENOMEM;
+	}
+	struct attrib_entry *slot = find_slot(a->slots, a->cap, rec->id);
+	if (slot->flow_id)
+		entry_clear(slot);
+	else
+		a->n++;
+	*slot = e;
+	return 0;
+}
+
+const struct attrib_entry *attrib_get(struct attrib *a, uint64_t flow_id)
+{
+	struct flow_record rec;
+	struct attrib_entry *slot;
+
+	if (!flow_id)
+		return NULL;
+	slot = find_slot(a->slots, a->cap, flow_id);
+	if (slot->flow_id)
+		return slot;
+	if (!a->store || store_get_flow(a->store, flow_id, &rec) < 0) {
+		/* Remember the miss as an entry with nothing known, so it is asked once. */
+		memset(&rec, 0, sizeof(rec));
+		rec.id = flow_id;
+		a->lookups_failed++;
+	}
+	rec.id = flow_id;
+	if (attrib_put(a, &rec) < 0)
+		return NULL;
+	return find_slot(a->slots, a->cap, flow_id);
+}
+
+const char *attrib_comment(const struct attrib_entry *e, int sender, uint32_t flags)
+{
+	int dir = (int)(flags & 3);
+
+	if (!e)
+		return NULL;
+	if (sender < 0) {
+		if (e->known[FLOW_SIDE_A])
+			return e->comment[FLOW_SIDE_A];
+		return e->comment[FLOW_SIDE_B];
+	}
+	if (dir == PKT_DIR_OUTBOUND)
+		return e->comment[sender];
+	if (dir == PKT_DIR_INBOUND)
+		return e->comment[!sender];
+	return e->known[sender] ? e->comment[sender] : e->comment[!sender];
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_export_merge.c - the k-way merge of export/merge.c over a real store whose chunks
+ * overlap in time: packets come out in timestamp order, and each chunk is opened only when
+ * the merge reaches its first timestamp.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "merge.h"
+#include "store.h"
+
+static char dir[64];
+
+static void append(struct store *s, uint32_t iface, const uint64_t *ts, size_t n)
+{
+	uint8_t data[64];
+
+	for (size_t i = 0; i < n; i++) {
+		memset(data, (int)(ts[i] & 0xff), sizeof(data));
+		struct ecap_packet p = { .ts_ns = ts[i], .iface = iface, .caplen = sizeof(data),
+					 .origlen = sizeof(data), .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_sync(s), 0); /* closes the chunk */
+}
+
+static int setup(void **state)
+{
+	struct store *s;
+	struct ecap_iface lo = { .name = "lo", .linktype = 1 };
+	uint32_t id;
+	/* Three chunks: [10..50], [20..60] overlap; [5..7] starts before both. */
+	static const uint64_t c1[] = { 10, 30, 50 }, c2[] = { 20, 40, 60 }, c3[] = { 5, 7 };
+	const uint64_t base = 1795672800000000000ull;
+	uint64_t t1[3], t2[3], t3[2];
+
+	for (int i = 0; i < 3; i++) {
+		t1[i] = base + c1[i];
+		t2[i] = base + c2[i];
+	}
+	for (int i = 0; i < 2; i++)
+		t3[i] = base + c3[i];
+	snprintf(dir, sizeof(dir), "/tmp/test_export_merge.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	strcat(dir, "/store");
+	assert_int_equal(store_open(dir, STORE_WRITE, NULL, &s), 0);
+	assert_int_equal(store_add_interface(s, &lo, &id), 0);
+	append(s, id, t1, 3);
+	append(s, id, t2, 3);
+	append(s, id, t3, 2);
+	assert_int_equal(store_close(s), 0);
+	(void)state;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[160];
+	char *slash = strrchr(dir, '/');
+	*slash = '\0';
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)state;
+	return system(cmd);
+}
+
+static void test_order(void **state)
+{
+	struct store *s;
+	struct chunk_list cl = { 0 };
+	struct merge m;
+	struct ecap_packet pkt;
+	static const uint64_t want[] = { 5, 7, 10, 20, 30, 40, 50, 60 };
+	/* Chunks open when the frontier reaches them: after 5, 7 only the first is open. */
+	static const uint64_t opened[] = { 1, 1, 2, 3, 3, 3, 3, 3 };
+	const uint64_t base = 1795672800000000000ull;
+	size_t n = 0;
+	int r;
+
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	assert_int_equal(cl.n, 3);
+	assert_int_equal(cl.v[0].first_ns, base + 5);
+	assert_int_equal(merge_init(&m, s, cl.v, cl.n), 0);
+	while ((r = merge_next(&m, &pkt)) == 1) {
+		assert_true(n < 8);
+		assert_int_equal(pkt.ts_ns, base + want[n]);
+		assert_int_equal(pkt.caplen, 64);
+		assert_int_equal(pkt.data[0], (uint8_t)((base + want[n]) & 0xff));
+		assert_int_equal(m.chunks_opened, opened[n]);
+		n++;
+	}
+	assert_int_equal(r, 0);
+	assert_int_equal(n, 8);
+	assert_int_equal(m.chunks_failed, 0);
+	merge_free(&m);
+
+	/* An empty list is an empty merge. */
+	assert_int_equal(merge_init(&m, s, NULL, 0), 0);
+	assert_int_equal(merge_next(&m, &pkt), 0);
+	merge_free(&m);
+	chunk_list_free(&cl);
+	store_close(s);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_order, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
