@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * ecap.h - the one header shared across the kernel boundary: the records the BPF programs
+ * (capture.bpf.c, sockets.bpf.c) put into their ring buffers, the counters they keep, and
+ * the constants both sides agree on. Fixed-width __uN types, explicit padding, no pointers:
+ * the layout is the same for clang -target bpf and the host compiler.
+ *
+ * Ring "packets" (capture.bpf.c) holds struct ecap_pkt_event records, each followed by
+ * caplen bytes of the packet starting at its Ethernet header. Ring "sock_events"
+ * (sockets.bpf.c) holds struct ecap_sock_event records. The user side must check every
+ * record's size against what the header claims before reading (live_packets.c).
+ */
+#ifndef ECAP_BPF_ECAP_H
+#define ECAP_BPF_ECAP_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* The largest packet prefix one record carries (lo's MTU is 65536, plus Ethernet, GSO up
+ * to 64 KiB): longer packets are cut here, their wire length is kept in len. */
+#define ECAP_CAP_MAX 65600u
+
+/* TC filter priority of our filters; the handle is the recorder's pid, so that recorders
+ * into different stores can share an interface. */
+#define ECAP_TC_PRIORITY 0xecu
+
+/* Slots of the per-interface settings map (index: ifindex % ECAP_IFSLOTS). */
+#define ECAP_IFSLOTS 1024u
+#define ECAP_IFACES_MAX 32u
+
+/* Counters of the TC programs, per CPU, per interface slot (map "counters", index: slot).
+ * Slot ECAP_IFACES_MAX collects packets of interfaces that are not ours. */
+struct ecap_counters {
+	__u64 seen;             /* packets the TC programs saw */
+	__u64 seen_bytes;       /* their wire bytes */
+	__u64 ring_full;        /* lost: no room in the ring buffer */
+	__u64 copy_fail;        /* lost: bpf_skb_load_bytes failed */
+};
+
+/* Socket program counters (one slot, per CPU). */
+enum ecap_sock_counter {
+	ECAP_SCNT_EVENTS = 0,   /* owner records written */
+	ECAP_SCNT_RING_FULL,    /* owner records lost */
+	ECAP_SCNT_NR,
+};
+
+/* Settings per captured interface (map "ifaces", filled by user space). */
+struct ecap_iface_cfg {
+	__u32 ifindex;          /* 0: free slot */
+	__u32 slot;             /* 0..ECAP_IFACES_MAX-1: counters and user-side interface */
+	__u32 snaplen;          /* bytes to keep, 1..ECAP_CAP_MAX */
+	__u32 pad;
+};
+
+enum ecap_dir {
+	ECAP_DIR_INGRESS = 1,
+	ECAP_DIR_EGRESS = 2,
+};
+
+/* One captured packet; caplen bytes of data follow. */
+struct ecap_pkt_event {
+	__u64 ts_mono_ns;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;
+	__u32 slot;
+	__u32 len;              /* wire length (skb->len) */
+	__u32 caplen;           /* bytes that follow */
+	__u8 dir;               /* enum ecap_dir */
+	__u8 pad[7];
+};
+
+enum ecap_sock_source {
+	ECAP_SRC_CONNECT = 1,   /* SYN_SENT -> ESTABLISHED, owner taken at SYN_SENT */
+	ECAP_SRC_SEND = 2,      /* sock_send_length */
+	ECAP_SRC_RECV = 3,      /* sock_recv_length */
+};
+
+/* The owner of one local socket. Addresses: 16 bytes, IPv4 as ::ffff:a.b.c.d. Ports in host
+ * order. remote all zero and rport 0 for an unconnected (UDP) socket. */
+struct ecap_sock_event {
+	__u64 ts_mono_ns;
+	__u64 sk_cookie;        /* 0 when the program could not take it (raw_tp fallback) */
+	__u64 cgroup_id;
+	__u32 pid, tid, uid, gid;
+	__u32 netns;            /* inode of the socket's network namespace */
+	__u8 proto;             /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;            /* 4 or 6 */
+	__u8 source;            /* enum ecap_sock_source */
+	__u8 pad0;
+	__u16 lport, rport;
+	__u8 laddr[16];
+	__u8 raddr[16];
+	char comm[16];
+	__u32 pad1;
+};
+
+#endif

@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live.c - live_run(): the live source's main loop (live.h).
+ *
+ * Start: check capabilities (say which are missing: -EPERM), lift RLIMIT_MEMLOCK for older
+ * kernels, attach the socket tracepoints first, then read /proc (so no socket falls between
+ * the two), then the TC capture, then the OpenSSL probes (live_tls.h, when built). Run: one
+ * epoll set over the ring buffers; every wakeup, or every 100 ms, the rings are drained
+ * (socket records before packets, so an owner is known before its flow's packets when both
+ * wait); the pipeline is ticked every 100 ms, loss counters read every second, a status
+ * line printed every 5 s. Stop (*stop set by SIGINT/SIGTERM): detach the TC filters first,
+ * drain what the rings still hold, detach the rest; the caller then flushes the pipeline.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "live.h"
+#include "live_internal.h"
+#ifdef ECAP_HAVE_LIVE_TLS
+#include "live_tls.h"
+#endif
+
+#define POLL_MS 100
+#define TICK_NS (100ull * 1000000ull)
+#define SECOND_NS 1000000000ull
+#define STATUS_NS (5ull * SECOND_NS)
+
+/* ---- clock ------------------------------------------------------------------------------ */
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * SECOND_NS + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t live_clock_mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+void live_clock_update(struct live_clock *c)
+{
+	uint64_t m1, m2, w, best = UINT64_MAX;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		m1 = clock_ns(CLOCK_MONOTONIC);
+		w = clock_ns(CLOCK_REALTIME);
+		m2 = clock_ns(CLOCK_MONOTONIC);
+		if (m2 - m1 < best) {
+			best = m2 - m1;
+			c->mono_to_wall_ns = (int64_t)w - (int64_t)(m1 + (m2 - m1) / 2);
+		}
+	}
+}
+
+/* ---- libbpf messages -------------------------------------------------------------------- */
+
+static bool libbpf_muted;
+static bool libbpf_debug;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (libbpf_muted || (level == LIBBPF_DEBUG && !libbpf_debug))
+		return 0;
+	if (level == LIBBPF_INFO && !libbpf_debug)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void live_libbpf_setup(void)
+{
+	const char *d = getenv("ECAP_DEBUG");
+
+	libbpf_debug = d && *d && strcmp(d, "0") != 0;
+	libbpf_set_print(libbpf_print);
+}
+
+bool live_debug(void)
+{
+	return libbpf_debug;
+}
+
+void live_libbpf_mute(bool mute)
+{
+	libbpf_muted = mute && !libbpf_debug;
+}
+
+/* ---- privileges ------------------------------------------------------------------------- */
+
+static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+static int check_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	const char *missing[4];
+	int n = 0, i;
+	bool admin;
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	admin = has_cap(d, CAP_SYS_ADMIN);
+	if (!admin && !has_cap(d, CAP_BPF))
+		missing[n++] = "CAP_BPF (or CAP_SYS_ADMIN): load BPF programs";
+	if (!admin && !has_cap(d, CAP_PERFMON))
+		missing[n++] = "CAP_PERFMON (or CAP_SYS_ADMIN): tracepoints and uprobes";
+	if (!has_cap(d, CAP_NET_ADMIN))
+		missing[n++] = "CAP_NET_ADMIN: attach TC filters";
+	if (n == 0)
+		return 0;
+	fprintf(stderr, "ecap-rec: live recording needs privileges this process lacks:\n");
+	for (i = 0; i < n; i++)
+		fprintf(stderr, "  missing %s\n", missing[i]);
+	fprintf(stderr, "ecap-rec: run as root, or grant them: setcap "
+		"cap_bpf,cap_perfmon,cap_net_admin,cap_sys_resource+ep ecap-rec\n");
+	return -EPERM;
+}
+
+static void lift_memlock(void)
+{
+	struct rlimit r = { RLIM_INFINITY, RLIM_INFINITY };
+
+	/* Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; newer ones ignore it. */
+	if (setrlimit(RLIMIT_MEMLOCK, &r) < 0 && errno != EPERM)
+		fprintf(stderr, "ecap-rec: cannot raise RLIMIT_MEMLOCK: %s\n", strerror(errno));
+}
+
+/* ---- the run ---------------------------------------------------------------------------- */
+
+struct live {
+	const struct live_options *opt;
+	struct pipeline *p;
+	struct store *s;
+	struct live_clock clock;
+	struct live_udp *udp;
+	struct live_sockets *socks;
+	struct live_capture *cap;
+	struct ring_buffer *rb;
+#ifdef ECAP_HAVE_LIVE_TLS
+	struct live_tls *tls;
+#endif
+	int epfd;
+	uint64_t start_ns;
+};
+
+static void human_bytes(char *out, size_t n, uint64_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(out, n, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
+}
+
+static void status_line(struct live *L, bool final)
+{
+	struct live_capture_stats cs;
+	struct live_sockets_stats ss = { 0 };
+	struct pipeline_stats ps;
+	struct store_stats st;
+	char bytes[32], ratio[32] = "-";
+	uint64_t secrets;
+
+	live_capture_get_stats(L->cap, &cs);
+	if (L->socks)
+		live_sockets_get_stats(L->socks, &ss);
+	pipeline_get_stats(L->p, &ps);
+	secrets = ps.secrets;
+	if (store_get_stats(L->s, &st) == 0 && st.bytes_stored > 0)
+		snprintf(ratio, sizeof(ratio), "%.1fx",
+			 (double)st.bytes_raw / (double)st.bytes_stored);
+	human_bytes(bytes, sizeof(bytes), cs.bytes);
+	fprintf(stderr, "ecap-rec: %s%" PRIu64 " packets (%s), %" PRIu64 " drops, %" PRIu64
+		" flows, %" PRIu64 " TLS sessions, %" PRIu64 " secrets, compression %s",
+		final ? "stopped: " : "", cs.packets, bytes, cs.drops, ps.flows, ps.tls_sessions,
+		secrets, ratio);
+	if (cs.filtered)
+		fprintf(stderr, ", %" PRIu64 " filtered out", cs.filtered);
+	if (ss.lost)
+		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
+	if (final)
+		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
+	fputc('\n', stderr);
+}
+
+static int add_ring(struct live *L, int map_fd, ring_buffer_sample_fn fn, void *ctx)
+{
+	if (!L->rb) {
+		L->rb = ring_buffer__new(map_fd, fn, ctx, NULL);
+		return L->rb ? 0 : -errno;
+	}
+	return ring_buffer__add(L->rb, map_fd, fn, ctx);
+}
+
+static int epoll_add(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int start(struct live *L)
+{
+	int rc;
+
+	rc = live_udp_new(L->p, &L->clock, &L->udp);
+	if (rc < 0)
+		return rc;
+	/* Sockets first: a socket opened while /proc is read is seen by the tracepoints. */
+	rc = live_sockets_start(L->p, L->udp, &L->clock, L->opt->quiet, &L->socks);
+	if (rc < 0)
+		return rc;
+	if (live_sockets_ring_fd(L->socks) >= 0) {
+		rc = add_ring(L, live_sockets_ring_fd(L->socks), live_sockets_on_event, L->socks);
+		if (rc < 0)
+			return rc;
+	}
+	rc = live_capture_start(L->opt, L->p, L->s, L->udp, &L->clock, &L->cap);
+	if (rc < 0)
+		return rc;
+	rc = add_ring(L, live_capture_ring_fd(L->cap), live_capture_on_event, L->cap);
+	if (rc < 0)
+		return rc;
+	/* Sockets already open; their owners apply to flows as their packets come. */
+	rc = live_sockets_scan_proc(L->socks);
+	if (rc < 0 && rc != -ENOENT)
+		fprintf(stderr, "ecap-rec: reading sockets from /proc: %s\n", strerror(-rc));
+
+	L->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (L->epfd < 0)
+		return -errno;
+	rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
+	if (rc < 0)
+		return rc;
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (!L->opt->no_tls) {
+		/* Not fatal: without secrets the packets are still worth recording. */
+		if (live_tls_start(L->opt, L->p, &L->tls) == 0) {
+			rc = epoll_add(L->epfd, live_tls_fd(L->tls));
+			if (rc < 0)
+				return rc;
+		}
+	}
+#endif
+	return 0;
+}
+
+/* Drains everything that waits. */
+static int drain(struct live *L)
+{
+	int rc = ring_buffer__consume(L->rb);
+
+	if (rc < 0)
+		return rc;
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (L->tls) {
+		rc = live_tls_poll(L->tls, 0);
+		if (rc < 0 && rc != -EINTR)
+			return rc;
+	}
+#endif
+	return 0;
+}
+
+static int loop(struct live *L, volatile sig_atomic_t *stop)
+{
+	uint64_t now, last_tick = 0, last_sec = 0, last_status;
+	struct epoll_event evs[4];
+	int rc, n;
+
+	last_status = L->start_ns = live_clock_mono_ns();
+	while (!*stop) {
+		n = epoll_wait(L->epfd, evs, 4, POLL_MS);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		rc = drain(L);
+		if (rc < 0)
+			return rc;
+		now = live_clock_mono_ns();
+		if (now - last_tick >= TICK_NS) {
+			last_tick = now;
+			rc = pipeline_tick(L->p, now);
+			if (rc < 0)
+				return rc;
+		}
+		if (now - last_sec >= SECOND_NS) {
+			last_sec = now;
+			live_clock_update(&L->clock);
+			rc = live_capture_tick(L->cap, now);
+			if (rc < 0)
+				return rc;
+		}
+		if (!L->opt->quiet && now - last_status >= STATUS_NS) {
+			last_status = now;
+			status_line(L, false);
+		}
+	}
+	return 0;
+}
+
+static void teardown(struct live *L)
+{
+	live_capture_detach(L->cap);
+#ifdef ECAP_HAVE_LIVE_TLS
+	live_tls_stop(L->tls);
+	L->tls = NULL;
+#endif
+	live_sockets_stop(L->socks);
+	L->socks = NULL;
+	ring_buffer__free(L->rb);
+	L->rb = NULL;
+	live_capture_free(L->cap);
+	L->cap = NULL;
+	live_udp_free(L->udp);
+	L->udp = NULL;
+	if (L->epfd >= 0)
+		close(L->epfd);
+	L->epfd = -1;
+}
+
+int live_run(const struct live_options *opt, struct pipeline *p, struct store *s,
+	     volatile sig_atomic_t *stop)
+{
+	struct live L = { .opt = opt, .p = p, .s = s, .epfd = -1 };
+	int rc, r;
+
+	if (opt->n_ifaces == 0) {
+		fprintf(stderr, "ecap-rec: no interface to record (-i IFACE)\n");
+		return -EINVAL;
+	}
+	rc = check_caps();
+	if (rc < 0)
+		return rc;
+	lift_memlock();
+	live_libbpf_setup();
+	live_clock_update(&L.clock);
+
+	rc = start(&L);
+	if (rc == 0) {
+		if (!opt->quiet)
+			fprintf(stderr, "ecap-rec: recording on %zu interface%s into %s\n",
+				opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
+		rc = loop(&L, stop);
+		if (rc < 0)
+			fprintf(stderr, "ecap-rec: recording stopped: %s%s%s\n", strerror(-rc),
+				rc == -EIO || rc == -ENOSPC ? ": " : "",
+				rc == -EIO || rc == -ENOSPC ? store_errmsg(s) : "");
+	}
+	/* No new packets; programs already running finish within an RCU grace period; then
+	 * take what the rings still hold, so that recorded + lost = seen by the kernel. */
+	live_capture_detach(L.cap);
+	if (L.cap)
+		usleep(50000);
+	if (L.rb && rc == 0) {
+		r = drain(&L);
+		if (r < 0)
+			rc = r;
+	}
+	if (L.cap && L.rb) {
+		r = live_capture_tick(L.cap, live_clock_mono_ns());
+		if (r < 0 && rc == 0)
+			rc = r;
+		if (!opt->quiet)
+			status_line(&L, true);
+	}
+	teardown(&L);
+	/* The caller flushes the pipeline (pipeline_finish) and closes the store. */
+	return rc;
+}

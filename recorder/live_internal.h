@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * live_internal.h - the parts of the live source (live.h) and how live.c drives them:
+ *
+ *   live_capture.c   TC programs (bpf/capture.bpf.c): interfaces, packets ring -> pipeline,
+ *                    per-CPU loss counters -> pipeline_drops()
+ *   live_tc.c        attaching and detaching TC filters, finding stale ones
+ *   live_sockets.c   socket owners: tracepoints (bpf/sockets.bpf.c) and /proc at start
+ *   live_udp.c       owners of unconnected UDP sockets, matched to packets by local end
+ *   live_filter.c    the PCAP-FILTER expression, applied in user space with libpcap
+ *
+ * One thread runs all of it: live.c polls the ring buffers and calls each part's tick.
+ */
+#ifndef ECAP_LIVE_INTERNAL_H
+#define ECAP_LIVE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "live.h"
+#include "pipeline.h"
+
+struct ring_buffer;
+
+/* ---- clock: BPF timestamps are CLOCK_MONOTONIC; records carry wall clock ---------------- */
+
+struct live_clock {
+	int64_t mono_to_wall_ns;   /* wall = mono + this */
+};
+
+uint64_t live_clock_mono_ns(void);
+/* Re-measures the offset (bracketing CLOCK_REALTIME between two CLOCK_MONOTONIC reads). */
+void live_clock_update(struct live_clock *c);
+
+static inline uint64_t live_clock_wall(const struct live_clock *c, uint64_t mono_ns)
+{
+	return (uint64_t)((int64_t)mono_ns + c->mono_to_wall_ns);
+}
+
+/* ---- libbpf messages ------------------------------------------------------------------- */
+
+/* Routes libbpf's warnings to stderr (debug output with ECAP_DEBUG=1 in the environment);
+ * while muted (feature probes), nothing is printed. */
+void live_libbpf_setup(void);
+void live_libbpf_mute(bool mute);
+/* ECAP_DEBUG=1: libbpf's debug output and one line per socket record on stderr. */
+bool live_debug(void);
+
+/* ---- UDP owners by local end (live_udp.c) ---------------------------------------------- */
+
+struct live_udp;
+
+int live_udp_new(struct pipeline *p, const struct live_clock *clock, struct live_udp **out);
+void live_udp_free(struct live_udp *u);
+/* An unconnected UDP socket (remote zero): its local address (zero: any) and port. */
+int live_udp_bind(struct live_udp *u, const uint8_t addr[16], uint16_t port,
+		  const struct ecap_proc *proc, uint64_t ts_wall_ns);
+/* A connected UDP socket, reported to the pipeline by exact tuple: an unconnected socket
+ * that had its local end is gone, and packets of this tuple need no lookup. */
+void live_udp_connected(struct live_udp *u, const struct socket_owner *so);
+/* A packet already handed to the pipeline: attributes its flow's local UDP end(s). */
+int live_udp_packet(struct live_udp *u, uint32_t linktype, const struct ecap_packet *pkt);
+uint64_t live_udp_attributed(const struct live_udp *u);
+
+/* ---- sockets (live_sockets.c) --------------------------------------------------------- */
+
+struct live_sockets;
+
+/* Probes and attaches what works and says on stderr what is missing; when no tracepoint
+ * works, only the /proc scan remains (live_sockets_ring_fd() is then -1). -errno only when
+ * out of memory. */
+int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
+		       bool quiet, struct live_sockets **out);
+int live_sockets_ring_fd(const struct live_sockets *s);
+int live_sockets_on_event(void *ctx, void *data, size_t size);
+/* Reports the owners of the sockets that exist now (from /proc). Returns how many. */
+int live_sockets_scan_proc(struct live_sockets *s);
+struct live_sockets_stats {
+	uint64_t events, lost, bad, from_proc;
+};
+void live_sockets_get_stats(const struct live_sockets *s, struct live_sockets_stats *st);
+void live_sockets_stop(struct live_sockets *s);
+
+/* ---- filter (live_filter.c) ------------------------------------------------------------- */
+
+struct live_filter;
+
+/* Compiles expr for each link type in use; -EINVAL with the message on stderr. */
+int live_filter_new(const char *expr, uint32_t snaplen, struct live_filter **out);
+/* Compiles for a link type (once); -EINVAL when the expression does not fit it. */
+int live_filter_prepare(struct live_filter *f, uint16_t linktype);
+bool live_filter_match(const struct live_filter *f, uint16_t linktype, const uint8_t *data,
+		       uint32_t caplen, uint32_t len);
+void live_filter_free(struct live_filter *f);
+
+/* ---- TC filters (live_tc.c) ------------------------------------------------------------- */
+
+enum live_tc_point {
+	LIVE_TC_INGRESS = 0,
+	LIVE_TC_EGRESS = 1,
+};
+
+/*
+ * Removes, on every interface, the filters at our priority that run one of our programs
+ * loaded by a recorder that no longer runs (kill -9). Returns how many were removed.
+ */
+int live_tc_remove_stale(void);
+/* Creates the clsact qdisc if needed (*created says whether we did) and attaches prog_fd. */
+int live_tc_attach(int ifindex, enum live_tc_point point, int prog_fd, bool *created);
+int live_tc_detach(int ifindex, enum live_tc_point point);
+/* Removes the clsact qdisc we created, unless other filters still use it. */
+int live_tc_release_hook(int ifindex);
+/* The owner pid recorded in a program of ours, from its .rodata map; 0 if none. */
+uint32_t live_tc_prog_owner(int prog_fd);
+
+/* ---- capture (live_capture.c) ----------------------------------------------------------- */
+
+struct live_capture;
+
+int live_capture_start(const struct live_options *opt, struct pipeline *p, struct store *s,
+		       struct live_udp *udp, const struct live_clock *clock,
+		       struct live_capture **out);
+int live_capture_ring_fd(const struct live_capture *c);
+int live_capture_on_event(void *ctx, void *data, size_t size);
+/* Once a second: loss counters -> pipeline_drops(). */
+int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns);
+struct live_capture_stats {
+	uint64_t packets, bytes;      /* handed to the pipeline */
+	uint64_t filtered;            /* not matching PCAP-FILTER */
+	uint64_t kernel_seen;         /* packets the TC programs saw */
+	uint64_t drops;               /* ring full + copy failures */
+	uint64_t bad_records;
+};
+void live_capture_get_stats(const struct live_capture *c, struct live_capture_stats *st);
+/* Detaches the TC filters (also safe after a partial start). */
+void live_capture_detach(struct live_capture *c);
+void live_capture_free(struct live_capture *c);
+
+#endif

@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_sockets.c - which process owns each socket: the tracepoint programs of
+ * bpf/sockets.bpf.c, and /proc for the sockets that exist when the recorder starts.
+ *
+ * No kprobes, no fentry (many kernels have neither). Each of the three tracepoints is probed
+ * alone at start, first as tp_btf (typed arguments, socket cookies), then as raw_tp; the
+ * flavour that loads is kept. What cannot be loaded is said plainly on stderr together with
+ * what the recording loses because of it. Records become pipeline_socket_owner() calls by
+ * exact tuple; unconnected UDP sockets go to live_udp.c, which matches them to packets.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ecap.h"
+#include "live_internal.h"
+#include "proc_sockets.h"
+#include "sockets.skel.h"
+
+#define IPPROTO_TCP_NR 6
+#define IPPROTO_UDP_NR 17
+
+enum feature {
+	FEAT_CONNECT,
+	FEAT_SEND,
+	FEAT_RECV,
+	FEAT_NR,
+};
+
+static const struct {
+	const char *tracepoint;
+	const char *progs[2];   /* tp_btf, raw_tp */
+	const char *loss;       /* what is missing without it */
+} features[FEAT_NR] = {
+	[FEAT_CONNECT] = { "sock:inet_sock_set_state", { "ecap_set_state", "ecap_raw_set_state" },
+			   "TCP clients are attributed from their first send or receive only" },
+	[FEAT_SEND] = { "sock:sock_send_length", { "ecap_send", "ecap_raw_send" },
+			"the accepting side of TCP and UDP senders get no owner unless their "
+			"sockets exist at start (/proc)" },
+	[FEAT_RECV] = { "sock:sock_recv_length", { "ecap_recv", "ecap_raw_recv" },
+			"processes that only receive (UDP servers, TCP sinks) get no owner unless "
+			"their sockets exist at start (/proc)" },
+};
+
+static const char *const flavour_name[2] = { "tp_btf", "raw_tp" };
+
+struct live_sockets {
+	struct pipeline *p;
+	struct live_udp *udp;
+	const struct live_clock *clock;
+	struct sockets_bpf *skel;
+	struct bpf_link *links[FEAT_NR];
+	int chosen[FEAT_NR];          /* index into progs, -1: none */
+	uint64_t events, bad, from_proc;
+};
+
+/* Loads the object with only one program; true when the kernel accepts it. */
+static bool probe_one(const char *prog_name)
+{
+	struct sockets_bpf *o = sockets_bpf__open();
+	struct bpf_program *prog;
+	bool ok;
+
+	if (!o)
+		return false;
+	bpf_object__for_each_program(prog, o->obj)
+		bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), prog_name) == 0);
+	bpf_map__set_max_entries(o->maps.pending, 16);
+	bpf_map__set_max_entries(o->maps.seen, 16);
+	bpf_map__set_max_entries(o->maps.sock_events, 4096);
+	ok = sockets_bpf__load(o) == 0;
+	sockets_bpf__destroy(o);
+	return ok;
+}
+
+static void probe(struct live_sockets *s)
+{
+	int f, v;
+
+	live_libbpf_mute(true);
+	for (f = 0; f < FEAT_NR; f++) {
+		s->chosen[f] = -1;
+		for (v = 0; v < 2; v++) {
+			if (probe_one(features[f].progs[v])) {
+				s->chosen[f] = v;
+				break;
+			}
+		}
+	}
+	live_libbpf_mute(false);
+}
+
+static int load_and_attach(struct live_sockets *s)
+{
+	struct bpf_program *prog;
+	int f, rc, n = 0;
+
+	s->skel = sockets_bpf__open();
+	if (!s->skel)
+		return -errno;
+	bpf_object__for_each_program(prog, s->skel->obj) {
+		bool want = false;
+
+		for (f = 0; f < FEAT_NR; f++)
+			if (s->chosen[f] >= 0 &&
+			    strcmp(bpf_program__name(prog), features[f].progs[s->chosen[f]]) == 0)
+				want = true;
+		bpf_program__set_autoload(prog, want);
+	}
+	/* The LRU maps serve the raw_tp flavour only (tp_btf uses socket local storage). */
+	for (f = 0; f < FEAT_NR && s->chosen[f] != 1; f++)
+		;
+	if (f == FEAT_NR) {
+		bpf_map__set_max_entries(s->skel->maps.pending, 1);
+		bpf_map__set_max_entries(s->skel->maps.seen, 1);
+	}
+	rc = sockets_bpf__load(s->skel);
+	if (rc < 0) {
+		for (f = 0; f < FEAT_NR; f++)
+			s->chosen[f] = -1;
+		return rc;
+	}
+	for (f = 0; f < FEAT_NR; f++) {
+		if (s->chosen[f] < 0)
+			continue;
+		prog = bpf_object__find_program_by_name(s->skel->obj,
+							features[f].progs[s->chosen[f]]);
+		s->links[f] = prog ? bpf_program__attach(prog) : NULL;
+		if (!s->links[f]) {
+			fprintf(stderr, "ecap-rec: cannot attach to tracepoint %s: %s\n",
+				features[f].tracepoint, strerror(errno));
+			s->chosen[f] = -1;
+			continue;
+		}
+		n++;
+	}
+	return n ? 0 : -EOPNOTSUPP;
+}
+
+static void say(const struct live_sockets *s, bool quiet)
+{
+	char line[256];
+	size_t off = 0;
+	int f;
+
+	for (f = 0; f < FEAT_NR; f++) {
+		if (s->chosen[f] < 0) {
+			fprintf(stderr, "ecap-rec: tracepoint %s cannot be used here: %s\n",
+				features[f].tracepoint, features[f].loss);
+			continue;
+		}
+		off += (size_t)snprintf(line + off, sizeof(line) - off, "%s%s (%s)",
+					off ? ", " : "", features[f].tracepoint,
+					flavour_name[s->chosen[f]]);
+		if (off >= sizeof(line))
+			off = sizeof(line) - 1;
+	}
+	if (!quiet && off)
+		fprintf(stderr, "ecap-rec: process attribution through %s; sockets open before "
+			"the start from /proc\n", line);
+}
+
+int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
+		       bool quiet, struct live_sockets **out)
+{
+	struct live_sockets *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	s->p = p;
+	s->udp = udp;
+	s->clock = clock;
+	probe(s);
+	rc = load_and_attach(s);
+	say(s, quiet);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: no socket tracepoint works here (%s): only sockets open "
+			"at start are attributed to processes (from /proc)\n", strerror(-rc));
+		for (int f = 0; f < FEAT_NR; f++) {
+			bpf_link__destroy(s->links[f]);
+			s->links[f] = NULL;
+		}
+		sockets_bpf__destroy(s->skel);
+		s->skel = NULL;
+	}
+	*out = s;
+	return 0;
+}
+
+int live_sockets_ring_fd(const struct live_sockets *s)
+{
+	return s->skel ? bpf_map__fd(s->skel->maps.sock_events) : -1;
+}
+
+static void to_proc(const struct ecap_sock_event *ev, struct ecap_proc *proc)
+{
+	memset(proc, 0, sizeof(*proc));
+	proc->valid = true;
+	proc->pid = ev->pid;
+	proc->tid = ev->tid;
+	proc->uid = ev->uid;
+	proc->gid = ev->gid;
+	memcpy(proc->comm, ev->comm, sizeof(proc->comm) - 1);
+	proc->comm[sizeof(proc->comm) - 1] = '\0';
+	proc->cgroup_id = ev->cgroup_id;
+	proc->netns = ev->netns;
+}
+
+/* One socket and its owner, from either source. */
+static int owner(struct live_sockets *s, const struct socket_owner *so, uint64_t ts_wall)
+{
+	int rc;
+
+	if (so->proto == IPPROTO_UDP_NR && so->remote_port == 0)
+		return live_udp_bind(s->udp, so->local_addr, so->local_port, &so->proc, ts_wall);
+	if (so->remote_port == 0)
+		return 0; /* TCP without a peer: nothing to attribute */
+	rc = pipeline_socket_owner(s->p, so, ts_wall);
+	if (rc == 0 && so->proto == IPPROTO_UDP_NR)
+		live_udp_connected(s->udp, so);
+	return rc;
+}
+
+static void debug_event(const struct ecap_sock_event *ev)
+{
+	static const char *const src[] = { "?", "connect", "send", "recv" };
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, ev->laddr, l, sizeof(l));
+	inet_ntop(AF_INET6, ev->raddr, r, sizeof(r));
+	fprintf(stderr, "ecap-rec: socket %s %s [%s]:%u -> [%s]:%u pid %u tid %u comm %.16s\n",
+		ev->proto == IPPROTO_TCP_NR ? "tcp" : "udp", src[ev->source < 4 ? ev->source : 0],
+		l, ev->lport, r, ev->rport, ev->pid, ev->tid, ev->comm);
+}
+
+int live_sockets_on_event(void *ctx, void *data, size_t size)
+{
+	struct live_sockets *s = ctx;
+	struct ecap_sock_event ev;
+	struct socket_owner so;
+
+	if (size < sizeof(ev)) {
+		s->bad++;
+		return 0;
+	}
+	memcpy(&ev, data, sizeof(ev));
+	if (ev.proto != IPPROTO_TCP_NR && ev.proto != IPPROTO_UDP_NR) {
+		s->bad++;
+		return 0;
+	}
+	s->events++;
+	memset(&so, 0, sizeof(so));
+	so.proto = ev.proto;
+	memcpy(so.local_addr, ev.laddr, 16);
+	memcpy(so.remote_addr, ev.raddr, 16);
+	so.local_port = ev.lport;
+	so.remote_port = ev.rport;
+	to_proc(&ev, &so.proc);
+	if (live_debug())
+		debug_event(&ev);
+	return owner(s, &so, live_clock_wall(s->clock, ev.ts_mono_ns));
+}
+
+static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc *proc)
+{
+	struct live_sockets *s = ctx;
+	struct socket_owner so;
+
+	memset(&so, 0, sizeof(so));
+	so.proto = ps->proto;
+	memcpy(so.local_addr, ps->local_addr, 16);
+	memcpy(so.remote_addr, ps->remote_addr, 16);
+	so.local_port = ps->local_port;
+	so.remote_port = ps->remote_port;
+	so.proc = *proc;
+	s->from_proc++;
+	return owner(s, &so, live_clock_wall(s->clock, live_clock_mono_ns()));
+}
+
+int live_sockets_scan_proc(struct live_sockets *s)
+{
+	return proc_sockets_scan(proc_cb, s);
+}
+
+void live_sockets_get_stats(const struct live_sockets *s, struct live_sockets_stats *st)
+{
+	uint64_t *v;
+	uint32_t key = ECAP_SCNT_RING_FULL;
+	int ncpu, i;
+
+	memset(st, 0, sizeof(*st));
+	st->events = s->events;
+	st->bad = s->bad;
+	st->from_proc = s->from_proc;
+	ncpu = libbpf_num_possible_cpus();
+	if (!s->skel || ncpu <= 0)
+		return;
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (v && bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.scounters), &key, v) == 0)
+		for (i = 0; i < ncpu; i++)
+			st->lost += v[i];
+	free(v);
+}
+
+void live_sockets_stop(struct live_sockets *s)
+{
+	int f;
+
+	if (!s)
+		return;
+	for (f = 0; f < FEAT_NR; f++)
+		bpf_link__destroy(s->links[f]);
+	sockets_bpf__destroy(s->skel);
+	free(s);
+}

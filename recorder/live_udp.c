@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_udp.c - owners of unconnected UDP sockets, matched to packets by their local end.
+ *
+ * A UDP socket that never called connect() has no remote address: the kernel side reports it
+ * with its local address (often 0.0.0.0 or ::) and port only. Such a socket owns every UDP
+ * flow through that local end, whenever the flow starts. This table remembers them for the
+ * whole run (binds: open addressing by address and port, overwritten by a newer owner of the
+ * same end) and, for each UDP packet, reports the owner of its local end(s) to the pipeline
+ * with the packet's exact tuple, once per tuple and owner (a direct-mapped cache). The
+ * owner of a one-datagram exchange may arrive after its packet: the last unmatched tuples
+ * are kept in a small ring and looked at again when a socket is learned.
+ *
+ * The packet path costs a two-byte check for packets that are not UDP; UDP packets are
+ * decoded, looked up (when any socket is known) and remembered in the ring when unmatched.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../schema/le.h"
+#include "decode.h"
+#include "live_internal.h"
+
+#define BIND_SLOTS 4096u
+#define BIND_PROBE 16u
+#define CACHE_SLOTS 4096u
+#define RECENT_SLOTS 64u
+#define IPPROTO_UDP_NR 17
+#define LINKTYPE_ETHERNET 1
+
+struct bind {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t used;
+	struct ecap_proc proc;
+};
+
+struct tuple {
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+};
+
+struct cached {
+	struct tuple t;
+	uint32_t pid;          /* owner reported (0: the slot is empty) */
+};
+
+struct live_udp {
+	struct pipeline *p;
+	const struct live_clock *clock;
+	struct bind *binds;
+	uint32_t n_binds;
+	struct cached *cache;
+	struct tuple recent[RECENT_SLOTS];
+	uint64_t recent_ts[RECENT_SLOTS];
+	uint32_t recent_next, n_recent;
+	uint64_t attributed;
+};
+
+static const uint8_t any4[16] = { [10] = 0xff, [11] = 0xff };
+static const uint8_t any6[16];
+
+static uint32_t hash_bytes(const void *data, size_t n, uint32_t h)
+{
+	const uint8_t *b = data;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t bind_hash(const uint8_t addr[16], uint16_t port)
+{
+	return hash_bytes(addr, 16, hash_bytes(&port, sizeof(port), 2166136261u));
+}
+
+static struct bind *bind_find(struct live_udp *u, const uint8_t addr[16], uint16_t port)
+{
+	uint32_t h = bind_hash(addr, port), k;
+	struct bind *b;
+
+	for (k = 0; k < BIND_PROBE; k++) {
+		b = &u->binds[(h + k) & (BIND_SLOTS - 1)];
+		if (!b->used)
+			return NULL;
+		if (b->port == port && memcmp(b->addr, addr, 16) == 0)
+			return b;
+	}
+	return NULL;
+}
+
+/* The socket owning local end (addr, port): bound to that address, or to any. */
+static struct bind *bind_match(struct live_udp *u, const uint8_t addr[16], uint16_t port)
+{
+	const uint8_t *const try[3] = { addr, any4, any6 };
+	struct bind *b;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		b = bind_find(u, try[i], port);
+		if (b && b->proc.valid)
+			return b;
+	}
+	return NULL;
+}
+
+static uint32_t tuple_hash(const struct tuple *t)
+{
+	return hash_bytes(t, sizeof(*t), 2166136261u);
+}
+
+int live_udp_new(struct pipeline *p, const struct live_clock *clock, struct live_udp **out)
+{
+	struct live_udp *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return -ENOMEM;
+	u->binds = calloc(BIND_SLOTS, sizeof(*u->binds));
+	u->cache = calloc(CACHE_SLOTS, sizeof(*u->cache));
+	if (!u->binds || !u->cache) {
+		live_udp_free(u);
+		return -ENOMEM;
+	}
+	u->p = p;
+	u->clock = clock;
+	*out = u;
+	return 0;
+}
+
+void live_udp_free(struct live_udp *u)
+{
+	if (!u)
+		return;
+	free(u->binds);
+	free(u->cache);
+	free(u);
+}
+
+uint64_t live_udp_attributed(const struct live_udp *u)
+{
+	return u->attributed;
+}
+
+/* Report b as the owner of one end of t, once per local end, remote end and owner. */
+static int report(struct live_udp *u, const struct tuple *t, bool local_is_src,
+		  const struct bind *b, uint64_t ts_ns)
+{
+	struct socket_owner so;
+	struct tuple lr;        /* oriented: src is the local end */
+	struct cached *c;
+	int rc;
+
+	memcpy(lr.src, local_is_src ? t->src : t->dst, 16);
+	memcpy(lr.dst, local_is_src ? t->dst : t->src, 16);
+	lr.sport = local_is_src ? t->sport : t->dport;
+	lr.dport = local_is_src ? t->dport : t->sport;
+	c = &u->cache[tuple_hash(&lr) & (CACHE_SLOTS - 1)];
+	if (c->pid == b->proc.pid && memcmp(&c->t, &lr, sizeof(lr)) == 0)
+		return 0;
+	memset(&so, 0, sizeof(so));
+	so.proto = IPPROTO_UDP_NR;
+	memcpy(so.local_addr, lr.src, 16);
+	memcpy(so.remote_addr, lr.dst, 16);
+	so.local_port = lr.sport;
+	so.remote_port = lr.dport;
+	so.proc = b->proc;
+	rc = pipeline_socket_owner(u->p, &so, ts_ns);
+	if (rc < 0)
+		return rc;
+	c->t = lr;
+	c->pid = b->proc.pid;
+	u->attributed++;
+	return 0;
+}
+
+/* Attribute both ends of t that belong to known sockets; 1 when one did. */
+static int attribute(struct live_udp *u, const struct tuple *t, uint64_t ts_ns)
+{
+	struct bind *b;
+	int rc, hit = 0;
+
+	b = bind_match(u, t->src, t->sport);
+	if (b) {
+		rc = report(u, t, true, b, ts_ns);
+		if (rc < 0)
+			return rc;
+		hit = 1;
+	}
+	b = bind_match(u, t->dst, t->dport);
+	if (b) {
+		rc = report(u, t, false, b, ts_ns);
+		if (rc < 0)
+			return rc;
+		hit = 1;
+	}
+	return hit;
+}
+
+int live_udp_bind(struct live_udp *u, const uint8_t addr[16], uint16_t port,
+		  const struct ecap_proc *proc, uint64_t ts_wall_ns)
+{
+	uint32_t h = bind_hash(addr, port), k, i;
+	struct bind *b = NULL, *e;
+	int rc;
+
+	for (k = 0; k < BIND_PROBE; k++) {
+		e = &u->binds[(h + k) & (BIND_SLOTS - 1)];
+		if (!e->used || (e->port == port && memcmp(e->addr, addr, 16) == 0)) {
+			b = e;
+			break;
+		}
+	}
+	if (!b || u->n_binds >= BIND_SLOTS / 4 * 3) {
+		/* Full: start over; sockets still in use are learned again from /proc or when
+		 * new ones appear. */
+		memset(u->binds, 0, BIND_SLOTS * sizeof(*u->binds));
+		u->n_binds = 0;
+		b = &u->binds[h & (BIND_SLOTS - 1)];
+	}
+	if (!b->used)
+		u->n_binds++;
+	memcpy(b->addr, addr, 16);
+	b->port = port;
+	b->used = 1;
+	b->proc = *proc;
+
+	/* Packets that came before their socket was known. */
+	for (i = 0; i < RECENT_SLOTS && u->n_recent; i++) {
+		if (u->recent_ts[i] == 0)
+			continue;
+		rc = attribute(u, &u->recent[i], ts_wall_ns);
+		if (rc < 0)
+			return rc;
+		if (rc > 0) {
+			u->recent_ts[i] = 0;
+			u->n_recent--;
+		}
+	}
+	return 0;
+}
+
+void live_udp_connected(struct live_udp *u, const struct socket_owner *so)
+{
+	struct cached *c;
+	struct bind *b;
+	struct tuple lr;
+
+	/* An unconnected socket of another process on this end is gone: the end is taken. */
+	b = bind_match(u, so->local_addr, so->local_port);
+	if (b && b->proc.pid != so->proc.pid)
+		b->proc.valid = false;
+	memset(&lr, 0, sizeof(lr));
+	memcpy(lr.src, so->local_addr, 16);
+	memcpy(lr.dst, so->remote_addr, 16);
+	lr.sport = so->local_port;
+	lr.dport = so->remote_port;
+	c = &u->cache[tuple_hash(&lr) & (CACHE_SLOTS - 1)];
+	c->t = lr;
+	c->pid = so->proc.pid;
+}
+
+/* Cheap test before decoding: is this an Ethernet frame whose IP protocol is not UDP? */
+static bool surely_not_udp(uint32_t linktype, const uint8_t *d, uint32_t caplen)
+{
+	uint16_t et;
+
+	if (linktype != LINKTYPE_ETHERNET || caplen < 14 + 40)
+		return false;
+	et = be16_load(d + 12);
+	if (et == 0x0800)
+		return d[14 + 9] != IPPROTO_UDP_NR;
+	if (et == 0x86dd)
+		return d[14 + 6] != IPPROTO_UDP_NR && d[14 + 6] != 0 && d[14 + 6] != 44 &&
+		       d[14 + 6] != 60 && d[14 + 6] != 43;
+	return et != 0x8100 && et != 0x88a8 && et != 0x9100;
+}
+
+int live_udp_packet(struct live_udp *u, uint32_t linktype, const struct ecap_packet *pkt)
+{
+	struct decoded d;
+	struct tuple t;
+	uint32_t slot;
+	int rc;
+
+	if (surely_not_udp(linktype, pkt->data, pkt->caplen))
+		return 0;
+	if (decode_packet(linktype, pkt->data, pkt->caplen, &d) != DECODE_L4 ||
+	    d.proto != IPPROTO_UDP_NR)
+		return 0;
+	memcpy(t.src, d.src, 16);
+	memcpy(t.dst, d.dst, 16);
+	t.sport = d.sport;
+	t.dport = d.dport;
+	rc = u->n_binds ? attribute(u, &t, pkt->ts_ns) : 0;
+	if (rc != 0)
+		return rc < 0 ? rc : 0;
+	slot = u->recent_next++ % RECENT_SLOTS;
+	if (u->recent_ts[slot] == 0)
+		u->n_recent++;
+	u->recent[slot] = t;
+	u->recent_ts[slot] = pkt->ts_ns ? pkt->ts_ns : 1;
+	return 0;
+}

@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# live_lib.sh - helpers for the live tests (sourced after tests/lib.sh): skip when live
+# capture cannot run here, start and stop ecap-rec and other background tools and wait until
+# they are ready, check that nothing of ours stays attached, read a store's packets back with
+# stock tools (lz4 -dc of each segment is a pcapng stream).
+
+PEERS="$ECAP_SRC/tests/live/peers.py"
+
+# Skip (77) unless we are root, ecap-rec was built with the live source and the kernel has BTF.
+need_live() {
+	need_root
+	need_cmd tc lz4 tshark sqlite3 python3
+	[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
+	[ -e "$ECAP_BUILD/bpf/capture.skel.h" ] ||
+		skip "ecap-rec is built without the live eBPF source"
+	[ -r /sys/kernel/btf/vmlinux ] || skip "the kernel has no BTF (/sys/kernel/btf/vmlinux)"
+}
+
+# wait_for FILE PATTERN PID WHAT: until FILE has a line matching PATTERN (at most ~20 s);
+# fails early when PID exits.
+wait_for() {
+	local file=$1 pat=$2 pid=$3 what=$4 i
+	for i in $(seq 200); do
+		grep -q -- "$pat" "$file" 2>/dev/null && return 0
+		if ! kill -0 "$pid" 2>/dev/null; then
+			cat "$file" >&2 || true
+			fail "$what exited early"
+		fi
+		sleep 0.1
+	done
+	cat "$file" >&2 || true
+	fail "$what not ready after 20 s"
+}
+
+# rec_start LOG ARGS...: ecap-rec in the background; REC_PID; returns once it records.
+rec_start() {
+	local log=$1
+	shift
+	"$ECAP_REC" "$@" 2>"$log" &
+	REC_PID=$!
+	cleanup_pid "$REC_PID"
+	wait_for "$log" "recording on" "$REC_PID" "ecap-rec"
+}
+
+# rec_stop: SIGTERM, and the exit status must be 0.
+rec_stop() {
+	local rc=0
+	kill -TERM "$REC_PID"
+	wait "$REC_PID" || rc=$?
+	[ "$rc" -eq 0 ] || fail "ecap-rec exited $rc after SIGTERM"
+}
+
+# tcpdump_start OUT.pcap LOG IFACE FILTER...: TCPDUMP_PID; returns once it listens.
+tcpdump_start() {
+	local out=$1 log=$2 dev=$3
+	shift 3
+	tcpdump -i "$dev" -U -n --immediate-mode --time-stamp-precision=nano -w "$out" "$@" \
+		2>"$log" &
+	TCPDUMP_PID=$!
+	cleanup_pid "$TCPDUMP_PID"
+	wait_for "$log" "listening on" "$TCPDUMP_PID" "tcpdump"
+}
+
+tcpdump_stop() {
+	kill -INT "$TCPDUMP_PID"
+	wait "$TCPDUMP_PID" || true
+}
+
+# peer_start LOG MODE ARGS...: a peers.py process in the background; PEER_PID; waits for it.
+peer_start() {
+	local log=$1
+	shift
+	python3 "$PEERS" "$@" >"$log" 2>&1 &
+	PEER_PID=$!
+	cleanup_pid "$PEER_PID"
+	wait_for "$log" "^ready" "$PEER_PID" "peers.py $1"
+}
+
+# assert_no_filters DEV [PID]: no filter of the recorder PID (default: the last one started)
+# on DEV, ingress or egress. Our filters have the recorder's pid as handle; other recorders
+# (other tests) may hold theirs meanwhile.
+assert_no_filters() {
+	local dev=$1 pid=${2:-$REC_PID} out
+	out=$( (tc filter show dev "$dev" ingress; tc filter show dev "$dev" egress) 2>&1 || true)
+	if echo "$out" | grep -q "handle $(printf '0x%x' "$pid") ecap_"; then
+		echo "$out" >&2
+		fail "filters of ecap-rec pid $pid left on $dev"
+	fi
+}
+
+# has_filter DEV PID: whether the recorder PID has a filter on DEV.
+has_filter() {
+	local dev=$1 pid=$2
+	(tc filter show dev "$dev" ingress; tc filter show dev "$dev" egress) 2>/dev/null |
+		grep -q "handle $(printf '0x%x' "$pid") ecap_"
+}
+
+# store_pcapng STORE OUT: every segment decompressed, one pcapng stream of sections.
+store_pcapng() {
+	local store=$1 out=$2 f
+	: >"$out"
+	for f in "$store"/seg-*.ecap; do
+		[ -e "$f" ] || continue
+		lz4 -dc "$f" >>"$out"
+	done
+}
+
+# assert_accounting LOG: the final status line adds up: every packet the kernel programs saw
+# was stored, filtered out or counted as a drop.
+assert_accounting() {
+	local line
+	line=$(grep "ecap-rec: stopped:" "$1" | tail -1)
+	[ -n "$line" ] || fail "no final status line in $1"
+	python3 - "$line" <<'PY' || fail "packet accounting does not add up: $line"
+import re
+import sys
+line = sys.argv[1]
+
+
+def num(pat):
+    m = re.search(pat, line)
+    return int(m.group(1)) if m else 0
+
+
+stored, drops = num(r"stopped: (\d+) packets"), num(r"(\d+) drops")
+filtered, seen = num(r"(\d+) filtered out"), num(r"the kernel saw (\d+) packets")
+print("# stored %d + filtered %d + drops %d, kernel saw %d" % (stored, filtered, drops, seen),
+      file=sys.stderr)
+sys.exit(0 if seen > 0 and stored + filtered + drops == seen else 1)
+PY
+}
+
+# sql STORE QUERY: one query on the store's index.
+sql() {
+	sqlite3 -batch -noheader "$1/index.db" "$2"
+}
