@@ -621,8 +621,10 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		  "WHERE t.client_random = x.client_random)",
 		  offsetof(struct store_stats, secrets_linked) },
 		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },
-		{ "SELECT min(first_ns) FROM chunks", offsetof(struct store_stats, first_ns) },
-		{ "SELECT max(last_ns) FROM chunks", offsetof(struct store_stats, last_ns) },
+		{ "SELECT min(first_ns) FROM chunks WHERE packets > 0",
+		  offsetof(struct store_stats, first_ns) },
+		{ "SELECT max(last_ns) FROM chunks WHERE packets > 0",
+		  offsetof(struct store_stats, last_ns) },
 	};
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
