@@ -386,6 +386,13 @@ static int run(const struct args *a)
 	}
 	if (a->replay && !a->quiet && status != EXIT_STORE)
 		replay_summary(stderr, &res, p, s);
+	struct store_stats ss;
+	if (a->replay && res.store_failed && !store_get_stats(s, &ss))
+		fprintf(stderr, "ecap-rec: %s: the replay stopped after %llu packets (%llu input "
+			"bytes): %llu packets could not be stored and the rest of the input was not "
+			"read; the store keeps %llu packets and stays readable\n", a->store,
+			(unsigned long long)res.packets, (unsigned long long)res.bytes_in,
+			(unsigned long long)ss.packets_lost, (unsigned long long)ss.packets);
 	pipeline_free(p);
 	err = store_close(s);
 	if (err) {

@@ -25,6 +25,8 @@ int buf_reserve(struct buf *b, size_t more)
 
 int buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (n == 0)
+		return 0;
 	int err = buf_reserve(b, n);
 	if (err)
 		return err;

@@ -277,7 +277,8 @@ int pcapng_write_epb(struct buf *b, uint32_t ifid, uint64_t ts, const uint8_t *d
 	le32_store(w + 20, caplen);
 	le32_store(w + 24, origlen);
 	w += 28;
-	memcpy(w, data, caplen);
+	if (caplen)
+		memcpy(w, data, caplen);
 	if (dpad != caplen)
 		memset(w + caplen, 0, dpad - caplen);
 	w += dpad;

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * replay.c - the replay source of replay.h: capfile items into the pipeline.
+ *
+ * The loop makes no allocation per packet: interface ids are mapped through an array that
+ * grows only at a new interface, the process hint of a comment is parsed once and reused while
+ * the next packets carry the same comment, and the progress line and pipeline_tick() run
+ * every few thousand packets.
+ */
+#include "replay.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../schema/pcapng.h"
+#include "../schema/store.h"
+#include "../schema/units.h"
+#include "capfile.h"
+#include "keylog.h"
+
+#define TICK_EVERY 4096u               /* packets between pipeline_tick() calls, at most */
+#define TICK_CHECK 256u                /* packets between looks at the clock (files) */
+#define TICK_NS 100000000ull           /* time between pipeline_tick() calls, at most */
+#define IDLE_MS 200                    /* a quiet pipe for this long: tick anyway */
+#define PROGRESS_MIN_BYTES (64u << 20) /* inputs smaller than this show no progress line */
+#define PROGRESS_NS 250000000ull       /* at most 4 refreshes a second */
+#define ERRORS_SHOWN 50u               /* damaged places reported one by one */
+#define COMMENT_CACHE 512u
+
+struct replay {
+	const struct replay_options *opt;
+	FILE *err;
+	struct pipeline *p;
+	struct store *s;
+	struct capfile *cf;
+	struct replay_result *res;
+	const char *path;
+	char base[40];           /* basename of the input, for interface names */
+
+	uint32_t *ifmap;         /* file interface index -> store interface id */
+	uint32_t n_ifmap, cap_ifmap;
+
+	char last_comment[COMMENT_CACHE];
+	size_t last_comment_len;
+	struct ecap_proc last_proc;
+	bool last_proc_valid;
+
+	bool progress;
+	uint64_t t0, last_progress, last_tick;
+	bool other_secrets_noted;
+};
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void input_error(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void input_error(struct replay *r, const char *fmt, ...)
+{
+	r->res->input_errors++;
+	if (r->res->input_errors > ERRORS_SHOWN)
+		return;
+	if (r->progress)
+		fputs("\r\033[K", r->err);
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("ecap-rec: ", r->err);
+	vfprintf(r->err, fmt, ap);
+	fputc('\n', r->err);
+	va_end(ap);
+	if (r->res->input_errors == ERRORS_SHOWN)
+		fprintf(r->err, "ecap-rec: %s: further errors are counted, not shown\n", r->path);
+}
+
+/* ---- process comments ------------------------------------------------------------- */
+
+static bool parse_u32(const char *s, size_t n, uint32_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* comm from a command: the basename of its first word, at most 15 bytes. */
+static void set_comm(struct ecap_proc *pr, const char *v, size_t n)
+{
+	size_t end = 0;
+	while (end < n && v[end] != ' ' && v[end] != '\t')
+		end++;
+	size_t start = end;
+	while (start > 0 && v[start - 1] != '/')
+		start--;
+	size_t len = end - start;
+	if (len == 0)
+		return;
+	if (len > ECAP_COMM_LEN - 1)
+		len = ECAP_COMM_LEN - 1;
+	memcpy(pr->comm, v + start, len);
+	pr->comm[len] = 0;
+}
+
+static bool key_is(const char *k, size_t n, const char *want)
+{
+	return strlen(want) == n && strncasecmp(k, want, n) == 0;
+}
+
+/* One "key" with its value; true when it was a PID. */
+static bool apply_field(struct ecap_proc *pr, const char *k, size_t kn, const char *v, size_t vn)
+{
+	uint32_t x;
+	if (key_is(k, kn, "pid")) {
+		if (parse_u32(v, vn, &x) && x > 0) {
+			pr->pid = x;
+			return true;
+		}
+	} else if (key_is(k, kn, "cmd") || key_is(k, kn, "command") || key_is(k, kn, "comm")) {
+		set_comm(pr, v, vn);
+	} else if (key_is(k, kn, "threadid") || key_is(k, kn, "tid")) {
+		if (parse_u32(v, vn, &x))
+			pr->tid = x;
+	} else if (key_is(k, kn, "userid") || key_is(k, kn, "uid")) {
+		if (parse_u32(v, vn, &x))
+			pr->uid = x;
+	} else if (key_is(k, kn, "groupid") || key_is(k, kn, "gid")) {
+		if (parse_u32(v, vn, &x))
+			pr->gid = x;
+	}
+	return false;
+}
+
+static void trim(const char **s, size_t *n)
+{
+	while (*n && isspace((unsigned char)**s)) {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && isspace((unsigned char)(*s)[*n - 1]))
+		(*n)--;
+}
+
+bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out)
+{
+	memset(out, 0, sizeof(*out));
+	bool pid = false;
+	const char *end = c + len;
+	while (c < end) {
+		const char *nl = memchr(c, '\n', (size_t)(end - c));
+		const char *le = nl ? nl : end;
+		const char *colon = memchr(c, ':', (size_t)(le - c));
+		const char *eq = memchr(c, '=', (size_t)(le - c));
+		if (colon && (!eq || colon < eq)) {
+			/* ptcpdump: "Key: value" */
+			const char *k = c, *v = colon + 1;
+			size_t kn = (size_t)(colon - c), vn = (size_t)(le - v);
+			trim(&k, &kn);
+			trim(&v, &vn);
+			pid |= apply_field(out, k, kn, v, vn);
+		} else if (eq) {
+			/* "key=value key=value ..." words */
+			const char *w = c;
+			while (w < le) {
+				while (w < le && (*w == ' ' || *w == '\t' || *w == ','))
+					w++;
+				const char *we = w;
+				while (we < le && *we != ' ' && *we != '\t' && *we != ',')
+					we++;
+				const char *e = memchr(w, '=', (size_t)(we - w));
+				if (e)
+					pid |= apply_field(out, w, (size_t)(e - w), e + 1,
+							   (size_t)(we - e - 1));
+				w = we;
+			}
+		}
+		c = nl ? nl + 1 : end;
+	}
+	if (!pid) {
+		memset(out, 0, sizeof(*out));
+		return false;
+	}
+	if (!out->tid)
+		out->tid = out->pid;
+	out->valid = true;
+	return true;
+}
+
+/* The comment's process, parsed once per distinct comment. */
+static const struct ecap_proc *comment_proc(struct replay *r, const char *c, size_t n)
+{
+	if (n == r->last_comment_len && n <= COMMENT_CACHE && memcmp(c, r->last_comment, n) == 0)
+		return r->last_proc_valid ? &r->last_proc : NULL;
+	r->last_proc_valid = replay_comment_proc(c, n, &r->last_proc);
+	if (n <= COMMENT_CACHE) {
+		memcpy(r->last_comment, c, n);
+		r->last_comment_len = n;
+	} else {
+		r->last_comment_len = SIZE_MAX; /* matches nothing */
+	}
+	return r->last_proc_valid ? &r->last_proc : NULL;
+}
+
+/* ---- items ------------------------------------------------------------------------ */
+
+static int add_interface(struct replay *r, const struct capfile_iface *ifc)
+{
+	if (ifc->index != r->n_ifmap)
+		return -EINVAL; /* capfile numbers interfaces 0, 1, ... */
+	if (r->n_ifmap == r->cap_ifmap) {
+		uint32_t cap = r->cap_ifmap ? r->cap_ifmap * 2 : 8;
+		uint32_t *m = realloc(r->ifmap, cap * sizeof(*m));
+		if (!m)
+			return -ENOMEM;
+		r->ifmap = m;
+		r->cap_ifmap = cap;
+	}
+	struct ecap_iface e;
+	memset(&e, 0, sizeof(e));
+	if (ifc->name[0])
+		snprintf(e.name, sizeof(e.name), "%s", ifc->name);
+	else
+		snprintf(e.name, sizeof(e.name), "%s#%u", r->base, ifc->index);
+	e.linktype = ifc->linktype;
+	e.snaplen = ifc->snaplen;
+	snprintf(e.filter, sizeof(e.filter), "%s", ifc->filter);
+	uint32_t id;
+	int err = store_add_interface(r->s, &e, &id);
+	if (err) {
+		fprintf(r->err, "ecap-rec: store: adding interface %s: %s\n", e.name,
+			store_errmsg(r->s));
+		r->res->store_failed = true;
+		return err;
+	}
+	r->ifmap[r->n_ifmap++] = id;
+	r->res->interfaces++;
+	return 0;
+}
+
+static int secrets_block(struct replay *r, const struct capfile_item *it)
+{
+	r->res->dsb_blocks++;
+	if (it->secrets_type != PCAPNG_SECRETS_TLS) {
+		if (!r->other_secrets_noted)
+			fprintf(r->err, "ecap-rec: %s: offset %" PRIu64 ": ignoring decryption "
+				"secrets of type 0x%08x (only TLS key logs are used)\n",
+				r->path, it->offset, it->secrets_type);
+		r->other_secrets_noted = true;
+		return 0;
+	}
+	const char *s = (const char *)it->secrets, *end = s + it->secrets_len;
+	unsigned line = 0;
+	while (s < end) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s));
+		const char *le = nl ? nl + 1 : end;
+		line++;
+		r->res->dsb_lines++;
+		struct tls_secret sec;
+		int k = keylog_parse_line(s, (size_t)(le - s), &sec);
+		if (k < 0) {
+			input_error(r, "%s: offset %" PRIu64 ": decryption secrets block, line %u: %s",
+				    r->path, it->offset, line, keylog_error());
+		} else if (k > 0) {
+			r->res->dsb_secrets++;
+			int err = pipeline_secret(r->p, &sec);
+			if (err < 0) {
+				fprintf(r->err, "ecap-rec: store: %s\n", store_errmsg(r->s));
+				r->res->store_failed = true;
+				return err;
+			}
+		}
+		s = le;
+	}
+	return 0;
+}
+
+static void progress(struct replay *r, bool final)
+{
+	uint64_t t = now_ns(CLOCK_MONOTONIC);
+	if (!final && t - r->last_progress < PROGRESS_NS)
+		return;
+	r->last_progress = t;
+	uint64_t done = capfile_offset(r->cf), total = capfile_size(r->cf);
+	double secs = (double)(t - r->t0) / 1e9;
+	double rate = secs > 0 ? (double)done / 1e6 / secs : 0;
+	char a[32], b[32];
+	units_format_size(done, a, sizeof(a));
+	if (total) {
+		units_format_size(total, b, sizeof(b));
+		fprintf(r->err, "\r\033[K%s of %s (%.0f%%), %.0f MB/s, %" PRIu64 " packets", a, b,
+			100.0 * (double)done / (double)total, rate, r->res->packets);
+	} else {
+		fprintf(r->err, "\r\033[K%s, %.0f MB/s, %" PRIu64 " packets", a, rate,
+			r->res->packets);
+	}
+	if (final)
+		fputc('\n', r->err);
+	fflush(r->err);
+}
+
+static int tick(struct replay *r, uint64_t now)
+{
+	r->last_tick = now;
+	int err = pipeline_tick(r->p, now);
+	if (err < 0) {
+		fprintf(r->err, "ecap-rec: store: %s\n", store_errmsg(r->s));
+		r->res->store_failed = true;
+		return err;
+	}
+	return 0;
+}
+
+static int run(struct replay *r, volatile sig_atomic_t *stop)
+{
+	struct capfile_item it;
+	struct ecap_packet pkt;
+	uint32_t since_tick = 0, checks = 0;
+	/* a pipe may trickle: look at the clock after every packet so chunks close in time */
+	uint32_t check_every = capfile_size(r->cf) ? TICK_CHECK : 1;
+	bool tty = !r->opt->quiet && (r->opt->progress || isatty(fileno(r->err)));
+	for (;;) {
+		if (stop && *stop) {
+			r->res->interrupted = true;
+			return 0;
+		}
+		int k = capfile_next(r->cf, &it);
+		if (k == 0)
+			return 0;
+		if (k == -EBADMSG) {
+			input_error(r, "%s", capfile_error(r->cf));
+			continue;
+		}
+		if (k == -EINTR)
+			continue; /* the stop flag is checked at the top */
+		if (k == -ETIMEDOUT) {
+			/* a quiet pipe: let chunks close by age so the packets become visible */
+			int err = tick(r, now_ns(CLOCK_MONOTONIC));
+			if (err)
+				return err;
+			continue;
+		}
+		if (k < 0) {
+			input_error(r, "%s", capfile_error(r->cf));
+			return 0;
+		}
+		if (it.kind == CAPFILE_PACKET) {
+			if (it.iface >= r->n_ifmap)
+				continue; /* cannot happen: capfile announces interfaces first */
+			pkt.ts_ns = it.ts_ns;
+			pkt.iface = r->ifmap[it.iface];
+			pkt.caplen = it.caplen;
+			pkt.origlen = it.origlen;
+			pkt.flags = it.flags;
+			pkt.flow_id = 0;
+			pkt.data = it.data;
+			const struct ecap_proc *proc = NULL;
+			if (it.comment) {
+				proc = comment_proc(r, it.comment, it.comment_len);
+				r->res->attributed += proc != NULL;
+			}
+			int err = pipeline_packet(r->p, &pkt, proc);
+			if (err < 0) {
+				fprintf(r->err, "ecap-rec: store: %s\n", store_errmsg(r->s));
+				r->res->store_failed = true;
+				return err;
+			}
+			r->res->packets++;
+			if (++since_tick < check_every)
+				continue;
+			since_tick = 0;
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+			if (now - r->last_tick < TICK_NS && ++checks < TICK_EVERY / check_every)
+				continue;
+			checks = 0;
+			err = tick(r, now);
+			if (err)
+				return err;
+			if (!r->progress && tty) {
+				uint64_t total = capfile_size(r->cf);
+				r->progress = total ? total > PROGRESS_MIN_BYTES
+						    : capfile_offset(r->cf) > PROGRESS_MIN_BYTES;
+			}
+			if (r->progress)
+				progress(r, false);
+		} else if (it.kind == CAPFILE_INTERFACE) {
+			int err = add_interface(r, it.ifc);
+			if (err)
+				return err;
+		} else if (it.kind == CAPFILE_SECRETS) {
+			int err = secrets_block(r, &it);
+			if (err)
+				return err;
+		}
+	}
+}
+
+int replay_run(const struct replay_options *opt, struct pipeline *p, struct store *s,
+	       volatile sig_atomic_t *stop, struct replay_result *res)
+{
+	struct replay r = {
+		.opt = opt, .err = opt->err ? opt->err : stderr, .p = p, .s = s, .res = res,
+		.path = strcmp(opt->path, "-") == 0 ? "(stdin)" : opt->path,
+	};
+	memset(res, 0, sizeof(*res));
+	const char *slash = strrchr(opt->path, '/');
+	snprintf(r.base, sizeof(r.base), "%s",
+		 strcmp(opt->path, "-") == 0 ? "stdin" : slash ? slash + 1 : opt->path);
+	r.t0 = now_ns(CLOCK_MONOTONIC);
+	int err = capfile_open(opt->path, &r.cf);
+	if (err) {
+		fprintf(r.err, "ecap-rec: %s: %s\n", r.path, strerror(-err));
+		return err;
+	}
+	capfile_set_stop(r.cf, stop);
+	capfile_set_idle(r.cf, IDLE_MS);
+	err = run(&r, stop);
+	if (r.progress)
+		progress(&r, true);
+	res->bytes_in = capfile_offset(r.cf);
+	res->skipped_bytes = capfile_skipped(r.cf);
+	res->seconds = (double)(now_ns(CLOCK_MONOTONIC) - r.t0) / 1e9;
+	capfile_close(r.cf);
+	free(r.ifmap);
+	return err;
+}
+
+void replay_summary(FILE *out, const struct replay_result *res, struct pipeline *p,
+		    struct store *s)
+{
+	struct pipeline_stats ps;
+	pipeline_get_stats(p, &ps);
+	struct store_stats ss;
+	bool have_store = store_get_stats(s, &ss) == 0;
+	char in[32];
+	units_format_size(res->bytes_in, in, sizeof(in));
+	double mbs = res->seconds > 0 ? (double)res->bytes_in / 1e6 / res->seconds : 0;
+	fprintf(out, "replayed %" PRIu64 " packets (%s, %.1f s, %.0f MB/s) on %" PRIu64
+		" interface%s%s\n", res->packets, in, res->seconds, mbs, res->interfaces,
+		res->interfaces == 1 ? "" : "s", res->interrupted ? ", interrupted" : "");
+	fprintf(out, "flows: %" PRIu64 " (%" PRIu64 " packets outside any flow), "
+		"%" PRIu64 " packets with a process comment\n", ps.flows, ps.non_flow_packets,
+		res->attributed);
+	uint64_t unlinked = ps.secrets > ps.secrets_linked ? ps.secrets - ps.secrets_linked : 0;
+	fprintf(out, "TLS sessions: %" PRIu64 "; secrets: %" PRIu64 " new (%" PRIu64
+		" linked to a session, %" PRIu64 " unlinked), %" PRIu64 " already known\n",
+		ps.tls_sessions, ps.secrets, ps.secrets_linked, unlinked, ps.secrets_dup);
+	if (res->dsb_blocks)
+		fprintf(out, "decryption secrets blocks: %" PRIu64 " with %" PRIu64
+			" secrets\n", res->dsb_blocks, res->dsb_secrets);
+	if (have_store) {
+		char raw[32], stored[32];
+		units_format_size(ss.bytes_raw, raw, sizeof(raw));
+		units_format_size(ss.bytes_stored, stored, sizeof(stored));
+		fprintf(out, "store %s: %" PRIu64 " packets, %" PRIu64 " flows, %" PRIu64
+			" TLS sessions, %" PRIu64 " secrets, %s raw in %s\n", store_dir(s),
+			ss.packets, ss.flows, ss.tls_sessions, ss.secrets, raw, stored);
+	}
+	if (res->input_errors)
+		fprintf(out, "input errors: %" PRIu64 " (%" PRIu64 " bytes skipped); all valid "
+			"data was kept\n", res->input_errors, res->skipped_bytes);
+}
