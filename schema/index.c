@@ -300,7 +300,8 @@ static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 	}
 	for (size_t i = 0; i < m->n_flowstats; i++)
 		ix->ids[i] = m->flowstats[i].flow_id;
-	qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
+	if (m->n_flowstats) /* qsort(NULL, 0, ...) is undefined */
+		qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
 	buf_reset(&ix->blob);
 	int err = buf_reserve(&ix->blob, m->n_flowstats * 10 + 1);
 	if (err)

@@ -86,6 +86,10 @@ long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chun
 		*why = "data frame length is implausible";
 		return -EBADMSG;
 	}
+	if (m->raw_len > SEGMENT_CHUNK_MAX) { /* chunks close at 64 MiB raw at most */
+		*why = "decompressed chunk size is implausible";
+		return -EBADMSG;
+	}
 	if (offset + total > file_size)
 		return -ENODATA;
 	if ((err = buf_reserve(frames, m->data_len)))

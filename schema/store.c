@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunk_writer.h"
 #include "segment.h"
 
 #define NS_PER_SEC 1000000000ull
@@ -191,8 +192,12 @@ static int init_writer(struct store *s)
 {
 	int64_t v;
 	int err = chunk_builder_init(&s->cb);
+	if (!err)
+		err = chunk_builder_init(&s->cb_spare);
+	if (!err)
+		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
 	if (err)
-		return err;
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	s->seg_fd = -1;
 	s->unsynced_fd = -1;
 	if ((err = store_recover(s)))
@@ -338,55 +343,41 @@ static int seal_segment(struct store *s)
 	return 0;
 }
 
-static int write_all_at(int fd, const uint8_t *p, size_t len, uint64_t off)
+/* Collect the chunk in flight (waiting for it when block), index it, and seal the segment
+ * when it is full. 0 when nothing was in flight or it is still running. */
+static int finish_chunk(struct store *s, bool block)
 {
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int close_chunk(struct store *s)
-{
-	struct chunk_builder *cb = &s->cb;
-	int err;
-	if (chunk_builder_empty(cb))
+	if (!s->inflight)
 		return 0;
-	if (s->seg_fd < 0 && (err = open_segment(s)))
-		return err;
-	uint64_t id = s->next_chunk_id++;
-	if ((err = chunk_builder_seal(cb, id, &s->frames))) {
-		chunk_builder_reset(cb);
-		return store_fail(s, err, "%s: cannot build chunk %llu: %s", s->dir,
-				  (unsigned long long)id, strerror(-err));
-	}
+	struct chunk_job *j = chunk_writer_wait(s->writer, block);
+	if (!j)
+		return 0;
+	s->inflight = false;
+	struct chunk_builder *cb = j->cb;
 	struct chunk_meta *m = &cb->meta;
-	m->segment = s->seg_id;
-	m->offset = s->seg_size;
-	m->length = (uint32_t)s->frames.len;
-	if ((err = write_all_at(s->seg_fd, s->frames.data, s->frames.len, s->seg_size))) {
+	int err = j->err;
+	if (err) {
 		char name[SEGMENT_NAME_MAX];
 		segment_name(s->seg_id, name);
 		if (ftruncate(s->seg_fd, (off_t)s->seg_size)) {
 			/* the torn tail is cut at the next open */
 		}
-		s->st.packets_lost += m->packets;
+		uint32_t lost = m->packets;
+		s->st.packets_lost += lost;
 		chunk_builder_reset(cb);
-		s->chunk_opened_mono = 0;
-		return store_fail(s, err, "%s/%s: writing chunk %llu at offset %llu: %s", s->dir,
-				  name, (unsigned long long)id, (unsigned long long)s->seg_size,
-				  strerror(-err));
+		/* Commit the rows of the chunks written before this one now (the cut gave back
+		 * the failed write's space): a writer that stops here leaves them indexed. When
+		 * that fails too, recovery re-indexes them at the next open. */
+		store_commit(s);
+		return store_fail(s, err, "%s/%s: writing chunk %llu at offset %llu: %s%s; its %u "
+				  "packets were not stored (%llu lost in all)", s->dir, name,
+				  (unsigned long long)j->id, (unsigned long long)s->seg_size,
+				  strerror(-err), j->low_space ? " (4 MiB are kept free for the index)" : "",
+				  lost, (unsigned long long)s->st.packets_lost);
 	}
-	sync_file_range(s->seg_fd, (off_t)s->seg_size, (off_t)s->frames.len,
-			SYNC_FILE_RANGE_WRITE);
+	m->segment = s->seg_id;
+	m->offset = s->seg_size;
+	m->length = (uint32_t)j->length;
 	if (!s->txn_open) {
 		if ((err = index_begin(s->ix)))
 			return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
@@ -394,28 +385,53 @@ static int close_chunk(struct store *s)
 	}
 	if ((err = index_add_chunk(s->ix, m, cb->secrets, cb->n_secrets)))
 		return store_fail(s, err, "%s: indexing chunk %llu: %s", s->dir,
-				  (unsigned long long)id, index_errmsg(s->ix));
-	s->seg_size += s->frames.len;
+				  (unsigned long long)j->id, index_errmsg(s->ix));
+	s->seg_size += j->length;
 	s->st.chunks++;
 	s->st.packets += m->packets;
 	s->st.bytes_raw += m->raw_len;
-	s->st.bytes_stored += s->frames.len;
+	s->st.bytes_stored += j->length;
 	s->st.secrets += cb->n_secrets;
 	s->st.tls_sessions += m->n_sessions;
-	if (m->packets && (!s->st.first_ns || m->first_ns < s->st.first_ns))
-		s->st.first_ns = m->first_ns;
-	if (m->last_ns > s->st.last_ns)
-		s->st.last_ns = m->last_ns;
 	chunk_builder_reset(cb);
-	s->chunk_opened_mono = 0;
-	if (s->seg_size >= s->opt.segment_bytes && (err = seal_segment(s)))
-		return err;
+	if (s->seg_size >= s->opt.segment_bytes) {
+		if ((err = seal_segment(s)))
+			return err;
+		/* Size retention at every seal, not only on store_tick's timer: a fast writer
+		 * (a replay) would otherwise run far past the limit, or fill the disk. */
+		if (s->opt.max_size && (err = store_apply_retention(s)))
+			return err;
+	}
 	return 0;
+}
+
+/* Hand the open chunk to the writer and go on with an empty one. The writer compresses
+ * and writes it while the caller fills the next; it is indexed when collected. */
+static int close_chunk(struct store *s)
+{
+	int err;
+	if (chunk_builder_empty(&s->cb))
+		return 0;
+	if ((err = finish_chunk(s, true)))
+		return err;
+	if (s->seg_fd < 0 && (err = open_segment(s)))
+		return err;
+	struct chunk_builder full = s->cb;
+	s->cb = s->cb_spare;
+	s->cb_spare = full;
+	s->job = (struct chunk_job){ .cb = &s->cb_spare, .id = s->next_chunk_id++,
+				     .fd = s->seg_fd, .offset = s->seg_size };
+	s->inflight = true;
+	s->chunk_opened_mono = 0;
+	chunk_writer_submit(s->writer, &s->job);
+	return s->opt.sync_writer ? finish_chunk(s, true) : 0;
 }
 
 int store_commit(struct store *s)
 {
-	int err;
+	int err = finish_chunk(s, true);
+	if (err)
+		return err;
 	if (!s->txn_open)
 		return 0;
 	if (!s->opt.no_sync) {
@@ -467,7 +483,8 @@ int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint
 
 int store_put_secret(struct store *s, const struct tls_secret *secret)
 {
-	if (chunk_builder_has_secret(&s->cb, secret))
+	if (chunk_builder_has_secret(&s->cb, secret) ||
+	    (s->inflight && chunk_builder_has_secret(&s->cb_spare, secret)))
 		return 0;
 	int r = index_has_secret(s->ix, secret);
 	if (r < 0)
@@ -493,6 +510,8 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 {
 	int err;
 	s->now_mono = now_mono_ns;
+	if ((err = finish_chunk(s, false)))
+		return err;
 	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns &&
 	    (err = close_chunk(s)))
 		return err;
@@ -533,9 +552,11 @@ int store_close(struct store *s)
 		close(s->lockfd);
 	if (s->dirfd >= 0)
 		close(s->dirfd);
+	chunk_writer_free(s->writer);
 	if (s->cb.slots)
 		chunk_builder_free(&s->cb);
-	buf_free(&s->frames);
+	if (s->cb_spare.slots)
+		chunk_builder_free(&s->cb_spare);
 	free(s->ifaces);
 	free(s->dir);
 	free(s);

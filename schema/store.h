@@ -40,6 +40,8 @@ struct store_options {
 	uint64_t max_size;           /* retention by total bytes; 0: none */
 	uint64_t max_age_ns;         /* retention by age of a segment's newest packet; 0: none */
 	bool no_sync;                /* skip fdatasync (benchmarks of the CPU side only) */
+	bool sync_writer;            /* compress and write chunks on the calling thread (one
+				      * core) instead of a writer thread beside it */
 	bool quiet;                  /* no notices on stderr (repairs, recovery) */
 };
 

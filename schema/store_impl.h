@@ -10,6 +10,7 @@
 
 #include "buf.h"
 #include "chunk.h"
+#include "chunk_writer.h"
 #include "index.h"
 #include "store.h"
 
@@ -30,10 +31,13 @@ struct store {
 
 	/* writer */
 	uint64_t next_flow_id, next_chunk_id;
-	struct chunk_builder cb;
+	struct chunk_builder cb;        /* the open chunk */
+	struct chunk_builder cb_spare;  /* the chunk in flight, or an empty one */
+	struct chunk_writer *writer;
+	struct chunk_job job;
+	bool inflight;                  /* job was submitted and not yet collected */
 	uint64_t chunk_opened_mono;     /* 0: no packet yet in the open chunk */
 	uint64_t now_mono;              /* last store_tick */
-	struct buf frames;
 	int seg_fd;                     /* the segment being appended, -1 when none */
 	uint32_t seg_id;
 	uint64_t seg_size;

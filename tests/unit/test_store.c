@@ -264,7 +264,7 @@ static void last_segment(const char *dir, char *out, size_t len)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
-	char best[64] = "";
+	char best[sizeof(de->d_name)] = "";
 	while ((de = readdir(d)))
 		if (!strncmp(de->d_name, "seg-", 4) && strcmp(de->d_name, best) > 0)
 			snprintf(best, sizeof(best), "%s", de->d_name);
@@ -462,7 +462,7 @@ static void test_reader_during_writing(void **state)
 	struct ecap_iface ifc = { .name = "eth0", .linktype = 1 };
 	uint32_t ifid;
 	assert_int_equal(store_add_interface(w, &ifc, &ifid), 0);
-	uint8_t data[200];
+	uint8_t data[260]; /* packets of 60 + (n % 200) bytes */
 	uint64_t seen = 0;
 	for (uint32_t round = 0; round < 5; round++) {
 		for (uint32_t i = 0; i < 500; i++) {

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * chunk_writer.c - the chunk writer of chunk_writer.h: one job slot, a mutex and two
+ * condition variables. The job's work is chunk_builder_seal(), a check that the disk keeps
+ * its reserve, one pwrite of both frames and sync_file_range() to start writeback early, so
+ * that the group commit's fdatasync finds little left to do.
+ */
+#include "chunk_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+struct chunk_writer {
+	bool threaded;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;        /* a job arrived, or stop */
+	pthread_cond_t done;        /* the job finished */
+	struct chunk_job *job;      /* in flight (submitted, not yet collected) */
+	bool running;               /* the thread works on job */
+	bool stop;
+	struct buf frames;
+};
+
+static int write_all_at(int fd, const uint8_t *p, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* -ENOSPC when writing need bytes would leave less than the reserve (for unprivileged
+ * users: root's reserved blocks are left to the system). */
+static int check_space(int fd, size_t need)
+{
+	struct statvfs vfs;
+	if (fstatvfs(fd, &vfs))
+		return 0; /* unknown: the write itself will tell */
+	uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	return avail < need + CHUNK_WRITER_DISK_RESERVE ? -ENOSPC : 0;
+}
+
+static void run_job(struct chunk_writer *w, struct chunk_job *j)
+{
+	j->low_space = false;
+	j->length = 0;
+	j->err = chunk_builder_seal(j->cb, j->id, &w->frames);
+	if (j->err)
+		return;
+	if ((j->err = check_space(j->fd, w->frames.len))) {
+		j->low_space = true;
+		return;
+	}
+	j->err = write_all_at(j->fd, w->frames.data, w->frames.len, j->offset);
+	if (j->err)
+		return;
+	sync_file_range(j->fd, (off_t)j->offset, (off_t)w->frames.len, SYNC_FILE_RANGE_WRITE);
+	j->length = w->frames.len;
+}
+
+static void *thread_main(void *arg)
+{
+	struct chunk_writer *w = arg;
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->stop && !(w->job && w->running))
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->stop)
+			break;
+		struct chunk_job *j = w->job;
+		pthread_mutex_unlock(&w->lock);
+		run_job(w, j);
+		pthread_mutex_lock(&w->lock);
+		w->running = false;
+		pthread_cond_signal(&w->done);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int chunk_writer_new(bool threaded, struct chunk_writer **out)
+{
+	struct chunk_writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->threaded = threaded;
+	if (threaded) {
+		pthread_mutex_init(&w->lock, NULL);
+		pthread_cond_init(&w->wake, NULL);
+		pthread_cond_init(&w->done, NULL);
+		int err = pthread_create(&w->thread, NULL, thread_main, w);
+		if (err) {
+			free(w);
+			return -err;
+		}
+	}
+	*out = w;
+	return 0;
+}
+
+void chunk_writer_free(struct chunk_writer *w)
+{
+	if (!w)
+		return;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->lock);
+		while (w->running)
+			pthread_cond_wait(&w->done, &w->lock);
+		w->stop = true;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->wake);
+		pthread_cond_destroy(&w->done);
+	}
+	buf_free(&w->frames);
+	free(w);
+}
+
+void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job)
+{
+	if (!w->threaded) {
+		run_job(w, job);
+		w->job = job;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->job = job;
+	w->running = true;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+struct chunk_job *chunk_writer_wait(struct chunk_writer *w, bool block)
+{
+	struct chunk_job *j;
+	if (!w->threaded) {
+		j = w->job;
+		w->job = NULL;
+		return j;
+	}
+	pthread_mutex_lock(&w->lock);
+	if (w->running && !block) {
+		pthread_mutex_unlock(&w->lock);
+		return NULL;
+	}
+	while (w->running)
+		pthread_cond_wait(&w->done, &w->lock);
+	j = w->job;
+	w->job = NULL;
+	pthread_mutex_unlock(&w->lock);
+	return j;
+}

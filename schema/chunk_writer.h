@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * chunk_writer.h - sealing (LZ4 compression) and writing a closed chunk, on a thread of its
+ * own or on the caller's. The store hands over one chunk at a time and goes on filling the
+ * next one meanwhile; it collects the result (and indexes the chunk) before it hands over
+ * another, so at most one chunk is ever in flight and segment offsets stay in order.
+ */
+#ifndef ECAP_CHUNK_WRITER_H
+#define ECAP_CHUNK_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chunk.h"
+
+/* Disk space left free for the index: a writer that filled the disk with segment bytes
+ * could not commit the index rows that point at them any more. */
+#define CHUNK_WRITER_DISK_RESERVE (4u << 20)
+
+struct chunk_writer;
+
+struct chunk_job {
+	struct chunk_builder *cb;  /* sealed by the writer as chunk `id` */
+	uint64_t id;
+	int fd;                    /* the segment, written at offset */
+	uint64_t offset;
+	/* results */
+	int err;                   /* 0, or -errno from sealing or writing */
+	bool low_space;            /* err is -ENOSPC because of the reserve */
+	size_t length;             /* bytes written: both frames */
+};
+
+/* threaded: compress and write on a thread of its own; else chunk_writer_submit does it. */
+int chunk_writer_new(bool threaded, struct chunk_writer **out);
+void chunk_writer_free(struct chunk_writer *w);
+/* Start a job; the caller keeps its hands off job->cb until chunk_writer_wait returns it. */
+void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job);
+/* The job in flight, finished (NULL when there is none). block: wait for it; else NULL
+ * while it is still running. */
+struct chunk_job *chunk_writer_wait(struct chunk_writer *w, bool block);
+
+#endif
