@@ -21,6 +21,7 @@ struct live_options {
 	const char *ifaces[LIVE_IFACES_MAX];
 	size_t n_ifaces;
 	uint32_t snaplen;            /* 0: whole packets */
+	uint32_t ring_bytes;         /* packet ring buffer, a power of two; 0: the default */
 	const char *filter;          /* libpcap expression limiting what is stored, or NULL */
 	const char *libssl[LIVE_LIBSSL_MAX]; /* --libssl PATH, besides the system's and mapped ones */
 	size_t n_libssl;

@@ -35,17 +35,21 @@
 #define ARPHRD_LOOPBACK_NR 772
 #define ARPHRD_NONE_NR 65534
 
-/* The packets ring: room for ~1/2 s of 1 Gbit/s; the reader is woken when 1/16 of it
- * waits, and polls at least every 100 ms. ECAP_LIVE_RING_KB in the environment sets another
- * size (a power of two, at least the page size: tests that need losses use a tiny one). */
-#define RING_BYTES (64u << 20)
+/* The packets ring: -B/--buffer-size, default 16 MiB (~1/8 s of 1 Gbit/s; the ring's pages
+ * are mapped twice, so it counts double in the recorder's RSS); the reader is woken when 1/16
+ * of it waits, and polls at least every 100 ms. ECAP_LIVE_RING_KB in the environment sets
+ * another size (a power of two, at least the page size: tests that need losses use a tiny
+ * one). */
+#define RING_BYTES (16u << 20)
 
-static uint32_t ring_bytes(void)
+static uint32_t ring_bytes(const struct live_options *opt)
 {
 	const char *e = getenv("ECAP_LIVE_RING_KB");
 	unsigned long kb;
 	char *end;
 
+	if (opt->ring_bytes)
+		return opt->ring_bytes;
 	if (!e || !*e)
 		return RING_BYTES;
 	kb = strtoul(e, &end, 10);
@@ -246,8 +250,8 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 		goto fail;
 	}
 	c->skel->rodata->owner_pid = (uint32_t)getpid();
-	c->skel->rodata->wakeup_bytes = ring_bytes() / 16;
-	rc = bpf_map__set_max_entries(c->skel->maps.packets, ring_bytes());
+	c->skel->rodata->wakeup_bytes = ring_bytes(opt) / 16;
+	rc = bpf_map__set_max_entries(c->skel->maps.packets, ring_bytes(opt));
 	if (rc < 0)
 		goto fail;
 	rc = capture_bpf__load(c->skel);

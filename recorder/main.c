@@ -47,7 +47,7 @@ static void on_signal(int sig)
 }
 
 static const char usage_text[] =
-"Usage: ecap-rec -i IFACE [-i IFACE]... [--store DIR] [--snaplen N] [--max-size SIZE]\n"
+"Usage: ecap-rec -i IFACE [-i IFACE]... [--store DIR] [--snaplen N] [-B SIZE] [--max-size SIZE]\n"
 "                [--max-age DUR] [--libssl PATH]... [--no-tls] [--keylog FILE]... [-q]\n"
 "                [PCAP-FILTER...]\n"
 "       ecap-rec --replay FILE [--store DIR] [--keylog FILE]... [--max-size SIZE]\n"
@@ -90,6 +90,8 @@ static const char help_text[] =
 "                          is larger than SIZE (e.g. 512M, 20G)\n"
 "      --max-age DUR       retention: delete sealed segments whose newest packet is older\n"
 "                          than DUR (e.g. 12h, 7d)\n"
+"  -B, --buffer-size SIZE  live: the kernel-to-recorder packet ring, a power of two\n"
+"                          (default 16M); a larger one absorbs longer bursts\n"
 "      --chunk-size SIZE   raw pcapng bytes that close a chunk (default 1M); smaller\n"
 "                          chunks make packets queryable sooner and cost more index\n"
 "      --segment-size SIZE stored bytes that seal a segment file (default 64M; at most\n"
@@ -134,7 +136,7 @@ struct args {
 	const char *store;
 	uint32_t snaplen;
 	uint64_t max_size, max_age_ns;
-	uint64_t chunk_size, segment_size;
+	uint64_t chunk_size, segment_size, buffer_size;
 	bool no_tls, quiet;
 	char *filter;
 };
@@ -174,6 +176,7 @@ static char *join_words(char **w, int n)
 static int parse_args(int argc, char **argv, struct args *a)
 {
 	enum { OPT_MAX_SIZE = 256, OPT_MAX_AGE, OPT_LIBSSL, OPT_NO_TLS, OPT_CHUNK_SIZE, OPT_SEGMENT_SIZE };
+	/* -B as in tcpdump */
 	static const struct option longopts[] = {
 		{ "interface", required_argument, NULL, 'i' },
 		{ "replay", required_argument, NULL, 'r' },
@@ -183,6 +186,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 		{ "chunk-size", required_argument, NULL, OPT_CHUNK_SIZE },
+		{ "buffer-size", required_argument, NULL, 'B' },
 		{ "segment-size", required_argument, NULL, OPT_SEGMENT_SIZE },
 		{ "libssl", required_argument, NULL, OPT_LIBSSL },
 		{ "no-tls", no_argument, NULL, OPT_NO_TLS },
@@ -195,7 +199,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 	a->store = ECAP_DEFAULT_STORE;
 	int c;
 	char *end;
-	while ((c = getopt_long(argc, argv, "+i:r:w:k:s:qhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+i:r:w:k:s:B:qhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (a->n_ifaces == MAX_IFACES)
@@ -232,6 +236,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			if (units_parse_duration(optarg, &a->max_age_ns) || !a->max_age_ns)
 				return usage_error("--max-age: '%s' is not a duration (e.g. 12h, 7d)",
 						   optarg);
+			break;
+		case 'B':
+			if (units_parse_size(optarg, &a->buffer_size) || a->buffer_size < 65536 ||
+			    a->buffer_size > (1u << 30) || (a->buffer_size & (a->buffer_size - 1)))
+				return usage_error("--buffer-size: '%s' is not a power of two from 64K "
+						   "to 1G", optarg);
 			break;
 		case OPT_CHUNK_SIZE:
 			if (units_parse_size(optarg, &a->chunk_size) || a->chunk_size < 4096 ||
@@ -304,6 +314,7 @@ static int run_live(const struct args *a, struct pipeline *p, struct store *s)
 		lo.libssl[i] = a->libssl[i];
 	lo.n_libssl = a->n_libssl;
 	lo.snaplen = a->snaplen;
+	lo.ring_bytes = (uint32_t)a->buffer_size;
 	lo.filter = a->filter;
 	lo.no_tls = a->no_tls;
 	lo.store_dir = a->store;
