@@ -245,10 +245,13 @@ int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t t
 	return 0;
 }
 
-static int compress_update(struct chunk_builder *cb, struct buf *out, const uint8_t *src,
-			   size_t len)
+/* The bound must use the frame's own preferences: with NULL, LZ4F assumes 64 KiB blocks and
+ * under-counts what the context still buffers from earlier updates (up to a 256 KiB block,
+ * e.g. a large DSB), and LZ4F_compressUpdate then fails for lack of room. */
+static int compress_update(struct chunk_builder *cb, const LZ4F_preferences_t *prefs,
+			   struct buf *out, const uint8_t *src, size_t len)
 {
-	size_t bound = LZ4F_compressBound(len, NULL);
+	size_t bound = LZ4F_compressBound(len, prefs);
 	int err = buf_reserve(out, bound);
 	if (err)
 		return err;
@@ -306,10 +309,10 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct buf *frames
 		goto out_data;
 	}
 	data.len = n;
-	if ((err = compress_update(cb, &data, hdr.data, hdr.len)) ||
-	    (err = compress_update(cb, &data, cb->epbs.data, cb->epbs.len)))
+	if ((err = compress_update(cb, &prefs, &data, hdr.data, hdr.len)) ||
+	    (err = compress_update(cb, &prefs, &data, cb->epbs.data, cb->epbs.len)))
 		goto out_data;
-	if ((err = buf_reserve(&data, LZ4F_compressBound(0, NULL) + 8)))
+	if ((err = buf_reserve(&data, LZ4F_compressBound(0, &prefs) + 8)))
 		goto out_data;
 	n = LZ4F_compressEnd(cb->cctx, data.data + data.len, data.cap - data.len, NULL);
 	if (LZ4F_isError(n)) {

@@ -543,6 +543,7 @@ int store_close(struct store *s)
 		if (!err && (s->opt.max_size || s->opt.max_age_ns))
 			err = store_apply_retention(s);
 	}
+	sqlite3_finalize(s->get_flow_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);

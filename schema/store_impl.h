@@ -24,6 +24,7 @@ struct store {
 	enum store_mode mode;
 	struct store_options opt;
 	struct index *ix;
+	struct sqlite3_stmt *get_flow_st; /* store_get_flow()'s, prepared once, finalized at close */
 	char errmsg[512];
 
 	struct ecap_iface *ifaces;      /* by store id */

@@ -296,12 +296,17 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 	return err;
 }
 
+/* Called once per flow of an export: the statement is prepared once per store handle (parsing
+ * it each time was most of the cost of exporting a busy time window). */
 int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out)
 {
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(index_db(s->ix), FLOW_COLUMNS " WHERE f.id = ?1", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	sqlite3_stmt *st = s->get_flow_st;
+	if (!st) {
+		if (sqlite3_prepare_v2(index_db(s->ix), FLOW_COLUMNS " WHERE f.id = ?1", -1, &st,
+				       NULL) != SQLITE_OK)
+			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+		s->get_flow_st = st;
+	}
 	sqlite3_bind_int64(st, 1, (int64_t)flow_id);
 	int err = -ENOENT;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -310,7 +315,7 @@ int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out)
 		*out = fi.rec;
 		err = 0;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return err;
 }
 

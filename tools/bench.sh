@@ -1,0 +1,438 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench.sh - ecap measured against tcpdump and tshark, side by side, in one run (issue 7):
+#   1. ingest: ecap-rec --replay of a generated >= 1 GB pcap vs tcpdump -r -w copying it;
+#   2. retrieval: ecap-export of one connection, one host, one 10 s window vs tcpdump -r -w FILTER
+#      (editcap -A/-B for the window) and tshark -r -Y -w, packet counts cross-checked; the
+#      one-connection query against stores of 3 sizes;
+#   3. live capture on lo at rising loads (iperf3, a curl/openssl TLS loop) vs tcpdump -i lo -w;
+#   4. storage against the pcap, gzip -1 and zstd -1;  5. recorder peak memory;
+#   6. the store append benchmark (bench_store).
+# It writes BENCHMARKS.md at the repository root (medians of 3 runs). tools/bench_report.py does
+# the timing (wait4) and writes the table.
+#
+#   tools/bench.sh [--quick] [--build DIR] [--out FILE] [--tmp DIR] [--keep]
+#
+#   --quick     small inputs (20 MB), one run each, short live loads; writes the table to a
+#               temporary file (or --out) and exits 1 when any row was not produced. Timings
+#               are never judged. This is the CI smoke test (meson test --suite bench).
+#   --build DIR the meson build directory (default: $ECAP_BUILD, else ./build)
+#   --out FILE  where the table goes (default: BENCHMARKS.md at the repository root, or a
+#               temporary file with --quick)
+#   --tmp DIR   where the work files go (default: $TMPDIR or /tmp); several GB in a full run
+#   --keep      keep the work directory
+#
+# Live loads run on the loopback of a network namespace made for the run (so the kernel's
+# counters count the load alone); nothing leaves loopback. Every process started here is
+# ended by its pid; the work directory (the large inputs and stores) and the namespace are
+# deleted at the end. Exit status: 0 all rows
+# produced, 1 a row missing or a command failed, 2 usage or missing build.
+set -u -o pipefail
+
+# meson test sets MALLOC_PERTURB_, which makes glibc write every allocation: preallocated,
+# mostly untouched tables would all become resident and the memory figures would be wrong.
+unset MALLOC_PERTURB_ MALLOC_CHECK_
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+QUICK=0 KEEP=0 BUILD=${ECAP_BUILD:-$SRC/build} OUT='' TMPBASE=${TMPDIR:-/tmp}
+
+usage() {
+	sed -n '4,/^# produced, 1/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit "${1:-2}"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--quick) QUICK=1 ;;
+	--keep) KEEP=1 ;;
+	--build) BUILD=${2:?--build needs a directory}; shift ;;
+	--out) OUT=${2:?--out needs a file}; shift ;;
+	--tmp) TMPBASE=${2:?--tmp needs a directory}; shift ;;
+	-h|--help) usage 0 ;;
+	*) echo "bench.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+REC=$BUILD/recorder/ecap-rec EXP=$BUILD/export/ecap-export LS=$BUILD/tools/ecap-ls
+GEN=$BUILD/tools/gen_traffic BSTORE=$BUILD/tools/bench_store
+PY="python3 $SRC/tools/bench_report.py"
+for b in "$REC" "$EXP" "$LS" "$GEN" "$BSTORE"; do
+	[ -x "$b" ] || { echo "bench.sh: $b is missing: build first (ninja -C $BUILD)" >&2; exit 2; }
+done
+for t in python3 tcpdump tshark editcap gzip zstd; do
+	command -v "$t" >/dev/null || { echo "bench.sh: $t is not installed" >&2; exit 2; }
+done
+
+if [ "$QUICK" = 1 ]; then
+	SIZES="5000000 10000000 20000000" RUNS=1 TSHARK_RUNS=1 PPS=2000 FLOWS=300
+	LIVE_SECS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
+	LOADS="tcp-1g tls-1"
+else
+	SIZES="268435456 536870912 1073741824" RUNS=3 TSHARK_RUNS=1 PPS=20000 FLOWS=3000
+	LIVE_SECS=4 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
+	LOADS="tcp-100m tcp-1g tcp-10g tcp-max udp64-20m udp64-100m tls-1 tls-4"
+fi
+START_EPOCH=1764140400 SEED=7
+BIG=${SIZES##* } SMALL=${SIZES%% *}
+
+WORK=$(mktemp -d "$TMPBASE/ecap-bench.XXXXXX") || exit 2
+[ -n "$OUT" ] || { [ "$QUICK" = 1 ] && OUT=$WORK.md || OUT=$SRC/BENCHMARKS.md; }
+RUNSF=$WORK/runs.jsonl FACTS=$WORK/facts.tsv LOG=$WORK/log
+PIDS=() NETNS=
+T0=$(date +%s)
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	[ -n "${NETNS:-}" ] && ip netns del "$NETNS" 2>/dev/null
+	if [ "$KEEP" = 1 ]; then echo "bench.sh: work files kept in $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say() { printf '[bench %3ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
+fact() { local v=${2//$'\n'/ }; printf '%s\t%s\n' "$1" "${v//$'\t'/ }" >>"$FACTS"; }
+# m LABEL CMD...: one timed run; the command's output goes to the log.
+m() { local l=$1; shift; $PY measure "$RUNSF" "$l" -- "$@" >>"$LOG" 2>&1; }
+count() { $PY count "$1"; }
+forget() { local p; for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || echo "$p"; done; }
+stop_pid() {
+	kill -"${2:-INT}" "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	mapfile -t PIDS < <(forget "$1")
+}
+
+# ---------------------------------------------------------------- the machine
+fact date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+fact runs "$RUNS"
+fact tmpdir "$TMPBASE"
+fact tmpfs "$(df -T "$TMPBASE" | awk 'NR == 2 { print $1 " (" $2 ")" }')"
+fact nproc "$(nproc)"
+fact os "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
+fact loadavg.start "$(cut -d' ' -f1-3 /proc/loadavg)"
+fact commit "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+	[ -n "$(git -C "$SRC" status --porcelain --untracked-files=no 2>/dev/null)" ] &&
+	echo ' with uncommitted changes')"
+fact build "$BUILD ($(python3 -c 'import json,sys
+for o in json.load(open(sys.argv[1])):
+    if o["name"] == "buildtype": print(o["value"])' "$BUILD/meson-info/intro-buildoptions.json" \
+	2>/dev/null || echo 'buildtype unknown'))"
+fact versions "$(tcpdump --version 2>&1 | head -1); $(tshark -v 2>/dev/null | head -1 |
+	cut -d' ' -f1-3); $(iperf3 --version 2>/dev/null | head -1 | cut -d' ' -f1-2); $(
+	openssl version 2>/dev/null | cut -d' ' -f1-2); $(gzip --version | head -1); $(
+	zstd --version | sed 's/^\*\*\* //; s/, by.*//')"
+
+# ---------------------------------------------------------------- inputs
+# Same seed for every size: the smaller inputs are prefixes of the larger ones.
+for s in $SIZES; do
+	say "generating a $s-byte pcap"
+	"$GEN" -o "$WORK/in-$s.pcap" --bytes "$s" --flows-active "$FLOWS" --seed "$SEED" \
+		--pps "$PPS" --start "$START_EPOCH" 2>"$WORK/gen-$s.err" ||
+		{ cat "$WORK/gen-$s.err" >&2; exit 1; }
+done
+BIGF=$WORK/in-$BIG.pcap
+read -r gen_packets gen_conns < <(sed -n \
+	's/^gen_traffic: \([0-9]*\) packets, .* bytes, \([0-9]*\) connections.*/\1 \2/p' \
+	"$WORK/gen-$BIG.err")
+fact ingest.bytes "$(stat -c %s "$BIGF")"
+fact ingest.packets "${gen_packets:-$(count "$BIGF")}"
+fact ingest.connections "${gen_conns:-?}"
+
+# ---------------------------------------------------------------- 1. ingest
+for i in $(seq "$RUNS"); do
+	say "ingest run $i/$RUNS"
+	rm -rf "$WORK/store" "$WORK/copy.pcap"; sync
+	m ingest.ecap "$REC" --replay "$BIGF" --store "$WORK/store" -q
+	rm -f "$WORK/copy.pcap"; sync
+	m ingest.tcpdump tcpdump -r "$BIGF" -w "$WORK/copy.pcap"
+	# For information: the copy made durable, as ecap's store is (fsync of the output).
+	rm -f "$WORK/copy.pcap"; sync
+	m ingest.tcpdump_sync bash -c 'tcpdump -r "$1" -w "$2" && sync "$2"' _ "$BIGF" \
+		"$WORK/copy.pcap"
+done
+rm -f "$WORK/copy.pcap"
+ST=$WORK/store
+"$LS" --json "$ST" >"$WORK/ls.json" 2>>"$LOG" &&
+	fact ingest.flows "$($PY json "$WORK/ls.json" flows)"
+
+# ---------------------------------------------------------------- 2. retrieval
+read -r CA CP SA SP TM < <($PY pick "$BIGF")
+W0=$TM W1=$((TM + 10))
+declare -A E_ARGS T_CMD S_FLT
+E_ARGS[tuple]="--tuple $CA:$CP-$SA:$SP"
+T_CMD[tuple]="tcp and host $CA and host $SA and port $CP and port $SP"
+S_FLT[tuple]="ip.addr==$CA && ip.addr==$SA && tcp.port==$CP && tcp.port==$SP"
+E_ARGS[client]="--host $CA"; T_CMD[client]="host $CA"; S_FLT[client]="ip.addr==$CA"
+E_ARGS[server]="--host $SA"; T_CMD[server]="host $SA"; S_FLT[server]="ip.addr==$SA"
+E_ARGS[window]="--since @$W0 --until @$((W1 - 1)).999999999"
+S_FLT[window]="frame.time_epoch >= $W0 && frame.time_epoch < $W1"
+
+retrieve() { # QUERY LABEL-PREFIX STORE PCAP [RUNS] : ecap-export and tcpdump (or editcap)
+	local q=$1 p=$2 st=$3 pcap=$4 n=${5:-$RUNS} i
+	for i in $(seq "$n"); do
+		rm -f "$WORK/q.pcapng" "$WORK/q.pcap"
+		# shellcheck disable=SC2086
+		m "$p.ecap" "$EXP" -q --store "$st" ${E_ARGS[$q]} -o "$WORK/q.pcapng"
+		if [ "$q" = window ]; then
+			m "$p.tcpdump" editcap -F pcap -A "$W0" -B "$W1" "$pcap" "$WORK/q.pcap"
+		else
+			m "$p.tcpdump" tcpdump -r "$pcap" -w "$WORK/q.pcap" "${T_CMD[$q]}"
+		fi
+	done
+	fact "$p.n_ecap" "$(count "$WORK/q.pcapng")"
+	fact "$p.n_tcpdump" "$(count "$WORK/q.pcap")"
+}
+
+for q in tuple client server window; do
+	say "retrieval: $q"
+	fact "ret.$q.spec" "ecap-export ${E_ARGS[$q]}"
+	retrieve "$q" "ret.$q" "$ST" "$BIGF"
+	# tshark dissects every packet: ~30 s per pass over 1 GB here, so one pass per query
+	# keeps the full run within 10 minutes; the table marks it "(1 run)".
+	for i in $(seq "$TSHARK_RUNS"); do
+		rm -f "$WORK/s.pcapng"
+		m "ret.$q.tshark" tshark -r "$BIGF" -Y "${S_FLT[$q]}" -w "$WORK/s.pcapng"
+	done
+	fact "ret.$q.n_tshark" "$(count "$WORK/s.pcapng")"
+done
+
+say "retrieval: one connection, cold page cache"
+for i in $(seq "$RUNS"); do
+	$PY evict "$ST" "$BIGF"
+	m cold.ecap "$EXP" -q --store "$ST" ${E_ARGS[tuple]} -o "$WORK/q.pcapng"
+	$PY evict "$ST" "$BIGF"
+	m cold.tcpdump tcpdump -r "$BIGF" -w "$WORK/q.pcap" "${T_CMD[tuple]}"
+done
+
+# The same connection against stores of three sizes (the smallest input's middle).
+read -r CA CP SA SP TM < <($PY pick "$WORK/in-$SMALL.pcap")
+E_ARGS[tuple]="--tuple $CA:$CP-$SA:$SP"
+T_CMD[tuple]="tcp and host $CA and host $SA and port $CP and port $SP"
+fact grow.spec "${E_ARGS[tuple]}"
+fact grow.sizes "$SIZES"
+for s in $SIZES; do
+	say "growth: store of $s bytes of input"
+	gs=$WORK/store-$s
+	rm -rf "$gs"; sync
+	m "grow.$s.replay" "$REC" --replay "$WORK/in-$s.pcap" --store "$gs" -q
+	fact "grow.$s.store_bytes" "$(du -sb "$gs" | cut -f1)"
+	retrieve tuple "grow.$s" "$gs" "$WORK/in-$s.pcap"
+	[ "$s" = "$BIG" ] || rm -rf "$gs"
+done
+rm -rf "$WORK/store-$BIG"
+
+# ---------------------------------------------------------------- 4. storage
+say "storage"
+fact storage.pcap "$(stat -c %s "$BIGF")"
+fact storage.store "$(du -sb "$ST" | cut -f1)"
+fact storage.segments "$(cat "$ST"/*.ecap 2>/dev/null | wc -c)"
+fact storage.index "$(cat "$ST"/index.db* 2>/dev/null | wc -c)"
+m storage.gzip bash -c 'gzip -1 -c "$1" | wc -c >"$2"' _ "$BIGF" "$WORK/gz.size"
+fact storage.gzip "$(cat "$WORK/gz.size")"
+m storage.zstd bash -c 'zstd -q -1 -c "$1" | wc -c >"$2"' _ "$BIGF" "$WORK/zst.size"
+fact storage.zstd "$(cat "$WORK/zst.size")"
+rm -rf "$ST" "$WORK"/in-*.pcap "$WORK"/q.* "$WORK"/s.pcapng
+
+# ---------------------------------------------------------------- 6. bench_store
+say "store append benchmark"
+# shellcheck disable=SC2086
+if "$BSTORE" --store "$WORK/bs" ${BS_BYTES:+--bytes $BS_BYTES} >"$WORK/bs.out" 2>>"$LOG"; then
+	# The report parses the lines (one per mode and packet size).
+	fact bs.raw "$(paste -sd'|' "$WORK/bs.out" | sed 's/|/ || /g')"
+fi
+rm -rf "$WORK/bs"
+
+# ---------------------------------------------------------------- 3. live capture
+# Every live load runs on the loopback of a network namespace made for the bench, so that the
+# kernel's counters (lo tx_packets / tx_bytes) count the load and nothing else on the machine.
+# NX runs a command in it ("ip netns exec" execs, so $! is the command's own pid).
+NX=()
+
+# start_rec TOOL DIR: starts a recorder on lo; sets RPID, returns non-zero (with the reason in
+# $WHY) when it did not come up.
+start_rec() {
+	local tool=$1 dir=$2 i
+	rm -rf "$dir" "$dir.pcap"; : >"$WORK/rec.err"
+	if [ "$tool" = ecap ]; then
+		"${NX[@]}" "$REC" -i lo --store "$dir" >/dev/null 2>"$WORK/rec.err" </dev/null &
+	else
+		"${NX[@]}" tcpdump -i lo -w "$dir.pcap" >/dev/null 2>"$WORK/rec.err" </dev/null &
+	fi
+	RPID=$!; PIDS+=("$RPID")
+	for i in $(seq 300); do
+		grep -qE 'recording on|listening on' "$WORK/rec.err" && return 0
+		if ! kill -0 "$RPID" 2>/dev/null; then
+			wait "$RPID"; WHY="$tool -i lo exited $?: $(tail -1 "$WORK/rec.err")"
+			mapfile -t PIDS < <(forget "$RPID"); return 1
+		fi
+		sleep 0.05
+	done
+	WHY="$tool -i lo not ready after 15 s: $(tail -1 "$WORK/rec.err")"
+	stop_pid "$RPID" KILL; return 1
+}
+
+# run_load LOAD SECONDS: generates the named load on loopback and waits for it.
+run_load() {
+	local load=$1 secs=$2 k pids=() p
+	case "$load" in
+	tcp-*|udp64-*)
+		local r=${load#*-} rate extra=()
+		case "$r" in max) rate=0 ;; *m) rate=${r%m}M ;; *g) rate=${r%g}G ;; esac
+		[ "${load%%-*}" = udp64 ] && extra=(-u -l 64)
+		"${NX[@]}" iperf3 -c 127.0.0.1 -p "$IPORT" -t "$secs" -b "$rate" "${extra[@]}" \
+			>>"$LOG" 2>&1 </dev/null ;;
+	tls-*)
+		for k in $(seq "${load#tls-}"); do
+			"${NX[@]}" bash -c 'n=0; end=$((SECONDS + $2))
+				while [ $SECONDS -lt $end ]; do
+					curl -sk -o /dev/null "https://127.0.0.1:$1/" && n=$((n + 1))
+				done; echo $n' _ "$TPORT" "$secs" >"$WORK/tls-$k.n" 2>/dev/null </dev/null &
+			pids+=($!)
+		done
+		for p in "${pids[@]}"; do wait "$p"; done
+		TLS_REQS=$(awk '{ n += $1 } END { print n + 0 }' "$WORK"/tls-*.n)
+		rm -f "$WORK"/tls-*.n ;;
+	esac
+}
+
+live_one() { # LOAD TOOL
+	local load=$1 tool=$2 p="live.$1.$2" dir=$WORK/live-$2 a b a2 b2 c0 c1 hwm n by
+	if ! start_rec "$tool" "$dir"; then fact "$p.status" "$WHY"; return; fi
+	read -r a b < <("${NX[@]}" $PY lostat)
+	read -r c0 _ < <($PY procstat "$RPID")
+	TLS_REQS=
+	run_load "$load" "$LIVE_SECS"
+	sleep 0.5
+	if ! kill -0 "$RPID" 2>/dev/null; then
+		wait "$RPID"; local st=$?
+		mapfile -t PIDS < <(forget "$RPID")
+		cp "$WORK/rec.err" "$WORK/died-$load-$tool.err"
+		fact "$p.status" "$tool exited during the load (status $st): $(tail -1 "$WORK/rec.err")"
+		say "live: $tool exited during $load (status $st); its stderr is in the log"
+		cat "$WORK/rec.err" >>"$LOG"
+		rm -rf "$dir" "$dir.pcap"
+		return
+	fi
+	read -r c1 hwm _ < <($PY procstat "$RPID")
+	read -r a2 b2 < <("${NX[@]}" $PY lostat)
+	stop_pid "$RPID" INT
+	fact "$p.sent" $((a2 - a)); fact "$p.bytes" $((b2 - b))
+	fact "$p.cpu" "$(awk -v a="$c1" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')"
+	fact "$p.hwm" "$hwm"
+	if [ "$tool" = ecap ]; then
+		if "$LS" --json "$dir" >"$WORK/live.json" 2>>"$LOG"; then
+			fact "$p.captured" "$($PY json "$WORK/live.json" packets)"
+			fact "$p.captured_bytes" "$($PY json "$WORK/live.json" matching.bytes)"
+			fact "$p.drops" "$($PY json "$WORK/live.json" drops)"
+			[ -n "$TLS_REQS" ] && fact "live.$load.extra" "$TLS_REQS requests under ecap, \
+which recorded $($PY json "$WORK/live.json" tls_sessions) TLS sessions and \
+$($PY json "$WORK/live.json" secrets) secrets"
+		else
+			fact "$p.status" "ecap-ls could not read the live store: $(tail -1 "$LOG")"
+		fi
+	else
+		read -r n by < <($PY count "$dir.pcap" bytes)
+		fact "$p.captured" "$n"; fact "$p.captured_bytes" "$by"
+		fact "$p.drops" "$(sed -n 's/^\([0-9]*\) packets\{0,1\} dropped by kernel.*/\1/p' \
+			"$WORK/rec.err")"
+	fi
+	rm -rf "$dir" "$dir.pcap"
+}
+
+describe_load() {
+	case "$1" in
+	tcp-max) echo "iperf3 TCP, unlimited rate, ${LIVE_SECS} s" ;;
+	tcp-*) echo "iperf3 TCP -b ${1#tcp-}, ${LIVE_SECS} s" ;;
+	udp64-*) echo "iperf3 UDP 64-byte datagrams -b ${1#udp64-}, ${LIVE_SECS} s" ;;
+	tls-*) echo "TLS request loop: ${1#tls-} curl client(s) vs openssl s_server, ${LIVE_SECS} s" ;;
+	esac
+}
+
+fact live.loads "$LOADS"
+for l in $LOADS; do fact "live.$l.desc" "$(describe_load "$l")"; done
+fact mem.live.desc "iperf3 TCP -b 200M for $LONG_SECS s"
+FIRST_AT=$((LONG_SECS / 4 > LONG_SAMPLE ? LONG_SECS / 4 : LONG_SAMPLE))
+fact mem.live.first_at "$FIRST_AT"
+live_why=
+[ "$(id -u)" = 0 ] || live_why="needs root (CAP_BPF, CAP_NET_ADMIN); not run"
+for t in ip iperf3 openssl curl; do
+	[ -n "$live_why" ] || command -v "$t" >/dev/null || live_why="$t is not installed; not run"
+done
+if [ -z "$live_why" ]; then
+	NETNS=ecap-bench-$$
+	if ip netns add "$NETNS" 2>>"$LOG" && ip -n "$NETNS" link set lo up 2>>"$LOG"; then
+		NX=(ip netns exec "$NETNS")
+	else
+		live_why="cannot create a network namespace (ip netns add); not run"
+		NETNS=
+	fi
+fi
+if [ -z "$live_why" ]; then
+	IPORT=5201 TPORT=4433
+	"${NX[@]}" iperf3 -s -B 127.0.0.1 -p "$IPORT" >>"$LOG" 2>&1 </dev/null &
+	PIDS+=($!)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj /CN=localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >>"$LOG" 2>&1
+	"${NX[@]}" openssl s_server -accept "127.0.0.1:$TPORT" -cert "$WORK/cert.pem" \
+		-key "$WORK/key.pem" -www -quiet >>"$LOG" 2>&1 </dev/null &
+	PIDS+=($!)
+	sleep 0.5
+	for l in $LOADS; do
+		for t in ecap tcpdump; do
+			say "live: $l under $t"
+			live_one "$l" "$t"
+		done
+	done
+
+	say "live: long run ($LONG_SECS s)"
+	if start_rec ecap "$WORK/live-long"; then
+		"${NX[@]}" iperf3 -c 127.0.0.1 -p "$IPORT" -t "$LONG_SECS" -b 200M >>"$LOG" 2>&1 \
+			</dev/null &
+		lp=$!; PIDS+=("$lp")
+		rss_first=
+		for ((el = LONG_SAMPLE; el <= LONG_SECS; el += LONG_SAMPLE)); do
+			sleep "$LONG_SAMPLE"
+			kill -0 "$RPID" 2>/dev/null || break
+			read -r _ _ rss _ < <($PY procstat "$RPID")
+			[ "$el" -ge "$FIRST_AT" ] && [ -z "$rss_first" ] && rss_first=$rss
+		done
+		stop_pid "$lp" TERM
+		if kill -0 "$RPID" 2>/dev/null; then
+			read -r _ hwm rss anon bpf < <($PY procstat "$RPID")
+			stop_pid "$RPID" INT
+			fact mem.live.rss_first "${rss_first:-$rss}"; fact mem.live.rss_last "$rss"
+			fact mem.live.hwm "$hwm"; fact mem.live.anon "$anon"; fact mem.live.bpfmaps "$bpf"
+			fact mem.live.store_bytes "$(du -sb "$WORK/live-long" | cut -f1)"
+		else
+			wait "$RPID"; st=$?; mapfile -t PIDS < <(forget "$RPID")
+			fact mem.live.status "ecap-rec exited during the run (status $st): $(tail -1 \
+				"$WORK/rec.err")"
+			cat "$WORK/rec.err" >>"$LOG"
+		fi
+		rm -rf "$WORK/live-long"
+	else
+		fact mem.live.status "$WHY"
+	fi
+else
+	fact live.status "$live_why"
+	fact mem.live.status "$live_why"
+	for l in $LOADS; do
+		fact "live.$l.ecap.status" "$live_why"; fact "live.$l.tcpdump.status" "$live_why"
+	done
+fi
+
+# ---------------------------------------------------------------- the table
+fact loadavg.end "$(cut -d' ' -f1-3 /proc/loadavg)"
+fact elapsed $(($(date +%s) - T0))
+rc=0
+$PY report "$RUNSF" "$FACTS" "$OUT" "$([ "$QUICK" = 1 ] && echo quick || echo full)" || rc=1
+if grep -q '"rc": [1-9]' "$RUNSF"; then
+	echo "bench.sh: some commands failed; see the table's last line" >&2
+	[ "$QUICK" = 1 ] && rc=1
+fi
+say "table written to $OUT"
+[ "$QUICK" = 1 ] && [ "$KEEP" = 0 ] && { cat "$OUT"; rm -f "$OUT"; }
+exit $rc
