@@ -271,7 +271,6 @@ static int start_file(struct exporter *ex)
 /* ISBs for every IDB; with nothing exported, IDBs of every store interface first. */
 static int finish_file(struct exporter *ex)
 {
-	struct store_stats st = { 0 };
 	uint64_t start, end;
 	int err = 0;
 
@@ -284,9 +283,10 @@ static int finish_file(struct exporter *ex)
 				err = writer_add_iface(&ex->w, i, &info);
 		}
 	}
-	store_get_stats(ex->s, &st);
-	start = ex->q->has_since ? ex->since : st.first_ns;
-	end = ex->q->has_until ? ex->until : st.last_ns;
+	uint64_t span_first = 0, span_last = 0;
+	store_time_span(ex->s, &span_first, &span_last);
+	start = ex->q->has_since ? ex->since : span_first;
+	end = ex->q->has_until ? ex->until : span_last;
 	if (end < ex->hi_ts)
 		end = ex->hi_ts;
 	if (ex->q->has_until && end > wall_ns())

@@ -142,6 +142,7 @@ int index_open(const char *path, bool create, struct index **out, char *err, siz
 	int64_t version = 0;
 	if ((e = exec(ix, "PRAGMA journal_mode = WAL")) ||
 	    (e = exec(ix, "PRAGMA synchronous = NORMAL")) ||
+	    (e = exec(ix, "PRAGMA cache_size = -32768")) ||
 	    (e = index_scalar(ix, "PRAGMA user_version", 0, &version))) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ix->db));
 		goto fail;
@@ -185,6 +186,14 @@ int index_open(const char *path, bool create, struct index **out, char *err, siz
 fail:
 	index_close(ix);
 	return e ? e : -EIO;
+}
+
+void index_optimize(struct index *ix)
+{
+	/* Table statistics let the planner pick the selective index (a tuple's ports, not one
+	 * port); bounded work, as SQLite recommends before closing a long-lived connection. */
+	exec(ix, "PRAGMA analysis_limit = 1000");
+	exec(ix, "PRAGMA optimize");
 }
 
 void index_close(struct index *ix)

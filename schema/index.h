@@ -22,6 +22,8 @@ struct index;
 /* create: make the file and schema when missing. err receives a message on failure. */
 int index_open(const char *path, bool create, struct index **out, char *err, size_t errlen);
 void index_close(struct index *ix);
+/* Refresh the planner's statistics where they are stale (cheap; writers call it). */
+void index_optimize(struct index *ix);
 sqlite3 *index_db(struct index *ix);
 const char *index_errmsg(struct index *ix);
 

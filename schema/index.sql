@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS flows (
 CREATE INDEX IF NOT EXISTS flows_by_last_chunk ON flows(last_chunk);
 CREATE INDEX IF NOT EXISTS flows_by_addr_a ON flows(addr_a);
 CREATE INDEX IF NOT EXISTS flows_by_addr_b ON flows(addr_b);
-CREATE INDEX IF NOT EXISTS flows_by_port_a ON flows(port_a);
+CREATE INDEX IF NOT EXISTS flows_by_ports ON flows(port_a, port_b);
 CREATE INDEX IF NOT EXISTS flows_by_port_b ON flows(port_b);
 
 -- the process owning each local end of a flow (pid 0 with valid: a kernel socket).

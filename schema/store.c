@@ -213,6 +213,7 @@ static int init_writer(struct store *s)
 	if (!index_get_setting(s->ix, "next_chunk_id", &v) && (uint64_t)v > s->next_chunk_id)
 		s->next_chunk_id = (uint64_t)v;
 	s->now_mono = s->last_commit_mono = s->last_retention_mono = mono_now();
+	s->last_optimize_mono = s->now_mono;
 	return store_load_interfaces(s);
 }
 
@@ -518,6 +519,10 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	if (s->txn_open && now_mono_ns - s->last_commit_mono >= s->opt.commit_interval_ns &&
 	    (err = store_commit(s)))
 		return err;
+	if (!s->txn_open && now_mono_ns - s->last_optimize_mono >= 600 * NS_PER_SEC) {
+		s->last_optimize_mono = now_mono_ns;
+		index_optimize(s->ix);
+	}
 	if ((s->opt.max_size || s->opt.max_age_ns) &&
 	    now_mono_ns - s->last_retention_mono >= 2 * NS_PER_SEC) {
 		s->last_retention_mono = now_mono_ns;
@@ -542,6 +547,8 @@ int store_close(struct store *s)
 		err = store_sync(s);
 		if (!err && (s->opt.max_size || s->opt.max_age_ns))
 			err = store_apply_retention(s);
+		if (!err)
+			index_optimize(s->ix);
 	}
 	sqlite3_finalize(s->get_flow_st);
 	index_close(s->ix);

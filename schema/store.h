@@ -86,6 +86,8 @@ struct store_stats {
 	uint64_t packets_lost;       /* in chunks that could not be written */
 };
 int store_get_stats(struct store *s, struct store_stats *st);
+/* First and last packet time in the store (0, 0 when empty); cheap, unlike store_get_stats. */
+int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns);
 
 /* ---- reader ------------------------------------------------------------------------ */
 

@@ -46,6 +46,7 @@ struct store {
 	int unsynced_fd;                /* a sealed segment whose bytes still need fdatasync */
 	uint64_t last_commit_mono;
 	uint64_t last_retention_mono;
+	uint64_t last_optimize_mono;
 	struct store_stats st;          /* running counts for the writer's status line */
 };
 

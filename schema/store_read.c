@@ -649,3 +649,18 @@ int store_get_stats(struct store *s, struct store_stats *out)
 	out->packets_lost = s->st.packets_lost;
 	return 0;
 }
+
+int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns)
+{
+	int64_t first = 0, last = 0;
+	int err = index_scalar(s->ix, "SELECT first_ns FROM chunks WHERE packets > 0 "
+			       "ORDER BY first_ns LIMIT 1", 0, &first);
+	if (!err)
+		err = index_scalar(s->ix, "SELECT max(last_ns) FROM chunks WHERE packets > 0", 0,
+				   &last);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	*first_ns = (uint64_t)first;
+	*last_ns = (uint64_t)last;
+	return 0;
+}
