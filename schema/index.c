@@ -193,7 +193,7 @@ void index_optimize(struct index *ix)
 	/* Table statistics let the planner pick the selective index (a tuple's ports, not one
 	 * port); bounded work, as SQLite recommends before closing a long-lived connection. */
 	exec(ix, "PRAGMA analysis_limit = 1000");
-	exec(ix, "PRAGMA optimize");
+	exec(ix, "ANALYZE");
 }
 
 void index_close(struct index *ix)
