@@ -2,10 +2,37 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # test.sh - install, build (warnings are errors) and run every test suite: unit (cmocka),
 # integration (replay -> store -> export -> tshark), live (root + eBPF; skipped with a reason
-# where they cannot run). Exits non-zero when any test fails.
+# where they cannot run). Then, when run without arguments: the unit and integration suites
+# again in build-asan/ under AddressSanitizer and UndefinedBehaviorSanitizer (any report is
+# fatal), and a short run of every fuzz target (tools/fuzz.sh). Exits non-zero when any test
+# fails.
 #
 #   tools/test.sh [meson test arguments...]    e.g. tools/test.sh --suite unit
+#   ECAP_SANITIZE=0 / ECAP_FUZZ=0 skip the sanitizer and fuzz stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh -Dwerror=true
-meson test -C build --print-errorlogs --num-processes 2 "$@"
+status=0
+meson test -C build --print-errorlogs --num-processes 2 "$@" || status=$?
+[ $# -eq 0 ] || exit "$status"
+
+if [ "${ECAP_SANITIZE:-1}" != 0 ]; then
+	if [ ! -f build-asan/build.ninja ]; then
+		# no -Dwerror: gcc warns differently with sanitizer instrumentation (false
+		# -Wformat-truncation); the normal build above has warnings as errors
+		CC=gcc meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+			>/dev/null
+	fi
+	ninja -C build-asan >/dev/null
+	# the crash test is the long one; under the sanitizers a few kills suffice, and the
+	# throughput checks of the unit tests do not apply
+	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	CRASH_KILLS=4 CRASH_BUDGET=20 ECAP_NO_PERF_CHECK=1 \
+		meson test -C build-asan --print-errorlogs --num-processes 2 \
+		--suite unit --suite integration || status=1
+fi
+if [ "${ECAP_FUZZ:-1}" != 0 ]; then
+	tools/fuzz.sh || status=1
+fi
+exit "$status"

@@ -1,0 +1,184 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fuzz_segment.c - libFuzzer target for the store's segment and chunk reader (schema/
+ * segment.c, chunkmeta.c, chunk_view.c), the code that reads segment files back for
+ * export, recovery, rebuild and fsck.
+ *
+ * Each input is used four ways:
+ *  1. as a whole segment file (in a memfd) scanned front to back as ecap-fsck does:
+ *     segment_read_chunk(), segment_decompress(), chunk_view_parse(), the DSB lines, and
+ *     segment_resync() past damage;
+ *  2. chunkmeta_decode() directly, with the metadata checksum fixed up so that the body
+ *     decoder is reached;
+ *  3. as "metadata frame, then a raw pcapng section": the harness fixes the checksum,
+ *     compresses the section into an LZ4 frame as the writer does and writes both frames
+ *     as a one-chunk segment, so the pcapng walk behind the checksums is fuzzed too;
+ *  4. that chunk again with the input's own decompressed size in its (re-checksummed)
+ *     metadata header: a size that lies must not drive an allocation.
+ * A chunk that is accepted must be readable packet by packet within its bytes.
+ */
+#define LZ4F_STATIC_LINKING_ONLY
+#include <errno.h>
+#include <lz4frame.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "crc32c.h"
+#include "le.h"
+#include "segment.h"
+#include "store.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int memfd = -1;
+
+static int count_secret(const struct tls_secret *sec, void *ctx)
+{
+	(*(size_t *)ctx)++;
+	return sec->secret_len > ECAP_SECRET_MAX ? -EINVAL : 0;
+}
+
+static void read_all_packets(struct chunk_view *v)
+{
+	struct ecap_packet pkt;
+	volatile uint8_t sink = 0;
+	uint64_t ts, prev = 0;
+	v->pos = 0;
+	while (chunk_view_peek_ts(v, &ts)) {
+		if (chunk_view_next(v, &pkt) != 1 || pkt.ts_ns != ts || ts < prev)
+			abort(); /* packets come out in timestamp order */
+		prev = ts;
+		if ((const uint8_t *)pkt.data < v->raw.data ||
+		    (const uint8_t *)pkt.data + pkt.caplen > v->raw.data + v->raw.len)
+			abort();
+		for (uint32_t i = 0; i < pkt.caplen; i++)
+			sink ^= pkt.data[i];
+	}
+	size_t n = 0;
+	chunk_view_walk_secrets(v, count_secret, &n);
+	(void)sink;
+}
+
+/* Like ecap-fsck: every chunk of the file, resynchronising after damage. */
+static void scan_segment(size_t size)
+{
+	struct chunk_view v = { 0 };
+	uint64_t off = 0;
+	unsigned guard = 0;
+	while (off < size && guard++ < 10000) {
+		const char *why = NULL;
+		long r = segment_read_chunk(memfd, off, size, &v.meta, &v.frames, &why);
+		if (r > 0) {
+			if (v.meta.length != (uint32_t)r || v.meta.offset != off ||
+			    off + (uint64_t)r > size)
+				abort();
+			if (!segment_decompress(&v.meta, &v.frames, &v.raw, &why) &&
+			    !chunk_view_parse(&v, &why))
+				read_all_packets(&v);
+			off += (uint64_t)r;
+			continue;
+		}
+		if (r != -ENODATA && r != -EBADMSG)
+			abort(); /* reading a memfd cannot fail otherwise */
+		if (r == -EBADMSG && !why)
+			abort(); /* damage is always explained */
+		if (r == -ENODATA)
+			break;
+		uint64_t next = segment_resync(memfd, off + 1, size);
+		if (next <= off || next > size)
+			abort();
+		off = next;
+	}
+	chunk_view_free_contents(&v);
+}
+
+static int put_file(const uint8_t *p, size_t n)
+{
+	if (ftruncate(memfd, 0) || (n && pwrite(memfd, p, n, 0) != (ssize_t)n))
+		return -EIO;
+	return 0;
+}
+
+/* Recompute the metadata checksum of a frame at p (n bytes); returns the frame length. */
+static size_t fix_meta(uint8_t *p, size_t n)
+{
+	if (n < 8 + CHUNKMETA_HEADER_LEN || le32_load(p) != 0x184D2A5Eu)
+		return 0;
+	size_t flen = 8 + (size_t)le32_load(p + 4);
+	if (flen > n || flen < 8 + CHUNKMETA_HEADER_LEN)
+		return 0;
+	uint8_t *h = p + 8;
+	size_t body = flen - 8 - CHUNKMETA_HEADER_LEN;
+	le32_store(h + 56, (uint32_t)body);
+	le32_store(h + 60, crc32c(crc32c(0, h, 60), h + CHUNKMETA_HEADER_LEN, body));
+	return flen;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (memfd < 0 && (memfd = memfd_create("fuzz-segment", MFD_CLOEXEC)) < 0)
+		abort();
+	if (size > (1u << 20))
+		return 0;
+
+	/* 1: the bytes as they are */
+	if (put_file(data, size))
+		abort();
+	scan_segment(size);
+
+	/* 2 and 3: with a valid checksum and a compressed data frame */
+	uint8_t *copy = malloc(size ? size : 1);
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	size_t mlen = fix_meta(copy, size);
+	if (!mlen) {
+		free(copy);
+		return 0;
+	}
+	struct chunk_meta m = { 0 };
+	const char *why;
+	long r = chunkmeta_decode(copy, mlen, &m, &why);
+	if (r != 0 && r != (long)mlen && r != -EBADMSG && r != -ENOMEM)
+		abort();
+	chunkmeta_free(&m);
+
+	const uint8_t *raw = copy + mlen;
+	size_t raw_len = size - mlen;
+	LZ4F_preferences_t prefs = { 0 };
+	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
+	prefs.frameInfo.contentSize = raw_len;
+	size_t bound = LZ4F_compressFrameBound(raw_len, &prefs);
+	uint8_t *seg = malloc(mlen + bound);
+	if (!seg) {
+		free(copy);
+		return 0;
+	}
+	size_t dlen = LZ4F_compressFrame(seg + mlen, bound, raw, raw_len, &prefs);
+	if (LZ4F_isError(dlen))
+		abort();
+	memcpy(seg, copy, mlen);
+	le32_store(seg + 8 + 40, (uint32_t)raw_len);
+	le32_store(seg + 8 + 44, (uint32_t)dlen);
+	fix_meta(seg, mlen);
+	if (put_file(seg, mlen + dlen))
+		abort();
+	scan_segment(mlen + dlen);
+	/* 4: the same chunk with the input's own raw_len: a metadata header whose checksum
+	 * holds but whose decompressed size lies */
+	uint32_t claimed = le32_load(copy + 8 + 40);
+	if (claimed != raw_len) {
+		le32_store(seg + 8 + 40, claimed);
+		fix_meta(seg, mlen);
+		if (put_file(seg, mlen + dlen))
+			abort();
+		scan_segment(mlen + dlen);
+	}
+	free(seg);
+	free(copy);
+	return 0;
+}
