@@ -13,8 +13,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh -Dwerror=true
 status=0
-meson test -C build --print-errorlogs --num-processes 2 "$@" || status=$?
-[ $# -eq 0 ] || exit "$status"
+log=$(mktemp /tmp/ecap-test-log.XXXXXX)
+trap 'rm -f "$log"' EXIT
+# the closing line: passed, failed and skipped tests summed over every meson test run
+summary() {
+	awk '/^Ok:/ {ok += $2} /^Fail:/ {f += $2} /^Timeout:/ {f += $2}
+	     /^Unexpected Pass:/ {f += $3} /^Skipped:/ {sk += $2}
+	     END {printf "tests: %d passed, %d failed, %d skipped\n", ok, f, sk}' "$log"
+}
+meson test -C build --print-errorlogs --num-processes 2 "$@" 2>&1 | tee -a "$log" || status=1
+if [ $# -gt 0 ]; then
+	summary
+	exit "$status"
+fi
 
 if [ "${ECAP_SANITIZE:-1}" != 0 ]; then
 	if [ ! -f build-asan/build.ninja ]; then
@@ -30,9 +41,10 @@ if [ "${ECAP_SANITIZE:-1}" != 0 ]; then
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	CRASH_KILLS=4 CRASH_BUDGET=20 ECAP_NO_PERF_CHECK=1 \
 		meson test -C build-asan --print-errorlogs --num-processes 2 \
-		--suite unit --suite integration || status=1
+		--suite unit --suite integration 2>&1 | tee -a "$log" || status=1
 fi
 if [ "${ECAP_FUZZ:-1}" != 0 ]; then
 	tools/fuzz.sh || status=1
 fi
+summary
 exit "$status"

@@ -452,6 +452,43 @@ static void test_retention(void **state)
 	fclose(devnull);
 }
 
+/* --max-age: segments whose newest packet is older than the newest packet in the store by
+ * more than the age go, oldest first; the newest stay. */
+static void test_retention_by_age(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 16 * 1024;
+	o.max_age_ns = 10 * NS;
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	uint8_t data[300];
+	/* 60 s of packets, one every 10 ms */
+	for (uint32_t i = 0; i < 6000; i++) {
+		make_packet(data, i, 100);
+		struct ecap_packet p = { .ts_ns = T0 + i * 10000000ull, .iface = ifid, .caplen = 100,
+					 .origlen = 100, .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	uint64_t first, last;
+	assert_int_equal(store_time_span(s, &first, &last), 0);
+	assert_int_equal(last, T0 + 5999 * 10000000ull);
+	/* what is kept reaches back at most one segment beyond the age */
+	assert_true(first >= last - 12 * NS);
+	assert_true(first <= last - 10 * NS);
+	store_close(s);
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	fclose(devnull);
+}
+
 static void test_reader_during_writing(void **state)
 {
 	struct fixture *f = *state;
@@ -495,6 +532,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
