@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "pipeline.h"
+#include "../schema/hex.h"
 
 static _Thread_local char keylog_reason[160];
 
@@ -62,28 +63,6 @@ static bool is_blank(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes n hex digits (n even) into out. False on a non-hex digit. */
-static bool unhex(const char *s, size_t n, uint8_t *out)
-{
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
 
 /* The token starting at *pos (after blanks): its start and length; *pos moves past it. */
 static size_t next_token(const char *line, size_t len, size_t *pos, const char **tok)
@@ -139,7 +118,7 @@ int keylog_parse_line(const char *line, size_t len, struct tls_secret *out)
 	if (n != 64)
 		return fail("%s: client_random is not 64 hex digits", label);
 	uint8_t cr[32];
-	if (!unhex(tok, 64, cr))
+	if (hex_decode(tok, 64, cr))
 		return fail("%s: client_random has a non-hex digit", label);
 
 	n = next_token(line, len, &pos, &tok);
@@ -152,7 +131,7 @@ int keylog_parse_line(const char *line, size_t len, struct tls_secret *out)
 	if (li == 0 && n != 96)
 		return fail("%s: master secret is not 48 bytes (96 hex digits)", label);
 	uint8_t sec[ECAP_SECRET_MAX];
-	if (!unhex(tok, n, sec))
+	if (hex_decode(tok, n, sec))
 		return fail("%s: secret has a non-hex digit", label);
 
 	const char *extra;

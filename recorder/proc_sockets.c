@@ -22,6 +22,8 @@
 
 #include "proc_sockets.h"
 
+#include "../schema/hex.h"
+
 #define TCP_LISTEN_STATE 0x0A
 
 struct sock_table {
@@ -30,16 +32,6 @@ struct sock_table {
 	bool *taken;            /* per entry: already reported */
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Exactly `digits` hex digits at *p into *v; advances *p. */
 static bool parse_hex(const char **p, int digits, uint32_t *v)
 {
@@ -47,7 +39,7 @@ static bool parse_hex(const char **p, int digits, uint32_t *v)
 	int i, d;
 
 	for (i = 0; i < digits; i++) {
-		d = hexval((unsigned char)(*p)[i]);
+		d = hex_digit_value((unsigned char)(*p)[i]);
 		if (d < 0)
 			return false;
 		x = x << 4 | (uint32_t)d;

@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "tls_calib_ossl.h"
+#include "../schema/hex.h"
 
 #define ALLOC_SLOTS (1u << 17)
 
@@ -412,24 +413,13 @@ const char *ossl_lib_version(const struct ossl_lib *l)
 
 /* ---- callbacks ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parses "<hex>" of exactly n bytes ending at a space or NUL; returns the end or NULL. */
 static const char *parse_hex(const char *s, uint8_t *out, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int hi = hexval(s[2 * i]), lo = hi < 0 ? -1 : hexval(s[2 * i + 1]);
+		int hi = hex_digit_value(s[2 * i]), lo = hi < 0 ? -1 : hex_digit_value(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return NULL;

@@ -10,9 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "pcapng.h"
-
-static const char hexdig[] = "0123456789abcdef";
 
 size_t secret_format_line(const struct tls_secret *sec, char *out, size_t cap)
 {
@@ -24,39 +23,11 @@ size_t secret_format_line(const struct tls_secret *sec, char *out, size_t cap)
 	memcpy(p, sec->label, ll);
 	p += ll;
 	*p++ = ' ';
-	for (int i = 0; i < 32; i++) {
-		*p++ = hexdig[sec->client_random[i] >> 4];
-		*p++ = hexdig[sec->client_random[i] & 15];
-	}
+	p = hex_encode(sec->client_random, 32, p);
 	*p++ = ' ';
-	for (int i = 0; i < sec->secret_len; i++) {
-		*p++ = hexdig[sec->secret[i] >> 4];
-		*p++ = hexdig[sec->secret[i] & 15];
-	}
+	p = hex_encode(sec->secret, sec->secret_len, p);
 	*p++ = '\n';
 	return (size_t)(p - out);
-}
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int unhex_bytes(const char *s, size_t len, uint8_t *out)
-{
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = unhex(s[2 * i]), lo = unhex(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
 }
 
 int secret_parse_line(const char *line, size_t len, struct tls_secret *out)
@@ -73,7 +44,7 @@ int secret_parse_line(const char *line, size_t len, struct tls_secret *out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	memcpy(out->label, line, (size_t)(sp1 - line));
-	if (unhex_bytes(cr, 64, out->client_random) || unhex_bytes(sec, sl, out->secret))
+	if (hex_decode(cr, 64, out->client_random) || hex_decode(sec, sl, out->secret))
 		return -EINVAL;
 	out->secret_len = (uint8_t)(sl / 2);
 	return 0;
