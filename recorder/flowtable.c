@@ -16,7 +16,7 @@
 
 _Static_assert(sizeof(struct ft_key) == 40, "ft_key is hashed as five 64-bit words");
 
-enum { CLS_TCP = 0, CLS_OTHER = 1, CLS_FREE = 0xff };
+enum { CLS_TCP = 0, CLS_OTHER = 1, CLS_CLOSED = 2, N_CLS = 3, CLS_FREE = 0xff };
 
 struct age_list {
 	uint32_t head, tail;
@@ -29,7 +29,7 @@ struct flowtable {
 	uint32_t mask;
 	uint32_t used;            /* entries ever handed out */
 	uint32_t free_head;
-	struct age_list age[2];
+	struct age_list age[N_CLS];
 	uint64_t now;
 	struct flowtable_stats st;
 };
@@ -186,7 +186,9 @@ static void flow_remove(struct flowtable *ft, uint32_t i)
 
 static uint64_t idle_of(const struct flowtable *ft, uint8_t cls)
 {
-	return cls == CLS_TCP ? ft->opt.tcp_idle_ns : ft->opt.udp_idle_ns;
+	if (cls == CLS_CLOSED && ft->opt.tcp_closed_idle_ns)
+		return ft->opt.tcp_closed_idle_ns;
+	return cls == CLS_OTHER ? ft->opt.udp_idle_ns : ft->opt.tcp_idle_ns;
 }
 
 /* An entry for a new flow, evicting the least recently active flow when full. */
@@ -199,14 +201,17 @@ static uint32_t entry_alloc(struct flowtable *ft)
 	}
 	if (ft->used < ft->opt.max_flows)
 		return ++ft->used;
-	uint32_t t = ft->age[CLS_TCP].head, o = ft->age[CLS_OTHER].head;
-	uint32_t victim;
-	if (!t)
-		victim = o;
-	else if (!o)
-		victim = t;
-	else
-		victim = E(ft, t)->last_ns <= E(ft, o)->last_ns ? t : o;
+	/* closed connections go first, then the least recently active of the others */
+	uint32_t victim = ft->age[CLS_CLOSED].head;
+	if (!victim) {
+		uint32_t t = ft->age[CLS_TCP].head, o = ft->age[CLS_OTHER].head;
+		if (!t)
+			victim = o;
+		else if (!o)
+			victim = t;
+		else
+			victim = E(ft, t)->last_ns <= E(ft, o)->last_ns ? t : o;
+	}
 	assert(victim);
 	flow_remove(ft, victim);
 	ft->st.evicted++;
@@ -236,14 +241,23 @@ static bool a_is_lo_for(const struct ft_key *key, bool sender_is_lo, const struc
 	}
 }
 
-static void tcp_track(struct flow *f, const struct decoded *d, enum flow_side sender)
+/* Follows FIN and RST; a connection closed both ways moves to the closed time class. */
+static void tcp_track(struct flowtable *ft, uint32_t i, const struct decoded *d,
+		      enum flow_side sender)
 {
+	struct flow *f = E(ft, i);
 	if (!(d->flags & DECODE_F_TCP_HDR))
 		return;
 	if (d->tcp_flags & TCP_FIN)
 		f->tcp_state |= sender == FLOW_SIDE_A ? FT_FIN_A : FT_FIN_B;
 	if (d->tcp_flags & TCP_RST)
 		f->tcp_state |= FT_RST;
+	if (f->cls == CLS_TCP && ((f->tcp_state & (FT_FIN_A | FT_FIN_B)) == (FT_FIN_A | FT_FIN_B) ||
+				  (f->tcp_state & FT_RST))) {
+		age_unlink(ft, i);
+		f->cls = CLS_CLOSED;
+		age_append(ft, i);
+	}
 }
 
 int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender_is_lo,
@@ -273,7 +287,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 				}
 			}
 			if (key->proto == FLOW_PROTO_TCP)
-				tcp_track(f, d, hit->sender);
+				tcp_track(ft, i, d, hit->sender);
 			return 0;
 		}
 		flow_remove(ft, i);
@@ -314,7 +328,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	hit->sender = sender_is_lo == (bool)f->a_is_lo ? FLOW_SIDE_A : FLOW_SIDE_B;
 	hit->created = true;
 	if (key->proto == FLOW_PROTO_TCP)
-		tcp_track(f, d, hit->sender);
+		tcp_track(ft, i, d, hit->sender);
 	ft->st.created++;
 	ft->st.active++;
 	return 0;
@@ -338,7 +352,7 @@ struct flow *flowtable_find(struct flowtable *ft, uint8_t proto, const uint8_t a
 uint32_t flowtable_expire(struct flowtable *ft, uint32_t budget)
 {
 	uint32_t n = 0;
-	for (uint8_t c = 0; c < 2; c++) {
+	for (uint8_t c = 0; c < N_CLS; c++) {
 		uint64_t idle = idle_of(ft, c);
 		while (n < budget && ft->age[c].head) {
 			uint32_t i = ft->age[c].head;
@@ -359,7 +373,7 @@ uint64_t flowtable_now(const struct flowtable *ft)
 
 void flowtable_walk(struct flowtable *ft, void (*fn)(void *ctx, struct flow *f), void *ctx)
 {
-	for (uint8_t c = 0; c < 2; c++)
+	for (uint8_t c = 0; c < N_CLS; c++)
 		for (uint32_t i = ft->age[c].head; i;) {
 			uint32_t next = E(ft, i)->next;
 			fn(ctx, E(ft, i));

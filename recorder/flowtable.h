@@ -58,7 +58,7 @@ struct flow {
 	uint64_t last_ns;         /* latest packet */
 	uint8_t a_is_lo;          /* side A is the key's lo end */
 	uint8_t tcp_state;        /* FT_* */
-	uint8_t cls;              /* time class: 0 TCP, 1 other; 0xff: entry free */
+	uint8_t cls;              /* time class: 0 TCP, 1 other, 2 closed TCP; 0xff: free */
 	struct tls_hello_state tls; /* the pipeline's ClientHello search */
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };
@@ -66,6 +66,9 @@ struct flow {
 struct flowtable_options {
 	uint64_t tcp_idle_ns;
 	uint64_t udp_idle_ns;
+	/* A TCP flow that has seen a FIN from both ends, or a RST, leaves the table after this
+	 * much quiet (late ACKs and retransmissions still find it); 0: tcp_idle_ns. */
+	uint64_t tcp_closed_idle_ns;
 	uint32_t max_flows;
 	/* A fresh flow id (> 0). */
 	uint64_t (*new_id)(void *ctx);

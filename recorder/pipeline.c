@@ -109,6 +109,7 @@ int pipeline_new(struct store *store, const struct pipeline_options *opt, struct
 	struct flowtable_options fo = {
 		.tcp_idle_ns = p->opt.tcp_idle_ns,
 		.udp_idle_ns = p->opt.udp_idle_ns,
+		.tcp_closed_idle_ns = 10ull * 1000000000ull,
 		.max_flows = p->opt.max_flows,
 		.new_id = new_id,
 		.on_remove = on_remove,

@@ -41,6 +41,7 @@ static struct flowtable *mk_table(struct ctx *c, uint32_t max)
 	struct flowtable_options o = {
 		.tcp_idle_ns = 600 * SEC,
 		.udp_idle_ns = 120 * SEC,
+		.tcp_closed_idle_ns = 10 * SEC,
 		.max_flows = max,
 		.new_id = alloc_id,
 		.on_remove = removed,
@@ -364,6 +365,39 @@ static void test_expire_bounded(void **state)
 	flowtable_free(ft);
 }
 
+/* A connection closed both ways (or reset) leaves the table after 10 s of quiet; an open one
+ * stays for the full TCP idle time; a closed one still takes its late ACK before that. */
+static void test_closed_flows_leave_early(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 64);
+	struct decoded syn = pkt(6, CLI, 40001, SRV, 80, TCP_SYN);
+	struct decoded fin_a = pkt(6, CLI, 40001, SRV, 80, TCP_FIN | TCP_ACK);
+	struct decoded fin_b = pkt(6, SRV, 80, CLI, 40001, TCP_FIN | TCP_ACK);
+	struct decoded ack = pkt(6, CLI, 40001, SRV, 80, TCP_ACK);
+	struct decoded open = pkt(6, CLI, 40002, SRV, 80, TCP_SYN);
+	struct decoded rst = pkt(6, CLI, 40003, SRV, 80, TCP_RST);
+	uint64_t closed_id = feed(ft, &syn, SEC).flow->rec.id;
+	feed(ft, &open, SEC);
+	feed(ft, &fin_a, 2 * SEC);
+	feed(ft, &fin_b, 2 * SEC);
+	uint64_t rst_id = feed(ft, &rst, 2 * SEC).flow->rec.id;
+	struct flow_hit late = feed(ft, &ack, 5 * SEC); /* within the linger: same flow */
+	assert_false(late.created);
+	assert_int_equal(late.flow->rec.id, closed_id);
+	struct decoded tick = pkt(17, CLI, 5000, SRV, 53, 0);
+	feed(ft, &tick, 16 * SEC);
+	assert_int_equal(flowtable_expire(ft, 100), 2);
+	assert_int_equal(c.n_removed, 2);
+	assert_true((c.removed[0] == closed_id && c.removed[1] == rst_id) ||
+		    (c.removed[0] == rst_id && c.removed[1] == closed_id));
+	struct flowtable_stats st;
+	flowtable_get_stats(ft, &st);
+	assert_int_equal(st.active, 2); /* the open connection and the UDP tick */
+	flowtable_free(ft);
+}
+
 static void test_evict_when_full(void **state)
 {
 	(void)state;
@@ -435,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_key_rules),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_expire_bounded),
+		cmocka_unit_test(test_closed_flows_leave_early),
 		cmocka_unit_test(test_evict_when_full),
 		cmocka_unit_test(test_churn),
 	};
