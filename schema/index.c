@@ -142,7 +142,7 @@ int index_open(const char *path, bool create, struct index **out, char *err, siz
 	int64_t version = 0;
 	if ((e = exec(ix, "PRAGMA journal_mode = WAL")) ||
 	    (e = exec(ix, "PRAGMA synchronous = NORMAL")) ||
-	    (e = exec(ix, "PRAGMA cache_size = -32768")) ||
+	    (e = exec(ix, "PRAGMA cache_size = -16384")) ||
 	    (e = index_scalar(ix, "PRAGMA user_version", 0, &version))) {
 		snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ix->db));
 		goto fail;
