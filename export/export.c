@@ -40,6 +40,12 @@
 
 volatile sig_atomic_t export_stop;
 
+/* The flag is set by a signal handler, or by another thread in the tests: read it atomically. */
+static bool stopping(void)
+{
+	return __atomic_load_n(&export_stop, __ATOMIC_RELAXED) != 0;
+}
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -174,7 +180,7 @@ static int batch_packets(struct exporter *ex, const struct chunk_list *cl, uint6
 			break; /* the merge is in time order: nothing later can match */
 		if ((++ex->examined & 1023) == 0) {
 			progress(ex);
-			if (export_stop && !ex->o->follow)
+			if (stopping() && !ex->o->follow)
 				break;
 		}
 		if (!exporter_accept(ex, &pkt))
@@ -390,9 +396,9 @@ static int follow(struct exporter *ex, uint64_t *failed)
 {
 	int err = 0;
 
-	while (!export_stop && err == 0) {
+	while (!stopping() && err == 0) {
 		sleep_ns(FOLLOW_POLL_NS);
-		if (export_stop)
+		if (stopping())
 			break;
 		if (ex->q->has_until && wall_ns() > ex->until + FOLLOW_SLACK_NS)
 			break;
@@ -483,7 +489,7 @@ int export_run(const struct export_options *o)
 	} else {
 		rc = failed ? 1 : 0;
 	}
-	if (export_stop && !o->follow && ex.w.packets) {
+	if (stopping() && !o->follow && ex.w.packets) {
 		exporter_warn(&ex, "interrupted: the file is complete but ends with the "
 			      "packets up to that moment");
 		rc = 1;

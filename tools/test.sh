@@ -4,11 +4,12 @@
 # integration (replay -> store -> export -> tshark), live (root + eBPF; skipped with a reason
 # where they cannot run). Then, when run without arguments: the unit and integration suites
 # again in build-asan/ under AddressSanitizer and UndefinedBehaviorSanitizer (any report is
-# fatal), and a short run of every fuzz target (tools/fuzz.sh). Exits non-zero when any test
-# fails.
+# fatal), the unit suite in build-tsan/ under ThreadSanitizer, and a short run of every fuzz
+# target (tools/fuzz.sh). Ends with a 'tests: N passed, N failed, N skipped' line and exits
+# non-zero when any test fails.
 #
 #   tools/test.sh [meson test arguments...]    e.g. tools/test.sh --suite unit
-#   ECAP_SANITIZE=0 / ECAP_FUZZ=0 skip the sanitizer and fuzz stages.
+#   ECAP_SANITIZE=0 / ECAP_TSAN=0 / ECAP_FUZZ=0 skip those stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/setup.sh -Dwerror=true
@@ -42,6 +43,17 @@ if [ "${ECAP_SANITIZE:-1}" != 0 ]; then
 	CRASH_KILLS=4 CRASH_BUDGET=20 ECAP_NO_PERF_CHECK=1 \
 		meson test -C build-asan --print-errorlogs --num-processes 2 \
 		--suite unit --suite integration 2>&1 | tee -a "$log" || status=1
+fi
+if [ "${ECAP_TSAN:-1}" != 0 ]; then
+	# ThreadSanitizer over the unit tests: the store's writer thread, export --follow
+	if [ ! -f build-tsan/build.ninja ]; then
+		CC=clang meson setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbpf=disabled \
+			>/dev/null
+	fi
+	ninja -C build-tsan >/dev/null
+	TSAN_OPTIONS=halt_on_error=1 ECAP_NO_PERF_CHECK=1 \
+		meson test -C build-tsan --print-errorlogs --num-processes 2 --suite unit 2>&1 |
+		tee -a "$log" || status=1
 fi
 if [ "${ECAP_FUZZ:-1}" != 0 ]; then
 	tools/fuzz.sh || status=1

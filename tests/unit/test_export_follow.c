@@ -122,7 +122,7 @@ static void test_late_owner(void **state)
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_PID, "20", 0), 1);
 	run.o = (struct export_options){ .q = &q, .store_dir = store_dir, .out_path = out,
 					 .follow = true, .cmdline = "test" };
-	export_stop = 0;
+	__atomic_store_n(&export_stop, 0, __ATOMIC_RELAXED);
 	assert_int_equal(pthread_create(&th, NULL, follower, &run), 0);
 	sleep_ms(900);
 
@@ -132,7 +132,7 @@ static void test_late_owner(void **state)
 	packets(s, iface, &f2, b2, 2);
 	assert_int_equal(store_sync(s), 0);
 	sleep_ms(1500);
-	export_stop = 1;
+	__atomic_store_n(&export_stop, 1, __ATOMIC_RELAXED);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	assert_int_equal(run.rc, 0);
 	assert_int_equal(store_close(s), 0);
