@@ -2,8 +2,9 @@
 /*
  * chunk_writer.c - the chunk writer of chunk_writer.h: one job slot, a mutex and two
  * condition variables. The job's work is chunk_builder_seal(), a check that the disk keeps
- * its reserve, one pwrite of both frames and sync_file_range() to start writeback early, so
- * that the group commit's fdatasync finds little left to do.
+ * its reserve, one pwrite of both frames, sync_file_range() to start writeback early (so
+ * that the group commit's fdatasync finds little left to do), and the caller's on_written
+ * callback, which the store uses to add the chunk's index rows.
  */
 #include "chunk_writer.h"
 
@@ -57,6 +58,7 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 {
 	j->low_space = false;
 	j->length = 0;
+	j->index_err = 0;
 	j->err = chunk_builder_seal(j->cb, j->id, &w->frames);
 	if (j->err)
 		return;
@@ -69,6 +71,8 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 		return;
 	sync_file_range(j->fd, (off_t)j->offset, (off_t)w->frames.len, SYNC_FILE_RANGE_WRITE);
 	j->length = w->frames.len;
+	if (j->on_written)
+		j->index_err = j->on_written(j, j->ctx);
 }
 
 static void *thread_main(void *arg)

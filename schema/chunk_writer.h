@@ -23,12 +23,18 @@ struct chunk_writer;
 struct chunk_job {
 	struct chunk_builder *cb;  /* sealed by the writer as chunk `id` */
 	uint64_t id;
+	uint32_t segment;          /* the segment's id, for the index */
 	int fd;                    /* the segment, written at offset */
 	uint64_t offset;
+	/* Called on the writer's thread once the chunk is written (the index rows follow the
+	 * bytes); its error goes to index_err. May be NULL. */
+	int (*on_written)(struct chunk_job *job, void *ctx);
+	void *ctx;
 	/* results */
 	int err;                   /* 0, or -errno from sealing or writing */
 	bool low_space;            /* err is -ENOSPC because of the reserve */
 	size_t length;             /* bytes written: both frames */
+	int index_err;             /* from on_written */
 };
 
 /* threaded: compress and write on a thread of its own; else chunk_writer_submit does it. */

@@ -224,6 +224,7 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 	int err;
 	if (!s)
 		return -ENOMEM;
+	pthread_mutex_init(&s->ix_lock, NULL);
 	*out = s;
 	s->dirfd = s->lockfd = s->seg_fd = s->unsynced_fd = -1;
 	s->mode = mode;
@@ -376,17 +377,17 @@ static int finish_chunk(struct store *s, bool block)
 				  strerror(-err), j->low_space ? " (4 MiB are kept free for the index)" : "",
 				  lost, (unsigned long long)s->st.packets_lost);
 	}
-	m->segment = s->seg_id;
-	m->offset = s->seg_size;
-	m->length = (uint32_t)j->length;
-	if (!s->txn_open) {
-		if ((err = index_begin(s->ix)))
-			return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
-		s->txn_open = true;
-	}
-	if ((err = index_add_chunk(s->ix, m, cb->secrets, cb->n_secrets)))
-		return store_fail(s, err, "%s: indexing chunk %llu: %s", s->dir,
+	if ((err = j->index_err)) {
+		/* The chunk is on disk, its rows are not all in the transaction: drop the
+		 * transaction; the next writer to open the store re-indexes these chunks. */
+		index_rollback(s->ix);
+		s->txn_open = false;
+		s->seg_size += j->length;
+		chunk_builder_reset(cb);
+		return store_fail(s, err, "%s: indexing chunk %llu: %s (the chunks since the last "
+				  "commit are re-indexed at the next start)", s->dir,
 				  (unsigned long long)j->id, index_errmsg(s->ix));
+	}
 	s->seg_size += j->length;
 	s->st.chunks++;
 	s->st.packets += m->packets;
@@ -406,8 +407,24 @@ static int finish_chunk(struct store *s, bool block)
 	return 0;
 }
 
-/* Hand the open chunk to the writer and go on with an empty one. The writer compresses
- * and writes it while the caller fills the next; it is indexed when collected. */
+/* On the writer's thread, right after the chunk's bytes were written: its index rows. */
+static int index_written(struct chunk_job *j, void *ctx)
+{
+	struct store *s = ctx;
+	struct chunk_meta *m = &j->cb->meta;
+	m->segment = j->segment;
+	m->offset = j->offset;
+	m->length = (uint32_t)j->length;
+	pthread_mutex_lock(&s->ix_lock);
+	int err = index_add_chunk(s->ix, m, j->cb->secrets, j->cb->n_secrets);
+	pthread_mutex_unlock(&s->ix_lock);
+	return err;
+}
+
+/* Hand the open chunk to the writer and go on with an empty one. The writer compresses,
+ * writes and indexes it while the caller fills the next; the caller collects it before
+ * handing over another, so the writer only ever uses the index inside the transaction
+ * opened here. */
 static int close_chunk(struct store *s)
 {
 	int err;
@@ -417,11 +434,17 @@ static int close_chunk(struct store *s)
 		return err;
 	if (s->seg_fd < 0 && (err = open_segment(s)))
 		return err;
+	if (!s->txn_open) {
+		if ((err = index_begin(s->ix)))
+			return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+		s->txn_open = true;
+	}
 	struct chunk_builder full = s->cb;
 	s->cb = s->cb_spare;
 	s->cb_spare = full;
 	s->job = (struct chunk_job){ .cb = &s->cb_spare, .id = s->next_chunk_id++,
-				     .fd = s->seg_fd, .offset = s->seg_size };
+				     .segment = s->seg_id, .fd = s->seg_fd, .offset = s->seg_size,
+				     .on_written = index_written, .ctx = s };
 	s->inflight = true;
 	s->chunk_opened_mono = 0;
 	chunk_writer_submit(s->writer, &s->job);
@@ -487,7 +510,9 @@ int store_put_secret(struct store *s, const struct tls_secret *secret)
 	if (chunk_builder_has_secret(&s->cb, secret) ||
 	    (s->inflight && chunk_builder_has_secret(&s->cb_spare, secret)))
 		return 0;
+	pthread_mutex_lock(&s->ix_lock);
 	int r = index_has_secret(s->ix, secret);
+	pthread_mutex_unlock(&s->ix_lock);
 	if (r < 0)
 		return store_fail(s, r, "%s: %s", s->dir, index_errmsg(s->ix));
 	if (r)

@@ -6,6 +6,7 @@
 #ifndef ECAP_STORE_IMPL_H
 #define ECAP_STORE_IMPL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 
 #include "buf.h"
@@ -24,6 +25,9 @@ struct store {
 	enum store_mode mode;
 	struct store_options opt;
 	struct index *ix;
+	/* Serializes the index between the caller's thread and the writer thread, which adds
+	 * each chunk's rows inside the transaction the caller opened for it. */
+	pthread_mutex_t ix_lock;
 	struct sqlite3_stmt *get_flow_st; /* store_get_flow()'s, prepared once, finalized at close */
 	char errmsg[512];
 

@@ -451,6 +451,7 @@ int store_fsck(const char *dir, FILE *report)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	pthread_mutex_init(&s->ix_lock, NULL);
 	s->dir = strdup(dir);
 	s->opt = o;
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -632,13 +632,18 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		  offsetof(struct store_stats, last_ns) },
 	};
 	memset(out, 0, sizeof(*out));
+	/* a writer's status line asks while its writer thread may be adding rows */
+	pthread_mutex_lock(&s->ix_lock);
 	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++) {
 		int64_t v;
 		int err = index_scalar(s->ix, q[i].sql, 0, &v);
-		if (err)
+		if (err) {
+			pthread_mutex_unlock(&s->ix_lock);
 			return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+		}
 		*(uint64_t *)((char *)out + q[i].off) = (uint64_t)v;
 	}
+	pthread_mutex_unlock(&s->ix_lock);
 	static const char *const names[] = { "index.db", "index.db-wal" };
 	for (size_t i = 0; i < 2; i++) {
 		struct stat st;
