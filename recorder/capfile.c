@@ -57,6 +57,24 @@ void capfile_report_more(struct capfile *cf, const char *fmt, ...)
 	va_end(ap);
 }
 
+int capfile_resynced(struct capfile *cf, uint64_t from)
+{
+	uint64_t here = cur_off(cf);
+	cf->skipped += here - from;
+	capfile_report_more(cf, "; skipped %llu bytes to offset %llu",
+			    (unsigned long long)(here - from), (unsigned long long)here);
+	return 0;
+}
+
+int capfile_give_up(struct capfile *cf, uint64_t from)
+{
+	cf->skipped += cf->base + cf->len - from;
+	cf->pos = cf->len;
+	cf->done = true;
+	capfile_report_more(cf, "; nothing readable after it");
+	return 0;
+}
+
 /*
  * Make n bytes at pos readable. Returns the bytes available (less than n only at the end of
  * the input), or -EINTR / -errno.
@@ -232,19 +250,10 @@ static int pcap_resync(struct capfile *cf)
 		if (n < 0)
 			return (int)n;
 		if ((size_t)n == rec || ((size_t)n >= rec + PCAP_REC_HDR &&
-					 pcap_plausible(cf, cf->buf + cf->pos + rec))) {
-			cf->skipped += cur_off(cf) - from;
-			capfile_report_more(cf, "; skipped %llu bytes to offset %llu",
-				    (unsigned long long)(cur_off(cf) - from),
-				    (unsigned long long)cur_off(cf));
-			return 0;
-		}
+					 pcap_plausible(cf, cf->buf + cf->pos + rec)))
+			return capfile_resynced(cf, from);
 	}
-	cf->skipped += cf->base + cf->len - from;
-	cf->pos = cf->len;
-	cf->done = true;
-	capfile_report_more(cf, "; nothing readable after it");
-	return 0;
+	return capfile_give_up(cf, from);
 }
 
 static int pcap_next(struct capfile *cf, struct capfile_item *it)

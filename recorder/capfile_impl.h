@@ -84,6 +84,11 @@ int capfile_report(struct capfile *cf, uint64_t off, const char *fmt, ...)
 /* Appends to the last message (what the resync did). */
 void capfile_report_more(struct capfile *cf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* After damage found at offset `from`: a valid block or record starts at pos (resynced), or
+ * nothing readable follows (gave up: the input is done). Both count the skipped bytes and
+ * finish the message; both return 0. */
+int capfile_resynced(struct capfile *cf, uint64_t from);
+int capfile_give_up(struct capfile *cf, uint64_t from);
 /* Makes n bytes at pos readable; returns the bytes available (fewer only at the end of the
  * input), or -EINTR / -ETIMEDOUT / -errno. */
 long capfile_ensure(struct capfile *cf, size_t n);

@@ -73,17 +73,9 @@ static int pcapng_resync(struct capfile *cf)
 			return (int)n;
 		if ((size_t)n < len || ld32(cf->buf + cf->pos + len - 4, be) != len)
 			continue;
-		cf->skipped += cur_off(cf) - from;
-		capfile_report_more(cf, "; skipped %llu bytes to offset %llu",
-			    (unsigned long long)(cur_off(cf) - from),
-			    (unsigned long long)cur_off(cf));
-		return 0;
+		return capfile_resynced(cf, from);
 	}
-	cf->skipped += cf->base + cf->len - from;
-	cf->pos = cf->len;
-	cf->done = true;
-	capfile_report_more(cf, "; nothing readable after it");
-	return 0;
+	return capfile_give_up(cf, from);
 }
 
 /* All opt_comments of a packet block, joined by '\n'. */
