@@ -173,6 +173,7 @@ static int batch_packets(struct exporter *ex, const struct chunk_list *cl, uint6
 		return err;
 	m.on_error = on_chunk_error;
 	m.ctx = ex;
+	m.flows = ex->selects ? &ex->sel : NULL; /* then only the blocks of those flows are read */
 	ex->cur = &m;
 	ex->batch_chunks = cl->n;
 	while ((r = merge_next(&m, &pkt)) == 1) {

@@ -71,7 +71,7 @@ static void open_next(struct merge *m)
 	uint64_t ts;
 	int err;
 
-	err = store_chunk_open(m->store, ref, &v);
+	err = store_chunk_open_flows(m->store, ref, m->flows, &v);
 	if (err < 0) {
 		m->chunks_failed++;
 		if (m->on_error)

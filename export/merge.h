@@ -25,6 +25,7 @@ struct merge {
 	struct merge_src *heap;         /* min-heap on ts */
 	size_t nheap;
 	struct chunk_view *done;        /* exhausted; closed on the next call */
+	const struct idset *flows;      /* only packets of these flows are needed (NULL: all) */
 	uint64_t chunks_opened, chunks_failed;
 	void (*on_error)(void *ctx, const struct chunk_ref *ref, const char *msg);
 	void *ctx;

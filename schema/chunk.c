@@ -5,9 +5,9 @@
  * The builder appends each packet as a finished EPB (timestamps in nanoseconds, if_tsresol
  * 9) to one buffer and notes its flow in the metadata; flows are found through a small
  * open-addressing table keyed by flow id, so the per-packet cost is a hash probe and a copy.
- * When the chunk closes, the section header (SHB, one IDB per interface that occurs, one DSB
- * with the secrets that arrived meanwhile) is written, and header plus EPBs are compressed
- * as one LZ4 frame in two updates, without copying the EPBs again.
+ * The EPBs are cut into blocks of about CHUNK_BLOCK_TARGET bytes as they arrive (a block
+ * ends after the EPB that reaches the target), so that a reader can decode the block of a
+ * packet alone; chunk_seal.c compresses them when the chunk closes.
  */
 #include "chunk.h"
 
@@ -36,8 +36,6 @@ static uint64_t hash64(uint64_t x)
 int chunk_builder_init(struct chunk_builder *cb)
 {
 	memset(cb, 0, sizeof(*cb));
-	if (LZ4F_isError(LZ4F_createCompressionContext(&cb->cctx, LZ4F_VERSION)))
-		return -ENOMEM;
 	cb->slot_cap = 1024;
 	cb->slots = calloc(cb->slot_cap, sizeof(*cb->slots));
 	return cb->slots ? 0 : -ENOMEM;
@@ -51,8 +49,7 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->secrets);
 	free(cb->iface_local);
 	free(cb->slots);
-	if (cb->cctx)
-		LZ4F_freeCompressionContext(cb->cctx);
+	free(cb->eblk);
 	memset(cb, 0, sizeof(*cb));
 }
 
@@ -174,6 +171,14 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		return -ENOMEM;
 	*pf = flow_idx;
 
+	if (cb->n_eblk == 0 || cb->epbs.len - cb->eblk[cb->n_eblk - 1].off >= CHUNK_BLOCK_TARGET) {
+		struct chunk_epb_block *k = chunkmeta_grow((void **)&cb->eblk, &cb->n_eblk,
+							   &cb->cap_eblk, sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		k->off = (uint32_t)cb->epbs.len;
+		k->first_packet = m->packets;
+	}
 	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, pkt->caplen,
 				    pkt->origlen, pkt->flags, NULL)))
 		return err;
@@ -245,94 +250,6 @@ int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t t
 	return 0;
 }
 
-/* The bound must use the frame's own preferences: with NULL, LZ4F assumes 64 KiB blocks and
- * under-counts what the context still buffers from earlier updates (up to a 256 KiB block,
- * e.g. a large DSB), and LZ4F_compressUpdate then fails for lack of room. */
-static int compress_update(struct chunk_builder *cb, const LZ4F_preferences_t *prefs,
-			   struct buf *out, const uint8_t *src, size_t len)
-{
-	size_t bound = LZ4F_compressBound(len, prefs);
-	int err = buf_reserve(out, bound);
-	if (err)
-		return err;
-	size_t n = LZ4F_compressUpdate(cb->cctx, out->data + out->len, out->cap - out->len, src,
-				       len, NULL);
-	if (LZ4F_isError(n))
-		return -EIO;
-	out->len += n;
-	return 0;
-}
-
-int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct buf *frames)
-{
-	struct chunk_meta *m = &cb->meta;
-	struct buf hdr = { 0 };
-	char comment[64];
-	int err;
-
-	snprintf(comment, sizeof(comment), "ecap chunk %llu", (unsigned long long)id);
-	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
-	if ((err = pcapng_write_shb(&hdr, &shb)))
-		goto out;
-	for (size_t i = 0; i < m->n_ifaces; i++) {
-		const struct ecap_iface *d = &m->ifaces[i].desc;
-		struct pcapng_idb_info idb = { .linktype = d->linktype, .snaplen = d->snaplen,
-					       .name = d->name, .filter = d->filter, .tsresol = 9 };
-		if ((err = pcapng_write_idb(&hdr, &idb)))
-			goto out;
-	}
-	if (cb->dsb_text.len) {
-		if ((err = pcapng_write_dsb(&hdr, PCAPNG_SECRETS_TLS, cb->dsb_text.data,
-					    (uint32_t)cb->dsb_text.len)))
-			goto out;
-		m->flags |= CHUNKMETA_FLAG_HAS_SECRETS;
-	}
-	if (hdr.len + cb->epbs.len > UINT32_MAX / 2) {
-		err = -E2BIG;
-		goto out;
-	}
-	m->id = id;
-	m->raw_len = (uint32_t)(hdr.len + cb->epbs.len);
-
-	/* The data frame goes into a scratch buffer first: the meta frame, which precedes it,
-	 * needs its length. */
-	struct buf data = { 0 };
-	LZ4F_preferences_t prefs = { 0 };
-	prefs.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled;
-	prefs.frameInfo.contentSize = m->raw_len;
-	prefs.frameInfo.blockSizeID = LZ4F_max256KB;
-	if ((err = buf_reserve(&data, LZ4F_HEADER_SIZE_MAX)))
-		goto out;
-	size_t n = LZ4F_compressBegin(cb->cctx, data.data, data.cap, &prefs);
-	if (LZ4F_isError(n)) {
-		err = -EIO;
-		goto out_data;
-	}
-	data.len = n;
-	if ((err = compress_update(cb, &prefs, &data, hdr.data, hdr.len)) ||
-	    (err = compress_update(cb, &prefs, &data, cb->epbs.data, cb->epbs.len)))
-		goto out_data;
-	if ((err = buf_reserve(&data, LZ4F_compressBound(0, &prefs) + 8)))
-		goto out_data;
-	n = LZ4F_compressEnd(cb->cctx, data.data + data.len, data.cap - data.len, NULL);
-	if (LZ4F_isError(n)) {
-		err = -EIO;
-		goto out_data;
-	}
-	data.len += n;
-	m->data_len = (uint32_t)data.len;
-
-	buf_reset(frames);
-	if ((err = chunkmeta_encode(m, frames)))
-		goto out_data;
-	err = buf_append(frames, data.data, data.len);
-out_data:
-	buf_free(&data);
-out:
-	buf_free(&hdr);
-	return err;
-}
-
 void chunk_builder_reset(struct chunk_builder *cb)
 {
 	chunkmeta_reset(&cb->meta);
@@ -344,4 +261,5 @@ void chunk_builder_reset(struct chunk_builder *cb)
 	memset(cb->slots, 0, cb->slot_cap * sizeof(*cb->slots));
 	cb->slot_used = 0;
 	cb->bytes_origlen = 0;
+	cb->n_eblk = 0;
 }

@@ -7,7 +7,6 @@
 #ifndef ECAP_CHUNK_H
 #define ECAP_CHUNK_H
 
-#include <lz4frame.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,6 +15,15 @@
 #include "records.h"
 
 struct flow_slot;
+struct lz4blocks_enc;
+
+/* Raw bytes of EPBs after which the data frame starts a new block. */
+#define CHUNK_BLOCK_TARGET (64u * 1024)
+
+/* Where a block of EPBs starts: its offset in `epbs` and its first packet. */
+struct chunk_epb_block {
+	uint32_t off, first_packet;
+};
 
 struct chunk_builder {
 	struct chunk_meta meta;
@@ -27,7 +35,8 @@ struct chunk_builder {
 	struct flow_slot *slots;         /* flow id -> its flowstat and flow record */
 	size_t slot_cap, slot_used;
 	uint64_t bytes_origlen;
-	LZ4F_cctx *cctx;
+	struct chunk_epb_block *eblk;    /* the EPB blocks begun so far (the data frame's blocks) */
+	size_t n_eblk, cap_eblk;
 };
 
 int chunk_builder_init(struct chunk_builder *cb);
@@ -46,11 +55,12 @@ int chunk_builder_has_secret(const struct chunk_builder *cb, const struct tls_se
 int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t ts, uint64_t n);
 
 /*
- * Close the chunk as chunk `id`: frames receives the metadata frame and the data frame,
- * cb->meta is complete (for the index) and cb->secrets lists its secrets. Call
- * chunk_builder_reset() once both are used.
+ * Close the chunk as chunk `id` (chunk_seal.c): meta_frame receives the metadata frame and
+ * enc->frame the data frame that follows it on disk; cb->meta is complete (for the index)
+ * and cb->secrets lists its secrets. Call chunk_builder_reset() once both are used.
  */
-int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct buf *frames);
+int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_enc *enc,
+		       struct buf *meta_frame);
 void chunk_builder_reset(struct chunk_builder *cb);
 
 /* ---- reading ------------------------------------------------------------------------ */
@@ -77,6 +87,14 @@ struct chunk_view {
 
 /* Parse the pcapng section of a chunk whose meta, frames and raw are filled in. */
 int chunk_view_parse(struct chunk_view *v, const char **why);
+/*
+ * The same for a chunk made of blocks of which only some were decoded into raw (at their
+ * raw_off): block 0 and the blocks marked in want (one byte per block of meta.blocks). Only
+ * the packets of those blocks whose chunk-local flow is marked in keep (one byte per flow of
+ * meta.flowstats; NULL: every packet) are listed.
+ */
+int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint8_t *keep,
+			    const char **why);
 void chunk_view_free_contents(struct chunk_view *v);
 
 /*

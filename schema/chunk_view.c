@@ -74,22 +74,24 @@ static int cmp_pkt(const void *a, const void *b)
 		return -EBADMSG; \
 	} while (0)
 
-int chunk_view_parse(struct chunk_view *v, const char **why)
+/* Where a walk through the section stands. */
+struct walk {
+	size_t n_idb;
+	bool swap, sorted;
+	uint32_t pkt;                /* index of the next EPB in the section */
+	const uint8_t *keep;         /* per chunk-local flow: list its packets (NULL: all) */
+};
+
+/* Parse the blocks of raw [off, end), which start at a block boundary. */
+static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t end,
+		      const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	const uint8_t *p = v->raw.data;
-	size_t off = 0, n_idb = 0;
-	bool swap = false, sorted = true;
 
-	free(v->pkts);
-	v->pkts = calloc(m->packets ? m->packets : 1, sizeof(*v->pkts));
-	if (!v->pkts)
-		return -ENOMEM;
-	v->n_pkts = v->pos = v->n_dsb = 0;
-
-	while (off < v->raw.len) {
+	while (off < end) {
 		struct pcapng_block blk;
-		long n = pcapng_block_parse(p + off, v->raw.len - off, &swap, &blk);
+		long n = pcapng_block_parse(p + off, end - off, &w->swap, &blk);
 		if (n <= 0)
 			BAD(n == 0 ? "pcapng block cut short inside a chunk" : pcapng_error());
 		if (off == 0 && blk.type != PCAPNG_BT_SHB)
@@ -100,12 +102,12 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 				BAD("second section header inside a chunk");
 			break;
 		case PCAPNG_BT_IDB:
-			n_idb++;
+			w->n_idb++;
 			break;
 		case PCAPNG_BT_DSB: {
 			uint32_t type, len;
 			const uint8_t *data;
-			if (pcapng_parse_dsb(&blk, swap, &type, &data, &len))
+			if (pcapng_parse_dsb(&blk, w->swap, &type, &data, &len))
 				BAD(pcapng_error());
 			if (type == PCAPNG_SECRETS_TLS) {
 				if (v->n_dsb == sizeof(v->dsb_off) / sizeof(v->dsb_off[0]))
@@ -117,13 +119,15 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 		}
 		case PCAPNG_BT_EPB: {
 			struct pcapng_epb e;
-			if (pcapng_parse_packet(&blk, swap, &e))
+			if (pcapng_parse_packet(&blk, w->swap, &e))
 				BAD(pcapng_error());
-			if (v->n_pkts >= m->packets)
+			if (w->pkt >= m->packets)
 				BAD("chunk holds more packets than its metadata says");
-			if (e.ifid >= n_idb || e.ifid >= m->n_ifaces)
+			if (e.ifid >= w->n_idb || e.ifid >= m->n_ifaces)
 				BAD("packet names an interface the chunk does not describe");
-			uint32_t lf = m->pktflow[v->n_pkts];
+			uint32_t lf = m->pktflow[w->pkt++];
+			if (w->keep && (lf == CHUNKMETA_NO_FLOW || !w->keep[lf]))
+				break;
 			struct chunk_pkt *cp = &v->pkts[v->n_pkts];
 			cp->ts_ns = e.ts;
 			cp->flow_id = lf == CHUNKMETA_NO_FLOW ? 0 : m->flowstats[lf].flow_id;
@@ -133,7 +137,7 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 			cp->flags = e.flags;
 			cp->iface = m->ifaces[e.ifid].store_id;
 			if (v->n_pkts && cp->ts_ns < v->pkts[v->n_pkts - 1].ts_ns)
-				sorted = false;
+				w->sorted = false;
 			v->n_pkts++;
 			break;
 		}
@@ -142,11 +146,62 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 		}
 		off += (size_t)n;
 	}
-	if (v->n_pkts != m->packets)
-		BAD("chunk holds fewer packets than its metadata says");
-	if (!sorted)
-		qsort(v->pkts, v->n_pkts, sizeof(*v->pkts), cmp_pkt);
 	return 0;
+}
+
+static int view_begin(struct chunk_view *v)
+{
+	const struct chunk_meta *m = &v->meta;
+	free(v->pkts);
+	v->pkts = calloc(m->packets ? m->packets : 1, sizeof(*v->pkts));
+	if (!v->pkts)
+		return -ENOMEM;
+	v->n_pkts = v->pos = v->n_dsb = 0;
+	return 0;
+}
+
+static void view_end(struct chunk_view *v, const struct walk *w)
+{
+	if (!w->sorted)
+		qsort(v->pkts, v->n_pkts, sizeof(*v->pkts), cmp_pkt);
+}
+
+int chunk_view_parse(struct chunk_view *v, const char **why)
+{
+	struct walk w = { .sorted = true };
+	int err = view_begin(v);
+	if (!err)
+		err = walk_range(v, &w, 0, v->raw.len, why);
+	if (err)
+		return err;
+	if (v->n_pkts != v->meta.packets)
+		BAD("chunk holds fewer packets than its metadata says");
+	view_end(v, &w);
+	return 0;
+}
+
+int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint8_t *keep,
+			    const char **why)
+{
+	const struct chunk_meta *m = &v->meta;
+	struct walk w = { .sorted = true, .keep = keep };
+	int err = view_begin(v);
+	if (err)
+		return err;
+	for (size_t i = 0; i < m->n_blocks && !err; i++) {
+		const struct chunkmeta_block *k = &m->blocks[i];
+		if (i && !want[i])
+			continue;
+		w.pkt = k->first_packet;
+		err = walk_range(v, &w, k->raw_off, (size_t)k->raw_off + k->raw_len, why);
+		if (!err && w.pkt != k->first_packet + k->packets) {
+			*why = "a block holds another number of packets than its metadata says";
+			err = -EBADMSG;
+		}
+	}
+	if (!err)
+		view_end(v, &w);
+	return err;
 }
 
 int chunk_view_walk_secrets(const struct chunk_view *v,

@@ -13,7 +13,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include "lz4blocks.h"
 
 struct chunk_writer {
 	bool threaded;
@@ -24,21 +27,33 @@ struct chunk_writer {
 	struct chunk_job *job;      /* in flight (submitted, not yet collected) */
 	bool running;               /* the thread works on job */
 	bool stop;
-	struct buf frames;
+	struct buf meta;            /* the metadata frame of the job's chunk */
+	struct lz4blocks_enc enc;   /* its data frame, and the compressor's state */
 };
 
-static int write_all_at(int fd, const uint8_t *p, size_t len, uint64_t off)
+/* Both frames, back to back at off. */
+static int write_frames_at(int fd, const struct buf *a, const struct buf *b, uint64_t off)
 {
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
+	struct iovec v[2] = { { a->data, a->len }, { b->data, b->len } };
+	struct iovec *p = v;
+	int cnt = 2;
+	while (cnt) {
+		ssize_t n = pwritev(fd, p, cnt, (off_t)off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		p += n;
-		len -= (size_t)n;
 		off += (uint64_t)n;
+		while (cnt && (size_t)n >= p->iov_len) {
+			n -= (ssize_t)p->iov_len;
+			p++;
+			cnt--;
+		}
+		if (cnt) {
+			p->iov_base = (uint8_t *)p->iov_base + n;
+			p->iov_len -= (size_t)n;
+		}
 	}
 	return 0;
 }
@@ -59,18 +74,19 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 	j->low_space = false;
 	j->length = 0;
 	j->index_err = 0;
-	j->err = chunk_builder_seal(j->cb, j->id, &w->frames);
+	j->err = chunk_builder_seal(j->cb, j->id, &w->enc, &w->meta);
 	if (j->err)
 		return;
-	if ((j->err = check_space(j->fd, w->frames.len))) {
+	size_t len = w->meta.len + w->enc.frame.len;
+	if ((j->err = check_space(j->fd, len))) {
 		j->low_space = true;
 		return;
 	}
-	j->err = write_all_at(j->fd, w->frames.data, w->frames.len, j->offset);
+	j->err = write_frames_at(j->fd, &w->meta, &w->enc.frame, j->offset);
 	if (j->err)
 		return;
-	sync_file_range(j->fd, (off_t)j->offset, (off_t)w->frames.len, SYNC_FILE_RANGE_WRITE);
-	j->length = w->frames.len;
+	sync_file_range(j->fd, (off_t)j->offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
+	j->length = len;
 	if (j->on_written)
 		j->index_err = j->on_written(j, j->ctx);
 }
@@ -101,12 +117,17 @@ int chunk_writer_new(bool threaded, struct chunk_writer **out)
 	if (!w)
 		return -ENOMEM;
 	w->threaded = threaded;
+	if (lz4blocks_enc_init(&w->enc)) {
+		free(w);
+		return -ENOMEM;
+	}
 	if (threaded) {
 		pthread_mutex_init(&w->lock, NULL);
 		pthread_cond_init(&w->wake, NULL);
 		pthread_cond_init(&w->done, NULL);
 		int err = pthread_create(&w->thread, NULL, thread_main, w);
 		if (err) {
+			lz4blocks_enc_free(&w->enc);
 			free(w);
 			return -err;
 		}
@@ -131,7 +152,8 @@ void chunk_writer_free(struct chunk_writer *w)
 		pthread_cond_destroy(&w->wake);
 		pthread_cond_destroy(&w->done);
 	}
-	buf_free(&w->frames);
+	buf_free(&w->meta);
+	lz4blocks_enc_free(&w->enc);
 	free(w);
 }
 

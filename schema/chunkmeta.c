@@ -10,8 +10,11 @@
  *                  u32 0x184D2A5E   skippable magic (nibble E)
  *                  u32 size         bytes that follow in this frame (= 64 + body_len)
  *                  meta header (64 bytes), then the body
- *   data frame   a standard LZ4 frame (content checksum and content size set) whose content
- *                is one self-contained pcapng section: SHB, IDBs, the chunk's DSBs, EPBs.
+ *   data frame   a standard LZ4 frame whose content is one self-contained pcapng section:
+ *                SHB, IDBs, the chunk's DSBs, EPBs. With flag 4 (every chunk written since
+ *                blocks came in) it is made of independent blocks with no LZ4 checksums
+ *                (lz4blocks.c) and section 7 lists them with a CRC-32C each; older chunks
+ *                are one frame with a content checksum.
  *
  * Meta header:
  *    0 u32 magic "ECM1" (0x314D4345)     4 u16 version (1)      6 u16 header length (64)
@@ -19,7 +22,8 @@
  *   16 u64 first_ns                      24 u64 last_ns         (packet timestamps, ns)
  *   32 u32 packets                       36 u32 packets in no flow
  *   40 u32 raw_len (pcapng bytes)        44 u32 data_len (LZ4 data frame bytes)
- *   48 u32 flags: 1 body is an LZ4 block, 2 the section holds DSBs
+ *   48 u32 flags: 1 body is an LZ4 block, 2 the section holds DSBs, 4 the data frame is
+ *          the blocks of section 7
  *   52 u32 body_raw_len                  56 u32 body_len (as stored)
  *   60 u32 CRC-32C of header bytes 0..59 followed by the stored body
  *
@@ -35,11 +39,20 @@
  *   4 packet flows: u32 chunk-local flow of each packet in section order, 0xFFFFFFFF = none
  *   5 TLS sessions: 32 client_random, u64 flow id
  *   6 drops: u32 store interface id, u64 ts_ns, u64 count
+ *   7 blocks of the data frame, in order (with flag 4 only):
+ *       u32 raw_off, u32 raw_len (in the pcapng section), u32 data_off, u32 data_len (in
+ *       the data frame: the block's size word and bytes), u32 first packet, u32 packets
+ *       (the EPBs the block holds whole), u32 CRC-32C of the data_len stored bytes.
+ *       Blocks tile the section and the frame without gaps: the first starts at raw 0 and
+ *       just after the frame header, the last ends at raw_len and before the end mark, and
+ *       the packet ranges follow each other up to the packet count. Blocks of no packet
+ *       come first (SHB, IDBs, DSBs); a block ends on an EPB boundary.
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
- * decompresses to raw_len bytes with a matching content checksum. A reader that finds fewer
- * bytes than a frame announces has found a torn tail.
+ * decompresses to raw_len bytes: with flag 4 every block matches its CRC-32C and size, else
+ * the frame matches its LZ4 content checksum. A reader that finds fewer bytes than a frame
+ * announces has found a torn tail.
  */
 #include "chunkmeta.h"
 
@@ -50,6 +63,7 @@
 
 #include "crc32c.h"
 #include "le.h"
+#include "lz4blocks.h"
 
 #define SKIPPABLE_MAGIC 0x184D2A5Eu
 #define FRAME_HDR 8
@@ -58,8 +72,10 @@
 #define FLOWSTAT_LEN 36
 #define SESSION_LEN 40
 #define DROPS_LEN 20
+#define BLOCK_LEN 28
 
-enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS };
+enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
+       SEC_BLOCKS };
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -82,6 +98,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->id = m->first_ns = m->last_ns = 0;
 	m->packets = m->nonflow_packets = m->raw_len = m->data_len = m->flags = 0;
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
+	m->n_blocks = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -95,6 +112,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->pktflow);
 	free(m->sessions);
 	free(m->drops);
+	free(m->blocks);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -200,6 +218,21 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			le32_store(p, m->drops[i].iface);
 			le64_store(p + 4, m->drops[i].ts_ns);
 			le64_store(p + 12, m->drops[i].count);
+		}
+	}
+
+	if (m->n_blocks) {
+		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_blocks; i++, p += BLOCK_LEN) {
+			const struct chunkmeta_block *k = &m->blocks[i];
+			le32_store(p, k->raw_off);
+			le32_store(p + 4, k->raw_len);
+			le32_store(p + 8, k->data_off);
+			le32_store(p + 12, k->data_len);
+			le32_store(p + 16, k->first_packet);
+			le32_store(p + 20, k->packets);
+			le32_store(p + 24, k->crc);
 		}
 	}
 	return 0;
@@ -329,7 +362,7 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		p += blen;
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
-			      type == SEC_DROPS ? DROPS_LEN : 0;
+			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -393,6 +426,20 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				d->count = le64_load(s + 12);
 			}
 			break;
+		case SEC_BLOCKS:
+			for (uint32_t i = 0; i < count; i++, s += BLOCK_LEN) {
+				struct chunkmeta_block *k = chunkmeta_push(m, blocks);
+				if (!k)
+					return -ENOMEM;
+				k->raw_off = le32_load(s);
+				k->raw_len = le32_load(s + 4);
+				k->data_off = le32_load(s + 8);
+				k->data_len = le32_load(s + 12);
+				k->first_packet = le32_load(s + 16);
+				k->packets = le32_load(s + 20);
+				k->crc = le32_load(s + 24);
+			}
+			break;
 		default:
 			break;
 		}
@@ -404,6 +451,35 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 	for (size_t i = 0; i < m->n_pktflow; i++)
 		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= m->n_flowstats)
 			BAD("a packet names a flow the chunk does not list");
+	return 0;
+}
+
+/* With flag 4 the blocks must tile the section, the frame and the packets exactly. */
+static int check_blocks(const struct chunk_meta *m, const char **why)
+{
+	if (!(m->flags & CHUNKMETA_FLAG_BLOCKS)) {
+		if (m->n_blocks)
+			BAD("block list in a chunk that is not made of blocks");
+		return 0;
+	}
+	if (m->n_blocks == 0)
+		BAD("chunk made of blocks lists none");
+	uint64_t raw = 0, data = LZ4BLOCKS_HEADER_LEN, pkt = 0;
+	for (size_t i = 0; i < m->n_blocks; i++) {
+		const struct chunkmeta_block *k = &m->blocks[i];
+		if (k->raw_off != raw || k->data_off != data || k->first_packet != pkt)
+			BAD("blocks do not follow each other");
+		if (k->raw_len == 0 || k->raw_len > LZ4BLOCKS_MAX || k->data_len < 5 ||
+		    k->data_len > LZ4BLOCKS_MAX + 4)
+			BAD("block length is implausible");
+		if (pkt && !k->packets)
+			BAD("a block of no packet after the packets");
+		raw += k->raw_len;
+		data += k->data_len;
+		pkt += k->packets;
+	}
+	if (raw != m->raw_len || data + LZ4BLOCKS_END_LEN != m->data_len || pkt != m->packets)
+		BAD("blocks do not cover the chunk");
 	return 0;
 }
 
@@ -460,5 +536,7 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 			BAD("metadata body length mismatch");
 		err = decode_body(m, body, body_len, why);
 	}
+	if (!err)
+		err = check_blocks(m, why);
 	return err ? err : flen;
 }

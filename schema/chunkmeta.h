@@ -24,6 +24,7 @@
 #define CHUNKMETA_HEADER_LEN 64
 #define CHUNKMETA_FLAG_BODY_LZ4 0x1u
 #define CHUNKMETA_FLAG_HAS_SECRETS 0x2u
+#define CHUNKMETA_FLAG_BLOCKS 0x4u      /* the data frame is the blocks listed in `blocks` */
 #define CHUNKMETA_NO_FLOW 0xFFFFFFFFu
 #define CHUNKMETA_BODY_MAX (64u * 1024 * 1024)
 
@@ -50,6 +51,15 @@ struct chunkmeta_drops {
 	uint64_t count;
 };
 
+/* One block of the data frame (lz4blocks.h). Blocks cover the pcapng section in order;
+ * those before the first packet hold the SHB, the IDBs and the DSBs. */
+struct chunkmeta_block {
+	uint32_t raw_off, raw_len;         /* its bytes in the pcapng section */
+	uint32_t data_off, data_len;       /* where it is stored in the data frame */
+	uint32_t first_packet, packets;    /* the EPBs it holds, by index in the section */
+	uint32_t crc;                      /* CRC-32C of the stored bytes (size word included) */
+};
+
 /* Arrays grow with chunkmeta_push(); counts n_*, capacities cap_*. */
 struct chunk_meta {
 	/* header */
@@ -67,6 +77,7 @@ struct chunk_meta {
 	uint32_t *pktflow;                       size_t n_pktflow, cap_pktflow;
 	struct chunkmeta_session *sessions;      size_t n_sessions, cap_sessions;
 	struct chunkmeta_drops *drops;           size_t n_drops, cap_drops;
+	struct chunkmeta_block *blocks;          size_t n_blocks, cap_blocks;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "lz4blocks.h"
 
 void segment_name(uint32_t id, char out[SEGMENT_NAME_MAX])
 {
@@ -47,8 +48,8 @@ static int pread_full(int fd, void *p, size_t len, uint64_t off)
 	return 0;
 }
 
-long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
-			struct buf *frames, const char **why)
+long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+		       struct buf *frames, const char **why)
 {
 	uint8_t hdr[8];
 	*why = NULL;
@@ -92,32 +93,39 @@ long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chun
 	}
 	if (offset + total > file_size)
 		return -ENODATA;
+	m->offset = offset;
+	m->length = (uint32_t)total;
+	return (long)total;
+}
+
+long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+			struct buf *frames, const char **why)
+{
+	long total = segment_read_meta(fd, offset, file_size, m, frames, why);
+	if (total < 0)
+		return total;
+	size_t mlen = frames->len;
+	int err;
 	if ((err = buf_reserve(frames, m->data_len)))
 		return err;
-	if ((err = pread_full(fd, frames->data + frames->len, m->data_len, offset + (uint64_t)mlen)))
+	if ((err = pread_full(fd, frames->data + mlen, m->data_len, offset + mlen)))
 		return err;
 	frames->len += m->data_len;
 	if (le32_load(frames->data + mlen) != 0x184D2204u) {
 		*why = "data frame does not start with the LZ4 frame magic";
 		return -EBADMSG;
 	}
-	m->offset = offset;
-	m->length = (uint32_t)total;
-	return (long)total;
+	return total;
 }
 
-int segment_decompress(const struct chunk_meta *m, const struct buf *frames, struct buf *raw,
-		       const char **why)
+/* A chunk written as one LZ4 frame with a content checksum (before blocks came in). */
+static int decompress_frame(const struct chunk_meta *m, const uint8_t *src, struct buf *raw,
+			    const char **why)
 {
 	LZ4F_dctx *dctx;
-	*why = NULL;
 	if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
 		return -ENOMEM;
-	buf_reset(raw);
-	int err = buf_reserve(raw, m->raw_len ? m->raw_len : 1);
-	if (err)
-		goto out;
-	const uint8_t *src = frames->data + (frames->len - m->data_len);
+	int err = 0;
 	size_t src_left = m->data_len, dst_left = m->raw_len;
 	size_t ret = 1;
 	while (src_left > 0) {
@@ -152,6 +160,74 @@ int segment_decompress(const struct chunk_meta *m, const struct buf *frames, str
 out:
 	LZ4F_freeDecompressionContext(dctx);
 	return err;
+}
+
+/* Decode block i, whose stored bytes are at blk, into raw (sized raw_len). */
+static int decode_block(const struct chunk_meta *m, size_t i, const uint8_t *blk,
+			struct buf *raw, const char **why)
+{
+	const struct chunkmeta_block *k = &m->blocks[i];
+	return lz4blocks_get(blk, k->data_len, k->crc, raw->data + k->raw_off, k->raw_len, why);
+}
+
+int segment_decompress(const struct chunk_meta *m, const struct buf *frames, struct buf *raw,
+		       const char **why)
+{
+	*why = NULL;
+	buf_reset(raw);
+	int err = buf_reserve(raw, m->raw_len ? m->raw_len : 1);
+	if (err)
+		return err;
+	const uint8_t *src = frames->data + (frames->len - m->data_len);
+	if (!(m->flags & CHUNKMETA_FLAG_BLOCKS))
+		return decompress_frame(m, src, raw, why);
+	if ((err = lz4blocks_check_header(src, m->data_len, m->raw_len, why)))
+		return err;
+	for (size_t i = 0; i < m->n_blocks; i++)
+		if ((err = decode_block(m, i, src + m->blocks[i].data_off, raw, why)))
+			return err;
+	if (le32_load(src + m->data_len - LZ4BLOCKS_END_LEN) != 0) {
+		*why = "data frame does not end with the LZ4 end mark";
+		return -EBADMSG;
+	}
+	raw->len = m->raw_len;
+	return 0;
+}
+
+int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
+			struct buf *scratch, struct buf *raw, const char **why)
+{
+	*why = NULL;
+	buf_reset(raw);
+	int err = buf_reserve(raw, m->raw_len ? m->raw_len : 1);
+	if (err)
+		return err;
+	uint64_t frame_at = m->offset + m->length - m->data_len;
+	for (size_t i = 0; i < m->n_blocks;) {
+		if (!want[i]) {
+			i++;
+			continue;
+		}
+		/* One read for a run of wanted blocks; the first run takes the header along. */
+		size_t j = i;
+		while (j < m->n_blocks && want[j])
+			j++;
+		uint32_t from = i == 0 ? 0 : m->blocks[i].data_off;
+		uint32_t to = m->blocks[j - 1].data_off + m->blocks[j - 1].data_len;
+		buf_reset(scratch);
+		if ((err = buf_reserve(scratch, to - from)) ||
+		    (err = pread_full(fd, scratch->data, to - from, frame_at + from)))
+			return err == -ENODATA ? (*why = "data frame is cut short", -EBADMSG) : err;
+		if (i == 0 && (err = lz4blocks_check_header(scratch->data, to, m->raw_len, why)))
+			return err;
+		for (size_t b = i; b < j; b++)
+			if ((err = decode_block(m, b, scratch->data + (m->blocks[b].data_off - from),
+						raw, why)))
+				return err;
+		i = j;
+	}
+	raw->len = m->raw_len;
+	return 0;
 }
 
 uint64_t segment_resync(int fd, uint64_t from, uint64_t file_size)

@@ -31,9 +31,23 @@ int segment_parse_name(const char *name, uint32_t *id);
 long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
 			struct buf *frames, const char **why);
 
+/* Only the metadata frame (into frames); the same returns as segment_read_chunk, whose
+ * checks it makes, except those of the data frame's bytes. */
+long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+		       struct buf *frames, const char **why);
+
 /* Decompress and verify a chunk's data frame (frames from segment_read_chunk) into raw. */
 int segment_decompress(const struct chunk_meta *m, const struct buf *frames, struct buf *raw,
 		       const char **why);
+
+/*
+ * For a chunk made of blocks whose metadata segment_read_meta read: read and decode only the
+ * blocks marked in want (one byte per block) into raw, each at its raw_off; the rest of raw
+ * is left undefined. scratch holds the stored bytes meanwhile. 0, -EBADMSG with *why, or
+ * another -errno from reading.
+ */
+int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
+			struct buf *scratch, struct buf *raw, const char **why);
 
 /* Find the next offset after `from` where a chunk's metadata frame may start (a skippable
  * magic followed by the ecap magic), or file_size when there is none. */

@@ -146,6 +146,11 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 /* A decompressed, verified chunk; its packets in timestamp order. */
 struct chunk_view;
 int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out);
+/* The same for the packets of flows (NULL: all): of a chunk made of blocks only the blocks
+ * that hold them are read and decoded, and the view lists only them (and no DSB); an older
+ * chunk is read whole and lists every packet. */
+int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
+			   struct chunk_view **out);
 /* 1: *pkt filled (data valid until the view is closed); 0: end. */
 int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt);
 /* Peek the timestamp of the next packet; false at the end. */

@@ -458,7 +458,38 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 	return err;
 }
 
-int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out)
+/* Only the blocks that hold packets of flows (and block 0, the SHB and IDBs) into v->raw. */
+static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *flows,
+			    const char **why)
+{
+	const struct chunk_meta *m = &v->meta;
+	uint8_t *want = calloc(m->n_blocks, 1), *keep = calloc(m->n_flowstats + 1, 1);
+	int err = want && keep ? 0 : -ENOMEM;
+	if (!err) {
+		for (size_t i = 0; i < m->n_flowstats; i++)
+			keep[i] = idset_has(flows, m->flowstats[i].flow_id);
+		want[0] = 1;
+		for (size_t b = 0; b < m->n_blocks; b++) {
+			const struct chunkmeta_block *k = &m->blocks[b];
+			for (uint32_t i = k->first_packet; i < k->first_packet + k->packets; i++) {
+				uint32_t lf = m->pktflow[i];
+				if (lf != CHUNKMETA_NO_FLOW && keep[lf]) {
+					want[b] = 1;
+					break;
+				}
+			}
+		}
+		err = segment_read_blocks(fd, m, want, &v->frames, &v->raw, why);
+	}
+	if (!err)
+		err = chunk_view_parse_blocks(v, want, keep, why);
+	free(want);
+	free(keep);
+	return err;
+}
+
+int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
+			   struct chunk_view **out)
 {
 	char name[SEGMENT_NAME_MAX];
 	const char *why = NULL;
@@ -473,18 +504,25 @@ int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_
 	if (!err && fstat(fd, &st))
 		err = -errno;
 	if (!err) {
-		r = segment_read_chunk(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
-				       &why);
+		r = segment_read_meta(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
+				      &why);
 		if (r == -ENODATA)
 			why = "the index points past the end of the segment";
 		if (r > 0 && ((uint32_t)r != ref->length || v->meta.id != ref->id))
 			r = -EBADMSG, why = "the chunk there is not the one the index names";
 		err = r < 0 ? (int)r : 0;
 	}
-	if (!err)
-		err = segment_decompress(&v->meta, &v->frames, &v->raw, &why);
-	if (!err)
-		err = chunk_view_parse(v, &why);
+	if (!err && flows && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
+		err = read_flow_blocks(fd, v, flows, &why);
+	} else if (!err) {
+		r = segment_read_chunk(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
+				       &why);
+		err = r < 0 ? (int)r : 0;
+		if (!err)
+			err = segment_decompress(&v->meta, &v->frames, &v->raw, &why);
+		if (!err)
+			err = chunk_view_parse(v, &why);
+	}
 	close(fd);
 	if (err) {
 		store_fail(s, err, "%s/%s: offset %llu: chunk %llu: %s", s->dir, name,
@@ -499,6 +537,11 @@ int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_
 	buf_free(&v->frames);
 	*out = v;
 	return 0;
+}
+
+int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out)
+{
+	return store_chunk_open_flows(s, ref, NULL, out);
 }
 
 int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt)

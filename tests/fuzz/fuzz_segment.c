@@ -63,6 +63,32 @@ static void read_all_packets(struct chunk_view *v)
 	(void)sink;
 }
 
+/* Like an export of some flows: the blocks marked in want (block 0 always), the packets of
+ * every other chunk-local flow. */
+static void read_blocks(struct chunk_view *v, unsigned step)
+{
+	const struct chunk_meta *m = &v->meta;
+	uint8_t *want = calloc(m->n_blocks + 1, 1), *keep = calloc(m->n_flowstats + 1, 1);
+	const char *why = NULL;
+	if (!want || !keep)
+		abort();
+	for (size_t i = 0; i < m->n_blocks; i += step)
+		want[i] = 1;
+	for (size_t i = 0; i < m->n_flowstats; i += 2)
+		keep[i] = 1;
+	if (!segment_read_blocks(memfd, m, want, &v->frames, &v->raw, &why) &&
+	    !chunk_view_parse_blocks(v, want, keep, &why))
+		read_all_packets(v);
+	free(want);
+	free(keep);
+}
+
+static void read_some_blocks(struct chunk_view *v)
+{
+	read_blocks(v, 1);
+	read_blocks(v, 2);
+}
+
 /* Like ecap-fsck: every chunk of the file, resynchronising after damage. */
 static void scan_segment(size_t size)
 {
@@ -79,6 +105,8 @@ static void scan_segment(size_t size)
 			if (!segment_decompress(&v.meta, &v.frames, &v.raw, &why) &&
 			    !chunk_view_parse(&v, &why))
 				read_all_packets(&v);
+			if (v.meta.flags & CHUNKMETA_FLAG_BLOCKS)
+				read_some_blocks(&v);
 			off += (uint64_t)r;
 			continue;
 		}

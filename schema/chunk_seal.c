@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * chunk_seal.c - closing a chunk: its pcapng section header (SHB, one IDB per interface that
+ * occurs, one DSB with the secrets that arrived meanwhile) and its EPBs become the blocks of
+ * an LZ4 data frame (lz4blocks.h), and the metadata frame that precedes it lists them.
+ *
+ * Blocks: the SHB and IDBs form block 0; the DSB follows in blocks of at most
+ * CHUNK_BLOCK_TARGET bytes; then the EPB blocks the builder cut while packets arrived. The
+ * EPBs are compressed from where they were written, never copied into one section first.
+ */
+#include "chunk.h"
+
+#include <errno.h>
+#include <stdio.h>
+
+#include "ecap_config.h"
+#include "lz4blocks.h"
+#include "pcapng.h"
+
+/* Compress src as one block of the frame and list it in the metadata. */
+static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint8_t *src,
+		     size_t len, uint32_t raw_off, uint32_t first_packet, uint32_t packets)
+{
+	struct chunkmeta_block *k = chunkmeta_push(m, blocks);
+	if (!k)
+		return -ENOMEM;
+	k->raw_off = raw_off;
+	k->raw_len = (uint32_t)len;
+	k->data_off = (uint32_t)enc->frame.len;
+	k->first_packet = first_packet;
+	k->packets = packets;
+	int err = lz4blocks_put(enc, &enc->frame, src, len, &k->crc);
+	k->data_len = (uint32_t)(enc->frame.len - k->data_off);
+	return err;
+}
+
+static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr, struct buf *dsb)
+{
+	const struct chunk_meta *m = &cb->meta;
+	char comment[64];
+	int err;
+
+	snprintf(comment, sizeof(comment), "ecap chunk %llu", (unsigned long long)id);
+	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
+	if ((err = pcapng_write_shb(hdr, &shb)))
+		return err;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct ecap_iface *d = &m->ifaces[i].desc;
+		struct pcapng_idb_info idb = { .linktype = d->linktype, .snaplen = d->snaplen,
+					       .name = d->name, .filter = d->filter, .tsresol = 9 };
+		if ((err = pcapng_write_idb(hdr, &idb)))
+			return err;
+	}
+	if (cb->dsb_text.len)
+		return pcapng_write_dsb(dsb, PCAPNG_SECRETS_TLS, cb->dsb_text.data,
+					(uint32_t)cb->dsb_text.len);
+	return 0;
+}
+
+int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_enc *enc,
+		       struct buf *meta_frame)
+{
+	struct chunk_meta *m = &cb->meta;
+	struct buf hdr = { 0 }, dsb = { 0 };
+	int err;
+
+	m->n_blocks = 0;
+	if ((err = section_header(cb, id, &hdr, &dsb)))
+		goto out;
+	if (hdr.len + dsb.len + cb->epbs.len > UINT32_MAX / 2 || hdr.len > LZ4BLOCKS_MAX) {
+		err = -E2BIG;
+		goto out;
+	}
+	if (dsb.len)
+		m->flags |= CHUNKMETA_FLAG_HAS_SECRETS;
+	m->flags |= CHUNKMETA_FLAG_BLOCKS;
+	m->id = id;
+	m->raw_len = (uint32_t)(hdr.len + dsb.len + cb->epbs.len);
+
+	/* The data frame goes into the encoder's scratch first: the meta frame, which
+	 * precedes it, lists its blocks. */
+	buf_reset(&enc->frame);
+	if ((err = lz4blocks_begin(enc, &enc->frame, m->raw_len)) ||
+	    (err = put_block(m, enc, hdr.data, hdr.len, 0, 0, 0)))
+		goto out;
+	uint32_t raw_off = (uint32_t)hdr.len;
+	for (size_t o = 0; o < dsb.len; o += CHUNK_BLOCK_TARGET) {
+		size_t n = dsb.len - o < CHUNK_BLOCK_TARGET ? dsb.len - o : CHUNK_BLOCK_TARGET;
+		if ((err = put_block(m, enc, dsb.data + o, n, raw_off, 0, 0)))
+			goto out;
+		raw_off += (uint32_t)n;
+	}
+	for (size_t i = 0; i < cb->n_eblk; i++) {
+		const struct chunk_epb_block *k = &cb->eblk[i];
+		size_t end = i + 1 < cb->n_eblk ? cb->eblk[i + 1].off : cb->epbs.len;
+		uint32_t last = i + 1 < cb->n_eblk ? cb->eblk[i + 1].first_packet : m->packets;
+		if ((err = put_block(m, enc, cb->epbs.data + k->off, end - k->off, raw_off + k->off,
+				     k->first_packet, last - k->first_packet)))
+			goto out;
+	}
+	if ((err = lz4blocks_end(&enc->frame)))
+		goto out;
+	m->data_len = (uint32_t)enc->frame.len;
+
+	buf_reset(meta_frame);
+	err = chunkmeta_encode(m, meta_frame);
+out:
+	buf_free(&hdr);
+	buf_free(&dsb);
+	return err;
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * lz4blocks.c - writing and reading the LZ4 data frame of a chunk block by block.
+ *
+ * FORMAT: a standard LZ4 frame (the LZ4 Frame Format Description, v1.6.x), so that
+ * `lz4 -dc` decodes a segment as is:
+ *
+ *   u32 0x184D2204   magic
+ *   u8  FLG 0x68     version 01, blocks independent, no block checksum, content size
+ *                    present, no content checksum, no dictionary id
+ *   u8  BD  0x50     block maximum size 256 KiB
+ *   u64 content size (raw bytes of the whole frame)
+ *   u8  HC           header checksum (written by liblz4's frame API)
+ *   blocks, each:  u32 size word (bit 31 set: the bytes are stored as is; else they are an
+ *                  LZ4 block), then that many bytes. Each block decodes alone (independent
+ *                  blocks: no match reaches into an earlier block).
+ *   u32 0            end mark
+ *
+ * Checksums live outside the frame: the caller keeps a CRC-32C of each block's size word and
+ * bytes (in the chunk metadata), which reading one block can verify, where an LZ4 content
+ * checksum would need the whole frame.
+ *
+ * Incompressible data: when a block does not shrink, the next `backoff` blocks are stored
+ * without an attempt, and backoff doubles (up to SKIP_MAX) for as long as the attempts keep
+ * failing; one block that compresses resets it.
+ */
+#include "lz4blocks.h"
+
+#include <errno.h>
+#include <lz4.h>
+#include <lz4frame.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crc32c.h"
+#include "le.h"
+
+#define FRAME_MAGIC 0x184D2204u
+#define FLG 0x68u
+#define BD 0x50u
+#define STORED_BIT 0x80000000u
+#define SKIP_MAX 32u
+/* A block counts as compressible when it saves at least 1/32 of its bytes. */
+#define worth_it(n, len) ((size_t)(n) + ((len) >> 5) < (len))
+
+int lz4blocks_enc_init(struct lz4blocks_enc *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->state = malloc((size_t)LZ4_sizeofState());
+	LZ4F_cctx *c = NULL;
+	if (!e->state || LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION))) {
+		free(e->state);
+		e->state = NULL;
+		return -ENOMEM;
+	}
+	e->cctx = c;
+	e->backoff = 1;
+	return 0;
+}
+
+void lz4blocks_enc_free(struct lz4blocks_enc *e)
+{
+	free(e->state);
+	if (e->cctx)
+		LZ4F_freeCompressionContext(e->cctx);
+	buf_free(&e->frame);
+	memset(e, 0, sizeof(*e));
+}
+
+int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size)
+{
+	LZ4F_preferences_t prefs = { 0 };
+	prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+	prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+	prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
+	prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
+	prefs.frameInfo.contentSize = content_size;
+	int err = buf_reserve(out, LZ4F_HEADER_SIZE_MAX);
+	if (err)
+		return err;
+	size_t n = LZ4F_compressBegin(e->cctx, out->data + out->len, out->cap - out->len, &prefs);
+	if (LZ4F_isError(n) || n != LZ4BLOCKS_HEADER_LEN)
+		return -EIO;
+	out->len += n;
+	return 0;
+}
+
+int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len,
+		  uint32_t *crc)
+{
+	if (len == 0 || len > LZ4BLOCKS_MAX)
+		return -EINVAL;
+	int bound = LZ4_compressBound((int)len);
+	int err = buf_reserve(out, 4 + (size_t)bound);
+	if (err)
+		return err;
+	uint8_t *w = out->data + out->len;
+	int n = 0;
+	if (e->skip) {
+		e->skip--;
+	} else {
+		e->tried++;
+		n = LZ4_compress_fast_extState(e->state, (const char *)src, (char *)w + 4, (int)len,
+					       bound, 1);
+		if (n > 0 && worth_it(n, len)) {
+			e->backoff = 1;
+		} else {
+			e->skip = e->backoff;
+			if (e->backoff < SKIP_MAX)
+				e->backoff *= 2;
+		}
+	}
+	if (n > 0 && (size_t)n < len) {
+		le32_store(w, (uint32_t)n);
+	} else {
+		n = (int)len;
+		le32_store(w, (uint32_t)len | STORED_BIT);
+		memcpy(w + 4, src, len);
+		e->stored_raw++;
+	}
+	*crc = crc32c(0, w, 4 + (size_t)n);
+	out->len += 4 + (size_t)n;
+	return 0;
+}
+
+int lz4blocks_end(struct buf *out)
+{
+	int err = buf_reserve(out, LZ4BLOCKS_END_LEN);
+	if (err)
+		return err;
+	le32_store(out->data + out->len, 0);
+	out->len += LZ4BLOCKS_END_LEN;
+	return 0;
+}
+
+#define BAD(msg)                 \
+	do {                     \
+		*why = (msg);    \
+		return -EBADMSG; \
+	} while (0)
+
+int lz4blocks_check_header(const uint8_t *p, size_t len, uint64_t content_size,
+			   const char **why)
+{
+	if (len < LZ4BLOCKS_HEADER_LEN || le32_load(p) != FRAME_MAGIC)
+		BAD("data frame does not start with the LZ4 frame magic");
+	if (p[4] != FLG || p[5] != BD)
+		BAD("data frame is not made of independent blocks of at most 256 KiB");
+	if (le64_load(p + 6) != content_size)
+		BAD("data frame announces another size than its metadata says");
+	return 0;
+}
+
+int lz4blocks_get(const uint8_t *blk, size_t stored_len, uint32_t crc, uint8_t *dst,
+		  size_t raw_len, const char **why)
+{
+	if (stored_len < 5 || raw_len == 0 || raw_len > LZ4BLOCKS_MAX)
+		BAD("data block length is implausible");
+	if (crc32c(0, blk, stored_len) != crc)
+		BAD("data block fails its CRC-32C");
+	uint32_t word = le32_load(blk);
+	size_t n = word & ~STORED_BIT;
+	if (n != stored_len - 4)
+		BAD("data block size word disagrees with the metadata");
+	if (word & STORED_BIT) {
+		if (n != raw_len)
+			BAD("stored data block has another size than its metadata says");
+		memcpy(dst, blk + 4, n);
+		return 0;
+	}
+	int r = LZ4_decompress_safe((const char *)blk + 4, (char *)dst, (int)n, (int)raw_len);
+	if (r < 0)
+		BAD("data block is not valid LZ4");
+	if ((size_t)r != raw_len)
+		BAD("data block decompresses to another size than its metadata says");
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * lz4blocks.h - the data frame of a chunk as a standard LZ4 frame of independent blocks, so
+ * that a reader can decode any one block alone (see lz4blocks.c for the bytes).
+ *
+ * The writer puts each block compressed when that saves room and stored as is otherwise;
+ * data that keeps refusing to compress (encrypted payloads, random bytes) is stored without
+ * trying for a growing number of blocks, so it costs little more than a copy. Integrity is
+ * a CRC-32C per stored block, kept by the caller (in the chunk's metadata).
+ */
+#ifndef ECAP_LZ4BLOCKS_H
+#define ECAP_LZ4BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+
+/* Largest raw block (the frame's block maximum size: 256 KiB). */
+#define LZ4BLOCKS_MAX (256u * 1024)
+/* Bytes of frame header that precede the first block (magic, FLG, BD, content size, HC). */
+#define LZ4BLOCKS_HEADER_LEN 15
+/* The end mark after the last block. */
+#define LZ4BLOCKS_END_LEN 4
+
+/* The writer's state, carried from chunk to chunk; used by one thread at a time. */
+struct lz4blocks_enc {
+	void *state;              /* LZ4 compression state */
+	void *cctx;               /* LZ4F context: writes the frame header */
+	unsigned skip;            /* blocks still to store without trying */
+	unsigned backoff;         /* blocks to skip after the next refusal */
+	uint64_t tried, stored_raw;
+	struct buf frame;         /* scratch for the caller: the data frame being written */
+};
+
+int lz4blocks_enc_init(struct lz4blocks_enc *e);
+void lz4blocks_enc_free(struct lz4blocks_enc *e);
+
+/* Start a frame whose content is content_size bytes: the header goes to out. */
+int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size);
+/* Append one block of len bytes (1..LZ4BLOCKS_MAX); *crc receives the CRC-32C of what was
+ * appended (the block's size word and its bytes). */
+int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len,
+		  uint32_t *crc);
+/* Append the end mark. */
+int lz4blocks_end(struct buf *out);
+
+/*
+ * Check the frame header at p (len bytes): an LZ4 frame with independent blocks of at most
+ * LZ4BLOCKS_MAX, a content size equal to content_size, and no checksums. 0 or -EBADMSG.
+ */
+int lz4blocks_check_header(const uint8_t *p, size_t len, uint64_t content_size,
+			   const char **why);
+/* Decode one stored block (size word and bytes, stored_len in all, CRC-32C crc) into dst,
+ * which must come out exactly raw_len bytes. 0 or -EBADMSG with *why. */
+int lz4blocks_get(const uint8_t *blk, size_t stored_len, uint32_t crc, uint8_t *dst,
+		  size_t raw_len, const char **why);
+
+#endif

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_chunk_blocks.c - chunks whose data frame is made of independent blocks: the block
+ * codec (compressed and stored blocks, the back-off on incompressible data, CRC and size
+ * checks) and, through the store, reading only the blocks that hold the packets of some
+ * flows: the same packets as a whole read, and a damaged block elsewhere in the chunk does
+ * not stop it (while a whole read and fsck report that block).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "chunk.h"
+#include "lz4blocks.h"
+#include "segment.h"
+#include "store.h"
+
+#define NS 1000000000ull
+#define T0 (1764140400ull * NS)
+
+static uint64_t rng = 88172645463325252ull;
+static uint8_t rnd8(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint8_t)rng;
+}
+
+/* ---- the block codec ---------------------------------------------------------------- */
+
+static void put_get(struct lz4blocks_enc *e, const uint8_t *src, size_t len, size_t *stored)
+{
+	struct buf out = { 0 };
+	uint32_t crc;
+	assert_int_equal(lz4blocks_put(e, &out, src, len, &crc), 0);
+	uint8_t *back = malloc(len);
+	const char *why = NULL;
+	assert_int_equal(lz4blocks_get(out.data, out.len, crc, back, len, &why), 0);
+	assert_memory_equal(back, src, len);
+	*stored = out.len;
+
+	/* a flipped bit fails the CRC; a wrong size is refused */
+	out.data[out.len / 2] ^= 0x04;
+	assert_int_equal(lz4blocks_get(out.data, out.len, crc, back, len, &why), -EBADMSG);
+	assert_non_null(strstr(why, "CRC"));
+	out.data[out.len / 2] ^= 0x04;
+	assert_int_equal(lz4blocks_get(out.data, out.len, crc, back, len - 1, &why), -EBADMSG);
+	free(back);
+	buf_free(&out);
+}
+
+static void test_codec(void **state)
+{
+	(void)state;
+	struct lz4blocks_enc e;
+	assert_int_equal(lz4blocks_enc_init(&e), 0);
+	uint8_t text[65536], noise[65536];
+	for (size_t i = 0; i < sizeof(text); i++) {
+		text[i] = (uint8_t)("GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n"[i % 44]);
+		noise[i] = rnd8();
+	}
+	size_t stored;
+	put_get(&e, text, sizeof(text), &stored);
+	assert_true(stored < sizeof(text) / 10);
+	put_get(&e, noise, sizeof(noise), &stored);
+	assert_int_equal(stored, sizeof(noise) + 4); /* stored as is: size word + bytes */
+	put_get(&e, noise, 1, &stored);
+	assert_int_equal(stored, 5);
+	lz4blocks_enc_free(&e);
+}
+
+/* Incompressible blocks in a row are stored without an attempt for longer and longer;
+ * one compressible block makes the next attempt immediate again. */
+static void test_backoff(void **state)
+{
+	(void)state;
+	struct lz4blocks_enc e;
+	assert_int_equal(lz4blocks_enc_init(&e), 0);
+	uint8_t noise[8192], text[8192];
+	for (size_t i = 0; i < sizeof(noise); i++) {
+		noise[i] = rnd8();
+		text[i] = (uint8_t)('a' + i % 7);
+	}
+	struct buf out = { 0 };
+	uint32_t crc;
+	for (int i = 0; i < 200; i++)
+		assert_int_equal(lz4blocks_put(&e, &out, noise, sizeof(noise), &crc), 0);
+	assert_int_equal(e.stored_raw, 200);
+	assert_true(e.tried < 15); /* 1, 2, 4, ... 32 skipped between tries */
+	uint64_t tried = e.tried;
+	/* compressible data after the noise: stored as is at most until the next try (32
+	 * blocks away at most), compressed from then on */
+	for (int i = 0; i < 40; i++)
+		assert_int_equal(lz4blocks_put(&e, &out, text, sizeof(text), &crc), 0);
+	assert_true(e.tried >= tried + 40 - 32);
+	size_t before = out.len;
+	assert_int_equal(lz4blocks_put(&e, &out, text, sizeof(text), &crc), 0);
+	assert_true(out.len - before < sizeof(text) / 4);
+	buf_free(&out);
+	lz4blocks_enc_free(&e);
+}
+
+/* ---- through the store -------------------------------------------------------------- */
+
+struct fixture {
+	char dir[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/ecap-test-blocks.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	strcat(f->dir, "/s");
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(f->dir) - 2), f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+#define N_PKTS 2000
+#define RARE_EVERY 400 /* flow 3 has one packet in 400: a few blocks of the chunk */
+
+static uint64_t flow_of(uint32_t i, const uint64_t ids[3])
+{
+	return i % RARE_EVERY == 7 ? ids[2] : ids[i % 2];
+}
+
+/* One chunk of N_PKTS 1000-byte packets of three flows; flow 3 is rare. */
+static void write_chunk(const char *dir, uint64_t ids[3])
+{
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	o.chunk_bytes = 8u << 20;
+	struct store *s;
+	assert_int_equal(store_open(dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	for (int k = 0; k < 3; k++) {
+		ids[k] = store_new_flow_id(s);
+		struct flow_record fr = { .id = ids[k], .first_ns = T0 };
+		fr.key.proto = FLOW_PROTO_TCP;
+		fr.key.family = 4;
+		fr.key.port_a = (uint16_t)(1000 + k);
+		fr.key.port_b = 80;
+		assert_int_equal(store_put_flow(s, &fr), 0);
+	}
+	uint8_t data[1000];
+	for (uint32_t i = 0; i < N_PKTS; i++) {
+		for (size_t j = 0; j < sizeof(data); j++)
+			data[j] = j < 500 ? (uint8_t)(i + j / 50) : rnd8();
+		memcpy(data, &i, 4);
+		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = ifid,
+					 .caplen = sizeof(data), .origlen = sizeof(data),
+					 .data = data, .flow_id = flow_of(i, ids) };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+}
+
+static void segment_path(const char *dir, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/seg-00000001.ecap", dir);
+}
+
+/* The metadata of the segment's first chunk. */
+static void first_meta(const char *path, struct chunk_meta *m)
+{
+	struct buf frames = { 0 };
+	const char *why = NULL;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_true(segment_read_meta(fd, 0, (uint64_t)st.st_size, m, &frames, &why) > 0);
+	close(fd);
+	buf_free(&frames);
+}
+
+/* The packet numbers read from chunk 0 for flows (NULL: all), in order; returns the count
+ * or -1 when the chunk does not open. */
+static int read_numbers(const char *dir, const struct idset *flows, uint32_t *nums)
+{
+	struct store *s;
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, flows, &cl), 0);
+	assert_int_equal(cl.n, 1);
+	struct chunk_view *v;
+	int n = 0;
+	if (store_chunk_open_flows(s, &cl.v[0], flows, &v) == 0) {
+		struct ecap_packet p;
+		while (chunk_view_next(v, &p) == 1) {
+			assert_int_equal(p.caplen, 1000);
+			memcpy(&nums[n++], p.data, 4);
+		}
+		chunk_view_close(v);
+	} else {
+		assert_non_null(strstr(store_errmsg(s), "CRC"));
+		n = -1;
+	}
+	chunk_list_free(&cl);
+	store_close(s);
+	return n;
+}
+
+static void test_read_flow_blocks(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[3];
+	write_chunk(f->dir, ids);
+	char seg[128];
+	segment_path(f->dir, seg, sizeof(seg));
+	struct chunk_meta m = { 0 };
+	first_meta(seg, &m);
+	assert_true(m.flags & CHUNKMETA_FLAG_BLOCKS);
+	assert_true(m.n_blocks > 20); /* ~2 MB of EPBs in 64 KiB blocks */
+
+	struct idset rare = { 0 };
+	assert_int_equal(idset_add(&rare, ids[2]), 0);
+	idset_seal(&rare);
+	static uint32_t all[N_PKTS], some[N_PKTS];
+	assert_int_equal(read_numbers(f->dir, NULL, all), N_PKTS);
+	int n = read_numbers(f->dir, &rare, some);
+	assert_int_equal(n, N_PKTS / RARE_EVERY);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(some[i], (uint32_t)(i * RARE_EVERY + 7));
+
+	/* Damage a block that holds no packet of the rare flow: the flow's read still works,
+	 * a whole read and fsck find the damage. */
+	size_t victim = 0;
+	for (size_t b = 1; b < m.n_blocks && !victim; b++) {
+		const struct chunkmeta_block *k = &m.blocks[b];
+		bool has_rare = false;
+		for (uint32_t i = k->first_packet; i < k->first_packet + k->packets; i++)
+			has_rare |= flow_of(i, ids) == ids[2];
+		if (k->packets && !has_rare)
+			victim = b;
+	}
+	assert_true(victim > 0);
+	off_t at = (off_t)(m.length - m.data_len + m.blocks[victim].data_off + 20);
+	int fd = open(seg, O_RDWR);
+	uint8_t byte;
+	assert_int_equal(pread(fd, &byte, 1, at), 1);
+	byte ^= 0x01;
+	assert_int_equal(pwrite(fd, &byte, 1, at), 1);
+	close(fd);
+	assert_int_equal(read_numbers(f->dir, &rare, some), N_PKTS / RARE_EVERY);
+	assert_int_equal(read_numbers(f->dir, NULL, all), -1);
+	char *report = NULL;
+	size_t rlen = 0;
+	FILE *mem = open_memstream(&report, &rlen);
+	assert_true(store_fsck(f->dir, mem) >= 1);
+	fclose(mem);
+	assert_non_null(strstr(report, "CRC"));
+	free(report);
+	idset_free(&rare);
+	chunkmeta_free(&m);
+}
+
+/* Half of each packet is noise: the chunk still compresses where it can, and the blocks'
+ * stored sizes add up to the data frame. */
+static void test_block_sizes(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[3];
+	write_chunk(f->dir, ids);
+	char seg[128];
+	segment_path(f->dir, seg, sizeof(seg));
+	struct chunk_meta m = { 0 };
+	first_meta(seg, &m);
+	uint64_t stored = LZ4BLOCKS_HEADER_LEN + LZ4BLOCKS_END_LEN, raw = 0;
+	for (size_t b = 0; b < m.n_blocks; b++) {
+		stored += m.blocks[b].data_len;
+		raw += m.blocks[b].raw_len;
+		assert_true(m.blocks[b].raw_len <= CHUNK_BLOCK_TARGET + 1100);
+	}
+	assert_int_equal(stored, m.data_len);
+	assert_int_equal(raw, m.raw_len);
+	assert_true(m.data_len < m.raw_len * 3 / 4);
+	assert_true(m.data_len > m.raw_len / 3);
+	chunkmeta_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_sizes, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
