@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ecap_config.h"
+#include "crc32c.h"
 #include "pcapng.h"
 
 struct flow_slot {
@@ -50,6 +51,8 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->iface_local);
 	free(cb->slots);
 	free(cb->eblk);
+	buf_free(&cb->packed);
+	free(cb->packed_len);
 	memset(cb, 0, sizeof(*cb));
 }
 
@@ -178,10 +181,14 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 			return -ENOMEM;
 		k->off = (uint32_t)cb->epbs.len;
 		k->first_packet = m->packets;
+		k->crc = 0;
 	}
+	size_t at = cb->epbs.len;
 	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, pkt->caplen,
 				    pkt->origlen, pkt->flags, NULL)))
 		return err;
+	struct chunk_epb_block *k = &cb->eblk[cb->n_eblk - 1];
+	k->crc = crc32c(k->crc, cb->epbs.data + at, cb->epbs.len - at);
 	if (m->packets == 0 || pkt->ts_ns < m->first_ns)
 		m->first_ns = pkt->ts_ns;
 	if (pkt->ts_ns > m->last_ns)
@@ -262,4 +269,6 @@ void chunk_builder_reset(struct chunk_builder *cb)
 	cb->slot_used = 0;
 	cb->bytes_origlen = 0;
 	cb->n_eblk = 0;
+	buf_reset(&cb->packed);
+	cb->n_packed = 0;
 }

@@ -20,9 +20,10 @@ struct lz4blocks_enc;
 /* Raw bytes of EPBs after which the data frame starts a new block. */
 #define CHUNK_BLOCK_TARGET (64u * 1024)
 
-/* Where a block of EPBs starts: its offset in `epbs` and its first packet. */
+/* Where a block of EPBs starts (its offset in `epbs`, its first packet), and the CRC-32C of
+ * its bytes so far, computed as they arrive. */
 struct chunk_epb_block {
-	uint32_t off, first_packet;
+	uint32_t off, first_packet, crc;
 };
 
 struct chunk_builder {
@@ -37,6 +38,9 @@ struct chunk_builder {
 	uint64_t bytes_origlen;
 	struct chunk_epb_block *eblk;    /* the EPB blocks begun so far (the data frame's blocks) */
 	size_t n_eblk, cap_eblk;
+	struct buf packed;               /* the first n_packed EPB blocks, already compressed */
+	uint32_t *packed_len;            /* their stored lengths */
+	size_t n_packed, cap_packed;
 };
 
 int chunk_builder_init(struct chunk_builder *cb);
@@ -56,12 +60,19 @@ int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t t
 
 /*
  * Close the chunk as chunk `id` (chunk_seal.c): meta_frame receives the metadata frame and
- * enc->frame the data frame that follows it on disk; cb->meta is complete (for the index)
- * and cb->secrets lists its secrets. Call chunk_builder_reset() once both are used.
+ * enc the data frame that follows it on disk (lz4blocks_frame_iov; it refers to the
+ * builder's buffers); cb->meta is complete (for the index) and cb->secrets lists its
+ * secrets. Call chunk_builder_reset() once both are written and used.
  */
 int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_enc *enc,
 		       struct buf *meta_frame);
 void chunk_builder_reset(struct chunk_builder *cb);
+/*
+ * For a closed chunk not yet sealed: compress its next EPB block now, through enc (on the
+ * caller's thread: seal then only copies it). false when every block is done, or on an
+ * error (the seal then compresses the rest itself).
+ */
+bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *enc);
 
 /* ---- reading ------------------------------------------------------------------------ */
 

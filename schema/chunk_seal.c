@@ -7,31 +7,82 @@
  * Blocks: the SHB and IDBs form block 0; the DSB follows in blocks of at most
  * CHUNK_BLOCK_TARGET bytes; then the EPB blocks the builder cut while packets arrived. The
  * EPBs are compressed from where they were written, never copied into one section first.
+ *
+ * EPB blocks may be compressed ahead, by chunk_builder_precompress() on another thread
+ * before the chunk is handed to the writer (the store's own thread does that instead of
+ * waiting for a writer that is behind); the seal then copies those.
  */
 #include "chunk.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 
+#include "crc32c.h"
 #include "ecap_config.h"
 #include "lz4blocks.h"
 #include "pcapng.h"
 
-/* Compress src as one block of the frame and list it in the metadata. */
+/* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
+ * valid until the frame is written (the builder's EPBs), so a block stored as is can be
+ * written from there; else (the section header, freed at the end of the seal) it is copied. */
 static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint8_t *src,
-		     size_t len, uint32_t raw_off, uint32_t first_packet, uint32_t packets)
+		     size_t len, uint32_t raw_off, uint32_t first_packet, uint32_t packets,
+		     uint32_t crc, bool by_ref)
 {
 	struct chunkmeta_block *k = chunkmeta_push(m, blocks);
 	if (!k)
 		return -ENOMEM;
 	k->raw_off = raw_off;
 	k->raw_len = (uint32_t)len;
-	k->data_off = (uint32_t)enc->frame.len;
+	k->data_off = (uint32_t)lz4blocks_frame_len(enc);
 	k->first_packet = first_packet;
 	k->packets = packets;
-	int err = lz4blocks_put(enc, &enc->frame, src, len, &k->crc);
-	k->data_len = (uint32_t)(enc->frame.len - k->data_off);
+	k->crc = crc;
+	int err = by_ref ? lz4blocks_put_frame(enc, src, len)
+			 : lz4blocks_put(enc, &enc->frame, src, len);
+	k->data_len = (uint32_t)(lz4blocks_frame_len(enc) - k->data_off);
 	return err;
+}
+
+/* List EPB block i, compressed ahead of the seal: its stored bytes (at `at` in packed) are
+ * written from where they are. */
+static int put_packed(struct chunk_meta *m, struct lz4blocks_enc *enc,
+		      const struct chunk_builder *cb, size_t i, size_t at, uint32_t raw_off,
+		      uint32_t raw_len, uint32_t packets)
+{
+	struct chunkmeta_block *k = chunkmeta_push(m, blocks);
+	if (!k)
+		return -ENOMEM;
+	k->raw_off = raw_off;
+	k->raw_len = raw_len;
+	k->data_off = (uint32_t)lz4blocks_frame_len(enc);
+	k->data_len = cb->packed_len[i];
+	k->first_packet = cb->eblk[i].first_packet;
+	k->packets = packets;
+	k->crc = cb->eblk[i].crc;
+	return lz4blocks_add_ref(enc, cb->packed.data + at, k->data_len);
+}
+
+bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *enc)
+{
+	size_t i = cb->n_packed;
+	if (i >= cb->n_eblk)
+		return false;
+	size_t end = i + 1 < cb->n_eblk ? cb->eblk[i + 1].off : cb->epbs.len;
+	uint32_t *len = chunkmeta_grow((void **)&cb->packed_len, &cb->n_packed, &cb->cap_packed,
+				       sizeof(*len));
+	if (!len)
+		return false;
+	size_t before = cb->packed.len;
+	if (lz4blocks_put(enc, &cb->packed, cb->epbs.data + cb->eblk[i].off,
+			  end - cb->eblk[i].off)) {
+		cb->n_packed--;
+		cb->packed.len = before;
+		return false;
+	}
+	*len = (uint32_t)(cb->packed.len - before);
+	return true;
 }
 
 static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr, struct buf *dsb)
@@ -77,30 +128,41 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	m->id = id;
 	m->raw_len = (uint32_t)(hdr.len + dsb.len + cb->epbs.len);
 
-	/* The data frame goes into the encoder's scratch first: the meta frame, which
-	 * precedes it, lists its blocks. */
-	buf_reset(&enc->frame);
+	/* The data frame is put together in the encoder first: the meta frame, which
+	 * precedes it, lists its blocks. Blocks stored as is stay in the builder's buffers
+	 * until the writer writes them from there. */
+	lz4blocks_frame_reset(enc);
 	if ((err = lz4blocks_begin(enc, &enc->frame, m->raw_len)) ||
-	    (err = put_block(m, enc, hdr.data, hdr.len, 0, 0, 0)))
+	    (err = put_block(m, enc, hdr.data, hdr.len, 0, 0, 0, crc32c(0, hdr.data, hdr.len),
+			     false)))
 		goto out;
 	uint32_t raw_off = (uint32_t)hdr.len;
 	for (size_t o = 0; o < dsb.len; o += CHUNK_BLOCK_TARGET) {
 		size_t n = dsb.len - o < CHUNK_BLOCK_TARGET ? dsb.len - o : CHUNK_BLOCK_TARGET;
-		if ((err = put_block(m, enc, dsb.data + o, n, raw_off, 0, 0)))
+		if ((err = put_block(m, enc, dsb.data + o, n, raw_off, 0, 0,
+				     crc32c(0, dsb.data + o, n), false)))
 			goto out;
 		raw_off += (uint32_t)n;
 	}
-	for (size_t i = 0; i < cb->n_eblk; i++) {
+	for (size_t i = 0, at = 0; i < cb->n_eblk; i++) {
 		const struct chunk_epb_block *k = &cb->eblk[i];
 		size_t end = i + 1 < cb->n_eblk ? cb->eblk[i + 1].off : cb->epbs.len;
 		uint32_t last = i + 1 < cb->n_eblk ? cb->eblk[i + 1].first_packet : m->packets;
-		if ((err = put_block(m, enc, cb->epbs.data + k->off, end - k->off, raw_off + k->off,
-				     k->first_packet, last - k->first_packet)))
+		if (i < cb->n_packed) {
+			err = put_packed(m, enc, cb, i, at, raw_off + k->off,
+					 (uint32_t)(end - k->off), last - k->first_packet);
+			at += cb->packed_len[i];
+		} else {
+			err = put_block(m, enc, cb->epbs.data + k->off, end - k->off,
+					raw_off + k->off, k->first_packet, last - k->first_packet,
+					k->crc, true);
+		}
+		if (err)
 			goto out;
 	}
 	if ((err = lz4blocks_end(&enc->frame)))
 		goto out;
-	m->data_len = (uint32_t)enc->frame.len;
+	m->data_len = (uint32_t)lz4blocks_frame_len(enc);
 
 	buf_reset(meta_frame);
 	err = chunkmeta_encode(m, meta_frame);

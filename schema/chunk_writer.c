@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/statvfs.h>
@@ -29,30 +30,35 @@ struct chunk_writer {
 	bool stop;
 	struct buf meta;            /* the metadata frame of the job's chunk */
 	struct lz4blocks_enc enc;   /* its data frame, and the compressor's state */
+	struct lz4blocks_enc caller_enc; /* the caller's, for chunk_writer_help() */
+	struct iovec *iov;          /* both frames in pieces, for pwritev */
+	size_t iov_cap;
 };
 
-/* Both frames, back to back at off. */
-static int write_frames_at(int fd, const struct buf *a, const struct buf *b, uint64_t off)
+/* The meta frame and the data frame, back to back at off. */
+static int write_frames_at(struct chunk_writer *w, int fd, uint64_t off)
 {
-	struct iovec v[2] = { { a->data, a->len }, { b->data, b->len } };
-	struct iovec *p = v;
-	int cnt = 2;
+	int cnt = lz4blocks_frame_iov(&w->enc, 1, &w->iov, &w->iov_cap);
+	if (cnt < 0)
+		return cnt;
+	w->iov[0] = (struct iovec){ w->meta.data, w->meta.len };
+	struct iovec *p = w->iov;
 	while (cnt) {
-		ssize_t n = pwritev(fd, p, cnt, (off_t)off);
-		if (n < 0) {
+		ssize_t k = pwritev(fd, p, cnt < IOV_MAX ? cnt : IOV_MAX, (off_t)off);
+		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
-		off += (uint64_t)n;
-		while (cnt && (size_t)n >= p->iov_len) {
-			n -= (ssize_t)p->iov_len;
+		off += (uint64_t)k;
+		while (cnt && (size_t)k >= p->iov_len) {
+			k -= (ssize_t)p->iov_len;
 			p++;
 			cnt--;
 		}
 		if (cnt) {
-			p->iov_base = (uint8_t *)p->iov_base + n;
-			p->iov_len -= (size_t)n;
+			p->iov_base = (uint8_t *)p->iov_base + k;
+			p->iov_len -= (size_t)k;
 		}
 	}
 	return 0;
@@ -77,12 +83,12 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 	j->err = chunk_builder_seal(j->cb, j->id, &w->enc, &w->meta);
 	if (j->err)
 		return;
-	size_t len = w->meta.len + w->enc.frame.len;
+	size_t len = w->meta.len + lz4blocks_frame_len(&w->enc);
 	if ((j->err = check_space(j->fd, len))) {
 		j->low_space = true;
 		return;
 	}
-	j->err = write_frames_at(j->fd, &w->meta, &w->enc.frame, j->offset);
+	j->err = write_frames_at(w, j->fd, j->offset);
 	if (j->err)
 		return;
 	sync_file_range(j->fd, (off_t)j->offset, (off_t)len, SYNC_FILE_RANGE_WRITE);
@@ -117,7 +123,8 @@ int chunk_writer_new(bool threaded, struct chunk_writer **out)
 	if (!w)
 		return -ENOMEM;
 	w->threaded = threaded;
-	if (lz4blocks_enc_init(&w->enc)) {
+	if (lz4blocks_enc_init(&w->enc) || lz4blocks_enc_init(&w->caller_enc)) {
+		lz4blocks_enc_free(&w->enc);
 		free(w);
 		return -ENOMEM;
 	}
@@ -128,6 +135,7 @@ int chunk_writer_new(bool threaded, struct chunk_writer **out)
 		int err = pthread_create(&w->thread, NULL, thread_main, w);
 		if (err) {
 			lz4blocks_enc_free(&w->enc);
+			lz4blocks_enc_free(&w->caller_enc);
 			free(w);
 			return -err;
 		}
@@ -154,6 +162,8 @@ void chunk_writer_free(struct chunk_writer *w)
 	}
 	buf_free(&w->meta);
 	lz4blocks_enc_free(&w->enc);
+	lz4blocks_enc_free(&w->caller_enc);
+	free(w->iov);
 	free(w);
 }
 
@@ -169,6 +179,22 @@ void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job)
 	w->running = true;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+static bool busy(struct chunk_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	bool running = w->running;
+	pthread_mutex_unlock(&w->lock);
+	return running;
+}
+
+void chunk_writer_help(struct chunk_writer *w, struct chunk_builder *next)
+{
+	if (!w->threaded)
+		return;
+	while (busy(w) && chunk_builder_precompress(next, &w->caller_enc))
+		;
 }
 
 struct chunk_job *chunk_writer_wait(struct chunk_writer *w, bool block)

@@ -42,6 +42,9 @@ int chunk_writer_new(bool threaded, struct chunk_writer **out);
 void chunk_writer_free(struct chunk_writer *w);
 /* Start a job; the caller keeps its hands off job->cb until chunk_writer_wait returns it. */
 void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job);
+/* While the job in flight runs, compress blocks of next (the chunk the caller hands over
+ * next) on the caller's thread instead of waiting idle. */
+void chunk_writer_help(struct chunk_writer *w, struct chunk_builder *next);
 /* The job in flight, finished (NULL when there is none). block: wait for it; else NULL
  * while it is still running. */
 struct chunk_job *chunk_writer_wait(struct chunk_writer *w, bool block);

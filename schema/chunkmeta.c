@@ -42,7 +42,7 @@
  *   7 blocks of the data frame, in order (with flag 4 only):
  *       u32 raw_off, u32 raw_len (in the pcapng section), u32 data_off, u32 data_len (in
  *       the data frame: the block's size word and bytes), u32 first packet, u32 packets
- *       (the EPBs the block holds whole), u32 CRC-32C of the data_len stored bytes.
+ *       (the EPBs the block holds whole), u32 CRC-32C of the block's raw_len raw bytes.
  *       Blocks tile the section and the frame without gaps: the first starts at raw 0 and
  *       just after the frame header, the last ends at raw_len and before the end mark, and
  *       the packet ranges follow each other up to the packet count. Blocks of no packet

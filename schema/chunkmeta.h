@@ -57,7 +57,7 @@ struct chunkmeta_block {
 	uint32_t raw_off, raw_len;         /* its bytes in the pcapng section */
 	uint32_t data_off, data_len;       /* where it is stored in the data frame */
 	uint32_t first_packet, packets;    /* the EPBs it holds, by index in the section */
-	uint32_t crc;                      /* CRC-32C of the stored bytes (size word included) */
+	uint32_t crc;                      /* CRC-32C of its raw bytes */
 };
 
 /* Arrays grow with chunkmeta_push(); counts n_*, capacities cap_*. */

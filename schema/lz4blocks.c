@@ -16,9 +16,14 @@
  *                  blocks: no match reaches into an earlier block).
  *   u32 0            end mark
  *
- * Checksums live outside the frame: the caller keeps a CRC-32C of each block's size word and
- * bytes (in the chunk metadata), which reading one block can verify, where an LZ4 content
- * checksum would need the whole frame.
+ * Checksums live outside the frame: the caller keeps a CRC-32C of each block's raw bytes (in
+ * the chunk metadata), which reading one block can verify after decoding it, where an LZ4
+ * content checksum would need the whole frame. The recorder computes it as the bytes arrive,
+ * while they are still in the cache.
+ *
+ * A frame being written (lz4blocks_put_frame) is held in pieces: its own buffer, and the
+ * bytes of blocks stored as is, which stay where the caller has them and are written from
+ * there (lz4blocks_frame_iov), so that incompressible data is not copied once more.
  *
  * Incompressible data: when a block does not shrink, the next `backoff` blocks are stored
  * without an attempt, and backoff doubles (up to SKIP_MAX) for as long as the attempts keep
@@ -27,10 +32,12 @@
 #include "lz4blocks.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <lz4.h>
 #include <lz4frame.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "crc32c.h"
 #include "le.h"
@@ -64,6 +71,7 @@ void lz4blocks_enc_free(struct lz4blocks_enc *e)
 	if (e->cctx)
 		LZ4F_freeCompressionContext(e->cctx);
 	buf_free(&e->frame);
+	free(e->refs);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -85,8 +93,31 @@ int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_s
 	return 0;
 }
 
-int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len,
-		  uint32_t *crc)
+/* Compress src into w + 4 when that is worth trying and saves room: the compressed length,
+ * or 0 when the block is to be stored as is. */
+static int try_compress(struct lz4blocks_enc *e, const uint8_t *src, size_t len, uint8_t *w,
+			int bound)
+{
+	if (e->skip) {
+		e->skip--;
+		return 0;
+	}
+	e->tried++;
+	int n = LZ4_compress_fast_extState(e->state, (const char *)src, (char *)w + 4, (int)len,
+					   bound, 1);
+	if (n > 0 && worth_it(n, len)) {
+		e->backoff = 1;
+	} else {
+		e->skip = e->backoff;
+		if (e->backoff < SKIP_MAX)
+			e->backoff *= 2;
+	}
+	return n > 0 && (size_t)n < len ? n : 0;
+}
+
+/* Append a block to out; a stored block's bytes are copied only when copy is set. */
+static int put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len,
+	       bool copy)
 {
 	if (len == 0 || len > LZ4BLOCKS_MAX)
 		return -EINVAL;
@@ -95,32 +126,81 @@ int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, 
 	if (err)
 		return err;
 	uint8_t *w = out->data + out->len;
-	int n = 0;
-	if (e->skip) {
-		e->skip--;
-	} else {
-		e->tried++;
-		n = LZ4_compress_fast_extState(e->state, (const char *)src, (char *)w + 4, (int)len,
-					       bound, 1);
-		if (n > 0 && worth_it(n, len)) {
-			e->backoff = 1;
-		} else {
-			e->skip = e->backoff;
-			if (e->backoff < SKIP_MAX)
-				e->backoff *= 2;
-		}
-	}
-	if (n > 0 && (size_t)n < len) {
+	int n = try_compress(e, src, len, w, bound);
+	if (n) {
 		le32_store(w, (uint32_t)n);
-	} else {
-		n = (int)len;
-		le32_store(w, (uint32_t)len | STORED_BIT);
-		memcpy(w + 4, src, len);
-		e->stored_raw++;
+		out->len += 4 + (size_t)n;
+		return 0;
 	}
-	*crc = crc32c(0, w, 4 + (size_t)n);
-	out->len += 4 + (size_t)n;
+	e->stored_raw++;
+	le32_store(w, (uint32_t)len | STORED_BIT);
+	out->len += 4;
+	if (copy) {
+		memcpy(w + 4, src, len);
+		out->len += len;
+		return 0;
+	}
+	return lz4blocks_add_ref(e, src, len);
+}
+
+int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len)
+{
+	return put(e, out, src, len, true);
+}
+
+int lz4blocks_put_frame(struct lz4blocks_enc *e, const uint8_t *src, size_t len)
+{
+	return put(e, &e->frame, src, len, false);
+}
+
+int lz4blocks_add_ref(struct lz4blocks_enc *e, const uint8_t *src, size_t len)
+{
+	if (e->n_refs == e->cap_refs) {
+		size_t ncap = e->cap_refs ? e->cap_refs * 2 : 64;
+		struct lz4blocks_ref *r = realloc(e->refs, ncap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		e->refs = r;
+		e->cap_refs = ncap;
+	}
+	e->refs[e->n_refs++] = (struct lz4blocks_ref){ .at = e->frame.len, .src = src, .len = len };
+	e->ref_bytes += len;
 	return 0;
+}
+
+size_t lz4blocks_frame_len(const struct lz4blocks_enc *e)
+{
+	return e->frame.len + e->ref_bytes;
+}
+
+void lz4blocks_frame_reset(struct lz4blocks_enc *e)
+{
+	buf_reset(&e->frame);
+	e->n_refs = 0;
+	e->ref_bytes = 0;
+}
+
+int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iovec **iov,
+			size_t *cap)
+{
+	size_t need = first + 2 * e->n_refs + 1, n = first, from = 0;
+	if (need > *cap) {
+		struct iovec *v = realloc(*iov, need * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		*iov = v;
+		*cap = need;
+	}
+	for (size_t i = 0; i < e->n_refs; i++) {
+		const struct lz4blocks_ref *r = &e->refs[i];
+		if (r->at > from)
+			(*iov)[n++] = (struct iovec){ e->frame.data + from, r->at - from };
+		(*iov)[n++] = (struct iovec){ (void *)r->src, r->len };
+		from = r->at;
+	}
+	if (e->frame.len > from)
+		(*iov)[n++] = (struct iovec){ e->frame.data + from, e->frame.len - from };
+	return (int)n;
 }
 
 int lz4blocks_end(struct buf *out)
@@ -156,8 +236,6 @@ int lz4blocks_get(const uint8_t *blk, size_t stored_len, uint32_t crc, uint8_t *
 {
 	if (stored_len < 5 || raw_len == 0 || raw_len > LZ4BLOCKS_MAX)
 		BAD("data block length is implausible");
-	if (crc32c(0, blk, stored_len) != crc)
-		BAD("data block fails its CRC-32C");
 	uint32_t word = le32_load(blk);
 	size_t n = word & ~STORED_BIT;
 	if (n != stored_len - 4)
@@ -166,12 +244,15 @@ int lz4blocks_get(const uint8_t *blk, size_t stored_len, uint32_t crc, uint8_t *
 		if (n != raw_len)
 			BAD("stored data block has another size than its metadata says");
 		memcpy(dst, blk + 4, n);
-		return 0;
+	} else {
+		int r = LZ4_decompress_safe((const char *)blk + 4, (char *)dst, (int)n,
+					    (int)raw_len);
+		if (r < 0)
+			BAD("data block is not valid LZ4");
+		if ((size_t)r != raw_len)
+			BAD("data block decompresses to another size than its metadata says");
 	}
-	int r = LZ4_decompress_safe((const char *)blk + 4, (char *)dst, (int)n, (int)raw_len);
-	if (r < 0)
-		BAD("data block is not valid LZ4");
-	if ((size_t)r != raw_len)
-		BAD("data block decompresses to another size than its metadata says");
+	if (crc32c(0, dst, raw_len) != crc)
+		BAD("data block fails its CRC-32C");
 	return 0;
 }

@@ -6,7 +6,7 @@
  * The writer puts each block compressed when that saves room and stored as is otherwise;
  * data that keeps refusing to compress (encrypted payloads, random bytes) is stored without
  * trying for a growing number of blocks, so it costs little more than a copy. Integrity is
- * a CRC-32C per stored block, kept by the caller (in the chunk's metadata).
+ * a CRC-32C of each block's raw bytes, kept by the caller (in the chunk's metadata).
  */
 #ifndef ECAP_LZ4BLOCKS_H
 #define ECAP_LZ4BLOCKS_H
@@ -23,6 +23,16 @@
 /* The end mark after the last block. */
 #define LZ4BLOCKS_END_LEN 4
 
+struct iovec;
+
+/* Bytes of the frame being written that stay in the caller's memory: len bytes from src,
+ * which come right after frame byte `at`. */
+struct lz4blocks_ref {
+	size_t at;
+	const uint8_t *src;
+	size_t len;
+};
+
 /* The writer's state, carried from chunk to chunk; used by one thread at a time. */
 struct lz4blocks_enc {
 	void *state;              /* LZ4 compression state */
@@ -30,7 +40,11 @@ struct lz4blocks_enc {
 	unsigned skip;            /* blocks still to store without trying */
 	unsigned backoff;         /* blocks to skip after the next refusal */
 	uint64_t tried, stored_raw;
-	struct buf frame;         /* scratch for the caller: the data frame being written */
+	/* The data frame being written: frame, with the refs' bytes spliced in. */
+	struct buf frame;
+	struct lz4blocks_ref *refs;
+	size_t n_refs, cap_refs;
+	size_t ref_bytes;
 };
 
 int lz4blocks_enc_init(struct lz4blocks_enc *e);
@@ -38,10 +52,20 @@ void lz4blocks_enc_free(struct lz4blocks_enc *e);
 
 /* Start a frame whose content is content_size bytes: the header goes to out. */
 int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size);
-/* Append one block of len bytes (1..LZ4BLOCKS_MAX); *crc receives the CRC-32C of what was
- * appended (the block's size word and its bytes). */
-int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len,
-		  uint32_t *crc);
+/* Append one block of len bytes (1..LZ4BLOCKS_MAX). */
+int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len);
+/* The same into the frame being written; a block stored as is stays at src (a ref), which
+ * must stay valid until the frame is written. */
+int lz4blocks_put_frame(struct lz4blocks_enc *e, const uint8_t *src, size_t len);
+/* Bytes already encoded (blocks put elsewhere) appended to the frame by reference. */
+int lz4blocks_add_ref(struct lz4blocks_enc *e, const uint8_t *src, size_t len);
+/* The frame's length, refs included; empty it for the next chunk. */
+size_t lz4blocks_frame_len(const struct lz4blocks_enc *e);
+void lz4blocks_frame_reset(struct lz4blocks_enc *e);
+/* The frame as an iovec array from index first on (*iov grown as needed, *cap its room):
+ * returns the count of entries in all (first included) or -ENOMEM. */
+int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iovec **iov,
+			size_t *cap);
 /* Append the end mark. */
 int lz4blocks_end(struct buf *out);
 
@@ -51,8 +75,8 @@ int lz4blocks_end(struct buf *out);
  */
 int lz4blocks_check_header(const uint8_t *p, size_t len, uint64_t content_size,
 			   const char **why);
-/* Decode one stored block (size word and bytes, stored_len in all, CRC-32C crc) into dst,
- * which must come out exactly raw_len bytes. 0 or -EBADMSG with *why. */
+/* Decode one stored block (size word and bytes, stored_len in all) into dst, which must come
+ * out exactly raw_len bytes with the CRC-32C crc. 0 or -EBADMSG with *why. */
 int lz4blocks_get(const uint8_t *blk, size_t stored_len, uint32_t crc, uint8_t *dst,
 		  size_t raw_len, const char **why);
 
