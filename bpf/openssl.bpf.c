@@ -47,6 +47,9 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } ossl_events SEC(".maps");
 
+/* Wake the reader (which drains every 100 ms anyway) only when a quarter of the ring waits. */
+#define OSSL_WAKE_BYTES (256 * 1024 / 4)
+
 struct pending {
 	__u64 ssl;
 	__u32 lib;
@@ -205,7 +208,8 @@ static __always_inline int capture(__u64 id, __u64 ssl, __u32 lib)
 	e->tid = (__u32)id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->lib = lib;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&ossl_events, BPF_RB_AVAIL_DATA) >= OSSL_WAKE_BYTES ?
+				  BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	count(OSSL_CNT_EVENTS);
 	return 0;
 discard:

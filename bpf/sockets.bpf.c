@@ -52,6 +52,10 @@ struct {
 	__uint(max_entries, 1 << 20);
 } sock_events SEC(".maps");
 
+/* The reader drains the rings every 100 ms anyway: wake it early only when a quarter of the
+ * ring waits, not for every event (a wakeup per connection cost more than the event). */
+#define SOCK_WAKE_BYTES ((1 << 20) / 4)
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -255,7 +259,8 @@ static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 	ev->proto = proto;
 	ev->source = source;
 	ev->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	bpf_ringbuf_submit(ev, 0);
+	bpf_ringbuf_submit(ev, bpf_ringbuf_query(&sock_events, BPF_RB_AVAIL_DATA) >= SOCK_WAKE_BYTES ?
+				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	scount(ECAP_SCNT_EVENTS);
 }
 
