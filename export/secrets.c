@@ -142,7 +142,7 @@ static int flows_with_packets(struct exporter *ex, const struct chunk_list *batc
 		int r;
 		if (!idset_has(&in_batch, cl.v[i].id))
 			continue;
-		if (store_chunk_open(ex->s, &cl.v[i], &v) < 0)
+		if (store_chunk_open_flows(ex->s, &cl.v[i], with, &v) < 0)
 			continue; /* reported by the merge, which meets it again */
 		while ((r = chunk_view_next(v, &pkt)) == 1)
 			if (pkt.flow_id && idset_has(with, pkt.flow_id) &&
