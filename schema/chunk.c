@@ -175,20 +175,18 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 	*pf = flow_idx;
 
 	if (cb->n_eblk == 0 || cb->epbs.len - cb->eblk[cb->n_eblk - 1].off >= CHUNK_BLOCK_TARGET) {
+		if (cb->n_eblk)
+			chunk_builder_block_crc(cb, cb->n_eblk - 1);
 		struct chunk_epb_block *k = chunkmeta_grow((void **)&cb->eblk, &cb->n_eblk,
 							   &cb->cap_eblk, sizeof(*k));
 		if (!k)
 			return -ENOMEM;
 		k->off = (uint32_t)cb->epbs.len;
 		k->first_packet = m->packets;
-		k->crc = 0;
 	}
-	size_t at = cb->epbs.len;
 	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, pkt->caplen,
 				    pkt->origlen, pkt->flags, NULL)))
 		return err;
-	struct chunk_epb_block *k = &cb->eblk[cb->n_eblk - 1];
-	k->crc = crc32c(k->crc, cb->epbs.data + at, cb->epbs.len - at);
 	if (m->packets == 0 || pkt->ts_ns < m->first_ns)
 		m->first_ns = pkt->ts_ns;
 	if (pkt->ts_ns > m->last_ns)
@@ -196,6 +194,13 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 	m->packets++;
 	cb->bytes_origlen += pkt->origlen;
 	return 0;
+}
+
+void chunk_builder_block_crc(struct chunk_builder *cb, size_t i)
+{
+	struct chunk_epb_block *k = &cb->eblk[i];
+	size_t end = i + 1 < cb->n_eblk ? cb->eblk[i + 1].off : cb->epbs.len;
+	k->crc = crc32c(0, cb->epbs.data + k->off, end - k->off);
 }
 
 int chunk_builder_add_flow(struct chunk_builder *cb, const struct flow_record *flow)

@@ -21,7 +21,8 @@ struct lz4blocks_enc;
 #define CHUNK_BLOCK_TARGET (64u * 1024)
 
 /* Where a block of EPBs starts (its offset in `epbs`, its first packet), and the CRC-32C of
- * its bytes so far, computed as they arrive. */
+ * its bytes, computed when the next block starts (while they are still in the cache) or, for
+ * the last one, when the chunk is sealed. */
 struct chunk_epb_block {
 	uint32_t off, first_packet, crc;
 };
@@ -67,6 +68,8 @@ int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t t
 int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_enc *enc,
 		       struct buf *meta_frame);
 void chunk_builder_reset(struct chunk_builder *cb);
+/* Compute the CRC-32C of EPB block i (its bytes are complete). */
+void chunk_builder_block_crc(struct chunk_builder *cb, size_t i);
 /*
  * For a closed chunk not yet sealed: compress its next EPB block now, through enc (on the
  * caller's thread: seal then only copies it). false when every block is done, or on an
