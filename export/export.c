@@ -144,10 +144,20 @@ bool exporter_accept(struct exporter *ex, const struct ecap_packet *pkt)
 
 /* ---- packets ------------------------------------------------------------------------ */
 
+/* Unreadable chunks named one by one before the rest are only counted (in the summary). */
+#define CHUNK_ERRORS_LISTED 20
+
 static void on_chunk_error(void *ctx, const struct chunk_ref *ref, const char *msg)
 {
-	exporter_warn(ctx, "chunk %" PRIu64 " (segment %u, offset %" PRIu64 ") unreadable, its %u "
-	     "packets are missing: %s", ref->id, ref->segment, ref->offset, ref->packets, msg);
+	struct exporter *ex = ctx;
+
+	if (++ex->chunk_errors > CHUNK_ERRORS_LISTED)
+		return;
+	exporter_warn(ex, "chunk %" PRIu64 " (segment %u, offset %" PRIu64 ") unreadable, its %u "
+		      "packets are missing: %s%s", ref->id, ref->segment, ref->offset, ref->packets,
+		      msg, ex->chunk_errors == CHUNK_ERRORS_LISTED ?
+		      " (further unreadable chunks are counted, not listed; ecap-fsck lists "
+		      "them all)" : "");
 }
 
 static const char *packet_comment(struct exporter *ex, const struct ecap_packet *pkt)

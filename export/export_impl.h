@@ -38,6 +38,7 @@ struct exporter {
 	struct idset secrets_done;     /* hashes of (label, client_random) already written */
 	uint64_t last_chunk_id, hi_ts;
 	uint64_t examined;
+	uint64_t chunk_errors;         /* unreadable chunks reported so far */
 	bool stopped;                  /* the reader went away */
 	/* per store interface */
 	uint8_t *ifstate;

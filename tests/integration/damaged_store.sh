@@ -8,6 +8,7 @@
 #     row, ecap-export exits 1 naming the chunk and writes every other packet;
 #   - a segment whose frame lengths lie (a metadata frame's size field grown by 1000, another
 #     set to 0xfffffff0, a data frame's length in a metadata header): the same;
+#   - many chunks unreadable: ecap-export names the first 20, counts them all;
 #   - a truncated index.db: ecap-fsck says to rebuild, readers fail with a message (no crash),
 #     ecap-fsck --rebuild recreates it from the segments and everything exports again.
 . "$ECAP_SRC/tests/lib.sh"
@@ -98,6 +99,19 @@ grep -q "seg-00000005.ecap: offset $off3: metadata checksum mismatch" lying.fsck
 	fail "lying: fsck does not name the changed data length: $(cat lying.fsck)"
 [ "$(grep -c 'unreadable' lying.err)" -eq 3 ] ||
 	fail "lying: export names $(grep -c unreadable lying.err) bad chunks, not 3"
+# many unreadable chunks: the first 20 are named, the rest only counted in the summary
+cp -a S many
+sqlite3 many/index.db 'update chunks set offset = offset + 100000000 where segment >= 2'
+nbad=$(sqlite3 many/index.db 'select count(*) from chunks where segment >= 2')
+[ "$nbad" -gt 20 ] || fail "many: only $nbad chunks to damage"
+check many "index row of chunk [0-9]+ points at no valid chunk" 1 \
+	"$(sqlite3 many/index.db 'select sum(packets) from chunks where segment = 1')"
+assert_eq 20 "$(grep -c 'unreadable' many.err)" "many: unreadable chunks named"
+grep -q "further unreadable chunks are counted" many.err ||
+	fail "many: the 20th line does not say the rest are only counted: $(cat many.err)"
+grep -q "^ecap-export: $nbad chunks could not be read" many.err ||
+	fail "many: the summary does not count all $nbad chunks: $(tail -3 many.err)"
+
 # a rebuild keeps every chunk around the damage (the scan resynchronises after it)
 "$ECAP_FSCK" --rebuild -q lying 2> lying.rebuild || true
 assert_eq $((total - pk1 - pk2 - pk3)) \
