@@ -13,6 +13,15 @@
  * classes: the smallest class that holds caplen bytes is reserved, so a record wastes less
  * than half of its room. User space attaches only the egress program on lo, where the same
  * skb goes through egress and then ingress: each packet is recorded once.
+ *
+ * PCAP-FILTER runs in the kernel when user space could translate it (recorder/cbpf_ebpf.c):
+ * after counting the packet as seen, ecap_ingress/ecap_egress tail-call the interface's
+ * filter program in "filter_progs" (ECAP_FILTER_* in ecap.h). An empty entry (no filter, or
+ * the filter runs in user space) makes the tail call fall through: the packet is recorded
+ * here. The filter program returns TC_ACT_UNSPEC on no match (counted as filtered) and on a
+ * match tail-calls ecap_in_record/ecap_eg_record, which record without counting the packet
+ * as seen again; if that tail call fails the filter program counts the packet as copy_fail,
+ * a loss. Neither program is attached to TC itself.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -39,6 +48,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ecap_iface_cfg);
 } ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, ECAP_FILTER_PROGS);
+	__type(key, __u32);
+	__type(value, __u32);
+} filter_progs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -122,7 +138,8 @@ DEFINE_CLASS(65600)
 
 _Static_assert(ECAP_CAP_MAX == 65600, "the largest size class must be ECAP_CAP_MAX");
 
-static __always_inline int record(struct __sk_buff *skb, __u8 dir)
+/* matched: the packet passed the interface's filter program, which tail-called us */
+static __always_inline int record(struct __sk_buff *skb, __u8 dir, bool matched)
 {
 	struct ecap_pkt_event h = {};
 	struct ecap_iface_cfg *cfg;
@@ -139,12 +156,14 @@ static __always_inline int record(struct __sk_buff *skb, __u8 dir)
 			snaplen = cfg->snaplen;
 	}
 	cnt = bpf_map_lookup_elem(&counters, &h.slot);
-	if (cnt) {
+	if (cnt && !matched) {
 		cnt->seen++;
 		cnt->seen_bytes += len;
 	}
 	if (h.slot == ECAP_IFACES_MAX || len == 0)
 		return TC_ACT_UNSPEC;
+	if (!matched)
+		bpf_tail_call(skb, &filter_progs, 2 * h.slot + (dir == ECAP_DIR_EGRESS));
 
 	if (skb->vlan_present) {
 		__u32 tpid = bpf_ntohs((__u16)skb->vlan_proto);
@@ -196,11 +215,24 @@ static __always_inline int record(struct __sk_buff *skb, __u8 dir)
 SEC("tc")
 int ecap_ingress(struct __sk_buff *skb)
 {
-	return record(skb, ECAP_DIR_INGRESS);
+	return record(skb, ECAP_DIR_INGRESS, false);
 }
 
 SEC("tc")
 int ecap_egress(struct __sk_buff *skb)
 {
-	return record(skb, ECAP_DIR_EGRESS);
+	return record(skb, ECAP_DIR_EGRESS, false);
+}
+
+/* Entries ECAP_FILTER_RECORD + 0 and + 1 of filter_progs. */
+SEC("tc")
+int ecap_in_record(struct __sk_buff *skb)
+{
+	return record(skb, ECAP_DIR_INGRESS, true);
+}
+
+SEC("tc")
+int ecap_eg_record(struct __sk_buff *skb)
+{
+	return record(skb, ECAP_DIR_EGRESS, true);
 }

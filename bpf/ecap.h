@@ -35,8 +35,16 @@ struct ecap_counters {
 	__u64 seen;             /* packets the TC programs saw */
 	__u64 seen_bytes;       /* their wire bytes */
 	__u64 ring_full;        /* lost: no room in the ring buffer */
-	__u64 copy_fail;        /* lost: bpf_skb_load_bytes failed */
+	__u64 copy_fail;        /* lost: bpf_skb_load_bytes failed, or a filter's tail call */
+	__u64 filtered;         /* not matching PCAP-FILTER, skipped in the kernel */
 };
+
+/* Map "filter_progs" of capture.bpf.c (BPF_MAP_TYPE_PROG_ARRAY): entry 2 * slot + point
+ * (point 0: ingress, 1: egress) holds the PCAP-FILTER program of one interface, made by
+ * recorder/cbpf_ebpf.c; entry ECAP_FILTER_RECORD + point the program that records a packet
+ * that matched. */
+#define ECAP_FILTER_RECORD (2 * ECAP_IFACES_MAX)
+#define ECAP_FILTER_PROGS (2 * ECAP_IFACES_MAX + 2)
 
 /* Socket program counters (one slot, per CPU). */
 enum ecap_sock_counter {

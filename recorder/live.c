@@ -7,9 +7,12 @@
  * the two), then the TC capture, then the OpenSSL probes (live_tls.h, when built). Run: one
  * epoll set over the ring buffers; every wakeup, or every 100 ms, the rings are drained
  * (socket records before packets, so an owner is known before its flow's packets when both
- * wait); the pipeline is ticked every 100 ms, loss counters read every second, a status
- * line printed every 5 s. Stop (*stop set by SIGINT/SIGTERM): detach the TC filters first,
- * drain what the rings still hold, detach the rest; the caller then flushes the pipeline.
+ * wait), then link notifications (an interface gone or back, live_capture.c); the pipeline
+ * is ticked every 100 ms, loss counters read every second, a status line printed every 5 s.
+ * A full disk does not stop the recording: the store drops the chunks that do not fit
+ * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
+ * SIGINT/SIGTERM): detach the TC filters first, drain what the rings still hold, detach the
+ * rest; the caller then flushes the pipeline.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -160,6 +163,9 @@ struct live {
 #endif
 	int epfd;
 	uint64_t start_ns;
+	/* the store full (store_full()): what was said on stderr, and when */
+	bool full_said;
+	uint64_t full_said_ns, lost_said, lost_seen;
 };
 
 static void human_bytes(char *out, size_t n, uint64_t v)
@@ -189,6 +195,7 @@ static void status_line(struct live *L, bool final)
 		live_sockets_get_stats(L->socks, &ss);
 	pipeline_get_stats(L->p, &ps);
 	secrets = ps.secrets;
+	memset(&st, 0, sizeof(st));
 	if (store_get_stats(L->s, &st) == 0 && st.bytes_stored > 0)
 		snprintf(ratio, sizeof(ratio), "%.1fx",
 			 (double)st.bytes_raw / (double)st.bytes_stored);
@@ -199,8 +206,12 @@ static void status_line(struct live *L, bool final)
 		secrets, ratio);
 	if (cs.filtered)
 		fprintf(stderr, ", %" PRIu64 " filtered out", cs.filtered);
+	if (cs.filtered_kernel)
+		fprintf(stderr, " (%" PRIu64 " in the kernel)", cs.filtered_kernel);
 	if (ss.lost)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
+	if (st.packets_lost)
+		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);
@@ -255,6 +266,11 @@ static int start(struct live *L)
 	rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
 	if (rc < 0)
 		return rc;
+	if (live_capture_link_fd(L->cap) >= 0) {
+		rc = epoll_add(L->epfd, live_capture_link_fd(L->cap));
+		if (rc < 0)
+			return rc;
+	}
 #ifdef ECAP_HAVE_LIVE_TLS
 	if (!L->opt->no_tls) {
 		/* Not fatal: without secrets the packets are still worth recording. */
@@ -285,11 +301,35 @@ static int drain(struct live *L)
 	return 0;
 }
 
+/* The store refuses chunks while the disk is full (drop_when_full): say so at most once per
+ * status interval while packets are lost, and once when chunks are stored again and none
+ * was lost for a second (near the limit small chunks still fit while large ones do not).
+ * Called once a second. Not muted by --quiet: it is about packets that are not recorded. */
+static void full_notice(struct live *L, uint64_t now)
+{
+	uint64_t lost;
+	bool full = store_full(L->s, &lost);
+
+	if (lost > L->lost_said && (!L->full_said || now - L->full_said_ns >= STATUS_NS)) {
+		fprintf(stderr, "ecap-rec: store full: %" PRIu64 " packets not stored so far; "
+			"recording resumes when space is freed\n", lost);
+		L->full_said = true;
+		L->full_said_ns = now;
+		L->lost_said = lost;
+	} else if (L->full_said && !full && lost == L->lost_seen) {
+		fprintf(stderr, "ecap-rec: the store has room again; recording resumed (%" PRIu64
+			" packets were not stored)\n", lost);
+		L->full_said = false;
+		L->lost_said = lost;
+	}
+	L->lost_seen = lost;
+}
+
 static int loop(struct live *L, volatile sig_atomic_t *stop)
 {
 	uint64_t now, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
-	int rc, n;
+	int rc, n, i;
 
 	last_status = L->start_ns = live_clock_mono_ns();
 	while (!*stop) {
@@ -299,6 +339,10 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		rc = drain(L);
 		if (rc < 0)
 			return rc;
+		/* after the drain: records of a device that went away are taken first */
+		for (i = 0; i < n; i++)
+			if (evs[i].data.fd == live_capture_link_fd(L->cap))
+				live_capture_on_link(L->cap);
 		now = live_clock_mono_ns();
 		if (now - last_tick >= TICK_NS) {
 			last_tick = now;
@@ -312,6 +356,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			rc = live_capture_tick(L->cap, now);
 			if (rc < 0)
 				return rc;
+			full_notice(L, now);
 		}
 		if (!L->opt->quiet && now - last_status >= STATUS_NS) {
 			last_status = now;
@@ -357,6 +402,8 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	lift_memlock();
 	live_libbpf_setup();
 	live_clock_update(&L.clock);
+	/* A full disk loses packets, but recording goes on and resumes when space returns. */
+	store_set_drop_when_full(s, true);
 
 	rc = start(&L);
 	if (rc == 0) {

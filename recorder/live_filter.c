@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * live_filter.c - the PCAP-FILTER expression of a live recording, compiled with libpcap for
- * each link type in use (pcap_open_dead + pcap_compile) and run in user space on each packet
- * the TC programs copied (pcap_offline_filter). Packets that do not match are not stored; the
- * kernel still copies them, so the filter saves disk, not capture work. (Running it in the
- * kernel would mean translating the classic BPF into the TC program, as eCapture does.)
+ * each link type in use (pcap_open_dead + pcap_compile). The classic BPF goes to the kernel
+ * (live_filter_cbpf -> live_kfilter.c, translated by cbpf_ebpf.c), so that packets that do
+ * not match are not even copied; where that fails, it runs here in user space on each packet
+ * the TC programs copied (pcap_offline_filter), which saves disk but not capture work.
  *
  * Kept apart from the other live files: <pcap.h> and <bpf/libbpf.h> both define
  * struct bpf_program and struct bpf_insn.
@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cbpf_ebpf.h"
 #include "live_internal.h"
 
 #define LINKTYPE_ETHERNET 1
@@ -101,6 +102,32 @@ bool live_filter_match(const struct live_filter *f, uint16_t linktype, const uin
 		if (f->v[i].linktype == linktype)
 			return pcap_offline_filter(&f->v[i].prog, &h, data) != 0;
 	return false;
+}
+
+int live_filter_cbpf(const struct live_filter *f, uint16_t linktype, struct cbpf_insn **out,
+		     size_t *n)
+{
+	const struct bpf_program *prog = NULL;
+	struct cbpf_insn *v;
+	size_t i;
+
+	for (i = 0; i < f->n; i++)
+		if (f->v[i].linktype == linktype)
+			prog = &f->v[i].prog;
+	if (!prog || prog->bf_len == 0)
+		return -ENOENT;
+	v = calloc(prog->bf_len, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < prog->bf_len; i++) {
+		v[i].code = prog->bf_insns[i].code;
+		v[i].jt = prog->bf_insns[i].jt;
+		v[i].jf = prog->bf_insns[i].jf;
+		v[i].k = prog->bf_insns[i].k;
+	}
+	*out = v;
+	*n = prog->bf_len;
+	return 0;
 }
 
 void live_filter_free(struct live_filter *f)

@@ -7,7 +7,10 @@
  *   live_tc.c        attaching and detaching TC filters, finding stale ones
  *   live_sockets.c   socket owners: tracepoints (bpf/sockets.bpf.c) and /proc at start
  *   live_udp.c       owners of unconnected UDP sockets, matched to packets by local end
- *   live_filter.c    the PCAP-FILTER expression, applied in user space with libpcap
+ *   live_filter.c    the PCAP-FILTER expression, compiled with libpcap; applied in user
+ *                    space where the kernel cannot run it
+ *   live_kfilter.c   PCAP-FILTER in the kernel: cbpf_ebpf.c programs tail-called by the TC
+ *                    programs (live_kfilter.h)
  *
  * One thread runs all of it: live.c polls the ring buffers and calls each part's tick.
  */
@@ -91,6 +94,10 @@ int live_filter_new(const char *expr, uint32_t snaplen, struct live_filter **out
 int live_filter_prepare(struct live_filter *f, uint16_t linktype);
 bool live_filter_match(const struct live_filter *f, uint16_t linktype, const uint8_t *data,
 		       uint32_t caplen, uint32_t len);
+struct cbpf_insn;
+/* The classic BPF compiled for linktype (prepared before), as a copy the caller frees. */
+int live_filter_cbpf(const struct live_filter *f, uint16_t linktype, struct cbpf_insn **out,
+		     size_t *n);
 void live_filter_free(struct live_filter *f);
 
 /* ---- TC filters (live_tc.c) ------------------------------------------------------------- */
@@ -102,9 +109,12 @@ enum live_tc_point {
 
 /*
  * Removes, on every interface, the filters at our priority that run one of our programs
- * loaded by a recorder that no longer runs (kill -9). Returns how many were removed.
+ * loaded by a recorder that no longer runs (kill -9). Returns how many were removed. Where
+ * they were the last filters of the clsact qdisc, claim(ifindex, ctx) is asked: true when
+ * this recorder attaches there and takes the qdisc over (it removes it at the end); else
+ * the qdisc is removed now. claim may be NULL.
  */
-int live_tc_remove_stale(void);
+int live_tc_remove_stale(bool (*claim)(int ifindex, void *ctx), void *ctx);
 /* Creates the clsact qdisc if needed (*created says whether we did) and attaches prog_fd. */
 int live_tc_attach(int ifindex, enum live_tc_point point, int prog_fd, bool *created);
 int live_tc_detach(int ifindex, enum live_tc_point point);
@@ -122,11 +132,17 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 		       struct live_capture **out);
 int live_capture_ring_fd(const struct live_capture *c);
 int live_capture_on_event(void *ctx, void *data, size_t size);
-/* Once a second: loss counters -> pipeline_drops(). */
+/* Once a second: loss counters -> pipeline_drops(); without the link socket, interfaces
+ * that went away or came back (live_capture_on_link). */
 int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns);
+/* rtnetlink link notifications (-1: none): when readable, call live_capture_on_link, which
+ * detaches an interface whose device went away and attaches it again when it returns. */
+int live_capture_link_fd(const struct live_capture *c);
+int live_capture_on_link(struct live_capture *c);
 struct live_capture_stats {
 	uint64_t packets, bytes;      /* handed to the pipeline */
 	uint64_t filtered;            /* not matching PCAP-FILTER */
+	uint64_t filtered_kernel;     /* of which skipped in the kernel (live_kfilter.c) */
 	uint64_t kernel_seen;         /* packets the TC programs saw */
 	uint64_t drops;               /* ring full + copy failures */
 	uint64_t bad_records;

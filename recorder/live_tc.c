@@ -12,7 +12,8 @@
  * (an RTM_GETTFILTER dump over rtnetlink) and removed.
  *
  * The clsact qdisc is created when missing and removed at the end only if we created it and
- * no other filter uses it.
+ * no other filter uses it. A qdisc that only stale filters used is removed with them, or,
+ * when this recorder attaches there, taken over as if it had created it.
  */
 #include <errno.h>
 #include <linux/pkt_sched.h>
@@ -318,15 +319,40 @@ static int check_filter(const struct if_nameindex *ifc, enum live_tc_point point
 	return 1;
 }
 
-int live_tc_remove_stale(void)
+/* The stale filters removed from ifc were the last ones under its clsact qdisc: the qdisc
+ * goes too, unless this recorder is about to attach there (claim), which then owns it. */
+static void release_emptied(const struct if_nameindex *ifc, bool (*claim)(int, void *),
+			    void *ctx)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)ifc->if_index,
+			    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	int in, eg, rc;
+
+	in = list_filters((int)ifc->if_index, tc_parent(LIVE_TC_INGRESS), NULL, 0);
+	eg = list_filters((int)ifc->if_index, tc_parent(LIVE_TC_EGRESS), NULL, 0);
+	if (in != 0 || eg != 0)
+		return; /* other filters use it, or it cannot be told: it stays */
+	if (claim && claim((int)ifc->if_index, ctx))
+		return;
+	rc = bpf_tc_hook_destroy(&hook);
+	if (rc < 0 && rc != -ENOENT && rc != -EINVAL)
+		fprintf(stderr, "ecap-rec: cannot remove the clsact qdisc left on %s: %s\n",
+			ifc->if_name, strerror(-rc));
+	else if (rc == 0)
+		fprintf(stderr, "ecap-rec: removed the clsact qdisc that only the stale filters "
+			"used from %s\n", ifc->if_name);
+}
+
+int live_tc_remove_stale(bool (*claim)(int ifindex, void *ctx), void *ctx)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
 	struct filter_id f[FILTERS_MAX];
-	int removed = 0, n, k, p;
+	int removed = 0, here, n, k, p;
 
 	if (!ifs)
 		return -errno;
 	for (i = ifs; i->if_index; i++) {
+		here = 0;
 		for (p = LIVE_TC_INGRESS; p <= LIVE_TC_EGRESS; p++) {
 			n = list_filters((int)i->if_index, tc_parent((enum live_tc_point)p), f,
 					 FILTERS_MAX);
@@ -334,9 +360,12 @@ int live_tc_remove_stale(void)
 				n = FILTERS_MAX;
 			for (k = 0; k < n; k++)
 				if (f[k].priority == ECAP_TC_PRIORITY)
-					removed += check_filter(i, (enum live_tc_point)p,
-								f[k].handle);
+					here += check_filter(i, (enum live_tc_point)p,
+							     f[k].handle);
 		}
+		if (here)
+			release_emptied(i, claim, ctx);
+		removed += here;
 	}
 	if_freenameindex(ifs);
 	return removed;

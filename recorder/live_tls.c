@@ -463,7 +463,13 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 	int rc;
 
 	t->cb_error = 0;
-	rc = ring_buffer__poll(t->rb, timeout_ms);
+	rc = timeout_ms ? ring_buffer__poll(t->rb, timeout_ms) : 0;
+	/* Events the probes submitted without waking us (below a quarter of the ring) are
+	 * read by consuming, which does not wait for a wakeup. */
+	if (rc >= 0) {
+		int n = ring_buffer__consume(t->rb);
+		rc = n < 0 ? n : rc + n;
+	}
 	if (t->cb_error < 0)
 		return t->cb_error;
 	now = mono_ns();

@@ -50,13 +50,15 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 		      struct live_tls **out);
 
 /*
- * A file descriptor that becomes readable (EPOLLIN) when events wait; add it to an epoll set and
- * call live_tls_poll(t, 0) when it fires.
+ * A file descriptor that becomes readable (EPOLLIN) when a quarter of the event ring waits;
+ * add it to an epoll set and call live_tls_poll(t, 0) when it fires, and every 100 ms or so
+ * anyway (fewer events wake no one).
  */
 int live_tls_fd(const struct live_tls *t);
 
 /*
- * Consumes the events that wait, waiting up to timeout_ms (0: none, -1: forever) for the first.
+ * Consumes the events that wait, after waiting up to timeout_ms (0: none, -1: forever) for a
+ * wakeup (which comes only when a quarter of the ring waits).
  * Returns the number of events handled, or a negative errno (-EINTR is a normal wakeup).
  * Also rescans /proc for newly mapped libssl builds every 10 s (attaching the new ones).
  */

@@ -43,6 +43,11 @@ struct store_options {
 	bool sync_writer;            /* compress and write chunks on the calling thread (one
 				      * core) instead of a writer thread beside it */
 	bool quiet;                  /* no notices on stderr (repairs, recovery) */
+	bool drop_when_full;         /* a chunk that finds the disk full (ENOSPC, EDQUOT) is
+				      * not stored instead of failing the writer: its packets
+				      * count in packets_lost, its flows, TLS sessions, secrets
+				      * and drops move to the next chunk, and every later chunk
+				      * is tried again (live recording) */
 };
 
 void store_options_default(struct store_options *o);
@@ -75,6 +80,11 @@ int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t co
 int store_tick(struct store *s, uint64_t now_mono_ns);
 /* Close the open chunk and make everything durable now. */
 int store_sync(struct store *s);
+/* Sets store_options.drop_when_full on an open writer. */
+void store_set_drop_when_full(struct store *s, bool on);
+/* Writer, cheap (no SQL): whether the last chunk written found the disk full (with
+ * drop_when_full), and the packets not stored since the store was opened. */
+bool store_full(const struct store *s, uint64_t *packets_lost);
 
 struct store_stats {
 	uint64_t packets, bytes_raw, bytes_stored;

@@ -51,6 +51,16 @@ struct store {
 	uint64_t last_commit_mono;
 	uint64_t last_retention_mono;
 	uint64_t last_optimize_mono;
+	bool full;                      /* the last chunk found the disk full (drop_when_full) */
+	uint32_t txn_seg;               /* where the first chunk of the open transaction went */
+	uint64_t txn_off;
+	/* drop_when_full: the index could not take rows for lack of space; the rows from
+	 * behind_seg/behind_off on were rolled back: catch_up() re-indexes them from the
+	 * segments, and chunks are written without rows meanwhile */
+	bool ix_behind;
+	uint32_t behind_seg;
+	uint64_t behind_off;
+	uint64_t last_catchup_mono;
 	struct store_stats st;          /* running counts for the writer's status line */
 };
 

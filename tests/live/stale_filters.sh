@@ -2,11 +2,20 @@
 # stale_filters.sh - TC filters after a kill -9: the killed recorder's filter stays on lo, the
 # next start removes it (and says so), records into the same store (recovered) and detaches
 # on SIGTERM. Two recorders into different stores share an interface: starting or stopping
-# one leaves the other's filter alone, and both record the same traffic.
+# one leaves the other's filter alone, and both record the same traffic. The clsact qdisc
+# that only the stale filters used does not stay behind: in a network namespace made here
+# (its own lo, with no qdisc at first), a restart on lo takes it over and removes it at
+# SIGTERM, and a restart on another interface removes it at once. On the host's lo: no
+# clsact qdisc afterwards when there was none before (and no other filter holds one).
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd curl
+
+need_cmd ip
+lo_clsact() { tc qdisc show dev lo | grep -q clsact; }
+LO_HAD_CLSACT=0
+lo_clsact && LO_HAD_CLSACT=1
 
 PORT=$(free_port)
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$T" >"$T/http.log" 2>&1 &
@@ -52,4 +61,51 @@ for s in sa sb; do
 	assert_eq 2 "$(sql "$T/$s" "SELECT count(*) FROM flows WHERE port_b = $PORT")" \
 		"HTTP flows in store $s"
 done
-info "ok: stale filter removed after kill -9; two recorders share lo"
+if [ "$LO_HAD_CLSACT" = 0 ] && lo_clsact; then
+	others=$( (tc filter show dev lo ingress; tc filter show dev lo egress) | grep -c handle ||
+		true)
+	[ "$others" -gt 0 ] || fail "an empty clsact qdisc stayed on lo"
+	info "a clsact qdisc is on lo, used by $others filters of others (another test runs)"
+fi
+
+# ---- the qdisc that only stale filters used, in a namespace of our own ---------------------
+NS="ecap-stale-$$"
+cleanup_cmd "ip netns del $NS 2>/dev/null"
+ip netns add "$NS" || skip "cannot create network namespaces here"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add ecsa type veth peer name ecsb
+ns_clsact() { ip netns exec "$NS" tc qdisc show dev "$1" | grep -q clsact; }
+ns_rec_start() { # LOG ARGS...: ecap-rec in the namespace
+	local log=$1
+	shift
+	ip netns exec "$NS" "$ECAP_REC" "$@" 2>"$log" &
+	REC_PID=$!
+	cleanup_pid "$REC_PID"
+	wait_for "$log" "recording on" "$REC_PID" "ecap-rec in $NS"
+}
+ns_kill9() {
+	kill -9 "$REC_PID"
+	wait "$REC_PID" 2>/dev/null || true
+	ns_clsact lo || fail "no clsact qdisc on $NS's lo after the kill (test is void)"
+}
+ns_clsact lo && fail "$NS's lo has a clsact qdisc from the start"
+# restart on the same interface: the qdisc is taken over and removed at the end
+ns_rec_start "$T/ns1.log" -i lo --store "$T/ns1" --no-tls
+ns_kill9
+ns_rec_start "$T/ns2.log" -i lo --store "$T/ns1" --no-tls
+grep -q "removed a stale capture filter from lo egress" "$T/ns2.log" ||
+	fail "the restart in $NS did not remove the stale filter: $(cat "$T/ns2.log")"
+grep -q "removed the clsact qdisc" "$T/ns2.log" &&
+	fail "the qdisc of lo was removed although the restart attaches there"
+rec_stop
+ns_clsact lo && fail "a clsact qdisc stayed on $NS's lo after kill -9, restart and SIGTERM"
+# restart on another interface: the qdisc goes with the stale filters, at once
+ns_rec_start "$T/ns3.log" -i lo --store "$T/ns3" --no-tls
+ns_kill9
+ns_rec_start "$T/ns4.log" -i ecsa --store "$T/ns3" --no-tls
+grep -q "removed the clsact qdisc that only the stale filters used from lo" "$T/ns4.log" ||
+	fail "the restart on ecsa did not report the qdisc of lo: $(cat "$T/ns4.log")"
+ns_clsact lo && fail "a clsact qdisc stayed on $NS's lo while recording ecsa"
+rec_stop
+ns_clsact ecsa && fail "our clsact qdisc stayed on ecsa"
+info "ok: stale filter removed after kill -9; two recorders share lo; no empty clsact left"

@@ -4,7 +4,8 @@
  * and secrets; chunk boundaries and time order; a torn tail cut and recovered at the next
  * open; chunks on disk without index rows re-indexed; flipped bytes found by fsck and losing
  * one chunk only; a rebuilt index answering like the original; retention; modes; a reader
- * while the writer writes.
+ * while the writer writes; a full disk (on a tmpfs in a mount namespace of the test's own)
+ * with and without drop_when_full.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "store.h"
@@ -522,6 +527,228 @@ static void test_reader_during_writing(void **state)
 	store_close(w);
 }
 
+/* ---- a full disk (drop_when_full) ------------------------------------------------------ */
+
+/* Fills dir's filesystem up to `left` free bytes with a file; 0 or -errno. */
+static int fill_up(const char *path, uint64_t left)
+{
+	struct statvfs v;
+	static uint8_t zero[1 << 16];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || fstatvfs(fd, &v))
+		return -errno;
+	uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+	for (uint64_t n = avail > left ? avail - left : 0; n;) {
+		size_t k = n < sizeof(zero) ? (size_t)n : sizeof(zero);
+		ssize_t w = write(fd, zero, k);
+		if (w <= 0)
+			break;
+		n -= (uint64_t)w;
+	}
+	close(fd);
+	return 0;
+}
+
+#define CHECK(c) do { if (!(c)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); \
+			      return 1; } } while (0)
+
+static uint32_t rnd_state = 12345;
+static uint8_t rnd(void)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (uint8_t)(rnd_state >> 16);
+}
+
+/* Appends packets of flow `flow` (incompressible bytes) until `until` says stop or `max`
+ * packets; returns how many, or -1 when an append failed. */
+static long append_until(struct store *s, uint32_t ifid, uint64_t flow, uint64_t *ts, long max,
+			 bool want_full)
+{
+	uint8_t data[1000];
+	long n;
+	for (n = 0; n < max; n++) {
+		if (store_full(s, NULL) == want_full && n > 0)
+			break;
+		for (size_t i = 0; i < sizeof(data); i++)
+			data[i] = rnd();
+		struct ecap_packet p = { .ts_ns = (*ts += 1000), .iface = ifid, .caplen = 1000,
+					 .origlen = 1000, .flags = 2, .data = data,
+					 .flow_id = flow };
+		if (store_append_packet(s, &p))
+			return -1;
+	}
+	return n;
+}
+
+/* Runs in a child with a mount namespace of its own and a 12 MiB tmpfs on mnt. */
+static int full_disk_child(const char *mnt)
+{
+	char dir[256], filler[256];
+	snprintf(dir, sizeof(dir), "%s/s", mnt);
+	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	CHECK(fill_up(filler, 7u << 20) == 0);
+
+	struct store_options o;
+	small_chunks(&o);
+	o.chunk_bytes = 64 * 1024;
+	o.segment_bytes = 1u << 20;
+	o.sync_writer = true;
+	o.drop_when_full = true;
+	struct store *s;
+	CHECK(store_open(dir, STORE_WRITE, &o, &s) == 0);
+	struct ecap_iface ifc = { .name = "eth0", .linktype = 1 };
+	uint32_t ifid;
+	CHECK(store_add_interface(s, &ifc, &ifid) == 0);
+	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s), ts = T0, lost = 0;
+	struct flow_record r1 = make_flow(f1, 443, 1, "before");
+	CHECK(store_put_flow(s, &r1) == 0);
+	long a1 = append_until(s, ifid, f1, &ts, 20000, true);
+	CHECK(a1 > 0 && store_full(s, &lost) && lost > 0);
+	/* a flow, a TLS session and a secret that first occur while the disk is full */
+	struct flow_record r2 = make_flow(f2, 80, 2, "during");
+	CHECK(store_put_flow(s, &r2) == 0);
+	uint8_t cr[32];
+	memset(cr, 0xcd, sizeof(cr));
+	CHECK(store_put_tls_session(s, cr, f2) == 0);
+	struct tls_secret sec = { .label = "CLIENT_RANDOM", .secret_len = 48 };
+	memcpy(sec.client_random, cr, 32);
+	memset(sec.secret, 0x77, 48);
+	CHECK(store_put_secret(s, &sec) == 1);
+	long a2 = append_until(s, ifid, f2, &ts, 300, false); /* 300 KB: still full */
+	CHECK(a2 == 300 && store_full(s, &lost));
+	uint64_t lost_full = lost;
+	/* space returns: chunks are stored again */
+	CHECK(unlink(filler) == 0);
+	long a3 = append_until(s, ifid, f2, &ts, 20000, false);
+	CHECK(a3 > 0 && a3 < 20000 && !store_full(s, &lost) && lost == lost_full);
+	CHECK(append_until(s, ifid, f2, &ts, 100, true) == 100);
+	CHECK(store_close(s) == 0);
+
+	uint64_t appended = (uint64_t)(a1 + a2 + a3 + 100);
+	struct store_stats st;
+	CHECK(store_open(dir, STORE_READ, NULL, &s) == 0);
+	CHECK(store_get_stats(s, &st) == 0);
+	CHECK(st.packets + lost == appended);
+	struct flow_record got;
+	CHECK(store_get_flow(s, f2, &got) == 0 && !strcmp(got.proc[0].comm, "during"));
+	CHECK(st.secrets == 1 && st.secrets_linked == 1 && st.tls_sessions == 1);
+	/* the last packet appended is the store's last */
+	uint64_t first, last;
+	CHECK(store_time_span(s, &first, &last) == 0 && last == ts);
+	store_close(s);
+	FILE *devnull = fopen("/dev/null", "w");
+	CHECK(store_fsck(dir, devnull) == 0);
+	fclose(devnull);
+	fprintf(stderr, "full disk: %ld packets appended before full, %llu not stored, %llu "
+		"stored\n", a1, (unsigned long long)lost, (unsigned long long)st.packets);
+
+	/* to the last byte, with rows waiting for their commit: the index has no room either;
+	 * once there is room again, every chunk that reached the disk is indexed */
+	snprintf(dir, sizeof(dir), "%s/u", mnt);
+	o.drop_when_full = true;
+	o.commit_interval_ns = 3600 * NS; /* commits only when the test says */
+	CHECK(store_open(dir, STORE_WRITE, &o, &s) == 0);
+	CHECK(store_add_interface(s, &ifc, &ifid) == 0);
+	uint64_t f3 = 0, now = 1; /* packets of no flow */
+	for (uint32_t i = 0; i < 300; i++) { /* many flow rows: the commit needs room */
+		struct flow_record r = make_flow(store_new_flow_id(s), (uint16_t)(1000 + i), i,
+						 "row");
+		CHECK(store_put_flow(s, &r) == 0);
+	}
+	long b1 = append_until(s, ifid, f3, &ts, 600, true);
+	CHECK(b1 == 600 && !store_full(s, &lost) && lost == 0);
+	CHECK(fill_up(filler, 0) == 0);
+	long b2 = append_until(s, ifid, f3, &ts, 20000, true);
+	CHECK(b2 > 0 && store_full(s, &lost) && lost > 0);
+	CHECK(store_tick(s, now += 3601 * NS) == 0); /* commit: may find no room */
+	long b3 = append_until(s, ifid, f3, &ts, 200, false);
+	CHECK(b3 == 200 && store_full(s, NULL));
+	CHECK(unlink(filler) == 0);
+	CHECK(store_tick(s, now += 3601 * NS) == 0); /* catch up, commit */
+	long b4 = append_until(s, ifid, f3, &ts, 20000, false);
+	CHECK(b4 < 20000 && !store_full(s, &lost));
+	CHECK(store_close(s) == 0);
+	appended = (uint64_t)(b1 + b2 + b3 + b4);
+	CHECK(store_open(dir, STORE_READ, NULL, &s) == 0);
+	CHECK(store_get_stats(s, &st) == 0);
+	CHECK(st.packets + lost == appended && st.flows == 300);
+	CHECK(store_time_span(s, &first, &last) == 0 && last == ts);
+	store_close(s);
+	devnull = fopen("/dev/null", "w");
+	CHECK(store_fsck(dir, devnull) == 0);
+	fclose(devnull);
+	fprintf(stderr, "full to the last byte: %llu of %llu packets stored, %llu not\n",
+		(unsigned long long)st.packets, (unsigned long long)appended,
+		(unsigned long long)lost);
+
+	/* without drop_when_full the writer fails, as a replay wants */
+	o.commit_interval_ns = NS;
+	snprintf(dir, sizeof(dir), "%s/t", mnt);
+	CHECK(fill_up(filler, 6u << 20) == 0);
+	o.drop_when_full = false;
+	CHECK(store_open(dir, STORE_WRITE, &o, &s) == 0);
+	CHECK(store_add_interface(s, &ifc, &ifid) == 0);
+	CHECK(append_until(s, ifid, 0, &ts, 20000, true) == -1);
+	CHECK(strstr(store_errmsg(s), "No space left on device") != NULL);
+	store_close(s);
+	return 0;
+}
+
+/* A mount namespace (user namespace too when not root) with a tmpfs: 0, or 77 when the
+ * system does not allow it. */
+static int private_tmpfs(const char *mnt)
+{
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	if (unshare(CLONE_NEWNS)) {
+		char map[64];
+		int fd;
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS))
+			return 77;
+		fd = open("/proc/self/setgroups", O_WRONLY);
+		if (fd >= 0) {
+			(void)!write(fd, "deny", 4);
+			close(fd);
+		}
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)uid);
+		fd = open("/proc/self/uid_map", O_WRONLY);
+		if (fd < 0 || write(fd, map, strlen(map)) < 0)
+			return 77;
+		close(fd);
+		snprintf(map, sizeof(map), "0 %u 1", (unsigned)gid);
+		fd = open("/proc/self/gid_map", O_WRONLY);
+		if (fd < 0 || write(fd, map, strlen(map)) < 0)
+			return 77;
+		close(fd);
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("ecap-unit", mnt, "tmpfs", 0, "size=12m,mode=0700"))
+		return 77;
+	return 0;
+}
+
+/* drop_when_full: chunks the full disk refuses are counted, their flows, sessions and
+ * secrets move on, and chunks are stored again once there is room; without it, the writer
+ * fails with ENOSPC. */
+static void test_full_disk(void **state)
+{
+	struct fixture *f = *state;
+	char mnt[64];
+	snprintf(mnt, sizeof(mnt), "%.*s", (int)(strlen(f->dir) - 2), f->dir);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc = private_tmpfs(mnt);
+		_exit(rc ? rc : full_disk_child(mnt));
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip(); /* no mount namespace here: tests/live/full_disk.sh covers it with root */
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +761,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
