@@ -9,11 +9,7 @@
  * the chunks of that window, and recovery (store_maint.c) re-indexes chunks that reached the
  * disk without their rows.
  *
- * A full disk (drop_when_full, live recording): a chunk that does not fit is not stored (its
- * packets are counted, the rest of it moves to the next chunk) and the writer goes on. When
- * the index itself has no room, its transaction is rolled back; chunks are then written
- * without rows, and once there is room the rows are added from the segments (catch_up), as
- * recovery would at the next open.
+ * A full disk (drop_when_full, live recording) does not stop the writer: store_full.c.
  */
 #include "store_impl.h"
 
@@ -351,73 +347,6 @@ static int seal_segment(struct store *s)
 	return 0;
 }
 
-/* With drop_when_full: err says the index has no room (SQLITE_FULL). */
-static bool index_full(const struct store *s, int err)
-{
-	return s->opt.drop_when_full && (err == -ENOSPC || err == -EDQUOT);
-}
-
-/* The open transaction was rolled back for lack of space: its chunks are on disk without
- * rows. Until catch_up() indexes them, chunks are written without rows. */
-static void fall_behind(struct store *s)
-{
-	if (!s->ix_behind) {
-		s->ix_behind = true;
-		s->behind_seg = s->txn_seg;
-		s->behind_off = s->txn_off;
-	}
-	s->full = true;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* What a chunk carries forward at most when the disk stays full: beyond, the oldest facts
- * are lost with their chunk. */
-#define CARRY_FLOWS_MAX 16384
-#define CARRY_OTHER_MAX 4096
-
-/*
- * A chunk the full disk refused (drop_when_full): all but its packets moves to the open
- * chunk, so that its flows, TLS sessions, secrets and drop counts are stored with the next
- * chunk that fits. A flow the open chunk already has keeps its newer record there.
- */
-static int carry_over(struct store *s, const struct chunk_builder *from)
-{
-	const struct chunk_meta *m = &from->meta;
-	struct chunk_builder *to = &s->cb;
-	uint64_t *ids = NULL;
-	size_t n_ids = to->meta.n_flows, i;
-	int err = 0;
-	if (n_ids) {
-		ids = malloc(n_ids * sizeof(*ids));
-		if (!ids)
-			return -ENOMEM;
-		for (i = 0; i < n_ids; i++)
-			ids[i] = to->meta.flows[i].id;
-		qsort(ids, n_ids, sizeof(*ids), cmp_u64);
-	}
-	for (i = 0; i < m->n_flows && !err && to->meta.n_flows < CARRY_FLOWS_MAX; i++)
-		if (!n_ids || !bsearch(&m->flows[i].id, ids, n_ids, sizeof(*ids), cmp_u64))
-			err = chunk_builder_add_flow(to, &m->flows[i]);
-	free(ids);
-	for (i = 0; i < m->n_sessions && !err && to->meta.n_sessions < CARRY_OTHER_MAX; i++)
-		err = chunk_builder_add_session(to, m->sessions[i].client_random,
-						m->sessions[i].flow_id);
-	for (i = 0; i < from->n_secrets && !err && to->n_secrets < CARRY_OTHER_MAX; i++)
-		if (!chunk_builder_has_secret(to, &from->secrets[i]))
-			err = chunk_builder_add_secret(to, &from->secrets[i]);
-	for (i = 0; i < m->n_drops && !err && to->meta.n_drops < CARRY_OTHER_MAX; i++)
-		err = chunk_builder_add_drops(to, m->drops[i].iface, m->drops[i].ts_ns,
-					      m->drops[i].count);
-	if (!s->chunk_opened_mono && !chunk_builder_empty(to))
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
-	return err;
-}
-
 /* Collect the chunk in flight (waiting for it when block), index it, and seal the segment
  * when it is full. 0 when nothing was in flight or it is still running; with drop_when_full,
  * also when the disk was full (the chunk's packets are then counted in packets_lost). */
@@ -441,7 +370,7 @@ static int finish_chunk(struct store *s, bool block)
 		uint32_t lost = m->packets;
 		s->st.packets_lost += lost;
 		bool drop = s->opt.drop_when_full && (err == -ENOSPC || err == -EDQUOT);
-		int cerr = drop ? carry_over(s, cb) : 0;
+		int cerr = drop ? store_carry_over(s, cb) : 0;
 		chunk_builder_reset(cb);
 		/* Commit the rows of the chunks written before this one now (the cut gave back
 		 * the failed write's space): a writer that stops here leaves them indexed. When
@@ -469,14 +398,14 @@ static int finish_chunk(struct store *s, bool block)
 		 * transaction; the next writer to open the store re-indexes these chunks. */
 		index_rollback(s->ix);
 		s->txn_open = false;
-		if (!index_full(s, err)) {
+		if (!store_index_full(s, err)) {
 			s->seg_size += j->length;
 			chunk_builder_reset(cb);
 			return store_fail(s, err, "%s: indexing chunk %llu: %s (the chunks since "
 					  "the last commit are re-indexed at the next start)",
 					  s->dir, (unsigned long long)j->id, index_errmsg(s->ix));
 		}
-		fall_behind(s); /* no room for the index: catch_up() re-indexes them */
+		store_fall_behind(s); /* no room for the index: store_catch_up() re-indexes them */
 	}
 	s->seg_size += j->length;
 	s->full = s->ix_behind;
@@ -549,7 +478,7 @@ static int close_chunk(struct store *s)
 }
 
 /* Makes the segments durable, then the open transaction. */
-static int commit_txn(struct store *s)
+int store_commit_txn(struct store *s)
 {
 	int err;
 	if (!s->opt.no_sync) {
@@ -565,11 +494,11 @@ static int commit_txn(struct store *s)
 	if ((err = index_set_setting(s->ix, "next_flow_id", (int64_t)s->next_flow_id)) ||
 	    (err = index_set_setting(s->ix, "next_chunk_id", (int64_t)s->next_chunk_id)) ||
 	    (err = index_commit(s->ix))) {
-		if (index_full(s, err)) {
+		if (store_index_full(s, err)) {
 			/* SQLite rolled the transaction back; its chunks are on disk */
 			index_rollback(s->ix);
 			s->txn_open = false;
-			fall_behind(s);
+			store_fall_behind(s);
 			return 0;
 		}
 		return store_fail(s, err, "%s: commit: %s", s->dir, index_errmsg(s->ix));
@@ -579,51 +508,16 @@ static int commit_txn(struct store *s)
 	return 0;
 }
 
-/*
- * Behind (drop_when_full): index the chunks written since behind_seg/behind_off from the
- * segments, as recovery would, seal the segments before the current one, and commit. When
- * the index has no room yet, it stays behind (and tries again a commit interval later).
- */
-static int catch_up(struct store *s)
-{
-	int err;
-	if (s->last_catchup_mono && s->now_mono - s->last_catchup_mono < s->opt.commit_interval_ns)
-		return 0;
-	s->last_catchup_mono = s->now_mono ? s->now_mono : 1;
-	if ((err = index_begin(s->ix)))
-		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
-	s->txn_open = true;
-	for (uint32_t seg = s->behind_seg; seg <= s->seg_id && !err; seg++) {
-		err = store_scan_segment(s, seg, seg == s->behind_seg ? s->behind_off : 0, false,
-					 NULL, NULL);
-		if (!err && (seg < s->seg_id || s->seg_fd < 0) &&
-		    (err = index_set_segment(s->ix, seg, 0, true)))
-			store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
-	}
-	if (err) {
-		index_rollback(s->ix);
-		s->txn_open = false;
-		return index_full(s, err) ? 0 : err;
-	}
-	s->ix_behind = false;
-	s->txn_seg = s->behind_seg;
-	s->txn_off = s->behind_off;
-	if ((err = commit_txn(s)) || s->ix_behind)
-		return err;
-	store_notice(s, "the chunks written while the index had no room are indexed now");
-	return 0;
-}
-
 int store_commit(struct store *s)
 {
 	int err = finish_chunk(s, true);
 	if (err)
 		return err;
 	if (s->ix_behind)
-		return catch_up(s);
+		return store_catch_up(s);
 	if (!s->txn_open)
 		return 0;
-	return commit_txn(s);
+	return store_commit_txn(s);
 }
 
 int store_append_packet(struct store *s, const struct ecap_packet *pkt)
@@ -713,18 +607,6 @@ int store_sync(struct store *s)
 	s->now_mono = mono_now();
 	int err = close_chunk(s);
 	return err ? err : store_commit(s);
-}
-
-void store_set_drop_when_full(struct store *s, bool on)
-{
-	s->opt.drop_when_full = on;
-}
-
-bool store_full(const struct store *s, uint64_t *packets_lost)
-{
-	if (packets_lost)
-		*packets_lost = s->st.packets_lost;
-	return s->full;
 }
 
 int store_close(struct store *s)

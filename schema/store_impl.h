@@ -72,6 +72,14 @@ void store_notice(struct store *s, const char *fmt, ...) __attribute__((format(p
 /* store.c */
 int store_load_interfaces(struct store *s);
 int store_commit(struct store *s);
+/* Make the segments durable, then commit the open transaction. */
+int store_commit_txn(struct store *s);
+
+/* store_full.c */
+bool store_index_full(const struct store *s, int err);
+void store_fall_behind(struct store *s);
+int store_carry_over(struct store *s, const struct chunk_builder *from);
+int store_catch_up(struct store *s);
 
 /* store_maint.c */
 int store_recover(struct store *s);

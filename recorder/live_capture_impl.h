@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * live_capture_impl.h - the inside of struct live_capture, shared by live_capture.c (the
+ * programs, the packet path, counters) and live_iface.c (the interfaces: their slots, map
+ * entries and store records, attaching, and following them as they go and come back).
+ */
+#ifndef ECAP_LIVE_CAPTURE_IMPL_H
+#define ECAP_LIVE_CAPTURE_IMPL_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ecap.h"
+#include "live_internal.h"
+
+#define LINKTYPE_ETHERNET 1
+#define LINKTYPE_RAW 101
+#define ARPHRD_ETHER_NR 1
+#define ARPHRD_LOOPBACK_NR 772
+#define ARPHRD_NONE_NR 65534
+
+struct live_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	uint16_t linktype;
+	uint32_t store_id;
+	bool is_lo;
+	bool hook_created;
+	bool attached[2];       /* enum live_tc_point */
+	bool gone;              /* the device went away: nothing attached, no map entry */
+	int refused_ifindex;    /* returned under this index but could not be attached */
+	uint64_t lost_reported; /* loss counter total already given to pipeline_drops() */
+	uint64_t seen, lost;    /* last read of the kernel counters */
+	uint64_t kfiltered;     /* of those, skipped by the filter in the kernel */
+	bool kernel_filter;     /* PCAP-FILTER runs in the kernel here (live_kfilter.h) */
+};
+
+struct live_capture {
+	struct pipeline *p;
+	struct live_udp *udp;
+	const struct live_clock *clock;
+	struct capture_bpf *skel;
+	struct live_filter *filter;
+	struct live_kfilter *kfilter; /* with filter: the kernel side */
+	struct live_iface ifs[ECAP_IFACES_MAX];
+	size_t n;
+	struct ecap_counters *percpu; /* scratch for reading per-CPU counters */
+	int ncpu;
+	struct store *store;
+	int link_fd;                  /* rtnetlink, link group; -1: names checked by the tick */
+	uint32_t snaplen;
+	const char *filter_text;
+	uint64_t packets, bytes, filtered, bad;
+};
+
+/* live_iface.c */
+int live_iface_setup(struct live_capture *c, const char *name, struct store *s);
+int live_iface_attach_all(struct live_capture *c);
+void live_iface_detach(struct live_iface *li);
+/* An rtnetlink socket on the link group (-1 when it cannot be had). */
+int live_iface_link_socket(void);
+/* Look every -i name up again: detach what went away, attach what came back. */
+void live_iface_relink(struct live_capture *c);
+/* live_tc_remove_stale()'s question: does this recorder attach to ifindex? */
+bool live_iface_claim_hook(int ifindex, void *ctx);
+
+#endif

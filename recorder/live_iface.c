@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_iface.c - the interfaces of the live capture: each -i name gets a slot, a store
+ * interface (one IDB: name, link type, snaplen, filter text) and an entry in the programs'
+ * "ifaces" map, then the TC programs are attached (egress only on loopback devices, where
+ * the same skb passes egress and then ingress).
+ *
+ * Interfaces come and go (a veth deleted and made again): an rtnetlink socket on the link
+ * group wakes the loop and every -i name is looked up again (live_iface_relink). A name
+ * whose device went away is marked gone (its filters and qdisc died with it) and its map
+ * entry cleared; when a device of that name returns, with a new ifindex, it gets a map entry
+ * under its new index and the programs are attached again. Its slot and store interface
+ * stay the same, so its packets before and after are one interface in the store.
+ */
+#include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture.skel.h"
+#include "live_capture_impl.h"
+#include "live_kfilter.h"
+
+static int read_iface_type(const char *name, int *type)
+{
+	char path[96], buf[32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/type", name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f) || sscanf(buf, "%d", type) != 1) {
+		fclose(f);
+		return -EINVAL;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* The device's ARPHRD type and the link type its packets are recorded with. */
+static int link_type(const char *name, int *type, uint16_t *linktype)
+{
+	int rc = read_iface_type(name, type);
+
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: cannot read the type of %s: %s\n", name, strerror(-rc));
+		return rc;
+	}
+	if (*type == ARPHRD_ETHER_NR || *type == ARPHRD_LOOPBACK_NR) {
+		*linktype = LINKTYPE_ETHERNET; /* lo's skbs carry an Ethernet header too */
+	} else if (*type == ARPHRD_NONE_NR) {
+		*linktype = LINKTYPE_RAW;      /* tun, wireguard: IP from the first byte */
+	} else {
+		fprintf(stderr, "ecap-rec: %s: link type %d is not supported (Ethernet, loopback "
+			"and raw IP devices are)\n", name, *type);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* The ifindex holding map entry key, 0 when it is free. */
+static uint32_t slot_owner(struct live_capture *c, uint32_t key)
+{
+	struct ecap_iface_cfg cfg;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.ifaces), &key, &cfg) < 0)
+		return 0;
+	return cfg.ifindex;
+}
+
+/* ifindex 0 frees the entry. */
+static int set_map_entry(struct live_capture *c, uint32_t key, uint32_t ifindex, uint32_t slot)
+{
+	struct ecap_iface_cfg cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.ifindex = ifindex;
+	cfg.slot = ifindex ? slot : 0;
+	cfg.snaplen = ifindex ? c->snaplen : 0;
+	if (bpf_map_update_elem(bpf_map__fd(c->skel->maps.ifaces), &key, &cfg, BPF_ANY) < 0)
+		return -errno;
+	return 0;
+}
+
+/* The store interface (one IDB) of li's name and link type: the same one again when a
+ * device of that name returns with the same type. */
+static int store_iface(struct live_capture *c, struct store *s, struct live_iface *li)
+{
+	struct ecap_iface rec;
+	int rc;
+
+	if (c->filter) {
+		rc = live_filter_prepare(c->filter, li->linktype);
+		if (rc < 0)
+			return rc;
+	}
+	memset(&rec, 0, sizeof(rec));
+	snprintf(rec.name, sizeof(rec.name), "%s", li->name);
+	rec.linktype = li->linktype;
+	rec.snaplen = c->snaplen;
+	if (c->filter_text)
+		snprintf(rec.filter, sizeof(rec.filter), "%s", c->filter_text);
+	rc = store_add_interface(s, &rec, &li->store_id);
+	if (rc < 0)
+		fprintf(stderr, "ecap-rec: %s\n", store_errmsg(s));
+	return rc;
+}
+
+int live_iface_setup(struct live_capture *c, const char *name, struct store *s)
+{
+	struct live_iface *li = &c->ifs[c->n];
+	uint32_t key, other;
+	size_t i;
+	int type, rc;
+
+	if (strlen(name) >= IF_NAMESIZE) {
+		fprintf(stderr, "ecap-rec: interface name too long: %s\n", name);
+		return -EINVAL;
+	}
+	for (i = 0; i < c->n; i++)
+		if (strcmp(c->ifs[i].name, name) == 0)
+			return 0; /* named twice */
+	if (c->n >= ECAP_IFACES_MAX) {
+		fprintf(stderr, "ecap-rec: at most %u interfaces\n", ECAP_IFACES_MAX);
+		return -E2BIG;
+	}
+	memset(li, 0, sizeof(*li));
+	snprintf(li->name, sizeof(li->name), "%s", name);
+	li->ifindex = (int)if_nametoindex(name);
+	if (li->ifindex == 0) {
+		fprintf(stderr, "ecap-rec: no interface named %s\n", name);
+		return -ENODEV;
+	}
+	rc = link_type(name, &type, &li->linktype);
+	if (rc < 0)
+		return rc;
+	li->is_lo = type == ARPHRD_LOOPBACK_NR;
+	key = (uint32_t)li->ifindex % ECAP_IFSLOTS;
+	other = slot_owner(c, key);
+	if (other) {
+		fprintf(stderr, "ecap-rec: interfaces %s and index %u share a slot; record them "
+			"with two recorders\n", name, other);
+		return -EINVAL;
+	}
+	rc = set_map_entry(c, key, (uint32_t)li->ifindex, (uint32_t)c->n);
+	if (rc < 0)
+		return rc;
+	rc = store_iface(c, s, li);
+	if (rc < 0)
+		return rc;
+	if (c->kfilter)
+		li->kernel_filter = live_kfilter_add(c->kfilter, (uint32_t)c->n, li->linktype,
+						     li->is_lo, li->name);
+	c->n++;
+	return 0;
+}
+
+static int attach_one(struct live_capture *c, struct live_iface *li)
+{
+	int rc, p;
+
+	for (p = LIVE_TC_INGRESS; p <= LIVE_TC_EGRESS; p++) {
+		int fd = p == LIVE_TC_INGRESS ? bpf_program__fd(c->skel->progs.ecap_ingress)
+					      : bpf_program__fd(c->skel->progs.ecap_egress);
+
+		if (li->is_lo && p == LIVE_TC_INGRESS)
+			continue;
+		rc = live_tc_attach(li->ifindex, (enum live_tc_point)p, fd, &li->hook_created);
+		if (rc < 0) {
+			fprintf(stderr, "ecap-rec: cannot attach to %s %s: %s\n", li->name,
+				p == LIVE_TC_INGRESS ? "ingress" : "egress", strerror(-rc));
+			return rc;
+		}
+		li->attached[p] = true;
+	}
+	return 0;
+}
+
+/* Our filters and qdisc off li's device; quiet when the device is gone already. */
+void live_iface_detach(struct live_iface *li)
+{
+	bool there = (int)if_nametoindex(li->name) == li->ifindex;
+	int p, rc;
+
+	for (p = LIVE_TC_INGRESS; p <= LIVE_TC_EGRESS; p++) {
+		if (!li->attached[p])
+			continue;
+		rc = live_tc_detach(li->ifindex, (enum live_tc_point)p);
+		if (rc < 0 && rc != -ENOENT && rc != -ENODEV && there)
+			fprintf(stderr, "ecap-rec: cannot detach from %s: %s\n", li->name,
+				strerror(-rc));
+		li->attached[p] = false;
+	}
+	if (li->hook_created) {
+		rc = live_tc_release_hook(li->ifindex);
+		if (rc < 0 && rc != -ENOENT && rc != -EINVAL && rc != -ENODEV && there)
+			fprintf(stderr, "ecap-rec: cannot remove the clsact qdisc of %s: %s\n",
+				li->name, strerror(-rc));
+		li->hook_created = false;
+	}
+}
+
+/* live_tc_remove_stale: a qdisc emptied of stale filters, on a device we attach to, is
+ * ours to remove at the end. */
+bool live_iface_claim_hook(int ifindex, void *ctx)
+{
+	struct live_capture *c = ctx;
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->ifs[i].ifindex == ifindex) {
+			c->ifs[i].hook_created = true;
+			return true;
+		}
+	}
+	return false;
+}
+
+int live_iface_attach_all(struct live_capture *c)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < c->n; i++) {
+		rc = attach_one(c, &c->ifs[i]);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* An rtnetlink socket on the link group, non-blocking; -1 when there is none (the tick then
+ * looks the names up once a second). */
+int live_iface_link_socket(void)
+{
+	struct sockaddr_nl sa;
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = RTMGRP_LINK;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* li's device is gone (or renamed: then our filters still sit on it and are taken off). */
+static void iface_gone(struct live_capture *c, struct live_iface *li)
+{
+	uint32_t key = (uint32_t)li->ifindex % ECAP_IFSLOTS;
+
+	live_iface_detach(li);
+	if (slot_owner(c, key) == (uint32_t)li->ifindex)
+		set_map_entry(c, key, 0, 0);
+	li->gone = true;
+	li->refused_ifindex = 0;
+	fprintf(stderr, "ecap-rec: %s went away; still recording the others; it is attached "
+		"again when it returns\n", li->name);
+}
+
+/* A device named like the gone li exists again, as ifindex. */
+static void iface_back(struct live_capture *c, struct live_iface *li, int ifindex)
+{
+	uint32_t key = (uint32_t)ifindex % ECAP_IFSLOTS, other;
+	uint32_t slot = (uint32_t)(li - c->ifs), old_id = li->store_id;
+	uint16_t linktype;
+	int type, rc;
+
+	if (li->refused_ifindex == ifindex)
+		return; /* said so already */
+	li->refused_ifindex = ifindex;
+	rc = link_type(li->name, &type, &linktype);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: %s is back (index %d) but is not recorded\n", li->name,
+			ifindex);
+		return;
+	}
+	other = slot_owner(c, key);
+	if (other && other != (uint32_t)ifindex) {
+		fprintf(stderr, "ecap-rec: %s is back as index %d, which shares a slot with index "
+			"%u: it is not recorded (record it with a second recorder); still "
+			"recording the others\n", li->name, ifindex, other);
+		return;
+	}
+	if (linktype != li->linktype) {
+		uint16_t old = li->linktype;
+
+		li->linktype = linktype;
+		rc = store_iface(c, c->store, li);
+		if (rc < 0) {
+			li->linktype = old;
+			li->store_id = old_id;
+			fprintf(stderr, "ecap-rec: %s is back with another link type and is not "
+				"recorded\n", li->name);
+			return;
+		}
+	}
+	li->ifindex = ifindex;
+	li->is_lo = type == ARPHRD_LOOPBACK_NR;
+	if (c->kfilter) /* the link type or the attach points may have changed */
+		li->kernel_filter = live_kfilter_add(c->kfilter, slot, li->linktype, li->is_lo,
+						     li->name);
+	rc = set_map_entry(c, key, (uint32_t)ifindex, slot);
+	if (rc == 0)
+		rc = attach_one(c, li);
+	if (rc < 0) {
+		live_iface_detach(li);
+		set_map_entry(c, key, 0, 0);
+		fprintf(stderr, "ecap-rec: %s is back (index %d) but cannot be attached: %s; "
+			"still recording the others\n", li->name, ifindex, strerror(-rc));
+		return;
+	}
+	li->gone = false;
+	li->refused_ifindex = 0;
+	fprintf(stderr, "ecap-rec: %s is back (index %d); attached again\n", li->name, ifindex);
+}
+
+/* Looks every name up again. */
+void live_iface_relink(struct live_capture *c)
+{
+	struct live_iface *li;
+	size_t i;
+	int idx;
+
+	for (i = 0; i < c->n; i++) {
+		li = &c->ifs[i];
+		idx = (int)if_nametoindex(li->name);
+		if (!li->gone) {
+			if (idx == li->ifindex)
+				continue;
+			iface_gone(c, li);
+		}
+		if (idx)
+			iface_back(c, li, idx);
+	}
+}
+
+int live_capture_link_fd(const struct live_capture *c)
+{
+	return c->link_fd;
+}
+
+int live_capture_on_link(struct live_capture *c)
+{
+	char buf[8192];
+	ssize_t n;
+
+	if (c->link_fd < 0)
+		return 0;
+	/* What changed does not matter: every name is looked up once the socket is empty. */
+	for (;;) {
+		n = recv(c->link_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && (errno == EINTR || errno == ENOBUFS)))
+			continue; /* ENOBUFS: messages were lost; the lookup covers them */
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			fprintf(stderr, "ecap-rec: link notifications: %s; interfaces are checked "
+				"once a second from now on\n", strerror(errno));
+			close(c->link_fd);
+			c->link_fd = -1;
+		}
+		break;
+	}
+	live_iface_relink(c);
+	return 0;
+}
