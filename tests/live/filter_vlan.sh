@@ -10,24 +10,9 @@ source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd ip
 
-N=$(($$ % 200 + 20))
-NS="ecap-fvl-$$"
-HOST_IF="ecf$$h"
-NS_IF="ecf$$n"
-HOST_IP="10.201.$N.1"
-NS_IP="10.201.$N.2"
-
-cleanup_cmd "ip netns del $NS 2>/dev/null"
-ip netns add "$NS" || skip "cannot create network namespaces here"
-ip link add "$HOST_IF" type veth peer name "$NS_IF" netns "$NS"
-ip addr add "$HOST_IP/30" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-ip -n "$NS" addr add "$NS_IP/30" dev "$NS_IF"
-ip -n "$NS" link set "$NS_IF" up
-VLAN_OBJ="$ECAP_BUILD/tests/live/vlan_push.bpf.o"
-[ -e "$VLAN_OBJ" ] || fail "$VLAN_OBJ is not built"
-ip netns exec "$NS" tc qdisc add dev "$NS_IF" clsact
-ip netns exec "$NS" tc filter add dev "$NS_IF" egress bpf direct-action obj "$VLAN_OBJ" sec tc
+veth_setup fvl 202
+veth_make
+vlan_push_attach
 
 rec_start "$T/rec.log" -i "$HOST_IF" --store "$T/s" --no-tls vlan 100 and udp port 9
 ip netns exec "$NS" python3 -c "

@@ -12,27 +12,9 @@ source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd ip curl
 
-N=$(($$ % 200 + 20))
-NS="ecap-ret-$$"
-HOST_IF="ecr$$h"
-NS_IF="ecr$$n"
-HOST_IP="10.201.$N.1"
-NS_IP="10.201.$N.2"
 PORT=8080
 S="$T/s"
-
-cleanup_cmd "ip netns del $NS 2>/dev/null"
-cleanup_cmd "ip link del $HOST_IF 2>/dev/null"
-ip netns add "$NS" || skip "cannot create network namespaces here"
-ip -n "$NS" link set lo up
-
-make_veth() {
-	ip link add "$HOST_IF" type veth peer name "$NS_IF" netns "$NS"
-	ip addr add "$HOST_IP/30" dev "$HOST_IF"
-	ip link set "$HOST_IF" up
-	ip -n "$NS" addr add "$NS_IP/30" dev "$NS_IF"
-	ip -n "$NS" link set "$NS_IF" up
-}
+veth_setup ret 201
 
 # server in the namespace (restarted with the veth: its address went away with it)
 SRV=
@@ -57,7 +39,7 @@ LPORT=$(free_port)
 python3 -m http.server "$LPORT" --bind 127.0.0.1 --directory "$T/www" >"$T/lo-http.log" 2>&1 &
 cleanup_pid "$!"
 wait_port "$LPORT"
-make_veth
+veth_make
 start_server
 IDX1=$(cat "/sys/class/net/$HOST_IF/ifindex")
 
@@ -86,7 +68,7 @@ assert_eq 3 "$NGONE" "lo requests recorded while $HOST_IF was gone (export while
 
 # ---- it comes back under a new index ------------------------------------------------------
 T_BACK=$(date +%s.%N)
-make_veth
+veth_make
 IDX2=$(cat "/sys/class/net/$HOST_IF/ifindex")
 wait_for "$T/rec.log" "$HOST_IF is back (index $IDX2); attached again" "$REC_PID" "ecap-rec"
 T_ATT=$(date +%s.%N)

@@ -90,9 +90,10 @@ assert_no_filters() {
 
 # has_filter DEV PID: whether the recorder PID has a filter on DEV.
 has_filter() {
-	local dev=$1 pid=$2
-	(tc filter show dev "$dev" ingress; tc filter show dev "$dev" egress) 2>/dev/null |
-		grep -q "handle $(printf '0x%x' "$pid") ecap_"
+	local dev=$1 pid=$2 out
+	# read it all first: grep -q would close the pipe early, and pipefail count that
+	out=$( (tc filter show dev "$dev" ingress; tc filter show dev "$dev" egress) 2>/dev/null)
+	grep -q "handle $(printf '0x%x' "$pid") ecap_" <<<"$out"
 }
 
 # store_pcapng STORE OUT: every segment decompressed, one pcapng stream of sections.
@@ -133,4 +134,39 @@ PY
 # sql STORE QUERY: one query on the store's index.
 sql() {
 	sqlite3 -batch -noheader "$1/index.db" "$2"
+}
+
+# veth_setup TAG NET: a network namespace ecap-TAG-$$ (lo up, deleted at the end) and the
+# names of a veth pair between it and the host on 10.NET.N.0/30: sets NS, HOST_IF, NS_IF,
+# HOST_IP, NS_IP. veth_make then makes the pair (again, after a test deleted it).
+veth_setup() {
+	local n=$(($$ % 200 + 20))
+	NS="ecap-$1-$$"
+	HOST_IF="ec${1:0:1}$$h"
+	NS_IF="ec${1:0:1}$$n"
+	HOST_IP="10.$2.$n.1"
+	NS_IP="10.$2.$n.2"
+	cleanup_cmd "ip netns del $NS 2>/dev/null"
+	cleanup_cmd "ip link del $HOST_IF 2>/dev/null"
+	ip netns add "$NS" || skip "cannot create network namespaces here"
+	ip -n "$NS" link set lo up
+}
+
+veth_make() {
+	ip link add "$HOST_IF" type veth peer name "$NS_IF" netns "$NS" &&
+		ip addr add "$HOST_IP/30" dev "$HOST_IF" &&
+		ip link set "$HOST_IF" up &&
+		ip -n "$NS" addr add "$NS_IP/30" dev "$NS_IF" &&
+		ip -n "$NS" link set "$NS_IF" up ||
+		fail "cannot make the veth pair $HOST_IF/$NS_IF"
+}
+
+# vlan_push_attach: the namespace end tags UDP datagrams to port 9 with VLAN 100 outside the
+# packet bytes (tests/live/vlan_push.bpf.c), as hardware VLAN offload does.
+vlan_push_attach() {
+	local obj="$ECAP_BUILD/tests/live/vlan_push.bpf.o"
+	[ -e "$obj" ] || fail "$obj is not built"
+	ip netns exec "$NS" tc qdisc add dev "$NS_IF" clsact &&
+		ip netns exec "$NS" tc filter add dev "$NS_IF" egress bpf direct-action obj "$obj" \
+			sec tc || fail "cannot attach $obj to $NS_IF"
 }

@@ -14,26 +14,10 @@ source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd ip tcpdump curl
 
-N=$(($$ % 200 + 20))
-NS="ecap-veth-$$"
-HOST_IF="ecv$$h"
-NS_IF="ecv$$n"
-HOST_IP="10.200.$N.1"
-NS_IP="10.200.$N.2"
 PORT=8080
-
-cleanup_cmd "ip netns del $NS 2>/dev/null"
-ip netns add "$NS" || skip "cannot create network namespaces here"
-ip link add "$HOST_IF" type veth peer name "$NS_IF" netns "$NS"
-ip addr add "$HOST_IP/30" dev "$HOST_IF"
-ip link set "$HOST_IF" up
-ip -n "$NS" addr add "$NS_IP/30" dev "$NS_IF"
-ip -n "$NS" link set "$NS_IF" up
-ip -n "$NS" link set lo up
-VLAN_OBJ="$ECAP_BUILD/tests/live/vlan_push.bpf.o"
-[ -e "$VLAN_OBJ" ] || fail "$VLAN_OBJ is not built"
-ip netns exec "$NS" tc qdisc add dev "$NS_IF" clsact
-ip netns exec "$NS" tc filter add dev "$NS_IF" egress bpf direct-action obj "$VLAN_OBJ" sec tc
+veth_setup veth 200
+veth_make
+vlan_push_attach
 
 mkdir "$T/www"
 head -c 50000 /dev/urandom | base64 >"$T/www/data.txt"
