@@ -63,7 +63,8 @@ static uint64_t now_ns(clockid_t clk)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void input_error(struct replay *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void input_error(struct replay *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 static void input_error(struct replay *r, const char *fmt, ...)
 {
 	r->res->input_errors++;

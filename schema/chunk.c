@@ -6,8 +6,10 @@
  * 9) to one buffer and notes its flow in the metadata; flows are found through a small
  * open-addressing table keyed by flow id, so the per-packet cost is a hash probe and a copy.
  * The EPBs are cut into blocks of about CHUNK_BLOCK_TARGET bytes as they arrive (a block
- * ends after the EPB that reaches the target), so that a reader can decode the block of a
- * packet alone; chunk_seal.c compresses them when the chunk closes.
+ * ends after the EPB that reaches the target, or before one that would take it past the
+ * frame's block maximum), so that a reader can decode the block of a packet alone;
+ * chunk_seal.c compresses them when the chunk closes. A packet of more than about 256 KiB
+ * (EPB_CAPLEN_MAX) is stored cut to that, with its original length.
  */
 #include "chunk.h"
 
@@ -18,7 +20,13 @@
 
 #include "ecap_config.h"
 #include "crc32c.h"
+#include "lz4blocks.h"
 #include "pcapng.h"
+
+/* Bytes of an EPB besides its padded packet data (header, flags option, trailer: 44), with
+ * room to spare; and the largest caplen stored, so that one EPB always fits a block. */
+#define EPB_OVERHEAD_MAX 64u
+#define EPB_CAPLEN_MAX (LZ4BLOCKS_MAX - EPB_OVERHEAD_MAX)
 
 struct flow_slot {
 	uint64_t flow_id;       /* 0: empty */
@@ -174,7 +182,12 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		return -ENOMEM;
 	*pf = flow_idx;
 
-	if (cb->n_eblk == 0 || cb->epbs.len - cb->eblk[cb->n_eblk - 1].off >= CHUNK_BLOCK_TARGET) {
+	/* A block may not outgrow the frame's block maximum: one that could starts anew
+	 * before this EPB, and a packet too large for any block keeps its first bytes. */
+	uint32_t caplen = pkt->caplen < EPB_CAPLEN_MAX ? pkt->caplen : EPB_CAPLEN_MAX;
+	size_t cur = cb->n_eblk ? cb->epbs.len - cb->eblk[cb->n_eblk - 1].off : 0;
+	if (cb->n_eblk == 0 || cur >= CHUNK_BLOCK_TARGET ||
+	    cur + EPB_OVERHEAD_MAX + caplen > LZ4BLOCKS_MAX) {
 		if (cb->n_eblk)
 			chunk_builder_block_crc(cb, cb->n_eblk - 1);
 		struct chunk_epb_block *k = chunkmeta_grow((void **)&cb->eblk, &cb->n_eblk,
@@ -183,8 +196,13 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 			return -ENOMEM;
 		k->off = (uint32_t)cb->epbs.len;
 		k->first_packet = m->packets;
+	} else if (cb->n_packed == cb->n_eblk) {
+		/* The open block was compressed ahead (chunk_builder_precompress() on a chunk
+		 * that then stayed open, its close having failed): that copy is stale now. */
+		cb->n_packed--;
+		cb->packed.len -= cb->packed_len[cb->n_packed];
 	}
-	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, pkt->caplen,
+	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
 				    pkt->origlen, pkt->flags, NULL)))
 		return err;
 	if (m->packets == 0 || pkt->ts_ns < m->first_ns)

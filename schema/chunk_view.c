@@ -166,12 +166,38 @@ static void view_end(struct chunk_view *v, const struct walk *w)
 		qsort(v->pkts, v->n_pkts, sizeof(*v->pkts), cmp_pkt);
 }
 
+/* Parse block k alone: it must hold whole EPBs, as many as it says. */
+static int walk_block(struct chunk_view *v, struct walk *w, const struct chunkmeta_block *k,
+		      const char **why)
+{
+	w->pkt = k->first_packet;
+	int err = walk_range(v, w, k->raw_off, (size_t)k->raw_off + k->raw_len, why);
+	if (!err && w->pkt != k->first_packet + k->packets)
+		BAD("a block holds another number of packets than its metadata says");
+	return err;
+}
+
 int chunk_view_parse(struct chunk_view *v, const char **why)
 {
+	const struct chunk_meta *m = &v->meta;
 	struct walk w = { .sorted = true };
 	int err = view_begin(v);
-	if (!err)
+	if (err)
+		return err;
+	if ((m->flags & CHUNKMETA_FLAG_BLOCKS) && v->raw.len == m->raw_len) {
+		/* The blocks of packets one by one, as a read of some flows walks them, so that
+		 * a chunk that reads whole also reads by block; the blocks before them (SHB,
+		 * IDBs, DSBs, which a DSB may span) as one range. */
+		size_t b = 0;
+		while (b < m->n_blocks && !m->blocks[b].packets)
+			b++;
+		err = walk_range(v, &w, 0, b < m->n_blocks ? m->blocks[b].raw_off : v->raw.len,
+				 why);
+		for (; b < m->n_blocks && !err; b++)
+			err = walk_block(v, &w, &m->blocks[b], why);
+	} else {
 		err = walk_range(v, &w, 0, v->raw.len, why);
+	}
 	if (err)
 		return err;
 	if (v->n_pkts != v->meta.packets)
@@ -192,12 +218,7 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 		const struct chunkmeta_block *k = &m->blocks[i];
 		if (i && !want[i])
 			continue;
-		w.pkt = k->first_packet;
-		err = walk_range(v, &w, k->raw_off, (size_t)k->raw_off + k->raw_len, why);
-		if (!err && w.pkt != k->first_packet + k->packets) {
-			*why = "a block holds another number of packets than its metadata says";
-			err = -EBADMSG;
-		}
+		err = walk_block(v, &w, k, why);
 	}
 	if (!err)
 		view_end(v, &w);

@@ -50,6 +50,8 @@ static int write_frames_at(struct chunk_writer *w, int fd, uint64_t off)
 				continue;
 			return -errno;
 		}
+		if (k == 0)
+			return -EIO; /* no progress: never loop on it */
 		off += (uint64_t)k;
 		while (cnt && (size_t)k >= p->iov_len) {
 			k -= (ssize_t)p->iov_len;

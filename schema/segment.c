@@ -91,6 +91,10 @@ long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk
 		*why = "decompressed chunk size is implausible";
 		return -EBADMSG;
 	}
+	if ((uint64_t)m->packets * 32 > m->raw_len) { /* an EPB takes 32 bytes at least */
+		*why = "more packets than the chunk's size can hold";
+		return -EBADMSG;
+	}
 	if (offset + total > file_size)
 		return -ENODATA;
 	m->offset = offset;

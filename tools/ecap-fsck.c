@@ -3,8 +3,9 @@
  * ecap-fsck - check an ecap store, or rebuild its index from the segment files alone.
  *
  * The check reads every chunk of every segment (metadata checksum, the CRC-32C of each data
- * block, or the LZ4 content checksum of chunks older than blocks, pcapng structure), compares every index row with the chunk it points at, and checks the
- * modes that keep TLS secrets private. Each problem is one line naming the file and offset.
+ * block, or the LZ4 content checksum of chunks older than blocks, pcapng structure),
+ * compares every index row with the chunk it points at, and checks the modes that keep TLS
+ * secrets private. Each problem is one line naming the file and offset.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,8 +24,8 @@ static void usage(FILE *out)
 		"\n"
 		"Check an ecap store: every chunk of every segment file (metadata checksum, the\n"
 		"CRC-32C of each data block, pcapng structure), every index row against the chunk\n"
-		"it points at, chunks that no index row names, the SQLite index itself, and the file modes\n"
-		"that keep the store's TLS secrets private (directory 0700, files 0600).\n"
+		"it points at, chunks that no index row names, the SQLite index itself, and the file\n"
+		"modes that keep the store's TLS secrets private (directory 0700, files 0600).\n"
 		"Each problem is reported on one line naming the file and the byte offset.\n"
 		"\n"
 		"With --rebuild, recreate the index from the segment files alone: chunks, flows,\n"

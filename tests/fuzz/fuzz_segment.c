@@ -4,7 +4,7 @@
  * segment.c, chunkmeta.c, chunk_view.c), the code that reads segment files back for
  * export, recovery, rebuild and fsck.
  *
- * Each input is used four ways:
+ * Each input is used six ways:
  *  1. as a whole segment file (in a memfd) scanned front to back as ecap-fsck does:
  *     segment_read_chunk(), segment_decompress(), chunk_view_parse(), the DSB lines, and
  *     segment_resync() past damage;
@@ -14,12 +14,23 @@
  *     compresses the section into an LZ4 frame as the writer does and writes both frames
  *     as a one-chunk segment, so the pcapng walk behind the checksums is fuzzed too;
  *  4. that chunk again with the input's own decompressed size in its (re-checksummed)
- *     metadata header: a size that lies must not drive an allocation.
+ *     metadata header: a size that lies must not drive an allocation;
+ *  5. the input as a segment again with its first metadata checksum fixed and the data
+ *     frame as is, so that block lists (section 7) that lie about a real frame of blocks
+ *     reach the block readers (seeds with an uncompressed metadata body help there).
+ *  6. that again with each block's CRC-32C of the first chunk recomputed from what the block
+ *     decodes to (uncompressed metadata bodies only), so that hostile pcapng inside the
+ *     blocks of a frame reaches the per-block walks.
+ * Chunks made of blocks are also read block by block, some blocks left out, as an export
+ * of some flows does.
  * A chunk that is accepted must be readable packet by packet within its bytes.
  */
 #define LZ4F_STATIC_LINKING_ONLY
 #include <errno.h>
+#include <stdbool.h>
+#include <lz4.h>
 #include <lz4frame.h>
+#include <sanitizer/asan_interface.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +40,7 @@
 #include "chunk.h"
 #include "crc32c.h"
 #include "le.h"
+#include "lz4blocks.h"
 #include "segment.h"
 #include "store.h"
 
@@ -76,9 +88,16 @@ static void read_blocks(struct chunk_view *v, unsigned step)
 		want[i] = 1;
 	for (size_t i = 0; i < m->n_flowstats; i += 2)
 		keep[i] = 1;
-	if (!segment_read_blocks(memfd, m, want, &v->frames, &v->raw, &why) &&
-	    !chunk_view_parse_blocks(v, want, keep, &why))
-		read_all_packets(v);
+	if (!segment_read_blocks(memfd, m, want, &v->frames, &v->raw, &why)) {
+		/* the blocks left out hold stale bytes: reading them is a bug */
+		for (size_t i = 1; i < m->n_blocks; i++)
+			if (!want[i])
+				ASAN_POISON_MEMORY_REGION(v->raw.data + m->blocks[i].raw_off,
+							  m->blocks[i].raw_len);
+		if (!chunk_view_parse_blocks(v, want, keep, &why))
+			read_all_packets(v);
+		ASAN_UNPOISON_MEMORY_REGION(v->raw.data, v->raw.cap);
+	}
 	free(want);
 	free(keep);
 }
@@ -146,6 +165,59 @@ static size_t fix_meta(uint8_t *p, size_t n)
 	return flen;
 }
 
+/* For a first chunk made of blocks whose metadata body is stored uncompressed: set the
+ * CRC-32C of each block that decodes to its listed size to that of what it decodes to, then
+ * fix the metadata checksum; so that hostile pcapng inside blocks (EPBs across block ends,
+ * headers in later blocks) reaches the per-block walks. Returns whether it could. */
+static bool fix_block_crcs(uint8_t *p, size_t n)
+{
+	if (n < 8 + CHUNKMETA_HEADER_LEN || le32_load(p) != 0x184D2A5Eu)
+		return false;
+	size_t flen = 8 + (size_t)le32_load(p + 4);
+	uint8_t *h = p + 8;
+	uint32_t flags = le32_load(h + 48), data_len = le32_load(h + 44);
+	if (flen > n || flen < 8 + CHUNKMETA_HEADER_LEN || (flags & CHUNKMETA_FLAG_BODY_LZ4) ||
+	    !(flags & CHUNKMETA_FLAG_BLOCKS) || data_len > n - flen)
+		return false;
+	const uint8_t *frame = p + flen;
+	uint8_t *s = h + CHUNKMETA_HEADER_LEN, *end = p + flen;
+	uint8_t *tmp = malloc(LZ4BLOCKS_MAX);
+	if (!tmp)
+		return false;
+	while (end - s >= 12) {
+		uint32_t count = le32_load(s + 4), blen = le32_load(s + 8);
+		bool blocks = le16_load(s) == 7;
+		s += 12;
+		if (blen > (size_t)(end - s))
+			break;
+		for (uint32_t i = 0; blocks && (uint64_t)count * 28 == blen && i < count; i++) {
+			uint8_t *e = s + 28 * (size_t)i;
+			uint32_t raw_len = le32_load(e + 4), off = le32_load(e + 8);
+			uint32_t len = le32_load(e + 12);
+			if (raw_len == 0 || raw_len > LZ4BLOCKS_MAX || len < 5 || off > data_len ||
+			    len > data_len - off)
+				continue;
+			uint32_t word = le32_load(frame + off), stored = word & 0x7FFFFFFFu;
+			if (stored != len - 4)
+				continue;
+			const uint8_t *raw = frame + off + 4;
+			if (!(word & 0x80000000u)) {
+				if (LZ4_decompress_safe((const char *)raw, (char *)tmp, (int)stored,
+							(int)raw_len) != (int)raw_len)
+					continue;
+				raw = tmp;
+			} else if (stored != raw_len) {
+				continue;
+			}
+			le32_store(e + 24, crc32c(0, raw, raw_len));
+		}
+		s += blen;
+	}
+	free(tmp);
+	fix_meta(p, n);
+	return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (memfd < 0 && (memfd = memfd_create("fuzz-segment", MFD_CLOEXEC)) < 0)
@@ -174,6 +246,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r != 0 && r != (long)mlen && r != -EBADMSG && r != -ENOMEM)
 		abort();
 	chunkmeta_free(&m);
+	/* 5: the segment with its first chunk's metadata checksum fixed and its data frame as
+	 * is: metadata that lies about the blocks of a real data frame */
+	if (memcmp(copy, data, mlen)) {
+		if (put_file(copy, size))
+			abort();
+		scan_segment(size);
+	}
+	/* 6: that again with each block's CRC-32C made to match what it decodes to */
+	uint8_t *crcs = malloc(size);
+	if (crcs) {
+		memcpy(crcs, copy, size);
+		if (fix_block_crcs(crcs, size) && memcmp(crcs, copy, mlen)) {
+			if (put_file(crcs, size))
+				abort();
+			scan_segment(size);
+		}
+		free(crcs);
+	}
 
 	const uint8_t *raw = copy + mlen;
 	size_t raw_len = size - mlen;

@@ -2,9 +2,11 @@
 /*
  * test_chunk_blocks.c - chunks whose data frame is made of independent blocks: the block
  * codec (compressed and stored blocks, the back-off on incompressible data, CRC of the raw
- * bytes and size checks) and, through the store, reading only the blocks that hold the packets of some
- * flows: the same packets as a whole read, and a damaged block elsewhere in the chunk does
- * not stop it (while a whole read and fsck report that block).
+ * bytes and size checks); blocks compressed ahead of the seal, also when the chunk then
+ * takes more packets; and, through the store, reading only the blocks that hold the packets
+ * of some flows: the same packets as a whole read, and a damaged block elsewhere in the
+ * chunk does not stop it (while a whole read and fsck report that block); a block list that
+ * lies about its packets; packets too large for a 64 KiB block.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "chunk.h"
@@ -109,6 +112,83 @@ static void test_backoff(void **state)
 	assert_true(out.len - before < sizeof(text) / 4);
 	buf_free(&out);
 	lz4blocks_enc_free(&e);
+}
+
+/* ---- the builder: blocks compressed ahead of the seal ---------------------------------- */
+
+/* Seal cb, put both frames together as a writer would and read them back: the section's
+ * EPBs must be the builder's, every block passing its CRC. */
+static void seal_and_check(struct chunk_builder *cb, struct lz4blocks_enc *enc)
+{
+	struct buf meta = { 0 }, frames = { 0 }, raw = { 0 };
+	assert_int_equal(chunk_builder_seal(cb, 1, enc, &meta), 0);
+	struct iovec *iov = NULL;
+	size_t cap = 0;
+	int cnt = lz4blocks_frame_iov(enc, 1, &iov, &cap);
+	assert_true(cnt > 1);
+	iov[0] = (struct iovec){ meta.data, meta.len };
+	for (int i = 0; i < cnt; i++)
+		assert_int_equal(buf_append(&frames, iov[i].iov_base, iov[i].iov_len), 0);
+	free(iov);
+	struct chunk_meta m = { 0 };
+	const char *why = NULL;
+	assert_int_equal(chunkmeta_decode(frames.data, frames.len, &m, &why), (long)meta.len);
+	assert_int_equal(frames.len, meta.len + m.data_len);
+	assert_int_equal(segment_decompress(&m, &frames, &raw, &why), 0);
+	assert_int_equal(m.packets, cb->meta.packets);
+	assert_true(raw.len > cb->epbs.len);
+	assert_memory_equal(raw.data + raw.len - cb->epbs.len, cb->epbs.data, cb->epbs.len);
+	chunkmeta_free(&m);
+	buf_free(&meta);
+	buf_free(&frames);
+	buf_free(&raw);
+}
+
+static void add_packets(struct chunk_builder *cb, uint32_t from, uint32_t n)
+{
+	static const struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint8_t data[1000];
+	for (uint32_t i = from; i < from + n; i++) {
+		for (size_t j = 0; j < sizeof(data); j++)
+			data[j] = j < 600 ? (uint8_t)(i + j / 40) : rnd8();
+		struct ecap_packet p = { .ts_ns = T0 + i, .caplen = sizeof(data),
+					 .origlen = sizeof(data), .data = data,
+					 .flow_id = 1 + i % 3 };
+		assert_int_equal(chunk_builder_add_packet(cb, &p, &ifc), 0);
+	}
+}
+
+/* Some blocks compressed ahead, the rest at the seal; and a chunk whose every block was
+ * compressed ahead that then takes more packets (its close failed and the store went on):
+ * the stale copy of its open block is not used. */
+static void test_precompress(void **state)
+{
+	(void)state;
+	struct chunk_builder cb;
+	struct lz4blocks_enc ahead, enc;
+	assert_int_equal(chunk_builder_init(&cb), 0);
+	assert_int_equal(lz4blocks_enc_init(&ahead), 0);
+	assert_int_equal(lz4blocks_enc_init(&enc), 0);
+
+	add_packets(&cb, 0, 300);
+	assert_true(cb.n_eblk >= 4);
+	assert_true(chunk_builder_precompress(&cb, &ahead));
+	assert_true(chunk_builder_precompress(&cb, &ahead));
+	assert_int_equal(cb.n_packed, 2);
+	seal_and_check(&cb, &enc);
+	chunk_builder_reset(&cb);
+
+	add_packets(&cb, 0, 300);
+	while (chunk_builder_precompress(&cb, &ahead))
+		;
+	assert_int_equal(cb.n_packed, cb.n_eblk);
+	add_packets(&cb, 300, 5); /* into the open (last) block */
+	seal_and_check(&cb, &enc);
+	chunk_builder_reset(&cb);
+
+	chunk_builder_free(&cb);
+	lz4blocks_enc_free(&ahead);
+	lz4blocks_enc_free(&enc);
 }
 
 /* ---- through the store -------------------------------------------------------------- */
@@ -342,14 +422,152 @@ static void test_incompressible(void **state)
 	assert_int_equal(store_fsck(f->dir, stderr), 0);
 }
 
+/* Many chunks through the threaded writer: while it writes one, the caller compresses blocks
+ * of the next (chunk_writer_help), whose stored copies the seal then refers to. Every packet
+ * reads back, in order, and the store passes fsck. */
+static void test_many_chunks(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[3];
+	write_chunks(f->dir, ids, false, 200 * 1024);
+	struct store *s;
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	assert_true(cl.n >= 8);
+	uint32_t next = 0;
+	for (size_t c = 0; c < cl.n; c++) {
+		struct chunk_view *v;
+		assert_int_equal(store_chunk_open(s, &cl.v[c], &v), 0);
+		struct ecap_packet p;
+		uint32_t num;
+		while (chunk_view_next(v, &p) == 1) {
+			memcpy(&num, p.data, 4);
+			assert_int_equal(num, next++);
+		}
+		chunk_view_close(v);
+	}
+	assert_int_equal(next, N_PKTS);
+	chunk_list_free(&cl);
+	store_close(s);
+	assert_int_equal(store_fsck(f->dir, stderr), 0);
+}
+
+/* A block list whose packet ranges lie (a packet moved from one block to the next, every
+ * checksum intact): a read of some flows would miss it, so a whole read (and so fsck)
+ * refuses the chunk too. */
+static void test_block_packet_lie(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[3];
+	write_chunk(f->dir, ids, false);
+	char seg[128];
+	segment_path(f->dir, seg, sizeof(seg));
+	struct stat st;
+	int fd = open(seg, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	struct chunk_view v = { 0 };
+	const char *why = NULL;
+	assert_true(segment_read_chunk(fd, 0, (uint64_t)st.st_size, &v.meta, &v.frames, &why) > 0);
+	close(fd);
+	assert_int_equal(segment_decompress(&v.meta, &v.frames, &v.raw, &why), 0);
+	assert_int_equal(chunk_view_parse(&v, &why), 0);
+	assert_int_equal(v.n_pkts, N_PKTS);
+
+	struct chunkmeta_block *k = v.meta.blocks;
+	size_t b = 1;
+	while (b + 1 < v.meta.n_blocks && k[b].packets < 2)
+		b++;
+	assert_true(b + 1 < v.meta.n_blocks);
+	k[b].packets--;
+	k[b + 1].first_packet--;
+	k[b + 1].packets++;
+	why = NULL;
+	assert_int_equal(chunk_view_parse(&v, &why), -EBADMSG);
+	assert_non_null(strstr(why, "number of packets"));
+	uint8_t *want = calloc(v.meta.n_blocks, 1);
+	memset(want, 1, v.meta.n_blocks);
+	why = NULL;
+	assert_int_equal(chunk_view_parse_blocks(&v, want, NULL, &why), -EBADMSG);
+	assert_non_null(strstr(why, "number of packets"));
+	free(want);
+	chunk_view_free_contents(&v);
+}
+
+/* Packets of up to 16 MiB (what a replayed capture may hold) after packets that nearly fill a
+ * block: no block grows past the frame's 256 KiB block maximum, so the chunk seals; a packet
+ * too large for any block keeps its first bytes and its original length. */
+static void test_large_packets(void **state)
+{
+	struct fixture *f = *state;
+	static const uint32_t sizes[] = { 60000, 200000, 1000, 250000, 262144, 300000,
+					  70000, 16u << 20, 100 };
+	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
+	uint8_t *data = malloc(16u << 20);
+	assert_non_null(data);
+	for (size_t j = 0; j < (16u << 20); j++)
+		data[j] = (uint8_t)(j * 7 + j / 4096);
+
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	o.chunk_bytes = 8u << 20; /* one chunk */
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1, .snaplen = 16u << 20 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	for (size_t i = 0; i < n; i++) {
+		struct ecap_packet p = { .ts_ns = T0 + i, .iface = ifid, .caplen = sizes[i],
+					 .origlen = sizes[i], .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+
+	char seg[128];
+	segment_path(f->dir, seg, sizeof(seg));
+	struct chunk_meta m = { 0 };
+	first_meta(seg, &m);
+	for (size_t b = 0; b < m.n_blocks; b++)
+		assert_true(m.blocks[b].raw_len <= LZ4BLOCKS_MAX);
+	assert_int_equal(m.packets, n);
+
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	assert_int_equal(cl.n, 1);
+	struct chunk_view *v;
+	assert_int_equal(store_chunk_open(s, &cl.v[0], &v), 0);
+	struct ecap_packet p;
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(chunk_view_next(v, &p), 1);
+		assert_int_equal(p.origlen, sizes[i]);
+		assert_true(p.caplen <= sizes[i]);
+		assert_true(p.caplen + 256 > (sizes[i] < LZ4BLOCKS_MAX ? sizes[i] : LZ4BLOCKS_MAX));
+		assert_memory_equal(p.data, data, p.caplen);
+	}
+	assert_int_equal(chunk_view_next(v, &p), 0);
+	chunk_view_close(v);
+	chunk_list_free(&cl);
+	store_close(s);
+	assert_int_equal(store_fsck(f->dir, stderr), 0);
+	chunkmeta_free(&m);
+	free(data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_precompress),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incompressible, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_packet_lie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_packets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
