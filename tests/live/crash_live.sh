@@ -16,9 +16,9 @@ PORT=$(free_port)
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$ECAP_SRC" >"$T/http.log" 2>&1 &
 cleanup_pid "$!"
 wait_port "$PORT"
-# the load: requests for a few files in a loop, bounded to 60 s
+# the load: requests for a few files in a loop, bounded to the kills' time (3 s each at most)
 (
-	end=$((SECONDS + 60))
+	end=$((SECONDS + 30 + 4 * KILLS))
 	while [ $SECONDS -lt $end ]; do
 		curl -s -o /dev/null "http://127.0.0.1:$PORT/README.md" || true
 		curl -s -o /dev/null "http://127.0.0.1:$PORT/schema/store.c" || true
