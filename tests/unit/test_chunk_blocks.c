@@ -27,6 +27,7 @@
 #include "lz4blocks.h"
 #include "segment.h"
 #include "store.h"
+#include "tmp_store.h"
 
 #define NS 1000000000ull
 #define T0 (1764140400ull * NS)
@@ -193,29 +194,8 @@ static void test_precompress(void **state)
 
 /* ---- through the store -------------------------------------------------------------- */
 
-struct fixture {
-	char dir[64];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/ecap-test-blocks.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	strcat(f->dir, "/s");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(f->dir) - 2), f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+#define setup tmp_store_setup
+#define teardown tmp_store_teardown
 
 #define N_PKTS 2000
 #define RARE_EVERY 400 /* flow 3 has one packet in 400: a few blocks of the chunk */
@@ -287,6 +267,15 @@ static void first_meta(const char *path, struct chunk_meta *m)
 	buf_free(&frames);
 }
 
+/* One chunk written (noise: see write_chunks) and its metadata read back into m. */
+static void written_meta(struct fixture *f, uint64_t ids[3], bool noise, struct chunk_meta *m)
+{
+	char seg[128];
+	write_chunk(f->dir, ids, noise);
+	snprintf(seg, sizeof(seg), "%s/seg-00000001.ecap", f->dir);
+	first_meta(seg, m);
+}
+
 /* The packet numbers read from chunk 0 for flows (NULL: all), in order; returns the count
  * or -1 when the chunk does not open. */
 static int read_numbers(const char *dir, const struct idset *flows, uint32_t *nums)
@@ -318,11 +307,10 @@ static void test_read_flow_blocks(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ids[3];
-	write_chunk(f->dir, ids, false);
+	struct chunk_meta m = { 0 };
+	written_meta(f, ids, false, &m);
 	char seg[128];
 	segment_path(f->dir, seg, sizeof(seg));
-	struct chunk_meta m = { 0 };
-	first_meta(seg, &m);
 	assert_true(m.flags & CHUNKMETA_FLAG_BLOCKS);
 	assert_true(m.n_blocks > 20); /* ~2 MB of EPBs in 64 KiB blocks */
 
@@ -374,11 +362,8 @@ static void test_block_sizes(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ids[3];
-	write_chunk(f->dir, ids, false);
-	char seg[128];
-	segment_path(f->dir, seg, sizeof(seg));
 	struct chunk_meta m = { 0 };
-	first_meta(seg, &m);
+	written_meta(f, ids, false, &m);
 	uint64_t stored = LZ4BLOCKS_HEADER_LEN + LZ4BLOCKS_END_LEN, raw = 0;
 	for (size_t b = 0; b < m.n_blocks; b++) {
 		stored += m.blocks[b].data_len;
@@ -398,11 +383,8 @@ static void test_incompressible(void **state)
 {
 	struct fixture *f = *state;
 	uint64_t ids[3];
-	write_chunk(f->dir, ids, true);
-	char seg[128];
-	segment_path(f->dir, seg, sizeof(seg));
 	struct chunk_meta m = { 0 };
-	first_meta(seg, &m);
+	written_meta(f, ids, true, &m);
 	assert_true(m.data_len > m.raw_len - m.raw_len / 50);
 	assert_true(m.data_len < m.raw_len + m.raw_len / 100);
 	static uint32_t all[N_PKTS];

@@ -26,33 +26,13 @@
 #include <unistd.h>
 
 #include "store.h"
+#include "tmp_store.h"
 
 #define NS 1000000000ull
 #define T0 (1764140400ull * NS)
 
-struct fixture {
-	char dir[64];
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	strcpy(f->dir, "/tmp/ecap-test-store.XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	strcat(f->dir, "/s");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%.*s'", (int)(strlen(f->dir) - 2), f->dir);
-	assert_int_equal(system(cmd), 0);
-	free(f);
-	return 0;
-}
+#define setup tmp_store_setup
+#define teardown tmp_store_teardown
 
 static void small_chunks(struct store_options *o)
 {
