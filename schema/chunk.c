@@ -14,6 +14,7 @@
 #include "chunk.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,45 +143,47 @@ static int local_iface(struct chunk_builder *cb, uint32_t store_id, const struct
 	return 0;
 }
 
+/* The flow bookkeeping of a packet: its flowstat (made on the flow's first packet in the
+ * chunk), updated; *idx receives the chunk-local flow. Fails only before changing anything. */
+static int count_in_flow(struct chunk_builder *cb, const struct ecap_packet *pkt, uint32_t *idx)
+{
+	struct chunk_meta *m = &cb->meta;
+	struct flow_slot *s = slot_get(cb, pkt->flow_id);
+	if (!s)
+		return -ENOMEM;
+	if (s->stat == UINT32_MAX) {
+		struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
+		if (!st)
+			return -ENOMEM;
+		st->flow_id = pkt->flow_id;
+		st->first_ns = pkt->ts_ns;
+		s->stat = (uint32_t)(m->n_flowstats - 1);
+	}
+	struct chunkmeta_flowstat *st = &m->flowstats[s->stat];
+	st->packets++;
+	st->bytes += pkt->origlen;
+	if (pkt->ts_ns < st->first_ns)
+		st->first_ns = pkt->ts_ns;
+	if (pkt->ts_ns > st->last_ns)
+		st->last_ns = pkt->ts_ns;
+	*idx = s->stat;
+	return 0;
+}
+
+/* Everything that can fail comes before the packet counts change, and is undone when a
+ * later step fails: a packet is in the chunk whole or not at all. */
 int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
 			     const struct ecap_iface *iface)
 {
 	struct chunk_meta *m = &cb->meta;
 	uint32_t local, flow_idx = CHUNKMETA_NO_FLOW;
+	bool new_block = false;
 	int err;
 
 	if (pkt->iface < cb->iface_local_cap && cb->iface_local[pkt->iface])
 		local = cb->iface_local[pkt->iface] - 1;
 	else if ((err = local_iface(cb, pkt->iface, iface, &local)))
 		return err;
-
-	if (pkt->flow_id) {
-		struct flow_slot *s = slot_get(cb, pkt->flow_id);
-		if (!s)
-			return -ENOMEM;
-		if (s->stat == UINT32_MAX) {
-			struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
-			if (!st)
-				return -ENOMEM;
-			st->flow_id = pkt->flow_id;
-			st->first_ns = pkt->ts_ns;
-			s->stat = (uint32_t)(m->n_flowstats - 1);
-		}
-		struct chunkmeta_flowstat *st = &m->flowstats[s->stat];
-		st->packets++;
-		st->bytes += pkt->origlen;
-		if (pkt->ts_ns < st->first_ns)
-			st->first_ns = pkt->ts_ns;
-		if (pkt->ts_ns > st->last_ns)
-			st->last_ns = pkt->ts_ns;
-		flow_idx = s->stat;
-	} else {
-		m->nonflow_packets++;
-	}
-	uint32_t *pf = chunkmeta_push(m, pktflow);
-	if (!pf)
-		return -ENOMEM;
-	*pf = flow_idx;
 
 	/* A block may not outgrow the frame's block maximum: one that could starts anew
 	 * before this EPB, and a packet too large for any block keeps its first bytes. */
@@ -196,15 +199,29 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 			return -ENOMEM;
 		k->off = (uint32_t)cb->epbs.len;
 		k->first_packet = m->packets;
+		new_block = true;
 	} else if (cb->n_packed == cb->n_eblk) {
 		/* The open block was compressed ahead (chunk_builder_precompress() on a chunk
 		 * that then stayed open, its close having failed): that copy is stale now. */
 		cb->n_packed--;
 		cb->packed.len -= cb->packed_len[cb->n_packed];
 	}
+	size_t at = cb->epbs.len;
 	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
 				    pkt->origlen, pkt->flags, NULL)))
-		return err;
+		goto undo_block;
+	uint32_t *pf = chunkmeta_push(m, pktflow);
+	if (!pf) {
+		err = -ENOMEM;
+		goto undo_epb;
+	}
+	if (pkt->flow_id && (err = count_in_flow(cb, pkt, &flow_idx))) {
+		m->n_pktflow--;
+		goto undo_epb;
+	}
+	*pf = flow_idx;
+	if (!pkt->flow_id)
+		m->nonflow_packets++;
 	if (m->packets == 0 || pkt->ts_ns < m->first_ns)
 		m->first_ns = pkt->ts_ns;
 	if (pkt->ts_ns > m->last_ns)
@@ -212,6 +229,13 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 	m->packets++;
 	cb->bytes_origlen += pkt->origlen;
 	return 0;
+
+undo_epb:
+	cb->epbs.len = at;
+undo_block:
+	if (new_block)
+		cb->n_eblk--;
+	return err;
 }
 
 void chunk_builder_block_crc(struct chunk_builder *cb, size_t i)
