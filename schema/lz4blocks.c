@@ -18,8 +18,8 @@
  *
  * Checksums live outside the frame: the caller keeps a CRC-32C of each block's raw bytes (in
  * the chunk metadata), which reading one block can verify after decoding it, where an LZ4
- * content checksum would need the whole frame. The recorder computes it as the bytes arrive,
- * while they are still in the cache.
+ * content checksum would need the whole frame. The recorder computes it once per block, as
+ * soon as the block is complete, while its bytes are still in the cache.
  *
  * A frame being written (lz4blocks_put_frame) is held in pieces: its own buffer, and the
  * bytes of blocks stored as is, which stay where the caller has them and are written from
@@ -32,9 +32,9 @@
 #include "lz4blocks.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <lz4.h>
 #include <lz4frame.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
