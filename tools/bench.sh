@@ -66,11 +66,11 @@ done
 
 if [ "$QUICK" = 1 ]; then
 	SIZES="5000000 10000000 20000000" RUNS=1 TSHARK_RUNS=1 PPS=2000 FLOWS=300
-	LIVE_SECS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
+	LIVE_SECS=1 LIVE_RUNS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
 	LOADS="tcp-1g tls-1"
 else
-	SIZES="268435456 536870912 1073741824" RUNS=3 TSHARK_RUNS=3 PPS=20000 FLOWS=3000
-	LIVE_SECS=4 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
+	SIZES="268435456 536870912 1073741824" RUNS=3 TSHARK_RUNS=1 PPS=20000 FLOWS=3000
+	LIVE_SECS=3 LIVE_RUNS=3 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
 	LOADS="tcp-100m tcp-1g tcp-10g tcp-max udp64-20m udp64-100m tls-1 tls-4"
 fi
 START_EPOCH=1764140400 SEED=7
@@ -320,7 +320,7 @@ live_one() { # LOAD TOOL
 	read -r a2 b2 < <("${NX[@]}" $PY lostat)
 	stop_pid "$RPID" INT
 	fact "$p.sent" $((a2 - a)); fact "$p.bytes" $((b2 - b))
-	fact "$p.cpu" "$(awk -v a="$c1" -v b="$c0" 'BEGIN { printf "%.2f", a - b }')"
+	fact "$p.cpu" "$(awk -v a="$c1" -v b="$c0" 'BEGIN { printf "%.4f", a - b }')"
 	fact "$p.hwm" "$hwm"
 	if [ "$tool" = ecap ]; then
 		if "$LS" --json "$dir" >"$WORK/live.json" 2>>"$LOG"; then
@@ -380,10 +380,12 @@ if [ -z "$live_why" ]; then
 		-key "$WORK/key.pem" -www -quiet >>"$LOG" 2>&1 </dev/null &
 	PIDS+=($!)
 	sleep 0.5
-	for l in $LOADS; do
-		for t in ecap tcpdump; do
-			say "live: $l under $t"
-			live_one "$l" "$t"
+	for r in $(seq "$LIVE_RUNS"); do
+		for l in $LOADS; do
+			for t in ecap tcpdump; do
+				say "live: $l under $t (run $r/$LIVE_RUNS)"
+				live_one "$l" "$t"
+			done
 		done
 	done
 
