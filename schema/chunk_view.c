@@ -3,6 +3,8 @@
  * chunk_view.c - a chunk read back: its pcapng section parsed into a packet table (sorted by
  * timestamp when the chunk was not written in order), each packet paired with its flow from
  * the metadata; and the key log lines of its DSB, in the strict form the builder writes.
+ * A chunk made of blocks is walked block by block, each block's packet count checked against
+ * the metadata; a view of some flows walks only the blocks that were decoded.
  */
 #include "chunk.h"
 

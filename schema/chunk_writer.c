@@ -2,9 +2,11 @@
 /*
  * chunk_writer.c - the chunk writer of chunk_writer.h: one job slot, a mutex and two
  * condition variables. The job's work is chunk_builder_seal(), a check that the disk keeps
- * its reserve, one pwrite of both frames, sync_file_range() to start writeback early (so
- * that the group commit's fdatasync finds little left to do), and the caller's on_written
- * callback, which the store uses to add the chunk's index rows.
+ * its reserve, one pwritev of both frames (the data frame in pieces: blocks stored as is are
+ * written from the builder's buffer), sync_file_range() to start writeback early (so that
+ * the group commit's fdatasync finds little left to do), and the caller's on_written
+ * callback, which the store uses to add the chunk's index rows. chunk_writer_help() lets the
+ * caller compress blocks of its next chunk while it would otherwise wait for the writer.
  */
 #include "chunk_writer.h"
 

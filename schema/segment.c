@@ -2,7 +2,10 @@
 /*
  * segment.c - reading chunks back from segment files. The format (a skippable LZ4 frame of
  * metadata, then a standard LZ4 frame holding a pcapng section) is specified at the top of
- * chunkmeta.c; the writer side lives in store.c, which appends whole chunks with one pwritev.
+ * chunkmeta.c, the data frame's blocks at the top of lz4blocks.c; the writer side is
+ * chunk_writer.c, which appends whole chunks with one pwritev. A chunk is read whole
+ * (segment_read_chunk, segment_decompress) or, for the packets of some flows, as its
+ * metadata and the blocks that hold them (segment_read_meta, segment_read_blocks).
  */
 #include "segment.h"
 

@@ -3,7 +3,8 @@
  * store_read.c - the reader side of the store API: which flows match a filter, which chunks
  * hold their packets, a chunk's packets in time order, the secrets of a set of flows, and
  * the summary figures. Every query goes through an index (flows by address, port, process;
- * chunks by flow and by time), so its cost follows the size of the answer.
+ * chunks by flow and by time), so its cost follows the size of the answer; inside a chunk,
+ * an export by flow reads only the blocks that hold the flows' packets.
  */
 #include "store_impl.h"
 
