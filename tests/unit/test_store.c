@@ -729,6 +729,57 @@ static void test_full_disk(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+static struct tls_secret secret_of(const char *label, uint8_t cr_byte, uint8_t value)
+{
+	struct tls_secret sec = { .secret_len = 32 };
+	snprintf(sec.label, sizeof(sec.label), "%s", label);
+	memset(sec.client_random, cr_byte, 32);
+	memset(sec.secret, value, 32);
+	return sec;
+}
+
+/* Each (label, client_random) is stored once: within a chunk, across chunks and across
+ * writers (the held labels are learned from the index), for the labels of TLS 1.2 and 1.3
+ * and for others (asked of the index each time). */
+static void test_secret_once(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	struct store *s;
+	struct tls_secret a = secret_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0x11, 1);
+	struct tls_secret b = secret_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", 0x11, 2);
+	struct tls_secret c = secret_of("CLIENT_TRAFFIC_SECRET_0", 0x11, 3);
+	struct tls_secret other = secret_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0x22, 4);
+	struct tls_secret odd = secret_of("SOME_FUTURE_LABEL", 0x11, 5);
+
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_int_equal(store_put_secret(s, &a), 1);
+	assert_int_equal(store_put_secret(s, &a), 0);           /* the same chunk */
+	assert_int_equal(store_sync(s), 0);
+	assert_int_equal(store_put_secret(s, &a), 0);           /* an earlier chunk */
+	assert_int_equal(store_put_secret(s, &b), 1);           /* another label */
+	assert_int_equal(store_put_secret(s, &other), 1);       /* another session */
+	assert_int_equal(store_put_secret(s, &odd), 1);
+	assert_int_equal(store_put_secret(s, &odd), 0);
+	assert_int_equal(store_close(s), 0);
+
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_int_equal(store_put_secret(s, &b), 0);           /* learned from the index */
+	assert_int_equal(store_put_secret(s, &a), 0);
+	assert_int_equal(store_put_secret(s, &c), 1);
+	assert_int_equal(store_put_secret(s, &c), 0);
+	assert_int_equal(store_put_secret(s, &other), 0);
+	assert_int_equal(store_put_secret(s, &odd), 0);
+	assert_int_equal(store_close(s), 0);
+
+	struct store_stats st;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_get_stats(s, &st), 0);
+	assert_int_equal(st.secrets, 5);
+	store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -742,6 +793,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
