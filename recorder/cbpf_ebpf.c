@@ -160,6 +160,28 @@ static void alu(struct em *e, const struct cbpf_insn *c, size_t next, size_t rej
 	em_ins(e, BPF_ALU | op | BPF_X, RA, RX, 0, 0);
 }
 
+/* The loads LD and LDX share, into reg: a constant, the packet length, a scratch word.
+ * false when c is another kind of load. */
+static bool load_common(struct em *e, const struct cbpf_ebpf_opts *o, const struct cbpf_insn *c,
+			uint8_t reg)
+{
+	switch (BPF_MODE(c->code)) {
+	case BPF_IMM:
+		em_ins(e, BPF_ALU | BPF_MOV | BPF_K, reg, 0, 0, (int32_t)c->k);
+		return true;
+	case BPF_LEN:
+		em_load_len(e, o, reg);
+		return true;
+	case BPF_MEM:
+		if (c->k >= CBPF_MEMWORDS)
+			return false;
+		em_ins(e, BPF_LDX | BPF_MEM | BPF_W, reg, FP, (int16_t)(MEM_OFF + 4 * c->k), 0);
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void translate_one(struct em *e, const struct cbpf_ebpf_opts *o,
 			  const struct cbpf_insn *p, size_t i, size_t match, size_t reject)
 {
@@ -170,14 +192,9 @@ static void translate_one(struct em *e, const struct cbpf_ebpf_opts *o,
 
 	switch (BPF_CLASS(c->code)) {
 	case BPF_LD:
-		if (BPF_MODE(c->code) == BPF_IMM) {
-			em_ins(e, BPF_ALU | BPF_MOV | BPF_K, RA, 0, 0, (int32_t)c->k);
-		} else if (BPF_MODE(c->code) == BPF_LEN) {
-			em_load_len(e, o, RA);
-		} else if (BPF_MODE(c->code) == BPF_MEM && c->k < CBPF_MEMWORDS) {
-			em_ins(e, BPF_LDX | BPF_MEM | BPF_W, RA, FP,
-			       (int16_t)(MEM_OFF + 4 * c->k), 0);
-		} else if (BPF_MODE(c->code) == BPF_ABS && sz) {
+		if (load_common(e, o, c, RA))
+			return;
+		if (BPF_MODE(c->code) == BPF_ABS && sz) {
 			em_load_abs(e, o, RA, c->k, sz, reject);
 		} else if (BPF_MODE(c->code) == BPF_IND && sz) {
 			em_load_ind(e, o, c->k, sz, reject);
@@ -187,14 +204,9 @@ static void translate_one(struct em *e, const struct cbpf_ebpf_opts *o,
 		}
 		return;
 	case BPF_LDX:
-		if (BPF_MODE(c->code) == BPF_IMM) {
-			em_ins(e, BPF_ALU | BPF_MOV | BPF_K, RX, 0, 0, (int32_t)c->k);
-		} else if (BPF_MODE(c->code) == BPF_LEN) {
-			em_load_len(e, o, RX);
-		} else if (BPF_MODE(c->code) == BPF_MEM && c->k < CBPF_MEMWORDS) {
-			em_ins(e, BPF_LDX | BPF_MEM | BPF_W, RX, FP,
-			       (int16_t)(MEM_OFF + 4 * c->k), 0);
-		} else if (BPF_MODE(c->code) == BPF_MSH) {
+		if (load_common(e, o, c, RX))
+			return;
+		if (BPF_MODE(c->code) == BPF_MSH) {
 			em_load_abs(e, o, RX, c->k, 1, reject);
 			em_ins(e, BPF_ALU | BPF_AND | BPF_K, RX, 0, 0, 0xf);
 			em_ins(e, BPF_ALU | BPF_LSH | BPF_K, RX, 0, 0, 2);

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "chunkmeta.h"
 #include "crc32c.h"
 #include "le.h"
 
@@ -155,15 +156,11 @@ int lz4blocks_put_frame(struct lz4blocks_enc *e, const uint8_t *src, size_t len)
 
 int lz4blocks_add_ref(struct lz4blocks_enc *e, const uint8_t *src, size_t len)
 {
-	if (e->n_refs == e->cap_refs) {
-		size_t ncap = e->cap_refs ? e->cap_refs * 2 : 64;
-		struct lz4blocks_ref *r = realloc(e->refs, ncap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		e->refs = r;
-		e->cap_refs = ncap;
-	}
-	e->refs[e->n_refs++] = (struct lz4blocks_ref){ .at = e->frame.len, .src = src, .len = len };
+	struct lz4blocks_ref *r = chunkmeta_grow((void **)&e->refs, &e->n_refs, &e->cap_refs,
+						 sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	*r = (struct lz4blocks_ref){ .at = e->frame.len, .src = src, .len = len };
 	e->ref_bytes += len;
 	return 0;
 }

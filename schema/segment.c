@@ -105,24 +105,30 @@ long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk
 	return (long)total;
 }
 
-long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
-			struct buf *frames, const char **why)
+int segment_read_data(int fd, const struct chunk_meta *m, struct buf *frames, const char **why)
 {
-	long total = segment_read_meta(fd, offset, file_size, m, frames, why);
-	if (total < 0)
-		return total;
 	size_t mlen = frames->len;
 	int err;
 	if ((err = buf_reserve(frames, m->data_len)))
 		return err;
-	if ((err = pread_full(fd, frames->data + mlen, m->data_len, offset + mlen)))
+	if ((err = pread_full(fd, frames->data + mlen, m->data_len, m->offset + mlen)))
 		return err;
 	frames->len += m->data_len;
 	if (le32_load(frames->data + mlen) != 0x184D2204u) {
 		*why = "data frame does not start with the LZ4 frame magic";
 		return -EBADMSG;
 	}
-	return total;
+	return 0;
+}
+
+long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+			struct buf *frames, const char **why)
+{
+	long total = segment_read_meta(fd, offset, file_size, m, frames, why);
+	if (total < 0)
+		return total;
+	int err = segment_read_data(fd, m, frames, why);
+	return err ? err : total;
 }
 
 /* A chunk written as one LZ4 frame with a content checksum (before blocks came in). */

@@ -36,6 +36,10 @@ long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chun
 long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
 		       struct buf *frames, const char **why);
 
+/* After segment_read_meta: the data frame, appended to the metadata frame in frames (as
+ * segment_read_chunk leaves them). 0, -EBADMSG with *why, or another -errno. */
+int segment_read_data(int fd, const struct chunk_meta *m, struct buf *frames, const char **why);
+
 /* Decompress and verify a chunk's data frame (frames from segment_read_chunk) into raw. */
 int segment_decompress(const struct chunk_meta *m, const struct buf *frames, struct buf *raw,
 		       const char **why);

@@ -516,9 +516,7 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	if (!err && flows && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
 		err = read_flow_blocks(fd, v, flows, &why);
 	} else if (!err) {
-		r = segment_read_chunk(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
-				       &why);
-		err = r < 0 ? (int)r : 0;
+		err = segment_read_data(fd, &v->meta, &v->frames, &why);
 		if (!err)
 			err = segment_decompress(&v->meta, &v->frames, &v->raw, &why);
 		if (!err)
