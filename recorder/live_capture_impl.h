@@ -11,11 +11,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "decode.h"
 #include "ecap.h"
 #include "live_internal.h"
 
-#define LINKTYPE_ETHERNET 1
-#define LINKTYPE_RAW 101
 #define ARPHRD_ETHER_NR 1
 #define ARPHRD_LOOPBACK_NR 772
 #define ARPHRD_NONE_NR 65534

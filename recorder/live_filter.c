@@ -16,10 +16,9 @@
 #include <string.h>
 
 #include "cbpf_ebpf.h"
+#include "decode.h"
 #include "live_internal.h"
 
-#define LINKTYPE_ETHERNET 1
-#define LINKTYPE_RAW 101
 #define FILTER_SNAPLEN_DEFAULT 262144
 
 struct compiled {
@@ -37,9 +36,9 @@ struct live_filter {
 static int dlt_of(uint16_t linktype)
 {
 	switch (linktype) {
-	case LINKTYPE_ETHERNET:
+	case DECODE_LT_ETHERNET:
 		return DLT_EN10MB;
-	case LINKTYPE_RAW:
+	case DECODE_LT_RAW:
 		return DLT_RAW;
 	default:
 		return -1;

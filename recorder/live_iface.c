@@ -55,9 +55,9 @@ static int link_type(const char *name, int *type, uint16_t *linktype)
 		return rc;
 	}
 	if (*type == ARPHRD_ETHER_NR || *type == ARPHRD_LOOPBACK_NR) {
-		*linktype = LINKTYPE_ETHERNET; /* lo's skbs carry an Ethernet header too */
+		*linktype = DECODE_LT_ETHERNET; /* lo's skbs carry an Ethernet header too */
 	} else if (*type == ARPHRD_NONE_NR) {
-		*linktype = LINKTYPE_RAW;      /* tun, wireguard: IP from the first byte */
+		*linktype = DECODE_LT_RAW;      /* tun, wireguard: IP from the first byte */
 	} else {
 		fprintf(stderr, "ecap-rec: %s: link type %d is not supported (Ethernet, loopback "
 			"and raw IP devices are)\n", name, *type);

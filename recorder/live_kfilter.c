@@ -26,11 +26,11 @@
 
 #include "capture.skel.h"
 #include "cbpf_ebpf.h"
+#include "decode.h"
 #include "ecap.h"
 #include "live_internal.h"
 #include "live_kfilter.h"
 
-#define LINKTYPE_ETHERNET 1
 
 struct live_kfilter {
 	struct capture_bpf *skel;
@@ -90,7 +90,7 @@ static int add_point(struct live_kfilter *k, const struct cbpf_insn *v, size_t n
 		     uint16_t linktype, int point, char *why, size_t whysz)
 {
 	struct cbpf_ebpf_opts o = {
-		.vlan = linktype == LINKTYPE_ETHERNET ? CBPF_VLAN_SKB : CBPF_VLAN_NONE,
+		.vlan = linktype == DECODE_LT_ETHERNET ? CBPF_VLAN_SKB : CBPF_VLAN_NONE,
 		.next_map_fd = bpf_map__fd(k->skel->maps.filter_progs),
 		.next_index = ECAP_FILTER_RECORD + (uint32_t)point,
 		.count_map_fd = bpf_map__fd(k->skel->maps.counters),

@@ -27,7 +27,6 @@
 #define CACHE_SLOTS 4096u
 #define RECENT_SLOTS 64u
 #define IPPROTO_UDP_NR 17
-#define LINKTYPE_ETHERNET 1
 
 struct bind {
 	uint8_t addr[16];
@@ -278,7 +277,7 @@ static bool surely_not_udp(uint32_t linktype, const uint8_t *d, uint32_t caplen)
 {
 	uint16_t et;
 
-	if (linktype != LINKTYPE_ETHERNET || caplen < 14 + 40)
+	if (linktype != DECODE_LT_ETHERNET || caplen < 14 + 40)
 		return false;
 	et = be16_load(d + 12);
 	if (et == 0x0800)
