@@ -245,6 +245,15 @@ void chunk_builder_block_crc(struct chunk_builder *cb, size_t i)
 	k->crc = crc32c(0, cb->epbs.data + k->off, end - k->off);
 }
 
+bool chunk_builder_has_flow(const struct chunk_builder *cb, uint64_t flow_id)
+{
+	size_t mask = cb->slot_cap - 1;
+	for (size_t i = hash64(flow_id) & mask; cb->slots[i].flow_id; i = (i + 1) & mask)
+		if (cb->slots[i].flow_id == flow_id)
+			return cb->slots[i].rec != UINT32_MAX;
+	return false;
+}
+
 int chunk_builder_add_flow(struct chunk_builder *cb, const struct flow_record *flow)
 {
 	struct flow_slot *s = slot_get(cb, flow->id);

@@ -54,6 +54,8 @@ size_t chunk_builder_raw_size(const struct chunk_builder *cb);
 int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
 			     const struct ecap_iface *iface);
 int chunk_builder_add_flow(struct chunk_builder *cb, const struct flow_record *flow);
+/* Whether the chunk has a record of flow_id (from chunk_builder_add_flow). */
+bool chunk_builder_has_flow(const struct chunk_builder *cb, uint64_t flow_id);
 int chunk_builder_add_session(struct chunk_builder *cb, const uint8_t cr[32], uint64_t flow_id);
 int chunk_builder_add_secret(struct chunk_builder *cb, const struct tls_secret *sec);
 int chunk_builder_has_secret(const struct chunk_builder *cb, const struct tls_secret *sec);

@@ -9,7 +9,6 @@
 #include "store_impl.h"
 
 #include <errno.h>
-#include <stdlib.h>
 
 /* With drop_when_full: err says the index has no room (SQLITE_FULL). */
 bool store_index_full(const struct store *s, int err)
@@ -29,11 +28,6 @@ void store_fall_behind(struct store *s)
 	s->full = true;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* What a chunk carries forward at most when the disk stays full: beyond, the oldest facts
  * are lost with their chunk. */
@@ -49,21 +43,11 @@ int store_carry_over(struct store *s, const struct chunk_builder *from)
 {
 	const struct chunk_meta *m = &from->meta;
 	struct chunk_builder *to = &s->cb;
-	uint64_t *ids = NULL;
-	size_t n_ids = to->meta.n_flows, i;
+	size_t i;
 	int err = 0;
-	if (n_ids) {
-		ids = malloc(n_ids * sizeof(*ids));
-		if (!ids)
-			return -ENOMEM;
-		for (i = 0; i < n_ids; i++)
-			ids[i] = to->meta.flows[i].id;
-		qsort(ids, n_ids, sizeof(*ids), cmp_u64);
-	}
 	for (i = 0; i < m->n_flows && !err && to->meta.n_flows < CARRY_FLOWS_MAX; i++)
-		if (!n_ids || !bsearch(&m->flows[i].id, ids, n_ids, sizeof(*ids), cmp_u64))
+		if (!chunk_builder_has_flow(to, m->flows[i].id))
 			err = chunk_builder_add_flow(to, &m->flows[i]);
-	free(ids);
 	for (i = 0; i < m->n_sessions && !err && to->meta.n_sessions < CARRY_OTHER_MAX; i++)
 		err = chunk_builder_add_session(to, m->sessions[i].client_random,
 						m->sessions[i].flow_id);
