@@ -195,8 +195,8 @@ static void status_line(struct live *L, bool final)
 		live_sockets_get_stats(L->socks, &ss);
 	pipeline_get_stats(L->p, &ps);
 	secrets = ps.secrets;
-	memset(&st, 0, sizeof(st));
-	if (store_get_stats(L->s, &st) == 0 && st.bytes_stored > 0)
+	store_writer_stats(L->s, &st);
+	if (st.bytes_stored > 0)
 		snprintf(ratio, sizeof(ratio), "%.1fx",
 			 (double)st.bytes_raw / (double)st.bytes_stored);
 	human_bytes(bytes, sizeof(bytes), cs.bytes);

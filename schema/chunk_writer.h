@@ -18,6 +18,10 @@
  * could not commit the index rows that point at them any more. */
 #define CHUNK_WRITER_DISK_RESERVE (4u << 20)
 
+/* Direct I/O: offsets, lengths and memory of the part of a chunk written with O_DIRECT are
+ * multiples of this (the page size; statx must report a file system's needs at most this). */
+#define CHUNK_WRITER_DIO_ALIGN 4096u
+
 struct chunk_writer;
 
 struct chunk_job {
@@ -25,6 +29,7 @@ struct chunk_job {
 	uint64_t id;
 	uint32_t segment;          /* the segment's id, for the index */
 	int fd;                    /* the segment, written at offset */
+	int dio_fd;                /* the same file opened O_DIRECT, or -1 */
 	uint64_t offset;
 	/* Called on the writer's thread once the chunk is written (the index rows follow the
 	 * bytes); its error goes to index_err. May be NULL. */
@@ -35,7 +40,14 @@ struct chunk_job {
 	bool low_space;            /* err is -ENOSPC because of the reserve */
 	size_t length;             /* bytes written: both frames */
 	int index_err;             /* from on_written */
+	size_t direct;             /* of length, bytes written with O_DIRECT */
+	bool dio_refused;          /* the file system refused a direct write: the job wrote
+				    * that part through fd; stop using dio_fd */
 };
+
+/* The segment dirfd/name opened again for direct writes (O_DIRECT), or -1 when the file
+ * system does not say it supports them (statx STATX_DIOALIGN) within our alignment. */
+int chunk_writer_open_direct(int dirfd, const char *name);
 
 /* threaded: compress and write on a thread of its own; else chunk_writer_submit does it. */
 int chunk_writer_new(bool threaded, struct chunk_writer **out);

@@ -200,7 +200,7 @@ static int init_writer(struct store *s)
 		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
-	s->seg_fd = -1;
+	s->seg_fd = s->seg_dio_fd = -1;
 	s->unsynced_fd = -1;
 	if ((err = store_recover(s)))
 		return err;
@@ -228,12 +228,15 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 		return -ENOMEM;
 	pthread_mutex_init(&s->ix_lock, NULL);
 	*out = s;
-	s->dirfd = s->lockfd = s->seg_fd = s->unsynced_fd = -1;
+	s->dirfd = s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
 	s->mode = mode;
 	if (opt)
 		s->opt = *opt;
 	else
 		store_options_default(&s->opt);
+	const char *bw = getenv("ECAP_BUFFERED_WRITES");
+	if (bw && *bw && strcmp(bw, "0"))
+		s->opt.buffered_writes = true;
 	s->dir = strdup(dir);
 	if (!s->dir)
 		return -ENOMEM;
@@ -327,9 +330,17 @@ static int open_segment(struct store *s)
 	if (st.st_size == 0)
 		fsync(s->dirfd); /* the new file's name must survive a crash too */
 	s->seg_fd = fd;
+	s->seg_dio_fd = s->opt.buffered_writes ? -1 : chunk_writer_open_direct(s->dirfd, name);
 	s->seg_id = id;
 	s->seg_size = (uint64_t)st.st_size;
 	return 0;
+}
+
+static void close_direct(struct store *s)
+{
+	if (s->seg_dio_fd >= 0)
+		close(s->seg_dio_fd);
+	s->seg_dio_fd = -1;
 }
 
 static int seal_segment(struct store *s)
@@ -343,6 +354,7 @@ static int seal_segment(struct store *s)
 	}
 	s->unsynced_fd = s->seg_fd;
 	s->seg_fd = -1;
+	close_direct(s);
 	s->st.segments++;
 	return 0;
 }
@@ -358,6 +370,12 @@ static int finish_chunk(struct store *s, bool block)
 	if (!j)
 		return 0;
 	s->inflight = false;
+	if (j->dio_refused) {
+		store_notice(s, "the file system refused a direct write (O_DIRECT); segments are "
+			     "written through the page cache from now on");
+		close_direct(s);
+		s->opt.buffered_writes = true;
+	}
 	struct chunk_builder *cb = j->cb;
 	struct chunk_meta *m = &cb->meta;
 	int err = j->err;
@@ -413,6 +431,7 @@ static int finish_chunk(struct store *s, bool block)
 	s->st.packets += m->packets;
 	s->st.bytes_raw += m->raw_len;
 	s->st.bytes_stored += j->length;
+	s->st.bytes_direct += j->direct;
 	s->st.secrets += cb->n_secrets;
 	s->st.tls_sessions += m->n_sessions;
 	chunk_builder_reset(cb);
@@ -469,7 +488,8 @@ static int close_chunk(struct store *s)
 	s->cb = s->cb_spare;
 	s->cb_spare = full;
 	s->job = (struct chunk_job){ .cb = &s->cb_spare, .id = s->next_chunk_id++,
-				     .segment = s->seg_id, .fd = s->seg_fd, .offset = s->seg_size,
+				     .segment = s->seg_id, .fd = s->seg_fd, .dio_fd = s->seg_dio_fd,
+				     .offset = s->seg_size,
 				     .on_written = s->ix_behind ? NULL : index_written, .ctx = s };
 	s->inflight = true;
 	s->chunk_opened_mono = 0;
@@ -629,6 +649,7 @@ int store_close(struct store *s)
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);
+	close_direct(s);
 	if (s->unsynced_fd >= 0)
 		close(s->unsynced_fd);
 	if (s->lockfd >= 0)

@@ -43,6 +43,8 @@ struct store_options {
 	bool sync_writer;            /* compress and write chunks on the calling thread (one
 				      * core) instead of a writer thread beside it */
 	bool quiet;                  /* no notices on stderr (repairs, recovery) */
+	bool buffered_writes;        /* never write segments with O_DIRECT (chunk_writer.c);
+				      * also set by ECAP_BUFFERED_WRITES=1 in the environment */
 	bool drop_when_full;         /* a chunk that finds the disk full (ENOSPC, EDQUOT) is
 				      * not stored instead of failing the writer: its packets
 				      * count in packets_lost, its flows, TLS sessions, secrets
@@ -94,8 +96,15 @@ struct store_stats {
 	uint64_t index_bytes;
 	uint64_t segments_deleted;   /* by retention since open */
 	uint64_t packets_lost;       /* in chunks that could not be written */
+	uint64_t bytes_direct;       /* of bytes_stored, written with O_DIRECT (writer only) */
 };
+/* The whole store's counts, from the index (a reader's summary: its cost grows with the
+ * store). */
 int store_get_stats(struct store *s, struct store_stats *st);
+/* What this writer stored since it opened the store, from counters kept as it goes (no
+ * SQL; for a status line): packets, bytes_raw, bytes_stored, bytes_direct, chunks,
+ * segments sealed, tls_sessions, secrets, drops, packets_lost, segments_deleted. */
+void store_writer_stats(const struct store *s, struct store_stats *st);
 /* First and last packet time in the store (0, 0 when empty); cheap, unlike store_get_stats. */
 int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns);
 

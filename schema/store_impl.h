@@ -44,6 +44,7 @@ struct store {
 	uint64_t chunk_opened_mono;     /* 0: no packet yet in the open chunk */
 	uint64_t now_mono;              /* last store_tick */
 	int seg_fd;                     /* the segment being appended, -1 when none */
+	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;
 	bool txn_open;                  /* index rows waiting for the next group commit */

@@ -455,7 +455,7 @@ int store_fsck(const char *dir, FILE *report)
 	s->dir = strdup(dir);
 	s->opt = o;
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	s->lockfd = s->seg_fd = s->unsynced_fd = -1;
+	s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
 	char ipath[4096], emsg[600];
 	snprintf(ipath, sizeof(ipath), "%s/%s", dir, STORE_INDEX_NAME);
 	if (s->dirfd < 0 || access(ipath, F_OK) ||

@@ -697,6 +697,11 @@ int store_get_stats(struct store *s, struct store_stats *out)
 	return 0;
 }
 
+void store_writer_stats(const struct store *s, struct store_stats *out)
+{
+	*out = s->st;
+}
+
 int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns)
 {
 	int64_t first = 0, last = 0;
