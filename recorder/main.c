@@ -341,6 +341,10 @@ static int run(const struct args *a)
 		so.chunk_bytes = a->chunk_size;
 	if (a->segment_size)
 		so.segment_bytes = a->segment_size;
+	/* A replay is bound by the disk: the page cache's write-behind lets it compress the
+	 * next chunk while the last one goes out. Live recording writes with O_DIRECT (where the
+	 * file system takes it): less CPU, and the host's page cache is left alone. */
+	so.buffered_writes = a->replay != NULL;
 	struct store *s = NULL;
 	int err = store_open(a->store, STORE_WRITE, &so, &s);
 	if (err) {
