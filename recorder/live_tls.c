@@ -12,6 +12,7 @@
  * client and the server of one session on this host report the same secrets.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,15 +263,20 @@ static bool all_zero(const uint8_t *b, size_t n)
 	return true;
 }
 
+/* A 64-bit hash of the whole secret (label, client_random, secret), never 0, in 8-byte
+ * words: the label is zero-filled to its full size by the caller. */
 static uint64_t fingerprint(const struct tls_secret *s)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	const uint8_t *parts[3] = { (const uint8_t *)s->label, s->client_random, s->secret };
-	size_t lens[3] = { strlen(s->label), 32, s->secret_len }, i, j;
+	const uint8_t *p = (const uint8_t *)s;
+	size_t n = offsetof(struct tls_secret, secret) + s->secret_len;
+	uint64_t h = 0x9e3779b97f4a7c15ull, w;
 
-	for (i = 0; i < 3; i++)
-		for (j = 0; j < lens[i]; j++)
-			h = (h ^ parts[i][j]) * 0x100000001b3ull;
+	for (size_t i = 0; i < n; i += 8) {
+		w = 0;
+		memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
 	return h | 1;
 }
 

@@ -27,6 +27,7 @@ enum {
 	ST_DROPS,
 	ST_SEGMENT,
 	ST_HAS_SECRET,
+	ST_SECRET_LABELS,
 	ST_COUNT
 };
 
@@ -57,6 +58,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "excluded.first_ns), last_ns = coalesce(max(last_ns, excluded.last_ns), "
 		       "last_ns, excluded.last_ns)",
 	[ST_HAS_SECRET] = "SELECT 1 FROM secrets WHERE client_random = ?1 AND label = ?2",
+	[ST_SECRET_LABELS] = "SELECT label FROM secrets WHERE client_random = ?1",
 };
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
@@ -583,5 +585,21 @@ int index_has_secret(struct index *ix, const struct tls_secret *sec)
 	sqlite3_clear_bindings(st);
 	if (rc == SQLITE_ROW)
 		return 1;
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+int index_secret_labels(struct index *ix, const uint8_t client_random[32],
+			void (*fn)(const char *label, void *ctx), void *ctx)
+{
+	sqlite3_stmt *st = ix->st[ST_SECRET_LABELS];
+	int rc;
+	sqlite3_bind_blob(st, 1, client_random, 32, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *label = sqlite3_column_text(st, 0);
+		if (label)
+			fn((const char *)label, ctx);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 	return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }

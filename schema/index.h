@@ -49,5 +49,8 @@ int index_set_setting(struct index *ix, const char *key, int64_t value);
 int index_scalar(struct index *ix, const char *sql, int64_t dflt, int64_t *out);
 /* 1 when a secret (label, client_random) is indexed, 0 when not, <0 error. */
 int index_has_secret(struct index *ix, const struct tls_secret *sec);
+/* fn for the label of every secret indexed under client_random. */
+int index_secret_labels(struct index *ix, const uint8_t client_random[32],
+			void (*fn)(const char *label, void *ctx), void *ctx);
 
 #endif

@@ -568,26 +568,6 @@ int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
-int store_put_secret(struct store *s, const struct tls_secret *secret)
-{
-	if (chunk_builder_has_secret(&s->cb, secret) ||
-	    (s->inflight && chunk_builder_has_secret(&s->cb_spare, secret)))
-		return 0;
-	pthread_mutex_lock(&s->ix_lock);
-	int r = index_has_secret(s->ix, secret);
-	pthread_mutex_unlock(&s->ix_lock);
-	if (r < 0)
-		return store_fail(s, r, "%s: %s", s->dir, index_errmsg(s->ix));
-	if (r)
-		return 0;
-	int err = chunk_builder_add_secret(&s->cb, secret);
-	if (err)
-		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
-	return 1;
-}
-
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
@@ -662,6 +642,7 @@ int store_close(struct store *s)
 	if (s->cb_spare.slots)
 		chunk_builder_free(&s->cb_spare);
 	free(s->ifaces);
+	free(s->seen);
 	free(s->dir);
 	free(s);
 	return err;

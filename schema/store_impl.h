@@ -63,6 +63,7 @@ struct store {
 	uint64_t behind_off;
 	uint64_t last_catchup_mono;
 	struct store_stats st;          /* running counts for the writer's status line */
+	struct secret_seen *seen;       /* store_secrets.c: the client_randoms met last */
 };
 
 /* Set the error message (printf-style) and return err. */

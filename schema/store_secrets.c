@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * store_secrets.c - store_put_secret(): each TLS secret (label, client_random) is stored
+ * once, in the first chunk that gets it.
+ *
+ * Whether the store already holds a secret is asked of the open chunk, the chunk in flight
+ * (neither indexed yet) and the index. To ask the index once per TLS session rather than
+ * once per secret (a TLS 1.3 session brings five), the writer keeps a direct-mapped cache
+ * of the client_randoms it met last, each with the set of the well-known labels the store
+ * holds for it: a hit answers without SQL; a miss reads every label of that client_random
+ * from the index, and looks through the two unindexed chunks, once. A label outside the
+ * well-known set is asked about every time.
+ */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEEN_SLOTS 4096u /* a power of two */
+
+struct secret_seen {
+	uint8_t client_random[32];
+	uint16_t labels;        /* bit i: the store holds label known_labels[i] */
+	bool used;
+};
+
+static const char *const known_labels[] = {
+	"CLIENT_RANDOM",
+	"CLIENT_EARLY_TRAFFIC_SECRET",
+	"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+	"SERVER_HANDSHAKE_TRAFFIC_SECRET",
+	"CLIENT_TRAFFIC_SECRET_0",
+	"SERVER_TRAFFIC_SECRET_0",
+	"EARLY_EXPORTER_SECRET",
+	"EXPORTER_SECRET",
+};
+
+static int label_bit(const char *label)
+{
+	for (size_t i = 0; i < sizeof(known_labels) / sizeof(known_labels[0]); i++)
+		if (!strcmp(label, known_labels[i]))
+			return (int)i;
+	return -1;
+}
+
+static void add_label(const char *label, void *ctx)
+{
+	int bit = label_bit(label);
+	if (bit >= 0)
+		*(uint16_t *)ctx |= (uint16_t)(1u << bit);
+}
+
+static void add_chunk_labels(const struct chunk_builder *cb, const uint8_t cr[32],
+			     uint16_t *labels)
+{
+	for (size_t i = 0; i < cb->n_secrets; i++)
+		if (!memcmp(cb->secrets[i].client_random, cr, 32))
+			add_label(cb->secrets[i].label, labels);
+}
+
+static struct secret_seen *seen_slot(struct store *s, const uint8_t cr[32])
+{
+	if (!s->seen && !(s->seen = calloc(SEEN_SLOTS, sizeof(*s->seen))))
+		return NULL;
+	uint64_t h;
+	memcpy(&h, cr, 8); /* client_randoms are random */
+	return &s->seen[h & (SEEN_SLOTS - 1)];
+}
+
+/* 1 when the store holds the secret, 0 when not, <0 error. */
+static int store_holds(struct store *s, const struct tls_secret *sec)
+{
+	int bit = label_bit(sec->label);
+	struct secret_seen *e = bit >= 0 ? seen_slot(s, sec->client_random) : NULL;
+	if (e && e->used && !memcmp(e->client_random, sec->client_random, 32))
+		return (e->labels >> bit) & 1;
+	if (!e) {
+		if (chunk_builder_has_secret(&s->cb, sec) ||
+		    (s->inflight && chunk_builder_has_secret(&s->cb_spare, sec)))
+			return 1;
+		pthread_mutex_lock(&s->ix_lock);
+		int r = index_has_secret(s->ix, sec);
+		pthread_mutex_unlock(&s->ix_lock);
+		return r;
+	}
+	uint16_t labels = 0;
+	pthread_mutex_lock(&s->ix_lock);
+	int err = index_secret_labels(s->ix, sec->client_random, add_label, &labels);
+	pthread_mutex_unlock(&s->ix_lock);
+	if (err)
+		return err;
+	add_chunk_labels(&s->cb, sec->client_random, &labels);
+	if (s->inflight)
+		add_chunk_labels(&s->cb_spare, sec->client_random, &labels);
+	memcpy(e->client_random, sec->client_random, 32);
+	e->labels = labels;
+	e->used = true;
+	return (labels >> bit) & 1;
+}
+
+int store_put_secret(struct store *s, const struct tls_secret *secret)
+{
+	int r = store_holds(s, secret);
+	if (r < 0)
+		return store_fail(s, r, "%s: %s", s->dir, index_errmsg(s->ix));
+	if (r)
+		return 0;
+	int err = chunk_builder_add_secret(&s->cb, secret);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
+	int bit = label_bit(secret->label);
+	if (bit >= 0) {
+		struct secret_seen *e = seen_slot(s, secret->client_random);
+		if (e && e->used && !memcmp(e->client_random, secret->client_random, 32))
+			e->labels |= (uint16_t)(1u << bit);
+	}
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	return 1;
+}
