@@ -30,6 +30,26 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# OpenSSL 1.1.1 for the live tests of that branch (live.tls_openssl11): Debian 12 has only
+# 3.x, so libssl1.1 comes from Debian 11 (bullseye) in the same archive. Its suite is
+# listed only for this install, pinned below bookworm so that nothing else comes from it,
+# and removed afterwards; libssl1.1 installs beside libssl3 (its own sonames) and no program
+# of the system uses it. Best effort: without it that test is skipped and says why.
+if [ "$(id -u)" -eq 0 ] &&
+	! dpkg-query -W -f='${Status}' libssl1.1 2>/dev/null | grep -q "install ok installed"; then
+	src=/etc/apt/sources.list.d/ecap-bullseye.sources pin=/etc/apt/preferences.d/ecap-bullseye
+	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bullseye\nComponents: main\n%s\n' \
+		'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$src"
+	printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' >"$pin"
+	echo "setup.sh: installing libssl1.1 (OpenSSL 1.1.1, from Debian 11) for live.tls_openssl11" >&2
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			libssl1.1 >/dev/null; }; then
+		echo "setup.sh: libssl1.1 could not be installed; live.tls_openssl11 will be skipped" >&2
+	fi
+	rm -f "$src" "$pin"
+fi
+
 if [ ! -f build/build.ninja ]; then
 	meson setup build "$@" >/dev/null
 elif [ "$#" -gt 0 ]; then

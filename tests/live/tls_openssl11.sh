@@ -1,0 +1,113 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# tls_openssl11.sh - the OpenSSL 1.1.1 branch, live on lo: Debian 11's libssl.so.1.1 (which
+# tools/setup.sh installs beside the system's 3.x) is found mapped by a server that was
+# running before the recorder started, calibrated and probed without --libssl. Its clients
+# (TLS 1.2 and 1.3 to an OpenSSL 3 s_server) and its server side (TLS 1.2, and TLS 1.3 with
+# the SHA-384 suite, from curl) are then exported by pid and decrypted by tshark with no key
+# log, every packet's comment naming that pid. The peers over 1.1.1 are tests/live/
+# ossl_peer.py, which does its TLS through the library by ctypes.
+. "$ECAP_SRC/tests/lib.sh"
+
+need_root
+need_cmd openssl curl python3 tshark bpftool
+[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
+help=$("$ECAP_REC" --help 2>&1 || true)
+case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
+LIB11=
+for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
+	[ -e "$d/libssl.so.1.1" ] && { LIB11=$d/libssl.so.1.1; break; }
+done
+[ -n "$LIB11" ] || skip "no libssl.so.1.1 (OpenSSL 1.1.1) on this machine: tools/setup.sh \
+installs Debian 11's libssl1.1 when the archive has it"
+LIB11=$(readlink -f "$LIB11")
+PEER="$ECAP_SRC/tests/live/ossl_peer.py"
+
+cd "$T"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+	-out cert.pem -days 1 -subj /CN=localhost 2>/dev/null || fail "cannot make a certificate"
+
+# The 1.1.1 server first: the recorder must find its library among the mapped ones.
+P11=$(free_port)
+python3 "$PEER" "$LIB11" server "$P11" cert.pem key.pem 2 > server11.out &
+S11=$!
+cleanup_pid "$S11"
+for i in $(seq 100); do
+	grep -q ready server11.out 2>/dev/null && break
+	kill -0 "$S11" 2>/dev/null || fail "the OpenSSL 1.1.1 server did not start"
+	sleep 0.05
+done
+grep -q "libssl.so.1.1" "/proc/$S11/maps" || fail "the server has not mapped $LIB11"
+
+count_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
+probes_before=$(count_probes)
+"$ECAP_REC" -i lo --store "$T/store" > rec.out 2> rec.err &
+REC=$!
+cleanup_pid "$REC"
+for i in $(seq 150); do
+	grep -q "recording on" rec.err 2>/dev/null && break
+	if ! kill -0 "$REC" 2>/dev/null; then
+		cat rec.err >&2
+		grep -qi "permission\|not permitted\|capabilit" rec.err && skip "no eBPF here"
+		fail "ecap-rec exited early"
+	fi
+	sleep 0.1
+done
+grep -q "recording on" rec.err || fail "ecap-rec did not start recording"
+watch=$(grep "tls: watching $LIB11 " rec.err) ||
+	{ cat rec.err >&2; fail "ecap-rec does not watch the mapped $LIB11"; }
+case "$watch" in
+*"OpenSSL 1.1.1"*"TLS 1.2 and TLS 1.3"*) info "$watch" ;;
+*) fail "not calibrated for TLS 1.2 and 1.3: $watch" ;;
+esac
+
+P3=$(free_port)
+openssl s_server -accept "127.0.0.1:$P3" -cert cert.pem -key key.pem -www -quiet \
+	> /dev/null 2>&1 &
+S3=$!
+cleanup_pid "$S3"
+wait_port "$P3"
+
+declare -A PID URI
+client() { # name uri cmd...
+	local name=$1 uri=$2
+	shift 2
+	"$@" > "$name.out" &
+	PID[$name]=$!
+	URI[$name]=$uri
+	wait "${PID[$name]}" || fail "client $name failed"
+}
+client c11_12 /c11_12 python3 "$PEER" "$LIB11" client "$P3" /c11_12 1.2
+client c11_13 /c11_13 python3 "$PEER" "$LIB11" client "$P3" /c11_13 1.3
+curl -sk --tls-max 1.2 -o s11_12.out "https://127.0.0.1:$P11/s11_12" || fail "curl TLS 1.2 failed"
+curl -sk --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384 -o s11_13.out \
+	"https://127.0.0.1:$P11/s11_13" || fail "curl TLS 1.3 failed"
+assert_eq "hello from /s11_13" "$(cat s11_13.out)" "the 1.1.1 server's answer"
+wait "$S11" || fail "the OpenSSL 1.1.1 server failed"
+sleep 1.5   # rings drain every 100 ms
+kill -TERM "$REC"
+wait "$REC" || fail "ecap-rec exited with $? after SIGTERM"
+info "$(grep 'stopped:' rec.err | tail -1)"
+assert_eq "$probes_before" "$(count_probes)" "OpenSSL probe programs loaded after SIGTERM"
+
+uris() { # pcapng -> sorted request URIs tshark decrypted
+	tshark -r "$1" -Y http.request -T fields -e http.request.uri 2>/dev/null | sort
+}
+check_pid() { # name pid expected-uris
+	local name=$1 pid=$2 want=$3 out="$T/$1.pcapng" got n k
+	"$ECAP_EXPORT" --store "$T/store" --pid "$pid" -o "$out" -q ||
+		fail "export --pid $pid ($name) failed"
+	got=$(uris "$out" | tr '\n' ' ')
+	assert_eq "$want" "$got" "requests decrypted from export --pid $pid ($name)"
+	n=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null | wc -l)
+	k=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
+		grep -c "PID: $pid\\\\n" || true)
+	assert_ge 1 "$n" "packets exported for $name"
+	assert_eq "$n" "$k" "packets of $name whose comment names pid $pid"
+	info "$name (pid $pid): $n packets, decrypted $want"
+}
+for name in "${!PID[@]}"; do
+	check_pid "$name" "${PID[$name]}" "${URI[$name]} "
+done
+check_pid server11 "$S11" "/s11_12 /s11_13 "
+exit 0
