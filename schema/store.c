@@ -387,6 +387,7 @@ static int finish_chunk(struct store *s, bool block)
 		}
 		uint32_t lost = m->packets;
 		s->st.packets_lost += lost;
+		store_secrets_forget(s); /* the carry-over may not keep them all */
 		bool drop = s->opt.drop_when_full && (err == -ENOSPC || err == -EDQUOT);
 		int cerr = drop ? store_carry_over(s, cb) : 0;
 		chunk_builder_reset(cb);

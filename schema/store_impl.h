@@ -77,6 +77,9 @@ int store_commit(struct store *s);
 /* Make the segments durable, then commit the open transaction. */
 int store_commit_txn(struct store *s);
 
+/* store_secrets.c: what the writer knows of the secrets held, forgotten when some go */
+void store_secrets_forget(struct store *s);
+
 /* store_full.c */
 bool store_index_full(const struct store *s, int err);
 void store_fall_behind(struct store *s);

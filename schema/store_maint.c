@@ -195,6 +195,7 @@ static int delete_segment(struct store *s, uint32_t id)
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
 	if (unlinkat(s->dirfd, name, 0) && errno != ENOENT)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
+	store_secrets_forget(s); /* its secrets go with it */
 	if ((err = index_begin(s->ix)) || (err = index_drop_segment(s->ix, id)) ||
 	    (err = index_commit(s->ix)))
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));

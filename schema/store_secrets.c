@@ -9,7 +9,9 @@
  * of the client_randoms it met last, each with the set of the well-known labels the store
  * holds for it: a hit answers without SQL; a miss reads every label of that client_random
  * from the index, and looks through the two unindexed chunks, once. A label outside the
- * well-known set is asked about every time.
+ * well-known set is asked about every time. Whatever removes secrets from the store
+ * (retention deleting a segment, a chunk the full disk refused) empties the cache:
+ * store_secrets_forget().
  */
 #include "store_impl.h"
 
@@ -63,9 +65,18 @@ static struct secret_seen *seen_slot(struct store *s, const uint8_t cr[32])
 {
 	if (!s->seen && !(s->seen = calloc(SEEN_SLOTS, sizeof(*s->seen))))
 		return NULL;
-	uint64_t h;
-	memcpy(&h, cr, 8); /* client_randoms are random */
-	return &s->seen[h & (SEEN_SLOTS - 1)];
+	/* both ends: a TLS 1.2 client may still start its random with the time */
+	uint64_t a, b;
+	memcpy(&a, cr, 8);
+	memcpy(&b, cr + 24, 8);
+	uint64_t h = (a ^ b) * 0x9e3779b97f4a7c15ull;
+	return &s->seen[(h >> 32) & (SEEN_SLOTS - 1)];
+}
+
+void store_secrets_forget(struct store *s)
+{
+	if (s->seen)
+		memset(s->seen, 0, SEEN_SLOTS * sizeof(*s->seen));
 }
 
 /* 1 when the store holds the secret, 0 when not, <0 error. */

@@ -30,24 +30,38 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# OpenSSL 1.1.1 for the live tests of that branch (live.tls_openssl11): Debian 12 has only
-# 3.x, so libssl1.1 comes from Debian 11 (bullseye) in the same archive. Its suite is
-# listed only for this install, pinned below bookworm so that nothing else comes from it,
-# and removed afterwards; libssl1.1 installs beside libssl3 (its own sonames) and no program
-# of the system uses it. Best effort: without it that test is skipped and says why.
+# OpenSSL 1.1.1 for the live test of that branch (live.tls_openssl11): Debian 12 has only
+# 3.x, so libssl1.1 comes from Debian 11 (bullseye, with its security updates) in the same
+# archive. Those suites are listed only for this install, pinned below bookworm so that
+# nothing else comes from them, and removed afterwards, whatever happens; libssl1.1 installs
+# beside libssl3 (its own sonames) and no program of the system uses it. Best effort:
+# without it that test is skipped and says why.
+install_libssl11() {
+	local src=/etc/apt/sources.list.d/ecap-bullseye.sources
+	local pin=/etc/apt/preferences.d/ecap-bullseye
+	trap 'rm -f "$src" "$pin"' EXIT INT TERM
+	{
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bullseye\n'
+		printf 'Components: main\nSigned-By: %s\n\n' /usr/share/keyrings/debian-archive-keyring.gpg
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian-security\n'
+		printf 'Suites: bullseye-security\nComponents: main\nSigned-By: %s\n' \
+			/usr/share/keyrings/debian-archive-keyring.gpg
+	} >"$src" &&
+	printf 'Package: *\nPin: release n=%s\nPin-Priority: 100\n\n' bullseye bullseye-security \
+		>"$pin" &&
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libssl1.1 \
+		>/dev/null
+	local rc=$?
+	rm -f "$src" "$pin"
+	trap - EXIT INT TERM
+	return $rc
+}
 if [ "$(id -u)" -eq 0 ] &&
 	! dpkg-query -W -f='${Status}' libssl1.1 2>/dev/null | grep -q "install ok installed"; then
-	src=/etc/apt/sources.list.d/ecap-bullseye.sources pin=/etc/apt/preferences.d/ecap-bullseye
-	printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bullseye\nComponents: main\n%s\n' \
-		'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$src"
-	printf 'Package: *\nPin: release n=bullseye\nPin-Priority: 100\n' >"$pin"
 	echo "setup.sh: installing libssl1.1 (OpenSSL 1.1.1, from Debian 11) for live.tls_openssl11" >&2
-	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-			libssl1.1 >/dev/null; }; then
+	install_libssl11 ||
 		echo "setup.sh: libssl1.1 could not be installed; live.tls_openssl11 will be skipped" >&2
-	fi
-	rm -f "$src" "$pin"
 fi
 
 if [ ! -f build/build.ninja ]; then

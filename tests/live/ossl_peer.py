@@ -5,8 +5,10 @@
 # 1.1.1 beside the system's 3.x. Only functions with the same signature in 1.1.1 and 3.x are
 # called. Neither ssl nor hashlib is imported, so the process maps no other libssl.
 #
-#   ossl_peer.py LIBSSL client PORT PATH VERSION   one GET of PATH from 127.0.0.1:PORT over
-#                                                  TLS VERSION (1.2 or 1.3); prints the body
+#   ossl_peer.py LIBSSL client PORT PATH VERSION [SUITES]
+#                                                  one GET of PATH from 127.0.0.1:PORT over
+#                                                  TLS VERSION (1.2 or 1.3), offering only the
+#                                                  TLS 1.3 SUITES when given; prints the body
 #   ossl_peer.py LIBSSL server PORT CERT KEY N     serve N requests (TLS 1.2 or 1.3, whichever
 #                                                  the client asks for), answering each with
 #                                                  "hello from PATH"; prints "ready" once
@@ -29,6 +31,7 @@ def load(path):
         "TLS_server_method": (vp, []),
         "SSL_CTX_new": (vp, [vp]),
         "SSL_CTX_ctrl": (ctypes.c_long, [vp, ip, ctypes.c_long, vp]),
+        "SSL_CTX_set_ciphersuites": (ip, [vp, cp]),
         "SSL_CTX_use_certificate_file": (ip, [vp, cp, ip]),
         "SSL_CTX_use_PrivateKey_file": (ip, [vp, cp, ip]),
         "SSL_new": (vp, [vp]),
@@ -56,11 +59,13 @@ def read_all(lib, s, until=None):
     return out
 
 
-def client(lib, port, path, version):
+def client(lib, port, path, version, suites):
     ctx = lib.SSL_CTX_new(lib.TLS_client_method())
     v = VERSIONS[version]
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, v, None)
     lib.SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MAX_PROTO_VERSION, v, None)
+    if suites and lib.SSL_CTX_set_ciphersuites(ctx, suites.encode()) != 1:
+        sys.exit("ossl_peer: the library refuses the TLS 1.3 suites %s" % suites)
     sock = socket.create_connection(("127.0.0.1", port))
     s = lib.SSL_new(ctx)
     lib.SSL_set_fd(s, sock.fileno())
@@ -102,12 +107,12 @@ def main(argv):
     if len(argv) < 3:
         sys.exit(__doc__ or "usage: ossl_peer.py LIBSSL client|server ...")
     lib = load(argv[0])
-    if argv[1] == "client" and len(argv) == 5:
-        client(lib, int(argv[2]), argv[3], argv[4])
+    if argv[1] == "client" and len(argv) in (5, 6):
+        client(lib, int(argv[2]), argv[3], argv[4], argv[5] if len(argv) == 6 else None)
     elif argv[1] == "server" and len(argv) == 6:
         server(lib, int(argv[2]), argv[3], argv[4], int(argv[5]))
     else:
-        sys.exit("ossl_peer: usage: LIBSSL client PORT PATH VERSION | "
+        sys.exit("ossl_peer: usage: LIBSSL client PORT PATH VERSION [SUITES] | "
                  "LIBSSL server PORT CERT KEY N")
 
 

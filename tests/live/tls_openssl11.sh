@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # tls_openssl11.sh - the OpenSSL 1.1.1 branch, live on lo: Debian 11's libssl.so.1.1 (which
 # tools/setup.sh installs beside the system's 3.x) is found mapped by a server that was
-# running before the recorder started, calibrated and probed without --libssl. Its clients
-# (TLS 1.2 and 1.3 to an OpenSSL 3 s_server) and its server side (TLS 1.2, and TLS 1.3 with
-# the SHA-384 suite, from curl) are then exported by pid and decrypted by tshark with no key
-# log, every packet's comment naming that pid. The peers over 1.1.1 are tests/live/
-# ossl_peer.py, which does its TLS through the library by ctypes.
+# running before the recorder started, calibrated and probed without --libssl. Clients and
+# server both do their TLS through 1.1.1 (tests/live/ossl_peer.py, by ctypes), so every
+# secret comes from the 1.1.1 probes: TLS 1.2, TLS 1.3 with a SHA-256 suite and with the
+# SHA-384 one. Each client's export by pid, and the server's, are decrypted by tshark with
+# no key log, every packet's comment naming that pid.
 . "$ECAP_SRC/tests/lib.sh"
 
 need_root
-need_cmd openssl curl python3 tshark bpftool
+need_cmd openssl python3 tshark bpftool
 [ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
 help=$("$ECAP_REC" --help 2>&1 || true)
 case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
@@ -29,7 +29,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key
 
 # The 1.1.1 server first: the recorder must find its library among the mapped ones.
 P11=$(free_port)
-python3 "$PEER" "$LIB11" server "$P11" cert.pem key.pem 2 > server11.out &
+python3 "$PEER" "$LIB11" server "$P11" cert.pem key.pem 3 > server11.out &
 S11=$!
 cleanup_pid "$S11"
 for i in $(seq 100); do
@@ -61,13 +61,6 @@ case "$watch" in
 *) fail "not calibrated for TLS 1.2 and 1.3: $watch" ;;
 esac
 
-P3=$(free_port)
-openssl s_server -accept "127.0.0.1:$P3" -cert cert.pem -key key.pem -www -quiet \
-	> /dev/null 2>&1 &
-S3=$!
-cleanup_pid "$S3"
-wait_port "$P3"
-
 declare -A PID URI
 client() { # name uri cmd...
 	local name=$1 uri=$2
@@ -77,12 +70,12 @@ client() { # name uri cmd...
 	URI[$name]=$uri
 	wait "${PID[$name]}" || fail "client $name failed"
 }
-client c11_12 /c11_12 python3 "$PEER" "$LIB11" client "$P3" /c11_12 1.2
-client c11_13 /c11_13 python3 "$PEER" "$LIB11" client "$P3" /c11_13 1.3
-curl -sk --tls-max 1.2 -o s11_12.out "https://127.0.0.1:$P11/s11_12" || fail "curl TLS 1.2 failed"
-curl -sk --tlsv1.3 --tls13-ciphers TLS_AES_256_GCM_SHA384 -o s11_13.out \
-	"https://127.0.0.1:$P11/s11_13" || fail "curl TLS 1.3 failed"
-assert_eq "hello from /s11_13" "$(cat s11_13.out)" "the 1.1.1 server's answer"
+client c12 /c12 python3 "$PEER" "$LIB11" client "$P11" /c12 1.2
+client c13s256 /c13s256 python3 "$PEER" "$LIB11" client "$P11" /c13s256 1.3 \
+	TLS_AES_128_GCM_SHA256
+client c13s384 /c13s384 python3 "$PEER" "$LIB11" client "$P11" /c13s384 1.3 \
+	TLS_AES_256_GCM_SHA384
+assert_eq "hello from /c13s384" "$(cat c13s384.out)" "the 1.1.1 server's answer"
 wait "$S11" || fail "the OpenSSL 1.1.1 server failed"
 sleep 1.5   # rings drain every 100 ms
 kill -TERM "$REC"
@@ -109,5 +102,5 @@ check_pid() { # name pid expected-uris
 for name in "${!PID[@]}"; do
 	check_pid "$name" "${PID[$name]}" "${URI[$name]} "
 done
-check_pid server11 "$S11" "/s11_12 /s11_13 "
+check_pid server11 "$S11" "/c12 /c13s256 /c13s384 "
 exit 0

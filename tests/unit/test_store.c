@@ -792,6 +792,41 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
+/* A secret whose segment retention deleted is not held any more: put again, it is stored. */
+static void test_secret_after_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 16 * 1024;
+	o.max_size = 64 * 1024 + 200 * 1024;
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct tls_secret a = secret_of("CLIENT_TRAFFIC_SECRET_0", 0x33, 1);
+	assert_int_equal(store_put_secret(s, &a), 1);
+	assert_int_equal(store_put_secret(s, &a), 0);
+	uint8_t data[300];
+	struct store_stats st = { 0 };
+	for (uint32_t i = 0; st.segments_deleted < 2; i++) {
+		make_packet(data, i, 300);
+		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = ifid, .caplen = 300,
+					 .origlen = 300, .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+		store_writer_stats(s, &st);
+		assert_true(i < 100000);
+	}
+	assert_int_equal(store_put_secret(s, &a), 1);
+	assert_int_equal(store_put_secret(s, &a), 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_get_stats(s, &st), 0);
+	assert_int_equal(st.secrets, 1);
+	store_close(s);
+}
+
 /* Writes the same packets as test_direct_writes wants: incompressible 1,400-byte packets in
  * chunks of 3 MiB (more than the writer's 2 MiB staging buffer) and, after each sync, small
  * ones that leave the next chunk at an unaligned offset. */
@@ -844,6 +879,7 @@ static char *read_file(const char *path, size_t *len)
 static void test_direct_writes(void **state)
 {
 	struct fixture *f = *state;
+	unsetenv("ECAP_BUFFERED_WRITES"); /* this test chooses for itself */
 	char other[sizeof(f->dir) + 8];
 	snprintf(other, sizeof(other), "%s-buf", f->dir);
 	struct store_stats direct, buffered;
@@ -913,6 +949,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
