@@ -322,6 +322,7 @@ live_one() { # LOAD TOOL
 	fact "$p.sent" $((a2 - a)); fact "$p.bytes" $((b2 - b))
 	fact "$p.cpu" "$(awk -v a="$c1" -v b="$c0" 'BEGIN { printf "%.4f", a - b }')"
 	fact "$p.hwm" "$hwm"
+	[ -n "$TLS_REQS" ] && fact "$p.requests" "$TLS_REQS"
 	if [ "$tool" = ecap ]; then
 		if "$LS" --json "$dir" >"$WORK/live.json" 2>>"$LOG"; then
 			fact "$p.captured" "$($PY json "$WORK/live.json" packets)"

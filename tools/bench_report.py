@@ -595,6 +595,26 @@ def section_live(out, d):
     if not (d.fact('live.loads') or '').split():
         d.missing.append('live loads')
     out.append('')
+    per = []
+    for load in (d.fact('live.loads') or '').split():
+        if not load.startswith('tls-'):
+            continue
+        cells = []
+        for tool in ('ecap', 'tcpdump'):
+            q = 'live.%s.%s.' % (load, tool)
+            i = d.median_run(q + 'cpu', q + 'bytes')
+            cpu, reqs = d.num(q + 'cpu', i), d.num(q + 'requests', i)
+            if cpu and reqs:
+                cells.append('%s %.0f us' % (tool, cpu / reqs * 1e6))
+        if cells:
+            per.append('%s: %s' % (d.fact('live.%s.desc' % load) or load, ', '.join(cells)))
+    if per:
+        out.append('CPU per TLS request (one session each) in the TLS loops: ' +
+                   '; '.join(per) + '. Per session ecap-rec derives and stores the session\'s '
+                   'secrets (five in TLS 1.3) and indexes the flow, its two owning processes '
+                   '(both ends are local), the session and the secrets: about 29 SQLite b-tree '
+                   'entries, made durable by the commit of every second. tcpdump does none of '
+                   'this, which is why these rows miss the goal.\n')
 
 
 def section_storage(out, d):
