@@ -17,19 +17,9 @@
 
 #include "pipeline.h"
 #include "../schema/hex.h"
+#include "../schema/tls_labels.h"
 
 static _Thread_local char keylog_reason[160];
-
-static const char *const known_labels[] = {
-	"CLIENT_RANDOM",
-	"CLIENT_EARLY_TRAFFIC_SECRET",
-	"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-	"SERVER_HANDSHAKE_TRAFFIC_SECRET",
-	"CLIENT_TRAFFIC_SECRET_0",
-	"SERVER_TRAFFIC_SECRET_0",
-	"EARLY_EXPORTER_SECRET",
-	"EXPORTER_SECRET",
-};
 
 const char *keylog_error(void)
 {
@@ -45,17 +35,9 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int label_index(const char *s, size_t n)
-{
-	for (size_t i = 0; i < sizeof(known_labels) / sizeof(known_labels[0]); i++)
-		if (strlen(known_labels[i]) == n && memcmp(known_labels[i], s, n) == 0)
-			return (int)i;
-	return -1;
-}
-
 int keylog_label_known(const char *label)
 {
-	return label_index(label, strlen(label)) >= 0;
+	return tls_label_index(label, strlen(label)) >= 0;
 }
 
 static bool is_blank(char c)
@@ -104,7 +86,7 @@ int keylog_parse_line(const char *line, size_t len, struct tls_secret *out)
 		return fail("unknown label (too long)");
 	memcpy(label, tok, n);
 	label[n] = '\0';
-	int li = label_index(tok, n);
+	int li = tls_label_index(tok, n);
 	if (li < 0) {
 		if (strcmp(label, "RSA") == 0)
 			return fail("label RSA (keyed by encrypted pre-master secret, not by "

@@ -19,31 +19,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tls_labels.h"
+
 #define SEEN_SLOTS 4096u /* a power of two */
 
 struct secret_seen {
 	uint8_t client_random[32];
-	uint16_t labels;        /* bit i: the store holds label known_labels[i] */
+	uint16_t labels;        /* bit i: the store holds label tls_labels[i] */
 	bool used;
-};
-
-static const char *const known_labels[] = {
-	"CLIENT_RANDOM",
-	"CLIENT_EARLY_TRAFFIC_SECRET",
-	"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-	"SERVER_HANDSHAKE_TRAFFIC_SECRET",
-	"CLIENT_TRAFFIC_SECRET_0",
-	"SERVER_TRAFFIC_SECRET_0",
-	"EARLY_EXPORTER_SECRET",
-	"EXPORTER_SECRET",
 };
 
 static int label_bit(const char *label)
 {
-	for (size_t i = 0; i < sizeof(known_labels) / sizeof(known_labels[0]); i++)
-		if (!strcmp(label, known_labels[i]))
-			return (int)i;
-	return -1;
+	return tls_label_index(label, strlen(label));
 }
 
 static void add_label(const char *label, void *ctx)

@@ -8,12 +8,10 @@
 # SHA-384 one. Each client's export by pid, and the server's, are decrypted by tshark with
 # no key log, every packet's comment naming that pid.
 . "$ECAP_SRC/tests/lib.sh"
+. "$ECAP_SRC/tests/live/live_lib.sh"
 
-need_root
-need_cmd openssl python3 tshark bpftool
-[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
-help=$("$ECAP_REC" --help 2>&1 || true)
-case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
+need_live
+need_cmd openssl bpftool
 LIB11=
 for d in /usr/lib/x86_64-linux-gnu /usr/lib/aarch64-linux-gnu /usr/lib64 /usr/lib; do
 	[ -e "$d/libssl.so.1.1" ] && { LIB11=$d/libssl.so.1.1; break; }
@@ -32,28 +30,12 @@ P11=$(free_port)
 python3 "$PEER" "$LIB11" server "$P11" cert.pem key.pem 3 > server11.out &
 S11=$!
 cleanup_pid "$S11"
-for i in $(seq 100); do
-	grep -q ready server11.out 2>/dev/null && break
-	kill -0 "$S11" 2>/dev/null || fail "the OpenSSL 1.1.1 server did not start"
-	sleep 0.05
-done
+wait_for server11.out ready "$S11" "the OpenSSL 1.1.1 server"
 grep -q "libssl.so.1.1" "/proc/$S11/maps" || fail "the server has not mapped $LIB11"
 
 count_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
 probes_before=$(count_probes)
-"$ECAP_REC" -i lo --store "$T/store" > rec.out 2> rec.err &
-REC=$!
-cleanup_pid "$REC"
-for i in $(seq 150); do
-	grep -q "recording on" rec.err 2>/dev/null && break
-	if ! kill -0 "$REC" 2>/dev/null; then
-		cat rec.err >&2
-		grep -qi "permission\|not permitted\|capabilit" rec.err && skip "no eBPF here"
-		fail "ecap-rec exited early"
-	fi
-	sleep 0.1
-done
-grep -q "recording on" rec.err || fail "ecap-rec did not start recording"
+rec_start rec.err -i lo --store "$T/store"
 watch=$(grep "tls: watching $LIB11 " rec.err) ||
 	{ cat rec.err >&2; fail "ecap-rec does not watch the mapped $LIB11"; }
 case "$watch" in
@@ -78,8 +60,7 @@ client c13s384 /c13s384 python3 "$PEER" "$LIB11" client "$P11" /c13s384 1.3 \
 assert_eq "hello from /c13s384" "$(cat c13s384.out)" "the 1.1.1 server's answer"
 wait "$S11" || fail "the OpenSSL 1.1.1 server failed"
 sleep 1.5   # rings drain every 100 ms
-kill -TERM "$REC"
-wait "$REC" || fail "ecap-rec exited with $? after SIGTERM"
+rec_stop
 info "$(grep 'stopped:' rec.err | tail -1)"
 assert_eq "$probes_before" "$(count_probes)" "OpenSSL probe programs loaded after SIGTERM"
 
