@@ -131,6 +131,32 @@ sys.exit(0 if seen > 0 and stored + filtered + drops == seen else 1)
 PY
 }
 
+# ossl_probes: how many OpenSSL probe programs (ours are named ossl_*) the kernel holds.
+ossl_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
+
+# tls_uris PCAPNG: the request URIs tshark decrypts from it (no key log), sorted, each
+# followed by a space.
+tls_uris() {
+	tshark -r "$1" -Y http.request -T fields -e http.request.uri 2>/dev/null | sort |
+		tr '\n' ' '
+}
+
+# assert_pid_decrypted STORE NAME PID URIS: ecap-export --pid PID from STORE into
+# $T/NAME.pcapng; tshark decrypts exactly URIS ("/a /b ", as tls_uris prints them) and every
+# packet's comment names PID.
+assert_pid_decrypted() {
+	local store=$1 name=$2 pid=$3 want=$4 out="$T/$2.pcapng" n k
+	"$ECAP_EXPORT" --store "$store" --pid "$pid" -o "$out" -q ||
+		fail "export --pid $pid ($name) failed"
+	assert_eq "$want" "$(tls_uris "$out")" "requests decrypted from export --pid $pid ($name)"
+	n=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null | wc -l)
+	k=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
+		grep -c "PID: $pid\\\\n" || true)
+	assert_ge 1 "$n" "packets exported for $name"
+	assert_eq "$n" "$k" "packets of $name whose comment names pid $pid"
+	info "$name (pid $pid): $n packets, decrypted $want"
+}
+
 # sql STORE QUERY: one query on the store's index.
 sql() {
 	sqlite3 -batch -noheader "$1/index.db" "$2"

@@ -9,6 +9,7 @@
 # (TLS_AES_256_GCM_SHA384), python3 TLS 1.2 and TLS 1.3. Export --comm of a server finds the
 # server side. After SIGTERM no OpenSSL probe program stays loaded.
 . "$ECAP_SRC/tests/lib.sh"
+. "$ECAP_SRC/tests/live/live_lib.sh"
 
 need_root
 need_cmd openssl curl python3 tshark bpftool
@@ -48,8 +49,7 @@ else:
 urllib.request.urlopen(sys.argv[1], context=ctx).read()
 EOF
 
-count_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
-probes_before=$(count_probes)
+probes_before=$(ossl_probes)
 
 "$ECAP_REC" -i lo --store "$T/store" > rec.out 2> rec.err &
 REC=$!
@@ -139,35 +139,21 @@ kill -TERM "$REC"
 wait "$REC" || fail "ecap-rec exited with $? after SIGTERM"
 info "$(grep 'tls: watching' rec.err | head -1)"
 info "$(grep 'stopped:' rec.err | tail -1)"
-assert_eq "$probes_before" "$(count_probes)" "OpenSSL probe programs loaded after SIGTERM"
+assert_eq "$probes_before" "$(ossl_probes)" "OpenSSL probe programs loaded after SIGTERM"
 
-uris() { # pcapng -> sorted request URIs tshark decrypted
-	tshark -r "$1" -Y http.request -T fields -e http.request.uri 2>/dev/null | sort
-}
 for name in "${!PID[@]}"; do
-	pid=${PID[$name]}
-	out="$T/$name.pcapng"
-	"$ECAP_EXPORT" --store "$T/store" --pid "$pid" -o "$out" -q ||
-		fail "export --pid $pid ($name) failed"
-	got=$(uris "$out" | tr '\n' ' ')
-	assert_eq "${URI[$name]} " "$got" "requests decrypted from export --pid $pid ($name)"
-	n=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null | wc -l)
-	k=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
-		grep -c "PID: $pid\\\\n" || true)
-	assert_ge 1 "$n" "packets exported for $name"
-	assert_eq "$n" "$k" "packets of $name whose comment names pid $pid"
-	info "$name (pid $pid): $n packets, decrypted ${URI[$name]}"
+	assert_pid_decrypted "$T/store" "$name" "${PID[$name]}" "${URI[$name]} "
 done
 
 # The server side: every request that reached s_server, found by its comm.
 "$ECAP_EXPORT" --store "$T/store" --comm "$SRV" -o "$T/s_server.pcapng" -q ||
 	fail "export --comm $SRV failed"
-got=$(uris "$T/s_server.pcapng" | tr '\n' ' ')
+got=$(tls_uris "$T/s_server.pcapng")
 assert_eq "/curl12 /curl13 /py13 " "$got" "requests decrypted from export --comm $SRV (s_server)"
 if [ -n "$P3" ]; then
 	"$ECAP_EXPORT" --store "$T/store" --comm nginx -o "$T/nginx.pcapng" -q ||
 		fail "export --comm nginx failed"
-	got=$(uris "$T/nginx.pcapng" | tr '\n' ' ')
+	got=$(tls_uris "$T/nginx.pcapng")
 	assert_eq "/nginx12 /nginx13 " "$got" "requests decrypted from export --comm nginx"
 fi
 exit 0

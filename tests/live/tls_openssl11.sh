@@ -33,8 +33,7 @@ cleanup_pid "$S11"
 wait_for server11.out ready "$S11" "the OpenSSL 1.1.1 server"
 grep -q "libssl.so.1.1" "/proc/$S11/maps" || fail "the server has not mapped $LIB11"
 
-count_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
-probes_before=$(count_probes)
+probes_before=$(ossl_probes)
 rec_start rec.err -i lo --store "$T/store"
 watch=$(grep "tls: watching $LIB11 " rec.err) ||
 	{ cat rec.err >&2; fail "ecap-rec does not watch the mapped $LIB11"; }
@@ -62,26 +61,10 @@ wait "$S11" || fail "the OpenSSL 1.1.1 server failed"
 sleep 1.5   # rings drain every 100 ms
 rec_stop
 info "$(grep 'stopped:' rec.err | tail -1)"
-assert_eq "$probes_before" "$(count_probes)" "OpenSSL probe programs loaded after SIGTERM"
+assert_eq "$probes_before" "$(ossl_probes)" "OpenSSL probe programs loaded after SIGTERM"
 
-uris() { # pcapng -> sorted request URIs tshark decrypted
-	tshark -r "$1" -Y http.request -T fields -e http.request.uri 2>/dev/null | sort
-}
-check_pid() { # name pid expected-uris
-	local name=$1 pid=$2 want=$3 out="$T/$1.pcapng" got n k
-	"$ECAP_EXPORT" --store "$T/store" --pid "$pid" -o "$out" -q ||
-		fail "export --pid $pid ($name) failed"
-	got=$(uris "$out" | tr '\n' ' ')
-	assert_eq "$want" "$got" "requests decrypted from export --pid $pid ($name)"
-	n=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null | wc -l)
-	k=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
-		grep -c "PID: $pid\\\\n" || true)
-	assert_ge 1 "$n" "packets exported for $name"
-	assert_eq "$n" "$k" "packets of $name whose comment names pid $pid"
-	info "$name (pid $pid): $n packets, decrypted $want"
-}
 for name in "${!PID[@]}"; do
-	check_pid "$name" "${PID[$name]}" "${URI[$name]} "
+	assert_pid_decrypted "$T/store" "$name" "${PID[$name]}" "${URI[$name]} "
 done
-check_pid server11 "$S11" "/c12 /c13s256 /c13s384 "
+assert_pid_decrypted "$T/store" server11 "$S11" "/c12 /c13s256 /c13s384 "
 exit 0

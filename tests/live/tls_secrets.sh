@@ -14,6 +14,7 @@
 # calibration was cached per build-id (mode 0600), and after SIGINT no probe program is left
 # loaded.
 . "$ECAP_SRC/tests/lib.sh"
+. "$ECAP_SRC/tests/live/live_lib.sh"
 
 need_root
 need_cmd openssl curl python3 bpftool
@@ -57,8 +58,7 @@ else:
 urllib.request.urlopen(url, context=ctx).read()
 EOF
 
-count_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
-probes_before=$(count_probes)
+probes_before=$(ossl_probes)
 
 # The watcher first: processes started later must be covered.
 mkdir -p "$T/store"
@@ -168,5 +168,5 @@ grep -q "^# from cache" again.out || fail "the cached calibration was not used"
 
 # Nothing left loaded (other recorders on the host may hold their own copies: compare with
 # the count before the watcher started).
-assert_eq "$probes_before" "$(count_probes)" "OpenSSL probe programs loaded after SIGINT"
+assert_eq "$probes_before" "$(ossl_probes)" "OpenSSL probe programs loaded after SIGINT"
 exit 0
