@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "chunk_writer.h"
+#include "noise_store.h"
 #include "store.h"
 #include "tmp_store.h"
 
@@ -827,92 +828,28 @@ static void test_secret_after_retention(void **state)
 	store_close(s);
 }
 
-/* Writes the same packets as test_direct_writes wants: incompressible 1,400-byte packets in
- * chunks of 3 MiB (more than the writer's 2 MiB staging buffer) and, after each sync, small
- * ones that leave the next chunk at an unaligned offset. */
-static void write_noise(const char *dir, bool buffered, struct store_stats *ws)
-{
-	struct store_options o;
-	store_options_default(&o);
-	o.quiet = true;
-	o.chunk_bytes = 3u << 20;
-	o.segment_bytes = 16u << 20;
-	o.buffered_writes = buffered;
-	o.sync_writer = true; /* no compression ahead on a second thread: the same bytes */
-	struct store *s;
-	assert_int_equal(store_open(dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
-	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	uint8_t data[1400];
-	for (uint32_t i = 0; i < 30000; i++) {
-		uint32_t len = i % 97 == 0 ? 61 : sizeof(data);
-		for (uint32_t k = 0; k < len; k += 8) {
-			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-			memcpy(data + k, &x, len - k < 8 ? len - k : 8);
-		}
-		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = ifid, .caplen = len,
-					 .origlen = len, .data = data };
-		assert_int_equal(store_append_packet(s, &p), 0);
-		if (i % 7001 == 7000)
-			assert_int_equal(store_sync(s), 0);
-	}
-	assert_int_equal(store_sync(s), 0);
-	store_writer_stats(s, ws);
-	assert_int_equal(store_close(s), 0);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	*len = (size_t)ftell(fp);
-	rewind(fp);
-	char *p = malloc(*len + 1);
-	assert_int_equal(fread(p, 1, *len, fp), *len);
-	fclose(fp);
-	return p;
-}
-
 static void test_direct_writes(void **state)
 {
 	struct fixture *f = *state;
 	unsetenv("ECAP_BUFFERED_WRITES"); /* this test chooses for itself */
 	char other[sizeof(f->dir) + 8];
 	snprintf(other, sizeof(other), "%s-buf", f->dir);
+	struct store_options o;
 	struct store_stats direct, buffered;
-	write_noise(f->dir, false, &direct);
-	write_noise(other, true, &buffered);
+	noise_store_options(&o, false);
+	noise_store_write(f->dir, &o, &direct);
+	noise_store_options(&o, true);
+	noise_store_write(other, &o, &buffered);
 	assert_int_equal(buffered.bytes_direct, 0);
 	assert_true(direct.chunks > 10);
 	assert_int_equal(direct.bytes_stored, buffered.bytes_stored);
-
 	/* the segments are the same bytes, whichever way they were written */
-	size_t segs = 0;
-	for (uint32_t id = 1;; id++) {
-		char a[128], b[128];
-		snprintf(a, sizeof(a), "%s/seg-%08u.ecap", f->dir, id);
-		snprintf(b, sizeof(b), "%s/seg-%08u.ecap", other, id);
-		if (access(a, F_OK)) {
-			assert_int_not_equal(access(b, F_OK), 0);
-			break;
-		}
-		size_t la, lb;
-		char *pa = read_file(a, &la), *pb = read_file(b, &lb);
-		assert_int_equal(la, lb);
-		assert_memory_equal(pa, pb, la);
-		free(pa);
-		free(pb);
-		segs++;
-	}
-	assert_true(segs >= 2);
+	assert_true(noise_same_segments(f->dir, other) >= 2);
 	struct store *s;
 	struct store_stats st;
 	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
 	assert_int_equal(store_get_stats(s, &st), 0);
-	assert_int_equal(st.packets, 30000);
+	assert_int_equal(st.packets, NOISE_PACKETS);
 	assert_int_equal(st.bytes_stored, direct.bytes_stored);
 	store_close(s);
 	char cmd[160];
