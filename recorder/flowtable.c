@@ -29,6 +29,8 @@ struct flowtable {
 	uint32_t mask;
 	uint32_t used;            /* entries ever handed out */
 	uint32_t free_head;
+	uint32_t last;            /* the entry of the last packet's flow (0: none); checked by
+				   * its key, so a freed or reused entry is never taken for it */
 	struct age_list age[N_CLS];
 	uint64_t now;
 	struct flowtable_stats st;
@@ -263,8 +265,14 @@ static void tcp_track(struct flowtable *ft, uint32_t i, const struct decoded *d,
 int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender_is_lo,
 		     const struct decoded *d, uint64_t ts_ns, struct flow_hit *hit)
 {
-	uint32_t h = key_hash(key);
-	uint32_t i = chain_find(ft, key, h);
+	/* a run of packets of one flow skips the hash */
+	uint32_t i = ft->last, h = 0;
+	bool hashed = false;
+	if (!i || E(ft, i)->cls == CLS_FREE || memcmp(&E(ft, i)->key, key, sizeof(*key)) != 0) {
+		h = key_hash(key);
+		hashed = true;
+		i = chain_find(ft, key, h);
+	}
 	if (ts_ns > ft->now)
 		ft->now = ts_ns;
 
@@ -276,6 +284,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 		    (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST)))
 			restart = true;
 		if (!restart) {
+			ft->last = i;
 			hit->flow = f;
 			hit->sender = sender_is_lo == (bool)f->a_is_lo ? FLOW_SIDE_A : FLOW_SIDE_B;
 			hit->created = false;
@@ -297,7 +306,10 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	uint64_t id = ft->opt.new_id(ft->opt.ctx);
 	if (id == 0)
 		return -ENOMEM;
+	if (!hashed)
+		h = key_hash(key);
 	i = entry_alloc(ft);
+	ft->last = i;
 	struct flow *f = E(ft, i);
 	memset(f, 0, sizeof(*f));
 	f->key = *key;

@@ -146,7 +146,8 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 	struct ecap_packet pkt;
 	const struct live_iface *li;
 	const uint8_t *bytes = (const uint8_t *)data + sizeof(ev);
-	int rc;
+	struct decoded d;
+	int rc, res;
 
 	if (size < sizeof(ev)) {
 		c->bad++;
@@ -171,12 +172,12 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 	pkt.flags = ev.dir == ECAP_DIR_INGRESS ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND;
 	pkt.flow_id = 0;
 	pkt.data = bytes;
-	rc = pipeline_packet(c->p, &pkt, NULL);
+	rc = pipeline_packet_decoded(c->p, &pkt, NULL, &d, &res);
 	if (rc < 0)
 		return rc;
 	c->packets++;
 	c->bytes += ev.len;
-	return live_udp_packet(c->udp, li->linktype, &pkt);
+	return live_udp_packet(c->udp, &d, res, pkt.ts_ns);
 }
 
 /* The counters of one slot, summed over the CPUs. */

@@ -62,7 +62,7 @@ int live_udp_bind(struct live_udp *u, const uint8_t addr[16], uint16_t port,
  * that had its local end is gone, and packets of this tuple need no lookup. */
 void live_udp_connected(struct live_udp *u, const struct socket_owner *so);
 /* A packet already handed to the pipeline: attributes its flow's local UDP end(s). */
-int live_udp_packet(struct live_udp *u, uint32_t linktype, const struct ecap_packet *pkt);
+int live_udp_packet(struct live_udp *u, const struct decoded *d, int res, uint64_t ts_ns);
 uint64_t live_udp_attributed(const struct live_udp *u);
 
 /* ---- sockets (live_sockets.c) --------------------------------------------------------- */

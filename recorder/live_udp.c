@@ -11,14 +11,13 @@
  * owner of a one-datagram exchange may arrive after its packet: the last unmatched tuples
  * are kept in a small ring and looked at again when a socket is learned.
  *
- * The packet path costs a two-byte check for packets that are not UDP; UDP packets are
- * decoded, looked up (when any socket is known) and remembered in the ring when unmatched.
+ * The packet path reads the headers the pipeline decoded (pipeline_packet_decoded): UDP
+ * packets are looked up (when any socket is known) and remembered in the ring when unmatched.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../schema/le.h"
 #include "decode.h"
 #include "live_internal.h"
 
@@ -272,41 +271,21 @@ void live_udp_connected(struct live_udp *u, const struct socket_owner *so)
 	c->pid = so->proc.pid;
 }
 
-/* Cheap test before decoding: is this an Ethernet frame whose IP protocol is not UDP? */
-static bool surely_not_udp(uint32_t linktype, const uint8_t *d, uint32_t caplen)
+int live_udp_packet(struct live_udp *u, const struct decoded *d, int res, uint64_t ts_ns)
 {
-	uint16_t et;
-
-	if (linktype != DECODE_LT_ETHERNET || caplen < 14 + 40)
-		return false;
-	et = be16_load(d + 12);
-	if (et == 0x0800)
-		return d[14 + 9] != IPPROTO_UDP_NR;
-	if (et == 0x86dd)
-		return d[14 + 6] != IPPROTO_UDP_NR && d[14 + 6] != 0 && d[14 + 6] != 44 &&
-		       d[14 + 6] != 60 && d[14 + 6] != 43;
-	return et != 0x8100 && et != 0x88a8 && et != 0x9100;
-}
-
-int live_udp_packet(struct live_udp *u, uint32_t linktype, const struct ecap_packet *pkt)
-{
-	struct decoded d;
 	struct tuple t;
 	uint32_t slot;
 	int rc;
 
-	if (surely_not_udp(linktype, pkt->data, pkt->caplen))
+	if (res != DECODE_L4 || d->proto != IPPROTO_UDP_NR)
 		return 0;
-	if (decode_packet(linktype, pkt->data, pkt->caplen, &d) != DECODE_L4 ||
-	    d.proto != IPPROTO_UDP_NR)
-		return 0;
-	memcpy(t.src, d.src, 16);
-	memcpy(t.dst, d.dst, 16);
-	t.sport = d.sport;
-	t.dport = d.dport;
+	memcpy(t.src, d->src, 16);
+	memcpy(t.dst, d->dst, 16);
+	t.sport = d->sport;
+	t.dport = d->dport;
 	if (u->last_gen == u->gen && u->gen && memcmp(&t, &u->last, sizeof(t)) == 0)
 		return 0; /* the same flow as the last packet, attributed then */
-	rc = u->n_binds ? attribute(u, &t, pkt->ts_ns) : 0;
+	rc = u->n_binds ? attribute(u, &t, ts_ns) : 0;
 	if (rc > 0) {
 		u->last = t;
 		u->last_gen = u->gen;
@@ -317,6 +296,6 @@ int live_udp_packet(struct live_udp *u, uint32_t linktype, const struct ecap_pac
 	if (u->recent_ts[slot] == 0)
 		u->n_recent++;
 	u->recent[slot] = t;
-	u->recent_ts[slot] = pkt->ts_ns ? pkt->ts_ns : 1;
+	u->recent_ts[slot] = ts_ns ? ts_ns : 1;
 	return 0;
 }

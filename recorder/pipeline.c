@@ -445,6 +445,14 @@ static int tls_step(struct pipeline *p, struct flow *f, const struct decoded *d,
 int pipeline_packet(struct pipeline *p, struct ecap_packet *pkt, const struct ecap_proc *proc)
 {
 	struct decoded d;
+	int res;
+
+	return pipeline_packet_decoded(p, pkt, proc, &d, &res);
+}
+
+int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
+			    const struct ecap_proc *proc, struct decoded *d, int *res_out)
+{
 	struct ft_key key;
 	bool sender_is_lo;
 	int r;
@@ -453,19 +461,20 @@ int pipeline_packet(struct pipeline *p, struct ecap_packet *pkt, const struct ec
 	p->st.bytes += pkt->origlen;
 	pkt->flow_id = 0;
 
-	int res = decode_packet(linktype_of(p, pkt->iface), pkt->data, pkt->caplen, &d);
-	if (d.flags & (DECODE_F_TRUNCATED | DECODE_F_BAD))
+	int res = decode_packet(linktype_of(p, pkt->iface), pkt->data, pkt->caplen, d);
+	*res_out = res;
+	if (d->flags & (DECODE_F_TRUNCATED | DECODE_F_BAD))
 		p->st.decode_errors++;
-	bool keyed = res != DECODE_NONE && flowtable_key(&d, &key, &sender_is_lo);
-	if (!keyed && res != DECODE_NONE && (d.flags & DECODE_F_FRAGMENT) &&
-	    !(d.flags & DECODE_F_FRAG_FIRST))
-		keyed = frag_lookup(p, &d, &key, &sender_is_lo);
-	else if (keyed && (d.flags & DECODE_F_FRAG_FIRST))
-		frag_remember(p, &d, &key, sender_is_lo);
+	bool keyed = res != DECODE_NONE && flowtable_key(d, &key, &sender_is_lo);
+	if (!keyed && res != DECODE_NONE && (d->flags & DECODE_F_FRAGMENT) &&
+	    !(d->flags & DECODE_F_FRAG_FIRST))
+		keyed = frag_lookup(p, d, &key, &sender_is_lo);
+	else if (keyed && (d->flags & DECODE_F_FRAG_FIRST))
+		frag_remember(p, d, &key, sender_is_lo);
 
 	if (keyed) {
 		struct flow_hit hit;
-		r = flowtable_packet(p->ft, &key, sender_is_lo, &d, pkt->ts_ns, &hit);
+		r = flowtable_packet(p->ft, &key, sender_is_lo, d, pkt->ts_ns, &hit);
 		if (r < 0)
 			return r;
 		struct flow *f = hit.flow;
@@ -487,9 +496,9 @@ int pipeline_packet(struct pipeline *p, struct ecap_packet *pkt, const struct ec
 				return r;
 		}
 		pkt->flow_id = f->rec.id;
-		if (d.proto == FLOW_PROTO_TCP && (d.flags & DECODE_F_TCP_HDR) &&
+		if (d->proto == FLOW_PROTO_TCP && (d->flags & DECODE_F_TCP_HDR) &&
 		    !tls_hello_done(&f->tls)) {
-			r = tls_step(p, f, &d, hit.sender);
+			r = tls_step(p, f, d, hit.sender);
 			if (r < 0)
 				return r;
 		}

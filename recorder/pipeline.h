@@ -39,6 +39,11 @@ void pipeline_free(struct pipeline *p);
  * it (a ptcpdump comment in a pcapng); with an unknown direction it is taken for the sender.
  */
 int pipeline_packet(struct pipeline *p, struct ecap_packet *pkt, const struct ecap_proc *proc);
+/* The same, giving the caller the headers the pipeline decoded (*d) and the decode result (an
+ * enum decode_result), so that it need not decode the packet again. */
+struct decoded;
+int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
+			    const struct ecap_proc *proc, struct decoded *d, int *res);
 
 /*
  * A local socket and its owner, as the live source learns it (connect, accept, first send,

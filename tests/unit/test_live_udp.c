@@ -17,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "decode.h"
 #include "live_internal.h"
 #include "pipeline.h"
 
@@ -125,8 +126,10 @@ static uint64_t packet(struct fx *fx, uint8_t proto, uint32_t src, uint16_t sp, 
 	pkt.iface = fx->eth;
 	pkt.flags = PKT_DIR_OUTBOUND;
 	pkt.data = b;
-	assert_int_equal(pipeline_packet(fx->p, &pkt, NULL), 0);
-	assert_int_equal(live_udp_packet(fx->u, 1, &pkt), 0);
+	struct decoded d;
+	int res;
+	assert_int_equal(pipeline_packet_decoded(fx->p, &pkt, NULL, &d, &res), 0);
+	assert_int_equal(live_udp_packet(fx->u, &d, res, pkt.ts_ns), 0);
 	return pkt.flow_id;
 }
 
