@@ -428,6 +428,30 @@ static void test_evict_when_full(void **state)
 	flowtable_free(ft);
 }
 
+/* The table remembers the last packet's flow to skip the hash: a flow expired while it was
+ * the last one (a late packet made it so) is not found again through that memory. */
+static void test_last_flow_expired(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 8);
+	struct decoded a = pkt(17, CLI, 1000, SRV, 53, 0);
+	struct decoded b = pkt(17, CLI, 1001, SRV, 53, 0);
+	struct flow_hit h = feed(ft, &a, 2 * SEC);
+	uint64_t a_id = h.flow->rec.id;
+	feed(ft, &b, 500 * SEC);
+	h = feed(ft, &a, SEC); /* late: a is the last flow, its time stays 2 s */
+	assert_false(h.created);
+	assert_int_equal(h.flow->rec.id, a_id);
+	flowtable_expire(ft, 50); /* a is 498 s idle */
+	assert_int_equal(c.n_removed, 1);
+	assert_int_equal(c.removed[0], a_id);
+	h = feed(ft, &a, 501 * SEC);
+	assert_true(h.created);
+	assert_int_not_equal(h.flow->rec.id, a_id);
+	flowtable_free(ft);
+}
+
 /* Many flows through a small table: every live flow stays findable, counts add up. */
 static void test_churn(void **state)
 {
@@ -468,6 +492,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_echo),
 		cmocka_unit_test(test_key_rules),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_last_flow_expired),
 		cmocka_unit_test(test_expire_bounded),
 		cmocka_unit_test(test_closed_flows_leave_early),
 		cmocka_unit_test(test_evict_when_full),
