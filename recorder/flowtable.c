@@ -16,7 +16,9 @@
 
 _Static_assert(sizeof(struct ft_key) == 40, "ft_key is hashed as five 64-bit words");
 
-enum { CLS_TCP = 0, CLS_OTHER = 1, CLS_CLOSED = 2, N_CLS = 3, CLS_FREE = 0xff };
+/* Time classes: TCP; other protocols (streams); other protocols not yet streams (their
+ * packets all within UDP_STREAM_AFTER_NS of the first); TCP closed both ways or reset. */
+enum { CLS_TCP = 0, CLS_OTHER = 1, CLS_CLOSED = 2, CLS_SHORT = 3, N_CLS = 4, CLS_FREE = 0xff };
 
 struct age_list {
 	uint32_t head, tail;
@@ -190,7 +192,9 @@ static uint64_t idle_of(const struct flowtable *ft, uint8_t cls)
 {
 	if (cls == CLS_CLOSED && ft->opt.tcp_closed_idle_ns)
 		return ft->opt.tcp_closed_idle_ns;
-	return cls == CLS_OTHER ? ft->opt.udp_idle_ns : ft->opt.tcp_idle_ns;
+	if (cls == CLS_SHORT)
+		return ft->opt.udp_short_idle_ns ? ft->opt.udp_short_idle_ns : ft->opt.udp_idle_ns;
+	return cls == CLS_TCP ? ft->opt.tcp_idle_ns : ft->opt.udp_idle_ns;
 }
 
 /* An entry for a new flow, evicting the least recently active flow when full. */
@@ -205,14 +209,11 @@ static uint32_t entry_alloc(struct flowtable *ft)
 		return ++ft->used;
 	/* closed connections go first, then the least recently active of the others */
 	uint32_t victim = ft->age[CLS_CLOSED].head;
-	if (!victim) {
-		uint32_t t = ft->age[CLS_TCP].head, o = ft->age[CLS_OTHER].head;
-		if (!t)
-			victim = o;
-		else if (!o)
-			victim = t;
-		else
-			victim = E(ft, t)->last_ns <= E(ft, o)->last_ns ? t : o;
+	static const uint8_t others[] = { CLS_TCP, CLS_OTHER, CLS_SHORT };
+	for (size_t k = 0; !ft->age[CLS_CLOSED].head && k < sizeof(others); k++) {
+		uint32_t h = ft->age[others[k]].head;
+		if (h && (!victim || E(ft, h)->last_ns < E(ft, victim)->last_ns))
+			victim = h;
 	}
 	assert(victim);
 	flow_remove(ft, victim);
@@ -290,8 +291,12 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 			hit->created = false;
 			if (ts_ns > f->last_ns) {
 				f->last_ns = ts_ns;
-				if (ft->age[f->cls].tail != i) {
+				bool stream = f->cls == CLS_SHORT &&
+					      ts_ns - f->rec.first_ns >= UDP_STREAM_AFTER_NS;
+				if (ft->age[f->cls].tail != i || stream) {
 					age_unlink(ft, i);
+					if (stream)
+						f->cls = CLS_OTHER;
 					age_append(ft, i);
 				}
 			}
@@ -313,7 +318,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	struct flow *f = E(ft, i);
 	memset(f, 0, sizeof(*f));
 	f->key = *key;
-	f->cls = key->proto == FLOW_PROTO_TCP ? CLS_TCP : CLS_OTHER;
+	f->cls = key->proto == FLOW_PROTO_TCP ? CLS_TCP : CLS_SHORT;
 	f->last_ns = ts_ns;
 	f->a_is_lo = a_is_lo_for(key, sender_is_lo, d);
 	tls_hello_init(&f->tls);

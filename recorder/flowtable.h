@@ -7,7 +7,10 @@
  *  - A new flow (a fresh id from the id callback) starts on a tuple when there is none, when
  *    the flow there has been idle longer than tcp_idle_ns (TCP) or udp_idle_ns (all else),
  *    or when a TCP SYN without ACK arrives on a flow that has seen a FIN or a RST. So port
- *    reuse never merges two connections.
+ *    reuse never merges two connections. A flow other than TCP whose packets all came
+ *    within UDP_STREAM_AFTER_NS of its first (a DNS query and its answer) ends after
+ *    udp_short_idle_ns instead, as Linux conntrack treats UDP: a host that answers many
+ *    one-exchange flows does not keep each of them for udp_idle_ns.
  *  - Side A (the initiator): TCP: the sender of a SYN without ACK; the receiver of a SYN+ACK;
  *    when the flow's first packet is neither (its start was missed), the end with the higher
  *    port (clients use ephemeral ports), and on equal ports the sender. UDP and other IP
@@ -21,7 +24,8 @@
  *    a replay expires flows as the capture's own clock says, however fast it runs.
  *
  * Entries are preallocated (max_flows of them; untouched memory is not resident) and
- * chained from a power-of-two bucket array; each time class (TCP / other) keeps its flows in
+ * chained from a power-of-two bucket array; each time class (TCP, other, short-lived other,
+ * closed TCP) keeps its flows in
  * last-packet order, so expiry pops from the front with bounded work, and a full table
  * evicts the least recently active flow. No allocation per packet.
  */
@@ -63,12 +67,18 @@ struct flow {
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };
 
+/* A flow other than TCP with a packet this long after its first is a stream (udp_idle_ns). */
+#define UDP_STREAM_AFTER_NS (2ull * 1000000000ull)
+
 struct flowtable_options {
 	uint64_t tcp_idle_ns;
 	uint64_t udp_idle_ns;
 	/* A TCP flow that has seen a FIN from both ends, or a RST, leaves the table after this
 	 * much quiet (late ACKs and retransmissions still find it); 0: tcp_idle_ns. */
 	uint64_t tcp_closed_idle_ns;
+	/* A flow other than TCP with no packet yet UDP_STREAM_AFTER_NS after its first leaves
+	 * after this much quiet; 0: udp_idle_ns. */
+	uint64_t udp_short_idle_ns;
 	uint32_t max_flows;
 	/* A fresh flow id (> 0). */
 	uint64_t (*new_id)(void *ctx);

@@ -452,6 +452,51 @@ static void test_last_flow_expired(void **state)
 	flowtable_free(ft);
 }
 
+/* Flows other than TCP whose packets all came within 2 s of the first (a query and its
+ * answer) end after the short idle time; one with a later packet is a stream and keeps the
+ * long one, as Linux conntrack does for UDP. */
+static void test_short_udp_flows(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	flowtable_free(ft);
+	struct flowtable_options o = {
+		.tcp_idle_ns = 600 * SEC, .udp_idle_ns = 120 * SEC, .udp_short_idle_ns = 30 * SEC,
+		.max_flows = 16, .new_id = alloc_id, .on_remove = removed, .ctx = &c,
+	};
+	assert_int_equal(flowtable_new(&o, &ft), 0);
+	struct decoded q = pkt(17, CLI, 5000, SRV, 53, 0), r = pkt(17, SRV, 53, CLI, 5000, 0);
+	struct decoded s1 = pkt(17, CLI, 6000, SRV, 514, 0);
+	struct flow_hit h = feed(ft, &q, 10 * SEC);
+	uint64_t dns = h.flow->rec.id;
+	feed(ft, &r, 10 * SEC + 1000000);
+	h = feed(ft, &s1, 10 * SEC);
+	uint64_t stream = h.flow->rec.id;
+	feed(ft, &s1, 13 * SEC); /* 3 s after its first packet: a stream */
+	/* 40 s on: the exchange is over, the stream is not */
+	h = feed(ft, &q, 51 * SEC);
+	assert_true(h.created);
+	assert_int_not_equal(h.flow->rec.id, dns);
+	h = feed(ft, &s1, 53 * SEC);
+	assert_false(h.created);
+	assert_int_equal(h.flow->rec.id, stream);
+	/* expiry: a short flow idle over 30 s leaves, a stream idle under 120 s stays */
+	struct decoded q2 = pkt(17, CLI, 5001, SRV, 53, 0);
+	feed(ft, &q2, 54 * SEC);
+	c.n_removed = 0;
+	h = feed(ft, &s1, 90 * SEC); /* the clock moves on */
+	flowtable_expire(ft, 50);
+	assert_int_equal(c.n_removed, 2); /* the new q flow (51 s) and q2 (54 s) */
+	uint8_t a[16], b[16];
+	enum flow_side side;
+	v4(a, CLI);
+	v4(b, SRV);
+	assert_null(flowtable_find(ft, 17, a, 5001, b, 53, &side));
+	assert_non_null(flowtable_find(ft, 17, a, 6000, b, 514, &side));
+	flowtable_free(ft);
+}
+
 /* Many flows through a small table: every live flow stays findable, counts add up. */
 static void test_churn(void **state)
 {
@@ -493,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_key_rules),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_last_flow_expired),
+		cmocka_unit_test(test_short_udp_flows),
 		cmocka_unit_test(test_expire_bounded),
 		cmocka_unit_test(test_closed_flows_leave_early),
 		cmocka_unit_test(test_evict_when_full),
