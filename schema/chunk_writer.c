@@ -9,10 +9,11 @@
  * The write, when the segment could be opened for direct I/O: the frames are gathered, 2 MiB
  * at a time, into an aligned staging buffer; the chunk's whole 4 KiB pages go to the disk
  * with O_DIRECT, and its partial first and last pages (shared with the chunks beside it)
- * through the page cache. This spares the page cache's per-page work and the writeback that a buffered write
- * makes the group commit's fdatasync do; the bytes in the file are the same, so nothing that
- * reads segments knows. Otherwise: one pwritev of the frames in pieces (blocks stored as is
- * are written from the builder's buffer), then sync_file_range() to start writeback early.
+ * through the page cache. This spares the page cache's per-page work and the writeback that
+ * a buffered write makes the group commit's fdatasync do; the bytes in the file are the
+ * same, so nothing that reads segments knows. Otherwise: one pwritev of the frames in pieces
+ * (blocks stored as is are written from the builder's buffer), then sync_file_range() to
+ * start writeback early.
  */
 #include "chunk_writer.h"
 
