@@ -194,7 +194,7 @@ static uint64_t idle_of(const struct flowtable *ft, uint8_t cls)
 		return ft->opt.tcp_closed_idle_ns;
 	if (cls == CLS_SHORT)
 		return ft->opt.udp_short_idle_ns ? ft->opt.udp_short_idle_ns : ft->opt.udp_idle_ns;
-	return cls == CLS_TCP ? ft->opt.tcp_idle_ns : ft->opt.udp_idle_ns;
+	return cls == CLS_OTHER ? ft->opt.udp_idle_ns : ft->opt.tcp_idle_ns;
 }
 
 /* An entry for a new flow, evicting the least recently active flow when full. */

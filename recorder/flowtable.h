@@ -62,7 +62,8 @@ struct flow {
 	uint64_t last_ns;         /* latest packet */
 	uint8_t a_is_lo;          /* side A is the key's lo end */
 	uint8_t tcp_state;        /* FT_* */
-	uint8_t cls;              /* time class: 0 TCP, 1 other, 2 closed TCP; 0xff: free */
+	uint8_t cls;              /* time class: 0 TCP, 1 other, 2 closed TCP, 3 other not yet a
+				   * stream; 0xff: free */
 	struct tls_hello_state tls; /* the pipeline's ClientHello search */
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };

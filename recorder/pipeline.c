@@ -110,7 +110,9 @@ int pipeline_new(struct store *store, const struct pipeline_options *opt, struct
 		.tcp_idle_ns = p->opt.tcp_idle_ns,
 		.udp_idle_ns = p->opt.udp_idle_ns,
 		.tcp_closed_idle_ns = 10ull * 1000000000ull,
-		.udp_short_idle_ns = 30ull * 1000000000ull,
+		/* never longer than a stream's */
+		.udp_short_idle_ns = p->opt.udp_idle_ns < 30ull * 1000000000ull ?
+				     p->opt.udp_idle_ns : 30ull * 1000000000ull,
 		.max_flows = p->opt.max_flows,
 		.new_id = new_id,
 		.on_remove = on_remove,

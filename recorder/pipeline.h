@@ -23,7 +23,8 @@ struct pipeline;
 
 struct pipeline_options {
 	uint64_t tcp_idle_ns;   /* idle gap that ends a TCP flow; default 10 min */
-	uint64_t udp_idle_ns;   /* UDP and ICMP; default 2 min */
+	uint64_t udp_idle_ns;   /* UDP and ICMP; default 2 min (30 s, or this when shorter, for
+				 * a flow whose packets all came within 2 s of its first) */
 	uint32_t max_flows;     /* flow table capacity; default 1M */
 };
 

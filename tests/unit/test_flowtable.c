@@ -497,6 +497,30 @@ static void test_short_udp_flows(void **state)
 	flowtable_free(ft);
 }
 
+/* Without a time of their own (tcp_closed_idle_ns 0), closed connections keep TCP's. */
+static void test_closed_idle_default(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft;
+	struct flowtable_options o = {
+		.tcp_idle_ns = 600 * SEC, .udp_idle_ns = 120 * SEC, .max_flows = 16,
+		.new_id = alloc_id, .on_remove = removed, .ctx = &c,
+	};
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(flowtable_new(&o, &ft), 0);
+	struct decoded syn = pkt(6, CLI, 40000, SRV, 80, TCP_SYN);
+	struct decoded rst = pkt(6, SRV, 80, CLI, 40000, TCP_RST);
+	struct decoded ack = pkt(6, CLI, 40000, SRV, 80, TCP_ACK);
+	struct flow_hit h = feed(ft, &syn, 1000 * SEC);
+	uint64_t id = h.flow->rec.id;
+	feed(ft, &rst, 1000 * SEC);
+	h = feed(ft, &ack, 1200 * SEC); /* 200 s: longer than UDP's 120, shorter than TCP's */
+	assert_false(h.created);
+	assert_int_equal(h.flow->rec.id, id);
+	flowtable_free(ft);
+}
+
 /* Many flows through a small table: every live flow stays findable, counts add up. */
 static void test_churn(void **state)
 {
@@ -539,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_last_flow_expired),
 		cmocka_unit_test(test_short_udp_flows),
+		cmocka_unit_test(test_closed_idle_default),
 		cmocka_unit_test(test_expire_bounded),
 		cmocka_unit_test(test_closed_flows_leave_early),
 		cmocka_unit_test(test_evict_when_full),
