@@ -267,13 +267,9 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 		     const struct decoded *d, uint64_t ts_ns, struct flow_hit *hit)
 {
 	/* a run of packets of one flow skips the hash */
-	uint32_t i = ft->last, h = 0;
-	bool hashed = false;
-	if (!i || E(ft, i)->cls == CLS_FREE || memcmp(&E(ft, i)->key, key, sizeof(*key)) != 0) {
-		h = key_hash(key);
-		hashed = true;
-		i = chain_find(ft, key, h);
-	}
+	uint32_t i = ft->last;
+	if (!i || E(ft, i)->cls == CLS_FREE || memcmp(&E(ft, i)->key, key, sizeof(*key)) != 0)
+		i = chain_find(ft, key, key_hash(key));
 	if (ts_ns > ft->now)
 		ft->now = ts_ns;
 
@@ -311,8 +307,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	uint64_t id = ft->opt.new_id(ft->opt.ctx);
 	if (id == 0)
 		return -ENOMEM;
-	if (!hashed)
-		h = key_hash(key);
+	uint32_t h = key_hash(key);
 	i = entry_alloc(ft);
 	ft->last = i;
 	struct flow *f = E(ft, i);

@@ -67,11 +67,13 @@ void store_secrets_forget(struct store *s)
 		memset(s->seen, 0, SEEN_SLOTS * sizeof(*s->seen));
 }
 
-/* 1 when the store holds the secret, 0 when not, <0 error. */
-static int store_holds(struct store *s, const struct tls_secret *sec)
+/* 1 when the store holds the secret, 0 when not, <0 error. *ep: the cache entry that now
+ * describes sec's client_random, with *bitp its label's bit; NULL when the cache has none. */
+static int store_holds(struct store *s, const struct tls_secret *sec, struct secret_seen **ep,
+		       int *bitp)
 {
-	int bit = label_bit(sec->label);
-	struct secret_seen *e = bit >= 0 ? seen_slot(s, sec->client_random) : NULL;
+	int bit = *bitp = label_bit(sec->label);
+	struct secret_seen *e = *ep = bit >= 0 ? seen_slot(s, sec->client_random) : NULL;
 	if (e && e->used && !memcmp(e->client_random, sec->client_random, 32))
 		return (e->labels >> bit) & 1;
 	if (!e) {
@@ -100,7 +102,9 @@ static int store_holds(struct store *s, const struct tls_secret *sec)
 
 int store_put_secret(struct store *s, const struct tls_secret *secret)
 {
-	int r = store_holds(s, secret);
+	struct secret_seen *e;
+	int bit;
+	int r = store_holds(s, secret, &e, &bit);
 	if (r < 0)
 		return store_fail(s, r, "%s: %s", s->dir, index_errmsg(s->ix));
 	if (r)
@@ -108,12 +112,8 @@ int store_put_secret(struct store *s, const struct tls_secret *secret)
 	int err = chunk_builder_add_secret(&s->cb, secret);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
-	int bit = label_bit(secret->label);
-	if (bit >= 0) {
-		struct secret_seen *e = seen_slot(s, secret->client_random);
-		if (e && e->used && !memcmp(e->client_random, secret->client_random, 32))
-			e->labels |= (uint16_t)(1u << bit);
-	}
+	if (e)
+		e->labels |= (uint16_t)(1u << bit);
 	if (!s->chunk_opened_mono)
 		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
 	return 1;

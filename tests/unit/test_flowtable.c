@@ -36,12 +36,16 @@ static void removed(void *c, struct flow *f)
 	x->n_removed++;
 }
 
-static struct flowtable *mk_table(struct ctx *c, uint32_t max)
+/* A table with TCP's and UDP's idle times of 10 and 2 minutes, and the given times for
+ * closed TCP flows and short-lived UDP ones (0: their defaults). */
+static struct flowtable *mk_table_idle(struct ctx *c, uint32_t max, uint64_t closed_idle,
+				       uint64_t short_idle)
 {
 	struct flowtable_options o = {
 		.tcp_idle_ns = 600 * SEC,
 		.udp_idle_ns = 120 * SEC,
-		.tcp_closed_idle_ns = 10 * SEC,
+		.tcp_closed_idle_ns = closed_idle,
+		.udp_short_idle_ns = short_idle,
 		.max_flows = max,
 		.new_id = alloc_id,
 		.on_remove = removed,
@@ -51,6 +55,11 @@ static struct flowtable *mk_table(struct ctx *c, uint32_t max)
 	memset(c, 0, sizeof(*c));
 	assert_int_equal(flowtable_new(&o, &ft), 0);
 	return ft;
+}
+
+static struct flowtable *mk_table(struct ctx *c, uint32_t max)
+{
+	return mk_table_idle(c, max, 10 * SEC, 0);
 }
 
 static void v4(uint8_t a[16], uint32_t ip)
@@ -459,13 +468,7 @@ static void test_short_udp_flows(void **state)
 {
 	(void)state;
 	struct ctx c;
-	struct flowtable *ft = mk_table(&c, 16);
-	flowtable_free(ft);
-	struct flowtable_options o = {
-		.tcp_idle_ns = 600 * SEC, .udp_idle_ns = 120 * SEC, .udp_short_idle_ns = 30 * SEC,
-		.max_flows = 16, .new_id = alloc_id, .on_remove = removed, .ctx = &c,
-	};
-	assert_int_equal(flowtable_new(&o, &ft), 0);
+	struct flowtable *ft = mk_table_idle(&c, 16, 10 * SEC, 30 * SEC);
 	struct decoded q = pkt(17, CLI, 5000, SRV, 53, 0), r = pkt(17, SRV, 53, CLI, 5000, 0);
 	struct decoded s1 = pkt(17, CLI, 6000, SRV, 514, 0);
 	struct flow_hit h = feed(ft, &q, 10 * SEC);
@@ -502,13 +505,7 @@ static void test_closed_idle_default(void **state)
 {
 	(void)state;
 	struct ctx c;
-	struct flowtable *ft;
-	struct flowtable_options o = {
-		.tcp_idle_ns = 600 * SEC, .udp_idle_ns = 120 * SEC, .max_flows = 16,
-		.new_id = alloc_id, .on_remove = removed, .ctx = &c,
-	};
-	memset(&c, 0, sizeof(c));
-	assert_int_equal(flowtable_new(&o, &ft), 0);
+	struct flowtable *ft = mk_table_idle(&c, 16, 0, 0);
 	struct decoded syn = pkt(6, CLI, 40000, SRV, 80, TCP_SYN);
 	struct decoded rst = pkt(6, SRV, 80, CLI, 40000, TCP_RST);
 	struct decoded ack = pkt(6, CLI, 40000, SRV, 80, TCP_ACK);
