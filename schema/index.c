@@ -34,9 +34,13 @@ enum {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
+	/* a flow with its totals (see flush_aggregates); ?14-?16 only count on a conflict */
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
-		    "last_ns, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, "
-		    "?9) ON CONFLICT(id) DO UPDATE SET first_ns = min(first_ns, excluded.first_ns)",
+		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO UPDATE SET "
+		    "packets = packets + excluded.packets, bytes = bytes + excluded.bytes, "
+		    "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, ?14), "
+		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
 		    "cgroup_id, netns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
@@ -62,10 +66,17 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
- * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. */
+ * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
+ * whose record came in this transaction is inserted then, with its totals: one write of its
+ * row and indexes instead of an insert and an update. */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
-	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk;
+	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
+				 * UINT64_MAX: no packet counted */
+	bool has_rec;           /* a record came: key, rec_first_ns, rec_chunk are set */
+	struct flow_key key;
+	uint64_t rec_first_ns;  /* the earliest first_ns of its records */
+	uint64_t rec_chunk;     /* the first chunk with a record */
 };
 
 struct index {
@@ -218,6 +229,49 @@ int index_begin(struct index *ix)
 
 static int step(struct index *ix, int which);
 
+static void bind_key(sqlite3_stmt *st, uint64_t id, const struct flow_key *k)
+{
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	sqlite3_bind_int(st, 2, k->proto);
+	sqlite3_bind_int(st, 3, k->family);
+	sqlite3_bind_blob(st, 4, k->addr_a, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, k->port_a);
+	sqlite3_bind_blob(st, 6, k->addr_b, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 7, k->port_b);
+}
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/*
+ * A flow recorded in this transaction: the row as the record's insert followed by the totals'
+ * update would leave it. On a conflict (a flow already indexed, its record written again
+ * because an owner came later), the record adds nothing but an earlier first_ns.
+ */
+static int upsert_flow(struct index *ix, const struct flow_agg *a)
+{
+	sqlite3_stmt *st = ix->st[ST_FLOW];
+	bool counted = a->first_chunk != UINT64_MAX;
+	bind_key(st, a->flow_id, &a->key);
+	sqlite3_bind_int64(st, 8, (int64_t)min_u64(a->rec_first_ns, a->first_ns));
+	sqlite3_bind_int64(st, 9, (int64_t)max_u64(a->rec_first_ns, counted ? a->last_ns : 0));
+	sqlite3_bind_int64(st, 10, (int64_t)a->packets);
+	sqlite3_bind_int64(st, 11, (int64_t)a->bytes);
+	sqlite3_bind_int64(st, 12, (int64_t)min_u64(a->rec_chunk, a->first_chunk));
+	sqlite3_bind_int64(st, 13, (int64_t)max_u64(a->rec_chunk, counted ? a->last_chunk : 0));
+	sqlite3_bind_int64(st, 14, counted ? (int64_t)a->last_ns : 0);
+	sqlite3_bind_int64(st, 15, counted ? (int64_t)a->first_chunk : INT64_MAX);
+	sqlite3_bind_int64(st, 16, counted ? (int64_t)a->last_chunk : 0);
+	return step(ix, ST_FLOW);
+}
+
 static int flush_aggregates(struct index *ix)
 {
 	int err = 0;
@@ -225,6 +279,10 @@ static int flush_aggregates(struct index *ix)
 		struct flow_agg *a = &ix->agg[i];
 		if (!a->flow_id)
 			continue;
+		if (a->has_rec) {
+			err = upsert_flow(ix, a);
+			continue;
+		}
 		sqlite3_stmt *st = ix->st[ST_FLOWSTAT];
 		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
 		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
@@ -354,19 +412,21 @@ static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct e
 	return step(ix, ST_PROC);
 }
 
+/* The flow's row waits for the commit (flush_aggregates); its owners go in now. */
 static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id)
 {
-	sqlite3_stmt *st = ix->st[ST_FLOW];
-	sqlite3_bind_int64(st, 1, (int64_t)f->id);
-	sqlite3_bind_int(st, 2, f->key.proto);
-	sqlite3_bind_int(st, 3, f->key.family);
-	sqlite3_bind_blob(st, 4, f->key.addr_a, 16, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 5, f->key.port_a);
-	sqlite3_bind_blob(st, 6, f->key.addr_b, 16, SQLITE_TRANSIENT);
-	sqlite3_bind_int(st, 7, f->key.port_b);
-	sqlite3_bind_int64(st, 8, (int64_t)f->first_ns);
-	sqlite3_bind_int64(st, 9, (int64_t)chunk_id);
-	int err = step(ix, ST_FLOW);
+	struct flow_agg *a = agg_slot(ix, f->id);
+	if (!a)
+		return -ENOMEM;
+	if (!a->has_rec) {
+		a->has_rec = true;
+		a->key = f->key;
+		a->rec_first_ns = f->first_ns;
+		a->rec_chunk = chunk_id;
+	} else if (f->first_ns < a->rec_first_ns) {
+		a->rec_first_ns = f->first_ns;
+	}
+	int err = 0;
 	for (int side = 0; side < 2 && !err; side++)
 		if (f->proc[side].valid)
 			err = add_proc(ix, f->id, side, &f->proc[side]);

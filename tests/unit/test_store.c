@@ -3,10 +3,10 @@
  * test_store.c - the store through its public API: a round trip of packets, flows, sessions
  * and secrets; chunk boundaries and time order; a torn tail cut and recovered at the next
  * open; chunks on disk without index rows re-indexed; flipped bytes found by fsck and losing
- * one chunk only; a rebuilt index answering like the original; retention; modes; a reader
- * while the writer writes; a full disk (on a tmpfs in a mount namespace of the test's own)
- * with and without drop_when_full; direct (O_DIRECT) writes giving the same segment bytes as
- * buffered ones.
+ * one chunk only; a rebuilt index answering like the original; flow totals over chunks,
+ * commits and late records; retention; modes; a reader while the writer writes; a full disk
+ * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
+ * direct (O_DIRECT) writes giving the same segment bytes as buffered ones.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -413,6 +413,95 @@ static void test_rebuild(void **state)
 	struct readback rb;
 	read_all(f->dir, NULL, &rb);
 	assert_int_equal(rb.count, 3000);
+}
+
+struct flow_totals {
+	struct flow_info f[4]; /* by flow id */
+};
+
+static int note_flow(const struct flow_info *fi, void *ctx)
+{
+	struct flow_totals *t = ctx;
+	if (fi->rec.id < 4)
+		t->f[fi->rec.id] = *fi;
+	return 0;
+}
+
+static void read_flow_totals(const char *dir, struct flow_totals *t)
+{
+	struct store *s;
+	memset(t, 0, sizeof(*t));
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_walk_flows(s, NULL, note_flow, t), 0);
+	store_close(s);
+}
+
+static void append_flow_packets(struct store *s, uint32_t ifid, uint64_t flow, uint32_t from,
+				uint32_t n)
+{
+	uint8_t data[200];
+	for (uint32_t i = from; i < from + n; i++) {
+		make_packet(data, i, sizeof(data));
+		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = ifid, .caplen = 200,
+					 .origlen = 200, .flags = 2, .data = data, .flow_id = flow };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+}
+
+/* A flow's row when its record and its packets spread over chunks and commits, and its
+ * record comes again (a late owner) in a chunk without its packets; a flow with a record and
+ * no packet; and the same rows after a rebuild. */
+static void test_flow_totals(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s), f3 = store_new_flow_id(s);
+	assert_int_equal(f3, 3);
+	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
+	struct flow_record r2 = make_flow(f2, 80, 999, "wget");
+	struct flow_record r3 = make_flow(f3, 53, 77, "dig");
+	r1.first_ns = T0 + 10 * 1000ull;
+	r2.first_ns = T0 + 60 * 1000ull;
+	r3.first_ns = T0 + 5;
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	assert_int_equal(store_put_flow(s, &r3), 0);
+	append_flow_packets(s, ifid, f1, 10, 50);       /* chunks 1-3 */
+	assert_int_equal(store_sync(s), 0);              /* commit: f1 inserted with 50 */
+	append_flow_packets(s, ifid, f1, 60, 50);       /* the next commit adds 50 */
+	assert_int_equal(store_put_flow(s, &r2), 0);
+	append_flow_packets(s, ifid, f2, 110, 40);
+	assert_int_equal(store_sync(s), 0);
+	r1.proc[1] = r2.proc[0];                         /* f1's other end, learned late */
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	append_flow_packets(s, ifid, f2, 150, 40);
+	assert_int_equal(store_close(s), 0);
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct flow_totals t;
+		read_flow_totals(f->dir, &t);
+		assert_int_equal(t.f[1].packets, 100);
+		assert_int_equal(t.f[1].bytes, 100 * 200);
+		assert_int_equal(t.f[1].rec.first_ns, T0 + 10 * 1000ull);
+		assert_int_equal(t.f[1].last_ns, T0 + 109 * 1000ull);
+		assert_true(t.f[1].rec.proc[0].valid && t.f[1].rec.proc[1].valid);
+		assert_string_equal(t.f[1].rec.proc[1].comm, "wget");
+		assert_int_equal(t.f[2].packets, 80);
+		assert_int_equal(t.f[2].last_ns, T0 + 189 * 1000ull);
+		assert_int_equal(t.f[3].rec.id, 3);              /* a record, no packet */
+		assert_int_equal(t.f[3].packets, 0);
+		assert_int_equal(t.f[3].last_ns, T0 + 5);
+		assert_string_equal(t.f[3].rec.proc[0].comm, "dig");
+		char p[128];
+		snprintf(p, sizeof(p), "%s/index.db", f->dir);
+		assert_int_equal(unlink(p), 0);
+		assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	}
 }
 
 static void test_retention(void **state)
@@ -881,6 +970,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unindexed_chunks_reindexed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_flipped_byte, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_totals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
