@@ -66,11 +66,11 @@ done
 
 if [ "$QUICK" = 1 ]; then
 	SIZES="5000000 10000000 20000000" RUNS=1 TSHARK_RUNS=1 PPS=2000 FLOWS=300
-	LIVE_SECS=1 LIVE_RUNS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
+	LIVE_SECS=1 WARM_SECS=1 LIVE_RUNS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
 	LOADS="tcp-1g tls-1"
 else
 	SIZES="268435456 536870912 1073741824" RUNS=3 TSHARK_RUNS=1 PPS=20000 FLOWS=3000
-	LIVE_SECS=3 LIVE_RUNS=3 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
+	LIVE_SECS=3 WARM_SECS=1 LIVE_RUNS=3 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
 	LOADS="tcp-100m tcp-1g tcp-10g tcp-max udp64-20m udp64-100m tls-1 tls-4"
 fi
 START_EPOCH=1764140400 SEED=7
@@ -274,37 +274,63 @@ start_rec() {
 	stop_pid "$RPID" KILL; return 1
 }
 
-# run_load LOAD SECONDS: generates the named load on loopback and waits for it.
+now_us() { echo "${EPOCHREALTIME//[.,]/}"; }
+
+# run_load LOAD FROM_US UNTIL_US: generates the named load on loopback until the time UNTIL_US
+# (microseconds since the epoch) and waits for it; each client of a TLS loop writes to
+# $WORK/tls-K.n the requests it completed after FROM_US, and in all.
 run_load() {
-	local load=$1 secs=$2 k pids=() p
+	local load=$1 from=$2 until=$3 k pids=() p
 	case "$load" in
 	tcp-*|udp64-*)
-		local r=${load#*-} rate extra=()
+		local r=${load#*-} rate extra=() secs=$(((until - $(now_us) + 999999) / 1000000))
 		case "$r" in max) rate=0 ;; *m) rate=${r%m}M ;; *g) rate=${r%g}G ;; esac
 		[ "${load%%-*}" = udp64 ] && extra=(-u -l 64)
 		"${NX[@]}" iperf3 -c 127.0.0.1 -p "$IPORT" -t "$secs" -b "$rate" "${extra[@]}" \
 			>>"$LOG" 2>&1 </dev/null ;;
 	tls-*)
 		for k in $(seq "${load#tls-}"); do
-			"${NX[@]}" bash -c 'n=0; end=$((SECONDS + $2))
-				while [ $SECONDS -lt $end ]; do
-					curl -sk -o /dev/null "https://127.0.0.1:$1/" && n=$((n + 1))
-				done; echo $n' _ "$TPORT" "$secs" >"$WORK/tls-$k.n" 2>/dev/null </dev/null &
+			"${NX[@]}" bash -c 'n=0 all=0 t=0
+				while [ "$t" -lt "$3" ]; do
+					curl -sk -o /dev/null "https://127.0.0.1:$1/"; ok=$?
+					t=${EPOCHREALTIME//[.,]/}
+					[ $ok = 0 ] || continue
+					all=$((all + 1)); [ "$t" -ge "$2" ] && n=$((n + 1))
+				done; echo $n $all' _ "$TPORT" "$from" "$until" >"$WORK/tls-$k.n" \
+				2>/dev/null </dev/null &
 			pids+=($!)
 		done
-		for p in "${pids[@]}"; do wait "$p"; done
-		TLS_REQS=$(awk '{ n += $1 } END { print n + 0 }' "$WORK"/tls-*.n)
-		rm -f "$WORK"/tls-*.n ;;
+		for p in "${pids[@]}"; do wait "$p"; done ;;
 	esac
+}
+
+# sleep_until US: sleeps until the time US (microseconds since the epoch).
+sleep_until() {
+	local d=$(($1 - $(now_us)))
+	[ "$d" -gt 0 ] && sleep "$(printf '%d.%06d' $((d / 1000000)) $((d % 1000000)))"
 }
 
 live_one() { # LOAD TOOL
 	local load=$1 tool=$2 p="live.$1.$2" dir=$WORK/live-$2 a b a2 b2 c0 c1 hwm n by
 	if ! start_rec "$tool" "$dir"; then fact "$p.status" "$WHY"; return; fi
 	read -r a b < <("${NX[@]}" $PY lostat)
+	# CPU is measured after WARM_SECS of the same load: the recorder's first touches of its
+	# tables and buffers are start-up costs, not costs per byte.
+	rm -f "$WORK"/tls-*.n
+	local from=$(($(now_us) + WARM_SECS * 1000000)) lp wb
+	run_load "$load" "$from" $((from + LIVE_SECS * 1000000)) &
+	lp=$!
+	PIDS+=("$lp")
+	sleep_until "$from"
+	read -r _ wb < <("${NX[@]}" $PY lostat)
 	read -r c0 _ < <($PY procstat "$RPID")
-	TLS_REQS=
-	run_load "$load" "$LIVE_SECS"
+	wait "$lp"
+	mapfile -t PIDS < <(forget "$lp")
+	TLS_REQS= TLS_ALL=
+	case "$load" in
+	tls-*) read -r TLS_REQS TLS_ALL < <(cat "$WORK"/tls-*.n |
+			awk '{ n += $1; a += $2 } END { print n + 0, a + 0 }') ;;
+	esac
 	sleep 0.5
 	if ! kill -0 "$RPID" 2>/dev/null; then
 		wait "$RPID"; local st=$?
@@ -319,7 +345,7 @@ live_one() { # LOAD TOOL
 	read -r c1 hwm _ < <($PY procstat "$RPID")
 	read -r a2 b2 < <("${NX[@]}" $PY lostat)
 	stop_pid "$RPID" INT
-	fact "$p.sent" $((a2 - a)); fact "$p.bytes" $((b2 - b))
+	fact "$p.sent" $((a2 - a)); fact "$p.bytes" $((b2 - b)); fact "$p.window_bytes" $((b2 - wb))
 	fact "$p.cpu" "$(awk -v a="$c1" -v b="$c0" 'BEGIN { printf "%.4f", a - b }')"
 	fact "$p.hwm" "$hwm"
 	[ -n "$TLS_REQS" ] && fact "$p.requests" "$TLS_REQS"
@@ -328,7 +354,8 @@ live_one() { # LOAD TOOL
 			fact "$p.captured" "$($PY json "$WORK/live.json" packets)"
 			fact "$p.captured_bytes" "$($PY json "$WORK/live.json" matching.bytes)"
 			fact "$p.drops" "$($PY json "$WORK/live.json" drops)"
-			[ -n "$TLS_REQS" ] && fact "live.$load.extra" "$TLS_REQS requests under ecap, \
+			[ -n "$TLS_REQS" ] && fact "live.$load.extra" "$TLS_ALL requests under ecap \
+($TLS_REQS after the warm-up), \
 which recorded $($PY json "$WORK/live.json" tls_sessions) TLS sessions and \
 $($PY json "$WORK/live.json" secrets) secrets"
 		else
@@ -345,10 +372,10 @@ $($PY json "$WORK/live.json" secrets) secrets"
 
 describe_load() {
 	case "$1" in
-	tcp-max) echo "iperf3 TCP, unlimited rate, ${LIVE_SECS} s" ;;
-	tcp-*) echo "iperf3 TCP -b ${1#tcp-}, ${LIVE_SECS} s" ;;
-	udp64-*) echo "iperf3 UDP 64-byte datagrams -b ${1#udp64-}, ${LIVE_SECS} s" ;;
-	tls-*) echo "TLS request loop: ${1#tls-} curl client(s) vs openssl s_server, ${LIVE_SECS} s" ;;
+	tcp-max) echo "iperf3 TCP, unlimited rate, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
+	tcp-*) echo "iperf3 TCP -b ${1#tcp-}, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
+	udp64-*) echo "iperf3 UDP 64-byte datagrams -b ${1#udp64-}, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
+	tls-*) echo "TLS request loop: ${1#tls-} curl client(s) vs openssl s_server, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	esac
 }
 

@@ -502,6 +502,12 @@ def section_retrieval(out, d, want):
         out.append('')
 
 
+def window_key(d, q):
+    """The bytes CPU is measured over: those after the warm-up (reports from before the
+    warm-up existed have only the whole run's)."""
+    return q + 'window_bytes' if d.all.get(q + 'window_bytes') else q + 'bytes'
+
+
 def section_live(out, d):
     out.append('## 3. Live capture on lo: `ecap-rec -i lo` vs `tcpdump -i lo -w FILE`\n')
     out.append('Each load runs under each recorder in turn (never both at once), three times '
@@ -515,8 +521,11 @@ def section_live(out, d):
                'packet counts differ in kind: ecap\'s TC hook sees TCP segmentation-offload '
                'super-packets (up to ~128 KiB) before the kernel splits them, tcpdump and the '
                'counter see them after, so bytes are the fair comparison. CPU: the time the '
-               'recorder\'s threads ran over the load, in nanoseconds (/proc/PID/task/*/'
-               'schedstat); work done in the kernel on the '
+               'recorder\'s threads ran in nanoseconds (/proc/PID/task/*/schedstat), from the '
+               'end of a first second of the load (a warm-up: start-up costs such as the first '
+               'touches of the recorder\'s tables are not costs per byte) to half a second '
+               'after its end, per byte the kernel counted in that window (TLS loops: per '
+               'request completed in it); work done in the kernel on the '
                'sender\'s behalf (the TC program, AF_PACKET copies) is charged to the sender and '
                'not counted for either. Peak memory: VmHWM. CPU per Gbit/s uses the kernel\'s '
                'byte count. Goal: no drops where tcpdump has none, and less CPU per Gbit/s than '
@@ -539,10 +548,12 @@ def section_live(out, d):
                 res[tool] = None
                 continue
             # repeated runs: every figure from the run with the median CPU per byte
-            i = d.median_run(q + 'cpu', q + 'bytes')
+            wkey = window_key(d, q)
+            i = d.median_run(q + 'cpu', wkey)
             sent, cap, drops = (d.num(q + k, i) for k in ('sent', 'captured', 'drops'))
             cpu, byt, hwm = (d.num(q + k, i) for k in ('cpu', 'bytes', 'hwm'))
-            gb = None if byt is None else byt * 8 / 1e9
+            wbyt = d.num(wkey, i)
+            gb = None if wbyt is None else wbyt * 8 / 1e9
             res[tool] = dict(sent=sent, cap=cap, drops=drops, cpu=cpu, gb=gb, hwm=hwm,
                              cpg=ratio(cpu, gb), byt=byt, capb=d.num(q + 'captured_bytes', i),
                              runs=len(d.all.get(q + 'cpu', [])), run=i)
@@ -578,7 +589,11 @@ def section_live(out, d):
             cpu_ratio = '-'
         else:
             ok_drops = e['drops'] == 0 or (c['drops'] or 0) > 0
-            if not e['cpu'] or not c['cpu']:
+            if e['cpg'] is None or c['cpg'] is None:
+                # no byte counted in the window (the load did not run): nothing to compare
+                cpu_ratio = '-'
+                verdict_s = 'not measured (no load in the window)'
+            elif not e['cpu'] or not c['cpu']:
                 # Below the clock tick (10 ms): no ratio, the goal is judged on drops.
                 cpu_ratio = 'n/a (CPU below 10 ms)'
                 verdict_s = verdict(ok_drops) + (' (drops)' if not ok_drops else '') + \
@@ -602,7 +617,7 @@ def section_live(out, d):
         cells = []
         for tool in ('ecap', 'tcpdump'):
             q = 'live.%s.%s.' % (load, tool)
-            i = d.median_run(q + 'cpu', q + 'bytes')
+            i = d.median_run(q + 'cpu', window_key(d, q))
             cpu, reqs = d.num(q + 'cpu', i), d.num(q + 'requests', i)
             if cpu and reqs:
                 cells.append('%s %.0f us' % (tool, cpu / reqs * 1e6))
