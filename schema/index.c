@@ -26,6 +26,7 @@ enum {
 	ST_SECRET,
 	ST_DROPS,
 	ST_SEGMENT,
+	ST_SECRET_CHUNK,
 	ST_HAS_SECRET,
 	ST_SECRET_LABELS,
 	ST_COUNT
@@ -61,8 +62,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "first_ns = coalesce(min(first_ns, excluded.first_ns), first_ns, "
 		       "excluded.first_ns), last_ns = coalesce(max(last_ns, excluded.last_ns), "
 		       "last_ns, excluded.last_ns)",
-	[ST_HAS_SECRET] = "SELECT 1 FROM secrets WHERE client_random = ?1 AND label = ?2",
-	[ST_SECRET_LABELS] = "SELECT label FROM secrets WHERE client_random = ?1",
+	[ST_SECRET_CHUNK] = "INSERT OR IGNORE INTO secret_chunks(client_random, chunk_id) "
+			    "VALUES (?1, ?2)",
+	[ST_HAS_SECRET] = "SELECT 1 FROM secret_chunks c JOIN secrets x ON x.chunk_id = c.chunk_id "
+			  "AND x.client_random = c.client_random AND x.label = ?2 "
+			  "WHERE c.client_random = ?1 LIMIT 1",
+	[ST_SECRET_LABELS] = "SELECT x.label FROM secret_chunks c JOIN secrets x "
+			     "ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
+			     "WHERE c.client_random = ?1",
 };
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
@@ -130,11 +137,44 @@ static int exec(struct index *ix, const char *sql)
 	return sql_err(sqlite3_exec(ix->db, sql, NULL, NULL, NULL));
 }
 
-/* Future schema changes: one step per version, run inside one transaction. */
+/*
+ * Version 1 to 2: tls_sessions keyed by flow instead of client_random, secrets keyed by chunk,
+ * and secret_chunks to find a client_random's secrets (index.sql says why). The two tables
+ * are copied into their new layout; index.sql then adds what is new.
+ */
+static const char migrate_1_to_2[] =
+	"CREATE TABLE tls_sessions_v2 (client_random BLOB NOT NULL, flow_id INTEGER NOT NULL, "
+	"chunk_id INTEGER NOT NULL, PRIMARY KEY (flow_id, client_random)) WITHOUT ROWID;"
+	"INSERT INTO tls_sessions_v2 SELECT client_random, flow_id, chunk_id FROM tls_sessions;"
+	"DROP TABLE tls_sessions;"
+	"ALTER TABLE tls_sessions_v2 RENAME TO tls_sessions;"
+	"CREATE TABLE secrets_v2 (chunk_id INTEGER NOT NULL, client_random BLOB NOT NULL, "
+	"label TEXT NOT NULL, secret BLOB NOT NULL, PRIMARY KEY (chunk_id, client_random, label)) "
+	"WITHOUT ROWID;"
+	"INSERT INTO secrets_v2 SELECT chunk_id, client_random, label, secret FROM secrets;"
+	"DROP TABLE secrets;"
+	"ALTER TABLE secrets_v2 RENAME TO secrets;";
+
+/* One step per version, all inside one transaction. */
 static int index_migrate(struct index *ix, int from)
 {
-	(void)ix;
-	return from == INDEX_SCHEMA_VERSION ? 0 : -EPROTO;
+	int err = exec(ix, "BEGIN IMMEDIATE");
+	if (err)
+		return err;
+	if (from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
+		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
+			       "FROM secrets");
+	else if (from != 1 && !err)
+		err = -EPROTO;
+	if (!err) {
+		char buf[32];
+		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
+		err = exec(ix, buf);
+	}
+	if (!err)
+		return exec(ix, "COMMIT");
+	exec(ix, "ROLLBACK");
+	return err;
 }
 
 int index_open(const char *path, bool create, struct index **out, char *err, size_t errlen)
@@ -491,12 +531,20 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = step(ix, ST_SESSION);
 	}
 	for (size_t i = 0; i < n_secrets && !err; i++) {
+		const struct tls_secret *sec = &secrets[i];
 		st = ix->st[ST_SECRET];
-		sqlite3_bind_blob(st, 1, secrets[i].client_random, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, secrets[i].label, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_blob(st, 3, secrets[i].secret, secrets[i].secret_len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, sec->label, -1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, sec->secret, sec->secret_len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, (int64_t)m->id);
 		err = step(ix, ST_SECRET);
+		/* a session's secrets come together: one row for them, not one per secret */
+		if (err || (i && !memcmp(secrets[i - 1].client_random, sec->client_random, 32)))
+			continue;
+		st = ix->st[ST_SECRET_CHUNK];
+		sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (int64_t)m->id);
+		err = step(ix, ST_SECRET_CHUNK);
 	}
 	for (size_t i = 0; i < m->n_drops && !err; i++) {
 		st = ix->st[ST_DROPS];
@@ -556,6 +604,7 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"INSERT INTO temp.gone_chunks SELECT id FROM chunks WHERE segment = ?1 "
 		"AND offset + length > ?2",
 		"DELETE FROM secrets WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
+		"DELETE FROM secret_chunks WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",

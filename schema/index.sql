@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 1 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 2 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -85,23 +85,33 @@ CREATE INDEX IF NOT EXISTS flow_procs_by_pid ON flow_procs(pid);
 CREATE INDEX IF NOT EXISTS flow_procs_by_comm ON flow_procs(comm);
 CREATE INDEX IF NOT EXISTS flow_procs_by_uid ON flow_procs(uid);
 
+-- A TLS session: the flow whose ClientHello carried client_random, found in chunk_id. Keyed by
+-- flow so that new sessions append to the b-tree instead of landing on random pages.
 CREATE TABLE IF NOT EXISTS tls_sessions (
 	client_random BLOB NOT NULL,
 	flow_id       INTEGER NOT NULL,
 	chunk_id      INTEGER NOT NULL,
-	PRIMARY KEY (client_random, flow_id)
+	PRIMARY KEY (flow_id, client_random)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tls_sessions_by_flow ON tls_sessions(flow_id);
+CREATE INDEX IF NOT EXISTS tls_sessions_by_chunk ON tls_sessions(chunk_id);
 
--- chunk_id: the chunk whose DSB holds the secret.
+-- chunk_id: the chunk whose DSB holds the secret. Keyed by chunk, so that secrets append.
 CREATE TABLE IF NOT EXISTS secrets (
+	chunk_id      INTEGER NOT NULL,
 	client_random BLOB NOT NULL,
 	label         TEXT NOT NULL,
 	secret        BLOB NOT NULL,
-	chunk_id      INTEGER NOT NULL,
-	PRIMARY KEY (client_random, label)
+	PRIMARY KEY (chunk_id, client_random, label)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS secrets_by_chunk ON secrets(chunk_id);
+
+-- Which chunks hold secrets of a client_random: the one table with random keys, one small
+-- row per session (and chunk) rather than one per secret.
+CREATE TABLE IF NOT EXISTS secret_chunks (
+	client_random BLOB NOT NULL,
+	chunk_id      INTEGER NOT NULL,
+	PRIMARY KEY (client_random, chunk_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS secret_chunks_by_chunk ON secret_chunks(chunk_id);
 
 CREATE TABLE IF NOT EXISTS drops (
 	iface    INTEGER NOT NULL,

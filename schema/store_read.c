@@ -583,11 +583,13 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 	sqlite3_stmt *st;
 	const char *sql = flows ?
 		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM tls_sessions t "
-		"JOIN secrets x ON x.client_random = t.client_random WHERE t.flow_id = ?1 "
-		"ORDER BY x.client_random, x.label" :
-		"SELECT x.label, x.client_random, x.secret, "
-		"(SELECT min(flow_id) FROM tls_sessions t WHERE t.client_random = x.client_random) "
-		"FROM secrets x ORDER BY x.client_random, x.label";
+		"JOIN secret_chunks c ON c.client_random = t.client_random "
+		"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
+		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.label" :
+		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM secrets x "
+		"LEFT JOIN (SELECT client_random, min(flow_id) AS flow_id FROM tls_sessions "
+		"GROUP BY client_random) t ON t.client_random = x.client_random "
+		"ORDER BY x.client_random, x.label";
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	int err = 0;
@@ -664,8 +666,8 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		{ "SELECT count(*) FROM flows", offsetof(struct store_stats, flows) },
 		{ "SELECT count(*) FROM tls_sessions", offsetof(struct store_stats, tls_sessions) },
 		{ "SELECT count(*) FROM secrets", offsetof(struct store_stats, secrets) },
-		{ "SELECT count(*) FROM secrets x WHERE EXISTS (SELECT 1 FROM tls_sessions t "
-		  "WHERE t.client_random = x.client_random)",
+		{ "SELECT count(*) FROM secrets WHERE client_random IN "
+		  "(SELECT client_random FROM tls_sessions)",
 		  offsetof(struct store_stats, secrets_linked) },
 		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },
 		{ "SELECT min(first_ns) FROM chunks WHERE packets > 0",

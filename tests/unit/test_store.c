@@ -6,7 +6,8 @@
  * one chunk only; a rebuilt index answering like the original; flow totals over chunks,
  * commits and late records; retention; modes; a reader while the writer writes; a full disk
  * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
- * direct (O_DIRECT) writes giving the same segment bytes as buffered ones.
+ * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; an index of
+ * schema version 1 migrated.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sqlite3.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -882,6 +884,135 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
+/* Version 1 of the index, from version 2's: sessions and secrets keyed by client_random, with
+ * their indexes by flow and by chunk, and no secret_chunks. */
+static const char index_v1_layout[] =
+	"CREATE TABLE s1 (client_random BLOB NOT NULL, label TEXT NOT NULL, secret BLOB NOT NULL, "
+	"chunk_id INTEGER NOT NULL, PRIMARY KEY (client_random, label)) WITHOUT ROWID;"
+	"INSERT INTO s1 SELECT client_random, label, secret, chunk_id FROM secrets;"
+	"DROP TABLE secrets; DROP TABLE secret_chunks; ALTER TABLE s1 RENAME TO secrets;"
+	"CREATE INDEX secrets_by_chunk ON secrets(chunk_id);"
+	"CREATE TABLE t1 (client_random BLOB NOT NULL, flow_id INTEGER NOT NULL, "
+	"chunk_id INTEGER NOT NULL, PRIMARY KEY (client_random, flow_id)) WITHOUT ROWID;"
+	"INSERT INTO t1 SELECT client_random, flow_id, chunk_id FROM tls_sessions;"
+	"DROP TABLE tls_sessions; ALTER TABLE t1 RENAME TO tls_sessions;"
+	"CREATE INDEX tls_sessions_by_flow ON tls_sessions(flow_id);"
+	"PRAGMA user_version = 1;";
+
+/* One number the index gives for sql, read with SQLite directly. */
+static int64_t index_int(const char *dir, const char *sql)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+struct secret_answer {
+	struct store_stats st;
+	int flow_secrets[3]; /* by flow: the secrets store_walk_secrets gives */
+	int all_secrets, all_linked;
+};
+
+static int tally_secret(const struct tls_secret *sec, uint64_t flow, void *ctx)
+{
+	struct secret_answer *a = ctx;
+	assert_true(sec->secret_len == 32 || sec->secret_len == 48);
+	a->all_secrets++;
+	a->all_linked += flow != 0;
+	return 0;
+}
+
+static void secret_answers(const char *dir, struct secret_answer *a)
+{
+	struct store *s;
+	memset(a, 0, sizeof(*a));
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_get_stats(s, &a->st), 0);
+	for (uint64_t f = 1; f <= 2; f++) {
+		struct idset ids = { 0 };
+		idset_add(&ids, f);
+		struct secret_answer one = { 0 };
+		assert_int_equal(store_walk_secrets(s, &ids, tally_secret, &one), 0);
+		a->flow_secrets[f] = one.all_secrets;
+		idset_free(&ids);
+	}
+	assert_int_equal(store_walk_secrets(s, NULL, tally_secret, a), 0);
+	store_close(s);
+}
+
+/* A store whose index is of version 1 is migrated when opened and answers as before: its
+ * sessions, its secrets by flow and in all, and whether a secret is held. */
+static void test_migrate_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	write_store(f->dir, &o, 3000); /* flow 1 has a session and a CLIENT_RANDOM */
+	struct store *s;
+	uint8_t cr[32];
+	memset(cr, 0x33, sizeof(cr));
+	struct tls_secret a = secret_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0x33, 1);
+	struct tls_secret b = secret_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", 0x33, 2);
+	struct tls_secret c = secret_of("CLIENT_TRAFFIC_SECRET_0", 0x33, 3);
+	struct tls_secret lone = secret_of("CLIENT_RANDOM", 0x44, 4); /* no session */
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_int_equal(store_put_tls_session(s, cr, 2), 0);
+	assert_int_equal(store_put_secret(s, &a), 1);
+	assert_int_equal(store_sync(s), 0);
+	assert_int_equal(store_put_secret(s, &b), 1);           /* another chunk */
+	assert_int_equal(store_put_secret(s, &lone), 1);
+	assert_int_equal(store_close(s), 0);
+
+	struct answer before, after;
+	struct secret_answer sbefore, safter;
+	answers(f->dir, &before);
+	secret_answers(f->dir, &sbefore);
+	assert_int_equal(sbefore.flow_secrets[1], 1);
+	assert_int_equal(sbefore.flow_secrets[2], 2);
+	assert_int_equal(sbefore.all_secrets, 4);
+	assert_int_equal(sbefore.all_linked, 3);
+	assert_int_equal(sbefore.st.secrets_linked, 3);
+
+	char p[128];
+	sqlite3 *db;
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, index_v1_layout, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 1);
+
+	answers(f->dir, &after);                                /* a reader migrates it */
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 2);
+	assert_memory_equal(&before, &after, sizeof(before));
+	secret_answers(f->dir, &safter);
+	assert_memory_equal(&sbefore.flow_secrets, &safter.flow_secrets,
+			    sizeof(sbefore.flow_secrets));
+	assert_int_equal(safter.all_secrets, 4);
+	assert_int_equal(safter.all_linked, 3);
+	assert_int_equal(safter.st.secrets, sbefore.st.secrets);
+	assert_int_equal(safter.st.secrets_linked, 3);
+	assert_int_equal(safter.st.tls_sessions, sbefore.st.tls_sessions);
+
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_int_equal(store_put_secret(s, &b), 0);           /* held, found in the index */
+	assert_int_equal(store_put_secret(s, &a), 0);
+	assert_int_equal(store_put_secret(s, &c), 1);
+	assert_int_equal(store_close(s), 0);
+	secret_answers(f->dir, &safter);
+	assert_int_equal(safter.flow_secrets[2], 3);
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	fclose(devnull);
+}
+
 /* A secret whose segment retention deleted is not held any more: put again, it is stored. */
 static void test_secret_after_retention(void **state)
 {
@@ -915,6 +1046,8 @@ static void test_secret_after_retention(void **state)
 	assert_int_equal(store_get_stats(s, &st), 0);
 	assert_int_equal(st.secrets, 1);
 	store_close(s);
+	/* the deleted chunk's row in secret_chunks went with it */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 1);
 }
 
 static void test_direct_writes(void **state)
@@ -976,6 +1109,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 	};

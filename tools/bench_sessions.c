@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * bench_sessions - what the store costs per TLS session, as the live recorder feeds it: for
+ * each session a new flow with both owners (both ends local), 18 packets of a TLS 1.3 request
+ * (8.2 KB, incompressible records), the session (client_random to flow) and its five secrets,
+ * reported twice (by the client and by the server, as the uprobes do). Sessions come at a
+ * steady rate on a simulated clock, so the group commit (fdatasync, then COMMIT) runs once per
+ * simulated second as it does live, with the store's writer thread on.
+ *
+ * It prints the CPU time (all threads) per session over a measured run, after a warm-up, and
+ * optionally after preloading the store with many sessions: the cost of the random keys
+ * (client_random) in the index as the store grows.
+ *
+ *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "store.h"
+
+/* Frame lengths of one HTTPS request over TLS 1.3 (curl against openssl s_server -www). */
+static const uint16_t frame_len[] = { 74,  74, 66,   583, 66, 1490, 66,  146, 66,
+				      171, 66, 1390, 66,  2650, 66, 66,   66,  66 };
+#define FRAMES (sizeof(frame_len) / sizeof(frame_len[0]))
+static const char *const labels[] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+				      "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+				      "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0",
+				      "EXPORTER_SECRET" };
+
+static uint64_t now_ns(clockid_t clk)
+{
+	struct timespec ts;
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+	       ru.ru_stime.tv_usec / 1e6;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static uint64_t next_rand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static void fill_random(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t r = next_rand();
+		memcpy(p + i, &r, n - i < 8 ? n - i : 8);
+	}
+}
+
+struct sim {
+	struct store *s;
+	uint32_t ifid;
+	uint64_t mono, wall, step_ns; /* the simulated clocks, one session apart */
+	uint64_t next_tick;
+	uint32_t n;                   /* sessions so far */
+	uint8_t frame[2048];
+};
+
+static int fail(struct sim *m, const char *what)
+{
+	fprintf(stderr, "bench_sessions: %s: %s\n", what, store_errmsg(m->s));
+	return 1;
+}
+
+static void make_flow(struct sim *m, struct flow_record *fr)
+{
+	memset(fr, 0, sizeof(*fr));
+	fr->id = store_new_flow_id(m->s);
+	fr->first_ns = m->wall;
+	fr->key.proto = 6;
+	fr->key.family = 4;
+	memset(fr->key.addr_a + 10, 0xff, 2);
+	memset(fr->key.addr_b + 10, 0xff, 2);
+	fr->key.addr_a[12] = fr->key.addr_b[12] = 127;
+	fr->key.addr_a[15] = fr->key.addr_b[15] = 1;
+	fr->key.port_a = (uint16_t)(32768 + m->n % 28000);
+	fr->key.port_b = 4433;
+	for (int side = 0; side < 2; side++) {
+		struct ecap_proc *p = &fr->proc[side];
+		p->valid = true;
+		p->pid = p->tid = side ? 4000 : 100000 + m->n; /* a new client each time */
+		p->uid = p->gid = 0;
+		snprintf(p->comm, sizeof(p->comm), "%s", side ? "openssl" : "curl");
+	}
+}
+
+static int one_session(struct sim *m)
+{
+	struct flow_record fr;
+	make_flow(m, &fr);
+	if (store_put_flow(m->s, &fr))
+		return fail(m, "flow");
+	uint8_t cr[32];
+	fill_random(cr, sizeof(cr));
+	for (size_t i = 0; i < FRAMES; i++) {
+		uint32_t len = frame_len[i];
+		fill_random(m->frame, len);
+		struct ecap_packet p = { .ts_ns = m->wall + i * 20000, .iface = m->ifid,
+					 .caplen = len, .origlen = len, .flags = 2,
+					 .flow_id = fr.id, .data = m->frame };
+		if (store_append_packet(m->s, &p))
+			return fail(m, "packet");
+		if (i == 3 && store_put_tls_session(m->s, cr, fr.id))
+			return fail(m, "session");
+	}
+	for (int end = 0; end < 2; end++)
+		for (size_t k = 0; k < sizeof(labels) / sizeof(labels[0]); k++) {
+			struct tls_secret sec = { .secret_len = 32 };
+			snprintf(sec.label, sizeof(sec.label), "%s", labels[k]);
+			memcpy(sec.client_random, cr, 32);
+			memcpy(sec.secret, cr, 32);
+			sec.secret[0] ^= (uint8_t)(k + 1);
+			if (store_put_secret(m->s, &sec) < 0)
+				return fail(m, "secret");
+		}
+	m->n++;
+	m->mono += m->step_ns;
+	m->wall += m->step_ns;
+	if (m->mono >= m->next_tick) { /* the live loop ticks the store every 10 ms */
+		m->next_tick = m->mono + 10000000;
+		if (store_tick(m->s, m->mono))
+			return fail(m, "tick");
+	}
+	return 0;
+}
+
+static int sessions(struct sim *m, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (one_session(m))
+			return 1;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir = "/tmp/ecap-bench-sessions";
+	uint32_t n = 20000, rate = 200, preload = 0;
+	int c;
+	static const struct option longopts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "sessions", required_argument, NULL, 'n' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "preload", required_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	while ((c = getopt_long(argc, argv, "s:n:r:p:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			dir = optarg;
+			break;
+		case 'n':
+			n = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'r':
+			rate = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'p':
+			preload = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		default:
+			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
+				"[--rate PER_SECOND] [--preload N]\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (!n || !rate) {
+		fprintf(stderr, "bench_sessions: --sessions and --rate must be above 0\n");
+		return 2;
+	}
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		return 1;
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	o.drop_when_full = true;
+	static struct sim m;
+	if (store_open(dir, STORE_WRITE, &o, &m.s)) {
+		fprintf(stderr, "bench_sessions: %s: %s\n", dir, store_errmsg(m.s));
+		return 1;
+	}
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	if (store_add_interface(m.s, &ifc, &m.ifid))
+		return fail(&m, "interface");
+	m.mono = now_ns(CLOCK_MONOTONIC);
+	m.wall = now_ns(CLOCK_REALTIME);
+	m.step_ns = 1000000000ull / rate;
+	/* the preload, then a warm-up as long as the measured run's first fifth */
+	if (sessions(&m, preload + n / 5))
+		return 1;
+	double c0 = cpu_seconds();
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+	if (sessions(&m, n))
+		return 1;
+	if (store_sync(m.s))
+		return fail(&m, "sync");
+	double cpu = cpu_seconds() - c0, wall = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	if (store_close(m.s)) {
+		fprintf(stderr, "bench_sessions: close failed\n");
+		return 1;
+	}
+	printf("TLS sessions into the store: %u at %u/s (simulated) after %u: %.1f us CPU per "
+	       "session (%.2f s CPU, %.2f s wall)\n",
+	       n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall);
+	return system(cmd) ? 1 : 0;
+}
