@@ -8,7 +8,8 @@
 #      one-connection query against stores of 3 sizes;
 #   3. live capture on lo at rising loads (iperf3, a curl/openssl TLS loop) vs tcpdump -i lo -w;
 #   4. storage against the pcap, gzip -1 and zstd -1;  5. recorder peak memory;
-#   6. the store append benchmark (bench_store).
+#   6. the store append benchmark (bench_store) and the store's cost per TLS session
+#      (bench_sessions).
 # It writes BENCHMARKS.md at the repository root (medians of 3 runs). tools/bench_report.py does
 # the timing (wait4) and writes the table.
 #
@@ -55,9 +56,9 @@ while [ $# -gt 0 ]; do
 done
 
 REC=$BUILD/recorder/ecap-rec EXP=$BUILD/export/ecap-export LS=$BUILD/tools/ecap-ls
-GEN=$BUILD/tools/gen_traffic BSTORE=$BUILD/tools/bench_store
+GEN=$BUILD/tools/gen_traffic BSTORE=$BUILD/tools/bench_store BSESS=$BUILD/tools/bench_sessions
 PY="python3 $SRC/tools/bench_report.py"
-for b in "$REC" "$EXP" "$LS" "$GEN" "$BSTORE"; do
+for b in "$REC" "$EXP" "$LS" "$GEN" "$BSTORE" "$BSESS"; do
 	[ -x "$b" ] || { echo "bench.sh: $b is missing: build first (ninja -C $BUILD)" >&2; exit 2; }
 done
 for t in python3 tcpdump tshark editcap gzip zstd; do
@@ -67,10 +68,12 @@ done
 if [ "$QUICK" = 1 ]; then
 	SIZES="5000000 10000000 20000000" RUNS=1 TSHARK_RUNS=1 PPS=2000 FLOWS=300
 	LIVE_SECS=1 WARM_SECS=1 LIVE_RUNS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
+	SESS_N=2000 SESS_PRELOADS=0
 	LOADS="tcp-1g tls-1"
 else
 	SIZES="268435456 536870912 1073741824" RUNS=3 TSHARK_RUNS=1 PPS=20000 FLOWS=3000
 	LIVE_SECS=3 WARM_SECS=1 LIVE_RUNS=3 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
+	SESS_N=20000 SESS_PRELOADS="0 200000"
 	LOADS="tcp-100m tcp-1g tcp-10g tcp-max udp64-20m udp64-100m tls-1 tls-4"
 fi
 START_EPOCH=1764140400 SEED=7
@@ -244,6 +247,14 @@ if "$BSTORE" --store "$WORK/bs" ${BS_BYTES:+--bytes $BS_BYTES} >"$WORK/bs.out" 2
 	fact bs.raw "$(paste -sd'|' "$WORK/bs.out" | sed 's/|/ || /g')"
 fi
 rm -rf "$WORK/bs"
+say "store cost per TLS session"
+for pre in $SESS_PRELOADS; do
+	if "$BSESS" --store "$WORK/bss" --sessions "$SESS_N" --preload "$pre" >>"$WORK/bss.out" \
+		2>>"$LOG"; then
+		fact bss.raw "$(paste -sd'|' "$WORK/bss.out" | sed 's/|/ || /g')"
+	fi
+done
+rm -rf "$WORK/bss"
 
 # ---------------------------------------------------------------- 3. live capture
 # Every live load runs on the loopback of a network namespace made for the bench, so that the
