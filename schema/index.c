@@ -155,12 +155,17 @@ static const char migrate_1_to_2[] =
 	"DROP TABLE secrets;"
 	"ALTER TABLE secrets_v2 RENAME TO secrets;";
 
-/* One step per version, all inside one transaction. */
-static int index_migrate(struct index *ix, int from)
+/* One step per version, all inside one transaction. Another process may have migrated the
+ * index since its version was read: the version is read again under the write lock. */
+static int index_migrate(struct index *ix)
 {
+	int64_t from;
 	int err = exec(ix, "BEGIN IMMEDIATE");
+	if (!err && !(err = index_scalar(ix, "PRAGMA user_version", 0, &from)) &&
+	    from == INDEX_SCHEMA_VERSION)
+		return exec(ix, "COMMIT");
 	if (err)
-		return err;
+		goto out;
 	if (from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
 			       "FROM secrets");
@@ -173,6 +178,7 @@ static int index_migrate(struct index *ix, int from)
 	}
 	if (!err)
 		return exec(ix, "COMMIT");
+out:
 	exec(ix, "ROLLBACK");
 	return err;
 }
@@ -220,7 +226,7 @@ int index_open(const char *path, bool create, struct index **out, char *err, siz
 		e = -EPROTO;
 		goto fail;
 	}
-	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix, (int)version))) {
+	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix))) {
 		snprintf(err, errlen, "%s: cannot migrate index from version %lld", path,
 			 (long long)version);
 		goto fail;
