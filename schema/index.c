@@ -35,7 +35,7 @@ enum {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
-	/* a flow with its totals (see flush_aggregates); ?14-?16 only count on a conflict */
+	/* a flow with its totals so far (see upsert_flow); ?14-?16 only count on a conflict */
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
 		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO UPDATE SET "
@@ -74,16 +74,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
- * whose record came in this transaction is inserted then, with its totals: one write of its
- * row and indexes instead of an insert and an update. */
+ * whose record comes in a chunk is inserted right away with the totals gathered so far, and
+ * its slot emptied: one write of its row and indexes instead of an insert and an update. */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
-				 * UINT64_MAX: no packet counted */
-	bool has_rec;           /* a record came: key, rec_first_ns, rec_chunk are set */
-	struct flow_key key;
-	uint64_t rec_first_ns;  /* the earliest first_ns of its records */
-	uint64_t rec_chunk;     /* the first chunk with a record */
+				 * UINT64_MAX: nothing gathered */
 };
 
 struct index {
@@ -297,21 +293,23 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 }
 
 /*
- * A flow recorded in this transaction: the row as the record's insert followed by the totals'
- * update would leave it. On a conflict (a flow already indexed, its record written again
- * because an owner came later), the record adds nothing but an earlier first_ns.
+ * A flow's record, in chunk chunk_id, with the totals its slot gathered (a: NULL or empty when
+ * none): the row as the record's insert followed by the totals' update would leave it. On a
+ * conflict (a flow already indexed, its record written again because an owner came later),
+ * the record adds nothing but an earlier first_ns.
  */
-static int upsert_flow(struct index *ix, const struct flow_agg *a)
+static int upsert_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
+		       const struct flow_agg *a)
 {
 	sqlite3_stmt *st = ix->st[ST_FLOW];
-	bool counted = a->first_chunk != UINT64_MAX;
-	bind_key(st, a->flow_id, &a->key);
-	sqlite3_bind_int64(st, 8, (int64_t)min_u64(a->rec_first_ns, a->first_ns));
-	sqlite3_bind_int64(st, 9, (int64_t)max_u64(a->rec_first_ns, counted ? a->last_ns : 0));
-	sqlite3_bind_int64(st, 10, (int64_t)a->packets);
-	sqlite3_bind_int64(st, 11, (int64_t)a->bytes);
-	sqlite3_bind_int64(st, 12, (int64_t)min_u64(a->rec_chunk, a->first_chunk));
-	sqlite3_bind_int64(st, 13, (int64_t)max_u64(a->rec_chunk, counted ? a->last_chunk : 0));
+	bool counted = a && a->first_chunk != UINT64_MAX;
+	bind_key(st, f->id, &f->key);
+	sqlite3_bind_int64(st, 8, (int64_t)(counted ? min_u64(f->first_ns, a->first_ns) : f->first_ns));
+	sqlite3_bind_int64(st, 9, (int64_t)(counted ? max_u64(f->first_ns, a->last_ns) : f->first_ns));
+	sqlite3_bind_int64(st, 10, counted ? (int64_t)a->packets : 0);
+	sqlite3_bind_int64(st, 11, counted ? (int64_t)a->bytes : 0);
+	sqlite3_bind_int64(st, 12, (int64_t)(counted ? min_u64(chunk_id, a->first_chunk) : chunk_id));
+	sqlite3_bind_int64(st, 13, (int64_t)(counted ? max_u64(chunk_id, a->last_chunk) : chunk_id));
 	sqlite3_bind_int64(st, 14, counted ? (int64_t)a->last_ns : 0);
 	sqlite3_bind_int64(st, 15, counted ? (int64_t)a->first_chunk : INT64_MAX);
 	sqlite3_bind_int64(st, 16, counted ? (int64_t)a->last_chunk : 0);
@@ -323,12 +321,8 @@ static int flush_aggregates(struct index *ix)
 	int err = 0;
 	for (size_t i = 0; i < ix->agg_cap && !err; i++) {
 		struct flow_agg *a = &ix->agg[i];
-		if (!a->flow_id)
+		if (!a->flow_id || a->first_chunk == UINT64_MAX)
 			continue;
-		if (a->has_rec) {
-			err = upsert_flow(ix, a);
-			continue;
-		}
 		sqlite3_stmt *st = ix->st[ST_FLOWSTAT];
 		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
 		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
@@ -458,21 +452,27 @@ static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct e
 	return step(ix, ST_PROC);
 }
 
-/* The flow's row waits for the commit (flush_aggregates); its owners go in now. */
+/* Looks up flow_id's slot without making one (NULL: none). */
+static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
+{
+	if (!ix->agg_cap)
+		return NULL;
+	size_t mask = ix->agg_cap - 1, i = hash64(flow_id) & mask;
+	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
+		i = (i + 1) & mask;
+	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
+}
+
+/* The flow's row with what its slot gathered, which then starts again from nothing; then its
+ * owners. */
 static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id)
 {
-	struct flow_agg *a = agg_slot(ix, f->id);
-	if (!a)
-		return -ENOMEM;
-	if (!a->has_rec) {
-		a->has_rec = true;
-		a->key = f->key;
-		a->rec_first_ns = f->first_ns;
-		a->rec_chunk = chunk_id;
-	} else if (f->first_ns < a->rec_first_ns) {
-		a->rec_first_ns = f->first_ns;
+	struct flow_agg *a = agg_find(ix, f->id);
+	int err = upsert_flow(ix, f, chunk_id, a);
+	if (!err && a) {
+		a->packets = a->bytes = a->last_ns = a->last_chunk = 0;
+		a->first_ns = a->first_chunk = UINT64_MAX;
 	}
-	int err = 0;
 	for (int side = 0; side < 2 && !err; side++)
 		if (f->proc[side].valid)
 			err = add_proc(ix, f->id, side, &f->proc[side]);
@@ -495,8 +495,6 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
 		err = step(ix, ST_IFACE);
 	}
-	for (size_t i = 0; i < m->n_flows && !err; i++)
-		err = add_flow(ix, &m->flows[i], m->id);
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
 		const struct chunkmeta_flowstat *fs = &m->flowstats[i];
 		struct flow_agg *a = agg_slot(ix, fs->flow_id);
@@ -513,6 +511,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
 	}
+	for (size_t i = 0; i < m->n_flows && !err; i++)
+		err = add_flow(ix, &m->flows[i], m->id);
 	if (!err)
 		err = encode_flow_blob(ix, m);
 	if (!err) {

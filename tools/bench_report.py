@@ -627,9 +627,10 @@ def section_live(out, d):
         out.append('CPU per TLS request (one session each) in the TLS loops: ' +
                    '; '.join(per) + '. Per session ecap-rec derives and stores the session\'s '
                    'secrets (five in TLS 1.3) and indexes the flow, its two owning processes '
-                   '(both ends are local), the session and the secrets: about 29 SQLite b-tree '
-                   'entries, made durable by the commit of every second. tcpdump does none of '
-                   'this, which is why these rows miss the goal.\n')
+                   '(both ends are local), the session and the secrets: 23 SQLite b-tree '
+                   'entries, made durable by the commit of every second (section 6 gives the '
+                   'store\'s share, `bench_sessions`). tcpdump does none of this, which is why '
+                   'these rows miss the goal.\n')
 
 
 def section_storage(out, d):
