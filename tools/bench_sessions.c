@@ -19,9 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 
+#include "bench_common.h"
 #include "store.h"
 
 /* Frame lengths of one HTTPS request over TLS 1.3 (curl against openssl s_server -www). */
@@ -32,30 +31,6 @@ static const char *const labels[] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
 				      "SERVER_HANDSHAKE_TRAFFIC_SECRET",
 				      "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0",
 				      "EXPORTER_SECRET" };
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-	clock_gettime(clk, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static double cpu_seconds(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t next_rand(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 static void fill_random(uint8_t *p, size_t n)
 {
