@@ -24,6 +24,7 @@ enum {
 	ST_CHUNK,
 	ST_SESSION,
 	ST_SECRET,
+	ST_SECRET_UNSEEN,
 	ST_DROPS,
 	ST_SEGMENT,
 	ST_SECRET_CHUNK,
@@ -55,6 +56,12 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "VALUES (?1, ?2, ?3)",
 	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(client_random, label, secret, chunk_id) "
 		      "VALUES (?1, ?2, ?3, ?4)",
+	/* the same, unless the index already holds the secret (in any chunk) */
+	[ST_SECRET_UNSEEN] = "INSERT OR IGNORE INTO secrets(client_random, label, secret, "
+			     "chunk_id) SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM "
+			     "secret_chunks c JOIN secrets x ON x.chunk_id = c.chunk_id AND "
+			     "x.client_random = c.client_random AND x.label = ?2 "
+			     "WHERE c.client_random = ?1)",
 	[ST_DROPS] = "INSERT INTO drops(iface, ts_ns, count, chunk_id) VALUES (?1, ?2, ?3, ?4)",
 	[ST_SEGMENT] = "INSERT INTO segments(id, bytes, sealed, first_ns, last_ns) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET "
@@ -179,7 +186,8 @@ out:
 	return err;
 }
 
-int index_open(const char *path, bool create, struct index **out, char *err, size_t errlen)
+int index_open(const char *path, bool create, bool may_migrate, struct index **out, char *err,
+	       size_t errlen)
 {
 	struct index *ix = calloc(1, sizeof(*ix));
 	if (!ix)
@@ -220,6 +228,12 @@ int index_open(const char *path, bool create, struct index **out, char *err, siz
 		snprintf(err, errlen, "%s: index schema version %lld is not one this ecap knows (%d)",
 			 path, (long long)version, INDEX_SCHEMA_VERSION);
 		e = -EPROTO;
+		goto fail;
+	}
+	if (version < INDEX_SCHEMA_VERSION && !may_migrate) {
+		snprintf(err, errlen, "%s: index schema version %lld is older than this ecap's (%d)",
+			 path, (long long)version, INDEX_SCHEMA_VERSION);
+		e = -ESTALE;
 		goto fail;
 	}
 	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix))) {
@@ -480,7 +494,7 @@ static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chun
 }
 
 int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
-		    size_t n_secrets)
+		    size_t n_secrets, bool may_repeat)
 {
 	sqlite3_stmt *st;
 	int err = 0;
@@ -536,17 +550,22 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
 	}
+	bool listed = false; /* secret_chunks has this chunk for the current client_random */
 	for (size_t i = 0; i < n_secrets && !err; i++) {
 		const struct tls_secret *sec = &secrets[i];
-		st = ix->st[ST_SECRET];
+		/* a session's secrets come together: one row for them, not one per secret */
+		if (i && memcmp(secrets[i - 1].client_random, sec->client_random, 32))
+			listed = false;
+		int which = may_repeat ? ST_SECRET_UNSEEN : ST_SECRET;
+		st = ix->st[which];
 		sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, sec->label, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 3, sec->secret, sec->secret_len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 4, (int64_t)m->id);
-		err = step(ix, ST_SECRET);
-		/* a session's secrets come together: one row for them, not one per secret */
-		if (err || (i && !memcmp(secrets[i - 1].client_random, sec->client_random, 32)))
+		err = step(ix, which);
+		if (err || listed || !sqlite3_changes(ix->db))
 			continue;
+		listed = true;
 		st = ix->st[ST_SECRET_CHUNK];
 		sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)m->id);

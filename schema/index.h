@@ -19,8 +19,12 @@
 
 struct index;
 
-/* create: make the file and schema when missing. err receives a message on failure. */
-int index_open(const char *path, bool create, struct index **out, char *err, size_t errlen);
+/* create: make the file and schema when missing. may_migrate: the caller holds the store's
+ * writer lock, so no writer of an older ecap is using the index, and an index of an older
+ * schema is migrated; without it such an index fails with -ESTALE. err receives a message
+ * on failure. */
+int index_open(const char *path, bool create, bool may_migrate, struct index **out, char *err,
+	       size_t errlen);
 void index_close(struct index *ix);
 /* Refresh the planner's statistics where they are stale (cheap; writers call it). */
 void index_optimize(struct index *ix);
@@ -32,9 +36,11 @@ int index_commit(struct index *ix);
 int index_rollback(struct index *ix);
 
 /* All rows for one chunk and the secrets of its DSB; the chunk's segment row advances to
- * m->offset + m->length. */
+ * m->offset + m->length. may_repeat: the secrets may repeat ones the index holds (a chunk indexed
+ * after the fact: recovery, catch-up after a full disk, rebuild), so each is looked up and
+ * indexed only once; the writer, which checked them before writing, passes false. */
 int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
-		    size_t n_secrets);
+		    size_t n_secrets, bool may_repeat);
 int index_set_segment(struct index *ix, uint32_t id, uint64_t bytes, bool sealed);
 int index_mark_segment_deleting(struct index *ix, uint32_t id);
 /* Remove a segment's chunks that end beyond keep_below, and everything that hangs only on

@@ -182,12 +182,42 @@ int store_load_interfaces(struct store *s)
 	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, sqlite3_errmsg(db));
 }
 
-static int open_index(struct store *s, bool create)
+static int open_index(struct store *s, bool create, bool may_migrate)
 {
 	char path[4096], err[600] = "";
 	snprintf(path, sizeof(path), "%s/%s", s->dir, STORE_INDEX_NAME);
-	int e = index_open(path, create, &s->ix, err, sizeof(err));
+	int e = index_open(path, create, may_migrate, &s->ix, err, sizeof(err));
 	return e ? store_fail(s, e, "%s", err) : 0;
+}
+
+/*
+ * The index for a reader. One of an older schema is migrated only while no writer holds the
+ * store: a running ecap-rec of the older version would go on writing the old layout into
+ * the new tables. The reader takes the writer lock for the migration, and fails if a writer
+ * has it.
+ */
+int store_open_index_reader(struct store *s)
+{
+	int err = open_index(s, false, false);
+	if (err != -ESTALE)
+		return err;
+	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return store_fail(s, -errno, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		char pid[32] = "";
+		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
+		if (n > 0)
+			pid[strcspn(pid, "\n")] = 0;
+		close(fd);
+		return store_fail(s, -EBUSY, "%s: the index is of an older schema, and the writer "
+				  "recording into the store%s%s%s may be an older ecap-rec: restart it "
+				  "with this version, which updates the index", s->dir,
+				  n > 0 ? " (pid " : "", n > 0 ? pid : "", n > 0 ? ")" : "");
+	}
+	err = open_index(s, false, true);
+	close(fd); /* the lock goes with it */
+	return err;
 }
 
 static int init_writer(struct store *s)
@@ -264,13 +294,13 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 			return store_fail(s, -ENOENT, "%s: not an ecap store (no %s)", dir,
 					  STORE_INDEX_NAME);
 		mode_t old = umask(077);
-		err = open_index(s, false);
+		err = store_open_index_reader(s);
 		umask(old);
 		if (err)
 			return err;
 		return store_load_interfaces(s);
 	}
-	if ((err = open_index(s, true)))
+	if ((err = open_index(s, true, true)))
 		return err;
 	return init_writer(s);
 }
@@ -457,7 +487,8 @@ static int index_written(struct chunk_job *j, void *ctx)
 	m->offset = j->offset;
 	m->length = (uint32_t)j->length;
 	pthread_mutex_lock(&s->ix_lock);
-	int err = index_add_chunk(s->ix, m, j->cb->secrets, j->cb->n_secrets);
+	/* store_put_secret() let in only secrets the store did not hold */
+	int err = index_add_chunk(s->ix, m, j->cb->secrets, j->cb->n_secrets, false);
 	pthread_mutex_unlock(&s->ix_lock);
 	return err;
 }

@@ -66,6 +66,9 @@ struct store {
 	struct secret_seen *seen;       /* store_secrets.c: the client_randoms met last */
 };
 
+/* The index for a reader (store_open, fsck), migrated when older and no writer holds the
+ * store (store.c). */
+int store_open_index_reader(struct store *s);
 /* Set the error message (printf-style) and return err. */
 int store_fail(struct store *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -81,7 +81,9 @@ int store_scan_segment(struct store *s, uint32_t seg, uint64_t from, bool cut_ta
 		long r = load_chunk(fd, off, size, &v, &secrets, &why);
 		if (r > 0) {
 			v.meta.segment = seg;
-			if (s->ix && (err = index_add_chunk(s->ix, &v.meta, secrets.v, secrets.n))) {
+			/* chunks indexed after the fact may repeat secrets: looked up */
+			if (s->ix && (err = index_add_chunk(s->ix, &v.meta, secrets.v, secrets.n,
+							    true))) {
 				store_fail(s, err, "%s: indexing %s offset %llu: %s", s->dir, name,
 					   (unsigned long long)off, index_errmsg(s->ix));
 				goto out;
@@ -457,12 +459,17 @@ int store_fsck(const char *dir, FILE *report)
 	s->opt = o;
 	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
-	char ipath[4096], emsg[600];
+	char ipath[4096];
 	snprintf(ipath, sizeof(ipath), "%s/%s", dir, STORE_INDEX_NAME);
-	if (s->dirfd < 0 || access(ipath, F_OK) ||
-	    index_open(ipath, false, &s->ix, emsg, sizeof(emsg))) {
+	int ie = s->dirfd < 0 ? -errno : access(ipath, F_OK) ? -ENOENT :
+		 store_open_index_reader(s);
+	if (ie == -EBUSY) { /* an older index, in use by a writer */
+		fprintf(report, "%s\n", s->errmsg);
+		problems++;
+		s->ix = NULL;
+	} else if (ie) {
 		fprintf(report, "%s: no readable index (%s); run ecap-fsck --rebuild\n", dir,
-			s->dirfd < 0 ? strerror(errno) : "index.db");
+			s->dirfd < 0 ? strerror(-ie) : ie == -ENOENT ? "index.db" : s->errmsg);
 		problems++;
 		s->ix = NULL;
 	}

@@ -7,7 +7,7 @@
  * commits and late records; retention; modes; a reader while the writer writes; a full disk
  * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
  * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; an index of
- * schema version 1 migrated.
+ * schema version 1 migrated, but not under a running writer; each secret indexed once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "chunk_writer.h"
+#include "index.h"
 #include "noise_store.h"
 #include "store.h"
 #include "tmp_store.h"
@@ -989,6 +991,18 @@ static void test_migrate_v1(void **state)
 	sqlite3_close(db);
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 1);
 
+	/* while a writer (an older ecap-rec, as far as a reader can tell) holds the store, a
+	 * reader refuses the old index instead of migrating it under that writer */
+	snprintf(p, sizeof(p), "%s/lock", f->dir);
+	int lockfd = open(p, O_RDWR | O_CREAT, 0600);
+	assert_true(lockfd >= 0);
+	assert_int_equal(flock(lockfd, LOCK_EX | LOCK_NB), 0);
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), -EBUSY);
+	assert_non_null(strstr(store_errmsg(s), "older schema"));
+	store_close(s);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 1);
+	close(lockfd);
+
 	answers(f->dir, &after);                                /* a reader migrates it */
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 2);
 	assert_memory_equal(&before, &after, sizeof(before));
@@ -1011,6 +1025,50 @@ static void test_migrate_v1(void **state)
 	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(store_fsck(f->dir, devnull), 0);
 	fclose(devnull);
+}
+
+static void count_label(const char *label, void *ctx)
+{
+	(void)label;
+	++*(int *)ctx;
+}
+
+/* The index holds each secret once even when chunks on disk repeat it (chunks written while
+ * the index lagged behind a full disk, then indexed at catch-up or by a rebuild): a chunk
+ * repeating a secret adds no row, and is listed in secret_chunks only for what it adds. */
+static void test_index_secret_once(void **state)
+{
+	struct fixture *f = *state;
+	char p[128], err[256];
+	struct index *ix;
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(mkdir(f->dir, 0700) == 0 || errno == EEXIST, 1);
+	assert_int_equal(index_open(p, true, true, &ix, err, sizeof(err)), 0);
+	struct tls_secret a = secret_of("CLIENT_HANDSHAKE_TRAFFIC_SECRET", 0x51, 1);
+	struct tls_secret b = secret_of("SERVER_HANDSHAKE_TRAFFIC_SECRET", 0x51, 2);
+	struct tls_secret c = secret_of("CLIENT_TRAFFIC_SECRET_0", 0x51, 3);
+	const struct tls_secret chunk1[] = { a, b, a }, chunk2[] = { b, c }, chunk3[] = { a };
+	const struct tls_secret *sets[] = { chunk1, chunk2, chunk3 };
+	const size_t n[] = { 3, 2, 1 };
+	assert_int_equal(index_begin(ix), 0);
+	for (int i = 0; i < 3; i++) {
+		struct chunk_meta m = { .id = (uint64_t)i + 1, .segment = 1,
+					.offset = (uint64_t)i * 100, .length = 100 };
+		assert_int_equal(index_add_chunk(ix, &m, sets[i], n[i], true), 0);
+		if (i == 1) {
+			assert_int_equal(index_commit(ix), 0);
+			assert_int_equal(index_begin(ix), 0);
+		}
+	}
+	assert_int_equal(index_commit(ix), 0);
+	int labels = 0;
+	assert_int_equal(index_secret_labels(ix, a.client_random, count_label, &labels), 0);
+	assert_int_equal(labels, 3);
+	index_close(ix);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 3);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 2);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks WHERE chunk_id = 3"),
+			 0);
 }
 
 /* A secret whose segment retention deleted is not held any more: put again, it is stored. */
@@ -1110,6 +1168,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 	};
