@@ -237,8 +237,8 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 		goto fail;
 	}
 	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix))) {
-		snprintf(err, errlen, "%s: cannot migrate index from version %lld", path,
-			 (long long)version);
+		snprintf(err, errlen, "%s: cannot migrate index from version %lld: %s", path,
+			 (long long)version, e == -EPROTO ? "unknown version" : sqlite3_errmsg(ix->db));
 		goto fail;
 	}
 	for (int i = 0; i < ST_COUNT; i++) {

@@ -419,6 +419,22 @@ static void test_rebuild(void **state)
 	assert_int_equal(rb.count, 3000);
 }
 
+/* One number the index gives for sql, read with SQLite directly. */
+static int64_t index_int(const char *dir, const char *sql)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
 struct flow_totals {
 	struct flow_info f[4]; /* by flow id */
 };
@@ -484,17 +500,40 @@ static void test_flow_totals(void **state)
 	r1.proc[1] = r2.proc[0];                         /* f1's other end, learned late */
 	assert_int_equal(store_put_flow(s, &r1), 0);
 	append_flow_packets(s, ifid, f2, 150, 40);
+	assert_int_equal(store_sync(s), 0);
+	r1.proc[1].uid = 33;                             /* its record again, with packets */
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	append_flow_packets(s, ifid, f1, 190, 10);
 	assert_int_equal(store_close(s), 0);
 
 	for (int pass = 0; pass < 2; pass++) {
 		struct flow_totals t;
 		read_flow_totals(f->dir, &t);
-		assert_int_equal(t.f[1].packets, 100);
-		assert_int_equal(t.f[1].bytes, 100 * 200);
+		assert_int_equal(t.f[1].packets, 110);
+		assert_int_equal(t.f[1].bytes, 110 * 200);
 		assert_int_equal(t.f[1].rec.first_ns, T0 + 10 * 1000ull);
-		assert_int_equal(t.f[1].last_ns, T0 + 109 * 1000ull);
+		assert_int_equal(t.f[1].last_ns, T0 + 199 * 1000ull);
 		assert_true(t.f[1].rec.proc[0].valid && t.f[1].rec.proc[1].valid);
 		assert_string_equal(t.f[1].rec.proc[1].comm, "wget");
+		assert_int_equal(t.f[1].rec.proc[1].uid, 33);
+		/* its chunk range is that of the chunks holding its packets */
+		struct store *rs;
+		struct chunk_list cl = { 0 };
+		struct idset one = { 0 };
+		idset_add(&one, 1);
+		assert_int_equal(store_open(f->dir, STORE_READ, NULL, &rs), 0);
+		assert_int_equal(store_find_chunks(rs, 0, UINT64_MAX, &one, &cl), 0);
+		store_close(rs);
+		assert_true(cl.n >= 3);
+		uint64_t lo = UINT64_MAX, hi = 0;
+		for (size_t i = 0; i < cl.n; i++) {
+			lo = cl.v[i].id < lo ? cl.v[i].id : lo;
+			hi = cl.v[i].id > hi ? cl.v[i].id : hi;
+		}
+		assert_int_equal(index_int(f->dir, "SELECT first_chunk FROM flows WHERE id = 1"), lo);
+		assert_int_equal(index_int(f->dir, "SELECT last_chunk FROM flows WHERE id = 1"), hi);
+		chunk_list_free(&cl);
+		idset_free(&one);
 		assert_int_equal(t.f[2].packets, 80);
 		assert_int_equal(t.f[2].last_ns, T0 + 189 * 1000ull);
 		assert_int_equal(t.f[3].rec.id, 3);              /* a record, no packet */
@@ -900,22 +939,6 @@ static const char index_v1_layout[] =
 	"DROP TABLE tls_sessions; ALTER TABLE t1 RENAME TO tls_sessions;"
 	"CREATE INDEX tls_sessions_by_flow ON tls_sessions(flow_id);"
 	"PRAGMA user_version = 1;";
-
-/* One number the index gives for sql, read with SQLite directly. */
-static int64_t index_int(const char *dir, const char *sql)
-{
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
 
 struct secret_answer {
 	struct store_stats st;
