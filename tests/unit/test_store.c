@@ -503,6 +503,8 @@ static void test_flow_totals(void **state)
 	assert_int_equal(store_sync(s), 0);
 	r1.proc[1].uid = 33;                             /* its record again, with packets */
 	assert_int_equal(store_put_flow(s, &r1), 0);
+	r3.proc[1] = r2.proc[0];                         /* and a record without packets */
+	assert_int_equal(store_put_flow(s, &r3), 0);
 	append_flow_packets(s, ifid, f1, 190, 10);
 	assert_int_equal(store_close(s), 0);
 
@@ -540,6 +542,7 @@ static void test_flow_totals(void **state)
 		assert_int_equal(t.f[3].packets, 0);
 		assert_int_equal(t.f[3].last_ns, T0 + 5);
 		assert_string_equal(t.f[3].rec.proc[0].comm, "dig");
+		assert_string_equal(t.f[3].rec.proc[1].comm, "wget");
 		char p[128];
 		snprintf(p, sizeof(p), "%s/index.db", f->dir);
 		assert_int_equal(unlink(p), 0);
