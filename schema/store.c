@@ -128,23 +128,36 @@ static int check_modes(struct store *s)
 	return err;
 }
 
+/* Opens the store's lock file and takes it without waiting: its descriptor; or -EWOULDBLOCK
+ * with the pid the holder wrote into it in holder ("" when none); or another -errno. */
+static int lock_store(struct store *s, char holder[32])
+{
+	holder[0] = 0;
+	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	int e = errno;
+	if (e == EWOULDBLOCK) {
+		ssize_t n = pread(fd, holder, 31, 0);
+		holder[n > 0 ? n : 0] = 0;
+		holder[strcspn(holder, "\n")] = 0;
+	}
+	close(fd);
+	return -e;
+}
+
 static int take_lock(struct store *s)
 {
-	s->lockfd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd < 0)
-		return store_fail(s, -errno, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
-	if (flock(s->lockfd, LOCK_EX | LOCK_NB)) {
-		int e = errno;
-		char pid[32] = "";
-		ssize_t n = pread(s->lockfd, pid, sizeof(pid) - 1, 0);
-		if (n > 0)
-			pid[strcspn(pid, "\n")] = 0;
-		if (e == EWOULDBLOCK)
-			return store_fail(s, -EBUSY, "%s: store is in use by another writer%s%s",
-					  s->dir, n > 0 ? " (pid " : "", n > 0 ? pid : "");
-		return store_fail(s, -e, "%s: lock: %s", s->dir, strerror(e));
-	}
 	char pid[32];
+	int fd = lock_store(s, pid);
+	if (fd == -EWOULDBLOCK)
+		return store_fail(s, -EBUSY, "%s: store is in use by another writer%s%s%s", s->dir,
+				  *pid ? " (pid " : "", pid, *pid ? ")" : "");
+	if (fd < 0)
+		return store_fail(s, fd, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(-fd));
+	s->lockfd = fd;
 	int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	if (ftruncate(s->lockfd, 0) == 0 && pwrite(s->lockfd, pid, (size_t)n, 0) < 0)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
@@ -201,20 +214,15 @@ int store_open_index_reader(struct store *s)
 	int err = open_index(s, false, false);
 	if (err != -ESTALE)
 		return err;
-	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return store_fail(s, -errno, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(errno));
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		char pid[32] = "";
-		ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-		if (n > 0)
-			pid[strcspn(pid, "\n")] = 0;
-		close(fd);
+	char pid[32];
+	int fd = lock_store(s, pid);
+	if (fd == -EWOULDBLOCK)
 		return store_fail(s, -EBUSY, "%s: the index is of an older schema, and the writer "
 				  "recording into the store%s%s%s may be an older ecap-rec: restart it "
 				  "with this version, which updates the index", s->dir,
-				  n > 0 ? " (pid " : "", n > 0 ? pid : "", n > 0 ? ")" : "");
-	}
+				  *pid ? " (pid " : "", pid, *pid ? ")" : "");
+	if (fd < 0)
+		return store_fail(s, fd, "%s/%s: %s", s->dir, STORE_LOCK_NAME, strerror(-fd));
 	err = open_index(s, false, true);
 	close(fd); /* the lock goes with it */
 	return err;

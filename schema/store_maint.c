@@ -463,13 +463,12 @@ int store_fsck(const char *dir, FILE *report)
 	snprintf(ipath, sizeof(ipath), "%s/%s", dir, STORE_INDEX_NAME);
 	int ie = s->dirfd < 0 ? -errno : access(ipath, F_OK) ? -ENOENT :
 		 store_open_index_reader(s);
-	if (ie == -EBUSY) { /* an older index, in use by a writer */
+	if (ie == -EBUSY) /* an older index, in use by a writer */
 		fprintf(report, "%s\n", s->errmsg);
-		problems++;
-		s->ix = NULL;
-	} else if (ie) {
+	else if (ie)
 		fprintf(report, "%s: no readable index (%s); run ecap-fsck --rebuild\n", dir,
 			s->dirfd < 0 ? strerror(-ie) : ie == -ENOENT ? "index.db" : s->errmsg);
+	if (ie) {
 		problems++;
 		s->ix = NULL;
 	}
