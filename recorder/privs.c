@@ -19,11 +19,14 @@
  *   CAP_NET_ADMIN    attaching TC programs to interfaces that come (back), detaching at exit
  *   CAP_SYS_PTRACE   reading /proc/PID/{maps,fd,root} of other users' processes
  *   CAP_DAC_READ_SEARCH  opening the libraries those processes map where only they may read
+ *   CAP_CHECKPOINT_RESTORE  /proc/PID/map_files/: the library a chrooted process in a mount
+ *                    namespace of its own maps, which no path from here leads to
  * The calibration launcher: CAP_SETUID and CAP_SETGID, to make its sandboxed children nobody.
  * A replay: CAP_DAC_READ_SEARCH, to read the capture and key log files it is given.
  */
-static const cap_value_t recorder_caps[] = { CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN,
-					     CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
+static const cap_value_t recorder_caps[] = { CAP_BPF,		CAP_PERFMON,
+					     CAP_NET_ADMIN,	CAP_SYS_PTRACE,
+					     CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE };
 static const cap_value_t launcher_caps[] = { CAP_SETUID, CAP_SETGID };
 static const cap_value_t replay_caps[] = { CAP_DAC_READ_SEARCH };
 
