@@ -134,7 +134,7 @@ static int check_modes(struct store *s)
 static int lock_store(struct store *s, char holder[32])
 {
 	holder[0] = 0;
-	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -371,7 +371,7 @@ static int open_segment(struct store *s)
 		last = s->seg_id, sealed = 1; /* sealed in memory, row not yet committed */
 	uint32_t id = (uint32_t)(sealed ? last + 1 : last);
 	segment_name(id, name);
-	int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
 	struct stat st;

@@ -69,7 +69,7 @@ int store_scan_segment(struct store *s, uint32_t seg, uint64_t from, bool cut_ta
 	int err = 0;
 
 	segment_name(seg, name);
-	int fd = openat(s->dirfd, name, (cut_tail ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	int fd = openat(s->dirfd, name, (cut_tail ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
 	if (fstat(fd, &st)) {
@@ -501,7 +501,7 @@ int store_fsck(const char *dir, FILE *report)
 	for (size_t j = 0; j < n_files; j++) {
 		char name[SEGMENT_NAME_MAX];
 		segment_name(files[j], name);
-		int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+		int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st)) {
 			fprintf(report, "%s/%s: %s\n", dir, name, strerror(errno));
 			problems++;
