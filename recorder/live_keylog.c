@@ -44,7 +44,7 @@ struct live_keylog {
 	struct bpf_link *links[KL_FILES_MAX];
 	struct bpf_link *exec_link;       /* sched_process_exec */
 	uint64_t exec_ns;                 /* CLOCK_MONOTONIC of the exec being handled, or 0 */
-	struct tls_lib_probe probe[KL_FILES_MAX];
+	struct tls_probe probe[KL_FILES_MAX];
 	uint32_t nprobed, nfailed;
 	struct seen_file *seen;
 	size_t nseen;
@@ -61,7 +61,7 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino)
 	return NULL;
 }
 
-static int attach(struct live_keylog *k, int fd, const struct tls_lib_probe *p)
+static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct keylog_config cfg = { 0 };
@@ -70,7 +70,7 @@ static int attach(struct live_keylog *k, int fd, const struct tls_lib_probe *p)
 
 	if (slot >= KL_FILES_MAX)
 		return -ENOSPC;
-	cfg.abi = p->abi == TLS_LIB_ABI_GO ? KL_ABI_GO : KL_ABI_CALL;
+	cfg.abi = p->abi == TLS_PROBE_ABI_GO ? KL_ABI_GO : KL_ABI_CALL;
 	cfg.nderef = p->random.nderef;
 	cfg.ptr[0] = p->random.ptr;
 	cfg.off = p->random.off;
@@ -79,7 +79,7 @@ static int attach(struct live_keylog *k, int fd, const struct tls_lib_probe *p)
 		return -errno;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	uo.bpf_cookie = slot;
-	k->links[slot] = bpf_program__attach_uprobe_opts(p->abi == TLS_LIB_ABI_GO ?
+	k->links[slot] = bpf_program__attach_uprobe_opts(p->abi == TLS_PROBE_ABI_GO ?
 								 k->skel->progs.kl_go :
 								 k->skel->progs.kl_call,
 							 -1, path, p->func_off, &uo);
@@ -101,7 +101,7 @@ static uint64_t mono_ns(void)
 /* Inspects and probes the file open on fd, once per inode. name: for messages. */
 static void consider_fd(struct live_keylog *k, int fd, const char *name)
 {
-	struct tls_lib_probe p;
+	struct tls_probe p;
 	struct seen_file *s;
 	struct tls_elf e;
 	char why[256];
@@ -122,7 +122,7 @@ static void consider_fd(struct live_keylog *k, int fd, const char *name)
 	s->verdict = V_OTHER;
 	if (tls_elf_open(fd, &e) < 0)
 		return;
-	rc = tls_lib_inspect(&e, &p, why, sizeof(why));
+	rc = tls_probe_inspect(&e, &p, why, sizeof(why));
 	tls_elf_close(&e);
 	if (rc == -ENOENT)
 		return;

@@ -12,31 +12,31 @@
 
 #include "lib.h"
 
-int tls_boringssl_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t len)
+int tls_boringssl_inspect(struct tls_elf *e, struct tls_probe *p, char *why, size_t len)
 {
 	uint64_t fn;
 	unsigned votes;
 	char loc[48];
 	int rc;
 
-	if (!tls_lib_has(e, "SSL_get_client_random") ||
-	    !tls_lib_has(e, "SSL_CTX_set_grease_enabled"))
+	if (!tls_probe_has(e, "SSL_get_client_random") ||
+	    !tls_probe_has(e, "SSL_CTX_set_grease_enabled"))
 		return -ENOENT;
 	p->library = "BoringSSL";
-	p->abi = TLS_LIB_ABI_CALL;
-	if (tls_lib_find_logfn(e, 2, &fn, &votes) < 0) {
+	p->abi = TLS_PROBE_ABI_CALL;
+	if (tls_probe_find_logfn(e, 2, &fn, &votes) < 0) {
 		snprintf(why, len, "ssl_log_secret not found: the key-log labels' call sites do "
 			 "not agree");
 		return -ENOTSUP;
 	}
-	rc = tls_lib_accessor_field(e, "SSL_get_client_random", &p->random, why, len);
+	rc = tls_probe_accessor_field(e, "SSL_get_client_random", &p->random, why, len);
 	if (rc < 0)
 		return rc == -ENOENT ? -ENOTSUP : rc;
-	rc = tls_lib_set_func(e, p, fn, why, len);
+	rc = tls_probe_set_func(e, p, fn, why, len);
 	if (rc < 0)
 		return rc;
 	snprintf(p->how, sizeof(p->how), "ssl_log_secret at 0x%llx: the call target of %u "
 		 "key-log label sites; client random at %s (SSL_get_client_random)",
-		 (unsigned long long)fn, votes, tls_lib_loc_text(&p->random, loc, sizeof(loc)));
+		 (unsigned long long)fn, votes, tls_probe_loc_text(&p->random, loc, sizeof(loc)));
 	return 0;
 }

@@ -9,8 +9,8 @@
  * length from the file is checked against the file's size before use; reads go through
  * pread() into our own buffers (no mapping: a file truncated under us cannot fault us).
  */
-#ifndef ECAP_TLS_ELF_H
-#define ECAP_TLS_ELF_H
+#ifndef ECAP_TLS_PROBE_ELF_H
+#define ECAP_TLS_PROBE_ELF_H
 
 #include <stddef.h>
 #include <stdint.h>

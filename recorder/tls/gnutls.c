@@ -47,17 +47,17 @@ static long code_rdi_load(struct tls_elf *e, uint64_t a)
 	return first_rdi_load(code, n);
 }
 
-int tls_gnutls_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t len)
+int tls_gnutls_inspect(struct tls_elf *e, struct tls_probe *p, char *why, size_t len)
 {
 	uint64_t getter, fn;
 	unsigned votes;
 	long off, used;
 	int rc;
 
-	if (!tls_lib_has(e, "gnutls_init") || !tls_lib_has(e, "gnutls_session_get_random"))
+	if (!tls_probe_has(e, "gnutls_init") || !tls_probe_has(e, "gnutls_session_get_random"))
 		return -ENOENT;
 	p->library = "GnuTLS";
-	p->abi = TLS_LIB_ABI_CALL;
+	p->abi = TLS_PROBE_ABI_CALL;
 	if (tls_elf_symbol(e, "gnutls_session_get_keylog_function", &getter, NULL) < 0) {
 		snprintf(why, len, "no gnutls_session_get_keylog_function (GnuTLS before 3.6.13 "
 			 "logs no secrets)");
@@ -68,7 +68,7 @@ int tls_gnutls_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, si
 		snprintf(why, len, "cannot read gnutls_session_get_keylog_function's code");
 		return -ENOTSUP;
 	}
-	if (tls_lib_find_logfn(e, 1, &fn, &votes) < 0) {
+	if (tls_probe_find_logfn(e, 1, &fn, &votes) < 0) {
 		snprintf(why, len, "no call site of the key-log labels found");
 		return -ENOTSUP;
 	}
@@ -78,10 +78,10 @@ int tls_gnutls_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, si
 			 "the key-log function (session+0x%lx)", (unsigned long long)fn, off);
 		return -ENOTSUP;
 	}
-	rc = tls_lib_accessor_field(e, "gnutls_session_get_random", &p->random, why, len);
+	rc = tls_probe_accessor_field(e, "gnutls_session_get_random", &p->random, why, len);
 	if (rc < 0 || p->random.nderef != 0)
 		return rc < 0 ? (rc == -ENOENT ? -ENOTSUP : rc) : -ENOTSUP;
-	rc = tls_lib_set_func(e, p, fn, why, len);
+	rc = tls_probe_set_func(e, p, fn, why, len);
 	if (rc < 0)
 		return rc;
 	snprintf(p->how, sizeof(p->how), "_gnutls_call_keylog_func at 0x%llx: the call after "

@@ -140,7 +140,7 @@ static int pclntab_lookup(const uint8_t *t, uint64_t size, const char *name, uin
 	return -ENOENT;
 }
 
-int tls_go_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t len)
+int tls_go_inspect(struct tls_elf *e, struct tls_probe *p, char *why, size_t len)
 {
 	uint64_t a = 0, addr, size;
 	const char *how;
@@ -151,7 +151,7 @@ int tls_go_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t
 	if (!t)
 		return -ENOENT; /* not a Go program (or one whose sections are gone) */
 	p->library = "Go crypto/tls";
-	p->abi = TLS_LIB_ABI_GO;
+	p->abi = TLS_PROBE_ABI_GO;
 	go_version(e, p->version, sizeof(p->version));
 	/* the line table first: it is smaller than a symbol table and always there */
 	how = ".gopclntab";
@@ -170,7 +170,7 @@ int tls_go_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t
 			 p->version);
 		return -ENOTSUP;
 	}
-	rc = tls_lib_set_func(e, p, a, why, len);
+	rc = tls_probe_set_func(e, p, a, why, len);
 	if (rc < 0)
 		return rc;
 	snprintf(p->how, sizeof(p->how), "%s at 0x%llx (%s)", WRITE_KEYLOG,

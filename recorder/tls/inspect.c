@@ -8,9 +8,9 @@
 
 #include "lib.h"
 
-int tls_lib_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t len)
+int tls_probe_inspect(struct tls_elf *e, struct tls_probe *p, char *why, size_t len)
 {
-	static int (*const fns[])(struct tls_elf *, struct tls_lib_probe *, char *, size_t) = {
+	static int (*const fns[])(struct tls_elf *, struct tls_probe *, char *, size_t) = {
 		tls_go_inspect, tls_gnutls_inspect, tls_boringssl_inspect,
 		tls_openssl_exe_inspect,
 	};
@@ -27,9 +27,9 @@ int tls_lib_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_
 	return -ENOENT;
 }
 
-int tls_lib_describe(int fd, const char *name, FILE *out)
+int tls_probe_describe(int fd, const char *name, FILE *out)
 {
-	struct tls_lib_probe p;
+	struct tls_probe p;
 	struct tls_elf e;
 	char why[256];
 	int rc = tls_elf_open(fd, &e);
@@ -38,7 +38,7 @@ int tls_lib_describe(int fd, const char *name, FILE *out)
 		fprintf(out, "%s: not an x86-64 ELF file\n", name);
 		return rc;
 	}
-	rc = tls_lib_inspect(&e, &p, why, sizeof(why));
+	rc = tls_probe_inspect(&e, &p, why, sizeof(why));
 	tls_elf_close(&e);
 	if (rc == -ENOENT)
 		fprintf(out, "%s: none of Go crypto/tls, OpenSSL in an executable, GnuTLS, "

@@ -22,7 +22,7 @@
 #define NLABELS 6
 #define TARGETS_MAX 32
 
-const char *const tls_lib_labels[] = {
+const char *const tls_probe_labels[] = {
 	"CLIENT_RANDOM",
 	"CLIENT_HANDSHAKE_TRAFFIC_SECRET",
 	"SERVER_HANDSHAKE_TRAFFIC_SECRET",
@@ -91,15 +91,15 @@ static int scan_segment(struct tls_elf *e, const struct tls_elf_load *l, const u
 	return 0;
 }
 
-int tls_lib_find_logfn(struct tls_elf *e, unsigned min_votes, uint64_t *fn, unsigned *votes)
+int tls_probe_find_logfn(struct tls_elf *e, unsigned min_votes, uint64_t *fn, unsigned *votes)
 {
 	struct votes v = { .used = 0 };
 	uint64_t lab[NLABELS], s, end;
 	unsigned nlab = 0, i, best = 0;
 	int tie = 0;
 
-	for (i = 0; tls_lib_labels[i]; i++)
-		if (tls_elf_find_string(e, tls_lib_labels[i], &lab[nlab]) == 0)
+	for (i = 0; tls_probe_labels[i]; i++)
+		if (tls_elf_find_string(e, tls_probe_labels[i], &lab[nlab]) == 0)
 			nlab++;
 	if (!nlab)
 		return -ENOENT;
@@ -123,7 +123,7 @@ int tls_lib_find_logfn(struct tls_elf *e, unsigned min_votes, uint64_t *fn, unsi
 	return 0;
 }
 
-int tls_lib_accessor_field(struct tls_elf *e, const char *sym, struct x86_loc *loc, char *why,
+int tls_probe_accessor_field(struct tls_elf *e, const char *sym, struct x86_loc *loc, char *why,
 			   size_t len)
 {
 	uint8_t code[ACCESSOR_BYTES];
@@ -147,7 +147,7 @@ int tls_lib_accessor_field(struct tls_elf *e, const char *sym, struct x86_loc *l
 	return 0;
 }
 
-int tls_lib_set_func(struct tls_elf *e, struct tls_lib_probe *p, uint64_t a, char *why,
+int tls_probe_set_func(struct tls_elf *e, struct tls_probe *p, uint64_t a, char *why,
 		     size_t len)
 {
 	if (tls_elf_code_offset(e, a, &p->func_off) < 0) {
@@ -159,7 +159,7 @@ int tls_lib_set_func(struct tls_elf *e, struct tls_lib_probe *p, uint64_t a, cha
 	return 0;
 }
 
-const char *tls_lib_loc_text(const struct x86_loc *l, char *buf, size_t len)
+const char *tls_probe_loc_text(const struct x86_loc *l, char *buf, size_t len)
 {
 	if (l->nderef)
 		snprintf(buf, len, "*(obj+0x%x)+0x%x", l->ptr, l->off);
@@ -168,7 +168,7 @@ const char *tls_lib_loc_text(const struct x86_loc *l, char *buf, size_t len)
 	return buf;
 }
 
-int tls_lib_has(struct tls_elf *e, const char *name)
+int tls_probe_has(struct tls_elf *e, const char *name)
 {
 	uint64_t a;
 

@@ -13,32 +13,32 @@
 
 #include "lib.h"
 
-int tls_openssl_exe_inspect(struct tls_elf *e, struct tls_lib_probe *p, char *why, size_t len)
+int tls_openssl_exe_inspect(struct tls_elf *e, struct tls_probe *p, char *why, size_t len)
 {
 	uint64_t fn;
 	unsigned votes = 0;
 	char loc[48];
 	int rc;
 
-	if (!tls_lib_has(e, "SSL_get_client_random") || !tls_lib_has(e, "OPENSSL_init_crypto"))
+	if (!tls_probe_has(e, "SSL_get_client_random") || !tls_probe_has(e, "OPENSSL_init_crypto"))
 		return -ENOENT;
 	p->library = "OpenSSL (in the executable)";
-	p->abi = TLS_LIB_ABI_CALL;
+	p->abi = TLS_PROBE_ABI_CALL;
 	if (tls_elf_symbol(e, "ssl_log_secret", &fn, NULL) < 0 &&
-	    tls_lib_find_logfn(e, 2, &fn, &votes) < 0) {
+	    tls_probe_find_logfn(e, 2, &fn, &votes) < 0) {
 		snprintf(why, len, "ssl_log_secret not found (no symbol, and the key-log labels' "
 			 "call sites do not agree)");
 		return -ENOTSUP;
 	}
-	rc = tls_lib_accessor_field(e, "SSL_get_client_random", &p->random, why, len);
+	rc = tls_probe_accessor_field(e, "SSL_get_client_random", &p->random, why, len);
 	if (rc < 0)
 		return rc == -ENOENT ? -ENOTSUP : rc;
-	rc = tls_lib_set_func(e, p, fn, why, len);
+	rc = tls_probe_set_func(e, p, fn, why, len);
 	if (rc < 0)
 		return rc;
 	snprintf(p->how, sizeof(p->how), "ssl_log_secret at 0x%llx (%s); client random at %s "
 		 "(SSL_get_client_random)", (unsigned long long)fn,
 		 votes ? "key-log label call sites" : "symbol",
-		 tls_lib_loc_text(&p->random, loc, sizeof(loc)));
+		 tls_probe_loc_text(&p->random, loc, sizeof(loc)));
 	return 0;
 }

@@ -9,8 +9,8 @@
  * test/cmp, cmov, push/pop, jumps and calls, nops, endbr64, SSE moves); anything else ends the
  * walk, which then finds nothing. Bytes come from a hostile file: every length is checked.
  */
-#ifndef ECAP_TLS_X86_H
-#define ECAP_TLS_X86_H
+#ifndef ECAP_TLS_PROBE_X86_H
+#define ECAP_TLS_PROBE_X86_H
 
 #include <stdbool.h>
 #include <stddef.h>
