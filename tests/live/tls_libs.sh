@@ -26,6 +26,19 @@ go build -o gopeer "$D/peer.go" || fail "cannot build the Go peer"
 go build -ldflags "-s -w" -o gopeer_s "$D/peer.go" || fail "cannot build the stripped Go peer"
 if readelf -S gopeer_s | grep -q '\.symtab'; then fail "gopeer_s kept its symbol table"; fi
 
+# What ecap-calibrate --inspect finds in each file, from the file alone.
+CAL="$ECAP_BUILD/tools/ecap-calibrate"
+"$CAL" --inspect gopeer gopeer_s "$(command -v node)" \
+	"$(readlink -f "$(ldd "$(command -v gnutls-cli)" | awk '/libgnutls.so/{print $3}')")" \
+	"$(readlink -f "$(ldd "$(command -v bssl-tool)" | awk '/libssl.so/{print $3}')")" \
+	> inspect.out || { cat inspect.out >&2; fail "ecap-calibrate --inspect failed"; }
+sed 's/^/# /' inspect.out >&2
+for want in "^gopeer: Go crypto/tls go1.*writeKeyLog" "^gopeer_s: Go crypto/tls.*(.gopclntab)" \
+	"OpenSSL (in the executable): ssl_log_secret" "GnuTLS: _gnutls_call_keylog_func" \
+	"BoringSSL: ssl_log_secret"; do
+	grep -q "$want" inspect.out || fail "ecap-calibrate --inspect: no line matching '$want'"
+done
+
 # The hidden peers: their libssl is a deleted copy, which ecap does not probe.
 mkdir hidden
 cp "$(readlink -f "$(python3 -c 'import _ssl; print(_ssl.__file__)' | xargs ldd |
@@ -81,10 +94,14 @@ finish() {
 URL="https://127.0.0.1:$PH"
 
 # New programs are probed at their exec (not at the 10 s rescan): the first run of each Go
-# peer is a usage error that only makes ecap look at it.
+# peer is a server that only waits for ecap to look at it (a program that exits at once may be
+# gone before ecap opens it, and then had no handshake to miss).
 for exe in gopeer gopeer_s; do
-	"./$exe" > /dev/null 2>&1 || true
+	"./$exe" server "$(free_port)" cert.pem key.pem > /dev/null 2>&1 &
+	W=$!
+	cleanup_pid "$W"
 	wait_for rec.log "watching $T/$exe (.*after the exec" "$REC_PID" "ecap-rec attaching $exe"
+	kill "$W"
 done
 info "$(grep -o "watching $T/gopeer_s.*" rec.log)"
 
