@@ -23,6 +23,7 @@
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "uprobe_attach.h"
 #include "tls/lib.h"
 
 #define SEEN_MAX 8192u
@@ -63,10 +64,8 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino)
 
 static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct keylog_config cfg = { 0 };
 	uint32_t slot = k->nprobed;
-	char path[64];
 
 	if (slot >= KL_FILES_MAX)
 		return -ENOSPC;
@@ -77,12 +76,9 @@ static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 	if (bpf_map__update_elem(k->skel->maps.kl_cfg, &slot, sizeof(slot), &cfg, sizeof(cfg),
 				 BPF_ANY) < 0)
 		return -errno;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	uo.bpf_cookie = slot;
-	k->links[slot] = bpf_program__attach_uprobe_opts(p->abi == TLS_PROBE_ABI_GO ?
-								 k->skel->progs.kl_go :
-								 k->skel->progs.kl_call,
-							 -1, path, p->func_off, &uo);
+	k->links[slot] = uprobe_attach(p->abi == TLS_PROBE_ABI_GO ? k->skel->progs.kl_go :
+								      k->skel->progs.kl_call,
+				       fd, NULL, p->func_off, false, slot);
 	if (!k->links[slot])
 		return -errno;
 	k->probe[slot] = *p;
