@@ -131,12 +131,23 @@ static int local_iface(struct chunk_builder *cb, uint32_t store_id, const struct
 		cb->iface_local = p;
 		cb->iface_local_cap = ncap;
 	}
+	struct chunk_run *run = cb->run;
+	if (run && store_id >= run->cap) {
+		size_t ncap = store_id + 16;
+		uint64_t *p = realloc(run->last_ns, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + run->cap, 0, (ncap - run->cap) * sizeof(*p));
+		run->last_ns = p;
+		run->cap = ncap;
+	}
 	if (!cb->iface_local[store_id]) {
 		struct chunkmeta_iface *f = chunkmeta_push(&cb->meta, ifaces);
 		if (!f)
 			return -ENOMEM;
 		f->store_id = store_id;
 		f->desc = *desc;
+		f->after_ns = run ? run->last_ns[store_id] : 0;
 		cb->iface_local[store_id] = (uint32_t)cb->meta.n_ifaces;
 	}
 	*local = cb->iface_local[store_id] - 1;
@@ -228,6 +239,8 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		m->last_ns = pkt->ts_ns;
 	m->packets++;
 	cb->bytes_origlen += pkt->origlen;
+	if (cb->run && pkt->ts_ns > cb->run->last_ns[pkt->iface])
+		cb->run->last_ns[pkt->iface] = pkt->ts_ns;
 	return 0;
 
 undo_epb:

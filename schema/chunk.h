@@ -27,8 +27,17 @@ struct chunk_epb_block {
 	uint32_t off, first_packet, crc;
 };
 
+/* What a writer carries from chunk to chunk: per store interface, the latest packet time it
+ * appended so far (0: none), which becomes the interface's after_ns in the next chunk that
+ * holds it (chunkmeta.c, section 8). */
+struct chunk_run {
+	uint64_t *last_ns;
+	size_t cap;
+};
+
 struct chunk_builder {
 	struct chunk_meta meta;
+	struct chunk_run *run;           /* NULL: the chunk records no after_ns */
 	struct buf epbs;                 /* the EPBs, in arrival order */
 	struct buf dsb_text;             /* key log lines for the DSB */
 	struct tls_secret *secrets;      size_t n_secrets, cap_secrets;
@@ -83,6 +92,7 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 
 struct chunk_pkt {
 	uint64_t ts_ns;
+	uint64_t key_ns;         /* order: the running max of its interface's times (after_ns) */
 	uint64_t flow_id;
 	uint32_t data_off;
 	uint32_t caplen, origlen;

@@ -47,6 +47,12 @@
  *       just after the frame header, the last ends at raw_len and before the end mark, and
  *       the packet ranges follow each other up to the packet count. Blocks of no packet
  *       come first (SHB, IDBs, DSBs); a block ends on an EPB boundary.
+ *   8 interface order (element i belongs to interface i of section 1, and comes after it):
+ *       u64 after_ns: the latest timestamp of that store interface in the chunks the same
+ *       writer wrote before this one (0: none). A reader orders a chunk's packets by the
+ *       running maximum of their interface's timestamps starting from after_ns, so that an
+ *       interface whose clock steps back keeps its recorded order, also across chunks
+ *       (chunk_view.c). Chunks written before this section existed lack it: 0 for all.
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -58,6 +64,7 @@
 
 #include <errno.h>
 #include <lz4.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +82,7 @@
 #define BLOCK_LEN 28
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS };
+       SEC_BLOCKS, SEC_ORDER };
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -221,6 +228,16 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		}
 	}
 
+	bool order = false;
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		order |= m->ifaces[i].after_ns != 0;
+	if (order) {
+		if (!(p = put_section(b, SEC_ORDER, (uint32_t)m->n_ifaces, m->n_ifaces * 8)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_ifaces; i++, p += 8)
+			le64_store(p, m->ifaces[i].after_ns);
+	}
+
 	if (m->n_blocks) {
 		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
 			return -ENOMEM;
@@ -362,7 +379,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		p += blen;
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
-			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN : 0;
+			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
+			      type == SEC_ORDER ? 8 : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -439,6 +457,12 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				k->packets = le32_load(s + 20);
 				k->crc = le32_load(s + 24);
 			}
+			break;
+		case SEC_ORDER:
+			if (count != m->n_ifaces)
+				BAD("interface order section disagrees with the interfaces");
+			for (uint32_t i = 0; i < count; i++, s += 8)
+				m->ifaces[i].after_ns = le64_load(s);
 			break;
 		default:
 			break;

@@ -31,6 +31,7 @@
 struct chunkmeta_iface {
 	uint32_t store_id;
 	struct ecap_iface desc;
+	uint64_t after_ns;    /* latest time of this interface in the writer's earlier chunks */
 };
 
 struct chunkmeta_flowstat {
