@@ -27,7 +27,8 @@
 /* Bytes of an EPB besides its padded packet data (header, flags option, trailer: 44), with
  * room to spare; and the largest caplen stored, so that one EPB always fits a block. */
 #define EPB_OVERHEAD_MAX 64u
-#define EPB_CAPLEN_MAX (LZ4BLOCKS_MAX - EPB_OVERHEAD_MAX)
+#define EPB_CAPLEN_MAX ECAP_CAPLEN_MAX
+_Static_assert(EPB_CAPLEN_MAX == LZ4BLOCKS_MAX - EPB_OVERHEAD_MAX, "an EPB fits a block");
 
 struct flow_slot {
 	uint64_t flow_id;       /* 0: empty */
