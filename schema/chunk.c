@@ -61,6 +61,8 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->iface_local);
 	free(cb->slots);
 	free(cb->eblk);
+	free(cb->bmax);
+	free(cb->bmax_at);
 	buf_free(&cb->packed);
 	free(cb->packed_len);
 	memset(cb, 0, sizeof(*cb));
@@ -142,6 +144,15 @@ static int local_iface(struct chunk_builder *cb, uint32_t store_id, const struct
 		run->last_ns = p;
 		run->cap = ncap;
 	}
+	if (cb->meta.n_ifaces >= cb->bmax_at_cap) {
+		size_t ncap = cb->meta.n_ifaces + 16;
+		uint32_t *p = realloc(cb->bmax_at, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + cb->bmax_at_cap, 0, (ncap - cb->bmax_at_cap) * sizeof(*p));
+		cb->bmax_at = p;
+		cb->bmax_at_cap = ncap;
+	}
 	if (!cb->iface_local[store_id]) {
 		struct chunkmeta_iface *f = chunkmeta_push(&cb->meta, ifaces);
 		if (!f)
@@ -182,6 +193,20 @@ static int count_in_flow(struct chunk_builder *cb, const struct ecap_packet *pkt
 	return 0;
 }
 
+/* The packet's time in its block's maxima (room for one more entry was made). */
+static void note_block_max(struct chunk_builder *cb, uint32_t local, uint64_t ts)
+{
+	uint32_t blk = (uint32_t)(cb->n_eblk - 1), e = cb->bmax_at[local];
+	if (e && cb->bmax[e - 1].block == blk) {
+		if (ts > cb->bmax[e - 1].max_ns)
+			cb->bmax[e - 1].max_ns = ts;
+		return;
+	}
+	cb->bmax[cb->n_bmax++] = (struct chunk_blockmax){ .block = blk, .local = local,
+							  .max_ns = ts };
+	cb->bmax_at[local] = (uint32_t)cb->n_bmax;
+}
+
 /* Everything that can fail comes before the packet counts change, and is undone when a
  * later step fails: a packet is in the chunk whole or not at all. */
 int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
@@ -218,6 +243,16 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		cb->n_packed--;
 		cb->packed.len -= cb->packed_len[cb->n_packed];
 	}
+	if (cb->n_bmax == cb->cap_bmax) {
+		size_t ncap = cb->cap_bmax ? cb->cap_bmax * 2 : 32;
+		struct chunk_blockmax *p = realloc(cb->bmax, ncap * sizeof(*p));
+		if (!p) {
+			err = -ENOMEM;
+			goto undo_block;
+		}
+		cb->bmax = p;
+		cb->cap_bmax = ncap;
+	}
 	size_t at = cb->epbs.len;
 	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
 				    pkt->origlen, pkt->flags, NULL)))
@@ -242,6 +277,7 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 	cb->bytes_origlen += pkt->origlen;
 	if (cb->run && pkt->ts_ns > cb->run->last_ns[pkt->iface])
 		cb->run->last_ns[pkt->iface] = pkt->ts_ns;
+	note_block_max(cb, local, pkt->ts_ns);
 	return 0;
 
 undo_epb:
@@ -339,6 +375,9 @@ void chunk_builder_reset(struct chunk_builder *cb)
 	cb->slot_used = 0;
 	cb->bytes_origlen = 0;
 	cb->n_eblk = 0;
+	cb->n_bmax = 0;
+	if (cb->bmax_at)
+		memset(cb->bmax_at, 0, cb->bmax_at_cap * sizeof(*cb->bmax_at));
 	buf_reset(&cb->packed);
 	cb->n_packed = 0;
 }

@@ -35,6 +35,12 @@ struct chunk_run {
 	size_t cap;
 };
 
+/* The latest time of a chunk-local interface in one EPB block. */
+struct chunk_blockmax {
+	uint32_t block, local;
+	uint64_t max_ns;
+};
+
 struct chunk_builder {
 	struct chunk_meta meta;
 	struct chunk_run *run;           /* NULL: the chunk records no after_ns */
@@ -48,6 +54,11 @@ struct chunk_builder {
 	uint64_t bytes_origlen;
 	struct chunk_epb_block *eblk;    /* the EPB blocks begun so far (the data frame's blocks) */
 	size_t n_eblk, cap_eblk;
+	struct chunk_blockmax *bmax;     /* per EPB block, each interface's latest time in it */
+	size_t n_bmax, cap_bmax;
+	uint32_t *bmax_at;               /* per chunk-local interface: 1 + its bmax entry in the
+					  * open block, or in an earlier one (0: none yet) */
+	size_t bmax_at_cap;
 	struct buf packed;               /* the first n_packed EPB blocks, already compressed */
 	uint32_t *packed_len;            /* their stored lengths */
 	size_t n_packed, cap_packed;

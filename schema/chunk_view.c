@@ -9,7 +9,9 @@
  * chunkmeta.c section 8); packets are sorted by key, ties in recorded order. So the packets
  * of one interface keep their recorded order whatever their clock does, and interfaces
  * interleave by time: a packet whose time steps back goes right after its interface's
- * predecessor. The merge across chunks (export/merge.c) uses the same key.
+ * predecessor. The merge across chunks (export/merge.c) uses the same key. A read of some
+ * flows that skips blocks takes their interfaces' latest times from the metadata (section
+ * 9), so that its packets have the keys of a whole read.
  * A chunk made of blocks is walked block by block, each block's packet count checked against
  * the metadata; a view of some flows walks only the blocks that were decoded.
  */
@@ -227,6 +229,16 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 	return view_end(v, &w, err);
 }
 
+/* A block not read: its interfaces' latest times still count for the keys after it. */
+static void skip_block(struct walk *w, const struct chunk_meta *m, size_t b)
+{
+	if (m->n_blockmax != m->n_blocks * m->n_ifaces)
+		return; /* an older chunk: no maxima */
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		if (m->blockmax[b * m->n_ifaces + i] > w->key[i])
+			w->key[i] = m->blockmax[b * m->n_ifaces + i];
+}
+
 int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint8_t *keep,
 			    const char **why)
 {
@@ -237,8 +249,10 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 		return err;
 	for (size_t i = 0; i < m->n_blocks && !err; i++) {
 		const struct chunkmeta_block *k = &m->blocks[i];
-		if (i && !want[i])
+		if (i && !want[i]) {
+			skip_block(&w, m, i);
 			continue;
+		}
 		err = walk_block(v, &w, k, why);
 	}
 	return view_end(v, &w, err);

@@ -9,7 +9,8 @@
 #   order.pcapng     two sections, little-endian then big-endian, each with interfaces
 #                    eth0 and eth1 (the same store interfaces in both): ties within and
 #                    across interfaces, steps back within one interface and across, enough
-#                    packets that 4 KiB chunks split them; if_tsresol 10^-9, 10^-3, 2^-20,
+#                    packets that 4 KiB chunks split them, and a burst of another flow
+#                    that fills 64 KiB blocks of its own; if_tsresol 10^-9, 10^-3, 2^-20,
 #                    10^-6 with an if_tsoffset
 #   lengths.pcapng   snaplen 70 with packets of 82 captured bytes, snaplen 0, SPBs, an
 #                    original length below the captured one, custom blocks (CB and DCB), an
@@ -29,12 +30,13 @@ from mkcap import Ng, eth, ipv4, udp  # noqa: E402
 T0 = 1764140400  # 2025-11-26T07:00:00Z, whole seconds
 
 
-def frame(i, size=60):
+def frame(i, size=60, sport=None):
     """An Ethernet/IPv4/UDP frame of size bytes (at least 46) that names packet i; past 64 KiB
     the bytes go on after the datagram, as a capture of a larger frame would hold them."""
     n = max(0, min(size, 65000) - 46)
     payload = struct.pack('!I', i) + bytes((i + k) & 0xff for k in range(n))
-    f = eth(ipv4([10, 0, 0, 1], [10, 0, 0, 2], 17, udp(1000 + i % 7, 53, payload)))
+    sport = 1000 + i % 7 if sport is None else sport
+    f = eth(ipv4([10, 0, 0, 1], [10, 0, 0, 2], 17, udp(sport, 53, payload)))
     return f + bytes((i * k) & 0xff for k in range(size - len(f)))
 
 
@@ -91,7 +93,15 @@ def order(path):
                 ts = (t - off) * units[ifid] // 10**9
                 ng.epb2(ifid, ts, frame(n, 60 + n % 200), flags=(1 + n % 2) if n % 3 else 0)
                 n += 1
-            if i % 50 == 49:
+            if sec == 0 and i == 200:
+                # a burst of another flow on eth0 whose first half runs 20 to 55 ms ahead:
+                # with 1 MiB chunks it fills 64 KiB blocks of its own, which an export of
+                # one of the other flows skips; the packets of eth0 after it step back
+                for k in range(700):
+                    ahead = 20 * 10**6 + k * 100000 if k < 350 else 10**6 + k * 1000
+                    ts = (t0 + ahead) * units[0] // 10**9
+                    ng.epb2(0, ts, frame(n, 200, sport=2000))
+                    n += 1
                 # two packets with the same time on one interface
                 ts = (t0 - (5 * 10**9 if sec == 1 else 0)) * units[0] // 10**9
                 ng.epb2(0, ts, frame(n))

@@ -3,7 +3,9 @@
 # roundtrip.py - compares a capture file with the export of everything after its replay,
 # packet by packet, with a reader of its own (pcap and pcapng, both byte orders):
 #
-#   roundtrip.py INPUT EXPORT       exit 0 when they agree, 1 with the first difference
+#   roundtrip.py INPUT EXPORT [PORT]  exit 0 when they agree, 1 with the first difference;
+#                                     with PORT, the export holds the input's IPv4 UDP
+#                                     packets from or to PORT (Ethernet), in the same order
 #
 # What the export must hold, from the input:
 # - every packet, with its interface's name (if_name when not empty, else "<file>#<n>", n counting the
@@ -154,6 +156,10 @@ def pid_of(comments):
 def main():
     inp, exp = sys.argv[1], sys.argv[2]
     want = expected(read(inp, os.path.basename(inp)[:39]))
+    if len(sys.argv) > 3:
+        port = int(sys.argv[3])
+        want = [p for p in want if p.iface[1] == 1 and p.data[12:14] == b'\x08\x00' and
+                p.data[23] == 17 and port in struct.unpack('!HH', p.data[34:38])]
     got = read(exp, 'export')
     for i in range(min(len(want), len(got))):
         w, g = want[i], got[i]

@@ -50,6 +50,23 @@ for f in "$T"/*.pcap "$T"/*.pcapng "$ECAP_SRC"/tests/fuzz/corpus/capfile/*; do
 	roundtrip "$f"
 done
 
+# Selections keep the order: one flow, by port, from a store of 1 MiB chunks whose 64 KiB
+# blocks of another flow's burst the export skips, and the whole of that store too.
+"$ECAP_REC" --replay "$T/order.pcapng" --store "$T/big" -q 2>/dev/null || fail "replay order"
+"$ECAP_EXPORT" --store "$T/big" -q -o "$T/big.out" || fail "export of the 1 MiB store"
+python3 "$ECAP_SRC/tests/integration/roundtrip.py" "$T/order.pcapng" "$T/big.out" >"$T/big.cmp" ||
+	fail "1 MiB chunks: $(cat "$T/big.cmp")"
+for port in 1003 2000; do
+	"$ECAP_EXPORT" --store "$T/big" -q -o "$T/p$port.out" --port "$port" ||
+		fail "export --port $port"
+	python3 "$ECAP_SRC/tests/integration/roundtrip.py" "$T/order.pcapng" "$T/p$port.out" \
+		"$port" >"$T/p$port.cmp" || fail "--port $port: $(cat "$T/p$port.cmp")"
+	info "--port $port: $(cat "$T/p$port.cmp")"
+done
+"$ECAP_EXPORT" --store "$T/big" -q -o "$T/f.out" "udp port 1005" || fail "export a filter"
+python3 "$ECAP_SRC/tests/integration/roundtrip.py" "$T/order.pcapng" "$T/f.out" 1005 \
+	>"$T/f.cmp" || fail "filter 'udp port 1005': $(cat "$T/f.cmp")"
+
 # What was not kept, said once, with the corpus's counts.
 said() { # file text
 	grep -q "not kept as the input has it: .*$2" "$T/$1.err" ||
