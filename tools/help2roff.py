@@ -8,7 +8,7 @@
 # It runs PROGRAM --help and PROGRAM --version and reads the help text by the conventions
 # the ecap commands share:
 # - "Usage: CMD ..." starts the synopsis; indented lines continue a form, lines that start
-#   with the command name (after blanks) are further forms.
+#   with the command name (after blanks) or under the first form's start are further forms.
 # - A heading is a line in capitals ("OPTIONS", "EXIT STATUS") or, not indented, one of
 #   HEADINGS followed by ':' and maybe a parenthesis ("Selection (...):") or text
 #   ("Exit status: 0 ok; ..."). Text before the first heading is the DESCRIPTION.
@@ -19,6 +19,11 @@
 #   kept as they are (no filling).
 # - Any other line is text, filled into paragraphs that blank lines separate.
 # The date is SOURCE_DATE_EPOCH's (reproducible builds) or today's.
+#
+# A page that is not a command's (ecap-store(5)) is written in the same form in a text file:
+#   help2roff.py --text FILE --version V [--include MARKER=C-FILE] ... NAME OUTPUT
+# where --include replaces MARKER by the FORMAT part of C-FILE's opening comment (the
+# specification the code follows), kept as it is.
 import datetime
 import os
 import re
@@ -81,7 +86,8 @@ def convert(help_text, prog, version, section, name, date):
         ln = lines[i]
         if ln.startswith('Usage:'):
             forms.append(ln[len('Usage:'):].strip())
-        elif ln.strip().startswith(prog) and forms:
+        elif forms and (ln.strip().startswith(prog) or
+                        (ln.startswith(' ' * 7) and ln[7] != ' ')):
             forms.append(ln.strip())
         elif ln.startswith(' ') and forms:
             forms[-1] += ' ' + ln.strip()
@@ -148,7 +154,8 @@ def convert(help_text, prog, version, section, name, date):
                 out.extend(['.PP', '.nf', '.RS 4'] if section_name != 'EXAMPLES' else
                            ['.PP', '.nf'])
                 literal = True
-            out.append(esc(ln[2:] if section_name == 'EXAMPLES' else ln.strip()))
+            out.append(esc(ln[2:] if section_name == 'EXAMPLES' else
+                           ln[4:] if ln.startswith('    ') else ln.strip()))
             continue
         end_literal()
         para.extend(ln.split())
@@ -170,26 +177,49 @@ def convert(help_text, prog, version, section, name, date):
     return '\n'.join(fixed) + '\n'
 
 
+def spec_comment(path):
+    """The FORMAT part of the opening comment of a C file, from its FORMAT line on."""
+    src = open(path).read()
+    comment = src[src.index('/*'):src.index('*/')]
+    lines = [re.sub(r'^ ?\* ?', '', ln).rstrip() for ln in comment.split('\n')[1:]]
+    start = next(i for i, ln in enumerate(lines) if ln.startswith('FORMAT'))
+    return '\n'.join(lines[start:]).strip('\n')
+
+
 def main():
     args = sys.argv[1:]
-    section, name = '1', ''
+    section, name, text, version, include = '1', '', None, None, None
     while args and args[0].startswith('--'):
         opt = args.pop(0)
         if opt == '--section':
             section = args.pop(0)
         elif opt == '--name':
             name = args.pop(0)
+        elif opt == '--text':
+            text = open(args.pop(0)).read()
+        elif opt == '--version':
+            version = args.pop(0)
+        elif opt == '--include':
+            include = args.pop(0).split('=', 1)
         else:
             sys.exit('help2roff.py: unknown option ' + opt)
     if len(args) != 2 or not name:
-        sys.exit('usage: help2roff.py --section N --name TEXT PROGRAM OUTPUT')
+        sys.exit('usage: help2roff.py --section N --name TEXT [--text FILE --version V '
+                 '[--include MARKER=C-FILE]] PROGRAM OUTPUT')
     program, output = args
     prog = os.path.basename(program)
     env = dict(os.environ, LC_ALL='C')
-    text = subprocess.run([program, '--help'], check=True, capture_output=True, text=True,
-                          env=env).stdout
-    version = subprocess.run([program, '--version'], check=True, capture_output=True,
-                             text=True, env=env).stdout.split()[-1]
+    if text is None:
+        text = subprocess.run([program, '--help'], check=True, capture_output=True,
+                              text=True, env=env).stdout
+        version = subprocess.run([program, '--version'], check=True, capture_output=True,
+                                 text=True, env=env).stdout.split()[-1]
+    if include:
+        marker, cfile = include
+        if marker not in text:
+            sys.exit('help2roff.py: no %s in the text' % marker)
+        spec = '\n'.join('    ' + ln if ln else '' for ln in spec_comment(cfile).split('\n'))
+        text = text.replace(marker, spec)
     epoch = os.environ.get('SOURCE_DATE_EPOCH')
     day = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).date()
            if epoch else datetime.date.today())
