@@ -2,15 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # bench_tls_libs.sh - what ecap's TLS probes cost (issue 14): for each TLS library ecap reads
-# secrets from, the CPU a client process spends per full handshake and per write, with ecap-rec
-# recording and with no recorder, and ecap-rec's own CPU per TLS session. Clients: the
-# system's shared OpenSSL, BoringSSL (android-boringssl) and GnuTLS (tools/bench_tls/, C),
-# Go crypto/tls (tools/bench_tls/client.go, built here) and node (client.js; OpenSSL built into
+# secrets from, the CPU a client process spends per full handshake and per write with no
+# recorder, with ecap-rec --no-tls (capture alone) and with ecap-rec (capture and TLS probes),
+# and ecap-rec's own CPU per TLS session. Clients: the system's shared OpenSSL, BoringSSL
+# (android-boringssl) and GnuTLS (tools/bench_tls/, C), Go crypto/tls (tools/bench_tls/client.go, built here) and node (client.js; OpenSSL built into
 # the executable). Each makes N handshakes to 127.0.0.1, then on another run N writes on one
 # session, and measures itself over those alone (getrusage, all threads; not its start).
 # The server is openssl s_server on a deleted copy of libssl.so.3, which ecap does not probe,
-# so only the client's probes count. Medians of RUNS runs each way; the two ways alternate
-# in order from run to run.
+# so only the client's probes count. Medians of RUNS runs each way, the three ways taking
+# turns in a different order in each run.
 #
 #   tools/bench_tls_libs.sh [--build DIR] [--out FILE] [--tmp DIR] [--runs N]
 #                           [--handshakes N] [--writes N] [--size BYTES] [--keep]
@@ -100,10 +100,11 @@ fact commit "$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)
 fact params "$RUNS $NHS $NWR $SIZE $DRAIN"
 
 # ---------------------------------------------------------------- the clients
-# CLIENTS: name, then the command up to its arguments (PORT MODE N [SIZE] follow).
+# client NAME DESCRIPTION WHY-NOT CMD...: a client to run (CMD PORT MODE N [SIZE]) unless
+# WHY-NOT says why it cannot; LIBS lists those that run, CMD their commands.
 declare -A CMD
 LIBS=()
-client() { # NAME DESCRIPTION WHY-NOT CMD...
+client() {
 	local name=$1 desc=$2 why=$3
 	shift 3
 	fact "lib.$name.desc" "$desc"
@@ -120,7 +121,7 @@ client gnutls "GnuTLS $(pkg-config --modversion gnutls 2>/dev/null) (shared)" \
 	"$(have "$CL/bench_tls_gnutls" "not built (libgnutls28-dev)")" "$CL/bench_tls_gnutls"
 why=
 if command -v go >/dev/null; then
-	GOCACHE="$BUILD/go-cache" GOPATH="$WORK/gopath" GO111MODULE=off GOFLAGS= \
+	GOCACHE="$BUILD/go-cache" GOPATH="$WORK/gopath" GO111MODULE=off GOFLAGS='' \
 		go build -o "$WORK/goclient" "$SRC/tools/bench_tls/client.go" >>"$LOG" 2>&1 ||
 		why="go build failed"
 else
@@ -160,14 +161,12 @@ grep -q "$WORK/hidden/libssl.so.3 (deleted)" "/proc/$SPID/maps" ||
 	{ echo "bench_tls_libs.sh: the server does not run on the hidden libssl copy" >&2; exit 1; }
 
 # ---------------------------------------------------------------- the runs
-start_rec() { # DIR
-	local i
-	: >"$WORK/rec.err"
-	"${NX[@]}" "$REC" -i lo --store "$1" "tcp port $PORT" >/dev/null 2>"$WORK/rec.err" \
-		</dev/null &
+start_rec() { # DIR [ARG]
+	"${NX[@]}" "$REC" -i lo --store "$1" ${2:+"$2"} "tcp port $PORT" >/dev/null \
+		2>"$WORK/rec.err" </dev/null &
 	RPID=$!
 	PIDS+=("$RPID")
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		grep -q 'recording on' "$WORK/rec.err" && return 0
 		kill -0 "$RPID" 2>/dev/null || break
 		sleep 0.05
@@ -201,7 +200,7 @@ one() {
 		say "$lib $mode under $way: the client failed"
 		return
 	fi
-	[ "$way" = ecap ] && sleep "$DRAIN"
+	[ "$way" = none ] || sleep "$DRAIN"
 	c2=$(rec_cpu)
 	# RUN WAY LIB MODE N CPU_US WALL_US REC_START_S REC_LOOP_S OTHERS
 	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$run" "$way" "$lib" "$mode" "${out// /$'\t'}" \
@@ -209,33 +208,36 @@ one() {
 		>>"$RES"
 }
 
-way() { # RUN WAY
+# way RUN WAY: every client in both modes, WAY being "none" (no recorder), "capture"
+# (ecap-rec --no-tls: packets only, no probe) or "ecap" (ecap-rec with its TLS probes).
+way() {
 	local run=$1 w=$2 lib mode c0
 	say "run $run/$RUNS, $w"
-	if [ "$w" = ecap ]; then
-		start_rec "$WORK/store"
+	if [ "$w" != none ]; then
+		start_rec "$WORK/store" "$([ "$w" = capture ] && echo --no-tls)"
 		# The recorder's CPU with no traffic, for comparison with what a session costs it.
 		c0=$(rec_cpu); sleep 1
-		fact "idle.$run" "$(awk -v a="$(rec_cpu)" -v b="$c0" 'BEGIN { print a - b }')"
+		fact "idle.$w.$run" "$(awk -v a="$(rec_cpu)" -v b="$c0" 'BEGIN { print a - b }')"
 	fi
 	for lib in "${LIBS[@]}"; do
 		for mode in handshakes writes; do one "$run" "$w" "$lib" "$mode"; done
 	done
-	if [ "$w" = ecap ]; then
-		sleep 0.5 # the ring drains every 100 ms
+	if [ "$w" != none ]; then
 		stop_pid "$RPID" INT
-		RPID=
+		RPID=''
 		if "$LS" --json "$WORK/store" >"$WORK/ls.json" 2>>"$LOG"; then
-			fact "sessions.$run" "$($PY json "$WORK/ls.json" tls_sessions)"
-			fact "secrets.$run" "$($PY json "$WORK/ls.json" secrets)"
+			fact "sessions.$w.$run" "$($PY json "$WORK/ls.json" tls_sessions)"
+			fact "secrets.$w.$run" "$($PY json "$WORK/ls.json" secrets)"
 		fi
 		grep "tls: watching" "$WORK/rec.err" >>"$LOG"
 		rm -rf "$WORK/store"
 	fi
 }
 
+# The three ways take turns in a different order in each run.
+WAYS=(none capture ecap)
 for r in $(seq "$RUNS"); do
-	if [ $((r % 2)) = 1 ]; then way "$r" none; way "$r" ecap; else way "$r" ecap; way "$r" none; fi
+	for k in 0 1 2; do way "$r" "${WAYS[$(((r + k) % 3))]}"; done
 done
 fact expected.sessions $((${#LIBS[@]} * (NHS + 2)))
 fact loadavg.end "$(cut -d' ' -f1-3 /proc/loadavg)"

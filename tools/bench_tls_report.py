@@ -76,39 +76,59 @@ def main():
         'ECDSA P-256 certificate not checked), then, in another run, %s writes of %s bytes on '
         'one session; it measures its own CPU (getrusage, user + system, all threads) over '
         'those operations alone, after a first one that is not counted and half a second in '
-        'which the recorder attaches its probes at the exec. "without": no recorder; "with": '
-        '`ecap-rec -i lo \'tcp port 4433\'` recording. The server runs on a deleted copy of '
-        'libssl.so.3, which ecap does not probe, so only the client\'s probes count. %s runs '
-        'each way, the two ways alternating in order; median, with the range of the runs in '
-        'brackets. Instruction counts are not given: this VM has no hardware counters '
-        '(`perf stat -e instructions` is "not supported").\n'
+        'which the recorder attaches its probes at the exec. Three ways: no recorder; '
+        '`ecap-rec --no-tls -i lo \'tcp port 4433\'` (capture alone: its TC program runs in the '
+        'client\'s context for every packet the client sends or receives); and `ecap-rec` the '
+        'same with its TLS probes. The server runs on a deleted copy of libssl.so.3, which ecap '
+        'does not probe, so only the client\'s probes count. %s runs each way, the ways taking '
+        'turns in a different order in each run; median, with the range of the runs in '
+        'brackets; "probes" is the median with ecap-rec less the median with --no-tls, '
+        '"recording" the median with ecap-rec less the median without a recorder. Instruction '
+        'counts are not given: this VM has no hardware counters (`perf stat -e instructions` '
+        'is "not supported").\n'
         % (facts.get('date'), facts.get('elapsed', '?'), facts.get('commit'),
            facts.get('loadavg.start'), facts.get('loadavg.end'), facts.get('nproc', '?'),
            nhs, nwr, size, runs))
-    t = Table(out, Missing, ['client (TLS library)', 'CPU per handshake without',
-                             'with ecap-rec', 'probe cost per handshake',
-                             'CPU per %s-byte write without' % size, 'with ecap-rec',
-                             'probe cost per write', 'ecap-rec CPU per TLS session',
-                             'ecap-rec CPU per write', 'ecap-rec CPU per client start'])
+
+    def client_table(mode, what):
+        out.append('Client CPU per %s:\n' % what)
+        t = Table(out, Missing, ['client (TLS library)', 'no recorder', 'ecap-rec --no-tls',
+                                 'ecap-rec', 'recording costs', 'of which the probes'])
+        for lib in libs:
+            desc = facts['lib.%s.desc' % lib]
+            if 'lib.%s.status' % lib in facts:
+                out.append('| %s | not run: %s |' % (desc, facts['lib.%s.status' % lib]) +
+                           ' |' * 4)
+                continue
+            n, c, e = (d.per_op(lib, mode, w) for w in ('none', 'capture', 'ecap'))
+            t.row(desc, [spread(n), spread(c), spread(e), extra(n, e), extra(c, e)])
+        out.append('')
+    client_table('handshakes', 'full handshake (TCP connect and close included)')
+    client_table('writes', '%s-byte write on an open session' % size)
+
+    out.append('ecap-rec\'s CPU:\n')
+    t = Table(out, Missing, ['client (TLS library)', 'per TLS session', 'per TLS session, '
+                             '--no-tls', 'per write', 'per write, --no-tls',
+                             'per client start', 'per client start, --no-tls'])
     for lib in libs:
-        desc = facts['lib.%s.desc' % lib]
         if 'lib.%s.status' % lib in facts:
-            out.append('| %s | not run: %s |' % (desc, facts['lib.%s.status' % lib]) +
-                       ' |' * 8)
             continue
-        hn, he = d.per_op(lib, 'handshakes', 'none'), d.per_op(lib, 'handshakes', 'ecap')
-        wn, we = d.per_op(lib, 'writes', 'none'), d.per_op(lib, 'writes', 'ecap')
-        rs = d.per_op(lib, 'handshakes', 'ecap', 'rec')
-        rw = d.per_op(lib, 'writes', 'ecap', 'rec')
-        st = d.per_op(lib, 'handshakes', 'ecap', 'start', False)
-        t.row(desc, [spread(hn), spread(he), extra(hn, he), spread(wn), spread(we),
-                     extra(wn, we), spread(rs), spread(rw), spread(st, 'ms', 1e-3)])
+        cells = []
+        for mode, field, per, unit, scale in (('handshakes', 'rec', True, 'us', 1),
+                                              ('writes', 'rec', True, 'us', 1),
+                                              ('handshakes', 'start', False, 'ms', 1e-3)):
+            for w in ('ecap', 'capture'):
+                cells.append(spread(d.per_op(lib, mode, w, field, per), unit, scale))
+        t.row(facts['lib.%s.desc' % lib], cells)
     out.append('')
-    idle = [float(v) for k, v in facts.items() if k.startswith('idle.')]
-    sess = ', '.join(facts.get('sessions.%d' % (i + 1), '?') for i in range(int(runs)))
+    idle = {w: [float(v) for k, v in facts.items() if k.startswith('idle.%s.' % w)]
+            for w in ('ecap', 'capture')}
+    sess = {'%s.%s' % (k, w): ', '.join(facts.get('%s.%s.%d' % (k, w, i + 1), '?')
+                                        for i in range(int(runs)))
+            for k in ('sessions', 'secrets') for w in ('ecap', 'capture')}
     others = max([r['others'] for r in d.rows] or [0])
     hs = [r for r in d.rows if r['way'] == 'ecap' and r['mode'] == 'handshakes']
-    idle_us = med(idle) * 1e6 if idle else None
+    idle_us = med(idle['ecap']) * 1e6 if idle['ecap'] else None
     share = (med([idle_us * (r['wall'] / 1e6 + float(drain)) / r['n'] for r in hs])
              if hs and idle_us is not None else None)
     out.append(
@@ -117,14 +137,19 @@ def main():
         'drains every 100 ms); per TLS session or per write: the second interval over N. '
         '"Per client start": the first interval, in which ecap-rec finds and probes the '
         'client\'s executable and libraries (the probes attach at the exec) and records its '
-        'first session. These include what the recorder does with no traffic at all, %s per '
-        'second here (median of a 1 s idle sample per run), about %s of each per-session '
-        'figure. Sessions recorded per recorder run: %s (expected %s: every handshake of '
-        'every client). Other ecap-rec processes on the machine during the runs (other '
+        'first session. These include what the recorder does with no traffic of ours: %s per '
+        'second with its probes, %s with --no-tls (median of a 1 s sample per run, with other '
+        'users\' builds and tests running: ecap-rec looks at every exec on the machine), about '
+        '%s of each per-session figure. TLS sessions recorded per recorder run: %s (expected '
+        '%s: every handshake of every client), with %s secrets (five per TLS 1.3 session, '
+        'four from Go, which logs no exporter secret); with --no-tls: %s sessions (seen on the '
+        'wire) and %s secrets. Other ecap-rec processes on the machine during the runs (other '
         'users\' tests; their probes on the same library files would be paid by the clients '
         'too): at most %d.\n'
         % (drain, fnum(idle_us / 1e3 if idle_us is not None else None, 'ms'),
-           fnum(share, 'us'), sess, facts.get('expected.sessions', '?'), others))
+           fnum(med(idle['capture']) * 1e3 if idle['capture'] else None, 'ms'),
+           fnum(share, 'us'), sess['sessions.ecap'], facts.get('expected.sessions', '?'),
+           sess['secrets.ecap'], sess['sessions.capture'], sess['secrets.capture'], others))
     for k, v in sorted(facts.items()):
         if k.startswith('fail.'):
             out.append('Failed: %s: %s\n' % (k[5:], v))
