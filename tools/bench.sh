@@ -83,31 +83,12 @@ BIG=${SIZES##* } SMALL=${SIZES%% *}
 WORK=$(mktemp -d "$TMPBASE/ecap-bench.XXXXXX") || exit 2
 [ -n "$OUT" ] || { [ "$QUICK" = 1 ] && OUT=$WORK.md || OUT=$SRC/BENCHMARKS.md; }
 RUNSF=$WORK/runs.jsonl FACTS=$WORK/facts.tsv LOG=$WORK/log
-PIDS=() NETNS=
-T0=$(date +%s)
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	[ -n "${NETNS:-}" ] && ip netns del "$NETNS" 2>/dev/null
-	if [ "$KEEP" = 1 ]; then echo "bench.sh: work files kept in $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '[bench %3ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
-fact() { local v=${2//$'\n'/ }; printf '%s\t%s\n' "$1" "${v//$'\t'/ }" >>"$FACTS"; }
+T0=$(date +%s) BENCH=bench
+# shellcheck source=tools/bench_lib.sh
+. "$SRC/tools/bench_lib.sh"
 # m LABEL CMD...: one timed run; the command's output goes to the log.
 m() { local l=$1; shift; $PY measure "$RUNSF" "$l" -- "$@" >>"$LOG" 2>&1; }
 count() { $PY count "$1"; }
-forget() { local p; for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || echo "$p"; done; }
-stop_pid() {
-	kill -"${2:-INT}" "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	mapfile -t PIDS < <(forget "$1")
-}
 
 # ---------------------------------------------------------------- the machine
 fact date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"

@@ -64,29 +64,10 @@ done
 
 WORK=$(mktemp -d "$TMPBASE/ecap-bench-tls.XXXXXX") || exit 2
 RES=$WORK/results.tsv FACTS=$WORK/facts.tsv LOG=$WORK/log
-PIDS=() NETNS='' RPID=''
-T0=$(date +%s)
+T0=$(date +%s) BENCH=bench_tls_libs RPID=''
+# shellcheck source=tools/bench_lib.sh
+. "$SRC/tools/bench_lib.sh"
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	[ -n "$NETNS" ] && ip netns del "$NETNS" 2>/dev/null
-	if [ "$KEEP" = 1 ]; then echo "bench_tls_libs.sh: work files kept in $WORK" >&2
-	else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '[bench-tls %3ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
-fact() { printf '%s\t%s\n' "$1" "${2//$'\n'/ }" >>"$FACTS"; }
-forget() { local p; for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || echo "$p"; done; }
-stop_pid() {
-	kill -"${2:-TERM}" "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	mapfile -t PIDS < <(forget "$1")
-}
 # Other recorders on the machine (other users' test runs): their probes are on the same
 # library files and would be paid by our clients too; counted at every run.
 others() { pgrep -x ecap-rec | grep -cvx "${RPID:-0}"; }
