@@ -127,9 +127,13 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 	-subj /CN=localhost -keyout "$WORK/key.pem" -out "$WORK/cert.pem" >>"$LOG" 2>&1
 mkdir "$WORK/hidden"
 cp "$(ldd "$(command -v openssl)" | awk '/libssl.so/ { print $3 }')" "$WORK/hidden/" || exit 2
+# Its stdin is a pipe that stays open and empty: at the end of a file (/dev/null) s_server
+# at times writes an empty record and closes the session it serves.
+mkfifo "$WORK/server.in"
+exec {SIN}<>"$WORK/server.in"
 LD_LIBRARY_PATH=$WORK/hidden "${NX[@]}" openssl s_server -accept "127.0.0.1:$PORT" \
 	-cert "$WORK/cert.pem" -key "$WORK/key.pem" -quiet >/dev/null 2>>"$WORK/server.err" \
-	</dev/null &
+	<&"$SIN" &
 SPID=$!
 PIDS+=("$SPID")
 for _ in $(seq 100); do

@@ -14,6 +14,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	memset(buf, 'x', sizeof(buf));
+	signal(SIGPIPE, SIG_IGN); /* a closed connection is reported, not a silent death */
 	if (bench_tls_lib.init() < 0) {
 		fprintf(stderr, "%s: cannot initialise the library\n", bench_tls_lib.name);
 		return 1;
