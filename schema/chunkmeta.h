@@ -13,6 +13,7 @@
 #ifndef ECAP_CHUNKMETA_H
 #define ECAP_CHUNKMETA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@
 #define CHUNKMETA_FLAG_BLOCKS 0x4u      /* the data frame is the blocks listed in `blocks` */
 #define CHUNKMETA_NO_FLOW 0xFFFFFFFFu
 #define CHUNKMETA_BODY_MAX (64u * 1024 * 1024)
+#define CHUNKMETA_DIGEST_LEN 32
+#define CHUNKMETA_VERSION_MAX 32
 
 struct chunkmeta_iface {
 	uint32_t store_id;
@@ -78,6 +81,10 @@ struct chunk_meta {
 	struct chunkmeta_session *sessions;      size_t n_sessions, cap_sessions;
 	struct chunkmeta_drops *drops;           size_t n_drops, cap_drops;
 	struct chunkmeta_block *blocks;          size_t n_blocks, cap_blocks;
+	/* integrity: the data frame's SHA-256 and who wrote it (absent in older chunks) */
+	bool has_digest;
+	uint8_t digest[CHUNKMETA_DIGEST_LEN];
+	char version[CHUNKMETA_VERSION_MAX];
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;
