@@ -221,16 +221,12 @@ static void check_sealed(const struct verify_opts *o, int dirfd, const struct se
 			   name, (unsigned long long)w.first_bad_off, w.first_bad_why, i);
 	if (!memcmp(d, s->digest, SHA256_LEN)) {
 		if (o->verbose)
-			printf("%s: sealed by seal %zu, %llu chunks, digest matches\n", name, i,
-			       (unsigned long long)w.chunks);
+			printf("%s: sealed by seal %zu, %llu chunks, digest matches%s\n", name, i,
+			       (unsigned long long)w.chunks, w.no_digest ? " (chunks from before "
+			       "digests: no digest of their own, the seal covers them)" : "");
 		return;
 	}
-	if (size != s->seg_len)
-		verify_say(true, "%s/%s: %llu bytes, but seal %zu (%s offset %llu) sealed %llu: "
-			   "bytes were %s", o->store, name, (unsigned long long)size, i,
-			   SEAL_CHAIN_NAME, (unsigned long long)s->offset,
-			   (unsigned long long)s->seg_len, size > s->seg_len ? "added" : "removed");
-	else if (acc->first_chunk != s->first_chunk || acc->last_chunk != s->last_chunk)
+	if (acc->first_chunk != s->first_chunk || acc->last_chunk != s->last_chunk)
 		verify_say(true, "%s/%s: holds chunks %llu..%llu, but seal %zu (%s offset %llu) "
 			   "sealed chunks %llu..%llu of segment %u: the file was replaced or "
 			   "swapped with another", o->store, name,
@@ -238,6 +234,11 @@ static void check_sealed(const struct verify_opts *o, int dirfd, const struct se
 			   i, SEAL_CHAIN_NAME, (unsigned long long)s->offset,
 			   (unsigned long long)s->first_chunk, (unsigned long long)s->last_chunk,
 			   s->segment);
+	else if (size != s->seg_len)
+		verify_say(true, "%s/%s: %llu bytes, but seal %zu (%s offset %llu) sealed %llu: "
+			   "bytes were %s", o->store, name, (unsigned long long)size, i,
+			   SEAL_CHAIN_NAME, (unsigned long long)s->offset,
+			   (unsigned long long)s->seg_len, size > s->seg_len ? "added" : "removed");
 	else if (w.first_bad_off == UINT64_MAX)
 		verify_say(true, "%s/%s: its digest differs from seal %zu's (%s offset %llu): its "
 			   "chunks were altered and their checksums and digests made to match",
