@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -336,7 +337,9 @@ static void begin_proof(struct exporter *ex, bool nothing)
 	char why[512];
 	struct chunk_list cl = { 0 };
 	const char *p = ex->o->out_path;
-	if (!p || !strcmp(p, "-"))
+	struct stat st;
+	/* a proof signs a file: not a pipe, a terminal or /dev/null */
+	if (!p || !strcmp(p, "-") || fstat(ex->out_fd, &st) || !S_ISREG(st.st_mode))
 		return;
 	if (proof_begin(&ex->proof, ex->o->store_dir, why, sizeof(why)) < 0) {
 		exporter_warn(ex, "the export is not signed (no %s%s): %s", p, PROOF_SUFFIX, why);

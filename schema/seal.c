@@ -197,7 +197,7 @@ int seal_acc_file(struct seal_acc *a, int fd, uint64_t from, uint64_t to, struct
 	int err = 0;
 	if (w) {
 		memset(w, 0, sizeof(*w));
-		w->first_bad_off = UINT64_MAX;
+		w->first_bad_off = w->tail_gap_off = UINT64_MAX;
 	}
 	for (uint64_t off = from; off < to && !err;) {
 		const char *why = NULL;
@@ -230,6 +230,8 @@ int seal_acc_file(struct seal_acc *a, int fd, uint64_t from, uint64_t to, struct
 		uint64_t next = r == -EBADMSG ? segment_resync(fd, off + 1, to) : to;
 		if (w) {
 			w->gaps++;
+			if (next == to)
+				w->tail_gap_off = off;
 			walk_bad(w, off, r == -ENODATA ? "a chunk is cut short by the end of the "
 				 "segment" : why ? why : "bytes that are no valid chunk");
 		}

@@ -76,6 +76,8 @@ void seal_acc_free(struct seal_acc *a);
 struct seal_walk {
 	uint64_t chunks, gaps, digest_mismatches, no_digest;
 	uint64_t first_bad_off;       /* of the first gap or mismatch; UINT64_MAX: none */
+	uint64_t tail_gap_off;        /* of a gap with no valid chunk after it up to the end
+				       * (what recovery cuts as a torn tail); UINT64_MAX: none */
 	const char *first_bad_why;
 	char versions[4][CHUNKMETA_VERSION_MAX]; /* the recorder versions met (first four) */
 	size_t n_versions;

@@ -261,12 +261,14 @@ static void check_open(const struct verify_opts *o, int dirfd, uint32_t id, uint
 	}
 	if (walk_segment(o, dirfd, id, &size, d, acc, &w))
 		return;
+	/* recovery's rule: a bad region with no valid chunk after it, at the end of the file
+	 * being written, is a torn tail */
 	bool torn_tail = w.gaps == 1 && w.digest_mismatches == 0 && newest &&
-			 w.first_bad_why && strstr(w.first_bad_why, "cut short");
+			 w.tail_gap_off == w.first_bad_off;
 	if (torn_tail) {
-		verify_say(false, "%s/%s: offset %llu: torn tail: a chunk cut short by the end of "
-			   "the file (a crash while writing, not tampering; the next ecap-rec cuts "
-			   "it)", o->store, name, (unsigned long long)w.first_bad_off);
+		verify_say(false, "%s/%s: offset %llu: torn tail: %s, with nothing valid after it "
+			   "(a crash while writing, not tampering; the next ecap-rec cuts it)",
+			   o->store, name, (unsigned long long)w.first_bad_off, w.first_bad_why);
 		torn++;
 	} else if (w.first_bad_off != UINT64_MAX) {
 		verify_say(true, "%s/%s: offset %llu: %s (segment not sealed yet)", o->store, name,
