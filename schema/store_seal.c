@@ -37,6 +37,7 @@ struct store_sealer {
 	uint32_t last_segment;      /* the segment of the last record, 0 when none */
 	struct seal_acc acc;        /* the segment being written */
 	bool acc_open;
+	bool key_created;           /* this open made the key */
 	struct buf rec;
 };
 
@@ -218,9 +219,7 @@ int store_seal_open(struct store *s)
 		return store_fail(s, err, "%s/%s", s->dir, msg);
 	char fp[STORE_KEY_FP_TEXT];
 	store_key_fp_text(z->key.fp, fp);
-	if (created)
-		store_notice(s, "made the store's Ed25519 key, fingerprint %s (the public key is "
-			     "in %s: keep a copy off this host)", fp, STORE_PUB_NAME);
+	z->key_created = created;
 	if (differs)
 		store_notice(s, "%s does not hold the public half of %s (%s); seals are signed "
 			     "with %s", STORE_PUB_NAME, STORE_KEY_NAME, fp, STORE_KEY_NAME);
@@ -260,6 +259,16 @@ int store_seal_segment(struct store *s, int seg_fd)
 		return 0;
 	z->acc_open = false;
 	return write_seal(s, z, seg_fd, 0);
+}
+
+bool store_signing_key(const struct store *s, char fp[72])
+{
+	const struct store_sealer *z = s->sealer;
+	fp[0] = 0;
+	if (!z)
+		return false;
+	store_key_fp_text(z->key.fp, fp);
+	return z->key_created;
 }
 
 void store_seal_free(struct store *s)

@@ -12,9 +12,9 @@ ECAP_VERIFY="$ECAP_BUILD/tools/ecap-verify"
 
 cd "$T"
 "$ECAP_BUILD/tools/gen_traffic" -o in.pcap --bytes 6000000 --seed 11 2>/dev/null
-"$ECAP_REC" -q --replay in.pcap --store S --chunk-size 64K --segment-size 1M 2>rec.err ||
+"$ECAP_REC" --replay in.pcap --store S --chunk-size 64K --segment-size 1M 2>rec.err ||
 	fail "replay failed: $(cat rec.err)"
-grep -q "made the store's Ed25519 key, fingerprint SHA256:[0-9a-f]\{64\}" rec.err ||
+grep -q "made the store's Ed25519 signing key, fingerprint SHA256:[0-9a-f]\{64\}" rec.err ||
 	fail "the new store's key fingerprint was not printed: $(cat rec.err)"
 [ "$(stat -c %a S/store.key)" = 600 ] || fail "store.key has mode $(stat -c %a S/store.key)"
 openssl pkey -pubin -in S/store.pub -noout || fail "store.pub is not a PEM public key"
