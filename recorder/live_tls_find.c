@@ -5,44 +5,28 @@
  * /proc/PID/maps format (proc(5)): "start-end perms offset dev inode   pathname", the pathname
  * as the process sees it (its mount namespace), " (deleted)" appended when the file was
  * replaced. A file whose path does not lead to the mapped inode from here (another mount
- * namespace) is reached through /proc/PID/root/PATH instead; deleted files are skipped (a
- * uprobe on them would not cover new processes anyway).
+ * namespace) is reached through /proc/PID/root/PATH instead, or, when the process is chrooted
+ * inside a mount namespace of its own (the path is then its namespace's, not its root's),
+ * through /proc/PID/map_files/START-END, the kernel's link to the mapped file itself (this
+ * needs CAP_CHECKPOINT_RESTORE). Deleted files are skipped (a uprobe on them would not cover
+ * new processes anyway). Every candidate must have the inode the maps line names.
  */
 #include <ctype.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "live_tls_find.h"
+#include "tls_lib.h"
 
 #define SEEN_MAX 64
 
 int live_tls_find_system(char *path, size_t len)
 {
-	static const char *const names[] = { "libssl.so.3", "libssl.so.1.1" };
-	struct link_map *lm = NULL;
-	char real[PATH_MAX];
-	size_t i;
-	void *h;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
-		if (!h)
-			continue;
-		if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name &&
-		    lm->l_name[0] == '/') {
-			snprintf(path, len, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
-			dlclose(h);
-			return 0;
-		}
-		dlclose(h);
-	}
-	return -ENOENT;
+	return tls_lib_default(path, len);
 }
 
 int live_tls_file(const char *path, struct tls_lib_file *f)
@@ -124,8 +108,14 @@ static int scan_pid(const char *pid, struct seen *seen,
 			continue;
 		if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode) {
 			snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
-			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode)
-				continue;
+			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode) {
+				/* A chroot inside another mount namespace: its path leads
+				 * nowhere from here, but the kernel's link to the mapping does. */
+				snprintf(alt, sizeof(alt), "/proc/%s/map_files/%.*s", pid,
+					 (int)strcspn(line, " "), line);
+				if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode)
+					continue;
+			}
 		}
 		if (seen_add(seen, &f))
 			rc = fn(ctx, &f);
