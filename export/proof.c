@@ -53,6 +53,7 @@
 #include "hex.h"
 #include "le.h"
 #include "segment.h"
+#include "store_path.h"
 
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 1u
@@ -65,11 +66,9 @@
 int proof_begin(struct proof *p, const char *store_dir, char *why, size_t whylen)
 {
 	memset(p, 0, sizeof(*p));
-	p->dirfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (p->dirfd < 0) {
-		snprintf(why, whylen, "%s: %s", store_dir, strerror(errno));
-		return -errno;
-	}
+	p->dirfd = store_path_open(store_dir, false, why, whylen);
+	if (p->dirfd < 0)
+		return p->dirfd;
 	int err = store_key_load_private(p->dirfd, &p->key, why, whylen);
 	if (err)
 		return err;

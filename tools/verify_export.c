@@ -22,6 +22,7 @@
 #include "hex.h"
 #include "proof.h"
 #include "segment.h"
+#include "store_path.h"
 #include "verify.h"
 
 struct pkt_hash {
@@ -167,7 +168,7 @@ static void check_chunk(const struct verify_opts *o, int dirfd, const struct pro
 }
 
 /* The proof's seals against the chain; its chunks against the store. */
-static void check_store(const struct verify_opts *o, const struct proof *p,
+static void check_store(const struct verify_opts *o, int dirfd, const struct proof *p,
 			const struct hashes *pkts)
 {
 	struct seal_chain c;
@@ -175,11 +176,8 @@ static void check_store(const struct verify_opts *o, const struct proof *p,
 	struct hashes src = { 0 };
 	size_t gone = 0;
 	char h[65];
-	int dirfd = open(o->store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0 || seal_chain_read(dirfd, &c)) {
+	if (seal_chain_read(dirfd, &c)) {
 		verify_say(true, "%s: no seal chain to check the proof's seals against", o->store);
-		if (dirfd >= 0)
-			close(dirfd);
 		return;
 	}
 	const uint64_t idx[2] = { p->seal_index, p->head_index };
@@ -222,7 +220,6 @@ static void check_store(const struct verify_opts *o, const struct proof *p,
 	chunk_view_free_contents(&v);
 	free(src.v);
 	seal_chain_free(&c);
-	close(dirfd);
 }
 
 int verify_export(const struct verify_opts *o)
@@ -231,7 +228,7 @@ int verify_export(const struct verify_opts *o)
 	struct proof_file f;
 	struct store_key k = { 0 };
 	struct hashes pkts = { 0 };
-	char path[4096], why[256], fp[STORE_KEY_FP_TEXT];
+	char path[4096], why[512], fp[STORE_KEY_FP_TEXT];
 	char *text = NULL;
 	size_t len = 0;
 	const char *w;
@@ -245,8 +242,8 @@ int verify_export(const struct verify_opts *o)
 		fprintf(stderr, "ecap-verify: %s: %s\n", pp, strerror(-err));
 		return VERIFY_CANNOT;
 	}
-	if (o->store && (dirfd = open(o->store, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		fprintf(stderr, "ecap-verify: %s: %s\n", o->store, strerror(errno));
+	if (o->store && (dirfd = store_path_open(o->store, false, why, sizeof(why))) < 0) {
+		fprintf(stderr, "ecap-verify: %s\n", why);
 		goto out;
 	}
 	if (load_keys(o, dirfd, &k))
@@ -273,7 +270,7 @@ int verify_export(const struct verify_opts *o)
 			verify_say(true, "%s: %s", o->export_path, strerror(-err));
 		check_file(o, &p, &f);
 		if (o->store)
-			check_store(o, &p, &pkts);
+			check_store(o, dirfd, &p, &pkts);
 	}
 	close(fd);
 	store_key_fp_text(k.fp, fp);

@@ -27,6 +27,7 @@
 #include "seal.h"
 #include "segment.h"
 #include "store_key.h"
+#include "store_path.h"
 #include "units.h"
 #include "verify.h"
 
@@ -288,9 +289,10 @@ int verify_store(const struct verify_opts *o)
 	size_t n_ids = 0;
 	int rc = VERIFY_CANNOT;
 
-	int dirfd = open(o->store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char why[512];
+	int dirfd = store_path_open(o->store, false, why, sizeof(why));
 	if (dirfd < 0) {
-		fprintf(stderr, "ecap-verify: %s: %s\n", o->store, strerror(errno));
+		fprintf(stderr, "ecap-verify: %s\n", why);
 		return VERIFY_CANNOT;
 	}
 	int err = seal_chain_read(dirfd, &c);
