@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ecap_config.h"
+#include "hex.h"
 #include "verify.h"
 
 static void usage(FILE *out)
@@ -40,6 +41,9 @@ static void usage(FILE *out)
 		"  -k, --key FILE      a trusted copy of the store's public key (PEM)\n"
 		"  -e, --export FILE   check an export instead of the store\n"
 		"  -p, --proof FILE    the export's proof (default: FILE.ecap-proof)\n"
+		"  -P, --published I:SHA256\n"
+		"                      the chain must hold seal I with this digest (one published\n"
+		"                      off the host: a chain rewritten and signed again fails)\n"
 		"  -v, --verbose       also list what verified (each seal, segment and chunk)\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n"
@@ -66,6 +70,7 @@ int main(int argc, char **argv)
 		{ "key", required_argument, NULL, 'k' },
 		{ "export", required_argument, NULL, 'e' },
 		{ "proof", required_argument, NULL, 'p' },
+		{ "published", required_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -73,7 +78,7 @@ int main(int argc, char **argv)
 	};
 	struct verify_opts o = { 0 };
 	int c;
-	while ((c = getopt_long(argc, argv, "s:k:e:p:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:k:e:p:P:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o.store = optarg;
@@ -87,6 +92,19 @@ int main(int argc, char **argv)
 		case 'p':
 			o.proof_path = optarg;
 			break;
+		case 'P': {
+			const char *colon = strchr(optarg, ':');
+			char *end;
+			o.published_index = strtoull(optarg, &end, 10);
+			if (!colon || end != colon || strlen(colon + 1) != 64 ||
+			    hex_decode(colon + 1, 64, o.published)) {
+				fprintf(stderr, "ecap-verify: --published: '%s' is not INDEX:SHA256 "
+					"(64 hex digits)\n", optarg);
+				return VERIFY_USAGE;
+			}
+			o.has_published = true;
+			break;
+		}
 		case 'v':
 			o.verbose = true;
 			break;

@@ -22,6 +22,9 @@ struct verify_opts {
 	const char *key;        /* a trusted public key file (PEM), or NULL */
 	const char *export_path;
 	const char *proof_path; /* default: EXPORT.ecap-proof */
+	bool has_published;     /* --published I:HEX: a seal digest published off the host */
+	unsigned long long published_index;
+	unsigned char published[32];
 	bool verbose;
 };
 

@@ -305,6 +305,14 @@ int verify_store(const struct verify_opts *o)
 	if (load_key(o, dirfd, &k) || list_segments(dirfd, &ids, &n_ids))
 		goto out;
 	check_seals(o, &c, &k);
+	if (o->has_published && o->published_index >= c.n)
+		verify_say(true, "%s/%s: has %zu seals, no seal %llu (published): the chain was cut "
+			   "or rewritten", o->store, SEAL_CHAIN_NAME, c.n, o->published_index);
+	else if (o->has_published && memcmp(c.v[o->published_index].self, o->published, 32))
+		verify_say(true, "%s/%s: offset %llu: seal %llu differs from the digest published "
+			   "for it: the chain was rewritten (and signed again)", o->store,
+			   SEAL_CHAIN_NAME, (unsigned long long)c.v[o->published_index].offset,
+			   o->published_index);
 
 	/* every seal's segment, oldest first; gone ones must be a prefix (retention) */
 	bool seen_present = false;
@@ -337,10 +345,15 @@ int verify_store(const struct verify_opts *o)
 		if (!sealed)
 			check_open(o, dirfd, ids[j], last_sealed, j + 1 == n_ids, &acc);
 	}
-	char fp[STORE_KEY_FP_TEXT];
+	char fp[STORE_KEY_FP_TEXT], head[2 * SHA256_LEN + 1] = "";
 	store_key_fp_text(k.fp, fp);
 	printf("%s: %zu seals, %zu segments deleted by retention (their seals kept), key %s%s\n",
 	       o->store, c.n, retained, fp, o->key ? " (trusted, --key)" : "");
+	if (c.n) { /* what to publish off the host: it fixes everything sealed up to it */
+		*hex_encode(c.v[c.n - 1].self, SHA256_LEN, head) = 0;
+		printf("%s: newest seal %zu (segment %u): SHA-256 %s\n", o->store, c.n - 1,
+		       c.v[c.n - 1].segment, head);
+	}
 	rc = breaks ? VERIFY_BROKEN : torn ? VERIFY_TORN : VERIFY_OK;
 	if (rc == VERIFY_BROKEN)
 		printf("NOT verified: %u breaks; the first: %s\n", breaks, first_break);
