@@ -14,6 +14,11 @@
  * record is cut and the segment, still open, is sealed again when it fills. Segments that
  * the index has sealed but the chain does not hold (an older store, written before seals
  * came in) are sealed when a writer opens the store, with the "late" flag.
+ *
+ * A full disk (drop_when_full, live recording) does not stop the writer for a seal either:
+ * a seal that cannot be appended is made late, from the segment's file, before the next
+ * one (seals stay in segment order); until then ecap-verify reports the segment as having
+ * no seal.
  */
 #include "store_impl.h"
 
@@ -39,6 +44,10 @@ struct store_sealer {
 	bool acc_open;
 	bool key_created;           /* this open made the key */
 	struct buf rec;
+	/* segments sealed while the disk had no room for their seal (drop_when_full), in
+	 * order: sealed late from their files before the next seal */
+	uint32_t *pending;
+	size_t n_pending, cap_pending;
 };
 
 /* A new chain file: its header written whole under a temporary name, then renamed. */
@@ -55,7 +64,7 @@ static int create_chain(struct store *s, const uint8_t fp[32])
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, tmp, strerror(errno));
 	int err = 0;
 	if (pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) || fsync(fd))
-		err = -errno ? -errno : -EIO;
+		err = errno ? -errno : -EIO;
 	close(fd);
 	if (!err && renameat(s->dirfd, tmp, s->dirfd, SEAL_CHAIN_NAME))
 		err = -errno;
@@ -116,8 +125,9 @@ out:
 	return err;
 }
 
-/* Append a seal for the acc's segment; make the segment durable first. */
-static int write_seal(struct store *s, struct store_sealer *z, int seg_fd, uint16_t flags)
+/* Append a seal for the segment whose digest a holds; make the segment durable first. */
+static int write_seal(struct store *s, struct store_sealer *z, const struct seal_acc *a,
+		      int seg_fd, uint16_t flags)
 {
 	struct seal rec;
 	int err;
@@ -126,17 +136,17 @@ static int write_seal(struct store *s, struct store_sealer *z, int seg_fd, uint1
 		return store_fail(s, -errno, "%s: fdatasync: %s", s->dir, strerror(errno));
 	seal_fill_host(&rec);
 	rec.flags = flags;
-	rec.segment = z->acc.segment;
+	rec.segment = a->segment;
 	rec.index = z->next_index;
-	rec.seg_len = z->acc.len;
-	rec.first_chunk = z->acc.first_chunk;
-	rec.last_chunk = z->acc.last_chunk;
-	rec.chunks = z->acc.chunks;
-	rec.first_ns = z->acc.first_ns;
-	rec.last_ns = z->acc.last_ns;
+	rec.seg_len = a->len;
+	rec.first_chunk = a->first_chunk;
+	rec.last_chunk = a->last_chunk;
+	rec.chunks = a->chunks;
+	rec.first_ns = a->first_ns;
+	rec.last_ns = a->last_ns;
 	memcpy(rec.prev, z->last, SHA256_LEN);
 	buf_reset(&z->rec);
-	if ((err = seal_acc_digest(&z->acc, rec.digest)) ||
+	if ((err = seal_acc_digest(a, rec.digest)) ||
 	    (err = seal_encode(&rec, &z->key, &z->rec)))
 		return store_fail(s, err, "%s: sealing segment %u: %s", s->dir, rec.segment,
 				  strerror(-err));
@@ -166,13 +176,15 @@ static int seal_late(struct store *s, struct store_sealer *z, uint32_t id)
 	if (fd < 0)
 		return errno == ENOENT ? 0 : store_fail(s, -errno, "%s/%s: %s", s->dir, name,
 							strerror(errno));
-	int err = fstat(fd, &st) ? -errno : seal_acc_begin(&z->acc, id);
+	struct seal_acc a = { 0 };
+	int err = fstat(fd, &st) ? -errno : seal_acc_begin(&a, id);
 	if (!err)
-		err = seal_acc_file(&z->acc, fd, 0, (uint64_t)st.st_size, NULL);
+		err = seal_acc_file(&a, fd, 0, (uint64_t)st.st_size, NULL);
 	if (err)
 		err = store_fail(s, err, "%s/%s: %s", s->dir, name, strerror(-err));
 	else
-		err = write_seal(s, z, fd, SEAL_FLAG_LATE);
+		err = write_seal(s, z, &a, fd, SEAL_FLAG_LATE);
+	seal_acc_free(&a);
 	close(fd);
 	return err;
 }
@@ -252,13 +264,48 @@ void store_seal_chunk(struct store *s, const struct chunk_meta *m, uint64_t leng
 		seal_acc_chunk(&z->acc, m, length, link);
 }
 
+static bool disk_full(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT;
+}
+
+/* Seal the segments whose seals found the disk full, oldest first. */
+static int seal_pending(struct store *s, struct store_sealer *z)
+{
+	size_t done = 0;
+	int err = 0;
+	while (done < z->n_pending && !(err = seal_late(s, z, z->pending[done])))
+		done++;
+	memmove(z->pending, z->pending + done, (z->n_pending - done) * sizeof(*z->pending));
+	z->n_pending -= done;
+	if (done && !err)
+		store_notice(s, "the seals that found the disk full are written now (late)");
+	return err;
+}
+
 int store_seal_segment(struct store *s, int seg_fd)
 {
 	struct store_sealer *z = s->sealer;
 	if (!z->acc_open)
 		return 0;
+	int err = z->n_pending ? seal_pending(s, z) : 0;
+	if (!err)
+		err = write_seal(s, z, &z->acc, seg_fd, 0);
+	if (!err)
+		z->acc_open = false;
+	/* a failure leaves the digest open: the segment is not sealed, and a later try (or the
+	 * next writer) seals it with the chunks it has by then */
+	if (!err || !s->opt.drop_when_full || !disk_full(err))
+		return err;
 	z->acc_open = false;
-	return write_seal(s, z, seg_fd, 0);
+	uint32_t *slot = chunkmeta_grow((void **)&z->pending, &z->n_pending, &z->cap_pending,
+					sizeof(*slot));
+	if (!slot)
+		return store_fail(s, -ENOMEM, "%s: %s", s->dir, strerror(ENOMEM));
+	*slot = z->acc.segment;
+	if (z->n_pending == 1)
+		store_notice(s, "%s; the segment is sealed late when there is room", store_errmsg(s));
+	return 0;
 }
 
 bool store_signing_key(const struct store *s, char fp[72])
@@ -280,6 +327,7 @@ void store_seal_free(struct store *s)
 		close(z->chain_fd);
 	store_key_free(&z->key);
 	seal_acc_free(&z->acc);
+	free(z->pending);
 	buf_free(&z->rec);
 	free(z);
 	s->sealer = NULL;
