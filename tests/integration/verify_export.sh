@@ -107,3 +107,9 @@ expect_status 0 "$ECAP_VERIFY" S
 # To standard output there is no file to sign beside: the export says so, and works.
 "$ECAP_EXPORT" --store S -o - 2>stdout.err > /dev/null || fail "export to stdout failed"
 [ ! -e -.ecap-proof ] || fail "a proof named after '-'"
+
+# Usage: --help documents the exit statuses; --export without a key to trust is bad usage.
+"$ECAP_VERIFY" --help | grep -q "4  verified, except a torn tail" || fail "--help lacks the exit statuses"
+expect_status 2 "$ECAP_VERIFY" --export out.pcapng
+expect_status 2 "$ECAP_VERIFY" --proof x S
+expect_status 3 "$ECAP_VERIFY" --export nothing.pcapng --key trusted.pub
