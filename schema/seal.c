@@ -5,7 +5,7 @@
  * FORMAT (all integers little-endian)
  *
  * Chunk digest: the SHA-256 of a chunk's data frame as stored, kept in its metadata
- * (section 8, chunkmeta.c). Chunk link: SHA-256(meta frame bytes || chunk digest); the meta
+ * (section 10, chunkmeta.c). Chunk link: SHA-256(meta frame bytes || chunk digest); the meta
  * frame carries the digest too (in chunks written since seals came in) and its CRC-32C.
  *
  * Segment digest: SHA-256 of
