@@ -52,7 +52,7 @@ static void usage(FILE *out)
 		"  0  verified\n"
 		"  1  a break: bytes altered, added, removed or reordered, a seal or segment\n"
 		"     missing, or another key\n"
-		"  2  bad usage\n"
+		"  2  bad usage, or a store refused for its path (another user could change it)\n"
 		"  3  nothing could be checked (no store, chain, proof or key to read)\n"
 		"  4  verified, except a torn tail that a crash left (not tampering)\n"
 		"\n"

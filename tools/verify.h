@@ -12,7 +12,7 @@
 enum verify_status {
 	VERIFY_OK = 0,      /* everything checked holds */
 	VERIFY_BROKEN = 1,  /* a break: altered, missing, added or reordered bytes, wrong key */
-	VERIFY_USAGE = 2,
+	VERIFY_USAGE = 2,   /* also a store refused for its path (store_path.h), as elsewhere */
 	VERIFY_CANNOT = 3,  /* nothing to verify could be read (no store, no proof, no key) */
 	VERIFY_TORN = 4,    /* intact, except a torn tail a crash left (not tampering) */
 };

@@ -244,6 +244,8 @@ int verify_export(const struct verify_opts *o)
 	}
 	if (o->store && (dirfd = store_path_open(o->store, false, why, sizeof(why))) < 0) {
 		fprintf(stderr, "ecap-verify: %s\n", why);
+		if (dirfd == -EPERM || dirfd == -EACCES)
+			rc = VERIFY_USAGE;
 		goto out;
 	}
 	if (load_keys(o, dirfd, &k))

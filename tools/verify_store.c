@@ -293,7 +293,7 @@ int verify_store(const struct verify_opts *o)
 	int dirfd = store_path_open(o->store, false, why, sizeof(why));
 	if (dirfd < 0) {
 		fprintf(stderr, "ecap-verify: %s\n", why);
-		return VERIFY_CANNOT;
+		return dirfd == -EPERM || dirfd == -EACCES ? VERIFY_USAGE : VERIFY_CANNOT;
 	}
 	int err = seal_chain_read(dirfd, &c);
 	if (err) {

@@ -140,3 +140,8 @@ rc=0
 tail -1 w.txt | grep -q "W/chain.ecap: offset [0-9]*: seal ${PUB%%:*} differs from the digest published" ||
 	fail "the rewrite is not named: $(tail -1 w.txt)"
 expect_status 2 "$ECAP_VERIFY" --published 3:abc S
+
+# A store that another user could change on the way is refused, as by the other commands.
+mkdir -m 0777 open
+cp -a S open/S
+expect_status 2 "$ECAP_VERIFY" open/S
