@@ -142,10 +142,12 @@ def main():
         'users\' builds and tests running: ecap-rec looks at every exec on the machine), about '
         '%s of each per-session figure. TLS sessions recorded per recorder run: %s (expected '
         '%s: every handshake of every client), with %s secrets (five per TLS 1.3 session, '
-        'four from Go, which logs no exporter secret); with --no-tls: %s sessions (seen on the '
-        'wire) and %s secrets. Other ecap-rec processes on the machine during the runs (other '
-        'users\' tests; their probes on the same library files would be paid by the clients '
-        'too): at most %d.\n'
+        'four from Go, which logs no exporter secret; more are other processes\' on the machine: '
+        'the probes are on library files, for every process, and the port filter limits the '
+        'packets, not the secrets, so their work is in the recorder\'s figures too); with '
+        '--no-tls: %s sessions (seen on the wire) and %s secrets. Other ecap-rec processes on '
+        'the machine during the runs (other users\' tests; their probes on the same library '
+        'files would be paid by the clients too): at most %d.\n'
         % (drain, fnum(idle_us / 1e3 if idle_us is not None else None, 'ms'),
            fnum(med(idle['capture']) * 1e3 if idle['capture'] else None, 'ms'),
            fnum(share, 'us'), sess['sessions.ecap'], facts.get('expected.sessions', '?'),
