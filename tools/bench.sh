@@ -452,7 +452,7 @@ fact loadavg.end "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact elapsed $(($(date +%s) - T0))
 rc=0
 $PY report "$RUNSF" "$FACTS" "$OUT" "$([ "$QUICK" = 1 ] && echo quick || echo full)" || rc=1
-# Section 7 is its own script (about 2 minutes, root): full runs only.
+# Section 7 is its own script (about 3 minutes, root): full runs only.
 if [ "$QUICK" = 0 ]; then
 	say "TLS libraries (tools/bench_tls_libs.sh)"
 	"$SRC/tools/bench_tls_libs.sh" --build "$BUILD" --out "$OUT" --tmp "$TMPBASE" || rc=1

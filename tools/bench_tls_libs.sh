@@ -5,9 +5,10 @@
 # secrets from, the CPU a client process spends per full handshake and per write with no
 # recorder, with ecap-rec --no-tls (capture alone) and with ecap-rec (capture and TLS probes),
 # and ecap-rec's own CPU per TLS session. Clients: the system's shared OpenSSL, BoringSSL
-# (android-boringssl) and GnuTLS (tools/bench_tls/, C), Go crypto/tls (tools/bench_tls/client.go, built here) and node (client.js; OpenSSL built into
-# the executable). Each makes N handshakes to 127.0.0.1, then on another run N writes on one
-# session, and measures itself over those alone (getrusage, all threads; not its start).
+# (android-boringssl) and GnuTLS (tools/bench_tls/, C), Go crypto/tls (tools/bench_tls/client.go,
+# built here) and node (client.js; OpenSSL built into the executable). Each makes N handshakes
+# to 127.0.0.1, then on another run N writes on one session, and measures itself over those
+# alone (getrusage, all threads; not its start).
 # The server is openssl s_server on a deleted copy of libssl.so.3, which ecap does not probe,
 # so only the client's probes count. Medians of RUNS runs each way, the three ways taking
 # turns in a different order in each run.
