@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/libbpf.h>
 
@@ -27,6 +28,7 @@
 #include "openssl.skel.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
+#include "tls_lib.h"
 
 #define DEDUPE_SLOTS (1u << 16)
 #define RESCAN_NS (10ull * 1000000000ull)
@@ -183,9 +185,9 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 	struct live_tls *t = ctx;
 	struct known_file *k = known_find(t, f);
 	struct ossl_config cfg;
-	char err[512] = "";
+	char err[512] = "", fdpath[32];
 	uint32_t slot = t->nlibs;
-	int rc;
+	int rc, fd;
 
 	if (k)
 		return 0;
@@ -201,10 +203,19 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 		t->st.libs_failed++;
 		return 0;
 	}
-	rc = tls_calibrate(f->path, t->store_dir, &t->cal[slot], err, sizeof(err));
+	/* One open file for everything: the inode calibrated is the inode probed. */
+	fd = tls_lib_open(f->path, f->dev, f->ino);
+	if (fd < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot open, skipped: %s\n", f->path,
+			strerror(-fd));
+		t->st.libs_failed++;
+		return 0;
+	}
+	rc = tls_calibrate_fd(fd, f->path, t->store_dir, &t->cal[slot], err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n", f->path, err);
 		t->st.libs_failed++;
+		close(fd);
 		return 0;
 	}
 	to_config(&t->cal[slot], &cfg);
@@ -213,9 +224,12 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 		fprintf(stderr, "ecap-rec: tls: %s: cannot configure the probes: %s\n", f->path,
 			strerror(errno));
 		t->st.libs_failed++;
+		close(fd);
 		return 0;
 	}
-	rc = attach_lib(t, slot, f->path);
+	tls_lib_fd_path(fd, fdpath, sizeof(fdpath));
+	rc = attach_lib(t, slot, fdpath);
+	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot attach uprobes: %s\n", f->path,
 			strerror(-rc));

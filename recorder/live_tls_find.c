@@ -10,39 +10,20 @@
  */
 #include <ctype.h>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "live_tls_find.h"
+#include "tls_lib.h"
 
 #define SEEN_MAX 64
 
 int live_tls_find_system(char *path, size_t len)
 {
-	static const char *const names[] = { "libssl.so.3", "libssl.so.1.1" };
-	struct link_map *lm = NULL;
-	char real[PATH_MAX];
-	size_t i;
-	void *h;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
-		if (!h)
-			continue;
-		if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name &&
-		    lm->l_name[0] == '/') {
-			snprintf(path, len, "%s", realpath(lm->l_name, real) ? real : lm->l_name);
-			dlclose(h);
-			return 0;
-		}
-		dlclose(h);
-	}
-	return -ENOENT;
+	return tls_lib_default(path, len);
 }
 
 int live_tls_file(const char *path, struct tls_lib_file *f)

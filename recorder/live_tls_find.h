@@ -18,7 +18,7 @@ struct tls_lib_file {
 	ino_t ino;
 };
 
-/* The system's libssl (dlopen "libssl.so.3", then "libssl.so.1.1"). 0 or -ENOENT. */
+/* The system's libssl (tls_lib_default(): found without loading it). 0 or -ENOENT. */
 int live_tls_find_system(char *path, size_t len);
 
 /* Fills f for path (stat). 0 or -errno. */

@@ -2,7 +2,8 @@
 /*
  * tls_calib_ossl.c - drives one target OpenSSL build for calibration (tls_calib_ossl.h).
  *
- * The target libssl and the libcrypto beside it are dlmopen'ed into a fresh link-map namespace
+ * The target libssl and the libcrypto beside it are dlmopen'ed into a fresh link-map namespace,
+ * from descriptors the sandboxed child was given (/proc/self/fd/N),
  * so that a build other than the one this program links (same soname, other path) is the one
  * that runs. Before the target allocates anything, CRYPTO_set_mem_functions() installs an
  * allocator that records the address and size of every live block: the search then knows how
@@ -10,8 +11,8 @@
  *
  * The handshake: a throwaway P-256 key and self-signed certificate made in memory, a server
  * and a client SSL joined by a BIO pair, a keylog callback and a message callback (for the
- * ClientHello and ServerHello bytes) on both. Calibration runs in a child process
- * (tls_calibrate.c), single-threaded, so the callbacks reach their handshake through a static.
+ * ClientHello and ServerHello bytes) on both. Calibration runs in a sandboxed child process
+ * (tls_calibrate.c, sandbox.h), single-threaded, so the callbacks reach their handshake through a static.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -275,20 +276,6 @@ static int load_symbols(struct ossl_lib *l, const char *path, char *err, size_t 
 	return 0;
 }
 
-/* "DIR/libssl.so.3" -> "DIR/libcrypto.so.3"; 0 when the name has no "libssl". */
-static int crypto_path_for(const char *ssl_path, char *out, size_t outlen)
-{
-	const char *base = strrchr(ssl_path, '/');
-	size_t dirlen;
-
-	base = base ? base + 1 : ssl_path;
-	if (strncmp(base, "libssl", 6) != 0)
-		return 0;
-	dirlen = (size_t)(base - ssl_path);
-	return snprintf(out, outlen, "%.*slibcrypto%s", (int)dirlen, ssl_path, base + 6) <
-	       (int)outlen;
-}
-
 static int make_identity(struct ossl_lib *l, char *err, size_t errlen)
 {
 	EVP_PKEY_CTX *kc = l->pkey_ctx_new_id(EVP_PKEY_EC, NULL);
@@ -349,9 +336,9 @@ static void reserve_keys(void *h)
 	} while (theirs < ours + 32 && ++n < 1024);
 }
 
-int ossl_lib_open(const char *path, struct ossl_lib **out, char *err, size_t errlen)
+int ossl_lib_open(const char *path, const char *crypto_path, struct ossl_lib **out, char *err,
+		  size_t errlen)
 {
-	char cpath[4096];
 	struct ossl_lib *l;
 	Lmid_t lmid = LM_ID_NEWLM;
 	int rc;
@@ -364,8 +351,9 @@ int ossl_lib_open(const char *path, struct ossl_lib **out, char *err, size_t err
 		free(l);
 		return -ENOMEM;
 	}
-	if (crypto_path_for(path, cpath, sizeof(cpath)) > 0) {
-		l->hcrypto = dlmopen(LM_ID_NEWLM, cpath, RTLD_NOW | RTLD_LOCAL);
+	/* libcrypto first: libssl's DT_NEEDED then finds it in the namespace by its soname. */
+	if (crypto_path) {
+		l->hcrypto = dlmopen(LM_ID_NEWLM, crypto_path, RTLD_NOW | RTLD_LOCAL);
 		if (l->hcrypto && dlinfo(l->hcrypto, RTLD_DI_LMID, &lmid) != 0)
 			lmid = LM_ID_NEWLM;
 	}

@@ -39,10 +39,12 @@ struct ossl_hs {
 };
 
 /*
- * Loads the library into a new namespace and installs a tracking allocator into its
- * libcrypto (before anything else allocates). Returns 0 or -errno with a reason in err.
+ * Loads the library into a new namespace (libcrypto_path, when not NULL, first: the libcrypto
+ * it needs) and installs a tracking allocator into its libcrypto (before anything else
+ * allocates). Runs foreign code: only ever called in the sandbox (sandbox.h). Returns 0 or -errno with a reason in err.
  */
-int ossl_lib_open(const char *libssl_path, struct ossl_lib **out, char *err, size_t errlen);
+int ossl_lib_open(const char *libssl_path, const char *libcrypto_path, struct ossl_lib **out,
+		  char *err, size_t errlen);
 
 /* OpenSSL_version(OPENSSL_VERSION) of the loaded build. */
 const char *ossl_lib_version(const struct ossl_lib *l);

@@ -384,8 +384,8 @@ out:
 
 static const char *const suites[] = { NULL, "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384" };
 
-int tls_calibrate_in_process(const char *path, struct tls_calibration *out, char *err,
-			     size_t errlen)
+int tls_calibrate_in_process(const char *path, const char *crypto_path,
+			     struct tls_calibration *out, char *err, size_t errlen)
 {
 	struct cands *cs, *val;
 	struct ossl_lib *l = NULL;
@@ -402,7 +402,7 @@ int tls_calibrate_in_process(const char *path, struct tls_calibration *out, char
 	if (!cs)
 		return -ENOMEM;
 	val = cs + TLS_CAL_NFIELDS;
-	rc = ossl_lib_open(path, &l, err, errlen);
+	rc = ossl_lib_open(path, crypto_path, &l, err, errlen);
 	if (rc < 0)
 		goto out;
 	snprintf(out->library, sizeof(out->library), "%s", ossl_lib_version(l));

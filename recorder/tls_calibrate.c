@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tls_calibrate.c - calibration of a libssl build (tls_calibrate.h): the build-id cache, the
- * child process that does the work (tls_calib_search.c) and the text and JSON formats.
+ * tls_calibrate.c - calibration of a libssl build (tls_calibrate.h): the cache, the sandboxed
+ * child that does the work (tls_calib_search.c) and the text and JSON formats.
  *
- * The search loads a foreign library and pokes at its memory, so it runs in a forked child:
- * a build that crashes or hangs costs a report, not the recorder. The child writes its result
- * in the cache format (see tls_calibrate.h) on a pipe, after a first line "ok" or
- * "error <reason>"; the parent parses it like a cache file.
+ * The search loads a foreign library, whose constructors and functions are code ecap did not
+ * ship, so it runs only in the sandbox (sandbox.h): as nobody, without capabilities, under
+ * seccomp, in its own namespaces, given the library as an open descriptor (the file that was
+ * checked is the file that loads). A build that crashes, hangs or attacks costs a report, not
+ * the recorder. The child answers on its stdout, in the cache format (see tls_calibrate.h)
+ * after a first line "ok <microseconds>", or one line "error <errno> <reason>"; the parent
+ * parses that as untrusted input (tls_calibrate_parse_answer): it can at worst make that one
+ * library's secrets wrong or missing (the probes read user memory through bounded offsets).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +24,17 @@
 #include <unistd.h>
 
 #include "le.h"
+#include "sandbox.h"
+#include "tls_calib_launcher.h"
 #include "tls_calibrate.h"
+#include "tls_lib.h"
 
 #define CHILD_TIMEOUT_MS 30000
 #define RESULT_MAX 8192
 #define FORMAT_LINE "ecap-calibration 2"
+/* Where the sandboxed child finds the library and its libcrypto (descriptors 3 and 4). */
+#define CHILD_SSL_PATH "/proc/self/fd/3"
+#define CHILD_CRYPTO_PATH "/proc/self/fd/4"
 
 static const char *const field_names[TLS_CAL_NFIELDS] = {
 	[TLS_CAL_VERSION] = "version",
@@ -117,14 +127,22 @@ static int scan_notes(const uint8_t *p, size_t len, char *hex, size_t hexlen)
 
 int tls_calibrate_build_id(const char *path, char *hex, size_t hexlen)
 {
+	int fd = tls_lib_open(path, 0, 0), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = tls_calibrate_build_id_fd(fd, hex, hexlen);
+	close(fd);
+	return rc;
+}
+
+int tls_calibrate_build_id_fd(int fd, char *hex, size_t hexlen)
+{
 	uint8_t eh[64], ph[56], *notes;
 	uint64_t phoff, off, size;
 	unsigned phentsize, phnum, i;
-	int fd, rc = -ENODATA;
+	int rc = -ENODATA;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	if (read_at(fd, 0, eh, sizeof(eh)) < 0 || memcmp(eh, "\177ELF", 4) != 0 || eh[4] != 2 ||
 	    eh[5] != 1)
 		goto out; /* only 64-bit little-endian ELF */
@@ -152,7 +170,6 @@ int tls_calibrate_build_id(const char *path, char *hex, size_t hexlen)
 		free(notes);
 	}
 out:
-	close(fd);
 	return rc;
 }
 
@@ -278,11 +295,20 @@ bad:
 	return -EINVAL;
 }
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* ---- cache ---- */
 
-static int cache_path(const char *dir, const char *id, char *out, size_t outlen)
+/* DIR/calibration/<sha256 of the library file>.txt */
+static int cache_path(const char *dir, const char *digest, char *out, size_t outlen)
 {
-	int n = snprintf(out, outlen, "%s/calibration/%s.txt", dir, id);
+	int n = snprintf(out, outlen, "%s/calibration/%s.txt", dir, digest);
 
 	return n > 0 && (size_t)n < outlen ? 0 : -ENAMETOOLONG;
 }
@@ -293,7 +319,7 @@ static int cache_load(const char *file, struct tls_calibration *out)
 	ssize_t n;
 	int fd, rc;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	buf = malloc(RESULT_MAX);
@@ -324,7 +350,7 @@ static void cache_store(const char *dir, const char *file, const struct tls_cali
 		return;
 	if (mkdir(sub, 0700) < 0 && errno != EEXIST)
 		return;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return;
 	f = fdopen(fd, "w");
@@ -343,168 +369,175 @@ static void cache_store(const char *dir, const char *file, const struct tls_cali
 		unlink(tmp);
 }
 
-/* ---- the child ---- */
+/* ---- the sandboxed child ---- */
 
-static void child_main(const char *path, int fd)
+/* Runs in the sandbox (sandbox.h): the libssl is descriptor 3, its libcrypto 4 when given. */
+static int child_main(void *arg)
 {
+	const bool *has_crypto = arg;
 	struct tls_calibration c;
 	char err[512] = "";
-	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT };
-	FILE *f = fdopen(fd, "w");
-	size_t i;
 	int rc;
 
-	/* A crash must end the child, whatever handlers the parent (a test harness) set. */
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	if (!f)
-		_exit(1);
 	/* Offsets do not depend on the configuration, but which versions can be tried does. */
 	setenv("OPENSSL_CONF", "/dev/null", 1);
-	rc = tls_calibrate_in_process(path, &c, err, sizeof(err));
+	rc = tls_calibrate_in_process(CHILD_SSL_PATH, *has_crypto ? CHILD_CRYPTO_PATH : NULL,
+				      &c, err, sizeof(err));
 	if (rc < 0) {
-		fprintf(f, "error %d %s\n", -rc, err[0] ? err : strerror(-rc));
+		printf("error %d %s\n", -rc, err[0] ? err : strerror(-rc));
 	} else {
-		fprintf(f, "ok %llu\n", (unsigned long long)c.elapsed_us);
-		tls_calibrate_write(&c, f, false);
+		printf("ok %llu\n", (unsigned long long)c.elapsed_us);
+		tls_calibrate_write(&c, stdout, false);
 	}
-	fflush(f);
-	_exit(0);
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static uint64_t now_us(void)
+int tls_calibrate_child_run(const int *fds, unsigned nfds, struct sandbox_result *res)
 {
-	struct timespec ts;
+	bool has_crypto = nfds > 1;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (nfds < 1 || nfds > 2)
+		return -EINVAL;
+	return sandbox_run(child_main, &has_crypto, fds, nfds, RESULT_MAX, CHILD_TIMEOUT_MS, res);
 }
 
-static uint64_t now_ms(void)
+/* Keeps printable ASCII of the child's text, for messages. */
+static void sanitize(char *s)
 {
-	return now_us() / 1000u;
+	for (; *s; s++)
+		if (*s < 0x20 || *s > 0x7e)
+			*s = '?';
 }
 
-/* Reads the child's whole answer into buf (NUL-terminated); 0, -ETIMEDOUT or -EIO. */
-static int read_child(int fd, char *buf, size_t cap)
+int tls_calibrate_parse_answer(const char *buf, size_t len, struct tls_calibration *out,
+			       char *err, size_t errlen)
 {
-	uint64_t deadline = now_ms() + CHILD_TIMEOUT_MS, t;
-	size_t len = 0;
-	ssize_t n;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-
-	for (;;) {
-		t = now_ms();
-		if (t >= deadline)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)(deadline - t)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len == cap - 1)
-			break;
-	}
-	buf[len] = '\0';
-	return 0;
-}
-
-static int run_child(const char *path, struct tls_calibration *out, char *err, size_t errlen)
-{
-	int fds[2], rc, status = 0, code = 0, consumed = 0;
-	char *buf, *body;
+	char *text, *body, *nl;
 	unsigned long long us = 0;
-	pid_t pid;
+	int code = 0, consumed = 0, rc;
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return -errno;
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0) {
-		rc = -errno;
-		close(fds[0]);
-		close(fds[1]);
-		return rc;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		child_main(path, fds[1]);
-	}
-	close(fds[1]);
-	buf = malloc(RESULT_MAX);
-	rc = buf ? read_child(fds[0], buf, RESULT_MAX) : -ENOMEM;
-	close(fds[0]);
-	if (rc == -ETIMEDOUT)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (rc < 0) {
-		snprintf(err, errlen, "%s: calibration %s", path,
-			 rc == -ETIMEDOUT ? "timed out" : "failed");
-		goto out;
-	}
-	if (sscanf(buf, "error %d %n", &code, &consumed) == 1 && consumed > 0) {
-		body = buf + consumed;
+	memset(out, 0, sizeof(*out));
+	/* The child's bytes up to the first NUL, as a string of our own. */
+	text = strndup(buf, len > RESULT_MAX ? RESULT_MAX : len);
+	if (!text)
+		return -ENOMEM;
+	if (sscanf(text, "error %d %n", &code, &consumed) == 1 && consumed > 0) {
+		body = text + consumed;
 		body[strcspn(body, "\n")] = '\0';
-		snprintf(err, errlen, "%s", body);
-		rc = code > 0 ? -code : -EIO;
+		/* The child names the library by its descriptor; the caller names it by path. */
+		if (!strncmp(body, CHILD_SSL_PATH ": ", sizeof(CHILD_SSL_PATH ": ") - 1))
+			body += sizeof(CHILD_SSL_PATH ": ") - 1;
+		sanitize(body);
+		snprintf(err, errlen, "%.200s", body);
+		rc = code > 0 && code < 4096 ? -code : -EIO;
 		goto out;
 	}
-	body = strchr(buf, '\n');
-	if (sscanf(buf, "ok %llu", &us) != 1 || !body) {
-		snprintf(err, errlen, "%s: calibration child died (status 0x%x)", path, status);
+	nl = strchr(text, '\n');
+	if (sscanf(text, "ok %llu", &us) != 1 || !nl) {
+		snprintf(err, errlen, "the calibration child gave no answer");
 		rc = -EIO;
 		goto out;
 	}
-	rc = tls_calibrate_parse(body + 1, out, NULL);
-	if (rc < 0)
-		snprintf(err, errlen, "%s: calibration child gave unreadable output", path);
+	rc = tls_calibrate_parse(nl + 1, out, NULL);
+	if (rc < 0) {
+		snprintf(err, errlen, "the calibration child gave an unreadable answer");
+		goto out;
+	}
+	/* What the child says of itself is only shown, never used. */
+	out->path[0] = '\0';
+	out->build_id[0] = '\0';
+	sanitize(out->library);
 	out->elapsed_us = us;
 out:
-	free(buf);
+	free(text);
 	return rc;
 }
 
-int tls_calibrate(const char *path, const char *cache_dir, struct tls_calibration *out,
-		  char *err, size_t errlen)
+/* Calibration through the launcher when one runs (ecap-rec), else in a child of ours. */
+static int run_child(int fd, int crypto_fd, const char *path, struct tls_calibration *out,
+		     char *err, size_t errlen)
 {
-	char id[sizeof(out->build_id)] = "", file[PATH_MAX];
-	uint64_t t0 = now_us();
-	struct stat st;
-	bool cacheable;
-	int rc;
+	int fds[2] = { fd, crypto_fd }, rc;
+	unsigned nfds = crypto_fd >= 0 ? 2 : 1;
+	struct sandbox_result res;
+	char how[96], e[400] = "";
 
-	if (stat(path, &st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	rc = tls_calib_launcher_running() ? tls_calib_launcher_run(fds, nfds, &res)
+					    : tls_calibrate_child_run(fds, nfds, &res);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: cannot start the calibration sandbox: %s", path,
+			 strerror(-rc));
 		return rc;
 	}
-	cacheable = cache_dir && tls_calibrate_build_id(path, id, sizeof(id)) == 0 &&
-		    cache_path(cache_dir, id, file, sizeof(file)) == 0;
-	if (cacheable && cache_load(file, out) == 0 && tls_calibrate_usable(out) &&
-	    strcmp(out->build_id, id) == 0) {
+	if (res.timed_out || !WIFEXITED(res.status) ||
+	    (WEXITSTATUS(res.status) != 0 && WEXITSTATUS(res.status) != 1)) {
+		/* What it said on stderr, one line: untrusted, so printable ASCII only. */
+		for (char *c = res.err; *c; c++)
+			if (*c == '\n')
+				*c = c[1] ? '|' : '\0';
+		sanitize(res.err);
+		snprintf(err, errlen, "%s: calibration child %s%s%.400s", path,
+			 sandbox_describe(&res, how, sizeof(how)), res.err[0] ? "; it said: " : "",
+			 res.err);
+		sandbox_result_free(&res);
+		return res.timed_out ? -ETIMEDOUT : -EIO;
+	}
+	rc = tls_calibrate_parse_answer(res.out, res.out_len, out, e, sizeof(e));
+	sandbox_result_free(&res);
+	if (rc < 0)
+		snprintf(err, errlen, "%s%s%s", strstr(e, path) ? "" : path,
+			 strstr(e, path) ? "" : ": ", e);
+	return rc;
+}
+
+int tls_calibrate_fd(int fd, const char *path, const char *cache_dir,
+		     struct tls_calibration *out, char *err, size_t errlen)
+{
+	char digest[TLS_LIB_DIGEST_HEX] = "", id[sizeof(out->build_id)] = "", file[PATH_MAX];
+	uint64_t t0 = now_us();
+	bool cacheable;
+	int rc, crypto_fd;
+
+	/* The cache is keyed by the file's content: a library that copies another's build-id
+	 * (anyone can write one) never gets, nor leaves, another library's calibration. */
+	cacheable = cache_dir && tls_lib_digest(fd, digest) == 0 &&
+		    cache_path(cache_dir, digest, file, sizeof(file)) == 0;
+	tls_calibrate_build_id_fd(fd, id, sizeof(id));
+	if (cacheable && cache_load(file, out) == 0 && tls_calibrate_usable(out)) {
 		snprintf(out->path, sizeof(out->path), "%s", path);
+		snprintf(out->build_id, sizeof(out->build_id), "%s", id);
+		sanitize(out->library);
 		out->from_cache = true;
 		out->elapsed_us = now_us() - t0;
 		return 0;
 	}
-	rc = run_child(path, out, err, errlen);
+	crypto_fd = tls_lib_open_crypto(path);
+	rc = run_child(fd, crypto_fd, path, out, err, errlen);
+	if (crypto_fd >= 0)
+		close(crypto_fd);
 	if (rc < 0)
 		return rc;
 	snprintf(out->path, sizeof(out->path), "%s", path);
-	if (!id[0])
-		tls_calibrate_build_id(path, id, sizeof(id));
 	snprintf(out->build_id, sizeof(out->build_id), "%s", id);
 	out->from_cache = false;
 	if (cacheable)
 		cache_store(cache_dir, file, out);
 	return 0;
+}
+
+int tls_calibrate(const char *path, const char *cache_dir, struct tls_calibration *out,
+		  char *err, size_t errlen)
+{
+	int fd = tls_lib_open(path, 0, 0), rc;
+
+	if (fd < 0) {
+		snprintf(err, errlen, "%s: %s", path,
+			 fd == -ELOOP	 ? "a symbolic link (give the file it leads to)"
+			 : fd == -EINVAL ? "not a regular file"
+					 : strerror(-fd));
+		return fd;
+	}
+	rc = tls_calibrate_fd(fd, path, cache_dir, out, err, errlen);
+	close(fd);
+	return rc;
 }

@@ -15,8 +15,10 @@
  * TLS_CAL_READ_LEN bytes, which every located field allows (OpenSSL's secret arrays are
  * EVP_MAX_MD_SIZE long).
  *
- * Results are cached per build-id (NT_GNU_BUILD_ID of the library file) as
- * DIR/calibration/<build-id>.txt, mode 0600. Cache format, one item per line, '#' comments:
+ * The work runs in a sandboxed child (sandbox.h), never in the caller: it runs the target's
+ * code. Results are cached per library content (SHA-256 of the file, not its build-id, which
+ * any file can claim) as DIR/calibration/<sha256>.txt, mode 0600. Cache format (also the
+ * child's answer after its "ok <us>" line), one item per line, '#' comments:
  *   ecap-calibration 2
  *   path <library path>
  *   build_id <hex>
@@ -92,8 +94,27 @@ bool tls_calibrate_has_tls13(const struct tls_calibration *cal);
 int tls_calibrate(const char *path, const char *cache_dir, struct tls_calibration *out,
 		  char *err, size_t errlen);
 
+/*
+ * The same for a library already open (tls_lib.h) as fd; path names it in messages and in
+ * *out, and leads to the libcrypto beside it.
+ */
+int tls_calibrate_fd(int fd, const char *path, const char *cache_dir,
+		     struct tls_calibration *out, char *err, size_t errlen);
+
+/*
+ * Parses what the calibration child wrote (len bytes, not trusted: any bytes, any length).
+ * 0 with *out filled (its path and build_id left empty), or -errno with a reason in err.
+ */
+int tls_calibrate_parse_answer(const char *buf, size_t len, struct tls_calibration *out,
+			       char *err, size_t errlen);
+
+struct sandbox_result;
+/* Runs the calibration child in the sandbox: fds[0] the libssl, fds[1] its libcrypto. */
+int tls_calibrate_child_run(const int *fds, unsigned nfds, struct sandbox_result *res);
+
 /* The hex NT_GNU_BUILD_ID of an ELF file. 0, -ENODATA (no note) or -errno. */
 int tls_calibrate_build_id(const char *path, char *hex, size_t hexlen);
+int tls_calibrate_build_id_fd(int fd, char *hex, size_t hexlen);
 
 /* Writes cal in the cache format, or as one JSON object when json. 0 or -errno. */
 int tls_calibrate_write(const struct tls_calibration *cal, FILE *f, bool json);
@@ -104,8 +125,11 @@ int tls_calibrate_write(const struct tls_calibration *cal, FILE *f, bool json);
  */
 int tls_calibrate_parse(const char *text, struct tls_calibration *out, int *bad_line);
 
-/* The work of the child: runs in the calling process. Exposed for the forked child only. */
-int tls_calibrate_in_process(const char *path, struct tls_calibration *out, char *err,
-			     size_t errlen);
+/*
+ * The work of the child: loads the library (and crypto_path first when not NULL) into the
+ * calling process and runs it. Only for the sandboxed child: it runs foreign code.
+ */
+int tls_calibrate_in_process(const char *path, const char *crypto_path,
+			     struct tls_calibration *out, char *err, size_t errlen);
 
 #endif

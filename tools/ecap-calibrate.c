@@ -3,8 +3,8 @@
  * ecap-calibrate - shows where a libssl build keeps its TLS secrets (recorder/tls_calibrate.h),
  * and with --watch prints the secrets the OpenSSL uprobes capture, as key log lines.
  *
- * With no LIBSSL argument it calibrates the library that dlopen("libssl.so.3") finds (then
- * libssl.so.1.1). --watch attaches the same probes as ecap-rec (recorder/live_tls.h) to those
+ * With no LIBSSL argument it calibrates the system's libssl.so.3 (then libssl.so.1.1), the one
+ * beside the libcrypto ecap links, found without loading it. --watch attaches the same probes as ecap-rec (recorder/live_tls.h) to those
  * libraries and prints every secret in the NSS key log format on stdout until the time is up
  * or SIGINT/SIGTERM, so that its output can be compared with SSLKEYLOGFILE of the peers.
  */
@@ -23,6 +23,7 @@
 
 #include "ecap_config.h"
 #include "tls_calibrate.h"
+#include "tls_lib.h"
 #ifdef ECAP_HAVE_LIVE
 #include "live_tls.h"
 #endif
@@ -36,7 +37,9 @@ static void usage(FILE *f)
 		"Calibrate OpenSSL builds for ecap-rec: load each LIBSSL, run in-memory TLS 1.2\n"
 		"and TLS 1.3 handshakes and locate the client random, master key, TLS 1.3\n"
 		"secrets, handshake secret and transcript hash in its SSL object. Without\n"
-		"LIBSSL, the library that dlopen(\"libssl.so.3\") loads.\n"
+		"LIBSSL, the system's libssl.so.3 (beside the libcrypto ecap links). Each\n"
+		"library is loaded only in a sandbox: as nobody, without capabilities, under\n"
+		"seccomp, in namespaces of its own.\n"
 		"\n"
 		"  -j, --json           print one JSON object per library\n"
 		"  -s, --store DIR      use and fill the calibration cache of store DIR\n"
@@ -55,29 +58,6 @@ static void usage(FILE *f)
 		"library could not be calibrated, 2 usage error or no probe could be attached.\n");
 }
 
-/* The path of the libssl that the dynamic linker would give a program. */
-static int default_libssl(char *out, size_t outlen)
-{
-	static const char *const names[] = { "libssl.so.3", "libssl.so.1.1" };
-	struct link_map *lm = NULL;
-	size_t i;
-	void *h;
-
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
-		if (!h)
-			continue;
-		if (dlinfo(h, RTLD_DI_LINKMAP, &lm) == 0 && lm && lm->l_name && lm->l_name[0] &&
-		    realpath(lm->l_name, out)) {
-			dlclose(h);
-			return 0;
-		}
-		snprintf(out, outlen, "%s", lm && lm->l_name ? lm->l_name : names[i]);
-		dlclose(h);
-		return 0;
-	}
-	return -ENOENT;
-}
 
 #ifdef ECAP_HAVE_LIVE
 static void on_signal(int sig)
@@ -220,7 +200,7 @@ int main(int argc, char **argv)
 #endif
 	}
 	if (n == 0) {
-		if (default_libssl(path, sizeof(path)) < 0) {
+		if (tls_lib_default(path, sizeof(path)) < 0) {
 			fprintf(stderr, "ecap-calibrate: no libssl.so.3 or libssl.so.1.1 found by "
 				"the dynamic linker\n");
 			return 1;

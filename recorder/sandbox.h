@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sandbox.h - runs code ecap did not ship (a target TLS library, loaded to calibrate it) in a
+ * child process that has no privileges to abuse.
+ *
+ * The child, in this order, before the function runs:
+ *   - keeps only the descriptors it is given (renumbered 3, 4, ...), stdin /dev/null,
+ *     stdout and stderr pipes to the caller;
+ *   - rlimits: address space, CPU time, file size 0, no core dumps, few descriptors, no
+ *     locked memory, no message queues;
+ *   - becomes uid and gid 65534 (nobody, nogroup) with no supplementary groups, when it was
+ *     root, and so loses every capability; not dumpable (no ptrace by other nobody
+ *     processes), killed when the caller dies;
+ *   - enters new user, mount, network, IPC, UTS, PID and cgroup namespaces where the kernel
+ *     allows an unprivileged user namespace: there it is PID 1 of its own PID namespace, with
+ *     a /proc of that namespace only, empty read-only tmpfs over /tmp, /var/tmp, /dev/shm,
+ *     /home, /root, /run, /mnt, /media and /srv, no network device but a down lo; then it
+ *     drops the user namespace's capabilities and bounding set as well;
+ *   - arms a timer that sends it SIGKILL (which nothing can catch) when time is up;
+ *   - clears its environment; sets PR_SET_NO_NEW_PRIVS;
+ *   - installs a seccomp filter (libseccomp) that kills the process on any system call not
+ *     needed to load a library and run an in-memory handshake: no socket, connect, execve,
+ *     ptrace, kill, open for writing, mount, bpf, perf_event_open, clone, ...
+ * What the child writes on stdout is its answer (at most out_max bytes are kept); its stderr is
+ * kept as diagnostics (at most SANDBOX_ERR_MAX bytes). Both are untrusted input to the caller.
+ */
+#ifndef ECAP_SANDBOX_H
+#define ECAP_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SANDBOX_MAX_FDS 4
+#define SANDBOX_ERR_MAX 1024
+#define SANDBOX_UID 65534
+#define SANDBOX_GID 65534
+
+struct sandbox_result {
+	int status;                   /* waitpid() status of the child */
+	bool timed_out;
+	char *out;                    /* its stdout, NUL-terminated (malloc'ed; free it) */
+	size_t out_len;
+	char err[SANDBOX_ERR_MAX + 1]; /* its stderr, NUL-terminated */
+};
+
+/*
+ * Runs fn(arg) in a sandboxed child (see above); fds[i] is descriptor 3 + i there. fn writes
+ * its answer on stdout and returns 0 (exit status 0) or not (exit status 1). Returns 0 with
+ * *res filled once the child has ended (whatever it did), or a negative errno when it could not
+ * be started. timeout_ms bounds the child's whole life.
+ */
+int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, size_t out_max,
+		unsigned timeout_ms, struct sandbox_result *res);
+
+/* Frees res->out. */
+void sandbox_result_free(struct sandbox_result *res);
+
+/*
+ * One line describing how the child ended: "exit status 0", "killed by the sandbox (SIGSYS:
+ * a forbidden system call)", "timed out", ... into buf.
+ */
+const char *sandbox_describe(const struct sandbox_result *res, char *buf, size_t len);
+
+#endif

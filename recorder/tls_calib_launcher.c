@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * tls_calib_launcher.c - the calibration launcher process (tls_calib_launcher.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "privs.h"
+#include "sandbox.h"
+#include "tls_calib_launcher.h"
+#include "tls_calibrate.h"
+
+#define OUT_MAX 8192
+
+struct launcher_reply {
+	int32_t status;
+	uint8_t timed_out;
+	uint8_t pad[3];
+	uint32_t out_len;
+	uint32_t err_len;
+};
+
+#define MSG_MAX (sizeof(struct launcher_reply) + OUT_MAX + SANDBOX_ERR_MAX)
+
+static int sock = -1;
+static pid_t launcher_pid;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Receives one request: its descriptors into fds. Returns how many, 0 at EOF, <0 on error. */
+static int recv_request(int s, int *fds)
+{
+	char byte, cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	ssize_t n;
+	int nfds = 0;
+
+	n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n < 0 ? -errno : 0;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		if (nfds > 2) {
+			for (int i = 0; i < nfds; i++)
+				close(((int *)CMSG_DATA(c))[i]);
+			return -EINVAL;
+		}
+		memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
+	}
+	if (byte != 'C' || (m.msg_flags & MSG_CTRUNC)) {
+		for (int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -EINVAL;
+	}
+	return nfds;
+}
+
+static void send_reply(int s, const struct sandbox_result *res, int rc)
+{
+	static char buf[MSG_MAX];
+	struct launcher_reply r = { .status = rc < 0 ? rc : res->status,
+				    .timed_out = rc < 0 ? 0 : res->timed_out };
+	size_t err_len = rc < 0 ? 0 : strlen(res->err);
+
+	r.out_len = rc < 0 ? 0 : (uint32_t)res->out_len;
+	r.err_len = (uint32_t)err_len;
+	memcpy(buf, &r, sizeof(r));
+	if (r.out_len)
+		memcpy(buf + sizeof(r), res->out, r.out_len);
+	if (err_len)
+		memcpy(buf + sizeof(r) + r.out_len, res->err, err_len);
+	send(s, buf, sizeof(r) + r.out_len + err_len, MSG_NOSIGNAL);
+}
+
+static void __attribute__((noreturn)) launcher_main(int s)
+{
+	struct sandbox_result res;
+	char err[256];
+	int fds[2], n, rc;
+
+	signal(SIGINT, SIG_IGN); /* the recorder ends us when it is done, by closing the socket */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		_exit(1);
+	if (dup2(s, 3) < 0)
+		_exit(1);
+	s = 3;
+	syscall(SYS_close_range, 4, ~0u, 0);
+	if (privs_keep_only(privs_launcher_caps, privs_launcher_ncaps, false, err,
+			    sizeof(err)) < 0) {
+		fprintf(stderr, "ecap-rec: calibration launcher: %s\n", err);
+		_exit(1);
+	}
+	prctl(PR_SET_NAME, "ecap-calib", 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0);
+	for (;;) {
+		n = recv_request(s, fds);
+		if (n == 0)
+			_exit(0);
+		if (n < 0) {
+			if (n == -EINTR)
+				continue;
+			if (n != -EINVAL)
+				_exit(1);
+			send_reply(s, NULL, n);
+			continue;
+		}
+		rc = tls_calibrate_child_run(fds, (unsigned)n, &res);
+		for (int i = 0; i < n; i++)
+			close(fds[i]);
+		send_reply(s, &res, rc);
+		if (rc == 0)
+			sandbox_result_free(&res);
+	}
+}
+
+int tls_calib_launcher_start(char *err, size_t errlen)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (sock >= 0)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "socketpair: %s", strerror(errno));
+		return -errno;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		launcher_main(sv[1]);
+	}
+	close(sv[1]);
+	sock = sv[0];
+	launcher_pid = pid;
+	return 0;
+}
+
+bool tls_calib_launcher_running(void)
+{
+	return sock >= 0;
+}
+
+pid_t tls_calib_launcher_pid(void)
+{
+	return sock >= 0 ? launcher_pid : 0;
+}
+
+static int exchange(const int *fds, unsigned nfds, struct sandbox_result *res)
+{
+	char byte = 'C', cbuf[CMSG_SPACE(2 * sizeof(int))], *buf;
+	struct iovec iov = { &byte, 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	struct launcher_reply r;
+	ssize_t n;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
+		return -errno;
+	buf = malloc(MSG_MAX);
+	if (!buf)
+		return -ENOMEM;
+	do
+		n = recv(sock, buf, MSG_MAX, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < (ssize_t)sizeof(r)) {
+		free(buf);
+		return n < 0 ? -errno : -EPIPE;
+	}
+	memcpy(&r, buf, sizeof(r));
+	if (r.status < 0 && r.out_len == 0) {
+		free(buf);
+		return r.status;
+	}
+	if (r.out_len > OUT_MAX || r.err_len > SANDBOX_ERR_MAX ||
+	    sizeof(r) + (size_t)r.out_len + r.err_len != (size_t)n) {
+		free(buf);
+		return -EPROTO;
+	}
+	memset(res, 0, sizeof(*res));
+	res->status = r.status;
+	res->timed_out = r.timed_out != 0;
+	res->out = malloc(r.out_len + 1);
+	if (!res->out) {
+		free(buf);
+		return -ENOMEM;
+	}
+	memcpy(res->out, buf + sizeof(r), r.out_len);
+	res->out[r.out_len] = '\0';
+	res->out_len = r.out_len;
+	memcpy(res->err, buf + sizeof(r) + r.out_len, r.err_len);
+	res->err[r.err_len] = '\0';
+	free(buf);
+	return 0;
+}
+
+int tls_calib_launcher_run(const int *fds, unsigned nfds, struct sandbox_result *res)
+{
+	int rc;
+
+	if (nfds < 1 || nfds > 2)
+		return -EINVAL;
+	pthread_mutex_lock(&lock);
+	rc = sock >= 0 ? exchange(fds, nfds, res) : -ENOTCONN;
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+void tls_calib_launcher_stop(void)
+{
+	int st;
+
+	if (sock < 0)
+		return;
+	close(sock);
+	sock = -1;
+	while (waitpid(launcher_pid, &st, 0) < 0 && errno == EINTR)
+		;
+	launcher_pid = 0;
+}
