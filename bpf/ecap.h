@@ -100,6 +100,8 @@ struct ecap_sock_event {
 	__u8 raddr[16];
 	char comm[16];
 	__u32 pad1;
+	__u64 start_ns;         /* the process's start (its thread group leader's start_boottime,
+				 * ns since boot); 0 when it could not be read */
 };
 
 #endif

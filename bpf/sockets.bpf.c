@@ -38,6 +38,7 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct owner {
 	__u64 cgroup_id;
+	__u64 start_ns;
 	__u32 pid, tid, uid, gid;
 	char comm[16];
 };
@@ -110,6 +111,9 @@ static __always_inline void current_owner(struct owner *o)
 	o->gid = uid_gid >> 32;
 	o->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	/* what /proc/PID/stat's starttime counts: the leader's start, suspend included */
+	o->start_ns = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader,
+				    start_boottime);
 }
 
 /* Protocol and family of an inet TCP/UDP socket; 0 for anything else. */
@@ -234,6 +238,7 @@ static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 		ev->uid = o->uid;
 		ev->gid = o->gid;
 		ev->cgroup_id = o->cgroup_id;
+		ev->start_ns = o->start_ns;
 		__builtin_memcpy(ev->comm, o->comm, sizeof(ev->comm));
 	} else {
 		struct owner cur;
@@ -244,6 +249,7 @@ static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 		ev->uid = cur.uid;
 		ev->gid = cur.gid;
 		ev->cgroup_id = cur.cgroup_id;
+		ev->start_ns = cur.start_ns;
 		__builtin_memcpy(ev->comm, cur.comm, sizeof(ev->comm));
 	}
 	now.pid = ev->pid;

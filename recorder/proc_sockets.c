@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc_info.h"
 #include "proc_sockets.h"
 
 #include "../schema/hex.h"
@@ -294,6 +295,8 @@ int proc_sockets_read_proc(int pid, struct ecap_proc *out)
 	out->tid = (uint32_t)pid;
 	out->cgroup_id = cgroup_id_of(pid);
 	out->netns = proc_sockets_netns(pid);
+	if (proc_info_start(pid, &out->start_ns, NULL) < 0)
+		out->start_ns = 0;
 	out->valid = true;
 	return 0;
 }

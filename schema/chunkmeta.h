@@ -78,6 +78,7 @@ struct chunk_meta {
 	struct chunkmeta_session *sessions;      size_t n_sessions, cap_sessions;
 	struct chunkmeta_drops *drops;           size_t n_drops, cap_drops;
 	struct chunkmeta_block *blocks;          size_t n_blocks, cap_blocks;
+	struct ecap_proc_info *procs;            size_t n_procs, cap_procs;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;

@@ -608,6 +608,12 @@ int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
+int store_put_process(struct store *s, const struct ecap_proc_info *pi)
+{
+	int err = chunk_builder_add_process(&s->cb, pi);
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);

@@ -76,6 +76,9 @@ int store_put_flow(struct store *s, const struct flow_record *flow);
 int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id);
 /* 1: stored; 0: this (label, client_random) was stored before; <0 error. */
 int store_put_secret(struct store *s, const struct tls_secret *secret);
+/* What an owning process was (once in a while per process: a record per chunk that needs it
+ * is not needed, but retention keeps a record only as long as the chunk that carried it). */
+int store_put_process(struct store *s, const struct ecap_proc_info *pi);
 /* Packets the source lost on an interface (ring buffer full, ...), counted at ts_ns. */
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);
 /* Call at least a few times a second: closes an old chunk, commits, applies retention. */
@@ -180,6 +183,9 @@ void chunk_view_close(struct chunk_view *v);
 int store_walk_secrets(struct store *s, const struct idset *flows,
 		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx);
 
+/* What process (pid, start_ns) was, as recorded: 1 found, 0 not recorded, <0 error. */
+int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
+		      struct ecap_proc_info *out);
 int store_get_interface(struct store *s, uint32_t id, struct ecap_iface *out);
 uint32_t store_interface_count(struct store *s);
 /* Drops recorded on an interface in [since, until]. */

@@ -251,7 +251,8 @@ static void read_blob16(sqlite3_stmt *st, int col, uint8_t *out)
 #define FLOW_COLUMNS                                                                          \
 	"SELECT f.id, f.proto, f.family, f.addr_a, f.port_a, f.addr_b, f.port_b, f.first_ns, "  \
 	"f.last_ns, f.packets, f.bytes, a.pid, a.tid, a.uid, a.gid, a.comm, a.cgroup_id, "     \
-	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns FROM flows f "       \
+	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start "  \
+	"FROM flows f "                                                                         \
 	"LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0 "                           \
 	"LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
 
@@ -271,6 +272,48 @@ static void read_flow(sqlite3_stmt *st, struct flow_info *fi)
 	fi->bytes = (uint64_t)sqlite3_column_int64(st, 10);
 	read_proc(st, 11, &fi->rec.proc[0]);
 	read_proc(st, 18, &fi->rec.proc[1]);
+	fi->rec.proc[0].start_ns = (uint64_t)sqlite3_column_int64(st, 25);
+	fi->rec.proc[1].start_ns = (uint64_t)sqlite3_column_int64(st, 26);
+}
+
+/* A text column into a field of size `size`, cut, "" for NULL. */
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *c = sqlite3_column_text(st, col);
+	snprintf(out, size, "%s", c ? (const char *)c : "");
+}
+
+int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
+		      struct ecap_proc_info *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(index_db(s->ix), "SELECT start_wall, ppid, parent_comm, nspid, exe, "
+				    "args, cgroup, container_id, runtime, pod_uid FROM processes "
+				    "WHERE pid = ?1 AND start = ?2", -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return store_fail(s, -EIO, "%s", index_errmsg(s->ix));
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, (int64_t)start_ns);
+	rc = sqlite3_step(st);
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_ROW) {
+		out->pid = pid;
+		out->start_ns = start_ns;
+		out->start_wall_ns = (uint64_t)sqlite3_column_int64(st, 0);
+		out->ppid = (uint32_t)sqlite3_column_int64(st, 1);
+		column_text(st, 2, out->parent_comm, sizeof(out->parent_comm));
+		out->nspid = (uint32_t)sqlite3_column_int64(st, 3);
+		column_text(st, 4, out->exe, sizeof(out->exe));
+		column_text(st, 5, out->args, sizeof(out->args));
+		column_text(st, 6, out->cgroup, sizeof(out->cgroup));
+		column_text(st, 7, out->container_id, sizeof(out->container_id));
+		column_text(st, 8, out->runtime, sizeof(out->runtime));
+		column_text(st, 9, out->pod_uid, sizeof(out->pod_uid));
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s", index_errmsg(s->ix));
 }
 
 int store_walk_flows(struct store *s, const struct flow_filter *f,

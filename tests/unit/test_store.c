@@ -928,9 +928,11 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
-/* Version 1 of the index, from version 2's: sessions and secrets keyed by client_random, with
- * their indexes by flow and by chunk, and no secret_chunks. */
+/* Version 1 of the index, from the current one: without version 3's owner start times and
+ * processes table, and, as version 1 had them, sessions and secrets keyed by client_random,
+ * with their indexes by flow and by chunk, and no secret_chunks. */
 static const char index_v1_layout[] =
+	"DROP TABLE processes; ALTER TABLE flow_procs DROP COLUMN start;"
 	"CREATE TABLE s1 (client_random BLOB NOT NULL, label TEXT NOT NULL, secret BLOB NOT NULL, "
 	"chunk_id INTEGER NOT NULL, PRIMARY KEY (client_random, label)) WITHOUT ROWID;"
 	"INSERT INTO s1 SELECT client_random, label, secret, chunk_id FROM secrets;"
@@ -1030,7 +1032,7 @@ static void test_migrate_v1(void **state)
 	close(lockfd);
 
 	answers(f->dir, &after);                                /* a reader migrates it */
-	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 2);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	assert_memory_equal(&before, &after, sizeof(before));
 	secret_answers(f->dir, &safter);
 	assert_memory_equal(&sbefore.flow_secrets, &safter.flow_secrets,
