@@ -162,6 +162,7 @@ static bool component_container(const char *c, size_t n, const char *prev, size_
 		{ "crio-", "crio" },
 		{ "libpod-", "podman" },
 	};
+	char uid[ECAP_POD_UID_MAX];
 	const char *rt = NULL;
 	size_t plen;
 
@@ -176,7 +177,8 @@ static bool component_container(const char *c, size_t n, const char *prev, size_
 	}
 	if (!rt && prev_n == 6 && memcmp(prev, "docker", 6) == 0)
 		rt = "docker";
-	if (!rt && prev_n > 3 && memcmp(prev, "pod", 3) == 0)
+	if (!rt && prev_n > 3 && memcmp(prev, "pod", 3) == 0 &&
+	    pod_uid_of(prev + 3, prev_n - 3, uid))
 		rt = "cri"; /* kubepods, cgroupfs driver: .../pod<UID>/<ID> */
 	if (!rt || n != 64 || !all_hex(c, n))
 		return false;    /* "libpod-conmon-ID", "crio-conmon-ID": the monitor, not ID */

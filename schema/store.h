@@ -114,6 +114,7 @@ int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns);
 /* ---- reader ------------------------------------------------------------------------ */
 
 #define STORE_MATCH_MAX 64
+#define STORE_MATCH_TEXT_MAX 8
 /* Which flows a query wants. Kinds combine with AND, values of one kind with OR. */
 struct flow_filter {
 	uint64_t since_ns, until_ns;            /* flows active in [since, until]; 0 / UINT64_MAX */
@@ -124,6 +125,12 @@ struct flow_filter {
 	uint16_t ports[STORE_MATCH_MAX];        size_t n_ports;
 	struct flow_key tuples[STORE_MATCH_MAX]; size_t n_tuples; /* proto 0 = any; both directions */
 	uint8_t proto;                          /* 0: any */
+	/* by what was recorded of the owning process (records.h struct ecap_proc_info) */
+	char containers[STORE_MATCH_TEXT_MAX][ECAP_CONTAINER_ID_MAX]; size_t n_containers;
+						/* an id or its first 12+ digits */
+	char exes[STORE_MATCH_TEXT_MAX][ECAP_EXE_MAX]; size_t n_exes;
+	char cgroups[STORE_MATCH_TEXT_MAX][ECAP_CGROUP_MAX]; size_t n_cgroups; /* and below */
+	uint32_t netns[STORE_MATCH_MAX];        size_t n_netns;   /* the socket's namespace */
 };
 
 void flow_filter_init(struct flow_filter *f);

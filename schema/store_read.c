@@ -26,7 +26,7 @@ void flow_filter_init(struct flow_filter *f)
 bool flow_filter_selects(const struct flow_filter *f)
 {
 	return f->n_pids || f->n_uids || f->n_comms || f->n_hosts || f->n_ports || f->n_tuples ||
-	       f->proto;
+	       f->proto || f->n_containers || f->n_exes || f->n_cgroups || f->n_netns;
 }
 
 /* ---- a WHERE clause with bound parameters ------------------------------------------ */
@@ -129,6 +129,61 @@ static void tuple_side(struct query *q, const uint8_t *a, uint16_t pa, const uin
 	q_sql(q, ")");
 }
 
+/* " OR "-joined: text column equals a value, or (prefix) starts with it; below (a path): is it
+ * or lies under it. */
+static void q_text_any(struct query *q, const char *col, const char *v, size_t stride, size_t n,
+		       bool prefix, bool below)
+{
+	q_sql(q, " AND (");
+	for (size_t i = 0; i < n; i++) {
+		const char *val = v + i * stride;
+		int len = (int)strlen(val);
+		q_sql(q, i ? " OR " : "");
+		if (prefix || below) {
+			/* substr() rather than LIKE: no wildcard in a value means anything */
+			q_sql(q, "(substr(");
+			q_sql(q, col);
+			q_sql(q, ", 1, ");
+			q_int(q, len);
+			q_sql(q, ") = ");
+			q_param(q, P_TEXT, 0, val, len);
+			if (below) {
+				q_sql(q, " AND (length(");
+				q_sql(q, col);
+				q_sql(q, ") = ");
+				q_int(q, len);
+				q_sql(q, " OR substr(");
+				q_sql(q, col);
+				q_sql(q, ", ");
+				q_int(q, len + 1);
+				q_sql(q, ", 1) = '/')");
+			}
+			q_sql(q, ")");
+		} else {
+			q_sql(q, col);
+			q_sql(q, " = ");
+			q_param(q, P_TEXT, 0, val, len);
+		}
+	}
+	q_sql(q, ")");
+}
+
+/* Inside the flow_procs subquery: the owner's process record matches. */
+static void proc_info_where(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
+		 "x.start = p.start AND p.start != 0");
+	if (f->n_containers)
+		q_text_any(q, "x.container_id", f->containers[0], sizeof(f->containers[0]),
+			   f->n_containers, true, false);
+	if (f->n_exes)
+		q_text_any(q, "x.exe", f->exes[0], sizeof(f->exes[0]), f->n_exes, false, false);
+	if (f->n_cgroups)
+		q_text_any(q, "x.cgroup", f->cgroups[0], sizeof(f->cgroups[0]), f->n_cgroups, false,
+			   true);
+	q_sql(q, ")");
+}
+
 /* The WHERE clause over `flows f` for a filter. */
 static void flow_where(struct query *q, const struct flow_filter *f)
 {
@@ -185,8 +240,15 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		}
 		q_sql(q, ")");
 	}
-	if (f->n_pids || f->n_uids || f->n_comms) {
+	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
+	    f->n_cgroups) {
 		q_sql(q, " AND f.id IN (SELECT flow_id FROM flow_procs p WHERE 1");
+		if (f->n_netns) {
+			q_sql(q, " AND ");
+			q_list_u32(q, "p.netns", f->netns, f->n_netns);
+		}
+		if (f->n_containers || f->n_exes || f->n_cgroups)
+			proc_info_where(q, f);
 		if (f->n_pids) {
 			q_sql(q, " AND ");
 			q_list_u32(q, "p.pid", f->pids, f->n_pids);
