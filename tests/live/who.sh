@@ -109,3 +109,15 @@ comments "$T/pid.pcapng" >"$T/before.txt"
 comments "$T/after.pcapng" >"$T/after.txt"
 cmp -s "$T/before.txt" "$T/after.txt" || fail "comments differ after ecap-fsck --rebuild"
 info "curl $CURL in container $ID: $N packets, every comment complete, found by each selection"
+
+# ecap-rec --replay reads the comments back: the export replayed into a new store is found
+# there by the same container id, with the same details
+"$ECAP_REC" --replay "$T/pid.pcapng" --store "$T/again" 2>"$T/replay.log" ||
+	{ cat "$T/replay.log" >&2; fail "replay of the export failed"; }
+"$ECAP_EXPORT" --store "$T/again" --container "$ID" -o "$T/again.pcapng" -q ||
+	fail "export --container from the replayed store failed"
+assert_eq "$N" "$(tshark -r "$T/again.pcapng" 2>/dev/null | wc -l)" \
+	"packets found by --container in the replayed store"
+assert_eq "$N" "$(comments "$T/again.pcapng" | grep -cF "ContainerId: $ID|" || true)" \
+	"replayed packets whose comment names the container"
+info "the replayed export keeps the container: $N packets"
