@@ -452,7 +452,7 @@ int export_run(const struct export_options *o)
 	err = store_open(o->store_dir, STORE_READ, &sopt, &ex.s);
 	if (err < 0) {
 		exporter_warn(&ex, "%s", ex.s ? store_errmsg(ex.s) : strerror(-err));
-		rc = err == -ENOENT ? 2 : 1;
+		rc = err == -ENOENT || err == -EPERM || err == -EACCES ? 2 : 1;
 		goto out_store;
 	}
 	if ((err = attrib_init(&ex.at, ex.s)) < 0)

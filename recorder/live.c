@@ -33,6 +33,7 @@
 #include "live_internal.h"
 #ifdef ECAP_HAVE_LIVE_TLS
 #include "live_tls.h"
+#include "privs.h"
 #endif
 
 #define POLL_MS 100
@@ -104,6 +105,21 @@ void live_libbpf_mute(bool mute)
 }
 
 /* ---- privileges ------------------------------------------------------------------------- */
+
+static int drop_privileges(bool quiet)
+{
+	char err[256], names[256];
+	int rc = privs_drop(PRIVS_RECORDER, err, sizeof(err));
+
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: cannot drop privileges: %s\n", err);
+		return rc;
+	}
+	if (!quiet)
+		fprintf(stderr, "ecap-rec: privileges: keeping %s only, no_new_privs\n",
+			privs_names(PRIVS_RECORDER, names, sizeof(names)));
+	return 0;
+}
 
 static bool has_cap(const struct __user_cap_data_struct d[2], int cap)
 {
@@ -406,6 +422,9 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	store_set_drop_when_full(s, true);
 
 	rc = start(&L);
+	/* Everything that needs more than the recording set is done: drop the rest for good. */
+	if (rc == 0)
+		rc = drop_privileges(opt->quiet);
 	if (rc == 0) {
 		if (!opt->quiet)
 			fprintf(stderr, "ecap-rec: recording on %zu interface%s into %s\n",

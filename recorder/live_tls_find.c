@@ -5,8 +5,11 @@
  * /proc/PID/maps format (proc(5)): "start-end perms offset dev inode   pathname", the pathname
  * as the process sees it (its mount namespace), " (deleted)" appended when the file was
  * replaced. A file whose path does not lead to the mapped inode from here (another mount
- * namespace) is reached through /proc/PID/root/PATH instead; deleted files are skipped (a
- * uprobe on them would not cover new processes anyway).
+ * namespace) is reached through /proc/PID/root/PATH instead, or, when the process is chrooted
+ * inside a mount namespace of its own (the path is then its namespace's, not its root's),
+ * through /proc/PID/map_files/START-END, the kernel's link to the mapped file itself (this
+ * needs CAP_CHECKPOINT_RESTORE). Deleted files are skipped (a uprobe on them would not cover
+ * new processes anyway). Every candidate must have the inode the maps line names.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -105,8 +108,14 @@ static int scan_pid(const char *pid, struct seen *seen,
 			continue;
 		if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode) {
 			snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
-			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode)
-				continue;
+			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode) {
+				/* A chroot inside another mount namespace: its path leads
+				 * nowhere from here, but the kernel's link to the mapping does. */
+				snprintf(alt, sizeof(alt), "/proc/%s/map_files/%.*s", pid,
+					 (int)strcspn(line, " "), line);
+				if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode)
+					continue;
+			}
 		}
 		if (seen_add(seen, &f))
 			rc = fn(ctx, &f);

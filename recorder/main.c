@@ -23,7 +23,9 @@
 #include "../schema/units.h"
 #include "keylog.h"
 #include "pipeline.h"
+#include "privs.h"
 #include "replay.h"
+#include "tls_calib_launcher.h"
 #ifdef ECAP_HAVE_LIVE
 #include "live.h"
 #endif
@@ -360,6 +362,14 @@ static int run(const struct args *a)
 		store_close(s);
 		return err == -EACCES || err == -EPERM ? EXIT_USAGE : EXIT_STORE;
 	}
+	if (a->replay) {
+		char why[256];
+		if (privs_drop(PRIVS_REPLAY, why, sizeof(why)) < 0) {
+			fprintf(stderr, "ecap-rec: cannot drop privileges: %s\n", why);
+			store_close(s);
+			return EXIT_USAGE;
+		}
+	}
 	struct pipeline_options po;
 	pipeline_options_default(&po);
 	struct pipeline *p = NULL;
@@ -449,7 +459,17 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Live TLS calibration needs to start sandboxes after the recorder has dropped the
+	 * capabilities for it: a launcher keeps them, forked now, before any thread. */
+	if (a.n_ifaces && !a.no_tls) {
+		char why[256];
+		if (tls_calib_launcher_start(why, sizeof(why)) < 0) {
+			fprintf(stderr, "ecap-rec: calibration launcher: %s\n", why);
+			return EXIT_USAGE;
+		}
+	}
 	status = run(&a);
+	tls_calib_launcher_stop();
 	free(a.filter);
 	return status;
 }

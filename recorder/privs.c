@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 
 #include <linux/securebits.h>
+#include <sys/capability.h>
 
 #include "privs.h"
 
@@ -18,12 +19,25 @@
  *   CAP_NET_ADMIN    attaching TC programs to interfaces that come (back), detaching at exit
  *   CAP_SYS_PTRACE   reading /proc/PID/{maps,fd,root} of other users' processes
  *   CAP_DAC_READ_SEARCH  opening the libraries those processes map where only they may read
+ *   CAP_CHECKPOINT_RESTORE  /proc/PID/map_files/: the library a chrooted process in a mount
+ *                    namespace of its own maps, which no path from here leads to
+ * The calibration launcher: CAP_SETUID and CAP_SETGID, to make its sandboxed children nobody.
+ * A replay: CAP_DAC_READ_SEARCH, to read the capture and key log files it is given.
  */
-const cap_value_t privs_recorder_caps[] = { CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN,
-					    CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH };
-const unsigned privs_recorder_ncaps = sizeof(privs_recorder_caps) / sizeof(cap_value_t);
-const cap_value_t privs_launcher_caps[] = { CAP_SETUID, CAP_SETGID };
-const unsigned privs_launcher_ncaps = sizeof(privs_launcher_caps) / sizeof(cap_value_t);
+static const cap_value_t recorder_caps[] = { CAP_BPF,		CAP_PERFMON,
+					     CAP_NET_ADMIN,	CAP_SYS_PTRACE,
+					     CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE };
+static const cap_value_t launcher_caps[] = { CAP_SETUID, CAP_SETGID };
+static const cap_value_t replay_caps[] = { CAP_DAC_READ_SEARCH };
+
+static const struct {
+	const cap_value_t *caps;
+	unsigned n;
+} roles[] = {
+	[PRIVS_RECORDER] = { recorder_caps, sizeof(recorder_caps) / sizeof(cap_value_t) },
+	[PRIVS_LAUNCHER] = { launcher_caps, sizeof(launcher_caps) / sizeof(cap_value_t) },
+	[PRIVS_REPLAY] = { replay_caps, sizeof(replay_caps) / sizeof(cap_value_t) },
+};
 
 static bool kept(const cap_value_t *keep, unsigned n, cap_value_t c)
 {
@@ -41,9 +55,11 @@ static int fail(char *err, size_t errlen, const char *what)
 	return -e;
 }
 
-int privs_keep_only(const cap_value_t *keep, unsigned n, bool lock_root, char *err,
-		    size_t errlen)
+int privs_drop(enum privs_role role, char *err, size_t errlen)
 {
+	const cap_value_t *keep = roles[role].caps;
+	unsigned n = roles[role].n;
+	bool lock_root = role != PRIVS_LAUNCHER;
 	const unsigned bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
 			      SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
 			      SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
@@ -95,8 +111,10 @@ out:
 	return rc;
 }
 
-const char *privs_names(const cap_value_t *keep, unsigned n, char *buf, size_t len)
+const char *privs_names(enum privs_role role, char *buf, size_t len)
 {
+	const cap_value_t *keep = roles[role].caps;
+	unsigned n = roles[role].n;
 	size_t used = 0;
 
 	buf[0] = '\0';

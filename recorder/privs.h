@@ -11,26 +11,24 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include <sys/capability.h>
-
-/* What the live recorder keeps after start-up (README, "Security", says why each). */
-extern const cap_value_t privs_recorder_caps[];
-extern const unsigned privs_recorder_ncaps;
-/* What the calibration launcher keeps: becoming nobody in its sandboxed children. */
-extern const cap_value_t privs_launcher_caps[];
-extern const unsigned privs_launcher_ncaps;
+/* Who drops: each keeps its own set (privs.c lists them and why, README says it too). */
+enum privs_role {
+	PRIVS_RECORDER, /* live ecap-rec once probes are attached and the store is open */
+	PRIVS_LAUNCHER, /* the calibration launcher (tls_calib_launcher.h) */
+	PRIVS_REPLAY,   /* ecap-rec --replay once the store is open */
+};
 
 /*
- * Keeps only keep[0..n) in the effective and permitted sets and the bounding set, empties the
- * inheritable and ambient sets, sets PR_SET_NO_NEW_PRIVS and, when lock_root, locks the
+ * Keeps only role's capabilities in the effective and permitted sets and the bounding set,
+ * empties the inheritable and ambient sets, sets PR_SET_NO_NEW_PRIVS and, except for the
+ * launcher (whose children must lose everything when they become nobody), locks the
  * securebits so that uid 0 means no capability (SECBIT_NOROOT, SECBIT_NO_SETUID_FIXUP, no
- * ambient raise, all locked). A process without the capability to change these (not root)
- * keeps what it has of keep and drops the rest. 0, or -errno with a reason in err.
+ * ambient raise, all locked). A process that cannot change these (not root) keeps what it has
+ * of the set and drops the rest. 0, or -errno with a reason in err.
  */
-int privs_keep_only(const cap_value_t *keep, unsigned n, bool lock_root, char *err,
-		    size_t errlen);
+int privs_drop(enum privs_role role, char *err, size_t errlen);
 
-/* The names of keep[0..n) ("cap_bpf,cap_perfmon,..."), for messages. */
-const char *privs_names(const cap_value_t *keep, unsigned n, char *buf, size_t len);
+/* role's capabilities by name ("cap_bpf,cap_perfmon,..."), for messages. */
+const char *privs_names(enum privs_role role, char *buf, size_t len);
 
 #endif

@@ -102,8 +102,7 @@ static void __attribute__((noreturn)) launcher_main(int s)
 		_exit(1);
 	s = 3;
 	syscall(SYS_close_range, 4, ~0u, 0);
-	if (privs_keep_only(privs_launcher_caps, privs_launcher_ncaps, false, err,
-			    sizeof(err)) < 0) {
+	if (privs_drop(PRIVS_LAUNCHER, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ecap-rec: calibration launcher: %s\n", err);
 		_exit(1);
 	}

@@ -428,8 +428,12 @@ int tls_calibrate_parse_answer(const char *buf, size_t len, struct tls_calibrati
 		if (!strncmp(body, CHILD_SSL_PATH ": ", sizeof(CHILD_SSL_PATH ": ") - 1))
 			body += sizeof(CHILD_SSL_PATH ": ") - 1;
 		sanitize(body);
-		snprintf(err, errlen, "%.200s", body);
 		rc = code > 0 && code < 4096 ? -code : -EIO;
+		if (body[0])
+			snprintf(err, errlen, "%.200s", body);
+		else
+			snprintf(err, errlen, "the calibration child failed without a reason (%s)",
+				 strerror(-rc));
 		goto out;
 	}
 	nl = strchr(text, '\n');

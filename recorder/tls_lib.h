@@ -16,7 +16,7 @@
 #define TLS_LIB_DIGEST_HEX 65   /* SHA-256 in hex, NUL-terminated */
 
 /*
- * Opens path read-only: O_NOFOLLOW, no side effect on a device or FIFO (it is opened O_PATH
+ * Opens path read-only: O_NOFOLLOW (but for the kernel's /proc/PID/map_files/ links), no side effect on a device or FIFO (it is opened O_PATH
  * first and checked), a regular file, and when dev/ino are not 0, exactly that file. Returns the
  * descriptor (close-on-exec), or -errno: -ELOOP a symlink, -EINVAL not a regular file, -ESTALE
  * not the expected file.

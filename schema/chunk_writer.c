@@ -56,7 +56,7 @@ int chunk_writer_open_direct(int dirfd, const char *name)
 	    !sx.stx_dio_offset_align || sx.stx_dio_offset_align > CHUNK_WRITER_DIO_ALIGN ||
 	    !sx.stx_dio_mem_align || sx.stx_dio_mem_align > CHUNK_WRITER_DIO_ALIGN)
 		return -1;
-	return openat(dirfd, name, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	return openat(dirfd, name, O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC);
 }
 
 /* len bytes at off; a write that makes no progress is an error, never a loop. */

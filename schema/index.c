@@ -201,7 +201,8 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 	struct index *ix = calloc(1, sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+		    (create ? SQLITE_OPEN_CREATE : 0);
 	int rc = sqlite3_open_v2(path, &ix->db, flags, NULL);
 	int e = 0;
 	if (rc != SQLITE_OK) {

@@ -12,6 +12,7 @@
  * A full disk (drop_when_full, live recording) does not stop the writer: store_full.c.
  */
 #include "store_impl.h"
+#include "store_path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -133,7 +134,7 @@ static int check_modes(struct store *s)
 static int lock_store(struct store *s, char holder[32])
 {
 	holder[0] = 0;
-	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = openat(s->dirfd, STORE_LOCK_NAME, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
@@ -197,10 +198,21 @@ int store_load_interfaces(struct store *s)
 
 static int open_index(struct store *s, bool create, bool may_migrate)
 {
-	char path[4096], err[600] = "";
-	snprintf(path, sizeof(path), "%s/%s", s->dir, STORE_INDEX_NAME);
+	char path[64], err[600] = "";
+	/* Through the directory's descriptor: the store that was checked is the one opened. */
+	if (store_path_at(s->dirfd, STORE_INDEX_NAME, path, sizeof(path)))
+		return store_fail(s, -ENAMETOOLONG, "%s: path too long", s->dir);
+	struct stat st;
+	if (!fstatat(s->dirfd, STORE_INDEX_NAME, &st, AT_SYMLINK_NOFOLLOW) && !S_ISREG(st.st_mode))
+		return store_fail(s, -EPERM, "%s/%s: not a regular file", s->dir, STORE_INDEX_NAME);
 	int e = index_open(path, create, may_migrate, &s->ix, err, sizeof(err));
-	return e ? store_fail(s, e, "%s", err) : 0;
+	if (!e)
+		return 0;
+	/* Messages name the store, not the descriptor. */
+	size_t plen = strlen(path) - strlen(STORE_INDEX_NAME);
+	if (!strncmp(err, path, plen))
+		return store_fail(s, e, "%s/%s", s->dir, err + plen);
+	return store_fail(s, e, "%s", err);
 }
 
 /*
@@ -283,16 +295,18 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 	if (s->opt.max_size && s->opt.segment_bytes > s->opt.max_size / 8)
 		s->opt.segment_bytes = s->opt.max_size / 8 > (1u << 20) ? s->opt.max_size / 8 : 1u << 20;
 
-	if (mode == STORE_WRITE) {
+	if (mode == STORE_WRITE)
 		umask(077);
-		if (mkdir(dir, 0700) && errno != EEXIST)
-			return store_fail(s, -errno, "%s: cannot create store: %s", dir,
-					  strerror(errno));
+	/* Only a path that no other user could have bent leads to a store (store_path.h). */
+	char why[PATH_MAX + 200];
+	s->dirfd = store_path_open(dir, mode == STORE_WRITE, why, sizeof(why));
+	if (s->dirfd < 0) {
+		err = s->dirfd;
+		s->dirfd = -1;
+		if (err == -ENOENT)
+			return store_fail(s, err, "%s: no such store", dir);
+		return store_fail(s, err, "store %s refused: %s", dir, why);
 	}
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->dirfd < 0)
-		return store_fail(s, -errno, "%s: %s", dir,
-				  errno == ENOENT ? "no such store" : strerror(errno));
 	if (mode == STORE_WRITE && (err = take_lock(s)))
 		return err;
 	if ((err = check_modes(s)))
@@ -357,7 +371,7 @@ static int open_segment(struct store *s)
 		last = s->seg_id, sealed = 1; /* sealed in memory, row not yet committed */
 	uint32_t id = (uint32_t)(sealed ? last + 1 : last);
 	segment_name(id, name);
-	int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = openat(s->dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
 	struct stat st;

@@ -10,6 +10,7 @@
  * it at the end of a file is a torn tail, and only that is cut.
  */
 #include "store_impl.h"
+#include "store_path.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -68,7 +69,7 @@ int store_scan_segment(struct store *s, uint32_t seg, uint64_t from, bool cut_ta
 	int err = 0;
 
 	segment_name(seg, name);
-	int fd = openat(s->dirfd, name, (cut_tail ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	int fd = openat(s->dirfd, name, (cut_tail ? O_RDWR : O_RDONLY) | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
 	if (fstat(fd, &st)) {
@@ -334,13 +335,19 @@ int store_apply_retention(struct store *s)
 
 int store_rebuild(const char *dir, const struct store_options *opt, bool verbose)
 {
-	char lock[4096], from[4096], to[4096];
-	snprintf(lock, sizeof(lock), "%s/%s", dir, STORE_LOCK_NAME);
-	int fd = open(lock, O_RDWR | O_CLOEXEC);
+	char from[4096], to[4096], why[PATH_MAX + 200];
+	int dfd = store_path_open(dir, false, why, sizeof(why));
+	if (dfd < 0) {
+		fprintf(stderr, "ecap: store %s refused: %s\n", dir, why);
+		return dfd;
+	}
+	int fd = openat(dfd, STORE_LOCK_NAME, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
+		int e = errno;
 		fprintf(stderr, "ecap: %s: not an ecap store (no lock file): %s\n", dir,
-			strerror(errno));
-		return -errno;
+			strerror(e));
+		close(dfd);
+		return -e;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
 		fprintf(stderr, "ecap: %s: store is in use by a writer; stop it first\n", dir);
@@ -351,13 +358,14 @@ int store_rebuild(const char *dir, const struct store_options *opt, bool verbose
 	snprintf(stamp, sizeof(stamp), ".old-%lld", (long long)time(NULL));
 	static const char *const names[] = { "index.db", "index.db-wal", "index.db-shm" };
 	for (size_t i = 0; i < 3; i++) {
-		snprintf(from, sizeof(from), "%s/%s", dir, names[i]);
-		snprintf(to, sizeof(to), "%s/%s%s", dir, names[i], stamp);
-		if (rename(from, to) && errno != ENOENT) {
-			fprintf(stderr, "ecap: %s: cannot move the old index aside: %s\n", from,
-				strerror(errno));
+		snprintf(to, sizeof(to), "%s%s", names[i], stamp);
+		if (renameat(dfd, names[i], dfd, to) && errno != ENOENT) {
+			int e = errno;
+			fprintf(stderr, "ecap: %s/%s: cannot move the old index aside: %s\n", dir,
+				names[i], strerror(e));
 			close(fd);
-			return -errno;
+			close(dfd);
+			return -e;
 		}
 	}
 	close(fd); /* store_open takes the lock again */
@@ -376,17 +384,18 @@ int store_rebuild(const char *dir, const struct store_options *opt, bool verbose
 		fprintf(stderr, "ecap: rebuild failed: %s\n", s ? store_errmsg(s) : strerror(-err));
 		store_close(s);
 		for (size_t i = 0; i < 3; i++) { /* put the old index back */
-			snprintf(from, sizeof(from), "%s/%s%s", dir, names[i], stamp);
-			snprintf(to, sizeof(to), "%s/%s", dir, names[i]);
-			rename(from, to);
+			snprintf(from, sizeof(from), "%s%s", names[i], stamp);
+			renameat(dfd, from, dfd, names[i]);
 		}
+		close(dfd);
 		return err;
 	}
 	store_close(s);
 	for (size_t i = 0; i < 3; i++) {
-		snprintf(from, sizeof(from), "%s/%s%s", dir, names[i], stamp);
-		unlink(from);
+		snprintf(from, sizeof(from), "%s%s", names[i], stamp);
+		unlinkat(dfd, from, 0);
 	}
+	close(dfd);
 	return 0;
 }
 
@@ -421,19 +430,29 @@ int store_fsck(const char *dir, FILE *report)
 
 	/* Modes first: a reader refuses loose ones, fsck reports them. */
 	struct stat st;
-	if (stat(dir, &st))
-		return fprintf(report, "%s: %s\n", dir, strerror(errno)), -errno;
+	char refused[PATH_MAX + 200];
+	int dfd = store_path_open(dir, false, refused, sizeof(refused));
+	if (dfd < 0)
+		return fprintf(report, "store %s refused: %s\n", dir, refused), dfd;
+	if (fstat(dfd, &st)) {
+		int e = errno;
+		close(dfd);
+		return fprintf(report, "%s: %s\n", dir, strerror(e)), -e;
+	}
 	if (st.st_mode & 077) {
 		fprintf(report, "%s: directory mode %04o, should be 0700\n", dir, st.st_mode & 07777);
 		problems++;
 	}
-	DIR *d = opendir(dir);
+	int lfd = dup(dfd);
+	DIR *d = lfd >= 0 ? fdopendir(lfd) : NULL;
 	if (d) {
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			char p[4096];
 			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-			if (de->d_name[0] == '.' || lstat(p, &st) || !S_ISREG(st.st_mode))
+			if (de->d_name[0] == '.' ||
+			    fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+			    !S_ISREG(st.st_mode))
 				continue;
 			if (st.st_mode & 077) {
 				fprintf(report, "%s: mode %04o, should be 0600\n", p,
@@ -457,11 +476,9 @@ int store_fsck(const char *dir, FILE *report)
 	pthread_mutex_init(&s->ix_lock, NULL);
 	s->dir = strdup(dir);
 	s->opt = o;
-	s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->dirfd = dfd;
 	s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
-	char ipath[4096];
-	snprintf(ipath, sizeof(ipath), "%s/%s", dir, STORE_INDEX_NAME);
-	int ie = s->dirfd < 0 ? -errno : access(ipath, F_OK) ? -ENOENT :
+	int ie = faccessat(dfd, STORE_INDEX_NAME, F_OK, AT_SYMLINK_NOFOLLOW) ? -ENOENT :
 		 store_open_index_reader(s);
 	if (ie == -EBUSY) /* an older index, in use by a writer */
 		fprintf(report, "%s\n", s->errmsg);
@@ -484,7 +501,7 @@ int store_fsck(const char *dir, FILE *report)
 	for (size_t j = 0; j < n_files; j++) {
 		char name[SEGMENT_NAME_MAX];
 		segment_name(files[j], name);
-		int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+		int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st)) {
 			fprintf(report, "%s/%s: %s\n", dir, name, strerror(errno));
 			problems++;
@@ -573,7 +590,7 @@ int store_fsck(const char *dir, FILE *report)
 			while (sqlite3_step(ic) == SQLITE_ROW) {
 				const char *r = (const char *)sqlite3_column_text(ic, 0);
 				if (r && strcmp(r, "ok")) {
-					fprintf(report, "%s: %s\n", ipath, r);
+					fprintf(report, "%s/%s: %s\n", dir, STORE_INDEX_NAME, r);
 					problems++;
 				}
 			}

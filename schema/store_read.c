@@ -601,7 +601,7 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	const char *why = NULL;
 	struct stat st;
 	segment_name(ref->segment, name);
-	int fd = openat(s->dirfd, name, O_RDONLY | O_CLOEXEC);
+	int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
 	struct chunk_view *v = calloc(1, sizeof(*v));

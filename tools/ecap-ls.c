@@ -582,7 +582,7 @@ int main(int argc, char **argv)
 	r = store_open(dir, STORE_READ, &so, &s);
 	if (r < 0) {
 		fprintf(stderr, "ecap-ls: %s\n", s ? store_errmsg(s) : strerror(-r));
-		rc = r == -ENOENT ? 2 : 1;
+		rc = r == -ENOENT || r == -EPERM || r == -EACCES ? 2 : 1;
 		goto out;
 	}
 	if ((r = store_get_stats(s, &st)) < 0) {

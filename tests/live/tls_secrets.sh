@@ -11,7 +11,7 @@
 # --all -v prints what the probes captured, each line preceded by the reporting process.
 # Every (process, key log line) pair must be in the capture, and nothing else from those
 # processes. A file given as LIBSSL that is not one is reported and skipped. Then: the
-# calibration was cached per build-id (mode 0600), and after SIGINT no probe program is left
+# calibration was cached per library content (SHA-256, mode 0600), and after SIGINT no probe program is left
 # loaded.
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/live/live_lib.sh"
@@ -159,10 +159,12 @@ assert_ge 60 "$n_exp" "key log lines written by the peers"
 extra=$(comm -13 expected captured | wc -l)
 assert_eq 0 "$extra" "captured secrets that no peer logged"
 
-# The calibration is cached per build-id, private, and used on the next start.
+# The calibration is cached per library content (SHA-256), private, and used on the next start.
 cache=$(find "$T/store/calibration" -name '*.txt' 2>/dev/null | head -1)
 [ -n "$cache" ] || fail "no calibration cached under the store"
 assert_eq 600 "$(stat -c %a "$cache")" "mode of $cache"
+sum=$(sha256sum "$(readlink -f /usr/lib/x86_64-linux-gnu/libssl.so.3)" | cut -d' ' -f1)
+[ -f "$T/store/calibration/$sum.txt" ] || fail "the cache is not named by the library's SHA-256"
 "$CAL" --store "$T/store" > again.out || fail "ecap-calibrate with a cache failed"
 grep -q "^# from cache" again.out || fail "the cached calibration was not used"
 

@@ -29,6 +29,7 @@
 #include "tls_calib_ossl.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
+#include "tls_lib.h"
 
 static int unhex(const char *s, uint8_t *out, size_t n)
 {
@@ -304,7 +305,7 @@ static void test_format_roundtrip(void **state)
 static void test_cache(void **state)
 {
 	char dir[] = "/tmp/test_tls_calibrate.XXXXXX", path[PATH_MAX], file[PATH_MAX * 2],
-	     err[512];
+	     err[512], digest[TLS_LIB_DIGEST_HEX];
 	struct tls_calibration a, b;
 	struct stat st;
 	int fd;
@@ -315,7 +316,12 @@ static void test_cache(void **state)
 	assert_int_equal(tls_calibrate(path, dir, &a, err, sizeof(err)), 0);
 	assert_false(a.from_cache);
 	assert_true(a.build_id[0] != '\0');
-	snprintf(file, sizeof(file), "%s/calibration/%s.txt", dir, a.build_id);
+	/* keyed by the file's content, not by its build-id (which any file can claim) */
+	fd = tls_lib_open(path, 0, 0);
+	assert_true(fd >= 0);
+	assert_int_equal(tls_lib_digest(fd, digest), 0);
+	close(fd);
+	snprintf(file, sizeof(file), "%s/calibration/%s.txt", dir, digest);
 	assert_int_equal(stat(file, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	assert_int_equal(tls_calibrate(path, dir, &b, err, sizeof(err)), 0);
