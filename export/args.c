@@ -28,7 +28,10 @@ const char args_filter_help[] =
 	"                     RFC 3339 / ISO 8601 (2026-11-26T06:00:00Z,\n"
 	"                     2026-11-26 07:00+01:00; no offset: local time; a bare\n"
 	"                     date is its midnight) or @EPOCH[.FRAC]\n"
-	"  --pid N            connections owned by process N (either end)\n"
+	"  --pid N[@START]    connections owned by process N (either end); a pid reused\n"
+	"                     over the time selected names several processes (a warning\n"
+	"                     lists them): @START picks the one that started then (its\n"
+	"                     Start as comments print it)\n"
 	"  --comm NAME        connections owned by a process of that name (15 characters\n"
 	"                     at most, as the kernel keeps it; longer names are cut)\n"
 	"  --uid N|USER       connections owned by that user\n"
@@ -245,6 +248,23 @@ static int parse_uid(const char *arg, uint32_t *uid)
 	return -EINVAL;
 }
 
+int args_parse_pid(const char *arg, uint64_t now_ns, uint32_t *pid, uint64_t *start_ns)
+{
+	const char *at = strchr(arg, '@');
+	char num[16];
+
+	*start_ns = 0;
+	if (!at)
+		return args_parse_u32(arg, pid);
+	if ((size_t)(at - arg) >= sizeof(num))
+		return -EINVAL;
+	snprintf(num, sizeof(num), "%.*s", (int)(at - arg), arg);
+	if (args_parse_u32(num, pid) < 0 || units_parse_time(at + 1, now_ns, start_ns) < 0 ||
+	    *start_ns == 0)
+		return -EINVAL;
+	return 0;
+}
+
 int args_parse_netns(const char *arg, uint32_t *inode)
 {
 	char path[300];
@@ -284,8 +304,9 @@ int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_n
 	case ARGS_OPT_PID:
 		if (f->n_pids == STORE_MATCH_MAX)
 			return too_many("pid");
-		if (args_parse_u32(arg, &f->pids[f->n_pids]) < 0)
-			return bad("pid", arg, "expected a process id");
+		if (args_parse_pid(arg, now_ns, &f->pids[f->n_pids], &f->pid_starts[f->n_pids]) < 0)
+			return bad("pid", arg, "expected a process id, or N@START with START its "
+				   "start time as comments print it (2026-11-26T06:00:01.25Z)");
 		f->n_pids++;
 		return 1;
 	case ARGS_OPT_UID:

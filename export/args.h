@@ -79,6 +79,8 @@ int args_parse_port(const char *s, uint16_t *port);
 int args_parse_proto(const char *s, uint8_t *proto);
 /* A pid or uid: a decimal number below 2^32. */
 int args_parse_u32(const char *s, uint32_t *v);
+/* A pid, or PID@START with START a time (units_parse_time) when the process started. */
+int args_parse_pid(const char *arg, uint64_t now_ns, uint32_t *pid, uint64_t *start_ns);
 /* A network namespace: its inode number, or the name of a namespace in /run/netns. */
 int args_parse_netns(const char *arg, uint32_t *inode);
 

@@ -115,10 +115,14 @@ int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns);
 
 #define STORE_MATCH_MAX 64
 #define STORE_MATCH_TEXT_MAX 8
+/* A start time as comments print it (10 ms) matches a recorded one this close. */
+#define STORE_START_SLACK_NS 20000000ull
 /* Which flows a query wants. Kinds combine with AND, values of one kind with OR. */
 struct flow_filter {
 	uint64_t since_ns, until_ns;            /* flows active in [since, until]; 0 / UINT64_MAX */
 	uint32_t pids[STORE_MATCH_MAX];         size_t n_pids;
+	uint64_t pid_starts[STORE_MATCH_MAX];   /* per pid: its process's start on the wall
+						 * clock (within STORE_START_SLACK_NS), 0: any */
 	uint32_t uids[STORE_MATCH_MAX];         size_t n_uids;
 	char comms[STORE_MATCH_MAX][ECAP_COMM_LEN]; size_t n_comms;
 	uint8_t hosts[STORE_MATCH_MAX][16];     size_t n_hosts;   /* v4-mapped for IPv4 */
@@ -136,6 +140,15 @@ struct flow_filter {
 void flow_filter_init(struct flow_filter *f);
 /* True when the filter selects by flow at all (else every packet in the time range counts). */
 bool flow_filter_selects(const struct flow_filter *f);
+
+/*
+ * The processes with pid that own sockets of the flows f selects (a pid reused over the time
+ * the store covers names several): up to max of their start times on the wall clock (0 where
+ * not recorded) in starts. Returns how many there are (counting only owners whose start is
+ * known), or <0.
+ */
+int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
+			uint64_t *starts, size_t max);
 
 /* Flow ids matching the filter, sealed. */
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out);

@@ -184,6 +184,35 @@ static void proc_info_where(struct query *q, const struct flow_filter *f)
 	q_sql(q, ")");
 }
 
+/* Inside the flow_procs subquery: the owner is one of the pids, at its start when given. */
+static void pid_where(struct query *q, const struct flow_filter *f)
+{
+	uint32_t any[STORE_MATCH_MAX];
+	size_t n_any = 0, terms = 0;
+
+	for (size_t i = 0; i < f->n_pids; i++)
+		if (!f->pid_starts[i])
+			any[n_any++] = f->pids[i];
+	q_sql(q, " AND (");
+	if (n_any) {
+		q_list_u32(q, "p.pid", any, n_any);
+		terms++;
+	}
+	for (size_t i = 0; i < f->n_pids; i++) {
+		if (!f->pid_starts[i])
+			continue;
+		q_sql(q, terms++ ? " OR (p.pid = " : "(p.pid = ");
+		q_int(q, f->pids[i]);
+		q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
+			 "x.start = p.start AND p.start != 0 AND abs(x.start_wall - ");
+		q_int(q, (int64_t)f->pid_starts[i]);
+		q_sql(q, ") < ");
+		q_int(q, (int64_t)STORE_START_SLACK_NS);
+		q_sql(q, "))");
+	}
+	q_sql(q, ")");
+}
+
 /* The WHERE clause over `flows f` for a filter. */
 static void flow_where(struct query *q, const struct flow_filter *f)
 {
@@ -249,10 +278,8 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		}
 		if (f->n_containers || f->n_exes || f->n_cgroups)
 			proc_info_where(q, f);
-		if (f->n_pids) {
-			q_sql(q, " AND ");
-			q_list_u32(q, "p.pid", f->pids, f->n_pids);
-		}
+		if (f->n_pids)
+			pid_where(q, f);
 		if (f->n_uids) {
 			q_sql(q, " AND ");
 			q_list_u32(q, "p.uid", f->uids, f->n_uids);
@@ -269,6 +296,31 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		}
 		q_sql(q, ")");
 	}
+}
+
+int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
+			uint64_t *starts, size_t max)
+{
+	struct query q = { 0 };
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM flow_procs p "
+		  "LEFT JOIN processes x ON x.pid = p.pid AND x.start = p.start WHERE p.start != 0 "
+		  "AND p.pid = ");
+	q_int(&q, pid);
+	q_sql(&q, " AND p.flow_id IN (SELECT f.id FROM flows f");
+	flow_where(&q, f);
+	q_sql(&q, ") ORDER BY p.start");
+	int err = q_prepare(s, &q, &st);
+	while (!err && sqlite3_step(st) == SQLITE_ROW) {
+		if ((size_t)n < max)
+			starts[n] = (uint64_t)sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	q_free(&q);
+	return err < 0 ? err : n;
 }
 
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out)
