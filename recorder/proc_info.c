@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -108,6 +109,58 @@ void proc_info_printable(char *dst, size_t size, const char *src, size_t n)
 	while (k > 0 && dst[k - 1] == ' ')
 		k--;
 	dst[k] = '\0';
+}
+
+const char *proc_info_cgroup2_mount(void)
+{
+	static char mount[256];
+	static int state; /* 0 not looked, 1 found, -1 none */
+	char line[1024], *tok[32], *save, *p;
+	FILE *mi;
+	int n, dash;
+
+	if (state)
+		return state > 0 ? mount : NULL;
+	state = -1;
+	mi = fopen("/proc/self/mountinfo", "re");
+	if (!mi)
+		return NULL;
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+	while (state < 0 && fgets(line, sizeof(line), mi)) {
+		n = 0;
+		dash = -1;
+		for (p = strtok_r(line, " \n", &save); p && n < 32; p = strtok_r(NULL, " \n", &save)) {
+			if (dash < 0 && n >= 6 && strcmp(p, "-") == 0)
+				dash = n;
+			tok[n++] = p;
+		}
+		/* the whole hierarchy (root "/"), at a path without escapes (\040 and such) */
+		if (dash > 0 && dash + 1 < n && strcmp(tok[dash + 1], "cgroup2") == 0 &&
+		    strcmp(tok[3], "/") == 0 && !strchr(tok[4], '\\') &&
+		    strlen(tok[4]) < sizeof(mount)) {
+			snprintf(mount, sizeof(mount), "%s", tok[4]);
+			state = 1;
+		}
+	}
+	fclose(mi);
+	return state > 0 ? mount : NULL;
+}
+
+uint64_t proc_info_cgroup_id(const char *cgroup)
+{
+	const char *mnt = proc_info_cgroup2_mount();
+	char dir[4096];
+	struct stat st;
+
+	size_t len = strlen(cgroup);
+
+	if (!mnt || cgroup[0] != '/' || strstr(cgroup, "/../") ||
+	    (len >= 3 && strcmp(cgroup + len - 3, "/..") == 0) ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s%s", mnt, cgroup) >= sizeof(dir))
+		return 0;
+	if (fstatat(AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return st.st_ino; /* a cgroup v2 id is its directory's inode number */
 }
 
 static bool all_hex(const char *s, size_t n)

@@ -40,6 +40,13 @@ int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out);
 void proc_info_container(const char *cgroup, char id[ECAP_CONTAINER_ID_MAX],
 			 char runtime[ECAP_RUNTIME_MAX], char pod_uid[ECAP_POD_UID_MAX]);
 
+/* Where the cgroup v2 hierarchy is mounted (found once in /proc/self/mountinfo: on hybrid
+ * hosts it is /sys/fs/cgroup/unified, not /sys/fs/cgroup); NULL when it is not. */
+const char *proc_info_cgroup2_mount(void);
+
+/* The id of cgroup v2 path (the inode of its directory under the mount), 0 when unknown. */
+uint64_t proc_info_cgroup_id(const char *cgroup);
+
 /* Copies at most size-1 bytes of src (n bytes, may hold NULs), NULs as spaces and every byte
  * that is not printable ASCII as '?', dropping trailing spaces. */
 void proc_info_printable(char *dst, size_t size, const char *src, size_t n);

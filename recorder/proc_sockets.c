@@ -239,9 +239,8 @@ static int read_small(const char *path, char *buf, size_t size)
 
 static uint64_t cgroup_id_of(int pid)
 {
-	char path[64], buf[4096], dir[PATH_MAX];
+	char path[64], buf[4096], cg[PATH_MAX];
 	const char *p;
-	struct stat st;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
@@ -253,11 +252,11 @@ static uint64_t cgroup_id_of(int pid)
 		return 0;
 	p += 3;
 	n = strcspn(p, "\n");
-	if ((size_t)snprintf(dir, sizeof(dir), "/sys/fs/cgroup%.*s", (int)n, p) >= sizeof(dir))
+	if (n >= sizeof(cg))
 		return 0;
-	if (stat(dir, &st) < 0)
-		return 0;
-	return st.st_ino; /* a cgroup v2 id is its directory's inode number */
+	memcpy(cg, p, n);
+	cg[n] = '\0';
+	return proc_info_cgroup_id(cg);
 }
 
 int proc_sockets_read_proc(int pid, struct ecap_proc *out)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -96,6 +97,18 @@ static void test_read_self(void **state)
 	assert_string_equal(pi.exe, exe);
 	assert_non_null(strstr(pi.args, "test_proc_info"));
 	assert_true(pi.cgroup[0] == '/');
+	/* the cgroup's id is its directory's inode under the cgroup2 mount, wherever that is */
+	const char *mnt = proc_info_cgroup2_mount();
+	if (mnt) {
+		char dir[4096];
+		struct stat st;
+		snprintf(dir, sizeof(dir), "%s%s", mnt, pi.cgroup);
+		assert_int_equal(stat(dir, &st), 0);
+		assert_int_equal(proc_info_cgroup_id(pi.cgroup), st.st_ino);
+		assert_int_equal(proc_info_cgroup_id("/no/such/cgroup-xyz"), 0);
+		assert_int_equal(proc_info_cgroup_id("/../etc"), 0);
+		assert_int_equal(proc_info_cgroup_id("/.."), 0);
+	}
 	/* the pid with another start time is another process: nothing */
 	assert_int_equal(proc_info_read(getpid(), start + proc_info_tick_ns(), &pi), -ESRCH);
 	assert_int_equal(pi.pid, 0);
