@@ -229,15 +229,36 @@ static void to_proc(const struct live_sockets *s, const struct ecap_sock_event *
 {
 	memset(proc, 0, sizeof(*proc));
 	proc->valid = true;
-	proc->pid = ev->pid;
-	proc->tid = ev->tid;
-	proc->uid = ev->uid;
-	proc->gid = ev->gid;
-	memcpy(proc->comm, ev->comm, sizeof(proc->comm) - 1);
+	proc->pid = ev->who.pid;
+	proc->tid = ev->who.tid;
+	proc->uid = ev->who.uid;
+	proc->gid = ev->who.gid;
+	memcpy(proc->comm, ev->who.comm, sizeof(proc->comm) - 1);
 	proc->comm[sizeof(proc->comm) - 1] = '\0';
-	proc->cgroup_id = ev->cgroup_id;
+	proc->cgroup_id = ev->who.cgroup_id;
 	proc->netns = ev->netns;
-	proc->start_ns = ev->start_ns - ev->start_ns % s->tick_ns; /* /proc's resolution */
+	/* /proc's resolution */
+	proc->start_ns = ev->who.start_ns - ev->who.start_ns % s->tick_ns;
+}
+
+/* What the kernel side saw of a process that /proc no longer shows: parent, pid in its
+ * namespace, the start of its command line, its cgroup (found by id) and container. */
+static void info_from_owner(const struct ecap_owner *w, const struct ecap_proc *proc,
+			    struct ecap_proc_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->pid = proc->pid;
+	info->start_ns = proc->start_ns;
+	info->start_wall_ns = proc_info_wall_ns(proc->start_ns);
+	info->ppid = w->ppid;
+	info->nspid = w->nspid;
+	proc_info_printable(info->parent_comm, sizeof(info->parent_comm), w->parent_comm,
+			    strnlen(w->parent_comm, sizeof(w->parent_comm)));
+	proc_info_printable(info->args, sizeof(info->args), w->args,
+			    w->args_len < ECAP_ARGS_BPF ? w->args_len : ECAP_ARGS_BPF);
+	if (proc_info_cgroup_path(w->cgroup_id, info->cgroup, sizeof(info->cgroup)) == 0)
+		proc_info_container(info->cgroup, info->container_id, info->runtime,
+				    info->pod_uid);
 }
 
 /*
@@ -245,11 +266,13 @@ static void to_proc(const struct live_sockets *s, const struct ecap_sock_event *
  * time, which /proc must confirm: a pid reused since the event names another process, whose
  * details would be evidence against the wrong one.
  */
-static int learn_process(struct live_sockets *s, const struct ecap_proc *proc, uint64_t now_ns)
+static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
+			 const struct ecap_owner *w, uint64_t now_ns)
 {
 	struct ecap_proc_info info;
 	struct proc_seen *e;
 	uint64_t h;
+	int rc;
 
 	if (!proc->valid || proc->pid == 0 || proc->start_ns == 0 || !s->seen)
 		return 0;
@@ -262,8 +285,17 @@ static int learn_process(struct live_sockets *s, const struct ecap_proc *proc, u
 	e->pid = proc->pid;
 	e->start_ns = proc->start_ns;
 	e->at_ns = now_ns;
-	if (proc_info_read((int)proc->pid, proc->start_ns, &info) < 0)
-		return 0; /* gone, or another process by now: its details stay unknown */
+	rc = proc_info_read((int)proc->pid, proc->start_ns, &info);
+	if (live_debug())
+		fprintf(stderr, "ecap-rec: process %u (start %llu): %s\n", proc->pid,
+			(unsigned long long)proc->start_ns,
+			rc < 0 ? "gone from /proc, details from the socket record" : "read from /proc");
+	if (rc < 0) {
+		/* gone, or another process by now: what the kernel side saw, if anything */
+		if (!w)
+			return 0;
+		info_from_owner(w, proc, &info);
+	}
 	s->procs_read++;
 	return pipeline_process(s->p, &info);
 }
@@ -294,7 +326,7 @@ static void debug_event(const struct ecap_sock_event *ev)
 	fprintf(stderr, "ecap-rec: socket %s %s netns %u [%s]:%u -> [%s]:%u pid %u tid %u "
 		"comm %.16s\n", ev->proto == IPPROTO_TCP_NR ? "tcp" : "udp",
 		src[ev->source < 4 ? ev->source : 0], ev->netns, l, ev->lport, r, ev->rport,
-		ev->pid, ev->tid, ev->comm);
+		ev->who.pid, ev->who.tid, ev->who.comm);
 }
 
 int live_sockets_on_event(void *ctx, void *data, size_t size)
@@ -324,7 +356,7 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	to_proc(s, &ev, &so.proc);
 	if (live_debug())
 		debug_event(&ev);
-	rc = learn_process(s, &so.proc, ev.ts_mono_ns);
+	rc = learn_process(s, &so.proc, &ev.who, ev.ts_mono_ns);
 	if (rc < 0)
 		return rc;
 	return owner(s, &so, live_clock_wall(s->clock, ev.ts_mono_ns));
@@ -346,7 +378,7 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 	so.proc = *proc;
 	so.proc.netns = ps->netns; /* the socket's, as the tracepoints report it */
 	s->from_proc++;
-	rc = learn_process(s, &so.proc, live_clock_mono_ns());
+	rc = learn_process(s, &so.proc, NULL, live_clock_mono_ns());
 	if (rc < 0)
 		return rc;
 	return owner(s, &so, live_clock_wall(s->clock, live_clock_mono_ns()));

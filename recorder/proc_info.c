@@ -337,10 +337,61 @@ static uint64_t clock_ns(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t proc_info_wall_ns(uint64_t boot_ns)
+{
+	uint64_t now_boot = clock_ns(CLOCK_BOOTTIME), now_wall = clock_ns(CLOCK_REALTIME);
+
+	if (now_boot < boot_ns || now_wall < now_boot - boot_ns)
+		return 0;
+	return now_wall - (now_boot - boot_ns);
+}
+
+int proc_info_cgroup_path(uint64_t id, char *out, size_t size)
+{
+	const char *mnt = proc_info_cgroup2_mount();
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	char link[64], path[4096];
+	size_t ml;
+	ssize_t n;
+	int mfd, fd;
+
+	if (!mnt || !id || size == 0)
+		return -ENOENT;
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (mfd < 0)
+		return -errno;
+	memset(&h, 0, sizeof(h));
+	h.fh.handle_bytes = sizeof(uint64_t);
+	h.fh.handle_type = 0xfe; /* FILEID_KERNFS: the 64-bit kernfs id, the cgroup id */
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	path[n] = '\0';
+	ml = strlen(mnt);
+	/* the mount itself is "/"; anything outside it is not a cgroup of this hierarchy */
+	if (strncmp(path, mnt, ml) != 0 || (path[ml] != '\0' && path[ml] != '/'))
+		return -EINVAL;
+	if (path[ml] == '\0')
+		snprintf(out, size, "/");
+	else
+		proc_info_printable(out, size, path + ml, strlen(path + ml));
+	return 0;
+}
+
 int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out)
 {
 	char path[64], buf[CMDLINE_MAX];
-	uint64_t start, again, parent_start, now_boot, now_wall;
+	uint64_t start, again, parent_start;
 	ssize_t n;
 	int rc;
 
@@ -352,10 +403,7 @@ int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out)
 		return -ESRCH;
 	out->pid = (uint32_t)pid;
 	out->start_ns = start;
-	now_boot = clock_ns(CLOCK_BOOTTIME);
-	now_wall = clock_ns(CLOCK_REALTIME);
-	if (now_boot >= start && now_wall >= now_boot - start)
-		out->start_wall_ns = now_wall - (now_boot - start);
+	out->start_wall_ns = proc_info_wall_ns(start);
 	out->nspid = nspid_of(pid);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, buf, sizeof(buf));

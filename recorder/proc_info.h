@@ -47,6 +47,14 @@ const char *proc_info_cgroup2_mount(void);
 /* The id of cgroup v2 path (the inode of its directory under the mount), 0 when unknown. */
 uint64_t proc_info_cgroup_id(const char *cgroup);
 
+/* The cgroup v2 path of cgroup id (as bpf_get_current_cgroup_id() gives it), found through
+ * the id itself (open_by_handle_at on the cgroup2 mount: it needs CAP_DAC_READ_SEARCH), so
+ * it is found after the process is gone, while the cgroup lives. -errno when it cannot be. */
+int proc_info_cgroup_path(uint64_t id, char *out, size_t size);
+
+/* A moment given as CLOCK_BOOTTIME ns on the wall clock (0 when it cannot be). */
+uint64_t proc_info_wall_ns(uint64_t boot_ns);
+
 /* Copies at most size-1 bytes of src (n bytes, may hold NULs), NULs as spaces and every byte
  * that is not printable ASCII as '?', dropping trailing spaces. */
 void proc_info_printable(char *dst, size_t size, const char *src, size_t n);
