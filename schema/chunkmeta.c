@@ -54,6 +54,9 @@
  *       Each text is shorter than its field in records.h and printable ASCII.
  *   9 owner start times, element i for flow record i of section 2 (count = its count):
  *       u64 start of side A's process, u64 start of side B's (0: unknown).
+ *  10 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
+ *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
+ *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -82,9 +85,10 @@
 #define BLOCK_LEN 28
 #define PROCINFO_FIXED 56
 #define OWNER_START_LEN 16
+#define HEADER_BLOCKS_LEN 4
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS, SEC_PROCS, SEC_OWNER_START };
+       SEC_BLOCKS, SEC_PROCS, SEC_OWNER_START, SEC_HEADER_BLOCKS };
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
@@ -114,6 +118,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
 	m->n_blocks = 0;
 	m->n_procs = 0;
+	m->header_blocks = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -268,6 +273,12 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			le64_store(p, m->flows[i].proc[0].start_ns);
 			le64_store(p + 8, m->flows[i].proc[1].start_ns);
 		}
+	}
+
+	if (m->header_blocks > 1) {
+		if (!(p = put_section(b, SEC_HEADER_BLOCKS, 1, HEADER_BLOCKS_LEN)))
+			return -ENOMEM;
+		le32_store(p, m->header_blocks);
 	}
 
 	if (m->n_procs) {
@@ -475,7 +486,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
 			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
-			      type == SEC_OWNER_START ? OWNER_START_LEN : 0;
+			      type == SEC_OWNER_START ? OWNER_START_LEN :
+			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -550,6 +562,13 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		case SEC_PROCS:
 			err = decode_procs(m, s, send, count, why);
 			break;
+		case SEC_HEADER_BLOCKS:
+			if (count != 1)
+				BAD("header block count section with other than one count");
+			m->header_blocks = le32_load(s);
+			if (m->header_blocks < 2)
+				BAD("header block count below 2 written");
+			break;
 		case SEC_BLOCKS:
 			for (uint32_t i = 0; i < count; i++, s += BLOCK_LEN) {
 				struct chunkmeta_block *k = chunkmeta_push(m, blocks);
@@ -582,12 +601,17 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 static int check_blocks(const struct chunk_meta *m, const char **why)
 {
 	if (!(m->flags & CHUNKMETA_FLAG_BLOCKS)) {
-		if (m->n_blocks)
+		if (m->n_blocks || m->header_blocks)
 			BAD("block list in a chunk that is not made of blocks");
 		return 0;
 	}
 	if (m->n_blocks == 0)
 		BAD("chunk made of blocks lists none");
+	if (m->header_blocks > m->n_blocks)
+		BAD("more header blocks than blocks");
+	for (size_t i = 0; i < m->header_blocks; i++)
+		if (m->blocks[i].packets)
+			BAD("a header block holds packets");
 	uint64_t raw = 0, data = LZ4BLOCKS_HEADER_LEN, pkt = 0;
 	for (size_t i = 0; i < m->n_blocks; i++) {
 		const struct chunkmeta_block *k = &m->blocks[i];
@@ -660,6 +684,8 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 			BAD("metadata body length mismatch");
 		err = decode_body(m, body, body_len, why);
 	}
+	if (!err && (m->flags & CHUNKMETA_FLAG_BLOCKS) && m->header_blocks == 0)
+		m->header_blocks = 1; /* written before section 10 existed: block 0 */
 	if (!err)
 		err = check_blocks(m, why);
 	return err ? err : flen;

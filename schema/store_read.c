@@ -616,7 +616,8 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 	return err;
 }
 
-/* Only the blocks that hold packets of flows (and block 0, the SHB and IDBs) into v->raw. */
+/* Only the blocks that hold packets of flows (and the header blocks, the SHB and IDBs) into
+ * v->raw. */
 static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *flows,
 			    const char **why)
 {
@@ -626,7 +627,8 @@ static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *fl
 	if (!err) {
 		for (size_t i = 0; i < m->n_flowstats; i++)
 			keep[i] = idset_has(flows, m->flowstats[i].flow_id);
-		want[0] = 1;
+		for (size_t b = 0; b < m->header_blocks && b < m->n_blocks; b++)
+			want[b] = 1; /* the SHB and the IDBs */
 		for (size_t b = 0; b < m->n_blocks; b++) {
 			const struct chunkmeta_block *k = &m->blocks[b];
 			for (uint32_t i = k->first_packet; i < k->first_packet + k->packets; i++) {
