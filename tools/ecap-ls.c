@@ -34,8 +34,9 @@ static void usage(FILE *f)
 		"\n"
 		"  -p, --processes    one line per process (pid, comm, uid): flows, packets,\n"
 		"                     bytes, first and last packet; a flow with both ends local\n"
-		"                     counts for both processes; with --pid/--comm/--uid only\n"
-		"                     those processes\n"
+		"                     counts for both processes; with --pid/--comm/--uid/--netns\n"
+		"                     only those processes; under each, what was recorded of it\n"
+		"                     (start, parent, executable, command line, cgroup, container)\n"
 		"  -f, --flows        one line per flow: id, protocol, A -> B (A opened it),\n"
 		"                     first and last packet, packets, bytes, process of each end\n"
 		"  -j, --json         the same as one JSON object, for scripts\n"
@@ -227,6 +228,12 @@ static bool proc_selected(const struct flow_filter *f, const struct ecap_proc *p
 		bool any = false;
 		for (size_t i = 0; i < f->n_comms; i++)
 			any |= !strncmp(f->comms[i], p->comm, ECAP_COMM_LEN);
+		ok &= any;
+	}
+	if (f->n_netns) {
+		bool any = false;
+		for (size_t i = 0; i < f->n_netns; i++)
+			any |= f->netns[i] == p->netns;
 		ok &= any;
 	}
 	return ok;
