@@ -686,6 +686,7 @@ int store_close(struct store *s)
 			index_optimize(s->ix);
 	}
 	sqlite3_finalize(s->get_flow_st);
+	sqlite3_finalize(s->get_proc_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);

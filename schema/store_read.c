@@ -397,15 +397,21 @@ static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	snprintf(out, size, "%s", c ? (const char *)c : "");
 }
 
+/* Called per flow side of an export: prepared once per store handle, as store_get_flow's. */
 int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		      struct ecap_proc_info *out)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(index_db(s->ix), "SELECT start_wall, ppid, parent_comm, nspid, exe, "
-				    "args, cgroup, container_id, runtime, pod_uid FROM processes "
-				    "WHERE pid = ?1 AND start = ?2", -1, &st, NULL);
-	if (rc != SQLITE_OK)
-		return store_fail(s, -EIO, "%s", index_errmsg(s->ix));
+	sqlite3_stmt *st = s->get_proc_st;
+	int rc;
+
+	if (!st) {
+		if (sqlite3_prepare_v2(index_db(s->ix), "SELECT start_wall, ppid, parent_comm, nspid, "
+				       "exe, args, cgroup, container_id, runtime, pod_uid FROM "
+				       "processes WHERE pid = ?1 AND start = ?2", -1, &st,
+				       NULL) != SQLITE_OK)
+			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+		s->get_proc_st = st;
+	}
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int64(st, 2, (int64_t)start_ns);
 	rc = sqlite3_step(st);
@@ -424,10 +430,10 @@ int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		column_text(st, 8, out->runtime, sizeof(out->runtime));
 		column_text(st, 9, out->pod_uid, sizeof(out->pod_uid));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (rc == SQLITE_ROW)
 		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s", index_errmsg(s->ix));
+	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 }
 
 int store_walk_flows(struct store *s, const struct flow_filter *f,
