@@ -119,8 +119,11 @@ static __always_inline void current_owner(struct ecap_owner *o)
 	BPF_CORE_READ_INTO(&o->parent_comm, t, real_parent, comm);
 	o->nspid = 0;
 	level = BPF_CORE_READ(tp, level);
-	if (tp && level < 32)
-		bpf_probe_read_kernel(&o->nspid, sizeof(o->nspid), &tp->numbers[level].nr);
+	if (tp && level < 32) /* numbers[level].nr, offsets relocated for the running kernel */
+		bpf_probe_read_kernel(&o->nspid, sizeof(o->nspid),
+				      (const char *)tp + bpf_core_field_offset(struct pid, numbers) +
+				      level * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, nr));
 	o->args_len = 0;
 	a0 = BPF_CORE_READ(t, mm, arg_start);
 	a1 = BPF_CORE_READ(t, mm, arg_end);
