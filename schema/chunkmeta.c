@@ -58,14 +58,18 @@
  *       block b (0: none); a read that skips blocks continues the running maxima of
  *       section 8 over them, so that a read of some flows orders its packets as a whole
  *       read does. Absent in older chunks.
- *  10 processes (what an owning process was; a process may be repeated in later chunks):
+ *  10 integrity (count 1; every chunk written since seals came in, seal.c):
+ *       32 SHA-256 of the data frame's stored bytes, u16 version_len, the version of the
+ *       recorder that wrote the chunk ("ecap 0.1.0"). A chunk without it is from an older
+ *       ecap: its data frame has no digest of its own (its segment's seal covers it).
+ *  11 processes (what an owning process was; a process may be repeated in later chunks):
  *       u32 pid, u64 start (ns since boot), u64 start on the wall clock (ns), u32 parent pid,
  *       u32 pid in its own pid namespace, 16 parent comm, then six u16 lengths and the bytes
  *       of: executable path, command line, cgroup path, container id, runtime, pod uid.
  *       Each text is shorter than its field in records.h and printable ASCII.
- *  11 owner start times (after section 2), element i for flow record i of section 2 (count
+ *  12 owner start times (after section 2), element i for flow record i of section 2 (count
  *       = its count): u64 start of side A's process, u64 start of side B's (0: unknown).
- *  12 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
+ *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
  *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
  *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
  * Unknown section types are skipped by byte_len, so the format can grow.
@@ -95,12 +99,14 @@
 #define SESSION_LEN 40
 #define DROPS_LEN 20
 #define BLOCK_LEN 28
+#define INTEGRITY_LEN (CHUNKMETA_DIGEST_LEN + 2)
 #define PROCINFO_FIXED 56
 #define OWNER_START_LEN 16
 #define HEADER_BLOCKS_LEN 4
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_PROCS, SEC_OWNER_START, SEC_HEADER_BLOCKS };
+       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
+       SEC_HEADER_BLOCKS };
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
@@ -129,6 +135,8 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->packets = m->nonflow_packets = m->raw_len = m->data_len = m->flags = 0;
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
 	m->n_blocks = m->n_blockmax = 0;
+	m->has_digest = false;
+	m->version[0] = 0;
 	m->n_procs = 0;
 	m->header_blocks = 0;
 	m->segment = 0;
@@ -339,6 +347,15 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
 			le64_store(p, m->blockmax[i]);
+	}
+
+	if (m->has_digest) {
+		size_t vl = strnlen(m->version, sizeof(m->version) - 1);
+		if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
+			return -ENOMEM;
+		memcpy(p, m->digest, CHUNKMETA_DIGEST_LEN);
+		le16_store(p + CHUNKMETA_DIGEST_LEN, (uint16_t)vl);
+		memcpy(p + INTEGRITY_LEN, m->version, vl);
 	}
 	return 0;
 }
@@ -630,6 +647,18 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				*v = le64_load(s);
 			}
 			break;
+		case SEC_INTEGRITY: {
+			if (count != 1 || blen < INTEGRITY_LEN)
+				BAD("integrity section is malformed");
+			uint16_t vl = le16_load(s + CHUNKMETA_DIGEST_LEN);
+			if (vl >= sizeof(m->version) || blen != INTEGRITY_LEN + (uint32_t)vl)
+				BAD("integrity section's version overruns it");
+			memcpy(m->digest, s, CHUNKMETA_DIGEST_LEN);
+			memcpy(m->version, s + INTEGRITY_LEN, vl);
+			m->version[vl] = 0;
+			m->has_digest = true;
+			break;
+		}
 		default:
 			break;
 		}
