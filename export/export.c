@@ -468,6 +468,34 @@ static int follow(struct exporter *ex, uint64_t *failed)
 	return err;
 }
 
+/* A --pid without @START that names several processes (the pid was reused): say which. */
+static void warn_pid_reuse(struct exporter *ex, const struct flow_filter *f)
+{
+	uint64_t starts[8];
+	char line[512], t[40];
+	size_t at;
+	int n;
+
+	for (size_t i = 0; i < f->n_pids; i++) {
+		if (f->pid_starts[i])
+			continue;
+		n = store_pid_processes(ex->s, f, f->pids[i], starts, 8);
+		if (n < 2)
+			continue;
+		at = (size_t)snprintf(line, sizeof(line), "--pid %u names %d processes (the pid was "
+				      "reused); one of them is picked with --pid %u@START:", f->pids[i],
+				      n, f->pids[i]);
+		for (int k = 0; k < n && k < 8 && at < sizeof(line); k++) {
+			if (starts[k])
+				units_format_time(starts[k], t, sizeof(t));
+			else
+				snprintf(t, sizeof(t), "(start not recorded)");
+			at += (size_t)snprintf(line + at, sizeof(line) - at, " %u@%s", f->pids[i], t);
+		}
+		exporter_warn(ex, "%s%s", line, n > 8 ? " ..." : "");
+	}
+}
+
 int export_run(const struct export_options *o)
 {
 	struct exporter ex = { .o = o, .q = o->q, .out_fd = -1, .keylog_fd = -1 };
@@ -500,6 +528,7 @@ int export_run(const struct export_options *o)
 	if (ex.selects) {
 		if ((err = select_flows(&ex)) < 0)
 			goto out;
+		warn_pid_reuse(&ex, &o->q->flows);
 		if (!ex.sel.n)
 			why = "no recorded connection matches the filters";
 		else if (store_walk_flows(ex.s, &o->q->flows, load_attrib_cb, &ex.at) < 0)

@@ -89,6 +89,10 @@ struct chunk_meta {
 	bool has_digest;
 	uint8_t digest[CHUNKMETA_DIGEST_LEN];
 	char version[CHUNKMETA_VERSION_MAX];
+	struct ecap_proc_info *procs;            size_t n_procs, cap_procs;
+	/* with CHUNKMETA_FLAG_BLOCKS: the first header_blocks blocks hold the SHB and the IDBs
+	 * (whole pcapng blocks each), what a read of some flows needs besides their packets */
+	uint32_t header_blocks;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;

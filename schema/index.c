@@ -20,6 +20,7 @@ enum {
 	ST_IFACE,
 	ST_FLOW,
 	ST_PROC,
+	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
 	ST_SESSION,
@@ -44,7 +45,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, ?14), "
 		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
-		    "cgroup_id, netns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
+			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
+			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
+			"DO UPDATE SET last_chunk = max(last_chunk, excluded.last_chunk)",
 	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
 			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5), "
 			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
@@ -169,11 +174,15 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
+	if (from < 1 || from > 2)
+		err = -EPROTO;
+	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
 			       "FROM secrets");
-	else if (from != 1 && !err)
-		err = -EPROTO;
+	/* 2 -> 3: the owners' start times and the processes table (made by index_sql) */
+	if (!err && !(err = exec(ix, "ALTER TABLE flow_procs ADD COLUMN start INTEGER NOT NULL "
+				      "DEFAULT 0")))
+		err = exec(ix, index_sql);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -464,7 +473,27 @@ static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct e
 	sqlite3_bind_text(st, 7, p->comm, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 8, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, 9, p->netns);
+	sqlite3_bind_int64(st, 10, (int64_t)p->start_ns);
 	return step(ix, ST_PROC);
+}
+
+static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
+{
+	sqlite3_stmt *st = ix->st[ST_PROCINFO];
+	sqlite3_bind_int64(st, 1, pi->pid);
+	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
+	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
+	sqlite3_bind_int64(st, 4, pi->ppid);
+	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, pi->nspid);
+	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 13, (int64_t)chunk_id);
+	return step(ix, ST_PROCINFO);
 }
 
 /* Looks up flow_id's slot without making one (NULL: none). */
@@ -528,6 +557,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	}
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		err = add_flow(ix, &m->flows[i], m->id);
+	for (size_t i = 0; i < m->n_procs && !err; i++)
+		err = add_procinfo(ix, &m->procs[i], m->id);
 	if (!err)
 		err = encode_flow_blob(ix, m);
 	if (!err) {
@@ -637,6 +668,8 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
 		"DELETE FROM flows WHERE last_chunk < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		"DELETE FROM processes WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
 	};

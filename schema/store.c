@@ -631,6 +631,12 @@ int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
+int store_put_process(struct store *s, const struct ecap_proc_info *pi)
+{
+	int err = chunk_builder_add_process(&s->cb, pi);
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
@@ -689,6 +695,7 @@ int store_close(struct store *s)
 			index_optimize(s->ix);
 	}
 	sqlite3_finalize(s->get_flow_st);
+	sqlite3_finalize(s->get_proc_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);

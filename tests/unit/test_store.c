@@ -935,9 +935,11 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
-/* Version 1 of the index, from version 2's: sessions and secrets keyed by client_random, with
- * their indexes by flow and by chunk, and no secret_chunks. */
+/* Version 1 of the index, from the current one: without version 3's owner start times and
+ * processes table, and, as version 1 had them, sessions and secrets keyed by client_random,
+ * with their indexes by flow and by chunk, and no secret_chunks. */
 static const char index_v1_layout[] =
+	"DROP TABLE processes; ALTER TABLE flow_procs DROP COLUMN start;"
 	"CREATE TABLE s1 (client_random BLOB NOT NULL, label TEXT NOT NULL, secret BLOB NOT NULL, "
 	"chunk_id INTEGER NOT NULL, PRIMARY KEY (client_random, label)) WITHOUT ROWID;"
 	"INSERT INTO s1 SELECT client_random, label, secret, chunk_id FROM secrets;"
@@ -1037,7 +1039,7 @@ static void test_migrate_v1(void **state)
 	close(lockfd);
 
 	answers(f->dir, &after);                                /* a reader migrates it */
-	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 2);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	assert_memory_equal(&before, &after, sizeof(before));
 	secret_answers(f->dir, &safter);
 	assert_memory_equal(&sbefore.flow_secrets, &safter.flow_secrets,
@@ -1185,6 +1187,83 @@ static void test_direct_writes(void **state)
 	assert_true(direct.bytes_direct > direct.bytes_stored / 2);
 }
 
+/* Two processes with one pid (reused): each flow names its own by start time; process records
+ * come back by (pid, start), also after a rebuild from the segments alone; --pid N@START
+ * picks one, and store_pid_processes counts both. */
+static void test_processes(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct ecap_proc_info old = { .pid = 4242, .start_ns = 1000000000, .ppid = 1,
+				      .start_wall_ns = T0 - 600000000000ull, .nspid = 7 };
+	snprintf(old.exe, sizeof(old.exe), "/usr/bin/curl");
+	snprintf(old.args, sizeof(old.args), "curl -s http://old/");
+	snprintf(old.parent_comm, sizeof(old.parent_comm), "bash");
+	snprintf(old.cgroup, sizeof(old.cgroup), "/libpod_parent/libpod-%064x", 0);
+	snprintf(old.container_id, sizeof(old.container_id), "%064x", 0);
+	snprintf(old.runtime, sizeof(old.runtime), "podman");
+	struct ecap_proc_info young = old;
+	young.start_ns = 9000000000;
+	young.start_wall_ns = T0 - 1000000000ull;
+	snprintf(young.exe, sizeof(young.exe), "/usr/bin/wget");
+	young.container_id[0] = young.runtime[0] = young.cgroup[0] = '\0';
+	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s);
+	struct flow_record r1 = make_flow(f1, 443, 4242, "curl");
+	struct flow_record r2 = make_flow(f2, 80, 4242, "wget");
+	r1.proc[0].start_ns = old.start_ns;
+	r2.proc[0].start_ns = young.start_ns;
+	assert_int_equal(store_put_process(s, &old), 0);
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	append_flow_packets(s, ifid, f1, 0, 30);
+	assert_int_equal(store_put_process(s, &young), 0);
+	assert_int_equal(store_put_flow(s, &r2), 0);
+	append_flow_packets(s, ifid, f2, 30, 30);
+	assert_int_equal(store_close(s), 0);
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct ecap_proc_info got;
+		struct flow_filter ff;
+		struct idset ids = { 0 };
+		uint64_t starts[4];
+		assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+		assert_int_equal(store_get_process(s, 4242, old.start_ns, &got), 1);
+		assert_memory_equal(&got, &old, sizeof(got));
+		assert_int_equal(store_get_process(s, 4242, young.start_ns, &got), 1);
+		assert_string_equal(got.exe, "/usr/bin/wget");
+		assert_int_equal(store_get_process(s, 4242, 5, &got), 0);
+		flow_filter_init(&ff);
+		ff.pids[ff.n_pids++] = 4242;
+		assert_int_equal(store_pid_processes(s, &ff, 4242, starts, 4), 2);
+		assert_int_equal(starts[0], old.start_wall_ns);
+		assert_int_equal(starts[1], young.start_wall_ns);
+		ff.pid_starts[0] = young.start_wall_ns + 5000000; /* as printed: 10 ms */
+		assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+		assert_int_equal(ids.n, 1);
+		assert_true(idset_has(&ids, f2));
+		idset_free(&ids);
+		flow_filter_init(&ff);
+		snprintf(ff.containers[ff.n_containers++], ECAP_CONTAINER_ID_MAX, "%012x", 0);
+		assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+		assert_int_equal(ids.n, 1);
+		assert_true(idset_has(&ids, f1));
+		idset_free(&ids);
+		store_close(s);
+		/* the same from the segments alone */
+		char p[128];
+		snprintf(p, sizeof(p), "%s/index.db", f->dir);
+		if (pass == 0) {
+			assert_int_equal(unlink(p), 0);
+			assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1204,6 +1283,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
