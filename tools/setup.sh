@@ -14,6 +14,7 @@ packages=(
 	clang llvm bpftool
 	tshark tcpdump lz4 sqlite3 iproute2 curl openssl python3 zstd iperf3 procps nginx-light libcap2-bin
 	bsdutils
+	libpq-dev postgresql-15 openssh-server openssh-client
 )
 
 missing=()
