@@ -278,7 +278,6 @@ int main(int argc, char **argv)
 			if (told_down)
 				fprintf(stderr, "ecap-ship: %s: connected again\n", o.host);
 			told_down = false;
-			backoff = 1;
 		}
 		r = ship_batch(sh, &st);
 		if (r < 0) {
@@ -286,16 +285,20 @@ int main(int argc, char **argv)
 				rc = 1;
 				break;
 			}
+			/* the connection or the batch failed: start over, not in a tight loop */
 			PQfinish(pg);
 			pg = NULL;
+			sleep_s(backoff);
+			backoff = backoff * 2 > 30 ? 30 : backoff * 2;
 			continue;
 		}
+		backoff = 1;
+		/* with --once the last line only; else at most a line a second while shipping, and
+		 * one a minute while idle */
 		time_t t = time(NULL);
-		if (r > 0 || t - last_status >= 10 || once) {
-			if (r > 0 || once || st.local_chunk > st.shipped_chunk || t - last_status >= 60) {
-				status_line(o.host, &st);
-				last_status = t;
-			}
+		if (once ? r == 0 : t - last_status >= (r > 0 ? 1 : 60)) {
+			status_line(o.host, &st);
+			last_status = t;
 		}
 		if (r == 0) {
 			if (once)

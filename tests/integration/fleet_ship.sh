@@ -117,4 +117,16 @@ MIN=$(sqlite3 "$T/s2/index.db" "SELECT min(id) FROM chunks")
 [ "$MIN" -gt 1 ] || fail "retention deleted nothing (min chunk $MIN)"
 assert_shipped "$T/s2" beta
 assert_shipped "$T/s" alpha
+# central retention: dropping partitions ending before a time
+NP=$(psqlc "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+	WHERE p.relname IN ('ecap_flows', 'ecap_procs')")
+assert_ge 4 "$NP" "partitions (days of two stores, flows and processes)"
+"$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1000000000 2>"$T/drop.log" || fail "drop failed"
+assert_eq "$NP" "$(psqlc "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON
+	p.oid = i.inhparent WHERE p.relname IN ('ecap_flows', 'ecap_procs')")" "partitions kept"
+"$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1800000000 2>"$T/drop.log" || fail "drop failed"
+assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_flows f JOIN ecap_hosts h USING (host_id)
+	WHERE h.name = 'alpha'")" "alpha's flows (2025) after dropping partitions before 2027"
+assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows WHERE first_ts >= to_timestamp(1800000000)")" \
+	"flows of 2027 kept"
 info "ok: $NCH chunks and $NFL flows shipped; kill at $W, restart, outage and retention"
