@@ -23,6 +23,7 @@
 
 #include "le.h"
 #include "live_tls.h"
+#include "live_keylog.h"
 #include "live_tls_find.h"
 #include "openssl.h"
 #include "openssl.skel.h"
@@ -54,6 +55,7 @@ struct known_file {
 struct live_tls {
 	struct openssl_bpf *skel;
 	struct ring_buffer *rb;
+	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
 	live_tls_secret_fn fn;
 	void *ctx;
 	bool quiet;
@@ -324,6 +326,16 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 	return 0;
 }
 
+/* A secret from the key-log function probes (live_keylog.h). */
+static int keylog_emit(void *ctx, const char *label, const uint8_t *client_random,
+		       const uint8_t *secret, size_t len, const struct ecap_proc *who)
+{
+	struct live_tls *t = ctx;
+
+	t->st.events++;
+	return emit(t, label, client_random, secret, len, who);
+}
+
 /* A TLS 1.3 handshake traffic secret: kept by the build, or derived. */
 static int hs_traffic(const struct ossl_event *e, const struct tls_calibration *cal,
 		      enum ossl_field direct, const char *hkdf_label, size_t hl, uint8_t *out)
@@ -453,10 +465,11 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
 		add_path(t, opt->libssl[i]);
 	live_tls_find_mapped(rescan_one, t);
+	live_keylog_start(t->quiet, t->rb, keylog_emit, t, &t->kl);
 	t->next_scan_ns = mono_ns() + RESCAN_NS;
-	if (t->nlibs == 0) {
-		fprintf(stderr, "ecap-rec: tls: no libssl could be watched: TLS secrets will not "
-			"be recorded\n");
+	if (t->nlibs == 0 && !t->kl) {
+		fprintf(stderr, "ecap-rec: tls: no TLS library could be watched: TLS secrets "
+			"will not be recorded\n");
 		rc = -ENOENT;
 		goto fail;
 	}
@@ -495,6 +508,7 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 	now = mono_ns();
 	if (now >= t->next_scan_ns) {
 		live_tls_find_mapped(rescan_one, t);
+		live_keylog_rescan(t->kl);
 		t->next_scan_ns = now + RESCAN_NS;
 	}
 	return rc;
@@ -507,9 +521,15 @@ void live_tls_set_dedupe(struct live_tls *t, bool on)
 
 void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st)
 {
+	uint32_t probed, failed;
+
 	*st = t->st;
 	if (t->skel && t->skel->bss)
 		st->lost = t->skel->bss->ossl_counters[OSSL_CNT_RING_FULL];
+	live_keylog_counts(t->kl, &probed, &failed);
+	st->libs_attached += probed;
+	st->libs_failed += failed;
+	st->lost += live_keylog_lost(t->kl);
 }
 
 void live_tls_stop(struct live_tls *t)
@@ -521,6 +541,7 @@ void live_tls_stop(struct live_tls *t)
 	for (i = 0; i < OSSL_LIBS_MAX; i++)
 		detach_lib(t, i);
 	ring_buffer__free(t->rb);
+	live_keylog_stop(t->kl);
 	openssl_bpf__destroy(t->skel);
 	free(t);
 }

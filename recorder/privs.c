@@ -16,6 +16,10 @@
  * The live recorder, once probes are attached and the store is open:
  *   CAP_BPF          BPF map reads and updates, loading the per-interface filters again
  *   CAP_PERFMON      attaching uprobes to TLS libraries that processes map later
+ *   CAP_SYS_ADMIN    the same: on this kernel (6.18) perf_event_open of a uprobe fails with
+ *                    EACCES under CAP_PERFMON alone (measured; tracefs uprobe_events too), so
+ *                    without it no program or library found after start-up (a program's
+ *                    exec, the rescan) could be probed
  *   CAP_NET_ADMIN    attaching TC programs to interfaces that come (back), detaching at exit
  *   CAP_SYS_PTRACE   reading /proc/PID/{maps,fd,root} of other users' processes
  *   CAP_DAC_READ_SEARCH  opening the libraries those processes map where only they may read
@@ -26,7 +30,8 @@
  */
 static const cap_value_t recorder_caps[] = { CAP_BPF,		CAP_PERFMON,
 					     CAP_NET_ADMIN,	CAP_SYS_PTRACE,
-					     CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE };
+					     CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE,
+					     CAP_SYS_ADMIN };
 static const cap_value_t launcher_caps[] = { CAP_SETUID, CAP_SETGID };
 static const cap_value_t replay_caps[] = { CAP_DAC_READ_SEARCH };
 

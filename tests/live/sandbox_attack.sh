@@ -15,7 +15,7 @@
 # unreadable, and no file was written by it (only the attacker's own process writes one, as
 # itself). The real libssl is still calibrated, curl's traffic after the attacks is recorded
 # and exported. ecap-rec's /proc/PID/status shows exactly CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN,
-# CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (effective, permitted, bounding), no ambient or
+# CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (effective, permitted, bounding), no ambient or
 # inheritable one, NoNewPrivs 1; its calibration launcher CAP_SETUID and CAP_SETGID only.
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/live/live_lib.sh"
@@ -25,9 +25,11 @@ need_cmd setpriv curl chroot
 PLANTED="$ECAP_BUILD/tests/unit"
 [ -f "$PLANTED/planted_m0.so" ] || skip "the planted libraries are not built"
 
-# The capability masks README names: bits 40 CHECKPOINT_RESTORE, 39 BPF, 38 PERFMON, 19 SYS_PTRACE, 12 NET_ADMIN,
-# 2 DAC_READ_SEARCH; 7 SETUID and 6 SETGID for the launcher.
-want_rec=$(printf '%016x' $(((1 << 40) | (1 << 39) | (1 << 38) | (1 << 19) | (1 << 12) | (1 << 2))))
+# The capability masks README names: bits 40 CHECKPOINT_RESTORE, 39 BPF, 38 PERFMON, 21 SYS_ADMIN
+# (uprobes after start-up, recorder/privs.c), 19 SYS_PTRACE, 12 NET_ADMIN, 2 DAC_READ_SEARCH; 7 SETUID
+# and 6 SETGID for the launcher.
+want_rec=$(printf '%016x' $(((1 << 40) | (1 << 39) | (1 << 38) | (1 << 21) | (1 << 19) | (1 << 12) |
+	(1 << 2))))
 want_launcher=$(printf '%016x' $(((1 << 7) | (1 << 6))))
 field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
