@@ -200,20 +200,17 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FLOW_IDS:
 			if (flowids_parse(optarg, &flow_ids) < 0) {
-				fprintf(stderr, "ecap-export: --flow-ids: expected ids and ranges like "
-					"7,12,40-45 (at most %u ids)\n", FLOWIDS_MAX);
+				fprintf(stderr, "ecap-export: --flow-ids: expected ids and "
+					"ranges like 7,12,40-45 (at most %u ids)\n", FLOWIDS_MAX);
 				return 2;
 			}
 			has_flow_ids = true;
 			break;
 		case OPT_FLEET:
 		case OPT_FLEET_FILE:
-			if ((c == OPT_FLEET ? fleet_dsns_add(&fleet, optarg) :
-					      fleet_dsns_read_file(&fleet, optarg)) < 0) {
-				fprintf(stderr, "ecap-export: --fleet: at most %d servers, each "
-					"readable\n", FLEET_MAX_DSNS);
+			if (fleet_dsns_option(&fleet, c == OPT_FLEET_FILE, optarg,
+					      "ecap-export") < 0)
 				return 2;
-			}
 			break;
 		case OPT_FLEET_SSH:
 			fo.ssh_cmd = optarg;
@@ -256,8 +253,8 @@ int main(int argc, char **argv)
 	o.flow_ids = has_flow_ids ? &flow_ids : NULL;
 	if (fleet.n) {
 		if (o.follow || o.keylog_path || has_flow_ids || q.pcap_filter) {
-			fprintf(stderr, "ecap-export: --fleet takes no --follow, --keylog, --flow-ids "
-				"or packet filter\n");
+			fprintf(stderr, "ecap-export: --fleet takes no --follow, --keylog, "
+				"--flow-ids or packet filter\n");
 			return 2;
 		}
 		signal(SIGPIPE, SIG_IGN);

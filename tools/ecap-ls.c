@@ -493,12 +493,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FLEET:
 		case OPT_FLEET_FILE:
-			if ((c == OPT_FLEET ? fleet_dsns_add(&fleet, optarg) :
-					      fleet_dsns_read_file(&fleet, optarg)) < 0) {
-				fprintf(stderr, "ecap-ls: --fleet: at most %d servers, each readable\n",
-					FLEET_MAX_DSNS);
+			if (fleet_dsns_option(&fleet, c == OPT_FLEET_FILE, optarg, "ecap-ls") < 0)
 				return 2;
-			}
 			break;
 		case OPT_TLS_CA:
 			tls_ca = optarg;

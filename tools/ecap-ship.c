@@ -66,16 +66,20 @@ static void usage(FILE *f)
 
 static void status_line(const char *host, const struct ship_status *st)
 {
-	double lag = st->local_ns > st->shipped_ns ? (double)(st->local_ns - st->shipped_ns) / 1e9 : 0;
-	fprintf(stderr, "ecap-ship: %s: shipped to chunk %" PRIu64 " of %" PRIu64 " (lag %" PRIu64
-		" chunks, %.1f s), %" PRIu64 " rows\n", host, st->shipped_chunk, st->local_chunk,
+	double lag =
+		st->local_ns > st->shipped_ns ? (double)(st->local_ns - st->shipped_ns) / 1e9 : 0;
+	fprintf(stderr,
+		"ecap-ship: %s: shipped to chunk %" PRIu64 " of %" PRIu64 " (lag %" PRIu64
+		" chunks, %.1f s), %" PRIu64 " rows\n",
+		host, st->shipped_chunk, st->local_chunk,
 		st->local_chunk > st->shipped_chunk ? st->local_chunk - st->shipped_chunk : 0, lag,
 		st->rows);
 }
 
 static void sleep_s(double s)
 {
-	struct timespec ts = { .tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+	struct timespec ts = { .tv_sec = (time_t)s,
+			       .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
 	nanosleep(&ts, NULL);
 }
 
@@ -94,18 +98,21 @@ static int drop_before(struct fleet_dsns *d, const char *tls_ca, uint64_t before
 		}
 		const char *p[1] = { ts };
 		/* children of the partitioned ecap_ tables whose upper bound is <= before */
-		PGresult *r = PQexecParams(c,
+		PGresult *r = PQexecParams(
+			c,
 			"SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-			"JOIN pg_class pa ON pa.oid = i.inhparent WHERE pa.relname IN ('ecap_flows', "
+			"JOIN pg_class pa ON pa.oid = i.inhparent WHERE pa.relname IN "
+			"('ecap_flows', "
 			"'ecap_procs') AND (regexp_match(pg_get_expr(c.relpartbound, c.oid), "
-			"'TO \\(''([^'']+)''\\)'))[1]::timestamptz <= $1::timestamptz", 1, NULL, p, NULL,
-			NULL, 0);
+			"'TO \\(''([^'']+)''\\)'))[1]::timestamptz <= $1::timestamptz",
+			1, NULL, p, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 			fprintf(stderr, "ecap-ship: server %zu: %s", i + 1, PQerrorMessage(c));
 			rc = 1;
 		}
 		for (int k = 0; PQresultStatus(r) == PGRES_TUPLES_OK && k < PQntuples(r); k++) {
-			char *id = PQescapeIdentifier(c, PQgetvalue(r, k, 0), strlen(PQgetvalue(r, k, 0)));
+			char *id = PQescapeIdentifier(c, PQgetvalue(r, k, 0),
+						      strlen(PQgetvalue(r, k, 0)));
 			char sql[256];
 			snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", id ? id : "\"\"");
 			PQfreemem(id);
@@ -123,8 +130,18 @@ static int drop_before(struct fleet_dsns *d, const char *tls_ca, uint64_t before
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TO = 0x100, OPT_TO_FILE, OPT_TLS_CA, OPT_STORE, OPT_HOST, OPT_ONCE, OPT_BATCH,
-	       OPT_INTERVAL, OPT_PARTITION, OPT_DROP_BEFORE };
+	enum {
+		OPT_TO = 0x100,
+		OPT_TO_FILE,
+		OPT_TLS_CA,
+		OPT_STORE,
+		OPT_HOST,
+		OPT_ONCE,
+		OPT_BATCH,
+		OPT_INTERVAL,
+		OPT_PARTITION,
+		OPT_DROP_BEFORE
+	};
 	static const struct option longopts[] = {
 		{ "to", required_argument, NULL, OPT_TO },
 		{ "to-file", required_argument, NULL, OPT_TO_FILE },
@@ -140,7 +157,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ship_options o = { .store_dir = ECAP_DEFAULT_STORE, .partition_seconds = 86400,
+	struct ship_options o = { .store_dir = ECAP_DEFAULT_STORE,
+				  .partition_seconds = 86400,
 				  .batch_chunks = 256 };
 	struct fleet_dsns d = { 0 };
 	const char *tls_ca = NULL;
@@ -156,13 +174,8 @@ int main(int argc, char **argv)
 		char *end;
 		switch (c) {
 		case OPT_TO:
-			if (fleet_dsns_add(&d, optarg) < 0) {
-				fprintf(stderr, "ecap-ship: at most %d servers\n", FLEET_MAX_DSNS);
-				return 2;
-			}
-			break;
 		case OPT_TO_FILE:
-			if (fleet_dsns_read_file(&d, optarg) < 0)
+			if (fleet_dsns_option(&d, c == OPT_TO_FILE, optarg, "ecap-ship") < 0)
 				return 2;
 			break;
 		case OPT_TLS_CA:
@@ -199,8 +212,10 @@ int main(int argc, char **argv)
 			o.partition_seconds = strcmp(optarg, "day") ? 3600 : 86400;
 			break;
 		case OPT_DROP_BEFORE:
-			if (units_parse_time(optarg, (uint64_t)now.tv_sec * 1000000000ull, &before) < 0) {
-				fprintf(stderr, "ecap-ship: --drop-before: not a time: %s\n", optarg);
+			if (units_parse_time(optarg, (uint64_t)now.tv_sec * 1000000000ull,
+					     &before) < 0) {
+				fprintf(stderr, "ecap-ship: --drop-before: not a time: %s\n",
+					optarg);
 				return 2;
 			}
 			drop = true;
@@ -217,8 +232,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc || d.n == 0) {
-		fprintf(stderr, "ecap-ship: %s\n", d.n ? "unexpected arguments" :
-			"--to DSN or --to-file FILE is required");
+		fprintf(stderr, "ecap-ship: %s\n",
+			d.n ? "unexpected arguments" : "--to DSN or --to-file FILE is required");
 		return 2;
 	}
 	if (drop) {
@@ -232,8 +247,10 @@ int main(int argc, char **argv)
 		hostname[sizeof(hostname) - 1] = '\0';
 		o.host = hostname;
 	}
-	if (!*o.host || strlen(o.host) > 253 || strspn(o.host, "abcdefghijklmnopqrstuvwxyz"
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") != strlen(o.host) || o.host[0] == '-') {
+	if (!*o.host || strlen(o.host) > 253 ||
+	    strspn(o.host, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") != strlen(o.host) ||
+	    o.host[0] == '-') {
 		fprintf(stderr, "ecap-ship: --host: letters, digits, '.', '-', '_', ':' only\n");
 		return 2;
 	}
@@ -264,8 +281,11 @@ int main(int argc, char **argv)
 			}
 			if (!pg) {
 				if (!told_down || once)
-					fprintf(stderr, "ecap-ship: %s: the database is not reachable (%s); "
-						"will catch up from the local index\n", o.host, err);
+					fprintf(stderr,
+						"ecap-ship: %s: the database is not reachable "
+						"(%s); "
+						"will catch up from the local index\n",
+						o.host, err);
 				told_down = true;
 				if (once) {
 					rc = 1;

@@ -39,7 +39,8 @@ static int start(struct fetch_job *j, char **words, size_t nw, const struct quer
 	size_t a = 0;
 
 	if (!fleet_safe_word(j->host) || !fleet_safe_word(j->store)) {
-		snprintf(j->why, sizeof(j->why), "its name or store path has characters we do "
+		snprintf(j->why, sizeof(j->why),
+			 "its name or store path has characters we do "
 			 "not pass to a remote shell");
 		return -EINVAL;
 	}
@@ -53,13 +54,15 @@ static int start(struct fetch_job *j, char **words, size_t nw, const struct quer
 	argv[a++] = j->ids;
 	if (q->has_since) {
 		snprintf(since, sizeof(since), "@%" PRIu64 ".%09" PRIu64,
-			 q->flows.since_ns / (uint64_t)1000000000, q->flows.since_ns % (uint64_t)1000000000);
+			 q->flows.since_ns / (uint64_t)1000000000,
+			 q->flows.since_ns % (uint64_t)1000000000);
 		argv[a++] = "--since";
 		argv[a++] = since;
 	}
 	if (q->has_until) {
 		snprintf(until, sizeof(until), "@%" PRIu64 ".%09" PRIu64,
-			 q->flows.until_ns / (uint64_t)1000000000, q->flows.until_ns % (uint64_t)1000000000);
+			 q->flows.until_ns / (uint64_t)1000000000,
+			 q->flows.until_ns % (uint64_t)1000000000);
 		argv[a++] = "--until";
 		argv[a++] = until;
 	}

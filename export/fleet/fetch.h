@@ -15,14 +15,14 @@
 #include "args.h"
 
 struct fetch_job {
-	const char *host;       /* SSH target */
-	const char *store;      /* the store on that host */
-	char *ids;              /* --flow-ids list */
-	int fd;                 /* the answer (a temporary file), -1 before */
+	const char *host;  /* SSH target */
+	const char *store; /* the store on that host */
+	char *ids;	   /* --flow-ids list */
+	int fd;		   /* the answer (a temporary file), -1 before */
 	pid_t pid;
-	int status;             /* waitpid status */
-	bool answered;          /* exited 0 or 1 (1: nothing matched or partly read) */
-	char why[160];          /* when not answered */
+	int status;    /* waitpid status */
+	bool answered; /* exited 0 or 1 (1: nothing matched or partly read) */
+	char why[160]; /* when not answered */
 };
 
 #define FETCH_CMD_DEFAULT "ssh -o BatchMode=yes -o ConnectTimeout=10"

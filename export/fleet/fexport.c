@@ -113,7 +113,8 @@ int fleet_export_run(const struct fleet_export_options *o)
 	err = buf_append(&shb, line, strlen(line));
 	err = err ?: buf_append(&shb, "Hosts answered:", 15);
 	for (size_t i = 0; i < n_ok && !err; i++) {
-		snprintf(line, sizeof(line), " %s (%" PRIu64 " packets)", ok[i]->host, ok[i]->packets);
+		snprintf(line, sizeof(line), " %s (%" PRIu64 " packets)", ok[i]->host,
+			 ok[i]->packets);
 		err = buf_append(&shb, line, strlen(line));
 	}
 	err = err ?: buf_append(&shb, "\nHosts not answered:", 20);
@@ -137,8 +138,10 @@ int fleet_export_run(const struct fleet_export_options *o)
 		fprintf(stderr, "ecap-export: writing: %s\n", strerror(-err));
 		goto out;
 	}
-	fprintf(stderr, "ecap-export: %" PRIu64 " packets from %zu of %zu hosts with matching "
-		"flows (%zu flows)\n", packets, n_ok, nj, r.n_flows);
+	fprintf(stderr,
+		"ecap-export: %" PRIu64 " packets from %zu of %zu hosts with matching "
+		"flows (%zu flows)\n",
+		packets, n_ok, nj, r.n_flows);
 	if (r.n_flows == 0)
 		fprintf(stderr, "ecap-export: no flow matched in the fleet\n");
 	rc = failed || r.servers_failed || connected < o->dsns->n || packets == 0 ? 1 : 0;

@@ -15,9 +15,9 @@
 struct fleet_export_options {
 	const struct fleet_dsns *dsns;
 	const char *tls_ca;
-	const char *ssh_cmd;     /* NULL: FETCH_CMD_DEFAULT */
+	const char *ssh_cmd; /* NULL: FETCH_CMD_DEFAULT */
 	const struct query *q;
-	const char *out_path;    /* NULL or "-": standard output */
+	const char *out_path; /* NULL or "-": standard output */
 	bool no_secrets;
 	const char *cmdline;
 };

@@ -18,8 +18,7 @@ static bool selects(const struct query *q)
 	return flow_filter_selects(&q->flows) || q->has_since || q->has_until;
 }
 
-int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query *q,
-	     bool list_flows)
+int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query *q, bool list_flows)
 {
 	PGconn *conns[FLEET_MAX_DSNS] = { 0 };
 	struct fleet_result r;
@@ -51,13 +50,15 @@ int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query 
 		if (selects(q) && !flows)
 			continue;
 		const struct fleet_host *ho = &r.hosts[h];
-		double lag = ho->local_ns > ho->shipped_ns ?
-				     (double)(ho->local_ns - ho->shipped_ns) / 1e9 : 0;
+		double lag = ho->local_ns > ho->shipped_ns
+				     ? (double)(ho->local_ns - ho->shipped_ns) / 1e9
+				     : 0;
 		char lagt[32];
 		snprintf(lagt, sizeof(lagt), "%.1fs", lag);
 		printf("  %-24s %8" PRIu64 " %10" PRIu64 " %12" PRIu64 " %10" PRIu64 " %12" PRIu64
-		       " %8s  %.19s\n", ho->name, flows, packets, bytes, ho->shipped_chunk,
-		       ho->local_chunk, lagt, ho->shipped_at);
+		       " %8s  %.19s\n",
+		       ho->name, flows, packets, bytes, ho->shipped_chunk, ho->local_chunk, lagt,
+		       ho->shipped_at);
 		listed++;
 	}
 	if (!listed)
@@ -69,12 +70,13 @@ int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query 
 		for (size_t i = 0; i < r.n_flows; i++) {
 			const struct fleet_flow *f = &r.flows[i];
 			char ends[128], first[64], pn[16];
-			snprintf(ends, sizeof(ends), "%s:%u -> %s:%u", f->addr_a, f->port_a, f->addr_b,
-				 f->port_b);
+			snprintf(ends, sizeof(ends), "%s:%u -> %s:%u", f->addr_a, f->port_a,
+				 f->addr_b, f->port_b);
 			units_format_time(f->first_ns, first, sizeof(first));
-			printf("  %-16s %8" PRIu64 " %-5s %-47s %-30s %8" PRIu64 " %10" PRIu64 "  %s\n",
-			       f->host, f->id, args_proto_name(f->proto, pn, sizeof(pn)), ends, first,
-			       f->packets, f->bytes, f->procs);
+			printf("  %-16s %8" PRIu64 " %-5s %-47s %-30s %8" PRIu64 " %10" PRIu64
+			       "  %s\n",
+			       f->host, f->id, args_proto_name(f->proto, pn, sizeof(pn)), ends,
+			       first, f->packets, f->bytes, f->procs);
 		}
 	}
 	if (r.servers_failed || answered < d->n)

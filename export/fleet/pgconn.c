@@ -47,7 +47,8 @@ int fleet_dsns_read_file(struct fleet_dsns *d, const char *path)
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 077)) {
-		fprintf(stderr, "%s: refused: it holds credentials, so it must be a regular file "
+		fprintf(stderr,
+			"%s: refused: it holds credentials, so it must be a regular file "
 			"owned by root (or us) with no access for group or others (chmod 600)\n",
 			path);
 		close(fd);
@@ -61,7 +62,8 @@ int fleet_dsns_read_file(struct fleet_dsns *d, const char *path)
 	while (!err && fgets(line, sizeof(line), f)) {
 		size_t n = strlen(line);
 		if (n && line[n - 1] != '\n' && !feof(f)) {
-			fprintf(stderr, "%s: a line is longer than %zu bytes\n", path, sizeof(line));
+			fprintf(stderr, "%s: a line is longer than %zu bytes\n", path,
+				sizeof(line));
 			err = -EINVAL;
 			break;
 		}
@@ -78,6 +80,16 @@ int fleet_dsns_read_file(struct fleet_dsns *d, const char *path)
 		fprintf(stderr, "%s: no DSN in it\n", path);
 		err = -EINVAL;
 	}
+	return err;
+}
+
+int fleet_dsns_option(struct fleet_dsns *d, bool is_file, const char *arg, const char *prog)
+{
+	int err = is_file ? fleet_dsns_read_file(d, arg) : fleet_dsns_add(d, arg);
+	if (err == -E2BIG)
+		fprintf(stderr, "%s: at most %d servers\n", prog, FLEET_MAX_DSNS);
+	else if (err == -ENOMEM)
+		fprintf(stderr, "%s: out of memory\n", prog);
 	return err;
 }
 
@@ -133,12 +145,15 @@ int fleet_schema_ensure(PGconn *c, int64_t partition_seconds, int64_t *actual)
 	int err;
 
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", (long long)FLEET_SCHEMA_LOCK);
-	if ((err = fleet_exec(c, "SET client_min_messages = warning")) || (err = fleet_exec(c, sql)))
+	if ((err = fleet_exec(c, "SET client_min_messages = warning")) ||
+	    (err = fleet_exec(c, sql)))
 		return err;
 	err = fleet_exec(c, fleet_sql);
 	if (!err) {
-		snprintf(sql, sizeof(sql), "INSERT INTO ecap_settings VALUES ('partition_seconds', "
-			 "%lld) ON CONFLICT DO NOTHING", (long long)partition_seconds);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO ecap_settings VALUES ('partition_seconds', "
+			 "%lld) ON CONFLICT DO NOTHING",
+			 (long long)partition_seconds);
 		err = fleet_exec(c, sql);
 	}
 	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", (long long)FLEET_SCHEMA_LOCK);

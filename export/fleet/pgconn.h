@@ -7,6 +7,7 @@
 #ifndef ECAP_FLEET_PGCONN_H
 #define ECAP_FLEET_PGCONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,6 +29,9 @@ int fleet_dsns_add(struct fleet_dsns *d, const char *dsn);
  */
 int fleet_dsns_read_file(struct fleet_dsns *d, const char *path);
 void fleet_dsns_free(struct fleet_dsns *d);
+/* A command line's --fleet DSN (is_file false) or --fleet-file FILE; errors reported on
+ * stderr after prog. 0 or <0. */
+int fleet_dsns_option(struct fleet_dsns *d, bool is_file, const char *arg, const char *prog);
 
 /*
  * Connect to one DSN; tls_ca non-NULL adds sslmode=verify-full sslrootcert=tls_ca. NULL on

@@ -26,10 +26,10 @@ struct cursor {
 	size_t off;
 	bool swap;
 	uint32_t n_ifs;
-	uint32_t out_base;           /* output id of its interface 0 */
-	uint64_t units[IFACES_MAX];  /* per interface: timestamp units per second */
+	uint32_t out_base;	    /* output id of its interface 0 */
+	uint64_t units[IFACES_MAX]; /* per interface: timestamp units per second */
 	int64_t offset_s[IFACES_MAX];
-	bool have;                   /* epb below is the next packet */
+	bool have; /* epb below is the next packet */
 	struct pcapng_epb epb;
 	uint64_t ts_ns;
 };
@@ -47,8 +47,8 @@ static uint64_t to_ns(uint64_t ts, uint64_t units, int64_t off_s)
 	if (units == 1000000000ull)
 		ns = ts;
 	else if (units < 1000000000ull && 1000000000ull % units == 0)
-		ns = ts > UINT64_MAX / (1000000000ull / units) ? UINT64_MAX :
-							       ts * (1000000000ull / units);
+		ns = ts > UINT64_MAX / (1000000000ull / units) ? UINT64_MAX
+							       : ts * (1000000000ull / units);
 	else
 		ns = (uint64_t)((long double)ts * 1e9L / (long double)units);
 	if (off_s > 0)
@@ -136,11 +136,14 @@ static void advance(struct cursor *c)
 	c->have = false;
 	while (c->off < c->in->len) {
 		struct pcapng_block blk;
-		long n = pcapng_block_parse(c->in->map + c->off, c->in->len - c->off, &c->swap, &blk);
+		long n = pcapng_block_parse(c->in->map + c->off, c->in->len - c->off, &c->swap,
+					    &blk);
 		c->off += (size_t)n;
-		if (blk.type == PCAPNG_BT_EPB || blk.type == PCAPNG_BT_SPB || blk.type == PCAPNG_BT_PB) {
+		if (blk.type == PCAPNG_BT_EPB || blk.type == PCAPNG_BT_SPB ||
+		    blk.type == PCAPNG_BT_PB) {
 			pcapng_parse_packet(&blk, c->swap, &c->epb);
-			c->ts_ns = to_ns(c->epb.ts, c->units[c->epb.ifid], c->offset_s[c->epb.ifid]);
+			c->ts_ns =
+				to_ns(c->epb.ts, c->units[c->epb.ifid], c->offset_s[c->epb.ifid]);
 			c->have = true;
 			return;
 		}
@@ -169,8 +172,10 @@ static int headers(struct cursor *c, struct buf *b, uint32_t *next_if, bool dsbs
 			else
 				snprintf(name, sizeof(name), "if%u@%s", i, c->in->host);
 			struct pcapng_idb_info info = { .linktype = idb.linktype,
-							.snaplen = idb.snaplen, .name = name,
-							.filter = idb.filter, .tsresol = 9 };
+							.snaplen = idb.snaplen,
+							.name = name,
+							.filter = idb.filter,
+							.tsresol = 9 };
 			err = pcapng_write_idb(b, &info);
 			(*next_if)++;
 		} else if (blk.type == PCAPNG_BT_DSB && dsbs) {

@@ -16,11 +16,11 @@
 
 struct pmerge_input {
 	const char *host;
-	int fd;              /* the answer, read from offset 0 */
-	const uint8_t *map;  /* filled by pmerge_check */
+	int fd;		    /* the answer, read from offset 0 */
+	const uint8_t *map; /* filled by pmerge_check */
 	size_t len;
 	uint64_t packets;
-	char why[160];       /* set when the answer is refused */
+	char why[160]; /* set when the answer is refused */
 };
 
 /* Map and verify one answer: 0, or -EBADMSG with in->why set. */

@@ -58,7 +58,7 @@ static char *num_array(const uint32_t *v16, const uint16_t *v8, size_t n)
 static int where_procs(struct sqlq *s, const char *col, const char *arr, const char *cast)
 {
 	int err = add(s, " AND EXISTS (SELECT 1 FROM ecap_procs p WHERE p.host_id = f.host_id AND "
-		      "p.flow_id = f.id AND p.first_ts = f.first_ts AND p.");
+			 "p.flow_id = f.id AND p.first_ts = f.first_ts AND p.");
 	if (!err)
 		err = add(s, col);
 	if (!err)
@@ -73,11 +73,12 @@ static int build(struct sqlq *s, const struct query *q)
 	const struct flow_filter *f = &q->flows;
 	char tmp[64], a[48], b[48];
 	char *arr;
-	int err = add(s, "SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, host(f.addr_b), "
-		      "f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, (SELECT "
-		      "string_agg(p.pid || '/' || p.comm, ' ' ORDER BY p.side) FROM ecap_procs p "
-		      "WHERE p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts) "
-		      "FROM ecap_flows f JOIN ecap_hosts h USING (host_id) WHERE true");
+	int err = add(
+		s, "SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, host(f.addr_b), "
+		   "f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, (SELECT "
+		   "string_agg(p.pid || '/' || p.comm, ' ' ORDER BY p.side) FROM ecap_procs p "
+		   "WHERE p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts) "
+		   "FROM ecap_flows f JOIN ecap_hosts h USING (host_id) WHERE true");
 	if (!err && q->has_since) {
 		fleet_format_ts(f->since_ns, tmp, sizeof(tmp));
 		err = add(s, " AND f.last_ts >= ") ?: param(s, tmp, "::timestamptz");
@@ -104,8 +105,8 @@ static int build(struct sqlq *s, const struct query *q)
 		for (size_t i = 0; i < f->n_comms && !err; i++) {
 			err = buf_append(&c, i ? ",\"" : "\"", i ? 2 : 1);
 			for (const char *p = f->comms[i]; *p && !err; p++)
-				err = (*p == '"' || *p == '\\' ? buf_append(&c, "\\", 1) : 0) ?:
-				      buf_append(&c, p, 1);
+				err = (*p == '"' || *p == '\\' ? buf_append(&c, "\\", 1) : 0)
+					      ?: buf_append(&c, p, 1);
 			if (!err)
 				err = buf_append(&c, "\"", 1);
 		}
@@ -125,9 +126,10 @@ static int build(struct sqlq *s, const struct query *q)
 		if (!err)
 			err = buf_append(&c, "}", 2);
 		if (!err)
-			err = add(s, " AND (f.addr_a = ANY(") ?: param(s, (char *)c.data, "::inet[]") ?:
-			      add(s, ") OR f.addr_b = ANY(") ?: param(s, (char *)c.data, "::inet[]") ?:
-			      add(s, "))");
+			err = add(s, " AND (f.addr_a = ANY(") ?:
+			      param(s, (char *)c.data, "::inet[]") ?:
+			      add(s, ") OR f.addr_b = ANY(") ?:
+			      param(s, (char *)c.data, "::inet[]") ?: add(s, "))");
 		buf_free(&c);
 	}
 	if (!err && f->n_ports) {
@@ -149,10 +151,12 @@ static int build(struct sqlq *s, const struct query *q)
 			char c[512];
 			fleet_format_inet(k->addr_a, a, sizeof(a));
 			fleet_format_inet(k->addr_b, b, sizeof(b));
-			snprintf(c, sizeof(c), " OR ((f.addr_a = '%s' AND f.port_a = %u AND f.addr_b = "
-				 "'%s' AND f.port_b = %u) OR (f.addr_a = '%s' AND f.port_a = %u AND "
-				 "f.addr_b = '%s' AND f.port_b = %u))%s", a, k->port_a, b, k->port_b, b,
-				 k->port_b, a, k->port_a, "");
+			snprintf(
+				c, sizeof(c),
+				" OR ((f.addr_a = '%s' AND f.port_a = %u AND f.addr_b = "
+				"'%s' AND f.port_b = %u) OR (f.addr_a = '%s' AND f.port_a = %u AND "
+				"f.addr_b = '%s' AND f.port_b = %u))%s",
+				a, k->port_a, b, k->port_b, b, k->port_b, a, k->port_a, "");
 			err = add(s, c);
 			if (!err && k->proto) {
 				snprintf(c, sizeof(c), " AND f.proto = %u", k->proto);
@@ -213,6 +217,20 @@ static int take_u64(const char *s, uint64_t *v)
 	return *end || errno ? -EBADMSG : 0;
 }
 
+/* Room for one more element in *v (n used of *cap, elements of size bytes). */
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : 64;
+	void *p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 static int collect_flows(PGresult *r, struct fleet_result *out)
 {
 	int nf = PQnfields(r);
@@ -221,14 +239,8 @@ static int collect_flows(PGresult *r, struct fleet_result *out)
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (out->n_flows >= MAX_FLOWS_PER_QUERY)
 			return -E2BIG;
-		if (out->n_flows == out->cap_flows) {
-			size_t cap = out->cap_flows ? out->cap_flows * 2 : 256;
-			void *p = realloc(out->flows, cap * sizeof(*out->flows));
-			if (!p)
-				return -ENOMEM;
-			out->flows = p;
-			out->cap_flows = cap;
-		}
+		if (grow((void **)&out->flows, &out->cap_flows, out->n_flows, sizeof(*out->flows)))
+			return -ENOMEM;
 		struct fleet_flow *f = &out->flows[out->n_flows];
 		uint64_t v;
 		memset(f, 0, sizeof(*f));
@@ -260,14 +272,8 @@ static int collect_hosts(PGresult *r, size_t server, struct fleet_result *out)
 	if (PQnfields(r) != 7)
 		return -EBADMSG;
 	for (int i = 0; i < PQntuples(r); i++) {
-		if (out->n_hosts == out->cap_hosts) {
-			size_t cap = out->cap_hosts ? out->cap_hosts * 2 : 16;
-			void *p = realloc(out->hosts, cap * sizeof(*out->hosts));
-			if (!p)
-				return -ENOMEM;
-			out->hosts = p;
-			out->cap_hosts = cap;
-		}
+		if (grow((void **)&out->hosts, &out->cap_hosts, out->n_hosts, sizeof(*out->hosts)))
+			return -ENOMEM;
 		struct fleet_host *h = &out->hosts[out->n_hosts];
 		memset(h, 0, sizeof(*h));
 		h->server = server;
@@ -291,9 +297,9 @@ static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq 
 {
 	int err = 0;
 	for (size_t i = 0; i < n; i++)
-		if (conns[i] && !PQsendQueryParams(conns[i], sql, s ? s->n : 0, NULL,
-						   s ? (const char *const *)s->params : NULL, NULL,
-						   NULL, 0)) {
+		if (conns[i] &&
+		    !PQsendQueryParams(conns[i], sql, s ? s->n : 0, NULL,
+				       s ? (const char *const *)s->params : NULL, NULL, NULL, 0)) {
 			fprintf(stderr, "fleet: server %zu: %s", i + 1, PQerrorMessage(conns[i]));
 			out->servers_failed++;
 			PQfinish(conns[i]);
@@ -306,7 +312,8 @@ static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq 
 		bool failed = false;
 		while ((r = PQgetResult(conns[i]))) {
 			if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-				fprintf(stderr, "fleet: server %zu: %s", i + 1, PQerrorMessage(conns[i]));
+				fprintf(stderr, "fleet: server %zu: %s", i + 1,
+					PQerrorMessage(conns[i]));
 				failed = true;
 			} else if (!err && (err = take(r, i, out)) == -EBADMSG) {
 				fprintf(stderr, "fleet: server %zu: a malformed answer\n", i + 1);
@@ -330,9 +337,10 @@ int fleet_query(PGconn **conns, size_t n, const struct query *q, struct fleet_re
 	struct sqlq s = { 0 };
 	int err;
 	memset(out, 0, sizeof(*out));
-	err = fan_out(conns, n, "SELECT name, store, shipped_chunk, local_chunk, shipped_ns, "
-		      "local_ns, coalesce(shipped_at::text, '') FROM ecap_hosts ORDER BY name", NULL,
-		      collect_hosts, out);
+	err = fan_out(conns, n,
+		      "SELECT name, store, shipped_chunk, local_chunk, shipped_ns, "
+		      "local_ns, coalesce(shipped_at::text, '') FROM ecap_hosts ORDER BY name",
+		      NULL, collect_hosts, out);
 	if (err)
 		return err;
 	err = build(&s, q);

@@ -23,7 +23,7 @@ struct fleet_flow {
 	char addr_a[48], addr_b[48];
 	uint16_t port_a, port_b;
 	uint64_t first_ns, last_ns, packets, bytes;
-	char procs[128];     /* "pid/comm" of each known end, ' '-separated */
+	char procs[128]; /* "pid/comm" of each known end, ' '-separated */
 };
 
 struct fleet_host {
@@ -31,7 +31,7 @@ struct fleet_host {
 	char store[4096];
 	uint64_t shipped_chunk, local_chunk, shipped_ns, local_ns;
 	char shipped_at[40];
-	size_t server;       /* index of its DSN */
+	size_t server; /* index of its DSN */
 };
 
 struct fleet_result {

@@ -37,7 +37,7 @@ struct shipper {
 	int64_t part_secs;
 	int64_t parts[PARTS_CACHED]; /* partition starts known to exist (a ring) */
 	size_t n_parts;
-	uint64_t fail_after_rows;    /* test hook ECAP_SHIP_KILL_AFTER_ROWS: SIGKILL mid-batch */
+	uint64_t fail_after_rows; /* test hook ECAP_SHIP_KILL_AFTER_ROWS: SIGKILL mid-batch */
 	uint64_t rows_total;
 	struct buf line;
 	char errbuf[256];
@@ -85,8 +85,10 @@ int ship_attach(struct shipper *sh, PGconn *c)
 	if (err)
 		return err;
 	for (size_t i = 0; i < shipmap_n_tables && !err; i++) {
-		snprintf(sql, sizeof(sql), "CREATE TEMP TABLE IF NOT EXISTS stage_%s (LIKE %s) "
-			 "ON COMMIT DELETE ROWS", shipmap_tables[i].central, shipmap_tables[i].central);
+		snprintf(sql, sizeof(sql),
+			 "CREATE TEMP TABLE IF NOT EXISTS stage_%s (LIKE %s) "
+			 "ON COMMIT DELETE ROWS",
+			 shipmap_tables[i].central, shipmap_tables[i].central);
 		err = fleet_exec(c, sql);
 	}
 	sh->pg = c;
@@ -96,8 +98,8 @@ int ship_attach(struct shipper *sh, PGconn *c)
 
 /* ---- local reads ---------------------------------------------------------------------- */
 
-static int local_u64s(struct shipper *sh, const char *sql, int64_t a, int64_t b, uint64_t *v,
-		      int n, bool *null)
+static int local_u64s(struct shipper *sh, const char *sql, int64_t a, int64_t b, uint64_t *v, int n,
+		      bool *null)
 {
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(sh->db, sql, -1, &st, NULL);
@@ -162,8 +164,10 @@ static int put_text(struct buf *b, const unsigned char *p, size_t n)
 			err = buf_append(b, "?", 1);
 			i++;
 		} else if (p[i] == '\\' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
-			char e[2] = { '\\', p[i] == '\\' ? '\\' : p[i] == '\t' ? 't' :
-					    p[i] == '\n' ? 'n' : 'r' };
+			char e[2] = { '\\', p[i] == '\\'   ? '\\'
+					    : p[i] == '\t' ? 't'
+					    : p[i] == '\n' ? 'n'
+							   : 'r' };
 			err = buf_append(b, e, 2);
 			i++;
 		} else {
@@ -311,13 +315,13 @@ static int merge_table(struct shipper *sh, const struct shiptable *t)
 		while (*p) {
 			size_t n = strcspn(p, ",");
 			snprintf(b2, sizeof(b2), "%.*s", (int)n, p);
-			off += (size_t)snprintf(sql + off, sizeof(sql) - off, " AND c.%s = s.%s", b2,
-						b2);
+			off += (size_t)snprintf(sql + off, sizeof(sql) - off, " AND c.%s = s.%s",
+						b2, b2);
 			p += n;
 			p += strspn(p, ", ");
 		}
-		snprintf(sql + off, sizeof(sql) - off, " AND c.%s <> s.%s", t->cols[t->ts_col].central,
-			 t->cols[t->ts_col].central);
+		snprintf(sql + off, sizeof(sql) - off, " AND c.%s <> s.%s",
+			 t->cols[t->ts_col].central, t->cols[t->ts_col].central);
 		err = fleet_exec(sh->pg, sql);
 	}
 	if (err)
@@ -328,8 +332,10 @@ static int merge_table(struct shipper *sh, const struct shiptable *t)
 	off += (size_t)snprintf(sql + off, sizeof(sql) - off, ") SELECT host_id");
 	for (size_t i = 0; i < t->n_cols; i++)
 		off += (size_t)snprintf(sql + off, sizeof(sql) - off, ", %s", t->cols[i].central);
-	off += (size_t)snprintf(sql + off, sizeof(sql) - off, " FROM stage_%s ON CONFLICT %s DO "
-				"UPDATE SET ", t->central, t->key);
+	off += (size_t)snprintf(sql + off, sizeof(sql) - off,
+				" FROM stage_%s ON CONFLICT %s DO "
+				"UPDATE SET ",
+				t->central, t->key);
 	bool first = true;
 	for (size_t i = 0; i < t->n_cols; i++) {
 		const char *c = t->cols[i].central;
@@ -342,8 +348,8 @@ static int merge_table(struct shipper *sh, const struct shiptable *t)
 		first = false;
 	}
 	if (first) /* every column is in the key */
-		snprintf(strstr(sql, "DO UPDATE SET "), sizeof(sql) - (size_t)(strstr(sql,
-			 "DO UPDATE SET ") - sql), "DO NOTHING");
+		snprintf(strstr(sql, "DO UPDATE SET "),
+			 sizeof(sql) - (size_t)(strstr(sql, "DO UPDATE SET ") - sql), "DO NOTHING");
 	if (off >= sizeof(sql) - 1)
 		return -ENAMETOOLONG;
 	return fleet_exec(sh->pg, sql);
@@ -370,8 +376,10 @@ static int ensure_partitions(struct shipper *sh, uint64_t min_ns, uint64_t max_n
 	int err = 0;
 
 	if ((to - from) / step >= PARTS_PER_BATCH_MAX) {
-		fprintf(stderr, "ecap-ship: flows span more than %d partitions (%" PRIu64 " .. %"
-			PRIu64 " ns): a clock is wrong\n", PARTS_PER_BATCH_MAX, min_ns, max_ns);
+		fprintf(stderr,
+			"ecap-ship: flows span more than %d partitions (%" PRIu64 " .. %" PRIu64
+			" ns): a clock is wrong\n",
+			PARTS_PER_BATCH_MAX, min_ns, max_ns);
 		return -ERANGE;
 	}
 	for (int64_t t = from; t <= to && !err; t += step) {
@@ -393,9 +401,10 @@ static int ensure_partitions(struct shipper *sh, uint64_t min_ns, uint64_t max_n
 			const struct shiptable *tb = &shipmap_tables[i];
 			if (tb->ts_col < 0)
 				continue;
-			snprintf(sql, sizeof(sql), "CREATE TABLE IF NOT EXISTS %s_p%s PARTITION OF %s "
-				 "FOR VALUES FROM ('%s') TO ('%s')", tb->central, name, tb->central, a,
-				 b);
+			snprintf(sql, sizeof(sql),
+				 "CREATE TABLE IF NOT EXISTS %s_p%s PARTITION OF %s "
+				 "FOR VALUES FROM ('%s') TO ('%s')",
+				 tb->central, name, tb->central, a, b);
 			err = fleet_exec(sh->pg, sql);
 		}
 		if (!err)
@@ -411,15 +420,18 @@ static int host_row(struct shipper *sh, uint64_t *shipped, uint64_t *retained)
 	char id[32];
 	const char *p[3] = { id, sh->o.host, sh->o.store_dir };
 	snprintf(id, sizeof(id), "%lld", (long long)sh->host_id);
-	PGresult *r = PQexecParams(sh->pg, "INSERT INTO ecap_hosts (host_id, name, store) VALUES "
-				   "($1, $2, $3) ON CONFLICT (host_id) DO NOTHING", 3, NULL, p,
-				   NULL, NULL, 0);
+	PGresult *r = PQexecParams(sh->pg,
+				   "INSERT INTO ecap_hosts (host_id, name, store) VALUES "
+				   "($1, $2, $3) ON CONFLICT (host_id) DO NOTHING",
+				   3, NULL, p, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	if (!ok)
 		return pg_fail(sh, "ecap_hosts");
-	r = PQexecParams(sh->pg, "SELECT name, shipped_chunk, retained_chunk FROM ecap_hosts "
-			 "WHERE host_id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+	r = PQexecParams(sh->pg,
+			 "SELECT name, shipped_chunk, retained_chunk FROM ecap_hosts "
+			 "WHERE host_id = $1 FOR UPDATE",
+			 1, NULL, p, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 		PQclear(r);
 		return pg_fail(sh, "ecap_hosts");
@@ -441,7 +453,8 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 {
 	static const char *const sql[] = {
 		"DELETE FROM ecap_procs p USING ecap_flows f WHERE f.host_id = $1 AND "
-		"f.last_chunk < $2 AND p.host_id = $1 AND p.flow_id = f.id AND p.first_ts = f.first_ts",
+		"f.last_chunk < $2 AND p.host_id = $1 AND p.flow_id = f.id AND p.first_ts = "
+		"f.first_ts",
 		"DELETE FROM ecap_flows WHERE host_id = $1 AND last_chunk < $2",
 		"DELETE FROM ecap_chunks WHERE host_id = $1 AND id < $2",
 		"DELETE FROM ecap_tls_sessions WHERE host_id = $1 AND chunk_id < $2",
@@ -477,17 +490,21 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 		return err;
 	st->local_ns = null ? 0 : v[0];
 	if (st->local_chunk < w)
-		fprintf(stderr, "ecap-ship: the central follow point (chunk %" PRIu64 ") is past "
-			"the local index (chunk %" PRIu64 "): was the store recreated?\n", w,
-			st->local_chunk);
-	if ((err = local_u64s(sh, "SELECT max(id) FROM (SELECT id FROM chunks WHERE id > ?1 "
-			      "ORDER BY id LIMIT ?2)", (int64_t)w, sh->o.batch_chunks, v, 1, &null)))
+		fprintf(stderr,
+			"ecap-ship: the central follow point (chunk %" PRIu64 ") is past "
+			"the local index (chunk %" PRIu64 "): was the store recreated?\n",
+			w, st->local_chunk);
+	if ((err = local_u64s(sh,
+			      "SELECT max(id) FROM (SELECT id FROM chunks WHERE id > ?1 "
+			      "ORDER BY id LIMIT ?2)",
+			      (int64_t)w, sh->o.batch_chunks, v, 1, &null)))
 		return err;
 	hi = null ? w : v[0];
 	if (hi > w) {
-		if ((err = local_u64s(sh, "SELECT min(first_ns), max(first_ns) FROM flows WHERE "
-				      "last_chunk > ?1 AND last_chunk <= ?2", (int64_t)w, (int64_t)hi,
-				      v, 2, &null)))
+		if ((err = local_u64s(sh,
+				      "SELECT min(first_ns), max(first_ns) FROM flows WHERE "
+				      "last_chunk > ?1 AND last_chunk <= ?2",
+				      (int64_t)w, (int64_t)hi, v, 2, &null)))
 			return err;
 		if (!null && (err = ensure_partitions(sh, v[0], v[1])))
 			return err;
@@ -515,11 +532,15 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 	snprintf(a[2], 32, "%" PRIu64, st->shipped_ns ? st->shipped_ns : 0);
 	snprintf(a[3], 32, "%" PRIu64, st->local_chunk);
 	snprintf(a[4], 32, "%" PRIu64, st->local_ns);
-	snprintf(a[5], 32, "%" PRIu64, st->retained_chunk > retained ? st->retained_chunk : retained);
-	PGresult *r = PQexecParams(sh->pg, "UPDATE ecap_hosts SET shipped_chunk = $2, shipped_ns = "
-				   "CASE WHEN $3::bigint > 0 THEN $3::bigint ELSE shipped_ns END, "
-				   "local_chunk = $4, local_ns = $5, retained_chunk = $6, store = $7, "
-				   "shipped_at = now() WHERE host_id = $1", 7, NULL, p, NULL, NULL, 0);
+	snprintf(a[5], 32, "%" PRIu64,
+		 st->retained_chunk > retained ? st->retained_chunk : retained);
+	PGresult *r =
+		PQexecParams(sh->pg,
+			     "UPDATE ecap_hosts SET shipped_chunk = $2, shipped_ns = "
+			     "CASE WHEN $3::bigint > 0 THEN $3::bigint ELSE shipped_ns END, "
+			     "local_chunk = $4, local_ns = $5, retained_chunk = $6, store = $7, "
+			     "shipped_at = now() WHERE host_id = $1",
+			     7, NULL, p, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	PQclear(r);
 	if (!ok)

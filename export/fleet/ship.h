@@ -16,16 +16,16 @@
 
 struct ship_options {
 	const char *store_dir;
-	const char *host;            /* the name the fleet knows this host by (SSH target) */
-	int64_t partition_seconds;   /* for a new central schema: 86400 or 3600 */
-	uint32_t batch_chunks;       /* chunks per batch (bounds memory and transaction size) */
+	const char *host;	   /* the name the fleet knows this host by (SSH target) */
+	int64_t partition_seconds; /* for a new central schema: 86400 or 3600 */
+	uint32_t batch_chunks;	   /* chunks per batch (bounds memory and transaction size) */
 };
 
 struct ship_status {
 	uint64_t shipped_chunk, shipped_ns; /* the follow point and its chunk's last packet */
-	uint64_t local_chunk, local_ns;     /* the newest local chunk */
-	uint64_t retained_chunk;            /* the oldest local chunk */
-	uint64_t rows;                      /* rows sent by the last batch */
+	uint64_t local_chunk, local_ns;	    /* the newest local chunk */
+	uint64_t retained_chunk;	    /* the oldest local chunk */
+	uint64_t rows;			    /* rows sent by the last batch */
 };
 
 struct shipper;

@@ -11,11 +11,11 @@
 
 /* How a local value becomes central text in COPY. */
 enum shipcol_kind {
-	SC_INT,    /* SQLite integer -> decimal */
-	SC_U64,    /* SQLite integer holding a u64 (cgroup ids) -> unsigned decimal */
+	SC_INT,	   /* SQLite integer -> decimal */
+	SC_U64,	   /* SQLite integer holding a u64 (cgroup ids) -> unsigned decimal */
 	SC_TEXT,   /* text, escaped for COPY */
 	SC_ADDR,   /* 16-byte blob (v4-mapped) -> inet */
-	SC_TS,     /* ns since the epoch -> timestamptz, floored to microseconds */
+	SC_TS,	   /* ns since the epoch -> timestamptz, floored to microseconds */
 	SC_SHA256, /* blob -> bytea of its SHA-256: the blob itself never leaves the host */
 };
 
@@ -26,15 +26,15 @@ struct shipcol {
 };
 
 struct shiptable {
-	const char *central;   /* ecap_flows */
-	const char *local_from; /* FROM ... WHERE ..., ?1 = after this chunk, ?2 = up to this one */
-	const char *key;       /* the central conflict target, host_id first */
-	const char *same_row;  /* for partitioned tables: the key without the partition column,
+	const char *central;	/* ecap_flows */
+	const char *local_from; /* FROM ... WHERE ...; ?1: after this chunk, ?2: up to it */
+	const char *key;	/* the central conflict target, host_id first */
+	const char *same_row;	/* for partitioned tables: the key without the partition column,
 				* so that a row whose partition column changed replaces its old
 				* copy (NULL: not partitioned) */
 	const struct shipcol *cols;
 	size_t n_cols;
-	int ts_col;            /* index in cols of the partition column, -1: none */
+	int ts_col; /* index in cols of the partition column, -1: none */
 };
 
 extern const struct shiptable shipmap_tables[];

@@ -25,7 +25,8 @@ pg_start() {
 		{ cat "$PG_DIR/initdb.log" >&2; fail "initdb failed"; }
 	rm -f "$PG_DIR/pw"
 	pg_run
-	PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=ecap password=$pw connect_timeout=3"
+	PG_DSN="host=127.0.0.1 port=$PG_PORT dbname=postgres user=ecap password=$pw"
+	PG_DSN+=" connect_timeout=3"
 	printf '%s\n' "$PG_DSN" >"$T/dsn"
 	chmod 600 "$T/dsn"
 	PGPASSWORD=$pw
@@ -46,7 +47,8 @@ pg_run() {
 			cleanup_cmd "kill -INT $PG_POSTMASTER 2>/dev/null; sleep 0.5"
 			return 0
 		fi
-		kill -0 "$PG_PID" 2>/dev/null || { cat "$PG_DIR/pg.log" >&2; fail "postgres exited"; }
+		kill -0 "$PG_PID" 2>/dev/null ||
+			{ cat "$PG_DIR/pg.log" >&2; fail "postgres exited"; }
 		sleep 0.1
 	done
 	fail "postgres not ready after 10 s"
@@ -75,14 +77,16 @@ local_rows() {
 }
 
 central_rows() {
-	psqlc "SELECT 'flow', f.id, proto, port_a, port_b, packets, bytes, first_chunk, last_chunk
-		FROM ecap_flows f JOIN ecap_hosts h USING (host_id) WHERE h.name = '$1'" | tr '|' ' '
-	psqlc "SELECT 'proc', flow_id, side, pid, uid, comm
-		FROM ecap_procs p JOIN ecap_hosts h USING (host_id) WHERE h.name = '$1'" | tr '|' ' '
-	psqlc "SELECT 'chunk', c.id, segment, packets, raw_len
-		FROM ecap_chunks c JOIN ecap_hosts h USING (host_id) WHERE h.name = '$1'" | tr '|' ' '
-	psqlc "SELECT 'tls', flow_id, chunk_id
-		FROM ecap_tls_sessions t JOIN ecap_hosts h USING (host_id) WHERE h.name = '$1'" |
+	host_rows "$1" ecap_flows "'flow', t.id, proto, port_a, port_b, packets, bytes, first_chunk,
+		last_chunk"
+	host_rows "$1" ecap_procs "'proc', flow_id, side, pid, uid, comm"
+	host_rows "$1" ecap_chunks "'chunk', t.id, segment, packets, raw_len"
+	host_rows "$1" ecap_tls_sessions "'tls', flow_id, chunk_id"
+}
+
+# host_rows HOST TABLE COLUMNS: the rows of HOST in a central table, space-separated
+host_rows() {
+	psqlc "SELECT $3 FROM $2 t JOIN ecap_hosts h USING (host_id) WHERE h.name = '$1'" |
 		tr '|' ' '
 }
 

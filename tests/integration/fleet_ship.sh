@@ -127,6 +127,7 @@ assert_eq "$NP" "$(psqlc "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON
 "$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1800000000 2>"$T/drop.log" || fail "drop failed"
 assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_flows f JOIN ecap_hosts h USING (host_id)
 	WHERE h.name = 'alpha'")" "alpha's flows (2025) after dropping partitions before 2027"
-assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows WHERE first_ts >= to_timestamp(1800000000)")" \
+assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows
+	WHERE first_ts >= to_timestamp(1800000000)")" \
 	"flows of 2027 kept"
 info "ok: $NCH chunks and $NFL flows shipped; kill at $W, restart, outage and retention"

@@ -145,8 +145,8 @@ done
 for h in "${HOSTS[@]}"; do
 	for i in $(seq 100); do
 		L=$(sqlite3 "$T/$h/s/index.db" "SELECT coalesce(max(id), 0) FROM chunks")
-		[ "$(psqlc "SELECT shipped_chunk FROM ecap_hosts WHERE name = 'host$h'")" = "$L" ] &&
-			break
+		W=$(psqlc "SELECT shipped_chunk FROM ecap_hosts WHERE name = 'host$h'")
+		[ "$W" = "$L" ] && break
 		sleep 0.2
 	done
 	assert_shipped "$T/$h/s" "host$h"

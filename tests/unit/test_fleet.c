@@ -35,8 +35,11 @@ static void test_flowids(void **state)
 	assert_string_equal(f, "3,7,12,40-45");
 	free(f);
 	idset_free(&s);
-	static const char *const bad[] = { "", ",", "1,", "0", "5-3", "1-", "-1", "1;id", "1 2",
-					   "99999999999999999999", "1-20000000", "a" };
+	static const char *const bad[] = {
+		"",	      ",",  "1,",   "0",   "5-3",
+		"1-",	      "-1", "1;id", "1 2", "99999999999999999999",
+		"1-20000000", "a"
+	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct idset b = { 0 };
 		assert_int_equal(flowids_parse(bad[i], &b), -EINVAL);
@@ -93,7 +96,8 @@ static void answer(struct buf *b, const char *ifname, uint64_t t0, int n)
 	for (int i = 0; i < n; i++) {
 		pkt[0] = (uint8_t)i;
 		assert_int_equal(pcapng_write_epb(b, 0, t0 + (uint64_t)i * 10, pkt, sizeof(pkt),
-						  sizeof(pkt), 2, "PID: 1\nCmd: curl"), 0);
+						  sizeof(pkt), 2, "PID: 1\nCmd: curl"),
+				 0);
 	}
 }
 
@@ -121,12 +125,12 @@ static void test_check_hostile(void **state)
 	struct buf b = { 0 };
 	answer(&b, "eth0", 1000, 3);
 	assert_int_equal(check(b.data, b.len), 0);
-	assert_int_equal(check(b.data, b.len - 4), -EBADMSG);        /* truncated */
+	assert_int_equal(check(b.data, b.len - 4), -EBADMSG); /* truncated */
 	assert_int_equal(check("\0\0\0\0garbage!", 12), -EBADMSG);
-	assert_int_equal(check(b.data, 0), -EBADMSG);                /* empty */
+	assert_int_equal(check(b.data, 0), -EBADMSG); /* empty */
 	struct buf two = { 0 };
 	answer(&two, "eth0", 1000, 1);
-	answer(&two, "eth0", 2000, 1);                               /* a second section */
+	answer(&two, "eth0", 2000, 1); /* a second section */
 	assert_int_equal(check(two.data, two.len), -EBADMSG);
 	struct buf und = { 0 };
 	struct pcapng_shb_info shb = { 0 };
@@ -143,8 +147,8 @@ static void test_merge(void **state)
 {
 	(void)state;
 	struct buf a = { 0 }, c = { 0 };
-	answer(&a, "eth0", 1000, 3);  /* 1000, 1010, 1020 */
-	answer(&c, "", 1005, 2);      /* 1005, 1015 */
+	answer(&a, "eth0", 1000, 3); /* 1000, 1010, 1020 */
+	answer(&c, "", 1005, 2);     /* 1005, 1015 */
 	struct pmerge_input ia = { .host = "hostA", .fd = file_of(a.data, a.len) };
 	struct pmerge_input ic = { .host = "hostC", .fd = file_of(c.data, c.len) };
 	assert_int_equal(pmerge_check(&ia), 0);
