@@ -45,7 +45,8 @@ static void usage(FILE *f)
 		"  --store DIR        the store (or as the last argument; default %s)\n"
 		"  --fleet DSN        ask the fleet's PostgreSQL instead of a store (several\n"
 		"                     times for shards): hosts with matching flows, their\n"
-		"                     shipping lag, and with -f the flows, host by host\n"
+		"                     shipping lag, and with -p/-f the processes/flows, host\n"
+		"                     by host\n"
 		"  --fleet-file FILE  the DSNs from a root-only file;  --tls-ca FILE  verify-full\n"
 		"  -h, --help         this text;  -V, --version  the version\n"
 		"\n"
@@ -541,11 +542,11 @@ int main(int argc, char **argv)
 	if (args_finish(&q) < 0)
 		return 2;
 	if (fleet.n) {
-		if (dir || l.json || procs) {
-			fprintf(stderr, "ecap-ls: --fleet takes no store, --json or -p\n");
+		if (dir || l.json) {
+			fprintf(stderr, "ecap-ls: --fleet takes no store or --json\n");
 			return 2;
 		}
-		rc = fleet_ls(&fleet, tls_ca, &q, l.list_flows);
+		rc = fleet_ls(&fleet, tls_ca, &q, l.list_flows, procs);
 		fleet_dsns_free(&fleet);
 		return rc;
 	}

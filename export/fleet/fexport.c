@@ -83,7 +83,7 @@ int fleet_export_run(const struct fleet_export_options *o)
 	size_t connected = fleet_connect_all(o->dsns, o->tls_ca, conns);
 	if (connected == 0)
 		return 1;
-	err = fleet_query(conns, o->dsns->n, o->q, &r);
+	err = fleet_query(conns, o->dsns->n, o->q, false, &r);
 	fleet_disconnect_all(conns, o->dsns->n);
 	if (err || make_jobs(&r, &jobs, &nj) < 0)
 		goto out;

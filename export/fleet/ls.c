@@ -2,7 +2,8 @@
 /*
  * ls.c - ecap-ls --fleet: one line per host (matching flows, packets, bytes, the shipping
  * follow point and its lag), then with -f one line per matching flow naming its host.
- * With a selection only hosts that have matching flows are listed.
+ * With -p one line per process (host, pid, comm, uid) with its flows' totals. With a
+ * selection only hosts that have matching flows are listed.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -18,7 +19,8 @@ static bool selects(const struct query *q)
 	return flow_filter_selects(&q->flows) || q->has_since || q->has_until;
 }
 
-int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query *q, bool list_flows)
+int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query *q,
+	     bool list_flows, bool list_procs)
 {
 	PGconn *conns[FLEET_MAX_DSNS] = { 0 };
 	struct fleet_result r;
@@ -27,10 +29,14 @@ int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query 
 
 	if (ok == 0)
 		return 1;
-	int err = fleet_query(conns, d->n, q, &r);
+	struct fleet_result rp = { 0 };
+	int err = fleet_query(conns, d->n, q, false, &r);
+	if (!err && list_procs)
+		err = fleet_query(conns, d->n, q, true, &rp);
 	fleet_disconnect_all(conns, d->n);
 	if (err) {
 		fleet_result_free(&r);
+		fleet_result_free(&rp);
 		return 1;
 	}
 	size_t answered = ok - r.servers_failed;
@@ -63,6 +69,17 @@ int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query 
 	}
 	if (!listed)
 		printf("  (none)\n");
+	if (list_procs) {
+		printf("Processes: %zu\n", rp.n_procs);
+		printf("  %-16s %8s %-16s %6s %7s %10s %12s\n", "HOST", "PID", "COMM", "UID", "FLOWS",
+		       "PACKETS", "BYTES");
+		for (size_t i = 0; i < rp.n_procs; i++) {
+			const struct fleet_proc *p = &rp.procs[i];
+			printf("  %-16s %8" PRIu64 " %-16s %6" PRIu64 " %7" PRIu64 " %10" PRIu64
+			       " %12" PRIu64 "\n", p->host, p->pid, p->comm, p->uid, p->flows,
+			       p->packets, p->bytes);
+		}
+	}
 	if (list_flows) {
 		printf("Flows: %zu\n", r.n_flows);
 		printf("  %-16s %8s %-5s %-47s %-30s %8s %10s  %s\n", "HOST", "ID", "PROTO",
@@ -84,5 +101,6 @@ int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query 
 	if (selects(q) && r.n_flows == 0)
 		rc = 1;
 	fleet_result_free(&r);
+	fleet_result_free(&rp);
 	return rc;
 }

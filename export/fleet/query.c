@@ -68,17 +68,21 @@ static int where_procs(struct sqlq *s, const char *col, const char *arr, const c
 	return err ? err : add(s, "))");
 }
 
-static int build(struct sqlq *s, const struct query *q)
+/* The matching flows (procs false), or their processes with totals (procs true). */
+static int build(struct sqlq *s, const struct query *q, bool procs)
 {
 	const struct flow_filter *f = &q->flows;
 	char tmp[64], a[48], b[48];
 	char *arr;
-	int err = add(
-		s, "SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, host(f.addr_b), "
-		   "f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, (SELECT "
-		   "string_agg(p.pid || '/' || p.comm, ' ' ORDER BY p.side) FROM ecap_procs p "
-		   "WHERE p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts) "
-		   "FROM ecap_flows f JOIN ecap_hosts h USING (host_id) WHERE true");
+	int err = add(s, procs ?
+		"SELECT h.name, p.pid, p.uid, p.comm, count(*), sum(f.packets), sum(f.bytes) "
+		"FROM ecap_flows f JOIN ecap_hosts h USING (host_id) JOIN ecap_procs p ON "
+		"p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts WHERE true" :
+		"SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, host(f.addr_b), "
+		"f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, (SELECT "
+		"string_agg(p.pid || '/' || p.comm, ' ' ORDER BY p.side) FROM ecap_procs p "
+		"WHERE p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts) "
+		"FROM ecap_flows f JOIN ecap_hosts h USING (host_id) WHERE true");
 	if (!err && q->has_since) {
 		fleet_format_ts(f->since_ns, tmp, sizeof(tmp));
 		err = add(s, " AND f.last_ts >= ") ?: param(s, tmp, "::timestamptz");
@@ -167,7 +171,8 @@ static int build(struct sqlq *s, const struct query *q)
 			err = add(s, ")");
 	}
 	if (!err)
-		err = add(s, " ORDER BY h.name, f.id");
+		err = add(s, procs ? " GROUP BY 1, 2, 3, 4 ORDER BY 1, 7 DESC" :
+				     " ORDER BY h.name, f.id");
 	return err ? err : buf_append(&s->sql, "", 1);
 }
 
@@ -326,13 +331,36 @@ static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq 
 	return err;
 }
 
+static int take_procs(PGresult *r, size_t server, struct fleet_result *out)
+{
+	(void)server;
+	if (PQnfields(r) != 7)
+		return -EBADMSG;
+	for (int i = 0; i < PQntuples(r); i++) {
+		if (grow((void **)&out->procs, &out->cap_procs, out->n_procs, sizeof(*out->procs)))
+			return -ENOMEM;
+		struct fleet_proc *p = &out->procs[out->n_procs];
+		memset(p, 0, sizeof(*p));
+		if (copy_text(p->host, sizeof(p->host), PQgetvalue(r, i, 0)) ||
+		    take_u64(PQgetvalue(r, i, 1), &p->pid) || take_u64(PQgetvalue(r, i, 2), &p->uid) ||
+		    take_u64(PQgetvalue(r, i, 4), &p->flows) ||
+		    take_u64(PQgetvalue(r, i, 5), &p->packets) ||
+		    take_u64(PQgetvalue(r, i, 6), &p->bytes))
+			return -EBADMSG;
+		snprintf(p->comm, sizeof(p->comm), "%s", PQgetvalue(r, i, 3));
+		out->n_procs++;
+	}
+	return 0;
+}
+
 static int take_flows(PGresult *r, size_t server, struct fleet_result *out)
 {
 	(void)server;
 	return collect_flows(r, out);
 }
 
-int fleet_query(PGconn **conns, size_t n, const struct query *q, struct fleet_result *out)
+int fleet_query(PGconn **conns, size_t n, const struct query *q, bool procs,
+		struct fleet_result *out)
 {
 	struct sqlq s = { 0 };
 	int err;
@@ -343,9 +371,10 @@ int fleet_query(PGconn **conns, size_t n, const struct query *q, struct fleet_re
 		      NULL, collect_hosts, out);
 	if (err)
 		return err;
-	err = build(&s, q);
+	err = build(&s, q, procs);
 	if (!err)
-		err = fan_out(conns, n, (const char *)s.sql.data, &s, take_flows, out);
+		err = fan_out(conns, n, (const char *)s.sql.data, &s, procs ? take_procs : take_flows,
+			      out);
 	buf_free(&s.sql);
 	for (int i = 0; i < s.n; i++)
 		free(s.params[i]);
@@ -356,5 +385,6 @@ void fleet_result_free(struct fleet_result *r)
 {
 	free(r->flows);
 	free(r->hosts);
+	free(r->procs);
 	memset(r, 0, sizeof(*r));
 }

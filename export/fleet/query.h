@@ -34,7 +34,16 @@ struct fleet_host {
 	size_t server; /* index of its DSN */
 };
 
+struct fleet_proc {
+	char host[256];
+	uint64_t pid, uid;
+	char comm[64];
+	uint64_t flows, packets, bytes;
+};
+
 struct fleet_result {
+	struct fleet_proc *procs;
+	size_t n_procs, cap_procs;
 	struct fleet_flow *flows;
 	size_t n_flows, cap_flows;
 	struct fleet_host *hosts;
@@ -47,8 +56,10 @@ struct fleet_result {
 size_t fleet_connect_all(const struct fleet_dsns *d, const char *tls_ca, PGconn **conns);
 void fleet_disconnect_all(PGconn **conns, size_t n);
 
-/* Every host (with its follow point) and the flows matching q, from all servers. */
-int fleet_query(PGconn **conns, size_t n, const struct query *q, struct fleet_result *out);
+/* Every host (with its follow point) and the flows matching q (procs: instead, the processes
+ * of those flows with their totals), from all servers. */
+int fleet_query(PGconn **conns, size_t n, const struct query *q, bool procs,
+		struct fleet_result *out);
 void fleet_result_free(struct fleet_result *r);
 
 /* A fleet host name or store path safe to put on a remote command line: letters, digits
