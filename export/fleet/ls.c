@@ -71,8 +71,8 @@ int fleet_ls(const struct fleet_dsns *d, const char *tls_ca, const struct query 
 		printf("  (none)\n");
 	if (list_procs) {
 		printf("Processes: %zu\n", rp.n_procs);
-		printf("  %-16s %8s %-16s %6s %7s %10s %12s\n", "HOST", "PID", "COMM", "UID", "FLOWS",
-		       "PACKETS", "BYTES");
+		printf("  %-16s %8s %-16s %6s %7s %10s %12s\n", "HOST", "PID", "COMM", "UID",
+		       "FLOWS", "PACKETS", "BYTES");
 		for (size_t i = 0; i < rp.n_procs; i++) {
 			const struct fleet_proc *p = &rp.procs[i];
 			printf("  %-16s %8" PRIu64 " %-16s %6" PRIu64 " %7" PRIu64 " %10" PRIu64

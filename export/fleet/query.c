@@ -77,7 +77,8 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 	int err = add(s, procs ?
 		"SELECT h.name, p.pid, p.uid, p.comm, count(*), sum(f.packets), sum(f.bytes) "
 		"FROM ecap_flows f JOIN ecap_hosts h USING (host_id) JOIN ecap_procs p ON "
-		"p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts WHERE true" :
+		"p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts "
+		"WHERE true" :
 		"SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, host(f.addr_b), "
 		"f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, (SELECT "
 		"string_agg(p.pid || '/' || p.comm, ' ' ORDER BY p.side) FROM ecap_procs p "
@@ -342,7 +343,8 @@ static int take_procs(PGresult *r, size_t server, struct fleet_result *out)
 		struct fleet_proc *p = &out->procs[out->n_procs];
 		memset(p, 0, sizeof(*p));
 		if (copy_text(p->host, sizeof(p->host), PQgetvalue(r, i, 0)) ||
-		    take_u64(PQgetvalue(r, i, 1), &p->pid) || take_u64(PQgetvalue(r, i, 2), &p->uid) ||
+		    take_u64(PQgetvalue(r, i, 1), &p->pid) ||
+		    take_u64(PQgetvalue(r, i, 2), &p->uid) ||
 		    take_u64(PQgetvalue(r, i, 4), &p->flows) ||
 		    take_u64(PQgetvalue(r, i, 5), &p->packets) ||
 		    take_u64(PQgetvalue(r, i, 6), &p->bytes))
@@ -373,8 +375,8 @@ int fleet_query(PGconn **conns, size_t n, const struct query *q, bool procs,
 		return err;
 	err = build(&s, q, procs);
 	if (!err)
-		err = fan_out(conns, n, (const char *)s.sql.data, &s, procs ? take_procs : take_flows,
-			      out);
+		err = fan_out(conns, n, (const char *)s.sql.data, &s,
+			      procs ? take_procs : take_flows, out);
 	buf_free(&s.sql);
 	for (int i = 0; i < s.n; i++)
 		free(s.params[i]);

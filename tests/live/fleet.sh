@@ -162,7 +162,7 @@ assert_eq "hostA hostB" "$(awk '/^Hosts with/ {on = 1; next} /^  host/ && on {pr
 "$ECAP_LS" --fleet-file "$T/dsn" -f --comm curl >"$T/lsf.txt" || fail "ecap-ls --fleet -f failed"
 grep -q "hostA .*${IP[C]}:8080" "$T/lsf.txt" || fail "ecap-ls --fleet -f misses A's curl to C"
 "$ECAP_LS" --fleet-file "$T/dsn" -p --port 8081 >"$T/lsp.txt" || fail "ecap-ls --fleet -p failed"
-grep -Eq "^  hostB +[0-9]+ curl " "$T/lsp.txt" || fail "ecap-ls --fleet -p: no curl on B: $(cat "$T/lsp.txt")"
+grep -Eq "^  hostB +[0-9]+ curl " "$T/lsp.txt" || fail "ecap-ls --fleet -p: no curl on B"
 grep -Eq "^  hostB +[0-9]+ python3 " "$T/lsp.txt" || fail "ecap-ls --fleet -p: no server on B"
 
 # the fleet key runs nothing else
