@@ -30,6 +30,7 @@
 
 struct shipper {
 	struct ship_options o;
+	char *store_abs;
 	int64_t host_id;
 	struct store *s;
 	sqlite3 *db;
@@ -40,7 +41,6 @@ struct shipper {
 	uint64_t fail_after_rows; /* test hook ECAP_SHIP_KILL_AFTER_ROWS: SIGKILL mid-batch */
 	uint64_t rows_total;
 	struct buf line;
-	char errbuf[256];
 };
 
 int ship_open(const struct ship_options *o, struct shipper **out)
@@ -52,12 +52,22 @@ int ship_open(const struct ship_options *o, struct shipper **out)
 	if (!sh)
 		return -ENOMEM;
 	sh->o = *o;
+	/* the store as the fleet will name it to this host over SSH: an absolute path */
+	sh->store_abs = realpath(o->store_dir, NULL);
+	if (!sh->store_abs) {
+		err = -errno;
+		fprintf(stderr, "ecap-ship: %s: %s\n", o->store_dir, strerror(errno));
+		free(sh);
+		return err;
+	}
+	sh->o.store_dir = sh->store_abs;
 	sh->host_id = fleet_host_id(o->host);
 	store_options_default(&so);
 	so.quiet = true;
 	err = store_open(o->store_dir, STORE_READ, &so, &sh->s);
 	if (err) {
 		fprintf(stderr, "ecap-ship: %s\n", sh->s ? store_errmsg(sh->s) : strerror(-err));
+		free(sh->store_abs);
 		free(sh);
 		return err;
 	}
@@ -75,6 +85,7 @@ void ship_close(struct shipper *sh)
 		return;
 	store_close(sh->s);
 	buf_free(&sh->line);
+	free(sh->store_abs);
 	free(sh);
 }
 
