@@ -6,7 +6,8 @@
 # itself (on a small replayed store, which also gives ecap-ship's own rate and CPU). Then N
 # synthetic flows, each with one process, from 1,000 hosts over 7 days are COPY-ed in (the
 # two shards at once), and three questions are timed on "one" and fanned out over the
-# shards (both asked at once, the slower server's execution time counts; EXPLAIN ANALYZE): one address over 24 h, one comm
+# shards (both asked at once, the slower server's execution time counts; EXPLAIN ANALYZE):
+# one address over 24 h, one comm
 # over an hour, top hosts talking to a /24 over 7 days. Prints one line per figure.
 #
 #   ECAP_BUILD=$PWD/build ECAP_SRC=$PWD tools/bench_fleet.sh [FLOWS]   (default 1000000)
@@ -38,7 +39,9 @@ for s in one sh0 sh1; do
 		--store "$T/s" --host "bench-$s" --once 2>/dev/null
 done
 read -r el us sy <"$T/ship.time"
-echo "ecap-ship --once: $ROWS rows in ${el} s: $(python3 -c "print(int($ROWS / max($el, 0.001)))") rows/s; CPU ${us} s user + ${sy} s sys"
+rate() { python3 -c "print(int($1 / max($2, 0.001)))"; } # ROWS SECONDS
+echo "ecap-ship --once: $ROWS rows in ${el} s: $(rate "$ROWS" "$el") rows/s;" \
+	"CPU ${us} s user + ${sy} s sys"
 
 T0=$(($(date +%s) / 86400 * 86400 - 6 * 86400))
 for s in one sh0 sh1; do
@@ -65,7 +68,8 @@ for i in range(n):
     h = i % 1000
     hid = 1000003 * h + 17
     ts = t0 + (i * 604800.0) / n
-    first = time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(ts)) + '.%06d+00' % (int(ts * 1e6) % 1000000)
+    first = (time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(ts)) +
+             '.%06d+00' % (int(ts * 1e6) % 1000000))
     a = '10.%d.%d.%d' % (h // 250, h % 250, 1 + i % 200)
     b = '192.0.2.%d' % (i % 250) if i % 10 == 0 else '10.200.%d.%d' % (i % 250, i % 199 + 1)
     f = '%d,%d,6,%s,%d,%s,443,%s,%s,%d,%d,%d,%d\n' % (hid, i + 1, a, 30000 + i % 30000, b, first,
@@ -89,9 +93,11 @@ copy_in() { # SERVER
 }
 now() { date +%s.%N; }
 t=$(now); copy_in one; t1=$(now)
-echo "COPY one server: $((2 * N)) rows in $(python3 -c "print(round($t1 - $t, 1))") s: $(python3 -c "print(int(2 * $N / ($t1 - $t)))") rows/s (indexes included)"
+el=$(python3 -c "print(round($t1 - $t, 1))")
+echo "COPY one server: $((2 * N)) rows in $el s: $(rate $((2 * N)) "$el") rows/s (indexes included)"
 t=$(now); copy_in sh0 & P0=$!; copy_in sh1; wait $P0; t1=$(now)
-echo "COPY two shards at once: $((2 * N)) rows in $(python3 -c "print(round($t1 - $t, 1))") s: $(python3 -c "print(int($N / ($t1 - $t)))") rows/s per shard"
+el=$(python3 -c "print(round($t1 - $t, 1))")
+echo "COPY two shards at once: $((2 * N)) rows in $el s: $(rate "$N" "$el") rows/s per shard"
 echo "bytes per flow row (heap + indexes, incl. its process row): $(q one "SELECT
 	(sum(pg_total_relation_size(c.oid)) / $N)::int FROM pg_class c JOIN pg_inherits i ON
 	i.inhrelid = c.oid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname IN
@@ -109,7 +115,8 @@ Q3="SELECT host_id, count(*) FROM ecap_flows WHERE addr_b << '192.0.2.0/24' AND 
 exec_ms() { # SERVER SQL: the server's execution time (EXPLAIN ANALYZE), best of 3, ms
 	local i
 	for i in 1 2 3; do
-		q "$1" "EXPLAIN (ANALYZE, TIMING OFF) $2" | sed -n 's/^Execution Time: \(.*\) ms$/\1/p'
+		q "$1" "EXPLAIN (ANALYZE, TIMING OFF) $2" |
+			sed -n 's/^Execution Time: \(.*\) ms$/\1/p'
 	done | sort -g | head -1
 }
 for name in Q1 Q2 Q3; do
