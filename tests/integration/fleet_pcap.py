@@ -67,7 +67,8 @@ def packets(path, host=None):
 
 cmd = sys.argv[1]
 if cmd == 'packets':
-    print('\n'.join(packets(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)))
+    for line in packets(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None):
+        print(line)
 elif cmd == 'shb':
     for t, body, e in blocks(sys.argv[2]):
         if t == 0x0A0D0D0A:
