@@ -13,19 +13,23 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "uprobe_attach.h"
 #include "tls/lib.h"
 
 #define SEEN_MAX 8192u
+#define SEEN_SLOTS (2 * SEEN_MAX) /* open addressing, a power of 2: at most half full */
 #define NEEDED_MAX 64u
 
 enum verdict { V_OTHER, V_PROBED, V_FAILED };
@@ -48,25 +52,38 @@ struct live_keylog {
 	uint32_t nprobed, nfailed;
 	struct seen_file *seen;
 	size_t nseen;
+	uint32_t *slot;                   /* SEEN_SLOTS: index + 1 into seen, 0 empty */
 	bool full_said;
 };
 
-static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino)
+static uint32_t seen_hash(dev_t dev, ino_t ino)
 {
-	size_t i;
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)ino * 0xff51afd7ed558ccdull);
 
-	for (i = 0; i < k->nseen; i++)
-		if (k->seen[i].dev == dev && k->seen[i].ino == ino)
-			return &k->seen[i];
+	return (uint32_t)(h ^ (h >> 29)) & (SEEN_SLOTS - 1);
+}
+
+/* The entry of (dev, ino), or NULL; *at: the empty slot where it would go. */
+static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, uint32_t *at)
+{
+	uint32_t i = seen_hash(dev, ino);
+
+	while (k->slot[i]) {
+		struct seen_file *s = &k->seen[k->slot[i] - 1];
+
+		if (s->dev == dev && s->ino == ino)
+			return s;
+		i = (i + 1) & (SEEN_SLOTS - 1);
+	}
+	if (at)
+		*at = i;
 	return NULL;
 }
 
 static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	struct keylog_config cfg = { 0 };
 	uint32_t slot = k->nprobed;
-	char path[64];
 
 	if (slot >= KL_FILES_MAX)
 		return -ENOSPC;
@@ -77,12 +94,9 @@ static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 	if (bpf_map__update_elem(k->skel->maps.kl_cfg, &slot, sizeof(slot), &cfg, sizeof(cfg),
 				 BPF_ANY) < 0)
 		return -errno;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	uo.bpf_cookie = slot;
-	k->links[slot] = bpf_program__attach_uprobe_opts(p->abi == TLS_PROBE_ABI_GO ?
-								 k->skel->progs.kl_go :
-								 k->skel->progs.kl_call,
-							 -1, path, p->func_off, &uo);
+	k->links[slot] = uprobe_attach(p->abi == TLS_PROBE_ABI_GO ? k->skel->progs.kl_go :
+								      k->skel->progs.kl_call,
+				       fd, NULL, p->func_off, false, slot);
 	if (!k->links[slot])
 		return -errno;
 	k->probe[slot] = *p;
@@ -106,9 +120,10 @@ static void consider_fd(struct live_keylog *k, int fd, const char *name)
 	struct tls_elf e;
 	char why[256];
 	struct stat st;
+	uint32_t at;
 	int rc;
 
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || seen_find(k, st.st_dev, st.st_ino))
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || seen_find(k, st.st_dev, st.st_ino, &at))
 		return;
 	if (k->nseen == SEEN_MAX) {
 		if (!k->full_said)
@@ -117,6 +132,7 @@ static void consider_fd(struct live_keylog *k, int fd, const char *name)
 		return;
 	}
 	s = &k->seen[k->nseen++];
+	k->slot[at] = (uint32_t)k->nseen;
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
 	s->verdict = V_OTHER;
@@ -222,9 +238,10 @@ static void consider_needed(struct live_keylog *k, int fd, const char *root)
 static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 {
 	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
-	unsigned long long lo, hi;
+	unsigned long long lo, hi, ino;
+	unsigned maj, mnr;
 	char perms[8];
-	int fd, n;
+	int fd;
 	FILE *m;
 
 	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
@@ -250,8 +267,11 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 	while (fgets(line, sizeof(line), m)) {
 		char *file = strchr(line, '/');
 
-		if (!file || sscanf(line, "%llx-%llx %7s %n", &lo, &hi, perms, &n) != 3 ||
-		    perms[2] != 'x' || strstr(file, " (deleted)"))
+		if (!file || sscanf(line, "%llx-%llx %7s %*x %x:%x %llu", &lo, &hi, perms, &maj, &mnr,
+				    &ino) != 6 || perms[2] != 'x' || strstr(file, " (deleted)"))
+			continue;
+		/* seen already (as maps names it): no need to open it again */
+		if (seen_find(k, makedev(maj, mnr), (ino_t)ino, NULL))
 			continue;
 		file[strcspn(file, "\n")] = '\0';
 		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid, lo, hi);
@@ -361,9 +381,10 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 	k->ctx = ctx;
 	k->quiet = quiet;
 	k->seen = calloc(SEEN_MAX, sizeof(*k->seen));
+	k->slot = calloc(SEEN_SLOTS, sizeof(*k->slot));
 	k->skel = tlslog_bpf__open_and_load();
-	if (!k->seen || !k->skel) {
-		rc = k->seen ? -errno : -ENOMEM;
+	if (!k->seen || !k->slot || !k->skel) {
+		rc = k->seen && k->slot ? -errno : -ENOMEM;
 		fprintf(stderr, "ecap-rec: tls: cannot load the key-log probes: %s\n",
 			strerror(-rc));
 		live_keylog_stop(k);
@@ -384,6 +405,7 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		scan_dir(k, system_dirs[i], 1);
 	live_keylog_rescan(k);
+	malloc_trim(0); /* the large symbol tables read are freed: give the memory back */
 	*out = k;
 	return 0;
 }
@@ -410,5 +432,6 @@ void live_keylog_stop(struct live_keylog *k)
 		bpf_link__destroy(k->links[i]);
 	tlslog_bpf__destroy(k->skel);
 	free(k->seen);
+	free(k->slot);
 	free(k);
 }

@@ -30,6 +30,7 @@
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
 #include "tls_lib.h"
+#include "uprobe_attach.h"
 
 #define DEDUPE_SLOTS (1u << 16)
 #define RESCAN_NS (10ull * 1000000000ull)
@@ -118,13 +119,13 @@ static void detach_lib(struct live_tls *t, uint32_t slot)
 }
 
 /*
- * Attaches the probes of slot to path: SSL_do_handshake (entry and return), SSL_free (entry),
- * and SSL_read/SSL_write and their _ex forms: entry only when the build's handshake state is
- * calibrated, else entry and return. Returns how many functions are probed, or -errno.
+ * Attaches the probes of slot to the library open on fd: SSL_do_handshake (entry and return),
+ * SSL_free (entry), and SSL_read/SSL_write and their _ex forms: entry only when the build's
+ * handshake state is calibrated, else entry and return. Returns how many functions are
+ * probed, or -errno.
  */
-static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
+static int attach_lib(struct live_tls *t, uint32_t slot, int fd)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	bool entry_only = t->cal[slot].f[TLS_CAL_IN_INIT].found;
 	struct bpf_link *l;
 	size_t i, ok = 0;
@@ -132,11 +133,8 @@ static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
 
 	for (i = 0; i < NFUNCS; i++) {
 		if (i > 0 && entry_only) {
-			uo.func_name = probed_functions[i];
-			uo.retprobe = false;
-			uo.bpf_cookie = slot;
-			l = bpf_program__attach_uprobe_opts(t->skel->progs.ossl_io, -1, path, 0,
-							    &uo);
+			l = uprobe_attach(t->skel->progs.ossl_io, fd, probed_functions[i], 0, false,
+					  slot);
 			if (l) {
 				t->links[slot][2 * i] = l;
 				ok++;
@@ -146,12 +144,8 @@ static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
 			continue;
 		}
 		for (ret = 0; ret < 2; ret++) {
-			uo.func_name = probed_functions[i];
-			uo.retprobe = ret;
-			uo.bpf_cookie = slot;
-			l = bpf_program__attach_uprobe_opts(ret ? t->skel->progs.ossl_exit :
-								  t->skel->progs.ossl_enter,
-							    -1, path, 0, &uo);
+			l = uprobe_attach(ret ? t->skel->progs.ossl_exit : t->skel->progs.ossl_enter,
+					  fd, probed_functions[i], 0, ret, slot);
 			if (!l) {
 				err = -errno;
 				break;
@@ -166,11 +160,8 @@ static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
 			t->links[slot][2 * i] = NULL;
 		}
 	}
-	uo.func_name = "SSL_free";
-	uo.retprobe = false;
-	uo.bpf_cookie = slot;
-	t->links[slot][2 * NFUNCS] = bpf_program__attach_uprobe_opts(t->skel->progs.ossl_free, -1,
-								      path, 0, &uo);
+	t->links[slot][2 * NFUNCS] = uprobe_attach(t->skel->progs.ossl_free, fd, "SSL_free", 0,
+						   false, slot);
 	if (t->links[slot][2 * NFUNCS])
 		ok++;
 	if (!t->links[slot][0] && !t->links[slot][2] && !t->links[slot][2 * NFUNCS]) {
@@ -187,7 +178,7 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 	struct live_tls *t = ctx;
 	struct known_file *k = known_find(t, f);
 	struct ossl_config cfg;
-	char err[512] = "", fdpath[32];
+	char err[512] = "";
 	uint32_t slot = t->nlibs;
 	int rc, fd;
 
@@ -229,8 +220,7 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 		close(fd);
 		return 0;
 	}
-	tls_lib_fd_path(fd, fdpath, sizeof(fdpath));
-	rc = attach_lib(t, slot, fdpath);
+	rc = attach_lib(t, slot, fd);
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot attach uprobes: %s\n", f->path,

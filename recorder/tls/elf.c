@@ -138,16 +138,9 @@ bad:
 
 void tls_elf_close(struct tls_elf *e)
 {
-	unsigned i;
-
 	free(e->shdr);
 	free(e->shstr);
-	for (i = 0; i < 2; i++) {
-		free(e->tab[i].sym);
-		free(e->tab[i].str);
-	}
 	e->shdr = e->shstr = NULL;
-	memset(e->tab, 0, sizeof(e->tab));
 	e->shnum = 0;
 }
 
@@ -202,60 +195,89 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
 	return read_new(e, off, sz);
 }
 
-/* Reads symbol table i (0 SHT_SYMTAB 2, 1 SHT_DYNSYM 11) and its string table. */
-static int load_tab(struct tls_elf *e, unsigned i)
-{
-	const uint8_t *sh = find_shdr(e, NULL, i ? 11 : 2), *str;
-	uint32_t link;
+/*
+ * Looks name up in one symbol table (type 2 SHT_SYMTAB or 11 SHT_DYNSYM), read in pieces so
+ * that a large table (node's is 10 MB with its names) costs no more memory than the pieces:
+ * SYM_CHUNK bytes of symbols, and the names whole up to STR_WHOLE, else a STR_WINDOW window of
+ * them moved on a miss (a .symtab's names follow its symbols' order).
+ */
+#define SYM_CHUNK (24u * 4096u)
+#define STR_WINDOW 4096u
+#define STR_WHOLE (4u << 20)    /* a name table up to this size is read whole */
 
-	if (e->tab[i].state)
-		return e->tab[i].state < 0 ? e->tab[i].state : 0;
-	e->tab[i].state = -ENOENT;
+static int lookup_tab(const struct tls_elf *e, uint32_t type, const char *name, uint64_t *addr,
+		      uint64_t *size)
+{
+	const uint8_t *sh = find_shdr(e, NULL, type), *strsh;
+	uint64_t symoff, symsize, stroff, strsize, pos, wbase = 0, wlen = 0;
+	size_t len = strlen(name);
+	uint8_t *sym = NULL, *win = NULL;
+	uint32_t link;
+	int rc = -ENOENT;
+
 	if (!sh)
 		return -ENOENT;
 	link = le32_load(sh + 40);
 	if (link >= e->shnum || le64_load(sh + 56) != 24)
 		return -ENOENT;
-	str = e->shdr + 64ull * link;
-	e->tab[i].sym = read_new(e, le64_load(sh + 24), le64_load(sh + 32));
-	e->tab[i].str = read_new(e, le64_load(str + 24), le64_load(str + 32));
-	if (!e->tab[i].sym || !e->tab[i].str) {
-		free(e->tab[i].sym);
-		free(e->tab[i].str);
-		e->tab[i].sym = e->tab[i].str = NULL;
+	strsh = e->shdr + 64ull * link;
+	symoff = le64_load(sh + 24);
+	symsize = le64_load(sh + 32) / 24 * 24;
+	stroff = le64_load(strsh + 24);
+	strsize = le64_load(strsh + 32);
+	if (!in_file(e, symoff, symsize) || !in_file(e, stroff, strsize) || strsize <= len)
 		return -ENOENT;
+	sym = malloc(SYM_CHUNK);
+	win = malloc(strsize <= STR_WHOLE ? strsize : STR_WINDOW);
+	if (!sym || !win) {
+		rc = -ENOMEM;
+		goto out;
 	}
-	e->tab[i].nsym = le64_load(sh + 32) / 24;
-	e->tab[i].str_len = le64_load(str + 32);
-	e->tab[i].state = 1;
-	return 0;
-}
+	if (strsize <= STR_WHOLE) {
+		if (read_at(e, stroff, win, strsize) < 0)
+			goto out;
+		wlen = strsize;
+	}
+	for (pos = 0; pos < symsize && rc == -ENOENT; pos += SYM_CHUNK) {
+		uint64_t n = symsize - pos < SYM_CHUNK ? symsize - pos : SYM_CHUNK, i;
 
-int tls_elf_symbol(struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *size)
-{
-	size_t len = strlen(name);
-	unsigned t;
-	uint64_t i;
+		if (read_at(e, symoff + pos, sym, n) < 0)
+			break;
+		for (i = 0; i + 24 <= n; i += 24) {
+			const uint8_t *s = sym + i;
+			uint32_t nm = le32_load(s);
+			uint8_t t = s[4] & 0xf;
 
-	for (t = 0; t < 2; t++) {
-		if (load_tab(e, t) < 0)
-			continue;
-		for (i = 0; i < e->tab[t].nsym; i++) {
-			const uint8_t *s = e->tab[t].sym + 24 * i;
-			uint32_t n = le32_load(s);
-			uint8_t type = s[4] & 0xf;
-
-			if ((type != 1 && type != 2) || le16_load(s + 6) == 0 ||
-			    n >= e->tab[t].str_len || e->tab[t].str_len - n <= len ||
-			    memcmp(e->tab[t].str + n, name, len + 1) != 0)
+			if ((t != 1 && t != 2) || le16_load(s + 6) == 0 || nm >= strsize - len)
+				continue;
+			if (nm < wbase || nm + len + 1 > wbase + wlen) {
+				wbase = nm;
+				wlen = strsize - nm < STR_WINDOW ? strsize - nm : STR_WINDOW;
+				if (wlen < len + 1 || read_at(e, stroff + wbase, win, wlen) < 0) {
+					wlen = 0;
+					continue;
+				}
+			}
+			if (memcmp(win + (nm - wbase), name, len + 1) != 0)
 				continue;
 			*addr = le64_load(s + 8);
 			if (size)
 				*size = le64_load(s + 16);
-			return 0;
+			rc = 0;
+			break;
 		}
 	}
-	return -ENOENT;
+out:
+	free(sym);
+	free(win);
+	return rc;
+}
+
+int tls_elf_symbol(struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *size)
+{
+	int rc = lookup_tab(e, 2, name, addr, size);
+
+	return rc == -ENOENT ? lookup_tab(e, 11, name, addr, size) : rc;
 }
 
 static const struct tls_elf_load *load_of(const struct tls_elf *e, uint64_t vaddr, size_t len)

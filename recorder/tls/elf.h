@@ -32,12 +32,6 @@ struct tls_elf {
 	unsigned shnum;
 	uint8_t *shstr;                   /* section name string table */
 	uint64_t shstr_len;
-	/* symbol tables, read on first use: [0] .symtab, [1] .dynsym */
-	struct {
-		uint8_t *sym, *str;
-		uint64_t nsym, str_len;
-		int state;                /* 0 not read, 1 read, <0 absent or bad */
-	} tab[2];
 };
 
 /* Reads the headers of the ELF file open on fd (which stays the caller's). 0, -ENOEXEC (not
