@@ -33,11 +33,12 @@ pg_start() {
 	export PGPASSWORD
 }
 
-# pg_run: start (again) the server of pg_start; PG_PID.
+# pg_run: start (again) the server of pg_start; PG_PID. PG_EXTRA: more server options.
 pg_run() {
 	runuser -u postgres -- "$PG_BIN/postgres" -D "$PG_DIR/data" -p "$PG_PORT" \
 		-c listen_addresses=127.0.0.1 -c unix_socket_directories="$PG_DIR" -c fsync=off \
-		-c synchronous_commit=off -c full_page_writes=off >>"$PG_DIR/pg.log" 2>&1 &
+		-c synchronous_commit=off -c full_page_writes=off ${PG_EXTRA:-} \
+		>>"$PG_DIR/pg.log" 2>&1 &
 	PG_PID=$!
 	cleanup_pid "$PG_PID"
 	local i
@@ -52,6 +53,28 @@ pg_run() {
 		sleep 0.1
 	done
 	fail "postgres not ready after 10 s"
+}
+
+# pg_tls: a CA (in $T/ca.pem) and a server certificate for 127.0.0.1 signed by it; the
+# server restarted with TLS on. A second, unrelated CA in $T/other.pem.
+pg_tls() {
+	local d=$PG_DIR/tls
+	mkdir "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=ecap-test-ca -keyout "$d/ca.key" -out "$T/ca.pem" 2>/dev/null
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=other-ca -keyout "$d/other.key" -out "$T/other.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
+		-keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$d/ext"
+	openssl x509 -req -in "$d/server.csr" -CA "$T/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null ||
+		fail "cannot make the server certificate"
+	chown -R postgres: "$d"
+	chmod 600 "$d/server.key"
+	pg_stop
+	PG_EXTRA="-c ssl=on -c ssl_cert_file=$d/server.pem -c ssl_key_file=$d/server.key"
+	pg_run
 }
 
 # pg_stop: fast shutdown of the server (SIGINT to the postmaster runuser started), waited for.

@@ -7,7 +7,8 @@
 # rows, ECAP_SHIP_KILL_AFTER_ROWS) leaves the central follow point at a batch boundary and a
 # restart completes it without duplicate or gap; the daemon follows a store that grows and
 # reports its lag; with the database stopped it keeps running and catches up when it is back;
-# the DSN file must be root-only; local retention is reflected centrally.
+# the DSN file must be root-only; local retention is reflected centrally; partitions are
+# dropped by time; --tls-ca verifies the server (verify-full) and refuses another CA's.
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/integration/fleet_lib.sh"
 need_cmd sqlite3 psql
@@ -130,4 +131,13 @@ assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_flows f JOIN ecap_hosts h USING 
 assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows
 	WHERE first_ts >= to_timestamp(1800000000)")" \
 	"flows of 2027 kept"
+# --tls-ca: sslmode=verify-full against that CA, whatever the DSN says
+pg_tls
+"$ECAP_SHIP" --to-file "$T/dsn" --tls-ca "$T/ca.pem" --store "$T/s" --host alpha --once \
+	2>"$T/tls.log" || { cat "$T/tls.log" >&2; fail "ecap-ship over verified TLS failed"; }
+rc=0
+"$ECAP_SHIP" --to-file "$T/dsn" --tls-ca "$T/other.pem" --store "$T/s" --host alpha --once \
+	2>"$T/tls.log" || rc=$?
+assert_eq 1 "$rc" "ecap-ship with a CA that did not sign the server"
+grep -q "certificate verify failed" "$T/tls.log" || fail "no verification error in tls.log"
 info "ok: $NCH chunks and $NFL flows shipped; kill at $W, restart, outage and retention"
