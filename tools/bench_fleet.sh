@@ -43,6 +43,42 @@ rate() { python3 -c "print(int($1 / max($2, 0.001)))"; } # ROWS SECONDS
 echo "ecap-ship --once: $ROWS rows in ${el} s: $(rate "$ROWS" "$el") rows/s;" \
 	"CPU ${us} s user + ${sy} s sys"
 
+# lag while ecap-rec writes as fast as it can (replay: far above the live loads of
+# BENCHMARKS.md section 3): the shipper looks every 0.2 s; its largest lag in chunks, and how
+# long after the recorder's last commit the central follow point reaches the newest chunk
+"$ECAP_BUILD/tools/gen_traffic" -o "$T/big.pcap" --packets 400000 --flows-active 2000 \
+	--seed 9 >/dev/null 2>&1
+"$ECAP_REC" --replay "$T/a.pcapng" --store "$T/s3" -q
+"$ECAP_SHIP" --to-file "$T/dsn.one" --store "$T/s3" --host bench-lag --interval 0.2 \
+	2>"$T/lag.log" &
+SHIP=$!
+cleanup_pid "$SHIP"
+sleep 1
+t=$(date +%s.%N)
+"$ECAP_REC" --replay "$T/big.pcap" --store "$T/s3" -q &
+REC=$!
+: >"$T/lag.txt"
+while kill -0 "$REC" 2>/dev/null; do # newest local chunk minus the central follow point
+	L=$(sqlite3 "$T/s3/index.db" "SELECT coalesce(max(id), 0) FROM chunks")
+	W=$(q one "SELECT coalesce(max(shipped_chunk), 0) FROM ecap_hosts WHERE name = 'bench-lag'")
+	echo $((L - W)) >>"$T/lag.txt"
+	sleep 0.1
+done
+wait "$REC"
+t1=$(date +%s.%N)
+L=$(sqlite3 "$T/s3/index.db" "SELECT max(id) FROM chunks")
+until [ "$(q one "SELECT shipped_chunk FROM ecap_hosts WHERE name = 'bench-lag'")" = "$L" ]; do
+	sleep 0.05
+done
+t2=$(date +%s.%N)
+kill -TERM "$SHIP"
+wait "$SHIP" || true
+MAXLAG=$(sort -n "$T/lag.txt" | tail -1)
+echo "lag under a replay of 400,000 packets at $(rate 400000 "$(python3 -c "print($t1 - $t)")")" \
+	"packets/s ($L chunks): at most ${MAXLAG:-0} chunks behind (sampled every ~0.1 s);" \
+	"caught up" \
+	"$(python3 -c "print(round($t2 - $t1, 2))") s after the recorder finished"
+
 T0=$(($(date +%s) / 86400 * 86400 - 6 * 86400))
 for s in one sh0 sh1; do
 	sql=""
