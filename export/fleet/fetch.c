@@ -31,6 +31,14 @@ static int tmp_fd(void)
 	return fd;
 }
 
+/* ns since the epoch as ecap-export's exact time form, @SEC.NNNNNNNNN */
+static char *epoch_arg(char *out, size_t len, uint64_t ns)
+{
+	snprintf(out, len, "@%" PRIu64 ".%09" PRIu64, ns / (uint64_t)1000000000,
+		 ns % (uint64_t)1000000000);
+	return out;
+}
+
 static int start(struct fetch_job *j, char **words, size_t nw, const struct query *q,
 		 bool no_secrets)
 {
@@ -53,18 +61,12 @@ static int start(struct fetch_job *j, char **words, size_t nw, const struct quer
 	argv[a++] = "--flow-ids";
 	argv[a++] = j->ids;
 	if (q->has_since) {
-		snprintf(since, sizeof(since), "@%" PRIu64 ".%09" PRIu64,
-			 q->flows.since_ns / (uint64_t)1000000000,
-			 q->flows.since_ns % (uint64_t)1000000000);
 		argv[a++] = "--since";
-		argv[a++] = since;
+		argv[a++] = epoch_arg(since, sizeof(since), q->flows.since_ns);
 	}
 	if (q->has_until) {
-		snprintf(until, sizeof(until), "@%" PRIu64 ".%09" PRIu64,
-			 q->flows.until_ns / (uint64_t)1000000000,
-			 q->flows.until_ns % (uint64_t)1000000000);
 		argv[a++] = "--until";
-		argv[a++] = until;
+		argv[a++] = epoch_arg(until, sizeof(until), q->flows.until_ns);
 	}
 	if (no_secrets)
 		argv[a++] = "--no-secrets";

@@ -426,20 +426,25 @@ static int ensure_partitions(struct shipper *sh, uint64_t min_ns, uint64_t max_n
 
 /* ---- one batch ------------------------------------------------------------------------- */
 
+/* A statement with text parameters and no rows to read. */
+static int pg_params(struct shipper *sh, const char *sql, int n, const char *const *p,
+		     const char *what)
+{
+	PGresult *r = PQexecParams(sh->pg, sql, n, NULL, p, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok ? 0 : pg_fail(sh, what);
+}
+
 static int host_row(struct shipper *sh, uint64_t *shipped, uint64_t *retained)
 {
 	char id[32];
 	const char *p[3] = { id, sh->o.host, sh->o.store_dir };
 	snprintf(id, sizeof(id), "%lld", (long long)sh->host_id);
+	if (pg_params(sh, "INSERT INTO ecap_hosts (host_id, name, store) VALUES ($1, $2, $3) "
+		      "ON CONFLICT (host_id) DO NOTHING", 3, p, "ecap_hosts"))
+		return -EIO;
 	PGresult *r = PQexecParams(sh->pg,
-				   "INSERT INTO ecap_hosts (host_id, name, store) VALUES "
-				   "($1, $2, $3) ON CONFLICT (host_id) DO NOTHING",
-				   3, NULL, p, NULL, NULL, 0);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok)
-		return pg_fail(sh, "ecap_hosts");
-	r = PQexecParams(sh->pg,
 			 "SELECT name, shipped_chunk, retained_chunk FROM ecap_hosts "
 			 "WHERE host_id = $1 FOR UPDATE",
 			 1, NULL, p, NULL, NULL, 0);
@@ -474,13 +479,9 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 	const char *p[2] = { id, k };
 	snprintf(id, sizeof(id), "%lld", (long long)sh->host_id);
 	snprintf(k, sizeof(k), "%" PRIu64, keep_from);
-	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
-		PGresult *r = PQexecParams(sh->pg, sql[i], 2, NULL, p, NULL, NULL, 0);
-		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-		PQclear(r);
-		if (!ok)
-			return pg_fail(sh, "retention");
-	}
+	for (size_t i = 0; i < sizeof(sql) / sizeof(sql[0]); i++)
+		if (pg_params(sh, sql[i], 2, p, "retention"))
+			return -EIO;
 	return 0;
 }
 
@@ -545,17 +546,11 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 	snprintf(a[4], 32, "%" PRIu64, st->local_ns);
 	snprintf(a[5], 32, "%" PRIu64,
 		 st->retained_chunk > retained ? st->retained_chunk : retained);
-	PGresult *r =
-		PQexecParams(sh->pg,
-			     "UPDATE ecap_hosts SET shipped_chunk = $2, shipped_ns = "
-			     "CASE WHEN $3::bigint > 0 THEN $3::bigint ELSE shipped_ns END, "
-			     "local_chunk = $4, local_ns = $5, retained_chunk = $6, store = $7, "
-			     "shipped_at = now() WHERE host_id = $1",
-			     7, NULL, p, NULL, NULL, 0);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	if (!ok)
-		return pg_fail(sh, "ecap_hosts");
+	if (pg_params(sh, "UPDATE ecap_hosts SET shipped_chunk = $2, shipped_ns = "
+		      "CASE WHEN $3::bigint > 0 THEN $3::bigint ELSE shipped_ns END, "
+		      "local_chunk = $4, local_ns = $5, retained_chunk = $6, store = $7, "
+		      "shipped_at = now() WHERE host_id = $1", 7, p, "ecap_hosts"))
+		return -EIO;
 	return hi > w ? 1 : 0;
 }
 

@@ -197,6 +197,11 @@ cmp -s "$T/union.txt" "$T/fleet.txt" || {
 # socket it saw: the union decides, and it must hold A and B)
 FH=$(cut -d' ' -f1 "$T/fleet.txt" | sort -u | tr '\n' ' ')
 grep -q "hostA hostB" <<<"$FH" || fail "hosts in the --comm curl export: $FH"
+# a time range travels to the hosts (through the forced command) and keeps these packets
+"$ECAP_EXPORT" --fleet-file "$T/dsn" --fleet-ssh "$SSH" --comm curl --since 1h --until 0s \
+	-o "$T/since.pcapng" 2>"$T/since.log" || { cat "$T/since.log" >&2; fail "--since failed"; }
+python3 "$ECAP_SRC/tests/integration/fleet_pcap.py" packets "$T/since.pcapng" | sort |
+	cmp -s - "$T/fleet.txt" || fail "the export of the last hour differs from the whole one"
 SHB=$(python3 "$ECAP_SRC/tests/integration/fleet_pcap.py" shb "$T/fleet.pcapng")
 grep -q "Hosts answered: hostA (.*) hostB (" <<<"$SHB" || fail "SHB: $SHB"
 grep -q "Hosts not answered: none" <<<"$SHB" || fail "SHB: $SHB"
