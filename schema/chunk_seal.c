@@ -17,11 +17,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/uio.h>
 
 #include "crc32c.h"
 #include "ecap_config.h"
 #include "lz4blocks.h"
 #include "pcapng.h"
+#include "sha256.h"
 
 /* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
  * valid until the frame is written (the builder's EPBs), so a block stored as is can be
@@ -85,6 +88,23 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	}
 	*len = (uint32_t)(cb->packed.len - before);
 	return true;
+}
+
+/* The SHA-256 of the data frame's stored bytes, as they will be written (refs included). */
+static int frame_digest(const struct lz4blocks_enc *enc, uint8_t out[SHA256_LEN])
+{
+	struct iovec *iov = NULL;
+	size_t cap = 0;
+	struct sha256 h = { 0 };
+	int n = lz4blocks_frame_iov(enc, 0, &iov, &cap);
+	int err = n < 0 ? n : sha256_init(&h);
+	for (int i = 0; !err && i < n; i++)
+		sha256_update(&h, iov[i].iov_base, iov[i].iov_len);
+	if (!err)
+		sha256_final(&h, out);
+	sha256_free(&h);
+	free(iov);
+	return err;
 }
 
 static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr, struct buf *dsb)
@@ -187,6 +207,10 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	if ((err = lz4blocks_end(&enc->frame)))
 		goto out;
 	m->data_len = (uint32_t)lz4blocks_frame_len(enc);
+	if ((err = frame_digest(enc, m->digest)))
+		goto out;
+	m->has_digest = true;
+	snprintf(m->version, sizeof(m->version), "ecap %s", ECAP_VERSION);
 
 	buf_reset(meta_frame);
 	err = chunkmeta_encode(m, meta_frame);

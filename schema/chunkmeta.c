@@ -58,6 +58,10 @@
  *       block b (0: none); a read that skips blocks continues the running maxima of
  *       section 8 over them, so that a read of some flows orders its packets as a whole
  *       read does. Absent in older chunks.
+ *  10 integrity (count 1; every chunk written since seals came in, seal.c):
+ *       32 SHA-256 of the data frame's stored bytes, u16 version_len, the version of the
+ *       recorder that wrote the chunk ("ecap 0.1.0"). A chunk without it is from an older
+ *       ecap: its data frame has no digest of its own (its segment's seal covers it).
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -85,9 +89,10 @@
 #define SESSION_LEN 40
 #define DROPS_LEN 20
 #define BLOCK_LEN 28
+#define INTEGRITY_LEN (CHUNKMETA_DIGEST_LEN + 2)
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX };
+       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY };
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -111,6 +116,8 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->packets = m->nonflow_packets = m->raw_len = m->data_len = m->flags = 0;
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
 	m->n_blocks = m->n_blockmax = 0;
+	m->has_digest = false;
+	m->version[0] = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -264,6 +271,15 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
 			le64_store(p, m->blockmax[i]);
+	}
+
+	if (m->has_digest) {
+		size_t vl = strnlen(m->version, sizeof(m->version) - 1);
+		if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
+			return -ENOMEM;
+		memcpy(p, m->digest, CHUNKMETA_DIGEST_LEN);
+		le16_store(p + CHUNKMETA_DIGEST_LEN, (uint16_t)vl);
+		memcpy(p + INTEGRITY_LEN, m->version, vl);
 	}
 	return 0;
 }
@@ -487,6 +503,18 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				*v = le64_load(s);
 			}
 			break;
+		case SEC_INTEGRITY: {
+			if (count != 1 || blen < INTEGRITY_LEN)
+				BAD("integrity section is malformed");
+			uint16_t vl = le16_load(s + CHUNKMETA_DIGEST_LEN);
+			if (vl >= sizeof(m->version) || blen != INTEGRITY_LEN + (uint32_t)vl)
+				BAD("integrity section's version overruns it");
+			memcpy(m->digest, s, CHUNKMETA_DIGEST_LEN);
+			memcpy(m->version, s + INTEGRITY_LEN, vl);
+			m->version[vl] = 0;
+			m->has_digest = true;
+			break;
+		}
 		default:
 			break;
 		}

@@ -84,6 +84,10 @@ int store_tick(struct store *s, uint64_t now_mono_ns);
 int store_sync(struct store *s);
 /* Sets store_options.drop_when_full on an open writer. */
 void store_set_drop_when_full(struct store *s, bool on);
+/* Writer: the fingerprint of the key that signs the store's seals ("SHA256:<64 hex>", 72
+ * bytes with the NUL); true when this open made the key (a new store: say it, so that its
+ * public half, STORE/store.pub, is copied off the host). */
+bool store_signing_key(const struct store *s, char fp[72]);
 /* Writer, cheap (no SQL): whether the last chunk written found the disk full (with
  * drop_when_full), and the packets not stored since the store was opened. */
 bool store_full(const struct store *s, uint64_t *packets_lost);

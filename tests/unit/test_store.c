@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chunk_writer.h"
@@ -767,7 +768,13 @@ static int full_disk_child(const char *mnt)
 	o.commit_interval_ns = 3600 * NS; /* commits only when the test says */
 	CHECK(store_open(dir, STORE_WRITE, &o, &s) == 0);
 	CHECK(store_add_interface(s, &ifc, &ifid) == 0);
-	uint64_t f3 = 0, now = 1; /* packets of no flow */
+	/* store_tick() takes CLOCK_MONOTONIC time, and the store starts its timers from it at
+	 * open: the test's clock starts there too (a clock starting at 1 s ran behind them once
+	 * the machine had been up for more than an hour) */
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	uint64_t f3 = 0; /* packets of no flow */
+	uint64_t now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
 	for (uint32_t i = 0; i < 300; i++) { /* many flow rows: the commit needs room */
 		struct flow_record r = make_flow(store_new_flow_id(s), (uint16_t)(1000 + i), i,
 						 "row");
