@@ -31,6 +31,7 @@
 #define SEEN_MAX 8192u
 #define SEEN_SLOTS (2 * SEEN_MAX) /* open addressing, a power of 2: at most half full */
 #define NEEDED_MAX 64u
+#define NEEDED_DEPTH 3 /* levels of DT_NEEDED below a new program followed at its exec */
 
 enum verdict { V_OTHER, V_PROBED, V_FAILED };
 
@@ -43,6 +44,7 @@ struct seen_file {
 struct live_keylog {
 	struct tlslog_bpf *skel;
 	live_keylog_fn fn;
+	live_keylog_libssl_fn libssl_fn;  /* with ctx */
 	void *ctx;
 	bool quiet;
 	struct bpf_link *links[KL_FILES_MAX];
@@ -164,13 +166,30 @@ static void consider_fd(struct live_keylog *k, int fd, const char *name)
 		p.version[0] ? " " : "", p.version, p.how, why);
 }
 
+/*
+ * The name of the file open on fd, opened through VIA (/proc/PID/exe, /proc/PID/map_files/...):
+ * SHOWN (the path the kernel shows for it) when that path leads to the same file from here,
+ * else VIA followed by SHOWN in parentheses (a container's file, or one replaced since).
+ */
+static const char *file_name(int fd, const char *via, const char *shown, char *buf, size_t len)
+{
+	struct stat a, b;
+
+	if (shown[0] == '/' && stat(shown, &a) == 0 && fstat(fd, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return shown;
+	snprintf(buf, len, "%s (%s as the process sees it)", via, shown);
+	return buf;
+}
+
 static void consider_path(struct live_keylog *k, const char *path, const char *name)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char buf[2 * PATH_MAX];
 
 	if (fd < 0)
 		return;
-	consider_fd(k, fd, name);
+	consider_fd(k, fd, file_name(fd, path, name, buf, sizeof(buf)));
 	close(fd);
 }
 
@@ -198,11 +217,16 @@ static const char *const lib_dirs[] = {
 	"/usr/lib",
 };
 
-static void consider_needed(struct live_keylog *k, int fd, const char *root)
+/*
+ * The libraries a new file needs, and theirs in turn (curl needs libcurl, which needs libssl),
+ * DEPTH levels deep; a library seen before is not followed again.
+ */
+static void consider_needed(struct live_keylog *k, int fd, const char *root, int depth)
 {
 	struct needed *nd = calloc(1, sizeof(*nd));
 	char path[PATH_MAX], dirs[512], *dir, *save = NULL;
 	struct tls_elf e;
+	struct stat st;
 	unsigned i, j;
 
 	if (!nd)
@@ -226,8 +250,22 @@ static void consider_needed(struct live_keylog *k, int fd, const char *root)
 			snprintf(path, sizeof(path), "%s%s/%s", root, lib_dirs[j], nd->name[i]);
 			found = access(path, F_OK) == 0;
 		}
-		if (found)
-			consider_path(k, path, path);
+		if (found) {
+			int lfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+			size_t before = k->nseen;
+
+			if (lfd < 0)
+				continue;
+			consider_fd(k, lfd, path);
+			/* a link is left to the rescan, which opens the mapped file itself */
+			if (k->libssl_fn && (strncmp(nd->name[i], "libssl.so", 9) == 0 ||
+					     strncmp(nd->name[i], "libssl-", 7) == 0) &&
+			    lstat(path, &st) == 0 && S_ISREG(st.st_mode))
+				k->libssl_fn(k->ctx, path);
+			if (depth > 0 && k->nseen != before)
+				consider_needed(k, lfd, root, depth - 1);
+			close(lfd);
+		}
 	}
 	free(nd);
 }
@@ -248,15 +286,15 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0) {
 		size_t before = k->nseen;
-		char name[PATH_MAX];
+		char name[PATH_MAX], buf[2 * PATH_MAX];
 		ssize_t l;
 
 		l = readlink(path, name, sizeof(name) - 1);
 		name[l > 0 ? l : 0] = '\0';
-		consider_fd(k, fd, l > 0 ? name : path);
+		consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) : path);
 		if (needed && k->nseen != before) {
 			snprintf(root, sizeof(root), "/proc/%s/root", pid);
-			consider_needed(k, fd, root);
+			consider_needed(k, fd, root, NEEDED_DEPTH);
 		}
 		close(fd);
 	}
@@ -408,6 +446,12 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 	malloc_trim(0); /* the large symbol tables read are freed: give the memory back */
 	*out = k;
 	return 0;
+}
+
+void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn)
+{
+	if (k)
+		k->libssl_fn = fn;
 }
 
 void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed)

@@ -37,6 +37,14 @@ typedef int (*live_keylog_fn)(void *ctx, const char *label, const uint8_t *clien
 int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, void *ctx,
 		      struct live_keylog **out);
 
+/*
+ * A shared OpenSSL (libssl*) that a new program needs, found at its exec: PATH opens it
+ * through the program's root (/proc/PID/root/...). live_tls calibrates and probes it before
+ * the program's first handshake, rather than at the next rescan of the mapped files.
+ */
+typedef void (*live_keylog_libssl_fn)(void *ctx, const char *path);
+void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn);
+
 /* Looks at every running process again for files not seen yet. */
 void live_keylog_rescan(struct live_keylog *k);
 

@@ -417,6 +417,15 @@ static int rescan_one(void *ctx, const struct tls_lib_file *f)
 	return add_file(ctx, f);
 }
 
+/* A libssl a new program needs, through its root (/proc/PID/root/...): no realpath. */
+static void exec_libssl(void *ctx, const char *path)
+{
+	struct tls_lib_file f;
+
+	if (live_tls_file(path, &f) == 0)
+		add_file(ctx, &f);
+}
+
 int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,
 		      struct live_tls **out)
 {
@@ -456,6 +465,7 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 		add_path(t, opt->libssl[i]);
 	live_tls_find_mapped(rescan_one, t);
 	live_keylog_start(t->quiet, t->rb, keylog_emit, t, &t->kl);
+	live_keylog_set_libssl_fn(t->kl, exec_libssl);
 	t->next_scan_ns = mono_ns() + RESCAN_NS;
 	if (t->nlibs == 0 && !t->kl) {
 		fprintf(stderr, "ecap-rec: tls: no TLS library could be watched: TLS secrets "

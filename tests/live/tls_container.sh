@@ -9,10 +9,10 @@
 #   curl    curl, with libcurl and libssl.so.3 copied into the container (libssl is not a
 #           DT_NEEDED of curl itself, only of libcurl)
 # Each container starts after ecap-rec. A first run of its client (against a port that accepts
-# and never answers) lets ecap find the files; then the client fetches one URI from a server
-# whose secrets ecap cannot read (tls_libs/hidden.py). ecap-export --pid of each client must
-# decrypt its request in tshark from the file alone, and ecap-rec's log must name each
-# container's library as found through the process.
+# and never answers) lets ecap find the files at its exec (not at the 10 s rescan: the log must
+# name /proc/PID/exe or /proc/PID/root, where the rescan names /proc/PID/map_files); then the
+# client fetches one URI from a server whose secrets ecap cannot read (tls_libs/hidden.py).
+# ecap-export --pid of each client must decrypt its request in tshark from the file alone.
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/live/live_lib.sh"
 
@@ -73,6 +73,8 @@ cleanup_pid $!
 wait_for tarpit.log "^ready" $! "the waiting port"
 
 rec_start rec.log -i lo --store "$T/store"
+# the first runs, should the test end before their containers do
+cleanup_cmd 'for f in "$T"/*.ctl; do [ -e "$f" ] && kill $(awk "{print \$2}" "$f"); done'
 
 # container NAME 'WARM' 'REAL': in a new mount namespace, a tmpfs on $T/ct-NAME filled from
 # the image; chroot'ed, WARM runs first (its pid on "warm PID" in NAME.ctl) until $T/go-NAME
@@ -110,9 +112,9 @@ cleanup_pid $!
 NAMES=(go gnutls curl)
 # what ecap-rec must say of each container's files, found through its first client
 declare -A WANT=(
-	[go]="watching $T/ct-go/bin/gopeer (Go crypto/tls"
+	[go]="watching /proc/WARM/exe ($T/ct-go/bin/gopeer as the process sees it) (Go crypto/tls"
 	[gnutls]="watching /proc/WARM/root/lib/x86_64-linux-gnu/libgnutls.so.30 (GnuTLS"
-	[curl]="watching /proc/WARM/map_files/[0-9a-f-]* (OpenSSL"
+	[curl]="watching /proc/WARM/root/lib/x86_64-linux-gnu/libssl.so.3 (OpenSSL"
 )
 for i in 0 1 2; do
 	name=${NAMES[$i]}
