@@ -15,7 +15,7 @@
 #include "chunkmeta.h"
 #include "records.h"
 
-#define INDEX_SCHEMA_VERSION 2
+#define INDEX_SCHEMA_VERSION 3
 
 struct index;
 

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "secret_blob.h"
 #include "segment.h"
 
 void flow_filter_init(struct flow_filter *f)
@@ -582,14 +583,14 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 	sqlite3 *db = index_db(s->ix);
 	sqlite3_stmt *st;
 	const char *sql = flows ?
-		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM tls_sessions t "
+		"SELECT x.secrets, x.client_random, t.flow_id FROM tls_sessions t "
 		"JOIN secret_chunks c ON c.client_random = t.client_random "
 		"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.label" :
-		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM secrets x "
+		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.chunk_id" :
+		"SELECT x.secrets, x.client_random, t.flow_id FROM secrets x "
 		"LEFT JOIN (SELECT client_random, min(flow_id) AS flow_id FROM tls_sessions "
 		"GROUP BY client_random) t ON t.client_random = x.client_random "
-		"ORDER BY x.client_random, x.label";
+		"ORDER BY x.client_random, x.chunk_id";
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	int err = 0;
@@ -599,17 +600,14 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 			sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
 		while (!err && sqlite3_step(st) == SQLITE_ROW) {
 			struct tls_secret sec = { 0 };
-			snprintf(sec.label, sizeof(sec.label), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
 			if (sqlite3_column_bytes(st, 1) != 32)
 				continue;
 			memcpy(sec.client_random, sqlite3_column_blob(st, 1), 32);
-			int len = sqlite3_column_bytes(st, 2);
-			if (len <= 0 || len > ECAP_SECRET_MAX)
-				continue;
-			memcpy(sec.secret, sqlite3_column_blob(st, 2), (size_t)len);
-			sec.secret_len = (uint8_t)len;
-			err = fn(&sec, (uint64_t)sqlite3_column_int64(st, 3), ctx);
+			const uint8_t *blob = sqlite3_column_blob(st, 0);
+			size_t len = (size_t)sqlite3_column_bytes(st, 0), off = 0;
+			uint64_t flow_id = (uint64_t)sqlite3_column_int64(st, 2);
+			while (!err && secret_blob_next(blob, len, &off, &sec) == 1)
+				err = fn(&sec, flow_id, ctx);
 		}
 		sqlite3_reset(st);
 	}
@@ -665,8 +663,8 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		{ "SELECT count(*) FROM segments", offsetof(struct store_stats, segments) },
 		{ "SELECT count(*) FROM flows", offsetof(struct store_stats, flows) },
 		{ "SELECT count(*) FROM tls_sessions", offsetof(struct store_stats, tls_sessions) },
-		{ "SELECT count(*) FROM secrets", offsetof(struct store_stats, secrets) },
-		{ "SELECT count(*) FROM secrets WHERE client_random IN "
+		{ "SELECT sum(n) FROM secrets", offsetof(struct store_stats, secrets) },
+		{ "SELECT sum(n) FROM secrets WHERE client_random IN "
 		  "(SELECT client_random FROM tls_sessions)",
 		  offsetof(struct store_stats, secrets_linked) },
 		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },
