@@ -278,7 +278,7 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 		return -ENOMEM;
 	pthread_mutex_init(&s->ix_lock, NULL);
 	*out = s;
-	s->dirfd = s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
+	s->dirfd = s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = s->read_fd = -1;
 	s->mode = mode;
 	if (opt)
 		s->opt = *opt;
@@ -683,6 +683,8 @@ int store_close(struct store *s)
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);
+	if (s->read_fd >= 0)
+		close(s->read_fd);
 	close_direct(s);
 	if (s->unsynced_fd >= 0)
 		close(s->unsynced_fd);

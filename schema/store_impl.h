@@ -44,6 +44,10 @@ struct store {
 	uint64_t chunk_opened_mono;     /* 0: no packet yet in the open chunk */
 	uint64_t now_mono;              /* last store_tick */
 	int seg_fd;                     /* the segment being appended, -1 when none */
+	int read_fd;                    /* the segment readers read last, kept open across its
+					 * chunks; -1 when none */
+	uint32_t read_seg;              /* its id */
+	uint64_t read_size;             /* its size when last looked at */
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;

@@ -346,12 +346,14 @@ static int cmp_range(const void *a, const void *b)
 	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
-/* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set. */
+/* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set: both
+ * ascending, walked side by side, and done once the list passes the set's last id. */
 static bool blob_names_any(const void *blob, int len, const struct idset *flows)
 {
 	const uint8_t *p = blob, *end = p + (len > 0 ? len : 0);
 	uint64_t id = 0;
-	while (p < end) {
+	size_t k = 0;
+	while (p < end && k < flows->n) {
 		uint64_t d = 0;
 		unsigned shift = 0;
 		while (p < end && shift < 64) {
@@ -361,8 +363,12 @@ static bool blob_names_any(const void *blob, int len, const struct idset *flows)
 			if (!(b & 0x80))
 				break;
 		}
+		if (id + d < id) /* not ascending (a damaged index): look again from the start */
+			k = 0;
 		id += d;
-		if (idset_has(flows, id))
+		while (k < flows->n && flows->ids[k] < id)
+			k++;
+		if (k < flows->n && flows->ids[k] == id)
 			return true;
 	}
 	return false;
@@ -490,24 +496,46 @@ static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *fl
 	return err;
 }
 
+/* The segment file of ref, open, whose size covers ref's chunk (or is all there is): kept open
+ * for the next chunk of the same segment, so that an export over many chunks opens each
+ * segment once. <0 errno. A segment removed by retention meanwhile stays readable through it. */
+static int segment_fd(struct store *s, const struct chunk_ref *ref, const char *name)
+{
+	if (s->read_fd >= 0 && s->read_seg != ref->segment) {
+		close(s->read_fd);
+		s->read_fd = -1;
+	}
+	if (s->read_fd < 0) {
+		int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		s->read_fd = fd;
+		s->read_seg = ref->segment;
+		s->read_size = 0;
+	}
+	if (ref->offset + ref->length > s->read_size) { /* new, or grown since */
+		struct stat st;
+		if (fstat(s->read_fd, &st))
+			return -errno;
+		s->read_size = (uint64_t)st.st_size;
+	}
+	return s->read_fd;
+}
+
 int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
 			   struct chunk_view **out)
 {
 	char name[SEGMENT_NAME_MAX];
 	const char *why = NULL;
-	struct stat st;
 	segment_name(ref->segment, name);
-	int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = segment_fd(s, ref, name);
 	if (fd < 0)
-		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
+		return store_fail(s, fd, "%s/%s: %s", s->dir, name, strerror(-fd));
 	struct chunk_view *v = calloc(1, sizeof(*v));
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
-	if (!err && fstat(fd, &st))
-		err = -errno;
 	if (!err) {
-		r = segment_read_meta(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
-				      &why);
+		r = segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames, &why);
 		if (r == -ENODATA)
 			why = "the index points past the end of the segment";
 		if (r > 0 && ((uint32_t)r != ref->length || v->meta.id != ref->id))
@@ -523,7 +551,6 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 		if (!err)
 			err = chunk_view_parse(v, &why);
 	}
-	close(fd);
 	if (err) {
 		store_fail(s, err, "%s/%s: offset %llu: chunk %llu: %s", s->dir, name,
 			   (unsigned long long)ref->offset, (unsigned long long)ref->id,
