@@ -596,13 +596,45 @@ static int cmp_secret_random(const void *a, const void *b)
 	return c ? c : (x > y) - (x < y); /* then in the order given: the first of a label wins */
 }
 
+/* Whether every client_random's secrets already come together (as the writer adds a
+ * session's at once): then no sort is needed. A client_random whose run ended must not come
+ * again; the check keeps the runs' first secrets sorted on the side (at most cap of them), by
+ * insertion, which is cheap for the hundred or so runs of a chunk and gives up early for a
+ * chunk that is not grouped or has more runs. */
+static bool grouped(const struct tls_secret **v, size_t n, const struct tls_secret **seen,
+		    size_t cap)
+{
+	size_t runs = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && !memcmp(v[i - 1]->client_random, v[i]->client_random, 32))
+			continue;
+		if (runs == cap)
+			return false;
+		size_t lo = 0, hi = runs;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = memcmp(seen[mid]->client_random, v[i]->client_random, 32);
+			if (!c)
+				return false;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		memmove(seen + lo + 1, seen + lo, (runs - lo) * sizeof(*seen));
+		seen[lo] = v[i];
+		runs++;
+	}
+	return true;
+}
+
 /* A chunk's secrets, one row per client_random. may_repeat: leave out those the index holds
  * already (index_add_chunk). */
 static int add_secrets(struct index *ix, uint64_t chunk_id, const struct tls_secret *secrets,
 		       size_t n, bool may_repeat)
 {
-	if (n > ix->secs_cap) {
-		const struct tls_secret **p = realloc(ix->secs, n * sizeof(*p));
+	if (n > ix->secs_cap) { /* room for the list, and as much for grouped()'s runs */
+		const struct tls_secret **p = realloc(ix->secs, 2 * n * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		ix->secs = p;
@@ -610,7 +642,9 @@ static int add_secrets(struct index *ix, uint64_t chunk_id, const struct tls_sec
 	}
 	for (size_t i = 0; i < n; i++)
 		ix->secs[i] = &secrets[i];
-	qsort(ix->secs, n, sizeof(*ix->secs), cmp_secret_random);
+	size_t runs_cap = ix->secs_cap < 256 ? ix->secs_cap : 256;
+	if (!grouped(ix->secs, n, ix->secs + ix->secs_cap, runs_cap))
+		qsort(ix->secs, n, sizeof(*ix->secs), cmp_secret_random);
 	int err = 0;
 	for (size_t i = 0, j; i < n && !err; i = j) {
 		const uint8_t *cr = ix->secs[i]->client_random;

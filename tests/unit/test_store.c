@@ -1160,6 +1160,42 @@ static void test_index_secret_once(void **state)
 			 0);
 }
 
+/* A chunk whose sessions' secrets come interleaved (a key log, a DSB of a replayed capture)
+ * still gets one row per session, with all of its secrets; indexed again after the fact
+ * (may_repeat), the same secrets add nothing. */
+static void test_index_secrets_interleaved(void **state)
+{
+	struct fixture *f = *state;
+	char p[128], err[256];
+	struct index *ix;
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(mkdir(f->dir, 0700) == 0 || errno == EEXIST, 1);
+	assert_int_equal(index_open(p, true, true, &ix, err, sizeof(err)), 0);
+	const struct tls_secret v[] = {
+		secret_of("CLIENT_TRAFFIC_SECRET_0", 0x61, 1),
+		secret_of("CLIENT_TRAFFIC_SECRET_0", 0x62, 2),
+		secret_of("SERVER_TRAFFIC_SECRET_0", 0x61, 3),
+		secret_of("SERVER_TRAFFIC_SECRET_0", 0x62, 4),
+		secret_of("EXPORTER_SECRET", 0x61, 5),
+	};
+	struct chunk_meta m = { .id = 4, .segment = 1, .offset = 0, .length = 100 };
+	for (int may_repeat = 0; may_repeat < 2; may_repeat++) {
+		assert_int_equal(index_begin(ix), 0);
+		m.id = 4 + (uint64_t)may_repeat;
+		m.offset = 100 * (uint64_t)may_repeat;
+		assert_int_equal(index_add_chunk(ix, &m, v, 5, may_repeat), 0);
+		assert_int_equal(index_commit(ix), 0);
+	}
+	int labels = 0;
+	assert_int_equal(index_secret_labels(ix, v[0].client_random, count_label, &labels), 0);
+	assert_int_equal(labels, 3); /* chunk 5, indexed after the fact, repeats them all */
+	index_close(ix);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets WHERE chunk_id = 4"), 2);
+	assert_int_equal(index_int(f->dir, "SELECT sum(n) FROM secrets WHERE chunk_id = 4"), 5);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets WHERE chunk_id = 5"), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 2);
+}
+
 /* A secret whose segment retention deleted is not held any more: put again, it is stored. */
 static void test_secret_after_retention(void **state)
 {
@@ -1259,6 +1295,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 	};
