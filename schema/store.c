@@ -635,11 +635,20 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	s->now_mono = now_mono_ns;
 	if ((err = finish_chunk(s, false)))
 		return err;
-	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns &&
-	    (err = close_chunk(s)))
-		return err;
+	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns) {
+		if ((err = close_chunk(s)))
+			return err;
+		s->age_closed = true;
+	}
+	/* The group commit runs once per interval; and as soon as a chunk closed by its age is
+	 * written and indexed, so that a quiet connection's last packets are durable and found
+	 * by queries about one chunk age after them rather than up to one interval more. Chunks
+	 * close by age at most once per chunk age, so this adds at most one commit per age. */
+	bool indexed = s->age_closed && !s->inflight;
+	if (indexed)
+		s->age_closed = false;
 	if ((s->txn_open || s->ix_behind) &&
-	    now_mono_ns - s->last_commit_mono >= s->opt.commit_interval_ns &&
+	    (indexed || now_mono_ns - s->last_commit_mono >= s->opt.commit_interval_ns) &&
 	    (err = store_commit(s)))
 		return err;
 	if (s->ix_behind)

@@ -52,6 +52,7 @@ struct store {
 	uint32_t seg_id;
 	uint64_t seg_size;
 	bool txn_open;                  /* index rows waiting for the next group commit */
+	bool age_closed;                /* a chunk closed by its age waits for its commit */
 	int unsynced_fd;                /* a sealed segment whose bytes still need fdatasync */
 	uint64_t last_commit_mono;
 	uint64_t last_retention_mono;
