@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * merge.c - a k-way merge of chunk views on packet timestamps (merge.h).
+ * merge.c - a k-way merge of chunk views on their packets' order keys (merge.h).
  *
- * The frontier is the smallest timestamp among open views. Before taking a packet, every
- * not-yet-opened chunk whose first_ns is at or before the frontier is opened and pushed, so
- * a chunk that overlaps others joins exactly when its packets can come next. The heap has
- * room for every chunk from the start: no allocation after merge_init().
+ * A packet's key is the running maximum of its interface's timestamps in recorded order
+ * (chunk_view.c), at or after its own time. Each view lists its packets by key, ties in
+ * recorded order; the heap takes the smallest key, ties by chunk id: the order of the
+ * recording, as a stable sort on the keys would give. So every interface keeps its recorded
+ * order, and interfaces, and recordings that overlap in time, interleave by time.
+ *
+ * The frontier is the smallest key among open views. Before taking a packet, every
+ * not-yet-opened chunk whose first_ns is at or before the frontier is opened and pushed: a
+ * key is never below its packet's time, so a chunk that overlaps others joins before any
+ * of its packets can come next. The heap has room for every chunk from the start: no
+ * allocation after merge_init().
  */
 #include "merge.h"
 
@@ -29,8 +36,8 @@ int merge_init(struct merge *m, struct store *s, const struct chunk_ref *chunks,
 
 static bool less(const struct merge_src *a, const struct merge_src *b)
 {
-	/* Equal timestamps keep chunk order, so the merge is stable. */
-	return a->ts < b->ts || (a->ts == b->ts && a->chunk_id < b->chunk_id);
+	/* Equal keys keep chunk order, so the merge is stable. */
+	return a->key < b->key || (a->key == b->key && a->chunk_id < b->chunk_id);
 }
 
 static void sift_up(struct merge *m, size_t i)
@@ -68,7 +75,7 @@ static void open_next(struct merge *m)
 {
 	const struct chunk_ref *ref = &m->chunks[m->next++];
 	struct chunk_view *v = NULL;
-	uint64_t ts;
+	uint64_t key;
 	int err;
 
 	err = store_chunk_open_flows(m->store, ref, m->flows, &v);
@@ -79,11 +86,11 @@ static void open_next(struct merge *m)
 		return;
 	}
 	m->chunks_opened++;
-	if (!chunk_view_peek_ts(v, &ts)) {
+	if (!chunk_view_peek_key(v, &key)) {
 		chunk_view_close(v);
 		return;
 	}
-	m->heap[m->nheap] = (struct merge_src){ .view = v, .ts = ts, .chunk_id = ref->id };
+	m->heap[m->nheap] = (struct merge_src){ .view = v, .key = key, .chunk_id = ref->id };
 	sift_up(m, m->nheap++);
 }
 
@@ -93,7 +100,7 @@ int merge_next(struct merge *m, struct ecap_packet *pkt)
 		chunk_view_close(m->done);
 		m->done = NULL;
 	}
-	while (m->next < m->n && (m->nheap == 0 || m->chunks[m->next].first_ns <= m->heap[0].ts))
+	while (m->next < m->n && (m->nheap == 0 || m->chunks[m->next].first_ns <= m->heap[0].key))
 		open_next(m);
 	if (m->nheap == 0)
 		return 0;
@@ -104,9 +111,9 @@ int merge_next(struct merge *m, struct ecap_packet *pkt)
 		/* The view was verified when it was opened; a failure now is not the data's. */
 		return r;
 	}
-	uint64_t ts;
-	if (r == 1 && chunk_view_peek_ts(top->view, &ts)) {
-		top->ts = ts;
+	uint64_t key;
+	if (r == 1 && chunk_view_peek_key(top->view, &key)) {
+		top->key = key;
 		sift_down(m, 0);
 	} else {
 		/* Exhausted: keep it open until the caller is done with *pkt. */

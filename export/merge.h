@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * merge.h - the packets of a list of chunks in timestamp order. Chunks may overlap in time;
- * each is opened only when the merge reaches its first timestamp, so at any moment only
- * the chunks that overlap the current time are held in memory.
+ * merge.h - the packets of a list of chunks in export order: by time, each interface's
+ * packets in recorded order even where its clock steps back or ties (merge.c). Chunks may
+ * overlap in time; each is opened only when the merge reaches its first timestamp, so at any
+ * moment only the chunks that overlap the current time are held in memory.
  */
 #ifndef ECAP_EXPORT_MERGE_H
 #define ECAP_EXPORT_MERGE_H
@@ -14,7 +15,7 @@
 
 struct merge_src {
 	struct chunk_view *view;
-	uint64_t ts;               /* of its next packet */
+	uint64_t key;              /* order key of its next packet (chunk_view.c) */
 	uint64_t chunk_id;
 };
 
@@ -22,7 +23,7 @@ struct merge {
 	struct store *store;
 	const struct chunk_ref *chunks; /* ordered by first_ns */
 	size_t n, next;                 /* next: the first chunk not opened yet */
-	struct merge_src *heap;         /* min-heap on ts */
+	struct merge_src *heap;         /* min-heap on key, then chunk id */
 	size_t nheap;
 	struct chunk_view *done;        /* exhausted; closed on the next call */
 	const struct idset *flows;      /* only packets of these flows are needed (NULL: all) */

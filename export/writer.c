@@ -10,8 +10,11 @@
  *         before the first EPB (Wireshark ignores secrets that follow a session's handshake);
  *         with --follow, later DSBs come before the packets of the sessions they unlock
  *   IDB   one per store interface, written just before that interface's first packet:
- *         the store's link type and snaplen, if_name, if_tsresol 9 (nanoseconds), if_filter
- *         when the recording had a capture filter
+ *         the store's link type, if_name, if_tsresol 9 (nanoseconds), if_filter when the
+ *         recording had a capture filter; the recorded snaplen when no stored packet can
+ *         be longer (at least ECAP_CAPLEN_MAX), else 0 (no limit): a replayed file may
+ *         hold packets longer than its snaplen, and libpcap refuses a packet longer than
+ *         its IDB's snaplen
  *   EPB   timestamps in nanoseconds; epb_flags bits 0-1 direction (01 in, 10 out) when
  *         known; opt_comment naming the processes of the packet's connection (below)
  *   ISB   one per IDB at the end: isb_starttime/isb_endtime of the exported window,
@@ -65,11 +68,16 @@ void writer_free(struct writer *w)
 	w->fd = -1;
 }
 
+uint32_t writer_snaplen(uint32_t recorded)
+{
+	return recorded >= ECAP_CAPLEN_MAX ? recorded : 0;
+}
+
 int writer_add_iface(struct writer *w, uint32_t store_id, const struct ecap_iface *iface)
 {
 	struct pcapng_idb_info idb = {
 		.linktype = iface->linktype,
-		.snaplen = iface->snaplen,
+		.snaplen = writer_snaplen(iface->snaplen),
 		.name = iface->name,
 		.filter = iface->filter[0] ? iface->filter : NULL,
 		.tsresol = 9,

@@ -42,6 +42,8 @@ static inline int32_t writer_iface_index(const struct writer *w, uint32_t store_
 {
 	return store_id < w->ifmap_len ? w->ifmap[store_id] : -1;
 }
+/* The IDB snaplen for a recorded one: kept when no stored packet can exceed it, else 0. */
+uint32_t writer_snaplen(uint32_t recorded);
 /* Writes the IDB of a store interface (if_tsresol 9, if_name, if_filter). */
 int writer_add_iface(struct writer *w, uint32_t store_id, const struct ecap_iface *iface);
 

@@ -164,19 +164,27 @@ int capfile_add_iface(struct capfile *cf, uint16_t linktype, uint32_t snaplen, u
 	return 0;
 }
 
-uint64_t capfile_ts_to_ns(const struct capfile_iface *ifc, uint64_t ts)
+uint64_t capfile_ts_to_ns(struct capfile *cf, const struct capfile_iface *ifc, uint64_t ts)
 {
 	unsigned __int128 ns;
-	if (ifc->ns_per_unit)
+	if (ifc->ns_per_unit) {
 		ns = (unsigned __int128)ts * ifc->ns_per_unit;
-	else
-		ns = (unsigned __int128)ts * 1000000000u / ifc->units_per_sec;
+	} else {
+		ns = (unsigned __int128)ts * 1000000000u;
+		cf->quirks.ts_rounded += ns % ifc->units_per_sec != 0;
+		ns /= ifc->units_per_sec;
+	}
 	__int128 v = (__int128)ns + (__int128)ifc->tsoffset_sec * 1000000000;
-	if (v < 0)
-		return 0;
-	if (v > (__int128)UINT64_MAX)
-		return UINT64_MAX;
+	if (v < 0 || v > (__int128)UINT64_MAX) {
+		cf->quirks.ts_normalised++;
+		return v < 0 ? 0 : UINT64_MAX;
+	}
 	return (uint64_t)v;
+}
+
+const struct capfile_quirks *capfile_quirks(const struct capfile *cf)
+{
+	return &cf->quirks;
 }
 
 /* ---- pcap ------------------------------------------------------------------------- */
@@ -299,8 +307,10 @@ static int pcap_next(struct capfile *cf, struct capfile_item *it)
 	it->offset = off;
 	it->iface = 0;
 	it->ts_ns = (uint64_t)sec * 1000000000u + (cf->pcap_ns ? frac : (uint64_t)frac * 1000u);
+	cf->quirks.ts_normalised += frac >= (cf->pcap_ns ? 1000000000u : 1000000u);
 	it->caplen = caplen;
 	it->origlen = origlen < caplen ? caplen : origlen;
+	cf->quirks.origlen_raised += origlen < caplen;
 	it->data = p + PCAP_REC_HDR;
 	cf->last_sec = sec;
 	cf->have_last = true;

@@ -69,6 +69,18 @@ struct capfile_item {
 	uint32_t secrets_len;
 };
 
+/* What the items cannot carry of a valid input, counted as the reader goes. */
+struct capfile_quirks {
+	uint64_t ts_normalised;   /* pcap fraction out of range (carried into the seconds), or
+				   * a time before 1970 or after 2554 (clamped) */
+	uint64_t ts_rounded;      /* finer than a nanosecond (if_tsresol 2^-n, 10^-10 ...):
+				   * rounded down to it, as libpcap does */
+	uint64_t origlen_raised;  /* original length below the captured length: raised to it */
+	uint64_t spb_timed;       /* simple packet blocks (no time): given the time before */
+	uint64_t custom_blocks;   /* pcapng CB and DCB (0x00000BAD, 0x40000BAD) */
+	uint64_t other_blocks;    /* name resolution and unknown pcapng blocks */
+};
+
 /* Opens path ("-": standard input). 0, or -errno (nothing was read). */
 int capfile_open(const char *path, struct capfile **out);
 /* Opens an already open descriptor (not closed by capfile_close); name is used in messages. */
@@ -86,6 +98,7 @@ int capfile_next(struct capfile *cf, struct capfile_item *it);
 
 /* "FILE: offset N: what" for the last error. */
 const char *capfile_error(const struct capfile *cf);
+const struct capfile_quirks *capfile_quirks(const struct capfile *cf);
 /* Bytes of input consumed so far. */
 uint64_t capfile_offset(const struct capfile *cf);
 /* Size of the input when it is a regular file, else 0. */

@@ -59,9 +59,14 @@ struct capfile {
 	uint32_t n_ifaces, cap_ifaces;
 
 	struct buf comments;   /* several opt_comments joined */
+	struct capfile_quirks quirks;
 	uint64_t skipped;
 	char err[512];
 };
+
+/* pcapng custom blocks, copiable and not (their contents are not kept) */
+#define PCAPNG_BT_CB 0x00000BADu
+#define PCAPNG_BT_DCB 0x40000BADu
 
 static inline uint64_t cur_off(const struct capfile *cf)
 {
@@ -95,7 +100,7 @@ long capfile_ensure(struct capfile *cf, size_t n);
 int capfile_add_iface(struct capfile *cf, uint16_t linktype, uint32_t snaplen, uint64_t units,
 		      int64_t tsoffset, const char *name, const char *filter,
 		      struct capfile_iface **out);
-uint64_t capfile_ts_to_ns(const struct capfile_iface *ifc, uint64_t ts);
+uint64_t capfile_ts_to_ns(struct capfile *cf, const struct capfile_iface *ifc, uint64_t ts);
 /* The next pcapng item (the format is detected already). */
 int capfile_pcapng_next(struct capfile *cf, struct capfile_item *it);
 

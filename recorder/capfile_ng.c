@@ -129,11 +129,13 @@ static int pcapng_packet(struct capfile *cf, const struct pcapng_block *blk, uin
 		if (ifc->snaplen && it->caplen > ifc->snaplen)
 			it->caplen = ifc->snaplen;
 		it->ts_ns = cf->last_ts_ns; /* an SPB has no time: that of the packet before */
+		cf->quirks.spb_timed++;
 	} else {
-		it->ts_ns = capfile_ts_to_ns(ifc, epb.ts);
+		it->ts_ns = capfile_ts_to_ns(cf, ifc, epb.ts);
 		cf->last_ts_ns = it->ts_ns;
 	}
 	it->origlen = epb.origlen < it->caplen ? it->caplen : epb.origlen;
+	cf->quirks.origlen_raised += epb.origlen < it->caplen;
 	it->data = epb.data;
 	it->flags = epb.flags;
 	if (epb.comment) {
@@ -203,8 +205,13 @@ static int pcapng_block(struct capfile *cf, const struct pcapng_block *blk, uint
 	}
 	case PCAPNG_BT_ISB:
 		return pcapng_isb(cf, blk, off);
+	case PCAPNG_BT_CB:
+	case PCAPNG_BT_DCB:
+		cf->quirks.custom_blocks++;
+		return 0;
 	default:
-		return 0; /* NRB, custom and unknown blocks */
+		cf->quirks.other_blocks++;
+		return 0; /* NRB and unknown blocks */
 	}
 }
 

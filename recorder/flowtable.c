@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-_Static_assert(sizeof(struct ft_key) == 40, "ft_key is hashed as five 64-bit words");
+_Static_assert(sizeof(struct ft_key) == 48, "ft_key is hashed as six 64-bit words");
 
 /* Time classes: TCP; other protocols (streams); other protocols not yet streams (their
  * packets all within UDP_STREAM_AFTER_NS of the first); TCP closed both ways or reset. */
@@ -82,7 +82,7 @@ static inline uint32_t key_hash(const struct ft_key *k)
 {
 	const uint8_t *p = (const uint8_t *)k;
 	uint64_t h = 0x243f6a8885a308d3ull;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 6; i++) {
 		h = (h ^ load64(p + 8 * i)) * 0x9e3779b97f4a7c15ull;
 		h ^= h >> 29;
 	}
@@ -92,8 +92,8 @@ static inline uint32_t key_hash(const struct ft_key *k)
 	return (uint32_t)h;
 }
 
-void flowtable_tuple_key(struct ft_key *key, uint8_t proto, const uint8_t a1[16], uint16_t p1,
-			 const uint8_t a2[16], uint16_t p2, bool *one_is_lo)
+void flowtable_tuple_key(struct ft_key *key, uint32_t netns, uint8_t proto, const uint8_t a1[16],
+			 uint16_t p1, const uint8_t a2[16], uint16_t p2, bool *one_is_lo)
 {
 	int c = memcmp(a1, a2, 16);
 	bool lo1 = c < 0 || (c == 0 && p1 <= p2);
@@ -103,10 +103,13 @@ void flowtable_tuple_key(struct ft_key *key, uint8_t proto, const uint8_t a1[16]
 	key->port_hi = lo1 ? p2 : p1;
 	key->proto = proto;
 	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	key->netns = netns;
+	key->pad2 = 0;
 	*one_is_lo = lo1;
 }
 
-bool flowtable_key(const struct decoded *d, struct ft_key *key, bool *sender_is_lo)
+bool flowtable_key(const struct decoded *d, uint32_t netns, struct ft_key *key,
+		   bool *sender_is_lo)
 {
 	uint16_t sp = 0, dp = 0;
 	if (d->family == 0)
@@ -129,7 +132,7 @@ bool flowtable_key(const struct decoded *d, struct ft_key *key, bool *sender_is_
 	default:
 		break;
 	}
-	flowtable_tuple_key(key, d->proto, d->src, sp, d->dst, dp, sender_is_lo);
+	flowtable_tuple_key(key, netns, d->proto, d->src, sp, d->dst, dp, sender_is_lo);
 	return true;
 }
 
@@ -346,13 +349,13 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	return 0;
 }
 
-struct flow *flowtable_find(struct flowtable *ft, uint8_t proto, const uint8_t addr1[16],
-			    uint16_t port1, const uint8_t addr2[16], uint16_t port2,
-			    enum flow_side *side1)
+struct flow *flowtable_find(struct flowtable *ft, uint32_t netns, uint8_t proto,
+			    const uint8_t addr1[16], uint16_t port1, const uint8_t addr2[16],
+			    uint16_t port2, enum flow_side *side1)
 {
 	struct ft_key key;
 	bool one_is_lo;
-	flowtable_tuple_key(&key, proto, addr1, port1, addr2, port2, &one_is_lo);
+	flowtable_tuple_key(&key, netns, proto, addr1, port1, addr2, port2, &one_is_lo);
 	uint32_t i = chain_find(ft, &key, key_hash(&key));
 	if (!i)
 		return NULL;

@@ -39,13 +39,17 @@
 #include "decode.h"
 #include "tls_hello.h"
 
-/* The lookup key: ends ordered so that (lo, port_lo) <= (hi, port_hi). */
+/* The lookup key: ends ordered so that (lo, port_lo) <= (hi, port_hi), and the network
+ * namespace the packets were recorded in (the inode of the interface's netns, 0 when not
+ * known, as in a replay): one tuple in two namespaces is two connections. */
 struct ft_key {
 	uint8_t lo[16];
 	uint8_t hi[16];
 	uint16_t port_lo, port_hi;
 	uint8_t proto;
 	uint8_t pad[3];      /* always 0: keys are hashed and compared as bytes */
+	uint32_t netns;
+	uint32_t pad2;       /* always 0 */
 };
 
 /* flow.tcp_state bits */
@@ -98,15 +102,16 @@ int flowtable_new(const struct flowtable_options *opt, struct flowtable **out);
 void flowtable_free(struct flowtable *ft);
 
 /*
- * Builds the lookup key of a decoded packet (L4, or L3 of a protocol without ports).
- * *sender_is_lo tells which key end sent it. False when the packet cannot have a flow
- * (not IP, a TCP/UDP packet without ports).
+ * Builds the lookup key of a decoded packet (L4, or L3 of a protocol without ports) recorded
+ * in network namespace netns. *sender_is_lo tells which key end sent it. False when the
+ * packet cannot have a flow (not IP, a TCP/UDP packet without ports).
  */
-bool flowtable_key(const struct decoded *d, struct ft_key *key, bool *sender_is_lo);
+bool flowtable_key(const struct decoded *d, uint32_t netns, struct ft_key *key,
+		   bool *sender_is_lo);
 
 /* The lookup key of a tuple given as two ends; *one_is_lo tells where end 1 went. */
-void flowtable_tuple_key(struct ft_key *key, uint8_t proto, const uint8_t a1[16], uint16_t p1,
-			 const uint8_t a2[16], uint16_t p2, bool *one_is_lo);
+void flowtable_tuple_key(struct ft_key *key, uint32_t netns, uint8_t proto, const uint8_t a1[16],
+			 uint16_t p1, const uint8_t a2[16], uint16_t p2, bool *one_is_lo);
 
 struct flow_hit {
 	struct flow *flow;
@@ -123,12 +128,12 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 		     const struct decoded *d, uint64_t ts_ns, struct flow_hit *hit);
 
 /*
- * The flow with proto between (addr1, port1) and (addr2, port2) in either orientation, or
- * NULL; *side1 is the side of end 1.
+ * The flow of namespace netns with proto between (addr1, port1) and (addr2, port2) in either
+ * orientation, or NULL; *side1 is the side of end 1.
  */
-struct flow *flowtable_find(struct flowtable *ft, uint8_t proto, const uint8_t addr1[16],
-			    uint16_t port1, const uint8_t addr2[16], uint16_t port2,
-			    enum flow_side *side1);
+struct flow *flowtable_find(struct flowtable *ft, uint32_t netns, uint8_t proto,
+			    const uint8_t addr1[16], uint16_t port1, const uint8_t addr2[16],
+			    uint16_t port2, enum flow_side *side1);
 
 /* Ends flows idle at the table's clock, at most `budget` of them. Returns how many. */
 uint32_t flowtable_expire(struct flowtable *ft, uint32_t budget);

@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "live.h"
+#include "service.h"
 #include "live_internal.h"
 #ifdef ECAP_HAVE_LIVE_TLS
 #include "live_tls.h"
@@ -369,6 +370,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		if (now - last_sec >= SECOND_NS) {
 			last_sec = now;
 			live_clock_update(&L->clock);
+			service_notify_watchdog();
 			rc = live_capture_tick(L->cap, now);
 			if (rc < 0)
 				return rc;
@@ -426,10 +428,16 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	if (rc == 0)
 		rc = drop_privileges(opt->quiet);
 	if (rc == 0) {
+		char what[512];
+
+		snprintf(what, sizeof(what), "recording on %zu interface%s into %s",
+			 opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
 		if (!opt->quiet)
-			fprintf(stderr, "ecap-rec: recording on %zu interface%s into %s\n",
-				opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
+			fprintf(stderr, "ecap-rec: %s\n", what);
+		/* the probes are attached and the store is open */
+		service_notify_ready(what);
 		rc = loop(&L, stop);
+		service_notify_stopping();
 		if (rc < 0)
 			fprintf(stderr, "ecap-rec: recording stopped: %s%s%s\n", strerror(-rc),
 				rc == -EIO || rc == -ENOSPC ? ": " : "",

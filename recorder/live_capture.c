@@ -30,6 +30,7 @@
 #include "ecap.h"
 #include "live_capture_impl.h"
 #include "live_kfilter.h"
+#include "proc_sockets.h"
 
 /* The packets ring: -B/--buffer-size, default 16 MiB (~1/8 s of 1 Gbit/s; the ring's pages
  * are mapped twice, so it counts double in the recorder's RSS); the reader is woken when 1/16
@@ -74,6 +75,13 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 	c->link_fd = -1;
 	c->snaplen = opt->snaplen && opt->snaplen < ECAP_CAP_MAX ? opt->snaplen : ECAP_CAP_MAX;
 	c->filter_text = opt->filter;
+	c->netns = proc_sockets_netns(0);
+	if (c->netns == 0) {
+		rc = -errno;
+		fprintf(stderr, "ecap-rec: cannot read the recorder's network namespace "
+			"(/proc/self/ns/net): %s\n", strerror(-rc));
+		goto fail;
+	}
 	c->ncpu = libbpf_num_possible_cpus();
 	if (c->ncpu <= 0) {
 		rc = c->ncpu < 0 ? c->ncpu : -EINVAL;
@@ -177,7 +185,7 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 		return rc;
 	c->packets++;
 	c->bytes += ev.len;
-	return live_udp_packet(c->udp, &d, res, pkt.ts_ns);
+	return live_udp_packet(c->udp, li->netns, &d, res, pkt.ts_ns);
 }
 
 /* The counters of one slot, summed over the CPUs. */

@@ -24,6 +24,7 @@ struct live_iface {
 	int ifindex;
 	uint16_t linktype;
 	uint32_t store_id;
+	uint32_t netns;         /* inode of the device's network namespace */
 	bool is_lo;
 	bool hook_created;
 	bool attached[2];       /* enum live_tc_point */
@@ -49,6 +50,7 @@ struct live_capture {
 	struct store *store;
 	int link_fd;                  /* rtnetlink, link group; -1: names checked by the tick */
 	uint32_t snaplen;
+	uint32_t netns;               /* inode of the recorder's network namespace */
 	const char *filter_text;
 	uint64_t packets, bytes, filtered, bad;
 };

@@ -109,9 +109,11 @@ static int store_iface(struct live_capture *c, struct store *s, struct live_ifac
 	if (c->filter_text)
 		snprintf(rec.filter, sizeof(rec.filter), "%s", c->filter_text);
 	rc = store_add_interface(s, &rec, &li->store_id);
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: %s\n", store_errmsg(s));
-	return rc;
+		return rc;
+	}
+	return pipeline_iface_netns(c->p, li->store_id, li->netns);
 }
 
 int live_iface_setup(struct live_capture *c, const char *name, struct store *s)
@@ -134,6 +136,7 @@ int live_iface_setup(struct live_capture *c, const char *name, struct store *s)
 	}
 	memset(li, 0, sizeof(*li));
 	snprintf(li->name, sizeof(li->name), "%s", name);
+	li->netns = c->netns; /* -i names a device of the recorder's own namespace */
 	li->ifindex = (int)if_nametoindex(name);
 	if (li->ifindex == 0) {
 		fprintf(stderr, "ecap-rec: no interface named %s\n", name);

@@ -55,14 +55,17 @@ struct live_udp;
 
 int live_udp_new(struct pipeline *p, const struct live_clock *clock, struct live_udp **out);
 void live_udp_free(struct live_udp *u);
-/* An unconnected UDP socket (remote zero): its local address (zero: any) and port. */
-int live_udp_bind(struct live_udp *u, const uint8_t addr[16], uint16_t port,
+/* An unconnected UDP socket (remote zero): its network namespace (inode; 0: unknown, then it
+ * is ignored), local address (zero: any) and port. */
+int live_udp_bind(struct live_udp *u, uint32_t netns, const uint8_t addr[16], uint16_t port,
 		  const struct ecap_proc *proc, uint64_t ts_wall_ns);
 /* A connected UDP socket, reported to the pipeline by exact tuple: an unconnected socket
  * that had its local end is gone, and packets of this tuple need no lookup. */
 void live_udp_connected(struct live_udp *u, const struct socket_owner *so);
-/* A packet already handed to the pipeline: attributes its flow's local UDP end(s). */
-int live_udp_packet(struct live_udp *u, const struct decoded *d, int res, uint64_t ts_ns);
+/* A packet recorded in namespace netns, already handed to the pipeline: attributes its flow's
+ * local UDP end(s) to sockets of that namespace. */
+int live_udp_packet(struct live_udp *u, uint32_t netns, const struct decoded *d, int res,
+		    uint64_t ts_ns);
 uint64_t live_udp_attributed(const struct live_udp *u);
 
 /* ---- sockets (live_sockets.c) --------------------------------------------------------- */

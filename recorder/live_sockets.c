@@ -7,7 +7,10 @@
  * alone at start, first as tp_btf (typed arguments, socket cookies), then as raw_tp; the
  * flavour that loads is kept. What cannot be loaded is said plainly on stderr together with
  * what the recording loses because of it. Records become pipeline_socket_owner() calls by
- * exact tuple; unconnected UDP sockets go to live_udp.c, which matches them to packets.
+ * network namespace and exact tuple; unconnected UDP sockets go to live_udp.c, which matches
+ * them to packets. The namespace is the socket's own (its struct net, or the table of
+ * /proc/PID/net it was listed in), never the process's: a flow gets an owner only from a
+ * socket of the namespace its packets were recorded in.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -219,7 +222,8 @@ static int owner(struct live_sockets *s, const struct socket_owner *so, uint64_t
 	int rc;
 
 	if (so->proto == IPPROTO_UDP_NR && so->remote_port == 0)
-		return live_udp_bind(s->udp, so->local_addr, so->local_port, &so->proc, ts_wall);
+		return live_udp_bind(s->udp, so->netns, so->local_addr, so->local_port, &so->proc,
+				     ts_wall);
 	if (so->remote_port == 0)
 		return 0; /* TCP without a peer: nothing to attribute */
 	rc = pipeline_socket_owner(s->p, so, ts_wall);
@@ -235,9 +239,10 @@ static void debug_event(const struct ecap_sock_event *ev)
 
 	inet_ntop(AF_INET6, ev->laddr, l, sizeof(l));
 	inet_ntop(AF_INET6, ev->raddr, r, sizeof(r));
-	fprintf(stderr, "ecap-rec: socket %s %s [%s]:%u -> [%s]:%u pid %u tid %u comm %.16s\n",
-		ev->proto == IPPROTO_TCP_NR ? "tcp" : "udp", src[ev->source < 4 ? ev->source : 0],
-		l, ev->lport, r, ev->rport, ev->pid, ev->tid, ev->comm);
+	fprintf(stderr, "ecap-rec: socket %s %s netns %u [%s]:%u -> [%s]:%u pid %u tid %u "
+		"comm %.16s\n", ev->proto == IPPROTO_TCP_NR ? "tcp" : "udp",
+		src[ev->source < 4 ? ev->source : 0], ev->netns, l, ev->lport, r, ev->rport,
+		ev->pid, ev->tid, ev->comm);
 }
 
 int live_sockets_on_event(void *ctx, void *data, size_t size)
@@ -262,6 +267,7 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	memcpy(so.remote_addr, ev.raddr, 16);
 	so.local_port = ev.lport;
 	so.remote_port = ev.rport;
+	so.netns = ev.netns;
 	to_proc(&ev, &so.proc);
 	if (live_debug())
 		debug_event(&ev);
@@ -279,7 +285,9 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 	memcpy(so.remote_addr, ps->remote_addr, 16);
 	so.local_port = ps->local_port;
 	so.remote_port = ps->remote_port;
+	so.netns = ps->netns;
 	so.proc = *proc;
+	so.proc.netns = ps->netns; /* the socket's, as the tracepoints report it */
 	s->from_proc++;
 	return owner(s, &so, live_clock_wall(s->clock, live_clock_mono_ns()));
 }

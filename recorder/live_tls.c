@@ -23,12 +23,14 @@
 
 #include "le.h"
 #include "live_tls.h"
+#include "live_keylog.h"
 #include "live_tls_find.h"
 #include "openssl.h"
 #include "openssl.skel.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
 #include "tls_lib.h"
+#include "uprobe_attach.h"
 
 #define DEDUPE_SLOTS (1u << 16)
 #define RESCAN_NS (10ull * 1000000000ull)
@@ -54,6 +56,7 @@ struct known_file {
 struct live_tls {
 	struct openssl_bpf *skel;
 	struct ring_buffer *rb;
+	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
 	live_tls_secret_fn fn;
 	void *ctx;
 	bool quiet;
@@ -116,13 +119,13 @@ static void detach_lib(struct live_tls *t, uint32_t slot)
 }
 
 /*
- * Attaches the probes of slot to path: SSL_do_handshake (entry and return), SSL_free (entry),
- * and SSL_read/SSL_write and their _ex forms: entry only when the build's handshake state is
- * calibrated, else entry and return. Returns how many functions are probed, or -errno.
+ * Attaches the probes of slot to the library open on fd: SSL_do_handshake (entry and return),
+ * SSL_free (entry), and SSL_read/SSL_write and their _ex forms: entry only when the build's
+ * handshake state is calibrated, else entry and return. Returns how many functions are
+ * probed, or -errno.
  */
-static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
+static int attach_lib(struct live_tls *t, uint32_t slot, int fd)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	bool entry_only = t->cal[slot].f[TLS_CAL_IN_INIT].found;
 	struct bpf_link *l;
 	size_t i, ok = 0;
@@ -130,11 +133,8 @@ static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
 
 	for (i = 0; i < NFUNCS; i++) {
 		if (i > 0 && entry_only) {
-			uo.func_name = probed_functions[i];
-			uo.retprobe = false;
-			uo.bpf_cookie = slot;
-			l = bpf_program__attach_uprobe_opts(t->skel->progs.ossl_io, -1, path, 0,
-							    &uo);
+			l = uprobe_attach(t->skel->progs.ossl_io, fd, probed_functions[i], 0, false,
+					  slot);
 			if (l) {
 				t->links[slot][2 * i] = l;
 				ok++;
@@ -144,12 +144,8 @@ static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
 			continue;
 		}
 		for (ret = 0; ret < 2; ret++) {
-			uo.func_name = probed_functions[i];
-			uo.retprobe = ret;
-			uo.bpf_cookie = slot;
-			l = bpf_program__attach_uprobe_opts(ret ? t->skel->progs.ossl_exit :
-								  t->skel->progs.ossl_enter,
-							    -1, path, 0, &uo);
+			l = uprobe_attach(ret ? t->skel->progs.ossl_exit : t->skel->progs.ossl_enter,
+					  fd, probed_functions[i], 0, ret, slot);
 			if (!l) {
 				err = -errno;
 				break;
@@ -164,11 +160,8 @@ static int attach_lib(struct live_tls *t, uint32_t slot, const char *path)
 			t->links[slot][2 * i] = NULL;
 		}
 	}
-	uo.func_name = "SSL_free";
-	uo.retprobe = false;
-	uo.bpf_cookie = slot;
-	t->links[slot][2 * NFUNCS] = bpf_program__attach_uprobe_opts(t->skel->progs.ossl_free, -1,
-								      path, 0, &uo);
+	t->links[slot][2 * NFUNCS] = uprobe_attach(t->skel->progs.ossl_free, fd, "SSL_free", 0,
+						   false, slot);
 	if (t->links[slot][2 * NFUNCS])
 		ok++;
 	if (!t->links[slot][0] && !t->links[slot][2] && !t->links[slot][2 * NFUNCS]) {
@@ -185,7 +178,7 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 	struct live_tls *t = ctx;
 	struct known_file *k = known_find(t, f);
 	struct ossl_config cfg;
-	char err[512] = "", fdpath[32];
+	char err[512] = "";
 	uint32_t slot = t->nlibs;
 	int rc, fd;
 
@@ -227,8 +220,7 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 		close(fd);
 		return 0;
 	}
-	tls_lib_fd_path(fd, fdpath, sizeof(fdpath));
-	rc = attach_lib(t, slot, fdpath);
+	rc = attach_lib(t, slot, fd);
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot attach uprobes: %s\n", f->path,
@@ -322,6 +314,16 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 		return rc;
 	t->st.secrets++;
 	return 0;
+}
+
+/* A secret from the key-log function probes (live_keylog.h). */
+static int keylog_emit(void *ctx, const char *label, const uint8_t *client_random,
+		       const uint8_t *secret, size_t len, const struct ecap_proc *who)
+{
+	struct live_tls *t = ctx;
+
+	t->st.events++;
+	return emit(t, label, client_random, secret, len, who);
 }
 
 /* A TLS 1.3 handshake traffic secret: kept by the build, or derived. */
@@ -453,10 +455,11 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
 		add_path(t, opt->libssl[i]);
 	live_tls_find_mapped(rescan_one, t);
+	live_keylog_start(t->quiet, t->rb, keylog_emit, t, &t->kl);
 	t->next_scan_ns = mono_ns() + RESCAN_NS;
-	if (t->nlibs == 0) {
-		fprintf(stderr, "ecap-rec: tls: no libssl could be watched: TLS secrets will not "
-			"be recorded\n");
+	if (t->nlibs == 0 && !t->kl) {
+		fprintf(stderr, "ecap-rec: tls: no TLS library could be watched: TLS secrets "
+			"will not be recorded\n");
 		rc = -ENOENT;
 		goto fail;
 	}
@@ -495,6 +498,7 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 	now = mono_ns();
 	if (now >= t->next_scan_ns) {
 		live_tls_find_mapped(rescan_one, t);
+		live_keylog_rescan(t->kl);
 		t->next_scan_ns = now + RESCAN_NS;
 	}
 	return rc;
@@ -507,9 +511,15 @@ void live_tls_set_dedupe(struct live_tls *t, bool on)
 
 void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st)
 {
+	uint32_t probed, failed;
+
 	*st = t->st;
 	if (t->skel && t->skel->bss)
 		st->lost = t->skel->bss->ossl_counters[OSSL_CNT_RING_FULL];
+	live_keylog_counts(t->kl, &probed, &failed);
+	st->libs_attached += probed;
+	st->libs_failed += failed;
+	st->lost += live_keylog_lost(t->kl);
 }
 
 void live_tls_stop(struct live_tls *t)
@@ -521,6 +531,7 @@ void live_tls_stop(struct live_tls *t)
 	for (i = 0; i < OSSL_LIBS_MAX; i++)
 		detach_lib(t, i);
 	ring_buffer__free(t->rb);
+	live_keylog_stop(t->kl);
 	openssl_bpf__destroy(t->skel);
 	free(t);
 }

@@ -3,13 +3,15 @@
  * live_udp.c - owners of unconnected UDP sockets, matched to packets by their local end.
  *
  * A UDP socket that never called connect() has no remote address: the kernel side reports it
- * with its local address (often 0.0.0.0 or ::) and port only. Such a socket owns every UDP
- * flow through that local end, whenever the flow starts. This table remembers them for the
- * whole run (binds: open addressing by address and port, overwritten by a newer owner of the
- * same end) and, for each UDP packet, reports the owner of its local end(s) to the pipeline
- * with the packet's exact tuple, once per tuple and owner (a direct-mapped cache). The
- * owner of a one-datagram exchange may arrive after its packet: the last unmatched tuples
- * are kept in a small ring and looked at again when a socket is learned.
+ * with its network namespace, local address (often 0.0.0.0 or ::) and port only. Such a
+ * socket owns every UDP flow through that local end in its namespace, whenever the flow
+ * starts: a packet is matched only to sockets of the namespace it was recorded in. This
+ * table remembers them for the whole run (binds: open addressing by namespace, address and
+ * port, overwritten by a newer owner of the same end) and, for each UDP packet, reports the
+ * owner of its local end(s) to the pipeline with the packet's exact tuple, once per tuple and
+ * owner (a direct-mapped cache). The owner of a one-datagram exchange may arrive after its
+ * packet: the last unmatched tuples are kept in a small ring and looked at again when a
+ * socket is learned.
  *
  * The packet path reads the headers the pipeline decoded (pipeline_packet_decoded): UDP
  * packets are looked up (when any socket is known) and remembered in the ring when unmatched.
@@ -31,13 +33,16 @@ struct bind {
 	uint8_t addr[16];
 	uint16_t port;
 	uint8_t used;
+	uint32_t netns;
 	struct ecap_proc proc;
 };
 
 struct tuple {
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
+	uint32_t netns;        /* where the packet was recorded */
 };
+_Static_assert(sizeof(struct tuple) == 40, "tuples are compared as bytes: no padding");
 
 struct cached {
 	struct tuple t;
@@ -79,35 +84,38 @@ static uint64_t addr_mix(uint64_t h, const uint8_t a[16])
 	return mix(mix(h, lo), hi);
 }
 
-static uint32_t bind_hash(const uint8_t addr[16], uint16_t port)
+static uint32_t bind_hash(uint32_t netns, const uint8_t addr[16], uint16_t port)
 {
-	return (uint32_t)addr_mix(port, addr);
+	return (uint32_t)addr_mix((uint64_t)netns << 16 | port, addr);
 }
 
-static struct bind *bind_find(struct live_udp *u, const uint8_t addr[16], uint16_t port)
+static struct bind *bind_find(struct live_udp *u, uint32_t netns, const uint8_t addr[16],
+			      uint16_t port)
 {
-	uint32_t h = bind_hash(addr, port), k;
+	uint32_t h = bind_hash(netns, addr, port), k;
 	struct bind *b;
 
 	for (k = 0; k < BIND_PROBE; k++) {
 		b = &u->binds[(h + k) & (BIND_SLOTS - 1)];
 		if (!b->used)
 			return NULL;
-		if (b->port == port && memcmp(b->addr, addr, 16) == 0)
+		if (b->port == port && b->netns == netns && memcmp(b->addr, addr, 16) == 0)
 			return b;
 	}
 	return NULL;
 }
 
-/* The socket owning local end (addr, port): bound to that address, or to any. */
-static struct bind *bind_match(struct live_udp *u, const uint8_t addr[16], uint16_t port)
+/* The socket of namespace netns owning local end (addr, port): bound to that address, or to
+ * any. */
+static struct bind *bind_match(struct live_udp *u, uint32_t netns, const uint8_t addr[16],
+			       uint16_t port)
 {
 	const uint8_t *const try[3] = { addr, any4, any6 };
 	struct bind *b;
 	int i;
 
 	for (i = 0; i < 3; i++) {
-		b = bind_find(u, try[i], port);
+		b = bind_find(u, netns, try[i], port);
 		if (b && b->proc.valid)
 			return b;
 	}
@@ -116,7 +124,8 @@ static struct bind *bind_match(struct live_udp *u, const uint8_t addr[16], uint1
 
 static uint32_t tuple_hash(const struct tuple *t)
 {
-	return (uint32_t)addr_mix(addr_mix((uint64_t)t->sport << 16 | t->dport, t->src), t->dst);
+	return (uint32_t)addr_mix(addr_mix((uint64_t)t->netns << 32 | (uint64_t)t->sport << 16 |
+					   t->dport, t->src), t->dst);
 }
 
 int live_udp_new(struct pipeline *p, const struct live_clock *clock, struct live_udp **out)
@@ -164,6 +173,7 @@ static int report(struct live_udp *u, const struct tuple *t, bool local_is_src,
 	memcpy(lr.dst, local_is_src ? t->dst : t->src, 16);
 	lr.sport = local_is_src ? t->sport : t->dport;
 	lr.dport = local_is_src ? t->dport : t->sport;
+	lr.netns = t->netns;
 	c = &u->cache[tuple_hash(&lr) & (CACHE_SLOTS - 1)];
 	if (c->pid == b->proc.pid && memcmp(&c->t, &lr, sizeof(lr)) == 0)
 		return 0;
@@ -173,6 +183,7 @@ static int report(struct live_udp *u, const struct tuple *t, bool local_is_src,
 	memcpy(so.remote_addr, lr.dst, 16);
 	so.local_port = lr.sport;
 	so.remote_port = lr.dport;
+	so.netns = lr.netns;
 	so.proc = b->proc;
 	rc = pipeline_socket_owner(u->p, &so, ts_ns);
 	if (rc < 0)
@@ -189,14 +200,14 @@ static int attribute(struct live_udp *u, const struct tuple *t, uint64_t ts_ns)
 	struct bind *b;
 	int rc, hit = 0;
 
-	b = bind_match(u, t->src, t->sport);
+	b = bind_match(u, t->netns, t->src, t->sport);
 	if (b) {
 		rc = report(u, t, true, b, ts_ns);
 		if (rc < 0)
 			return rc;
 		hit = 1;
 	}
-	b = bind_match(u, t->dst, t->dport);
+	b = bind_match(u, t->netns, t->dst, t->dport);
 	if (b) {
 		rc = report(u, t, false, b, ts_ns);
 		if (rc < 0)
@@ -206,16 +217,19 @@ static int attribute(struct live_udp *u, const struct tuple *t, uint64_t ts_ns)
 	return hit;
 }
 
-int live_udp_bind(struct live_udp *u, const uint8_t addr[16], uint16_t port,
+int live_udp_bind(struct live_udp *u, uint32_t netns, const uint8_t addr[16], uint16_t port,
 		  const struct ecap_proc *proc, uint64_t ts_wall_ns)
 {
-	uint32_t h = bind_hash(addr, port), k, i;
+	uint32_t h = bind_hash(netns, addr, port), k, i;
 	struct bind *b = NULL, *e;
 	int rc;
 
+	if (netns == 0)
+		return 0; /* a socket of no known namespace owns nothing */
 	for (k = 0; k < BIND_PROBE; k++) {
 		e = &u->binds[(h + k) & (BIND_SLOTS - 1)];
-		if (!e->used || (e->port == port && memcmp(e->addr, addr, 16) == 0)) {
+		if (!e->used ||
+		    (e->port == port && e->netns == netns && memcmp(e->addr, addr, 16) == 0)) {
 			b = e;
 			break;
 		}
@@ -233,6 +247,7 @@ int live_udp_bind(struct live_udp *u, const uint8_t addr[16], uint16_t port,
 	memcpy(b->addr, addr, 16);
 	b->port = port;
 	b->used = 1;
+	b->netns = netns;
 	b->proc = *proc;
 
 	/* Packets that came before their socket was known. */
@@ -258,7 +273,7 @@ void live_udp_connected(struct live_udp *u, const struct socket_owner *so)
 
 	/* An unconnected socket of another process on this end is gone: the end is taken. */
 	u->gen++;
-	b = bind_match(u, so->local_addr, so->local_port);
+	b = bind_match(u, so->netns, so->local_addr, so->local_port);
 	if (b && b->proc.pid != so->proc.pid)
 		b->proc.valid = false;
 	memset(&lr, 0, sizeof(lr));
@@ -266,12 +281,14 @@ void live_udp_connected(struct live_udp *u, const struct socket_owner *so)
 	memcpy(lr.dst, so->remote_addr, 16);
 	lr.sport = so->local_port;
 	lr.dport = so->remote_port;
+	lr.netns = so->netns;
 	c = &u->cache[tuple_hash(&lr) & (CACHE_SLOTS - 1)];
 	c->t = lr;
 	c->pid = so->proc.pid;
 }
 
-int live_udp_packet(struct live_udp *u, const struct decoded *d, int res, uint64_t ts_ns)
+int live_udp_packet(struct live_udp *u, uint32_t netns, const struct decoded *d, int res,
+		    uint64_t ts_ns)
 {
 	struct tuple t;
 	uint32_t slot;
@@ -279,6 +296,7 @@ int live_udp_packet(struct live_udp *u, const struct decoded *d, int res, uint64
 
 	if (res != DECODE_L4 || d->proto != IPPROTO_UDP_NR)
 		return 0;
+	t.netns = netns;
 	memcpy(t.src, d->src, 16);
 	memcpy(t.dst, d->dst, 16);
 	t.sport = d->sport;

@@ -10,9 +10,9 @@
  * bounded tables:
  *  - fragments: the flow key of an IP datagram's first fragment, by (addresses, protocol,
  *    IP id), so later fragments (no ports) join its flow; direct-mapped, overwritten freely;
- *  - pending owners: sockets learned before their first packet, by exact tuple, and
- *    unconnected or listening sockets (remote address and port zero) by local port and
- *    address (zero address: any); applied to flows as they start, expiring after
+ *  - pending owners: sockets learned before their first packet, by namespace and exact
+ *    tuple, and unconnected or listening sockets (remote address and port zero) by namespace,
+ *    local port and address (zero address: any); applied to flows as they start, expiring after
  *    PENDING_TTL_NS of the caller's time;
  *  - client_randoms of the run's TLS sessions and secrets, for the secrets_linked count
  *    (grows to CR_SET_MAX entries, then starts over: the count is exact up to that).
@@ -53,6 +53,13 @@ struct pending {
 	struct ecap_proc proc;
 };
 
+/* What the pipeline knows of an interface: its link type (LINKTYPE_UNKNOWN until asked) and
+ * the network namespace its packets belong to (0: not known). */
+struct iface_info {
+	uint32_t linktype;
+	uint32_t netns;
+};
+
 struct cr_ent {
 	uint8_t cr[32];
 	uint8_t used, has_session;
@@ -66,8 +73,8 @@ struct pipeline {
 	struct tls_hello_pool *tls_pool;
 	struct pipeline_stats st;
 
-	uint32_t *linktype;   /* by interface id, LINKTYPE_UNKNOWN until asked */
-	uint32_t n_linktype;
+	struct iface_info *ifs;   /* by interface id */
+	uint32_t n_ifs;
 
 	struct frag_slot *frag;
 	struct pending *pend;
@@ -141,7 +148,7 @@ void pipeline_free(struct pipeline *p)
 		return;
 	flowtable_free(p->ft);
 	tls_hello_pool_free(p->tls_pool);
-	free(p->linktype);
+	free(p->ifs);
 	free(p->frag);
 	free(p->pend);
 	free(p->cr);
@@ -184,25 +191,48 @@ static bool set_proc(struct flow *f, enum flow_side side, const struct ecap_proc
 
 /* ---- interfaces ------------------------------------------------------------------------- */
 
+/* The entry of interface id iface, made when missing; NULL when out of memory. */
+static struct iface_info *iface_info(struct pipeline *p, uint32_t iface)
+{
+	if (iface >= p->n_ifs) {
+		if (iface > UINT32_MAX - 8)
+			return NULL;
+		uint32_t n = iface + 8;
+		struct iface_info *v = realloc(p->ifs, (size_t)n * sizeof(*v));
+		if (!v)
+			return NULL;
+		for (uint32_t i = p->n_ifs; i < n; i++)
+			v[i] = (struct iface_info){ .linktype = LINKTYPE_UNKNOWN };
+		p->ifs = v;
+		p->n_ifs = n;
+	}
+	return &p->ifs[iface];
+}
+
 static uint32_t linktype_of(struct pipeline *p, uint32_t iface)
 {
-	if (iface < p->n_linktype && p->linktype[iface] != LINKTYPE_UNKNOWN)
-		return p->linktype[iface];
-	if (iface >= p->n_linktype) {
-		uint32_t n = iface + 8;
-		uint32_t *v = realloc(p->linktype, n * sizeof(*v));
-		if (!v)
-			return LINKTYPE_UNKNOWN;
-		for (uint32_t i = p->n_linktype; i < n; i++)
-			v[i] = LINKTYPE_UNKNOWN;
-		p->linktype = v;
-		p->n_linktype = n;
-	}
+	if (iface < p->n_ifs && p->ifs[iface].linktype != LINKTYPE_UNKNOWN)
+		return p->ifs[iface].linktype;
+	struct iface_info *ii = iface_info(p, iface);
 	struct ecap_iface ifc;
-	if (store_get_interface(p->store, iface, &ifc) < 0)
+	if (!ii || store_get_interface(p->store, iface, &ifc) < 0)
 		return LINKTYPE_UNKNOWN; /* asked again next time; the packet is still stored */
-	p->linktype[iface] = ifc.linktype;
+	ii->linktype = ifc.linktype;
 	return ifc.linktype;
+}
+
+static uint32_t netns_of(const struct pipeline *p, uint32_t iface)
+{
+	return iface < p->n_ifs ? p->ifs[iface].netns : 0;
+}
+
+int pipeline_iface_netns(struct pipeline *p, uint32_t iface, uint32_t netns)
+{
+	struct iface_info *ii = iface_info(p, iface);
+	if (!ii)
+		return -ENOMEM;
+	ii->netns = netns;
+	return 0;
 }
 
 /* ---- fragments ---------------------------------------------------------------------------- */
@@ -227,11 +257,11 @@ static void frag_remember(struct pipeline *p, const struct decoded *d, const str
 	s->key = *key;
 }
 
-static bool frag_lookup(struct pipeline *p, const struct decoded *d, struct ft_key *key,
-			bool *sender_is_lo)
+static bool frag_lookup(struct pipeline *p, const struct decoded *d, uint32_t netns,
+			struct ft_key *key, bool *sender_is_lo)
 {
 	struct frag_slot *s = frag_slot(p, d);
-	if (!s->used || s->id != d->frag_id || s->proto != d->proto ||
+	if (!s->used || s->id != d->frag_id || s->proto != d->proto || s->key.netns != netns ||
 	    memcmp(s->src, d->src, 16) != 0 || memcmp(s->dst, d->dst, 16) != 0)
 		return false;
 	*key = s->key;
@@ -246,13 +276,15 @@ static uint32_t pend_hash(const struct ft_key *key, bool wildcard)
 	return mix((const uint8_t *)key, sizeof(*key), wildcard);
 }
 
-static void wild_key(struct ft_key *k, uint8_t proto, const uint8_t addr[16], uint16_t port)
+static void wild_key(struct ft_key *k, uint32_t netns, uint8_t proto, const uint8_t addr[16],
+		     uint16_t port)
 {
 	memset(k, 0, sizeof(*k));
 	if (!addr_is_any(addr))
 		memcpy(k->lo, addr, 16);
 	k->port_lo = port;
 	k->proto = proto;
+	k->netns = netns;
 }
 
 static void pend_put(struct pipeline *p, const struct ft_key *key, bool local_is_lo,
@@ -330,10 +362,11 @@ static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 			const uint8_t *addr = side == FLOW_SIDE_A ? fk->addr_a : fk->addr_b;
 			uint16_t port = side == FLOW_SIDE_A ? fk->port_a : fk->port_b;
 			struct ft_key k;
-			wild_key(&k, fk->proto, addr, port);
+			wild_key(&k, f->key.netns, fk->proto, addr, port);
 			struct pending *e = pend_find(p, &k, true, now, 0);
 			if (!e) {
-				wild_key(&k, fk->proto, (const uint8_t[16]){ 0 }, port);
+				wild_key(&k, f->key.netns, fk->proto, (const uint8_t[16]){ 0 },
+					 port);
 				e = pend_find(p, &k, true, now, 0);
 			}
 			if (e)
@@ -468,10 +501,11 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 	*res_out = res;
 	if (d->flags & (DECODE_F_TRUNCATED | DECODE_F_BAD))
 		p->st.decode_errors++;
-	bool keyed = res != DECODE_NONE && flowtable_key(d, &key, &sender_is_lo);
+	uint32_t netns = netns_of(p, pkt->iface);
+	bool keyed = res != DECODE_NONE && flowtable_key(d, netns, &key, &sender_is_lo);
 	if (!keyed && res != DECODE_NONE && (d->flags & DECODE_F_FRAGMENT) &&
 	    !(d->flags & DECODE_F_FRAG_FIRST))
-		keyed = frag_lookup(p, d, &key, &sender_is_lo);
+		keyed = frag_lookup(p, d, netns, &key, &sender_is_lo);
 	else if (keyed && (d->flags & DECODE_F_FRAG_FIRST))
 		frag_remember(p, d, &key, sender_is_lo);
 
@@ -515,18 +549,19 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 
 int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns)
 {
-	if (!so->proc.valid)
+	/* A socket of no known namespace could be any namespace's: it names no owner. */
+	if (!so->proc.valid || so->netns == 0)
 		return 0;
 	bool wildcard = so->remote_port == 0 && addr_is_any(so->remote_addr);
 	struct ft_key key;
 	if (wildcard) {
-		wild_key(&key, so->proto, so->local_addr, so->local_port);
+		wild_key(&key, so->netns, so->proto, so->local_addr, so->local_port);
 		pend_put(p, &key, true, true, &so->proc, ts_ns);
 		return 0;
 	}
 	enum flow_side local;
-	struct flow *f = flowtable_find(p->ft, so->proto, so->local_addr, so->local_port,
-					so->remote_addr, so->remote_port, &local);
+	struct flow *f = flowtable_find(p->ft, so->netns, so->proto, so->local_addr,
+					so->local_port, so->remote_addr, so->remote_port, &local);
 	bool closed = f && (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST));
 	/*
 	 * A flow that is open, or closed with no owner on this end yet (a short connection
@@ -545,8 +580,8 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 	if (f && proc_same(&f->rec.proc[local], &so->proc))
 		return 0;
 	bool local_is_lo;
-	flowtable_tuple_key(&key, so->proto, so->local_addr, so->local_port, so->remote_addr,
-			    so->remote_port, &local_is_lo);
+	flowtable_tuple_key(&key, so->netns, so->proto, so->local_addr, so->local_port,
+			    so->remote_addr, so->remote_port, &local_is_lo);
 	pend_put(p, &key, local_is_lo, false, &so->proc, ts_ns);
 	return 0;
 }

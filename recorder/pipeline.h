@@ -47,15 +47,25 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 			    const struct ecap_proc *proc, struct decoded *d, int *res);
 
 /*
+ * The network namespace (its inode number) that the packets of store interface iface belong
+ * to: the namespace of the device. Until set, an interface's namespace is unknown (0), and
+ * no socket owner is ever applied to its flows.
+ */
+int pipeline_iface_netns(struct pipeline *p, uint32_t iface, uint32_t netns);
+
+/*
  * A local socket and its owner, as the live source learns it (connect, accept, first send,
  * /proc at start). Attributes the end of the matching flow whose address and port are the
- * local ones; a socket seen before its first packet is remembered and applied when the flow
- * appears. Addresses are 16 bytes, IPv4 v4-mapped.
+ * local ones and whose packets were recorded in the socket's network namespace (one tuple in
+ * two namespaces is two connections); a socket seen before its first packet is remembered and
+ * applied when the flow appears. A socket whose namespace is not known (0) is ignored.
+ * Addresses are 16 bytes, IPv4 v4-mapped.
  */
 struct socket_owner {
 	uint8_t proto;
 	uint8_t local_addr[16], remote_addr[16];
 	uint16_t local_port, remote_port;
+	uint32_t netns;          /* inode of the socket's network namespace; 0: unknown */
 	struct ecap_proc proc;
 };
 int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns);

@@ -14,20 +14,23 @@
 
 /*
  * The live recorder, once probes are attached and the store is open:
- *   CAP_BPF          BPF map reads and updates, loading the per-interface filters again
- *   CAP_PERFMON      attaching uprobes to TLS libraries that processes map later
+ *   CAP_BPF          BPF map reads and updates, attaching its programs to the uprobe perf
+ *                    events the launcher opens (bpf_link_create)
  *   CAP_NET_ADMIN    attaching TC programs to interfaces that come (back), detaching at exit
  *   CAP_SYS_PTRACE   reading /proc/PID/{maps,fd,root} of other users' processes
  *   CAP_DAC_READ_SEARCH  opening the libraries those processes map where only they may read
  *   CAP_CHECKPOINT_RESTORE  /proc/PID/map_files/: the library a chrooted process in a mount
  *                    namespace of its own maps, which no path from here leads to
- * The calibration launcher: CAP_SETUID and CAP_SETGID, to make its sandboxed children nobody.
+ * The launcher (tls_calib_launcher.h): CAP_SETUID and CAP_SETGID, to make its sandboxed
+ * children nobody; CAP_SYS_ADMIN and CAP_PERFMON, to open uprobe perf events for the recorder
+ * on files processes map after the start (on this kernel perf_event_open of a uprobe fails
+ * with EACCES under CAP_PERFMON alone).
  * A replay: CAP_DAC_READ_SEARCH, to read the capture and key log files it is given.
  */
-static const cap_value_t recorder_caps[] = { CAP_BPF,		CAP_PERFMON,
-					     CAP_NET_ADMIN,	CAP_SYS_PTRACE,
+static const cap_value_t recorder_caps[] = { CAP_BPF, CAP_NET_ADMIN, CAP_SYS_PTRACE,
 					     CAP_DAC_READ_SEARCH, CAP_CHECKPOINT_RESTORE };
-static const cap_value_t launcher_caps[] = { CAP_SETUID, CAP_SETGID };
+static const cap_value_t launcher_caps[] = { CAP_SETUID, CAP_SETGID, CAP_SYS_ADMIN,
+					     CAP_PERFMON };
 static const cap_value_t replay_caps[] = { CAP_DAC_READ_SEARCH };
 
 static const struct {

@@ -2,12 +2,16 @@
 /*
  * proc_sockets.c - owners of the sockets that predate the recorder, from /proc.
  *
- * The socket tables are parsed line by line (format in proc_sockets.h) into one array
- * sorted by inode; then every /proc/PID/fd entry whose link reads "socket:[INODE]" is looked
- * up there by binary search. The first (lowest) pid found for a socket is its owner: /proc
- * lists pids in ascending order, so that is usually the process that created it and passed it
- * on to children. Everything read from /proc is checked: a line that does not parse is
- * skipped (and counted), a process that exits while we look is skipped.
+ * The socket tables of every network namespace in use (the recorder's own, then each one a
+ * process is in that was not read yet: /proc/PID/net/ shows PID's namespace) are parsed line
+ * by line (format in proc_sockets.h) into one array, each entry tagged with the namespace of
+ * its table, and sorted by inode; then every /proc/PID/fd entry whose link reads
+ * "socket:[INODE]" is looked up there by binary search. A table is kept only when its
+ * process was in the same namespace before and after it was read. The first (lowest) pid
+ * found for a socket is its owner: /proc lists pids in ascending order, so that is usually
+ * the process that created it and passed it on to children. Everything read from /proc is
+ * checked: a line that does not parse is skipped (and counted), a process that exits while we
+ * look is skipped.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -164,7 +168,7 @@ static int table_add(struct sock_table *t, const struct proc_sock *ps)
 }
 
 static int read_table(struct sock_table *t, const char *path, bool v6, uint8_t proto,
-		      unsigned *bad)
+		      uint32_t netns, unsigned *bad)
 {
 	struct proc_sock ps;
 	char line[512];
@@ -184,6 +188,7 @@ static int read_table(struct sock_table *t, const char *path, bool v6, uint8_t p
 			continue;
 		if (proto == 6 && ps.state == TCP_LISTEN_STATE)
 			continue;
+		ps.netns = netns;
 		rc = table_add(t, &ps);
 		if (rc < 0)
 			break;
@@ -259,7 +264,6 @@ int proc_sockets_read_proc(int pid, struct ecap_proc *out)
 	char path[64], buf[4096];
 	const char *p;
 	unsigned long uid, gid;
-	struct stat st;
 	size_t n;
 	int rc;
 
@@ -289,11 +293,164 @@ int proc_sockets_read_proc(int pid, struct ecap_proc *out)
 	out->pid = (uint32_t)pid;
 	out->tid = (uint32_t)pid;
 	out->cgroup_id = cgroup_id_of(pid);
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	if (stat(path, &st) == 0)
-		out->netns = (uint32_t)st.st_ino;
+	out->netns = proc_sockets_netns(pid);
 	out->valid = true;
 	return 0;
+}
+
+uint32_t proc_sockets_netns(int pid)
+{
+	char path[64];
+	struct stat st;
+
+	if (pid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
+	if (stat(path, &st) < 0)
+		return 0;
+	if (st.st_ino == 0 || st.st_ino > UINT32_MAX) {
+		errno = ERANGE; /* the kernel's namespace inodes are 32-bit */
+		return 0;
+	}
+	return (uint32_t)st.st_ino;
+}
+
+/* The namespaces whose tables were read. */
+struct ns_set {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+static bool ns_seen(const struct ns_set *s, uint32_t netns)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] == netns)
+			return true;
+	return false;
+}
+
+static int ns_add(struct ns_set *s, uint32_t netns)
+{
+	uint32_t *nv;
+	size_t ncap;
+
+	if (s->n == s->cap) {
+		ncap = s->cap ? s->cap * 2 : 16;
+		if (ncap > SIZE_MAX / sizeof(*nv))
+			return -ENOMEM;
+		nv = realloc(s->v, ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		s->v = nv;
+		s->cap = ncap;
+	}
+	s->v[s->n++] = netns;
+	return 0;
+}
+
+/*
+ * The four tables of the namespace of pid (0: the recorder's own), tagged netns. When pid is
+ * no longer in netns after reading (it moved, or exited and its pid was reused), what was
+ * read is dropped again and 0 returned: the next process of that namespace is asked instead.
+ * Returns 1 when the tables were kept.
+ */
+static int read_ns_tables(struct sock_table *t, int pid, uint32_t netns, unsigned *bad)
+{
+	static const struct {
+		const char *name;
+		bool v6;
+		uint8_t proto;
+	} tables[] = {
+		{ "tcp", false, 6 },
+		{ "tcp6", true, 6 },
+		{ "udp", false, 17 },
+		{ "udp6", true, 17 },
+	};
+	size_t before = t->n, i;
+	unsigned bad_here = 0;
+	char path[64];
+	int rc;
+
+	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if (pid > 0)
+			snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, tables[i].name);
+		else
+			snprintf(path, sizeof(path), "/proc/self/net/%s", tables[i].name);
+		rc = read_table(t, path, tables[i].v6, tables[i].proto, netns, &bad_here);
+		if (rc < 0) {
+			t->n = before;
+			if (pid == 0 || rc == -ENOMEM)
+				fprintf(stderr, "ecap-rec: cannot read %s: %s\n", path,
+					strerror(-rc));
+			return pid == 0 || rc == -ENOMEM ? rc : 0;
+		}
+	}
+	if (proc_sockets_netns(pid) != netns) {
+		t->n = before;
+		return 0;
+	}
+	*bad += bad_here;
+	return 1;
+}
+
+/* A pid from a /proc entry name; 0 for anything else. */
+static int pid_of(const char *name)
+{
+	char *end;
+	long pid;
+
+	if (!isdigit((unsigned char)name[0]))
+		return 0;
+	errno = 0;
+	pid = strtol(name, &end, 10);
+	if (errno || *end != '\0' || pid <= 0 || pid > INT_MAX)
+		return 0;
+	return (int)pid;
+}
+
+/* The tables of the recorder's namespace, then of every other namespace a process is in. */
+static int read_all_tables(struct sock_table *t, unsigned *bad)
+{
+	struct ns_set seen = { 0 };
+	struct dirent *de;
+	uint32_t netns;
+	int rc, pid;
+	DIR *d;
+
+	netns = proc_sockets_netns(0);
+	if (netns == 0)
+		return errno ? -errno : -EINVAL;
+	rc = read_ns_tables(t, 0, netns, bad);
+	if (rc < 0)
+		return rc;
+	rc = ns_add(&seen, netns);
+	d = rc < 0 ? NULL : opendir("/proc");
+	if (!d) {
+		rc = rc < 0 ? rc : -errno;
+		free(seen.v);
+		return rc;
+	}
+	while ((de = readdir(d))) {
+		pid = pid_of(de->d_name);
+		if (pid == 0)
+			continue;
+		netns = proc_sockets_netns(pid);
+		if (netns == 0 || ns_seen(&seen, netns))
+			continue;
+		rc = read_ns_tables(t, pid, netns, bad);
+		if (rc < 0)
+			break;
+		if (rc > 0) {
+			rc = ns_add(&seen, netns);
+			if (rc < 0)
+				break;
+		}
+		rc = 0;
+	}
+	closedir(d);
+	free(seen.v);
+	return rc;
 }
 
 static int scan_pid(struct sock_table *t, int pid,
@@ -347,32 +504,15 @@ int proc_sockets_scan(int (*fn)(void *ctx, const struct proc_sock *ps,
 				const struct ecap_proc *owner),
 		      void *ctx)
 {
-	static const struct {
-		const char *path;
-		bool v6;
-		uint8_t proto;
-	} tables[] = {
-		{ "/proc/net/tcp", false, 6 },
-		{ "/proc/net/tcp6", true, 6 },
-		{ "/proc/net/udp", false, 17 },
-		{ "/proc/net/udp6", true, 17 },
-	};
 	struct sock_table t = { 0 };
 	struct dirent *de;
 	unsigned bad = 0;
 	int reported = 0, rc = 0, pid;
-	char *end;
-	size_t i;
 	DIR *d = NULL;
 
-	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-		rc = read_table(&t, tables[i].path, tables[i].v6, tables[i].proto, &bad);
-		if (rc < 0) {
-			fprintf(stderr, "ecap-rec: cannot read %s: %s\n", tables[i].path,
-				strerror(-rc));
-			goto out;
-		}
-	}
+	rc = read_all_tables(&t, &bad);
+	if (rc < 0)
+		goto out;
 	if (bad)
 		fprintf(stderr, "ecap-rec: %u unreadable lines in /proc/net socket tables "
 			"skipped\n", bad);
@@ -390,10 +530,8 @@ int proc_sockets_scan(int (*fn)(void *ctx, const struct proc_sock *ps,
 		goto out;
 	}
 	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = (int)strtol(de->d_name, &end, 10);
-		if (*end != '\0' || pid <= 0)
+		pid = pid_of(de->d_name);
+		if (pid == 0)
 			continue;
 		rc = scan_pid(&t, pid, fn, ctx, &reported);
 		if (rc < 0)

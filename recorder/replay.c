@@ -373,7 +373,9 @@ static int run(struct replay *r, volatile sig_atomic_t *stop)
 			if (it.comment) {
 				proc = comment_proc(r, it.comment, it.comment_len);
 				r->res->attributed += proc != NULL;
+				r->res->comments++;
 			}
+			r->res->cut += it.caplen > ECAP_CAPLEN_MAX;
 			int err = pipeline_packet(r->p, &pkt, proc);
 			if (err < 0) {
 				fprintf(r->err, "ecap-rec: store: %s\n", store_errmsg(r->s));
@@ -410,6 +412,39 @@ static int run(struct replay *r, volatile sig_atomic_t *stop)
 	}
 }
 
+/* One line at the end for everything of a valid input that the store does not keep as it
+ * was (nothing when everything was kept). */
+_Static_assert(ECAP_CAPLEN_MAX == 262080, "the message below names it");
+
+static void note_changes(FILE *err, const char *path, const struct replay_result *res)
+{
+	const struct capfile_quirks *q = &res->quirks;
+	const struct {
+		uint64_t n;
+		const char *what;
+	} items[] = {
+		{ q->custom_blocks, "custom blocks (CB, DCB) dropped" },
+		{ q->other_blocks, "name resolution or unknown blocks dropped" },
+		{ q->ts_normalised, "timestamps out of range normalised" },
+		{ q->ts_rounded, "timestamps rounded down to the nanosecond" },
+		{ q->spb_timed, "simple packet blocks given the time of the packet before" },
+		{ res->cut, "packets longer than 262080 bytes cut to it" },
+		{ q->origlen_raised, "original lengths below the captured length raised to it" },
+		{ res->comments - res->attributed, "packet comments dropped (not naming a process)" },
+	};
+	bool any = false;
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		if (!items[i].n)
+			continue;
+		if (!any)
+			fprintf(err, "ecap-rec: %s: not kept as the input has it: ", path);
+		fprintf(err, "%s%" PRIu64 " %s", any ? ", " : "", items[i].n, items[i].what);
+		any = true;
+	}
+	if (any)
+		fputc('\n', err);
+}
+
 int replay_run(const struct replay_options *opt, struct pipeline *p, struct store *s,
 	       volatile sig_atomic_t *stop, struct replay_result *res)
 {
@@ -434,6 +469,8 @@ int replay_run(const struct replay_options *opt, struct pipeline *p, struct stor
 		progress(&r, true);
 	res->bytes_in = capfile_offset(r.cf);
 	res->skipped_bytes = capfile_skipped(r.cf);
+	res->quirks = *capfile_quirks(r.cf);
+	note_changes(r.err, r.path, res);
 	res->seconds = (double)(now_ns(CLOCK_MONOTONIC) - r.t0) / 1e9;
 	capfile_close(r.cf);
 	free(r.ifmap);

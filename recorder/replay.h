@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "capfile.h"
 #include "pipeline.h"
 
 struct replay_options {
@@ -36,6 +37,10 @@ struct replay_result {
 	uint64_t input_errors;    /* damaged places in the input, malformed key log lines */
 	uint64_t skipped_bytes;   /* input bytes passed over because they did not parse */
 	uint64_t dsb_blocks, dsb_lines, dsb_secrets;
+	/* What the store cannot keep as the input has it (replay_run says it once at the end) */
+	struct capfile_quirks quirks;
+	uint64_t cut;             /* packets longer than ECAP_CAPLEN_MAX: stored cut to it */
+	uint64_t comments;        /* packets with a comment: kept only as the process it names */
 	bool interrupted;         /* *stop was set before the end of the input */
 	bool store_failed;        /* the pipeline or store failed: the run ended there */
 	double seconds;           /* wall time of the run */

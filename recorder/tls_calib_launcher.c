@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "sandbox.h"
 #include "tls_calib_launcher.h"
 #include "tls_calibrate.h"
+#include "uprobe_attach.h"
 
 #define OUT_MAX 8192
 
@@ -37,11 +39,19 @@ static int sock = -1;
 static pid_t launcher_pid;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Receives one request: its descriptors into fds. Returns how many, 0 at EOF, <0 on error. */
-static int recv_request(int s, int *fds)
+struct launcher_request {
+	char kind;                /* 'C' calibrate, 'U' open a uprobe perf event */
+	uint8_t retprobe;         /* 'U' */
+	uint8_t pad[6];
+	uint64_t offset;          /* 'U': the file offset */
+};
+
+/* Receives one request and its descriptors into fds. Returns how many descriptors, -ENODATA
+ * at EOF, or another -errno (-EINVAL: a malformed request, its descriptors closed). */
+static int recv_request(int s, struct launcher_request *req, int *fds)
 {
-	char byte, cbuf[CMSG_SPACE(2 * sizeof(int))];
-	struct iovec iov = { &byte, 1 };
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { req, sizeof(*req) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
@@ -50,7 +60,7 @@ static int recv_request(int s, int *fds)
 
 	n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
 	if (n <= 0)
-		return n < 0 ? -errno : 0;
+		return n < 0 ? -errno : -ENODATA;
 	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
@@ -62,12 +72,45 @@ static int recv_request(int s, int *fds)
 		}
 		memcpy(fds, CMSG_DATA(c), (size_t)nfds * sizeof(int));
 	}
-	if (byte != 'C' || (m.msg_flags & MSG_CTRUNC)) {
+	if (n != sizeof(*req) || (m.msg_flags & MSG_CTRUNC) ||
+	    !((req->kind == 'C' && nfds >= 1) || (req->kind == 'U' && nfds == 1))) {
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
 		return -EINVAL;
 	}
 	return nfds;
+}
+
+/* 'U': the perf event for a uprobe at offset in the regular file fd, sent back as a
+ * descriptor; or the error. */
+static void serve_uprobe(int s, int fd, const struct launcher_request *req)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int32_t status;
+	struct iovec iov = { &status, sizeof(status) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	struct stat st;
+	int pfd;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || req->offset >= (uint64_t)st.st_size)
+		pfd = -EINVAL;
+	else
+		pfd = uprobe_perf_open(fd, req->offset, req->retprobe != 0);
+	status = pfd < 0 ? pfd : 0;
+	if (pfd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		m.msg_control = cbuf;
+		m.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pfd, sizeof(int));
+	}
+	sendmsg(s, &m, MSG_NOSIGNAL);
+	if (pfd >= 0)
+		close(pfd);
 }
 
 static void send_reply(int s, const struct sandbox_result *res, int rc)
@@ -89,6 +132,7 @@ static void send_reply(int s, const struct sandbox_result *res, int rc)
 
 static void __attribute__((noreturn)) launcher_main(int s)
 {
+	struct launcher_request req;
 	struct sandbox_result res;
 	char err[256];
 	int fds[2], n, rc;
@@ -109,8 +153,8 @@ static void __attribute__((noreturn)) launcher_main(int s)
 	prctl(PR_SET_NAME, "ecap-calib", 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0);
 	for (;;) {
-		n = recv_request(s, fds);
-		if (n == 0)
+		n = recv_request(s, &req, fds);
+		if (n == -ENODATA)
 			_exit(0);
 		if (n < 0) {
 			if (n == -EINTR)
@@ -118,6 +162,11 @@ static void __attribute__((noreturn)) launcher_main(int s)
 			if (n != -EINVAL)
 				_exit(1);
 			send_reply(s, NULL, n);
+			continue;
+		}
+		if (req.kind == 'U') {
+			serve_uprobe(s, fds[0], &req);
+			close(fds[0]);
 			continue;
 		}
 		rc = tls_calibrate_child_run(fds, (unsigned)n, &res);
@@ -168,23 +217,33 @@ pid_t tls_calib_launcher_pid(void)
 	return sock >= 0 ? launcher_pid : 0;
 }
 
-static int exchange(const int *fds, unsigned nfds, struct sandbox_result *res)
+/* Sends a request with its descriptors. 0 or -errno. */
+static int send_request(const struct launcher_request *req, const int *fds, unsigned nfds)
 {
-	char byte = 'C', cbuf[CMSG_SPACE(2 * sizeof(int))], *buf;
-	struct iovec iov = { &byte, 1 };
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
+	struct iovec iov = { (void *)req, sizeof(*req) };
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = CMSG_SPACE(nfds * sizeof(int)) };
 	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-	struct launcher_reply r;
-	ssize_t n;
 
 	memset(cbuf, 0, sizeof(cbuf));
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 	memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
-	if (sendmsg(sock, &m, MSG_NOSIGNAL) < 0)
-		return -errno;
+	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int exchange(const int *fds, unsigned nfds, struct sandbox_result *res)
+{
+	struct launcher_request req = { .kind = 'C' };
+	struct launcher_reply r;
+	char *buf;
+	ssize_t n;
+	int rc = send_request(&req, fds, nfds);
+
+	if (rc < 0)
+		return rc;
 	buf = malloc(MSG_MAX);
 	if (!buf)
 		return -ENOMEM;
@@ -230,6 +289,48 @@ int tls_calib_launcher_run(const int *fds, unsigned nfds, struct sandbox_result 
 		return -EINVAL;
 	pthread_mutex_lock(&lock);
 	rc = sock >= 0 ? exchange(fds, nfds, res) : -ENOTCONN;
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+/* The reply to 'U': a status, and the perf event's descriptor when it is 0. */
+static int uprobe_exchange(int fd, uint64_t offset, bool retprobe)
+{
+	struct launcher_request req = { .kind = 'U', .retprobe = retprobe, .offset = offset };
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	int32_t status = -EPROTO;
+	struct iovec iov = { &status, sizeof(status) };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int pfd = -1, rc = send_request(&req, &fd, 1);
+	ssize_t n;
+
+	if (rc < 0)
+		return rc;
+	do
+		n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&pfd, CMSG_DATA(c), sizeof(int));
+	if (n != sizeof(status) || status > 0 || (status == 0) != (pfd >= 0)) {
+		if (pfd >= 0)
+			close(pfd);
+		return -EPROTO;
+	}
+	return status < 0 ? status : pfd;
+}
+
+int tls_calib_launcher_uprobe(int fd, uint64_t offset, bool retprobe)
+{
+	int rc;
+
+	pthread_mutex_lock(&lock);
+	rc = sock >= 0 ? uprobe_exchange(fd, offset, retprobe) : -ENOTCONN;
 	pthread_mutex_unlock(&lock);
 	return rc;
 }

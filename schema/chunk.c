@@ -27,7 +27,8 @@
 /* Bytes of an EPB besides its padded packet data (header, flags option, trailer: 44), with
  * room to spare; and the largest caplen stored, so that one EPB always fits a block. */
 #define EPB_OVERHEAD_MAX 64u
-#define EPB_CAPLEN_MAX (LZ4BLOCKS_MAX - EPB_OVERHEAD_MAX)
+#define EPB_CAPLEN_MAX ECAP_CAPLEN_MAX
+_Static_assert(EPB_CAPLEN_MAX == LZ4BLOCKS_MAX - EPB_OVERHEAD_MAX, "an EPB fits a block");
 
 struct flow_slot {
 	uint64_t flow_id;       /* 0: empty */
@@ -60,6 +61,8 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->iface_local);
 	free(cb->slots);
 	free(cb->eblk);
+	free(cb->bmax);
+	free(cb->bmax_at);
 	buf_free(&cb->packed);
 	free(cb->packed_len);
 	memset(cb, 0, sizeof(*cb));
@@ -131,12 +134,32 @@ static int local_iface(struct chunk_builder *cb, uint32_t store_id, const struct
 		cb->iface_local = p;
 		cb->iface_local_cap = ncap;
 	}
+	struct chunk_run *run = cb->run;
+	if (run && store_id >= run->cap) {
+		size_t ncap = store_id + 16;
+		uint64_t *p = realloc(run->last_ns, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + run->cap, 0, (ncap - run->cap) * sizeof(*p));
+		run->last_ns = p;
+		run->cap = ncap;
+	}
+	if (cb->meta.n_ifaces >= cb->bmax_at_cap) {
+		size_t ncap = cb->meta.n_ifaces + 16;
+		uint32_t *p = realloc(cb->bmax_at, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		memset(p + cb->bmax_at_cap, 0, (ncap - cb->bmax_at_cap) * sizeof(*p));
+		cb->bmax_at = p;
+		cb->bmax_at_cap = ncap;
+	}
 	if (!cb->iface_local[store_id]) {
 		struct chunkmeta_iface *f = chunkmeta_push(&cb->meta, ifaces);
 		if (!f)
 			return -ENOMEM;
 		f->store_id = store_id;
 		f->desc = *desc;
+		f->after_ns = run ? run->last_ns[store_id] : 0;
 		cb->iface_local[store_id] = (uint32_t)cb->meta.n_ifaces;
 	}
 	*local = cb->iface_local[store_id] - 1;
@@ -168,6 +191,20 @@ static int count_in_flow(struct chunk_builder *cb, const struct ecap_packet *pkt
 		st->last_ns = pkt->ts_ns;
 	*idx = s->stat;
 	return 0;
+}
+
+/* The packet's time in its block's maxima (room for one more entry was made). */
+static void note_block_max(struct chunk_builder *cb, uint32_t local, uint64_t ts)
+{
+	uint32_t blk = (uint32_t)(cb->n_eblk - 1), e = cb->bmax_at[local];
+	if (e && cb->bmax[e - 1].block == blk) {
+		if (ts > cb->bmax[e - 1].max_ns)
+			cb->bmax[e - 1].max_ns = ts;
+		return;
+	}
+	cb->bmax[cb->n_bmax++] = (struct chunk_blockmax){ .block = blk, .local = local,
+							  .max_ns = ts };
+	cb->bmax_at[local] = (uint32_t)cb->n_bmax;
 }
 
 /* Everything that can fail comes before the packet counts change, and is undone when a
@@ -206,6 +243,16 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		cb->n_packed--;
 		cb->packed.len -= cb->packed_len[cb->n_packed];
 	}
+	if (cb->n_bmax == cb->cap_bmax) {
+		size_t ncap = cb->cap_bmax ? cb->cap_bmax * 2 : 32;
+		struct chunk_blockmax *p = realloc(cb->bmax, ncap * sizeof(*p));
+		if (!p) {
+			err = -ENOMEM;
+			goto undo_block;
+		}
+		cb->bmax = p;
+		cb->cap_bmax = ncap;
+	}
 	size_t at = cb->epbs.len;
 	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
 				    pkt->origlen, pkt->flags, NULL)))
@@ -228,6 +275,9 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		m->last_ns = pkt->ts_ns;
 	m->packets++;
 	cb->bytes_origlen += pkt->origlen;
+	if (cb->run && pkt->ts_ns > cb->run->last_ns[pkt->iface])
+		cb->run->last_ns[pkt->iface] = pkt->ts_ns;
+	note_block_max(cb, local, pkt->ts_ns);
 	return 0;
 
 undo_epb:
@@ -325,6 +375,9 @@ void chunk_builder_reset(struct chunk_builder *cb)
 	cb->slot_used = 0;
 	cb->bytes_origlen = 0;
 	cb->n_eblk = 0;
+	cb->n_bmax = 0;
+	if (cb->bmax_at)
+		memset(cb->bmax_at, 0, cb->bmax_at_cap * sizeof(*cb->bmax_at));
 	buf_reset(&cb->packed);
 	cb->n_packed = 0;
 }

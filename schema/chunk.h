@@ -27,8 +27,23 @@ struct chunk_epb_block {
 	uint32_t off, first_packet, crc;
 };
 
+/* What a writer carries from chunk to chunk: per store interface, the latest packet time it
+ * appended so far (0: none), which becomes the interface's after_ns in the next chunk that
+ * holds it (chunkmeta.c, section 8). */
+struct chunk_run {
+	uint64_t *last_ns;
+	size_t cap;
+};
+
+/* The latest time of a chunk-local interface in one EPB block. */
+struct chunk_blockmax {
+	uint32_t block, local;
+	uint64_t max_ns;
+};
+
 struct chunk_builder {
 	struct chunk_meta meta;
+	struct chunk_run *run;           /* NULL: the chunk records no after_ns */
 	struct buf epbs;                 /* the EPBs, in arrival order */
 	struct buf dsb_text;             /* key log lines for the DSB */
 	struct tls_secret *secrets;      size_t n_secrets, cap_secrets;
@@ -39,6 +54,11 @@ struct chunk_builder {
 	uint64_t bytes_origlen;
 	struct chunk_epb_block *eblk;    /* the EPB blocks begun so far (the data frame's blocks) */
 	size_t n_eblk, cap_eblk;
+	struct chunk_blockmax *bmax;     /* per EPB block, each interface's latest time in it */
+	size_t n_bmax, cap_bmax;
+	uint32_t *bmax_at;               /* per chunk-local interface: 1 + its bmax entry in the
+					  * open block, or in an earlier one (0: none yet) */
+	size_t bmax_at_cap;
 	struct buf packed;               /* the first n_packed EPB blocks, already compressed */
 	uint32_t *packed_len;            /* their stored lengths */
 	size_t n_packed, cap_packed;
@@ -83,6 +103,7 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 
 struct chunk_pkt {
 	uint64_t ts_ns;
+	uint64_t key_ns;         /* order: the running max of its interface's times (after_ns) */
 	uint64_t flow_id;
 	uint32_t data_off;
 	uint32_t caplen, origlen;

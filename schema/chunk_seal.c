@@ -110,6 +110,24 @@ static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr
 	return 0;
 }
 
+/* Section 9 of the metadata: the blocks before the EPBs' (first_epb of them) hold none. */
+static int block_maxima(struct chunk_builder *cb, size_t first_epb)
+{
+	struct chunk_meta *m = &cb->meta;
+	size_t n = (first_epb + cb->n_eblk) * m->n_ifaces;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t *v = chunkmeta_push(m, blockmax);
+		if (!v)
+			return -ENOMEM;
+		*v = 0;
+	}
+	for (size_t i = 0; i < cb->n_bmax; i++) {
+		const struct chunk_blockmax *e = &cb->bmax[i];
+		m->blockmax[(first_epb + e->block) * m->n_ifaces + e->local] = e->max_ns;
+	}
+	return 0;
+}
+
 int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_enc *enc,
 		       struct buf *meta_frame)
 {
@@ -117,7 +135,7 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	struct buf hdr = { 0 }, dsb = { 0 };
 	int err;
 
-	m->n_blocks = 0;
+	m->n_blocks = m->n_blockmax = 0;
 	if ((err = section_header(cb, id, &hdr, &dsb)))
 		goto out;
 	if (hdr.len + dsb.len + cb->epbs.len > UINT32_MAX / 2 || hdr.len > LZ4BLOCKS_MAX) {
@@ -146,6 +164,8 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 			goto out;
 		raw_off += (uint32_t)n;
 	}
+	if ((err = block_maxima(cb, m->n_blocks)))
+		goto out;
 	if (cb->n_eblk > cb->n_packed)
 		chunk_builder_block_crc(cb, cb->n_eblk - 1); /* the last one, still open */
 	for (size_t i = 0, at = 0; i < cb->n_eblk; i++) {

@@ -1,8 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * chunk_view.c - a chunk read back: its pcapng section parsed into a packet table (sorted by
- * timestamp when the chunk was not written in order), each packet paired with its flow from
- * the metadata; and the key log lines of its DSB, in the strict form the builder writes.
+ * chunk_view.c - a chunk read back: its pcapng section parsed into a packet table in export
+ * order, each packet paired with its flow from the metadata; and the key log lines of its
+ * DSB, in the strict form the builder writes.
+ *
+ * Export order: each packet's key is the running maximum of its interface's timestamps in
+ * recorded order, starting from the interface's after_ns (the writer's earlier chunks,
+ * chunkmeta.c section 8); packets are sorted by key, ties in recorded order. So the packets
+ * of one interface keep their recorded order whatever their clock does, and interfaces
+ * interleave by time: a packet whose time steps back goes right after its interface's
+ * predecessor. The merge across chunks (export/merge.c) uses the same key. A read of some
+ * flows that skips blocks takes their interfaces' latest times from the metadata (section
+ * 9), so that its packets have the keys of a whole read.
  * A chunk made of blocks is walked block by block, each block's packet count checked against
  * the metadata; a view of some flows walks only the blocks that were decoded.
  */
@@ -65,8 +74,8 @@ void chunk_view_free_contents(struct chunk_view *v)
 static int cmp_pkt(const void *a, const void *b)
 {
 	const struct chunk_pkt *x = a, *y = b;
-	if (x->ts_ns != y->ts_ns)
-		return x->ts_ns < y->ts_ns ? -1 : 1;
+	if (x->key_ns != y->key_ns)
+		return x->key_ns < y->key_ns ? -1 : 1;
 	return x->data_off < y->data_off ? -1 : x->data_off > y->data_off;
 }
 
@@ -82,6 +91,7 @@ struct walk {
 	bool swap, sorted;
 	uint32_t pkt;                /* index of the next EPB in the section */
 	const uint8_t *keep;         /* per chunk-local flow: list its packets (NULL: all) */
+	uint64_t *key;               /* per chunk interface: the key of its latest packet */
 };
 
 /* Parse the blocks of raw [off, end), which start at a block boundary. */
@@ -128,19 +138,22 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 			if (e.ifid >= w->n_idb || e.ifid >= m->n_ifaces)
 				BAD("packet names an interface the chunk does not describe");
 			uint32_t lf = m->pktflow[w->pkt++];
+			if (e.ts > w->key[e.ifid])
+				w->key[e.ifid] = e.ts;
 			if (w->keep && (lf == CHUNKMETA_NO_FLOW || !w->keep[lf]))
 				break;
 			if (v->n_pkts == v->cap_pkts)
 				BAD("a block holds more packets than its metadata says");
 			struct chunk_pkt *cp = &v->pkts[v->n_pkts];
 			cp->ts_ns = e.ts;
+			cp->key_ns = w->key[e.ifid];
 			cp->flow_id = lf == CHUNKMETA_NO_FLOW ? 0 : m->flowstats[lf].flow_id;
 			cp->data_off = (uint32_t)(e.data - p);
 			cp->caplen = e.caplen;
 			cp->origlen = e.origlen;
 			cp->flags = e.flags;
 			cp->iface = m->ifaces[e.ifid].store_id;
-			if (v->n_pkts && cp->ts_ns < v->pkts[v->n_pkts - 1].ts_ns)
+			if (v->n_pkts && cp->key_ns < v->pkts[v->n_pkts - 1].key_ns)
 				w->sorted = false;
 			v->n_pkts++;
 			break;
@@ -155,21 +168,31 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 
 /* Room for cap packets: all of the chunk's, or those of the blocks a read of some flows
  * walks (a sparse flow's chunk reads one block of its many). */
-static int view_begin(struct chunk_view *v, size_t cap)
+static int view_begin(struct chunk_view *v, struct walk *w, size_t cap)
 {
+	const struct chunk_meta *m = &v->meta;
 	free(v->pkts);
 	v->pkts = malloc((cap ? cap : 1) * sizeof(*v->pkts));
-	if (!v->pkts)
+	w->key = calloc(m->n_ifaces ? m->n_ifaces : 1, sizeof(*w->key));
+	if (!v->pkts || !w->key) {
+		free(w->key);
+		w->key = NULL;
 		return -ENOMEM;
+	}
 	v->cap_pkts = cap;
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		w->key[i] = m->ifaces[i].after_ns;
 	v->n_pkts = v->pos = v->n_dsb = 0;
 	return 0;
 }
 
-static void view_end(struct chunk_view *v, const struct walk *w)
+static int view_end(struct chunk_view *v, struct walk *w, int err)
 {
-	if (!w->sorted)
+	free(w->key);
+	w->key = NULL;
+	if (!err && !w->sorted)
 		qsort(v->pkts, v->n_pkts, sizeof(*v->pkts), cmp_pkt);
+	return err;
 }
 
 /* Parse block k alone: it must hold whole EPBs, as many as it says. */
@@ -187,7 +210,7 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	struct walk w = { .sorted = true };
-	int err = view_begin(v, m->packets);
+	int err = view_begin(v, &w, m->packets);
 	if (err)
 		return err;
 	if ((m->flags & CHUNKMETA_FLAG_BLOCKS) && v->raw.len == m->raw_len) {
@@ -204,12 +227,21 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 	} else {
 		err = walk_range(v, &w, 0, v->raw.len, why);
 	}
-	if (err)
-		return err;
-	if (v->n_pkts != v->meta.packets)
-		BAD("chunk holds fewer packets than its metadata says");
-	view_end(v, &w);
-	return 0;
+	if (!err && v->n_pkts != v->meta.packets) {
+		*why = "chunk holds fewer packets than its metadata says";
+		err = -EBADMSG;
+	}
+	return view_end(v, &w, err);
+}
+
+/* A block not read: its interfaces' latest times still count for the keys after it. */
+static void skip_block(struct walk *w, const struct chunk_meta *m, size_t b)
+{
+	if (m->n_blockmax != m->n_blocks * m->n_ifaces)
+		return; /* an older chunk: no maxima */
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		if (m->blockmax[b * m->n_ifaces + i] > w->key[i])
+			w->key[i] = m->blockmax[b * m->n_ifaces + i];
 }
 
 int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint8_t *keep,
@@ -221,18 +253,18 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 	for (size_t i = 0; i < m->n_blocks; i++)
 		if (!i || want[i])
 			cap += m->blocks[i].packets;
-	int err = view_begin(v, cap);
+	int err = view_begin(v, &w, cap);
 	if (err)
 		return err;
 	for (size_t i = 0; i < m->n_blocks && !err; i++) {
 		const struct chunkmeta_block *k = &m->blocks[i];
-		if (i && !want[i])
+		if (i && !want[i]) {
+			skip_block(&w, m, i);
 			continue;
+		}
 		err = walk_block(v, &w, k, why);
 	}
-	if (!err)
-		view_end(v, &w);
-	return err;
+	return view_end(v, &w, err);
 }
 
 int chunk_view_walk_secrets(const struct chunk_view *v,

@@ -20,11 +20,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -223,9 +226,21 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 		j->index_err = j->on_written(j, j->ctx);
 }
 
+/* This thread needs no capability (the store's files are its process's own): it drops the
+ * ones it was created with, which the recorder's later drop would not reach (capabilities
+ * belong to each thread). */
+static void drop_thread_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+	memset(d, 0, sizeof(d));
+	syscall(SYS_capset, &h, d);
+}
+
 static void *thread_main(void *arg)
 {
 	struct chunk_writer *w = arg;
+	drop_thread_caps();
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
 		while (!w->stop && !(w->job && w->running))

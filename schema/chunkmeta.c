@@ -47,6 +47,17 @@
  *       just after the frame header, the last ends at raw_len and before the end mark, and
  *       the packet ranges follow each other up to the packet count. Blocks of no packet
  *       come first (SHB, IDBs, DSBs); a block ends on an EPB boundary.
+ *   8 interface order (element i belongs to interface i of section 1, and comes after it):
+ *       u64 after_ns: the latest timestamp of that store interface in the chunks the same
+ *       writer wrote before this one (0: none). A reader orders a chunk's packets by the
+ *       running maximum of their interface's timestamps starting from after_ns, so that an
+ *       interface whose clock steps back keeps its recorded order, also across chunks
+ *       (chunk_view.c). Chunks written before this section existed lack it: 0 for all.
+ *   9 block maxima (with flag 4, after sections 1 and 7): n_blocks * n_ifaces elements, u64
+ *       element b * n_ifaces + i the latest timestamp of interface i among the packets of
+ *       block b (0: none); a read that skips blocks continues the running maxima of
+ *       section 8 over them, so that a read of some flows orders its packets as a whole
+ *       read does. Absent in older chunks.
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -58,6 +69,7 @@
 
 #include <errno.h>
 #include <lz4.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +87,7 @@
 #define BLOCK_LEN 28
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS };
+       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX };
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -112,7 +124,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->id = m->first_ns = m->last_ns = 0;
 	m->packets = m->nonflow_packets = m->raw_len = m->data_len = m->flags = 0;
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
-	m->n_blocks = 0;
+	m->n_blocks = m->n_blockmax = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -127,6 +139,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->sessions);
 	free(m->drops);
 	free(m->blocks);
+	free(m->blockmax);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -235,6 +248,16 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		}
 	}
 
+	bool order = false;
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		order |= m->ifaces[i].after_ns != 0;
+	if (order) {
+		if (!(p = put_section(b, SEC_ORDER, (uint32_t)m->n_ifaces, m->n_ifaces * 8)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_ifaces; i++, p += 8)
+			le64_store(p, m->ifaces[i].after_ns);
+	}
+
 	if (m->n_blocks) {
 		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
 			return -ENOMEM;
@@ -248,6 +271,13 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			le32_store(p + 20, k->packets);
 			le32_store(p + 24, k->crc);
 		}
+	}
+
+	if (m->n_blockmax) {
+		if (!(p = put_section(b, SEC_BLOCKMAX, (uint32_t)m->n_blockmax, m->n_blockmax * 8)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
+			le64_store(p, m->blockmax[i]);
 	}
 	return 0;
 }
@@ -376,7 +406,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		p += blen;
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
-			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN : 0;
+			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
+			      type == SEC_ORDER || type == SEC_BLOCKMAX ? 8 : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -465,6 +496,22 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				k->first_packet = le32_load(s + 16);
 				k->packets = le32_load(s + 20);
 				k->crc = le32_load(s + 24);
+			}
+			break;
+		case SEC_ORDER:
+			if (count != m->n_ifaces)
+				BAD("interface order section disagrees with the interfaces");
+			for (uint32_t i = 0; i < count; i++, s += 8)
+				m->ifaces[i].after_ns = le64_load(s);
+			break;
+		case SEC_BLOCKMAX:
+			if ((uint64_t)count != (uint64_t)m->n_blocks * m->n_ifaces)
+				BAD("block maxima disagree with the blocks and interfaces");
+			for (uint32_t i = 0; i < count; i++, s += 8) {
+				uint64_t *v = chunkmeta_push(m, blockmax);
+				if (!v)
+					return -ENOMEM;
+				*v = le64_load(s);
 			}
 			break;
 		default:

@@ -31,6 +31,7 @@
 struct chunkmeta_iface {
 	uint32_t store_id;
 	struct ecap_iface desc;
+	uint64_t after_ns;    /* latest time of this interface in the writer's earlier chunks */
 };
 
 struct chunkmeta_flowstat {
@@ -78,6 +79,9 @@ struct chunk_meta {
 	struct chunkmeta_session *sessions;      size_t n_sessions, cap_sessions;
 	struct chunkmeta_drops *drops;           size_t n_drops, cap_drops;
 	struct chunkmeta_block *blocks;          size_t n_blocks, cap_blocks;
+	/* with blocks: element b * n_ifaces + i is the latest time of interface i in block b
+	 * (0: none), so that a read that skips blocks orders like a whole read (section 9) */
+	uint64_t *blockmax;                      size_t n_blockmax, cap_blockmax;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;

@@ -30,6 +30,10 @@ struct ecap_packet {
 	const uint8_t *data; /* starts at the interface's link-layer header */
 };
 
+/* The longest packet a store keeps (one EPB fits a 256 KiB block of the data frame); a
+ * longer one is stored cut to this, with its original length. */
+#define ECAP_CAPLEN_MAX (256u * 1024 - 64u)
+
 /* An interface as recorded: one pcapng IDB. */
 #define ECAP_IFNAME_MAX 64
 #define ECAP_FILTER_MAX 256

@@ -250,6 +250,7 @@ static int init_writer(struct store *s)
 		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
+	s->cb.run = s->cb_spare.run = &s->run;
 	s->seg_fd = s->seg_dio_fd = -1;
 	s->unsynced_fd = -1;
 	if ((err = store_recover(s)))
@@ -706,6 +707,7 @@ int store_close(struct store *s)
 		chunk_builder_free(&s->cb);
 	if (s->cb_spare.slots)
 		chunk_builder_free(&s->cb_spare);
+	free(s->run.last_ns);
 	free(s->ifaces);
 	free(s->seen);
 	free(s->dir);

@@ -162,7 +162,9 @@ void chunk_list_free(struct chunk_list *l);
 int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		      const struct idset *flows, struct chunk_list *out);
 
-/* A decompressed, verified chunk; its packets in timestamp order. */
+/* A decompressed, verified chunk; its packets in export order: by key, the running maximum
+ * of their interface's timestamps (from the writer's earlier chunks on), ties in recorded
+ * order. Each interface's packets keep their recorded order; interfaces interleave by time. */
 struct chunk_view;
 int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out);
 /* The same for the packets of flows (NULL: all): of a chunk made of blocks only the blocks
@@ -172,8 +174,8 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 			   struct chunk_view **out);
 /* 1: *pkt filled (data valid until the view is closed); 0: end. */
 int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt);
-/* Peek the timestamp of the next packet; false at the end. */
-bool chunk_view_peek_ts(const struct chunk_view *v, uint64_t *ts_ns);
+/* Peek the order key of the next packet (at or after its timestamp); false at the end. */
+bool chunk_view_peek_key(const struct chunk_view *v, uint64_t *key_ns);
 void chunk_view_close(struct chunk_view *v);
 
 /* Secrets of the TLS sessions seen in the given flows (NULL: all), each once. */

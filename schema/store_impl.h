@@ -38,6 +38,7 @@ struct store {
 	uint64_t next_flow_id, next_chunk_id;
 	struct chunk_builder cb;        /* the open chunk */
 	struct chunk_builder cb_spare;  /* the chunk in flight, or an empty one */
+	struct chunk_run run;           /* both builders': each interface's latest time so far */
 	struct chunk_writer *writer;
 	struct chunk_job job;
 	bool inflight;                  /* job was submitted and not yet collected */

@@ -586,11 +586,11 @@ int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt)
 	return 1;
 }
 
-bool chunk_view_peek_ts(const struct chunk_view *v, uint64_t *ts_ns)
+bool chunk_view_peek_key(const struct chunk_view *v, uint64_t *key_ns)
 {
 	if (v->pos >= v->n_pkts)
 		return false;
-	*ts_ns = v->pkts[v->pos].ts_ns;
+	*key_ns = v->pkts[v->pos].key_ns;
 	return true;
 }
 

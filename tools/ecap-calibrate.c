@@ -10,6 +10,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <link.h>
@@ -22,6 +23,7 @@
 #include <unistd.h>
 
 #include "ecap_config.h"
+#include "tls/lib.h"
 #include "tls_calibrate.h"
 #include "tls_lib.h"
 #ifdef ECAP_HAVE_LIVE
@@ -51,6 +53,10 @@ static void usage(FILE *f)
 		"                       it (the client and the server of one session both do)\n"
 		"  -v, --verbose        with --watch: precede each key log line with a comment\n"
 		"                       line \"# pid=PID tid=TID comm=COMM\" naming its process\n"
+		"  -i, --inspect        say for each FILE whether it is a TLS library that ecap-rec\n"
+		"                       probes through its key-log function (Go crypto/tls,\n"
+		"                       OpenSSL built into an executable, GnuTLS, BoringSSL),\n"
+		"                       what was found in it and how; nothing of it is run\n"
 		"  -h, --help           show this help\n"
 		"      --version        show the version\n"
 		"\n"
@@ -131,6 +137,30 @@ static int watch(const char **libs, size_t nlibs, const char *store, unsigned se
 }
 #endif
 
+/* --inspect: each file opened once, without following a symbolic link at its end. */
+static int inspect_files(const char **files, int n)
+{
+	int i, fd, rc, failed = 0;
+
+	if (n == 0) {
+		fprintf(stderr, "ecap-calibrate: --inspect: no FILE given\n");
+		return 2;
+	}
+	for (i = 0; i < n; i++) {
+		fd = open(files[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0) {
+			fprintf(stderr, "ecap-calibrate: %s: %s\n", files[i], strerror(errno));
+			failed = 1;
+			continue;
+		}
+		rc = tls_probe_describe(fd, files[i], stdout);
+		close(fd);
+		if (rc < 0 && rc != -ENOENT)
+			failed = 1;
+	}
+	return failed;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -139,11 +169,12 @@ int main(int argc, char **argv)
 		{ "store", required_argument, NULL, 's' },
 		{ "watch", required_argument, NULL, 'w' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "inspect", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
 	};
-	bool json = false, verbose = false, do_watch = false, all = false;
+	bool json = false, verbose = false, do_watch = false, all = false, inspect = false;
 	const char *store = NULL, *deflib[1];
 	const char **libs;
 	char path[PATH_MAX], err[512];
@@ -152,7 +183,7 @@ int main(int argc, char **argv)
 	int c, i, n, failed = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, "ajs:w:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "ajis:w:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			all = true;
@@ -176,6 +207,9 @@ int main(int argc, char **argv)
 		case 'v':
 			verbose = true;
 			break;
+		case 'i':
+			inspect = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -189,6 +223,8 @@ int main(int argc, char **argv)
 	}
 	libs = (const char **)argv + optind;
 	n = argc - optind;
+	if (inspect)
+		return inspect_files(libs, n);
 	if (do_watch) {
 #ifdef ECAP_HAVE_LIVE
 		return watch(libs, (size_t)n, store, (unsigned)seconds, verbose, all);

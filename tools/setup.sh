@@ -13,7 +13,9 @@ packages=(
 	libseccomp-dev libcap-dev
 	clang llvm bpftool
 	tshark tcpdump lz4 sqlite3 iproute2 curl openssl python3 zstd iperf3 procps nginx-light libcap2-bin
-	bsdutils
+	bsdutils golang-go nodejs wget gnutls-bin android-boringssl
+	libsystemd-dev
+	dpkg-dev debhelper lintian systemd man-db mandoc bash-completion
 )
 
 missing=()

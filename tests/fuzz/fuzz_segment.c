@@ -58,12 +58,12 @@ static void read_all_packets(struct chunk_view *v)
 {
 	struct ecap_packet pkt;
 	volatile uint8_t sink = 0;
-	uint64_t ts, prev = 0;
+	uint64_t key, prev = 0;
 	v->pos = 0;
-	while (chunk_view_peek_ts(v, &ts)) {
-		if (chunk_view_next(v, &pkt) != 1 || pkt.ts_ns != ts || ts < prev)
-			abort(); /* packets come out in timestamp order */
-		prev = ts;
+	while (chunk_view_peek_key(v, &key)) {
+		if (chunk_view_next(v, &pkt) != 1 || pkt.ts_ns > key || key < prev)
+			abort(); /* packets come out in key order, a key never below its time */
+		prev = key;
 		if ((const uint8_t *)pkt.data < v->raw.data ||
 		    (const uint8_t *)pkt.data + pkt.caplen > v->raw.data + v->raw.len)
 			abort();

@@ -4,9 +4,10 @@
 # can wait for it.
 #
 #   keepalive-server ADDR PORT   accept one connection, enable 1 s TCP keepalives, then hold it
-#   keepalive-client ADDR PORT   connect, enable 1 s TCP keepalives, then hold it: after the
-#                                handshake neither process sends or receives, only the kernel
-#                                exchanges keepalive probes
+#   keepalive-client ADDR PORT [LPORT]
+#                                connect (from local port LPORT when given), enable 1 s TCP
+#                                keepalives, then hold it: after the handshake neither process
+#                                sends or receives, only the kernel exchanges keepalive probes
 #   udp-echo ADDR PORT N         unconnected UDP socket: answer N datagrams, then exit
 #   udp-send ADDR PORT N         unconnected UDP socket: send N datagrams, read the answers
 import socket
@@ -49,7 +50,8 @@ def main(argv):
         keepalive(conn)
         hold()
     elif mode == "keepalive-client":
-        s = socket.create_connection((addr, port), timeout=5)
+        src = (addr, int(argv[3])) if len(argv) > 3 else None
+        s = socket.create_connection((addr, port), timeout=5, source_address=src)
         keepalive(s)
         ready()
         hold()

@@ -14,9 +14,11 @@
 # its report says uid 65534 without any capability, no_new_privs and seccomp, /etc/shadow
 # unreadable, and no file was written by it (only the attacker's own process writes one, as
 # itself). The real libssl is still calibrated, curl's traffic after the attacks is recorded
-# and exported. ecap-rec's /proc/PID/status shows exactly CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN,
-# CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (effective, permitted, bounding), no ambient or
-# inheritable one, NoNewPrivs 1; its calibration launcher CAP_SETUID and CAP_SETGID only.
+# and exported. ecap-rec's /proc/PID/status shows exactly CAP_BPF, CAP_NET_ADMIN,
+# CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (effective, permitted,
+# bounding), no ambient or inheritable one, NoNewPrivs 1; its launcher CAP_SETUID, CAP_SETGID,
+# CAP_SYS_ADMIN and CAP_PERFMON only. A libssl mapped after the drop (OpenSSL 1.1, where
+# installed) is still probed, through the launcher's uprobe perf events.
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/live/live_lib.sh"
 
@@ -25,10 +27,11 @@ need_cmd setpriv curl chroot
 PLANTED="$ECAP_BUILD/tests/unit"
 [ -f "$PLANTED/planted_m0.so" ] || skip "the planted libraries are not built"
 
-# The capability masks README names: bits 40 CHECKPOINT_RESTORE, 39 BPF, 38 PERFMON, 19 SYS_PTRACE, 12 NET_ADMIN,
-# 2 DAC_READ_SEARCH; 7 SETUID and 6 SETGID for the launcher.
-want_rec=$(printf '%016x' $(((1 << 40) | (1 << 39) | (1 << 38) | (1 << 19) | (1 << 12) | (1 << 2))))
-want_launcher=$(printf '%016x' $(((1 << 7) | (1 << 6))))
+# The capability masks README names: bits 40 CHECKPOINT_RESTORE, 39 BPF, 19 SYS_PTRACE,
+# 12 NET_ADMIN, 2 DAC_READ_SEARCH for ecap-rec; 38 PERFMON, 21 SYS_ADMIN (uprobe perf events),
+# 7 SETUID and 6 SETGID (sandboxes) for its launcher.
+want_rec=$(printf '%016x' $(((1 << 40) | (1 << 39) | (1 << 19) | (1 << 12) | (1 << 2))))
+want_launcher=$(printf '%016x' $(((1 << 38) | (1 << 21) | (1 << 7) | (1 << 6))))
 field() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 cd "$T"
@@ -66,6 +69,11 @@ assert_eq "$want_rec" "$(field "$REC_PID" CapBnd)" "ecap-rec CapBnd"
 assert_eq 0000000000000000 "$(field "$REC_PID" CapAmb)" "ecap-rec CapAmb"
 assert_eq 0000000000000000 "$(field "$REC_PID" CapInh)" "ecap-rec CapInh"
 assert_eq 1 "$(field "$REC_PID" NoNewPrivs)" "ecap-rec NoNewPrivs"
+# every thread: capabilities belong to each (the store's writer thread holds none)
+for task in /proc/"$REC_PID"/task/*; do
+	eff=$(awk '$1 == "CapEff:" {print $2}' "$task/status")
+	[ $((0x$eff & ~0x$want_rec)) -eq 0 ] || fail "thread ${task##*/} holds CapEff $eff"
+done
 launcher=$(pgrep -P "$REC_PID" -x ecap-calib) || fail "no calibration launcher under ecap-rec"
 assert_eq "$want_launcher" "$(field "$launcher" CapEff)" "launcher CapEff"
 assert_eq "$want_launcher" "$(field "$launcher" CapBnd)" "launcher CapBnd"
@@ -83,9 +91,17 @@ unshare --mount --propagation private sh -c "mount -t tmpfs tmpfs '$T/ns_root' &
 	2>container.log &
 cleanup_pid $!
 
+# A real libssl that appears after the drop is calibrated and probed all the same.
+late=/usr/lib/x86_64-linux-gnu/libssl.so.1.1
+if [ -f "$late" ]; then
+	python3 -c "import ctypes, time; ctypes.CDLL('$late'); time.sleep(40)" &
+	cleanup_pid $!
+fi
+
 # The rescan comes every 10 s.
 for i in $(seq 300); do
-	[ "$(grep -c "calibration child killed by the sandbox" rec.log)" -ge 2 ] && break
+	[ "$(grep -c "calibration child killed by the sandbox" rec.log)" -ge 2 ] &&
+		{ [ ! -f "$late" ] || grep -q "tls: watching $late" rec.log; } && break
 	sleep 0.1
 done
 cat rec.log >&2
@@ -98,6 +114,10 @@ for f in user.txt container.txt; do
 	grep -q "planted: constructor uid=65534 euid=65534 capeff=0000000000000000 capbnd=0000000000000000 nnp=1 seccomp=2 shadow=no" $f ||
 		fail "$f: the planted code ran with more than nobody's rights: $(cat $f)"
 done
+if [ -f "$late" ]; then
+	grep -q "tls: watching $late (OpenSSL 1.1" rec.log ||
+		fail "a libssl mapped after start-up was not probed"
+fi
 # Only the attacker's own process (nobody, no seccomp) may have written the marker.
 if [ -e "$marker" ]; then
 	grep -v "as uid 65534$" "$marker" && fail "the marker was written by another uid"

@@ -6,7 +6,9 @@
  * takes more packets; and, through the store, reading only the blocks that hold the packets
  * of some flows: the same packets as a whole read, and a damaged block elsewhere in the
  * chunk does not stop it (while a whole read and fsck report that block); a block list that
- * lies about its packets; packets too large for a 64 KiB block.
+ * lies about its packets; packets too large for a 64 KiB block. The order sections of the
+ * metadata: each interface's latest time in the writer's earlier chunks (8) and in each
+ * block (9), encoded and decoded.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -157,6 +159,84 @@ static void add_packets(struct chunk_builder *cb, uint32_t from, uint32_t n)
 					 .flow_id = 1 + i % 3 };
 		assert_int_equal(chunk_builder_add_packet(cb, &p, &ifc), 0);
 	}
+}
+
+/* Seal, decode the metadata frame back into *m. */
+static void seal_decode(struct chunk_builder *cb, struct lz4blocks_enc *enc, struct chunk_meta *m)
+{
+	struct buf meta = { 0 };
+	const char *why = NULL;
+	assert_int_equal(chunk_builder_seal(cb, 7, enc, &meta), 0);
+	assert_int_equal(chunkmeta_decode(meta.data, meta.len, m, &why), (long)meta.len);
+	buf_free(&meta);
+}
+
+static void test_order_sections(void **state)
+{
+	(void)state;
+	static const struct ecap_iface ifc = { .name = "x", .linktype = 1 };
+	struct chunk_run run = { 0 };
+	struct chunk_builder cb;
+	struct lz4blocks_enc enc;
+	uint8_t data[1000];
+	uint64_t want_max[2][16] = { { 0 } }; /* [local iface][EPB block] */
+	assert_int_equal(chunk_builder_init(&cb), 0);
+	assert_int_equal(lz4blocks_enc_init(&enc), 0);
+	cb.run = &run;
+	memset(data, 0x5a, sizeof(data));
+
+	/* Chunk 1: store interfaces 3 and 9, times that step back every 5th packet. */
+	uint64_t last[2] = { 0, 0 };
+	for (uint32_t i = 0; i < 200; i++) {
+		uint32_t k = i % 3 == 0; /* local 0 is store 9 (the first packet), local 1 store 3 */
+		uint64_t ts = T0 + i * 1000 - (i % 5 == 4 ? 7000 : 0);
+		struct ecap_packet p = { .ts_ns = ts, .iface = k ? 9 : 3, .caplen = sizeof(data),
+					 .origlen = sizeof(data), .data = data };
+		assert_int_equal(chunk_builder_add_packet(&cb, &p, &ifc), 0);
+		uint32_t local = cb.meta.ifaces[0].store_id == p.iface ? 0 : 1;
+		size_t b = cb.n_eblk - 1;
+		assert_true(b < 16);
+		if (ts > want_max[local][b])
+			want_max[local][b] = ts;
+		if (ts > last[local])
+			last[local] = ts;
+	}
+	assert_true(cb.n_eblk >= 3);
+	struct chunk_meta m = { 0 };
+	seal_decode(&cb, &enc, &m);
+	assert_int_equal(m.n_ifaces, 2);
+	assert_int_equal(m.ifaces[0].after_ns, 0); /* the writer's first chunk */
+	assert_int_equal(m.ifaces[1].after_ns, 0);
+	size_t first_epb = m.n_blocks - cb.n_eblk;
+	assert_int_equal(m.n_blockmax, m.n_blocks * 2);
+	for (size_t b = 0; b < m.n_blocks; b++)
+		for (size_t i = 0; i < 2; i++)
+			assert_int_equal(m.blockmax[b * 2 + i],
+					 b < first_epb ? 0 : want_max[i][b - first_epb]);
+	size_t eblk1 = cb.n_eblk;
+	chunkmeta_free(&m);
+	chunk_builder_reset(&cb);
+
+	/* Chunk 2: times earlier than chunk 1's; each interface carries its latest time
+	 * there. */
+	for (uint32_t i = 0; i < 2; i++) {
+		struct ecap_packet p = { .ts_ns = T0 + i, .iface = i ? 3 : 9, .caplen = 10,
+					 .origlen = 10, .data = data };
+		assert_int_equal(chunk_builder_add_packet(&cb, &p, &ifc), 0);
+	}
+	seal_decode(&cb, &enc, &m);
+	assert_int_equal(m.n_ifaces, 2);
+	assert_int_equal(m.ifaces[0].store_id, 9);
+	assert_int_equal(m.ifaces[0].after_ns, last[0]);
+	assert_int_equal(m.ifaces[1].after_ns, last[1]);
+	assert_true(last[0] != last[1]);
+	assert_int_equal(m.blockmax[(m.n_blocks - 1) * 2], T0);
+	assert_int_equal(m.blockmax[(m.n_blocks - 1) * 2 + 1], T0 + 1);
+	assert_true(eblk1 > 1);
+	chunkmeta_free(&m);
+	chunk_builder_free(&cb);
+	lz4blocks_enc_free(&enc);
+	free(run.last_ns);
 }
 
 /* Some blocks compressed ahead, the rest at the seal; and a chunk whose every block was
@@ -544,6 +624,7 @@ int main(void)
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_precompress),
+		cmocka_unit_test(test_order_sections),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incompressible, setup, teardown),

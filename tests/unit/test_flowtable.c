@@ -2,7 +2,8 @@
 /*
  * test_flowtable.c - flowtable.c: one flow per connection (port reuse after FIN/RST and idle
  * gaps start new flows), initiator rules, ICMP echo keying, expiry with bounded work,
- * eviction of the least recently active flow when full, lookups in either orientation.
+ * eviction of the least recently active flow when full, lookups in either orientation, one
+ * tuple in two network namespaces as two flows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,7 +97,7 @@ static struct flow_hit feed(struct flowtable *ft, const struct decoded *d, uint6
 	struct ft_key k;
 	bool lo;
 	struct flow_hit h;
-	assert_true(flowtable_key(d, &k, &lo));
+	assert_true(flowtable_key(d, 0, &k, &lo));
 	assert_int_equal(flowtable_packet(ft, &k, lo, d, ts, &h), 0);
 	return h;
 }
@@ -297,27 +298,27 @@ static void test_key_rules(void **state)
 	bool lo;
 	struct decoded d = pkt(6, CLI, 1, SRV, 2, 0);
 	d.flags = 0; /* no ports read */
-	assert_false(flowtable_key(&d, &k, &lo));
+	assert_false(flowtable_key(&d, 0, &k, &lo));
 	d.family = 0;
-	assert_false(flowtable_key(&d, &k, &lo));
+	assert_false(flowtable_key(&d, 0, &k, &lo));
 	/* GRE (47): addresses only. */
 	struct decoded g = pkt(47, SRV, 0, CLI, 0, 0);
 	g.flags = 0;
-	assert_true(flowtable_key(&g, &k, &lo));
+	assert_true(flowtable_key(&g, 0, &k, &lo));
 	assert_false(lo);
 	assert_int_equal(k.port_lo, 0);
 	/* Both orientations give one key. */
 	struct ft_key k1, k2;
 	bool lo1, lo2;
 	struct decoded x = pkt(17, CLI, 9, SRV, 10, 0), y = pkt(17, SRV, 10, CLI, 9, 0);
-	assert_true(flowtable_key(&x, &k1, &lo1));
-	assert_true(flowtable_key(&y, &k2, &lo2));
+	assert_true(flowtable_key(&x, 0, &k1, &lo1));
+	assert_true(flowtable_key(&y, 0, &k2, &lo2));
 	assert_memory_equal(&k1, &k2, sizeof(k1));
 	assert_true(lo1 != lo2);
 	/* Same address, ports decide. */
 	struct decoded s1 = pkt(17, CLI, 9, CLI, 10, 0), s2 = pkt(17, CLI, 10, CLI, 9, 0);
-	assert_true(flowtable_key(&s1, &k1, &lo1));
-	assert_true(flowtable_key(&s2, &k2, &lo2));
+	assert_true(flowtable_key(&s1, 0, &k1, &lo1));
+	assert_true(flowtable_key(&s2, 0, &k2, &lo2));
 	assert_memory_equal(&k1, &k2, sizeof(k1));
 	assert_true(lo1 != lo2);
 }
@@ -333,12 +334,49 @@ static void test_find(void **state)
 	v4(a, CLI);
 	v4(b, SRV);
 	enum flow_side side;
-	assert_ptr_equal(flowtable_find(ft, 6, a, 40000, b, 443, &side), f);
+	assert_ptr_equal(flowtable_find(ft, 0, 6, a, 40000, b, 443, &side), f);
 	assert_int_equal(side, FLOW_SIDE_A);
-	assert_ptr_equal(flowtable_find(ft, 6, b, 443, a, 40000, &side), f);
+	assert_ptr_equal(flowtable_find(ft, 0, 6, b, 443, a, 40000, &side), f);
 	assert_int_equal(side, FLOW_SIDE_B);
-	assert_null(flowtable_find(ft, 17, a, 40000, b, 443, &side));
-	assert_null(flowtable_find(ft, 6, a, 40001, b, 443, &side));
+	assert_null(flowtable_find(ft, 0, 17, a, 40000, b, 443, &side));
+	assert_null(flowtable_find(ft, 0, 6, a, 40001, b, 443, &side));
+	flowtable_free(ft);
+}
+
+/* The same tuple recorded in two network namespaces: two flows, each found only in its own. */
+static void test_netns(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded syn = pkt(6, CLI, 40000, SRV, 443, TCP_SYN);
+	struct ft_key k1, k2;
+	struct flow_hit h1, h2;
+	bool lo1, lo2;
+	uint8_t a[16], b[16];
+	enum flow_side side;
+
+	assert_true(flowtable_key(&syn, 4026531840u, &k1, &lo1));
+	assert_true(flowtable_key(&syn, 4026532001u, &k2, &lo2));
+	assert_int_equal(flowtable_packet(ft, &k1, lo1, &syn, SEC, &h1), 0);
+	assert_int_equal(flowtable_packet(ft, &k2, lo2, &syn, SEC, &h2), 0);
+	assert_true(h1.created);
+	assert_true(h2.created);
+	assert_ptr_not_equal(h1.flow, h2.flow);
+	assert_true(h1.flow->rec.id != h2.flow->rec.id);
+	v4(a, CLI);
+	v4(b, SRV);
+	assert_ptr_equal(flowtable_find(ft, 4026531840u, 6, a, 40000, b, 443, &side), h1.flow);
+	assert_ptr_equal(flowtable_find(ft, 4026532001u, 6, b, 443, a, 40000, &side), h2.flow);
+	assert_int_equal(side, FLOW_SIDE_B);
+	assert_null(flowtable_find(ft, 0, 6, a, 40000, b, 443, &side));
+	assert_null(flowtable_find(ft, 4026532002u, 6, a, 40000, b, 443, &side));
+	/* the next packet of the second namespace stays in its flow */
+	struct decoded ack = pkt(6, SRV, 443, CLI, 40000, TCP_SYN | TCP_ACK);
+	assert_true(flowtable_key(&ack, 4026532001u, &k2, &lo2));
+	assert_int_equal(flowtable_packet(ft, &k2, lo2, &ack, SEC + 1, &h2), 0);
+	assert_false(h2.created);
+	assert_int_equal(h2.sender, FLOW_SIDE_B);
 	flowtable_free(ft);
 }
 
@@ -432,8 +470,8 @@ static void test_evict_when_full(void **state)
 	v4(a, CLI);
 	v4(b, SRV);
 	enum flow_side side;
-	assert_null(flowtable_find(ft, 17, a, 1001, b, 53, &side));
-	assert_non_null(flowtable_find(ft, 17, a, 1000, b, 53, &side));
+	assert_null(flowtable_find(ft, 0, 17, a, 1001, b, 53, &side));
+	assert_non_null(flowtable_find(ft, 0, 17, a, 1000, b, 53, &side));
 	flowtable_free(ft);
 }
 
@@ -495,8 +533,8 @@ static void test_short_udp_flows(void **state)
 	enum flow_side side;
 	v4(a, CLI);
 	v4(b, SRV);
-	assert_null(flowtable_find(ft, 17, a, 5001, b, 53, &side));
-	assert_non_null(flowtable_find(ft, 17, a, 6000, b, 514, &side));
+	assert_null(flowtable_find(ft, 0, 17, a, 5001, b, 53, &side));
+	assert_non_null(flowtable_find(ft, 0, 17, a, 6000, b, 514, &side));
 	flowtable_free(ft);
 }
 
@@ -535,7 +573,7 @@ static void test_churn(void **state)
 		enum flow_side side;
 		v4(a, src);
 		v4(b, SRV);
-		assert_ptr_equal(flowtable_find(ft, u.proto, a, u.sport, b, 443, &side), h.flow);
+		assert_ptr_equal(flowtable_find(ft, 0, u.proto, a, u.sport, b, 443, &side), h.flow);
 		if (i % 4000 == 0)
 			flowtable_expire(ft, 50);
 	}
@@ -558,6 +596,7 @@ int main(void)
 		cmocka_unit_test(test_icmp_echo),
 		cmocka_unit_test(test_key_rules),
 		cmocka_unit_test(test_find),
+		cmocka_unit_test(test_netns),
 		cmocka_unit_test(test_last_flow_expired),
 		cmocka_unit_test(test_short_udp_flows),
 		cmocka_unit_test(test_closed_idle_default),

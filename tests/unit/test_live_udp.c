@@ -4,7 +4,9 @@
  * over a real pipeline and store in a temporary directory: a socket known before its packets,
  * a socket learned after its first packet (the ring of recent tuples), both ends local (lo)
  * reported once each however many packets follow, a socket bound to a specific address not
- * matching another address, an end taken over by a connected socket, TCP ignored.
+ * matching another address, an end taken over by a connected socket, TCP ignored, and a
+ * socket of another network namespace never owning a packet recorded in this one (two
+ * interfaces in two namespaces, the same tuple on both).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,6 +26,8 @@
 #define SEC 1000000000ull
 #define HOST_A 0x7f000001u
 #define HOST_B 0x7f000002u
+#define NS_A 4026531840u
+#define NS_B 4026532100u
 
 struct fx {
 	char dir[64];
@@ -31,7 +35,7 @@ struct fx {
 	struct pipeline *p;
 	struct live_clock clock;
 	struct live_udp *u;
-	uint32_t eth;
+	uint32_t eth, eth_b;     /* interfaces of namespaces NS_A and NS_B */
 	uint64_t ts;
 };
 
@@ -41,6 +45,7 @@ static int setup(void **state)
 	struct store_options so;
 	struct pipeline_options po;
 	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	struct ecap_iface ifc_b = { .name = "lo@b", .linktype = 1 };
 	int r;
 
 	assert_non_null(fx);
@@ -55,7 +60,10 @@ static int setup(void **state)
 	assert_int_equal(store_add_interface(fx->store, &ifc, &fx->eth), 0);
 	pipeline_options_default(&po);
 	po.max_flows = 1024;
+	assert_int_equal(store_add_interface(fx->store, &ifc_b, &fx->eth_b), 0);
 	assert_int_equal(pipeline_new(fx->store, &po, &fx->p), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, fx->eth, NS_A), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, fx->eth_b, NS_B), 0);
 	assert_int_equal(live_udp_new(fx->p, &fx->clock, &fx->u), 0);
 	fx->ts = 1700000000ull * SEC;
 	*state = fx;
@@ -114,23 +122,30 @@ static uint32_t build(uint8_t *b, uint8_t proto, uint32_t src, uint16_t sp, uint
 	return len;
 }
 
-/* One packet through the pipeline, then live_udp; returns its flow id. */
-static uint64_t packet(struct fx *fx, uint8_t proto, uint32_t src, uint16_t sp, uint32_t dst,
-		       uint16_t dp)
+/* One packet recorded on interface iface of namespace netns through the pipeline, then
+ * live_udp; returns its flow id. */
+static uint64_t packet_in(struct fx *fx, uint32_t iface, uint32_t netns, uint8_t proto,
+			  uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp)
 {
 	uint8_t b[128];
 	struct ecap_packet pkt = { 0 };
 
 	pkt.caplen = pkt.origlen = build(b, proto, src, sp, dst, dp);
 	pkt.ts_ns = fx->ts += 1000;
-	pkt.iface = fx->eth;
+	pkt.iface = iface;
 	pkt.flags = PKT_DIR_OUTBOUND;
 	pkt.data = b;
 	struct decoded d;
 	int res;
 	assert_int_equal(pipeline_packet_decoded(fx->p, &pkt, NULL, &d, &res), 0);
-	assert_int_equal(live_udp_packet(fx->u, &d, res, pkt.ts_ns), 0);
+	assert_int_equal(live_udp_packet(fx->u, netns, &d, res, pkt.ts_ns), 0);
 	return pkt.flow_id;
+}
+
+static uint64_t packet(struct fx *fx, uint8_t proto, uint32_t src, uint16_t sp, uint32_t dst,
+		       uint16_t dp)
+{
+	return packet_in(fx, fx->eth, NS_A, proto, src, sp, dst, dp);
 }
 
 static void addr4(uint8_t out[16], uint32_t a)
@@ -148,13 +163,20 @@ static struct ecap_proc proc(uint32_t pid, const char *comm)
 	return p;
 }
 
-static void bind_any(struct fx *fx, uint16_t port, uint32_t pid, const char *comm)
+static void bind_any_in(struct fx *fx, uint32_t netns, uint16_t port, uint32_t pid,
+			const char *comm)
 {
 	uint8_t any[16];
 	struct ecap_proc p = proc(pid, comm);
 
 	addr4(any, 0);
-	assert_int_equal(live_udp_bind(fx->u, any, port, &p, fx->ts), 0);
+	p.netns = netns;
+	assert_int_equal(live_udp_bind(fx->u, netns, any, port, &p, fx->ts), 0);
+}
+
+static void bind_any(struct fx *fx, uint16_t port, uint32_t pid, const char *comm)
+{
+	bind_any_in(fx, NS_A, port, pid, comm);
 }
 
 /* The pid owning the end with port `port` of flow id (0: none). */
@@ -226,7 +248,7 @@ static void test_specific_address(void **state)
 	uint64_t id1, id2;
 
 	addr4(a, HOST_B);
-	assert_int_equal(live_udp_bind(fx->u, a, 8053, &p, fx->ts), 0);
+	assert_int_equal(live_udp_bind(fx->u, NS_A, a, 8053, &p, fx->ts), 0);
 	id1 = packet(fx, 17, HOST_A, 42000, HOST_B, 8053);
 	id2 = packet(fx, 17, HOST_B, 42001, HOST_A, 8053); /* to 127.0.0.1:8053: not its end */
 	assert_int_equal(live_udp_attributed(fx->u), 1);
@@ -244,11 +266,40 @@ static void test_connected_takes_end(void **state)
 	addr4(so.local_addr, HOST_A);
 	addr4(so.remote_addr, HOST_B);
 	so.proc = proc(31, "new");
+	so.netns = NS_A;
 	assert_int_equal(pipeline_socket_owner(fx->p, &so, fx->ts), 0);
 	live_udp_connected(fx->u, &so);
 	id = packet(fx, 17, HOST_A, 43000, HOST_B, 53);
 	assert_int_equal(live_udp_attributed(fx->u), 0);
 	assert_int_equal(owner(fx, id, 43000), 31);
+}
+
+static void test_other_netns(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t id_a, id_b, id_late;
+
+	/* a socket of namespace B on port 5353; the same tuple in both namespaces */
+	bind_any_in(fx, NS_B, 5353, 61, "in-b");
+	id_a = packet_in(fx, fx->eth, NS_A, 17, HOST_A, 40000, HOST_B, 5353);
+	id_b = packet_in(fx, fx->eth_b, NS_B, 17, HOST_A, 40000, HOST_B, 5353);
+	assert_true(id_a != 0 && id_b != 0 && id_a != id_b);
+	assert_int_equal(owner(fx, id_a, 5353), 0);
+	assert_int_equal(owner(fx, id_b, 5353), 61);
+	assert_int_equal(live_udp_attributed(fx->u), 1);
+	/* then a socket of A on that port: A's flow gets it, B's keeps its own */
+	bind_any_in(fx, NS_A, 5353, 62, "in-a");
+	assert_int_equal(owner(fx, id_a, 5353), 62);
+	assert_int_equal(owner(fx, id_b, 5353), 61);
+	/* a packet waiting for its socket is not given one of another namespace */
+	id_late = packet_in(fx, fx->eth, NS_A, 17, HOST_A, 41000, HOST_B, 9999);
+	bind_any_in(fx, NS_B, 41000, 63, "late-b");
+	assert_int_equal(owner(fx, id_late, 41000), 0);
+	/* a socket of no known namespace owns nothing */
+	bind_any_in(fx, 0, 41000, 64, "nowhere");
+	assert_int_equal(owner(fx, id_late, 41000), 0);
+	bind_any_in(fx, NS_A, 41000, 65, "late-a");
+	assert_int_equal(owner(fx, id_late, 41000), 65);
 }
 
 static void test_tcp_ignored(void **state)
@@ -269,6 +320,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_specific_address, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connected_takes_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tcp_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_other_netns, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

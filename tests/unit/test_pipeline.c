@@ -3,7 +3,9 @@
  * test_pipeline.c - pipeline.c over a real store in a temporary directory: flows and port
  * reuse, a ClientHello split over two segments linked to its flow, secrets before and after
  * their session (linked counts), process hints by direction, socket owners learned before
- * and after the first packet, IP fragments, packets without a flow, key log loading; and the
+ * and after the first packet, one tuple in two network namespaces with an owner each (and a
+ * socket of no known namespace owning nothing), IP fragments, packets without a flow, key
+ * log loading; and the
  * per-packet throughput (printed; the test fails only far below the goal).
  */
 #include <errno.h>
@@ -25,12 +27,14 @@
 #define SEC 1000000000ull
 #define CLI 0x7f000001u
 #define SRV 0x7f000002u
+#define NS_HOST 4026531840u
+#define NS_B 4026532200u
 
 struct fx {
 	char dir[64];
 	struct store *store;
 	struct pipeline *p;
-	uint32_t eth, raw;
+	uint32_t eth, raw, eth_b;   /* eth and raw in NS_HOST, eth_b in NS_B */
 };
 
 static int setup(void **state)
@@ -54,6 +58,11 @@ static int setup(void **state)
 	pipeline_options_default(&po);
 	po.max_flows = 4096;
 	assert_int_equal(pipeline_new(fx->store, &po, &fx->p), 0);
+	struct ecap_iface ifb = { .name = "eth0@b", .linktype = 1 };
+	assert_int_equal(store_add_interface(fx->store, &ifb, &fx->eth_b), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, fx->eth, NS_HOST), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, fx->raw, NS_HOST), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, fx->eth_b, NS_B), 0);
 	*state = fx;
 	return 0;
 }
@@ -142,17 +151,23 @@ static struct pb udp_pkt(uint32_t src, uint16_t sp, uint32_t dst, uint16_t dp, s
 	return p;
 }
 
-static uint64_t send_pkt(struct fx *fx, const struct pb *b, uint64_t ts, uint32_t dir,
-			 const struct ecap_proc *proc)
+static uint64_t send_pkt_on(struct fx *fx, uint32_t iface, const struct pb *b, uint64_t ts,
+			    uint32_t dir, const struct ecap_proc *proc)
 {
 	struct ecap_packet pkt = {
-		.ts_ns = ts, .iface = fx->eth, .caplen = (uint32_t)b->n,
+		.ts_ns = ts, .iface = iface, .caplen = (uint32_t)b->n,
 		.origlen = (uint32_t)b->n, .flags = dir, .data = b->b,
 	};
 	int r = pipeline_packet(fx->p, &pkt, proc);
 	if (r < 0)
 		fail_msg("pipeline_packet: %s", store_errmsg(fx->store));
 	return pkt.flow_id;
+}
+
+static uint64_t send_pkt(struct fx *fx, const struct pb *b, uint64_t ts, uint32_t dir,
+			 const struct ecap_proc *proc)
+{
+	return send_pkt_on(fx, fx->eth, b, ts, dir, proc);
 }
 
 /* A ClientHello record stream with the given random. */
@@ -337,7 +352,8 @@ static void v4(uint8_t a[16], uint32_t ip)
 static void test_socket_owner(void **state)
 {
 	struct fx *fx = *state;
-	struct socket_owner so = { .proto = 6, .local_port = 42000, .remote_port = 443 };
+	struct socket_owner so = { .netns = NS_HOST, .proto = 6, .local_port = 42000,
+				   .remote_port = 443 };
 	v4(so.local_addr, CLI);
 	v4(so.remote_addr, SRV);
 	so.proc = mkproc(555, "python3");
@@ -349,25 +365,28 @@ static void test_socket_owner(void **state)
 	/* Learned after (accept() on the server side of another flow). */
 	pk = tcp_pkt(CLI, 42001, SRV, 8443, 7, 0x02, NULL, 0);
 	uint64_t id2 = send_pkt(fx, &pk, SEC + 2, 0, NULL);
-	struct socket_owner acc = { .proto = 6, .local_port = 8443, .remote_port = 42001 };
+	struct socket_owner acc = { .netns = NS_HOST, .proto = 6, .local_port = 8443,
+				    .remote_port = 42001 };
 	v4(acc.local_addr, SRV);
 	v4(acc.remote_addr, CLI);
 	acc.proc = mkproc(777, "s_server");
 	assert_int_equal(pipeline_socket_owner(fx->p, &acc, SEC + 3), 0);
 
 	/* An unconnected UDP socket: any flow on its local port. */
-	struct socket_owner dns = { .proto = 17, .local_port = 53 };
+	struct socket_owner dns = { .netns = NS_HOST, .proto = 17, .local_port = 53 };
 	dns.proc = mkproc(53, "dnsmasq");
 	assert_int_equal(pipeline_socket_owner(fx->p, &dns, SEC + 4), 0);
 	struct pb q = udp_pkt(CLI, 33333, SRV, 53, 20);
 	uint64_t id3 = send_pkt(fx, &q, SEC + 5, 0, NULL);
 
 	/* Loopback: both ends reported before the first packet. */
-	struct socket_owner lc = { .proto = 6, .local_port = 43000, .remote_port = 9000 };
+	struct socket_owner lc = { .netns = NS_HOST, .proto = 6, .local_port = 43000,
+				   .remote_port = 9000 };
 	v4(lc.local_addr, CLI);
 	v4(lc.remote_addr, SRV);
 	lc.proc = mkproc(1001, "client");
-	struct socket_owner ls = { .proto = 6, .local_port = 9000, .remote_port = 43000 };
+	struct socket_owner ls = { .netns = NS_HOST, .proto = 6, .local_port = 9000,
+				   .remote_port = 43000 };
 	v4(ls.local_addr, SRV);
 	v4(ls.remote_addr, CLI);
 	ls.proc = mkproc(1002, "server");
@@ -406,13 +425,68 @@ static void test_socket_owner(void **state)
 	assert_false(fr.proc[FLOW_SIDE_B].valid);
 }
 
+/* Two namespaces, each with a client and a server on the same tuple (the wrong-owner bug):
+ * each flow gets the owners of its own namespace only, whatever the order. */
+static void test_socket_owner_netns(void **state)
+{
+	struct fx *fx = *state;
+	struct socket_owner ca = { .netns = NS_HOST, .proto = 6, .local_port = 29443,
+				   .remote_port = 29080 };
+	v4(ca.local_addr, CLI);
+	v4(ca.remote_addr, CLI);
+	ca.proc = mkproc(2001, "curl-a");
+	struct socket_owner sa = { .netns = NS_HOST, .proto = 6, .local_port = 29080,
+				   .remote_port = 29443 };
+	v4(sa.local_addr, CLI);
+	v4(sa.remote_addr, CLI);
+	sa.proc = mkproc(2002, "srv-a");
+	struct socket_owner cb = ca, sb = sa;
+	cb.netns = sb.netns = NS_B;
+	cb.proc = mkproc(3001, "curl-b");
+	sb.proc = mkproc(3002, "srv-b");
+
+	/* B's client is known before any packet; A's after its flow started. */
+	assert_int_equal(pipeline_socket_owner(fx->p, &cb, SEC), 0);
+	struct pb syn = tcp_pkt(CLI, 29443, CLI, 29080, 1, 0x02, NULL, 0);
+	struct pb synack = tcp_pkt(CLI, 29080, CLI, 29443, 1, 0x12, NULL, 0);
+	uint64_t id_a = send_pkt_on(fx, fx->eth, &syn, SEC + 1, PKT_DIR_OUTBOUND, NULL);
+	uint64_t id_b = send_pkt_on(fx, fx->eth_b, &syn, SEC + 1, PKT_DIR_OUTBOUND, NULL);
+	assert_int_not_equal(id_a, id_b);
+	assert_int_equal(send_pkt_on(fx, fx->eth, &synack, SEC + 2, PKT_DIR_OUTBOUND, NULL), id_a);
+	assert_int_equal(send_pkt_on(fx, fx->eth_b, &synack, SEC + 2, PKT_DIR_OUTBOUND, NULL),
+			 id_b);
+	assert_int_equal(pipeline_socket_owner(fx->p, &sb, SEC + 3), 0);
+	assert_int_equal(pipeline_socket_owner(fx->p, &ca, SEC + 3), 0);
+	assert_int_equal(pipeline_socket_owner(fx->p, &sa, SEC + 3), 0);
+	/* A socket whose namespace is not known names no owner, not even where one is missing. */
+	struct socket_owner unknown = ca;
+	unknown.netns = 0;
+	unknown.proc = mkproc(4001, "unknown");
+	unknown.local_port = 29444;
+	assert_int_equal(pipeline_socket_owner(fx->p, &unknown, SEC + 3), 0);
+	struct pb syn2 = tcp_pkt(CLI, 29444, CLI, 29080, 1, 0x02, NULL, 0);
+	uint64_t id_u = send_pkt_on(fx, fx->eth, &syn2, SEC + 4, PKT_DIR_OUTBOUND, NULL);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+
+	struct flow_record fr;
+	assert_int_equal(store_get_flow(fx->store, id_a, &fr), 0);
+	assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 2001);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 2002);
+	assert_int_equal(store_get_flow(fx->store, id_b, &fr), 0);
+	assert_int_equal(fr.proc[FLOW_SIDE_A].pid, 3001);
+	assert_int_equal(fr.proc[FLOW_SIDE_B].pid, 3002);
+	assert_int_equal(store_get_flow(fx->store, id_u, &fr), 0);
+	assert_false(fr.proc[FLOW_SIDE_A].valid);
+}
+
 /* Far more sockets than the pending table holds: the newest are kept, old ones expire. */
 static void test_pending_bounded(void **state)
 {
 	struct fx *fx = *state;
 	enum { N = 20000, KEEP = 500 };
 	for (uint32_t i = 0; i < N; i++) {
-		struct socket_owner so = { .proto = 17, .local_port = (uint16_t)(20000 + i % 40000),
+		struct socket_owner so = { .netns = NS_HOST, .proto = 17,
+					   .local_port = (uint16_t)(20000 + i % 40000),
 					   .remote_port = 53 };
 		v4(so.local_addr, 0x0a000000u + i);
 		v4(so.remote_addr, SRV);
@@ -426,7 +500,8 @@ static void test_pending_bounded(void **state)
 	}
 	/* A socket reported 121 s before its first packet has expired. */
 	struct pb late = udp_pkt(0x0a000000u + N - 1, 1, SRV, 53, 4);
-	struct socket_owner so = { .proto = 17, .local_port = 1, .remote_port = 53 };
+	struct socket_owner so = { .netns = NS_HOST, .proto = 17, .local_port = 1,
+				   .remote_port = 53 };
 	v4(so.local_addr, 0x0a000000u + N - 1);
 	v4(so.remote_addr, SRV);
 	so.proc = mkproc(7, "old");
@@ -587,6 +662,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_flows_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_owner_netns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_and_non_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keylog_load, setup, teardown),

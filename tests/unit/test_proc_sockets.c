@@ -3,7 +3,9 @@
  * test_proc_sockets.c - owners of pre-existing sockets from /proc (recorder/proc_sockets.c):
  * the /proc/net/{tcp,udp}{,6} line format (IPv4, IPv6, v4-mapped, header, damaged lines),
  * and a scan of this very process: a connected TCP pair and an unconnected UDP socket are
- * found with our pid, uid and comm; a listening socket is not reported.
+ * found with our pid, uid and comm; a listening socket is not reported. With root, a child in
+ * a network namespace of its own holds a connection with the very same tuple as ours: both
+ * are reported, each with its own namespace and pid (skipped where namespaces cannot be made).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +16,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -185,6 +191,121 @@ static void test_scan_self(void **state)
 	close(ufd);
 }
 
+/* A connected pair on 127.0.0.1 from client port *cport to server port *sport (0: any);
+ * fills the ports and fds (listener, client, accepted). */
+static int tcp_pair(uint16_t *cport, uint16_t *sport, int fds[3])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(*sport) };
+	struct sockaddr_in ca = { .sin_family = AF_INET, .sin_port = htons(*cport) };
+	socklen_t len = sizeof(sa);
+	int one = 1;
+
+	sa.sin_addr.s_addr = ca.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	fds[1] = socket(AF_INET, SOCK_STREAM, 0);
+	if (fds[0] < 0 || fds[1] < 0 ||
+	    setsockopt(fds[0], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fds[0], (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fds[0], 1) < 0 ||
+	    getsockname(fds[0], (struct sockaddr *)&sa, &len) < 0 ||
+	    bind(fds[1], (struct sockaddr *)&ca, sizeof(ca)) < 0 ||
+	    connect(fds[1], (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -1;
+	fds[2] = accept(fds[0], NULL, NULL);
+	if (fds[2] < 0)
+		return -1;
+	*sport = ntohs(sa.sin_port);
+	len = sizeof(ca);
+	if (getsockname(fds[1], (struct sockaddr *)&ca, &len) < 0)
+		return -1;
+	*cport = ntohs(ca.sin_port);
+	return 0;
+}
+
+struct ns_seen {
+	uint16_t cport, sport;
+	uint32_t ns_self, ns_child;
+	int child_pid;
+	int self_client, self_server, child_client, child_server, other;
+};
+
+static int collect_ns(void *ctx, const struct proc_sock *ps, const struct ecap_proc *owner)
+{
+	struct ns_seen *s = ctx;
+	bool client = ps->local_port == s->cport && ps->remote_port == s->sport;
+	bool server = ps->local_port == s->sport && ps->remote_port == s->cport;
+
+	if (ps->proto != 6 || (!client && !server))
+		return 0;
+	if (ps->netns == s->ns_self && owner->pid == (uint32_t)getpid())
+		(*(client ? &s->self_client : &s->self_server))++;
+	else if (ps->netns == s->ns_child && owner->pid == (uint32_t)s->child_pid)
+		(*(client ? &s->child_client : &s->child_server))++;
+	else
+		s->other++;
+	return 0;
+}
+
+static void test_scan_two_netns(void **state)
+{
+	struct ns_seen s = { 0 };
+	int fds[3], cfds[3], ready[2], done[2], st, i;
+	uint32_t ns;
+	char c = 0;
+	pid_t pid;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(tcp_pair(&s.cport, &s.sport, fds), 0);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(done), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ifreq ifr = { .ifr_name = "lo" };
+		int fd;
+
+		close(ready[0]);
+		close(done[1]);
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(77);
+		fd = socket(AF_INET, SOCK_DGRAM, 0);
+		ifr.ifr_flags = IFF_UP;
+		if (fd < 0 || ioctl(fd, SIOCSIFFLAGS, &ifr) < 0 ||
+		    tcp_pair(&s.cport, &s.sport, cfds) < 0)
+			_exit(1);
+		ns = proc_sockets_netns(0);
+		if (write(ready[1], &ns, sizeof(ns)) != sizeof(ns))
+			_exit(1);
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	if (read(ready[0], &ns, sizeof(ns)) != sizeof(ns)) {
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+			skip(); /* no network namespaces here */
+		fail_msg("the child in its own namespace failed: status %d", st);
+	}
+	s.ns_self = proc_sockets_netns(0);
+	s.ns_child = ns;
+	s.child_pid = pid;
+	assert_true(s.ns_self != 0 && s.ns_child != 0 && s.ns_self != s.ns_child);
+	assert_true(proc_sockets_scan(collect_ns, &s) >= 4);
+	close(done[1]);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(ready[0]);
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	assert_int_equal(s.self_client, 1);
+	assert_int_equal(s.self_server, 1);
+	assert_int_equal(s.child_client, 1);
+	assert_int_equal(s.child_server, 1);
+	assert_int_equal(s.other, 0);
+}
+
 static void test_read_proc(void **state)
 {
 	struct ecap_proc p;
@@ -212,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_parse_v6),
 		cmocka_unit_test(test_parse_bad),
 		cmocka_unit_test(test_scan_self),
+		cmocka_unit_test(test_scan_two_netns),
 		cmocka_unit_test(test_read_proc),
 	};
 

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_keylog.c - the key-log function probes (live_keylog.h, bpf/tlslog.bpf.c): which files
+ * get them, attaching by file descriptor, and the events.
+ *
+ * A file is opened through the process that maps it (/proc/PID/exe, /proc/PID/map_files/
+ * RANGE: the mapped inode itself, in whatever mount namespace) and the uprobe is attached
+ * through /proc/self/fd/N of that open file, so the inode inspected is the inode probed.
+ * Uprobes are per inode with pid -1: every process running the file, now or later, is
+ * covered. Each inode is inspected once; a table remembers the verdict.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tlslog.h"
+#include "tlslog.skel.h"
+#include "live_keylog.h"
+#include "uprobe_attach.h"
+#include "tls/lib.h"
+
+#define SEEN_MAX 8192u
+#define SEEN_SLOTS (2 * SEEN_MAX) /* open addressing, a power of 2: at most half full */
+#define NEEDED_MAX 64u
+
+enum verdict { V_OTHER, V_PROBED, V_FAILED };
+
+struct seen_file {
+	dev_t dev;
+	ino_t ino;
+	uint8_t verdict;
+};
+
+struct live_keylog {
+	struct tlslog_bpf *skel;
+	live_keylog_fn fn;
+	void *ctx;
+	bool quiet;
+	struct bpf_link *links[KL_FILES_MAX];
+	struct bpf_link *exec_link;       /* sched_process_exec */
+	uint64_t exec_ns;                 /* CLOCK_MONOTONIC of the exec being handled, or 0 */
+	struct tls_probe probe[KL_FILES_MAX];
+	uint32_t nprobed, nfailed;
+	struct seen_file *seen;
+	size_t nseen;
+	uint32_t *slot;                   /* SEEN_SLOTS: index + 1 into seen, 0 empty */
+	bool full_said;
+};
+
+static uint32_t seen_hash(dev_t dev, ino_t ino)
+{
+	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)ino * 0xff51afd7ed558ccdull);
+
+	return (uint32_t)(h ^ (h >> 29)) & (SEEN_SLOTS - 1);
+}
+
+/* The entry of (dev, ino), or NULL; *at: the empty slot where it would go. */
+static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, uint32_t *at)
+{
+	uint32_t i = seen_hash(dev, ino);
+
+	while (k->slot[i]) {
+		struct seen_file *s = &k->seen[k->slot[i] - 1];
+
+		if (s->dev == dev && s->ino == ino)
+			return s;
+		i = (i + 1) & (SEEN_SLOTS - 1);
+	}
+	if (at)
+		*at = i;
+	return NULL;
+}
+
+static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
+{
+	struct keylog_config cfg = { 0 };
+	uint32_t slot = k->nprobed;
+
+	if (slot >= KL_FILES_MAX)
+		return -ENOSPC;
+	cfg.abi = p->abi == TLS_PROBE_ABI_GO ? KL_ABI_GO : KL_ABI_CALL;
+	cfg.nderef = p->random.nderef;
+	cfg.ptr[0] = p->random.ptr;
+	cfg.off = p->random.off;
+	if (bpf_map__update_elem(k->skel->maps.kl_cfg, &slot, sizeof(slot), &cfg, sizeof(cfg),
+				 BPF_ANY) < 0)
+		return -errno;
+	k->links[slot] = uprobe_attach(p->abi == TLS_PROBE_ABI_GO ? k->skel->progs.kl_go :
+								      k->skel->progs.kl_call,
+				       fd, NULL, p->func_off, false, slot);
+	if (!k->links[slot])
+		return -errno;
+	k->probe[slot] = *p;
+	k->nprobed++;
+	return 0;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Inspects and probes the file open on fd, once per inode. name: for messages. */
+static void consider_fd(struct live_keylog *k, int fd, const char *name)
+{
+	struct tls_probe p;
+	struct seen_file *s;
+	struct tls_elf e;
+	char why[256];
+	struct stat st;
+	uint32_t at;
+	int rc;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || seen_find(k, st.st_dev, st.st_ino, &at))
+		return;
+	if (k->nseen == SEEN_MAX) {
+		if (!k->full_said)
+			fprintf(stderr, "ecap-rec: tls: %u files looked at: no more are\n", SEEN_MAX);
+		k->full_said = true;
+		return;
+	}
+	s = &k->seen[k->nseen++];
+	k->slot[at] = (uint32_t)k->nseen;
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->verdict = V_OTHER;
+	if (tls_elf_open(fd, &e) < 0)
+		return;
+	rc = tls_probe_inspect(&e, &p, why, sizeof(why));
+	tls_elf_close(&e);
+	if (rc == -ENOENT)
+		return;
+	if (rc == 0)
+		rc = attach(k, fd, &p);
+	if (rc < 0) {
+		s->verdict = V_FAILED;
+		k->nfailed++;
+		fprintf(stderr, "ecap-rec: tls: %s: %s%s%s, skipped: %s\n", name,
+			p.library ? p.library : "TLS library", p.version[0] ? " " : "", p.version,
+			why[0] ? why : strerror(-rc));
+		return;
+	}
+	s->verdict = V_PROBED;
+	if (k->quiet)
+		return;
+	if (k->exec_ns)
+		snprintf(why, sizeof(why), "; attached %.1f ms after the exec that mapped it",
+			 (double)(mono_ns() - k->exec_ns) / 1e6);
+	else
+		why[0] = '\0';
+	fprintf(stderr, "ecap-rec: tls: watching %s (%s%s%s: %s%s)\n", name, p.library,
+		p.version[0] ? " " : "", p.version, p.how, why);
+}
+
+static void consider_path(struct live_keylog *k, const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	consider_fd(k, fd, name);
+	close(fd);
+}
+
+/* ---- what a new program needs: DT_NEEDED, resolved in its root ---- */
+
+struct needed {
+	char name[NEEDED_MAX][256];
+	unsigned n;
+	char runpath[512];
+};
+
+static void on_needed(void *ctx, const char *name, const char *runpath)
+{
+	struct needed *nd = ctx;
+
+	if (runpath)
+		snprintf(nd->runpath, sizeof(nd->runpath), "%s", runpath);
+	else if (nd->n < NEEDED_MAX && !strchr(name, '/') && strlen(name) < sizeof(nd->name[0]))
+		snprintf(nd->name[nd->n++], sizeof(nd->name[0]), "%s", name);
+}
+
+/* The directories the dynamic linker searches on Debian x86-64, after the runpath. */
+static const char *const lib_dirs[] = {
+	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
+	"/usr/lib",
+};
+
+static void consider_needed(struct live_keylog *k, int fd, const char *root)
+{
+	struct needed *nd = calloc(1, sizeof(*nd));
+	char path[PATH_MAX], dirs[512], *dir, *save = NULL;
+	struct tls_elf e;
+	unsigned i, j;
+
+	if (!nd)
+		return;
+	if (tls_elf_open(fd, &e) == 0) {
+		tls_elf_needed(&e, on_needed, nd);
+		tls_elf_close(&e);
+	}
+	for (i = 0; i < nd->n; i++) {
+		bool found = false;
+
+		snprintf(dirs, sizeof(dirs), "%s", nd->runpath);
+		for (dir = strtok_r(dirs, ":", &save); dir && !found;
+		     dir = strtok_r(NULL, ":", &save)) {
+			if (dir[0] != '/')
+				continue; /* $ORIGIN and relative entries are not followed */
+			snprintf(path, sizeof(path), "%s%s/%s", root, dir, nd->name[i]);
+			found = access(path, F_OK) == 0;
+		}
+		for (j = 0; j < sizeof(lib_dirs) / sizeof(lib_dirs[0]) && !found; j++) {
+			snprintf(path, sizeof(path), "%s%s/%s", root, lib_dirs[j], nd->name[i]);
+			found = access(path, F_OK) == 0;
+		}
+		if (found)
+			consider_path(k, path, path);
+	}
+	free(nd);
+}
+
+/* ---- processes ---- */
+
+/* Its executable (and, when new, the libraries it needs), then the files it maps. */
+static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
+{
+	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
+	unsigned long long lo, hi, ino;
+	unsigned maj, mnr;
+	char perms[8];
+	int fd;
+	FILE *m;
+
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0) {
+		size_t before = k->nseen;
+		char name[PATH_MAX];
+		ssize_t l;
+
+		l = readlink(path, name, sizeof(name) - 1);
+		name[l > 0 ? l : 0] = '\0';
+		consider_fd(k, fd, l > 0 ? name : path);
+		if (needed && k->nseen != before) {
+			snprintf(root, sizeof(root), "/proc/%s/root", pid);
+			consider_needed(k, fd, root);
+		}
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	m = fopen(path, "re");
+	if (!m)
+		return;
+	while (fgets(line, sizeof(line), m)) {
+		char *file = strchr(line, '/');
+
+		if (!file || sscanf(line, "%llx-%llx %7s %*x %x:%x %llu", &lo, &hi, perms, &maj, &mnr,
+				    &ino) != 6 || perms[2] != 'x' || strstr(file, " (deleted)"))
+			continue;
+		/* seen already (as maps names it): no need to open it again */
+		if (seen_find(k, makedev(maj, mnr), (ino_t)ino, NULL))
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid, lo, hi);
+		consider_path(k, path, file);
+	}
+	fclose(m);
+}
+
+/*
+ * The programs and libraries of the system's usual directories (and one level below the
+ * library directories, e.g. android/), so that a library or program is probed before its first
+ * use, not at its first exec. Regular files only: links lead to files listed anyway.
+ */
+static const char *const system_dirs[] = {
+	"/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/usr/libexec",
+	"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/lib",
+};
+
+static void scan_dir(struct live_keylog *k, const char *path, int depth)
+{
+	struct dirent *de;
+	char name[PATH_MAX];
+	DIR *d;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(name, sizeof(name), "%s/%s", path, de->d_name);
+		if (de->d_type == DT_DIR && depth > 0 && strstr(path, "/lib")) {
+			scan_dir(k, name, depth - 1);
+			continue;
+		}
+		if (de->d_type != DT_REG)
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		consider_fd(k, fd, name);
+		close(fd);
+	}
+	closedir(d);
+}
+
+void live_keylog_rescan(struct live_keylog *k)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (isdigit((unsigned char)de->d_name[0]))
+			scan_pid(k, de->d_name, false);
+	closedir(d);
+}
+
+/* ---- events ---- */
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct live_keylog *k = ctx;
+	const struct keylog_event *e = data;
+	struct ecap_proc who = { .valid = true };
+	char label[KL_LABEL_MAX + 1];
+	char pid[16];
+
+	if (size >= sizeof(struct keylog_exec) && e->kind == KL_EV_EXEC) {
+		const struct keylog_exec *x = data;
+
+		snprintf(pid, sizeof(pid), "%u", x->pid);
+		k->exec_ns = x->ts_ns;
+		scan_pid(k, pid, true);
+		k->exec_ns = 0;
+		return 0;
+	}
+	if (size < sizeof(*e) || e->kind != KL_EV_SECRET || e->lib >= k->nprobed ||
+	    e->secret_len == 0 || e->secret_len > KL_SECRET_MAX || e->random_len != 32)
+		return 0;
+	memcpy(label, e->label, KL_LABEL_MAX);
+	label[KL_LABEL_MAX] = '\0';
+	who.pid = e->pid;
+	who.tid = e->tid;
+	memcpy(who.comm, e->comm, sizeof(who.comm) - 1);
+	return k->fn(k->ctx, label, e->client_random, e->secret, e->secret_len, &who);
+}
+
+int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, void *ctx,
+		      struct live_keylog **out)
+{
+	struct live_keylog *k = calloc(1, sizeof(*k));
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (!k)
+		return -ENOMEM;
+	k->fn = fn;
+	k->ctx = ctx;
+	k->quiet = quiet;
+	k->seen = calloc(SEEN_MAX, sizeof(*k->seen));
+	k->slot = calloc(SEEN_SLOTS, sizeof(*k->slot));
+	k->skel = tlslog_bpf__open_and_load();
+	if (!k->seen || !k->slot || !k->skel) {
+		rc = k->seen && k->slot ? -errno : -ENOMEM;
+		fprintf(stderr, "ecap-rec: tls: cannot load the key-log probes: %s\n",
+			strerror(-rc));
+		live_keylog_stop(k);
+		return rc;
+	}
+	rc = ring_buffer__add(rb, bpf_map__fd(k->skel->maps.kl_events), on_event, k);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: tls: key-log probes: %s\n", strerror(-rc));
+		live_keylog_stop(k);
+		return rc;
+	}
+	k->exec_link = bpf_program__attach(k->skel->progs.kl_exec);
+	if (!k->exec_link)
+		rc = -errno;
+	if (rc < 0)
+		fprintf(stderr, "ecap-rec: tls: key-log probes: no exec events (%s): programs "
+			"started later are found by the rescan only\n", strerror(-rc));
+	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
+		scan_dir(k, system_dirs[i], 1);
+	live_keylog_rescan(k);
+	malloc_trim(0); /* the large symbol tables read are freed: give the memory back */
+	*out = k;
+	return 0;
+}
+
+void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed)
+{
+	*probed = k ? k->nprobed : 0;
+	*failed = k ? k->nfailed : 0;
+}
+
+uint64_t live_keylog_lost(const struct live_keylog *k)
+{
+	return k && k->skel && k->skel->bss ? k->skel->bss->kl_counters[KL_CNT_RING_FULL] : 0;
+}
+
+void live_keylog_stop(struct live_keylog *k)
+{
+	uint32_t i;
+
+	if (!k)
+		return;
+	bpf_link__destroy(k->exec_link);
+	for (i = 0; i < KL_FILES_MAX; i++)
+		bpf_link__destroy(k->links[i]);
+	tlslog_bpf__destroy(k->skel);
+	free(k->seen);
+	free(k->slot);
+	free(k);
+}

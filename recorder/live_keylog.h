@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * live_keylog.h - TLS secrets of the libraries probed through their own key-log function (Go,
+ * OpenSSL in an executable, GnuTLS, BoringSSL: recorder/tls/lib.h), for live_tls.c.
+ *
+ * Finds the files to probe in every process (its executable and the files it maps, through
+ * /proc/PID/exe and /proc/PID/map_files, so containers' files are the ones they run), by what
+ * they are, not by name; each file (one inode) is inspected once. New programs are looked at
+ * when they call execve() (tp_btf/sched_process_exec), with the libraries they need
+ * (DT_NEEDED, resolved as the dynamic linker would in the usual directories), so that their
+ * first handshake is covered; a periodic rescan catches libraries loaded later (dlopen).
+ * A file that is one of these libraries but cannot be probed is named once with the reason.
+ */
+#ifndef ECAP_LIVE_KEYLOG_H
+#define ECAP_LIVE_KEYLOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <bpf/libbpf.h>
+
+#include "../schema/records.h"
+
+struct live_keylog;
+
+/* Where secrets go (label as in the NSS key log format). 0 or a negative errno. */
+typedef int (*live_keylog_fn)(void *ctx, const char *label, const uint8_t *client_random,
+			      const uint8_t *secret, size_t len, const struct ecap_proc *who);
+
+/*
+ * Loads the probes, adds their ring buffer to rb (events are handled inside rb's polling),
+ * and scans the running processes. Returns 0 with *out set, or a negative errno (said on
+ * stderr): no probe could be loaded.
+ */
+int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, void *ctx,
+		      struct live_keylog **out);
+
+/* Looks at every running process again for files not seen yet. */
+void live_keylog_rescan(struct live_keylog *k);
+
+/* Files probed so far, and files that are a TLS library but could not be probed. */
+void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed);
+
+/* Events the kernel side could not emit (ring full). */
+uint64_t live_keylog_lost(const struct live_keylog *k);
+
+/* Detaches and frees everything; accepts NULL. The ring buffer stays the caller's. */
+void live_keylog_stop(struct live_keylog *k);
+
+#endif

@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * elf.c - a bounded ELF64 reader for TLS library files (elf.h).
+ *
+ * Layout read (ELF-64 Object File Format 1.5, System V gABI), all little endian:
+ *   header:  e_ident[16] ("\177ELF", class 2, data 1), e_type u16 @16, e_machine u16 @18 (62),
+ *            e_phoff u64 @32, e_shoff u64 @40, e_phentsize u16 @54 (56), e_phnum u16 @56,
+ *            e_shentsize u16 @58 (64), e_shnum u16 @60, e_shstrndx u16 @62.
+ *   phdr:    p_type u32 @0 (PT_LOAD 1), p_flags u32 @4, p_offset @8, p_vaddr @16,
+ *            p_filesz @32, p_memsz @40.
+ *   shdr:    sh_name u32 @0, sh_type u32 @4, sh_addr @16, sh_offset @24, sh_size @32,
+ *            sh_link u32 @40, sh_entsize @56 (SHT_NOBITS 8 has no file bytes).
+ *   sym:     st_name u32 @0, st_info u8 @4 (type: low 4 bits, FUNC 2, OBJECT 1), st_shndx u16
+ *            @6 (0: undefined), st_value u64 @8, st_size u64 @16; 24 bytes each.
+ * Every (offset, size) pair is checked against the file size without overflow before a read.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../schema/le.h"
+#include "elf.h"
+
+#define SHNUM_MAX 4096u
+#define STR_SEARCH_CHUNK (1u << 20)
+
+static int in_file(const struct tls_elf *e, uint64_t off, uint64_t len)
+{
+	return off <= e->size && len <= e->size - off;
+}
+
+static int read_at(const struct tls_elf *e, uint64_t off, void *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	if (!in_file(e, off, len))
+		return -EFAULT;
+	while (got < len) {
+		n = pread(e->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EFAULT;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static uint8_t *read_new(const struct tls_elf *e, uint64_t off, uint64_t len)
+{
+	uint8_t *b;
+	int rc;
+
+	if (len > TLS_ELF_SECTION_MAX || !in_file(e, off, len)) {
+		errno = EFBIG;
+		return NULL;
+	}
+	b = malloc(len ? len : 1);
+	if (!b)
+		return NULL;
+	rc = read_at(e, off, b, len);
+	if (rc < 0) {
+		free(b);
+		errno = -rc;
+		return NULL;
+	}
+	return b;
+}
+
+int tls_elf_open(int fd, struct tls_elf *e)
+{
+	uint8_t h[64], ph[56];
+	uint64_t phoff, shoff, stroff, strsz;
+	unsigned phnum, i, stridx;
+	struct stat st;
+	uint8_t *sh;
+
+	memset(e, 0, sizeof(*e));
+	e->fd = fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOEXEC;
+	e->size = (uint64_t)st.st_size;
+	if (read_at(e, 0, h, sizeof(h)) < 0 || memcmp(h, "\177ELF", 4) || h[4] != 2 || h[5] != 1 ||
+	    le16_load(h + 18) != 62)
+		return -ENOEXEC;
+	e->type = le16_load(h + 16);
+	phoff = le64_load(h + 32);
+	shoff = le64_load(h + 40);
+	phnum = le16_load(h + 56);
+	e->shnum = le16_load(h + 60);
+	stridx = le16_load(h + 62);
+	if ((e->type != 2 && e->type != 3) || (phnum && le16_load(h + 54) != 56) ||
+	    (e->shnum && le16_load(h + 58) != 64) || e->shnum > SHNUM_MAX)
+		return -ENOEXEC;
+	for (i = 0; i < phnum; i++) {
+		struct tls_elf_load *l;
+
+		if (phoff > e->size || read_at(e, phoff + 56ull * i, ph, sizeof(ph)) < 0)
+			return -ENOEXEC;
+		if (le32_load(ph) != 1)
+			continue;
+		if (e->nload == sizeof(e->load) / sizeof(e->load[0]))
+			return -ENOEXEC;
+		l = &e->load[e->nload++];
+		l->flags = le32_load(ph + 4);
+		l->off = le64_load(ph + 8);
+		l->vaddr = le64_load(ph + 16);
+		l->filesz = le64_load(ph + 32);
+		if (!in_file(e, l->off, l->filesz) || l->vaddr > UINT64_MAX - l->filesz)
+			return -ENOEXEC;
+	}
+	if (!e->nload)
+		return -ENOEXEC;
+	if (!e->shnum)
+		return 0;
+	if (stridx >= e->shnum)
+		goto bad;
+	e->shdr = read_new(e, shoff, 64ull * e->shnum);
+	if (!e->shdr)
+		goto bad;
+	sh = e->shdr + 64ull * stridx;
+	stroff = le64_load(sh + 24);
+	strsz = le64_load(sh + 32);
+	e->shstr = read_new(e, stroff, strsz);
+	if (!e->shstr)
+		goto bad;
+	e->shstr_len = strsz;
+	return 0;
+bad:
+	tls_elf_close(e);
+	return -ENOEXEC;
+}
+
+void tls_elf_close(struct tls_elf *e)
+{
+	free(e->shdr);
+	free(e->shstr);
+	e->shdr = e->shstr = NULL;
+	e->shnum = 0;
+}
+
+/* The section header of the section named name, or of type (when name is NULL); NULL. */
+static const uint8_t *find_shdr(const struct tls_elf *e, const char *name, uint32_t type)
+{
+	unsigned i;
+
+	for (i = 0; e->shdr && i < e->shnum; i++) {
+		const uint8_t *sh = e->shdr + 64ull * i;
+		uint32_t n = le32_load(sh);
+
+		if (name) {
+			size_t len = strlen(name);
+
+			if (n < e->shstr_len && e->shstr_len - n > len &&
+			    memcmp(e->shstr + n, name, len + 1) == 0)
+				return sh;
+		} else if (le32_load(sh + 4) == type) {
+			return sh;
+		}
+	}
+	return NULL;
+}
+
+int tls_elf_section(const struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *off,
+		    uint64_t *size)
+{
+	const uint8_t *sh = find_shdr(e, name, 0);
+
+	if (!sh || le32_load(sh + 4) == 8 || !in_file(e, le64_load(sh + 24), le64_load(sh + 32)))
+		return -ENOENT;
+	if (addr)
+		*addr = le64_load(sh + 16);
+	if (off)
+		*off = le64_load(sh + 24);
+	if (size)
+		*size = le64_load(sh + 32);
+	return 0;
+}
+
+uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_t *addr,
+			      uint64_t *size)
+{
+	uint64_t off, sz;
+
+	if (tls_elf_section(e, name, addr, &off, &sz) < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	*size = sz;
+	return read_new(e, off, sz);
+}
+
+/*
+ * Looks name up in one symbol table (type 2 SHT_SYMTAB or 11 SHT_DYNSYM), read in pieces so
+ * that a large table (node's is 10 MB with its names) costs no more memory than the pieces:
+ * SYM_CHUNK bytes of symbols, and the names whole up to STR_WHOLE, else a STR_WINDOW window of
+ * them moved on a miss (a .symtab's names follow its symbols' order).
+ */
+#define SYM_CHUNK (24u * 4096u)
+#define STR_WINDOW 4096u
+#define STR_WHOLE (4u << 20)    /* a name table up to this size is read whole */
+
+static int lookup_tab(const struct tls_elf *e, uint32_t type, const char *name, uint64_t *addr,
+		      uint64_t *size)
+{
+	const uint8_t *sh = find_shdr(e, NULL, type), *strsh;
+	uint64_t symoff, symsize, stroff, strsize, pos, wbase = 0, wlen = 0;
+	size_t len = strlen(name);
+	uint8_t *sym = NULL, *win = NULL;
+	uint32_t link;
+	int rc = -ENOENT;
+
+	if (!sh)
+		return -ENOENT;
+	link = le32_load(sh + 40);
+	if (link >= e->shnum || le64_load(sh + 56) != 24)
+		return -ENOENT;
+	strsh = e->shdr + 64ull * link;
+	symoff = le64_load(sh + 24);
+	symsize = le64_load(sh + 32) / 24 * 24;
+	stroff = le64_load(strsh + 24);
+	strsize = le64_load(strsh + 32);
+	if (!in_file(e, symoff, symsize) || !in_file(e, stroff, strsize) || strsize <= len)
+		return -ENOENT;
+	sym = malloc(SYM_CHUNK);
+	win = malloc(strsize <= STR_WHOLE ? strsize : STR_WINDOW);
+	if (!sym || !win) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (strsize <= STR_WHOLE) {
+		if (read_at(e, stroff, win, strsize) < 0)
+			goto out;
+		wlen = strsize;
+	}
+	for (pos = 0; pos < symsize && rc == -ENOENT; pos += SYM_CHUNK) {
+		uint64_t n = symsize - pos < SYM_CHUNK ? symsize - pos : SYM_CHUNK, i;
+
+		if (read_at(e, symoff + pos, sym, n) < 0)
+			break;
+		for (i = 0; i + 24 <= n; i += 24) {
+			const uint8_t *s = sym + i;
+			uint32_t nm = le32_load(s);
+			uint8_t t = s[4] & 0xf;
+
+			if ((t != 1 && t != 2) || le16_load(s + 6) == 0 || nm >= strsize - len)
+				continue;
+			if (nm < wbase || nm + len + 1 > wbase + wlen) {
+				wbase = nm;
+				wlen = strsize - nm < STR_WINDOW ? strsize - nm : STR_WINDOW;
+				if (wlen < len + 1 || read_at(e, stroff + wbase, win, wlen) < 0) {
+					wlen = 0;
+					continue;
+				}
+			}
+			if (memcmp(win + (nm - wbase), name, len + 1) != 0)
+				continue;
+			*addr = le64_load(s + 8);
+			if (size)
+				*size = le64_load(s + 16);
+			rc = 0;
+			break;
+		}
+	}
+out:
+	free(sym);
+	free(win);
+	return rc;
+}
+
+int tls_elf_symbol(struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *size)
+{
+	int rc = lookup_tab(e, 2, name, addr, size);
+
+	return rc == -ENOENT ? lookup_tab(e, 11, name, addr, size) : rc;
+}
+
+static const struct tls_elf_load *load_of(const struct tls_elf *e, uint64_t vaddr, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < e->nload; i++) {
+		const struct tls_elf_load *l = &e->load[i];
+
+		if (vaddr >= l->vaddr && vaddr - l->vaddr <= l->filesz &&
+		    len <= l->filesz - (vaddr - l->vaddr))
+			return l;
+	}
+	return NULL;
+}
+
+int tls_elf_read_vaddr(const struct tls_elf *e, uint64_t vaddr, void *buf, size_t len)
+{
+	const struct tls_elf_load *l = load_of(e, vaddr, len);
+
+	if (!l)
+		return -EFAULT;
+	return read_at(e, l->off + (vaddr - l->vaddr), buf, len);
+}
+
+int tls_elf_code_range(const struct tls_elf *e, uint64_t vaddr, uint64_t *start, uint64_t *end)
+{
+	const struct tls_elf_load *l = load_of(e, vaddr, 1);
+
+	if (!l || !(l->flags & 1))
+		return -EFAULT;
+	*start = l->vaddr;
+	*end = l->vaddr + l->filesz;
+	return 0;
+}
+
+int tls_elf_code_offset(const struct tls_elf *e, uint64_t vaddr, uint64_t *off)
+{
+	const struct tls_elf_load *l = load_of(e, vaddr, 1);
+
+	if (!l || !(l->flags & 1))
+		return -EFAULT;
+	*off = l->off + (vaddr - l->vaddr);
+	return 0;
+}
+
+int tls_elf_find_string(const struct tls_elf *e, const char *s, uint64_t *vaddr)
+{
+	size_t n = strlen(s) + 1;
+	uint8_t *buf;
+	unsigned i;
+
+	buf = malloc(STR_SEARCH_CHUNK + n);
+	if (!buf)
+		return -ENOMEM;
+	for (i = 0; i < e->nload; i++) {
+		const struct tls_elf_load *l = &e->load[i];
+		uint64_t pos;
+
+		if ((l->flags & 3) || l->filesz < n)
+			continue;
+		/* chunks overlap by n bytes so that no match is cut */
+		for (pos = 0; pos + n <= l->filesz; pos += STR_SEARCH_CHUNK) {
+			uint64_t len = l->filesz - pos;
+			const uint8_t *p, *end;
+
+			if (len > STR_SEARCH_CHUNK + n)
+				len = STR_SEARCH_CHUNK + n;
+			if (read_at(e, l->off + pos, buf, len) < 0)
+				break;
+			end = buf + len;
+			for (p = buf; p + n <= end; p++) {
+				p = memchr(p, s[0], (size_t)(end - p));
+				if (!p || p + n > end)
+					break;
+				if (memcmp(p, s, n) != 0 || (p > buf && p[-1] != 0) ||
+				    (p == buf && pos > 0))
+					continue;
+				*vaddr = l->vaddr + pos + (uint64_t)(p - buf);
+				free(buf);
+				return 0;
+			}
+		}
+	}
+	free(buf);
+	return -ENOENT;
+}
+
+int tls_elf_needed(struct tls_elf *e, void (*fn)(void *ctx, const char *name,
+						 const char *runpath), void *ctx)
+{
+	uint64_t dsize, ssize, i, run = UINT64_MAX;
+	uint8_t *dyn, *str;
+
+	dyn = tls_elf_section_read(e, ".dynamic", NULL, &dsize);
+	if (!dyn)
+		return -ENOENT;
+	str = tls_elf_section_read(e, ".dynstr", NULL, &ssize);
+	if (!str) {
+		free(dyn);
+		return -ENOENT;
+	}
+	for (i = 0; i + 16 <= dsize; i += 16) {
+		uint64_t tag = le64_load(dyn + i), v = le64_load(dyn + i + 8);
+
+		if (tag == 0)
+			break;
+		if (v >= ssize || !memchr(str + v, 0, ssize - v))
+			continue;
+		if (tag == 1)
+			fn(ctx, (const char *)str + v, NULL);
+		else if (tag == 29 || (tag == 15 && run == UINT64_MAX))
+			run = v;
+	}
+	if (run != UINT64_MAX)
+		fn(ctx, NULL, (const char *)str + run);
+	free(dyn);
+	free(str);
+	return 0;
+}
