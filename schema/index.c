@@ -186,7 +186,8 @@ static int migrate_2_to_3(struct index *ix)
 			  memcmp(v[0].client_random, sqlite3_column_blob(st, 1), 32))) {
 			for (size_t i = 0; i < n; i++)
 				pv[i] = &v[i];
-			err = add_secret_row(ix, (uint64_t)chunk, v[0].client_random, pv, n, &added);
+			err = add_secret_row(ix, (uint64_t)chunk, v[0].client_random, pv, n,
+					     &added);
 			n = 0;
 		}
 		int len = row ? sqlite3_column_bytes(st, 3) : 0;

@@ -452,7 +452,8 @@ describe_load() {
 	tcp-*) echo "iperf3 TCP -b ${1#tcp-}, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	udp64-*) echo "iperf3 UDP 64-byte datagrams -b ${1#udp64-}, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	tls-*) echo "TLS request loop: ${1#tls-} curl client(s) vs openssl s_server, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
-	stime-*) echo "openssl s_time -new -www / (${1#stime-} client, full handshakes) vs openssl s_server, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
+	stime-*) echo "openssl s_time -new -www / (${1#stime-} client, full handshakes) vs" \
+		"openssl s_server, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	esac
 }
 
