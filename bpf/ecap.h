@@ -83,23 +83,40 @@ enum ecap_sock_source {
 	ECAP_SRC_RECV = 3,      /* sock_recv_length */
 };
 
+/* Bytes of a process's command line a socket record carries. */
+#define ECAP_ARGS_BPF 128u
+
+/* A socket's owning process as the kernel side saw it (in the process's own context). */
+struct ecap_owner {
+	__u64 cgroup_id;
+	__u64 start_ns;         /* the process's start (its thread group leader's start_boottime,
+				 * ns since boot); 0 when it could not be read */
+	__u32 pid, tid, uid, gid;
+	char comm[16];
+	/* what ps would show, for a process that is gone before /proc can be read: */
+	__u32 ppid;             /* its parent's pid (0: unknown) */
+	__u32 nspid;            /* its pid in its own pid namespace (0: unknown) */
+	char parent_comm[16];
+	__u32 args_len;         /* bytes of args read (0..ECAP_ARGS_BPF) */
+	__u32 pad;
+	char args[ECAP_ARGS_BPF]; /* the start of its command line, NUL-separated */
+};
+
 /* The owner of one local socket. Addresses: 16 bytes, IPv4 as ::ffff:a.b.c.d. Ports in host
  * order. remote all zero and rport 0 for an unconnected (UDP) socket. */
 struct ecap_sock_event {
 	__u64 ts_mono_ns;
 	__u64 sk_cookie;        /* 0 when the program could not take it (raw_tp fallback) */
-	__u64 cgroup_id;
-	__u32 pid, tid, uid, gid;
 	__u32 netns;            /* inode of the socket's network namespace */
 	__u8 proto;             /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 family;            /* 4 or 6 */
 	__u8 source;            /* enum ecap_sock_source */
 	__u8 pad0;
 	__u16 lport, rport;
+	__u16 pad1[2];
 	__u8 laddr[16];
 	__u8 raddr[16];
-	char comm[16];
-	__u32 pad1;
+	struct ecap_owner who;
 };
 
 #endif

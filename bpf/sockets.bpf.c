@@ -36,12 +36,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-struct owner {
-	__u64 cgroup_id;
-	__u32 pid, tid, uid, gid;
-	char comm[16];
-};
-
 struct seen {
 	__u32 pid;
 	__u32 ports;    /* lport << 16 | rport */
@@ -60,7 +54,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct owner);
+	__type(value, struct ecap_owner);
 } pending SEC(".maps");
 
 struct {
@@ -74,8 +68,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct owner);
+	__type(value, struct ecap_owner);
 } sk_pending SEC(".maps");
+
+/* Zeroes for a new "pending" entry, which is then filled in place (an owner is too big for
+ * the BPF stack, and a per-CPU scratch copy could be overwritten by a nested program). */
+static const struct ecap_owner no_owner;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -99,10 +97,15 @@ static __always_inline void scount(__u32 which)
 		*c += 1;
 }
 
-static __always_inline void current_owner(struct owner *o)
+/* The current process, written in place (into a ring record or socket storage). */
+static __always_inline void current_owner(struct ecap_owner *o)
 {
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
+	struct pid *tp = BPF_CORE_READ(t, group_leader, thread_pid);
+	unsigned long a0, a1, len;
+	unsigned int level;
 
 	o->pid = pid_tgid >> 32;
 	o->tid = (__u32)pid_tgid;
@@ -110,6 +113,27 @@ static __always_inline void current_owner(struct owner *o)
 	o->gid = uid_gid >> 32;
 	o->cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	/* what /proc/PID/stat's starttime counts: the leader's start, suspend included */
+	o->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
+	o->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	BPF_CORE_READ_INTO(&o->parent_comm, t, real_parent, comm);
+	o->nspid = 0;
+	level = BPF_CORE_READ(tp, level);
+	if (tp && level < 32) /* numbers[level].nr, offsets relocated for the running kernel */
+		bpf_probe_read_kernel(&o->nspid, sizeof(o->nspid),
+				      (const char *)tp + bpf_core_field_offset(struct pid, numbers) +
+				      level * bpf_core_type_size(struct upid) +
+				      bpf_core_field_offset(struct upid, nr));
+	o->args_len = 0;
+	a0 = BPF_CORE_READ(t, mm, arg_start);
+	a1 = BPF_CORE_READ(t, mm, arg_end);
+	if (a0 && a1 > a0) {
+		len = a1 - a0 < ECAP_ARGS_BPF ? a1 - a0 : ECAP_ARGS_BPF;
+		/* not paged in: no arguments rather than a fault */
+		if (len > 0 && len <= ECAP_ARGS_BPF &&
+		    bpf_probe_read_user(o->args, len, (const void *)a0) == 0)
+			o->args_len = (__u32)len;
+	}
 }
 
 /* Protocol and family of an inet TCP/UDP socket; 0 for anything else. */
@@ -209,7 +233,7 @@ static __always_inline void forget(const struct sock *sk, bool btf)
  * reported for these ports.
  */
 static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
-				   const struct owner *o)
+				   const struct ecap_owner *o)
 {
 	struct ecap_sock_event *ev;
 	struct seen now, *was;
@@ -228,25 +252,11 @@ static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 		bpf_ringbuf_discard(ev, BPF_RB_NO_WAKEUP);
 		return;
 	}
-	if (o) {
-		ev->pid = o->pid;
-		ev->tid = o->tid;
-		ev->uid = o->uid;
-		ev->gid = o->gid;
-		ev->cgroup_id = o->cgroup_id;
-		__builtin_memcpy(ev->comm, o->comm, sizeof(ev->comm));
-	} else {
-		struct owner cur;
-
-		current_owner(&cur);
-		ev->pid = cur.pid;
-		ev->tid = cur.tid;
-		ev->uid = cur.uid;
-		ev->gid = cur.gid;
-		ev->cgroup_id = cur.cgroup_id;
-		__builtin_memcpy(ev->comm, cur.comm, sizeof(ev->comm));
-	}
-	now.pid = ev->pid;
+	if (o)
+		__builtin_memcpy(&ev->who, o, sizeof(ev->who));
+	else
+		current_owner(&ev->who);
+	now.pid = ev->who.pid;
 	now.ports = (__u32)ev->lport << 16 | ev->rport;
 	was = seen_get(sk, btf);
 	if (was && was->pid == now.pid && was->ports == now.ports) {
@@ -286,18 +296,18 @@ static __always_inline void on_set_state(const struct sock *sk, bool btf, int ol
 					 int newstate)
 {
 	__u64 key = (__u64)sk;
-	struct owner o, *p;
+	struct ecap_owner *p;
 
 	if (newstate == TCP_SYN_SENT) {
-		current_owner(&o);
 		if (btf) {
 			p = bpf_sk_storage_get(&sk_pending, (struct sock *)sk, 0,
 					       BPF_SK_STORAGE_GET_F_CREATE);
-			if (p)
-				*p = o;
 		} else {
-			bpf_map_update_elem(&pending, &key, &o, BPF_ANY);
+			bpf_map_update_elem(&pending, &key, &no_owner, BPF_ANY);
+			p = bpf_map_lookup_elem(&pending, &key);
 		}
+		if (p)
+			current_owner(p);
 	} else if (oldstate == TCP_SYN_SENT &&
 		   (newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE)) {
 		/* Established, or refused / timed out: either way the ports are known now and
@@ -307,12 +317,11 @@ static __always_inline void on_set_state(const struct sock *sk, bool btf, int ol
 		else
 			p = bpf_map_lookup_elem(&pending, &key);
 		if (p) {
-			o = *p;
+			report(sk, btf, ECAP_SRC_CONNECT, p);
 			if (btf)
 				bpf_sk_storage_delete(&sk_pending, (struct sock *)sk);
 			else
 				bpf_map_delete_elem(&pending, &key);
-			report(sk, btf, ECAP_SRC_CONNECT, &o);
 		}
 		if (newstate == TCP_CLOSE)
 			forget(sk, btf);

@@ -9,12 +9,14 @@
 #include "args.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "units.h"
 
@@ -26,7 +28,10 @@ const char args_filter_help[] =
 	"                     RFC 3339 / ISO 8601 (2026-11-26T06:00:00Z,\n"
 	"                     2026-11-26 07:00+01:00; no offset: local time; a bare\n"
 	"                     date is its midnight) or @EPOCH[.FRAC]\n"
-	"  --pid N            connections owned by process N (either end)\n"
+	"  --pid N[@START]    connections owned by process N (either end); a pid reused\n"
+	"                     over the time selected names several processes (a warning\n"
+	"                     lists them): @START picks the one that started then (its\n"
+	"                     Start as comments print it)\n"
 	"  --comm NAME        connections owned by a process of that name (15 characters\n"
 	"                     at most, as the kernel keeps it; longer names are cut)\n"
 	"  --uid N|USER       connections owned by that user\n"
@@ -35,6 +40,12 @@ const char args_filter_help[] =
 	"  --host ADDR        connections with ADDR at either end (IPv4 or IPv6)\n"
 	"  --port N           connections with port N at either end\n"
 	"  --proto P          tcp, udp, icmp (ICMP and ICMPv6) or icmp6\n"
+	"  --container ID     connections owned by a process of that container (its id, or\n"
+	"                     the first 12 or more of its hex digits)\n"
+	"  --exe PATH         connections owned by a process running that executable\n"
+	"  --cgroup PATH      connections owned by a process in that cgroup v2 path or below\n"
+	"  --netns INODE|NAME connections of sockets in that network namespace (its inode,\n"
+	"                     or a name under /run/netns)\n"
 	"  PCAP-FILTER        a libpcap expression applied to the selected packets\n"
 	"                     (as in tcpdump; several words are joined with spaces)\n";
 
@@ -237,6 +248,41 @@ static int parse_uid(const char *arg, uint32_t *uid)
 	return -EINVAL;
 }
 
+int args_parse_pid(const char *arg, uint64_t now_ns, uint32_t *pid, uint64_t *start_ns)
+{
+	const char *at = strchr(arg, '@');
+	char num[16];
+
+	*start_ns = 0;
+	if (!at)
+		return args_parse_u32(arg, pid);
+	if ((size_t)(at - arg) >= sizeof(num))
+		return -EINVAL;
+	snprintf(num, sizeof(num), "%.*s", (int)(at - arg), arg);
+	if (args_parse_u32(num, pid) < 0 || units_parse_time(at + 1, now_ns, start_ns) < 0 ||
+	    *start_ns == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int args_parse_netns(const char *arg, uint32_t *inode)
+{
+	char path[300];
+	struct stat st;
+
+	if (args_parse_u32(arg, inode) == 0)
+		return *inode ? 0 : -EINVAL;
+	/* a name as ip-netns(8) keeps them: one path component */
+	if (!*arg || strchr(arg, '/') || !strcmp(arg, ".") || !strcmp(arg, "..") ||
+	    strlen(arg) > 255)
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/run/netns/%s", arg);
+	if (stat(path, &st) < 0 || st.st_ino == 0 || st.st_ino > UINT32_MAX)
+		return -EINVAL;
+	*inode = (uint32_t)st.st_ino;
+	return 0;
+}
+
 #define TIME_FORMS "expected a time: 10m, 2026-11-26T06:00:00Z or @EPOCH"
 
 int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_ns)
@@ -258,8 +304,9 @@ int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_n
 	case ARGS_OPT_PID:
 		if (f->n_pids == STORE_MATCH_MAX)
 			return too_many("pid");
-		if (args_parse_u32(arg, &f->pids[f->n_pids]) < 0)
-			return bad("pid", arg, "expected a process id");
+		if (args_parse_pid(arg, now_ns, &f->pids[f->n_pids], &f->pid_starts[f->n_pids]) < 0)
+			return bad("pid", arg, "expected a process id, or N@START with START its "
+				   "start time as comments print it (2026-11-26T06:00:01.25Z)");
 		f->n_pids++;
 		return 1;
 	case ARGS_OPT_UID:
@@ -299,6 +346,43 @@ int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_n
 		if (args_parse_port(arg, &f->ports[f->n_ports]) < 0)
 			return bad("port", arg, "expected a port number 0-65535");
 		f->n_ports++;
+		return 1;
+	case ARGS_OPT_CONTAINER: {
+		size_t n = strlen(arg);
+		if (f->n_containers == STORE_MATCH_TEXT_MAX)
+			return too_many("container");
+		if (n < 12 || n > 64 || strspn(arg, "0123456789abcdefABCDEF") != n)
+			return bad("container", arg, "expected a container id (12 to 64 hex digits; "
+				   "names are not recorded)");
+		for (size_t i = 0; i <= n; i++)
+			f->containers[f->n_containers][i] = (char)tolower((unsigned char)arg[i]);
+		f->n_containers++;
+		return 1;
+	}
+	case ARGS_OPT_EXE:
+		if (f->n_exes == STORE_MATCH_TEXT_MAX)
+			return too_many("exe");
+		if (arg[0] != '/' || strlen(arg) >= ECAP_EXE_MAX)
+			return bad("exe", arg, "expected the absolute path of an executable");
+		snprintf(f->exes[f->n_exes++], ECAP_EXE_MAX, "%s", arg);
+		return 1;
+	case ARGS_OPT_CGROUP: {
+		size_t n = strlen(arg);
+		if (f->n_cgroups == STORE_MATCH_TEXT_MAX)
+			return too_many("cgroup");
+		if (arg[0] != '/' || n >= ECAP_CGROUP_MAX)
+			return bad("cgroup", arg, "expected a cgroup v2 path such as /system.slice");
+		while (n > 0 && arg[n - 1] == '/')
+			n--; /* "/a/" is "/a"; "/" is the root, everything below it */
+		snprintf(f->cgroups[f->n_cgroups++], ECAP_CGROUP_MAX, "%.*s", (int)n, arg);
+		return 1;
+	}
+	case ARGS_OPT_NETNS:
+		if (f->n_netns == STORE_MATCH_MAX)
+			return too_many("netns");
+		if (args_parse_netns(arg, &f->netns[f->n_netns]) < 0)
+			return bad("netns", arg, "expected a namespace inode or a name in /run/netns");
+		f->n_netns++;
 		return 1;
 	case ARGS_OPT_PROTO: {
 		uint8_t p;

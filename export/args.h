@@ -31,6 +31,10 @@ enum args_opt {
 	ARGS_OPT_HOST,
 	ARGS_OPT_PORT,
 	ARGS_OPT_PROTO,
+	ARGS_OPT_CONTAINER,
+	ARGS_OPT_EXE,
+	ARGS_OPT_CGROUP,
+	ARGS_OPT_NETNS,
 };
 
 #define ARGS_FILTER_LONGOPTS                                   \
@@ -42,7 +46,11 @@ enum args_opt {
 	{ "tuple", required_argument, NULL, ARGS_OPT_TUPLE },  \
 	{ "host", required_argument, NULL, ARGS_OPT_HOST },    \
 	{ "port", required_argument, NULL, ARGS_OPT_PORT },    \
-	{ "proto", required_argument, NULL, ARGS_OPT_PROTO }
+	{ "proto", required_argument, NULL, ARGS_OPT_PROTO },  \
+	{ "container", required_argument, NULL, ARGS_OPT_CONTAINER }, \
+	{ "exe", required_argument, NULL, ARGS_OPT_EXE },      \
+	{ "cgroup", required_argument, NULL, ARGS_OPT_CGROUP }, \
+	{ "netns", required_argument, NULL, ARGS_OPT_NETNS }
 
 /* The FILTERS part of both --help texts. */
 extern const char args_filter_help[];
@@ -71,6 +79,10 @@ int args_parse_port(const char *s, uint16_t *port);
 int args_parse_proto(const char *s, uint8_t *proto);
 /* A pid or uid: a decimal number below 2^32. */
 int args_parse_u32(const char *s, uint32_t *v);
+/* A pid, or PID@START with START a time (units_parse_time) when the process started. */
+int args_parse_pid(const char *arg, uint64_t now_ns, uint32_t *pid, uint64_t *start_ns);
+/* A network namespace: its inode number, or the name of a namespace in /run/netns. */
+int args_parse_netns(const char *arg, uint32_t *inode);
 
 /* An address as text: dotted quad for v4-mapped, RFC 5952 IPv6 otherwise. */
 void args_format_addr(const uint8_t addr[16], char *out, size_t len);

@@ -75,16 +75,29 @@ static int grow(struct attrib *a)
 	return 0;
 }
 
+/* What the store recorded of side's process; NULL when nothing (or no store). */
+static const struct ecap_proc_info *info_of(struct attrib *a, const struct ecap_proc *p,
+					    struct ecap_proc_info *buf)
+{
+	if (!a->store || !p->valid || !p->start_ns)
+		return NULL;
+	return store_get_process(a->store, p->pid, p->start_ns, buf) == 1 ? buf : NULL;
+}
+
 int attrib_put(struct attrib *a, const struct flow_record *rec)
 {
 	char text[WRITER_COMMENT_MAX];
 	struct attrib_entry e = { .flow_id = rec->id, .key = rec->key };
+	struct ecap_proc_info buf[2];
+	const struct ecap_proc_info *info[2];
 
 	if (!rec->id)
 		return -EINVAL;
+	info[0] = info_of(a, &rec->proc[0], &buf[0]);
+	info[1] = info_of(a, &rec->proc[1], &buf[1]);
 	for (int side = 0; side < 2; side++) {
 		e.known[side] = rec->proc[side].valid;
-		int n = writer_format_comment(rec, (enum flow_side)side, text, sizeof(text));
+		int n = writer_format_comment(rec, info, (enum flow_side)side, text, sizeof(text));
 		if (n < 0) {
 			entry_clear(&e);
 			return n;

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -274,9 +275,14 @@ static int start_file(struct exporter *ex)
 		units_format_time(ex->until, b, sizeof(b));
 	else
 		snprintf(b, sizeof(b), ex->o->follow ? "interrupted" : "end of recording");
-	if (asprintf(&comment, "Query: %s\nStore: %s\nExported: %s\nWindow: %s .. %s%s",
+	char prov[1024] = "";
+	if (ex->proof_on) {
+		prov[0] = '\n';
+		proof_shb_lines(&ex->proof, prov + 1, sizeof(prov) - 1);
+	}
+	if (asprintf(&comment, "Query: %s\nStore: %s\nExported: %s\nWindow: %s .. %s%s%s",
 		     ex->o->cmdline ? ex->o->cmdline : "", dir, now, a, b,
-		     ex->o->no_secrets ? "\nSecrets: left out (--no-secrets)" : "") < 0)
+		     ex->o->no_secrets ? "\nSecrets: left out (--no-secrets)" : "", prov) < 0)
 		return -ENOMEM;
 	struct pcapng_shb_info shb = { .comment = comment, .hardware = hw, .os = os,
 				       .userappl = appl };
@@ -320,6 +326,34 @@ static int finish_file(struct exporter *ex)
 }
 
 /* ---- the run ------------------------------------------------------------------------ */
+
+/*
+ * The proof (proof.h) when the export goes to a file: the store's key, and the chunks the
+ * query will read, for the SHB's provenance lines (the run adds what it reads later).
+ * Without the key (an older store, or no permission) the export goes on unsigned.
+ */
+static void begin_proof(struct exporter *ex, bool nothing)
+{
+	char why[512];
+	struct chunk_list cl = { 0 };
+	const char *p = ex->o->out_path;
+	struct stat st;
+	/* a proof signs a file: not a pipe, a terminal or /dev/null */
+	if (!p || !strcmp(p, "-") || fstat(ex->out_fd, &st) || !S_ISREG(st.st_mode))
+		return;
+	if (proof_begin(&ex->proof, ex->o->store_dir, why, sizeof(why)) < 0) {
+		exporter_warn(ex, "the export is not signed (no %s%s): %s", p, PROOF_SUFFIX, why);
+		return;
+	}
+	ex->proof_on = true;
+	if (!nothing && store_find_chunks(ex->s, ex->since, ex->until,
+					  ex->selects ? &ex->sel : NULL, &cl) == 0 &&
+	    proof_add_chunks(&ex->proof, cl.v, cl.n) < 0) {
+		exporter_warn(ex, "the export is not signed: reading its chunks' digests failed");
+		ex->proof_on = false;
+	}
+	chunk_list_free(&cl);
+}
 
 static void sleep_ns(uint64_t ns)
 {
@@ -367,6 +401,12 @@ static int run_batch(struct exporter *ex, uint64_t lo, bool older, uint64_t *fai
 		fresh.n = w;
 	}
 	*nchunks = fresh.n;
+	if (fresh.n && ex->proof_on && (err = proof_add_chunks(&ex->proof, fresh.v, fresh.n))) {
+		exporter_warn(ex, "reading the source chunks' digests for the proof: %s",
+			      strerror(-err));
+		ex->proof_on = false;
+		err = 0;
+	}
 	if (fresh.n) {
 		err = secrets_for_batch(ex, &fresh);
 		if (err == 0)
@@ -428,6 +468,34 @@ static int follow(struct exporter *ex, uint64_t *failed)
 	return err;
 }
 
+/* A --pid without @START that names several processes (the pid was reused): say which. */
+static void warn_pid_reuse(struct exporter *ex, const struct flow_filter *f)
+{
+	uint64_t starts[8];
+	char line[512], t[40];
+	size_t at;
+	int n;
+
+	for (size_t i = 0; i < f->n_pids; i++) {
+		if (f->pid_starts[i])
+			continue;
+		n = store_pid_processes(ex->s, f, f->pids[i], starts, 8);
+		if (n < 2)
+			continue;
+		at = (size_t)snprintf(line, sizeof(line), "--pid %u names %d processes (the pid was "
+				      "reused); one of them is picked with --pid %u@START:", f->pids[i],
+				      n, f->pids[i]);
+		for (int k = 0; k < n && k < 8 && at < sizeof(line); k++) {
+			if (starts[k])
+				units_format_time(starts[k], t, sizeof(t));
+			else
+				snprintf(t, sizeof(t), "(start not recorded)");
+			at += (size_t)snprintf(line + at, sizeof(line) - at, " %u@%s", f->pids[i], t);
+		}
+		exporter_warn(ex, "%s%s", line, n > 8 ? " ..." : "");
+	}
+}
+
 int export_run(const struct export_options *o)
 {
 	struct exporter ex = { .o = o, .q = o->q, .out_fd = -1, .keylog_fd = -1 };
@@ -460,6 +528,7 @@ int export_run(const struct export_options *o)
 	if (ex.selects) {
 		if ((err = select_flows(&ex)) < 0)
 			goto out;
+		warn_pid_reuse(&ex, &o->q->flows);
 		if (!ex.sel.n)
 			why = "no recorded connection matches the filters";
 		else if (store_walk_flows(ex.s, &o->q->flows, load_attrib_cb, &ex.at) < 0)
@@ -467,6 +536,7 @@ int export_run(const struct export_options *o)
 	}
 	if ((err = open_output(&ex)) < 0)
 		goto out;
+	begin_proof(&ex, why != NULL);
 	if ((err = start_file(&ex)) < 0)
 		goto out;
 	if (!why || o->follow)
@@ -522,6 +592,14 @@ out:
 	}
 	if (ex.keylog_fd >= 0)
 		close(ex.keylog_fd);
+	if (ex.proof_on && err == 0 && !ex.stopped) {
+		char why_not[512];
+		if (proof_write(&ex.proof, o->out_path, why_not, sizeof(why_not)) < 0) {
+			exporter_warn(&ex, "no proof written: %s", why_not);
+			rc = 1;
+		}
+	}
+	proof_free(&ex.proof);
 out_store:
 	if (err < 0 && rc == 0)
 		rc = 1;

@@ -13,6 +13,7 @@
 #include "export.h"
 #include "merge.h"
 #include "pktfilter.h"
+#include "proof.h"
 #include "store.h"
 #include "writer.h"
 
@@ -49,6 +50,10 @@ struct exporter {
 	bool progress_line;
 	size_t batch_chunks;
 	const struct merge *cur;
+	/* the signed proof beside the file (proof.h), when it goes to a file and the store
+	 * key can be read */
+	struct proof proof;
+	bool proof_on;
 };
 
 /* A warning on stderr, prefixed "ecap-export: ", after clearing the progress line. */

@@ -28,6 +28,16 @@
  *     TID: 1234
  *     UID: 1000
  *     Cmd: curl
+ *     Args: curl -s https://example.org/      (what the recorder learned of the process
+ *     Exe: /usr/bin/curl                       from /proc, each line only when known)
+ *     ParentPID: 1200
+ *     ParentCmd: bash
+ *     NsPID: 7                                 (its pid inside its own pid namespace)
+ *     Start: 2026-12-05T19:40:01.23Z           (process start: pid and start name it)
+ *     Cgroup: /libpod_parent/libpod-0123...
+ *     ContainerId: 0123...                     (64 hex digits, from the cgroup path)
+ *     ContainerRuntime: podman
+ *     PodUID: 5e1c...
  *
  * This block names the local process whose socket the packet went through on this host:
  * the sender of an outbound packet (epb_flags direction 10), the receiver of an inbound one
@@ -50,6 +60,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int writer_init(struct writer *w, int fd, const struct pcapng_shb_info *shb)
@@ -231,6 +242,48 @@ int writer_maybe_flush(struct writer *w, size_t threshold)
 	return w->b.len >= threshold ? writer_flush(w) : 0;
 }
 
+/* Appends "\nPRE KEY: VALUE" unless value is empty; returns the new length or -ENOSPC. */
+static int put_line(char *out, size_t len, size_t at, const char *pre, const char *key,
+		    const char *value)
+{
+	int n;
+
+	if (!value[0])
+		return (int)at;
+	n = snprintf(out + at, len - at, "\n%s%s: %s", pre, key, value);
+	if (n < 0 || (size_t)n >= len - at)
+		return -ENOSPC;
+	return (int)(at + (size_t)n);
+}
+
+/* The lines of what the recorder learned of a process (ptcpdump's keys where it has one). */
+static int put_info(char *out, size_t len, int at, const struct ecap_proc_info *pi,
+		    const char *pre)
+{
+	char num[24], when[40];
+	time_t secs = (time_t)(pi->start_wall_ns / 1000000000ull);
+	struct tm tm;
+
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "Args", pi->args);
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "Exe", pi->exe);
+	snprintf(num, sizeof(num), "%u", pi->ppid);
+	at = at < 0 || !pi->ppid ? at : put_line(out, len, (size_t)at, pre, "ParentPID", num);
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ParentCmd", pi->parent_comm);
+	snprintf(num, sizeof(num), "%u", pi->nspid);
+	at = at < 0 || !pi->nspid ? at : put_line(out, len, (size_t)at, pre, "NsPID", num);
+	if (at >= 0 && pi->start_wall_ns && gmtime_r(&secs, &tm)) {
+		snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%02uZ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (unsigned)(pi->start_wall_ns % 1000000000ull / 10000000ull));
+		at = put_line(out, len, (size_t)at, pre, "Start", when);
+	}
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "Cgroup", pi->cgroup);
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerId", pi->container_id);
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerRuntime", pi->runtime);
+	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodUID", pi->pod_uid);
+	return at;
+}
+
 /* Appends one process block; returns the new length or -ENOSPC. */
 static int put_proc(char *out, size_t len, size_t at, const struct ecap_proc *p, const char *pre)
 {
@@ -259,8 +312,9 @@ static int put_proc(char *out, size_t len, size_t at, const struct ecap_proc *p,
 	return (int)at;
 }
 
-int writer_format_comment(const struct flow_record *flow, enum flow_side primary, char *out,
-			  size_t len)
+int writer_format_comment(const struct flow_record *flow,
+			  const struct ecap_proc_info *const info[2], enum flow_side primary,
+			  char *out, size_t len)
 {
 	const struct ecap_proc *me = &flow->proc[primary], *peer = &flow->proc[!primary];
 	int at = 0;
@@ -270,10 +324,15 @@ int writer_format_comment(const struct flow_record *flow, enum flow_side primary
 	out[0] = '\0';
 	if (me->valid) {
 		at = put_proc(out, len, 0, me, "");
+		if (at >= 0 && info && info[primary])
+			at = put_info(out, len, at, info[primary], "");
 		if (at < 0)
 			return at;
 	}
-	if (peer->valid)
+	if (peer->valid) {
 		at = put_proc(out, len, (size_t)at, peer, "Peer ");
+		if (at >= 0 && info && info[!primary])
+			at = put_info(out, len, at, info[!primary], "Peer ");
+	}
 	return at;
 }

@@ -66,11 +66,13 @@ int writer_maybe_flush(struct writer *w, size_t threshold);
 
 /*
  * The per-packet comment of a flow, for the packet's local process on side `primary`
- * (format documented in writer.c). Returns the length written, 0 when neither side is
- * known (no comment), or -ENOSPC.
+ * (format documented in writer.c), with what was recorded of each side's process (info may
+ * be NULL, and so may each of its two entries). Returns the length written, 0 when neither
+ * side is known (no comment), or -ENOSPC.
  */
-#define WRITER_COMMENT_MAX 256
-int writer_format_comment(const struct flow_record *flow, enum flow_side primary, char *out,
-			  size_t len);
+#define WRITER_COMMENT_MAX 4096
+int writer_format_comment(const struct flow_record *flow,
+			  const struct ecap_proc_info *const info[2], enum flow_side primary,
+			  char *out, size_t len);
 
 #endif

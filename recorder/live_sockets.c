@@ -23,6 +23,7 @@
 
 #include "ecap.h"
 #include "live_internal.h"
+#include "proc_info.h"
 #include "proc_sockets.h"
 #include "sockets.skel.h"
 
@@ -53,14 +54,29 @@ static const struct {
 
 static const char *const flavour_name[2] = { "tp_btf", "raw_tp" };
 
+/* Processes whose details were stored lately, direct-mapped by (pid, start): details are
+ * read from /proc once, and stored again after PROC_REFRESH_NS so that retention, which keeps
+ * a process record as long as the chunk that carried it, keeps the record of a process that
+ * still owns sockets. */
+#define PROC_SEEN_SLOTS 4096u
+#define PROC_REFRESH_NS (60ull * 1000000000ull)
+
+struct proc_seen {
+	uint32_t pid;
+	uint64_t start_ns;
+	uint64_t at_ns;         /* when stored (or tried: a process that is gone is not read again) */
+};
+
 struct live_sockets {
 	struct pipeline *p;
+	struct proc_seen *seen;
+	uint64_t tick_ns;             /* /proc's start time resolution */
 	struct live_udp *udp;
 	const struct live_clock *clock;
 	struct sockets_bpf *skel;
 	struct bpf_link *links[FEAT_NR];
 	int chosen[FEAT_NR];          /* index into progs, -1: none */
-	uint64_t events, bad, from_proc;
+	uint64_t events, bad, from_proc, procs_read;
 };
 
 /* Loads the object with only one program; true when the kernel accepts it. */
@@ -177,6 +193,12 @@ int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct li
 
 	if (!s)
 		return -ENOMEM;
+	s->seen = calloc(PROC_SEEN_SLOTS, sizeof(*s->seen));
+	if (!s->seen) {
+		free(s);
+		return -ENOMEM;
+	}
+	s->tick_ns = proc_info_tick_ns();
 	s->p = p;
 	s->udp = udp;
 	s->clock = clock;
@@ -202,18 +224,80 @@ int live_sockets_ring_fd(const struct live_sockets *s)
 	return s->skel ? bpf_map__fd(s->skel->maps.sock_events) : -1;
 }
 
-static void to_proc(const struct ecap_sock_event *ev, struct ecap_proc *proc)
+static void to_proc(const struct live_sockets *s, const struct ecap_sock_event *ev,
+		    struct ecap_proc *proc)
 {
 	memset(proc, 0, sizeof(*proc));
 	proc->valid = true;
-	proc->pid = ev->pid;
-	proc->tid = ev->tid;
-	proc->uid = ev->uid;
-	proc->gid = ev->gid;
-	memcpy(proc->comm, ev->comm, sizeof(proc->comm) - 1);
+	proc->pid = ev->who.pid;
+	proc->tid = ev->who.tid;
+	proc->uid = ev->who.uid;
+	proc->gid = ev->who.gid;
+	memcpy(proc->comm, ev->who.comm, sizeof(proc->comm) - 1);
 	proc->comm[sizeof(proc->comm) - 1] = '\0';
-	proc->cgroup_id = ev->cgroup_id;
+	proc->cgroup_id = ev->who.cgroup_id;
 	proc->netns = ev->netns;
+	/* /proc's resolution */
+	proc->start_ns = ev->who.start_ns - ev->who.start_ns % s->tick_ns;
+}
+
+/* What the kernel side saw of a process that /proc no longer shows: parent, pid in its
+ * namespace, the start of its command line, its cgroup (found by id) and container. */
+static void info_from_owner(const struct ecap_owner *w, const struct ecap_proc *proc,
+			    struct ecap_proc_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->pid = proc->pid;
+	info->start_ns = proc->start_ns;
+	info->start_wall_ns = proc_info_wall_ns(proc->start_ns);
+	info->ppid = w->ppid;
+	info->nspid = w->nspid;
+	proc_info_printable(info->parent_comm, sizeof(info->parent_comm), w->parent_comm,
+			    strnlen(w->parent_comm, sizeof(w->parent_comm)));
+	proc_info_printable(info->args, sizeof(info->args), w->args,
+			    w->args_len < ECAP_ARGS_BPF ? w->args_len : ECAP_ARGS_BPF);
+	if (proc_info_cgroup_path(w->cgroup_id, info->cgroup, sizeof(info->cgroup)) == 0)
+		proc_info_container(info->cgroup, info->container_id, info->runtime,
+				    info->pod_uid);
+}
+
+/*
+ * The details of proc's process, from /proc, once per PROC_REFRESH_NS. Only with a known start
+ * time, which /proc must confirm: a pid reused since the event names another process, whose
+ * details would be evidence against the wrong one.
+ */
+static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
+			 const struct ecap_owner *w, uint64_t now_ns)
+{
+	struct ecap_proc_info info;
+	struct proc_seen *e;
+	uint64_t h;
+	int rc;
+
+	if (!proc->valid || proc->pid == 0 || proc->start_ns == 0 || !s->seen)
+		return 0;
+	h = ((uint64_t)proc->pid * 0x9E3779B97F4A7C15ull) ^ proc->start_ns;
+	h ^= h >> 29;
+	e = &s->seen[h & (PROC_SEEN_SLOTS - 1)];
+	if (e->pid == proc->pid && e->start_ns == proc->start_ns &&
+	    now_ns - e->at_ns < PROC_REFRESH_NS)
+		return 0;
+	e->pid = proc->pid;
+	e->start_ns = proc->start_ns;
+	e->at_ns = now_ns;
+	rc = proc_info_read((int)proc->pid, proc->start_ns, &info);
+	if (live_debug())
+		fprintf(stderr, "ecap-rec: process %u (start %llu): %s\n", proc->pid,
+			(unsigned long long)proc->start_ns,
+			rc < 0 ? "gone from /proc, details from the socket record" : "read from /proc");
+	if (rc < 0) {
+		/* gone, or another process by now: what the kernel side saw, if anything */
+		if (!w)
+			return 0;
+		info_from_owner(w, proc, &info);
+	}
+	s->procs_read++;
+	return pipeline_process(s->p, &info);
 }
 
 /* One socket and its owner, from either source. */
@@ -242,7 +326,7 @@ static void debug_event(const struct ecap_sock_event *ev)
 	fprintf(stderr, "ecap-rec: socket %s %s netns %u [%s]:%u -> [%s]:%u pid %u tid %u "
 		"comm %.16s\n", ev->proto == IPPROTO_TCP_NR ? "tcp" : "udp",
 		src[ev->source < 4 ? ev->source : 0], ev->netns, l, ev->lport, r, ev->rport,
-		ev->pid, ev->tid, ev->comm);
+		ev->who.pid, ev->who.tid, ev->who.comm);
 }
 
 int live_sockets_on_event(void *ctx, void *data, size_t size)
@@ -250,6 +334,7 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	struct live_sockets *s = ctx;
 	struct ecap_sock_event ev;
 	struct socket_owner so;
+	int rc;
 
 	if (size < sizeof(ev)) {
 		s->bad++;
@@ -268,9 +353,12 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	so.local_port = ev.lport;
 	so.remote_port = ev.rport;
 	so.netns = ev.netns;
-	to_proc(&ev, &so.proc);
+	to_proc(s, &ev, &so.proc);
 	if (live_debug())
 		debug_event(&ev);
+	rc = learn_process(s, &so.proc, &ev.who, ev.ts_mono_ns);
+	if (rc < 0)
+		return rc;
 	return owner(s, &so, live_clock_wall(s->clock, ev.ts_mono_ns));
 }
 
@@ -278,6 +366,7 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 {
 	struct live_sockets *s = ctx;
 	struct socket_owner so;
+	int rc;
 
 	memset(&so, 0, sizeof(so));
 	so.proto = ps->proto;
@@ -289,6 +378,9 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 	so.proc = *proc;
 	so.proc.netns = ps->netns; /* the socket's, as the tracepoints report it */
 	s->from_proc++;
+	rc = learn_process(s, &so.proc, NULL, live_clock_mono_ns());
+	if (rc < 0)
+		return rc;
 	return owner(s, &so, live_clock_wall(s->clock, live_clock_mono_ns()));
 }
 
@@ -326,5 +418,6 @@ void live_sockets_stop(struct live_sockets *s)
 	for (f = 0; f < FEAT_NR; f++)
 		bpf_link__destroy(s->links[f]);
 	sockets_bpf__destroy(s->skel);
+	free(s->seen);
 	free(s);
 }

@@ -97,6 +97,11 @@ static int run(const struct rec_args *a)
 		store_close(s);
 		return err == -EACCES || err == -EPERM ? EXIT_USAGE : EXIT_STORE;
 	}
+	char fp[72];
+	if (store_signing_key(s, fp) && !a->quiet)
+		fprintf(stderr, "ecap-rec: %s: made the store's Ed25519 signing key, fingerprint %s; "
+			"its public half is %s/store.pub: keep a copy off this host "
+			"(ecap-verify --key)\n", a->store, fp, a->store);
 	if (a->replay) {
 		char why[256];
 		if (privs_drop(PRIVS_REPLAY, why, sizeof(why)) < 0) {

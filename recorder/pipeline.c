@@ -176,7 +176,7 @@ static bool proc_same(const struct ecap_proc *a, const struct ecap_proc *b)
 	/* The thread is left out: threads of one process share sockets. */
 	return a->valid == b->valid && a->pid == b->pid && a->uid == b->uid &&
 	       a->gid == b->gid && a->cgroup_id == b->cgroup_id && a->netns == b->netns &&
-	       strncmp(a->comm, b->comm, ECAP_COMM_LEN) == 0;
+	       a->start_ns == b->start_ns && strncmp(a->comm, b->comm, ECAP_COMM_LEN) == 0;
 }
 
 /* Sets a side's process; true when that changed the flow's attribution. */
@@ -584,6 +584,11 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 			    so->remote_addr, so->remote_port, &local_is_lo);
 	pend_put(p, &key, local_is_lo, false, &so->proc, ts_ns);
 	return 0;
+}
+
+int pipeline_process(struct pipeline *p, const struct ecap_proc_info *pi)
+{
+	return store_put_process(p->store, pi);
 }
 
 int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t count)

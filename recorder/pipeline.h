@@ -73,6 +73,10 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 /* A secret from a key log file, an input DSB or the OpenSSL probes. 1 new, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
 
+/* What an owning process was (exe, command line, parent, cgroup, container): kept in the
+ * store by (pid, start_ns), beside the flows whose owners name it. */
+int pipeline_process(struct pipeline *p, const struct ecap_proc_info *pi);
+
 /* Packets a source lost. */
 int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t count);
 

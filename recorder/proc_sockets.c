@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "proc_info.h"
 #include "proc_sockets.h"
 
 #include "../schema/hex.h"
@@ -238,9 +239,8 @@ static int read_small(const char *path, char *buf, size_t size)
 
 static uint64_t cgroup_id_of(int pid)
 {
-	char path[64], buf[4096], dir[PATH_MAX];
+	char path[64], buf[4096], cg[PATH_MAX];
 	const char *p;
-	struct stat st;
 	size_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
@@ -252,11 +252,11 @@ static uint64_t cgroup_id_of(int pid)
 		return 0;
 	p += 3;
 	n = strcspn(p, "\n");
-	if ((size_t)snprintf(dir, sizeof(dir), "/sys/fs/cgroup%.*s", (int)n, p) >= sizeof(dir))
+	if (n >= sizeof(cg))
 		return 0;
-	if (stat(dir, &st) < 0)
-		return 0;
-	return st.st_ino; /* a cgroup v2 id is its directory's inode number */
+	memcpy(cg, p, n);
+	cg[n] = '\0';
+	return proc_info_cgroup_id(cg);
 }
 
 int proc_sockets_read_proc(int pid, struct ecap_proc *out)
@@ -294,6 +294,8 @@ int proc_sockets_read_proc(int pid, struct ecap_proc *out)
 	out->tid = (uint32_t)pid;
 	out->cgroup_id = cgroup_id_of(pid);
 	out->netns = proc_sockets_netns(pid);
+	if (proc_info_start(pid, &out->start_ns, NULL) < 0)
+		out->start_ns = 0;
 	out->valid = true;
 	return 0;
 }

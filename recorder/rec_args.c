@@ -126,6 +126,8 @@ static const char help_text[] =
 "FILES\n"
 "  DIR/index.db            the SQLite index (flows, TLS sessions, secrets, chunks)\n"
 "  DIR/seg-NNNNNNNN.ecap   segment files: LZ4 frames, each a pcapng section\n"
+"  DIR/chain.ecap          a signed seal per sealed segment (ecap-verify checks it)\n"
+"  DIR/store.key, .pub     the store's Ed25519 signing key (keep store.pub off the host)\n"
 "  The store holds TLS secrets: its directory is mode 0700 and its files 0600.\n"
 "  /etc/ecap/ecap-rec.conf\n"
 "                          the configuration file of the service (ecap-rec.service)\n"

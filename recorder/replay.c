@@ -23,6 +23,7 @@
 #include "../schema/units.h"
 #include "capfile.h"
 #include "keylog.h"
+#include "proc_info.h"
 
 #define TICK_EVERY 4096u               /* packets between pipeline_tick() calls, at most */
 #define TICK_CHECK 256u                /* packets between looks at the clock (files) */
@@ -32,6 +33,12 @@
 #define PROGRESS_NS 250000000ull       /* at most 4 refreshes a second */
 #define ERRORS_SHOWN 50u               /* damaged places reported one by one */
 #define COMMENT_CACHE 512u
+#define PROCS_PUT_SLOTS 256u
+
+struct seen_proc {
+	uint32_t pid;
+	uint64_t start_ns;
+};
 
 struct replay {
 	const struct replay_options *opt;
@@ -46,6 +53,8 @@ struct replay {
 	uint32_t *ifmap;         /* file interface index -> store interface id */
 	uint32_t n_ifmap, cap_ifmap;
 
+	struct seen_proc procs_put[PROCS_PUT_SLOTS];
+	int last_err;            /* a process record the store refused */
 	char last_comment[COMMENT_CACHE];
 	size_t last_comment_len;
 	struct ecap_proc last_proc;
@@ -123,10 +132,56 @@ static bool key_is(const char *k, size_t n, const char *want)
 	return strlen(want) == n && strncasecmp(k, want, n) == 0;
 }
 
+/* A field of what the process was (ecap_proc_info), when k is one of those keys. */
+static void apply_info(struct ecap_proc_info *pi, const char *k, size_t kn, const char *v,
+		       size_t vn)
+{
+	struct ecap_proc tmp;
+	char text[64];
+	uint64_t t;
+	uint32_t x;
+
+	if (key_is(k, kn, "args")) {
+		proc_info_printable(pi->args, sizeof(pi->args), v, vn);
+	} else if (key_is(k, kn, "exe")) {
+		proc_info_printable(pi->exe, sizeof(pi->exe), v, vn);
+	} else if (key_is(k, kn, "parentpid")) {
+		if (parse_u32(v, vn, &x))
+			pi->ppid = x;
+	} else if (key_is(k, kn, "parentcmd")) {
+		memset(&tmp, 0, sizeof(tmp));
+		set_comm(&tmp, v, vn);
+		proc_info_printable(pi->parent_comm, sizeof(pi->parent_comm), tmp.comm,
+				    strlen(tmp.comm));
+	} else if (key_is(k, kn, "nspid")) {
+		if (parse_u32(v, vn, &x))
+			pi->nspid = x;
+	} else if (key_is(k, kn, "start")) {
+		proc_info_printable(text, sizeof(text), v, vn < sizeof(text) ? vn : 0);
+		if (text[0] && units_parse_time(text, 0, &t) == 0 && t > 0)
+			pi->start_ns = pi->start_wall_ns = t;
+	} else if (key_is(k, kn, "cgroup")) {
+		proc_info_printable(pi->cgroup, sizeof(pi->cgroup), v, vn);
+	} else if (key_is(k, kn, "containerid")) {
+		size_t i = 0;
+		while (i < vn && ((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+			i++;
+		if (vn == 64 && i == vn) /* only the bytes of the comment are read */
+			proc_info_printable(pi->container_id, sizeof(pi->container_id), v, vn);
+	} else if (key_is(k, kn, "containerruntime")) {
+		proc_info_printable(pi->runtime, sizeof(pi->runtime), v, vn);
+	} else if (key_is(k, kn, "poduid")) {
+		proc_info_printable(pi->pod_uid, sizeof(pi->pod_uid), v, vn);
+	}
+}
+
 /* One "key" with its value; true when it was a PID. */
-static bool apply_field(struct ecap_proc *pr, const char *k, size_t kn, const char *v, size_t vn)
+static bool apply_field(struct ecap_proc *pr, struct ecap_proc_info *pi, const char *k,
+			size_t kn, const char *v, size_t vn)
 {
 	uint32_t x;
+	if (pi)
+		apply_info(pi, k, kn, v, vn);
 	if (key_is(k, kn, "pid")) {
 		if (parse_u32(v, vn, &x) && x > 0) {
 			pr->pid = x;
@@ -157,9 +212,12 @@ static void trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out)
+bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out,
+			 struct ecap_proc_info *info)
 {
 	memset(out, 0, sizeof(*out));
+	if (info)
+		memset(info, 0, sizeof(*info));
 	bool pid = false;
 	const char *end = c + len;
 	while (c < end) {
@@ -173,7 +231,7 @@ bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out)
 			size_t kn = (size_t)(colon - c), vn = (size_t)(le - v);
 			trim(&k, &kn);
 			trim(&v, &vn);
-			pid |= apply_field(out, k, kn, v, vn);
+			pid |= apply_field(out, info, k, kn, v, vn);
 		} else if (eq) {
 			/* "key=value key=value ..." words */
 			const char *w = c;
@@ -185,8 +243,8 @@ bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out)
 					we++;
 				const char *e = memchr(w, '=', (size_t)(we - w));
 				if (e)
-					pid |= apply_field(out, w, (size_t)(e - w), e + 1,
-							   (size_t)(we - e - 1));
+					pid |= apply_field(out, NULL, w, (size_t)(e - w),
+							   e + 1, (size_t)(we - e - 1));
 				w = we;
 			}
 		}
@@ -194,12 +252,34 @@ bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out)
 	}
 	if (!pid) {
 		memset(out, 0, sizeof(*out));
+		if (info)
+			memset(info, 0, sizeof(*info));
 		return false;
 	}
 	if (!out->tid)
 		out->tid = out->pid;
 	out->valid = true;
+	if (info && info->start_ns) {
+		info->pid = out->pid;
+		out->start_ns = info->start_ns;
+	} else if (info) {
+		memset(info, 0, sizeof(*info)); /* no start: not one process for certain */
+	}
 	return true;
+}
+
+/* Whether the process's record was stored already in this run (a small direct-mapped memory;
+ * a process forgotten is stored again, which costs a row, not correctness). */
+static bool process_known(struct replay *r, const struct ecap_proc_info *pi)
+{
+	uint64_t h = (pi->pid * 0x9E3779B97F4A7C15ull) ^ pi->start_ns;
+	struct seen_proc *e = &r->procs_put[(h ^ h >> 29) % PROCS_PUT_SLOTS];
+
+	if (e->pid == pi->pid && e->start_ns == pi->start_ns)
+		return true;
+	e->pid = pi->pid;
+	e->start_ns = pi->start_ns;
+	return false;
 }
 
 /* The comment's process, parsed once per distinct comment. */
@@ -207,7 +287,13 @@ static const struct ecap_proc *comment_proc(struct replay *r, const char *c, siz
 {
 	if (n == r->last_comment_len && n <= COMMENT_CACHE && memcmp(c, r->last_comment, n) == 0)
 		return r->last_proc_valid ? &r->last_proc : NULL;
-	r->last_proc_valid = replay_comment_proc(c, n, &r->last_proc);
+	struct ecap_proc_info info;
+	r->last_proc_valid = replay_comment_proc(c, n, &r->last_proc, &info);
+	if (r->last_proc_valid && info.pid && !process_known(r, &info)) {
+		int err = pipeline_process(r->p, &info);
+		if (err < 0)
+			r->last_err = err;
+	}
 	if (n <= COMMENT_CACHE) {
 		memcpy(r->last_comment, c, n);
 		r->last_comment_len = n;
@@ -377,6 +463,8 @@ static int run(struct replay *r, volatile sig_atomic_t *stop)
 			}
 			r->res->cut += it.caplen > ECAP_CAPLEN_MAX;
 			int err = pipeline_packet(r->p, &pkt, proc);
+			if (err == 0 && r->last_err < 0)
+				err = r->last_err;
 			if (err < 0) {
 				fprintf(r->err, "ecap-rec: store: %s\n", store_errmsg(r->s));
 				r->res->store_failed = true;

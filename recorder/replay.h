@@ -64,7 +64,15 @@ void replay_summary(FILE *out, const struct replay_result *res, struct pipeline 
  * "ThreadId: 5", "UserId: 0", "GroupId: 0"; keys in any case) or key=value words ("pid=1234
  * comm=curl tid= uid= gid="). comm is the basename of Cmd's first word, at most 15 bytes.
  * Returns true with *out filled (out->valid) when a PID was found.
+ *
+ * When info is not NULL it receives what the comment says of that process beyond that, in
+ * ecap's keys (ptcpdump's where it has one): Args, Exe, ParentPID, ParentCmd, NsPID, Start,
+ * Cgroup, ContainerId, ContainerRuntime, PodUID; "Peer " lines are the other process and are
+ * not read. A process is keyed by pid and start: without a Start line info->pid is 0 (its
+ * details cannot be kept). With one, out->start_ns and info->start_ns are that Start on the
+ * wall clock (a replayed process's start is not known since any boot).
  */
-bool replay_comment_proc(const char *comment, size_t len, struct ecap_proc *out);
+bool replay_comment_proc(const char *comment, size_t len, struct ecap_proc *out,
+			 struct ecap_proc_info *info);
 
 #endif

@@ -71,7 +71,7 @@ void chunk_builder_free(struct chunk_builder *cb)
 bool chunk_builder_empty(const struct chunk_builder *cb)
 {
 	return cb->meta.packets == 0 && cb->meta.n_flows == 0 && cb->n_secrets == 0 &&
-	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0;
+	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0 && cb->meta.n_procs == 0;
 }
 
 size_t chunk_builder_raw_size(const struct chunk_builder *cb)
@@ -349,6 +349,15 @@ int chunk_builder_add_secret(struct chunk_builder *cb, const struct tls_secret *
 	if (!slot)
 		return -ENOMEM;
 	*slot = *sec;
+	return 0;
+}
+
+int chunk_builder_add_process(struct chunk_builder *cb, const struct ecap_proc_info *pi)
+{
+	struct ecap_proc_info *slot = chunkmeta_push(&cb->meta, procs);
+	if (!slot)
+		return -ENOMEM;
+	*slot = *pi;
 	return 0;
 }
 

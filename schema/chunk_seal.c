@@ -4,8 +4,10 @@
  * occurs, one DSB with the secrets that arrived meanwhile) and its EPBs become the blocks of
  * an LZ4 data frame (lz4blocks.h), and the metadata frame that precedes it lists them.
  *
- * Blocks: the SHB and IDBs form block 0; the DSB follows in blocks of at most
- * CHUNK_BLOCK_TARGET bytes; then the EPB blocks the builder cut while packets arrived. The
+ * Blocks: the SHB and IDBs form the header blocks (block 0, and more when many interfaces
+ * occur: cut between IDBs at CHUNK_BLOCK_TARGET bytes, so that each holds whole pcapng
+ * blocks); the DSB follows in blocks of at most CHUNK_BLOCK_TARGET bytes; then the EPB blocks
+ * the builder cut while packets arrived. The
  * EPBs are compressed from where they were written, never copied into one section first.
  *
  * EPB blocks may be compressed ahead, by chunk_builder_precompress() on another thread
@@ -17,11 +19,14 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/uio.h>
 
 #include "crc32c.h"
 #include "ecap_config.h"
 #include "lz4blocks.h"
 #include "pcapng.h"
+#include "sha256.h"
 
 /* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
  * valid until the frame is written (the builder's EPBs), so a block stored as is can be
@@ -87,7 +92,31 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	return true;
 }
 
-static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr, struct buf *dsb)
+/* The SHA-256 of the data frame's stored bytes, as they will be written (refs included). */
+static int frame_digest(const struct lz4blocks_enc *enc, uint8_t out[SHA256_LEN])
+{
+	struct iovec *iov = NULL;
+	size_t cap = 0;
+	struct sha256 h = { 0 };
+	int n = lz4blocks_frame_iov(enc, 0, &iov, &cap);
+	int err = n < 0 ? n : sha256_init(&h);
+	for (int i = 0; !err && i < n; i++)
+		sha256_update(&h, iov[i].iov_base, iov[i].iov_len);
+	if (!err)
+		sha256_final(&h, out);
+	sha256_free(&h);
+	free(iov);
+	return err;
+}
+
+/* The header's pcapng block ends (after the SHB and each IDB), where it may be cut. */
+struct hdr_cuts {
+	size_t *end;
+	size_t n;
+};
+
+static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr, struct buf *dsb,
+			  struct hdr_cuts *cuts)
 {
 	const struct chunk_meta *m = &cb->meta;
 	char comment[64];
@@ -95,14 +124,19 @@ static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr
 
 	snprintf(comment, sizeof(comment), "ecap chunk %llu", (unsigned long long)id);
 	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
+	cuts->end = calloc(m->n_ifaces + 1, sizeof(*cuts->end));
+	if (!cuts->end)
+		return -ENOMEM;
 	if ((err = pcapng_write_shb(hdr, &shb)))
 		return err;
+	cuts->end[cuts->n++] = hdr->len;
 	for (size_t i = 0; i < m->n_ifaces; i++) {
 		const struct ecap_iface *d = &m->ifaces[i].desc;
 		struct pcapng_idb_info idb = { .linktype = d->linktype, .snaplen = d->snaplen,
 					       .name = d->name, .filter = d->filter, .tsresol = 9 };
 		if ((err = pcapng_write_idb(hdr, &idb)))
 			return err;
+		cuts->end[cuts->n++] = hdr->len;
 	}
 	if (cb->dsb_text.len)
 		return pcapng_write_dsb(dsb, PCAPNG_SECRETS_TLS, cb->dsb_text.data,
@@ -133,12 +167,13 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 {
 	struct chunk_meta *m = &cb->meta;
 	struct buf hdr = { 0 }, dsb = { 0 };
+	struct hdr_cuts cuts = { 0 };
 	int err;
 
 	m->n_blocks = m->n_blockmax = 0;
-	if ((err = section_header(cb, id, &hdr, &dsb)))
+	if ((err = section_header(cb, id, &hdr, &dsb, &cuts)))
 		goto out;
-	if (hdr.len + dsb.len + cb->epbs.len > UINT32_MAX / 2 || hdr.len > LZ4BLOCKS_MAX) {
+	if (hdr.len + dsb.len + cb->epbs.len > UINT32_MAX / 2) {
 		err = -E2BIG;
 		goto out;
 	}
@@ -152,10 +187,23 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	 * precedes it, lists its blocks. Blocks stored as is stay in the builder's buffers
 	 * until the writer writes them from there. */
 	lz4blocks_frame_reset(enc);
-	if ((err = lz4blocks_begin(enc, &enc->frame, m->raw_len)) ||
-	    (err = put_block(m, enc, hdr.data, hdr.len, 0, 0, 0, crc32c(0, hdr.data, hdr.len),
-			     false)))
+	if ((err = lz4blocks_begin(enc, &enc->frame, m->raw_len)))
 		goto out;
+	/* header blocks: as many pcapng blocks as fit in CHUNK_BLOCK_TARGET, at least one */
+	m->header_blocks = 0;
+	for (size_t from = 0, c = 0; from < hdr.len; m->header_blocks++) {
+		size_t to = cuts.end[c++];
+		while (c < cuts.n && cuts.end[c] - from <= CHUNK_BLOCK_TARGET)
+			to = cuts.end[c++];
+		if (to - from > LZ4BLOCKS_MAX) { /* one IDB cannot be that long */
+			err = -E2BIG;
+			goto out;
+		}
+		if ((err = put_block(m, enc, hdr.data + from, to - from, (uint32_t)from, 0, 0,
+				     crc32c(0, hdr.data + from, to - from), false)))
+			goto out;
+		from = to;
+	}
 	uint32_t raw_off = (uint32_t)hdr.len;
 	for (size_t o = 0; o < dsb.len; o += CHUNK_BLOCK_TARGET) {
 		size_t n = dsb.len - o < CHUNK_BLOCK_TARGET ? dsb.len - o : CHUNK_BLOCK_TARGET;
@@ -187,10 +235,15 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	if ((err = lz4blocks_end(&enc->frame)))
 		goto out;
 	m->data_len = (uint32_t)lz4blocks_frame_len(enc);
+	if ((err = frame_digest(enc, m->digest)))
+		goto out;
+	m->has_digest = true;
+	snprintf(m->version, sizeof(m->version), "ecap %s", ECAP_VERSION);
 
 	buf_reset(meta_frame);
 	err = chunkmeta_encode(m, meta_frame);
 out:
+	free(cuts.end);
 	buf_free(&hdr);
 	buf_free(&dsb);
 	return err;

@@ -258,7 +258,7 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 		return err;
 	for (size_t i = 0; i < m->n_blocks && !err; i++) {
 		const struct chunkmeta_block *k = &m->blocks[i];
-		if (i && !want[i]) {
+		if (i >= m->header_blocks && !want[i]) {
 			skip_block(&w, m, i);
 			continue;
 		}

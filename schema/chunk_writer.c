@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "lz4blocks.h"
+#include "seal.h"
 
 #define CHUNK_WRITER_STAGE (2u << 20)
 
@@ -211,6 +212,8 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 	j->dio_refused = false;
 	j->direct = 0;
 	j->err = chunk_builder_seal(j->cb, j->id, &w->enc, &w->meta);
+	if (!j->err)
+		j->err = seal_chunk_link(w->meta.data, w->meta.len, j->cb->meta.digest, j->link);
 	if (j->err)
 		return;
 	size_t len = w->meta.len + lz4blocks_frame_len(&w->enc);

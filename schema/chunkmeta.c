@@ -58,6 +58,20 @@
  *       block b (0: none); a read that skips blocks continues the running maxima of
  *       section 8 over them, so that a read of some flows orders its packets as a whole
  *       read does. Absent in older chunks.
+ *  10 integrity (count 1; every chunk written since seals came in, seal.c):
+ *       32 SHA-256 of the data frame's stored bytes, u16 version_len, the version of the
+ *       recorder that wrote the chunk ("ecap 0.1.0"). A chunk without it is from an older
+ *       ecap: its data frame has no digest of its own (its segment's seal covers it).
+ *  11 processes (what an owning process was; a process may be repeated in later chunks):
+ *       u32 pid, u64 start (ns since boot), u64 start on the wall clock (ns), u32 parent pid,
+ *       u32 pid in its own pid namespace, 16 parent comm, then six u16 lengths and the bytes
+ *       of: executable path, command line, cgroup path, container id, runtime, pod uid.
+ *       Each text is shorter than its field in records.h and printable ASCII.
+ *  12 owner start times (after section 2), element i for flow record i of section 2 (count
+ *       = its count): u64 start of side A's process, u64 start of side B's (0: unknown).
+ *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
+ *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
+ *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -85,9 +99,19 @@
 #define SESSION_LEN 40
 #define DROPS_LEN 20
 #define BLOCK_LEN 28
+#define INTEGRITY_LEN (CHUNKMETA_DIGEST_LEN + 2)
+#define PROCINFO_FIXED 56
+#define OWNER_START_LEN 16
+#define HEADER_BLOCKS_LEN 4
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX };
+       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
+       SEC_HEADER_BLOCKS };
+
+/* The text fields of a process record, in their encoded order, with their sizes. */
+#define PROCINFO_TEXTS(X) \
+	X(exe) X(args) X(cgroup) X(container_id) X(runtime) X(pod_uid)
+#define PROCINFO_TEXT_COUNT 6
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -125,6 +149,10 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->packets = m->nonflow_packets = m->raw_len = m->data_len = m->flags = 0;
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
 	m->n_blocks = m->n_blockmax = 0;
+	m->has_digest = false;
+	m->version[0] = 0;
+	m->n_procs = 0;
+	m->header_blocks = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -140,6 +168,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->drops);
 	free(m->blocks);
 	free(m->blockmax);
+	free(m->procs);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -169,6 +198,29 @@ static void put_proc(uint8_t *p, const struct ecap_proc *pr)
 	memcpy(p + 17, pr->comm, strnlen(pr->comm, ECAP_COMM_LEN - 1));
 	le64_store(p + 33, pr->cgroup_id);
 	le32_store(p + 41, pr->netns);
+}
+
+static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
+{
+	uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT, *t = p + PROCINFO_FIXED;
+	size_t n;
+
+	le32_store(p, pi->pid);
+	le64_store(p + 4, pi->start_ns);
+	le64_store(p + 12, pi->start_wall_ns);
+	le32_store(p + 20, pi->ppid);
+	le32_store(p + 24, pi->nspid);
+	memset(p + 28, 0, ECAP_COMM_LEN);
+	memcpy(p + 28, pi->parent_comm, strnlen(pi->parent_comm, ECAP_COMM_LEN - 1));
+#define PUT_TEXT(f)                                   \
+	n = strnlen(pi->f, sizeof(pi->f) - 1);        \
+	le16_store(lens, (uint16_t)n);                \
+	lens += 2;                                    \
+	memcpy(t, pi->f, n);                          \
+	t += n;
+	PROCINFO_TEXTS(PUT_TEXT)
+#undef PUT_TEXT
+	return t;
 }
 
 static int encode_body(const struct chunk_meta *m, struct buf *b)
@@ -258,6 +310,37 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			le64_store(p, m->ifaces[i].after_ns);
 	}
 
+	if (m->n_flows) {
+		if (!(p = put_section(b, SEC_OWNER_START, (uint32_t)m->n_flows,
+				      m->n_flows * OWNER_START_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_flows; i++, p += OWNER_START_LEN) {
+			le64_store(p, m->flows[i].proc[0].start_ns);
+			le64_store(p + 8, m->flows[i].proc[1].start_ns);
+		}
+	}
+
+	if (m->header_blocks > 1) {
+		if (!(p = put_section(b, SEC_HEADER_BLOCKS, 1, HEADER_BLOCKS_LEN)))
+			return -ENOMEM;
+		le32_store(p, m->header_blocks);
+	}
+
+	if (m->n_procs) {
+		len = 0;
+		for (size_t i = 0; i < m->n_procs; i++) {
+			const struct ecap_proc_info *pi = &m->procs[i];
+#define TEXT_LEN(f) len += strnlen(pi->f, sizeof(pi->f) - 1);
+			len += PROCINFO_FIXED;
+			PROCINFO_TEXTS(TEXT_LEN)
+#undef TEXT_LEN
+		}
+		if (!(p = put_section(b, SEC_PROCS, (uint32_t)m->n_procs, len)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_procs; i++)
+			p = put_procinfo(p, &m->procs[i]);
+	}
+
 	if (m->n_blocks) {
 		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
 			return -ENOMEM;
@@ -278,6 +361,15 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
 			le64_store(p, m->blockmax[i]);
+	}
+
+	if (m->has_digest) {
+		size_t vl = strnlen(m->version, sizeof(m->version) - 1);
+		if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
+			return -ENOMEM;
+		memcpy(p, m->digest, CHUNKMETA_DIGEST_LEN);
+		le16_store(p + CHUNKMETA_DIGEST_LEN, (uint16_t)vl);
+		memcpy(p + INTEGRITY_LEN, m->version, vl);
 	}
 	return 0;
 }
@@ -391,6 +483,54 @@ static int decode_ifaces(struct chunk_meta *m, const uint8_t *p, const uint8_t *
 	return 0;
 }
 
+/* A text of n bytes into a field of size `size`; anything but printable ASCII becomes '?'. */
+static void get_text(char *out, size_t size, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n && i < size - 1; i++)
+		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	out[n < size - 1 ? n : size - 1] = '\0';
+}
+
+static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			uint32_t count, const char **why)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		if (end - p < PROCINFO_FIXED)
+			BAD("process record overruns its section");
+		const uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT;
+		size_t total = 0;
+		for (int k = 0; k < PROCINFO_TEXT_COUNT; k++)
+			total += le16_load(lens + 2 * k);
+		if ((size_t)(end - p) - PROCINFO_FIXED < total)
+			BAD("process record text overruns its section");
+		struct ecap_proc_info *pi = chunkmeta_push(m, procs);
+		if (!pi)
+			return -ENOMEM;
+		pi->pid = le32_load(p);
+		pi->start_ns = le64_load(p + 4);
+		pi->start_wall_ns = le64_load(p + 12);
+		pi->ppid = le32_load(p + 20);
+		pi->nspid = le32_load(p + 24);
+		get_text(pi->parent_comm, sizeof(pi->parent_comm), p + 28,
+			 strnlen((const char *)p + 28, ECAP_COMM_LEN - 1));
+		const uint8_t *t = p + PROCINFO_FIXED;
+		size_t n;
+#define GET_TEXT(f)                                                   \
+	n = le16_load(lens);                                          \
+	lens += 2;                                                    \
+	if (n >= sizeof(pi->f))                                       \
+		BAD("process record text longer than its field");     \
+	get_text(pi->f, sizeof(pi->f), t, n);                         \
+	t += n;
+		PROCINFO_TEXTS(GET_TEXT)
+#undef GET_TEXT
+		p = t;
+	}
+	if (p != end)
+		BAD("process records do not fill their section");
+	return 0;
+}
+
 static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const char **why)
 {
 	const uint8_t *end = p + len;
@@ -407,7 +547,9 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
 			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
-			      type == SEC_ORDER || type == SEC_BLOCKMAX ? 8 : 0;
+			      type == SEC_ORDER || type == SEC_BLOCKMAX ? 8 :
+			      type == SEC_OWNER_START ? OWNER_START_LEN :
+			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -484,6 +626,24 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				d->count = le64_load(s + 12);
 			}
 			break;
+		case SEC_OWNER_START:
+			if (count != m->n_flows)
+				BAD("owner start times disagree with the flow records");
+			for (uint32_t i = 0; i < count; i++, s += OWNER_START_LEN) {
+				m->flows[i].proc[0].start_ns = le64_load(s);
+				m->flows[i].proc[1].start_ns = le64_load(s + 8);
+			}
+			break;
+		case SEC_PROCS:
+			err = decode_procs(m, s, send, count, why);
+			break;
+		case SEC_HEADER_BLOCKS:
+			if (count != 1)
+				BAD("header block count section with other than one count");
+			m->header_blocks = le32_load(s);
+			if (m->header_blocks < 2)
+				BAD("header block count below 2 written");
+			break;
 		case SEC_BLOCKS:
 			for (uint32_t i = 0; i < count; i++, s += BLOCK_LEN) {
 				struct chunkmeta_block *k = chunkmeta_push(m, blocks);
@@ -514,6 +674,18 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 				*v = le64_load(s);
 			}
 			break;
+		case SEC_INTEGRITY: {
+			if (count != 1 || blen < INTEGRITY_LEN)
+				BAD("integrity section is malformed");
+			uint16_t vl = le16_load(s + CHUNKMETA_DIGEST_LEN);
+			if (vl >= sizeof(m->version) || blen != INTEGRITY_LEN + (uint32_t)vl)
+				BAD("integrity section's version overruns it");
+			memcpy(m->digest, s, CHUNKMETA_DIGEST_LEN);
+			memcpy(m->version, s + INTEGRITY_LEN, vl);
+			m->version[vl] = 0;
+			m->has_digest = true;
+			break;
+		}
 		default:
 			break;
 		}
@@ -532,12 +704,17 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 static int check_blocks(const struct chunk_meta *m, const char **why)
 {
 	if (!(m->flags & CHUNKMETA_FLAG_BLOCKS)) {
-		if (m->n_blocks)
+		if (m->n_blocks || m->header_blocks)
 			BAD("block list in a chunk that is not made of blocks");
 		return 0;
 	}
 	if (m->n_blocks == 0)
 		BAD("chunk made of blocks lists none");
+	if (m->header_blocks > m->n_blocks)
+		BAD("more header blocks than blocks");
+	for (size_t i = 0; i < m->header_blocks; i++)
+		if (m->blocks[i].packets)
+			BAD("a header block holds packets");
 	uint64_t raw = 0, data = LZ4BLOCKS_HEADER_LEN, pkt = 0;
 	for (size_t i = 0; i < m->n_blocks; i++) {
 		const struct chunkmeta_block *k = &m->blocks[i];
@@ -610,6 +787,8 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 			BAD("metadata body length mismatch");
 		err = decode_body(m, body, body_len, why);
 	}
+	if (!err && (m->flags & CHUNKMETA_FLAG_BLOCKS) && m->header_blocks == 0)
+		m->header_blocks = 1; /* written before section 10 existed: block 0 */
 	if (!err)
 		err = check_blocks(m, why);
 	return err ? err : flen;

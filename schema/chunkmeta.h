@@ -13,6 +13,7 @@
 #ifndef ECAP_CHUNKMETA_H
 #define ECAP_CHUNKMETA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@
 #define CHUNKMETA_FLAG_BLOCKS 0x4u      /* the data frame is the blocks listed in `blocks` */
 #define CHUNKMETA_NO_FLOW 0xFFFFFFFFu
 #define CHUNKMETA_BODY_MAX (64u * 1024 * 1024)
+#define CHUNKMETA_DIGEST_LEN 32
+#define CHUNKMETA_VERSION_MAX 32
 
 struct chunkmeta_iface {
 	uint32_t store_id;
@@ -82,6 +85,14 @@ struct chunk_meta {
 	/* with blocks: element b * n_ifaces + i is the latest time of interface i in block b
 	 * (0: none), so that a read that skips blocks orders like a whole read (section 9) */
 	uint64_t *blockmax;                      size_t n_blockmax, cap_blockmax;
+	/* integrity: the data frame's SHA-256 and who wrote it (absent in older chunks) */
+	bool has_digest;
+	uint8_t digest[CHUNKMETA_DIGEST_LEN];
+	char version[CHUNKMETA_VERSION_MAX];
+	struct ecap_proc_info *procs;            size_t n_procs, cap_procs;
+	/* with CHUNKMETA_FLAG_BLOCKS: the first header_blocks blocks hold the SHB and the IDBs
+	 * (whole pcapng blocks each), what a read of some flows needs besides their packets */
+	uint32_t header_blocks;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;

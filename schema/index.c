@@ -21,6 +21,7 @@ enum {
 	ST_IFACE,
 	ST_FLOW,
 	ST_PROC,
+	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
 	ST_SESSION,
@@ -43,7 +44,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, ?14), "
 		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
-		    "cgroup_id, netns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
+			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
+			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
+			"DO UPDATE SET last_chunk = max(last_chunk, excluded.last_chunk)",
 	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
 			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5), "
 			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
@@ -155,11 +160,11 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 			  const struct tls_secret *const *v, size_t n, bool *added);
 
 /*
- * Version 2 to 3: a TLS session's secrets in a chunk become one row (secret_blob.h) instead
+ * Version 3 to 4: a TLS session's secrets in a chunk become one row (secret_blob.h) instead
  * of one per secret. The old rows are read in key order, so that each (chunk, client_random)
  * comes together, and written again through the writer's own encoding.
  */
-static int migrate_2_to_3(struct index *ix)
+static int migrate_3_to_4(struct index *ix)
 {
 	sqlite3_stmt *st = NULL;
 	struct tls_secret *v = NULL;
@@ -168,11 +173,11 @@ static int migrate_2_to_3(struct index *ix)
 	int64_t chunk = -1;
 	int rc = SQLITE_DONE, err;
 	bool added;
-	if ((err = exec(ix, "ALTER TABLE secrets RENAME TO secrets_v2")) ||
+	if ((err = exec(ix, "ALTER TABLE secrets RENAME TO secrets_v3")) ||
 	    (err = exec(ix, index_sql)))
 		return err;
 	if (sqlite3_prepare_v2(ix->db, "SELECT chunk_id, client_random, label, secret FROM "
-				       "secrets_v2 ORDER BY chunk_id, client_random, label",
+				       "secrets_v3 ORDER BY chunk_id, client_random, label",
 			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ix->db, stmt_sql[ST_SECRET], -1, &ix->st[ST_SECRET], NULL) !=
 		    SQLITE_OK) {
@@ -220,7 +225,7 @@ out:
 	sqlite3_finalize(st);
 	free(v);
 	free(pv);
-	return err ? err : exec(ix, "DROP TABLE secrets_v2");
+	return err ? err : exec(ix, "DROP TABLE secrets_v3");
 }
 
 /* One step per version, all inside one transaction. Another process may have migrated the
@@ -234,13 +239,19 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
+	if (from < 1 || from > 3)
+		err = -EPROTO;
+	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
 			       "FROM secrets");
-	else if (from != 1 && from != 2 && !err)
-		err = -EPROTO;
-	if (!err && from <= 2)
-		err = migrate_2_to_3(ix);
+	/* 2 -> 3: the owners' start times and the processes table (made by index_sql) */
+	if (!err && from <= 2 &&
+	    !(err = exec(ix, "ALTER TABLE flow_procs ADD COLUMN start INTEGER NOT NULL "
+			     "DEFAULT 0")))
+		err = exec(ix, index_sql);
+	/* 3 -> 4: one secrets row per session and chunk */
+	if (!err)
+		err = migrate_3_to_4(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -532,7 +543,27 @@ static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct e
 	sqlite3_bind_text(st, 7, p->comm, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 8, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, 9, p->netns);
+	sqlite3_bind_int64(st, 10, (int64_t)p->start_ns);
 	return step(ix, ST_PROC);
+}
+
+static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
+{
+	sqlite3_stmt *st = ix->st[ST_PROCINFO];
+	sqlite3_bind_int64(st, 1, pi->pid);
+	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
+	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
+	sqlite3_bind_int64(st, 4, pi->ppid);
+	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 6, pi->nspid);
+	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 13, (int64_t)chunk_id);
+	return step(ix, ST_PROCINFO);
 }
 
 /* Looks up flow_id's slot without making one (NULL: none). */
@@ -698,6 +729,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	}
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		err = add_flow(ix, &m->flows[i], m->id);
+	for (size_t i = 0; i < m->n_procs && !err; i++)
+		err = add_procinfo(ix, &m->procs[i], m->id);
 	if (!err)
 		err = encode_flow_blob(ix, m);
 	if (!err) {
@@ -788,6 +821,8 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
 		"DELETE FROM flows WHERE last_chunk < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		"DELETE FROM processes WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
 	};

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 3 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 4 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -68,7 +68,8 @@ CREATE INDEX IF NOT EXISTS flows_by_addr_b ON flows(addr_b);
 CREATE INDEX IF NOT EXISTS flows_by_ports ON flows(port_a, port_b);
 CREATE INDEX IF NOT EXISTS flows_by_port_b ON flows(port_b);
 
--- the process owning each local end of a flow (pid 0 with valid: a kernel socket).
+-- the process owning each local end of a flow (pid 0 with valid: a kernel socket); start: when
+-- that process started (ns since boot, 0: unknown), so pid and start name one process.
 CREATE TABLE IF NOT EXISTS flow_procs (
 	flow_id   INTEGER NOT NULL,
 	side      INTEGER NOT NULL,
@@ -79,11 +80,33 @@ CREATE TABLE IF NOT EXISTS flow_procs (
 	comm      TEXT NOT NULL,
 	cgroup_id INTEGER NOT NULL DEFAULT 0,
 	netns     INTEGER NOT NULL DEFAULT 0,
+	start     INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (flow_id, side)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS flow_procs_by_pid ON flow_procs(pid);
 CREATE INDEX IF NOT EXISTS flow_procs_by_comm ON flow_procs(comm);
 CREATE INDEX IF NOT EXISTS flow_procs_by_uid ON flow_procs(uid);
+
+-- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
+-- last_chunk: the newest chunk that carried the record; it goes when that chunk goes.
+CREATE TABLE IF NOT EXISTS processes (
+	pid          INTEGER NOT NULL,
+	start        INTEGER NOT NULL,
+	start_wall   INTEGER NOT NULL,
+	ppid         INTEGER NOT NULL,
+	parent_comm  TEXT NOT NULL,
+	nspid        INTEGER NOT NULL,
+	exe          TEXT NOT NULL,
+	args         TEXT NOT NULL,
+	cgroup       TEXT NOT NULL,
+	container_id TEXT NOT NULL,
+	runtime      TEXT NOT NULL,
+	pod_uid      TEXT NOT NULL,
+	last_chunk   INTEGER NOT NULL,
+	PRIMARY KEY (pid, start)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id);
+CREATE INDEX IF NOT EXISTS processes_by_last_chunk ON processes(last_chunk);
 
 -- A TLS session: the flow whose ClientHello carried client_random, found in chunk_id. Keyed by
 -- flow so that new sessions append to the b-tree instead of landing on random pages.

@@ -52,6 +52,36 @@ struct ecap_proc {
 	char comm[ECAP_COMM_LEN];       /* NUL-terminated */
 	uint64_t cgroup_id;             /* 0: unknown */
 	uint32_t netns;                 /* inode of the net namespace, 0: unknown */
+	uint64_t start_ns;              /* when the process started, ns since boot at clock-tick
+					 * resolution (/proc/PID/stat starttime); 0: unknown.
+					 * With pid it names one process: pids are reused. */
+};
+
+/*
+ * What a process was, learned at record time (from /proc, checked against its start time)
+ * and kept because processes and containers vanish. Keyed by (pid, start_ns). Text fields
+ * are NUL-terminated, printable ASCII only (anything else from the process is replaced by
+ * '?'), "" when unknown; numbers 0 when unknown.
+ */
+#define ECAP_EXE_MAX 256
+#define ECAP_ARGS_MAX 512
+#define ECAP_CGROUP_MAX 256
+#define ECAP_CONTAINER_ID_MAX 65
+#define ECAP_RUNTIME_MAX 16
+#define ECAP_POD_UID_MAX 40
+struct ecap_proc_info {
+	uint32_t pid;
+	uint64_t start_ns;              /* as in struct ecap_proc */
+	uint64_t start_wall_ns;         /* the same moment on the wall clock */
+	uint32_t ppid;
+	char parent_comm[ECAP_COMM_LEN];
+	uint32_t nspid;                 /* the pid inside its own pid namespace */
+	char exe[ECAP_EXE_MAX];         /* /proc/PID/exe */
+	char args[ECAP_ARGS_MAX];       /* the command line, arguments joined by spaces, cut */
+	char cgroup[ECAP_CGROUP_MAX];   /* cgroup v2 path */
+	char container_id[ECAP_CONTAINER_ID_MAX]; /* from the cgroup path, lower-case hex */
+	char runtime[ECAP_RUNTIME_MAX]; /* docker, containerd, crio, podman */
+	char pod_uid[ECAP_POD_UID_MAX]; /* from a kubepods cgroup path */
 };
 
 /* Flow ends: the initiator (sent the first packet / the SYN) is A, the responder B. */

@@ -253,7 +253,7 @@ static int init_writer(struct store *s)
 	s->cb.run = s->cb_spare.run = &s->run;
 	s->seg_fd = s->seg_dio_fd = -1;
 	s->unsynced_fd = -1;
-	if ((err = store_recover(s)))
+	if ((err = store_recover(s)) || (err = store_seal_open(s)))
 		return err;
 	if ((err = index_scalar(s->ix, "SELECT max(id) FROM flows", 0, &v)))
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
@@ -382,6 +382,10 @@ static int open_segment(struct store *s)
 	}
 	if (st.st_size == 0)
 		fsync(s->dirfd); /* the new file's name must survive a crash too */
+	if ((err = store_seal_segment_begin(s, id, fd, (uint64_t)st.st_size))) {
+		close(fd);
+		return err;
+	}
 	s->seg_fd = fd;
 	s->seg_dio_fd = s->opt.buffered_writes ? -1 : chunk_writer_open_direct(s->dirfd, name);
 	s->seg_id = id;
@@ -398,7 +402,10 @@ static void close_direct(struct store *s)
 
 static int seal_segment(struct store *s)
 {
-	int err = index_set_segment(s->ix, s->seg_id, s->seg_size, true);
+	int err = store_seal_segment(s, s->seg_fd); /* the chain first: store_seal.c */
+	if (err)
+		return err;
+	err = index_set_segment(s->ix, s->seg_id, s->seg_size, true);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
 	if (s->unsynced_fd >= 0) {
@@ -479,6 +486,7 @@ static int finish_chunk(struct store *s, bool block)
 		}
 		store_fall_behind(s); /* no room for the index: store_catch_up() re-indexes them */
 	}
+	store_seal_chunk(s, m, j->length, j->link);
 	s->seg_size += j->length;
 	s->full = s->ix_behind;
 	s->st.chunks++;
@@ -623,6 +631,12 @@ int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
+int store_put_process(struct store *s, const struct ecap_proc_info *pi)
+{
+	int err = chunk_builder_add_process(&s->cb, pi);
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
@@ -690,6 +704,7 @@ int store_close(struct store *s)
 			index_optimize(s->ix);
 	}
 	sqlite3_finalize(s->get_flow_st);
+	sqlite3_finalize(s->get_proc_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);
@@ -703,6 +718,7 @@ int store_close(struct store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	chunk_writer_free(s->writer);
+	store_seal_free(s);
 	if (s->cb.slots)
 		chunk_builder_free(&s->cb);
 	if (s->cb_spare.slots)

@@ -76,6 +76,9 @@ int store_put_flow(struct store *s, const struct flow_record *flow);
 int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id);
 /* 1: stored; 0: this (label, client_random) was stored before; <0 error. */
 int store_put_secret(struct store *s, const struct tls_secret *secret);
+/* What an owning process was (once in a while per process: a record per chunk that needs it
+ * is not needed, but retention keeps a record only as long as the chunk that carried it). */
+int store_put_process(struct store *s, const struct ecap_proc_info *pi);
 /* Packets the source lost on an interface (ring buffer full, ...), counted at ts_ns. */
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);
 /* Call at least a few times a second: closes an old chunk, commits, applies retention. */
@@ -84,6 +87,10 @@ int store_tick(struct store *s, uint64_t now_mono_ns);
 int store_sync(struct store *s);
 /* Sets store_options.drop_when_full on an open writer. */
 void store_set_drop_when_full(struct store *s, bool on);
+/* Writer: the fingerprint of the key that signs the store's seals ("SHA256:<64 hex>", 72
+ * bytes with the NUL); true when this open made the key (a new store: say it, so that its
+ * public half, STORE/store.pub, is copied off the host). */
+bool store_signing_key(const struct store *s, char fp[72]);
 /* Writer, cheap (no SQL): whether the last chunk written found the disk full (with
  * drop_when_full), and the packets not stored since the store was opened. */
 bool store_full(const struct store *s, uint64_t *packets_lost);
@@ -111,21 +118,41 @@ int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns);
 /* ---- reader ------------------------------------------------------------------------ */
 
 #define STORE_MATCH_MAX 64
+#define STORE_MATCH_TEXT_MAX 8
+/* A start time as comments print it (10 ms) matches a recorded one this close. */
+#define STORE_START_SLACK_NS 20000000ull
 /* Which flows a query wants. Kinds combine with AND, values of one kind with OR. */
 struct flow_filter {
 	uint64_t since_ns, until_ns;            /* flows active in [since, until]; 0 / UINT64_MAX */
 	uint32_t pids[STORE_MATCH_MAX];         size_t n_pids;
+	uint64_t pid_starts[STORE_MATCH_MAX];   /* per pid: its process's start on the wall
+						 * clock (within STORE_START_SLACK_NS), 0: any */
 	uint32_t uids[STORE_MATCH_MAX];         size_t n_uids;
 	char comms[STORE_MATCH_MAX][ECAP_COMM_LEN]; size_t n_comms;
 	uint8_t hosts[STORE_MATCH_MAX][16];     size_t n_hosts;   /* v4-mapped for IPv4 */
 	uint16_t ports[STORE_MATCH_MAX];        size_t n_ports;
 	struct flow_key tuples[STORE_MATCH_MAX]; size_t n_tuples; /* proto 0 = any; both directions */
 	uint8_t proto;                          /* 0: any */
+	/* by what was recorded of the owning process (records.h struct ecap_proc_info) */
+	char containers[STORE_MATCH_TEXT_MAX][ECAP_CONTAINER_ID_MAX]; size_t n_containers;
+						/* an id or its first 12+ digits */
+	char exes[STORE_MATCH_TEXT_MAX][ECAP_EXE_MAX]; size_t n_exes;
+	char cgroups[STORE_MATCH_TEXT_MAX][ECAP_CGROUP_MAX]; size_t n_cgroups; /* and below */
+	uint32_t netns[STORE_MATCH_MAX];        size_t n_netns;   /* the socket's namespace */
 };
 
 void flow_filter_init(struct flow_filter *f);
 /* True when the filter selects by flow at all (else every packet in the time range counts). */
 bool flow_filter_selects(const struct flow_filter *f);
+
+/*
+ * The processes with pid that own sockets of the flows f selects (a pid reused over the time
+ * the store covers names several): up to max of their start times on the wall clock (0 where
+ * not recorded) in starts. Returns how many there are (counting only owners whose start is
+ * known), or <0.
+ */
+int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
+			uint64_t *starts, size_t max);
 
 /* Flow ids matching the filter, sealed. */
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out);
@@ -182,6 +209,9 @@ void chunk_view_close(struct chunk_view *v);
 int store_walk_secrets(struct store *s, const struct idset *flows,
 		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx);
 
+/* What process (pid, start_ns) was, as recorded: 1 found, 0 not recorded, <0 error. */
+int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
+		      struct ecap_proc_info *out);
 int store_get_interface(struct store *s, uint32_t id, struct ecap_iface *out);
 uint32_t store_interface_count(struct store *s);
 /* Drops recorded on an interface in [since, until]. */

@@ -29,6 +29,7 @@ struct store {
 	 * each chunk's rows inside the transaction the caller opened for it. */
 	pthread_mutex_t ix_lock;
 	struct sqlite3_stmt *get_flow_st; /* store_get_flow()'s, prepared once, finalized at close */
+	struct sqlite3_stmt *get_proc_st; /* store_get_process()'s, the same way */
 	char errmsg[512];
 
 	struct ecap_iface *ifaces;      /* by store id */
@@ -70,6 +71,7 @@ struct store {
 	uint64_t last_catchup_mono;
 	struct store_stats st;          /* running counts for the writer's status line */
 	struct secret_seen *seen;       /* store_secrets.c: the client_randoms met last */
+	struct store_sealer *sealer;    /* store_seal.c: key, chain, the segment's digest */
 };
 
 /* The index for a reader (store_open, fsck), migrated when older and no writer holds the
@@ -94,6 +96,16 @@ bool store_index_full(const struct store *s, int err);
 void store_fall_behind(struct store *s);
 int store_carry_over(struct store *s, const struct chunk_builder *from);
 int store_catch_up(struct store *s);
+
+/* store_seal.c (writer): open the key and the chain and reconcile the index with it;
+ * the digest of the segment being written (begun with its size bytes already in fd, fed
+ * each chunk written), and its seal when it is sealed */
+int store_seal_open(struct store *s);
+int store_seal_segment_begin(struct store *s, uint32_t id, int fd, uint64_t size);
+void store_seal_chunk(struct store *s, const struct chunk_meta *m, uint64_t length,
+		      const uint8_t link[32]);
+int store_seal_segment(struct store *s, int seg_fd);
+void store_seal_free(struct store *s);
 
 /* store_maint.c */
 int store_recover(struct store *s);

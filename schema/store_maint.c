@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "seal.h"
 #include "segment.h"
 
 struct secret_list {
@@ -461,6 +462,7 @@ int store_fsck(const char *dir, FILE *report)
 			}
 			uint32_t id;
 			if (!segment_parse_name(de->d_name, &id) && strcmp(de->d_name, "lock") &&
+			    !seal_is_store_file(de->d_name) &&
 			    strncmp(de->d_name, "index.db", 8) && strcmp(de->d_name, "calibration")) {
 				fprintf(report, "%s: not a file of an ecap store\n", p);
 				problems++;

@@ -27,7 +27,7 @@ void flow_filter_init(struct flow_filter *f)
 bool flow_filter_selects(const struct flow_filter *f)
 {
 	return f->n_pids || f->n_uids || f->n_comms || f->n_hosts || f->n_ports || f->n_tuples ||
-	       f->proto;
+	       f->proto || f->n_containers || f->n_exes || f->n_cgroups || f->n_netns;
 }
 
 /* ---- a WHERE clause with bound parameters ------------------------------------------ */
@@ -130,6 +130,90 @@ static void tuple_side(struct query *q, const uint8_t *a, uint16_t pa, const uin
 	q_sql(q, ")");
 }
 
+/* " OR "-joined: text column equals a value, or (prefix) starts with it; below (a path): is it
+ * or lies under it. */
+static void q_text_any(struct query *q, const char *col, const char *v, size_t stride, size_t n,
+		       bool prefix, bool below)
+{
+	q_sql(q, " AND (");
+	for (size_t i = 0; i < n; i++) {
+		const char *val = v + i * stride;
+		int len = (int)strlen(val);
+		q_sql(q, i ? " OR " : "");
+		if (prefix || below) {
+			/* substr() rather than LIKE: no wildcard in a value means anything */
+			q_sql(q, "(substr(");
+			q_sql(q, col);
+			q_sql(q, ", 1, ");
+			q_int(q, len);
+			q_sql(q, ") = ");
+			q_param(q, P_TEXT, 0, val, len);
+			if (below) {
+				q_sql(q, " AND (length(");
+				q_sql(q, col);
+				q_sql(q, ") = ");
+				q_int(q, len);
+				q_sql(q, " OR substr(");
+				q_sql(q, col);
+				q_sql(q, ", ");
+				q_int(q, len + 1);
+				q_sql(q, ", 1) = '/')");
+			}
+			q_sql(q, ")");
+		} else {
+			q_sql(q, col);
+			q_sql(q, " = ");
+			q_param(q, P_TEXT, 0, val, len);
+		}
+	}
+	q_sql(q, ")");
+}
+
+/* Inside the flow_procs subquery: the owner's process record matches. */
+static void proc_info_where(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
+		 "x.start = p.start AND p.start != 0");
+	if (f->n_containers)
+		q_text_any(q, "x.container_id", f->containers[0], sizeof(f->containers[0]),
+			   f->n_containers, true, false);
+	if (f->n_exes)
+		q_text_any(q, "x.exe", f->exes[0], sizeof(f->exes[0]), f->n_exes, false, false);
+	if (f->n_cgroups)
+		q_text_any(q, "x.cgroup", f->cgroups[0], sizeof(f->cgroups[0]), f->n_cgroups, false,
+			   true);
+	q_sql(q, ")");
+}
+
+/* Inside the flow_procs subquery: the owner is one of the pids, at its start when given. */
+static void pid_where(struct query *q, const struct flow_filter *f)
+{
+	uint32_t any[STORE_MATCH_MAX];
+	size_t n_any = 0, terms = 0;
+
+	for (size_t i = 0; i < f->n_pids; i++)
+		if (!f->pid_starts[i])
+			any[n_any++] = f->pids[i];
+	q_sql(q, " AND (");
+	if (n_any) {
+		q_list_u32(q, "p.pid", any, n_any);
+		terms++;
+	}
+	for (size_t i = 0; i < f->n_pids; i++) {
+		if (!f->pid_starts[i])
+			continue;
+		q_sql(q, terms++ ? " OR (p.pid = " : "(p.pid = ");
+		q_int(q, f->pids[i]);
+		q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
+			 "x.start = p.start AND p.start != 0 AND abs(x.start_wall - ");
+		q_int(q, (int64_t)f->pid_starts[i]);
+		q_sql(q, ") < ");
+		q_int(q, (int64_t)STORE_START_SLACK_NS);
+		q_sql(q, "))");
+	}
+	q_sql(q, ")");
+}
+
 /* The WHERE clause over `flows f` for a filter. */
 static void flow_where(struct query *q, const struct flow_filter *f)
 {
@@ -186,12 +270,17 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		}
 		q_sql(q, ")");
 	}
-	if (f->n_pids || f->n_uids || f->n_comms) {
+	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
+	    f->n_cgroups) {
 		q_sql(q, " AND f.id IN (SELECT flow_id FROM flow_procs p WHERE 1");
-		if (f->n_pids) {
+		if (f->n_netns) {
 			q_sql(q, " AND ");
-			q_list_u32(q, "p.pid", f->pids, f->n_pids);
+			q_list_u32(q, "p.netns", f->netns, f->n_netns);
 		}
+		if (f->n_containers || f->n_exes || f->n_cgroups)
+			proc_info_where(q, f);
+		if (f->n_pids)
+			pid_where(q, f);
 		if (f->n_uids) {
 			q_sql(q, " AND ");
 			q_list_u32(q, "p.uid", f->uids, f->n_uids);
@@ -208,6 +297,31 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		}
 		q_sql(q, ")");
 	}
+}
+
+int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
+			uint64_t *starts, size_t max)
+{
+	struct query q = { 0 };
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM flow_procs p "
+		  "LEFT JOIN processes x ON x.pid = p.pid AND x.start = p.start WHERE p.start != 0 "
+		  "AND p.pid = ");
+	q_int(&q, pid);
+	q_sql(&q, " AND p.flow_id IN (SELECT f.id FROM flows f");
+	flow_where(&q, f);
+	q_sql(&q, ") ORDER BY p.start");
+	int err = q_prepare(s, &q, &st);
+	while (!err && sqlite3_step(st) == SQLITE_ROW) {
+		if ((size_t)n < max)
+			starts[n] = (uint64_t)sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	q_free(&q);
+	return err < 0 ? err : n;
 }
 
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out)
@@ -252,7 +366,8 @@ static void read_blob16(sqlite3_stmt *st, int col, uint8_t *out)
 #define FLOW_COLUMNS                                                                          \
 	"SELECT f.id, f.proto, f.family, f.addr_a, f.port_a, f.addr_b, f.port_b, f.first_ns, "  \
 	"f.last_ns, f.packets, f.bytes, a.pid, a.tid, a.uid, a.gid, a.comm, a.cgroup_id, "     \
-	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns FROM flows f "       \
+	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start "  \
+	"FROM flows f "                                                                         \
 	"LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0 "                           \
 	"LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
 
@@ -272,6 +387,54 @@ static void read_flow(sqlite3_stmt *st, struct flow_info *fi)
 	fi->bytes = (uint64_t)sqlite3_column_int64(st, 10);
 	read_proc(st, 11, &fi->rec.proc[0]);
 	read_proc(st, 18, &fi->rec.proc[1]);
+	fi->rec.proc[0].start_ns = (uint64_t)sqlite3_column_int64(st, 25);
+	fi->rec.proc[1].start_ns = (uint64_t)sqlite3_column_int64(st, 26);
+}
+
+/* A text column into a field of size `size`, cut, "" for NULL. */
+static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+	const unsigned char *c = sqlite3_column_text(st, col);
+	snprintf(out, size, "%s", c ? (const char *)c : "");
+}
+
+/* Called per flow side of an export: prepared once per store handle, as store_get_flow's. */
+int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
+		      struct ecap_proc_info *out)
+{
+	sqlite3_stmt *st = s->get_proc_st;
+	int rc;
+
+	if (!st) {
+		if (sqlite3_prepare_v2(index_db(s->ix), "SELECT start_wall, ppid, parent_comm, nspid, "
+				       "exe, args, cgroup, container_id, runtime, pod_uid FROM "
+				       "processes WHERE pid = ?1 AND start = ?2", -1, &st,
+				       NULL) != SQLITE_OK)
+			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+		s->get_proc_st = st;
+	}
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, (int64_t)start_ns);
+	rc = sqlite3_step(st);
+	memset(out, 0, sizeof(*out));
+	if (rc == SQLITE_ROW) {
+		out->pid = pid;
+		out->start_ns = start_ns;
+		out->start_wall_ns = (uint64_t)sqlite3_column_int64(st, 0);
+		out->ppid = (uint32_t)sqlite3_column_int64(st, 1);
+		column_text(st, 2, out->parent_comm, sizeof(out->parent_comm));
+		out->nspid = (uint32_t)sqlite3_column_int64(st, 3);
+		column_text(st, 4, out->exe, sizeof(out->exe));
+		column_text(st, 5, out->args, sizeof(out->args));
+		column_text(st, 6, out->cgroup, sizeof(out->cgroup));
+		column_text(st, 7, out->container_id, sizeof(out->container_id));
+		column_text(st, 8, out->runtime, sizeof(out->runtime));
+		column_text(st, 9, out->pod_uid, sizeof(out->pod_uid));
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 }
 
 int store_walk_flows(struct store *s, const struct flow_filter *f,
@@ -466,7 +629,8 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 	return err;
 }
 
-/* Only the blocks that hold packets of flows (and block 0, the SHB and IDBs) into v->raw. */
+/* Only the blocks that hold packets of flows (and the header blocks, the SHB and IDBs) into
+ * v->raw. */
 static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *flows,
 			    const char **why)
 {
@@ -476,7 +640,8 @@ static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *fl
 	if (!err) {
 		for (size_t i = 0; i < m->n_flowstats; i++)
 			keep[i] = idset_has(flows, m->flowstats[i].flow_id);
-		want[0] = 1;
+		for (size_t b = 0; b < m->header_blocks && b < m->n_blocks; b++)
+			want[b] = 1; /* the SHB and the IDBs */
 		for (size_t b = 0; b < m->n_blocks; b++) {
 			const struct chunkmeta_block *k = &m->blocks[b];
 			for (uint32_t i = k->first_packet; i < k->first_packet + k->packets; i++) {

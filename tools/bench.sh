@@ -9,7 +9,8 @@
 #   3. live capture on lo at rising loads (iperf3, a curl/openssl TLS loop) vs tcpdump -i lo -w;
 #   4. storage against the pcap, gzip -1 and zstd -1;  5. recorder peak memory;
 #   6. the store append benchmark (bench_store) and the store's cost per TLS session
-#      (bench_sessions).
+#      (bench_sessions);  7. (full runs only) what the TLS probes cost a process per handshake
+#      and per write for each TLS library, and ecap-rec per session (tools/bench_tls_libs.sh).
 # It writes BENCHMARKS.md at the repository root (medians of 3 runs). tools/bench_report.py does
 # the timing (wait4) and writes the table.
 #
@@ -86,31 +87,12 @@ BIG=${SIZES##* } SMALL=${SIZES%% *}
 WORK=$(mktemp -d "$TMPBASE/ecap-bench.XXXXXX") || exit 2
 [ -n "$OUT" ] || { [ "$QUICK" = 1 ] && OUT=$WORK.md || OUT=$SRC/BENCHMARKS.md; }
 RUNSF=$WORK/runs.jsonl FACTS=$WORK/facts.tsv LOG=$WORK/log
-PIDS=() NETNS=
-T0=$(date +%s)
-
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	[ -n "${NETNS:-}" ] && ip netns del "$NETNS" 2>/dev/null
-	if [ "$KEEP" = 1 ]; then echo "bench.sh: work files kept in $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-say() { printf '[bench %3ds] %s\n' $(($(date +%s) - T0)) "$*" >&2; }
-fact() { local v=${2//$'\n'/ }; printf '%s\t%s\n' "$1" "${v//$'\t'/ }" >>"$FACTS"; }
+T0=$(date +%s) BENCH=bench
+# shellcheck source=tools/bench_lib.sh
+. "$SRC/tools/bench_lib.sh"
 # m LABEL CMD...: one timed run; the command's output goes to the log.
 m() { local l=$1; shift; $PY measure "$RUNSF" "$l" -- "$@" >>"$LOG" 2>&1; }
 count() { $PY count "$1"; }
-forget() { local p; for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || echo "$p"; done; }
-stop_pid() {
-	kill -"${2:-INT}" "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	mapfile -t PIDS < <(forget "$1")
-}
 
 # ---------------------------------------------------------------- the machine
 fact date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -540,6 +522,11 @@ fact loadavg.end "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact elapsed $(($(date +%s) - T0))
 rc=0
 $PY report "$RUNSF" "$FACTS" "$OUT" "$([ "$QUICK" = 1 ] && echo quick || echo full)" || rc=1
+# Section 7 is its own script (about 3 minutes, root): full runs only.
+if [ "$QUICK" = 0 ]; then
+	say "TLS libraries (tools/bench_tls_libs.sh)"
+	"$SRC/tools/bench_tls_libs.sh" --build "$BUILD" --out "$OUT" --tmp "$TMPBASE" || rc=1
+fi
 if grep -q '"rc": [1-9]' "$RUNSF"; then
 	echo "bench.sh: some commands failed; see the table's last line" >&2
 	[ "$QUICK" = 1 ] && rc=1

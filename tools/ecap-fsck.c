@@ -101,7 +101,8 @@ int main(int argc, char **argv)
 	int problems = store_fsck(dir, stdout);
 	if (problems < 0) {
 		fprintf(stderr, "ecap-fsck: %s: %s\n", dir, strerror(-problems));
-		return 3;
+		/* a store refused for its path or modes is a permission matter, as for the others */
+		return problems == -EPERM || problems == -EACCES ? 2 : 3;
 	}
 	if (problems) {
 		printf("%s: %d problem%s found\n", dir, problems, problems == 1 ? "" : "s");

@@ -34,8 +34,9 @@ static void usage(FILE *f)
 		"\n"
 		"  -p, --processes    one line per process (pid, comm, uid): flows, packets,\n"
 		"                     bytes, first and last packet; a flow with both ends local\n"
-		"                     counts for both processes; with --pid/--comm/--uid only\n"
-		"                     those processes\n"
+		"                     counts for both processes; with --pid/--comm/--uid/--netns\n"
+		"                     only those processes; under each, what was recorded of it\n"
+		"                     (start, parent, executable, command line, cgroup, container)\n"
 		"  -f, --flows        one line per flow: id, protocol, A -> B (A opened it),\n"
 		"                     first and last packet, packets, bytes, process of each end\n"
 		"  -j, --json         the same as one JSON object, for scripts\n"
@@ -140,6 +141,7 @@ static void json_proc(FILE *f, const struct ecap_proc *p)
 
 struct proc_row {
 	uint32_t pid, uid;
+	uint64_t start_ns;     /* with pid, one process: a reused pid is another row */
 	char comm[ECAP_COMM_LEN];
 	uint64_t flows, packets, bytes, first_ns, last_ns;
 };
@@ -181,7 +183,7 @@ static struct proc_row *proc_find(struct proc_table *t, const struct ecap_proc *
 	size_t j = proc_hash(p->pid, p->uid, p->comm) & (t->nslots - 1);
 	while (t->slots[j]) {
 		struct proc_row *r = &t->rows[t->slots[j] - 1];
-		if (r->pid == p->pid && r->uid == p->uid &&
+		if (r->pid == p->pid && r->uid == p->uid && r->start_ns == p->start_ns &&
 		    !strncmp(r->comm, p->comm, ECAP_COMM_LEN))
 			return r;
 		j = (j + 1) & (t->nslots - 1);
@@ -198,6 +200,7 @@ static struct proc_row *proc_find(struct proc_table *t, const struct ecap_proc *
 	memset(r, 0, sizeof(*r));
 	r->pid = p->pid;
 	r->uid = p->uid;
+	r->start_ns = p->start_ns;
 	memcpy(r->comm, p->comm, ECAP_COMM_LEN);
 	r->comm[ECAP_COMM_LEN - 1] = '\0';
 	r->first_ns = UINT64_MAX;
@@ -227,6 +230,12 @@ static bool proc_selected(const struct flow_filter *f, const struct ecap_proc *p
 			any |= !strncmp(f->comms[i], p->comm, ECAP_COMM_LEN);
 		ok &= any;
 	}
+	if (f->n_netns) {
+		bool any = false;
+		for (size_t i = 0; i < f->n_netns; i++)
+			any |= f->netns[i] == p->netns;
+		ok &= any;
+	}
 	return ok;
 }
 
@@ -238,6 +247,7 @@ struct ls {
 	const char *indent;         /* of text flow lines */
 	size_t top_n;
 	struct proc_table procs;
+	struct store *store;        /* for what was recorded of each process */
 	struct flow_info *top;      /* top_n flows by bytes, descending */
 	size_t n_top;
 	uint64_t flows, packets, bytes;
@@ -341,9 +351,51 @@ static int cmp_proc_bytes(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
+/* What was recorded of a process, as JSON members (",\"exe\":..."), when anything was. */
+static void json_info(const struct ecap_proc_info *pi)
+{
+	static const char *const keys[] = { "exe", "args", "parent_comm", "cgroup",
+					    "container_id", "runtime", "pod_uid" };
+	const char *vals[] = { pi->exe, pi->args, pi->parent_comm, pi->cgroup, pi->container_id,
+			       pi->runtime, pi->pod_uid };
+
+	printf(",\"start_boot_ns\":%" PRIu64 ",\"ppid\":%u,\"nspid\":%u,", pi->start_ns, pi->ppid,
+	       pi->nspid);
+	json_time(stdout, "start", pi->start_wall_ns);
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+		printf(",\"%s\":", keys[k]);
+		json_str(stdout, vals[k], strlen(vals[k]));
+	}
+}
+
+/* The second text line of a process with recorded details. */
+static void text_info(const struct ecap_proc_info *pi, const char *indent)
+{
+	char t[40];
+
+	fmt_time(pi->start_wall_ns, t, sizeof(t));
+	printf("%s%8s started %s, parent %u %s, exe %s\n", indent, "", t, pi->ppid,
+	       pi->parent_comm[0] ? pi->parent_comm : "-", pi->exe[0] ? pi->exe : "-");
+	if (pi->args[0])
+		printf("%s%8s args: %s\n", indent, "", pi->args);
+	if (pi->cgroup[0])
+		printf("%s%8s cgroup: %s\n", indent, "", pi->cgroup);
+	if (pi->container_id[0])
+		printf("%s%8s container: %s %s\n", indent, "", pi->runtime, pi->container_id);
+	if (pi->pod_uid[0])
+		printf("%s%8s pod uid %s\n", indent, "", pi->pod_uid);
+}
+
+static bool info_of(const struct ls *l, const struct proc_row *r, struct ecap_proc_info *pi)
+{
+	return r->start_ns && l->store &&
+	       store_get_process(l->store, r->pid, r->start_ns, pi) == 1;
+}
+
 static void print_procs(const struct ls *l, size_t n, const char *indent)
 {
 	char c[ECAP_COMM_LEN], t1[40], t2[40], sz[32];
+	struct ecap_proc_info pi;
 
 	if (n > l->procs.n)
 		n = l->procs.n;
@@ -358,6 +410,8 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 			json_time(stdout, "first", r->first_ns);
 			fputc(',', stdout);
 			json_time(stdout, "last", r->last_ns);
+			if (info_of(l, r, &pi))
+				json_info(&pi);
 			fputc('}', stdout);
 		}
 		fputs(n ? "\n  ]" : "]", stdout);
@@ -373,6 +427,8 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 		units_format_size(r->bytes, sz, sizeof(sz));
 		printf("%s%8u %-16s %6u %7" PRIu64 " %9" PRIu64 " %10s  %-24s %s\n", indent,
 		       r->pid, c, r->uid, r->flows, r->packets, sz, t1, t2);
+		if (info_of(l, r, &pi))
+			text_info(&pi, indent);
 	}
 	if (!n)
 		printf("%s(no attributed connections)\n", indent);
@@ -540,6 +596,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ecap-ls: %s\n", store_errmsg(s));
 		goto out;
 	}
+	l.store = s;
 	bool filtered = flow_filter_selects(&q.flows) || q.has_since || q.has_until;
 	if (l.json && (procs || l.list_flows))
 		fputs("{", stdout);

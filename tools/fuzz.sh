@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(capfile keylog tls_hello segment args calib_answer config)
+[ ${#targets[@]} -gt 0 ] || targets=(capfile keylog tls_hello segment args calib_answer config proof)
 
 # libFuzzer's runtime comes with clang-14 in libclang-rt-14-dev.
 rt_status=$(dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null || true)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(
 	meson ninja-build pkg-config gcc
 	libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev liblz4-dev libpcap-dev libssl-dev libcmocka-dev
-	libseccomp-dev libcap-dev
+	libseccomp-dev libcap-dev libgnutls28-dev
 	clang llvm bpftool
 	tshark tcpdump lz4 sqlite3 iproute2 curl openssl python3 zstd iperf3 procps nginx-light libcap2-bin
 	bsdutils golang-go nodejs wget gnutls-bin android-boringssl

@@ -3,6 +3,8 @@
 # crash_replay.sh - SIGKILL the recorder at random moments while it replays a steady load
 # (gen_traffic --bytes 2000000000 --seed N | ecap-rec --replay - --store S), again and again
 # into the same store, and check after each kill what a forensic store promises:
+#   - right after the kill, ecap-verify finds the seal chain whole or with a torn tail
+#     (exit 0 or 4: a crash is never reported as tampering), and after recovery whole;
 #   - before the restart, every committed chunk row (id, segment, offset, length) and a
 #     SHA-1 of the chunk's bytes are snapshotted (crash_check.py snap);
 #   - the next ecap-rec run recovers the store (an empty capture, so that the check sees the
@@ -80,6 +82,11 @@ for k in $(seq 1 "$kills"); do
 		last_wr=$(( t_kill - $(date -r "$newest" +%s%3N) ))
 		[ "$last_wr" -lt 0 ] && last_wr=0
 	fi
+	# a crash is never tampering: the chain verifies, or has a torn tail (exit 4)
+	rc=0
+	"$ECAP_BUILD/tools/ecap-verify" "$S" > verify.txt 2>&1 || rc=$?
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 4 ] ||
+		fail "kill $k: ecap-verify after the kill exited $rc: $(tail -3 verify.txt)"
 	committed=0
 	if [ -f "$S/index.db" ]; then
 		python3 "$CHECK" snap "$S" snap.txt snap.txt || fail "kill $k: snapshot failed"
@@ -96,6 +103,8 @@ for k in $(seq 1 "$kills"); do
 
 	"$ECAP_FSCK" -q "$S" > fsck.txt 2>&1 ||
 		fail "kill $k: ecap-fsck after recovery: $(head -5 fsck.txt)"
+	"$ECAP_BUILD/tools/ecap-verify" "$S" > verify.txt 2>&1 ||
+		fail "kill $k: ecap-verify after recovery: $(tail -3 verify.txt)"
 	verified=0
 	[ -f snap.txt ] && { verified=$(python3 "$CHECK" verify "$S" snap.txt) ||
 		fail "kill $k: a committed chunk did not survive"; }

@@ -3,7 +3,8 @@
 # store_paths.sh - a store is reached only through a path no other user could have bent
 # (schema/store_path.h). As root, with a user (nobody) who owns things under a sticky /tmp-like
 # directory:
-#  - a store directory that nobody owns is refused (exit 2), by every command, naming it;
+#  - a store directory that nobody owns is refused (exit 2) by ecap-rec, ecap-export, ecap-ls
+#    and ecap-fsck, naming it;
 #  - a symlink that nobody planted, leading to a store of ours, is refused;
 #  - a store under a directory that nobody owns is refused;
 #  - a store under a group-writable directory that is not sticky is refused;
@@ -27,8 +28,10 @@ refused() { # what store-path: every command refuses it and names it
 	grep -q "store $dir refused" err.txt || fail "$what: no clear message: $(cat err.txt)"
 	expect_status 2 "$ECAP_EXPORT" --store "$dir" -o /dev/null 2>err.txt
 	grep -q "refused" err.txt || fail "$what: export's message: $(cat err.txt)"
-	"$ECAP_FSCK" "$dir" >err.txt 2>&1 && fail "$what: fsck accepted it"
+	expect_status 2 "$ECAP_FSCK" "$dir" >err.txt 2>&1
 	grep -q "refused" err.txt || fail "$what: fsck's message: $(cat err.txt)"
+	expect_status 2 "$ECAP_BUILD/tools/ecap-ls" "$dir" 2>err.txt
+	grep -q "refused" err.txt || fail "$what: ecap-ls's message: $(cat err.txt)"
 	info "$what: refused"
 }
 

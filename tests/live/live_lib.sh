@@ -151,7 +151,7 @@ assert_pid_decrypted() {
 	assert_eq "$want" "$(tls_uris "$out")" "requests decrypted from export --pid $pid ($name)"
 	n=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null | wc -l)
 	k=$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
-		grep -c "PID: $pid\\\\n" || true)
+		grep -cE "(^|\\\\n)(Peer )?PID: $pid\\\\n" || true)
 	assert_ge 1 "$n" "packets exported for $name"
 	assert_eq "$n" "$k" "packets of $name whose comment names pid $pid"
 	info "$name (pid $pid): $n packets, decrypted $want"

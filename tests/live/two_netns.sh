@@ -89,7 +89,7 @@ pids_in_comments() {
 	tshark -r "$1" -T fields -e frame.comment 2>/dev/null | python3 -c '
 import re, sys
 for line in sys.stdin:
-    print(",".join(sorted(set(re.findall(r"PID: (\d+)", line)))))'
+    print(",".join(sorted(set(re.findall(r"(?:^|\\n)(?:Peer )?PID: (\d+)", line)))))'
 }
 
 # check_export K PID PEER PORT_A PORT_B WHAT: export --pid PID from store K: one TCP

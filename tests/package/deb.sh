@@ -56,18 +56,19 @@ DEBIAN_FRONTEND=noninteractive "${APT[@]}" install "$DEB" >"$T/install.log" 2>&1
 	{ cat "$T/install.log" >&2; fail "the package does not install"; }
 mode() { stat -c '%a %U:%G' "$1"; }
 for f in /usr/sbin/ecap-rec /usr/bin/ecap-export /usr/bin/ecap-ls /usr/bin/ecap-fsck \
-	/usr/bin/ecap-calibrate; do
+	/usr/bin/ecap-calibrate /usr/bin/ecap-verify; do
 	assert_eq "755 root:root" "$(mode "$f")" "$f"
 done
 for f in /etc/ecap/ecap-rec.conf /lib/systemd/system/ecap-rec.service \
 	/usr/share/bash-completion/completions/ecap-rec /usr/share/man/man8/ecap-rec.8.gz \
 	/usr/share/man/man1/ecap-export.1.gz /usr/share/man/man1/ecap-ls.1.gz \
 	/usr/share/man/man8/ecap-fsck.8.gz /usr/share/man/man8/ecap-calibrate.8.gz \
+	/usr/share/man/man1/ecap-verify.1.gz \
 	/usr/share/man/man5/ecap-store.5.gz /usr/share/doc/ecap/README.md.gz \
 	/usr/share/doc/ecap/BENCHMARKS.md.gz; do
 	assert_eq "644 root:root" "$(mode "$f")" "$f"
 done
-for c in ecap-export ecap-ls ecap-fsck ecap-calibrate; do
+for c in ecap-export ecap-ls ecap-fsck ecap-calibrate ecap-verify; do
 	assert_eq ecap-rec "$(readlink "/usr/share/bash-completion/completions/$c")" "completion $c"
 done
 assert_eq "700 root:root" "$(mode /var/lib/ecap)" "/var/lib/ecap"

@@ -20,8 +20,9 @@ check_page() { # page lint-level
 }
 
 declare -A bins=([ecap-rec]=recorder [ecap-export]=export [ecap-ls]=tools [ecap-fsck]=tools
-		 [ecap-calibrate]=tools)
-declare -A sect=([ecap-rec]=8 [ecap-export]=1 [ecap-ls]=1 [ecap-fsck]=8 [ecap-calibrate]=8)
+		 [ecap-calibrate]=tools [ecap-verify]=tools)
+declare -A sect=([ecap-rec]=8 [ecap-export]=1 [ecap-ls]=1 [ecap-fsck]=8 [ecap-calibrate]=8
+		 [ecap-verify]=1)
 for cmd in "${!bins[@]}"; do
 	page=$cmd.${sect[$cmd]}
 	check_page "$page" style

@@ -8,7 +8,9 @@
  * chunk does not stop it (while a whole read and fsck report that block); a block list that
  * lies about its packets; packets too large for a 64 KiB block. The order sections of the
  * metadata: each interface's latest time in the writer's earlier chunks (8) and in each
- * block (9), encoded and decoded.
+ * block (9), encoded and decoded. One chunk with 3000 interfaces (names and filters of the
+ * length -i any gives them), whose IDBs take several header blocks, read whole, by flow,
+ * checked and rebuilt.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -618,6 +620,98 @@ static void test_large_packets(void **state)
 	free(data);
 }
 
+/* 3000 interfaces in one chunk: their IDBs (about 1.2 MB) take several header blocks; each
+ * packet keeps its interface through a whole read, a read by flow, fsck and a rebuild. */
+static void test_many_interfaces(void **state)
+{
+	struct fixture *f = *state;
+	enum { N_IF = 3000 };
+	struct store_options o;
+	struct store *s;
+	uint32_t ifid[N_IF];
+	uint8_t data[100];
+	char seg[128];
+
+	store_options_default(&o);
+	o.quiet = true;
+	o.no_sync = true;
+	o.chunk_bytes = 64u << 20;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	for (uint32_t i = 0; i < N_IF; i++) {
+		struct ecap_iface ifc = { .linktype = 1 };
+		snprintf(ifc.name, sizeof(ifc.name), "veth%08x@4026532%03u", i * 2654435761u,
+			 i % 1000);
+		memset(ifc.filter, 'f', ECAP_FILTER_MAX - 1);
+		snprintf(ifc.filter, 32, "not port %u or ", i);
+		ifc.filter[strlen(ifc.filter)] = 'x';
+		assert_int_equal(store_add_interface(s, &ifc, &ifid[i]), 0);
+	}
+	uint64_t flows[2] = { store_new_flow_id(s), store_new_flow_id(s) };
+	for (int k = 0; k < 2; k++) {
+		struct flow_record r = { .id = flows[k], .first_ns = T0 };
+		r.key.proto = FLOW_PROTO_UDP;
+		r.key.family = 4;
+		r.key.port_a = (uint16_t)(1000 + k);
+		assert_int_equal(store_put_flow(s, &r), 0);
+	}
+	for (uint32_t i = 0; i < N_IF; i++) {
+		memset(data, 0, sizeof(data));
+		memcpy(data, &i, 4);
+		struct ecap_packet p = { .ts_ns = T0 + i, .iface = ifid[i], .caplen = sizeof(data),
+					 .origlen = sizeof(data), .data = data,
+					 .flow_id = flows[i % 2] };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+
+	struct chunk_meta m = { 0 };
+	segment_path(f->dir, seg, sizeof(seg));
+	first_meta(seg, &m);
+	assert_int_equal(m.n_ifaces, N_IF);
+	assert_true(m.header_blocks > 4);
+	chunkmeta_free(&m);
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int sel = 0; sel < 2; sel++) { /* all, then flow 2 alone */
+			struct idset ids = { 0 };
+			struct chunk_list cl = { 0 };
+			struct chunk_view *v;
+			struct ecap_packet p;
+			uint32_t n = 0, num;
+			if (sel)
+				idset_add(&ids, flows[1]);
+			idset_seal(&ids);
+			assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+			assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, sel ? &ids : NULL, &cl),
+					 0);
+			assert_int_equal(cl.n, 1);
+			assert_int_equal(sel ? store_chunk_open_flows(s, &cl.v[0], &ids, &v)
+					     : store_chunk_open(s, &cl.v[0], &v), 0);
+			while (chunk_view_next(v, &p) == 1) {
+				memcpy(&num, p.data, 4);
+				assert_int_equal(p.iface, ifid[num]);
+				if (sel)
+					assert_int_equal(num % 2, 1);
+				n++;
+			}
+			assert_int_equal(n, sel ? N_IF / 2 : N_IF);
+			chunk_view_close(v);
+			chunk_list_free(&cl);
+			idset_free(&ids);
+			store_close(s);
+		}
+		FILE *devnull = fopen("/dev/null", "w");
+		assert_int_equal(store_fsck(f->dir, devnull), 0);
+		fclose(devnull);
+		if (pass == 0) {
+			char p[128];
+			snprintf(p, sizeof(p), "%s/index.db", f->dir);
+			assert_int_equal(unlink(p), 0);
+			assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -630,6 +724,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_incompressible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_packet_lie, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_interfaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_packets, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -141,7 +141,36 @@ static void test_options(void **state)
 	assert_int_equal(q.flows.n_pids, 2);
 	assert_int_equal(q.flows.pids[0], 1234);
 	assert_int_equal(q.flows.pids[1], 5678);
+	assert_int_equal(q.flows.pid_starts[0], 0);
 	assert_true(flow_filter_selects(&q.flows));
+	/* N@START: one process of a reused pid */
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_PID, "77@2026-11-26T06:00:01.25Z", now),
+			 1);
+	assert_int_equal(q.flows.pids[2], 77);
+	assert_int_equal(q.flows.pid_starts[2], 1795672801250000000ull);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_PID, "77@", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_PID, "@2026-11-26T06:00:00Z", now),
+			 -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_PID, "77@soon", now), -EINVAL);
+	assert_int_equal(q.flows.n_pids, 3);
+
+	/* What was recorded of the process */
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "0123456789AB", now), 1);
+	assert_string_equal(q.flows.containers[0], "0123456789ab");
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "0123456789a", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "my-nginx", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_EXE, "/usr/bin/curl", now), 1);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_EXE, "curl", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CGROUP, "/system.slice//", now), 1);
+	assert_string_equal(q.flows.cgroups[0], "/system.slice");
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CGROUP, "/", now), 1);
+	assert_string_equal(q.flows.cgroups[1], "");
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CGROUP, "system.slice", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_NETNS, "4026531840", now), 1);
+	assert_int_equal(q.flows.netns[0], 4026531840u);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_NETNS, "../etc", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_NETNS, "no-such-netns-xyz", now),
+			 -EINVAL);
 
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_UID, "0", now), 1);
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_UID, "root", now), 1);

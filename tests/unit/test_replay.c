@@ -2,7 +2,8 @@
 /*
  * test_replay.c - unit tests of the replay source's reading of per-packet process comments
  * (recorder/replay.c, replay_comment_proc): ptcpdump's multi-line format in its variants,
- * ecap's key=value words, and comments that name no process.
+ * ecap's key=value words, comments that name no process, and what ecap's own comments say
+ * of a process beyond its pid (read back for its block only, and only with its start time).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 
 static bool parse(const char *c, struct ecap_proc *p)
 {
-	return replay_comment_proc(c, strlen(c), p);
+	return replay_comment_proc(c, strlen(c), p, NULL);
 }
 
 static void test_ptcpdump(void **state)
@@ -71,13 +72,58 @@ static void test_no_process(void **state)
 	/* not NUL-terminated input: only len bytes are read */
 	char buf[16];
 	memcpy(buf, "PID: 12345678901", 16);
-	assert_true(replay_comment_proc(buf, 9, &p));
+	assert_true(replay_comment_proc(buf, 9, &p, NULL));
 	assert_int_equal(p.pid, 1234);
+}
+
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_info(void **state)
+{
+	const char *c = "PID: 10\nTID: 11\nUID: 0\nCmd: curl\nArgs: curl -s http://x/\n"
+			"Exe: /usr/bin/curl\nParentPID: 9\nParentCmd: bash\nNsPID: 3\n"
+			"Start: 2026-12-05T19:40:01.23Z\nCgroup: /p/libpod-" ID64 "\n"
+			"ContainerId: " ID64 "\nContainerRuntime: podman\n"
+			"PodUID: 5e1c7b0a-1111-4222-8333-944455556666\n"
+			"Peer PID: 20\nPeer Exe: /usr/bin/python3\nPeer Args: python3 -m x\n"
+			"Peer ContainerId: ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+	struct ecap_proc_info pi;
+	struct ecap_proc p;
+
+	assert_true(replay_comment_proc(c, strlen(c), &p, &pi));
+	assert_int_equal(p.pid, 10);
+	assert_int_equal(pi.pid, 10);
+	assert_int_equal(pi.start_ns, 1796499601230000000ull);
+	assert_int_equal(pi.start_wall_ns, pi.start_ns);
+	assert_int_equal(p.start_ns, pi.start_ns);
+	assert_string_equal(pi.args, "curl -s http://x/");
+	assert_string_equal(pi.exe, "/usr/bin/curl");
+	assert_int_equal(pi.ppid, 9);
+	assert_string_equal(pi.parent_comm, "bash");
+	assert_int_equal(pi.nspid, 3);
+	assert_string_equal(pi.cgroup, "/p/libpod-" ID64);
+	assert_string_equal(pi.container_id, ID64);
+	assert_string_equal(pi.runtime, "podman");
+	assert_string_equal(pi.pod_uid, "5e1c7b0a-1111-4222-8333-944455556666");
+
+	/* without a start time the details name no process for certain */
+	const char *nostart = "PID: 10\nCmd: curl\nExe: /usr/bin/curl\nContainerId: " ID64;
+	assert_true(replay_comment_proc(nostart, strlen(nostart), &p, &pi));
+	assert_int_equal(pi.pid, 0);
+	assert_string_equal(pi.exe, "");
+	assert_int_equal(p.start_ns, 0);
+	/* a malformed container id is not kept; control bytes are made printable */
+	const char *bad = "PID: 10\nStart: @1700000000\nContainerId: 12ab\nArgs: a\x1b[2Jb";
+	assert_true(replay_comment_proc(bad, strlen(bad), &p, &pi));
+	assert_int_equal(pi.start_ns, 1700000000ull * 1000000000ull);
+	assert_string_equal(pi.container_id, "");
+	assert_string_equal(pi.args, "a?[2Jb");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_info),
 		cmocka_unit_test(test_ptcpdump),
 		cmocka_unit_test(test_key_value),
 		cmocka_unit_test(test_no_process),

@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chunk_writer.h"
@@ -768,7 +769,13 @@ static int full_disk_child(const char *mnt)
 	o.commit_interval_ns = 3600 * NS; /* commits only when the test says */
 	CHECK(store_open(dir, STORE_WRITE, &o, &s) == 0);
 	CHECK(store_add_interface(s, &ifc, &ifid) == 0);
-	uint64_t f3 = 0, now = 1; /* packets of no flow */
+	/* store_tick() takes CLOCK_MONOTONIC time, and the store starts its timers from it at
+	 * open: the test's clock starts there too (a clock starting at 1 s ran behind them once
+	 * the machine had been up for more than an hour) */
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	uint64_t f3 = 0; /* packets of no flow */
+	uint64_t now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
 	for (uint32_t i = 0; i < 300; i++) { /* many flow rows: the commit needs room */
 		struct flow_record r = make_flow(store_new_flow_id(s), (uint16_t)(1000 + i), i,
 						 "row");
@@ -929,10 +936,10 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
-/* Turns a store's index of this version back into version 2: one secrets row per secret,
- * keyed (chunk_id, client_random, label), made from the rows of version 3 with their own
+/* Turns a store's index of this version back into version 3: one secrets row per secret,
+ * keyed (chunk_id, client_random, label), made from the rows of version 4 with their own
  * decoder; the rest of the layout is the same. */
-static void index_to_v2(const char *dir)
+static void index_to_v3(const char *dir)
 {
 	char p[128];
 	sqlite3 *db;
@@ -966,15 +973,17 @@ static void index_to_v2(const char *dir)
 	sqlite3_finalize(rd);
 	sqlite3_finalize(wr);
 	assert_int_equal(sqlite3_exec(db, "DROP TABLE secrets; ALTER TABLE s2 RENAME TO secrets; "
-				      "PRAGMA user_version = 2; COMMIT",
+				      "PRAGMA user_version = 3; COMMIT",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
 }
 
-/* Version 1 of the index, from version 2's: sessions and secrets keyed by client_random, with
- * their indexes by flow and by chunk, and no secret_chunks. */
+/* Version 1 of the index, from the current one: without version 3's owner start times and
+ * processes table, and, as version 1 had them, sessions and secrets keyed by client_random,
+ * with their indexes by flow and by chunk, and no secret_chunks. */
 static const char index_v1_layout[] =
+	"DROP TABLE processes; ALTER TABLE flow_procs DROP COLUMN start;"
 	"CREATE TABLE s1 (client_random BLOB NOT NULL, label TEXT NOT NULL, secret BLOB NOT NULL, "
 	"chunk_id INTEGER NOT NULL, PRIMARY KEY (client_random, label)) WITHOUT ROWID;"
 	"INSERT INTO s1 SELECT client_random, label, secret, chunk_id FROM secrets;"
@@ -986,6 +995,11 @@ static const char index_v1_layout[] =
 	"DROP TABLE tls_sessions; ALTER TABLE t1 RENAME TO tls_sessions;"
 	"CREATE INDEX tls_sessions_by_flow ON tls_sessions(flow_id);"
 	"PRAGMA user_version = 1;";
+
+/* Version 2 of the index, from version 3's: without the owners' start times and the
+ * processes table. */
+static const char index_v2_layout[] =
+	"DROP TABLE processes; ALTER TABLE flow_procs DROP COLUMN start; PRAGMA user_version = 2;";
 
 struct secret_answer {
 	struct store_stats st;
@@ -1020,7 +1034,7 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of an older version (1 or 2) is migrated when opened and answers as
+/* A store whose index is of an older version (1, 2 or 3) is migrated when opened and answers as
  * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
 static void migrate_from(void **state, int version)
 {
@@ -1056,11 +1070,13 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	index_to_v2(f->dir);
+	index_to_v3(f->dir);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
-	if (version == 1) {
+	if (version <= 2) {
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, index_v1_layout, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, version == 1 ? index_v1_layout : index_v2_layout,
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
 		sqlite3_close(db);
 	}
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), version);
@@ -1082,7 +1098,7 @@ static void migrate_from(void **state, int version)
 	/* one row per session and chunk: flow 2's session has its two secrets in two chunks */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
-				   "'secrets_v2'"), 0);
+				   "'secrets_v3'"), 0);
 	assert_memory_equal(&before, &after, sizeof(before));
 	secret_answers(f->dir, &safter);
 	assert_memory_equal(&sbefore.flow_secrets, &safter.flow_secrets,
@@ -1113,6 +1129,11 @@ static void test_migrate_v1(void **state)
 static void test_migrate_v2(void **state)
 {
 	migrate_from(state, 2);
+}
+
+static void test_migrate_v3(void **state)
+{
+	migrate_from(state, 3);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1277,6 +1298,83 @@ static void test_direct_writes(void **state)
 	assert_true(direct.bytes_direct > direct.bytes_stored / 2);
 }
 
+/* Two processes with one pid (reused): each flow names its own by start time; process records
+ * come back by (pid, start), also after a rebuild from the segments alone; --pid N@START
+ * picks one, and store_pid_processes counts both. */
+static void test_processes(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct ecap_proc_info old = { .pid = 4242, .start_ns = 1000000000, .ppid = 1,
+				      .start_wall_ns = T0 - 600000000000ull, .nspid = 7 };
+	snprintf(old.exe, sizeof(old.exe), "/usr/bin/curl");
+	snprintf(old.args, sizeof(old.args), "curl -s http://old/");
+	snprintf(old.parent_comm, sizeof(old.parent_comm), "bash");
+	snprintf(old.cgroup, sizeof(old.cgroup), "/libpod_parent/libpod-%064x", 0);
+	snprintf(old.container_id, sizeof(old.container_id), "%064x", 0);
+	snprintf(old.runtime, sizeof(old.runtime), "podman");
+	struct ecap_proc_info young = old;
+	young.start_ns = 9000000000;
+	young.start_wall_ns = T0 - 1000000000ull;
+	snprintf(young.exe, sizeof(young.exe), "/usr/bin/wget");
+	young.container_id[0] = young.runtime[0] = young.cgroup[0] = '\0';
+	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s);
+	struct flow_record r1 = make_flow(f1, 443, 4242, "curl");
+	struct flow_record r2 = make_flow(f2, 80, 4242, "wget");
+	r1.proc[0].start_ns = old.start_ns;
+	r2.proc[0].start_ns = young.start_ns;
+	assert_int_equal(store_put_process(s, &old), 0);
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	append_flow_packets(s, ifid, f1, 0, 30);
+	assert_int_equal(store_put_process(s, &young), 0);
+	assert_int_equal(store_put_flow(s, &r2), 0);
+	append_flow_packets(s, ifid, f2, 30, 30);
+	assert_int_equal(store_close(s), 0);
+
+	for (int pass = 0; pass < 2; pass++) {
+		struct ecap_proc_info got;
+		struct flow_filter ff;
+		struct idset ids = { 0 };
+		uint64_t starts[4];
+		assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+		assert_int_equal(store_get_process(s, 4242, old.start_ns, &got), 1);
+		assert_memory_equal(&got, &old, sizeof(got));
+		assert_int_equal(store_get_process(s, 4242, young.start_ns, &got), 1);
+		assert_string_equal(got.exe, "/usr/bin/wget");
+		assert_int_equal(store_get_process(s, 4242, 5, &got), 0);
+		flow_filter_init(&ff);
+		ff.pids[ff.n_pids++] = 4242;
+		assert_int_equal(store_pid_processes(s, &ff, 4242, starts, 4), 2);
+		assert_int_equal(starts[0], old.start_wall_ns);
+		assert_int_equal(starts[1], young.start_wall_ns);
+		ff.pid_starts[0] = young.start_wall_ns + 5000000; /* as printed: 10 ms */
+		assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+		assert_int_equal(ids.n, 1);
+		assert_true(idset_has(&ids, f2));
+		idset_free(&ids);
+		flow_filter_init(&ff);
+		snprintf(ff.containers[ff.n_containers++], ECAP_CONTAINER_ID_MAX, "%012x", 0);
+		assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+		assert_int_equal(ids.n, 1);
+		assert_true(idset_has(&ids, f1));
+		idset_free(&ids);
+		store_close(s);
+		/* the same from the segments alone */
+		char p[128];
+		snprintf(p, sizeof(p), "%s/index.db", f->dir);
+		if (pass == 0) {
+			assert_int_equal(unlink(p), 0);
+			assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1294,10 +1392,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# ecap.bash - bash completion for ecap-rec, ecap-export, ecap-ls, ecap-fsck and ecap-calibrate,
+# ecap.bash - bash completion for ecap-rec, ecap-export, ecap-ls, ecap-fsck, ecap-calibrate
+# and ecap-verify,
 # installed once per command name in bash-completion's completions directory (they load on
 # demand). Options are taken from each command's --help, so they follow the binary;
 # -i/--interface completes network interfaces, --store and store arguments directories,
@@ -59,7 +60,8 @@ _ecap()
 		mapfile -t COMPREPLY < <(compgen -W "$(_ecap_processes "${prev#--}" "$cmd")" \
 			-- "$cur")
 		return ;;
-	-r | --replay | -k | --keylog | -c | --config | --libssl | -o | --output)
+	-r | --replay | -k | --keylog | -c | --config | --libssl | -o | --output | --key | \
+	--export | -e | --proof | -p)
 		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
 	--proto)
@@ -74,9 +76,9 @@ _ecap()
 		return
 	fi
 	case $cmd in
-	ecap-ls | ecap-fsck) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
+	ecap-ls | ecap-fsck | ecap-verify) mapfile -t COMPREPLY < <(compgen -d -- "$cur") ;;
 	ecap-calibrate) mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 	esac
 }
 
-complete -F _ecap ecap-rec ecap-export ecap-ls ecap-fsck ecap-calibrate
+complete -F _ecap ecap-rec ecap-export ecap-ls ecap-fsck ecap-calibrate ecap-verify

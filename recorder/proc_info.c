@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * proc_info.c - who an owning process is, from /proc (proc_info.h).
+ *
+ * Files read, each once and bounded: /proc/PID/stat (parent and start time: the fields after
+ * the last ')' since the name may hold anything), /proc/PID/status (NSpid), /proc/PID/exe
+ * (readlink: the link's text, never followed), /proc/PID/cmdline, /proc/PID/cgroup (the
+ * cgroup v2 line "0::PATH"), /proc/PPID/comm. The start time is read first and again last:
+ * a pid that was reused meanwhile gives nothing rather than a mix of two processes.
+ */
+#include "proc_info.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STAT_MAX 2048
+#define CMDLINE_MAX 4096
+#define CGROUP_FILE_MAX 8192
+#define STARTTIME_FIELD 22 /* proc(5) */
+
+uint64_t proc_info_tick_ns(void)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+
+	return hz > 0 && hz <= 1000000000 ? 1000000000ull / (uint64_t)hz : 10000000ull;
+}
+
+/* Up to size-1 bytes of a /proc file, NUL-terminated; the byte count, or -errno. */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t got = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	while (got < size - 1) {
+		n = read(fd, buf + got, size - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return (ssize_t)got;
+}
+
+int proc_info_start(int pid, uint64_t *start_ns, uint32_t *ppid)
+{
+	char path[64], buf[STAT_MAX];
+	unsigned long long v;
+	const char *p;
+	char *end;
+	ssize_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* p is before field 3 (state); fields are separated by single spaces */
+	for (field = 3; field <= STARTTIME_FIELD; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -EINVAL;
+		if (field == 4 || field == STARTTIME_FIELD) {
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (errno || end == p)
+				return -EINVAL;
+			if (field == 4 && ppid)
+				*ppid = v > UINT32_MAX ? 0 : (uint32_t)v;
+			if (field == STARTTIME_FIELD) {
+				if (v > UINT64_MAX / proc_info_tick_ns())
+					return -EINVAL;
+				*start_ns = v * proc_info_tick_ns();
+			}
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return 0;
+}
+
+void proc_info_printable(char *dst, size_t size, const char *src, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < size - 1; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[k++] = c == '\0' ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	while (k > 0 && dst[k - 1] == ' ')
+		k--;
+	dst[k] = '\0';
+}
+
+const char *proc_info_cgroup2_mount(void)
+{
+	static char mount[256];
+	static int state; /* 0 not looked, 1 found, -1 none */
+	char line[1024], *tok[32], *save, *p;
+	FILE *mi;
+	int n, dash;
+
+	if (state)
+		return state > 0 ? mount : NULL;
+	state = -1;
+	mi = fopen("/proc/self/mountinfo", "re");
+	if (!mi)
+		return NULL;
+	/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER" */
+	while (state < 0 && fgets(line, sizeof(line), mi)) {
+		n = 0;
+		dash = -1;
+		for (p = strtok_r(line, " \n", &save); p && n < 32; p = strtok_r(NULL, " \n", &save)) {
+			if (dash < 0 && n >= 6 && strcmp(p, "-") == 0)
+				dash = n;
+			tok[n++] = p;
+		}
+		/* the whole hierarchy (root "/"), at a path without escapes (\040 and such) */
+		if (dash > 0 && dash + 1 < n && strcmp(tok[dash + 1], "cgroup2") == 0 &&
+		    strcmp(tok[3], "/") == 0 && !strchr(tok[4], '\\') &&
+		    strlen(tok[4]) < sizeof(mount)) {
+			snprintf(mount, sizeof(mount), "%s", tok[4]);
+			state = 1;
+		}
+	}
+	fclose(mi);
+	return state > 0 ? mount : NULL;
+}
+
+uint64_t proc_info_cgroup_id(const char *cgroup)
+{
+	const char *mnt = proc_info_cgroup2_mount();
+	char dir[4096];
+	struct stat st;
+
+	size_t len = strlen(cgroup);
+
+	if (!mnt || cgroup[0] != '/' || strstr(cgroup, "/../") ||
+	    (len >= 3 && strcmp(cgroup + len - 3, "/..") == 0) ||
+	    (size_t)snprintf(dir, sizeof(dir), "%s%s", mnt, cgroup) >= sizeof(dir))
+		return 0;
+	if (fstatat(AT_FDCWD, dir, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	return st.st_ino; /* a cgroup v2 id is its directory's inode number */
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+			return false;
+	return true;
+}
+
+/* A pod uid from n bytes (dashes, or underscores in systemd slice names): 36 characters of
+ * hex digits and dashes in the 8-4-4-4-12 form. */
+static bool pod_uid_of(const char *s, size_t n, char out[ECAP_POD_UID_MAX])
+{
+	static const int dash_at[] = { 8, 13, 18, 23 };
+	size_t d = 0;
+
+	if (n != 36)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i] == '_' ? '-' : s[i];
+
+		if (d < 4 && (int)i == dash_at[d]) {
+			if (c != '-')
+				return false;
+			d++;
+		} else if (!all_hex(&c, 1)) {
+			return false;
+		}
+		out[i] = c;
+	}
+	out[n] = '\0';
+	return true;
+}
+
+static bool has_prefix(const char *s, size_t n, const char *prefix, size_t *plen)
+{
+	*plen = strlen(prefix);
+	return n >= *plen && memcmp(s, prefix, *plen) == 0;
+}
+
+/* The container id and runtime one path component names (n bytes, ".scope" allowed), given
+ * the component before it. */
+static bool component_container(const char *c, size_t n, const char *prev, size_t prev_n,
+				char id[ECAP_CONTAINER_ID_MAX], char runtime[ECAP_RUNTIME_MAX])
+{
+	static const struct {
+		const char *prefix, *runtime;
+	} kinds[] = {
+		{ "docker-", "docker" },
+		{ "cri-containerd-", "containerd" },
+		{ "crio-", "crio" },
+		{ "libpod-", "podman" },
+	};
+	char uid[ECAP_POD_UID_MAX];
+	const char *rt = NULL;
+	size_t plen;
+
+	if (n > 6 && memcmp(c + n - 6, ".scope", 6) == 0)
+		n -= 6;
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]) && !rt; k++) {
+		if (has_prefix(c, n, kinds[k].prefix, &plen)) {
+			rt = kinds[k].runtime;
+			c += plen;
+			n -= plen;
+		}
+	}
+	if (!rt && prev_n == 6 && memcmp(prev, "docker", 6) == 0)
+		rt = "docker";
+	if (!rt && prev_n > 3 && memcmp(prev, "pod", 3) == 0 &&
+	    pod_uid_of(prev + 3, prev_n - 3, uid))
+		rt = "cri"; /* kubepods, cgroupfs driver: .../pod<UID>/<ID> */
+	if (!rt || n != 64 || !all_hex(c, n))
+		return false;    /* "libpod-conmon-ID", "crio-conmon-ID": the monitor, not ID */
+	memcpy(id, c, 64);
+	id[64] = '\0';
+	snprintf(runtime, ECAP_RUNTIME_MAX, "%s", rt);
+	return true;
+}
+
+void proc_info_container(const char *cgroup, char id[ECAP_CONTAINER_ID_MAX],
+			 char runtime[ECAP_RUNTIME_MAX], char pod_uid[ECAP_POD_UID_MAX])
+{
+	const char *p = cgroup, *prev = "", *slash, *q;
+	size_t n, prev_n = 0, plen;
+	bool kube = false;
+
+	id[0] = runtime[0] = pod_uid[0] = '\0';
+	while (*p) {
+		while (*p == '/')
+			p++;
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (n == 0)
+			break;
+		if (has_prefix(p, n, "kubepods", &plen))
+			kube = true;
+		/* kubepods pod slices: "pod<UID>" or "kubepods-<qos>-pod<UID>.slice" */
+		if (kube) {
+			size_t m = n;
+
+			if (m > 6 && memcmp(p + m - 6, ".slice", 6) == 0)
+				m -= 6;
+			for (q = p; q + 3 <= p + m; q++)
+				if (memcmp(q, "pod", 3) == 0 && (q == p || q[-1] == '-') &&
+				    pod_uid_of(q + 3, (size_t)(p + m - q - 3), pod_uid))
+					break;
+		}
+		component_container(p, n, prev, prev_n, id, runtime);
+		prev = p;
+		prev_n = n;
+		p += n;
+	}
+}
+
+/* The last number of the "NSpid:" line: the pid in the process's own pid namespace. */
+static uint32_t nspid_of(int pid)
+{
+	char path[64], buf[4096];
+	unsigned long v = 0;
+	const char *p, *nl;
+	char *end;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return 0;
+	p += 7;
+	nl = strchr(p, '\n');
+	if (!nl)
+		nl = p + strlen(p);
+	while (p < nl) {
+		while (p < nl && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p >= nl)
+			break;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || end == p || end > nl)
+			return 0;
+		p = end;
+	}
+	return v > UINT32_MAX ? 0 : (uint32_t)v;
+}
+
+static void cgroup_of(int pid, char out[ECAP_CGROUP_MAX])
+{
+	char path[64], *buf = malloc(CGROUP_FILE_MAX);
+	const char *p;
+	size_t n;
+
+	out[0] = '\0';
+	if (!buf)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if (read_file(path, buf, CGROUP_FILE_MAX) >= 0) {
+		p = strstr(buf, "0::");
+		if (p && (p == buf || p[-1] == '\n')) {
+			p += 3;
+			n = strcspn(p, "\n");
+			proc_info_printable(out, ECAP_CGROUP_MAX, p, n);
+		}
+	}
+	free(buf);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t proc_info_wall_ns(uint64_t boot_ns)
+{
+	uint64_t now_boot = clock_ns(CLOCK_BOOTTIME), now_wall = clock_ns(CLOCK_REALTIME);
+
+	if (now_boot < boot_ns || now_wall < now_boot - boot_ns)
+		return 0;
+	return now_wall - (now_boot - boot_ns);
+}
+
+int proc_info_cgroup_path(uint64_t id, char *out, size_t size)
+{
+	const char *mnt = proc_info_cgroup2_mount();
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	char link[64], path[4096];
+	size_t ml;
+	ssize_t n;
+	int mfd, fd;
+
+	if (!mnt || !id || size == 0)
+		return -ENOENT;
+	mfd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (mfd < 0)
+		return -errno;
+	memset(&h, 0, sizeof(h));
+	h.fh.handle_bytes = sizeof(uint64_t);
+	h.fh.handle_type = 0xfe; /* FILEID_KERNFS: the 64-bit kernfs id, the cgroup id */
+	memcpy(h.fh.f_handle, &id, sizeof(id));
+	fd = open_by_handle_at(mfd, &h.fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	close(mfd);
+	if (fd < 0)
+		return -errno;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EINVAL;
+	path[n] = '\0';
+	ml = strlen(mnt);
+	/* the mount itself is "/"; anything outside it is not a cgroup of this hierarchy */
+	if (strncmp(path, mnt, ml) != 0 || (path[ml] != '\0' && path[ml] != '/'))
+		return -EINVAL;
+	if (path[ml] == '\0')
+		snprintf(out, size, "/");
+	else
+		proc_info_printable(out, size, path + ml, strlen(path + ml));
+	return 0;
+}
+
+int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out)
+{
+	char path[64], buf[CMDLINE_MAX];
+	uint64_t start, again, parent_start;
+	ssize_t n;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = proc_info_start(pid, &start, &out->ppid);
+	if (rc < 0)
+		return rc;
+	if (start_ns && start != start_ns)
+		return -ESRCH;
+	out->pid = (uint32_t)pid;
+	out->start_ns = start;
+	out->start_wall_ns = proc_info_wall_ns(start);
+	out->nspid = nspid_of(pid);
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, sizeof(buf));
+	if (n > 0)
+		proc_info_printable(out->exe, sizeof(out->exe), buf, (size_t)n);
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n > 0)
+		proc_info_printable(out->args, sizeof(out->args), buf, (size_t)n);
+	cgroup_of(pid, out->cgroup);
+	proc_info_container(out->cgroup, out->container_id, out->runtime, out->pod_uid);
+	if (out->ppid > 0 && proc_info_start((int)out->ppid, &parent_start, NULL) == 0 &&
+	    parent_start <= start) {
+		snprintf(path, sizeof(path), "/proc/%u/comm", out->ppid);
+		n = read_file(path, buf, ECAP_COMM_LEN + 1);
+		if (n > 0)
+			proc_info_printable(out->parent_comm, sizeof(out->parent_comm), buf,
+					    strcspn(buf, "\n"));
+		/* the parent may have been replaced while its name was read */
+		if (proc_info_start((int)out->ppid, &again, NULL) < 0 || again != parent_start)
+			out->parent_comm[0] = '\0';
+	}
+	if (proc_info_start(pid, &again, NULL) < 0 || again != start) {
+		memset(out, 0, sizeof(*out));
+		return -ESRCH;
+	}
+	return 0;
+}
