@@ -4,7 +4,7 @@
  * row per (chunk, client_random) instead of one per secret (a TLS 1.3 session has five), so
  * that a session costs one b-tree entry and one statement.
  *
- * Format of the `secrets` column of table `secrets` (index schema 3), a sequence of entries
+ * Format of the `secrets` column of table `secrets` (index schema 4), a sequence of entries
  * with no header and nothing after the last:
  *
  *   u8  label_len    1 .. ECAP_LABEL_MAX - 1

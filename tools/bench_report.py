@@ -663,7 +663,7 @@ def section_live(out, d):
                    '; '.join(per) + '. Per session ecap-rec derives and stores the session\'s '
                    'secrets (five in TLS 1.3) and indexes the flow, its two owning processes '
                    '(both ends are local), the session and the secrets: 19 SQLite b-tree '
-                   'entries since index schema 3 (the secrets are one row), made durable by the '
+                   'entries since index schema 4 (the secrets are one row), made durable by the '
                    'commit of every second (section 6 gives the store\'s share, '
                    '`bench_sessions`). tcpdump does none of this.\n')
     q = (d.fact('query.ms') or '').split()
