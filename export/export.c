@@ -362,6 +362,17 @@ static void sleep_ns(uint64_t ns)
 	nanosleep(&ts, NULL); /* a signal cuts it short: the loop checks export_stop */
 }
 
+/* --flow-ids: keep only those of the selected flows. */
+static int keep_flow_ids(struct idset *sel, const struct idset *ids)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < sel->n; i++)
+		if (idset_has(ids, sel->ids[i]))
+			sel->ids[k++] = sel->ids[i];
+	sel->n = k;
+	return 0;
+}
+
 static int select_flows(struct exporter *ex)
 {
 	idset_free(&ex->sel);
@@ -369,7 +380,7 @@ static int select_flows(struct exporter *ex)
 		exporter_warn(ex, "selecting flows: %s", store_errmsg(ex->s));
 		return -EIO;
 	}
-	return 0;
+	return ex->o->flow_ids ? keep_flow_ids(&ex->sel, ex->o->flow_ids) : 0;
 }
 
 static int load_attrib_cb(const struct flow_info *fi, void *ctx)
@@ -509,7 +520,7 @@ int export_run(const struct export_options *o)
 	ex.t0 = ex.last_report = mono_ns();
 	ex.since = o->q->flows.since_ns;
 	ex.until = o->q->flows.until_ns;
-	ex.selects = flow_filter_selects(&o->q->flows);
+	ex.selects = flow_filter_selects(&o->q->flows) || o->flow_ids;
 
 	if (pktfilter_init(&ex.pf, o->q->pcap_filter, err_text, sizeof(err_text)) < 0) {
 		exporter_warn(&ex, "filter '%s': %s", o->q->pcap_filter, err_text);

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "args.h"
+#include "idset.h"
 
 struct export_options {
 	const struct query *q;
@@ -21,6 +22,7 @@ struct export_options {
 	bool follow;
 	bool progress;             /* progress lines on stderr after a second */
 	const char *cmdline;       /* the command as typed, for the SHB comment */
+	const struct idset *flow_ids; /* --flow-ids: only these flows (sealed), or NULL */
 };
 
 /* Set by a signal handler: --follow finishes the file and returns. */

@@ -17,6 +17,9 @@
 #include "args.h"
 #include "ecap_config.h"
 #include "export.h"
+#include "fetch.h"
+#include "fexport.h"
+#include "flowids.h"
 
 static void usage(FILE *f)
 {
@@ -39,6 +42,21 @@ static void usage(FILE *f)
 		"                     matching ones (each new session's secrets first) until\n"
 		"                     interrupted (SIGINT/SIGTERM) or --until has passed\n"
 		"  --store DIR        the store (default: %s)\n"
+		"  --flow-ids LIST    only these flows of the store, by local id: 7,12,40-45\n"
+		"\n"
+		"A fleet (hosts shipping to PostgreSQL with ecap-ship):\n"
+		"  --fleet DSN        find the hosts and flows of the selection in the fleet's\n"
+		"                     PostgreSQL (several times: shards, asked in parallel),\n"
+		"                     fetch exactly those flows from each host with\n"
+		"                     'CMD HOST ecap-export --store DIR --flow-ids ... -o -' and\n"
+		"                     merge them: interfaces IFACE@HOST, 'Host: NAME' first in\n"
+		"                     every comment, all DSBs first, the SHB naming the hosts\n"
+		"                     that answered and those that did not (exit 1; the rest is\n"
+		"                     written). A connection seen on two hosts appears twice.\n"
+		"  --fleet-file FILE  the DSNs from a root-only file\n"
+		"  --fleet-ssh CMD    the command to reach a host (default '%s'),\n"
+		"                     split at spaces\n"
+		"  --tls-ca FILE      connect to PostgreSQL with sslmode=verify-full\n"
 		"  -q, --quiet        no progress line\n"
 		"  -h, --help         this text;  -V, --version  the version\n"
 		"\n"
@@ -82,7 +100,7 @@ static void usage(FILE *f)
 		"  ecap-export --since 5m -o - 'tcp port 443 and not host 10.0.0.1' | tshark -r -\n"
 		"  ecap-export --uid www-data --follow -o - | wireshark -k -i -\n"
 		"  ecap-export --since 1h --keylog keys.log -o all.pcapng\n",
-		ECAP_DEFAULT_STORE, args_filter_help);
+		ECAP_DEFAULT_STORE, FETCH_CMD_DEFAULT, args_filter_help);
 }
 
 /* The command as typed, words with spaces or quotes single-quoted, for the SHB comment. */
@@ -131,7 +149,8 @@ int main(int argc, char **argv)
 	 * mapping and faulting in fresh pages every time (glibc maps blocks over 128 KiB). */
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 128 << 20);
-	enum { OPT_STORE = 0x2000, OPT_KEYLOG, OPT_NO_SECRETS };
+	enum { OPT_STORE = 0x2000, OPT_KEYLOG, OPT_NO_SECRETS, OPT_FLOW_IDS, OPT_FLEET,
+	       OPT_FLEET_FILE, OPT_FLEET_SSH, OPT_TLS_CA };
 	static const struct option longopts[] = {
 		ARGS_FILTER_LONGOPTS,
 		{ "store", required_argument, NULL, OPT_STORE },
@@ -139,12 +158,21 @@ int main(int argc, char **argv)
 		{ "keylog", required_argument, NULL, OPT_KEYLOG },
 		{ "no-secrets", no_argument, NULL, OPT_NO_SECRETS },
 		{ "follow", no_argument, NULL, 'f' },
+		{ "flow-ids", required_argument, NULL, OPT_FLOW_IDS },
+		{ "fleet", required_argument, NULL, OPT_FLEET },
+		{ "fleet-file", required_argument, NULL, OPT_FLEET_FILE },
+		{ "fleet-ssh", required_argument, NULL, OPT_FLEET_SSH },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct export_options o = { .store_dir = ECAP_DEFAULT_STORE };
+	struct fleet_export_options fo = { 0 };
+	struct fleet_dsns fleet = { 0 };
+	struct idset flow_ids = { 0 };
+	bool has_flow_ids = false;
 	struct query q;
 	struct timespec now;
 	bool quiet = false;
@@ -169,6 +197,26 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			o.follow = true;
+			break;
+		case OPT_FLOW_IDS:
+			if (flowids_parse(optarg, &flow_ids) < 0) {
+				fprintf(stderr, "ecap-export: --flow-ids: expected ids and "
+					"ranges like 7,12,40-45 (at most %u ids)\n", FLOWIDS_MAX);
+				return 2;
+			}
+			has_flow_ids = true;
+			break;
+		case OPT_FLEET:
+		case OPT_FLEET_FILE:
+			if (fleet_dsns_option(&fleet, c == OPT_FLEET_FILE, optarg,
+					      "ecap-export") < 0)
+				return 2;
+			break;
+		case OPT_FLEET_SSH:
+			fo.ssh_cmd = optarg;
+			break;
+		case OPT_TLS_CA:
+			fo.tls_ca = optarg;
 			break;
 		case 'q':
 			quiet = true;
@@ -202,6 +250,25 @@ int main(int argc, char **argv)
 	}
 	o.q = &q;
 	o.cmdline = join_cmdline(argc, argv);
+	o.flow_ids = has_flow_ids ? &flow_ids : NULL;
+	if (fleet.n) {
+		if (o.follow || o.keylog_path || has_flow_ids || q.pcap_filter) {
+			fprintf(stderr, "ecap-export: --fleet takes no --follow, --keylog, "
+				"--flow-ids or packet filter\n");
+			return 2;
+		}
+		signal(SIGPIPE, SIG_IGN);
+		fo.dsns = &fleet;
+		fo.q = &q;
+		fo.out_path = o.out_path;
+		fo.no_secrets = o.no_secrets;
+		fo.cmdline = o.cmdline;
+		r = fleet_export_run(&fo);
+		fleet_dsns_free(&fleet);
+		free((char *)o.cmdline);
+		args_query_free(&q);
+		return r;
+	}
 	o.progress = !quiet && !o.follow && isatty(STDERR_FILENO);
 
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -211,6 +278,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a closed pipe is -EPIPE from write(2): the reader went away */
 
 	r = export_run(&o);
+	idset_free(&flow_ids);
 	free((char *)o.cmdline);
 	args_query_free(&q);
 	return r;

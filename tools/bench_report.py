@@ -388,6 +388,19 @@ def runs_note(d, label, want):
     return '' if n >= want else ' (%d run%s)' % (n, '' if n == 1 else 's')
 
 
+def kept_sections(path):
+    """The sections 7 and later of an existing report: other scripts write them
+    (tools/bench_tls_libs.sh section 7, tools/bench_fleet.sh section 8), so a run of this
+    one keeps them as they are."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError:
+        return []
+    m = re.search(r'^## ([7-9]|[1-9][0-9])\. ', text, re.M)
+    return [text[m.start():].rstrip('\n')] if m else []
+
+
 def section_ingest(out, d, want):
     out.append('## 1. Ingest: `ecap-rec --replay` vs `tcpdump -r FILE -w OUT`\n')
     size = d.num('ingest.bytes')
@@ -827,6 +840,7 @@ def cmd_report(args):
     if failed:
         out.append('Commands that failed (excluded from medians): ' +
                    ', '.join(sorted(set(failed))) + '\n')
+    out.extend(kept_sections(outp))
     with open(outp, 'w') as f:
         f.write('\n'.join(out) + '\n')
     if d.missing:

@@ -15,6 +15,8 @@
 
 #include "args.h"
 #include "ecap_config.h"
+#include "ls.h"
+#include "pgconn.h"
 #include "store.h"
 #include "units.h"
 
@@ -42,6 +44,11 @@ static void usage(FILE *f)
 		"  -j, --json         the same as one JSON object, for scripts\n"
 		"  -n, --top N        entries in the summary's top lists (default %d)\n"
 		"  --store DIR        the store (or as the last argument; default %s)\n"
+		"  --fleet DSN        ask the fleet's PostgreSQL instead of a store (several\n"
+		"                     times for shards): hosts with matching flows, their\n"
+		"                     shipping lag, and with -p/-f the processes/flows, host\n"
+		"                     by host\n"
+		"  --fleet-file FILE  the DSNs from a root-only file;  --tls-ca FILE  verify-full\n"
 		"  -h, --help         this text;  -V, --version  the version\n"
 		"\n"
 		"%s"
@@ -505,7 +512,7 @@ static void print_summary(struct ls *l, const char *dir, const struct store_stat
 
 int main(int argc, char **argv)
 {
-	enum { OPT_STORE = 0x2000 };
+	enum { OPT_STORE = 0x2000, OPT_FLEET, OPT_FLEET_FILE, OPT_TLS_CA };
 	static const struct option longopts[] = {
 		ARGS_FILTER_LONGOPTS,
 		{ "store", required_argument, NULL, OPT_STORE },
@@ -513,10 +520,15 @@ int main(int argc, char **argv)
 		{ "processes", no_argument, NULL, 'p' },
 		{ "flows", no_argument, NULL, 'f' },
 		{ "top", required_argument, NULL, 'n' },
+		{ "fleet", required_argument, NULL, OPT_FLEET },
+		{ "fleet-file", required_argument, NULL, OPT_FLEET_FILE },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct fleet_dsns fleet = { 0 };
+	const char *tls_ca = NULL;
 	const char *dir = NULL;
 	bool procs = false;
 	struct ls l = { .top_n = TOP_N_DEFAULT, .indent = "" };
@@ -535,6 +547,14 @@ int main(int argc, char **argv)
 		switch (c) {
 		case OPT_STORE:
 			dir = optarg;
+			break;
+		case OPT_FLEET:
+		case OPT_FLEET_FILE:
+			if (fleet_dsns_option(&fleet, c == OPT_FLEET_FILE, optarg, "ecap-ls") < 0)
+				return 2;
+			break;
+		case OPT_TLS_CA:
+			tls_ca = optarg;
 			break;
 		case 'j':
 			l.json = true;
@@ -577,6 +597,15 @@ int main(int argc, char **argv)
 	}
 	if (args_finish(&q) < 0)
 		return 2;
+	if (fleet.n) {
+		if (dir || l.json) {
+			fprintf(stderr, "ecap-ls: --fleet takes no store or --json\n");
+			return 2;
+		}
+		rc = fleet_ls(&fleet, tls_ca, &q, l.list_flows, procs);
+		fleet_dsns_free(&fleet);
+		return rc;
+	}
 	if (!dir)
 		dir = ECAP_DEFAULT_STORE;
 	l.filter = &q.flows;

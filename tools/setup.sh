@@ -16,6 +16,7 @@ packages=(
 	bsdutils golang-go nodejs wget gnutls-bin android-boringssl
 	libsystemd-dev
 	dpkg-dev debhelper lintian systemd man-db mandoc bash-completion
+	libpq-dev postgresql-15 openssh-server openssh-client
 )
 
 missing=()

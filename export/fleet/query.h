@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * query.h - a selection (args.h: time, pid, comm, uid, tuple, host, port, proto) asked of
+ * every central server at once: the SQL and its parameters are built here, the queries go
+ * out in parallel (libpq's asynchronous calls) and the rows come back in one list. What the
+ * servers answer is checked like any input (host names, store paths, numbers).
+ */
+#ifndef ECAP_FLEET_QUERY_H
+#define ECAP_FLEET_QUERY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "args.h"
+#include "pgconn.h"
+
+struct fleet_flow {
+	char host[256];
+	uint64_t id;
+	uint8_t proto;
+	char addr_a[48], addr_b[48];
+	uint16_t port_a, port_b;
+	uint64_t first_ns, last_ns, packets, bytes;
+	char procs[128]; /* "pid/comm" of each known end, ' '-separated */
+};
+
+struct fleet_host {
+	char name[256];
+	char store[4096];
+	uint64_t shipped_chunk, local_chunk, shipped_ns, local_ns;
+	char shipped_at[40];
+	size_t server; /* index of its DSN */
+};
+
+struct fleet_proc {
+	char host[256];
+	uint64_t pid, uid;
+	char comm[64];
+	uint64_t flows, packets, bytes;
+};
+
+struct fleet_result {
+	struct fleet_proc *procs;
+	size_t n_procs, cap_procs;
+	struct fleet_flow *flows;
+	size_t n_flows, cap_flows;
+	struct fleet_host *hosts;
+	size_t n_hosts, cap_hosts;
+	size_t servers_failed;
+};
+
+/* Connect to every DSN; a server that fails is reported and left NULL in conns. Returns the
+ * number connected. */
+size_t fleet_connect_all(const struct fleet_dsns *d, const char *tls_ca, PGconn **conns);
+void fleet_disconnect_all(PGconn **conns, size_t n);
+
+/* Every host (with its follow point) and the flows matching q (procs: instead, the processes
+ * of those flows with their totals), from all servers. */
+int fleet_query(PGconn **conns, size_t n, const struct query *q, bool procs,
+		struct fleet_result *out);
+void fleet_result_free(struct fleet_result *r);
+
+/* A fleet host name or store path safe to put on a remote command line: letters, digits
+ * and ._-:/@ only, not starting with '-'. */
+bool fleet_safe_word(const char *s);
+
+#endif

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * shipmap.c - local index columns (schema/index.sql) to central ones (fleet.sql), per
+ * table, and which local rows a batch of chunks (?1, ?2] carries:
+ *   interfaces  all of them (a handful; ids are stable)
+ *   chunks      id in the batch
+ *   flows       last_chunk in the batch: new flows and flows whose totals grew (each group
+ *               commit moves a flow's last_chunk to the chunk that holds its new packets)
+ *   procs       the owners of those flows
+ *   tls         sessions whose ClientHello is in the batch, as SHA-256(client_random)
+ * Secrets, secret_chunks and packets have no entry, and must never get one.
+ */
+#include "shipmap.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct shipcol iface_cols[] = {
+	{ "id", "id", SC_INT },
+	{ "name", "name", SC_TEXT },
+	{ "linktype", "linktype", SC_INT },
+	{ "snaplen", "snaplen", SC_INT },
+};
+
+static const struct shipcol chunk_cols[] = {
+	{ "id", "id", SC_INT },
+	{ "segment", "segment", SC_INT },
+	{ "first_ns", "first_ts", SC_TS },
+	{ "last_ns", "last_ts", SC_TS },
+	{ "packets", "packets", SC_INT },
+	{ "raw_len", "raw_len", SC_INT },
+};
+
+static const struct shipcol flow_cols[] = {
+	{ "id", "id", SC_INT },
+	{ "proto", "proto", SC_INT },
+	{ "addr_a", "addr_a", SC_ADDR },
+	{ "port_a", "port_a", SC_INT },
+	{ "addr_b", "addr_b", SC_ADDR },
+	{ "port_b", "port_b", SC_INT },
+	{ "first_ns", "first_ts", SC_TS },
+	{ "last_ns", "last_ts", SC_TS },
+	{ "packets", "packets", SC_INT },
+	{ "bytes", "bytes", SC_INT },
+	{ "first_chunk", "first_chunk", SC_INT },
+	{ "last_chunk", "last_chunk", SC_INT },
+};
+
+static const struct shipcol proc_cols[] = {
+	{ "p.flow_id", "flow_id", SC_INT },
+	{ "p.side", "side", SC_INT },
+	{ "f.first_ns", "first_ts", SC_TS },
+	{ "p.pid", "pid", SC_INT },
+	{ "p.tid", "tid", SC_INT },
+	{ "p.uid", "uid", SC_INT },
+	{ "p.gid", "gid", SC_INT },
+	{ "p.comm", "comm", SC_TEXT },
+	{ "p.cgroup_id", "cgroup_id", SC_U64 },
+	{ "p.netns", "netns", SC_INT },
+};
+
+static const struct shipcol tls_cols[] = {
+	{ "flow_id", "flow_id", SC_INT },
+	{ "client_random", "cr_sha256", SC_SHA256 },
+	{ "chunk_id", "chunk_id", SC_INT },
+};
+
+const struct shiptable shipmap_tables[] = {
+	{ "ecap_interfaces", "FROM interfaces WHERE ?1 >= 0 AND ?2 >= 0", "(host_id, id)", NULL,
+	  iface_cols, N(iface_cols), -1 },
+	{ "ecap_chunks", "FROM chunks WHERE id > ?1 AND id <= ?2", "(host_id, id)", NULL,
+	  chunk_cols, N(chunk_cols), -1 },
+	{ "ecap_flows", "FROM flows WHERE last_chunk > ?1 AND last_chunk <= ?2",
+	  "(host_id, id, first_ts)", "host_id, id", flow_cols, N(flow_cols), 6 },
+	{ "ecap_procs",
+	  "FROM flows f JOIN flow_procs p ON p.flow_id = f.id "
+	  "WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2",
+	  "(host_id, flow_id, side, first_ts)", "host_id, flow_id, side", proc_cols, N(proc_cols),
+	  2 },
+	{ "ecap_tls_sessions", "FROM tls_sessions WHERE chunk_id > ?1 AND chunk_id <= ?2",
+	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1 },
+};
+
+const size_t shipmap_n_tables = N(shipmap_tables);

@@ -1,0 +1,143 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# fleet_ship.sh - ecap-ship against a throwaway PostgreSQL (fleet_lib.sh), on a store replayed
+# from gen_traffic (many small chunks, a few thousand flows). Checks: --once ships exactly the
+# local index (flows with totals, processes, chunks, TLS sessions; no secret and no payload
+# centrally); a second --once changes nothing; a shipper killed mid-batch (SIGKILL after N
+# rows, ECAP_SHIP_KILL_AFTER_ROWS) leaves the central follow point at a batch boundary and a
+# restart completes it without duplicate or gap; the daemon follows a store that grows and
+# reports its lag; with the database stopped it keeps running and catches up when it is back;
+# the DSN file must be root-only; local retention is reflected centrally; partitions are
+# dropped by time; --tls-ca verifies the server (verify-full) and refuses another CA's.
+. "$ECAP_SRC/tests/lib.sh"
+. "$ECAP_SRC/tests/integration/fleet_lib.sh"
+need_cmd sqlite3 psql
+pg_start
+
+GEN="$ECAP_BUILD/tools/gen_traffic"
+"$GEN" -o "$T/a.pcap" --packets 60000 --flows-active 200 --seed 7 --tls-share 30 ||
+	fail "gen_traffic failed"
+# every packet gets a ptcpdump comment (a process whose comm needs COPY escapes); then a
+# TLS connection with its secrets in a DSB
+python3 "$ECAP_SRC/tests/integration/mkcap.py" ptcpdump "$T/a.pcap" "$T/a.pcapng" 4321 \
+	"$(printf 'gen\\tool\tx')" || fail "mkcap.py ptcpdump failed"
+python3 "$ECAP_SRC/tests/integration/mkcap.py" tlsdsb "$T/tls.pcapng" || fail "mkcap.py failed"
+"$ECAP_REC" --replay "$T/a.pcapng" --store "$T/s" --chunk-size 64K -q || fail "replay failed"
+"$ECAP_REC" --replay "$T/tls.pcapng" --store "$T/s" --chunk-size 64K -q || fail "replay failed"
+assert_ge 1 "$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM secrets")" "secrets in the store"
+NCH=$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM chunks")
+NFL=$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM flows")
+info "store: $NCH chunks, $NFL flows"
+assert_ge 40 "$NCH" "chunks in the store"
+
+# the DSN file holds a password: group- or other-readable is refused
+chmod 640 "$T/dsn"
+expect_status 2 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha --once
+chmod 600 "$T/dsn"
+
+# killed mid-batch: batches of 4 chunks, SIGKILL after some rows
+rc=0
+ECAP_SHIP_KILL_AFTER_ROWS=3000 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha \
+	--once --batch 4 2>"$T/kill.log" || rc=$?
+assert_eq 137 "$rc" "exit status of the shipper killed mid-batch"
+W=$(psqlc "SELECT shipped_chunk FROM ecap_hosts WHERE name = 'alpha'")
+info "killed at follow point $W"
+[ "$W" -gt 0 ] && [ "$W" -lt "$(sqlite3 "$T/s/index.db" "SELECT max(id) FROM chunks")" ] ||
+	fail "the kill did not land mid-way (follow point $W)"
+# nothing past the follow point is central: the killed batch left no row
+assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_chunks WHERE id > $W")" \
+	"central chunks past the follow point after the kill"
+
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha --once --batch 4 2>"$T/once.log" ||
+	{ cat "$T/once.log" >&2; fail "ecap-ship --once failed"; }
+assert_shipped "$T/s" alpha
+assert_eq 0 "$(psqlc "SELECT count(*) FROM (SELECT host_id, id FROM ecap_flows
+	GROUP BY 1, 2 HAVING count(*) > 1) d")" "duplicate central flows"
+grep -q "lag 0 chunks" "$T/once.log" || fail "no status line with lag 0: $(cat "$T/once.log")"
+NTLS=$(psqlc "SELECT count(*) FROM ecap_tls_sessions")
+assert_ge 1 "$NTLS" "TLS sessions shipped"
+# sessions are shipped as SHA-256 of the client_random, never the random itself
+sqlite3 "$T/s/index.db" "SELECT hex(client_random) FROM tls_sessions" | tr 'A-F' 'a-f' >"$T/cr.txt"
+psqlc "SELECT encode(cr_sha256, 'hex') FROM ecap_tls_sessions" >"$T/dig.txt"
+if grep -qFf "$T/cr.txt" "$T/dig.txt"; then fail "a client_random is stored centrally"; fi
+python3 - "$T/cr.txt" "$T/dig.txt" <<'PY' || fail "central digests are not SHA-256 of the randoms"
+import hashlib, sys
+cr = {hashlib.sha256(bytes.fromhex(l.strip())).hexdigest() for l in open(sys.argv[1]) if l.strip()}
+dg = {l.strip() for l in open(sys.argv[2]) if l.strip()}
+sys.exit(0 if cr == dg else 1)
+PY
+# neither a secret nor a client_random nor payload bytes anywhere in the central database
+"$PG_BIN/pg_dump" -h 127.0.0.1 -p "$PG_PORT" -U ecap -d postgres >"$T/dump.sql" ||
+	fail "pg_dump failed"
+for s in "$(printf 'ab%.0s' $(seq 48))" 202122232425262728292a2b2c2d2e2f "example.test"; do
+	if grep -qi "$s" "$T/dump.sql"; then fail "'$s' is in the central database"; fi
+done
+grep -qF 'gen\\tool' "$T/dump.sql" || fail "the escaped comm is not central"
+# no column of the central schema can hold a payload or a secret
+assert_eq "" "$(psqlc "SELECT table_name || '.' || column_name FROM information_schema.columns
+	WHERE table_name LIKE 'ecap%' AND data_type = 'bytea' AND column_name <> 'cr_sha256'")" \
+	"bytea columns centrally besides the digest"
+
+# idempotent: shipping again changes nothing
+psqlc "SELECT xmin FROM ecap_flows ORDER BY host_id, id" | md5sum >"$T/x1"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha --once 2>/dev/null
+psqlc "SELECT xmin FROM ecap_flows ORDER BY host_id, id" | md5sum >"$T/x2"
+cmp -s "$T/x1" "$T/x2" || fail "a second --once rewrote flows"
+
+# the daemon follows a growing store; the database stopped meanwhile
+"$GEN" -o "$T/b.pcap" --packets 20000 --flows-active 50 --seed 8 --start 1800000000 ||
+	fail "gen_traffic failed"
+"$ECAP_REC" --replay "$T/a.pcap" --store "$T/s2" --chunk-size 64K -q || fail "replay failed"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s2" --host beta --interval 0.2 2>"$T/d.log" &
+SHIP=$!
+cleanup_pid "$SHIP"
+sleep 1
+pg_stop
+"$ECAP_REC" --replay "$T/b.pcap" --store "$T/s2" --chunk-size 64K -q ||
+	fail "recording failed while the database was down"
+sleep 1
+kill -0 "$SHIP" || fail "ecap-ship exited while the database was down"
+grep -q "not reachable" "$T/d.log" || fail "ecap-ship did not say the database is down"
+pg_run
+for i in $(seq 100); do
+	L=$(sqlite3 "$T/s2/index.db" "SELECT max(id) FROM chunks")
+	[ "$(psqlc "SELECT shipped_chunk FROM ecap_hosts WHERE name = 'beta'")" = "$L" ] && break
+	sleep 0.2
+done
+assert_shipped "$T/s2" beta
+grep -q "connected again" "$T/d.log" || fail "no reconnection in the log"
+
+# local retention (the oldest chunks gone) is reflected centrally
+kill -TERM "$SHIP"
+wait "$SHIP" || fail "ecap-ship did not exit 0 on SIGTERM"
+"$ECAP_REC" --replay "$T/b.pcap" --store "$T/s2" --chunk-size 64K --segment-size 1M \
+	--max-size 3M -q || fail "replay with retention failed"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s2" --host beta --once 2>/dev/null ||
+	fail "ecap-ship after retention failed"
+MIN=$(sqlite3 "$T/s2/index.db" "SELECT min(id) FROM chunks")
+[ "$MIN" -gt 1 ] || fail "retention deleted nothing (min chunk $MIN)"
+assert_shipped "$T/s2" beta
+assert_shipped "$T/s" alpha
+# central retention: dropping partitions ending before a time
+NP=$(psqlc "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent
+	WHERE p.relname IN ('ecap_flows', 'ecap_procs')")
+assert_ge 4 "$NP" "partitions (days of two stores, flows and processes)"
+"$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1000000000 2>"$T/drop.log" || fail "drop failed"
+assert_eq "$NP" "$(psqlc "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON
+	p.oid = i.inhparent WHERE p.relname IN ('ecap_flows', 'ecap_procs')")" "partitions kept"
+"$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1800000000 2>"$T/drop.log" || fail "drop failed"
+assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_flows f JOIN ecap_hosts h USING (host_id)
+	WHERE h.name = 'alpha'")" "alpha's flows (2025) after dropping partitions before 2027"
+assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows
+	WHERE first_ts >= to_timestamp(1800000000)")" \
+	"flows of 2027 kept"
+# --tls-ca: sslmode=verify-full against that CA, whatever the DSN says
+pg_tls
+"$ECAP_SHIP" --to-file "$T/dsn" --tls-ca "$T/ca.pem" --store "$T/s" --host alpha --once \
+	2>"$T/tls.log" || { cat "$T/tls.log" >&2; fail "ecap-ship over verified TLS failed"; }
+rc=0
+"$ECAP_SHIP" --to-file "$T/dsn" --tls-ca "$T/other.pem" --store "$T/s" --host alpha --once \
+	2>"$T/tls.log" || rc=$?
+assert_eq 1 "$rc" "ecap-ship with a CA that did not sign the server"
+grep -q "certificate verify failed" "$T/tls.log" || fail "no verification error in tls.log"
+info "ok: $NCH chunks and $NFL flows shipped; kill at $W, restart, outage and retention"
