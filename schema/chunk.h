@@ -117,7 +117,7 @@ struct chunk_view {
 	struct buf frames;
 	struct buf raw;          /* the decompressed pcapng section */
 	struct chunk_pkt *pkts;
-	size_t n_pkts, pos;
+	size_t n_pkts, cap_pkts, pos;
 	size_t dsb_off[16];      /* offsets and lengths of TLSK DSB bodies in raw */
 	size_t dsb_len[16];
 	size_t n_dsb;

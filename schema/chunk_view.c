@@ -142,6 +142,8 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 				w->key[e.ifid] = e.ts;
 			if (w->keep && (lf == CHUNKMETA_NO_FLOW || !w->keep[lf]))
 				break;
+			if (v->n_pkts == v->cap_pkts)
+				BAD("a block holds more packets than its metadata says");
 			struct chunk_pkt *cp = &v->pkts[v->n_pkts];
 			cp->ts_ns = e.ts;
 			cp->key_ns = w->key[e.ifid];
@@ -164,17 +166,20 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 	return 0;
 }
 
-static int view_begin(struct chunk_view *v, struct walk *w)
+/* Room for cap packets: all of the chunk's, or those of the blocks a read of some flows
+ * walks (a sparse flow's chunk reads one block of its many). */
+static int view_begin(struct chunk_view *v, struct walk *w, size_t cap)
 {
 	const struct chunk_meta *m = &v->meta;
 	free(v->pkts);
-	v->pkts = calloc(m->packets ? m->packets : 1, sizeof(*v->pkts));
+	v->pkts = malloc((cap ? cap : 1) * sizeof(*v->pkts));
 	w->key = calloc(m->n_ifaces ? m->n_ifaces : 1, sizeof(*w->key));
 	if (!v->pkts || !w->key) {
 		free(w->key);
 		w->key = NULL;
 		return -ENOMEM;
 	}
+	v->cap_pkts = cap;
 	for (size_t i = 0; i < m->n_ifaces; i++)
 		w->key[i] = m->ifaces[i].after_ns;
 	v->n_pkts = v->pos = v->n_dsb = 0;
@@ -205,7 +210,7 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	struct walk w = { .sorted = true };
-	int err = view_begin(v, &w);
+	int err = view_begin(v, &w, m->packets);
 	if (err)
 		return err;
 	if ((m->flags & CHUNKMETA_FLAG_BLOCKS) && v->raw.len == m->raw_len) {
@@ -244,7 +249,11 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 {
 	const struct chunk_meta *m = &v->meta;
 	struct walk w = { .sorted = true, .keep = keep };
-	int err = view_begin(v, &w);
+	size_t cap = 0;
+	for (size_t i = 0; i < m->n_blocks; i++)
+		if (!i || want[i])
+			cap += m->blocks[i].packets;
+	int err = view_begin(v, &w, cap);
 	if (err)
 		return err;
 	for (size_t i = 0; i < m->n_blocks && !err; i++) {

@@ -129,6 +129,20 @@ void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 	return slot;
 }
 
+int chunkmeta_reserve(void **arr, size_t n, size_t *cap, size_t elem, size_t more)
+{
+	if (more <= *cap - n)
+		return 0;
+	if (more > SIZE_MAX / elem - n)
+		return -ENOMEM;
+	void *p = realloc(*arr, (n + more) * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n + more;
+	return 0;
+}
+
 void chunkmeta_reset(struct chunk_meta *m)
 {
 	m->id = m->first_ns = m->last_ns = 0;
@@ -540,6 +554,24 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			BAD("section length disagrees with its count");
 		int err = 0;
 		switch (type) {
+		case SEC_FLOWS:
+			err = chunkmeta_reserve_for(m, flows, count);
+			break;
+		case SEC_FLOWSTATS:
+			err = chunkmeta_reserve_for(m, flowstats, count);
+			break;
+		case SEC_PKTFLOW:
+			err = chunkmeta_reserve_for(m, pktflow, count);
+			break;
+		case SEC_BLOCKS:
+			err = chunkmeta_reserve_for(m, blocks, count);
+			break;
+		default:
+			break;
+		}
+		if (err)
+			return err;
+		switch (type) {
 		case SEC_IFACES:
 			err = decode_ifaces(m, s, send, count, why);
 			break;
@@ -562,9 +594,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			break;
 		case SEC_FLOWSTATS:
 			for (uint32_t i = 0; i < count; i++, s += FLOWSTAT_LEN) {
-				struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
-				if (!st)
-					return -ENOMEM;
+				struct chunkmeta_flowstat *st = &m->flowstats[m->n_flowstats++];
+				memset(st, 0, sizeof(*st));
 				st->flow_id = le64_load(s);
 				st->packets = le32_load(s + 8);
 				st->bytes = le64_load(s + 12);
@@ -573,12 +604,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			}
 			break;
 		case SEC_PKTFLOW:
-			for (uint32_t i = 0; i < count; i++, s += 4) {
-				uint32_t *v = chunkmeta_push(m, pktflow);
-				if (!v)
-					return -ENOMEM;
-				*v = le32_load(s);
-			}
+			for (uint32_t i = 0; i < count; i++, s += 4)
+				m->pktflow[m->n_pktflow++] = le32_load(s);
 			break;
 		case SEC_SESSIONS:
 			for (uint32_t i = 0; i < count; i++, s += SESSION_LEN) {

@@ -104,6 +104,11 @@ struct chunk_meta {
 	((typeof((m)->field))chunkmeta_grow((void **)&(m)->field, &(m)->n_##field, \
 					    &(m)->cap_##field, sizeof(*(m)->field)))
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem);
+/* Room for `more` elements past *n in one allocation (a decoder that knows its count). */
+int chunkmeta_reserve(void **arr, size_t n, size_t *cap, size_t elem, size_t more);
+#define chunkmeta_reserve_for(m, field, more) \
+	chunkmeta_reserve((void **)&(m)->field, (m)->n_##field, &(m)->cap_##field, \
+			  sizeof(*(m)->field), (more))
 
 /* Empty the arrays (keeping their memory) and zero the header. */
 void chunkmeta_reset(struct chunk_meta *m);

@@ -8,6 +8,7 @@
 #include "index.h"
 
 #include "buf.h"
+#include "secret_blob.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,12 +26,10 @@ enum {
 	ST_CHUNK,
 	ST_SESSION,
 	ST_SECRET,
-	ST_SECRET_UNSEEN,
 	ST_DROPS,
 	ST_SEGMENT,
 	ST_SECRET_CHUNK,
-	ST_HAS_SECRET,
-	ST_SECRET_LABELS,
+	ST_SECRET_ROWS,
 	ST_COUNT
 };
 
@@ -59,14 +58,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
 		       "VALUES (?1, ?2, ?3)",
-	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(client_random, label, secret, chunk_id) "
+	/* a session's secrets in a chunk: one row (secret_blob.h) */
+	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(chunk_id, client_random, n, secrets) "
 		      "VALUES (?1, ?2, ?3, ?4)",
-	/* the same, unless the index already holds the secret (in any chunk) */
-	[ST_SECRET_UNSEEN] = "INSERT OR IGNORE INTO secrets(client_random, label, secret, "
-			     "chunk_id) SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM "
-			     "secret_chunks c JOIN secrets x ON x.chunk_id = c.chunk_id AND "
-			     "x.client_random = c.client_random AND x.label = ?2 "
-			     "WHERE c.client_random = ?1)",
 	[ST_DROPS] = "INSERT INTO drops(iface, ts_ns, count, chunk_id) VALUES (?1, ?2, ?3, ?4)",
 	[ST_SEGMENT] = "INSERT INTO segments(id, bytes, sealed, first_ns, last_ns) "
 		       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(id) DO UPDATE SET "
@@ -76,12 +70,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 		       "last_ns, excluded.last_ns)",
 	[ST_SECRET_CHUNK] = "INSERT OR IGNORE INTO secret_chunks(client_random, chunk_id) "
 			    "VALUES (?1, ?2)",
-	[ST_HAS_SECRET] = "SELECT 1 FROM secret_chunks c JOIN secrets x ON x.chunk_id = c.chunk_id "
-			  "AND x.client_random = c.client_random AND x.label = ?2 "
-			  "WHERE c.client_random = ?1 LIMIT 1",
-	[ST_SECRET_LABELS] = "SELECT x.label FROM secret_chunks c JOIN secrets x "
-			     "ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-			     "WHERE c.client_random = ?1",
+	[ST_SECRET_ROWS] = "SELECT x.secrets FROM secret_chunks c JOIN secrets x "
+			   "ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
+			   "WHERE c.client_random = ?1",
 };
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
@@ -102,6 +93,8 @@ struct index {
 	struct buf blob;
 	uint64_t *ids;
 	size_t ids_cap;
+	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
+	size_t secs_cap;
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -163,6 +156,78 @@ static const char migrate_1_to_2[] =
 	"DROP TABLE secrets;"
 	"ALTER TABLE secrets_v2 RENAME TO secrets;";
 
+static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[32],
+			  const struct tls_secret *const *v, size_t n, bool *added);
+
+/*
+ * Version 3 to 4: a TLS session's secrets in a chunk become one row (secret_blob.h) instead
+ * of one per secret. The old rows are read in key order, so that each (chunk, client_random)
+ * comes together, and written again through the writer's own encoding.
+ */
+static int migrate_3_to_4(struct index *ix)
+{
+	sqlite3_stmt *st = NULL;
+	struct tls_secret *v = NULL;
+	const struct tls_secret **pv = NULL;
+	size_t n = 0, cap = 0;
+	int64_t chunk = -1;
+	int rc = SQLITE_DONE, err;
+	bool added;
+	if ((err = exec(ix, "ALTER TABLE secrets RENAME TO secrets_v3")) ||
+	    (err = exec(ix, index_sql)))
+		return err;
+	if (sqlite3_prepare_v2(ix->db, "SELECT chunk_id, client_random, label, secret FROM "
+				       "secrets_v3 ORDER BY chunk_id, client_random, label",
+			       -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ix->db, stmt_sql[ST_SECRET], -1, &ix->st[ST_SECRET], NULL) !=
+		    SQLITE_OK) {
+		err = -EIO;
+		goto out;
+	}
+	do {
+		rc = sqlite3_step(st);
+		bool row = rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == 32;
+		if (n && (!row || chunk != sqlite3_column_int64(st, 0) ||
+			  memcmp(v[0].client_random, sqlite3_column_blob(st, 1), 32))) {
+			for (size_t i = 0; i < n; i++)
+				pv[i] = &v[i];
+			err = add_secret_row(ix, (uint64_t)chunk, v[0].client_random, pv, n,
+					     &added);
+			n = 0;
+		}
+		int len = row ? sqlite3_column_bytes(st, 3) : 0;
+		if (err || len <= 0 || len > ECAP_SECRET_MAX)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			struct tls_secret *nv = realloc(v, cap * sizeof(*v));
+			const struct tls_secret **np = nv ? realloc(pv, cap * sizeof(*pv)) : NULL;
+			v = nv ? nv : v;
+			pv = np ? np : pv;
+			if (!nv || !np) {
+				err = -ENOMEM;
+				continue;
+			}
+		}
+		chunk = sqlite3_column_int64(st, 0);
+		memset(&v[n], 0, sizeof(v[n]));
+		memcpy(v[n].client_random, sqlite3_column_blob(st, 1), 32);
+		snprintf(v[n].label, sizeof(v[n].label), "%s",
+			 (const char *)sqlite3_column_text(st, 2));
+		memcpy(v[n].secret, sqlite3_column_blob(st, 3), (size_t)len);
+		v[n++].secret_len = (uint8_t)len;
+	} while (!err && rc == SQLITE_ROW);
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(rc);
+out:
+	sqlite3_finalize(ix->st[ST_SECRET]);
+	ix->st[ST_SECRET] = NULL;
+	sqlite3_finalize(st);
+	free(v);
+	free(pv);
+	return err ? err : exec(ix, "DROP TABLE secrets_v3");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -174,15 +239,19 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 2)
+	if (from < 1 || from > 3)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
 			       "FROM secrets");
 	/* 2 -> 3: the owners' start times and the processes table (made by index_sql) */
-	if (!err && !(err = exec(ix, "ALTER TABLE flow_procs ADD COLUMN start INTEGER NOT NULL "
-				      "DEFAULT 0")))
+	if (!err && from <= 2 &&
+	    !(err = exec(ix, "ALTER TABLE flow_procs ADD COLUMN start INTEGER NOT NULL "
+			     "DEFAULT 0")))
 		err = exec(ix, index_sql);
+	/* 3 -> 4: one secrets row per session and chunk */
+	if (!err)
+		err = migrate_3_to_4(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -284,6 +353,7 @@ void index_close(struct index *ix)
 	sqlite3_close(ix->db);
 	free(ix->agg);
 	free(ix->ids);
+	free(ix->secs);
 	buf_free(&ix->blob);
 	free(ix);
 }
@@ -523,6 +593,108 @@ static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chun
 	return err;
 }
 
+/* The row of a session's secrets v[0..n) in chunk chunk_id (all with client_random cr), and
+ * its secret_chunks row; *added: the secrets row is new. */
+static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[32],
+			  const struct tls_secret *const *v, size_t n, bool *added)
+{
+	unsigned count;
+	*added = false;
+	buf_reset(&ix->blob);
+	int err = secret_blob_encode(&ix->blob, v, n, &count);
+	if (err || !count)
+		return err;
+	sqlite3_stmt *st = ix->st[ST_SECRET];
+	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
+	sqlite3_bind_blob(st, 2, cr, 32, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, (int)count);
+	sqlite3_bind_blob(st, 4, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
+	if ((err = step(ix, ST_SECRET)) || !sqlite3_changes(ix->db))
+		return err;
+	*added = true;
+	st = ix->st[ST_SECRET_CHUNK];
+	if (!st) /* the migration, whose secret_chunks rows are already there */
+		return 0;
+	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)chunk_id);
+	return step(ix, ST_SECRET_CHUNK);
+}
+
+static int cmp_secret_random(const void *a, const void *b)
+{
+	const struct tls_secret *x = *(const struct tls_secret *const *)a;
+	const struct tls_secret *y = *(const struct tls_secret *const *)b;
+	int c = memcmp(x->client_random, y->client_random, 32);
+	return c ? c : (x > y) - (x < y); /* then in the order given: the first of a label wins */
+}
+
+/* Whether every client_random's secrets already come together (as the writer adds a
+ * session's at once): then no sort is needed. A client_random whose run ended must not come
+ * again; the check keeps the runs' first secrets sorted on the side (at most cap of them), by
+ * insertion, which is cheap for the hundred or so runs of a chunk and gives up early for a
+ * chunk that is not grouped or has more runs. */
+static bool grouped(const struct tls_secret **v, size_t n, const struct tls_secret **seen,
+		    size_t cap)
+{
+	size_t runs = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && !memcmp(v[i - 1]->client_random, v[i]->client_random, 32))
+			continue;
+		if (runs == cap)
+			return false;
+		size_t lo = 0, hi = runs;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = memcmp(seen[mid]->client_random, v[i]->client_random, 32);
+			if (!c)
+				return false;
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		memmove(seen + lo + 1, seen + lo, (runs - lo) * sizeof(*seen));
+		seen[lo] = v[i];
+		runs++;
+	}
+	return true;
+}
+
+/* A chunk's secrets, one row per client_random. may_repeat: leave out those the index holds
+ * already (index_add_chunk). */
+static int add_secrets(struct index *ix, uint64_t chunk_id, const struct tls_secret *secrets,
+		       size_t n, bool may_repeat)
+{
+	if (n > ix->secs_cap) { /* room for the list, and as much for grouped()'s runs */
+		const struct tls_secret **p = realloc(ix->secs, 2 * n * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ix->secs = p;
+		ix->secs_cap = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		ix->secs[i] = &secrets[i];
+	size_t runs_cap = ix->secs_cap < 256 ? ix->secs_cap : 256;
+	if (!grouped(ix->secs, n, ix->secs + ix->secs_cap, runs_cap))
+		qsort(ix->secs, n, sizeof(*ix->secs), cmp_secret_random);
+	int err = 0;
+	for (size_t i = 0, j; i < n && !err; i = j) {
+		const uint8_t *cr = ix->secs[i]->client_random;
+		size_t keep = i;
+		for (j = i; j < n && !memcmp(ix->secs[j]->client_random, cr, 32); j++) {
+			int r = may_repeat ? index_has_secret(ix, ix->secs[j]) : 0;
+			if (r < 0)
+				return r;
+			if (!r)
+				ix->secs[keep++] = ix->secs[j];
+		}
+		bool added;
+		if (keep > i)
+			err = add_secret_row(ix, chunk_id, cr, ix->secs + i, keep - i, &added);
+	}
+	return err;
+}
+
 int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
 		    size_t n_secrets, bool may_repeat)
 {
@@ -582,27 +754,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
 	}
-	bool listed = false; /* secret_chunks has this chunk for the current client_random */
-	for (size_t i = 0; i < n_secrets && !err; i++) {
-		const struct tls_secret *sec = &secrets[i];
-		/* a session's secrets come together: one row for them, not one per secret */
-		if (i && memcmp(secrets[i - 1].client_random, sec->client_random, 32))
-			listed = false;
-		int which = may_repeat ? ST_SECRET_UNSEEN : ST_SECRET;
-		st = ix->st[which];
-		sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, sec->label, -1, SQLITE_STATIC);
-		sqlite3_bind_blob(st, 3, sec->secret, sec->secret_len, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (int64_t)m->id);
-		err = step(ix, which);
-		if (err || listed || !sqlite3_changes(ix->db))
-			continue;
-		listed = true;
-		st = ix->st[ST_SECRET_CHUNK];
-		sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)m->id);
-		err = step(ix, ST_SECRET_CHUNK);
-	}
+	if (!err && n_secrets)
+		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);
 	for (size_t i = 0; i < m->n_drops && !err; i++) {
 		st = ix->st[ST_DROPS];
 		sqlite3_bind_int64(st, 1, m->drops[i].iface);
@@ -743,29 +896,36 @@ int index_set_setting(struct index *ix, const char *key, int64_t value)
 	return rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
+struct has_label {
+	const char *label;
+	bool found;
+};
+
+static void match_label(const char *label, void *ctx)
+{
+	struct has_label *h = ctx;
+	h->found |= !strcmp(label, h->label);
+}
+
 int index_has_secret(struct index *ix, const struct tls_secret *sec)
 {
-	sqlite3_stmt *st = ix->st[ST_HAS_SECRET];
-	sqlite3_bind_blob(st, 1, sec->client_random, 32, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sec->label, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	struct has_label h = { .label = sec->label };
+	int err = index_secret_labels(ix, sec->client_random, match_label, &h);
+	return err ? err : h.found;
 }
 
 int index_secret_labels(struct index *ix, const uint8_t client_random[32],
 			void (*fn)(const char *label, void *ctx), void *ctx)
 {
-	sqlite3_stmt *st = ix->st[ST_SECRET_LABELS];
+	sqlite3_stmt *st = ix->st[ST_SECRET_ROWS];
 	int rc;
 	sqlite3_bind_blob(st, 1, client_random, 32, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *label = sqlite3_column_text(st, 0);
-		if (label)
-			fn((const char *)label, ctx);
+		const uint8_t *blob = sqlite3_column_blob(st, 0);
+		size_t len = (size_t)sqlite3_column_bytes(st, 0), off = 0;
+		struct tls_secret sec;
+		while (secret_blob_next(blob, len, &off, &sec) == 1)
+			fn(sec.label, ctx);
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);

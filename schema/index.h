@@ -15,7 +15,7 @@
 #include "chunkmeta.h"
 #include "records.h"
 
-#define INDEX_SCHEMA_VERSION 3
+#define INDEX_SCHEMA_VERSION 4
 
 struct index;
 

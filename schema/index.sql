@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 3 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 4 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -118,13 +118,15 @@ CREATE TABLE IF NOT EXISTS tls_sessions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS tls_sessions_by_chunk ON tls_sessions(chunk_id);
 
--- chunk_id: the chunk whose DSB holds the secret. Keyed by chunk, so that secrets append.
+-- The secrets of one TLS session that the DSB of chunk chunk_id holds: one row per session
+-- and chunk, not one per secret (five in TLS 1.3). n: how many; secrets: label and secret
+-- pairs, the format is in secret_blob.h. Keyed by chunk, so that rows append.
 CREATE TABLE IF NOT EXISTS secrets (
 	chunk_id      INTEGER NOT NULL,
 	client_random BLOB NOT NULL,
-	label         TEXT NOT NULL,
-	secret        BLOB NOT NULL,
-	PRIMARY KEY (chunk_id, client_random, label)
+	n             INTEGER NOT NULL,
+	secrets       BLOB NOT NULL,
+	PRIMARY KEY (chunk_id, client_random)
 ) WITHOUT ROWID;
 
 -- Which chunks hold secrets of a client_random: the one table with random keys, one small

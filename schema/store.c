@@ -279,7 +279,7 @@ int store_open(const char *dir, enum store_mode mode, const struct store_options
 		return -ENOMEM;
 	pthread_mutex_init(&s->ix_lock, NULL);
 	*out = s;
-	s->dirfd = s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
+	s->dirfd = s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = s->read_fd = -1;
 	s->mode = mode;
 	if (opt)
 		s->opt = *opt;
@@ -650,11 +650,20 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	s->now_mono = now_mono_ns;
 	if ((err = finish_chunk(s, false)))
 		return err;
-	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns &&
-	    (err = close_chunk(s)))
-		return err;
+	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns) {
+		if ((err = close_chunk(s)))
+			return err;
+		s->age_closed = true;
+	}
+	/* The group commit runs once per interval; and as soon as a chunk closed by its age is
+	 * written and indexed, so that a quiet connection's last packets are durable and found
+	 * by queries about one chunk age after them rather than up to one interval more. Chunks
+	 * close by age at most once per chunk age, so this adds at most one commit per age. */
+	bool indexed = s->age_closed && !s->inflight;
+	if (indexed)
+		s->age_closed = false;
 	if ((s->txn_open || s->ix_behind) &&
-	    now_mono_ns - s->last_commit_mono >= s->opt.commit_interval_ns &&
+	    (indexed || now_mono_ns - s->last_commit_mono >= s->opt.commit_interval_ns) &&
 	    (err = store_commit(s)))
 		return err;
 	if (s->ix_behind)
@@ -699,6 +708,8 @@ int store_close(struct store *s)
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);
+	if (s->read_fd >= 0)
+		close(s->read_fd);
 	close_direct(s);
 	if (s->unsynced_fd >= 0)
 		close(s->unsynced_fd);

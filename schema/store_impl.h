@@ -46,10 +46,15 @@ struct store {
 	uint64_t chunk_opened_mono;     /* 0: no packet yet in the open chunk */
 	uint64_t now_mono;              /* last store_tick */
 	int seg_fd;                     /* the segment being appended, -1 when none */
+	int read_fd;                    /* the segment readers read last, kept open across its
+					 * chunks; -1 when none */
+	uint32_t read_seg;              /* its id */
+	uint64_t read_size;             /* its size when last looked at */
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;
 	bool txn_open;                  /* index rows waiting for the next group commit */
+	bool age_closed;                /* a chunk closed by its age waits for its commit */
 	int unsynced_fd;                /* a sealed segment whose bytes still need fdatasync */
 	uint64_t last_commit_mono;
 	uint64_t last_retention_mono;

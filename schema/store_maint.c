@@ -479,7 +479,7 @@ int store_fsck(const char *dir, FILE *report)
 	s->dir = strdup(dir);
 	s->opt = o;
 	s->dirfd = dfd;
-	s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = -1;
+	s->lockfd = s->seg_fd = s->seg_dio_fd = s->unsynced_fd = s->read_fd = -1;
 	int ie = faccessat(dfd, STORE_INDEX_NAME, F_OK, AT_SYMLINK_NOFOLLOW) ? -ENOENT :
 		 store_open_index_reader(s);
 	if (ie == -EBUSY) /* an older index, in use by a writer */

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "secret_blob.h"
 #include "segment.h"
 
 void flow_filter_init(struct flow_filter *f)
@@ -508,12 +509,14 @@ static int cmp_range(const void *a, const void *b)
 	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
-/* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set. */
+/* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set: both
+ * ascending, walked side by side, and done once the list passes the set's last id. */
 static bool blob_names_any(const void *blob, int len, const struct idset *flows)
 {
 	const uint8_t *p = blob, *end = p + (len > 0 ? len : 0);
 	uint64_t id = 0;
-	while (p < end) {
+	size_t k = 0;
+	while (p < end && k < flows->n) {
 		uint64_t d = 0;
 		unsigned shift = 0;
 		while (p < end && shift < 64) {
@@ -523,8 +526,12 @@ static bool blob_names_any(const void *blob, int len, const struct idset *flows)
 			if (!(b & 0x80))
 				break;
 		}
+		if (id + d < id) /* not ascending (a damaged index): look again from the start */
+			k = 0;
 		id += d;
-		if (idset_has(flows, id))
+		while (k < flows->n && flows->ids[k] < id)
+			k++;
+		if (k < flows->n && flows->ids[k] == id)
 			return true;
 	}
 	return false;
@@ -654,24 +661,46 @@ static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *fl
 	return err;
 }
 
+/* The segment file of ref, open, whose size covers ref's chunk (or is all there is): kept open
+ * for the next chunk of the same segment, so that an export over many chunks opens each
+ * segment once. <0 errno. A segment removed by retention meanwhile stays readable through it. */
+static int segment_fd(struct store *s, const struct chunk_ref *ref, const char *name)
+{
+	if (s->read_fd >= 0 && s->read_seg != ref->segment) {
+		close(s->read_fd);
+		s->read_fd = -1;
+	}
+	if (s->read_fd < 0) {
+		int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		s->read_fd = fd;
+		s->read_seg = ref->segment;
+		s->read_size = 0;
+	}
+	if (ref->offset + ref->length > s->read_size) { /* new, or grown since */
+		struct stat st;
+		if (fstat(s->read_fd, &st))
+			return -errno;
+		s->read_size = (uint64_t)st.st_size;
+	}
+	return s->read_fd;
+}
+
 int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
 			   struct chunk_view **out)
 {
 	char name[SEGMENT_NAME_MAX];
 	const char *why = NULL;
-	struct stat st;
 	segment_name(ref->segment, name);
-	int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = segment_fd(s, ref, name);
 	if (fd < 0)
-		return store_fail(s, -errno, "%s/%s: %s", s->dir, name, strerror(errno));
+		return store_fail(s, fd, "%s/%s: %s", s->dir, name, strerror(-fd));
 	struct chunk_view *v = calloc(1, sizeof(*v));
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
-	if (!err && fstat(fd, &st))
-		err = -errno;
 	if (!err) {
-		r = segment_read_meta(fd, ref->offset, (uint64_t)st.st_size, &v->meta, &v->frames,
-				      &why);
+		r = segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames, &why);
 		if (r == -ENODATA)
 			why = "the index points past the end of the segment";
 		if (r > 0 && ((uint32_t)r != ref->length || v->meta.id != ref->id))
@@ -687,7 +716,6 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 		if (!err)
 			err = chunk_view_parse(v, &why);
 	}
-	close(fd);
 	if (err) {
 		store_fail(s, err, "%s/%s: offset %llu: chunk %llu: %s", s->dir, name,
 			   (unsigned long long)ref->offset, (unsigned long long)ref->id,
@@ -747,14 +775,14 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 	sqlite3 *db = index_db(s->ix);
 	sqlite3_stmt *st;
 	const char *sql = flows ?
-		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM tls_sessions t "
+		"SELECT x.secrets, x.client_random, t.flow_id FROM tls_sessions t "
 		"JOIN secret_chunks c ON c.client_random = t.client_random "
 		"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.label" :
-		"SELECT x.label, x.client_random, x.secret, t.flow_id FROM secrets x "
+		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.chunk_id" :
+		"SELECT x.secrets, x.client_random, t.flow_id FROM secrets x "
 		"LEFT JOIN (SELECT client_random, min(flow_id) AS flow_id FROM tls_sessions "
 		"GROUP BY client_random) t ON t.client_random = x.client_random "
-		"ORDER BY x.client_random, x.label";
+		"ORDER BY x.client_random, x.chunk_id";
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	int err = 0;
@@ -764,17 +792,14 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 			sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
 		while (!err && sqlite3_step(st) == SQLITE_ROW) {
 			struct tls_secret sec = { 0 };
-			snprintf(sec.label, sizeof(sec.label), "%s",
-				 (const char *)sqlite3_column_text(st, 0));
 			if (sqlite3_column_bytes(st, 1) != 32)
 				continue;
 			memcpy(sec.client_random, sqlite3_column_blob(st, 1), 32);
-			int len = sqlite3_column_bytes(st, 2);
-			if (len <= 0 || len > ECAP_SECRET_MAX)
-				continue;
-			memcpy(sec.secret, sqlite3_column_blob(st, 2), (size_t)len);
-			sec.secret_len = (uint8_t)len;
-			err = fn(&sec, (uint64_t)sqlite3_column_int64(st, 3), ctx);
+			const uint8_t *blob = sqlite3_column_blob(st, 0);
+			size_t len = (size_t)sqlite3_column_bytes(st, 0), off = 0;
+			uint64_t flow_id = (uint64_t)sqlite3_column_int64(st, 2);
+			while (!err && secret_blob_next(blob, len, &off, &sec) == 1)
+				err = fn(&sec, flow_id, ctx);
 		}
 		sqlite3_reset(st);
 	}
@@ -830,8 +855,8 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		{ "SELECT count(*) FROM segments", offsetof(struct store_stats, segments) },
 		{ "SELECT count(*) FROM flows", offsetof(struct store_stats, flows) },
 		{ "SELECT count(*) FROM tls_sessions", offsetof(struct store_stats, tls_sessions) },
-		{ "SELECT count(*) FROM secrets", offsetof(struct store_stats, secrets) },
-		{ "SELECT count(*) FROM secrets WHERE client_random IN "
+		{ "SELECT sum(n) FROM secrets", offsetof(struct store_stats, secrets) },
+		{ "SELECT sum(n) FROM secrets WHERE client_random IN "
 		  "(SELECT client_random FROM tls_sessions)",
 		  offsetof(struct store_stats, secrets_linked) },
 		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },

@@ -14,11 +14,14 @@
 # It writes BENCHMARKS.md at the repository root (medians of 3 runs). tools/bench_report.py does
 # the timing (wait4) and writes the table.
 #
-#   tools/bench.sh [--quick] [--build DIR] [--out FILE] [--tmp DIR] [--keep]
+#   tools/bench.sh [--quick | --long] [--build DIR] [--out FILE] [--tmp DIR] [--keep]
 #
 #   --quick     small inputs (20 MB), one run each, short live loads; writes the table to a
 #               temporary file (or --out) and exits 1 when any row was not produced. Timings
 #               are never judged. This is the CI smoke test (meson test --suite bench).
+#   --long      also measure the store's cost per TLS session after 1,000,000 sessions
+#               (bench_sessions --preload 1000000: about 8 GB of segments and several more
+#               minutes); never in CI
 #   --build DIR the meson build directory (default: $ECAP_BUILD, else ./build)
 #   --out FILE  where the table goes (default: BENCHMARKS.md at the repository root, or a
 #               temporary file with --quick)
@@ -36,7 +39,7 @@ set -u -o pipefail
 # mostly untouched tables would all become resident and the memory figures would be wrong.
 unset MALLOC_PERTURB_ MALLOC_CHECK_
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-QUICK=0 KEEP=0 BUILD=${ECAP_BUILD:-$SRC/build} OUT='' TMPBASE=${TMPDIR:-/tmp}
+QUICK=0 LONG='' KEEP=0 BUILD=${ECAP_BUILD:-$SRC/build} OUT='' TMPBASE=${TMPDIR:-/tmp}
 
 usage() {
 	sed -n '4,/^# produced, 1/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -46,6 +49,7 @@ usage() {
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--quick) QUICK=1 ;;
+	--long) LONG=1 ;;
 	--keep) KEEP=1 ;;
 	--build) BUILD=${2:?--build needs a directory}; shift ;;
 	--out) OUT=${2:?--out needs a file}; shift ;;
@@ -69,13 +73,13 @@ done
 if [ "$QUICK" = 1 ]; then
 	SIZES="5000000 10000000 20000000" RUNS=1 TSHARK_RUNS=1 PPS=2000 FLOWS=300
 	LIVE_SECS=1 WARM_SECS=1 LIVE_RUNS=1 LONG_SECS=3 LONG_SAMPLE=1 BS_BYTES=20000000
-	SESS_N=2000 SESS_PRELOADS=0
-	LOADS="tcp-1g tls-1"
+	SESS_N=2000 SESS_PRELOADS=0 SPARSE_S=0.5 QUERY_PROBES=2
+	LOADS="tcp-1g tls-1 stime-1"
 else
 	SIZES="268435456 536870912 1073741824" RUNS=3 TSHARK_RUNS=1 PPS=20000 FLOWS=3000
 	LIVE_SECS=3 WARM_SECS=1 LIVE_RUNS=3 LONG_SECS=40 LONG_SAMPLE=5 BS_BYTES=
-	SESS_N=20000 SESS_PRELOADS="0 200000"
-	LOADS="tcp-100m tcp-1g tcp-10g tcp-max udp64-20m udp64-100m tls-1 tls-4"
+	SESS_N=20000 SESS_PRELOADS="0 200000${LONG:+ 1000000}" SPARSE_S=0.5 QUERY_PROBES=5
+	LOADS="tcp-100m tcp-1g tcp-10g tcp-max udp64-20m udp64-100m tls-1 tls-4 stime-1"
 fi
 START_EPOCH=1764140400 SEED=7
 BIG=${SIZES##* } SMALL=${SIZES%% *}
@@ -115,7 +119,8 @@ fact versions "$(tcpdump --version 2>&1 | head -1); $(tshark -v 2>/dev/null | he
 for s in $SIZES; do
 	say "generating a $s-byte pcap"
 	"$GEN" -o "$WORK/in-$s.pcap" --bytes "$s" --flows-active "$FLOWS" --seed "$SEED" \
-		--pps "$PPS" --start "$START_EPOCH" 2>"$WORK/gen-$s.err" ||
+		--pps "$PPS" --start "$START_EPOCH" --sparse-every "$SPARSE_S" \
+		2>"$WORK/gen-$s.err" ||
 		{ cat "$WORK/gen-$s.err" >&2; exit 1; }
 done
 BIGF=$WORK/in-$BIG.pcap
@@ -153,6 +158,9 @@ S_FLT[tuple]="ip.addr==$CA && ip.addr==$SA && tcp.port==$CP && tcp.port==$SP"
 E_ARGS[client]="--host $CA"; T_CMD[client]="host $CA"; S_FLT[client]="ip.addr==$CA"
 E_ARGS[server]="--host $SA"; T_CMD[server]="host $SA"; S_FLT[server]="ip.addr==$SA"
 E_ARGS[window]="--since @$W0 --until @$((W1 - 1)).999999999"
+# the long-lived sparse flow that gen_traffic adds (--sparse-every): a packet every SPARSE_S s
+E_ARGS[sparse]="--tuple 10.4.0.1:40022-10.4.0.2:22"
+T_CMD[sparse]="tcp and host 10.4.0.1 and host 10.4.0.2 and port 40022 and port 22"
 S_FLT[window]="frame.time_epoch >= $W0 && frame.time_epoch < $W1"
 
 retrieve() { # QUERY LABEL-PREFIX STORE PCAP [RUNS] : ecap-export and tcpdump (or editcap)
@@ -198,6 +206,8 @@ E_ARGS[tuple]="--tuple $CA:$CP-$SA:$SP"
 T_CMD[tuple]="tcp and host $CA and host $SA and port $CP and port $SP"
 fact grow.spec "${E_ARGS[tuple]}"
 fact grow.sizes "$SIZES"
+fact sparse.spec "${E_ARGS[sparse]}"
+fact sparse.every "$SPARSE_S"
 for s in $SIZES; do
 	say "growth: store of $s bytes of input"
 	gs=$WORK/store-$s
@@ -205,6 +215,10 @@ for s in $SIZES; do
 	m "grow.$s.replay" "$REC" --replay "$WORK/in-$s.pcap" --store "$gs" -q
 	fact "grow.$s.store_bytes" "$(du -sb "$gs" | cut -f1)"
 	retrieve tuple "grow.$s" "$gs" "$WORK/in-$s.pcap"
+	say "sparse flow: store of $s bytes of input"
+	retrieve sparse "sparse.$s" "$gs" "$WORK/in-$s.pcap"
+	"$LS" --json "$gs" >"$WORK/ls-$s.json" 2>>"$LOG" &&
+		fact "sparse.$s.chunks" "$($PY json "$WORK/ls-$s.json" chunks)"
 	[ "$s" = "$BIG" ] || rm -rf "$gs"
 done
 rm -rf "$WORK/store-$BIG"
@@ -294,7 +308,58 @@ run_load() {
 			pids+=($!)
 		done
 		for p in "${pids[@]}"; do wait "$p"; done ;;
+	stime-*) # openssl s_time -new: full handshakes back to back, as a new user would try
+		for k in $(seq "${load#stime-}"); do
+			"${NX[@]}" bash -c 'st() { openssl s_time -connect "127.0.0.1:$1" -new \
+					-www / -time "$2" 2>/dev/null | sed -n \
+					"s/^\([0-9]*\) connections in [0-9.]* real seconds.*/\1/p"; }
+				now() { echo "${EPOCHREALTIME//[.,]/}"; }
+				# s_time counts whole runs of whole seconds: the warm-up runs for
+				# the whole seconds left before FROM, then the measured run from
+				# FROM for the seconds up to UNTIL
+				w=$((($2 - $(now)) / 1000000)) a=0 d
+				[ "$w" -gt 0 ] && a=$(st "$1" "$w")
+				d=$(($2 - $(now)))
+				[ "$d" -gt 0 ] && sleep "$(printf "%d.%06d" $((d / 1000000)) \
+					$((d % 1000000)))"
+				n=$(st "$1" $((($3 - $2) / 1000000)))
+				echo "${n:-0} $((${a:-0} + ${n:-0}))"' _ "$TPORT" "$from" "$until" \
+				>"$WORK/tls-$k.n" 2>/dev/null </dev/null &
+			pids+=($!)
+		done
+		for p in "${pids[@]}"; do wait "$p"; done ;;
 	esac
+}
+
+# query_latency: how long after a connection's last packet `ecap-export --pid` finds it,
+# while an s_time load runs (the figure of issue 17's third goal). One probe: a curl whose pid
+# is known, then ecap-export --pid every 20 ms until it exports packets. The figure includes
+# the last run of ecap-export itself (start, store open, query: tens of ms on an idle VM).
+query_latency() {
+	local dir=$WORK/live-q i t0 t1 cp lp lat=()
+	if ! start_rec ecap "$dir"; then fact query.status "$WHY"; return; fi
+	local until=$(($(now_us) + (QUERY_PROBES * 3 + 2) * 1000000))
+	run_load stime-1 "$(now_us)" "$until" &
+	lp=$!; PIDS+=("$lp")
+	sleep 1
+	for i in $(seq "$QUERY_PROBES"); do
+		"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$TPORT/" </dev/null &
+		cp=$!
+		wait "$cp"
+		t0=$(now_us)
+		# ecap-export exits 0 once it exported packets, 1 while nothing matches
+		until "$EXP" -q --store "$dir" --pid "$cp" -o "$WORK/lq.pcapng" 2>/dev/null; do
+			[ $(($(now_us) - t0)) -gt 10000000 ] && break
+			sleep 0.02
+		done
+		t1=$(now_us)
+		lat+=("$(((t1 - t0) / 1000))")
+		sleep 1
+	done
+	wait "$lp"; mapfile -t PIDS < <(forget "$lp")
+	stop_pid "$RPID" INT
+	rm -rf "$dir" "$WORK/lq.pcapng"
+	fact query.ms "${lat[*]}"
 }
 
 # sleep_until US: sleeps until the time US (microseconds since the epoch).
@@ -321,7 +386,7 @@ live_one() { # LOAD TOOL
 	mapfile -t PIDS < <(forget "$lp")
 	TLS_REQS= TLS_ALL=
 	case "$load" in
-	tls-*) read -r TLS_REQS TLS_ALL < <(cat "$WORK"/tls-*.n |
+	tls-*|stime-*) read -r TLS_REQS TLS_ALL < <(cat "$WORK"/tls-*.n |
 			awk '{ n += $1; a += $2 } END { print n + 0, a + 0 }') ;;
 	esac
 	sleep 0.5
@@ -369,6 +434,8 @@ describe_load() {
 	tcp-*) echo "iperf3 TCP -b ${1#tcp-}, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	udp64-*) echo "iperf3 UDP 64-byte datagrams -b ${1#udp64-}, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	tls-*) echo "TLS request loop: ${1#tls-} curl client(s) vs openssl s_server, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
+	stime-*) echo "openssl s_time -new -www / (${1#stime-} client, full handshakes) vs" \
+		"openssl s_server, ${LIVE_SECS} s (after ${WARM_SECS} s of warm-up)" ;;
 	esac
 }
 
@@ -409,6 +476,9 @@ if [ -z "$live_why" ]; then
 			done
 		done
 	done
+
+	say "live: record to queryable ($QUERY_PROBES probes under s_time)"
+	query_latency
 
 	say "live: long run ($LONG_SECS s)"
 	if start_rec ecap "$WORK/live-long"; then

@@ -6,9 +6,16 @@
  * many connections interleaved, plus UDP DNS-like exchanges. Deterministic for a seed.
  *
  *   gen_traffic [-o FILE] [--bytes N | --packets N] [--flows-active K] [--seed S]
- *               [--start EPOCH] [--pps RATE] [--tls-share PERCENT]
+ *               [--start EPOCH] [--pps RATE] [--tls-share PERCENT] [--sparse-every SECONDS]
  *
- * Address plan: clients 10.1.x.y, servers 10.2.0.z (ports 443 and 80), DNS 10.3.0.1:53.
+ * --sparse-every adds one long-lived, sparse flow (an SSH session kept open, a beacon): a
+ * 100-byte segment every SECONDS of capture time, alternating direction, over the whole
+ * capture. Its packets take their bytes from a generator of their own and the time of the
+ * packet before them, so the rest of the capture stays as it is without the option, but for
+ * the IP ids that count packets.
+ *
+ * Address plan: clients 10.1.x.y, servers 10.2.0.z (ports 443 and 80), DNS 10.3.0.1:53, the
+ * sparse flow 10.4.0.1:40022 - 10.4.0.2:22.
  */
 #include <getopt.h>
 #include <stdint.h>
@@ -55,7 +62,7 @@ static uint16_t csum(const uint8_t *p, size_t n)
 	return (uint16_t)~s;
 }
 
-static void emit(size_t len)
+static void emit_at(size_t len, int advance)
 {
 	uint8_t rec[16];
 	uint64_t sec = ts_ns / 1000000000ull, frac = ts_ns % 1000000000ull;
@@ -67,7 +74,13 @@ static void emit(size_t len)
 	fwrite(pkt, 1, len, out);
 	written += 16 + len;
 	packets++;
-	ts_ns += step_ns / 2 + rnd() % (step_ns + 1);
+	if (advance)
+		ts_ns += step_ns / 2 + rnd() % (step_ns + 1);
+}
+
+static void emit(size_t len)
+{
+	emit_at(len, 1);
 }
 
 static size_t ip_header(uint32_t src, uint32_t dst, uint8_t proto, size_t l4len)
@@ -200,6 +213,28 @@ static int step(struct conn *c)
 	}
 }
 
+/* One segment of the sparse flow, in direction dir, with its own generator for the bytes. */
+static void sparse(int dir, uint64_t *gen, uint32_t seq[2])
+{
+	uint32_t a = 0x0a040001u, b = 0x0a040002u;
+	size_t off = ip_header(dir ? b : a, dir ? a : b, 6, 20 + 100);
+	uint8_t *t = pkt + off;
+	memset(t, 0, 20);
+	uint16_t sp = dir ? 22 : 40022, dp = dir ? 40022 : 22;
+	t[0] = (uint8_t)(sp >> 8), t[1] = (uint8_t)sp, t[2] = (uint8_t)(dp >> 8), t[3] = (uint8_t)dp;
+	for (int i = 0; i < 4; i++) {
+		t[4 + i] = (uint8_t)(seq[dir] >> (24 - 8 * i));
+		t[8 + i] = (uint8_t)(seq[!dir] >> (24 - 8 * i));
+	}
+	t[12] = 0x50, t[13] = 0x18, t[14] = 0xfa, t[15] = 0xf0;
+	for (size_t i = 0; i < 100; i += 4) {
+		*gen ^= *gen << 13, *gen ^= *gen >> 7, *gen ^= *gen << 17;
+		memcpy(t + 20 + i, gen, 4);
+	}
+	seq[dir] += 100;
+	emit_at(off + 120, 0);
+}
+
 static void dns(void)
 {
 	uint32_t cli = 0x0a010000u | (uint32_t)(rnd() % 60000 + 1), srv = 0x0a030001u;
@@ -223,14 +258,16 @@ int main(int argc, char **argv)
 		{ "flows-active", required_argument, NULL, 'k' },
 		{ "seed", required_argument, NULL, 's' },    { "start", required_argument, NULL, 't' },
 		{ "pps", required_argument, NULL, 'r' },     { "tls-share", required_argument, NULL, 'T' },
+		{ "sparse-every", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },          { NULL, 0, NULL, 0 },
 	};
+	double sparse_s = 0;
 	const char *path = "-";
 	uint64_t max_bytes = 100ull << 20, max_packets = UINT64_MAX, start = 1764140400, pps = 100000;
 	unsigned active = 256;
 	int tls_share = 60, c;
 	rng = 0x9E3779B97F4A7C15ull;
-	while ((c = getopt_long(argc, argv, "o:b:n:k:s:t:r:T:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:b:n:k:s:t:r:T:S:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': path = optarg; break;
 		case 'b': max_bytes = strtoull(optarg, NULL, 0); break;
@@ -240,14 +277,15 @@ int main(int argc, char **argv)
 		case 't': start = strtoull(optarg, NULL, 0); break;
 		case 'r': pps = strtoull(optarg, NULL, 0); break;
 		case 'T': tls_share = atoi(optarg); break;
+		case 'S': sparse_s = strtod(optarg, NULL); break;
 		default:
 			fprintf(stderr, "usage: gen_traffic [-o FILE] [--bytes N | --packets N] "
 				"[--flows-active K] [--seed S] [--start EPOCH] [--pps RATE] "
-				"[--tls-share PERCENT]\n");
+				"[--tls-share PERCENT] [--sparse-every SECONDS]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (!active || !pps)
+	if (!active || !pps || sparse_s < 0)
 		return 2;
 	out = strcmp(path, "-") ? fopen(path, "wb") : stdout;
 	if (!out) {
@@ -276,7 +314,14 @@ int main(int argc, char **argv)
 	uint32_t made = 0;
 	for (unsigned i = 0; i < active; i++)
 		new_conn(&conns[i], made++, tls_share);
+	uint64_t sparse_step = (uint64_t)(sparse_s * 1e9), sparse_next = ts_ns, sparse_gen = 0x5eed;
+	uint32_t sparse_seq[2] = { 1000, 5000 }, sparse_n = 0;
 	while (written < max_bytes && packets < max_packets) {
+		if (sparse_step && ts_ns >= sparse_next) {
+			sparse((int)(sparse_n++ & 1), &sparse_gen, sparse_seq);
+			sparse_next += sparse_step;
+			continue;
+		}
 		if (rnd() % 50 == 0) {
 			dns();
 			continue;
@@ -285,8 +330,8 @@ int main(int argc, char **argv)
 		if (step(k))
 			new_conn(k, made++, tls_share);
 	}
-	fprintf(stderr, "gen_traffic: %llu packets, %llu bytes, %u connections\n",
-		(unsigned long long)packets, (unsigned long long)written, made);
+	fprintf(stderr, "gen_traffic: %llu packets, %llu bytes, %u connections, %u sparse\n",
+		(unsigned long long)packets, (unsigned long long)written, made, sparse_n);
 	free(conns);
 	return fclose(out) ? 1 : 0;
 }

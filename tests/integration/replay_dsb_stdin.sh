@@ -30,9 +30,10 @@ for order in le be; do
 	assert_eq 1 "$(sqlite3 "$db" 'select count(*) from tls_sessions')" "$order: TLS sessions"
 	assert_eq 202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F \
 		"$(sqlite3 "$db" 'select hex(client_random) from tls_sessions')" "$order: client_random"
-	assert_eq 2 "$(sqlite3 "$db" 'select count(*) from secrets')" "$order: secrets"
-	assert_eq CLIENT_RANDOM "$(sqlite3 "$db" 'select s.label from secrets s join tls_sessions t
-		on s.client_random = t.client_random')" "$order: the linked secret"
+	assert_eq 2 "$(sqlite3 "$db" 'select sum(n) from secrets')" "$order: secrets"
+	assert_eq "1|1" "$(sqlite3 "$db" "select s.n, instr(s.secrets, cast('CLIENT_RANDOM' as blob))
+		> 0 from secrets s join tls_sessions t on s.client_random = t.client_random")" \
+		"$order: the linked secret"
 	assert_eq "0|4242|curl-with-a-lon" \
 		"$(sqlite3 "$db" 'select side, pid, comm from flow_procs')" "$order: process attribution"
 	grep -q "1 linked to a session, 1 unlinked" summary.txt || fail "$order: summary: $(cat summary.txt)"

@@ -35,7 +35,7 @@ answers() { # the index as queries see it, without row ids that a rebuild may re
 		select flow_id, side, pid, comm from flow_procs order by flow_id, side;
 		select id, segment, offset, length, first_ns, last_ns, packets, hex(flows) from chunks
 		order by id; select hex(client_random), flow_id from tls_sessions order by 1;
-		select label, hex(client_random), hex(secret) from secrets order by 1, 2;"
+		select chunk_id, hex(client_random), n, hex(secrets) from secrets order by 1, 2;"
 }
 answers > before.txt
 

@@ -33,6 +33,7 @@
 #include "chunk_writer.h"
 #include "index.h"
 #include "noise_store.h"
+#include "secret_blob.h"
 #include "store.h"
 #include "tmp_store.h"
 
@@ -935,6 +936,49 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
+/* Turns a store's index of this version back into version 3: one secrets row per secret,
+ * keyed (chunk_id, client_random, label), made from the rows of version 4 with their own
+ * decoder; the rest of the layout is the same. */
+static void index_to_v3(const char *dir)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *rd, *wr;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN; CREATE TABLE s2 (chunk_id INTEGER NOT NULL, "
+				      "client_random BLOB NOT NULL, label TEXT NOT NULL, "
+				      "secret BLOB NOT NULL, PRIMARY KEY (chunk_id, "
+				      "client_random, label)) WITHOUT ROWID;",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT chunk_id, client_random, secrets FROM "
+					    "secrets", -1, &rd, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO s2 VALUES (?1, ?2, ?3, ?4)", -1, &wr,
+					    NULL), SQLITE_OK);
+	while (sqlite3_step(rd) == SQLITE_ROW) {
+		const uint8_t *blob = sqlite3_column_blob(rd, 2);
+		size_t len = (size_t)sqlite3_column_bytes(rd, 2), off = 0;
+		struct tls_secret sec;
+		while (secret_blob_next(blob, len, &off, &sec) == 1) {
+			sqlite3_bind_int64(wr, 1, sqlite3_column_int64(rd, 0));
+			sqlite3_bind_blob(wr, 2, sqlite3_column_blob(rd, 1), 32, SQLITE_STATIC);
+			sqlite3_bind_text(wr, 3, sec.label, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_blob(wr, 4, sec.secret, sec.secret_len, SQLITE_TRANSIENT);
+			assert_int_equal(sqlite3_step(wr), SQLITE_DONE);
+			sqlite3_reset(wr);
+		}
+		assert_int_equal(off, len);
+	}
+	sqlite3_finalize(rd);
+	sqlite3_finalize(wr);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE secrets; ALTER TABLE s2 RENAME TO secrets; "
+				      "PRAGMA user_version = 3; COMMIT",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+}
+
 /* Version 1 of the index, from the current one: without version 3's owner start times and
  * processes table, and, as version 1 had them, sessions and secrets keyed by client_random,
  * with their indexes by flow and by chunk, and no secret_chunks. */
@@ -951,6 +995,11 @@ static const char index_v1_layout[] =
 	"DROP TABLE tls_sessions; ALTER TABLE t1 RENAME TO tls_sessions;"
 	"CREATE INDEX tls_sessions_by_flow ON tls_sessions(flow_id);"
 	"PRAGMA user_version = 1;";
+
+/* Version 2 of the index, from version 3's: without the owners' start times and the
+ * processes table. */
+static const char index_v2_layout[] =
+	"DROP TABLE processes; ALTER TABLE flow_procs DROP COLUMN start; PRAGMA user_version = 2;";
 
 struct secret_answer {
 	struct store_stats st;
@@ -985,9 +1034,9 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of version 1 is migrated when opened and answers as before: its
- * sessions, its secrets by flow and in all, and whether a secret is held. */
-static void test_migrate_v1(void **state)
+/* A store whose index is of an older version (1, 2 or 3) is migrated when opened and answers as
+ * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
+static void migrate_from(void **state, int version)
 {
 	struct fixture *f = *state;
 	struct store_options o;
@@ -1021,10 +1070,16 @@ static void test_migrate_v1(void **state)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, index_v1_layout, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 1);
+	index_to_v3(f->dir);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
+	if (version <= 2) {
+		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, version == 1 ? index_v1_layout : index_v2_layout,
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	}
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), version);
 
 	/* while a writer (an older ecap-rec, as far as a reader can tell) holds the store, a
 	 * reader refuses the old index instead of migrating it under that writer */
@@ -1035,11 +1090,15 @@ static void test_migrate_v1(void **state)
 	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), -EBUSY);
 	assert_non_null(strstr(store_errmsg(s), "older schema"));
 	store_close(s);
-	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 1);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), version);
 	close(lockfd);
 
 	answers(f->dir, &after);                                /* a reader migrates it */
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	/* one row per session and chunk: flow 2's session has its two secrets in two chunks */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'secrets_v3'"), 0);
 	assert_memory_equal(&before, &after, sizeof(before));
 	secret_answers(f->dir, &safter);
 	assert_memory_equal(&sbefore.flow_secrets, &safter.flow_secrets,
@@ -1060,6 +1119,21 @@ static void test_migrate_v1(void **state)
 	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(store_fsck(f->dir, devnull), 0);
 	fclose(devnull);
+}
+
+static void test_migrate_v1(void **state)
+{
+	migrate_from(state, 1);
+}
+
+static void test_migrate_v2(void **state)
+{
+	migrate_from(state, 2);
+}
+
+static void test_migrate_v3(void **state)
+{
+	migrate_from(state, 3);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1100,10 +1174,47 @@ static void test_index_secret_once(void **state)
 	assert_int_equal(index_secret_labels(ix, a.client_random, count_label, &labels), 0);
 	assert_int_equal(labels, 3);
 	index_close(ix);
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 3);
+	assert_int_equal(index_int(f->dir, "SELECT sum(n) FROM secrets"), 3);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 2); /* a row a chunk */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 2);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks WHERE chunk_id = 3"),
 			 0);
+}
+
+/* A chunk whose sessions' secrets come interleaved (a key log, a DSB of a replayed capture)
+ * still gets one row per session, with all of its secrets; indexed again after the fact
+ * (may_repeat), the same secrets add nothing. */
+static void test_index_secrets_interleaved(void **state)
+{
+	struct fixture *f = *state;
+	char p[128], err[256];
+	struct index *ix;
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(mkdir(f->dir, 0700) == 0 || errno == EEXIST, 1);
+	assert_int_equal(index_open(p, true, true, &ix, err, sizeof(err)), 0);
+	const struct tls_secret v[] = {
+		secret_of("CLIENT_TRAFFIC_SECRET_0", 0x61, 1),
+		secret_of("CLIENT_TRAFFIC_SECRET_0", 0x62, 2),
+		secret_of("SERVER_TRAFFIC_SECRET_0", 0x61, 3),
+		secret_of("SERVER_TRAFFIC_SECRET_0", 0x62, 4),
+		secret_of("EXPORTER_SECRET", 0x61, 5),
+	};
+	struct chunk_meta m = { .id = 4, .segment = 1, .offset = 0, .length = 100 };
+	for (int may_repeat = 0; may_repeat < 2; may_repeat++) {
+		assert_int_equal(index_begin(ix), 0);
+		m.id = 4 + (uint64_t)may_repeat;
+		m.offset = 100 * (uint64_t)may_repeat;
+		assert_int_equal(index_add_chunk(ix, &m, v, 5, may_repeat), 0);
+		assert_int_equal(index_commit(ix), 0);
+	}
+	int labels = 0;
+	assert_int_equal(index_secret_labels(ix, v[0].client_random, count_label, &labels), 0);
+	assert_int_equal(labels, 3); /* chunk 5, indexed after the fact, repeats them all */
+	index_close(ix);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets WHERE chunk_id = 4"), 2);
+	assert_int_equal(index_int(f->dir, "SELECT sum(n) FROM secrets WHERE chunk_id = 4"), 5);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets WHERE chunk_id = 5"), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 2);
 }
 
 /* A secret whose segment retention deleted is not held any more: put again, it is stored. */
@@ -1280,7 +1391,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
