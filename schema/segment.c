@@ -9,10 +9,12 @@
  */
 #include "segment.h"
 
+#include <dirent.h>
 #include <errno.h>
 #define LZ4F_STATIC_LINKING_ONLY
 #include <lz4frame.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,6 +34,53 @@ int segment_parse_name(const char *name, uint32_t *id)
 		return 0;
 	*id = v;
 	return 1;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int segment_list_dir(int dirfd, uint32_t **ids, size_t *n)
+{
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	size_t cap = 0;
+	struct dirent *de;
+	uint32_t id, *grown;
+
+	*ids = NULL;
+	*n = 0;
+	if (!d) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		if (!segment_parse_name(de->d_name, &id))
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 64;
+			grown = realloc(*ids, cap * sizeof(*grown));
+			if (!grown) {
+				closedir(d);
+				free(*ids);
+				*ids = NULL;
+				*n = 0;
+				return -ENOMEM;
+			}
+			*ids = grown;
+		}
+		(*ids)[(*n)++] = id;
+	}
+	closedir(d);
+	if (*n)
+		qsort(*ids, *n, sizeof(**ids), cmp_id);
+	return 0;
 }
 
 static int pread_full(int fd, void *p, size_t len, uint64_t off)

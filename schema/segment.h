@@ -21,6 +21,9 @@
 void segment_name(uint32_t id, char out[SEGMENT_NAME_MAX]);
 /* 1 and *id when name is a segment file's name, else 0. */
 int segment_parse_name(const char *name, uint32_t *id);
+/* The ids of the segment files in the directory open on dirfd, sorted (*ids malloc'ed, NULL
+ * when none). 0 or -errno. */
+int segment_list_dir(int dirfd, uint32_t **ids, size_t *n);
 
 /*
  * Read the chunk at offset of the open segment fd (file_size bytes long): both frames into

@@ -139,34 +139,9 @@ out:
 /* Segment files present in the directory, sorted by id. */
 static int list_segments(struct store *s, uint32_t **ids, size_t *n)
 {
-	int fd = dup(s->dirfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	size_t cap = 0;
-	*ids = NULL;
-	*n = 0;
-	if (!d)
-		return store_fail(s, -errno, "%s: %s", s->dir, strerror(errno));
-	rewinddir(d);
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		uint32_t id;
-		if (!segment_parse_name(de->d_name, &id))
-			continue;
-		uint32_t *slot = chunkmeta_grow((void **)ids, n, &cap, sizeof(*slot));
-		if (!slot) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		*slot = id;
-	}
-	closedir(d);
-	for (size_t i = 1; i < *n; i++) /* insertion sort: a store has few hundred segments */
-		for (size_t j = i; j > 0 && (*ids)[j - 1] > (*ids)[j]; j--) {
-			uint32_t t = (*ids)[j];
-			(*ids)[j] = (*ids)[j - 1];
-			(*ids)[j - 1] = t;
-		}
-	return 0;
+	int err = segment_list_dir(s->dirfd, ids, n);
+
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
 static int ids_query(struct store *s, const char *sql, uint32_t **ids, size_t *n)

@@ -62,33 +62,6 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The segment files in the directory, sorted by id. */
-static int list_segments(int dirfd, uint32_t **ids, size_t *n)
-{
-	int fd = dup(dirfd);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	size_t cap = 0;
-	struct dirent *de;
-	*ids = NULL;
-	*n = 0;
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		uint32_t id;
-		if (!segment_parse_name(de->d_name, &id))
-			continue;
-		uint32_t *slot = chunkmeta_grow((void **)ids, n, &cap, sizeof(*slot));
-		if (!slot) {
-			closedir(d);
-			return -ENOMEM;
-		}
-		*slot = id;
-	}
-	closedir(d);
-	qsort(*ids, *n, sizeof(**ids), cmp_u32);
-	return 0;
-}
-
 static bool has_id(const uint32_t *ids, size_t n, uint32_t id)
 {
 	return bsearch(&id, ids, n, sizeof(id), cmp_u32) != NULL;
@@ -302,7 +275,7 @@ int verify_store(const struct verify_opts *o)
 			"with seals has written yet)" : "");
 		goto out;
 	}
-	if (load_key(o, dirfd, &k) || list_segments(dirfd, &ids, &n_ids))
+	if (load_key(o, dirfd, &k) || segment_list_dir(dirfd, &ids, &n_ids))
 		goto out;
 	check_seals(o, &c, &k);
 	if (o->has_published && o->published_index >= c.n)
