@@ -80,6 +80,14 @@ int tls_probe_accessor_field(struct tls_elf *e, const char *sym, struct x86_loc 
 int tls_probe_set_func(struct tls_elf *e, struct tls_probe *p, uint64_t a, char *why,
 		     size_t len);
 
+/*
+ * For OpenSSL's and BoringSSL's ssl_log_secret(SSL *, ...) at code address fn: the client
+ * random from SSL_get_client_random's code, and the probe's function. 0, -ENOTSUP (the
+ * accessor cannot be read) or -errno, with why filled.
+ */
+int tls_probe_ssl_logfn(struct tls_elf *e, struct tls_probe *p, uint64_t fn, char *why,
+			size_t len);
+
 /* The random's location as text: "obj+0x160" or "*(obj+0x30)+0x30". */
 const char *tls_probe_loc_text(const struct x86_loc *l, char *buf, size_t len);
 

@@ -174,3 +174,13 @@ int tls_probe_has(struct tls_elf *e, const char *name)
 
 	return tls_elf_symbol(e, name, &a, NULL) == 0;
 }
+
+int tls_probe_ssl_logfn(struct tls_elf *e, struct tls_probe *p, uint64_t fn, char *why,
+			size_t len)
+{
+	int rc = tls_probe_accessor_field(e, "SSL_get_client_random", &p->random, why, len);
+
+	if (rc < 0)
+		return rc == -ENOENT ? -ENOTSUP : rc;
+	return tls_probe_set_func(e, p, fn, why, len);
+}

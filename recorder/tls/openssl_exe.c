@@ -30,10 +30,7 @@ int tls_openssl_exe_inspect(struct tls_elf *e, struct tls_probe *p, char *why, s
 			 "call sites do not agree)");
 		return -ENOTSUP;
 	}
-	rc = tls_probe_accessor_field(e, "SSL_get_client_random", &p->random, why, len);
-	if (rc < 0)
-		return rc == -ENOENT ? -ENOTSUP : rc;
-	rc = tls_probe_set_func(e, p, fn, why, len);
+	rc = tls_probe_ssl_logfn(e, p, fn, why, len);
 	if (rc < 0)
 		return rc;
 	snprintf(p->how, sizeof(p->how), "ssl_log_secret at 0x%llx (%s); client random at %s "
