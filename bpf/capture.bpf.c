@@ -22,6 +22,10 @@
  * match tail-calls ecap_in_record/ecap_eg_record, which record without counting the packet
  * as seen again; if that tail call fails the filter program counts the packet as copy_fail,
  * a loss. Neither program is attached to TC itself.
+ *
+ * After a packet is recorded, the programs tail-call conntrack.bpf.c's reader (entries
+ * ECAP_CONNTRACK_PROG + point), which may add a record of the packet's NAT or of the other
+ * namespace's socket that sent it; an empty entry falls through.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
@@ -209,6 +213,8 @@ static __always_inline int record(struct __sk_buff *skb, __u8 dir, bool matched)
 		cnt->ring_full++;
 	else if (cnt && why == LOST_COPY_FAIL)
 		cnt->copy_fail++;
+	if (why == LOST_NONE) /* an empty entry falls through */
+		bpf_tail_call(skb, &filter_progs, ECAP_CONNTRACK_PROG + (dir == ECAP_DIR_EGRESS));
 	return TC_ACT_UNSPEC;
 }
 

@@ -6,7 +6,9 @@
  * the layout is the same for clang -target bpf and the host compiler.
  *
  * Ring "packets" (capture.bpf.c) holds struct ecap_pkt_event records, each followed by
- * caplen bytes of the packet starting at its Ethernet header. Ring "sock_events"
+ * caplen bytes of the packet starting at its Ethernet header; conntrack.bpf.c puts two other
+ * kinds of record there, told apart by `dir` (ECAP_REC_NAT, ECAP_REC_PEER_SOCK), right after
+ * the packet they were read from. Ring "sock_events"
  * (sockets.bpf.c) holds struct ecap_sock_event records. The user side must check every
  * record's size against what the header claims before reading (live_packets.c).
  */
@@ -44,7 +46,10 @@ struct ecap_counters {
  * recorder/cbpf_ebpf.c; entry ECAP_FILTER_RECORD + point the program that records a packet
  * that matched. */
 #define ECAP_FILTER_RECORD (2 * ECAP_IFACES_MAX)
-#define ECAP_FILTER_PROGS (2 * ECAP_IFACES_MAX + 2)
+/* Entry ECAP_CONNTRACK_PROG + point: conntrack.bpf.c's reader, tail-called after a packet
+ * was recorded (empty when it could not be loaded: the tail call falls through). */
+#define ECAP_CONNTRACK_PROG (2 * ECAP_IFACES_MAX + 2)
+#define ECAP_FILTER_PROGS (2 * ECAP_IFACES_MAX + 4)
 
 /* Socket program counters (one slot, per CPU). */
 enum ecap_sock_counter {
@@ -64,6 +69,9 @@ struct ecap_iface_cfg {
 enum ecap_dir {
 	ECAP_DIR_INGRESS = 1,
 	ECAP_DIR_EGRESS = 2,
+	/* not packets: conntrack.bpf.c's records, with caplen bytes of their own struct */
+	ECAP_REC_NAT = 0x10,            /* struct ecap_nat_info */
+	ECAP_REC_PEER_SOCK = 0x11,      /* struct ecap_peer_sock */
 };
 
 /* One captured packet; caplen bytes of data follow. */
@@ -75,6 +83,47 @@ struct ecap_pkt_event {
 	__u32 caplen;           /* bytes that follow */
 	__u8 dir;               /* enum ecap_dir */
 	__u8 pad[7];
+};
+
+/* One end of a conntrack tuple: address (16 bytes, IPv4 as ::ffff:a.b.c.d), port in host
+ * order. */
+struct ecap_ct_end {
+	__u8 addr[16];
+	__u16 port;
+	__u16 pad;
+};
+
+/* NAT status bits of a conntrack entry (IPS_SRC_NAT, IPS_DST_NAT of the kernel's enum). */
+#define ECAP_NAT_SRC 0x10u
+#define ECAP_NAT_DST 0x20u
+
+/* A packet recorded on egress belongs to a conntrack entry that NAT changed (record
+ * ECAP_REC_NAT, after that packet, at most once a second per entry and CPU): the entry's
+ * tuple in its original direction and in its reply direction. The flow of the original tuple
+ * is the one before the translation, the flow of the reply tuple (reversed) the one after. */
+struct ecap_nat_info {
+	__u32 netns;            /* inode of the conntrack entry's network namespace */
+	__u32 status;           /* ECAP_NAT_SRC | ECAP_NAT_DST bits of the entry */
+	__u8 proto;             /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;            /* 4 or 6 */
+	__u16 pad;
+	struct ecap_ct_end orig_src, orig_dst, reply_src, reply_dst;
+};
+
+/* A packet recorded on ingress was sent by a local socket of another network namespace (it
+ * came through a veth pair: skb->sk survives the crossing), and its addresses and ports are
+ * that socket's own (record ECAP_REC_PEER_SOCK, after that packet, at most once a second per
+ * socket and CPU). The socket's owner is then the owner of the sending end of the packet's
+ * flow in the interface's namespace. */
+struct ecap_peer_sock {
+	__u32 sk_netns;         /* inode of the socket's network namespace */
+	__u32 dev_netns;        /* inode of the interface's network namespace */
+	__u8 proto;
+	__u8 family;
+	__u16 lport, rport;     /* the socket's local and remote port, host order */
+	__u16 pad;
+	__u8 laddr[16];
+	__u8 raddr[16];
 };
 
 enum ecap_sock_source {

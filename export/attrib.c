@@ -84,15 +84,20 @@ static const struct ecap_proc_info *info_of(struct attrib *a, const struct ecap_
 	return store_get_process(a->store, p->pid, p->start_ns, buf) == 1 ? buf : NULL;
 }
 
-int attrib_put(struct attrib *a, const struct flow_record *rec)
+int attrib_put(struct attrib *a, const struct flow_record *given)
 {
 	char text[WRITER_COMMENT_MAX];
-	struct attrib_entry e = { .flow_id = rec->id, .key = rec->key };
+	struct attrib_entry e = { .flow_id = given->id, .key = given->key };
 	struct ecap_proc_info buf[2];
 	const struct ecap_proc_info *info[2];
+	struct flow_record linked = *given;
+	const struct flow_record *rec = &linked;
 
 	if (!rec->id)
 		return -EINVAL;
+	/* an end without an owner of its own: the owner of the end it is before or after NAT */
+	if (a->store && store_fill_linked_owners(a->store, &linked) < 0)
+		return -EIO;
 	info[0] = info_of(a, &rec->proc[0], &buf[0]);
 	info[1] = info_of(a, &rec->proc[1], &buf[1]);
 	for (int side = 0; side < 2; side++) {

@@ -30,7 +30,8 @@ struct attrib {
 
 int attrib_init(struct attrib *a, struct store *store);
 void attrib_free(struct attrib *a);
-/* Adds (or replaces) a flow's entry. */
+/* Adds (or replaces) a flow's entry. With a store, an end without an owner takes the owner
+ * of the end it is linked to through NAT (store_fill_linked_owners). */
 int attrib_put(struct attrib *a, const struct flow_record *rec);
 /* The entry for a flow id (loading it from the store on a miss); NULL when unknown. */
 const struct attrib_entry *attrib_get(struct attrib *a, uint64_t flow_id);

@@ -69,6 +69,7 @@ struct flow {
 	uint8_t cls;              /* time class: 0 TCP, 1 other, 2 closed TCP, 3 other not yet a
 				   * stream; 0xff: free */
 	struct tls_hello_state tls; /* the pipeline's ClientHello search */
+	uint64_t nat_peer;        /* the flow this one is linked to through NAT (0: none) */
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };
 

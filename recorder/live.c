@@ -227,6 +227,8 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, " (%" PRIu64 " in the kernel)", cs.filtered_kernel);
 	if (ss.lost)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
+	if (ps.nat_links)
+		fprintf(stderr, ", %" PRIu64 " flows linked through NAT", ps.nat_links);
 	if (st.packets_lost)
 		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
 	if (final)

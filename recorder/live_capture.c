@@ -9,7 +9,7 @@
  * Per record (live_capture_on_event, the hot path): check the record against its size,
  * apply PCAP-FILTER unless the kernel did (live_kfilter.h), turn the monotonic timestamp
  * into wall clock, hand the packet to the pipeline, then to live_udp.c. No allocation, no
- * syscall.
+ * syscall. Records of the conntrack reader in the same ring go to live_conntrack.c.
  *
  * Once a second: the per-CPU loss counters of each slot are summed and their growth goes to
  * pipeline_drops() (the store records it per interface, exported as isb_ifdrop).
@@ -119,6 +119,9 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 		if (rc < 0)
 			goto fail;
 	}
+	rc = live_conntrack_load(c, opt->quiet);
+	if (rc < 0)
+		goto fail;
 	/* Before the names are looked up, so that no change falls between the two. */
 	c->link_fd = live_iface_link_socket();
 	for (i = 0; i < opt->n_ifaces; i++) {
@@ -168,6 +171,8 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	li = &c->ifs[ev.slot];
+	if (ev.dir != ECAP_DIR_INGRESS && ev.dir != ECAP_DIR_EGRESS)
+		return live_conntrack_record(c, li, &ev, bytes);
 	if (c->filter && !li->kernel_filter &&
 	    !live_filter_match(c->filter, li->linktype, bytes, ev.caplen, ev.len)) {
 		c->filtered++;
@@ -266,6 +271,7 @@ void live_capture_free(struct live_capture *c)
 		return;
 	if (c->link_fd >= 0)
 		close(c->link_fd);
+	live_conntrack_free(c);
 	capture_bpf__destroy(c->skel);
 	live_kfilter_free(c->kfilter);
 	live_filter_free(c->filter);

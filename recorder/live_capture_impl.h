@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * live_capture_impl.h - the inside of struct live_capture, shared by live_capture.c (the
- * programs, the packet path, counters) and live_iface.c (the interfaces: their slots, map
- * entries and store records, attaching, and following them as they go and come back).
+ * programs, the packet path, counters), live_iface.c (the interfaces: their slots, map
+ * entries and store records, attaching, and following them as they go and come back) and
+ * live_conntrack.c (the conntrack reader's program and records).
  */
 #ifndef ECAP_LIVE_CAPTURE_IMPL_H
 #define ECAP_LIVE_CAPTURE_IMPL_H
@@ -41,6 +42,7 @@ struct live_capture {
 	struct live_udp *udp;
 	const struct live_clock *clock;
 	struct capture_bpf *skel;
+	struct conntrack_bpf *ct_skel; /* NULL: not loaded (live_conntrack.c says why) */
 	struct live_filter *filter;
 	struct live_kfilter *kfilter; /* with filter: the kernel side */
 	struct live_iface ifs[ECAP_IFACES_MAX];
@@ -53,7 +55,17 @@ struct live_capture {
 	uint32_t netns;               /* inode of the recorder's network namespace */
 	const char *filter_text;
 	uint64_t packets, bytes, filtered, bad;
+	uint64_t ct_records;          /* NAT and peer socket records taken */
 };
+
+/* live_conntrack.c: after the capture skeleton is loaded, the reader into its prog array
+ * (a refusal is said on stderr and leaves it out: only -ENOMEM-like failures return <0). */
+int live_conntrack_load(struct live_capture *c, bool quiet);
+void live_conntrack_free(struct live_capture *c);
+/* A record of the reader (ev->dir ECAP_REC_*), already checked against the ring record's size
+ * and the interface's slot; body holds ev->caplen bytes. */
+int live_conntrack_record(struct live_capture *c, const struct live_iface *li,
+			  const struct ecap_pkt_event *ev, const uint8_t *body);
 
 /* live_iface.c */
 int live_iface_setup(struct live_capture *c, const char *name, struct store *s);

@@ -14,6 +14,10 @@
  *    tuple, and unconnected or listening sockets (remote address and port zero) by namespace,
  *    local port and address (zero address: any); applied to flows as they start, expiring after
  *    PENDING_TTL_NS of the caller's time;
+ *  - peer aliases: a socket of another namespace (a container's) that sent a flow's packets
+ *    through a veth pair, by that namespace and the exact tuple, naming the namespace where
+ *    the flow was recorded (pipeline_peer_socket); direct-mapped, expiring like pending
+ *    owners, so an owner reported after the alias still finds the flow;
  *  - client_randoms of the run's TLS sessions and secrets, for the secrets_linked count
  *    (grows to CR_SET_MAX entries, then starts over: the count is exact up to that).
  */
@@ -31,6 +35,7 @@
 #define PENDING_SLOTS 8192
 #define PENDING_PROBE 8
 #define PENDING_TTL_NS (120ull * 1000000000ull)
+#define ALIAS_SLOTS 4096
 #define CR_SET_MIN 1024
 #define CR_SET_MAX (1u << 20)
 #define TLS_BUFS 4096
@@ -60,6 +65,13 @@ struct iface_info {
 	uint32_t netns;
 };
 
+/* A socket of namespace key.netns with the key's tuple sent packets recorded in to_netns. */
+struct alias {
+	struct ft_key key;
+	uint32_t to_netns;
+	uint64_t expire_ns;
+};
+
 struct cr_ent {
 	uint8_t cr[32];
 	uint8_t used, has_session;
@@ -79,6 +91,7 @@ struct pipeline {
 	struct frag_slot *frag;
 	struct pending *pend;
 	uint32_t n_exact, n_wild;   /* pending slots in use (an upper bound: lazy expiry) */
+	struct alias *alias;        /* ALIAS_SLOTS, allocated at the first peer socket */
 
 	struct cr_ent *cr;
 	uint32_t cr_cap, cr_n;
@@ -151,6 +164,7 @@ void pipeline_free(struct pipeline *p)
 	free(p->ifs);
 	free(p->frag);
 	free(p->pend);
+	free(p->alias);
 	free(p->cr);
 	free(p);
 }
@@ -545,6 +559,94 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 	return store_append_packet(p->store, pkt);
 }
 
+/* ---- peer sockets and NAT ------------------------------------------------------------------- */
+
+static struct alias *alias_slot(struct pipeline *p, const struct ft_key *key)
+{
+	return &p->alias[mix((const uint8_t *)key, sizeof(*key), 0) & (ALIAS_SLOTS - 1)];
+}
+
+/* The flow recorded in another namespace that a socket of so->netns sent, through an alias. */
+static struct flow *alias_flow(struct pipeline *p, const struct socket_owner *so, uint64_t now,
+			       enum flow_side *local)
+{
+	struct ft_key key;
+	bool local_is_lo;
+
+	flowtable_tuple_key(&key, so->netns, so->proto, so->local_addr, so->local_port,
+			    so->remote_addr, so->remote_port, &local_is_lo);
+	struct alias *a = alias_slot(p, &key);
+	if (!a->to_netns || a->expire_ns < now || memcmp(&a->key, &key, sizeof(key)) != 0)
+		return NULL;
+	struct flow *f = flowtable_find(p->ft, a->to_netns, so->proto, so->local_addr,
+					so->local_port, so->remote_addr, so->remote_port, local);
+	if (f)
+		p->st.peer_owners++;
+	return f;
+}
+
+int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint64_t ts_ns)
+{
+	enum flow_side local;
+	struct ft_key key;
+	bool local_is_lo;
+
+	if (!ps->netns || !ps->sock_netns || ps->netns == ps->sock_netns)
+		return 0;
+	struct flow *f = flowtable_find(p->ft, ps->netns, ps->proto, ps->local_addr,
+					ps->local_port, ps->remote_addr, ps->remote_port, &local);
+	if (!f)
+		return 0;
+	if (!p->alias && !(p->alias = calloc(ALIAS_SLOTS, sizeof(*p->alias))))
+		return -ENOMEM;
+	flowtable_tuple_key(&key, ps->sock_netns, ps->proto, ps->local_addr, ps->local_port,
+			    ps->remote_addr, ps->remote_port, &local_is_lo);
+	struct alias *a = alias_slot(p, &key);
+	a->key = key;
+	a->to_netns = ps->netns;
+	a->expire_ns = ts_ns + PENDING_TTL_NS;
+	if (f->rec.proc[local].valid || !p->n_exact)
+		return 0;
+	/* The socket's owner may have come first, and waits for a flow of its namespace. */
+	for (int k = 0; k < 2; k++) {
+		struct pending *e = pend_find(p, &key, false, ts_ns, k);
+		if (!e || (bool)e->local_is_lo != local_is_lo)
+			continue;
+		p->st.peer_owners++;
+		if (set_proc(f, local, &e->proc))
+			return store_put_flow(p->store, &f->rec);
+		return 0;
+	}
+	return 0;
+}
+
+int pipeline_nat(struct pipeline *p, const struct nat_entry *e, uint64_t ts_ns)
+{
+	enum flow_side pre_side, post_side;
+
+	if (!e->netns || !e->kind)
+		return 0;
+	/* End 1 of each lookup is the original source: as it is, and as the translation made
+	 * it (the reply's destination). */
+	struct flow *pre = flowtable_find(p->ft, e->netns, e->proto, e->orig_src, e->orig_sport,
+					  e->orig_dst, e->orig_dport, &pre_side);
+	struct flow *post = flowtable_find(p->ft, e->netns, e->proto, e->reply_dst,
+					   e->reply_dport, e->reply_src, e->reply_sport, &post_side);
+	if (!pre || !post || pre == post || pre->nat_peer == post->rec.id)
+		return 0;
+	pre->nat_peer = post->rec.id;
+	post->nat_peer = pre->rec.id;
+	struct flow_link link = {
+		.pre_id = pre->rec.id,
+		.post_id = post->rec.id,
+		.kind = e->kind,
+		.pre_a_side = (uint8_t)(pre_side == FLOW_SIDE_A ? post_side : !post_side),
+		.ts_ns = ts_ns,
+	};
+	p->st.nat_links++;
+	return store_put_flow_link(p->store, &link);
+}
+
 /* ---- sockets, drops, time ----------------------------------------------------------------- */
 
 int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns)
@@ -562,6 +664,8 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 	enum flow_side local;
 	struct flow *f = flowtable_find(p->ft, so->netns, so->proto, so->local_addr,
 					so->local_port, so->remote_addr, so->remote_port, &local);
+	if (!f && p->alias)
+		f = alias_flow(p, so, ts_ns, &local);
 	bool closed = f && (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST));
 	/*
 	 * A flow that is open, or closed with no owner on this end yet (a short connection

@@ -70,6 +70,37 @@ struct socket_owner {
 };
 int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns);
 
+/*
+ * A conntrack entry of network namespace netns that NAT changed (live source, read in the
+ * kernel from a recorded packet's nf_conn): its tuple in the original direction (orig_src ->
+ * orig_dst) and in the reply direction. When the flows of both tuples (the reply tuple's
+ * reversed) are in the table, they are linked: the flow of the original tuple is the one
+ * before the translation. Each link is stored once (chunk metadata section 15).
+ */
+struct nat_entry {
+	uint32_t netns;
+	uint8_t proto;
+	uint8_t kind;            /* FLOW_LINK_* bits */
+	uint8_t orig_src[16], orig_dst[16], reply_src[16], reply_dst[16];
+	uint16_t orig_sport, orig_dport, reply_sport, reply_dport;
+};
+int pipeline_nat(struct pipeline *p, const struct nat_entry *e, uint64_t ts_ns);
+
+/*
+ * A packet recorded in namespace netns was sent by a local socket of namespace sock_netns
+ * whose own tuple is exactly the packet's (live source: skb->sk of a packet that came
+ * through a veth pair). The owner of that socket, reported by pipeline_socket_owner() with
+ * sock_netns, before or after this call, becomes the owner of the sending end of the
+ * packet's flow in netns.
+ */
+struct peer_socket {
+	uint32_t netns, sock_netns;
+	uint8_t proto;
+	uint8_t local_addr[16], remote_addr[16];
+	uint16_t local_port, remote_port;
+};
+int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint64_t ts_ns);
+
 /* A secret from a key log file, an input DSB or the OpenSSL probes. 1 new, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
 
@@ -92,6 +123,8 @@ struct pipeline_stats {
 	uint64_t secrets, secrets_dup;
 	uint64_t secrets_linked;    /* secrets whose client_random has a session in this run */
 	uint64_t drops;
+	uint64_t nat_links;         /* flows linked before and after NAT */
+	uint64_t peer_owners;       /* flow ends owned by a socket of another namespace */
 	uint64_t decode_errors;     /* packets too short to decode past some header (still stored) */
 };
 void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st);

@@ -71,7 +71,8 @@ void chunk_builder_free(struct chunk_builder *cb)
 bool chunk_builder_empty(const struct chunk_builder *cb)
 {
 	return cb->meta.packets == 0 && cb->meta.n_flows == 0 && cb->n_secrets == 0 &&
-	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0 && cb->meta.n_procs == 0;
+	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0 && cb->meta.n_procs == 0 &&
+	       cb->meta.n_links == 0;
 }
 
 size_t chunk_builder_raw_size(const struct chunk_builder *cb)
@@ -358,6 +359,15 @@ int chunk_builder_add_process(struct chunk_builder *cb, const struct ecap_proc_i
 	if (!slot)
 		return -ENOMEM;
 	*slot = *pi;
+	return 0;
+}
+
+int chunk_builder_add_link(struct chunk_builder *cb, const struct flow_link *link)
+{
+	struct flow_link *slot = chunkmeta_push(&cb->meta, links);
+	if (!slot)
+		return -ENOMEM;
+	*slot = *link;
 	return 0;
 }
 

@@ -72,6 +72,12 @@
  *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
  *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
  *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
+ *  15 flow links (two flows that are one connection before and after NAT on this host,
+ *       from the conntrack entry's original and reply tuples; records.h struct flow_link):
+ *       u64 flow id before the translation, u64 flow id after it, u8 kind (bits: 1 SNAT or
+ *       MASQUERADE, 2 DNAT), u8 the side (0 A, 1 B) of the second flow that side A of the
+ *       first became, u64 when the recorder linked them (ns). The two ids differ; the flows
+ *       may be listed in this chunk or an earlier one.
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -103,10 +109,11 @@
 #define PROCINFO_FIXED 56
 #define OWNER_START_LEN 16
 #define HEADER_BLOCKS_LEN 4
+#define LINK_LEN 26
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
        SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
-       SEC_HEADER_BLOCKS };
+       SEC_HEADER_BLOCKS, SEC_LINKS = 15 };
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
@@ -153,6 +160,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->version[0] = 0;
 	m->n_procs = 0;
 	m->header_blocks = 0;
+	m->n_links = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -169,6 +177,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->blocks);
 	free(m->blockmax);
 	free(m->procs);
+	free(m->links);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -339,6 +348,19 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_procs; i++)
 			p = put_procinfo(p, &m->procs[i]);
+	}
+
+	if (m->n_links) {
+		if (!(p = put_section(b, SEC_LINKS, (uint32_t)m->n_links, m->n_links * LINK_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_links; i++, p += LINK_LEN) {
+			const struct flow_link *l = &m->links[i];
+			le64_store(p, l->pre_id);
+			le64_store(p + 8, l->post_id);
+			p[16] = l->kind;
+			p[17] = l->pre_a_side;
+			le64_store(p + 18, l->ts_ns);
+		}
 	}
 
 	if (m->n_blocks) {
@@ -549,7 +571,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
 			      type == SEC_ORDER || type == SEC_BLOCKMAX ? 8 :
 			      type == SEC_OWNER_START ? OWNER_START_LEN :
-			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN : 0;
+			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN :
+			      type == SEC_LINKS ? LINK_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -636,6 +659,22 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			break;
 		case SEC_PROCS:
 			err = decode_procs(m, s, send, count, why);
+			break;
+		case SEC_LINKS:
+			err = chunkmeta_reserve_for(m, links, count);
+			for (uint32_t i = 0; i < count && !err; i++, s += LINK_LEN) {
+				struct flow_link *l = &m->links[m->n_links++];
+				memset(l, 0, sizeof(*l));
+				l->pre_id = le64_load(s);
+				l->post_id = le64_load(s + 8);
+				l->kind = s[16];
+				l->pre_a_side = s[17];
+				l->ts_ns = le64_load(s + 18);
+				if (!l->pre_id || !l->post_id || l->pre_id == l->post_id ||
+				    l->pre_a_side > 1 || !l->kind ||
+				    (l->kind & ~(FLOW_LINK_SNAT | FLOW_LINK_DNAT)))
+					BAD("flow link is malformed");
+			}
 			break;
 		case SEC_HEADER_BLOCKS:
 			if (count != 1)

@@ -93,6 +93,8 @@ struct chunk_meta {
 	/* with CHUNKMETA_FLAG_BLOCKS: the first header_blocks blocks hold the SHB and the IDBs
 	 * (whole pcapng blocks each), what a read of some flows needs besides their packets */
 	uint32_t header_blocks;
+	/* flows linked before and after NAT (section 15) */
+	struct flow_link *links;                 size_t n_links, cap_links;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;

@@ -30,6 +30,7 @@ enum {
 	ST_SEGMENT,
 	ST_SECRET_CHUNK,
 	ST_SECRET_ROWS,
+	ST_LINK,
 	ST_COUNT
 };
 
@@ -73,6 +74,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SECRET_ROWS] = "SELECT x.secrets FROM secret_chunks c JOIN secrets x "
 			   "ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
 			   "WHERE c.client_random = ?1",
+	[ST_LINK] = "INSERT OR IGNORE INTO flow_links(pre_flow, post_flow, kind, a_side, ts_ns, "
+		    "chunk_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
@@ -239,7 +242,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 3)
+	if (from < 1 || from > 4)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -250,8 +253,11 @@ static int index_migrate(struct index *ix)
 			     "DEFAULT 0")))
 		err = exec(ix, index_sql);
 	/* 3 -> 4: one secrets row per session and chunk */
-	if (!err)
+	if (!err && from <= 3)
 		err = migrate_3_to_4(ix);
+	/* 4 -> 5: flow links (made by index_sql) */
+	if (!err && from == 4)
+		err = exec(ix, index_sql);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -756,6 +762,16 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	}
 	if (!err && n_secrets)
 		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);
+	for (size_t i = 0; i < m->n_links && !err; i++) {
+		st = ix->st[ST_LINK];
+		sqlite3_bind_int64(st, 1, (int64_t)m->links[i].pre_id);
+		sqlite3_bind_int64(st, 2, (int64_t)m->links[i].post_id);
+		sqlite3_bind_int(st, 3, m->links[i].kind);
+		sqlite3_bind_int(st, 4, m->links[i].pre_a_side);
+		sqlite3_bind_int64(st, 5, (int64_t)m->links[i].ts_ns);
+		sqlite3_bind_int64(st, 6, (int64_t)m->id);
+		err = step(ix, ST_LINK);
+	}
 	for (size_t i = 0; i < m->n_drops && !err; i++) {
 		st = ix->st[ST_DROPS];
 		sqlite3_bind_int64(st, 1, m->drops[i].iface);
@@ -822,6 +838,8 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
 		"DELETE FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "
+		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 4 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 5 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -107,6 +107,23 @@ CREATE TABLE IF NOT EXISTS processes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id);
 CREATE INDEX IF NOT EXISTS processes_by_last_chunk ON processes(last_chunk);
+
+-- Two flows that are one connection before and after NAT on this host (chunk metadata section
+-- 15): pre_flow in the conntrack entry's original direction, post_flow after the translation.
+-- kind: bits 1 SNAT (MASQUERADE too), 2 DNAT. a_side: the side of post_flow (0 A, 1 B) that
+-- side A of pre_flow became. A selection by owner follows these links one hop, and an export
+-- comments a flow's end that has no owner of its own with the linked end's. Rows go with
+-- their flows. (Index schema 5.)
+CREATE TABLE IF NOT EXISTS flow_links (
+	pre_flow  INTEGER NOT NULL,
+	post_flow INTEGER NOT NULL,
+	kind      INTEGER NOT NULL,
+	a_side    INTEGER NOT NULL,
+	ts_ns     INTEGER NOT NULL,
+	chunk_id  INTEGER NOT NULL,
+	PRIMARY KEY (pre_flow, post_flow)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS flow_links_by_post ON flow_links(post_flow);
 
 -- A TLS session: the flow whose ClientHello carried client_random, found in chunk_id. Keyed by
 -- flow so that new sessions append to the b-tree instead of landing on random pages.

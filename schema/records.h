@@ -116,6 +116,24 @@ struct flow_record {
 	struct ecap_proc proc[2];      /* indexed by enum flow_side */
 };
 
+/* Kinds of flow link: what the conntrack entry's NAT changed (bits, both when both). SNAT
+ * includes MASQUERADE (the kernel does not tell them apart). */
+enum {
+	FLOW_LINK_SNAT = 1,
+	FLOW_LINK_DNAT = 2,
+};
+
+/* Two flows recorded on this host that are one connection before and after NAT (from the
+ * conntrack entry's original and reply tuples): pre_id in the original direction (the
+ * container's own addresses for its MASQUERADEd connection), post_id after the translation
+ * (the uplink's). */
+struct flow_link {
+	uint64_t pre_id, post_id;
+	uint8_t kind;                  /* FLOW_LINK_* bits */
+	uint8_t pre_a_side;            /* the side of post_id that side A of pre_id became */
+	uint64_t ts_ns;                /* when the recorder learned it */
+};
+
 /* A TLS key log line's worth: label, client_random, secret. */
 #define ECAP_SECRET_MAX 64
 #define ECAP_LABEL_MAX 48

@@ -637,6 +637,14 @@ int store_put_process(struct store *s, const struct ecap_proc_info *pi)
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
+int store_put_flow_link(struct store *s, const struct flow_link *link)
+{
+	int err = chunk_builder_add_link(&s->cb, link);
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
@@ -705,6 +713,7 @@ int store_close(struct store *s)
 	}
 	sqlite3_finalize(s->get_flow_st);
 	sqlite3_finalize(s->get_proc_st);
+	sqlite3_finalize(s->get_links_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);

@@ -79,6 +79,8 @@ int store_put_secret(struct store *s, const struct tls_secret *secret);
 /* What an owning process was (once in a while per process: a record per chunk that needs it
  * is not needed, but retention keeps a record only as long as the chunk that carried it). */
 int store_put_process(struct store *s, const struct ecap_proc_info *pi);
+/* Two flows that are one connection before and after NAT (records.h struct flow_link). */
+int store_put_flow_link(struct store *s, const struct flow_link *link);
 /* Packets the source lost on an interface (ring buffer full, ...), counted at ts_ns. */
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);
 /* Call at least a few times a second: closes an old chunk, commits, applies retention. */
@@ -121,7 +123,9 @@ int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns);
 #define STORE_MATCH_TEXT_MAX 8
 /* A start time as comments print it (10 ms) matches a recorded one this close. */
 #define STORE_START_SLACK_NS 20000000ull
-/* Which flows a query wants. Kinds combine with AND, values of one kind with OR. */
+/* Which flows a query wants. Kinds combine with AND, values of one kind with OR. A selection
+ * by owner (pid, uid, comm, container, exe, cgroup, netns) also takes the flows linked to a
+ * matching one through NAT (one hop: flow_links). */
 struct flow_filter {
 	uint64_t since_ns, until_ns;            /* flows active in [since, until]; 0 / UINT64_MAX */
 	uint32_t pids[STORE_MATCH_MAX];         size_t n_pids;
@@ -167,6 +171,14 @@ struct flow_info {
 int store_walk_flows(struct store *s, const struct flow_filter *f,
 		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx);
 int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out);
+
+/* The NAT links of a flow (as pre_id or post_id): up to max in out, returns how many there
+ * are, or <0. */
+int store_get_links(struct store *s, uint64_t flow_id, struct flow_link *out, size_t max);
+/* Each end of rec without an owner takes the owner of the end it is linked to through NAT,
+ * when that one has one (one hop): the MASQUERADEd side of a container's connection on the
+ * uplink is the container's process. Returns 0 or <0. */
+int store_fill_linked_owners(struct store *s, struct flow_record *rec);
 
 struct chunk_ref {
 	uint64_t id;

@@ -214,6 +214,33 @@ static void pid_where(struct query *q, const struct flow_filter *f)
 	q_sql(q, ")");
 }
 
+/* The conditions on an owner `p` (flow_procs) of a selection by owner. */
+static void owner_where(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " WHERE 1");
+	if (f->n_netns) {
+		q_sql(q, " AND ");
+		q_list_u32(q, "p.netns", f->netns, f->n_netns);
+	}
+	if (f->n_containers || f->n_exes || f->n_cgroups)
+		proc_info_where(q, f);
+	if (f->n_pids)
+		pid_where(q, f);
+	if (f->n_uids) {
+		q_sql(q, " AND ");
+		q_list_u32(q, "p.uid", f->uids, f->n_uids);
+	}
+	if (f->n_comms) {
+		q_sql(q, " AND p.comm IN (");
+		for (size_t i = 0; i < f->n_comms; i++) {
+			if (i)
+				q_sql(q, ",");
+			q_param(q, P_TEXT, 0, f->comms[i], (int)strnlen(f->comms[i], ECAP_COMM_LEN));
+		}
+		q_sql(q, ")");
+	}
+}
+
 /* The WHERE clause over `flows f` for a filter. */
 static void flow_where(struct query *q, const struct flow_filter *f)
 {
@@ -272,29 +299,15 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 	}
 	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
 	    f->n_cgroups) {
-		q_sql(q, " AND f.id IN (SELECT flow_id FROM flow_procs p WHERE 1");
-		if (f->n_netns) {
-			q_sql(q, " AND ");
-			q_list_u32(q, "p.netns", f->netns, f->n_netns);
-		}
-		if (f->n_containers || f->n_exes || f->n_cgroups)
-			proc_info_where(q, f);
-		if (f->n_pids)
-			pid_where(q, f);
-		if (f->n_uids) {
-			q_sql(q, " AND ");
-			q_list_u32(q, "p.uid", f->uids, f->n_uids);
-		}
-		if (f->n_comms) {
-			q_sql(q, " AND p.comm IN (");
-			for (size_t i = 0; i < f->n_comms; i++) {
-				if (i)
-					q_sql(q, ",");
-				q_param(q, P_TEXT, 0, f->comms[i],
-					(int)strnlen(f->comms[i], ECAP_COMM_LEN));
-			}
-			q_sql(q, ")");
-		}
+		/* the flows an owner matches, and one hop through NAT links either way */
+		q_sql(q, " AND f.id IN (SELECT p.flow_id FROM flow_procs p");
+		owner_where(q, f);
+		q_sql(q, " UNION SELECT l.post_flow FROM flow_links l JOIN flow_procs p "
+			 "ON p.flow_id = l.pre_flow");
+		owner_where(q, f);
+		q_sql(q, " UNION SELECT l.pre_flow FROM flow_links l JOIN flow_procs p "
+			 "ON p.flow_id = l.post_flow");
+		owner_where(q, f);
 		q_sql(q, ")");
 	}
 }
@@ -482,6 +495,65 @@ int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out)
 	}
 	sqlite3_reset(st);
 	return err;
+}
+
+int store_get_links(struct store *s, uint64_t flow_id, struct flow_link *out, size_t max)
+{
+	sqlite3_stmt *st = s->get_links_st;
+	int n = 0, rc;
+
+	if (!st) {
+		if (sqlite3_prepare_v2(index_db(s->ix), "SELECT pre_flow, post_flow, kind, a_side, "
+				       "ts_ns FROM flow_links WHERE pre_flow = ?1 UNION ALL SELECT "
+				       "pre_flow, post_flow, kind, a_side, ts_ns FROM flow_links "
+				       "WHERE post_flow = ?1", -1, &st, NULL) != SQLITE_OK)
+			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+		s->get_links_st = st;
+	}
+	sqlite3_bind_int64(st, 1, (int64_t)flow_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((size_t)n < max) {
+			struct flow_link *l = &out[n];
+			l->pre_id = (uint64_t)sqlite3_column_int64(st, 0);
+			l->post_id = (uint64_t)sqlite3_column_int64(st, 1);
+			l->kind = (uint8_t)sqlite3_column_int(st, 2);
+			l->pre_a_side = sqlite3_column_int(st, 3) ? 1 : 0;
+			l->ts_ns = (uint64_t)sqlite3_column_int64(st, 4);
+		}
+		n++;
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	return n;
+}
+
+#define LINKS_FILLED_MAX 4
+
+int store_fill_linked_owners(struct store *s, struct flow_record *rec)
+{
+	struct flow_link links[LINKS_FILLED_MAX];
+	struct flow_record other;
+
+	if (rec->proc[0].valid && rec->proc[1].valid)
+		return 0;
+	int n = store_get_links(s, rec->id, links, LINKS_FILLED_MAX);
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && i < LINKS_FILLED_MAX; i++) {
+		const struct flow_link *l = &links[i];
+		bool is_post = l->post_id == rec->id;
+		if (store_get_flow(s, is_post ? l->pre_id : l->post_id, &other) < 0)
+			continue;
+		for (int side = 0; side < 2; side++) {
+			/* pre's side A became post's side pre_a_side */
+			int os = is_post ? (side == l->pre_a_side ? FLOW_SIDE_A : FLOW_SIDE_B) :
+					   (side == FLOW_SIDE_A ? l->pre_a_side : !l->pre_a_side);
+			if (!rec->proc[side].valid && other.proc[os].valid)
+				rec->proc[side] = other.proc[os];
+		}
+	}
+	return 0;
 }
 
 /* ---- chunks ------------------------------------------------------------------------ */

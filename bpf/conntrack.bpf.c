@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * conntrack.bpf.c - what the kernel knows about a recorded packet beyond its bytes: the
+ * conntrack entry NAT changed it with, and the local socket of another network namespace
+ * that sent it. Both go into the "packets" ring (shared with capture.bpf.c) as records of
+ * their own (struct ecap_nat_info, struct ecap_peer_sock in ecap.h) right after the packet.
+ *
+ * capture.bpf.c tail-calls ecap_ct_ingress / ecap_ct_egress (entries ECAP_CONNTRACK_PROG + 0
+ * and + 1 of "filter_progs") after it recorded a packet. This is a program of its own so that
+ * a kernel without the kfunc it needs (bpf_cast_to_kern_ctx, Linux 6.2) only loses what it
+ * gives: the entry stays empty, the tail call falls through, packets are recorded as before.
+ *
+ *  - Egress: the packet's conntrack entry is skb->_nfct with its low 3 bits (ctinfo) masked
+ *    off, a struct nf_conn. By egress the POSTROUTING hooks have run, so SNAT and MASQUERADE
+ *    are applied and the entry is confirmed; on ingress the entry is not attached yet (TC
+ *    ingress runs before PREROUTING). When its status has IPS_SRC_NAT or IPS_DST_NAT, both of
+ *    its tuples are reported: the flow of the original tuple and the flow of the reply tuple
+ *    (reversed) are the connection before and after the translation.
+ *  - Ingress: skb->sk is kept when a packet crosses a veth pair into another namespace
+ *    (skb_scrub_packet no longer orphans it), so on the host end of a container's veth it
+ *    is the container's socket that sent the packet. It is reported when its namespace is not
+ *    the interface's and the packet's addresses and ports are exactly the socket's (a packet
+ *    the other namespace translated, or forwarded, names no owner).
+ *
+ * Each is reported at most once a second per conntrack entry or socket and CPU (a per-CPU
+ * table, direct-mapped by pointer), so the cost per packet is a few loads and, for a NATed
+ * or peer packet, one array lookup. Reads of kernel memory go through bpf_probe_read_kernel
+ * (BPF_CORE_READ); nothing is written but the ring and the table. Returns TC_ACT_UNSPEC
+ * always: the packet goes on as if no filter were there.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "ecap.h"
+
+#define TC_ACT_UNSPEC (-1)
+#define REPORT_EVERY_NS 1000000000ull
+#define REPORTED_SLOTS 256u
+#define AF_INET_NR 2
+#define AF_INET6_NR 10
+#define IPPROTO_TCP_NR 6
+#define IPPROTO_UDP_NR 17
+#define TCP_TIME_WAIT_NR 6
+#define TCP_NEW_SYN_RECV_NR 12
+
+char LICENSE[] SEC("license") = "GPL";
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* Both are capture.bpf.c's maps (user space hands their fds over before load). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 24);
+} packets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ECAP_IFSLOTS);
+	__type(key, __u32);
+	__type(value, struct ecap_iface_cfg);
+} ifaces SEC(".maps");
+
+struct reported {
+	__u64 key;              /* the nf_conn or sock pointer */
+	__u64 at_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, REPORTED_SLOTS);
+	__type(key, __u32);
+	__type(value, struct reported);
+} reported SEC(".maps");
+
+/* The slot of the table for key, claimed when key was not reported within the last second;
+ * NULL when it was. */
+static __always_inline struct reported *claim(__u64 key, __u64 now)
+{
+	__u32 i = (__u32)((key >> 6) ^ (key >> 14)) % REPORTED_SLOTS;
+	struct reported *r = bpf_map_lookup_elem(&reported, &i);
+
+	if (!r || (r->key == key && now - r->at_ns < REPORT_EVERY_NS))
+		return NULL;
+	r->key = key;
+	r->at_ns = now;
+	return r;
+}
+
+/* The ring record header, as capture.bpf.c writes a packet's. */
+static __always_inline bool header(struct __sk_buff *ctx, struct ecap_pkt_event *h, __u8 kind,
+				   __u32 size, __u64 now)
+{
+	__u32 key = ctx->ifindex % ECAP_IFSLOTS;
+	struct ecap_iface_cfg *cfg = bpf_map_lookup_elem(&ifaces, &key);
+
+	if (!cfg || cfg->ifindex != ctx->ifindex || cfg->slot >= ECAP_IFACES_MAX)
+		return false;
+	__builtin_memset(h, 0, sizeof(*h));
+	h->ts_mono_ns = now;
+	h->ifindex = ctx->ifindex;
+	h->slot = cfg->slot;
+	h->len = size;
+	h->caplen = size;
+	h->dir = kind;
+	return true;
+}
+
+/* An address as 16 bytes, IPv4 v4-mapped. */
+static __always_inline void v4_mapped(__u8 out[16], __u32 be_addr)
+{
+	__builtin_memset(out, 0, 10);
+	out[10] = 0xff;
+	out[11] = 0xff;
+	__builtin_memcpy(out + 12, &be_addr, 4);
+}
+
+static __always_inline bool same16(const __u8 *a, const __u8 *b)
+{
+	__u64 a0, a1, b0, b1;
+
+	__builtin_memcpy(&a0, a, 8);
+	__builtin_memcpy(&a1, a + 8, 8);
+	__builtin_memcpy(&b0, b, 8);
+	__builtin_memcpy(&b1, b + 8, 8);
+	return a0 == b0 && a1 == b1;
+}
+
+static __always_inline void ct_end(struct ecap_ct_end *e, const union nf_inet_addr *a,
+				   __be16 port, bool v4)
+{
+	if (v4)
+		v4_mapped(e->addr, a->ip);
+	else
+		__builtin_memcpy(e->addr, a->all, 16);
+	e->port = bpf_ntohs(port);
+	e->pad = 0;
+}
+
+struct nat_record {
+	struct ecap_pkt_event h;
+	struct ecap_nat_info n;
+};
+
+SEC("tc")
+int ecap_ct_egress(struct __sk_buff *ctx)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+	struct nf_conntrack_tuple o, r;
+	struct nat_record *rec;
+	struct reported *claimed;
+	struct nf_conn *ct;
+	__u64 status, now;
+	bool v4;
+
+	ct = (struct nf_conn *)(skb->_nfct & ~7ul);
+	if (!ct)
+		return TC_ACT_UNSPEC;
+	status = BPF_CORE_READ(ct, status);
+	if (!(status & (ECAP_NAT_SRC | ECAP_NAT_DST)))
+		return TC_ACT_UNSPEC;
+	now = bpf_ktime_get_ns();
+	claimed = claim((__u64)ct, now);
+	if (!claimed)
+		return TC_ACT_UNSPEC;
+	if (bpf_core_read(&o, sizeof(o), &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple) ||
+	    bpf_core_read(&r, sizeof(r), &ct->tuplehash[IP_CT_DIR_REPLY].tuple))
+		goto unclaim;
+	if ((o.dst.protonum != IPPROTO_TCP_NR && o.dst.protonum != IPPROTO_UDP_NR) ||
+	    (o.src.l3num != AF_INET_NR && o.src.l3num != AF_INET6_NR))
+		return TC_ACT_UNSPEC; /* no ports: ICMP and others are not linked */
+	rec = bpf_ringbuf_reserve(&packets, sizeof(*rec), 0);
+	if (!rec)
+		goto unclaim;
+	if (!header(ctx, &rec->h, ECAP_REC_NAT, sizeof(rec->n), now)) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return TC_ACT_UNSPEC;
+	}
+	v4 = o.src.l3num == AF_INET_NR;
+	rec->n.netns = BPF_CORE_READ(ct, ct_net.net, ns.inum);
+	rec->n.status = (__u32)status & (ECAP_NAT_SRC | ECAP_NAT_DST);
+	rec->n.proto = o.dst.protonum;
+	rec->n.family = v4 ? 4 : 6;
+	rec->n.pad = 0;
+	ct_end(&rec->n.orig_src, &o.src.u3, o.src.u.all, v4);
+	ct_end(&rec->n.orig_dst, &o.dst.u3, o.dst.u.all, v4);
+	ct_end(&rec->n.reply_src, &r.src.u3, r.src.u.all, v4);
+	ct_end(&rec->n.reply_dst, &r.dst.u3, r.dst.u.all, v4);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	return TC_ACT_UNSPEC;
+unclaim:
+	claimed->key = 0; /* not reported: try again with the next packet */
+	return TC_ACT_UNSPEC;
+}
+
+struct peer_record {
+	struct ecap_pkt_event h;
+	struct ecap_peer_sock s;
+};
+
+/* The packet's addresses (16 bytes each), protocol and ports; false when it is not an
+ * unfragmented IPv4 or IPv6 TCP/UDP packet (IPv6 extension headers included). */
+static __always_inline bool packet_tuple(struct __sk_buff *ctx, struct sk_buff *skb,
+					 __u8 src[16], __u8 dst[16], __u8 *proto, __u16 ports[2])
+{
+	__u32 off = (__u32)skb->network_header - skb->mac_header;
+	__u8 ip[40];
+
+	if (off > 64)
+		return false;
+	if (ctx->protocol == bpf_htons(0x0800)) {
+		__u32 s, d;
+
+		if (bpf_skb_load_bytes(ctx, off, ip, 20) < 0 || (ip[0] >> 4) != 4 ||
+		    ((ip[6] & 0x3f) | ip[7]) != 0) /* MF or an offset: a fragment */
+			return false;
+		__builtin_memcpy(&s, ip + 12, 4);
+		__builtin_memcpy(&d, ip + 16, 4);
+		v4_mapped(src, s);
+		v4_mapped(dst, d);
+		*proto = ip[9];
+		off += (ip[0] & 0xf) * 4;
+	} else if (ctx->protocol == bpf_htons(0x86DD)) {
+		if (bpf_skb_load_bytes(ctx, off, ip, 40) < 0 || (ip[0] >> 4) != 6)
+			return false;
+		__builtin_memcpy(src, ip + 8, 16);
+		__builtin_memcpy(dst, ip + 24, 16);
+		*proto = ip[6];
+		off += 40;
+	} else {
+		return false;
+	}
+	if (*proto != IPPROTO_TCP_NR && *proto != IPPROTO_UDP_NR)
+		return false;
+	if (bpf_skb_load_bytes(ctx, off, ports, 4) < 0)
+		return false;
+	ports[0] = bpf_ntohs(ports[0]);
+	ports[1] = bpf_ntohs(ports[1]);
+	return true;
+}
+
+SEC("tc")
+int ecap_ct_ingress(struct __sk_buff *ctx)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+	__u8 src[16], dst[16], la[16], ra[16], proto, state;
+	struct peer_record *rec;
+	struct reported *claimed;
+	__u16 ports[2], family;
+	__u32 sk_netns, dev_netns, a4;
+	struct sock *sk;
+	__u64 now;
+
+	sk = BPF_CORE_READ(skb, sk); /* a plain value: the table keys it */
+	if (!sk)
+		return TC_ACT_UNSPEC;
+	sk_netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	dev_netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	if (!sk_netns || !dev_netns || sk_netns == dev_netns)
+		return TC_ACT_UNSPEC;
+	now = bpf_ktime_get_ns();
+	claimed = claim((__u64)sk, now);
+	if (!claimed)
+		return TC_ACT_UNSPEC;
+	if (!packet_tuple(ctx, skb, src, dst, &proto, ports))
+		goto unclaim;
+	/* The socket's own ends; request and time-wait sockets are TCP's and have no
+	 * sk_protocol (only the common part of struct sock). */
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (state != TCP_NEW_SYN_RECV_NR && state != TCP_TIME_WAIT_NR &&
+	    BPF_CORE_READ(sk, sk_protocol) != proto)
+		return TC_ACT_UNSPEC;
+	if ((state == TCP_NEW_SYN_RECV_NR || state == TCP_TIME_WAIT_NR) && proto != IPPROTO_TCP_NR)
+		return TC_ACT_UNSPEC;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == AF_INET_NR) {
+		a4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		v4_mapped(la, a4);
+		a4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		v4_mapped(ra, a4);
+	} else if (family == AF_INET6_NR) {
+		BPF_CORE_READ_INTO(&la, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&ra, sk, __sk_common.skc_v6_daddr);
+	} else {
+		return TC_ACT_UNSPEC;
+	}
+	if (BPF_CORE_READ(sk, __sk_common.skc_num) != ports[0] ||
+	    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) != ports[1] ||
+	    !same16(la, src) || !same16(ra, dst))
+		return TC_ACT_UNSPEC; /* not the socket's own tuple: asked again in a second */
+	rec = bpf_ringbuf_reserve(&packets, sizeof(*rec), 0);
+	if (!rec)
+		goto unclaim;
+	if (!header(ctx, &rec->h, ECAP_REC_PEER_SOCK, sizeof(rec->s), now)) {
+		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
+		return TC_ACT_UNSPEC;
+	}
+	rec->s.sk_netns = sk_netns;
+	rec->s.dev_netns = dev_netns;
+	rec->s.proto = proto;
+	rec->s.family = ctx->protocol == bpf_htons(0x0800) ? 4 : 6;
+	rec->s.lport = ports[0];
+	rec->s.rport = ports[1];
+	rec->s.pad = 0;
+	__builtin_memcpy(rec->s.laddr, src, 16);
+	__builtin_memcpy(rec->s.raddr, dst, 16);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	return TC_ACT_UNSPEC;
+unclaim:
+	claimed->key = 0;
+	return TC_ACT_UNSPEC;
+}
