@@ -40,7 +40,9 @@ static void usage(FILE *f)
 		"                     only those processes; under each, what was recorded of it\n"
 		"                     (start, parent, executable, command line, cgroup, container)\n"
 		"  -f, --flows        one line per flow: id, protocol, A -> B (A opened it),\n"
-		"                     first and last packet, packets, bytes, process of each end\n"
+		"                     first and last packet, packets, bytes, process of each end;\n"
+		"                     under it, the flow it is before or after NAT on this host\n"
+		"                     (\"NAT: SNAT to flow 2\", \"NAT: SNAT from flow 1\")\n"
 		"  -j, --json         the same as one JSON object, for scripts\n"
 		"  -n, --top N        entries in the summary's top lists (default %d)\n"
 		"  --store DIR        the store (or as the last argument; default %s)\n"
@@ -262,6 +264,42 @@ struct ls {
 	int err;
 };
 
+#define LINKS_SHOWN_MAX 8
+
+static const char *nat_kind(uint8_t kind)
+{
+	return kind == (FLOW_LINK_SNAT | FLOW_LINK_DNAT) ? "SNAT+DNAT" :
+	       kind == FLOW_LINK_DNAT ? "DNAT" : "SNAT";
+}
+
+/* The flow's NAT links: text lines under it, or a JSON member. */
+static void print_links(struct ls *l, uint64_t id)
+{
+	struct flow_link v[LINKS_SHOWN_MAX];
+	int n = store_get_links(l->store, id, v, LINKS_SHOWN_MAX);
+
+	if (n < 0) {
+		l->err = n;
+		return;
+	}
+	if (n > LINKS_SHOWN_MAX)
+		n = LINKS_SHOWN_MAX;
+	if (l->json)
+		fputs(",\"nat\":[", stdout);
+	for (int i = 0; i < n; i++) {
+		bool pre = v[i].pre_id == id;
+		uint64_t other = pre ? v[i].post_id : v[i].pre_id;
+		if (l->json)
+			printf("%s{\"kind\":\"%s\",\"%s\":%" PRIu64 "}", i ? "," : "",
+			       nat_kind(v[i].kind), pre ? "after" : "before", other);
+		else
+			printf("%s         NAT: %s %s flow %" PRIu64 "\n", l->indent,
+			       nat_kind(v[i].kind), pre ? "to" : "from", other);
+	}
+	if (l->json)
+		fputc(']', stdout);
+}
+
 static void print_flow(struct ls *l, const struct flow_info *fi)
 {
 	const struct flow_record *r = &fi->rec;
@@ -282,8 +320,10 @@ static void print_flow(struct ls *l, const struct flow_info *fi)
 		json_time(stdout, "first", r->first_ns);
 		fputc(',', stdout);
 		json_time(stdout, "last", fi->last_ns);
-		fprintf(stdout, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}", fi->packets,
+		fprintf(stdout, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, fi->packets,
 			fi->bytes);
+		print_links(l, r->id);
+		fputc('}', stdout);
 	} else {
 		if (!l->listed)
 			printf("%s%8s %-5s %-45s %-24s %-24s %8s %10s  %s\n", l->indent, "ID",
@@ -299,6 +339,7 @@ static void print_flow(struct ls *l, const struct flow_info *fi)
 		printf("%s%8" PRIu64 " %-5s %-45s %-24s %-24s %8" PRIu64 " %10" PRIu64
 		       "  %s / %s\n", l->indent, r->id, pn, ab, t1, t2, fi->packets, fi->bytes, pa,
 		       pb);
+		print_links(l, r->id);
 	}
 	l->listed++;
 }
@@ -327,6 +368,8 @@ static int on_flow(const struct flow_info *fi, void *ctx)
 	keep_top(l, fi);
 	if (l->list_flows)
 		print_flow(l, fi);
+	if (l->err)
+		return l->err;
 	for (int side = 0; side < 2; side++) {
 		const struct ecap_proc *p = &fi->rec.proc[side];
 		if (!p->valid || !proc_selected(l->filter, p))

@@ -4,7 +4,9 @@
  * reuse, a ClientHello split over two segments linked to its flow, secrets before and after
  * their session (linked counts), process hints by direction, socket owners learned before
  * and after the first packet, one tuple in two network namespaces with an owner each (and a
- * socket of no known namespace owning nothing), IP fragments, packets without a flow, key
+ * socket of no known namespace owning nothing), a container's connection before and after
+ * MASQUERADE linked and owned through its socket in another namespace (also after an index
+ * rebuild; a malformed link refused), IP fragments, packets without a flow, key
  * log loading; and the
  * per-packet throughput (printed; the test fails only far below the goal).
  */
@@ -21,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "chunkmeta.h"
+#include "idset.h"
 #include "keylog.h"
 #include "pipeline.h"
 
@@ -479,6 +483,188 @@ static void test_socket_owner_netns(void **state)
 	assert_false(fr.proc[FLOW_SIDE_A].valid);
 }
 
+/* ---- NAT: a container's connection before and after MASQUERADE ---------------------------- */
+
+#define NS_C 4026532300u   /* a container's namespace: its sockets, none of its interfaces */
+#define CTR 0x0a9d0102u    /* the container, 10.157.1.2 */
+#define GW 0x0a9d0101u     /* the host on the container's side */
+#define UPL 0x0a9d0201u    /* the host on the uplink: what MASQUERADE makes of the container */
+#define OUT 0x0a9d0202u    /* a server outside */
+
+static struct socket_owner container_socket(uint16_t port, struct ecap_proc proc)
+{
+	struct socket_owner so = { .netns = NS_C, .proto = 6, .local_port = port,
+				   .remote_port = 80, .proc = proc };
+	so.proc.netns = NS_C;
+	v4(so.local_addr, CTR);
+	v4(so.remote_addr, OUT);
+	return so;
+}
+
+/* What the kernel side reports of one container connection: its sending socket seen on the
+ * bridge side, and its conntrack entry (original tuple the container's, reply to the uplink). */
+static void kernel_reports(struct fx *fx, uint16_t port, uint32_t netns, uint64_t ts)
+{
+	struct peer_socket ps = { .netns = NS_HOST, .sock_netns = NS_C, .proto = 6,
+				  .local_port = port, .remote_port = 80 };
+	v4(ps.local_addr, CTR);
+	v4(ps.remote_addr, OUT);
+	assert_int_equal(pipeline_peer_socket(fx->p, &ps, ts), 0);
+	struct nat_entry e = { .netns = netns, .proto = 6, .kind = FLOW_LINK_SNAT,
+			       .orig_sport = port, .orig_dport = 80, .reply_sport = 80,
+			       .reply_dport = port };
+	v4(e.orig_src, CTR);
+	v4(e.orig_dst, OUT);
+	v4(e.reply_src, OUT);
+	v4(e.reply_dst, UPL);
+	assert_int_equal(pipeline_nat(fx->p, &e, ts), 0);
+	assert_int_equal(pipeline_nat(fx->p, &e, ts + 1), 0); /* reported again: linked once */
+}
+
+/* The flows a selection by pid finds, as a sorted list. */
+static size_t select_pid(struct store *s, uint32_t pid, uint64_t *ids, size_t max)
+{
+	struct flow_filter f;
+	struct idset set = { 0 };
+	flow_filter_init(&f);
+	f.pids[f.n_pids++] = pid;
+	assert_int_equal(store_select_flows(s, &f, &set), 0);
+	size_t n = set.n < max ? set.n : max;
+	memcpy(ids, set.ids, n * sizeof(*ids));
+	idset_free(&set);
+	return n;
+}
+
+static void check_nat_store(struct store *s, const uint64_t pre[2], const uint64_t post[2],
+			    uint64_t plain)
+{
+	uint64_t ids[8];
+	struct flow_record fr;
+	struct flow_link l[4];
+
+	/* The pre-NAT flow (bridge side) is owned by the container's process; the post-NAT flow
+	 * (uplink) has no owner of its own, and takes it from its link, on the same end. */
+	for (int i = 0; i < 2; i++) {
+		uint32_t pid = 5001 + (uint32_t)i;
+		assert_int_equal(store_get_flow(s, pre[i], &fr), 0);
+		assert_true(fr.proc[FLOW_SIDE_A].valid);
+		assert_int_equal(fr.proc[FLOW_SIDE_A].pid, pid);
+		assert_int_equal(fr.proc[FLOW_SIDE_A].netns, NS_C);
+		assert_false(fr.proc[FLOW_SIDE_B].valid);
+		assert_int_equal(store_get_flow(s, post[i], &fr), 0);
+		assert_false(fr.proc[FLOW_SIDE_A].valid);
+		assert_int_equal(store_fill_linked_owners(s, &fr), 0);
+		assert_true(fr.proc[FLOW_SIDE_A].valid);
+		assert_int_equal(fr.proc[FLOW_SIDE_A].pid, pid);
+		assert_false(fr.proc[FLOW_SIDE_B].valid);
+		assert_int_equal(store_get_links(s, post[i], l, 4), 1);
+		assert_int_equal(l[0].pre_id, pre[i]);
+		assert_int_equal(l[0].post_id, post[i]);
+		assert_int_equal(l[0].kind, FLOW_LINK_SNAT);
+		assert_int_equal(l[0].pre_a_side, FLOW_SIDE_A);
+		assert_int_equal(store_get_links(s, pre[i], l, 4), 1);
+		/* --pid of the container's process: both flows of its connection, no other */
+		assert_int_equal(select_pid(s, pid, ids, 8), 2);
+		assert_int_equal(ids[0], pre[i]);
+		assert_int_equal(ids[1], post[i]);
+	}
+	assert_int_equal(store_get_links(s, plain, l, 4), 0);
+	assert_int_equal(select_pid(s, 5003, ids, 8), 1);
+	assert_int_equal(ids[0], plain);
+}
+
+static void test_nat_links(void **state)
+{
+	struct fx *fx = *state;
+	struct ecap_iface ifc = { .name = "uplink", .linktype = 1 };
+	uint32_t up;
+	uint64_t pre[2], post[2];
+
+	assert_int_equal(store_add_interface(fx->store, &ifc, &up), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, up, NS_HOST), 0);
+	for (int i = 0; i < 2; i++) {
+		uint16_t port = (uint16_t)(40000 + i);
+		uint64_t t = (uint64_t)(i + 1) * SEC;
+		struct socket_owner so = container_socket(port, mkproc(5001 + (uint32_t)i, "curl"));
+		struct pb out_pre = tcp_pkt(CTR, port, OUT, 80, 1, 0x02, NULL, 0);
+		struct pb out_post = tcp_pkt(UPL, port, OUT, 80, 1, 0x02, NULL, 0);
+		struct pb back_post = tcp_pkt(OUT, 80, UPL, port, 1, 0x12, NULL, 0);
+		struct pb back_pre = tcp_pkt(OUT, 80, CTR, port, 1, 0x12, NULL, 0);
+		/* The first connection's owner is reported before the kernel's records (it waits
+		 * as a socket of NS_C, which has no recorded interface), the second's after. */
+		if (i == 0)
+			assert_int_equal(pipeline_socket_owner(fx->p, &so, t), 0);
+		pre[i] = send_pkt_on(fx, fx->eth, &out_pre, t + 1, PKT_DIR_INBOUND, NULL);
+		post[i] = send_pkt_on(fx, up, &out_post, t + 2, PKT_DIR_OUTBOUND, NULL);
+		kernel_reports(fx, port, NS_HOST, t + 3);
+		assert_int_equal(send_pkt_on(fx, up, &back_post, t + 4, PKT_DIR_INBOUND, NULL),
+				 post[i]);
+		assert_int_equal(send_pkt_on(fx, fx->eth, &back_pre, t + 5, PKT_DIR_OUTBOUND,
+					     NULL), pre[i]);
+		if (i == 1)
+			assert_int_equal(pipeline_socket_owner(fx->p, &so, t + 6), 0);
+	}
+	/* Not linked: a conntrack entry of another namespace than the flows', and a flow that
+	 * was not translated (to the host itself), owned by a host process. */
+	kernel_reports(fx, 40001, NS_B, 3 * SEC);
+	struct pb local = tcp_pkt(CTR, 40002, GW, 22, 1, 0x02, NULL, 0);
+	uint64_t plain = send_pkt_on(fx, fx->eth, &local, 4 * SEC, PKT_DIR_INBOUND, NULL);
+	struct socket_owner sshd = { .netns = NS_HOST, .proto = 6, .local_port = 22,
+				     .remote_port = 40002, .proc = mkproc(5003, "sshd") };
+	v4(sshd.local_addr, GW);
+	v4(sshd.remote_addr, CTR);
+	assert_int_equal(pipeline_socket_owner(fx->p, &sshd, 4 * SEC), 0);
+	/* A socket of the interface's own namespace is no peer. */
+	struct peer_socket self = { .netns = NS_HOST, .sock_netns = NS_HOST, .proto = 6,
+				    .local_port = 40002, .remote_port = 22 };
+	v4(self.local_addr, CTR);
+	v4(self.remote_addr, GW);
+	assert_int_equal(pipeline_peer_socket(fx->p, &self, 4 * SEC), 0);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	struct pipeline_stats st;
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.nat_links, 2);
+	assert_int_equal(st.peer_owners, 2);
+	check_nat_store(fx->store, pre, post, plain);
+
+	/* The links live in the chunks' metadata: an index rebuilt from the segments has them. */
+	pipeline_free(fx->p);
+	fx->p = NULL;
+	assert_int_equal(store_close(fx->store), 0);
+	fx->store = NULL;
+	struct store_options so;
+	store_options_default(&so);
+	so.quiet = true;
+	assert_int_equal(store_rebuild(fx->dir, &so, false), 0);
+	assert_int_equal(store_open(fx->dir, STORE_READ, &so, &fx->store), 0);
+	check_nat_store(fx->store, pre, post, plain);
+}
+
+/* A link naming one flow twice is damage, said as such. */
+static void test_nat_link_malformed(void **state)
+{
+	(void)state;
+	struct chunk_meta m = { 0 };
+	struct buf b = { 0 };
+	const char *why;
+	struct flow_link *l = chunkmeta_push(&m, links);
+	assert_non_null(l);
+	*l = (struct flow_link){ .pre_id = 7, .post_id = 7, .kind = FLOW_LINK_SNAT };
+	assert_int_equal(chunkmeta_encode(&m, &b), 0);
+	struct chunk_meta back = { 0 };
+	assert_int_equal(chunkmeta_decode(b.data, b.len, &back, &why), -EBADMSG);
+	assert_string_equal(why, "flow link is malformed");
+	l->post_id = 8;
+	buf_reset(&b);
+	assert_int_equal(chunkmeta_encode(&m, &b), 0);
+	assert_true(chunkmeta_decode(b.data, b.len, &back, &why) > 0);
+	assert_int_equal(back.n_links, 1);
+	assert_int_equal(back.links[0].post_id, 8);
+	chunkmeta_free(&back);
+	chunkmeta_free(&m);
+	buf_free(&b);
+}
+
 /* Far more sockets than the pending table holds: the newest are kept, old ones expire. */
 static void test_pending_bounded(void **state)
 {
@@ -663,6 +849,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner_netns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nat_links, setup, teardown),
+		cmocka_unit_test(test_nat_link_malformed),
 		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_and_non_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keylog_load, setup, teardown),
