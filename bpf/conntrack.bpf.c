@@ -23,7 +23,7 @@
  *    the other namespace translated, or forwarded, names no owner).
  *
  * Each is reported at most once a second per conntrack entry or socket and CPU (a per-CPU
- * table, direct-mapped by pointer), so the cost per packet is a few loads and, for a NATed
+ * table, direct-mapped by pointer and ports: freed memory is soon another socket's), so the cost per packet is a few loads and, for a NATed
  * or peer packet, one array lookup. Reads of kernel memory go through bpf_probe_read_kernel
  * (BPF_CORE_READ); nothing is written but the ring and the table. Returns TC_ACT_UNSPEC
  * always: the packet goes on as if no filter were there.
@@ -160,12 +160,15 @@ int ecap_ct_egress(struct __sk_buff *ctx)
 	status = BPF_CORE_READ(ct, status);
 	if (!(status & (ECAP_NAT_SRC | ECAP_NAT_DST)))
 		return TC_ACT_UNSPEC;
+	if (bpf_core_read(&o, sizeof(o), &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple))
+		return TC_ACT_UNSPEC;
 	now = bpf_ktime_get_ns();
-	claimed = claim((__u64)ct, now);
+	/* An entry freed and its memory reused for the next connection within the second is
+	 * another connection: the ports are part of the key. */
+	claimed = claim((__u64)ct ^ ((__u64)o.src.u.all << 32) ^ ((__u64)o.dst.u.all << 48), now);
 	if (!claimed)
 		return TC_ACT_UNSPEC;
-	if (bpf_core_read(&o, sizeof(o), &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple) ||
-	    bpf_core_read(&r, sizeof(r), &ct->tuplehash[IP_CT_DIR_REPLY].tuple))
+	if (bpf_core_read(&r, sizeof(r), &ct->tuplehash[IP_CT_DIR_REPLY].tuple))
 		goto unclaim;
 	if ((o.dst.protonum != IPPROTO_TCP_NR && o.dst.protonum != IPPROTO_UDP_NR) ||
 	    (o.src.l3num != AF_INET_NR && o.src.l3num != AF_INET6_NR))
@@ -260,7 +263,9 @@ int ecap_ct_ingress(struct __sk_buff *ctx)
 	if (!sk_netns || !dev_netns || sk_netns == dev_netns)
 		return TC_ACT_UNSPEC;
 	now = bpf_ktime_get_ns();
-	claimed = claim((__u64)sk, now);
+	/* a socket freed and its memory reused by the next one: ports make it another key */
+	claimed = claim((__u64)sk ^ ((__u64)BPF_CORE_READ(sk, __sk_common.skc_portpair) << 32),
+			now);
 	if (!claimed)
 		return TC_ACT_UNSPEC;
 	if (!packet_tuple(ctx, skb, src, dst, &proto, ports))
