@@ -6,10 +6,10 @@
 # direction flags (the client's SYN outbound, the SYN-ACK inbound), curl attributed with the
 # host's netns, and the server in the namespace with the namespace's (the kernel shows that
 # its socket sent the packets that came through the veth: skb->sk), and no one else; after
-# SIGTERM no filter and no clsact qdisc of ours stays on the interface. UDP datagrams to port 9 from the namespace get a VLAN
-# tag that the skb keeps outside the packet bytes, as with a NIC's VLAN acceleration
-# (tests/live/vlan_push.bpf.c on the namespace end): they must be recorded with the tag in
-# place, as tcpdump shows them.
+# SIGTERM no filter and no clsact qdisc of ours stays on the interface. UDP datagrams to
+# port 9 from the namespace get a VLAN tag that the skb keeps outside the packet bytes, as
+# with a NIC's VLAN acceleration (tests/live/vlan_push.bpf.c on the namespace end): they
+# must be recorded with the tag in place, as tcpdump shows them.
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
