@@ -24,8 +24,12 @@
  *
  * Each is reported at most once a second per conntrack entry or socket and CPU (a per-CPU
  * table, direct-mapped by pointer and ports: freed memory is soon another socket's), so the cost per packet is a few loads and, for a NATed
- * or peer packet, one array lookup. Reads of kernel memory go through bpf_probe_read_kernel
- * (BPF_CORE_READ); nothing is written but the ring and the table. Returns TC_ACT_UNSPEC
+ * or peer packet, one array lookup. Kernel memory is read through typed pointers (the
+ * context cast with bpf_cast_to_kern_ctx; the conntrack entry, an integer in skb->_nfct,
+ * cast with bpf_rdonly_cast), whose loads the verifier turns into plain loads that read zero
+ * where they fault: with bpf_probe_read_kernel calls instead, the reader cost 270 ns per
+ * NATed packet here, against about 15 ns for the loads. Nothing is written but the ring
+ * and the table. Returns TC_ACT_UNSPEC
  * always: the packet goes on as if no filter were there.
  */
 #include "vmlinux.h"
@@ -48,6 +52,11 @@
 char LICENSE[] SEC("license") = "GPL";
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
+
+/* The kernel's BTF id of struct nf_conn, found by user space (this kernel's BTF has two of
+ * that name, so CO-RE cannot pick one); 0: NAT is not read. */
+const volatile __u32 nf_conn_btf_id = 0;
 
 /* Both are capture.bpf.c's maps (user space hands their fds over before load). */
 struct {
@@ -147,31 +156,34 @@ SEC("tc")
 int ecap_ct_egress(struct __sk_buff *ctx)
 {
 	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
-	struct nf_conntrack_tuple o, r;
+	struct nf_conntrack_tuple *o, *r;
 	struct nat_record *rec;
 	struct reported *claimed;
 	struct nf_conn *ct;
-	__u64 status, now;
+	__u64 status, now, nfct;
+	__u16 l3num;
+	__u8 proto;
 	bool v4;
 
-	ct = (struct nf_conn *)(skb->_nfct & ~7ul);
-	if (!ct)
+	nfct = skb->_nfct & ~7ul;
+	if (!nfct || !nf_conn_btf_id)
 		return TC_ACT_UNSPEC;
-	status = BPF_CORE_READ(ct, status);
+	ct = bpf_rdonly_cast((void *)nfct, nf_conn_btf_id);
+	status = ct->status;
 	if (!(status & (ECAP_NAT_SRC | ECAP_NAT_DST)))
 		return TC_ACT_UNSPEC;
-	if (bpf_core_read(&o, sizeof(o), &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple))
-		return TC_ACT_UNSPEC;
+	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
+	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
 	now = bpf_ktime_get_ns();
 	/* An entry freed and its memory reused for the next connection within the second is
 	 * another connection: the ports are part of the key. */
-	claimed = claim((__u64)ct ^ ((__u64)o.src.u.all << 32) ^ ((__u64)o.dst.u.all << 48), now);
+	claimed = claim(nfct ^ ((__u64)o->src.u.all << 32) ^ ((__u64)o->dst.u.all << 48), now);
 	if (!claimed)
 		return TC_ACT_UNSPEC;
-	if (bpf_core_read(&r, sizeof(r), &ct->tuplehash[IP_CT_DIR_REPLY].tuple))
-		goto unclaim;
-	if ((o.dst.protonum != IPPROTO_TCP_NR && o.dst.protonum != IPPROTO_UDP_NR) ||
-	    (o.src.l3num != AF_INET_NR && o.src.l3num != AF_INET6_NR))
+	proto = o->dst.protonum;
+	l3num = o->src.l3num;
+	if ((proto != IPPROTO_TCP_NR && proto != IPPROTO_UDP_NR) ||
+	    (l3num != AF_INET_NR && l3num != AF_INET6_NR))
 		return TC_ACT_UNSPEC; /* no ports: ICMP and others are not linked */
 	rec = bpf_ringbuf_reserve(&packets, sizeof(*rec), 0);
 	if (!rec)
@@ -180,16 +192,16 @@ int ecap_ct_egress(struct __sk_buff *ctx)
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return TC_ACT_UNSPEC;
 	}
-	v4 = o.src.l3num == AF_INET_NR;
-	rec->n.netns = BPF_CORE_READ(ct, ct_net.net, ns.inum);
+	v4 = l3num == AF_INET_NR;
+	rec->n.netns = ct->ct_net.net->ns.inum;
 	rec->n.status = (__u32)status & (ECAP_NAT_SRC | ECAP_NAT_DST);
-	rec->n.proto = o.dst.protonum;
+	rec->n.proto = proto;
 	rec->n.family = v4 ? 4 : 6;
 	rec->n.pad = 0;
-	ct_end(&rec->n.orig_src, &o.src.u3, o.src.u.all, v4);
-	ct_end(&rec->n.orig_dst, &o.dst.u3, o.dst.u.all, v4);
-	ct_end(&rec->n.reply_src, &r.src.u3, r.src.u.all, v4);
-	ct_end(&rec->n.reply_dst, &r.dst.u3, r.dst.u.all, v4);
+	ct_end(&rec->n.orig_src, &o->src.u3, o->src.u.all, v4);
+	ct_end(&rec->n.orig_dst, &o->dst.u3, o->dst.u.all, v4);
+	ct_end(&rec->n.reply_src, &r->src.u3, r->src.u.all, v4);
+	ct_end(&rec->n.reply_dst, &r->dst.u3, r->dst.u.all, v4);
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return TC_ACT_UNSPEC;
 unclaim:
@@ -255,43 +267,43 @@ int ecap_ct_ingress(struct __sk_buff *ctx)
 	struct sock *sk;
 	__u64 now;
 
-	sk = BPF_CORE_READ(skb, sk); /* a plain value: the table keys it */
+	sk = skb->sk;
 	if (!sk)
 		return TC_ACT_UNSPEC;
-	sk_netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	dev_netns = BPF_CORE_READ(skb, dev, nd_net.net, ns.inum);
+	sk_netns = sk->__sk_common.skc_net.net->ns.inum;
+	dev_netns = skb->dev->nd_net.net->ns.inum;
 	if (!sk_netns || !dev_netns || sk_netns == dev_netns)
 		return TC_ACT_UNSPEC;
 	now = bpf_ktime_get_ns();
-	/* a socket freed and its memory reused by the next one: ports make it another key */
-	claimed = claim((__u64)sk ^ ((__u64)BPF_CORE_READ(sk, __sk_common.skc_portpair) << 32),
-			now);
+	/* keyed by what the socket is (its ends), not where it lives: freed memory is soon
+	 * another socket's */
+	claimed = claim(((__u64)sk->__sk_common.skc_portpair << 32 | sk->__sk_common.skc_daddr) ^
+			sk_netns, now);
 	if (!claimed)
 		return TC_ACT_UNSPEC;
 	if (!packet_tuple(ctx, skb, src, dst, &proto, ports))
 		goto unclaim;
 	/* The socket's own ends; request and time-wait sockets are TCP's and have no
 	 * sk_protocol (only the common part of struct sock). */
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (state != TCP_NEW_SYN_RECV_NR && state != TCP_TIME_WAIT_NR &&
-	    BPF_CORE_READ(sk, sk_protocol) != proto)
+	state = sk->__sk_common.skc_state;
+	if (state != TCP_NEW_SYN_RECV_NR && state != TCP_TIME_WAIT_NR && sk->sk_protocol != proto)
 		return TC_ACT_UNSPEC;
 	if ((state == TCP_NEW_SYN_RECV_NR || state == TCP_TIME_WAIT_NR) && proto != IPPROTO_TCP_NR)
 		return TC_ACT_UNSPEC;
-	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	family = sk->__sk_common.skc_family;
 	if (family == AF_INET_NR) {
-		a4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		a4 = sk->__sk_common.skc_rcv_saddr;
 		v4_mapped(la, a4);
-		a4 = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		a4 = sk->__sk_common.skc_daddr;
 		v4_mapped(ra, a4);
 	} else if (family == AF_INET6_NR) {
-		BPF_CORE_READ_INTO(&la, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(&ra, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(la, &sk->__sk_common.skc_v6_rcv_saddr, 16);
+		__builtin_memcpy(ra, &sk->__sk_common.skc_v6_daddr, 16);
 	} else {
 		return TC_ACT_UNSPEC;
 	}
-	if (BPF_CORE_READ(sk, __sk_common.skc_num) != ports[0] ||
-	    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport)) != ports[1] ||
+	if (sk->__sk_common.skc_num != ports[0] ||
+	    bpf_ntohs(sk->__sk_common.skc_dport) != ports[1] ||
 	    !same16(la, src) || !same16(ra, dst))
 		return TC_ACT_UNSPEC; /* not the socket's own tuple: asked again in a second */
 	rec = bpf_ringbuf_reserve(&packets, sizeof(*rec), 0);

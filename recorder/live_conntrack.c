@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "capture.skel.h"
@@ -43,6 +44,17 @@ int live_conntrack_load(struct live_capture *c, bool quiet)
 	o = conntrack_bpf__open();
 	if (!o)
 		return -errno;
+	/* this kernel's BTF may hold more than one struct nf_conn (CO-RE cannot choose): the
+	 * first is taken, the verifier checks every access against it */
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	if (vmlinux) {
+		int id = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
+		o->rodata->nf_conn_btf_id = id > 0 ? (uint32_t)id : 0;
+		btf__free(vmlinux);
+	}
+	if (!o->rodata->nf_conn_btf_id && !quiet)
+		fprintf(stderr, "ecap-rec: the kernel's BTF has no struct nf_conn: flows before and "
+			"after NAT are not linked\n");
 	rc = bpf_map__reuse_fd(o->maps.packets, bpf_map__fd(c->skel->maps.packets));
 	if (rc == 0)
 		rc = bpf_map__reuse_fd(o->maps.ifaces, bpf_map__fd(c->skel->maps.ifaces));

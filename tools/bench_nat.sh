@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench_nat.sh - what the conntrack reader (bpf/conntrack.bpf.c: NAT links and owners of
+# packets sent through a veth by another namespace's socket) costs per packet. A container
+# namespace sends iperf3 traffic through a router namespace that MASQUERADEs it to an outside
+# namespace; ecap-rec records both of the router's veths, once as it is and once with
+# ECAP_NO_CONNTRACK=1 (the reader left out), taking turns. Per run: the TC programs' time per
+# packet from the kernel's BPF statistics (kernel.bpf_stats_enabled, switched on for the run
+# and set back after; a tail-called program's time is counted in the program that called
+# it), and ecap-rec's CPU (user+sys) per packet. Medians of RUNS runs each way.
+#
+#   tools/bench_nat.sh [--build DIR] [--runs N] [--seconds S] [--load tcp|udp64]
+#                      [--prefix NAME] [--keep]
+#
+#   --runs N      runs each way (default 3); --seconds S of traffic per run (default 3)
+#   --prefix      the namespaces' prefix (default ecap-nat; NAME-c-PID, NAME-h-PID, ...)
+#   --load L      only this load (default both)
+#
+# Two loads: TCP at 500 Mbit/s and UDP of 64-byte datagrams at 20 Mbit/s. Prints a markdown
+# table. Everything runs in the namespaces made here (nothing leaves them; ip_forward and the
+# MASQUERADE rule are the router namespace's own); every process started here is ended by
+# its pid, the namespaces are deleted at the end. Needs root, iperf3, bpftool and iptables
+# or nft. Exit status: 0 every row produced, 1 a row missing, 2 usage, missing build or not
+# root.
+set -u -o pipefail
+
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${ECAP_BUILD:-$SRC/build} RUNS=3 SECS=3 PREFIX=ecap-nat KEEP=0 LOADS="tcp udp64"
+
+usage() {
+	sed -n '4,/^# root\./p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	exit "${1:-2}"
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) BUILD=${2:?--build needs a directory}; shift ;;
+	--runs) RUNS=${2:?--runs needs a number}; shift ;;
+	--seconds) SECS=${2:?--seconds needs a number}; shift ;;
+	--prefix) PREFIX=${2:?--prefix needs a name}; shift ;;
+	--load) LOADS=${2:?--load needs tcp or udp64}; shift ;;
+	--keep) KEEP=1 ;;
+	-h|--help) usage 0 ;;
+	*) echo "bench_nat.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+
+REC=$BUILD/recorder/ecap-rec
+[ -x "$REC" ] || { echo "bench_nat.sh: $REC is missing: build first" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "bench_nat.sh: needs root" >&2; exit 2; }
+for c in iperf3 bpftool ip python3; do
+	command -v "$c" >/dev/null || { echo "bench_nat.sh: $c is not installed" >&2; exit 2; }
+done
+
+C="$PREFIX-c-$$" H="$PREFIX-h-$$" O="$PREFIX-o-$$"
+W=$(mktemp -d "${TMPDIR:-/tmp}/$PREFIX.XXXXXX")
+PIDS=()
+STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	ip netns del "$C" 2>/dev/null
+	ip netns del "$H" 2>/dev/null
+	ip netns del "$O" 2>/dev/null
+	[ "$KEEP" -eq 1 ] && echo "bench_nat.sh: work directory kept: $W" >&2 || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+for ns in "$C" "$H" "$O"; do
+	ip netns add "$ns" || exit 2
+	ip -n "$ns" link set lo up
+done
+ip link add nat-c0 netns "$C" type veth peer name nat-br netns "$H"
+ip link add nat-o0 netns "$O" type veth peer name nat-up netns "$H"
+ip -n "$C" addr add 10.158.1.2/24 dev nat-c0
+ip -n "$C" link set nat-c0 up
+ip -n "$C" route add default via 10.158.1.1
+ip -n "$H" addr add 10.158.1.1/24 dev nat-br
+ip -n "$H" addr add 10.158.2.1/24 dev nat-up
+ip -n "$H" link set nat-br up
+ip -n "$H" link set nat-up up
+ip -n "$O" addr add 10.158.2.2/24 dev nat-o0
+ip -n "$O" link set nat-o0 up
+ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
+ip netns exec "$H" iptables -t nat -A POSTROUTING -s 10.158.1.0/24 -o nat-up -j MASQUERADE ||
+	{ echo "bench_nat.sh: cannot add the MASQUERADE rule" >&2; exit 2; }
+
+ip netns exec "$O" iperf3 -s -B 10.158.2.2 >"$W/iperf-server.log" 2>&1 &
+PIDS+=($!)
+sleep 0.5
+
+# ticks PID: utime+stime of a process, in clock ticks
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# run MODE LOAD: one recorder, one load; prints "ns_per_packet cpu_us_per_packet packets"
+run() {
+	local mode=$1 load=$2 env=() rpid t0 t1
+	[ "$mode" = without ] && env=(ECAP_NO_CONNTRACK=1)
+	rm -rf "$W/s"
+	ip netns exec "$H" env "${env[@]}" "$REC" -i nat-br -i nat-up --store "$W/s" --no-tls \
+		2>"$W/rec.log" &
+	rpid=$!
+	PIDS+=("$rpid")
+	for _ in $(seq 100); do
+		grep -q "recording on" "$W/rec.log" 2>/dev/null && break
+		sleep 0.1
+	done
+	sysctl -qw kernel.bpf_stats_enabled=1
+	t0=$(ticks "$rpid")
+	if [ "$load" = tcp ]; then
+		ip netns exec "$C" iperf3 -c 10.158.2.2 -t "$SECS" -b 500M >/dev/null 2>&1
+	else
+		ip netns exec "$C" iperf3 -c 10.158.2.2 -t "$SECS" -u -l 64 -b 20M >/dev/null 2>&1
+	fi
+	sleep 0.3
+	t1=$(ticks "$rpid")
+	# the programs attached in the router namespace are this recorder's
+	ip netns exec "$H" bpftool -j net show >"$W/net.json"
+	bpftool -j prog show >"$W/progs.json"
+	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	kill -TERM "$rpid"
+	wait "$rpid" 2>/dev/null
+	python3 - "$W/net.json" "$W/progs.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+net, progs = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ticks, hz = int(sys.argv[3]), int(sys.argv[4])
+ours = {t["id"] for n in net for t in n.get("tc", []) if t["name"].startswith("ecap_")}
+ns = cnt = 0
+for p in progs:
+    if p.get("id") in ours:
+        ns += p.get("run_time_ns", 0)
+        cnt += p.get("run_cnt", 0)
+if cnt:
+    print("%.0f %.2f %d" % (ns / cnt, ticks * 1e6 / hz / cnt, cnt))
+PY
+}
+
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+
+echo "| load | reader | TC program time per packet (ns) | ecap-rec CPU per packet (us) | packets per run |"
+echo "|---|---|---|---|---|"
+missing=0
+for load in $LOADS; do
+	: >"$W/with.txt"
+	: >"$W/without.txt"
+	for r in $(seq "$RUNS"); do
+		for mode in with without; do
+			[ $((r % 2)) -eq 0 ] && mode=$([ "$mode" = with ] && echo without || echo with)
+			run "$mode" "$load" >>"$W/$mode.txt"
+		done
+	done
+	for mode in without with; do
+		if [ ! -s "$W/$mode.txt" ]; then
+			missing=1
+			continue
+		fi
+		printf '| %s | %s | %s | %s | %s |\n' \
+			"$([ "$load" = tcp ] && echo "TCP 500 Mbit/s" || echo "UDP 64 B, 20 Mbit/s")" \
+			"$([ "$mode" = with ] && echo on || echo "off (ECAP_NO_CONNTRACK=1)")" \
+			"$(awk '{ print $1 }' "$W/$mode.txt" | median)" \
+			"$(awk '{ print $2 }' "$W/$mode.txt" | median)" \
+			"$(awk '{ print $3 }' "$W/$mode.txt" | median)"
+	done
+done
+echo
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs each way, medians"
+exit "$missing"
