@@ -41,17 +41,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 owner_pid = 0;     /* the recorder; tells live filters from stale ones */
 const volatile __u64 wakeup_bytes = 0;  /* wake the reader when this much waits; 0: always */
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 24);   /* resized by user space before load */
-} packets SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ECAP_IFSLOTS);
-	__type(key, __u32);
-	__type(value, struct ecap_iface_cfg);
-} ifaces SEC(".maps");
+#include "capture_maps.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);

@@ -53,8 +53,8 @@ int live_conntrack_load(struct live_capture *c, bool quiet)
 		btf__free(vmlinux);
 	}
 	if (!o->rodata->nf_conn_btf_id && !quiet)
-		fprintf(stderr, "ecap-rec: the kernel's BTF has no struct nf_conn: flows before and "
-			"after NAT are not linked\n");
+		fprintf(stderr, "ecap-rec: the kernel's BTF has no struct nf_conn: flows before "
+			"and after NAT are not linked\n");
 	rc = bpf_map__reuse_fd(o->maps.packets, bpf_map__fd(c->skel->maps.packets));
 	if (rc == 0)
 		rc = bpf_map__reuse_fd(o->maps.ifaces, bpf_map__fd(c->skel->maps.ifaces));

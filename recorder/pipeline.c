@@ -631,7 +631,8 @@ int pipeline_nat(struct pipeline *p, const struct nat_entry *e, uint64_t ts_ns)
 	struct flow *pre = flowtable_find(p->ft, e->netns, e->proto, e->orig_src, e->orig_sport,
 					  e->orig_dst, e->orig_dport, &pre_side);
 	struct flow *post = flowtable_find(p->ft, e->netns, e->proto, e->reply_dst,
-					   e->reply_dport, e->reply_src, e->reply_sport, &post_side);
+					   e->reply_dport, e->reply_src, e->reply_sport,
+					   &post_side);
 	if (!pre || !post || pre == post || pre->nat_peer == post->rec.id)
 		return 0;
 	pre->nat_peer = post->rec.id;

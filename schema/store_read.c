@@ -235,7 +235,8 @@ static void owner_where(struct query *q, const struct flow_filter *f)
 		for (size_t i = 0; i < f->n_comms; i++) {
 			if (i)
 				q_sql(q, ",");
-			q_param(q, P_TEXT, 0, f->comms[i], (int)strnlen(f->comms[i], ECAP_COMM_LEN));
+			q_param(q, P_TEXT, 0, f->comms[i],
+				(int)strnlen(f->comms[i], ECAP_COMM_LEN));
 		}
 		q_sql(q, ")");
 	}

@@ -8,7 +8,8 @@
 # ECAP_NO_CONNTRACK=1 (the reader left out), taking turns. Per run: the TC programs' time per
 # packet from the kernel's BPF statistics (kernel.bpf_stats_enabled, switched on for the run
 # and set back after; a tail-called program's time is counted in the program that called
-# it), and ecap-rec's CPU (user+sys) per packet. Medians of RUNS runs each way.
+# it; left on and as they are when something else has them on), and ecap-rec's CPU
+# (user+sys) per packet. Medians of RUNS runs each way.
 #
 #   tools/bench_nat.sh [--build DIR] [--runs N] [--seconds S] [--load tcp|udp64]
 #                      [--prefix NAME] [--keep]
@@ -20,16 +21,16 @@
 # Two loads: TCP at 500 Mbit/s and UDP of 64-byte datagrams at 20 Mbit/s. Prints a markdown
 # table. Everything runs in the namespaces made here (nothing leaves them; ip_forward and the
 # MASQUERADE rule are the router namespace's own); every process started here is ended by
-# its pid, the namespaces are deleted at the end. Needs root, iperf3, bpftool and iptables
-# or nft. Exit status: 0 every row produced, 1 a row missing, 2 usage, missing build or not
-# root.
+# its pid, the namespaces are deleted at the end (tests/live/nat_net.sh makes them). Needs
+# root, iperf3, bpftool and iptables or nft. Exit status: 0 every row produced, 1 a row
+# missing, 2 usage, missing build or not root.
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ECAP_BUILD:-$SRC/build} RUNS=3 SECS=3 PREFIX=ecap-nat KEEP=0 LOADS="tcp udp64"
 
 usage() {
-	sed -n '4,/^# root\./p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+	sed -n '4,/not root\.$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 
@@ -57,7 +58,7 @@ done
 C="$PREFIX-c-$$" H="$PREFIX-h-$$" O="$PREFIX-o-$$"
 W=$(mktemp -d "${TMPDIR:-/tmp}/$PREFIX.XXXXXX")
 PIDS=()
-STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
+STATS_ON=0 # 1 while this script has switched the kernel's BPF statistics on
 
 cleanup() {
 	local p
@@ -65,7 +66,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	[ "$STATS_ON" -eq 0 ] || sysctl -qw kernel.bpf_stats_enabled=0
 	ip netns del "$C" 2>/dev/null
 	ip netns del "$H" 2>/dev/null
 	ip netns del "$O" 2>/dev/null
@@ -74,24 +75,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-for ns in "$C" "$H" "$O"; do
-	ip netns add "$ns" || exit 2
-	ip -n "$ns" link set lo up
-done
-ip link add nat-c0 netns "$C" type veth peer name nat-br netns "$H"
-ip link add nat-o0 netns "$O" type veth peer name nat-up netns "$H"
-ip -n "$C" addr add 10.158.1.2/24 dev nat-c0
-ip -n "$C" link set nat-c0 up
-ip -n "$C" route add default via 10.158.1.1
-ip -n "$H" addr add 10.158.1.1/24 dev nat-br
-ip -n "$H" addr add 10.158.2.1/24 dev nat-up
-ip -n "$H" link set nat-br up
-ip -n "$H" link set nat-up up
-ip -n "$O" addr add 10.158.2.2/24 dev nat-o0
-ip -n "$O" link set nat-o0 up
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$H" iptables -t nat -A POSTROUTING -s 10.158.1.0/24 -o nat-up -j MASQUERADE ||
-	{ echo "bench_nat.sh: cannot add the MASQUERADE rule" >&2; exit 2; }
+# shellcheck source=tests/live/nat_net.sh
+source "$SRC/tests/live/nat_net.sh"
+nat_net_make "$C" "$H" "$O" 158 nat-br nat-up ||
+	{ echo "bench_nat.sh: cannot make the namespaces or the MASQUERADE rule" >&2; exit 2; }
 
 ip netns exec "$O" iperf3 -s -B 10.158.2.2 >"$W/iperf-server.log" 2>&1 &
 PIDS+=($!)
@@ -113,7 +100,11 @@ run() {
 		grep -q "recording on" "$W/rec.log" 2>/dev/null && break
 		sleep 0.1
 	done
-	sysctl -qw kernel.bpf_stats_enabled=1
+	# on for the run, unless something else has them on already (then left as they are)
+	if [ "$(sysctl -n kernel.bpf_stats_enabled)" = 0 ]; then
+		sysctl -qw kernel.bpf_stats_enabled=1
+		STATS_ON=1
+	fi
 	t0=$(ticks "$rpid")
 	if [ "$load" = tcp ]; then
 		ip netns exec "$C" iperf3 -c 10.158.2.2 -t "$SECS" -b 500M >/dev/null 2>&1
@@ -125,7 +116,10 @@ run() {
 	# the programs attached in the router namespace are this recorder's
 	ip netns exec "$H" bpftool -j net show >"$W/net.json"
 	bpftool -j prog show >"$W/progs.json"
-	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
+	if [ "$STATS_ON" -eq 1 ]; then
+		sysctl -qw kernel.bpf_stats_enabled=0
+		STATS_ON=0
+	fi
 	kill -TERM "$rpid"
 	wait "$rpid" 2>/dev/null
 	python3 - "$W/net.json" "$W/progs.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
@@ -145,7 +139,8 @@ PY
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
-echo "| load | reader | TC program time per packet (ns) | ecap-rec CPU per packet (us) | packets per run |"
+echo "| load | reader | TC program time per packet (ns) | ecap-rec CPU per packet (us) |" \
+	"packets per run |"
 echo "|---|---|---|---|---|"
 missing=0
 for load in $LOADS; do
@@ -153,7 +148,9 @@ for load in $LOADS; do
 	: >"$W/without.txt"
 	for r in $(seq "$RUNS"); do
 		for mode in with without; do
-			[ $((r % 2)) -eq 0 ] && mode=$([ "$mode" = with ] && echo without || echo with)
+			# every other run the other way first
+			[ $((r % 2)) -eq 0 ] && mode=$([ "$mode" = with ] && echo without ||
+				echo with)
 			run "$mode" "$load" >>"$W/$mode.txt"
 		done
 	done
@@ -162,8 +159,9 @@ for load in $LOADS; do
 			missing=1
 			continue
 		fi
-		printf '| %s | %s | %s | %s | %s |\n' \
-			"$([ "$load" = tcp ] && echo "TCP 500 Mbit/s" || echo "UDP 64 B, 20 Mbit/s")" \
+		name="UDP 64 B, 20 Mbit/s"
+		[ "$load" = tcp ] && name="TCP 500 Mbit/s"
+		printf '| %s | %s | %s | %s | %s |\n' "$name" \
 			"$([ "$mode" = with ] && echo on || echo "off (ECAP_NO_CONNTRACK=1)")" \
 			"$(awk '{ print $1 }' "$W/$mode.txt" | median)" \
 			"$(awk '{ print $2 }' "$W/$mode.txt" | median)" \

@@ -157,6 +157,16 @@ assert_pid_decrypted() {
 	info "$name (pid $pid): $n packets, decrypted $want"
 }
 
+# in_ns NS LOG ARGS...: ARGS in network namespace NS in the background, output to LOG;
+# BG_PID is its pid (ip netns exec execs the command, so the pid is the command's own).
+in_ns() {
+	local ns=$1 log=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	BG_PID=$!
+	cleanup_pid "$BG_PID"
+}
+
 # sql STORE QUERY: one query on the store's index.
 sql() {
 	sqlite3 -batch -noheader "$1/index.db" "$2"

@@ -18,13 +18,9 @@ source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd ip curl
-if command -v nft >/dev/null 2>&1; then
-	NAT_TOOL=nft
-elif command -v iptables >/dev/null 2>&1; then
-	NAT_TOOL=iptables
-else
+command -v nft >/dev/null 2>&1 || command -v iptables >/dev/null 2>&1 ||
 	skip "neither nft nor iptables is installed (a MASQUERADE rule is needed)"
-fi
+source "$ECAP_SRC/tests/live/nat_net.sh"
 
 C="i15nat-ctr-$$" H="i15nat-host-$$" O="i15nat-out-$$"
 PORT=29180 LOCAL_PORT=29181 CPORT=29443 CPORT2=29444
@@ -33,45 +29,14 @@ head -c 20000 /dev/urandom | base64 >"$T/www/page.txt"
 
 for ns in "$C" "$H" "$O"; do
 	cleanup_cmd "ip netns del $ns 2>/dev/null"
-	ip netns add "$ns" || skip "cannot create network namespaces here"
-	ip -n "$ns" link set lo up
 done
-ip link add i15nat-c0 netns "$C" type veth peer name i15nat-br netns "$H"
-ip link add i15nat-o0 netns "$O" type veth peer name i15nat-up netns "$H"
-ip -n "$C" addr add 10.157.1.2/24 dev i15nat-c0
-ip -n "$C" link set i15nat-c0 up
-ip -n "$C" route add default via 10.157.1.1
-ip -n "$H" addr add 10.157.1.1/24 dev i15nat-br
-ip -n "$H" addr add 10.157.2.1/24 dev i15nat-up
-ip -n "$H" link set i15nat-br up
-ip -n "$H" link set i15nat-up up
-ip -n "$O" addr add 10.157.2.2/24 dev i15nat-o0
-ip -n "$O" link set i15nat-o0 up
-ip netns exec "$H" sysctl -qw net.ipv4.ip_forward=1 # this namespace's own setting
-if [ "$NAT_TOOL" = nft ]; then
-	ip netns exec "$H" nft -f - <<'EOF' || skip "nft cannot add a MASQUERADE rule here"
-table ip i15nat {
-	chain post {
-		type nat hook postrouting priority srcnat;
-		ip saddr 10.157.1.0/24 oifname "i15nat-up" masquerade
-	}
-}
-EOF
-else
-	ip netns exec "$H" iptables -t nat -A POSTROUTING -s 10.157.1.0/24 -o i15nat-up \
-		-j MASQUERADE || skip "iptables cannot add a MASQUERADE rule here"
-fi
+rc=0
+nat_net_make "$C" "$H" "$O" 157 i15nat-br i15nat-up || rc=$?
+[ "$rc" -ne 2 ] || skip "neither nft nor iptables can add a MASQUERADE rule here"
+[ "$rc" -eq 0 ] || skip "cannot make the network namespaces and veths here"
 
-# in_ns NS LOG ARGS...: ARGS in namespace NS in the background; BG_PID is its pid.
-in_ns() {
-	local ns=$1 log=$2
-	shift 2
-	ip netns exec "$ns" "$@" >"$log" 2>&1 &
-	BG_PID=$!
-	cleanup_pid "$BG_PID"
-}
-
-in_ns "$O" "$T/http-out.log" python3 -m http.server "$PORT" --bind 10.157.2.2 --directory "$T/www"
+in_ns "$O" "$T/http-out.log" python3 -m http.server "$PORT" --bind 10.157.2.2 \
+	--directory "$T/www"
 in_ns "$H" "$T/http-host.log" python3 -m http.server "$LOCAL_PORT" --bind 10.157.1.1 \
 	--directory "$T/www"
 for url in "http://10.157.2.2:$PORT/" "http://10.157.1.1:$LOCAL_PORT/"; do
@@ -86,7 +51,7 @@ in_ns "$H" "$T/rec.log" "$ECAP_REC" -i i15nat-br -i i15nat-up --store "$T/s" --n
 REC_PID=$BG_PID
 wait_for "$T/rec.log" "recording on" "$REC_PID" "ecap-rec in $H"
 grep -q "conntrack reader cannot be loaded" "$T/rec.log" &&
-	skip "this kernel cannot read conntrack from the capture programs: $(grep conntrack "$T/rec.log")"
+	skip "the capture programs cannot read conntrack here: $(grep conntrack "$T/rec.log")"
 
 ip netns exec "$C" curl -s -o "$T/got1" --local-port "$CPORT" "http://10.157.2.2:$PORT/page.txt" &
 CLIENT=$!
@@ -132,7 +97,8 @@ N=$(check_client "$T/s")
 # ecap-ls --flows: the two flows of the NATed connection name each other, nothing else links.
 "$ECAP_LS" --flows --json "$T/s" >"$T/flows.json" || fail "ecap-ls --flows --json failed"
 "$ECAP_LS" --flows "$T/s" >"$T/flows.txt" || fail "ecap-ls --flows failed"
-python3 - "$T/flows.json" "$CPORT" "$CPORT2" <<'PY' || { cat "$T/flows.txt" >&2; fail "ecap-ls --flows does not link the NATed flows as expected"; }
+links_ok=0
+python3 - "$T/flows.json" "$CPORT" "$CPORT2" <<'PY' || links_ok=$?
 import json, sys
 flows = json.load(open(sys.argv[1]))["flows"]
 cport, cport2 = int(sys.argv[2]), int(sys.argv[3])
@@ -147,6 +113,8 @@ assert post["nat"] == [{"kind": "SNAT", "before": pre["id"]}], post
 assert local["nat"] == [], local
 assert sum(len(f["nat"]) for f in flows) == 2, flows
 PY
+[ "$links_ok" -eq 0 ] ||
+	{ cat "$T/flows.txt" >&2; fail "ecap-ls --flows does not link the NATed flows so"; }
 grep -q "NAT: SNAT to flow" "$T/flows.txt" || fail "ecap-ls --flows (text) does not show the link"
 
 # The flow that was not NATed: its curl's export is that flow alone.

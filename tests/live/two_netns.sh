@@ -24,28 +24,18 @@ NSS=("ecap-i15a-$$" "ecap-i15b-$$")
 mkdir "$T/www"
 head -c 30000 /dev/urandom | base64 >"$T/www/page.txt"
 
-# in_ns K LOG ARGS...: ARGS in namespace K in the background; BG_PID is its pid (ip netns exec
-# execs the command, so the pid is the command's own).
-in_ns() {
-	local k=$1 log=$2
-	shift 2
-	ip netns exec "${NSS[$k]}" "$@" >"$log" 2>&1 &
-	BG_PID=$!
-	cleanup_pid "$BG_PID"
-}
-
 declare -A SRV KAS KACL REC
 for k in 0 1; do
 	cleanup_cmd "ip netns del ${NSS[$k]} 2>/dev/null"
 	ip netns add "${NSS[$k]}" || skip "cannot create network namespaces here"
 	ip -n "${NSS[$k]}" link set lo up
-	in_ns "$k" "$T/http$k.log" python3 -m http.server "$PORT" --bind 127.0.0.1 \
+	in_ns "${NSS[$k]}" "$T/http$k.log" python3 -m http.server "$PORT" --bind 127.0.0.1 \
 		--directory "$T/www"
 	SRV[$k]=$BG_PID
-	in_ns "$k" "$T/kas$k.log" python3 "$PEERS" keepalive-server 127.0.0.1 "$KA"
+	in_ns "${NSS[$k]}" "$T/kas$k.log" python3 "$PEERS" keepalive-server 127.0.0.1 "$KA"
 	KAS[$k]=$BG_PID
 	wait_for "$T/kas$k.log" "^ready" "$BG_PID" "keepalive server $k"
-	in_ns "$k" "$T/kac$k.log" python3 "$PEERS" keepalive-client 127.0.0.1 "$KA" "$KAC"
+	in_ns "${NSS[$k]}" "$T/kac$k.log" python3 "$PEERS" keepalive-client 127.0.0.1 "$KA" "$KAC"
 	KACL[$k]=$BG_PID
 	wait_for "$T/kac$k.log" "^ready" "$BG_PID" "keepalive client $k"
 	for i in $(seq 50); do
@@ -57,7 +47,7 @@ done
 sleep 1.5 # the keepalive connections are idle: nothing but the /proc scan can name them
 
 for k in 0 1; do
-	in_ns "$k" "$T/rec$k.log" "$ECAP_REC" -i lo --store "$T/s$k" --no-tls
+	in_ns "${NSS[$k]}" "$T/rec$k.log" "$ECAP_REC" -i lo --store "$T/s$k" --no-tls
 	REC[$k]=$BG_PID
 	wait_for "$T/rec$k.log" "recording on" "$BG_PID" "ecap-rec in ${NSS[$k]}"
 done
