@@ -22,6 +22,12 @@ int attrib_init(struct attrib *a, struct store *store)
 {
 	memset(a, 0, sizeof(*a));
 	a->store = store;
+	if (store) {
+		int n = store_has_links(store);
+		if (n < 0)
+			return n;
+		a->links = n > 0;
+	}
 	a->cap = 1024;
 	a->slots = calloc(a->cap, sizeof(*a->slots));
 	return a->slots ? 0 : -ENOMEM;
@@ -96,7 +102,7 @@ int attrib_put(struct attrib *a, const struct flow_record *given)
 	if (!rec->id)
 		return -EINVAL;
 	/* an end without an owner of its own: the owner of the end it is before or after NAT */
-	if (a->store && store_fill_linked_owners(a->store, &linked) < 0)
+	if (a->links && store_fill_linked_owners(a->store, &linked) < 0)
 		return -EIO;
 	info[0] = info_of(a, &rec->proc[0], &buf[0]);
 	info[1] = info_of(a, &rec->proc[1], &buf[1]);

@@ -26,6 +26,7 @@ struct attrib {
 	struct attrib_entry *slots;
 	size_t cap, n;             /* cap is a power of two, n <= cap / 2 */
 	uint64_t lookups_failed;   /* flows the store did not know */
+	bool links;                /* the store holds NAT links (else none is looked up) */
 };
 
 int attrib_init(struct attrib *a, struct store *store);

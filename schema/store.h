@@ -172,6 +172,8 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx);
 int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out);
 
+/* 1 when the store holds any NAT link, 0 when none, <0 error. */
+int store_has_links(struct store *s);
 /* The NAT links of a flow (as pre_id or post_id): up to max in out, returns how many there
  * are, or <0. */
 int store_get_links(struct store *s, uint64_t flow_id, struct flow_link *out, size_t max);

@@ -498,6 +498,15 @@ int store_get_flow(struct store *s, uint64_t flow_id, struct flow_record *out)
 	return err;
 }
 
+int store_has_links(struct store *s)
+{
+	int64_t n;
+	int err = index_scalar(s->ix, "SELECT EXISTS (SELECT 1 FROM flow_links)", 0, &n);
+	if (err < 0)
+		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	return n ? 1 : 0;
+}
+
 int store_get_links(struct store *s, uint64_t flow_id, struct flow_link *out, size_t max)
 {
 	sqlite3_stmt *st = s->get_links_st;
