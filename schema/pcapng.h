@@ -63,6 +63,7 @@ struct pcapng_idb_info {
 	uint32_t snaplen;     /* 0: no limit */
 	const char *name;     /* may be NULL */
 	const char *filter;   /* if_filter as a libpcap string, may be NULL or "" */
+	const char *description; /* if_description, may be NULL or "" */
 	uint8_t tsresol;      /* if_tsresol value; 9 = nanoseconds, 6 = microseconds */
 };
 
