@@ -216,6 +216,7 @@ static __always_inline void fill_head(struct sk_buff *skb, const struct ecap_any
 	unsigned char *data = BPF_CORE_READ(skb, data);
 	__u32 linear = BPF_CORE_READ(skb, len) - BPF_CORE_READ(skb, data_len);
 	__u32 l2 = ev->l2_len, skip = ev->data_skip, n;
+	__u64 size;
 
 	if (!h)
 		return;
@@ -230,9 +231,12 @@ static __always_inline void fill_head(struct sk_buff *skb, const struct ecap_any
 		n = ECAP_ANY_HEAD;
 	if (l2 + n > ev->caplen)
 		n = ev->caplen > l2 ? ev->caplen - l2 : 0;
-	if (n > ECAP_ANY_HEAD)
-		n = 0;
-	if (n && bpf_probe_read_kernel(&h->data[ECAP_ANY_L2_MAX], n, data + skip) < 0)
+	size = n;
+	asm volatile("" : "+r"(size)); /* the bound below stays on what the helper gets */
+	size &= 0x1ff;
+	if (size > ECAP_ANY_HEAD)
+		size = 0;
+	if (size && bpf_probe_read_kernel(&h->data[ECAP_ANY_L2_MAX], size, data + skip) < 0)
 		n = 0;
 	h->caplen = l2 + n;
 }
