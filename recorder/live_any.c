@@ -18,8 +18,9 @@
  * does not match), turn the monotonic timestamp into wall clock, hand the packet to the
  * pipeline, then to live_udp.c. No allocation, no syscall, except for a new device.
  *
- * Losses (perf buffer full, copy failures, records the perf ring dropped) belong to no
- * device: they are counted on a store interface named "any".
+ * Losses (perf buffer full, copy failures: bpf_skb_output failed) belong to no device: they
+ * are counted on a store interface named "any". The perf ring's own PERF_RECORD_LOST
+ * records report the same losses again and are not counted.
  */
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -71,7 +72,7 @@ struct live_any {
 	int ncpu;
 	bool drop_iface_made;
 	uint32_t drop_iface;
-	uint64_t ring_lost, lost_reported;
+	uint64_t lost_reported;
 	uint64_t packets, bytes, filtered, bad, ifaces_made, iface_errors;
 	struct ecap_any_counters kernel; /* last read, summed over the CPUs */
 };
@@ -230,7 +231,7 @@ static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
 	return live_udp_packet(a->udp, ev.netns, &d, res, pkt.ts_ns);
 }
 
-/* perf_buffer__new_raw's callback: samples and the ring's own loss records. */
+/* perf_buffer__new_raw's callback: samples (loss records repeat what the kernel counted). */
 static enum bpf_perf_event_ret on_event(void *ctx, int cpu, struct perf_event_header *h)
 {
 	struct live_any *a = ctx;
@@ -238,10 +239,6 @@ static enum bpf_perf_event_ret on_event(void *ctx, int cpu, struct perf_event_he
 		struct perf_event_header h;
 		uint32_t size;
 	} sample;
-	struct {
-		struct perf_event_header h;
-		uint64_t id, lost;
-	} lost;
 
 	(void)cpu;
 	if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof(sample)) {
@@ -252,9 +249,6 @@ static enum bpf_perf_event_ret on_event(void *ctx, int cpu, struct perf_event_he
 		}
 		if (on_sample(a, (const uint8_t *)h + sizeof(sample), sample.size) < 0)
 			return LIBBPF_PERF_EVENT_ERROR;
-	} else if (h->type == PERF_RECORD_LOST && h->size >= sizeof(lost)) {
-		memcpy(&lost, h, sizeof(lost));
-		a->ring_lost += lost.lost;
 	}
 	return LIBBPF_PERF_EVENT_CONT;
 }
@@ -396,7 +390,9 @@ int live_any_tick(struct live_any *a, uint64_t wall_ns)
 	int rc;
 
 	read_counters(a);
-	lost = a->kernel.lost + a->ring_lost;
+	/* a record the perf buffer had no room for fails bpf_skb_output (counted in the
+	 * kernel) and is reported again by a PERF_RECORD_LOST: counted once */
+	lost = a->kernel.lost;
 	if (lost <= a->lost_reported)
 		return 0;
 	if (!a->drop_iface_made) {
@@ -426,7 +422,7 @@ void live_any_get_stats(const struct live_any *a, struct live_any_stats *st)
 	st->filtered = a->filtered + a->kernel.filtered;
 	st->filtered_kernel = a->kernel.filtered;
 	st->kernel_seen = a->kernel.seen;
-	st->drops = a->kernel.lost + a->ring_lost;
+	st->drops = a->kernel.lost;
 	st->bad_records = a->bad;
 	st->interfaces = a->ifaces_made;
 	st->other_end = a->kernel.other_end;

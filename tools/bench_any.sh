@@ -38,12 +38,15 @@ line() { printf '%s\n' "$*"; }
 cpu_ns() { # PID: ns its threads ran
 	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'
 }
-bpf_ns() { # PID: run time of the BPF programs it holds (kernel statistics)
+bpf_ns() { # PID: run time and runs of the BPF programs it holds (its fds' prog_id)
+	local ids
+	ids=$(cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:\s*//p' | sort -u | paste -sd,)
 	bpftool prog show -j 2>/dev/null | python3 -c '
 import json, sys
-pid = int(sys.argv[1])
-print(sum(p.get("run_time_ns", 0) for p in json.load(sys.stdin)
-          if any(x.get("pid") == pid for x in p.get("pids", []))))' "$1"
+ids = set(int(i) for i in sys.argv[1].split(",") if i)
+ps = [p for p in json.load(sys.stdin) if p["id"] in ids and p["name"].startswith("ecap_") and
+      p["name"] not in ("ecap_set_state", "ecap_send", "ecap_recv")]
+print(sum(p.get("run_time_ns", 0) for p in ps), sum(p.get("run_cnt", 0) for p in ps))' "$ids"
 }
 dev_bytes() { # DEV: rx + tx bytes
 	echo $(($(cat /sys/class/net/"$1"/statistics/rx_bytes) +
@@ -74,9 +77,9 @@ run() {
 	local tool=$1 rate=$2 pid b0 b1 c0 c1 k0 k1 out="$T/$1.out" log="$T/$1.log" pk drops
 	rm -rf "$T/s" "$out"
 	case $tool in
-	any) "$REC" -i any --store "$T/s" --no-tls -q 2>"$log" & ;;
+	any) "$REC" -i any --store "$T/s" --no-tls 2>"$log" & ;;
 	tc) # shellcheck disable=SC2086
-		"$REC" $IFLIST --store "$T/s" --no-tls -q 2>"$log" & ;;
+		"$REC" $IFLIST --store "$T/s" --no-tls 2>"$log" & ;;
 	tcpdump) tcpdump -i any -n -w "$out" 2>"$log" & ;;
 	esac
 	pid=$!
@@ -85,31 +88,38 @@ run() {
 	echo 1 >/proc/sys/kernel/bpf_stats_enabled
 	b0=$(dev_bytes "${PX}v1h")
 	c0=$(cpu_ns "$pid")
-	k0=$(bpf_ns "$pid")
+	read -r k0 n0 < <(bpf_ns "$pid")
 	iperf3 -c 10.252.1.2 -t 3 ${rate:+-b $rate} >/dev/null 2>&1 || fail "iperf3 failed"
 	sleep 0.5
 	b1=$(dev_bytes "${PX}v1h")
 	c1=$(cpu_ns "$pid")
-	k1=$(bpf_ns "$pid")
+	read -r k1 n1 < <(bpf_ns "$pid")
 	echo "$STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled
 	if [ "$tool" = tcpdump ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
 	wait "$pid" 2>/dev/null || true
 	if [ "$tool" = tcpdump ]; then
 		pk=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$log")
 		drops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$log")
+		recorded="$(stat -c %s "$out") B"
 	else
-		pk=$(sed -n 's/.*stopped: \([0-9]*\) packets.*/\1/p' "$log")
-		drops=$(sed -n 's/.*, \([0-9]*\) drops,.*/\1/p' "$log")
+		pk=$(grep 'stopped:' "$log" | sed -n 's/.*stopped: \([0-9]*\) packets.*/\1/p')
+		drops=$(grep 'stopped:' "$log" | sed -n 's/.*, \([0-9]*\) drops,.*/\1/p')
+		recorded=$(grep 'stopped:' "$log" | sed -n 's/.* packets (\([^)]*\)).*/\1/p')
 	fi
 	python3 - "$tool" "${rate:-unlimited}" "$((b1 - b0))" "$((c1 - c0))" "$((k1 - k0))" \
-		"${pk:-?}" "${drops:-?}" <<'PY'
+		"$((n1 - n0))" "${pk:-?}" "${drops:-?}" "${recorded:-0 B}" <<'PY'
 import sys
-tool, rate, b, c, k, pk, drops = sys.argv[1:]
-b, c, k = int(b), int(c), int(k)
+tool, rate, b, c, k, n, pk, drops, rec = sys.argv[1:]
+b, c, k, n = int(b), int(c), int(k), int(n)
+num, unit = rec.split()
+rec = float(num) * {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
 gbit = b * 8 / 1e9 / 3.5
-print("cpu %-8s rate %-9s veth %7.1f MB  recorder %.3f s = %.3f s per Gbit/s  kernel progs "
-      "%.3f s  packets %s drops %s" % (tool, rate, b / 1e6, c / 1e9, c / 1e9 / gbit if gbit
-      else 0, k / 1e9, pk, drops))
+rgbit = rec * 8 / 1e9 / 3.5
+print("cpu %-8s rate %-9s veth %7.1f MB  recorded %7.1f MB  recorder %.3f s = %.3f s per "
+      "Gbit/s of the veth, %.3f s per Gbit/s recorded  kernel progs %.3f s in %d runs "
+      "(%.2f us each)  packets %s drops %s" % (tool, rate, b / 1e6, rec / 1e6, c / 1e9,
+      c / 1e9 / gbit if gbit else 0, c / 1e9 / rgbit if rgbit else 0, k / 1e9, n,
+      k / 1e3 / n if n else 0, pk, drops))
 PY
 }
 
@@ -141,8 +151,8 @@ done
 t0=$(date +%s%N)
 for k in $(seq 1 "$NV"); do
 	ip netns exec "$PX-v$k" tc qdisc add dev "${PX}v${k}n" clsact
-	ip netns exec "$PX-v$k" tc filter add dev "${PX}v${k}n" ingress matchall action ok
-	ip netns exec "$PX-v$k" tc filter add dev "${PX}v${k}n" egress matchall action ok
+	ip netns exec "$PX-v$k" tc filter add dev "${PX}v${k}n" ingress bpf bytecode "1,6 0 0 0,"
+	ip netns exec "$PX-v$k" tc filter add dev "${PX}v${k}n" egress bpf bytecode "1,6 0 0 0,"
 done
 t1=$(date +%s%N)
 for k in $(seq 1 "$NV"); do
