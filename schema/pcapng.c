@@ -489,6 +489,9 @@ int pcapng_parse_idb(const struct pcapng_block *blk, bool swap, struct pcapng_id
 	const uint8_t *val;
 	while ((err = pcapng_opts_next(&it, &code, &val, &len)) > 0) {
 		switch (code) {
+		case PCAPNG_IF_DESCRIPTION:
+			copy_str(out->description, sizeof(out->description), val, len);
+			break;
 		case PCAPNG_IF_NAME:
 			copy_str(out->name, sizeof(out->name), val, len);
 			break;

@@ -119,6 +119,7 @@ struct pcapng_idb {
 	int64_t tsoffset_sec;      /* if_tsoffset */
 	char name[64];
 	char filter[256];
+	char description[128];     /* if_description */
 };
 
 struct pcapng_epb {

@@ -6,7 +6,9 @@
 # 1. CPU per Gbit/s. NV network namespaces, each with a veth pair to the host. iperf3 from
 #    the host to a server in the first namespace (3 s at each rate), recorded in turn by
 #    `ecap-rec -i any`, by `ecap-rec -i` of the NV host ends (TC, the per-interface way) and
-#    by `tcpdump -i any -w FILE`. Bytes: the veth's own counters over the run. CPU: the
+#    by `tcpdump -i any -w FILE`; -i any also with -B 32M (its perf buffers are per CPU, -B
+#    in all, and one flow's packets come on one CPU: with 32M, 16M per CPU here, as large as
+#    the TC ring of -B 16M, the default). Bytes: the veth's own counters over the run. CPU: the
 #    recorder's threads (/proc/PID/task/*/schedstat) over the run; its kernel programs'
 #    time from the kernel's BPF statistics (kernel.bpf_stats_enabled, on for the run and put
 #    back), which is paid by the senders. -i any also sees every other packet of the machine
@@ -78,6 +80,7 @@ run() {
 	rm -rf "$T/s" "$out"
 	case $tool in
 	any) "$REC" -i any --store "$T/s" --no-tls 2>"$log" & ;;
+	any-B32M) "$REC" -i any -B 32M --store "$T/s" --no-tls 2>"$log" & ;;
 	tc) # shellcheck disable=SC2086
 		"$REC" $IFLIST --store "$T/s" --no-tls 2>"$log" & ;;
 	tcpdump) tcpdump -i any -n -w "$out" 2>"$log" & ;;
@@ -142,7 +145,7 @@ idle_any() {
 line "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 idle_any
 for rate in 1g ""; do
-	for tool in any tc tcpdump; do
+	for tool in any any-B32M tc tcpdump; do
 		run "$tool" "$rate"
 	done
 done
