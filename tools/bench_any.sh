@@ -8,7 +8,9 @@
 #    `ecap-rec -i any`, by `ecap-rec -i` of the NV host ends (TC, the per-interface way) and
 #    by `tcpdump -i any -w FILE`; -i any also with -B 32M (its perf buffers are per CPU, -B
 #    in all, and one flow's packets come on one CPU: with 32M, 16M per CPU here, as large as
-#    the TC ring of -B 16M, the default). Bytes: the veth's own counters over the run. CPU: the
+#    the TC ring of -B 16M, the default); then the three again with the filter "tcp port
+#    5201" (iperf3's), which leaves the machine's other traffic out (in the kernel for ecap,
+#    in tcpdump's socket filter). Bytes: the veth's own counters over the run. CPU: the
 #    recorder's threads (/proc/PID/task/*/schedstat) over the run; its kernel programs'
 #    time from the kernel's BPF statistics (kernel.bpf_stats_enabled, on for the run and put
 #    back), which is paid by the senders. -i any also sees every other packet of the machine
@@ -84,6 +86,10 @@ run() {
 	tc) # shellcheck disable=SC2086
 		"$REC" $IFLIST --store "$T/s" --no-tls 2>"$log" & ;;
 	tcpdump) tcpdump -i any -n -w "$out" 2>"$log" & ;;
+	any-f) "$REC" -i any --store "$T/s" --no-tls "tcp port 5201" 2>"$log" & ;;
+	tc-f) # shellcheck disable=SC2086
+		"$REC" $IFLIST --store "$T/s" --no-tls "tcp port 5201" 2>"$log" & ;;
+	tcpdump-f) tcpdump -i any -n -w "$out" tcp port 5201 2>"$log" & ;;
 	esac
 	pid=$!
 	cleanup_pid "$pid"
@@ -98,9 +104,9 @@ run() {
 	c1=$(cpu_ns "$pid")
 	read -r k1 n1 < <(bpf_ns "$pid")
 	echo "$STATS_WAS" >/proc/sys/kernel/bpf_stats_enabled
-	if [ "$tool" = tcpdump ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
+	if [ "${tool%-f}" = tcpdump ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
 	wait "$pid" 2>/dev/null || true
-	if [ "$tool" = tcpdump ]; then
+	if [ "${tool%-f}" = tcpdump ]; then
 		pk=$(sed -n 's/^\([0-9]*\) packets captured.*/\1/p' "$log")
 		drops=$(sed -n 's/^\([0-9]*\) packets dropped by kernel.*/\1/p' "$log")
 		recorded="$(stat -c %s "$out") B"
@@ -145,7 +151,7 @@ idle_any() {
 line "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 idle_any
 for rate in 1g ""; do
-	for tool in any any-B32M tc tcpdump; do
+	for tool in any any-B32M tc tcpdump any-f tc-f tcpdump-f; do
 		run "$tool" "$rate"
 	done
 done
