@@ -12,7 +12,7 @@
  * table from (inode, ifindex) to store interface is bounded (ANY_IFACES_MAX): when it is
  * full it is emptied and refilled as packets come (the store finds the same interfaces).
  *
- * Per record (live_any_on_sample, the hot path): check the record against its size, find
+ * Per record (on_sample, the hot path): check the record against its size, find
  * its interface (a table lookup; a new device costs a store interface, once), apply
  * PCAP-FILTER in user space (the kernel filter, live_anyfilter.c, only skips what surely
  * does not match), turn the monotonic timestamp into wall clock, hand the packet to the
@@ -48,6 +48,7 @@ struct any_iface {
 	char name[16];
 	uint16_t dev_type;
 	uint16_t linktype;
+	bool refused;           /* no store interface could be made: its packets are skipped */
 	uint32_t store_id;
 };
 
@@ -151,9 +152,10 @@ static int make_iface(struct live_any *a, struct any_iface *e, const struct ecap
 static struct any_iface *find_iface(struct live_any *a, const struct ecap_any_event *ev)
 {
 	struct any_iface *e = slot(a, ev->netns, ev->ifindex);
+	int rc;
 
 	if (e->netns && e->dev_type == ev->dev_type && !memcmp(e->name, ev->name, sizeof(e->name)))
-		return e;
+		return e->refused ? NULL : e;
 	if (!e->netns) {
 		if (a->n >= ANY_IFACES_MAX * 3 / 4) {
 			memset(a->tab, 0, ANY_IFACES_MAX * sizeof(*a->tab));
@@ -165,13 +167,17 @@ static struct any_iface *find_iface(struct live_any *a, const struct ecap_any_ev
 		e->dev_type = 0;
 		a->n++;
 	}
-	if (make_iface(a, e, ev) < 0) {
-		/* not recorded; tried again with its next packet */
-		memset(e->name, 0, sizeof(e->name));
-		e->dev_type = 0;
+	e->refused = false;
+	rc = make_iface(a, e, ev);
+	if (rc < 0) {
+		/* not recorded, and not tried again per packet: only once the table is emptied */
+		memcpy(e->name, ev->name, sizeof(e->name));
+		e->dev_type = ev->dev_type;
+		e->refused = true;
 		if (a->iface_errors++ == 0)
-			fprintf(stderr, "ecap-rec: cannot add interface %.16s (netns %u): %s\n",
-				ev->name, ev->netns, store_errmsg(a->s));
+			fprintf(stderr, "ecap-rec: cannot add interface %.16s (netns %u): %s; its "
+				"packets are not recorded\n", ev->name, ev->netns,
+				rc == -ENOSPC ? store_errmsg(a->s) : strerror(-rc));
 		return NULL;
 	}
 	return e;
@@ -195,7 +201,8 @@ static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
 	memcpy(&ev, data, sizeof(ev));
 	skb_avail = size - sizeof(ev);
 	from_skb = ev.caplen > ev.l2_len ? ev.caplen - ev.l2_len : 0;
-	if (ev.caplen == 0 || ev.caplen > ev.len || ev.l2_len > ECAP_ANY_L2_MAX ||
+	if (ev.caplen == 0 || ev.caplen > ev.len || ev.caplen > ECAP_ANY_CAP_MAX ||
+	    ev.l2_len > ECAP_ANY_L2_MAX ||
 	    ev.data_skip > 12 || (ev.data_skip && ev.l2_len != 16) || ev.netns == 0 ||
 	    (ev.dir != ECAP_DIR_INGRESS && ev.dir != ECAP_DIR_EGRESS) ||
 	    (uint64_t)from_skb + ev.data_skip > skb_avail) {
