@@ -35,6 +35,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -152,6 +153,17 @@ static __always_inline struct ecap_any_counters *counters(void)
 	return bpf_map_lookup_elem(&any_counters, &zero);
 }
 
+/* TPID and TCI, both in network order, at l2[at] (at <= ECAP_ANY_L2_MAX - 4); a TPID of 0
+ * (a tag set without one) is 802.1Q, as the kernel's own insertion takes it. */
+static __always_inline void put_tag(struct ecap_any_event *ev, __u32 at, __be16 tpid,
+				    __be16 tci)
+{
+	if (!tpid)
+		tpid = bpf_htons(0x8100);
+	__builtin_memcpy(&ev->l2[at], &tpid, 2);
+	__builtin_memcpy(&ev->l2[at + 2], &tci, 2);
+}
+
 /* ev's link-layer part: ingress, the header the kernel pulled off (between the mac header
  * and data); a VLAN tag kept outside the bytes goes after the 12 address bytes. */
 static __always_inline void fill_l2(struct sk_buff *skb, struct ecap_any_event *ev, __u8 dir,
@@ -159,19 +171,16 @@ static __always_inline void fill_l2(struct sk_buff *skb, struct ecap_any_event *
 {
 	unsigned char *head = BPF_CORE_READ(skb, head), *data = BPF_CORE_READ(skb, data);
 	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	__u32 vlan = BPF_CORE_READ(skb, vlan_all);
+	__be16 tpid = BPF_CORE_READ(skb, vlan_proto);
+	__be16 tci = bpf_htons(BPF_CORE_READ(skb, vlan_tci));
 	__u32 pull = 0, j, at;
-	bool tag = vlan && type != ARPHRD_NONE_T;
+	bool tag = (tpid || tci) && type != ARPHRD_NONE_T;
 
 	if (tag && dir == ECAP_DIR_EGRESS) {
 		/* the first 12 bytes of data, the tag, then data from 12 on */
 		if (bpf_probe_read_kernel(&ev->l2[ECAP_ANY_L2_MAX - 16], 12, data) < 0)
 			return;
-		at = ECAP_ANY_L2_MAX - 4;
-		ev->l2[at] = (vlan >> 8) & 0xff; /* vlan_proto, network order */
-		ev->l2[at + 1] = vlan & 0xff;
-		ev->l2[at + 2] = (vlan >> 24) & 0xff; /* vlan_tci */
-		ev->l2[at + 3] = (vlan >> 16) & 0xff;
+		put_tag(ev, ECAP_ANY_L2_MAX - 4, tpid, tci);
 		ev->l2_len = 16;
 		ev->data_skip = 12;
 		return;
@@ -201,10 +210,7 @@ static __always_inline void fill_l2(struct sk_buff *skb, struct ecap_any_event *
 	at &= 31;
 	if (at > ECAP_ANY_L2_MAX - 4)
 		return;
-	ev->l2[at] = (vlan >> 8) & 0xff;
-	ev->l2[at + 1] = vlan & 0xff;
-	ev->l2[at + 2] = (vlan >> 24) & 0xff;
-	ev->l2[at + 3] = (vlan >> 16) & 0xff;
+	put_tag(ev, at, tpid, tci);
 	ev->l2_len = pull + 4;
 }
 

@@ -14,6 +14,8 @@
 #   - ecap-export --pid of the UDP client finds its N datagrams;
 #   - a veth pair between two namespaces other than the recorders': 11 datagrams, 11 packets,
 #     all on one of its ends;
+#   - 3 datagrams that leave NS_IF with a VLAN tag outside their bytes (tests/live/
+#     vlan_push.bpf.c) are recorded with the tag put back after the MAC addresses;
 #   - the status lines add up (seen = stored + filtered + drops);
 # and on the filtered store: the N datagrams and nothing else, most skipped in the kernel.
 # More kinds of namespaces (containers) are added as further sources in "traffic" below,
@@ -60,6 +62,7 @@ REC_FILT=$REC_PID
 # ---- traffic: namespaces and interfaces made while the recorders run ----------------------
 veth_setup any 213
 veth_make
+vlan_push_attach # datagrams to port 9 leave NS_IF with a VLAN tag kept outside the bytes
 NSINO=$(stat -L -c %i "/run/netns/$NS")
 # a second namespace, joined to the first by a veth pair of its own: both ends are outside
 # the recorders' namespace, so one end is chosen by (namespace inode, ifindex)
@@ -123,6 +126,12 @@ time.sleep(0.5)
 PY
 CLI=$!
 wait "$CLI" || { cat "$T/cli.log" >&2; fail "the UDP client in $NS failed"; }
+ip netns exec "$NS" python3 - "$HOST_IP" <<'PY' || fail "the tagged datagrams failed"
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(3):
+    s.sendto(b"tagged %d" % i, (sys.argv[1], 9))
+PY
 ip netns exec "$NS2" python3 - "$U" <<'PY' || fail "the UDP client in $NS2 failed"
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -183,6 +192,8 @@ assert_eq "$WANT" "$(count "tcp.port == $TP")" "transfer packets (tcpdump in $NS
 assert_eq "$IFNAME" "$(fields "tcp.port == $TP" frame.interface_name | sort -u)" \
 	"interfaces holding the transfer"
 
+assert_eq "3" "$(count "udp.dstport == 9 && vlan.id == 100 && !icmp && frame.interface_name == \"$IFNAME\"")" \
+	"datagrams to port 9 with their VLAN tag 100 (kept outside the bytes) put back"
 B2=$(fields "udp.dstport == $((U + 1)) && !icmp" frame.interface_name | sort | uniq -c |
 	awk '{print $1, $2}')
 case $B2 in
