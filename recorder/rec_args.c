@@ -522,6 +522,9 @@ int rec_args_parse(int argc, char **argv, struct rec_args *a)
 		return usage_error("--replay and -i exclude each other");
 	if (!a->replay && !a->n_ifaces)
 		return usage_error("nothing to record: give -i IFACE or --replay FILE");
+	for (size_t i = 0; i < a->n_ifaces && a->n_ifaces > 1; i++)
+		if (strcmp(a->ifaces[i], "any") == 0)
+			return usage_error("-i any records every interface: give it alone");
 	if (a->replay) {
 		if (a->filter)
 			return usage_error("a filter ('%s') works on live capture only", a->filter);
