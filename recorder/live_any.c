@@ -260,11 +260,18 @@ static enum bpf_perf_event_ret on_event(void *ctx, int cpu, struct perf_event_he
 	return LIBBPF_PERF_EVENT_CONT;
 }
 
+/* Each CPU's perf buffer is as large as the ring of -i NAME (-B), since one flow's packets
+ * come on one CPU; beyond ANY_RING_CPUS CPUs they share ANY_RING_CPUS times that. */
+#define ANY_RING_CPUS 8
+
 static int open_ring(struct live_any *a, uint32_t ring_bytes)
 {
 	struct perf_event_attr attr;
 	long page = sysconf(_SC_PAGESIZE);
-	size_t per_cpu = ring_bytes / (uint32_t)a->ncpu, pages = 1;
+	size_t per_cpu = a->ncpu <= ANY_RING_CPUS
+				 ? ring_bytes
+				 : (size_t)ring_bytes * ANY_RING_CPUS / (size_t)a->ncpu,
+	       pages = 1;
 
 	if (page <= 0)
 		page = 4096;

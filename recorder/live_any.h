@@ -22,7 +22,8 @@ struct live_any_options {
 	struct live_filter *filter;     /* PCAP-FILTER or NULL (owned by the caller) */
 	const char *filter_text;
 	uint32_t snaplen;               /* 0: whole packets (up to ECAP_ANY_CAP_MAX) */
-	uint32_t ring_bytes;            /* perf buffers, all CPUs together */
+	uint32_t ring_bytes;            /* each CPU's perf buffer (up to 8 CPUs; more share
+					 * 8 times this) */
 	uint32_t netns;                 /* inode of the recorder's network namespace */
 };
 

@@ -68,7 +68,7 @@ static const char help_text[] =
 "                          than DUR (e.g. 12h, 7d)\n"
 "  -B, --buffer-size SIZE  live: the kernel-to-recorder packet ring, a power of two\n"
 "                          (default 16M); a larger one absorbs longer bursts; with -i any\n"
-"                          it is split among the CPUs\n"
+"                          each CPU has one (beyond 8 CPUs they share 8 times SIZE)\n"
 "      --chunk-size SIZE   raw pcapng bytes that close a chunk (default 1M); smaller\n"
 "                          chunks make packets queryable sooner and cost more index\n"
 "      --segment-size SIZE\n"

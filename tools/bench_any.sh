@@ -6,9 +6,8 @@
 # 1. CPU per Gbit/s. NV network namespaces, each with a veth pair to the host. iperf3 from
 #    the host to a server in the first namespace (3 s at each rate), recorded in turn by
 #    `ecap-rec -i any`, by `ecap-rec -i` of the NV host ends (TC, the per-interface way) and
-#    by `tcpdump -i any -w FILE`; -i any also with -B 32M (its perf buffers are per CPU, -B
-#    in all, and one flow's packets come on one CPU: with 32M, 16M per CPU here, as large as
-#    the TC ring of -B 16M, the default); then the three again with the filter "tcp port
+#    by `tcpdump -i any -w FILE`; -i any also with -B 32M (its perf buffers are per CPU, each
+#    of -B, and one flow's packets come on one CPU); then the three again with the filter "tcp port
 #    5201" (iperf3's), which leaves the machine's other traffic out (in the kernel for ecap,
 #    in tcpdump's socket filter). Bytes: the veth's own counters over the run. CPU: the
 #    recorder's threads (/proc/PID/task/*/schedstat) over the run; its kernel programs'
