@@ -38,7 +38,7 @@ LOP=$(free_port)
 any_start() {
 	local log=$1 store=$2
 	shift 2
-	"$ECAP_REC" -i any -B 64M --store "$store" --no-tls "$@" 2>"$log" &
+	"$ECAP_REC" -i any --store "$store" --no-tls "$@" 2>"$log" &
 	REC_PID=$!
 	cleanup_pid "$REC_PID"
 	for _ in $(seq 200); do
