@@ -45,23 +45,23 @@ static void test_comment_text(void **state)
 	struct flow_record r = both_ends();
 	char s[WRITER_COMMENT_MAX];
 
-	int n = writer_format_comment(&r, NULL, FLOW_SIDE_A, s, sizeof(s));
+	int n = writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, sizeof(s));
 	assert_int_equal(n, (int)strlen(s));
 	assert_string_equal(s, "PID: 1234\nTID: 1235\nUID: 1000\nCmd: curl\n"
 			       "Peer PID: 99\nPeer UID: 33\nPeer Cmd: nginx");
-	writer_format_comment(&r, NULL, FLOW_SIDE_B, s, sizeof(s));
+	writer_format_comment(&r, NULL, NULL, FLOW_SIDE_B, s, sizeof(s));
 	assert_string_equal(s, "PID: 99\nUID: 33\nCmd: nginx\n"
 			       "Peer PID: 1234\nPeer TID: 1235\nPeer UID: 1000\nPeer Cmd: curl");
 	r.proc[1].valid = false;
-	writer_format_comment(&r, NULL, FLOW_SIDE_A, s, sizeof(s));
+	writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, sizeof(s));
 	assert_string_equal(s, "PID: 1234\nTID: 1235\nUID: 1000\nCmd: curl");
-	writer_format_comment(&r, NULL, FLOW_SIDE_B, s, sizeof(s));
+	writer_format_comment(&r, NULL, NULL, FLOW_SIDE_B, s, sizeof(s));
 	assert_string_equal(s, "Peer PID: 1234\nPeer TID: 1235\nPeer UID: 1000\nPeer Cmd: curl");
 	r.proc[0].valid = false;
-	assert_int_equal(writer_format_comment(&r, NULL, FLOW_SIDE_A, s, sizeof(s)), 0);
+	assert_int_equal(writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, sizeof(s)), 0);
 	assert_string_equal(s, "");
 	r = both_ends();
-	assert_int_equal(writer_format_comment(&r, NULL, FLOW_SIDE_A, s, 10), -ENOSPC);
+	assert_int_equal(writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, 10), -ENOSPC);
 	(void)state;
 }
 
