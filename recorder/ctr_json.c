@@ -85,6 +85,19 @@ bool ctr_json_text(struct json_object *obj, const char *path, char *out, size_t 
 	return true;
 }
 
+bool ctr_json_key_text(struct json_object *obj, const char *key, char *out, size_t size)
+{
+	struct json_object *m;
+
+	out[0] = '\0';
+	if (!obj || !json_object_object_get_ex(obj, key, &m) ||
+	    !json_object_is_type(m, json_type_string))
+		return false;
+	proc_info_printable(out, size, json_object_get_string(m),
+			    (size_t)json_object_get_string_len(m));
+	return true;
+}
+
 struct pair {
 	char key[128], value[256];
 };
@@ -160,20 +173,7 @@ int ctr_json_labels(struct json_object *labels, char *out, size_t size)
 void ctr_json_pod(struct json_object *labels, const char *name_key, const char *ns_key,
 		  const char *uid_key, struct ecap_container *c)
 {
-	struct json_object *m;
-
-	if (!labels)
-		return;
-	if (json_object_object_get_ex(labels, name_key, &m) &&
-	    json_object_is_type(m, json_type_string))
-		proc_info_printable(c->pod_name, sizeof(c->pod_name), json_object_get_string(m),
-				    (size_t)json_object_get_string_len(m));
-	if (json_object_object_get_ex(labels, ns_key, &m) &&
-	    json_object_is_type(m, json_type_string))
-		proc_info_printable(c->pod_namespace, sizeof(c->pod_namespace),
-				    json_object_get_string(m), (size_t)json_object_get_string_len(m));
-	if (json_object_object_get_ex(labels, uid_key, &m) &&
-	    json_object_is_type(m, json_type_string))
-		proc_info_printable(c->pod_uid, sizeof(c->pod_uid), json_object_get_string(m),
-				    (size_t)json_object_get_string_len(m));
+	ctr_json_key_text(labels, name_key, c->pod_name, sizeof(c->pod_name));
+	ctr_json_key_text(labels, ns_key, c->pod_namespace, sizeof(c->pod_namespace));
+	ctr_json_key_text(labels, uid_key, c->pod_uid, sizeof(c->pod_uid));
 }

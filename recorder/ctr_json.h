@@ -33,6 +33,9 @@ struct json_object *ctr_json_object(struct json_object *obj, const char *path);
 /* The string at path into out (size bytes), printable ASCII; false (out "") when absent. */
 bool ctr_json_text(struct json_object *obj, const char *path, char *out, size_t size);
 
+/* The same for obj's member named key (which may hold dots, as annotations' names do). */
+bool ctr_json_key_text(struct json_object *obj, const char *key, char *out, size_t size);
+
 /* The string members of object labels as {"key":"value",...} in out: keys sorted, texts
  * printable ASCII, '"' and '\' escaped, pairs that do not fit left out whole. NULL labels
  * (the runtime has none) give "{}". Returns the count of pairs written. */

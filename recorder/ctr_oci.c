@@ -31,9 +31,10 @@ int ctr_oci_parse(const char *json, size_t n, struct ecap_container *out)
 		return -EBADMSG;
 	ann = ctr_json_object(doc, "annotations");
 	if (ann) {
-		ctr_json_text(ann, "io.kubernetes.cri.container-name", out->name,
-			      sizeof(out->name));
-		ctr_json_text(ann, "io.kubernetes.cri.image-name", out->image, sizeof(out->image));
+		ctr_json_key_text(ann, "io.kubernetes.cri.container-name", out->name,
+				  sizeof(out->name));
+		ctr_json_key_text(ann, "io.kubernetes.cri.image-name", out->image,
+				  sizeof(out->image));
 		ctr_json_pod(ann, "io.kubernetes.cri.sandbox-name",
 			     "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.cri.sandbox-uid",
 			     out);

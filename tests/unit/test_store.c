@@ -1070,7 +1070,16 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	index_to_v3(f->dir);
+	if (version == 4) {
+		/* version 4: everything but the containers table */
+		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE containers; PRAGMA user_version = 4",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	} else {
+		index_to_v3(f->dir);
+	}
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	if (version <= 2) {
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -1095,6 +1104,8 @@ static void migrate_from(void **state, int version)
 
 	answers(f->dir, &after);                                /* a reader migrates it */
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'containers'"), 1);
 	/* one row per session and chunk: flow 2's session has its two secrets in two chunks */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
@@ -1134,6 +1145,11 @@ static void test_migrate_v2(void **state)
 static void test_migrate_v3(void **state)
 {
 	migrate_from(state, 3);
+}
+
+static void test_migrate_v4(void **state)
+{
+	migrate_from(state, 4);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1329,9 +1345,25 @@ static void test_processes(void **state)
 	struct flow_record r2 = make_flow(f2, 80, 4242, "wget");
 	r1.proc[0].start_ns = old.start_ns;
 	r2.proc[0].start_ns = young.start_ns;
+	/* what the runtime said of old's container: twice, the later record renamed it */
+	struct ecap_container ctr = { .first_ns = T0 - 500, .last_ns = T0 - 400 };
+	snprintf(ctr.id, sizeof(ctr.id), "%s", old.container_id);
+	snprintf(ctr.runtime, sizeof(ctr.runtime), "podman");
+	snprintf(ctr.name, sizeof(ctr.name), "web-old");
+	snprintf(ctr.image, sizeof(ctr.image), "docker.io/library/nginx:1.25");
+	snprintf(ctr.labels, sizeof(ctr.labels), "{\"io.kubernetes.pod.name\":\"web-7d9f\"}");
+	snprintf(ctr.pod_name, sizeof(ctr.pod_name), "web-7d9f");
+	snprintf(ctr.pod_namespace, sizeof(ctr.pod_namespace), "prod");
+	snprintf(ctr.pod_uid, sizeof(ctr.pod_uid), "5e1c7b0a-1111-2222-3333-444455556666");
+	struct ecap_container renamed = ctr;
+	renamed.first_ns = T0 - 300;
+	renamed.last_ns = T0 - 200;
+	snprintf(renamed.name, sizeof(renamed.name), "web-1");
+	assert_int_equal(store_put_container(s, &ctr), 0);
 	assert_int_equal(store_put_process(s, &old), 0);
 	assert_int_equal(store_put_flow(s, &r1), 0);
 	append_flow_packets(s, ifid, f1, 0, 30);
+	assert_int_equal(store_put_container(s, &renamed), 0);
 	assert_int_equal(store_put_process(s, &young), 0);
 	assert_int_equal(store_put_flow(s, &r2), 0);
 	append_flow_packets(s, ifid, f2, 30, 30);
@@ -1364,6 +1396,50 @@ static void test_processes(void **state)
 		assert_int_equal(ids.n, 1);
 		assert_true(idset_has(&ids, f1));
 		idset_free(&ids);
+		/* the container: its latest record, the first time it was stored */
+		struct ecap_container cgot;
+		assert_int_equal(store_get_container(s, old.container_id, &cgot), 1);
+		assert_string_equal(cgot.id, ctr.id);
+		assert_string_equal(cgot.runtime, "podman");
+		assert_string_equal(cgot.name, "web-1");
+		assert_string_equal(cgot.image, ctr.image);
+		assert_string_equal(cgot.labels, ctr.labels);
+		assert_string_equal(cgot.pod_name, "web-7d9f");
+		assert_string_equal(cgot.pod_namespace, "prod");
+		assert_string_equal(cgot.pod_uid, ctr.pod_uid);
+		assert_int_equal(cgot.first_ns, ctr.first_ns);
+		assert_int_equal(cgot.last_ns, renamed.last_ns);
+		assert_int_equal(store_get_container(s, "0123", &cgot), 0);
+		/* selected by its name (not the old one), by its pod, and per process */
+		const char *const by[][2] = { { "web-1", "" }, { "", "web-7d9f" },
+					      { "", "prod/web-7d9f" }, { "", ctr.pod_uid } };
+		for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
+			flow_filter_init(&ff);
+			if (by[i][0][0])
+				snprintf(ff.containers[ff.n_containers++], ECAP_CTR_NAME_MAX, "%s",
+					 by[i][0]);
+			else
+				snprintf(ff.pods[ff.n_pods++], sizeof(ff.pods[0]), "%s", by[i][1]);
+			assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+			assert_int_equal(ids.n, 1);
+			assert_true(idset_has(&ids, f1));
+			idset_free(&ids);
+			assert_int_equal(store_process_selected(s, &ff, 4242, old.start_ns), 1);
+			assert_int_equal(store_process_selected(s, &ff, 4242, young.start_ns), 0);
+		}
+		const char *const none[][2] = { { "web-old", "" }, { "", "web" },
+						{ "", "dev/web-7d9f" } };
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+			flow_filter_init(&ff);
+			if (none[i][0][0])
+				snprintf(ff.containers[ff.n_containers++], ECAP_CTR_NAME_MAX, "%s",
+					 none[i][0]);
+			else
+				snprintf(ff.pods[ff.n_pods++], sizeof(ff.pods[0]), "%s", none[i][1]);
+			assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+			assert_int_equal(ids.n, 0);
+			idset_free(&ids);
+		}
 		store_close(s);
 		/* the same from the segments alone */
 		char p[128];
@@ -1393,6 +1469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
