@@ -234,6 +234,18 @@ static void status_line(struct live *L, bool final)
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);
+	if (final && L->ctr) {
+		struct ctr_meta_stats cm;
+
+		ctr_meta_get_stats(L->ctr, &cm);
+		if (cm.asked)
+			fprintf(stderr, "ecap-rec: containers: %" PRIu64 " asked about, %" PRIu64
+				" described, %" PRIu64 " unknown to their runtime, %" PRIu64
+				" not answered; %.1f ms per answer on average, %.1f ms at most\n",
+				cm.asked, cm.found, cm.unknown, cm.failed,
+				(double)cm.latency_sum_ns / (double)cm.asked / 1e6,
+				(double)cm.latency_max_ns / 1e6);
+	}
 }
 
 static int add_ring(struct live *L, int map_fd, ring_buffer_sample_fn fn, void *ctx)

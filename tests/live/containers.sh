@@ -147,7 +147,7 @@ wait_for "$T/rec.log" "recording on" "$REC_PID" "ecap-rec"
 "${PM[@]}" exec "$B" curl -s -o /dev/null "http://$SUBNET.1:$PORT/blob?b" || fail "curl in $B"
 sleep 1 # the lookups are answered (the recorder also waits for them when it stops)
 rec_stop
-grep "container metadata" "$T/rec.log" >&2 || true
+grep -E "container metadata|containers:" "$T/rec.log" >&2 || true
 
 comments() {
 	tshark -r "$1" -T fields -e frame.comment 2>/dev/null | sed 's/^/|/; s/\\n/|/g; s/$/|/'
