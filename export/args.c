@@ -369,8 +369,8 @@ int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_n
 		if (f->n_containers == STORE_MATCH_TEXT_MAX)
 			return too_many("container");
 		if (!hex && !args_name_ok(arg, ECAP_CTR_NAME_MAX))
-			return bad("container", arg, "expected a container id (12 to 64 hex digits) "
-				   "or a container name");
+			return bad("container", arg, "expected a container id (12 to 64 hex "
+				   "digits) or a container name");
 		for (size_t i = 0; i <= n; i++)
 			f->containers[f->n_containers][i] =
 				hex ? (char)tolower((unsigned char)arg[i]) : arg[i];

@@ -295,8 +295,8 @@ static int put_info(char *out, size_t len, int at, const struct ecap_proc_info *
 		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodName", c->pod_name);
 		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodNamespace",
 					    c->pod_namespace);
-		if (!pi->pod_uid[0])
-			at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodUID", c->pod_uid);
+		if (!pi->pod_uid[0] && at >= 0)
+			at = put_line(out, len, (size_t)at, pre, "PodUID", c->pod_uid);
 	}
 	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodUID", pi->pod_uid);
 	return at;

@@ -76,13 +76,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 			   "WHERE c.client_random = ?1",
 	/* the latest record's facts (a chunk is added again at recovery: same result) */
 	[ST_CONTAINER] = "INSERT INTO containers(id, runtime, name, image, labels, pod_name, "
-			 "pod_namespace, pod_uid, first_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-			 "?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET "
+			 "pod_namespace, pod_uid, first_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, "
+			 "?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET "
 			 "runtime = iif(excluded.last_ns >= last_ns, excluded.runtime, runtime), "
 			 "name = iif(excluded.last_ns >= last_ns, excluded.name, name), "
 			 "image = iif(excluded.last_ns >= last_ns, excluded.image, image), "
 			 "labels = iif(excluded.last_ns >= last_ns, excluded.labels, labels), "
-			 "pod_name = iif(excluded.last_ns >= last_ns, excluded.pod_name, pod_name), "
+			 "pod_name = iif(excluded.last_ns >= last_ns, excluded.pod_name, "
+			 "pod_name), "
 			 "pod_namespace = iif(excluded.last_ns >= last_ns, excluded.pod_namespace, "
 			 "pod_namespace), "
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "

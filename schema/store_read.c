@@ -223,7 +223,8 @@ static void pods_where(struct query *q, const struct flow_filter *f)
 		if (pod_uid_form(v)) {
 			q_sql(q, "x.pod_uid = ");
 			q_param(q, P_TEXT, 0, v, 36);
-			q_sql(q, " OR x.container_id IN (SELECT id FROM containers WHERE pod_uid = ");
+			q_sql(q, " OR x.container_id IN "
+				 "(SELECT id FROM containers WHERE pod_uid = ");
 			q_param(q, P_TEXT, 0, v, 36);
 			q_sql(q, ")");
 			continue;

@@ -70,9 +70,10 @@ iptables-save >"$T/iptables.before" 2>/dev/null || true
 netavark_cleanup() {
 	local table rule chain chains
 	for table in nat filter; do
-		chains=$(iptables-save -t "$table" 2>/dev/null | grep -E "^-A .*($SUBNET\\.0/24|$BRIDGE)" |
+		local ours="^-A .*($SUBNET\\.0/24|$BRIDGE)"
+		chains=$(iptables-save -t "$table" 2>/dev/null | grep -E "$ours" |
 			grep -oE -- '-j NETAVARK-[0-9A-F]+' | sed 's/^-j //' | sort -u)
-		iptables-save -t "$table" 2>/dev/null | grep -E "^-A .*($SUBNET\\.0/24|$BRIDGE)" |
+		iptables-save -t "$table" 2>/dev/null | grep -E "$ours" |
 			while read -r rule; do
 				eval "iptables -t $table -D ${rule#-A }" 2>/dev/null || true
 			done
@@ -192,7 +193,14 @@ for sel in "$PODNS/$POD" "$PODUID"; do
 done
 export_sel --container "$B"
 assert_eq "$N_B" "$GOT" "packets found by --container $B"
-info "$B: $N_B packets, comments name pod $PODNS/$POD ($PODUID)"
+# the size of one packet's comment (tshark shows each line break as two characters)
+comment_bytes() {
+	tshark -r "$1" -T fields -e frame.comment 2>/dev/null | head -1 |
+		python3 -c 'import sys; s = sys.stdin.read().rstrip("\n")
+print(len(s) - s.count("\\n"))'
+}
+info "$B: $N_B packets, comments name pod $PODNS/$POD ($PODUID); comment bytes per" \
+	"packet: $(comment_bytes "$T/a.pcapng") ($A), $(comment_bytes "$T/sel.pcapng") ($B)"
 for sel in "--container $TAG-none" "--pod $TAG-none" "--pod other/$POD"; do
 	# shellcheck disable=SC2086
 	expect_status 1 "$ECAP_EXPORT" --store "$S" $sel -o "$T/none.pcapng" -q

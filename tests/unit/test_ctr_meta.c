@@ -240,7 +240,8 @@ static void *fake_main(void *arg)
 	while ((c = accept(f->fd, NULL, NULL)) >= 0) {
 		size_t got = 0;
 		ssize_t n;
-		while (got < sizeof(req) - 1 && (n = recv(c, req + got, sizeof(req) - 1 - got, 0)) > 0) {
+		while (got < sizeof(req) - 1 &&
+		       (n = recv(c, req + got, sizeof(req) - 1 - got, 0)) > 0) {
 			got += (size_t)n;
 			req[got] = '\0';
 			if (strstr(req, "\r\n\r\n"))

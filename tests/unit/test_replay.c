@@ -127,7 +127,8 @@ static void test_container(void **state)
 			"ContainerRuntime: podman\nContainerName: web-1\n"
 			"ContainerImage: localhost/img:1\n"
 			"ContainerLabels: {\"z\":\"1\",\"a\":\"\\u0007\",\"n\":3}\n"
-			"PodName: web-7d9f\nPodNamespace: prod\nPodUID: 5e1c7b0a-1111-4222-8333-944455556666\n"
+			"PodName: web-7d9f\nPodNamespace: prod\n"
+			"PodUID: 5e1c7b0a-1111-4222-8333-944455556666\n"
 			"Peer PID: 20\nPeer ContainerName: other";
 	struct ecap_container ct;
 

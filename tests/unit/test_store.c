@@ -1435,7 +1435,8 @@ static void test_processes(void **state)
 				snprintf(ff.containers[ff.n_containers++], ECAP_CTR_NAME_MAX, "%s",
 					 none[i][0]);
 			else
-				snprintf(ff.pods[ff.n_pods++], sizeof(ff.pods[0]), "%s", none[i][1]);
+				snprintf(ff.pods[ff.n_pods++], sizeof(ff.pods[0]), "%s",
+					 none[i][1]);
 			assert_int_equal(store_select_flows(s, &ff, &ids), 0);
 			assert_int_equal(ids.n, 0);
 			idset_free(&ids);
