@@ -22,6 +22,7 @@
 
 #include "../schema/store_path.h"
 #include "ctr_json.h"
+#include "proc_info.h"
 
 int ctr_oci_parse(const char *json, size_t n, struct ecap_container *out)
 {
@@ -57,8 +58,7 @@ static int read_config(int idfd, struct ecap_container *out, char *err, size_t e
 {
 	struct stat st;
 	char *buf;
-	size_t got = 0;
-	ssize_t n;
+	size_t got;
 	int fd, rc;
 
 	fd = openat(idfd, "config.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -77,14 +77,7 @@ static int read_config(int idfd, struct ecap_container *out, char *err, size_t e
 		close(fd);
 		return -ENOMEM;
 	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	got = (size_t)proc_info_read_fd(fd, buf, (size_t)st.st_size + 1);
 	close(fd);
 	rc = ctr_oci_parse(buf, got, out);
 	free(buf);

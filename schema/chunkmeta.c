@@ -545,18 +545,27 @@ static void get_text(char *out, size_t size, const uint8_t *p, size_t n)
 	get_text(pi->f, sizeof(pi->f), t, n);                         \
 	t += n;
 
+/* Whether a record at p of `fixed` bytes, whose texts' count lengths (u16) are at lens,
+ * has room for its texts before end. */
+static bool record_fits(const uint8_t *p, const uint8_t *end, size_t fixed, size_t lens_at,
+			int count)
+{
+	size_t total = 0;
+
+	if ((size_t)(end - p) < fixed)
+		return false;
+	for (int k = 0; k < count; k++)
+		total += le16_load(p + lens_at + 2 * k);
+	return (size_t)(end - p) - fixed >= total;
+}
+
 static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
 			uint32_t count, const char **why)
 {
 	for (uint32_t i = 0; i < count; i++) {
-		if (end - p < PROCINFO_FIXED)
-			BAD("process record overruns its section");
 		const uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT;
-		size_t total = 0;
-		for (int k = 0; k < PROCINFO_TEXT_COUNT; k++)
-			total += le16_load(lens + 2 * k);
-		if ((size_t)(end - p) - PROCINFO_FIXED < total)
-			BAD("process record text overruns its section");
+		if (!record_fits(p, end, PROCINFO_FIXED, (size_t)(lens - p), PROCINFO_TEXT_COUNT))
+			BAD("process record overruns its section");
 		struct ecap_proc_info *pi = chunkmeta_push(m, procs);
 		if (!pi)
 			return -ENOMEM;
@@ -581,14 +590,9 @@ static int decode_containers(struct chunk_meta *m, const uint8_t *p, const uint8
 			     uint32_t count, const char **why)
 {
 	for (uint32_t i = 0; i < count; i++) {
-		if (end - p < CONTAINER_FIXED)
-			BAD("container record overruns its section");
 		const uint8_t *lens = p + 16;
-		size_t total = 0;
-		for (int k = 0; k < CONTAINER_TEXT_COUNT; k++)
-			total += le16_load(lens + 2 * k);
-		if ((size_t)(end - p) - CONTAINER_FIXED < total)
-			BAD("container record text overruns its section");
+		if (!record_fits(p, end, CONTAINER_FIXED, 16, CONTAINER_TEXT_COUNT))
+			BAD("container record overruns its section");
 		struct ecap_container *pi = chunkmeta_push(m, containers);
 		if (!pi)
 			return -ENOMEM;

@@ -499,25 +499,39 @@ static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	snprintf(out, size, "%s", c ? (const char *)c : "");
 }
 
+/* *slot's statement, prepared the first time: 0, or the store's error. */
+static int prepared(struct store *s, sqlite3_stmt **slot, const char *sql)
+{
+	if (!*slot && sqlite3_prepare_v2(index_db(s->ix), sql, -1, slot, NULL) != SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	return 0;
+}
+
+/* The end of a lookup of one row: 1 found, 0 not, or the store's error. */
+static int row_found(struct store *s, sqlite3_stmt *st, int rc)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+}
+
 /* Called per flow side of an export: prepared once per store handle, as store_get_flow's. */
 int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		      struct ecap_proc_info *out)
 {
+	int rc = prepared(s, &s->get_proc_st, "SELECT start_wall, ppid, parent_comm, nspid, exe, "
+			  "args, cgroup, container_id, runtime, pod_uid FROM processes WHERE "
+			  "pid = ?1 AND start = ?2");
 	sqlite3_stmt *st = s->get_proc_st;
-	int rc;
 
-	if (!st) {
-		if (sqlite3_prepare_v2(index_db(s->ix), "SELECT start_wall, ppid, parent_comm, nspid, "
-				       "exe, args, cgroup, container_id, runtime, pod_uid FROM "
-				       "processes WHERE pid = ?1 AND start = ?2", -1, &st,
-				       NULL) != SQLITE_OK)
-			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
-		s->get_proc_st = st;
-	}
+	memset(out, 0, sizeof(*out));
+	if (rc < 0)
+		return rc;
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int64(st, 2, (int64_t)start_ns);
 	rc = sqlite3_step(st);
-	memset(out, 0, sizeof(*out));
 	if (rc == SQLITE_ROW) {
 		out->pid = pid;
 		out->start_ns = start_ns;
@@ -532,27 +546,18 @@ int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		column_text(st, 8, out->runtime, sizeof(out->runtime));
 		column_text(st, 9, out->pod_uid, sizeof(out->pod_uid));
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	return row_found(s, st, rc);
 }
 
 int store_get_container(struct store *s, const char *id, struct ecap_container *out)
 {
+	int rc = prepared(s, &s->get_ctr_st, "SELECT runtime, name, image, labels, pod_name, "
+			  "pod_namespace, pod_uid, first_ns, last_ns FROM containers WHERE id = ?1");
 	sqlite3_stmt *st = s->get_ctr_st;
-	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!id[0])
-		return 0;
-	if (!st) {
-		if (sqlite3_prepare_v2(index_db(s->ix), "SELECT runtime, name, image, labels, "
-				       "pod_name, pod_namespace, pod_uid, first_ns, last_ns FROM "
-				       "containers WHERE id = ?1", -1, &st, NULL) != SQLITE_OK)
-			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
-		s->get_ctr_st = st;
-	}
+	if (rc < 0 || !id[0])
+		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -567,11 +572,7 @@ int store_get_container(struct store *s, const char *id, struct ecap_container *
 		out->first_ns = (uint64_t)sqlite3_column_int64(st, 7);
 		out->last_ns = (uint64_t)sqlite3_column_int64(st, 8);
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	return row_found(s, st, rc);
 }
 
 int store_walk_flows(struct store *s, const struct flow_filter *f,
