@@ -96,11 +96,11 @@ static const char help_text[] =
 "  long option name above (interface, store, max-size, no-tls...) and value its argument;\n"
 "  \"filter = EXPRESSION\" is the PCAP-FILTER. Lines starting with '#' and blank lines are\n"
 "  ignored; a value runs to the end of its line. Options without an argument take yes or\n"
-"  no. Repeatable options (interface, keylog, libssl) repeat the key. An option given on\n"
-"  the command line replaces the file's setting (all of a repeatable option's values, and\n"
-"  the filter when the command line has one). A bad line is an error naming the file and\n"
-"  the line (exit 2). The service (ecap-rec.service) runs ecap-rec --config\n"
-"  /etc/ecap/ecap-rec.conf.\n"
+"  no. Repeatable options (interface, keylog, libssl, container-api) repeat the key. An\n"
+"  option given on the command line replaces the file's setting (all of a repeatable\n"
+"  option's values, and the filter when the command line has one). A bad line is an error\n"
+"  naming the file and the line (exit 2). The service (ecap-rec.service) runs ecap-rec\n"
+"  --config /etc/ecap/ecap-rec.conf.\n"
 "\n"
 "SIGNALS\n"
 "  SIGINT, SIGTERM  stop recording, write what is held, exit\n"
@@ -482,7 +482,11 @@ static void print_config(const struct rec_args *a, FILE *f)
 		fprintf(f, "replay = %s\n", a->replay);
 	print_list(f, "keylog", a->keylogs, a->n_keylogs);
 	print_list(f, "libssl", a->libssl, a->n_libssl);
-	print_list(f, "container-api", a->container_api, a->n_container_api);
+	if (a->n_container_api)
+		print_list(f, "container-api", a->container_api, a->n_container_api);
+	else
+		fprintf(f, "# container-api = (default: /run/podman/podman.sock, "
+			"/run/docker.sock)\n");
 	if (a->max_size)
 		print_size(f, "max-size", a->max_size);
 	else
