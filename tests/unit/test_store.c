@@ -592,8 +592,24 @@ static void test_retention_by_age(void **state)
 	uint32_t ifid;
 	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
 	uint8_t data[300];
+	/* a process of a container in the first second, another in the last: the container
+	 * records go with the process records that name them */
+	struct ecap_proc_info early = { .pid = 10, .start_ns = 1 }, late = { .pid = 11,
+									.start_ns = 2 };
+	struct ecap_container ce = { .first_ns = T0, .last_ns = T0 }, cl;
+	snprintf(early.container_id, sizeof(early.container_id), "%064x", 1);
+	snprintf(late.container_id, sizeof(late.container_id), "%064x", 2);
+	memcpy(ce.id, early.container_id, sizeof(ce.id));
+	snprintf(ce.name, sizeof(ce.name), "early");
+	cl = ce;
+	memcpy(cl.id, late.container_id, sizeof(cl.id));
+	snprintf(cl.name, sizeof(cl.name), "late");
 	/* 60 s of packets, one every 10 ms */
 	for (uint32_t i = 0; i < 6000; i++) {
+		if (i == 0 || i == 5990) {
+			assert_int_equal(store_put_process(s, i ? &late : &early), 0);
+			assert_int_equal(store_put_container(s, i ? &cl : &ce), 0);
+		}
 		make_packet(data, i, 100);
 		struct ecap_packet p = { .ts_ns = T0 + i * 10000000ull, .iface = ifid, .caplen = 100,
 					 .origlen = 100, .data = data };
@@ -608,6 +624,10 @@ static void test_retention_by_age(void **state)
 	/* what is kept reaches back at most one segment beyond the age */
 	assert_true(first >= last - 12 * NS);
 	assert_true(first <= last - 10 * NS);
+	struct ecap_container got;
+	assert_int_equal(store_get_container(s, ce.id, &got), 0);
+	assert_int_equal(store_get_container(s, cl.id, &got), 1);
+	assert_string_equal(got.name, "late");
 	store_close(s);
 	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(store_fsck(f->dir, devnull), 0);
