@@ -136,6 +136,16 @@ static bool key_is(const char *k, size_t n, const char *want)
 	return strlen(want) == n && strncasecmp(k, want, n) == 0;
 }
 
+/* 64 lower-case hex digits in vn bytes (only the bytes of the comment are read). */
+static bool container_id_ok(const char *v, size_t vn)
+{
+	size_t i = 0;
+
+	while (i < vn && ((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+		i++;
+	return vn == 64 && i == vn;
+}
+
 /* A field of what the process was (ecap_proc_info), when k is one of those keys. */
 static void apply_info(struct ecap_proc_info *pi, const char *k, size_t kn, const char *v,
 		       size_t vn)
@@ -167,10 +177,7 @@ static void apply_info(struct ecap_proc_info *pi, const char *k, size_t kn, cons
 	} else if (key_is(k, kn, "cgroup")) {
 		proc_info_printable(pi->cgroup, sizeof(pi->cgroup), v, vn);
 	} else if (key_is(k, kn, "containerid")) {
-		size_t i = 0;
-		while (i < vn && ((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-			i++;
-		if (vn == 64 && i == vn) /* only the bytes of the comment are read */
+		if (container_id_ok(v, vn))
 			proc_info_printable(pi->container_id, sizeof(pi->container_id), v, vn);
 	} else if (key_is(k, kn, "containerruntime")) {
 		proc_info_printable(pi->runtime, sizeof(pi->runtime), v, vn);
@@ -224,7 +231,7 @@ static void apply_container(struct ecap_container *ct, const char *k, size_t kn,
 	struct json_object *labels;
 
 	if (key_is(k, kn, "containerid")) {
-		if (vn == 64 && strspn(v, "0123456789abcdef") >= 64)
+		if (container_id_ok(v, vn))
 			proc_info_printable(ct->id, sizeof(ct->id), v, vn);
 	} else if (key_is(k, kn, "containerruntime")) {
 		proc_info_printable(ct->runtime, sizeof(ct->runtime), v, vn);
