@@ -22,10 +22,15 @@ struct json_object *ctr_json_parse(const char *text, size_t n)
 	if (!tok)
 		return NULL;
 	obj = json_tokener_parse_ex(tok, text, (int)n);
-	/* one whole value, nothing after it but blanks */
-	if (obj && (json_tokener_get_error(tok) != json_tokener_success ||
-		    strspn(text + json_tokener_get_parse_end(tok), " \t\r\n") !=
-			    n - json_tokener_get_parse_end(tok))) {
+	/* one whole value, nothing after it but blanks (text is n bytes, not a C string) */
+	if (obj && json_tokener_get_error(tok) == json_tokener_success) {
+		for (size_t i = json_tokener_get_parse_end(tok); i < n && obj; i++) {
+			if (!strchr(" \t\r\n", text[i]) || !text[i]) {
+				json_object_put(obj);
+				obj = NULL;
+			}
+		}
+	} else if (obj) {
 		json_object_put(obj);
 		obj = NULL;
 	}
