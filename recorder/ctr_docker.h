@@ -4,7 +4,7 @@
  * podman system service, which serves the same API): GET /containers/ID/json over the
  * runtime's unix socket, through libcurl, bounded in time and size, the answer parsed with
  * json-c (ctr_json.h). Kubernetes pods run by Docker (cri-dockerd) are named by the
- * container's io.kubernetes.pod.* labels.
+ * container's io.kubernetes.pod.* labels; a podman pod's, by the same labels on the pod.
  */
 #ifndef ECAP_CTR_DOCKER_H
 #define ECAP_CTR_DOCKER_H
@@ -36,5 +36,9 @@ int ctr_docker_inspect(struct ctr_docker *d, const char *socket_path, const char
 /* The parsing part, for tests: an answer of n bytes about id into *out. 0, or -EBADMSG when
  * it is not JSON, or not about id. */
 int ctr_docker_parse(const char *json, size_t n, const char *id, struct ecap_container *out);
+/* podman's container inspection: the id of its pod (64 hex digits); -ENOENT none. */
+int ctr_docker_parse_pod_of(const char *json, size_t n, char pod[ECAP_CONTAINER_ID_MAX]);
+/* podman's pod inspection of pod: the Kubernetes pod its labels name, into *out. */
+int ctr_docker_parse_pod(const char *json, size_t n, const char *pod, struct ecap_container *out);
 
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fuzz_ctr_answer.c - libFuzzer target for what container runtimes say (recorder/ctr_*.c):
- * a Docker API answer (ctr_docker_parse), an OCI bundle's config.json (ctr_oci_parse), and
- * the container lines of an export comment read back (replay_comment_container). The first
+ * a Docker API answer (ctr_docker_parse), an OCI bundle's config.json (ctr_oci_parse), the
+ * container lines of an export comment read back (replay_comment_container), and podman's
+ * container and pod inspections (ctr_docker_parse_pod_of, ctr_docker_parse_pod). The first
  * byte picks the parser; the rest is given as is, of exactly its size (a read past it is
  * caught). Whatever parses must come out NUL-terminated printable ASCII in every field, and
  * labels, when there are any, one JSON object that parses again to itself.
@@ -67,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data + 1, size - 1);
 	memset(&c, 0, sizeof(c));
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		rc = ctr_docker_parse(buf, size - 1, ID, &c);
 		if (rc == 0 && strcmp(c.id, ID) != 0)
@@ -76,8 +77,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1:
 		rc = ctr_oci_parse(buf, size - 1, &c);
 		break;
-	default:
+	case 2:
 		rc = replay_comment_container(buf, size - 1, &c) ? 0 : -1;
+		break;
+	case 3: {
+		char pod[ECAP_CONTAINER_ID_MAX];
+		rc = ctr_docker_parse_pod_of(buf, size - 1, pod);
+		if (rc == 0 && (strlen(pod) != 64 || strspn(pod, "0123456789abcdef") != 64))
+			abort();
+		rc = -1;
+		break;
+	}
+	default:
+		rc = ctr_docker_parse_pod(buf, size - 1, ID, &c);
 		break;
 	}
 	if (rc == 0)

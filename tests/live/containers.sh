@@ -1,17 +1,19 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # containers.sh - which container and which pod, from the runtime, at record time. Podman
 # (runc, cgroupfs, its own storage, network, containers.conf and API socket under the test's
-# scratch directory: nothing system-wide) runs two containers from an image made here with
+# scratch directory: nothing system-wide) runs three containers from an image made here with
 # podman import (busybox-static, curl and curl's libraries): A on a bridge network of the
-# test's own, and B in A's network namespace with the io.kubernetes.pod.* labels of a
-# Kubernetes pod (as kubelet gives them to the containers of a pod under Docker). podman
+# test's own, B in A's network namespace with the io.kubernetes.pod.* labels of a
+# Kubernetes pod (as kubelet gives them to the containers of a pod under Docker), and C (in
+# A's namespace too) in a podman pod that carries those labels itself. podman
 # system service serves the Docker API on a socket that ecap-rec is pointed at
 # (--container-api). ecap-rec runs in the containers' network namespace and records its
 # eth0; curl in each container fetches from an HTTP server on the host (the bridge's
 # address). Checks: ecap-export --container NAME (and the id, and its first 12 digits)
 # finds exactly A's connection, every packet's comment names A's id, name and image;
 # --pod NAME, NAMESPACE/NAME and the pod uid find exactly B's, whose comments carry PodName,
-# PodNamespace, PodUID and the labels; another name or pod finds nothing (exit 1); ecap-ls
+# PodNamespace, PodUID and the labels; --pod of C's pod finds C's (the pod's labels, asked
+# of podman's own API); another name or pod finds nothing (exit 1); ecap-ls
 # --processes with --container or --pod lists only that container's process, --json with
 # its name, image, labels and pod; after ecap-fsck --rebuild the containers table and the
 # comments are the same; an export replayed into a new store (ecap-rec --replay) is found
@@ -34,6 +36,9 @@ BRIDGE=${TAG:0:13}b
 SUBNET=10.151.5
 A=$TAG-a
 B=$TAG-b
+C=$TAG-c
+PPOD=$TAG-ppod
+POD2=$TAG-api
 IMG=localhost/$TAG-img:1
 POD=$TAG-web
 PODNS=$TAG-ns
@@ -94,7 +99,9 @@ netavark_cleanup() {
 }
 # in this order: the containers (their network goes with them), the image, what is left of
 # the network in the firewall and in sysctl, the storage
-cleanup_cmd "${PM[*]} rm -f -t 0 $B $A >/dev/null 2>&1"
+# (--ignore: one that was never made does not keep the others)
+cleanup_cmd "${PM[*]} rm -f -i -t 0 $C $B $A >/dev/null 2>&1"
+cleanup_cmd "${PM[*]} pod rm -f -i $PPOD >/dev/null 2>&1"
 cleanup_cmd "${PM[*]} rmi -f $IMG >/dev/null 2>&1"
 cleanup_cmd "netavark_cleanup"
 cleanup_cmd "sysctl -qw net.ipv4.ip_forward=$FWD"
@@ -125,6 +132,12 @@ ID_A=$(cat "$T/a.id")
 ID_B=$(cat "$T/b.id")
 SANDBOX=$("${PM[@]}" inspect --format '{{.NetworkSettings.SandboxKey}}' "$A")
 [ -e "$SANDBOX" ] || fail "container $A has no network namespace ($SANDBOX)"
+# C in a podman pod whose labels (the pod's, not C's) name a Kubernetes pod
+"${PM[@]}" pod create --infra=false --name "$PPOD" --label io.kubernetes.pod.name="$POD2" \
+	--label io.kubernetes.pod.namespace="$PODNS" >/dev/null 2>"$T/run.log" ||
+	{ cat "$T/run.log" >&2; fail "podman pod create failed"; }
+"${PM[@]}" run -d --pod "$PPOD" --name "$C" --network "ns:$SANDBOX" "$IMG" sleep 120 \
+	>"$T/c.id" 2>"$T/run.log" || { cat "$T/run.log" >&2; fail "podman run in the pod failed"; }
 
 # the Docker API, as podman serves it
 "${PM[@]}" system service --time=0 "unix://$T/api.sock" >"$T/service.log" 2>&1 &
@@ -146,6 +159,7 @@ cleanup_pid "$REC_PID"
 wait_for "$T/rec.log" "recording on" "$REC_PID" "ecap-rec"
 "${PM[@]}" exec "$A" curl -s -o /dev/null "http://$SUBNET.1:$PORT/blob" || fail "curl in $A"
 "${PM[@]}" exec "$B" curl -s -o /dev/null "http://$SUBNET.1:$PORT/blob?b" || fail "curl in $B"
+"${PM[@]}" exec "$C" curl -s -o /dev/null "http://$SUBNET.1:$PORT/blob?c" || fail "curl in $C"
 sleep 1 # the lookups are answered (the recorder also waits for them when it stops)
 rec_stop
 grep -E "container metadata|containers:" "$T/rec.log" >&2 || true
@@ -200,6 +214,15 @@ assert_eq "$N_B" "$GOT" "packets found by --container $B"
 comment_bytes() { head -1 "$1" | awk '{ print length($0) - 2 }'; }
 info "$B: $N_B packets, comments name pod $PODNS/$POD ($PODUID); comment bytes per" \
 	"packet: $(comment_bytes "$T/a.txt") ($A), $(comment_bytes "$T/sel.txt") ($B)"
+export_sel --pod "$POD2"
+N_C=$GOT
+assert_ge 8 "$N_C" "packets of $C's connection"
+for want in "ContainerName: $C|" "ContainerLabels: {}|" "PodName: $POD2|" \
+	"PodNamespace: $PODNS|"; do
+	assert_eq "$N_C" "$(grep -cF -- "$want" "$T/sel.txt" || true)" \
+		"packets of $C whose comment has '$want'"
+done
+info "$C: $N_C packets, in podman pod $PPOD whose labels name pod $PODNS/$POD2"
 for sel in "--container $TAG-none" "--pod $TAG-none" "--pod other/$POD"; do
 	# shellcheck disable=SC2086
 	expect_status 1 "$ECAP_EXPORT" --store "$S" $sel -o "$T/none.pcapng" -q
@@ -227,7 +250,7 @@ PY
 # the index made again from the segments keeps the containers
 q="SELECT id, runtime, name, image, labels, pod_name, pod_namespace, pod_uid FROM containers"
 sqlite3 "$S/index.db" "$q ORDER BY id" >"$T/ctr.before" || fail "containers table"
-assert_eq 2 "$(wc -l <"$T/ctr.before")" "containers in the index"
+assert_eq 3 "$(wc -l <"$T/ctr.before")" "containers in the index"
 "$ECAP_FSCK" --rebuild "$S" >"$T/fsck.log" 2>&1 || { cat "$T/fsck.log" >&2; fail "rebuild"; }
 sqlite3 "$S/index.db" "$q ORDER BY id" >"$T/ctr.after"
 cmp -s "$T/ctr.before" "$T/ctr.after" || fail "the containers table differs after a rebuild"

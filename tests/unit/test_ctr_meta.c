@@ -78,6 +78,13 @@ static const char answer_a[] =
 	"\"io.kubernetes.pod.name\":\"web-7d9f\",\"io.kubernetes.pod.namespace\":\"prod\","
 	"\"io.kubernetes.pod.uid\":\"5e1c7b0a-1111-2222-3333-444455556666\",\"app\":\"web\"}}}";
 
+/* podman: a container in a pod, whose labels are the pod's */
+static const char answer_b[] =
+	"{\"Id\":\"" ID_B "\",\"Name\":\"in-pod\",\"Config\":{\"Image\":\"x:1\",\"Labels\":{}}}";
+static const char pod_a[] =
+	"{\"Id\":\"" ID_A "\",\"Name\":\"web\",\"Labels\":{\"io.kubernetes.pod.name\":\"web-7d9f\","
+	"\"io.kubernetes.pod.namespace\":\"prod\"}}";
+
 static void test_docker_parse(void **state)
 {
 	struct ecap_container c;
@@ -200,7 +207,7 @@ static void test_oci(void **state)
 
 /* ---- a fake Docker API --------------------------------------------------------------- */
 
-enum mode { ANSWER, NOT_FOUND, TOO_BIG, SILENT, OTHER_ID };
+enum mode { ANSWER, NOT_FOUND, TOO_BIG, SILENT, OTHER_ID, PODMAN };
 
 struct fake {
 	char path[108];
@@ -224,9 +231,9 @@ static void send_all(int fd, const char *p, size_t n)
 
 static void respond(int fd, int status, const char *body, size_t n)
 {
-	char head[160];
+	char head[200];
 	int k = snprintf(head, sizeof(head), "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
-			 "Content-Length: %zu\r\n\r\n", status, n);
+			 "Libpod-Api-Version: 4.3.1\r\nContent-Length: %zu\r\n\r\n", status, n);
 	send_all(fd, head, (size_t)k);
 	send_all(fd, body, n);
 }
@@ -253,6 +260,12 @@ static void *fake_main(void *arg)
 		pthread_mutex_unlock(&f->lock);
 		if (m == ANSWER && strstr(req, "GET /containers/" ID_A "/json ")) {
 			respond(c, 200, answer_a, strlen(answer_a));
+		} else if (m == PODMAN && strstr(req, "GET /containers/" ID_B "/json ")) {
+			respond(c, 200, answer_b, strlen(answer_b));
+		} else if (m == PODMAN && strstr(req, "GET /v4.0.0/libpod/containers/" ID_B "/json ")) {
+			respond(c, 200, "{\"Pod\":\"" ID_A "\"}", 74);
+		} else if (m == PODMAN && strstr(req, "GET /v4.0.0/libpod/pods/" ID_A "/json ")) {
+			respond(c, 200, pod_a, strlen(pod_a));
 		} else if (m == OTHER_ID) {
 			respond(c, 200, answer_a, strlen(answer_a));
 		} else if (m == TOO_BIG) {
@@ -333,6 +346,13 @@ static void test_docker_inspect(void **state)
 	assert_int_equal(ctr_docker_inspect(d, f.path, ID_A, 1000, &c, err, sizeof(err)), 1);
 	assert_string_equal(c.name, "web-1");
 	assert_int_equal(ctr_docker_inspect(d, f.path, ID_B, 1000, &c, err, sizeof(err)), 0);
+	fake_mode(&f, PODMAN); /* the pod's labels, asked of the pod */
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(ctr_docker_inspect(d, f.path, ID_B, 1000, &c, err, sizeof(err)), 1);
+	assert_string_equal(c.name, "in-pod");
+	assert_string_equal(c.labels, "{}");
+	assert_string_equal(c.pod_name, "web-7d9f");
+	assert_string_equal(c.pod_namespace, "prod");
 	fake_mode(&f, OTHER_ID); /* answers about A when asked about B */
 	assert_int_equal(ctr_docker_inspect(d, f.path, ID_B, 1000, &c, err, sizeof(err)),
 			 -EBADMSG);
