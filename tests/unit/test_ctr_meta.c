@@ -262,7 +262,8 @@ static void *fake_main(void *arg)
 			respond(c, 200, answer_a, strlen(answer_a));
 		} else if (m == PODMAN && strstr(req, "GET /containers/" ID_B "/json ")) {
 			respond(c, 200, answer_b, strlen(answer_b));
-		} else if (m == PODMAN && strstr(req, "GET /v4.0.0/libpod/containers/" ID_B "/json ")) {
+		} else if (m == PODMAN &&
+			   strstr(req, "GET /v4.0.0/libpod/containers/" ID_B "/json ")) {
 			respond(c, 200, "{\"Pod\":\"" ID_A "\"}", 74);
 		} else if (m == PODMAN && strstr(req, "GET /v4.0.0/libpod/pods/" ID_A "/json ")) {
 			respond(c, 200, pod_a, strlen(pod_a));
