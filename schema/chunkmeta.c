@@ -78,6 +78,10 @@
  *       id (64 hex digits), runtime, name, image, labels (a JSON object), pod name, pod
  *       namespace, pod uid. Each text is shorter than its field in records.h and printable
  *       ASCII (a decoder makes anything else '?').
+ *  16 interface namespaces (after section 1; only when an interface has them: -i any):
+ *       element i for interface i of section 1: u32 network namespace inode, u32 ifindex,
+ *       u16 description_len, the description (the IDB's if_description, printable ASCII,
+ *       shorter than ECAP_IFDESC_MAX). Absent: 0, 0, "" for every interface.
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -113,7 +117,7 @@
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
        SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
-       SEC_HEADER_BLOCKS, SEC_CONTAINERS };
+       SEC_HEADER_BLOCKS, SEC_CONTAINERS, SEC_IFACE_NETNS = 16 };
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
@@ -287,6 +291,27 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		memcpy(p + 14, f->desc.name, nl);
 		memcpy(p + 14 + nl, f->desc.filter, fl);
 		p += 14 + nl + fl;
+	}
+
+	bool any_netns = false;
+	len = 0;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct ecap_iface *d = &m->ifaces[i].desc;
+		any_netns |= d->netns || d->description[0];
+		len += 10 + strnlen(d->description, ECAP_IFDESC_MAX - 1);
+	}
+	if (any_netns) {
+		if (!(p = put_section(b, SEC_IFACE_NETNS, (uint32_t)m->n_ifaces, len)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_ifaces; i++) {
+			const struct ecap_iface *d = &m->ifaces[i].desc;
+			size_t dl = strnlen(d->description, ECAP_IFDESC_MAX - 1);
+			le32_store(p, d->netns);
+			le32_store(p + 4, d->ifindex);
+			le16_store(p + 8, (uint16_t)dl);
+			memcpy(p + 10, d->description, dl);
+			p += 10 + dl;
+		}
 	}
 
 	if (m->n_flows) {
@@ -559,6 +584,28 @@ static bool record_fits(const uint8_t *p, const uint8_t *end, size_t fixed, size
 	return (size_t)(end - p) - fixed >= total;
 }
 
+static int decode_iface_netns(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			      uint32_t count, const char **why)
+{
+	if (count != m->n_ifaces)
+		BAD("interface namespace section disagrees with the interfaces");
+	for (uint32_t i = 0; i < count; i++) {
+		if (end - p < 10)
+			BAD("interface namespace record overruns its section");
+		uint16_t dl = le16_load(p + 8);
+		if ((size_t)(end - p) < 10u + dl)
+			BAD("interface description overruns its section");
+		if (dl >= ECAP_IFDESC_MAX)
+			BAD("interface description too long");
+		struct ecap_iface *d = &m->ifaces[i].desc;
+		d->netns = le32_load(p);
+		d->ifindex = le32_load(p + 4);
+		get_text(d->description, sizeof(d->description), p + 10, dl);
+		p += 10 + dl;
+	}
+	return 0;
+}
+
 static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
 			uint32_t count, const char **why)
 {
@@ -651,6 +698,9 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		switch (type) {
 		case SEC_IFACES:
 			err = decode_ifaces(m, s, send, count, why);
+			break;
+		case SEC_IFACE_NETNS:
+			err = decode_iface_netns(m, s, send, count, why);
 			break;
 		case SEC_FLOWS:
 			for (uint32_t i = 0; i < count; i++, s += FLOW_LEN) {

@@ -19,6 +19,15 @@ CREATE TABLE IF NOT EXISTS interfaces (
 	filter   TEXT NOT NULL DEFAULT ''
 );
 
+-- (version 5) Where an interface of `ecap-rec -i any` is: its network namespace (inode) and
+-- index there, which with its name identify it, and the IDB's if_description.
+CREATE TABLE IF NOT EXISTS interface_netns (
+	iface       INTEGER PRIMARY KEY,
+	netns       INTEGER NOT NULL,
+	ifindex     INTEGER NOT NULL,
+	description TEXT NOT NULL DEFAULT ''
+);
+
 -- bytes: end of the last indexed chunk; recovery scans the file from there.
 CREATE TABLE IF NOT EXISTS segments (
 	id       INTEGER PRIMARY KEY,
