@@ -27,6 +27,9 @@ struct attrib {
 	size_t cap, n;             /* cap is a power of two, n <= cap / 2 */
 	uint64_t lookups_failed;   /* flows the store did not know */
 	bool links;                /* the store holds NAT links (else none is looked up) */
+	struct ecap_container ctr; /* the container asked about last (ctr.id), if ctr_known */
+	bool ctr_known;
+	char *text;                /* a comment being made */
 };
 
 int attrib_init(struct attrib *a, struct store *store);
