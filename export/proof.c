@@ -110,25 +110,37 @@ static void add_version(struct proof *p, const char *v)
 		snprintf(p->versions + at, sizeof(p->versions) - at, "%s%s", at ? "," : "", v);
 }
 
-/* Read a chunk's metadata frame for its digest and version. */
-static int read_chunk(struct proof *p, struct proof_chunk *c, int *fd, uint32_t *fd_seg,
+/* The segment file being read, kept open from chunk to chunk. */
+struct seg_file {
+	int fd;
+	uint32_t seg;
+	uint64_t size;     /* when last looked at: looked at again when a chunk ends past it */
+};
+
+/* Read a chunk's metadata for its digest and version: of a chunk with a read plan, only the
+ * plan (the integrity section comes first in it). */
+static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f,
 		      struct chunk_meta *m, struct buf *frames)
 {
 	char name[SEGMENT_NAME_MAX];
 	struct stat st;
 	const char *why;
-	if (*fd < 0 || *fd_seg != c->segment) {
-		if (*fd >= 0)
-			close(*fd);
+	if (f->fd < 0 || f->seg != c->segment) {
+		if (f->fd >= 0)
+			close(f->fd);
 		segment_name(c->segment, name);
-		*fd = openat(p->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		*fd_seg = c->segment;
-		if (*fd < 0)
+		f->fd = openat(p->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		f->seg = c->segment;
+		f->size = 0;
+		if (f->fd < 0)
 			return -errno;
 	}
-	if (fstat(*fd, &st))
-		return -errno;
-	long r = segment_read_meta(*fd, c->offset, (uint64_t)st.st_size, m, frames, &why);
+	if (c->offset + c->length > f->size) {
+		if (fstat(f->fd, &st))
+			return -errno;
+		f->size = (uint64_t)st.st_size;
+	}
+	long r = segment_read_plan(f->fd, c->offset, f->size, c->length, NULL, m, frames, &why);
 	if (r < 0)
 		return (int)r;
 	c->has_digest = m->has_digest;
@@ -154,8 +166,8 @@ int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n)
 {
 	struct chunk_meta m = { 0 };
 	struct buf frames = { 0 };
-	uint32_t fd_seg = 0;
-	int fd = -1, err = 0;
+	struct seg_file f = { .fd = -1 };
+	int err = 0;
 	for (size_t i = 0; i < n && !err; i++) {
 		size_t at = find_id(p, refs[i].id);
 		if (at < p->n && p->v[at].id == refs[i].id)
@@ -169,10 +181,10 @@ int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n)
 		*c = (struct proof_chunk){ .id = refs[i].id, .segment = refs[i].segment,
 					   .offset = refs[i].offset, .length = refs[i].length,
 					   .seal = seal_of(p, refs[i].segment) };
-		err = read_chunk(p, c, &fd, &fd_seg, &m, &frames);
+		err = read_chunk(p, c, &f, &m, &frames);
 	}
-	if (fd >= 0)
-		close(fd);
+	if (f.fd >= 0)
+		close(f.fd);
 	chunkmeta_free(&m);
 	buf_free(&frames);
 	return err;

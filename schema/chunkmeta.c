@@ -72,7 +72,19 @@
  *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
  *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
  *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
- * Unknown section types are skipped by byte_len, so the format can grow.
+ *  17 read plan (with flag 4; count 1, one u32; the body's first section when present): how
+ *       many bytes of the decompressed body, from its start, hold this section and the ones
+ *       a read of some flows needs, which the writer puts right after it: 10, 1, 8, 13, 7,
+ *       9, 18 and 4 (those present). Such a reader decodes only that part of the body (an
+ *       LZ4 block decodes a prefix alone) and skips the flow records and flow stats, most of
+ *       a busy chunk's metadata; the other sections follow. Absent in older chunks.
+ *  18 flow directory (with 17; count = the count of section 3): the chunk's flows in
+ *       ascending id order, each as two LEB128 numbers: its id less the previous one's (the
+ *       first: the id itself; ids are at least 1 and strictly ascend), then its chunk-local
+ *       index (its element of section 3; each index once). With section 4 it tells a reader
+ *       which packets are a flow's without section 3.
+ * Sections may come in any order but these: 8 after 1, 9 after 1 and 7, 12 after 2, and 17
+ * first. Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
  * decompresses to raw_len bytes: with flag 4 every block matches its CRC-32C and size, else
@@ -106,7 +118,8 @@
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
        SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
-       SEC_HEADER_BLOCKS };
+       SEC_HEADER_BLOCKS, SEC_READ_PLAN = 17, SEC_FLOWDIR };
+#define READ_PLAN_LEN 4
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
@@ -153,6 +166,9 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->version[0] = 0;
 	m->n_procs = 0;
 	m->header_blocks = 0;
+	m->n_flowdir = 0;
+	m->plan_only = false;
+	m->plan_flows = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -169,6 +185,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->blocks);
 	free(m->blockmax);
 	free(m->procs);
+	free(m->flowdir);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -223,10 +240,83 @@ static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
 	return t;
 }
 
-static int encode_body(const struct chunk_meta *m, struct buf *b)
+static int cmp_flowdir(const void *a, const void *b)
 {
-	uint8_t *p;
+	const struct chunkmeta_flowdir *x = a, *y = b;
+	return x->flow_id < y->flow_id ? -1 : x->flow_id > y->flow_id;
+}
+
+/* The flows of m by ascending id into *dir (n_flowstats elements, allocated). */
+static int sort_flows(const struct chunk_meta *m, struct chunkmeta_flowdir **dir)
+{
+	*dir = malloc((m->n_flowstats ? m->n_flowstats : 1) * sizeof(**dir));
+	if (!*dir)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_flowstats; i++)
+		(*dir)[i] = (struct chunkmeta_flowdir){ m->flowstats[i].flow_id, (uint32_t)i };
+	if (m->n_flowstats > 1)
+		qsort(*dir, m->n_flowstats, sizeof(**dir), cmp_flowdir);
+	return 0;
+}
+
+int chunkmeta_sort_flows(struct chunk_meta *m)
+{
+	struct chunkmeta_flowdir *dir;
+	int err = sort_flows(m, &dir);
+	if (err)
+		return err;
+	free(m->flowdir);
+	m->flowdir = dir;
+	m->n_flowdir = m->cap_flowdir = m->n_flowstats;
+	return 0;
+}
+
+static uint8_t *put_leb128(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+/* Section 18 from m->flowdir when it lists every flow, else from a sort of flowstats. */
+static int put_flowdir(const struct chunk_meta *m, struct buf *b)
+{
+	struct chunkmeta_flowdir *tmp = NULL;
+	const struct chunkmeta_flowdir *dir = m->flowdir;
+	int err = 0;
+	if (m->n_flowdir != m->n_flowstats) {
+		if ((err = sort_flows(m, &tmp)))
+			return err;
+		dir = tmp;
+	}
+	/* at most 10 bytes for an id delta and 5 for an index */
+	uint8_t *p = put_section(b, SEC_FLOWDIR, (uint32_t)m->n_flowstats, m->n_flowstats * 15);
+	if (!p) {
+		err = -ENOMEM;
+		goto out;
+	}
+	uint8_t *start = p;
+	uint64_t prev = 0;
+	for (size_t i = 0; i < m->n_flowstats; i++) {
+		p = put_leb128(p, dir[i].flow_id - prev);
+		p = put_leb128(p, dir[i].local);
+		prev = dir[i].flow_id;
+	}
+	size_t used = (size_t)(p - start);
+	le32_store(start - 4, (uint32_t)used);
+	b->len -= m->n_flowstats * 15 - used;
+out:
+	free(tmp);
+	return err;
+}
+
+static int put_ifaces(const struct chunk_meta *m, struct buf *b)
+{
 	size_t len = 0;
+	uint8_t *p;
 
 	for (size_t i = 0; i < m->n_ifaces; i++)
 		len += 14 + strlen(m->ifaces[i].desc.name) + strlen(m->ifaces[i].desc.filter);
@@ -244,7 +334,87 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		memcpy(p + 14 + nl, f->desc.filter, fl);
 		p += 14 + nl + fl;
 	}
+	return 0;
+}
 
+/* Sections 1 and 8: the interfaces and their order. */
+static int put_iface_sections(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p;
+	if (put_ifaces(m, b))
+		return -ENOMEM;
+	bool order = false;
+	for (size_t i = 0; i < m->n_ifaces; i++)
+		order |= m->ifaces[i].after_ns != 0;
+	if (order) {
+		if (!(p = put_section(b, SEC_ORDER, (uint32_t)m->n_ifaces, m->n_ifaces * 8)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_ifaces; i++, p += 8)
+			le64_store(p, m->ifaces[i].after_ns);
+	}
+	return 0;
+}
+
+/* Sections 13, 7 and 9: the data frame's blocks. */
+static int put_block_sections(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p;
+	if (m->header_blocks > 1) {
+		if (!(p = put_section(b, SEC_HEADER_BLOCKS, 1, HEADER_BLOCKS_LEN)))
+			return -ENOMEM;
+		le32_store(p, m->header_blocks);
+	}
+	if (m->n_blocks) {
+		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_blocks; i++, p += BLOCK_LEN) {
+			const struct chunkmeta_block *k = &m->blocks[i];
+			le32_store(p, k->raw_off);
+			le32_store(p + 4, k->raw_len);
+			le32_store(p + 8, k->data_off);
+			le32_store(p + 12, k->data_len);
+			le32_store(p + 16, k->first_packet);
+			le32_store(p + 20, k->packets);
+			le32_store(p + 24, k->crc);
+		}
+	}
+	if (m->n_blockmax) {
+		if (!(p = put_section(b, SEC_BLOCKMAX, (uint32_t)m->n_blockmax, m->n_blockmax * 8)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
+			le64_store(p, m->blockmax[i]);
+	}
+	return 0;
+}
+
+static int put_integrity(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p;
+	if (!m->has_digest)
+		return 0;
+	size_t vl = strnlen(m->version, sizeof(m->version) - 1);
+	if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
+		return -ENOMEM;
+	memcpy(p, m->digest, CHUNKMETA_DIGEST_LEN);
+	le16_store(p + CHUNKMETA_DIGEST_LEN, (uint16_t)vl);
+	memcpy(p + INTEGRITY_LEN, m->version, vl);
+	return 0;
+}
+
+static int put_pktflow(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p = put_section(b, SEC_PKTFLOW, (uint32_t)m->n_pktflow, m->n_pktflow * 4);
+	if (!p)
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_pktflow; i++, p += 4)
+		le32_store(p, m->pktflow[i]);
+	return 0;
+}
+
+/* Sections 2, 3 and 12: the flow records, the flow stats, the owners' start times. */
+static int put_flow_sections(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p;
 	if (m->n_flows) {
 		if (!(p = put_section(b, SEC_FLOWS, (uint32_t)m->n_flows, m->n_flows * FLOW_LEN)))
 			return -ENOMEM;
@@ -262,7 +432,6 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			put_proc(p + 54 + PROC_LEN, &f->proc[1]);
 		}
 	}
-
 	if (!(p = put_section(b, SEC_FLOWSTATS, (uint32_t)m->n_flowstats,
 			      m->n_flowstats * FLOWSTAT_LEN)))
 		return -ENOMEM;
@@ -274,42 +443,6 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		le64_store(p + 20, s->first_ns);
 		le64_store(p + 28, s->last_ns);
 	}
-
-	if (!(p = put_section(b, SEC_PKTFLOW, (uint32_t)m->n_pktflow, m->n_pktflow * 4)))
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_pktflow; i++, p += 4)
-		le32_store(p, m->pktflow[i]);
-
-	if (m->n_sessions) {
-		if (!(p = put_section(b, SEC_SESSIONS, (uint32_t)m->n_sessions,
-				      m->n_sessions * SESSION_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_sessions; i++, p += SESSION_LEN) {
-			memcpy(p, m->sessions[i].client_random, 32);
-			le64_store(p + 32, m->sessions[i].flow_id);
-		}
-	}
-
-	if (m->n_drops) {
-		if (!(p = put_section(b, SEC_DROPS, (uint32_t)m->n_drops, m->n_drops * DROPS_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_drops; i++, p += DROPS_LEN) {
-			le32_store(p, m->drops[i].iface);
-			le64_store(p + 4, m->drops[i].ts_ns);
-			le64_store(p + 12, m->drops[i].count);
-		}
-	}
-
-	bool order = false;
-	for (size_t i = 0; i < m->n_ifaces; i++)
-		order |= m->ifaces[i].after_ns != 0;
-	if (order) {
-		if (!(p = put_section(b, SEC_ORDER, (uint32_t)m->n_ifaces, m->n_ifaces * 8)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_ifaces; i++, p += 8)
-			le64_store(p, m->ifaces[i].after_ns);
-	}
-
 	if (m->n_flows) {
 		if (!(p = put_section(b, SEC_OWNER_START, (uint32_t)m->n_flows,
 				      m->n_flows * OWNER_START_LEN)))
@@ -319,13 +452,32 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 			le64_store(p + 8, m->flows[i].proc[1].start_ns);
 		}
 	}
+	return 0;
+}
 
-	if (m->header_blocks > 1) {
-		if (!(p = put_section(b, SEC_HEADER_BLOCKS, 1, HEADER_BLOCKS_LEN)))
+/* Sections 5, 6 and 11: TLS sessions, drops, processes. */
+static int put_other_sections(const struct chunk_meta *m, struct buf *b)
+{
+	uint8_t *p;
+	size_t len;
+	if (m->n_sessions) {
+		if (!(p = put_section(b, SEC_SESSIONS, (uint32_t)m->n_sessions,
+				      m->n_sessions * SESSION_LEN)))
 			return -ENOMEM;
-		le32_store(p, m->header_blocks);
+		for (size_t i = 0; i < m->n_sessions; i++, p += SESSION_LEN) {
+			memcpy(p, m->sessions[i].client_random, 32);
+			le64_store(p + 32, m->sessions[i].flow_id);
+		}
 	}
-
+	if (m->n_drops) {
+		if (!(p = put_section(b, SEC_DROPS, (uint32_t)m->n_drops, m->n_drops * DROPS_LEN)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_drops; i++, p += DROPS_LEN) {
+			le32_store(p, m->drops[i].iface);
+			le64_store(p + 4, m->drops[i].ts_ns);
+			le64_store(p + 12, m->drops[i].count);
+		}
+	}
 	if (m->n_procs) {
 		len = 0;
 		for (size_t i = 0; i < m->n_procs; i++) {
@@ -340,37 +492,33 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		for (size_t i = 0; i < m->n_procs; i++)
 			p = put_procinfo(p, &m->procs[i]);
 	}
+	return 0;
+}
 
-	if (m->n_blocks) {
-		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_blocks; i++, p += BLOCK_LEN) {
-			const struct chunkmeta_block *k = &m->blocks[i];
-			le32_store(p, k->raw_off);
-			le32_store(p + 4, k->raw_len);
-			le32_store(p + 8, k->data_off);
-			le32_store(p + 12, k->data_len);
-			le32_store(p + 16, k->first_packet);
-			le32_store(p + 20, k->packets);
-			le32_store(p + 24, k->crc);
-		}
-	}
+/*
+ * A chunk made of blocks starts with its read plan (section 17) and the sections it covers;
+ * the rest follows. Older chunks' order was 1 2 3 4 5 6 8 12 13 11 7 9 10; readers take any.
+ */
+static int encode_body(const struct chunk_meta *m, struct buf *b)
+{
+	bool plan = (m->flags & CHUNKMETA_FLAG_BLOCKS) != 0;
+	size_t plan_at = 0;
+	uint8_t *p;
+	int err;
 
-	if (m->n_blockmax) {
-		if (!(p = put_section(b, SEC_BLOCKMAX, (uint32_t)m->n_blockmax, m->n_blockmax * 8)))
+	if (plan) {
+		if (!(p = put_section(b, SEC_READ_PLAN, 1, READ_PLAN_LEN)))
 			return -ENOMEM;
-		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
-			le64_store(p, m->blockmax[i]);
+		plan_at = (size_t)(p - b->data);
 	}
-
-	if (m->has_digest) {
-		size_t vl = strnlen(m->version, sizeof(m->version) - 1);
-		if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
-			return -ENOMEM;
-		memcpy(p, m->digest, CHUNKMETA_DIGEST_LEN);
-		le16_store(p + CHUNKMETA_DIGEST_LEN, (uint16_t)vl);
-		memcpy(p + INTEGRITY_LEN, m->version, vl);
-	}
+	if ((err = put_integrity(m, b)) || (err = put_iface_sections(m, b)) ||
+	    (err = put_block_sections(m, b)) || (plan && (err = put_flowdir(m, b))) ||
+	    (err = put_pktflow(m, b)))
+		return err;
+	if (plan)
+		le32_store(b->data + plan_at, (uint32_t)b->len);
+	if ((err = put_flow_sections(m, b)) || (err = put_other_sections(m, b)))
+		return err;
 	return 0;
 }
 
@@ -531,8 +679,82 @@ static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *e
 	return 0;
 }
 
-static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const char **why)
+/* One LEB128 number of at most max_bytes from *p (below end); false when it does not fit. */
+static bool get_leb128(const uint8_t **p, const uint8_t *end, unsigned max_bytes, uint64_t *v)
 {
+	if (*p < end && !(**p & 0x80)) { /* most deltas and indexes of a chunk: one byte */
+		*v = *(*p)++;
+		return true;
+	}
+	*v = 0;
+	for (unsigned i = 0; i < max_bytes && *p < end; i++) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80))
+			return i < 9 || b <= 1; /* the tenth byte holds bit 63 alone */
+	}
+	return false;
+}
+
+/*
+ * Section 18. A whole read keeps every entry, checked against flowstats afterwards
+ * (check_flowdir). A read of the plan keeps only the entries of the flows in want (ascending;
+ * none when NULL), walking both lists side by side and stopping once want is done: the
+ * packets a reader lists are those of the chunk-local flows these entries name.
+ */
+static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			  uint32_t count, const struct chunkmeta_want *want, const char **why)
+{
+	uint64_t prev = 0, delta, local;
+	size_t k = 0;
+	bool plan = want != NULL;
+	m->plan_flows = count;
+	if (!plan && chunkmeta_reserve_for(m, flowdir, count))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		if (plan && k == want->n)
+			return 0; /* the rest is not needed */
+		if (!get_leb128(&p, end, 10, &delta) || !get_leb128(&p, end, 5, &local))
+			BAD("flow directory entry overruns its section");
+		if (delta == 0 || prev + delta < prev || local >= count)
+			BAD("flow directory is not ascending, or names no flow of the chunk");
+		prev += delta;
+		if (plan) {
+			while (k < want->n && want->flow_ids[k] < prev)
+				k++;
+			if (k == want->n || want->flow_ids[k] != prev)
+				continue;
+			struct chunkmeta_flowdir *d = chunkmeta_push(m, flowdir);
+			if (!d)
+				return -ENOMEM;
+			*d = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
+			continue;
+		}
+		m->flowdir[m->n_flowdir++] = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
+	}
+	if (p != end)
+		BAD("flow directory entries do not fill their section");
+	return 0;
+}
+
+/* In a whole read, the flow directory and the flow stats must agree. */
+static int check_flowdir(const struct chunk_meta *m, const char **why)
+{
+	if (m->n_flowdir != m->n_flowstats)
+		BAD("flow directory disagrees with the flow stats");
+	for (size_t i = 0; i < m->n_flowdir; i++)
+		if (m->flowstats[m->flowdir[i].local].flow_id != m->flowdir[i].flow_id)
+			BAD("flow directory disagrees with the flow stats");
+	return 0;
+}
+
+/* want: the read plan's part of the body alone (chunkmeta_decode_plan), and the flows of its
+ * directory to keep; NULL: a whole read. */
+static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
+		       const struct chunkmeta_want *want, const char **why)
+{
+	bool plan = want != NULL;
+	bool has_flowdir = false;
 	const uint8_t *end = p + len;
 	while (p < end) {
 		if (end - p < 12)
@@ -549,7 +771,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
 			      type == SEC_ORDER || type == SEC_BLOCKMAX ? 8 :
 			      type == SEC_OWNER_START ? OWNER_START_LEN :
-			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN : 0;
+			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN :
+			      type == SEC_READ_PLAN ? READ_PLAN_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -593,6 +816,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			}
 			break;
 		case SEC_FLOWSTATS:
+			if (plan)
+				break; /* not in a plan; the directory names the flows */
 			for (uint32_t i = 0; i < count; i++, s += FLOWSTAT_LEN) {
 				struct chunkmeta_flowstat *st = &m->flowstats[m->n_flowstats++];
 				memset(st, 0, sizeof(*st));
@@ -636,6 +861,16 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			break;
 		case SEC_PROCS:
 			err = decode_procs(m, s, send, count, why);
+			break;
+		case SEC_READ_PLAN:
+			if (count != 1 || le32_load(s) > len || s != (const uint8_t *)end - len + 12)
+				BAD("read plan is not the first section or overruns the body");
+			break;
+		case SEC_FLOWDIR:
+			if (has_flowdir)
+				BAD("two flow directories");
+			has_flowdir = true;
+			err = decode_flowdir(m, s, send, count, want, why);
 			break;
 		case SEC_HEADER_BLOCKS:
 			if (count != 1)
@@ -692,10 +927,18 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		if (err)
 			return err;
 	}
+	if (has_flowdir && !plan) {
+		int err = check_flowdir(m, why);
+		if (err)
+			return err;
+	}
+	if (plan && !has_flowdir)
+		BAD("read plan without a flow directory");
 	if (m->n_pktflow != m->packets)
 		BAD("packet flow list does not match the packet count");
+	size_t n_local = plan ? m->plan_flows : m->n_flowstats;
 	for (size_t i = 0; i < m->n_pktflow; i++)
-		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= m->n_flowstats)
+		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= n_local)
 			BAD("a packet names a flow the chunk does not list");
 	return 0;
 }
@@ -734,7 +977,47 @@ static int check_blocks(const struct chunk_meta *m, const char **why)
 	return 0;
 }
 
-long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why)
+/*
+ * With a read plan (plan, and a body that starts with section 17): only the plan's part of
+ * the body into *out, allocated, its length in *out_len; else the whole body. 1: a plan was
+ * found, 0: the whole body, <0 errno.
+ */
+static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, bool lz4,
+		     uint8_t **out, uint32_t *out_len, const char **why)
+{
+	uint8_t head[12 + READ_PLAN_LEN];
+	uint32_t want = 0;
+	if (lz4) {
+		int n = LZ4_decompress_safe_partial((const char *)body, (char *)head, (int)body_len,
+						    (int)sizeof(head), (int)sizeof(head));
+		if (n == (int)sizeof(head))
+			want = le32_load(head + 12);
+	} else if (body_len >= sizeof(head)) {
+		memcpy(head, body, sizeof(head));
+		want = le32_load(head + 12);
+	}
+	if (!want || le16_load(head) != SEC_READ_PLAN || le32_load(head + 4) != 1 ||
+	    le32_load(head + 8) != READ_PLAN_LEN)
+		return 0;
+	if (want < sizeof(head) || want > body_raw)
+		BAD("read plan overruns the metadata body");
+	*out = malloc(want);
+	if (!*out)
+		return -ENOMEM;
+	int n = lz4 ? LZ4_decompress_safe_partial((const char *)body, (char *)*out, (int)body_len,
+						  (int)want, (int)want) :
+		      (memcpy(*out, body, want), (int)want);
+	if (n != (int)want) {
+		free(*out);
+		*out = NULL;
+		BAD("metadata body does not decompress");
+	}
+	*out_len = want;
+	return 1;
+}
+
+static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			 const struct chunkmeta_want *want, const char **why)
 {
 	*why = NULL;
 	long flen = chunkmeta_frame_len(p, avail);
@@ -769,9 +1052,18 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 	m->flags = le32_load(h + 48);
 
 	const uint8_t *body = h + CHUNKMETA_HEADER_LEN;
-	int err;
-	if (m->flags & CHUNKMETA_FLAG_BODY_LZ4) {
-		uint8_t *raw = malloc(body_raw ? body_raw : 1);
+	bool lz4 = (m->flags & CHUNKMETA_FLAG_BODY_LZ4) != 0;
+	uint8_t *raw = NULL;
+	uint32_t raw_len = 0;
+	int err = want && (m->flags & CHUNKMETA_FLAG_BLOCKS) ?
+			  body_plan(body, body_len, body_raw, lz4, &raw, &raw_len, why) : 0;
+	if (err < 0)
+		return err;
+	m->plan_only = err == 1;
+	if (m->plan_only) {
+		err = decode_body(m, raw, raw_len, want, why);
+	} else if (lz4) {
+		raw = malloc(body_raw ? body_raw : 1);
 		if (!raw)
 			return -ENOMEM;
 		int n = LZ4_decompress_safe((const char *)body, (char *)raw, (int)body_len,
@@ -780,16 +1072,28 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 			free(raw);
 			BAD("metadata body does not decompress");
 		}
-		err = decode_body(m, raw, body_raw, why);
-		free(raw);
+		err = decode_body(m, raw, body_raw, NULL, why);
 	} else {
 		if (body_raw != body_len)
 			BAD("metadata body length mismatch");
-		err = decode_body(m, body, body_len, why);
+		err = decode_body(m, body, body_len, NULL, why);
 	}
+	free(raw);
 	if (!err && (m->flags & CHUNKMETA_FLAG_BLOCKS) && m->header_blocks == 0)
-		m->header_blocks = 1; /* written before section 10 existed: block 0 */
+		m->header_blocks = 1; /* written before section 13 existed: block 0 */
 	if (!err)
 		err = check_blocks(m, why);
 	return err ? err : flen;
+}
+
+long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why)
+{
+	return decode_frame(p, avail, m, NULL, why);
+}
+
+long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const struct chunkmeta_want *want, const char **why)
+{
+	static const struct chunkmeta_want none = { 0 };
+	return decode_frame(p, avail, m, want ? want : &none, why);
 }

@@ -491,7 +491,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The chunk's flow ids, ascending, as LEB128 deltas into ix->blob. */
+/* The chunk's flow ids, ascending, as LEB128 deltas into ix->blob: from its flow directory
+ * (sorted by the writer, or read from the chunk), else sorted here. */
 static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 {
 	if (m->n_flowstats > ix->ids_cap) {
@@ -501,10 +502,15 @@ static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 		ix->ids = p;
 		ix->ids_cap = m->n_flowstats;
 	}
-	for (size_t i = 0; i < m->n_flowstats; i++)
-		ix->ids[i] = m->flowstats[i].flow_id;
-	if (m->n_flowstats) /* qsort(NULL, 0, ...) is undefined */
-		qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
+	if (m->n_flowdir == m->n_flowstats) {
+		for (size_t i = 0; i < m->n_flowstats; i++)
+			ix->ids[i] = m->flowdir[i].flow_id;
+	} else {
+		for (size_t i = 0; i < m->n_flowstats; i++)
+			ix->ids[i] = m->flowstats[i].flow_id;
+		if (m->n_flowstats) /* qsort(NULL, 0, ...) is undefined */
+			qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
+	}
 	buf_reset(&ix->blob);
 	int err = buf_reserve(&ix->blob, m->n_flowstats * 10 + 1);
 	if (err)

@@ -630,16 +630,26 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 }
 
 /* Only the blocks that hold packets of flows (and the header blocks, the SHB and IDBs) into
- * v->raw. */
-static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *flows,
-			    const char **why)
+ * v->raw; v->frames holds the chunk's first bytes (segment_read_plan). A chunk read by its
+ * plan names the flows' chunk-local indexes in flowdir (the wanted flows alone), an older one
+ * in flowstats. */
+static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
+			    const struct idset *flows, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
-	uint8_t *want = calloc(m->n_blocks, 1), *keep = calloc(m->n_flowstats + 1, 1);
+	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
+	uint8_t *want = calloc(m->n_blocks, 1);
+	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
 	int err = want && keep ? 0 : -ENOMEM;
 	if (!err) {
-		for (size_t i = 0; i < m->n_flowstats; i++)
-			keep[i] = idset_has(flows, m->flowstats[i].flow_id);
+		if (m->plan_only) {
+			for (size_t i = 0; i < m->n_flowdir; i++)
+				keep[m->flowdir[i].local] = m->flowdir[i].flow_id;
+		} else {
+			for (size_t i = 0; i < m->n_flowstats; i++)
+				if (idset_has(flows, m->flowstats[i].flow_id))
+					keep[i] = m->flowstats[i].flow_id;
+		}
 		for (size_t b = 0; b < m->header_blocks && b < m->n_blocks; b++)
 			want[b] = 1; /* the SHB and the IDBs */
 		for (size_t b = 0; b < m->n_blocks; b++) {
@@ -652,7 +662,7 @@ static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *fl
 				}
 			}
 		}
-		err = segment_read_blocks(fd, m, want, &v->frames, &v->raw, why);
+		err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
 	}
 	if (!err)
 		err = chunk_view_parse_blocks(v, want, keep, why);
@@ -700,7 +710,13 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
 	if (!err) {
-		r = segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames, &why);
+		/* some flows: the read plan alone, read with the header blocks in one pread */
+		const struct chunkmeta_want want = { flows ? flows->ids : NULL,
+						     flows ? flows->n : 0 };
+		r = flows ? segment_read_plan(fd, ref->offset, s->read_size, ref->length, &want,
+					      &v->meta, &v->frames, &why) :
+			    segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames,
+					      &why);
 		if (r == -ENODATA)
 			why = "the index points past the end of the segment";
 		if (r > 0 && ((uint32_t)r != ref->length || v->meta.id != ref->id))
@@ -708,7 +724,7 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 		err = r < 0 ? (int)r : 0;
 	}
 	if (!err && flows && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
-		err = read_flow_blocks(fd, v, flows, &why);
+		err = read_flow_blocks(s, fd, v, flows, &why);
 	} else if (!err) {
 		err = segment_read_data(fd, &v->meta, &v->frames, &why);
 		if (!err)
