@@ -327,6 +327,19 @@ static int finish_file(struct exporter *ex)
 
 /* ---- the run ------------------------------------------------------------------------ */
 
+/* The chunks of the first batch (the whole window), for the proof and then the batch. */
+static int find_first_chunks(struct exporter *ex)
+{
+	int err = store_find_chunks(ex->s, ex->since, ex->until, ex->selects ? &ex->sel : NULL,
+				    &ex->first);
+	if (err < 0) {
+		chunk_list_free(&ex->first);
+		return err;
+	}
+	ex->have_first = true;
+	return 0;
+}
+
 /*
  * The proof (proof.h) when the export goes to a file: the store's key, and the chunks the
  * query will read, for the SHB's provenance lines (the run adds what it reads later).
@@ -335,7 +348,6 @@ static int finish_file(struct exporter *ex)
 static void begin_proof(struct exporter *ex, bool nothing)
 {
 	char why[512];
-	struct chunk_list cl = { 0 };
 	const char *p = ex->o->out_path;
 	struct stat st;
 	/* a proof signs a file: not a pipe, a terminal or /dev/null */
@@ -346,13 +358,11 @@ static void begin_proof(struct exporter *ex, bool nothing)
 		return;
 	}
 	ex->proof_on = true;
-	if (!nothing && store_find_chunks(ex->s, ex->since, ex->until,
-					  ex->selects ? &ex->sel : NULL, &cl) == 0 &&
-	    proof_add_chunks(&ex->proof, cl.v, cl.n) < 0) {
+	if (!nothing && find_first_chunks(ex) == 0 &&
+	    proof_add_chunks(&ex->proof, ex->first.v, ex->first.n) < 0) {
 		exporter_warn(ex, "the export is not signed: reading its chunks' digests failed");
 		ex->proof_on = false;
 	}
-	chunk_list_free(&cl);
 }
 
 static void sleep_ns(uint64_t ns)
@@ -396,9 +406,15 @@ static int run_batch(struct exporter *ex, uint64_t lo, bool older, uint64_t *fai
 		     size_t *nchunks)
 {
 	struct chunk_list cl = { 0 }, fresh = { 0 };
-	int err;
+	int err = 0;
 
-	err = store_find_chunks(ex->s, lo, ex->until, ex->selects ? &ex->sel : NULL, &cl);
+	if (ex->have_first && lo == ex->since && !older && !ex->last_chunk_id) {
+		cl = ex->first; /* found already, for the proof */
+		ex->first = (struct chunk_list){ 0 };
+		ex->have_first = false;
+	} else {
+		err = store_find_chunks(ex->s, lo, ex->until, ex->selects ? &ex->sel : NULL, &cl);
+	}
 	if (err < 0) {
 		exporter_warn(ex, "finding chunks: %s", store_errmsg(ex->s));
 		return err;
@@ -597,6 +613,7 @@ out:
 	writer_free(&ex.w);
 	idset_free(&ex.sel);
 	idset_free(&ex.secrets_done);
+	chunk_list_free(&ex.first);
 	if (ex.out_fd > STDOUT_FILENO && close(ex.out_fd) < 0 && rc == 0) {
 		exporter_warn(&ex, "%s: %s", o->out_path, strerror(errno));
 		rc = 1;

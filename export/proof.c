@@ -117,8 +117,8 @@ struct seg_file {
 	uint64_t size;     /* when last looked at: looked at again when a chunk ends past it */
 };
 
-/* Read a chunk's metadata for its digest and version: of a chunk with a read plan, only the
- * plan (the integrity section comes first in it). */
+/* Read a chunk's metadata for its digest and version: of a chunk with a read plan, only its
+ * integrity section (the first in the plan). */
 static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f,
 		      struct chunk_meta *m, struct buf *frames)
 {
@@ -140,7 +140,9 @@ static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f
 			return -errno;
 		f->size = (uint64_t)st.st_size;
 	}
-	long r = segment_read_plan(f->fd, c->offset, f->size, c->length, NULL, m, frames, &why);
+	static const struct chunkmeta_want digest = { .digest_only = true };
+	long r = segment_read_plan(f->fd, c->offset, f->size, c->length, &digest, m, frames,
+				   &why);
 	if (r < 0)
 		return (int)r;
 	c->has_digest = m->has_digest;

@@ -753,7 +753,7 @@ static int check_flowdir(const struct chunk_meta *m, const char **why)
 static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 		       const struct chunkmeta_want *want, const char **why)
 {
-	bool plan = want != NULL;
+	bool plan = want != NULL, digest_only = plan && want->digest_only;
 	bool has_flowdir = false;
 	const uint8_t *end = p + len;
 	while (p < end) {
@@ -766,6 +766,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 			BAD("section overruns the body");
 		const uint8_t *s = p, *send = p + blen;
 		p += blen;
+		if (digest_only && type != SEC_INTEGRITY)
+			continue;
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
 			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
@@ -927,6 +929,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 		if (err)
 			return err;
 	}
+	if (digest_only)
+		return 0;
 	if (has_flowdir && !plan) {
 		int err = check_flowdir(m, why);
 		if (err)
@@ -978,29 +982,30 @@ static int check_blocks(const struct chunk_meta *m, const char **why)
 }
 
 /*
- * With a read plan (plan, and a body that starts with section 17): only the plan's part of
- * the body into *out, allocated, its length in *out_len; else the whole body. 1: a plan was
- * found, 0: the whole body, <0 errno.
+ * With a read plan (a body that starts with section 17): only the plan's part of the body
+ * into *out, allocated, its length in *out_len; with digest_only, only as far as the end of
+ * the integrity section when it comes right after the plan's own. 1: a plan was found, 0:
+ * there is none (read the whole body), <0 errno.
  */
 static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, bool lz4,
-		     uint8_t **out, uint32_t *out_len, const char **why)
+		     bool digest_only, uint8_t **out, uint32_t *out_len, const char **why)
 {
-	uint8_t head[12 + READ_PLAN_LEN];
-	uint32_t want = 0;
-	if (lz4) {
-		int n = LZ4_decompress_safe_partial((const char *)body, (char *)head, (int)body_len,
-						    (int)sizeof(head), (int)sizeof(head));
-		if (n == (int)sizeof(head))
-			want = le32_load(head + 12);
-	} else if (body_len >= sizeof(head)) {
-		memcpy(head, body, sizeof(head));
-		want = le32_load(head + 12);
-	}
-	if (!want || le16_load(head) != SEC_READ_PLAN || le32_load(head + 4) != 1 ||
-	    le32_load(head + 8) != READ_PLAN_LEN)
+	uint8_t head[12 + READ_PLAN_LEN + 12]; /* the plan's section, the next one's header */
+	int got = body_len < sizeof(head) ? (int)body_len : (int)sizeof(head);
+	if (lz4)
+		got = LZ4_decompress_safe_partial((const char *)body, (char *)head, (int)body_len,
+						  (int)sizeof(head), (int)sizeof(head));
+	else
+		memcpy(head, body, (size_t)got);
+	if (got < 12 + READ_PLAN_LEN || le16_load(head) != SEC_READ_PLAN ||
+	    le32_load(head + 4) != 1 || le32_load(head + 8) != READ_PLAN_LEN)
 		return 0;
-	if (want < sizeof(head) || want > body_raw)
+	uint32_t want = le32_load(head + 12);
+	if (want < 12 + READ_PLAN_LEN || want > body_raw)
 		BAD("read plan overruns the metadata body");
+	if (digest_only && got == (int)sizeof(head) && want >= sizeof(head) &&
+	    le16_load(head + 16) == SEC_INTEGRITY && le32_load(head + 24) <= want - sizeof(head))
+		want = (uint32_t)sizeof(head) + le32_load(head + 24);
 	*out = malloc(want);
 	if (!*out)
 		return -ENOMEM;
@@ -1055,8 +1060,10 @@ static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
 	bool lz4 = (m->flags & CHUNKMETA_FLAG_BODY_LZ4) != 0;
 	uint8_t *raw = NULL;
 	uint32_t raw_len = 0;
+	bool digest_only = want && want->digest_only;
 	int err = want && (m->flags & CHUNKMETA_FLAG_BLOCKS) ?
-			  body_plan(body, body_len, body_raw, lz4, &raw, &raw_len, why) : 0;
+			  body_plan(body, body_len, body_raw, lz4, digest_only, &raw, &raw_len,
+				    why) : 0;
 	if (err < 0)
 		return err;
 	m->plan_only = err == 1;
@@ -1081,7 +1088,7 @@ static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
 	free(raw);
 	if (!err && (m->flags & CHUNKMETA_FLAG_BLOCKS) && m->header_blocks == 0)
 		m->header_blocks = 1; /* written before section 13 existed: block 0 */
-	if (!err)
+	if (!err && !(m->plan_only && digest_only))
 		err = check_blocks(m, why);
 	return err ? err : flen;
 }

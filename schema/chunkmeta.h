@@ -138,10 +138,12 @@ int chunkmeta_encode(const struct chunk_meta *m, struct buf *out);
  * -EBADMSG with *why set when it is damaged.
  */
 long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why);
-/* The flows a read of a chunk's plan looks up in its flow directory: ids ascending. */
+/* What a read of a chunk's plan needs: the flows it looks up in the flow directory (ids
+ * ascending); or, with digest_only, the integrity section alone (an export's proof). */
 struct chunkmeta_want {
 	const uint64_t *flow_ids;
 	size_t n;
+	bool digest_only;
 };
 
 /*
@@ -149,7 +151,8 @@ struct chunkmeta_want {
  * plan (section 17); for one with, only the plan's part of the body: the header, the
  * interfaces and their order, the blocks, the integrity section, the packets' flows, and of
  * the flow directory the entries of the flows in want (NULL: none) into flowdir.
- * m->plan_only says which.
+ * m->plan_only says which. With want->digest_only, of a chunk with a plan only the header
+ * and the integrity section (has_digest, digest, version) are read.
  */
 long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
 			   const struct chunkmeta_want *want, const char **why);

@@ -711,8 +711,8 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	long r = 0;
 	if (!err) {
 		/* some flows: the read plan alone, read with the header blocks in one pread */
-		const struct chunkmeta_want want = { flows ? flows->ids : NULL,
-						     flows ? flows->n : 0 };
+		const struct chunkmeta_want want = { .flow_ids = flows ? flows->ids : NULL,
+						     .n = flows ? flows->n : 0 };
 		r = flows ? segment_read_plan(fd, ref->offset, s->read_size, ref->length, &want,
 					      &v->meta, &v->frames, &why) :
 			    segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames,
