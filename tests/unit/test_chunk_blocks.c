@@ -336,16 +336,25 @@ static void segment_path(const char *dir, char *out, size_t cap)
 	snprintf(out, cap, "%s/seg-00000001.ecap", dir);
 }
 
+/* The segment file at path, open for reading, and its size. */
+static int open_segment(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 /* The metadata of the segment's first chunk. */
 static void first_meta(const char *path, struct chunk_meta *m)
 {
 	struct buf frames = { 0 };
 	const char *why = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_true(segment_read_meta(fd, 0, (uint64_t)st.st_size, m, &frames, &why) > 0);
+	uint64_t size;
+	int fd = open_segment(path, &size);
+	assert_true(segment_read_meta(fd, 0, size, m, &frames, &why) > 0);
 	close(fd);
 	buf_free(&frames);
 }
@@ -465,13 +474,10 @@ static void test_read_plan(void **state)
 
 	struct buf frames = { 0 };
 	const char *why = NULL;
-	struct stat st;
-	int fd = open(seg, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
+	uint64_t size;
+	int fd = open_segment(seg, &size);
 	const struct chunkmeta_want rare = { .flow_ids = &ids[2], .n = 1 };
-	assert_int_equal(segment_read_plan(fd, 0, (uint64_t)st.st_size, whole.length, &rare, &plan,
-					   &frames, &why),
+	assert_int_equal(segment_read_plan(fd, 0, size, whole.length, &rare, &plan, &frames, &why),
 			 (long)whole.length);
 	assert_true(plan.plan_only);
 	assert_int_equal(plan.plan_flows, 3);
@@ -494,8 +500,7 @@ static void test_read_plan(void **state)
 	assert_true(frames.len >= header_end);
 
 	const struct chunkmeta_want digest = { .digest_only = true };
-	assert_int_equal(segment_read_plan(fd, 0, (uint64_t)st.st_size, 0, &digest, &dig, &frames,
-					   &why),
+	assert_int_equal(segment_read_plan(fd, 0, size, 0, &digest, &dig, &frames, &why),
 			 (long)whole.length);
 	assert_true(dig.has_digest);
 	assert_memory_equal(dig.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
