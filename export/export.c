@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "attrib.h"
+#include "chunk.h"
 #include "ecap_config.h"
 #include "endpoints.h"
 #include "merge.h"
@@ -161,6 +162,19 @@ static void on_chunk_error(void *ctx, const struct chunk_ref *ref, const char *m
 		      "them all)" : "");
 }
 
+/* The proof took each chunk's digest from its metadata's first bytes: the chunk's checked
+ * read confirms it. */
+static void on_chunk_open(void *ctx, const struct chunk_view *v)
+{
+	struct exporter *ex = ctx;
+
+	if (ex->proof_on && proof_confirm(&ex->proof, &v->meta) < 0) {
+		exporter_warn(ex, "the export is not signed: chunk %" PRIu64 "'s metadata changed "
+			      "while it was exported", v->meta.id);
+		ex->proof_on = false;
+	}
+}
+
 static const char *packet_comment(struct exporter *ex, const struct ecap_packet *pkt)
 {
 	const struct attrib_entry *e = attrib_get(&ex->at, pkt->flow_id);
@@ -183,6 +197,7 @@ static int batch_packets(struct exporter *ex, const struct chunk_list *cl, uint6
 	if ((err = merge_init(&m, ex->s, cl->v, cl->n)) < 0)
 		return err;
 	m.on_error = on_chunk_error;
+	m.on_open = on_chunk_open;
 	m.ctx = ex;
 	m.flows = ex->selects ? &ex->sel : NULL; /* then only the blocks of those flows are read */
 	ex->cur = &m;

@@ -117,14 +117,34 @@ struct seg_file {
 	uint64_t size;     /* when last looked at: looked at again when a chunk ends past it */
 };
 
-/* Read a chunk's metadata for its digest and version: of a chunk with a read plan, only its
- * integrity section (the first in the plan). */
-static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f,
-		      struct chunk_meta *m, struct buf *frames)
+/* The digest and version of c's metadata into c, checked: of a chunk with a read plan, its
+ * integrity section alone. */
+static int read_digest(struct seg_file *f, struct proof_chunk *c, struct chunk_meta *m,
+		       struct buf *frames)
+{
+	static const struct chunkmeta_want digest = { .digest_only = true };
+	const char *why;
+	long r = segment_read_plan(f->fd, c->offset, f->size, c->length, &digest, m, frames,
+				   &why);
+	if (r < 0)
+		return (int)r;
+	c->has_digest = m->has_digest;
+	memcpy(c->digest, m->digest, SHA256_LEN);
+	snprintf(c->version, sizeof(c->version), "%s", m->has_digest ? m->version : "");
+	c->unconfirmed = false;
+	return 0;
+}
+
+/* Bytes read at a chunk's start for the digest its metadata claims: the frame's header and
+ * the first bytes of its body, which start with the integrity section in a chunk with a
+ * read plan. */
+#define PEEK_BYTES 1024
+
+/* Open c's segment (kept open in f across chunks of the same segment). */
+static int seg_open(struct proof *p, const struct proof_chunk *c, struct seg_file *f)
 {
 	char name[SEGMENT_NAME_MAX];
 	struct stat st;
-	const char *why;
 	if (f->fd < 0 || f->seg != c->segment) {
 		if (f->fd >= 0)
 			close(f->fd);
@@ -140,14 +160,34 @@ static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f
 			return -errno;
 		f->size = (uint64_t)st.st_size;
 	}
-	static const struct chunkmeta_want digest = { .digest_only = true };
-	long r = segment_read_plan(f->fd, c->offset, f->size, c->length, &digest, m, frames,
-				   &why);
-	if (r < 0)
-		return (int)r;
-	c->has_digest = m->has_digest;
-	memcpy(c->digest, m->digest, SHA256_LEN);
-	add_version(p, m->has_digest ? m->version : "ecap before seals");
+	return 0;
+}
+
+/*
+ * A chunk's digest and version for the SHB and the proof: what the first PEEK_BYTES of its
+ * metadata claim (one small read; the export's read of the chunk, which checks the whole
+ * frame, confirms it), else a checked read.
+ */
+static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f,
+		      struct chunk_meta *m, struct buf *frames)
+{
+	uint8_t head[PEEK_BYTES];
+	const char *why;
+	int err = seg_open(p, c, f);
+	if (err)
+		return err;
+	size_t want = c->length < sizeof(head) ? c->length : sizeof(head);
+	ssize_t got = c->offset < f->size ? pread(f->fd, head, want, (off_t)c->offset) : 0;
+	long r = got == (ssize_t)want ? chunkmeta_peek_digest(head, want, m, &why) : -ENOENT;
+	if (r > 0 && m->id == c->id) {
+		c->has_digest = true;
+		memcpy(c->digest, m->digest, SHA256_LEN);
+		snprintf(c->version, sizeof(c->version), "%s", m->version);
+		c->unconfirmed = true;
+	} else if ((err = read_digest(f, c, m, frames))) {
+		return err;
+	}
+	add_version(p, c->has_digest ? c->version : "ecap before seals");
 	return 0;
 }
 
@@ -184,6 +224,45 @@ int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n)
 					   .offset = refs[i].offset, .length = refs[i].length,
 					   .seal = seal_of(p, refs[i].segment) };
 		err = read_chunk(p, c, &f, &m, &frames);
+	}
+	if (f.fd >= 0)
+		close(f.fd);
+	chunkmeta_free(&m);
+	buf_free(&frames);
+	return err;
+}
+
+static int confirm(struct proof_chunk *c, const struct chunk_meta *m)
+{
+	if (m->id != c->id || !m->has_digest || memcmp(c->digest, m->digest, SHA256_LEN) ||
+	    strcmp(c->version, m->version))
+		return -EBADMSG;
+	c->unconfirmed = false;
+	return 0;
+}
+
+int proof_confirm(struct proof *p, const struct chunk_meta *m)
+{
+	size_t at = find_id(p, m->id);
+	if (at == p->n || p->v[at].id != m->id || !p->v[at].unconfirmed)
+		return 0;
+	return confirm(&p->v[at], m);
+}
+
+/* The chunks no read confirmed (the export stopped before them), read and checked now. */
+static int confirm_rest(struct proof *p, uint64_t *bad_id)
+{
+	struct chunk_meta m = { 0 };
+	struct buf frames = { 0 };
+	struct seg_file f = { .fd = -1 };
+	int err = 0;
+	for (size_t i = 0; i < p->n && !err; i++) {
+		struct proof_chunk *c = &p->v[i], was = *c;
+		if (!c->unconfirmed)
+			continue;
+		*bad_id = c->id;
+		if (!(err = seg_open(p, c, &f)) && !(err = read_digest(&f, c, &m, &frames)))
+			err = confirm(&was, &m);
 	}
 	if (f.fd >= 0)
 		close(f.fd);
@@ -278,6 +357,13 @@ int proof_write(struct proof *p, const char *export_path, char *why, size_t whyl
 	}
 	int err = proof_scan_file(fd, &p->file, NULL, NULL, &w, &bad);
 	close(fd);
+	uint64_t bad_id = 0;
+	if (!err && (err = confirm_rest(p, &bad_id))) {
+		snprintf(why, whylen, "chunk %" PRIu64 ": %s", bad_id,
+			 err == -EBADMSG ? "its metadata changed while it was exported" :
+					   strerror(-err));
+		return err;
+	}
 	if (err) {
 		snprintf(why, whylen, "%s: offset %" PRIu64 ": %s", export_path, bad,
 			 w ? w : strerror(-err));

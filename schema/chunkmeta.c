@@ -1006,6 +1006,8 @@ static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, 
 	if (digest_only && got == (int)sizeof(head) && want >= sizeof(head) &&
 	    le16_load(head + 16) == SEC_INTEGRITY && le32_load(head + 24) <= want - sizeof(head))
 		want = (uint32_t)sizeof(head) + le32_load(head + 24);
+	if (!lz4 && want > body_len)
+		BAD("metadata body is cut short"); /* only when peeking at a frame's start */
 	*out = malloc(want);
 	if (!*out)
 		return -ENOMEM;
@@ -1091,6 +1093,47 @@ static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
 	if (!err && !(m->plan_only && digest_only))
 		err = check_blocks(m, why);
 	return err ? err : flen;
+}
+
+long chunkmeta_peek_digest(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const char **why)
+{
+	*why = NULL;
+	long flen = chunkmeta_frame_len(p, avail);
+	if (flen == 0)
+		return 0;
+	const uint8_t *h = p + FRAME_HDR;
+	if (avail < FRAME_HDR + CHUNKMETA_HEADER_LEN)
+		return -ENODATA;
+	if (le32_load(h) != CHUNKMETA_MAGIC || le16_load(h + 4) != CHUNKMETA_VERSION ||
+	    le16_load(h + 6) != CHUNKMETA_HEADER_LEN || (size_t)flen < FRAME_HDR +
+	    CHUNKMETA_HEADER_LEN || le32_load(h + 56) != (size_t)flen - FRAME_HDR -
+	    CHUNKMETA_HEADER_LEN)
+		BAD("not a chunk metadata frame of this version");
+	chunkmeta_reset(m);
+	m->id = le64_load(h + 8);
+	m->flags = le32_load(h + 48);
+	if (!(m->flags & CHUNKMETA_FLAG_BLOCKS))
+		return -ENOENT; /* no read plan: read it whole */
+	size_t have = avail < (size_t)flen ? avail : (size_t)flen;
+	uint32_t body_raw = le32_load(h + 52);
+	uint8_t *raw = NULL;
+	uint32_t raw_len = 0;
+	int err = body_plan(h + CHUNKMETA_HEADER_LEN, (uint32_t)(have - FRAME_HDR -
+							       CHUNKMETA_HEADER_LEN),
+			    body_raw > CHUNKMETA_BODY_MAX ? 0 : body_raw,
+			    (m->flags & CHUNKMETA_FLAG_BODY_LZ4) != 0, true, &raw, &raw_len, why);
+	if (err <= 0) /* cut short, or no plan */
+		return have < (size_t)flen && err != -ENOMEM ? -ENODATA : err ? err : -ENOENT;
+	static const struct chunkmeta_want digest = { .digest_only = true };
+	err = decode_body(m, raw, raw_len, &digest, why);
+	free(raw);
+	if (err)
+		return err;
+	if (!m->has_digest)
+		return -ENOENT;
+	m->plan_only = true;
+	return flen;
 }
 
 long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why)

@@ -156,6 +156,16 @@ struct chunkmeta_want {
  */
 long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
 			   const struct chunkmeta_want *want, const char **why);
+/*
+ * The digest and version a chunk's metadata frame claims (has_digest, digest, version, id,
+ * flags), from its first avail bytes, which may end inside the frame: of a chunk with a read
+ * plan, the integrity section that starts it. Not verified (the frame's CRC covers all of
+ * it): a caller confirms it against a verified read of the same chunk. Returns the frame's
+ * length; 0 when p holds no metadata frame; -ENODATA when the bytes end before the digest;
+ * -ENOENT when the chunk has no plan or no digest there (read the frame whole); -EBADMSG.
+ */
+long chunkmeta_peek_digest(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const char **why);
 /* Fill m->flowdir from m->flowstats (the writer, before chunkmeta_encode). 0 or -ENOMEM. */
 int chunkmeta_sort_flows(struct chunk_meta *m);
 /* Only the frame's total length, from its first 8 bytes; 0 if not a meta frame. */

@@ -129,6 +129,15 @@ static void read_plan(uint64_t off, size_t size, uint32_t length)
 		abort();
 	if (r < 0 && r != -ENODATA && r != -EBADMSG)
 		abort();
+	/* the proof's peek at the frame's first bytes */
+	uint8_t head[1024];
+	ssize_t got = pread(memfd, head, sizeof(head) < size - off ? sizeof(head) : size - off,
+			    (off_t)off);
+	struct chunk_meta peek = { 0 };
+	long pr = got > 0 ? chunkmeta_peek_digest(head, (size_t)got, &peek, &why) : 0;
+	if (pr < 0 && pr != -ENODATA && pr != -ENOENT && pr != -EBADMSG && pr != -ENOMEM)
+		abort();
+	chunkmeta_free(&peek);
 	if (r > 0 && (v.meta.flags & CHUNKMETA_FLAG_BLOCKS) && !want.digest_only) {
 		struct buf have = v.frames;
 		v.frames = (struct buf){ 0 };

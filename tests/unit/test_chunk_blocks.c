@@ -452,7 +452,8 @@ static void test_read_flow_blocks(void **state)
  * The read plan (sections 17 and 18): a read of one flow decodes only the plan, keeps the
  * directory entry of that flow alone and has the blocks, packet flows and digest of a whole
  * read, from one read that also holds the header blocks; a proof's read takes the digest
- * alone. A directory that disagrees with the flow stats fails a whole read.
+ * alone, checked or peeked at from the frame's first bytes. A directory that disagrees with
+ * the flow stats fails a whole read.
  */
 static void test_read_plan(void **state)
 {
@@ -506,6 +507,20 @@ static void test_read_plan(void **state)
 	assert_memory_equal(dig.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
 	assert_string_equal(dig.version, whole.version);
 	assert_int_equal(dig.n_pktflow, 0);
+
+	/* what the proof peeks at: the digest from the frame's first bytes alone, unchecked */
+	uint8_t head[1024];
+	struct chunk_meta peek = { 0 };
+	assert_int_equal(pread(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+	assert_true(whole.length - whole.data_len > sizeof(head)); /* the frame goes on */
+	assert_int_equal(chunkmeta_peek_digest(head, sizeof(head), &peek, &why),
+			 (long)(whole.length - whole.data_len));
+	assert_true(peek.has_digest);
+	assert_int_equal(peek.id, whole.id);
+	assert_memory_equal(peek.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
+	assert_string_equal(peek.version, whole.version);
+	assert_int_equal(chunkmeta_peek_digest(head, 80, &peek, &why), -ENODATA);
+	chunkmeta_free(&peek);
 	close(fd);
 
 	/* a directory whose entries name other chunk-local flows than the stats */
