@@ -93,19 +93,16 @@ def section(d):
                'exported packet" is the whole run over its packets.\n')
     t = Table(out, d, ['flow', 'packets, smallest / largest store', 'CPU per packet',
                        'wall per packet', 'goal', 'result'])
-    for q in ('sparse', 'dense'):
-        na, nb = d.num('%s.%s.n_ecap' % (a, q)), d.num('%s.%s.n_ecap' % (b, q))
-        slope = {}
-        for f in ('wall', 'cpu'):
-            ta, tb = d.med('%s.%s.ecap' % (a, q), f), d.med('%s.%s.ecap' % (b, q), f)
-            slope[f] = ((tb - ta) * 1e6 / (nb - na)
-                        if None not in (ta, tb, na, nb) and nb > na else None)
-        sparse = q == 'sparse'
-        ok = None if slope['cpu'] is None else slope['cpu'] <= GOAL_PER_PACKET_US
-        t.row(q, ['%s / %s' % (fnum(na, digits=0), fnum(nb, digits=0)),
-                  fnum(slope['cpu'], 'us'), fnum(slope['wall'], 'us'),
-                  '<= 50 us per exported packet' if sparse else 'information',
-                  judge(d, ok) if sparse else ''])
+    na, nb = d.num('%s.sparse.n_ecap' % a), d.num('%s.sparse.n_ecap' % b)
+    slope = {}
+    for f in ('wall', 'cpu'):
+        ta, tb = d.med('%s.sparse.ecap' % a, f), d.med('%s.sparse.ecap' % b, f)
+        slope[f] = ((tb - ta) * 1e6 / (nb - na)
+                    if None not in (ta, tb, na, nb) and nb > na else None)
+    ok = None if slope['cpu'] is None else slope['cpu'] <= GOAL_PER_PACKET_US
+    t.row('sparse', ['%s / %s' % (fnum(na, digits=0), fnum(nb, digits=0)),
+                     fnum(slope['cpu'], 'us'), fnum(slope['wall'], 'us'),
+                     '<= 50 us per exported packet', judge(d, ok)])
     te = ratio(d.med('%s.dense.ecap' % b, 'cpu'), d.med('%s.dense.ecap' % a, 'cpu'))
     sg = ratio(d.num(b + '.store_bytes'), d.num(a + '.store_bytes'))
     ok = None if te is None or sg is None else te <= 1 + (sg - 1) / 2
