@@ -128,7 +128,7 @@ for s in $SIZES; do
 	for q in sparse dense; do
 		if [ "$q" = sparse ]; then e=$SPARSE_E t=$SPARSE_T; else e=$DENSE_E t=$DENSE_T; fi
 		say "store of $s bytes of input: $q flow"
-		for i in $(seq "$RUNS"); do
+		for _ in $(seq "$RUNS"); do
 			rm -f "$WORK/q.pcapng" "$WORK/q.pcapng.ecap-proof" "$WORK/q.pcap"
 			# shellcheck disable=SC2086
 			m "$s.$q.ecap" "$EXP" -q --store "$st" $e -o "$WORK/q.pcapng"
