@@ -91,6 +91,7 @@ int writer_add_iface(struct writer *w, uint32_t store_id, const struct ecap_ifac
 		.snaplen = writer_snaplen(iface->snaplen),
 		.name = iface->name,
 		.filter = iface->filter[0] ? iface->filter : NULL,
+		.description = iface->description,
 		.tsresol = 9,
 	};
 	int err;

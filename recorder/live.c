@@ -229,6 +229,8 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
 	if (st.packets_lost)
 		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
+	if (cs.interfaces)
+		fprintf(stderr, ", %" PRIu64 " interfaces", cs.interfaces);
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);
@@ -269,9 +271,11 @@ static int start(struct live *L)
 	rc = live_capture_start(L->opt, L->p, L->s, L->udp, &L->clock, &L->cap);
 	if (rc < 0)
 		return rc;
-	rc = add_ring(L, live_capture_ring_fd(L->cap), live_capture_on_event, L->cap);
-	if (rc < 0)
-		return rc;
+	if (live_capture_ring_fd(L->cap) >= 0) {
+		rc = add_ring(L, live_capture_ring_fd(L->cap), live_capture_on_event, L->cap);
+		if (rc < 0)
+			return rc;
+	}
 	/* Sockets already open; their owners apply to flows as their packets come. */
 	rc = live_sockets_scan_proc(L->socks);
 	if (rc < 0 && rc != -ENOENT)
@@ -280,9 +284,16 @@ static int start(struct live *L)
 	L->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (L->epfd < 0)
 		return -errno;
-	rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
-	if (rc < 0)
-		return rc;
+	if (L->rb) {
+		rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
+		if (rc < 0)
+			return rc;
+	}
+	if (live_capture_perf_fd(L->cap) >= 0) {
+		rc = epoll_add(L->epfd, live_capture_perf_fd(L->cap));
+		if (rc < 0)
+			return rc;
+	}
 	if (live_capture_link_fd(L->cap) >= 0) {
 		rc = epoll_add(L->epfd, live_capture_link_fd(L->cap));
 		if (rc < 0)
@@ -304,8 +315,11 @@ static int start(struct live *L)
 /* Drains everything that waits. */
 static int drain(struct live *L)
 {
-	int rc = ring_buffer__consume(L->rb);
+	int rc = L->rb ? ring_buffer__consume(L->rb) : 0;
 
+	if (rc < 0)
+		return rc;
+	rc = live_capture_consume(L->cap);
 	if (rc < 0)
 		return rc;
 #ifdef ECAP_HAVE_LIVE_TLS
@@ -430,8 +444,12 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	if (rc == 0) {
 		char what[512];
 
-		snprintf(what, sizeof(what), "recording on %zu interface%s into %s",
-			 opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
+		if (opt->n_ifaces == 1 && strcmp(opt->ifaces[0], "any") == 0)
+			snprintf(what, sizeof(what), "recording on every interface of every "
+				 "network namespace (-i any) into %s", store_dir(s));
+		else
+			snprintf(what, sizeof(what), "recording on %zu interface%s into %s",
+				 opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
 		if (!opt->quiet)
 			fprintf(stderr, "ecap-rec: %s\n", what);
 		/* the probes are attached and the store is open */
@@ -448,12 +466,12 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	live_capture_detach(L.cap);
 	if (L.cap)
 		usleep(50000);
-	if (L.rb && rc == 0) {
+	if (L.cap && rc == 0) {
 		r = drain(&L);
 		if (r < 0)
 			rc = r;
 	}
-	if (L.cap && L.rb) {
+	if (L.cap) {
 		r = live_capture_tick(L.cap, live_clock_mono_ns());
 		if (r < 0 && rc == 0)
 			rc = r;

@@ -51,7 +51,9 @@ static const char help_text[] =
 "  (linked through the ClientHello's client_random) and secrets go into its index.\n"
 "\n"
 "OPTIONS\n"
-"  -i, --interface IFACE   capture live on IFACE (repeatable; at most 32)\n"
+"  -i, --interface IFACE   capture live on IFACE (repeatable; at most 32); \"any\" (alone):\n"
+"                          every interface of every network namespace, those that appear\n"
+"                          later included, each packet once (README: -i any)\n"
 "  -r, --replay FILE       read packets from the pcap/pcapng FILE (\"-\": standard input)\n"
 "                          instead of capturing live\n"
 "  -w, --store DIR         the store directory (created 0700 when missing);\n"
@@ -65,7 +67,8 @@ static const char help_text[] =
 "      --max-age DUR       retention: delete sealed segments whose newest packet is older\n"
 "                          than DUR (e.g. 12h, 7d)\n"
 "  -B, --buffer-size SIZE  live: the kernel-to-recorder packet ring, a power of two\n"
-"                          (default 16M); a larger one absorbs longer bursts\n"
+"                          (default 16M); a larger one absorbs longer bursts; with -i any\n"
+"                          each CPU has one (beyond 8 CPUs they share 8 times SIZE)\n"
 "      --chunk-size SIZE   raw pcapng bytes that close a chunk (default 1M); smaller\n"
 "                          chunks make packets queryable sooner and cost more index\n"
 "      --segment-size SIZE\n"
@@ -519,6 +522,9 @@ int rec_args_parse(int argc, char **argv, struct rec_args *a)
 		return usage_error("--replay and -i exclude each other");
 	if (!a->replay && !a->n_ifaces)
 		return usage_error("nothing to record: give -i IFACE or --replay FILE");
+	for (size_t i = 0; i < a->n_ifaces && a->n_ifaces > 1; i++)
+		if (strcmp(a->ifaces[i], "any") == 0)
+			return usage_error("-i any records every interface: give it alone");
 	if (a->replay) {
 		if (a->filter)
 			return usage_error("a filter ('%s') works on live capture only", a->filter);

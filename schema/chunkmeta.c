@@ -73,10 +73,14 @@
  *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
  *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
  *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
+ *  16 interface namespaces (after section 1; only when an interface has them: -i any):
+ *       element i for interface i of section 1: u32 network namespace inode, u32 ifindex,
+ *       u16 description_len, the description (the IDB's if_description, printable ASCII,
+ *       shorter than ECAP_IFDESC_MAX). Absent: 0, 0, "" for every interface.
  *  17 read plan (with flag 4; count 1, one u32; the body's first section when present): how
  *       many bytes of the decompressed body, from its start, hold this section and the ones
- *       a read of some flows needs, which the writer puts right after it: 10, 1, 8, 13, 7,
- *       9, 18 and 4 (those present). Such a reader decodes only that part of the body (an
+ *       a read of some flows needs, which the writer puts right after it: 10, 1, 16, 8, 13,
+ *       7, 9, 18 and 4 (those present). Such a reader decodes only that part of the body (an
  *       LZ4 block decodes a prefix alone) and skips the flow records and flow stats, most of
  *       a busy chunk's metadata; the other sections follow. Absent in older chunks.
  *  18 flow directory (with 17; count = the count of section 3): the chunk's flows in
@@ -84,8 +88,8 @@
  *       first: the id itself; ids are at least 1 and strictly ascend), then its chunk-local
  *       index (its element of section 3; each index once). With section 4 it tells a reader
  *       which packets are a flow's without section 3.
- * Sections may come in any order but these: 8 after 1, 9 after 1 and 7, 12 after 2, and 17
- * first. Unknown section types are skipped by byte_len, so the format can grow.
+ * Sections may come in any order but these: 8 and 16 after 1, 9 after 1 and 7, 12 after 2,
+ * and 17 first. Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
  * decompresses to raw_len bytes: with flag 4 every block matches its CRC-32C and size, else
@@ -226,6 +230,28 @@ static void get_text(char *out, size_t size, const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n && i < size - 1; i++)
 		out[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
 	out[n < size - 1 ? n : size - 1] = '\0';
+}
+
+static int decode_iface_netns(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			      uint32_t count, const char **why)
+{
+	if (count != m->n_ifaces)
+		BAD("interface namespace section disagrees with the interfaces");
+	for (uint32_t i = 0; i < count; i++) {
+		if (end - p < 10)
+			BAD("interface namespace record overruns its section");
+		uint16_t dl = le16_load(p + 8);
+		if ((size_t)(end - p) < 10u + dl)
+			BAD("interface description overruns its section");
+		if (dl >= ECAP_IFDESC_MAX)
+			BAD("interface description too long");
+		struct ecap_iface *d = &m->ifaces[i].desc;
+		d->netns = le32_load(p);
+		d->ifindex = le32_load(p + 4);
+		get_text(d->description, sizeof(d->description), p + 10, dl);
+		p += 10 + dl;
+	}
+	return 0;
 }
 
 static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
@@ -388,6 +414,9 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 		switch (type) {
 		case SEC_IFACES:
 			err = decode_ifaces(m, s, send, count, why);
+			break;
+		case SEC_IFACE_NETNS:
+			err = decode_iface_netns(m, s, send, count, why);
 			break;
 		case SEC_FLOWS:
 			for (uint32_t i = 0; i < count; i++, s += FLOW_LEN) {

@@ -162,11 +162,38 @@ static int put_ifaces(const struct chunk_meta *m, struct buf *b)
 	return 0;
 }
 
-/* Sections 1 and 8: the interfaces and their order. */
+/* Section 16 when an interface has a namespace or a description (-i any). */
+static int put_iface_netns(const struct chunk_meta *m, struct buf *b)
+{
+	bool any_netns = false;
+	size_t len = 0;
+	uint8_t *p;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct ecap_iface *d = &m->ifaces[i].desc;
+		any_netns |= d->netns || d->description[0];
+		len += 10 + strnlen(d->description, ECAP_IFDESC_MAX - 1);
+	}
+	if (!any_netns)
+		return 0;
+	if (!(p = put_section(b, SEC_IFACE_NETNS, (uint32_t)m->n_ifaces, len)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct ecap_iface *d = &m->ifaces[i].desc;
+		size_t dl = strnlen(d->description, ECAP_IFDESC_MAX - 1);
+		le32_store(p, d->netns);
+		le32_store(p + 4, d->ifindex);
+		le16_store(p + 8, (uint16_t)dl);
+		memcpy(p + 10, d->description, dl);
+		p += 10 + dl;
+	}
+	return 0;
+}
+
+/* Sections 1, 16 and 8: the interfaces, their namespaces and their order. */
 static int put_iface_sections(const struct chunk_meta *m, struct buf *b)
 {
 	uint8_t *p;
-	if (put_ifaces(m, b))
+	if (put_ifaces(m, b) || put_iface_netns(m, b))
 		return -ENOMEM;
 	bool order = false;
 	for (size_t i = 0; i < m->n_ifaces; i++)
@@ -322,7 +349,8 @@ static int put_other_sections(const struct chunk_meta *m, struct buf *b)
 
 /*
  * A chunk made of blocks starts with its read plan (section 17) and the sections it covers;
- * the rest follows. Older chunks' order was 1 2 3 4 5 6 8 12 13 11 7 9 10; readers take any.
+ * the rest follows. Older chunks' order was 1 16 2 3 4 5 6 8 12 13 11 7 9 10; readers take
+ * any.
  */
 static int encode_body(const struct chunk_meta *m, struct buf *b)
 {

@@ -19,6 +19,7 @@ extern const char index_sql[];
 
 enum {
 	ST_IFACE,
+	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_PROC,
 	ST_PROCINFO,
@@ -36,6 +37,8 @@ enum {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_IFACE_NETNS] = "INSERT OR IGNORE INTO interface_netns(iface, netns, ifindex, "
+			   "description) VALUES (?1, ?2, ?3, ?4)",
 	/* a flow with its totals so far (see upsert_flow); ?14-?16 only count on a conflict */
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
 		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -239,7 +242,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 3)
+	if (from < 1 || from > 4)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -250,8 +253,11 @@ static int index_migrate(struct index *ix)
 			     "DEFAULT 0")))
 		err = exec(ix, index_sql);
 	/* 3 -> 4: one secrets row per session and chunk */
-	if (!err)
+	if (!err && from <= 3)
 		err = migrate_3_to_4(ix);
+	/* 4 -> 5: interface_netns (made by index_sql) */
+	if (!err)
+		err = exec(ix, index_sql);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -716,6 +722,14 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 4, f->desc.snaplen);
 		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
 		err = step(ix, ST_IFACE);
+		if (err || (!f->desc.netns && !f->desc.description[0]))
+			continue;
+		st = ix->st[ST_IFACE_NETNS];
+		sqlite3_bind_int64(st, 1, f->store_id);
+		sqlite3_bind_int64(st, 2, f->desc.netns);
+		sqlite3_bind_int64(st, 3, f->desc.ifindex);
+		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_TRANSIENT);
+		err = step(ix, ST_IFACE_NETNS);
 	}
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
 		const struct chunkmeta_flowstat *fs = &m->flowstats[i];

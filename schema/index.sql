@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 4 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 5 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -17,6 +17,15 @@ CREATE TABLE IF NOT EXISTS interfaces (
 	linktype INTEGER NOT NULL,
 	snaplen  INTEGER NOT NULL,
 	filter   TEXT NOT NULL DEFAULT ''
+);
+
+-- (version 5) Where an interface of `ecap-rec -i any` is: its network namespace (inode) and
+-- index there, which with its name identify it, and the IDB's if_description.
+CREATE TABLE IF NOT EXISTS interface_netns (
+	iface       INTEGER PRIMARY KEY,
+	netns       INTEGER NOT NULL,
+	ifindex     INTEGER NOT NULL,
+	description TEXT NOT NULL DEFAULT ''
 );
 
 -- bytes: end of the last indexed chunk; recovery scans the file from there.

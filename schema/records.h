@@ -37,11 +37,17 @@ struct ecap_packet {
 /* An interface as recorded: one pcapng IDB. */
 #define ECAP_IFNAME_MAX 64
 #define ECAP_FILTER_MAX 256
+#define ECAP_IFDESC_MAX 128
 struct ecap_iface {
 	char name[ECAP_IFNAME_MAX];     /* "eth0", or "file.pcap#0" for a replayed interface */
 	uint16_t linktype;              /* LINKTYPE_* */
 	uint32_t snaplen;               /* 0: unlimited */
 	char filter[ECAP_FILTER_MAX];   /* the capture filter text, "" when none */
+	/* -i any: where the device is (its identity in the store with the fields above), and
+	 * what the IDB says of it (if_description). 0, 0, "" for other interfaces. */
+	uint32_t netns;                 /* inode of the device's network namespace */
+	uint32_t ifindex;               /* its index there */
+	char description[ECAP_IFDESC_MAX];
 };
 
 /* The process owning one end of a flow. */

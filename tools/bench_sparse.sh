@@ -17,7 +17,7 @@
 #               and prints it; exits 1 when a row is missing. Timings are not judged.
 #   --build DIR the meson build directory (default: $ECAP_BUILD, else ./build); its ecap-rec
 #               records the stores, so another build's figures are of its own format
-#   --out FILE  the markdown file whose section "## 9. Long-lived sparse flows" is written
+#   --out FILE  the markdown file whose section "## 10. Long-lived sparse flows" is written
 #               (replaced if there, else appended; default BENCHMARKS.md at the repository root)
 #   --sizes     input pcap sizes in bytes, ascending (default 262144000 1073741824
 #               4294967296: 250 MB, 1 GB, 4 GB); the smaller inputs are prefixes of the larger

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""bench_sparse_report.py - the table of tools/bench_sparse.sh: section 9 of BENCHMARKS.md
+"""bench_sparse_report.py - the table of tools/bench_sparse.sh: section 10 of BENCHMARKS.md
 (replaced when there, else appended), from the runs (bench_report.py measure) and facts it
 wrote.
 
@@ -15,7 +15,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_report import Data, Table, fnum, fratio, ratio, verdict  # noqa: E402
 
-HEAD = '## 9. Long-lived sparse flows'
+HEAD = '## 10. Long-lived sparse flows'
 GOAL_RATIO = 0.05      # ecap-export <= 1/20 of tcpdump (issues 7 and 17)
 GOAL_PER_PACKET_US = 50  # <= 50 us per exported packet, each in another chunk (issue 17)
 

@@ -7,7 +7,8 @@
  * commits and late records; retention; modes; a reader while the writer writes; a full disk
  * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
  * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; an index of
- * schema version 1 migrated, but not under a running writer; each secret indexed once.
+ * schema version 1 migrated, but not under a running writer; each secret indexed once;
+ * thousands of interfaces of -i any (namespace, ifindex, description) in one chunk.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1301,6 +1302,84 @@ static void test_direct_writes(void **state)
 /* Two processes with one pid (reused): each flow names its own by start time; process records
  * come back by (pid, start), also after a rebuild from the segments alone; --pid N@START
  * picks one, and store_pid_processes counts both. */
+/* -i any: thousands of interfaces named NAME@NETNS, each with its namespace inode, ifindex
+ * and description, in one chunk; the same after the index is rebuilt from the segments.
+ * A device of the same name in another namespace, or with another ifindex, is another
+ * interface. */
+#define MANY_IFACES 3000
+static void check_many_ifaces(const char *dir)
+{
+	struct store *s;
+	struct ecap_iface got;
+	char want[ECAP_IFDESC_MAX];
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_interface_count(s), MANY_IFACES);
+	for (uint32_t i = 0; i < MANY_IFACES; i++) {
+		assert_int_equal(store_get_interface(s, i, &got), 0);
+		assert_int_equal(got.netns, 4026532000u + i / 2);
+		assert_int_equal(got.ifindex, 2 + i % 2);
+		snprintf(want, sizeof(want), "netns %u /run/netns/ns%u ifindex %u", got.netns,
+			 i / 2, got.ifindex);
+		assert_string_equal(got.description, want);
+	}
+	assert_int_equal(store_close(s), 0);
+}
+
+static void test_many_netns_ifaces(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	uint8_t data[64];
+	for (uint32_t i = 0; i < MANY_IFACES; i++) {
+		struct ecap_iface ifc = { .linktype = 1, .netns = 4026532000u + i / 2,
+					  .ifindex = 2 + i % 2 };
+		snprintf(ifc.name, sizeof(ifc.name), "eth0@ns%u", i / 2);
+		snprintf(ifc.description, sizeof(ifc.description),
+			 "netns %u /run/netns/ns%u ifindex %u", ifc.netns, i / 2, ifc.ifindex);
+		uint32_t id, again;
+		assert_int_equal(store_add_interface(s, &ifc, &id), 0);
+		assert_int_equal(id, i);
+		assert_int_equal(store_add_interface(s, &ifc, &again), 0);
+		assert_int_equal(again, id);
+		make_packet(data, i, sizeof(data));
+		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = id,
+					 .caplen = sizeof(data), .origlen = sizeof(data),
+					 .flags = 2, .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM interface_netns"), MANY_IFACES);
+	check_many_ifaces(f->dir);
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	check_many_ifaces(f->dir);
+	/* packet i was recorded on interface i */
+	struct chunk_list cl = { 0 };
+	struct chunk_view *v;
+	struct ecap_packet pk;
+	uint32_t n, count = 0;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	assert_int_equal(cl.n, 1);
+	assert_int_equal(store_chunk_open(s, &cl.v[0], &v), 0);
+	while (chunk_view_next(v, &pk) == 1) {
+		memcpy(&n, pk.data, 4);
+		assert_int_equal(pk.iface, n);
+		count++;
+	}
+	chunk_view_close(v);
+	chunk_list_free(&cl);
+	store_close(s);
+	assert_int_equal(count, MANY_IFACES);
+}
+
 static void test_processes(void **state)
 {
 	struct fixture *f = *state;
@@ -1398,6 +1477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_netns_ifaces, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
