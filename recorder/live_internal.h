@@ -77,8 +77,10 @@ struct live_sockets;
 /* Probes and attaches what works and says on stderr what is missing; when no tracepoint
  * works, only the /proc scan remains (live_sockets_ring_fd() is then -1). -errno only when
  * out of memory. */
+struct ctr_meta;
+/* ctr: where the containers of the processes learned are looked up (NULL: nowhere). */
 int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
-		       bool quiet, struct live_sockets **out);
+		       struct ctr_meta *ctr, bool quiet, struct live_sockets **out);
 int live_sockets_ring_fd(const struct live_sockets *s);
 int live_sockets_on_event(void *ctx, void *data, size_t size);
 /* Reports the owners of the sockets that exist now (from /proc). Returns how many. */

@@ -73,6 +73,12 @@
  *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
  *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
  *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
+ *  14 containers (what their runtime said of the containers of processes of section 11; a
+ *       container may be repeated in later chunks): u64 first_ns, u64 last_ns (wall clock:
+ *       when the recorder first and last stored it), then eight u16 lengths and the bytes of:
+ *       id (64 hex digits), runtime, name, image, labels (a JSON object), pod name, pod
+ *       namespace, pod uid. Each text is shorter than its field in records.h and printable
+ *       ASCII (a decoder makes anything else '?').
  *  16 interface namespaces (after section 1; only when an interface has them: -i any):
  *       element i for interface i of section 1: u32 network namespace inode, u32 ifindex,
  *       u16 description_len, the description (the IDB's if_description, printable ASCII,
@@ -148,6 +154,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->has_digest = false;
 	m->version[0] = 0;
 	m->n_procs = 0;
+	m->n_containers = 0;
 	m->header_blocks = 0;
 	m->n_flowdir = 0;
 	m->plan_only = false;
@@ -168,6 +175,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->blocks);
 	free(m->blockmax);
 	free(m->procs);
+	free(m->containers);
 	free(m->flowdir);
 	memset(m, 0, sizeof(*m));
 }
@@ -232,6 +240,29 @@ static void get_text(char *out, size_t size, const uint8_t *p, size_t n)
 	out[n < size - 1 ? n : size - 1] = '\0';
 }
 
+/* One text of a record (pi) from t, its length from lens. */
+#define GET_TEXT(f)                                                   \
+	n = le16_load(lens);                                          \
+	lens += 2;                                                    \
+	if (n >= sizeof(pi->f))                                       \
+		BAD("record text longer than its field");             \
+	get_text(pi->f, sizeof(pi->f), t, n);                         \
+	t += n;
+
+/* Whether a record at p of `fixed` bytes, whose texts' count lengths (u16) are at lens,
+ * has room for its texts before end. */
+static bool record_fits(const uint8_t *p, const uint8_t *end, size_t fixed, size_t lens_at,
+			int count)
+{
+	size_t total = 0;
+
+	if ((size_t)(end - p) < fixed)
+		return false;
+	for (int k = 0; k < count; k++)
+		total += le16_load(p + lens_at + 2 * k);
+	return (size_t)(end - p) - fixed >= total;
+}
+
 static int decode_iface_netns(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
 			      uint32_t count, const char **why)
 {
@@ -258,14 +289,9 @@ static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *e
 			uint32_t count, const char **why)
 {
 	for (uint32_t i = 0; i < count; i++) {
-		if (end - p < PROCINFO_FIXED)
-			BAD("process record overruns its section");
 		const uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT;
-		size_t total = 0;
-		for (int k = 0; k < PROCINFO_TEXT_COUNT; k++)
-			total += le16_load(lens + 2 * k);
-		if ((size_t)(end - p) - PROCINFO_FIXED < total)
-			BAD("process record text overruns its section");
+		if (!record_fits(p, end, PROCINFO_FIXED, (size_t)(lens - p), PROCINFO_TEXT_COUNT))
+			BAD("process record overruns its section");
 		struct ecap_proc_info *pi = chunkmeta_push(m, procs);
 		if (!pi)
 			return -ENOMEM;
@@ -278,19 +304,33 @@ static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *e
 			 strnlen((const char *)p + 28, ECAP_COMM_LEN - 1));
 		const uint8_t *t = p + PROCINFO_FIXED;
 		size_t n;
-#define GET_TEXT(f)                                                   \
-	n = le16_load(lens);                                          \
-	lens += 2;                                                    \
-	if (n >= sizeof(pi->f))                                       \
-		BAD("process record text longer than its field");     \
-	get_text(pi->f, sizeof(pi->f), t, n);                         \
-	t += n;
 		PROCINFO_TEXTS(GET_TEXT)
-#undef GET_TEXT
 		p = t;
 	}
 	if (p != end)
 		BAD("process records do not fill their section");
+	return 0;
+}
+
+static int decode_containers(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			     uint32_t count, const char **why)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *lens = p + 16;
+		if (!record_fits(p, end, CONTAINER_FIXED, 16, CONTAINER_TEXT_COUNT))
+			BAD("container record overruns its section");
+		struct ecap_container *pi = chunkmeta_push(m, containers);
+		if (!pi)
+			return -ENOMEM;
+		pi->first_ns = le64_load(p);
+		pi->last_ns = le64_load(p + 8);
+		const uint8_t *t = p + CONTAINER_FIXED;
+		size_t n;
+		CONTAINER_TEXTS(GET_TEXT)
+		p = t;
+	}
+	if (p != end)
+		BAD("container records do not fill their section");
 	return 0;
 }
 
@@ -491,6 +531,9 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 				BAD("two flow directories");
 			has_flowdir = true;
 			err = decode_flowdir(m, s, send, count, want, why);
+			break;
+		case SEC_CONTAINERS:
+			err = decode_containers(m, s, send, count, why);
 			break;
 		case SEC_HEADER_BLOCKS:
 			if (count != 1)

@@ -42,6 +42,15 @@ static void put_proc(uint8_t *p, const struct ecap_proc *pr)
 	le32_store(p + 41, pr->netns);
 }
 
+/* One text of a record pi at t, its length at lens; and its length added to len. */
+#define PUT_TEXT(f)                                   \
+	n = strnlen(pi->f, sizeof(pi->f) - 1);        \
+	le16_store(lens, (uint16_t)n);                \
+	lens += 2;                                    \
+	memcpy(t, pi->f, n);                          \
+	t += n;
+#define TEXT_LEN(f) len += strnlen(pi->f, sizeof(pi->f) - 1);
+
 static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
 {
 	uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT, *t = p + PROCINFO_FIXED;
@@ -54,15 +63,36 @@ static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
 	le32_store(p + 24, pi->nspid);
 	memset(p + 28, 0, ECAP_COMM_LEN);
 	memcpy(p + 28, pi->parent_comm, strnlen(pi->parent_comm, ECAP_COMM_LEN - 1));
-#define PUT_TEXT(f)                                   \
-	n = strnlen(pi->f, sizeof(pi->f) - 1);        \
-	le16_store(lens, (uint16_t)n);                \
-	lens += 2;                                    \
-	memcpy(t, pi->f, n);                          \
-	t += n;
 	PROCINFO_TEXTS(PUT_TEXT)
-#undef PUT_TEXT
 	return t;
+}
+
+static uint8_t *put_container(uint8_t *p, const struct ecap_container *pi)
+{
+	uint8_t *lens = p + 16, *t = p + CONTAINER_FIXED;
+	size_t n;
+
+	le64_store(p, pi->first_ns);
+	le64_store(p + 8, pi->last_ns);
+	CONTAINER_TEXTS(PUT_TEXT)
+	return t;
+}
+
+static int encode_containers(const struct chunk_meta *m, struct buf *b)
+{
+	size_t len = 0;
+	uint8_t *p;
+
+	for (size_t i = 0; i < m->n_containers; i++) {
+		const struct ecap_container *pi = &m->containers[i];
+		len += CONTAINER_FIXED;
+		CONTAINER_TEXTS(TEXT_LEN)
+	}
+	if (!(p = put_section(b, SEC_CONTAINERS, (uint32_t)m->n_containers, len)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_containers; i++)
+		p = put_container(p, &m->containers[i]);
+	return 0;
 }
 
 static int cmp_flowdir(const void *a, const void *b)
@@ -307,7 +337,7 @@ static int put_flow_sections(const struct chunk_meta *m, struct buf *b)
 	return 0;
 }
 
-/* Sections 5, 6 and 11: TLS sessions, drops, processes. */
+/* Sections 5, 6, 11 and 14: TLS sessions, drops, processes, containers. */
 static int put_other_sections(const struct chunk_meta *m, struct buf *b)
 {
 	uint8_t *p;
@@ -334,23 +364,23 @@ static int put_other_sections(const struct chunk_meta *m, struct buf *b)
 		len = 0;
 		for (size_t i = 0; i < m->n_procs; i++) {
 			const struct ecap_proc_info *pi = &m->procs[i];
-#define TEXT_LEN(f) len += strnlen(pi->f, sizeof(pi->f) - 1);
 			len += PROCINFO_FIXED;
 			PROCINFO_TEXTS(TEXT_LEN)
-#undef TEXT_LEN
 		}
 		if (!(p = put_section(b, SEC_PROCS, (uint32_t)m->n_procs, len)))
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_procs; i++)
 			p = put_procinfo(p, &m->procs[i]);
 	}
+	if (m->n_containers && encode_containers(m, b) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
 /*
  * A chunk made of blocks starts with its read plan (section 17) and the sections it covers;
- * the rest follows. Older chunks' order was 1 16 2 3 4 5 6 8 12 13 11 7 9 10; readers take
- * any.
+ * the rest follows. Older chunks' order was 1 16 2 3 4 5 6 8 12 13 11 14 7 9 10; readers
+ * take any.
  */
 static int encode_body(const struct chunk_meta *m, struct buf *b)
 {

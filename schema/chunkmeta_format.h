@@ -21,15 +21,21 @@
 #define PROCINFO_FIXED 56
 #define OWNER_START_LEN 16
 #define HEADER_BLOCKS_LEN 4
+#define CONTAINER_FIXED (16 + 2 * CONTAINER_TEXT_COUNT)
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
        SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
-       SEC_HEADER_BLOCKS, SEC_IFACE_NETNS = 16, SEC_READ_PLAN, SEC_FLOWDIR };
+       SEC_HEADER_BLOCKS, SEC_CONTAINERS, SEC_IFACE_NETNS = 16, SEC_READ_PLAN, SEC_FLOWDIR };
 #define READ_PLAN_LEN 4
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
 	X(exe) X(args) X(cgroup) X(container_id) X(runtime) X(pod_uid)
 #define PROCINFO_TEXT_COUNT 6
+
+/* The text fields of a container record, in their encoded order. */
+#define CONTAINER_TEXTS(X) \
+	X(id) X(runtime) X(name) X(image) X(labels) X(pod_name) X(pod_namespace) X(pod_uid)
+#define CONTAINER_TEXT_COUNT 8
 
 #endif

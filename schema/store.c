@@ -650,6 +650,12 @@ int store_put_process(struct store *s, const struct ecap_proc_info *pi)
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
+int store_put_container(struct store *s, const struct ecap_container *c)
+{
+	int err = chunk_builder_add_container(&s->cb, c);
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
@@ -718,6 +724,7 @@ int store_close(struct store *s)
 	}
 	sqlite3_finalize(s->get_flow_st);
 	sqlite3_finalize(s->get_proc_st);
+	sqlite3_finalize(s->get_ctr_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);
