@@ -272,7 +272,8 @@ static void consider_needed(struct live_keylog *k, int fd, const char *root, int
 
 /* ---- processes ---- */
 
-/* Its executable (and, when new, the libraries it needs), then the files it maps. */
+/* Its executable (and, when new, the libraries it needs), then the files it maps; at an exec
+ * (needed), only when the executable is new. */
 static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 {
 	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
@@ -287,8 +288,20 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 	if (fd >= 0) {
 		size_t before = k->nseen;
 		char name[PATH_MAX], buf[2 * PATH_MAX];
+		struct stat st;
 		ssize_t l;
 
+		/*
+		 * At an exec, a program met before ends the look: its libraries were looked at
+		 * when it was met (at its first exec, or in the start's scan of the system
+		 * directories), and those it loads later are the rescan's. Without this, every
+		 * exec on the host (a build runs thousands a second) read the new process's maps.
+		 */
+		if (needed && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    seen_find(k, st.st_dev, st.st_ino, NULL)) {
+			close(fd);
+			return;
+		}
 		l = readlink(path, name, sizeof(name) - 1);
 		name[l > 0 ? l : 0] = '\0';
 		consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) : path);
