@@ -36,6 +36,7 @@
 #include "flowtable.h"
 #include "secret_hold.h"
 #include "tls_hello.h"
+#include "../schema/tls_labels.h"
 
 #define FRAG_SLOTS 4096
 #define PENDING_SLOTS 8192
@@ -74,6 +75,8 @@ struct cr_ent {
 	uint8_t cr[32];
 	uint8_t used, has_session;
 	uint32_t n_secrets;
+	uint16_t labels; /* bit i: a secret labelled tls_labels[i] went to the store since its
+			  * session was found */
 	uint64_t held;   /* chain head of its secrets in the hold; 0: none */
 };
 
@@ -473,10 +476,22 @@ static struct cr_ent *cr_get(struct pipeline *p, const uint8_t cr[32])
 	return e;
 }
 
-/* A secret into the store: 1 new, 0 known, <0 error. */
+/* A secret into the store: 1 new, 0 known, <0 error. A secret of a session recorded in this run
+ * is known by its labels here, and the store need not look (store_put_session_secret). */
 static int keep_secret(struct pipeline *p, const struct tls_secret *secret, struct cr_ent *e)
 {
-	int r = store_put_secret(p->store, secret);
+	int bit = e && e->has_session ?
+		  tls_label_index(secret->label, strnlen(secret->label, sizeof(secret->label))) : -1;
+	int r;
+	if (bit >= 0 && (e->labels >> bit) & 1) {
+		r = 0;
+	} else if (bit >= 0) {
+		r = store_put_session_secret(p->store, secret);
+		if (r > 0)
+			e->labels |= (uint16_t)(1u << bit);
+	} else {
+		r = store_put_secret(p->store, secret);
+	}
 	if (r < 0)
 		return r;
 	if (r == 0) {

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 4 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 5 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -129,8 +129,12 @@ CREATE TABLE IF NOT EXISTS secrets (
 	PRIMARY KEY (chunk_id, client_random)
 ) WITHOUT ROWID;
 
--- Which chunks hold secrets of a client_random: the one table with random keys, one small
--- row per session (and chunk) rather than one per secret.
+-- Which chunks hold secrets of a client_random, for the secrets that are not near their session:
+-- since version 5, a secrets row in its session's chunk (tls_sessions.chunk_id) or one of the 7
+-- chunks after it (INDEX_SECRET_WINDOW in index.h) has no row here, and readers look for it
+-- there by (chunk_id, client_random). Rows here: secrets stored before their session (a key
+-- log kept whole with --keep-all-secrets), long after it, or of no session. The one table
+-- with random keys, one small row per session (and chunk) rather than one per secret.
 CREATE TABLE IF NOT EXISTS secret_chunks (
 	client_random BLOB NOT NULL,
 	chunk_id      INTEGER NOT NULL,

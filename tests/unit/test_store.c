@@ -937,8 +937,8 @@ static void test_secret_once(void **state)
 }
 
 /* Turns a store's index of this version back into version 3: one secrets row per secret,
- * keyed (chunk_id, client_random, label), made from the rows of version 4 with their own
- * decoder; the rest of the layout is the same. */
+ * keyed (chunk_id, client_random, label), made from the rows of version 5 with their own
+ * decoder, and a secret_chunks row for each; the rest of the layout is the same. */
 static void index_to_v3(const char *dir)
 {
 	char p[128];
@@ -972,7 +972,10 @@ static void index_to_v3(const char *dir)
 	}
 	sqlite3_finalize(rd);
 	sqlite3_finalize(wr);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE secrets; ALTER TABLE s2 RENAME TO secrets; "
+	/* up to version 4, secret_chunks listed every secrets row */
+	assert_int_equal(sqlite3_exec(db, "INSERT OR IGNORE INTO secret_chunks SELECT "
+				      "client_random, chunk_id FROM s2; "
+				      "DROP TABLE secrets; ALTER TABLE s2 RENAME TO secrets; "
 				      "PRAGMA user_version = 3; COMMIT",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -1034,7 +1037,7 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of an older version (1, 2 or 3) is migrated when opened and answers as
+/* A store whose index is of an older version (1, 2, 3 or 4) is migrated when opened and answers as
  * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
 static void migrate_from(void **state, int version)
 {
@@ -1059,6 +1062,9 @@ static void migrate_from(void **state, int version)
 
 	struct answer before, after;
 	struct secret_answer sbefore, safter;
+	/* the session's secrets, in its chunk and the next, need no secret_chunks row; the
+	 * secret of no session has one */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 1);
 	answers(f->dir, &before);
 	secret_answers(f->dir, &sbefore);
 	assert_int_equal(sbefore.flow_secrets[1], 1);
@@ -1070,7 +1076,16 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	index_to_v3(f->dir);
+	if (version == 4) { /* as version 4 had it: a secret_chunks row for every secrets row */
+		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "INSERT OR IGNORE INTO secret_chunks SELECT "
+					      "client_random, chunk_id FROM secrets; "
+					      "PRAGMA user_version = 4", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	} else {
+		index_to_v3(f->dir);
+	}
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	if (version <= 2) {
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -1134,6 +1149,11 @@ static void test_migrate_v2(void **state)
 static void test_migrate_v3(void **state)
 {
 	migrate_from(state, 3);
+}
+
+static void test_migrate_v4(void **state)
+{
+	migrate_from(state, 4);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1393,6 +1413,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
