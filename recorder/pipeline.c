@@ -16,9 +16,9 @@
  *    PENDING_TTL_NS of the caller's time;
  *  - client_randoms of the run's TLS sessions and secrets: whether a recorded ClientHello
  *    carried it (so its secrets are kept), and the chain of its secrets waiting in the hold
- *    (secret_hold.h). Two generations of up to CR_SET_MAX entries each: when the newer is
- *    full, the older is forgotten, so the last CR_SET_MAX / 2 client_randoms at least are
- *    always known.
+ *    (secret_hold.h). Two generations of up to CR_SET_MAX slots each (half of them used):
+ *    when the newer is full, the older is forgotten, so the last CR_SET_MAX / 2 client_randoms
+ *    at least are always known.
  *
  * Secrets: unless keep_all_secrets, a secret is stored only once a recorded ClientHello
  * carried its client_random; until then it waits in the hold, for secret_hold_ns at most (0:
@@ -43,7 +43,8 @@
 #define PENDING_PROBE 8
 #define PENDING_TTL_NS (120ull * 1000000000ull)
 #define CR_SET_MIN 1024
-#define CR_SET_MAX (1u << 20)
+#define CR_SET_MAX (1u << 18) /* slots, half used at most: 12 MiB a generation; a secret
+				* waits 30 s at most, 131072 sessions are 65 s at 2000/s */
 #define TLS_BUFS 4096
 #define EXPIRE_BUDGET 4096
 #define LINKTYPE_UNKNOWN 0xffffffffu
@@ -71,13 +72,13 @@ struct iface_info {
 	uint32_t netns;
 };
 
-struct cr_ent {
+struct cr_ent {     /* 48 bytes */
 	uint8_t cr[32];
-	uint8_t used, has_session;
+	uint64_t held;   /* chain head of its secrets in the hold; 0: none */
 	uint32_t n_secrets;
 	uint16_t labels; /* bit i: a secret labelled tls_labels[i] went to the store since its
 			  * session was found */
-	uint64_t held;   /* chain head of its secrets in the hold; 0: none */
+	uint8_t used, has_session;
 };
 
 struct cr_set {
@@ -430,30 +431,42 @@ static struct cr_ent *cr_insert(struct cr_set *t, const uint8_t cr[32])
 	return &t->v[j];
 }
 
-/* Room for one more in the newer generation: it grows up to CR_SET_MAX, then becomes the older
- * one (the older is forgotten). */
+/*
+ * Room for one more in the newer generation: it grows up to CR_SET_MAX, then becomes the older
+ * one (the older is forgotten). The entries with secrets in the hold move on into the new
+ * generation, so that their ClientHello still finds them; when they are many (a replay's key
+ * log loaded before its capture), the new generation is made large enough for them.
+ */
 static int cr_room(struct pipeline *p)
 {
 	struct cr_set *t = &p->cr;
 	if (t->cap && (t->n + 1) * 2 <= t->cap)
 		return 0;
-	uint32_t ncap = t->cap ? t->cap * 2 : CR_SET_MIN;
-	if (ncap > CR_SET_MAX) {
-		struct cr_ent *v = calloc(t->cap, sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		free(p->cr_old.v);
-		p->cr_old = *t;
-		*t = (struct cr_set){ .v = v, .cap = p->cr_old.cap };
-		return 0;
+	uint32_t ncap = t->cap ? t->cap * 2 : CR_SET_MIN, held = 0;
+	bool rotate = ncap > CR_SET_MAX;
+	if (rotate) {
+		for (uint32_t i = 0; i < t->cap; i++)
+			held += t->v[i].used && t->v[i].held;
+		ncap = t->cap;
+		while ((uint64_t)(held + 1) * 4 > ncap)
+			ncap *= 2;
 	}
 	struct cr_set n = { .v = calloc(ncap, sizeof(struct cr_ent)), .cap = ncap };
 	if (!n.v)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < t->cap; i++)
-		if (t->v[i].used)
-			*cr_insert(&n, t->v[i].cr) = t->v[i];
-	free(t->v);
+	for (uint32_t i = 0; i < t->cap; i++) {
+		struct cr_ent *e = &t->v[i];
+		if (!e->used || (rotate && !e->held))
+			continue;
+		*cr_insert(&n, e->cr) = *e;
+		e->held = 0; /* a chain has one owner */
+	}
+	if (rotate) {
+		free(p->cr_old.v);
+		p->cr_old = *t;
+	} else {
+		free(t->v);
+	}
 	*t = n;
 	return 0;
 }

@@ -172,7 +172,7 @@ static uint64_t send_pkt(struct fx *fx, const struct pb *b, uint64_t ts, uint32_
 }
 
 /* A ClientHello record stream with the given random. */
-static size_t client_hello(uint8_t *out, uint8_t fill)
+static size_t client_hello_random(uint8_t *out, const uint8_t random[32])
 {
 	size_t body = 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2;
 	size_t n = 0;
@@ -187,11 +187,19 @@ static size_t client_hello(uint8_t *out, uint8_t fill)
 	out[n++] = (uint8_t)body;
 	out[n++] = 3;
 	out[n++] = 3;
-	memset(out + n, fill, 32);
+	memcpy(out + n, random, 32);
 	n += 32;
 	const uint8_t rest[] = { 0, 0, 2, 0x13, 0x01, 1, 0, 0, 0 };
 	memcpy(out + n, rest, sizeof(rest));
 	return n + sizeof(rest);
+}
+
+/* ... whose random is 32 bytes of fill. */
+static size_t client_hello(uint8_t *out, uint8_t fill)
+{
+	uint8_t random[32];
+	memset(random, fill, sizeof(random));
+	return client_hello_random(out, random);
 }
 
 static void secret_for(struct tls_secret *s, const char *label, uint8_t fill)
@@ -316,7 +324,7 @@ static void repipe(struct fx *fx, bool keep_all, uint64_t hold_ns, uint32_t hold
 	pipeline_free(fx->p);
 	struct pipeline_options po;
 	pipeline_options_default(&po);
-	po.max_flows = 4096;
+	po.max_flows = 1u << 18;
 	po.keep_all_secrets = keep_all;
 	po.secret_hold_ns = hold_ns;
 	po.secret_hold_max = hold_max;
@@ -395,6 +403,42 @@ static void test_secret_policy(void **state)
 	assert_int_equal(st.secrets_not_kept, 6);
 	assert_int_equal(store_get_stats(fx->store, &ss), 0);
 	assert_int_equal(ss.secrets, 4); /* 0xc3 (kept all), 0xd4 twice, 0x15 */
+}
+
+/* A replay's key log, loaded before its capture, larger than a generation of the pipeline's
+ * client_random table (131072): every secret still finds its ClientHello. */
+static void test_secret_policy_big_keylog(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 140000 };
+	struct tls_secret sec;
+	struct pipeline_stats st;
+	uint8_t ch[256];
+
+	repipe(fx, false, 0, 1u << 20);
+	for (uint32_t i = 0; i < N; i++) {
+		secret_for(&sec, "CLIENT_RANDOM", 0x5a);
+		memcpy(sec.client_random, &i, sizeof(i));
+		assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		uint8_t random[32];
+		memset(random, 0x5a, sizeof(random));
+		memcpy(random, &i, sizeof(i));
+		size_t chl = client_hello_random(ch, random);
+		uint32_t cli = CLI + 16 + i / 50000;
+		uint16_t port = (uint16_t)(10000 + i % 50000);
+		struct pb pk = tcp_pkt(cli, port, SRV, 443, 100, 0x02, NULL, 0);
+		uint64_t id = send_pkt(fx, &pk, 2000 * SEC + i, 0, NULL);
+		pk = tcp_pkt(cli, port, SRV, 443, 101, 0x18, ch, chl);
+		assert_int_equal(send_pkt(fx, &pk, 2000 * SEC + i, 0, NULL), id);
+	}
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.tls_sessions, N);
+	assert_int_equal(st.secrets, N);
+	assert_int_equal(st.secrets_linked, N);
+	assert_int_equal(st.secrets_not_kept, 0);
 }
 
 static struct ecap_proc mkproc(uint32_t pid, const char *comm)
@@ -758,6 +802,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tls_flows_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_policy_big_keylog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner_netns, setup, teardown),
