@@ -84,6 +84,19 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, 
 	return NULL;
 }
 
+/* Tells the exec probe that st's file was looked at: its next execs need no record. Best
+ * effort: a file missing from the map only costs a record that user space then skips. */
+static void mark_known(struct live_keylog *k, const struct stat *st)
+{
+	struct keylog_file f = {
+		.dev = ((uint64_t)major(st->st_dev) << 20) | minor(st->st_dev),
+		.ino = st->st_ino,
+	};
+	uint8_t one = 1;
+
+	bpf_map__update_elem(k->skel->maps.kl_known, &f, sizeof(f), &one, sizeof(one), BPF_ANY);
+}
+
 static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 {
 	struct keylog_config cfg = { 0 };
@@ -140,6 +153,7 @@ static void consider_fd(struct live_keylog *k, int fd, const char *name)
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
 	s->verdict = V_OTHER;
+	mark_known(k, &st);
 	if (tls_elf_open(fd, &e) < 0)
 		return;
 	rc = tls_probe_inspect(&e, &p, why, sizeof(why));
