@@ -60,7 +60,8 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX") || exit 2
 NS=$NAME PIDS=()
 cleanup() {
 	local p
-	for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null; done
+	# TERM: a background job of a script ignores SIGINT (s_server does not take it back)
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$WORK"
