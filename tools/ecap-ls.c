@@ -36,9 +36,12 @@ static void usage(FILE *f)
 		"\n"
 		"  -p, --processes    one line per process (pid, comm, uid): flows, packets,\n"
 		"                     bytes, first and last packet; a flow with both ends local\n"
-		"                     counts for both processes; with --pid/--comm/--uid/--netns\n"
-		"                     only those processes; under each, what was recorded of it\n"
-		"                     (start, parent, executable, command line, cgroup, container)\n"
+		"                     counts for both processes; with a selection by process\n"
+		"                     (--pid, --comm, --uid, --netns, --container, --pod,\n"
+		"                     --exe, --cgroup) only those processes; under each, what\n"
+		"                     was recorded of it (start, parent, executable, command\n"
+		"                     line, cgroup, container with its name, image and labels,\n"
+		"                     pod)\n"
 		"  -f, --flows        one line per flow: id, protocol, A -> B (A opened it),\n"
 		"                     first and last packet, packets, bytes, process of each end\n"
 		"  -j, --json         the same as one JSON object, for scripts\n"
@@ -150,6 +153,7 @@ struct proc_row {
 	uint32_t pid, uid;
 	uint64_t start_ns;     /* with pid, one process: a reused pid is another row */
 	char comm[ECAP_COMM_LEN];
+	int selected;          /* by what was recorded of it: 1 yes, -1 no, 0 not asked yet */
 	uint64_t flows, packets, bytes, first_ns, last_ns;
 };
 
@@ -339,6 +343,14 @@ static int on_flow(const struct flow_info *fi, void *ctx)
 		struct proc_row *r = proc_find(&l->procs, p);
 		if (!r)
 			return -ENOMEM;
+		if (!r->selected) {
+			int sel = store_process_selected(l->store, l->filter, p->pid, p->start_ns);
+			if (sel < 0)
+				return sel;
+			r->selected = sel ? 1 : -1;
+		}
+		if (r->selected < 0)
+			continue; /* the other end of a selected connection */
 		r->flows++;
 		r->packets += fi->packets;
 		r->bytes += fi->bytes;
@@ -358,13 +370,16 @@ static int cmp_proc_bytes(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* What was recorded of a process, as JSON members (",\"exe\":..."), when anything was. */
-static void json_info(const struct ecap_proc_info *pi)
+/* What was recorded of a process and its container, as JSON members (",\"exe\":..."). */
+static void json_info(const struct ecap_proc_info *pi, const struct ecap_container *c)
 {
 	static const char *const keys[] = { "exe", "args", "parent_comm", "cgroup",
-					    "container_id", "runtime", "pod_uid" };
+					    "container_id", "runtime", "pod_uid", "container_name",
+					    "container_image", "container_labels", "pod_name",
+					    "pod_namespace" };
 	const char *vals[] = { pi->exe, pi->args, pi->parent_comm, pi->cgroup, pi->container_id,
-			       pi->runtime, pi->pod_uid };
+			       pi->runtime, pi->pod_uid[0] ? pi->pod_uid : c->pod_uid, c->name,
+			       c->image, c->labels, c->pod_name, c->pod_namespace };
 
 	printf(",\"start_boot_ns\":%" PRIu64 ",\"ppid\":%u,\"nspid\":%u,", pi->start_ns, pi->ppid,
 	       pi->nspid);
@@ -375,10 +390,12 @@ static void json_info(const struct ecap_proc_info *pi)
 	}
 }
 
-/* The second text line of a process with recorded details. */
-static void text_info(const struct ecap_proc_info *pi, const char *indent)
+/* The text lines under a process with recorded details. */
+static void text_info(const struct ecap_proc_info *pi, const struct ecap_container *c,
+		      const char *indent)
 {
 	char t[40];
+	const char *pod_uid = pi->pod_uid[0] ? pi->pod_uid : c->pod_uid;
 
 	fmt_time(pi->start_wall_ns, t, sizeof(t));
 	printf("%s%8s started %s, parent %u %s, exe %s\n", indent, "", t, pi->ppid,
@@ -388,21 +405,36 @@ static void text_info(const struct ecap_proc_info *pi, const char *indent)
 	if (pi->cgroup[0])
 		printf("%s%8s cgroup: %s\n", indent, "", pi->cgroup);
 	if (pi->container_id[0])
-		printf("%s%8s container: %s %s\n", indent, "", pi->runtime, pi->container_id);
-	if (pi->pod_uid[0])
-		printf("%s%8s pod uid %s\n", indent, "", pi->pod_uid);
+		printf("%s%8s container: %s %s%s%s%s%s\n", indent, "", pi->runtime,
+		       pi->container_id, c->name[0] ? " name " : "", c->name,
+		       c->image[0] ? " image " : "", c->image);
+	if (c->labels[0] && strcmp(c->labels, "{}"))
+		printf("%s%8s labels: %s\n", indent, "", c->labels);
+	if (c->pod_name[0])
+		printf("%s%8s pod: %s%s%s%s%s\n", indent, "", c->pod_namespace,
+		       c->pod_namespace[0] ? "/" : "", c->pod_name, pod_uid[0] ? " uid " : "",
+		       pod_uid);
+	else if (pod_uid[0])
+		printf("%s%8s pod uid %s\n", indent, "", pod_uid);
 }
 
-static bool info_of(const struct ls *l, const struct proc_row *r, struct ecap_proc_info *pi)
+/* What was recorded of a process and its container (c zeroed when nothing). */
+static bool info_of(const struct ls *l, const struct proc_row *r, struct ecap_proc_info *pi,
+		    struct ecap_container *c)
 {
-	return r->start_ns && l->store &&
-	       store_get_process(l->store, r->pid, r->start_ns, pi) == 1;
+	memset(c, 0, sizeof(*c));
+	if (!r->start_ns || !l->store || store_get_process(l->store, r->pid, r->start_ns, pi) != 1)
+		return false;
+	if (store_get_container(l->store, pi->container_id, c) != 1)
+		memset(c, 0, sizeof(*c));
+	return true;
 }
 
 static void print_procs(const struct ls *l, size_t n, const char *indent)
 {
 	char c[ECAP_COMM_LEN], t1[40], t2[40], sz[32];
 	struct ecap_proc_info pi;
+	struct ecap_container ctr;
 
 	if (n > l->procs.n)
 		n = l->procs.n;
@@ -417,8 +449,8 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 			json_time(stdout, "first", r->first_ns);
 			fputc(',', stdout);
 			json_time(stdout, "last", r->last_ns);
-			if (info_of(l, r, &pi))
-				json_info(&pi);
+			if (info_of(l, r, &pi, &ctr))
+				json_info(&pi, &ctr);
 			fputc('}', stdout);
 		}
 		fputs(n ? "\n  ]" : "]", stdout);
@@ -434,8 +466,8 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 		units_format_size(r->bytes, sz, sizeof(sz));
 		printf("%s%8u %-16s %6u %7" PRIu64 " %9" PRIu64 " %10s  %-24s %s\n", indent,
 		       r->pid, c, r->uid, r->flows, r->packets, sz, t1, t2);
-		if (info_of(l, r, &pi))
-			text_info(&pi, indent);
+		if (info_of(l, r, &pi, &ctr))
+			text_info(&pi, &ctr, indent);
 	}
 	if (!n)
 		printf("%s(no attributed connections)\n", indent);
@@ -640,6 +672,12 @@ int main(int argc, char **argv)
 			r == -ENOMEM ? strerror(ENOMEM) : store_errmsg(s));
 		goto out;
 	}
+	/* processes at the other end of selected connections, not selected themselves */
+	size_t kept = 0;
+	for (size_t i = 0; i < l.procs.n; i++)
+		if (l.procs.rows[i].selected > 0)
+			l.procs.rows[kept++] = l.procs.rows[i];
+	l.procs.n = kept;
 	if (l.procs.n) /* qsort(NULL, 0, ...) is undefined */
 		qsort(l.procs.rows, l.procs.n, sizeof(*l.procs.rows), cmp_proc_bytes);
 	if (procs) {
