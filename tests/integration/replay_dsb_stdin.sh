@@ -37,7 +37,8 @@ for order in le be; do
 		"$order: the linked secret"
 	assert_eq "0|4242|curl-with-a-lon" \
 		"$(sqlite3 "$db" 'select side, pid, comm from flow_procs')" "$order: process attribution"
-	grep -q "1 linked to a session, 0 unlinked" summary.txt || fail "$order: summary: $(cat summary.txt)"
+	grep -q "1 linked to a session, 0 unlinked" summary.txt ||
+		fail "$order: summary: $(cat summary.txt)"
 	grep -q "^1 TLS secret of sessions not recorded was not kept" summary.txt ||
 		fail "$order: summary: $(cat summary.txt)"
 	grep -q "6 packets with a process comment" summary.txt || fail "$order: summary: $(cat summary.txt)"
@@ -45,7 +46,8 @@ done
 # --keep-all-secrets keeps the unlinked one too
 "$ECAP_REC" --replay "t-$order.pcapng" --store "$T/S-all" --keep-all-secrets 2> summary.txt ||
 	fail "replay --keep-all-secrets failed: $(cat summary.txt)"
-assert_eq 2 "$(sqlite3 "$T/S-all/index.db" 'select sum(n) from secrets')" "--keep-all-secrets: secrets"
+assert_eq 2 "$(sqlite3 "$T/S-all/index.db" 'select sum(n) from secrets')" \
+	"--keep-all-secrets: secrets"
 grep -q "1 linked to a session, 1 unlinked" summary.txt || fail "summary: $(cat summary.txt)"
 grep -q "not kept" summary.txt && fail "--keep-all-secrets dropped secrets: $(cat summary.txt)"
 info "pcapng from stdin with DSB, comments and two interfaces"
