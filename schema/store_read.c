@@ -928,15 +928,25 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 {
 	sqlite3 *db = index_db(s->ix);
 	sqlite3_stmt *st;
+	/* A flow's sessions' secrets: those near the session (in its chunk or the next
+	 * INDEX_SECRET_WINDOW - 1, by key), and those secret_chunks lists (index.sql); a row
+	 * found both ways (stores of version 4 list every row) comes once. */
+#define NEAR(i) "t.chunk_id + " #i
+	_Static_assert(INDEX_SECRET_WINDOW == 8, "the list below has INDEX_SECRET_WINDOW terms");
 	const char *sql = flows ?
-		"SELECT x.secrets, x.client_random, t.flow_id FROM tls_sessions t "
+		"SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
+		"JOIN secrets x ON x.client_random = t.client_random AND x.chunk_id IN ("
+		NEAR(0) ", " NEAR(1) ", " NEAR(2) ", " NEAR(3) ", " NEAR(4) ", " NEAR(5) ", "
+		NEAR(6) ", " NEAR(7) ") WHERE t.flow_id = ?1 "
+		"UNION SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
 		"JOIN secret_chunks c ON c.client_random = t.client_random "
 		"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.chunk_id" :
+		"WHERE t.flow_id = ?1 ORDER BY 2, 4" :
 		"SELECT x.secrets, x.client_random, t.flow_id FROM secrets x "
 		"LEFT JOIN (SELECT client_random, min(flow_id) AS flow_id FROM tls_sessions "
 		"GROUP BY client_random) t ON t.client_random = x.client_random "
 		"ORDER BY x.client_random, x.chunk_id";
+#undef NEAR
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	int err = 0;
