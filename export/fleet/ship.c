@@ -474,6 +474,7 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 		"DELETE FROM ecap_flows WHERE host_id = $1 AND last_chunk < $2",
 		"DELETE FROM ecap_chunks WHERE host_id = $1 AND id < $2",
 		"DELETE FROM ecap_tls_sessions WHERE host_id = $1 AND chunk_id < $2",
+		"DELETE FROM ecap_processes WHERE host_id = $1 AND last_chunk < $2",
 	};
 	char id[32], k[32];
 	const char *p[2] = { id, k };

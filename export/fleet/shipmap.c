@@ -6,9 +6,18 @@
  *   chunks      id in the batch
  *   flows       last_chunk in the batch: new flows and flows whose totals grew (each group
  *               commit moves a flow's last_chunk to the chunk that holds its new packets)
- *   procs       the owners of those flows
+ *   procs       the owners of those flows (with the start that names their process)
+ *   processes   what was recorded of a process: records carried by a chunk in the batch (a
+ *               record stored again moves its last_chunk, and is shipped again)
  *   tls         sessions whose ClientHello is in the batch, as SHA-256(client_random)
  * Secrets, secret_chunks and packets have no entry, and must never get one.
+ *
+ * Containers (issue 15's index table `containers`, central ecap_containers in fleet.sql) are
+ * not shipped yet: that table is not in the index this shipper reads. When it is, shipping it
+ * is one entry below, { "ecap_containers", "FROM containers WHERE id IN (SELECT container_id
+ * FROM processes WHERE last_chunk > ?1 AND last_chunk <= ?2)", "(host_id, id)", ... } with its
+ * columns (first_ns/last_ns as SC_TS, NULLs as ''), plus the retention statement in ship.c
+ * that deletes a host's containers no ecap_processes row of that host names.
  */
 #include "shipmap.h"
 
@@ -56,6 +65,23 @@ static const struct shipcol proc_cols[] = {
 	{ "p.comm", "comm", SC_TEXT },
 	{ "p.cgroup_id", "cgroup_id", SC_U64 },
 	{ "p.netns", "netns", SC_INT },
+	{ "p.start", "start", SC_INT },
+};
+
+static const struct shipcol process_cols[] = {
+	{ "pid", "pid", SC_INT },
+	{ "start", "start", SC_INT },
+	{ "start_wall", "start_ts", SC_TS },
+	{ "ppid", "ppid", SC_INT },
+	{ "parent_comm", "parent_comm", SC_TEXT },
+	{ "nspid", "nspid", SC_INT },
+	{ "exe", "exe", SC_TEXT },
+	{ "args", "args", SC_TEXT },
+	{ "cgroup", "cgroup", SC_TEXT },
+	{ "container_id", "container_id", SC_TEXT },
+	{ "runtime", "runtime", SC_TEXT },
+	{ "pod_uid", "pod_uid", SC_TEXT },
+	{ "last_chunk", "last_chunk", SC_INT },
 };
 
 static const struct shipcol tls_cols[] = {
@@ -76,6 +102,8 @@ const struct shiptable shipmap_tables[] = {
 	  "WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2",
 	  "(host_id, flow_id, side, first_ts)", "host_id, flow_id, side", proc_cols, N(proc_cols),
 	  2 },
+	{ "ecap_processes", "FROM processes WHERE last_chunk > ?1 AND last_chunk <= ?2",
+	  "(host_id, pid, start)", NULL, process_cols, N(process_cols), -1 },
 	{ "ecap_tls_sessions", "FROM tls_sessions WHERE chunk_id > ?1 AND chunk_id <= ?2",
 	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1 },
 };
