@@ -18,7 +18,8 @@
 # before the shards grow, so only one copy of the data exists at a time.
 #
 #   ECAP_BUILD=$PWD/build ECAP_SRC=$PWD tools/bench_fleet_scale.sh [ROWS...]
-#   (default: 10000000 100000000; ECAP_TMP_PREFIX=/tmp/NAME names the scratch directories)
+#   (default: 10000000 100000000; ECAP_TMP_PREFIX=/tmp/NAME names the scratch directories;
+#   max_wal_size 1GB: the WAL of three servers stays within 3-4 GB)
 set -euo pipefail
 SIZES=("${@:-10000000 100000000}")
 read -r -a SIZES <<<"${SIZES[*]}"
@@ -27,7 +28,7 @@ BATCH=${ECAP_BENCH_BATCH:-2500000} # flows per INSERT (and as many process rows)
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/integration/fleet_lib.sh"
 
-PG_EXTRA="-c shared_buffers=2GB -c max_wal_size=16GB -c checkpoint_timeout=30min \
+PG_EXTRA="-c shared_buffers=2GB -c max_wal_size=1GB -c checkpoint_timeout=30min \
 	-c maintenance_work_mem=512MB -c work_mem=64MB -c wal_level=minimal -c max_wal_senders=0 \
 	-c autovacuum=off"
 declare -A PORT PASS DIR PM FLOWS

@@ -102,32 +102,18 @@ assert_eq "/usr/bin/app|40|containerd-shim|7|docker|2025-03-01 10:00:00.250001+0
 	JOIN ecap_hosts USING (host_id) WHERE name = 'gamma' AND pid = 501")" "gamma's 501 centrally"
 # each selection: the fleet's flows and processes (--json, minus "host") are exactly what
 # ecap-ls --json says on gamma's own store
-fleet_same() { # WHAT SELECTION...: the same answer fleet-wide as locally on gamma
-	local what=$1 rc=0
+fleet_same() { # PIDS SELECTION...: the same answer fleet-wide as locally on gamma, and the
+	# processes listed are PIDS
+	local pids=$1 rc=0
 	shift
 	"$ECAP_LS" --json -p -f "$@" "$T/g" >"$T/loc.json" || rc=$?
 	"$ECAP_LS" --fleet-file "$T/dsn" --json -p -f "$@" >"$T/fl.json" || rc=$((rc + $?))
 	[ "$rc" = 0 ] || fail "ecap-ls $* (local or --fleet) exited $rc"
-	python3 - "$T/loc.json" "$T/fl.json" "$what" <<'PY' || fail "--fleet $* differs from local"
-import json, sys
-loc, fl, what = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
-def us(o): # central times are microseconds: "KEY_ns" floored, and "KEY" (its text) left out
-    if isinstance(o, dict):
-        return {k: (v // 1000 * 1000 if k.endswith('_ns') else us(v)) for k, v in o.items()
-                if k + '_ns' not in o}
-    return [us(x) for x in o] if isinstance(o, list) else o
-def strip(v):
-    assert all(x.pop('host') == 'gamma' for x in v), 'a host other than gamma'
-    return us(v)
-f, p = strip(fl['flows']), strip(fl['processes'])
-assert f == us(loc['flows']), 'flows differ: %d fleet, %d local' % (len(f), len(loc['flows']))
-assert p == us(loc['processes']), 'processes differ:\n%s\n%s' % (p, loc['processes'])
-assert [h['host'] for h in fl['hosts']] == ['gamma'], fl['hosts']
-assert fl['servers'] == {'asked': 1, 'answered': 1}
-pids = sorted(x['pid'] for x in p)
-assert pids == [int(x) for x in what.split(',')], 'processes %s, expected %s' % (pids, what)
-assert len(f) > 0
-PY
+	python3 "$ECAP_SRC/tests/integration/fleet_json.py" same "$T/fl.json" "gamma=$T/loc.json" ||
+		fail "ecap-ls --fleet --json $* differs from gamma's own answer"
+	assert_eq "$pids" "$(python3 -c "import json
+print(','.join(str(p['pid']) for p in sorted(json.load(open('$T/fl.json'))['processes'],
+	key=lambda p: p['pid'])))")" "processes of --fleet $*"
 }
 fleet_same 501 --container "${CID:0:12}"
 fleet_same 501 --container "$CID" --since 2025-01-01
