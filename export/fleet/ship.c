@@ -122,8 +122,11 @@ static int local_u64s(struct shipper *sh, const char *sql, int64_t a, int64_t b,
 		sqlite3_bind_int64(st, 2, b);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
+		/* every query here returns one row: no row is an error too */
+		fprintf(stderr, "ecap-ship: local index: %s: %s\n", sql,
+			rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(sh->db));
 		sqlite3_finalize(st);
-		goto fail;
+		return -EIO;
 	}
 	*null = sqlite3_column_type(st, 0) == SQLITE_NULL;
 	for (int i = 0; i < n; i++)
@@ -498,7 +501,8 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 		return err;
 	st->local_chunk = null ? 0 : v[0];
 	st->retained_chunk = null ? 0 : v[1];
-	if ((err = local_u64s(sh, "SELECT last_ns FROM chunks WHERE id = ?1",
+	/* an empty store (a recorder that has seen no packet yet) has no newest chunk */
+	if ((err = local_u64s(sh, "SELECT coalesce((SELECT last_ns FROM chunks WHERE id = ?1), 0)",
 			      (int64_t)st->local_chunk, 0, v, 1, &null)))
 		return err;
 	st->local_ns = null ? 0 : v[0];

@@ -35,6 +35,14 @@ chmod 640 "$T/dsn"
 expect_status 2 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha --once
 chmod 600 "$T/dsn"
 
+# a store with no chunk yet (a recorder that has seen no packet): shipped, nothing to send
+"$GEN" -o "$T/e.pcap" --packets 0 >/dev/null 2>&1 || fail "gen_traffic failed"
+"$ECAP_REC" --replay "$T/e.pcap" --store "$T/e" -q || fail "replay of no packet failed"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/e" --host empty --once 2>"$T/e.log" ||
+	fail "ecap-ship of an empty store failed: $(cat "$T/e.log")"
+assert_eq "0|0" "$(psqlc "SELECT shipped_chunk, local_chunk FROM ecap_hosts WHERE name =
+	'empty'")" "central follow point of the empty store"
+
 # killed mid-batch: batches of 4 chunks, SIGKILL after some rows
 rc=0
 ECAP_SHIP_KILL_AFTER_ROWS=3000 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha \
