@@ -13,11 +13,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,15 +220,36 @@ static const char *const lib_dirs[] = {
 };
 
 /*
- * The libraries a new file needs, and theirs in turn (curl needs libcurl, which needs libssl),
- * DEPTH levels deep; a library seen before is not followed again.
+ * Opens ROOT/DIR/NAME with every component, symlinks included, resolved inside ROOTFD (a
+ * process's /proc/PID/root): a container's absolute symlink means its own root, never the
+ * host's, and no magic link leads out. PATH gets the name shown for the file.
  */
-static void consider_needed(struct live_keylog *k, int fd, const char *root, int depth)
+static int open_in_root(int rootfd, const char *root, const char *dir, const char *name,
+			char *path, size_t len)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	char rel[PATH_MAX];
+
+	if (snprintf(rel, sizeof(rel), "%s/%s", dir, name) >= (int)sizeof(rel) ||
+	    snprintf(path, len, "%s%s", root, rel) >= (int)len)
+		return -ENAMETOOLONG;
+	return (int)syscall(SYS_openat2, rootfd, rel, &how, sizeof(how));
+}
+
+/*
+ * The libraries a new file needs, and theirs in turn (curl needs libcurl, which needs libssl),
+ * DEPTH levels deep, each found as the dynamic linker would inside ROOT (the process's root,
+ * open on ROOTFD); a library seen before is not followed again.
+ */
+static void consider_needed(struct live_keylog *k, int fd, int rootfd, const char *root,
+			    int depth)
 {
 	struct needed *nd = calloc(1, sizeof(*nd));
 	char path[PATH_MAX], dirs[512], *dir, *save = NULL;
 	struct tls_elf e;
-	struct stat st;
 	unsigned i, j;
 
 	if (!nd)
@@ -236,34 +259,27 @@ static void consider_needed(struct live_keylog *k, int fd, const char *root, int
 		tls_elf_close(&e);
 	}
 	for (i = 0; i < nd->n; i++) {
-		bool found = false;
+		int lfd = -1;
 
 		snprintf(dirs, sizeof(dirs), "%s", nd->runpath);
-		for (dir = strtok_r(dirs, ":", &save); dir && !found;
+		for (dir = strtok_r(dirs, ":", &save); dir && lfd < 0;
 		     dir = strtok_r(NULL, ":", &save)) {
 			if (dir[0] != '/')
 				continue; /* $ORIGIN and relative entries are not followed */
-			snprintf(path, sizeof(path), "%s%s/%s", root, dir, nd->name[i]);
-			found = access(path, F_OK) == 0;
+			lfd = open_in_root(rootfd, root, dir, nd->name[i], path, sizeof(path));
 		}
-		for (j = 0; j < sizeof(lib_dirs) / sizeof(lib_dirs[0]) && !found; j++) {
-			snprintf(path, sizeof(path), "%s%s/%s", root, lib_dirs[j], nd->name[i]);
-			found = access(path, F_OK) == 0;
-		}
-		if (found) {
-			int lfd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		for (j = 0; j < sizeof(lib_dirs) / sizeof(lib_dirs[0]) && lfd < 0; j++)
+			lfd = open_in_root(rootfd, root, lib_dirs[j], nd->name[i], path,
+					   sizeof(path));
+		if (lfd >= 0) {
 			size_t before = k->nseen;
 
-			if (lfd < 0)
-				continue;
 			consider_fd(k, lfd, path);
-			/* a link is left to the rescan, which opens the mapped file itself */
 			if (k->libssl_fn && (strncmp(nd->name[i], "libssl.so", 9) == 0 ||
-					     strncmp(nd->name[i], "libssl-", 7) == 0) &&
-			    lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-				k->libssl_fn(k->ctx, path);
+					     strncmp(nd->name[i], "libssl-", 7) == 0))
+				k->libssl_fn(k->ctx, lfd, path);
 			if (depth > 0 && k->nseen != before)
-				consider_needed(k, lfd, root, depth - 1);
+				consider_needed(k, lfd, rootfd, root, depth - 1);
 			close(lfd);
 		}
 	}
@@ -293,8 +309,14 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 		name[l > 0 ? l : 0] = '\0';
 		consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) : path);
 		if (needed && k->nseen != before) {
+			int rootfd;
+
 			snprintf(root, sizeof(root), "/proc/%s/root", pid);
-			consider_needed(k, fd, root, NEEDED_DEPTH);
+			rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (rootfd >= 0) {
+				consider_needed(k, fd, rootfd, root, NEEDED_DEPTH);
+				close(rootfd);
+			}
 		}
 		close(fd);
 	}

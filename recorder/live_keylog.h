@@ -38,11 +38,12 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 		      struct live_keylog **out);
 
 /*
- * A shared OpenSSL (libssl*) that a new program needs, found at its exec: PATH opens it
- * through the program's root (/proc/PID/root/...). live_tls calibrates and probes it before
- * the program's first handshake, rather than at the next rescan of the mapped files.
+ * A shared OpenSSL (libssl*) that a new program needs, found at its exec and open on FD
+ * (resolved inside the program's root, symlinks included); NAME shows where
+ * (/proc/PID/root/...). live_tls calibrates and probes that open file, during the call,
+ * before the program's first handshake, rather than at the next rescan of the mapped files.
  */
-typedef void (*live_keylog_libssl_fn)(void *ctx, const char *path);
+typedef void (*live_keylog_libssl_fn)(void *ctx, int fd, const char *name);
 void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn);
 
 /* Looks at every running process again for files not seen yet. */

@@ -12,10 +12,12 @@
  * client and the server of one session on this host report the same secrets.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,7 +199,9 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 		return 0;
 	}
 	/* One open file for everything: the inode calibrated is the inode probed. */
-	fd = tls_lib_open(f->path, f->dev, f->ino);
+	fd = f->fd >= 0 ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : tls_lib_open(f->path, f->dev, f->ino);
+	if (fd < 0 && f->fd >= 0)
+		fd = -errno;
 	if (fd < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot open, skipped: %s\n", f->path,
 			strerror(-fd));
@@ -418,12 +422,18 @@ static int rescan_one(void *ctx, const struct tls_lib_file *f)
 }
 
 /* A libssl a new program needs, through its root (/proc/PID/root/...): no realpath. */
-static void exec_libssl(void *ctx, const char *path)
+/* A libssl that a new program needs, open on FD (found in the program's own root). */
+static void exec_libssl(void *ctx, int fd, const char *name)
 {
-	struct tls_lib_file f;
+	struct tls_lib_file f = { .fd = fd };
+	struct stat st;
 
-	if (live_tls_file(path, &f) == 0)
-		add_file(ctx, &f);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    snprintf(f.path, sizeof(f.path), "%s", name) >= (int)sizeof(f.path))
+		return;
+	f.dev = st.st_dev;
+	f.ino = st.st_ino;
+	add_file(ctx, &f);
 }
 
 int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,

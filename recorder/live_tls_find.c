@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "live_tls_find.h"
 #include "tls_lib.h"
@@ -41,6 +42,7 @@ int live_tls_file(const char *path, struct tls_lib_file *f)
 		return -ENAMETOOLONG;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
+	f->fd = -1;
 	return 0;
 }
 
@@ -87,7 +89,9 @@ static int scan_pid(const char *pid, struct seen *seen,
 {
 	char maps[64], line[PATH_MAX + 128], alt[PATH_MAX + 64], *path, *nl;
 	unsigned long long inode;
+	unsigned maj, mnr;
 	struct tls_lib_file f;
+	dev_t dev;
 	FILE *m;
 	int rc = 0;
 
@@ -104,16 +108,17 @@ static int scan_pid(const char *pid, struct seen *seen,
 			*nl = '\0';
 		if (strstr(path, " (deleted)") || !is_libssl(path))
 			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %llu", &inode) != 1)
+		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &mnr, &inode) != 3)
 			continue;
-		if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode) {
+		dev = makedev(maj, mnr);
+		if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev) {
 			snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
-			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode) {
+			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev) {
 				/* A chroot inside another mount namespace: its path leads
 				 * nowhere from here, but the kernel's link to the mapping does. */
 				snprintf(alt, sizeof(alt), "/proc/%s/map_files/%.*s", pid,
 					 (int)strcspn(line, " "), line);
-				if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode)
+				if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev)
 					continue;
 			}
 		}

@@ -16,6 +16,7 @@ struct tls_lib_file {
 	char path[PATH_MAX];   /* a path this process can open (maybe via /proc/PID/root) */
 	dev_t dev;
 	ino_t ino;
+	int fd;                /* open on the file already (then PATH only names it), or -1 */
 };
 
 /* The system's libssl (tls_lib_default(): found without loading it). 0 or -ENOENT. */

@@ -8,6 +8,10 @@
 #   gnutls  gnutls-cli, with libgnutls.so.30 copied into the container
 #   curl    curl, with libcurl and libssl.so.3 copied into the container (libssl is not a
 #           DT_NEEDED of curl itself, only of libcurl)
+#   curllink the same files, but the container's /lib/x86_64-linux-gnu is an absolute symlink
+#           to a directory whose path, on the host, holds a decoy libssl.so.3 (a GnuTLS
+#           library): a path through /proc/PID/root that the host resolves would probe the
+#           decoy; ecap must resolve it in the container's root and find its OpenSSL
 # Each container starts after ecap-rec. A first run of its client (against a port that accepts
 # and never answers) lets ecap find the files at its exec (not at the 10 s rescan: the log must
 # name /proc/PID/exe or /proc/PID/root, where the rescan names /proc/PID/map_files); then the
@@ -50,6 +54,12 @@ for want in "img-gnutls/lib/x86_64-linux-gnu/libgnutls.so.30" \
 	"img-curl/lib/x86_64-linux-gnu/libssl.so.3"; do
 	[ -f "$want" ] || fail "$want was not copied (ldd names another path)"
 done
+cp -a img-curl img-curllink
+mkdir -p "img-curllink$T"
+mv img-curllink/lib/x86_64-linux-gnu "img-curllink$T/decoy"
+ln -s "$T/decoy" img-curllink/lib/x86_64-linux-gnu
+mkdir decoy
+cp img-gnutls/lib/x86_64-linux-gnu/libgnutls.so.30 decoy/libssl.so.3
 
 # The hidden server: its libssl is a deleted copy, which ecap does not probe.
 mkdir hidden
@@ -109,14 +119,19 @@ container curl "/usr/bin/curl -sk -m 30 https://127.0.0.1:$PW/warm" \
 	"/usr/bin/curl -sk -o /resp $URL/ctcurl" > curl.out 2>&1 &
 CPID[2]=$!
 cleanup_pid $!
-NAMES=(go gnutls curl)
+container curllink "/usr/bin/curl -sk -m 30 https://127.0.0.1:$PW/warm" \
+	"/usr/bin/curl -sk -o /resp $URL/ctcurllink" > curllink.out 2>&1 &
+CPID[3]=$!
+cleanup_pid $!
+NAMES=(go gnutls curl curllink)
 # what ecap-rec must say of each container's files, found through its first client
 declare -A WANT=(
 	[go]="watching /proc/WARM/exe ($T/ct-go/bin/gopeer as the process sees it) (Go crypto/tls"
 	[gnutls]="watching /proc/WARM/root/lib/x86_64-linux-gnu/libgnutls.so.30 (GnuTLS"
 	[curl]="watching /proc/WARM/root/lib/x86_64-linux-gnu/libssl.so.3 (OpenSSL"
+	[curllink]="watching /proc/WARM/root/lib/x86_64-linux-gnu/libssl.so.3 (OpenSSL"
 )
-for i in 0 1 2; do
+for i in 0 1 2 3; do
 	name=${NAMES[$i]}
 	wait_for "$name.ctl" "^warm [0-9]" "${CPID[$i]}" "container $name"
 	warm=$(awk '{print $2}' "$name.ctl")
@@ -128,7 +143,9 @@ for i in 0 1 2; do
 		fail "the $name container's files are visible on the host"
 	touch "go-$name"
 done
-for i in 0 1 2; do
+grep "watching /proc/[0-9]*/root/lib/x86_64-linux-gnu/libssl.so.3 (GnuTLS" rec.log &&
+	fail "ecap-rec followed the curllink container's symlink on the host, to the decoy"
+for i in 0 1 2 3; do
 	wait "${CPID[$i]}" || [ "${NAMES[$i]}" = gnutls ] ||
 		{ cat "${NAMES[$i]}.out" >&2; fail "the ${NAMES[$i]} client failed"; }
 done
@@ -137,7 +154,7 @@ rec_stop
 grep "tls: " rec.log | grep -v "tls: watching /usr\|tls: watching /lib" | sed 's/^/# /' >&2 ||
 	true
 
-for i in 0 1 2; do
+for i in 0 1 2 3; do
 	assert_pid_decrypted "$T/store" "${NAMES[$i]}" "${CPID[$i]}" "/ct${NAMES[$i]} "
 done
 exit 0
