@@ -172,10 +172,13 @@ static int proc_where(struct sqlq *s, const char *a, const struct flow_filter *f
 			 "AND r.pid = %s.pid AND r.start = %s.start AND %s.start <> 0", a, a, a, a);
 		err = add(s, x);
 		if (!err && f->n_containers)
+			/* its id or the first digits of it, or the name its runtime gave it */
 			err = any_text(s, "EXISTS (SELECT 1 FROM unnest(", f->containers[0],
 				       sizeof(f->containers[0]), f->n_containers,
 				       sizeof(f->containers[0]),
-				       ") c WHERE starts_with(r.container_id, c))");
+				       ") c WHERE starts_with(r.container_id, c) OR r.container_id IN "
+				       "(SELECT k.id FROM ecap_containers k WHERE k.host_id = "
+				       "r.host_id AND k.name = c))");
 		if (!err && f->n_exes)
 			err = any_text(s, "r.exe = ANY(", f->exes[0], sizeof(f->exes[0]), f->n_exes,
 				       sizeof(f->exes[0]), ")");

@@ -40,6 +40,7 @@ struct shipper {
 	size_t n_parts;
 	uint64_t fail_after_rows; /* test hook ECAP_SHIP_KILL_AFTER_ROWS: SIGKILL mid-batch */
 	uint64_t rows_total;
+	bool skip[SHIPMAP_MAX_TABLES]; /* shipmap_tables[i] reads a table this index lacks */
 	struct buf line;
 };
 
@@ -72,6 +73,19 @@ int ship_open(const struct ship_options *o, struct shipper **out)
 		return err;
 	}
 	sh->db = index_db(sh->s->ix);
+	for (size_t i = 0; i < shipmap_n_tables; i++) {
+		const char *t = shipmap_tables[i].needs;
+		sqlite3_stmt *st;
+		if (!t)
+			continue;
+		sh->skip[i] = true;
+		if (sqlite3_prepare_v2(sh->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+				       "AND name = ?1", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+			sh->skip[i] = sqlite3_step(st) != SQLITE_ROW;
+			sqlite3_finalize(st);
+		}
+	}
 	const char *k = getenv("ECAP_SHIP_KILL_AFTER_ROWS");
 	if (k)
 		sh->fail_after_rows = strtoull(k, NULL, 10);
@@ -478,6 +492,9 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 		"DELETE FROM ecap_chunks WHERE host_id = $1 AND id < $2",
 		"DELETE FROM ecap_tls_sessions WHERE host_id = $1 AND chunk_id < $2",
 		"DELETE FROM ecap_processes WHERE host_id = $1 AND last_chunk < $2",
+		/* a container goes with the last process record that names it, as locally */
+		"DELETE FROM ecap_containers c WHERE c.host_id = $1 AND $2::bigint > 0 AND NOT EXISTS "
+		"(SELECT 1 FROM ecap_processes p WHERE p.host_id = $1 AND p.container_id = c.id)",
 	};
 	char id[32], k[32];
 	const char *p[2] = { id, k };
@@ -526,6 +543,8 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 		if (!null && (err = ensure_partitions(sh, v[0], v[1])))
 			return err;
 		for (size_t i = 0; i < shipmap_n_tables && !err; i++) {
+			if (sh->skip[i])
+				continue;
 			err = copy_table(sh, &shipmap_tables[i], w, hi, &rows);
 			if (!err)
 				err = merge_table(sh, &shipmap_tables[i]);
