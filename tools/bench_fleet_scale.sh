@@ -15,7 +15,8 @@
 # Disk: the servers grow one after the other (one server to a size, measured, then the
 # shards); before growing, the size is cut to what fits under ECAP_BENCH_MAX_GB (default 30)
 # at the bytes per row measured so far, and that is said. At the last size "one" is removed
-# before the shards grow, so only one copy of the data exists at a time.
+# before the shards grow, so only one copy of the data exists at a time. ECAP_BENCH_RESUME:
+# below.
 #
 #   ECAP_BUILD=$PWD/build ECAP_SRC=$PWD tools/bench_fleet_scale.sh [ROWS...]
 #   (default: 10000000 100000000; ECAP_TMP_PREFIX=/tmp/NAME names the scratch directories;
@@ -103,17 +104,17 @@ gen() { # SERVER LO HI SHARD
 # grow SERVERS... TO: each server to TO rows (TO/2 flows), in batches, servers at once;
 # prints the ingest rate per server over the whole growth and over its last batch.
 grow() {
-	local to=$(($1 / 2)) s lo hi t t1 tl n
+	local to=$(($1 / 2)) s lo hi t t1 tl n from
 	shift
-	local from=${FLOWS[$1]}
-	[ "$to" -gt "$from" ] || return 0
 	t=$(now)
 	local pids=()
 	for s in "$@"; do
+		[ "$to" -gt "${FLOWS[$s]}" ] || continue
 		(
-			lo=$from
+			lo=${FLOWS[$s]}
 			while [ "$lo" -lt "$to" ]; do
-				hi=$((lo + BATCH < to ? lo + BATCH : to))
+				hi=$(((lo / BATCH + 1) * BATCH)) # batches end on multiples of BATCH
+				hi=$((hi < to ? hi : to))
 				tl=$(now)
 				gen "$s" "$lo" "$hi" "$([ "$s" = one ] && echo -1 || echo "${s#sh}")"
 				echo "$((hi - lo)) $(calc "$(now) - $tl")" >"$T/last.$s"
@@ -122,9 +123,12 @@ grow() {
 		) &
 		pids+=($!)
 	done
+	[ "${#pids[@]}" -gt 0 ] || return 0
 	wait "${pids[@]}" # not a bare wait: the servers are children too
 	t1=$(now)
 	for s in "$@"; do
+		from=${FLOWS[$s]}
+		[ "$to" -gt "$from" ] || continue
 		FLOWS[$s]=$to
 		read -r n tl <"$T/last.$s"
 		local share=1
@@ -205,12 +209,38 @@ report() { # SIZE
 
 avail_gb() { df -P --block-size=1G "$(dirname "${DIR[one]:-$T}")" | awk 'NR == 2 { print $4 }'; }
 
-start_server one
-start_server sh0
-start_server sh1
-for s in one sh0 sh1; do mkschema "$s"; done
+# After each size the servers are listed in $T/servers (NAME PORT DSN-FILE DIR POSTMASTER
+# FLOWS): ECAP_BENCH_RESUME=THAT-FILE takes them over (a run stopped with SIGKILL leaves them
+# running; kill its psql too) and goes on with the sizes given from where each server's data
+# stops; they are removed at the end.
+save_servers() {
+	local s
+	for s in "${!PORT[@]}"; do
+		cp "$T/dsn.$s" "$T/dsn.keep.$s"
+		echo "$s ${PORT[$s]} $T/dsn.keep.$s ${DIR[$s]} ${PM[$s]} ${FLOWS[$s]}"
+	done >"$T/servers"
+}
+if [ -n "${ECAP_BENCH_RESUME:-}" ]; then
+	while read -r s port dsn dir pm _; do
+		PORT[$s]=$port DIR[$s]=$dir PM[$s]=$pm
+		cp "$dsn" "$T/dsn.$s"
+		PASS[$s]=$(sed -n 's/.*password=\([^ ]*\).*/\1/p' "$dsn")
+		cleanup_cmd "kill -INT $pm 2>/dev/null; sleep 1; rm -rf '$dir'"
+		# where its generated flows stopped (each batch commits whole; the shipper's own
+		# hosts have ids far above the generated ones)
+		FLOWS[$s]=$(q "$s" "SELECT coalesce(max(id), 0) FROM ecap_flows WHERE host_id <
+			2000000000")
+	done <"$ECAP_BENCH_RESUME"
+	BPR=$(bytes_per_row one "$((2 * FLOWS[one]))")
+	echo "resumed: $(for s in one sh0 sh1; do echo -n "$s $((2 * FLOWS[$s])) rows; "; done)load $(load)"
+else
+	start_server one
+	start_server sh0
+	start_server sh1
+	for s in one sh0 sh1; do mkschema "$s"; done
+	BPR=0
+fi
 echo "servers: shared_buffers 2GB, fsync off; $(nproc) cores; $(avail_gb) GB free; load $(load)"
-BPR=0
 last=${SIZES[${#SIZES[@]} - 1]}
 for size in "${SIZES[@]}"; do
 	want=$size
@@ -243,4 +273,5 @@ for size in "${SIZES[@]}"; do
 		ask "$size" sh0 sh1
 	fi
 	report "$size"
+	save_servers
 done
