@@ -279,12 +279,15 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 	int err;
 
 	if (!procs) {
+		/* each end's process by its key, per flow (LATERAL: a lookup per matching flow
+		 * whatever the planner's statistics say; a join could scan every process) */
 		err = add(s, "SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, "
 			     "host(f.addr_b), f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, "
 			     PROC_COLS("p0") ", " PROC_COLS("p1") " FROM ecap_flows f JOIN ecap_hosts "
-			     "h USING (host_id) LEFT JOIN ecap_procs p0 ON " SAME_FLOW("p0")
-			     " AND p0.side = 0 LEFT JOIN ecap_procs p1 ON " SAME_FLOW("p1")
-			     " AND p1.side = 1 WHERE true") ?:
+			     "h USING (host_id) LEFT JOIN LATERAL (SELECT * FROM ecap_procs p0 WHERE "
+			     SAME_FLOW("p0") " AND p0.side = 0) p0 ON true LEFT JOIN LATERAL (SELECT * "
+			     "FROM ecap_procs p1 WHERE " SAME_FLOW("p1") " AND p1.side = 1) p1 ON true "
+			     "WHERE true") ?:
 		      flow_where(s, q);
 		if (!err && selects_process(f))
 			err = add(s, " AND EXISTS (SELECT 1 FROM ecap_procs p WHERE " SAME_FLOW("p")) ?:
