@@ -77,6 +77,62 @@ struct ecap_pkt_event {
 	__u8 pad[7];
 };
 
+/*
+ * -i any (bpf/capture_any.bpf.c): one record per packet in the perf event array "any_packets",
+ * struct ecap_any_event followed by the bytes of the packet from the skb's data on, skipping
+ * data_skip of them. The link-layer header the kernel had already pulled off (ingress) or a
+ * VLAN tag it keeps outside the bytes is in l2[], at its end, so that the packet is the
+ * last l2_len bytes of l2[] followed by the skb bytes (contiguous when data_skip is 0).
+ * caplen counts both. A perf record holds less than 64 KiB: packets are cut at
+ * ECAP_ANY_CAP_MAX bytes (their wire length stays in len).
+ */
+#define ECAP_ANY_L2_MAX 32u
+#define ECAP_ANY_CAP_MAX 65400u
+
+struct ecap_any_event {
+	__u64 ts_mono_ns;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 netns;            /* inode of the device's network namespace */
+	__u32 ifindex;          /* the device's index in that namespace */
+	__u32 len;              /* wire length, link-layer header included */
+	__u32 caplen;           /* bytes of the packet in the record (l2_len + skb bytes) */
+	__u16 dev_type;         /* ARPHRD_* */
+	__u8 dir;               /* enum ecap_dir */
+	__u8 l2_len;            /* bytes used at the end of l2[] */
+	__u8 data_skip;         /* skb bytes already in l2[] (a VLAN tag put back after 12) */
+	__u8 pad[3];
+	char name[16];          /* the device's name (IFNAMSIZ) */
+	__u8 l2[ECAP_ANY_L2_MAX];
+};
+
+/* Counters of the -i any programs, per CPU (map "any_counters", one slot). */
+struct ecap_any_counters {
+	__u64 seen;             /* packets chosen for recording (before PCAP-FILTER) */
+	__u64 seen_bytes;       /* their wire bytes */
+	__u64 lost;             /* chosen but not recorded: perf buffer full or copy failed */
+	__u64 filtered;         /* not matching PCAP-FILTER, skipped in the kernel */
+	__u64 other_end;        /* not recorded here because another point records them */
+	__u64 unsupported;      /* devices of a link type we do not record */
+};
+
+/* Map "any_filter" (BPF_MAP_TYPE_PROG_ARRAY) of capture_any.bpf.c: entry ECAP_ANY_FILTER +
+ * point (0 ingress, 1 egress) holds the PCAP-FILTER program (recorder/cbpf_ebpf.c, reading
+ * the packet's head from "any_head"); entry ECAP_ANY_RECORD + point the program that records
+ * a packet that matched. */
+#define ECAP_ANY_FILTER 0u
+#define ECAP_ANY_RECORD 2u
+#define ECAP_ANY_PROGS 4u
+/* The head of a packet the kernel filter runs over (per-CPU map "any_head", one slot per
+ * point): byte i of the packet is data[off + i] for i < caplen. data[] is the event's l2[]
+ * followed by up to ECAP_ANY_HEAD bytes of the skb's linear part. */
+#define ECAP_ANY_HEAD 256u
+struct ecap_any_head {
+	__u32 len;              /* the packet's wire length */
+	__u32 caplen;           /* bytes of the packet's start in data[] */
+	__u32 off;              /* where it starts: ECAP_ANY_L2_MAX - l2_len */
+	__u32 pad;
+	__u8 data[ECAP_ANY_L2_MAX + ECAP_ANY_HEAD];
+};
+
 enum ecap_sock_source {
 	ECAP_SRC_CONNECT = 1,   /* SYN_SENT -> ESTABLISHED, owner taken at SYN_SENT */
 	ECAP_SRC_SEND = 2,      /* sock_send_length */

@@ -40,8 +40,12 @@ const char args_filter_help[] =
 	"  --host ADDR        connections with ADDR at either end (IPv4 or IPv6)\n"
 	"  --port N           connections with port N at either end\n"
 	"  --proto P          tcp, udp, icmp (ICMP and ICMPv6) or icmp6\n"
-	"  --container ID     connections owned by a process of that container (its id, or\n"
-	"                     the first 12 or more of its hex digits)\n"
+	"  --container ID|NAME\n"
+	"                     connections owned by a process of that container: its id\n"
+	"                     (or the first 12 or more of its hex digits), or its name as\n"
+	"                     its runtime gave it when it was recorded\n"
+	"  --pod NAME         connections owned by a process of a container of that\n"
+	"                     Kubernetes pod: NAME, NAMESPACE/NAME, or the pod's uid\n"
 	"  --exe PATH         connections owned by a process running that executable\n"
 	"  --cgroup PATH      connections owned by a process in that cgroup v2 path or below\n"
 	"  --netns INODE|NAME connections of sockets in that network namespace (its inode,\n"
@@ -283,6 +287,18 @@ int args_parse_netns(const char *arg, uint32_t *inode)
 	return 0;
 }
 
+bool args_name_ok(const char *s, size_t size)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '/')
+			return false;
+	return true;
+}
+
 #define TIME_FORMS "expected a time: 10m, 2026-11-26T06:00:00Z or @EPOCH"
 
 int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_ns)
@@ -349,14 +365,27 @@ int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_n
 		return 1;
 	case ARGS_OPT_CONTAINER: {
 		size_t n = strlen(arg);
+		bool hex = n >= 12 && n <= 64 && strspn(arg, "0123456789abcdefABCDEF") == n;
 		if (f->n_containers == STORE_MATCH_TEXT_MAX)
 			return too_many("container");
-		if (n < 12 || n > 64 || strspn(arg, "0123456789abcdefABCDEF") != n)
-			return bad("container", arg, "expected a container id (12 to 64 hex digits; "
-				   "names are not recorded)");
+		if (!hex && !args_name_ok(arg, ECAP_CTR_NAME_MAX))
+			return bad("container", arg, "expected a container id (12 to 64 hex "
+				   "digits) or a container name");
 		for (size_t i = 0; i <= n; i++)
-			f->containers[f->n_containers][i] = (char)tolower((unsigned char)arg[i]);
+			f->containers[f->n_containers][i] =
+				hex ? (char)tolower((unsigned char)arg[i]) : arg[i];
 		f->n_containers++;
+		return 1;
+	}
+	case ARGS_OPT_POD: {
+		const char *slash = strchr(arg, '/');
+		if (f->n_pods == STORE_MATCH_TEXT_MAX)
+			return too_many("pod");
+		if (slash ? (slash == arg || (size_t)(slash - arg) >= ECAP_POD_NAMESPACE_MAX ||
+			     !args_name_ok(slash + 1, ECAP_POD_NAME_MAX))
+			  : !args_name_ok(arg, ECAP_POD_NAME_MAX))
+			return bad("pod", arg, "expected a pod name, NAMESPACE/NAME or a pod uid");
+		snprintf(f->pods[f->n_pods++], sizeof(f->pods[0]), "%s", arg);
 		return 1;
 	}
 	case ARGS_OPT_EXE:

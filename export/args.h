@@ -35,6 +35,7 @@ enum args_opt {
 	ARGS_OPT_EXE,
 	ARGS_OPT_CGROUP,
 	ARGS_OPT_NETNS,
+	ARGS_OPT_POD,
 };
 
 #define ARGS_FILTER_LONGOPTS                                   \
@@ -50,7 +51,8 @@ enum args_opt {
 	{ "container", required_argument, NULL, ARGS_OPT_CONTAINER }, \
 	{ "exe", required_argument, NULL, ARGS_OPT_EXE },      \
 	{ "cgroup", required_argument, NULL, ARGS_OPT_CGROUP }, \
-	{ "netns", required_argument, NULL, ARGS_OPT_NETNS }
+	{ "netns", required_argument, NULL, ARGS_OPT_NETNS },    \
+	{ "pod", required_argument, NULL, ARGS_OPT_POD }
 
 /* The FILTERS part of both --help texts. */
 extern const char args_filter_help[];
@@ -67,6 +69,10 @@ int args_filter_option(struct query *q, int opt, const char *arg, uint64_t now_n
 int args_set_pcap_filter(struct query *q, char *const *words, int n);
 /* Checks across options (since <= until); -EINVAL reported on stderr. */
 int args_finish(struct query *q);
+
+/* A name as runtimes give them (containers, pods): printable, no space or '/', shorter than
+ * size. */
+bool args_name_ok(const char *s, size_t size);
 
 /* The pieces, for tests. Each returns 0 or -EINVAL. */
 /* "10.0.0.1:443-10.0.0.2:5000", "[::1]:443-[::1]:5000"; both ends of one family. */

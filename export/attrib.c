@@ -40,6 +40,7 @@ void attrib_free(struct attrib *a)
 		if (a->slots[i].flow_id)
 			entry_clear(&a->slots[i]);
 	free(a->slots);
+	free(a->text);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -84,20 +85,48 @@ static const struct ecap_proc_info *info_of(struct attrib *a, const struct ecap_
 	return store_get_process(a->store, p->pid, p->start_ns, buf) == 1 ? buf : NULL;
 }
 
+/* What the store recorded of the container of a process; NULL when nothing. The last one
+ * asked is kept: the flows of one container come in runs. */
+static const struct ecap_container *container_of(struct attrib *a,
+						  const struct ecap_proc_info *pi)
+{
+	if (!pi || !pi->container_id[0])
+		return NULL;
+	if (strcmp(a->ctr.id, pi->container_id) != 0) {
+		if (store_get_container(a->store, pi->container_id, &a->ctr) != 1)
+			memset(&a->ctr, 0, sizeof(a->ctr));
+		/* a miss is remembered too, under its id */
+		snprintf(a->ctr.id, sizeof(a->ctr.id), "%s", pi->container_id);
+		a->ctr_known = a->ctr.last_ns != 0 || a->ctr.name[0] || a->ctr.image[0];
+	}
+	return a->ctr_known ? &a->ctr : NULL;
+}
+
 int attrib_put(struct attrib *a, const struct flow_record *rec)
 {
-	char text[WRITER_COMMENT_MAX];
+	char *text = a->text;
 	struct attrib_entry e = { .flow_id = rec->id, .key = rec->key };
 	struct ecap_proc_info buf[2];
 	const struct ecap_proc_info *info[2];
+	struct ecap_container cbuf;
+	const struct ecap_container *ctr[2];
 
 	if (!rec->id)
 		return -EINVAL;
+	if (!text && !(text = a->text = malloc(WRITER_COMMENT_MAX)))
+		return -ENOMEM;
 	info[0] = info_of(a, &rec->proc[0], &buf[0]);
 	info[1] = info_of(a, &rec->proc[1], &buf[1]);
+	ctr[0] = container_of(a, info[0]);
+	if (ctr[0]) {
+		cbuf = *ctr[0];
+		ctr[0] = &cbuf;
+	}
+	ctr[1] = container_of(a, info[1]);
 	for (int side = 0; side < 2; side++) {
 		e.known[side] = rec->proc[side].valid;
-		int n = writer_format_comment(rec, info, (enum flow_side)side, text, sizeof(text));
+		int n = writer_format_comment(rec, info, ctr, (enum flow_side)side, text,
+					      WRITER_COMMENT_MAX);
 		if (n < 0) {
 			entry_clear(&e);
 			return n;

@@ -26,6 +26,9 @@ struct attrib {
 	struct attrib_entry *slots;
 	size_t cap, n;             /* cap is a power of two, n <= cap / 2 */
 	uint64_t lookups_failed;   /* flows the store did not know */
+	struct ecap_container ctr; /* the container asked about last (ctr.id), if ctr_known */
+	bool ctr_known;
+	char *text;                /* a comment being made */
 };
 
 int attrib_init(struct attrib *a, struct store *store);

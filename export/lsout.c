@@ -59,12 +59,15 @@ void lsout_json_proc(FILE *f, const struct ecap_proc *p)
 	fputc('}', f);
 }
 
-void lsout_json_proc_info(FILE *f, const struct ecap_proc_info *pi)
+void lsout_json_proc_info(FILE *f, const struct ecap_proc_info *pi, const struct ecap_container *c)
 {
 	static const char *const keys[] = { "exe", "args", "parent_comm", "cgroup",
-					    "container_id", "runtime", "pod_uid" };
+					    "container_id", "runtime", "pod_uid", "container_name",
+					    "container_image", "container_labels", "pod_name",
+					    "pod_namespace" };
 	const char *vals[] = { pi->exe, pi->args, pi->parent_comm, pi->cgroup, pi->container_id,
-			       pi->runtime, pi->pod_uid };
+			       pi->runtime, pi->pod_uid[0] ? pi->pod_uid : c->pod_uid, c->name,
+			       c->image, c->labels, c->pod_name, c->pod_namespace };
 
 	fprintf(f, ",\"start_boot_ns\":%" PRIu64 ",\"ppid\":%u,\"nspid\":%u,", pi->start_ns,
 		pi->ppid, pi->nspid);
@@ -75,9 +78,11 @@ void lsout_json_proc_info(FILE *f, const struct ecap_proc_info *pi)
 	}
 }
 
-void lsout_text_proc_info(FILE *f, const struct ecap_proc_info *pi, const char *indent)
+void lsout_text_proc_info(FILE *f, const struct ecap_proc_info *pi, const struct ecap_container *c,
+			  const char *indent)
 {
 	char t[40];
+	const char *pod_uid = pi->pod_uid[0] ? pi->pod_uid : c->pod_uid;
 
 	lsout_fmt_time(pi->start_wall_ns, t, sizeof(t));
 	fprintf(f, "%s%8s started %s, parent %u %s, exe %s\n", indent, "", t, pi->ppid,
@@ -87,9 +92,17 @@ void lsout_text_proc_info(FILE *f, const struct ecap_proc_info *pi, const char *
 	if (pi->cgroup[0])
 		fprintf(f, "%s%8s cgroup: %s\n", indent, "", pi->cgroup);
 	if (pi->container_id[0])
-		fprintf(f, "%s%8s container: %s %s\n", indent, "", pi->runtime, pi->container_id);
-	if (pi->pod_uid[0])
-		fprintf(f, "%s%8s pod uid %s\n", indent, "", pi->pod_uid);
+		fprintf(f, "%s%8s container: %s %s%s%s%s%s\n", indent, "", pi->runtime,
+			pi->container_id, c->name[0] ? " name " : "", c->name,
+			c->image[0] ? " image " : "", c->image);
+	if (c->labels[0] && strcmp(c->labels, "{}"))
+		fprintf(f, "%s%8s labels: %s\n", indent, "", c->labels);
+	if (c->pod_name[0])
+		fprintf(f, "%s%8s pod: %s%s%s%s%s\n", indent, "", c->pod_namespace,
+			c->pod_namespace[0] ? "/" : "", c->pod_name, pod_uid[0] ? " uid " : "",
+			pod_uid);
+	else if (pod_uid[0])
+		fprintf(f, "%s%8s pod uid %s\n", indent, "", pod_uid);
 }
 
 static void json_host(FILE *f, const char *host)
@@ -124,7 +137,7 @@ void lsout_json_flow(FILE *f, const char *host, const struct flow_info *fi)
 }
 
 void lsout_json_process(FILE *f, const char *host, const struct lsout_proc *r,
-			const struct ecap_proc_info *pi)
+			const struct ecap_proc_info *pi, const struct ecap_container *c)
 {
 	fputc('{', f);
 	json_host(f, host);
@@ -136,6 +149,6 @@ void lsout_json_process(FILE *f, const char *host, const struct lsout_proc *r,
 	fputc(',', f);
 	lsout_json_time(f, "last", r->last_ns);
 	if (pi)
-		lsout_json_proc_info(f, pi);
+		lsout_json_proc_info(f, pi, c);
 	fputc('}', f);
 }

@@ -20,6 +20,7 @@ struct lsout_proc {
 	uint32_t pid, uid;
 	uint64_t start_ns; /* with pid, one process: a reused pid is another row */
 	char comm[ECAP_COMM_LEN];
+	int selected; /* by what was recorded of it: 1 yes, -1 no, 0 not asked yet */
 	uint64_t flows, packets, bytes, first_ns, last_ns;
 };
 
@@ -30,20 +31,22 @@ void lsout_json_str(FILE *f, const char *s, size_t max);
 void lsout_json_time(FILE *f, const char *key, uint64_t ns);
 /* {"pid":..,"tid":..,"uid":..,"gid":..,"comm":".."}, or null when !p->valid. */
 void lsout_json_proc(FILE *f, const struct ecap_proc *p);
-/* What was recorded of a process, as JSON members (",\"exe\":..."). */
-void lsout_json_proc_info(FILE *f, const struct ecap_proc_info *pi);
+/* What was recorded of a process and of its container (c: zeroed when nothing), as JSON
+ * members (",\"exe\":..."). */
+void lsout_json_proc_info(FILE *f, const struct ecap_proc_info *pi, const struct ecap_container *c);
 /* One flow as a JSON object: {"host":..(when host is not NULL),"id":..,"proto":..,"a":{"addr":..,
  * "port":..,"process":..},"b":{..},"first_ns":..,"first":..,"last_ns":..,"last":..,"packets":..,
  * "bytes":..}. */
 void lsout_json_flow(FILE *f, const char *host, const struct flow_info *fi);
 /* One process as a JSON object: {"host":..(when not NULL),"pid":..,"comm":..,"uid":..,"flows":..,
  * "packets":..,"bytes":..,"first_ns":..,"first":..,"last_ns":..,"last":.. and, when pi is not
- * NULL, what was recorded of it}. */
+ * NULL, what was recorded of it and its container c}. */
 void lsout_json_process(FILE *f, const char *host, const struct lsout_proc *r,
-			const struct ecap_proc_info *pi);
+			const struct ecap_proc_info *pi, const struct ecap_container *c);
 /* The text lines under a process with recorded details (started, parent, exe; args, cgroup,
- * container, pod when known), each starting with indent. */
-void lsout_text_proc_info(FILE *f, const struct ecap_proc_info *pi, const char *indent);
+ * container with its name and image, labels, pod when known), each starting with indent. */
+void lsout_text_proc_info(FILE *f, const struct ecap_proc_info *pi, const struct ecap_container *c,
+			  const char *indent);
 /* 2026-11-26T06:00:00.123Z */
 void lsout_fmt_time(uint64_t ns, char *out, size_t len);
 /* A process name for text output: control characters as '?'. */

@@ -37,7 +37,14 @@
  *     Cgroup: /libpod_parent/libpod-0123...
  *     ContainerId: 0123...                     (64 hex digits, from the cgroup path)
  *     ContainerRuntime: podman
- *     PodUID: 5e1c...
+ *     ContainerName: web-1                     (what the container's runtime said of it
+ *     ContainerImage: docker.io/library/nginx:1.25   at record time, each when known)
+ *     ContainerLabels: {"app":"web","io.kubernetes.pod.name":"web-1"}
+ *     PodName: web-1                           (a Kubernetes pod: from the runtime's
+ *     PodNamespace: default                     io.kubernetes.pod.* labels or CRI
+ *     PodUID: 5e1c...                           annotations; the uid also from the cgroup)
+ *
+ * ContainerLabels is one JSON object of strings, keys sorted (ptcpdump writes the same).
  *
  * This block names the local process whose socket the packet went through on this host:
  * the sender of an outbound packet (epb_flags direction 10), the receiver of an inbound one
@@ -91,6 +98,7 @@ int writer_add_iface(struct writer *w, uint32_t store_id, const struct ecap_ifac
 		.snaplen = writer_snaplen(iface->snaplen),
 		.name = iface->name,
 		.filter = iface->filter[0] ? iface->filter : NULL,
+		.description = iface->description,
 		.tsresol = 9,
 	};
 	int err;
@@ -258,7 +266,7 @@ static int put_line(char *out, size_t len, size_t at, const char *pre, const cha
 
 /* The lines of what the recorder learned of a process (ptcpdump's keys where it has one). */
 static int put_info(char *out, size_t len, int at, const struct ecap_proc_info *pi,
-		    const char *pre)
+		    const struct ecap_container *c, const char *pre)
 {
 	char num[24], when[40];
 	time_t secs = (time_t)(pi->start_wall_ns / 1000000000ull);
@@ -280,6 +288,17 @@ static int put_info(char *out, size_t len, int at, const struct ecap_proc_info *
 	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "Cgroup", pi->cgroup);
 	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerId", pi->container_id);
 	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerRuntime", pi->runtime);
+	if (c && c->id[0] && !strcmp(c->id, pi->container_id)) {
+		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerName", c->name);
+		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerImage", c->image);
+		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "ContainerLabels",
+					    c->labels);
+		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodName", c->pod_name);
+		at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodNamespace",
+					    c->pod_namespace);
+		if (!pi->pod_uid[0] && at >= 0)
+			at = put_line(out, len, (size_t)at, pre, "PodUID", c->pod_uid);
+	}
 	at = at < 0 ? at : put_line(out, len, (size_t)at, pre, "PodUID", pi->pod_uid);
 	return at;
 }
@@ -313,7 +332,8 @@ static int put_proc(char *out, size_t len, size_t at, const struct ecap_proc *p,
 }
 
 int writer_format_comment(const struct flow_record *flow,
-			  const struct ecap_proc_info *const info[2], enum flow_side primary,
+			  const struct ecap_proc_info *const info[2],
+			  const struct ecap_container *const ctr[2], enum flow_side primary,
 			  char *out, size_t len)
 {
 	const struct ecap_proc *me = &flow->proc[primary], *peer = &flow->proc[!primary];
@@ -325,14 +345,15 @@ int writer_format_comment(const struct flow_record *flow,
 	if (me->valid) {
 		at = put_proc(out, len, 0, me, "");
 		if (at >= 0 && info && info[primary])
-			at = put_info(out, len, at, info[primary], "");
+			at = put_info(out, len, at, info[primary], ctr ? ctr[primary] : NULL, "");
 		if (at < 0)
 			return at;
 	}
 	if (peer->valid) {
 		at = put_proc(out, len, (size_t)at, peer, "Peer ");
 		if (at >= 0 && info && info[!primary])
-			at = put_info(out, len, at, info[!primary], "Peer ");
+			at = put_info(out, len, at, info[!primary], ctr ? ctr[!primary] : NULL,
+				      "Peer ");
 	}
 	return at;
 }

@@ -66,13 +66,14 @@ int writer_maybe_flush(struct writer *w, size_t threshold);
 
 /*
  * The per-packet comment of a flow, for the packet's local process on side `primary`
- * (format documented in writer.c), with what was recorded of each side's process (info may
- * be NULL, and so may each of its two entries). Returns the length written, 0 when neither
- * side is known (no comment), or -ENOSPC.
+ * (format documented in writer.c), with what was recorded of each side's process and of its
+ * container (info and ctr may be NULL, and so may each of their two entries). Returns the
+ * length written, 0 when neither side is known (no comment), or -ENOSPC.
  */
-#define WRITER_COMMENT_MAX 4096
+#define WRITER_COMMENT_MAX 16384
 int writer_format_comment(const struct flow_record *flow,
-			  const struct ecap_proc_info *const info[2], enum flow_side primary,
+			  const struct ecap_proc_info *const info[2],
+			  const struct ecap_container *const ctr[2], enum flow_side primary,
 			  char *out, size_t len);
 
 #endif

@@ -73,20 +73,23 @@ static void epilogue(struct em *e, const struct cbpf_ebpf_opts *o, size_t match,
 		if (o->next_map_fd < 0) {
 			ret(e, 1);
 		} else {
-			em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R1, CTX, 0, 0);
+			if (o->src == CBPF_SRC_HEAD)
+				em_ins(e, BPF_LDX | BPF_MEM | BPF_DW, R1, FP, CTX_SAVE_OFF, 0);
+			else
+				em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R1, CTX, 0, 0);
 			em_ld_map_fd(e, R2, o->next_map_fd);
 			em_ins(e, BPF_ALU64 | BPF_MOV | BPF_K, R3, 0, 0, (int32_t)o->next_index);
 			em_call(e, BPF_FUNC_tail_call);
 			if (counting)
 				count(e, o, o->lost_off);
-			ret(e, TC_ACT_UNSPEC);
+			ret(e, o->src == CBPF_SRC_HEAD ? 0 : TC_ACT_UNSPEC);
 		}
 	}
 	if (em_label_used(e, reject)) {
 		em_label_at(e, reject);
 		if (counting)
 			count(e, o, o->filtered_off);
-		ret(e, o->next_map_fd < 0 ? 0 : TC_ACT_UNSPEC);
+		ret(e, o->next_map_fd < 0 || o->src == CBPF_SRC_HEAD ? 0 : TC_ACT_UNSPEC);
 	}
 }
 
@@ -306,6 +309,12 @@ static int translate(struct em *e, const struct cbpf_insn *p, size_t n,
 		em_label_new(e); /* label i: classic instruction i */
 	match = em_label_new(e);
 	reject = em_label_new(e);
+	e->unknown = match;
+	if (o->src == CBPF_SRC_HEAD && (o->vlan != CBPF_VLAN_NONE || o->next_map_fd < 0)) {
+		em_fail(e, -EINVAL, "a head filter reads no VLAN tag and needs a record program");
+		free(reach);
+		return e->rc;
+	}
 	if (reachable(p, n, reach, e) < 0) {
 		free(reach);
 		return e->rc;
@@ -365,6 +374,7 @@ int cbpf_ebpf_load(const struct cbpf_insn *prog, size_t n, const struct cbpf_ebp
 {
 	struct em e = { .err = err, .errsz = errsz };
 	LIBBPF_OPTS(bpf_prog_load_opts, lo);
+	enum bpf_prog_type type = BPF_PROG_TYPE_SCHED_CLS;
 	char *log;
 	int fd, rc;
 
@@ -375,7 +385,12 @@ int cbpf_ebpf_load(const struct cbpf_insn *prog, size_t n, const struct cbpf_ebp
 		em_free(&e);
 		return rc;
 	}
-	fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ecap_filter", "GPL", e.v, e.n, &lo);
+	if (o->src == CBPF_SRC_HEAD) {
+		type = BPF_PROG_TYPE_TRACING;
+		lo.expected_attach_type = BPF_TRACE_RAW_TP;
+		lo.attach_btf_id = o->attach_btf_id;
+	}
+	fd = bpf_prog_load(type, "ecap_filter", "GPL", e.v, e.n, &lo);
 	if (fd >= 0) {
 		em_free(&e);
 		return fd;
@@ -386,7 +401,7 @@ int cbpf_ebpf_load(const struct cbpf_insn *prog, size_t n, const struct cbpf_ebp
 		lo.log_buf = log;
 		lo.log_size = 1 << 20;
 		lo.log_level = 1;
-		fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "ecap_filter", "GPL", e.v, e.n, &lo);
+		fd = bpf_prog_load(type, "ecap_filter", "GPL", e.v, e.n, &lo);
 		if (fd >= 0)
 			close(fd); /* loaded the second time: report the first failure */
 		last_line(log, err, errsz);

@@ -30,8 +30,24 @@ enum cbpf_vlan {
 				 * run of a program cannot set a VLAN tag, it can set the mark) */
 };
 
+/* Where the program reads the packet. */
+enum cbpf_src {
+	CBPF_SRC_SKB = 0,       /* a TC program (BPF_PROG_TYPE_SCHED_CLS): the __sk_buff */
+	/* A tracing program (bpf/capture_any.bpf.c's tp_btf programs tail-call it): the packet's
+	 * head in the per-CPU array head_map_fd at head_key (struct ecap_any_head, bpf/ecap.h).
+	 * A load past the head but inside the packet cannot be answered: the packet matches
+	 * (it is recorded, and user space filters it). vlan must be CBPF_VLAN_NONE (the head
+	 * holds the bytes as recorded). Loaded with attach_btf_id (the tracepoint's
+	 * btf_trace_* type in vmlinux BTF) as its attach target. */
+	CBPF_SRC_HEAD,
+};
+
 struct cbpf_ebpf_opts {
 	enum cbpf_vlan vlan;
+	enum cbpf_src src;
+	int head_map_fd;
+	uint32_t head_key;
+	uint32_t attach_btf_id;
 	/* A match tail-calls entry next_index of the BPF_MAP_TYPE_PROG_ARRAY next_map_fd, and
 	 * no match returns TC_ACT_UNSPEC (-1). next_map_fd < 0: a match returns 1 and no match
 	 * returns 0 (tests). */

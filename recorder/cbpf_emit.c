@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cbpf_emit.h"
+#include "ecap.h"
 
 void em_fail(struct em *e, int rc, const char *fmt, ...)
 {
@@ -111,10 +112,44 @@ void em_call(struct em *e, int32_t helper)
 	em_ins(e, BPF_JMP | BPF_CALL, 0, 0, 0, helper);
 }
 
+/* CBPF_SRC_HEAD (struct ecap_any_head: len at 0, caplen at 4, off at 8, data at 16): dst =
+ * size bytes at the offset in r2; past the packet: reject; past the head: e->unknown. */
+static void load_head_r2(struct em *e, uint8_t dst, unsigned size, size_t reject)
+{
+	static const uint8_t sz[5] = { 0, BPF_B, BPF_H, 0, BPF_W };
+	size_t beyond = em_label_new(e), done = em_label_new(e);
+
+	em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R3, R2, 0, 0);
+	em_ins(e, BPF_ALU64 | BPF_ADD | BPF_K, R3, 0, 0, (int32_t)size);
+	em_ins(e, BPF_LDX | BPF_MEM | BPF_W, R4, CTX, 4, 0);
+	em_jmp(e, BPF_JMP | BPF_JGT | BPF_X, R3, R4, 0, beyond);
+	/* inside the head: bounds the verifier can follow */
+	em_jmp(e, BPF_JMP | BPF_JGT | BPF_K, R2, 0, (int32_t)(ECAP_ANY_HEAD - size), e->unknown);
+	em_ins(e, BPF_LDX | BPF_MEM | BPF_W, R5, CTX, 8, 0);
+	em_jmp(e, BPF_JMP | BPF_JGT | BPF_K, R5, 0, ECAP_ANY_L2_MAX, e->unknown);
+	em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R1, CTX, 0, 0);
+	em_ins(e, BPF_ALU64 | BPF_ADD | BPF_X, R1, R5, 0, 0);
+	em_ins(e, BPF_ALU64 | BPF_ADD | BPF_X, R1, R2, 0, 0);
+	em_ins(e, BPF_LDX | BPF_MEM | sz[size], dst, R1, 16, 0);
+	if (size > 1)
+		em_ins(e, BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, (int32_t)size * 8);
+	em_ja(e, done);
+	em_label_at(e, beyond);
+	em_ins(e, BPF_LDX | BPF_MEM | BPF_W, R4, CTX, 0, 0);
+	em_jmp(e, BPF_JMP | BPF_JGT | BPF_X, R3, R4, 0, reject);
+	em_ja(e, e->unknown);
+	em_label_at(e, done);
+}
+
 /* dst = size bytes at the offset in r2, big-endian; out of the packet: jump to reject. */
 static void load_at_r2(struct em *e, uint8_t dst, unsigned size, size_t reject)
 {
 	static const uint8_t sz[5] = { 0, BPF_B, BPF_H, 0, BPF_W };
+
+	if (e->head) {
+		load_head_r2(e, dst, size, reject);
+		return;
+	}
 
 	em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R1, CTX, 0, 0);
 	em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R3, FP, 0, 0);
@@ -260,6 +295,10 @@ void em_load_len(struct em *e, const struct cbpf_ebpf_opts *o, uint8_t dst)
 {
 	size_t l;
 
+	if (o->src == CBPF_SRC_HEAD) {
+		em_ins(e, BPF_LDX | BPF_MEM | BPF_W, dst, CTX, 0, 0);
+		return;
+	}
 	em_ins(e, BPF_LDX | BPF_MEM | BPF_W, dst, CTX, offsetof(struct __sk_buff, len), 0);
 	if (o->vlan == CBPF_VLAN_NONE)
 		return;
@@ -279,6 +318,19 @@ void em_prologue(struct em *e, const struct cbpf_ebpf_opts *o)
 	em_ins(e, BPF_ALU64 | BPF_MOV | BPF_K, RX, 0, 0, 0);
 	for (i = 1; i <= CBPF_MEMWORDS / 2; i++)
 		em_ins(e, BPF_ST | BPF_MEM | BPF_DW, FP, 0, (int16_t)(-8 * i), 0);
+	if (o->src == CBPF_SRC_HEAD) {
+		/* the context kept for the tail call; r6 = the head, none: record */
+		e->head = true;
+		em_ins(e, BPF_STX | BPF_MEM | BPF_DW, FP, R1, CTX_SAVE_OFF, 0);
+		em_ins(e, BPF_ST | BPF_MEM | BPF_W, FP, 0, KEY_OFF, (int32_t)o->head_key);
+		em_ld_map_fd(e, R1, o->head_map_fd);
+		em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, R2, FP, 0, 0);
+		em_ins(e, BPF_ALU64 | BPF_ADD | BPF_K, R2, 0, 0, KEY_OFF);
+		em_call(e, BPF_FUNC_map_lookup_elem);
+		em_jmp(e, BPF_JMP | BPF_JEQ | BPF_K, R0, 0, 0, e->unknown);
+		em_ins(e, BPF_ALU64 | BPF_MOV | BPF_X, CTX, R0, 0, 0);
+		return;
+	}
 	if (o->vlan == CBPF_VLAN_NONE)
 		return;
 	none = em_label_new(e);

@@ -7,7 +7,8 @@
  * Registers of the generated program: r6 the skb (context), r7 A, r8 X, r9 the VLAN tag
  * (TPID << 16 | TCI, 0: none); r0-r5 are scratch for helper calls. Stack: M[i] at
  * fp - 64 + 4 * i, the load buffer at fp - 72, a saved load offset at fp - 80, the counter
- * key at fp - 84.
+ * key at fp - 84. With CBPF_SRC_HEAD, r6 is the head (struct ecap_any_head) instead and the
+ * context is kept at fp - 96.
  */
 #ifndef ECAP_CBPF_EMIT_H
 #define ECAP_CBPF_EMIT_H
@@ -24,6 +25,7 @@
 #define R2 BPF_REG_2
 #define R3 BPF_REG_3
 #define R4 BPF_REG_4
+#define R5 BPF_REG_5
 #define CTX BPF_REG_6
 #define RA BPF_REG_7
 #define RX BPF_REG_8
@@ -34,6 +36,7 @@
 #define BUF_OFF (-72)
 #define SAVE_OFF (-80)
 #define KEY_OFF (-84)
+#define CTX_SAVE_OFF (-96)      /* CBPF_SRC_HEAD: the program's context, for the tail call */
 #define CBPF_MEMWORDS 16
 #define CBPF_MAX 4096
 #define PER_INSN_MAX 160        /* eBPF instructions one classic instruction may become */
@@ -52,6 +55,8 @@ struct em {
 	struct fix *fix;
 	size_t nfix, fixcap;
 	int rc;
+	bool head;      /* CBPF_SRC_HEAD */
+	size_t unknown; /* CBPF_SRC_HEAD: where a load past the head goes (the match label) */
 	char *err;
 	size_t errsz;
 };

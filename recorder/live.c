@@ -29,6 +29,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "ctr_meta.h"
 #include "live.h"
 #include "service.h"
 #include "live_internal.h"
@@ -173,6 +174,7 @@ struct live {
 	struct live_clock clock;
 	struct live_udp *udp;
 	struct live_sockets *socks;
+	struct ctr_meta *ctr;
 	struct live_capture *cap;
 	struct ring_buffer *rb;
 #ifdef ECAP_HAVE_LIVE_TLS
@@ -229,9 +231,23 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
 	if (st.packets_lost)
 		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
+	if (cs.interfaces)
+		fprintf(stderr, ", %" PRIu64 " interfaces", cs.interfaces);
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);
+	if (final && L->ctr) {
+		struct ctr_meta_stats cm;
+
+		ctr_meta_get_stats(L->ctr, &cm);
+		if (cm.asked)
+			fprintf(stderr, "ecap-rec: containers: %" PRIu64 " asked about, %" PRIu64
+				" described, %" PRIu64 " unknown to their runtime, %" PRIu64
+				" not answered; %.1f ms per answer on average, %.1f ms at most\n",
+				cm.asked, cm.found, cm.unknown, cm.failed,
+				(double)cm.latency_sum_ns / (double)cm.asked / 1e6,
+				(double)cm.latency_max_ns / 1e6);
+	}
 }
 
 static int add_ring(struct live *L, int map_fd, ring_buffer_sample_fn fn, void *ctx)
@@ -257,8 +273,17 @@ static int start(struct live *L)
 	rc = live_udp_new(L->p, &L->clock, &L->udp);
 	if (rc < 0)
 		return rc;
+	if (!L->opt->no_containers) {
+		struct ctr_meta_options co = { .quiet = L->opt->quiet };
+
+		for (size_t i = 0; i < L->opt->n_container_api && i < CTR_META_API_MAX; i++)
+			co.api[co.n_api++] = L->opt->container_api[i];
+		rc = ctr_meta_new(&co, &L->ctr);
+		if (rc < 0)
+			return rc;
+	}
 	/* Sockets first: a socket opened while /proc is read is seen by the tracepoints. */
-	rc = live_sockets_start(L->p, L->udp, &L->clock, L->opt->quiet, &L->socks);
+	rc = live_sockets_start(L->p, L->udp, &L->clock, L->ctr, L->opt->quiet, &L->socks);
 	if (rc < 0)
 		return rc;
 	if (live_sockets_ring_fd(L->socks) >= 0) {
@@ -269,9 +294,11 @@ static int start(struct live *L)
 	rc = live_capture_start(L->opt, L->p, L->s, L->udp, &L->clock, &L->cap);
 	if (rc < 0)
 		return rc;
-	rc = add_ring(L, live_capture_ring_fd(L->cap), live_capture_on_event, L->cap);
-	if (rc < 0)
-		return rc;
+	if (live_capture_ring_fd(L->cap) >= 0) {
+		rc = add_ring(L, live_capture_ring_fd(L->cap), live_capture_on_event, L->cap);
+		if (rc < 0)
+			return rc;
+	}
 	/* Sockets already open; their owners apply to flows as their packets come. */
 	rc = live_sockets_scan_proc(L->socks);
 	if (rc < 0 && rc != -ENOENT)
@@ -280,9 +307,16 @@ static int start(struct live *L)
 	L->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (L->epfd < 0)
 		return -errno;
-	rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
-	if (rc < 0)
-		return rc;
+	if (L->rb) {
+		rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
+		if (rc < 0)
+			return rc;
+	}
+	if (live_capture_perf_fd(L->cap) >= 0) {
+		rc = epoll_add(L->epfd, live_capture_perf_fd(L->cap));
+		if (rc < 0)
+			return rc;
+	}
 	if (live_capture_link_fd(L->cap) >= 0) {
 		rc = epoll_add(L->epfd, live_capture_link_fd(L->cap));
 		if (rc < 0)
@@ -301,11 +335,26 @@ static int start(struct live *L)
 	return 0;
 }
 
+static int store_container(void *ctx, const struct ecap_container *c)
+{
+	return pipeline_container(ctx, c);
+}
+
+/* The containers described since the last call, into the store. */
+static int containers(struct live *L, uint64_t now)
+{
+	return ctr_meta_collect(L->ctr, now, live_clock_wall(&L->clock, now), store_container,
+				L->p);
+}
+
 /* Drains everything that waits. */
 static int drain(struct live *L)
 {
-	int rc = ring_buffer__consume(L->rb);
+	int rc = L->rb ? ring_buffer__consume(L->rb) : 0;
 
+	if (rc < 0)
+		return rc;
+	rc = live_capture_consume(L->cap);
 	if (rc < 0)
 		return rc;
 #ifdef ECAP_HAVE_LIVE_TLS
@@ -363,7 +412,9 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		now = live_clock_mono_ns();
 		if (now - last_tick >= TICK_NS) {
 			last_tick = now;
-			rc = pipeline_tick(L->p, now);
+			rc = containers(L, now);
+			if (rc == 0)
+				rc = pipeline_tick(L->p, now);
 			if (rc < 0)
 				return rc;
 		}
@@ -393,6 +444,8 @@ static void teardown(struct live *L)
 #endif
 	live_sockets_stop(L->socks);
 	L->socks = NULL;
+	ctr_meta_free(L->ctr);
+	L->ctr = NULL;
 	ring_buffer__free(L->rb);
 	L->rb = NULL;
 	live_capture_free(L->cap);
@@ -427,11 +480,18 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	/* Everything that needs more than the recording set is done: drop the rest for good. */
 	if (rc == 0)
 		rc = drop_privileges(opt->quiet);
+	/* threads after the drop: they would keep the privileges of the moment they start */
+	if (rc == 0 && L.ctr && (r = ctr_meta_start(L.ctr)) < 0)
+		fprintf(stderr, "ecap-rec: no container metadata: %s\n", strerror(-r));
 	if (rc == 0) {
 		char what[512];
 
-		snprintf(what, sizeof(what), "recording on %zu interface%s into %s",
-			 opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
+		if (opt->n_ifaces == 1 && strcmp(opt->ifaces[0], "any") == 0)
+			snprintf(what, sizeof(what), "recording on every interface of every "
+				 "network namespace (-i any) into %s", store_dir(s));
+		else
+			snprintf(what, sizeof(what), "recording on %zu interface%s into %s",
+				 opt->n_ifaces, opt->n_ifaces == 1 ? "" : "s", store_dir(s));
 		if (!opt->quiet)
 			fprintf(stderr, "ecap-rec: %s\n", what);
 		/* the probes are attached and the store is open */
@@ -448,12 +508,17 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	live_capture_detach(L.cap);
 	if (L.cap)
 		usleep(50000);
-	if (L.rb && rc == 0) {
+	if (L.cap && rc == 0) {
 		r = drain(&L);
 		if (r < 0)
 			rc = r;
 	}
-	if (L.cap && L.rb) {
+	/* the containers still being asked about: a second at most, then into the store */
+	ctr_meta_stop(L.ctr, 1000);
+	r = containers(&L, live_clock_mono_ns());
+	if (r < 0 && rc == 0)
+		rc = r;
+	if (L.cap) {
 		r = live_capture_tick(L.cap, live_clock_mono_ns());
 		if (r < 0 && rc == 0)
 			rc = r;

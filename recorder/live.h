@@ -26,6 +26,11 @@ struct live_options {
 	const char *libssl[LIVE_LIBSSL_MAX]; /* --libssl PATH, besides the system's and mapped ones */
 	size_t n_libssl;
 	bool no_tls;
+	/* Docker-API sockets asked about containers (none: the default ones); no_containers:
+	 * no runtime is asked at all */
+	const char *container_api[4];
+	size_t n_container_api;
+	bool no_containers;
 	const char *store_dir;       /* calibration results are cached under it */
 	bool quiet;                  /* no status line */
 };

@@ -15,6 +15,9 @@
  * pipeline_drops() (the store records it per interface, exported as isb_ifdrop).
  *
  * Interfaces that go away and come back are followed by live_iface.c.
+ *
+ * -i any (alone) records every interface of every namespace through live_any.h instead: no
+ * TC program, no interface set up here; the functions below hand over to it.
  */
 #include <errno.h>
 #include <net/if.h>
@@ -28,6 +31,7 @@
 
 #include "capture.skel.h"
 #include "ecap.h"
+#include "live_any.h"
 #include "live_capture_impl.h"
 #include "live_kfilter.h"
 #include "proc_sockets.h"
@@ -97,6 +101,26 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 		if (rc < 0)
 			goto fail;
 	}
+	for (i = 0; i < opt->n_ifaces; i++) {
+		if (strcmp(opt->ifaces[i], "any") == 0 && opt->n_ifaces > 1) {
+			fprintf(stderr, "ecap-rec: -i any records every interface: give it alone\n");
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+	if (opt->n_ifaces == 1 && strcmp(opt->ifaces[0], "any") == 0) {
+		struct live_any_options ao = {
+			.p = p, .s = s, .udp = udp, .clock = clock, .filter = c->filter,
+			.filter_text = opt->filter, .snaplen = opt->snaplen,
+			.ring_bytes = ring_bytes(opt), .netns = c->netns,
+		};
+
+		rc = live_any_start(&ao, &c->any);
+		if (rc < 0)
+			goto fail;
+		*out = c;
+		return 0;
+	}
 	c->skel = capture_bpf__open();
 	if (!c->skel) {
 		rc = -errno;
@@ -144,7 +168,17 @@ fail:
 
 int live_capture_ring_fd(const struct live_capture *c)
 {
-	return bpf_map__fd(c->skel->maps.packets);
+	return c->any ? -1 : bpf_map__fd(c->skel->maps.packets);
+}
+
+int live_capture_perf_fd(const struct live_capture *c)
+{
+	return c->any ? live_any_fd(c->any) : -1;
+}
+
+int live_capture_consume(struct live_capture *c)
+{
+	return c->any ? live_any_consume(c->any) : 0;
 }
 
 int live_capture_on_event(void *ctx, void *data, size_t size)
@@ -214,6 +248,8 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 	size_t i;
 	int rc;
 
+	if (c->any)
+		return live_any_tick(c->any, wall);
 	if (c->link_fd < 0)
 		live_iface_relink(c);
 	for (i = 0; i < c->n; i++) {
@@ -238,6 +274,20 @@ void live_capture_get_stats(const struct live_capture *c, struct live_capture_st
 	size_t i;
 
 	memset(st, 0, sizeof(*st));
+	if (c->any) {
+		struct live_any_stats as;
+
+		live_any_get_stats(c->any, &as);
+		st->packets = as.packets;
+		st->bytes = as.bytes;
+		st->filtered = as.filtered;
+		st->filtered_kernel = as.filtered_kernel;
+		st->kernel_seen = as.kernel_seen;
+		st->drops = as.drops;
+		st->bad_records = as.bad_records;
+		st->interfaces = as.interfaces;
+		return;
+	}
 	st->packets = c->packets;
 	st->bytes = c->bytes;
 	st->filtered = c->filtered;
@@ -256,6 +306,7 @@ void live_capture_detach(struct live_capture *c)
 
 	if (!c)
 		return;
+	live_any_detach(c->any);
 	for (i = 0; i < c->n; i++)
 		live_iface_detach(&c->ifs[i]);
 }
@@ -266,6 +317,7 @@ void live_capture_free(struct live_capture *c)
 		return;
 	if (c->link_fd >= 0)
 		close(c->link_fd);
+	live_any_free(c->any);
 	capture_bpf__destroy(c->skel);
 	live_kfilter_free(c->kfilter);
 	live_filter_free(c->filter);

@@ -36,7 +36,10 @@ struct live_iface {
 	bool kernel_filter;     /* PCAP-FILTER runs in the kernel here (live_kfilter.h) */
 };
 
+struct live_any;
+
 struct live_capture {
+	struct live_any *any;         /* -i any (live_any.h): none of the TC parts below */
 	struct pipeline *p;
 	struct live_udp *udp;
 	const struct live_clock *clock;

@@ -11,6 +11,8 @@
  *                    space where the kernel cannot run it
  *   live_kfilter.c   PCAP-FILTER in the kernel: cbpf_ebpf.c programs tail-called by the TC
  *                    programs (live_kfilter.h)
+ *   live_any.c       -i any: every device of every namespace from two tracepoints
+ *                    (bpf/capture_any.bpf.c), with live_anyfilter.c and netns_names.c
  *
  * One thread runs all of it: live.c polls the ring buffers and calls each part's tick.
  */
@@ -75,8 +77,10 @@ struct live_sockets;
 /* Probes and attaches what works and says on stderr what is missing; when no tracepoint
  * works, only the /proc scan remains (live_sockets_ring_fd() is then -1). -errno only when
  * out of memory. */
+struct ctr_meta;
+/* ctr: where the containers of the processes learned are looked up (NULL: nowhere). */
 int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
-		       bool quiet, struct live_sockets **out);
+		       struct ctr_meta *ctr, bool quiet, struct live_sockets **out);
 int live_sockets_ring_fd(const struct live_sockets *s);
 int live_sockets_on_event(void *ctx, void *data, size_t size);
 /* Reports the owners of the sockets that exist now (from /proc). Returns how many. */
@@ -133,7 +137,11 @@ struct live_capture;
 int live_capture_start(const struct live_options *opt, struct pipeline *p, struct store *s,
 		       struct live_udp *udp, const struct live_clock *clock,
 		       struct live_capture **out);
+/* The packets ring buffer (-1 with -i any), or the -i any perf buffers' epoll fd (-1
+ * otherwise), which live_capture_consume drains. */
 int live_capture_ring_fd(const struct live_capture *c);
+int live_capture_perf_fd(const struct live_capture *c);
+int live_capture_consume(struct live_capture *c);
 int live_capture_on_event(void *ctx, void *data, size_t size);
 /* Once a second: loss counters -> pipeline_drops(); without the link socket, interfaces
  * that went away or came back (live_capture_on_link). */
@@ -149,6 +157,7 @@ struct live_capture_stats {
 	uint64_t kernel_seen;         /* packets the TC programs saw */
 	uint64_t drops;               /* ring full + copy failures */
 	uint64_t bad_records;
+	uint64_t interfaces;          /* -i any: devices found so far */
 };
 void live_capture_get_stats(const struct live_capture *c, struct live_capture_stats *st);
 /* Detaches the TC filters (also safe after a partial start). */

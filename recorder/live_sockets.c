@@ -21,6 +21,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ctr_meta.h"
 #include "ecap.h"
 #include "live_internal.h"
 #include "proc_info.h"
@@ -73,6 +74,7 @@ struct live_sockets {
 	uint64_t tick_ns;             /* /proc's start time resolution */
 	struct live_udp *udp;
 	const struct live_clock *clock;
+	struct ctr_meta *ctr;         /* container metadata lookups; NULL: none */
 	struct sockets_bpf *skel;
 	struct bpf_link *links[FEAT_NR];
 	int chosen[FEAT_NR];          /* index into progs, -1: none */
@@ -186,7 +188,7 @@ static void say(const struct live_sockets *s, bool quiet)
 }
 
 int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
-		       bool quiet, struct live_sockets **out)
+		       struct ctr_meta *ctr, bool quiet, struct live_sockets **out)
 {
 	struct live_sockets *s = calloc(1, sizeof(*s));
 	int rc;
@@ -202,6 +204,7 @@ int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct li
 	s->p = p;
 	s->udp = udp;
 	s->clock = clock;
+	s->ctr = ctr;
 	probe(s);
 	rc = load_and_attach(s);
 	say(s, quiet);
@@ -297,6 +300,8 @@ static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
 		info_from_owner(w, proc, &info);
 	}
 	s->procs_read++;
+	if (info.container_id[0])
+		ctr_meta_want(s->ctr, info.container_id, info.runtime, info.pod_uid, now_ns);
 	return pipeline_process(s->p, &info);
 }
 

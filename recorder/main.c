@@ -61,6 +61,12 @@ static int run_live(const struct rec_args *a, struct pipeline *p, struct store *
 	lo.ring_bytes = (uint32_t)a->buffer_size;
 	lo.filter = a->filter;
 	lo.no_tls = a->no_tls;
+	for (size_t i = 0; i < a->n_container_api; i++) {
+		if (!strcmp(a->container_api[i], "none"))
+			lo.no_containers = true;
+		else
+			lo.container_api[lo.n_container_api++] = a->container_api[i];
+	}
 	lo.store_dir = a->store;
 	lo.quiet = a->quiet;
 	int err = live_run(&lo, p, s, &stop);

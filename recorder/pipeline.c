@@ -591,6 +591,11 @@ int pipeline_process(struct pipeline *p, const struct ecap_proc_info *pi)
 	return store_put_process(p->store, pi);
 }
 
+int pipeline_container(struct pipeline *p, const struct ecap_container *c)
+{
+	return store_put_container(p->store, c);
+}
+
 int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	p->st.drops += count;

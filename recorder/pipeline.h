@@ -77,6 +77,10 @@ int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
  * store by (pid, start_ns), beside the flows whose owners name it. */
 int pipeline_process(struct pipeline *p, const struct ecap_proc_info *pi);
 
+/* What a container's runtime said of it (name, image, labels, pod): kept in the store by
+ * container id, beside the process records that name it. */
+int pipeline_container(struct pipeline *p, const struct ecap_container *c);
+
 /* Packets a source lost. */
 int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t count);
 

@@ -33,15 +33,11 @@ uint64_t proc_info_tick_ns(void)
 	return hz > 0 && hz <= 1000000000 ? 1000000000ull / (uint64_t)hz : 10000000ull;
 }
 
-/* Up to size-1 bytes of a /proc file, NUL-terminated; the byte count, or -errno. */
-static ssize_t read_file(const char *path, char *buf, size_t size)
+ssize_t proc_info_read_fd(int fd, char *buf, size_t size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t got = 0;
 	ssize_t n;
 
-	if (fd < 0)
-		return -errno;
 	while (got < size - 1) {
 		n = read(fd, buf + got, size - 1 - got);
 		if (n < 0 && errno == EINTR)
@@ -50,9 +46,21 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 			break;
 		got += (size_t)n;
 	}
-	close(fd);
 	buf[got] = '\0';
 	return (ssize_t)got;
+}
+
+/* Up to size-1 bytes of a /proc file, NUL-terminated; the byte count, or -errno. */
+static ssize_t read_file(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t got;
+
+	if (fd < 0)
+		return -errno;
+	got = proc_info_read_fd(fd, buf, size);
+	close(fd);
+	return got;
 }
 
 int proc_info_start(int pid, uint64_t *start_ns, uint32_t *ppid)

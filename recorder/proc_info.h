@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../schema/records.h"
 
@@ -54,6 +55,9 @@ int proc_info_cgroup_path(uint64_t id, char *out, size_t size);
 
 /* A moment given as CLOCK_BOOTTIME ns on the wall clock (0 when it cannot be). */
 uint64_t proc_info_wall_ns(uint64_t boot_ns);
+
+/* Up to size-1 bytes from fd (until its end), NUL-terminated; the byte count. */
+ssize_t proc_info_read_fd(int fd, char *buf, size_t size);
 
 /* Copies at most size-1 bytes of src (n bytes, may hold NULs), NULs as spaces and every byte
  * that is not printable ASCII as '?', dropping trailing spaces. */

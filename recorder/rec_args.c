@@ -21,6 +21,7 @@
 static const char usage_text[] =
 "Usage: ecap-rec -i IFACE [-i IFACE]... [--store DIR] [--snaplen N] [-B SIZE] [--max-size SIZE]\n"
 "                [--max-age DUR] [--libssl PATH]... [--no-tls] [--keylog FILE]... [-q]\n"
+"                [--container-api SOCKET|none]...\n"
 "                [PCAP-FILTER...]\n"
 "       ecap-rec --replay FILE [--store DIR] [--keylog FILE]... [--max-size SIZE]\n"
 "                [--max-age DUR] [-q]\n"
@@ -51,7 +52,9 @@ static const char help_text[] =
 "  (linked through the ClientHello's client_random) and secrets go into its index.\n"
 "\n"
 "OPTIONS\n"
-"  -i, --interface IFACE   capture live on IFACE (repeatable; at most 32)\n"
+"  -i, --interface IFACE   capture live on IFACE (repeatable; at most 32); \"any\" (alone):\n"
+"                          every interface of every network namespace, those that appear\n"
+"                          later included, each packet once (README: -i any)\n"
 "  -r, --replay FILE       read packets from the pcap/pcapng FILE (\"-\": standard input)\n"
 "                          instead of capturing live\n"
 "  -w, --store DIR         the store directory (created 0700 when missing);\n"
@@ -65,7 +68,8 @@ static const char help_text[] =
 "      --max-age DUR       retention: delete sealed segments whose newest packet is older\n"
 "                          than DUR (e.g. 12h, 7d)\n"
 "  -B, --buffer-size SIZE  live: the kernel-to-recorder packet ring, a power of two\n"
-"                          (default 16M); a larger one absorbs longer bursts\n"
+"                          (default 16M); a larger one absorbs longer bursts; with -i any\n"
+"                          each CPU has one (beyond 8 CPUs they share 8 times SIZE)\n"
 "      --chunk-size SIZE   raw pcapng bytes that close a chunk (default 1M); smaller\n"
 "                          chunks make packets queryable sooner and cost more index\n"
 "      --segment-size SIZE\n"
@@ -73,6 +77,13 @@ static const char help_text[] =
 "                          an eighth of --max-size)\n"
 "      --libssl PATH       live: also probe the OpenSSL library at PATH (repeatable)\n"
 "      --no-tls            live: do not probe OpenSSL for TLS secrets\n"
+"      --container-api SOCKET\n"
+"                          live: ask the Docker API at this unix socket (Docker's, or\n"
+"                          podman system service's) for the name, image and labels of\n"
+"                          the containers whose processes own connections (repeatable,\n"
+"                          asked in order; default /run/podman/podman.sock and\n"
+"                          /run/docker.sock); containerd's containers are described by\n"
+"                          their bundles under /run/containerd. \"none\": ask no runtime\n"
 "  -q, --quiet             no progress line and no summary\n"
 "  -c, --config FILE       read settings from FILE first (see CONFIGURATION); options\n"
 "                          on the command line override them\n"
@@ -88,11 +99,11 @@ static const char help_text[] =
 "  long option name above (interface, store, max-size, no-tls...) and value its argument;\n"
 "  \"filter = EXPRESSION\" is the PCAP-FILTER. Lines starting with '#' and blank lines are\n"
 "  ignored; a value runs to the end of its line. Options without an argument take yes or\n"
-"  no. Repeatable options (interface, keylog, libssl) repeat the key. An option given on\n"
-"  the command line replaces the file's setting (all of a repeatable option's values, and\n"
-"  the filter when the command line has one). A bad line is an error naming the file and\n"
-"  the line (exit 2). The service (ecap-rec.service) runs ecap-rec --config\n"
-"  /etc/ecap/ecap-rec.conf.\n"
+"  no. Repeatable options (interface, keylog, libssl, container-api) repeat the key. An\n"
+"  option given on the command line replaces the file's setting (all of a repeatable\n"
+"  option's values, and the filter when the command line has one). A bad line is an error\n"
+"  naming the file and the line (exit 2). The service (ecap-rec.service) runs ecap-rec\n"
+"  --config /etc/ecap/ecap-rec.conf.\n"
 "\n"
 "SIGNALS\n"
 "  SIGINT, SIGTERM  stop recording, write what is held, exit\n"
@@ -176,7 +187,7 @@ static char *join_words(char **w, int n)
 }
 
 enum { OPT_MAX_SIZE = 256, OPT_MAX_AGE, OPT_LIBSSL, OPT_NO_TLS, OPT_CHUNK_SIZE, OPT_SEGMENT_SIZE,
-       OPT_PRINT_CONFIG };
+       OPT_PRINT_CONFIG, OPT_CONTAINER_API };
 /* -B as in tcpdump */
 static const struct option longopts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -191,6 +202,7 @@ static const struct option longopts[] = {
 	{ "segment-size", required_argument, NULL, OPT_SEGMENT_SIZE },
 	{ "libssl", required_argument, NULL, OPT_LIBSSL },
 	{ "no-tls", no_argument, NULL, OPT_NO_TLS },
+	{ "container-api", required_argument, NULL, OPT_CONTAINER_API },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -285,6 +297,18 @@ static int parse_options(int argc, char **argv, struct rec_args *a, bool from_co
 			break;
 		case OPT_NO_TLS:
 			a->no_tls = true;
+			break;
+		case OPT_CONTAINER_API:
+			if (!from_config && a->cfg_container_api)
+				a->n_container_api = 0;
+			a->cfg_container_api = from_config;
+			if (a->n_container_api == MAX_CONTAINER_API)
+				return usage_error("at most %d --container-api sockets",
+						   MAX_CONTAINER_API);
+			if (strcmp(optarg, "none") && optarg[0] != '/')
+				return usage_error("--container-api: '%s' is not the absolute path "
+						   "of a socket, or none", optarg);
+			a->container_api[a->n_container_api++] = optarg;
 			break;
 		case 'q':
 			a->quiet = true;
@@ -461,6 +485,11 @@ static void print_config(const struct rec_args *a, FILE *f)
 		fprintf(f, "replay = %s\n", a->replay);
 	print_list(f, "keylog", a->keylogs, a->n_keylogs);
 	print_list(f, "libssl", a->libssl, a->n_libssl);
+	if (a->n_container_api)
+		print_list(f, "container-api", a->container_api, a->n_container_api);
+	else
+		fprintf(f, "# container-api = (default: /run/podman/podman.sock, "
+			"/run/docker.sock)\n");
 	if (a->max_size)
 		print_size(f, "max-size", a->max_size);
 	else
@@ -519,14 +548,21 @@ int rec_args_parse(int argc, char **argv, struct rec_args *a)
 		return usage_error("--replay and -i exclude each other");
 	if (!a->replay && !a->n_ifaces)
 		return usage_error("nothing to record: give -i IFACE or --replay FILE");
+	for (size_t i = 0; i < a->n_ifaces && a->n_ifaces > 1; i++)
+		if (strcmp(a->ifaces[i], "any") == 0)
+			return usage_error("-i any records every interface: give it alone");
 	if (a->replay) {
 		if (a->filter)
 			return usage_error("a filter ('%s') works on live capture only", a->filter);
-		if (a->snaplen || a->n_libssl || a->no_tls)
-			return usage_error("--snaplen, --libssl and --no-tls are for live capture");
+		if (a->snaplen || a->n_libssl || a->no_tls || a->n_container_api)
+			return usage_error("--snaplen, --libssl, --no-tls and --container-api are "
+					   "for live capture");
 		if (strcmp(a->replay, "-") && access(a->replay, R_OK))
 			return usage_error("%s: %s", a->replay, strerror(errno));
 	}
+	for (size_t i = 0; i < a->n_container_api; i++)
+		if (!strcmp(a->container_api[i], "none") && a->n_container_api > 1)
+			return usage_error("--container-api none with sockets to ask");
 	for (size_t i = 0; i < a->n_keylogs; i++)
 		if (strcmp(a->keylogs[i], "-") && access(a->keylogs[i], R_OK))
 			return usage_error("--keylog %s: %s", a->keylogs[i], strerror(errno));

@@ -21,6 +21,7 @@ enum {
 #define MAX_IFACES 32
 #define MAX_LIBSSL 16
 #define MAX_KEYLOGS 64
+#define MAX_CONTAINER_API 4
 
 struct rec_args {
 	const char *ifaces[MAX_IFACES];
@@ -29,6 +30,8 @@ struct rec_args {
 	size_t n_libssl;
 	const char *keylogs[MAX_KEYLOGS];
 	size_t n_keylogs;
+	const char *container_api[MAX_CONTAINER_API]; /* "none": ask no runtime */
+	size_t n_container_api;
 	const char *replay;
 	const char *store;
 	uint32_t snaplen;
@@ -44,7 +47,7 @@ struct rec_args {
 	unsigned *cfg_lines;
 	int cfg_argc;
 	/* the values of a repeatable option came from the file: the command line replaces them */
-	bool cfg_ifaces, cfg_keylogs, cfg_libssl;
+	bool cfg_ifaces, cfg_keylogs, cfg_libssl, cfg_container_api;
 };
 
 /*

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "../schema/store.h"
 #include "../schema/units.h"
 #include "capfile.h"
+#include "ctr_json.h"
 #include "keylog.h"
 #include "proc_info.h"
 
@@ -32,8 +34,9 @@
 #define PROGRESS_MIN_BYTES (64u << 20) /* inputs smaller than this show no progress line */
 #define PROGRESS_NS 250000000ull       /* at most 4 refreshes a second */
 #define ERRORS_SHOWN 50u               /* damaged places reported one by one */
-#define COMMENT_CACHE 512u
+#define COMMENT_CACHE 16384u           /* export comments with container labels are long */
 #define PROCS_PUT_SLOTS 256u
+#define CTRS_PUT_SLOTS 64u
 
 struct seen_proc {
 	uint32_t pid;
@@ -54,6 +57,7 @@ struct replay {
 	uint32_t n_ifmap, cap_ifmap;
 
 	struct seen_proc procs_put[PROCS_PUT_SLOTS];
+	char ctrs_put[CTRS_PUT_SLOTS][ECAP_CONTAINER_ID_MAX]; /* containers stored, by id */
 	int last_err;            /* a process record the store refused */
 	char last_comment[COMMENT_CACHE];
 	size_t last_comment_len;
@@ -132,6 +136,16 @@ static bool key_is(const char *k, size_t n, const char *want)
 	return strlen(want) == n && strncasecmp(k, want, n) == 0;
 }
 
+/* 64 lower-case hex digits in vn bytes (only the bytes of the comment are read). */
+static bool container_id_ok(const char *v, size_t vn)
+{
+	size_t i = 0;
+
+	while (i < vn && ((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+		i++;
+	return vn == 64 && i == vn;
+}
+
 /* A field of what the process was (ecap_proc_info), when k is one of those keys. */
 static void apply_info(struct ecap_proc_info *pi, const char *k, size_t kn, const char *v,
 		       size_t vn)
@@ -163,10 +177,7 @@ static void apply_info(struct ecap_proc_info *pi, const char *k, size_t kn, cons
 	} else if (key_is(k, kn, "cgroup")) {
 		proc_info_printable(pi->cgroup, sizeof(pi->cgroup), v, vn);
 	} else if (key_is(k, kn, "containerid")) {
-		size_t i = 0;
-		while (i < vn && ((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
-			i++;
-		if (vn == 64 && i == vn) /* only the bytes of the comment are read */
+		if (container_id_ok(v, vn))
 			proc_info_printable(pi->container_id, sizeof(pi->container_id), v, vn);
 	} else if (key_is(k, kn, "containerruntime")) {
 		proc_info_printable(pi->runtime, sizeof(pi->runtime), v, vn);
@@ -210,6 +221,65 @@ static void trim(const char **s, size_t *n)
 	}
 	while (*n && isspace((unsigned char)(*s)[*n - 1]))
 		(*n)--;
+}
+
+/* One "Key: value" of the comment's own block about its container. */
+static void apply_container(struct ecap_container *ct, const char *k, size_t kn, const char *v,
+			    size_t vn)
+{
+	char text[ECAP_LABELS_MAX];
+	struct json_object *labels;
+
+	if (key_is(k, kn, "containerid")) {
+		if (container_id_ok(v, vn))
+			proc_info_printable(ct->id, sizeof(ct->id), v, vn);
+	} else if (key_is(k, kn, "containerruntime")) {
+		proc_info_printable(ct->runtime, sizeof(ct->runtime), v, vn);
+	} else if (key_is(k, kn, "containername")) {
+		proc_info_printable(ct->name, sizeof(ct->name), v, vn);
+	} else if (key_is(k, kn, "containerimage")) {
+		proc_info_printable(ct->image, sizeof(ct->image), v, vn);
+	} else if (key_is(k, kn, "containerlabels")) {
+		/* made again from what it parses to: sorted, printable, cut at whole pairs */
+		proc_info_printable(text, sizeof(text), v, vn < sizeof(text) ? vn : 0);
+		labels = text[0] ? ctr_json_parse(text, strlen(text)) : NULL;
+		if (labels && json_object_is_type(labels, json_type_object))
+			ctr_json_labels(labels, ct->labels, sizeof(ct->labels));
+		json_object_put(labels);
+	} else if (key_is(k, kn, "podname")) {
+		proc_info_printable(ct->pod_name, sizeof(ct->pod_name), v, vn);
+	} else if (key_is(k, kn, "podnamespace")) {
+		proc_info_printable(ct->pod_namespace, sizeof(ct->pod_namespace), v, vn);
+	} else if (key_is(k, kn, "poduid")) {
+		proc_info_printable(ct->pod_uid, sizeof(ct->pod_uid), v, vn);
+	}
+}
+
+bool replay_comment_container(const char *c, size_t len, struct ecap_container *out)
+{
+	const char *end = c + len;
+
+	memset(out, 0, sizeof(*out));
+	while (c < end) {
+		const char *nl = memchr(c, '\n', (size_t)(end - c));
+		const char *le = nl ? nl : end;
+		const char *colon = memchr(c, ':', (size_t)(le - c));
+		if (colon) {
+			const char *k = c, *v = colon + 1;
+			size_t kn = (size_t)(colon - c), vn = (size_t)(le - v);
+			trim(&k, &kn);
+			trim(&v, &vn);
+			apply_container(out, k, kn, v, vn);
+		}
+		c = nl ? nl + 1 : end;
+	}
+	/* a container is kept only with what its runtime said of it */
+	if (!out->id[0] || (!out->name[0] && !out->image[0] && !out->labels[0] &&
+			    !out->pod_name[0])) {
+		memset(out, 0, sizeof(*out));
+		return false;
+	}
+	return true;
 }
 
 bool replay_comment_proc(const char *c, size_t len, struct ecap_proc *out,
@@ -282,6 +352,21 @@ static bool process_known(struct replay *r, const struct ecap_proc_info *pi)
 	return false;
 }
 
+/* Whether the container's record was stored already in this run (as process_known). */
+static bool container_known(struct replay *r, const char *id)
+{
+	uint64_t h = 0;
+	char *e;
+
+	for (size_t i = 0; i < 16; i++)
+		h = h * 16 + (uint64_t)(id[i] <= '9' ? id[i] - '0' : id[i] - 'a' + 10);
+	e = r->ctrs_put[h % CTRS_PUT_SLOTS];
+	if (!strcmp(e, id))
+		return true;
+	snprintf(e, ECAP_CONTAINER_ID_MAX, "%s", id);
+	return false;
+}
+
 /* The comment's process, parsed once per distinct comment. */
 static const struct ecap_proc *comment_proc(struct replay *r, const char *c, size_t n)
 {
@@ -291,6 +376,16 @@ static const struct ecap_proc *comment_proc(struct replay *r, const char *c, siz
 	r->last_proc_valid = replay_comment_proc(c, n, &r->last_proc, &info);
 	if (r->last_proc_valid && info.pid && !process_known(r, &info)) {
 		int err = pipeline_process(r->p, &info);
+		if (err < 0)
+			r->last_err = err;
+	}
+	struct ecap_container ct;
+	if (r->last_proc_valid && info.container_id[0] &&
+	    replay_comment_container(c, n, &ct) && !strcmp(ct.id, info.container_id) &&
+	    !container_known(r, ct.id)) {
+		/* when it was recorded is not said: the time of the replay stands for it */
+		ct.first_ns = ct.last_ns = now_ns(CLOCK_REALTIME);
+		int err = pipeline_container(r->p, &ct);
 		if (err < 0)
 			r->last_err = err;
 	}

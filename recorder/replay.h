@@ -75,4 +75,12 @@ void replay_summary(FILE *out, const struct replay_result *res, struct pipeline 
 bool replay_comment_proc(const char *comment, size_t len, struct ecap_proc *out,
 			 struct ecap_proc_info *info);
 
+/*
+ * The container that a comment's own block (not its "Peer " lines) names with what its
+ * runtime said of it: ContainerId with at least one of ContainerName, ContainerImage,
+ * ContainerLabels (a JSON object, made again sorted and cut), PodName; also
+ * ContainerRuntime, PodNamespace, PodUID. true with *out filled; false (zeroed) otherwise.
+ */
+bool replay_comment_container(const char *comment, size_t len, struct ecap_container *out);
+
 #endif

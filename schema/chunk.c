@@ -71,7 +71,8 @@ void chunk_builder_free(struct chunk_builder *cb)
 bool chunk_builder_empty(const struct chunk_builder *cb)
 {
 	return cb->meta.packets == 0 && cb->meta.n_flows == 0 && cb->n_secrets == 0 &&
-	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0 && cb->meta.n_procs == 0;
+	       cb->meta.n_sessions == 0 && cb->meta.n_drops == 0 && cb->meta.n_procs == 0 &&
+	       cb->meta.n_containers == 0;
 }
 
 size_t chunk_builder_raw_size(const struct chunk_builder *cb)
@@ -358,6 +359,15 @@ int chunk_builder_add_process(struct chunk_builder *cb, const struct ecap_proc_i
 	if (!slot)
 		return -ENOMEM;
 	*slot = *pi;
+	return 0;
+}
+
+int chunk_builder_add_container(struct chunk_builder *cb, const struct ecap_container *c)
+{
+	struct ecap_container *slot = chunkmeta_push(&cb->meta, containers);
+	if (!slot)
+		return -ENOMEM;
+	*slot = *c;
 	return 0;
 }
 

@@ -81,6 +81,7 @@ int chunk_builder_add_secret(struct chunk_builder *cb, const struct tls_secret *
 int chunk_builder_has_secret(const struct chunk_builder *cb, const struct tls_secret *sec);
 int chunk_builder_add_drops(struct chunk_builder *cb, uint32_t iface, uint64_t ts, uint64_t n);
 int chunk_builder_add_process(struct chunk_builder *cb, const struct ecap_proc_info *pi);
+int chunk_builder_add_container(struct chunk_builder *cb, const struct ecap_container *c);
 
 /*
  * Close the chunk as chunk `id` (chunk_seal.c): meta_frame receives the metadata frame and

@@ -133,7 +133,8 @@ static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr
 	for (size_t i = 0; i < m->n_ifaces; i++) {
 		const struct ecap_iface *d = &m->ifaces[i].desc;
 		struct pcapng_idb_info idb = { .linktype = d->linktype, .snaplen = d->snaplen,
-					       .name = d->name, .filter = d->filter, .tsresol = 9 };
+					       .name = d->name, .filter = d->filter, .tsresol = 9,
+					       .description = d->description };
 		if ((err = pcapng_write_idb(hdr, &idb)))
 			return err;
 		cuts->end[cuts->n++] = hdr->len;

@@ -72,6 +72,16 @@
  *  13 header blocks (with flag 4; count 1, one u32): how many of the first blocks hold the
  *       SHB and the IDBs, each ending on a pcapng block boundary. Absent: 1 (block 0).
  *       A chunk with many interfaces needs several (a block holds 256 KiB at most).
+ *  14 containers (what their runtime said of the containers of processes of section 11; a
+ *       container may be repeated in later chunks): u64 first_ns, u64 last_ns (wall clock:
+ *       when the recorder first and last stored it), then eight u16 lengths and the bytes of:
+ *       id (64 hex digits), runtime, name, image, labels (a JSON object), pod name, pod
+ *       namespace, pod uid. Each text is shorter than its field in records.h and printable
+ *       ASCII (a decoder makes anything else '?').
+ *  16 interface namespaces (after section 1; only when an interface has them: -i any):
+ *       element i for interface i of section 1: u32 network namespace inode, u32 ifindex,
+ *       u16 description_len, the description (the IDB's if_description, printable ASCII,
+ *       shorter than ECAP_IFDESC_MAX). Absent: 0, 0, "" for every interface.
  * Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
@@ -103,15 +113,21 @@
 #define PROCINFO_FIXED 56
 #define OWNER_START_LEN 16
 #define HEADER_BLOCKS_LEN 4
+#define CONTAINER_FIXED (16 + 2 * CONTAINER_TEXT_COUNT)
 
 enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
        SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
-       SEC_HEADER_BLOCKS };
+       SEC_HEADER_BLOCKS, SEC_CONTAINERS, SEC_IFACE_NETNS = 16 };
 
 /* The text fields of a process record, in their encoded order, with their sizes. */
 #define PROCINFO_TEXTS(X) \
 	X(exe) X(args) X(cgroup) X(container_id) X(runtime) X(pod_uid)
 #define PROCINFO_TEXT_COUNT 6
+
+/* The text fields of a container record, in their encoded order. */
+#define CONTAINER_TEXTS(X) \
+	X(id) X(runtime) X(name) X(image) X(labels) X(pod_name) X(pod_namespace) X(pod_uid)
+#define CONTAINER_TEXT_COUNT 8
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -152,6 +168,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->has_digest = false;
 	m->version[0] = 0;
 	m->n_procs = 0;
+	m->n_containers = 0;
 	m->header_blocks = 0;
 	m->segment = 0;
 	m->offset = 0;
@@ -169,6 +186,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->blocks);
 	free(m->blockmax);
 	free(m->procs);
+	free(m->containers);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -200,6 +218,15 @@ static void put_proc(uint8_t *p, const struct ecap_proc *pr)
 	le32_store(p + 41, pr->netns);
 }
 
+/* One text of a record pi at t, its length at lens; and its length added to len. */
+#define PUT_TEXT(f)                                   \
+	n = strnlen(pi->f, sizeof(pi->f) - 1);        \
+	le16_store(lens, (uint16_t)n);                \
+	lens += 2;                                    \
+	memcpy(t, pi->f, n);                          \
+	t += n;
+#define TEXT_LEN(f) len += strnlen(pi->f, sizeof(pi->f) - 1);
+
 static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
 {
 	uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT, *t = p + PROCINFO_FIXED;
@@ -212,15 +239,36 @@ static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
 	le32_store(p + 24, pi->nspid);
 	memset(p + 28, 0, ECAP_COMM_LEN);
 	memcpy(p + 28, pi->parent_comm, strnlen(pi->parent_comm, ECAP_COMM_LEN - 1));
-#define PUT_TEXT(f)                                   \
-	n = strnlen(pi->f, sizeof(pi->f) - 1);        \
-	le16_store(lens, (uint16_t)n);                \
-	lens += 2;                                    \
-	memcpy(t, pi->f, n);                          \
-	t += n;
 	PROCINFO_TEXTS(PUT_TEXT)
-#undef PUT_TEXT
 	return t;
+}
+
+static uint8_t *put_container(uint8_t *p, const struct ecap_container *pi)
+{
+	uint8_t *lens = p + 16, *t = p + CONTAINER_FIXED;
+	size_t n;
+
+	le64_store(p, pi->first_ns);
+	le64_store(p + 8, pi->last_ns);
+	CONTAINER_TEXTS(PUT_TEXT)
+	return t;
+}
+
+static int encode_containers(const struct chunk_meta *m, struct buf *b)
+{
+	size_t len = 0;
+	uint8_t *p;
+
+	for (size_t i = 0; i < m->n_containers; i++) {
+		const struct ecap_container *pi = &m->containers[i];
+		len += CONTAINER_FIXED;
+		CONTAINER_TEXTS(TEXT_LEN)
+	}
+	if (!(p = put_section(b, SEC_CONTAINERS, (uint32_t)m->n_containers, len)))
+		return -ENOMEM;
+	for (size_t i = 0; i < m->n_containers; i++)
+		p = put_container(p, &m->containers[i]);
+	return 0;
 }
 
 static int encode_body(const struct chunk_meta *m, struct buf *b)
@@ -243,6 +291,27 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		memcpy(p + 14, f->desc.name, nl);
 		memcpy(p + 14 + nl, f->desc.filter, fl);
 		p += 14 + nl + fl;
+	}
+
+	bool any_netns = false;
+	len = 0;
+	for (size_t i = 0; i < m->n_ifaces; i++) {
+		const struct ecap_iface *d = &m->ifaces[i].desc;
+		any_netns |= d->netns || d->description[0];
+		len += 10 + strnlen(d->description, ECAP_IFDESC_MAX - 1);
+	}
+	if (any_netns) {
+		if (!(p = put_section(b, SEC_IFACE_NETNS, (uint32_t)m->n_ifaces, len)))
+			return -ENOMEM;
+		for (size_t i = 0; i < m->n_ifaces; i++) {
+			const struct ecap_iface *d = &m->ifaces[i].desc;
+			size_t dl = strnlen(d->description, ECAP_IFDESC_MAX - 1);
+			le32_store(p, d->netns);
+			le32_store(p + 4, d->ifindex);
+			le16_store(p + 8, (uint16_t)dl);
+			memcpy(p + 10, d->description, dl);
+			p += 10 + dl;
+		}
 	}
 
 	if (m->n_flows) {
@@ -330,16 +399,17 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 		len = 0;
 		for (size_t i = 0; i < m->n_procs; i++) {
 			const struct ecap_proc_info *pi = &m->procs[i];
-#define TEXT_LEN(f) len += strnlen(pi->f, sizeof(pi->f) - 1);
 			len += PROCINFO_FIXED;
 			PROCINFO_TEXTS(TEXT_LEN)
-#undef TEXT_LEN
 		}
 		if (!(p = put_section(b, SEC_PROCS, (uint32_t)m->n_procs, len)))
 			return -ENOMEM;
 		for (size_t i = 0; i < m->n_procs; i++)
 			p = put_procinfo(p, &m->procs[i]);
 	}
+
+	if (m->n_containers && encode_containers(m, b) < 0)
+		return -ENOMEM;
 
 	if (m->n_blocks) {
 		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
@@ -491,18 +561,58 @@ static void get_text(char *out, size_t size, const uint8_t *p, size_t n)
 	out[n < size - 1 ? n : size - 1] = '\0';
 }
 
+/* One text of a record (pi) from t, its length from lens. */
+#define GET_TEXT(f)                                                   \
+	n = le16_load(lens);                                          \
+	lens += 2;                                                    \
+	if (n >= sizeof(pi->f))                                       \
+		BAD("record text longer than its field");             \
+	get_text(pi->f, sizeof(pi->f), t, n);                         \
+	t += n;
+
+/* Whether a record at p of `fixed` bytes, whose texts' count lengths (u16) are at lens,
+ * has room for its texts before end. */
+static bool record_fits(const uint8_t *p, const uint8_t *end, size_t fixed, size_t lens_at,
+			int count)
+{
+	size_t total = 0;
+
+	if ((size_t)(end - p) < fixed)
+		return false;
+	for (int k = 0; k < count; k++)
+		total += le16_load(p + lens_at + 2 * k);
+	return (size_t)(end - p) - fixed >= total;
+}
+
+static int decode_iface_netns(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			      uint32_t count, const char **why)
+{
+	if (count != m->n_ifaces)
+		BAD("interface namespace section disagrees with the interfaces");
+	for (uint32_t i = 0; i < count; i++) {
+		if (end - p < 10)
+			BAD("interface namespace record overruns its section");
+		uint16_t dl = le16_load(p + 8);
+		if ((size_t)(end - p) < 10u + dl)
+			BAD("interface description overruns its section");
+		if (dl >= ECAP_IFDESC_MAX)
+			BAD("interface description too long");
+		struct ecap_iface *d = &m->ifaces[i].desc;
+		d->netns = le32_load(p);
+		d->ifindex = le32_load(p + 4);
+		get_text(d->description, sizeof(d->description), p + 10, dl);
+		p += 10 + dl;
+	}
+	return 0;
+}
+
 static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
 			uint32_t count, const char **why)
 {
 	for (uint32_t i = 0; i < count; i++) {
-		if (end - p < PROCINFO_FIXED)
-			BAD("process record overruns its section");
 		const uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT;
-		size_t total = 0;
-		for (int k = 0; k < PROCINFO_TEXT_COUNT; k++)
-			total += le16_load(lens + 2 * k);
-		if ((size_t)(end - p) - PROCINFO_FIXED < total)
-			BAD("process record text overruns its section");
+		if (!record_fits(p, end, PROCINFO_FIXED, (size_t)(lens - p), PROCINFO_TEXT_COUNT))
+			BAD("process record overruns its section");
 		struct ecap_proc_info *pi = chunkmeta_push(m, procs);
 		if (!pi)
 			return -ENOMEM;
@@ -515,19 +625,33 @@ static int decode_procs(struct chunk_meta *m, const uint8_t *p, const uint8_t *e
 			 strnlen((const char *)p + 28, ECAP_COMM_LEN - 1));
 		const uint8_t *t = p + PROCINFO_FIXED;
 		size_t n;
-#define GET_TEXT(f)                                                   \
-	n = le16_load(lens);                                          \
-	lens += 2;                                                    \
-	if (n >= sizeof(pi->f))                                       \
-		BAD("process record text longer than its field");     \
-	get_text(pi->f, sizeof(pi->f), t, n);                         \
-	t += n;
 		PROCINFO_TEXTS(GET_TEXT)
-#undef GET_TEXT
 		p = t;
 	}
 	if (p != end)
 		BAD("process records do not fill their section");
+	return 0;
+}
+
+static int decode_containers(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			     uint32_t count, const char **why)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		const uint8_t *lens = p + 16;
+		if (!record_fits(p, end, CONTAINER_FIXED, 16, CONTAINER_TEXT_COUNT))
+			BAD("container record overruns its section");
+		struct ecap_container *pi = chunkmeta_push(m, containers);
+		if (!pi)
+			return -ENOMEM;
+		pi->first_ns = le64_load(p);
+		pi->last_ns = le64_load(p + 8);
+		const uint8_t *t = p + CONTAINER_FIXED;
+		size_t n;
+		CONTAINER_TEXTS(GET_TEXT)
+		p = t;
+	}
+	if (p != end)
+		BAD("container records do not fill their section");
 	return 0;
 }
 
@@ -574,6 +698,9 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		switch (type) {
 		case SEC_IFACES:
 			err = decode_ifaces(m, s, send, count, why);
+			break;
+		case SEC_IFACE_NETNS:
+			err = decode_iface_netns(m, s, send, count, why);
 			break;
 		case SEC_FLOWS:
 			for (uint32_t i = 0; i < count; i++, s += FLOW_LEN) {
@@ -636,6 +763,9 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			break;
 		case SEC_PROCS:
 			err = decode_procs(m, s, send, count, why);
+			break;
+		case SEC_CONTAINERS:
+			err = decode_containers(m, s, send, count, why);
 			break;
 		case SEC_HEADER_BLOCKS:
 			if (count != 1)

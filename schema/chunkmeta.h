@@ -90,6 +90,7 @@ struct chunk_meta {
 	uint8_t digest[CHUNKMETA_DIGEST_LEN];
 	char version[CHUNKMETA_VERSION_MAX];
 	struct ecap_proc_info *procs;            size_t n_procs, cap_procs;
+	struct ecap_container *containers;       size_t n_containers, cap_containers;
 	/* with CHUNKMETA_FLAG_BLOCKS: the first header_blocks blocks hold the SHB and the IDBs
 	 * (whole pcapng blocks each), what a read of some flows needs besides their packets */
 	uint32_t header_blocks;

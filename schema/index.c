@@ -19,6 +19,7 @@ extern const char index_sql[];
 
 enum {
 	ST_IFACE,
+	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_PROC,
 	ST_PROCINFO,
@@ -30,12 +31,15 @@ enum {
 	ST_SEGMENT,
 	ST_SECRET_CHUNK,
 	ST_SECRET_ROWS,
+	ST_CONTAINER,
 	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_IFACE_NETNS] = "INSERT OR IGNORE INTO interface_netns(iface, netns, ifindex, "
+			   "description) VALUES (?1, ?2, ?3, ?4)",
 	/* a flow with its totals so far (see upsert_flow); ?14-?16 only count on a conflict */
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
 		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
@@ -73,6 +77,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SECRET_ROWS] = "SELECT x.secrets FROM secret_chunks c JOIN secrets x "
 			   "ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
 			   "WHERE c.client_random = ?1",
+	/* the latest record's facts (a chunk is added again at recovery: same result) */
+	[ST_CONTAINER] = "INSERT INTO containers(id, runtime, name, image, labels, pod_name, "
+			 "pod_namespace, pod_uid, first_ns, last_ns) VALUES (?1, ?2, ?3, ?4, ?5, "
+			 "?6, ?7, ?8, ?9, ?10) ON CONFLICT(id) DO UPDATE SET "
+			 "runtime = iif(excluded.last_ns >= last_ns, excluded.runtime, runtime), "
+			 "name = iif(excluded.last_ns >= last_ns, excluded.name, name), "
+			 "image = iif(excluded.last_ns >= last_ns, excluded.image, image), "
+			 "labels = iif(excluded.last_ns >= last_ns, excluded.labels, labels), "
+			 "pod_name = iif(excluded.last_ns >= last_ns, excluded.pod_name, "
+			 "pod_name), "
+			 "pod_namespace = iif(excluded.last_ns >= last_ns, excluded.pod_namespace, "
+			 "pod_namespace), "
+			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
+			 "first_ns = min(first_ns, excluded.first_ns), "
+			 "last_ns = max(last_ns, excluded.last_ns)",
 };
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
@@ -239,7 +258,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 3)
+	if (from < 1 || from > 4)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -250,8 +269,11 @@ static int index_migrate(struct index *ix)
 			     "DEFAULT 0")))
 		err = exec(ix, index_sql);
 	/* 3 -> 4: one secrets row per session and chunk */
-	if (!err)
+	if (!err && from <= 3)
 		err = migrate_3_to_4(ix);
+	/* 4 -> 5: the containers table and interface_netns (made by index_sql) */
+	if (!err)
+		err = exec(ix, index_sql);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -566,6 +588,21 @@ static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint6
 	return step(ix, ST_PROCINFO);
 }
 
+static int add_container(struct index *ix, const struct ecap_container *c)
+{
+	sqlite3_stmt *st = ix->st[ST_CONTAINER];
+	const char *texts[] = { c->id, c->runtime, c->name, c->image, c->labels, c->pod_name,
+				c->pod_namespace, c->pod_uid };
+
+	if (!c->id[0])
+		return 0;
+	for (int i = 0; i < 8; i++)
+		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 9, (int64_t)c->first_ns);
+	sqlite3_bind_int64(st, 10, (int64_t)c->last_ns);
+	return step(ix, ST_CONTAINER);
+}
+
 /* Looks up flow_id's slot without making one (NULL: none). */
 static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
 {
@@ -710,6 +747,14 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 4, f->desc.snaplen);
 		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
 		err = step(ix, ST_IFACE);
+		if (err || (!f->desc.netns && !f->desc.description[0]))
+			continue;
+		st = ix->st[ST_IFACE_NETNS];
+		sqlite3_bind_int64(st, 1, f->store_id);
+		sqlite3_bind_int64(st, 2, f->desc.netns);
+		sqlite3_bind_int64(st, 3, f->desc.ifindex);
+		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_TRANSIENT);
+		err = step(ix, ST_IFACE_NETNS);
 	}
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
 		const struct chunkmeta_flowstat *fs = &m->flowstats[i];
@@ -731,6 +776,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = add_flow(ix, &m->flows[i], m->id);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
 		err = add_procinfo(ix, &m->procs[i], m->id);
+	for (size_t i = 0; i < m->n_containers && !err; i++)
+		err = add_container(ix, &m->containers[i]);
 	if (!err)
 		err = encode_flow_blob(ix, m);
 	if (!err) {
@@ -824,6 +871,7 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"DELETE FROM processes WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		"DELETE FROM containers WHERE id NOT IN (SELECT container_id FROM processes)",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

@@ -15,7 +15,7 @@
 #include "chunkmeta.h"
 #include "records.h"
 
-#define INDEX_SCHEMA_VERSION 4
+#define INDEX_SCHEMA_VERSION 5
 
 struct index;
 

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 4 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 5 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -17,6 +17,15 @@ CREATE TABLE IF NOT EXISTS interfaces (
 	linktype INTEGER NOT NULL,
 	snaplen  INTEGER NOT NULL,
 	filter   TEXT NOT NULL DEFAULT ''
+);
+
+-- (version 5) Where an interface of `ecap-rec -i any` is: its network namespace (inode) and
+-- index there, which with its name identify it, and the IDB's if_description.
+CREATE TABLE IF NOT EXISTS interface_netns (
+	iface       INTEGER PRIMARY KEY,
+	netns       INTEGER NOT NULL,
+	ifindex     INTEGER NOT NULL,
+	description TEXT NOT NULL DEFAULT ''
 );
 
 -- bytes: end of the last indexed chunk; recovery scans the file from there.
@@ -107,6 +116,25 @@ CREATE TABLE IF NOT EXISTS processes (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id);
 CREATE INDEX IF NOT EXISTS processes_by_last_chunk ON processes(last_chunk);
+
+-- What a container's runtime said of it at record time (records.h struct ecap_container), by
+-- the container id that processes.container_id names. labels: a JSON object of strings. first_ns,
+-- last_ns: when the recorder first and last stored it (wall clock). Goes when no process row
+-- names it any more.
+CREATE TABLE IF NOT EXISTS containers (
+	id            TEXT PRIMARY KEY,
+	runtime       TEXT,
+	name          TEXT,
+	image         TEXT,
+	labels        TEXT,
+	pod_name      TEXT,
+	pod_namespace TEXT,
+	pod_uid       TEXT,
+	first_ns      INTEGER,
+	last_ns       INTEGER
+);
+CREATE INDEX IF NOT EXISTS containers_by_name ON containers(name);
+CREATE INDEX IF NOT EXISTS containers_by_pod ON containers(pod_name);
 
 -- A TLS session: the flow whose ClientHello carried client_random, found in chunk_id. Keyed by
 -- flow so that new sessions append to the b-tree instead of landing on random pages.

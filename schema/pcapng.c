@@ -19,7 +19,7 @@
  *
  * Interface Description Block (1):
  *     u16 linktype | u16 reserved | u32 snaplen (0: none) | options
- *   if_name (2): UTF-8 string. if_filter (11): byte 0 is the filter kind (0 = libpcap
+ *   if_name (2): UTF-8 string. if_description (3): UTF-8 string. if_filter (11): byte 0 is the filter kind (0 = libpcap
  *   filter string), the rest the filter. if_tsresol (9): one byte; bit 7 clear: units are
  *   10^-v s; bit 7 set: units are 2^-(v & 0x7f) s; absent: 10^-6 (microseconds).
  *   if_tsoffset (14): i64 seconds added to every timestamp of the interface.
@@ -220,12 +220,14 @@ int pcapng_write_shb(struct buf *b, const struct pcapng_shb_info *info)
 
 int pcapng_write_idb(struct buf *b, const struct pcapng_idb_info *info)
 {
-	if (!str_opt_fits(info->name) || (info->filter && strlen(info->filter) >= OPT_VALUE_MAX))
+	if (!str_opt_fits(info->name) || !str_opt_fits(info->description) ||
+	    (info->filter && strlen(info->filter) >= OPT_VALUE_MAX))
 		return -EINVAL;
 	if (!pcapng_tsresol_units(info->tsresol))
 		return -EINVAL;
 	size_t flen = info->filter && *info->filter ? strlen(info->filter) : 0;
 	size_t opts = str_opt_size(info->name) + (flen ? OPT_HDR + pad4(1 + flen) : 0);
+	opts += str_opt_size(info->description);
 	opts += OPT_HDR + 4; /* if_tsresol */
 	opts += OPT_HDR;     /* end of options */
 	size_t total = 12 + IDB_FIXED + opts;
@@ -237,6 +239,7 @@ int pcapng_write_idb(struct buf *b, const struct pcapng_idb_info *info)
 	le16_store(w + 2, 0);
 	w = put32(w + 4, info->snaplen);
 	w = put_str_opt(w, PCAPNG_IF_NAME, info->name);
+	w = put_str_opt(w, PCAPNG_IF_DESCRIPTION, info->description);
 	if (flen) {
 		le16_store(w, PCAPNG_IF_FILTER);
 		le16_store(w + 2, (uint16_t)(1 + flen));
@@ -486,6 +489,9 @@ int pcapng_parse_idb(const struct pcapng_block *blk, bool swap, struct pcapng_id
 	const uint8_t *val;
 	while ((err = pcapng_opts_next(&it, &code, &val, &len)) > 0) {
 		switch (code) {
+		case PCAPNG_IF_DESCRIPTION:
+			copy_str(out->description, sizeof(out->description), val, len);
+			break;
 		case PCAPNG_IF_NAME:
 			copy_str(out->name, sizeof(out->name), val, len);
 			break;

@@ -63,6 +63,7 @@ struct pcapng_idb_info {
 	uint32_t snaplen;     /* 0: no limit */
 	const char *name;     /* may be NULL */
 	const char *filter;   /* if_filter as a libpcap string, may be NULL or "" */
+	const char *description; /* if_description, may be NULL or "" */
 	uint8_t tsresol;      /* if_tsresol value; 9 = nanoseconds, 6 = microseconds */
 };
 
@@ -118,6 +119,7 @@ struct pcapng_idb {
 	int64_t tsoffset_sec;      /* if_tsoffset */
 	char name[64];
 	char filter[256];
+	char description[128];     /* if_description */
 };
 
 struct pcapng_epb {

@@ -37,11 +37,17 @@ struct ecap_packet {
 /* An interface as recorded: one pcapng IDB. */
 #define ECAP_IFNAME_MAX 64
 #define ECAP_FILTER_MAX 256
+#define ECAP_IFDESC_MAX 128
 struct ecap_iface {
 	char name[ECAP_IFNAME_MAX];     /* "eth0", or "file.pcap#0" for a replayed interface */
 	uint16_t linktype;              /* LINKTYPE_* */
 	uint32_t snaplen;               /* 0: unlimited */
 	char filter[ECAP_FILTER_MAX];   /* the capture filter text, "" when none */
+	/* -i any: where the device is (its identity in the store with the fields above), and
+	 * what the IDB says of it (if_description). 0, 0, "" for other interfaces. */
+	uint32_t netns;                 /* inode of the device's network namespace */
+	uint32_t ifindex;               /* its index there */
+	char description[ECAP_IFDESC_MAX];
 };
 
 /* The process owning one end of a flow. */
@@ -82,6 +88,31 @@ struct ecap_proc_info {
 	char container_id[ECAP_CONTAINER_ID_MAX]; /* from the cgroup path, lower-case hex */
 	char runtime[ECAP_RUNTIME_MAX]; /* docker, containerd, crio, podman */
 	char pod_uid[ECAP_POD_UID_MAX]; /* from a kubepods cgroup path */
+};
+
+/*
+ * A container as its runtime described it at record time (the Docker API, which podman
+ * serves too, or a containerd OCI bundle), kept because containers vanish. Keyed by id (the
+ * 64 hex digits of the cgroup path). Text fields are NUL-terminated printable ASCII ("" when
+ * the runtime did not say); labels is a JSON object of strings, keys sorted, cut at whole
+ * pairs to fit ("{}": the runtime said there are none). first_ns and last_ns: when the
+ * recorder first and last stored the record (wall clock, ns).
+ */
+#define ECAP_CTR_NAME_MAX 128
+#define ECAP_IMAGE_MAX 256
+#define ECAP_LABELS_MAX 2048
+#define ECAP_POD_NAME_MAX 254           /* a Kubernetes name: 253 characters at most */
+#define ECAP_POD_NAMESPACE_MAX 64       /* a DNS label: 63 */
+struct ecap_container {
+	char id[ECAP_CONTAINER_ID_MAX];
+	char runtime[ECAP_RUNTIME_MAX];
+	char name[ECAP_CTR_NAME_MAX];
+	char image[ECAP_IMAGE_MAX];
+	char labels[ECAP_LABELS_MAX];
+	char pod_name[ECAP_POD_NAME_MAX];
+	char pod_namespace[ECAP_POD_NAMESPACE_MAX];
+	char pod_uid[ECAP_POD_UID_MAX];
+	uint64_t first_ns, last_ns;
 };
 
 /* Flow ends: the initiator (sent the first packet / the SYN) is A, the responder B. */

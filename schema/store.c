@@ -169,8 +169,13 @@ int store_load_interfaces(struct store *s)
 {
 	sqlite3_stmt *st;
 	sqlite3 *db = index_db(s->ix);
-	if (sqlite3_prepare_v2(db, "SELECT id, name, linktype, snaplen, filter FROM interfaces "
-				   "ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	/* interface_netns came with schema version 5: an older store read as it is lacks it */
+	if (sqlite3_prepare_v2(db, "SELECT i.id, i.name, i.linktype, i.snaplen, i.filter, n.netns, "
+				   "n.ifindex, n.description FROM interfaces i LEFT JOIN "
+				   "interface_netns n ON n.iface = i.id ORDER BY i.id", -1, &st,
+			       NULL) != SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "SELECT id, name, linktype, snaplen, filter, 0, 0, NULL FROM "
+				   "interfaces ORDER BY id", -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, sqlite3_errmsg(db));
 	s->n_ifaces = 0;
 	int rc;
@@ -191,6 +196,11 @@ int store_load_interfaces(struct store *s)
 		f->linktype = (uint16_t)sqlite3_column_int(st, 2);
 		f->snaplen = (uint32_t)sqlite3_column_int64(st, 3);
 		snprintf(f->filter, sizeof(f->filter), "%s", (const char *)sqlite3_column_text(st, 4));
+		f->netns = (uint32_t)sqlite3_column_int64(st, 5);
+		f->ifindex = (uint32_t)sqlite3_column_int64(st, 6);
+		snprintf(f->description, sizeof(f->description), "%s",
+			 sqlite3_column_type(st, 7) == SQLITE_TEXT
+				 ? (const char *)sqlite3_column_text(st, 7) : "");
 	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, sqlite3_errmsg(db));
@@ -335,7 +345,9 @@ int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_
 	for (size_t i = 0; i < s->n_ifaces; i++) {
 		const struct ecap_iface *f = &s->ifaces[i];
 		if (f->linktype == iface->linktype && f->snaplen == iface->snaplen &&
-		    !strcmp(f->name, iface->name) && !strcmp(f->filter, iface->filter)) {
+		    !strcmp(f->name, iface->name) && !strcmp(f->filter, iface->filter) &&
+		    f->netns == iface->netns && f->ifindex == iface->ifindex &&
+		    !strcmp(f->description, iface->description)) {
 			*id = (uint32_t)i;
 			return 0;
 		}
@@ -349,6 +361,7 @@ int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_
 	*f = *iface;
 	f->name[sizeof(f->name) - 1] = 0;
 	f->filter[sizeof(f->filter) - 1] = 0;
+	f->description[sizeof(f->description) - 1] = 0;
 	*id = (uint32_t)(s->n_ifaces - 1);
 	return 0;
 }
@@ -637,6 +650,12 @@ int store_put_process(struct store *s, const struct ecap_proc_info *pi)
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
+int store_put_container(struct store *s, const struct ecap_container *c)
+{
+	int err = chunk_builder_add_container(&s->cb, c);
+	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+}
+
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
@@ -705,6 +724,7 @@ int store_close(struct store *s)
 	}
 	sqlite3_finalize(s->get_flow_st);
 	sqlite3_finalize(s->get_proc_st);
+	sqlite3_finalize(s->get_ctr_st);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);

@@ -79,6 +79,9 @@ int store_put_secret(struct store *s, const struct tls_secret *secret);
 /* What an owning process was (once in a while per process: a record per chunk that needs it
  * is not needed, but retention keeps a record only as long as the chunk that carried it). */
 int store_put_process(struct store *s, const struct ecap_proc_info *pi);
+/* What a container's runtime said of it (stored with the process records that name it, and
+ * again as long as they are: retention keeps a container while a process names it). */
+int store_put_container(struct store *s, const struct ecap_container *c);
 /* Packets the source lost on an interface (ring buffer full, ...), counted at ts_ns. */
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);
 /* Call at least a few times a second: closes an old chunk, commits, applies retention. */
@@ -134,8 +137,10 @@ struct flow_filter {
 	struct flow_key tuples[STORE_MATCH_MAX]; size_t n_tuples; /* proto 0 = any; both directions */
 	uint8_t proto;                          /* 0: any */
 	/* by what was recorded of the owning process (records.h struct ecap_proc_info) */
-	char containers[STORE_MATCH_TEXT_MAX][ECAP_CONTAINER_ID_MAX]; size_t n_containers;
-						/* an id or its first 12+ digits */
+	char containers[STORE_MATCH_TEXT_MAX][ECAP_CTR_NAME_MAX]; size_t n_containers;
+						/* a name, an id or its first 12+ digits */
+	char pods[STORE_MATCH_TEXT_MAX][ECAP_POD_NAMESPACE_MAX + ECAP_POD_NAME_MAX];
+	size_t n_pods;                          /* NAME, NAMESPACE/NAME or a pod uid */
 	char exes[STORE_MATCH_TEXT_MAX][ECAP_EXE_MAX]; size_t n_exes;
 	char cgroups[STORE_MATCH_TEXT_MAX][ECAP_CGROUP_MAX]; size_t n_cgroups; /* and below */
 	uint32_t netns[STORE_MATCH_MAX];        size_t n_netns;   /* the socket's namespace */
@@ -153,6 +158,12 @@ bool flow_filter_selects(const struct flow_filter *f);
  */
 int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
 			uint64_t *starts, size_t max);
+
+/* Whether process (pid, start_ns) is one f's selections by what was recorded of processes
+ * (container, pod, exe, cgroup) name, as store_select_flows() reads them: 1 yes, 0 no, <0
+ * error. 1 when f has no such selection. */
+int store_process_selected(struct store *s, const struct flow_filter *f, uint32_t pid,
+			   uint64_t start_ns);
 
 /* Flow ids matching the filter, sealed. */
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out);
@@ -212,6 +223,8 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 /* What process (pid, start_ns) was, as recorded: 1 found, 0 not recorded, <0 error. */
 int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		      struct ecap_proc_info *out);
+/* What was recorded of container id (64 hex digits): 1 found, 0 not recorded, <0 error. */
+int store_get_container(struct store *s, const char *id, struct ecap_container *out);
 int store_get_interface(struct store *s, uint32_t id, struct ecap_iface *out);
 uint32_t store_interface_count(struct store *s);
 /* Drops recorded on an interface in [since, until]. */

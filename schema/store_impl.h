@@ -30,6 +30,7 @@ struct store {
 	pthread_mutex_t ix_lock;
 	struct sqlite3_stmt *get_flow_st; /* store_get_flow()'s, prepared once, finalized at close */
 	struct sqlite3_stmt *get_proc_st; /* store_get_process()'s, the same way */
+	struct sqlite3_stmt *get_ctr_st;  /* store_get_container()'s */
 	char errmsg[512];
 
 	struct ecap_iface *ifaces;      /* by store id */

@@ -27,7 +27,8 @@ void flow_filter_init(struct flow_filter *f)
 bool flow_filter_selects(const struct flow_filter *f)
 {
 	return f->n_pids || f->n_uids || f->n_comms || f->n_hosts || f->n_ports || f->n_tuples ||
-	       f->proto || f->n_containers || f->n_exes || f->n_cgroups || f->n_netns;
+	       f->proto || f->n_containers || f->n_exes || f->n_cgroups || f->n_netns ||
+	       f->n_pods;
 }
 
 /* ---- a WHERE clause with bound parameters ------------------------------------------ */
@@ -169,20 +170,120 @@ static void q_text_any(struct query *q, const char *col, const char *v, size_t s
 	q_sql(q, ")");
 }
 
+static bool hex_id_prefix(const char *v)
+{
+	size_t n = strlen(v);
+	return n >= 12 && n < ECAP_CONTAINER_ID_MAX && strspn(v, "0123456789abcdef") == n;
+}
+
+/* Inside the processes subquery: the container is one of f's, by id (or its first 12 or more
+ * digits) or by the name its runtime gave it. */
+static void containers_where(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " AND (");
+	for (size_t i = 0; i < f->n_containers; i++) {
+		const char *v = f->containers[i];
+		int len = (int)strlen(v);
+		q_sql(q, i ? " OR " : "");
+		if (hex_id_prefix(v)) {
+			q_sql(q, "substr(x.container_id, 1, ");
+			q_int(q, len);
+			q_sql(q, ") = ");
+			q_param(q, P_TEXT, 0, v, len);
+			q_sql(q, " OR ");
+		}
+		q_sql(q, "x.container_id IN (SELECT id FROM containers WHERE name = ");
+		q_param(q, P_TEXT, 0, v, len);
+		q_sql(q, ")");
+	}
+	q_sql(q, ")");
+}
+
+/* A pod uid: 36 characters, hex digits and dashes in the 8-4-4-4-12 form. */
+static bool pod_uid_form(const char *v)
+{
+	if (strlen(v) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		if (dash ? v[i] != '-' : !strchr("0123456789abcdef", v[i]) || !v[i])
+			return false;
+	}
+	return true;
+}
+
+/* Inside the processes subquery: the pod is one of f's: by NAME, NAMESPACE/NAME, or uid (the
+ * runtime's labels, or the kubepods cgroup path). */
+static void pods_where(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " AND (");
+	for (size_t i = 0; i < f->n_pods; i++) {
+		const char *v = f->pods[i], *slash = strchr(v, '/');
+		q_sql(q, i ? " OR " : "");
+		if (pod_uid_form(v)) {
+			q_sql(q, "x.pod_uid = ");
+			q_param(q, P_TEXT, 0, v, 36);
+			q_sql(q, " OR x.container_id IN "
+				 "(SELECT id FROM containers WHERE pod_uid = ");
+			q_param(q, P_TEXT, 0, v, 36);
+			q_sql(q, ")");
+			continue;
+		}
+		q_sql(q, "x.container_id IN (SELECT id FROM containers WHERE ");
+		if (slash) {
+			q_sql(q, "pod_namespace = ");
+			q_param(q, P_TEXT, 0, v, (int)(slash - v));
+			q_sql(q, " AND ");
+			v = slash + 1;
+		}
+		q_sql(q, "pod_name = ");
+		q_param(q, P_TEXT, 0, v, (int)strlen(v));
+		q_sql(q, ")");
+	}
+	q_sql(q, ")");
+}
+
 /* Inside the flow_procs subquery: the owner's process record matches. */
 static void proc_info_where(struct query *q, const struct flow_filter *f)
 {
 	q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
 		 "x.start = p.start AND p.start != 0");
 	if (f->n_containers)
-		q_text_any(q, "x.container_id", f->containers[0], sizeof(f->containers[0]),
-			   f->n_containers, true, false);
+		containers_where(q, f);
+	if (f->n_pods)
+		pods_where(q, f);
 	if (f->n_exes)
 		q_text_any(q, "x.exe", f->exes[0], sizeof(f->exes[0]), f->n_exes, false, false);
 	if (f->n_cgroups)
 		q_text_any(q, "x.cgroup", f->cgroups[0], sizeof(f->cgroups[0]), f->n_cgroups, false,
 			   true);
 	q_sql(q, ")");
+}
+
+int store_process_selected(struct store *s, const struct flow_filter *f, uint32_t pid,
+			   uint64_t start_ns)
+{
+	struct query q = { 0 };
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (!f->n_containers && !f->n_exes && !f->n_cgroups && !f->n_pods)
+		return 1;
+	q_sql(&q, "SELECT 1 FROM (SELECT ");
+	q_int(&q, pid);
+	q_sql(&q, " AS pid, ");
+	q_int(&q, (int64_t)start_ns);
+	q_sql(&q, " AS start) p WHERE 1");
+	proc_info_where(&q, f);
+	rc = q_prepare(s, &q, &st);
+	if (rc == 0) {
+		rc = sqlite3_step(st);
+		rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 :
+		     store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	}
+	sqlite3_finalize(st);
+	q_free(&q);
+	return rc;
 }
 
 /* Inside the flow_procs subquery: the owner is one of the pids, at its start when given. */
@@ -271,13 +372,13 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		q_sql(q, ")");
 	}
 	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
-	    f->n_cgroups) {
+	    f->n_cgroups || f->n_pods) {
 		q_sql(q, " AND f.id IN (SELECT flow_id FROM flow_procs p WHERE 1");
 		if (f->n_netns) {
 			q_sql(q, " AND ");
 			q_list_u32(q, "p.netns", f->netns, f->n_netns);
 		}
-		if (f->n_containers || f->n_exes || f->n_cgroups)
+		if (f->n_containers || f->n_exes || f->n_cgroups || f->n_pods)
 			proc_info_where(q, f);
 		if (f->n_pids)
 			pid_where(q, f);
@@ -398,25 +499,39 @@ static void column_text(sqlite3_stmt *st, int col, char *out, size_t size)
 	snprintf(out, size, "%s", c ? (const char *)c : "");
 }
 
+/* *slot's statement, prepared the first time: 0, or the store's error. */
+static int prepared(struct store *s, sqlite3_stmt **slot, const char *sql)
+{
+	if (!*slot && sqlite3_prepare_v2(index_db(s->ix), sql, -1, slot, NULL) != SQLITE_OK)
+		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	return 0;
+}
+
+/* The end of a lookup of one row: 1 found, 0 not, or the store's error. */
+static int row_found(struct store *s, sqlite3_stmt *st, int rc)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+}
+
 /* Called per flow side of an export: prepared once per store handle, as store_get_flow's. */
 int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		      struct ecap_proc_info *out)
 {
+	int rc = prepared(s, &s->get_proc_st, "SELECT start_wall, ppid, parent_comm, nspid, exe, "
+			  "args, cgroup, container_id, runtime, pod_uid FROM processes WHERE "
+			  "pid = ?1 AND start = ?2");
 	sqlite3_stmt *st = s->get_proc_st;
-	int rc;
 
-	if (!st) {
-		if (sqlite3_prepare_v2(index_db(s->ix), "SELECT start_wall, ppid, parent_comm, nspid, "
-				       "exe, args, cgroup, container_id, runtime, pod_uid FROM "
-				       "processes WHERE pid = ?1 AND start = ?2", -1, &st,
-				       NULL) != SQLITE_OK)
-			return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
-		s->get_proc_st = st;
-	}
+	memset(out, 0, sizeof(*out));
+	if (rc < 0)
+		return rc;
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int64(st, 2, (int64_t)start_ns);
 	rc = sqlite3_step(st);
-	memset(out, 0, sizeof(*out));
 	if (rc == SQLITE_ROW) {
 		out->pid = pid;
 		out->start_ns = start_ns;
@@ -431,10 +546,33 @@ int store_get_process(struct store *s, uint32_t pid, uint64_t start_ns,
 		column_text(st, 8, out->runtime, sizeof(out->runtime));
 		column_text(st, 9, out->pod_uid, sizeof(out->pod_uid));
 	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
+	return row_found(s, st, rc);
+}
+
+int store_get_container(struct store *s, const char *id, struct ecap_container *out)
+{
+	int rc = prepared(s, &s->get_ctr_st, "SELECT runtime, name, image, labels, pod_name, "
+			  "pod_namespace, pod_uid, first_ns, last_ns FROM containers WHERE id = ?1");
+	sqlite3_stmt *st = s->get_ctr_st;
+
+	memset(out, 0, sizeof(*out));
+	if (rc < 0 || !id[0])
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out->id, sizeof(out->id), "%s", id);
+		column_text(st, 0, out->runtime, sizeof(out->runtime));
+		column_text(st, 1, out->name, sizeof(out->name));
+		column_text(st, 2, out->image, sizeof(out->image));
+		column_text(st, 3, out->labels, sizeof(out->labels));
+		column_text(st, 4, out->pod_name, sizeof(out->pod_name));
+		column_text(st, 5, out->pod_namespace, sizeof(out->pod_namespace));
+		column_text(st, 6, out->pod_uid, sizeof(out->pod_uid));
+		out->first_ns = (uint64_t)sqlite3_column_int64(st, 7);
+		out->last_ns = (uint64_t)sqlite3_column_int64(st, 8);
+	}
+	return row_found(s, st, rc);
 }
 
 int store_walk_flows(struct store *s, const struct flow_filter *f,

@@ -37,9 +37,12 @@ static void usage(FILE *f)
 		"\n"
 		"  -p, --processes    one line per process (pid, comm, uid): flows, packets,\n"
 		"                     bytes, first and last packet; a flow with both ends local\n"
-		"                     counts for both processes; with --pid/--comm/--uid/--netns\n"
-		"                     only those processes; under each, what was recorded of it\n"
-		"                     (start, parent, executable, command line, cgroup, container)\n"
+		"                     counts for both processes; with a selection by process\n"
+		"                     (--pid, --comm, --uid, --netns, --container, --pod,\n"
+		"                     --exe, --cgroup) only those processes; under each, what\n"
+		"                     was recorded of it (start, parent, executable, command\n"
+		"                     line, cgroup, container with its name, image and labels,\n"
+		"                     pod)\n"
 		"  -f, --flows        one line per flow: id, protocol, A -> B (A opened it),\n"
 		"                     first and last packet, packets, bytes, process of each end\n"
 		"  -j, --json         the same as one JSON object, for scripts\n"
@@ -271,6 +274,14 @@ static int on_flow(const struct flow_info *fi, void *ctx)
 		struct lsout_proc *r = proc_find(&l->procs, p);
 		if (!r)
 			return -ENOMEM;
+		if (!r->selected) {
+			int sel = store_process_selected(l->store, l->filter, p->pid, p->start_ns);
+			if (sel < 0)
+				return sel;
+			r->selected = sel ? 1 : -1;
+		}
+		if (r->selected < 0)
+			continue; /* the other end of a selected connection */
 		r->flows++;
 		r->packets += fi->packets;
 		r->bytes += fi->bytes;
@@ -290,16 +301,23 @@ static int cmp_proc_bytes(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-static bool info_of(const struct ls *l, const struct lsout_proc *r, struct ecap_proc_info *pi)
+/* What was recorded of a process and its container (c zeroed when nothing). */
+static bool info_of(const struct ls *l, const struct lsout_proc *r, struct ecap_proc_info *pi,
+		    struct ecap_container *c)
 {
-	return r->start_ns && l->store &&
-	       store_get_process(l->store, r->pid, r->start_ns, pi) == 1;
+	memset(c, 0, sizeof(*c));
+	if (!r->start_ns || !l->store || store_get_process(l->store, r->pid, r->start_ns, pi) != 1)
+		return false;
+	if (store_get_container(l->store, pi->container_id, c) != 1)
+		memset(c, 0, sizeof(*c));
+	return true;
 }
 
 static void print_procs(const struct ls *l, size_t n, const char *indent)
 {
 	char c[ECAP_COMM_LEN], t1[40], t2[40], sz[32];
 	struct ecap_proc_info pi;
+	struct ecap_container ctr;
 
 	if (n > l->procs.n)
 		n = l->procs.n;
@@ -307,8 +325,9 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 		fputc('[', stdout);
 		for (size_t i = 0; i < n; i++) {
 			const struct lsout_proc *r = &l->procs.rows[i];
+			bool info = info_of(l, r, &pi, &ctr);
 			printf("%s\n%s", i ? "," : "", indent);
-			lsout_json_process(stdout, NULL, r, info_of(l, r, &pi) ? &pi : NULL);
+			lsout_json_process(stdout, NULL, r, info ? &pi : NULL, &ctr);
 		}
 		fputs(n ? "\n  ]" : "]", stdout);
 		return;
@@ -323,8 +342,8 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 		units_format_size(r->bytes, sz, sizeof(sz));
 		printf("%s%8u %-16s %6u %7" PRIu64 " %9" PRIu64 " %10s  %-24s %s\n", indent,
 		       r->pid, c, r->uid, r->flows, r->packets, sz, t1, t2);
-		if (info_of(l, r, &pi))
-			lsout_text_proc_info(stdout, &pi, indent);
+		if (info_of(l, r, &pi, &ctr))
+			lsout_text_proc_info(stdout, &pi, &ctr, indent);
 	}
 	if (!n)
 		printf("%s(no attributed connections)\n", indent);
@@ -529,6 +548,12 @@ int main(int argc, char **argv)
 			r == -ENOMEM ? strerror(ENOMEM) : store_errmsg(s));
 		goto out;
 	}
+	/* processes at the other end of selected connections, not selected themselves */
+	size_t kept = 0;
+	for (size_t i = 0; i < l.procs.n; i++)
+		if (l.procs.rows[i].selected > 0)
+			l.procs.rows[kept++] = l.procs.rows[i];
+	l.procs.n = kept;
 	if (l.procs.n) /* qsort(NULL, 0, ...) is undefined */
 		qsort(l.procs.rows, l.procs.n, sizeof(*l.procs.rows), cmp_proc_bytes);
 	if (procs) {

@@ -10,13 +10,14 @@ cd "$(dirname "$0")/.."
 packages=(
 	meson ninja-build pkg-config gcc
 	libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev liblz4-dev libpcap-dev libssl-dev libcmocka-dev
-	libseccomp-dev libcap-dev libgnutls28-dev
+	libseccomp-dev libcap-dev libgnutls28-dev libcurl4-openssl-dev libjson-c-dev
 	clang llvm bpftool
 	tshark tcpdump lz4 sqlite3 iproute2 curl openssl python3 zstd iperf3 procps nginx-light libcap2-bin
 	bsdutils golang-go nodejs wget gnutls-bin android-boringssl
 	libsystemd-dev
 	dpkg-dev debhelper lintian systemd man-db mandoc bash-completion
 	libpq-dev postgresql-15 openssh-server openssh-client
+	podman runc netavark busybox-static iptables
 )
 
 missing=()

@@ -97,7 +97,7 @@ static void text_out(const struct query *q, const struct fleet_result *r,
 			printf("  %-16s %8u %-16s %6u %7" PRIu64 " %10" PRIu64 " %12" PRIu64 "\n",
 			       p->host, p->t.pid, c, p->t.uid, p->t.flows, p->t.packets, p->t.bytes);
 			if (p->has_info)
-				lsout_text_proc_info(stdout, &p->info, "  ");
+				lsout_text_proc_info(stdout, &p->info, &p->ctr, "  ");
 		}
 	}
 	if (list_flows) {
@@ -155,7 +155,8 @@ static void json_out(const struct query *q, const struct fleet_result *r,
 		for (size_t i = 0; i < rp->n_procs; i++) {
 			const struct fleet_proc *p = &rp->procs[i];
 			printf("%s\n    ", i ? "," : "");
-			lsout_json_process(stdout, p->host, &p->t, p->has_info ? &p->info : NULL);
+			lsout_json_process(stdout, p->host, &p->t, p->has_info ? &p->info : NULL,
+					   &p->ctr);
 		}
 		fputs(rp->n_procs ? "\n  ]" : "]", stdout);
 	}

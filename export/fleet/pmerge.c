@@ -175,6 +175,7 @@ static int headers(struct cursor *c, struct buf *b, uint32_t *next_if, bool dsbs
 							.snaplen = idb.snaplen,
 							.name = name,
 							.filter = idb.filter,
+							.description = idb.description,
 							.tsresol = 9 };
 			err = pcapng_write_idb(b, &info);
 			(*next_if)++;

@@ -166,19 +166,28 @@ static int proc_where(struct sqlq *s, const char *a, const struct flow_filter *f
 		}
 		err = err ?: add(s, ")");
 	}
-	if (!err && (f->n_containers || f->n_exes || f->n_cgroups)) {
+	if (!err && (f->n_containers || f->n_pods || f->n_exes || f->n_cgroups)) {
 		snprintf(x, sizeof(x),
 			 " AND EXISTS (SELECT 1 FROM ecap_processes r WHERE r.host_id = %s.host_id "
 			 "AND r.pid = %s.pid AND r.start = %s.start AND %s.start <> 0", a, a, a, a);
 		err = add(s, x);
 		if (!err && f->n_containers)
-			/* its id or the first digits of it, or the name its runtime gave it */
+			/* its id or its first 12+ digits, or the name its runtime gave it */
 			err = any_text(s, "EXISTS (SELECT 1 FROM unnest(", f->containers[0],
 				       sizeof(f->containers[0]), f->n_containers,
 				       sizeof(f->containers[0]),
-				       ") c WHERE starts_with(r.container_id, c) OR r.container_id IN "
-				       "(SELECT k.id FROM ecap_containers k WHERE k.host_id = "
-				       "r.host_id AND k.name = c))");
+				       ") c WHERE (c ~ '^[0-9a-f]{12,64}$' AND starts_with("
+				       "r.container_id, c)) OR r.container_id IN (SELECT k.id FROM "
+				       "ecap_containers k WHERE k.host_id = r.host_id AND k.name = c))");
+		if (!err && f->n_pods)
+			/* a pod uid (from the cgroup path or the runtime), NAMESPACE/NAME or NAME */
+			err = any_text(s, "EXISTS (SELECT 1 FROM unnest(", f->pods[0],
+				       sizeof(f->pods[0]), f->n_pods, sizeof(f->pods[0]),
+				       ") v WHERE r.pod_uid = v OR r.container_id IN (SELECT k.id "
+				       "FROM ecap_containers k WHERE k.host_id = r.host_id AND "
+				       "(k.pod_uid = v OR CASE WHEN strpos(v, '/') > 0 THEN "
+				       "k.pod_namespace = split_part(v, '/', 1) AND k.pod_name = "
+				       "substr(v, strpos(v, '/') + 1) ELSE k.pod_name = v END)))");
 		if (!err && f->n_exes)
 			err = any_text(s, "r.exe = ANY(", f->exes[0], sizeof(f->exes[0]), f->n_exes,
 				       sizeof(f->exes[0]), ")");
@@ -194,7 +203,7 @@ static int proc_where(struct sqlq *s, const char *a, const struct flow_filter *f
 static bool selects_process(const struct flow_filter *f)
 {
 	return f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers ||
-	       f->n_exes || f->n_cgroups;
+	       f->n_pods || f->n_exes || f->n_cgroups;
 }
 
 /* The conditions on the flow f itself: time, hosts, ports, protocol, tuples. */
@@ -300,9 +309,12 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 	err = add(s, "SELECT h.name, p.pid, p.uid, p.comm, p.start, count(*), sum(f.packets), "
 		     "sum(f.bytes), min(f.first_ts), max(f.last_ts), x.start_ts, x.ppid, "
 		     "x.parent_comm, x.nspid, x.exe, x.args, x.cgroup, x.container_id, x.runtime, "
-		     "x.pod_uid FROM ecap_flows f JOIN ecap_hosts h USING (host_id) JOIN ecap_procs p "
+		     "x.pod_uid, k.name, k.image, k.labels, k.pod_name, k.pod_namespace, k.pod_uid "
+		     "FROM ecap_flows f JOIN ecap_hosts h USING (host_id) JOIN ecap_procs p "
 		     "ON " SAME_FLOW("p") " LEFT JOIN ecap_processes x ON x.host_id = p.host_id AND "
-		     "x.pid = p.pid AND x.start = p.start AND p.start <> 0 WHERE true") ?:
+		     "x.pid = p.pid AND x.start = p.start AND p.start <> 0 LEFT JOIN ecap_containers "
+		     "k ON k.host_id = x.host_id AND k.id = x.container_id AND x.container_id <> '' "
+		     "WHERE true") ?:
 	      flow_where(s, q) ?: proc_where(s, "p", f) ?:
 	      add(s, " AND NOT (p.side = 1 AND EXISTS (SELECT 1 FROM ecap_procs o WHERE "
 		     SAME_FLOW("o") " AND o.side = 0 AND o.pid = p.pid AND o.uid = p.uid AND "
@@ -310,7 +322,8 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 	      proc_where(s, "o", f) ?:
 	      add(s, ")) GROUP BY h.name, p.pid, p.uid, p.comm, p.start, x.start_ts, x.ppid, "
 		     "x.parent_comm, x.nspid, x.exe, x.args, x.cgroup, x.container_id, x.runtime, "
-		     "x.pod_uid ORDER BY 1, 8 DESC, 2");
+		     "x.pod_uid, k.name, k.image, k.labels, k.pod_name, k.pod_namespace, k.pod_uid "
+		     "ORDER BY 1, 8 DESC, 2");
 	return err ?: buf_append(&s->sql, "", 1);
 }
 
@@ -515,7 +528,7 @@ static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq 
 static int take_procs(PGresult *r, size_t server, struct fleet_result *out)
 {
 	(void)server;
-	if (PQnfields(r) != 20)
+	if (PQnfields(r) != 26)
 		return -EBADMSG;
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (grow((void **)&out->procs, &out->cap_procs, out->n_procs, sizeof(*out->procs)))
@@ -554,6 +567,14 @@ static int take_procs(PGresult *r, size_t server, struct fleet_result *out)
 				       PQgetvalue(r, i, 17));
 			printable_copy(pi->runtime, sizeof(pi->runtime), PQgetvalue(r, i, 18));
 			printable_copy(pi->pod_uid, sizeof(pi->pod_uid), PQgetvalue(r, i, 19));
+			struct ecap_container *c = &p->ctr;
+			printable_copy(c->name, sizeof(c->name), PQgetvalue(r, i, 20));
+			printable_copy(c->image, sizeof(c->image), PQgetvalue(r, i, 21));
+			printable_copy(c->labels, sizeof(c->labels), PQgetvalue(r, i, 22));
+			printable_copy(c->pod_name, sizeof(c->pod_name), PQgetvalue(r, i, 23));
+			printable_copy(c->pod_namespace, sizeof(c->pod_namespace),
+				       PQgetvalue(r, i, 24));
+			printable_copy(c->pod_uid, sizeof(c->pod_uid), PQgetvalue(r, i, 25));
 		}
 		out->n_procs++;
 	}

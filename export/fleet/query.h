@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * query.h - a selection (args.h: time, pid[@start], comm, uid, tuple, host, port, proto,
- * container, exe, cgroup, netns) asked of every central server at once: the SQL and its parameters are built here, the queries go
+ * container, pod, exe, cgroup, netns) asked of every central server at once: the SQL and its parameters are built here, the queries go
  * out in parallel (libpq's asynchronous calls) and the rows come back in one list. What the
  * servers answer is checked like any input (host names, store paths, numbers).
  */
@@ -38,6 +38,7 @@ struct fleet_proc {
 	struct lsout_proc t;
 	bool has_info;
 	struct ecap_proc_info info;
+	struct ecap_container ctr; /* what the runtime said of its container ('' when nothing) */
 };
 
 struct fleet_result {

@@ -102,15 +102,11 @@ for g in g1 g2; do
 	"$ECAP_REC" --replay "$T/$g.pcapng" --store "$T/g" --chunk-size 64K -q || fail "replay failed"
 done
 assert_eq 2 "$(sqlite3 "$T/g/index.db" "SELECT count(*) FROM processes")" "gamma's processes"
-# the runtime's metadata of 501's container, in the index table issue 15 adds (the shape agreed
-# for schema 5, made here by hand while this tree's recorder does not write it yet); an index
-# without it (alpha's) ships the rest as before
-sqlite3 "$T/g/index.db" "CREATE TABLE IF NOT EXISTS containers (id TEXT PRIMARY KEY, runtime
-	TEXT, name TEXT, image TEXT, labels TEXT, pod_name TEXT, pod_namespace TEXT, pod_uid TEXT,
-	first_ns INTEGER, last_ns INTEGER);
-	INSERT INTO containers VALUES ('$CID', 'docker', 'web-1', 'nginx:1.25',
+# what the runtime said of 501's container (index table containers, schema 5), as the
+# recorder stores it from a container runtime (a replay has none to ask)
+sqlite3 "$T/g/index.db" "INSERT OR REPLACE INTO containers VALUES ('$CID', 'docker', 'web-1', 'nginx:1.25',
 	'{\"app\":\"web\"}', 'web', 'prod', NULL, 1740823200000000000, 1740823260000000000);
-	INSERT INTO containers VALUES ('$(printf 'ab%.0s' $(seq 32))', 'docker', 'idle', 'x',
+	INSERT OR REPLACE INTO containers VALUES ('$(printf 'ab%.0s' $(seq 32))', 'docker', 'idle', 'x',
 	'{}', NULL, NULL, NULL, 1, 2)"
 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/g" --host gamma --once 2>/dev/null ||
 	fail "ecap-ship of gamma failed"
@@ -141,6 +137,9 @@ print(','.join(str(p['pid']) for p in sorted(json.load(open('$T/fl.json'))['proc
 }
 fleet_same 501 --container "${CID:0:12}"
 fleet_same 501 --container "$CID" --since 2025-01-01
+fleet_same 501 --container web-1
+fleet_same 501 --pod prod/web
+fleet_same 501 --pod web --exe /usr/bin/app
 fleet_same 502 --exe /usr/sbin/nginx
 fleet_same 501,502 --cgroup /system.slice/
 fleet_same 502 --cgroup /system.slice/nginx.service
@@ -155,6 +154,7 @@ assert (p['exe'], p['cgroup'], p['ppid'], p['parent_comm'], p['nspid'], p['start
     '2025-03-01T09:00:00.500000000Z'), p" || fail "fleet JSON of nginx's process details"
 # nothing matches: exit 1 and empty lists, as locally
 for sel in "--cgroup /system.sl" "--exe /usr/sbin/nginx --container ${CID:0:12}" \
+	"--container idle" "--pod prod/other" \
 	"--pid 501@2025-03-01T10:00:01Z"; do
 	rc=0
 	"$ECAP_LS" --fleet-file "$T/dsn" --json -p $sel >"$T/none.json" 2>/dev/null || rc=$?
@@ -167,7 +167,9 @@ done
 	fail "ecap-ls --fleet -p --container failed"
 grep -Eq "^  gamma +501 app " "$T/lsp.txt" || fail "no process 501 on gamma: $(cat "$T/lsp.txt")"
 grep -q "parent 40 containerd-shim, exe /usr/bin/app" "$T/lsp.txt" || fail "no exe line"
-grep -q "container: docker $CID" "$T/lsp.txt" || fail "no container line"
+grep -q "container: docker $CID name web-1 image nginx:1.25" "$T/lsp.txt" ||
+	fail "no container line: $(cat "$T/lsp.txt")"
+grep -q "pod: prod/web" "$T/lsp.txt" || fail "no pod line"
 grep -q "cgroup: /system.slice/docker-$CID.scope" "$T/lsp.txt" || fail "no cgroup line"
 
 # idempotent: shipping again changes nothing

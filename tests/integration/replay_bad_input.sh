@@ -94,6 +94,8 @@ expect_status 2 "$ECAP_REC" --replay does-not-exist.pcap --store x -q
 expect_status 2 "$ECAP_REC" --replay u.pcap --store x --keylog missing-keys.txt -q
 expect_status 2 "$ECAP_REC" --store x
 expect_status 2 "$ECAP_REC" --replay u.pcap -i lo --store x
+expect_status 2 "$ECAP_REC" -i any -i lo --store x
+[ ! -e x ] || fail "a usage error made a store"
 expect_status 2 "$ECAP_REC" --replay u.pcap --store x --max-size lots
 expect_status 2 "$ECAP_REC" --replay u.pcap --store x --max-age soon
 expect_status 2 "$ECAP_REC" --replay u.pcap --store x tcp port 80

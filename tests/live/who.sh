@@ -109,7 +109,9 @@ for sel in "--container ${ID:0:12}" "--container $ID" "--exe $CURL_EXE" "--cgrou
 done
 expect_status 1 "$ECAP_EXPORT" --store "$S" --container "${ID:1:12}" -o "$T/none.pcapng" -q
 expect_status 1 "$ECAP_EXPORT" --store "$S" --cgroup "/$PARENT-not" -o "$T/none.pcapng" -q
-expect_status 2 "$ECAP_EXPORT" --store "$S" --container not-hex-at-all -o "$T/none.pcapng" -q
+# a name no container had (names come from runtimes: live.containers), and no name at all
+expect_status 1 "$ECAP_EXPORT" --store "$S" --container not-hex-at-all -o "$T/none.pcapng" -q
+expect_status 2 "$ECAP_EXPORT" --store "$S" --container "not a name" -o "$T/none.pcapng" -q
 
 "$ECAP_LS" --processes --json "$S" >"$T/ls.json"
 python3 - "$T/ls.json" "$CURL" "$ID" "$CURL_EXE" <<'PY' || fail "ecap-ls --processes --json"

@@ -157,8 +157,23 @@ static void test_options(void **state)
 	/* What was recorded of the process */
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "0123456789AB", now), 1);
 	assert_string_equal(q.flows.containers[0], "0123456789ab");
-	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "0123456789a", now), -EINVAL);
-	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "my-nginx", now), -EINVAL);
+	/* anything else is a name, as its runtime gave it (case kept) */
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "My-nginx_1.x", now), 1);
+	assert_string_equal(q.flows.containers[1], "My-nginx_1.x");
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "0123456789A", now), 1);
+	assert_string_equal(q.flows.containers[2], "0123456789A");
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "two words", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "a/b", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_CONTAINER, "", now), -EINVAL);
+	assert_int_equal(q.flows.n_containers, 3);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_POD, "web-7d9f", now), 1);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_POD, "prod/web-7d9f", now), 1);
+	assert_string_equal(q.flows.pods[1], "prod/web-7d9f");
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_POD, "/web", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_POD, "prod/", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_POD, "a/b/c", now), -EINVAL);
+	assert_int_equal(args_filter_option(&q, ARGS_OPT_POD, "bad\tname", now), -EINVAL);
+	assert_int_equal(q.flows.n_pods, 2);
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_EXE, "/usr/bin/curl", now), 1);
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_EXE, "curl", now), -EINVAL);
 	assert_int_equal(args_filter_option(&q, ARGS_OPT_CGROUP, "/system.slice//", now), 1);

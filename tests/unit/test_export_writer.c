@@ -45,23 +45,63 @@ static void test_comment_text(void **state)
 	struct flow_record r = both_ends();
 	char s[WRITER_COMMENT_MAX];
 
-	int n = writer_format_comment(&r, NULL, FLOW_SIDE_A, s, sizeof(s));
+	int n = writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, sizeof(s));
 	assert_int_equal(n, (int)strlen(s));
 	assert_string_equal(s, "PID: 1234\nTID: 1235\nUID: 1000\nCmd: curl\n"
 			       "Peer PID: 99\nPeer UID: 33\nPeer Cmd: nginx");
-	writer_format_comment(&r, NULL, FLOW_SIDE_B, s, sizeof(s));
+	writer_format_comment(&r, NULL, NULL, FLOW_SIDE_B, s, sizeof(s));
 	assert_string_equal(s, "PID: 99\nUID: 33\nCmd: nginx\n"
 			       "Peer PID: 1234\nPeer TID: 1235\nPeer UID: 1000\nPeer Cmd: curl");
 	r.proc[1].valid = false;
-	writer_format_comment(&r, NULL, FLOW_SIDE_A, s, sizeof(s));
+	writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, sizeof(s));
 	assert_string_equal(s, "PID: 1234\nTID: 1235\nUID: 1000\nCmd: curl");
-	writer_format_comment(&r, NULL, FLOW_SIDE_B, s, sizeof(s));
+	writer_format_comment(&r, NULL, NULL, FLOW_SIDE_B, s, sizeof(s));
 	assert_string_equal(s, "Peer PID: 1234\nPeer TID: 1235\nPeer UID: 1000\nPeer Cmd: curl");
 	r.proc[0].valid = false;
-	assert_int_equal(writer_format_comment(&r, NULL, FLOW_SIDE_A, s, sizeof(s)), 0);
+	assert_int_equal(writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, sizeof(s)), 0);
 	assert_string_equal(s, "");
 	r = both_ends();
-	assert_int_equal(writer_format_comment(&r, NULL, FLOW_SIDE_A, s, 10), -ENOSPC);
+	assert_int_equal(writer_format_comment(&r, NULL, NULL, FLOW_SIDE_A, s, 10), -ENOSPC);
+	(void)state;
+}
+
+/* What the runtime said of the container follows its id, ptcpdump's keys; a pod's uid once. */
+static void test_comment_container(void **state)
+{
+	struct flow_record r = both_ends();
+	struct ecap_proc_info pi = { .pid = 1234, .ppid = 1 };
+	struct ecap_container c = { .last_ns = 1 };
+	const struct ecap_proc_info *info[2] = { &pi, NULL };
+	const struct ecap_container *ctr[2] = { &c, NULL };
+	char s[WRITER_COMMENT_MAX];
+
+	r.proc[1].valid = false;
+	memset(pi.container_id, 'a', 64);
+	snprintf(pi.runtime, sizeof(pi.runtime), "docker");
+	c = (struct ecap_container){ .last_ns = 1 };
+	memcpy(c.id, pi.container_id, sizeof(c.id));
+	snprintf(c.name, sizeof(c.name), "web-1");
+	snprintf(c.image, sizeof(c.image), "nginx:1.25");
+	snprintf(c.labels, sizeof(c.labels), "{\"app\":\"web\"}");
+	snprintf(c.pod_name, sizeof(c.pod_name), "web-7d9f");
+	snprintf(c.pod_namespace, sizeof(c.pod_namespace), "prod");
+	snprintf(c.pod_uid, sizeof(c.pod_uid), "5e1c7b0a-1111-2222-3333-444455556666");
+	assert_true(writer_format_comment(&r, info, ctr, FLOW_SIDE_A, s, sizeof(s)) > 0);
+	char want[1024];
+	snprintf(want, sizeof(want), "PID: 1234\nTID: 1235\nUID: 1000\nCmd: curl\nParentPID: 1\n"
+		 "ContainerId: %s\nContainerRuntime: docker\nContainerName: web-1\n"
+		 "ContainerImage: nginx:1.25\nContainerLabels: {\"app\":\"web\"}\n"
+		 "PodName: web-7d9f\nPodNamespace: prod\n"
+		 "PodUID: 5e1c7b0a-1111-2222-3333-444455556666", pi.container_id);
+	assert_string_equal(s, want);
+	/* the cgroup path's pod uid stands; a record of another container is not used */
+	snprintf(pi.pod_uid, sizeof(pi.pod_uid), "11111111-2222-3333-4444-555555555555");
+	writer_format_comment(&r, info, ctr, FLOW_SIDE_A, s, sizeof(s));
+	assert_non_null(strstr(s, "PodUID: 11111111-2222-3333-4444-555555555555"));
+	assert_null(strstr(s, "PodUID: 5e1c"));
+	c.id[0] = 'b';
+	writer_format_comment(&r, info, ctr, FLOW_SIDE_A, s, sizeof(s));
+	assert_null(strstr(s, "ContainerName"));
 	(void)state;
 }
 
@@ -367,6 +407,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_comment_text),
+		cmocka_unit_test(test_comment_container),
 		cmocka_unit_test(test_comment_side),
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_keylog_line),

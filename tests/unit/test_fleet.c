@@ -180,9 +180,11 @@ static void test_lsout_json(void **state)
 	fputc('\n', f);
 	lsout_json_flow(f, NULL, &fi);
 	fputc('\n', f);
-	lsout_json_process(f, "web1", &pr, &pi);
+	struct ecap_container ctr = { .name = "web-1", .image = "nginx:1", .labels = "{\"a\":\"b\"}",
+				      .pod_name = "web", .pod_namespace = "prod" };
+	lsout_json_process(f, "web1", &pr, &pi, &ctr);
 	fputc('\n', f);
-	lsout_json_process(f, NULL, &pr, NULL);
+	lsout_json_process(f, NULL, &pr, NULL, &ctr);
 	fclose(f);
 	const char *flow = "\"id\":12,\"proto\":\"tcp\",\"a\":{\"addr\":\"10.0.0.1\",\"port\":40000,"
 			   "\"process\":{\"pid\":501,\"tid\":502,\"uid\":1,\"gid\":2,\"comm\":"
@@ -200,7 +202,9 @@ static void test_lsout_json(void **state)
 		 "\"ppid\":40,\"nspid\":7,\"start_ns\":3000000000,\"start\":"
 		 "\"1970-01-01T00:00:03.000000000Z\",\"exe\":\"/usr/bin/app\",\"args\":\"\","
 		 "\"parent_comm\":\"\",\"cgroup\":\"/system.slice/x.scope\",\"container_id\":\"\","
-		 "\"runtime\":\"\",\"pod_uid\":\"\"}\n{%s}",
+		 "\"runtime\":\"\",\"pod_uid\":\"\",\"container_name\":\"web-1\","
+		 "\"container_image\":\"nginx:1\",\"container_labels\":\"{\\\"a\\\":\\\"b\\\"}\","
+		 "\"pod_name\":\"web\",\"pod_namespace\":\"prod\"}\n{%s}",
 		 flow, flow, proc, proc);
 	assert_string_equal(out, want);
 	free(out);

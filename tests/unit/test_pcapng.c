@@ -36,8 +36,9 @@ static void test_roundtrip(void **state)
 {
 	struct buf b = { 0 };
 	struct pcapng_shb_info shb = { .comment = "hello", .os = "Linux", .userappl = "ecap" };
-	struct pcapng_idb_info idb0 = { .linktype = 1, .snaplen = 262144, .name = "eth0",
-					.filter = "tcp port 443", .tsresol = 9 };
+	struct pcapng_idb_info idb0 = { .linktype = 1, .snaplen = 262144, .name = "eth0@ns1",
+					.filter = "tcp port 443", .tsresol = 9,
+					.description = "netns 4026532870 /run/netns/ns1 ifindex 2" };
 	struct pcapng_idb_info idb1 = { .linktype = 113, .snaplen = 0, .tsresol = 6 };
 	struct pcapng_isb_info isb = { .starttime = 5, .endtime = 0x100000007ull,
 				       .ifrecv = 10, .ifdrop = 3, .comment = NULL };
@@ -88,14 +89,16 @@ static void test_roundtrip(void **state)
 	assert_int_equal(pcapng_parse_idb(&blk, swap, &idb), 0);
 	assert_int_equal(idb.linktype, 1);
 	assert_int_equal(idb.snaplen, 262144);
-	assert_string_equal(idb.name, "eth0");
+	assert_string_equal(idb.name, "eth0@ns1");
 	assert_string_equal(idb.filter, "tcp port 443");
+	assert_string_equal(idb.description, "netns 4026532870 /run/netns/ns1 ifindex 2");
 	assert_int_equal(idb.ts_units_per_sec, 1000000000ull);
 	next_block(&b, &off, &swap, &blk);
 	assert_int_equal(pcapng_parse_idb(&blk, swap, &idb), 0);
 	assert_int_equal(idb.linktype, 113);
 	assert_string_equal(idb.name, "");
 	assert_string_equal(idb.filter, "");
+	assert_string_equal(idb.description, "");
 	assert_int_equal(idb.ts_units_per_sec, 1000000ull);
 
 	next_block(&b, &off, &swap, &blk);

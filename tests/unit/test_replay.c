@@ -120,10 +120,45 @@ static void test_info(void **state)
 	assert_string_equal(pi.args, "a?[2Jb");
 }
 
+/* The container's lines of the comment's own block: labels made again, Peer lines left. */
+static void test_container(void **state)
+{
+	const char *c = "PID: 10\nStart: @1700000000\nContainerId: " ID64 "\n"
+			"ContainerRuntime: podman\nContainerName: web-1\n"
+			"ContainerImage: localhost/img:1\n"
+			"ContainerLabels: {\"z\":\"1\",\"a\":\"\\u0007\",\"n\":3}\n"
+			"PodName: web-7d9f\nPodNamespace: prod\n"
+			"PodUID: 5e1c7b0a-1111-4222-8333-944455556666\n"
+			"Peer PID: 20\nPeer ContainerName: other";
+	struct ecap_container ct;
+
+	assert_true(replay_comment_container(c, strlen(c), &ct));
+	assert_string_equal(ct.id, ID64);
+	assert_string_equal(ct.runtime, "podman");
+	assert_string_equal(ct.name, "web-1");
+	assert_string_equal(ct.image, "localhost/img:1");
+	assert_string_equal(ct.labels, "{\"a\":\"?\",\"z\":\"1\"}");
+	assert_string_equal(ct.pod_name, "web-7d9f");
+	assert_string_equal(ct.pod_namespace, "prod");
+	assert_string_equal(ct.pod_uid, "5e1c7b0a-1111-4222-8333-944455556666");
+	/* labels that are not a JSON object are not kept */
+	const char *bad = "PID: 10\nContainerId: " ID64 "\nContainerName: x\n"
+			  "ContainerLabels: {\"a\":";
+	assert_true(replay_comment_container(bad, strlen(bad), &ct));
+	assert_string_equal(ct.labels, "");
+	/* an id alone, or runtime facts without an id, make no container */
+	const char *idonly = "PID: 10\nContainerId: " ID64 "\nContainerRuntime: podman";
+	assert_false(replay_comment_container(idonly, strlen(idonly), &ct));
+	const char *noid = "PID: 10\nContainerName: web-1";
+	assert_false(replay_comment_container(noid, strlen(noid), &ct));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_info),
+		cmocka_unit_test(test_container),
 		cmocka_unit_test(test_ptcpdump),
 		cmocka_unit_test(test_key_value),
 		cmocka_unit_test(test_no_process),

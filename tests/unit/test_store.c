@@ -7,7 +7,8 @@
  * commits and late records; retention; modes; a reader while the writer writes; a full disk
  * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
  * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; an index of
- * schema version 1 migrated, but not under a running writer; each secret indexed once.
+ * schema version 1 migrated, but not under a running writer; each secret indexed once;
+ * thousands of interfaces of -i any (namespace, ifindex, description) in one chunk.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -592,8 +593,24 @@ static void test_retention_by_age(void **state)
 	uint32_t ifid;
 	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
 	uint8_t data[300];
+	/* a process of a container in the first second, another in the last: the container
+	 * records go with the process records that name them */
+	struct ecap_proc_info early = { .pid = 10, .start_ns = 1 }, late = { .pid = 11,
+									.start_ns = 2 };
+	struct ecap_container ce = { .first_ns = T0, .last_ns = T0 }, cl;
+	snprintf(early.container_id, sizeof(early.container_id), "%064x", 1);
+	snprintf(late.container_id, sizeof(late.container_id), "%064x", 2);
+	memcpy(ce.id, early.container_id, sizeof(ce.id));
+	snprintf(ce.name, sizeof(ce.name), "early");
+	cl = ce;
+	memcpy(cl.id, late.container_id, sizeof(cl.id));
+	snprintf(cl.name, sizeof(cl.name), "late");
 	/* 60 s of packets, one every 10 ms */
 	for (uint32_t i = 0; i < 6000; i++) {
+		if (i == 0 || i == 5990) {
+			assert_int_equal(store_put_process(s, i ? &late : &early), 0);
+			assert_int_equal(store_put_container(s, i ? &cl : &ce), 0);
+		}
 		make_packet(data, i, 100);
 		struct ecap_packet p = { .ts_ns = T0 + i * 10000000ull, .iface = ifid, .caplen = 100,
 					 .origlen = 100, .data = data };
@@ -608,6 +625,10 @@ static void test_retention_by_age(void **state)
 	/* what is kept reaches back at most one segment beyond the age */
 	assert_true(first >= last - 12 * NS);
 	assert_true(first <= last - 10 * NS);
+	struct ecap_container got;
+	assert_int_equal(store_get_container(s, ce.id, &got), 0);
+	assert_int_equal(store_get_container(s, cl.id, &got), 1);
+	assert_string_equal(got.name, "late");
 	store_close(s);
 	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(store_fsck(f->dir, devnull), 0);
@@ -1070,7 +1091,16 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	index_to_v3(f->dir);
+	if (version == 4) {
+		/* version 4: everything but the containers table */
+		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE containers; PRAGMA user_version = 4",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	} else {
+		index_to_v3(f->dir);
+	}
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	if (version <= 2) {
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -1095,6 +1125,8 @@ static void migrate_from(void **state, int version)
 
 	answers(f->dir, &after);                                /* a reader migrates it */
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'containers'"), 1);
 	/* one row per session and chunk: flow 2's session has its two secrets in two chunks */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
@@ -1134,6 +1166,11 @@ static void test_migrate_v2(void **state)
 static void test_migrate_v3(void **state)
 {
 	migrate_from(state, 3);
+}
+
+static void test_migrate_v4(void **state)
+{
+	migrate_from(state, 4);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1301,6 +1338,84 @@ static void test_direct_writes(void **state)
 /* Two processes with one pid (reused): each flow names its own by start time; process records
  * come back by (pid, start), also after a rebuild from the segments alone; --pid N@START
  * picks one, and store_pid_processes counts both. */
+/* -i any: thousands of interfaces named NAME@NETNS, each with its namespace inode, ifindex
+ * and description, in one chunk; the same after the index is rebuilt from the segments.
+ * A device of the same name in another namespace, or with another ifindex, is another
+ * interface. */
+#define MANY_IFACES 3000
+static void check_many_ifaces(const char *dir)
+{
+	struct store *s;
+	struct ecap_iface got;
+	char want[ECAP_IFDESC_MAX];
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_interface_count(s), MANY_IFACES);
+	for (uint32_t i = 0; i < MANY_IFACES; i++) {
+		assert_int_equal(store_get_interface(s, i, &got), 0);
+		assert_int_equal(got.netns, 4026532000u + i / 2);
+		assert_int_equal(got.ifindex, 2 + i % 2);
+		snprintf(want, sizeof(want), "netns %u /run/netns/ns%u ifindex %u", got.netns,
+			 i / 2, got.ifindex);
+		assert_string_equal(got.description, want);
+	}
+	assert_int_equal(store_close(s), 0);
+}
+
+static void test_many_netns_ifaces(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	uint8_t data[64];
+	for (uint32_t i = 0; i < MANY_IFACES; i++) {
+		struct ecap_iface ifc = { .linktype = 1, .netns = 4026532000u + i / 2,
+					  .ifindex = 2 + i % 2 };
+		snprintf(ifc.name, sizeof(ifc.name), "eth0@ns%u", i / 2);
+		snprintf(ifc.description, sizeof(ifc.description),
+			 "netns %u /run/netns/ns%u ifindex %u", ifc.netns, i / 2, ifc.ifindex);
+		uint32_t id, again;
+		assert_int_equal(store_add_interface(s, &ifc, &id), 0);
+		assert_int_equal(id, i);
+		assert_int_equal(store_add_interface(s, &ifc, &again), 0);
+		assert_int_equal(again, id);
+		make_packet(data, i, sizeof(data));
+		struct ecap_packet p = { .ts_ns = T0 + i * 1000ull, .iface = id,
+					 .caplen = sizeof(data), .origlen = sizeof(data),
+					 .flags = 2, .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM interface_netns"), MANY_IFACES);
+	check_many_ifaces(f->dir);
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	check_many_ifaces(f->dir);
+	/* packet i was recorded on interface i */
+	struct chunk_list cl = { 0 };
+	struct chunk_view *v;
+	struct ecap_packet pk;
+	uint32_t n, count = 0;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	assert_int_equal(cl.n, 1);
+	assert_int_equal(store_chunk_open(s, &cl.v[0], &v), 0);
+	while (chunk_view_next(v, &pk) == 1) {
+		memcpy(&n, pk.data, 4);
+		assert_int_equal(pk.iface, n);
+		count++;
+	}
+	chunk_view_close(v);
+	chunk_list_free(&cl);
+	store_close(s);
+	assert_int_equal(count, MANY_IFACES);
+}
+
 static void test_processes(void **state)
 {
 	struct fixture *f = *state;
@@ -1329,9 +1444,25 @@ static void test_processes(void **state)
 	struct flow_record r2 = make_flow(f2, 80, 4242, "wget");
 	r1.proc[0].start_ns = old.start_ns;
 	r2.proc[0].start_ns = young.start_ns;
+	/* what the runtime said of old's container: twice, the later record renamed it */
+	struct ecap_container ctr = { .first_ns = T0 - 500, .last_ns = T0 - 400 };
+	snprintf(ctr.id, sizeof(ctr.id), "%s", old.container_id);
+	snprintf(ctr.runtime, sizeof(ctr.runtime), "podman");
+	snprintf(ctr.name, sizeof(ctr.name), "web-old");
+	snprintf(ctr.image, sizeof(ctr.image), "docker.io/library/nginx:1.25");
+	snprintf(ctr.labels, sizeof(ctr.labels), "{\"io.kubernetes.pod.name\":\"web-7d9f\"}");
+	snprintf(ctr.pod_name, sizeof(ctr.pod_name), "web-7d9f");
+	snprintf(ctr.pod_namespace, sizeof(ctr.pod_namespace), "prod");
+	snprintf(ctr.pod_uid, sizeof(ctr.pod_uid), "5e1c7b0a-1111-2222-3333-444455556666");
+	struct ecap_container renamed = ctr;
+	renamed.first_ns = T0 - 300;
+	renamed.last_ns = T0 - 200;
+	snprintf(renamed.name, sizeof(renamed.name), "web-1");
+	assert_int_equal(store_put_container(s, &ctr), 0);
 	assert_int_equal(store_put_process(s, &old), 0);
 	assert_int_equal(store_put_flow(s, &r1), 0);
 	append_flow_packets(s, ifid, f1, 0, 30);
+	assert_int_equal(store_put_container(s, &renamed), 0);
 	assert_int_equal(store_put_process(s, &young), 0);
 	assert_int_equal(store_put_flow(s, &r2), 0);
 	append_flow_packets(s, ifid, f2, 30, 30);
@@ -1364,6 +1495,51 @@ static void test_processes(void **state)
 		assert_int_equal(ids.n, 1);
 		assert_true(idset_has(&ids, f1));
 		idset_free(&ids);
+		/* the container: its latest record, the first time it was stored */
+		struct ecap_container cgot;
+		assert_int_equal(store_get_container(s, old.container_id, &cgot), 1);
+		assert_string_equal(cgot.id, ctr.id);
+		assert_string_equal(cgot.runtime, "podman");
+		assert_string_equal(cgot.name, "web-1");
+		assert_string_equal(cgot.image, ctr.image);
+		assert_string_equal(cgot.labels, ctr.labels);
+		assert_string_equal(cgot.pod_name, "web-7d9f");
+		assert_string_equal(cgot.pod_namespace, "prod");
+		assert_string_equal(cgot.pod_uid, ctr.pod_uid);
+		assert_int_equal(cgot.first_ns, ctr.first_ns);
+		assert_int_equal(cgot.last_ns, renamed.last_ns);
+		assert_int_equal(store_get_container(s, "0123", &cgot), 0);
+		/* selected by its name (not the old one), by its pod, and per process */
+		const char *const by[][2] = { { "web-1", "" }, { "", "web-7d9f" },
+					      { "", "prod/web-7d9f" }, { "", ctr.pod_uid } };
+		for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
+			flow_filter_init(&ff);
+			if (by[i][0][0])
+				snprintf(ff.containers[ff.n_containers++], ECAP_CTR_NAME_MAX, "%s",
+					 by[i][0]);
+			else
+				snprintf(ff.pods[ff.n_pods++], sizeof(ff.pods[0]), "%s", by[i][1]);
+			assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+			assert_int_equal(ids.n, 1);
+			assert_true(idset_has(&ids, f1));
+			idset_free(&ids);
+			assert_int_equal(store_process_selected(s, &ff, 4242, old.start_ns), 1);
+			assert_int_equal(store_process_selected(s, &ff, 4242, young.start_ns), 0);
+		}
+		const char *const none[][2] = { { "web-old", "" }, { "", "web" },
+						{ "", "dev/web-7d9f" } };
+		for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+			flow_filter_init(&ff);
+			if (none[i][0][0])
+				snprintf(ff.containers[ff.n_containers++], ECAP_CTR_NAME_MAX, "%s",
+					 none[i][0]);
+			else
+				snprintf(ff.pods[ff.n_pods++], sizeof(ff.pods[0]), "%s",
+					 none[i][1]);
+			assert_int_equal(store_select_flows(s, &ff, &ids), 0);
+			assert_int_equal(ids.n, 0);
+			idset_free(&ids);
+		}
 		store_close(s);
 		/* the same from the segments alone */
 		char p[128];
@@ -1393,11 +1569,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_processes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_netns_ifaces, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
 # installed once per command name in bash-completion's completions directory (they load on
 # demand). Options are taken from each command's --help, so they follow the binary;
 # -i/--interface completes network interfaces, --store and store arguments directories,
-# and --pid, --comm and --uid the values recorded in the store (ecap-ls --json --processes).
+# and --pid, --comm, --uid, --exe, --cgroup, --container (names) and --pod the values recorded
+# in the store (ecap-ls --json --processes).
 
 # The long and short options that CMD --help lists.
 _ecap_options()
@@ -56,9 +57,19 @@ _ecap()
 	-s)
 		[ "$cmd" = ecap-calibrate ] && mapfile -t COMPREPLY < <(compgen -d -- "$cur")
 		return ;;
-	--pid | --comm | --uid)
+	--pid | --comm | --uid | --exe | --cgroup)
 		mapfile -t COMPREPLY < <(compgen -W "$(_ecap_processes "${prev#--}" "$cmd")" \
 			-- "$cur")
+		return ;;
+	--container)
+		mapfile -t COMPREPLY < <(compgen -W "$(_ecap_processes container_name "$cmd")" \
+			-- "$cur")
+		return ;;
+	--pod)
+		mapfile -t COMPREPLY < <(compgen -W "$(_ecap_processes pod_name "$cmd")" -- "$cur")
+		return ;;
+	--container-api)
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 		return ;;
 	-r | --replay | -k | --keylog | -c | --config | --libssl | -o | --output | --key | \
 	--export | -e | --proof | -p)

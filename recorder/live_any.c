@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * live_any.c - `ecap-rec -i any`: the packets of bpf/capture_any.bpf.c (every device of every
+ * network namespace, each packet recorded at one point of its path: that file says which)
+ * into the pipeline (live_any.h).
+ *
+ * Interfaces are found as their packets come: a device is (network namespace inode, ifindex)
+ * and, with its name and link type, one store interface. It is named NAME in the recorder's
+ * own namespace and NAME@NETNS elsewhere, NETNS being the namespace's name in /run/netns
+ * (netns_names.h) or else its inode; the IDB's if_description says "netns INODE PATH ifindex
+ * N". A device renamed, or a namespace inode reused, gives another store interface. The
+ * table from (inode, ifindex) to store interface is bounded (ANY_IFACES_MAX): when it is
+ * full it is emptied and refilled as packets come (the store finds the same interfaces).
+ *
+ * Per record (on_sample, the hot path): check the record against its size, find
+ * its interface (a table lookup; a new device costs a store interface, once), apply
+ * PCAP-FILTER in user space (the kernel filter, live_anyfilter.c, only skips what surely
+ * does not match), turn the monotonic timestamp into wall clock, hand the packet to the
+ * pipeline, then to live_udp.c. No allocation, no syscall, except for a new device.
+ *
+ * Losses (perf buffer full, copy failures: bpf_skb_output failed) belong to no device: they
+ * are counted on a store interface named "any". The perf ring's own PERF_RECORD_LOST
+ * records report the same losses again and are not counted.
+ */
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "capture_any.skel.h"
+#include "decode.h"
+#include "ecap.h"
+#include "live_any.h"
+#include "live_anyfilter.h"
+#include "netns_names.h"
+
+#define ANY_IFACES_MAX 16384u /* table slots, a power of two */
+#define ARPHRD_NONE_T 65534
+
+struct any_iface {
+	uint32_t netns;         /* 0: free slot */
+	uint32_t ifindex;
+	char name[16];
+	uint16_t dev_type;
+	uint16_t linktype;
+	bool refused;           /* no store interface could be made: its packets are skipped */
+	uint32_t store_id;
+};
+
+struct live_any {
+	struct pipeline *p;
+	struct store *s;
+	struct live_udp *udp;
+	const struct live_clock *clock;
+	struct live_filter *filter;
+	const char *filter_text;
+	uint32_t snaplen;
+	uint32_t netns;                 /* the recorder's */
+	struct capture_any_bpf *skel;
+	struct bpf_link *links[2];
+	struct perf_buffer *pb;
+	struct live_anyfilter *kfilter;
+	struct netns_names *names;
+	struct any_iface *tab;
+	size_t n;
+	uint8_t *scratch;               /* a record whose bytes are in two pieces */
+	struct ecap_any_counters *percpu;
+	int ncpu;
+	bool drop_iface_made;
+	uint32_t drop_iface;
+	uint64_t lost_reported;
+	uint64_t packets, bytes, filtered, bad, ifaces_made, iface_errors;
+	struct ecap_any_counters kernel; /* last read, summed over the CPUs */
+};
+
+static struct any_iface *slot(struct live_any *a, uint32_t netns, uint32_t ifindex)
+{
+	uint32_t i = (netns * 2654435761u ^ ifindex * 40503u) & (ANY_IFACES_MAX - 1);
+
+	while (a->tab[i].netns && (a->tab[i].netns != netns || a->tab[i].ifindex != ifindex))
+		i = (i + 1) & (ANY_IFACES_MAX - 1);
+	return &a->tab[i];
+}
+
+/* A device name from the kernel, printable ASCII only. */
+static void clean_name(char *out, const char *in)
+{
+	size_t i;
+
+	for (i = 0; i < 15 && in[i]; i++)
+		out[i] = in[i] > ' ' && in[i] <= '~' && in[i] != '@' ? in[i] : '?';
+	out[i] = '\0';
+}
+
+/* The store interface of the device of ev (new in the table, or renamed). */
+static int make_iface(struct live_any *a, struct any_iface *e, const struct ecap_any_event *ev)
+{
+	const char *nsname = NULL;
+	struct ecap_iface rec;
+	char dev[16];
+	int rc;
+
+	memset(&rec, 0, sizeof(rec));
+	clean_name(dev, ev->name);
+	if (ev->netns == a->netns) {
+		snprintf(rec.name, sizeof(rec.name), "%s", dev);
+		snprintf(rec.description, sizeof(rec.description),
+			 "netns %u (the recorder's) ifindex %u", ev->netns, ev->ifindex);
+	} else {
+		nsname = netns_names_lookup(a->names, ev->netns);
+		if (nsname) {
+			snprintf(rec.name, sizeof(rec.name), "%s@%s", dev, nsname);
+			snprintf(rec.description, sizeof(rec.description),
+				 "netns %u %s/%s ifindex %u", ev->netns, NETNS_DIR, nsname,
+				 ev->ifindex);
+		} else {
+			snprintf(rec.name, sizeof(rec.name), "%s@%u", dev, ev->netns);
+			snprintf(rec.description, sizeof(rec.description),
+				 "netns %u (no name in %s) ifindex %u", ev->netns, NETNS_DIR,
+				 ev->ifindex);
+		}
+	}
+	rec.linktype = ev->dev_type == ARPHRD_NONE_T ? DECODE_LT_RAW : DECODE_LT_ETHERNET;
+	rec.snaplen = a->snaplen;
+	rec.netns = ev->netns;
+	rec.ifindex = ev->ifindex;
+	if (a->filter_text)
+		snprintf(rec.filter, sizeof(rec.filter), "%s", a->filter_text);
+	if (a->filter) {
+		rc = live_filter_prepare(a->filter, rec.linktype);
+		if (rc < 0)
+			return rc;
+	}
+	rc = store_add_interface(a->s, &rec, &e->store_id);
+	if (rc < 0)
+		return rc;
+	rc = pipeline_iface_netns(a->p, e->store_id, ev->netns);
+	if (rc < 0)
+		return rc;
+	memcpy(e->name, ev->name, sizeof(e->name));
+	e->dev_type = ev->dev_type;
+	e->linktype = rec.linktype;
+	a->ifaces_made++;
+	return 0;
+}
+
+static struct any_iface *find_iface(struct live_any *a, const struct ecap_any_event *ev)
+{
+	struct any_iface *e = slot(a, ev->netns, ev->ifindex);
+	int rc;
+
+	if (e->netns && e->dev_type == ev->dev_type && !memcmp(e->name, ev->name, sizeof(e->name)))
+		return e->refused ? NULL : e;
+	if (!e->netns) {
+		if (a->n >= ANY_IFACES_MAX * 3 / 4) {
+			memset(a->tab, 0, ANY_IFACES_MAX * sizeof(*a->tab));
+			a->n = 0;
+			e = slot(a, ev->netns, ev->ifindex);
+		}
+		e->netns = ev->netns;
+		e->ifindex = ev->ifindex;
+		e->dev_type = 0;
+		a->n++;
+	}
+	e->refused = false;
+	rc = make_iface(a, e, ev);
+	if (rc < 0) {
+		/* not recorded, and not tried again per packet: only once the table is emptied */
+		memcpy(e->name, ev->name, sizeof(e->name));
+		e->dev_type = ev->dev_type;
+		e->refused = true;
+		if (a->iface_errors++ == 0)
+			fprintf(stderr, "ecap-rec: cannot add interface %.16s (netns %u): %s; its "
+				"packets are not recorded\n", ev->name, ev->netns,
+				rc == -ENOSPC ? store_errmsg(a->s) : strerror(-rc));
+		return NULL;
+	}
+	return e;
+}
+
+static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
+{
+	struct ecap_any_event ev;
+	const struct any_iface *e;
+	const uint8_t *bytes, *skb_bytes = data + sizeof(ev);
+	size_t skb_avail;
+	struct ecap_packet pkt;
+	struct decoded d;
+	uint32_t from_skb;
+	int rc, res;
+
+	if (size < sizeof(ev)) {
+		a->bad++;
+		return 0;
+	}
+	memcpy(&ev, data, sizeof(ev));
+	skb_avail = size - sizeof(ev);
+	from_skb = ev.caplen > ev.l2_len ? ev.caplen - ev.l2_len : 0;
+	if (ev.caplen == 0 || ev.caplen > ev.len || ev.caplen > ECAP_ANY_CAP_MAX ||
+	    ev.l2_len > ECAP_ANY_L2_MAX ||
+	    ev.data_skip > 12 || (ev.data_skip && ev.l2_len != 16) || ev.netns == 0 ||
+	    (ev.dir != ECAP_DIR_INGRESS && ev.dir != ECAP_DIR_EGRESS) ||
+	    (uint64_t)from_skb + ev.data_skip > skb_avail) {
+		a->bad++;
+		return 0;
+	}
+	e = find_iface(a, &ev);
+	if (!e)
+		return 0;
+	if (ev.data_skip == 0) {
+		bytes = data + offsetof(struct ecap_any_event, l2) + ECAP_ANY_L2_MAX - ev.l2_len;
+	} else {
+		memcpy(a->scratch, ev.l2 + ECAP_ANY_L2_MAX - ev.l2_len, ev.l2_len);
+		memcpy(a->scratch + ev.l2_len, skb_bytes + ev.data_skip, from_skb);
+		bytes = a->scratch;
+	}
+	if (a->filter && !live_filter_match(a->filter, e->linktype, bytes, ev.caplen, ev.len)) {
+		a->filtered++;
+		return 0;
+	}
+	pkt.ts_ns = live_clock_wall(a->clock, ev.ts_mono_ns);
+	pkt.iface = e->store_id;
+	pkt.caplen = ev.caplen;
+	pkt.origlen = ev.len;
+	pkt.flags = ev.dir == ECAP_DIR_INGRESS ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND;
+	pkt.flow_id = 0;
+	pkt.data = bytes;
+	rc = pipeline_packet_decoded(a->p, &pkt, NULL, &d, &res);
+	if (rc < 0)
+		return rc;
+	a->packets++;
+	a->bytes += ev.len;
+	return live_udp_packet(a->udp, ev.netns, &d, res, pkt.ts_ns);
+}
+
+/* perf_buffer__new_raw's callback: samples (loss records repeat what the kernel counted). */
+static enum bpf_perf_event_ret on_event(void *ctx, int cpu, struct perf_event_header *h)
+{
+	struct live_any *a = ctx;
+	struct {
+		struct perf_event_header h;
+		uint32_t size;
+	} sample;
+
+	(void)cpu;
+	if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof(sample)) {
+		memcpy(&sample, h, sizeof(sample));
+		if (sample.size > h->size - sizeof(sample)) {
+			a->bad++;
+			return LIBBPF_PERF_EVENT_CONT;
+		}
+		if (on_sample(a, (const uint8_t *)h + sizeof(sample), sample.size) < 0)
+			return LIBBPF_PERF_EVENT_ERROR;
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+/* Each CPU's perf buffer is as large as the ring of -i NAME (-B), since one flow's packets
+ * come on one CPU; beyond ANY_RING_CPUS CPUs they share ANY_RING_CPUS times that. */
+#define ANY_RING_CPUS 8
+
+static int open_ring(struct live_any *a, uint32_t ring_bytes)
+{
+	struct perf_event_attr attr;
+	long page = sysconf(_SC_PAGESIZE);
+	size_t per_cpu = a->ncpu <= ANY_RING_CPUS
+				 ? ring_bytes
+				 : (size_t)ring_bytes * ANY_RING_CPUS / (size_t)a->ncpu,
+	       pages = 1;
+
+	if (page <= 0)
+		page = 4096;
+	while (pages * 2 * (size_t)page <= per_cpu)
+		pages *= 2;
+	if (pages < 8)
+		pages = 8;
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_SOFTWARE;
+	attr.config = PERF_COUNT_SW_BPF_OUTPUT;
+	attr.sample_type = PERF_SAMPLE_RAW;
+	attr.sample_period = 1;
+	/* wake the reader when 1/16 of a CPU's buffer waits; it also polls every 100 ms */
+	attr.watermark = 1;
+	attr.wakeup_watermark = (uint32_t)(pages * (size_t)page / 16);
+	a->pb = perf_buffer__new_raw(bpf_map__fd(a->skel->maps.any_packets), pages, &attr, on_event,
+				     a, NULL);
+	if (!a->pb)
+		return -errno;
+	return 0;
+}
+
+int live_any_start(const struct live_any_options *o, struct live_any **out)
+{
+	struct live_any *a = calloc(1, sizeof(*a));
+	int rc;
+
+	if (!a)
+		return -ENOMEM;
+	a->p = o->p;
+	a->s = o->s;
+	a->udp = o->udp;
+	a->clock = o->clock;
+	a->filter = o->filter;
+	a->filter_text = o->filter_text;
+	a->snaplen = o->snaplen && o->snaplen < ECAP_ANY_CAP_MAX ? o->snaplen : ECAP_ANY_CAP_MAX;
+	a->netns = o->netns;
+	a->ncpu = libbpf_num_possible_cpus();
+	a->tab = calloc(ANY_IFACES_MAX, sizeof(*a->tab));
+	a->scratch = malloc(ECAP_ANY_CAP_MAX + ECAP_ANY_L2_MAX);
+	a->percpu = a->ncpu > 0 ? calloc((size_t)a->ncpu, sizeof(*a->percpu)) : NULL;
+	rc = netns_names_new(NETNS_DIR, &a->names);
+	if (rc == 0 && (!a->tab || !a->scratch || !a->percpu))
+		rc = a->ncpu < 0 ? a->ncpu : -ENOMEM;
+	if (rc < 0)
+		goto fail;
+	a->skel = capture_any_bpf__open();
+	if (!a->skel) {
+		rc = -errno;
+		fprintf(stderr, "ecap-rec: cannot open the -i any program: %s\n", strerror(-rc));
+		goto fail;
+	}
+	a->skel->rodata->owner_pid = (uint32_t)getpid();
+	a->skel->rodata->recorder_netns = a->netns;
+	a->skel->rodata->snaplen = a->snaplen;
+	a->skel->rodata->have_filter = a->filter != NULL;
+	rc = capture_any_bpf__load(a->skel);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: the kernel refused the -i any program (tp_btf/"
+			"net_dev_queue, tp_btf/netif_receive_skb): %s\n", strerror(-rc));
+		goto fail;
+	}
+	if (a->filter) {
+		rc = live_anyfilter_new(a->skel, a->filter, &a->kfilter);
+		if (rc < 0)
+			goto fail;
+	}
+	rc = open_ring(a, o->ring_bytes);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: cannot open the -i any perf buffers: %s\n",
+			strerror(-rc));
+		goto fail;
+	}
+	a->links[0] = bpf_program__attach(a->skel->progs.ecap_any_ingress);
+	if (!a->links[0]) {
+		rc = -errno;
+		goto attach_fail;
+	}
+	a->links[1] = bpf_program__attach(a->skel->progs.ecap_any_egress);
+	if (!a->links[1]) {
+		rc = -errno;
+		goto attach_fail;
+	}
+	*out = a;
+	return 0;
+attach_fail:
+	fprintf(stderr, "ecap-rec: cannot attach the -i any tracepoints: %s\n", strerror(-rc));
+fail:
+	live_any_detach(a);
+	live_any_free(a);
+	return rc;
+}
+
+int live_any_fd(const struct live_any *a)
+{
+	return perf_buffer__epoll_fd(a->pb);
+}
+
+int live_any_consume(struct live_any *a)
+{
+	int rc = perf_buffer__consume(a->pb);
+
+	return rc < 0 ? rc : 0;
+}
+
+static void read_counters(struct live_any *a)
+{
+	struct ecap_any_counters *s = &a->kernel;
+	uint32_t zero = 0;
+	int i;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(a->skel->maps.any_counters), &zero, a->percpu) < 0)
+		return;
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < a->ncpu; i++) {
+		s->seen += a->percpu[i].seen;
+		s->seen_bytes += a->percpu[i].seen_bytes;
+		s->lost += a->percpu[i].lost;
+		s->filtered += a->percpu[i].filtered;
+		s->other_end += a->percpu[i].other_end;
+		s->unsupported += a->percpu[i].unsupported;
+	}
+}
+
+int live_any_tick(struct live_any *a, uint64_t wall_ns)
+{
+	struct ecap_iface rec;
+	uint64_t lost;
+	int rc;
+
+	read_counters(a);
+	/* a record the perf buffer had no room for fails bpf_skb_output (counted in the
+	 * kernel) and is reported again by a PERF_RECORD_LOST: counted once */
+	lost = a->kernel.lost;
+	if (lost <= a->lost_reported)
+		return 0;
+	if (!a->drop_iface_made) {
+		memset(&rec, 0, sizeof(rec));
+		snprintf(rec.name, sizeof(rec.name), "any");
+		snprintf(rec.description, sizeof(rec.description),
+			 "packets of -i any lost before they reached a device's interface");
+		rec.linktype = DECODE_LT_ETHERNET;
+		rec.snaplen = a->snaplen;
+		rc = store_add_interface(a->s, &rec, &a->drop_iface);
+		if (rc < 0)
+			return rc;
+		a->drop_iface_made = true;
+	}
+	rc = pipeline_drops(a->p, a->drop_iface, wall_ns, lost - a->lost_reported);
+	if (rc < 0)
+		return rc;
+	a->lost_reported = lost;
+	return 0;
+}
+
+void live_any_get_stats(const struct live_any *a, struct live_any_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->packets = a->packets;
+	st->bytes = a->bytes;
+	st->filtered = a->filtered + a->kernel.filtered;
+	st->filtered_kernel = a->kernel.filtered;
+	st->kernel_seen = a->kernel.seen;
+	st->drops = a->kernel.lost;
+	st->bad_records = a->bad;
+	st->interfaces = a->ifaces_made;
+	st->other_end = a->kernel.other_end;
+	st->unsupported = a->kernel.unsupported;
+}
+
+void live_any_detach(struct live_any *a)
+{
+	int i;
+
+	if (!a)
+		return;
+	for (i = 0; i < 2; i++) {
+		bpf_link__destroy(a->links[i]);
+		a->links[i] = NULL;
+	}
+}
+
+void live_any_free(struct live_any *a)
+{
+	if (!a)
+		return;
+	perf_buffer__free(a->pb);
+	capture_any_bpf__destroy(a->skel);
+	live_anyfilter_free(a->kfilter);
+	netns_names_free(a->names);
+	free(a->tab);
+	free(a->scratch);
+	free(a->percpu);
+	free(a);
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * netns_names.c - network namespace names from /run/netns, by inode (netns_names.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "netns_names.h"
+
+struct entry {
+	uint32_t inode;                 /* 0: free */
+	char name[NETNS_NAME_MAX];      /* "": known to have no name */
+};
+
+struct netns_names {
+	char dir[256];
+	struct entry tab[NETNS_NAMES_MAX];
+	size_t n;
+};
+
+int netns_names_new(const char *dir, struct netns_names **out)
+{
+	struct netns_names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	snprintf(n->dir, sizeof(n->dir), "%s", dir);
+	*out = n;
+	return 0;
+}
+
+void netns_names_free(struct netns_names *n)
+{
+	free(n);
+}
+
+static struct entry *slot(struct netns_names *n, uint32_t inode)
+{
+	size_t i = (inode * 2654435761u) & (NETNS_NAMES_MAX - 1);
+
+	while (n->tab[i].inode && n->tab[i].inode != inode)
+		i = (i + 1) & (NETNS_NAMES_MAX - 1);
+	return &n->tab[i];
+}
+
+static void put(struct netns_names *n, uint32_t inode, const char *name)
+{
+	struct entry *e;
+
+	if (n->n >= NETNS_NAMES_MAX * 3 / 4) {
+		memset(n->tab, 0, sizeof(n->tab));
+		n->n = 0;
+	}
+	e = slot(n, inode);
+	if (!e->inode) {
+		e->inode = inode;
+		n->n++;
+	}
+	snprintf(e->name, sizeof(e->name), "%s", name);
+}
+
+static bool printable(const char *s)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len >= NETNS_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return false;
+	return true;
+}
+
+static void scan(struct netns_names *n)
+{
+	int fd = open(n->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !printable(de->d_name))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || st.st_ino == 0 || st.st_ino > UINT32_MAX)
+			continue;
+		put(n, (uint32_t)st.st_ino, de->d_name);
+	}
+	closedir(d);
+}
+
+const char *netns_names_lookup(struct netns_names *n, uint32_t inode)
+{
+	struct entry *e = slot(n, inode);
+
+	if (!e->inode) {
+		scan(n);
+		e = slot(n, inode);
+		if (!e->inode)
+			put(n, inode, "");
+		e = slot(n, inode);
+	}
+	return e->name[0] ? e->name : NULL;
+}
