@@ -5,9 +5,7 @@
 # The fleet's "processes" and "flows" (each with a "host" member) must be exactly the union of
 # the hosts' local lists, in the fleet's order (host, then the local order), and "hosts" exactly
 # the hosts with a matching flow. --procs-within: the fleet's processes need only be among the
-# hosts' (the local ecap-ls -p of this tree also lists the other ends of flows selected by
-# exe, cgroup or container; the fleet lists only the processes selected, as issue 15 makes
-# the local listing do). Central times are microseconds: every "KEY_ns" is compared
+# hosts' (for a local ecap-ls that lists the other ends of selected flows too). Central times are microseconds: every "KEY_ns" is compared
 # floored to microseconds and its text "KEY" left out. A missing LOCAL file (the host matched
 # nothing: ecap-ls exits 1 and prints no JSON) counts as empty lists.
 import json

@@ -189,8 +189,7 @@ for h in "${HOSTS[@]}"; do
 	"$ECAP_LS" --json -p -f --exe "$CURL" "$T/$h/s" >"$T/$h/exe.json" 2>/dev/null || true
 	pairs+=("host$h=$T/$h/exe.json")
 done
-python3 "$ECAP_SRC/tests/integration/fleet_json.py" same --procs-within "$T/exe.json" \
-	"${pairs[@]}" || fail "ecap-ls --fleet --exe $CURL differs from the hosts' own answers"
+python3 "$ECAP_SRC/tests/integration/fleet_json.py" same "$T/exe.json" "${pairs[@]}" || fail "ecap-ls --fleet --exe $CURL differs from the hosts' own answers"
 # a curl of A by pid and start time: exactly its flows
 "$ECAP_LS" --fleet-file "$T/dsn" --json -p --comm curl >"$T/curl.json" ||
 	fail "ecap-ls --fleet -p --comm curl failed"
