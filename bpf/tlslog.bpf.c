@@ -12,7 +12,10 @@
  *   kl_call  uprobe on a C key-log function f(obj, label, secret, len) (OpenSSL's and
  *            BoringSSL's ssl_log_secret, GnuTLS's _gnutls_call_keylog_func): all called for
  *            every secret, with or without a key-log callback.
- *   kl_exec  tp_btf/sched_process_exec: the pid, so user space can inspect the new program.
+ *   kl_exec  tp_btf/sched_process_exec: the pid, so user space can inspect the new program;
+ *            nothing for a program user space has looked at already (kl_known, by device and
+ *            inode), so that the execs of a busy host (a build runs thousands a second) cost
+ *            the recorder no wakeup and no work.
  *
  * The probes never change what the program does; a read that fails drops the record and
  * counts it.
@@ -36,6 +39,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } kl_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, KL_KNOWN_MAX);
+	__type(key, struct keylog_file);
+	__type(value, __u8);
+} kl_known SEC(".maps");
 
 /* Secrets come a handful per handshake: wake the reader only when a quarter of the ring waits
  * (it drains every 100 ms anyway). Exec records wake it at once: it attaches to new programs. */
@@ -155,8 +165,16 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 {
 	struct keylog_exec *x;
 
+	struct keylog_file f = {};
+
 	if (!kl_want_exec)
 		return 0;
+	if (bprm && bprm->file && bprm->file->f_inode) {
+		f.ino = bprm->file->f_inode->i_ino;
+		f.dev = bprm->file->f_inode->i_sb->s_dev;
+		if (bpf_map_lookup_elem(&kl_known, &f))
+			return 0;
+	}
 	x = bpf_ringbuf_reserve(&kl_events, sizeof(*x), 0);
 	if (!x) {
 		count(KL_CNT_RING_FULL);

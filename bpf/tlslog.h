@@ -61,6 +61,14 @@ struct keylog_event {
 };
 
 /* A process that just ran execve(): user space looks at its executable before it runs far. */
+/* A file user space has looked at (kl_known): an exec of it needs no record. dev is the
+ * kernel's encoding of the super block's device (major << 20 | minor). */
+struct keylog_file {
+	__u64 dev;
+	__u64 ino;
+};
+#define KL_KNOWN_MAX 8192
+
 struct keylog_exec {
 	__u32 kind;             /* KL_EV_EXEC */
 	__u32 pid;

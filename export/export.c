@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "attrib.h"
+#include "chunk.h"
 #include "ecap_config.h"
 #include "endpoints.h"
 #include "merge.h"
@@ -161,6 +162,19 @@ static void on_chunk_error(void *ctx, const struct chunk_ref *ref, const char *m
 		      "them all)" : "");
 }
 
+/* The proof took each chunk's digest from its metadata's first bytes: the chunk's checked
+ * read confirms it. */
+static void on_chunk_open(void *ctx, const struct chunk_view *v)
+{
+	struct exporter *ex = ctx;
+
+	if (ex->proof_on && proof_confirm(&ex->proof, &v->meta) < 0) {
+		exporter_warn(ex, "the export is not signed: chunk %" PRIu64 "'s metadata changed "
+			      "while it was exported", v->meta.id);
+		ex->proof_on = false;
+	}
+}
+
 static const char *packet_comment(struct exporter *ex, const struct ecap_packet *pkt)
 {
 	const struct attrib_entry *e = attrib_get(&ex->at, pkt->flow_id);
@@ -183,6 +197,7 @@ static int batch_packets(struct exporter *ex, const struct chunk_list *cl, uint6
 	if ((err = merge_init(&m, ex->s, cl->v, cl->n)) < 0)
 		return err;
 	m.on_error = on_chunk_error;
+	m.on_open = on_chunk_open;
 	m.ctx = ex;
 	m.flows = ex->selects ? &ex->sel : NULL; /* then only the blocks of those flows are read */
 	ex->cur = &m;
@@ -327,6 +342,19 @@ static int finish_file(struct exporter *ex)
 
 /* ---- the run ------------------------------------------------------------------------ */
 
+/* The chunks of the first batch (the whole window), for the proof and then the batch. */
+static int find_first_chunks(struct exporter *ex)
+{
+	int err = store_find_chunks(ex->s, ex->since, ex->until, ex->selects ? &ex->sel : NULL,
+				    &ex->first);
+	if (err < 0) {
+		chunk_list_free(&ex->first);
+		return err;
+	}
+	ex->have_first = true;
+	return 0;
+}
+
 /*
  * The proof (proof.h) when the export goes to a file: the store's key, and the chunks the
  * query will read, for the SHB's provenance lines (the run adds what it reads later).
@@ -335,7 +363,6 @@ static int finish_file(struct exporter *ex)
 static void begin_proof(struct exporter *ex, bool nothing)
 {
 	char why[512];
-	struct chunk_list cl = { 0 };
 	const char *p = ex->o->out_path;
 	struct stat st;
 	/* a proof signs a file: not a pipe, a terminal or /dev/null */
@@ -346,13 +373,11 @@ static void begin_proof(struct exporter *ex, bool nothing)
 		return;
 	}
 	ex->proof_on = true;
-	if (!nothing && store_find_chunks(ex->s, ex->since, ex->until,
-					  ex->selects ? &ex->sel : NULL, &cl) == 0 &&
-	    proof_add_chunks(&ex->proof, cl.v, cl.n) < 0) {
+	if (!nothing && find_first_chunks(ex) == 0 &&
+	    proof_add_chunks(&ex->proof, ex->first.v, ex->first.n) < 0) {
 		exporter_warn(ex, "the export is not signed: reading its chunks' digests failed");
 		ex->proof_on = false;
 	}
-	chunk_list_free(&cl);
 }
 
 static void sleep_ns(uint64_t ns)
@@ -396,9 +421,15 @@ static int run_batch(struct exporter *ex, uint64_t lo, bool older, uint64_t *fai
 		     size_t *nchunks)
 {
 	struct chunk_list cl = { 0 }, fresh = { 0 };
-	int err;
+	int err = 0;
 
-	err = store_find_chunks(ex->s, lo, ex->until, ex->selects ? &ex->sel : NULL, &cl);
+	if (ex->have_first && lo == ex->since && !older && !ex->last_chunk_id) {
+		cl = ex->first; /* found already, for the proof */
+		ex->first = (struct chunk_list){ 0 };
+		ex->have_first = false;
+	} else {
+		err = store_find_chunks(ex->s, lo, ex->until, ex->selects ? &ex->sel : NULL, &cl);
+	}
 	if (err < 0) {
 		exporter_warn(ex, "finding chunks: %s", store_errmsg(ex->s));
 		return err;
@@ -597,6 +628,7 @@ out:
 	writer_free(&ex.w);
 	idset_free(&ex.sel);
 	idset_free(&ex.secrets_done);
+	chunk_list_free(&ex.first);
 	if (ex.out_fd > STDOUT_FILENO && close(ex.out_fd) < 0 && rc == 0) {
 		exporter_warn(&ex, "%s: %s", o->out_path, strerror(errno));
 		rc = 1;

@@ -54,6 +54,9 @@ struct exporter {
 	 * key can be read */
 	struct proof proof;
 	bool proof_on;
+	/* the chunks of the first batch, found once for the proof and the batch */
+	struct chunk_list first;
+	bool have_first;
 };
 
 /* A warning on stderr, prefixed "ecap-export: ", after clearing the progress line. */

@@ -86,6 +86,8 @@ static void open_next(struct merge *m)
 		return;
 	}
 	m->chunks_opened++;
+	if (m->on_open)
+		m->on_open(m->ctx, v);
 	if (!chunk_view_peek_key(v, &key)) {
 		chunk_view_close(v);
 		return;

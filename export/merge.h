@@ -29,6 +29,8 @@ struct merge {
 	const struct idset *flows;      /* only packets of these flows are needed (NULL: all) */
 	uint64_t chunks_opened, chunks_failed;
 	void (*on_error)(void *ctx, const struct chunk_ref *ref, const char *msg);
+	/* a chunk opened (its metadata checked); may be NULL */
+	void (*on_open)(void *ctx, const struct chunk_view *v);
 	void *ctx;
 };
 

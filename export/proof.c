@@ -110,30 +110,84 @@ static void add_version(struct proof *p, const char *v)
 		snprintf(p->versions + at, sizeof(p->versions) - at, "%s%s", at ? "," : "", v);
 }
 
-/* Read a chunk's metadata frame for its digest and version. */
-static int read_chunk(struct proof *p, struct proof_chunk *c, int *fd, uint32_t *fd_seg,
-		      struct chunk_meta *m, struct buf *frames)
+/* The segment file being read, kept open from chunk to chunk. */
+struct seg_file {
+	int fd;
+	uint32_t seg;
+	uint64_t size;     /* when last looked at: looked at again when a chunk ends past it */
+};
+
+/* The digest and version of c's metadata into c, checked: of a chunk with a read plan, its
+ * integrity section alone. */
+static int read_digest(struct seg_file *f, struct proof_chunk *c, struct chunk_meta *m,
+		       struct buf *frames)
 {
-	char name[SEGMENT_NAME_MAX];
-	struct stat st;
+	static const struct chunkmeta_want digest = { .digest_only = true };
 	const char *why;
-	if (*fd < 0 || *fd_seg != c->segment) {
-		if (*fd >= 0)
-			close(*fd);
-		segment_name(c->segment, name);
-		*fd = openat(p->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		*fd_seg = c->segment;
-		if (*fd < 0)
-			return -errno;
-	}
-	if (fstat(*fd, &st))
-		return -errno;
-	long r = segment_read_meta(*fd, c->offset, (uint64_t)st.st_size, m, frames, &why);
+	long r = segment_read_plan(f->fd, c->offset, f->size, c->length, &digest, m, frames,
+				   &why);
 	if (r < 0)
 		return (int)r;
 	c->has_digest = m->has_digest;
 	memcpy(c->digest, m->digest, SHA256_LEN);
-	add_version(p, m->has_digest ? m->version : "ecap before seals");
+	snprintf(c->version, sizeof(c->version), "%s", m->has_digest ? m->version : "");
+	c->unconfirmed = false;
+	return 0;
+}
+
+/* Bytes read at a chunk's start for the digest its metadata claims: the frame's header and
+ * the first bytes of its body, which start with the integrity section in a chunk with a
+ * read plan. */
+#define PEEK_BYTES 1024
+
+/* Open c's segment (kept open in f across chunks of the same segment). */
+static int seg_open(struct proof *p, const struct proof_chunk *c, struct seg_file *f)
+{
+	char name[SEGMENT_NAME_MAX];
+	struct stat st;
+	if (f->fd < 0 || f->seg != c->segment) {
+		if (f->fd >= 0)
+			close(f->fd);
+		segment_name(c->segment, name);
+		f->fd = openat(p->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		f->seg = c->segment;
+		f->size = 0;
+		if (f->fd < 0)
+			return -errno;
+	}
+	if (c->offset + c->length > f->size) {
+		if (fstat(f->fd, &st))
+			return -errno;
+		f->size = (uint64_t)st.st_size;
+	}
+	return 0;
+}
+
+/*
+ * A chunk's digest and version for the SHB and the proof: what the first PEEK_BYTES of its
+ * metadata claim (one small read; the export's read of the chunk, which checks the whole
+ * frame, confirms it), else a checked read.
+ */
+static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f,
+		      struct chunk_meta *m, struct buf *frames)
+{
+	uint8_t head[PEEK_BYTES];
+	const char *why;
+	int err = seg_open(p, c, f);
+	if (err)
+		return err;
+	size_t want = c->length < sizeof(head) ? c->length : sizeof(head);
+	ssize_t got = c->offset < f->size ? pread(f->fd, head, want, (off_t)c->offset) : 0;
+	long r = got == (ssize_t)want ? chunkmeta_peek_digest(head, want, m, &why) : -ENOENT;
+	if (r > 0 && m->id == c->id) {
+		c->has_digest = true;
+		memcpy(c->digest, m->digest, SHA256_LEN);
+		snprintf(c->version, sizeof(c->version), "%s", m->version);
+		c->unconfirmed = true;
+	} else if ((err = read_digest(f, c, m, frames))) {
+		return err;
+	}
+	add_version(p, c->has_digest ? c->version : "ecap before seals");
 	return 0;
 }
 
@@ -154,8 +208,8 @@ int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n)
 {
 	struct chunk_meta m = { 0 };
 	struct buf frames = { 0 };
-	uint32_t fd_seg = 0;
-	int fd = -1, err = 0;
+	struct seg_file f = { .fd = -1 };
+	int err = 0;
 	for (size_t i = 0; i < n && !err; i++) {
 		size_t at = find_id(p, refs[i].id);
 		if (at < p->n && p->v[at].id == refs[i].id)
@@ -169,10 +223,49 @@ int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n)
 		*c = (struct proof_chunk){ .id = refs[i].id, .segment = refs[i].segment,
 					   .offset = refs[i].offset, .length = refs[i].length,
 					   .seal = seal_of(p, refs[i].segment) };
-		err = read_chunk(p, c, &fd, &fd_seg, &m, &frames);
+		err = read_chunk(p, c, &f, &m, &frames);
 	}
-	if (fd >= 0)
-		close(fd);
+	if (f.fd >= 0)
+		close(f.fd);
+	chunkmeta_free(&m);
+	buf_free(&frames);
+	return err;
+}
+
+static int confirm(struct proof_chunk *c, const struct chunk_meta *m)
+{
+	if (m->id != c->id || !m->has_digest || memcmp(c->digest, m->digest, SHA256_LEN) ||
+	    strcmp(c->version, m->version))
+		return -EBADMSG;
+	c->unconfirmed = false;
+	return 0;
+}
+
+int proof_confirm(struct proof *p, const struct chunk_meta *m)
+{
+	size_t at = find_id(p, m->id);
+	if (at == p->n || p->v[at].id != m->id || !p->v[at].unconfirmed)
+		return 0;
+	return confirm(&p->v[at], m);
+}
+
+/* The chunks no read confirmed (the export stopped before them), read and checked now. */
+static int confirm_rest(struct proof *p, uint64_t *bad_id)
+{
+	struct chunk_meta m = { 0 };
+	struct buf frames = { 0 };
+	struct seg_file f = { .fd = -1 };
+	int err = 0;
+	for (size_t i = 0; i < p->n && !err; i++) {
+		struct proof_chunk *c = &p->v[i], was = *c;
+		if (!c->unconfirmed)
+			continue;
+		*bad_id = c->id;
+		if (!(err = seg_open(p, c, &f)) && !(err = read_digest(&f, c, &m, &frames)))
+			err = confirm(&was, &m);
+	}
+	if (f.fd >= 0)
+		close(f.fd);
 	chunkmeta_free(&m);
 	buf_free(&frames);
 	return err;
@@ -264,6 +357,13 @@ int proof_write(struct proof *p, const char *export_path, char *why, size_t whyl
 	}
 	int err = proof_scan_file(fd, &p->file, NULL, NULL, &w, &bad);
 	close(fd);
+	uint64_t bad_id = 0;
+	if (!err && (err = confirm_rest(p, &bad_id))) {
+		snprintf(why, whylen, "chunk %" PRIu64 ": %s", bad_id,
+			 err == -EBADMSG ? "its metadata changed while it was exported" :
+					   strerror(-err));
+		return err;
+	}
 	if (err) {
 		snprintf(why, whylen, "%s: offset %" PRIu64 ": %s", export_path, bad,
 			 w ? w : strerror(-err));

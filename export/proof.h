@@ -28,6 +28,10 @@ struct proof_chunk {
 	bool has_digest;
 	uint8_t digest[SHA256_LEN];    /* of the chunk's data frame */
 	uint64_t seal;                 /* index of the seal covering its segment, or PROOF_NONE */
+	/* the digest was read from the metadata's first bytes, not yet from a checked read of
+	 * the whole frame (proof_confirm, or proof_write at the end) */
+	bool unconfirmed;
+	char version[CHUNKMETA_VERSION_MAX];
 };
 
 /* What a walk over a PCAP-NG file counts, and its SHA-256. */
@@ -58,9 +62,14 @@ struct proof {
 /* For ecap-export: the store's private key, the chain, this host. -errno with why when the
  * export cannot be signed (no key: an older store, or no permission to read store.key). */
 int proof_begin(struct proof *p, const char *store_dir, char *why, size_t whylen);
-/* The chunks an export reads (each once, however often added): their digests from their
- * metadata frames. */
+/* The chunks an export reads (each once, however often added): their digests and versions
+ * from their metadata frames; of a chunk with a read plan, from the frame's first bytes,
+ * unconfirmed until the chunk is read (proof_confirm) or the proof is written. */
 int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n);
+/* A chunk the export read, its metadata checked (a chunk_view's): confirms the digest and
+ * version its entry took from the metadata's first bytes. -EBADMSG when they differ (the
+ * chunk changed meanwhile: no proof can be signed). */
+int proof_confirm(struct proof *p, const struct chunk_meta *m);
 /* The SHB comment's provenance lines (host, machine-id, recorders, key, newest seal). */
 void proof_shb_lines(struct proof *p, char *out, size_t cap);
 /* Walk the finished export, then write and sign EXPORT.ecap-proof. */

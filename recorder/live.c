@@ -233,6 +233,11 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
 	if (cs.interfaces)
 		fprintf(stderr, ", %" PRIu64 " interfaces", cs.interfaces);
+	/* at the end, what still waits for its ClientHello will not be kept either */
+	uint64_t not_kept = ps.secrets_not_kept + (final ? ps.secrets_held : 0);
+	if (not_kept)
+		fprintf(stderr, "; %" PRIu64 " TLS secret%s of sessions not recorded %s not kept",
+			not_kept, not_kept == 1 ? "" : "s", not_kept == 1 ? "was" : "were");
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);

@@ -84,6 +84,19 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, 
 	return NULL;
 }
 
+/* Tells the exec probe that st's file was looked at: its next execs need no record. Best
+ * effort: a file missing from the map only costs a record that user space then skips. */
+static void mark_known(struct live_keylog *k, const struct stat *st)
+{
+	struct keylog_file f = {
+		.dev = ((uint64_t)major(st->st_dev) << 20) | minor(st->st_dev),
+		.ino = st->st_ino,
+	};
+	uint8_t one = 1;
+
+	bpf_map__update_elem(k->skel->maps.kl_known, &f, sizeof(f), &one, sizeof(one), BPF_ANY);
+}
+
 static int attach(struct live_keylog *k, int fd, const struct tls_probe *p)
 {
 	struct keylog_config cfg = { 0 };
@@ -140,6 +153,7 @@ static void consider_fd(struct live_keylog *k, int fd, const char *name)
 	s->dev = st.st_dev;
 	s->ino = st.st_ino;
 	s->verdict = V_OTHER;
+	mark_known(k, &st);
 	if (tls_elf_open(fd, &e) < 0)
 		return;
 	rc = tls_probe_inspect(&e, &p, why, sizeof(why));
@@ -288,7 +302,8 @@ static void consider_needed(struct live_keylog *k, int fd, int rootfd, const cha
 
 /* ---- processes ---- */
 
-/* Its executable (and, when new, the libraries it needs), then the files it maps. */
+/* Its executable (and, when new, the libraries it needs), then the files it maps; at an exec
+ * (needed), only when the executable is new. */
 static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 {
 	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
@@ -303,8 +318,20 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 	if (fd >= 0) {
 		size_t before = k->nseen;
 		char name[PATH_MAX], buf[2 * PATH_MAX];
+		struct stat st;
 		ssize_t l;
 
+		/*
+		 * At an exec, a program met before ends the look: its libraries were looked at
+		 * when it was met (at its first exec, or in the start's scan of the system
+		 * directories), and those it loads later are the rescan's. Without this, every
+		 * exec on the host (a build runs thousands a second) read the new process's maps.
+		 */
+		if (needed && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    seen_find(k, st.st_dev, st.st_ino, NULL)) {
+			close(fd);
+			return;
+		}
 		l = readlink(path, name, sizeof(name) - 1);
 		name[l > 0 ? l : 0] = '\0';
 		consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) : path);

@@ -118,6 +118,11 @@ static int run(const struct rec_args *a)
 	}
 	struct pipeline_options po;
 	pipeline_options_default(&po);
+	po.keep_all_secrets = a->keep_all_secrets;
+	if (a->replay) { /* a key log or DSB may come long before its ClientHello */
+		po.secret_hold_ns = 0;
+		po.secret_hold_max = 1u << 20;
+	}
 	struct pipeline *p = NULL;
 	err = pipeline_new(s, &po, &p);
 	if (err) {
@@ -164,6 +169,8 @@ static int run(const struct rec_args *a)
 	}
 	if (a->replay && !a->quiet && status != EXIT_STORE)
 		replay_summary(stderr, &res, p, s);
+	else if (a->replay && status != EXIT_STORE)
+		replay_not_kept(stderr, p); /* what the input had and the store does not, even -q */
 	struct store_stats ss;
 	if (a->replay && res.store_failed && !store_get_stats(s, &ss))
 		fprintf(stderr, "ecap-rec: %s: the replay stopped after %llu packets (%llu input "

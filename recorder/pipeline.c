@@ -14,8 +14,17 @@
  *    tuple, and unconnected or listening sockets (remote address and port zero) by namespace,
  *    local port and address (zero address: any); applied to flows as they start, expiring after
  *    PENDING_TTL_NS of the caller's time;
- *  - client_randoms of the run's TLS sessions and secrets, for the secrets_linked count
- *    (grows to CR_SET_MAX entries, then starts over: the count is exact up to that).
+ *  - client_randoms of the run's TLS sessions and secrets: whether a recorded ClientHello
+ *    carried it (so its secrets are kept), and the chain of its secrets waiting in the hold
+ *    (secret_hold.h). Two generations of up to CR_SET_MAX slots each (half of them used):
+ *    when the newer is full, the older is forgotten, so the last CR_SET_MAX / 2 client_randoms
+ *    at least are always known.
+ *
+ * Secrets: unless keep_all_secrets, a secret is stored only once a recorded ClientHello
+ * carried its client_random; until then it waits in the hold, for secret_hold_ns at most (0:
+ * until pipeline_finish), and is then dropped and counted (secrets_not_kept): an export only
+ * ever writes the secrets of the sessions it exports, so a secret no recorded session links
+ * to is exposure and nothing else.
  */
 #include "pipeline.h"
 
@@ -25,14 +34,17 @@
 
 #include "decode.h"
 #include "flowtable.h"
+#include "secret_hold.h"
 #include "tls_hello.h"
+#include "../schema/tls_labels.h"
 
 #define FRAG_SLOTS 4096
 #define PENDING_SLOTS 8192
 #define PENDING_PROBE 8
 #define PENDING_TTL_NS (120ull * 1000000000ull)
 #define CR_SET_MIN 1024
-#define CR_SET_MAX (1u << 20)
+#define CR_SET_MAX (1u << 18) /* slots, half used at most: 12 MiB a generation; a secret
+				* waits 30 s at most, 131072 sessions are 65 s at 2000/s */
 #define TLS_BUFS 4096
 #define EXPIRE_BUDGET 4096
 #define LINKTYPE_UNKNOWN 0xffffffffu
@@ -60,10 +72,18 @@ struct iface_info {
 	uint32_t netns;
 };
 
-struct cr_ent {
+struct cr_ent {     /* 48 bytes */
 	uint8_t cr[32];
-	uint8_t used, has_session;
+	uint64_t held;   /* chain head of its secrets in the hold; 0: none */
 	uint32_t n_secrets;
+	uint16_t labels; /* bit i: a secret labelled tls_labels[i] went to the store since its
+			  * session was found */
+	uint8_t used, has_session;
+};
+
+struct cr_set {
+	struct cr_ent *v;
+	uint32_t cap, n;
 };
 
 struct pipeline {
@@ -80,8 +100,9 @@ struct pipeline {
 	struct pending *pend;
 	uint32_t n_exact, n_wild;   /* pending slots in use (an upper bound: lazy expiry) */
 
-	struct cr_ent *cr;
-	uint32_t cr_cap, cr_n;
+	struct cr_set cr, cr_old;     /* the newer and the older generation */
+	struct secret_hold *hold;     /* NULL with keep_all_secrets */
+	uint64_t now_mono;            /* the last tick's time */
 };
 
 void pipeline_options_default(struct pipeline_options *o)
@@ -89,6 +110,9 @@ void pipeline_options_default(struct pipeline_options *o)
 	o->tcp_idle_ns = 600ull * 1000000000ull;
 	o->udp_idle_ns = 120ull * 1000000000ull;
 	o->max_flows = 1u << 20;
+	o->keep_all_secrets = false;
+	o->secret_hold_ns = 30ull * 1000000000ull;
+	o->secret_hold_max = 1u << 16;
 }
 
 static uint64_t new_id(void *ctx)
@@ -133,6 +157,8 @@ int pipeline_new(struct store *store, const struct pipeline_options *opt, struct
 		p->pend = calloc(PENDING_SLOTS, sizeof(*p->pend));
 		if (!p->frag || !p->pend)
 			r = -ENOMEM;
+		if (!p->opt.keep_all_secrets && !(p->hold = secret_hold_new(p->opt.secret_hold_max)))
+			r = -ENOMEM;
 	}
 	if (r < 0) {
 		pipeline_free(p);
@@ -151,7 +177,9 @@ void pipeline_free(struct pipeline *p)
 	free(p->ifs);
 	free(p->frag);
 	free(p->pend);
-	free(p->cr);
+	free(p->cr.v);
+	free(p->cr_old.v);
+	secret_hold_free(p->hold);
 	free(p);
 }
 
@@ -377,45 +405,131 @@ static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 
 /* ---- client_randoms of sessions and secrets ----------------------------------------------- */
 
+static struct cr_ent *cr_find(struct cr_set *t, const uint8_t cr[32])
+{
+	if (!t->cap)
+		return NULL;
+	uint32_t j = mix(cr, 8, 0) & (t->cap - 1);
+	while (t->v[j].used) {
+		if (memcmp(t->v[j].cr, cr, 32) == 0)
+			return &t->v[j];
+		j = (j + 1) & (t->cap - 1);
+	}
+	return NULL;
+}
+
+/* A new entry for cr, which t does not hold and has room for. */
+static struct cr_ent *cr_insert(struct cr_set *t, const uint8_t cr[32])
+{
+	uint32_t j = mix(cr, 8, 0) & (t->cap - 1);
+	while (t->v[j].used)
+		j = (j + 1) & (t->cap - 1);
+	memset(&t->v[j], 0, sizeof(t->v[j]));
+	memcpy(t->v[j].cr, cr, 32);
+	t->v[j].used = 1;
+	t->n++;
+	return &t->v[j];
+}
+
+/*
+ * Room for one more in the newer generation: it grows up to CR_SET_MAX, then becomes the older
+ * one (the older is forgotten). The entries with secrets in the hold move on into the new
+ * generation, so that their ClientHello still finds them; when they are many (a replay's key
+ * log loaded before its capture), the new generation is made large enough for them.
+ */
+static int cr_room(struct pipeline *p)
+{
+	struct cr_set *t = &p->cr;
+	if (t->cap && (t->n + 1) * 2 <= t->cap)
+		return 0;
+	uint32_t ncap = t->cap ? t->cap * 2 : CR_SET_MIN, held = 0;
+	bool rotate = ncap > CR_SET_MAX;
+	if (rotate) {
+		for (uint32_t i = 0; i < t->cap; i++)
+			held += t->v[i].used && t->v[i].held;
+		ncap = t->cap;
+		while ((uint64_t)(held + 1) * 4 > ncap)
+			ncap *= 2;
+	}
+	struct cr_set n = { .v = calloc(ncap, sizeof(struct cr_ent)), .cap = ncap };
+	if (!n.v)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < t->cap; i++) {
+		struct cr_ent *e = &t->v[i];
+		if (!e->used || (rotate && !e->held))
+			continue;
+		*cr_insert(&n, e->cr) = *e;
+		e->held = 0; /* a chain has one owner */
+	}
+	if (rotate) {
+		free(p->cr_old.v);
+		p->cr_old = *t;
+	} else {
+		free(t->v);
+	}
+	*t = n;
+	return 0;
+}
+
+/* The entry of cr, made when missing (from the older generation's when it has one); NULL when
+ * out of memory. */
 static struct cr_ent *cr_get(struct pipeline *p, const uint8_t cr[32])
 {
-	if (p->cr_n * 2 >= p->cr_cap) {
-		uint32_t ncap = p->cr_cap ? p->cr_cap * 2 : CR_SET_MIN;
-		struct cr_ent *old = p->cr;
-		uint32_t ocap = p->cr_cap;
-		if (ncap > CR_SET_MAX) {
-			/* Full: start over (only the secrets_linked statistic loses history). */
-			memset(p->cr, 0, (size_t)p->cr_cap * sizeof(*p->cr));
-			p->cr_n = 0;
-		} else {
-			struct cr_ent *v = calloc(ncap, sizeof(*v));
-			if (!v)
-				return NULL;
-			p->cr = v;
-			p->cr_cap = ncap;
-			p->cr_n = 0;
-			for (uint32_t i = 0; i < ocap; i++) {
-				if (!old[i].used)
-					continue;
-				uint32_t j = mix(old[i].cr, 8, 0) & (ncap - 1);
-				while (v[j].used)
-					j = (j + 1) & (ncap - 1);
-				v[j] = old[i];
-				p->cr_n++;
-			}
-			free(old);
-		}
+	struct cr_ent *e = cr_find(&p->cr, cr);
+	if (e)
+		return e;
+	if (cr_room(p))
+		return NULL;
+	e = cr_insert(&p->cr, cr);
+	struct cr_ent *o = cr_find(&p->cr_old, cr);
+	if (o) {
+		*e = *o;
+		o->held = 0; /* the chain has one owner */
 	}
-	uint32_t j = mix(cr, 8, 0) & (p->cr_cap - 1);
-	while (p->cr[j].used) {
-		if (memcmp(p->cr[j].cr, cr, 32) == 0)
-			return &p->cr[j];
-		j = (j + 1) & (p->cr_cap - 1);
+	return e;
+}
+
+/* A secret into the store: 1 new, 0 known, <0 error. A secret of a session recorded in this run
+ * is known by its labels here, and the store need not look (store_put_session_secret). */
+static int keep_secret(struct pipeline *p, const struct tls_secret *secret, struct cr_ent *e)
+{
+	int bit = e && e->has_session ?
+		  tls_label_index(secret->label, strnlen(secret->label, sizeof(secret->label))) : -1;
+	int r;
+	if (bit >= 0 && (e->labels >> bit) & 1) {
+		r = 0;
+	} else if (bit >= 0) {
+		r = store_put_session_secret(p->store, secret);
+		if (r > 0)
+			e->labels |= (uint16_t)(1u << bit);
+	} else {
+		r = store_put_secret(p->store, secret);
 	}
-	memcpy(p->cr[j].cr, cr, 32);
-	p->cr[j].used = 1;
-	p->cr_n++;
-	return &p->cr[j];
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		p->st.secrets_dup++;
+		return 0;
+	}
+	p->st.secrets++;
+	if (e) {
+		e->n_secrets++;
+		if (e->has_session)
+			p->st.secrets_linked++;
+	}
+	return 1;
+}
+
+struct take_ctx {
+	struct pipeline *p;
+	struct cr_ent *e;
+};
+
+static int take_one(void *ctx, const struct tls_secret *sec)
+{
+	struct take_ctx *t = ctx;
+	int r = keep_secret(t->p, sec, t->e);
+	return r < 0 ? r : 0;
 }
 
 static int session_found(struct pipeline *p, struct flow *f, const uint8_t random[32])
@@ -429,25 +543,32 @@ static int session_found(struct pipeline *p, struct flow *f, const uint8_t rando
 		e->has_session = 1;
 		p->st.secrets_linked += e->n_secrets;
 	}
+	if (e && e->held && p->hold) {
+		struct take_ctx t = { p, e };
+		r = secret_hold_take(p->hold, &e->held, take_one, &t);
+		p->st.secrets_held = secret_hold_count(p->hold);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret)
 {
-	int r = store_put_secret(p->store, secret);
-	if (r < 0)
-		return r;
-	if (r == 0) {
+	struct cr_ent *e = cr_get(p, secret->client_random);
+	if (!p->hold || (e && e->has_session))
+		return keep_secret(p, secret, e);
+	if (!e)
+		return -ENOMEM;
+	if (secret_hold_has(p->hold, e->held, secret)) {
 		p->st.secrets_dup++;
 		return 0;
 	}
-	p->st.secrets++;
-	struct cr_ent *e = cr_get(p, secret->client_random);
-	if (e) {
-		e->n_secrets++;
-		if (e->has_session)
-			p->st.secrets_linked++;
-	}
+	int r = secret_hold_put(p->hold, secret, p->now_mono, &e->held);
+	if (r < 0)
+		return r;
+	p->st.secrets_not_kept += (uint64_t)r;
+	p->st.secrets_held = secret_hold_count(p->hold);
 	return 1;
 }
 
@@ -604,6 +725,12 @@ int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t 
 
 int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 {
+	p->now_mono = now_mono_ns;
+	if (p->hold && p->opt.secret_hold_ns) {
+		p->st.secrets_not_kept += secret_hold_expire(p->hold, now_mono_ns,
+							     p->opt.secret_hold_ns);
+		p->st.secrets_held = secret_hold_count(p->hold);
+	}
 	flowtable_expire(p->ft, EXPIRE_BUDGET);
 	return store_tick(p->store, now_mono_ns);
 }
@@ -618,6 +745,10 @@ int pipeline_finish(struct pipeline *p)
 {
 	/* Flows and sessions went to the store as they were seen; what is left is memory. */
 	flowtable_walk(p->ft, release_tls, p);
+	if (p->hold) { /* what still waits for its ClientHello will not see it now */
+		p->st.secrets_not_kept += secret_hold_expire(p->hold, p->now_mono, 0);
+		p->st.secrets_held = 0;
+	}
 	return store_sync(p->store);
 }
 

@@ -26,6 +26,13 @@ struct pipeline_options {
 	uint64_t udp_idle_ns;   /* UDP and ICMP; default 2 min (30 s, or this when shorter, for
 				 * a flow whose packets all came within 2 s of its first) */
 	uint32_t max_flows;     /* flow table capacity; default 1M */
+	/* TLS secrets: all of them (keep_all_secrets), or only those of sessions whose
+	 * ClientHello is recorded (the default); a secret waits for its ClientHello for
+	 * secret_hold_ns (default 30 s; 0: until pipeline_finish), at most secret_hold_max of them
+	 * at once (default 65536; the oldest goes first), and is then dropped. */
+	bool keep_all_secrets;
+	uint64_t secret_hold_ns;
+	uint32_t secret_hold_max;
 };
 
 void pipeline_options_default(struct pipeline_options *o);
@@ -70,7 +77,9 @@ struct socket_owner {
 };
 int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns);
 
-/* A secret from a key log file, an input DSB or the OpenSSL probes. 1 new, 0 known, <0 error. */
+/* A secret from a key log file, an input DSB or the OpenSSL probes: stored when its session is
+ * recorded (or with keep_all_secrets), else held until its ClientHello comes (see
+ * pipeline_options). 1 stored or held, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
 
 /* What an owning process was (exe, command line, parent, cgroup, container): kept in the
@@ -95,6 +104,8 @@ struct pipeline_stats {
 	uint64_t tls_sessions;      /* client_randoms linked to flows */
 	uint64_t secrets, secrets_dup;
 	uint64_t secrets_linked;    /* secrets whose client_random has a session in this run */
+	uint64_t secrets_not_kept;  /* dropped: no recorded ClientHello carried their client_random */
+	uint64_t secrets_held;      /* waiting for their ClientHello now */
 	uint64_t drops;
 	uint64_t decode_errors;     /* packets too short to decode past some header (still stored) */
 };

@@ -20,11 +20,11 @@
 
 static const char usage_text[] =
 "Usage: ecap-rec -i IFACE [-i IFACE]... [--store DIR] [--snaplen N] [-B SIZE] [--max-size SIZE]\n"
-"                [--max-age DUR] [--libssl PATH]... [--no-tls] [--keylog FILE]... [-q]\n"
-"                [--container-api SOCKET|none]...\n"
+"                [--max-age DUR] [--libssl PATH]... [--no-tls] [--keylog FILE]...\n"
+"                [--keep-all-secrets] [-q] [--container-api SOCKET|none]...\n"
 "                [PCAP-FILTER...]\n"
 "       ecap-rec --replay FILE [--store DIR] [--keylog FILE]... [--max-size SIZE]\n"
-"                [--max-age DUR] [-q]\n"
+"                [--max-age DUR] [--keep-all-secrets] [-q]\n"
 "       ecap-rec --config FILE [OPTION]... [PCAP-FILTER...]\n"
 "       ecap-rec [--config FILE] [OPTION]... --print-config\n"
 "       ecap-rec -h | -V\n";
@@ -50,6 +50,15 @@ static const char help_text[] =
 "\n"
 "  Packets go into the store in LZ4-compressed chunks of pcapng; flows, TLS sessions\n"
 "  (linked through the ClientHello's client_random) and secrets go into its index.\n"
+"\n"
+"  Only the TLS secrets of sessions it records are kept: a secret (from the probes, a key\n"
+"  log or a Decryption Secrets Block) is stored once a recorded ClientHello carried its\n"
+"  client_random. Until then it waits in memory, live for 30 s at most (65536 secrets at\n"
+"  most), in a replay until the end of the input (1048576 at most); then it is dropped,\n"
+"  and the status line and the summary count it (\"N TLS secrets of sessions not recorded\n"
+"  were not kept\"). An export only ever writes the secrets of the sessions it exports, so\n"
+"  a secret of a session not recorded would be exposure and nothing else.\n"
+"  --keep-all-secrets keeps them all.\n"
 "\n"
 "OPTIONS\n"
 "  -i, --interface IFACE   capture live on IFACE (repeatable; at most 32); \"any\" (alone):\n"
@@ -77,6 +86,8 @@ static const char help_text[] =
 "                          an eighth of --max-size)\n"
 "      --libssl PATH       live: also probe the OpenSSL library at PATH (repeatable)\n"
 "      --no-tls            live: do not probe OpenSSL for TLS secrets\n"
+"      --keep-all-secrets  store every TLS secret, also of sessions not recorded (by\n"
+"                          default only the secrets of recorded sessions are kept)\n"
 "      --container-api SOCKET\n"
 "                          live: ask the Docker API at this unix socket (Docker's, or\n"
 "                          podman system service's) for the name, image and labels of\n"
@@ -187,7 +198,7 @@ static char *join_words(char **w, int n)
 }
 
 enum { OPT_MAX_SIZE = 256, OPT_MAX_AGE, OPT_LIBSSL, OPT_NO_TLS, OPT_CHUNK_SIZE, OPT_SEGMENT_SIZE,
-       OPT_PRINT_CONFIG, OPT_CONTAINER_API };
+       OPT_PRINT_CONFIG, OPT_CONTAINER_API, OPT_KEEP_ALL_SECRETS };
 /* -B as in tcpdump */
 static const struct option longopts[] = {
 	{ "interface", required_argument, NULL, 'i' },
@@ -202,6 +213,7 @@ static const struct option longopts[] = {
 	{ "segment-size", required_argument, NULL, OPT_SEGMENT_SIZE },
 	{ "libssl", required_argument, NULL, OPT_LIBSSL },
 	{ "no-tls", no_argument, NULL, OPT_NO_TLS },
+	{ "keep-all-secrets", no_argument, NULL, OPT_KEEP_ALL_SECRETS },
 	{ "container-api", required_argument, NULL, OPT_CONTAINER_API },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -297,6 +309,9 @@ static int parse_options(int argc, char **argv, struct rec_args *a, bool from_co
 			break;
 		case OPT_NO_TLS:
 			a->no_tls = true;
+			break;
+		case OPT_KEEP_ALL_SECRETS:
+			a->keep_all_secrets = true;
 			break;
 		case OPT_CONTAINER_API:
 			if (!from_config && a->cfg_container_api)
@@ -509,6 +524,7 @@ static void print_config(const struct rec_args *a, FILE *f)
 	print_size(f, "chunk-size", a->chunk_size ? a->chunk_size : so.chunk_bytes);
 	print_size(f, "segment-size", a->segment_size ? a->segment_size : so.segment_bytes);
 	fprintf(f, "no-tls = %s\n", a->no_tls ? "yes" : "no");
+	fprintf(f, "keep-all-secrets = %s\n", a->keep_all_secrets ? "yes" : "no");
 	fprintf(f, "quiet = %s\n", a->quiet ? "yes" : "no");
 	if (a->filter)
 		fprintf(f, "filter = %s\n", a->filter);

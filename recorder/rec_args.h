@@ -38,6 +38,7 @@ struct rec_args {
 	uint64_t max_size, max_age_ns;
 	uint64_t chunk_size, segment_size, buffer_size;
 	bool no_tls, quiet;
+	bool keep_all_secrets; /* also the secrets of sessions not recorded */
 	char *filter;
 	/* the configuration file, when given: its path, and its settings as long options
 	 * ("--key=value", cfg_argv[0] a program name) with the line of each */

@@ -660,6 +660,16 @@ int replay_run(const struct replay_options *opt, struct pipeline *p, struct stor
 	return err;
 }
 
+void replay_not_kept(FILE *out, struct pipeline *p)
+{
+	struct pipeline_stats ps;
+	pipeline_get_stats(p, &ps);
+	if (ps.secrets_not_kept)
+		fprintf(out, "%" PRIu64 " TLS secret%s of sessions not recorded %s not kept "
+			"(--keep-all-secrets keeps them)\n", ps.secrets_not_kept,
+			ps.secrets_not_kept == 1 ? "" : "s", ps.secrets_not_kept == 1 ? "was" : "were");
+}
+
 void replay_summary(FILE *out, const struct replay_result *res, struct pipeline *p,
 		    struct store *s)
 {
@@ -680,6 +690,7 @@ void replay_summary(FILE *out, const struct replay_result *res, struct pipeline 
 	fprintf(out, "TLS sessions: %" PRIu64 "; secrets: %" PRIu64 " new (%" PRIu64
 		" linked to a session, %" PRIu64 " unlinked), %" PRIu64 " already known\n",
 		ps.tls_sessions, ps.secrets, ps.secrets_linked, unlinked, ps.secrets_dup);
+	replay_not_kept(out, p);
 	if (res->dsb_blocks)
 		fprintf(out, "decryption secrets blocks: %" PRIu64 " with %" PRIu64
 			" secrets\n", res->dsb_blocks, res->dsb_secrets);

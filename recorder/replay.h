@@ -55,6 +55,9 @@ struct replay_result {
 int replay_run(const struct replay_options *opt, struct pipeline *p, struct store *s,
 	       volatile sig_atomic_t *stop, struct replay_result *res);
 
+/* The line counting the TLS secrets dropped because no recorded ClientHello carried their
+ * client_random (nothing when none was); replay_summary() includes it. */
+void replay_not_kept(FILE *out, struct pipeline *p);
 /* The end-of-run summary: packets, flows, TLS sessions, secrets linked and unlinked. */
 void replay_summary(FILE *out, const struct replay_result *res, struct pipeline *p,
 		    struct store *s);

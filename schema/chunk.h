@@ -128,11 +128,12 @@ struct chunk_view {
 int chunk_view_parse(struct chunk_view *v, const char **why);
 /*
  * The same for a chunk made of blocks of which only some were decoded into raw (at their
- * raw_off): block 0 and the blocks marked in want (one byte per block of meta.blocks). Only
- * the packets of those blocks whose chunk-local flow is marked in keep (one byte per flow of
- * meta.flowstats; NULL: every packet) are listed.
+ * raw_off): the header blocks and the blocks marked in want (one byte per block of
+ * meta.blocks). Only the packets of those blocks whose chunk-local flow has a flow id in keep
+ * (one per chunk-local flow, 0: none) are listed, with that id; keep NULL: every packet, with
+ * its flow from meta.flowstats.
  */
-int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint8_t *keep,
+int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint64_t *keep,
 			    const char **why);
 void chunk_view_free_contents(struct chunk_view *v);
 

@@ -241,6 +241,9 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	m->has_digest = true;
 	snprintf(m->version, sizeof(m->version), "ecap %s", ECAP_VERSION);
 
+	/* the flow directory (section 18), which the index's flow list reuses */
+	if ((err = chunkmeta_sort_flows(m)))
+		goto out;
 	buf_reset(meta_frame);
 	err = chunkmeta_encode(m, meta_frame);
 out:

@@ -90,7 +90,8 @@ struct walk {
 	size_t n_idb;
 	bool swap, sorted;
 	uint32_t pkt;                /* index of the next EPB in the section */
-	const uint8_t *keep;         /* per chunk-local flow: list its packets (NULL: all) */
+	const uint64_t *keep;        /* per chunk-local flow: the flow id to list its packets
+				      * under, 0: leave them out (NULL: all, flows from flowstats) */
 	uint64_t *key;               /* per chunk interface: the key of its latest packet */
 };
 
@@ -142,12 +143,14 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 				w->key[e.ifid] = e.ts;
 			if (w->keep && (lf == CHUNKMETA_NO_FLOW || !w->keep[lf]))
 				break;
+			uint64_t flow_id = w->keep ? w->keep[lf] :
+				lf == CHUNKMETA_NO_FLOW ? 0 : m->flowstats[lf].flow_id;
 			if (v->n_pkts == v->cap_pkts)
 				BAD("a block holds more packets than its metadata says");
 			struct chunk_pkt *cp = &v->pkts[v->n_pkts];
 			cp->ts_ns = e.ts;
 			cp->key_ns = w->key[e.ifid];
-			cp->flow_id = lf == CHUNKMETA_NO_FLOW ? 0 : m->flowstats[lf].flow_id;
+			cp->flow_id = flow_id;
 			cp->data_off = (uint32_t)(e.data - p);
 			cp->caplen = e.caplen;
 			cp->origlen = e.origlen;
@@ -244,7 +247,7 @@ static void skip_block(struct walk *w, const struct chunk_meta *m, size_t b)
 			w->key[i] = m->blockmax[b * m->n_ifaces + i];
 }
 
-int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint8_t *keep,
+int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint64_t *keep,
 			    const char **why)
 {
 	const struct chunk_meta *m = &v->meta;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * chunkmeta.c - encoding and decoding of a chunk's metadata frame.
+ * chunkmeta.c - a chunk's metadata frame: its format, and decoding it (whole, its read plan
+ * alone, or a peek at its digest); chunkmeta_encode.c writes it.
  *
  * FORMAT (all integers little-endian)
  *
@@ -82,7 +83,19 @@
  *       element i for interface i of section 1: u32 network namespace inode, u32 ifindex,
  *       u16 description_len, the description (the IDB's if_description, printable ASCII,
  *       shorter than ECAP_IFDESC_MAX). Absent: 0, 0, "" for every interface.
- * Unknown section types are skipped by byte_len, so the format can grow.
+ *  17 read plan (with flag 4; count 1, one u32; the body's first section when present): how
+ *       many bytes of the decompressed body, from its start, hold this section and the ones
+ *       a read of some flows needs, which the writer puts right after it: 10, 1, 16, 8, 13,
+ *       7, 9, 18 and 4 (those present). Such a reader decodes only that part of the body (an
+ *       LZ4 block decodes a prefix alone) and skips the flow records and flow stats, most of
+ *       a busy chunk's metadata; the other sections follow. Absent in older chunks.
+ *  18 flow directory (with 17; count = the count of section 3): the chunk's flows in
+ *       ascending id order, each as two LEB128 numbers: its id less the previous one's (the
+ *       first: the id itself; ids are at least 1 and strictly ascend), then its chunk-local
+ *       index (its element of section 3; each index once). With section 4 it tells a reader
+ *       which packets are a flow's without section 3.
+ * Sections may come in any order but these: 8 and 16 after 1, 9 after 1 and 7, 12 after 2,
+ * and 17 first. Unknown section types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
  * decompresses to raw_len bytes: with flag 4 every block matches its CRC-32C and size, else
@@ -97,37 +110,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunkmeta_format.h"
 #include "crc32c.h"
 #include "le.h"
 #include "lz4blocks.h"
-
-#define SKIPPABLE_MAGIC 0x184D2A5Eu
-#define FRAME_HDR 8
-#define PROC_LEN 45
-#define FLOW_LEN (8 + 1 + 1 + 2 + 2 + 16 + 16 + 8 + 2 * PROC_LEN)
-#define FLOWSTAT_LEN 36
-#define SESSION_LEN 40
-#define DROPS_LEN 20
-#define BLOCK_LEN 28
-#define INTEGRITY_LEN (CHUNKMETA_DIGEST_LEN + 2)
-#define PROCINFO_FIXED 56
-#define OWNER_START_LEN 16
-#define HEADER_BLOCKS_LEN 4
-#define CONTAINER_FIXED (16 + 2 * CONTAINER_TEXT_COUNT)
-
-enum { SEC_IFACES = 1, SEC_FLOWS, SEC_FLOWSTATS, SEC_PKTFLOW, SEC_SESSIONS, SEC_DROPS,
-       SEC_BLOCKS, SEC_ORDER, SEC_BLOCKMAX, SEC_INTEGRITY, SEC_PROCS, SEC_OWNER_START,
-       SEC_HEADER_BLOCKS, SEC_CONTAINERS, SEC_IFACE_NETNS = 16 };
-
-/* The text fields of a process record, in their encoded order, with their sizes. */
-#define PROCINFO_TEXTS(X) \
-	X(exe) X(args) X(cgroup) X(container_id) X(runtime) X(pod_uid)
-#define PROCINFO_TEXT_COUNT 6
-
-/* The text fields of a container record, in their encoded order. */
-#define CONTAINER_TEXTS(X) \
-	X(id) X(runtime) X(name) X(image) X(labels) X(pod_name) X(pod_namespace) X(pod_uid)
-#define CONTAINER_TEXT_COUNT 8
 
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem)
 {
@@ -170,6 +156,9 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->n_procs = 0;
 	m->n_containers = 0;
 	m->header_blocks = 0;
+	m->n_flowdir = 0;
+	m->plan_only = false;
+	m->plan_flows = 0;
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
@@ -187,318 +176,8 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->blockmax);
 	free(m->procs);
 	free(m->containers);
+	free(m->flowdir);
 	memset(m, 0, sizeof(*m));
-}
-
-/* ---- encoding ---------------------------------------------------------------------- */
-
-static uint8_t *put_section(struct buf *b, uint16_t type, uint32_t count, size_t byte_len)
-{
-	if (buf_reserve(b, 12 + byte_len))
-		return NULL;
-	uint8_t *p = b->data + b->len;
-	le16_store(p, type);
-	le16_store(p + 2, 0);
-	le32_store(p + 4, count);
-	le32_store(p + 8, (uint32_t)byte_len);
-	b->len += 12 + byte_len;
-	return p + 12;
-}
-
-static void put_proc(uint8_t *p, const struct ecap_proc *pr)
-{
-	p[0] = pr->valid;
-	le32_store(p + 1, pr->pid);
-	le32_store(p + 5, pr->tid);
-	le32_store(p + 9, pr->uid);
-	le32_store(p + 13, pr->gid);
-	memset(p + 17, 0, 16);
-	memcpy(p + 17, pr->comm, strnlen(pr->comm, ECAP_COMM_LEN - 1));
-	le64_store(p + 33, pr->cgroup_id);
-	le32_store(p + 41, pr->netns);
-}
-
-/* One text of a record pi at t, its length at lens; and its length added to len. */
-#define PUT_TEXT(f)                                   \
-	n = strnlen(pi->f, sizeof(pi->f) - 1);        \
-	le16_store(lens, (uint16_t)n);                \
-	lens += 2;                                    \
-	memcpy(t, pi->f, n);                          \
-	t += n;
-#define TEXT_LEN(f) len += strnlen(pi->f, sizeof(pi->f) - 1);
-
-static uint8_t *put_procinfo(uint8_t *p, const struct ecap_proc_info *pi)
-{
-	uint8_t *lens = p + PROCINFO_FIXED - 2 * PROCINFO_TEXT_COUNT, *t = p + PROCINFO_FIXED;
-	size_t n;
-
-	le32_store(p, pi->pid);
-	le64_store(p + 4, pi->start_ns);
-	le64_store(p + 12, pi->start_wall_ns);
-	le32_store(p + 20, pi->ppid);
-	le32_store(p + 24, pi->nspid);
-	memset(p + 28, 0, ECAP_COMM_LEN);
-	memcpy(p + 28, pi->parent_comm, strnlen(pi->parent_comm, ECAP_COMM_LEN - 1));
-	PROCINFO_TEXTS(PUT_TEXT)
-	return t;
-}
-
-static uint8_t *put_container(uint8_t *p, const struct ecap_container *pi)
-{
-	uint8_t *lens = p + 16, *t = p + CONTAINER_FIXED;
-	size_t n;
-
-	le64_store(p, pi->first_ns);
-	le64_store(p + 8, pi->last_ns);
-	CONTAINER_TEXTS(PUT_TEXT)
-	return t;
-}
-
-static int encode_containers(const struct chunk_meta *m, struct buf *b)
-{
-	size_t len = 0;
-	uint8_t *p;
-
-	for (size_t i = 0; i < m->n_containers; i++) {
-		const struct ecap_container *pi = &m->containers[i];
-		len += CONTAINER_FIXED;
-		CONTAINER_TEXTS(TEXT_LEN)
-	}
-	if (!(p = put_section(b, SEC_CONTAINERS, (uint32_t)m->n_containers, len)))
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_containers; i++)
-		p = put_container(p, &m->containers[i]);
-	return 0;
-}
-
-static int encode_body(const struct chunk_meta *m, struct buf *b)
-{
-	uint8_t *p;
-	size_t len = 0;
-
-	for (size_t i = 0; i < m->n_ifaces; i++)
-		len += 14 + strlen(m->ifaces[i].desc.name) + strlen(m->ifaces[i].desc.filter);
-	if (!(p = put_section(b, SEC_IFACES, (uint32_t)m->n_ifaces, len)))
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_ifaces; i++) {
-		const struct chunkmeta_iface *f = &m->ifaces[i];
-		size_t nl = strlen(f->desc.name), fl = strlen(f->desc.filter);
-		le32_store(p, f->store_id);
-		le16_store(p + 4, f->desc.linktype);
-		le16_store(p + 6, (uint16_t)nl);
-		le32_store(p + 8, f->desc.snaplen);
-		le16_store(p + 12, (uint16_t)fl);
-		memcpy(p + 14, f->desc.name, nl);
-		memcpy(p + 14 + nl, f->desc.filter, fl);
-		p += 14 + nl + fl;
-	}
-
-	bool any_netns = false;
-	len = 0;
-	for (size_t i = 0; i < m->n_ifaces; i++) {
-		const struct ecap_iface *d = &m->ifaces[i].desc;
-		any_netns |= d->netns || d->description[0];
-		len += 10 + strnlen(d->description, ECAP_IFDESC_MAX - 1);
-	}
-	if (any_netns) {
-		if (!(p = put_section(b, SEC_IFACE_NETNS, (uint32_t)m->n_ifaces, len)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_ifaces; i++) {
-			const struct ecap_iface *d = &m->ifaces[i].desc;
-			size_t dl = strnlen(d->description, ECAP_IFDESC_MAX - 1);
-			le32_store(p, d->netns);
-			le32_store(p + 4, d->ifindex);
-			le16_store(p + 8, (uint16_t)dl);
-			memcpy(p + 10, d->description, dl);
-			p += 10 + dl;
-		}
-	}
-
-	if (m->n_flows) {
-		if (!(p = put_section(b, SEC_FLOWS, (uint32_t)m->n_flows, m->n_flows * FLOW_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_flows; i++, p += FLOW_LEN) {
-			const struct flow_record *f = &m->flows[i];
-			le64_store(p, f->id);
-			p[8] = f->key.proto;
-			p[9] = f->key.family;
-			le16_store(p + 10, f->key.port_a);
-			le16_store(p + 12, f->key.port_b);
-			memcpy(p + 14, f->key.addr_a, 16);
-			memcpy(p + 30, f->key.addr_b, 16);
-			le64_store(p + 46, f->first_ns);
-			put_proc(p + 54, &f->proc[0]);
-			put_proc(p + 54 + PROC_LEN, &f->proc[1]);
-		}
-	}
-
-	if (!(p = put_section(b, SEC_FLOWSTATS, (uint32_t)m->n_flowstats,
-			      m->n_flowstats * FLOWSTAT_LEN)))
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_flowstats; i++, p += FLOWSTAT_LEN) {
-		const struct chunkmeta_flowstat *s = &m->flowstats[i];
-		le64_store(p, s->flow_id);
-		le32_store(p + 8, s->packets);
-		le64_store(p + 12, s->bytes);
-		le64_store(p + 20, s->first_ns);
-		le64_store(p + 28, s->last_ns);
-	}
-
-	if (!(p = put_section(b, SEC_PKTFLOW, (uint32_t)m->n_pktflow, m->n_pktflow * 4)))
-		return -ENOMEM;
-	for (size_t i = 0; i < m->n_pktflow; i++, p += 4)
-		le32_store(p, m->pktflow[i]);
-
-	if (m->n_sessions) {
-		if (!(p = put_section(b, SEC_SESSIONS, (uint32_t)m->n_sessions,
-				      m->n_sessions * SESSION_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_sessions; i++, p += SESSION_LEN) {
-			memcpy(p, m->sessions[i].client_random, 32);
-			le64_store(p + 32, m->sessions[i].flow_id);
-		}
-	}
-
-	if (m->n_drops) {
-		if (!(p = put_section(b, SEC_DROPS, (uint32_t)m->n_drops, m->n_drops * DROPS_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_drops; i++, p += DROPS_LEN) {
-			le32_store(p, m->drops[i].iface);
-			le64_store(p + 4, m->drops[i].ts_ns);
-			le64_store(p + 12, m->drops[i].count);
-		}
-	}
-
-	bool order = false;
-	for (size_t i = 0; i < m->n_ifaces; i++)
-		order |= m->ifaces[i].after_ns != 0;
-	if (order) {
-		if (!(p = put_section(b, SEC_ORDER, (uint32_t)m->n_ifaces, m->n_ifaces * 8)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_ifaces; i++, p += 8)
-			le64_store(p, m->ifaces[i].after_ns);
-	}
-
-	if (m->n_flows) {
-		if (!(p = put_section(b, SEC_OWNER_START, (uint32_t)m->n_flows,
-				      m->n_flows * OWNER_START_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_flows; i++, p += OWNER_START_LEN) {
-			le64_store(p, m->flows[i].proc[0].start_ns);
-			le64_store(p + 8, m->flows[i].proc[1].start_ns);
-		}
-	}
-
-	if (m->header_blocks > 1) {
-		if (!(p = put_section(b, SEC_HEADER_BLOCKS, 1, HEADER_BLOCKS_LEN)))
-			return -ENOMEM;
-		le32_store(p, m->header_blocks);
-	}
-
-	if (m->n_procs) {
-		len = 0;
-		for (size_t i = 0; i < m->n_procs; i++) {
-			const struct ecap_proc_info *pi = &m->procs[i];
-			len += PROCINFO_FIXED;
-			PROCINFO_TEXTS(TEXT_LEN)
-		}
-		if (!(p = put_section(b, SEC_PROCS, (uint32_t)m->n_procs, len)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_procs; i++)
-			p = put_procinfo(p, &m->procs[i]);
-	}
-
-	if (m->n_containers && encode_containers(m, b) < 0)
-		return -ENOMEM;
-
-	if (m->n_blocks) {
-		if (!(p = put_section(b, SEC_BLOCKS, (uint32_t)m->n_blocks, m->n_blocks * BLOCK_LEN)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_blocks; i++, p += BLOCK_LEN) {
-			const struct chunkmeta_block *k = &m->blocks[i];
-			le32_store(p, k->raw_off);
-			le32_store(p + 4, k->raw_len);
-			le32_store(p + 8, k->data_off);
-			le32_store(p + 12, k->data_len);
-			le32_store(p + 16, k->first_packet);
-			le32_store(p + 20, k->packets);
-			le32_store(p + 24, k->crc);
-		}
-	}
-
-	if (m->n_blockmax) {
-		if (!(p = put_section(b, SEC_BLOCKMAX, (uint32_t)m->n_blockmax, m->n_blockmax * 8)))
-			return -ENOMEM;
-		for (size_t i = 0; i < m->n_blockmax; i++, p += 8)
-			le64_store(p, m->blockmax[i]);
-	}
-
-	if (m->has_digest) {
-		size_t vl = strnlen(m->version, sizeof(m->version) - 1);
-		if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
-			return -ENOMEM;
-		memcpy(p, m->digest, CHUNKMETA_DIGEST_LEN);
-		le16_store(p + CHUNKMETA_DIGEST_LEN, (uint16_t)vl);
-		memcpy(p + INTEGRITY_LEN, m->version, vl);
-	}
-	return 0;
-}
-
-int chunkmeta_encode(const struct chunk_meta *m, struct buf *out)
-{
-	struct buf body = { 0 };
-	int err = encode_body(m, &body);
-	if (err)
-		goto out;
-
-	uint32_t flags = m->flags & ~CHUNKMETA_FLAG_BODY_LZ4;
-	const uint8_t *stored = body.data;
-	size_t stored_len = body.len;
-	struct buf packed = { 0 };
-	if (body.len > 256 && body.len < CHUNKMETA_BODY_MAX) {
-		int bound = LZ4_compressBound((int)body.len);
-		if ((err = buf_reserve(&packed, (size_t)bound)))
-			goto out;
-		int n = LZ4_compress_default((const char *)body.data, (char *)packed.data,
-					     (int)body.len, bound);
-		if (n > 0 && (size_t)n < body.len) {
-			stored = packed.data;
-			stored_len = (size_t)n;
-			flags |= CHUNKMETA_FLAG_BODY_LZ4;
-		}
-	}
-	if (stored_len > CHUNKMETA_BODY_MAX) {
-		err = -E2BIG;
-		goto out2;
-	}
-
-	if ((err = buf_reserve(out, FRAME_HDR + CHUNKMETA_HEADER_LEN + stored_len)))
-		goto out2;
-	uint8_t *p = out->data + out->len;
-	le32_store(p, SKIPPABLE_MAGIC);
-	le32_store(p + 4, (uint32_t)(CHUNKMETA_HEADER_LEN + stored_len));
-	uint8_t *h = p + FRAME_HDR;
-	le32_store(h, CHUNKMETA_MAGIC);
-	le16_store(h + 4, CHUNKMETA_VERSION);
-	le16_store(h + 6, CHUNKMETA_HEADER_LEN);
-	le64_store(h + 8, m->id);
-	le64_store(h + 16, m->first_ns);
-	le64_store(h + 24, m->last_ns);
-	le32_store(h + 32, m->packets);
-	le32_store(h + 36, m->nonflow_packets);
-	le32_store(h + 40, m->raw_len);
-	le32_store(h + 44, m->data_len);
-	le32_store(h + 48, flags);
-	le32_store(h + 52, (uint32_t)body.len);
-	le32_store(h + 56, (uint32_t)stored_len);
-	memcpy(h + CHUNKMETA_HEADER_LEN, stored, stored_len);
-	le32_store(h + 60, crc32c(crc32c(0, h, 60), h + CHUNKMETA_HEADER_LEN, stored_len));
-	out->len += FRAME_HDR + CHUNKMETA_HEADER_LEN + stored_len;
-out2:
-	buf_free(&packed);
-out:
-	buf_free(&body);
-	return err;
 }
 
 /* ---- decoding ---------------------------------------------------------------------- */
@@ -655,8 +334,82 @@ static int decode_containers(struct chunk_meta *m, const uint8_t *p, const uint8
 	return 0;
 }
 
-static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const char **why)
+/* One LEB128 number of at most max_bytes from *p (below end); false when it does not fit. */
+static bool get_leb128(const uint8_t **p, const uint8_t *end, unsigned max_bytes, uint64_t *v)
 {
+	if (*p < end && !(**p & 0x80)) { /* most deltas and indexes of a chunk: one byte */
+		*v = *(*p)++;
+		return true;
+	}
+	*v = 0;
+	for (unsigned i = 0; i < max_bytes && *p < end; i++) {
+		uint8_t b = *(*p)++;
+		*v |= (uint64_t)(b & 0x7f) << (7 * i);
+		if (!(b & 0x80))
+			return i < 9 || b <= 1; /* the tenth byte holds bit 63 alone */
+	}
+	return false;
+}
+
+/*
+ * Section 18. A whole read keeps every entry, checked against flowstats afterwards
+ * (check_flowdir). A read of the plan keeps only the entries of the flows in want (ascending;
+ * none when NULL), walking both lists side by side and stopping once want is done: the
+ * packets a reader lists are those of the chunk-local flows these entries name.
+ */
+static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
+			  uint32_t count, const struct chunkmeta_want *want, const char **why)
+{
+	uint64_t prev = 0, delta, local;
+	size_t k = 0;
+	bool plan = want != NULL;
+	m->plan_flows = count;
+	if (!plan && chunkmeta_reserve_for(m, flowdir, count))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		if (plan && k == want->n)
+			return 0; /* the rest is not needed */
+		if (!get_leb128(&p, end, 10, &delta) || !get_leb128(&p, end, 5, &local))
+			BAD("flow directory entry overruns its section");
+		if (delta == 0 || prev + delta < prev || local >= count)
+			BAD("flow directory is not ascending, or names no flow of the chunk");
+		prev += delta;
+		if (plan) {
+			while (k < want->n && want->flow_ids[k] < prev)
+				k++;
+			if (k == want->n || want->flow_ids[k] != prev)
+				continue;
+			struct chunkmeta_flowdir *d = chunkmeta_push(m, flowdir);
+			if (!d)
+				return -ENOMEM;
+			*d = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
+			continue;
+		}
+		m->flowdir[m->n_flowdir++] = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
+	}
+	if (p != end)
+		BAD("flow directory entries do not fill their section");
+	return 0;
+}
+
+/* In a whole read, the flow directory and the flow stats must agree. */
+static int check_flowdir(const struct chunk_meta *m, const char **why)
+{
+	if (m->n_flowdir != m->n_flowstats)
+		BAD("flow directory disagrees with the flow stats");
+	for (size_t i = 0; i < m->n_flowdir; i++)
+		if (m->flowstats[m->flowdir[i].local].flow_id != m->flowdir[i].flow_id)
+			BAD("flow directory disagrees with the flow stats");
+	return 0;
+}
+
+/* want: the read plan's part of the body alone (chunkmeta_decode_plan), and the flows of its
+ * directory to keep; NULL: a whole read. */
+static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
+		       const struct chunkmeta_want *want, const char **why)
+{
+	bool plan = want != NULL, digest_only = plan && want->digest_only;
+	bool has_flowdir = false;
 	const uint8_t *end = p + len;
 	while (p < end) {
 		if (end - p < 12)
@@ -668,12 +421,15 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			BAD("section overruns the body");
 		const uint8_t *s = p, *send = p + blen;
 		p += blen;
+		if (digest_only && type != SEC_INTEGRITY)
+			continue;
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
 			      type == SEC_DROPS ? DROPS_LEN : type == SEC_BLOCKS ? BLOCK_LEN :
 			      type == SEC_ORDER || type == SEC_BLOCKMAX ? 8 :
 			      type == SEC_OWNER_START ? OWNER_START_LEN :
-			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN : 0;
+			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN :
+			      type == SEC_READ_PLAN ? READ_PLAN_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
 		int err = 0;
@@ -720,6 +476,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			}
 			break;
 		case SEC_FLOWSTATS:
+			if (plan)
+				break; /* not in a plan; the directory names the flows */
 			for (uint32_t i = 0; i < count; i++, s += FLOWSTAT_LEN) {
 				struct chunkmeta_flowstat *st = &m->flowstats[m->n_flowstats++];
 				memset(st, 0, sizeof(*st));
@@ -763,6 +521,16 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 			break;
 		case SEC_PROCS:
 			err = decode_procs(m, s, send, count, why);
+			break;
+		case SEC_READ_PLAN:
+			if (count != 1 || le32_load(s) > len || s != (const uint8_t *)end - len + 12)
+				BAD("read plan is not the first section or overruns the body");
+			break;
+		case SEC_FLOWDIR:
+			if (has_flowdir)
+				BAD("two flow directories");
+			has_flowdir = true;
+			err = decode_flowdir(m, s, send, count, want, why);
 			break;
 		case SEC_CONTAINERS:
 			err = decode_containers(m, s, send, count, why);
@@ -822,10 +590,20 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len, const
 		if (err)
 			return err;
 	}
+	if (digest_only)
+		return 0;
+	if (has_flowdir && !plan) {
+		int err = check_flowdir(m, why);
+		if (err)
+			return err;
+	}
+	if (plan && !has_flowdir)
+		BAD("read plan without a flow directory");
 	if (m->n_pktflow != m->packets)
 		BAD("packet flow list does not match the packet count");
+	size_t n_local = plan ? m->plan_flows : m->n_flowstats;
 	for (size_t i = 0; i < m->n_pktflow; i++)
-		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= m->n_flowstats)
+		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= n_local)
 			BAD("a packet names a flow the chunk does not list");
 	return 0;
 }
@@ -864,7 +642,50 @@ static int check_blocks(const struct chunk_meta *m, const char **why)
 	return 0;
 }
 
-long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why)
+/*
+ * With a read plan (a body that starts with section 17): only the plan's part of the body
+ * into *out, allocated, its length in *out_len; with digest_only, only as far as the end of
+ * the integrity section when it comes right after the plan's own. 1: a plan was found, 0:
+ * there is none (read the whole body), <0 errno.
+ */
+static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, bool lz4,
+		     bool digest_only, uint8_t **out, uint32_t *out_len, const char **why)
+{
+	uint8_t head[12 + READ_PLAN_LEN + 12]; /* the plan's section, the next one's header */
+	int got = body_len < sizeof(head) ? (int)body_len : (int)sizeof(head);
+	if (lz4)
+		got = LZ4_decompress_safe_partial((const char *)body, (char *)head, (int)body_len,
+						  (int)sizeof(head), (int)sizeof(head));
+	else
+		memcpy(head, body, (size_t)got);
+	if (got < 12 + READ_PLAN_LEN || le16_load(head) != SEC_READ_PLAN ||
+	    le32_load(head + 4) != 1 || le32_load(head + 8) != READ_PLAN_LEN)
+		return 0;
+	uint32_t want = le32_load(head + 12);
+	if (want < 12 + READ_PLAN_LEN || want > body_raw)
+		BAD("read plan overruns the metadata body");
+	if (digest_only && got == (int)sizeof(head) && want >= sizeof(head) &&
+	    le16_load(head + 16) == SEC_INTEGRITY && le32_load(head + 24) <= want - sizeof(head))
+		want = (uint32_t)sizeof(head) + le32_load(head + 24);
+	if (!lz4 && want > body_len)
+		BAD("metadata body is cut short"); /* only when peeking at a frame's start */
+	*out = malloc(want);
+	if (!*out)
+		return -ENOMEM;
+	int n = lz4 ? LZ4_decompress_safe_partial((const char *)body, (char *)*out, (int)body_len,
+						  (int)want, (int)want) :
+		      (memcpy(*out, body, want), (int)want);
+	if (n != (int)want) {
+		free(*out);
+		*out = NULL;
+		BAD("metadata body does not decompress");
+	}
+	*out_len = want;
+	return 1;
+}
+
+static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			 const struct chunkmeta_want *want, const char **why)
 {
 	*why = NULL;
 	long flen = chunkmeta_frame_len(p, avail);
@@ -899,9 +720,20 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 	m->flags = le32_load(h + 48);
 
 	const uint8_t *body = h + CHUNKMETA_HEADER_LEN;
-	int err;
-	if (m->flags & CHUNKMETA_FLAG_BODY_LZ4) {
-		uint8_t *raw = malloc(body_raw ? body_raw : 1);
+	bool lz4 = (m->flags & CHUNKMETA_FLAG_BODY_LZ4) != 0;
+	uint8_t *raw = NULL;
+	uint32_t raw_len = 0;
+	bool digest_only = want && want->digest_only;
+	int err = want && (m->flags & CHUNKMETA_FLAG_BLOCKS) ?
+			  body_plan(body, body_len, body_raw, lz4, digest_only, &raw, &raw_len,
+				    why) : 0;
+	if (err < 0)
+		return err;
+	m->plan_only = err == 1;
+	if (m->plan_only) {
+		err = decode_body(m, raw, raw_len, want, why);
+	} else if (lz4) {
+		raw = malloc(body_raw ? body_raw : 1);
 		if (!raw)
 			return -ENOMEM;
 		int n = LZ4_decompress_safe((const char *)body, (char *)raw, (int)body_len,
@@ -910,16 +742,69 @@ long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, cons
 			free(raw);
 			BAD("metadata body does not decompress");
 		}
-		err = decode_body(m, raw, body_raw, why);
-		free(raw);
+		err = decode_body(m, raw, body_raw, NULL, why);
 	} else {
 		if (body_raw != body_len)
 			BAD("metadata body length mismatch");
-		err = decode_body(m, body, body_len, why);
+		err = decode_body(m, body, body_len, NULL, why);
 	}
+	free(raw);
 	if (!err && (m->flags & CHUNKMETA_FLAG_BLOCKS) && m->header_blocks == 0)
-		m->header_blocks = 1; /* written before section 10 existed: block 0 */
-	if (!err)
+		m->header_blocks = 1; /* written before section 13 existed: block 0 */
+	if (!err && !(m->plan_only && digest_only))
 		err = check_blocks(m, why);
 	return err ? err : flen;
+}
+
+long chunkmeta_peek_digest(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const char **why)
+{
+	*why = NULL;
+	long flen = chunkmeta_frame_len(p, avail);
+	if (flen == 0)
+		return 0;
+	const uint8_t *h = p + FRAME_HDR;
+	if (avail < FRAME_HDR + CHUNKMETA_HEADER_LEN)
+		return -ENODATA;
+	if (le32_load(h) != CHUNKMETA_MAGIC || le16_load(h + 4) != CHUNKMETA_VERSION ||
+	    le16_load(h + 6) != CHUNKMETA_HEADER_LEN || (size_t)flen < FRAME_HDR +
+	    CHUNKMETA_HEADER_LEN || le32_load(h + 56) != (size_t)flen - FRAME_HDR -
+	    CHUNKMETA_HEADER_LEN)
+		BAD("not a chunk metadata frame of this version");
+	chunkmeta_reset(m);
+	m->id = le64_load(h + 8);
+	m->flags = le32_load(h + 48);
+	if (!(m->flags & CHUNKMETA_FLAG_BLOCKS))
+		return -ENOENT; /* no read plan: read it whole */
+	size_t have = avail < (size_t)flen ? avail : (size_t)flen;
+	uint32_t body_raw = le32_load(h + 52);
+	uint8_t *raw = NULL;
+	uint32_t raw_len = 0;
+	int err = body_plan(h + CHUNKMETA_HEADER_LEN, (uint32_t)(have - FRAME_HDR -
+							       CHUNKMETA_HEADER_LEN),
+			    body_raw > CHUNKMETA_BODY_MAX ? 0 : body_raw,
+			    (m->flags & CHUNKMETA_FLAG_BODY_LZ4) != 0, true, &raw, &raw_len, why);
+	if (err <= 0) /* cut short, or no plan */
+		return have < (size_t)flen && err != -ENOMEM ? -ENODATA : err ? err : -ENOENT;
+	static const struct chunkmeta_want digest = { .digest_only = true };
+	err = decode_body(m, raw, raw_len, &digest, why);
+	free(raw);
+	if (err)
+		return err;
+	if (!m->has_digest)
+		return -ENOENT;
+	m->plan_only = true;
+	return flen;
+}
+
+long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why)
+{
+	return decode_frame(p, avail, m, NULL, why);
+}
+
+long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const struct chunkmeta_want *want, const char **why)
+{
+	static const struct chunkmeta_want none = { 0 };
+	return decode_frame(p, avail, m, want ? want : &none, why);
 }

@@ -64,6 +64,12 @@ struct chunkmeta_block {
 	uint32_t crc;                      /* CRC-32C of its raw bytes */
 };
 
+/* A flow of the chunk by id: its chunk-local index (its element of `flowstats`). */
+struct chunkmeta_flowdir {
+	uint64_t flow_id;
+	uint32_t local;
+};
+
 /* Arrays grow with chunkmeta_push(); counts n_*, capacities cap_*. */
 struct chunk_meta {
 	/* header */
@@ -94,6 +100,15 @@ struct chunk_meta {
 	/* with CHUNKMETA_FLAG_BLOCKS: the first header_blocks blocks hold the SHB and the IDBs
 	 * (whole pcapng blocks each), what a read of some flows needs besides their packets */
 	uint32_t header_blocks;
+	/* with CHUNKMETA_FLAG_BLOCKS, in chunks written since sections 17 and 18: the chunk's
+	 * flows in ascending id order (section 18; the writer fills it before encoding with
+	 * chunkmeta_sort_flows, and the index reuses it) */
+	struct chunkmeta_flowdir *flowdir;       size_t n_flowdir, cap_flowdir;
+	/* set by chunkmeta_decode_plan when only the read plan was decoded: flowdir then
+	 * holds only the wanted flows, plan_flows counts the chunk-local flows, and flows,
+	 * flowstats, sessions, drops and processes are not read */
+	bool plan_only;
+	size_t plan_flows;
 	/* where it stands (not encoded: known from the reading position) */
 	uint32_t segment;
 	uint64_t offset;
@@ -124,6 +139,36 @@ int chunkmeta_encode(const struct chunk_meta *m, struct buf *out);
  * -EBADMSG with *why set when it is damaged.
  */
 long chunkmeta_decode(const uint8_t *p, size_t avail, struct chunk_meta *m, const char **why);
+/* What a read of a chunk's plan needs: the flows it looks up in the flow directory (ids
+ * ascending); or, with digest_only, the integrity section alone (an export's proof). */
+struct chunkmeta_want {
+	const uint64_t *flow_ids;
+	size_t n;
+	bool digest_only;
+};
+
+/*
+ * For a read of some flows: the same as chunkmeta_decode for a chunk written without a read
+ * plan (section 17); for one with, only the plan's part of the body: the header, the
+ * interfaces and their order, the blocks, the integrity section, the packets' flows, and of
+ * the flow directory the entries of the flows in want (NULL: none) into flowdir.
+ * m->plan_only says which. With want->digest_only, of a chunk with a plan only the header
+ * and the integrity section (has_digest, digest, version) are read.
+ */
+long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const struct chunkmeta_want *want, const char **why);
+/*
+ * The digest and version a chunk's metadata frame claims (has_digest, digest, version, id,
+ * flags), from its first avail bytes, which may end inside the frame: of a chunk with a read
+ * plan, the integrity section that starts it. Not verified (the frame's CRC covers all of
+ * it): a caller confirms it against a verified read of the same chunk. Returns the frame's
+ * length; 0 when p holds no metadata frame; -ENODATA when the bytes end before the digest;
+ * -ENOENT when the chunk has no plan or no digest there (read the frame whole); -EBADMSG.
+ */
+long chunkmeta_peek_digest(const uint8_t *p, size_t avail, struct chunk_meta *m,
+			   const char **why);
+/* Fill m->flowdir from m->flowstats (the writer, before chunkmeta_encode). 0 or -ENOMEM. */
+int chunkmeta_sort_flows(struct chunk_meta *m);
 /* Only the frame's total length, from its first 8 bytes; 0 if not a meta frame. */
 long chunkmeta_frame_len(const uint8_t *p, size_t avail);
 

@@ -94,6 +94,23 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "last_ns = max(last_ns, excluded.last_ns)",
 };
 
+/*
+ * The sessions of the chunks indexed last, by client_random: a chunk's secrets whose session is
+ * among them, in this chunk or one of the INDEX_SECRET_WINDOW - 1 before it, need no
+ * secret_chunks row (readers look for them in the chunks from the session's on). Open
+ * addressing over RECENT_PROBE slots from the hash, an entry older than the window being as
+ * good as an empty one; a session that finds no slot is left out, and its secrets get their
+ * secret_chunks row as before. The table is rebuilt as chunks are indexed, in chunk order, so a
+ * rebuild (ecap-fsck --rebuild) makes the same choices as the writer did.
+ */
+#define RECENT_SLOTS 65536u
+#define RECENT_PROBE 16u
+
+struct recent_session {
+	uint8_t client_random[32];
+	uint64_t chunk_plus1; /* the session's chunk + 1; 0: empty */
+};
+
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
  * whose record comes in a chunk is inserted right away with the totals gathered so far, and
@@ -114,6 +131,7 @@ struct index {
 	size_t ids_cap;
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
+	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -271,7 +289,11 @@ static int index_migrate(struct index *ix)
 	/* 3 -> 4: one secrets row per session and chunk */
 	if (!err && from <= 3)
 		err = migrate_3_to_4(ix);
-	/* 4 -> 5: the containers table and interface_netns (made by index_sql) */
+	/* 4 -> 5: the containers table and interface_netns (made by index_sql); and
+	 * secret_chunks lists only the secrets that are not near their session (index.sql): its
+	 * rows stay valid and readers look in both places, so nothing changes there (the
+	 * version tells an older ecap, which would look only in secret_chunks, that it cannot
+	 * read this index) */
 	if (!err)
 		err = exec(ix, index_sql);
 	if (!err) {
@@ -376,6 +398,7 @@ void index_close(struct index *ix)
 	free(ix->agg);
 	free(ix->ids);
 	free(ix->secs);
+	free(ix->recent);
 	buf_free(&ix->blob);
 	free(ix);
 }
@@ -513,7 +536,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The chunk's flow ids, ascending, as LEB128 deltas into ix->blob. */
+/* The chunk's flow ids, ascending, as LEB128 deltas into ix->blob: from its flow directory
+ * (sorted by the writer, or read from the chunk), else sorted here. */
 static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 {
 	if (m->n_flowstats > ix->ids_cap) {
@@ -523,10 +547,15 @@ static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 		ix->ids = p;
 		ix->ids_cap = m->n_flowstats;
 	}
-	for (size_t i = 0; i < m->n_flowstats; i++)
-		ix->ids[i] = m->flowstats[i].flow_id;
-	if (m->n_flowstats) /* qsort(NULL, 0, ...) is undefined */
-		qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
+	if (m->n_flowdir == m->n_flowstats) {
+		for (size_t i = 0; i < m->n_flowstats; i++)
+			ix->ids[i] = m->flowdir[i].flow_id;
+	} else {
+		for (size_t i = 0; i < m->n_flowstats; i++)
+			ix->ids[i] = m->flowstats[i].flow_id;
+		if (m->n_flowstats) /* qsort(NULL, 0, ...) is undefined */
+			qsort(ix->ids, m->n_flowstats, sizeof(*ix->ids), cmp_u64);
+	}
 	buf_reset(&ix->blob);
 	int err = buf_reserve(&ix->blob, m->n_flowstats * 10 + 1);
 	if (err)
@@ -630,8 +659,53 @@ static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chun
 	return err;
 }
 
+static uint32_t recent_hash(const uint8_t cr[32])
+{
+	uint64_t a, b; /* both ends: a TLS 1.2 client may still start its random with the time */
+	memcpy(&a, cr, 8);
+	memcpy(&b, cr + 24, 8);
+	return (uint32_t)(((a ^ b) * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+static bool recent_stale(const struct recent_session *r, uint64_t chunk_id)
+{
+	return !r->chunk_plus1 || r->chunk_plus1 + INDEX_SECRET_WINDOW <= chunk_id + 1;
+}
+
+static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
+{
+	if (!ix->recent && !(ix->recent = calloc(RECENT_SLOTS, sizeof(*ix->recent))))
+		return -ENOMEM;
+	uint32_t h = recent_hash(cr);
+	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
+		struct recent_session *r = &ix->recent[(h + i) & (RECENT_SLOTS - 1)];
+		if (recent_stale(r, chunk_id) || !memcmp(r->client_random, cr, 32)) {
+			memcpy(r->client_random, cr, 32);
+			r->chunk_plus1 = chunk_id + 1;
+			return 0;
+		}
+	}
+	return 0; /* no room: its secrets get secret_chunks rows */
+}
+
+/* Whether cr's session is in chunk_id or one of the INDEX_SECRET_WINDOW - 1 chunks before. */
+static bool recent_near(const struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
+{
+	if (!ix->recent)
+		return false;
+	uint32_t h = recent_hash(cr);
+	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
+		const struct recent_session *r = &ix->recent[(h + i) & (RECENT_SLOTS - 1)];
+		if (!recent_stale(r, chunk_id) && r->chunk_plus1 <= chunk_id + 1 &&
+		    !memcmp(r->client_random, cr, 32))
+			return true;
+	}
+	return false;
+}
+
 /* The row of a session's secrets v[0..n) in chunk chunk_id (all with client_random cr), and
- * its secret_chunks row; *added: the secrets row is new. */
+ * its secret_chunks row unless its session is near (recent_near); *added: the secrets row is
+ * new. */
 static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[32],
 			  const struct tls_secret *const *v, size_t n, bool *added)
 {
@@ -651,6 +725,8 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	*added = true;
 	st = ix->st[ST_SECRET_CHUNK];
 	if (!st) /* the migration, whose secret_chunks rows are already there */
+		return 0;
+	if (recent_near(ix, cr, chunk_id))
 		return 0;
 	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)chunk_id);
@@ -800,6 +876,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
+		if (!err)
+			err = recent_add(ix, m->sessions[i].client_random, m->id);
 	}
 	if (!err && n_secrets)
 		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);

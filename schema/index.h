@@ -17,6 +17,11 @@
 
 #define INDEX_SCHEMA_VERSION 5
 
+/* A TLS session's secrets stored in its own chunk or one of the INDEX_SECRET_WINDOW - 1 chunks
+ * after it (as the recorder stores them: once their ClientHello is recorded) are found there
+ * by chunk and client_random; only the others have a secret_chunks row (index.sql). */
+#define INDEX_SECRET_WINDOW 8
+
 struct index;
 
 /* create: make the file and schema when missing. may_migrate: the caller holds the store's

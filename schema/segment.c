@@ -100,40 +100,11 @@ static int pread_full(int fd, void *p, size_t len, uint64_t off)
 	return 0;
 }
 
-long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
-		       struct buf *frames, const char **why)
+/* The checks of a decoded metadata frame of mlen bytes at offset: the chunk's total length,
+ * or -EBADMSG / -ENODATA. */
+static long check_meta(struct chunk_meta *m, uint64_t offset, uint64_t file_size, long mlen,
+		       const char **why)
 {
-	uint8_t hdr[8];
-	*why = NULL;
-	if (offset + 8 > file_size)
-		return -ENODATA;
-	int err = pread_full(fd, hdr, 8, offset);
-	if (err)
-		return err;
-	long mlen = chunkmeta_frame_len(hdr, 8);
-	if (mlen == 0) {
-		*why = "no chunk metadata frame at this offset";
-		return -EBADMSG;
-	}
-	if ((uint64_t)mlen > SEGMENT_CHUNK_MAX) {
-		*why = "metadata frame length is implausible";
-		return -EBADMSG;
-	}
-	if (offset + (uint64_t)mlen > file_size)
-		return -ENODATA;
-	buf_reset(frames);
-	if ((err = buf_reserve(frames, (size_t)mlen)))
-		return err;
-	if ((err = pread_full(fd, frames->data, (size_t)mlen, offset)))
-		return err;
-	frames->len = (size_t)mlen;
-	long r = chunkmeta_decode(frames->data, frames->len, m, why);
-	if (r < 0)
-		return r;
-	if (r == 0) {
-		*why = "no chunk metadata frame at this offset";
-		return -EBADMSG;
-	}
 	uint64_t total = (uint64_t)mlen + m->data_len;
 	if (total > SEGMENT_CHUNK_MAX || m->data_len < 7) {
 		*why = "data frame length is implausible";
@@ -154,9 +125,88 @@ long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk
 	return (long)total;
 }
 
+/* The metadata frame's length from its first 8 bytes at hdr, checked. */
+static long meta_len(const uint8_t *hdr, uint64_t offset, uint64_t file_size, const char **why)
+{
+	long mlen = chunkmeta_frame_len(hdr, 8);
+	if (mlen == 0) {
+		*why = "no chunk metadata frame at this offset";
+		return -EBADMSG;
+	}
+	if ((uint64_t)mlen > SEGMENT_CHUNK_MAX) {
+		*why = "metadata frame length is implausible";
+		return -EBADMSG;
+	}
+	if (offset + (uint64_t)mlen > file_size)
+		return -ENODATA;
+	return mlen;
+}
+
+static long decoded(long r, const char **why)
+{
+	if (r == 0) {
+		*why = "no chunk metadata frame at this offset";
+		return -EBADMSG;
+	}
+	return r;
+}
+
+long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
+		       struct buf *frames, const char **why)
+{
+	uint8_t hdr[8];
+	*why = NULL;
+	if (offset + 8 > file_size)
+		return -ENODATA;
+	int err = pread_full(fd, hdr, 8, offset);
+	if (err)
+		return err;
+	long mlen = meta_len(hdr, offset, file_size, why);
+	if (mlen < 0)
+		return mlen;
+	buf_reset(frames);
+	if ((err = buf_reserve(frames, (size_t)mlen)))
+		return err;
+	if ((err = pread_full(fd, frames->data, (size_t)mlen, offset)))
+		return err;
+	frames->len = (size_t)mlen;
+	long r = decoded(chunkmeta_decode(frames->data, frames->len, m, why), why);
+	return r < 0 ? r : check_meta(m, offset, file_size, mlen, why);
+}
+
+long segment_read_plan(int fd, uint64_t offset, uint64_t file_size, uint32_t length,
+		       const struct chunkmeta_want *want, struct chunk_meta *m, struct buf *frames,
+		       const char **why)
+{
+	*why = NULL;
+	if (offset + 8 > file_size)
+		return -ENODATA;
+	uint64_t first = length && length < SEGMENT_PLAN_READ ? length : SEGMENT_PLAN_READ;
+	if (first > file_size - offset)
+		first = file_size - offset;
+	buf_reset(frames);
+	int err = buf_reserve(frames, (size_t)first);
+	if (err || (err = pread_full(fd, frames->data, (size_t)first, offset)))
+		return err;
+	frames->len = (size_t)first;
+	long mlen = meta_len(frames->data, offset, file_size, why);
+	if (mlen < 0)
+		return mlen;
+	if ((uint64_t)mlen > first) { /* a larger metadata frame than most: the rest */
+		size_t more = (size_t)mlen - (size_t)first;
+		if ((err = buf_reserve(frames, more)) ||
+		    (err = pread_full(fd, frames->data + first, more, offset + first)))
+			return err;
+		frames->len = (size_t)mlen;
+	}
+	long r = decoded(chunkmeta_decode_plan(frames->data, (size_t)mlen, m, want, why), why);
+	return r < 0 ? r : check_meta(m, offset, file_size, mlen, why);
+}
+
 int segment_read_data(int fd, const struct chunk_meta *m, struct buf *frames, const char **why)
 {
-	size_t mlen = frames->len;
+	size_t mlen = m->length - m->data_len;
+	frames->len = mlen;
 	int err;
 	if ((err = buf_reserve(frames, m->data_len)))
 		return err;
@@ -257,14 +307,15 @@ int segment_decompress(const struct chunk_meta *m, const struct buf *frames, str
 }
 
 int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
-			struct buf *scratch, struct buf *raw, const char **why)
+			const struct buf *have, struct buf *scratch, struct buf *raw,
+			const char **why)
 {
 	*why = NULL;
 	buf_reset(raw);
 	int err = buf_reserve(raw, m->raw_len ? m->raw_len : 1);
 	if (err)
 		return err;
-	uint64_t frame_at = m->offset + m->length - m->data_len;
+	uint64_t frame_at = m->length - m->data_len; /* from the chunk's start */
 	for (size_t i = 0; i < m->n_blocks;) {
 		if (!want[i]) {
 			i++;
@@ -276,15 +327,22 @@ int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
 			j++;
 		uint32_t from = i == 0 ? 0 : m->blocks[i].data_off;
 		uint32_t to = m->blocks[j - 1].data_off + m->blocks[j - 1].data_len;
-		buf_reset(scratch);
-		if ((err = buf_reserve(scratch, to - from)) ||
-		    (err = pread_full(fd, scratch->data, to - from, frame_at + from)))
-			return err == -ENODATA ? (*why = "data frame is cut short", -EBADMSG) : err;
-		if (i == 0 && (err = lz4blocks_check_header(scratch->data, to, m->raw_len, why)))
+		const uint8_t *at;
+		if (have && frame_at + to <= have->len) {
+			at = have->data + frame_at + from; /* read with the metadata already */
+		} else {
+			buf_reset(scratch);
+			if ((err = buf_reserve(scratch, to - from)) ||
+			    (err = pread_full(fd, scratch->data, to - from,
+					      m->offset + frame_at + from)))
+				return err == -ENODATA ? (*why = "data frame is cut short", -EBADMSG) :
+							 err;
+			at = scratch->data;
+		}
+		if (i == 0 && (err = lz4blocks_check_header(at, to, m->raw_len, why)))
 			return err;
 		for (size_t b = i; b < j; b++)
-			if ((err = decode_block(m, b, scratch->data + (m->blocks[b].data_off - from),
-						raw, why)))
+			if ((err = decode_block(m, b, at + (m->blocks[b].data_off - from), raw, why)))
 				return err;
 		i = j;
 	}

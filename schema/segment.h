@@ -39,6 +39,21 @@ long segment_read_chunk(int fd, uint64_t offset, uint64_t file_size, struct chun
 long segment_read_meta(int fd, uint64_t offset, uint64_t file_size, struct chunk_meta *m,
 		       struct buf *frames, const char **why);
 
+/* Bytes segment_read_plan reads at a chunk's start: most chunks' metadata frame and the
+ * header blocks after it, in one read. */
+#define SEGMENT_PLAN_READ (32u * 1024)
+
+/*
+ * For a read of some flows (want, NULL: none): the same as segment_read_meta, but decoded by
+ * chunkmeta_decode_plan (m->plan_only: the read plan alone), and read with one pread of the
+ * chunk's first min(length, SEGMENT_PLAN_READ) bytes (length: the chunk's length from the
+ * index, 0 when unknown; more when the metadata frame is longer): frames keeps all it read,
+ * which segment_read_blocks takes as `have`.
+ */
+long segment_read_plan(int fd, uint64_t offset, uint64_t file_size, uint32_t length,
+		       const struct chunkmeta_want *want, struct chunk_meta *m, struct buf *frames,
+		       const char **why);
+
 /* After segment_read_meta: the data frame, appended to the metadata frame in frames (as
  * segment_read_chunk leaves them). 0, -EBADMSG with *why, or another -errno. */
 int segment_read_data(int fd, const struct chunk_meta *m, struct buf *frames, const char **why);
@@ -48,13 +63,15 @@ int segment_decompress(const struct chunk_meta *m, const struct buf *frames, str
 		       const char **why);
 
 /*
- * For a chunk made of blocks whose metadata segment_read_meta read: read and decode only the
- * blocks marked in want (one byte per block) into raw, each at its raw_off; the rest of raw
- * is left undefined. scratch holds the stored bytes meanwhile. 0, -EBADMSG with *why, or
- * another -errno from reading.
+ * For a chunk made of blocks whose metadata segment_read_meta or segment_read_plan read: read
+ * and decode only the blocks marked in want (one byte per block) into raw, each at its
+ * raw_off; the rest of raw is left undefined. have (may be NULL): the chunk's first
+ * have->len bytes, already read; blocks among them are not read again. scratch holds the
+ * stored bytes of the others meanwhile. 0, -EBADMSG with *why, or another -errno from reading.
  */
 int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
-			struct buf *scratch, struct buf *raw, const char **why);
+			const struct buf *have, struct buf *scratch, struct buf *raw,
+			const char **why);
 
 /* Find the next offset after `from` where a chunk's metadata frame may start (a skippable
  * magic followed by the ecap magic), or file_size when there is none. */

@@ -730,6 +730,7 @@ int store_close(struct store *s)
 		close(s->seg_fd);
 	if (s->read_fd >= 0)
 		close(s->read_fd);
+	buf_free(&s->read_scratch);
 	close_direct(s);
 	if (s->unsynced_fd >= 0)
 		close(s->unsynced_fd);

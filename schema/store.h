@@ -76,6 +76,10 @@ int store_put_flow(struct store *s, const struct flow_record *flow);
 int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id);
 /* 1: stored; 0: this (label, client_random) was stored before; <0 error. */
 int store_put_secret(struct store *s, const struct tls_secret *secret);
+/* A secret of a TLS session whose ClientHello this writer stored (store_put_tls_session),
+ * which the caller has not passed before: stored without asking whether the store holds it.
+ * 1 stored, <0 error. */
+int store_put_session_secret(struct store *s, const struct tls_secret *secret);
 /* What an owning process was (once in a while per process: a record per chunk that needs it
  * is not needed, but retention keeps a record only as long as the chunk that carried it). */
 int store_put_process(struct store *s, const struct ecap_proc_info *pi);

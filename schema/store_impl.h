@@ -51,6 +51,7 @@ struct store {
 					 * chunks; -1 when none */
 	uint32_t read_seg;              /* its id */
 	uint64_t read_size;             /* its size when last looked at */
+	struct buf read_scratch;        /* stored blocks being read, reused from chunk to chunk */
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;

@@ -69,6 +69,37 @@ static FILE *open_read(int dirfd, const char *name, char *err, size_t errlen)
 	return f;
 }
 
+/*
+ * The PKCS#8 form OpenSSL writes for an Ed25519 private key (RFC 8410): this DER prefix, then
+ * the 32-byte seed. Read straight into a key, it skips OpenSSL's decoder search, which cost
+ * about 2 ms of each export's start (the proof signs every export).
+ */
+static const uint8_t ed25519_pkcs8_prefix[16] = { 0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05,
+						  0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22,
+						  0x04, 0x20 };
+
+/* A "PRIVATE KEY" PEM of exactly that form: its key; NULL for anything else (the caller
+ * then asks PEM_read_PrivateKey, which reads every form). */
+static EVP_PKEY *read_ed25519_pkcs8(FILE *f)
+{
+	char *name = NULL, *header = NULL;
+	unsigned char *der = NULL;
+	long len = 0;
+	EVP_PKEY *pkey = NULL;
+	if (PEM_read(f, &name, &header, &der, &len) == 1 && !strcmp(name, "PRIVATE KEY") &&
+	    !*header && len == (long)sizeof(ed25519_pkcs8_prefix) + STORE_KEY_RAW_LEN &&
+	    !memcmp(der, ed25519_pkcs8_prefix, sizeof(ed25519_pkcs8_prefix)))
+		pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL,
+						    der + sizeof(ed25519_pkcs8_prefix),
+						    STORE_KEY_RAW_LEN);
+	if (der)
+		OPENSSL_cleanse(der, (size_t)len);
+	OPENSSL_free(name);
+	OPENSSL_free(header);
+	OPENSSL_free(der);
+	return pkey;
+}
+
 int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t errlen)
 {
 	memset(k, 0, sizeof(*k));
@@ -82,7 +113,11 @@ int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t err
 		fclose(f);
 		return -EPERM;
 	}
-	k->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	k->pkey = read_ed25519_pkcs8(f);
+	if (!k->pkey) {
+		rewind(f);
+		k->pkey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	}
 	fclose(f);
 	if (!k->pkey || set_public(k)) {
 		snprintf(err, errlen, "%s: not an Ed25519 private key in PEM", STORE_KEY_NAME);

@@ -768,16 +768,26 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 }
 
 /* Only the blocks that hold packets of flows (and the header blocks, the SHB and IDBs) into
- * v->raw. */
-static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *flows,
-			    const char **why)
+ * v->raw; v->frames holds the chunk's first bytes (segment_read_plan). A chunk read by its
+ * plan names the flows' chunk-local indexes in flowdir (the wanted flows alone), an older one
+ * in flowstats. */
+static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
+			    const struct idset *flows, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
-	uint8_t *want = calloc(m->n_blocks, 1), *keep = calloc(m->n_flowstats + 1, 1);
+	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
+	uint8_t *want = calloc(m->n_blocks, 1);
+	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
 	int err = want && keep ? 0 : -ENOMEM;
 	if (!err) {
-		for (size_t i = 0; i < m->n_flowstats; i++)
-			keep[i] = idset_has(flows, m->flowstats[i].flow_id);
+		if (m->plan_only) {
+			for (size_t i = 0; i < m->n_flowdir; i++)
+				keep[m->flowdir[i].local] = m->flowdir[i].flow_id;
+		} else {
+			for (size_t i = 0; i < m->n_flowstats; i++)
+				if (idset_has(flows, m->flowstats[i].flow_id))
+					keep[i] = m->flowstats[i].flow_id;
+		}
 		for (size_t b = 0; b < m->header_blocks && b < m->n_blocks; b++)
 			want[b] = 1; /* the SHB and the IDBs */
 		for (size_t b = 0; b < m->n_blocks; b++) {
@@ -790,7 +800,7 @@ static int read_flow_blocks(int fd, struct chunk_view *v, const struct idset *fl
 				}
 			}
 		}
-		err = segment_read_blocks(fd, m, want, &v->frames, &v->raw, why);
+		err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
 	}
 	if (!err)
 		err = chunk_view_parse_blocks(v, want, keep, why);
@@ -838,7 +848,13 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
 	if (!err) {
-		r = segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames, &why);
+		/* some flows: the read plan alone, read with the header blocks in one pread */
+		const struct chunkmeta_want want = { .flow_ids = flows ? flows->ids : NULL,
+						     .n = flows ? flows->n : 0 };
+		r = flows ? segment_read_plan(fd, ref->offset, s->read_size, ref->length, &want,
+					      &v->meta, &v->frames, &why) :
+			    segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames,
+					      &why);
 		if (r == -ENODATA)
 			why = "the index points past the end of the segment";
 		if (r > 0 && ((uint32_t)r != ref->length || v->meta.id != ref->id))
@@ -846,7 +862,7 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 		err = r < 0 ? (int)r : 0;
 	}
 	if (!err && flows && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
-		err = read_flow_blocks(fd, v, flows, &why);
+		err = read_flow_blocks(s, fd, v, flows, &why);
 	} else if (!err) {
 		err = segment_read_data(fd, &v->meta, &v->frames, &why);
 		if (!err)
@@ -912,15 +928,25 @@ int store_walk_secrets(struct store *s, const struct idset *flows,
 {
 	sqlite3 *db = index_db(s->ix);
 	sqlite3_stmt *st;
+	/* A flow's sessions' secrets: those near the session (in its chunk or the next
+	 * INDEX_SECRET_WINDOW - 1, by key), and those secret_chunks lists (index.sql); a row
+	 * found both ways (stores of version 4 list every row) comes once. */
+#define NEAR(i) "t.chunk_id + " #i
+	_Static_assert(INDEX_SECRET_WINDOW == 8, "the list below has INDEX_SECRET_WINDOW terms");
 	const char *sql = flows ?
-		"SELECT x.secrets, x.client_random, t.flow_id FROM tls_sessions t "
+		"SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
+		"JOIN secrets x ON x.client_random = t.client_random AND x.chunk_id IN ("
+		NEAR(0) ", " NEAR(1) ", " NEAR(2) ", " NEAR(3) ", " NEAR(4) ", " NEAR(5) ", "
+		NEAR(6) ", " NEAR(7) ") WHERE t.flow_id = ?1 "
+		"UNION SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
 		"JOIN secret_chunks c ON c.client_random = t.client_random "
 		"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-		"WHERE t.flow_id = ?1 ORDER BY x.client_random, x.chunk_id" :
+		"WHERE t.flow_id = ?1 ORDER BY 2, 4" :
 		"SELECT x.secrets, x.client_random, t.flow_id FROM secrets x "
 		"LEFT JOIN (SELECT client_random, min(flow_id) AS flow_id FROM tls_sessions "
 		"GROUP BY client_random) t ON t.client_random = x.client_random "
 		"ORDER BY x.client_random, x.chunk_id";
+#undef NEAR
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	int err = 0;

@@ -12,6 +12,11 @@
  * well-known set is asked about every time. Whatever removes secrets from the store
  * (retention deleting a segment, a chunk the full disk refused) empties the cache:
  * store_secrets_forget().
+ *
+ * store_put_session_secret() asks nothing: its caller (the recorder's pipeline) passes a
+ * secret of a session it recorded in this run, once per label, so the store can hold it only
+ * from this run's chunks; such a secret lands in or after its session's chunk, where the index
+ * finds it without a secret_chunks row (index.sql), and none of the lookups above is made.
  */
 #include "store_impl.h"
 
@@ -118,6 +123,16 @@ int store_put_secret(struct store *s, const struct tls_secret *secret)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	if (e)
 		e->labels |= (uint16_t)(1u << bit);
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	return 1;
+}
+
+int store_put_session_secret(struct store *s, const struct tls_secret *secret)
+{
+	int err = chunk_builder_add_secret(&s->cb, secret);
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	if (!s->chunk_opened_mono)
 		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
 	return 1;

@@ -10,7 +10,9 @@
 #   4. storage against the pcap, gzip -1 and zstd -1;  5. recorder peak memory;
 #   6. the store append benchmark (bench_store) and the store's cost per TLS session
 #      (bench_sessions);  7. (full runs only) what the TLS probes cost a process per handshake
-#      and per write for each TLS library, and ecap-rec per session (tools/bench_tls_libs.sh).
+#      and per write for each TLS library, and ecap-rec per session (tools/bench_tls_libs.sh);
+#      10. (full runs only) a long-lived sparse flow and a dense one from stores of 250 MB, 1 GB
+#      and 4 GB (tools/bench_sparse.sh).
 # It writes BENCHMARKS.md at the repository root (medians of 3 runs). tools/bench_report.py does
 # the timing (wait4) and writes the table.
 #
@@ -522,10 +524,12 @@ fact loadavg.end "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact elapsed $(($(date +%s) - T0))
 rc=0
 $PY report "$RUNSF" "$FACTS" "$OUT" "$([ "$QUICK" = 1 ] && echo quick || echo full)" || rc=1
-# Section 7 is its own script (about 3 minutes, root): full runs only.
+# Sections 7 and 10 are their own scripts (about 3 and 6 minutes): full runs only.
 if [ "$QUICK" = 0 ]; then
 	say "TLS libraries (tools/bench_tls_libs.sh)"
 	"$SRC/tools/bench_tls_libs.sh" --build "$BUILD" --out "$OUT" --tmp "$TMPBASE" || rc=1
+	say "long-lived sparse flows (tools/bench_sparse.sh)"
+	"$SRC/tools/bench_sparse.sh" --build "$BUILD" --out "$OUT" --tmp "$TMPBASE" || rc=1
 fi
 if grep -q '"rc": [1-9]' "$RUNSF"; then
 	echo "bench.sh: some commands failed; see the table's last line" >&2

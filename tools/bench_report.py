@@ -390,7 +390,8 @@ def runs_note(d, label, want):
 
 def kept_sections(path):
     """The sections 7 and later of an existing report: other scripts write them
-    (tools/bench_tls_libs.sh section 7, tools/bench_fleet.sh section 8), so a run of this
+    (tools/bench_tls_libs.sh section 7, tools/bench_fleet.sh section 8, tools/bench_sparse.sh
+    section 10), so a run of this
     one keeps them as they are."""
     try:
         with open(path) as f:

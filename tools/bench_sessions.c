@@ -3,7 +3,11 @@
  * bench_sessions - what the store costs per TLS session, as the live recorder feeds it: for
  * each session a new flow with both owners (both ends local), 18 packets of a TLS 1.3 request
  * (8.2 KB, incompressible records), the session (client_random to flow) and its five secrets,
- * reported twice (by the client and by the server, as the uprobes do). Sessions come at a
+ * reported twice (by the client and by the server, as the uprobes do). As the recorder's
+ * pipeline does since issue 17, the first report of each goes to the store with
+ * store_put_session_secret() (its session is recorded, so the store need not look whether it
+ * holds it) and the second is known by its label and never reaches the store; --lookup gives
+ * all ten to store_put_secret(), which looks (the recorder's path before). Sessions come at a
  * steady rate on a simulated clock, so the group commit (fdatasync, then COMMIT) runs once per
  * simulated second as it does live, with the store's writer thread on.
  *
@@ -16,7 +20,7 @@
  * at random offsets: incompressible as TLS records are (two slices in one 64 KiB LZ4 window
  * rarely overlap), without charging a random generator to the store.
  *
- *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N]
+ *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -54,6 +58,7 @@ struct sim {
 	uint64_t next_tick;
 	uint32_t n;                   /* sessions so far */
 	uint8_t *pool;                /* POOL_BYTES random bytes */
+	bool lookup;                  /* every report to store_put_secret() */
 };
 
 static int fail(struct sim *m, const char *what)
@@ -103,14 +108,15 @@ static int one_session(struct sim *m)
 		if (i == 3 && store_put_tls_session(m->s, cr, fr.id))
 			return fail(m, "session");
 	}
-	for (int end = 0; end < 2; end++)
+	for (int end = 0; end < (m->lookup ? 2 : 1); end++)
 		for (size_t k = 0; k < sizeof(labels) / sizeof(labels[0]); k++) {
 			struct tls_secret sec = { .secret_len = 32 };
 			snprintf(sec.label, sizeof(sec.label), "%s", labels[k]);
 			memcpy(sec.client_random, cr, 32);
 			memcpy(sec.secret, cr, 32);
 			sec.secret[0] ^= (uint8_t)(k + 1);
-			if (store_put_secret(m->s, &sec) < 0)
+			if ((m->lookup ? store_put_secret(m->s, &sec) :
+					 store_put_session_secret(m->s, &sec)) < 0)
 				return fail(m, "secret");
 		}
 	m->n++;
@@ -136,16 +142,18 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
+	bool lookup = false;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "preload", required_argument, NULL, 'p' },
+		{ "lookup", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((c = getopt_long(argc, argv, "s:n:r:p:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -159,9 +167,12 @@ int main(int argc, char **argv)
 		case 'p':
 			preload = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'l':
+			lookup = true;
+			break;
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
-				"[--rate PER_SECOND] [--preload N]\n");
+				"[--rate PER_SECOND] [--preload N] [--lookup]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -178,6 +189,7 @@ int main(int argc, char **argv)
 	o.quiet = true;
 	o.drop_when_full = true;
 	static struct sim m;
+	m.lookup = lookup;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;
@@ -207,8 +219,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_sessions: close failed\n");
 		return 1;
 	}
-	printf("TLS sessions into the store: %u at %u/s (simulated) after %u: %.1f us CPU per "
-	       "session (%.2f s CPU, %.2f s wall)\n",
+	printf("TLS sessions into the store%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
+	       "session (%.2f s CPU, %.2f s wall)\n", lookup ? " (--lookup)" : "",
 	       n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall);
 	free(m.pool);
 	return system(cmd) ? 1 : 0;

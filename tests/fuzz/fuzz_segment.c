@@ -22,7 +22,7 @@
  *     decodes to (uncompressed metadata bodies only), so that hostile pcapng inside the
  *     blocks of a frame reaches the per-block walks.
  * Chunks made of blocks are also read block by block, some blocks left out, as an export
- * of some flows does.
+ * of some flows does, and through their read plan (segment_read_plan) as it reads them.
  * A chunk that is accepted must be readable packet by packet within its bytes.
  */
 #define LZ4F_STATIC_LINKING_ONLY
@@ -76,19 +76,24 @@ static void read_all_packets(struct chunk_view *v)
 }
 
 /* Like an export of some flows: the blocks marked in want (block 0 always), the packets of
- * every other chunk-local flow. */
-static void read_blocks(struct chunk_view *v, unsigned step)
+ * every other chunk-local flow; have: the chunk's bytes read already (NULL: none). */
+static void read_blocks(struct chunk_view *v, unsigned step, const struct buf *have)
 {
 	const struct chunk_meta *m = &v->meta;
-	uint8_t *want = calloc(m->n_blocks + 1, 1), *keep = calloc(m->n_flowstats + 1, 1);
+	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
+	uint8_t *want = calloc(m->n_blocks + 1, 1);
+	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
+	struct buf scratch = { 0 };
 	const char *why = NULL;
 	if (!want || !keep)
 		abort();
 	for (size_t i = 0; i < m->n_blocks; i += step)
 		want[i] = 1;
-	for (size_t i = 0; i < m->n_flowstats; i += 2)
-		keep[i] = 1;
-	if (!segment_read_blocks(memfd, m, want, &v->frames, &v->raw, &why)) {
+	for (size_t i = 0; i < n_local; i += 2)
+		keep[i] = m->plan_only ? i + 1 : m->flowstats[i].flow_id;
+	for (size_t i = 0; i < m->n_flowdir; i++) /* a plan's wanted flows */
+		keep[m->flowdir[i].local] = m->flowdir[i].flow_id;
+	if (!segment_read_blocks(memfd, m, want, have, &scratch, &v->raw, &why)) {
 		/* the blocks left out hold stale bytes: reading them is a bug */
 		for (size_t i = 1; i < m->n_blocks; i++)
 			if (!want[i])
@@ -100,12 +105,47 @@ static void read_blocks(struct chunk_view *v, unsigned step)
 	}
 	free(want);
 	free(keep);
+	buf_free(&scratch);
 }
 
 static void read_some_blocks(struct chunk_view *v)
 {
-	read_blocks(v, 1);
-	read_blocks(v, 2);
+	read_blocks(v, 1, NULL);
+	read_blocks(v, 2, &v->frames); /* frames holds the whole chunk */
+}
+
+/* As an export of some flows reads a chunk: its read plan (the metadata's first part), then
+ * blocks, from the bytes read with the plan where they are among them. */
+static void read_plan(uint64_t off, size_t size, uint32_t length)
+{
+	struct chunk_view v = { 0 };
+	const char *why = NULL;
+	static const uint64_t ids[] = { 1, 2, 3, 5, 8, 13, 1000, UINT64_MAX };
+	const struct chunkmeta_want want = { .flow_ids = ids, .n = length % 9,
+					     .digest_only = length % 7 == 1 };
+	long r = segment_read_plan(memfd, off, size, length, &want, &v.meta, &v.frames, &why);
+	if (r > 0 && (v.meta.offset != off || v.meta.length != (uint32_t)r ||
+		      v.frames.len < (size_t)r - v.meta.data_len))
+		abort();
+	if (r < 0 && r != -ENODATA && r != -EBADMSG)
+		abort();
+	/* the proof's peek at the frame's first bytes */
+	uint8_t head[1024];
+	ssize_t got = pread(memfd, head, sizeof(head) < size - off ? sizeof(head) : size - off,
+			    (off_t)off);
+	struct chunk_meta peek = { 0 };
+	long pr = got > 0 ? chunkmeta_peek_digest(head, (size_t)got, &peek, &why) : 0;
+	if (pr < 0 && pr != -ENODATA && pr != -ENOENT && pr != -EBADMSG && pr != -ENOMEM)
+		abort();
+	chunkmeta_free(&peek);
+	if (r > 0 && (v.meta.flags & CHUNKMETA_FLAG_BLOCKS) && !want.digest_only) {
+		struct buf have = v.frames;
+		v.frames = (struct buf){ 0 };
+		read_blocks(&v, 1, &have);
+		read_blocks(&v, 3, &have);
+		buf_free(&have);
+	}
+	chunk_view_free_contents(&v);
 }
 
 /* Like ecap-fsck: every chunk of the file, resynchronising after damage. */
@@ -126,6 +166,8 @@ static void scan_segment(size_t size)
 				read_all_packets(&v);
 			if (v.meta.flags & CHUNKMETA_FLAG_BLOCKS)
 				read_some_blocks(&v);
+			read_plan(off, size, (uint32_t)r);
+			read_plan(off, size, 0);
 			off += (uint64_t)r;
 			continue;
 		}

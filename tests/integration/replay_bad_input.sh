@@ -70,7 +70,16 @@ CR=$(printf '%064d' 7)
 	echo "CLIENT_RANDOM nothex $(printf '%096d' 2)"
 	echo "SERVER_TRAFFIC_SECRET_0 $CR $(printf '%064d' 3)"
 } > keys.txt
-rc=0; "$ECAP_REC" --replay u.pcap --store k --keylog keys.txt -q 2> err.txt || rc=$?
+# (--keep-all-secrets: no session of the capture has these client_randoms; by default their
+# secrets would be dropped, and counted)
+rc=0; "$ECAP_REC" --replay u.pcap --store n --keylog keys.txt -q 2> err.txt || rc=$?
+assert_eq 1 $rc "exit status for a malformed key log line"
+grep -q "^2 TLS secrets of sessions not recorded were not kept" err.txt ||
+	fail "secrets of sessions not in the capture: $(cat err.txt)"
+assert_eq 0 "$(sqlite3 n/index.db 'select count(*) from secrets')" \
+	"secrets of sessions not in the capture"
+rc=0; "$ECAP_REC" --replay u.pcap --store k --keylog keys.txt -q --keep-all-secrets 2> err.txt ||
+	rc=$?
 assert_eq 1 $rc "exit status for a malformed key log line"
 grep -q "keys.txt:3" err.txt || fail "malformed key log line: $(cat err.txt)"
 assert_eq 2 "$(sqlite3 k/index.db 'select sum(n) from secrets')" "secrets kept from the key log"
@@ -79,7 +88,7 @@ assert_eq 10 "$(packets k)" "packets with a bad key log"
 # the same key log inside a DSB
 if command -v editcap >/dev/null 2>&1; then
 	editcap --inject-secrets tls,keys.txt u.pcap dsb.pcapng
-	rc=0; "$ECAP_REC" --replay dsb.pcapng --store d -q 2> err.txt || rc=$?
+	rc=0; "$ECAP_REC" --replay dsb.pcapng --store d -q --keep-all-secrets 2> err.txt || rc=$?
 	assert_eq 1 $rc "exit status for a malformed DSB line"
 	grep -q "dsb.pcapng: offset [0-9]*: decryption secrets block, line 3" err.txt ||
 		fail "malformed DSB line: $(cat err.txt)"

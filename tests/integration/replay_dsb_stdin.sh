@@ -4,8 +4,8 @@
 # pcapng can carry: two interfaces (if_name, different link types and if_tsresol), a DSB with
 # a TLS 1.2 secret for the connection in the file and one for no session, a ClientHello split
 # over two TCP segments, ptcpdump's per-packet process comments and epb_flags. The store must
-# link the session, keep the unlinked secret, attribute the flow to the commented process and
-# keep nanosecond timestamps.
+# link the session, drop the secret of no session (and count it; --keep-all-secrets keeps it),
+# attribute the flow to the commented process and keep nanosecond timestamps.
 . "$ECAP_SRC/tests/lib.sh"
 need_cmd python3 sqlite3
 
@@ -30,13 +30,24 @@ for order in le be; do
 	assert_eq 1 "$(sqlite3 "$db" 'select count(*) from tls_sessions')" "$order: TLS sessions"
 	assert_eq 202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F \
 		"$(sqlite3 "$db" 'select hex(client_random) from tls_sessions')" "$order: client_random"
-	assert_eq 2 "$(sqlite3 "$db" 'select sum(n) from secrets')" "$order: secrets"
+	# the DSB's second secret belongs to no session of the capture: not kept
+	assert_eq 1 "$(sqlite3 "$db" 'select sum(n) from secrets')" "$order: secrets"
 	assert_eq "1|1" "$(sqlite3 "$db" "select s.n, instr(s.secrets, cast('CLIENT_RANDOM' as blob))
 		> 0 from secrets s join tls_sessions t on s.client_random = t.client_random")" \
 		"$order: the linked secret"
 	assert_eq "0|4242|curl-with-a-lon" \
 		"$(sqlite3 "$db" 'select side, pid, comm from flow_procs')" "$order: process attribution"
-	grep -q "1 linked to a session, 1 unlinked" summary.txt || fail "$order: summary: $(cat summary.txt)"
+	grep -q "1 linked to a session, 0 unlinked" summary.txt ||
+		fail "$order: summary: $(cat summary.txt)"
+	grep -q "^1 TLS secret of sessions not recorded was not kept" summary.txt ||
+		fail "$order: summary: $(cat summary.txt)"
 	grep -q "6 packets with a process comment" summary.txt || fail "$order: summary: $(cat summary.txt)"
 done
+# --keep-all-secrets keeps the unlinked one too
+"$ECAP_REC" --replay "t-$order.pcapng" --store "$T/S-all" --keep-all-secrets 2> summary.txt ||
+	fail "replay --keep-all-secrets failed: $(cat summary.txt)"
+assert_eq 2 "$(sqlite3 "$T/S-all/index.db" 'select sum(n) from secrets')" \
+	"--keep-all-secrets: secrets"
+grep -q "1 linked to a session, 1 unlinked" summary.txt || fail "summary: $(cat summary.txt)"
+grep -q "not kept" summary.txt && fail "--keep-all-secrets dropped secrets: $(cat summary.txt)"
 info "pcapng from stdin with DSB, comments and two interfaces"

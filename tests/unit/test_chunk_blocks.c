@@ -10,7 +10,8 @@
  * metadata: each interface's latest time in the writer's earlier chunks (8) and in each
  * block (9), encoded and decoded. One chunk with 3000 interfaces (names and filters of the
  * length -i any gives them), whose IDBs take several header blocks, read whole, by flow,
- * checked and rebuilt.
+ * checked and rebuilt. The read plan and flow directory (sections 17, 18) against a whole
+ * read of the metadata.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -335,16 +336,25 @@ static void segment_path(const char *dir, char *out, size_t cap)
 	snprintf(out, cap, "%s/seg-00000001.ecap", dir);
 }
 
+/* The segment file at path, open for reading, and its size. */
+static int open_segment(const char *path, uint64_t *size)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
 /* The metadata of the segment's first chunk. */
 static void first_meta(const char *path, struct chunk_meta *m)
 {
 	struct buf frames = { 0 };
 	const char *why = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY);
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	assert_true(segment_read_meta(fd, 0, (uint64_t)st.st_size, m, &frames, &why) > 0);
+	uint64_t size;
+	int fd = open_segment(path, &size);
+	assert_true(segment_read_meta(fd, 0, size, m, &frames, &why) > 0);
 	close(fd);
 	buf_free(&frames);
 }
@@ -436,6 +446,97 @@ static void test_read_flow_blocks(void **state)
 	free(report);
 	idset_free(&rare);
 	chunkmeta_free(&m);
+}
+
+/*
+ * The read plan (sections 17 and 18): a read of one flow decodes only the plan, keeps the
+ * directory entry of that flow alone and has the blocks, packet flows and digest of a whole
+ * read, from one read that also holds the header blocks; a proof's read takes the digest
+ * alone, checked or peeked at from the frame's first bytes. A directory that disagrees with
+ * the flow stats fails a whole read.
+ */
+static void test_read_plan(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[3];
+	struct chunk_meta whole = { 0 }, plan = { 0 }, dig = { 0 }, bad = { 0 };
+	written_meta(f, ids, false, &whole);
+	char seg[128];
+	segment_path(f->dir, seg, sizeof(seg));
+
+	/* the whole read: the directory lists the three flows by id, as the stats do */
+	assert_false(whole.plan_only);
+	assert_int_equal(whole.n_flowstats, 3);
+	assert_int_equal(whole.n_flowdir, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(whole.flowdir[i].flow_id, ids[i]);
+		assert_int_equal(whole.flowstats[whole.flowdir[i].local].flow_id, ids[i]);
+	}
+
+	struct buf frames = { 0 };
+	const char *why = NULL;
+	uint64_t size;
+	int fd = open_segment(seg, &size);
+	const struct chunkmeta_want rare = { .flow_ids = &ids[2], .n = 1 };
+	assert_int_equal(segment_read_plan(fd, 0, size, whole.length, &rare, &plan, &frames, &why),
+			 (long)whole.length);
+	assert_true(plan.plan_only);
+	assert_int_equal(plan.plan_flows, 3);
+	assert_int_equal(plan.n_flowdir, 1);
+	assert_int_equal(plan.flowdir[0].flow_id, ids[2]);
+	assert_int_equal(whole.flowstats[plan.flowdir[0].local].flow_id, ids[2]);
+	assert_int_equal(plan.n_flowstats, 0); /* the flow stats and records are not read */
+	assert_int_equal(plan.n_flows, 0);
+	assert_int_equal(plan.n_pktflow, whole.n_pktflow);
+	assert_memory_equal(plan.pktflow, whole.pktflow, whole.n_pktflow * sizeof(uint32_t));
+	assert_int_equal(plan.n_blocks, whole.n_blocks);
+	assert_memory_equal(plan.blocks, whole.blocks, whole.n_blocks * sizeof(*whole.blocks));
+	assert_int_equal(plan.n_blockmax, whole.n_blockmax);
+	assert_true(plan.has_digest);
+	assert_memory_equal(plan.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
+	/* one read held the metadata and the header blocks after it */
+	uint64_t header_end = whole.length - whole.data_len +
+			      whole.blocks[whole.header_blocks - 1].data_off +
+			      whole.blocks[whole.header_blocks - 1].data_len;
+	assert_true(frames.len >= header_end);
+
+	const struct chunkmeta_want digest = { .digest_only = true };
+	assert_int_equal(segment_read_plan(fd, 0, size, 0, &digest, &dig, &frames, &why),
+			 (long)whole.length);
+	assert_true(dig.has_digest);
+	assert_memory_equal(dig.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
+	assert_string_equal(dig.version, whole.version);
+	assert_int_equal(dig.n_pktflow, 0);
+
+	/* what the proof peeks at: the digest from the frame's first bytes alone, unchecked */
+	uint8_t head[1024];
+	struct chunk_meta peek = { 0 };
+	assert_int_equal(pread(fd, head, sizeof(head), 0), (ssize_t)sizeof(head));
+	assert_true(whole.length - whole.data_len > sizeof(head)); /* the frame goes on */
+	assert_int_equal(chunkmeta_peek_digest(head, sizeof(head), &peek, &why),
+			 (long)(whole.length - whole.data_len));
+	assert_true(peek.has_digest);
+	assert_int_equal(peek.id, whole.id);
+	assert_memory_equal(peek.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
+	assert_string_equal(peek.version, whole.version);
+	assert_int_equal(chunkmeta_peek_digest(head, 80, &peek, &why), -ENODATA);
+	chunkmeta_free(&peek);
+	close(fd);
+
+	/* a directory whose entries name other chunk-local flows than the stats */
+	uint32_t t = whole.flowdir[0].local;
+	whole.flowdir[0].local = whole.flowdir[1].local;
+	whole.flowdir[1].local = t;
+	struct buf meta = { 0 };
+	assert_int_equal(chunkmeta_encode(&whole, &meta), 0);
+	assert_int_equal(chunkmeta_decode(meta.data, meta.len, &bad, &why), -EBADMSG);
+	assert_non_null(strstr(why, "flow directory"));
+	buf_free(&meta);
+	buf_free(&frames);
+	chunkmeta_free(&whole);
+	chunkmeta_free(&plan);
+	chunkmeta_free(&dig);
+	chunkmeta_free(&bad);
 }
 
 /* Half of each packet is noise: the chunk still compresses where it can, and the blocks'
@@ -720,6 +821,7 @@ int main(void)
 		cmocka_unit_test(test_precompress),
 		cmocka_unit_test(test_order_sections),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_plan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incompressible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_chunks, setup, teardown),

@@ -2,7 +2,8 @@
 /*
  * test_pipeline.c - pipeline.c over a real store in a temporary directory: flows and port
  * reuse, a ClientHello split over two segments linked to its flow, secrets before and after
- * their session (linked counts), process hints by direction, socket owners learned before
+ * their session (linked counts), which secrets are kept (only those of recorded sessions,
+ * waiting a bounded time and number; all with keep_all_secrets), process hints by direction, socket owners learned before
  * and after the first packet, one tuple in two network namespaces with an owner each (and a
  * socket of no known namespace owning nothing), IP fragments, packets without a flow, key
  * log loading; and the
@@ -171,7 +172,7 @@ static uint64_t send_pkt(struct fx *fx, const struct pb *b, uint64_t ts, uint32_
 }
 
 /* A ClientHello record stream with the given random. */
-static size_t client_hello(uint8_t *out, uint8_t fill)
+static size_t client_hello_random(uint8_t *out, const uint8_t random[32])
 {
 	size_t body = 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2;
 	size_t n = 0;
@@ -186,11 +187,19 @@ static size_t client_hello(uint8_t *out, uint8_t fill)
 	out[n++] = (uint8_t)body;
 	out[n++] = 3;
 	out[n++] = 3;
-	memset(out + n, fill, 32);
+	memcpy(out + n, random, 32);
 	n += 32;
 	const uint8_t rest[] = { 0, 0, 2, 0x13, 0x01, 1, 0, 0, 0 };
 	memcpy(out + n, rest, sizeof(rest));
 	return n + sizeof(rest);
+}
+
+/* ... whose random is 32 bytes of fill. */
+static size_t client_hello(uint8_t *out, uint8_t fill)
+{
+	uint8_t random[32];
+	memset(random, fill, sizeof(random));
+	return client_hello_random(out, random);
 }
 
 static void secret_for(struct tls_secret *s, const char *label, uint8_t fill)
@@ -274,13 +283,22 @@ static void test_tls_flows_and_reuse(void **state)
 	assert_int_equal(st.flows, 2);
 	assert_int_equal(st.active_flows, 1);
 	assert_int_equal(st.tls_sessions, 2);
-	assert_int_equal(st.secrets, 3);
+	/* the secret with no session waits for its ClientHello, and is not stored */
+	assert_int_equal(st.secrets, 2);
 	assert_int_equal(st.secrets_dup, 1);
 	assert_int_equal(st.secrets_linked, 2);
+	assert_int_equal(st.secrets_held, 1);
+	assert_int_equal(st.secrets_not_kept, 0);
 	assert_int_equal(st.non_flow_packets, 0);
 	assert_int_equal(st.decode_errors, 0);
 
 	assert_int_equal(pipeline_finish(fx->p), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets_held, 0);
+	assert_int_equal(st.secrets_not_kept, 1);
+	struct store_stats ss;
+	assert_int_equal(store_get_stats(fx->store, &ss), 0);
+	assert_int_equal(ss.secrets, 2);
 	struct flow_record fr;
 	assert_int_equal(store_get_flow(fx->store, ids[0], &fr), 0);
 	assert_int_equal(fr.key.port_a, 40000);
@@ -298,6 +316,129 @@ static void test_tls_flows_and_reuse(void **state)
 	assert_int_equal(seen.flow[0], ids[0]);
 	assert_int_equal(seen.cr0[0], 0xa1);
 	idset_free(&flows);
+}
+
+/* A fresh pipeline on the fixture's store with these secret settings. */
+static void repipe(struct fx *fx, bool keep_all, uint64_t hold_ns, uint32_t hold_max)
+{
+	pipeline_free(fx->p);
+	struct pipeline_options po;
+	pipeline_options_default(&po);
+	po.max_flows = 1u << 18;
+	po.keep_all_secrets = keep_all;
+	po.secret_hold_ns = hold_ns;
+	po.secret_hold_max = hold_max;
+	assert_int_equal(pipeline_new(fx->store, &po, &fx->p), 0);
+	assert_int_equal(pipeline_iface_netns(fx->p, fx->eth, NS_HOST), 0);
+}
+
+/* A TLS connection on client port cport whose ClientHello carries random fill. */
+static uint64_t tls_session(struct fx *fx, uint16_t cport, uint8_t fill, uint64_t t)
+{
+	uint8_t ch[256];
+	size_t chl = client_hello(ch, fill);
+	struct pb pk = tcp_pkt(CLI, cport, SRV, 443, 100, 0x02, NULL, 0);
+	uint64_t id = send_pkt(fx, &pk, t, 0, NULL);
+	pk = tcp_pkt(CLI, cport, SRV, 443, 101, 0x18, ch, chl);
+	assert_int_equal(send_pkt(fx, &pk, t + 1, 0, NULL), id);
+	return id;
+}
+
+/* Which secrets are kept: those of recorded sessions, waiting a bounded time and number for
+ * their ClientHello; every one with keep_all_secrets. */
+static void test_secret_policy(void **state)
+{
+	struct fx *fx = *state;
+	struct tls_secret sec;
+	struct pipeline_stats st;
+	struct store_stats ss;
+
+	/* keep every secret: one with no session is stored, unlinked */
+	repipe(fx, true, 30 * SEC, 16);
+	secret_for(&sec, "CLIENT_RANDOM", 0xc3);
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets, 1);
+	assert_int_equal(st.secrets_linked, 0);
+	assert_int_equal(st.secrets_held, 0);
+
+	/* the default: held until its ClientHello, for 30 s at most */
+	repipe(fx, false, 30 * SEC, 4);
+	assert_int_equal(pipeline_tick(fx->p, 100 * SEC), 0);
+	secret_for(&sec, "CLIENT_RANDOM", 0xd4); /* its ClientHello comes in time */
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	secret_for(&sec, "EXPORTER_SECRET", 0xd4);
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	secret_for(&sec, "CLIENT_RANDOM", 0xe5); /* its ClientHello comes too late */
+	assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	assert_int_equal(pipeline_tick(fx->p, 129 * SEC), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets_held, 3);
+	assert_int_equal(st.secrets, 0);
+	tls_session(fx, 42000, 0xd4, 1000 * SEC);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets, 2);
+	assert_int_equal(st.secrets_linked, 2);
+	assert_int_equal(st.secrets_held, 1);
+	assert_int_equal(pipeline_tick(fx->p, 130 * SEC), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets_held, 0);
+	assert_int_equal(st.secrets_not_kept, 1);
+	tls_session(fx, 42001, 0xe5, 1001 * SEC);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets, 2);
+	/* at most 4 wait: the oldest go first */
+	for (uint8_t f = 0x10; f < 0x16; f++) {
+		secret_for(&sec, "CLIENT_RANDOM", f);
+		assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	}
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets_held, 4);
+	assert_int_equal(st.secrets_not_kept, 3);
+	tls_session(fx, 42002, 0x10, 1002 * SEC); /* dropped already */
+	tls_session(fx, 42003, 0x15, 1003 * SEC); /* still held */
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets, 3);
+	assert_int_equal(st.secrets_not_kept, 6);
+	assert_int_equal(store_get_stats(fx->store, &ss), 0);
+	assert_int_equal(ss.secrets, 4); /* 0xc3 (kept all), 0xd4 twice, 0x15 */
+}
+
+/* A replay's key log, loaded before its capture, larger than a generation of the pipeline's
+ * client_random table (131072): every secret still finds its ClientHello. */
+static void test_secret_policy_big_keylog(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 140000 };
+	struct tls_secret sec;
+	struct pipeline_stats st;
+	uint8_t ch[256];
+
+	repipe(fx, false, 0, 1u << 20);
+	for (uint32_t i = 0; i < N; i++) {
+		secret_for(&sec, "CLIENT_RANDOM", 0x5a);
+		memcpy(sec.client_random, &i, sizeof(i));
+		assert_int_equal(pipeline_secret(fx->p, &sec), 1);
+	}
+	for (uint32_t i = 0; i < N; i++) {
+		uint8_t random[32];
+		memset(random, 0x5a, sizeof(random));
+		memcpy(random, &i, sizeof(i));
+		size_t chl = client_hello_random(ch, random);
+		uint32_t cli = CLI + 16 + i / 50000;
+		uint16_t port = (uint16_t)(10000 + i % 50000);
+		struct pb pk = tcp_pkt(cli, port, SRV, 443, 100, 0x02, NULL, 0);
+		uint64_t id = send_pkt(fx, &pk, 2000 * SEC + i, 0, NULL);
+		pk = tcp_pkt(cli, port, SRV, 443, 101, 0x18, ch, chl);
+		assert_int_equal(send_pkt(fx, &pk, 2000 * SEC + i, 0, NULL), id);
+	}
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.tls_sessions, N);
+	assert_int_equal(st.secrets, N);
+	assert_int_equal(st.secrets_linked, N);
+	assert_int_equal(st.secrets_not_kept, 0);
 }
 
 static struct ecap_proc mkproc(uint32_t pid, const char *comm)
@@ -660,6 +801,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_tls_flows_and_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret_policy_big_keylog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner_netns, setup, teardown),

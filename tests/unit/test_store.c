@@ -958,8 +958,8 @@ static void test_secret_once(void **state)
 }
 
 /* Turns a store's index of this version back into version 3: one secrets row per secret,
- * keyed (chunk_id, client_random, label), made from the rows of version 4 with their own
- * decoder; the rest of the layout is the same. */
+ * keyed (chunk_id, client_random, label), made from the rows of version 5 with their own
+ * decoder, and a secret_chunks row for each; the rest of the layout is the same. */
 static void index_to_v3(const char *dir)
 {
 	char p[128];
@@ -993,7 +993,10 @@ static void index_to_v3(const char *dir)
 	}
 	sqlite3_finalize(rd);
 	sqlite3_finalize(wr);
-	assert_int_equal(sqlite3_exec(db, "DROP TABLE secrets; ALTER TABLE s2 RENAME TO secrets; "
+	/* up to version 4, secret_chunks listed every secrets row */
+	assert_int_equal(sqlite3_exec(db, "INSERT OR IGNORE INTO secret_chunks SELECT "
+				      "client_random, chunk_id FROM s2; "
+				      "DROP TABLE secrets; ALTER TABLE s2 RENAME TO secrets; "
 				      "PRAGMA user_version = 3; COMMIT",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
@@ -1055,7 +1058,7 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of an older version (1, 2 or 3) is migrated when opened and answers as
+/* A store whose index is of an older version (1, 2, 3 or 4) is migrated when opened and answers as
  * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
 static void migrate_from(void **state, int version)
 {
@@ -1080,6 +1083,9 @@ static void migrate_from(void **state, int version)
 
 	struct answer before, after;
 	struct secret_answer sbefore, safter;
+	/* the session's secrets, in its chunk and the next, need no secret_chunks row; the
+	 * secret of no session has one */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secret_chunks"), 1);
 	answers(f->dir, &before);
 	secret_answers(f->dir, &sbefore);
 	assert_int_equal(sbefore.flow_secrets[1], 1);
@@ -1092,10 +1098,12 @@ static void migrate_from(void **state, int version)
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
 	if (version == 4) {
-		/* version 4: everything but the containers table */
+		/* version 4: everything but the containers table, and a secret_chunks row for
+		 * every secrets row */
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, "DROP TABLE containers; PRAGMA user_version = 4",
-					      NULL, NULL, NULL),
+		assert_int_equal(sqlite3_exec(db, "DROP TABLE containers; INSERT OR IGNORE INTO "
+					      "secret_chunks SELECT client_random, chunk_id FROM "
+					      "secrets; PRAGMA user_version = 4", NULL, NULL, NULL),
 				 SQLITE_OK);
 		sqlite3_close(db);
 	} else {

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# bench_tls_sessions.sh - what a TLS session costs the recorder, side by side with tcpdump, in
+# one run (issue 17's goals 1 and 3), and the store's share:
+#   - recorder CPU per TLS session: openssl s_time -new -www / (one client, full handshakes)
+#     and a loop of 4 curl clients (a new process per request), each recorded by ecap-rec,
+#     by tcpdump -w and (with --base) by a second ecap build, in turns;
+#   - sustained sessions: 4 s_time clients at once (the most this s_server gives here), with
+#     the TLS sessions and secrets the store holds counted against the sessions completed;
+#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second;
+#   - record -> queryable: from the end of a curl process until `ecap-export --pid` finds its
+#     packets, under an s_time load;
+#   - the store's CPU per session (bench_sessions) fresh and after each --preload.
+# CPU is the recorder's threads' run time (/proc/PID/task/*/schedstat) from the start of the
+# load to half a second after its end, over the sessions completed. It prints a Markdown report.
+#
+#   tools/bench_tls_sessions.sh [--build DIR] [--base DIR] [--runs N] [--secs S]
+#                               [--preload "N ..."] [--probes N]
+#
+#   --build DIR   the meson build to measure (default: $ECAP_BUILD, else ./build)
+#   --base DIR    a second build measured the same way, in turns (e.g. main's), for before/after
+#   --runs N      runs of each load and tool (default 3); the report gives each run
+#   --secs S      seconds per load (default 4)
+#   --preload L   bench_sessions preloads after the fresh run (default "1000000 2000000";
+#                 "" for none: each 1M is about 8 GB of segments and minutes)
+#   --probes N    record -> queryable probes (default 5)
+#
+# Needs root (live capture), openssl, curl, tcpdump. Everything runs on the loopback of a
+# network namespace made for the run (named after $BENCH_NAME, default ecap-bts-PID), which is
+# removed at the end with every process started here (ended by pid) and the work directory.
+set -u -o pipefail
+SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RUNS=3 SECS=4 PRELOAD="1000000 2000000" PROBES=5
+usage() { sed -n '4,/^# removed at the end/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--build) BUILD=${2:?}; shift ;;
+	--base) BASE=${2:?}; shift ;;
+	--runs) RUNS=${2:?}; shift ;;
+	--secs) SECS=${2:?}; shift ;;
+	--preload) PRELOAD=${2?}; shift ;;
+	--probes) PROBES=${2:?}; shift ;;
+	-h|--help) usage 0 ;;
+	*) echo "bench_tls_sessions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+[ "$(id -u)" = 0 ] || { echo "bench_tls_sessions.sh: needs root (live capture)" >&2; exit 2; }
+for t in openssl curl tcpdump ip; do
+	command -v "$t" >/dev/null || { echo "bench_tls_sessions.sh: $t is not installed" >&2; exit 2; }
+done
+for b in "$BUILD" ${BASE:+"$BASE"}; do
+	[ -x "$b/recorder/ecap-rec" ] && [ -x "$b/tools/bench_sessions" ] ||
+		{ echo "bench_tls_sessions.sh: $b: build ecap-rec and bench_sessions first" >&2; exit 2; }
+done
+
+NAME=${BENCH_NAME:-ecap-bts-$$}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX") || exit 2
+NS=$NAME PIDS=()
+cleanup() {
+	local p
+	# TERM: a background job of a script ignores SIGINT (s_server does not take it back)
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+ip netns add "$NS" && ip -n "$NS" link set lo up || { echo "cannot make netns $NS" >&2; exit 2; }
+NX=(ip netns exec "$NS")
+PORT=4433
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
+	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 || exit 1
+"${NX[@]}" openssl s_server -accept "127.0.0.1:$PORT" -cert "$WORK/cert.pem" -key "$WORK/key.pem" \
+	-www -quiet >/dev/null 2>&1 </dev/null &
+PIDS+=($!)
+sleep 0.5
+load() { cut -d' ' -f1 /proc/loadavg; }
+cpu_ns() { # PID: run time of all its threads
+	local t=0 a f
+	for f in /proc/"$1"/task/*/schedstat; do read -r a _ <"$f" && t=$((t + a)); done
+	echo "$t"
+}
+
+# start TOOL BUILD DIR: a recorder of tcp port PORT on the namespace's lo; sets R
+start() {
+	local tool=$1 b=$2 dir=$3 i
+	rm -rf "$dir" "$dir.pcap"; : >"$WORK/rec.err"
+	if [ "$tool" = tcpdump ]; then
+		"${NX[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $PORT" >/dev/null 2>"$WORK/rec.err" </dev/null &
+	else
+		"${NX[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $PORT" >/dev/null \
+			2>"$WORK/rec.err" </dev/null &
+	fi
+	R=$!; PIDS+=("$R")
+	for i in $(seq 300); do
+		grep -qE 'recording on|listening on' "$WORK/rec.err" && return 0
+		sleep 0.05
+	done
+	echo "bench_tls_sessions.sh: $tool did not start: $(tail -1 "$WORK/rec.err")" >&2
+	exit 1
+}
+stop() { kill -INT "$R"; wait "$R"; local p q=(); for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done; PIDS=("${q[@]}"); }
+
+# run LOAD: the load for SECS seconds; prints the sessions completed
+run() {
+	local k ps=() n
+	case "$1" in
+	stime) "${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time "$SECS" \
+			2>/dev/null | sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p' ;;
+	stime4)
+		for k in 1 2 3 4; do
+			"${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time "$SECS" \
+				2>/dev/null | sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p' \
+				>"$WORK/n$k" &
+			ps+=($!)
+		done
+		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
+	curl4)
+		local until=$(($(date +%s) + SECS))
+		for k in 1 2 3 4; do
+			( n=0; while [ "$(date +%s)" -lt "$until" ]; do
+				"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && n=$((n + 1))
+			done; echo "$n" >"$WORK/n$k" ) &
+			ps+=($!)
+		done
+		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
+	esac
+}
+
+# one TOOL BUILD LOAD: a row "tool | sessions | CPU | per session | load [| store counts]"
+one() {
+	local tool=$1 b=$2 l=$3 c0 c1 n dir=$WORK/st extra=''
+	start "$tool" "$b" "$dir"
+	sleep 1
+	c0=$(cpu_ns "$R"); n=$(run "$l"); sleep 0.5; c1=$(cpu_ns "$R")
+	stop
+	if [ "$tool" != tcpdump ]; then
+		extra=$("$b/tools/ecap-ls" --json "$dir" 2>/dev/null | python3 -c 'import json, sys
+j = json.load(sys.stdin); print("%s TLS sessions, %s secrets stored" % (j.get("tls_sessions"), j.get("secrets")))')
+	fi
+	rm -rf "$dir" "$dir.pcap"
+	[ "${n:-0}" -gt 0 ] || n=1
+	printf '| %s | %s | %s | %.1f ms | %d us | %s | %s |\n' "$l" "$tool" "$n" \
+		"$(echo "($c1 - $c0) / 1000000" | bc -l)" $(((c1 - c0) / 1000 / n)) "$(load)" "$extra"
+}
+
+name_of() { [ "$1" = "$BUILD" ] && echo "ecap-rec" || echo "ecap-rec (base)"; }
+
+echo "## TLS sessions: recorder CPU side by side (tools/bench_tls_sessions.sh)"
+echo
+echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg);" \
+	"build $BUILD ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null))${BASE:+, base $BASE ($(git -C "$BASE/.." rev-parse --short HEAD 2>/dev/null))}; $SECS s per load, in turns."
+echo
+echo "| load | recorder | sessions | recorder CPU | per session | load avg | store |"
+echo "|---|---|---|---|---|---|---|"
+for r in $(seq "$RUNS"); do
+	for l in stime curl4 stime4; do
+		one tcpdump "" "$l"
+		one "$(name_of "$BUILD")" "$BUILD" "$l"
+		[ -n "$BASE" ] && one "$(name_of "$BASE")" "$BASE" "$l"
+	done
+done
+echo
+echo "ecap-rec with no load of ours (the host's execs and TLS), CPU per second over 5 s:"
+for b in "$BUILD" ${BASE:+"$BASE"}; do
+	start ecap "$b" "$WORK/idle"; sleep 1
+	c0=$(cpu_ns "$R"); sleep 5; c1=$(cpu_ns "$R"); stop; rm -rf "$WORK/idle"
+	echo "- $(name_of "$b"): $(((c1 - c0) / 5000)) us/s (load $(load))"
+done
+echo
+
+# record -> queryable, as bench.sh's query_latency
+start ecap "$BUILD" "$WORK/q"
+"${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time $((PROBES * 2 + 3)) \
+	>/dev/null 2>&1 &
+L=$!; PIDS+=("$L")
+sleep 1
+lat=()
+for i in $(seq "$PROBES"); do
+	"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$PORT/" </dev/null &
+	cp=$!; wait "$cp"
+	t0=${EPOCHREALTIME//[.,]/}
+	until "$BUILD/export/ecap-export" -q --store "$WORK/q" --pid "$cp" -o "$WORK/q.pcapng" 2>/dev/null; do
+		[ $((${EPOCHREALTIME//[.,]/} - t0)) -gt 10000000 ] && break
+		sleep 0.02
+	done
+	lat+=($(((${EPOCHREALTIME//[.,]/} - t0) / 1000)))
+	sleep 1
+done
+wait "$L"
+stop
+echo "Record -> queryable under s_time (ms, from a curl's exit until ecap-export --pid finds it," \
+	"polling every 20 ms): ${lat[*]} (load $(load); goal <= 1500)"
+echo
+echo "Store CPU per TLS session (bench_sessions, 20000 sessions at 200/s):"
+echo
+echo '```'
+for p in 0 $PRELOAD; do
+	for b in "$BUILD" ${BASE:+"$BASE"}; do
+		[ "$p" != 0 ] && [ "$b" != "$BUILD" ] && continue
+		echo "$(name_of "$b"), load $(load): $(nice -n 10 "$b/tools/bench_sessions" \
+			--store "$WORK/bs" --sessions 20000 --preload "$p")"
+	done
+done
+echo '```'
