@@ -12,7 +12,7 @@ ECAP_EXPORT="$ECAP_BUILD/export/ecap-export"
 ECAP_LS="$ECAP_BUILD/tools/ecap-ls"
 ECAP_FSCK="$ECAP_BUILD/tools/ecap-fsck"
 
-T=$(mktemp -d /tmp/ecap-test.XXXXXX)
+T=$(mktemp -d "${ECAP_TMP_PREFIX:-/tmp/ecap}-test.XXXXXX") # a prefix: whose it is
 _cleanup_pids=()
 _cleanup_cmds=()
 

@@ -16,6 +16,7 @@
 #include "args.h"
 #include "ecap_config.h"
 #include "ls.h"
+#include "lsout.h"
 #include "pgconn.h"
 #include "store.h"
 #include "units.h"
@@ -51,8 +52,10 @@ static void usage(FILE *f)
 		"  --store DIR        the store (or as the last argument; default %s)\n"
 		"  --fleet DSN        ask the fleet's PostgreSQL instead of a store (several\n"
 		"                     times for shards): hosts with matching flows, their\n"
-		"                     shipping lag, and with -p/-f the processes/flows, host\n"
-		"                     by host\n"
+		"                     shipping lag, and with -p/-f the processes (with what\n"
+		"                     their host recorded of them) and flows, host by host;\n"
+		"                     with --json as one object (\"hosts\", \"processes\",\n"
+		"                     \"flows\": the local shapes with a \"host\" member)\n"
 		"  --fleet-file FILE  the DSNs from a root-only file;  --tls-ca FILE  verify-full\n"
 		"  -h, --help         this text;  -V, --version  the version\n"
 		"\n"
@@ -70,46 +73,7 @@ static void usage(FILE *f)
 		TOP_N_DEFAULT, ECAP_DEFAULT_STORE, args_filter_help);
 }
 
-/* ---- JSON and text helpers ---------------------------------------------------------- */
-
-static void json_str(FILE *f, const char *s, size_t max)
-{
-	fputc('"', f);
-	for (size_t i = 0; i < max && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-/* Text output: control characters in a process name become '?'. */
-static void safe_comm(const char *in, char out[ECAP_COMM_LEN])
-{
-	size_t i;
-	for (i = 0; i + 1 < ECAP_COMM_LEN && in[i]; i++)
-		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
-	out[i] = '\0';
-}
-
-static void fmt_time(uint64_t ns, char *out, size_t len)
-{
-	char full[48];
-	units_format_time(ns, full, sizeof(full));
-	/* 2026-11-26T06:00:00.123456789Z -> 2026-11-26T06:00:00.123Z */
-	snprintf(out, len, "%.23sZ", full);
-}
-
-static void json_time(FILE *f, const char *key, uint64_t ns)
-{
-	char t[48];
-	units_format_time(ns, t, sizeof(t));
-	fprintf(f, "\"%s_ns\":%" PRIu64 ",\"%s\":\"%s\"", key, ns, key, t);
-}
+/* ---- text helpers ------------------------------------------------------------------- */
 
 static void fmt_endpoint(const struct flow_key *k, int side, char *out, size_t len)
 {
@@ -133,34 +97,14 @@ static void fmt_proc(const struct ecap_proc *p, char *out, size_t len)
 		snprintf(out, len, "-");
 		return;
 	}
-	safe_comm(p->comm, c);
+	lsout_safe_comm(p->comm, c);
 	snprintf(out, len, "%s[%u]", c, p->pid);
-}
-
-static void json_proc(FILE *f, const struct ecap_proc *p)
-{
-	if (!p->valid) {
-		fputs("null", f);
-		return;
-	}
-	fprintf(f, "{\"pid\":%u,\"tid\":%u,\"uid\":%u,\"gid\":%u,\"comm\":", p->pid, p->tid, p->uid,
-		p->gid);
-	json_str(f, p->comm, ECAP_COMM_LEN);
-	fputc('}', f);
 }
 
 /* ---- processes ---------------------------------------------------------------------- */
 
-struct proc_row {
-	uint32_t pid, uid;
-	uint64_t start_ns;     /* with pid, one process: a reused pid is another row */
-	char comm[ECAP_COMM_LEN];
-	int selected;          /* by what was recorded of it: 1 yes, -1 no, 0 not asked yet */
-	uint64_t flows, packets, bytes, first_ns, last_ns;
-};
-
 struct proc_table {
-	struct proc_row *rows;
+	struct lsout_proc *rows;
 	size_t n, cap;
 	size_t *slots;         /* index + 1 into rows; 0 empty */
 	size_t nslots;
@@ -175,7 +119,7 @@ static size_t proc_hash(uint32_t pid, uint32_t uid, const char *comm)
 	return (size_t)(h ^ h >> 29);
 }
 
-static struct proc_row *proc_find(struct proc_table *t, const struct ecap_proc *p)
+static struct lsout_proc *proc_find(struct proc_table *t, const struct ecap_proc *p)
 {
 	if ((t->n + 1) * 2 > t->nslots) {
 		size_t ns = t->nslots ? t->nslots * 2 : 256;
@@ -183,7 +127,7 @@ static struct proc_row *proc_find(struct proc_table *t, const struct ecap_proc *
 		if (!s)
 			return NULL;
 		for (size_t i = 0; i < t->n; i++) {
-			const struct proc_row *r = &t->rows[i];
+			const struct lsout_proc *r = &t->rows[i];
 			size_t j = proc_hash(r->pid, r->uid, r->comm) & (ns - 1);
 			while (s[j])
 				j = (j + 1) & (ns - 1);
@@ -195,7 +139,7 @@ static struct proc_row *proc_find(struct proc_table *t, const struct ecap_proc *
 	}
 	size_t j = proc_hash(p->pid, p->uid, p->comm) & (t->nslots - 1);
 	while (t->slots[j]) {
-		struct proc_row *r = &t->rows[t->slots[j] - 1];
+		struct lsout_proc *r = &t->rows[t->slots[j] - 1];
 		if (r->pid == p->pid && r->uid == p->uid && r->start_ns == p->start_ns &&
 		    !strncmp(r->comm, p->comm, ECAP_COMM_LEN))
 			return r;
@@ -203,13 +147,13 @@ static struct proc_row *proc_find(struct proc_table *t, const struct ecap_proc *
 	}
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct proc_row *v = realloc(t->rows, cap * sizeof(*v));
+		struct lsout_proc *v = realloc(t->rows, cap * sizeof(*v));
 		if (!v)
 			return NULL;
 		t->rows = v;
 		t->cap = cap;
 	}
-	struct proc_row *r = &t->rows[t->n];
+	struct lsout_proc *r = &t->rows[t->n];
 	memset(r, 0, sizeof(*r));
 	r->pid = p->pid;
 	r->uid = p->uid;
@@ -311,21 +255,8 @@ static void print_flow(struct ls *l, const struct flow_info *fi)
 	const char *pn = args_proto_name(r->key.proto, proto, sizeof(proto));
 
 	if (l->json) {
-		printf("%s\n    {\"id\":%" PRIu64 ",\"proto\":\"%s\",", l->listed ? "," : "",
-		       r->id, pn);
-		for (int side = 0; side < 2; side++) {
-			const uint8_t *addr = side ? r->key.addr_b : r->key.addr_a;
-			args_format_addr(addr, a, sizeof(a));
-			printf("\"%s\":{\"addr\":\"%s\",\"port\":%u,\"process\":",
-			       side ? "b" : "a", a, side ? r->key.port_b : r->key.port_a);
-			json_proc(stdout, &r->proc[side]);
-			fputs("},", stdout);
-		}
-		json_time(stdout, "first", r->first_ns);
-		fputc(',', stdout);
-		json_time(stdout, "last", fi->last_ns);
-		fprintf(stdout, ",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64, fi->packets,
-			fi->bytes);
+		printf("%s\n    ", l->listed ? "," : "");
+		lsout_json_flow_members(stdout, NULL, fi);
 		print_links(l, r->id);
 		fputc('}', stdout);
 	} else {
@@ -337,8 +268,8 @@ static void print_flow(struct ls *l, const struct flow_info *fi)
 		fmt_endpoint(&r->key, 1, b, sizeof(b));
 		fmt_proc(&r->proc[0], pa, sizeof(pa));
 		fmt_proc(&r->proc[1], pb, sizeof(pb));
-		fmt_time(r->first_ns, t1, sizeof(t1));
-		fmt_time(fi->last_ns, t2, sizeof(t2));
+		lsout_fmt_time(r->first_ns, t1, sizeof(t1));
+		lsout_fmt_time(fi->last_ns, t2, sizeof(t2));
 		snprintf(ab, sizeof(ab), "%s -> %s", a, b);
 		printf("%s%8" PRIu64 " %-5s %-45s %-24s %-24s %8" PRIu64 " %10" PRIu64
 		       "  %s / %s\n", l->indent, r->id, pn, ab, t1, t2, fi->packets, fi->bytes, pa,
@@ -383,7 +314,7 @@ static int on_flow(const struct flow_info *fi, void *ctx)
 		    fi->rec.proc[0].uid == p->uid && proc_selected(l->filter, &fi->rec.proc[0]) &&
 		    !strncmp(fi->rec.proc[0].comm, p->comm, ECAP_COMM_LEN))
 			continue;
-		struct proc_row *r = proc_find(&l->procs, p);
+		struct lsout_proc *r = proc_find(&l->procs, p);
 		if (!r)
 			return -ENOMEM;
 		if (!r->selected) {
@@ -407,62 +338,14 @@ static int on_flow(const struct flow_info *fi, void *ctx)
 
 static int cmp_proc_bytes(const void *a, const void *b)
 {
-	const struct proc_row *x = a, *y = b;
+	const struct lsout_proc *x = a, *y = b;
 	if (x->bytes != y->bytes)
 		return x->bytes > y->bytes ? -1 : 1;
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* What was recorded of a process and its container, as JSON members (",\"exe\":..."). */
-static void json_info(const struct ecap_proc_info *pi, const struct ecap_container *c)
-{
-	static const char *const keys[] = { "exe", "args", "parent_comm", "cgroup",
-					    "container_id", "runtime", "pod_uid", "container_name",
-					    "container_image", "container_labels", "pod_name",
-					    "pod_namespace" };
-	const char *vals[] = { pi->exe, pi->args, pi->parent_comm, pi->cgroup, pi->container_id,
-			       pi->runtime, pi->pod_uid[0] ? pi->pod_uid : c->pod_uid, c->name,
-			       c->image, c->labels, c->pod_name, c->pod_namespace };
-
-	printf(",\"start_boot_ns\":%" PRIu64 ",\"ppid\":%u,\"nspid\":%u,", pi->start_ns, pi->ppid,
-	       pi->nspid);
-	json_time(stdout, "start", pi->start_wall_ns);
-	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-		printf(",\"%s\":", keys[k]);
-		json_str(stdout, vals[k], strlen(vals[k]));
-	}
-}
-
-/* The text lines under a process with recorded details. */
-static void text_info(const struct ecap_proc_info *pi, const struct ecap_container *c,
-		      const char *indent)
-{
-	char t[40];
-	const char *pod_uid = pi->pod_uid[0] ? pi->pod_uid : c->pod_uid;
-
-	fmt_time(pi->start_wall_ns, t, sizeof(t));
-	printf("%s%8s started %s, parent %u %s, exe %s\n", indent, "", t, pi->ppid,
-	       pi->parent_comm[0] ? pi->parent_comm : "-", pi->exe[0] ? pi->exe : "-");
-	if (pi->args[0])
-		printf("%s%8s args: %s\n", indent, "", pi->args);
-	if (pi->cgroup[0])
-		printf("%s%8s cgroup: %s\n", indent, "", pi->cgroup);
-	if (pi->container_id[0])
-		printf("%s%8s container: %s %s%s%s%s%s\n", indent, "", pi->runtime,
-		       pi->container_id, c->name[0] ? " name " : "", c->name,
-		       c->image[0] ? " image " : "", c->image);
-	if (c->labels[0] && strcmp(c->labels, "{}"))
-		printf("%s%8s labels: %s\n", indent, "", c->labels);
-	if (c->pod_name[0])
-		printf("%s%8s pod: %s%s%s%s%s\n", indent, "", c->pod_namespace,
-		       c->pod_namespace[0] ? "/" : "", c->pod_name, pod_uid[0] ? " uid " : "",
-		       pod_uid);
-	else if (pod_uid[0])
-		printf("%s%8s pod uid %s\n", indent, "", pod_uid);
-}
-
 /* What was recorded of a process and its container (c zeroed when nothing). */
-static bool info_of(const struct ls *l, const struct proc_row *r, struct ecap_proc_info *pi,
+static bool info_of(const struct ls *l, const struct lsout_proc *r, struct ecap_proc_info *pi,
 		    struct ecap_container *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -484,17 +367,10 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 	if (l->json) {
 		fputc('[', stdout);
 		for (size_t i = 0; i < n; i++) {
-			const struct proc_row *r = &l->procs.rows[i];
-			printf("%s\n%s{\"pid\":%u,\"comm\":", i ? "," : "", indent, r->pid);
-			json_str(stdout, r->comm, ECAP_COMM_LEN);
-			fprintf(stdout, ",\"uid\":%u,\"flows\":%" PRIu64 ",\"packets\":%" PRIu64
-				",\"bytes\":%" PRIu64 ",", r->uid, r->flows, r->packets, r->bytes);
-			json_time(stdout, "first", r->first_ns);
-			fputc(',', stdout);
-			json_time(stdout, "last", r->last_ns);
-			if (info_of(l, r, &pi, &ctr))
-				json_info(&pi, &ctr);
-			fputc('}', stdout);
+			const struct lsout_proc *r = &l->procs.rows[i];
+			bool info = info_of(l, r, &pi, &ctr);
+			printf("%s\n%s", i ? "," : "", indent);
+			lsout_json_process(stdout, NULL, r, info ? &pi : NULL, &ctr);
 		}
 		fputs(n ? "\n  ]" : "]", stdout);
 		return;
@@ -502,15 +378,15 @@ static void print_procs(const struct ls *l, size_t n, const char *indent)
 	printf("%s%8s %-16s %6s %7s %9s %10s  %-24s %s\n", indent, "PID", "COMM", "UID", "FLOWS",
 	       "PACKETS", "BYTES", "FIRST", "LAST");
 	for (size_t i = 0; i < n; i++) {
-		const struct proc_row *r = &l->procs.rows[i];
-		safe_comm(r->comm, c);
-		fmt_time(r->first_ns, t1, sizeof(t1));
-		fmt_time(r->last_ns, t2, sizeof(t2));
+		const struct lsout_proc *r = &l->procs.rows[i];
+		lsout_safe_comm(r->comm, c);
+		lsout_fmt_time(r->first_ns, t1, sizeof(t1));
+		lsout_fmt_time(r->last_ns, t2, sizeof(t2));
 		units_format_size(r->bytes, sz, sizeof(sz));
 		printf("%s%8u %-16s %6u %7" PRIu64 " %9" PRIu64 " %10s  %-24s %s\n", indent,
 		       r->pid, c, r->uid, r->flows, r->packets, sz, t1, t2);
 		if (info_of(l, r, &pi, &ctr))
-			text_info(&pi, &ctr, indent);
+			lsout_text_proc_info(stdout, &pi, &ctr, indent);
 	}
 	if (!n)
 		printf("%s(no attributed connections)\n", indent);
@@ -527,12 +403,12 @@ static void print_summary(struct ls *l, const char *dir, const struct store_stat
 	units_format_size(st->index_bytes, idx, sizeof(idx));
 	if (l->json) {
 		fputs("{\n  \"store\":", stdout);
-		json_str(stdout, dir, strlen(dir));
+		lsout_json_str(stdout, dir, strlen(dir));
 		printf(",\n  \"segments\":%" PRIu64 ",\"chunks\":%" PRIu64 ",\n  ", st->segments,
 		       st->chunks);
-		json_time(stdout, "first", st->first_ns);
+		lsout_json_time(stdout, "first", st->first_ns);
 		fputc(',', stdout);
-		json_time(stdout, "last", st->last_ns);
+		lsout_json_time(stdout, "last", st->last_ns);
 		printf(",\n  \"packets\":%" PRIu64 ",\"bytes_raw\":%" PRIu64
 		       ",\"bytes_stored\":%" PRIu64 ",\"ratio\":%.3f,\"index_bytes\":%" PRIu64,
 		       st->packets, st->bytes_raw, st->bytes_stored, ratio, st->index_bytes);
@@ -553,8 +429,8 @@ static void print_summary(struct ls *l, const char *dir, const struct store_stat
 	}
 	printf("Store:     %s\n", dir);
 	if (st->chunks) {
-		fmt_time(st->first_ns, a, sizeof(a));
-		fmt_time(st->last_ns, b, sizeof(b));
+		lsout_fmt_time(st->first_ns, a, sizeof(a));
+		lsout_fmt_time(st->last_ns, b, sizeof(b));
 		uint64_t secs = (st->last_ns - st->first_ns) / 1000000000ull;
 		printf("Span:      %s .. %s (%" PRIu64 "d %02" PRIu64 ":%02" PRIu64 ":%02" PRIu64
 		       ")\n", a, b, secs / 86400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
@@ -673,11 +549,11 @@ int main(int argc, char **argv)
 	if (args_finish(&q) < 0)
 		return 2;
 	if (fleet.n) {
-		if (dir || l.json) {
-			fprintf(stderr, "ecap-ls: --fleet takes no store or --json\n");
+		if (dir) {
+			fprintf(stderr, "ecap-ls: --fleet takes no store\n");
 			return 2;
 		}
-		rc = fleet_ls(&fleet, tls_ca, &q, l.list_flows, procs);
+		rc = fleet_ls(&fleet, tls_ca, &q, l.list_flows, procs, l.json);
 		fleet_dsns_free(&fleet);
 		return rc;
 	}

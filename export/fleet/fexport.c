@@ -50,7 +50,7 @@ static int make_jobs(const struct fleet_result *r, struct fetch_job **out, size_
 		struct idset ids = { 0 };
 		size_t j = i;
 		for (; j < r->n_flows && strcmp(r->flows[j].host, r->flows[i].host) == 0; j++)
-			if (idset_add(&ids, r->flows[j].id) < 0)
+			if (idset_add(&ids, r->flows[j].fi.rec.id) < 0)
 				return -ENOMEM;
 		idset_seal(&ids);
 		const struct fleet_host *h = find_host(r, r->flows[i].host);

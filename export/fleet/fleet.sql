@@ -1,6 +1,9 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- fleet.sql - the central PostgreSQL schema of an ecap fleet (version 1), created by the
+-- fleet.sql - the central PostgreSQL schema of an ecap fleet (version 2), created by the
 -- first ecap-ship that connects (every statement is idempotent) under an advisory lock.
+-- Version 2 adds what a host recorded of each owning process (ecap_processes, joined to
+-- ecap_procs by pid and start) and the containers' runtime metadata (ecap_containers); a
+-- version 1 database is brought to version 2 by the same statements (ADD COLUMN IF NOT EXISTS).
 --
 -- Only metadata travels here: hosts, interfaces, chunks (time range and place), flows with
 -- totals, their processes, and TLS sessions as the SHA-256 of the client_random. No payload
@@ -79,6 +82,8 @@ CREATE INDEX IF NOT EXISTS ecap_flows_by_time ON ecap_flows (first_ts);
 CREATE INDEX IF NOT EXISTS ecap_flows_by_last_chunk ON ecap_flows (host_id, last_chunk);
 
 -- The process owning each local end of a flow (side 0: A, 1: B). first_ts is the flow's.
+-- start: when that process started (ns since the host's boot, 0: unknown); with pid it names
+-- one row of ecap_processes.
 CREATE TABLE IF NOT EXISTS ecap_procs (
 	host_id   bigint NOT NULL,
 	flow_id   bigint NOT NULL,
@@ -93,8 +98,66 @@ CREATE TABLE IF NOT EXISTS ecap_procs (
 	netns     bigint NOT NULL,
 	PRIMARY KEY (host_id, flow_id, side, first_ts)
 ) PARTITION BY RANGE (first_ts);
+-- (version 1 -> 2; ALTER only when missing: it would lock the table at every connect)
+DO $$ BEGIN
+	IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+		       AND table_name = 'ecap_procs'
+		       AND column_name = 'start') THEN
+		ALTER TABLE ecap_procs ADD COLUMN start bigint NOT NULL DEFAULT 0;
+	END IF;
+END $$;
 CREATE INDEX IF NOT EXISTS ecap_procs_by_comm ON ecap_procs (comm, first_ts);
 CREATE INDEX IF NOT EXISTS ecap_procs_by_pid ON ecap_procs (pid);
+
+-- What a host recorded of a process (its index's processes table, records.h struct
+-- ecap_proc_info), by (pid, start): start_ts is the same moment on the host's wall clock;
+-- exe, args, cgroup (v2 path), container_id (64 hex digits), runtime and pod_uid are '' when
+-- unknown. last_chunk: the host's newest chunk that carried the record; the row goes when the
+-- host's retention deletes that chunk, as it does locally. Text is as the host stored it
+-- (printable ASCII), never trusted to be anything else.
+CREATE TABLE IF NOT EXISTS ecap_processes (
+	host_id      bigint NOT NULL,
+	pid          bigint NOT NULL,
+	start        bigint NOT NULL,
+	start_ts     timestamptz NOT NULL,
+	ppid         bigint NOT NULL,
+	parent_comm  text NOT NULL,
+	nspid        bigint NOT NULL,
+	exe          text NOT NULL,
+	args         text NOT NULL,
+	cgroup       text NOT NULL,
+	container_id text NOT NULL,
+	runtime      text NOT NULL,
+	pod_uid      text NOT NULL,
+	last_chunk   bigint NOT NULL,
+	PRIMARY KEY (host_id, pid, start)
+);
+CREATE INDEX IF NOT EXISTS ecap_processes_by_container ON ecap_processes (container_id)
+	WHERE container_id <> '';
+CREATE INDEX IF NOT EXISTS ecap_processes_by_exe ON ecap_processes (exe);
+CREATE INDEX IF NOT EXISTS ecap_processes_by_last_chunk ON ecap_processes (host_id, last_chunk);
+
+-- What a container's runtime said of it (the host index's containers table, issue 15): by
+-- host and container id (64 hex digits, as ecap_processes.container_id names it); labels the
+-- host's JSON object of strings, kept as text (a host's bytes must never stop its batch; cast
+-- with care); first_ts/last_ts when the host's recorder first and last stored it.
+-- A row goes when no ecap_processes row of its host names it any more (as locally).
+CREATE TABLE IF NOT EXISTS ecap_containers (
+	host_id       bigint NOT NULL,
+	id            text NOT NULL,
+	runtime       text NOT NULL,
+	name          text NOT NULL,
+	image         text NOT NULL,
+	labels        text NOT NULL,
+	pod_name      text NOT NULL,
+	pod_namespace text NOT NULL,
+	pod_uid       text NOT NULL,
+	first_ts      timestamptz NOT NULL,
+	last_ts       timestamptz NOT NULL,
+	PRIMARY KEY (host_id, id)
+);
+CREATE INDEX IF NOT EXISTS ecap_containers_by_name ON ecap_containers (name);
+CREATE INDEX IF NOT EXISTS ecap_containers_by_pod ON ecap_containers (pod_name, pod_namespace);
 
 -- A TLS session: the digest of its client_random (never the random itself, never a secret).
 CREATE TABLE IF NOT EXISTS ecap_tls_sessions (

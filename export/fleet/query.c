@@ -13,7 +13,7 @@
 #include "buf.h"
 #include "query.h"
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 64
 #define MAX_FLOWS_PER_QUERY 10000000
 
 struct sqlq {
@@ -41,8 +41,8 @@ static int param(struct sqlq *s, const char *value, const char *cast)
 	return add(s, ph);
 }
 
-/* A PostgreSQL array literal of unsigned numbers. */
-static char *num_array(const uint32_t *v16, const uint16_t *v8, size_t n)
+/* A PostgreSQL array literal of unsigned numbers (one of v32, v16 given). */
+static char *num_array(const uint32_t *v32, const uint16_t *v16, size_t n)
 {
 	char *out = malloc(n * 12 + 3);
 	size_t len = 1;
@@ -50,76 +50,176 @@ static char *num_array(const uint32_t *v16, const uint16_t *v8, size_t n)
 		return NULL;
 	out[0] = '{';
 	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(out + len, "%s%u", i ? "," : "", v16 ? v16[i] : v8[i]);
+		len += (size_t)sprintf(out + len, "%s%u", i ? "," : "", v32 ? v32[i] : v16[i]);
 	strcpy(out + len, "}");
 	return out;
 }
 
-static int where_procs(struct sqlq *s, const char *col, const char *arr, const char *cast)
+/* " AND <expr> = ANY($N::cast)" over numbers. */
+static int any_num(struct sqlq *s, const char *expr, const uint32_t *v32, const uint16_t *v16,
+		   size_t n, const char *cast)
 {
-	int err = add(s, " AND EXISTS (SELECT 1 FROM ecap_procs p WHERE p.host_id = f.host_id AND "
-			 "p.flow_id = f.id AND p.first_ts = f.first_ts AND p.");
-	if (!err)
-		err = add(s, col);
-	if (!err)
-		err = add(s, " = ANY(");
-	if (!err)
-		err = param(s, arr, cast);
-	return err ? err : add(s, "))");
+	char *arr = num_array(v32, v16, n);
+	if (!arr)
+		return -ENOMEM;
+	int err = add(s, " AND ") ?: add(s, expr) ?: add(s, " = ANY(") ?: param(s, arr, cast) ?:
+		  add(s, ")");
+	free(arr);
+	return err;
 }
 
-/* The matching flows (procs false), or their processes with totals (procs true). */
-static int build(struct sqlq *s, const struct query *q, bool procs)
+/* A PostgreSQL text array literal of n strings, stride bytes apart (each NUL-terminated
+ * within max bytes). */
+static int text_array(struct buf *c, const char *v, size_t stride, size_t n, size_t max)
+{
+	int err = buf_append(c, "{", 1);
+	for (size_t i = 0; i < n && !err; i++) {
+		const char *t = v + i * stride;
+		err = buf_append(c, i ? ",\"" : "\"", i ? 2 : 1);
+		for (size_t k = 0; k < max && t[k] && !err; k++)
+			err = (t[k] == '"' || t[k] == '\\' ? buf_append(c, "\\", 1) : 0) ?:
+			      buf_append(c, t + k, 1);
+		if (!err)
+			err = buf_append(c, "\"", 1);
+	}
+	return err ?: buf_append(c, "}", 2);
+}
+
+/* " AND <sql before> $N::text[] <sql after>" with the strings as one text array. */
+static int any_text(struct sqlq *s, const char *before, const char *v, size_t stride, size_t n,
+		    size_t max, const char *after)
+{
+	struct buf c = { 0 };
+	int err = text_array(&c, v, stride, n, max) ?: add(s, " AND ") ?: add(s, before) ?:
+		  param(s, (const char *)c.data, "::text[]") ?: add(s, after);
+	buf_free(&c);
+	return err;
+}
+
+/*
+ * The conditions on one end's process (an ecap_procs row aliased a) that a selection by
+ * process puts, as the local index applies them (schema/store_read.c): pid (at its start when
+ * given), uid, comm, netns, and by what was recorded of the process (ecap_processes):
+ * container id or its prefix, exe, cgroup path or below.
+ */
+static int proc_where(struct sqlq *s, const char *a, const struct flow_filter *f)
+{
+	char x[512], tmp[64];
+	int err = 0;
+
+	if (f->n_netns) {
+		snprintf(x, sizeof(x), "%s.netns", a);
+		err = any_num(s, x, f->netns, NULL, f->n_netns, "::bigint[]");
+	}
+	if (!err && f->n_uids) {
+		snprintf(x, sizeof(x), "%s.uid", a);
+		err = any_num(s, x, f->uids, NULL, f->n_uids, "::bigint[]");
+	}
+	if (!err && f->n_comms) {
+		snprintf(x, sizeof(x), "%s.comm = ANY(", a);
+		err = any_text(s, x, f->comms[0], sizeof(f->comms[0]), f->n_comms, ECAP_COMM_LEN,
+			       ")");
+	}
+	if (!err && f->n_pids) {
+		/* pids alone, or pid@start: its process's recorded start within the slack */
+		uint32_t any[STORE_MATCH_MAX], at[STORE_MATCH_MAX];
+		size_t n_any = 0, n_at = 0;
+		struct buf starts = { 0 };
+		for (size_t i = 0; i < f->n_pids; i++)
+			if (f->pid_starts[i])
+				at[n_at++] = f->pids[i];
+			else
+				any[n_any++] = f->pids[i];
+		err = add(s, " AND (false");
+		if (!err && n_any) {
+			char *arr = num_array(any, NULL, n_any);
+			snprintf(x, sizeof(x), " OR %s.pid = ANY(", a);
+			err = arr ? add(s, x) ?: param(s, arr, "::bigint[]") ?: add(s, ")") : -ENOMEM;
+			free(arr);
+		}
+		if (!err && n_at) {
+			char *arr = num_array(at, NULL, n_at);
+			err = arr ? buf_append(&starts, "{", 1) : -ENOMEM;
+			for (size_t i = 0; i < f->n_pids && !err; i++) {
+				if (!f->pid_starts[i])
+					continue;
+				bool first = starts.len == 1;
+				fleet_format_ts(f->pid_starts[i], tmp, sizeof(tmp));
+				err = buf_append(&starts, first ? "\"" : ",\"", first ? 1 : 2) ?:
+				      buf_append(&starts, tmp, strlen(tmp)) ?:
+				      buf_append(&starts, "\"", 1);
+			}
+			err = err ?: buf_append(&starts, "}", 2) ?:
+			      add(s, " OR EXISTS (SELECT 1 FROM unnest(") ?:
+			      param(s, arr, "::bigint[]") ?: add(s, ", ") ?:
+			      param(s, (const char *)starts.data, "::timestamptz[]");
+			snprintf(x, sizeof(x),
+				 ") AS w(pid, t) JOIN ecap_processes r ON r.pid = w.pid WHERE "
+				 "r.host_id = %s.host_id AND r.pid = %s.pid AND r.start = %s.start "
+				 "AND %s.start <> 0 AND r.start_ts BETWEEN w.t - interval '%llu "
+				 "microseconds' AND w.t + interval '%llu microseconds')",
+				 a, a, a, a, (unsigned long long)(STORE_START_SLACK_NS / 1000),
+				 (unsigned long long)(STORE_START_SLACK_NS / 1000));
+			err = err ?: add(s, x);
+			free(arr);
+			buf_free(&starts);
+		}
+		err = err ?: add(s, ")");
+	}
+	if (!err && (f->n_containers || f->n_pods || f->n_exes || f->n_cgroups)) {
+		snprintf(x, sizeof(x),
+			 " AND EXISTS (SELECT 1 FROM ecap_processes r WHERE r.host_id = %s.host_id "
+			 "AND r.pid = %s.pid AND r.start = %s.start AND %s.start <> 0", a, a, a, a);
+		err = add(s, x);
+		if (!err && f->n_containers)
+			/* its id or its first 12+ digits, or the name its runtime gave it */
+			err = any_text(s, "EXISTS (SELECT 1 FROM unnest(", f->containers[0],
+				       sizeof(f->containers[0]), f->n_containers,
+				       sizeof(f->containers[0]),
+				       ") c WHERE (c ~ '^[0-9a-f]{12,64}$' AND starts_with("
+				       "r.container_id, c)) OR r.container_id IN (SELECT k.id FROM "
+				       "ecap_containers k WHERE k.host_id = r.host_id AND k.name = c))");
+		if (!err && f->n_pods)
+			/* a pod uid (from the cgroup path or the runtime), NAMESPACE/NAME or NAME */
+			err = any_text(s, "EXISTS (SELECT 1 FROM unnest(", f->pods[0],
+				       sizeof(f->pods[0]), f->n_pods, sizeof(f->pods[0]),
+				       ") v WHERE r.pod_uid = v OR r.container_id IN (SELECT k.id "
+				       "FROM ecap_containers k WHERE k.host_id = r.host_id AND "
+				       "(k.pod_uid = v OR CASE WHEN strpos(v, '/') > 0 THEN "
+				       "k.pod_namespace = split_part(v, '/', 1) AND k.pod_name = "
+				       "substr(v, strpos(v, '/') + 1) ELSE k.pod_name = v END)))");
+		if (!err && f->n_exes)
+			err = any_text(s, "r.exe = ANY(", f->exes[0], sizeof(f->exes[0]), f->n_exes,
+				       sizeof(f->exes[0]), ")");
+		if (!err && f->n_cgroups) /* the path or below it ("" is the root: all) */
+			err = any_text(s, "EXISTS (SELECT 1 FROM unnest(", f->cgroups[0],
+				       sizeof(f->cgroups[0]), f->n_cgroups, sizeof(f->cgroups[0]),
+				       ") c WHERE r.cgroup = c OR starts_with(r.cgroup, c || '/'))");
+		err = err ?: add(s, ")");
+	}
+	return err;
+}
+
+static bool selects_process(const struct flow_filter *f)
+{
+	return f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers ||
+	       f->n_pods || f->n_exes || f->n_cgroups;
+}
+
+/* The conditions on the flow f itself: time, hosts, ports, protocol, tuples. */
+static int flow_where(struct sqlq *s, const struct query *q)
 {
 	const struct flow_filter *f = &q->flows;
 	char tmp[64], a[48], b[48];
-	char *arr;
-	int err = add(s, procs ?
-		"SELECT h.name, p.pid, p.uid, p.comm, count(*), sum(f.packets), sum(f.bytes) "
-		"FROM ecap_flows f JOIN ecap_hosts h USING (host_id) JOIN ecap_procs p ON "
-		"p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts "
-		"WHERE true" :
-		"SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, host(f.addr_b), "
-		"f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, (SELECT "
-		"string_agg(p.pid || '/' || p.comm, ' ' ORDER BY p.side) FROM ecap_procs p "
-		"WHERE p.host_id = f.host_id AND p.flow_id = f.id AND p.first_ts = f.first_ts) "
-		"FROM ecap_flows f JOIN ecap_hosts h USING (host_id) WHERE true");
-	if (!err && q->has_since) {
+	int err = 0;
+
+	if (q->has_since) {
 		fleet_format_ts(f->since_ns, tmp, sizeof(tmp));
 		err = add(s, " AND f.last_ts >= ") ?: param(s, tmp, "::timestamptz");
 	}
 	if (!err && q->has_until) {
 		fleet_format_ts(f->until_ns, tmp, sizeof(tmp));
 		err = add(s, " AND f.first_ts <= ") ?: param(s, tmp, "::timestamptz");
-	}
-	if (!err && f->n_pids) {
-		if (!(arr = num_array(f->pids, NULL, f->n_pids)))
-			return -ENOMEM;
-		err = where_procs(s, "pid", arr, "::bigint[]");
-		free(arr);
-	}
-	if (!err && f->n_uids) {
-		if (!(arr = num_array(f->uids, NULL, f->n_uids)))
-			return -ENOMEM;
-		err = where_procs(s, "uid", arr, "::bigint[]");
-		free(arr);
-	}
-	if (!err && f->n_comms) {
-		struct buf c = { 0 };
-		err = buf_append(&c, "{", 1);
-		for (size_t i = 0; i < f->n_comms && !err; i++) {
-			err = buf_append(&c, i ? ",\"" : "\"", i ? 2 : 1);
-			for (const char *p = f->comms[i]; *p && !err; p++)
-				err = (*p == '"' || *p == '\\' ? buf_append(&c, "\\", 1) : 0)
-					      ?: buf_append(&c, p, 1);
-			if (!err)
-				err = buf_append(&c, "\"", 1);
-		}
-		if (!err)
-			err = buf_append(&c, "}", 2);
-		if (!err)
-			err = where_procs(s, "comm", (const char *)c.data, "::text[]");
-		buf_free(&c);
 	}
 	if (!err && f->n_hosts) {
 		struct buf c = { 0 };
@@ -138,14 +238,17 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 		buf_free(&c);
 	}
 	if (!err && f->n_ports) {
-		if (!(arr = num_array(NULL, f->ports, f->n_ports)))
+		char *arr = num_array(NULL, f->ports, f->n_ports);
+		if (!arr)
 			return -ENOMEM;
 		err = add(s, " AND (f.port_a = ANY(") ?: param(s, arr, "::int[]") ?:
 		      add(s, ") OR f.port_b = ANY(") ?: param(s, arr, "::int[]") ?: add(s, "))");
 		free(arr);
 	}
 	if (!err && f->proto) {
-		snprintf(tmp, sizeof(tmp), " AND f.proto = %u", f->proto);
+		/* icmp means ICMP and ICMPv6, as locally */
+		snprintf(tmp, sizeof(tmp), f->proto == FLOW_PROTO_ICMP ? " AND f.proto IN (1, 58)" :
+			 " AND f.proto = %u", f->proto);
 		err = add(s, tmp);
 	}
 	if (!err && f->n_tuples) {
@@ -156,25 +259,72 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 			char c[512];
 			fleet_format_inet(k->addr_a, a, sizeof(a));
 			fleet_format_inet(k->addr_b, b, sizeof(b));
-			snprintf(
-				c, sizeof(c),
-				" OR ((f.addr_a = '%s' AND f.port_a = %u AND f.addr_b = "
-				"'%s' AND f.port_b = %u) OR (f.addr_a = '%s' AND f.port_a = %u AND "
-				"f.addr_b = '%s' AND f.port_b = %u))%s",
-				a, k->port_a, b, k->port_b, b, k->port_b, a, k->port_a, "");
+			snprintf(c, sizeof(c),
+				 " OR (((f.addr_a = '%s' AND f.port_a = %u AND f.addr_b = "
+				 "'%s' AND f.port_b = %u) OR (f.addr_a = '%s' AND f.port_a = %u AND "
+				 "f.addr_b = '%s' AND f.port_b = %u))",
+				 a, k->port_a, b, k->port_b, b, k->port_b, a, k->port_a);
 			err = add(s, c);
 			if (!err && k->proto) {
 				snprintf(c, sizeof(c), " AND f.proto = %u", k->proto);
 				err = add(s, c);
 			}
+			err = err ?: add(s, ")");
 		}
 		if (!err)
 			err = add(s, ")");
 	}
-	if (!err)
-		err = add(s, procs ? " GROUP BY 1, 2, 3, 4 ORDER BY 1, 7 DESC" :
-				     " ORDER BY h.name, f.id");
-	return err ? err : buf_append(&s->sql, "", 1);
+	return err;
+}
+
+#define PROC_COLS(a) a ".pid, " a ".tid, " a ".uid, " a ".gid, " a ".comm"
+#define SAME_FLOW(a) a ".host_id = f.host_id AND " a ".flow_id = f.id AND " a ".first_ts = f.first_ts"
+
+/* The matching flows with both ends' processes (procs false), or the processes of matching
+ * flows with their totals and what was recorded of them (procs true). */
+static int build(struct sqlq *s, const struct query *q, bool procs)
+{
+	const struct flow_filter *f = &q->flows;
+	int err;
+
+	if (!procs) {
+		/* each end's process by its key, per flow (LATERAL: a lookup per matching flow
+		 * whatever the planner's statistics say; a join could scan every process) */
+		err = add(s, "SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, "
+			     "host(f.addr_b), f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, "
+			     PROC_COLS("p0") ", " PROC_COLS("p1") " FROM ecap_flows f JOIN ecap_hosts "
+			     "h USING (host_id) LEFT JOIN LATERAL (SELECT * FROM ecap_procs p0 WHERE "
+			     SAME_FLOW("p0") " AND p0.side = 0) p0 ON true LEFT JOIN LATERAL (SELECT * "
+			     "FROM ecap_procs p1 WHERE " SAME_FLOW("p1") " AND p1.side = 1) p1 ON true "
+			     "WHERE true") ?:
+		      flow_where(s, q);
+		if (!err && selects_process(f))
+			err = add(s, " AND EXISTS (SELECT 1 FROM ecap_procs p WHERE " SAME_FLOW("p")) ?:
+			      proc_where(s, "p", f) ?: add(s, ")");
+		err = err ?: add(s, " ORDER BY h.name, f.id");
+		return err ?: buf_append(&s->sql, "", 1);
+	}
+	/* one row per process; a process talking to itself (both ends, over loopback) counts
+	 * the flow once, as locally */
+	err = add(s, "SELECT h.name, p.pid, p.uid, p.comm, p.start, count(*), sum(f.packets), "
+		     "sum(f.bytes), min(f.first_ts), max(f.last_ts), x.start_ts, x.ppid, "
+		     "x.parent_comm, x.nspid, x.exe, x.args, x.cgroup, x.container_id, x.runtime, "
+		     "x.pod_uid, k.name, k.image, k.labels, k.pod_name, k.pod_namespace, k.pod_uid "
+		     "FROM ecap_flows f JOIN ecap_hosts h USING (host_id) JOIN ecap_procs p "
+		     "ON " SAME_FLOW("p") " LEFT JOIN ecap_processes x ON x.host_id = p.host_id AND "
+		     "x.pid = p.pid AND x.start = p.start AND p.start <> 0 LEFT JOIN ecap_containers "
+		     "k ON k.host_id = x.host_id AND k.id = x.container_id AND x.container_id <> '' "
+		     "WHERE true") ?:
+	      flow_where(s, q) ?: proc_where(s, "p", f) ?:
+	      add(s, " AND NOT (p.side = 1 AND EXISTS (SELECT 1 FROM ecap_procs o WHERE "
+		     SAME_FLOW("o") " AND o.side = 0 AND o.pid = p.pid AND o.uid = p.uid AND "
+		     "o.comm = p.comm AND o.start = p.start") ?:
+	      proc_where(s, "o", f) ?:
+	      add(s, ")) GROUP BY h.name, p.pid, p.uid, p.comm, p.start, x.start_ts, x.ppid, "
+		     "x.parent_comm, x.nspid, x.exe, x.args, x.cgroup, x.container_id, x.runtime, "
+		     "x.pod_uid, k.name, k.image, k.labels, k.pod_name, k.pod_namespace, k.pod_uid "
+		     "ORDER BY 1, 8 DESC, 2");
+	return err ?: buf_append(&s->sql, "", 1);
 }
 
 size_t fleet_connect_all(const struct fleet_dsns *d, const char *tls_ca, PGconn **conns)
@@ -237,10 +387,54 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 	return 0;
 }
 
+/* A number column no larger than max. */
+static int take_max(PGresult *r, int row, int c, uint64_t max, uint64_t *v)
+{
+	return take_u64(PQgetvalue(r, row, c), v) || *v > max ? -EBADMSG : 0;
+}
+
+/* Text a server answered, for a field that holds printable ASCII: bounded, anything else
+ * as '?' (the same rule the hosts applied when they recorded it). */
+static void printable_copy(char *dst, size_t len, const char *src)
+{
+	size_t i;
+	for (i = 0; i + 1 < len && src[i]; i++)
+		dst[i] = (unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f ? '?' : src[i];
+	dst[i] = '\0';
+}
+
+/* An end's process from 5 columns (pid, tid, uid, gid, comm) from c; all NULL: none. */
+static int take_proc(PGresult *r, int row, int c, struct ecap_proc *p)
+{
+	uint64_t v[4];
+	memset(p, 0, sizeof(*p));
+	if (PQgetisnull(r, row, c))
+		return 0;
+	for (int k = 0; k < 4; k++)
+		if (take_max(r, row, c + k, UINT32_MAX, &v[k]))
+			return -EBADMSG;
+	p->valid = true;
+	p->pid = (uint32_t)v[0];
+	p->tid = (uint32_t)v[1];
+	p->uid = (uint32_t)v[2];
+	p->gid = (uint32_t)v[3];
+	snprintf(p->comm, sizeof(p->comm), "%s", PQgetvalue(r, row, c + 4));
+	return 0;
+}
+
+/* An address as the server prints inet (host()), into the 16 bytes of a flow key. */
+static int take_addr(const char *s, uint8_t addr[16], uint8_t *family)
+{
+	int fam;
+	if (args_parse_host(s, addr, &fam) < 0)
+		return -EBADMSG;
+	*family = (uint8_t)fam;
+	return 0;
+}
+
 static int collect_flows(PGresult *r, struct fleet_result *out)
 {
-	int nf = PQnfields(r);
-	if (nf != 12)
+	if (PQnfields(r) != 21)
 		return -EBADMSG;
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (out->n_flows >= MAX_FLOWS_PER_QUERY)
@@ -248,26 +442,25 @@ static int collect_flows(PGresult *r, struct fleet_result *out)
 		if (grow((void **)&out->flows, &out->cap_flows, out->n_flows, sizeof(*out->flows)))
 			return -ENOMEM;
 		struct fleet_flow *f = &out->flows[out->n_flows];
-		uint64_t v;
+		struct flow_record *rec = &f->fi.rec;
+		uint64_t v[4];
+		uint8_t fam_b;
 		memset(f, 0, sizeof(*f));
 		if (copy_text(f->host, sizeof(f->host), PQgetvalue(r, i, 0)) ||
-		    take_u64(PQgetvalue(r, i, 1), &f->id) || take_u64(PQgetvalue(r, i, 2), &v) ||
-		    v > 255 || copy_text(f->addr_a, sizeof(f->addr_a), PQgetvalue(r, i, 3)))
+		    take_max(r, i, 1, INT64_MAX, &rec->id) || take_max(r, i, 2, 255, &v[0]) ||
+		    take_addr(PQgetvalue(r, i, 3), rec->key.addr_a, &rec->key.family) ||
+		    take_max(r, i, 4, 65535, &v[1]) ||
+		    take_addr(PQgetvalue(r, i, 5), rec->key.addr_b, &fam_b) ||
+		    take_max(r, i, 6, 65535, &v[2]) ||
+		    fleet_parse_ts(PQgetvalue(r, i, 7), &rec->first_ns) ||
+		    fleet_parse_ts(PQgetvalue(r, i, 8), &f->fi.last_ns) ||
+		    take_u64(PQgetvalue(r, i, 9), &f->fi.packets) ||
+		    take_u64(PQgetvalue(r, i, 10), &f->fi.bytes) ||
+		    take_proc(r, i, 11, &rec->proc[0]) || take_proc(r, i, 16, &rec->proc[1]))
 			return -EBADMSG;
-		f->proto = (uint8_t)v;
-		if (take_u64(PQgetvalue(r, i, 4), &v) || v > 65535)
-			return -EBADMSG;
-		f->port_a = (uint16_t)v;
-		if (copy_text(f->addr_b, sizeof(f->addr_b), PQgetvalue(r, i, 5)) ||
-		    take_u64(PQgetvalue(r, i, 6), &v) || v > 65535)
-			return -EBADMSG;
-		f->port_b = (uint16_t)v;
-		if (fleet_parse_ts(PQgetvalue(r, i, 7), &f->first_ns) ||
-		    fleet_parse_ts(PQgetvalue(r, i, 8), &f->last_ns) ||
-		    take_u64(PQgetvalue(r, i, 9), &f->packets) ||
-		    take_u64(PQgetvalue(r, i, 10), &f->bytes))
-			return -EBADMSG;
-		snprintf(f->procs, sizeof(f->procs), "%s", PQgetvalue(r, i, 11));
+		rec->key.proto = (uint8_t)v[0];
+		rec->key.port_a = (uint16_t)v[1];
+		rec->key.port_b = (uint16_t)v[2];
 		out->n_flows++;
 	}
 	return 0;
@@ -335,21 +528,54 @@ static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq 
 static int take_procs(PGresult *r, size_t server, struct fleet_result *out)
 {
 	(void)server;
-	if (PQnfields(r) != 7)
+	if (PQnfields(r) != 26)
 		return -EBADMSG;
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (grow((void **)&out->procs, &out->cap_procs, out->n_procs, sizeof(*out->procs)))
 			return -ENOMEM;
 		struct fleet_proc *p = &out->procs[out->n_procs];
+		struct ecap_proc_info *pi = &p->info;
+		uint64_t v[3];
 		memset(p, 0, sizeof(*p));
 		if (copy_text(p->host, sizeof(p->host), PQgetvalue(r, i, 0)) ||
-		    take_u64(PQgetvalue(r, i, 1), &p->pid) ||
-		    take_u64(PQgetvalue(r, i, 2), &p->uid) ||
-		    take_u64(PQgetvalue(r, i, 4), &p->flows) ||
-		    take_u64(PQgetvalue(r, i, 5), &p->packets) ||
-		    take_u64(PQgetvalue(r, i, 6), &p->bytes))
+		    take_max(r, i, 1, UINT32_MAX, &v[0]) || take_max(r, i, 2, UINT32_MAX, &v[1]) ||
+		    take_u64(PQgetvalue(r, i, 4), &p->t.start_ns) ||
+		    take_u64(PQgetvalue(r, i, 5), &p->t.flows) ||
+		    take_u64(PQgetvalue(r, i, 6), &p->t.packets) ||
+		    take_u64(PQgetvalue(r, i, 7), &p->t.bytes) ||
+		    fleet_parse_ts(PQgetvalue(r, i, 8), &p->t.first_ns) ||
+		    fleet_parse_ts(PQgetvalue(r, i, 9), &p->t.last_ns))
 			return -EBADMSG;
-		snprintf(p->comm, sizeof(p->comm), "%s", PQgetvalue(r, i, 3));
+		p->t.pid = (uint32_t)v[0];
+		p->t.uid = (uint32_t)v[1];
+		snprintf(p->t.comm, sizeof(p->t.comm), "%s", PQgetvalue(r, i, 3));
+		p->has_info = !PQgetisnull(r, i, 10);
+		if (p->has_info) {
+			if (fleet_parse_ts(PQgetvalue(r, i, 10), &pi->start_wall_ns) ||
+			    take_max(r, i, 11, UINT32_MAX, &v[0]) ||
+			    take_max(r, i, 13, UINT32_MAX, &v[1]))
+				return -EBADMSG;
+			pi->pid = p->t.pid;
+			pi->start_ns = p->t.start_ns;
+			pi->ppid = (uint32_t)v[0];
+			pi->nspid = (uint32_t)v[1];
+			printable_copy(pi->parent_comm, sizeof(pi->parent_comm), PQgetvalue(r, i, 12));
+			printable_copy(pi->exe, sizeof(pi->exe), PQgetvalue(r, i, 14));
+			printable_copy(pi->args, sizeof(pi->args), PQgetvalue(r, i, 15));
+			printable_copy(pi->cgroup, sizeof(pi->cgroup), PQgetvalue(r, i, 16));
+			printable_copy(pi->container_id, sizeof(pi->container_id),
+				       PQgetvalue(r, i, 17));
+			printable_copy(pi->runtime, sizeof(pi->runtime), PQgetvalue(r, i, 18));
+			printable_copy(pi->pod_uid, sizeof(pi->pod_uid), PQgetvalue(r, i, 19));
+			struct ecap_container *c = &p->ctr;
+			printable_copy(c->name, sizeof(c->name), PQgetvalue(r, i, 20));
+			printable_copy(c->image, sizeof(c->image), PQgetvalue(r, i, 21));
+			printable_copy(c->labels, sizeof(c->labels), PQgetvalue(r, i, 22));
+			printable_copy(c->pod_name, sizeof(c->pod_name), PQgetvalue(r, i, 23));
+			printable_copy(c->pod_namespace, sizeof(c->pod_namespace),
+				       PQgetvalue(r, i, 24));
+			printable_copy(c->pod_uid, sizeof(c->pod_uid), PQgetvalue(r, i, 25));
+		}
 		out->n_procs++;
 	}
 	return 0;

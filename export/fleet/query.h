@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * query.h - a selection (args.h: time, pid, comm, uid, tuple, host, port, proto) asked of
- * every central server at once: the SQL and its parameters are built here, the queries go
+ * query.h - a selection (args.h: time, pid[@start], comm, uid, tuple, host, port, proto,
+ * container, pod, exe, cgroup, netns) asked of every central server at once: the SQL and its parameters are built here, the queries go
  * out in parallel (libpq's asynchronous calls) and the rows come back in one list. What the
  * servers answer is checked like any input (host names, store paths, numbers).
  */
@@ -14,16 +14,13 @@
 #include <libpq-fe.h>
 
 #include "args.h"
+#include "lsout.h"
 #include "pgconn.h"
 
+/* A flow as a host's index has it (addresses, ends' processes, totals), and its host. */
 struct fleet_flow {
 	char host[256];
-	uint64_t id;
-	uint8_t proto;
-	char addr_a[48], addr_b[48];
-	uint16_t port_a, port_b;
-	uint64_t first_ns, last_ns, packets, bytes;
-	char procs[128]; /* "pid/comm" of each known end, ' '-separated */
+	struct flow_info fi;
 };
 
 struct fleet_host {
@@ -34,11 +31,14 @@ struct fleet_host {
 	size_t server; /* index of its DSN */
 };
 
+/* A process (pid, uid, comm, start) on a host with its flows' totals, and what that host
+ * recorded of it (has_info). */
 struct fleet_proc {
 	char host[256];
-	uint64_t pid, uid;
-	char comm[64];
-	uint64_t flows, packets, bytes;
+	struct lsout_proc t;
+	bool has_info;
+	struct ecap_proc_info info;
+	struct ecap_container ctr; /* what the runtime said of its container ('' when nothing) */
 };
 
 struct fleet_result {
@@ -57,7 +57,9 @@ size_t fleet_connect_all(const struct fleet_dsns *d, const char *tls_ca, PGconn 
 void fleet_disconnect_all(PGconn **conns, size_t n);
 
 /* Every host (with its follow point) and the flows matching q (procs: instead, the processes
- * of those flows with their totals), from all servers. */
+ * of those flows with their totals; with a selection by process, only the processes it
+ * names, as the local ecap-ls -p), from all servers. A selection by process (pid, comm, uid,
+ * netns, container, exe, cgroup) is met by one end's process meeting all of it, as locally. */
 int fleet_query(PGconn **conns, size_t n, const struct query *q, bool procs,
 		struct fleet_result *out);
 void fleet_result_free(struct fleet_result *r);

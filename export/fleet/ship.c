@@ -40,6 +40,7 @@ struct shipper {
 	size_t n_parts;
 	uint64_t fail_after_rows; /* test hook ECAP_SHIP_KILL_AFTER_ROWS: SIGKILL mid-batch */
 	uint64_t rows_total;
+	bool skip[SHIPMAP_MAX_TABLES]; /* shipmap_tables[i] reads a table this index lacks */
 	struct buf line;
 };
 
@@ -72,6 +73,19 @@ int ship_open(const struct ship_options *o, struct shipper **out)
 		return err;
 	}
 	sh->db = index_db(sh->s->ix);
+	for (size_t i = 0; i < shipmap_n_tables; i++) {
+		const char *t = shipmap_tables[i].needs;
+		sqlite3_stmt *st;
+		if (!t)
+			continue;
+		sh->skip[i] = true;
+		if (sqlite3_prepare_v2(sh->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' "
+				       "AND name = ?1", -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, t, -1, SQLITE_STATIC);
+			sh->skip[i] = sqlite3_step(st) != SQLITE_ROW;
+			sqlite3_finalize(st);
+		}
+	}
 	const char *k = getenv("ECAP_SHIP_KILL_AFTER_ROWS");
 	if (k)
 		sh->fail_after_rows = strtoull(k, NULL, 10);
@@ -122,8 +136,11 @@ static int local_u64s(struct shipper *sh, const char *sql, int64_t a, int64_t b,
 		sqlite3_bind_int64(st, 2, b);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
+		/* every query here returns one row: no row is an error too */
+		fprintf(stderr, "ecap-ship: local index: %s: %s\n", sql,
+			rc == SQLITE_DONE ? "no row" : sqlite3_errmsg(sh->db));
 		sqlite3_finalize(st);
-		goto fail;
+		return -EIO;
 	}
 	*null = sqlite3_column_type(st, 0) == SQLITE_NULL;
 	for (int i = 0; i < n; i++)
@@ -474,6 +491,10 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 		"DELETE FROM ecap_flows WHERE host_id = $1 AND last_chunk < $2",
 		"DELETE FROM ecap_chunks WHERE host_id = $1 AND id < $2",
 		"DELETE FROM ecap_tls_sessions WHERE host_id = $1 AND chunk_id < $2",
+		"DELETE FROM ecap_processes WHERE host_id = $1 AND last_chunk < $2",
+		/* a container goes with the last process record that names it, as locally */
+		"DELETE FROM ecap_containers c WHERE c.host_id = $1 AND $2::bigint > 0 AND NOT EXISTS "
+		"(SELECT 1 FROM ecap_processes p WHERE p.host_id = $1 AND p.container_id = c.id)",
 	};
 	char id[32], k[32];
 	const char *p[2] = { id, k };
@@ -497,7 +518,8 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 		return err;
 	st->local_chunk = null ? 0 : v[0];
 	st->retained_chunk = null ? 0 : v[1];
-	if ((err = local_u64s(sh, "SELECT last_ns FROM chunks WHERE id = ?1",
+	/* an empty store (a recorder that has seen no packet yet) has no newest chunk */
+	if ((err = local_u64s(sh, "SELECT coalesce((SELECT last_ns FROM chunks WHERE id = ?1), 0)",
 			      (int64_t)st->local_chunk, 0, v, 1, &null)))
 		return err;
 	st->local_ns = null ? 0 : v[0];
@@ -521,6 +543,8 @@ static int batch_in_txn(struct shipper *sh, struct ship_status *st)
 		if (!null && (err = ensure_partitions(sh, v[0], v[1])))
 			return err;
 		for (size_t i = 0; i < shipmap_n_tables && !err; i++) {
+			if (sh->skip[i])
+				continue;
 			err = copy_table(sh, &shipmap_tables[i], w, hi, &rows);
 			if (!err)
 				err = merge_table(sh, &shipmap_tables[i]);

@@ -6,7 +6,11 @@
  *   chunks      id in the batch
  *   flows       last_chunk in the batch: new flows and flows whose totals grew (each group
  *               commit moves a flow's last_chunk to the chunk that holds its new packets)
- *   procs       the owners of those flows
+ *   procs       the owners of those flows (with the start that names their process)
+ *   processes   what was recorded of a process: records carried by a chunk in the batch (a
+ *               record stored again moves its last_chunk, and is shipped again)
+ *   containers  what the runtime said of the containers those process records name (the
+ *               index table of issue 15, schema 5: skipped where the index has none)
  *   tls         sessions whose ClientHello is in the batch, as SHA-256(client_random)
  * Secrets, secret_chunks and packets have no entry, and must never get one.
  */
@@ -56,6 +60,37 @@ static const struct shipcol proc_cols[] = {
 	{ "p.comm", "comm", SC_TEXT },
 	{ "p.cgroup_id", "cgroup_id", SC_U64 },
 	{ "p.netns", "netns", SC_INT },
+	{ "p.start", "start", SC_INT },
+};
+
+static const struct shipcol process_cols[] = {
+	{ "pid", "pid", SC_INT },
+	{ "start", "start", SC_INT },
+	{ "start_wall", "start_ts", SC_TS },
+	{ "ppid", "ppid", SC_INT },
+	{ "parent_comm", "parent_comm", SC_TEXT },
+	{ "nspid", "nspid", SC_INT },
+	{ "exe", "exe", SC_TEXT },
+	{ "args", "args", SC_TEXT },
+	{ "cgroup", "cgroup", SC_TEXT },
+	{ "container_id", "container_id", SC_TEXT },
+	{ "runtime", "runtime", SC_TEXT },
+	{ "pod_uid", "pod_uid", SC_TEXT },
+	{ "last_chunk", "last_chunk", SC_INT },
+};
+
+/* its columns may be NULL locally: '' and 0 centrally */
+static const struct shipcol container_cols[] = {
+	{ "id", "id", SC_TEXT },
+	{ "coalesce(runtime, '')", "runtime", SC_TEXT },
+	{ "coalesce(name, '')", "name", SC_TEXT },
+	{ "coalesce(image, '')", "image", SC_TEXT },
+	{ "coalesce(labels, '')", "labels", SC_TEXT },
+	{ "coalesce(pod_name, '')", "pod_name", SC_TEXT },
+	{ "coalesce(pod_namespace, '')", "pod_namespace", SC_TEXT },
+	{ "coalesce(pod_uid, '')", "pod_uid", SC_TEXT },
+	{ "coalesce(first_ns, 0)", "first_ts", SC_TS },
+	{ "coalesce(last_ns, 0)", "last_ts", SC_TS },
 };
 
 static const struct shipcol tls_cols[] = {
@@ -66,18 +101,25 @@ static const struct shipcol tls_cols[] = {
 
 const struct shiptable shipmap_tables[] = {
 	{ "ecap_interfaces", "FROM interfaces WHERE ?1 >= 0 AND ?2 >= 0", "(host_id, id)", NULL,
-	  iface_cols, N(iface_cols), -1 },
+	  iface_cols, N(iface_cols), -1, NULL },
 	{ "ecap_chunks", "FROM chunks WHERE id > ?1 AND id <= ?2", "(host_id, id)", NULL,
-	  chunk_cols, N(chunk_cols), -1 },
+	  chunk_cols, N(chunk_cols), -1, NULL },
 	{ "ecap_flows", "FROM flows WHERE last_chunk > ?1 AND last_chunk <= ?2",
-	  "(host_id, id, first_ts)", "host_id, id", flow_cols, N(flow_cols), 6 },
+	  "(host_id, id, first_ts)", "host_id, id", flow_cols, N(flow_cols), 6, NULL },
 	{ "ecap_procs",
 	  "FROM flows f JOIN flow_procs p ON p.flow_id = f.id "
 	  "WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2",
 	  "(host_id, flow_id, side, first_ts)", "host_id, flow_id, side", proc_cols, N(proc_cols),
-	  2 },
+	  2, NULL },
+	{ "ecap_processes", "FROM processes WHERE last_chunk > ?1 AND last_chunk <= ?2",
+	  "(host_id, pid, start)", NULL, process_cols, N(process_cols), -1, NULL },
+	{ "ecap_containers",
+	  "FROM containers WHERE id IN (SELECT container_id FROM processes WHERE last_chunk > ?1 "
+	  "AND last_chunk <= ?2)",
+	  "(host_id, id)", NULL, container_cols, N(container_cols), -1, "containers" },
 	{ "ecap_tls_sessions", "FROM tls_sessions WHERE chunk_id > ?1 AND chunk_id <= ?2",
-	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1 },
+	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1, NULL },
 };
 
+_Static_assert(N(shipmap_tables) <= SHIPMAP_MAX_TABLES, "shipmap: too many tables");
 const size_t shipmap_n_tables = N(shipmap_tables);

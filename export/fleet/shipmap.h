@@ -35,9 +35,12 @@ struct shiptable {
 	const struct shipcol *cols;
 	size_t n_cols;
 	int ts_col; /* index in cols of the partition column, -1: none */
+	const char *needs; /* a local table that older indexes lack: the entry is skipped when
+			    * the index has none (NULL: every index has what it reads) */
 };
 
-extern const struct shiptable shipmap_tables[];
+#define SHIPMAP_MAX_TABLES 16
+extern const struct shiptable shipmap_tables[]; /* at most SHIPMAP_MAX_TABLES */
 extern const size_t shipmap_n_tables;
 
 #endif

@@ -11,7 +11,7 @@ pg_start() {
 	need_root
 	[ -x "$PG_BIN/postgres" ] || skip "postgresql-15 is not installed"
 	id postgres >/dev/null 2>&1 || skip "no postgres user"
-	PG_DIR=$(mktemp -d /tmp/ecap-pg.XXXXXX)
+	PG_DIR=$(mktemp -d "${ECAP_TMP_PREFIX:-/tmp/ecap}-pg.XXXXXX")
 	cleanup_cmd "rm -rf '$PG_DIR'"
 	chown postgres: "$PG_DIR"
 	PG_PORT=$(free_port)
@@ -88,13 +88,16 @@ psqlc() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U ecap -d postgres -c "$1"
 }
 
-# local_rows STORE: flows, processes and chunks of a store's index as sorted text lines,
+# local_rows STORE: flows, their processes, process records, chunks and TLS sessions of a
+# store's index as sorted text lines,
 # in the same form as central_rows HOST prints them.
 local_rows() {
 	sqlite3 -batch -noheader -separator ' ' "$1/index.db" "
 		SELECT 'flow', id, proto, port_a, port_b, packets, bytes, first_chunk, last_chunk
 		FROM flows;
-		SELECT 'proc', flow_id, side, pid, uid, comm FROM flow_procs;
+		SELECT 'proc', flow_id, side, pid, uid, comm, start FROM flow_procs;
+		SELECT 'process', pid, start, start_wall / 1000, ppid, parent_comm, nspid, exe,
+			cgroup, container_id, runtime, pod_uid, last_chunk, args FROM processes;
 		SELECT 'chunk', id, segment, packets, raw_len FROM chunks;
 		SELECT 'tls', flow_id, chunk_id FROM tls_sessions;" | sort
 }
@@ -102,7 +105,10 @@ local_rows() {
 central_rows() {
 	host_rows "$1" ecap_flows "'flow', t.id, proto, port_a, port_b, packets, bytes, first_chunk,
 		last_chunk"
-	host_rows "$1" ecap_procs "'proc', flow_id, side, pid, uid, comm"
+	host_rows "$1" ecap_procs "'proc', flow_id, side, pid, uid, comm, start"
+	host_rows "$1" ecap_processes "'process', pid, start, (extract(epoch FROM start_ts) *
+		1000000)::bigint, ppid, parent_comm, nspid, exe, cgroup, container_id, runtime,
+		pod_uid, last_chunk, args"
 	host_rows "$1" ecap_chunks "'chunk', t.id, segment, packets, raw_len"
 	host_rows "$1" ecap_tls_sessions "'tls', flow_id, chunk_id"
 }

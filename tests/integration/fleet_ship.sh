@@ -35,6 +35,14 @@ chmod 640 "$T/dsn"
 expect_status 2 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha --once
 chmod 600 "$T/dsn"
 
+# a store with no chunk yet (a recorder that has seen no packet): shipped, nothing to send
+"$GEN" -o "$T/e.pcap" --packets 0 >/dev/null 2>&1 || fail "gen_traffic failed"
+"$ECAP_REC" --replay "$T/e.pcap" --store "$T/e" -q || fail "replay of no packet failed"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/e" --host empty --once 2>"$T/e.log" ||
+	fail "ecap-ship of an empty store failed: $(cat "$T/e.log")"
+assert_eq "0|0" "$(psqlc "SELECT shipped_chunk, local_chunk FROM ecap_hosts WHERE name =
+	'empty'")" "central follow point of the empty store"
+
 # killed mid-batch: batches of 4 chunks, SIGKILL after some rows
 rc=0
 ECAP_SHIP_KILL_AFTER_ROWS=3000 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha \
@@ -77,6 +85,92 @@ grep -qF 'gen\\tool' "$T/dump.sql" || fail "the escaped comm is not central"
 assert_eq "" "$(psqlc "SELECT table_name || '.' || column_name FROM information_schema.columns
 	WHERE table_name LIKE 'ecap%' AND data_type = 'bytea' AND column_name <> 'cr_sha256'")" \
 	"bytea columns centrally besides the digest"
+
+# what a host recorded of its processes (issue 15) travels too, and selects fleet-wide: host
+# gamma has a container's process (501) and a service's (502), each with a start time, exe,
+# parent, cgroup and (501) a container id, from ptcpdump-style comments
+CID=$(printf 'c0ffee%.0s' $(seq 10))0123
+EXTRA501="Start: 2025-03-01T10:00:00.250001Z\\nExe: /usr/bin/app\\nParentPID: 40\\nParentCmd: containerd-shim\\nNsPID: 7\\nCgroup: /system.slice/docker-$CID.scope\\nContainerID: $CID\\nContainerRuntime: docker"
+EXTRA502="Start: 2025-03-01T09:00:00.5Z\\nExe: /usr/sbin/nginx\\nParentPID: 1\\nParentCmd: systemd\\nNsPID: 502\\nCgroup: /system.slice/nginx.service"
+"$GEN" -o "$T/g1.pcap" --packets 3000 --flows-active 20 --seed 11 || fail "gen_traffic failed"
+"$GEN" -o "$T/g2.pcap" --packets 3000 --flows-active 20 --seed 12 || fail "gen_traffic failed"
+python3 "$ECAP_SRC/tests/integration/mkcap.py" ptcpdump "$T/g1.pcap" "$T/g1.pcapng" 501 app \
+	"$EXTRA501" || fail "mkcap.py ptcpdump failed"
+python3 "$ECAP_SRC/tests/integration/mkcap.py" ptcpdump "$T/g2.pcap" "$T/g2.pcapng" 502 nginx \
+	"$EXTRA502" || fail "mkcap.py ptcpdump failed"
+for g in g1 g2; do
+	"$ECAP_REC" --replay "$T/$g.pcapng" --store "$T/g" --chunk-size 64K -q || fail "replay failed"
+done
+assert_eq 2 "$(sqlite3 "$T/g/index.db" "SELECT count(*) FROM processes")" "gamma's processes"
+# what the runtime said of 501's container (index table containers, schema 5), as the
+# recorder stores it from a container runtime (a replay has none to ask)
+sqlite3 "$T/g/index.db" "INSERT OR REPLACE INTO containers VALUES ('$CID', 'docker', 'web-1', 'nginx:1.25',
+	'{\"app\":\"web\"}', 'web', 'prod', NULL, 1740823200000000000, 1740823260000000000);
+	INSERT OR REPLACE INTO containers VALUES ('$(printf 'ab%.0s' $(seq 32))', 'docker', 'idle', 'x',
+	'{}', NULL, NULL, NULL, 1, 2)"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/g" --host gamma --once 2>/dev/null ||
+	fail "ecap-ship of gamma failed"
+assert_shipped "$T/g" gamma
+# a container is shipped with the process records that name it (the idle one is named by none)
+assert_eq "$CID|docker|web-1|nginx:1.25|{\"app\":\"web\"}|web|prod||2025-03-01 10:00:00+00" \
+	"$(psqlc "SELECT c.id, runtime, c.name, image, labels, pod_name, pod_namespace, pod_uid,
+	first_ts FROM ecap_containers c JOIN ecap_hosts h USING (host_id) WHERE h.name = 'gamma'"
+	2>&1)" \
+	"gamma's containers centrally"
+assert_eq "/usr/bin/app|40|containerd-shim|7|docker|2025-03-01 10:00:00.250001+00" \
+	"$(psqlc "SELECT exe, ppid, parent_comm, nspid, runtime, start_ts FROM ecap_processes
+	JOIN ecap_hosts USING (host_id) WHERE name = 'gamma' AND pid = 501")" "gamma's 501 centrally"
+# each selection: the fleet's flows and processes (--json, minus "host") are exactly what
+# ecap-ls --json says on gamma's own store
+fleet_same() { # PIDS SELECTION...: the same answer fleet-wide as locally on gamma, and the
+	# processes listed are PIDS
+	local pids=$1 rc=0
+	shift
+	"$ECAP_LS" --json -p -f "$@" "$T/g" >"$T/loc.json" || rc=$?
+	"$ECAP_LS" --fleet-file "$T/dsn" --json -p -f "$@" >"$T/fl.json" || rc=$((rc + $?))
+	[ "$rc" = 0 ] || fail "ecap-ls $* (local or --fleet) exited $rc"
+	python3 "$ECAP_SRC/tests/integration/fleet_json.py" same "$T/fl.json" "gamma=$T/loc.json" ||
+		fail "ecap-ls --fleet --json $* differs from gamma's own answer"
+	assert_eq "$pids" "$(python3 -c "import json
+print(','.join(str(p['pid']) for p in sorted(json.load(open('$T/fl.json'))['processes'],
+	key=lambda p: p['pid'])))")" "processes of --fleet $*"
+}
+fleet_same 501 --container "${CID:0:12}"
+fleet_same 501 --container "$CID" --since 2025-01-01
+fleet_same 501 --container web-1
+fleet_same 501 --pod prod/web
+fleet_same 501 --pod web --exe /usr/bin/app
+fleet_same 502 --exe /usr/sbin/nginx
+fleet_same 501,502 --cgroup /system.slice/
+fleet_same 502 --cgroup /system.slice/nginx.service
+fleet_same 501 --pid 501@2025-03-01T10:00:00.25Z
+fleet_same 501,502 --pid 501 --pid 502@2025-03-01T09:00:00.5Z
+fleet_same 502 --comm nginx --exe /usr/sbin/nginx
+python3 -c "
+import json, sys
+p = json.load(open('$T/fl.json'))['processes'][0]
+assert (p['exe'], p['cgroup'], p['ppid'], p['parent_comm'], p['nspid'], p['start']) == (
+    '/usr/sbin/nginx', '/system.slice/nginx.service', 1, 'systemd', 502,
+    '2025-03-01T09:00:00.500000000Z'), p" || fail "fleet JSON of nginx's process details"
+# nothing matches: exit 1 and empty lists, as locally
+for sel in "--cgroup /system.sl" "--exe /usr/sbin/nginx --container ${CID:0:12}" \
+	"--container idle" "--pod prod/other" \
+	"--pid 501@2025-03-01T10:00:01Z"; do
+	rc=0
+	"$ECAP_LS" --fleet-file "$T/dsn" --json -p $sel >"$T/none.json" 2>/dev/null || rc=$?
+	assert_eq 1 "$rc" "ecap-ls --fleet $sel (nothing matches)"
+	python3 -c "import json; d = json.load(open('$T/none.json'))
+assert d['hosts'] == [] and d['processes'] == [], d" || fail "--fleet --json $sel: not empty"
+done
+# text: the process details under each process
+"$ECAP_LS" --fleet-file "$T/dsn" -p --container "${CID:0:12}" >"$T/lsp.txt" ||
+	fail "ecap-ls --fleet -p --container failed"
+grep -Eq "^  gamma +501 app " "$T/lsp.txt" || fail "no process 501 on gamma: $(cat "$T/lsp.txt")"
+grep -q "parent 40 containerd-shim, exe /usr/bin/app" "$T/lsp.txt" || fail "no exe line"
+grep -q "container: docker $CID name web-1 image nginx:1.25" "$T/lsp.txt" ||
+	fail "no container line: $(cat "$T/lsp.txt")"
+grep -q "pod: prod/web" "$T/lsp.txt" || fail "no pod line"
+grep -q "cgroup: /system.slice/docker-$CID.scope" "$T/lsp.txt" || fail "no cgroup line"
 
 # idempotent: shipping again changes nothing
 psqlc "SELECT xmin FROM ecap_flows ORDER BY host_id, id" | md5sum >"$T/x1"

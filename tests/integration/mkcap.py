@@ -200,7 +200,8 @@ def cmd_tlsdsb(out, be=''):
         f.write(ng.out)
 
 
-def cmd_ptcpdump(inp, out, pid, cmd):
+def cmd_ptcpdump(inp, out, pid, cmd, extra=''):
+    # extra: more comment lines ("Key: value", separated by '\n' in the argument)
     with open(inp, 'rb') as f:
         data = f.read()
     magic = struct.unpack('<I', data[:4])[0]
@@ -212,6 +213,8 @@ def cmd_ptcpdump(inp, out, pid, cmd):
     ng.idb(linktype & 0xffff, b'', 9)
     off = 24
     comment = ('PID: %s\nCmd: %s\nArgs: -k' % (pid, cmd)).encode()
+    if extra:
+        comment += b'\n' + extra.replace('\\n', '\n').encode()
     while off + 16 <= len(data):
         sec, frac, caplen, _ = struct.unpack(e + 'IIII', data[off:off + 16])
         pkt = data[off + 16:off + 16 + caplen]

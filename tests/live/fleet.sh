@@ -7,6 +7,9 @@
 # curl in B from a server on B's loopback. Then:
 #  - the central rows equal each host's local index;
 #  - ecap-ls --fleet --host B finds exactly hosts A and B;
+#  - --fleet --netns A finds A's flows only; --fleet --exe curl is the union of the hosts' own
+#    answers (--json, with what was recorded of each process); --pid N@START of a curl in A
+#    exactly that process's flows;
 #  - ecap-export --fleet --comm curl holds exactly the union of the per-host exports of the
 #    same selection (packets, timestamps, interfaces IFACE@HOST, "Host:" comments), its
 #    DSB-free header names the hosts that answered;
@@ -164,6 +167,48 @@ grep -q "hostA .*${IP[C]}:8080" "$T/lsf.txt" || fail "ecap-ls --fleet -f misses 
 "$ECAP_LS" --fleet-file "$T/dsn" -p --port 8081 >"$T/lsp.txt" || fail "ecap-ls --fleet -p failed"
 grep -Eq "^  hostB +[0-9]+ curl " "$T/lsp.txt" || fail "ecap-ls --fleet -p: no curl on B"
 grep -Eq "^  hostB +[0-9]+ python3 " "$T/lsp.txt" || fail "ecap-ls --fleet -p: no server on B"
+
+# issue 15's selections fleet-wide, on live records: host A's network namespace (its name
+# under /run/netns) finds A's flows only; curl's executable finds the curl processes of A
+# and B, with what their hosts recorded of them; one of them by pid and start time finds
+# exactly its flows (--json throughout)
+"$ECAP_LS" --fleet-file "$T/dsn" --json -f --netns "${NS[A]}" >"$T/ns.json" ||
+	fail "ecap-ls --fleet --netns failed"
+python3 - "$T/ns.json" <<'PY' || fail "ecap-ls --fleet --netns ${NS[A]}: not A's flows only"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [h['host'] for h in d['hosts']] == ['hostA'], d['hosts']
+assert len(d['flows']) >= 3 and all(f['host'] == 'hostA' for f in d['flows']), d['flows']
+PY
+CURL=$(readlink -f "$(command -v curl)")
+rc=0
+"$ECAP_LS" --fleet-file "$T/dsn" --json -p -f --exe "$CURL" >"$T/exe.json" || rc=$?
+[ "$rc" -le 1 ] || fail "ecap-ls --fleet --exe exited $rc"
+pairs=()
+for h in "${HOSTS[@]}"; do
+	"$ECAP_LS" --json -p -f --exe "$CURL" "$T/$h/s" >"$T/$h/exe.json" 2>/dev/null || true
+	pairs+=("host$h=$T/$h/exe.json")
+done
+python3 "$ECAP_SRC/tests/integration/fleet_json.py" same "$T/exe.json" "${pairs[@]}" || fail "ecap-ls --fleet --exe $CURL differs from the hosts' own answers"
+# a curl of A by pid and start time: exactly its flows
+"$ECAP_LS" --fleet-file "$T/dsn" --json -p --comm curl >"$T/curl.json" ||
+	fail "ecap-ls --fleet -p --comm curl failed"
+python3 - "$T/curl.json" >"$T/curlA.txt" <<'PY' || fail "no curl of A with its start time"
+import json, sys
+ps = json.load(open(sys.argv[1]))['processes']
+a = [p for p in ps if p['host'] == 'hostA' and p.get('start_ns', 0) > 0][0]
+print(a['pid'], a['start'], a['flows'])
+PY
+read -r CPID CSTART CFLOWS <"$T/curlA.txt"
+"$ECAP_LS" --fleet-file "$T/dsn" --json -f --pid "$CPID@$CSTART" >"$T/pid.json" ||
+	fail "ecap-ls --fleet --pid $CPID@$CSTART failed"
+python3 - "$T/pid.json" "$CPID" "$CFLOWS" <<'PY' || fail "--fleet --pid $CPID@$CSTART"
+import json, sys
+d, pid, n = json.load(open(sys.argv[1])), int(sys.argv[2]), int(sys.argv[3])
+f = d['flows']
+assert len(f) == n and all(x['host'] == 'hostA' for x in f), f
+assert all(pid in [(x[s]['process'] or {}).get('pid') for s in 'ab'] for x in f), f
+PY
 
 # the fleet key runs nothing else
 rc=0

@@ -19,6 +19,7 @@
 
 #include "buf.h"
 #include "flowids.h"
+#include "lsout.h"
 #include "pcapng.h"
 #include "pgconn.h"
 #include "pmerge.h"
@@ -143,6 +144,72 @@ static void test_check_hostile(void **state)
 	buf_free(&und);
 }
 
+/* The JSON of a flow and of a process as ecap-ls prints them, locally (no host) and
+ * fleet-wide (a "host" member first); hostile text escaped. */
+static void test_lsout_json(void **state)
+{
+	struct flow_info fi = { 0 };
+	struct lsout_proc pr = { .pid = 501, .uid = 0, .flows = 2, .packets = 10, .bytes = 900,
+				 .first_ns = 1000000001, .last_ns = 2000000000 };
+	struct ecap_proc_info pi = { .pid = 501, .start_ns = 7, .start_wall_ns = 3000000000,
+				     .ppid = 40, .nspid = 7 };
+	char *out = NULL;
+	size_t len = 0;
+	(void)state;
+
+	fi.rec.id = 12;
+	fi.rec.key.proto = 6;
+	fi.rec.key.family = 4;
+	memcpy(fi.rec.key.addr_a, "\0\0\0\0\0\0\0\0\0\0\xff\xff\x0a\0\0\x01", 16);
+	memcpy(fi.rec.key.addr_b, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\0\0\x02", 16);
+	fi.rec.key.port_a = 40000;
+	fi.rec.key.port_b = 443;
+	fi.rec.first_ns = 1000000001;
+	fi.rec.proc[0] = (struct ecap_proc){ .valid = true, .pid = 501, .tid = 502, .uid = 1,
+					     .gid = 2, .comm = "a\"b\\c\x01" };
+	fi.last_ns = 2000000000;
+	fi.packets = 5;
+	fi.bytes = 600;
+	snprintf(pr.comm, sizeof(pr.comm), "app");
+	snprintf(pi.exe, sizeof(pi.exe), "/usr/bin/app");
+	snprintf(pi.cgroup, sizeof(pi.cgroup), "/system.slice/x.scope");
+
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	lsout_json_flow(f, "web\"1", &fi);
+	fputc('\n', f);
+	lsout_json_flow(f, NULL, &fi);
+	fputc('\n', f);
+	struct ecap_container ctr = { .name = "web-1", .image = "nginx:1", .labels = "{\"a\":\"b\"}",
+				      .pod_name = "web", .pod_namespace = "prod" };
+	lsout_json_process(f, "web1", &pr, &pi, &ctr);
+	fputc('\n', f);
+	lsout_json_process(f, NULL, &pr, NULL, &ctr);
+	fclose(f);
+	const char *flow = "\"id\":12,\"proto\":\"tcp\",\"a\":{\"addr\":\"10.0.0.1\",\"port\":40000,"
+			   "\"process\":{\"pid\":501,\"tid\":502,\"uid\":1,\"gid\":2,\"comm\":"
+			   "\"a\\\"b\\\\c\\u0001\"}},\"b\":{\"addr\":\"2001:db8::2\",\"port\":443,"
+			   "\"process\":null},\"first_ns\":1000000001,\"first\":"
+			   "\"1970-01-01T00:00:01.000000001Z\",\"last_ns\":2000000000,\"last\":"
+			   "\"1970-01-01T00:00:02.000000000Z\",\"packets\":5,\"bytes\":600}";
+	const char *proc = "\"pid\":501,\"comm\":\"app\",\"uid\":0,\"flows\":2,\"packets\":10,"
+			   "\"bytes\":900,\"first_ns\":1000000001,\"first\":"
+			   "\"1970-01-01T00:00:01.000000001Z\",\"last_ns\":2000000000,\"last\":"
+			   "\"1970-01-01T00:00:02.000000000Z\"";
+	char want[4096];
+	snprintf(want, sizeof(want),
+		 "{\"host\":\"web\\\"1\",%s\n{%s\n{\"host\":\"web1\",%s,\"start_boot_ns\":7,"
+		 "\"ppid\":40,\"nspid\":7,\"start_ns\":3000000000,\"start\":"
+		 "\"1970-01-01T00:00:03.000000000Z\",\"exe\":\"/usr/bin/app\",\"args\":\"\","
+		 "\"parent_comm\":\"\",\"cgroup\":\"/system.slice/x.scope\",\"container_id\":\"\","
+		 "\"runtime\":\"\",\"pod_uid\":\"\",\"container_name\":\"web-1\","
+		 "\"container_image\":\"nginx:1\",\"container_labels\":\"{\\\"a\\\":\\\"b\\\"}\","
+		 "\"pod_name\":\"web\",\"pod_namespace\":\"prod\"}\n{%s}",
+		 flow, flow, proc, proc);
+	assert_string_equal(out, want);
+	free(out);
+}
+
 static void test_merge(void **state)
 {
 	(void)state;
@@ -218,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_times_words),
 		cmocka_unit_test(test_check_hostile),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_lsout_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
