@@ -263,6 +263,9 @@ cmp -s "$T/a.txt" "$T/sel.txt" ||
 	{ cat "$T/replay.log" >&2; fail "replay of the export"; }
 "$ECAP_EXPORT" --store "$T/again" --container "$A" -o "$T/again.pcapng" -q ||
 	fail "export --container $A from the replayed store"
-cmp -s "$T/a.txt" <(comments "$T/again.pcapng") ||
+# a replay keeps the process a comment names, not its "Peer " lines (the other end, named
+# since the socket that sent a packet through the veth is known: README, NAT links)
+own() { sed -E 's/\|Peer [^|]*//g' "$@"; }
+cmp -s <(own "$T/a.txt") <(comments "$T/again.pcapng" | own) ||
 	fail "comments of the replayed export differ"
 info "the index rebuilt and an export replayed keep both containers' names, image and pod"
