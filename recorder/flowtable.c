@@ -302,15 +302,23 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	if (i) {
 		struct flow *f = E(ft, i);
 		bool restart = ts_ns > f->last_ns && ts_ns - f->last_ns > idle_of(ft, f->cls);
+		/*
+		 * A SYN on a closed tuple is the next connection, unless it is older than the
+		 * flow's first packet: then it is this connection's own SYN, delivered late
+		 * (-i any reads each CPU's buffer in turn, so a connection's packets can reach
+		 * the pipeline out of order).
+		 */
 		if (!restart && key->proto == FLOW_PROTO_TCP && (d->flags & DECODE_F_TCP_HDR) &&
 		    (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
-		    (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST)))
+		    (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST)) && ts_ns >= f->rec.first_ns)
 			restart = true;
 		if (!restart) {
 			ft->last = i;
 			hit->flow = f;
 			hit->sender = sender_is_lo == (bool)f->a_is_lo ? FLOW_SIDE_A : FLOW_SIDE_B;
 			hit->created = false;
+			if (ts_ns < f->rec.first_ns)
+				f->rec.first_ns = ts_ns;
 			if (ts_ns > f->last_ns) {
 				f->last_ns = ts_ns;
 				bool stream = f->cls == CLS_SHORT &&

@@ -120,6 +120,28 @@ tar -C "$T/img" -cf "$T/img.tar" .
 "${PM[@]}" import -q "$T/img.tar" "$IMG" >/dev/null 2>"$T/import.log" ||
 	{ cat "$T/import.log" >&2; skip "podman cannot import an image here"; }
 
+# ecap-rec -i any, started before any container exists (issue 15): it must find their
+# namespace and veth as they come, ask the runtime, and record each packet once (checked
+# against the recorder inside the namespace below)
+ANY=0
+if [ -e "$ECAP_BUILD/bpf/capture_any.skel.h" ]; then
+	"$ECAP_REC" -i any --store "$T/any" --no-tls --container-api "$T/api.sock" \
+		"tcp port $PORT" 2>"$T/rec-any.log" &
+	ANY_PID=$!
+	cleanup_pid "$ANY_PID"
+	for _ in $(seq 200); do
+		grep -q "recording on" "$T/rec-any.log" && break
+		kill -0 "$ANY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if grep -q "recording on" "$T/rec-any.log"; then
+		ANY=1
+	else
+		info "ecap-rec -i any did not start here, its checks are left out:" \
+			"$(tail -1 "$T/rec-any.log")"
+	fi
+fi
+
 # A on the test's network; B in A's network namespace, labelled as a pod's container
 "${PM[@]}" run -d --name "$A" --network "$NET" "$IMG" sleep 120 >"$T/a.id" 2>"$T/run.log" ||
 	{ cat "$T/run.log" >&2; skip "podman cannot run a container here (runc, cgroupfs)"; }
@@ -162,6 +184,10 @@ wait_for "$T/rec.log" "recording on" "$REC_PID" "ecap-rec"
 "${PM[@]}" exec "$C" curl -s -o /dev/null "http://$SUBNET.1:$PORT/blob?c" || fail "curl in $C"
 sleep 1 # the lookups are answered (the recorder also waits for them when it stops)
 rec_stop
+if [ "$ANY" = 1 ]; then
+	kill -TERM "$ANY_PID"
+	wait "$ANY_PID" || fail "ecap-rec -i any exited $? after SIGTERM"
+fi
 grep -E "container metadata|containers:" "$T/rec.log" >&2 || true
 
 comments() {
@@ -192,6 +218,23 @@ for sel in "$ID_A" "${ID_A:0:12}"; do
 	assert_eq "$N_A" "$GOT" "packets found by --container $sel"
 done
 info "$A: $N_A packets, comments name its id, name and image"
+if [ "$ANY" = 1 ]; then
+	# the same connection from the -i any store: the same packets, once, on the container's
+	# end of its veth (NAME@NETNS), with the same container in every comment
+	"$ECAP_EXPORT" --store "$T/any" --container "$A" -o "$T/any-a.pcapng" -q ||
+		fail "export --container $A from the -i any store"
+	comments "$T/any-a.pcapng" >"$T/any-a.txt"
+	assert_eq "$N_A" "$(wc -l <"$T/any-a.txt")" "packets of $A recorded by -i any"
+	assert_eq "$N_A" "$(grep -cF -- "ContainerName: $A|" "$T/any-a.txt" || true)" \
+		"packets of $A from -i any whose comment names it"
+	ifs=$(tshark -r "$T/any-a.pcapng" -T fields -e frame.interface_name 2>/dev/null | sort -u)
+	[ "$(echo "$ifs" | wc -l)" = 1 ] && [[ "$ifs" == eth0@* ]] ||
+		fail "-i any recorded $A's packets on '$ifs', not once on its eth0@NETNS"
+	cmp -s <(tshark -r "$T/a.pcapng" -T fields -e tcp.seq_raw -e tcp.len 2>/dev/null) \
+		<(tshark -r "$T/any-a.pcapng" -T fields -e tcp.seq_raw -e tcp.len 2>/dev/null) ||
+		fail "-i any and the recorder inside the namespace hold different packets of $A"
+	info "-i any, started before the containers: $A's $N_A packets once, on $ifs"
+fi
 
 export_sel --pod "$POD"
 N_B=$GOT

@@ -221,6 +221,40 @@ static void test_port_reuse_after_fin_and_rst(void **state)
 	flowtable_free(ft);
 }
 
+/*
+ * A connection's packets delivered out of order (-i any reads per-CPU buffers in turn): the
+ * server's data and both FINs first, then the SYN and the request, all older. The late SYN
+ * is the connection's own, not a next one: one flow, its first packet the SYN's time.
+ */
+static void test_late_syn_same_connection(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 16);
+	struct decoded syn = pkt(6, CLI, 40000, SRV, 80, TCP_SYN);
+	struct decoded synack = pkt(6, SRV, 80, CLI, 40000, TCP_SYN | TCP_ACK);
+	struct decoded data = pkt(6, SRV, 80, CLI, 40000, TCP_ACK | TCP_PSH);
+	struct decoded fin = pkt(6, CLI, 40000, SRV, 80, TCP_FIN | TCP_ACK);
+	struct decoded finb = pkt(6, SRV, 80, CLI, 40000, TCP_FIN | TCP_ACK);
+
+	struct flow_hit h = feed(ft, &data, 5 * SEC);
+	uint64_t id = h.flow->rec.id;
+	feed(ft, &finb, 6 * SEC);
+	feed(ft, &fin, 6 * SEC + 1);
+	h = feed(ft, &syn, 1 * SEC);
+	assert_false(h.created);
+	assert_int_equal(h.flow->rec.id, id);
+	assert_int_equal(h.flow->rec.first_ns, 1 * SEC);
+	h = feed(ft, &synack, 1 * SEC + 1);
+	assert_false(h.created);
+	assert_int_equal(h.flow->rec.id, id);
+	/* a SYN after the close is still the next connection */
+	h = feed(ft, &syn, 7 * SEC);
+	assert_true(h.created);
+	assert_int_not_equal(h.flow->rec.id, id);
+	flowtable_free(ft);
+}
+
 static void test_idle_gap(void **state)
 {
 	(void)state;
@@ -592,6 +626,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_sides),
 		cmocka_unit_test(test_initiator_when_start_missed),
 		cmocka_unit_test(test_port_reuse_after_fin_and_rst),
+		cmocka_unit_test(test_late_syn_same_connection),
 		cmocka_unit_test(test_idle_gap),
 		cmocka_unit_test(test_icmp_echo),
 		cmocka_unit_test(test_key_rules),
