@@ -189,10 +189,7 @@ static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
 	const struct any_iface *e;
 	const uint8_t *bytes, *skb_bytes = data + sizeof(ev);
 	size_t skb_avail;
-	struct ecap_packet pkt;
-	struct decoded d;
 	uint32_t from_skb;
-	int rc, res;
 
 	if (size < sizeof(ev)) {
 		a->bad++;
@@ -223,19 +220,10 @@ static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
 		a->filtered++;
 		return 0;
 	}
-	pkt.ts_ns = live_clock_wall(a->clock, ev.ts_mono_ns);
-	pkt.iface = e->store_id;
-	pkt.caplen = ev.caplen;
-	pkt.origlen = ev.len;
-	pkt.flags = ev.dir == ECAP_DIR_INGRESS ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND;
-	pkt.flow_id = 0;
-	pkt.data = bytes;
-	rc = pipeline_packet_decoded(a->p, &pkt, NULL, &d, &res);
-	if (rc < 0)
-		return rc;
 	a->packets++;
 	a->bytes += ev.len;
-	return live_udp_packet(a->udp, ev.netns, &d, res, pkt.ts_ns);
+	return live_record_packet(a->p, a->udp, a->clock, e->store_id, ev.netns, ev.ts_mono_ns,
+				  ev.caplen, ev.len, ev.dir == ECAP_DIR_INGRESS, bytes);
 }
 
 /* perf_buffer__new_raw's callback: samples (loss records repeat what the kernel counted). */

@@ -188,11 +188,8 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 {
 	struct live_capture *c = ctx;
 	struct ecap_pkt_event ev;
-	struct ecap_packet pkt;
 	const struct live_iface *li;
 	const uint8_t *bytes = (const uint8_t *)data + sizeof(ev);
-	struct decoded d;
-	int rc, res;
 
 	if (size < sizeof(ev)) {
 		c->bad++;
@@ -212,19 +209,30 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 		c->filtered++;
 		return 0;
 	}
-	pkt.ts_ns = live_clock_wall(c->clock, ev.ts_mono_ns);
-	pkt.iface = li->store_id;
-	pkt.caplen = ev.caplen;
-	pkt.origlen = ev.len;
-	pkt.flags = ev.dir == ECAP_DIR_INGRESS ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND;
-	pkt.flow_id = 0;
-	pkt.data = bytes;
-	rc = pipeline_packet_decoded(c->p, &pkt, NULL, &d, &res);
-	if (rc < 0)
-		return rc;
 	c->packets++;
 	c->bytes += ev.len;
-	return live_udp_packet(c->udp, li->netns, &d, res, pkt.ts_ns);
+	return live_record_packet(c->p, c->udp, c->clock, li->store_id, li->netns, ev.ts_mono_ns,
+				  ev.caplen, ev.len, ev.dir == ECAP_DIR_INGRESS, bytes);
+}
+
+int live_record_packet(struct pipeline *p, struct live_udp *u, const struct live_clock *clock,
+		       uint32_t iface, uint32_t netns, uint64_t ts_mono_ns, uint32_t caplen,
+		       uint32_t len, bool inbound, const uint8_t *bytes)
+{
+	struct ecap_packet pkt = {
+		.ts_ns = live_clock_wall(clock, ts_mono_ns),
+		.iface = iface,
+		.caplen = caplen,
+		.origlen = len,
+		.flags = inbound ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND,
+		.data = bytes,
+	};
+	struct decoded d;
+	int res, rc = pipeline_packet_decoded(p, &pkt, NULL, &d, &res);
+
+	if (rc < 0)
+		return rc;
+	return live_udp_packet(u, netns, &d, res, pkt.ts_ns);
 }
 
 /* The counters of one slot, summed over the CPUs. */

@@ -70,6 +70,14 @@ int live_udp_packet(struct live_udp *u, uint32_t netns, const struct decoded *d,
 		    uint64_t ts_ns);
 uint64_t live_udp_attributed(const struct live_udp *u);
 
+/* ---- one captured packet (live_capture.c; also -i any's) -------------------------------- */
+
+/* A packet of store interface iface in namespace netns, captured at ts_mono_ns (BPF's
+ * CLOCK_MONOTONIC), inbound or not: into the pipeline, then its flow's UDP owners. */
+int live_record_packet(struct pipeline *p, struct live_udp *u, const struct live_clock *clock,
+		       uint32_t iface, uint32_t netns, uint64_t ts_mono_ns, uint32_t caplen,
+		       uint32_t len, bool inbound, const uint8_t *bytes);
+
 /* ---- sockets (live_sockets.c) --------------------------------------------------------- */
 
 struct live_sockets;
