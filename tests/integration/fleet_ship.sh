@@ -189,7 +189,12 @@ sleep 1
 pg_stop
 "$ECAP_REC" --replay "$T/b.pcap" --store "$T/s2" --chunk-size 64K -q ||
 	fail "recording failed while the database was down"
-sleep 1
+# a batch cut by the stop is followed by a backoff (1 s, doubling) before the next connect,
+# which is what says the database is down: wait up to 10 s for it
+for _ in $(seq 100); do
+	grep -q "not reachable" "$T/d.log" && break
+	sleep 0.1
+done
 kill -0 "$SHIP" || fail "ecap-ship exited while the database was down"
 grep -q "not reachable" "$T/d.log" || fail "ecap-ship did not say the database is down"
 pg_run
