@@ -40,6 +40,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "ecap.h"
+#include "any_point.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -87,64 +88,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u32);
 } any_filter SEC(".maps");
-
-enum dev_kind { KIND_OTHER = 0, KIND_VETH, KIND_BRIDGE };
-
-static __always_inline enum dev_kind dev_kind(struct net_device *dev)
-{
-	const struct rtnl_link_ops *ops = BPF_CORE_READ(dev, rtnl_link_ops);
-	const char *kind;
-	char k[8] = {};
-
-	if (!ops)
-		return KIND_OTHER;
-	kind = BPF_CORE_READ(ops, kind);
-	if (!kind || bpf_probe_read_kernel_str(k, sizeof(k), kind) < 0)
-		return KIND_OTHER;
-	if (k[0] == 'v' && k[1] == 'e' && k[2] == 't' && k[3] == 'h' && k[4] == 0)
-		return KIND_VETH;
-	if (k[0] == 'b' && k[1] == 'r' && k[2] == 'i' && k[3] == 'd' && k[4] == 'g' &&
-	    k[5] == 'e' && k[6] == 0)
-		return KIND_BRIDGE;
-	return KIND_OTHER;
-}
-
-static __always_inline __u32 dev_netns(struct net_device *dev)
-{
-	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
-}
-
-/* The peer of a veth (its struct veth_priv sits in the device's private area). */
-static __always_inline struct net_device *veth_peer(struct net_device *dev)
-{
-	struct veth_priv *vp;
-	__u64 off;
-
-	if (bpf_core_field_exists(dev->priv))
-		off = bpf_core_field_offset(struct net_device, priv);
-	else
-		off = (bpf_core_type_size(struct net_device) + 31) & ~31ull;
-	vp = (struct veth_priv *)((char *)dev + off);
-	return BPF_CORE_READ(vp, peer);
-}
-
-/* Whether this end of a veth pair records the pair's packets (see the top of the file). */
-static __always_inline bool veth_chosen(struct net_device *dev, __u32 netns, __u32 ifindex)
-{
-	struct net_device *peer = veth_peer(dev);
-	__u32 pns, pidx;
-	bool out, pout;
-
-	if (!peer)
-		return true; /* being torn down: record rather than lose */
-	pns = dev_netns(peer);
-	pidx = BPF_CORE_READ(peer, ifindex);
-	out = netns != recorder_netns;
-	pout = pns != recorder_netns;
-	if (out != pout)
-		return out;
-	return netns > pns || (netns == pns && ifindex > pidx);
-}
 
 static __always_inline struct ecap_any_counters *counters(void)
 {
@@ -266,7 +209,7 @@ static __always_inline int record(void *ctx, struct sk_buff *skb, __u8 dir)
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	struct ecap_any_counters *cnt = counters();
 	struct ecap_any_event *ev;
-	__u32 point = dir == ECAP_DIR_EGRESS, netns, ifindex, len;
+	__u32 point = dir == ECAP_DIR_EGRESS, netns, ifindex, len, peer_netns;
 	enum dev_kind kind;
 	__u16 type;
 
@@ -283,7 +226,7 @@ static __always_inline int record(void *ctx, struct sk_buff *skb, __u8 dir)
 	kind = dev_kind(dev);
 	if (kind == KIND_BRIDGE ||
 	    (dir == ECAP_DIR_INGRESS && (BPF_CORE_READ(dev, flags) & IFF_LOOPBACK_FLAG)) ||
-	    (kind == KIND_VETH && !veth_chosen(dev, netns, ifindex))) {
+	    (kind == KIND_VETH && !veth_chosen(dev, netns, ifindex, recorder_netns, &peer_netns))) {
 		if (cnt)
 			cnt->other_end++;
 		return 0;
@@ -316,6 +259,16 @@ static __always_inline int record(void *ctx, struct sk_buff *skb, __u8 dir)
 	return 0;
 }
 
+/* A packet that leaves a device and belongs to a conntrack entry: conntrack_any.bpf.c (entry
+ * ECAP_ANY_NAT of any_filter, empty when it could not be loaded: the call falls through)
+ * reports the entry when NAT changed it. Called once the packet is recorded, or left to
+ * another point, never for one PCAP-FILTER rejected: its flow is not recorded. */
+static __always_inline void nat_check(void *ctx, struct sk_buff *skb)
+{
+	if (bpf_core_field_exists(skb->_nfct) && skb->_nfct > 7)
+		bpf_tail_call(ctx, &any_filter, ECAP_ANY_NAT);
+}
+
 /* A packet the filter program passed: its event waits in any_event. */
 static __always_inline int record_matched(void *ctx, struct sk_buff *skb, __u32 point)
 {
@@ -335,7 +288,9 @@ int BPF_PROG(ecap_any_ingress, struct sk_buff *skb)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(ecap_any_egress, struct sk_buff *skb)
 {
-	return record(ctx, skb, ECAP_DIR_EGRESS);
+	record(ctx, skb, ECAP_DIR_EGRESS);
+	nat_check(ctx, skb);
+	return 0;
 }
 
 /* Entries ECAP_ANY_RECORD + 0 and + 1 of any_filter; never attached themselves. */
@@ -348,5 +303,7 @@ int BPF_PROG(ecap_any_in_record, struct sk_buff *skb)
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(ecap_any_eg_record, struct sk_buff *skb)
 {
-	return record_matched(ctx, skb, 1);
+	record_matched(ctx, skb, 1);
+	nat_check(ctx, skb);
+	return 0;
 }

@@ -24,8 +24,9 @@
  *
  * Each is reported at most once a second per conntrack entry or socket and CPU (a per-CPU
  * table, direct-mapped, keyed by the entry's address and ports or by the socket's ends:
- * freed memory is soon the next connection's), so the cost per packet is a few loads and,
- * for a NATed or peer packet, one array lookup. Kernel memory is read through typed
+ * freed memory is soon the next connection's; the table and the entry's reading are
+ * conntrack_read.h's, shared with -i any's conntrack_any.bpf.c), so the cost per packet is
+ * a few loads and, for a NATed or peer packet, one array lookup. Kernel memory is read through typed
  * pointers (the context cast with bpf_cast_to_kern_ctx; the conntrack entry, an integer in
  * skb->_nfct, cast with bpf_rdonly_cast), whose loads the verifier turns into plain loads
  * that read zero where they fault; with bpf_probe_read_kernel calls instead the reader cost
@@ -41,52 +42,17 @@
 #include "ecap.h"
 
 #define TC_ACT_UNSPEC (-1)
-#define REPORT_EVERY_NS 1000000000ull
-#define REPORTED_SLOTS 256u
-#define AF_INET_NR 2
-#define AF_INET6_NR 10
-#define IPPROTO_TCP_NR 6
-#define IPPROTO_UDP_NR 17
 #define TCP_TIME_WAIT_NR 6
 #define TCP_NEW_SYN_RECV_NR 12
 
 char LICENSE[] SEC("license") = "GPL";
 
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
 
-/* The kernel's BTF id of struct nf_conn, found by user space (this kernel's BTF has two of
- * that name, so CO-RE cannot pick one); 0: NAT is not read. */
-const volatile __u32 nf_conn_btf_id = 0;
+#include "conntrack_read.h"
 
 /* packets and ifaces: capture.bpf.c's (user space hands their fds over before load) */
 #include "capture_maps.h"
-
-struct reported {
-	__u64 key;              /* the nf_conn or sock pointer */
-	__u64 at_ns;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, REPORTED_SLOTS);
-	__type(key, __u32);
-	__type(value, struct reported);
-} reported SEC(".maps");
-
-/* The slot of the table for key, claimed when key was not reported within the last second;
- * NULL when it was. */
-static __always_inline struct reported *claim(__u64 key, __u64 now)
-{
-	__u32 i = (__u32)((key >> 6) ^ (key >> 14)) % REPORTED_SLOTS;
-	struct reported *r = bpf_map_lookup_elem(&reported, &i);
-
-	if (!r || (r->key == key && now - r->at_ns < REPORT_EVERY_NS))
-		return NULL;
-	r->key = key;
-	r->at_ns = now;
-	return r;
-}
 
 /* The ring record header, as capture.bpf.c writes a packet's. */
 static __always_inline bool header(struct __sk_buff *ctx, struct ecap_pkt_event *h, __u8 kind,
@@ -107,15 +73,6 @@ static __always_inline bool header(struct __sk_buff *ctx, struct ecap_pkt_event 
 	return true;
 }
 
-/* An address as 16 bytes, IPv4 v4-mapped. */
-static __always_inline void v4_mapped(__u8 out[16], __u32 be_addr)
-{
-	__builtin_memset(out, 0, 10);
-	out[10] = 0xff;
-	out[11] = 0xff;
-	__builtin_memcpy(out + 12, &be_addr, 4);
-}
-
 static __always_inline bool same16(const __u8 *a, const __u8 *b)
 {
 	__u64 a0, a1, b0, b1;
@@ -127,17 +84,6 @@ static __always_inline bool same16(const __u8 *a, const __u8 *b)
 	return a0 == b0 && a1 == b1;
 }
 
-static __always_inline void ct_end(struct ecap_ct_end *e, const union nf_inet_addr *a,
-				   __be16 port, bool v4)
-{
-	if (v4)
-		v4_mapped(e->addr, a->ip);
-	else
-		__builtin_memcpy(e->addr, a->all, 16);
-	e->port = bpf_ntohs(port);
-	e->pad = 0;
-}
-
 struct nat_record {
 	struct ecap_pkt_event h;
 	struct ecap_nat_info n;
@@ -147,52 +93,29 @@ SEC("tc")
 int ecap_ct_egress(struct __sk_buff *ctx)
 {
 	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
-	struct nf_conntrack_tuple *o, *r;
 	struct nat_record *rec;
 	struct reported *claimed;
+	__u64 nfct = skb->_nfct & ~7ull, now;
 	struct nf_conn *ct;
-	__u64 status, now, nfct;
-	__u16 l3num;
-	__u8 proto;
-	bool v4;
+	__u32 status;
 
-	nfct = skb->_nfct & ~7ul;
-	if (!nfct || !nf_conn_btf_id)
+	ct = ct_natted(nfct, &status);
+	if (!ct)
 		return TC_ACT_UNSPEC;
-	ct = bpf_rdonly_cast((void *)nfct, nf_conn_btf_id);
-	status = ct->status;
-	if (!(status & (ECAP_NAT_SRC | ECAP_NAT_DST)))
-		return TC_ACT_UNSPEC;
-	o = &ct->tuplehash[IP_CT_DIR_ORIGINAL].tuple;
-	r = &ct->tuplehash[IP_CT_DIR_REPLY].tuple;
 	now = bpf_ktime_get_ns();
 	/* An entry freed and its memory reused for the next connection within the second is
 	 * another connection: the ports are part of the key. */
-	claimed = claim(nfct ^ ((__u64)o->src.u.all << 32) ^ ((__u64)o->dst.u.all << 48), now);
+	claimed = claim(nfct ^ ct_ports_key(ct), now);
 	if (!claimed)
 		return TC_ACT_UNSPEC;
-	proto = o->dst.protonum;
-	l3num = o->src.l3num;
-	if ((proto != IPPROTO_TCP_NR && proto != IPPROTO_UDP_NR) ||
-	    (l3num != AF_INET_NR && l3num != AF_INET6_NR))
-		return TC_ACT_UNSPEC; /* no ports: ICMP and others are not linked */
 	rec = bpf_ringbuf_reserve(&packets, sizeof(*rec), 0);
 	if (!rec)
 		goto unclaim;
-	if (!header(ctx, &rec->h, ECAP_REC_NAT, sizeof(rec->n), now)) {
+	if (!ct_nat_info(&rec->n, ct, status) ||
+	    !header(ctx, &rec->h, ECAP_REC_NAT, sizeof(rec->n), now)) {
 		bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);
 		return TC_ACT_UNSPEC;
 	}
-	v4 = l3num == AF_INET_NR;
-	rec->n.netns = ct->ct_net.net->ns.inum;
-	rec->n.status = (__u32)status & (ECAP_NAT_SRC | ECAP_NAT_DST);
-	rec->n.proto = proto;
-	rec->n.family = v4 ? 4 : 6;
-	rec->n.pad = 0;
-	ct_end(&rec->n.orig_src, &o->src.u3, o->src.u.all, v4);
-	ct_end(&rec->n.orig_dst, &o->dst.u3, o->dst.u.all, v4);
-	ct_end(&rec->n.reply_src, &r->src.u3, r->src.u.all, v4);
-	ct_end(&rec->n.reply_dst, &r->dst.u3, r->dst.u.all, v4);
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return TC_ACT_UNSPEC;
 unclaim:

@@ -106,7 +106,11 @@ struct ecap_nat_info {
 	__u32 status;           /* ECAP_NAT_SRC | ECAP_NAT_DST bits of the entry */
 	__u8 proto;             /* IPPROTO_TCP / IPPROTO_UDP */
 	__u8 family;            /* 4 or 6 */
-	__u16 pad;
+	__u8 reply;             /* -i any: 1 when the packet went in the entry's reply direction
+				 * (its addresses and ports are then the original tuple's,
+				 * reversed: the flow before the translation), 0 in the original
+				 * direction (the reply tuple's, reversed: the flow after it) */
+	__u8 pad;
 	struct ecap_ct_end orig_src, orig_dst, reply_src, reply_dst;
 };
 
@@ -153,6 +157,11 @@ struct ecap_any_event {
 	__u8 l2[ECAP_ANY_L2_MAX];
 };
 
+/* conntrack_any.bpf.c puts records of another kind in "any_packets": the same header with
+ * dir ECAP_REC_NAT, netns the namespace whose recording point records the packet the entry
+ * was read from (where its flow is), ifindex the device that sent it, len and caplen the size
+ * of the struct ecap_nat_info that follows (reply says which flow of the entry that is). */
+
 /* Counters of the -i any programs, per CPU (map "any_counters", one slot). */
 struct ecap_any_counters {
 	__u64 seen;             /* packets chosen for recording (before PCAP-FILTER) */
@@ -166,10 +175,12 @@ struct ecap_any_counters {
 /* Map "any_filter" (BPF_MAP_TYPE_PROG_ARRAY) of capture_any.bpf.c: entry ECAP_ANY_FILTER +
  * point (0 ingress, 1 egress) holds the PCAP-FILTER program (recorder/cbpf_ebpf.c, reading
  * the packet's head from "any_head"); entry ECAP_ANY_RECORD + point the program that records
- * a packet that matched. */
+ * a packet that matched; entry ECAP_ANY_NAT conntrack_any.bpf.c's reader, tail-called on
+ * egress for a packet with a conntrack entry (empty when it could not be loaded). */
 #define ECAP_ANY_FILTER 0u
 #define ECAP_ANY_RECORD 2u
-#define ECAP_ANY_PROGS 4u
+#define ECAP_ANY_NAT 4u
+#define ECAP_ANY_PROGS 5u
 /* The head of a packet the kernel filter runs over (per-CPU map "any_head", one slot per
  * point): byte i of the packet is data[off + i] for i < caplen. data[] is the event's l2[]
  * followed by up to ECAP_ANY_HEAD bytes of the skb's linear part. */

@@ -231,6 +231,9 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
 	if (ps.nat_links)
 		fprintf(stderr, ", %" PRIu64 " flows linked through NAT", ps.nat_links);
+	if (cs.nat_ambiguous)
+		fprintf(stderr, ", %" PRIu64 " NATed connections not linked (seen in two "
+			"namespaces)", cs.nat_ambiguous);
 	if (st.packets_lost)
 		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
 	if (cs.interfaces)

@@ -18,6 +18,9 @@
  * does not match), turn the monotonic timestamp into wall clock, hand the packet to the
  * pipeline, then to live_udp.c. No allocation, no syscall, except for a new device.
  *
+ * NAT records of bpf/conntrack_any.bpf.c come in the same buffers (dir ECAP_REC_NAT) and go
+ * to live_any_nat.c; what they link is linked once a second (live_any_tick).
+ *
  * Losses (perf buffer full, copy failures: bpf_skb_output failed) belong to no device: they
  * are counted on a store interface named "any". The perf ring's own PERF_RECORD_LOST
  * records report the same losses again and are not counted.
@@ -36,6 +39,7 @@
 #include "decode.h"
 #include "ecap.h"
 #include "live_any.h"
+#include "live_any_nat.h"
 #include "live_anyfilter.h"
 #include "netns_names.h"
 
@@ -65,6 +69,7 @@ struct live_any {
 	struct bpf_link *links[2];
 	struct perf_buffer *pb;
 	struct live_anyfilter *kfilter;
+	struct live_any_nat *nat;       /* NULL: no NAT links (live_any_nat.c said why) */
 	struct netns_names *names;
 	struct any_iface *tab;
 	size_t n;
@@ -197,6 +202,12 @@ static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
 	}
 	memcpy(&ev, data, sizeof(ev));
 	skb_avail = size - sizeof(ev);
+	if (ev.dir == ECAP_REC_NAT) {
+		if (!a->nat || !live_any_nat_record(a->nat, &ev, skb_bytes, skb_avail,
+						    live_clock_wall(a->clock, ev.ts_mono_ns)))
+			a->bad++;
+		return 0;
+	}
 	from_skb = ev.caplen > ev.l2_len ? ev.caplen - ev.l2_len : 0;
 	if (ev.caplen == 0 || ev.caplen > ev.len || ev.caplen > ECAP_ANY_CAP_MAX ||
 	    ev.l2_len > ECAP_ANY_L2_MAX ||
@@ -328,6 +339,9 @@ int live_any_start(const struct live_any_options *o, struct live_any **out)
 		if (rc < 0)
 			goto fail;
 	}
+	rc = live_any_nat_load(a->skel, a->netns, o->quiet, &a->nat);
+	if (rc < 0)
+		goto fail;
 	rc = open_ring(a, o->ring_bytes);
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: cannot open the -i any perf buffers: %s\n",
@@ -392,6 +406,11 @@ int live_any_tick(struct live_any *a, uint64_t wall_ns)
 	int rc;
 
 	read_counters(a);
+	if (a->nat) {
+		rc = live_any_nat_tick(a->nat, a->p, wall_ns);
+		if (rc < 0)
+			return rc;
+	}
 	/* a record the perf buffer had no room for fails bpf_skb_output (counted in the
 	 * kernel) and is reported again by a PERF_RECORD_LOST: counted once */
 	lost = a->kernel.lost;
@@ -429,6 +448,12 @@ void live_any_get_stats(const struct live_any *a, struct live_any_stats *st)
 	st->interfaces = a->ifaces_made;
 	st->other_end = a->kernel.other_end;
 	st->unsupported = a->kernel.unsupported;
+	if (a->nat) {
+		struct nat_sightings_stats ns;
+
+		live_any_nat_get_stats(a->nat, &ns);
+		st->nat_ambiguous = ns.ambiguous;
+	}
 }
 
 void live_any_detach(struct live_any *a)
@@ -450,6 +475,7 @@ void live_any_free(struct live_any *a)
 	perf_buffer__free(a->pb);
 	capture_any_bpf__destroy(a->skel);
 	live_anyfilter_free(a->kfilter);
+	live_any_nat_free(a->nat);
 	netns_names_free(a->names);
 	free(a->tab);
 	free(a->scratch);

@@ -25,6 +25,7 @@ struct live_any_options {
 	uint32_t ring_bytes;            /* each CPU's perf buffer (up to 8 CPUs; more share
 					 * 8 times this) */
 	uint32_t netns;                 /* inode of the recorder's network namespace */
+	bool quiet;                     /* no notices on stderr (refusals are still said) */
 };
 
 /* Loads and attaches; says on stderr what failed. */
@@ -32,13 +33,16 @@ int live_any_start(const struct live_any_options *o, struct live_any **out);
 /* The perf buffers' epoll fd: readable when records wait; live_any_consume takes them. */
 int live_any_fd(const struct live_any *a);
 int live_any_consume(struct live_any *a);
-/* Once a second: the kernel's counters; losses to pipeline_drops() on interface "any". */
+/* Once a second: the kernel's counters; losses to pipeline_drops() on interface "any"; the
+ * NAT links that can be made (live_any_nat.h). */
 int live_any_tick(struct live_any *a, uint64_t wall_ns);
 struct live_any_stats {
 	uint64_t packets, bytes, filtered, filtered_kernel, kernel_seen, drops, bad_records;
 	uint64_t interfaces;            /* store interfaces made (devices found) */
 	uint64_t other_end;             /* packets left to another point of their path */
 	uint64_t unsupported;           /* packets of devices of other link types */
+	uint64_t nat_ambiguous;         /* NATed connections not linked: a flow seen in two
+					 * namespaces */
 };
 void live_any_get_stats(const struct live_any *a, struct live_any_stats *st);
 /* No new packets (safe after a partial start). */

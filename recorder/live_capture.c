@@ -112,7 +112,7 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 		struct live_any_options ao = {
 			.p = p, .s = s, .udp = udp, .clock = clock, .filter = c->filter,
 			.filter_text = opt->filter, .snaplen = opt->snaplen,
-			.ring_bytes = ring_bytes(opt), .netns = c->netns,
+			.ring_bytes = ring_bytes(opt), .netns = c->netns, .quiet = opt->quiet,
 		};
 
 		rc = live_any_start(&ao, &c->any);
@@ -299,6 +299,7 @@ void live_capture_get_stats(const struct live_capture *c, struct live_capture_st
 		st->drops = as.drops;
 		st->bad_records = as.bad_records;
 		st->interfaces = as.interfaces;
+		st->nat_ambiguous = as.nat_ambiguous;
 		return;
 	}
 	st->packets = c->packets;

@@ -28,33 +28,47 @@
 #include "ecap.h"
 #include "live_capture_impl.h"
 
-int live_conntrack_load(struct live_capture *c, bool quiet)
+bool live_conntrack_off(bool quiet)
 {
 	const char *env = getenv("ECAP_NO_CONNTRACK");
+
+	if (!env || !*env || strcmp(env, "0") == 0)
+		return false;
+	if (!quiet)
+		fprintf(stderr, "ecap-rec: ECAP_NO_CONNTRACK=%s: no NAT links, no owners from "
+			"other namespaces' sockets\n", env);
+	return true;
+}
+
+uint32_t live_nf_conn_btf_id(bool quiet)
+{
+	/* this kernel's BTF may hold more than one struct nf_conn (CO-RE cannot choose): the
+	 * first is taken, the verifier checks every access against it */
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int id = 0;
+
+	if (vmlinux) {
+		id = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
+		btf__free(vmlinux);
+	}
+	if (id <= 0 && !quiet)
+		fprintf(stderr, "ecap-rec: the kernel's BTF has no struct nf_conn: flows before "
+			"and after NAT are not linked\n");
+	return id > 0 ? (uint32_t)id : 0;
+}
+
+int live_conntrack_load(struct live_capture *c, bool quiet)
+{
 	struct conntrack_bpf *o;
 	int fd_map, rc;
 	uint32_t key;
 
-	if (env && *env && strcmp(env, "0") != 0) {
-		if (!quiet)
-			fprintf(stderr, "ecap-rec: ECAP_NO_CONNTRACK=%s: no NAT links, no owners "
-				"from other namespaces' sockets\n", env);
+	if (live_conntrack_off(quiet))
 		return 0;
-	}
 	o = conntrack_bpf__open();
 	if (!o)
 		return -errno;
-	/* this kernel's BTF may hold more than one struct nf_conn (CO-RE cannot choose): the
-	 * first is taken, the verifier checks every access against it */
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	if (vmlinux) {
-		int id = btf__find_by_name_kind(vmlinux, "nf_conn", BTF_KIND_STRUCT);
-		o->rodata->nf_conn_btf_id = id > 0 ? (uint32_t)id : 0;
-		btf__free(vmlinux);
-	}
-	if (!o->rodata->nf_conn_btf_id && !quiet)
-		fprintf(stderr, "ecap-rec: the kernel's BTF has no struct nf_conn: flows before "
-			"and after NAT are not linked\n");
+	o->rodata->nf_conn_btf_id = live_nf_conn_btf_id(quiet);
 	rc = bpf_map__reuse_fd(o->maps.packets, bpf_map__fd(c->skel->maps.packets));
 	if (rc == 0)
 		rc = bpf_map__reuse_fd(o->maps.ifaces, bpf_map__fd(c->skel->maps.ifaces));
@@ -99,6 +113,18 @@ static void nat_end(uint8_t addr[16], uint16_t *port, const struct ecap_ct_end *
 	*port = e->port;
 }
 
+void live_nat_entry(struct nat_entry *e, const struct ecap_nat_info *n)
+{
+	memset(e, 0, sizeof(*e));
+	e->proto = n->proto;
+	e->kind = (uint8_t)(((n->status & ECAP_NAT_SRC) ? FLOW_LINK_SNAT : 0) |
+			    ((n->status & ECAP_NAT_DST) ? FLOW_LINK_DNAT : 0));
+	nat_end(e->orig_src, &e->orig_sport, &n->orig_src);
+	nat_end(e->orig_dst, &e->orig_dport, &n->orig_dst);
+	nat_end(e->reply_src, &e->reply_sport, &n->reply_src);
+	nat_end(e->reply_dst, &e->reply_dport, &n->reply_dst);
+}
+
 int live_conntrack_record(struct live_capture *c, const struct live_iface *li,
 			  const struct ecap_pkt_event *ev, const uint8_t *body)
 {
@@ -112,17 +138,12 @@ int live_conntrack_record(struct live_capture *c, const struct live_iface *li,
 		/* the entry is of the interface's namespace (egress: after its hooks ran) */
 		if (n.netns != li->netns || (n.family != 4 && n.family != 6))
 			goto bad;
-		memset(&e, 0, sizeof(e));
-		e.netns = n.netns;
-		e.proto = n.proto;
-		e.kind = (uint8_t)(((n.status & ECAP_NAT_SRC) ? FLOW_LINK_SNAT : 0) |
-				   ((n.status & ECAP_NAT_DST) ? FLOW_LINK_DNAT : 0));
-		nat_end(e.orig_src, &e.orig_sport, &n.orig_src);
-		nat_end(e.orig_dst, &e.orig_dport, &n.orig_dst);
-		nat_end(e.reply_src, &e.reply_sport, &n.reply_src);
-		nat_end(e.reply_dst, &e.reply_dport, &n.reply_dst);
+		live_nat_entry(&e, &n);
+		e.pre_netns = n.netns;
+		e.post_netns = n.netns;
 		c->ct_records++;
-		return pipeline_nat(c->p, &e, ts);
+		int rc = pipeline_nat(c->p, &e, ts);
+		return rc < 0 ? rc : 0;
 	}
 	if (ev->dir == ECAP_REC_PEER_SOCK && ev->caplen == sizeof(struct ecap_peer_sock)) {
 		struct ecap_peer_sock s;

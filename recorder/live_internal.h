@@ -13,6 +13,8 @@
  *                    programs (live_kfilter.h)
  *   live_any.c       -i any: every device of every namespace from two tracepoints
  *                    (bpf/capture_any.bpf.c), with live_anyfilter.c and netns_names.c
+ *   live_conntrack.c NAT links and owners across a veth for -i NAME (bpf/conntrack.bpf.c)
+ *   live_any_nat.c   NAT links for -i any (bpf/conntrack_any.bpf.c, nat_sightings.c)
  *
  * One thread runs all of it: live.c polls the ring buffers and calls each part's tick.
  */
@@ -50,6 +52,17 @@ void live_libbpf_setup(void);
 void live_libbpf_mute(bool mute);
 /* ECAP_DEBUG=1: libbpf's debug output and one line per socket record on stderr. */
 bool live_debug(void);
+
+/* ---- conntrack readers (live_conntrack.c; -i any's: live_any_nat.c) --------------------- */
+
+/* ECAP_NO_CONNTRACK set (to measure what the readers cost): they are left out, said once. */
+bool live_conntrack_off(bool quiet);
+/* The kernel's BTF id of struct nf_conn for the readers' nf_conn_btf_id; 0 (said once) when
+ * there is none: NAT is not read. */
+uint32_t live_nf_conn_btf_id(bool quiet);
+struct ecap_nat_info;
+/* e's protocol, kind and tuples from a reader's record (its namespaces left 0). */
+void live_nat_entry(struct nat_entry *e, const struct ecap_nat_info *n);
 
 /* ---- UDP owners by local end (live_udp.c) ---------------------------------------------- */
 
@@ -166,6 +179,8 @@ struct live_capture_stats {
 	uint64_t drops;               /* ring full + copy failures */
 	uint64_t bad_records;
 	uint64_t interfaces;          /* -i any: devices found so far */
+	uint64_t nat_ambiguous;       /* -i any: NATed connections not linked (a flow seen in
+				       * two namespaces) */
 };
 void live_capture_get_stats(const struct live_capture *c, struct live_capture_stats *st);
 /* Detaches the TC filters (also safe after a partial start). */

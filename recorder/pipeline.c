@@ -745,17 +745,19 @@ int pipeline_nat(struct pipeline *p, const struct nat_entry *e, uint64_t ts_ns)
 {
 	enum flow_side pre_side, post_side;
 
-	if (!e->netns || !e->kind)
+	if (!e->pre_netns || !e->post_netns || !e->kind)
 		return 0;
 	/* End 1 of each lookup is the original source: as it is, and as the translation made
 	 * it (the reply's destination). */
-	struct flow *pre = flowtable_find(p->ft, e->netns, e->proto, e->orig_src, e->orig_sport,
-					  e->orig_dst, e->orig_dport, &pre_side);
-	struct flow *post = flowtable_find(p->ft, e->netns, e->proto, e->reply_dst,
+	struct flow *pre = flowtable_find(p->ft, e->pre_netns, e->proto, e->orig_src,
+					  e->orig_sport, e->orig_dst, e->orig_dport, &pre_side);
+	struct flow *post = flowtable_find(p->ft, e->post_netns, e->proto, e->reply_dst,
 					   e->reply_dport, e->reply_src, e->reply_sport,
 					   &post_side);
-	if (!pre || !post || pre == post || pre->nat_peer == post->rec.id)
+	if (!pre || !post || pre == post)
 		return 0;
+	if (pre->nat_peer == post->rec.id)
+		return 1;
 	pre->nat_peer = post->rec.id;
 	post->nat_peer = pre->rec.id;
 	struct flow_link link = {
@@ -766,7 +768,8 @@ int pipeline_nat(struct pipeline *p, const struct nat_entry *e, uint64_t ts_ns)
 		.ts_ns = ts_ns,
 	};
 	p->st.nat_links++;
-	return store_put_flow_link(p->store, &link);
+	int rc = store_put_flow_link(p->store, &link);
+	return rc < 0 ? rc : 1;
 }
 
 /* ---- sockets, drops, time ----------------------------------------------------------------- */

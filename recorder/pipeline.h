@@ -78,14 +78,18 @@ struct socket_owner {
 int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uint64_t ts_ns);
 
 /*
- * A conntrack entry of network namespace netns that NAT changed (live source, read in the
- * kernel from a recorded packet's nf_conn): its tuple in the original direction (orig_src ->
- * orig_dst) and in the reply direction. When the flows of both tuples (the reply tuple's
- * reversed) are in the table, they are linked: the flow of the original tuple is the one
- * before the translation. Each link is stored once (chunk metadata section 15).
+ * A conntrack entry that NAT changed (live source, read in the kernel from a packet's
+ * nf_conn): its tuple in the original direction (orig_src -> orig_dst) and in the reply
+ * direction, and the network namespaces whose recorded packets hold the flow of each: the
+ * original tuple's in pre_netns, the reply tuple's (reversed) in post_netns (-i NAME: both
+ * the entry's own; -i any: where each was recorded, nat_sightings.h). When both flows are in
+ * the table, they are linked: the flow of the original tuple is the one before the
+ * translation. Each link is stored once (chunk metadata section 15). Returns 1 when the two
+ * flows are linked (now or before), 0 when they are not (one is not in the table), or a
+ * negative errno from the store.
  */
 struct nat_entry {
-	uint32_t netns;
+	uint32_t pre_netns, post_netns;
 	uint8_t proto;
 	uint8_t kind;            /* FLOW_LINK_* bits */
 	uint8_t orig_src[16], orig_dst[16], reply_src[16], reply_dst[16];

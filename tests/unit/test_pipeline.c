@@ -7,7 +7,9 @@
  * and after the first packet, one tuple in two network namespaces with an owner each (and a
  * socket of no known namespace owning nothing), a container's connection before and after
  * MASQUERADE linked and owned through its socket in another namespace (also after an index
- * rebuild; a malformed link refused), IP fragments, packets without a flow, key
+ * rebuild; a malformed link refused), the same under -i any where each flow is seen in its
+ * own namespace (paired once each was seen in one; a flow seen in two is not linked),
+ * IP fragments, packets without a flow, key
  * log loading; and the
  * per-packet throughput (printed; the test fails only far below the goal).
  */
@@ -27,6 +29,7 @@
 #include "chunkmeta.h"
 #include "idset.h"
 #include "keylog.h"
+#include "nat_sightings.h"
 #include "pipeline.h"
 
 #define SEC 1000000000ull
@@ -651,15 +654,17 @@ static void kernel_reports(struct fx *fx, uint16_t port, uint32_t netns, uint64_
 	v4(ps.local_addr, CTR);
 	v4(ps.remote_addr, OUT);
 	assert_int_equal(pipeline_peer_socket(fx->p, &ps, ts), 0);
-	struct nat_entry e = { .netns = netns, .proto = 6, .kind = FLOW_LINK_SNAT,
+	struct nat_entry e = { .pre_netns = netns, .post_netns = netns, .proto = 6,
+			       .kind = FLOW_LINK_SNAT,
 			       .orig_sport = port, .orig_dport = 80, .reply_sport = 80,
 			       .reply_dport = port };
 	v4(e.orig_src, CTR);
 	v4(e.orig_dst, OUT);
 	v4(e.reply_src, OUT);
 	v4(e.reply_dst, UPL);
-	assert_int_equal(pipeline_nat(fx->p, &e, ts), 0);
-	assert_int_equal(pipeline_nat(fx->p, &e, ts + 1), 0); /* reported again: linked once */
+	int linked = netns == NS_HOST; /* the flows' namespace */
+	assert_int_equal(pipeline_nat(fx->p, &e, ts), linked);
+	assert_int_equal(pipeline_nat(fx->p, &e, ts + 1), linked); /* again: linked once */
 }
 
 /* The flows a selection by pid finds, as a sorted list. */
@@ -779,6 +784,120 @@ static void test_nat_links(void **state)
 	assert_int_equal(store_rebuild(fx->dir, &so, false), 0);
 	assert_int_equal(store_open(fx->dir, STORE_READ, &so, &fx->store), 0);
 	check_nat_store(fx->store, pre, post, plain);
+}
+
+/* -i any: the two flows of a NATed connection are seen apart, each where it is recorded (the
+ * container's end of its veth in NS_B, the host's uplink in NS_HOST); nat_sightings.c pairs
+ * them. */
+static struct nat_sighting sighting(uint16_t port, bool reply, uint32_t rec_netns)
+{
+	struct nat_sighting s = { .ct_netns = NS_HOST, .rec_netns = rec_netns, .reply = reply };
+	s.e.proto = 6;
+	s.e.kind = FLOW_LINK_SNAT;
+	s.e.orig_sport = port;
+	s.e.orig_dport = 80;
+	s.e.reply_sport = 80;
+	s.e.reply_dport = port;
+	v4(s.e.orig_src, CTR);
+	v4(s.e.orig_dst, OUT);
+	v4(s.e.reply_src, OUT);
+	v4(s.e.reply_dst, UPL);
+	return s;
+}
+
+/* A connection's first two packets on both sides: returns its flows in pre and post. */
+static void nat_connection(struct fx *fx, uint16_t port, uint64_t t, uint64_t *pre,
+			   uint64_t *post)
+{
+	struct pb out_pre = tcp_pkt(CTR, port, OUT, 80, 1, 0x02, NULL, 0);
+	struct pb out_post = tcp_pkt(UPL, port, OUT, 80, 1, 0x02, NULL, 0);
+	struct pb back_post = tcp_pkt(OUT, 80, UPL, port, 1, 0x12, NULL, 0);
+	struct pb back_pre = tcp_pkt(OUT, 80, CTR, port, 1, 0x12, NULL, 0);
+	*pre = send_pkt_on(fx, fx->eth_b, &out_pre, t, PKT_DIR_OUTBOUND, NULL);
+	*post = send_pkt_on(fx, fx->eth, &out_post, t + 1, PKT_DIR_OUTBOUND, NULL);
+	assert_int_equal(send_pkt_on(fx, fx->eth, &back_post, t + 2, PKT_DIR_INBOUND, NULL),
+			 *post);
+	assert_int_equal(send_pkt_on(fx, fx->eth_b, &back_pre, t + 3, PKT_DIR_INBOUND, NULL),
+			 *pre);
+}
+
+static void test_nat_sightings(void **state)
+{
+	struct fx *fx = *state;
+	struct nat_sightings *t;
+	struct nat_sightings_stats st;
+	struct pipeline_stats ps;
+	struct flow_link l[4];
+	uint64_t pre, post, pre2, post2, pre3, post3, ids[8];
+	struct nat_sighting s;
+
+	assert_int_equal(nat_sightings_new(&t), 0);
+	/* The uplink's flow is reported before its packets are recorded (the host's end sends
+	 * before the far end receives): nothing to link yet, and nothing is, until both are. */
+	s = sighting(41000, false, NS_HOST);
+	nat_sightings_add(t, &s, 1 * SEC);
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 1 * SEC), 0);
+	nat_connection(fx, 41000, 1 * SEC + 10, &pre, &post);
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 2 * SEC), 0);
+	pipeline_get_stats(fx->p, &ps);
+	assert_int_equal(ps.nat_links, 0); /* the flow before NAT was not seen yet */
+	s = sighting(41000, true, NS_B);
+	nat_sightings_add(t, &s, 2 * SEC);
+	nat_sightings_add(t, &s, 3 * SEC); /* reported again a second later */
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 3 * SEC), 0);
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 4 * SEC), 0);
+	pipeline_get_stats(fx->p, &ps);
+	assert_int_equal(ps.nat_links, 1);
+	/* The container's socket is in NS_B, where its flow is recorded: owned with no peer
+	 * socket, and --pid of its process finds both flows. */
+	struct socket_owner so = { .netns = NS_B, .proto = 6, .local_port = 41000,
+				   .remote_port = 80, .proc = mkproc(5101, "curl") };
+	so.proc.netns = NS_B;
+	v4(so.local_addr, CTR);
+	v4(so.remote_addr, OUT);
+	assert_int_equal(pipeline_socket_owner(fx->p, &so, 4 * SEC), 0);
+
+	/* A flow seen in two namespaces (a packet flooded to two bridge ports): not linked,
+	 * though both flows are there. */
+	nat_connection(fx, 41001, 5 * SEC, &pre2, &post2);
+	s = sighting(41001, false, NS_HOST);
+	nat_sightings_add(t, &s, 5 * SEC);
+	s = sighting(41001, true, NS_B);
+	nat_sightings_add(t, &s, 5 * SEC);
+	s = sighting(41001, true, NS_HOST + 7);
+	nat_sightings_add(t, &s, 5 * SEC);
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 6 * SEC), 0);
+	/* Sightings forgotten after their time: one side now, the other much later, no link. */
+	nat_connection(fx, 41002, 7 * SEC, &pre3, &post3);
+	s = sighting(41002, false, NS_HOST);
+	nat_sightings_add(t, &s, 7 * SEC);
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 7 * SEC + NAT_SIGHTING_TTL_NS + 1), 0);
+	s = sighting(41002, true, NS_B);
+	nat_sightings_add(t, &s, 7 * SEC + NAT_SIGHTING_TTL_NS + 1);
+	assert_int_equal(nat_sightings_resolve(t, fx->p, 7 * SEC + NAT_SIGHTING_TTL_NS + 2), 0);
+	/* Malformed: no namespace. */
+	s = sighting(41003, true, 0);
+	nat_sightings_add(t, &s, 8 * SEC);
+
+	nat_sightings_get_stats(t, &st);
+	assert_int_equal(st.sightings, 8);
+	assert_int_equal(st.linked, 1);
+	assert_int_equal(st.ambiguous, 1);
+	assert_int_equal(st.dropped, 0);
+	nat_sightings_free(t);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	pipeline_get_stats(fx->p, &ps);
+	assert_int_equal(ps.nat_links, 1);
+	assert_int_equal(store_get_links(fx->store, pre, l, 4), 1);
+	assert_int_equal(l[0].pre_id, pre);
+	assert_int_equal(l[0].post_id, post);
+	assert_int_equal(l[0].kind, FLOW_LINK_SNAT);
+	assert_int_equal(store_get_links(fx->store, pre2, l, 4), 0);
+	assert_int_equal(store_get_links(fx->store, post2, l, 4), 0);
+	assert_int_equal(store_get_links(fx->store, pre3, l, 4), 0);
+	assert_int_equal(select_pid(fx->store, 5101, ids, 8), 2);
+	assert_int_equal(ids[0], pre);
+	assert_int_equal(ids[1], post);
 }
 
 /* A link naming one flow twice is damage, said as such. */
@@ -994,6 +1113,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_socket_owner_netns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nat_links, setup, teardown),
 		cmocka_unit_test(test_nat_link_malformed),
+		cmocka_unit_test_setup_teardown(test_nat_sightings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fragments_and_non_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keylog_load, setup, teardown),
