@@ -24,11 +24,8 @@ source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd curl ip nsenter iptables-save
-command -v podman >/dev/null || skip "podman is not installed (tools/setup.sh installs it)"
-command -v runc >/dev/null || skip "runc is not installed (tools/setup.sh installs it)"
-BUSYBOX=$(command -v busybox || true)
-[ -n "$BUSYBOX" ] && ! ldd "$BUSYBOX" >/dev/null 2>&1 ||
-	skip "busybox-static is not installed (tools/setup.sh installs it)"
+source "$ECAP_SRC/tests/live/podman_lib.sh"
+podman_need
 
 TAG=i15ctr$$
 NET=$TAG-net
@@ -45,80 +42,9 @@ PODNS=$TAG-ns
 PODUID=$(python3 -c 'import uuid; print(uuid.uuid4())')
 PORT=$(free_port)
 
-# ---- podman, confined to the scratch directory ----
-mkdir -p "$T/networks" "$T/img/bin"
-cat >"$T/containers.conf" <<EOF
-[containers]
-default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
-[engine]
-runtime = "runc"
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-[network]
-network_backend = "netavark"
-network_config_dir = "$T/networks"
-EOF
-export CONTAINERS_CONF=$T/containers.conf
-PM=(podman --root "$T/storage" --runroot "$T/run" --tmpdir "$T/tmp" --storage-driver vfs)
-cat >"$T/networks/$NET.json" <<EOF
-{"name": "$NET", "id": "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')",
- "driver": "bridge", "network_interface": "$BRIDGE", "created": "2026-12-05T00:00:00Z",
- "subnets": [{"subnet": "$SUBNET.0/24", "gateway": "$SUBNET.1"}],
- "ipv6_enabled": false, "internal": false, "dns_enabled": false,
- "ipam_options": {"driver": "host-local"}}
-EOF
-FWD=$(sysctl -n net.ipv4.ip_forward)
-iptables-save >"$T/iptables.before" 2>/dev/null || true
-# Deletes what netavark added for this network: the rules that name its subnet or bridge
-# and the chains they jump to (its MASQUERADE); the chains for port forwarding that all its
-# networks share, when they were not there before and no other network's chain is left.
-netavark_cleanup() {
-	local table rule chain chains
-	for table in nat filter; do
-		local ours="^-A .*($SUBNET\\.0/24|$BRIDGE)"
-		chains=$(iptables-save -t "$table" 2>/dev/null | grep -E "$ours" |
-			grep -oE -- '-j NETAVARK-[0-9A-F]+' | sed 's/^-j //' | sort -u)
-		iptables-save -t "$table" 2>/dev/null | grep -E "$ours" |
-			while read -r rule; do
-				eval "iptables -t $table -D ${rule#-A }" 2>/dev/null || true
-			done
-		for chain in $chains; do
-			iptables -t "$table" -F "$chain" 2>/dev/null || true
-			iptables -t "$table" -X "$chain" 2>/dev/null || true
-		done
-	done
-	iptables-save -t nat 2>/dev/null | grep -qE '^:NETAVARK-[0-9A-F]+ ' && return 0
-	for chain in NETAVARK-HOSTPORT-DNAT NETAVARK-HOSTPORT-MASQ NETAVARK-HOSTPORT-SETMARK; do
-		grep -q "^:$chain " "$T/iptables.before" && continue
-		iptables-save -t nat | grep -E "^-A [A-Z]+ .*-j $chain\$" | while read -r rule; do
-			eval "iptables -t nat -D ${rule#-A }" 2>/dev/null || true
-		done
-		iptables -t nat -F "$chain" 2>/dev/null || true
-		iptables -t nat -X "$chain" 2>/dev/null || true
-	done
-}
-# in this order: the containers (their network goes with them), the image, what is left of
-# the network in the firewall and in sysctl, the storage
-# (--ignore: one that was never made does not keep the others)
-cleanup_cmd "${PM[*]} rm -f -i -t 0 $C $B $A >/dev/null 2>&1"
-cleanup_cmd "${PM[*]} pod rm -f -i $PPOD >/dev/null 2>&1"
-cleanup_cmd "${PM[*]} rmi -f $IMG >/dev/null 2>&1"
-cleanup_cmd "netavark_cleanup"
-cleanup_cmd "sysctl -qw net.ipv4.ip_forward=$FWD"
-cleanup_cmd "rm -rf '$T/storage' '$T/run' '$T/tmp'"
-
-# the image: busybox-static and curl with the libraries it loads
-cp "$BUSYBOX" "$T/img/bin/busybox"
-ln -s busybox "$T/img/bin/sh"
-ln -s busybox "$T/img/bin/sleep"
-cp "$(command -v curl)" "$T/img/bin/curl"
-for lib in $(ldd "$(command -v curl)" | grep -o '/[^ ]*'); do
-	mkdir -p "$T/img$(dirname "$lib")"
-	cp -L "$lib" "$T/img$lib"
-done
-tar -C "$T/img" -cf "$T/img.tar" .
-"${PM[@]}" import -q "$T/img.tar" "$IMG" >/dev/null 2>"$T/import.log" ||
-	{ cat "$T/import.log" >&2; skip "podman cannot import an image here"; }
+# ---- podman, confined to the scratch directory (podman_lib.sh) ----
+podman_setup "$NET" "$BRIDGE" "$SUBNET"
+podman_image "$IMG"
 
 # ecap-rec -i any, started before any container exists (issue 15): it must find their
 # namespace and veth as they come, ask the runtime, and record each packet once (checked
