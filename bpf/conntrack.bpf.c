@@ -26,12 +26,12 @@
  * table, direct-mapped, keyed by the entry's address and ports or by the socket's ends:
  * freed memory is soon the next connection's; the table and the entry's reading are
  * conntrack_read.h's, shared with -i any's conntrack_any.bpf.c), so the cost per packet is
- * a few loads and, for a NATed or peer packet, one array lookup. Kernel memory is read through typed
- * pointers (the context cast with bpf_cast_to_kern_ctx; the conntrack entry, an integer in
- * skb->_nfct, cast with bpf_rdonly_cast), whose loads the verifier turns into plain loads
- * that read zero where they fault; with bpf_probe_read_kernel calls instead the reader cost
- * far more (tools/bench_nat.sh: 64-byte UDP through MASQUERADE, +280 ns per packet against
- * +35 ns). Nothing is written but the ring and the table. Returns TC_ACT_UNSPEC always: the
+ * a few loads and, for a NATed or peer packet, one array lookup. Kernel memory is read
+ * through typed pointers (the context cast with bpf_cast_to_kern_ctx; the conntrack entry,
+ * an integer in skb->_nfct, cast with bpf_rdonly_cast), whose loads the verifier turns into
+ * plain loads that read zero where they fault; with bpf_probe_read_kernel calls instead the
+ * reader cost far more (tools/bench_nat.sh: 64-byte UDP through MASQUERADE, +280 ns per
+ * packet against +35 ns). Nothing is written but the ring and the table. Returns TC_ACT_UNSPEC always: the
  * packet goes on as if no filter were there.
  */
 #include "vmlinux.h"

@@ -11,8 +11,15 @@
 # it; left on and as they are when something else has them on), and ecap-rec's CPU
 # (user+sys) per packet. Medians of RUNS runs each way.
 #
+# With --any, ecap-rec -i any records instead (from the host's namespace: every device of
+# every namespace) and the reader is -i any's (bpf/conntrack_any.bpf.c, tail-called on
+# tp_btf/net_dev_queue of every device that sends a packet with a conntrack entry). Per
+# run: the time per run of the egress tracepoint program (which includes the reader) and of
+# both tracepoint programs, and ecap-rec's CPU per egress run. These programs run for every
+# packet of the machine, other users' included: compare within a row pair.
+#
 #   tools/bench_nat.sh [--build DIR] [--runs N] [--seconds S] [--load tcp|udp64]
-#                      [--prefix NAME] [--keep]
+#                      [--prefix NAME] [--any] [--keep]
 #
 #   --runs N      runs each way (default 3); --seconds S of traffic per run (default 3)
 #   --prefix      the namespaces' prefix (default ecap-nat; NAME-c-PID, NAME-h-PID, ...)
@@ -27,7 +34,7 @@
 set -u -o pipefail
 
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${ECAP_BUILD:-$SRC/build} RUNS=3 SECS=3 PREFIX=ecap-nat KEEP=0 LOADS="tcp udp64"
+BUILD=${ECAP_BUILD:-$SRC/build} RUNS=3 SECS=3 PREFIX=ecap-nat KEEP=0 LOADS="tcp udp64" ANY=0
 
 usage() {
 	sed -n '4,/not root\.$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
@@ -42,6 +49,7 @@ while [ $# -gt 0 ]; do
 	--prefix) PREFIX=${2:?--prefix needs a name}; shift ;;
 	--load) LOADS=${2:?--load needs tcp or udp64}; shift ;;
 	--keep) KEEP=1 ;;
+	--any) ANY=1 ;;
 	-h|--help) usage 0 ;;
 	*) echo "bench_nat.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -92,8 +100,12 @@ run() {
 	local mode=$1 load=$2 env=() rpid t0 t1
 	[ "$mode" = without ] && env=(ECAP_NO_CONNTRACK=1)
 	rm -rf "$W/s"
-	ip netns exec "$H" env "${env[@]}" "$REC" -i nat-br -i nat-up --store "$W/s" --no-tls \
-		2>"$W/rec.log" &
+	if [ "$ANY" -eq 1 ]; then
+		env "${env[@]}" "$REC" -i any --store "$W/s" --no-tls 2>"$W/rec.log" &
+	else
+		ip netns exec "$H" env "${env[@]}" "$REC" -i nat-br -i nat-up --store "$W/s" \
+			--no-tls 2>"$W/rec.log" &
+	fi
 	rpid=$!
 	PIDS+=("$rpid")
 	for _ in $(seq 100); do
@@ -113,19 +125,33 @@ run() {
 	fi
 	sleep 0.3
 	t1=$(ticks "$rpid")
-	# the programs attached in the router namespace are this recorder's
+	# the programs attached in the router namespace are this recorder's; -i any's are the
+	# ones it holds (the prog_id of its fds)
 	ip netns exec "$H" bpftool -j net show >"$W/net.json"
 	bpftool -j prog show >"$W/progs.json"
+	cat /proc/"$rpid"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:\s*//p' | sort -u >"$W/held.txt"
 	if [ "$STATS_ON" -eq 1 ]; then
 		sysctl -qw kernel.bpf_stats_enabled=0
 		STATS_ON=0
 	fi
 	kill -TERM "$rpid"
 	wait "$rpid" 2>/dev/null
-	python3 - "$W/net.json" "$W/progs.json" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+	python3 - "$W/net.json" "$W/progs.json" "$((t1 - t0))" "$(getconf CLK_TCK)" \
+		"$W/held.txt" "$ANY" <<'PY'
 import json, sys
 net, progs = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 ticks, hz = int(sys.argv[3]), int(sys.argv[4])
+held, any_ = {int(l) for l in open(sys.argv[5]) if l.strip()}, sys.argv[6] == "1"
+if any_:
+    run = {p["name"]: p for p in progs if p.get("id") in held}
+    eg, ing = run.get("ecap_any_egress", {}), run.get("ecap_any_ingress", {})
+    cnt = eg.get("run_cnt", 0)
+    both = cnt + ing.get("run_cnt", 0)
+    if cnt:
+        print("%.0f %.0f %.2f %d" % (eg.get("run_time_ns", 0) / cnt,
+              (eg.get("run_time_ns", 0) + ing.get("run_time_ns", 0)) / both,
+              ticks * 1e6 / hz / cnt, cnt))
+    sys.exit(0)
 ours = {t["id"] for n in net for t in n.get("tc", []) if t["name"].startswith("ecap_")}
 ns = cnt = 0
 for p in progs:
@@ -139,9 +165,15 @@ PY
 
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
-echo "| load | reader | TC program time per packet (ns) | ecap-rec CPU per packet (us) |" \
-	"packets per run |"
-echo "|---|---|---|---|---|"
+if [ "$ANY" -eq 1 ]; then
+	echo "| load | -i any reader | egress program time per run (ns) |" \
+		"both programs per run (ns) | ecap-rec CPU per egress run (us) | egress runs |"
+	echo "|---|---|---|---|---|---|"
+else
+	echo "| load | reader | TC program time per packet (ns) | ecap-rec CPU per packet (us) |" \
+		"packets per run |"
+	echo "|---|---|---|---|---|"
+fi
 missing=0
 for load in $LOADS; do
 	: >"$W/with.txt"
@@ -161,11 +193,12 @@ for load in $LOADS; do
 		fi
 		name="UDP 64 B, 20 Mbit/s"
 		[ "$load" = tcp ] && name="TCP 500 Mbit/s"
-		printf '| %s | %s | %s | %s | %s |\n' "$name" \
-			"$([ "$mode" = with ] && echo on || echo "off (ECAP_NO_CONNTRACK=1)")" \
-			"$(awk '{ print $1 }' "$W/$mode.txt" | median)" \
-			"$(awk '{ print $2 }' "$W/$mode.txt" | median)" \
-			"$(awk '{ print $3 }' "$W/$mode.txt" | median)"
+		printf '| %s | %s |' "$name" \
+			"$([ "$mode" = with ] && echo on || echo "off (ECAP_NO_CONNTRACK=1)")"
+		for col in $(seq "$(awk '{ print NF; exit }' "$W/$mode.txt")"); do
+			printf ' %s |' "$(awk -v c="$col" '{ print $c }' "$W/$mode.txt" | median)"
+		done
+		echo
 	done
 done
 echo

@@ -33,27 +33,6 @@ U=$(free_port)
 TP=$(free_port)
 LOP=$(free_port)
 
-# any_start LOG STORE ARGS...: an ecap-rec -i any; its pid in REC_PID. Skips when the kernel
-# refuses the tracepoint programs.
-any_start() {
-	local log=$1 store=$2
-	shift 2
-	"$ECAP_REC" -i any --store "$store" --no-tls "$@" 2>"$log" &
-	REC_PID=$!
-	cleanup_pid "$REC_PID"
-	for _ in $(seq 200); do
-		grep -q "recording on" "$log" && return 0
-		if ! kill -0 "$REC_PID" 2>/dev/null; then
-			grep -q "refused the -i any program" "$log" &&
-				skip "the kernel refuses tp_btf programs: $(tail -1 "$log")"
-			cat "$log" >&2
-			fail "ecap-rec -i any exited early"
-		fi
-		sleep 0.1
-	done
-	fail "ecap-rec -i any not ready after 20 s"
-}
-
 any_start "$T/rec.log" "$T/s"
 REC_ALL=$REC_PID
 any_start "$T/recf.log" "$T/sf" "udp port $U"

@@ -88,10 +88,7 @@ SANDBOX=$("${PM[@]}" inspect --format '{{.NetworkSettings.SandboxKey}}' "$A")
 	>"$T/c.id" 2>"$T/run.log" || { cat "$T/run.log" >&2; fail "podman run in the pod failed"; }
 
 # the Docker API, as podman serves it
-"${PM[@]}" system service --time=0 "unix://$T/api.sock" >"$T/service.log" 2>&1 &
-cleanup_pid $!
-for _ in $(seq 100); do [ -S "$T/api.sock" ] && break; sleep 0.1; done
-[ -S "$T/api.sock" ] || fail "podman system service did not start"
+podman_api "$T/api.sock"
 
 mkdir "$T/www"
 head -c 100000 /dev/urandom >"$T/www/blob"

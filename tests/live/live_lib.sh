@@ -42,6 +42,27 @@ rec_start() {
 	wait_for "$log" "recording on" "$REC_PID" "ecap-rec"
 }
 
+# any_start LOG STORE ARGS...: an ecap-rec -i any; its pid in REC_PID. Skips when the kernel
+# refuses the tracepoint programs.
+any_start() {
+	local log=$1 store=$2
+	shift 2
+	"$ECAP_REC" -i any --store "$store" --no-tls "$@" 2>"$log" &
+	REC_PID=$!
+	cleanup_pid "$REC_PID"
+	for _ in $(seq 200); do
+		grep -q "recording on" "$log" && return 0
+		if ! kill -0 "$REC_PID" 2>/dev/null; then
+			grep -q "refused the -i any program" "$log" &&
+				skip "the kernel refuses tp_btf programs: $(tail -1 "$log")"
+			cat "$log" >&2
+			fail "ecap-rec -i any exited early"
+		fi
+		sleep 0.1
+	done
+	fail "ecap-rec -i any not ready after 20 s"
+}
+
 # rec_stop: SIGTERM, and the exit status must be 0.
 rec_stop() {
 	local rc=0

@@ -12,6 +12,7 @@
 #                                  network, ip_forward as it was, the storage
 #   podman_image IMG               an image of busybox-static, curl and curl's libraries
 #                                  (podman import), or skip when podman cannot import here
+#   podman_api SOCK                podman system service serving the Docker API on SOCK
 
 podman_need() {
 	command -v podman >/dev/null || skip "podman is not installed (tools/setup.sh installs it)"
@@ -100,4 +101,11 @@ podman_image() {
 	tar -C "$T/img" -cf "$T/img.tar" .
 	"${PM[@]}" import -q "$T/img.tar" "$img" >/dev/null 2>"$T/import.log" ||
 		{ cat "$T/import.log" >&2; skip "podman cannot import an image here"; }
+}
+
+podman_api() {
+	"${PM[@]}" system service --time=0 "unix://$1" >"$T/service.log" 2>&1 &
+	cleanup_pid $!
+	for _ in $(seq 100); do [ -S "$1" ] && break; sleep 0.1; done
+	[ -S "$1" ] || fail "podman system service did not start"
 }
