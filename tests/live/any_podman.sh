@@ -166,10 +166,14 @@ python3 - "$T/flows.json" "$PORT" <<'PY' || links_ok=$?
 import json, sys
 flows = json.load(open(sys.argv[1]))["flows"]
 port = int(sys.argv[2])
-ours = [f for f in flows if f["b"]["port"] == port]
-assert len(ours) == 2, ours
-pre = [f for f in ours if f["a"]["addr"].startswith("10.166.1.")]
-post = [f for f in ours if f["a"]["addr"] == "10.166.2.1"]
+# either end may be a (-i any stores each CPU's packets in turn: a flow can start with the
+# server's answer)
+def ends(f):
+    return [(f[e]["addr"], f[e]["port"]) for e in ("a", "b")]
+ours = [f for f in flows if ("10.166.2.2", port) in ends(f)]
+assert len(ours) == 2, flows
+pre = [f for f in ours if any(a.startswith("10.166.1.") for a, _ in ends(f))]
+post = [f for f in ours if ("10.166.2.1" in (a for a, _ in ends(f)))]
 assert len(pre) == 1 and len(post) == 1, ours
 assert pre[0]["nat"] == [{"kind": "SNAT", "after": post[0]["id"]}], pre
 assert post[0]["nat"] == [{"kind": "SNAT", "before": pre[0]["id"]}], post
