@@ -33,7 +33,8 @@
  * block saving less than 1/8): LZ4's default search costs about 7 instructions per byte to
  * save a few percent. Such blocks switch the writer to ACCEL_FAST, LZ4's acceleration factor,
  * which skips ahead faster where it finds no match (about 3 instructions per byte here) and
- * still finds the headers' repeats. A block that saves 1/8 or more at that speed, or every
+ * still finds the headers' repeats (blocks of FAST_MIN_LEN bytes or more only; a chunk's
+ * blocks of packets are 64 KiB). A block that saves 1/8 or more at that speed, or every
  * RETRY_DEFAULT-th attempt, goes back to the default search, so text and headers compress
  * as before. The acceleration changes only the search: the blocks are LZ4 blocks as any, and
  * readers need not know.
@@ -64,6 +65,9 @@
 #define ACCEL_DEFAULT 1
 #define ACCEL_FAST 32
 #define RETRY_DEFAULT 16u
+/* Blocks shorter than this (a chunk's headers and secrets, small chunks) always take the
+ * default search and leave the choice alone: they cost little either way. */
+#define FAST_MIN_LEN (16u * 1024)
 
 int lz4blocks_enc_init(struct lz4blocks_enc *e)
 {
@@ -133,14 +137,16 @@ static int try_compress(struct lz4blocks_enc *e, const uint8_t *src, size_t len,
 		return 0;
 	}
 	e->tried++;
-	int accel = e->accel;
+	bool big = len >= FAST_MIN_LEN;
+	int accel = big ? e->accel : ACCEL_DEFAULT;
 	if (accel != ACCEL_DEFAULT)
 		e->tried_fast++;
 	int n = LZ4_compress_fast_extState(e->state, (const char *)src, (char *)w + 4, (int)len,
 					   bound, accel);
 	if (n > 0 && worth_it(n, len)) {
 		e->backoff = 1;
-		next_accel(e, accel, n, len);
+		if (big)
+			next_accel(e, accel, n, len);
 	} else {
 		e->skip = e->backoff;
 		if (e->backoff < SKIP_MAX)
