@@ -166,8 +166,7 @@ python3 - "$T/flows.json" "$PORT" <<'PY' || links_ok=$?
 import json, sys
 flows = json.load(open(sys.argv[1]))["flows"]
 port = int(sys.argv[2])
-# either end may be a (-i any stores each CPU's packets in turn: a flow can start with the
-# server's answer)
+# either end may be a: the end that sent the flow's first recorded packet
 def ends(f):
     return [(f[e]["addr"], f[e]["port"]) for e in ("a", "b")]
 ours = [f for f in flows if ("10.166.2.2", port) in ends(f)]
