@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -20,18 +19,6 @@
 
 #include "hex.h"
 #include "sha256.h"
-
-/*
- * OpenSSL without its configuration file: the file (or any file OPENSSL_CONF names) may load
- * engines and provider modules, code ecap did not ship, into a process that may run as root,
- * and it has nothing to say about an Ed25519 key of ecap's own. Reading it was also 2 ms of
- * CPU of every export (BENCHMARKS section 10). The first initialisation in a process decides;
- * every entry point below that makes or loads a key calls this first.
- */
-static void crypto_init(void)
-{
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-}
 
 void store_key_free(struct store_key *k)
 {
@@ -57,7 +44,7 @@ static int set_public(struct store_key *k)
 
 int store_key_from_raw(const uint8_t pub[STORE_KEY_RAW_LEN], struct store_key *k)
 {
-	crypto_init();
+	ecap_crypto_init();
 	memset(k, 0, sizeof(*k));
 	k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, STORE_KEY_RAW_LEN);
 	if (!k->pkey)
@@ -116,7 +103,7 @@ static EVP_PKEY *read_ed25519_pkcs8(FILE *f)
 
 int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t errlen)
 {
-	crypto_init();
+	ecap_crypto_init();
 	memset(k, 0, sizeof(*k));
 	FILE *f = open_read(dirfd, STORE_KEY_NAME, err, errlen);
 	if (!f)
@@ -146,7 +133,7 @@ int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t err
 int store_key_load_public(int dirfd, const char *name, struct store_key *k, char *err,
 			  size_t errlen)
 {
-	crypto_init();
+	ecap_crypto_init();
 	memset(k, 0, sizeof(*k));
 	FILE *f = open_read(dirfd, name, err, errlen);
 	if (!f)
@@ -218,7 +205,7 @@ static int generate(struct store_key *k)
 int store_key_ensure(int dirfd, struct store_key *k, bool *created, bool *pub_differs,
 		     char *err, size_t errlen)
 {
-	crypto_init();
+	ecap_crypto_init();
 	*created = *pub_differs = false;
 	int e = store_key_load_private(dirfd, k, err, errlen);
 	if (e == -ENOENT) {
