@@ -120,6 +120,36 @@ static void test_backoff(void **state)
 	lz4blocks_enc_free(&e);
 }
 
+/* Barely compressible blocks (random bytes between repeated headers, as TLS records between
+ * packet headers) are compressed with the fast search after the first, still decode, and
+ * still save; text after them goes back to the full search at once. */
+static void test_fast_search(void **state)
+{
+	(void)state;
+	struct lz4blocks_enc e;
+	assert_int_equal(lz4blocks_enc_init(&e), 0);
+	static uint8_t mixed[65536], text[65536];
+	for (size_t i = 0; i < sizeof(mixed); i++) {
+		mixed[i] = i % 512 < 64 ? (uint8_t)(i % 64) : rnd8();
+		text[i] = (uint8_t)("GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n"[i % 44]);
+	}
+	size_t stored, total = 0;
+	for (int i = 0; i < 8; i++) {
+		put_get(&e, mixed, sizeof(mixed), &stored);
+		total += stored;
+	}
+	assert_int_equal(e.tried, 8);
+	assert_int_equal(e.tried_fast, 7);
+	assert_int_equal(e.stored_raw, 0);
+	assert_true(total < 8 * sizeof(mixed) * 15 / 16); /* the headers still compress */
+	put_get(&e, text, sizeof(text), &stored);
+	assert_true(stored < sizeof(text) / 10);
+	put_get(&e, text, sizeof(text), &stored);
+	assert_int_equal(e.tried_fast, 8); /* the first text block at the fast search, */
+	assert_true(stored < sizeof(text) / 10); /* then the full one again */
+	lz4blocks_enc_free(&e);
+}
+
 /* ---- the builder: blocks compressed ahead of the seal ---------------------------------- */
 
 /* Seal cb, put both frames together as a writer would and read them back: the section's
@@ -818,6 +848,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_fast_search),
 		cmocka_unit_test(test_precompress),
 		cmocka_unit_test(test_order_sections),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
