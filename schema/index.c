@@ -284,7 +284,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 4)
+	if (from < 1 || from > 5)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -301,7 +301,7 @@ static int index_migrate(struct index *ix)
 	 * secret_chunks lists only the secrets that are not near their session (index.sql): its
 	 * rows stay valid and readers look in both places, so nothing changes there (the
 	 * version tells an older ecap, which would look only in secret_chunks, that it cannot
-	 * read this index) */
+	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
 	if (!err) {

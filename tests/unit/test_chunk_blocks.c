@@ -6,7 +6,7 @@
  * takes more packets; and, through the store, reading only the blocks that hold the packets
  * of some flows: the same packets as a whole read, and a damaged block elsewhere in the
  * chunk does not stop it (while a whole read and fsck report that block); a block list that
- * lies about its packets; packets too large for a 64 KiB block. The order sections of the
+ * lies about its packets; packets larger than a block. The order sections of the
  * metadata: each interface's latest time in the writer's earlier chunks (8) and in each
  * block (9), encoded and decoded. One chunk with 3000 interfaces (names and filters of the
  * length -i any gives them), whose IDBs take several header blocks, read whole, by flow,
@@ -434,7 +434,7 @@ static void test_read_flow_blocks(void **state)
 	char seg[128];
 	segment_path(f->dir, seg, sizeof(seg));
 	assert_true(m.flags & CHUNKMETA_FLAG_BLOCKS);
-	assert_true(m.n_blocks > 20); /* ~2 MB of EPBs in 64 KiB blocks */
+	assert_true(m.n_blocks > 20); /* ~2 MB of EPBs in 16 KiB blocks */
 
 	struct idset rare = { 0 };
 	assert_int_equal(idset_add(&rare, ids[2]), 0);
