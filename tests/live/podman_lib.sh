@@ -58,9 +58,9 @@ EOF2
 }
 
 # Deletes what netavark added for the test's network: the rules that name its subnet or
-# bridge and the chains they jump to (its MASQUERADE); the chains for port forwarding that
-# all its networks share, when they were not there before and no other network's chain is
-# left.
+# bridge and the chains they jump to (its MASQUERADE); the chains that all its networks
+# share (port forwarding, NETAVARK_FORWARD), when they were not there before and no other
+# network's chain is left.
 netavark_cleanup() {
 	local table rule chain chains
 	for table in nat filter; do
@@ -85,6 +85,14 @@ netavark_cleanup() {
 		iptables -t nat -F "$chain" 2>/dev/null || true
 		iptables -t nat -X "$chain" 2>/dev/null || true
 	done
+	# and the filter table's chain all networks' forwarding rules hang from
+	grep -q "^:NETAVARK_FORWARD " "$T/iptables.before" && return 0
+	iptables-save -t filter | grep -E "^-A [A-Z]+ .*-j NETAVARK_FORWARD\$" |
+		while read -r rule; do
+			eval "iptables -t filter -D ${rule#-A }" 2>/dev/null || true
+		done
+	iptables -t filter -F NETAVARK_FORWARD 2>/dev/null || true
+	iptables -t filter -X NETAVARK_FORWARD 2>/dev/null || true
 }
 
 podman_image() {
