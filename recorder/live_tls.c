@@ -302,7 +302,7 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 		t->st.zero_dropped++;
 		return 0;
 	}
-	snprintf(s.label, sizeof(s.label), "%s", label);
+	memcpy(s.label, label, strnlen(label, sizeof(s.label) - 1)); /* s is zeroed */
 	memcpy(s.client_random, random, 32);
 	memcpy(s.secret, secret, len);
 	s.secret_len = (uint8_t)len;
