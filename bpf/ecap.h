@@ -199,22 +199,30 @@ enum ecap_sock_source {
 	ECAP_SRC_RECV = 3,      /* sock_recv_length */
 };
 
-/* Bytes of a process's command line a socket record carries. */
-#define ECAP_ARGS_BPF 128u
+/* Bytes of a process's command line a socket record carries: as many as the store keeps
+ * (ECAP_ARGS_MAX), so that user space reads /proc/PID/cmdline only for longer ones. */
+#define ECAP_ARGS_BPF 512u
 
-/* A socket's owning process as the kernel side saw it (in the process's own context). */
+/*
+ * A socket's owning process as the kernel side saw it, in the process's own context: who it
+ * is without a look at /proc (recorder/proc_owner.c), and what ps would show of a process
+ * that is gone before user space reads the record.
+ */
 struct ecap_owner {
 	__u64 cgroup_id;
 	__u64 start_ns;         /* the process's start (its thread group leader's start_boottime,
 				 * ns since boot); 0 when it could not be read */
 	__u32 pid, tid, uid, gid;
 	char comm[16];
-	/* what ps would show, for a process that is gone before /proc can be read: */
 	__u32 ppid;             /* its parent's pid (0: unknown) */
 	__u32 nspid;            /* its pid in its own pid namespace (0: unknown) */
-	char parent_comm[16];
+	char parent_comm[16];   /* the parent's (thread group leader's) name */
+	__u64 exe_ino;          /* its executable (mm->exe_file): inode, 0 when unknown, */
+	__u32 exe_dev;          /* and the kernel's device number (major << 20 | minor) */
+	__u32 mntns;            /* inode of its mount namespace (0: unknown) */
 	__u32 args_len;         /* bytes of args read (0..ECAP_ARGS_BPF) */
-	__u32 pad;
+	__u32 args_total;       /* bytes of its whole command line (args_len < args_total: cut,
+				 * or not paged in) */
 	char args[ECAP_ARGS_BPF]; /* the start of its command line, NUL-separated */
 };
 

@@ -116,7 +116,10 @@ static __always_inline void current_owner(struct ecap_owner *o)
 	/* what /proc/PID/stat's starttime counts: the leader's start, suspend included */
 	o->start_ns = BPF_CORE_READ(t, group_leader, start_boottime);
 	o->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	BPF_CORE_READ_INTO(&o->parent_comm, t, real_parent, comm);
+	BPF_CORE_READ_INTO(&o->parent_comm, t, real_parent, group_leader, comm);
+	o->exe_ino = BPF_CORE_READ(t, mm, exe_file, f_inode, i_ino);
+	o->exe_dev = BPF_CORE_READ(t, mm, exe_file, f_inode, i_sb, s_dev);
+	o->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
 	o->nspid = 0;
 	level = BPF_CORE_READ(tp, level);
 	if (tp && level < 32) /* numbers[level].nr, offsets relocated for the running kernel */
@@ -125,9 +128,11 @@ static __always_inline void current_owner(struct ecap_owner *o)
 				      level * bpf_core_type_size(struct upid) +
 				      bpf_core_field_offset(struct upid, nr));
 	o->args_len = 0;
+	o->args_total = 0;
 	a0 = BPF_CORE_READ(t, mm, arg_start);
 	a1 = BPF_CORE_READ(t, mm, arg_end);
 	if (a0 && a1 > a0) {
+		o->args_total = a1 - a0 > 0xffffffffu ? 0xffffffffu : (__u32)(a1 - a0);
 		len = a1 - a0 < ECAP_ARGS_BPF ? a1 - a0 : ECAP_ARGS_BPF;
 		/* not paged in: no arguments rather than a fault */
 		if (len > 0 && len <= ECAP_ARGS_BPF &&

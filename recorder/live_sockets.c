@@ -25,6 +25,7 @@
 #include "ecap.h"
 #include "live_internal.h"
 #include "proc_info.h"
+#include "proc_owner.h"
 #include "proc_sockets.h"
 #include "sockets.skel.h"
 
@@ -71,6 +72,7 @@ struct proc_seen {
 struct live_sockets {
 	struct pipeline *p;
 	struct proc_seen *seen;
+	struct proc_owner *owners;    /* executables and cgroups named so far */
 	uint64_t tick_ns;             /* /proc's start time resolution */
 	struct live_udp *udp;
 	const struct live_clock *clock;
@@ -196,7 +198,10 @@ int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct li
 	if (!s)
 		return -ENOMEM;
 	s->seen = calloc(PROC_SEEN_SLOTS, sizeof(*s->seen));
-	if (!s->seen) {
+	s->owners = proc_owner_new();
+	if (!s->seen || !s->owners) {
+		proc_owner_free(s->owners);
+		free(s->seen);
 		free(s);
 		return -ENOMEM;
 	}
@@ -244,30 +249,12 @@ static void to_proc(const struct live_sockets *s, const struct ecap_sock_event *
 	proc->start_ns = ev->who.start_ns - ev->who.start_ns % s->tick_ns;
 }
 
-/* What the kernel side saw of a process that /proc no longer shows: parent, pid in its
- * namespace, the start of its command line, its cgroup (found by id) and container. */
-static void info_from_owner(const struct ecap_owner *w, const struct ecap_proc *proc,
-			    struct ecap_proc_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->pid = proc->pid;
-	info->start_ns = proc->start_ns;
-	info->start_wall_ns = proc_info_wall_ns(proc->start_ns);
-	info->ppid = w->ppid;
-	info->nspid = w->nspid;
-	proc_info_printable(info->parent_comm, sizeof(info->parent_comm), w->parent_comm,
-			    strnlen(w->parent_comm, sizeof(w->parent_comm)));
-	proc_info_printable(info->args, sizeof(info->args), w->args,
-			    w->args_len < ECAP_ARGS_BPF ? w->args_len : ECAP_ARGS_BPF);
-	if (proc_info_cgroup_path(w->cgroup_id, info->cgroup, sizeof(info->cgroup)) == 0)
-		proc_info_container(info->cgroup, info->container_id, info->runtime,
-				    info->pod_uid);
-}
-
 /*
- * The details of proc's process, from /proc, once per PROC_REFRESH_NS. Only with a known start
- * time, which /proc must confirm: a pid reused since the event names another process, whose
- * details would be evidence against the wrong one.
+ * The details of proc's process once per PROC_REFRESH_NS: from the kernel's record of it (w,
+ * with proc_owner.c naming its executable and cgroup), or for a socket found in /proc at the
+ * start (w NULL) from /proc. Only with a known start time, which /proc must confirm for
+ * anything read there: a pid reused since the event names another process, whose details
+ * would be evidence against the wrong one.
  */
 static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
 			 const struct ecap_owner *w, uint64_t now_ns)
@@ -275,7 +262,6 @@ static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
 	struct ecap_proc_info info;
 	struct proc_seen *e;
 	uint64_t h;
-	int rc;
 
 	if (!proc->valid || proc->pid == 0 || proc->start_ns == 0 || !s->seen)
 		return 0;
@@ -288,17 +274,14 @@ static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
 	e->pid = proc->pid;
 	e->start_ns = proc->start_ns;
 	e->at_ns = now_ns;
-	rc = proc_info_read((int)proc->pid, proc->start_ns, &info);
-	if (live_debug())
-		fprintf(stderr, "ecap-rec: process %u (start %llu): %s\n", proc->pid,
-			(unsigned long long)proc->start_ns,
-			rc < 0 ? "gone from /proc, details from the socket record" : "read from /proc");
-	if (rc < 0) {
-		/* gone, or another process by now: what the kernel side saw, if anything */
-		if (!w)
-			return 0;
-		info_from_owner(w, proc, &info);
+	if (w) {
+		proc_owner_info(s->owners, w, proc->start_ns, now_ns, &info);
+	} else if (proc_info_read((int)proc->pid, proc->start_ns, &info) < 0) {
+		return 0; /* gone, or another process by now */
 	}
+	if (live_debug())
+		fprintf(stderr, "ecap-rec: process %u (start %llu): exe '%s'\n", proc->pid,
+			(unsigned long long)proc->start_ns, info.exe);
 	s->procs_read++;
 	if (info.container_id[0])
 		ctr_meta_want(s->ctr, info.container_id, info.runtime, info.pod_uid, now_ns);
@@ -423,6 +406,7 @@ void live_sockets_stop(struct live_sockets *s)
 	for (f = 0; f < FEAT_NR; f++)
 		bpf_link__destroy(s->links[f]);
 	sockets_bpf__destroy(s->skel);
+	proc_owner_free(s->owners);
 	free(s->seen);
 	free(s);
 }

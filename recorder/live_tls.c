@@ -35,6 +35,7 @@
 #include "uprobe_attach.h"
 
 #define DEDUPE_SLOTS (1u << 16)
+#define HANDSHAKE_SLOTS (1u << 12)
 #define RESCAN_NS (10ull * 1000000000ull)
 #define KNOWN_MAX 64
 
@@ -74,6 +75,7 @@ struct live_tls {
 	struct live_tls_stats st;
 	int cb_error;
 	uint64_t dedupe[DEDUPE_SLOTS];
+	uint64_t handshakes[HANDSHAKE_SLOTS]; /* seen_handshake() */
 };
 
 static uint64_t mono_ns(void)
@@ -302,7 +304,7 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 		t->st.zero_dropped++;
 		return 0;
 	}
-	snprintf(s.label, sizeof(s.label), "%s", label);
+	memcpy(s.label, label, strnlen(label, sizeof(s.label) - 1)); /* s is zeroed */
 	memcpy(s.client_random, random, 32);
 	memcpy(s.secret, secret, len);
 	s.secret_len = (uint8_t)len;
@@ -328,6 +330,36 @@ static int keylog_emit(void *ctx, const char *label, const uint8_t *client_rando
 
 	t->st.events++;
 	return emit(t, label, client_random, secret, len, who);
+}
+
+/*
+ * Whether this very handshake (every field read, and which were) came a moment ago: both ends
+ * of a connection on this host (a client and a server using the probed libssl) report the
+ * same secrets, and the second report would only derive them again for emit() to drop.
+ */
+static bool seen_handshake(struct live_tls *t, const struct ossl_event *e)
+{
+	struct tls_secret s = { 0 };
+	uint64_t fp, h = 0;
+	size_t slot;
+
+	if (t->no_dedupe)
+		return false;
+	/* the emit() fingerprint over the event's fields, 64 bytes (one secret) at a time */
+	s.secret_len = OSSL_SECRET_LEN;
+	memcpy(s.client_random, e->field[OSSL_F_CLIENT_RANDOM], 32);
+	for (int f = OSSL_F_VERSION; f <= OSSL_F_EXPORTER; f++) {
+		memcpy(s.secret, e->field[f], OSSL_SECRET_LEN);
+		memcpy(s.label, &h, sizeof(h));
+		s.label[sizeof(h)] = (char)f;
+		h = fingerprint(&s);
+	}
+	fp = (h ^ e->read_ok) | 1;
+	slot = (size_t)(fp >> 16) & (HANDSHAKE_SLOTS - 1);
+	if (t->handshakes[slot] == fp)
+		return true;
+	t->handshakes[slot] = fp;
+	return false;
 }
 
 /* A TLS 1.3 handshake traffic secret: kept by the build, or derived. */
@@ -371,6 +403,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	cr = e->field[OSSL_F_CLIENT_RANDOM];
 	if (!(e->read_ok & (1u << OSSL_F_CLIENT_RANDOM)) || all_zero(cr, 32)) {
 		t->st.zero_dropped++;
+		return 0;
+	}
+	if (seen_handshake(t, e)) {
+		t->st.duplicates++;
 		return 0;
 	}
 	if (version != 0x0304) {

@@ -69,7 +69,8 @@ struct live_tls_stats {
 	uint32_t libs_failed;     /* libraries reported and skipped */
 	uint64_t events;          /* ring buffer events read */
 	uint64_t secrets;         /* secrets handed over (after dedupe) */
-	uint64_t duplicates;      /* secrets seen before (client and server of one session, ...) */
+	uint64_t duplicates;      /* secrets, or a handshake's secrets, seen before (client and
+				   * server of one session, ...) */
 	uint64_t zero_dropped;    /* all-zero or unusable secrets dropped */
 	uint64_t lost;            /* events the kernel side could not emit (ring buffer full) */
 };

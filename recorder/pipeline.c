@@ -170,6 +170,9 @@ int pipeline_new(struct store *store, const struct pipeline_options *opt, struct
 		p->pend = calloc(PENDING_SLOTS, sizeof(*p->pend));
 		if (!p->frag || !p->pend)
 			r = -ENOMEM;
+		else /* hit at random: made memory now rather than by a fault per new socket */
+			for (size_t i = 0; i < PENDING_SLOTS; i++)
+				((volatile struct pending *)p->pend)[i].used = 0;
 		if (!p->opt.keep_all_secrets && !(p->hold = secret_hold_new(p->opt.secret_hold_max)))
 			r = -ENOMEM;
 	}

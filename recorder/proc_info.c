@@ -316,7 +316,7 @@ static uint32_t nspid_of(int pid)
 	return v > UINT32_MAX ? 0 : (uint32_t)v;
 }
 
-static void cgroup_of(int pid, char out[ECAP_CGROUP_MAX])
+void proc_info_cgroup_of(int pid, char out[ECAP_CGROUP_MAX])
 {
 	char path[64], *buf = malloc(CGROUP_FILE_MAX);
 	const char *p;
@@ -335,6 +335,18 @@ static void cgroup_of(int pid, char out[ECAP_CGROUP_MAX])
 		}
 	}
 	free(buf);
+}
+
+void proc_info_args_of(int pid, char out[ECAP_ARGS_MAX])
+{
+	char path[64], buf[CMDLINE_MAX];
+	ssize_t n;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	n = read_file(path, buf, sizeof(buf));
+	if (n > 0)
+		proc_info_printable(out, ECAP_ARGS_MAX, buf, (size_t)n);
 }
 
 static uint64_t clock_ns(clockid_t id)
@@ -417,11 +429,8 @@ int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out)
 	n = readlink(path, buf, sizeof(buf));
 	if (n > 0)
 		proc_info_printable(out->exe, sizeof(out->exe), buf, (size_t)n);
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	n = read_file(path, buf, sizeof(buf));
-	if (n > 0)
-		proc_info_printable(out->args, sizeof(out->args), buf, (size_t)n);
-	cgroup_of(pid, out->cgroup);
+	proc_info_args_of(pid, out->args);
+	proc_info_cgroup_of(pid, out->cgroup);
 	proc_info_container(out->cgroup, out->container_id, out->runtime, out->pod_uid);
 	if (out->ppid > 0 && proc_info_start((int)out->ppid, &parent_start, NULL) == 0 &&
 	    parent_start <= start) {

@@ -31,6 +31,12 @@ int proc_info_start(int pid, uint64_t *start_ns, uint32_t *ppid);
  */
 int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out);
 
+/* pid's command line (arguments joined by spaces, printable, cut) and cgroup v2 path, ""
+ * when they cannot be read. Neither checks that pid is still the process meant: callers
+ * compare its start time afterwards. */
+void proc_info_args_of(int pid, char out[ECAP_ARGS_MAX]);
+void proc_info_cgroup_of(int pid, char out[ECAP_CGROUP_MAX]);
+
 /*
  * The container or pod a cgroup v2 path names (its last component that does): docker-ID.scope,
  * cri-containerd-ID.scope, crio-ID.scope, libpod-ID(.scope), libpod-conmon-ID is not a

@@ -47,7 +47,7 @@ while [ $# -gt 0 ]; do
 	shift
 done
 [ "$(id -u)" = 0 ] || { echo "bench_tls_sessions.sh: needs root (live capture)" >&2; exit 2; }
-for t in openssl curl tcpdump ip; do
+for t in openssl curl tcpdump ip nsenter; do
 	command -v "$t" >/dev/null || { echo "bench_tls_sessions.sh: $t is not installed" >&2; exit 2; }
 done
 for b in "$BUILD" ${BASE:+"$BASE"}; do
@@ -70,6 +70,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 ip netns add "$NS" && ip -n "$NS" link set lo up || { echo "cannot make netns $NS" >&2; exit 2; }
 NX=(ip netns exec "$NS")
+# The recorders enter only the namespace's network: `ip netns exec` also gives a process a
+# mount namespace with a /sys of its own, without the cgroup2 mount through which ecap-rec
+# names a cgroup by its id, as it does when it runs as a service.
+NR=(nsenter --net=/run/netns/"$NS")
 PORT=4433
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
 	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 || exit 1
@@ -89,9 +93,9 @@ start() {
 	local tool=$1 b=$2 dir=$3 i
 	rm -rf "$dir" "$dir.pcap"; : >"$WORK/rec.err"
 	if [ "$tool" = tcpdump ]; then
-		"${NX[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $PORT" >/dev/null 2>"$WORK/rec.err" </dev/null &
+		"${NR[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $PORT" >/dev/null 2>"$WORK/rec.err" </dev/null &
 	else
-		"${NX[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $PORT" >/dev/null \
+		"${NR[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $PORT" >/dev/null \
 			2>"$WORK/rec.err" </dev/null &
 	fi
 	R=$!; PIDS+=("$R")

@@ -40,7 +40,7 @@ bash -c "echo \$\$ >'$CG2$CG/cgroup.procs' && exec curl -s --rate 1/s -o '$T/got
 CURL=$!
 wait "$CURL" || fail "curl failed"
 cmp -s "$T/got" "$T/www/big.bin" || fail "curl got other bytes"
-# one that is over at once: what the kernel saw of it (no executable path)
+# one that is over at once: what the kernel saw of it (an executable only if named before)
 bash -c "echo \$\$ >'$CG2$CG/cgroup.procs' && exec curl -s -o /dev/null \
 	http://127.0.0.1:$PORT/big.bin?short" &
 SHORT=$!
@@ -85,7 +85,7 @@ print(n)
 	fail "comments of curl's connection are not complete (above)"
 assert_eq "$N" "$(cat "$T/checked")" "packets whose comments name both processes in full"
 
-# the short one: its command line (the first 128 bytes, from the kernel), parent, container
+# the short one: its command line (from the kernel), parent, container
 "$ECAP_EXPORT" --store "$S" --pid "$SHORT" -o "$T/short.pcapng" -q || fail "export --pid $SHORT"
 NS=$(comments "$T/short.pcapng" | wc -l)
 assert_ge 5 "$NS" "packets of the short curl"

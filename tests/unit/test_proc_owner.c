@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_proc_owner.c - a socket owner's process named from the kernel's record of it
+ * (recorder/proc_owner.c), with this very process as the owner: the record's own parent,
+ * command line and pid in its namespace are what is kept (made printable, bounded); the
+ * executable is read from /proc once and then remembered by its file, but only when the link
+ * leads to the file the record names; a start time that is not this process's (a reused pid)
+ * takes nothing from /proc; a command line the kernel could not read comes from /proc.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "proc_info.h"
+#include "proc_owner.h"
+
+struct fixture {
+	struct ecap_owner w;
+	uint64_t start;
+	char exe[PATH_MAX];
+	char cgroup[ECAP_CGROUP_MAX];
+};
+
+static int setup(void **state)
+{
+	static struct fixture f;
+	struct stat st;
+	uint32_t ppid;
+	ssize_t n;
+
+	memset(&f, 0, sizeof(f));
+	if (proc_info_start(getpid(), &f.start, &ppid) < 0 || stat("/proc/self/exe", &st) < 0)
+		return -1;
+	n = readlink("/proc/self/exe", f.exe, sizeof(f.exe) - 1);
+	if (n <= 0)
+		return -1;
+	f.exe[n] = '\0';
+	f.w.pid = f.w.tid = (uint32_t)getpid();
+	f.w.start_ns = f.start;
+	f.w.ppid = ppid;
+	f.w.nspid = 4242;
+	memcpy(f.w.parent_comm, "parent\x1b[31mnames", 16); /* no NUL: all 16 bytes */
+	f.w.exe_ino = st.st_ino;
+	f.w.exe_dev = ((uint32_t)major(st.st_dev) << 20) | minor(st.st_dev);
+	if (stat("/proc/self/ns/mnt", &st) == 0)
+		f.w.mntns = (uint32_t)st.st_ino;
+	memcpy(f.w.args, "from-the-record\0-x\0\n", 20);
+	f.w.args_len = f.w.args_total = 20;
+	proc_info_cgroup_of(getpid(), f.cgroup);
+	f.w.cgroup_id = proc_info_cgroup_id(f.cgroup);
+	*state = &f;
+	return 0;
+}
+
+static void test_named_once(void **state)
+{
+	struct fixture *f = *state;
+	struct proc_owner *c = proc_owner_new();
+	struct proc_owner_stats st;
+	struct ecap_proc_info pi;
+
+	assert_non_null(c);
+	proc_owner_info(c, &f->w, f->start, 1000, &pi);
+	assert_int_equal(pi.pid, getpid());
+	assert_int_equal(pi.start_ns, f->start);
+	assert_int_equal(pi.ppid, f->w.ppid);
+	assert_int_equal(pi.nspid, 4242);
+	assert_string_equal(pi.parent_comm, "parent?[31mname"); /* 15 of the 16: bounded */
+	assert_string_equal(pi.args, "from-the-record -x ?");
+	assert_string_equal(pi.exe, f->exe);
+	assert_string_equal(pi.cgroup, f->cgroup);
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_named, 1);
+	assert_int_equal(st.exe_cached, 0);
+	/* the next process of the same executable: nothing read from /proc */
+	proc_owner_info(c, &f->w, f->start, 2000, &pi);
+	assert_string_equal(pi.exe, f->exe);
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_named, 1);
+	assert_int_equal(st.exe_cached, 1);
+	if (f->w.cgroup_id) /* a cgroup2 mount to name it by id */
+		assert_int_equal(st.proc_reads, 1);
+	/* a minute later the name is read again (files can be renamed) */
+	proc_owner_info(c, &f->w, f->start, 1000 + 61000000000ull, &pi);
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_named, 2);
+	proc_owner_free(c);
+}
+
+static void test_reused_pid(void **state)
+{
+	struct fixture *f = *state;
+	struct proc_owner *c = proc_owner_new();
+	struct ecap_owner w = f->w;
+	struct ecap_proc_info pi;
+
+	assert_non_null(c);
+	/* the record's process started one tick later: the pid's /proc is another process */
+	w.start_ns = f->start + proc_info_tick_ns();
+	w.args_len = 0; /* not paged in: /proc would have to say, and must not */
+	proc_owner_info(c, &w, w.start_ns, 1000, &pi);
+	assert_int_equal(pi.pid, getpid());
+	assert_string_equal(pi.exe, "");
+	assert_string_equal(pi.args, "");
+	assert_int_equal(pi.ppid, f->w.ppid); /* the record's own, still */
+	proc_owner_free(c);
+}
+
+static void test_args_and_other_file(void **state)
+{
+	struct fixture *f = *state;
+	struct proc_owner *c = proc_owner_new();
+	struct ecap_owner w = f->w;
+	struct proc_owner_stats st;
+	struct ecap_proc_info pi;
+
+	assert_non_null(c);
+	/* the kernel could not read the command line: /proc's, checked by the start time */
+	w.args_len = 0;
+	w.args_total = 200;
+	/* an executable that is not the file /proc/self/exe leads to (the process ran another
+	 * program when its socket was seen): named for this process, never remembered */
+	w.exe_ino = f->w.exe_ino + 1;
+	proc_owner_info(c, &w, f->start, 1000, &pi);
+	assert_non_null(strstr(pi.args, "test_proc_owner"));
+	assert_string_equal(pi.exe, f->exe);
+	proc_owner_info(c, &w, f->start, 2000, &pi);
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_named, 2);
+	assert_int_equal(st.exe_cached, 0);
+	/* a process gone: what the record says, and no executable */
+	w.pid = 0x7ffffff0;
+	w.args_len = 5;
+	w.args_total = 5;
+	memcpy(w.args, "gone\0", 5);
+	proc_owner_info(c, &w, f->start, 3000, &pi);
+	assert_string_equal(pi.args, "gone");
+	assert_string_equal(pi.exe, "");
+	proc_owner_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_named_once),
+		cmocka_unit_test(test_reused_pid),
+		cmocka_unit_test(test_args_and_other_file),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
