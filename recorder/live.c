@@ -235,6 +235,8 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, ", %" PRIu64 " not stored (store full)", st.packets_lost);
 	if (cs.interfaces)
 		fprintf(stderr, ", %" PRIu64 " interfaces", cs.interfaces);
+	if (cs.out_of_order)
+		fprintf(stderr, ", %" PRIu64 " stored out of time order", cs.out_of_order);
 	/* at the end, what still waits for its ClientHello will not be kept either */
 	uint64_t not_kept = ps.secrets_not_kept + (final ? ps.secrets_held : 0);
 	if (not_kept)

@@ -18,6 +18,19 @@
  * does not match), turn the monotonic timestamp into wall clock, hand the packet to the
  * pipeline, then to live_udp.c. No allocation, no syscall, except for a new device.
  *
+ * Order: the packets go to the pipeline in timestamp order across the CPUs, not one CPU's
+ * buffer after the other. Each round (live_any_consume) reads the clock, then each CPU's
+ * perf buffer head; the records are read in place (live_any_ring.h) and merged by timestamp
+ * (live_any_merge.h) up to a watermark ANY_HOLD_NS before the clock, the younger ones staying
+ * in their buffer for the next round: a packet whose timestamp is older than the watermark
+ * is in its buffer by then unless the kernel took more than ANY_HOLD_NS between the timestamp
+ * and the record (such a packet is counted late and stored at once, out of order). The
+ * reader runs a round at least every poll interval (100 ms, live.c), so a packet goes to
+ * the pipeline at most ANY_HOLD_NS plus that after its timestamp; a CPU with no packets
+ * holds nothing up. A CPU's buffer never keeps more than a quarter of itself for the next
+ * round (older records are then handed on early, still in order); after detach, a round
+ * hands on everything.
+ *
  * Losses (perf buffer full, copy failures: bpf_skb_output failed) belong to no device: they
  * are counted on a store interface named "any". The perf ring's own PERF_RECORD_LOST
  * records report the same losses again and are not counted.
@@ -27,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -36,11 +50,15 @@
 #include "decode.h"
 #include "ecap.h"
 #include "live_any.h"
+#include "live_any_merge.h"
+#include "live_any_ring.h"
 #include "live_anyfilter.h"
 #include "netns_names.h"
 
 #define ANY_IFACES_MAX 16384u /* table slots, a power of two */
 #define ARPHRD_NONE_T 65534
+/* how long a packet is kept for the merge after its timestamp (see the top of the file) */
+#define ANY_HOLD_NS (10ull * 1000000ull)
 
 struct any_iface {
 	uint32_t netns;         /* 0: free slot */
@@ -64,6 +82,11 @@ struct live_any {
 	struct capture_any_bpf *skel;
 	struct bpf_link *links[2];
 	struct perf_buffer *pb;
+	struct live_any_ring *rings;    /* one per CPU buffer of pb */
+	uint32_t n_rings;
+	struct live_any_merge *merge;
+	uint8_t *wrapped;               /* a record that wraps round its ring's end */
+	bool detached;                  /* no new packets: a round hands on everything */
 	struct live_anyfilter *kfilter;
 	struct netns_names *names;
 	struct any_iface *tab;
@@ -226,27 +249,32 @@ static int on_sample(struct live_any *a, const uint8_t *data, size_t size)
 				  ev.caplen, ev.len, ev.dir == ECAP_DIR_INGRESS, bytes);
 }
 
-/* perf_buffer__new_raw's callback: samples (loss records repeat what the kernel counted). */
-static enum bpf_perf_event_ret on_event(void *ctx, int cpu, struct perf_event_header *h)
+/* The merge's sources (live_any_merge.h): the CPU buffers, read in place. */
+static int source_next(void *ctx, uint32_t src, uint64_t *ts, uint64_t *held)
 {
 	struct live_any *a = ctx;
-	struct {
-		struct perf_event_header h;
-		uint32_t size;
-	} sample;
 
-	(void)cpu;
-	if (h->type == PERF_RECORD_SAMPLE && h->size >= sizeof(sample)) {
-		memcpy(&sample, h, sizeof(sample));
-		if (sample.size > h->size - sizeof(sample)) {
-			a->bad++;
-			return LIBBPF_PERF_EVENT_CONT;
-		}
-		if (on_sample(a, (const uint8_t *)h + sizeof(sample), sample.size) < 0)
-			return LIBBPF_PERF_EVENT_ERROR;
-	}
-	return LIBBPF_PERF_EVENT_CONT;
+	return live_any_ring_next(&a->rings[src], ts, held);
 }
+
+static int source_emit(void *ctx, uint32_t src)
+{
+	struct live_any *a = ctx;
+	struct live_any_ring *r = &a->rings[src];
+	const uint8_t *raw;
+	uint32_t size;
+	int rc = live_any_ring_sample(r, a->wrapped, &raw, &size);
+
+	if (rc == 0)
+		rc = on_sample(a, raw, size);
+	live_any_ring_step(r);
+	return rc == -EBADMSG ? 0 : rc;
+}
+
+static const struct live_any_merge_ops merge_ops = {
+	.next = source_next,
+	.emit = source_emit,
+};
 
 /* Each CPU's perf buffer is as large as the ring of -i NAME (-B), since one flow's packets
  * come on one CPU; beyond ANY_RING_CPUS CPUs they share ANY_RING_CPUS times that. */
@@ -260,6 +288,8 @@ static int open_ring(struct live_any *a, uint32_t ring_bytes)
 				 ? ring_bytes
 				 : (size_t)ring_bytes * ANY_RING_CPUS / (size_t)a->ncpu,
 	       pages = 1;
+	uint32_t i;
+	int rc;
 
 	if (page <= 0)
 		page = 4096;
@@ -276,11 +306,27 @@ static int open_ring(struct live_any *a, uint32_t ring_bytes)
 	/* wake the reader when 1/16 of a CPU's buffer waits; it also polls every 100 ms */
 	attr.watermark = 1;
 	attr.wakeup_watermark = (uint32_t)(pages * (size_t)page / 16);
-	a->pb = perf_buffer__new_raw(bpf_map__fd(a->skel->maps.any_packets), pages, &attr, on_event,
-				     a, NULL);
+	/* no callback: the buffers are read in place (live_any_ring.h), never by libbpf */
+	a->pb = perf_buffer__new_raw(bpf_map__fd(a->skel->maps.any_packets), pages, &attr, NULL,
+				     NULL, NULL);
 	if (!a->pb)
 		return -errno;
-	return 0;
+	a->n_rings = (uint32_t)perf_buffer__buffer_cnt(a->pb);
+	a->rings = calloc(a->n_rings ? a->n_rings : 1, sizeof(*a->rings));
+	if (!a->rings)
+		return -ENOMEM;
+	for (i = 0; i < a->n_rings; i++) {
+		void *base;
+		size_t size;
+
+		rc = perf_buffer__buffer(a->pb, (int)i, &base, &size);
+		if (rc == 0)
+			rc = live_any_ring_init(&a->rings[i], base, size);
+		if (rc < 0)
+			return rc;
+	}
+	/* a quarter of a buffer at most is kept from one round to the next */
+	return live_any_merge_new(a->n_rings, pages * (size_t)page / 4, &a->merge);
 }
 
 int live_any_start(const struct live_any_options *o, struct live_any **out)
@@ -301,9 +347,10 @@ int live_any_start(const struct live_any_options *o, struct live_any **out)
 	a->ncpu = libbpf_num_possible_cpus();
 	a->tab = calloc(ANY_IFACES_MAX, sizeof(*a->tab));
 	a->scratch = malloc(ECAP_ANY_CAP_MAX + ECAP_ANY_L2_MAX);
+	a->wrapped = malloc(LIVE_ANY_RING_RECORD_MAX);
 	a->percpu = a->ncpu > 0 ? calloc((size_t)a->ncpu, sizeof(*a->percpu)) : NULL;
 	rc = netns_names_new(NETNS_DIR, &a->names);
-	if (rc == 0 && (!a->tab || !a->scratch || !a->percpu))
+	if (rc == 0 && (!a->tab || !a->scratch || !a->wrapped || !a->percpu))
 		rc = a->ncpu < 0 ? a->ncpu : -ENOMEM;
 	if (rc < 0)
 		goto fail;
@@ -361,9 +408,22 @@ int live_any_fd(const struct live_any *a)
 
 int live_any_consume(struct live_any *a)
 {
-	int rc = perf_buffer__consume(a->pb);
+	struct timespec now;
+	uint64_t watermark = UINT64_MAX, now_ns;
+	uint32_t i;
+	int rc;
 
-	return rc < 0 ? rc : 0;
+	/* the clock before the heads: what is older than the watermark is in by now */
+	if (!a->detached && clock_gettime(CLOCK_MONOTONIC, &now) == 0) {
+		now_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+		watermark = now_ns > ANY_HOLD_NS ? now_ns - ANY_HOLD_NS : 0;
+	}
+	for (i = 0; i < a->n_rings; i++)
+		live_any_ring_snapshot(&a->rings[i]);
+	rc = live_any_merge_round(a->merge, &merge_ops, a, watermark);
+	for (i = 0; i < a->n_rings; i++)
+		live_any_ring_release(&a->rings[i]);
+	return rc;
 }
 
 static void read_counters(struct live_any *a)
@@ -418,6 +478,9 @@ int live_any_tick(struct live_any *a, uint64_t wall_ns)
 
 void live_any_get_stats(const struct live_any *a, struct live_any_stats *st)
 {
+	struct live_any_merge_stats ms;
+	uint32_t i;
+
 	memset(st, 0, sizeof(*st));
 	st->packets = a->packets;
 	st->bytes = a->bytes;
@@ -426,6 +489,10 @@ void live_any_get_stats(const struct live_any *a, struct live_any_stats *st)
 	st->kernel_seen = a->kernel.seen;
 	st->drops = a->kernel.lost;
 	st->bad_records = a->bad;
+	for (i = 0; i < a->n_rings; i++)
+		st->bad_records += a->rings[i].bad;
+	live_any_merge_get_stats(a->merge, &ms);
+	st->out_of_order = ms.late;
 	st->interfaces = a->ifaces_made;
 	st->other_end = a->kernel.other_end;
 	st->unsupported = a->kernel.unsupported;
@@ -441,18 +508,22 @@ void live_any_detach(struct live_any *a)
 		bpf_link__destroy(a->links[i]);
 		a->links[i] = NULL;
 	}
+	a->detached = true;
 }
 
 void live_any_free(struct live_any *a)
 {
 	if (!a)
 		return;
+	live_any_merge_free(a->merge);
+	free(a->rings);
 	perf_buffer__free(a->pb);
 	capture_any_bpf__destroy(a->skel);
 	live_anyfilter_free(a->kfilter);
 	netns_names_free(a->names);
 	free(a->tab);
 	free(a->scratch);
+	free(a->wrapped);
 	free(a->percpu);
 	free(a);
 }

@@ -29,7 +29,9 @@ struct live_any_options {
 
 /* Loads and attaches; says on stderr what failed. */
 int live_any_start(const struct live_any_options *o, struct live_any **out);
-/* The perf buffers' epoll fd: readable when records wait; live_any_consume takes them. */
+/* The perf buffers' epoll fd: readable when records wait; live_any_consume takes them, in
+ * timestamp order across the CPUs, but keeps the last 10 ms for the next call (all of them
+ * after live_any_detach): call it at least every poll interval. */
 int live_any_fd(const struct live_any *a);
 int live_any_consume(struct live_any *a);
 /* Once a second: the kernel's counters; losses to pipeline_drops() on interface "any". */
@@ -39,6 +41,8 @@ struct live_any_stats {
 	uint64_t interfaces;            /* store interfaces made (devices found) */
 	uint64_t other_end;             /* packets left to another point of their path */
 	uint64_t unsupported;           /* packets of devices of other link types */
+	uint64_t out_of_order;          /* stored after a packet with a later timestamp (their
+					 * record came more than the merge's hold late) */
 };
 void live_any_get_stats(const struct live_any *a, struct live_any_stats *st);
 /* No new packets (safe after a partial start). */

@@ -299,6 +299,7 @@ void live_capture_get_stats(const struct live_capture *c, struct live_capture_st
 		st->drops = as.drops;
 		st->bad_records = as.bad_records;
 		st->interfaces = as.interfaces;
+		st->out_of_order = as.out_of_order;
 		return;
 	}
 	st->packets = c->packets;

@@ -166,6 +166,7 @@ struct live_capture_stats {
 	uint64_t drops;               /* ring full + copy failures */
 	uint64_t bad_records;
 	uint64_t interfaces;          /* -i any: devices found so far */
+	uint64_t out_of_order;        /* -i any: stored after a younger packet (live_any.c) */
 };
 void live_capture_get_stats(const struct live_capture *c, struct live_capture_stats *st);
 /* Detaches the TC filters (also safe after a partial start). */

@@ -418,6 +418,7 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 {
 	bool plan = want != NULL, digest_only = plan && want->digest_only;
 	bool has_flowdir = false;
+	uint32_t flows_named = 0; /* 1 + the largest chunk-local flow a packet names */
 	const uint8_t *end = p + len;
 	while (p < end) {
 		if (end - p < 12)
@@ -497,10 +498,19 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 				st->last_ns = le64_load(s + 28);
 			}
 			break;
-		case SEC_PKTFLOW:
-			for (uint32_t i = 0; i < count; i++, s += 4)
-				m->pktflow[m->n_pktflow++] = le32_load(s);
+		case SEC_PKTFLOW: {
+			/* lf + 1 is 0 for CHUNKMETA_NO_FLOW: the maximum skips it, without a
+			 * branch (a chunk lists a thousand packets or more) */
+			uint32_t *out = m->pktflow + m->n_pktflow, top = flows_named;
+			for (uint32_t i = 0; i < count; i++) {
+				uint32_t lf1 = le32_load(s + 4 * (size_t)i) + 1;
+				out[i] = lf1 - 1;
+				top = lf1 > top ? lf1 : top;
+			}
+			m->n_pktflow += count;
+			flows_named = top;
 			break;
+		}
 		case SEC_SESSIONS:
 			for (uint32_t i = 0; i < count; i++, s += SESSION_LEN) {
 				struct chunkmeta_session *ss = chunkmeta_push(m, sessions);
@@ -569,9 +579,7 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 			break;
 		case SEC_BLOCKS:
 			for (uint32_t i = 0; i < count; i++, s += BLOCK_LEN) {
-				struct chunkmeta_block *k = chunkmeta_push(m, blocks);
-				if (!k)
-					return -ENOMEM;
+				struct chunkmeta_block *k = &m->blocks[m->n_blocks++]; /* reserved */
 				k->raw_off = le32_load(s);
 				k->raw_len = le32_load(s + 4);
 				k->data_off = le32_load(s + 8);
@@ -590,12 +598,10 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 		case SEC_BLOCKMAX:
 			if ((uint64_t)count != (uint64_t)m->n_blocks * m->n_ifaces)
 				BAD("block maxima disagree with the blocks and interfaces");
-			for (uint32_t i = 0; i < count; i++, s += 8) {
-				uint64_t *v = chunkmeta_push(m, blockmax);
-				if (!v)
-					return -ENOMEM;
-				*v = le64_load(s);
-			}
+			if ((err = chunkmeta_reserve_for(m, blockmax, count)))
+				return err;
+			for (uint32_t i = 0; i < count; i++, s += 8)
+				m->blockmax[m->n_blockmax++] = le64_load(s);
 			break;
 		case SEC_INTEGRITY: {
 			if (count != 1 || blen < INTEGRITY_LEN)
@@ -626,10 +632,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 		BAD("read plan without a flow directory");
 	if (m->n_pktflow != m->packets)
 		BAD("packet flow list does not match the packet count");
-	size_t n_local = plan ? m->plan_flows : m->n_flowstats;
-	for (size_t i = 0; i < m->n_pktflow; i++)
-		if (m->pktflow[i] != CHUNKMETA_NO_FLOW && m->pktflow[i] >= n_local)
-			BAD("a packet names a flow the chunk does not list");
+	if (flows_named > (plan ? m->plan_flows : m->n_flowstats))
+		BAD("a packet names a flow the chunk does not list");
 	return 0;
 }
 

@@ -22,6 +22,7 @@ enum {
 	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_PROC,
+	ST_PROC2,
 	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
@@ -50,6 +51,10 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
 		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	/* both owners of a flow in one statement: one statement's fixed cost instead of two */
+	[ST_PROC2] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
+		     "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10), "
+		     "(?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
 			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
 			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
@@ -279,7 +284,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 4)
+	if (from < 1 || from > 5)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -296,7 +301,7 @@ static int index_migrate(struct index *ix)
 	 * secret_chunks lists only the secrets that are not near their session (index.sql): its
 	 * rows stay valid and readers look in both places, so nothing changes there (the
 	 * version tells an older ecap, which would look only in secret_chunks, that it cannot
-	 * read this index) */
+	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
 	if (!err) {
@@ -585,20 +590,36 @@ static int step(struct index *ix, int which)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_err(rc);
 }
 
-static int add_proc(struct index *ix, uint64_t flow_id, int side, const struct ecap_proc *p)
+/* Binds the owner p of side `side` of flow_id to st's parameters from first on. */
+static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
+		      const struct ecap_proc *p)
 {
-	sqlite3_stmt *st = ix->st[ST_PROC];
-	sqlite3_bind_int64(st, 1, (int64_t)flow_id);
-	sqlite3_bind_int(st, 2, side);
-	sqlite3_bind_int64(st, 3, p->pid);
-	sqlite3_bind_int64(st, 4, p->tid);
-	sqlite3_bind_int64(st, 5, p->uid);
-	sqlite3_bind_int64(st, 6, p->gid);
-	sqlite3_bind_text(st, 7, p->comm, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 8, (int64_t)p->cgroup_id);
-	sqlite3_bind_int64(st, 9, p->netns);
-	sqlite3_bind_int64(st, 10, (int64_t)p->start_ns);
-	return step(ix, ST_PROC);
+	sqlite3_bind_int64(st, first, (int64_t)flow_id);
+	sqlite3_bind_int(st, first + 1, side);
+	sqlite3_bind_int64(st, first + 2, p->pid);
+	sqlite3_bind_int64(st, first + 3, p->tid);
+	sqlite3_bind_int64(st, first + 4, p->uid);
+	sqlite3_bind_int64(st, first + 5, p->gid);
+	sqlite3_bind_text(st, first + 6, p->comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
+	sqlite3_bind_int64(st, first + 8, p->netns);
+	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
+}
+
+/* The flow's owners, the valid ones of proc[0] (side A) and proc[1]. */
+static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
+{
+	if (proc[0].valid && proc[1].valid) {
+		bind_proc(ix->st[ST_PROC2], 1, flow_id, 0, &proc[0]);
+		bind_proc(ix->st[ST_PROC2], 11, flow_id, 1, &proc[1]);
+		return step(ix, ST_PROC2);
+	}
+	for (int side = 0; side < 2; side++)
+		if (proc[side].valid) {
+			bind_proc(ix->st[ST_PROC], 1, flow_id, side, &proc[side]);
+			return step(ix, ST_PROC);
+		}
+	return 0;
 }
 
 static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
@@ -656,10 +677,7 @@ static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chun
 		a->packets = a->bytes = a->last_ns = a->last_chunk = 0;
 		a->first_ns = a->first_chunk = UINT64_MAX;
 	}
-	for (int side = 0; side < 2 && !err; side++)
-		if (f->proc[side].valid)
-			err = add_proc(ix, f->id, side, &f->proc[side]);
-	return err;
+	return err ? err : add_procs(ix, f->id, f->proc);
 }
 
 static uint32_t recent_hash(const uint8_t cr[32])

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 5 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 6 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -52,6 +52,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_first ON chunks(first_ns);
 CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);
+-- Version 6: the end of the recording (the latest last_ns, which an export's ISBs give when
+-- no --until is asked) from the index's last entry instead of a scan of every chunk row.
+CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks(last_ns);
 
 -- side A initiated the flow (sent the SYN or the first packet seen), side B answered.
 -- first_chunk..last_chunk: the chunks that can hold its packets (each chunk's flows blob

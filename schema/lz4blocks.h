@@ -5,7 +5,9 @@
  *
  * The writer puts each block compressed when that saves room and stored as is otherwise;
  * data that keeps refusing to compress (encrypted payloads, random bytes) is stored without
- * trying for a growing number of blocks, so it costs little more than a copy. Integrity is
+ * trying for a growing number of blocks, so it costs little more than a copy; data that
+ * compresses only a little (TLS records between packet headers) is compressed with a faster,
+ * shallower search. Integrity is
  * a CRC-32C of each block's raw bytes, kept by the caller (in the chunk's metadata).
  */
 #ifndef ECAP_LZ4BLOCKS_H
@@ -39,7 +41,9 @@ struct lz4blocks_enc {
 	void *cctx;               /* LZ4F context: writes the frame header */
 	unsigned skip;            /* blocks still to store without trying */
 	unsigned backoff;         /* blocks to skip after the next refusal */
-	uint64_t tried, stored_raw;
+	int accel;                /* LZ4 acceleration of the next attempt (lz4blocks.c) */
+	unsigned fast_tries;      /* attempts in a row at the fast acceleration */
+	uint64_t tried, tried_fast, stored_raw;
 	/* The data frame being written: frame, with the refs' bytes spliced in. */
 	struct buf frame;
 	struct lz4blocks_ref *refs;

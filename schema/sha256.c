@@ -6,10 +6,17 @@
 #include "sha256.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+void ecap_crypto_init(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+}
 
 int sha256_init(struct sha256 *h)
 {
+	ecap_crypto_init();
 	if (!h->ctx && !(h->ctx = EVP_MD_CTX_new()))
 		return -ENOMEM;
 	return EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
@@ -52,5 +59,6 @@ void sha256_free(struct sha256 *h)
 int sha256_once(const void *p, size_t len, uint8_t out[SHA256_LEN])
 {
 	unsigned n = SHA256_LEN;
+	ecap_crypto_init();
 	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
 }

@@ -17,6 +17,16 @@ struct sha256 {
 };
 
 /* 0 or -ENOMEM. */
+/*
+ * libcrypto initialised without its configuration file: that file (or any file OPENSSL_CONF
+ * names) may load engines and provider modules, code ecap did not ship, into a process that
+ * may run as root, and it has nothing to say about SHA-256 or an Ed25519 key of ecap's own;
+ * reading it was also 2 ms of CPU of every export (BENCHMARKS section 10). The first
+ * initialisation in a process decides: the functions here and those of store_key.c call this
+ * first.
+ */
+void ecap_crypto_init(void);
+
 int sha256_init(struct sha256 *h);
 void sha256_update(struct sha256 *h, const void *p, size_t len);
 /* The digest of what was fed since init; h may be used again after sha256_init. */

@@ -44,6 +44,7 @@ static int set_public(struct store_key *k)
 
 int store_key_from_raw(const uint8_t pub[STORE_KEY_RAW_LEN], struct store_key *k)
 {
+	ecap_crypto_init();
 	memset(k, 0, sizeof(*k));
 	k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, pub, STORE_KEY_RAW_LEN);
 	if (!k->pkey)
@@ -102,6 +103,7 @@ static EVP_PKEY *read_ed25519_pkcs8(FILE *f)
 
 int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t errlen)
 {
+	ecap_crypto_init();
 	memset(k, 0, sizeof(*k));
 	FILE *f = open_read(dirfd, STORE_KEY_NAME, err, errlen);
 	if (!f)
@@ -131,6 +133,7 @@ int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t err
 int store_key_load_public(int dirfd, const char *name, struct store_key *k, char *err,
 			  size_t errlen)
 {
+	ecap_crypto_init();
 	memset(k, 0, sizeof(*k));
 	FILE *f = open_read(dirfd, name, err, errlen);
 	if (!f)
@@ -202,6 +205,7 @@ static int generate(struct store_key *k)
 int store_key_ensure(int dirfd, struct store_key *k, bool *created, bool *pub_differs,
 		     char *err, size_t errlen)
 {
+	ecap_crypto_init();
 	*created = *pub_differs = false;
 	int e = store_key_load_private(dirfd, k, err, errlen);
 	if (e == -ENOENT) {

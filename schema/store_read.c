@@ -1146,8 +1146,8 @@ int store_time_span(struct store *s, uint64_t *first_ns, uint64_t *last_ns)
 	int err = index_scalar(s->ix, "SELECT first_ns FROM chunks WHERE packets > 0 "
 			       "ORDER BY first_ns LIMIT 1", 0, &first);
 	if (!err)
-		err = index_scalar(s->ix, "SELECT max(last_ns) FROM chunks WHERE packets > 0", 0,
-				   &last);
+		err = index_scalar(s->ix, "SELECT last_ns FROM chunks WHERE packets > 0 "
+				   "ORDER BY last_ns DESC LIMIT 1", 0, &last);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
 	*first_ns = (uint64_t)first;

@@ -25,6 +25,9 @@
 #
 #   ECAP_BUILD=$PWD/build ECAP_SRC=$PWD tools/bench_any.sh [NV [NC]]   (defaults 20, 500)
 #   PREFIX=name sets the prefix of the namespaces and devices made (default eany).
+#   PARTS="1 3" runs only those parts; TOOLS="any tc tcpdump" and RATES="1g" only those
+#   recorders and rates of part 1 (rate "max": iperf3 unlimited), in that order, ROUNDS=N
+#   times (for side-by-side runs of two builds).
 set -euo pipefail
 NV=${1:-20}
 NC=${2:-500}
@@ -77,7 +80,7 @@ IFLIST=$(printf -- '-i %s ' "${HOSTS[@]}")
 
 # run TOOL RATE: one recorder, one iperf3 run; prints the figures
 run() {
-	local tool=$1 rate=$2 pid b0 b1 c0 c1 k0 k1 out="$T/$1.out" log="$T/$1.log" pk drops
+	local tool=$1 rate=$2 pid b0 b1 c0 c1 k0 k1 out="$T/$1.out" log="$T/$1.log" pk drops late=
 	rm -rf "$T/s" "$out"
 	case $tool in
 	any) "$REC" -i any --store "$T/s" --no-tls 2>"$log" & ;;
@@ -113,11 +116,13 @@ run() {
 		pk=$(grep 'stopped:' "$log" | sed -n 's/.*stopped: \([0-9]*\) packets.*/\1/p')
 		drops=$(grep 'stopped:' "$log" | sed -n 's/.*, \([0-9]*\) drops,.*/\1/p')
 		recorded=$(grep 'stopped:' "$log" | sed -n 's/.* packets (\([^)]*\)).*/\1/p')
+		# -i any: packets stored after a younger one (README, -i any: time order)
+		late=$(grep 'stopped:' "$log" | sed -n 's/.*, \([0-9]*\) stored out of time order.*/\1/p')
 	fi
 	python3 - "$tool" "${rate:-unlimited}" "$((b1 - b0))" "$((c1 - c0))" "$((k1 - k0))" \
-		"$((n1 - n0))" "${pk:-?}" "${drops:-?}" "${recorded:-0 B}" <<'PY'
+		"$((n1 - n0))" "${pk:-?}" "${drops:-?}" "${recorded:-0 B}" "${late:-0}" <<'PY'
 import sys
-tool, rate, b, c, k, n, pk, drops, rec = sys.argv[1:]
+tool, rate, b, c, k, n, pk, drops, rec, late = sys.argv[1:]
 b, c, k, n = int(b), int(c), int(k), int(n)
 num, unit = rec.split()
 rec = float(num) * {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[unit]
@@ -125,9 +130,10 @@ gbit = b * 8 / 1e9 / 3.5
 rgbit = rec * 8 / 1e9 / 3.5
 print("cpu %-8s rate %-9s veth %7.1f MB  recorded %7.1f MB  recorder %.3f s = %.3f s per "
       "Gbit/s of the veth, %.3f s per Gbit/s recorded  kernel progs %.3f s in %d runs "
-      "(%.2f us each)  packets %s drops %s" % (tool, rate, b / 1e6, rec / 1e6, c / 1e9,
+      "(%.2f us each)  packets %s drops %s%s" % (tool, rate, b / 1e6, rec / 1e6, c / 1e9,
       c / 1e9 / gbit if gbit else 0, c / 1e9 / rgbit if rgbit else 0, k / 1e9, n,
-      k / 1e3 / n if n else 0, pk, drops))
+      k / 1e3 / n if n else 0, pk, drops,
+      "" if tool.startswith("tcpdump") else " out of time order " + late))
 PY
 }
 
@@ -147,15 +153,22 @@ idle_any() {
 		"with no load of ours (the machine's other traffic)"
 }
 
+PARTS=${PARTS:-1 2 3}
 line "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
-idle_any
-for rate in 1g ""; do
-	for tool in any any-B32M tc tcpdump any-f tc-f tcpdump-f; do
-		run "$tool" "$rate"
+if [[ " $PARTS " == *" 1 "* ]]; then
+	idle_any
+	for _ in $(seq "${ROUNDS:-1}"); do
+		for rate in ${RATES:-1g max}; do
+			[ "$rate" = max ] && rate=
+			for tool in ${TOOLS:-any any-B32M tc tcpdump any-f tc-f tcpdump-f}; do
+				run "$tool" "$rate"
+			done
+		done
 	done
-done
+fi
 
 # ---- 2. per-namespace TC, control plane ---------------------------------------------------
+if [[ " $PARTS " == *" 2 "* ]]; then
 t0=$(date +%s%N)
 for k in $(seq 1 "$NV"); do
 	ip netns exec "$PX-v$k" tc qdisc add dev "${PX}v${k}n" clsact
@@ -168,7 +181,9 @@ for k in $(seq 1 "$NV"); do
 done
 line "per-namespace TC: $(python3 -c "print('%.1f' % (($t1 - $t0) / 1e6 / $NV))") ms per" \
 	"namespace to enter it and attach a qdisc and two filters (tc commands, $NV namespaces)"
+fi
 for k in $(seq 1 "$NV"); do ip netns del "$PX-v$k"; done
+[[ " $PARTS " == *" 3 "* ]] || exit 0
 
 # ---- 3. churn ---------------------------------------------------------------------------------
 cat >"$T/send.py" <<'PY'

@@ -12,6 +12,8 @@
  * simulated second as it does live, with the store's writer thread on.
  *
  * It prints the CPU time (all threads) per session over a measured run, after a warm-up, and
+ * the bytes of segment files per session stored (the price of what the writer does not
+ * compress), and
  * optionally after preloading the store with many sessions: the cost of the random keys
  * (client_random) in the index as the store grows (--preload 1000000 is the long mode that
  * bench.sh runs only with --long: about 8 GB of segments).
@@ -22,14 +24,19 @@
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "bench_common.h"
+#include "segment.h"
 #include "store.h"
 
 /* Frame lengths of one HTTPS request over TLS 1.3 (curl against openssl s_server -www). */
@@ -130,6 +137,23 @@ static int one_session(struct sim *m)
 	return 0;
 }
 
+/* Bytes of the segment files in dir (0 when it cannot be read). */
+static uint64_t segment_bytes(const char *dir)
+{
+	DIR *d = opendir(dir);
+	uint64_t sum = 0;
+	struct dirent *de;
+	struct stat st;
+	uint32_t id;
+	while (d && (de = readdir(d)))
+		if (segment_parse_name(de->d_name, &id) &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			sum += (uint64_t)st.st_size;
+	if (d)
+		closedir(d);
+	return sum;
+}
+
 static int sessions(struct sim *m, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -219,9 +243,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_sessions: close failed\n");
 		return 1;
 	}
+	uint64_t all = (uint64_t)preload + n / 5 + n;
 	printf("TLS sessions into the store%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
-	       "session (%.2f s CPU, %.2f s wall)\n", lookup ? " (--lookup)" : "",
-	       n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall);
+	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session\n",
+	       lookup ? " (--lookup)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
+	       (double)segment_bytes(dir) / (double)all);
 	free(m.pool);
 	return system(cmd) ? 1 : 0;
 }

@@ -112,6 +112,8 @@ PGconn *fleet_connect(const char *dsn, const char *tls_ca, char *err, size_t len
 		keys[3] = "sslrootcert";
 		vals[3] = tls_ca;
 	}
+	if (fleet_pq_load(err, len) < 0)
+		return NULL;
 	/* expand_dbname: the DSN's own keys count; the ones after it override */
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (!c) {

@@ -34,6 +34,11 @@ void fleet_dsns_free(struct fleet_dsns *d);
 int fleet_dsns_option(struct fleet_dsns *d, bool is_file, const char *arg, const char *prog);
 
 /*
+ * Load PostgreSQL's client library (pqload.c; once, thread-safe): 0, or -ENOENT with the
+ * reason in err. fleet_connect() calls it: no libpq function may run before.
+ */
+int fleet_pq_load(char *err, size_t len);
+/*
  * Connect to one DSN; tls_ca non-NULL adds sslmode=verify-full sslrootcert=tls_ca. NULL on
  * failure, with the reason (never the password) in err.
  */

@@ -10,7 +10,7 @@
 #                    eth0 and eth1 (the same store interfaces in both): ties within and
 #                    across interfaces, steps back within one interface and across, enough
 #                    packets that 4 KiB chunks split them, and a burst of another flow
-#                    that fills 64 KiB blocks of its own; if_tsresol 10^-9, 10^-3, 2^-20,
+#                    that fills blocks of its own (16 KiB); if_tsresol 10^-9, 10^-3, 2^-20,
 #                    10^-6 with an if_tsoffset
 #   lengths.pcapng   snaplen 70 with packets of 82 captured bytes, snaplen 0, SPBs, an
 #                    original length below the captured one, custom blocks (CB and DCB), an
@@ -95,7 +95,7 @@ def order(path):
                 n += 1
             if sec == 0 and i == 200:
                 # a burst of another flow on eth0 whose first half runs 20 to 55 ms ahead:
-                # with 1 MiB chunks it fills 64 KiB blocks of its own, which an export of
+                # with 1 MiB chunks it fills blocks of its own, which an export of
                 # one of the other flows skips; the packets of eth0 after it step back
                 for k in range(700):
                     ahead = 20 * 10**6 + k * 100000 if k < 350 else 10**6 + k * 1000

@@ -50,7 +50,7 @@ for f in "$T"/*.pcap "$T"/*.pcapng "$ECAP_SRC"/tests/fuzz/corpus/capfile/*; do
 	roundtrip "$f"
 done
 
-# Selections keep the order: one flow, by port, from a store of 1 MiB chunks whose 64 KiB
+# Selections keep the order: one flow, by port, from a store of 1 MiB chunks whose 16 KiB
 # blocks of another flow's burst the export skips, and the whole of that store too.
 "$ECAP_REC" --replay "$T/order.pcapng" --store "$T/big" -q 2>/dev/null || fail "replay order"
 "$ECAP_EXPORT" --store "$T/big" -q -o "$T/big.out" || fail "export of the 1 MiB store"

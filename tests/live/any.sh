@@ -17,6 +17,8 @@
 #   - 3 datagrams that leave NS_IF with a VLAN tag outside their bytes (tests/live/
 #     vlan_push.bpf.c) are recorded with the tag put back after the MAC addresses;
 #   - the status lines add up (seen = stored + filtered + drops);
+#   - the export's timestamps never step back, across all interfaces (every CPU's packets
+#     merged by time), in both stores;
 # and on the filtered store: the N datagrams and nothing else, most skipped in the kernel.
 # More kinds of namespaces (containers) are added as further sources in "traffic" below,
 # each with its own checks after "checks".
@@ -208,9 +210,11 @@ assert_eq "$N" "$(tshark -r "$T/cli.pcapng" -Y "udp.dstport == $U" 2>/dev/null |
 
 assert_accounting "$T/rec.log"
 assert_accounting "$T/recf.log"
+assert_time_order "$T/all.pcapng" "the -i any store (the whole machine's packets)"
 
 "$ECAP_EXPORT" --store "$T/sf" -o "$T/f.pcapng" -q || fail "export of the filtered store failed"
 assert_eq "$N" "$(tshark -r "$T/f.pcapng" 2>/dev/null | wc -l)" "packets in the filtered store"
+assert_time_order "$T/f.pcapng" "the filtered -i any store"
 assert_eq "$N" "$(tshark -r "$T/f.pcapng" -Y "udp.dstport == $U" 2>/dev/null | wc -l)" \
 	"datagrams in the filtered store"
 KF=$(grep "stopped:" "$T/recf.log" | sed -n 's/.*(\([0-9]*\) in the kernel).*/\1/p')

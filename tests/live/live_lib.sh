@@ -131,6 +131,20 @@ sys.exit(0 if seen > 0 and stored + filtered + drops == seen else 1)
 PY
 }
 
+# assert_time_order PCAPNG WHAT: the packets of PCAPNG are in non-decreasing timestamp order
+# (what -i any guarantees: README, -i any), whatever their interface; says how many.
+assert_time_order() {
+	tshark -r "$1" -T fields -e frame.time_epoch 2>/dev/null | python3 -c '
+import sys
+from decimal import Decimal
+ts = [Decimal(l) for l in sys.stdin.read().split()]
+back = [(i + 1, ts[i - 1], t) for i, t in enumerate(ts) if i and t < ts[i - 1]]
+for n, prev, t in back[:5]:
+    print("# packet %d at %s comes after one at %s" % (n, t, prev), file=sys.stderr)
+print("# %d packets, %d step(s) back in time" % (len(ts), len(back)), file=sys.stderr)
+sys.exit(1 if back or not ts else 0)' || fail "$2: timestamps step back (or no packets) in $1"
+}
+
 # ossl_probes: how many OpenSSL probe programs (ours are named ossl_*) the kernel holds.
 ossl_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
 

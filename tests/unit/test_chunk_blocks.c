@@ -6,7 +6,7 @@
  * takes more packets; and, through the store, reading only the blocks that hold the packets
  * of some flows: the same packets as a whole read, and a damaged block elsewhere in the
  * chunk does not stop it (while a whole read and fsck report that block); a block list that
- * lies about its packets; packets too large for a 64 KiB block. The order sections of the
+ * lies about its packets; packets larger than a block. The order sections of the
  * metadata: each interface's latest time in the writer's earlier chunks (8) and in each
  * block (9), encoded and decoded. One chunk with 3000 interfaces (names and filters of the
  * length -i any gives them), whose IDBs take several header blocks, read whole, by flow,
@@ -117,6 +117,36 @@ static void test_backoff(void **state)
 	assert_int_equal(lz4blocks_put(&e, &out, text, sizeof(text)), 0);
 	assert_true(out.len - before < sizeof(text) / 4);
 	buf_free(&out);
+	lz4blocks_enc_free(&e);
+}
+
+/* Barely compressible blocks (random bytes between repeated headers, as TLS records between
+ * packet headers) are compressed with the fast search after the first, still decode, and
+ * still save; text after them goes back to the full search at once. */
+static void test_fast_search(void **state)
+{
+	(void)state;
+	struct lz4blocks_enc e;
+	assert_int_equal(lz4blocks_enc_init(&e), 0);
+	static uint8_t mixed[65536], text[65536];
+	for (size_t i = 0; i < sizeof(mixed); i++) {
+		mixed[i] = i % 512 < 64 ? (uint8_t)(i % 64) : rnd8();
+		text[i] = (uint8_t)("GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n"[i % 44]);
+	}
+	size_t stored, total = 0;
+	for (int i = 0; i < 8; i++) {
+		put_get(&e, mixed, sizeof(mixed), &stored);
+		total += stored;
+	}
+	assert_int_equal(e.tried, 8);
+	assert_int_equal(e.tried_fast, 7);
+	assert_int_equal(e.stored_raw, 0);
+	assert_true(total < 8 * sizeof(mixed) * 15 / 16); /* the headers still compress */
+	put_get(&e, text, sizeof(text), &stored);
+	assert_true(stored < sizeof(text) / 10);
+	put_get(&e, text, sizeof(text), &stored);
+	assert_int_equal(e.tried_fast, 8); /* the first text block at the fast search, */
+	assert_true(stored < sizeof(text) / 10); /* then the full one again */
 	lz4blocks_enc_free(&e);
 }
 
@@ -404,7 +434,7 @@ static void test_read_flow_blocks(void **state)
 	char seg[128];
 	segment_path(f->dir, seg, sizeof(seg));
 	assert_true(m.flags & CHUNKMETA_FLAG_BLOCKS);
-	assert_true(m.n_blocks > 20); /* ~2 MB of EPBs in 64 KiB blocks */
+	assert_true(m.n_blocks > 20); /* ~2 MB of EPBs in 16 KiB blocks */
 
 	struct idset rare = { 0 };
 	assert_int_equal(idset_add(&rare, ids[2]), 0);
@@ -818,6 +848,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
 		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_fast_search),
 		cmocka_unit_test(test_precompress),
 		cmocka_unit_test(test_order_sections),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),

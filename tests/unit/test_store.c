@@ -1058,7 +1058,7 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of an older version (1, 2, 3 or 4) is migrated when opened and answers as
+/* A store whose index is of an older version (1, 2, 3, 4 or 5) is migrated when opened and answers as
  * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
 static void migrate_from(void **state, int version)
 {
@@ -1097,7 +1097,14 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	if (version == 4) {
+	if (version == 5) {
+		/* version 5: everything but the index on chunks' last_ns */
+		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, "DROP INDEX chunks_by_last; PRAGMA user_version "
+					      "= 5", NULL, NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(db);
+	} else if (version == 4) {
 		/* version 4: everything but the containers table, and a secret_chunks row for
 		 * every secrets row */
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -1135,6 +1142,8 @@ static void migrate_from(void **state, int version)
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
 				   "'containers'"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'chunks_by_last'"), 1);
 	/* one row per session and chunk: flow 2's session has its two secrets in two chunks */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
@@ -1149,6 +1158,14 @@ static void migrate_from(void **state, int version)
 	assert_int_equal(safter.st.secrets_linked, 3);
 	assert_int_equal(safter.st.tls_sessions, sbefore.st.tls_sessions);
 
+	FILE *devnull = fopen("/dev/null", "w");
+	if (version == 5) {
+		/* 5 -> 6 adds an index and moves no row: the writer part below is about the
+		 * secrets layouts of versions 1-4 */
+		assert_int_equal(store_fsck(f->dir, devnull), 0);
+		fclose(devnull);
+		return;
+	}
 	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
 	assert_int_equal(store_put_secret(s, &b), 0);           /* held, found in the index */
 	assert_int_equal(store_put_secret(s, &a), 0);
@@ -1156,7 +1173,6 @@ static void migrate_from(void **state, int version)
 	assert_int_equal(store_close(s), 0);
 	secret_answers(f->dir, &safter);
 	assert_int_equal(safter.flow_secrets[2], 3);
-	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(store_fsck(f->dir, devnull), 0);
 	fclose(devnull);
 }
@@ -1179,6 +1195,11 @@ static void test_migrate_v3(void **state)
 static void test_migrate_v4(void **state)
 {
 	migrate_from(state, 4);
+}
+
+static void test_migrate_v5(void **state)
+{
+	migrate_from(state, 5);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1578,6 +1599,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
