@@ -142,6 +142,33 @@ void lsout_json_flow(FILE *f, const char *host, const struct flow_info *fi)
 	fputc('}', f);
 }
 
+static const char *nat_kind(uint8_t kind)
+{
+	return kind == (FLOW_LINK_SNAT | FLOW_LINK_DNAT) ? "SNAT+DNAT" :
+	       kind == FLOW_LINK_DNAT ? "DNAT" : "SNAT";
+}
+
+void lsout_json_links(FILE *f, uint64_t id, const struct flow_link *v, size_t n)
+{
+	fputs(",\"nat\":[", f);
+	for (size_t i = 0; i < n; i++) {
+		bool pre = v[i].pre_id == id;
+		fprintf(f, "%s{\"kind\":\"%s\",\"%s\":%" PRIu64 "}", i ? "," : "",
+			nat_kind(v[i].kind), pre ? "after" : "before", pre ? v[i].post_id : v[i].pre_id);
+	}
+	fputc(']', f);
+}
+
+void lsout_text_links(FILE *f, const char *indent, uint64_t id, const struct flow_link *v,
+		      size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool pre = v[i].pre_id == id;
+		fprintf(f, "%s         NAT: %s %s flow %" PRIu64 "\n", indent, nat_kind(v[i].kind),
+			pre ? "to" : "from", pre ? v[i].post_id : v[i].pre_id);
+	}
+}
+
 void lsout_json_process(FILE *f, const char *host, const struct lsout_proc *r,
 			const struct ecap_proc_info *pi, const struct ecap_container *c)
 {

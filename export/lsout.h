@@ -40,6 +40,12 @@ void lsout_json_proc_info(FILE *f, const struct ecap_proc_info *pi, const struct
 void lsout_json_flow(FILE *f, const char *host, const struct flow_info *fi);
 /* The same without the closing brace, for a caller that adds members (ecap-ls: "nat"). */
 void lsout_json_flow_members(FILE *f, const char *host, const struct flow_info *fi);
+/* A flow's NAT links (the flow is id; v: n of them, as store_get_links gives them): as the
+ * JSON member ,"nat":[{"kind":"SNAT|DNAT|SNAT+DNAT","after"|"before":OTHER-ID},...], and as
+ * text lines "INDENT         NAT: KIND to|from flow OTHER-ID". */
+void lsout_json_links(FILE *f, uint64_t id, const struct flow_link *v, size_t n);
+void lsout_text_links(FILE *f, const char *indent, uint64_t id, const struct flow_link *v,
+		      size_t n);
 /* One process as a JSON object: {"host":..(when not NULL),"pid":..,"comm":..,"uid":..,"flows":..,
  * "packets":..,"bytes":..,"first_ns":..,"first":..,"last_ns":..,"last":.. and, when pi is not
  * NULL, what was recorded of it and its container c}. */

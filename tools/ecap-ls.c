@@ -214,12 +214,6 @@ struct ls {
 
 #define LINKS_SHOWN_MAX 8
 
-static const char *nat_kind(uint8_t kind)
-{
-	return kind == (FLOW_LINK_SNAT | FLOW_LINK_DNAT) ? "SNAT+DNAT" :
-	       kind == FLOW_LINK_DNAT ? "DNAT" : "SNAT";
-}
-
 /* The flow's NAT links: text lines under it, or a JSON member. */
 static void print_links(struct ls *l, uint64_t id)
 {
@@ -233,19 +227,9 @@ static void print_links(struct ls *l, uint64_t id)
 	if (n > LINKS_SHOWN_MAX)
 		n = LINKS_SHOWN_MAX;
 	if (l->json)
-		fputs(",\"nat\":[", stdout);
-	for (int i = 0; i < n; i++) {
-		bool pre = v[i].pre_id == id;
-		uint64_t other = pre ? v[i].post_id : v[i].pre_id;
-		if (l->json)
-			printf("%s{\"kind\":\"%s\",\"%s\":%" PRIu64 "}", i ? "," : "",
-			       nat_kind(v[i].kind), pre ? "after" : "before", other);
-		else
-			printf("%s         NAT: %s %s flow %" PRIu64 "\n", l->indent,
-			       nat_kind(v[i].kind), pre ? "to" : "from", other);
-	}
-	if (l->json)
-		fputc(']', stdout);
+		lsout_json_links(stdout, id, v, (size_t)n);
+	else
+		lsout_text_links(stdout, l->indent, id, v, (size_t)n);
 }
 
 static void print_flow(struct ls *l, const struct flow_info *fi)

@@ -1,9 +1,11 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- fleet.sql - the central PostgreSQL schema of an ecap fleet (version 2), created by the
+-- fleet.sql - the central PostgreSQL schema of an ecap fleet (version 3), created by the
 -- first ecap-ship that connects (every statement is idempotent) under an advisory lock.
 -- Version 2 adds what a host recorded of each owning process (ecap_processes, joined to
 -- ecap_procs by pid and start) and the containers' runtime metadata (ecap_containers); a
 -- version 1 database is brought to version 2 by the same statements (ADD COLUMN IF NOT EXISTS).
+-- Version 3 adds the hosts' NAT links (ecap_flow_links), a new table: the same statements
+-- bring a version 2 database to version 3.
 --
 -- Only metadata travels here: hosts, interfaces, chunks (time range and place), flows with
 -- totals, their processes, and TLS sessions as the SHA-256 of the client_random. No payload
@@ -158,6 +160,24 @@ CREATE TABLE IF NOT EXISTS ecap_containers (
 );
 CREATE INDEX IF NOT EXISTS ecap_containers_by_name ON ecap_containers (name);
 CREATE INDEX IF NOT EXISTS ecap_containers_by_pod ON ecap_containers (pod_name, pod_namespace);
+
+-- Two flows of a host that are one connection before and after NAT on it (the host index's
+-- flow_links, chunk metadata section 15; version 3): pre_flow in the conntrack entry's
+-- original direction, post_flow after the translation; kind: bits 1 SNAT (MASQUERADE too),
+-- 2 DNAT; a_side: the side of post_flow (0 A, 1 B) that side A of pre_flow became; ts when
+-- the host's recorder learned it; chunk_id the chunk that carried it. A row goes when either
+-- of its flows goes (as locally).
+CREATE TABLE IF NOT EXISTS ecap_flow_links (
+	host_id   bigint NOT NULL,
+	pre_flow  bigint NOT NULL,
+	post_flow bigint NOT NULL,
+	kind      smallint NOT NULL,
+	a_side    smallint NOT NULL,
+	ts        timestamptz NOT NULL,
+	chunk_id  bigint NOT NULL,
+	PRIMARY KEY (host_id, pre_flow, post_flow)
+);
+CREATE INDEX IF NOT EXISTS ecap_flow_links_by_post ON ecap_flow_links (host_id, post_flow);
 
 -- A TLS session: the digest of its client_random (never the random itself, never a secret).
 CREATE TABLE IF NOT EXISTS ecap_tls_sessions (

@@ -2,12 +2,13 @@
 /*
  * ls.c - ecap-ls --fleet: one line per host (matching flows, packets, bytes, the shipping
  * follow point and its lag), then with -f one line per matching flow naming its host.
- * With -p one line per process (host, pid, comm, uid) with its flows' totals and, under it,
+ * Under a flow, its NAT links on its host ("NAT: SNAT to flow N", as the local ecap-ls
+ * shows them). With -p one line per process (host, pid, comm, uid) with its flows' totals and, under it,
  * what its host recorded of it (start, parent, exe, args, cgroup, container). With a
  * selection only hosts that have matching flows are listed. With --json the same as one
  * object: {"servers":{"asked":N,"answered":N},"hosts":[...],"processes":[...] (-p),
  * "flows":[...] (-f)}, processes and flows in the shapes of the local ecap-ls --json
- * (lsout.c) with a "host" member first.
+ * (lsout.c) with a "host" member first (a flow's "nat" member too).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -118,6 +119,7 @@ static void text_out(const struct query *q, const struct fleet_result *r,
 			       "  %s\n",
 			       f->host, rec->id, args_proto_name(rec->key.proto, pn, sizeof(pn)), ends,
 			       first, f->fi.packets, f->fi.bytes, procs);
+			lsout_text_links(stdout, "          ", rec->id, f->links, f->n_links);
 		}
 	}
 }
@@ -164,7 +166,10 @@ static void json_out(const struct query *q, const struct fleet_result *r,
 		fputs(",\n  \"flows\":[", stdout);
 		for (size_t i = 0; i < r->n_flows; i++) {
 			printf("%s\n    ", i ? "," : "");
-			lsout_json_flow(stdout, r->flows[i].host, &r->flows[i].fi);
+			lsout_json_flow_members(stdout, r->flows[i].host, &r->flows[i].fi);
+			lsout_json_links(stdout, r->flows[i].fi.rec.id, r->flows[i].links,
+					 r->flows[i].n_links);
+			fputc('}', stdout);
 		}
 		fputs(r->n_flows ? "\n  ]" : "]", stdout);
 	}

@@ -280,9 +280,20 @@ static int flow_where(struct sqlq *s, const struct query *q)
 #define PROC_COLS(a) a ".pid, " a ".tid, " a ".uid, " a ".gid, " a ".comm"
 #define SAME_FLOW(a) a ".host_id = f.host_id AND " a ".flow_id = f.id AND " a ".first_ts = f.first_ts"
 
-/* The matching flows with both ends' processes (procs false), or the processes of matching
- * flows with their totals and what was recorded of them (procs true). */
-static int build(struct sqlq *s, const struct query *q, bool procs)
+/* A flow's NAT links as "KIND PRE POST A_SIDE" joined by ',': the first FLEET_LINKS_MAX,
+ * those where it is the flow before NAT first, as store_get_links lists them locally. */
+#define LINKS_COL(max)                                                                        \
+	"(SELECT string_agg(concat_ws(' ', l.kind, l.pre_flow, l.post_flow, l.a_side), ',' "  \
+	"ORDER BY l.o, l.k) FROM (SELECT 0 AS o, post_flow AS k, kind, pre_flow, post_flow, " \
+	"a_side FROM ecap_flow_links WHERE host_id = f.host_id AND pre_flow = f.id UNION ALL " \
+	"SELECT 1, pre_flow, kind, pre_flow, post_flow, a_side FROM ecap_flow_links WHERE "   \
+	"host_id = f.host_id AND post_flow = f.id ORDER BY 1, 2 LIMIT " #max ") l)"
+#define LINKS_COL_N(max) LINKS_COL(max)
+
+/* The matching flows with both ends' processes and their NAT links (procs false; links
+ * false: the server has no ecap_flow_links, a schema before version 3), or the processes of
+ * matching flows with their totals and what was recorded of them (procs true). */
+static int build(struct sqlq *s, const struct query *q, bool procs, bool links)
 {
 	const struct flow_filter *f = &q->flows;
 	int err;
@@ -292,15 +303,30 @@ static int build(struct sqlq *s, const struct query *q, bool procs)
 		 * whatever the planner's statistics say; a join could scan every process) */
 		err = add(s, "SELECT h.name, f.id, f.proto, host(f.addr_a), f.port_a, "
 			     "host(f.addr_b), f.port_b, f.first_ts, f.last_ts, f.packets, f.bytes, "
-			     PROC_COLS("p0") ", " PROC_COLS("p1") " FROM ecap_flows f JOIN ecap_hosts "
+			     PROC_COLS("p0") ", " PROC_COLS("p1") ", ") ?:
+		      add(s, links ? LINKS_COL_N(FLEET_LINKS_MAX) : "NULL") ?:
+		      add(s, " FROM ecap_flows f JOIN ecap_hosts "
 			     "h USING (host_id) LEFT JOIN LATERAL (SELECT * FROM ecap_procs p0 WHERE "
 			     SAME_FLOW("p0") " AND p0.side = 0) p0 ON true LEFT JOIN LATERAL (SELECT * "
 			     "FROM ecap_procs p1 WHERE " SAME_FLOW("p1") " AND p1.side = 1) p1 ON true "
 			     "WHERE true") ?:
 		      flow_where(s, q);
+		/* the flows an owner matches, and (links) one hop through NAT links either way,
+		 * as a local selection does */
 		if (!err && selects_process(f))
-			err = add(s, " AND EXISTS (SELECT 1 FROM ecap_procs p WHERE " SAME_FLOW("p")) ?:
+			err = add(s, " AND (EXISTS (SELECT 1 FROM ecap_procs p WHERE " SAME_FLOW("p")) ?:
 			      proc_where(s, "p", f) ?: add(s, ")");
+		if (!err && selects_process(f) && links)
+			err = add(s, " OR EXISTS (SELECT 1 FROM ecap_flow_links l JOIN ecap_procs p ON "
+				     "p.host_id = l.host_id AND p.flow_id = l.pre_flow WHERE l.host_id "
+				     "= f.host_id AND l.post_flow = f.id") ?:
+			      proc_where(s, "p", f) ?:
+			      add(s, ") OR EXISTS (SELECT 1 FROM ecap_flow_links l JOIN ecap_procs p "
+				     "ON p.host_id = l.host_id AND p.flow_id = l.post_flow WHERE "
+				     "l.host_id = f.host_id AND l.pre_flow = f.id") ?:
+			      proc_where(s, "p", f) ?: add(s, ")");
+		if (!err && selects_process(f))
+			err = add(s, ")");
 		err = err ?: add(s, " ORDER BY h.name, f.id");
 		return err ?: buf_append(&s->sql, "", 1);
 	}
@@ -432,9 +458,37 @@ static int take_addr(const char *s, uint8_t addr[16], uint8_t *family)
 	return 0;
 }
 
+/* A flow's links from LINKS_COL's text ("" or NULL: none); every number checked. */
+static int take_links(const char *text, struct fleet_flow *f)
+{
+	char buf[FLEET_LINKS_MAX * 4 * 24];
+	char *save = NULL, *one;
+	if (strlen(text) >= sizeof(buf))
+		return -EBADMSG;
+	strcpy(buf, text);
+	for (one = strtok_r(buf, ",", &save); one; one = strtok_r(NULL, ",", &save)) {
+		uint64_t v[4];
+		char *save2 = NULL, *w = strtok_r(one, " ", &save2);
+		int k;
+		for (k = 0; k < 4 && w; k++, w = strtok_r(NULL, " ", &save2))
+			if (take_u64(w, &v[k]))
+				return -EBADMSG;
+		if (k != 4 || w || f->n_links >= FLEET_LINKS_MAX || !v[0] ||
+		    v[0] > (FLOW_LINK_SNAT | FLOW_LINK_DNAT) || v[1] > INT64_MAX ||
+		    v[2] > INT64_MAX || v[3] > 1)
+			return -EBADMSG;
+		struct flow_link *l = &f->links[f->n_links++];
+		l->kind = (uint8_t)v[0];
+		l->pre_id = v[1];
+		l->post_id = v[2];
+		l->pre_a_side = (uint8_t)v[3];
+	}
+	return 0;
+}
+
 static int collect_flows(PGresult *r, struct fleet_result *out)
 {
-	if (PQnfields(r) != 21)
+	if (PQnfields(r) != 22)
 		return -EBADMSG;
 	for (int i = 0; i < PQntuples(r); i++) {
 		if (out->n_flows >= MAX_FLOWS_PER_QUERY)
@@ -456,7 +510,8 @@ static int collect_flows(PGresult *r, struct fleet_result *out)
 		    fleet_parse_ts(PQgetvalue(r, i, 8), &f->fi.last_ns) ||
 		    take_u64(PQgetvalue(r, i, 9), &f->fi.packets) ||
 		    take_u64(PQgetvalue(r, i, 10), &f->fi.bytes) ||
-		    take_proc(r, i, 11, &rec->proc[0]) || take_proc(r, i, 16, &rec->proc[1]))
+		    take_proc(r, i, 11, &rec->proc[0]) || take_proc(r, i, 16, &rec->proc[1]) ||
+		    take_links(PQgetvalue(r, i, 21), f))
 			return -EBADMSG;
 		rec->key.proto = (uint8_t)v[0];
 		rec->key.port_a = (uint16_t)v[1];
@@ -489,21 +544,26 @@ static int collect_hosts(PGresult *r, size_t server, struct fleet_result *out)
 	return 0;
 }
 
-/* Send the same query to every connected server, then read every answer. */
-static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq *s,
-		   int (*take)(PGresult *r, size_t server, struct fleet_result *out),
-		   struct fleet_result *out)
+/* Send a query to every connected server (sql, or alt where use_alt says so), then read
+ * every answer. */
+static int fan_out_alt(PGconn **conns, size_t n, const char *sql, const struct sqlq *s,
+		       const char *alt, const struct sqlq *alt_s, const bool *use_alt,
+		       int (*take)(PGresult *r, size_t server, struct fleet_result *out),
+		       struct fleet_result *out)
 {
 	int err = 0;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		bool a = use_alt && use_alt[i];
+		const struct sqlq *p = a ? alt_s : s;
 		if (conns[i] &&
-		    !PQsendQueryParams(conns[i], sql, s ? s->n : 0, NULL,
-				       s ? (const char *const *)s->params : NULL, NULL, NULL, 0)) {
+		    !PQsendQueryParams(conns[i], a ? alt : sql, p ? p->n : 0, NULL,
+				       p ? (const char *const *)p->params : NULL, NULL, NULL, 0)) {
 			fprintf(stderr, "fleet: server %zu: %s", i + 1, PQerrorMessage(conns[i]));
 			out->servers_failed++;
 			PQfinish(conns[i]);
 			conns[i] = NULL;
 		}
+	}
 	for (size_t i = 0; i < n; i++) {
 		PGresult *r;
 		if (!conns[i])
@@ -523,6 +583,30 @@ static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq 
 			out->servers_failed++;
 	}
 	return err;
+}
+
+/* The same query to every connected server. */
+static int fan_out(PGconn **conns, size_t n, const char *sql, const struct sqlq *s,
+		   int (*take)(PGresult *r, size_t server, struct fleet_result *out),
+		   struct fleet_result *out)
+{
+	return fan_out_alt(conns, n, sql, s, NULL, NULL, NULL, take, out);
+}
+
+/* Which servers lack ecap_flow_links (a schema before version 3: no shipper of this version
+ * has connected yet); a server that cannot say is asked as if it had the table (its error then
+ * names it). */
+static void servers_without_links(PGconn **conns, size_t n, bool *without)
+{
+	for (size_t i = 0; i < n; i++) {
+		without[i] = false;
+		if (!conns[i])
+			continue;
+		PGresult *r = PQexec(conns[i], "SELECT to_regclass('ecap_flow_links') IS NULL");
+		without[i] = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+			     strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+		PQclear(r);
+	}
 }
 
 static int take_procs(PGresult *r, size_t server, struct fleet_result *out)
@@ -599,10 +683,26 @@ int fleet_query(PGconn **conns, size_t n, const struct query *q, bool procs,
 		      NULL, collect_hosts, out);
 	if (err)
 		return err;
-	err = build(&s, q, procs);
-	if (!err)
-		err = fan_out(conns, n, (const char *)s.sql.data, &s,
-			      procs ? take_procs : take_flows, out);
+	if (procs) {
+		err = build(&s, q, true, false);
+		if (!err)
+			err = fan_out(conns, n, (const char *)s.sql.data, &s, take_procs, out);
+	} else {
+		/* the same SQL and parameters, but NULL for the links where the table is missing */
+		struct sqlq plain = { 0 };
+		bool without[FLEET_MAX_DSNS];
+		if (n > FLEET_MAX_DSNS)
+			return -E2BIG;
+		servers_without_links(conns, n, without);
+		err = build(&s, q, false, true) ?: build(&plain, q, false, false);
+		if (!err)
+			err = fan_out_alt(conns, n, (const char *)s.sql.data, &s,
+					  (const char *)plain.sql.data, &plain, without, take_flows,
+					  out);
+		buf_free(&plain.sql);
+		for (int i = 0; i < plain.n; i++)
+			free(plain.params[i]);
+	}
 	buf_free(&s.sql);
 	for (int i = 0; i < s.n; i++)
 		free(s.params[i]);

@@ -17,10 +17,15 @@
 #include "lsout.h"
 #include "pgconn.h"
 
-/* A flow as a host's index has it (addresses, ends' processes, totals), and its host. */
+/* A flow as a host's index has it (addresses, ends' processes, totals), its host, and its
+ * NAT links on that host (the first FLEET_LINKS_MAX: those where it is the flow before NAT,
+ * then those where it is the flow after, as the local index lists them). */
+#define FLEET_LINKS_MAX 8
 struct fleet_flow {
 	char host[256];
 	struct flow_info fi;
+	struct flow_link links[FLEET_LINKS_MAX];
+	size_t n_links;
 };
 
 struct fleet_host {

@@ -488,9 +488,13 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 		"DELETE FROM ecap_procs p USING ecap_flows f WHERE f.host_id = $1 AND "
 		"f.last_chunk < $2 AND p.host_id = $1 AND p.flow_id = f.id AND p.first_ts = "
 		"f.first_ts",
+		/* a NAT link goes with either of its flows, as locally */
+		"DELETE FROM ecap_flow_links l USING ecap_flows f WHERE f.host_id = $1 AND "
+		"f.last_chunk < $2 AND l.host_id = $1 AND (l.pre_flow = f.id OR l.post_flow = f.id)",
 		"DELETE FROM ecap_flows WHERE host_id = $1 AND last_chunk < $2",
 		"DELETE FROM ecap_chunks WHERE host_id = $1 AND id < $2",
 		"DELETE FROM ecap_tls_sessions WHERE host_id = $1 AND chunk_id < $2",
+
 		"DELETE FROM ecap_processes WHERE host_id = $1 AND last_chunk < $2",
 		/* a container goes with the last process record that names it, as locally */
 		"DELETE FROM ecap_containers c WHERE c.host_id = $1 AND $2::bigint > 0 AND NOT EXISTS "

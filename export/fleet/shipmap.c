@@ -12,6 +12,9 @@
  *   containers  what the runtime said of the containers those process records name (the
  *               index table of issue 15, schema 5: skipped where the index has none)
  *   tls         sessions whose ClientHello is in the batch, as SHA-256(client_random)
+ *   links       NAT links (two flows that are one connection) carried by a chunk in the
+ *               batch (the index table of issue 15, schema 5: skipped where the index has
+ *               none)
  * Secrets, secret_chunks and packets have no entry, and must never get one.
  */
 #include "shipmap.h"
@@ -99,6 +102,15 @@ static const struct shipcol tls_cols[] = {
 	{ "chunk_id", "chunk_id", SC_INT },
 };
 
+static const struct shipcol link_cols[] = {
+	{ "pre_flow", "pre_flow", SC_INT },
+	{ "post_flow", "post_flow", SC_INT },
+	{ "kind", "kind", SC_INT },
+	{ "a_side", "a_side", SC_INT },
+	{ "ts_ns", "ts", SC_TS },
+	{ "chunk_id", "chunk_id", SC_INT },
+};
+
 const struct shiptable shipmap_tables[] = {
 	{ "ecap_interfaces", "FROM interfaces WHERE ?1 >= 0 AND ?2 >= 0", "(host_id, id)", NULL,
 	  iface_cols, N(iface_cols), -1, NULL },
@@ -119,6 +131,8 @@ const struct shiptable shipmap_tables[] = {
 	  "(host_id, id)", NULL, container_cols, N(container_cols), -1, "containers" },
 	{ "ecap_tls_sessions", "FROM tls_sessions WHERE chunk_id > ?1 AND chunk_id <= ?2",
 	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1, NULL },
+	{ "ecap_flow_links", "FROM flow_links WHERE chunk_id > ?1 AND chunk_id <= ?2",
+	  "(host_id, pre_flow, post_flow)", NULL, link_cols, N(link_cols), -1, "flow_links" },
 };
 
 _Static_assert(N(shipmap_tables) <= SHIPMAP_MAX_TABLES, "shipmap: too many tables");

@@ -6,8 +6,8 @@
 # the hosts' local lists, in the fleet's order (host, then the local order), and "hosts" exactly
 # the hosts with a matching flow. --procs-within: the fleet's processes need only be among the
 # hosts' (for a local ecap-ls that lists the other ends of selected flows too). Central times are microseconds: every "KEY_ns" is compared
-# floored to microseconds and its text "KEY" left out. A local flow's "nat" (its NAT links)
-# is left out: links are not shipped to the fleet. A missing LOCAL file (the host matched
+# floored to microseconds and its text "KEY" left out. A flow's "nat" (its NAT links on its
+# host) must be the same too. A missing LOCAL file (the host matched
 # nothing: ecap-ls exits 1 and prints no JSON) counts as empty lists.
 import json
 import os
@@ -29,8 +29,7 @@ def same(fleet_path, pairs, procs_within=False):
         host, path = pair.split('=', 1)
         loc = json.load(open(path)) if os.path.getsize(path) else {}
         for k in want:
-            want[k] += [dict({m: v for m, v in x.items() if m != 'nat'}, host=host)
-                        for x in loc.get(k, [])]
+            want[k] += [dict(x, host=host) for x in loc.get(k, [])]
         if loc.get('flows'):
             hosts.append(host)
     for k in want:

@@ -88,9 +88,9 @@ psqlc() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U ecap -d postgres -c "$1"
 }
 
-# local_rows STORE: flows, their processes, process records, chunks and TLS sessions of a
-# store's index as sorted text lines,
-# in the same form as central_rows HOST prints them.
+# local_rows STORE: flows, their processes, process records, chunks, TLS sessions and NAT
+# links of a store's index as sorted text lines, in the same form as central_rows HOST
+# prints them.
 local_rows() {
 	sqlite3 -batch -noheader -separator ' ' "$1/index.db" "
 		SELECT 'flow', id, proto, port_a, port_b, packets, bytes, first_chunk, last_chunk
@@ -99,7 +99,9 @@ local_rows() {
 		SELECT 'process', pid, start, start_wall / 1000, ppid, parent_comm, nspid, exe,
 			cgroup, container_id, runtime, pod_uid, last_chunk, args FROM processes;
 		SELECT 'chunk', id, segment, packets, raw_len FROM chunks;
-		SELECT 'tls', flow_id, chunk_id FROM tls_sessions;" | sort
+		SELECT 'tls', flow_id, chunk_id FROM tls_sessions;
+		SELECT 'link', pre_flow, post_flow, kind, a_side, ts_ns / 1000, chunk_id
+		FROM flow_links;" | sort
 }
 
 central_rows() {
@@ -111,6 +113,8 @@ central_rows() {
 		pod_uid, last_chunk, args"
 	host_rows "$1" ecap_chunks "'chunk', t.id, segment, packets, raw_len"
 	host_rows "$1" ecap_tls_sessions "'tls', flow_id, chunk_id"
+	host_rows "$1" ecap_flow_links "'link', pre_flow, post_flow, kind, a_side,
+		(extract(epoch FROM ts) * 1000000)::bigint, chunk_id"
 }
 
 # host_rows HOST TABLE COLUMNS: the rows of HOST in a central table, space-separated

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # fleet_ship.sh - ecap-ship against a throwaway PostgreSQL (fleet_lib.sh), on a store replayed
 # from gen_traffic (many small chunks, a few thousand flows). Checks: --once ships exactly the
-# local index (flows with totals, processes, chunks, TLS sessions; no secret and no payload
+# local index (flows with totals, processes, chunks, TLS sessions, NAT links; no secret and no payload
 # centrally); a second --once changes nothing; a shipper killed mid-batch (SIGKILL after N
 # rows, ECAP_SHIP_KILL_AFTER_ROWS) leaves the central follow point at a batch boundary and a
 # restart completes it without duplicate or gap; the daemon follows a store that grows and
@@ -28,6 +28,16 @@ assert_ge 1 "$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM secrets")" "secrets
 NCH=$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM chunks")
 NFL=$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM flows")
 info "store: $NCH chunks, $NFL flows"
+# NAT links (index table flow_links, chunk metadata section 15) as the recorder's conntrack
+# reader stores them (a replay has no conntrack to read): every 97th flow linked to the next,
+# carried by the later flow's first chunk, so that batches and the kill below cross them
+links() { # STORE: add such links to STORE's index
+	sqlite3 "$1/index.db" "INSERT INTO flow_links SELECT a.id, b.id, 1 + a.id % 3, a.id % 2,
+		b.first_ns, b.first_chunk FROM flows a JOIN flows b ON b.id = a.id + 1
+		WHERE a.id % 97 = 0"
+}
+links "$T/s"
+assert_ge 10 "$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM flow_links")" "links in the store"
 assert_ge 40 "$NCH" "chunks in the store"
 
 # the DSN file holds a password: group- or other-readable is refused
@@ -108,6 +118,12 @@ sqlite3 "$T/g/index.db" "INSERT OR REPLACE INTO containers VALUES ('$CID', 'dock
 	'{\"app\":\"web\"}', 'web', 'prod', NULL, 1740823200000000000, 1740823260000000000);
 	INSERT OR REPLACE INTO containers VALUES ('$(printf 'ab%.0s' $(seq 32))', 'docker', 'idle', 'x',
 	'{}', NULL, NULL, NULL, 1, 2)"
+# a NAT link: one of 501's flows before SNAT, one of 502's after it (so a selection of 501's
+# flows takes 502's too, one hop through the link, locally and fleet-wide)
+PRE=$(sqlite3 "$T/g/index.db" "SELECT min(flow_id) FROM flow_procs WHERE pid = 501")
+POST=$(sqlite3 "$T/g/index.db" "SELECT min(flow_id) FROM flow_procs WHERE pid = 502")
+sqlite3 "$T/g/index.db" "INSERT INTO flow_links SELECT $PRE, $POST, 1, 1, first_ns, last_chunk
+	FROM flows WHERE id = $POST"
 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/g" --host gamma --once 2>/dev/null ||
 	fail "ecap-ship of gamma failed"
 assert_shipped "$T/g" gamma
@@ -120,6 +136,9 @@ assert_eq "$CID|docker|web-1|nginx:1.25|{\"app\":\"web\"}|web|prod||2025-03-01 1
 assert_eq "/usr/bin/app|40|containerd-shim|7|docker|2025-03-01 10:00:00.250001+00" \
 	"$(psqlc "SELECT exe, ppid, parent_comm, nspid, runtime, start_ts FROM ecap_processes
 	JOIN ecap_hosts USING (host_id) WHERE name = 'gamma' AND pid = 501")" "gamma's 501 centrally"
+assert_eq "$PRE|$POST|1|1" "$(psqlc "SELECT pre_flow, post_flow, kind, a_side FROM
+	ecap_flow_links JOIN ecap_hosts USING (host_id) WHERE name = 'gamma'")" \
+	"gamma's NAT link centrally"
 # each selection: the fleet's flows and processes (--json, minus "host") are exactly what
 # ecap-ls --json says on gamma's own store
 fleet_same() { # PIDS SELECTION...: the same answer fleet-wide as locally on gamma, and the
@@ -138,6 +157,15 @@ print(','.join(str(p['pid']) for p in sorted(json.load(open('$T/fl.json'))['proc
 fleet_same 501 --container "${CID:0:12}"
 fleet_same 501 --container "$CID" --since 2025-01-01
 fleet_same 501 --container web-1
+# the linked flow of 502 is among them, with its link, and the text shows it under the flow
+python3 -c "
+import json
+f = [f for f in json.load(open('$T/fl.json'))['flows'] if f['id'] == $POST]
+assert len(f) == 1 and f[0]['nat'] == [{'kind': 'SNAT', 'before': $PRE}], f" ||
+	fail "ecap-ls --fleet --container web-1 lacks 502's flow linked through NAT"
+"$ECAP_LS" --fleet-file "$T/dsn" -f --container web-1 >"$T/fl.txt" || fail "ecap-ls --fleet -f"
+grep -qE "^ +NAT: SNAT to flow $POST$" "$T/fl.txt" ||
+	{ cat "$T/fl.txt" >&2; fail "ecap-ls --fleet -f does not show the NAT link"; }
 fleet_same 501 --pod prod/web
 fleet_same 501 --pod web --exe /usr/bin/app
 fleet_same 502 --exe /usr/sbin/nginx
@@ -182,6 +210,8 @@ cmp -s "$T/x1" "$T/x2" || fail "a second --once rewrote flows"
 "$GEN" -o "$T/b.pcap" --packets 20000 --flows-active 50 --seed 8 --start 1800000000 ||
 	fail "gen_traffic failed"
 "$ECAP_REC" --replay "$T/a.pcap" --store "$T/s2" --chunk-size 64K -q || fail "replay failed"
+links "$T/s2" # (retention below deletes some of them with their flows)
+NL=$(sqlite3 "$T/s2/index.db" "SELECT count(*) FROM flow_links")
 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s2" --host beta --interval 0.2 2>"$T/d.log" &
 SHIP=$!
 cleanup_pid "$SHIP"
@@ -215,6 +245,8 @@ wait "$SHIP" || fail "ecap-ship did not exit 0 on SIGTERM"
 	fail "ecap-ship after retention failed"
 MIN=$(sqlite3 "$T/s2/index.db" "SELECT min(id) FROM chunks")
 [ "$MIN" -gt 1 ] || fail "retention deleted nothing (min chunk $MIN)"
+[ "$(sqlite3 "$T/s2/index.db" "SELECT count(*) FROM flow_links")" -lt "$NL" ] ||
+	fail "retention deleted no NAT link"
 assert_shipped "$T/s2" beta
 assert_shipped "$T/s" alpha
 # central retention: dropping partitions ending before a time
@@ -230,6 +262,20 @@ assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_flows f JOIN ecap_hosts h USING 
 assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows
 	WHERE first_ts >= to_timestamp(1800000000)")" \
 	"flows of 2027 kept"
+# a central schema before version 3 (no ecap_flow_links: no shipper of this version has
+# connected yet) is still asked, its flows listed without links; a shipper adds the table
+psqlc "DROP TABLE ecap_flow_links"
+"$ECAP_LS" --fleet-file "$T/dsn" --json -f >"$T/v2.json" ||
+	fail "ecap-ls --fleet on a schema without ecap_flow_links failed"
+python3 -c "
+import json
+f = json.load(open('$T/v2.json'))['flows']
+assert len(f) == $(psqlc "SELECT count(*) FROM ecap_flows") and all(x['nat'] == [] for x in f)
+" || fail "ecap-ls --fleet on a schema without ecap_flow_links: not every flow, unlinked"
+"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/g" --host gamma --once 2>/dev/null ||
+	fail "ecap-ship on a schema without ecap_flow_links failed"
+assert_eq ecap_flow_links "$(psqlc "SELECT to_regclass('ecap_flow_links')")" \
+	"ecap_flow_links made again by the shipper"
 # --tls-ca: sslmode=verify-full against that CA, whatever the DSN says
 pg_tls
 "$ECAP_SHIP" --to-file "$T/dsn" --tls-ca "$T/ca.pem" --store "$T/s" --host alpha --once \
@@ -239,4 +285,4 @@ rc=0
 	2>"$T/tls.log" || rc=$?
 assert_eq 1 "$rc" "ecap-ship with a CA that did not sign the server"
 grep -q "certificate verify failed" "$T/tls.log" || fail "no verification error in tls.log"
-info "ok: $NCH chunks and $NFL flows shipped; kill at $W, restart, outage and retention"
+info "ok: $NCH chunks and $NFL flows shipped (NAT links too); kill at $W, restart, outage and retention"

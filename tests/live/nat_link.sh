@@ -13,7 +13,9 @@
 #    recorded: the owner comes from the socket that sent the packets through the veth);
 #  - ecap-ls --flows links the two (NAT: SNAT to / from), and nothing else is linked: the
 #    second curl's flow has no link, and its --pid export is that flow alone;
-#  - ecap-fsck --rebuild keeps the link: the same rows, the same export.
+#  - ecap-fsck --rebuild keeps the link: the same rows, the same export;
+#  - with postgresql-15: ecap-ship takes the link to the fleet, and ecap-ls --fleet --pid of the
+#    NATed curl is what ecap-ls says on the store (both flows, linked).
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
@@ -130,4 +132,26 @@ cp -a "$T/s" "$T/r"
 q="SELECT pre_flow, post_flow, kind, a_side FROM flow_links ORDER BY 1, 2"
 assert_eq "$(sql "$T/s" "$q")" "$(sql "$T/r" "$q")" "flow links after ecap-fsck --rebuild"
 assert_eq "$N" "$(check_client "$T/r")" "packets of the NATed curl after the rebuild"
-info "curl $CLIENT: $N packets before and after MASQUERADE, linked; kept by a rebuild"
+
+# The link travels to a fleet's PostgreSQL (when postgresql-15 is installed): the central rows
+# are the index's, and ecap-ls --fleet -f --pid of the NATed curl is what ecap-ls says on the
+# store itself: both flows (the one after NAT through the link), each naming the other.
+fleet=skipped
+if [ -x /usr/lib/postgresql/15/bin/postgres ] && id postgres >/dev/null 2>&1 &&
+	command -v psql >/dev/null; then
+	source "$ECAP_SRC/tests/integration/fleet_lib.sh"
+	pg_start
+	"$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host nathost --once 2>"$T/ship.log" ||
+		{ cat "$T/ship.log" >&2; fail "ecap-ship of the NAT store failed"; }
+	assert_shipped "$T/s" nathost
+	"$ECAP_LS" --json -f --pid "$CLIENT" "$T/s" >"$T/loc.json" || fail "ecap-ls --pid failed"
+	"$ECAP_LS" --fleet-file "$T/dsn" --json -f --pid "$CLIENT" >"$T/fl.json" ||
+		fail "ecap-ls --fleet --pid failed"
+	python3 "$ECAP_SRC/tests/integration/fleet_json.py" same "$T/fl.json" \
+		"nathost=$T/loc.json" || fail "ecap-ls --fleet --pid $CLIENT differs from the store's"
+	assert_eq 2 "$(python3 -c "import json
+print(sum(1 for f in json.load(open('$T/fl.json'))['flows'] if len(f['nat']) == 1))")" \
+		"flows of the NATed curl fleet-wide, each with its link"
+	fleet=shipped
+fi
+info "curl $CLIENT: $N packets before and after MASQUERADE, linked; kept by a rebuild; fleet: $fleet"
