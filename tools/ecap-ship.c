@@ -56,7 +56,8 @@ static void usage(FILE *f)
 		"  --batch N          chunks per central transaction (default 256)\n"
 		"  --interval S       seconds between looks at the index (default 1)\n"
 		"  --partition P      day or hour: partitions of a new central schema\n"
-		"  --drop-before T    drop the central partitions that end at or before T\n"
+		"  --drop-before T    drop the central partitions that end at or before T, and\n"
+		"                     the chunks, sessions, processes and links they leave\n"
 		"\n"
 		"A status line on stderr tells the follow point and the lag (chunks and seconds\n"
 		"behind the local index). Exit status: 0 ok, 1 the database or the store failed\n"
@@ -83,7 +84,55 @@ static void sleep_s(double s)
 	nanosleep(&ts, NULL);
 }
 
-/* Drop partitions wholly before `before` on every server. */
+/* What the dropped partitions leave in the tables that are not partitioned, for rows up to
+ * `upto` (the latest upper bound of a dropped partition, seconds): the chunks that ended by
+ * then, the TLS sessions of those chunks, the processes last seen in them, the NAT links one
+ * of whose flows is gone, and the containers no process names any more (as a host's own
+ * retention removes them, export/fleet/ship.c). One transaction. */
+static int drop_rows_before(PGconn *c, size_t server, int64_t upto)
+{
+	char sql[1400];
+	int has_links = 0;
+	PGresult *r = PQexec(c, "SELECT to_regclass('ecap_flow_links') IS NOT NULL");
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		has_links = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	snprintf(sql, sizeof(sql),
+		 "WITH gone AS (DELETE FROM ecap_chunks WHERE first_ts <= to_timestamp(%lld) "
+		 "AND last_ts <= to_timestamp(%lld) RETURNING host_id, id), "
+		 "s AS (DELETE FROM ecap_tls_sessions t USING gone g WHERE t.host_id = g.host_id "
+		 "AND t.chunk_id = g.id RETURNING 1), "
+		 "p AS (DELETE FROM ecap_processes x USING gone g WHERE x.host_id = g.host_id "
+		 "AND x.last_chunk = g.id RETURNING 1) "
+		 "SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM s), "
+		 "(SELECT count(*) FROM p)",
+		 (long long)upto, (long long)upto);
+	if (fleet_exec(c, "BEGIN") < 0)
+		return -EIO;
+	r = PQexec(c, sql);
+	int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (!ok)
+		fprintf(stderr, "ecap-ship: server %zu: %s", server, PQerrorMessage(c));
+	else
+		fprintf(stderr, "ecap-ship: server %zu: deleted %s chunks, %s TLS sessions and %s "
+			"processes of those partitions\n", server, PQgetvalue(r, 0, 0),
+			PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
+	PQclear(r);
+	if (ok && has_links)
+		ok = fleet_exec(c, "DELETE FROM ecap_flow_links k WHERE NOT EXISTS (SELECT 1 FROM "
+				   "ecap_flows f WHERE f.host_id = k.host_id AND f.id = k.pre_flow) "
+				   "OR NOT EXISTS (SELECT 1 FROM ecap_flows f WHERE f.host_id = "
+				   "k.host_id AND f.id = k.post_flow)") == 0;
+	if (ok)
+		ok = fleet_exec(c, "DELETE FROM ecap_containers c WHERE NOT EXISTS (SELECT 1 FROM "
+				   "ecap_processes x WHERE x.host_id = c.host_id AND "
+				   "x.container_id = c.id)") == 0;
+	if (fleet_exec(c, ok ? "COMMIT" : "ROLLBACK") < 0)
+		ok = 0;
+	return ok ? 0 : -EIO;
+}
+
+/* Drop partitions wholly before `before` on every server, then what they leave behind. */
 static int drop_before(struct fleet_dsns *d, const char *tls_ca, uint64_t before)
 {
 	char err[512], ts[40];
@@ -97,10 +146,13 @@ static int drop_before(struct fleet_dsns *d, const char *tls_ca, uint64_t before
 			continue;
 		}
 		const char *p[1] = { ts };
+		int64_t upto = 0;
 		/* children of the partitioned ecap_ tables whose upper bound is <= before */
 		PGresult *r = PQexecParams(
 			c,
-			"SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+			"SELECT c.relname, extract(epoch FROM (regexp_match(pg_get_expr("
+			"c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz)::bigint "
+			"FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
 			"JOIN pg_class pa ON pa.oid = i.inhparent WHERE pa.relname IN "
 			"('ecap_flows', "
 			"'ecap_procs') AND (regexp_match(pg_get_expr(c.relpartbound, c.oid), "
@@ -116,13 +168,19 @@ static int drop_before(struct fleet_dsns *d, const char *tls_ca, uint64_t before
 			char sql[256];
 			snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", id ? id : "\"\"");
 			PQfreemem(id);
-			if (fleet_exec(c, sql) < 0)
+			if (fleet_exec(c, sql) < 0) {
 				rc = 1;
-			else
-				fprintf(stderr, "ecap-ship: server %zu: dropped %s\n", i + 1,
-					PQgetvalue(r, k, 0));
+				continue;
+			}
+			fprintf(stderr, "ecap-ship: server %zu: dropped %s\n", i + 1,
+				PQgetvalue(r, k, 0));
+			int64_t bound = strtoll(PQgetvalue(r, k, 1), NULL, 10);
+			if (bound > upto)
+				upto = bound;
 		}
 		PQclear(r);
+		if (upto > 0 && drop_rows_before(c, i + 1, upto) < 0)
+			rc = 1;
 		PQfinish(c);
 	}
 	return rc;

@@ -256,7 +256,24 @@ assert_ge 4 "$NP" "partitions (days of two stores, flows and processes)"
 "$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1000000000 2>"$T/drop.log" || fail "drop failed"
 assert_eq "$NP" "$(psqlc "SELECT count(*) FROM pg_inherits i JOIN pg_class p ON
 	p.oid = i.inhparent WHERE p.relname IN ('ecap_flows', 'ecap_procs')")" "partitions kept"
+alpha_rows() { # what alpha (all of 2025) has in the tables that are not partitioned
+	local t out=""
+	for t in ecap_chunks ecap_tls_sessions ecap_processes ecap_flow_links; do
+		out+="$t $(psqlc "SELECT count(*) FROM $t x JOIN ecap_hosts h USING (host_id)
+			WHERE h.name = 'alpha'") "
+	done
+	echo "$out"
+}
+before=$(alpha_rows)
+for n in $(echo "$before" | awk '{ print $2, $4, $8 }'); do # a replay has no processes
+	assert_ge 1 "$n" "alpha's rows before central retention: $before"
+done
 "$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1800000000 2>"$T/drop.log" || fail "drop failed"
+assert_eq "ecap_chunks 0 ecap_tls_sessions 0 ecap_processes 0 ecap_flow_links 0 " \
+	"$(alpha_rows)" "alpha's chunks, sessions, processes and links went with its partitions"
+grep -q "deleted [1-9][0-9]* chunks" "$T/drop.log" || fail "no count of deleted chunks: $(cat "$T/drop.log")"
+assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_chunks WHERE last_ts >= to_timestamp(1800000000)")" \
+	"chunks of 2027 kept"
 assert_eq 0 "$(psqlc "SELECT count(*) FROM ecap_flows f JOIN ecap_hosts h USING (host_id)
 	WHERE h.name = 'alpha'")" "alpha's flows (2025) after dropping partitions before 2027"
 assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_flows
