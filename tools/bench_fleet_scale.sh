@@ -331,27 +331,27 @@ bulk_load() { # FLOWS SERVERS...
 }
 shard_of() { [ "$1" = one ] && echo -1 || echo "${1#sh}"; }
 
-# The keys and indexes of $T/indexes made again, one after the other (on each server at once),
-# each timed; then ANALYZE, timed.
-bulk_index() { # SERVERS...
-	local name stmt t s pids
-	while IFS=$'\t' read -r name stmt; do
-		t=$(now)
-		pids=()
-		for s in "$@"; do
-			q "$s" "SET maintenance_work_mem = '$MWM'; $stmt" &
-			pids+=($!)
-		done
-		wait "${pids[@]}"
-		echo "build $name: $(calc "round($(now) - $t, 1)") s; load $(load); $(fs_free_gb) GB free"
-	done <"$T/indexes"
-	t=$(now)
-	pids=()
+each_server() { # SQL SERVERS...: SQL on every server at once
+	local sql=$1 s pids=()
+	shift
 	for s in "$@"; do
-		q "$s" "ANALYZE" &
+		q "$s" "$sql" &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
+}
+
+# The keys and indexes of $T/indexes made again, one after the other (on each server at once),
+# each timed; then ANALYZE, timed.
+bulk_index() { # SERVERS...
+	local name stmt t
+	while IFS=$'\t' read -r name stmt; do
+		t=$(now)
+		each_server "SET maintenance_work_mem = '$MWM'; $stmt" "$@"
+		echo "build $name: $(calc "round($(now) - $t, 1)") s; load $(load); $(fs_free_gb) GB free"
+	done <"$T/indexes"
+	t=$(now)
+	each_server ANALYZE "$@"
 	echo "ANALYZE: $(calc "round($(now) - $t, 1)") s; load $(load)"
 }
 
