@@ -22,6 +22,14 @@ summary() {
 	     /^Unexpected Pass:/ {f += $3} /^Skipped:/ {sk += $2}
 	     END {printf "tests: %d passed, %d failed, %d skipped\n", ok, f, sk}' "$log"
 }
+# a sanitizer build, quiet unless it fails: then its errors are shown and the run fails
+build_quiet() { # DIR
+	local out
+	out=$(ninja -C "$1" 2>&1) && return 0
+	tail -40 <<<"$out" >&2
+	echo "test.sh: the build in $1 failed" >&2
+	return 1
+}
 meson test -C build --print-errorlogs --num-processes 2 "$@" 2>&1 | tee -a "$log" || status=1
 if [ $# -gt 0 ]; then
 	summary
@@ -35,7 +43,7 @@ if [ "${ECAP_SANITIZE:-1}" != 0 ]; then
 		CC=gcc meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 			>/dev/null
 	fi
-	ninja -C build-asan >/dev/null
+	build_quiet build-asan || { summary; exit 1; }
 	# the crash test is the long one; under the sanitizers a few kills suffice, and the
 	# throughput checks of the unit tests do not apply
 	ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
@@ -50,7 +58,7 @@ if [ "${ECAP_TSAN:-1}" != 0 ]; then
 		CC=clang meson setup build-tsan -Db_sanitize=thread -Db_lundef=false -Dbpf=disabled \
 			>/dev/null
 	fi
-	ninja -C build-tsan >/dev/null
+	build_quiet build-tsan || { summary; exit 1; }
 	TSAN_OPTIONS=halt_on_error=1 ECAP_NO_PERF_CHECK=1 \
 		meson test -C build-tsan --print-errorlogs --num-processes 2 --suite unit 2>&1 |
 		tee -a "$log" || status=1
