@@ -81,16 +81,7 @@ echo "lag under a replay of 400,000 packets at $(rate 400000 "$(python3 -c "prin
 
 T0=$(($(date +%s) / 86400 * 86400 - 6 * 86400))
 for s in one sh0 sh1; do
-	sql=""
-	for d in $(seq 0 7); do
-		from=$((T0 + d * 86400))
-		name=$(date -u -d "@$from" +%Y%m%d)
-		for t in ecap_flows ecap_procs; do
-			sql+="CREATE TABLE IF NOT EXISTS ${t}_p$name PARTITION OF $t FOR VALUES FROM
-			(to_timestamp($from)) TO (to_timestamp($((from + 86400))));"
-		done
-	done
-	q "$s" "$sql"
+	q "$s" "$(day_partitions_sql "$T0" 8)"
 done
 
 # CSV of flows and processes: all hosts (one), even and odd host ids (sh0, sh1)

@@ -83,16 +83,7 @@ T0=$(($(date +%s) / 86400 * 86400 - 6 * 86400))
 END=$((T0 + 7 * 86400))
 mkschema() { # SERVER
 	"$ECAP_SHIP" --to-file "$T/dsn.$1" --store "$T/s" --host "bench-$1" --once 2>/dev/null
-	local sql="" d from name t
-	for d in $(seq 0 7); do
-		from=$((T0 + d * 86400))
-		name=$(date -u -d "@$from" +%Y%m%d)
-		for t in ecap_flows ecap_procs; do
-			sql+="CREATE TABLE IF NOT EXISTS ${t}_p$name PARTITION OF $t FOR VALUES FROM
-			(to_timestamp($from)) TO (to_timestamp($((from + 86400))));"
-		done
-	done
-	q "$1" "$sql"
+	q "$1" "$(day_partitions_sql "$T0" 8)"
 	add_hosts "$1"
 }
 # The 1,000 synthetic hosts in ecap_hosts (of the shard, for sh0/sh1), as their shippers

@@ -132,3 +132,18 @@ assert_shipped() {
 		fail "central rows of $2 differ from the local index of $1"
 	fi
 }
+
+# The SQL that makes the daily partitions of ecap_flows and ecap_procs for DAYS days from T0
+# (seconds, a UTC midnight), as a shipper would make them (the benchmarks' generated rows).
+day_partitions_sql() { # T0 DAYS
+	local sql="" d from name t
+	for d in $(seq 0 $(($2 - 1))); do
+		from=$(($1 + d * 86400))
+		name=$(date -u -d "@$from" +%Y%m%d)
+		for t in ecap_flows ecap_procs; do
+			sql+="CREATE TABLE IF NOT EXISTS ${t}_p$name PARTITION OF $t FOR VALUES FROM
+			(to_timestamp($from)) TO (to_timestamp($((from + 86400))));"
+		done
+	done
+	echo "$sql"
+}
