@@ -47,6 +47,7 @@ struct live_keylog {
 	struct tlslog_bpf *skel;
 	live_keylog_fn fn;
 	live_keylog_libssl_fn libssl_fn;  /* with ctx */
+	live_keylog_exe_fn exe_fn;        /* with ctx */
 	void *ctx;
 	bool quiet;
 	struct bpf_link *links[KL_FILES_MAX];
@@ -302,9 +303,35 @@ static void consider_needed(struct live_keylog *k, int fd, int rootfd, const cha
 
 /* ---- processes ---- */
 
+/*
+ * Tells exe_fn the name of the program pid has just exec'd (st: the file open through
+ * /proc/PID/exe; name: that link's text): only when the link still leads to that very file
+ * after its mount namespace is read, so that neither a second exec nor a reused pid pairs a
+ * name, a file and a namespace that do not belong together.
+ */
+static void tell_exe(struct live_keylog *k, const char *pid, const struct stat *st,
+		     const char *name)
+{
+	char path[64];
+	struct stat ns, again;
+	size_t n = strlen(name), d = strlen(" (deleted)");
+
+	if (!k->exe_fn || k->exec_ns == 0 || name[0] != '/' ||
+	    (n >= d && strcmp(name + n - d, " (deleted)") == 0))
+		return;
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
+	if (stat(path, &ns) < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	if (stat(path, &again) < 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino)
+		return;
+	k->exe_fn(k->ctx, st->st_dev, st->st_ino, (uint32_t)ns.st_ino, name, k->exec_ns);
+}
+
 /* Its executable (and, when new, the libraries it needs), then the files it maps; at an exec
- * (needed), only when the executable is new. */
-static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
+ * (needed), only when the executable is new. line_fn: as in live_keylog_rescan(). */
+static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
+		     live_keylog_maps_fn line_fn, void *ctx)
 {
 	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
 	unsigned long long lo, hi, ino;
@@ -322,38 +349,48 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 		ssize_t l;
 
 		/*
-		 * At an exec, a program met before ends the look: its libraries were looked at
-		 * when it was met (at its first exec, or in the start's scan of the system
-		 * directories), and those it loads later are the rescan's. Without this, every
-		 * exec on the host (a build runs thousands a second) read the new process's maps.
+		 * A program met before needs no name (consider_fd() would not look at it again).
+		 * At an exec it also ends the look: its libraries were looked at when it was met
+		 * (at its first exec, or in the start's scan of the system directories), and those
+		 * it loads later are the rescan's. Without this, every exec on the host (a build
+		 * runs thousands a second) read the new process's maps.
 		 */
-		if (needed && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    seen_find(k, st.st_dev, st.st_ino, NULL)) {
-			close(fd);
-			return;
-		}
-		l = readlink(path, name, sizeof(name) - 1);
-		name[l > 0 ? l : 0] = '\0';
-		consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) : path);
-		if (needed && k->nseen != before) {
-			int rootfd;
+		bool is_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 
-			snprintf(root, sizeof(root), "/proc/%s/root", pid);
-			rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (rootfd >= 0) {
-				consider_needed(k, fd, rootfd, root, NEEDED_DEPTH);
-				close(rootfd);
+		if (is_file && seen_find(k, st.st_dev, st.st_ino, NULL)) {
+			close(fd);
+			if (needed)
+				return;
+		} else {
+			l = readlink(path, name, sizeof(name) - 1);
+			name[l > 0 ? l : 0] = '\0';
+			consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) :
+						   path);
+			if (needed && is_file && l > 0)
+				tell_exe(k, pid, &st, name);
+			if (needed && k->nseen != before) {
+				int rootfd;
+
+				snprintf(root, sizeof(root), "/proc/%s/root", pid);
+				rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (rootfd >= 0) {
+					consider_needed(k, fd, rootfd, root, NEEDED_DEPTH);
+					close(rootfd);
+				}
 			}
+			close(fd);
 		}
-		close(fd);
 	}
 	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
 	m = fopen(path, "re");
 	if (!m)
 		return;
 	while (fgets(line, sizeof(line), m)) {
-		char *file = strchr(line, '/');
+		char *file;
 
+		if (line_fn)
+			line_fn(ctx, pid, line);
+		file = strchr(line, '/');
 		if (!file || sscanf(line, "%llx-%llx %7s %*x %x:%x %llu", &lo, &hi, perms, &maj, &mnr,
 				    &ino) != 6 || perms[2] != 'x' || strstr(file, " (deleted)"))
 			continue;
@@ -411,7 +448,7 @@ static void scan_dir(struct live_keylog *k, const char *path, int depth)
 	closedir(d);
 }
 
-void live_keylog_rescan(struct live_keylog *k)
+void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc");
@@ -420,7 +457,7 @@ void live_keylog_rescan(struct live_keylog *k)
 		return;
 	while ((de = readdir(d)))
 		if (isdigit((unsigned char)de->d_name[0]))
-			scan_pid(k, de->d_name, false);
+			scan_pid(k, de->d_name, false, line_fn, ctx);
 	closedir(d);
 }
 
@@ -439,7 +476,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 		snprintf(pid, sizeof(pid), "%u", x->pid);
 		k->exec_ns = x->ts_ns;
-		scan_pid(k, pid, true);
+		scan_pid(k, pid, true, NULL, NULL);
 		k->exec_ns = 0;
 		return 0;
 	}
@@ -491,7 +528,7 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 			"started later are found by the rescan only\n", strerror(-rc));
 	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		scan_dir(k, system_dirs[i], 1);
-	live_keylog_rescan(k);
+	live_keylog_rescan(k, NULL, NULL);
 	malloc_trim(0); /* the large symbol tables read are freed: give the memory back */
 	*out = k;
 	return 0;
@@ -501,6 +538,12 @@ void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn)
 {
 	if (k)
 		k->libssl_fn = fn;
+}
+
+void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn)
+{
+	if (k)
+		k->exe_fn = fn;
 }
 
 void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed)

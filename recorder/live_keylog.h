@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <bpf/libbpf.h>
 
@@ -46,8 +47,22 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 typedef void (*live_keylog_libssl_fn)(void *ctx, int fd, const char *name);
 void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn);
 
-/* Looks at every running process again for files not seen yet. */
-void live_keylog_rescan(struct live_keylog *k);
+/*
+ * A new program's executable, as the exec handler found it: (dev, ino) run by a process of
+ * mount namespace mntns (its inode), named path (/proc/PID/exe's link, checked to lead to that
+ * file while the process ran it), at mono_ns (CLOCK_MONOTONIC). Given with ctx.
+ */
+typedef void (*live_keylog_exe_fn)(void *ctx, dev_t dev, ino_t ino, uint32_t mntns,
+				   const char *path, uint64_t mono_ns);
+void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
+
+/*
+ * Looks at every running process again for files not seen yet. When line_fn is not NULL it
+ * is given every line of every process's /proc/PID/maps read on the way (the line may be
+ * changed), so that one pass over the processes serves both (live_tls's libssl search).
+ */
+typedef void (*live_keylog_maps_fn)(void *ctx, const char *pid, char *line);
+void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx);
 
 /* Files probed so far, and files that are a TLS library but could not be probed. */
 void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed);
