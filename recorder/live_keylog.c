@@ -27,6 +27,7 @@
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "proc_maps.h"
 #include "uprobe_attach.h"
 #include "tls/lib.h"
 
@@ -59,6 +60,7 @@ struct live_keylog {
 	size_t nseen;
 	uint32_t *slot;                   /* SEEN_SLOTS: index + 1 into seen, 0 empty */
 	bool full_said;
+	char maps_buf[64 * 1024];         /* stdio's buffer for /proc/PID/maps */
 };
 
 static uint32_t seen_hash(dev_t dev, ino_t ino)
@@ -334,9 +336,6 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
 		     live_keylog_maps_fn line_fn, void *ctx)
 {
 	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
-	unsigned long long lo, hi, ino;
-	unsigned maj, mnr;
-	char perms[8];
 	int fd;
 	FILE *m;
 
@@ -358,6 +357,13 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
 		bool is_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 
 		if (is_file && seen_find(k, st.st_dev, st.st_ino, NULL)) {
+			/* an exec of a program met before: only its name, for proc_owner */
+			if (needed && k->exe_fn) {
+				l = readlink(path, name, sizeof(name) - 1);
+				name[l > 0 ? l : 0] = '\0';
+				if (l > 0)
+					tell_exe(k, pid, &st, name);
+			}
 			close(fd);
 			if (needed)
 				return;
@@ -385,21 +391,24 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
 	m = fopen(path, "re");
 	if (!m)
 		return;
+	/* a process's maps in a few reads, not one per 4 KiB */
+	setvbuf(m, k->maps_buf, _IOFBF, sizeof(k->maps_buf));
 	while (fgets(line, sizeof(line), m)) {
-		char *file;
+		struct proc_maps_line ml;
 
+		line[strcspn(line, "\n")] = '\0';
+		if (!proc_maps_parse(line, &ml))
+			continue;
 		if (line_fn)
-			line_fn(ctx, pid, line);
-		file = strchr(line, '/');
-		if (!file || sscanf(line, "%llx-%llx %7s %*x %x:%x %llu", &lo, &hi, perms, &maj, &mnr,
-				    &ino) != 6 || perms[2] != 'x' || strstr(file, " (deleted)"))
+			line_fn(ctx, pid, &ml);
+		if (!ml.path || ml.perms[2] != 'x' || strstr(ml.path, " (deleted)"))
 			continue;
 		/* seen already (as maps names it): no need to open it again */
-		if (seen_find(k, makedev(maj, mnr), (ino_t)ino, NULL))
+		if (seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode, NULL))
 			continue;
-		file[strcspn(file, "\n")] = '\0';
-		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid, lo, hi);
-		consider_path(k, path, file);
+		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid,
+			 (unsigned long long)ml.start, (unsigned long long)ml.end);
+		consider_path(k, path, ml.path);
 	}
 	fclose(m);
 }

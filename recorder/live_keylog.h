@@ -58,10 +58,11 @@ void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 
 /*
  * Looks at every running process again for files not seen yet. When line_fn is not NULL it
- * is given every line of every process's /proc/PID/maps read on the way (the line may be
- * changed), so that one pass over the processes serves both (live_tls's libssl search).
+ * is given every line of every process's /proc/PID/maps read on the way, parsed, so that
+ * one pass over the processes serves both (live_tls's libssl search).
  */
-typedef void (*live_keylog_maps_fn)(void *ctx, const char *pid, char *line);
+struct proc_maps_line;
+typedef void (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx);
 
 /* Files probed so far, and files that are a TLS library but could not be probed. */

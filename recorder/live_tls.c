@@ -465,11 +465,11 @@ static int rescan_one(void *ctx, const struct tls_lib_file *f)
 }
 
 /* A maps line read by the key-log rescan: a libssl mapped there is one of ours. */
-static void rescan_line(void *ctx, const char *pid, char *line)
+static void rescan_line(void *ctx, const char *pid, const struct proc_maps_line *m)
 {
 	struct live_tls *t = ctx;
 
-	live_tls_find_line(pid, line, &t->rescan_seen, rescan_one, t);
+	live_tls_find_line(pid, m, &t->rescan_seen, rescan_one, t);
 }
 
 /* A libssl that a new program needs, open on FD (found in the program's own root). */

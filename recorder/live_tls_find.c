@@ -21,6 +21,7 @@
 #include <sys/sysmacros.h>
 
 #include "live_tls_find.h"
+#include "proc_maps.h"
 #include "tls_lib.h"
 
 int live_tls_find_system(char *path, size_t len)
@@ -78,41 +79,34 @@ static void seen_add(struct live_tls_seen *s, dev_t dev, ino_t ino)
 	s->n++;
 }
 
-int live_tls_find_line(const char *pid, char *line, struct live_tls_seen *seen,
+int live_tls_find_line(const char *pid, const struct proc_maps_line *m,
+		       struct live_tls_seen *seen,
 		       int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
 {
-	char alt[PATH_MAX + 64], *path, *nl;
-	unsigned long long inode;
-	unsigned maj, mnr;
+	char alt[PATH_MAX + 64];
+	const char *path = m->path;
 	struct tls_lib_file f;
 	dev_t dev;
 
-	path = strchr(line, '/');
-	if (!path || !strstr(path, "/libssl"))
+	if (!path || !strstr(path, "/libssl") || strstr(path, " (deleted)") || !is_libssl(path))
 		return 0;
-	nl = strchr(path, '\n');
-	if (nl)
-		*nl = '\0';
-	if (strstr(path, " (deleted)") || !is_libssl(path))
-		return 0;
-	if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &mnr, &inode) != 3)
-		return 0;
-	dev = makedev(maj, mnr);
+	dev = makedev(m->major, m->minor);
 	/* the file found must have this inode: one found already in this pass needs no look */
-	if (seen_has(seen, dev, (ino_t)inode))
+	if (seen_has(seen, dev, (ino_t)m->inode))
 		return 0;
-	if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev) {
+	if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)m->inode || f.dev != dev) {
 		snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
-		if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev) {
+		if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)m->inode || f.dev != dev) {
 			/* A chroot inside another mount namespace: its path leads
 			 * nowhere from here, but the kernel's link to the mapping does. */
-			snprintf(alt, sizeof(alt), "/proc/%s/map_files/%.*s", pid,
-				 (int)strcspn(line, " "), line);
-			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev)
+			snprintf(alt, sizeof(alt), "/proc/%s/map_files/%llx-%llx", pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end);
+			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)m->inode ||
+			    f.dev != dev)
 				return 0;
 		}
 	}
-	seen_add(seen, dev, (ino_t)inode);
+	seen_add(seen, dev, (ino_t)m->inode);
 	return fn(ctx, &f);
 }
 
@@ -120,6 +114,7 @@ static int scan_pid(const char *pid, struct live_tls_seen *seen,
 		    int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
 {
 	char maps[64], line[PATH_MAX + 128];
+	struct proc_maps_line ml;
 	FILE *m;
 	int rc = 0;
 
@@ -127,8 +122,11 @@ static int scan_pid(const char *pid, struct live_tls_seen *seen,
 	m = fopen(maps, "re");
 	if (!m)
 		return 0;
-	while (rc == 0 && fgets(line, sizeof(line), m))
-		rc = live_tls_find_line(pid, line, seen, fn, ctx);
+	while (rc == 0 && fgets(line, sizeof(line), m)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (proc_maps_parse(line, &ml))
+			rc = live_tls_find_line(pid, &ml, seen, fn, ctx);
+	}
 	fclose(m);
 	return rc;
 }

@@ -43,11 +43,13 @@ struct live_tls_seen {
 };
 
 /*
- * The same for one line of PID's /proc/PID/maps (its newline is cut): calls fn when it maps
+ * The same for one line of PID's /proc/PID/maps, parsed (proc_maps.h): calls fn when it maps
  * a libssl not in seen (which it then joins). Returns 0 or fn's error. For a caller that reads
  * the maps anyway (live_keylog_rescan()).
  */
-int live_tls_find_line(const char *pid, char *line, struct live_tls_seen *seen,
+struct proc_maps_line;
+int live_tls_find_line(const char *pid, const struct proc_maps_line *m,
+		       struct live_tls_seen *seen,
 		       int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx);
 
 #endif
