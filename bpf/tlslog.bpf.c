@@ -201,6 +201,10 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	x->kind = KL_EV_EXEC;
 	x->pid = bpf_get_current_pid_tgid() >> 32;
 	x->ts_ns = now;
+	x->dev = nk.dev;
+	x->ino = nk.ino;
+	x->mntns = nk.mntns;
+	x->known = known;
 	bpf_ringbuf_submit(x, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

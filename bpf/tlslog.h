@@ -80,12 +80,17 @@ struct keylog_named {
 #define KL_NAMED_MAX 4096
 #define KL_NAME_EVERY_NS (30ull * 1000000000ull)
 
-/* A process that just ran execve(): user space looks at its executable before it runs far,
- * or (a file looked at already, not named lately in its namespace) only names it. */
+/* A process that just ran execve(): user space looks at its executable before it runs far
+ * (known 0), or only names it (known 1: a file looked at already, not named lately in its
+ * mount namespace). */
 struct keylog_exec {
 	__u32 kind;             /* KL_EV_EXEC */
 	__u32 pid;
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
+	__u64 dev;              /* the executable, as in struct keylog_file (0: unknown) */
+	__u64 ino;
+	__u32 mntns;            /* the process's mount namespace (its inode) */
+	__u32 known;
 };
 
 enum keylog_counter {

@@ -54,6 +54,7 @@ struct live_keylog {
 	struct bpf_link *links[KL_FILES_MAX];
 	struct bpf_link *exec_link;       /* sched_process_exec */
 	uint64_t exec_ns;                 /* CLOCK_MONOTONIC of the exec being handled, or 0 */
+	uint32_t exec_mntns;              /* its process's mount namespace */
 	struct tls_probe probe[KL_FILES_MAX];
 	uint32_t nprobed, nfailed;
 	struct seen_file *seen;
@@ -89,10 +90,16 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, 
 
 /* Tells the exec probe that st's file was looked at: its next execs need no record. Best
  * effort: a file missing from the map only costs a record that user space then skips. */
+/* dev as the kernel encodes it (struct keylog_file, struct keylog_exec) */
+static uint32_t kernel_dev(dev_t dev)
+{
+	return ((uint32_t)major(dev) << 20) | minor(dev);
+}
+
 static void mark_known(struct live_keylog *k, const struct stat *st)
 {
 	struct keylog_file f = {
-		.dev = ((uint64_t)major(st->st_dev) << 20) | minor(st->st_dev),
+		.dev = kernel_dev(st->st_dev),
 		.ino = st->st_ino,
 	};
 	uint8_t one = 1;
@@ -306,28 +313,41 @@ static void consider_needed(struct live_keylog *k, int fd, int rootfd, const cha
 /* ---- processes ---- */
 
 /*
- * Tells exe_fn the name of the program pid has just exec'd (st: the file open through
- * /proc/PID/exe; name: that link's text): only when the link still leads to that very file
- * after its mount namespace is read, so that neither a second exec nor a reused pid pairs a
- * name, a file and a namespace that do not belong together.
+ * Tells exe_fn the name of the program pid has just exec'd (in the exec record's mount
+ * namespace): name, /proc/PID/exe's text, only when that link, followed afterwards, still
+ * leads to (kdev, ino), the file the exec ran (so that a second exec does not pair a name with
+ * another file).
  */
-static void tell_exe(struct live_keylog *k, const char *pid, const struct stat *st,
+static void tell_exe(struct live_keylog *k, const char *pid, uint32_t kdev, uint64_t ino,
 		     const char *name)
 {
 	char path[64];
-	struct stat ns, again;
+	struct stat st;
 	size_t n = strlen(name), d = strlen(" (deleted)");
 
-	if (!k->exe_fn || k->exec_ns == 0 || name[0] != '/' ||
+	if (!k->exe_fn || k->exec_ns == 0 || !k->exec_mntns || name[0] != '/' ||
 	    (n >= d && strcmp(name + n - d, " (deleted)") == 0))
 		return;
-	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", pid);
-	if (stat(path, &ns) < 0)
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	if (stat(path, &st) < 0 || st.st_ino != ino || kernel_dev(st.st_dev) != kdev)
+		return;
+	k->exe_fn(k->ctx, kdev, ino, k->exec_mntns, name, k->exec_ns);
+}
+
+/* An exec of a program looked at before (x->known): only its name. */
+static void name_exe(struct live_keylog *k, const char *pid, const struct keylog_exec *x)
+{
+	char path[64], name[PATH_MAX];
+	ssize_t l;
+
+	if (!k->exe_fn || !x->ino)
 		return;
 	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
-	if (stat(path, &again) < 0 || again.st_dev != st->st_dev || again.st_ino != st->st_ino)
+	l = readlink(path, name, sizeof(name) - 1);
+	if (l <= 0)
 		return;
-	k->exe_fn(k->ctx, st->st_dev, st->st_ino, (uint32_t)ns.st_ino, name, k->exec_ns);
+	name[l] = '\0';
+	tell_exe(k, pid, (uint32_t)x->dev, x->ino, name);
 }
 
 /* Its executable (and, when new, the libraries it needs), then the files it maps; at an exec
@@ -362,7 +382,7 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
 				l = readlink(path, name, sizeof(name) - 1);
 				name[l > 0 ? l : 0] = '\0';
 				if (l > 0)
-					tell_exe(k, pid, &st, name);
+					tell_exe(k, pid, kernel_dev(st.st_dev), st.st_ino, name);
 			}
 			close(fd);
 			if (needed)
@@ -373,7 +393,7 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
 			consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) :
 						   path);
 			if (needed && is_file && l > 0)
-				tell_exe(k, pid, &st, name);
+				tell_exe(k, pid, kernel_dev(st.st_dev), st.st_ino, name);
 			if (needed && k->nseen != before) {
 				int rootfd;
 
@@ -485,7 +505,11 @@ static int on_event(void *ctx, void *data, size_t size)
 
 		snprintf(pid, sizeof(pid), "%u", x->pid);
 		k->exec_ns = x->ts_ns;
-		scan_pid(k, pid, true, NULL, NULL);
+		k->exec_mntns = x->mntns;
+		if (x->known)
+			name_exe(k, pid, x);
+		else
+			scan_pid(k, pid, true, NULL, NULL);
 		k->exec_ns = 0;
 		return 0;
 	}

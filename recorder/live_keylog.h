@@ -18,7 +18,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <sys/types.h>
 
 #include <bpf/libbpf.h>
 
@@ -48,11 +47,13 @@ typedef void (*live_keylog_libssl_fn)(void *ctx, int fd, const char *name);
 void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn);
 
 /*
- * A new program's executable, as the exec handler found it: (dev, ino) run by a process of
- * mount namespace mntns (its inode), named path (/proc/PID/exe's link, checked to lead to that
- * file while the process ran it), at mono_ns (CLOCK_MONOTONIC). Given with ctx.
+ * A program's executable as the exec handler found it (a new program at its first exec, any
+ * other once per 30 s per mount namespace): (dev: the kernel's encoding, major << 20 | minor,
+ * ino) run by a process of mount namespace mntns (its inode), named path (/proc/PID/exe's
+ * link, checked to lead to that file while the process ran it), at mono_ns (CLOCK_MONOTONIC).
+ * Given with ctx.
  */
-typedef void (*live_keylog_exe_fn)(void *ctx, dev_t dev, ino_t ino, uint32_t mntns,
+typedef void (*live_keylog_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
 				   const char *path, uint64_t mono_ns);
 void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 

@@ -579,7 +579,7 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 	return rc;
 }
 
-static void exe_named(void *ctx, dev_t dev, ino_t ino, uint32_t mntns, const char *path,
+static void exe_named(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns, const char *path,
 		      uint64_t mono_ns)
 {
 	struct live_tls *t = ctx;

@@ -22,7 +22,6 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/types.h>
 
 #include "../schema/records.h"
 #include "live.h"
@@ -67,10 +66,10 @@ int live_tls_poll(struct live_tls *t, int timeout_ms);
 
 /*
  * fn(ctx, ...) is told the name of every new program that the exec handler opens (see
- * live_keylog_exe_fn: dev as stat gives it), e.g. for proc_owner_exe_named(). Nothing when
+ * live_keylog_exe_fn), e.g. for proc_owner_exe_named(). Nothing when
  * the key-log probes could not be loaded.
  */
-typedef void (*live_tls_exe_fn)(void *ctx, dev_t dev, ino_t ino, uint32_t mntns,
+typedef void (*live_tls_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
 				const char *path, uint64_t mono_ns);
 void live_tls_set_exe_fn(struct live_tls *t, live_tls_exe_fn fn, void *ctx);
 
