@@ -88,14 +88,14 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, 
 	return NULL;
 }
 
-/* Tells the exec probe that st's file was looked at: its next execs need no record. Best
- * effort: a file missing from the map only costs a record that user space then skips. */
 /* dev as the kernel encodes it (struct keylog_file, struct keylog_exec) */
 static uint32_t kernel_dev(dev_t dev)
 {
 	return ((uint32_t)major(dev) << 20) | minor(dev);
 }
 
+/* Tells the exec probe that st's file was looked at: its next execs need no record. Best
+ * effort: a file missing from the map only costs a record that user space then skips. */
 static void mark_known(struct live_keylog *k, const struct stat *st)
 {
 	struct keylog_file f = {
