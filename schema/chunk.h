@@ -139,6 +139,12 @@ int chunk_view_parse(struct chunk_view *v, const char **why);
  */
 int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint64_t *keep,
 			    const char **why);
+/*
+ * The same for the chunk's first end bytes alone (the blocks before its first packet: the SHB,
+ * the IDBs and the DSBs), decoded into raw: the DSBs found, for chunk_view_walk_secrets; a
+ * packet there is damage.
+ */
+int chunk_view_parse_head(struct chunk_view *v, size_t end, const char **why);
 void chunk_view_free_contents(struct chunk_view *v);
 
 /*

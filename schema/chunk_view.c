@@ -270,6 +270,17 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 	return view_end(v, &w, err);
 }
 
+int chunk_view_parse_head(struct chunk_view *v, size_t end, const char **why)
+{
+	struct walk w = { .sorted = true };
+	int err = view_begin(v, &w, 0);
+	if (!err && end > v->raw.len)
+		err = -EBADMSG, *why = "the chunk's header blocks end past its data";
+	if (!err) /* room for no packet: one here is damage */
+		err = walk_range(v, &w, 0, end, why);
+	return view_end(v, &w, err);
+}
+
 int chunk_view_walk_secrets(const struct chunk_view *v,
 			    int (*fn)(const struct tls_secret *sec, void *ctx), void *ctx)
 {
