@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS segments (
 	last_ns  INTEGER
 );
 
+-- flows: the ids of its flows, ascending, as LEB128 deltas.
+-- near_secrets (version 7): how many secrets of the chunk's DSB are near their session
+-- (index.h INDEX_SECRET_WINDOW) and so have no `secrets` row: readers take them from the DSB.
 CREATE TABLE IF NOT EXISTS chunks (
 	id              INTEGER PRIMARY KEY,
 	segment         INTEGER NOT NULL,
@@ -48,9 +51,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 	last_ns         INTEGER NOT NULL,
 	packets         INTEGER NOT NULL,
 	nonflow_packets INTEGER NOT NULL,
-	flows           BLOB NOT NULL,     -- ids of its flows, ascending, as LEB128 deltas
-	-- (version 7) how many secrets of its DSB are near their session (index.h
-	-- INDEX_SECRET_WINDOW) and so have no `secrets` row: readers take them from the DSB
+	flows           BLOB NOT NULL,
 	near_secrets    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_first ON chunks(first_ns);
