@@ -48,8 +48,20 @@ struct secret_item {
 	size_t off, len;            /* its secrets (secret_blob.h) in walk.blobs */
 };
 
+/* What a walk knows of a chunk of the sessions' windows: whether it has near secrets, and
+ * where it is. */
+struct chunk_info {
+	uint64_t id;                /* 0: empty */
+	bool near;
+	struct chunk_ref ref;
+};
+
+#define CHUNK_INFOS 64u /* a power of two */
+
 struct walk {
 	struct store *s;
+	struct chunk_info info[CHUNK_INFOS];
+	sqlite3_stmt *chunk_st;     /* a chunk's row, by id */
 	struct secret_item *v;
 	size_t n, cap;
 	struct buf blobs;
@@ -178,9 +190,13 @@ static struct secret_item *item_new(struct walk *w)
 	return &w->v[w->n++];
 }
 
+static bool has_item(const struct walk *w, const uint8_t cr[32], uint64_t chunk_id);
+
+/* A row, unless found already (the query's two ways may both find it) */
 static int add_row(struct walk *w, sqlite3_stmt *st)
 {
-	if (sqlite3_column_bytes(st, 1) != 32)
+	if (sqlite3_column_bytes(st, 1) != 32 ||
+	    has_item(w, sqlite3_column_blob(st, 1), (uint64_t)sqlite3_column_int64(st, 3)))
 		return 0;
 	size_t len = (size_t)sqlite3_column_bytes(st, 0), off = w->blobs.len;
 	if (!len)
@@ -280,6 +296,22 @@ static int give_items(struct walk *w, int (*fn)(const struct tls_secret *, uint6
 	return err;
 }
 
+
+#define NEAR(i) "t.chunk_id + " #i
+_Static_assert(INDEX_SECRET_WINDOW == 8, "the list below has INDEX_SECRET_WINDOW terms");
+/* A flow's rows: near its sessions (in its chunk or the next INDEX_SECRET_WINDOW - 1, by
+ * key), and those secret_chunks lists; a row found both ways (stores of version 4 list every
+ * row) is taken once (add_row). */
+static const char flow_rows_sql[] =
+	"SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
+	"JOIN secrets x ON x.client_random = t.client_random AND x.chunk_id IN ("
+	NEAR(0) ", " NEAR(1) ", " NEAR(2) ", " NEAR(3) ", " NEAR(4) ", " NEAR(5) ", "
+	NEAR(6) ", " NEAR(7) ") WHERE t.flow_id = ?1 "
+	"UNION ALL SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
+	"JOIN secret_chunks c ON c.client_random = t.client_random "
+	"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
+	"WHERE t.flow_id = ?1";
+#undef NEAR
 static void chunk_ref_of(sqlite3_stmt *st, int col, struct chunk_ref *ref)
 {
 	memset(ref, 0, sizeof(*ref));
@@ -290,26 +322,37 @@ static void chunk_ref_of(sqlite3_stmt *st, int col, struct chunk_ref *ref)
 	ref->raw_len = (uint32_t)sqlite3_column_int64(st, col + 4);
 }
 
-#define NEAR(i) "t.chunk_id + " #i
-_Static_assert(INDEX_SECRET_WINDOW == 8, "the list below has INDEX_SECRET_WINDOW terms");
-/* A flow's rows: near its sessions (in its chunk or the next INDEX_SECRET_WINDOW - 1, by
- * key), and those secret_chunks lists; a row found both ways (stores of version 4 list every
- * row) comes once. */
-static const char flow_rows_sql[] =
-	"SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
-	"JOIN secrets x ON x.client_random = t.client_random AND x.chunk_id IN ("
-	NEAR(0) ", " NEAR(1) ", " NEAR(2) ", " NEAR(3) ", " NEAR(4) ", " NEAR(5) ", "
-	NEAR(6) ", " NEAR(7) ") WHERE t.flow_id = ?1 "
-	"UNION SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
-	"JOIN secret_chunks c ON c.client_random = t.client_random "
-	"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-	"WHERE t.flow_id = ?1";
-#undef NEAR
-/* A flow's sessions, each with the chunks of its window whose DSBs hold near secrets. */
-static const char flow_near_sql[] =
-	"SELECT t.client_random, c.id, c.segment, c.offset, c.length, c.raw_len "
-	"FROM tls_sessions t JOIN chunks c ON c.id >= t.chunk_id AND c.id < t.chunk_id + ?2 "
-	"WHERE t.flow_id = ?1 AND c.near_secrets > 0 ORDER BY c.id";
+/* A flow's sessions. */
+static const char flow_sessions_sql[] =
+	"SELECT client_random, chunk_id FROM tls_sessions WHERE flow_id = ?1";
+
+/* What the walk knows of chunk id, asked of the index the first time. NULL: an error. */
+static const struct chunk_info *chunk_info(struct walk *w, uint64_t id)
+{
+	struct chunk_info *ci = &w->info[id & (CHUNK_INFOS - 1)];
+	if (ci->id == id && id)
+		return ci;
+	if (!w->chunk_st && sqlite3_prepare_v2(index_db(w->s->ix), "SELECT id, segment, offset, "
+					       "length, raw_len, near_secrets FROM chunks "
+					       "WHERE id = ?1", -1, &w->chunk_st, NULL) != SQLITE_OK) {
+		store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
+		return NULL;
+	}
+	sqlite3_stmt *st = w->chunk_st;
+	sqlite3_bind_int64(st, 1, (int64_t)id);
+	int rc = sqlite3_step(st);
+	ci->id = id;
+	ci->near = rc == SQLITE_ROW && sqlite3_column_int64(st, 5) > 0;
+	if (ci->near)
+		chunk_ref_of(st, 0, &ci->ref);
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		ci->id = 0;
+		store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
+		return NULL;
+	}
+	return ci;
+}
 
 static int walk_flows(struct walk *w, const struct idset *flows,
 		      int (*fn)(const struct tls_secret *, uint64_t, void *), void *ctx)
@@ -317,7 +360,7 @@ static int walk_flows(struct walk *w, const struct idset *flows,
 	sqlite3 *db = index_db(w->s->ix);
 	sqlite3_stmt *rows = NULL, *near = NULL;
 	if (sqlite3_prepare_v2(db, flow_rows_sql, -1, &rows, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, flow_near_sql, -1, &near, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(db, flow_sessions_sql, -1, &near, NULL) != SQLITE_OK) {
 		sqlite3_finalize(rows);
 		return store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
 	}
@@ -328,13 +371,18 @@ static int walk_flows(struct walk *w, const struct idset *flows,
 			err = add_row(w, rows);
 		sqlite3_reset(rows);
 		sqlite3_bind_int64(near, 1, (int64_t)flows->ids[i]);
-		sqlite3_bind_int(near, 2, INDEX_SECRET_WINDOW);
 		while (!err && sqlite3_step(near) == SQLITE_ROW) {
-			struct chunk_ref ref;
 			if (sqlite3_column_bytes(near, 0) != 32)
 				continue;
-			chunk_ref_of(near, 1, &ref);
-			err = add_from_dsb(w, sqlite3_column_blob(near, 0), flows->ids[i], &ref);
+			uint64_t first = (uint64_t)sqlite3_column_int64(near, 1);
+			for (uint64_t c = first; c < first + INDEX_SECRET_WINDOW && !err; c++) {
+				const struct chunk_info *ci = chunk_info(w, c);
+				if (!ci)
+					err = -EIO;
+				else if (ci->near)
+					err = add_from_dsb(w, sqlite3_column_blob(near, 0),
+							   flows->ids[i], &ci->ref);
+			}
 		}
 		sqlite3_reset(near);
 		if (!err)
@@ -402,12 +450,17 @@ static int walk_all(struct walk *w, int (*fn)(const struct tls_secret *, uint64_
 int store_walk_secrets(struct store *s, const struct idset *flows,
 		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx)
 {
-	struct walk w = { .s = s };
-	int err = flows ? walk_flows(&w, flows, fn, ctx) : walk_all(&w, fn, ctx);
-	free(w.v);
-	free(w.pick);
-	buf_free(&w.blobs);
-	if (!err && w.err)
-		err = store_fail(s, w.err, "%s", w.errmsg);
+	struct walk *w = calloc(1, sizeof(*w));
+	if (!w)
+		return store_fail(s, -ENOMEM, "%s: out of memory", s->dir);
+	w->s = s;
+	int err = flows ? walk_flows(w, flows, fn, ctx) : walk_all(w, fn, ctx);
+	sqlite3_finalize(w->chunk_st);
+	free(w->v);
+	free(w->pick);
+	buf_free(&w->blobs);
+	if (!err && w->err)
+		err = store_fail(s, w->err, "%s", w->errmsg);
+	free(w);
 	return err;
 }
