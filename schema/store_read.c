@@ -924,14 +924,7 @@ static int read_head_blocks(struct store *s, int fd, struct chunk_view *v, const
 	uint8_t *want = calloc(m->n_blocks ? m->n_blocks : 1, 1);
 	if (!want)
 		return -ENOMEM;
-	size_t end = m->raw_len;
-	for (size_t b = 0; b < m->n_blocks; b++) {
-		if (m->blocks[b].packets) {
-			end = m->blocks[b].raw_off;
-			break;
-		}
-		want[b] = 1;
-	}
+	size_t end = chunk_head_blocks(m, want);
 	int err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
 	free(want);
 	return err ? err : chunk_view_parse_head(v, end, why);
