@@ -187,9 +187,10 @@ CREATE TABLE IF NOT EXISTS secrets (
 -- Which chunks hold secrets of a client_random, for the secrets that are not near their session:
 -- since version 5, a secret in its session's chunk (tls_sessions.chunk_id) or one of the 7
 -- chunks after it (INDEX_SECRET_WINDOW in index.h) has no row here, and readers look for it
--- there by (chunk_id, client_random): in `secrets` up to version 6, in the DSB since 7. Rows here: secrets stored before their session (a key
--- log kept whole with --keep-all-secrets), long after it, or of no session. The one table
--- with random keys, one small row per session (and chunk) rather than one per secret.
+-- there by (chunk_id, client_random): in `secrets` up to version 6, in the DSB since 7. Rows
+-- here: secrets stored before their session (a key log kept whole with --keep-all-secrets),
+-- long after it, or of no session. The one table with random keys, one small row per session
+-- (and chunk) rather than one per secret.
 CREATE TABLE IF NOT EXISTS secret_chunks (
 	client_random BLOB NOT NULL,
 	chunk_id      INTEGER NOT NULL,

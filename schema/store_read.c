@@ -2,9 +2,10 @@
 /*
  * store_read.c - the reader side of the store API: which flows match a filter, which chunks
  * hold their packets, a chunk's packets in time order (or its DSBs alone), and the summary
- * figures (the secrets of a set of flows: store_secrets_read.c). Every query goes through an index (flows by address, port, process;
- * chunks by flow and by time), so its cost follows the size of the answer; inside a chunk,
- * an export by flow reads only the blocks that hold the flows' packets.
+ * figures (the secrets of a set of flows: store_secrets_read.c). Every query goes through an
+ * index (flows by address, port, process; chunks by flow and by time), so its cost follows the
+ * size of the answer; inside a chunk, an export by flow reads only the blocks that hold the
+ * flows' packets.
  */
 #include "store_impl.h"
 
@@ -1083,10 +1084,11 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		{ "SELECT count(*) FROM tls_sessions", offsetof(struct store_stats, tls_sessions) },
 		/* and since schema 7, those near their session, which have no row (index.sql):
 		 * linked, since their session was there when their chunk was indexed */
-		{ "SELECT coalesce(sum(n), 0) + (SELECT coalesce(sum(near_secrets), 0) FROM chunks) "
-		  "FROM secrets", offsetof(struct store_stats, secrets) },
-		{ "SELECT coalesce(sum(n), 0) + (SELECT coalesce(sum(near_secrets), 0) FROM chunks) "
-		  "FROM secrets WHERE client_random IN (SELECT client_random FROM tls_sessions)",
+		{ "SELECT coalesce(sum(n), 0) + (SELECT coalesce(sum(near_secrets), 0) FROM "
+		  "chunks) FROM secrets", offsetof(struct store_stats, secrets) },
+		{ "SELECT coalesce(sum(n), 0) + (SELECT coalesce(sum(near_secrets), 0) FROM "
+		  "chunks) FROM secrets WHERE client_random IN (SELECT client_random FROM "
+		  "tls_sessions)",
 		  offsetof(struct store_stats, secrets_linked) },
 		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },
 		{ "SELECT min(first_ns) FROM chunks WHERE packets > 0",

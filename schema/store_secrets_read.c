@@ -151,11 +151,11 @@ static struct dsb_entry *dsb_get(struct walk *w, const struct chunk_ref *ref)
 		segment_name(ref->segment, name);
 		if (err == -EBADMSG)
 			store_fail(s, err, "%s/%s: offset %llu: chunk %llu: a line of its DSB is "
-				   "not a key log line", s->dir, name, (unsigned long long)ref->offset,
-				   (unsigned long long)ref->id);
+				   "not a key log line", s->dir, name,
+				   (unsigned long long)ref->offset, (unsigned long long)ref->id);
 		else if (err)
-			store_fail(s, err, "%s: chunk %llu: %s", s->dir, (unsigned long long)ref->id,
-				   strerror(-err));
+			store_fail(s, err, "%s: chunk %llu: %s", s->dir,
+				   (unsigned long long)ref->id, strerror(-err));
 		chunk_view_close(v);
 	}
 	if (err == -ENOMEM) {
@@ -332,9 +332,10 @@ static const struct chunk_info *chunk_info(struct walk *w, uint64_t id)
 	struct chunk_info *ci = &w->info[id & (CHUNK_INFOS - 1)];
 	if (ci->id == id && id)
 		return ci;
-	if (!w->chunk_st && sqlite3_prepare_v2(index_db(w->s->ix), "SELECT id, segment, offset, "
-					       "length, raw_len, near_secrets FROM chunks "
-					       "WHERE id = ?1", -1, &w->chunk_st, NULL) != SQLITE_OK) {
+	static const char sql[] = "SELECT id, segment, offset, length, raw_len, near_secrets "
+				  "FROM chunks WHERE id = ?1";
+	if (!w->chunk_st &&
+	    sqlite3_prepare_v2(index_db(w->s->ix), sql, -1, &w->chunk_st, NULL) != SQLITE_OK) {
 		store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
 		return NULL;
 	}
@@ -448,7 +449,8 @@ static int walk_all(struct walk *w, int (*fn)(const struct tls_secret *, uint64_
 }
 
 int store_walk_secrets(struct store *s, const struct idset *flows,
-		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx)
+		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx),
+		       void *ctx)
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	if (!w)

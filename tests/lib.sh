@@ -57,7 +57,8 @@ need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 # what a user reads, wherever the store keeps it (since index schema 7 the secrets near their
 # session have no index row; the chunk's DSB holds them).
 store_figure() { # store name
-	"$ECAP_LS" --json "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+	"$ECAP_LS" --json "$1" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
 }
 
 # The secrets an export of the whole store carries, as key log lines into out.
