@@ -64,8 +64,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
 			"WHERE id = ?1",
 	[ST_CHUNK] = "INSERT OR REPLACE INTO chunks(id, segment, offset, length, raw_len, first_ns, "
-		     "last_ns, packets, nonflow_packets, flows) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		     "last_ns, packets, nonflow_packets, flows, near_secrets) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
 		       "VALUES (?1, ?2, ?3)",
 	/* a session's secrets in a chunk: one row (secret_blob.h) */
@@ -108,16 +108,24 @@ static const char *const stmt_sql[ST_COUNT] = {
  * secret_chunks row (readers look for them in the chunks from the session's on). Open
  * addressing over RECENT_PROBE slots from the hash, an entry older than the window being as
  * good as an empty one; a session that finds no slot is left out, and its secrets get their
- * secret_chunks row as before. The table is rebuilt as chunks are indexed, in chunk order, so a
- * rebuild (ecap-fsck --rebuild) makes the same choices as the writer did.
+ * secret_chunks row as before. The window is that of the session's first row: a later row of
+ * the same client_random (another flow, a ClientHello seen again) never moves it, since readers
+ * look near each row's own chunk (store_secrets_read.c looks INDEX_SECRET_WINDOW - 1 chunks
+ * either side, which covers a second flow's row inside the first one's window). The table is
+ * rebuilt as chunks are indexed, in chunk order, so a rebuild (ecap-fsck --rebuild) makes the
+ * same choices as the writer did.
  */
 #define RECENT_SLOTS 65536u
 #define RECENT_PROBE 16u
 
 struct recent_session {
 	uint8_t client_random[32];
-	uint64_t chunk_plus1; /* the session's chunk + 1; 0: empty */
+	uint64_t chunk_plus1; /* the session's chunk + 1; 0: empty; RECENT_NEVER: see below */
 };
+/* A client_random whose session row came again in a chunk past the first one's window:
+ * its secrets are never near (they get rows). The slot stays taken; a session that finds
+ * none of its slots free is left out, as when the table is full. */
+#define RECENT_NEVER UINT64_MAX
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
@@ -140,6 +148,7 @@ struct index {
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
+	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -273,6 +282,16 @@ out:
 	return err ? err : exec(ix, "DROP TABLE secrets_v3");
 }
 
+/*
+ * Version 6 to 7: secrets near their session are read from their chunk's DSB instead of a
+ * secrets row (index.sql); chunks.near_secrets counts them. The rows of the chunks indexed so
+ * far stay (their near_secrets is 0: readers find their secrets in the rows, as before).
+ */
+static int migrate_7_near_secrets(struct index *ix)
+{
+	return exec(ix, "ALTER TABLE chunks ADD COLUMN near_secrets INTEGER NOT NULL DEFAULT 0");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -284,7 +303,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 5)
+	if (from < 1 || from > 6)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -304,6 +323,9 @@ static int index_migrate(struct index *ix)
 	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
+	/* 6 -> 7: near secrets from the DSBs */
+	if (!err && from <= 6)
+		err = migrate_7_near_secrets(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -690,6 +712,8 @@ static uint32_t recent_hash(const uint8_t cr[32])
 
 static bool recent_stale(const struct recent_session *r, uint64_t chunk_id)
 {
+	if (r->chunk_plus1 == RECENT_NEVER)
+		return false; /* kept: its client_random is never near */
 	return !r->chunk_plus1 || r->chunk_plus1 + INDEX_SECRET_WINDOW <= chunk_id + 1;
 }
 
@@ -700,7 +724,16 @@ static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
 	uint32_t h = recent_hash(cr);
 	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
 		struct recent_session *r = &ix->recent[(h + i) & (RECENT_SLOTS - 1)];
-		if (recent_stale(r, chunk_id) || !memcmp(r->client_random, cr, 32)) {
+		bool same = r->chunk_plus1 && !memcmp(r->client_random, cr, 32);
+		if (same && !recent_stale(r, chunk_id))
+			return 0; /* a second flow of this session: near stays near the first */
+		if (same) {
+			/* seen again after its window: secrets near either could belong to
+			 * both, so none of them counts as near (they get rows) */
+			r->chunk_plus1 = RECENT_NEVER;
+			return 0;
+		}
+		if (recent_stale(r, chunk_id)) {
 			memcpy(r->client_random, cr, 32);
 			r->chunk_plus1 = chunk_id + 1;
 			return 0;
@@ -725,8 +758,9 @@ static bool recent_near(const struct index *ix, const uint8_t cr[32], uint64_t c
 }
 
 /* The row of a session's secrets v[0..n) in chunk chunk_id (all with client_random cr), and
- * its secret_chunks row unless its session is near (recent_near); *added: the secrets row is
- * new. */
+ * its secret_chunks row; but when its session is near (recent_near), neither: the chunk's DSB
+ * holds them for readers, and ix->near_secrets counts them. *added: the secrets row is new.
+ * The migration (no ST_SECRET_CHUNK) writes every row it is given. */
 static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[32],
 			  const struct tls_secret *const *v, size_t n, bool *added)
 {
@@ -736,6 +770,10 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	int err = secret_blob_encode(&ix->blob, v, n, &count);
 	if (err || !count)
 		return err;
+	if (ix->st[ST_SECRET_CHUNK] && recent_near(ix, cr, chunk_id)) {
+		ix->near_secrets += count;
+		return 0;
+	}
 	sqlite3_stmt *st = ix->st[ST_SECRET];
 	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
 	sqlite3_bind_blob(st, 2, cr, 32, SQLITE_STATIC);
@@ -746,8 +784,6 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	*added = true;
 	st = ix->st[ST_SECRET_CHUNK];
 	if (!st) /* the migration, whose secret_chunks rows are already there */
-		return 0;
-	if (recent_near(ix, cr, chunk_id))
 		return 0;
 	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)chunk_id);
@@ -875,6 +911,20 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
 		err = add_container(ix, &m->containers[i]);
+	for (size_t i = 0; i < m->n_sessions && !err; i++) {
+		st = ix->st[ST_SESSION];
+		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
+		sqlite3_bind_int64(st, 3, (int64_t)m->id);
+		err = step(ix, ST_SESSION);
+		/* only a new row: an existing one keeps its chunk, and readers look near that */
+		if (!err && sqlite3_changes(ix->db))
+			err = recent_add(ix, m->sessions[i].client_random, m->id);
+	}
+	ix->near_secrets = 0;
+	if (!err && n_secrets)
+		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);
+	/* after the secrets, which count those near their session (and use ix->blob) */
 	if (!err)
 		err = encode_flow_blob(ix, m);
 	if (!err) {
@@ -889,19 +939,9 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 8, m->packets);
 		sqlite3_bind_int64(st, 9, m->nonflow_packets);
 		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
 	}
-	for (size_t i = 0; i < m->n_sessions && !err; i++) {
-		st = ix->st[ST_SESSION];
-		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
-		sqlite3_bind_int64(st, 3, (int64_t)m->id);
-		err = step(ix, ST_SESSION);
-		if (!err)
-			err = recent_add(ix, m->sessions[i].client_random, m->id);
-	}
-	if (!err && n_secrets)
-		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);
 	for (size_t i = 0; i < m->n_links && !err; i++) {
 		st = ix->st[ST_LINK];
 		sqlite3_bind_int64(st, 1, (int64_t)m->links[i].pre_id);
