@@ -8,6 +8,7 @@
 #include "index.h"
 
 #include "buf.h"
+#include "index_vfs.h"
 #include "secret_blob.h"
 
 #include <errno.h>
@@ -34,10 +35,13 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
+	ST_SETTING,
 	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
+	/* the writer's counters, set at each group commit */
+	[ST_SETTING] = "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)",
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_IFACE_NETNS] = "INSERT OR IGNORE INTO interface_netns(iface, netns, ifindex, "
@@ -324,7 +328,9 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 		return -ENOMEM;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		    (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(path, &ix->db, flags, NULL);
+	/* the default VFS with the WAL's frames written once per commit (index_vfs.c) */
+	int rc = sqlite3_open_v2(path, &ix->db, flags,
+				 index_vfs_register() == SQLITE_OK ? INDEX_VFS_NAME : NULL);
 	int e = 0;
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
@@ -1042,17 +1048,10 @@ int index_get_setting(struct index *ix, const char *key, int64_t *value)
 
 int index_set_setting(struct index *ix, const char *key, int64_t value)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(ix->db,
-				    "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)", -1,
-				    &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(rc);
+	sqlite3_stmt *st = ix->st[ST_SETTING];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, value);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	return step(ix, ST_SETTING);
 }
 
 struct has_label {
