@@ -23,7 +23,6 @@ enum {
 	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_PROC,
-	ST_PROC2,
 	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
@@ -55,10 +54,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
 		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* both owners of a flow in one statement: one statement's fixed cost instead of two */
-	[ST_PROC2] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
-		     "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10), "
-		     "(?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
 			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
 			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
@@ -612,20 +607,24 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
 }
 
-/* The flow's owners, the valid ones of proc[0] (side A) and proc[1]. */
+/*
+ * The flow's owners, the valid ones of proc[0] (side A) and proc[1]: one single-row statement
+ * per owner. Both owners in one two-row INSERT OR REPLACE would save
+ * about 2,300 instructions per flow, but SQLite gives a statement that writes several rows and
+ * may abort (NOT NULL columns) a statement journal: a copy of every page it changes, which
+ * spills to a temporary file in /var/tmp once a statement changes more than 64 KiB (a page
+ * split), and stays a file, written with two system calls per page, for the rest of the
+ * transaction (bench_sessions: 0.7 writes and 3.4 KB of temporary file per session).
+ */
 static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
 {
-	if (proc[0].valid && proc[1].valid) {
-		bind_proc(ix->st[ST_PROC2], 1, flow_id, 0, &proc[0]);
-		bind_proc(ix->st[ST_PROC2], 11, flow_id, 1, &proc[1]);
-		return step(ix, ST_PROC2);
-	}
-	for (int side = 0; side < 2; side++)
+	int err = 0;
+	for (int side = 0; side < 2 && !err; side++)
 		if (proc[side].valid) {
 			bind_proc(ix->st[ST_PROC], 1, flow_id, side, &proc[side]);
-			return step(ix, ST_PROC);
+			err = step(ix, ST_PROC);
 		}
-	return 0;
+	return err;
 }
 
 static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
