@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,8 @@ static int wal_write(sqlite3_file *f, const void *p, int amt, sqlite3_int64 off)
 			return rc;
 		return w->real->pMethods->xWrite(w->real, p, amt, off);
 	}
-	if (w->len && (off != w->off + (sqlite3_int64)w->len || w->len + (size_t)amt > WAL_BUF_BYTES) &&
+	bool follows = off == w->off + (sqlite3_int64)w->len;
+	if (w->len && (!follows || w->len + (size_t)amt > WAL_BUF_BYTES) &&
 	    (rc = flush(w)) != SQLITE_OK)
 		return rc;
 	if (!w->len)
@@ -270,11 +272,10 @@ static void register_once(void)
 		register_rc = SQLITE_ERROR;
 		return;
 	}
-	size_t wal_size = real_offset() + (size_t)base_vfs->szOsFile;
 	vfs = (sqlite3_vfs){
 		.iVersion = 2,
-		.szOsFile = (int)(wal_size > (size_t)base_vfs->szOsFile ? wal_size
-									: (size_t)base_vfs->szOsFile),
+		/* room for a WAL file: ours, then the default VFS's */
+		.szOsFile = (int)(real_offset() + (size_t)base_vfs->szOsFile),
 		.mxPathname = base_vfs->mxPathname,
 		.zName = INDEX_VFS_NAME,
 		.xOpen = vfs_open,
