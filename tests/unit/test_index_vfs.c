@@ -113,8 +113,9 @@ static void test_reader_sees_each_commit(void **state)
 	for (int i = 1; i <= 50; i++) {
 		assert_int_equal(insert_rows(f->w, 20), SQLITE_OK);
 		assert_int_equal(scalar(f->r, "SELECT count(*) FROM t"), 20 * i);
-		assert_int_equal(
-			scalar(f->r, "SELECT count(*) FROM t INDEXED BY t_v WHERE v > x''"), 20 * i);
+		assert_int_equal(scalar(f->r, "SELECT count(*) FROM t INDEXED BY t_v "
+					      "WHERE v > x''"),
+				 20 * i);
 	}
 	/* the writer reads back pages its own cache let go, from the WAL */
 	exec_ok(f->w, "PRAGMA cache_size = 2");
