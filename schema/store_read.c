@@ -2,8 +2,9 @@
 /*
  * store_read.c - the reader side of the store API: which flows match a filter, which chunks
  * hold their packets, a chunk's packets in time order, the secrets of a set of flows, and
- * the summary figures. Every query goes through an index (flows by address, port, process;
- * chunks by flow and by time), so its cost follows the size of the answer; inside a chunk,
+ * the summary figures. Every query goes through an index (flows by process; chunks by flow and
+ * by time) or, for flows by address and port, the chunks' key filters (flow_keys.h), so its
+ * cost follows the size of the answer and the number of chunks; inside a chunk,
  * an export by flow reads only the blocks that hold the flows' packets.
  */
 #include "store_impl.h"
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "flow_keys.h"
 #include "secret_blob.h"
 #include "segment.h"
 
@@ -343,9 +345,35 @@ static void owner_where(struct query *q, const struct flow_filter *f)
 	}
 }
 
-/* The WHERE clause over `flows f` for a filter. */
-static void flow_where(struct query *q, const struct flow_filter *f)
+/* The flow ids a selection by address, port or tuple can match (flow_keys.h): f.id in one of
+ * the ranges, each a search of the flows' rowid. */
+static void id_ranges_where(struct query *q, const struct flow_id_ranges *r)
 {
+	if (r->all)
+		return;
+	if (!r->n) {
+		q_sql(q, " AND 0");
+		return;
+	}
+	q_sql(q, " AND (");
+	for (size_t i = 0; i < r->n; i++) {
+		q_sql(q, i ? " OR f.id BETWEEN " : "f.id BETWEEN ");
+		q_int(q, (int64_t)r->v[i].lo);
+		q_sql(q, " AND ");
+		q_int(q, (int64_t)r->v[i].hi);
+	}
+	q_sql(q, ")");
+}
+
+/* The WHERE clause over `flows f` for a filter; 0 or the store's error. Its id ranges live in
+ * r until the query is done. */
+static int flow_where(struct store *s, struct query *q, const struct flow_filter *f,
+		      struct flow_id_ranges *r)
+{
+	int err = flow_keys_candidates(index_db(s->ix), f, r);
+	if (err < 0)
+		return store_fail(s, err, "%s: flow key filters: %s", s->dir,
+				  err == -ENOMEM ? strerror(ENOMEM) : index_errmsg(s->ix));
 	q_sql(q, " WHERE f.last_ns >= ");
 	q_int(q, (int64_t)f->since_ns);
 	q_sql(q, " AND f.first_ns <= ");
@@ -412,12 +440,15 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		owner_where(q, f);
 		q_sql(q, ")");
 	}
+	id_ranges_where(q, r);
+	return 0;
 }
 
 int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
 			uint64_t *starts, size_t max)
 {
 	struct query q = { 0 };
+	struct flow_id_ranges r = { 0 };
 	sqlite3_stmt *st = NULL;
 	int n = 0;
 
@@ -426,9 +457,9 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 		  "AND p.pid = ");
 	q_int(&q, pid);
 	q_sql(&q, " AND p.flow_id IN (SELECT f.id FROM flows f");
-	flow_where(&q, f);
+	int err = flow_where(s, &q, f, &r);
 	q_sql(&q, ") ORDER BY p.start");
-	int err = q_prepare(s, &q, &st);
+	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
 		if ((size_t)n < max)
 			starts[n] = (uint64_t)sqlite3_column_int64(st, 1);
@@ -436,20 +467,23 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	}
 	sqlite3_finalize(st);
 	q_free(&q);
+	flow_id_ranges_free(&r);
 	return err < 0 ? err : n;
 }
 
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out)
 {
 	struct query q = { 0 };
+	struct flow_id_ranges r = { 0 };
 	sqlite3_stmt *st = NULL;
 	q_sql(&q, "SELECT f.id FROM flows f");
-	flow_where(&q, f);
-	int err = q_prepare(s, &q, &st);
+	int err = flow_where(s, &q, f, &r);
+	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW)
 		err = idset_add(out, (uint64_t)sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	q_free(&q);
+	flow_id_ranges_free(&r);
 	idset_seal(out);
 	return err;
 }
@@ -593,6 +627,7 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx)
 {
 	struct query q = { 0 };
+	struct flow_id_ranges r = { 0 };
 	struct flow_filter all;
 	sqlite3_stmt *st = NULL;
 	if (!f) {
@@ -600,9 +635,9 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 		f = &all;
 	}
 	q_sql(&q, FLOW_COLUMNS);
-	flow_where(&q, f);
+	int err = flow_where(s, &q, f, &r);
 	q_sql(&q, " ORDER BY f.id");
-	int err = q_prepare(s, &q, &st);
+	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
 		struct flow_info fi;
 		read_flow(st, &fi);
@@ -610,6 +645,7 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 	}
 	sqlite3_finalize(st);
 	q_free(&q);
+	flow_id_ranges_free(&r);
 	return err;
 }
 
