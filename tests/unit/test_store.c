@@ -6,8 +6,8 @@
  * one chunk only; a rebuilt index answering like the original; flow totals over chunks,
  * commits and late records; retention; modes; a reader while the writer writes; a full disk
  * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
- * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; an index of
- * schema version 1 migrated, but not under a running writer; each secret indexed once;
+ * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; indexes of
+ * schema versions 1-6 migrated, but not under a running writer; each secret indexed once;
  * thousands of interfaces of -i any (namespace, ifindex, description) in one chunk.
  */
 #include <stdarg.h>
@@ -375,8 +375,18 @@ static void test_flipped_byte(void **state)
 }
 
 struct answer {
-	uint64_t chunks, packets, flows_pid, secrets;
+	uint64_t chunks, packets, flows_pid, secrets, flows_port, flows_tuple, flows_host;
 };
+
+/* ids.n * 1000 + the lowest id: which flows f selects, in one number. */
+static uint64_t selected(struct store *s, const struct flow_filter *ff)
+{
+	struct idset ids = { 0 };
+	assert_int_equal(store_select_flows(s, ff, &ids), 0);
+	uint64_t v = ids.n * 1000 + (ids.n ? ids.ids[0] : 0);
+	idset_free(&ids);
+	return v;
+}
 
 static void answers(const char *dir, struct answer *a)
 {
@@ -397,6 +407,20 @@ static void answers(const char *dir, struct answer *a)
 	a->flows_pid = ids.n * 1000000 + cl.n;
 	idset_free(&ids);
 	chunk_list_free(&cl);
+	/* by address and port (the chunks' flow key filters since index schema 7) */
+	flow_filter_init(&ff);
+	ff.ports[ff.n_ports++] = 80;
+	a->flows_port = selected(s, &ff);
+	flow_filter_init(&ff);
+	struct flow_record r1 = make_flow(1, 443, 0, "");
+	ff.tuples[ff.n_tuples++] = r1.key;
+	a->flows_tuple = selected(s, &ff);
+	flow_filter_init(&ff);
+	memcpy(ff.hosts[ff.n_hosts++], r1.key.addr_b, 16);
+	a->flows_host = selected(s, &ff);
+	assert_int_equal(a->flows_port, 1002);
+	assert_int_equal(a->flows_tuple, 1001);
+	assert_int_equal(a->flows_host, 2001);
 	store_close(s);
 }
 
@@ -1058,8 +1082,19 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of an older version (1, 2, 3, 4 or 5) is migrated when opened and answers as
- * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
+/* Version 6 of the index, from the current one: the flows' four indexes by address and port
+ * instead of the chunks' flow key filters. */
+static const char index_v6_layout[] =
+	"DROP TABLE chunk_flow_keys;"
+	"CREATE INDEX flows_by_addr_a ON flows(addr_a);"
+	"CREATE INDEX flows_by_addr_b ON flows(addr_b);"
+	"CREATE INDEX flows_by_ports ON flows(port_a, port_b);"
+	"CREATE INDEX flows_by_port_b ON flows(port_b);"
+	"PRAGMA user_version = 6;";
+
+/* A store whose index is of an older version (1 to 6) is migrated when opened and answers as
+ * before: its sessions, its secrets by flow and in all, whether a secret is held, and its
+ * flows by port, tuple and host. */
 static void migrate_from(void **state, int version)
 {
 	struct fixture *f = *state;
@@ -1097,6 +1132,9 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, index_v6_layout, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
 	if (version == 5) {
 		/* version 5: everything but the index on chunks' last_ns */
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
@@ -1104,6 +1142,8 @@ static void migrate_from(void **state, int version)
 					      "= 5", NULL, NULL, NULL),
 				 SQLITE_OK);
 		sqlite3_close(db);
+	} else if (version == 6) {
+		/* the layout above */
 	} else if (version == 4) {
 		/* version 4: everything but the containers table, and a secret_chunks row for
 		 * every secrets row */
@@ -1158,10 +1198,14 @@ static void migrate_from(void **state, int version)
 	assert_int_equal(safter.st.secrets_linked, 3);
 	assert_int_equal(safter.st.tls_sessions, sbefore.st.tls_sessions);
 
+	/* 6 -> 7: a row of flow keys per chunk with flow records, the four indexes gone */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunk_flow_keys"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+				   "'flows_by_%' AND name != 'flows_by_last_chunk'"), 0);
 	FILE *devnull = fopen("/dev/null", "w");
-	if (version == 5) {
-		/* 5 -> 6 adds an index and moves no row: the writer part below is about the
-		 * secrets layouts of versions 1-4 */
+	if (version >= 5) {
+		/* 5 -> 6 adds an index and moves no row, 6 -> 7 is checked above: the writer part
+		 * below is about the secrets layouts of versions 1-4 */
 		assert_int_equal(store_fsck(f->dir, devnull), 0);
 		fclose(devnull);
 		return;
@@ -1200,6 +1244,11 @@ static void test_migrate_v4(void **state)
 static void test_migrate_v5(void **state)
 {
 	migrate_from(state, 5);
+}
+
+static void test_migrate_v6(void **state)
+{
+	migrate_from(state, 6);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1600,6 +1649,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
