@@ -345,35 +345,52 @@ static void owner_where(struct query *q, const struct flow_filter *f)
 	}
 }
 
-/* The flow ids a selection by address, port or tuple can match (flow_keys.h): f.id in one of
- * the ranges, each a search of the flows' rowid. */
-static void id_ranges_where(struct query *q, const struct flow_id_ranges *r)
+static bool by_owner(const struct flow_filter *f)
 {
-	if (r->all)
-		return;
-	if (!r->n) {
-		q_sql(q, " AND 0");
-		return;
-	}
-	q_sql(q, " AND (");
-	for (size_t i = 0; i < r->n; i++) {
-		q_sql(q, i ? " OR f.id BETWEEN " : "f.id BETWEEN ");
-		q_int(q, (int64_t)r->v[i].lo);
-		q_sql(q, " AND ");
-		q_int(q, (int64_t)r->v[i].hi);
-	}
-	q_sql(q, ")");
+	return f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers ||
+	       f->n_exes || f->n_cgroups || f->n_pods;
 }
 
-/* The WHERE clause over `flows f` for a filter; 0 or the store's error. Its id ranges live in
- * r until the query is done. */
-static int flow_where(struct store *s, struct query *q, const struct flow_filter *f,
-		      struct flow_id_ranges *r)
+/* The flow ids a selection can match, into r: by address, port or tuple, from the chunks' flow
+ * key filters (flow_keys.h); a selection by owner goes through the owners' indexes instead
+ * (r->all). 0 or the store's error. */
+static int flow_ranges(struct store *s, const struct flow_filter *f, struct flow_id_ranges *r)
 {
-	int err = flow_keys_candidates(index_db(s->ix), f, r);
+	struct flow_filter addr_port = *f;
+	if (by_owner(f))
+		addr_port.n_hosts = addr_port.n_ports = addr_port.n_tuples = 0;
+	int err = flow_keys_candidates(index_db(s->ix), &addr_port, r);
 	if (err < 0)
 		return store_fail(s, err, "%s: flow key filters: %s", s->dir,
 				  err == -ENOMEM ? strerror(ENOMEM) : index_errmsg(s->ix));
+	return 0;
+}
+
+/* `flows f`, after the ranges of r when it has any: each range a search of the flows' rowid
+ * (flow_where() bounds f.id by the range), in ascending order. As an OR of ranges in the
+ * WHERE clause, the planner scans every flow instead once a query joins the owners and orders
+ * by id. */
+static void flows_from(struct query *q, const struct flow_id_ranges *r)
+{
+	if (r->all || !r->n) {
+		q_sql(q, " FROM flows f");
+		return;
+	}
+	q_sql(q, " FROM (VALUES ");
+	for (size_t i = 0; i < r->n; i++) {
+		q_sql(q, i ? ", (" : "(");
+		q_int(q, (int64_t)r->v[i].lo);
+		q_sql(q, ", ");
+		q_int(q, (int64_t)r->v[i].hi);
+		q_sql(q, ")");
+	}
+	q_sql(q, ") AS r CROSS JOIN flows f");
+}
+
+/* The WHERE clause over `flows f` (flows_from() with the same r) for a filter. */
+static void flow_where(struct query *q, const struct flow_filter *f,
+		       const struct flow_id_ranges *r)
+{
 	q_sql(q, " WHERE f.last_ns >= ");
 	q_int(q, (int64_t)f->since_ns);
 	q_sql(q, " AND f.first_ns <= ");
@@ -427,8 +444,7 @@ static int flow_where(struct store *s, struct query *q, const struct flow_filter
 		}
 		q_sql(q, ")");
 	}
-	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
-	    f->n_cgroups || f->n_pods) {
+	if (by_owner(f)) {
 		/* the flows an owner matches, and one hop through NAT links either way */
 		q_sql(q, " AND f.id IN (SELECT p.flow_id FROM flow_procs p");
 		owner_where(q, f);
@@ -440,8 +456,8 @@ static int flow_where(struct store *s, struct query *q, const struct flow_filter
 		owner_where(q, f);
 		q_sql(q, ")");
 	}
-	id_ranges_where(q, r);
-	return 0;
+	if (!r->all)
+		q_sql(q, r->n ? " AND f.id BETWEEN r.column1 AND r.column2" : " AND 0");
 }
 
 int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
@@ -456,8 +472,10 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 		  "LEFT JOIN processes x ON x.pid = p.pid AND x.start = p.start WHERE p.start != 0 "
 		  "AND p.pid = ");
 	q_int(&q, pid);
-	q_sql(&q, " AND p.flow_id IN (SELECT f.id FROM flows f");
-	int err = flow_where(s, &q, f, &r);
+	q_sql(&q, " AND p.flow_id IN (SELECT f.id");
+	int err = flow_ranges(s, f, &r);
+	flows_from(&q, &r);
+	flow_where(&q, f, &r);
 	q_sql(&q, ") ORDER BY p.start");
 	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
@@ -476,8 +494,10 @@ int store_select_flows(struct store *s, const struct flow_filter *f, struct idse
 	struct query q = { 0 };
 	struct flow_id_ranges r = { 0 };
 	sqlite3_stmt *st = NULL;
-	q_sql(&q, "SELECT f.id FROM flows f");
-	int err = flow_where(s, &q, f, &r);
+	q_sql(&q, "SELECT f.id");
+	int err = flow_ranges(s, f, &r);
+	flows_from(&q, &r);
+	flow_where(&q, f, &r);
 	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW)
 		err = idset_add(out, (uint64_t)sqlite3_column_int64(st, 0));
@@ -512,13 +532,14 @@ static void read_blob16(sqlite3_stmt *st, int col, uint8_t *out)
 		memcpy(out, sqlite3_column_blob(st, col), 16);
 }
 
-#define FLOW_COLUMNS                                                                          \
+#define FLOW_SELECT                                                                           \
 	"SELECT f.id, f.proto, f.family, f.addr_a, f.port_a, f.addr_b, f.port_b, f.first_ns, "  \
 	"f.last_ns, f.packets, f.bytes, a.pid, a.tid, a.uid, a.gid, a.comm, a.cgroup_id, "     \
-	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start "  \
-	"FROM flows f "                                                                         \
-	"LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0 "                           \
-	"LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
+	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start"
+#define FLOW_OWNERS                                                                           \
+	" LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0"                           \
+	" LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
+#define FLOW_COLUMNS FLOW_SELECT " FROM flows f" FLOW_OWNERS
 
 static void read_flow(sqlite3_stmt *st, struct flow_info *fi)
 {
@@ -634,8 +655,11 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 		flow_filter_init(&all);
 		f = &all;
 	}
-	q_sql(&q, FLOW_COLUMNS);
-	int err = flow_where(s, &q, f, &r);
+	q_sql(&q, FLOW_SELECT);
+	int err = flow_ranges(s, f, &r);
+	flows_from(&q, &r);
+	q_sql(&q, FLOW_OWNERS);
+	flow_where(&q, f, &r);
 	q_sql(&q, " ORDER BY f.id");
 	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {

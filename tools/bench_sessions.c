@@ -23,6 +23,9 @@
  * rarely overlap), without charging a random generator to the store.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
+ *                  [--keep]
+ *
+ * --keep leaves the store in DIR afterwards (to time queries on it); it is removed otherwise.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -166,7 +169,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
-	bool lookup = false;
+	bool lookup = false, keep = false;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -174,10 +177,11 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "preload", required_argument, NULL, 'p' },
 		{ "lookup", no_argument, NULL, 'l' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -194,9 +198,12 @@ int main(int argc, char **argv)
 		case 'l':
 			lookup = true;
 			break;
+		case 'k':
+			keep = true;
+			break;
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
-				"[--rate PER_SECOND] [--preload N] [--lookup]\n");
+				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -249,5 +256,5 @@ int main(int argc, char **argv)
 	       lookup ? " (--lookup)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
 	       (double)segment_bytes(dir) / (double)all);
 	free(m.pool);
-	return system(cmd) ? 1 : 0;
+	return keep || !system(cmd) ? 0 : 1;
 }
