@@ -157,14 +157,9 @@ out:
 
 /* ---- asking the filters ------------------------------------------------------------- */
 
-/* The keys of a selection: a chunk may hold a matching flow when its filter may hold one of
- * the hosts' (if any), one of the ports' (if any), and both pairs of one of the tuples (if
- * any), as the query ANDs these conditions. */
-struct wanted {
-	uint64_t hosts[STORE_MATCH_MAX], ports[STORE_MATCH_MAX], tuples[STORE_MATCH_MAX][2];
-	size_t n_hosts, n_ports, n_tuples;
-};
-
+/* A chunk may hold a flow the selection matches when its filter may hold one of the hosts'
+ * keys (if any), one of the ports' (if any), and both pairs of one of the tuples (if any), as
+ * the query ANDs these conditions. */
 static bool any_key(const uint8_t *filter, size_t len, const uint64_t *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -173,7 +168,7 @@ static bool any_key(const uint8_t *filter, size_t len, const uint64_t *keys, siz
 	return false;
 }
 
-static bool chunk_may_match(const struct wanted *w, const uint8_t *filter, size_t len)
+static bool chunk_may_match(const struct flow_keys_wanted *w, const uint8_t *filter, size_t len)
 {
 	if (w->n_hosts && !any_key(filter, len, w->hosts, w->n_hosts))
 		return false;
@@ -256,7 +251,7 @@ static int settle(struct flow_id_ranges *r)
 	return 0;
 }
 
-static void wanted_from(struct wanted *w, const struct flow_filter *f)
+static void wanted_from(struct flow_keys_wanted *w, const struct flow_filter *f)
 {
 	memset(w, 0, sizeof(*w));
 	for (size_t i = 0; i < f->n_hosts; i++)
@@ -271,46 +266,60 @@ static void wanted_from(struct wanted *w, const struct flow_filter *f)
 	}
 }
 
-int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_id_ranges *out)
+int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_keys_cache *c,
+			 const struct flow_id_ranges **out)
 {
-	struct wanted w;
+	static const struct flow_id_ranges all = { .all = true };
+	struct flow_keys_wanted w;
+	struct flow_id_ranges *r = &c->r;
 	sqlite3_stmt *st = NULL;
 	int rc, err = 0;
 
-	out->n = 0;
-	out->all = !f->n_hosts && !f->n_ports && !f->n_tuples;
-	if (out->all)
+	*out = &all;
+	if (!f->n_hosts && !f->n_ports && !f->n_tuples)
 		return 0;
 	wanted_from(&w, f);
-	rc = sqlite3_prepare_v2(db, "SELECT ids, filter FROM chunk_flow_keys", -1, &st, NULL);
+	if (!c->valid || memcmp(&w, &c->w, sizeof(w))) {
+		c->valid = false;
+		c->w = w;
+		c->scanned_to = 0;
+		r->n = 0;
+		r->all = false;
+	}
+	rc = sqlite3_prepare_v2(db, "SELECT chunk_id, ids, filter FROM chunk_flow_keys "
+				"WHERE chunk_id > ?1", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return sqlite_errno(rc);
-	while (!err && !out->all && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const uint8_t *filter = sqlite3_column_blob(st, 1);
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+	sqlite3_bind_int64(st, 1, c->scanned_to);
+	while (!err && !r->all && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const uint8_t *filter = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		c->scanned_to = sqlite3_column_int64(st, 0);
 		if (!chunk_may_match(&w, filter, len))
 			continue;
-		const uint8_t *ids = sqlite3_column_blob(st, 0);
-		size_t ids_len = (size_t)sqlite3_column_bytes(st, 0), off = 0;
+		const uint8_t *ids = sqlite3_column_blob(st, 1);
+		size_t ids_len = (size_t)sqlite3_column_bytes(st, 1), off = 0;
 		uint64_t next = 0, lo, hi;
-		int r;
-		while ((r = idruns_next(ids, ids_len, &off, &next, &lo, &hi)) == 1 && !err)
-			err = push_range(out, lo, hi);
-		if (r < 0 || (!ids_len && !err))
-			out->all = true; /* damaged: its flows could be any */
+		int n;
+		while ((n = idruns_next(ids, ids_len, &off, &next, &lo, &hi)) == 1 && !err)
+			err = push_range(r, lo, hi);
+		if (n < 0 || (!ids_len && !err))
+			r->all = true; /* damaged: its flows could be any */
 	}
-	if (!err && !out->all && rc != SQLITE_DONE)
+	if (!err && !r->all && rc != SQLITE_DONE)
 		err = sqlite_errno(rc);
 	sqlite3_finalize(st);
-	if (!err && !out->all)
-		err = settle(out);
-	if (out->all)
-		out->n = 0;
+	if (!err && !r->all)
+		err = settle(r);
+	if (r->all)
+		r->n = 0;
+	c->valid = !err;
+	*out = r;
 	return err;
 }
 
-void flow_id_ranges_free(struct flow_id_ranges *r)
+void flow_keys_cache_free(struct flow_keys_cache *c)
 {
-	free(r->v);
-	memset(r, 0, sizeof(*r));
+	free(c->r.v);
+	memset(c, 0, sizeof(*c));
 }

@@ -17,8 +17,7 @@
 
 #include "buf.h"
 #include "records.h"
-
-struct flow_filter;
+#include "store.h"
 
 /* What one chunk's row is made of, gathered flow by flow. */
 struct flow_keys {
@@ -59,7 +58,26 @@ struct flow_id_ranges {
  * left out by the query's own conditions). */
 #define FLOW_ID_RANGES_MAX 128
 
-int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_id_ranges *out);
-void flow_id_ranges_free(struct flow_id_ranges *r);
+/* The keys a selection asks for (hashes, as keyfilter.h makes them). */
+struct flow_keys_wanted {
+	uint64_t hosts[STORE_MATCH_MAX], ports[STORE_MATCH_MAX], tuples[STORE_MATCH_MAX][2];
+	size_t n_hosts, n_ports, n_tuples;
+};
+
+/* The answer for the last selection a store handle asked about, up to chunk scanned_to: an
+ * export selects and then walks the same flows, and --follow asks again every 500 ms; only
+ * the rows of chunks indexed since are read again. Zeroed: empty. */
+struct flow_keys_cache {
+	bool valid;
+	struct flow_keys_wanted w;
+	int64_t scanned_to;
+	struct flow_id_ranges r;
+};
+
+/* The ranges of flow ids a selection by f's hosts, ports and tuples can match, kept in c (valid
+ * until the next call with c); *out points at them. 0 or a negative errno. */
+int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_keys_cache *c,
+			 const struct flow_id_ranges **out);
+void flow_keys_cache_free(struct flow_keys_cache *c);
 
 #endif

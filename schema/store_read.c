@@ -351,15 +351,15 @@ static bool by_owner(const struct flow_filter *f)
 	       f->n_exes || f->n_cgroups || f->n_pods;
 }
 
-/* The flow ids a selection can match, into r: by address, port or tuple, from the chunks' flow
- * key filters (flow_keys.h); a selection by owner goes through the owners' indexes instead
- * (r->all). 0 or the store's error. */
-static int flow_ranges(struct store *s, const struct flow_filter *f, struct flow_id_ranges *r)
+/* The flow ids a selection can match, *r: by address, port or tuple, from the chunks' flow key
+ * filters (flow_keys.h, kept in the store handle until its next selection); a selection by
+ * owner goes through the owners' indexes instead ((*r)->all). 0 or the store's error. */
+static int flow_ranges(struct store *s, const struct flow_filter *f,
+		       const struct flow_id_ranges **r)
 {
-	struct flow_filter addr_port = *f;
-	if (by_owner(f))
-		addr_port.n_hosts = addr_port.n_ports = addr_port.n_tuples = 0;
-	int err = flow_keys_candidates(index_db(s->ix), &addr_port, r);
+	static const struct flow_filter none = { .until_ns = UINT64_MAX };
+	int err = flow_keys_candidates(index_db(s->ix), by_owner(f) ? &none : f,
+				       &s->flow_keys_cache, r);
 	if (err < 0)
 		return store_fail(s, err, "%s: flow key filters: %s", s->dir,
 				  err == -ENOMEM ? strerror(ENOMEM) : index_errmsg(s->ix));
@@ -464,7 +464,7 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 			uint64_t *starts, size_t max)
 {
 	struct query q = { 0 };
-	struct flow_id_ranges r = { 0 };
+	const struct flow_id_ranges *r;
 	sqlite3_stmt *st = NULL;
 	int n = 0;
 
@@ -474,8 +474,8 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	q_int(&q, pid);
 	q_sql(&q, " AND p.flow_id IN (SELECT f.id");
 	int err = flow_ranges(s, f, &r);
-	flows_from(&q, &r);
-	flow_where(&q, f, &r);
+	flows_from(&q, r);
+	flow_where(&q, f, r);
 	q_sql(&q, ") ORDER BY p.start");
 	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
@@ -485,25 +485,23 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	}
 	sqlite3_finalize(st);
 	q_free(&q);
-	flow_id_ranges_free(&r);
 	return err < 0 ? err : n;
 }
 
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out)
 {
 	struct query q = { 0 };
-	struct flow_id_ranges r = { 0 };
+	const struct flow_id_ranges *r;
 	sqlite3_stmt *st = NULL;
 	q_sql(&q, "SELECT f.id");
 	int err = flow_ranges(s, f, &r);
-	flows_from(&q, &r);
-	flow_where(&q, f, &r);
+	flows_from(&q, r);
+	flow_where(&q, f, r);
 	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW)
 		err = idset_add(out, (uint64_t)sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	q_free(&q);
-	flow_id_ranges_free(&r);
 	idset_seal(out);
 	return err;
 }
@@ -648,7 +646,7 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx)
 {
 	struct query q = { 0 };
-	struct flow_id_ranges r = { 0 };
+	const struct flow_id_ranges *r;
 	struct flow_filter all;
 	sqlite3_stmt *st = NULL;
 	if (!f) {
@@ -657,9 +655,9 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 	}
 	q_sql(&q, FLOW_SELECT);
 	int err = flow_ranges(s, f, &r);
-	flows_from(&q, &r);
+	flows_from(&q, r);
 	q_sql(&q, FLOW_OWNERS);
-	flow_where(&q, f, &r);
+	flow_where(&q, f, r);
 	q_sql(&q, " ORDER BY f.id");
 	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
@@ -669,7 +667,6 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 	}
 	sqlite3_finalize(st);
 	q_free(&q);
-	flow_id_ranges_free(&r);
 	return err;
 }
 

@@ -5,7 +5,7 @@
  * the same bytes for the same keys, hostile bytes taken as "maybe"), the id runs (round trip,
  * damage found), and through the store: the exact flows over many chunks, a flow that started
  * long before --since, filters that say "maybe" to everything or are damaged, the same rows
- * after a rebuild, and a long-lived flow still found after its first chunks were dropped.
+ * after a rebuild, a reader asking again as chunks are added, and a long-lived flow still found after its first chunks were dropped.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -435,6 +435,52 @@ static void test_rebuild_same_bytes(void **state)
 	check_all_selections(f->dir);
 }
 
+/* A reader's handle asks for the same selection again while the writer adds chunks (as
+ * --follow does every 500 ms): it finds the flows recorded since, and a selection by other
+ * keys in between does not disturb it. */
+static void test_reader_sees_new_chunks(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	struct store *w, *r;
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	uint8_t data[200] = { 0 };
+	struct flow_filter by_server, by_port;
+	struct flow_key k = key_of(0);
+	small_chunks(&o);
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &w), 0);
+	assert_int_equal(store_add_interface(w, &ifc, &ifid), 0);
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &r), 0);
+	flow_filter_init(&by_server);
+	memcpy(by_server.hosts[by_server.n_hosts++], k.addr_b, 16);
+	flow_filter_init(&by_port);
+	by_port.ports[by_port.n_ports++] = 22;
+	for (uint32_t i = 0; i < 60; i++) {
+		struct flow_record rec = { .first_ns = T0 + i * NS, .key = key_of(2 * i) };
+		rec.id = store_new_flow_id(w);
+		assert_int_equal(store_put_flow(w, &rec), 0);
+		for (int n = 0; n < 30; n++) {
+			struct ecap_packet p = { .ts_ns = T0 + i * NS + (uint64_t)n, .iface = ifid,
+						 .caplen = 200, .origlen = 200, .flags = 2,
+						 .data = data, .flow_id = rec.id };
+			assert_int_equal(store_append_packet(w, &p), 0);
+		}
+		assert_int_equal(store_sync(w), 0);
+		struct idset ids = { 0 };
+		assert_int_equal(store_select_flows(r, &by_server, &ids), 0);
+		assert_int_equal(ids.n, i + 1);       /* key_of(2 i): all to 10.9.0.1 */
+		idset_free(&ids);
+		if (i % 7 == 0) {
+			assert_int_equal(store_select_flows(r, &by_port, &ids), 0);
+			assert_int_equal(ids.n, i / 3 + 1); /* 2 i % 3 == 0 */
+			idset_free(&ids);
+		}
+	}
+	store_close(r);
+	assert_int_equal(store_close(w), 0);
+}
+
 /* The first segments go (as retention deletes them, here by their files missing at the next
  * open): the long flow, whose record was in one of them, is still found by its host, its row
  * of flow keys staying while it does; the rows of chunks whose flows all went are gone. */
@@ -504,6 +550,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maybe_everything_and_damage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_same_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_sees_new_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_chunks_keep_long_flow, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
