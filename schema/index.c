@@ -8,6 +8,8 @@
 #include "index.h"
 
 #include "buf.h"
+#include "flow_keys.h"
+#include "index_vfs.h"
 #include "secret_blob.h"
 
 #include <errno.h>
@@ -22,7 +24,6 @@ enum {
 	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_PROC,
-	ST_PROC2,
 	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
@@ -34,10 +35,14 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
+	ST_FLOW_KEYS,
+	ST_SETTING,
 	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
+	/* the writer's counters, set at each group commit */
+	[ST_SETTING] = "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)",
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_IFACE_NETNS] = "INSERT OR IGNORE INTO interface_netns(iface, netns, ifindex, "
@@ -51,10 +56,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
 		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* both owners of a flow in one statement: one statement's fixed cost instead of two */
-	[ST_PROC2] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
-		     "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10), "
-		     "(?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
 			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
 			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
@@ -100,6 +101,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
+	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 };
 
 /*
@@ -148,6 +150,7 @@ struct index {
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
+	struct flow_keys flow_keys;     /* the chunk's row of chunk_flow_keys, being made */
 	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
 };
 
@@ -282,6 +285,14 @@ out:
 	return err ? err : exec(ix, "DROP TABLE secrets_v3");
 }
 
+/* Version 6 to 7: the flows' four indexes by address and port are gone (index_sql drops them),
+ * and chunk_flow_keys finds flows by address and port instead: its rows for the chunks
+ * indexed before, from the flows table. */
+static int migrate_7_flow_keys(struct index *ix)
+{
+	return flow_keys_migrate(ix->db);
+}
+
 /*
  * Version 6 to 7: secrets near their session are read from their chunk's DSB instead of a
  * secrets row (index.sql); chunks.near_secrets counts them. The rows of the chunks indexed so
@@ -323,9 +334,12 @@ static int index_migrate(struct index *ix)
 	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
-	/* 6 -> 7: near secrets from the DSBs */
+	/* 6 -> 7: near secrets from the DSBs; flows by address and port from the chunks' flow
+	 * key filters */
 	if (!err && from <= 6)
 		err = migrate_7_near_secrets(ix);
+	if (!err && from <= 6)
+		err = migrate_7_flow_keys(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -346,7 +360,9 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 		return -ENOMEM;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		    (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(path, &ix->db, flags, NULL);
+	/* the default VFS with the WAL's frames written once per commit (index_vfs.c) */
+	int rc = sqlite3_open_v2(path, &ix->db, flags,
+				 index_vfs_register() == SQLITE_OK ? INDEX_VFS_NAME : NULL);
 	int e = 0;
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
@@ -412,8 +428,8 @@ fail:
 
 void index_optimize(struct index *ix)
 {
-	/* Table statistics let the planner pick the selective index (a tuple's ports, not one
-	 * port); bounded work, as SQLite recommends before closing a long-lived connection. */
+	/* Table statistics let the planner pick the selective index (an owner's pid, not a
+	 * flow's time); bounded work, as SQLite recommends before closing a long-lived connection. */
 	exec(ix, "PRAGMA analysis_limit = 1000");
 	exec(ix, "ANALYZE");
 }
@@ -429,6 +445,7 @@ void index_close(struct index *ix)
 	free(ix->ids);
 	free(ix->secs);
 	free(ix->recent);
+	flow_keys_free(&ix->flow_keys);
 	buf_free(&ix->blob);
 	free(ix);
 }
@@ -628,20 +645,24 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
 }
 
-/* The flow's owners, the valid ones of proc[0] (side A) and proc[1]. */
+/*
+ * The flow's owners, the valid ones of proc[0] (side A) and proc[1]: one single-row statement
+ * per owner. Both owners in one two-row INSERT OR REPLACE would save
+ * about 2,300 instructions per flow, but SQLite gives a statement that writes several rows and
+ * may abort (NOT NULL columns) a statement journal: a copy of every page it changes, which
+ * spills to a temporary file in /var/tmp once a statement changes more than 64 KiB (a page
+ * split), and stays a file, written with two system calls per page, for the rest of the
+ * transaction (bench_sessions: 0.7 writes and 3.4 KB of temporary file per session).
+ */
 static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
 {
-	if (proc[0].valid && proc[1].valid) {
-		bind_proc(ix->st[ST_PROC2], 1, flow_id, 0, &proc[0]);
-		bind_proc(ix->st[ST_PROC2], 11, flow_id, 1, &proc[1]);
-		return step(ix, ST_PROC2);
-	}
-	for (int side = 0; side < 2; side++)
+	int err = 0;
+	for (int side = 0; side < 2 && !err; side++)
 		if (proc[side].valid) {
 			bind_proc(ix->st[ST_PROC], 1, flow_id, side, &proc[side]);
-			return step(ix, ST_PROC);
+			err = step(ix, ST_PROC);
 		}
-	return 0;
+	return err;
 }
 
 static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
@@ -906,7 +927,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 			a->last_chunk = m->id;
 	}
 	for (size_t i = 0; i < m->n_flows && !err; i++)
-		err = add_flow(ix, &m->flows[i], m->id);
+		if (!(err = add_flow(ix, &m->flows[i], m->id)))
+			err = flow_keys_add(&ix->flow_keys, m->flows[i].id, &m->flows[i].key);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
@@ -941,6 +963,12 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
+	}
+	if (!err) {
+		err = flow_keys_bind(&ix->flow_keys, ix->st[ST_FLOW_KEYS], m->id);
+		err = err == 1 ? step(ix, ST_FLOW_KEYS) : err;
+	} else {
+		ix->flow_keys.n_ids = ix->flow_keys.n_keys = 0;
 	}
 	for (size_t i = 0; i < m->n_links && !err; i++) {
 		st = ix->st[ST_LINK];
@@ -1018,6 +1046,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
 		"DELETE FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
+		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
+		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
+		"DELETE FROM chunk_flow_keys WHERE chunk_id < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks) "
+		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
 		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "
 		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "
@@ -1082,17 +1116,10 @@ int index_get_setting(struct index *ix, const char *key, int64_t *value)
 
 int index_set_setting(struct index *ix, const char *key, int64_t value)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(ix->db,
-				    "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)", -1,
-				    &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(rc);
+	sqlite3_stmt *st = ix->st[ST_SETTING];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, value);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	return step(ix, ST_SETTING);
 }
 
 struct has_label {
