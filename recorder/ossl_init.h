@@ -5,8 +5,9 @@
  * file OPENSSL_CONF names) may load engines and provider modules, code ecap did not ship,
  * into a process that runs as root, and it has nothing to say about the digests ecap asks
  * for. The first initialisation in a process decides, so every function of the recorder that
- * calls libcrypto calls this first. (The store's own digests and key are Nettle's:
- * schema/sha256.c, store_key.c.)
+ * calls libcrypto calls this first, and so do ecap-rec's main() and ctr_meta.c before
+ * libcurl, which starts the libcrypto it links. (The store's own digests and key are
+ * Nettle's: schema/sha256.c, store_key.c.)
  */
 #ifndef ECAP_OSSL_INIT_H
 #define ECAP_OSSL_INIT_H
