@@ -860,7 +860,9 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	uint8_t *want = calloc(m->n_blocks, 1);
 	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
-	int err = want && keep ? 0 : -ENOMEM;
+	free(v->block_at);
+	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
+	int err = want && keep && v->block_at ? 0 : -ENOMEM;
 	if (!err) {
 		if (m->plan_only) {
 			for (size_t i = 0; i < m->n_flowdir; i++)
@@ -882,7 +884,8 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 				}
 			}
 		}
-		err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
+		err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw,
+					  v->block_at, why);
 	}
 	if (!err)
 		err = chunk_view_parse_blocks(v, want, keep, why);
