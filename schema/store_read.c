@@ -933,6 +933,10 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
 	if (!err) {
+		/* the store's buffer, given back below: the frames are read into memory that is
+		 * already there, not fresh pages for each chunk */
+		v->frames = s->read_frames;
+		s->read_frames = (struct buf){ 0 };
 		/* some flows: the read plan alone, read with the header blocks in one pread */
 		const struct chunkmeta_want want = { .flow_ids = flows ? flows->ids : NULL,
 						     .n = flows ? flows->n : 0 };
@@ -965,7 +969,8 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 		}
 		return err;
 	}
-	buf_free(&v->frames);
+	s->read_frames = v->frames;
+	v->frames = (struct buf){ 0 };
 	*out = v;
 	return 0;
 }
