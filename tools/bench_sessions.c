@@ -13,7 +13,7 @@
  *
  * It prints the CPU time (all threads) per session over a measured run, after a warm-up, and
  * the bytes of segment files per session stored (the price of what the writer does not
- * compress), and
+ * compress) and of the index file, and
  * optionally after preloading the store with many sessions: the cost of the random keys
  * (client_random) in the index as the store grows (--preload 1000000 is the long mode that
  * bench.sh runs only with --long: about 8 GB of segments).
@@ -22,7 +22,10 @@
  * at random offsets: incompressible as TLS records are (two slices in one 64 KiB LZ4 window
  * rarely overlap), without charging a random generator to the store.
  *
+ * --keep leaves the store in place (to measure an export of its sessions), instead of removing it.
+ *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
+ *                  [--keep]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -154,6 +157,15 @@ static uint64_t segment_bytes(const char *dir)
 	return sum;
 }
 
+/* Bytes of the index file in dir once closed (its WAL checkpointed into it), 0 when none. */
+static uint64_t index_bytes(const char *dir)
+{
+	char p[600];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	return stat(p, &st) ? 0 : (uint64_t)st.st_size;
+}
+
 static int sessions(struct sim *m, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -166,7 +178,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
-	bool lookup = false;
+	bool lookup = false, keep = false;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -174,10 +186,11 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "preload", required_argument, NULL, 'p' },
 		{ "lookup", no_argument, NULL, 'l' },
+		{ "keep", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -191,12 +204,15 @@ int main(int argc, char **argv)
 		case 'p':
 			preload = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'k':
+			keep = true;
+			break;
 		case 'l':
 			lookup = true;
 			break;
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
-				"[--rate PER_SECOND] [--preload N] [--lookup]\n");
+				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -245,9 +261,9 @@ int main(int argc, char **argv)
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
 	printf("TLS sessions into the store%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
-	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session\n",
+	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f\n",
 	       lookup ? " (--lookup)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
-	       (double)segment_bytes(dir) / (double)all);
+	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all);
 	free(m.pool);
-	return system(cmd) ? 1 : 0;
+	return keep || !system(cmd) ? 0 : 1;
 }
