@@ -8,6 +8,7 @@
 #include "index.h"
 
 #include "buf.h"
+#include "flow_keys.h"
 #include "secret_blob.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
+	ST_FLOW_KEYS,
 	ST_COUNT
 };
 
@@ -100,6 +102,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
+	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 };
 
 /*
@@ -149,6 +152,7 @@ struct index {
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
+	struct flow_keys flow_keys;     /* the chunk's row of chunk_flow_keys, being made */
 	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
 };
 
@@ -298,6 +302,14 @@ out:
 	return err ? err : exec(ix, "DROP TABLE secrets_v3");
 }
 
+/* Version 6 to 7: the flows' four indexes by address and port are gone (index_sql drops them),
+ * and chunk_flow_keys finds flows by address and port instead: its rows for the chunks
+ * indexed before, from the flows table. */
+static int migrate_7_flow_keys(struct index *ix)
+{
+	return flow_keys_migrate(ix->db);
+}
+
 /*
  * Version 6 to 7: secrets near their session are read from their chunk's DSB instead of a
  * secrets row (index.sql); chunks.near_secrets counts them. The rows of the chunks indexed so
@@ -339,9 +351,12 @@ static int index_migrate(struct index *ix)
 	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
-	/* 6 -> 7: near secrets from the DSBs */
+	/* 6 -> 7: near secrets from the DSBs; flows by address and port from the chunks' flow
+	 * key filters */
 	if (!err && from <= 6)
 		err = migrate_7_near_secrets(ix);
+	if (!err && from <= 6)
+		err = migrate_7_flow_keys(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -419,8 +434,8 @@ fail:
 
 void index_optimize(struct index *ix)
 {
-	/* Table statistics let the planner pick the selective index (a tuple's ports, not one
-	 * port); bounded work, as SQLite recommends before closing a long-lived connection. */
+	/* Table statistics let the planner pick the selective index (an owner's pid, not a
+	 * flow's time); bounded work, as SQLite recommends before closing a long-lived connection. */
 	exec(ix, "PRAGMA analysis_limit = 1000");
 	exec(ix, "ANALYZE");
 }
@@ -436,6 +451,7 @@ void index_close(struct index *ix)
 	free(ix->ids);
 	free(ix->secs);
 	free(ix->recent);
+	flow_keys_free(&ix->flow_keys);
 	buf_free(&ix->blob);
 	free(ix);
 }
@@ -935,7 +951,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 			a->last_chunk = m->id;
 	}
 	for (size_t i = 0; i < m->n_flows && !err; i++)
-		err = add_flow(ix, &m->flows[i], m->id);
+		if (!(err = add_flow(ix, &m->flows[i], m->id)))
+			err = flow_keys_add(&ix->flow_keys, m->flows[i].id, &m->flows[i].key);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
@@ -970,6 +987,12 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
+	}
+	if (!err) {
+		err = flow_keys_bind(&ix->flow_keys, ix->st[ST_FLOW_KEYS], m->id);
+		err = err == 1 ? step(ix, ST_FLOW_KEYS) : err;
+	} else {
+		ix->flow_keys.n_ids = ix->flow_keys.n_keys = 0;
 	}
 	for (size_t i = 0; i < m->n_links && !err; i++) {
 		if ((err = stmt(ix, ST_LINK, &st)))
@@ -1051,6 +1074,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
 		"DELETE FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
+		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
+		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
+		"DELETE FROM chunk_flow_keys WHERE chunk_id < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks) "
+		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
 		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "
 		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "
