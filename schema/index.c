@@ -988,8 +988,10 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
 	}
+	if (!err)
+		err = stmt(ix, ST_FLOW_KEYS, &st);
 	if (!err) {
-		err = flow_keys_bind(&ix->flow_keys, ix->st[ST_FLOW_KEYS], m->id);
+		err = flow_keys_bind(&ix->flow_keys, st, m->id);
 		err = err == 1 ? step(ix, ST_FLOW_KEYS) : err;
 	} else {
 		ix->flow_keys.n_ids = ix->flow_keys.n_keys = 0;
