@@ -19,43 +19,11 @@
 #include "keyfilter.h"
 #include "store.h"
 
-#define KEYS_PER_FLOW 6
+#define KEYS_PER_FLOW FLOW_KEYS_PER_FLOW
 
 const char flow_keys_insert_sql[] =
 	"INSERT OR REPLACE INTO chunk_flow_keys(chunk_id, ids_lo, ids_hi, ids, filter) "
 	"VALUES (?1, ?2, ?3, ?4, ?5)";
-
-static int grow(uint64_t **v, size_t *cap, size_t need)
-{
-	if (need <= *cap)
-		return 0;
-	size_t ncap = *cap ? *cap : 256;
-	while (ncap < need)
-		ncap *= 2;
-	uint64_t *p = realloc(*v, ncap * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = ncap;
-	return 0;
-}
-
-int flow_keys_add(struct flow_keys *k, uint64_t id, const struct flow_key *key)
-{
-	if (grow(&k->ids, &k->cap_ids, k->n_ids + 1) ||
-	    grow(&k->keys, &k->cap_keys, k->n_keys + KEYS_PER_FLOW))
-		return -ENOMEM;
-	k->ids[k->n_ids++] = id;
-	uint64_t *h = k->keys + k->n_keys;
-	h[0] = keyfilter_addr(key->addr_a);
-	h[1] = keyfilter_addr(key->addr_b);
-	h[2] = keyfilter_port(key->port_a);
-	h[3] = keyfilter_port(key->port_b);
-	h[4] = keyfilter_addr_port(key->addr_a, key->port_a);
-	h[5] = keyfilter_addr_port(key->addr_b, key->port_b);
-	k->n_keys += KEYS_PER_FLOW;
-	return 0;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -63,20 +31,80 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+int flow_keys_add(struct flow_keys *k, uint64_t id, const struct flow_key *key)
+{
+	if (k->n_flows == k->cap_flows) {
+		size_t ncap = k->cap_flows ? k->cap_flows * 2 : 256;
+		struct flow_keys_flow *p = realloc(k->flows, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		k->flows = p;
+		k->cap_flows = ncap;
+	}
+	struct flow_keys_flow *f = &k->flows[k->n_flows++];
+	f->id = id;
+	f->keys[0] = keyfilter_addr(key->addr_a);
+	f->keys[1] = keyfilter_addr(key->addr_b);
+	f->keys[2] = keyfilter_port(key->port_a);
+	f->keys[3] = keyfilter_port(key->port_b);
+	f->keys[4] = keyfilter_addr_port(key->addr_a, key->port_a);
+	f->keys[5] = keyfilter_addr_port(key->addr_b, key->port_b);
+	return 0;
+}
+
+static int cmp_flow(const void *a, const void *b)
+{
+	uint64_t x = ((const struct flow_keys_flow *)a)->id;
+	uint64_t y = ((const struct flow_keys_flow *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+/* Appends group's filter to b as the `filter` column has it: its length, then itself. */
+static int put_group(struct buf *b, struct buf *one, uint64_t *keys, size_t n_keys)
+{
+	buf_reset(one);
+	int err = keyfilter_encode(one, keys, &n_keys);
+	if (err)
+		return err;
+	uint8_t len[4] = { (uint8_t)one->len, (uint8_t)(one->len >> 8),
+			   (uint8_t)(one->len >> 16), (uint8_t)(one->len >> 24) };
+	return buf_append(b, len, 4) ? -ENOMEM : buf_append(b, one->data, one->len) ? -ENOMEM : 0;
+}
+
 int flow_keys_bind(struct flow_keys *k, sqlite3_stmt *st, uint64_t chunk_id)
 {
-	size_t n = 0, n_keys = k->n_keys;
+	size_t n = 0;
 	int err = 0;
-	if (!k->n_ids)
+	if (!k->n_flows)
 		return 0;
-	qsort(k->ids, k->n_ids, sizeof(*k->ids), cmp_u64);
-	for (size_t i = 0; i < k->n_ids; i++)
-		if (!n || k->ids[n - 1] != k->ids[i])
-			k->ids[n++] = k->ids[i];
+	/* by id, each once (a flow's record repeated in a chunk has the same key) */
+	qsort(k->flows, k->n_flows, sizeof(*k->flows), cmp_flow);
+	for (size_t i = 0; i < k->n_flows; i++)
+		if (!n || k->flows[n - 1].id != k->flows[i].id)
+			k->flows[n++] = k->flows[i];
+	if (n > k->cap_ids) {
+		uint64_t *p = realloc(k->ids, n * sizeof(*p));
+		if (!p) {
+			err = -ENOMEM;
+			goto out;
+		}
+		k->ids = p;
+		k->cap_ids = n;
+	}
+	for (size_t i = 0; i < n; i++)
+		k->ids[i] = k->flows[i].id;
 	buf_reset(&k->ids_blob);
 	buf_reset(&k->filter);
-	if ((err = idruns_encode(&k->ids_blob, k->ids, n)) ||
-	    (err = keyfilter_encode(&k->filter, k->keys, &n_keys)))
+	if ((err = idruns_encode(&k->ids_blob, k->ids, n)))
+		goto out;
+	for (size_t g = 0; g < n && !err; g += FLOW_KEYS_GROUP) {
+		size_t m = n - g < FLOW_KEYS_GROUP ? n - g : FLOW_KEYS_GROUP;
+		uint64_t keys[FLOW_KEYS_GROUP * KEYS_PER_FLOW];
+		for (size_t i = 0; i < m; i++)
+			memcpy(keys + i * KEYS_PER_FLOW, k->flows[g + i].keys, sizeof(k->flows->keys));
+		err = put_group(&k->filter, &k->one, keys, m * KEYS_PER_FLOW);
+	}
+	if (err)
 		goto out;
 	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
 	sqlite3_bind_int64(st, 2, (int64_t)k->ids[0]);
@@ -84,16 +112,17 @@ int flow_keys_bind(struct flow_keys *k, sqlite3_stmt *st, uint64_t chunk_id)
 	sqlite3_bind_blob(st, 4, k->ids_blob.data, (int)k->ids_blob.len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 5, k->filter.data, (int)k->filter.len, SQLITE_STATIC);
 out:
-	k->n_ids = k->n_keys = 0;
+	k->n_flows = 0;
 	return err ? err : 1;
 }
 
 void flow_keys_free(struct flow_keys *k)
 {
 	free(k->ids);
-	free(k->keys);
+	free(k->flows);
 	buf_free(&k->ids_blob);
 	buf_free(&k->filter);
+	buf_free(&k->one);
 	memset(k, 0, sizeof(*k));
 }
 
@@ -131,7 +160,7 @@ int flow_keys_migrate(sqlite3 *db)
 	}
 	do {
 		rc = sqlite3_step(sel);
-		if (k.n_ids && (rc != SQLITE_ROW || sqlite3_column_int64(sel, 0) != chunk)) {
+		if (k.n_flows && (rc != SQLITE_ROW || sqlite3_column_int64(sel, 0) != chunk)) {
 			err = flow_keys_bind(&k, ins, (uint64_t)chunk);
 			if (err == 1) {
 				err = sqlite3_step(ins) == SQLITE_DONE ? 0 : sqlite_errno(
@@ -157,9 +186,9 @@ out:
 
 /* ---- asking the filters ------------------------------------------------------------- */
 
-/* A chunk may hold a flow the selection matches when its filter may hold one of the hosts'
- * keys (if any), one of the ports' (if any), and both pairs of one of the tuples (if any), as
- * the query ANDs these conditions. */
+/* A group of a chunk's flows may hold a flow the selection matches when its filter may hold
+ * one of the hosts' keys (if any), one of the ports' (if any), and both pairs of one of the
+ * tuples (if any), as the query ANDs these conditions. */
 static bool any_key(const uint8_t *filter, size_t len, const uint64_t *keys, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -168,7 +197,7 @@ static bool any_key(const uint8_t *filter, size_t len, const uint64_t *keys, siz
 	return false;
 }
 
-static bool chunk_may_match(const struct flow_keys_wanted *w, const uint8_t *filter, size_t len)
+static bool group_may_match(const struct flow_keys_wanted *w, const uint8_t *filter, size_t len)
 {
 	if (w->n_hosts && !any_key(filter, len, w->hosts, w->n_hosts))
 		return false;
@@ -181,6 +210,25 @@ static bool chunk_may_match(const struct flow_keys_wanted *w, const uint8_t *fil
 		    keyfilter_may_have(filter, len, w->tuples[i][1]))
 			return true;
 	return false;
+}
+
+/* The next group's filter of a `filter` column at *off: 1 and *f, *len; 0 at the end; -1 when
+ * what is left is not a group (a damaged index: every group from there may match). */
+static int next_group(const uint8_t *col, size_t col_len, size_t *off, const uint8_t **f,
+		      size_t *len)
+{
+	if (*off == col_len)
+		return 0;
+	if (col_len - *off < 4)
+		return -1;
+	const uint8_t *p = col + *off;
+	size_t n = (size_t)p[0] | (size_t)p[1] << 8 | (size_t)p[2] << 16 | (size_t)p[3] << 24;
+	if (n > col_len - *off - 4)
+		return -1;
+	*f = p + 4;
+	*len = n;
+	*off += 4 + n;
+	return 1;
 }
 
 static int push_range(struct flow_id_ranges *r, uint64_t lo, uint64_t hi)
@@ -295,14 +343,32 @@ int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_k
 		const uint8_t *filter = sqlite3_column_blob(st, 2);
 		size_t len = (size_t)sqlite3_column_bytes(st, 2);
 		c->scanned_to = sqlite3_column_int64(st, 0);
-		if (!chunk_may_match(&w, filter, len))
-			continue;
 		const uint8_t *ids = sqlite3_column_blob(st, 1);
-		size_t ids_len = (size_t)sqlite3_column_bytes(st, 1), off = 0;
+		size_t ids_len = (size_t)sqlite3_column_bytes(st, 1), off = 0, foff = 0, glen = 0;
+		const uint8_t *group = NULL;
 		uint64_t next = 0, lo, hi;
+		size_t left = 0; /* ids of the current group still to come */
+		bool take = false, damaged = false;
 		int n;
-		while ((n = idruns_next(ids, ids_len, &off, &next, &lo, &hi)) == 1 && !err)
-			err = push_range(r, lo, hi);
+		/* the ids in order, FLOW_KEYS_GROUP to a group; a run may span groups */
+		while (!err && (n = idruns_next(ids, ids_len, &off, &next, &lo, &hi)) == 1) {
+			while (!err && lo <= hi) {
+				if (!left) {
+					int g = damaged ? -1 : next_group(filter, len, &foff, &group,
+									  &glen);
+					damaged = g != 1;
+					take = damaged || group_may_match(&w, group, glen);
+					left = FLOW_KEYS_GROUP;
+				}
+				uint64_t room = left - 1, end = hi - lo > room ? lo + room : hi;
+				if (take)
+					err = push_range(r, lo, end);
+				left -= (size_t)(end - lo + 1);
+				if (end == hi)
+					break;
+				lo = end + 1;
+			}
+		}
 		if (n < 0 || (!ids_len && !err))
 			r->all = true; /* damaged: its flows could be any */
 	}

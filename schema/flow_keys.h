@@ -19,11 +19,27 @@
 #include "records.h"
 #include "store.h"
 
+/* A chunk's flows are cut, in id order, into groups of FLOW_KEYS_GROUP, each with a filter of
+ * its own: a selection that matches one flow of a chunk that records thousands (the first
+ * chunk of a store, which records every flow already running) reads that flow's group, not
+ * all of them. The `filter` column is the groups' filters one after the other, each as
+ *   u32 len (little-endian); u8 filter[len] (keyfilter.c's format)
+ * group i holding the keys of the ids i * FLOW_KEYS_GROUP.. of the `ids` column. */
+#define FLOW_KEYS_GROUP 64
+#define FLOW_KEYS_PER_FLOW 6
+
+struct flow_keys_flow {
+	uint64_t id;
+	uint64_t keys[FLOW_KEYS_PER_FLOW];
+};
+
 /* What one chunk's row is made of, gathered flow by flow. */
 struct flow_keys {
-	uint64_t *ids, *keys;
-	size_t n_ids, cap_ids, n_keys, cap_keys;
-	struct buf ids_blob, filter;
+	struct flow_keys_flow *flows;
+	size_t n_flows, cap_flows;
+	uint64_t *ids;
+	size_t cap_ids;
+	struct buf ids_blob, filter, one;
 };
 
 /* The statement flow_keys_bind() binds (prepared by the index with its others). */

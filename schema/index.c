@@ -994,7 +994,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = flow_keys_bind(&ix->flow_keys, st, m->id);
 		err = err == 1 ? step(ix, ST_FLOW_KEYS) : err;
 	} else {
-		ix->flow_keys.n_ids = ix->flow_keys.n_keys = 0;
+		ix->flow_keys.n_flows = 0;
 	}
 	for (size_t i = 0; i < m->n_links && !err; i++) {
 		if ((err = stmt(ix, ST_LINK, &st)))

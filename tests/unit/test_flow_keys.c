@@ -5,7 +5,9 @@
  * the same bytes for the same keys, hostile bytes taken as "maybe"), the id runs (round trip,
  * damage found), and through the store: the exact flows over many chunks, a flow that started
  * long before --since, filters that say "maybe" to everything or are damaged, the same rows
- * after a rebuild, a reader asking again as chunks are added, and a long-lived flow still found after its first chunks were dropped.
+ * after a rebuild, a reader asking again as chunks are added, a long-lived flow still found
+ * after its first chunks were dropped, and a chunk of many flows whose groups narrow a tuple's
+ * candidates to its flow's group.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "flow_keys.h"
 #include "idruns.h"
 #include "keyfilter.h"
 #include "store.h"
@@ -309,6 +312,55 @@ static void test_select_many_chunks(void **state)
 	check_all_selections(f->dir);
 }
 
+static int64_t index_int_db(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/* All the flows in one chunk (as the first chunk of a store records every flow already
+ * running): the same exact answers, and a tuple's candidate ids are those of its flow's group
+ * of FLOW_KEYS_GROUP (and of a false positive's), not the chunk's N_FLOWS. */
+static void test_one_chunk_groups(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	uint64_t first[N_FLOWS];
+	store_options_default(&o);
+	o.quiet = true;
+	write_flows(f->dir, &o, first);
+	check_all_selections(f->dir);
+
+	char p[128];
+	sqlite3 *db;
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(index_int_db(db, "SELECT count(*) FROM chunk_flow_keys"), 1);
+	for (uint32_t i = 1; i < N_FLOWS; i += 97) {
+		struct flow_filter sel;
+		struct flow_keys_cache c = { 0 };
+		const struct flow_id_ranges *r;
+		flow_filter_init(&sel);
+		sel.tuples[sel.n_tuples++] = key_of(i);
+		assert_int_equal(flow_keys_candidates(db, &sel, &c, &r), 0);
+		assert_false(r->all);
+		uint64_t ids = 0;
+		bool has = false;
+		for (size_t j = 0; j < r->n; j++) {
+			ids += r->v[j].hi - r->v[j].lo + 1;
+			has |= r->v[j].lo <= i + 1 && i + 1 <= r->v[j].hi;
+		}
+		assert_true(has);
+		assert_true(ids <= 2 * FLOW_KEYS_GROUP);
+		flow_keys_cache_free(&c);
+	}
+	sqlite3_close(db);
+}
+
 /* --since after the long flow's first chunk: it is found by its host and by its tuple, as are
  * the flows that started since; the others are not. */
 static void test_since(void **state)
@@ -549,6 +601,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_select_many_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_since, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maybe_everything_and_damage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_chunk_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebuild_same_bytes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_sees_new_chunks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dropped_chunks_keep_long_flow, setup, teardown),
