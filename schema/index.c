@@ -8,6 +8,7 @@
 #include "index.h"
 
 #include "buf.h"
+#include "owner_ranges.h"
 #include "secret_blob.h"
 
 #include <errno.h>
@@ -34,6 +35,7 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
+	ST_OWNER,
 	ST_COUNT
 };
 
@@ -100,6 +102,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
+	/* an owner's flows in a chunk (owner_ranges.h): its range grows to cover them; a chunk
+	 * indexed again (recovery, rebuild) writes nothing */
+	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(pid, start, uid, comm, netns) "
+		     "DO UPDATE SET first_flow = min(first_flow, excluded.first_flow), "
+		     "last_flow = max(last_flow, excluded.last_flow) "
+		     "WHERE excluded.first_flow < first_flow OR excluded.last_flow > last_flow",
 };
 
 /*
@@ -140,6 +149,7 @@ struct index {
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
+	struct owner_ranges owners;     /* the owners of the chunk being indexed */
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -273,6 +283,23 @@ out:
 	return err ? err : exec(ix, "DROP TABLE secrets_v3");
 }
 
+/*
+ * Version 6 to 7, the owners' part: flow_procs loses its indexes by pid, comm and uid
+ * (index_sql drops them) and owner_flows is made from its rows, one per owner with the range
+ * of its flows, as index_add_chunk would have made it.
+ */
+static int migrate_7_owner_ranges(struct index *ix)
+{
+	int err = exec(ix, index_sql);
+	return err ? err :
+	       exec(ix, "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, "
+			"last_flow) SELECT pid, start, uid, comm, netns, min(flow_id), max(flow_id) "
+			"FROM flow_procs WHERE true GROUP BY pid, start, uid, comm, netns "
+			"ON CONFLICT(pid, start, uid, comm, netns) DO UPDATE SET "
+			"first_flow = min(first_flow, excluded.first_flow), "
+			"last_flow = max(last_flow, excluded.last_flow)");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -284,7 +311,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 5)
+	if (from < 1 || from > 6)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -304,6 +331,9 @@ static int index_migrate(struct index *ix)
 	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
+	/* 6 -> 7: owner_flows instead of flow_procs' indexes by owner */
+	if (!err && from <= 6)
+		err = migrate_7_owner_ranges(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -407,6 +437,7 @@ void index_close(struct index *ix)
 	free(ix->ids);
 	free(ix->secs);
 	free(ix->recent);
+	owner_ranges_free(&ix->owners);
 	buf_free(&ix->blob);
 	free(ix);
 }
@@ -600,15 +631,23 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 3, p->tid);
 	sqlite3_bind_int64(st, first + 4, p->uid);
 	sqlite3_bind_int64(st, first + 5, p->gid);
-	sqlite3_bind_text(st, first + 6, p->comm, -1, SQLITE_TRANSIENT);
+	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
+	sqlite3_bind_text(st, first + 6, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
+			  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, first + 8, p->netns);
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
 }
 
-/* The flow's owners, the valid ones of proc[0] (side A) and proc[1]. */
+/* The flow's owners, the valid ones of proc[0] (side A) and proc[1]; each is noted for the
+ * chunk's owner_flows rows (add_owner_ranges). */
 static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
 {
+	for (int side = 0; side < 2; side++) {
+		int err = proc[side].valid ? owner_ranges_add(&ix->owners, flow_id, &proc[side]) : 0;
+		if (err)
+			return err;
+	}
 	if (proc[0].valid && proc[1].valid) {
 		bind_proc(ix->st[ST_PROC2], 1, flow_id, 0, &proc[0]);
 		bind_proc(ix->st[ST_PROC2], 11, flow_id, 1, &proc[1]);
@@ -620,6 +659,27 @@ static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc 
 			return step(ix, ST_PROC);
 		}
 	return 0;
+}
+
+/* One owner_flows write per owner of the chunk's flow records (noted by add_procs). */
+static int add_owner_ranges(struct index *ix)
+{
+	int err = 0;
+	owner_ranges_merge(&ix->owners);
+	for (size_t i = 0; i < ix->owners.n && !err; i++) {
+		const struct owner_range *r = &ix->owners.v[i];
+		sqlite3_stmt *st = ix->st[ST_OWNER];
+		sqlite3_bind_int64(st, 1, r->pid);
+		sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
+		sqlite3_bind_int64(st, 3, r->uid);
+		sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->netns);
+		sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
+		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
+		err = step(ix, ST_OWNER);
+	}
+	owner_ranges_reset(&ix->owners);
+	return err;
 }
 
 static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
@@ -869,8 +929,11 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
 	}
+	owner_ranges_reset(&ix->owners);
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		err = add_flow(ix, &m->flows[i], m->id);
+	if (!err)
+		err = add_owner_ranges(ix);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
@@ -974,8 +1037,23 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
+		/* the owners of the flows that go: each owner_flows row among them goes when no
+		 * flow of its owner is left in its range, else starts at the first one left */
+		"CREATE TEMP TABLE IF NOT EXISTS gone_owners(pid, start, uid, comm, netns, "
+		"PRIMARY KEY (pid, start, uid, comm, netns)) WITHOUT ROWID",
+		"DELETE FROM temp.gone_owners",
+		"INSERT OR IGNORE INTO temp.gone_owners SELECT pid, start, uid, comm, netns FROM "
+		"flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
+		"UPDATE owner_flows AS o SET first_flow = coalesce((SELECT p.flow_id FROM flow_procs p "
+		"WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow AND p.pid = o.pid "
+		"AND p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND p.netns = o.netns "
+		"ORDER BY p.flow_id LIMIT 1), -1) WHERE (pid, start, uid, comm, netns) IN "
+		"(SELECT pid, start, uid, comm, netns FROM temp.gone_owners)",
+		"DELETE FROM owner_flows WHERE (pid, start, uid, comm, netns) IN "
+		"(SELECT pid, start, uid, comm, netns FROM temp.gone_owners) AND first_flow = -1",
 		"DELETE FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 6 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 7 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -95,9 +95,33 @@ CREATE TABLE IF NOT EXISTS flow_procs (
 	start     INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (flow_id, side)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS flow_procs_by_pid ON flow_procs(pid);
-CREATE INDEX IF NOT EXISTS flow_procs_by_comm ON flow_procs(comm);
-CREATE INDEX IF NOT EXISTS flow_procs_by_uid ON flow_procs(uid);
+-- Until version 6, flow_procs had indexes by pid, comm and uid: three entries per owner and
+-- flow. Version 7 finds an owner's flows through owner_flows instead.
+DROP INDEX IF EXISTS flow_procs_by_pid;
+DROP INDEX IF EXISTS flow_procs_by_comm;
+DROP INDEX IF EXISTS flow_procs_by_uid;
+
+-- (version 7) Where each owner's flows are: one row per distinct (pid, start, uid, comm, netns)
+-- of flow_procs, whose flows all lie in first_flow..last_flow. A selection by owner finds the
+-- owner's rows here, then reads flow_procs by key over each range and keeps the rows that
+-- match exactly: the range only narrows where to look (other owners' flows inside it are
+-- read and left out), so a range may be wider than needed, never narrower. Written once per
+-- owner and chunk (index_add_chunk gathers the chunk's owners first), not once per flow: a
+-- process that makes many connections costs one row, updated as its range grows. A row goes
+-- with its owner's last flow (retention); a first_flow below the owner's oldest remaining
+-- flow costs nothing (the read starts at the first flow_procs row there is).
+CREATE TABLE IF NOT EXISTS owner_flows (
+	pid        INTEGER NOT NULL,
+	start      INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	comm       TEXT NOT NULL,
+	netns      INTEGER NOT NULL,
+	first_flow INTEGER NOT NULL,
+	last_flow  INTEGER NOT NULL,
+	PRIMARY KEY (pid, start, uid, comm, netns)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS owner_flows_by_comm ON owner_flows(comm);
+CREATE INDEX IF NOT EXISTS owner_flows_by_uid ON owner_flows(uid);
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
 -- last_chunk: the newest chunk that carried the record; it goes when that chunk goes.
