@@ -35,7 +35,9 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
-	ST_OWNER,
+	ST_OWNER_LAST,
+	ST_OWNER_GROW,
+	ST_OWNER_NEW,
 	ST_COUNT
 };
 
@@ -102,13 +104,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
-	/* an owner's flows in a chunk (owner_ranges.h): its range grows to cover them; a chunk
-	 * indexed again (recovery, rebuild) writes nothing */
-	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(pid, start, uid, comm, netns) "
-		     "DO UPDATE SET first_flow = min(first_flow, excluded.first_flow), "
-		     "last_flow = max(last_flow, excluded.last_flow) "
-		     "WHERE excluded.first_flow < first_flow OR excluded.last_flow > last_flow",
+	/* an owner's latest run (owner_ranges.h), which its next flows may extend */
+	[ST_OWNER_LAST] = "SELECT first_flow, last_flow FROM owner_flows WHERE pid = ?1 AND "
+			  "start = ?2 AND uid = ?3 AND comm = ?4 AND netns = ?5 "
+			  "ORDER BY first_flow DESC LIMIT 1",
+	[ST_OWNER_GROW] = "UPDATE owner_flows SET last_flow = ?7 WHERE pid = ?1 AND start = ?2 "
+			  "AND uid = ?3 AND comm = ?4 AND netns = ?5 AND first_flow = ?6",
+	[ST_OWNER_NEW] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, "
+			 "last_flow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
+			 "last_flow = max(last_flow, excluded.last_flow)",
 };
 
 /*
@@ -285,19 +289,28 @@ out:
 
 /*
  * Version 6 to 7, the owners' part: flow_procs loses its indexes by pid, comm and uid
- * (index_sql drops them) and owner_flows is made from its rows, one per owner with the range
- * of its flows, as index_add_chunk would have made it.
+ * (index_sql drops them) and owner_flows is made from its rows: each owner's flow ids cut into
+ * runs where two are more than OWNER_RUN_GAP apart, one row per run, as index_add_chunk makes
+ * them.
  */
 static int migrate_7_owner_ranges(struct index *ix)
 {
+	char sql[1024];
 	int err = exec(ix, index_sql);
-	return err ? err :
-	       exec(ix, "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, "
-			"last_flow) SELECT pid, start, uid, comm, netns, min(flow_id), max(flow_id) "
-			"FROM flow_procs WHERE true GROUP BY pid, start, uid, comm, netns "
-			"ON CONFLICT(pid, start, uid, comm, netns) DO UPDATE SET "
-			"first_flow = min(first_flow, excluded.first_flow), "
-			"last_flow = max(last_flow, excluded.last_flow)");
+	if (err)
+		return err;
+	snprintf(sql, sizeof(sql),
+		 "WITH g AS (SELECT pid, start, uid, comm, netns, flow_id, flow_id - lag(flow_id) "
+		 "OVER w > %d AS cut FROM flow_procs WINDOW w AS (PARTITION BY pid, start, uid, "
+		 "comm, netns ORDER BY flow_id)), "
+		 "r AS (SELECT *, sum(coalesce(cut, 1)) OVER (PARTITION BY pid, start, uid, comm, "
+		 "netns ORDER BY flow_id) AS run FROM g) "
+		 "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
+		 "SELECT pid, start, uid, comm, netns, min(flow_id), max(flow_id) FROM r WHERE true "
+		 "GROUP BY pid, start, uid, comm, netns, run ON CONFLICT DO UPDATE SET "
+		 "last_flow = max(last_flow, excluded.last_flow)",
+		 OWNER_RUN_GAP);
+	return exec(ix, sql);
 }
 
 /* One step per version, all inside one transaction. Another process may have migrated the
@@ -661,23 +674,58 @@ static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc 
 	return 0;
 }
 
-/* One owner_flows write per owner of the chunk's flow records (noted by add_procs). */
+static void bind_owner(sqlite3_stmt *st, const struct owner_range *r)
+{
+	sqlite3_bind_int64(st, 1, r->pid);
+	sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
+	sqlite3_bind_int64(st, 3, r->uid);
+	sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, r->netns);
+}
+
+/* A run of an owner's flows in the chunk: it extends the owner's latest row when it starts
+ * in it or at most OWNER_RUN_GAP after, else it is a row of its own (and so is a run older
+ * than the latest row's start: an owner learned late for an old flow). A chunk indexed
+ * again (recovery) changes nothing but such older runs, which get a row covering them
+ * again: a wider look, never a narrower one. */
+static int add_owner_run(struct index *ix, const struct owner_range *r)
+{
+	sqlite3_stmt *st = ix->st[ST_OWNER_LAST];
+	bind_owner(st, r);
+	int rc = sqlite3_step(st);
+	int64_t first = -1, last = -1;
+	if (rc == SQLITE_ROW) {
+		first = sqlite3_column_int64(st, 0);
+		last = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return sql_err(rc);
+	if (first >= 0 && (int64_t)r->first_flow >= first &&
+	    (int64_t)r->first_flow <= last + OWNER_RUN_GAP) {
+		if ((int64_t)r->last_flow <= last)
+			return 0;
+		st = ix->st[ST_OWNER_GROW];
+		bind_owner(st, r);
+		sqlite3_bind_int64(st, 6, first);
+		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
+		return step(ix, ST_OWNER_GROW);
+	}
+	st = ix->st[ST_OWNER_NEW];
+	bind_owner(st, r);
+	sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
+	sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
+	return step(ix, ST_OWNER_NEW);
+}
+
+/* The owner_flows rows of the chunk's flow records' owners (noted by add_procs). */
 static int add_owner_ranges(struct index *ix)
 {
 	int err = 0;
 	owner_ranges_merge(&ix->owners);
-	for (size_t i = 0; i < ix->owners.n && !err; i++) {
-		const struct owner_range *r = &ix->owners.v[i];
-		sqlite3_stmt *st = ix->st[ST_OWNER];
-		sqlite3_bind_int64(st, 1, r->pid);
-		sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
-		sqlite3_bind_int64(st, 3, r->uid);
-		sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, r->netns);
-		sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
-		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
-		err = step(ix, ST_OWNER);
-	}
+	for (size_t i = 0; i < ix->owners.n && !err; i++)
+		err = add_owner_run(ix, &ix->owners.v[i]);
 	owner_ranges_reset(&ix->owners);
 	return err;
 }
@@ -1037,25 +1085,26 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
-		/* the owners of the flows that go: each owner_flows row among them goes when no
-		 * flow of its owner is left in its range, else starts at the first one left */
+		/* the flows that go and their owners: each owner_flows row of those owners that
+		 * starts before the last of them goes when no flow of its owner is left in its run
+		 * (a row whose first flows went stays as it is: reading from there costs nothing) */
+		"CREATE TEMP TABLE IF NOT EXISTS gone_flows(id INTEGER PRIMARY KEY)",
+		"DELETE FROM temp.gone_flows",
+		"INSERT INTO temp.gone_flows SELECT id FROM flows WHERE last_chunk < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
 		"CREATE TEMP TABLE IF NOT EXISTS gone_owners(pid, start, uid, comm, netns, "
 		"PRIMARY KEY (pid, start, uid, comm, netns)) WITHOUT ROWID",
 		"DELETE FROM temp.gone_owners",
 		"INSERT OR IGNORE INTO temp.gone_owners SELECT pid, start, uid, comm, netns FROM "
-		"flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
-		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
-		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
-		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
-		"UPDATE owner_flows AS o SET first_flow = coalesce((SELECT p.flow_id FROM flow_procs p "
-		"WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow AND p.pid = o.pid "
-		"AND p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND p.netns = o.netns "
-		"ORDER BY p.flow_id LIMIT 1), -1) WHERE (pid, start, uid, comm, netns) IN "
-		"(SELECT pid, start, uid, comm, netns FROM temp.gone_owners)",
-		"DELETE FROM owner_flows WHERE (pid, start, uid, comm, netns) IN "
-		"(SELECT pid, start, uid, comm, netns FROM temp.gone_owners) AND first_flow = -1",
-		"DELETE FROM flows WHERE last_chunk < "
-		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		"flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
+		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
+		"DELETE FROM owner_flows AS o WHERE (pid, start, uid, comm, netns) IN "
+		"(SELECT pid, start, uid, comm, netns FROM temp.gone_owners) "
+		"AND first_flow <= (SELECT max(id) FROM temp.gone_flows) AND NOT EXISTS "
+		"(SELECT 1 FROM flow_procs p WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow "
+		"AND p.pid = o.pid AND p.start = o.start AND p.uid = o.uid AND p.comm = o.comm "
+		"AND p.netns = o.netns)",
+		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
 		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "
 		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * owner_ranges.c - a chunk's flow owners, one entry per owner with the range of its flow ids
+ * owner_ranges.c - a chunk's flow owners, one entry per owner and run of its flow ids
  * (owner_ranges.h): appended per flow owner, then sorted and merged once per chunk.
  */
 #include "owner_ranges.h"
@@ -36,9 +36,9 @@ static int cmp_u64(uint64_t a, uint64_t b)
 	return (a > b) - (a < b);
 }
 
-static int cmp_owner(const void *a, const void *b)
+/* 0: one owner; else the order of two owners */
+static int owner_order(const struct owner_range *x, const struct owner_range *y)
 {
-	const struct owner_range *x = a, *y = b;
 	int c = cmp_u64(x->pid, y->pid);
 	if (!c)
 		c = cmp_u64(x->start_ns, y->start_ns);
@@ -49,6 +49,14 @@ static int cmp_owner(const void *a, const void *b)
 	return c ? c : memcmp(x->comm, y->comm, sizeof(x->comm));
 }
 
+/* by owner, then flow id */
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner_range *x = a, *y = b;
+	int c = owner_order(x, y);
+	return c ? c : cmp_u64(x->first_flow, y->first_flow);
+}
+
 void owner_ranges_merge(struct owner_ranges *o)
 {
 	if (o->n < 2)
@@ -57,9 +65,8 @@ void owner_ranges_merge(struct owner_ranges *o)
 	size_t out = 0;
 	for (size_t i = 1; i < o->n; i++) {
 		struct owner_range *last = &o->v[out];
-		if (!cmp_owner(last, &o->v[i])) {
-			if (o->v[i].first_flow < last->first_flow)
-				last->first_flow = o->v[i].first_flow;
+		if (!owner_order(last, &o->v[i]) &&
+		    o->v[i].first_flow <= last->last_flow + OWNER_RUN_GAP) {
 			if (o->v[i].last_flow > last->last_flow)
 				last->last_flow = o->v[i].last_flow;
 		} else {

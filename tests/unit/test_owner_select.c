@@ -6,7 +6,9 @@
  * range only narrows where to look, so a too narrow one would lose flows and a missing
  * exact test would add other owners' flows. The store: processes interleaved over many
  * chunks, one short-lived and one long-lived owner, a flow whose owner is learned many chunks
- * after its record, a flow whose owner changes, a pid reused with another start, a NAT link.
+ * after its record, a flow whose owner changes, a pid reused with another start, a NAT link,
+ * and a long-lived owner whose few flows lie far apart (a row per flow, so that reading its
+ * flows does not read all the flows between them).
  * The same answers after a rebuild, after the migration from an index of version 6, and,
  * restricted to the flows left, after retention drops the first half of the store.
  */
@@ -65,6 +67,8 @@ static void first_owners(int i, struct ecap_proc p[2])
 		p[0] = owner(500, 5, 4000, "first", 11);
 	else if (i == 60)
 		p[0] = owner(700, 7, 0, "natc", 33);
+	else if (i % 70 == 35) /* flows more than OWNER_RUN_GAP apart */
+		p[0] = owner(800, 8, 1000, "beacon", 11);
 	else if (i % 2 == 0)
 		p[0] = owner(100, 1, 1000, "alpha", 11);
 	else
@@ -187,6 +191,8 @@ static void f_pid600(struct flow_filter *f) { f->pids[f->n_pids++] = 600; }
 static bool e_pid600(const struct ecap_proc *p) { return p->pid == 600; }
 static void f_pid700(struct flow_filter *f) { f->pids[f->n_pids++] = 700; }
 static bool e_pid700(const struct ecap_proc *p) { return p->pid == 700; }
+static void f_pid800(struct flow_filter *f) { f->pids[f->n_pids++] = 800; }
+static bool e_pid800(const struct ecap_proc *p) { return p->pid == 800; }
 static void f_pid900(struct flow_filter *f) { f->pids[f->n_pids++] = 900; }
 static bool e_pid900(const struct ecap_proc *p) { return p->pid == 900; }
 static void f_comm_gamma(struct flow_filter *f)
@@ -237,6 +243,7 @@ static const struct selection selections[] = {
 	{ "pid 500 (owner replaced)", f_pid500, e_pid500 },
 	{ "pid 600 (the new owner)", f_pid600, e_pid600 },
 	{ "pid 700 (and its NAT link)", f_pid700, e_pid700 },
+	{ "pid 800 (long-lived, far apart)", f_pid800, e_pid800 },
 	{ "pid 900 (side B, long-lived)", f_pid900, e_pid900 },
 	{ "comm gamma", f_comm_gamma, e_comm_gamma },
 	{ "comm late", f_comm_late, e_comm_late },
@@ -359,8 +366,12 @@ static void test_owner_selections(void **state)
 	write_owners_store(f->dir, &o, &m);
 	assert_true(index_int(f->dir, "SELECT count(*) FROM chunks") >= 30);
 	check_ranges_cover(f->dir);
-	/* one row per owner, not per flow: 9 processes (two of them pid 300) */
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 9);
+	/* one row per owner, not per flow: 10 processes (two of them pid 300), but pid 800 has a
+	 * row for each of its three flows */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 12);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
+				   "first_flow = last_flow"),
+			 3);
 	size_t total = check_selections(f->dir, &m);
 	assert_true(total > SLOTS);
 	/* the ranges of the interleaved owners span the store; the short-lived one's is one flow */
@@ -398,12 +409,14 @@ static void test_owner_migration(void **state)
 			 0);
 	check_ranges_cover(f->dir);
 	/* made from flow_procs: the replaced owner (pid 500) has no row */
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 8);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 11);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
+				   "first_flow = last_flow"),
+			 3);
 }
 
-/* Retention drops the older half: the selections give the owners' flows that are left, every
- * owner whose flows all went loses its row, and the others' ranges start at their first
- * flow left. */
+/* Retention drops the older half: the selections give the owners' flows that are left, and
+ * every owner row whose flows all went goes. */
 static void test_owner_retention(void **state)
 {
 	struct fixture *f = *state;
@@ -420,9 +433,9 @@ static void test_owner_retention(void **state)
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid IN (400, "
 				   "700) OR (pid = 300 AND start = 100000000000)"),
 			 0);
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid IN (100, "
-				   "200, 900) AND first_flow < (SELECT min(id) FROM flows)"),
-			 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800"),
+			 index_int(f->dir, "SELECT count(*) FROM flow_procs WHERE pid = 800"));
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800") < 3);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid IN (100, "
 				   "200, 900)"),
 			 3);
