@@ -35,9 +35,7 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
-	ST_OWNER_LAST,
-	ST_OWNER_GROW,
-	ST_OWNER_NEW,
+	ST_OWNER,
 	ST_COUNT
 };
 
@@ -104,15 +102,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
-	/* an owner's latest run (owner_ranges.h), which its next flows may extend */
-	[ST_OWNER_LAST] = "SELECT first_flow, last_flow FROM owner_flows WHERE pid = ?1 AND "
-			  "start = ?2 AND uid = ?3 AND comm = ?4 AND netns = ?5 "
-			  "ORDER BY first_flow DESC LIMIT 1",
-	[ST_OWNER_GROW] = "UPDATE owner_flows SET last_flow = ?7 WHERE pid = ?1 AND start = ?2 "
-			  "AND uid = ?3 AND comm = ?4 AND netns = ?5 AND first_flow = ?6",
-	[ST_OWNER_NEW] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, "
-			 "last_flow) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
-			 "last_flow = max(last_flow, excluded.last_flow)",
+	/* a run of an owner's flows in a chunk (owner_ranges.h); a chunk indexed again
+	 * (recovery) finds its rows there */
+	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
+		     "last_flow = max(last_flow, excluded.last_flow)",
 };
 
 /*
@@ -290,8 +284,9 @@ out:
 /*
  * Version 6 to 7, the owners' part: flow_procs loses its indexes by pid, comm and uid
  * (index_sql drops them) and owner_flows is made from its rows: each owner's flow ids cut into
- * runs where two are more than OWNER_RUN_GAP apart, one row per run, as index_add_chunk makes
- * them.
+ * runs where two are more than OWNER_RUN_GAP apart, one row per run. index_add_chunk also cuts
+ * at each chunk, which flow_procs does not know: fewer rows here, and the same rule for
+ * readers (every owner's flow lies in one of its rows' ranges).
  */
 static int migrate_7_owner_ranges(struct index *ix)
 {
@@ -674,58 +669,24 @@ static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc 
 	return 0;
 }
 
-static void bind_owner(sqlite3_stmt *st, const struct owner_range *r)
-{
-	sqlite3_bind_int64(st, 1, r->pid);
-	sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
-	sqlite3_bind_int64(st, 3, r->uid);
-	sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, r->netns);
-}
-
-/* A run of an owner's flows in the chunk: it extends the owner's latest row when it starts
- * in it or at most OWNER_RUN_GAP after, else it is a row of its own (and so is a run older
- * than the latest row's start: an owner learned late for an old flow). A chunk indexed
- * again (recovery) changes nothing but such older runs, which get a row covering them
- * again: a wider look, never a narrower one. */
-static int add_owner_run(struct index *ix, const struct owner_range *r)
-{
-	sqlite3_stmt *st = ix->st[ST_OWNER_LAST];
-	bind_owner(st, r);
-	int rc = sqlite3_step(st);
-	int64_t first = -1, last = -1;
-	if (rc == SQLITE_ROW) {
-		first = sqlite3_column_int64(st, 0);
-		last = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return sql_err(rc);
-	if (first >= 0 && (int64_t)r->first_flow >= first &&
-	    (int64_t)r->first_flow <= last + OWNER_RUN_GAP) {
-		if ((int64_t)r->last_flow <= last)
-			return 0;
-		st = ix->st[ST_OWNER_GROW];
-		bind_owner(st, r);
-		sqlite3_bind_int64(st, 6, first);
-		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
-		return step(ix, ST_OWNER_GROW);
-	}
-	st = ix->st[ST_OWNER_NEW];
-	bind_owner(st, r);
-	sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
-	sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
-	return step(ix, ST_OWNER_NEW);
-}
-
-/* The owner_flows rows of the chunk's flow records' owners (noted by add_procs). */
+/* The owner_flows rows of the chunk's flow records' owners (noted by add_procs): one per
+ * owner and run, written without reading what earlier chunks wrote. */
 static int add_owner_ranges(struct index *ix)
 {
 	int err = 0;
 	owner_ranges_merge(&ix->owners);
-	for (size_t i = 0; i < ix->owners.n && !err; i++)
-		err = add_owner_run(ix, &ix->owners.v[i]);
+	for (size_t i = 0; i < ix->owners.n && !err; i++) {
+		const struct owner_range *r = &ix->owners.v[i];
+		sqlite3_stmt *st = ix->st[ST_OWNER];
+		sqlite3_bind_int64(st, 1, r->pid);
+		sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
+		sqlite3_bind_int64(st, 3, r->uid);
+		sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->netns);
+		sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
+		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
+		err = step(ix, ST_OWNER);
+	}
 	owner_ranges_reset(&ix->owners);
 	return err;
 }

@@ -102,17 +102,16 @@ DROP INDEX IF EXISTS flow_procs_by_comm;
 DROP INDEX IF EXISTS flow_procs_by_uid;
 
 -- (version 7) Where each owner's flows are: rows per distinct (pid, start, uid, comm, netns) of
--- flow_procs, each for a run of its flow ids first_flow..last_flow (ids of the owner's flows
--- no more than OWNER_RUN_GAP = 64 apart, schema/owner_ranges.h). A selection by owner finds
+-- flow_procs, each for a run of its flow ids first_flow..last_flow. A selection by owner finds
 -- the owner's rows here, then reads flow_procs by key over each run and keeps the rows that
 -- match exactly: a run only narrows where to look (other owners' flows inside it are read and
--- left out), so runs may cover more than needed, never less. Written once per owner and chunk
--- (index_add_chunk gathers the chunk's owners first), not once per flow: a process that makes
--- connection after connection has one row, whose last_flow grows; one that connects now and
--- then gets a row per connection, so that a selection reads about as many flow_procs rows as
--- it finds, not the whole time the process lived. Rows go with their owner's last flow in
--- them (retention); a first_flow below the flows left costs nothing (the read starts at the
--- first flow_procs row there is).
+-- left out), so runs may cover more than needed, never less. index_add_chunk writes one row
+-- per owner and chunk (more when the owner's flow ids in the chunk lie more than
+-- OWNER_RUN_GAP = 64 apart, schema/owner_ranges.h), not one per flow, and reads none: a
+-- process making connection after connection costs a row per chunk, and a selection reads
+-- about as many flow_procs rows as it finds, however long the owner lived. Rows go when their
+-- owner has no flow left in them (retention); a first_flow below the flows left costs nothing
+-- (the read starts at the first flow_procs row there is).
 CREATE TABLE IF NOT EXISTS owner_flows (
 	pid        INTEGER NOT NULL,
 	start      INTEGER NOT NULL,

@@ -13,11 +13,9 @@
 
 #include "records.h"
 
-/* A run: flow ids of one owner no more than OWNER_RUN_GAP apart. A selection by owner reads
- * every flow_procs row of the owner's runs, so it reads at most about 2 * OWNER_RUN_GAP rows
- * per flow it finds, however long the owner lived and however few flows it made; an owner
- * whose flows come closer (a busy server, a client making connection after connection) has
- * one run and one row. */
+/* A run: flow ids of one owner in one chunk, no more than OWNER_RUN_GAP apart. A selection
+ * by owner reads every flow_procs row in the owner's runs, so at most about 2 * OWNER_RUN_GAP
+ * rows per flow it finds, however long the owner lived. */
 #define OWNER_RUN_GAP 64
 
 struct owner_range {
