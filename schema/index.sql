@@ -120,10 +120,12 @@ CREATE TABLE IF NOT EXISTS owner_flows (
 	netns      INTEGER NOT NULL,
 	first_flow INTEGER NOT NULL,
 	last_flow  INTEGER NOT NULL,
-	PRIMARY KEY (pid, start, uid, comm, netns, first_flow)
+	PRIMARY KEY (comm, uid, pid, start, netns, first_flow)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS owner_flows_by_comm ON owner_flows(comm);
-CREATE INDEX IF NOT EXISTS owner_flows_by_uid ON owner_flows(uid);
+-- By pid (and start: a process by pid@start, or a container's processes); by comm and uid
+-- through the key, and by uid alone through the key's comms one by one (store_read.c), so
+-- that a new process costs two b-tree entries here, not three.
+CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start);
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
 -- last_chunk: the newest chunk that carried the record; it goes when that chunk goes.

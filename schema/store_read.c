@@ -349,6 +349,13 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
 	if (f->n_pids)
 		pid_where(q, f, a);
 	if (f->n_uids) {
+		/* owner_flows is keyed by comm, then uid: without a comm to look up, every comm
+		 * it holds, found one by one through the key (a few hundred lookups, not a read
+		 * of the table) */
+		if (!f->n_comms && !strcmp(a, "o"))
+			q_sql(q, " AND o.comm IN (WITH RECURSIVE c(v) AS (SELECT min(comm) FROM "
+				 "owner_flows UNION ALL SELECT (SELECT min(comm) FROM owner_flows "
+				 "WHERE comm > c.v) FROM c WHERE c.v IS NOT NULL) SELECT v FROM c)");
 		q_sql(q, " AND ");
 		q_col(q, a, "uid");
 		q_list_u32(q, "", f->uids, f->n_uids);
