@@ -1032,6 +1032,46 @@ int index_mark_segment_deleting(struct index *ix, uint32_t id)
 	return exec_id(ix, "UPDATE segments SET deleting = 1 WHERE id = ?1", id);
 }
 
+/* The owner_flows rows of the owners in temp.gone_owners that start at or before the last
+ * flow in temp.gone_flows and have no flow of their owner left: one owner at a time, so that
+ * each is a range of the key (the row-value IN of one statement would read all the rows of a
+ * long-lived owner). */
+static int drop_owner_rows(struct index *ix)
+{
+	int64_t last_gone;
+	sqlite3_stmt *owners = NULL, *del = NULL;
+	int err = index_scalar(ix, "SELECT max(id) FROM temp.gone_flows", -1, &last_gone);
+	if (err || last_gone < 0)
+		return err;
+	if (sqlite3_prepare_v2(ix->db, "SELECT comm, uid, pid, start, netns FROM temp.gone_owners",
+			       -1, &owners, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ix->db, "DELETE FROM owner_flows AS o WHERE comm = ?1 AND uid = ?2 "
+				       "AND pid = ?3 AND start = ?4 AND netns = ?5 AND "
+				       "first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flow_procs p "
+				       "WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow AND "
+				       "p.comm = o.comm AND p.uid = o.uid AND p.pid = o.pid AND "
+				       "p.start = o.start AND p.netns = o.netns)",
+			       -1, &del, NULL) != SQLITE_OK) {
+		err = sql_err(sqlite3_errcode(ix->db));
+		goto out;
+	}
+	int rc;
+	while (!err && (rc = sqlite3_step(owners)) == SQLITE_ROW) {
+		for (int c = 0; c < 5; c++)
+			sqlite3_bind_value(del, c + 1, sqlite3_column_value(owners, c));
+		sqlite3_bind_int64(del, 6, last_gone);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		err = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(rc);
+out:
+	sqlite3_finalize(owners);
+	sqlite3_finalize(del);
+	return err;
+}
+
 int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 {
 	/* Flows outlive their chunks only while a later chunk may hold their packets: those
@@ -1053,18 +1093,13 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM temp.gone_flows",
 		"INSERT INTO temp.gone_flows SELECT id FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
-		"CREATE TEMP TABLE IF NOT EXISTS gone_owners(pid, start, uid, comm, netns, "
-		"PRIMARY KEY (pid, start, uid, comm, netns)) WITHOUT ROWID",
+		"CREATE TEMP TABLE IF NOT EXISTS gone_owners(comm, uid, pid, start, netns, "
+		"PRIMARY KEY (comm, uid, pid, start, netns)) WITHOUT ROWID",
 		"DELETE FROM temp.gone_owners",
-		"INSERT OR IGNORE INTO temp.gone_owners SELECT pid, start, uid, comm, netns FROM "
+		"INSERT OR IGNORE INTO temp.gone_owners SELECT comm, uid, pid, start, netns FROM "
 		"flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
-		"DELETE FROM owner_flows AS o WHERE (pid, start, uid, comm, netns) IN "
-		"(SELECT pid, start, uid, comm, netns FROM temp.gone_owners) "
-		"AND first_flow <= (SELECT max(id) FROM temp.gone_flows) AND NOT EXISTS "
-		"(SELECT 1 FROM flow_procs p WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow "
-		"AND p.pid = o.pid AND p.start = o.start AND p.uid = o.uid AND p.comm = o.comm "
-		"AND p.netns = o.netns)",
+		NULL, /* drop_owner_rows() */
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
 		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "
 		"OR post_flow NOT IN (SELECT id FROM flows)",
@@ -1075,6 +1110,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		sqlite3_stmt *st;
+		if (!steps[i]) {
+			int err = drop_owner_rows(ix);
+			if (err)
+				return err;
+			continue;
+		}
 		int rc = sqlite3_prepare_v2(ix->db, steps[i], -1, &st, NULL);
 		if (rc != SQLITE_OK)
 			return sql_err(rc);
