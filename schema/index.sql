@@ -122,10 +122,11 @@ CREATE TABLE IF NOT EXISTS owner_flows (
 	last_flow  INTEGER NOT NULL,
 	PRIMARY KEY (comm, uid, pid, start, netns, first_flow)
 ) WITHOUT ROWID;
--- By pid (and start: a process by pid@start, or a container's processes); by comm and uid
--- through the key, and by uid alone through the key's comms one by one (store_read.c), so
--- that a new process costs two b-tree entries here, not three.
-CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start);
+-- By pid (and start: a process by pid@start, or a container's processes), with last_flow so
+-- that the entry alone gives the run; by comm and uid through the key, and by uid alone
+-- through the key's comms one by one (store_read.c), so that a new process costs two b-tree
+-- entries here, not three.
+CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start, last_flow);
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
 -- last_chunk: the newest chunk that carried the record; it goes when that chunk goes.

@@ -378,15 +378,15 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
  * "FROM ... WHERE ..." of the flow_procs rows `p` whose owner the filter selects: the owner's
  * owner_flows rows `o` first (by pid, comm, uid or the processes selected, through their
  * keys and indexes), then flow_procs by key over each row's flow range, keeping the rows that
- * match exactly. CROSS JOIN keeps that order whatever the planner's statistics say: the other
- * way round would read all of flow_procs. join: more tables after p ("" for none).
+ * match exactly: of that row's owner (so that a flow comes once, from its own owner's row,
+ * not again from every other selected owner's range it lies in), and of the filter. CROSS JOIN keeps that order whatever the planner's statistics say: the other
+ * way round would read all of flow_procs.
  */
-static void owned_from(struct query *q, const struct flow_filter *f, const char *join)
+static void owned_from(struct query *q, const struct flow_filter *f)
 {
 	q_sql(q, " FROM owner_flows o CROSS JOIN flow_procs p "
-		 "ON p.flow_id BETWEEN o.first_flow AND o.last_flow");
-	q_sql(q, join);
-	q_sql(q, " WHERE 1");
+		 "ON p.flow_id BETWEEN o.first_flow AND o.last_flow WHERE p.pid = o.pid AND "
+		 "p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND p.netns = o.netns");
 	owner_terms(q, f, "o");
 	owner_terms(q, f, "p");
 }
@@ -450,13 +450,11 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
 	    f->n_cgroups || f->n_pods) {
 		/* the flows an owner matches, and one hop through NAT links either way */
-		q_sql(q, " AND f.id IN (SELECT p.flow_id");
-		owned_from(q, f, "");
-		q_sql(q, " UNION SELECT l.post_flow");
-		owned_from(q, f, " CROSS JOIN flow_links l ON l.pre_flow = p.flow_id");
-		q_sql(q, " UNION SELECT l.pre_flow");
-		owned_from(q, f, " CROSS JOIN flow_links l ON l.post_flow = p.flow_id");
-		q_sql(q, ")");
+		q_sql(q, " AND f.id IN (WITH owned(id) AS MATERIALIZED (SELECT p.flow_id");
+		owned_from(q, f);
+		q_sql(q, ") SELECT id FROM owned UNION SELECT l.post_flow FROM owned w CROSS JOIN "
+			 "flow_links l ON l.pre_flow = w.id UNION SELECT l.pre_flow FROM owned w "
+			 "CROSS JOIN flow_links l ON l.post_flow = w.id)");
 	}
 }
 
