@@ -610,7 +610,7 @@ int export_run(const struct export_options *o)
 			      "output is an empty capture", why, ex.examined);
 		rc = 1;
 	} else {
-		rc = failed ? 1 : 0;
+		rc = failed || ex.secret_errors ? 1 : 0;
 	}
 	if (stopping() && !o->follow && ex.w.packets) {
 		exporter_warn(&ex, "interrupted: the file is complete but ends with the "
@@ -620,6 +620,9 @@ int export_run(const struct export_options *o)
 	if (failed)
 		exporter_warn(&ex, "%" PRIu64 " chunks could not be read; their packets are "
 			      "missing", failed);
+	if (ex.secret_errors)
+		exporter_warn(&ex, "the TLS secrets of some sessions could not be read (above); "
+			      "the file lacks them");
 	if (ex.at.lookups_failed)
 		exporter_warn(&ex, "%" PRIu64 " flows are not in the index; their packets have "
 			      "no process comment", ex.at.lookups_failed);

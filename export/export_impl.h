@@ -40,6 +40,7 @@ struct exporter {
 	uint64_t last_chunk_id, hi_ts;
 	uint64_t examined;
 	uint64_t chunk_errors;         /* unreadable chunks reported so far */
+	uint64_t secret_errors;        /* batches whose secrets could not all be read */
 	bool stopped;                  /* the reader went away */
 	/* per store interface */
 	uint8_t *ifstate;

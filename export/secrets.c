@@ -7,7 +7,8 @@
  *   1. candidate flows C, from the index: the selected flows when there is a flow filter,
  *      else the flows active in the batch's window;
  *   2. the secrets of C's sessions (store_walk_secrets), minus those already written (an
- *      earlier --follow batch); nothing left: done;
+ *      earlier --follow batch); nothing left: done. A chunk whose DSB cannot be read is
+ *      reported and counted (the export then exits 1), and the others' secrets written;
  *   3. with a libpcap filter, which can drop whole flows, keep only the secrets of flows
  *      with at least one packet that passes it: a first read of just the batch's chunks
  *      that hold flows with secrets (store_find_chunks on that flow set);
@@ -186,7 +187,11 @@ int secrets_for_batch(struct exporter *ex, const struct chunk_list *cl)
 	}
 	if (cand->n && (err = store_walk_secrets(ex->s, cand, collect_secret, &sv)) < 0) {
 		exporter_warn(ex, "reading secrets: %s", store_errmsg(ex->s));
-		goto out;
+		if (err == -ENOMEM)
+			goto out;
+		/* a damaged chunk's DSB: the secrets read from the others are written */
+		ex->secret_errors++;
+		err = 0;
 	}
 	if (!sv.n)
 		goto out;

@@ -23,6 +23,7 @@ struct netns_names {
 	char dir[256];
 	struct entry tab[NETNS_NAMES_MAX];
 	size_t n;
+	struct timespec scanned_mtime; /* the directory's mtime when it was last read */
 };
 
 int netns_names_new(const char *dir, struct netns_names **out)
@@ -78,6 +79,17 @@ static bool printable(const char *s)
 	return true;
 }
 
+/* The directory's mtime (zero when it cannot be read): it changes when a name is added or
+ * removed. */
+static struct timespec dir_mtime(const struct netns_names *n)
+{
+	struct stat st;
+
+	if (stat(n->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return (struct timespec){ 0 };
+	return st.st_mtim;
+}
+
 static void scan(struct netns_names *n)
 {
 	int fd = open(n->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -87,6 +99,8 @@ static void scan(struct netns_names *n)
 
 	if (fd < 0)
 		return;
+	if (fstat(fd, &st) == 0)
+		n->scanned_mtime = st.st_mtim;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);
@@ -107,6 +121,14 @@ const char *netns_names_lookup(struct netns_names *n, uint32_t inode)
 {
 	struct entry *e = slot(n, inode);
 
+	if (e->inode && !e->name[0]) {
+		/* known to have had no name: read again only if the directory changed since */
+		struct timespec now = dir_mtime(n);
+		if (now.tv_sec != n->scanned_mtime.tv_sec ||
+		    now.tv_nsec != n->scanned_mtime.tv_nsec)
+			scan(n);
+		e = slot(n, inode);
+	}
 	if (!e->inode) {
 		scan(n);
 		e = slot(n, inode);

@@ -7,7 +7,9 @@
  * and one fstatat per entry, AT_SYMLINK_NOFOLLOW: an entry is a bind mount of the namespace,
  * whose inode it shows), at most once per unknown inode: a namespace without a name is
  * remembered as such. Names are printable ASCII, at most NETNS_NAME_MAX - 1 bytes; other
- * entries are ignored. The table is bounded (NETNS_NAMES_MAX); when it is full it is
+ * entries are ignored. A namespace remembered as nameless is looked for again when the
+ * directory's mtime has changed since it was last read (a name added later, such as `ip netns
+ * attach`, is found for the next interface made in it). The table is bounded (NETNS_NAMES_MAX); when it is full it is
  * emptied and filled again on demand.
  */
 #ifndef ECAP_NETNS_NAMES_H

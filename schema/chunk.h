@@ -139,6 +139,15 @@ int chunk_view_parse(struct chunk_view *v, const char **why);
  */
 int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint64_t *keep,
 			    const char **why);
+/* For a chunk made of blocks: marks in want (one byte per block, zeroed) the blocks before its
+ * first packet (the SHB, the IDBs, the DSBs) and returns where they end in the section. */
+size_t chunk_head_blocks(const struct chunk_meta *m, uint8_t *want);
+/*
+ * The same for the chunk's first end bytes alone (the blocks before its first packet: the SHB,
+ * the IDBs and the DSBs), decoded into raw: the DSBs found, for chunk_view_walk_secrets; a
+ * packet there is damage.
+ */
+int chunk_view_parse_head(struct chunk_view *v, size_t end, const char **why);
 void chunk_view_free_contents(struct chunk_view *v);
 
 /*

@@ -270,6 +270,27 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 	return view_end(v, &w, err);
 }
 
+size_t chunk_head_blocks(const struct chunk_meta *m, uint8_t *want)
+{
+	for (size_t b = 0; b < m->n_blocks; b++) {
+		if (m->blocks[b].packets)
+			return m->blocks[b].raw_off;
+		want[b] = 1;
+	}
+	return m->raw_len;
+}
+
+int chunk_view_parse_head(struct chunk_view *v, size_t end, const char **why)
+{
+	struct walk w = { .sorted = true };
+	int err = view_begin(v, &w, 0);
+	if (!err && end > v->raw.len)
+		err = -EBADMSG, *why = "the chunk's header blocks end past its data";
+	if (!err) /* room for no packet: one here is damage */
+		err = walk_range(v, &w, 0, end, why);
+	return view_end(v, &w, err);
+}
+
 int chunk_view_walk_secrets(const struct chunk_view *v,
 			    int (*fn)(const struct tls_secret *sec, void *ctx), void *ctx)
 {

@@ -66,8 +66,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
 			"WHERE id = ?1",
 	[ST_CHUNK] = "INSERT OR REPLACE INTO chunks(id, segment, offset, length, raw_len, first_ns, "
-		     "last_ns, packets, nonflow_packets, flows) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		     "last_ns, packets, nonflow_packets, flows, near_secrets) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
 		       "VALUES (?1, ?2, ?3)",
 	/* a session's secrets in a chunk: one row (secret_blob.h) */
@@ -148,6 +148,7 @@ struct index {
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
 	struct owner_ranges owners;     /* the owners of the chunk being indexed */
+	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -308,6 +309,16 @@ static int migrate_7_owner_ranges(struct index *ix)
 	return exec(ix, sql);
 }
 
+/*
+ * Version 6 to 7, the near secrets' part: secrets near their session are read from their chunk's DSB instead of a
+ * secrets row (index.sql); chunks.near_secrets counts them. The rows of the chunks indexed so
+ * far stay (their near_secrets is 0: readers find their secrets in the rows, as before).
+ */
+static int migrate_7_near_secrets(struct index *ix)
+{
+	return exec(ix, "ALTER TABLE chunks ADD COLUMN near_secrets INTEGER NOT NULL DEFAULT 0");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -339,7 +350,10 @@ static int index_migrate(struct index *ix)
 	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
-	/* 6 -> 7: owner_flows instead of flow_procs' indexes by owner */
+	/* 6 -> 7: near secrets from the DSBs; owner_flows instead of flow_procs' indexes by
+	 * owner */
+	if (!err && from <= 6)
+		err = migrate_7_near_secrets(ix);
 	if (!err && from <= 6)
 		err = migrate_7_owner_ranges(ix);
 	if (!err) {
@@ -794,8 +808,9 @@ static bool recent_near(const struct index *ix, const uint8_t cr[32], uint64_t c
 }
 
 /* The row of a session's secrets v[0..n) in chunk chunk_id (all with client_random cr), and
- * its secret_chunks row unless its session is near (recent_near); *added: the secrets row is
- * new. */
+ * its secret_chunks row; but when its session is near (recent_near), neither: the chunk's DSB
+ * holds them for readers, and ix->near_secrets counts them. *added: the secrets row is new.
+ * The migration (no ST_SECRET_CHUNK) writes every row it is given. */
 static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[32],
 			  const struct tls_secret *const *v, size_t n, bool *added)
 {
@@ -805,6 +820,10 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	int err = secret_blob_encode(&ix->blob, v, n, &count);
 	if (err || !count)
 		return err;
+	if (ix->st[ST_SECRET_CHUNK] && recent_near(ix, cr, chunk_id)) {
+		ix->near_secrets += count;
+		return 0;
+	}
 	sqlite3_stmt *st = ix->st[ST_SECRET];
 	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
 	sqlite3_bind_blob(st, 2, cr, 32, SQLITE_STATIC);
@@ -815,8 +834,6 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	*added = true;
 	st = ix->st[ST_SECRET_CHUNK];
 	if (!st) /* the migration, whose secret_chunks rows are already there */
-		return 0;
-	if (recent_near(ix, cr, chunk_id))
 		return 0;
 	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)chunk_id);
@@ -947,6 +964,19 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
 		err = add_container(ix, &m->containers[i]);
+	for (size_t i = 0; i < m->n_sessions && !err; i++) {
+		st = ix->st[ST_SESSION];
+		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
+		sqlite3_bind_int64(st, 3, (int64_t)m->id);
+		err = step(ix, ST_SESSION);
+		if (!err)
+			err = recent_add(ix, m->sessions[i].client_random, m->id);
+	}
+	ix->near_secrets = 0;
+	if (!err && n_secrets)
+		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);
+	/* after the secrets, which count those near their session (and use ix->blob) */
 	if (!err)
 		err = encode_flow_blob(ix, m);
 	if (!err) {
@@ -961,19 +991,9 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 8, m->packets);
 		sqlite3_bind_int64(st, 9, m->nonflow_packets);
 		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
 	}
-	for (size_t i = 0; i < m->n_sessions && !err; i++) {
-		st = ix->st[ST_SESSION];
-		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
-		sqlite3_bind_int64(st, 3, (int64_t)m->id);
-		err = step(ix, ST_SESSION);
-		if (!err)
-			err = recent_add(ix, m->sessions[i].client_random, m->id);
-	}
-	if (!err && n_secrets)
-		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);
 	for (size_t i = 0; i < m->n_links && !err; i++) {
 		st = ix->st[ST_LINK];
 		sqlite3_bind_int64(st, 1, (int64_t)m->links[i].pre_id);

@@ -19,7 +19,9 @@
 
 /* A TLS session's secrets stored in its own chunk or one of the INDEX_SECRET_WINDOW - 1 chunks
  * after it (as the recorder stores them: once their ClientHello is recorded) are found there
- * by chunk and client_random; only the others have a secret_chunks row (index.sql). */
+ * by chunk and client_random: since schema 7 in the chunk's DSB, which chunks.near_secrets
+ * counts, with no row in the index; only the others have a secrets and a secret_chunks row
+ * (index.sql). */
 #define INDEX_SECRET_WINDOW 8
 
 struct index;

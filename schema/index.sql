@@ -38,6 +38,9 @@ CREATE TABLE IF NOT EXISTS segments (
 	last_ns  INTEGER
 );
 
+-- flows: the ids of its flows, ascending, as LEB128 deltas.
+-- near_secrets (version 7): how many secrets of the chunk's DSB are near their session
+-- (index.h INDEX_SECRET_WINDOW) and so have no `secrets` row: readers take them from the DSB.
 CREATE TABLE IF NOT EXISTS chunks (
 	id              INTEGER PRIMARY KEY,
 	segment         INTEGER NOT NULL,
@@ -48,7 +51,8 @@ CREATE TABLE IF NOT EXISTS chunks (
 	last_ns         INTEGER NOT NULL,
 	packets         INTEGER NOT NULL,
 	nonflow_packets INTEGER NOT NULL,
-	flows           BLOB NOT NULL      -- ids of its flows, ascending, as LEB128 deltas
+	flows           BLOB NOT NULL,
+	near_secrets    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_by_first ON chunks(first_ns);
 CREATE INDEX IF NOT EXISTS chunks_by_segment ON chunks(segment);
@@ -197,6 +201,10 @@ CREATE INDEX IF NOT EXISTS tls_sessions_by_chunk ON tls_sessions(chunk_id);
 -- The secrets of one TLS session that the DSB of chunk chunk_id holds: one row per session
 -- and chunk, not one per secret (five in TLS 1.3). n: how many; secrets: label and secret
 -- pairs, the format is in secret_blob.h. Keyed by chunk, so that rows append.
+-- Since version 7, secrets near their session (in its chunk or one of the 7 after it, see
+-- secret_chunks) have no row here: the chunk's DSB holds them, chunks.near_secrets counts
+-- them, and readers (store_secrets_read.c) take them from the DSB. Rows written before
+-- version 7 stay, and are read as before.
 CREATE TABLE IF NOT EXISTS secrets (
 	chunk_id      INTEGER NOT NULL,
 	client_random BLOB NOT NULL,
@@ -206,11 +214,12 @@ CREATE TABLE IF NOT EXISTS secrets (
 ) WITHOUT ROWID;
 
 -- Which chunks hold secrets of a client_random, for the secrets that are not near their session:
--- since version 5, a secrets row in its session's chunk (tls_sessions.chunk_id) or one of the 7
+-- since version 5, a secret in its session's chunk (tls_sessions.chunk_id) or one of the 7
 -- chunks after it (INDEX_SECRET_WINDOW in index.h) has no row here, and readers look for it
--- there by (chunk_id, client_random). Rows here: secrets stored before their session (a key
--- log kept whole with --keep-all-secrets), long after it, or of no session. The one table
--- with random keys, one small row per session (and chunk) rather than one per secret.
+-- there by (chunk_id, client_random): in `secrets` up to version 6, in the DSB since 7. Rows
+-- here: secrets stored before their session (a key log kept whole with --keep-all-secrets),
+-- long after it, or of no session. The one table with random keys, one small row per session
+-- (and chunk) rather than one per secret.
 CREATE TABLE IF NOT EXISTS secret_chunks (
 	client_random BLOB NOT NULL,
 	chunk_id      INTEGER NOT NULL,

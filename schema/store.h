@@ -234,7 +234,10 @@ int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt);
 bool chunk_view_peek_key(const struct chunk_view *v, uint64_t *key_ns);
 void chunk_view_close(struct chunk_view *v);
 
-/* Secrets of the TLS sessions seen in the given flows (NULL: all), each once. */
+/* Secrets of the TLS sessions seen in the given flows (NULL: all), each once, from the index
+ * and (schema 7) from the DSBs of the sessions' chunks. A chunk whose DSB cannot be read: its
+ * error (store_errmsg names the segment and the chunk), returned after every other secret was
+ * given to fn. */
 int store_walk_secrets(struct store *s, const struct idset *flows,
 		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx);
 

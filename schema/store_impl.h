@@ -74,6 +74,7 @@ struct store {
 	uint64_t last_catchup_mono;
 	struct store_stats st;          /* running counts for the writer's status line */
 	struct secret_seen *seen;       /* store_secrets.c: the client_randoms met last */
+	struct dsb_cache *dsb_cache;    /* store_secrets_read.c: DSBs read last */
 	struct store_sealer *sealer;    /* store_seal.c: key, chain, the segment's digest */
 };
 
@@ -93,6 +94,12 @@ int store_commit_txn(struct store *s);
 
 /* store_secrets.c: what the writer knows of the secrets held, forgotten when some go */
 void store_secrets_forget(struct store *s);
+
+/* store_read.c: a chunk's blocks before its first packet (its DSBs), parsed; an older chunk,
+ * not made of blocks, whole. Errors as store_chunk_open's. */
+int store_chunk_open_dsb(struct store *s, const struct chunk_ref *ref, struct chunk_view **out);
+/* store_secrets_read.c: the DSBs read, freed (store_close) */
+void store_secrets_read_free(struct store *s);
 
 /* store_full.c */
 bool store_index_full(const struct store *s, int err);

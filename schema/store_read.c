@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * store_read.c - the reader side of the store API: which flows match a filter, which chunks
- * hold their packets, a chunk's packets in time order, the secrets of a set of flows, and
- * the summary figures. Every query goes through an index (flows by address, port, process;
- * chunks by flow and by time), so its cost follows the size of the answer; inside a chunk,
- * an export by flow reads only the blocks that hold the flows' packets.
+ * hold their packets, a chunk's packets in time order (or its DSBs alone), and the summary
+ * figures (the secrets of a set of flows: store_secrets_read.c). Every query goes through an
+ * index (flows by address, port, process; chunks by flow and by time), so its cost follows the
+ * size of the answer; inside a chunk, an export by flow reads only the blocks that hold the
+ * flows' packets.
  */
 #include "store_impl.h"
 
@@ -15,7 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "secret_blob.h"
 #include "segment.h"
 
 void flow_filter_init(struct flow_filter *f)
@@ -965,8 +965,23 @@ static int segment_fd(struct store *s, const struct chunk_ref *ref, const char *
 	return s->read_fd;
 }
 
-int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
-			   struct chunk_view **out)
+/* Only the blocks before the first packet (the SHB, the IDBs, the DSBs) into v->raw, parsed:
+ * a chunk's secrets without its packets. */
+static int read_head_blocks(struct store *s, int fd, struct chunk_view *v, const char **why)
+{
+	const struct chunk_meta *m = &v->meta;
+	uint8_t *want = calloc(m->n_blocks ? m->n_blocks : 1, 1);
+	if (!want)
+		return -ENOMEM;
+	size_t end = chunk_head_blocks(m, want);
+	int err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
+	free(want);
+	return err ? err : chunk_view_parse_head(v, end, why);
+}
+
+/* A chunk read for export (flows NULL: whole), or for its secrets alone (head). */
+static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
+		      bool head, struct chunk_view **out)
 {
 	char name[SEGMENT_NAME_MAX];
 	const char *why = NULL;
@@ -981,7 +996,8 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 		/* some flows: the read plan alone, read with the header blocks in one pread */
 		const struct chunkmeta_want want = { .flow_ids = flows ? flows->ids : NULL,
 						     .n = flows ? flows->n : 0 };
-		r = flows ? segment_read_plan(fd, ref->offset, s->read_size, ref->length, &want,
+		r = flows || head ?
+			    segment_read_plan(fd, ref->offset, s->read_size, ref->length, &want,
 					      &v->meta, &v->frames, &why) :
 			    segment_read_meta(fd, ref->offset, s->read_size, &v->meta, &v->frames,
 					      &why);
@@ -991,7 +1007,9 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 			r = -EBADMSG, why = "the chunk there is not the one the index names";
 		err = r < 0 ? (int)r : 0;
 	}
-	if (!err && flows && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
+	if (!err && head && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
+		err = read_head_blocks(s, fd, v, &why);
+	} else if (!err && flows && (v->meta.flags & CHUNKMETA_FLAG_BLOCKS)) {
 		err = read_flow_blocks(s, fd, v, flows, &why);
 	} else if (!err) {
 		err = segment_read_data(fd, &v->meta, &v->frames, &why);
@@ -1013,6 +1031,17 @@ int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const s
 	buf_free(&v->frames);
 	*out = v;
 	return 0;
+}
+
+int store_chunk_open_flows(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
+			   struct chunk_view **out)
+{
+	return chunk_open(s, ref, flows, false, out);
+}
+
+int store_chunk_open_dsb(struct store *s, const struct chunk_ref *ref, struct chunk_view **out)
+{
+	return chunk_open(s, ref, NULL, true, out);
 }
 
 int store_chunk_open(struct store *s, const struct chunk_ref *ref, struct chunk_view **out)
@@ -1051,55 +1080,7 @@ void chunk_view_close(struct chunk_view *v)
 	free(v);
 }
 
-/* ---- secrets, interfaces, drops, figures -------------------------------------------- */
-
-int store_walk_secrets(struct store *s, const struct idset *flows,
-		       int (*fn)(const struct tls_secret *sec, uint64_t flow_id, void *ctx), void *ctx)
-{
-	sqlite3 *db = index_db(s->ix);
-	sqlite3_stmt *st;
-	/* A flow's sessions' secrets: those near the session (in its chunk or the next
-	 * INDEX_SECRET_WINDOW - 1, by key), and those secret_chunks lists (index.sql); a row
-	 * found both ways (stores of version 4 list every row) comes once. */
-#define NEAR(i) "t.chunk_id + " #i
-	_Static_assert(INDEX_SECRET_WINDOW == 8, "the list below has INDEX_SECRET_WINDOW terms");
-	const char *sql = flows ?
-		"SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
-		"JOIN secrets x ON x.client_random = t.client_random AND x.chunk_id IN ("
-		NEAR(0) ", " NEAR(1) ", " NEAR(2) ", " NEAR(3) ", " NEAR(4) ", " NEAR(5) ", "
-		NEAR(6) ", " NEAR(7) ") WHERE t.flow_id = ?1 "
-		"UNION SELECT x.secrets, x.client_random, t.flow_id, x.chunk_id FROM tls_sessions t "
-		"JOIN secret_chunks c ON c.client_random = t.client_random "
-		"JOIN secrets x ON x.chunk_id = c.chunk_id AND x.client_random = c.client_random "
-		"WHERE t.flow_id = ?1 ORDER BY 2, 4" :
-		"SELECT x.secrets, x.client_random, t.flow_id FROM secrets x "
-		"LEFT JOIN (SELECT client_random, min(flow_id) AS flow_id FROM tls_sessions "
-		"GROUP BY client_random) t ON t.client_random = x.client_random "
-		"ORDER BY x.client_random, x.chunk_id";
-#undef NEAR
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
-	int err = 0;
-	size_t n = flows ? flows->n : 1;
-	for (size_t i = 0; i < n && !err; i++) {
-		if (flows)
-			sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
-		while (!err && sqlite3_step(st) == SQLITE_ROW) {
-			struct tls_secret sec = { 0 };
-			if (sqlite3_column_bytes(st, 1) != 32)
-				continue;
-			memcpy(sec.client_random, sqlite3_column_blob(st, 1), 32);
-			const uint8_t *blob = sqlite3_column_blob(st, 0);
-			size_t len = (size_t)sqlite3_column_bytes(st, 0), off = 0;
-			uint64_t flow_id = (uint64_t)sqlite3_column_int64(st, 2);
-			while (!err && secret_blob_next(blob, len, &off, &sec) == 1)
-				err = fn(&sec, flow_id, ctx);
-		}
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	return err;
-}
+/* ---- interfaces, drops, figures (secrets: store_secrets_read.c) ---------------------- */
 
 int store_get_interface(struct store *s, uint32_t id, struct ecap_iface *out)
 {
@@ -1149,9 +1130,13 @@ int store_get_stats(struct store *s, struct store_stats *out)
 		{ "SELECT count(*) FROM segments", offsetof(struct store_stats, segments) },
 		{ "SELECT count(*) FROM flows", offsetof(struct store_stats, flows) },
 		{ "SELECT count(*) FROM tls_sessions", offsetof(struct store_stats, tls_sessions) },
-		{ "SELECT sum(n) FROM secrets", offsetof(struct store_stats, secrets) },
-		{ "SELECT sum(n) FROM secrets WHERE client_random IN "
-		  "(SELECT client_random FROM tls_sessions)",
+		/* and since schema 7, those near their session, which have no row (index.sql):
+		 * linked, since their session was there when their chunk was indexed */
+		{ "SELECT coalesce(sum(n), 0) + (SELECT coalesce(sum(near_secrets), 0) FROM "
+		  "chunks) FROM secrets", offsetof(struct store_stats, secrets) },
+		{ "SELECT coalesce(sum(n), 0) + (SELECT coalesce(sum(near_secrets), 0) FROM "
+		  "chunks) FROM secrets WHERE client_random IN (SELECT client_random FROM "
+		  "tls_sessions)",
 		  offsetof(struct store_stats, secrets_linked) },
 		{ "SELECT sum(count) FROM drops", offsetof(struct store_stats, drops) },
 		{ "SELECT min(first_ns) FROM chunks WHERE packets > 0",

@@ -53,6 +53,19 @@ need_cmd() {
 
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 
+# A figure of the store as `ecap-ls --json` gives it (secrets, secrets_linked, tls_sessions...):
+# what a user reads, wherever the store keeps it (since index schema 7 the secrets near their
+# session have no index row; the chunk's DSB holds them).
+store_figure() { # store name
+	"$ECAP_LS" --json "$1" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$2"
+}
+
+# The secrets an export of the whole store carries, as key log lines into out.
+store_keylog() { # store out
+	"$ECAP_EXPORT" --store "$1" -o "$2.pcapng" --keylog "$2" 2>/dev/null || true
+}
+
 assert_eq() { # expected actual what
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }

@@ -13,7 +13,7 @@
  *
  * It prints the CPU time (all threads) per session over a measured run, after a warm-up, and
  * the bytes of segment files per session stored (the price of what the writer does not
- * compress), and
+ * compress) and of the index file, and
  * optionally after preloading the store with many sessions: the cost of the random keys
  * (client_random) in the index as the store grows (--preload 1000000 is the long mode that
  * bench.sh runs only with --long: about 8 GB of segments).
@@ -22,9 +22,9 @@
  * at random offsets: incompressible as TLS records are (two slices in one 64 KiB LZ4 window
  * rarely overlap), without charging a random generator to the store.
  *
- * --keep leaves the store in DIR (for timing queries on it); --beacon N makes every Nth
- * session's client one long-lived process (pid 3000, comm "beacon": few flows spread over the
- * whole store) instead of a new one.
+ * --keep leaves the store in place (to measure an export of its sessions), instead of removing it.
+ * --beacon N makes every Nth session's client one long-lived process (pid 3000, comm "beacon":
+ * few flows spread over the whole store) instead of a new one, for timing selections by owner.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
  *                  [--keep] [--beacon N]
@@ -163,6 +163,15 @@ static uint64_t segment_bytes(const char *dir)
 	return sum;
 }
 
+/* Bytes of the index file in dir once closed (its WAL checkpointed into it), 0 when none. */
+static uint64_t index_bytes(const char *dir)
+{
+	char p[600];
+	struct stat st;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	return stat(p, &st) ? 0 : (uint64_t)st.st_size;
+}
+
 static int sessions(struct sim *m, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++)
@@ -203,14 +212,14 @@ int main(int argc, char **argv)
 		case 'p':
 			preload = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
-		case 'l':
-			lookup = true;
-			break;
 		case 'k':
 			keep = true;
 			break;
 		case 'b':
 			beacon = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'l':
+			lookup = true;
 			break;
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
@@ -265,9 +274,9 @@ int main(int argc, char **argv)
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
 	printf("TLS sessions into the store%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
-	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session\n",
+	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f\n",
 	       lookup ? " (--lookup)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
-	       (double)segment_bytes(dir) / (double)all);
+	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all);
 	free(m.pool);
-	return !keep && system(cmd) ? 1 : 0;
+	return keep || !system(cmd) ? 0 : 1;
 }

@@ -22,7 +22,8 @@
  *     decodes to (uncompressed metadata bodies only), so that hostile pcapng inside the
  *     blocks of a frame reaches the per-block walks.
  * Chunks made of blocks are also read block by block, some blocks left out, as an export
- * of some flows does, and through their read plan (segment_read_plan) as it reads them.
+ * of some flows does, and through their read plan (segment_read_plan) as it reads them, and
+ * their blocks before the first packet alone, as the reader of secrets does.
  * A chunk that is accepted must be readable packet by packet within its bytes.
  */
 #define LZ4F_STATIC_LINKING_ONLY
@@ -114,6 +115,26 @@ static void read_some_blocks(struct chunk_view *v)
 	read_blocks(v, 2, &v->frames); /* frames holds the whole chunk */
 }
 
+/* As an export reads a chunk's secrets: the blocks before its first packet alone. */
+static void read_head(struct chunk_view *v, const struct buf *have)
+{
+	uint8_t *want = calloc(v->meta.n_blocks + 1, 1);
+	struct buf scratch = { 0 };
+	const char *why = NULL;
+	if (!want)
+		abort();
+	size_t end = chunk_head_blocks(&v->meta, want);
+	if (!segment_read_blocks(memfd, &v->meta, want, have, &scratch, &v->raw, &why) &&
+	    !chunk_view_parse_head(v, end, &why)) {
+		size_t n = 0;
+		if (v->n_pkts)
+			abort(); /* no packet is listed from the head */
+		chunk_view_walk_secrets(v, count_secret, &n);
+	}
+	free(want);
+	buf_free(&scratch);
+}
+
 /* As an export of some flows reads a chunk: its read plan (the metadata's first part), then
  * blocks, from the bytes read with the plan where they are among them. */
 static void read_plan(uint64_t off, size_t size, uint32_t length)
@@ -143,6 +164,7 @@ static void read_plan(uint64_t off, size_t size, uint32_t length)
 		v.frames = (struct buf){ 0 };
 		read_blocks(&v, 1, &have);
 		read_blocks(&v, 3, &have);
+		read_head(&v, &have);
 		buf_free(&have);
 	}
 	chunk_view_free_contents(&v);

@@ -24,7 +24,7 @@ python3 "$ECAP_SRC/tests/integration/mkcap.py" ptcpdump "$T/a.pcap" "$T/a.pcapng
 python3 "$ECAP_SRC/tests/integration/mkcap.py" tlsdsb "$T/tls.pcapng" || fail "mkcap.py failed"
 "$ECAP_REC" --replay "$T/a.pcapng" --store "$T/s" --chunk-size 64K -q || fail "replay failed"
 "$ECAP_REC" --replay "$T/tls.pcapng" --store "$T/s" --chunk-size 64K -q || fail "replay failed"
-assert_ge 1 "$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM secrets")" "secrets in the store"
+assert_ge 1 "$(store_figure "$T/s" secrets)" "secrets in the store"
 NCH=$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM chunks")
 NFL=$(sqlite3 "$T/s/index.db" "SELECT count(*) FROM flows")
 info "store: $NCH chunks, $NFL flows"

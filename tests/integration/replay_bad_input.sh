@@ -76,13 +76,13 @@ rc=0; "$ECAP_REC" --replay u.pcap --store n --keylog keys.txt -q 2> err.txt || r
 assert_eq 1 $rc "exit status for a malformed key log line"
 grep -q "^2 TLS secrets of sessions not recorded were not kept" err.txt ||
 	fail "secrets of sessions not in the capture: $(cat err.txt)"
-assert_eq 0 "$(sqlite3 n/index.db 'select count(*) from secrets')" \
+assert_eq 0 "$(store_figure n secrets)" \
 	"secrets of sessions not in the capture"
 rc=0; "$ECAP_REC" --replay u.pcap --store k --keylog keys.txt -q --keep-all-secrets 2> err.txt ||
 	rc=$?
 assert_eq 1 $rc "exit status for a malformed key log line"
 grep -q "keys.txt:3" err.txt || fail "malformed key log line: $(cat err.txt)"
-assert_eq 2 "$(sqlite3 k/index.db 'select sum(n) from secrets')" "secrets kept from the key log"
+assert_eq 2 "$(store_figure k secrets)" "secrets kept from the key log"
 assert_eq 10 "$(packets k)" "packets with a bad key log"
 
 # the same key log inside a DSB
@@ -92,7 +92,7 @@ if command -v editcap >/dev/null 2>&1; then
 	assert_eq 1 $rc "exit status for a malformed DSB line"
 	grep -q "dsb.pcapng: offset [0-9]*: decryption secrets block, line 3" err.txt ||
 		fail "malformed DSB line: $(cat err.txt)"
-	assert_eq 2 "$(sqlite3 d/index.db 'select sum(n) from secrets')" "secrets kept from the DSB"
+	assert_eq 2 "$(store_figure d secrets)" "secrets kept from the DSB"
 	assert_eq 10 "$(packets d)" "packets with a bad DSB line"
 else
 	info "editcap missing: DSB part not run"

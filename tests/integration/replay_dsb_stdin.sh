@@ -31,10 +31,11 @@ for order in le be; do
 	assert_eq 202122232425262728292A2B2C2D2E2F303132333435363738393A3B3C3D3E3F \
 		"$(sqlite3 "$db" 'select hex(client_random) from tls_sessions')" "$order: client_random"
 	# the DSB's second secret belongs to no session of the capture: not kept
-	assert_eq 1 "$(sqlite3 "$db" 'select sum(n) from secrets')" "$order: secrets"
-	assert_eq "1|1" "$(sqlite3 "$db" "select s.n, instr(s.secrets, cast('CLIENT_RANDOM' as blob))
-		> 0 from secrets s join tls_sessions t on s.client_random = t.client_random")" \
-		"$order: the linked secret"
+	assert_eq 1 "$(store_figure "$S" secrets)" "$order: secrets"
+	assert_eq 1 "$(store_figure "$S" secrets_linked)" "$order: linked secrets"
+	store_keylog "$S" "$T/check.keys"
+	assert_eq "CLIENT_RANDOM 202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f" \
+		"$(cut -d' ' -f1,2 "$T/check.keys")" "$order: the linked secret"
 	assert_eq "0|4242|curl-with-a-lon" \
 		"$(sqlite3 "$db" 'select side, pid, comm from flow_procs')" "$order: process attribution"
 	grep -q "1 linked to a session, 0 unlinked" summary.txt ||
@@ -46,7 +47,7 @@ done
 # --keep-all-secrets keeps the unlinked one too
 "$ECAP_REC" --replay "t-$order.pcapng" --store "$T/S-all" --keep-all-secrets 2> summary.txt ||
 	fail "replay --keep-all-secrets failed: $(cat summary.txt)"
-assert_eq 2 "$(sqlite3 "$T/S-all/index.db" 'select sum(n) from secrets')" \
+assert_eq 2 "$(store_figure "$T/S-all" secrets)" \
 	"--keep-all-secrets: secrets"
 grep -q "1 linked to a session, 1 unlinked" summary.txt || fail "summary: $(cat summary.txt)"
 grep -q "not kept" summary.txt && fail "--keep-all-secrets dropped secrets: $(cat summary.txt)"

@@ -50,14 +50,13 @@ check_store() { # store what
 	assert_eq 2 "$(sqlite3 "$db" 'select count(*) from tls_sessions')" "$2: TLS sessions"
 	assert_eq 2 "$(sqlite3 "$db" 'select count(distinct flow_id) from tls_sessions')" \
 		"$2: flows with a TLS session"
-	assert_eq "$NSEC" "$(sqlite3 "$db" 'select sum(n) from secrets')" "$2: secrets"
-	assert_eq "$NSEC" "$(sqlite3 "$db" 'select sum(n) from secrets s join tls_sessions t
-		on s.client_random = t.client_random')" "$2: secrets linked to a session"
-	assert_eq 1 "$(sqlite3 "$db" "select count(*) from secrets
-		where instr(secrets, cast('CLIENT_RANDOM' as blob))")" "$2: TLS 1.2 master secrets"
-	assert_eq 1 "$(sqlite3 "$db" "select count(*) from secrets
-		where instr(secrets, cast('CLIENT_TRAFFIC_SECRET_0' as blob))")" \
+	assert_eq "$NSEC" "$(store_figure "$1" secrets)" "$2: secrets"
+	assert_eq "$NSEC" "$(store_figure "$1" secrets_linked)" "$2: secrets linked to a session"
+	store_keylog "$1" "$T/check.keys"
+	assert_eq 1 "$(grep -c '^CLIENT_RANDOM ' "$T/check.keys")" "$2: TLS 1.2 master secrets"
+	assert_eq 1 "$(grep -c '^CLIENT_TRAFFIC_SECRET_0 ' "$T/check.keys")" \
 		"$2: TLS 1.3 traffic secrets"
+	assert_eq "$NSEC" "$(wc -l < "$T/check.keys")" "$2: secrets an export carries"
 }
 
 expect_status 0 "$ECAP_REC" --replay cap.pcap --store S --keylog keys.txt -q
@@ -65,7 +64,7 @@ check_store S "pcap + key log"
 # loading the same key log again adds nothing
 head -c 24 cap.pcap > header-only.pcap
 expect_status 0 "$ECAP_REC" --replay header-only.pcap --store S --keylog keys.txt -q
-assert_eq "$NSEC" "$(sqlite3 S/index.db 'select sum(n) from secrets')" "secrets after a second load"
+assert_eq "$NSEC" "$(store_figure S secrets)" "secrets after a second load"
 
 # the same traffic as pcapng with a DSB, through a pipe
 editcap --inject-secrets "tls,keys.txt" cap.pcap dsb.pcapng

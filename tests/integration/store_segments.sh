@@ -33,7 +33,8 @@ answers() { # the index as queries see it, without row ids that a rebuild may re
 	sqlite3 S/index.db "select id, proto, hex(addr_a), port_a, hex(addr_b), port_b, first_ns,
 		last_ns, packets, bytes from flows order by id;
 		select flow_id, side, pid, comm from flow_procs order by flow_id, side;
-		select id, segment, offset, length, first_ns, last_ns, packets, hex(flows) from chunks
+		select id, segment, offset, length, first_ns, last_ns, packets, near_secrets,
+		hex(flows) from chunks
 		order by id; select hex(client_random), flow_id from tls_sessions order by 1;
 		select chunk_id, hex(client_random), n, hex(secrets) from secrets order by 1, 2;"
 }

@@ -957,7 +957,97 @@ static void test_secret_once(void **state)
 	store_close(s);
 }
 
-/* Turns a store's index of this version back into version 3: one secrets row per secret,
+struct dsb_rows {
+	sqlite3_stmt *has, *put;
+	uint64_t chunk;
+};
+
+static int put_dsb_row(const struct tls_secret *sec, void *ctx)
+{
+	struct dsb_rows *r = ctx;
+	const struct tls_secret *one = sec;
+	struct buf b = { 0 };
+	unsigned count;
+	sqlite3_bind_int64(r->has, 1, (int64_t)r->chunk);
+	sqlite3_bind_blob(r->has, 2, sec->client_random, 32, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(r->has), SQLITE_ROW);
+	const uint8_t *blob = sqlite3_column_blob(r->has, 0);
+	assert_int_equal(secret_blob_encode(&b, &one, 1, &count), 0);
+	if (blob) /* a row of this client_random already: the secret joins it, sorted */
+		assert_int_equal(buf_append(&b, blob, (size_t)sqlite3_column_bytes(r->has, 0)), 0);
+	size_t off = 0, n = 0;
+	struct tls_secret v[8];
+	const struct tls_secret *pv[8];
+	while (n < 8 && secret_blob_next(b.data, b.len, &off, &v[n]) == 1) {
+		memcpy(v[n].client_random, sec->client_random, 32);
+		pv[n] = &v[n];
+		n++;
+	}
+	sqlite3_reset(r->has);
+	buf_reset(&b);
+	assert_int_equal(secret_blob_encode(&b, pv, n, &count), 0);
+	sqlite3_bind_int64(r->put, 1, (int64_t)r->chunk);
+	sqlite3_bind_blob(r->put, 2, sec->client_random, 32, SQLITE_STATIC);
+	sqlite3_bind_int(r->put, 3, (int)count);
+	sqlite3_bind_blob(r->put, 4, b.data, (int)b.len, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(r->put), SQLITE_DONE);
+	sqlite3_reset(r->put);
+	buf_free(&b);
+	return 0;
+}
+
+/* Turns a store's index of this version back into version 6: the secrets near their session,
+ * which version 7 reads from their chunks' DSBs, get the secrets rows version 6 gave them, and
+ * chunks lose near_secrets. */
+static void index_to_v6(const char *dir)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *chunks;
+	struct store *s;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	struct dsb_rows r = { 0 };
+	assert_int_equal(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT id, segment, offset, length, raw_len FROM "
+					    "chunks WHERE near_secrets > 0", -1, &chunks, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT secrets FROM secrets WHERE "
+					    "chunk_id = ?1 AND client_random = ?2)", -1, &r.has,
+					    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO secrets VALUES (?1, ?2, "
+					    "?3, ?4)", -1, &r.put, NULL), SQLITE_OK);
+	while (sqlite3_step(chunks) == SQLITE_ROW) {
+		struct chunk_ref ref = { .id = (uint64_t)sqlite3_column_int64(chunks, 0),
+					 .segment = (uint32_t)sqlite3_column_int64(chunks, 1),
+					 .offset = (uint64_t)sqlite3_column_int64(chunks, 2),
+					 .length = (uint32_t)sqlite3_column_int64(chunks, 3),
+					 .raw_len = (uint32_t)sqlite3_column_int64(chunks, 4) };
+		struct chunk_view *v;
+		assert_int_equal(store_chunk_open(s, &ref, &v), 0);
+		r.chunk = ref.id;
+		assert_int_equal(chunk_view_walk_secrets(v, put_dsb_row, &r), 0);
+		chunk_view_close(v);
+	}
+	sqlite3_finalize(chunks);
+	sqlite3_finalize(r.has);
+	sqlite3_finalize(r.put);
+	store_close(s);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, "ALTER TABLE chunks DROP COLUMN near_secrets; "
+			      "DROP TABLE owner_flows; "
+			      "CREATE INDEX flow_procs_by_pid ON flow_procs(pid); "
+			      "CREATE INDEX flow_procs_by_comm ON flow_procs(comm); "
+			      "CREATE INDEX flow_procs_by_uid ON flow_procs(uid); "
+			      "PRAGMA user_version = 6; COMMIT", NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "index_to_v6: %s\n", msg);
+	assert_int_equal(rc, SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* Turns a store's index of version 6 back into version 3: one secrets row per secret,
  * keyed (chunk_id, client_random, label), made from the rows of version 5 with their own
  * decoder, and a secret_chunks row for each; the rest of the layout is the same. */
 static void index_to_v3(const char *dir)
@@ -1058,7 +1148,7 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 	store_close(s);
 }
 
-/* A store whose index is of an older version (1, 2, 3, 4 or 5) is migrated when opened and answers as
+/* A store whose index is of an older version (1 to 6) is migrated when opened and answers as
  * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
 static void migrate_from(void **state, int version)
 {
@@ -1097,7 +1187,11 @@ static void migrate_from(void **state, int version)
 	char p[128];
 	sqlite3 *db;
 	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	if (version == 5) {
+	/* the near secrets' rows, as every version before 7 had them */
+	index_to_v6(f->dir);
+	if (version == 6) {
+		/* nothing more */
+	} else if (version == 5) {
 		/* version 5: everything but the index on chunks' last_ns */
 		assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(db, "DROP INDEX chunks_by_last; PRAGMA user_version "
@@ -1158,10 +1252,28 @@ static void migrate_from(void **state, int version)
 	assert_int_equal(safter.st.secrets_linked, 3);
 	assert_int_equal(safter.st.tls_sessions, sbefore.st.tls_sessions);
 
+	assert_int_equal(index_int(f->dir, "SELECT sum(near_secrets) FROM chunks"), 0);
+	if (version == 6) {
+		/* the migrated store takes new near secrets into its DSBs, and gives both */
+		uint8_t cr7[32];
+		memset(cr7, 0x77, sizeof(cr7));
+		struct tls_secret d = secret_of("CLIENT_TRAFFIC_SECRET_0", 0x77, 5);
+		assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+		assert_int_equal(store_put_tls_session(s, cr7, 1), 0);
+		assert_int_equal(store_put_session_secret(s, &d), 1);
+		assert_int_equal(store_close(s), 0);
+		assert_int_equal(index_int(f->dir, "SELECT count(*) FROM secrets"), 4);
+		assert_int_equal(index_int(f->dir, "SELECT sum(near_secrets) FROM chunks"), 1);
+		secret_answers(f->dir, &safter);
+		assert_int_equal(safter.flow_secrets[1], sbefore.flow_secrets[1] + 1);
+		assert_int_equal(safter.flow_secrets[2], sbefore.flow_secrets[2]);
+		assert_int_equal(safter.all_secrets, 5);
+		assert_int_equal(safter.st.secrets, sbefore.st.secrets + 1);
+	}
 	FILE *devnull = fopen("/dev/null", "w");
-	if (version == 5) {
-		/* 5 -> 6 adds an index and moves no row: the writer part below is about the
-		 * secrets layouts of versions 1-4 */
+	if (version >= 5) {
+		/* 5 -> 6 adds an index, 6 -> 7 a column, and neither moves a row: the writer
+		 * part below is about the secrets layouts of versions 1-4 */
 		assert_int_equal(store_fsck(f->dir, devnull), 0);
 		fclose(devnull);
 		return;
@@ -1200,6 +1312,11 @@ static void test_migrate_v4(void **state)
 static void test_migrate_v5(void **state)
 {
 	migrate_from(state, 5);
+}
+
+static void test_migrate_v6(void **state)
+{
+	migrate_from(state, 6);
 }
 
 static void count_label(const char *label, void *ctx)
@@ -1600,6 +1717,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_migrate_v3, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_v5, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secret_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_index_secrets_interleaved, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_after_retention, setup, teardown),
