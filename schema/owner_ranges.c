@@ -5,27 +5,23 @@
  */
 #include "owner_ranges.h"
 
+#include "chunkmeta.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 int owner_ranges_add(struct owner_ranges *o, uint64_t flow_id, const struct ecap_proc *p)
 {
-	if (o->n == o->cap) {
-		size_t ncap = o->cap ? 2 * o->cap : 256;
-		struct owner_range *nv = realloc(o->v, ncap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		o->v = nv;
-		o->cap = ncap;
-	}
-	struct owner_range *r = &o->v[o->n++];
-	memset(r, 0, sizeof(*r));
+	struct owner_range *r = chunkmeta_grow((void **)&o->v, &o->n, &o->cap, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
 	r->pid = p->pid;
 	r->uid = p->uid;
 	r->netns = p->netns;
 	r->start_ns = p->start_ns;
-	/* zero-filled after the name, so that two entries of one owner compare equal */
+	/* zero-filled after the name (chunkmeta_grow zeroes the slot), so that two entries of
+	 * one owner compare equal */
 	memcpy(r->comm, p->comm, strnlen(p->comm, sizeof(r->comm) - 1));
 	r->first_flow = r->last_flow = flow_id;
 	return 0;

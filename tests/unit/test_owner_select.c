@@ -17,13 +17,13 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "index.h"
+#include "index_sql.h"
 #include "store.h"
 #include "tmp_store.h"
 
@@ -152,107 +152,64 @@ static void write_owners_store(const char *dir, const struct store_options *o, s
 	assert_int_equal(store_close(s), 0);
 }
 
-/* A selection and what it must give (expect: does slot i's owner p match). */
+/* A selection, by the owner's fields that are set (pid 0, start 0, comm NULL, uid and netns
+ * -1, container false: any), and so what it must give: the flows with such an owner. */
 struct selection {
 	const char *name;
-	void (*fill)(struct flow_filter *f);
-	bool (*expect)(const struct ecap_proc *p);
+	uint32_t pid;
+	uint64_t start;   /* with pid: --pid PID@START, START its wall-clock start */
+	const char *comm;
+	int64_t uid, netns;
+	bool container;   /* the container of pid 300's second process */
 };
 
-static void f_pid100(struct flow_filter *f) { f->pids[f->n_pids++] = 100; }
-static bool e_pid100(const struct ecap_proc *p) { return p->pid == 100; }
-static void f_pid200(struct flow_filter *f) { f->pids[f->n_pids++] = 200; }
-static bool e_pid200(const struct ecap_proc *p) { return p->pid == 200; }
-static void f_pid300(struct flow_filter *f) { f->pids[f->n_pids++] = 300; }
-static bool e_pid300(const struct ecap_proc *p) { return p->pid == 300; }
-static void f_pid300_first(struct flow_filter *f)
-{
-	f->pid_starts[f->n_pids] = BOOT_WALL + GAMMA1_START + 5000000;
-	f->pids[f->n_pids++] = 300;
-}
-static bool e_pid300_first(const struct ecap_proc *p)
-{
-	return p->pid == 300 && p->start_ns == GAMMA1_START;
-}
-static void f_pid300_second(struct flow_filter *f)
-{
-	f->pid_starts[f->n_pids] = BOOT_WALL + GAMMA2_START;
-	f->pids[f->n_pids++] = 300;
-}
-static bool e_pid300_second(const struct ecap_proc *p)
-{
-	return p->pid == 300 && p->start_ns == GAMMA2_START;
-}
-static void f_pid400(struct flow_filter *f) { f->pids[f->n_pids++] = 400; }
-static bool e_pid400(const struct ecap_proc *p) { return p->pid == 400; }
-static void f_pid500(struct flow_filter *f) { f->pids[f->n_pids++] = 500; }
-static bool e_pid500(const struct ecap_proc *p) { return p->pid == 500; }
-static void f_pid600(struct flow_filter *f) { f->pids[f->n_pids++] = 600; }
-static bool e_pid600(const struct ecap_proc *p) { return p->pid == 600; }
-static void f_pid700(struct flow_filter *f) { f->pids[f->n_pids++] = 700; }
-static bool e_pid700(const struct ecap_proc *p) { return p->pid == 700; }
-static void f_pid800(struct flow_filter *f) { f->pids[f->n_pids++] = 800; }
-static bool e_pid800(const struct ecap_proc *p) { return p->pid == 800; }
-static void f_pid900(struct flow_filter *f) { f->pids[f->n_pids++] = 900; }
-static bool e_pid900(const struct ecap_proc *p) { return p->pid == 900; }
-static void f_comm_gamma(struct flow_filter *f)
-{
-	snprintf(f->comms[f->n_comms++], ECAP_COMM_LEN, "gamma");
-}
-static bool e_comm_gamma(const struct ecap_proc *p) { return !strcmp(p->comm, "gamma"); }
-static void f_comm_late(struct flow_filter *f)
-{
-	snprintf(f->comms[f->n_comms++], ECAP_COMM_LEN, "late");
-}
-static bool e_comm_late(const struct ecap_proc *p) { return !strcmp(p->comm, "late"); }
-static void f_uid1000(struct flow_filter *f) { f->uids[f->n_uids++] = 1000; }
-static bool e_uid1000(const struct ecap_proc *p) { return p->uid == 1000; }
-static void f_uid0_comm_server(struct flow_filter *f)
-{
-	f->uids[f->n_uids++] = 0;
-	snprintf(f->comms[f->n_comms++], ECAP_COMM_LEN, "server");
-}
-static bool e_uid0_comm_server(const struct ecap_proc *p)
-{
-	return p->uid == 0 && !strcmp(p->comm, "server");
-}
-static void f_netns22(struct flow_filter *f) { f->netns[f->n_netns++] = 22; }
-static bool e_netns22(const struct ecap_proc *p) { return p->netns == 22; }
-static void f_pid100_comm_beta(struct flow_filter *f)
-{
-	f->pids[f->n_pids++] = 100;
-	snprintf(f->comms[f->n_comms++], ECAP_COMM_LEN, "beta");
-}
-static bool e_none(const struct ecap_proc *p)
-{
-	(void)p;
-	return false;
-}
-static void f_container(struct flow_filter *f)
-{
-	snprintf(f->containers[f->n_containers++], ECAP_CONTAINER_ID_MAX, "0123456789ab");
-}
-
+#define ANY .uid = -1, .netns = -1
 static const struct selection selections[] = {
-	{ "pid 100 (interleaved with 200)", f_pid100, e_pid100 },
-	{ "pid 200", f_pid200, e_pid200 },
-	{ "pid 300 (two processes)", f_pid300, e_pid300 },
-	{ "pid 300 at its first start", f_pid300_first, e_pid300_first },
-	{ "pid 300 at its second start", f_pid300_second, e_pid300_second },
-	{ "pid 400 (learned later)", f_pid400, e_pid400 },
-	{ "pid 500 (owner replaced)", f_pid500, e_pid500 },
-	{ "pid 600 (the new owner)", f_pid600, e_pid600 },
-	{ "pid 700 (and its NAT link)", f_pid700, e_pid700 },
-	{ "pid 800 (long-lived, far apart)", f_pid800, e_pid800 },
-	{ "pid 900 (side B, long-lived)", f_pid900, e_pid900 },
-	{ "comm gamma", f_comm_gamma, e_comm_gamma },
-	{ "comm late", f_comm_late, e_comm_late },
-	{ "uid 1000", f_uid1000, e_uid1000 },
-	{ "uid 0 and comm server", f_uid0_comm_server, e_uid0_comm_server },
-	{ "netns 22", f_netns22, e_netns22 },
-	{ "pid 100 and comm beta", f_pid100_comm_beta, e_none },
-	{ "container 0123456789ab", f_container, e_pid300_second },
+	{ "pid 100 (interleaved with 200)", .pid = 100, ANY },
+	{ "pid 200", .pid = 200, ANY },
+	{ "pid 300 (two processes)", .pid = 300, ANY },
+	{ "pid 300 at its first start", .pid = 300, .start = GAMMA1_START, ANY },
+	{ "pid 300 at its second start", .pid = 300, .start = GAMMA2_START, ANY },
+	{ "pid 400 (learned later)", .pid = 400, ANY },
+	{ "pid 500 (owner replaced)", .pid = 500, ANY },
+	{ "pid 600 (the new owner)", .pid = 600, ANY },
+	{ "pid 700 (and its NAT link)", .pid = 700, ANY },
+	{ "pid 800 (long-lived, far apart)", .pid = 800, ANY },
+	{ "pid 900 (side B, long-lived)", .pid = 900, ANY },
+	{ "comm gamma", .comm = "gamma", ANY },
+	{ "comm late", .comm = "late", ANY },
+	{ "uid 1000", .uid = 1000, .netns = -1 },
+	{ "uid 0 and comm server", .uid = 0, .comm = "server", .netns = -1 },
+	{ "netns 22", .netns = 22, .uid = -1 },
+	{ "pid 100 and comm beta", .pid = 100, .comm = "beta", ANY },
+	{ "container 0123456789ab", .container = true, ANY },
 };
+
+static void fill_filter(const struct selection *sel, struct flow_filter *f)
+{
+	flow_filter_init(f);
+	if (sel->pid) {
+		/* as printed, 5 ms off: within STORE_START_SLACK_NS */
+		f->pid_starts[f->n_pids] = sel->start ? BOOT_WALL + sel->start + 5000000 : 0;
+		f->pids[f->n_pids++] = sel->pid;
+	}
+	if (sel->comm)
+		snprintf(f->comms[f->n_comms++], ECAP_COMM_LEN, "%s", sel->comm);
+	if (sel->uid >= 0)
+		f->uids[f->n_uids++] = (uint32_t)sel->uid;
+	if (sel->netns >= 0)
+		f->netns[f->n_netns++] = (uint32_t)sel->netns;
+	if (sel->container)
+		snprintf(f->containers[f->n_containers++], ECAP_CONTAINER_ID_MAX, "0123456789ab");
+}
+
+static bool selected(const struct selection *sel, const struct ecap_proc *p)
+{
+	return (!sel->pid || p->pid == sel->pid) && (!sel->start || p->start_ns == sel->start) &&
+	       (!sel->comm || !strcmp(p->comm, sel->comm)) &&
+	       (sel->uid < 0 || p->uid == sel->uid) && (sel->netns < 0 || p->netns == sel->netns) &&
+	       (!sel->container || (p->pid == 300 && p->start_ns == GAMMA2_START));
+}
 
 /* The flow ids the index holds (retention may have removed some). */
 static void stored_flows(struct store *s, struct idset *out)
@@ -276,13 +233,12 @@ static size_t check_selections(const char *dir, const struct model *m)
 		struct flow_filter f;
 		struct idset got = { 0 };
 		bool want[SLOTS] = { false };
-		flow_filter_init(&f);
-		sel->fill(&f);
+		fill_filter(sel, &f);
 		assert_int_equal(store_select_flows(s, &f, &got), 0);
 		size_t n_want = 0;
 		for (int i = 0; i < SLOTS; i++)
 			for (int side = 0; side < 2; side++)
-				if (m->proc[i][side].valid && sel->expect(&m->proc[i][side])) {
+				if (m->proc[i][side].valid && selected(sel, &m->proc[i][side])) {
 					want[i] = true;
 					if (m->linked_to[i] >= 0)
 						want[m->linked_to[i]] = true;
@@ -301,8 +257,7 @@ static size_t check_selections(const char *dir, const struct model *m)
 	/* the starts of pid 300 among its flows */
 	struct flow_filter f;
 	uint64_t starts[4];
-	flow_filter_init(&f);
-	f_pid300(&f);
+	fill_filter(&selections[2], &f);
 	int n = store_pid_processes(s, &f, 300, starts, 4);
 	int want = idset_has(&held, m->id[30]) + idset_has(&held, m->id[150]);
 	assert_int_equal(n, want);
@@ -311,31 +266,6 @@ static size_t check_selections(const char *dir, const struct model *m)
 	idset_free(&held);
 	store_close(s);
 	return total;
-}
-
-static int64_t index_int(const char *dir, const char *sql)
-{
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void index_exec(const char *dir, const char *sql)
-{
-	char p[128];
-	sqlite3 *db;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
 }
 
 /* The rule readers rely on: every owner row of flow_procs lies in its owner's range. */
