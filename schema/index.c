@@ -115,16 +115,24 @@ static const char *const stmt_sql[ST_COUNT] = {
  * secret_chunks row (readers look for them in the chunks from the session's on). Open
  * addressing over RECENT_PROBE slots from the hash, an entry older than the window being as
  * good as an empty one; a session that finds no slot is left out, and its secrets get their
- * secret_chunks row as before. The table is rebuilt as chunks are indexed, in chunk order, so a
- * rebuild (ecap-fsck --rebuild) makes the same choices as the writer did.
+ * secret_chunks row as before. The window is that of the session's first row: a later row of
+ * the same client_random (another flow, a ClientHello seen again) never moves it, since readers
+ * look near each row's own chunk (store_secrets_read.c looks INDEX_SECRET_WINDOW - 1 chunks
+ * either side, which covers a second flow's row inside the first one's window). The table is
+ * rebuilt as chunks are indexed, in chunk order, so a rebuild (ecap-fsck --rebuild) makes the
+ * same choices as the writer did.
  */
 #define RECENT_SLOTS 65536u
 #define RECENT_PROBE 16u
 
 struct recent_session {
 	uint8_t client_random[32];
-	uint64_t chunk_plus1; /* the session's chunk + 1; 0: empty */
+	uint64_t chunk_plus1; /* the session's chunk + 1; 0: empty; RECENT_NEVER: see below */
 };
+/* A client_random whose session row came again in a chunk past the first one's window:
+ * its secrets are never near (they get rows). The slot stays taken; a session that finds
+ * none of its slots free is left out, as when the table is full. */
+#define RECENT_NEVER UINT64_MAX
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
@@ -773,6 +781,8 @@ static uint32_t recent_hash(const uint8_t cr[32])
 
 static bool recent_stale(const struct recent_session *r, uint64_t chunk_id)
 {
+	if (r->chunk_plus1 == RECENT_NEVER)
+		return false; /* kept: its client_random is never near */
 	return !r->chunk_plus1 || r->chunk_plus1 + INDEX_SECRET_WINDOW <= chunk_id + 1;
 }
 
@@ -783,7 +793,16 @@ static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
 	uint32_t h = recent_hash(cr);
 	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
 		struct recent_session *r = &ix->recent[(h + i) & (RECENT_SLOTS - 1)];
-		if (recent_stale(r, chunk_id) || !memcmp(r->client_random, cr, 32)) {
+		bool same = r->chunk_plus1 && !memcmp(r->client_random, cr, 32);
+		if (same && !recent_stale(r, chunk_id))
+			return 0; /* a second flow of this session: near stays near the first */
+		if (same) {
+			/* seen again after its window: secrets near either could belong to
+			 * both, so none of them counts as near (they get rows) */
+			r->chunk_plus1 = RECENT_NEVER;
+			return 0;
+		}
+		if (recent_stale(r, chunk_id)) {
 			memcpy(r->client_random, cr, 32);
 			r->chunk_plus1 = chunk_id + 1;
 			return 0;
@@ -970,7 +989,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
-		if (!err)
+		/* only a new row: an existing one keeps its chunk, and readers look near that */
+		if (!err && sqlite3_changes(ix->db))
 			err = recent_add(ix, m->sessions[i].client_random, m->id);
 	}
 	ix->near_secrets = 0;

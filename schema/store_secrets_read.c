@@ -8,8 +8,10 @@
  * one of the INDEX_SECRET_WINDOW - 1 after it) are, since index schema 7, only in that chunk's
  * DSB, and the chunk's near_secrets says it has some; the others, and every secret indexed
  * before version 7, have a `secrets` row (found by the window as well, or by secret_chunks).
- * For each flow: its rows, then for each of its sessions the DSBs of the window's chunks that
- * have near secrets, from which the session's client_random's are taken, encoded as a row
+ * For each flow: its rows, then for each of its sessions the DSBs with near secrets of the
+ * chunks up to INDEX_SECRET_WINDOW - 1 either side of the session row's chunk (the window is
+ * anchored at the session's first row, and another flow's row of it, such as the same
+ * ClientHello after NAT, can be in a later chunk of that window), from which the session's client_random's are taken, encoded as a row
  * would hold them (secret_blob.h) so that both answer alike; a (chunk, client_random) that
  * has a row is taken from the row. Then all of them in (client_random, chunk) order, as the
  * rows alone came before version 7.
@@ -375,8 +377,11 @@ static int walk_flows(struct walk *w, const struct idset *flows,
 		while (!err && sqlite3_step(near) == SQLITE_ROW) {
 			if (sqlite3_column_bytes(near, 0) != 32)
 				continue;
-			uint64_t first = (uint64_t)sqlite3_column_int64(near, 1);
-			for (uint64_t c = first; c < first + INDEX_SECRET_WINDOW && !err; c++) {
+			/* either side of the row's chunk: another flow's row of the session,
+			 * INDEX_SECRET_WINDOW - 1 at most before this one, may anchor them */
+			uint64_t at = (uint64_t)sqlite3_column_int64(near, 1);
+			uint64_t first = at >= INDEX_SECRET_WINDOW ? at - (INDEX_SECRET_WINDOW - 1) : 0;
+			for (uint64_t c = first; c < at + INDEX_SECRET_WINDOW && !err; c++) {
 				const struct chunk_info *ci = chunk_info(w, c);
 				if (!ci)
 					err = -EIO;

@@ -4,7 +4,8 @@
  * no index row, and store_walk_secrets reads them from their chunks' DSBs. Checked: a flow's
  * walk gives exactly the secrets put (what the index held before), with the figures; a
  * rebuilt index makes the same rows and answers alike; a chunk whose DSB is damaged is named
- * in the error while every other secret is still given.
+ * in the error while every other secret is still given; a session on two flows whose rows are
+ * in different chunks gives its secrets from either, also when it comes again much later.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -250,6 +251,71 @@ static void test_near_damaged_dsb(void **state)
 		}
 }
 
+/* One session on two flows (the same ClientHello before and after NAT), flow 2's row in a
+ * later chunk than flow 1's: all its secrets, near flow 1's row, are found from either flow.
+ * Then the same client_random on a third flow past the first row's window: a secret put after
+ * that is not near (it gets a row) and is found from every flow; the third flow does not get
+ * the secrets stored near the first row (README, limits). */
+static void test_session_on_two_flows(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	struct store *s;
+	assert_int_equal(store_open(fx->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid, n = 0;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	for (uint64_t f = 1; f <= 3; f++) {
+		assert_int_equal(store_new_flow_id(s), f);
+		struct flow_record r = { .id = f, .first_ns = T0 };
+		r.key.proto = FLOW_PROTO_TCP;
+		r.key.family = 4;
+		r.key.port_a = (uint16_t)(40000 + f);
+		r.key.port_b = 443;
+		assert_int_equal(store_put_flow(s, &r), 0);
+	}
+	struct tls_secret sec = secret(1, 0);
+	assert_int_equal(store_put_tls_session(s, sec.client_random, 1), 0);
+	put_packet(s, ifid, 1, n++);
+	for (int l = 0; l < 4; l++) { /* in flow 1's chunk, before flow 2's row */
+		sec = secret(1, l);
+		assert_int_equal(store_put_session_secret(s, &sec), 1);
+	}
+	assert_int_equal(store_sync(s), 0);
+	assert_int_equal(store_put_tls_session(s, sec.client_random, 2), 0);
+	put_packet(s, ifid, 2, n++);
+	assert_int_equal(store_sync(s), 0);
+	for (int c = 0; c < INDEX_SECRET_WINDOW + 2; c++) {
+		put_packet(s, ifid, 1, n++);
+		assert_int_equal(store_sync(s), 0);
+	}
+	assert_int_equal(store_put_tls_session(s, sec.client_random, 3), 0);
+	put_packet(s, ifid, 3, n++);
+	sec = secret(1, 4); /* near flow 3's row, past flow 1's window */
+	assert_int_equal(store_put_session_secret(s, &sec), 1);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(index_int(fx->dir, "SELECT sum(near_secrets) FROM chunks"), 4);
+	assert_int_equal(index_int(fx->dir, "SELECT count(*) FROM secrets"), 1);
+
+	for (uint64_t f = 1; f <= 3; f++) {
+		struct got g = { 0 };
+		struct idset ids = { 0 };
+		assert_int_equal(store_open(fx->dir, STORE_READ, NULL, &s), 0);
+		assert_int_equal(idset_add(&ids, f), 0);
+		idset_seal(&ids);
+		assert_int_equal(store_walk_secrets(s, &ids, take, &g), 0);
+		idset_free(&ids);
+		store_close(s);
+		/* flow 3 came too late to be near the first four: the one stored after it */
+		for (int l = f == 3 ? 4 : 0; l < 5; l++) {
+			sec = secret(1, l);
+			assert_true(got_has(&g, &sec, f));
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +324,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_near_rebuilt, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_near_damaged_dsb, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_session_on_two_flows, tmp_store_setup,
 						tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
