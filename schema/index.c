@@ -318,9 +318,10 @@ static int migrate_7_owner_ranges(struct index *ix)
 }
 
 /*
- * Version 6 to 7, the near secrets' part: secrets near their session are read from their chunk's DSB instead of a
- * secrets row (index.sql); chunks.near_secrets counts them. The rows of the chunks indexed so
- * far stay (their near_secrets is 0: readers find their secrets in the rows, as before).
+ * Version 6 to 7, the near secrets' part: secrets near their session are read from their
+ * chunk's DSB instead of a secrets row (index.sql); chunks.near_secrets counts them. The rows
+ * of the chunks indexed so far stay (their near_secrets is 0: readers find their secrets in
+ * the rows, as before).
  */
 static int migrate_7_near_secrets(struct index *ix)
 {

@@ -379,8 +379,9 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
  * owner_flows rows `o` first (by pid, comm, uid or the processes selected, through their
  * keys and indexes), then flow_procs by key over each row's flow range, keeping the rows that
  * match exactly: of that row's owner (so that a flow comes once, from its own owner's row,
- * not again from every other selected owner's range it lies in), and of the filter. CROSS JOIN keeps that order whatever the planner's statistics say: the other
- * way round would read all of flow_procs.
+ * not again from every other selected owner's range it lies in), and of the filter. CROSS
+ * JOIN keeps that order whatever the planner's statistics say: the other way round would
+ * read all of flow_procs.
  */
 static void owned_from(struct query *q, const struct flow_filter *f)
 {
