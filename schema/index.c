@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "owner_ranges.h"
+#include "flow_keys.h"
 #include "secret_blob.h"
 
 #include <errno.h>
@@ -36,6 +37,7 @@ enum {
 	ST_LINK,
 	ST_CONTAINER,
 	ST_OWNER,
+	ST_FLOW_KEYS,
 	ST_COUNT
 };
 
@@ -107,6 +109,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
 		     "last_flow = max(last_flow, excluded.last_flow)",
+	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 };
 
 /*
@@ -156,6 +159,7 @@ struct index {
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
 	struct owner_ranges owners;     /* the owners of the chunk being indexed */
+	struct flow_keys flow_keys;     /* the chunk's row of chunk_flow_keys, being made */
 	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
 };
 
@@ -290,6 +294,14 @@ out:
 	return err ? err : exec(ix, "DROP TABLE secrets_v3");
 }
 
+/* Version 6 to 7: the flows' four indexes by address and port are gone (index_sql drops them),
+ * and chunk_flow_keys finds flows by address and port instead: its rows for the chunks
+ * indexed before, from the flows table. */
+static int migrate_7_flow_keys(struct index *ix)
+{
+	return flow_keys_migrate(ix->db);
+}
+
 /*
  * Version 6 to 7, the owners' part: flow_procs loses its indexes by pid, comm and uid
  * (index_sql drops them) and owner_flows is made from its rows: each owner's flow ids cut into
@@ -359,10 +371,12 @@ static int index_migrate(struct index *ix)
 	 * read this index); 5 -> 6: the index chunks_by_last (index_sql) */
 	if (!err)
 		err = exec(ix, index_sql);
-	/* 6 -> 7: near secrets from the DSBs; owner_flows instead of flow_procs' indexes by
-	 * owner */
+	/* 6 -> 7: near secrets from the DSBs; flows by address and port from the chunks' flow
+	 * key filters; owner_flows instead of flow_procs' indexes by owner */
 	if (!err && from <= 6)
 		err = migrate_7_near_secrets(ix);
+	if (!err && from <= 6)
+		err = migrate_7_flow_keys(ix);
 	if (!err && from <= 6)
 		err = migrate_7_owner_ranges(ix);
 	if (!err) {
@@ -451,8 +465,8 @@ fail:
 
 void index_optimize(struct index *ix)
 {
-	/* Table statistics let the planner pick the selective index (a tuple's ports, not one
-	 * port); bounded work, as SQLite recommends before closing a long-lived connection. */
+	/* Table statistics let the planner pick the selective index (an owner's pid, not a
+	 * flow's time); bounded work, as SQLite recommends before closing a long-lived connection. */
 	exec(ix, "PRAGMA analysis_limit = 1000");
 	exec(ix, "ANALYZE");
 }
@@ -469,6 +483,7 @@ void index_close(struct index *ix)
 	free(ix->secs);
 	free(ix->recent);
 	owner_ranges_free(&ix->owners);
+	flow_keys_free(&ix->flow_keys);
 	buf_free(&ix->blob);
 	free(ix);
 }
@@ -977,7 +992,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	}
 	owner_ranges_reset(&ix->owners);
 	for (size_t i = 0; i < m->n_flows && !err; i++)
-		err = add_flow(ix, &m->flows[i], m->id);
+		if (!(err = add_flow(ix, &m->flows[i], m->id)))
+			err = flow_keys_add(&ix->flow_keys, m->flows[i].id, &m->flows[i].key);
 	if (!err)
 		err = add_owner_ranges(ix);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
@@ -1014,6 +1030,12 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
+	}
+	if (!err) {
+		err = flow_keys_bind(&ix->flow_keys, ix->st[ST_FLOW_KEYS], m->id);
+		err = err == 1 ? step(ix, ST_FLOW_KEYS) : err;
+	} else {
+		ix->flow_keys.n_ids = ix->flow_keys.n_keys = 0;
 	}
 	for (size_t i = 0; i < m->n_links && !err; i++) {
 		st = ix->st[ST_LINK];
@@ -1142,6 +1164,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
 		NULL, /* drop_owner_rows() */
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
+		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
+		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
+		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
+		"DELETE FROM chunk_flow_keys WHERE chunk_id < "
+		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks) "
+		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
 		"DELETE FROM flow_links WHERE pre_flow NOT IN (SELECT id FROM flows) "
 		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "

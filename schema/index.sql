@@ -79,10 +79,26 @@ CREATE TABLE IF NOT EXISTS flows (
 	last_chunk  INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flows_by_last_chunk ON flows(last_chunk);
-CREATE INDEX IF NOT EXISTS flows_by_addr_a ON flows(addr_a);
-CREATE INDEX IF NOT EXISTS flows_by_addr_b ON flows(addr_b);
-CREATE INDEX IF NOT EXISTS flows_by_ports ON flows(port_a, port_b);
-CREATE INDEX IF NOT EXISTS flows_by_port_b ON flows(port_b);
+-- Version 7: flows are found by address and port through chunk_flow_keys, not four indexes
+-- that cost four b-tree entries per flow.
+DROP INDEX IF EXISTS flows_by_addr_a;
+DROP INDEX IF EXISTS flows_by_addr_b;
+DROP INDEX IF EXISTS flows_by_ports;
+DROP INDEX IF EXISTS flows_by_port_b;
+
+-- (version 7) The flows whose records chunk chunk_id carries: ids, their ids as runs
+-- (idruns.h), from ids_lo to ids_hi; filter, a Bloom filter of their addresses, ports and
+-- (address, port) pairs (keyfilter.c). A selection by --host, --port or tuple reads the flows
+-- of the chunks whose filter may hold its keys. One row per chunk with flow records, made with
+-- the chunk; it stays after its chunk while a flow in ids_lo..ids_hi does, so that a flow
+-- whose first chunks are gone is still found.
+CREATE TABLE IF NOT EXISTS chunk_flow_keys (
+	chunk_id INTEGER PRIMARY KEY,
+	ids_lo   INTEGER NOT NULL,
+	ids_hi   INTEGER NOT NULL,
+	ids      BLOB NOT NULL,
+	filter   BLOB NOT NULL
+);
 
 -- the process owning each local end of a flow (pid 0 with valid: a kernel socket); start: when
 -- that process started (ns since boot, 0: unknown), so pid and start name one process.

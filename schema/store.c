@@ -750,6 +750,7 @@ int store_close(struct store *s)
 	sqlite3_finalize(s->get_proc_st);
 	sqlite3_finalize(s->get_links_st);
 	sqlite3_finalize(s->get_ctr_st);
+	flow_keys_cache_free(&s->flow_keys_cache);
 	index_close(s->ix);
 	if (s->seg_fd >= 0)
 		close(s->seg_fd);

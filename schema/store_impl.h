@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "chunk.h"
 #include "chunk_writer.h"
+#include "flow_keys.h"
 #include "index.h"
 #include "store.h"
 
@@ -32,6 +33,7 @@ struct store {
 	struct sqlite3_stmt *get_proc_st; /* store_get_process()'s, the same way */
 	struct sqlite3_stmt *get_links_st; /* store_get_links()'s, the same way */
 	struct sqlite3_stmt *get_ctr_st;  /* store_get_container()'s */
+	struct flow_keys_cache flow_keys_cache; /* the last selection by address or port */
 	char errmsg[512];
 
 	struct ecap_iface *ifaces;      /* by store id */

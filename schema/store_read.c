@@ -3,9 +3,10 @@
  * store_read.c - the reader side of the store API: which flows match a filter, which chunks
  * hold their packets, a chunk's packets in time order (or its DSBs alone), and the summary
  * figures (the secrets of a set of flows: store_secrets_read.c). Every query goes through an
- * index (flows by address, port, process; chunks by flow and by time), so its cost follows the
- * size of the answer; inside a chunk, an export by flow reads only the blocks that hold the
- * flows' packets.
+ * index (flows by process; chunks by flow and by time) or, for flows by address and port, the
+ * chunks' key filters (flow_keys.h), so its cost follows the size of the answer and the number
+ * of chunks; inside a chunk, an export by flow reads only the blocks that hold the flows'
+ * packets.
  */
 #include "store_impl.h"
 
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "flow_keys.h"
 #include "segment.h"
 
 void flow_filter_init(struct flow_filter *f)
@@ -392,8 +394,51 @@ static void owned_from(struct query *q, const struct flow_filter *f)
 	owner_terms(q, f, "p");
 }
 
-/* The WHERE clause over `flows f` for a filter. */
-static void flow_where(struct query *q, const struct flow_filter *f)
+static bool by_owner(const struct flow_filter *f)
+{
+	return f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers ||
+	       f->n_exes || f->n_cgroups || f->n_pods;
+}
+
+/* The flow ids a selection can match, *r: by address, port or tuple, from the chunks' flow key
+ * filters (flow_keys.h, kept in the store handle until its next selection); a selection by
+ * owner goes through the owners' indexes instead ((*r)->all). 0 or the store's error. */
+static int flow_ranges(struct store *s, const struct flow_filter *f,
+		       const struct flow_id_ranges **r)
+{
+	static const struct flow_filter none = { .until_ns = UINT64_MAX };
+	int err = flow_keys_candidates(index_db(s->ix), by_owner(f) ? &none : f,
+				       &s->flow_keys_cache, r);
+	if (err < 0)
+		return store_fail(s, err, "%s: flow key filters: %s", s->dir,
+				  err == -ENOMEM ? strerror(ENOMEM) : index_errmsg(s->ix));
+	return 0;
+}
+
+/* `flows f`, after the ranges of r when it has any: each range a search of the flows' rowid
+ * (flow_where() bounds f.id by the range), in ascending order. As an OR of ranges in the
+ * WHERE clause, the planner scans every flow instead once a query joins the owners and orders
+ * by id. */
+static void flows_from(struct query *q, const struct flow_id_ranges *r)
+{
+	if (r->all || !r->n) {
+		q_sql(q, " FROM flows f");
+		return;
+	}
+	q_sql(q, " FROM (VALUES ");
+	for (size_t i = 0; i < r->n; i++) {
+		q_sql(q, i ? ", (" : "(");
+		q_int(q, (int64_t)r->v[i].lo);
+		q_sql(q, ", ");
+		q_int(q, (int64_t)r->v[i].hi);
+		q_sql(q, ")");
+	}
+	q_sql(q, ") AS r CROSS JOIN flows f");
+}
+
+/* The WHERE clause over `flows f` (flows_from() with the same r) for a filter. */
+static void flow_where(struct query *q, const struct flow_filter *f,
+		       const struct flow_id_ranges *r)
 {
 	q_sql(q, " WHERE f.last_ns >= ");
 	q_int(q, (int64_t)f->since_ns);
@@ -448,8 +493,7 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 		}
 		q_sql(q, ")");
 	}
-	if (f->n_pids || f->n_uids || f->n_comms || f->n_netns || f->n_containers || f->n_exes ||
-	    f->n_cgroups || f->n_pods) {
+	if (by_owner(f)) {
 		/* the flows an owner matches, and one hop through NAT links either way */
 		q_sql(q, " AND f.id IN (WITH owned(id) AS MATERIALIZED (SELECT p.flow_id");
 		owned_from(q, f);
@@ -457,12 +501,15 @@ static void flow_where(struct query *q, const struct flow_filter *f)
 			 "flow_links l ON l.pre_flow = w.id UNION SELECT l.pre_flow FROM owned w "
 			 "CROSS JOIN flow_links l ON l.post_flow = w.id)");
 	}
+	if (!r->all)
+		q_sql(q, r->n ? " AND f.id BETWEEN r.column1 AND r.column2" : " AND 0");
 }
 
 int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
 			uint64_t *starts, size_t max)
 {
 	struct query q = { 0 };
+	const struct flow_id_ranges *r;
 	sqlite3_stmt *st = NULL;
 	int n = 0;
 
@@ -474,10 +521,12 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	q_int(&q, pid);
 	q_sql(&q, " AND p.pid = ");
 	q_int(&q, pid);
-	q_sql(&q, " AND p.flow_id IN (SELECT f.id FROM flows f");
-	flow_where(&q, f);
+	q_sql(&q, " AND p.flow_id IN (SELECT f.id");
+	int err = flow_ranges(s, f, &r);
+	flows_from(&q, r);
+	flow_where(&q, f, r);
 	q_sql(&q, ") ORDER BY p.start");
-	int err = q_prepare(s, &q, &st);
+	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
 		if ((size_t)n < max)
 			starts[n] = (uint64_t)sqlite3_column_int64(st, 1);
@@ -491,10 +540,13 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 int store_select_flows(struct store *s, const struct flow_filter *f, struct idset *out)
 {
 	struct query q = { 0 };
+	const struct flow_id_ranges *r;
 	sqlite3_stmt *st = NULL;
-	q_sql(&q, "SELECT f.id FROM flows f");
-	flow_where(&q, f);
-	int err = q_prepare(s, &q, &st);
+	q_sql(&q, "SELECT f.id");
+	int err = flow_ranges(s, f, &r);
+	flows_from(&q, r);
+	flow_where(&q, f, r);
+	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW)
 		err = idset_add(out, (uint64_t)sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
@@ -527,13 +579,14 @@ static void read_blob16(sqlite3_stmt *st, int col, uint8_t *out)
 		memcpy(out, sqlite3_column_blob(st, col), 16);
 }
 
-#define FLOW_COLUMNS                                                                          \
+#define FLOW_SELECT                                                                           \
 	"SELECT f.id, f.proto, f.family, f.addr_a, f.port_a, f.addr_b, f.port_b, f.first_ns, "  \
 	"f.last_ns, f.packets, f.bytes, a.pid, a.tid, a.uid, a.gid, a.comm, a.cgroup_id, "     \
-	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start "  \
-	"FROM flows f "                                                                         \
-	"LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0 "                           \
-	"LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
+	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start"
+#define FLOW_OWNERS                                                                           \
+	" LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0"                           \
+	" LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
+#define FLOW_COLUMNS FLOW_SELECT " FROM flows f" FLOW_OWNERS
 
 static void read_flow(sqlite3_stmt *st, struct flow_info *fi)
 {
@@ -642,16 +695,20 @@ int store_walk_flows(struct store *s, const struct flow_filter *f,
 		     int (*fn)(const struct flow_info *flow, void *ctx), void *ctx)
 {
 	struct query q = { 0 };
+	const struct flow_id_ranges *r;
 	struct flow_filter all;
 	sqlite3_stmt *st = NULL;
 	if (!f) {
 		flow_filter_init(&all);
 		f = &all;
 	}
-	q_sql(&q, FLOW_COLUMNS);
-	flow_where(&q, f);
+	q_sql(&q, FLOW_SELECT);
+	int err = flow_ranges(s, f, &r);
+	flows_from(&q, r);
+	q_sql(&q, FLOW_OWNERS);
+	flow_where(&q, f, r);
 	q_sql(&q, " ORDER BY f.id");
-	int err = q_prepare(s, &q, &st);
+	err = err ? err : q_prepare(s, &q, &st);
 	while (!err && sqlite3_step(st) == SQLITE_ROW) {
 		struct flow_info fi;
 		read_flow(st, &fi);

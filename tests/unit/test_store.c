@@ -6,8 +6,8 @@
  * one chunk only; a rebuilt index answering like the original; flow totals over chunks,
  * commits and late records; retention; modes; a reader while the writer writes; a full disk
  * (on a tmpfs in a mount namespace of the test's own) with and without drop_when_full;
- * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; an index of
- * schema version 1 migrated, but not under a running writer; each secret indexed once;
+ * direct (O_DIRECT) writes giving the same segment bytes as buffered ones; indexes of
+ * schema versions 1-6 migrated, but not under a running writer; each secret indexed once;
  * thousands of interfaces of -i any (namespace, ifindex, description) in one chunk.
  */
 #include <stdarg.h>
@@ -376,8 +376,18 @@ static void test_flipped_byte(void **state)
 }
 
 struct answer {
-	uint64_t chunks, packets, flows_pid, secrets;
+	uint64_t chunks, packets, flows_pid, secrets, flows_port, flows_tuple, flows_host;
 };
+
+/* ids.n * 1000 + the lowest id: which flows f selects, in one number. */
+static uint64_t selected(struct store *s, const struct flow_filter *ff)
+{
+	struct idset ids = { 0 };
+	assert_int_equal(store_select_flows(s, ff, &ids), 0);
+	uint64_t v = ids.n * 1000 + (ids.n ? ids.ids[0] : 0);
+	idset_free(&ids);
+	return v;
+}
 
 static void answers(const char *dir, struct answer *a)
 {
@@ -398,6 +408,20 @@ static void answers(const char *dir, struct answer *a)
 	a->flows_pid = ids.n * 1000000 + cl.n;
 	idset_free(&ids);
 	chunk_list_free(&cl);
+	/* by address and port (the chunks' flow key filters since index schema 7) */
+	flow_filter_init(&ff);
+	ff.ports[ff.n_ports++] = 80;
+	a->flows_port = selected(s, &ff);
+	flow_filter_init(&ff);
+	struct flow_record r1 = make_flow(1, 443, 0, "");
+	ff.tuples[ff.n_tuples++] = r1.key;
+	a->flows_tuple = selected(s, &ff);
+	flow_filter_init(&ff);
+	memcpy(ff.hosts[ff.n_hosts++], r1.key.addr_b, 16);
+	a->flows_host = selected(s, &ff);
+	assert_int_equal(a->flows_port, 1002);
+	assert_int_equal(a->flows_tuple, 1001);
+	assert_int_equal(a->flows_host, 2001);
 	store_close(s);
 }
 
@@ -982,8 +1006,9 @@ static int put_dsb_row(const struct tls_secret *sec, void *ctx)
 }
 
 /* Turns a store's index of this version back into version 6: the secrets near their session,
- * which version 7 reads from their chunks' DSBs, get the secrets rows version 6 gave them, and
- * chunks lose near_secrets. */
+ * which version 7 reads from their chunks' DSBs, get the secrets rows version 6 gave them,
+ * chunks lose near_secrets, and the flows get back their four indexes by address and port in
+ * place of chunk_flow_keys. */
 static void index_to_v6(const char *dir)
 {
 	char p[128];
@@ -1020,11 +1045,17 @@ static void index_to_v6(const char *dir)
 	sqlite3_finalize(r.put);
 	store_close(s);
 	char *msg = NULL;
+	/* and the flows' four indexes by address and port instead of the chunks' flow keys */
 	int rc = sqlite3_exec(db, "ALTER TABLE chunks DROP COLUMN near_secrets; "
 			      "DROP TABLE owner_flows; "
 			      "CREATE INDEX flow_procs_by_pid ON flow_procs(pid); "
 			      "CREATE INDEX flow_procs_by_comm ON flow_procs(comm); "
 			      "CREATE INDEX flow_procs_by_uid ON flow_procs(uid); "
+			      "DROP TABLE chunk_flow_keys; "
+			      "CREATE INDEX flows_by_addr_a ON flows(addr_a); "
+			      "CREATE INDEX flows_by_addr_b ON flows(addr_b); "
+			      "CREATE INDEX flows_by_ports ON flows(port_a, port_b); "
+			      "CREATE INDEX flows_by_port_b ON flows(port_b); "
 			      "PRAGMA user_version = 6; COMMIT", NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		fprintf(stderr, "index_to_v6: %s\n", msg);
@@ -1134,7 +1165,8 @@ static void secret_answers(const char *dir, struct secret_answer *a)
 }
 
 /* A store whose index is of an older version (1 to 6) is migrated when opened and answers as
- * before: its sessions, its secrets by flow and in all, and whether a secret is held. */
+ * before: its sessions, its secrets by flow and in all, whether a secret is held, and its
+ * flows by port, tuple and host. */
 static void migrate_from(void **state, int version)
 {
 	struct fixture *f = *state;
@@ -1237,6 +1269,10 @@ static void migrate_from(void **state, int version)
 	assert_int_equal(safter.st.secrets_linked, 3);
 	assert_int_equal(safter.st.tls_sessions, sbefore.st.tls_sessions);
 
+	/* 6 -> 7: a row of flow keys per chunk with flow records, the four indexes gone */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunk_flow_keys"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+				   "'flows_by_%' AND name != 'flows_by_last_chunk'"), 0);
 	assert_int_equal(index_int(f->dir, "SELECT sum(near_secrets) FROM chunks"), 0);
 	if (version == 6) {
 		/* the migrated store takes new near secrets into its DSBs, and gives both */
