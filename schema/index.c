@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "owner_ranges.h"
 #include "flow_keys.h"
+#include "index_vfs.h"
 #include "secret_blob.h"
 
 #include <errno.h>
@@ -24,7 +25,6 @@ enum {
 	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_PROC,
-	ST_PROC2,
 	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
@@ -38,10 +38,13 @@ enum {
 	ST_CONTAINER,
 	ST_OWNER,
 	ST_FLOW_KEYS,
+	ST_SETTING,
 	ST_COUNT
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
+	/* the writer's counters, set at each group commit */
+	[ST_SETTING] = "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)",
 	[ST_IFACE] = "INSERT OR IGNORE INTO interfaces(id, name, linktype, snaplen, filter) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_IFACE_NETNS] = "INSERT OR IGNORE INTO interface_netns(iface, netns, ifindex, "
@@ -55,10 +58,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
 	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
 		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-	/* both owners of a flow in one statement: one statement's fixed cost instead of two */
-	[ST_PROC2] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
-		     "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10), "
-		     "(?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
 	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
 			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
 			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
@@ -399,7 +398,9 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 		return -ENOMEM;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		    (create ? SQLITE_OPEN_CREATE : 0);
-	int rc = sqlite3_open_v2(path, &ix->db, flags, NULL);
+	/* the default VFS with the WAL's frames written once per commit (index_vfs.c) */
+	int rc = sqlite3_open_v2(path, &ix->db, flags,
+				 index_vfs_register() == SQLITE_OK ? INDEX_VFS_NAME : NULL);
 	int e = 0;
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "%s: cannot open: %s", path,
@@ -685,26 +686,25 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
 }
 
-/* The flow's owners, the valid ones of proc[0] (side A) and proc[1]; each is noted for the
- * chunk's owner_flows rows (add_owner_ranges). */
+/*
+ * The flow's owners, the valid ones of proc[0] (side A) and proc[1]: one single-row statement
+ * per owner. Both owners in one two-row INSERT OR REPLACE would save
+ * about 2,300 instructions per flow, but SQLite gives a statement that writes several rows and
+ * may abort (NOT NULL columns) a statement journal: a copy of every page it changes, which
+ * spills to a temporary file in /var/tmp once a statement changes more than 64 KiB (a page
+ * split), and stays a file, written with two system calls per page, for the rest of the
+ * transaction (bench_sessions: 0.7 writes and 3.4 KB of temporary file per session). Each
+ * owner is also noted for the chunk's owner_flows rows (add_owner_ranges).
+ */
 static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
 {
-	for (int side = 0; side < 2; side++) {
-		int err = proc[side].valid ? owner_ranges_add(&ix->owners, flow_id, &proc[side]) : 0;
-		if (err)
-			return err;
-	}
-	if (proc[0].valid && proc[1].valid) {
-		bind_proc(ix->st[ST_PROC2], 1, flow_id, 0, &proc[0]);
-		bind_proc(ix->st[ST_PROC2], 11, flow_id, 1, &proc[1]);
-		return step(ix, ST_PROC2);
-	}
-	for (int side = 0; side < 2; side++)
-		if (proc[side].valid) {
+	int err = 0;
+	for (int side = 0; side < 2 && !err; side++)
+		if (proc[side].valid && !(err = owner_ranges_add(&ix->owners, flow_id, &proc[side]))) {
 			bind_proc(ix->st[ST_PROC], 1, flow_id, side, &proc[side]);
-			return step(ix, ST_PROC);
+			err = step(ix, ST_PROC);
 		}
-	return 0;
+	return err;
 }
 
 /* The owner_flows rows of the chunk's flow records' owners (noted by add_procs): one per
@@ -1240,17 +1240,10 @@ int index_get_setting(struct index *ix, const char *key, int64_t *value)
 
 int index_set_setting(struct index *ix, const char *key, int64_t value)
 {
-	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(ix->db,
-				    "INSERT OR REPLACE INTO settings(key, value) VALUES (?1, ?2)", -1,
-				    &st, NULL);
-	if (rc != SQLITE_OK)
-		return sql_err(rc);
+	sqlite3_stmt *st = ix->st[ST_SETTING];
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, value);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+	return step(ix, ST_SETTING);
 }
 
 struct has_label {

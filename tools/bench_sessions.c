@@ -13,7 +13,8 @@
  *
  * It prints the CPU time (all threads) per session over a measured run, after a warm-up, and
  * the bytes of segment files per session stored (the price of what the writer does not
- * compress) and of the index file, and
+ * compress) and of the index file, the page faults per session over the run (buffers the store
+ * gives back and takes again), and
  * optionally after preloading the store with many sessions: the cost of the random keys
  * (client_random) in the index as the store grows (--preload 1000000 is the long mode that
  * bench.sh runs only with --long: about 8 GB of segments).
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "bench_common.h"
@@ -163,6 +165,15 @@ static uint64_t segment_bytes(const char *dir)
 	return sum;
 }
 
+/* Page faults of this process so far (memory it touched for the first time, or again after
+ * giving it back). */
+static long minor_faults(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt;
+}
+
 /* Bytes of the index file in dir once closed (its WAL checkpointed into it), 0 when none. */
 static uint64_t index_bytes(const char *dir)
 {
@@ -262,21 +273,25 @@ int main(int argc, char **argv)
 	if (sessions(&m, preload + n / 5))
 		return 1;
 	double c0 = cpu_seconds();
+	long faults0 = minor_faults();
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	if (sessions(&m, n))
 		return 1;
 	if (store_sync(m.s))
 		return fail(&m, "sync");
 	double cpu = cpu_seconds() - c0, wall = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	long faults = minor_faults() - faults0;
 	if (store_close(m.s)) {
 		fprintf(stderr, "bench_sessions: close failed\n");
 		return 1;
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
 	printf("TLS sessions into the store%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
-	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f\n",
+	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f; "
+	       "%.2f page faults per session\n",
 	       lookup ? " (--lookup)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
-	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all);
+	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all,
+	       (double)faults / n);
 	free(m.pool);
 	return keep || !system(cmd) ? 0 : 1;
 }
