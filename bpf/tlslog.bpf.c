@@ -13,14 +13,17 @@
  *            BoringSSL's ssl_log_secret, GnuTLS's _gnutls_call_keylog_func): all called for
  *            every secret, with or without a key-log callback.
  *   kl_exec  tp_btf/sched_process_exec: the pid, so user space can inspect the new program;
- *            nothing for a program user space has looked at already (kl_known, by device and
- *            inode), so that the execs of a busy host (a build runs thousands a second) cost
- *            the recorder no wakeup and no work.
+ *            for a program user space has looked at already (kl_known, by device and inode)
+ *            only once per KL_NAME_EVERY_NS per mount namespace (kl_named), so that its name
+ *            is known for processes gone before their sockets are read, while the execs of a
+ *            busy host (a build runs thousands a second) cost the recorder almost no wakeup
+ *            and no work.
  *
  * The probes never change what the program does; a read that fails drops the record and
  * counts it.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
@@ -46,6 +49,13 @@ struct {
 	__type(key, struct keylog_file);
 	__type(value, __u8);
 } kl_known SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KL_NAMED_MAX);
+	__type(key, struct keylog_named);
+	__type(value, __u64);
+} kl_named SEC(".maps");
 
 /* Secrets come a handful per handshake: wake the reader only when a quarter of the ring waits
  * (it drains every 100 ms anyway). Exec records wake it at once: it attaches to new programs. */
@@ -164,16 +174,24 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	struct keylog_exec *x;
-
 	struct keylog_file f = {};
+	struct keylog_named nk = {};
+	__u64 now = bpf_ktime_get_ns(), *named;
+	__u32 known = 0;
 
 	if (!kl_want_exec)
 		return 0;
 	if (bprm && bprm->file && bprm->file->f_inode) {
 		f.ino = bprm->file->f_inode->i_ino;
 		f.dev = bprm->file->f_inode->i_sb->s_dev;
-		if (bpf_map_lookup_elem(&kl_known, &f))
+		known = bpf_map_lookup_elem(&kl_known, &f) != NULL;
+		nk.dev = f.dev;
+		nk.ino = f.ino;
+		nk.mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+		named = bpf_map_lookup_elem(&kl_named, &nk);
+		if (known && named && now - *named < KL_NAME_EVERY_NS)
 			return 0;
+		bpf_map_update_elem(&kl_named, &nk, &now, BPF_ANY);
 	}
 	x = bpf_ringbuf_reserve(&kl_events, sizeof(*x), 0);
 	if (!x) {
@@ -182,7 +200,11 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	}
 	x->kind = KL_EV_EXEC;
 	x->pid = bpf_get_current_pid_tgid() >> 32;
-	x->ts_ns = bpf_ktime_get_ns();
+	x->ts_ns = now;
+	x->dev = nk.dev;
+	x->ino = nk.ino;
+	x->mntns = nk.mntns;
+	x->known = known;
 	bpf_ringbuf_submit(x, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -60,7 +60,6 @@ struct keylog_event {
 	__u8 secret[KL_SECRET_MAX];
 };
 
-/* A process that just ran execve(): user space looks at its executable before it runs far. */
 /* A file user space has looked at (kl_known): an exec of it needs no record. dev is the
  * kernel's encoding of the super block's device (major << 20 | minor). */
 struct keylog_file {
@@ -69,10 +68,29 @@ struct keylog_file {
 };
 #define KL_KNOWN_MAX 8192
 
+/* A program run in a mount namespace (kl_named: when it was last recorded), so that user
+ * space learns its name (for processes gone before their sockets are read) about twice per
+ * minute per program and namespace, not at every exec. */
+struct keylog_named {
+	__u64 dev;
+	__u64 ino;
+	__u32 mntns;            /* the namespace's inode */
+	__u32 pad;
+};
+#define KL_NAMED_MAX 4096
+#define KL_NAME_EVERY_NS (30ull * 1000000000ull)
+
+/* A process that just ran execve(): user space looks at its executable before it runs far
+ * (known 0), or only names it (known 1: a file looked at already, not named lately in its
+ * mount namespace). */
 struct keylog_exec {
 	__u32 kind;             /* KL_EV_EXEC */
 	__u32 pid;
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
+	__u64 dev;              /* the executable, as in struct keylog_file (0: unknown) */
+	__u64 ino;
+	__u32 mntns;            /* the process's mount namespace (its inode) */
+	__u32 known;
 };
 
 enum keylog_counter {

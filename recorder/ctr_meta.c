@@ -26,6 +26,7 @@
 
 #include "ctr_docker.h"
 #include "ctr_oci.h"
+#include "ossl_init.h"
 
 enum slot_state { S_FREE, S_QUEUED, S_BUSY, S_FOUND, S_UNKNOWN };
 
@@ -84,7 +85,9 @@ int ctr_meta_new(const struct ctr_meta_options *opt, struct ctr_meta **out)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->work, NULL);
 	pthread_cond_init(&m->idle, NULL);
-	/* before any thread: libcurl's global state (HTTP over a unix socket needs no TLS) */
+	/* before any thread: libcurl's global state (HTTP over a unix socket needs no TLS);
+	 * libcurl starts the libcrypto it links, so ecap's start without configuration first */
+	ecap_ossl_init();
 	curl_global_init(CURL_GLOBAL_NOTHING);
 	*out = m;
 	return 0;

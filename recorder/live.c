@@ -338,6 +338,8 @@ static int start(struct live *L)
 	if (!L->opt->no_tls) {
 		/* Not fatal: without secrets the packets are still worth recording. */
 		if (live_tls_start(L->opt, L->p, &L->tls) == 0) {
+			if (L->socks)
+				live_tls_set_exe_fn(L->tls, live_sockets_exe_named, L->socks);
 			rc = epoll_add(L->epfd, live_tls_fd(L->tls));
 			if (rc < 0)
 				return rc;

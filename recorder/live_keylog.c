@@ -27,6 +27,7 @@
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "proc_maps.h"
 #include "uprobe_attach.h"
 #include "tls/lib.h"
 
@@ -47,17 +48,20 @@ struct live_keylog {
 	struct tlslog_bpf *skel;
 	live_keylog_fn fn;
 	live_keylog_libssl_fn libssl_fn;  /* with ctx */
+	live_keylog_exe_fn exe_fn;        /* with ctx */
 	void *ctx;
 	bool quiet;
 	struct bpf_link *links[KL_FILES_MAX];
 	struct bpf_link *exec_link;       /* sched_process_exec */
 	uint64_t exec_ns;                 /* CLOCK_MONOTONIC of the exec being handled, or 0 */
+	uint32_t exec_mntns;              /* its process's mount namespace */
 	struct tls_probe probe[KL_FILES_MAX];
 	uint32_t nprobed, nfailed;
 	struct seen_file *seen;
 	size_t nseen;
 	uint32_t *slot;                   /* SEEN_SLOTS: index + 1 into seen, 0 empty */
 	bool full_said;
+	char maps_buf[64 * 1024];         /* stdio's buffer for /proc/PID/maps */
 };
 
 static uint32_t seen_hash(dev_t dev, ino_t ino)
@@ -84,12 +88,18 @@ static struct seen_file *seen_find(struct live_keylog *k, dev_t dev, ino_t ino, 
 	return NULL;
 }
 
+/* dev as the kernel encodes it (struct keylog_file, struct keylog_exec) */
+static uint32_t kernel_dev(dev_t dev)
+{
+	return ((uint32_t)major(dev) << 20) | minor(dev);
+}
+
 /* Tells the exec probe that st's file was looked at: its next execs need no record. Best
  * effort: a file missing from the map only costs a record that user space then skips. */
 static void mark_known(struct live_keylog *k, const struct stat *st)
 {
 	struct keylog_file f = {
-		.dev = ((uint64_t)major(st->st_dev) << 20) | minor(st->st_dev),
+		.dev = kernel_dev(st->st_dev),
 		.ino = st->st_ino,
 	};
 	uint8_t one = 1;
@@ -302,14 +312,50 @@ static void consider_needed(struct live_keylog *k, int fd, int rootfd, const cha
 
 /* ---- processes ---- */
 
+/*
+ * Tells exe_fn the name of the program pid has just exec'd (in the exec record's mount
+ * namespace): name, /proc/PID/exe's text, only when that link, followed afterwards, still
+ * leads to (kdev, ino), the file the exec ran (so that a second exec does not pair a name with
+ * another file).
+ */
+static void tell_exe(struct live_keylog *k, const char *pid, uint32_t kdev, uint64_t ino,
+		     const char *name)
+{
+	char path[64];
+	struct stat st;
+	size_t n = strlen(name), d = strlen(" (deleted)");
+
+	if (!k->exe_fn || k->exec_ns == 0 || !k->exec_mntns || name[0] != '/' ||
+	    (n >= d && strcmp(name + n - d, " (deleted)") == 0))
+		return;
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	if (stat(path, &st) < 0 || st.st_ino != ino || kernel_dev(st.st_dev) != kdev)
+		return;
+	k->exe_fn(k->ctx, kdev, ino, k->exec_mntns, name, k->exec_ns);
+}
+
+/* An exec of a program looked at before (x->known): only its name. */
+static void name_exe(struct live_keylog *k, const char *pid, const struct keylog_exec *x)
+{
+	char path[64], name[PATH_MAX];
+	ssize_t l;
+
+	if (!k->exe_fn || !x->ino)
+		return;
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	l = readlink(path, name, sizeof(name) - 1);
+	if (l <= 0)
+		return;
+	name[l] = '\0';
+	tell_exe(k, pid, (uint32_t)x->dev, x->ino, name);
+}
+
 /* Its executable (and, when new, the libraries it needs), then the files it maps; at an exec
- * (needed), only when the executable is new. */
-static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
+ * (needed), only when the executable is new. line_fn: as in live_keylog_rescan(). */
+static void scan_pid(struct live_keylog *k, const char *pid, bool needed,
+		     live_keylog_maps_fn line_fn, void *ctx)
 {
 	char path[PATH_MAX], line[PATH_MAX + 128], root[64];
-	unsigned long long lo, hi, ino;
-	unsigned maj, mnr;
-	char perms[8];
 	int fd;
 	FILE *m;
 
@@ -322,47 +368,67 @@ static void scan_pid(struct live_keylog *k, const char *pid, bool needed)
 		ssize_t l;
 
 		/*
-		 * At an exec, a program met before ends the look: its libraries were looked at
-		 * when it was met (at its first exec, or in the start's scan of the system
-		 * directories), and those it loads later are the rescan's. Without this, every
-		 * exec on the host (a build runs thousands a second) read the new process's maps.
+		 * A program met before needs no name (consider_fd() would not look at it again).
+		 * At an exec it also ends the look: its libraries were looked at when it was met
+		 * (at its first exec, or in the start's scan of the system directories), and those
+		 * it loads later are the rescan's. Without this, every exec on the host (a build
+		 * runs thousands a second) read the new process's maps.
 		 */
-		if (needed && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    seen_find(k, st.st_dev, st.st_ino, NULL)) {
-			close(fd);
-			return;
-		}
-		l = readlink(path, name, sizeof(name) - 1);
-		name[l > 0 ? l : 0] = '\0';
-		consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) : path);
-		if (needed && k->nseen != before) {
-			int rootfd;
+		bool is_file = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
 
-			snprintf(root, sizeof(root), "/proc/%s/root", pid);
-			rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (rootfd >= 0) {
-				consider_needed(k, fd, rootfd, root, NEEDED_DEPTH);
-				close(rootfd);
+		if (is_file && seen_find(k, st.st_dev, st.st_ino, NULL)) {
+			/* an exec of a program met before: only its name, for proc_owner */
+			if (needed && k->exe_fn) {
+				l = readlink(path, name, sizeof(name) - 1);
+				name[l > 0 ? l : 0] = '\0';
+				if (l > 0)
+					tell_exe(k, pid, kernel_dev(st.st_dev), st.st_ino, name);
 			}
+			close(fd);
+			if (needed)
+				return;
+		} else {
+			l = readlink(path, name, sizeof(name) - 1);
+			name[l > 0 ? l : 0] = '\0';
+			consider_fd(k, fd, l > 0 ? file_name(fd, path, name, buf, sizeof(buf)) :
+						   path);
+			if (needed && is_file && l > 0)
+				tell_exe(k, pid, kernel_dev(st.st_dev), st.st_ino, name);
+			if (needed && k->nseen != before) {
+				int rootfd;
+
+				snprintf(root, sizeof(root), "/proc/%s/root", pid);
+				rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				if (rootfd >= 0) {
+					consider_needed(k, fd, rootfd, root, NEEDED_DEPTH);
+					close(rootfd);
+				}
+			}
+			close(fd);
 		}
-		close(fd);
 	}
 	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
 	m = fopen(path, "re");
 	if (!m)
 		return;
+	/* a process's maps in a few reads, not one per 4 KiB */
+	setvbuf(m, k->maps_buf, _IOFBF, sizeof(k->maps_buf));
 	while (fgets(line, sizeof(line), m)) {
-		char *file = strchr(line, '/');
+		struct proc_maps_line ml;
 
-		if (!file || sscanf(line, "%llx-%llx %7s %*x %x:%x %llu", &lo, &hi, perms, &maj, &mnr,
-				    &ino) != 6 || perms[2] != 'x' || strstr(file, " (deleted)"))
+		line[strcspn(line, "\n")] = '\0';
+		if (!proc_maps_parse(line, &ml))
+			continue;
+		if (line_fn)
+			line_fn(ctx, pid, &ml);
+		if (!ml.path || ml.perms[2] != 'x' || strstr(ml.path, " (deleted)"))
 			continue;
 		/* seen already (as maps names it): no need to open it again */
-		if (seen_find(k, makedev(maj, mnr), (ino_t)ino, NULL))
+		if (seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode, NULL))
 			continue;
-		file[strcspn(file, "\n")] = '\0';
-		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid, lo, hi);
-		consider_path(k, path, file);
+		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid,
+			 (unsigned long long)ml.start, (unsigned long long)ml.end);
+		consider_path(k, path, ml.path);
 	}
 	fclose(m);
 }
@@ -411,7 +477,7 @@ static void scan_dir(struct live_keylog *k, const char *path, int depth)
 	closedir(d);
 }
 
-void live_keylog_rescan(struct live_keylog *k)
+void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc");
@@ -420,7 +486,7 @@ void live_keylog_rescan(struct live_keylog *k)
 		return;
 	while ((de = readdir(d)))
 		if (isdigit((unsigned char)de->d_name[0]))
-			scan_pid(k, de->d_name, false);
+			scan_pid(k, de->d_name, false, line_fn, ctx);
 	closedir(d);
 }
 
@@ -439,7 +505,11 @@ static int on_event(void *ctx, void *data, size_t size)
 
 		snprintf(pid, sizeof(pid), "%u", x->pid);
 		k->exec_ns = x->ts_ns;
-		scan_pid(k, pid, true);
+		k->exec_mntns = x->mntns;
+		if (x->known)
+			name_exe(k, pid, x);
+		else
+			scan_pid(k, pid, true, NULL, NULL);
 		k->exec_ns = 0;
 		return 0;
 	}
@@ -491,7 +561,7 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 			"started later are found by the rescan only\n", strerror(-rc));
 	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		scan_dir(k, system_dirs[i], 1);
-	live_keylog_rescan(k);
+	live_keylog_rescan(k, NULL, NULL);
 	malloc_trim(0); /* the large symbol tables read are freed: give the memory back */
 	*out = k;
 	return 0;
@@ -501,6 +571,12 @@ void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn)
 {
 	if (k)
 		k->libssl_fn = fn;
+}
+
+void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn)
+{
+	if (k)
+		k->exe_fn = fn;
 }
 
 void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed)

@@ -46,8 +46,25 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 typedef void (*live_keylog_libssl_fn)(void *ctx, int fd, const char *name);
 void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn);
 
-/* Looks at every running process again for files not seen yet. */
-void live_keylog_rescan(struct live_keylog *k);
+/*
+ * A program's executable as the exec handler found it (a new program at its first exec, any
+ * other once per 30 s per mount namespace): (dev: the kernel's encoding, major << 20 | minor,
+ * ino) run by a process of mount namespace mntns (its inode), named path (/proc/PID/exe's
+ * link, checked to lead to that file while the process ran it), at mono_ns (CLOCK_MONOTONIC).
+ * Given with ctx.
+ */
+typedef void (*live_keylog_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
+				   const char *path, uint64_t mono_ns);
+void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
+
+/*
+ * Looks at every running process again for files not seen yet. When line_fn is not NULL it
+ * is given every line of every process's /proc/PID/maps read on the way, parsed, so that
+ * one pass over the processes serves both (live_tls's libssl search).
+ */
+struct proc_maps_line;
+typedef void (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
+void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx);
 
 /* Files probed so far, and files that are a TLS library but could not be probed. */
 void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed);

@@ -72,6 +72,9 @@ struct live_tls {
 	struct known_file known[KNOWN_MAX];
 	size_t nknown;
 	uint64_t next_scan_ns;
+	struct live_tls_seen rescan_seen; /* the libssl files met in the current rescan */
+	live_tls_exe_fn exe_fn;
+	void *exe_ctx;
 	struct live_tls_stats st;
 	int cb_error;
 	uint64_t dedupe[DEDUPE_SLOTS];
@@ -275,21 +278,33 @@ static bool all_zero(const uint8_t *b, size_t n)
 	return true;
 }
 
-/* A 64-bit hash of the whole secret (label, client_random, secret), never 0, in 8-byte
- * words: the label is zero-filled to its full size by the caller. */
-static uint64_t fingerprint(const struct tls_secret *s)
+/* h and n bytes at p mixed into a 64-bit hash, 8-byte words at a time (a fixed-size copy per
+ * word, which the compiler inlines: a copy of variable size was a libc call per word). */
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 {
-	const uint8_t *p = (const uint8_t *)s;
-	size_t n = offsetof(struct tls_secret, secret) + s->secret_len;
-	uint64_t h = 0x9e3779b97f4a7c15ull, w;
+	uint64_t w;
+	size_t i;
 
-	for (size_t i = 0; i < n; i += 8) {
-		w = 0;
-		memcpy(&w, p + i, n - i < 8 ? n - i : 8);
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, p + i, 8);
 		h = (h ^ w) * 0xff51afd7ed558ccdull;
 		h ^= h >> 32;
 	}
-	return h | 1;
+	if (i < n) {
+		w = 0;
+		memcpy(&w, p + i, n - i);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return h;
+}
+
+/* A 64-bit hash of the whole secret (label, client_random, secret), never 0: the label is
+ * zero-filled to its full size by the caller. */
+static uint64_t fingerprint(const struct tls_secret *s)
+{
+	return hash_bytes(0x9e3779b97f4a7c15ull, (const uint8_t *)s,
+			  offsetof(struct tls_secret, secret) + s->secret_len) | 1;
 }
 
 static int emit(struct live_tls *t, const char *label, const uint8_t *random,
@@ -339,22 +354,14 @@ static int keylog_emit(void *ctx, const char *label, const uint8_t *client_rando
  */
 static bool seen_handshake(struct live_tls *t, const struct ossl_event *e)
 {
-	struct tls_secret s = { 0 };
-	uint64_t fp, h = 0;
+	uint64_t fp;
 	size_t slot;
 
 	if (t->no_dedupe)
 		return false;
-	/* the emit() fingerprint over the event's fields, 64 bytes (one secret) at a time */
-	s.secret_len = OSSL_SECRET_LEN;
-	memcpy(s.client_random, e->field[OSSL_F_CLIENT_RANDOM], 32);
-	for (int f = OSSL_F_VERSION; f <= OSSL_F_EXPORTER; f++) {
-		memcpy(s.secret, e->field[f], OSSL_SECRET_LEN);
-		memcpy(s.label, &h, sizeof(h));
-		s.label[sizeof(h)] = (char)f;
-		h = fingerprint(&s);
-	}
-	fp = (h ^ e->read_ok) | 1;
+	/* every field read (version to exporter: contiguous), and which were, in one pass */
+	fp = hash_bytes(0x9e3779b97f4a7c15ull ^ e->read_ok, e->field[OSSL_F_VERSION],
+			sizeof(e->field[0]) * (OSSL_F_EXPORTER + 1 - OSSL_F_VERSION)) | 1;
 	slot = (size_t)(fp >> 16) & (HANDSHAKE_SLOTS - 1);
 	if (t->handshakes[slot] == fp)
 		return true;
@@ -457,7 +464,14 @@ static int rescan_one(void *ctx, const struct tls_lib_file *f)
 	return add_file(ctx, f);
 }
 
-/* A libssl a new program needs, through its root (/proc/PID/root/...): no realpath. */
+/* A maps line read by the key-log rescan: a libssl mapped there is one of ours. */
+static void rescan_line(void *ctx, const char *pid, const struct proc_maps_line *m)
+{
+	struct live_tls *t = ctx;
+
+	live_tls_find_line(pid, m, &t->rescan_seen, rescan_one, t);
+}
+
 /* A libssl that a new program needs, open on FD (found in the program's own root). */
 static void exec_libssl(void *ctx, int fd, const char *name)
 {
@@ -553,11 +567,31 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 		return t->cb_error;
 	now = mono_ns();
 	if (now >= t->next_scan_ns) {
-		live_tls_find_mapped(rescan_one, t);
-		live_keylog_rescan(t->kl);
+		/* one pass over the processes' maps for both kinds of probes */
+		if (t->kl) {
+			t->rescan_seen.n = 0;
+			live_keylog_rescan(t->kl, rescan_line, t);
+		} else {
+			live_tls_find_mapped(rescan_one, t);
+		}
 		t->next_scan_ns = now + RESCAN_NS;
 	}
 	return rc;
+}
+
+static void exe_named(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns, const char *path,
+		      uint64_t mono_ns)
+{
+	struct live_tls *t = ctx;
+
+	t->exe_fn(t->exe_ctx, dev, ino, mntns, path, mono_ns);
+}
+
+void live_tls_set_exe_fn(struct live_tls *t, live_tls_exe_fn fn, void *ctx)
+{
+	t->exe_fn = fn;
+	t->exe_ctx = ctx;
+	live_keylog_set_exe_fn(t->kl, fn ? exe_named : NULL);
 }
 
 void live_tls_set_dedupe(struct live_tls *t, bool on)

@@ -64,6 +64,15 @@ int live_tls_fd(const struct live_tls *t);
  */
 int live_tls_poll(struct live_tls *t, int timeout_ms);
 
+/*
+ * fn(ctx, ...) is told the name of every new program that the exec handler opens (see
+ * live_keylog_exe_fn), e.g. for proc_owner_exe_named(). Nothing when
+ * the key-log probes could not be loaded.
+ */
+typedef void (*live_tls_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
+				const char *path, uint64_t mono_ns);
+void live_tls_set_exe_fn(struct live_tls *t, live_tls_exe_fn fn, void *ctx);
+
 struct live_tls_stats {
 	uint32_t libs_attached;   /* libraries with uprobes attached */
 	uint32_t libs_failed;     /* libraries reported and skipped */

@@ -21,9 +21,8 @@
 #include <sys/sysmacros.h>
 
 #include "live_tls_find.h"
+#include "proc_maps.h"
 #include "tls_lib.h"
-
-#define SEEN_MAX 64
 
 int live_tls_find_system(char *path, size_t len)
 {
@@ -61,37 +60,61 @@ static int is_libssl(const char *path)
 	       (strncmp(base, "libssl-", 7) == 0 && strstr(base, ".so"));
 }
 
-struct seen {
-	size_t n;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} f[SEEN_MAX];
-};
-
-static int seen_add(struct seen *s, const struct tls_lib_file *f)
+static int seen_has(const struct live_tls_seen *s, dev_t dev, ino_t ino)
 {
 	size_t i;
 
 	for (i = 0; i < s->n; i++)
-		if (s->f[i].dev == f->dev && s->f[i].ino == f->ino)
-			return 0;
-	if (s->n == SEEN_MAX)
-		return 0;
-	s->f[s->n].dev = f->dev;
-	s->f[s->n].ino = f->ino;
-	s->n++;
-	return 1;
+		if (s->f[i].dev == dev && s->f[i].ino == ino)
+			return 1;
+	return 0;
 }
 
-static int scan_pid(const char *pid, struct seen *seen,
-		    int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
+static void seen_add(struct live_tls_seen *s, dev_t dev, ino_t ino)
 {
-	char maps[64], line[PATH_MAX + 128], alt[PATH_MAX + 64], *path, *nl;
-	unsigned long long inode;
-	unsigned maj, mnr;
+	if (s->n == LIVE_TLS_SEEN_MAX)
+		return;
+	s->f[s->n].dev = dev;
+	s->f[s->n].ino = ino;
+	s->n++;
+}
+
+int live_tls_find_line(const char *pid, const struct proc_maps_line *m,
+		       struct live_tls_seen *seen,
+		       int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
+{
+	char alt[PATH_MAX + 64];
+	const char *path = m->path;
 	struct tls_lib_file f;
 	dev_t dev;
+
+	if (!path || !strstr(path, "/libssl") || strstr(path, " (deleted)") || !is_libssl(path))
+		return 0;
+	dev = makedev(m->major, m->minor);
+	/* the file found must have this inode: one found already in this pass needs no look */
+	if (seen_has(seen, dev, (ino_t)m->inode))
+		return 0;
+	if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)m->inode || f.dev != dev) {
+		snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
+		if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)m->inode || f.dev != dev) {
+			/* A chroot inside another mount namespace: its path leads
+			 * nowhere from here, but the kernel's link to the mapping does. */
+			snprintf(alt, sizeof(alt), "/proc/%s/map_files/%llx-%llx", pid,
+				 (unsigned long long)m->start, (unsigned long long)m->end);
+			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)m->inode ||
+			    f.dev != dev)
+				return 0;
+		}
+	}
+	seen_add(seen, dev, (ino_t)m->inode);
+	return fn(ctx, &f);
+}
+
+static int scan_pid(const char *pid, struct live_tls_seen *seen,
+		    int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
+{
+	char maps[64], line[PATH_MAX + 128];
+	struct proc_maps_line ml;
 	FILE *m;
 	int rc = 0;
 
@@ -100,30 +123,9 @@ static int scan_pid(const char *pid, struct seen *seen,
 	if (!m)
 		return 0;
 	while (rc == 0 && fgets(line, sizeof(line), m)) {
-		path = strchr(line, '/');
-		if (!path || !strstr(path, "/libssl"))
-			continue;
-		nl = strchr(path, '\n');
-		if (nl)
-			*nl = '\0';
-		if (strstr(path, " (deleted)") || !is_libssl(path))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &mnr, &inode) != 3)
-			continue;
-		dev = makedev(maj, mnr);
-		if (live_tls_file(path, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev) {
-			snprintf(alt, sizeof(alt), "/proc/%s/root%s", pid, path);
-			if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev) {
-				/* A chroot inside another mount namespace: its path leads
-				 * nowhere from here, but the kernel's link to the mapping does. */
-				snprintf(alt, sizeof(alt), "/proc/%s/map_files/%.*s", pid,
-					 (int)strcspn(line, " "), line);
-				if (live_tls_file(alt, &f) < 0 || f.ino != (ino_t)inode || f.dev != dev)
-					continue;
-			}
-		}
-		if (seen_add(seen, &f))
-			rc = fn(ctx, &f);
+		line[strcspn(line, "\n")] = '\0';
+		if (proc_maps_parse(line, &ml))
+			rc = live_tls_find_line(pid, &ml, seen, fn, ctx);
 	}
 	fclose(m);
 	return rc;
@@ -131,7 +133,7 @@ static int scan_pid(const char *pid, struct seen *seen,
 
 int live_tls_find_mapped(int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx)
 {
-	struct seen *seen = calloc(1, sizeof(*seen));
+	struct live_tls_seen *seen = calloc(1, sizeof(*seen));
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;

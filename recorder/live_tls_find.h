@@ -31,4 +31,25 @@ int live_tls_file(const char *path, struct tls_lib_file *f);
  */
 int live_tls_find_mapped(int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx);
 
+/* The distinct libssl files met in one pass over the processes (the first LIVE_TLS_SEEN_MAX;
+ * n = 0 before a pass). */
+#define LIVE_TLS_SEEN_MAX 64
+struct live_tls_seen {
+	size_t n;
+	struct {
+		dev_t dev;
+		ino_t ino;
+	} f[LIVE_TLS_SEEN_MAX];
+};
+
+/*
+ * The same for one line of PID's /proc/PID/maps, parsed (proc_maps.h): calls fn when it maps
+ * a libssl not in seen (which it then joins). Returns 0 or fn's error. For a caller that reads
+ * the maps anyway (live_keylog_rescan()).
+ */
+struct proc_maps_line;
+int live_tls_find_line(const char *pid, const struct proc_maps_line *m,
+		       struct live_tls_seen *seen,
+		       int (*fn)(void *ctx, const struct tls_lib_file *f), void *ctx);
+
 #endif

@@ -19,6 +19,7 @@
 #include "ecap_config.h"
 #include "../schema/store.h"
 #include "keylog.h"
+#include "ossl_init.h"
 #include "pipeline.h"
 #include "privs.h"
 #include "rec_args.h"
@@ -194,6 +195,7 @@ static int run(const struct rec_args *a)
 int main(int argc, char **argv)
 {
 	struct rec_args a;
+	ecap_ossl_init(); /* before any library that links libcrypto starts it (ossl_init.h) */
 	int status = rec_args_parse(argc, argv, &a);
 	if (status) {
 		rec_args_free(&a);

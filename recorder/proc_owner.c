@@ -4,11 +4,15 @@
  * executable and cgroup paths named once and remembered (proc_owner.h).
  *
  * Both memories are direct-mapped tables (a newer entry replaces an older one in its slot),
- * and an entry older than NAME_TTL_NS is looked up again.
+ * and an entry older than NAME_TTL_NS is looked up again. An executable's name that old is
+ * checked first where that is possible without the process (which may be gone: a short-lived
+ * client's socket is often read after its exit): in our own mount namespace, the name must
+ * still lead to the very file (device and inode), else /proc/PID/exe is read as for a new one.
  */
 #include "proc_owner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,6 +46,7 @@ struct cgroup_name {
 };
 
 struct proc_owner {
+	uint32_t own_mntns;     /* our mount namespace's inode (0: unknown) */
 	struct exe_name *exe;
 	struct cgroup_name *cg;
 	struct proc_owner_stats st;
@@ -50,6 +55,7 @@ struct proc_owner {
 struct proc_owner *proc_owner_new(void)
 {
 	struct proc_owner *c = calloc(1, sizeof(*c));
+	struct stat st;
 
 	if (!c)
 		return NULL;
@@ -60,6 +66,8 @@ struct proc_owner *proc_owner_new(void)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (stat("/proc/self/ns/mnt", &st) == 0)
+		c->own_mntns = (uint32_t)st.st_ino;
 	return c;
 }
 
@@ -84,6 +92,12 @@ static bool fresh(uint64_t at_ns, uint64_t now_ns)
 	return now_ns >= at_ns && now_ns - at_ns < NAME_TTL_NS;
 }
 
+/* dev as the kernel encodes it (struct ecap_owner.exe_dev) */
+static uint32_t kernel_dev(dev_t dev)
+{
+	return ((uint32_t)major(dev) << 20) | minor(dev);
+}
+
 /*
  * The path of pid's executable from /proc/PID/exe (the link's text, never followed by name),
  * and whether that link leads to the file the kernel named (dev, ino): the stat follows the
@@ -102,7 +116,39 @@ static bool exe_of(int pid, const struct ecap_owner *w, char out[ECAP_EXE_MAX])
 		return false;
 	proc_info_printable(out, ECAP_EXE_MAX, buf, (size_t)n);
 	return w->exe_ino && stat(link, &st) == 0 && st.st_ino == w->exe_ino &&
-	       (((uint32_t)major(st.st_dev) << 20) | minor(st.st_dev)) == w->exe_dev;
+	       kernel_dev(st.st_dev) == w->exe_dev;
+}
+
+static struct exe_name *exe_slot(struct proc_owner *c, uint32_t dev, uint64_t ino, uint32_t mntns)
+{
+	return &c->exe[mix(ino, ((uint64_t)dev << 32) | mntns) & (EXE_SLOTS - 1)];
+}
+
+/* Whether the remembered name x, too old to be trusted as it is, still names its file: only
+ * in our own mount namespace (another's names lead elsewhere from here), the last component
+ * not followed (readlink of /proc/PID/exe never ends in a symlink). */
+static bool exe_still_named(const struct proc_owner *c, const struct exe_name *x)
+{
+	struct stat st;
+
+	return c->own_mntns && x->mntns == c->own_mntns && x->path[0] == '/' &&
+	       fstatat(AT_FDCWD, x->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	       st.st_ino == x->ino && kernel_dev(st.st_dev) == x->dev;
+}
+
+void proc_owner_exe_named(struct proc_owner *c, uint32_t dev, uint64_t ino, uint32_t mntns,
+			  const char *path, uint64_t now_ns)
+{
+	struct exe_name *x = exe_slot(c, dev, ino, mntns);
+
+	if (!ino || !mntns || path[0] != '/')
+		return;
+	proc_info_printable(x->path, sizeof(x->path), path, strlen(path));
+	x->ino = ino;
+	x->dev = dev;
+	x->mntns = mntns;
+	x->at_ns = now_ns;
+	c->st.exe_told++;
 }
 
 static void cgroup_remember(struct proc_owner *c, uint64_t id, const struct ecap_proc_info *info,
@@ -166,10 +212,14 @@ void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t 
 		memcpy(info->pod_uid, cg->pod_uid, sizeof(info->pod_uid));
 	}
 	if (w->exe_ino) {
-		x = &c->exe[mix(w->exe_ino, ((uint64_t)w->exe_dev << 32) | w->mntns) &
-			    (EXE_SLOTS - 1)];
-		if (x->ino == w->exe_ino && x->dev == w->exe_dev && x->mntns == w->mntns &&
-		    fresh(x->at_ns, now_ns)) {
+		x = exe_slot(c, w->exe_dev, w->exe_ino, w->mntns);
+		bool same = x->ino == w->exe_ino && x->dev == w->exe_dev && x->mntns == w->mntns;
+
+		if (same && !fresh(x->at_ns, now_ns) && exe_still_named(c, x)) {
+			x->at_ns = now_ns;
+			c->st.exe_checked++;
+		}
+		if (same && fresh(x->at_ns, now_ns)) {
 			memcpy(info->exe, x->path, sizeof(info->exe));
 			c->st.exe_cached++;
 		} else {

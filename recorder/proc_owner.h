@@ -26,6 +26,8 @@ struct proc_owner;
 struct proc_owner_stats {
 	uint64_t exe_named;     /* executables named from /proc/PID/exe */
 	uint64_t exe_cached;    /* executables named from what was remembered */
+	uint64_t exe_checked;   /* names remembered a minute, checked again without /proc */
+	uint64_t exe_told;      /* names given by proc_owner_exe_named() */
 	uint64_t proc_reads;    /* processes whose /proc entries were read (exe or args) */
 	uint64_t cgroup_named;  /* cgroup paths looked up by id */
 };
@@ -42,6 +44,16 @@ void proc_owner_free(struct proc_owner *c);
  */
 void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t start_ns,
 		     uint64_t now_ns, struct ecap_proc_info *info);
+
+/*
+ * What a process in mount namespace mntns (inode) runs, (dev: the kernel's encoding, ino),
+ * is named path there: learnt elsewhere (the TLS probes' exec handler opens every new
+ * program through /proc/PID/exe), so that the first processes of a new program are named
+ * without /proc, even when they are gone before their socket's record is read. The caller
+ * must have checked that path named that file of that process.
+ */
+void proc_owner_exe_named(struct proc_owner *c, uint32_t dev, uint64_t ino, uint32_t mntns,
+			  const char *path, uint64_t now_ns);
 
 void proc_owner_get_stats(const struct proc_owner *c, struct proc_owner_stats *st);
 

@@ -31,6 +31,7 @@
 
 #include <openssl/evp.h>
 
+#include "ossl_init.h"
 #include "tls_calib_ossl.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
@@ -186,8 +187,10 @@ static void search_cipher(const struct ossl_lib *l, const struct ossl_hs *hs, st
 static int transcript_hash(const struct ossl_hs *hs, uint8_t *out)
 {
 	unsigned int n = 0;
-	const EVP_MD *md = hs->hash_len == 48 ? EVP_sha384() : EVP_sha256();
+	const EVP_MD *md;
 
+	ecap_ossl_init();
+	md = hs->hash_len == 48 ? EVP_sha384() : EVP_sha256();
 	if (hs->hellos != 2 || !hs->transcript_len ||
 	    !EVP_Digest(hs->transcript, hs->transcript_len, out, &n, md, NULL) ||
 	    n != hs->hash_len)

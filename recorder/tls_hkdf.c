@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "ossl_init.h"
 #include "tls_hkdf.h"
 
 #define LABEL_PREFIX "tls13 "
@@ -28,6 +29,7 @@ static pthread_once_t fetched = PTHREAD_ONCE_INIT;
 
 static void fetch_digests(void)
 {
+	ecap_ossl_init();
 	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	sha384 = EVP_MD_fetch(NULL, "SHA384", NULL);
 }

@@ -7,12 +7,12 @@
 #include <limits.h>
 #include <link.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
+#include "sha256.h"
 #include "tls_lib.h"
 
 void tls_lib_fd_path(int fd, char *buf, size_t len)
@@ -74,17 +74,14 @@ int tls_lib_open_crypto(const char *ssl_path)
 
 int tls_lib_digest(int fd, char hex[TLS_LIB_DIGEST_HEX])
 {
-	unsigned char buf[65536], md[32];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned mdlen = 0;
+	unsigned char buf[65536], md[SHA256_LEN];
+	struct sha256 ctx = { 0 };
 	off_t off = 0;
 	ssize_t n;
-	int rc = 0;
+	int rc = sha256_init(&ctx);
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		rc = -ENOMEM;
+	if (rc)
 		goto out;
-	}
 	for (;;) {
 		n = pread(fd, buf, sizeof(buf), off);
 		if (n < 0 && errno == EINTR)
@@ -95,17 +92,14 @@ int tls_lib_digest(int fd, char hex[TLS_LIB_DIGEST_HEX])
 		}
 		if (n == 0)
 			break;
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		sha256_update(&ctx, buf, (size_t)n);
 		off += n;
 	}
-	if (!EVP_DigestFinal_ex(ctx, md, &mdlen) || mdlen != sizeof(md)) {
-		rc = -EIO;
-		goto out;
-	}
+	sha256_final(&ctx, md);
 	for (unsigned i = 0; i < sizeof(md); i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 out:
-	EVP_MD_CTX_free(ctx);
+	sha256_free(&ctx);
 	return rc;
 }
 

@@ -120,7 +120,9 @@ struct chunk_pkt {
 struct chunk_view {
 	struct chunk_meta meta;
 	struct buf frames;
-	struct buf raw;          /* the decompressed pcapng section */
+	struct buf raw;          /* the decompressed pcapng section, or some of its blocks */
+	uint32_t *block_at;      /* per block of meta.blocks: where it is in raw (UINT32_MAX:
+				  * not read); NULL: each at its raw_off (the whole section) */
 	struct chunk_pkt *pkts;
 	size_t n_pkts, cap_pkts, pos;
 	size_t dsb_off[16];      /* offsets and lengths of TLSK DSB bodies in raw */
@@ -131,9 +133,9 @@ struct chunk_view {
 /* Parse the pcapng section of a chunk whose meta, frames and raw are filled in. */
 int chunk_view_parse(struct chunk_view *v, const char **why);
 /*
- * The same for a chunk made of blocks of which only some were decoded into raw (at their
- * raw_off): the header blocks and the blocks marked in want (one byte per block of
- * meta.blocks). Only the packets of those blocks whose chunk-local flow has a flow id in keep
+ * The same for a chunk made of blocks of which only some were decoded into raw (where
+ * block_at says, or at their raw_off): the header blocks and the blocks marked in want (one
+ * byte per block of meta.blocks). Only the packets of those blocks whose chunk-local flow has a flow id in keep
  * (one per chunk-local flow, 0: none) are listed, with that id; keep NULL: every packet, with
  * its flow from meta.flowstats.
  */

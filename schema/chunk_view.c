@@ -66,6 +66,8 @@ void chunk_view_free_contents(struct chunk_view *v)
 	chunkmeta_free(&v->meta);
 	buf_free(&v->frames);
 	buf_free(&v->raw);
+	free(v->block_at);
+	v->block_at = NULL;
 	free(v->pkts);
 	v->pkts = NULL;
 	v->n_pkts = v->pos = v->n_dsb = 0;
@@ -198,12 +200,15 @@ static int view_end(struct chunk_view *v, struct walk *w, int err)
 	return err;
 }
 
-/* Parse block k alone: it must hold whole EPBs, as many as it says. */
+/* Parse block k (index b) alone: it must hold whole EPBs, as many as it says. */
 static int walk_block(struct chunk_view *v, struct walk *w, const struct chunkmeta_block *k,
-		      const char **why)
+		      size_t b, const char **why)
 {
+	size_t at = v->block_at ? v->block_at[b] : k->raw_off;
+	if (at == UINT32_MAX || at > v->raw.len || k->raw_len > v->raw.len - at)
+		BAD("a block was not read");
 	w->pkt = k->first_packet;
-	int err = walk_range(v, w, k->raw_off, (size_t)k->raw_off + k->raw_len, why);
+	int err = walk_range(v, w, at, at + k->raw_len, why);
 	if (!err && w->pkt != k->first_packet + k->packets)
 		BAD("a block holds another number of packets than its metadata says");
 	return err;
@@ -213,6 +218,8 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	struct walk w = { .sorted = true };
+	free(v->block_at); /* raw is the whole section: each block at its raw_off */
+	v->block_at = NULL;
 	int err = view_begin(v, &w, m->packets);
 	if (err)
 		return err;
@@ -226,7 +233,7 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 		err = walk_range(v, &w, 0, b < m->n_blocks ? m->blocks[b].raw_off : v->raw.len,
 				 why);
 		for (; b < m->n_blocks && !err; b++)
-			err = walk_block(v, &w, &m->blocks[b], why);
+			err = walk_block(v, &w, &m->blocks[b], b, why);
 	} else {
 		err = walk_range(v, &w, 0, v->raw.len, why);
 	}
@@ -265,7 +272,7 @@ int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uin
 			skip_block(&w, m, i);
 			continue;
 		}
-		err = walk_block(v, &w, k, why);
+		err = walk_block(v, &w, k, i, why);
 	}
 	return view_end(v, &w, err);
 }

@@ -148,7 +148,8 @@ struct flow_agg {
 
 struct index {
 	sqlite3 *db;
-	sqlite3_stmt *st[ST_COUNT];
+	sqlite3_stmt *st[ST_COUNT];     /* NULL until first used (stmt()) */
+	bool migrating;                 /* migrate_3_to_4: no secret_chunks rows to add */
 	struct flow_agg *agg;
 	size_t agg_cap, agg_used;
 	struct buf blob;
@@ -225,6 +226,20 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 			  const struct tls_secret *const *v, size_t n, bool *added);
 
 /*
+ * Statement `which` of stmt_sql into *st, prepared at its first use and kept: a reader (an
+ * export, a listing) runs none of the writer's statements, and preparing them all at every
+ * open took about 1.2 M instructions, a sixth of a small export's start-up.
+ */
+static int stmt(struct index *ix, int which, sqlite3_stmt **st)
+{
+	int rc = ix->st[which] ? SQLITE_OK
+			       : sqlite3_prepare_v3(ix->db, stmt_sql[which], -1,
+						    SQLITE_PREPARE_PERSISTENT, &ix->st[which], NULL);
+	*st = ix->st[which];
+	return rc == SQLITE_OK ? 0 : sql_err(rc);
+}
+
+/*
  * Version 3 to 4: a TLS session's secrets in a chunk become one row (secret_blob.h) instead
  * of one per secret. The old rows are read in key order, so that each (chunk, client_random)
  * comes together, and written again through the writer's own encoding.
@@ -241,11 +256,10 @@ static int migrate_3_to_4(struct index *ix)
 	if ((err = exec(ix, "ALTER TABLE secrets RENAME TO secrets_v3")) ||
 	    (err = exec(ix, index_sql)))
 		return err;
+	ix->migrating = true;
 	if (sqlite3_prepare_v2(ix->db, "SELECT chunk_id, client_random, label, secret FROM "
 				       "secrets_v3 ORDER BY chunk_id, client_random, label",
-			       -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ix->db, stmt_sql[ST_SECRET], -1, &ix->st[ST_SECRET], NULL) !=
-		    SQLITE_OK) {
+			       -1, &st, NULL) != SQLITE_OK) {
 		err = -EIO;
 		goto out;
 	}
@@ -285,8 +299,10 @@ static int migrate_3_to_4(struct index *ix)
 	if (!err && rc != SQLITE_DONE)
 		err = sql_err(rc);
 out:
+	/* prepared again, on the migrated schema, when next used */
 	sqlite3_finalize(ix->st[ST_SECRET]);
 	ix->st[ST_SECRET] = NULL;
+	ix->migrating = false;
 	sqlite3_finalize(st);
 	free(v);
 	free(pv);
@@ -448,15 +464,6 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 			 (long long)version, e == -EPROTO ? "unknown version" : sqlite3_errmsg(ix->db));
 		goto fail;
 	}
-	for (int i = 0; i < ST_COUNT; i++) {
-		rc = sqlite3_prepare_v3(ix->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &ix->st[i],
-					NULL);
-		if (rc != SQLITE_OK) {
-			snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(ix->db));
-			e = sql_err(rc);
-			goto fail;
-		}
-	}
 	*out = ix;
 	return 0;
 fail:
@@ -526,8 +533,11 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 static int upsert_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
 		       const struct flow_agg *a)
 {
-	sqlite3_stmt *st = ix->st[ST_FLOW];
+	sqlite3_stmt *st;
 	bool counted = a && a->first_chunk != UINT64_MAX;
+	int err = stmt(ix, ST_FLOW, &st);
+	if (err)
+		return err;
 	bind_key(st, f->id, &f->key);
 	sqlite3_bind_int64(st, 8, (int64_t)(counted ? min_u64(f->first_ns, a->first_ns) : f->first_ns));
 	sqlite3_bind_int64(st, 9, (int64_t)(counted ? max_u64(f->first_ns, a->last_ns) : f->first_ns));
@@ -548,7 +558,9 @@ static int flush_aggregates(struct index *ix)
 		struct flow_agg *a = &ix->agg[i];
 		if (!a->flow_id || a->first_chunk == UINT64_MAX)
 			continue;
-		sqlite3_stmt *st = ix->st[ST_FLOWSTAT];
+		sqlite3_stmt *st;
+		if ((err = stmt(ix, ST_FLOWSTAT, &st)))
+			break;
 		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
 		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
 		sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
@@ -698,10 +710,12 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
  */
 static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
 {
+	sqlite3_stmt *st;
 	int err = 0;
 	for (int side = 0; side < 2 && !err; side++)
-		if (proc[side].valid && !(err = owner_ranges_add(&ix->owners, flow_id, &proc[side]))) {
-			bind_proc(ix->st[ST_PROC], 1, flow_id, side, &proc[side]);
+		if (proc[side].valid && !(err = owner_ranges_add(&ix->owners, flow_id, &proc[side])) &&
+		    !(err = stmt(ix, ST_PROC, &st))) {
+			bind_proc(st, 1, flow_id, side, &proc[side]);
 			err = step(ix, ST_PROC);
 		}
 	return err;
@@ -711,11 +725,13 @@ static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc 
  * owner and run, written without reading what earlier chunks wrote. */
 static int add_owner_ranges(struct index *ix)
 {
+	sqlite3_stmt *st;
 	int err = 0;
 	owner_ranges_merge(&ix->owners);
 	for (size_t i = 0; i < ix->owners.n && !err; i++) {
 		const struct owner_range *r = &ix->owners.v[i];
-		sqlite3_stmt *st = ix->st[ST_OWNER];
+		if ((err = stmt(ix, ST_OWNER, &st)))
+			break;
 		sqlite3_bind_int64(st, 1, r->pid);
 		sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
 		sqlite3_bind_int64(st, 3, r->uid);
@@ -731,7 +747,10 @@ static int add_owner_ranges(struct index *ix)
 
 static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
 {
-	sqlite3_stmt *st = ix->st[ST_PROCINFO];
+	sqlite3_stmt *st;
+	int err = stmt(ix, ST_PROCINFO, &st);
+	if (err)
+		return err;
 	sqlite3_bind_int64(st, 1, pi->pid);
 	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
 	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
@@ -750,12 +769,15 @@ static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint6
 
 static int add_container(struct index *ix, const struct ecap_container *c)
 {
-	sqlite3_stmt *st = ix->st[ST_CONTAINER];
+	sqlite3_stmt *st;
 	const char *texts[] = { c->id, c->runtime, c->name, c->image, c->labels, c->pod_name,
 				c->pod_namespace, c->pod_uid };
 
 	if (!c->id[0])
 		return 0;
+	int err = stmt(ix, ST_CONTAINER, &st);
+	if (err)
+		return err;
 	for (int i = 0; i < 8; i++)
 		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 9, (int64_t)c->first_ns);
@@ -845,7 +867,7 @@ static bool recent_near(const struct index *ix, const uint8_t cr[32], uint64_t c
 /* The row of a session's secrets v[0..n) in chunk chunk_id (all with client_random cr), and
  * its secret_chunks row; but when its session is near (recent_near), neither: the chunk's DSB
  * holds them for readers, and ix->near_secrets counts them. *added: the secrets row is new.
- * The migration (no ST_SECRET_CHUNK) writes every row it is given. */
+ * The migration (ix->migrating) writes every row it is given. */
 static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[32],
 			  const struct tls_secret *const *v, size_t n, bool *added)
 {
@@ -853,13 +875,15 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	*added = false;
 	buf_reset(&ix->blob);
 	int err = secret_blob_encode(&ix->blob, v, n, &count);
+	sqlite3_stmt *st;
 	if (err || !count)
 		return err;
-	if (ix->st[ST_SECRET_CHUNK] && recent_near(ix, cr, chunk_id)) {
+	if (!ix->migrating && recent_near(ix, cr, chunk_id)) {
 		ix->near_secrets += count;
 		return 0;
 	}
-	sqlite3_stmt *st = ix->st[ST_SECRET];
+	if ((err = stmt(ix, ST_SECRET, &st)))
+		return err;
 	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
 	sqlite3_bind_blob(st, 2, cr, 32, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, (int)count);
@@ -867,9 +891,10 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	if ((err = step(ix, ST_SECRET)) || !sqlite3_changes(ix->db))
 		return err;
 	*added = true;
-	st = ix->st[ST_SECRET_CHUNK];
-	if (!st) /* the migration, whose secret_chunks rows are already there */
+	if (ix->migrating) /* whose secret_chunks rows are already there */
 		return 0;
+	if ((err = stmt(ix, ST_SECRET_CHUNK, &st)))
+		return err;
 	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)chunk_id);
 	return step(ix, ST_SECRET_CHUNK);
@@ -958,7 +983,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 
 	for (size_t i = 0; i < m->n_ifaces && !err; i++) {
 		const struct chunkmeta_iface *f = &m->ifaces[i];
-		st = ix->st[ST_IFACE];
+		if ((err = stmt(ix, ST_IFACE, &st)))
+			break;
 		sqlite3_bind_int64(st, 1, f->store_id);
 		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 3, f->desc.linktype);
@@ -967,7 +993,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = step(ix, ST_IFACE);
 		if (err || (!f->desc.netns && !f->desc.description[0]))
 			continue;
-		st = ix->st[ST_IFACE_NETNS];
+		if ((err = stmt(ix, ST_IFACE_NETNS, &st)))
+			break;
 		sqlite3_bind_int64(st, 1, f->store_id);
 		sqlite3_bind_int64(st, 2, f->desc.netns);
 		sqlite3_bind_int64(st, 3, f->desc.ifindex);
@@ -1001,7 +1028,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	for (size_t i = 0; i < m->n_containers && !err; i++)
 		err = add_container(ix, &m->containers[i]);
 	for (size_t i = 0; i < m->n_sessions && !err; i++) {
-		st = ix->st[ST_SESSION];
+		if ((err = stmt(ix, ST_SESSION, &st)))
+			break;
 		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
 		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
@@ -1016,8 +1044,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	/* after the secrets, which count those near their session (and use ix->blob) */
 	if (!err)
 		err = encode_flow_blob(ix, m);
-	if (!err) {
-		st = ix->st[ST_CHUNK];
+	if (!err && !(err = stmt(ix, ST_CHUNK, &st))) {
 		sqlite3_bind_int64(st, 1, (int64_t)m->id);
 		sqlite3_bind_int64(st, 2, m->segment);
 		sqlite3_bind_int64(st, 3, (int64_t)m->offset);
@@ -1031,14 +1058,17 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
 		err = step(ix, ST_CHUNK);
 	}
+	if (!err)
+		err = stmt(ix, ST_FLOW_KEYS, &st);
 	if (!err) {
-		err = flow_keys_bind(&ix->flow_keys, ix->st[ST_FLOW_KEYS], m->id);
+		err = flow_keys_bind(&ix->flow_keys, st, m->id);
 		err = err == 1 ? step(ix, ST_FLOW_KEYS) : err;
 	} else {
 		ix->flow_keys.n_ids = ix->flow_keys.n_keys = 0;
 	}
 	for (size_t i = 0; i < m->n_links && !err; i++) {
-		st = ix->st[ST_LINK];
+		if ((err = stmt(ix, ST_LINK, &st)))
+			break;
 		sqlite3_bind_int64(st, 1, (int64_t)m->links[i].pre_id);
 		sqlite3_bind_int64(st, 2, (int64_t)m->links[i].post_id);
 		sqlite3_bind_int(st, 3, m->links[i].kind);
@@ -1048,15 +1078,15 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = step(ix, ST_LINK);
 	}
 	for (size_t i = 0; i < m->n_drops && !err; i++) {
-		st = ix->st[ST_DROPS];
+		if ((err = stmt(ix, ST_DROPS, &st)))
+			break;
 		sqlite3_bind_int64(st, 1, m->drops[i].iface);
 		sqlite3_bind_int64(st, 2, (int64_t)m->drops[i].ts_ns);
 		sqlite3_bind_int64(st, 3, (int64_t)m->drops[i].count);
 		sqlite3_bind_int64(st, 4, (int64_t)m->id);
 		err = step(ix, ST_DROPS);
 	}
-	if (!err) {
-		st = ix->st[ST_SEGMENT];
+	if (!err && !(err = stmt(ix, ST_SEGMENT, &st))) {
 		sqlite3_bind_int64(st, 1, m->segment);
 		sqlite3_bind_int64(st, 2, (int64_t)(m->offset + m->length));
 		sqlite3_bind_int(st, 3, 0);
@@ -1071,7 +1101,10 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 
 int index_set_segment(struct index *ix, uint32_t id, uint64_t bytes, bool sealed)
 {
-	sqlite3_stmt *st = ix->st[ST_SEGMENT];
+	sqlite3_stmt *st;
+	int err = stmt(ix, ST_SEGMENT, &st);
+	if (err)
+		return err;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, (int64_t)bytes);
 	sqlite3_bind_int(st, 3, sealed);
@@ -1240,7 +1273,10 @@ int index_get_setting(struct index *ix, const char *key, int64_t *value)
 
 int index_set_setting(struct index *ix, const char *key, int64_t value)
 {
-	sqlite3_stmt *st = ix->st[ST_SETTING];
+	sqlite3_stmt *st;
+	int err = stmt(ix, ST_SETTING, &st);
+	if (err)
+		return err;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, value);
 	return step(ix, ST_SETTING);
@@ -1267,8 +1303,10 @@ int index_has_secret(struct index *ix, const struct tls_secret *sec)
 int index_secret_labels(struct index *ix, const uint8_t client_random[32],
 			void (*fn)(const char *label, void *ctx), void *ctx)
 {
-	sqlite3_stmt *st = ix->st[ST_SECRET_ROWS];
-	int rc;
+	sqlite3_stmt *st;
+	int rc = stmt(ix, ST_SECRET_ROWS, &st);
+	if (rc)
+		return rc;
 	sqlite3_bind_blob(st, 1, client_random, 32, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		const uint8_t *blob = sqlite3_column_blob(st, 0);

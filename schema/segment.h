@@ -64,14 +64,16 @@ int segment_decompress(const struct chunk_meta *m, const struct buf *frames, str
 
 /*
  * For a chunk made of blocks whose metadata segment_read_meta or segment_read_plan read: read
- * and decode only the blocks marked in want (one byte per block) into raw, each at its
- * raw_off; the rest of raw is left undefined. have (may be NULL): the chunk's first
- * have->len bytes, already read; blocks among them are not read again. scratch holds the
- * stored bytes of the others meanwhile. 0, -EBADMSG with *why, or another -errno from reading.
+ * and decode only the first block, the header blocks and the blocks marked in want (one byte
+ * per block) into raw, one after the other in block order; placed (one per block) says where
+ * each went, UINT32_MAX for a block not read (chunk_view's block_at). have (may be NULL): the
+ * chunk's first have->len bytes, already read; blocks among them are not read again. scratch
+ * holds the stored bytes of the others meanwhile. 0, -EBADMSG with *why, or another -errno
+ * from reading.
  */
 int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
 			const struct buf *have, struct buf *scratch, struct buf *raw,
-			const char **why);
+			uint32_t *placed, const char **why);
 
 /* Find the next offset after `from` where a chunk's metadata frame may start (a skippable
  * magic followed by the ecap magic), or file_size when there is none. */

@@ -1,64 +1,66 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sha256.c - SHA-256 of sha256.h on libcrypto's EVP interface. A context is made once per
- * digest that runs for long (a segment's); EVP_Digest() serves the one-shot form.
+ * sha256.c - SHA-256 of sha256.h on Nettle (libnettle, whose x86-64 build picks the CPU's SHA
+ * extensions at run time). Nettle's header names its functions sha256_init and so on through
+ * macros; they are taken away here so that this file's own functions keep those names, and
+ * Nettle's are called by their real ones (nettle_sha256_*).
  */
 #include "sha256.h"
 
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
+#include <stdlib.h>
+#include <string.h>
 
-void ecap_crypto_init(void)
-{
-	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
-}
+#undef sha256_init
+#undef sha256_update
+#undef sha256_digest
 
 int sha256_init(struct sha256 *h)
 {
-	ecap_crypto_init();
-	if (!h->ctx && !(h->ctx = EVP_MD_CTX_new()))
+	if (!h->ctx && !(h->ctx = malloc(sizeof(struct sha256_ctx))))
 		return -ENOMEM;
-	return EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+	nettle_sha256_init(h->ctx);
+	return 0;
 }
 
 void sha256_update(struct sha256 *h, const void *p, size_t len)
 {
-	EVP_DigestUpdate(h->ctx, p, len);
+	nettle_sha256_update(h->ctx, len, p);
 }
 
 void sha256_final(struct sha256 *h, uint8_t out[SHA256_LEN])
 {
-	unsigned n = SHA256_LEN;
-	EVP_DigestFinal_ex(h->ctx, out, &n);
+	nettle_sha256_digest(h->ctx, SHA256_LEN, out);
 }
 
 int sha256_copy(struct sha256 *dst, const struct sha256 *src)
 {
-	if (!dst->ctx && !(dst->ctx = EVP_MD_CTX_new()))
+	if (!dst->ctx && !(dst->ctx = malloc(sizeof(struct sha256_ctx))))
 		return -ENOMEM;
-	return EVP_MD_CTX_copy_ex(dst->ctx, src->ctx) == 1 ? 0 : -ENOMEM;
+	memcpy(dst->ctx, src->ctx, sizeof(struct sha256_ctx));
+	return 0;
 }
 
 int sha256_peek(const struct sha256 *h, uint8_t out[SHA256_LEN])
 {
-	struct sha256 c = { 0 };
-	int err = sha256_copy(&c, h);
-	if (!err)
-		sha256_final(&c, out);
-	sha256_free(&c);
-	return err;
+	struct sha256_ctx c;
+	memcpy(&c, h->ctx, sizeof(c));
+	nettle_sha256_digest(&c, SHA256_LEN, out);
+	return 0;
 }
 
 void sha256_free(struct sha256 *h)
 {
-	EVP_MD_CTX_free(h->ctx);
+	free(h->ctx);
 	h->ctx = NULL;
 }
 
 int sha256_once(const void *p, size_t len, uint8_t out[SHA256_LEN])
 {
-	unsigned n = SHA256_LEN;
-	ecap_crypto_init();
-	return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 ? 0 : -ENOMEM;
+	struct sha256_ctx c;
+	nettle_sha256_init(&c);
+	nettle_sha256_update(&c, len, p);
+	nettle_sha256_digest(&c, SHA256_LEN, out);
+	return 0;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sha256.h - SHA-256 through libcrypto (OpenSSL 3, which uses the CPU's SHA extensions where
- * there are some): the digests of chunks, segments, seals and exports. One incremental form
- * (a context to init, update and finish) and one for a buffer at once.
+ * sha256.h - SHA-256 through Nettle (which uses the CPU's SHA extensions where there are
+ * some): the digests of chunks, segments, seals and exports. One incremental form (a context
+ * to init, update and finish) and one for a buffer at once. Nettle, not libcrypto: it needs
+ * no initialisation, where OpenSSL 3's first digest loads its provider and name tables
+ * (BENCHMARKS section 10: that, with the store key, was a third of a small export).
  */
 #ifndef ECAP_SHA256_H
 #define ECAP_SHA256_H
@@ -13,20 +15,10 @@
 #define SHA256_LEN 32
 
 struct sha256 {
-	void *ctx; /* EVP_MD_CTX */
+	void *ctx; /* Nettle's struct sha256_ctx; NULL until sha256_init */
 };
 
 /* 0 or -ENOMEM. */
-/*
- * libcrypto initialised without its configuration file: that file (or any file OPENSSL_CONF
- * names) may load engines and provider modules, code ecap did not ship, into a process that
- * may run as root, and it has nothing to say about SHA-256 or an Ed25519 key of ecap's own;
- * reading it was also 2 ms of CPU of every export (BENCHMARKS section 10). The first
- * initialisation in a process decides: the functions here and those of store_key.c call this
- * first.
- */
-void ecap_crypto_init(void);
-
 int sha256_init(struct sha256 *h);
 void sha256_update(struct sha256 *h, const void *p, size_t len);
 /* The digest of what was fed since init; h may be used again after sha256_init. */

@@ -757,6 +757,7 @@ int store_close(struct store *s)
 	if (s->read_fd >= 0)
 		close(s->read_fd);
 	buf_free(&s->read_scratch);
+	buf_free(&s->read_frames);
 	store_secrets_read_free(s);
 	close_direct(s);
 	if (s->unsynced_fd >= 0)

@@ -55,6 +55,8 @@ struct store {
 	uint32_t read_seg;              /* its id */
 	uint64_t read_size;             /* its size when last looked at */
 	struct buf read_scratch;        /* stored blocks being read, reused from chunk to chunk */
+	struct buf read_frames;         /* a chunk's stored frames while it is opened (a
+					 * chunk_view's frames), kept for the next one */
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * store_key.h - a store's Ed25519 key (libcrypto), which signs its seals (seal.h) and the
+ * store_key.h - a store's Ed25519 key (Nettle), which signs its seals (seal.h) and the
  * proofs of its exports. Made when the store is created (or when this version of ecap first
  * writes an older store): the private half in STORE/store.key (PEM PKCS#8, mode 0600, owned
  * by the recorder's user: root), the public half in STORE/store.pub (PEM SubjectPublicKeyInfo,
@@ -25,8 +25,9 @@
 #define STORE_KEY_FP_TEXT 72
 
 struct store_key {
-	void *pkey;                     /* EVP_PKEY; NULL when none is loaded */
-	bool has_private;
+	bool loaded;                    /* pub (and fp) hold a key */
+	bool has_private;               /* and seed its private half */
+	uint8_t seed[STORE_KEY_RAW_LEN];/* the private key (RFC 8032's 32-byte secret) */
 	uint8_t pub[STORE_KEY_RAW_LEN]; /* the raw public key */
 	uint8_t fp[32];                 /* SHA-256 of pub */
 };
@@ -41,11 +42,13 @@ int store_key_ensure(int dirfd, struct store_key *k, bool *created, bool *pub_di
 /* Only the private key (export signs its proofs with it). -ENOENT when there is none. */
 int store_key_load_private(int dirfd, struct store_key *k, char *err, size_t errlen);
 /* A public key file: name relative to dirfd (AT_FDCWD for a path). PEM public key, or a
- * private key whose public half is taken. 0 or -errno with a message. */
+ * private key whose public half is taken. 0 or -errno with a message. The PEM forms read are
+ * those an Ed25519 key has (store_key_pem.c): SubjectPublicKeyInfo, PKCS#8. */
 int store_key_load_public(int dirfd, const char *name, struct store_key *k, char *err,
 			  size_t errlen);
 /* A public key from its raw 32 bytes. */
 int store_key_from_raw(const uint8_t pub[STORE_KEY_RAW_LEN], struct store_key *k);
+/* Wipes k (its private half too). */
 void store_key_free(struct store_key *k);
 
 int store_key_sign(const struct store_key *k, const void *msg, size_t len,

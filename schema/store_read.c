@@ -966,7 +966,9 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	uint8_t *want = calloc(m->n_blocks, 1);
 	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
-	int err = want && keep ? 0 : -ENOMEM;
+	free(v->block_at);
+	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
+	int err = want && keep && v->block_at ? 0 : -ENOMEM;
 	if (!err) {
 		if (m->plan_only) {
 			for (size_t i = 0; i < m->n_flowdir; i++)
@@ -988,7 +990,8 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 				}
 			}
 		}
-		err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
+		err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw,
+					  v->block_at, why);
 	}
 	if (!err)
 		err = chunk_view_parse_blocks(v, want, keep, why);
@@ -1029,10 +1032,16 @@ static int read_head_blocks(struct store *s, int fd, struct chunk_view *v, const
 {
 	const struct chunk_meta *m = &v->meta;
 	uint8_t *want = calloc(m->n_blocks ? m->n_blocks : 1, 1);
-	if (!want)
+	free(v->block_at);
+	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
+	if (!want || !v->block_at) {
+		free(want);
 		return -ENOMEM;
+	}
+	/* they come first in the section: laid one after the other, each is at its raw_off */
 	size_t end = chunk_head_blocks(m, want);
-	int err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw, why);
+	int err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw,
+				      v->block_at, why);
 	free(want);
 	return err ? err : chunk_view_parse_head(v, end, why);
 }
@@ -1051,6 +1060,10 @@ static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
 	if (!err) {
+		/* the store's buffer, given back below: the frames are read into memory that is
+		 * already there, not fresh pages for each chunk */
+		v->frames = s->read_frames;
+		s->read_frames = (struct buf){ 0 };
 		/* some flows: the read plan alone, read with the header blocks in one pread */
 		const struct chunkmeta_want want = { .flow_ids = flows ? flows->ids : NULL,
 						     .n = flows ? flows->n : 0 };
@@ -1086,7 +1099,8 @@ static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct
 		}
 		return err;
 	}
-	buf_free(&v->frames);
+	s->read_frames = v->frames;
+	v->frames = (struct buf){ 0 };
 	*out = v;
 	return 0;
 }

@@ -84,7 +84,7 @@ static int load_key(const struct verify_opts *o, int dirfd, struct store_key *k)
 		store_key_free(&pub);
 		return err;
 	}
-	if (pub.pkey && memcmp(pub.fp, k->fp, 32)) {
+	if (pub.loaded && memcmp(pub.fp, k->fp, 32)) {
 		store_key_fp_text(pub.fp, fp);
 		store_key_fp_text(k->fp, tfp);
 		verify_say(true, "%s/%s: holds key %s, not the trusted key %s (%s): the store's key "

@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/sha.h>
 
 #include "pgconn.h"
+#include "sha256.h"
 
 extern const char fleet_sql[];
 
@@ -180,9 +180,9 @@ int fleet_schema_ensure(PGconn *c, int64_t partition_seconds, int64_t *actual)
 
 int64_t fleet_host_id(const char *name)
 {
-	uint8_t md[SHA256_DIGEST_LENGTH];
+	uint8_t md[SHA256_LEN];
 	uint64_t v = 0;
-	SHA256((const unsigned char *)name, strlen(name), md);
+	sha256_once(name, strlen(name), md);
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | md[i];
 	return (int64_t)(v & INT64_MAX);

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
 #include <sqlite3.h>
 
 #include "buf.h"
 #include "index.h"
 #include "pgconn.h"
+#include "sha256.h"
 #include "ship.h"
 #include "shipmap.h"
 #include "store.h"
@@ -231,12 +231,12 @@ static int put_col(struct buf *b, sqlite3_stmt *st, int i, enum shipcol_kind kin
 		fleet_format_inet(blob, tmp, sizeof(tmp));
 		break;
 	case SC_SHA256: {
-		uint8_t md[SHA256_DIGEST_LENGTH];
+		uint8_t md[SHA256_LEN];
 		blob = sqlite3_column_blob(st, i);
 		n = sqlite3_column_bytes(st, i);
-		SHA256(blob ? blob : (const void *)"", (size_t)n, md);
+		sha256_once(blob ? blob : (const void *)"", (size_t)n, md);
 		strcpy(tmp, "\\\\x");
-		for (int k = 0; k < SHA256_DIGEST_LENGTH; k++)
+		for (int k = 0; k < SHA256_LEN; k++)
 			snprintf(tmp + 3 + 2 * k, 3, "%02x", md[k]);
 		break;
 	}

@@ -84,9 +84,11 @@ static void read_blocks(struct chunk_view *v, unsigned step, const struct buf *h
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	uint8_t *want = calloc(m->n_blocks + 1, 1);
 	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
+	free(v->block_at);
+	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
 	struct buf scratch = { 0 };
 	const char *why = NULL;
-	if (!want || !keep)
+	if (!want || !keep || !v->block_at)
 		abort();
 	for (size_t i = 0; i < m->n_blocks; i += step)
 		want[i] = 1;
@@ -94,12 +96,9 @@ static void read_blocks(struct chunk_view *v, unsigned step, const struct buf *h
 		keep[i] = m->plan_only ? i + 1 : m->flowstats[i].flow_id;
 	for (size_t i = 0; i < m->n_flowdir; i++) /* a plan's wanted flows */
 		keep[m->flowdir[i].local] = m->flowdir[i].flow_id;
-	if (!segment_read_blocks(memfd, m, want, have, &scratch, &v->raw, &why)) {
-		/* the blocks left out hold stale bytes: reading them is a bug */
-		for (size_t i = 1; i < m->n_blocks; i++)
-			if (!want[i])
-				ASAN_POISON_MEMORY_REGION(v->raw.data + m->blocks[i].raw_off,
-							  m->blocks[i].raw_len);
+	if (!segment_read_blocks(memfd, m, want, have, &scratch, &v->raw, v->block_at, &why)) {
+		/* raw holds the blocks read, one after the other: reading past them is a bug */
+		ASAN_POISON_MEMORY_REGION(v->raw.data + v->raw.len, v->raw.cap - v->raw.len);
 		if (!chunk_view_parse_blocks(v, want, keep, &why))
 			read_all_packets(v);
 		ASAN_UNPOISON_MEMORY_REGION(v->raw.data, v->raw.cap);
@@ -121,10 +120,13 @@ static void read_head(struct chunk_view *v, const struct buf *have)
 	uint8_t *want = calloc(v->meta.n_blocks + 1, 1);
 	struct buf scratch = { 0 };
 	const char *why = NULL;
-	if (!want)
+	free(v->block_at);
+	v->block_at = calloc(v->meta.n_blocks + 1, sizeof(*v->block_at));
+	if (!want || !v->block_at)
 		abort();
 	size_t end = chunk_head_blocks(&v->meta, want);
-	if (!segment_read_blocks(memfd, &v->meta, want, have, &scratch, &v->raw, &why) &&
+	if (!segment_read_blocks(memfd, &v->meta, want, have, &scratch, &v->raw, v->block_at,
+				 &why) &&
 	    !chunk_view_parse_head(v, end, &why)) {
 		size_t n = 0;
 		if (v->n_pkts)

@@ -5,7 +5,9 @@
  * command line and pid in its namespace are what is kept (made printable, bounded); the
  * executable is read from /proc once and then remembered by its file, but only when the link
  * leads to the file the record names; a start time that is not this process's (a reused pid)
- * takes nothing from /proc; a command line the kernel could not read comes from /proc.
+ * takes nothing from /proc; a command line the kernel could not read comes from /proc; a name
+ * told by the exec handler serves a process gone, and an old name is checked by its path in
+ * our own mount namespace only.
  */
 #include <errno.h>
 #include <limits.h>
@@ -90,10 +92,55 @@ static void test_named_once(void **state)
 	assert_int_equal(st.exe_cached, 1);
 	if (f->w.cgroup_id) /* a cgroup2 mount to name it by id */
 		assert_int_equal(st.proc_reads, 1);
-	/* a minute later the name is read again (files can be renamed) */
+	/* a minute later the name is checked again (files can be renamed): in our own mount
+	 * namespace by the path itself, which still leads to the file, else from /proc */
 	proc_owner_info(c, &f->w, f->start, 1000 + 61000000000ull, &pi);
+	assert_string_equal(pi.exe, f->exe);
 	proc_owner_get_stats(c, &st);
-	assert_int_equal(st.exe_named, 2);
+	assert_int_equal(st.exe_checked + st.exe_named, 2);
+	if (f->w.mntns)
+		assert_int_equal(st.exe_checked, 1);
+	proc_owner_free(c);
+}
+
+/* A name told by the exec handler is used as if read from /proc, while it is fresh; once old,
+ * a name that no longer leads to the file is not used: /proc says. */
+static void test_told(void **state)
+{
+	struct fixture *f = *state;
+	struct proc_owner *c = proc_owner_new();
+	struct ecap_owner w = f->w;
+	struct proc_owner_stats st;
+	struct ecap_proc_info pi;
+
+	assert_non_null(c);
+	if (!f->w.mntns)
+		skip();
+	/* a name that is another file (what a rename since would leave) */
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns, "/proc/self/status", 1000);
+	w.pid = 0x7ffffff0; /* gone: the name comes from what was told */
+	proc_owner_info(c, &w, f->start, 2000, &pi);
+	assert_string_equal(pi.exe, "/proc/self/status");
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_told, 1);
+	assert_int_equal(st.exe_cached, 1);
+	assert_int_equal(st.exe_named, 0);
+	/* a minute later: the name leads elsewhere, and the process is gone: unknown */
+	proc_owner_info(c, &w, f->start, 1000 + 61000000000ull, &pi);
+	assert_string_equal(pi.exe, "");
+	/* the process itself, alive: its /proc says, and is remembered */
+	proc_owner_info(c, &f->w, f->start, 2000 + 61000000000ull, &pi);
+	assert_string_equal(pi.exe, f->exe);
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_checked, 0);
+	assert_int_equal(st.exe_named, 1);
+	/* in another mount namespace an old name is never checked by its path here */
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns + 1, f->exe, 1000);
+	w.mntns++;
+	proc_owner_info(c, &w, f->start, 1000 + 61000000000ull, &pi);
+	assert_string_equal(pi.exe, "");
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_checked, 0);
 	proc_owner_free(c);
 }
 
@@ -154,6 +201,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_named_once),
 		cmocka_unit_test(test_reused_pid),
+		cmocka_unit_test(test_told),
 		cmocka_unit_test(test_args_and_other_file),
 	};
 
