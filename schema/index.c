@@ -8,6 +8,7 @@
 #include "index.h"
 
 #include "buf.h"
+#include "owner_ranges.h"
 #include "flow_keys.h"
 #include "index_vfs.h"
 #include "secret_blob.h"
@@ -35,6 +36,7 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
+	ST_OWNER,
 	ST_FLOW_KEYS,
 	ST_SETTING,
 	ST_COUNT
@@ -101,6 +103,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
+	/* a run of an owner's flows in a chunk (owner_ranges.h); a chunk indexed again
+	 * (recovery) finds its rows there */
+	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
+		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
+		     "last_flow = max(last_flow, excluded.last_flow)",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 };
 
@@ -151,6 +158,7 @@ struct index {
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
 	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
+	struct owner_ranges owners;     /* the owners of the chunk being indexed */
 	struct flow_keys flow_keys;     /* the chunk's row of chunk_flow_keys, being made */
 	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
 };
@@ -310,9 +318,37 @@ static int migrate_7_flow_keys(struct index *ix)
 }
 
 /*
- * Version 6 to 7: secrets near their session are read from their chunk's DSB instead of a
- * secrets row (index.sql); chunks.near_secrets counts them. The rows of the chunks indexed so
- * far stay (their near_secrets is 0: readers find their secrets in the rows, as before).
+ * Version 6 to 7, the owners' part: flow_procs loses its indexes by pid, comm and uid
+ * (index_sql drops them) and owner_flows is made from its rows: each owner's flow ids cut into
+ * runs where two are more than OWNER_RUN_GAP apart, one row per run. index_add_chunk also cuts
+ * at each chunk, which flow_procs does not know: fewer rows here, and the same rule for
+ * readers (every owner's flow lies in one of its rows' ranges).
+ */
+static int migrate_7_owner_ranges(struct index *ix)
+{
+	char sql[1024];
+	int err = exec(ix, index_sql);
+	if (err)
+		return err;
+	snprintf(sql, sizeof(sql),
+		 "WITH g AS (SELECT pid, start, uid, comm, netns, flow_id, flow_id - lag(flow_id) "
+		 "OVER w > %d AS cut FROM flow_procs WINDOW w AS (PARTITION BY pid, start, uid, "
+		 "comm, netns ORDER BY flow_id)), "
+		 "r AS (SELECT *, sum(coalesce(cut, 1)) OVER (PARTITION BY pid, start, uid, comm, "
+		 "netns ORDER BY flow_id) AS run FROM g) "
+		 "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
+		 "SELECT pid, start, uid, comm, netns, min(flow_id), max(flow_id) FROM r WHERE true "
+		 "GROUP BY pid, start, uid, comm, netns, run ON CONFLICT DO UPDATE SET "
+		 "last_flow = max(last_flow, excluded.last_flow)",
+		 OWNER_RUN_GAP);
+	return exec(ix, sql);
+}
+
+/*
+ * Version 6 to 7, the near secrets' part: secrets near their session are read from their
+ * chunk's DSB instead of a secrets row (index.sql); chunks.near_secrets counts them. The rows
+ * of the chunks indexed so far stay (their near_secrets is 0: readers find their secrets in
+ * the rows, as before).
  */
 static int migrate_7_near_secrets(struct index *ix)
 {
@@ -351,11 +387,13 @@ static int index_migrate(struct index *ix)
 	if (!err)
 		err = exec(ix, index_sql);
 	/* 6 -> 7: near secrets from the DSBs; flows by address and port from the chunks' flow
-	 * key filters */
+	 * key filters; owner_flows instead of flow_procs' indexes by owner */
 	if (!err && from <= 6)
 		err = migrate_7_near_secrets(ix);
 	if (!err && from <= 6)
 		err = migrate_7_flow_keys(ix);
+	if (!err && from <= 6)
+		err = migrate_7_owner_ranges(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -452,6 +490,7 @@ void index_close(struct index *ix)
 	free(ix->ids);
 	free(ix->secs);
 	free(ix->recent);
+	owner_ranges_free(&ix->owners);
 	flow_keys_free(&ix->flow_keys);
 	buf_free(&ix->blob);
 	free(ix);
@@ -651,7 +690,9 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 3, p->tid);
 	sqlite3_bind_int64(st, first + 4, p->uid);
 	sqlite3_bind_int64(st, first + 5, p->gid);
-	sqlite3_bind_text(st, first + 6, p->comm, -1, SQLITE_TRANSIENT);
+	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
+	sqlite3_bind_text(st, first + 6, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
+			  SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, first + 8, p->netns);
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
@@ -664,17 +705,43 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
  * may abort (NOT NULL columns) a statement journal: a copy of every page it changes, which
  * spills to a temporary file in /var/tmp once a statement changes more than 64 KiB (a page
  * split), and stays a file, written with two system calls per page, for the rest of the
- * transaction (bench_sessions: 0.7 writes and 3.4 KB of temporary file per session).
+ * transaction (bench_sessions: 0.7 writes and 3.4 KB of temporary file per session). Each
+ * owner is also noted for the chunk's owner_flows rows (add_owner_ranges).
  */
 static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
 {
 	sqlite3_stmt *st;
 	int err = 0;
 	for (int side = 0; side < 2 && !err; side++)
-		if (proc[side].valid && !(err = stmt(ix, ST_PROC, &st))) {
+		if (proc[side].valid && !(err = owner_ranges_add(&ix->owners, flow_id, &proc[side])) &&
+		    !(err = stmt(ix, ST_PROC, &st))) {
 			bind_proc(st, 1, flow_id, side, &proc[side]);
 			err = step(ix, ST_PROC);
 		}
+	return err;
+}
+
+/* The owner_flows rows of the chunk's flow records' owners (noted by add_procs): one per
+ * owner and run, written without reading what earlier chunks wrote. */
+static int add_owner_ranges(struct index *ix)
+{
+	sqlite3_stmt *st;
+	int err = 0;
+	owner_ranges_merge(&ix->owners);
+	for (size_t i = 0; i < ix->owners.n && !err; i++) {
+		const struct owner_range *r = &ix->owners.v[i];
+		if ((err = stmt(ix, ST_OWNER, &st)))
+			break;
+		sqlite3_bind_int64(st, 1, r->pid);
+		sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
+		sqlite3_bind_int64(st, 3, r->uid);
+		sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, r->netns);
+		sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
+		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
+		err = step(ix, ST_OWNER);
+	}
+	owner_ranges_reset(&ix->owners);
 	return err;
 }
 
@@ -950,9 +1017,12 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
 	}
+	owner_ranges_reset(&ix->owners);
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		if (!(err = add_flow(ix, &m->flows[i], m->id)))
 			err = flow_keys_add(&ix->flow_keys, m->flows[i].id, &m->flows[i].key);
+	if (!err)
+		err = add_owner_ranges(ix);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
@@ -1058,6 +1128,46 @@ int index_mark_segment_deleting(struct index *ix, uint32_t id)
 	return exec_id(ix, "UPDATE segments SET deleting = 1 WHERE id = ?1", id);
 }
 
+/* The owner_flows rows of the owners in temp.gone_owners that start at or before the last
+ * flow in temp.gone_flows and have no flow of their owner left: one owner at a time, so that
+ * each is a range of the key (the row-value IN of one statement would read all the rows of a
+ * long-lived owner). */
+static int drop_owner_rows(struct index *ix)
+{
+	int64_t last_gone;
+	sqlite3_stmt *owners = NULL, *del = NULL;
+	int err = index_scalar(ix, "SELECT max(id) FROM temp.gone_flows", -1, &last_gone);
+	if (err || last_gone < 0)
+		return err;
+	if (sqlite3_prepare_v2(ix->db, "SELECT comm, uid, pid, start, netns FROM temp.gone_owners",
+			       -1, &owners, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(ix->db, "DELETE FROM owner_flows AS o WHERE comm = ?1 AND uid = ?2 "
+				       "AND pid = ?3 AND start = ?4 AND netns = ?5 AND "
+				       "first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flow_procs p "
+				       "WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow AND "
+				       "p.comm = o.comm AND p.uid = o.uid AND p.pid = o.pid AND "
+				       "p.start = o.start AND p.netns = o.netns)",
+			       -1, &del, NULL) != SQLITE_OK) {
+		err = sql_err(sqlite3_errcode(ix->db));
+		goto out;
+	}
+	int rc;
+	while (!err && (rc = sqlite3_step(owners)) == SQLITE_ROW) {
+		for (int c = 0; c < 5; c++)
+			sqlite3_bind_value(del, c + 1, sqlite3_column_value(owners, c));
+		sqlite3_bind_int64(del, 6, last_gone);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		err = rc == SQLITE_DONE ? 0 : sql_err(rc);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sql_err(rc);
+out:
+	sqlite3_finalize(owners);
+	sqlite3_finalize(del);
+	return err;
+}
+
 int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 {
 	/* Flows outlive their chunks only while a later chunk may hold their packets: those
@@ -1072,10 +1182,21 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
-		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM flows WHERE last_chunk < "
-		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks))",
-		"DELETE FROM flows WHERE last_chunk < "
+		/* the flows that go and their owners: each owner_flows row of those owners that
+		 * starts before the last of them goes when no flow of its owner is left in its run
+		 * (a row whose first flows went stays as it is: reading from there costs nothing) */
+		"CREATE TEMP TABLE IF NOT EXISTS gone_flows(id INTEGER PRIMARY KEY)",
+		"DELETE FROM temp.gone_flows",
+		"INSERT INTO temp.gone_flows SELECT id FROM flows WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
+		"CREATE TEMP TABLE IF NOT EXISTS gone_owners(comm, uid, pid, start, netns, "
+		"PRIMARY KEY (comm, uid, pid, start, netns)) WITHOUT ROWID",
+		"DELETE FROM temp.gone_owners",
+		"INSERT OR IGNORE INTO temp.gone_owners SELECT comm, uid, pid, start, netns FROM "
+		"flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
+		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
+		NULL, /* drop_owner_rows() */
+		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
 		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
 		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
 		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
@@ -1091,6 +1212,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		sqlite3_stmt *st;
+		if (!steps[i]) {
+			int err = drop_owner_rows(ix);
+			if (err)
+				return err;
+			continue;
+		}
 		int rc = sqlite3_prepare_v2(ix->db, steps[i], -1, &st, NULL);
 		if (rc != SQLITE_OK)
 			return sql_err(rc);

@@ -115,9 +115,38 @@ CREATE TABLE IF NOT EXISTS flow_procs (
 	start     INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (flow_id, side)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS flow_procs_by_pid ON flow_procs(pid);
-CREATE INDEX IF NOT EXISTS flow_procs_by_comm ON flow_procs(comm);
-CREATE INDEX IF NOT EXISTS flow_procs_by_uid ON flow_procs(uid);
+-- Until version 6, flow_procs had indexes by pid, comm and uid: three entries per owner and
+-- flow. Version 7 finds an owner's flows through owner_flows instead.
+DROP INDEX IF EXISTS flow_procs_by_pid;
+DROP INDEX IF EXISTS flow_procs_by_comm;
+DROP INDEX IF EXISTS flow_procs_by_uid;
+
+-- (version 7) Where each owner's flows are: rows per distinct (pid, start, uid, comm, netns) of
+-- flow_procs, each for a run of its flow ids first_flow..last_flow. A selection by owner finds
+-- the owner's rows here, then reads flow_procs by key over each run and keeps the rows that
+-- match exactly: a run only narrows where to look (other owners' flows inside it are read and
+-- left out), so runs may cover more than needed, never less. index_add_chunk writes one row
+-- per owner and chunk (more when the owner's flow ids in the chunk lie more than
+-- OWNER_RUN_GAP = 64 apart, schema/owner_ranges.h), not one per flow, and reads none: a
+-- process making connection after connection costs a row per chunk, and a selection reads
+-- about as many flow_procs rows as it finds, however long the owner lived. Rows go when their
+-- owner has no flow left in them (retention); a first_flow below the flows left costs nothing
+-- (the read starts at the first flow_procs row there is).
+CREATE TABLE IF NOT EXISTS owner_flows (
+	pid        INTEGER NOT NULL,
+	start      INTEGER NOT NULL,
+	uid        INTEGER NOT NULL,
+	comm       TEXT NOT NULL,
+	netns      INTEGER NOT NULL,
+	first_flow INTEGER NOT NULL,
+	last_flow  INTEGER NOT NULL,
+	PRIMARY KEY (comm, uid, pid, start, netns, first_flow)
+) WITHOUT ROWID;
+-- By pid (and start: a process by pid@start, or a container's processes), with last_flow so
+-- that the entry alone gives the run; by comm and uid through the key, and by uid alone
+-- through the key's comms one by one (store_read.c), so that a new process costs two b-tree
+-- entries here, not three.
+CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start, last_flow);
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
 -- last_chunk: the newest chunk that carried the record; it goes when that chunk goes.

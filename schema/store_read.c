@@ -245,11 +245,24 @@ static void pods_where(struct query *q, const struct flow_filter *f)
 	q_sql(q, ")");
 }
 
-/* Inside the flow_procs subquery: the owner's process record matches. */
-static void proc_info_where(struct query *q, const struct flow_filter *f)
+/* a.col: a column of the owner alias a ("o" for owner_flows, "p" for flow_procs) */
+static void q_col(struct query *q, const char *a, const char *col)
 {
-	q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
-		 "x.start = p.start AND p.start != 0");
+	q_sql(q, a);
+	q_sql(q, ".");
+	q_sql(q, col);
+}
+
+/* The owner a (an alias of owner_flows or flow_procs, or of a pid and start) is a process
+ * whose record matches: its (pid, start) among the processes the filter selects, which then
+ * lead to the owner's rows by key. */
+static void proc_info_where(struct query *q, const struct flow_filter *f, const char *a)
+{
+	q_sql(q, " AND (");
+	q_col(q, a, "pid");
+	q_sql(q, ", ");
+	q_col(q, a, "start");
+	q_sql(q, ") IN (SELECT x.pid, x.start FROM processes x WHERE x.start != 0");
 	if (f->n_containers)
 		containers_where(q, f);
 	if (f->n_pods)
@@ -276,7 +289,7 @@ int store_process_selected(struct store *s, const struct flow_filter *f, uint32_
 	q_sql(&q, " AS pid, ");
 	q_int(&q, (int64_t)start_ns);
 	q_sql(&q, " AS start) p WHERE 1");
-	proc_info_where(&q, f);
+	proc_info_where(&q, f, "p");
 	rc = q_prepare(s, &q, &st);
 	if (rc == 0) {
 		rc = sqlite3_step(st);
@@ -288,8 +301,8 @@ int store_process_selected(struct store *s, const struct flow_filter *f, uint32_
 	return rc;
 }
 
-/* Inside the flow_procs subquery: the owner is one of the pids, at its start when given. */
-static void pid_where(struct query *q, const struct flow_filter *f)
+/* The owner a is one of the pids, at its start when given. */
+static void pid_where(struct query *q, const struct flow_filter *f, const char *a)
 {
 	uint32_t any[STORE_MATCH_MAX];
 	size_t n_any = 0, terms = 0;
@@ -299,16 +312,22 @@ static void pid_where(struct query *q, const struct flow_filter *f)
 			any[n_any++] = f->pids[i];
 	q_sql(q, " AND (");
 	if (n_any) {
-		q_list_u32(q, "p.pid", any, n_any);
+		q_col(q, a, "pid");
+		q_list_u32(q, "", any, n_any);
 		terms++;
 	}
 	for (size_t i = 0; i < f->n_pids; i++) {
 		if (!f->pid_starts[i])
 			continue;
-		q_sql(q, terms++ ? " OR (p.pid = " : "(p.pid = ");
+		q_sql(q, terms++ ? " OR (" : "(");
+		q_col(q, a, "pid");
+		q_sql(q, " = ");
 		q_int(q, f->pids[i]);
-		q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = p.pid AND "
-			 "x.start = p.start AND p.start != 0 AND abs(x.start_wall - ");
+		q_sql(q, " AND EXISTS (SELECT 1 FROM processes x WHERE x.pid = ");
+		q_col(q, a, "pid");
+		q_sql(q, " AND x.start = ");
+		q_col(q, a, "start");
+		q_sql(q, " AND x.start != 0 AND abs(x.start_wall - ");
 		q_int(q, (int64_t)f->pid_starts[i]);
 		q_sql(q, ") < ");
 		q_int(q, (int64_t)STORE_START_SLACK_NS);
@@ -317,24 +336,36 @@ static void pid_where(struct query *q, const struct flow_filter *f)
 	q_sql(q, ")");
 }
 
-/* The conditions on an owner `p` (flow_procs) of a selection by owner. */
-static void owner_where(struct query *q, const struct flow_filter *f)
+/* The conditions of a selection by owner on the owner a: "o" (an owner_flows row, which
+ * narrows where to look) or "p" (a flow_procs row, the exact test); both have the columns
+ * pid, start, uid, comm and netns. */
+static void owner_terms(struct query *q, const struct flow_filter *f, const char *a)
 {
-	q_sql(q, " WHERE 1");
 	if (f->n_netns) {
 		q_sql(q, " AND ");
-		q_list_u32(q, "p.netns", f->netns, f->n_netns);
+		q_col(q, a, "netns");
+		q_list_u32(q, "", f->netns, f->n_netns);
 	}
 	if (f->n_containers || f->n_exes || f->n_cgroups || f->n_pods)
-		proc_info_where(q, f);
+		proc_info_where(q, f, a);
 	if (f->n_pids)
-		pid_where(q, f);
+		pid_where(q, f, a);
 	if (f->n_uids) {
+		/* owner_flows is keyed by comm, then uid: without a comm to look up, every comm
+		 * it holds, found one by one through the key (a few hundred lookups, not a read
+		 * of the table) */
+		if (!f->n_comms && !strcmp(a, "o"))
+			q_sql(q, " AND o.comm IN (WITH RECURSIVE c(v) AS (SELECT min(comm) FROM "
+				 "owner_flows UNION ALL SELECT (SELECT min(comm) FROM owner_flows "
+				 "WHERE comm > c.v) FROM c WHERE c.v IS NOT NULL) SELECT v FROM c)");
 		q_sql(q, " AND ");
-		q_list_u32(q, "p.uid", f->uids, f->n_uids);
+		q_col(q, a, "uid");
+		q_list_u32(q, "", f->uids, f->n_uids);
 	}
 	if (f->n_comms) {
-		q_sql(q, " AND p.comm IN (");
+		q_sql(q, " AND ");
+		q_col(q, a, "comm");
+		q_sql(q, " IN (");
 		for (size_t i = 0; i < f->n_comms; i++) {
 			if (i)
 				q_sql(q, ",");
@@ -343,6 +374,24 @@ static void owner_where(struct query *q, const struct flow_filter *f)
 		}
 		q_sql(q, ")");
 	}
+}
+
+/*
+ * "FROM ... WHERE ..." of the flow_procs rows `p` whose owner the filter selects: the owner's
+ * owner_flows rows `o` first (by pid, comm, uid or the processes selected, through their
+ * keys and indexes), then flow_procs by key over each row's flow range, keeping the rows that
+ * match exactly: of that row's owner (so that a flow comes once, from its own owner's row,
+ * not again from every other selected owner's range it lies in), and of the filter. CROSS
+ * JOIN keeps that order whatever the planner's statistics say: the other way round would
+ * read all of flow_procs.
+ */
+static void owned_from(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " FROM owner_flows o CROSS JOIN flow_procs p "
+		 "ON p.flow_id BETWEEN o.first_flow AND o.last_flow WHERE p.pid = o.pid AND "
+		 "p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND p.netns = o.netns");
+	owner_terms(q, f, "o");
+	owner_terms(q, f, "p");
 }
 
 static bool by_owner(const struct flow_filter *f)
@@ -446,15 +495,11 @@ static void flow_where(struct query *q, const struct flow_filter *f,
 	}
 	if (by_owner(f)) {
 		/* the flows an owner matches, and one hop through NAT links either way */
-		q_sql(q, " AND f.id IN (SELECT p.flow_id FROM flow_procs p");
-		owner_where(q, f);
-		q_sql(q, " UNION SELECT l.post_flow FROM flow_links l JOIN flow_procs p "
-			 "ON p.flow_id = l.pre_flow");
-		owner_where(q, f);
-		q_sql(q, " UNION SELECT l.pre_flow FROM flow_links l JOIN flow_procs p "
-			 "ON p.flow_id = l.post_flow");
-		owner_where(q, f);
-		q_sql(q, ")");
+		q_sql(q, " AND f.id IN (WITH owned(id) AS MATERIALIZED (SELECT p.flow_id");
+		owned_from(q, f);
+		q_sql(q, ") SELECT id FROM owned UNION SELECT l.post_flow FROM owned w CROSS JOIN "
+			 "flow_links l ON l.pre_flow = w.id UNION SELECT l.pre_flow FROM owned w "
+			 "CROSS JOIN flow_links l ON l.post_flow = w.id)");
 	}
 	if (!r->all)
 		q_sql(q, r->n ? " AND f.id BETWEEN r.column1 AND r.column2" : " AND 0");
@@ -468,9 +513,13 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	sqlite3_stmt *st = NULL;
 	int n = 0;
 
-	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM flow_procs p "
-		  "LEFT JOIN processes x ON x.pid = p.pid AND x.start = p.start WHERE p.start != 0 "
-		  "AND p.pid = ");
+	/* pid's owner_flows rows, then its flows in their ranges (as owned_from) */
+	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM owner_flows o "
+		  "CROSS JOIN flow_procs p ON p.flow_id BETWEEN o.first_flow AND o.last_flow "
+		  "LEFT JOIN processes x ON x.pid = p.pid AND x.start = p.start WHERE o.start != 0 "
+		  "AND p.start = o.start AND o.pid = ");
+	q_int(&q, pid);
+	q_sql(&q, " AND p.pid = ");
 	q_int(&q, pid);
 	q_sql(&q, " AND p.flow_id IN (SELECT f.id");
 	int err = flow_ranges(s, f, &r);

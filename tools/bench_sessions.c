@@ -24,9 +24,11 @@
  * rarely overlap), without charging a random generator to the store.
  *
  * --keep leaves the store in place (to measure an export of its sessions), instead of removing it.
+ * --beacon N makes every Nth session's client one long-lived process (pid 3000, comm "beacon":
+ * few flows spread over the whole store) instead of a new one, for timing selections by owner.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
- *                  [--keep]
+ *                  [--keep] [--beacon N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -71,6 +73,7 @@ struct sim {
 	uint32_t n;                   /* sessions so far */
 	uint8_t *pool;                /* POOL_BYTES random bytes */
 	bool lookup;                  /* every report to store_put_secret() */
+	uint32_t beacon;              /* every beacon-th client is pid 3000; 0: none */
 };
 
 static int fail(struct sim *m, const char *what)
@@ -96,8 +99,11 @@ static void make_flow(struct sim *m, struct flow_record *fr)
 		struct ecap_proc *p = &fr->proc[side];
 		p->valid = true;
 		p->pid = p->tid = side ? 4000 : 100000 + m->n; /* a new client each time */
+		if (!side && m->beacon && m->n % m->beacon == 0)
+			p->pid = p->tid = 3000;
 		p->uid = p->gid = 0;
-		snprintf(p->comm, sizeof(p->comm), "%s", side ? "openssl" : "curl");
+		snprintf(p->comm, sizeof(p->comm), "%s",
+			 side ? "openssl" : p->pid == 3000 ? "beacon" : "curl");
 	}
 }
 
@@ -190,6 +196,7 @@ int main(int argc, char **argv)
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
 	bool lookup = false, keep = false;
+	uint32_t beacon = 0;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -198,10 +205,11 @@ int main(int argc, char **argv)
 		{ "preload", required_argument, NULL, 'p' },
 		{ "lookup", no_argument, NULL, 'l' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "beacon", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -218,12 +226,16 @@ int main(int argc, char **argv)
 		case 'k':
 			keep = true;
 			break;
+		case 'b':
+			beacon = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'l':
 			lookup = true;
 			break;
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
-				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep]\n");
+				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
+				"[--beacon N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -241,6 +253,7 @@ int main(int argc, char **argv)
 	o.drop_when_full = true;
 	static struct sim m;
 	m.lookup = lookup;
+	m.beacon = beacon;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "index.h"
+#include "index_sql.h"
 #include "segment.h"
 #include "store.h"
 #include "tmp_store.h"
@@ -39,21 +40,6 @@ static struct tls_secret secret(uint64_t flow, int label)
 	memset(s.client_random, (int)(0x10 * flow), 32);
 	memset(s.secret, (int)(flow * 16 + (uint64_t)label), 32);
 	return s;
-}
-
-static int64_t index_int(const char *dir, const char *sql)
-{
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 static void put_packet(struct store *s, uint32_t ifid, uint64_t flow, uint32_t n)

@@ -33,6 +33,7 @@
 
 #include "chunk_writer.h"
 #include "index.h"
+#include "index_sql.h"
 #include "noise_store.h"
 #include "secret_blob.h"
 #include "store.h"
@@ -444,22 +445,6 @@ static void test_rebuild(void **state)
 	struct readback rb;
 	read_all(f->dir, NULL, &rb);
 	assert_int_equal(rb.count, 3000);
-}
-
-/* One number the index gives for sql, read with SQLite directly. */
-static int64_t index_int(const char *dir, const char *sql)
-{
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
 }
 
 struct flow_totals {
@@ -1062,6 +1047,10 @@ static void index_to_v6(const char *dir)
 	char *msg = NULL;
 	/* and the flows' four indexes by address and port instead of the chunks' flow keys */
 	int rc = sqlite3_exec(db, "ALTER TABLE chunks DROP COLUMN near_secrets; "
+			      "DROP TABLE owner_flows; "
+			      "CREATE INDEX flow_procs_by_pid ON flow_procs(pid); "
+			      "CREATE INDEX flow_procs_by_comm ON flow_procs(comm); "
+			      "CREATE INDEX flow_procs_by_uid ON flow_procs(uid); "
 			      "DROP TABLE chunk_flow_keys; "
 			      "CREATE INDEX flows_by_addr_a ON flows(addr_a); "
 			      "CREATE INDEX flows_by_addr_b ON flows(addr_b); "

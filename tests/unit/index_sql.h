@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * index_sql.h - for the unit tests of the store (include after cmocka.h): a store's index read
+ * or changed with SQLite directly, as a user with the sqlite3 CLI would, to check rows that
+ * the store's API does not show or to turn an index into an older version's layout.
+ */
+#ifndef ECAP_TEST_INDEX_SQL_H
+#define ECAP_TEST_INDEX_SQL_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* One number the index gives for sql. */
+static inline int64_t index_int(const char *dir, const char *sql)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	int64_t v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Runs sql (statements separated by ';') on the index. */
+static inline void index_exec(const char *dir, const char *sql)
+{
+	char p[128];
+	sqlite3 *db;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+#endif

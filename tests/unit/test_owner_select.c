@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_owner_select.c - selections by owner (pid, pid@start, comm, uid, netns, container,
+ * and one hop through a NAT link) give exactly the flows of that owner, now that they go
+ * through owner_flows' ranges (index.sql, version 7) instead of indexes on flow_procs: a
+ * range only narrows where to look, so a too narrow one would lose flows and a missing
+ * exact test would add other owners' flows. The store: processes interleaved over many
+ * chunks, one short-lived and one long-lived owner, a flow whose owner is learned many chunks
+ * after its record, a flow whose owner changes, a pid reused with another start, a NAT link,
+ * and a long-lived owner whose few flows lie far apart (a row per flow, so that reading its
+ * flows does not read all the flows between them).
+ * The same answers after a rebuild, after the migration from an index of version 6, and,
+ * restricted to the flows left, after retention drops the first half of the store.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "index_sql.h"
+#include "store.h"
+#include "tmp_store.h"
+
+#define NS 1000000000ull
+#define T0 (1764140400ull * NS)
+#define SLOTS 240                   /* one flow every 250 ms: 60 s */
+#define SLOT_NS (NS / 4)
+#define BOOT_WALL (T0 - 3600 * NS)  /* wall clock at boot: start times are since boot */
+
+/* the two processes that pid 300 names, and what their records say */
+#define GAMMA1_START (100 * NS)
+#define GAMMA2_START (200 * NS)
+
+struct model {
+	uint64_t id[SLOTS];
+	struct ecap_proc proc[SLOTS][2]; /* each flow's owners as the store has them last */
+	int linked_to[SLOTS];            /* the slot of the post-NAT flow, -1 none */
+};
+
+static struct ecap_proc owner(uint32_t pid, uint64_t start, uint32_t uid, const char *comm,
+			      uint32_t netns)
+{
+	struct ecap_proc p = { .valid = true, .pid = pid, .tid = pid, .uid = uid, .gid = uid,
+			       .netns = netns, .start_ns = start };
+	snprintf(p.comm, sizeof(p.comm), "%s", comm);
+	return p;
+}
+
+/* The owners of slot i's flow when its record is first stored (the model's final owners
+ * differ for the flows whose owner comes or changes later). */
+static void first_owners(int i, struct ecap_proc p[2])
+{
+	memset(p, 0, 2 * sizeof(*p));
+	if (i == 30)
+		p[0] = owner(300, GAMMA1_START, 1000, "gamma", 11); /* short-lived */
+	else if (i == 150)
+		p[0] = owner(300, GAMMA2_START, 1000, "gamma", 11); /* the pid, reused */
+	else if (i == 40 || i == 61)
+		return; /* 40: learned later; 61: the NAT side of 60, no owner of its own */
+	else if (i == 50)
+		p[0] = owner(500, 5, 4000, "first", 11);
+	else if (i == 60)
+		p[0] = owner(700, 7, 0, "natc", 33);
+	else if (i % 70 == 35) /* flows more than OWNER_RUN_GAP apart */
+		p[0] = owner(800, 8, 1000, "beacon", 11);
+	else if (i % 2 == 0)
+		p[0] = owner(100, 1, 1000, "alpha", 11);
+	else
+		p[0] = owner(200, 2, 2000, "beta", 22);
+	if (i % 2 == 0 && p[0].valid && p[0].pid == 100) /* both ends local: a server */
+		p[1] = owner(900, 9, 0, "server", 11);
+}
+
+static struct flow_record record(const struct model *m, int i, const struct ecap_proc p[2])
+{
+	struct flow_record r = { .id = m->id[i], .first_ns = T0 + (uint64_t)i * SLOT_NS };
+	r.key.proto = FLOW_PROTO_TCP;
+	r.key.family = 4;
+	memset(r.key.addr_a + 10, 0xff, 2);
+	memset(r.key.addr_b + 10, 0xff, 2);
+	r.key.addr_a[12] = r.key.addr_b[12] = 127;
+	r.key.addr_a[15] = r.key.addr_b[15] = 1;
+	r.key.port_a = (uint16_t)(20000 + i);
+	r.key.port_b = 443;
+	r.proc[0] = p[0];
+	r.proc[1] = p[1];
+	return r;
+}
+
+static void put_process(struct store *s, uint32_t pid, uint64_t start, const char *ctr)
+{
+	struct ecap_proc_info pi = { .pid = pid, .start_ns = start,
+				     .start_wall_ns = BOOT_WALL + start, .ppid = 1 };
+	snprintf(pi.exe, sizeof(pi.exe), "/usr/bin/gamma");
+	snprintf(pi.container_id, sizeof(pi.container_id), "%s", ctr);
+	assert_int_equal(store_put_process(s, &pi), 0);
+}
+
+/* Writes the store (small chunks: a few flows each, about 40 chunks) and fills the model. */
+static void write_owners_store(const char *dir, const struct store_options *o, struct model *m)
+{
+	struct store *s;
+	memset(m, 0, sizeof(*m));
+	assert_int_equal(store_open(dir, STORE_WRITE, o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	uint8_t data[200];
+	memset(data, 0x42, sizeof(data));
+	for (int i = 0; i < SLOTS; i++) {
+		m->id[i] = store_new_flow_id(s);
+		m->linked_to[i] = -1;
+		first_owners(i, m->proc[i]);
+		if (i == 30)
+			put_process(s, 300, GAMMA1_START, "");
+		if (i == 150)
+			put_process(s, 300, GAMMA2_START, "0123456789ab0123456789ab0123456789ab"
+							  "0123456789ab0123456789ab0123");
+		struct flow_record r = record(m, i, m->proc[i]);
+		assert_int_equal(store_put_flow(s, &r), 0);
+		if (i == 61) {
+			struct flow_link l = { .pre_id = m->id[60], .post_id = m->id[61],
+					       .kind = 1, .ts_ns = r.first_ns };
+			assert_int_equal(store_put_flow_link(s, &l), 0);
+			m->linked_to[60] = 61;
+		}
+		if (i == 80) { /* slot 40's owner, learned 40 flows (about 7 chunks) later */
+			m->proc[40][0] = owner(400, 4, 3000, "late", 11);
+			struct flow_record late = record(m, 40, m->proc[40]);
+			assert_int_equal(store_put_flow(s, &late), 0);
+		}
+		if (i == 90) { /* slot 50's owner was another process */
+			m->proc[50][0] = owner(600, 6, 4000, "second", 11);
+			struct flow_record fixed = record(m, 50, m->proc[50]);
+			assert_int_equal(store_put_flow(s, &fixed), 0);
+		}
+		for (uint32_t k = 0; k < 3; k++) {
+			struct ecap_packet p = { .ts_ns = r.first_ns + k * 1000ull, .iface = ifid,
+						 .caplen = sizeof(data), .origlen = sizeof(data),
+						 .flags = 2, .data = data, .flow_id = m->id[i] };
+			assert_int_equal(store_append_packet(s, &p), 0);
+		}
+		if (i % 50 == 49)
+			assert_int_equal(store_sync(s), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+}
+
+/* A selection, by the owner's fields that are set (pid 0, start 0, comm NULL, uid and netns
+ * -1, container false: any), and so what it must give: the flows with such an owner. */
+struct selection {
+	const char *name;
+	uint32_t pid;
+	uint64_t start;   /* with pid: --pid PID@START, START its wall-clock start */
+	const char *comm;
+	int64_t uid, netns;
+	bool container;   /* the container of pid 300's second process */
+};
+
+#define ANY .uid = -1, .netns = -1
+static const struct selection selections[] = {
+	{ "pid 100 (interleaved with 200)", .pid = 100, ANY },
+	{ "pid 200", .pid = 200, ANY },
+	{ "pid 300 (two processes)", .pid = 300, ANY },
+	{ "pid 300 at its first start", .pid = 300, .start = GAMMA1_START, ANY },
+	{ "pid 300 at its second start", .pid = 300, .start = GAMMA2_START, ANY },
+	{ "pid 400 (learned later)", .pid = 400, ANY },
+	{ "pid 500 (owner replaced)", .pid = 500, ANY },
+	{ "pid 600 (the new owner)", .pid = 600, ANY },
+	{ "pid 700 (and its NAT link)", .pid = 700, ANY },
+	{ "pid 800 (long-lived, far apart)", .pid = 800, ANY },
+	{ "pid 900 (side B, long-lived)", .pid = 900, ANY },
+	{ "comm gamma", .comm = "gamma", ANY },
+	{ "comm late", .comm = "late", ANY },
+	{ "uid 1000", .uid = 1000, .netns = -1 },
+	{ "uid 0 and comm server", .uid = 0, .comm = "server", .netns = -1 },
+	{ "netns 22", .netns = 22, .uid = -1 },
+	{ "pid 100 and comm beta", .pid = 100, .comm = "beta", ANY },
+	{ "container 0123456789ab", .container = true, ANY },
+};
+
+static void fill_filter(const struct selection *sel, struct flow_filter *f)
+{
+	flow_filter_init(f);
+	if (sel->pid) {
+		/* as printed, 5 ms off: within STORE_START_SLACK_NS */
+		f->pid_starts[f->n_pids] = sel->start ? BOOT_WALL + sel->start + 5000000 : 0;
+		f->pids[f->n_pids++] = sel->pid;
+	}
+	if (sel->comm)
+		snprintf(f->comms[f->n_comms++], ECAP_COMM_LEN, "%s", sel->comm);
+	if (sel->uid >= 0)
+		f->uids[f->n_uids++] = (uint32_t)sel->uid;
+	if (sel->netns >= 0)
+		f->netns[f->n_netns++] = (uint32_t)sel->netns;
+	if (sel->container)
+		snprintf(f->containers[f->n_containers++], ECAP_CONTAINER_ID_MAX, "0123456789ab");
+}
+
+static bool selected(const struct selection *sel, const struct ecap_proc *p)
+{
+	return (!sel->pid || p->pid == sel->pid) && (!sel->start || p->start_ns == sel->start) &&
+	       (!sel->comm || !strcmp(p->comm, sel->comm)) &&
+	       (sel->uid < 0 || p->uid == sel->uid) && (sel->netns < 0 || p->netns == sel->netns) &&
+	       (!sel->container || (p->pid == 300 && p->start_ns == GAMMA2_START));
+}
+
+/* The flow ids the index holds (retention may have removed some). */
+static void stored_flows(struct store *s, struct idset *out)
+{
+	struct flow_filter all;
+	flow_filter_init(&all);
+	assert_int_equal(store_select_flows(s, &all, out), 0);
+}
+
+/* Every selection gives exactly the model's flows that the index still holds; returns how
+ * many flows all selections gave together (so that a caller sees they were not empty). */
+static size_t check_selections(const char *dir, const struct model *m)
+{
+	struct store *s;
+	struct idset held = { 0 };
+	size_t total = 0;
+	assert_int_equal(store_open(dir, STORE_READ, NULL, &s), 0);
+	stored_flows(s, &held);
+	for (size_t k = 0; k < sizeof(selections) / sizeof(selections[0]); k++) {
+		const struct selection *sel = &selections[k];
+		struct flow_filter f;
+		struct idset got = { 0 };
+		bool want[SLOTS] = { false };
+		fill_filter(sel, &f);
+		assert_int_equal(store_select_flows(s, &f, &got), 0);
+		size_t n_want = 0;
+		for (int i = 0; i < SLOTS; i++)
+			for (int side = 0; side < 2; side++)
+				if (m->proc[i][side].valid && selected(sel, &m->proc[i][side])) {
+					want[i] = true;
+					if (m->linked_to[i] >= 0)
+						want[m->linked_to[i]] = true;
+				}
+		for (int i = 0; i < SLOTS; i++) {
+			bool expected = want[i] && idset_has(&held, m->id[i]);
+			n_want += expected;
+			if (expected != idset_has(&got, m->id[i]))
+				fail_msg("%s: flow of slot %d %s", sel->name, i,
+					 expected ? "missing" : "selected but not the owner's");
+		}
+		assert_int_equal(got.n, n_want);
+		total += got.n;
+		idset_free(&got);
+	}
+	/* the starts of pid 300 among its flows */
+	struct flow_filter f;
+	uint64_t starts[4];
+	fill_filter(&selections[2], &f);
+	int n = store_pid_processes(s, &f, 300, starts, 4);
+	int want = idset_has(&held, m->id[30]) + idset_has(&held, m->id[150]);
+	assert_int_equal(n, want);
+	if (n)
+		assert_int_equal(starts[n - 1], BOOT_WALL + GAMMA2_START);
+	idset_free(&held);
+	store_close(s);
+	return total;
+}
+
+/* The rule readers rely on: every owner row of flow_procs lies in its owner's range. */
+static void check_ranges_cover(const char *dir)
+{
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM flow_procs p WHERE NOT EXISTS "
+				   "(SELECT 1 FROM owner_flows o WHERE o.pid = p.pid AND "
+				   "o.start = p.start AND o.uid = p.uid AND o.comm = p.comm AND "
+				   "o.netns = p.netns AND p.flow_id BETWEEN o.first_flow AND "
+				   "o.last_flow)"),
+			 0);
+}
+
+static void small_store(struct store_options *o)
+{
+	store_options_default(o);
+	o->chunk_bytes = 4096;
+	o->segment_bytes = 16 * 1024;
+	o->quiet = true;
+}
+
+static void test_owner_selections(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	static struct model m;
+	small_store(&o);
+	write_owners_store(f->dir, &o, &m);
+	assert_true(index_int(f->dir, "SELECT count(*) FROM chunks") >= 30);
+	check_ranges_cover(f->dir);
+	/* a row per owner and chunk, not per flow; pid 800 has one for each of its three
+	 * flows */
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows") * 2 <
+		    index_int(f->dir, "SELECT count(*) FROM flow_procs"));
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
+				   "first_flow = last_flow"),
+			 3);
+	size_t total = check_selections(f->dir, &m);
+	assert_true(total > SLOTS);
+	/* the short-lived owner's row is its one flow */
+	assert_int_equal(index_int(f->dir, "SELECT last_flow - first_flow FROM owner_flows "
+				   "WHERE pid = 300 AND start = 100000000000"),
+			 0);
+	/* the same from the segments alone */
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	check_ranges_cover(f->dir);
+	assert_int_equal(check_selections(f->dir, &m), total);
+}
+
+/* An index of version 6 (flow_procs indexed by pid, comm and uid, no owner_flows), as that
+ * ecap left it, is migrated when opened and answers the same. */
+static void test_owner_migration(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	static struct model m;
+	small_store(&o);
+	write_owners_store(f->dir, &o, &m);
+	size_t total = check_selections(f->dir, &m);
+	/* (no secrets here, so the near secrets' part of version 7 is the column alone) */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks WHERE near_secrets"), 0);
+	index_exec(f->dir, "ALTER TABLE chunks DROP COLUMN near_secrets; DROP TABLE owner_flows;"
+			   "CREATE INDEX flow_procs_by_pid ON flow_procs(pid);"
+			   "CREATE INDEX flow_procs_by_comm ON flow_procs(comm);"
+			   "CREATE INDEX flow_procs_by_uid ON flow_procs(uid);"
+			   "PRAGMA user_version = 6;");
+	assert_int_equal(check_selections(f->dir, &m), total);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name LIKE "
+				   "'flow_procs_by_%'"),
+			 0);
+	check_ranges_cover(f->dir);
+	/* made from flow_procs: the replaced owner (pid 500) has no row */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 11);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
+				   "first_flow = last_flow"),
+			 3);
+}
+
+/* Retention drops the older half: the selections give the owners' flows that are left, and
+ * every owner row whose flows all went goes. */
+static void test_owner_retention(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	static struct model m;
+	small_store(&o);
+	o.max_age_ns = 30 * NS;
+	write_owners_store(f->dir, &o, &m);
+	int64_t first = index_int(f->dir, "SELECT min(id) FROM flows");
+	assert_true(first > (int64_t)m.id[60] && first < (int64_t)m.id[150]);
+	check_ranges_cover(f->dir);
+	assert_true(check_selections(f->dir, &m) > 0);
+	/* pid 300's first process, 400 and 700 had their flows in the first half */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid IN (400, "
+				   "700) OR (pid = 300 AND start = 100000000000)"),
+			 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800"),
+			 index_int(f->dir, "SELECT count(*) FROM flow_procs WHERE pid = 800"));
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800") < 3);
+	/* and every row left has a flow of its owner, but the replaced owner's (pid 500: rows
+	 * are looked at when their owner's flows go, and its flow went as pid 600's) */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows o WHERE pid != 500 "
+				   "AND NOT EXISTS (SELECT 1 FROM flow_procs p WHERE p.flow_id "
+				   "BETWEEN o.first_flow AND o.last_flow AND p.pid = o.pid AND "
+				   "p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND "
+				   "p.netns = o.netns)"),
+			 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_owner_selections, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_owner_migration, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_owner_retention, tmp_store_setup,
+						tmp_store_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
