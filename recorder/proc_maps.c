@@ -6,16 +6,7 @@
 
 #include <stddef.h>
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 /* Digits of base 16 or 10 at *p (at least one, at most 16 or 19: no overflow), then *p past
  * them. false: none, or too many. */
@@ -26,7 +17,7 @@ static bool number(const char **p, unsigned base, uint64_t *out)
 	unsigned n = 0;
 	int d;
 
-	while ((d = hex_digit(*s)) >= 0 && (unsigned)d < base) {
+	while ((d = hex_digit_value(*s)) >= 0 && (unsigned)d < base) {
 		if (++n > (base == 16 ? 16u : 19u))
 			return false;
 		v = v * base + (unsigned)d;

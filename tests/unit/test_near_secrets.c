@@ -51,12 +51,8 @@ static void put_packet(struct store *s, uint32_t ifid, uint64_t flow, uint32_t n
 	assert_int_equal(store_append_packet(s, &p), 0);
 }
 
-/*
- * Flow f (1..3) has its session in a chunk of its own with its first three secrets, the other
- * two in the next chunk (all near: no row); but flow 3's fifth comes ten chunks later, through
- * the key log's path (not near: a secrets row and a secret_chunks row).
- */
-static void write_sessions(const char *dir)
+/* A writer on dir with interface lo (*ifid) and flows 1..n recorded. */
+static struct store *open_with_flows(const char *dir, uint64_t n, uint32_t *ifid)
 {
 	struct store_options o;
 	store_options_default(&o);
@@ -64,9 +60,8 @@ static void write_sessions(const char *dir)
 	struct store *s;
 	assert_int_equal(store_open(dir, STORE_WRITE, &o, &s), 0);
 	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
-	uint32_t ifid, n = 0;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
-	for (uint64_t f = 1; f <= FLOWS; f++) {
+	assert_int_equal(store_add_interface(s, &ifc, ifid), 0);
+	for (uint64_t f = 1; f <= n; f++) {
 		assert_int_equal(store_new_flow_id(s), f);
 		struct flow_record r = { .id = f, .first_ns = T0 };
 		r.key.proto = FLOW_PROTO_TCP;
@@ -74,6 +69,20 @@ static void write_sessions(const char *dir)
 		r.key.port_a = (uint16_t)(40000 + f);
 		r.key.port_b = 443;
 		assert_int_equal(store_put_flow(s, &r), 0);
+	}
+	return s;
+}
+
+/*
+ * Flow f (1..3) has its session in a chunk of its own with its first three secrets, the other
+ * two in the next chunk (all near: no row); but flow 3's fifth comes ten chunks later, through
+ * the key log's path (not near: a secrets row and a secret_chunks row).
+ */
+static void write_sessions(const char *dir)
+{
+	uint32_t ifid, n = 0;
+	struct store *s = open_with_flows(dir, FLOWS, &ifid);
+	for (uint64_t f = 1; f <= FLOWS; f++) {
 		struct tls_secret sec = secret(f, 0);
 		assert_int_equal(store_put_tls_session(s, sec.client_random, f), 0);
 		put_packet(s, ifid, f, n++);
@@ -259,23 +268,8 @@ static void test_near_damaged_dsb(void **state)
 static void test_session_on_two_flows(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_options o;
-	store_options_default(&o);
-	o.quiet = true;
-	struct store *s;
-	assert_int_equal(store_open(fx->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid, n = 0;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
-	for (uint64_t f = 1; f <= 3; f++) {
-		assert_int_equal(store_new_flow_id(s), f);
-		struct flow_record r = { .id = f, .first_ns = T0 };
-		r.key.proto = FLOW_PROTO_TCP;
-		r.key.family = 4;
-		r.key.port_a = (uint16_t)(40000 + f);
-		r.key.port_b = 443;
-		assert_int_equal(store_put_flow(s, &r), 0);
-	}
+	struct store *s = open_with_flows(fx->dir, 3, &ifid);
 	struct tls_secret sec = secret(1, 0);
 	assert_int_equal(store_put_tls_session(s, sec.client_random, 1), 0);
 	put_packet(s, ifid, 1, n++);
