@@ -70,7 +70,22 @@ expect() {
 	for n in $2; do lines=$((lines + $(grep -c " ${CR[$n]} " "$T/cap/keys.log"))); done
 	assert_eq "$lines" "$(field "$f" dsb_lines)" "$name: secrets in the DSBs"
 	assert_eq 1 "$(field "$f" dsb_first)" "$name: DSBs before the first packet"
-	assert_eq 1 "$(field "$f" ts_sorted)" "$name: packets in time order"
+	# in the order recorded: the export's packets are a subsequence of the capture's, which
+	# is in time order unless tcpdump on lo with two CPUs left a packet a few microseconds
+	# early; then the export keeps that order too
+	local order
+	order=$({ tshark -r "$T/cap/tls.pcap" -T fields -e frame.time_epoch; echo -; \
+		tshark -r "$f" -T fields -e frame.time_epoch; } 2>/dev/null | awk '
+		$1 == "-" { inexport = 1; next }
+		!inexport { cap[++n] = $1; if (n > 1 && cap[n - 1] "" > $1 "") early = 1; next }
+		{ while (i < n && cap[++i] != $1) ; if (cap[i] != $1) lost = 1 }
+		END { print (lost ? "not-a-subsequence" : "subsequence") (early ? "" : " sorted") }')
+	case $order in
+	subsequence*) ;;
+	*) fail "$name: packets not in the recorded order" ;;
+	esac
+	[ "$order" != "subsequence sorted" ] ||
+		assert_eq 1 "$(field "$f" ts_sorted)" "$name: packets in time order"
 	local epbs
 	epbs=$(field "$f" epbs)
 	assert_eq "$epbs" "$(field "$f" ifrecv)" "$name: isb_ifrecv"
