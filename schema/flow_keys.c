@@ -299,6 +299,43 @@ static int settle(struct flow_id_ranges *r)
 	return 0;
 }
 
+int flow_keys_chunk_ranges(const struct flow_keys_wanted *w, const uint8_t *ids,
+			   size_t ids_len, const uint8_t *filter, size_t len,
+			   struct flow_id_ranges *r)
+{
+	size_t off = 0, foff = 0, glen = 0;
+	const uint8_t *group = NULL;
+	uint64_t next = 0, lo, hi;
+	size_t left = 0; /* ids of the current group still to come */
+	bool take = false, damaged = false;
+	int n, err = 0;
+	/* the ids in order, FLOW_KEYS_GROUP to a group; a run may span groups */
+	while (!err && (n = idruns_next(ids, ids_len, &off, &next, &lo, &hi)) == 1) {
+		while (!err && lo <= hi) {
+			if (!left) {
+				int g = damaged ? -1 : next_group(filter, len, &foff, &group, &glen);
+				damaged = g != 1;
+				take = damaged || group_may_match(w, group, glen);
+				left = FLOW_KEYS_GROUP;
+			}
+			if (damaged) { /* no group left to ask: the rest at once (ids may lie) */
+				err = push_range(r, lo, hi);
+				break;
+			}
+			uint64_t room = left - 1, end = hi - lo > room ? lo + room : hi;
+			if (take)
+				err = push_range(r, lo, end);
+			left -= (size_t)(end - lo + 1);
+			if (end == hi)
+				break;
+			lo = end + 1;
+		}
+	}
+	if (err)
+		return err;
+	return n < 0 || !ids_len ? 1 : 0;
+}
+
 static void wanted_from(struct flow_keys_wanted *w, const struct flow_filter *f)
 {
 	memset(w, 0, sizeof(*w));
@@ -343,34 +380,12 @@ int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_k
 		const uint8_t *filter = sqlite3_column_blob(st, 2);
 		size_t len = (size_t)sqlite3_column_bytes(st, 2);
 		c->scanned_to = sqlite3_column_int64(st, 0);
-		const uint8_t *ids = sqlite3_column_blob(st, 1);
-		size_t ids_len = (size_t)sqlite3_column_bytes(st, 1), off = 0, foff = 0, glen = 0;
-		const uint8_t *group = NULL;
-		uint64_t next = 0, lo, hi;
-		size_t left = 0; /* ids of the current group still to come */
-		bool take = false, damaged = false;
-		int n;
-		/* the ids in order, FLOW_KEYS_GROUP to a group; a run may span groups */
-		while (!err && (n = idruns_next(ids, ids_len, &off, &next, &lo, &hi)) == 1) {
-			while (!err && lo <= hi) {
-				if (!left) {
-					int g = damaged ? -1 : next_group(filter, len, &foff, &group,
-									  &glen);
-					damaged = g != 1;
-					take = damaged || group_may_match(&w, group, glen);
-					left = FLOW_KEYS_GROUP;
-				}
-				uint64_t room = left - 1, end = hi - lo > room ? lo + room : hi;
-				if (take)
-					err = push_range(r, lo, end);
-				left -= (size_t)(end - lo + 1);
-				if (end == hi)
-					break;
-				lo = end + 1;
-			}
-		}
-		if (n < 0 || (!ids_len && !err))
+		err = flow_keys_chunk_ranges(&w, sqlite3_column_blob(st, 1),
+					     (size_t)sqlite3_column_bytes(st, 1), filter, len, r);
+		if (err == 1) {
 			r->all = true; /* damaged: its flows could be any */
+			err = 0;
+		}
 	}
 	if (!err && !r->all && rc != SQLITE_DONE)
 		err = sqlite_errno(rc);

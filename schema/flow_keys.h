@@ -90,6 +90,13 @@ struct flow_keys_cache {
 	struct flow_id_ranges r;
 };
 
+/* Adds to r the ranges of chunk's flow ids (its `ids` and `filter` columns, as stored: hostile
+ * bytes) whose group's filter may hold what w asks. 0; 1 when ids is damaged or empty (its
+ * flows could be any); -ENOMEM. A damaged filter makes its groups from there on match. */
+int flow_keys_chunk_ranges(const struct flow_keys_wanted *w, const uint8_t *ids,
+			   size_t ids_len, const uint8_t *filter, size_t len,
+			   struct flow_id_ranges *r);
+
 /* The ranges of flow ids a selection by f's hosts, ports and tuples can match, kept in c (valid
  * until the next call with c); *out points at them. 0 or a negative errno. */
 int flow_keys_candidates(sqlite3 *db, const struct flow_filter *f, struct flow_keys_cache *c,
