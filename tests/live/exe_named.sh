@@ -39,17 +39,13 @@ for i in 1 2 3; do
 	pid=${CURLS[$((i - 1))]}
 	"$ECAP_EXPORT" --store "$S" --pid "$pid" -o "$T/c$i.pcapng" -q ||
 		fail "export --pid $pid (curl $i) found nothing"
-	tshark -r "$T/c$i.pcapng" -T fields -e frame.comment 2>/dev/null | python3 -c '
+	tshark -r "$T/c$i.pcapng" -T fields -e frame.comment 2>/dev/null | PYTHONPATH="$ECAP_SRC/tests/live" python3 -c '
 import sys
+from comment_owners import owners
 pid, exe, args, srv, srv_exe = sys.argv[1:]
 n = 0
 for line in sys.stdin:
-    blocks = {"": {}, "Peer ": {}}
-    for kv in line.rstrip("\n").split("\\n"):
-        key, _, val = kv.partition(": ")
-        pre = "Peer " if key.startswith("Peer ") else ""
-        blocks[pre][key[len(pre):]] = val
-    who = {b.get("PID"): b for b in blocks.values()}
+    who = owners(line)
     c, s = who[pid], who[srv]
     assert c.get("Exe") == exe and c.get("Args") == args, c
     assert s.get("Exe") == srv_exe, s

@@ -61,17 +61,13 @@ assert_ge 10 "$N" "packets of curl's connection"
 ARGS="curl -s --rate 1/s -o $T/got -A ecap-who-test http://127.0.0.1:$PORT/big.bin -o $T/got2"
 ARGS="$ARGS http://127.0.0.1:$PORT/big.bin"
 # every packet: curl's block (its own, or the Peer one) and the server's, key by key
-tshark -r "$T/pid.pcapng" -T fields -e frame.comment 2>/dev/null | python3 -c '
+tshark -r "$T/pid.pcapng" -T fields -e frame.comment 2>/dev/null | PYTHONPATH="$ECAP_SRC/tests/live" python3 -c '
 import sys
+from comment_owners import owners
 curl, srv, args, exe, ppid, cg, cid, srv_exe = sys.argv[1:]
 n = 0
 for line in sys.stdin:
-    blocks = {"": {}, "Peer ": {}}
-    for kv in line.rstrip("\n").split("\\n"):
-        key, _, val = kv.partition(": ")
-        pre = "Peer " if key.startswith("Peer ") else ""
-        blocks[pre][key[len(pre):]] = val
-    who = {b.get("PID"): b for b in blocks.values()}
+    who = owners(line)
     c, s = who[curl], who[srv]
     want = {"Args": args, "Exe": exe, "ParentPID": ppid, "ParentCmd": "bash", "NsPID": curl,
             "Cgroup": cg, "ContainerId": cid, "ContainerRuntime": "podman", "Cmd": "curl"}
