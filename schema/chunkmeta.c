@@ -501,6 +501,8 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 		case SEC_PKTFLOW: {
 			/* lf + 1 is 0 for CHUNKMETA_NO_FLOW: the maximum skips it, without a
 			 * branch (a chunk lists a thousand packets or more) */
+			if (!count) /* nothing to add (and no list yet to point into) */
+				break;
 			uint32_t *out = m->pktflow + m->n_pktflow, top = flows_named;
 			for (uint32_t i = 0; i < count; i++) {
 				uint32_t lf1 = le32_load(s + 4 * (size_t)i) + 1;
