@@ -12,6 +12,12 @@
 #                              ClientHello is split over two segments, ptcpdump comments and
 #                              epb_flags on the client's packets
 #   ptcpdump IN OUT PID CMD    pcap IN to pcapng OUT with ptcpdump comments on every packet
+#   longflow OUT               pcapng of two long-lived TCP flows with process comments amid
+#                              16 MB of incompressible UDP: "ssh" (pid 3131 with its Args,
+#                              Exe and Start, 127.0.0.1:50022
+#                              -> 127.0.0.2:22) sends 5 packets at the start and 5 more 12 s
+#                              later, "psql" (pid 4242, 127.0.0.5:50023 -> 127.0.0.6:5432)
+#                              one every 250 ms throughout (see retention_long_flow.sh)
 # Timestamps start at 1764140400.123456789 so that the tests can check nanoseconds survive.
 import struct
 import sys
@@ -224,9 +230,47 @@ def cmd_ptcpdump(inp, out, pid, cmd, extra=''):
         f.write(ng.out)
 
 
+def cmd_longflow(out):
+    import random
+    rnd = random.Random(7)
+    ms = 1000000
+    frames = []  # (ts, ip packet, comment, epb flags)
+
+    def conn(t, a, b, sport, dport, segs, comment):
+        for i, (from_client, seg) in enumerate(segs):
+            src, dst = (a, b) if from_client else (b, a)
+            frames.append((t + i * ms, ipv4(src, dst, 6, seg), comment,
+                           2 if from_client else 1))
+
+    ssh = (b'PID: 3131\nCmd: ssh\nArgs: ssh alice@db\nExe: /usr/bin/ssh\n'
+           b'Start: 2025-11-26T07:00:00.00Z')
+    psql = b'PID: 4242\nCmd: psql'
+    L = conversation(50022, 22, b'ls\n')
+    conn(0, A4, B4, 50022, 22, L[:5], ssh)
+    conn(12200 * ms, A4, B4, 50022, 22,
+         [(True, tcp(50022, 22, 1004, 5020, PSH | ACK, b'exit\n'))] + L[4:], ssh)
+    K, P = [127, 0, 0, 5], [127, 0, 0, 6]
+    conn(0, K, P, 50023, 5432, conversation(50023, 5432)[:3], psql)
+    for i in range(1, 56):
+        conn(i * 250 * ms, K, P, 50023, 5432,
+             [(True, tcp(50023, 5432, 1000 + i, 5001, PSH | ACK, b'select 1;'))], psql)
+    U, V = [127, 0, 0, 3], [127, 0, 0, 4]
+    for i in range(13500):
+        t = (100 + i + (200 if i >= 12000 else 0)) * ms
+        frames.append((t, ipv4(U, V, 17, udp(5000, 6000, rnd.randbytes(1200))), None, 0))
+    frames.sort(key=lambda f: f[0])
+    ng = Ng(False)
+    ng.shb()
+    ng.idb(1, b'lo', 9)
+    for ts, ip, comment, flags in frames:
+        ng.epb(0, T0_NS + ts, eth(ip), flags, (comment,) if comment else ())
+    with open(out, 'wb') as f:
+        f.write(ng.out)
+
+
 if __name__ == '__main__':
     cmds = {'udp': cmd_udp, 'linktypes': cmd_linktypes, 'portreuse': cmd_portreuse,
-            'tlsdsb': cmd_tlsdsb, 'ptcpdump': cmd_ptcpdump}
+            'tlsdsb': cmd_tlsdsb, 'ptcpdump': cmd_ptcpdump, 'longflow': cmd_longflow}
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         sys.exit('usage: mkcap.py {%s} ARGS...' % ','.join(cmds))
     cmds[sys.argv[1]](*sys.argv[2:])
