@@ -70,6 +70,8 @@ struct flow {
 				   * stream; 0xff: free */
 	struct tls_hello_state tls; /* the pipeline's ClientHello search */
 	uint64_t nat_peer;        /* the flow this one is linked to through NAT (0: none) */
+	uint32_t store_epoch;     /* the store's epoch of its latest record (store_flow_epoch;
+				   * 0: none yet) */
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };
 

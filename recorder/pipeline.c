@@ -234,6 +234,15 @@ static bool set_proc(struct flow *f, enum flow_side side, const struct ecap_proc
 	return true;
 }
 
+/* The flow's record into the open chunk, which is of the store's epoch from then on. */
+static int put_flow(struct pipeline *p, struct flow *f)
+{
+	int r = store_put_flow(p->store, &f->rec);
+	if (r >= 0)
+		f->store_epoch = store_flow_epoch(p->store);
+	return r;
+}
+
 /* ---- interfaces ------------------------------------------------------------------------- */
 
 /* The entry of interface id iface, made when missing; NULL when out of memory. */
@@ -665,8 +674,11 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 				side = side == FLOW_SIDE_A ? FLOW_SIDE_B : FLOW_SIDE_A;
 			dirty |= set_proc(f, side, proc);
 		}
-		if (dirty) {
-			r = store_put_flow(p->store, &f->rec);
+		/* and again in each epoch of the store in which it has packets (store.h) */
+		if (dirty || f->store_epoch != store_flow_epoch(p->store)) {
+			if (!dirty)
+				p->st.flow_records_again++;
+			r = put_flow(p, f);
 			if (r < 0)
 				return r;
 		}
@@ -738,7 +750,7 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
 			continue;
 		p->st.peer_owners++;
 		if (set_proc(f, local, &e->proc))
-			return store_put_flow(p->store, &f->rec);
+			return put_flow(p, f);
 		return 0;
 	}
 	return 0;
@@ -803,7 +815,7 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 	 */
 	if (f && (!closed || !f->rec.proc[local].valid)) {
 		if (set_proc(f, local, &so->proc)) {
-			int r = store_put_flow(p->store, &f->rec);
+			int r = put_flow(p, f);
 			if (r < 0)
 				return r;
 		}

@@ -134,6 +134,8 @@ int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns);
 struct pipeline_stats {
 	uint64_t packets, bytes;
 	uint64_t flows;             /* flows created */
+	uint64_t flow_records_again; /* records of live flows stored again in a new epoch of the
+				      * store (store_flow_epoch), so that each segment has them */
 	uint64_t active_flows;
 	uint64_t non_flow_packets;  /* ARP and the like: stored without a flow */
 	uint64_t tls_sessions;      /* client_randoms linked to flows */

@@ -686,6 +686,9 @@ void replay_summary(FILE *out, const struct replay_result *res, struct pipeline 
 	fprintf(out, "flows: %" PRIu64 " (%" PRIu64 " packets outside any flow), "
 		"%" PRIu64 " packets with a process comment\n", ps.flows, ps.non_flow_packets,
 		res->attributed);
+	if (ps.flow_records_again)
+		fprintf(out, "flow records stored again for later segments: %" PRIu64 "\n",
+			ps.flow_records_again);
 	uint64_t unlinked = ps.secrets > ps.secrets_linked ? ps.secrets - ps.secrets_linked : 0;
 	fprintf(out, "TLS sessions: %" PRIu64 "; secrets: %" PRIu64 " new (%" PRIu64
 		" linked to a session, %" PRIu64 " unlinked), %" PRIu64 " already known\n",

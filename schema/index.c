@@ -355,6 +355,20 @@ static int migrate_7_near_secrets(struct index *ix)
 	return exec(ix, "ALTER TABLE chunks ADD COLUMN near_secrets INTEGER NOT NULL DEFAULT 0");
 }
 
+/*
+ * Version 7 to 8, the flows' part: a writer now stores a live flow's record again in each
+ * segment where it has packets (store.h store_flow_epoch), so the row of flow keys of a chunk
+ * that retention deletes goes with it (index_drop_chunks): the flows it names that are left
+ * have records in the chunks kept. Chunks indexed before, by a writer that did not, keep
+ * their rows while a flow of their id range is left, as version 7 did: from which chunk on
+ * the rows go with their chunks is setting flow_keys_own_from (none: every chunk's).
+ */
+static int migrate_8_flows(struct index *ix)
+{
+	return exec(ix, "INSERT OR REPLACE INTO settings(key, value) SELECT 'flow_keys_own_from', "
+			"coalesce(max(id), 0) + 1 FROM chunks");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -366,7 +380,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 6)
+	if (from < 1 || from > 7)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -394,6 +408,9 @@ static int index_migrate(struct index *ix)
 		err = migrate_7_flow_keys(ix);
 	if (!err && from <= 6)
 		err = migrate_7_owner_ranges(ix);
+	/* 7 -> 8: a chunk's flow keys go with it (the records are in each segment) */
+	if (!err && from <= 7)
+		err = migrate_8_flows(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -1197,9 +1214,13 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
 		NULL, /* drop_owner_rows() */
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
-		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
+		/* a chunk's flow keys go with it: each flow left has its record in a chunk kept
+		 * (store.h store_flow_epoch); but those of a chunk written before version 8
+		 * stay while a flow of its id range does (index.sql) */
 		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
-		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
+		"AND (chunk_id >= coalesce((SELECT value FROM settings WHERE "
+		"key = 'flow_keys_own_from'), 0) "
+		"OR NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi))",
 		"DELETE FROM chunk_flow_keys WHERE chunk_id < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks) "
 		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 7 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 8 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -90,8 +90,11 @@ DROP INDEX IF EXISTS flows_by_port_b;
 -- (idruns.h), from ids_lo to ids_hi; filter, a Bloom filter of their addresses, ports and
 -- (address, port) pairs (keyfilter.c). A selection by --host, --port or tuple reads the flows
 -- of the chunks whose filter may hold its keys. One row per chunk with flow records, made with
--- the chunk; it stays after its chunk while a flow in ids_lo..ids_hi does, so that a flow
--- whose first chunks are gone is still found.
+-- the chunk. Since version 8 it goes with its chunk: a writer stores a live flow's record
+-- again in each segment where the flow has packets (store.h store_flow_epoch), so a flow
+-- left has rows of chunks kept. A row of a chunk indexed before version 8 (below setting
+-- flow_keys_own_from) stays after its chunk while a flow in ids_lo..ids_hi does, so that a
+-- flow whose first chunks are gone is still found.
 CREATE TABLE IF NOT EXISTS chunk_flow_keys (
 	chunk_id INTEGER PRIMARY KEY,
 	ids_lo   INTEGER NOT NULL,

@@ -278,6 +278,7 @@ static int init_writer(struct store *s)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	s->cb.run = s->cb_spare.run = &s->run;
 	s->seg_fd = s->seg_dio_fd = -1;
+	s->cb_epoch = 1; /* a flow never stored has epoch 0 (store_flow_epoch) */
 	s->unsynced_fd = -1;
 	if ((err = store_recover(s)) || (err = store_seal_open(s)))
 		return err;
@@ -477,6 +478,7 @@ static int finish_chunk(struct store *s, bool block)
 		uint32_t lost = m->packets;
 		s->st.packets_lost += lost;
 		store_secrets_forget(s); /* the carry-over may not keep them all */
+		s->chunks_lost++;        /* nor every record: writers store them again */
 		bool drop = s->opt.drop_when_full && (err == -ENOSPC || err == -EDQUOT);
 		int cerr = drop ? store_carry_over(s, cb) : 0;
 		chunk_builder_reset(cb);
@@ -528,6 +530,14 @@ static int finish_chunk(struct store *s, bool block)
 	chunk_builder_reset(cb);
 	/* behind, the segment grows on: its seal would need the index */
 	if (s->seg_size >= s->opt.segment_bytes && !s->ix_behind) {
+		/* The segment takes no chunk of a new epoch (store_flow_epoch): an empty open
+		 * chunk begins one now, for the next segment; one with packets already, of the
+		 * segment's epoch, joins it as its last chunk (close_chunk), and the seal waits
+		 * for that chunk. */
+		if (s->cb_epoch == s->sub_epoch && chunk_builder_empty(&s->cb))
+			s->cb_epoch++;
+		if (s->cb_epoch == s->sub_epoch)
+			return 0;
 		if ((err = seal_segment(s)))
 			return err;
 		/* Size retention at every seal, not only on store_tick's timer: a fast writer
@@ -585,6 +595,10 @@ static int close_chunk(struct store *s)
 				     .on_written = s->ix_behind ? NULL : index_written, .ctx = s };
 	s->inflight = true;
 	s->chunk_opened_mono = 0;
+	s->sub_epoch = s->cb_epoch;
+	/* a chunk that joined a full segment is its last: the next begins a new epoch */
+	if (s->seg_size >= s->opt.segment_bytes && !s->ix_behind)
+		s->cb_epoch++;
 	chunk_writer_submit(s->writer, &s->job);
 	return s->opt.sync_writer ? finish_chunk(s, true) : 0;
 }
@@ -646,37 +660,14 @@ int store_append_packet(struct store *s, const struct ecap_packet *pkt)
 	return 0;
 }
 
-int store_put_flow(struct store *s, const struct flow_record *flow)
+uint32_t store_flow_epoch(const struct store *s)
 {
-	int err = chunk_builder_add_flow(&s->cb, flow);
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
-	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+	return s->cb_epoch + s->chunks_lost;
 }
 
 int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id)
 {
 	int err = chunk_builder_add_session(&s->cb, client_random, flow_id);
-	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
-}
-
-int store_put_process(struct store *s, const struct ecap_proc_info *pi)
-{
-	int err = chunk_builder_add_process(&s->cb, pi);
-	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
-}
-
-int store_put_flow_link(struct store *s, const struct flow_link *link)
-{
-	int err = chunk_builder_add_link(&s->cb, link);
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
-	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
-}
-
-int store_put_container(struct store *s, const struct ecap_container *c)
-{
-	int err = chunk_builder_add_container(&s->cb, c);
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }
 
@@ -759,6 +750,7 @@ int store_close(struct store *s)
 	buf_free(&s->read_scratch);
 	buf_free(&s->read_frames);
 	store_secrets_read_free(s);
+	store_owners_free(s);
 	close_direct(s);
 	if (s->unsynced_fd >= 0)
 		close(s->unsynced_fd);

@@ -72,6 +72,20 @@ uint64_t store_new_flow_id(struct store *s);
 int store_append_packet(struct store *s, const struct ecap_packet *pkt);
 /* A new flow, or new facts about one (its owning processes): recorded in the open chunk. */
 int store_put_flow(struct store *s, const struct flow_record *flow);
+/*
+ * The open chunk's epoch. All chunks of one epoch go to one segment, and a segment's first
+ * chunk has an epoch of its own (no chunk of an earlier segment has it). A writer stores a
+ * flow's record again (store_put_flow) in each epoch in which the flow has packets, before
+ * its first packet of the epoch: then every segment holds the record (and owners) of every
+ * flow with packets in it, and retention, which deletes whole segments, never leaves packets
+ * of a flow that the index (live, or rebuilt from the segments kept) does not know; the
+ * records of its owners' processes and containers come along (store_owners.c). Costs the
+ * caller a compare per packet, and a record per flow and segment it has packets in. It
+ * also moves when a chunk the disk refused (drop_when_full) took records with it. Cheap, no
+ * syscall; changes only when a chunk closes or is collected (store_append_packet,
+ * store_tick, store_sync).
+ */
+uint32_t store_flow_epoch(const struct store *s);
 /* A TLS session seen in a flow (its ClientHello's client_random). */
 int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id);
 /* 1: stored; 0: this (label, client_random) was stored before; <0 error. */
@@ -81,12 +95,16 @@ int store_put_secret(struct store *s, const struct tls_secret *secret);
  * 1 stored, <0 error. */
 int store_put_session_secret(struct store *s, const struct tls_secret *secret);
 /* What an owning process was (once in a while per process: a record per chunk that needs it
- * is not needed, but retention keeps a record only as long as the chunk that carried it). */
+ * is not needed, but retention keeps a record only as long as the chunk that carried it; the
+ * store brings the latest one along with a record of a flow it owns in each later epoch,
+ * store_owners.c). */
 int store_put_process(struct store *s, const struct ecap_proc_info *pi);
-/* Two flows that are one connection before and after NAT (records.h struct flow_link). */
+/* Two flows that are one connection before and after NAT (records.h struct flow_link);
+ * brought along with pre_id's record in each later epoch (store_owners.c). */
 int store_put_flow_link(struct store *s, const struct flow_link *link);
 /* What a container's runtime said of it (stored with the process records that name it, and
- * again as long as they are: retention keeps a container while a process names it). */
+ * again as long as they are: retention keeps a container while a process names it; brought
+ * along with its process's record, as that is). */
 int store_put_container(struct store *s, const struct ecap_container *c);
 /* Packets the source lost on an interface (ring buffer full, ...), counted at ts_ns. */
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);

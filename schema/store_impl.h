@@ -60,6 +60,12 @@ struct store {
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;
+	/* The open chunk's segment epoch, and that of the last chunk handed to the writer.
+	 * Chunks of one epoch all go to one segment: a segment is sealed only once the open
+	 * chunk's epoch differs from the last one written into it (store.c finish_chunk).
+	 * store_flow_epoch() is cb_epoch + chunks_lost: it moves too when a chunk that may hold
+	 * records is lost (a full disk), so that writers store them again. */
+	uint32_t cb_epoch, sub_epoch, chunks_lost;
 	bool txn_open;                  /* index rows waiting for the next group commit */
 	bool age_closed;                /* a chunk closed by its age waits for its commit */
 	int unsynced_fd;                /* a sealed segment whose bytes still need fdatasync */
@@ -80,6 +86,7 @@ struct store {
 	struct secret_seen *seen;       /* store_secrets.c: the client_randoms met last */
 	struct dsb_cache *dsb_cache;    /* store_secrets_read.c: DSBs read last */
 	struct store_sealer *sealer;    /* store_seal.c: key, chain, the segment's digest */
+	struct owner_cache *owners;     /* store_owners.c: the owners' records stored last */
 };
 
 /* The index for a reader (store_open, fsck), migrated when older and no writer holds the
@@ -104,6 +111,9 @@ void store_secrets_forget(struct store *s);
 int store_chunk_open_dsb(struct store *s, const struct chunk_ref *ref, struct chunk_view **out);
 /* store_secrets_read.c: the DSBs read, freed (store_close) */
 void store_secrets_read_free(struct store *s);
+
+/* store_owners.c: the owners' records kept for the next epochs, freed at close */
+void store_owners_free(struct store *s);
 
 /* store_full.c */
 bool store_index_full(const struct store *s, int err);
