@@ -49,15 +49,21 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_IFACE_NETNS] = "INSERT OR IGNORE INTO interface_netns(iface, netns, ifindex, "
 			   "description) VALUES (?1, ?2, ?3, ?4)",
-	/* a flow with its totals so far (see upsert_flow); ?14-?16 only count on a conflict */
+	/* a new flow with its totals so far (see add_flow); a flow indexed already is left as
+	 * it is (its totals come at the commit) */
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
 		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO UPDATE SET "
-		    "packets = packets + excluded.packets, bytes = bytes + excluded.bytes, "
-		    "first_ns = min(first_ns, excluded.first_ns), last_ns = max(last_ns, ?14), "
-		    "first_chunk = min(first_chunk, ?15), last_chunk = max(last_chunk, ?16)",
-	[ST_PROC] = "INSERT OR REPLACE INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, "
-		    "cgroup_id, netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO NOTHING",
+	/* an owner, written only when new or other than the row's (a record stored again in
+	 * each segment names the same owners: no write) */
+	[ST_PROC] = "INSERT INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, "
+		    "netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+		    "ON CONFLICT(flow_id, side) DO UPDATE SET pid = excluded.pid, "
+		    "tid = excluded.tid, uid = excluded.uid, gid = excluded.gid, "
+		    "comm = excluded.comm, cgroup_id = excluded.cgroup_id, netns = excluded.netns, "
+		    "start = excluded.start WHERE (pid, tid, uid, gid, comm, cgroup_id, netns, start) "
+		    "IS NOT (excluded.pid, excluded.tid, excluded.uid, excluded.gid, excluded.comm, "
+		    "excluded.cgroup_id, excluded.netns, excluded.start)",
 	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
 			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
 			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
@@ -107,7 +113,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	 * (recovery) finds its rows there */
 	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
-		     "last_flow = max(last_flow, excluded.last_flow)",
+		     "last_flow = excluded.last_flow WHERE excluded.last_flow > last_flow",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 };
 
@@ -137,9 +143,10 @@ struct recent_session {
 #define RECENT_NEVER UINT64_MAX
 
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
- * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
- * whose record comes in a chunk is inserted right away with the totals gathered so far, and
- * its slot emptied: one write of its row and indexes instead of an insert and an update. */
+ * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A new
+ * flow whose record comes in a chunk is inserted right away with the totals gathered so far,
+ * and its slot emptied: one write of its row and indexes instead of an insert and an update.
+ * The record of a flow indexed already (stored again in a later segment) writes nothing. */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
@@ -543,12 +550,13 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 
 /*
  * A flow's record, in chunk chunk_id, with the totals its slot gathered (a: NULL or empty when
- * none): the row as the record's insert followed by the totals' update would leave it. On a
- * conflict (a flow already indexed, its record written again because an owner came later),
- * the record adds nothing but an earlier first_ns.
+ * none): the row as the record's insert followed by the totals' update would leave it; for a
+ * flow indexed already, nothing (*inserted false): a record of it comes again when an owner
+ * came later, and in each segment where the flow has packets (store.h store_flow_epoch), with
+ * the first_ns of its first, and its totals are added at the commit.
  */
-static int upsert_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
-		       const struct flow_agg *a)
+static int insert_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
+		       const struct flow_agg *a, bool *inserted)
 {
 	sqlite3_stmt *st;
 	bool counted = a && a->first_chunk != UINT64_MAX;
@@ -562,10 +570,9 @@ static int upsert_flow(struct index *ix, const struct flow_record *f, uint64_t c
 	sqlite3_bind_int64(st, 11, counted ? (int64_t)a->bytes : 0);
 	sqlite3_bind_int64(st, 12, (int64_t)(counted ? min_u64(chunk_id, a->first_chunk) : chunk_id));
 	sqlite3_bind_int64(st, 13, (int64_t)(counted ? max_u64(chunk_id, a->last_chunk) : chunk_id));
-	sqlite3_bind_int64(st, 14, counted ? (int64_t)a->last_ns : 0);
-	sqlite3_bind_int64(st, 15, counted ? (int64_t)a->first_chunk : INT64_MAX);
-	sqlite3_bind_int64(st, 16, counted ? (int64_t)a->last_chunk : 0);
-	return step(ix, ST_FLOW);
+	err = step(ix, ST_FLOW);
+	*inserted = !err && sqlite3_changes(ix->db) > 0;
+	return err;
 }
 
 static int flush_aggregates(struct index *ix)
@@ -813,13 +820,14 @@ static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
 	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
 }
 
-/* The flow's row with what its slot gathered, which then starts again from nothing; then its
- * owners. */
+/* A new flow's row with what its slot gathered, which then starts again from nothing (a flow
+ * indexed already keeps its slot for the commit: one write of its row); then its owners. */
 static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id)
 {
 	struct flow_agg *a = agg_find(ix, f->id);
-	int err = upsert_flow(ix, f, chunk_id, a);
-	if (!err && a) {
+	bool inserted;
+	int err = insert_flow(ix, f, chunk_id, a, &inserted);
+	if (!err && a && inserted) {
 		a->packets = a->bytes = a->last_ns = a->last_chunk = 0;
 		a->first_ns = a->first_chunk = UINT64_MAX;
 	}
