@@ -6,13 +6,14 @@
  * stored again in a later epoch as a writer must (store.h): found by port, host, tuple, pid
  * and comm with its owner (and by --exe and --container: its process's records come along),
  * by the live index and by one rebuilt from the segments left; and so is a flow whose first
- * segments alone went, with its NAT link.
+ * segments alone went, with its NAT link; and an index of schema 7 migrated to 8.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,12 +349,64 @@ static void test_quiet_flow_after_retention(void **state)
 	}
 }
 
+static int64_t index_int(const char *dir, const char *sql)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t v = -1;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* An index of schema 7 (whose writer stored each record once) migrates to 8: the flow key
+ * rows of its chunks keep schema 7's retention (setting flow_keys_own_from: the first chunk
+ * after them), a new index has no such chunk. */
+static void test_migrate_7(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct live_flow ssh = { tcp_flow(store_new_flow_id(s), 2, 22, 3131, "ssh"), 0 };
+	for (uint32_t n = 0; n < 10; n++)
+		put_packet(s, ifid, &ssh, n);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM settings WHERE key = "
+				   "'flow_keys_own_from'"), 0);
+	char p[128], *msg = NULL;
+	sqlite3 *db;
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, &msg), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 8);
+	assert_int_equal(index_int(f->dir, "SELECT value FROM settings WHERE key = "
+				   "'flow_keys_own_from'"),
+			 index_int(f->dir, "SELECT max(id) + 1 FROM chunks"));
+	assert_true(index_int(f->dir, "SELECT max(id) FROM chunks") >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_epochs_writer_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_epochs_sync_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quiet_flow_after_retention, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_7, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
