@@ -309,18 +309,28 @@ void proof_shb_lines(struct proof *p, char *out, size_t cap)
 		 *p->versions ? p->versions : "no packets", fp, seal, PROOF_SUFFIX);
 }
 
+/* Room reserved before a line is formatted: a chunk line is under 160 bytes. */
+#define PROOF_LINE_ROOM 256
+
 static void put_line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put_line(struct buf *b, const char *fmt, ...)
 {
+	/* formatted once into the room there is (a line is rarely longer), again when not */
 	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n + 2))
+	if (buf_reserve(b, PROOF_LINE_ROOM))
 		return;
 	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	int n = vsnprintf((char *)b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n + 2 > b->cap - b->len) {
+		if (buf_reserve(b, (size_t)n + 2))
+			return;
+		va_start(ap, fmt);
+		vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	for (int i = 0; i < n; i++)
 		if (b->data[b->len + i] == '\n')
 			b->data[b->len + i] = '?';
