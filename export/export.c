@@ -368,7 +368,7 @@ static void begin_proof(struct exporter *ex, bool nothing)
 	/* a proof signs a file: not a pipe, a terminal or /dev/null */
 	if (!p || !strcmp(p, "-") || fstat(ex->out_fd, &st) || !S_ISREG(st.st_mode))
 		return;
-	if (proof_begin(&ex->proof, ex->o->store_dir, why, sizeof(why)) < 0) {
+	if (proof_begin(&ex->proof, store_dir_fd(ex->s), why, sizeof(why)) < 0) {
 		exporter_warn(ex, "the export is not signed (no %s%s): %s", p, PROOF_SUFFIX, why);
 		return;
 	}

@@ -66,6 +66,11 @@ const char *store_errmsg(const struct store *s)
 	return s->errmsg;
 }
 
+int store_dir_fd(const struct store *s)
+{
+	return s->dirfd;
+}
+
 const char *store_dir(const struct store *s)
 {
 	return s->dir;
