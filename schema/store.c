@@ -782,6 +782,7 @@ int store_close(struct store *s)
 		close(s->read_fd);
 	buf_free(&s->read_scratch);
 	buf_free(&s->read_frames);
+	free(s->read_keep);
 	store_secrets_read_free(s);
 	close_direct(s);
 	if (s->unsynced_fd >= 0)

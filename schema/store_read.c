@@ -959,13 +959,29 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
  * v->raw; v->frames holds the chunk's first bytes (segment_read_plan). A chunk read by its
  * plan names the flows' chunk-local indexes in flowdir (the wanted flows alone), an older one
  * in flowstats. */
+/* The store's table of n entries by chunk-local flow index, all 0 (read_flow_blocks() sets
+ * the wanted flows' entries and clears them again): a chunk of a few thousand flows no longer
+ * allocates and zeroes a table of its own. NULL: out of memory. */
+static uint64_t *keep_table(struct store *s, size_t n)
+{
+	if (n > s->read_keep_cap) {
+		uint64_t *p = realloc(s->read_keep, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + s->read_keep_cap, 0, (n - s->read_keep_cap) * sizeof(*p));
+		s->read_keep = p;
+		s->read_keep_cap = n;
+	}
+	return s->read_keep;
+}
+
 static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			    const struct idset *flows, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	uint8_t *want = calloc(m->n_blocks, 1);
-	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
+	uint64_t *keep = keep_table(s, n_local + 1);
 	free(v->block_at);
 	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
 	int err = want && keep && v->block_at ? 0 : -ENOMEM;
@@ -995,8 +1011,12 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 	}
 	if (!err)
 		err = chunk_view_parse_blocks(v, want, keep, why);
+	if (keep && m->plan_only)
+		for (size_t i = 0; i < m->n_flowdir; i++)
+			keep[m->flowdir[i].local] = 0;
+	else if (keep)
+		memset(keep, 0, n_local * sizeof(*keep));
 	free(want);
-	free(keep);
 	return err;
 }
 
