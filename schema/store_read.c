@@ -836,29 +836,38 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set: both
- * ascending, walked side by side, and done once the list passes the set's last id. */
+ * ascending, walked side by side, and done once the list passes the set's last id. The ids
+ * below the next one wanted are only added up (most deltas are one byte: a chunk lists a few
+ * thousand flows close together), which is most of the list for a flow in the middle of it. */
 static bool blob_names_any(const void *blob, int len, const struct idset *flows)
 {
 	const uint8_t *p = blob, *end = p + (len > 0 ? len : 0);
-	uint64_t id = 0;
+	uint64_t id = 0, next;
 	size_t k = 0;
-	while (p < end && k < flows->n) {
-		uint64_t d = 0;
-		unsigned shift = 0;
-		while (p < end && shift < 64) {
-			uint8_t b = *p++;
+	if (!flows->n)
+		return false;
+	next = flows->ids[0];
+	while (p < end) {
+		uint8_t b = *p++;
+		uint64_t d = b & 0x7f;
+		for (unsigned shift = 7; b & 0x80 && p < end && shift < 64; shift += 7) {
+			b = *p++;
 			d |= (uint64_t)(b & 0x7f) << shift;
-			shift += 7;
-			if (!(b & 0x80))
-				break;
 		}
-		if (id + d < id) /* not ascending (a damaged index): look again from the start */
+		if (id + d < id) { /* not ascending (a damaged index): look again from the start */
 			k = 0;
+			next = flows->ids[0];
+		}
 		id += d;
+		if (id < next)
+			continue;
 		while (k < flows->n && flows->ids[k] < id)
 			k++;
-		if (k < flows->n && flows->ids[k] == id)
+		if (k == flows->n)
+			return false;
+		if (flows->ids[k] == id)
 			return true;
+		next = flows->ids[k];
 	}
 	return false;
 }
