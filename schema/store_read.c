@@ -421,7 +421,7 @@ static int flow_ranges(struct store *s, const struct flow_filter *f,
  * by id. */
 static void flows_from(struct query *q, const struct flow_id_ranges *r)
 {
-	if (r->all || !r->n) {
+	if (r->all || r->n <= 1) { /* one range: bounds in the WHERE clause (flow_where) */
 		q_sql(q, " FROM flows f");
 		return;
 	}
@@ -501,8 +501,14 @@ static void flow_where(struct query *q, const struct flow_filter *f,
 			 "flow_links l ON l.pre_flow = w.id UNION SELECT l.pre_flow FROM owned w "
 			 "CROSS JOIN flow_links l ON l.post_flow = w.id)");
 	}
-	if (!r->all)
+	if (!r->all && r->n == 1) { /* a table of one row costs more to plan than its bounds */
+		q_sql(q, " AND f.id BETWEEN ");
+		q_int(q, (int64_t)r->v[0].lo);
+		q_sql(q, " AND ");
+		q_int(q, (int64_t)r->v[0].hi);
+	} else if (!r->all) {
 		q_sql(q, r->n ? " AND f.id BETWEEN r.column1 AND r.column2" : " AND 0");
+	}
 }
 
 int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
