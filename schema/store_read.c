@@ -1011,9 +1011,20 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 		}
 		for (size_t b = 0; b < m->header_blocks && b < m->n_blocks; b++)
 			want[b] = 1; /* the SHB and the IDBs */
+		/* one wanted flow (the export of a connection): each packet's flow compared with
+		 * its index, not looked up in the table */
+		uint32_t only = m->plan_only && m->n_flowdir == 1 ? m->flowdir[0].local
+								  : CHUNKMETA_NO_FLOW;
 		for (size_t b = 0; b < m->n_blocks; b++) {
 			const struct chunkmeta_block *k = &m->blocks[b];
-			for (uint32_t i = k->first_packet; i < k->first_packet + k->packets; i++) {
+			uint32_t i = k->first_packet, end = k->first_packet + k->packets;
+			if (only != CHUNKMETA_NO_FLOW) {
+				while (i < end && m->pktflow[i] != only)
+					i++;
+				want[b] |= i < end;
+				continue;
+			}
+			for (; i < end; i++) {
 				uint32_t lf = m->pktflow[i];
 				if (lf != CHUNKMETA_NO_FLOW && keep[lf]) {
 					want[b] = 1;
