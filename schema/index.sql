@@ -133,7 +133,8 @@ DROP INDEX IF EXISTS flow_procs_by_uid;
 -- OWNER_RUN_GAP = 64 apart, schema/owner_ranges.h), not one per flow, and reads none: a
 -- process making connection after connection costs a row per chunk, and a selection reads
 -- about as many flow_procs rows as it finds, however long the owner lived. Rows go when their
--- owner has no flow left in them (retention); a first_flow below the flows left costs nothing
+-- owner has no flow left in them (retention; and since version 8 when a flow passes to another
+-- owner, flow_procs_owner_moved below); a first_flow below the flows left costs nothing
 -- (the read starts at the first flow_procs row there is).
 CREATE TABLE IF NOT EXISTS owner_flows (
 	pid        INTEGER NOT NULL,
@@ -150,6 +151,22 @@ CREATE TABLE IF NOT EXISTS owner_flows (
 -- through the key's comms one by one (store_read.c), so that a new process costs two b-tree
 -- entries here, not three.
 CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start, last_flow);
+-- (version 8) A flow end whose owner changes (its record came again with another process):
+-- the former owner's row that covered it goes when no flow of that owner is left in its run,
+-- as retention does for the flows it deletes; before, such a row stayed for good. Fires only
+-- when the owner changed (flow_procs is written only then, index.c ST_PROC), and a rebuild
+-- makes the same changes in the same order.
+CREATE TRIGGER IF NOT EXISTS flow_procs_owner_moved AFTER UPDATE ON flow_procs
+WHEN (old.pid, old.start, old.uid, old.comm, old.netns) IS NOT
+     (new.pid, new.start, new.uid, new.comm, new.netns)
+BEGIN
+	DELETE FROM owner_flows WHERE comm = old.comm AND uid = old.uid AND pid = old.pid AND
+		start = old.start AND netns = old.netns AND first_flow <= old.flow_id AND
+		last_flow >= old.flow_id AND NOT EXISTS (SELECT 1 FROM flow_procs p WHERE
+		p.flow_id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
+		p.comm = old.comm AND p.uid = old.uid AND p.pid = old.pid AND
+		p.start = old.start AND p.netns = old.netns);
+END;
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
 -- last_chunk: the newest chunk that carried the record; it goes when that chunk goes.
