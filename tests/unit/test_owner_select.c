@@ -344,7 +344,8 @@ static void test_owner_migration(void **state)
 	size_t total = check_selections(f->dir, &m);
 	/* (no secrets here, so the near secrets' part of version 7 is the column alone) */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks WHERE near_secrets"), 0);
-	index_exec(f->dir, "ALTER TABLE chunks DROP COLUMN near_secrets; DROP TABLE owner_flows;"
+	index_exec(f->dir, "ALTER TABLE chunks DROP COLUMN near_secrets; DROP TRIGGER "
+			   "flow_procs_owner_moved; DROP TABLE owner_flows;"
 			   "CREATE INDEX flow_procs_by_pid ON flow_procs(pid);"
 			   "CREATE INDEX flow_procs_by_comm ON flow_procs(comm);"
 			   "CREATE INDEX flow_procs_by_uid ON flow_procs(uid);"

@@ -1047,7 +1047,7 @@ static void index_to_v6(const char *dir)
 	char *msg = NULL;
 	/* and the flows' four indexes by address and port instead of the chunks' flow keys */
 	int rc = sqlite3_exec(db, "ALTER TABLE chunks DROP COLUMN near_secrets; "
-			      "DROP TABLE owner_flows; "
+			      "DROP TRIGGER flow_procs_owner_moved; DROP TABLE owner_flows; "
 			      "CREATE INDEX flow_procs_by_pid ON flow_procs(pid); "
 			      "CREATE INDEX flow_procs_by_comm ON flow_procs(comm); "
 			      "CREATE INDEX flow_procs_by_uid ON flow_procs(uid); "
