@@ -39,6 +39,7 @@ enum {
 	ST_OWNER,
 	ST_FLOW_KEYS,
 	ST_SETTING,
+	ST_FLOW_GONE,
 	ST_COUNT
 };
 
@@ -109,6 +110,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
 		     "last_flow = max(last_flow, excluded.last_flow)",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
+	/* the sessions of a flow that is not there (flush_aggregates) */
+	[ST_FLOW_GONE] = "DELETE FROM tls_sessions WHERE flow_id = ?1",
 };
 
 /*
@@ -139,11 +142,12 @@ struct recent_session {
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
  * whose record comes in a chunk is inserted right away with the totals gathered so far, and
- * its slot emptied: one write of its row and indexes instead of an insert and an update. */
+ * its slot emptied: one write of its row and indexes instead of an insert and an update. The
+ * chunks of a flow's sessions are gathered here too (cover_sessions). */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
-				 * UINT64_MAX: nothing gathered */
+				 * UINT64_MAX: nothing gathered; first_ns UINT64_MAX: no packets */
 };
 
 struct index {
@@ -355,6 +359,21 @@ static int migrate_7_near_secrets(struct index *ix)
 	return exec(ix, "ALTER TABLE chunks ADD COLUMN near_secrets INTEGER NOT NULL DEFAULT 0");
 }
 
+/*
+ * Version 7 to 8, the sessions' part: tls_sessions loses its index by chunk (index_sql, run
+ * before this step, drops it), and a session is found through its flow, whose first_chunk..last_chunk covers the
+ * session's chunk from now on: the flows whose sessions lie outside their range get it
+ * widened, as index_add_chunk would have made them.
+ */
+static int migrate_8_sessions(struct index *ix)
+{
+	return exec(ix, "UPDATE flows SET first_chunk = min(first_chunk, s.lo), "
+			"last_chunk = max(last_chunk, s.hi) FROM (SELECT flow_id, min(chunk_id) AS "
+			"lo, max(chunk_id) AS hi FROM tls_sessions GROUP BY flow_id) AS s "
+			"WHERE flows.id = s.flow_id AND "
+			"(s.lo < flows.first_chunk OR s.hi > flows.last_chunk)");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -366,7 +385,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 6)
+	if (from < 1 || from > 7)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -394,6 +413,9 @@ static int index_migrate(struct index *ix)
 		err = migrate_7_flow_keys(ix);
 	if (!err && from <= 6)
 		err = migrate_7_owner_ranges(ix);
+	/* 7 -> 8: sessions found through their flows */
+	if (!err && from <= 7)
+		err = migrate_8_sessions(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -564,11 +586,22 @@ static int flush_aggregates(struct index *ix)
 		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
 		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
 		sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
-		sqlite3_bind_int64(st, 4, (int64_t)a->first_ns);
+		/* a slot of a session's chunk alone has no packets, so no first_ns */
+		sqlite3_bind_int64(st, 4, a->first_ns == UINT64_MAX ? INT64_MAX
+								    : (int64_t)a->first_ns);
 		sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
 		sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
 		sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
-		err = step(ix, ST_FLOWSTAT);
+		if ((err = step(ix, ST_FLOWSTAT)) || sqlite3_changes(ix->db))
+			continue;
+		/* No row: retention deleted the flow while these packets or sessions were in the
+		 * open chunk (or its record was lost with a chunk on a full disk). Its sessions
+		 * go, as with the flow (index.sql); a rebuild, which has no record of it either,
+		 * does the same. */
+		if (!(err = stmt(ix, ST_FLOW_GONE, &st))) {
+			sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
+			err = step(ix, ST_FLOW_GONE);
+		}
 	}
 	if (ix->agg_used)
 		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
@@ -796,6 +829,24 @@ static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
 	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
 }
 
+/* The chunk's sessions' flows get the chunk within their first_chunk..last_chunk (index.sql,
+ * version 8): through their slots, so that a flow with packets here (the usual case) costs
+ * nothing more, and one without (its session stored in the chunk after its packets) one UPDATE
+ * at commit, or none when its record comes later in the transaction. */
+static int cover_sessions(struct index *ix, const struct chunk_meta *m)
+{
+	for (size_t i = 0; i < m->n_sessions; i++) {
+		struct flow_agg *a = agg_slot(ix, m->sessions[i].flow_id);
+		if (!a)
+			return -ENOMEM;
+		if (m->id < a->first_chunk)
+			a->first_chunk = m->id;
+		if (m->id > a->last_chunk)
+			a->last_chunk = m->id;
+	}
+	return 0;
+}
+
 /* The flow's row with what its slot gathered, which then starts again from nothing; then its
  * owners. */
 static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id)
@@ -1017,6 +1068,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
 	}
+	if (!err)
+		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		if (!(err = add_flow(ix, &m->flows[i], m->id)))
@@ -1179,7 +1232,6 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"AND offset + length > ?2",
 		"DELETE FROM secrets WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM secret_chunks WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
-		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
 		/* the flows that go and their owners: each owner_flows row of those owners that
@@ -1197,6 +1249,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
 		NULL, /* drop_owner_rows() */
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
+		/* sessions go with their flows (index.sql, version 8), and so do those of no flow
+		 * (a flow record lost with a chunk on a full disk) once a later flow has gone: a
+		 * range of the key up to the last flow gone, which holds little more than the
+		 * sessions that go */
+		"DELETE FROM tls_sessions WHERE flow_id <= (SELECT max(id) FROM temp.gone_flows) "
+		"AND flow_id NOT IN (SELECT id FROM flows)",
 		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
 		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
 		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",
