@@ -14,6 +14,7 @@
 #include "secret_blob.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,12 +429,28 @@ out:
 	return err;
 }
 
+/*
+ * Process-wide SQLite settings, made before SQLite's first use (after it, sqlite3_config
+ * refuses them, and the defaults stay: harmless). No memory statistics: nothing here reads
+ * them, and they cost every allocation of SQLite a global mutex and its counters. That matters
+ * because the SQLite of Debian is built without lookaside memory, so that every run of a
+ * prepared statement allocates and frees its cursors: about 18 allocations per TLS session
+ * recorded (bench_sessions).
+ */
+static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_settings(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int index_open(const char *path, bool create, bool may_migrate, struct index **out, char *err,
 	       size_t errlen)
 {
 	struct index *ix = calloc(1, sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
+	pthread_once(&settings_once, sqlite_settings);
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
 		    (create ? SQLITE_OPEN_CREATE : 0);
 	/* the default VFS with the WAL's frames written once per commit (index_vfs.c) */
@@ -704,6 +721,9 @@ static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 	return 0;
 }
 
+/* Runs statement `which` once and readies it for the next run. Its parameters are bound
+ * SQLITE_STATIC (not copied): what they point to stays valid until this returns, after which
+ * the statement holds none of them. */
 static int step(struct index *ix, int which)
 {
 	sqlite3_stmt *st = ix->st[which];
@@ -725,7 +745,7 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 5, p->gid);
 	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
 	sqlite3_bind_text(st, first + 6, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
-			  SQLITE_TRANSIENT);
+			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, first + 8, p->netns);
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
@@ -788,14 +808,14 @@ static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint6
 	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
 	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
 	sqlite3_bind_int64(st, 4, pi->ppid);
-	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, pi->nspid);
-	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, (int64_t)chunk_id);
 	return step(ix, ST_PROCINFO);
 }
@@ -812,7 +832,7 @@ static int add_container(struct index *ix, const struct ecap_container *c)
 	if (err)
 		return err;
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (int64_t)c->first_ns);
 	sqlite3_bind_int64(st, 10, (int64_t)c->last_ns);
 	return step(ix, ST_CONTAINER);
@@ -1037,10 +1057,10 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if ((err = stmt(ix, ST_IFACE, &st)))
 			break;
 		sqlite3_bind_int64(st, 1, f->store_id);
-		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, f->desc.linktype);
 		sqlite3_bind_int64(st, 4, f->desc.snaplen);
-		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_STATIC);
 		err = step(ix, ST_IFACE);
 		if (err || (!f->desc.netns && !f->desc.description[0]))
 			continue;
@@ -1049,7 +1069,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 1, f->store_id);
 		sqlite3_bind_int64(st, 2, f->desc.netns);
 		sqlite3_bind_int64(st, 3, f->desc.ifindex);
-		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_STATIC);
 		err = step(ix, ST_IFACE_NETNS);
 	}
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
@@ -1083,7 +1103,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	for (size_t i = 0; i < m->n_sessions && !err; i++) {
 		if ((err = stmt(ix, ST_SESSION, &st)))
 			break;
-		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
