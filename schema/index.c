@@ -362,9 +362,9 @@ static int migrate_7_near_secrets(struct index *ix)
 
 /*
  * Version 7 to 8, the sessions' part: tls_sessions loses its index by chunk (index_sql, run
- * before this step, drops it), and a session is found through its flow, whose first_chunk..last_chunk covers the
- * session's chunk from now on: the flows whose sessions lie outside their range get it
- * widened, as index_add_chunk would have made them.
+ * before this step, drops it), and a session is found through its flow, whose
+ * first_chunk..last_chunk covers the session's chunk from now on: the flows whose sessions
+ * lie outside their range get it widened, as index_add_chunk would have made them.
  */
 static int migrate_8_sessions(struct index *ix)
 {
