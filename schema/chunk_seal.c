@@ -30,7 +30,8 @@
 
 /* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
  * valid until the frame is written (the builder's EPBs), so a block stored as is can be
- * written from there; else (the section header, freed at the end of the seal) it is copied. */
+ * written from there; else (the section header and the key log, text freed at the end of the
+ * seal) it is compressed as text (lz4blocks_put_text) and copied. */
 static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint8_t *src,
 		     size_t len, uint32_t raw_off, uint32_t first_packet, uint32_t packets,
 		     uint32_t crc, bool by_ref)
@@ -45,7 +46,7 @@ static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint
 	k->packets = packets;
 	k->crc = crc;
 	int err = by_ref ? lz4blocks_put_frame(enc, src, len)
-			 : lz4blocks_put(enc, &enc->frame, src, len);
+			 : lz4blocks_put_text(enc, &enc->frame, src, len);
 	k->data_len = (uint32_t)(lz4blocks_frame_len(enc) - k->data_off);
 	return err;
 }
