@@ -20,7 +20,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/uio.h>
 
 #include "crc32c.h"
 #include "ecap_config.h"
@@ -93,20 +92,21 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	return true;
 }
 
+static void hash_piece(const uint8_t *p, size_t len, void *ctx)
+{
+	sha256_update(ctx, p, len);
+}
+
 /* The SHA-256 of the data frame's stored bytes, as they will be written (refs included). */
 static int frame_digest(const struct lz4blocks_enc *enc, uint8_t out[SHA256_LEN])
 {
-	struct iovec *iov = NULL;
-	size_t cap = 0;
 	struct sha256 h = { 0 };
-	int n = lz4blocks_frame_iov(enc, 0, &iov, &cap);
-	int err = n < 0 ? n : sha256_init(&h);
-	for (int i = 0; !err && i < n; i++)
-		sha256_update(&h, iov[i].iov_base, iov[i].iov_len);
-	if (!err)
+	int err = sha256_init(&h);
+	if (!err) {
+		lz4blocks_frame_each(enc, hash_piece, &h);
 		sha256_final(&h, out);
+	}
 	sha256_free(&h);
-	free(iov);
 	return err;
 }
 

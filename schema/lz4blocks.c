@@ -253,10 +253,36 @@ void lz4blocks_frame_reset(struct lz4blocks_enc *e)
 	e->ref_bytes = 0;
 }
 
+void lz4blocks_frame_each(const struct lz4blocks_enc *e,
+			  void (*fn)(const uint8_t *p, size_t len, void *ctx), void *ctx)
+{
+	size_t from = 0;
+	for (size_t i = 0; i < e->n_refs; i++) {
+		const struct lz4blocks_ref *r = &e->refs[i];
+		if (r->at > from)
+			fn(e->frame.data + from, r->at - from, ctx);
+		fn(r->src, r->len, ctx);
+		from = r->at;
+	}
+	if (e->frame.len > from)
+		fn(e->frame.data + from, e->frame.len - from, ctx);
+}
+
+struct iov_fill {
+	struct iovec *v;
+	size_t n;
+};
+
+static void add_iov(const uint8_t *p, size_t len, void *ctx)
+{
+	struct iov_fill *f = ctx;
+	f->v[f->n++] = (struct iovec){ (void *)p, len };
+}
+
 int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iovec **iov,
 			size_t *cap)
 {
-	size_t need = first + 2 * e->n_refs + 1, n = first, from = 0;
+	size_t need = first + 2 * e->n_refs + 1;
 	if (need > *cap) {
 		struct iovec *v = realloc(*iov, need * sizeof(*v));
 		if (!v)
@@ -264,16 +290,9 @@ int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iove
 		*iov = v;
 		*cap = need;
 	}
-	for (size_t i = 0; i < e->n_refs; i++) {
-		const struct lz4blocks_ref *r = &e->refs[i];
-		if (r->at > from)
-			(*iov)[n++] = (struct iovec){ e->frame.data + from, r->at - from };
-		(*iov)[n++] = (struct iovec){ (void *)r->src, r->len };
-		from = r->at;
-	}
-	if (e->frame.len > from)
-		(*iov)[n++] = (struct iovec){ e->frame.data + from, e->frame.len - from };
-	return (int)n;
+	struct iov_fill f = { *iov, first };
+	lz4blocks_frame_each(e, add_iov, &f);
+	return (int)f.n;
 }
 
 int lz4blocks_end(struct buf *out)

@@ -70,6 +70,9 @@ int lz4blocks_add_ref(struct lz4blocks_enc *e, const uint8_t *src, size_t len);
 /* The frame's length, refs included; empty it for the next chunk. */
 size_t lz4blocks_frame_len(const struct lz4blocks_enc *e);
 void lz4blocks_frame_reset(struct lz4blocks_enc *e);
+/* Calls fn for each piece of the frame in order (its own bytes and the refs'), none empty. */
+void lz4blocks_frame_each(const struct lz4blocks_enc *e,
+			  void (*fn)(const uint8_t *p, size_t len, void *ctx), void *ctx);
 /* The frame as an iovec array from index first on (*iov grown as needed, *cap its room):
  * returns the count of entries in all (first included) or -ENOMEM. */
 int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iovec **iov,
