@@ -2,7 +2,8 @@
 /*
  * test_chunk_blocks.c - chunks whose data frame is made of independent blocks: the block
  * codec (compressed and stored blocks, the back-off on incompressible data and on data that
- * only the slow search shrinks, text blocks outside it, CRC of the raw bytes and size checks); blocks compressed ahead of the seal, also when the chunk then
+ * only the slow search shrinks, text blocks outside it, CRC of the raw bytes and size checks),
+ * and the key log lines of the DSB; blocks compressed ahead of the seal, also when the chunk then
  * takes more packets; and, through the store, reading only the blocks that hold the packets
  * of some flows: the same packets as a whole read, and a damaged block elsewhere in the
  * chunk does not stop it (while a whole read and fsck report that block); a block list that
@@ -207,6 +208,36 @@ static void test_random_frames(void **state)
 	assert_true(e.tried - e.tried_fast >= 2);
 	assert_true(e.stored_raw > 550);
 	lz4blocks_enc_free(&e);
+}
+
+/* A key log line (the DSB's text) spells every byte value as two lower-case digits, and
+ * parses back to the secret it came from. */
+static void test_key_log_line(void **state)
+{
+	(void)state;
+	for (unsigned base = 0; base < 256; base += 96) {
+		struct tls_secret sec = { .label = "SERVER_HANDSHAKE_TRAFFIC_SECRET", .secret_len = 64 };
+		char want[300], line[300];
+		int n = snprintf(want, sizeof(want), "%s ", sec.label);
+		for (unsigned i = 0; i < 32; i++) {
+			sec.client_random[i] = (uint8_t)(base + i);
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "%02x", (base + i) & 255);
+		}
+		want[n++] = ' ';
+		for (unsigned i = 0; i < 64; i++) {
+			sec.secret[i] = (uint8_t)(base + 32 + i);
+			n += snprintf(want + n, sizeof(want) - (size_t)n, "%02x", (base + 32 + i) & 255);
+		}
+		want[n++] = '\n';
+		assert_int_equal(secret_format_line(&sec, line, sizeof(line)), n);
+		assert_memory_equal(line, want, (size_t)n);
+		struct tls_secret back;
+		assert_int_equal(secret_parse_line(line, (size_t)n - 1, &back), 0);
+		assert_string_equal(back.label, sec.label);
+		assert_memory_equal(back.client_random, sec.client_random, 32);
+		assert_int_equal(back.secret_len, 64);
+		assert_memory_equal(back.secret, sec.secret, 64);
+	}
 }
 
 /* ---- the builder: blocks compressed ahead of the seal ---------------------------------- */
@@ -909,6 +940,7 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_fast_search),
 		cmocka_unit_test(test_random_frames),
+		cmocka_unit_test(test_key_log_line),
 		cmocka_unit_test(test_precompress),
 		cmocka_unit_test(test_order_sections),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
