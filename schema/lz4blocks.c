@@ -172,31 +172,18 @@ static int try_compress(struct lz4blocks_enc *e, const uint8_t *src, size_t len,
 	return n > 0 && (size_t)n < len ? n : 0;
 }
 
-int lz4blocks_put_text(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len)
+/* Text: the default search every time, outside the back-off and the choice of search. */
+static int compress_text(struct lz4blocks_enc *e, const uint8_t *src, size_t len, uint8_t *w,
+			 int bound)
 {
-	if (len == 0 || len > LZ4BLOCKS_MAX)
-		return -EINVAL;
-	int bound = LZ4_compressBound((int)len);
-	int err = buf_reserve(out, 4 + (size_t)bound);
-	if (err)
-		return err;
-	uint8_t *w = out->data + out->len;
 	int n = LZ4_compress_fast_extState(e->state, (const char *)src, (char *)w + 4, (int)len,
 					   bound, ACCEL_DEFAULT);
-	if (n > 0 && (size_t)n < len) {
-		le32_store(w, (uint32_t)n);
-		out->len += 4 + (size_t)n;
-		return 0;
-	}
-	le32_store(w, (uint32_t)len | STORED_BIT);
-	memcpy(w + 4, src, len);
-	out->len += 4 + len;
-	return 0;
+	return n > 0 && (size_t)n < len ? n : 0;
 }
 
 /* Append a block to out; a stored block's bytes are copied only when copy is set. */
 static int put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len,
-	       bool copy)
+	       bool copy, bool text)
 {
 	if (len == 0 || len > LZ4BLOCKS_MAX)
 		return -EINVAL;
@@ -205,7 +192,7 @@ static int put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, siz
 	if (err)
 		return err;
 	uint8_t *w = out->data + out->len;
-	int n = try_compress(e, src, len, w, bound);
+	int n = text ? compress_text(e, src, len, w, bound) : try_compress(e, src, len, w, bound);
 	if (n) {
 		le32_store(w, (uint32_t)n);
 		out->len += 4 + (size_t)n;
@@ -224,12 +211,17 @@ static int put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, siz
 
 int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len)
 {
-	return put(e, out, src, len, true);
+	return put(e, out, src, len, true, false);
+}
+
+int lz4blocks_put_text(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len)
+{
+	return put(e, out, src, len, true, true);
 }
 
 int lz4blocks_put_frame(struct lz4blocks_enc *e, const uint8_t *src, size_t len)
 {
-	return put(e, &e->frame, src, len, false);
+	return put(e, &e->frame, src, len, false, false);
 }
 
 int lz4blocks_add_ref(struct lz4blocks_enc *e, const uint8_t *src, size_t len)
