@@ -8,14 +8,19 @@
 #include "sha256.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 
 static EVP_MD *sha256_md;
 static pthread_once_t sha256_md_once = PTHREAD_ONCE_INIT;
 
+/* libcrypto started without its configuration file, as ecap-rec starts it (recorder/
+ * ossl_init.c), should this be its first use: a file that openssl.cnf or OPENSSL_CONF names
+ * must not load engines or provider modules into a process that runs as root. */
 static void fetch_md(void)
 {
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
