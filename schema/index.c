@@ -40,6 +40,7 @@ enum {
 	ST_OWNER,
 	ST_FLOW_KEYS,
 	ST_SETTING,
+	ST_FLOW_GONE,
 	ST_COUNT
 };
 
@@ -116,6 +117,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
 		     "last_flow = excluded.last_flow WHERE excluded.last_flow > last_flow",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
+	/* the sessions of a flow that is not there (flush_aggregates) */
+	[ST_FLOW_GONE] = "DELETE FROM tls_sessions WHERE flow_id = ?1",
 };
 
 /*
@@ -147,11 +150,12 @@ struct recent_session {
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A new
  * flow whose record comes in a chunk is inserted right away with the totals gathered so far,
  * and its slot emptied: one write of its row and indexes instead of an insert and an update.
- * The record of a flow indexed already (stored again in a later segment) writes nothing. */
+ * The record of a flow indexed already (stored again in a later segment) writes nothing. The
+ * chunks of a flow's sessions are gathered here too (cover_sessions). */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
-				 * UINT64_MAX: nothing gathered */
+				 * UINT64_MAX: nothing gathered; first_ns UINT64_MAX: no packets */
 };
 
 struct index {
@@ -377,6 +381,21 @@ static int migrate_8_flows(struct index *ix)
 			"coalesce(max(id), 0) + 1 FROM chunks");
 }
 
+/*
+ * Version 7 to 8, the sessions' part: tls_sessions loses its index by chunk (index_sql, run
+ * before this step, drops it), and a session is found through its flow, whose
+ * first_chunk..last_chunk covers the session's chunk from now on: the flows whose sessions
+ * lie outside their range get it widened, as index_add_chunk would have made them.
+ */
+static int migrate_8_sessions(struct index *ix)
+{
+	return exec(ix, "UPDATE flows SET first_chunk = min(first_chunk, s.lo), "
+			"last_chunk = max(last_chunk, s.hi) FROM (SELECT flow_id, min(chunk_id) AS "
+			"lo, max(chunk_id) AS hi FROM tls_sessions GROUP BY flow_id) AS s "
+			"WHERE flows.id = s.flow_id AND "
+			"(s.lo < flows.first_chunk OR s.hi > flows.last_chunk)");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -416,6 +435,9 @@ static int index_migrate(struct index *ix)
 		err = migrate_7_flow_keys(ix);
 	if (!err && from <= 6)
 		err = migrate_7_owner_ranges(ix);
+	/* 7 -> 8: sessions found through their flows */
+	if (!err && from <= 7)
+		err = migrate_8_sessions(ix);
 	/* 7 -> 8: a chunk's flow keys go with it (the records are in each segment) */
 	if (!err && from <= 7)
 		err = migrate_8_flows(ix);
@@ -437,7 +459,9 @@ out:
  * allocation SQLite makes (a statement's parse tree, its program, a row's values) takes a
  * global mutex and counts its size, a fifth of the instructions of preparing a statement; ecap
  * reads none of them (sqlite3_memory_used, sqlite3_status) and sets no soft heap limit, which
- * would need them.
+ * would need them. The SQLite of Debian has no lookaside memory either, so that every run of
+ * a prepared statement allocates and frees its cursors: about 18 allocations per TLS session
+ * recorded, 4,100 instructions of index_add_chunk with the statistics (bench_sessions).
  */
 static void sqlite_settings(void)
 {
@@ -604,11 +628,22 @@ static int flush_aggregates(struct index *ix)
 		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
 		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
 		sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
-		sqlite3_bind_int64(st, 4, (int64_t)a->first_ns);
+		/* a slot of a session's chunk alone has no packets, so no first_ns */
+		sqlite3_bind_int64(st, 4, a->first_ns == UINT64_MAX ? INT64_MAX
+								    : (int64_t)a->first_ns);
 		sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
 		sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
 		sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
-		err = step(ix, ST_FLOWSTAT);
+		if ((err = step(ix, ST_FLOWSTAT)) || sqlite3_changes(ix->db))
+			continue;
+		/* No row: retention deleted the flow while these packets or sessions were in the
+		 * open chunk (or its record was lost with a chunk on a full disk). Its sessions
+		 * go, as with the flow (index.sql); a rebuild, which has no record of it either,
+		 * does the same. */
+		if (!(err = stmt(ix, ST_FLOW_GONE, &st))) {
+			sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
+			err = step(ix, ST_FLOW_GONE);
+		}
 	}
 	if (ix->agg_used)
 		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
@@ -711,6 +746,9 @@ static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 	return 0;
 }
 
+/* Runs statement `which` once and readies it for the next run. Its parameters are bound
+ * SQLITE_STATIC (not copied): what they point to stays valid until this returns, after which
+ * the statement holds none of them. */
 static int step(struct index *ix, int which)
 {
 	sqlite3_stmt *st = ix->st[which];
@@ -732,7 +770,7 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 5, p->gid);
 	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
 	sqlite3_bind_text(st, first + 6, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
-			  SQLITE_TRANSIENT);
+			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, first + 8, p->netns);
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
@@ -795,14 +833,14 @@ static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint6
 	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
 	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
 	sqlite3_bind_int64(st, 4, pi->ppid);
-	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, pi->nspid);
-	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, (int64_t)chunk_id);
 	return step(ix, ST_PROCINFO);
 }
@@ -819,7 +857,7 @@ static int add_container(struct index *ix, const struct ecap_container *c)
 	if (err)
 		return err;
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (int64_t)c->first_ns);
 	sqlite3_bind_int64(st, 10, (int64_t)c->last_ns);
 	return step(ix, ST_CONTAINER);
@@ -834,6 +872,24 @@ static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
 	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
 		i = (i + 1) & mask;
 	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
+}
+
+/* The chunk's sessions' flows get the chunk within their first_chunk..last_chunk (index.sql,
+ * version 8): through their slots, so that a flow with packets here (the usual case) costs
+ * nothing more, and one without (its session stored in the chunk after its packets) one UPDATE
+ * at commit, or none when its record comes later in the transaction. */
+static int cover_sessions(struct index *ix, const struct chunk_meta *m)
+{
+	for (size_t i = 0; i < m->n_sessions; i++) {
+		struct flow_agg *a = agg_slot(ix, m->sessions[i].flow_id);
+		if (!a)
+			return -ENOMEM;
+		if (m->id < a->first_chunk)
+			a->first_chunk = m->id;
+		if (m->id > a->last_chunk)
+			a->last_chunk = m->id;
+	}
+	return 0;
 }
 
 /* A new flow's row with what its slot gathered, which then starts again from nothing (a flow
@@ -1027,10 +1083,10 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if ((err = stmt(ix, ST_IFACE, &st)))
 			break;
 		sqlite3_bind_int64(st, 1, f->store_id);
-		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, f->desc.linktype);
 		sqlite3_bind_int64(st, 4, f->desc.snaplen);
-		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_STATIC);
 		err = step(ix, ST_IFACE);
 		if (err || (!f->desc.netns && !f->desc.description[0]))
 			continue;
@@ -1039,7 +1095,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 1, f->store_id);
 		sqlite3_bind_int64(st, 2, f->desc.netns);
 		sqlite3_bind_int64(st, 3, f->desc.ifindex);
-		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_STATIC);
 		err = step(ix, ST_IFACE_NETNS);
 	}
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
@@ -1058,6 +1114,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
 	}
+	if (!err)
+		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		if (!(err = add_flow(ix, &m->flows[i], m->id)))
@@ -1071,7 +1129,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	for (size_t i = 0; i < m->n_sessions && !err; i++) {
 		if ((err = stmt(ix, ST_SESSION, &st)))
 			break;
-		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
@@ -1220,7 +1278,6 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"AND offset + length > ?2",
 		"DELETE FROM secrets WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM secret_chunks WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
-		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
 		/* the flows that go and their owners: each owner_flows row of those owners that
@@ -1238,6 +1295,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
 		NULL, /* drop_owner_rows() */
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
+		/* sessions go with their flows (index.sql, version 8), and so do those of no flow
+		 * (a flow record lost with a chunk on a full disk) once a later flow has gone: a
+		 * range of the key up to the last flow gone, which holds little more than the
+		 * sessions that go */
+		"DELETE FROM tls_sessions WHERE flow_id <= (SELECT max(id) FROM temp.gone_flows) "
+		"AND flow_id NOT IN (SELECT id FROM flows)",
 		/* a chunk's flow keys go with it: each flow left has its record in a chunk kept
 		 * (store.h store_flow_epoch); but those of a chunk written before version 8
 		 * stay while a flow of its id range does (index.sql) */
