@@ -369,21 +369,54 @@ static bool seen_handshake(struct live_tls *t, const struct ossl_event *e)
 	return false;
 }
 
-/* A TLS 1.3 handshake traffic secret: kept by the build, or derived. */
-static int hs_traffic(const struct ossl_event *e, const struct tls_calibration *cal,
-		      enum ossl_field direct, const char *hkdf_label, size_t hl, uint8_t *out)
+/* A TLS 1.3 handshake traffic secret the build keeps: 0, or -ENODATA when it was not read. */
+static int hs_kept(const struct ossl_event *e, enum ossl_field f, size_t hl, uint8_t *out)
 {
-	if (cal->f[direct].found) {
-		if (!(e->read_ok & (1u << direct)))
-			return -ENODATA;
-		memcpy(out, e->field[direct], hl);
-		return 0;
-	}
-	if ((e->read_ok & (3u << OSSL_F_HS_SECRET)) != (3u << OSSL_F_HS_SECRET) ||
-	    all_zero(e->field[OSSL_F_HS_SECRET], hl) || all_zero(e->field[OSSL_F_HS_HASH], hl))
+	if (!(e->read_ok & (1u << f)))
 		return -ENODATA;
-	return tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], hkdf_label,
-				     e->field[OSSL_F_HS_HASH], hl, out, hl);
+	memcpy(out, e->field[f], hl);
+	return 0;
+}
+
+/*
+ * The two TLS 1.3 handshake traffic secrets into c and s: kept by the build, or derived from
+ * the handshake secret and transcript hash (both labels under one HMAC key when both are
+ * derived). *c_ok and *s_ok say which could be had.
+ */
+static void hs_traffic(const struct ossl_event *e, const struct tls_calibration *cal, size_t hl,
+		       uint8_t *c, uint8_t *s, bool *c_ok, bool *s_ok)
+{
+	static const char *const labels[2] = { "c hs traffic", "s hs traffic" };
+	bool c_kept = cal->f[OSSL_F_CLIENT_HS_TRAFFIC].found;
+	bool s_kept = cal->f[OSSL_F_SERVER_HS_TRAFFIC].found;
+	uint8_t both[2 * OSSL_SECRET_LEN];
+	bool derivable;
+
+	*c_ok = c_kept && hs_kept(e, OSSL_F_CLIENT_HS_TRAFFIC, hl, c) == 0;
+	*s_ok = s_kept && hs_kept(e, OSSL_F_SERVER_HS_TRAFFIC, hl, s) == 0;
+	if (c_kept && s_kept)
+		return;
+	derivable = (e->read_ok & (3u << OSSL_F_HS_SECRET)) == (3u << OSSL_F_HS_SECRET) &&
+		    !all_zero(e->field[OSSL_F_HS_SECRET], hl) &&
+		    !all_zero(e->field[OSSL_F_HS_HASH], hl);
+	if (!derivable)
+		return;
+	if (!c_kept && !s_kept) {
+		if (tls_hkdf_expand_labels(hl, e->field[OSSL_F_HS_SECRET], labels, 2,
+					   e->field[OSSL_F_HS_HASH], hl, both, hl) == 0) {
+			memcpy(c, both, hl);
+			memcpy(s, both + hl, hl);
+			*c_ok = *s_ok = true;
+		}
+		explicit_bzero(both, sizeof(both));
+		return;
+	}
+	if (!c_kept)
+		*c_ok = tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], labels[0],
+					      e->field[OSSL_F_HS_HASH], hl, c, hl) == 0;
+	else
+		*s_ok = tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], labels[1],
+					      e->field[OSSL_F_HS_HASH], hl, s, hl) == 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -393,7 +426,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct tls_calibration *cal;
 	struct ecap_proc who = { .valid = true };
 	const uint8_t *cr;
-	uint8_t d[OSSL_SECRET_LEN];
+	uint8_t dc[OSSL_SECRET_LEN], ds[OSSL_SECRET_LEN];
+	bool c_ok, s_ok;
 	uint32_t version, cipher;
 	size_t hl;
 	int rc = 0;
@@ -428,14 +462,17 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.zero_dropped++;
 		goto out;
 	}
-	if (hs_traffic(e, cal, OSSL_F_CLIENT_HS_TRAFFIC, "c hs traffic", hl, d) == 0)
-		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, d, hl, &who);
+	hs_traffic(e, cal, hl, dc, ds, &c_ok, &s_ok);
+	if (c_ok)
+		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, dc, hl, &who);
 	else
 		t->st.zero_dropped++;
-	if (rc == 0 && hs_traffic(e, cal, OSSL_F_SERVER_HS_TRAFFIC, "s hs traffic", hl, d) == 0)
-		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, d, hl, &who);
+	if (rc == 0 && s_ok)
+		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, ds, hl, &who);
 	else if (rc == 0)
 		t->st.zero_dropped++;
+	explicit_bzero(dc, sizeof(dc));
+	explicit_bzero(ds, sizeof(ds));
 	if (rc == 0 && (e->read_ok & (1u << OSSL_F_CLIENT_APP_TRAFFIC)))
 		rc = emit(t, "CLIENT_TRAFFIC_SECRET_0", cr, e->field[OSSL_F_CLIENT_APP_TRAFFIC], hl,
 			  &who);
