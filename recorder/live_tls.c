@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "live_tls_find.h"
 #include "openssl.h"
 #include "openssl.skel.h"
+#include "proc_maps.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
 #include "tls_lib.h"
@@ -501,12 +503,15 @@ static int rescan_one(void *ctx, const struct tls_lib_file *f)
 	return add_file(ctx, f);
 }
 
-/* A maps line read by the key-log rescan: a libssl mapped there is one of ours. */
-static void rescan_line(void *ctx, const char *pid, const struct proc_maps_line *m)
+/* A maps line read by the key-log rescan: a libssl mapped there is one of ours. True when the
+ * file needs no other look by name: not a libssl, or one add_file() took (attached or not). */
+static bool rescan_line(void *ctx, const char *pid, const struct proc_maps_line *m)
 {
 	struct live_tls *t = ctx;
+	struct tls_lib_file f = { .dev = makedev(m->major, m->minor), .ino = (ino_t)m->inode };
 
 	live_tls_find_line(pid, m, &t->rescan_seen, rescan_one, t);
+	return !live_tls_is_libssl(m->path) || known_find(t, &f);
 }
 
 /* A libssl that a new program needs, open on FD (found in the program's own root). */
