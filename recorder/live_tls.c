@@ -350,20 +350,41 @@ static int keylog_emit(void *ctx, const char *label, const uint8_t *client_rando
 }
 
 /*
- * Whether this very handshake (every field read, and which were) came a moment ago: both ends
- * of a connection on this host (a client and a server using the probed libssl) report the
- * same secrets, and the second report would only derive them again for emit() to drop.
+ * Whether this very handshake came a moment ago: both ends of a connection on this host (a
+ * client and a server using the probed libssl) report the same secrets, and the second report
+ * would only derive them again for emit() to drop. The fingerprint covers what the secrets are
+ * made of and nothing else: each field is read OSSL_SECRET_LEN bytes long, and past a 4-byte
+ * version or cipher, a 32-byte random or a secret shorter than 48 bytes lie other members of
+ * the SSL object (pointers, the end's role), which differ between the two ends. TLS 1.3: the
+ * version, the cipher, the client random and, hash_len bytes each, the handshake secret and
+ * transcript hash and the five secrets kept by the build; earlier versions: the master key.
+ * The bits of read_ok for those fields count too.
  */
-static bool seen_handshake(struct live_tls *t, const struct ossl_event *e)
+static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint32_t version,
+			   size_t hash_len)
 {
+	uint32_t want = (1u << OSSL_F_VERSION) | (1u << OSSL_F_CIPHER_ID) |
+			(1u << OSSL_F_CLIENT_RANDOM);
 	uint64_t fp;
 	size_t slot;
+	int f;
 
 	if (t->no_dedupe)
 		return false;
-	/* every field read (version to exporter: contiguous), and which were, in one pass */
-	fp = hash_bytes(0x9e3779b97f4a7c15ull ^ e->read_ok, e->field[OSSL_F_VERSION],
-			sizeof(e->field[0]) * (OSSL_F_EXPORTER + 1 - OSSL_F_VERSION)) | 1;
+	if (version == 0x0304)
+		for (f = OSSL_F_HS_SECRET; f <= OSSL_F_EXPORTER; f++)
+			want |= 1u << f;
+	else
+		want |= 1u << OSSL_F_MASTER_KEY;
+	fp = hash_bytes(0x9e3779b97f4a7c15ull ^ (e->read_ok & want), e->field[OSSL_F_VERSION], 4);
+	fp = hash_bytes(fp, e->field[OSSL_F_CIPHER_ID], 4);
+	fp = hash_bytes(fp, e->field[OSSL_F_CLIENT_RANDOM], 32);
+	if (version == 0x0304)
+		for (f = OSSL_F_HS_SECRET; f <= OSSL_F_EXPORTER; f++)
+			fp = hash_bytes(fp, e->field[f], hash_len);
+	else
+		fp = hash_bytes(fp, e->field[OSSL_F_MASTER_KEY], 48);
+	fp |= 1;
 	slot = (size_t)(fp >> 16) & (HANDSHAKE_SLOTS - 1);
 	if (t->handshakes[slot] == fp)
 		return true;
@@ -448,7 +469,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.zero_dropped++;
 		return 0;
 	}
-	if (seen_handshake(t, e)) {
+	hl = version == 0x0304 ? tls_hkdf_suite_hash_len(cipher) : 0;
+	if (seen_handshake(t, e, version, hl ? hl : OSSL_SECRET_LEN)) {
 		t->st.duplicates++;
 		return 0;
 	}
@@ -459,7 +481,6 @@ static int on_event(void *ctx, void *data, size_t size)
 			t->st.zero_dropped++;
 		goto out;
 	}
-	hl = tls_hkdf_suite_hash_len(cipher);
 	if (!hl) {
 		t->st.zero_dropped++;
 		goto out;
