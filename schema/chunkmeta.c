@@ -371,6 +371,8 @@ static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t 
 	uint64_t prev = 0, delta, local;
 	size_t k = 0;
 	bool plan = want != NULL;
+	if (count > (size_t)(end - p) / 2) /* an entry is two LEB128 numbers, a byte each at least */
+		BAD("flow directory counts more entries than its section holds");
 	m->plan_flows = count;
 	if (!plan && chunkmeta_reserve_for(m, flowdir, count))
 		return -ENOMEM;
