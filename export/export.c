@@ -368,7 +368,7 @@ static void begin_proof(struct exporter *ex, bool nothing)
 	/* a proof signs a file: not a pipe, a terminal or /dev/null */
 	if (!p || !strcmp(p, "-") || fstat(ex->out_fd, &st) || !S_ISREG(st.st_mode))
 		return;
-	if (proof_begin(&ex->proof, ex->o->store_dir, why, sizeof(why)) < 0) {
+	if (proof_begin(&ex->proof, store_dir_fd(ex->s), why, sizeof(why)) < 0) {
 		exporter_warn(ex, "the export is not signed (no %s%s): %s", p, PROOF_SUFFIX, why);
 		return;
 	}
@@ -408,9 +408,38 @@ static int select_flows(struct exporter *ex)
 	return ex->o->flow_ids ? keep_flow_ids(&ex->sel, ex->o->flow_ids) : 0;
 }
 
-static int load_attrib_cb(const struct flow_info *fi, void *ctx)
+/* The first selection: each selected flow's row, with its owners, is read once, for both the
+ * selected set and the attribution map (one query where select_flows() and a walk of the same
+ * flows made two). An owner that cannot be loaded is warned about (the packets go without its
+ * comment), not fatal. */
+struct first_selection {
+	struct exporter *ex;
+	int attrib_err;
+};
+
+static int first_selection_cb(const struct flow_info *fi, void *ctx)
 {
-	return attrib_put(ctx, &fi->rec);
+	struct first_selection *fs = ctx;
+	int err = idset_add(&fs->ex->sel, fi->rec.id);
+	if (!err && !fs->attrib_err)
+		fs->attrib_err = attrib_put(&fs->ex->at, &fi->rec);
+	return err;
+}
+
+static int select_flows_first(struct exporter *ex)
+{
+	struct first_selection fs = { .ex = ex };
+	idset_free(&ex->sel);
+	int err = store_walk_flows(ex->s, &ex->q->flows, first_selection_cb, &fs);
+	idset_seal(&ex->sel);
+	if (err < 0) {
+		exporter_warn(ex, "selecting flows: %s",
+			      err == -ENOMEM ? strerror(ENOMEM) : store_errmsg(ex->s));
+		return err == -ENOMEM ? err : -EIO;
+	}
+	if (fs.attrib_err < 0)
+		exporter_warn(ex, "loading flows: %s", strerror(-fs.attrib_err));
+	return ex->o->flow_ids ? keep_flow_ids(&ex->sel, ex->o->flow_ids) : 0;
 }
 
 /*
@@ -568,13 +597,11 @@ int export_run(const struct export_options *o)
 	if ((err = attrib_init(&ex.at, ex.s)) < 0)
 		goto out_store;
 	if (ex.selects) {
-		if ((err = select_flows(&ex)) < 0)
+		if ((err = select_flows_first(&ex)) < 0)
 			goto out;
 		warn_pid_reuse(&ex, &o->q->flows);
 		if (!ex.sel.n)
 			why = "no recorded connection matches the filters";
-		else if (store_walk_flows(ex.s, &o->q->flows, load_attrib_cb, &ex.at) < 0)
-			exporter_warn(&ex, "loading flows: %s", store_errmsg(ex.s));
 	}
 	if ((err = open_output(&ex)) < 0)
 		goto out;

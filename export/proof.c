@@ -53,7 +53,6 @@
 #include "hex.h"
 #include "le.h"
 #include "segment.h"
-#include "store_path.h"
 
 #define BT_SHB 0x0A0D0D0Au
 #define BT_IDB 1u
@@ -63,12 +62,17 @@
 
 /* ---- building ---------------------------------------------------------------------- */
 
-int proof_begin(struct proof *p, const char *store_dir, char *why, size_t whylen)
+int proof_begin(struct proof *p, int store_dirfd, char *why, size_t whylen)
 {
 	memset(p, 0, sizeof(*p));
-	p->dirfd = store_path_open(store_dir, false, why, whylen);
-	if (p->dirfd < 0)
-		return p->dirfd;
+	/* the directory the export reads, checked when it was opened: not the path walked and
+	 * checked again, which costs two dozen system calls and could meanwhile lead elsewhere */
+	p->dirfd = fcntl(store_dirfd, F_DUPFD_CLOEXEC, 3);
+	if (p->dirfd < 0) {
+		int e = errno;
+		snprintf(why, whylen, "the store's directory: %s", strerror(e));
+		return -e;
+	}
 	int err = store_key_load_private(p->dirfd, &p->key, why, whylen);
 	if (err)
 		return err;
@@ -309,18 +313,28 @@ void proof_shb_lines(struct proof *p, char *out, size_t cap)
 		 *p->versions ? p->versions : "no packets", fp, seal, PROOF_SUFFIX);
 }
 
+/* Room reserved before a line is formatted: a chunk line is under 160 bytes. */
+#define PROOF_LINE_ROOM 256
+
 static void put_line(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void put_line(struct buf *b, const char *fmt, ...)
 {
+	/* formatted once into the room there is (a line is rarely longer), again when not */
 	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || buf_reserve(b, (size_t)n + 2))
+	if (buf_reserve(b, PROOF_LINE_ROOM))
 		return;
 	va_start(ap, fmt);
-	vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+	int n = vsnprintf((char *)b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n + 2 > b->cap - b->len) {
+		if (buf_reserve(b, (size_t)n + 2))
+			return;
+		va_start(ap, fmt);
+		vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	for (int i = 0; i < n; i++)
 		if (b->data[b->len + i] == '\n')
 			b->data[b->len + i] = '?';

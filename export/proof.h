@@ -59,9 +59,11 @@ struct proof {
 	uint8_t sig[STORE_KEY_SIG_LEN];
 };
 
-/* For ecap-export: the store's private key, the chain, this host. -errno with why when the
- * export cannot be signed (no key: an older store, or no permission to read store.key). */
-int proof_begin(struct proof *p, const char *store_dir, char *why, size_t whylen);
+/* For ecap-export: the store's private key, the chain, this host, from the store's directory
+ * as the export opened it (store_dir_fd(); the proof keeps its own copy of the descriptor).
+ * -errno with why when the export cannot be signed (no key: an older store, or no permission
+ * to read store.key). */
+int proof_begin(struct proof *p, int store_dirfd, char *why, size_t whylen);
 /* The chunks an export reads (each once, however often added): their digests and versions
  * from their metadata frames; of a chunk with a read plan, from the frame's first bytes,
  * unconfirmed until the chunk is read (proof_confirm) or the proof is written. */

@@ -20,7 +20,6 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/uio.h>
 
 #include "crc32c.h"
 #include "ecap_config.h"
@@ -30,7 +29,8 @@
 
 /* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
  * valid until the frame is written (the builder's EPBs), so a block stored as is can be
- * written from there; else (the section header, freed at the end of the seal) it is copied. */
+ * written from there; else (the section header and the key log, text freed at the end of the
+ * seal) it is compressed as text (lz4blocks_put_text) and copied. */
 static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint8_t *src,
 		     size_t len, uint32_t raw_off, uint32_t first_packet, uint32_t packets,
 		     uint32_t crc, bool by_ref)
@@ -45,7 +45,7 @@ static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint
 	k->packets = packets;
 	k->crc = crc;
 	int err = by_ref ? lz4blocks_put_frame(enc, src, len)
-			 : lz4blocks_put(enc, &enc->frame, src, len);
+			 : lz4blocks_put_text(enc, &enc->frame, src, len);
 	k->data_len = (uint32_t)(lz4blocks_frame_len(enc) - k->data_off);
 	return err;
 }
@@ -92,20 +92,21 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	return true;
 }
 
+static void hash_piece(const uint8_t *p, size_t len, void *ctx)
+{
+	sha256_update(ctx, p, len);
+}
+
 /* The SHA-256 of the data frame's stored bytes, as they will be written (refs included). */
 static int frame_digest(const struct lz4blocks_enc *enc, uint8_t out[SHA256_LEN])
 {
-	struct iovec *iov = NULL;
-	size_t cap = 0;
 	struct sha256 h = { 0 };
-	int n = lz4blocks_frame_iov(enc, 0, &iov, &cap);
-	int err = n < 0 ? n : sha256_init(&h);
-	for (int i = 0; !err && i < n; i++)
-		sha256_update(&h, iov[i].iov_base, iov[i].iov_len);
-	if (!err)
+	int err = sha256_init(&h);
+	if (!err) {
+		lz4blocks_frame_each(enc, hash_piece, &h);
 		sha256_final(&h, out);
+	}
 	sha256_free(&h);
-	free(iov);
 	return err;
 }
 

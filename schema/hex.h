@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* 0..15, or -1 when c is not a hex digit (either case). */
 static inline int hex_digit_value(int c)
@@ -34,14 +35,23 @@ static inline int hex_decode(const char *s, size_t digits, uint8_t *out)
 	return 0;
 }
 
+/* Each byte's two lower-case digits: the store writes five key log lines per TLS session,
+ * 128 digits each, and a table of pairs takes one load and one store per byte. */
+#define HEX_DIGIT_(d) ((d) < 10 ? '0' + (d) : 'a' + (d) - 10)
+#define HEX_PAIR_(n) { HEX_DIGIT_((n) >> 4), HEX_DIGIT_((n) & 15) }
+#define HEX_PAIRS4_(n) HEX_PAIR_(n), HEX_PAIR_((n) + 1), HEX_PAIR_((n) + 2), HEX_PAIR_((n) + 3)
+#define HEX_PAIRS16_(n) \
+	HEX_PAIRS4_(n), HEX_PAIRS4_((n) + 4), HEX_PAIRS4_((n) + 8), HEX_PAIRS4_((n) + 12)
+#define HEX_PAIRS64_(n) \
+	HEX_PAIRS16_(n), HEX_PAIRS16_((n) + 16), HEX_PAIRS16_((n) + 32), HEX_PAIRS16_((n) + 48)
+
 /* Lower-case hex of n bytes into out (2n characters, no NUL); returns out + 2n. */
 static inline char *hex_encode(const uint8_t *p, size_t n, char *out)
 {
-	static const char digits[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		*out++ = digits[p[i] >> 4];
-		*out++ = digits[p[i] & 15];
-	}
+	static const char pairs[256][2] = { HEX_PAIRS64_(0), HEX_PAIRS64_(64), HEX_PAIRS64_(128),
+					    HEX_PAIRS64_(192) };
+	for (size_t i = 0; i < n; i++, out += 2)
+		memcpy(out, pairs[p[i]], 2);
 	return out;
 }
 

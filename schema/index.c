@@ -14,6 +14,7 @@
 #include "secret_blob.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ enum {
 	ST_OWNER,
 	ST_FLOW_KEYS,
 	ST_SETTING,
+	ST_FLOW_GONE,
 	ST_COUNT
 };
 
@@ -109,6 +111,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
 		     "last_flow = max(last_flow, excluded.last_flow)",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
+	/* the sessions of a flow that is not there (flush_aggregates) */
+	[ST_FLOW_GONE] = "DELETE FROM tls_sessions WHERE flow_id = ?1",
 };
 
 /*
@@ -139,11 +143,12 @@ struct recent_session {
 /* Flow totals gathered over the chunks of one transaction, written once per flow at commit:
  * a chunk of small packets from many flows would otherwise cost an UPDATE per flow. A flow
  * whose record comes in a chunk is inserted right away with the totals gathered so far, and
- * its slot emptied: one write of its row and indexes instead of an insert and an update. */
+ * its slot emptied: one write of its row and indexes instead of an insert and an update. The
+ * chunks of a flow's sessions are gathered here too (cover_sessions). */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
-				 * UINT64_MAX: nothing gathered */
+				 * UINT64_MAX: nothing gathered; first_ns UINT64_MAX: no packets */
 };
 
 struct index {
@@ -355,6 +360,21 @@ static int migrate_7_near_secrets(struct index *ix)
 	return exec(ix, "ALTER TABLE chunks ADD COLUMN near_secrets INTEGER NOT NULL DEFAULT 0");
 }
 
+/*
+ * Version 7 to 8, the sessions' part: tls_sessions loses its index by chunk (index_sql, run
+ * before this step, drops it), and a session is found through its flow, whose
+ * first_chunk..last_chunk covers the session's chunk from now on: the flows whose sessions
+ * lie outside their range get it widened, as index_add_chunk would have made them.
+ */
+static int migrate_8_sessions(struct index *ix)
+{
+	return exec(ix, "UPDATE flows SET first_chunk = min(first_chunk, s.lo), "
+			"last_chunk = max(last_chunk, s.hi) FROM (SELECT flow_id, min(chunk_id) AS "
+			"lo, max(chunk_id) AS hi FROM tls_sessions GROUP BY flow_id) AS s "
+			"WHERE flows.id = s.flow_id AND "
+			"(s.lo < flows.first_chunk OR s.hi > flows.last_chunk)");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -366,7 +386,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 6)
+	if (from < 1 || from > 7)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -394,6 +414,9 @@ static int index_migrate(struct index *ix)
 		err = migrate_7_flow_keys(ix);
 	if (!err && from <= 6)
 		err = migrate_7_owner_ranges(ix);
+	/* 7 -> 8: sessions found through their flows */
+	if (!err && from <= 7)
+		err = migrate_8_sessions(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -406,9 +429,26 @@ out:
 	return err;
 }
 
+/*
+ * SQLite's process-wide settings, made once before its first use (sqlite3_config() is refused
+ * after that, and then changes nothing). Memory statistics off: with them (the default), every
+ * allocation SQLite makes (a statement's parse tree, its program, a row's values) takes a
+ * global mutex and counts its size, a fifth of the instructions of preparing a statement; ecap
+ * reads none of them (sqlite3_memory_used, sqlite3_status) and sets no soft heap limit, which
+ * would need them. The SQLite of Debian has no lookaside memory either, so that every run of
+ * a prepared statement allocates and frees its cursors: about 18 allocations per TLS session
+ * recorded, 4,100 instructions of index_add_chunk with the statistics (bench_sessions).
+ */
+static void sqlite_settings(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int index_open(const char *path, bool create, bool may_migrate, struct index **out, char *err,
 	       size_t errlen)
 {
+	static pthread_once_t settings_once = PTHREAD_ONCE_INIT;
+	pthread_once(&settings_once, sqlite_settings);
 	struct index *ix = calloc(1, sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
@@ -564,11 +604,22 @@ static int flush_aggregates(struct index *ix)
 		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
 		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
 		sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
-		sqlite3_bind_int64(st, 4, (int64_t)a->first_ns);
+		/* a slot of a session's chunk alone has no packets, so no first_ns */
+		sqlite3_bind_int64(st, 4, a->first_ns == UINT64_MAX ? INT64_MAX
+								    : (int64_t)a->first_ns);
 		sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
 		sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
 		sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
-		err = step(ix, ST_FLOWSTAT);
+		if ((err = step(ix, ST_FLOWSTAT)) || sqlite3_changes(ix->db))
+			continue;
+		/* No row: retention deleted the flow while these packets or sessions were in the
+		 * open chunk (or its record was lost with a chunk on a full disk). Its sessions
+		 * go, as with the flow (index.sql); a rebuild, which has no record of it either,
+		 * does the same. */
+		if (!(err = stmt(ix, ST_FLOW_GONE, &st))) {
+			sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
+			err = step(ix, ST_FLOW_GONE);
+		}
 	}
 	if (ix->agg_used)
 		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
@@ -671,6 +722,9 @@ static int encode_flow_blob(struct index *ix, const struct chunk_meta *m)
 	return 0;
 }
 
+/* Runs statement `which` once and readies it for the next run. Its parameters are bound
+ * SQLITE_STATIC (not copied): what they point to stays valid until this returns, after which
+ * the statement holds none of them. */
 static int step(struct index *ix, int which)
 {
 	sqlite3_stmt *st = ix->st[which];
@@ -692,7 +746,7 @@ static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
 	sqlite3_bind_int64(st, first + 5, p->gid);
 	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
 	sqlite3_bind_text(st, first + 6, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
-			  SQLITE_TRANSIENT);
+			  SQLITE_STATIC);
 	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
 	sqlite3_bind_int64(st, first + 8, p->netns);
 	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
@@ -755,14 +809,14 @@ static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint6
 	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
 	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
 	sqlite3_bind_int64(st, 4, pi->ppid);
-	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, pi->nspid);
-	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 13, (int64_t)chunk_id);
 	return step(ix, ST_PROCINFO);
 }
@@ -779,7 +833,7 @@ static int add_container(struct index *ix, const struct ecap_container *c)
 	if (err)
 		return err;
 	for (int i = 0; i < 8; i++)
-		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, (int64_t)c->first_ns);
 	sqlite3_bind_int64(st, 10, (int64_t)c->last_ns);
 	return step(ix, ST_CONTAINER);
@@ -794,6 +848,24 @@ static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
 	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
 		i = (i + 1) & mask;
 	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
+}
+
+/* The chunk's sessions' flows get the chunk within their first_chunk..last_chunk (index.sql,
+ * version 8): through their slots, so that a flow with packets here (the usual case) costs
+ * nothing more, and one without (its session stored in the chunk after its packets) one UPDATE
+ * at commit, or none when its record comes later in the transaction. */
+static int cover_sessions(struct index *ix, const struct chunk_meta *m)
+{
+	for (size_t i = 0; i < m->n_sessions; i++) {
+		struct flow_agg *a = agg_slot(ix, m->sessions[i].flow_id);
+		if (!a)
+			return -ENOMEM;
+		if (m->id < a->first_chunk)
+			a->first_chunk = m->id;
+		if (m->id > a->last_chunk)
+			a->last_chunk = m->id;
+	}
+	return 0;
 }
 
 /* The flow's row with what its slot gathered, which then starts again from nothing; then its
@@ -986,10 +1058,10 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if ((err = stmt(ix, ST_IFACE, &st)))
 			break;
 		sqlite3_bind_int64(st, 1, f->store_id);
-		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, f->desc.linktype);
 		sqlite3_bind_int64(st, 4, f->desc.snaplen);
-		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_STATIC);
 		err = step(ix, ST_IFACE);
 		if (err || (!f->desc.netns && !f->desc.description[0]))
 			continue;
@@ -998,7 +1070,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 1, f->store_id);
 		sqlite3_bind_int64(st, 2, f->desc.netns);
 		sqlite3_bind_int64(st, 3, f->desc.ifindex);
-		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_STATIC);
 		err = step(ix, ST_IFACE_NETNS);
 	}
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
@@ -1017,6 +1089,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
 	}
+	if (!err)
+		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
 	for (size_t i = 0; i < m->n_flows && !err; i++)
 		if (!(err = add_flow(ix, &m->flows[i], m->id)))
@@ -1030,7 +1104,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	for (size_t i = 0; i < m->n_sessions && !err; i++) {
 		if ((err = stmt(ix, ST_SESSION, &st)))
 			break;
-		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
 		sqlite3_bind_int64(st, 3, (int64_t)m->id);
 		err = step(ix, ST_SESSION);
@@ -1179,7 +1253,6 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"AND offset + length > ?2",
 		"DELETE FROM secrets WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM secret_chunks WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
-		"DELETE FROM tls_sessions WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM drops WHERE chunk_id IN (SELECT id FROM temp.gone_chunks)",
 		"DELETE FROM chunks WHERE id IN (SELECT id FROM temp.gone_chunks)",
 		/* the flows that go and their owners: each owner_flows row of those owners that
@@ -1197,6 +1270,12 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
 		NULL, /* drop_owner_rows() */
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
+		/* sessions go with their flows (index.sql, version 8), and so do those of no flow
+		 * (a flow record lost with a chunk on a full disk) once a later flow has gone: a
+		 * range of the key up to the last flow gone, which holds little more than the
+		 * sessions that go */
+		"DELETE FROM tls_sessions WHERE flow_id <= (SELECT max(id) FROM temp.gone_flows) "
+		"AND flow_id NOT IN (SELECT id FROM flows)",
 		/* a chunk's flow keys stay while a flow of its id range does (index.sql) */
 		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
 		"AND NOT EXISTS (SELECT 1 FROM flows WHERE id BETWEEN ids_lo AND ids_hi)",

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 7 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 8 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -62,7 +62,10 @@ CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks(last_ns);
 
 -- side A initiated the flow (sent the SYN or the first packet seen), side B answered.
 -- first_chunk..last_chunk: the chunks that can hold its packets (each chunk's flows blob
--- says which do). packets, bytes and last_ns grow at each group commit.
+-- says which do) and, since version 8, the chunks of its TLS sessions (tls_sessions.chunk_id,
+-- which may lie after its packets' chunks: a ClientHello's session stored just after its
+-- chunk closed, sessions carried over on a full disk), so that a flow's sessions are found
+-- and deleted with it. packets, bytes and last_ns grow at each group commit.
 CREATE TABLE IF NOT EXISTS flows (
 	id       INTEGER PRIMARY KEY,
 	proto    INTEGER NOT NULL,
@@ -206,13 +209,16 @@ CREATE INDEX IF NOT EXISTS containers_by_pod ON containers(pod_name);
 
 -- A TLS session: the flow whose ClientHello carried client_random, found in chunk_id. Keyed by
 -- flow so that new sessions append to the b-tree instead of landing on random pages.
+-- Since version 8 a session is found through its flow only: its chunk lies within the flow's
+-- first_chunk..last_chunk, retention deletes it with its flow, the fleet shipper sends it
+-- with its flow. Until version 7 an index by chunk_id (an entry per session) served both.
 CREATE TABLE IF NOT EXISTS tls_sessions (
 	client_random BLOB NOT NULL,
 	flow_id       INTEGER NOT NULL,
 	chunk_id      INTEGER NOT NULL,
 	PRIMARY KEY (flow_id, client_random)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tls_sessions_by_chunk ON tls_sessions(chunk_id);
+DROP INDEX IF EXISTS tls_sessions_by_chunk;
 
 -- The secrets of one TLS session that the DSB of chunk chunk_id holds: one row per session
 -- and chunk, not one per secret (five in TLS 1.3). n: how many; secrets: label and secret

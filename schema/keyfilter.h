@@ -25,8 +25,8 @@ uint64_t keyfilter_addr(const uint8_t addr[16]);
 uint64_t keyfilter_port(uint16_t port);
 uint64_t keyfilter_addr_port(const uint8_t addr[16], uint16_t port);
 
-/* Appends to b the filter of the n keys in keys (sorted and made unique in place: the filter
- * of a set does not depend on the order it came in). 0 or -ENOMEM. */
+/* Appends to b the filter of the n keys in keys (made unique in place, *n their number: the
+ * filter of a set does not depend on the order it came in). 0 or -ENOMEM. */
 int keyfilter_encode(struct buf *b, uint64_t *keys, size_t *n);
 
 /* Whether the filter (len bytes) may hold key: false only when it certainly does not. */

@@ -58,7 +58,11 @@ void lz4blocks_enc_free(struct lz4blocks_enc *e);
 int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size);
 /* Append one block of len bytes (1..LZ4BLOCKS_MAX). */
 int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len);
-/* The same into the frame being written; a block stored as is stays at src (a ref), which
+/* One block of text that compresses (a section header, a key log): the default search every
+ * time, stored as is only when that does not shrink it; the back-off and the search speed
+ * that lz4blocks_put adapts to the data neither apply nor change. */
+int lz4blocks_put_text(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len);
+/* The same as lz4blocks_put into the frame being written; a block stored as is stays at src (a ref), which
  * must stay valid until the frame is written. */
 int lz4blocks_put_frame(struct lz4blocks_enc *e, const uint8_t *src, size_t len);
 /* Bytes already encoded (blocks put elsewhere) appended to the frame by reference. */
@@ -66,6 +70,9 @@ int lz4blocks_add_ref(struct lz4blocks_enc *e, const uint8_t *src, size_t len);
 /* The frame's length, refs included; empty it for the next chunk. */
 size_t lz4blocks_frame_len(const struct lz4blocks_enc *e);
 void lz4blocks_frame_reset(struct lz4blocks_enc *e);
+/* Calls fn for each piece of the frame in order (its own bytes and the refs'), none empty. */
+void lz4blocks_frame_each(const struct lz4blocks_enc *e,
+			  void (*fn)(const uint8_t *p, size_t len, void *ctx), void *ctx);
 /* The frame as an iovec array from index first on (*iov grown as needed, *cap its room):
  * returns the count of entries in all (first included) or -ENOMEM. */
 int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iovec **iov,

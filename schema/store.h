@@ -61,6 +61,9 @@ int store_close(struct store *s);
 /* The last error, naming the file and offset or the SQL statement involved. */
 const char *store_errmsg(const struct store *s);
 const char *store_dir(const struct store *s);
+/* The store's directory, as store_open() checked and opened it (store_path.h): the handle's,
+ * valid until store_close(). */
+int store_dir_fd(const struct store *s);
 
 /* ---- writer ------------------------------------------------------------------------ */
 

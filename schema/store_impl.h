@@ -57,6 +57,9 @@ struct store {
 	struct buf read_scratch;        /* stored blocks being read, reused from chunk to chunk */
 	struct buf read_frames;         /* a chunk's stored frames while it is opened (a
 					 * chunk_view's frames), kept for the next one */
+	uint64_t *read_keep;            /* by chunk-local flow index: the wanted flow's id, else
+					 * 0; all 0 between chunks (read_flow_blocks) */
+	size_t read_keep_cap;
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;

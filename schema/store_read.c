@@ -421,7 +421,7 @@ static int flow_ranges(struct store *s, const struct flow_filter *f,
  * by id. */
 static void flows_from(struct query *q, const struct flow_id_ranges *r)
 {
-	if (r->all || !r->n) {
+	if (r->all || r->n <= 1) { /* one range: bounds in the WHERE clause (flow_where) */
 		q_sql(q, " FROM flows f");
 		return;
 	}
@@ -501,8 +501,14 @@ static void flow_where(struct query *q, const struct flow_filter *f,
 			 "flow_links l ON l.pre_flow = w.id UNION SELECT l.pre_flow FROM owned w "
 			 "CROSS JOIN flow_links l ON l.post_flow = w.id)");
 	}
-	if (!r->all)
+	if (!r->all && r->n == 1) { /* a table of one row costs more to plan than its bounds */
+		q_sql(q, " AND f.id BETWEEN ");
+		q_int(q, (int64_t)r->v[0].lo);
+		q_sql(q, " AND ");
+		q_int(q, (int64_t)r->v[0].hi);
+	} else if (!r->all) {
 		q_sql(q, r->n ? " AND f.id BETWEEN r.column1 AND r.column2" : " AND 0");
+	}
 }
 
 int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t pid,
@@ -836,29 +842,38 @@ static int cmp_range(const void *a, const void *b)
 }
 
 /* Whether a chunk's flow list (ascending ids as LEB128 deltas) names a flow of the set: both
- * ascending, walked side by side, and done once the list passes the set's last id. */
+ * ascending, walked side by side, and done once the list passes the set's last id. The ids
+ * below the next one wanted are only added up (most deltas are one byte: a chunk lists a few
+ * thousand flows close together), which is most of the list for a flow in the middle of it. */
 static bool blob_names_any(const void *blob, int len, const struct idset *flows)
 {
 	const uint8_t *p = blob, *end = p + (len > 0 ? len : 0);
-	uint64_t id = 0;
+	uint64_t id = 0, next;
 	size_t k = 0;
-	while (p < end && k < flows->n) {
-		uint64_t d = 0;
-		unsigned shift = 0;
-		while (p < end && shift < 64) {
-			uint8_t b = *p++;
+	if (!flows->n)
+		return false;
+	next = flows->ids[0];
+	while (p < end) {
+		uint8_t b = *p++;
+		uint64_t d = b & 0x7f;
+		for (unsigned shift = 7; b & 0x80 && p < end && shift < 64; shift += 7) {
+			b = *p++;
 			d |= (uint64_t)(b & 0x7f) << shift;
-			shift += 7;
-			if (!(b & 0x80))
-				break;
 		}
-		if (id + d < id) /* not ascending (a damaged index): look again from the start */
+		if (id + d < id) { /* not ascending (a damaged index): look again from the start */
 			k = 0;
+			next = flows->ids[0];
+		}
 		id += d;
+		if (id < next)
+			continue;
 		while (k < flows->n && flows->ids[k] < id)
 			k++;
-		if (k < flows->n && flows->ids[k] == id)
+		if (k == flows->n)
+			return false;
+		if (flows->ids[k] == id)
 			return true;
+		next = flows->ids[k];
 	}
 	return false;
 }
@@ -959,13 +974,29 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
  * v->raw; v->frames holds the chunk's first bytes (segment_read_plan). A chunk read by its
  * plan names the flows' chunk-local indexes in flowdir (the wanted flows alone), an older one
  * in flowstats. */
+/* The store's table of n entries by chunk-local flow index, all 0 (read_flow_blocks() sets
+ * the wanted flows' entries and clears them again): a chunk of a few thousand flows no longer
+ * allocates and zeroes a table of its own. NULL: out of memory. */
+static uint64_t *keep_table(struct store *s, size_t n)
+{
+	if (n > s->read_keep_cap) {
+		uint64_t *p = realloc(s->read_keep, n * sizeof(*p));
+		if (!p)
+			return NULL;
+		memset(p + s->read_keep_cap, 0, (n - s->read_keep_cap) * sizeof(*p));
+		s->read_keep = p;
+		s->read_keep_cap = n;
+	}
+	return s->read_keep;
+}
+
 static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			    const struct idset *flows, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	uint8_t *want = calloc(m->n_blocks, 1);
-	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
+	uint64_t *keep = keep_table(s, n_local + 1);
 	free(v->block_at);
 	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
 	int err = want && keep && v->block_at ? 0 : -ENOMEM;
@@ -980,9 +1011,20 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 		}
 		for (size_t b = 0; b < m->header_blocks && b < m->n_blocks; b++)
 			want[b] = 1; /* the SHB and the IDBs */
+		/* one wanted flow (the export of a connection): each packet's flow compared with
+		 * its index, not looked up in the table */
+		uint32_t only = m->plan_only && m->n_flowdir == 1 ? m->flowdir[0].local
+								  : CHUNKMETA_NO_FLOW;
 		for (size_t b = 0; b < m->n_blocks; b++) {
 			const struct chunkmeta_block *k = &m->blocks[b];
-			for (uint32_t i = k->first_packet; i < k->first_packet + k->packets; i++) {
+			uint32_t i = k->first_packet, end = k->first_packet + k->packets;
+			if (only != CHUNKMETA_NO_FLOW) {
+				while (i < end && m->pktflow[i] != only)
+					i++;
+				want[b] |= i < end;
+				continue;
+			}
+			for (; i < end; i++) {
 				uint32_t lf = m->pktflow[i];
 				if (lf != CHUNKMETA_NO_FLOW && keep[lf]) {
 					want[b] = 1;
@@ -995,8 +1037,12 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 	}
 	if (!err)
 		err = chunk_view_parse_blocks(v, want, keep, why);
+	if (keep && m->plan_only)
+		for (size_t i = 0; i < m->n_flowdir; i++)
+			keep[m->flowdir[i].local] = 0;
+	else if (keep)
+		memset(keep, 0, n_local * sizeof(*keep));
 	free(want);
-	free(keep);
 	return err;
 }
 

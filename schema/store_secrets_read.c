@@ -362,13 +362,26 @@ static int walk_flows(struct walk *w, const struct idset *flows,
 {
 	sqlite3 *db = index_db(w->s->ix);
 	sqlite3_stmt *rows = NULL, *near = NULL;
-	if (sqlite3_prepare_v2(db, flow_rows_sql, -1, &rows, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, flow_sessions_sql, -1, &near, NULL) != SQLITE_OK) {
-		sqlite3_finalize(rows);
+	if (sqlite3_prepare_v2(db, flow_sessions_sql, -1, &near, NULL) != SQLITE_OK)
 		return store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
-	}
 	int err = 0;
 	for (size_t i = 0; i < flows->n && !err; i++) {
+		/* Both ways to a flow's secrets start from its sessions: a flow without any
+		 * (most are not TLS) has none, and the rows' statement (a union of two
+		 * joins) is prepared only once a flow has a session. */
+		sqlite3_bind_int64(near, 1, (int64_t)flows->ids[i]);
+		int rc = sqlite3_step(near);
+		sqlite3_reset(near);
+		if (rc == SQLITE_DONE)
+			continue;
+		if (rc != SQLITE_ROW) {
+			err = store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
+			break;
+		}
+		if (!rows && sqlite3_prepare_v2(db, flow_rows_sql, -1, &rows, NULL) != SQLITE_OK) {
+			err = store_fail(w->s, -EIO, "%s: %s", w->s->dir, index_errmsg(w->s->ix));
+			break;
+		}
 		sqlite3_bind_int64(rows, 1, (int64_t)flows->ids[i]);
 		while (!err && sqlite3_step(rows) == SQLITE_ROW)
 			err = add_row(w, rows);

@@ -103,8 +103,6 @@ fact versions "$(tcpdump --version 2>&1 | head -1)"
 
 SPARSE_E="--tuple 10.4.0.1:40022-10.4.0.2:22"
 SPARSE_T="tcp and host 10.4.0.1 and host 10.4.0.2 and port 40022 and port 22"
-SPARSE_E="--tuple 10.4.0.1:40022-10.4.0.2:22"
-SPARSE_T="tcp and host 10.4.0.1 and host 10.4.0.2 and port 40022 and port 22"
 fact sparse.spec "$SPARSE_E"
 DENSE_E='' DENSE_T=''
 for s in $SIZES; do

@@ -491,9 +491,14 @@ static int reflect_retention(struct shipper *sh, uint64_t keep_from)
 		/* a NAT link goes with either of its flows, as locally */
 		"DELETE FROM ecap_flow_links l USING ecap_flows f WHERE f.host_id = $1 AND "
 		"f.last_chunk < $2 AND l.host_id = $1 AND (l.pre_flow = f.id OR l.post_flow = f.id)",
+		/* TLS sessions go with their flows, as locally since index schema 8; and those of
+		 * gone chunks whose flow is not here (shipped by an older ecap-ship) */
+		"DELETE FROM ecap_tls_sessions t USING ecap_flows f WHERE f.host_id = $1 AND "
+		"f.last_chunk < $2 AND t.host_id = $1 AND t.flow_id = f.id",
+		"DELETE FROM ecap_tls_sessions t WHERE t.host_id = $1 AND t.chunk_id < $2 AND NOT "
+		"EXISTS (SELECT 1 FROM ecap_flows f WHERE f.host_id = $1 AND f.id = t.flow_id)",
 		"DELETE FROM ecap_flows WHERE host_id = $1 AND last_chunk < $2",
 		"DELETE FROM ecap_chunks WHERE host_id = $1 AND id < $2",
-		"DELETE FROM ecap_tls_sessions WHERE host_id = $1 AND chunk_id < $2",
 
 		"DELETE FROM ecap_processes WHERE host_id = $1 AND last_chunk < $2",
 		/* a container goes with the last process record that names it, as locally */

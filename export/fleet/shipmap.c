@@ -11,7 +11,9 @@
  *               record stored again moves its last_chunk, and is shipped again)
  *   containers  what the runtime said of the containers those process records name (the
  *               index table of issue 15, schema 5: skipped where the index has none)
- *   tls         sessions whose ClientHello is in the batch, as SHA-256(client_random)
+ *   tls         the TLS sessions of those flows, as SHA-256(client_random) (a session's chunk
+ *               lies within its flow's chunks since index schema 8, so the flow whose
+ *               last_chunk is in a batch brings its sessions, again when it grows, as procs)
  *   links       NAT links (two flows that are one connection) carried by a chunk in the
  *               batch (the index table of issue 15, schema 5: skipped where the index has
  *               none)
@@ -97,9 +99,9 @@ static const struct shipcol container_cols[] = {
 };
 
 static const struct shipcol tls_cols[] = {
-	{ "flow_id", "flow_id", SC_INT },
-	{ "client_random", "cr_sha256", SC_SHA256 },
-	{ "chunk_id", "chunk_id", SC_INT },
+	{ "t.flow_id", "flow_id", SC_INT },
+	{ "t.client_random", "cr_sha256", SC_SHA256 },
+	{ "t.chunk_id", "chunk_id", SC_INT },
 };
 
 static const struct shipcol link_cols[] = {
@@ -129,7 +131,9 @@ const struct shiptable shipmap_tables[] = {
 	  "FROM containers WHERE id IN (SELECT container_id FROM processes WHERE last_chunk > ?1 "
 	  "AND last_chunk <= ?2)",
 	  "(host_id, id)", NULL, container_cols, N(container_cols), -1, "containers" },
-	{ "ecap_tls_sessions", "FROM tls_sessions WHERE chunk_id > ?1 AND chunk_id <= ?2",
+	{ "ecap_tls_sessions",
+	  "FROM flows f JOIN tls_sessions t ON t.flow_id = f.id "
+	  "WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2",
 	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1, NULL },
 	{ "ecap_flow_links", "FROM flow_links WHERE chunk_id > ?1 AND chunk_id <= ?2",
 	  "(host_id, pre_flow, post_flow)", NULL, link_cols, N(link_cols), -1, "flow_links" },

@@ -1007,8 +1007,8 @@ static int put_dsb_row(const struct tls_secret *sec, void *ctx)
 
 /* Turns a store's index of this version back into version 6: the secrets near their session,
  * which version 7 reads from their chunks' DSBs, get the secrets rows version 6 gave them,
- * chunks lose near_secrets, and the flows get back their four indexes by address and port in
- * place of chunk_flow_keys. */
+ * chunks lose near_secrets, the flows get back their four indexes by address and port in
+ * place of chunk_flow_keys, and the sessions their index by chunk (until version 7). */
 static void index_to_v6(const char *dir)
 {
 	char p[128];
@@ -1056,6 +1056,7 @@ static void index_to_v6(const char *dir)
 			      "CREATE INDEX flows_by_addr_b ON flows(addr_b); "
 			      "CREATE INDEX flows_by_ports ON flows(port_a, port_b); "
 			      "CREATE INDEX flows_by_port_b ON flows(port_b); "
+			      "CREATE INDEX tls_sessions_by_chunk ON tls_sessions(chunk_id); "
 			      "PRAGMA user_version = 6; COMMIT", NULL, NULL, &msg);
 	if (rc != SQLITE_OK)
 		fprintf(stderr, "index_to_v6: %s\n", msg);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * sha256.c - SHA-256 of sha256.h on Nettle (libnettle, whose x86-64 build picks the CPU's SHA
- * extensions at run time). Nettle's header names its functions sha256_init and so on through
+ * sha256_nettle.c - SHA-256 of sha256.h on Nettle (libnettle, whose x86-64 build picks the
+ * CPU's SHA extensions at run time): the backend of the readers (schema_dep). Nettle's header names its functions sha256_init and so on through
  * macros; they are taken away here so that this file's own functions keep those names, and
  * Nettle's are called by their real ones (nettle_sha256_*).
  */
@@ -15,6 +15,11 @@
 #undef sha256_init
 #undef sha256_update
 #undef sha256_digest
+
+const char *sha256_backend(void)
+{
+	return "nettle";
+}
 
 int sha256_init(struct sha256 *h)
 {
