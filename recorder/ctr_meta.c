@@ -51,10 +51,19 @@ struct ctr_meta {
 	pthread_t thread;
 	bool started, stop;
 	size_t pending;           /* queued and busy */
+	size_t n_emit;            /* slots with emit set: collect walks the slots only then */
 	struct slot *slots;
 	struct ctr_meta_stats st;
 	char said[CTR_META_API_MAX + 3][96]; /* the last failure said per source */
 };
+
+/* A slot's description is to be stored at the next ctr_meta_collect(). Under the lock. */
+static void set_emit(struct ctr_meta *m, struct slot *s)
+{
+	if (!s->emit)
+		m->n_emit++;
+	s->emit = true;
+}
 
 static uint64_t now_mono(void)
 {
@@ -208,7 +217,7 @@ static void *worker(void *arg)
 			snprintf(s->c.runtime, sizeof(s->c.runtime), "%s", s->runtime);
 			if (!s->c.pod_uid[0])
 				snprintf(s->c.pod_uid, sizeof(s->c.pod_uid), "%s", s->pod_uid);
-			s->emit = true;
+			set_emit(m, s);
 		} else {
 			rc == 0 ? m->st.unknown++ : m->st.failed++;
 			s->state = S_UNKNOWN;
@@ -286,7 +295,7 @@ void ctr_meta_want(struct ctr_meta *m, const char *id, const char *runtime, cons
 		pthread_cond_signal(&m->work);
 	} else if (s->state == S_FOUND && s->stored_ns &&
 		   now_ns - s->stored_ns >= CTR_META_REFRESH_NS) {
-		s->emit = true;
+		set_emit(m, s);
 	}
 	if (s)
 		s->want_ns = now_ns;
@@ -301,7 +310,7 @@ int ctr_meta_collect(struct ctr_meta *m, uint64_t now_ns, uint64_t wall_ns,
 	if (!m)
 		return 0;
 	pthread_mutex_lock(&m->lock);
-	for (size_t i = 0; i < CTR_META_SLOTS && rc == 0; i++) {
+	for (size_t i = 0; i < CTR_META_SLOTS && rc == 0 && m->n_emit; i++) {
 		struct slot *s = &m->slots[i];
 
 		if (!s->emit)
@@ -311,6 +320,7 @@ int ctr_meta_collect(struct ctr_meta *m, uint64_t now_ns, uint64_t wall_ns,
 		s->c.last_ns = wall_ns;
 		rc = fn(ctx, &s->c);
 		s->emit = false;
+		m->n_emit--;
 		s->stored_ns = now_ns ? now_ns : 1;
 	}
 	pthread_mutex_unlock(&m->lock);

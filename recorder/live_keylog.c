@@ -28,6 +28,7 @@
 #include "tlslog.skel.h"
 #include "live_keylog.h"
 #include "proc_maps.h"
+#include "proc_maps_query.h"
 #include "uprobe_attach.h"
 #include "tls/lib.h"
 
@@ -42,6 +43,7 @@ struct seen_file {
 	dev_t dev;
 	ino_t ino;
 	uint8_t verdict;
+	uint8_t named;      /* a rescan's maps_fn had its name and wants no other look */
 };
 
 struct live_keylog {
@@ -61,6 +63,7 @@ struct live_keylog {
 	size_t nseen;
 	uint32_t *slot;                   /* SEEN_SLOTS: index + 1 into seen, 0 empty */
 	bool full_said;
+	bool no_query;                    /* the kernel has no PROCMAP_QUERY: rescans read text */
 	char maps_buf[64 * 1024];         /* stdio's buffer for /proc/PID/maps */
 };
 
@@ -477,6 +480,75 @@ static void scan_dir(struct live_keylog *k, const char *path, int depth)
 	closedir(d);
 }
 
+/*
+ * An unlinked file mapped executable by pid: looked at only when it is the process's own
+ * executable (as scan_pid() does through /proc/PID/exe), never as a library.
+ */
+static void consider_deleted_exe(struct live_keylog *k, const char *pid,
+				 const struct proc_maps_line *m)
+{
+	char path[64], buf[2 * PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_ino == (ino_t)m->inode &&
+	    st.st_dev == makedev(m->major, m->minor))
+		consider_fd(k, fd, file_name(fd, path, m->path, buf, sizeof(buf)));
+	close(fd);
+}
+
+/*
+ * A rescan of pid by PROCMAP_QUERY: its executable file mappings only, as numbers; the name is
+ * asked (and line_fn given the mapping) only for a file no rescan has named yet, or whose
+ * line_fn wanted another look. What scan_pid() does with the text otherwise: a file not seen
+ * is looked at through /proc/PID/map_files. Returns -ENOTTY when the kernel has no such query
+ * (nothing was done), else 0.
+ */
+static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_maps_fn line_fn,
+			    void *ctx)
+{
+	char path[128], name[PATH_MAX];
+	struct proc_maps_line ml;
+	uint64_t addr = 0;
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while ((rc = proc_maps_query_exec(fd, &addr, &ml)) == 1) {
+		struct seen_file *s = seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode,
+						NULL);
+		bool done;
+
+		if (s && s->named)
+			continue;
+		if (proc_maps_query_name(fd, ml.start, name, sizeof(name)) < 0 || name[0] != '/')
+			continue;
+		ml.path = name;
+		done = line_fn && line_fn(ctx, pid, &ml);
+		if (strstr(name, " (deleted)")) {
+			if (!s)
+				consider_deleted_exe(k, pid, &ml);
+			continue; /* named by what it was: asked again next time */
+		}
+		if (!s) {
+			snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid,
+				 (unsigned long long)ml.start, (unsigned long long)ml.end);
+			consider_path(k, path, name);
+			s = seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode, NULL);
+		}
+		if (s && done)
+			s->named = 1;
+	}
+	close(fd);
+	return rc == -ENOTTY ? rc : 0;
+}
+
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
 {
 	struct dirent *de;
@@ -484,9 +556,14 @@ void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void
 
 	if (!d)
 		return;
-	while ((de = readdir(d)))
-		if (isdigit((unsigned char)de->d_name[0]))
+	while ((de = readdir(d))) {
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		if (!k->no_query && rescan_pid_query(k, de->d_name, line_fn, ctx) == -ENOTTY)
+			k->no_query = true;
+		if (k->no_query)
 			scan_pid(k, de->d_name, false, line_fn, ctx);
+	}
 	closedir(d);
 }
 

@@ -58,12 +58,15 @@ typedef void (*live_keylog_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32
 void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 
 /*
- * Looks at every running process again for files not seen yet. When line_fn is not NULL it
- * is given every line of every process's /proc/PID/maps read on the way, parsed, so that
- * one pass over the processes serves both (live_tls's libssl search).
+ * Looks at every running process again for files not seen yet, so that one pass over the
+ * processes serves both kinds of probes (live_tls's libssl search): when line_fn is not NULL
+ * it is given mappings of each process, parsed, with their path. Where the kernel answers
+ * PROCMAP_QUERY (proc_maps_query.h), only executable file mappings, and those of a file only
+ * until line_fn has returned true for it once (it wants no other look at that file, by
+ * device and inode); else every line of /proc/PID/maps, whatever line_fn returns.
  */
 struct proc_maps_line;
-typedef void (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
+typedef bool (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx);
 
 /* Files probed so far, and files that are a TLS library but could not be probed. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "live_tls_find.h"
 #include "openssl.h"
 #include "openssl.skel.h"
+#include "proc_maps.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
 #include "tls_lib.h"
@@ -348,20 +350,41 @@ static int keylog_emit(void *ctx, const char *label, const uint8_t *client_rando
 }
 
 /*
- * Whether this very handshake (every field read, and which were) came a moment ago: both ends
- * of a connection on this host (a client and a server using the probed libssl) report the
- * same secrets, and the second report would only derive them again for emit() to drop.
+ * Whether this very handshake came a moment ago: both ends of a connection on this host (a
+ * client and a server using the probed libssl) report the same secrets, and the second report
+ * would only derive them again for emit() to drop. The fingerprint covers what the secrets are
+ * made of and nothing else: each field is read OSSL_SECRET_LEN bytes long, and past a 4-byte
+ * version or cipher, a 32-byte random or a secret shorter than 48 bytes lie other members of
+ * the SSL object (pointers, the end's role), which differ between the two ends. TLS 1.3: the
+ * version, the cipher, the client random and, hash_len bytes each, the handshake secret and
+ * transcript hash and the five secrets kept by the build; earlier versions: the master key.
+ * The bits of read_ok for those fields count too.
  */
-static bool seen_handshake(struct live_tls *t, const struct ossl_event *e)
+static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint32_t version,
+			   size_t hash_len)
 {
+	uint32_t want = (1u << OSSL_F_VERSION) | (1u << OSSL_F_CIPHER_ID) |
+			(1u << OSSL_F_CLIENT_RANDOM);
 	uint64_t fp;
 	size_t slot;
+	int f;
 
 	if (t->no_dedupe)
 		return false;
-	/* every field read (version to exporter: contiguous), and which were, in one pass */
-	fp = hash_bytes(0x9e3779b97f4a7c15ull ^ e->read_ok, e->field[OSSL_F_VERSION],
-			sizeof(e->field[0]) * (OSSL_F_EXPORTER + 1 - OSSL_F_VERSION)) | 1;
+	if (version == 0x0304)
+		for (f = OSSL_F_HS_SECRET; f <= OSSL_F_EXPORTER; f++)
+			want |= 1u << f;
+	else
+		want |= 1u << OSSL_F_MASTER_KEY;
+	fp = hash_bytes(0x9e3779b97f4a7c15ull ^ (e->read_ok & want), e->field[OSSL_F_VERSION], 4);
+	fp = hash_bytes(fp, e->field[OSSL_F_CIPHER_ID], 4);
+	fp = hash_bytes(fp, e->field[OSSL_F_CLIENT_RANDOM], 32);
+	if (version == 0x0304)
+		for (f = OSSL_F_HS_SECRET; f <= OSSL_F_EXPORTER; f++)
+			fp = hash_bytes(fp, e->field[f], hash_len);
+	else
+		fp = hash_bytes(fp, e->field[OSSL_F_MASTER_KEY], 48);
+	fp |= 1;
 	slot = (size_t)(fp >> 16) & (HANDSHAKE_SLOTS - 1);
 	if (t->handshakes[slot] == fp)
 		return true;
@@ -369,21 +392,54 @@ static bool seen_handshake(struct live_tls *t, const struct ossl_event *e)
 	return false;
 }
 
-/* A TLS 1.3 handshake traffic secret: kept by the build, or derived. */
-static int hs_traffic(const struct ossl_event *e, const struct tls_calibration *cal,
-		      enum ossl_field direct, const char *hkdf_label, size_t hl, uint8_t *out)
+/* A TLS 1.3 handshake traffic secret the build keeps: 0, or -ENODATA when it was not read. */
+static int hs_kept(const struct ossl_event *e, enum ossl_field f, size_t hl, uint8_t *out)
 {
-	if (cal->f[direct].found) {
-		if (!(e->read_ok & (1u << direct)))
-			return -ENODATA;
-		memcpy(out, e->field[direct], hl);
-		return 0;
-	}
-	if ((e->read_ok & (3u << OSSL_F_HS_SECRET)) != (3u << OSSL_F_HS_SECRET) ||
-	    all_zero(e->field[OSSL_F_HS_SECRET], hl) || all_zero(e->field[OSSL_F_HS_HASH], hl))
+	if (!(e->read_ok & (1u << f)))
 		return -ENODATA;
-	return tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], hkdf_label,
-				     e->field[OSSL_F_HS_HASH], hl, out, hl);
+	memcpy(out, e->field[f], hl);
+	return 0;
+}
+
+/*
+ * The two TLS 1.3 handshake traffic secrets into c and s: kept by the build, or derived from
+ * the handshake secret and transcript hash (both labels under one HMAC key when both are
+ * derived). *c_ok and *s_ok say which could be had.
+ */
+static void hs_traffic(const struct ossl_event *e, const struct tls_calibration *cal, size_t hl,
+		       uint8_t *c, uint8_t *s, bool *c_ok, bool *s_ok)
+{
+	static const char *const labels[2] = { "c hs traffic", "s hs traffic" };
+	bool c_kept = cal->f[OSSL_F_CLIENT_HS_TRAFFIC].found;
+	bool s_kept = cal->f[OSSL_F_SERVER_HS_TRAFFIC].found;
+	uint8_t both[2 * OSSL_SECRET_LEN];
+	bool derivable;
+
+	*c_ok = c_kept && hs_kept(e, OSSL_F_CLIENT_HS_TRAFFIC, hl, c) == 0;
+	*s_ok = s_kept && hs_kept(e, OSSL_F_SERVER_HS_TRAFFIC, hl, s) == 0;
+	if (c_kept && s_kept)
+		return;
+	derivable = (e->read_ok & (3u << OSSL_F_HS_SECRET)) == (3u << OSSL_F_HS_SECRET) &&
+		    !all_zero(e->field[OSSL_F_HS_SECRET], hl) &&
+		    !all_zero(e->field[OSSL_F_HS_HASH], hl);
+	if (!derivable)
+		return;
+	if (!c_kept && !s_kept) {
+		if (tls_hkdf_expand_labels(hl, e->field[OSSL_F_HS_SECRET], labels, 2,
+					   e->field[OSSL_F_HS_HASH], hl, both, hl) == 0) {
+			memcpy(c, both, hl);
+			memcpy(s, both + hl, hl);
+			*c_ok = *s_ok = true;
+		}
+		explicit_bzero(both, sizeof(both));
+		return;
+	}
+	if (!c_kept)
+		*c_ok = tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], labels[0],
+					      e->field[OSSL_F_HS_HASH], hl, c, hl) == 0;
+	else
+		*s_ok = tls_hkdf_expand_label(hl, e->field[OSSL_F_HS_SECRET], labels[1],
+					      e->field[OSSL_F_HS_HASH], hl, s, hl) == 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
@@ -393,7 +449,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct tls_calibration *cal;
 	struct ecap_proc who = { .valid = true };
 	const uint8_t *cr;
-	uint8_t d[OSSL_SECRET_LEN];
+	uint8_t dc[OSSL_SECRET_LEN], ds[OSSL_SECRET_LEN];
+	bool c_ok, s_ok;
 	uint32_t version, cipher;
 	size_t hl;
 	int rc = 0;
@@ -412,7 +469,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.zero_dropped++;
 		return 0;
 	}
-	if (seen_handshake(t, e)) {
+	hl = version == 0x0304 ? tls_hkdf_suite_hash_len(cipher) : 0;
+	if (seen_handshake(t, e, version, hl ? hl : OSSL_SECRET_LEN)) {
 		t->st.duplicates++;
 		return 0;
 	}
@@ -423,19 +481,21 @@ static int on_event(void *ctx, void *data, size_t size)
 			t->st.zero_dropped++;
 		goto out;
 	}
-	hl = tls_hkdf_suite_hash_len(cipher);
 	if (!hl) {
 		t->st.zero_dropped++;
 		goto out;
 	}
-	if (hs_traffic(e, cal, OSSL_F_CLIENT_HS_TRAFFIC, "c hs traffic", hl, d) == 0)
-		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, d, hl, &who);
+	hs_traffic(e, cal, hl, dc, ds, &c_ok, &s_ok);
+	if (c_ok)
+		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, dc, hl, &who);
 	else
 		t->st.zero_dropped++;
-	if (rc == 0 && hs_traffic(e, cal, OSSL_F_SERVER_HS_TRAFFIC, "s hs traffic", hl, d) == 0)
-		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, d, hl, &who);
+	if (rc == 0 && s_ok)
+		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, ds, hl, &who);
 	else if (rc == 0)
 		t->st.zero_dropped++;
+	explicit_bzero(dc, sizeof(dc));
+	explicit_bzero(ds, sizeof(ds));
 	if (rc == 0 && (e->read_ok & (1u << OSSL_F_CLIENT_APP_TRAFFIC)))
 		rc = emit(t, "CLIENT_TRAFFIC_SECRET_0", cr, e->field[OSSL_F_CLIENT_APP_TRAFFIC], hl,
 			  &who);
@@ -464,12 +524,15 @@ static int rescan_one(void *ctx, const struct tls_lib_file *f)
 	return add_file(ctx, f);
 }
 
-/* A maps line read by the key-log rescan: a libssl mapped there is one of ours. */
-static void rescan_line(void *ctx, const char *pid, const struct proc_maps_line *m)
+/* A maps line read by the key-log rescan: a libssl mapped there is one of ours. True when the
+ * file needs no other look by name: not a libssl, or one add_file() took (attached or not). */
+static bool rescan_line(void *ctx, const char *pid, const struct proc_maps_line *m)
 {
 	struct live_tls *t = ctx;
+	struct tls_lib_file f = { .dev = makedev(m->major, m->minor), .ino = (ino_t)m->inode };
 
 	live_tls_find_line(pid, m, &t->rescan_seen, rescan_one, t);
+	return !live_tls_is_libssl(m->path) || known_find(t, &f);
 }
 
 /* A libssl that a new program needs, open on FD (found in the program's own root). */

@@ -60,6 +60,11 @@ static int is_libssl(const char *path)
 	       (strncmp(base, "libssl-", 7) == 0 && strstr(base, ".so"));
 }
 
+bool live_tls_is_libssl(const char *path)
+{
+	return path && strstr(path, "/libssl") && !strstr(path, " (deleted)") && is_libssl(path);
+}
+
 static int seen_has(const struct live_tls_seen *s, dev_t dev, ino_t ino)
 {
 	size_t i;
@@ -88,7 +93,7 @@ int live_tls_find_line(const char *pid, const struct proc_maps_line *m,
 	struct tls_lib_file f;
 	dev_t dev;
 
-	if (!path || !strstr(path, "/libssl") || strstr(path, " (deleted)") || !is_libssl(path))
+	if (!live_tls_is_libssl(path))
 		return 0;
 	dev = makedev(m->major, m->minor);
 	/* the file found must have this inode: one found already in this pass needs no look */

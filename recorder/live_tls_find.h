@@ -8,6 +8,7 @@
 #ifndef ECAP_LIVE_TLS_FIND_H
 #define ECAP_LIVE_TLS_FIND_H
 
+#include <stdbool.h>
 #include <limits.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -41,6 +42,10 @@ struct live_tls_seen {
 		ino_t ino;
 	} f[LIVE_TLS_SEEN_MAX];
 };
+
+/* Whether a mapped path names an OpenSSL libssl (libssl.so*, or libssl-HASH.so* as Python
+ * wheels bundle it; not NSS's libssl3.so), not deleted: what live_tls_find_line() looks for. */
+bool live_tls_is_libssl(const char *path);
 
 /*
  * The same for one line of PID's /proc/PID/maps, parsed (proc_maps.h): calls fn when it maps

@@ -4,8 +4,12 @@
  * (recorder/proc_maps.c): the kernel's forms (a file, a replaced file, a path with spaces,
  * [heap], an anonymous name with a slash in it, no name at all) give the numbers and the path
  * a reader of proc(5) would; malformed or overlong lines are refused; this process's own maps
- * parse line by line and name its executable.
+ * parse line by line and name its executable; and the same process's executable file mappings
+ * through PROCMAP_QUERY (recorder/proc_maps_query.c) are exactly the text's executable lines
+ * with a file, numbers and names alike (skipped on a kernel without the query).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +24,7 @@
 #include <cmocka.h>
 
 #include "proc_maps.h"
+#include "proc_maps_query.h"
 
 static void test_forms(void **state)
 {
@@ -101,12 +106,56 @@ static void test_own_maps(void **state)
 	assert_true(exe >= 1);
 }
 
+/* The text's executable file mappings, in order, against the query's. */
+static void test_query(void **state)
+{
+	char line[PATH_MAX + 128], name[PATH_MAX];
+	struct proc_maps_line t, q;
+	uint64_t addr = 0;
+	int fd, rc, n = 0;
+	FILE *f;
+
+	(void)state;
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	rc = proc_maps_query_exec(fd, &addr, &q);
+	if (rc == -ENOTTY) {
+		close(fd);
+		skip();
+	}
+	addr = 0;
+	f = fopen("/proc/self/maps", "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		assert_true(proc_maps_parse(line, &t));
+		if (!t.path || t.path[0] != '/' || t.perms[2] != 'x' || t.inode == 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		assert_int_equal(proc_maps_query_exec(fd, &addr, &q), 1);
+		assert_true(q.start == t.start && q.end == t.end && q.offset == t.offset);
+		assert_true(q.inode == t.inode && q.major == t.major && q.minor == t.minor);
+		assert_string_equal(q.perms, t.perms);
+		assert_null(q.path);
+		assert_int_equal(proc_maps_query_name(fd, q.start, name, sizeof(name)), 0);
+		assert_string_equal(name, t.path);
+		/* a name longer than the buffer is refused, not cut */
+		rc = proc_maps_query_name(fd, q.start, name, 4);
+		assert_true(rc == -ENAMETOOLONG || rc == -E2BIG);
+		n++;
+	}
+	fclose(f);
+	assert_int_equal(proc_maps_query_exec(fd, &addr, &q), 0);
+	close(fd);
+	assert_true(n >= 2); /* the executable and the C library at least */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forms),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_own_maps),
+		cmocka_unit_test(test_query),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "le.h"
 #include "tls_calib_ossl.h"
@@ -59,13 +61,59 @@ static void test_hkdf_rfc8448(void **state)
 	assert_int_equal(tls_hkdf_expand_label(32, hs, "s hs traffic", hash, 32, got, 32), 0);
 	unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38", want, 32);
 	assert_memory_equal(got, want, 32);
+	/* both under one key, as the recorder derives a handshake's pair */
+	static const char *const labels[2] = { "c hs traffic", "s hs traffic" };
+	uint8_t pair[64];
+
+	assert_int_equal(tls_hkdf_expand_labels(32, hs, labels, 2, hash, 32, pair, 32), 0);
+	unhex("b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21", want, 32);
+	assert_memory_equal(pair, want, 32);
+	unhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38", want, 32);
+	assert_memory_equal(pair + 32, want, 32);
 	/* bad lengths */
+	assert_int_equal(tls_hkdf_expand_labels(48, hs, labels, 2, hash, 32, pair, 49), -EINVAL);
 	assert_int_equal(tls_hkdf_expand_label(20, hs, "x", hash, 32, got, 20), -EINVAL);
 	assert_int_equal(tls_hkdf_expand_label(32, hs, "x", hash, 32, got, 33), -EINVAL);
 	assert_int_equal(tls_hkdf_suite_hash_len(0x03001301), 32);
 	assert_int_equal(tls_hkdf_suite_hash_len(0x03001302), 48);
 	assert_int_equal(tls_hkdf_suite_hash_len(0x03001303), 32);
 	assert_int_equal(tls_hkdf_suite_hash_len(0x0300C02F), 0);
+}
+
+/* SHA-384 (TLS_AES_256_GCM_SHA384): the pair under one key against libcrypto's one-shot HMAC
+ * over HkdfLabel || 0x01 built here by hand. */
+static void test_hkdf_sha384(void **state)
+{
+	static const char *const labels[2] = { "c hs traffic", "s hs traffic" };
+	uint8_t secret[48], context[48], pair[96], info[128], want[64];
+	unsigned int len;
+	size_t i, n;
+
+	for (i = 0; i < 48; i++) {
+		secret[i] = (uint8_t)(i * 7 + 1);
+		context[i] = (uint8_t)(0xa0 ^ i);
+	}
+	assert_int_equal(tls_hkdf_expand_labels(48, secret, labels, 2, context, 48, pair, 48), 0);
+	for (i = 0; i < 2; i++) {
+		n = 0;
+		info[n++] = 0;
+		info[n++] = 48;
+		info[n++] = (uint8_t)(6 + strlen(labels[i]));
+		memcpy(info + n, "tls13 ", 6);
+		n += 6;
+		memcpy(info + n, labels[i], strlen(labels[i]));
+		n += strlen(labels[i]);
+		info[n++] = 48;
+		memcpy(info + n, context, 48);
+		n += 48;
+		info[n++] = 1;
+		assert_non_null(HMAC(EVP_sha384(), secret, 48, info, n, want, &len));
+		assert_int_equal(len, 48);
+		assert_memory_equal(pair + 48 * i, want, 48);
+	}
+	/* one label alone gives the same */
+	assert_int_equal(tls_hkdf_expand_label(48, secret, labels[1], context, 48, want, 48), 0);
+	assert_memory_equal(pair + 48, want, 48);
 }
 
 static int system_libssl(char *out, size_t len)
@@ -347,6 +395,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hkdf_rfc8448),
+		cmocka_unit_test(test_hkdf_sha384),
 		cmocka_unit_test(test_calibrate_system),
 		cmocka_unit_test(test_not_libssl),
 		cmocka_unit_test(test_build_id),
