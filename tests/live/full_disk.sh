@@ -71,7 +71,8 @@ sleep 6 # a second interval: at most one more line
 kill -0 "$REC_PID" 2>/dev/null || fail "(a) ecap-rec stopped on the full disk"
 P1=$(packets "$S")
 L1=$(last_ns "$S")
-FULL_LINES=$(grep -c "store full" "$T/a.log")
+# the notices, not the status line (its "N not stored (store full)" is a count, not a notice)
+FULL_LINES=$(grep -c "ecap-rec: store full:" "$T/a.log")
 [ "$FULL_LINES" -ge 1 ] && [ "$FULL_LINES" -le 3 ] ||
 	fail "(a) $FULL_LINES 'store full' lines in about 7 s: $(cat "$T/a.log")"
 T_FREE=$(date +%s%N)
