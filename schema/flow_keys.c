@@ -184,6 +184,83 @@ out:
 	return err;
 }
 
+/*
+ * Retention: the rows of the chunks that go (temp.gone_chunks; those written since version 8,
+ * from setting flow_keys_own_from on: older ones stay while a flow of their range does) name
+ * flows that may outlive them: a flow whose record comes again in a later segment
+ * (store_flow_epoch) gets no keys there (index_add_chunk adds keys only with a flow's first
+ * row), so its keys move here into the row of the oldest chunk kept, made again from the
+ * flows table with that row's own flows. Ids are read as runs of the stored blob (hostile
+ * bytes: a run is a range query of the flows that are, never a walk of its ids); a damaged
+ * blob gives what it gave up to the damage, and `ecap-fsck --rebuild` makes the rows again
+ * from the segments. 0 or a negative errno.
+ */
+int flow_keys_carry(sqlite3 *db)
+{
+	static const char rows_sql[] =
+		"SELECT chunk_id, ids FROM chunk_flow_keys WHERE (chunk_id IN "
+		"(SELECT id FROM temp.gone_chunks) AND chunk_id >= coalesce((SELECT value FROM "
+		"settings WHERE key = 'flow_keys_own_from'), 0)) OR chunk_id = ?1";
+	static const char flows_sql[] =
+		"SELECT first_chunk, id, proto, addr_a, port_a, addr_b, port_b FROM flows "
+		"WHERE id BETWEEN ?1 AND ?2";
+	sqlite3_stmt *keep_st = NULL, *rows = NULL, *sel = NULL, *ins = NULL;
+	struct flow_keys k = { 0 };
+	bool carried = false;
+	int64_t keep = 0;
+	int rc, err = 0;
+
+	if ((rc = sqlite3_prepare_v2(db, "SELECT min(id) FROM chunks", -1, &keep_st, NULL)) !=
+	    SQLITE_OK)
+		return sqlite_errno(rc);
+	rc = sqlite3_step(keep_st);
+	if (rc != SQLITE_ROW || sqlite3_column_type(keep_st, 0) == SQLITE_NULL) {
+		sqlite3_finalize(keep_st); /* no chunk left: no flow is left either */
+		return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sqlite_errno(rc);
+	}
+	keep = sqlite3_column_int64(keep_st, 0);
+	sqlite3_finalize(keep_st);
+	if ((rc = sqlite3_prepare_v2(db, rows_sql, -1, &rows, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(db, flows_sql, -1, &sel, NULL)) != SQLITE_OK ||
+	    (rc = sqlite3_prepare_v2(db, flow_keys_insert_sql, -1, &ins, NULL)) != SQLITE_OK) {
+		err = sqlite_errno(rc);
+		goto out;
+	}
+	sqlite3_bind_int64(rows, 1, keep);
+	while (!err && (rc = sqlite3_step(rows)) == SQLITE_ROW) {
+		bool own = sqlite3_column_int64(rows, 0) == keep;
+		const uint8_t *ids = sqlite3_column_blob(rows, 1);
+		size_t len = (size_t)sqlite3_column_bytes(rows, 1), off = 0;
+		uint64_t next = 0, lo, hi;
+		while (!err && idruns_next(ids, len, &off, &next, &lo, &hi) == 1) {
+			sqlite3_bind_int64(sel, 1, (int64_t)lo);
+			sqlite3_bind_int64(sel, 2, hi > INT64_MAX ? INT64_MAX : (int64_t)hi);
+			while (!err && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+				struct flow_key key;
+				row_key(sel, &key);
+				err = flow_keys_add(&k, (uint64_t)sqlite3_column_int64(sel, 1), &key);
+				carried |= !own;
+			}
+			if (!err && rc != SQLITE_DONE)
+				err = sqlite_errno(rc);
+			sqlite3_reset(sel);
+		}
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = sqlite_errno(rc);
+	if (!err && carried) { /* else the kept chunk's row stays as it is */
+		err = flow_keys_bind(&k, ins, (uint64_t)keep);
+		if (err == 1)
+			err = sqlite3_step(ins) == SQLITE_DONE ? 0 : sqlite_errno(sqlite3_errcode(db));
+	}
+out:
+	sqlite3_finalize(rows);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(ins);
+	flow_keys_free(&k);
+	return err;
+}
+
 /* ---- asking the filters ------------------------------------------------------------- */
 
 /* A group of a chunk's flows may hold a flow the selection matches when its filter may hold

@@ -57,6 +57,10 @@ void flow_keys_free(struct flow_keys *k);
  * row of that chunk's id too, as retention leaves them. 0 or a negative errno. */
 int flow_keys_migrate(sqlite3 *db);
 
+/* Retention, before the rows of the chunks in temp.gone_chunks go: the keys of their flows
+ * that are left move into the row of the oldest chunk kept (flow_keys.c). 0 or -errno. */
+int flow_keys_carry(sqlite3 *db);
+
 struct flow_id_range {
 	uint64_t lo, hi;
 };
@@ -72,7 +76,7 @@ struct flow_id_ranges {
 
 /* At most this many ranges: beyond, the closest are joined (what lies between is read and
  * left out by the query's own conditions). */
-#define FLOW_ID_RANGES_MAX 128
+#define FLOW_ID_RANGES_MAX 1024
 
 /* The keys a selection asks for (hashes, as keyfilter.h makes them). */
 struct flow_keys_wanted {

@@ -894,12 +894,13 @@ static int cover_sessions(struct index *ix, const struct chunk_meta *m)
 
 /* A new flow's row with what its slot gathered, which then starts again from nothing (a flow
  * indexed already keeps its slot for the commit: one write of its row); then its owners. */
-static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id)
+/* *inserted: the record made the flow's row (its first record in the index). */
+static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
+		    bool *inserted)
 {
 	struct flow_agg *a = agg_find(ix, f->id);
-	bool inserted;
-	int err = insert_flow(ix, f, chunk_id, a, &inserted);
-	if (!err && a && inserted) {
+	int err = insert_flow(ix, f, chunk_id, a, inserted);
+	if (!err && a && *inserted) {
 		a->packets = a->bytes = a->last_ns = a->last_chunk = 0;
 		a->first_ns = a->first_chunk = UINT64_MAX;
 	}
@@ -1117,9 +1118,15 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	if (!err)
 		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
-	for (size_t i = 0; i < m->n_flows && !err; i++)
-		if (!(err = add_flow(ix, &m->flows[i], m->id)))
+	/* a flow's keys go into the row of the chunk that made its row; a record that comes
+	 * again (later segments, store_flow_epoch) adds none: retention moves the keys of the
+	 * flows it leaves into the oldest chunk kept (flow_keys_carry), so that a selection
+	 * by address or port finds a long-lived flow once, not in every segment's row */
+	for (size_t i = 0; i < m->n_flows && !err; i++) {
+		bool inserted = false;
+		if (!(err = add_flow(ix, &m->flows[i], m->id, &inserted)) && inserted)
 			err = flow_keys_add(&ix->flow_keys, m->flows[i].id, &m->flows[i].key);
+	}
 	if (!err)
 		err = add_owner_ranges(ix);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
@@ -1269,6 +1276,7 @@ out:
 
 int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 {
+	static const char carry_flow_keys[] = "(flow_keys_carry)";
 	/* Flows outlive their chunks only while a later chunk may hold their packets: those
 	 * whose last chunk is older than every chunk left go with them. */
 	static const char *const steps[] = {
@@ -1301,9 +1309,10 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		 * sessions that go */
 		"DELETE FROM tls_sessions WHERE flow_id <= (SELECT max(id) FROM temp.gone_flows) "
 		"AND flow_id NOT IN (SELECT id FROM flows)",
-		/* a chunk's flow keys go with it: each flow left has its record in a chunk kept
-		 * (store.h store_flow_epoch); but those of a chunk written before version 8
-		 * stay while a flow of its id range does (index.sql) */
+		/* a chunk's flow keys go with it, those of the flows left moved into the oldest
+		 * chunk kept first (flow_keys_carry); but those of a chunk written before
+		 * version 8 stay while a flow of its id range does (index.sql) */
+		carry_flow_keys,
 		"DELETE FROM chunk_flow_keys WHERE chunk_id IN (SELECT id FROM temp.gone_chunks) "
 		"AND (chunk_id >= coalesce((SELECT value FROM settings WHERE "
 		"key = 'flow_keys_own_from'), 0) "
@@ -1320,8 +1329,8 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
 		sqlite3_stmt *st;
-		if (!steps[i]) {
-			int err = drop_owner_rows(ix);
+		if (!steps[i] || steps[i] == carry_flow_keys) {
+			int err = steps[i] ? flow_keys_carry(ix->db) : drop_owner_rows(ix);
 			if (err)
 				return err;
 			continue;
