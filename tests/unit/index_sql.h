@@ -27,6 +27,22 @@ static inline int64_t index_int(const char *dir, const char *sql)
 	return v;
 }
 
+/* The text the index gives for sql (one row, one column), in out. */
+static inline void index_text(const char *dir, const char *sql, char *out, size_t len)
+{
+	char p[128];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	snprintf(p, sizeof(p), "%s/index.db", dir);
+	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	const unsigned char *t = sqlite3_column_text(st, 0);
+	snprintf(out, len, "%s", t ? (const char *)t : "");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 /* Runs sql (statements separated by ';') on the index. */
 static inline void index_exec(const char *dir, const char *sql)
 {

@@ -40,22 +40,6 @@ static void small_store(struct store_options *o)
 	o->quiet = true;
 }
 
-/* The text the index gives for sql (one row, one column), in out. */
-static void index_text(const char *dir, const char *sql, char *out, size_t len)
-{
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	const unsigned char *t = sqlite3_column_text(st, 0);
-	snprintf(out, len, "%s", t ? (const char *)t : "");
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-}
-
 /* The flows and sessions rows, as text (what a rebuild or a migration must give again). */
 #define ROWS_MAX 65536
 static const char rows_sql[] =
