@@ -11,16 +11,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* One number the index gives for sql. */
-static inline int64_t index_int(const char *dir, const char *sql)
+/* The index of the store in dir opened, and sql's first row stepped to: *st on it. */
+static inline sqlite3 *index_row(const char *dir, const char *sql, sqlite3_stmt **st)
 {
 	char p[128];
 	sqlite3 *db;
-	sqlite3_stmt *st;
 	snprintf(p, sizeof(p), "%s/index.db", dir);
 	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(*st), SQLITE_ROW);
+	return db;
+}
+
+/* One number the index gives for sql. */
+static inline int64_t index_int(const char *dir, const char *sql)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db = index_row(dir, sql, &st);
 	int64_t v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
@@ -30,13 +37,8 @@ static inline int64_t index_int(const char *dir, const char *sql)
 /* The text the index gives for sql (one row, one column), in out. */
 static inline void index_text(const char *dir, const char *sql, char *out, size_t len)
 {
-	char p[128];
-	sqlite3 *db;
 	sqlite3_stmt *st;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	sqlite3 *db = index_row(dir, sql, &st);
 	const unsigned char *t = sqlite3_column_text(st, 0);
 	snprintf(out, len, "%s", t ? (const char *)t : "");
 	sqlite3_finalize(st);

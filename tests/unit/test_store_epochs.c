@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index_sql.h"
 #include "store.h"
 #include "tmp_store.h"
 
@@ -70,6 +71,16 @@ static void packet_segments(const char *dir, uint32_t *seg_of)
 	store_close(s);
 }
 
+/* A writer of the store in dir with options o, and its interface lo (*ifid). */
+static struct store *open_with_lo(const char *dir, const struct store_options *o, uint32_t *ifid)
+{
+	struct store *s;
+	assert_int_equal(store_open(dir, STORE_WRITE, o, &s), 0);
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	assert_int_equal(store_add_interface(s, &ifc, ifid), 0);
+	return s;
+}
+
 /* Every chunk of an epoch goes to one segment, and each segment has an epoch of its own: the
  * writer thread fills a chunk while the one before is written, and finds the segment full
  * with packets of the old epoch in the open chunk already (store_tick collects chunks between
@@ -82,11 +93,8 @@ static void check_epochs(const char *dir, bool sync_writer)
 	o.segment_bytes = 16 * 1024;
 	o.sync_writer = sync_writer;
 	o.quiet = true;
-	struct store *s;
-	assert_int_equal(store_open(dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(dir, &o, &ifid);
 	uint32_t *epoch = calloc(N_PACKETS, sizeof(*epoch));
 	uint32_t *seg_of = calloc(N_PACKETS, sizeof(*seg_of));
 	assert_non_null(epoch);
@@ -282,11 +290,8 @@ static void test_quiet_flow_after_retention(void **state)
 	o.segment_bytes = 16 * 1024;
 	o.max_size = 64 * 1024 + 200 * 1024; /* segments plus the index files */
 	o.quiet = true;
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	struct live_flow ssh = { tcp_flow(store_new_flow_id(s), 2, 22, 3131, "ssh"), 0 };
 	struct live_flow psql = { tcp_flow(store_new_flow_id(s), 6, 5432, 4242, "psql"), 0 };
 	/* psql's connection after a MASQUERADE on this host, linked to it once at the start */
@@ -349,22 +354,6 @@ static void test_quiet_flow_after_retention(void **state)
 	}
 }
 
-static int64_t index_int(const char *dir, const char *sql)
-{
-	char p[128];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t v = -1;
-	snprintf(p, sizeof(p), "%s/index.db", dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 /* An index of schema 7 (whose writer stored each record once) migrates to 8: the flow key
  * rows of its chunks keep schema 7's retention (setting flow_keys_own_from: the first chunk
  * after them), a new index has no such chunk. */
@@ -374,23 +363,15 @@ static void test_migrate_7(void **state)
 	struct store_options o;
 	store_options_default(&o);
 	o.quiet = true;
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	struct live_flow ssh = { tcp_flow(store_new_flow_id(s), 2, 22, 3131, "ssh"), 0 };
 	for (uint32_t n = 0; n < 10; n++)
 		put_packet(s, ifid, &ssh, n);
 	assert_int_equal(store_close(s), 0);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM settings WHERE key = "
 				   "'flow_keys_own_from'"), 0);
-	char p[128], *msg = NULL;
-	sqlite3 *db;
-	snprintf(p, sizeof(p), "%s/index.db", f->dir);
-	assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 7", NULL, NULL, &msg), SQLITE_OK);
-	sqlite3_close(db);
+	index_exec(f->dir, "PRAGMA user_version = 7");
 	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
 	assert_int_equal(store_close(s), 0);
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 8);
