@@ -8,8 +8,10 @@
  * master key; TLS 1.3 handshake traffic secrets derived from the handshake secret and the
  * transcript hash with HKDF-Expand-Label (or read directly when the build keeps them), and the
  * application traffic and exporter secrets, hash_len bytes as the cipher suite says.
- * A direct-mapped table of fingerprints of (label, client random, secret) drops repeats: the
- * client and the server of one session on this host report the same secrets.
+ * A table of fingerprints of (label, client random, secret) drops repeats: the client and the
+ * server of one session on this host report the same secrets. It is a set of DEDUPE_WAYS
+ * fingerprints (one 64-byte line) per client random, one way per label, so that a session's
+ * five secrets cost one cache line rather than five lines scattered over the table.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +35,18 @@
 #include "proc_maps.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
+#include "tls_labels.h"
 #include "tls_lib.h"
 #include "uprobe_attach.h"
 
-#define DEDUPE_SLOTS (1u << 16)
+#define DEDUPE_SETS (1u << 13)
+#define DEDUPE_WAYS 8 /* one 64-byte line */
 #define HANDSHAKE_SLOTS (1u << 12)
 #define RESCAN_NS (10ull * 1000000000ull)
 #define KNOWN_MAX 64
 
+_Static_assert(DEDUPE_WAYS * sizeof(uint64_t) == 64, "a dedupe set is one cache line");
+_Static_assert(TLS_LABELS_N <= DEDUPE_WAYS, "a way per known label");
 _Static_assert((int)TLS_CAL_NFIELDS == (int)OSSL_F_NR, "field lists differ");
 _Static_assert((int)TLS_CAL_EXPORTER == (int)OSSL_F_EXPORTER, "field order differs");
 _Static_assert((int)TLS_CAL_HS_SECRET == (int)OSSL_F_HS_SECRET, "field order differs");
@@ -79,7 +85,7 @@ struct live_tls {
 	void *exe_ctx;
 	struct live_tls_stats st;
 	int cb_error;
-	uint64_t dedupe[DEDUPE_SLOTS];
+	uint64_t (*dedupe)[DEDUPE_WAYS]; /* [DEDUPE_SETS], 64-byte aligned: emit() */
 	uint64_t handshakes[HANDSHAKE_SLOTS]; /* seen_handshake() */
 };
 
@@ -309,12 +315,20 @@ static uint64_t fingerprint(const struct tls_secret *s)
 			  offsetof(struct tls_secret, secret) + s->secret_len) | 1;
 }
 
+/* The fingerprint's way in its client random's set: the label's, so that the secrets of one
+ * session do not push each other out; an unknown label takes the way its fingerprint says. */
+static size_t dedupe_way(const struct tls_secret *s, uint64_t fp)
+{
+	int i = tls_label_index(s->label, strnlen(s->label, sizeof(s->label)));
+
+	return i >= 0 ? (size_t)i : (size_t)(fp >> 8) & (DEDUPE_WAYS - 1);
+}
+
 static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 		const uint8_t *secret, size_t len, const struct ecap_proc *who)
 {
 	struct tls_secret s = { 0 };
-	uint64_t fp;
-	size_t slot;
+	uint64_t fp, *slot;
 	int rc;
 
 	if (len > ECAP_SECRET_MAX || all_zero(secret, len)) {
@@ -326,12 +340,12 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 	memcpy(s.secret, secret, len);
 	s.secret_len = (uint8_t)len;
 	fp = fingerprint(&s);
-	slot = (size_t)(fp >> 16) & (DEDUPE_SLOTS - 1);
-	if (t->dedupe[slot] == fp && !t->no_dedupe) {
+	slot = &t->dedupe[hash_bytes(0, random, 8) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
+	if (*slot == fp && !t->no_dedupe) {
 		t->st.duplicates++;
 		return 0;
 	}
-	t->dedupe[slot] = fp;
+	*slot = fp;
 	rc = t->fn(t->ctx, &s, who);
 	if (rc < 0)
 		return rc;
@@ -561,6 +575,12 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
+	t->dedupe = aligned_alloc(64, DEDUPE_SETS * sizeof(*t->dedupe));
+	if (!t->dedupe) {
+		free(t);
+		return -ENOMEM;
+	}
+	memset(t->dedupe, 0, DEDUPE_SETS * sizeof(*t->dedupe));
 	t->fn = fn;
 	t->ctx = ctx;
 	t->quiet = opt->quiet;
@@ -686,5 +706,6 @@ void live_tls_stop(struct live_tls *t)
 	ring_buffer__free(t->rb);
 	live_keylog_stop(t->kl);
 	openssl_bpf__destroy(t->skel);
+	free(t->dedupe);
 	free(t);
 }
