@@ -11,12 +11,15 @@
 #   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second;
 #   - record -> queryable: from the end of a curl process until `ecap-export --pid` finds its
 #     packets, under an s_time load;
-#   - the store's CPU per session (bench_sessions) fresh and after each --preload.
+#   - the store's CPU per session (bench_sessions) fresh and after each --preload;
+#   - with --paired: both builds recording the same load at once, each one's main thread
+#     and other threads apart (a comparison that a shared, busy host moves less: both see
+#     the same sessions, the same neighbours and the same caches).
 # CPU is the recorder's threads' run time (/proc/PID/task/*/schedstat) from the start of the
 # load to half a second after its end, over the sessions completed. It prints a Markdown report.
 #
 #   tools/bench_tls_sessions.sh [--build DIR] [--base DIR] [--runs N] [--secs S]
-#                               [--preload "N ..."] [--probes N]
+#                               [--preload "N ..."] [--probes N] [--paired]
 #
 #   --build DIR   the meson build to measure (default: $ECAP_BUILD, else ./build)
 #   --base DIR    a second build measured the same way, in turns (e.g. main's), for before/after
@@ -25,13 +28,15 @@
 #   --preload L   bench_sessions preloads after the fresh run (default "1000000 2000000";
 #                 "" for none: each 1M is about 8 GB of segments and minutes)
 #   --probes N    record -> queryable probes (default 5)
+#   --paired      with --base: after the table, RUNS runs of each load recorded by both builds
+#                 at once (the order of their start alternating), CPU per session by thread
 #
 # Needs root (live capture), openssl, curl, tcpdump. Everything runs on the loopback of a
 # network namespace made for the run (named after $BENCH_NAME, default ecap-bts-PID), which is
 # removed at the end with every process started here (ended by pid) and the work directory.
 set -u -o pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RUNS=3 SECS=4 PRELOAD="1000000 2000000" PROBES=5
+BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RUNS=3 SECS=4 PRELOAD="1000000 2000000" PROBES=5 PAIRED=''
 usage() { sed -n '4,/^# removed at the end/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -41,11 +46,14 @@ while [ $# -gt 0 ]; do
 	--secs) SECS=${2:?}; shift ;;
 	--preload) PRELOAD=${2?}; shift ;;
 	--probes) PROBES=${2:?}; shift ;;
+	--paired) PAIRED=1 ;;
 	-h|--help) usage 0 ;;
 	*) echo "bench_tls_sessions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
+[ -z "$PAIRED" ] || [ -n "$BASE" ] ||
+	{ echo "bench_tls_sessions.sh: --paired needs --base" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench_tls_sessions.sh: needs root (live capture)" >&2; exit 2; }
 for t in openssl curl tcpdump ip nsenter; do
 	command -v "$t" >/dev/null || { echo "bench_tls_sessions.sh: $t is not installed" >&2; exit 2; }
@@ -151,6 +159,41 @@ j = json.load(sys.stdin); print("%s TLS sessions, %s secrets stored" % (j.get("t
 		"$(echo "($c1 - $c0) / 1000000" | bc -l)" $(((c1 - c0) / 1000 / n)) "$(load)" "$extra"
 }
 
+# threads PID: "main MAIN_NS other OTHER_NS", the run time of the main thread and of the rest
+threads() {
+	local m=0 o=0 a f
+	for f in /proc/"$1"/task/*; do
+		read -r a _ <"$f/schedstat" || continue
+		if [ "${f##*/}" = "$1" ]; then m=$a; else o=$((o + a)); fi
+	done
+	echo "$m $o"
+}
+
+# paired LOAD FIRST SECOND: both recorders at once on one load; a row per build
+paired() {
+	local l=$1 b bd m1 m0 o1 o0 st ra rb a0 b0 a1 b1 n
+	start ecap "$2" "$WORK/pa"; ra=$R
+	start ecap "$3" "$WORK/pb"; rb=$R
+	sleep 1
+	a0=($(threads "$ra")); b0=($(threads "$rb"))
+	n=$(run "$l"); sleep 0.5
+	a1=($(threads "$ra")); b1=($(threads "$rb"))
+	kill -INT "$ra" "$rb"; wait "$ra" "$rb"
+	local p q=()
+	for p in "${PIDS[@]}"; do [ "$p" = "$ra" ] || [ "$p" = "$rb" ] || q+=("$p"); done
+	PIDS=("${q[@]}")
+	[ "${n:-0}" -gt 0 ] || n=1
+	for b in "$2:${a1[0]}:${a0[0]}:${a1[1]}:${a0[1]}:pa" "$3:${b1[0]}:${b0[0]}:${b1[1]}:${b0[1]}:pb"; do
+		IFS=: read -r bd m1 m0 o1 o0 st <<<"$b"
+		printf '| %s | %s | %s | %.1f us | %.1f us | %s | %s |\n' "$l" "$(name_of "$bd")" "$n" \
+			"$(echo "($m1 - $m0) / 1000 / $n" | bc -l)" \
+			"$(echo "($o1 - $o0) / 1000 / $n" | bc -l)" "$(load)" \
+			"$("$bd/tools/ecap-ls" --json "$WORK/$st" 2>/dev/null | python3 -c 'import json, sys
+j = json.load(sys.stdin); print("%s TLS sessions, %s secrets stored" % (j.get("tls_sessions"), j.get("secrets")))')"
+	done
+	rm -rf "$WORK/pa" "$WORK/pb"
+}
+
 name_of() { [ "$1" = "$BUILD" ] && echo "ecap-rec" || echo "ecap-rec (base)"; }
 
 echo "## TLS sessions: recorder CPU side by side (tools/bench_tls_sessions.sh)"
@@ -167,6 +210,20 @@ for r in $(seq "$RUNS"); do
 		[ -n "$BASE" ] && one "$(name_of "$BASE")" "$BASE" "$l"
 	done
 done
+if [ -n "$PAIRED" ]; then
+	echo
+	echo "Both builds recording the same load at once (started in alternating order), CPU per"
+	echo "session of the main thread and of the other threads (the store's writer):"
+	echo
+	echo "| load | recorder | sessions | main thread | other threads | load avg | store |"
+	echo "|---|---|---|---|---|---|---|"
+	for r in $(seq "$RUNS"); do
+		for l in stime curl4; do
+			if [ $((r % 2)) = 1 ]; then paired "$l" "$BUILD" "$BASE"
+			else paired "$l" "$BASE" "$BUILD"; fi
+		done
+	done
+fi
 echo
 echo "ecap-rec with no load of ours (the host's execs and TLS), CPU per second over 5 s:"
 for b in "$BUILD" ${BASE:+"$BASE"}; do
