@@ -29,7 +29,7 @@
 #                 "" for none: each 1M is about 8 GB of segments and minutes)
 #   --probes N    record -> queryable probes (default 5)
 #   --paired      with --base: after the table, RUNS runs of each load recorded by both builds
-#                 at once (the order of their start alternating), CPU per session by thread
+#                 at once, each run in both orders of their start, CPU per session by thread
 #
 # Needs root (live capture), openssl, curl, tcpdump. Everything runs on the loopback of a
 # network namespace made for the run (named after $BENCH_NAME, default ecap-bts-PID), which is
@@ -212,15 +212,16 @@ for r in $(seq "$RUNS"); do
 done
 if [ -n "$PAIRED" ]; then
 	echo
-	echo "Both builds recording the same load at once (started in alternating order), CPU per"
+	echo "Both builds recording the same load at once, each run in both orders (the first row of"
+	echo "a pair was started first: the recorder started first has been seen to pay more), CPU per"
 	echo "session of the main thread and of the other threads (the store's writer):"
 	echo
 	echo "| load | recorder | sessions | main thread | other threads | load avg | store |"
 	echo "|---|---|---|---|---|---|---|"
 	for r in $(seq "$RUNS"); do
 		for l in stime curl4; do
-			if [ $((r % 2)) = 1 ]; then paired "$l" "$BUILD" "$BASE"
-			else paired "$l" "$BASE" "$BUILD"; fi
+			paired "$l" "$BUILD" "$BASE"
+			paired "$l" "$BASE" "$BUILD"
 		done
 	done
 fi
