@@ -61,20 +61,13 @@ struct frag_slot {
 	struct ft_key key;
 };
 
-/* Exact: key is the flow key and local_is_lo (in its tag) says which end is local. Wildcard:
- * key.lo is the local address (zero: any), port_lo the local port, the rest zero. */
+/* Exact: key is the flow key and local_is_lo says which end is local. Wildcard: key.lo is the
+ * local address (zero: any), port_lo the local port, the rest zero. */
 struct pending {
 	struct ft_key key;
-	struct ecap_proc proc;
-};
-
-/* What a probe of the pending owners reads of a slot, apart from it (16 bytes: the
- * PENDING_PROBE slots of a lookup are two cache lines, not the 1 KiB of their entries): the
- * entry's key is compared only when its hash is the one sought. */
-struct pend_tag {
-	uint64_t expire_ns;
-	uint32_t hash;          /* pend_hash() of the key */
 	uint8_t used, local_is_lo, wildcard;
+	uint64_t expire_ns;
+	struct ecap_proc proc;
 };
 
 /* What the pipeline knows of an interface: its link type (LINKTYPE_UNKNOWN until asked) and
@@ -117,7 +110,6 @@ struct pipeline {
 
 	struct frag_slot *frag;
 	struct pending *pend;
-	struct pend_tag *pend_tag;  /* [PENDING_SLOTS], beside pend */
 	uint32_t n_exact, n_wild;   /* pending slots in use (an upper bound: lazy expiry) */
 	struct alias *alias;        /* ALIAS_SLOTS, allocated at the first peer socket */
 
@@ -176,14 +168,11 @@ int pipeline_new(struct store *store, const struct pipeline_options *opt, struct
 	if (r == 0) {
 		p->frag = calloc(FRAG_SLOTS, sizeof(*p->frag));
 		p->pend = calloc(PENDING_SLOTS, sizeof(*p->pend));
-		p->pend_tag = calloc(PENDING_SLOTS, sizeof(*p->pend_tag));
-		if (!p->frag || !p->pend || !p->pend_tag)
+		if (!p->frag || !p->pend)
 			r = -ENOMEM;
 		else /* hit at random: made memory now rather than by a fault per new socket */
-			for (size_t i = 0; i < PENDING_SLOTS; i++) {
-				((volatile struct pend_tag *)p->pend_tag)[i].used = 0;
-				((volatile struct pending *)p->pend)[i].proc.valid = 0;
-			}
+			for (size_t i = 0; i < PENDING_SLOTS; i++)
+				((volatile struct pending *)p->pend)[i].used = 0;
 		if (!p->opt.keep_all_secrets && !(p->hold = secret_hold_new(p->opt.secret_hold_max)))
 			r = -ENOMEM;
 	}
@@ -204,7 +193,6 @@ void pipeline_free(struct pipeline *p)
 	free(p->ifs);
 	free(p->frag);
 	free(p->pend);
-	free(p->pend_tag);
 	free(p->alias);
 	free(p->cr.v);
 	free(p->cr_old.v);
@@ -356,30 +344,25 @@ static void wild_key(struct ft_key *k, uint32_t netns, uint8_t proto, const uint
 static void pend_put(struct pipeline *p, const struct ft_key *key, bool local_is_lo,
 		     bool wildcard, const struct ecap_proc *proc, uint64_t now)
 {
-	uint32_t h = pend_hash(key, wildcard), slot = 0;
-	struct pend_tag *st = NULL;
+	uint32_t h = pend_hash(key, wildcard);
+	struct pending *slot = NULL;
 	for (uint32_t k = 0; k < PENDING_PROBE; k++) {
-		uint32_t i = (h + k) & (PENDING_SLOTS - 1);
-		struct pend_tag *t = &p->pend_tag[i];
-		if (t->used && t->hash == h && t->wildcard == wildcard &&
-		    t->local_is_lo == local_is_lo &&
-		    memcmp(&p->pend[i].key, key, sizeof(*key)) == 0) {
-			slot = i; /* the same socket again: refresh */
-			st = t;
+		struct pending *e = &p->pend[(h + k) & (PENDING_SLOTS - 1)];
+		if (e->used && e->wildcard == wildcard && e->local_is_lo == local_is_lo &&
+		    memcmp(&e->key, key, sizeof(*key)) == 0) {
+			slot = e; /* the same socket again: refresh */
 			break;
 		}
 		/* Else a free slot, else the one that expires first (an expired one if any). */
-		if (!st || (st->used && (!t->used || t->expire_ns < st->expire_ns))) {
-			slot = i;
-			st = t;
-		}
+		if (!slot || (slot->used && (!e->used || e->expire_ns < slot->expire_ns)))
+			slot = e;
 	}
-	if (!st->used) {
+	if (!slot->used) {
 		if (wildcard)
 			p->n_wild++;
 		else
 			p->n_exact++;
-	} else if (st->wildcard != wildcard) {
+	} else if (slot->wildcard != wildcard) {
 		if (wildcard) {
 			p->n_wild++;
 			p->n_exact--;
@@ -388,44 +371,40 @@ static void pend_put(struct pipeline *p, const struct ft_key *key, bool local_is
 			p->n_wild--;
 		}
 	}
-	st->used = 1;
-	st->hash = h;
-	st->wildcard = wildcard;
-	st->local_is_lo = local_is_lo;
-	st->expire_ns = now + PENDING_TTL_NS;
-	p->pend[slot].key = *key;
-	p->pend[slot].proc = *proc;
+	slot->key = *key;
+	slot->used = 1;
+	slot->wildcard = wildcard;
+	slot->local_is_lo = local_is_lo;
+	slot->expire_ns = now + PENDING_TTL_NS;
+	slot->proc = *proc;
 }
 
-/* The slot of the k-th live entry (k = 0, 1) for key, or -1: on loopback both ends of a tuple
- * are local sockets. */
-static int pend_find(struct pipeline *p, const struct ft_key *key, bool wildcard, uint64_t now,
-		     int k)
+/* The k-th live entry (k = 0, 1) for key: on loopback both ends of a tuple are local sockets. */
+static struct pending *pend_find(struct pipeline *p, const struct ft_key *key, bool wildcard,
+				 uint64_t now, int k)
 {
 	uint32_t h = pend_hash(key, wildcard);
-	for (uint32_t n = 0; n < PENDING_PROBE; n++) {
-		uint32_t i = (h + n) & (PENDING_SLOTS - 1);
-		const struct pend_tag *t = &p->pend_tag[i];
-		if (t->used && t->hash == h && t->wildcard == wildcard && t->expire_ns >= now &&
-		    memcmp(&p->pend[i].key, key, sizeof(*key)) == 0 && k-- == 0)
-			return (int)i;
+	for (uint32_t i = 0; i < PENDING_PROBE; i++) {
+		struct pending *e = &p->pend[(h + i) & (PENDING_SLOTS - 1)];
+		if (e->used && e->wildcard == wildcard && e->expire_ns >= now &&
+		    memcmp(&e->key, key, sizeof(*key)) == 0 && k-- == 0)
+			return e;
 	}
-	return -1;
+	return NULL;
 }
 
 /* A new flow: apply what sockets we learned before it. */
 static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 {
 	if (p->n_exact) {
-		int e[2] = { pend_find(p, &f->key, false, now, 0),
-			     pend_find(p, &f->key, false, now, 1) };
+		struct pending *e[2] = { pend_find(p, &f->key, false, now, 0),
+					 pend_find(p, &f->key, false, now, 1) };
 		for (int i = 0; i < 2; i++) {
-			if (e[i] < 0)
+			if (!e[i])
 				continue;
-			struct pend_tag *t = &p->pend_tag[e[i]];
-			bool local_is_a = (bool)t->local_is_lo == (bool)f->a_is_lo;
-			set_proc(f, local_is_a ? FLOW_SIDE_A : FLOW_SIDE_B, &p->pend[e[i]].proc);
-			t->used = 0;
+			bool local_is_a = (bool)e[i]->local_is_lo == (bool)f->a_is_lo;
+			set_proc(f, local_is_a ? FLOW_SIDE_A : FLOW_SIDE_B, &e[i]->proc);
+			e[i]->used = 0;
 			p->n_exact--;
 		}
 	}
@@ -438,14 +417,14 @@ static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 			uint16_t port = side == FLOW_SIDE_A ? fk->port_a : fk->port_b;
 			struct ft_key k;
 			wild_key(&k, f->key.netns, fk->proto, addr, port);
-			int e = pend_find(p, &k, true, now, 0);
-			if (e < 0) {
+			struct pending *e = pend_find(p, &k, true, now, 0);
+			if (!e) {
 				wild_key(&k, f->key.netns, fk->proto, (const uint8_t[16]){ 0 },
 					 port);
 				e = pend_find(p, &k, true, now, 0);
 			}
-			if (e >= 0)
-				set_proc(f, (enum flow_side)side, &p->pend[e].proc);
+			if (e)
+				set_proc(f, (enum flow_side)side, &e->proc);
 		}
 	}
 }
@@ -766,11 +745,11 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
 		return 0;
 	/* The socket's owner may have come first, and waits for a flow of its namespace. */
 	for (int k = 0; k < 2; k++) {
-		int e = pend_find(p, &key, false, ts_ns, k);
-		if (e < 0 || (bool)p->pend_tag[e].local_is_lo != local_is_lo)
+		struct pending *e = pend_find(p, &key, false, ts_ns, k);
+		if (!e || (bool)e->local_is_lo != local_is_lo)
 			continue;
 		p->st.peer_owners++;
-		if (set_proc(f, local, &p->pend[e].proc))
+		if (set_proc(f, local, &e->proc))
 			return put_flow(p, f);
 		return 0;
 	}
