@@ -163,23 +163,24 @@ static void test_other_namespace(void **state)
 	struct ecap_proc_info pi;
 
 	assert_non_null(c);
-	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns_id, "/first/namespace/client", 1000);
+	/* no id: a name told is dropped, and nothing read from /proc is remembered */
+	w.mntns_id = 0;
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, 0, "/no/id/client", 1000);
+	for (uint64_t now = 2000; now <= 3000; now += 1000) {
+		proc_owner_info(c, &w, f->start, now, &pi);
+		assert_string_equal(pi.exe, f->exe);
+	}
 	w.pid = 0x7ffffff0; /* gone: only memory could name it */
-	proc_owner_info(c, &w, f->start, 2000, &pi);
+	proc_owner_info(c, &w, f->start, 4000, &pi);
+	assert_string_equal(pi.exe, "");
+	/* an id: its name, and for another namespace none */
+	w.mntns_id = f->w.mntns_id;
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns_id, "/first/namespace/client", 5000);
+	proc_owner_info(c, &w, f->start, 6000, &pi);
 	assert_string_equal(pi.exe, "/first/namespace/client");
 	w.mntns_id = f->w.mntns_id + 1;
-	proc_owner_info(c, &w, f->start, 2000, &pi);
+	proc_owner_info(c, &w, f->start, 6000, &pi);
 	assert_string_equal(pi.exe, "");
-	/* no id: the name told is dropped, and nothing is remembered from /proc either */
-	w.mntns_id = 0;
-	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, 0, "/no/id/client", 3000);
-	proc_owner_info(c, &w, f->start, 3000, &pi);
-	assert_string_equal(pi.exe, "");
-	w.pid = f->w.pid;
-	proc_owner_info(c, &w, f->start, 4000, &pi);
-	assert_string_equal(pi.exe, f->exe);
-	proc_owner_info(c, &w, f->start, 5000, &pi);
-	assert_string_equal(pi.exe, f->exe);
 	proc_owner_get_stats(c, &st);
 	assert_int_equal(st.exe_told, 1);
 	assert_int_equal(st.exe_cached, 1);
