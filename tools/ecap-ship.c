@@ -138,8 +138,11 @@ static int drop_rows_before(PGconn *c, size_t server, int64_t upto)
  * Drops one partition, named by the catalogue, in a transaction of its own. A partition of
  * ecap_flows takes its flows' TLS sessions with it (sessions go with their flows, as on the
  * hosts since index schema 8): a long-lived flow has sessions in chunks long after its first
- * packet's partition, which no deletion by chunk reaches. Found through the sessions' primary
- * key (host_id, flow_id, ...), so the cost follows the partition's flows, not the table.
+ * packet's partition, which no deletion by chunk reaches. Each of the partition's flows finds
+ * its sessions through their primary key (host_id, flow_id, ...), so the cost follows the
+ * partition, not the table: left to itself the planner hashed the partition and read every
+ * session of the fleet (500,000 sessions, 3,010 of them the partition's: 390 ms against 33 ms
+ * by the key), hence no hash or merge join in this transaction.
  */
 static int drop_partition(PGconn *c, size_t server, const char *name, bool of_flows)
 {
@@ -150,6 +153,9 @@ static int drop_partition(PGconn *c, size_t server, const char *name, bool of_fl
 		return -EIO;
 	}
 	int ok = fleet_exec(c, "BEGIN") == 0;
+	if (ok && of_flows)
+		ok = fleet_exec(c, "SET LOCAL enable_hashjoin = off") == 0 &&
+		     fleet_exec(c, "SET LOCAL enable_mergejoin = off") == 0;
 	if (ok && of_flows) {
 		snprintf(sql, sizeof(sql), "WITH s AS (DELETE FROM ecap_tls_sessions t USING %s f "
 			 "WHERE t.host_id = f.host_id AND t.flow_id = f.id RETURNING 1) "
