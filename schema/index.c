@@ -814,7 +814,7 @@ static int rows_step(struct index *ix, int which, int64_t *changes)
 {
 	sqlite3_stmt *st = ix->rows_st[which];
 	int rc = sqlite3_step(st);
-	*changes = rc == SQLITE_DONE ? sqlite3_changes64(ix->db) : 0;
+	*changes = rc == SQLITE_DONE ? sqlite3_changes(ix->db) : 0;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	index_rows_set(&ix->rows[which], NULL, 0);
@@ -826,6 +826,8 @@ static int reserve(void **v, size_t *cap, size_t n, size_t size)
 {
 	if (n <= *cap)
 		return 0;
+	if (n > SIZE_MAX / 2 / size)
+		return -ENOMEM;
 	size_t ncap = *cap ? *cap : 64;
 	while (ncap < n)
 		ncap *= 2;
