@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include "index.h"
+#include "index_sql.h"
 #include "tmp_store.h"
 
 #define FAR_FLOW "9223372036854775807" /* INT64_MAX: above any flow of the test */
@@ -173,13 +174,15 @@ static char *dump(struct index *ix)
 	return out;
 }
 
-/* The three chunks into a new index at path (chunk 2 indexed, rolled back and indexed again
+/* The three chunks into a new index in directory dir (chunk 2 indexed, rolled back and indexed again
  * with chunk 3, as after a failed commit), one row at a time when one_by_one; its tables'
  * dump. */
-static char *index_chunks(const char *path, bool one_by_one)
+static char *index_chunks(const char *dir, bool one_by_one)
 {
 	struct index *ix;
-	char err[256];
+	char err[256], path[128];
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/index.db", dir);
 	assert_int_equal(index_open(path, true, true, &ix, err, sizeof(err)), 0);
 	if (one_by_one)
 		exec(ix, "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, "
@@ -207,27 +210,14 @@ static char *index_chunks(const char *path, bool one_by_one)
 	return d;
 }
 
-static int64_t one_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
 static void test_same_rows(void **state)
 {
 	struct fixture *f = *state;
-	char one[128], batch[128], other[128];
+	char one[96], batch[96], other[96];
 	assert_int_equal(mkdir(f->dir, 0700), 0);
-	snprintf(one, sizeof(one), "%s/one.db", f->dir);
-	snprintf(batch, sizeof(batch), "%s/batch.db", f->dir);
-	snprintf(other, sizeof(other), "%s/other.db", f->dir);
+	snprintf(one, sizeof(one), "%s/one", f->dir);
+	snprintf(batch, sizeof(batch), "%s/batch", f->dir);
+	snprintf(other, sizeof(other), "%s/other", f->dir);
 	make_chunks();
 	char *a = index_chunks(one, true);
 	char *b = index_chunks(batch, false);
@@ -240,34 +230,34 @@ static void test_same_rows(void **state)
 	free(c);
 
 	/* and the rows are what the chunks say */
-	assert_int_equal(one_int(batch, "SELECT group_concat(id) = '3,4,5,6,7,8,9,10' FROM "
+	assert_int_equal(index_int(batch, "SELECT group_concat(id) = '3,4,5,6,7,8,9,10' FROM "
 					"(SELECT id FROM flows ORDER BY id)"), 1);
 	/* flow 3: its packets of chunks 1 and 2, its client the last record's */
-	assert_int_equal(one_int(batch, "SELECT packets * 10000 + bytes FROM flows WHERE id = 3"),
+	assert_int_equal(index_int(batch, "SELECT packets * 10000 + bytes FROM flows WHERE id = 3"),
 			 50460);
-	assert_int_equal(one_int(batch, "SELECT first_chunk * 10 + last_chunk FROM flows "
+	assert_int_equal(index_int(batch, "SELECT first_chunk * 10 + last_chunk FROM flows "
 					"WHERE id = 3"), 12);
-	assert_int_equal(one_int(batch, "SELECT pid FROM flow_procs WHERE flow_id = 3 AND "
+	assert_int_equal(index_int(batch, "SELECT pid FROM flow_procs WHERE flow_id = 3 AND "
 					"side = 0"), 302);
 	/* wget 301 owned flow 3 alone: its owner_flows row went when 302 took it */
-	assert_int_equal(one_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 301"), 0);
-	assert_int_equal(one_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 302"), 1);
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 301"), 0);
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 302"), 1);
 	/* curl 501's flows 5 and 7 in chunk 1 and 8 in chunk 2 */
-	assert_int_equal(one_int(batch, "SELECT group_concat(first_flow || '-' || last_flow) "
+	assert_int_equal(index_int(batch, "SELECT group_concat(first_flow || '-' || last_flow) "
 					"= '5-7,8-8' FROM (SELECT * FROM owner_flows WHERE pid = 501 "
 					"ORDER BY first_flow)"), 1);
 	/* flow 10: its packets (chunk 2) with its record (chunk 3) */
-	assert_int_equal(one_int(batch, "SELECT packets * 100 + first_chunk * 10 + last_chunk "
+	assert_int_equal(index_int(batch, "SELECT packets * 100 + first_chunk * 10 + last_chunk "
 					"FROM flows WHERE id = 10"), 523);
 	/* sessions: each once, flow 3's two, 0xb1 on flows 5 and 9 */
-	assert_int_equal(one_int(batch, "SELECT count(*) FROM tls_sessions"), 7);
-	assert_int_equal(one_int(batch, "SELECT count(*) FROM tls_sessions WHERE flow_id = 3"), 2);
-	assert_int_equal(one_int(batch, "SELECT group_concat(flow_id) = '5,9' FROM (SELECT flow_id "
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM tls_sessions"), 7);
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM tls_sessions WHERE flow_id = 3"), 2);
+	assert_int_equal(index_int(batch, "SELECT group_concat(flow_id) = '5,9' FROM (SELECT flow_id "
 					"FROM tls_sessions WHERE client_random = "
 					"x'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1'"
 					" ORDER BY flow_id)"), 1);
 	/* a flow's keys with the chunk that made its row, once */
-	assert_int_equal(one_int(batch, "SELECT group_concat(chunk_id || ':' || ids_lo || '-' || "
+	assert_int_equal(index_int(batch, "SELECT group_concat(chunk_id || ':' || ids_lo || '-' || "
 					"ids_hi) = '1:3-7,2:6-9,3:10-10' FROM (SELECT * FROM "
 					"chunk_flow_keys ORDER BY chunk_id)"), 1);
 }
