@@ -1112,14 +1112,15 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	unsigned count;
 	*added = false;
 	buf_reset(&ix->blob);
-	int err = secret_blob_encode(&ix->blob, v, n, &count);
 	sqlite3_stmt *st;
+	if (!ix->migrating && recent_near(ix, cr, chunk_id)) {
+		int err = secret_blob_encode(NULL, v, n, &count); /* counted, not encoded */
+		ix->near_secrets += count;
+		return err;
+	}
+	int err = secret_blob_encode(&ix->blob, v, n, &count);
 	if (err || !count)
 		return err;
-	if (!ix->migrating && recent_near(ix, cr, chunk_id)) {
-		ix->near_secrets += count;
-		return 0;
-	}
 	if ((err = stmt(ix, ST_SECRET, &st)))
 		return err;
 	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
