@@ -1025,8 +1025,8 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 				continue;
 			}
 			for (; i < end; i++) {
-				uint32_t lf = m->pktflow[i];
-				if (lf != CHUNKMETA_NO_FLOW && keep[lf]) {
+				uint32_t lf = m->pktflow[i]; /* bounded here: a plan's are not yet */
+				if (lf < n_local && keep[lf]) {
 					want[b] = 1;
 					break;
 				}
