@@ -387,6 +387,73 @@ static void test_file(void **state)
 	(void)state;
 }
 
+/* The SHB made at the first flush (writer_init_deferred), once. */
+static int deferred_shb(void *ctx, struct buf *out)
+{
+	int *calls = ctx;
+	struct pcapng_shb_info shb = { .comment = "Query: deferred", .userappl = "ecap-export test" };
+	(*calls)++;
+	return pcapng_write_shb(out, &shb);
+}
+
+/* What the proof signs (writer_written) is what a walk of the file finds: its length,
+ * SHA-256, packets and DSBs, with the SHB made at the first flush and further flushes. */
+static void test_written(void **state)
+{
+	char path[] = "/tmp/test_export_writer.XXXXXX";
+	int fd = mkstemp(path), calls = 0;
+	struct writer w;
+	struct ecap_iface iface = { .name = "lo", .linktype = 1, .snaplen = 262144 };
+	struct tls_secret sec = { .label = "CLIENT_RANDOM", .secret_len = 48 };
+	uint8_t f[128];
+	size_t fl = frame(f, 40000, 443, "GET / HTTP/1.1\r\n\r\n");
+
+	assert_true(fd >= 0);
+	assert_int_equal(writer_init_deferred(&w, fd, deferred_shb, &calls), 0);
+	assert_int_equal(writer_hash(&w), 0);
+	assert_int_equal(writer_secrets(&w, &sec, 1), 0);
+	assert_int_equal(writer_add_iface(&w, 0, &iface), 0);
+	assert_int_equal(calls, 0); /* nothing written yet */
+	for (int i = 0; i < 6; i++) {
+		struct ecap_packet pkt = { .ts_ns = 1795672800123456789ull + (uint64_t)i,
+					   .caplen = (uint32_t)fl, .origlen = (uint32_t)fl,
+					   .data = f };
+		assert_int_equal(writer_packet(&w, &pkt, i % 2 ? "PID: 1" : NULL), 0);
+		if (i % 2) /* flushes in the middle of the file, as a large export's */
+			assert_int_equal(writer_flush(&w), 0);
+	}
+	assert_int_equal(writer_secrets(&w, &sec, 1), 0); /* a later DSB (--follow) */
+	assert_int_equal(writer_isb(&w, 0, 1, 2, 0), 0);
+	assert_int_equal(writer_flush(&w), 0);
+	assert_int_equal(calls, 1);
+
+	struct proof_file written, scanned;
+	const char *why = NULL;
+	uint64_t bad = 0;
+	writer_written(&w, &written);
+	assert_int_equal(proof_scan_file(fd, &scanned, NULL, NULL, &why, &bad), 0);
+	assert_int_equal(written.bytes, scanned.bytes);
+	assert_memory_equal(written.sha256, scanned.sha256, sizeof(scanned.sha256));
+	assert_int_equal(written.packets, 6);
+	assert_int_equal(scanned.packets, 6);
+	assert_int_equal(written.dsbs, 2);
+	assert_int_equal(scanned.dsbs, 2);
+
+	/* the SHB came first, with what the callback made */
+	uint8_t *data = malloc(scanned.bytes);
+	struct parsed p;
+	assert_non_null(data);
+	assert_int_equal(pread(fd, data, scanned.bytes, 0), (ssize_t)scanned.bytes);
+	parse_file(data, scanned.bytes, &p);
+	assert_int_equal(p.types[0], PCAPNG_BT_SHB);
+	assert_string_equal(p.shb_comment, "Query: deferred");
+	free(data);
+	writer_free(&w);
+	close(fd);
+	unlink(path);
+	(void)state;
+}
+
 static void test_keylog_line(void **state)
 {
 	struct tls_secret sec = { .label = "CLIENT_TRAFFIC_SECRET_0", .secret_len = 2,
@@ -412,6 +479,7 @@ int main(void)
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_keylog_line),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_written),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
