@@ -248,22 +248,32 @@ int proof_confirm(struct proof *p, const struct chunk_meta *m)
 	return confirm(&p->v[at], m);
 }
 
+/* What a walk reading chunks' metadata keeps from chunk to chunk. */
+struct meta_reader {
+	struct chunk_meta m;
+	struct buf frames;
+	struct seg_file f;
+};
+
+static void meta_reader_free(struct meta_reader *r)
+{
+	if (r->f.fd >= 0)
+		close(r->f.fd);
+	chunkmeta_free(&r->m);
+	buf_free(&r->frames);
+}
+
 /* The chunks still unread, peeked at (read_chunk); *bad_id: the one that failed. */
 static int peek_unread(struct proof *p, uint64_t *bad_id)
 {
-	struct chunk_meta m = { 0 };
-	struct buf frames = { 0 };
-	struct seg_file f = { .fd = -1 };
+	struct meta_reader r = { .f.fd = -1 };
 	int err = 0;
 	for (size_t i = 0; i < p->n && !err; i++) {
 		*bad_id = p->v[i].id;
 		if (p->v[i].state == PROOF_UNREAD)
-			err = read_chunk(p, &p->v[i], &f, &m, &frames);
+			err = read_chunk(p, &p->v[i], &r.f, &r.m, &r.frames);
 	}
-	if (f.fd >= 0)
-		close(f.fd);
-	chunkmeta_free(&m);
-	buf_free(&frames);
+	meta_reader_free(&r);
 	return err;
 }
 
@@ -279,23 +289,18 @@ static void collect_versions(struct proof *p)
  * and checked now. */
 static int confirm_rest(struct proof *p, uint64_t *bad_id)
 {
-	struct chunk_meta m = { 0 };
-	struct buf frames = { 0 };
-	struct seg_file f = { .fd = -1 };
+	struct meta_reader r = { .f.fd = -1 };
 	int err = 0;
 	for (size_t i = 0; i < p->n && !err; i++) {
 		struct proof_chunk *c = &p->v[i], was = *c;
 		if (c->state == PROOF_CONFIRMED)
 			continue;
 		*bad_id = c->id;
-		if (!(err = seg_open(p, c, &f)) && !(err = read_digest(&f, c, &m, &frames)) &&
+		if (!(err = seg_open(p, c, &r.f)) && !(err = read_digest(&r.f, c, &r.m, &r.frames)) &&
 		    was.state == PROOF_PEEKED)
-			err = confirm(&was, &m);
+			err = confirm(&was, &r.m);
 	}
-	if (f.fd >= 0)
-		close(f.fd);
-	chunkmeta_free(&m);
-	buf_free(&frames);
+	meta_reader_free(&r);
 	return err;
 }
 
