@@ -296,8 +296,8 @@ static int confirm_rest(struct proof *p, uint64_t *bad_id)
 		if (c->state == PROOF_CONFIRMED)
 			continue;
 		*bad_id = c->id;
-		if (!(err = seg_open(p, c, &r.f)) && !(err = read_digest(&r.f, c, &r.m, &r.frames)) &&
-		    was.state == PROOF_PEEKED)
+		if (!(err = seg_open(p, c, &r.f)) &&
+		    !(err = read_digest(&r.f, c, &r.m, &r.frames)) && was.state == PROOF_PEEKED)
 			err = confirm(&was, &r.m);
 	}
 	meta_reader_free(&r);

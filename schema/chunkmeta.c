@@ -370,6 +370,8 @@ static bool get_leb128(const uint8_t **p, const uint8_t *end, unsigned max_bytes
 static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
 			  uint32_t count, const struct chunkmeta_want *want, const char **why)
 {
+	static const char not_ascending[] =
+		"flow directory is not ascending, or names no flow of the chunk";
 	uint64_t prev = 0, delta, local;
 	size_t k = 0;
 	if (count > (size_t)(end - p) / 2) /* an entry is two LEB128 numbers, a byte each at least */
@@ -388,12 +390,12 @@ static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t 
 			else if (!get_leb128(&p, end, 5, &local))
 				BAD("flow directory entry overruns its section");
 			if (delta == 0 || prev + delta < prev)
-				BAD("flow directory is not ascending, or names no flow of the chunk");
+				BAD(not_ascending);
 			prev += delta;
 			if (prev < want->flow_ids[k])
 				continue;
 			if (local >= count)
-				BAD("flow directory is not ascending, or names no flow of the chunk");
+				BAD(not_ascending);
 			while (k < want->n && want->flow_ids[k] < prev)
 				k++;
 			if (k == want->n || want->flow_ids[k] != prev)
@@ -413,7 +415,7 @@ static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t 
 		if (!get_leb128(&p, end, 10, &delta) || !get_leb128(&p, end, 5, &local))
 			BAD("flow directory entry overruns its section");
 		if (delta == 0 || prev + delta < prev || local >= count)
-			BAD("flow directory is not ascending, or names no flow of the chunk");
+			BAD(not_ascending);
 		prev += delta;
 		m->flowdir[m->n_flowdir++] = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
 	}

@@ -391,7 +391,8 @@ static void test_file(void **state)
 static int deferred_shb(void *ctx, struct buf *out)
 {
 	int *calls = ctx;
-	struct pcapng_shb_info shb = { .comment = "Query: deferred", .userappl = "ecap-export test" };
+	struct pcapng_shb_info shb = { .comment = "Query: deferred",
+				       .userappl = "ecap-export test" };
 	(*calls)++;
 	return pcapng_write_shb(out, &shb);
 }
