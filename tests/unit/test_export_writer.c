@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -455,6 +456,45 @@ static void test_written(void **state)
 	(void)state;
 }
 
+/* The proof signs only the file the writer wrote: not one another process appended to, nor
+ * one put in its place meanwhile (proof_write refuses before it reads or signs anything). */
+static void test_proof_refuses(void **state)
+{
+	char path[] = "/tmp/test_export_writer.XXXXXX", other[] = "/tmp/test_export_writer.XXXXXX";
+	char why[512];
+	int fd = mkstemp(path), fd2 = mkstemp(other);
+	struct writer w;
+	struct proof p;
+	struct proof_file written;
+	struct stat st;
+	assert_true(fd >= 0 && fd2 >= 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(writer_init(&w, fd, NULL), 0);
+	assert_int_equal(writer_hash(&w), 0);
+	assert_int_equal(writer_flush(&w), 0);
+	writer_written(&w, &written);
+
+	assert_int_equal(write(fd, "more", 4), 4); /* another writer appends */
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(proof_write(&p, path, &st, &written, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "another process wrote to it"));
+
+	assert_int_equal(ftruncate(fd, (off_t)written.bytes), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(rename(other, path), 0); /* another file in its place */
+	assert_int_equal(proof_write(&p, path, &st, &written, why, sizeof(why)), -ESTALE);
+	assert_non_null(strstr(why, "no longer the file ecap-export wrote"));
+	assert_int_equal(proof_write(&p, path, NULL, &written, why, sizeof(why)), -EINVAL);
+	char proof_path[64];
+	snprintf(proof_path, sizeof(proof_path), "%s%s", path, PROOF_SUFFIX);
+	assert_int_equal(access(proof_path, F_OK), -1); /* no proof written */
+	writer_free(&w);
+	close(fd);
+	close(fd2);
+	unlink(path);
+	(void)state;
+}
+
 static void test_keylog_line(void **state)
 {
 	struct tls_secret sec = { .label = "CLIENT_TRAFFIC_SECRET_0", .secret_len = 2,
@@ -481,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_keylog_line),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_written),
+		cmocka_unit_test(test_proof_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
