@@ -35,7 +35,9 @@
  * the proof (an altered byte, a packet removed, a DSB added all change them); the signature
  * with the store's key (or a trusted copy); with the store at hand, each source chunk still
  * there is read again, its digest compared and every EPB of the file looked up among their
- * packets, and the seals named must be in the chain with those digests.
+ * packets, and the seals named must be in the chain with those digests. ecap-export takes the
+ * length, digest and counts from its writer, over the bytes it wrote (check_written says why
+ * that, and not a read-back of the file).
  */
 #include "proof.h"
 
