@@ -219,10 +219,12 @@ struct ecap_owner {
 	char parent_comm[16];   /* the parent's (thread group leader's) name */
 	__u64 exe_ino;          /* its executable (mm->exe_file): inode, 0 when unknown, */
 	__u32 exe_dev;          /* and the kernel's device number (major << 20 | minor) */
-	__u32 mntns;            /* inode of its mount namespace (0: unknown) */
 	__u32 args_len;         /* bytes of args read (0..ECAP_ARGS_BPF) */
+	__u64 mntns_id;         /* its mount namespace's id, never reused (bpf/mntns_id.h;
+				 * 0: unknown) */
 	__u32 args_total;       /* bytes of its whole command line (args_len < args_total: cut,
 				 * or not paged in) */
+	__u32 pad_args;
 	char args[ECAP_ARGS_BPF]; /* the start of its command line, NUL-separated */
 };
 

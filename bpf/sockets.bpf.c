@@ -28,6 +28,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "ecap.h"
+#include "mntns_id.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -119,7 +120,7 @@ static __always_inline void current_owner(struct ecap_owner *o)
 	BPF_CORE_READ_INTO(&o->parent_comm, t, real_parent, group_leader, comm);
 	o->exe_ino = BPF_CORE_READ(t, mm, exe_file, f_inode, i_ino);
 	o->exe_dev = BPF_CORE_READ(t, mm, exe_file, f_inode, i_sb, s_dev);
-	o->mntns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	o->mntns_id = task_mntns_id(t);
 	o->nspid = 0;
 	level = BPF_CORE_READ(tp, level);
 	if (tp && level < 32) /* numbers[level].nr, offsets relocated for the running kernel */

@@ -28,6 +28,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "tlslog.h"
+#include "mntns_id.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -187,7 +188,7 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		known = bpf_map_lookup_elem(&kl_known, &f) != NULL;
 		nk.dev = f.dev;
 		nk.ino = f.ino;
-		nk.mntns = BPF_CORE_READ(p, nsproxy, mnt_ns, ns.inum);
+		nk.mntns_id = task_mntns_id(p);
 		named = bpf_map_lookup_elem(&kl_named, &nk);
 		if (known && named && now - *named < KL_NAME_EVERY_NS)
 			return 0;
@@ -203,7 +204,7 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	x->ts_ns = now;
 	x->dev = nk.dev;
 	x->ino = nk.ino;
-	x->mntns = nk.mntns;
+	x->mntns_id = nk.mntns_id;
 	x->known = known;
 	bpf_ringbuf_submit(x, BPF_RB_FORCE_WAKEUP);
 	return 0;

@@ -74,8 +74,7 @@ struct keylog_file {
 struct keylog_named {
 	__u64 dev;
 	__u64 ino;
-	__u32 mntns;            /* the namespace's inode */
-	__u32 pad;
+	__u64 mntns_id;         /* the namespace's id, never reused (mntns_id.h) */
 };
 #define KL_NAMED_MAX 4096
 #define KL_NAME_EVERY_NS (30ull * 1000000000ull)
@@ -89,8 +88,9 @@ struct keylog_exec {
 	__u64 ts_ns;            /* CLOCK_MONOTONIC */
 	__u64 dev;              /* the executable, as in struct keylog_file (0: unknown) */
 	__u64 ino;
-	__u32 mntns;            /* the process's mount namespace (its inode) */
+	__u64 mntns_id;         /* the process's mount namespace (its id, mntns_id.h; 0: unknown) */
 	__u32 known;
+	__u32 pad;
 };
 
 enum keylog_counter {

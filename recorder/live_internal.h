@@ -107,7 +107,7 @@ int live_sockets_on_event(void *ctx, void *data, size_t size);
 /* Reports the owners of the sockets that exist now (from /proc). Returns how many. */
 int live_sockets_scan_proc(struct live_sockets *s);
 /* A new program's name, learnt at its exec (live_tls_set_exe_fn()), for proc_owner.c. */
-void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
+void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 			    const char *path, uint64_t mono_ns);
 struct live_sockets_stats {
 	uint64_t events, lost, bad, from_proc;

@@ -56,7 +56,7 @@ struct live_keylog {
 	struct bpf_link *links[KL_FILES_MAX];
 	struct bpf_link *exec_link;       /* sched_process_exec */
 	uint64_t exec_ns;                 /* CLOCK_MONOTONIC of the exec being handled, or 0 */
-	uint32_t exec_mntns;              /* its process's mount namespace */
+	uint64_t exec_mntns_id;           /* its process's mount namespace (bpf/mntns_id.h) */
 	struct tls_probe probe[KL_FILES_MAX];
 	uint32_t nprobed, nfailed;
 	struct seen_file *seen;
@@ -328,13 +328,13 @@ static void tell_exe(struct live_keylog *k, const char *pid, uint32_t kdev, uint
 	struct stat st;
 	size_t n = strlen(name), d = strlen(" (deleted)");
 
-	if (!k->exe_fn || k->exec_ns == 0 || !k->exec_mntns || name[0] != '/' ||
+	if (!k->exe_fn || k->exec_ns == 0 || !k->exec_mntns_id || name[0] != '/' ||
 	    (n >= d && strcmp(name + n - d, " (deleted)") == 0))
 		return;
 	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
 	if (stat(path, &st) < 0 || st.st_ino != ino || kernel_dev(st.st_dev) != kdev)
 		return;
-	k->exe_fn(k->ctx, kdev, ino, k->exec_mntns, name, k->exec_ns);
+	k->exe_fn(k->ctx, kdev, ino, k->exec_mntns_id, name, k->exec_ns);
 }
 
 /* An exec of a program looked at before (x->known): only its name. */
@@ -582,7 +582,7 @@ static int on_event(void *ctx, void *data, size_t size)
 
 		snprintf(pid, sizeof(pid), "%u", x->pid);
 		k->exec_ns = x->ts_ns;
-		k->exec_mntns = x->mntns;
+		k->exec_mntns_id = x->mntns_id;
 		if (x->known)
 			name_exe(k, pid, x);
 		else

@@ -49,11 +49,11 @@ void live_keylog_set_libssl_fn(struct live_keylog *k, live_keylog_libssl_fn fn);
 /*
  * A program's executable as the exec handler found it (a new program at its first exec, any
  * other once per 30 s per mount namespace): (dev: the kernel's encoding, major << 20 | minor,
- * ino) run by a process of mount namespace mntns (its inode), named path (/proc/PID/exe's
- * link, checked to lead to that file while the process ran it), at mono_ns (CLOCK_MONOTONIC).
- * Given with ctx.
+ * ino) run by a process of the mount namespace mntns_id (its id, never reused: bpf/mntns_id.h),
+ * named path (/proc/PID/exe's link, checked to lead to that file while the process ran it), at
+ * mono_ns (CLOCK_MONOTONIC). Given with ctx.
  */
-typedef void (*live_keylog_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
+typedef void (*live_keylog_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 				   const char *path, uint64_t mono_ns);
 void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 

@@ -377,12 +377,12 @@ int live_sockets_scan_proc(struct live_sockets *s)
 	return proc_sockets_scan(proc_cb, s);
 }
 
-void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
+void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 			    const char *path, uint64_t mono_ns)
 {
 	struct live_sockets *s = ctx;
 
-	proc_owner_exe_named(s->owners, dev, ino, mntns, path, mono_ns);
+	proc_owner_exe_named(s->owners, dev, ino, mntns_id, path, mono_ns);
 }
 
 void live_sockets_get_stats(const struct live_sockets *s, struct live_sockets_stats *st)

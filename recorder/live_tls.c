@@ -642,12 +642,12 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 	return rc;
 }
 
-static void exe_named(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns, const char *path,
+static void exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id, const char *path,
 		      uint64_t mono_ns)
 {
 	struct live_tls *t = ctx;
 
-	t->exe_fn(t->exe_ctx, dev, ino, mntns, path, mono_ns);
+	t->exe_fn(t->exe_ctx, dev, ino, mntns_id, path, mono_ns);
 }
 
 void live_tls_set_exe_fn(struct live_tls *t, live_tls_exe_fn fn, void *ctx)

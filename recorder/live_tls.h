@@ -69,7 +69,7 @@ int live_tls_poll(struct live_tls *t, int timeout_ms);
  * live_keylog_exe_fn), e.g. for proc_owner_exe_named(). Nothing when
  * the key-log probes could not be loaded.
  */
-typedef void (*live_tls_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint32_t mntns,
+typedef void (*live_tls_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 				const char *path, uint64_t mono_ns);
 void live_tls_set_exe_fn(struct live_tls *t, live_tls_exe_fn fn, void *ctx);
 

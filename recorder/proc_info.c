@@ -17,14 +17,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <linux/nsfs.h>
 
 #define STAT_MAX 2048
 #define CMDLINE_MAX 4096
 #define CGROUP_FILE_MAX 8192
 #define STARTTIME_FIELD 22 /* proc(5) */
+
+#ifndef NS_GET_MNTNS_ID /* Linux 6.11's uapi: older headers lack it */
+#define NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)
+#endif
 
 uint64_t proc_info_tick_ns(void)
 {
@@ -448,4 +455,17 @@ int proc_info_read(int pid, uint64_t start_ns, struct ecap_proc_info *out)
 		return -ESRCH;
 	}
 	return 0;
+}
+
+uint64_t proc_info_own_mntns_id(void)
+{
+	uint64_t id = 0;
+	int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (ioctl(fd, NS_GET_MNTNS_ID, &id) < 0)
+		id = 0;
+	close(fd);
+	return id;
 }

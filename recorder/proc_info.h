@@ -62,6 +62,10 @@ int proc_info_cgroup_path(uint64_t id, char *out, size_t size);
 /* A moment given as CLOCK_BOOTTIME ns on the wall clock (0 when it cannot be). */
 uint64_t proc_info_wall_ns(uint64_t boot_ns);
 
+/* Our own mount namespace's id (ioctl NS_GET_MNTNS_ID on /proc/self/ns/mnt: the id the kernel
+ * side reads for a task, bpf/mntns_id.h); 0 when the kernel will not say (before Linux 6.11). */
+uint64_t proc_info_own_mntns_id(void);
+
 /* Up to size-1 bytes from fd (until its end), NUL-terminated; the byte count. */
 ssize_t proc_info_read_fd(int fd, char *buf, size_t size);
 

@@ -8,6 +8,14 @@
  * checked first where that is possible without the process (which may be gone: a short-lived
  * client's socket is often read after its exit): in our own mount namespace, the name must
  * still lead to the very file (device and inode), else /proc/PID/exe is read as for a new one.
+ *
+ * A name is remembered per mount namespace by the namespace's id, which the kernel never gives
+ * to another namespace (bpf/mntns_id.h), not by its inode number, which goes to the next new
+ * namespace as soon as one is freed: a name learnt in one container would otherwise answer for
+ * the same file in the next. Where the kernel side has no id (0), nothing is remembered across
+ * processes: each is named from its own /proc/PID/exe, or not at all. Our own namespace's id
+ * comes from ioctl(NS_GET_MNTNS_ID) (Linux 6.11+); without it, old names are not checked
+ * by path but read again.
  */
 #include "proc_owner.h"
 
@@ -31,7 +39,7 @@
 struct exe_name {
 	uint64_t ino;           /* 0: empty */
 	uint32_t dev;           /* the kernel's encoding, as in struct ecap_owner */
-	uint32_t mntns;
+	uint64_t mntns_id;      /* the namespace it was named in (never 0 in a used entry) */
 	uint64_t at_ns;
 	char path[ECAP_EXE_MAX];
 };
@@ -46,7 +54,7 @@ struct cgroup_name {
 };
 
 struct proc_owner {
-	uint32_t own_mntns;     /* our mount namespace's inode (0: unknown) */
+	uint64_t own_mntns_id;  /* our mount namespace's id (0: unknown) */
 	struct exe_name *exe;
 	struct cgroup_name *cg;
 	struct proc_owner_stats st;
@@ -55,7 +63,6 @@ struct proc_owner {
 struct proc_owner *proc_owner_new(void)
 {
 	struct proc_owner *c = calloc(1, sizeof(*c));
-	struct stat st;
 
 	if (!c)
 		return NULL;
@@ -66,8 +73,7 @@ struct proc_owner *proc_owner_new(void)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (stat("/proc/self/ns/mnt", &st) == 0)
-		c->own_mntns = (uint32_t)st.st_ino;
+	c->own_mntns_id = proc_info_own_mntns_id();
 	return c;
 }
 
@@ -119,9 +125,10 @@ static bool exe_of(int pid, const struct ecap_owner *w, char out[ECAP_EXE_MAX])
 	       kernel_dev(st.st_dev) == w->exe_dev;
 }
 
-static struct exe_name *exe_slot(struct proc_owner *c, uint32_t dev, uint64_t ino, uint32_t mntns)
+static struct exe_name *exe_slot(struct proc_owner *c, uint32_t dev, uint64_t ino,
+				 uint64_t mntns_id)
 {
-	return &c->exe[mix(ino, ((uint64_t)dev << 32) | mntns) & (EXE_SLOTS - 1)];
+	return &c->exe[mix(ino ^ mntns_id, dev) & (EXE_SLOTS - 1)];
 }
 
 /* Whether the remembered name x, too old to be trusted as it is, still names its file: only
@@ -131,22 +138,22 @@ static bool exe_still_named(const struct proc_owner *c, const struct exe_name *x
 {
 	struct stat st;
 
-	return c->own_mntns && x->mntns == c->own_mntns && x->path[0] == '/' &&
+	return c->own_mntns_id && x->mntns_id == c->own_mntns_id && x->path[0] == '/' &&
 	       fstatat(AT_FDCWD, x->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
 	       st.st_ino == x->ino && kernel_dev(st.st_dev) == x->dev;
 }
 
-void proc_owner_exe_named(struct proc_owner *c, uint32_t dev, uint64_t ino, uint32_t mntns,
+void proc_owner_exe_named(struct proc_owner *c, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 			  const char *path, uint64_t now_ns)
 {
-	struct exe_name *x = exe_slot(c, dev, ino, mntns);
+	struct exe_name *x = exe_slot(c, dev, ino, mntns_id);
 
-	if (!ino || !mntns || path[0] != '/')
+	if (!ino || !mntns_id || path[0] != '/')
 		return;
 	proc_info_printable(x->path, sizeof(x->path), path, strlen(path));
 	x->ino = ino;
 	x->dev = dev;
-	x->mntns = mntns;
+	x->mntns_id = mntns_id;
 	x->at_ns = now_ns;
 	c->st.exe_told++;
 }
@@ -211,9 +218,11 @@ void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t 
 		memcpy(info->runtime, cg->runtime, sizeof(info->runtime));
 		memcpy(info->pod_uid, cg->pod_uid, sizeof(info->pod_uid));
 	}
-	if (w->exe_ino) {
-		x = exe_slot(c, w->exe_dev, w->exe_ino, w->mntns);
-		bool same = x->ino == w->exe_ino && x->dev == w->exe_dev && x->mntns == w->mntns;
+	/* remembered only by a namespace id: without one, every process is named from /proc */
+	if (w->exe_ino && w->mntns_id) {
+		x = exe_slot(c, w->exe_dev, w->exe_ino, w->mntns_id);
+		bool same = x->ino == w->exe_ino && x->dev == w->exe_dev &&
+			    x->mntns_id == w->mntns_id;
 
 		if (same && !fresh(x->at_ns, now_ns) && exe_still_named(c, x)) {
 			x->at_ns = now_ns;
@@ -249,7 +258,7 @@ void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t 
 		if (x && exe_is_file) {
 			x->ino = w->exe_ino;
 			x->dev = w->exe_dev;
-			x->mntns = w->mntns;
+			x->mntns_id = w->mntns_id;
 			x->at_ns = now_ns;
 			memcpy(x->path, exe, sizeof(x->path));
 		}

@@ -6,8 +6,9 @@
  *
  * Only two things are not in the record: the executable's path and the cgroup's path. Both
  * are named once per file or cgroup and remembered: the executable by its device, inode and
- * the process's mount namespace (the name read from /proc/PID/exe, kept only when that link
- * leads to exactly the file the kernel named), the cgroup by its id (ids are not reused
+ * the process's mount namespace id, one the kernel never reuses (bpf/mntns_id.h; nothing is
+ * remembered without it), the name read from /proc/PID/exe and kept only when that link
+ * leads to exactly the file the kernel named; the cgroup by its id (ids are not reused
  * while the system runs). /proc is read for a process only for a command line longer than
  * the record holds and for an executable not named yet, and what it says is used only when
  * the process's start time, read afterwards, is the record's: a reused pid names another
@@ -46,13 +47,13 @@ void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t 
 		     uint64_t now_ns, struct ecap_proc_info *info);
 
 /*
- * What a process in mount namespace mntns (inode) runs, (dev: the kernel's encoding, ino),
- * is named path there: learnt elsewhere (the TLS probes' exec handler opens every new
+ * What a process in the mount namespace mntns_id (its id: bpf/mntns_id.h; 0 is ignored)
+ * runs, (dev: the kernel's encoding, ino), is named path there: learnt elsewhere (the TLS probes' exec handler opens every new
  * program through /proc/PID/exe), so that the first processes of a new program are named
  * without /proc, even when they are gone before their socket's record is read. The caller
  * must have checked that path named that file of that process.
  */
-void proc_owner_exe_named(struct proc_owner *c, uint32_t dev, uint64_t ino, uint32_t mntns,
+void proc_owner_exe_named(struct proc_owner *c, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 			  const char *path, uint64_t now_ns);
 
 void proc_owner_get_stats(const struct proc_owner *c, struct proc_owner_stats *st);

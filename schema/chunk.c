@@ -77,7 +77,7 @@ bool chunk_builder_empty(const struct chunk_builder *cb)
 
 size_t chunk_builder_raw_size(const struct chunk_builder *cb)
 {
-	return cb->epbs.len + cb->dsb_text.len;
+	return cb->epbs.len + (cb->dsb_text.len ? cb->dsb_text.len - PCAPNG_DSB_HEAD : 0);
 }
 
 static int slots_grow(struct chunk_builder *cb)
@@ -342,13 +342,17 @@ int chunk_builder_add_secret(struct chunk_builder *cb, const struct tls_secret *
 {
 	char line[ECAP_LABEL_MAX + 2 * 32 + 2 * ECAP_SECRET_MAX + 4];
 	size_t n = secret_format_line(sec, line, sizeof(line));
-	int err = buf_append(&cb->dsb_text, line, n);
-	if (err)
-		return err;
-	struct tls_secret *slot = chunkmeta_grow((void **)&cb->secrets, &cb->n_secrets,
-						 &cb->cap_secrets, sizeof(*cb->secrets));
-	if (!slot)
-		return -ENOMEM;
+	size_t before = cb->dsb_text.len; /* a secret is in the chunk whole or not at all */
+	int err = before ? 0 : buf_append(&cb->dsb_text, NULL, PCAPNG_DSB_HEAD);
+	if (!err)
+		err = buf_append(&cb->dsb_text, line, n);
+	struct tls_secret *slot = err ? NULL :
+		chunkmeta_grow((void **)&cb->secrets, &cb->n_secrets, &cb->cap_secrets,
+			       sizeof(*cb->secrets));
+	if (!slot) {
+		cb->dsb_text.len = before;
+		return err ? err : -ENOMEM;
+	}
 	*slot = *sec;
 	return 0;
 }

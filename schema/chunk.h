@@ -48,7 +48,9 @@ struct chunk_builder {
 	struct chunk_meta meta;
 	struct chunk_run *run;           /* NULL: the chunk records no after_ns */
 	struct buf epbs;                 /* the EPBs, in arrival order */
-	struct buf dsb_text;             /* key log lines for the DSB */
+	struct buf dsb_text;             /* the DSB: PCAPNG_DSB_HEAD bytes of room for its head,
+					  * then the key log lines (empty: no secrets); the seal
+					  * wraps it in place (pcapng_wrap_dsb) */
 	struct tls_secret *secrets;      size_t n_secrets, cap_secrets;
 	uint32_t *iface_local;           /* store iface id -> local index + 1 (0: not yet) */
 	size_t iface_local_cap;

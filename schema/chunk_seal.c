@@ -116,7 +116,9 @@ struct hdr_cuts {
 	size_t n;
 };
 
-static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr, struct buf *dsb,
+/* The SHB and IDBs into hdr, and the DSB made in place around the key log (cb->dsb_text,
+ * whose padding and trailer the seal takes off again at its end). */
+static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr,
 			  struct hdr_cuts *cuts)
 {
 	const struct chunk_meta *m = &cb->meta;
@@ -140,10 +142,7 @@ static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr
 			return err;
 		cuts->end[cuts->n++] = hdr->len;
 	}
-	if (cb->dsb_text.len)
-		return pcapng_write_dsb(dsb, PCAPNG_SECRETS_TLS, cb->dsb_text.data,
-					(uint32_t)cb->dsb_text.len);
-	return 0;
+	return cb->dsb_text.len ? pcapng_wrap_dsb(&cb->dsb_text, PCAPNG_SECRETS_TLS) : 0;
 }
 
 /* Section 9 of the metadata: the blocks before the EPBs' (first_epb of them) hold none. */
@@ -168,13 +167,16 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 		       struct buf *meta_frame)
 {
 	struct chunk_meta *m = &cb->meta;
-	struct buf hdr = { 0 }, dsb = { 0 };
+	struct buf hdr = { 0 }, dsb;
 	struct hdr_cuts cuts = { 0 };
+	size_t text_end = cb->dsb_text.len;
 	int err;
 
 	m->n_blocks = m->n_blockmax = 0;
-	if ((err = section_header(cb, id, &hdr, &dsb, &cuts)))
+	if ((err = section_header(cb, id, &hdr, &cuts)))
 		goto out;
+	/* the DSB block, made where its key log lines were written (no copy of them) */
+	dsb = cb->dsb_text;
 	if (hdr.len + dsb.len + cb->epbs.len > UINT32_MAX / 2) {
 		err = -E2BIG;
 		goto out;
@@ -250,6 +252,6 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 out:
 	free(cuts.end);
 	buf_free(&hdr);
-	buf_free(&dsb);
+	cb->dsb_text.len = text_end; /* the key log as it was: a seal may be repeated */
 	return err;
 }

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "owner_ranges.h"
 #include "flow_keys.h"
+#include "index_rows.h"
 #include "index_vfs.h"
 #include "secret_blob.h"
 
@@ -25,11 +26,12 @@ enum {
 	ST_IFACE,
 	ST_IFACE_NETNS,
 	ST_FLOW,
-	ST_PROC,
+	ST_FLOW_MAX,
 	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
 	ST_SESSION,
+	ST_SESSION_MAX,
 	ST_SECRET,
 	ST_DROPS,
 	ST_SEGMENT,
@@ -37,7 +39,6 @@ enum {
 	ST_SECRET_ROWS,
 	ST_LINK,
 	ST_CONTAINER,
-	ST_OWNER,
 	ST_FLOW_KEYS,
 	ST_SETTING,
 	ST_FLOW_GONE,
@@ -56,16 +57,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
 		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
 		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO NOTHING",
-	/* an owner, written only when new or other than the row's (a record stored again in
-	 * each segment names the same owners: no write) */
-	[ST_PROC] = "INSERT INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, "
-		    "netns, start) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-		    "ON CONFLICT(flow_id, side) DO UPDATE SET pid = excluded.pid, "
-		    "tid = excluded.tid, uid = excluded.uid, gid = excluded.gid, "
-		    "comm = excluded.comm, cgroup_id = excluded.cgroup_id, netns = excluded.netns, "
-		    "start = excluded.start WHERE (pid, tid, uid, gid, comm, cgroup_id, netns, start) "
-		    "IS NOT (excluded.pid, excluded.tid, excluded.uid, excluded.gid, excluded.comm, "
-		    "excluded.cgroup_id, excluded.netns, excluded.start)",
+	/* the largest flow id indexed: a record of a larger id makes a new row (add_flows) */
+	[ST_FLOW_MAX] = "SELECT max(id) FROM flows",
 	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
 			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
 			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
@@ -79,6 +72,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
 		       "VALUES (?1, ?2, ?3)",
+	/* the largest flow with sessions: a session of a later flow is new (add_sessions) */
+	[ST_SESSION_MAX] = "SELECT max(flow_id) FROM tls_sessions",
 	/* a session's secrets in a chunk: one row (secret_blob.h) */
 	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(chunk_id, client_random, n, secrets) "
 		      "VALUES (?1, ?2, ?3, ?4)",
@@ -111,11 +106,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "pod_uid = iif(excluded.last_ns >= last_ns, excluded.pod_uid, pod_uid), "
 			 "first_ns = min(first_ns, excluded.first_ns), "
 			 "last_ns = max(last_ns, excluded.last_ns)",
-	/* a run of an owner's flows in a chunk (owner_ranges.h); a chunk indexed again
-	 * (recovery) finds its rows there */
-	[ST_OWNER] = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
-		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET "
-		     "last_flow = excluded.last_flow WHERE excluded.last_flow > last_flow",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 	/* the sessions of a flow that is not there (flush_aggregates) */
 	[ST_FLOW_GONE] = "DELETE FROM tls_sessions WHERE flow_id = ?1",
@@ -158,9 +148,31 @@ struct flow_agg {
 				 * UINT64_MAX: nothing gathered; first_ns UINT64_MAX: no packets */
 };
 
+/* The chunk's rows written with one statement per table (index_rows.h). */
+enum { ROWS_FLOW, ROWS_PROC, ROWS_OWNER, ROWS_SESSION, ROWS_COUNT };
+
+static const struct index_rows_def *const rows_defs[ROWS_COUNT] = {
+	[ROWS_FLOW] = &index_flow_rows,
+	[ROWS_PROC] = &index_proc_rows,
+	[ROWS_OWNER] = &index_owner_rows,
+	[ROWS_SESSION] = &index_session_rows,
+};
+
 struct index {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];     /* NULL until first used (stmt()) */
+	struct index_rows rows[ROWS_COUNT]; /* registered with the first rows_stmt() */
+	sqlite3_stmt *rows_st[ROWS_COUNT];  /* their statements, NULL until first used */
+	bool rows_registered;
+	/* the chunk's rows (add_flows, add_sessions), kept from chunk to chunk */
+	const struct flow_record **flow_order;
+	size_t flows_cap;
+	struct index_flow_row *flow_rows;
+	size_t flow_rows_cap;
+	struct index_proc_row *proc_rows;
+	size_t procs_cap;
+	struct chunkmeta_session *session_rows;
+	size_t sessions_cap;
 	bool migrating;                 /* migrate_3_to_4: no secret_chunks rows to add */
 	struct flow_agg *agg;
 	size_t agg_cap, agg_used;
@@ -462,10 +474,18 @@ out:
  * would need them. The SQLite of Debian has no lookaside memory either, so that every run of
  * a prepared statement allocates and frees its cursors: about 18 allocations per TLS session
  * recorded, 4,100 instructions of index_add_chunk with the statistics (bench_sessions).
+ *
+ * Statement journals in memory up to 4 MiB (SQLite's default: 64 KiB). A statement that writes
+ * several rows and may abort (an upsert: the owners of a chunk, index_rows.h) keeps a copy of
+ * each page it changes; past the limit SQLite moves it to a temporary file in /var/tmp, which
+ * then stays a file, written with two system calls per page, for the rest of the transaction
+ * (bench_sessions measured 0.7 writes per session with two-row statements, before issue 17).
+ * A chunk's owner rows land on as many leaves as it has owners; 4 MiB holds 1,000 pages.
  */
 static void sqlite_settings(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
 }
 
 int index_open(const char *path, bool create, bool may_migrate, struct index **out, char *err,
@@ -549,7 +569,13 @@ void index_close(struct index *ix)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(ix->st[i]);
+	for (int i = 0; i < ROWS_COUNT; i++)
+		sqlite3_finalize(ix->rows_st[i]);
 	sqlite3_close(ix->db);
+	free(ix->flow_order);
+	free(ix->flow_rows);
+	free(ix->proc_rows);
+	free(ix->session_rows);
 	free(ix->agg);
 	free(ix->ids);
 	free(ix->secs);
@@ -589,27 +615,39 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 }
 
 /*
- * A flow's record, in chunk chunk_id, with the totals its slot gathered (a: NULL or empty when
- * none): the row as the record's insert followed by the totals' update would leave it; for a
- * flow indexed already, nothing (*inserted false): a record of it comes again when an owner
- * came later, and in each segment where the flow has packets (store.h store_flow_epoch), with
- * the first_ns of its first, and its totals are added at the commit.
+ * The row of a flow's record, in chunk chunk_id, with the totals its slot gathered (a: NULL or
+ * empty when none): the row as the record's insert followed by the totals' update would leave
+ * it. For a flow indexed already the row is not written: a record of it comes again when an
+ * owner came later, and in each segment where the flow has packets (store.h
+ * store_flow_epoch), with the first_ns of its first, and its totals are added at the commit.
  */
-static int insert_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
-		       const struct flow_agg *a, bool *inserted)
+static void flow_row(struct index_flow_row *r, const struct flow_record *f, uint64_t chunk_id,
+		     const struct flow_agg *a)
+{
+	bool counted = a && a->first_chunk != UINT64_MAX;
+	r->f = f;
+	r->first_ns = counted ? min_u64(f->first_ns, a->first_ns) : f->first_ns;
+	r->last_ns = counted ? max_u64(f->first_ns, a->last_ns) : f->first_ns;
+	r->packets = counted ? a->packets : 0;
+	r->bytes = counted ? a->bytes : 0;
+	r->first_chunk = counted ? min_u64(chunk_id, a->first_chunk) : chunk_id;
+	r->last_chunk = counted ? max_u64(chunk_id, a->last_chunk) : chunk_id;
+}
+
+/* The row r on its own, unless the flow has one: *inserted, whether it was written. */
+static int insert_flow(struct index *ix, const struct index_flow_row *r, bool *inserted)
 {
 	sqlite3_stmt *st;
-	bool counted = a && a->first_chunk != UINT64_MAX;
 	int err = stmt(ix, ST_FLOW, &st);
 	if (err)
 		return err;
-	bind_key(st, f->id, &f->key);
-	sqlite3_bind_int64(st, 8, (int64_t)(counted ? min_u64(f->first_ns, a->first_ns) : f->first_ns));
-	sqlite3_bind_int64(st, 9, (int64_t)(counted ? max_u64(f->first_ns, a->last_ns) : f->first_ns));
-	sqlite3_bind_int64(st, 10, counted ? (int64_t)a->packets : 0);
-	sqlite3_bind_int64(st, 11, counted ? (int64_t)a->bytes : 0);
-	sqlite3_bind_int64(st, 12, (int64_t)(counted ? min_u64(chunk_id, a->first_chunk) : chunk_id));
-	sqlite3_bind_int64(st, 13, (int64_t)(counted ? max_u64(chunk_id, a->last_chunk) : chunk_id));
+	bind_key(st, r->f->id, &r->f->key);
+	sqlite3_bind_int64(st, 8, (int64_t)r->first_ns);
+	sqlite3_bind_int64(st, 9, (int64_t)r->last_ns);
+	sqlite3_bind_int64(st, 10, (int64_t)r->packets);
+	sqlite3_bind_int64(st, 11, (int64_t)r->bytes);
+	sqlite3_bind_int64(st, 12, (int64_t)r->first_chunk);
+	sqlite3_bind_int64(st, 13, (int64_t)r->last_chunk);
 	err = step(ix, ST_FLOW);
 	*inserted = !err && sqlite3_changes(ix->db) > 0;
 	return err;
@@ -758,67 +796,81 @@ static int step(struct index *ix, int which)
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : sql_err(rc);
 }
 
-/* Binds the owner p of side `side` of flow_id to st's parameters from first on. */
-static void bind_proc(sqlite3_stmt *st, int first, uint64_t flow_id, int side,
-		      const struct ecap_proc *p)
+/* Statement `which` of the chunk's rows (index_rows.h) into *st, its tables registered and
+ * the statement prepared at its first use, and its rows v[0..n) given to it. */
+static int rows_stmt(struct index *ix, int which, const void *v, size_t n, sqlite3_stmt **st)
 {
-	sqlite3_bind_int64(st, first, (int64_t)flow_id);
-	sqlite3_bind_int(st, first + 1, side);
-	sqlite3_bind_int64(st, first + 2, p->pid);
-	sqlite3_bind_int64(st, first + 3, p->tid);
-	sqlite3_bind_int64(st, first + 4, p->uid);
-	sqlite3_bind_int64(st, first + 5, p->gid);
-	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
-	sqlite3_bind_text(st, first + 6, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
-			  SQLITE_STATIC);
-	sqlite3_bind_int64(st, first + 7, (int64_t)p->cgroup_id);
-	sqlite3_bind_int64(st, first + 8, p->netns);
-	sqlite3_bind_int64(st, first + 9, (int64_t)p->start_ns);
+	int rc = SQLITE_OK;
+	for (int i = 0; i < ROWS_COUNT && !ix->rows_registered && rc == SQLITE_OK; i++) {
+		ix->rows[i].def = rows_defs[i];
+		rc = index_rows_register(ix->db, &ix->rows[i]);
+	}
+	ix->rows_registered = rc == SQLITE_OK;
+	if (rc == SQLITE_OK && !ix->rows_st[which])
+		rc = sqlite3_prepare_v3(ix->db, rows_defs[which]->insert, -1,
+					SQLITE_PREPARE_PERSISTENT, &ix->rows_st[which], NULL);
+	if (rc != SQLITE_OK)
+		return sql_err(rc);
+	index_rows_set(&ix->rows[which], v, n);
+	*st = ix->rows_st[which];
+	return 0;
 }
 
-/*
- * The flow's owners, the valid ones of proc[0] (side A) and proc[1]: one single-row statement
- * per owner. Both owners in one two-row INSERT OR REPLACE would save
- * about 2,300 instructions per flow, but SQLite gives a statement that writes several rows and
- * may abort (NOT NULL columns) a statement journal: a copy of every page it changes, which
- * spills to a temporary file in /var/tmp once a statement changes more than 64 KiB (a page
- * split), and stays a file, written with two system calls per page, for the rest of the
- * transaction (bench_sessions: 0.7 writes and 3.4 KB of temporary file per session). Each
- * owner is also noted for the chunk's owner_flows rows (add_owner_ranges).
- */
-static int add_procs(struct index *ix, uint64_t flow_id, const struct ecap_proc proc[2])
+/* Runs the statement of rows `which` once over its rows; *changes: the rows it inserted (or
+ * updated). The rows are let go: the statement holds none of them afterwards. */
+static int rows_step(struct index *ix, int which, int64_t *changes)
+{
+	sqlite3_stmt *st = ix->rows_st[which];
+	int rc = sqlite3_step(st);
+	*changes = rc == SQLITE_DONE ? sqlite3_changes(ix->db) : 0;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	index_rows_set(&ix->rows[which], NULL, 0);
+	return rc == SQLITE_DONE ? 0 : sql_err(rc);
+}
+
+/* Room for n elements of size bytes in *v (capacity *cap, in elements). 0 or -ENOMEM. */
+static int reserve(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n <= *cap)
+		return 0;
+	if (n > SIZE_MAX / 2 / size)
+		return -ENOMEM;
+	size_t ncap = *cap ? *cap : 64;
+	while (ncap < n)
+		ncap *= 2;
+	void *p = realloc(*v, ncap * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* The value of the one-row, one-column query `which` (dflt for NULL). */
+static int query_max(struct index *ix, int which, int64_t dflt, int64_t *out)
 {
 	sqlite3_stmt *st;
-	int err = 0;
-	for (int side = 0; side < 2 && !err; side++)
-		if (proc[side].valid && !(err = owner_ranges_add(&ix->owners, flow_id, &proc[side])) &&
-		    !(err = stmt(ix, ST_PROC, &st))) {
-			bind_proc(st, 1, flow_id, side, &proc[side]);
-			err = step(ix, ST_PROC);
-		}
-	return err;
+	int err = stmt(ix, which, &st);
+	if (err)
+		return err;
+	int rc = sqlite3_step(st);
+	*out = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL
+		       ? sqlite3_column_int64(st, 0) : dflt;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sql_err(rc);
 }
 
-/* The owner_flows rows of the chunk's flow records' owners (noted by add_procs): one per
- * owner and run, written without reading what earlier chunks wrote. */
+/* The chunk's owner_flows rows, from the owners noted by add_flows: one per owner and run,
+ * written without reading what earlier chunks wrote, all with one statement. */
 static int add_owner_ranges(struct index *ix)
 {
 	sqlite3_stmt *st;
+	int64_t changes;
 	int err = 0;
 	owner_ranges_merge(&ix->owners);
-	for (size_t i = 0; i < ix->owners.n && !err; i++) {
-		const struct owner_range *r = &ix->owners.v[i];
-		if ((err = stmt(ix, ST_OWNER, &st)))
-			break;
-		sqlite3_bind_int64(st, 1, r->pid);
-		sqlite3_bind_int64(st, 2, (int64_t)r->start_ns);
-		sqlite3_bind_int64(st, 3, r->uid);
-		sqlite3_bind_text(st, 4, r->comm, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, r->netns);
-		sqlite3_bind_int64(st, 6, (int64_t)r->first_flow);
-		sqlite3_bind_int64(st, 7, (int64_t)r->last_flow);
-		err = step(ix, ST_OWNER);
-	}
+	if (ix->owners.n && !(err = rows_stmt(ix, ROWS_OWNER, ix->owners.v, ix->owners.n, &st)))
+		err = rows_step(ix, ROWS_OWNER, &changes);
 	owner_ranges_reset(&ix->owners);
 	return err;
 }
@@ -892,19 +944,115 @@ static int cover_sessions(struct index *ix, const struct chunk_meta *m)
 	return 0;
 }
 
-/* A new flow's row with what its slot gathered, which then starts again from nothing (a flow
- * indexed already keeps its slot for the commit: one write of its row); then its owners. */
-/* *inserted: the record made the flow's row (its first record in the index). */
-static int add_flow(struct index *ix, const struct flow_record *f, uint64_t chunk_id,
-		    bool *inserted)
+/* A flow whose row was written with what its slot (a, may be NULL) gathered: the slot starts
+ * again from nothing (a flow indexed already keeps its slot for the commit: one write of its
+ * row), and the flow's keys go into the chunk's row of chunk_flow_keys. A record that comes
+ * again (later segments, store_flow_epoch) adds none: retention moves the keys of the flows
+ * it leaves into the oldest chunk kept (flow_keys_carry), so that a selection by address or
+ * port finds a long-lived flow once, not in every segment's row. */
+static int flow_written(struct index *ix, const struct flow_record *f, struct flow_agg *a)
 {
-	struct flow_agg *a = agg_find(ix, f->id);
-	int err = insert_flow(ix, f, chunk_id, a, inserted);
-	if (!err && a && *inserted) {
+	if (a) {
 		a->packets = a->bytes = a->last_ns = a->last_chunk = 0;
 		a->first_ns = a->first_chunk = UINT64_MAX;
 	}
-	return err ? err : add_procs(ix, f->id, f->proc);
+	return flow_keys_add(&ix->flow_keys, f->id, &f->key);
+}
+
+static int cmp_flow_record(const void *x, const void *y)
+{
+	const struct flow_record *a = *(const struct flow_record *const *)x;
+	const struct flow_record *b = *(const struct flow_record *const *)y;
+	if (a->id != b->id)
+		return a->id < b->id ? -1 : 1;
+	return (a > b) - (a < b); /* a flow's records in the chunk's order */
+}
+
+/* The chunk's flow records in id order into ix->flow_order, a flow's records in the chunk's
+ * order (the first makes its row, a later one may change its owners). */
+static int order_flows(struct index *ix, const struct chunk_meta *m)
+{
+	bool sorted = true;
+	int err = reserve((void **)&ix->flow_order, &ix->flows_cap, m->n_flows,
+			  sizeof(*ix->flow_order));
+	if (err)
+		return err;
+	for (size_t i = 0; i < m->n_flows; i++) {
+		ix->flow_order[i] = &m->flows[i];
+		sorted &= !i || m->flows[i - 1].id <= m->flows[i].id;
+	}
+	if (!sorted)
+		qsort(ix->flow_order, m->n_flows, sizeof(*ix->flow_order), cmp_flow_record);
+	return 0;
+}
+
+/* Whether a row keyed by id (a flow's, stored as SQLite's signed integer) comes after every
+ * row of a table whose largest such key is max: then the table does not hold it. */
+static bool after_max(uint64_t id, int64_t max)
+{
+	return id <= INT64_MAX && (int64_t)id > max;
+}
+
+/*
+ * The chunk's flow records: the rows of the flows that are new, and their owners. Records in
+ * id order, so that rows come in key order; a flow whose id is above every flow's in the index
+ * (the usual case: a flow's first record) has no row, and all such rows are written with one
+ * statement (index_rows.h); a record of a lower id, with its own (a record stored again, or
+ * of a flow whose first record came after a later flow's). The owners, noted also for the
+ * chunk's owner_flows rows (add_owner_ranges), are written with one statement, in the same
+ * order: a flow's later record in the chunk changes its owner as it would alone.
+ */
+static int add_flows(struct index *ix, const struct chunk_meta *m)
+{
+	size_t n_new = 0, n_procs = 0;
+	int64_t max_id, changes;
+	sqlite3_stmt *st;
+	int err;
+	if (!m->n_flows)
+		return 0;
+	if ((err = order_flows(ix, m)) ||
+	    (err = reserve((void **)&ix->flow_rows, &ix->flow_rows_cap, m->n_flows,
+			   sizeof(*ix->flow_rows))) ||
+	    (err = reserve((void **)&ix->proc_rows, &ix->procs_cap, 2 * m->n_flows,
+			   sizeof(*ix->proc_rows))) ||
+	    (err = query_max(ix, ST_FLOW_MAX, 0, &max_id)))
+		return err;
+	for (size_t i = 0; i < m->n_flows; i++) {
+		const struct flow_record *f = ix->flow_order[i];
+		struct flow_agg *a = agg_find(ix, f->id);
+		if (after_max(f->id, max_id)) {
+			/* a flow's later record in the chunk: its row is made (DO NOTHING) */
+			if (!n_new || ix->flow_rows[n_new - 1].f->id != f->id)
+				flow_row(&ix->flow_rows[n_new++], f, m->id, a);
+		} else {
+			struct index_flow_row r;
+			bool inserted;
+			flow_row(&r, f, m->id, a);
+			if ((err = insert_flow(ix, &r, &inserted)) ||
+			    (inserted && (err = flow_written(ix, f, a))))
+				return err;
+		}
+		for (int side = 0; side < 2; side++) {
+			if (!f->proc[side].valid)
+				continue;
+			if ((err = owner_ranges_add(&ix->owners, f->id, &f->proc[side])))
+				return err;
+			ix->proc_rows[n_procs++] = (struct index_proc_row){
+				.flow_id = f->id, .p = &f->proc[side], .side = side };
+		}
+	}
+	if (n_new) {
+		if ((err = rows_stmt(ix, ROWS_FLOW, ix->flow_rows, n_new, &st)) ||
+		    (err = rows_step(ix, ROWS_FLOW, &changes)))
+			return err;
+		if (changes != (int64_t)n_new)
+			return -EBADMSG; /* a flow above the largest id was there: damaged */
+		for (size_t i = 0; i < n_new && !err; i++)
+			err = flow_written(ix, ix->flow_rows[i].f, agg_find(ix, ix->flow_rows[i].f->id));
+	}
+	if (!err && n_procs && !(err = rows_stmt(ix, ROWS_PROC, ix->proc_rows, n_procs, &st)))
+		err = rows_step(ix, ROWS_PROC, &changes);
+	return err;
 }
 
 static uint32_t recent_hash(const uint8_t cr[32])
@@ -972,14 +1120,15 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	unsigned count;
 	*added = false;
 	buf_reset(&ix->blob);
-	int err = secret_blob_encode(&ix->blob, v, n, &count);
 	sqlite3_stmt *st;
+	if (!ix->migrating && recent_near(ix, cr, chunk_id)) {
+		int err = secret_blob_encode(NULL, v, n, &count); /* counted, not encoded */
+		ix->near_secrets += count;
+		return err;
+	}
+	int err = secret_blob_encode(&ix->blob, v, n, &count);
 	if (err || !count)
 		return err;
-	if (!ix->migrating && recent_near(ix, cr, chunk_id)) {
-		ix->near_secrets += count;
-		return 0;
-	}
 	if ((err = stmt(ix, ST_SECRET, &st)))
 		return err;
 	sqlite3_bind_int64(st, 1, (int64_t)chunk_id);
@@ -996,6 +1145,79 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	sqlite3_bind_blob(st, 1, cr, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (int64_t)chunk_id);
 	return step(ix, ST_SECRET_CHUNK);
+}
+
+static int cmp_session(const void *x, const void *y)
+{
+	const struct chunkmeta_session *a = x, *b = y;
+	if (a->flow_id != b->flow_id)
+		return a->flow_id < b->flow_id ? -1 : 1;
+	return memcmp(a->client_random, b->client_random, 32);
+}
+
+/* A session row that was written: readers look for its secrets near its chunk (recent_add);
+ * a row there already keeps its chunk, and readers look near that. */
+static int add_session_row(struct index *ix, const struct chunkmeta_session *s, uint64_t chunk_id)
+{
+	sqlite3_stmt *st;
+	int err = stmt(ix, ST_SESSION, &st);
+	if (err)
+		return err;
+	sqlite3_bind_blob(st, 1, s->client_random, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)s->flow_id);
+	sqlite3_bind_int64(st, 3, (int64_t)chunk_id);
+	if ((err = step(ix, ST_SESSION)) || !sqlite3_changes(ix->db))
+		return err;
+	return recent_add(ix, s->client_random, chunk_id);
+}
+
+/*
+ * The chunk's sessions, in key order (flow, client_random), each once: those of flows after
+ * the last flow with a session in the index (the usual case: a new flow's session) are new,
+ * and written with one statement (index_rows.h); the others one by one, where one that is
+ * there keeps its row.
+ */
+static int add_sessions(struct index *ix, const struct chunk_meta *m)
+{
+	size_t n = m->n_sessions, n_new = 0;
+	struct chunkmeta_session *v;
+	int64_t max_flow, changes;
+	sqlite3_stmt *st;
+	bool sorted = true;
+	int err;
+	if (!n)
+		return 0;
+	if ((err = reserve((void **)&ix->session_rows, &ix->sessions_cap, n, sizeof(*v))) ||
+	    (err = query_max(ix, ST_SESSION_MAX, 0, &max_flow)))
+		return err;
+	v = ix->session_rows;
+	memcpy(v, m->sessions, n * sizeof(*v));
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = cmp_session(&v[i - 1], &v[i]) <= 0;
+	if (!sorted)
+		qsort(v, n, sizeof(*v), cmp_session);
+	for (size_t i = 0; i < n; i++) {
+		if (i && !cmp_session(&v[i - 1], &v[i]))
+			continue; /* the same session twice: one row */
+		if (!after_max(v[i].flow_id, max_flow))
+			err = add_session_row(ix, &v[i], m->id);
+		else /* in place: n_new <= i, and v[i] is read again (at i + 1) first */
+			v[n_new++] = v[i];
+		if (err)
+			return err;
+	}
+	if (!n_new)
+		return 0;
+	if ((err = rows_stmt(ix, ROWS_SESSION, v, n_new, &st)))
+		return err;
+	sqlite3_bind_int64(st, 1, (int64_t)m->id);
+	if ((err = rows_step(ix, ROWS_SESSION, &changes)))
+		return err;
+	if (changes != (int64_t)n_new)
+		return -EBADMSG; /* a session after the last flow's was there: damaged */
+	for (size_t i = 0; i < n_new && !err; i++)
+		err = recent_add(ix, v[i].client_random, m->id);
+	return err;
 }
 
 static int cmp_secret_random(const void *a, const void *b)
@@ -1118,32 +1340,16 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	if (!err)
 		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
-	/* a flow's keys go into the row of the chunk that made its row; a record that comes
-	 * again (later segments, store_flow_epoch) adds none: retention moves the keys of the
-	 * flows it leaves into the oldest chunk kept (flow_keys_carry), so that a selection
-	 * by address or port finds a long-lived flow once, not in every segment's row */
-	for (size_t i = 0; i < m->n_flows && !err; i++) {
-		bool inserted = false;
-		if (!(err = add_flow(ix, &m->flows[i], m->id, &inserted)) && inserted)
-			err = flow_keys_add(&ix->flow_keys, m->flows[i].id, &m->flows[i].key);
-	}
+	if (!err)
+		err = add_flows(ix, m);
 	if (!err)
 		err = add_owner_ranges(ix);
 	for (size_t i = 0; i < m->n_procs && !err; i++)
 		err = add_procinfo(ix, &m->procs[i], m->id);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
 		err = add_container(ix, &m->containers[i]);
-	for (size_t i = 0; i < m->n_sessions && !err; i++) {
-		if ((err = stmt(ix, ST_SESSION, &st)))
-			break;
-		sqlite3_bind_blob(st, 1, m->sessions[i].client_random, 32, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (int64_t)m->sessions[i].flow_id);
-		sqlite3_bind_int64(st, 3, (int64_t)m->id);
-		err = step(ix, ST_SESSION);
-		/* only a new row: an existing one keeps its chunk, and readers look near that */
-		if (!err && sqlite3_changes(ix->db))
-			err = recent_add(ix, m->sessions[i].client_random, m->id);
-	}
+	if (!err)
+		err = add_sessions(ix, m);
 	ix->near_secrets = 0;
 	if (!err && n_secrets)
 		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);

@@ -18,9 +18,19 @@
  * The bytes that reach the file, and their order, are those SQLite wrote; only the number of
  * system calls changes. The database file and every other file go to the default VFS's own
  * methods untouched.
+ *
+ * A name through a directory descriptor, "/proc/self/fd/N/NAME" (store_path_at(): how a store
+ * opens its index through the directory it checked), is kept as it is: the default VFS would
+ * make it a "full" path by following each symbolic link, /proc/self/fd/N included, into the
+ * directory's path by name (about 11 system calls), and then open the index, its WAL and its
+ * shared memory by that name, which leads elsewhere once the directory is renamed, replaced
+ * or covered by a mount, and is refused beyond 512 bytes. Kept, every open, access and delete
+ * of the database, "-wal" and "-shm" goes through the descriptor's own directory, as openat()
+ * on it would.
  */
 #include "index_vfs.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -219,7 +229,32 @@ static int vfs_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags
 	return SQLITE_OK;
 }
 
-/* Everything but xOpen (and the size of a file) is the default VFS's. */
+/* Whether name is "/proc/self/fd/N/NAME": a file in the directory of descriptor N. */
+static bool through_dirfd(const char *name)
+{
+	static const char prefix[] = "/proc/self/fd/";
+	const char *p = name + sizeof(prefix) - 1;
+
+	if (strncmp(name, prefix, sizeof(prefix) - 1) != 0 || !isdigit((unsigned char)*p))
+		return false;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return *p == '/' && p[1] && p[1] != '.' && !strchr(p + 1, '/');
+}
+
+static int vfs_full_pathname(sqlite3_vfs *v, const char *name, int room, char *out)
+{
+	(void)v;
+	if (!through_dirfd(name))
+		return base_vfs->xFullPathname(base_vfs, name, room, out);
+	size_t n = strlen(name);
+	if (room <= 0 || n >= (size_t)room)
+		return SQLITE_CANTOPEN;
+	memcpy(out, name, n + 1);
+	return SQLITE_OK;
+}
+
+/* Everything but xOpen, xFullPathname (and the size of a file) is the default VFS's. */
 #define PASS(name, params, args)                   \
 	static int vfs_##name params                      \
 	{                                                 \
@@ -228,7 +263,6 @@ static int vfs_open(sqlite3_vfs *v, const char *name, sqlite3_file *f, int flags
 	}
 PASS(Delete, (sqlite3_vfs *v, const char *n, int s), (base_vfs, n, s))
 PASS(Access, (sqlite3_vfs *v, const char *n, int fl, int *o), (base_vfs, n, fl, o))
-PASS(FullPathname, (sqlite3_vfs *v, const char *n, int k, char *o), (base_vfs, n, k, o))
 PASS(Randomness, (sqlite3_vfs *v, int k, char *o), (base_vfs, k, o))
 PASS(Sleep, (sqlite3_vfs *v, int us), (base_vfs, us))
 PASS(GetLastError, (sqlite3_vfs *v, int k, char *o), (base_vfs, k, o))
@@ -281,7 +315,7 @@ static void register_once(void)
 		.xOpen = vfs_open,
 		.xDelete = vfs_Delete,
 		.xAccess = vfs_Access,
-		.xFullPathname = vfs_FullPathname,
+		.xFullPathname = vfs_full_pathname,
 		.xDlOpen = vfs_dl_open,
 		.xDlError = vfs_dl_error,
 		.xDlSym = vfs_dl_sym,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * index_vfs.h - the SQLite VFS the index is opened with: the default one, with the frames of
- * each commit written to the write-ahead log in one system call (index_vfs.c).
+ * each commit written to the write-ahead log in one system call, and a name through a
+ * directory descriptor ("/proc/self/fd/N/index.db") used as it is, never resolved to the
+ * directory's path by name (index_vfs.c).
  */
 #ifndef ECAP_INDEX_VFS_H
 #define ECAP_INDEX_VFS_H

@@ -321,6 +321,29 @@ int pcapng_write_dsb(struct buf *b, uint32_t secrets_type, const void *data, uin
 	return 0;
 }
 
+int pcapng_wrap_dsb(struct buf *b, uint32_t secrets_type)
+{
+	_Static_assert(PCAPNG_DSB_HEAD == 8 + DSB_FIXED, "block type and length, DSB fields");
+	if (b->len < PCAPNG_DSB_HEAD || b->len - PCAPNG_DSB_HEAD > PCAPNG_BLOCK_MAX)
+		return -EINVAL;
+	uint32_t len = (uint32_t)(b->len - PCAPNG_DSB_HEAD);
+	size_t total = 12 + DSB_FIXED + pad4(len);
+	int err = buf_reserve(b, pad4(len) - len + 4);
+	if (err)
+		return err;
+	uint8_t *w = b->data;
+	w = put32(w, PCAPNG_BT_DSB);
+	w = put32(w, (uint32_t)total);
+	w = put32(w, secrets_type);
+	w = put32(w, len);
+	w += len;
+	memset(w, 0, pad4(len) - len);
+	w += pad4(len) - len;
+	b->len = 0;
+	block_end(b, w, total);
+	return 0;
+}
+
 static uint8_t *put_ts_opt(uint8_t *w, uint16_t code, uint64_t ts)
 {
 	le16_store(w, code);

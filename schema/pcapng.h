@@ -80,6 +80,12 @@ int pcapng_write_idb(struct buf *b, const struct pcapng_idb_info *info);
 int pcapng_write_epb(struct buf *b, uint32_t ifid, uint64_t ts, const uint8_t *data,
 		     uint32_t caplen, uint32_t origlen, uint32_t flags, const char *comment);
 int pcapng_write_dsb(struct buf *b, uint32_t secrets_type, const void *data, uint32_t len);
+/* Bytes of a DSB before its data: the block type and length, the secrets type and length. */
+#define PCAPNG_DSB_HEAD 16u
+/* The same DSB around data already in place: b holds PCAPNG_DSB_HEAD bytes of room, then the
+ * data (the rest of b); the head is filled in, the padding and the trailing length appended.
+ * The block is then b's bytes, as pcapng_write_dsb would have written them. */
+int pcapng_wrap_dsb(struct buf *b, uint32_t secrets_type);
 int pcapng_write_isb(struct buf *b, uint32_t ifid, uint64_t ts, const struct pcapng_isb_info *info);
 
 /* ---- parsing ---------------------------------------------------------------------- */

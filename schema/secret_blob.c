@@ -39,6 +39,9 @@ int secret_blob_encode(struct buf *b, const struct tls_secret *const *v, size_t 
 			continue;
 		if (!ll || !s->secret_len || s->secret_len > ECAP_SECRET_MAX)
 			continue;
+		++*count;
+		if (!b)
+			continue;
 		if ((err = buf_reserve(b, 2 + ll + s->secret_len)))
 			break;
 		uint8_t l8 = (uint8_t)ll;
@@ -46,7 +49,6 @@ int secret_blob_encode(struct buf *b, const struct tls_secret *const *v, size_t 
 		buf_put(b, s->label, ll);
 		buf_put(b, &s->secret_len, 1);
 		buf_put(b, s->secret, s->secret_len);
-		++*count;
 	}
 	if (p != sorted)
 		free(p);

@@ -26,7 +26,8 @@
 #include "records.h"
 
 /* Appends to b the entries of the n secrets in v (which share one client_random), sorted,
- * the first of each label kept; *count: how many entries. 0 or -ENOMEM. */
+ * the first of each label kept; *count: how many entries. b NULL: only counts them (the
+ * index's secrets near their session, which the chunk's DSB holds). 0 or -ENOMEM. */
 int secret_blob_encode(struct buf *b, const struct tls_secret *const *v, size_t n,
 		       unsigned *count);
 

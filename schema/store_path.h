@@ -21,7 +21,8 @@
  */
 int store_path_open(const char *path, bool create, char *err, size_t errlen);
 
-/* "/proc/self/fd/DIRFD/name": a path that SQLite can open through the directory's descriptor. */
+/* "/proc/self/fd/DIRFD/name": a path that SQLite can open through the directory's descriptor
+ * (the index's VFS keeps it as it is: schema/index_vfs.c). */
 int store_path_at(int dirfd, const char *name, char *out, size_t outlen);
 
 #endif

@@ -21,7 +21,11 @@
  *
  * Packet payloads are slices of a 16 MiB pool of random bytes made before the clock starts,
  * at random offsets: incompressible as TLS records are (two slices in one 64 KiB LZ4 window
- * rarely overlap), without charging a random generator to the store.
+ * rarely overlap), without charging a random generator to the store. Each slice starts out of
+ * the cache, and where the last one did not end, so the processor's prefetchers do not see it
+ * coming. --source ring takes them one after the other instead, each after a record header
+ * of RING_HEADER bytes, as ecap-rec reads packets from its BPF ring (16 MiB by default): the
+ * same bytes, read in the order the recorder reads them.
  *
  * Under callgrind with --instr-atstart=no, only the measured run is counted (the preload and
  * the warm-up run uninstrumented, several times faster): instructions per session at any store
@@ -33,7 +37,7 @@
  * few flows spread over the whole store) instead of a new one, for timing selections by owner.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
- *                  [--keep] [--beacon N]
+ *                  [--keep] [--beacon N] [--source random|ring]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -67,6 +71,8 @@ static const char *const labels[] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
 				      "EXPORTER_SECRET" };
 
 #define POOL_BYTES (16u << 20)
+/* The BPF ring's record header (8 bytes) and struct ecap_pkt_event before each packet. */
+#define RING_HEADER 40u
 
 static void fill_random(uint8_t *p, size_t n)
 {
@@ -85,7 +91,21 @@ struct sim {
 	uint8_t *pool;                /* POOL_BYTES random bytes */
 	bool lookup;                  /* every report to store_put_secret() */
 	uint32_t beacon;              /* every beacon-th client is pid 3000; 0: none */
+	bool ring;                    /* --source ring: slices in order */
+	size_t ring_at;               /* where the next one starts */
 };
+
+/* The bytes of the next packet of len bytes. */
+static const uint8_t *packet_source(struct sim *m, uint32_t len)
+{
+	if (!m->ring)
+		return m->pool + next_rand() % (POOL_BYTES - len);
+	size_t at = m->ring_at + RING_HEADER;
+	if (at + len > POOL_BYTES)
+		at = RING_HEADER; /* the ring wraps */
+	m->ring_at = (at + len + 7) & ~(size_t)7;
+	return m->pool + at;
+}
 
 static int fail(struct sim *m, const char *what)
 {
@@ -128,7 +148,7 @@ static int one_session(struct sim *m)
 	fill_random(cr, sizeof(cr));
 	for (size_t i = 0; i < FRAMES; i++) {
 		uint32_t len = frame_len[i];
-		const uint8_t *data = m->pool + next_rand() % (POOL_BYTES - len);
+		const uint8_t *data = packet_source(m, len);
 		struct ecap_packet p = { .ts_ns = m->wall + i * 20000, .iface = m->ifid,
 					 .caplen = len, .origlen = len, .flags = 2,
 					 .flow_id = fr.id, .data = data };
@@ -217,10 +237,12 @@ int main(int argc, char **argv)
 		{ "lookup", no_argument, NULL, 'l' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "beacon", required_argument, NULL, 'b' },
+		{ "source", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:h", longopts, NULL)) != -1) {
+	bool ring = false;
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -243,10 +265,18 @@ int main(int argc, char **argv)
 		case 'l':
 			lookup = true;
 			break;
+		case 'o':
+			if (strcmp(optarg, "ring") && strcmp(optarg, "random")) {
+				fprintf(stderr, "bench_sessions: --source %s: random or ring\n",
+					optarg);
+				return 2;
+			}
+			ring = !strcmp(optarg, "ring");
+			break;
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
-				"[--beacon N]\n");
+				"[--beacon N] [--source random|ring]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -265,6 +295,7 @@ int main(int argc, char **argv)
 	static struct sim m;
 	m.lookup = lookup;
 	m.beacon = beacon;
+	m.ring = ring;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;
@@ -299,10 +330,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
-	printf("TLS sessions into the store%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
+	printf("TLS sessions into the store%s%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
 	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f; "
 	       "%.2f page faults per session\n",
-	       lookup ? " (--lookup)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
+	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
 	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all,
 	       (double)faults / n);
 	free(m.pool);

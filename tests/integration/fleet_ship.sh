@@ -268,9 +268,31 @@ before=$(alpha_rows)
 for n in $(echo "$before" | awk '{ print $2, $4, $8 }'); do # a replay has no processes
 	assert_ge 1 "$n" "alpha's rows before central retention: $before"
 done
+# a long-lived flow: a TLS session of a flow of 2025 in a chunk of 2027 (alpha's chunk of its
+# last session made to end then, as a chunk of such a flow's later session would); the flow
+# goes with its partition, and its sessions with it, though that chunk stays
+LATE=$(psqlc "SELECT max(t.chunk_id) FROM ecap_tls_sessions t JOIN ecap_hosts h USING
+	(host_id) WHERE h.name = 'alpha'")
+psqlc "UPDATE ecap_chunks c SET first_ts = to_timestamp(1850000000), last_ts =
+	to_timestamp(1850000000) FROM ecap_hosts h WHERE c.host_id = h.host_id AND
+	h.name = 'alpha' AND c.id = $LATE" >/dev/null
+orphans() { # central TLS sessions whose flow is not there
+	psqlc "SELECT count(*) FROM ecap_tls_sessions t WHERE NOT EXISTS (SELECT 1 FROM
+		ecap_flows f WHERE f.host_id = t.host_id AND f.id = t.flow_id)"
+}
+kept_sessions() { # central TLS sessions of flows of 2027 and later
+	psqlc "SELECT count(*) FROM ecap_tls_sessions t JOIN ecap_flows f ON f.host_id =
+		t.host_id AND f.id = t.flow_id WHERE f.first_ts >= to_timestamp(1800000000)"
+}
+assert_eq 0 "$(orphans)" "central TLS sessions without their flow before the drop"
+KEPT=$(kept_sessions)
 "$ECAP_SHIP" --to-file "$T/dsn" --drop-before @1800000000 2>"$T/drop.log" || fail "drop failed"
-assert_eq "ecap_chunks 0 ecap_tls_sessions 0 ecap_processes 0 ecap_flow_links 0 " \
-	"$(alpha_rows)" "alpha's chunks, sessions, processes and links went with its partitions"
+assert_eq "ecap_chunks 1 ecap_tls_sessions 0 ecap_processes 0 ecap_flow_links 0 " \
+	"$(alpha_rows)" "alpha's chunks (but the one of 2027), sessions, processes and links went with its partitions"
+assert_eq 0 "$(orphans)" "central TLS sessions without their flow after the drop"
+assert_eq "$KEPT" "$(kept_sessions)" "TLS sessions of the flows of 2027 after the drop"
+grep -q "dropped ecap_flows.* and its flows' [1-9][0-9]* TLS sessions" "$T/drop.log" ||
+	fail "no count of the dropped flows' sessions: $(cat "$T/drop.log")"
 grep -q "deleted [1-9][0-9]* chunks" "$T/drop.log" || fail "no count of deleted chunks: $(cat "$T/drop.log")"
 assert_ge 1 "$(psqlc "SELECT count(*) FROM ecap_chunks WHERE last_ts >= to_timestamp(1800000000)")" \
 	"chunks of 2027 kept"

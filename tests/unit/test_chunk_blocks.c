@@ -3,7 +3,9 @@
  * test_chunk_blocks.c - chunks whose data frame is made of independent blocks: the block
  * codec (compressed and stored blocks, the back-off on incompressible data and on data that
  * only the slow search shrinks, text blocks outside it, CRC of the raw bytes and size checks),
- * and the key log lines of the DSB; blocks compressed ahead of the seal, also when the chunk then
+ * and the key log lines of the DSB; the DSB made in place around them (the bytes a DSB written
+ * whole has, a chunk's size unchanged, a seal repeated giving the same frames); blocks
+ * compressed ahead of the seal, also when the chunk then
  * takes more packets; and, through the store, reading only the blocks that hold the packets
  * of some flows: the same packets as a whole read, and a damaged block elsewhere in the
  * chunk does not stop it (while a whole read and fsck report that block); a block list that
@@ -31,6 +33,7 @@
 #include "chunk.h"
 #include "crc32c.h"
 #include "lz4blocks.h"
+#include "pcapng.h"
 #include "segment.h"
 #include "store.h"
 #include "tmp_store.h"
@@ -398,6 +401,81 @@ static void test_precompress(void **state)
 
 	chunk_builder_free(&cb);
 	lz4blocks_enc_free(&ahead);
+	lz4blocks_enc_free(&enc);
+}
+
+/* The frames of a sealed chunk, as a writer puts them together. */
+static void sealed_frames(struct chunk_builder *cb, struct lz4blocks_enc *enc, struct buf *frames)
+{
+	struct buf meta = { 0 };
+	assert_int_equal(chunk_builder_seal(cb, 9, enc, &meta), 0);
+	struct iovec *iov = NULL;
+	size_t cap = 0;
+	int cnt = lz4blocks_frame_iov(enc, 1, &iov, &cap);
+	assert_true(cnt > 1);
+	iov[0] = (struct iovec){ meta.data, meta.len };
+	buf_reset(frames);
+	for (int i = 0; i < cnt; i++)
+		assert_int_equal(buf_append(frames, iov[i].iov_base, iov[i].iov_len), 0);
+	free(iov);
+	buf_free(&meta);
+}
+
+/* The DSB is made where the key log lines were written: its bytes in the section are those of
+ * a DSB written whole (pcapng_write_dsb) from the same lines, over several blocks, at each
+ * padding the lines give; the chunk's size counts the lines only; and a second seal of the
+ * same chunk makes the same frames. */
+static void test_dsb_in_place(void **state)
+{
+	(void)state;
+	struct chunk_builder cb;
+	struct lz4blocks_enc enc;
+	assert_int_equal(chunk_builder_init(&cb), 0);
+	assert_int_equal(lz4blocks_enc_init(&enc), 0);
+	for (int n_secrets = 1; n_secrets <= 400; n_secrets += 133) {
+		struct buf text = { 0 }, want = { 0 }, frames = { 0 }, again = { 0 }, raw = { 0 };
+		add_packets(&cb, 0, 40);
+		for (int i = 0; i < n_secrets; i++) {
+			struct tls_secret sec = { .secret_len = 32 + (uint32_t)(i % 4) * 8 };
+			snprintf(sec.label, sizeof(sec.label), "%s",
+				 i % 2 ? "CLIENT_TRAFFIC_SECRET_0" : "EXPORTER_SECRET");
+			for (int k = 0; k < 32; k++)
+				sec.client_random[k] = rnd8();
+			for (uint32_t k = 0; k < sec.secret_len; k++)
+				sec.secret[k] = rnd8();
+			char line[400];
+			size_t n = secret_format_line(&sec, line, sizeof(line));
+			assert_int_equal(buf_append(&text, line, n), 0);
+			assert_int_equal(chunk_builder_add_secret(&cb, &sec), 0);
+		}
+		assert_int_equal(chunk_builder_raw_size(&cb), cb.epbs.len + text.len);
+		sealed_frames(&cb, &enc, &frames);
+		assert_int_equal(chunk_builder_raw_size(&cb), cb.epbs.len + text.len);
+		sealed_frames(&cb, &enc, &again);
+		assert_int_equal(again.len, frames.len);
+		assert_memory_equal(again.data, frames.data, frames.len);
+
+		struct chunk_meta m = { 0 };
+		const char *why = NULL;
+		long mlen = chunkmeta_decode(frames.data, frames.len, &m, &why);
+		assert_true(mlen > 0);
+		assert_int_equal(segment_decompress(&m, &frames, &raw, &why), 0);
+		assert_int_equal(pcapng_write_dsb(&want, PCAPNG_SECRETS_TLS, text.data,
+						  (uint32_t)text.len), 0);
+		size_t dsb_at = raw.len - cb.epbs.len - want.len;
+		assert_int_equal(dsb_at, m.blocks[m.header_blocks].raw_off);
+		assert_memory_equal(raw.data + dsb_at, want.data, want.len);
+		if (want.len > CHUNK_BLOCK_TARGET)
+			assert_true(m.n_blocks > m.header_blocks + 1 + cb.n_eblk);
+		chunkmeta_free(&m);
+		buf_free(&text);
+		buf_free(&want);
+		buf_free(&frames);
+		buf_free(&again);
+		buf_free(&raw);
+		chunk_builder_reset(&cb);
+	}
+	chunk_builder_free(&cb);
 	lz4blocks_enc_free(&enc);
 }
 
@@ -979,6 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_random_frames),
 		cmocka_unit_test(test_key_log_line),
 		cmocka_unit_test(test_precompress),
+		cmocka_unit_test(test_dsb_in_place),
 		cmocka_unit_test(test_order_sections),
 		cmocka_unit_test_setup_teardown(test_read_flow_blocks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_plan, setup, teardown),

@@ -2,7 +2,9 @@
 /*
  * test_crc32c.c - CRC-32C against a bit-at-a-time reference: the check value of the
  * standard, every length up to a few strides of the three-stream path at odd alignments,
- * and a CRC continued over pieces equal to the CRC of the whole.
+ * the lengths on either side of each round of the long (3 x 2048) and short (3 x 256)
+ * strides and those of data blocks (16-17 KiB), and a CRC continued over pieces equal to the
+ * CRC of the whole.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,11 +56,55 @@ static void test_against_reference(void **state)
 	free(buf);
 }
 
+static uint8_t *random_bytes(size_t n)
+{
+	uint8_t *buf = malloc(n);
+	assert_non_null(buf);
+	uint32_t x = 99;
+	for (size_t i = 0; i < n; i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	return buf;
+}
+
+/* Every mix of long rounds, short rounds and a one-stream tail, cut one byte either side. */
+static void test_stride_boundaries(void **state)
+{
+	(void)state;
+	enum { LONG_ROUND = 3 * 2048, SHORT_ROUND = 3 * 256, MAX = 3 * LONG_ROUND + 8 * SHORT_ROUND };
+	uint8_t *buf = random_bytes(MAX + 8);
+	for (size_t l = 0; l <= 3; l++)
+		for (size_t s = 0; s < 8; s++)
+			for (size_t tail = 0; tail <= 9; tail += 3)
+				for (int d = -1; d <= 1; d++) {
+					size_t len = l * LONG_ROUND + s * SHORT_ROUND + tail;
+					if (len == 0 && d < 0)
+						continue;
+					len += (size_t)d;
+					assert_int_equal(crc32c(0, buf + 1, len), reference(0, buf + 1, len));
+				}
+	free(buf);
+}
+
+/* The lengths of the recorder's data blocks: CHUNK_BLOCK_TARGET and up to one EPB more. */
+static void test_block_lengths(void **state)
+{
+	(void)state;
+	enum { MAX = 16384 + 1600 };
+	uint8_t *buf = random_bytes(MAX);
+	for (size_t len = 16384 - 8; len <= MAX; len += 13)
+		assert_int_equal(crc32c(5, buf, len), reference(5, buf, len));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_value),
 		cmocka_unit_test(test_against_reference),
+		cmocka_unit_test(test_stride_boundaries),
+		cmocka_unit_test(test_block_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * test_pcapng.c - unit tests of the PCAP-NG codec (schema/pcapng.c): every writer read back
  * by the parser, lengths that lie (truncated, odd, below the minimum, trailer mismatch,
  * options overrunning their block), a big-endian section built by hand, if_tsresol values,
- * and a file that tshark must read with its comment and flags.
+ * a DSB wrapped in place around its data (the same bytes as one written whole, at every
+ * padding), and a file that tshark must read with its comment and flags.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -433,6 +434,28 @@ static void test_tshark_reads(void **state)
 	assert_string_equal(line2, "|0x00000001|tst0|5678|1764140400.223456789\n");
 }
 
+/* pcapng_wrap_dsb around data already in the buffer: pcapng_write_dsb's bytes. */
+static void test_dsb_in_place(void **state)
+{
+	(void)state;
+	const char text[] = "CLIENT_RANDOM 0123456789abcdef 00112233\n";
+	for (uint32_t len = 0; len <= 9; len++) {
+		struct buf whole = { 0 }, in_place = { 0 };
+		assert_int_equal(pcapng_write_dsb(&whole, PCAPNG_SECRETS_TLS, text, len), 0);
+		assert_int_equal(buf_append(&in_place, NULL, PCAPNG_DSB_HEAD), 0);
+		assert_int_equal(buf_append(&in_place, text, len), 0);
+		assert_int_equal(pcapng_wrap_dsb(&in_place, PCAPNG_SECRETS_TLS), 0);
+		assert_int_equal(in_place.len, whole.len);
+		assert_memory_equal(in_place.data, whole.data, whole.len);
+		buf_free(&whole);
+		buf_free(&in_place);
+	}
+	struct buf none = { 0 };
+	assert_int_equal(buf_append(&none, NULL, PCAPNG_DSB_HEAD - 1), 0);
+	assert_int_equal(pcapng_wrap_dsb(&none, PCAPNG_SECRETS_TLS), -EINVAL); /* no room */
+	buf_free(&none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_big_endian),
 		cmocka_unit_test(test_simple_packet),
 		cmocka_unit_test(test_tsresol),
+		cmocka_unit_test(test_dsb_in_place),
 		cmocka_unit_test(test_tshark_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,11 +7,13 @@
  * leads to the file the record names; a start time that is not this process's (a reused pid)
  * takes nothing from /proc; a command line the kernel could not read comes from /proc; a name
  * told by the exec handler serves a process gone, and an old name is checked by its path in
- * our own mount namespace only.
+ * our own mount namespace only; a name answers only for the mount namespace (by its id) it
+ * was learnt in.
  */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +33,7 @@ struct fixture {
 	uint64_t start;
 	char exe[PATH_MAX];
 	char cgroup[ECAP_CGROUP_MAX];
+	bool own_id;    /* the kernel says our mount namespace's id (Linux 6.11+) */
 };
 
 static int setup(void **state)
@@ -54,8 +57,12 @@ static int setup(void **state)
 	memcpy(f.w.parent_comm, "parent\x1b[31mnames", 16); /* no NUL: all 16 bytes */
 	f.w.exe_ino = st.st_ino;
 	f.w.exe_dev = ((uint32_t)major(st.st_dev) << 20) | minor(st.st_dev);
-	if (stat("/proc/self/ns/mnt", &st) == 0)
-		f.w.mntns = (uint32_t)st.st_ino;
+	/* our namespace's id, as the kernel side reads it; without the ioctl an id of our own
+	 * (names are then remembered but never checked by their path) */
+	f.w.mntns_id = proc_info_own_mntns_id();
+	f.own_id = f.w.mntns_id != 0;
+	if (!f.own_id)
+		f.w.mntns_id = 1;
 	memcpy(f.w.args, "from-the-record\0-x\0\n", 20);
 	f.w.args_len = f.w.args_total = 20;
 	proc_info_cgroup_of(getpid(), f.cgroup);
@@ -98,7 +105,7 @@ static void test_named_once(void **state)
 	assert_string_equal(pi.exe, f->exe);
 	proc_owner_get_stats(c, &st);
 	assert_int_equal(st.exe_checked + st.exe_named, 2);
-	if (f->w.mntns)
+	if (f->own_id)
 		assert_int_equal(st.exe_checked, 1);
 	proc_owner_free(c);
 }
@@ -114,10 +121,10 @@ static void test_told(void **state)
 	struct ecap_proc_info pi;
 
 	assert_non_null(c);
-	if (!f->w.mntns)
+	if (!f->own_id)
 		skip();
 	/* a name that is another file (what a rename since would leave) */
-	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns, "/proc/self/status", 1000);
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns_id, "/proc/self/status", 1000);
 	w.pid = 0x7ffffff0; /* gone: the name comes from what was told */
 	proc_owner_info(c, &w, f->start, 2000, &pi);
 	assert_string_equal(pi.exe, "/proc/self/status");
@@ -135,12 +142,49 @@ static void test_told(void **state)
 	assert_int_equal(st.exe_checked, 0);
 	assert_int_equal(st.exe_named, 1);
 	/* in another mount namespace an old name is never checked by its path here */
-	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns + 1, f->exe, 1000);
-	w.mntns++;
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns_id + 1, f->exe, 1000);
+	w.mntns_id++;
 	proc_owner_info(c, &w, f->start, 1000 + 61000000000ull, &pi);
 	assert_string_equal(pi.exe, "");
 	proc_owner_get_stats(c, &st);
 	assert_int_equal(st.exe_checked, 0);
+	proc_owner_free(c);
+}
+
+/* A name is remembered for its mount namespace only: another namespace (a later one may have
+ * the same inode number; its id differs) is not answered with it, and a record without a
+ * namespace id is never answered from memory nor adds to it. */
+static void test_other_namespace(void **state)
+{
+	struct fixture *f = *state;
+	struct proc_owner *c = proc_owner_new();
+	struct ecap_owner w = f->w;
+	struct proc_owner_stats st;
+	struct ecap_proc_info pi;
+
+	assert_non_null(c);
+	/* no id: a name told is dropped, and nothing read from /proc is remembered */
+	w.mntns_id = 0;
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, 0, "/no/id/client", 1000);
+	for (uint64_t now = 2000; now <= 3000; now += 1000) {
+		proc_owner_info(c, &w, f->start, now, &pi);
+		assert_string_equal(pi.exe, f->exe);
+	}
+	w.pid = 0x7ffffff0; /* gone: only memory could name it */
+	proc_owner_info(c, &w, f->start, 4000, &pi);
+	assert_string_equal(pi.exe, "");
+	/* an id: its name, and for another namespace none */
+	w.mntns_id = f->w.mntns_id;
+	proc_owner_exe_named(c, w.exe_dev, w.exe_ino, w.mntns_id, "/first/namespace/client", 5000);
+	proc_owner_info(c, &w, f->start, 6000, &pi);
+	assert_string_equal(pi.exe, "/first/namespace/client");
+	w.mntns_id = f->w.mntns_id + 1;
+	proc_owner_info(c, &w, f->start, 6000, &pi);
+	assert_string_equal(pi.exe, "");
+	proc_owner_get_stats(c, &st);
+	assert_int_equal(st.exe_told, 1);
+	assert_int_equal(st.exe_cached, 1);
+	assert_int_equal(st.exe_named, 2);
 	proc_owner_free(c);
 }
 
@@ -202,6 +246,7 @@ int main(void)
 		cmocka_unit_test(test_named_once),
 		cmocka_unit_test(test_reused_pid),
 		cmocka_unit_test(test_told),
+		cmocka_unit_test(test_other_namespace),
 		cmocka_unit_test(test_args_and_other_file),
 	};
 

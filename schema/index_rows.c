@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * index_rows.c - the virtual tables through which index_add_chunk() writes a chunk's rows of
+ * flows, flow_procs, owner_flows and tls_sessions with one statement per table
+ * (index_rows.h), and those four tables' columns and statements.
+ */
+#include "index_rows.h"
+
+#include "chunkmeta.h"
+#include "owner_ranges.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct rows_vtab {
+	sqlite3_vtab base;
+	struct index_rows *rows;
+};
+
+struct rows_cursor {
+	sqlite3_vtab_cursor base;
+	size_t i;
+};
+
+static int rows_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+			sqlite3_vtab **out, char **errp)
+{
+	(void)argc;
+	(void)argv;
+	(void)errp;
+	struct index_rows *rows = aux;
+	int rc = sqlite3_declare_vtab(db, rows->def->declare);
+	if (rc != SQLITE_OK)
+		return rc;
+	/* only statements of ours read it, never a trigger or view stored in the file */
+	sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+	struct rows_vtab *vt = sqlite3_malloc(sizeof(*vt));
+	if (!vt)
+		return SQLITE_NOMEM;
+	memset(vt, 0, sizeof(*vt));
+	vt->rows = rows;
+	*out = &vt->base;
+	return SQLITE_OK;
+}
+
+static int rows_disconnect(sqlite3_vtab *vt)
+{
+	sqlite3_free(vt);
+	return SQLITE_OK;
+}
+
+/* One plan: every row, in array order; a constraint, if any, SQLite checks itself. */
+static int rows_best_index(sqlite3_vtab *vt, sqlite3_index_info *info)
+{
+	(void)vt;
+	info->estimatedCost = 100;
+	info->estimatedRows = 100;
+	return SQLITE_OK;
+}
+
+static int rows_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **out)
+{
+	(void)vt;
+	struct rows_cursor *c = sqlite3_malloc(sizeof(*c));
+	if (!c)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	*out = &c->base;
+	return SQLITE_OK;
+}
+
+static int rows_close(sqlite3_vtab_cursor *c)
+{
+	sqlite3_free(c);
+	return SQLITE_OK;
+}
+
+static int rows_filter(sqlite3_vtab_cursor *c, int idx_num, const char *idx_str, int argc,
+		       sqlite3_value **argv)
+{
+	(void)idx_num;
+	(void)idx_str;
+	(void)argc;
+	(void)argv;
+	((struct rows_cursor *)c)->i = 0;
+	return SQLITE_OK;
+}
+
+static int rows_next(sqlite3_vtab_cursor *c)
+{
+	((struct rows_cursor *)c)->i++;
+	return SQLITE_OK;
+}
+
+static int rows_eof(sqlite3_vtab_cursor *c)
+{
+	const struct rows_vtab *vt = (const struct rows_vtab *)c->pVtab;
+	return ((struct rows_cursor *)c)->i >= vt->rows->n;
+}
+
+static int rows_column(sqlite3_vtab_cursor *c, sqlite3_context *ctx, int col)
+{
+	const struct index_rows *rows = ((const struct rows_vtab *)c->pVtab)->rows;
+	size_t i = ((struct rows_cursor *)c)->i;
+	rows->def->column(ctx, (const char *)rows->v + i * rows->def->size, col);
+	return SQLITE_OK;
+}
+
+static int rows_rowid(sqlite3_vtab_cursor *c, sqlite3_int64 *rowid)
+{
+	*rowid = (sqlite3_int64)((struct rows_cursor *)c)->i;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module rows_module = {
+	.iVersion = 0,
+	.xCreate = NULL, /* eponymous-only */
+	.xConnect = rows_connect,
+	.xBestIndex = rows_best_index,
+	.xDisconnect = rows_disconnect,
+	.xDestroy = NULL,
+	.xOpen = rows_open,
+	.xClose = rows_close,
+	.xFilter = rows_filter,
+	.xNext = rows_next,
+	.xEof = rows_eof,
+	.xColumn = rows_column,
+	.xRowid = rows_rowid,
+};
+
+int index_rows_register(sqlite3 *db, struct index_rows *rows)
+{
+	return sqlite3_create_module_v2(db, rows->def->name, &rows_module, rows, NULL);
+}
+
+static void result_u64(sqlite3_context *ctx, uint64_t v)
+{
+	sqlite3_result_int64(ctx, (sqlite3_int64)v);
+}
+
+static void flow_column(sqlite3_context *ctx, const void *row, int col)
+{
+	const struct index_flow_row *r = row;
+	const struct flow_key *k = &r->f->key;
+	switch (col) {
+	case 0: result_u64(ctx, r->f->id); break;
+	case 1: sqlite3_result_int(ctx, k->proto); break;
+	case 2: sqlite3_result_int(ctx, k->family); break;
+	case 3: sqlite3_result_blob(ctx, k->addr_a, 16, SQLITE_STATIC); break;
+	case 4: sqlite3_result_int(ctx, k->port_a); break;
+	case 5: sqlite3_result_blob(ctx, k->addr_b, 16, SQLITE_STATIC); break;
+	case 6: sqlite3_result_int(ctx, k->port_b); break;
+	case 7: result_u64(ctx, r->first_ns); break;
+	case 8: result_u64(ctx, r->last_ns); break;
+	case 9: result_u64(ctx, r->packets); break;
+	case 10: result_u64(ctx, r->bytes); break;
+	case 11: result_u64(ctx, r->first_chunk); break;
+	default: result_u64(ctx, r->last_chunk); break;
+	}
+}
+
+/* Every row is a flow the index does not hold (index.c add_flows): IGNORE, which no row meets,
+ * rather than ABORT, so that SQLite keeps no statement journal of the pages it changes. */
+const struct index_rows_def index_flow_rows = {
+	.name = "ecap_flow_rows",
+	.declare = "CREATE TABLE x(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
+		   "last_ns, packets, bytes, first_chunk, last_chunk)",
+	.insert = "INSERT OR IGNORE INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, "
+		  "first_ns, last_ns, packets, bytes, first_chunk, last_chunk) SELECT id, proto, "
+		  "family, addr_a, port_a, addr_b, port_b, first_ns, last_ns, packets, bytes, "
+		  "first_chunk, last_chunk FROM ecap_flow_rows",
+	.column = flow_column,
+	.size = sizeof(struct index_flow_row),
+};
+
+static void proc_column(sqlite3_context *ctx, const void *row, int col)
+{
+	const struct index_proc_row *r = row;
+	const struct ecap_proc *p = r->p;
+	switch (col) {
+	case 0: result_u64(ctx, r->flow_id); break;
+	case 1: sqlite3_result_int(ctx, r->side); break;
+	case 2: sqlite3_result_int64(ctx, p->pid); break;
+	case 3: sqlite3_result_int64(ctx, p->tid); break;
+	case 4: sqlite3_result_int64(ctx, p->uid); break;
+	case 5: sqlite3_result_int64(ctx, p->gid); break;
+	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
+	case 6:
+		sqlite3_result_text(ctx, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
+				    SQLITE_STATIC);
+		break;
+	case 7: result_u64(ctx, p->cgroup_id); break;
+	case 8: sqlite3_result_int64(ctx, p->netns); break;
+	default: result_u64(ctx, p->start_ns); break;
+	}
+}
+
+/* An owner is written only when new or other than the row's (a record stored again in each
+ * segment names the same owners: no write, and no trigger). */
+const struct index_rows_def index_proc_rows = {
+	.name = "ecap_proc_rows",
+	.declare = "CREATE TABLE x(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, netns, "
+		   "start)",
+	.insert = "INSERT INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, "
+		  "netns, start) SELECT flow_id, side, pid, tid, uid, gid, comm, cgroup_id, netns, "
+		  "start FROM ecap_proc_rows WHERE true "
+		  "ON CONFLICT(flow_id, side) DO UPDATE SET pid = excluded.pid, "
+		  "tid = excluded.tid, uid = excluded.uid, gid = excluded.gid, "
+		  "comm = excluded.comm, cgroup_id = excluded.cgroup_id, netns = excluded.netns, "
+		  "start = excluded.start WHERE (pid, tid, uid, gid, comm, cgroup_id, netns, start) "
+		  "IS NOT (excluded.pid, excluded.tid, excluded.uid, excluded.gid, excluded.comm, "
+		  "excluded.cgroup_id, excluded.netns, excluded.start)",
+	.column = proc_column,
+	.size = sizeof(struct index_proc_row),
+};
+
+static void owner_column(sqlite3_context *ctx, const void *row, int col)
+{
+	const struct owner_range *r = row;
+	switch (col) {
+	case 0: sqlite3_result_int64(ctx, r->pid); break;
+	case 1: result_u64(ctx, r->start_ns); break;
+	case 2: sqlite3_result_int64(ctx, r->uid); break;
+	case 3: sqlite3_result_text(ctx, r->comm, -1, SQLITE_STATIC); break;
+	case 4: sqlite3_result_int64(ctx, r->netns); break;
+	case 5: result_u64(ctx, r->first_flow); break;
+	default: result_u64(ctx, r->last_flow); break;
+	}
+}
+
+/* A chunk indexed again (recovery) finds its rows there: the run is widened, never cut. */
+const struct index_rows_def index_owner_rows = {
+	.name = "ecap_owner_rows",
+	.declare = "CREATE TABLE x(pid, start, uid, comm, netns, first_flow, last_flow)",
+	.insert = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
+		  "SELECT pid, start, uid, comm, netns, first_flow, last_flow FROM "
+		  "ecap_owner_rows WHERE true ON CONFLICT DO UPDATE SET "
+		  "last_flow = excluded.last_flow WHERE excluded.last_flow > last_flow",
+	.column = owner_column,
+	.size = sizeof(struct owner_range),
+};
+
+static void session_column(sqlite3_context *ctx, const void *row, int col)
+{
+	const struct chunkmeta_session *s = row;
+	if (col == 0)
+		sqlite3_result_blob(ctx, s->client_random, 32, SQLITE_STATIC);
+	else
+		result_u64(ctx, s->flow_id);
+}
+
+/* Every row is new (index.c add_sessions); IGNORE as for flows. */
+const struct index_rows_def index_session_rows = {
+	.name = "ecap_session_rows",
+	.declare = "CREATE TABLE x(client_random, flow_id)",
+	.insert = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
+		  "SELECT client_random, flow_id, ?1 FROM ecap_session_rows",
+	.column = session_column,
+	.size = sizeof(struct chunkmeta_session),
+};

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_index_rows.c - index_add_chunk() writes a chunk's flows, owners and sessions with one
+ * statement per table (schema/index_rows.h) when their keys come after the table's last, and
+ * one row at a time otherwise. Both must make the same rows: the same chunks are indexed into
+ * an index where a row placed at the end of flows and tls_sessions beforehand sends every
+ * record down the one-at-a-time path (the way every row was written before), into a fresh one
+ * (the statements), and again with each chunk's records and sessions in another order; the
+ * three indexes' tables must be equal row for row, and hold what the chunks say.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "index.h"
+#include "index_sql.h"
+#include "tmp_store.h"
+
+#define FAR_FLOW "9223372036854775807" /* INT64_MAX: above any flow of the test */
+
+static struct ecap_proc owner(uint32_t pid, const char *comm)
+{
+	struct ecap_proc p = { .valid = true, .pid = pid, .tid = pid, .uid = 1000, .gid = 1000,
+			       .netns = 4026531840u, .start_ns = 1000000ull * pid };
+	snprintf(p.comm, sizeof(p.comm), "%s", comm);
+	return p;
+}
+
+static struct flow_record flow(uint64_t id, uint32_t client_pid, const char *client_comm)
+{
+	struct flow_record f = { .id = id, .first_ns = 1000 * id };
+	f.key.proto = 6;
+	f.key.family = 4;
+	f.key.addr_a[10] = f.key.addr_a[11] = f.key.addr_b[10] = f.key.addr_b[11] = 0xff;
+	f.key.addr_a[12] = 10;
+	f.key.addr_a[15] = (uint8_t)id;
+	f.key.addr_b[12] = 192;
+	f.key.addr_b[15] = 1;
+	f.key.port_a = (uint16_t)(40000 + id);
+	f.key.port_b = 443;
+	if (client_pid)
+		f.proc[0] = owner(client_pid, client_comm);
+	f.proc[1] = owner(80, "nginx");
+	return f;
+}
+
+static struct chunkmeta_session session(uint64_t flow_id, uint8_t random)
+{
+	struct chunkmeta_session s = { .flow_id = flow_id };
+	memset(s.client_random, random, sizeof(s.client_random));
+	return s;
+}
+
+/* Chunk 1: new flows out of order, flow 3 twice (its second record names its client), a
+ * session twice. Chunk 2: flow 6, below the largest flow so far but new; flow 3 again with
+ * another client (the former owner's owner_flows row goes: index.sql's trigger); a session of
+ * an older flow; flow 10's packets before its record, which chunk 3 brings. */
+static struct flow_record c1_flows[5];
+static struct flow_record c2_flows[4], c3_flows[1];
+static struct chunkmeta_session c1_sessions[4], c2_sessions[3], c3_sessions[1];
+static struct chunkmeta_flowstat c1_stats[2], c2_stats[3];
+
+static void make_chunks(void)
+{
+	c1_flows[0] = flow(5, 501, "curl");
+	c1_flows[1] = flow(3, 0, "");
+	c1_flows[2] = flow(4, 401, "curl");
+	c1_flows[3] = flow(3, 301, "wget");
+	c1_flows[4] = flow(7, 501, "curl");
+	c1_sessions[0] = session(3, 0xa1);
+	c1_sessions[1] = session(5, 0xb1);
+	c1_sessions[2] = session(3, 0xa1);
+	c1_sessions[3] = session(7, 0xc1);
+	c1_stats[0] = (struct chunkmeta_flowstat){ .flow_id = 3, .packets = 4, .bytes = 400,
+						   .first_ns = 3000, .last_ns = 3900 };
+	c1_stats[1] = (struct chunkmeta_flowstat){ .flow_id = 5, .packets = 2, .bytes = 200,
+						   .first_ns = 5000, .last_ns = 5100 };
+	c2_flows[0] = flow(9, 901, "curl");
+	c2_flows[1] = flow(6, 601, "python3");
+	c2_flows[2] = flow(3, 302, "wget");
+	c2_flows[3] = flow(8, 501, "curl");
+	c2_sessions[0] = session(6, 0xd1);
+	c2_sessions[1] = session(3, 0xe1);
+	c2_sessions[2] = session(9, 0xb1); /* flow 5's client_random on another flow */
+	c2_stats[0] = (struct chunkmeta_flowstat){ .flow_id = 3, .packets = 1, .bytes = 60,
+						   .first_ns = 9000, .last_ns = 9000 };
+	c2_stats[1] = (struct chunkmeta_flowstat){ .flow_id = 8, .packets = 3, .bytes = 300,
+						   .first_ns = 8000, .last_ns = 8200 };
+	c2_stats[2] = (struct chunkmeta_flowstat){ .flow_id = 10, .packets = 5, .bytes = 500,
+						   .first_ns = 10000, .last_ns = 10400 };
+	c3_flows[0] = flow(10, 1001, "curl");
+	c3_sessions[0] = session(10, 0xf1);
+}
+
+static struct chunk_meta chunk(uint64_t id, struct flow_record *flows, size_t n_flows,
+			       struct chunkmeta_session *sessions, size_t n_sessions,
+			       struct chunkmeta_flowstat *stats, size_t n_stats)
+{
+	struct chunk_meta m = { .id = id, .first_ns = 1000 * id, .last_ns = 1000 * id + 999,
+				.packets = 10, .segment = 1, .offset = 100 * (id - 1),
+				.length = 100 };
+	m.flows = flows;
+	m.n_flows = n_flows;
+	m.sessions = sessions;
+	m.n_sessions = n_sessions;
+	m.flowstats = stats;
+	m.n_flowstats = n_stats;
+	return m;
+}
+
+/* Reverses each chunk's sessions, and its flows but for flow 3's records, whose order is
+ * the chunk's (the later names the owner). */
+static void reorder_chunks(void)
+{
+	struct flow_record t = c1_flows[0];
+	c1_flows[0] = c1_flows[4];
+	c1_flows[4] = t;
+	t = c2_flows[0];
+	c2_flows[0] = c2_flows[3];
+	c2_flows[3] = t;
+	struct chunkmeta_session s = c1_sessions[0];
+	c1_sessions[0] = c1_sessions[3];
+	c1_sessions[3] = s;
+	s = c2_sessions[0];
+	c2_sessions[0] = c2_sessions[2];
+	c2_sessions[2] = s;
+}
+
+static void exec(struct index *ix, const char *sql)
+{
+	assert_int_equal(sqlite3_exec(index_db(ix), sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/* The rows of the tables index_add_chunk writes, in key order, as text. */
+static char *dump(struct index *ix)
+{
+	static const char *const queries[] = {
+		"SELECT id, proto, family, hex(addr_a), port_a, hex(addr_b), port_b, first_ns, "
+		"last_ns, packets, bytes, first_chunk, last_chunk FROM flows ORDER BY id",
+		"SELECT * FROM flow_procs ORDER BY flow_id, side",
+		"SELECT * FROM owner_flows ORDER BY comm, uid, pid, start, netns, first_flow",
+		"SELECT hex(client_random), flow_id, chunk_id FROM tls_sessions "
+		"ORDER BY flow_id, client_random",
+		"SELECT chunk_id, ids_lo, ids_hi, hex(ids), hex(filter) FROM chunk_flow_keys "
+		"ORDER BY chunk_id",
+		"SELECT id, segment, offset, length, hex(flows), near_secrets FROM chunks ORDER BY id",
+	};
+	size_t cap = 1 << 16, len = 0;
+	char *out = calloc(1, cap);
+	assert_non_null(out);
+	for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+		sqlite3_stmt *st;
+		assert_int_equal(sqlite3_prepare_v2(index_db(ix), queries[q], -1, &st, NULL),
+				 SQLITE_OK);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			for (int c = 0; c < sqlite3_column_count(st); c++) {
+				const unsigned char *v = sqlite3_column_text(st, c);
+				len += (size_t)snprintf(out + len, cap - len, "%s|",
+							v ? (const char *)v : "NULL");
+				assert_true(len < cap);
+			}
+			out[len++] = '\n';
+		}
+		sqlite3_finalize(st);
+		out[len++] = '\n';
+	}
+	return out;
+}
+
+/* The three chunks into a new index in directory dir (chunk 2 indexed, rolled back and indexed again
+ * with chunk 3, as after a failed commit), one row at a time when one_by_one; its tables'
+ * dump. */
+static char *index_chunks(const char *dir, bool one_by_one)
+{
+	struct index *ix;
+	char err[256], path[128];
+	assert_int_equal(mkdir(dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/index.db", dir);
+	assert_int_equal(index_open(path, true, true, &ix, err, sizeof(err)), 0);
+	if (one_by_one)
+		exec(ix, "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, "
+			 "first_ns, last_ns, first_chunk, last_chunk) VALUES (" FAR_FLOW ", 0, 0, "
+			 "x'', 0, x'', 0, 0, 0, 0, 0);"
+			 "INSERT INTO tls_sessions VALUES (x'00', " FAR_FLOW ", 0)");
+	struct chunk_meta m1 = chunk(1, c1_flows, 5, c1_sessions, 4, c1_stats, 2);
+	struct chunk_meta m2 = chunk(2, c2_flows, 4, c2_sessions, 3, c2_stats, 3);
+	struct chunk_meta m3 = chunk(3, c3_flows, 1, c3_sessions, 1, NULL, 0);
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(index_add_chunk(ix, &m1, NULL, 0, false), 0);
+	assert_int_equal(index_commit(ix), 0);
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(index_add_chunk(ix, &m2, NULL, 0, false), 0);
+	assert_int_equal(index_rollback(ix), 0);
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(index_add_chunk(ix, &m2, NULL, 0, true), 0);
+	assert_int_equal(index_add_chunk(ix, &m3, NULL, 0, false), 0);
+	assert_int_equal(index_commit(ix), 0);
+	if (one_by_one)
+		exec(ix, "DELETE FROM flows WHERE id = " FAR_FLOW ";"
+			 "DELETE FROM tls_sessions WHERE flow_id = " FAR_FLOW);
+	char *d = dump(ix);
+	index_close(ix);
+	return d;
+}
+
+static void test_same_rows(void **state)
+{
+	struct fixture *f = *state;
+	char one[96], batch[96], other[96];
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	snprintf(one, sizeof(one), "%s/one", f->dir);
+	snprintf(batch, sizeof(batch), "%s/batch", f->dir);
+	snprintf(other, sizeof(other), "%s/other", f->dir);
+	make_chunks();
+	char *a = index_chunks(one, true);
+	char *b = index_chunks(batch, false);
+	reorder_chunks();
+	char *c = index_chunks(other, false);
+	assert_string_equal(a, b);
+	assert_string_equal(a, c);
+	free(a);
+	free(b);
+	free(c);
+
+	/* and the rows are what the chunks say */
+	assert_int_equal(index_int(batch, "SELECT group_concat(id) = '3,4,5,6,7,8,9,10' FROM "
+					"(SELECT id FROM flows ORDER BY id)"), 1);
+	/* flow 3: its packets of chunks 1 and 2, its client the last record's */
+	assert_int_equal(index_int(batch, "SELECT packets * 10000 + bytes FROM flows WHERE id = 3"),
+			 50460);
+	assert_int_equal(index_int(batch, "SELECT first_chunk * 10 + last_chunk FROM flows "
+					"WHERE id = 3"), 12);
+	assert_int_equal(index_int(batch, "SELECT pid FROM flow_procs WHERE flow_id = 3 AND "
+					"side = 0"), 302);
+	/* wget 301 owned flow 3 alone: its owner_flows row went when 302 took it */
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 301"), 0);
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 302"), 1);
+	/* curl 501's flows 5 and 7 in chunk 1 and 8 in chunk 2 */
+	assert_int_equal(index_int(batch, "SELECT group_concat(first_flow || '-' || last_flow) "
+					"= '5-7,8-8' FROM (SELECT * FROM owner_flows WHERE pid = 501 "
+					"ORDER BY first_flow)"), 1);
+	/* flow 10: its packets (chunk 2) with its record (chunk 3) */
+	assert_int_equal(index_int(batch, "SELECT packets * 100 + first_chunk * 10 + last_chunk "
+					"FROM flows WHERE id = 10"), 523);
+	/* sessions: each once, flow 3's two, 0xb1 on flows 5 and 9 */
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM tls_sessions"), 7);
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM tls_sessions WHERE flow_id = 3"), 2);
+	assert_int_equal(index_int(batch, "SELECT group_concat(flow_id) = '5,9' FROM (SELECT flow_id "
+					"FROM tls_sessions WHERE client_random = "
+					"x'b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1'"
+					" ORDER BY flow_id)"), 1);
+	/* a flow's keys with the chunk that made its row, once */
+	assert_int_equal(index_int(batch, "SELECT group_concat(chunk_id || ':' || ids_lo || '-' || "
+					"ids_hi) = '1:3-7,2:6-9,3:10-10' FROM (SELECT * FROM "
+					"chunk_flow_keys ORDER BY chunk_id)"), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_same_rows, tmp_store_setup,
+						tmp_store_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
