@@ -267,8 +267,11 @@ static int open_output(struct exporter *ex)
 	return 0;
 }
 
-static int start_file(struct exporter *ex)
+/* The SHB (writer_init_deferred): made at the first flush, when the proof knows the recorder
+ * versions of the chunks read until then and peeks at those of the others. */
+static int make_shb(void *ctx, struct buf *out)
 {
+	struct exporter *ex = ctx;
 	struct utsname u;
 	char os[300] = "", hw[80] = "", appl[64], a[40], b[40], now[40], dir[PATH_MAX];
 	char *comment = NULL;
@@ -293,7 +296,12 @@ static int start_file(struct exporter *ex)
 	char prov[1024] = "";
 	if (ex->proof_on) {
 		prov[0] = '\n';
-		proof_shb_lines(&ex->proof, prov + 1, sizeof(prov) - 1);
+		if (proof_shb_lines(&ex->proof, prov + 1, sizeof(prov) - 1) < 0) {
+			exporter_warn(ex, "the export is not signed: reading its chunks' digests "
+				      "failed");
+			ex->proof_on = false;
+			prov[0] = 0;
+		}
 	}
 	if (asprintf(&comment, "Query: %s\nStore: %s\nExported: %s\nWindow: %s .. %s%s%s",
 		     ex->o->cmdline ? ex->o->cmdline : "", dir, now, a, b,
@@ -301,8 +309,20 @@ static int start_file(struct exporter *ex)
 		return -ENOMEM;
 	struct pcapng_shb_info shb = { .comment = comment, .hardware = hw, .os = os,
 				       .userappl = appl };
-	err = writer_init(&ex->w, ex->out_fd, &shb);
+	err = pcapng_write_shb(out, &shb);
 	free(comment);
+	return err;
+}
+
+/* The file's section: its SHB comes at the first flush (make_shb). With a proof, what is
+ * written is hashed as it goes (the proof signs that, writer_written). */
+static int start_file(struct exporter *ex)
+{
+	int err = writer_init_deferred(&ex->w, ex->out_fd, make_shb, ex);
+	if (!err && ex->proof_on && writer_hash(&ex->w) < 0) {
+		exporter_warn(ex, "the export is not signed: %s", strerror(ENOMEM));
+		ex->proof_on = false;
+	}
 	return err;
 }
 
@@ -357,8 +377,9 @@ static int find_first_chunks(struct exporter *ex)
 
 /*
  * The proof (proof.h) when the export goes to a file: the store's key, and the chunks the
- * query will read, for the SHB's provenance lines (the run adds what it reads later).
- * Without the key (an older store, or no permission) the export goes on unsigned.
+ * query will read (the run adds what it reads later): their digests and versions come from
+ * the run's reads, the SHB's provenance lines at the first flush (make_shb). Without the key
+ * (an older store, or no permission) the export goes on unsigned.
  */
 static void begin_proof(struct exporter *ex, bool nothing)
 {
@@ -375,7 +396,7 @@ static void begin_proof(struct exporter *ex, bool nothing)
 	ex->proof_on = true;
 	if (!nothing && find_first_chunks(ex) == 0 &&
 	    proof_add_chunks(&ex->proof, ex->first.v, ex->first.n) < 0) {
-		exporter_warn(ex, "the export is not signed: reading its chunks' digests failed");
+		exporter_warn(ex, "the export is not signed: %s", strerror(ENOMEM));
 		ex->proof_on = false;
 	}
 }
@@ -473,8 +494,7 @@ static int run_batch(struct exporter *ex, uint64_t lo, bool older, uint64_t *fai
 	}
 	*nchunks = fresh.n;
 	if (fresh.n && ex->proof_on && (err = proof_add_chunks(&ex->proof, fresh.v, fresh.n))) {
-		exporter_warn(ex, "reading the source chunks' digests for the proof: %s",
-			      strerror(-err));
+		exporter_warn(ex, "the export is not signed: %s", strerror(-err));
 		ex->proof_on = false;
 		err = 0;
 	}
@@ -655,23 +675,34 @@ int export_run(const struct export_options *o)
 			      "no process comment", ex.at.lookups_failed);
 out:
 	attrib_free(&ex.at);
-	writer_free(&ex.w);
 	idset_free(&ex.sel);
 	idset_free(&ex.secrets_done);
 	chunk_list_free(&ex.first);
-	if (ex.out_fd > STDOUT_FILENO && close(ex.out_fd) < 0 && rc == 0) {
-		exporter_warn(&ex, "%s: %s", o->out_path, strerror(errno));
-		rc = 1;
+	/* the file as written, for the proof: what its descriptor says before it is closed */
+	struct stat written_st;
+	bool sign = ex.proof_on && err == 0 && !ex.stopped;
+	if (sign && fstat(ex.out_fd, &written_st))
+		sign = false, exporter_warn(&ex, "no proof written: %s: %s", o->out_path,
+					    strerror(errno)), rc = 1;
+	if (ex.out_fd > STDOUT_FILENO && close(ex.out_fd) < 0) {
+		exporter_warn(&ex, "%s: %s%s", o->out_path, strerror(errno),
+			      sign ? " (no proof written)" : "");
+		sign = false;
+		rc = rc ? rc : 1;
 	}
 	if (ex.keylog_fd >= 0)
 		close(ex.keylog_fd);
-	if (ex.proof_on && err == 0 && !ex.stopped) {
+	if (sign) {
 		char why_not[512];
-		if (proof_write(&ex.proof, o->out_path, why_not, sizeof(why_not)) < 0) {
+		struct proof_file written;
+		writer_written(&ex.w, &written);
+		if (proof_write(&ex.proof, o->out_path, &written_st, &written, why_not,
+				sizeof(why_not)) < 0) {
 			exporter_warn(&ex, "no proof written: %s", why_not);
 			rc = 1;
 		}
 	}
+	writer_free(&ex.w);
 	proof_free(&ex.proof);
 out_store:
 	if (err < 0 && rc == 0)

@@ -35,7 +35,9 @@
  * the proof (an altered byte, a packet removed, a DSB added all change them); the signature
  * with the store's key (or a trusted copy); with the store at hand, each source chunk still
  * there is read again, its digest compared and every EPB of the file looked up among their
- * packets, and the seals named must be in the chain with those digests.
+ * packets, and the seals named must be in the chain with those digests. ecap-export takes the
+ * length, digest and counts from its writer, over the bytes it wrote (check_written says why
+ * that, and not a read-back of the file).
  */
 #include "proof.h"
 
@@ -135,7 +137,7 @@ static int read_digest(struct seg_file *f, struct proof_chunk *c, struct chunk_m
 	c->has_digest = m->has_digest;
 	memcpy(c->digest, m->digest, SHA256_LEN);
 	snprintf(c->version, sizeof(c->version), "%s", m->has_digest ? m->version : "");
-	c->unconfirmed = false;
+	c->state = PROOF_CONFIRMED;
 	return 0;
 }
 
@@ -168,8 +170,8 @@ static int seg_open(struct proof *p, const struct proof_chunk *c, struct seg_fil
 }
 
 /*
- * A chunk's digest and version for the SHB and the proof: what the first PEEK_BYTES of its
- * metadata claim (one small read; the export's read of the chunk, which checks the whole
+ * The digest and version of a chunk not read yet, for the SHB: what the first PEEK_BYTES of
+ * its metadata claim (one small read; the export's read of the chunk, which checks the whole
  * frame, confirms it), else a checked read.
  */
 static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f,
@@ -187,12 +189,10 @@ static int read_chunk(struct proof *p, struct proof_chunk *c, struct seg_file *f
 		c->has_digest = true;
 		memcpy(c->digest, m->digest, SHA256_LEN);
 		snprintf(c->version, sizeof(c->version), "%s", m->version);
-		c->unconfirmed = true;
-	} else if ((err = read_digest(f, c, m, frames))) {
-		return err;
+		c->state = PROOF_PEEKED;
+		return 0;
 	}
-	add_version(p, c->has_digest ? c->version : "ecap before seals");
-	return 0;
+	return read_digest(f, c, m, frames);
 }
 
 static size_t find_id(const struct proof *p, uint64_t id)
@@ -210,68 +210,99 @@ static size_t find_id(const struct proof *p, uint64_t id)
 
 int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n)
 {
-	struct chunk_meta m = { 0 };
-	struct buf frames = { 0 };
-	struct seg_file f = { .fd = -1 };
-	int err = 0;
-	for (size_t i = 0; i < n && !err; i++) {
+	for (size_t i = 0; i < n; i++) {
 		size_t at = find_id(p, refs[i].id);
 		if (at < p->n && p->v[at].id == refs[i].id)
 			continue;
-		if (!chunkmeta_grow((void **)&p->v, &p->n, &p->cap, sizeof(*p->v))) {
-			err = -ENOMEM;
-			break;
-		}
+		if (!chunkmeta_grow((void **)&p->v, &p->n, &p->cap, sizeof(*p->v)))
+			return -ENOMEM;
 		memmove(p->v + at + 1, p->v + at, (p->n - 1 - at) * sizeof(*p->v));
-		struct proof_chunk *c = &p->v[at];
-		*c = (struct proof_chunk){ .id = refs[i].id, .segment = refs[i].segment,
-					   .offset = refs[i].offset, .length = refs[i].length,
-					   .seal = seal_of(p, refs[i].segment) };
-		err = read_chunk(p, c, &f, &m, &frames);
+		p->v[at] = (struct proof_chunk){ .id = refs[i].id, .segment = refs[i].segment,
+						 .offset = refs[i].offset, .length = refs[i].length,
+						 .seal = seal_of(p, refs[i].segment),
+						 .state = PROOF_UNREAD };
 	}
-	if (f.fd >= 0)
-		close(f.fd);
-	chunkmeta_free(&m);
-	buf_free(&frames);
-	return err;
+	return 0;
 }
 
+/* c's digest and version from m, a checked read of its metadata; a peeked entry must agree. */
 static int confirm(struct proof_chunk *c, const struct chunk_meta *m)
 {
+	if (c->state == PROOF_UNREAD) {
+		c->has_digest = m->has_digest;
+		memcpy(c->digest, m->digest, SHA256_LEN);
+		snprintf(c->version, sizeof(c->version), "%s", m->has_digest ? m->version : "");
+		c->state = PROOF_CONFIRMED;
+		return 0;
+	}
 	if (m->id != c->id || !m->has_digest || memcmp(c->digest, m->digest, SHA256_LEN) ||
 	    strcmp(c->version, m->version))
 		return -EBADMSG;
-	c->unconfirmed = false;
+	c->state = PROOF_CONFIRMED;
 	return 0;
 }
 
 int proof_confirm(struct proof *p, const struct chunk_meta *m)
 {
 	size_t at = find_id(p, m->id);
-	if (at == p->n || p->v[at].id != m->id || !p->v[at].unconfirmed)
+	if (at == p->n || p->v[at].id != m->id || p->v[at].state == PROOF_CONFIRMED)
 		return 0;
 	return confirm(&p->v[at], m);
 }
 
-/* The chunks no read confirmed (the export stopped before them), read and checked now. */
+/* What a walk reading chunks' metadata keeps from chunk to chunk. */
+struct meta_reader {
+	struct chunk_meta m;
+	struct buf frames;
+	struct seg_file f;
+};
+
+static void meta_reader_free(struct meta_reader *r)
+{
+	if (r->f.fd >= 0)
+		close(r->f.fd);
+	chunkmeta_free(&r->m);
+	buf_free(&r->frames);
+}
+
+/* The chunks still unread, peeked at (read_chunk); *bad_id: the one that failed. */
+static int peek_unread(struct proof *p, uint64_t *bad_id)
+{
+	struct meta_reader r = { .f.fd = -1 };
+	int err = 0;
+	for (size_t i = 0; i < p->n && !err; i++) {
+		*bad_id = p->v[i].id;
+		if (p->v[i].state == PROOF_UNREAD)
+			err = read_chunk(p, &p->v[i], &r.f, &r.m, &r.frames);
+	}
+	meta_reader_free(&r);
+	return err;
+}
+
+/* The recorder versions of the chunks (all read or peeked at), in chunk order. */
+static void collect_versions(struct proof *p)
+{
+	p->versions[0] = 0;
+	for (size_t i = 0; i < p->n; i++)
+		add_version(p, p->v[i].has_digest ? p->v[i].version : "ecap before seals");
+}
+
+/* The chunks no read confirmed (the export stopped before them, or read none of them), read
+ * and checked now. */
 static int confirm_rest(struct proof *p, uint64_t *bad_id)
 {
-	struct chunk_meta m = { 0 };
-	struct buf frames = { 0 };
-	struct seg_file f = { .fd = -1 };
+	struct meta_reader r = { .f.fd = -1 };
 	int err = 0;
 	for (size_t i = 0; i < p->n && !err; i++) {
 		struct proof_chunk *c = &p->v[i], was = *c;
-		if (!c->unconfirmed)
+		if (c->state == PROOF_CONFIRMED)
 			continue;
 		*bad_id = c->id;
-		if (!(err = seg_open(p, c, &f)) && !(err = read_digest(&f, c, &m, &frames)))
-			err = confirm(&was, &m);
+		if (!(err = seg_open(p, c, &r.f)) &&
+		    !(err = read_digest(&r.f, c, &r.m, &r.frames)) && was.state == PROOF_PEEKED)
+			err = confirm(&was, &r.m);
 	}
-	if (f.fd >= 0)
-		close(f.fd);
-	chunkmeta_free(&m);
-	buf_free(&frames);
+	meta_reader_free(&r);
 	return err;
 }
 
@@ -289,10 +320,15 @@ static uint64_t covering_seal(const struct proof *p, uint32_t *open_seg)
 	return best;
 }
 
-void proof_shb_lines(struct proof *p, char *out, size_t cap)
+int proof_shb_lines(struct proof *p, char *out, size_t cap)
 {
 	char fp[STORE_KEY_FP_TEXT], d[2 * SHA256_LEN + 1] = "", seal[320];
 	uint32_t open_seg;
+	uint64_t bad_id;
+	int err = peek_unread(p, &bad_id);
+	if (err)
+		return err;
+	collect_versions(p);
 	uint64_t k = covering_seal(p, &open_seg);
 	store_key_fp_text(p->key.fp, fp);
 	if (k != PROOF_NONE) {
@@ -311,6 +347,7 @@ void proof_shb_lines(struct proof *p, char *out, size_t cap)
 		 "Proof: signed list of source chunks in the file's name + \"%s\" (ecap-verify "
 		 "--export)", p->host.host, p->host.machine_id,
 		 *p->versions ? p->versions : "no packets", fp, seal, PROOF_SUFFIX);
+	return 0;
 }
 
 /* Room reserved before a line is formatted: a chunk line is under 160 bytes. */
@@ -357,32 +394,57 @@ static void put_seal_line(struct buf *b, const char *key, const struct proof *p,
 		put_line(b, "%s %" PRIu64 " %s", key, i, hex32(p->chain.v[i].self, h));
 }
 
-int proof_write(struct proof *p, const char *export_path, char *why, size_t whylen)
+/*
+ * Why no read-back of the file: the bytes reach it through one writer, ecap-export's, which
+ * hashes and counts exactly what it hands to write(2) (writer_written); the file is a regular
+ * file it created and truncated, and no other code writes to its descriptor. Reading the
+ * file back by its path could add nothing the digest of the written bytes lacks: it read the
+ * page cache (the same bytes, not the disk's), and it signed whatever the path named by
+ * then, a file another process might have put there. What could change the file besides
+ * the writer is another process writing to it: appending or truncating changes its size,
+ * checked here on the descriptor written through; bytes changed in place are what
+ * ecap-verify finds (the digest differs), never signed as ecap-export's.
+ */
+static int check_written(const char *export_path, const struct stat *st,
+			 const struct proof_file *written, char *why, size_t whylen)
+{
+	struct stat now;
+	if (!st || !S_ISREG(st->st_mode)) {
+		snprintf(why, whylen, "%s: not a regular file", export_path);
+		return -EINVAL;
+	}
+	if ((uint64_t)st->st_size != written->bytes) {
+		snprintf(why, whylen, "%s: %llu bytes, where ecap-export wrote %" PRIu64 ": another "
+			 "process wrote to it meanwhile", export_path,
+			 (unsigned long long)st->st_size, written->bytes);
+		return -EBADMSG;
+	}
+	if (stat(export_path, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		snprintf(why, whylen, "%s: no longer the file ecap-export wrote (removed or "
+			 "replaced meanwhile)", export_path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+int proof_write(struct proof *p, const char *export_path, const struct stat *st,
+		const struct proof_file *written, char *why, size_t whylen)
 {
 	struct buf b = { 0 };
 	char h[65], fp[STORE_KEY_FP_TEXT], path[4096], tmp[4200];
-	const char *w = NULL;
-	uint64_t bad;
 	uint32_t open_seg;
-	int fd = open(export_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, whylen, "%s: %s", export_path, strerror(errno));
-		return -errno;
-	}
-	int err = proof_scan_file(fd, &p->file, NULL, NULL, &w, &bad);
-	close(fd);
+	int fd, err = check_written(export_path, st, written, why, whylen);
+	if (err)
+		return err;
+	p->file = *written;
 	uint64_t bad_id = 0;
-	if (!err && (err = confirm_rest(p, &bad_id))) {
+	if ((err = confirm_rest(p, &bad_id))) {
 		snprintf(why, whylen, "chunk %" PRIu64 ": %s", bad_id,
 			 err == -EBADMSG ? "its metadata changed while it was exported" :
 					   strerror(-err));
 		return err;
 	}
-	if (err) {
-		snprintf(why, whylen, "%s: offset %" PRIu64 ": %s", export_path, bad,
-			 w ? w : strerror(-err));
-		return err;
-	}
+	collect_versions(p);
 	const char *base = strrchr(export_path, '/');
 	store_key_fp_text(p->key.fp, fp);
 	put_line(&b, "ecap-proof 1");

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "seal.h"
 #include "store.h"
@@ -19,6 +20,14 @@
 
 #define PROOF_SUFFIX ".ecap-proof"
 #define PROOF_NONE UINT64_MAX
+
+/* How much of a source chunk's digest and version is known. */
+enum proof_chunk_state {
+	PROOF_UNREAD,      /* nothing yet: the export's read of the chunk will say */
+	PROOF_PEEKED,      /* from the metadata's first bytes (the SHB needed the version before
+			    * the chunk was read): a checked read must still confirm it */
+	PROOF_CONFIRMED,   /* from a read of the chunk whose metadata passed its checks */
+};
 
 struct proof_chunk {
 	uint64_t id;
@@ -28,13 +37,12 @@ struct proof_chunk {
 	bool has_digest;
 	uint8_t digest[SHA256_LEN];    /* of the chunk's data frame */
 	uint64_t seal;                 /* index of the seal covering its segment, or PROOF_NONE */
-	/* the digest was read from the metadata's first bytes, not yet from a checked read of
-	 * the whole frame (proof_confirm, or proof_write at the end) */
-	bool unconfirmed;
+	enum proof_chunk_state state;
 	char version[CHUNKMETA_VERSION_MAX];
 };
 
-/* What a walk over a PCAP-NG file counts, and its SHA-256. */
+/* What a walk over a PCAP-NG file counts, and its SHA-256; for ecap-export, what its writer
+ * wrote (writer_written). */
 struct proof_file {
 	uint64_t bytes, packets, dsbs, blocks;
 	uint8_t sha256[SHA256_LEN];
@@ -64,18 +72,30 @@ struct proof {
  * -errno with why when the export cannot be signed (no key: an older store, or no permission
  * to read store.key). */
 int proof_begin(struct proof *p, int store_dirfd, char *why, size_t whylen);
-/* The chunks an export reads (each once, however often added): their digests and versions
- * from their metadata frames; of a chunk with a read plan, from the frame's first bytes,
- * unconfirmed until the chunk is read (proof_confirm) or the proof is written. */
+/* The chunks an export reads (each once, however often added), where they are: nothing is
+ * read here. Their digests and versions come from the export's own read of each chunk
+ * (proof_confirm), or for a chunk not read by the time they are needed, from its metadata
+ * (proof_shb_lines, proof_write). 0 or -ENOMEM. */
 int proof_add_chunks(struct proof *p, const struct chunk_ref *refs, size_t n);
-/* A chunk the export read, its metadata checked (a chunk_view's): confirms the digest and
- * version its entry took from the metadata's first bytes. -EBADMSG when they differ (the
- * chunk changed meanwhile: no proof can be signed). */
+/* A chunk the export read, its metadata checked (a chunk_view's): its digest and version; of
+ * a chunk whose metadata's first bytes were peeked at before, they must be the same.
+ * -EBADMSG when they differ (the chunk changed meanwhile: no proof can be signed). */
 int proof_confirm(struct proof *p, const struct chunk_meta *m);
-/* The SHB comment's provenance lines (host, machine-id, recorders, key, newest seal). */
-void proof_shb_lines(struct proof *p, char *out, size_t cap);
-/* Walk the finished export, then write and sign EXPORT.ecap-proof. */
-int proof_write(struct proof *p, const char *export_path, char *why, size_t whylen);
+/* The SHB comment's provenance lines (host, machine-id, recorders, key, newest seal). The
+ * recorders are those of every chunk added: a chunk not read yet is peeked at (the first
+ * bytes of its metadata; confirmed when it is read, or by proof_write). 0, or -errno when a
+ * chunk's metadata cannot be read (the export cannot be signed). */
+int proof_shb_lines(struct proof *p, char *out, size_t cap);
+/*
+ * Write and sign EXPORT.ecap-proof for the file ecap-export wrote: `written` says what its
+ * writer handed to write(2) (bytes, SHA-256, packets, DSBs: writer_written), `st` is the
+ * file's fstat after the last write, before it was closed. The proof is refused when the
+ * file's size differs from what was written (another writer), or when export_path no longer
+ * names that file (replaced meanwhile): it signs only bytes ecap-export wrote, beside the
+ * file they went to. Chunks not confirmed by a read are read and checked first.
+ */
+int proof_write(struct proof *p, const char *export_path, const struct stat *st,
+		const struct proof_file *written, char *why, size_t whylen);
 void proof_free(struct proof *p);
 
 /* Walk the PCAP-NG file fd: its SHA-256 and counts; on_epb (may be NULL) gets each EPB's

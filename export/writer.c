@@ -77,8 +77,39 @@ int writer_init(struct writer *w, int fd, const struct pcapng_shb_info *shb)
 	return pcapng_write_shb(&w->b, shb);
 }
 
+int writer_init_deferred(struct writer *w, int fd, int (*make_shb)(void *ctx, struct buf *out),
+			 void *ctx)
+{
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->make_shb = make_shb;
+	w->shb_ctx = ctx;
+	return 0;
+}
+
+int writer_hash(struct writer *w)
+{
+	if (w->hashing)
+		return 0;
+	int err = sha256_init(&w->digest);
+	w->hashing = err == 0;
+	return err;
+}
+
+void writer_written(struct writer *w, struct proof_file *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->bytes = w->bytes_out;
+	out->packets = w->packets;
+	out->dsbs = w->dsbs;
+	if (w->hashing)
+		sha256_peek(&w->digest, out->sha256);
+}
+
 void writer_free(struct writer *w)
 {
+	if (w->hashing)
+		sha256_free(&w->digest);
 	buf_free(&w->b);
 	free(w->ifmap);
 	free(w->ifs);
@@ -178,15 +209,17 @@ int writer_secrets(struct writer *w, const struct tls_secret *v, size_t n)
 					       (uint32_t)text.len);
 			if (err < 0)
 				goto out;
+			w->dsbs++;
 			buf_reset(&text);
 		}
 		err = buf_append(&text, line, (size_t)len);
 		if (err < 0)
 			goto out;
 	}
-	if (text.len)
-		err = pcapng_write_dsb(&w->b, PCAPNG_SECRETS_TLS, text.data, (uint32_t)text.len);
-	if (err == 0)
+	if (text.len && (err = pcapng_write_dsb(&w->b, PCAPNG_SECRETS_TLS, text.data,
+						 (uint32_t)text.len)) >= 0)
+		w->dsbs++;
+	if (err >= 0)
 		w->secrets += n;
 out:
 	buf_free(&text);
@@ -227,20 +260,43 @@ int writer_isb(struct writer *w, uint32_t idx, uint64_t start_ns, uint64_t end_n
 	return pcapng_write_isb(&w->b, idx, end_ns, &isb);
 }
 
-int writer_flush(struct writer *w)
+/* len bytes at p to the file, hashed as they go (with writer_hash). */
+static int write_all(struct writer *w, const uint8_t *p, size_t len)
 {
 	size_t off = 0;
 
-	while (off < w->b.len) {
-		ssize_t n = write(w->fd, w->b.data + off, w->b.len - off);
+	while (off < len) {
+		ssize_t n = write(w->fd, p + off, len - off);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (w->hashing)
+			sha256_update(&w->digest, p + off, (size_t)n);
 		off += (size_t)n;
+		w->bytes_out += (size_t)n;
 	}
-	w->bytes_out += off;
+	return 0;
+}
+
+int writer_flush(struct writer *w)
+{
+	int err;
+
+	if (w->make_shb) { /* the first flush: the SHB first */
+		struct buf shb = { 0 };
+		int (*make)(void *, struct buf *) = w->make_shb;
+		w->make_shb = NULL;
+		err = make(w->shb_ctx, &shb);
+		if (err >= 0)
+			err = write_all(w, shb.data, shb.len);
+		buf_free(&shb);
+		if (err < 0)
+			return err;
+	}
+	if ((err = write_all(w, w->b.data, w->b.len)))
+		return err;
 	buf_reset(&w->b);
 	return 0;
 }

@@ -3,7 +3,8 @@
  * writer.h - the PCAP-NG file ecap-export writes: one section (SHB), an IDB per store
  * interface as it first occurs, DSBs with TLS secrets before the packets they unlock, EPBs
  * with direction flags and process comments, and ISBs at the end. Output is buffered and
- * written with write(2) in large pieces, so a packet costs no syscall.
+ * written with write(2) in large pieces, so a packet costs no syscall. For the proof beside
+ * the file (proof.h), the writer hashes and counts what it writes.
  */
 #ifndef ECAP_EXPORT_WRITER_H
 #define ECAP_EXPORT_WRITER_H
@@ -14,7 +15,9 @@
 
 #include "buf.h"
 #include "pcapng.h"
+#include "proof.h"
 #include "records.h"
+#include "sha256.h"
 
 struct writer_iface {
 	uint32_t store_id;  /* the store's interface id */
@@ -31,10 +34,28 @@ struct writer {
 	uint32_t n_ifs;
 	size_t ifs_cap;
 	uint64_t packets, secrets, bytes_out;
+	uint64_t dsbs;              /* Decryption Secrets Blocks written */
+	/* the SHB, made by this callback at the first flush (writer_init_deferred) */
+	int (*make_shb)(void *ctx, struct buf *out);
+	void *shb_ctx;
+	/* SHA-256 of every byte handed to write(2), in order (writer_hash) */
+	struct sha256 digest;
+	bool hashing;
 };
 
 /* Starts the section: writes the SHB into the buffer (nothing reaches fd before a flush). */
 int writer_init(struct writer *w, int fd, const struct pcapng_shb_info *shb);
+/* Starts the section with an SHB that make_shb writes into out (pcapng_write_shb) at the
+ * first flush, before everything buffered: what it says may depend on what the export read
+ * until then (the proof's recorder versions). An error of make_shb is the flush's. */
+int writer_init_deferred(struct writer *w, int fd, int (*make_shb)(void *ctx, struct buf *out),
+			 void *ctx);
+/* Hash every byte written from now on (before the first flush: the whole file). 0 or
+ * -ENOMEM. */
+int writer_hash(struct writer *w);
+/* What was written (after the last flush): bytes, SHA-256 (with writer_hash), packets and
+ * DSBs, as proof_scan_file would count them in the file. */
+void writer_written(struct writer *w, struct proof_file *out);
 void writer_free(struct writer *w);
 
 /* Output index of a store interface, or -1 when it has no IDB yet. */

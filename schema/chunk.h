@@ -139,7 +139,8 @@ int chunk_view_parse(struct chunk_view *v, const char **why);
  * block_at says, or at their raw_off): the header blocks and the blocks marked in want (one
  * byte per block of meta.blocks). Only the packets of those blocks whose chunk-local flow has a flow id in keep
  * (one per chunk-local flow, 0: none) are listed, with that id; keep NULL: every packet, with
- * its flow from meta.flowstats.
+ * its flow from meta.flowstats. A packet of those blocks naming a chunk-local flow beyond the
+ * chunk's is damage (-EBADMSG).
  */
 int chunk_view_parse_blocks(struct chunk_view *v, const uint8_t *want, const uint64_t *keep,
 			    const char **why);

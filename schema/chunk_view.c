@@ -94,6 +94,8 @@ struct walk {
 	uint32_t pkt;                /* index of the next EPB in the section */
 	const uint64_t *keep;        /* per chunk-local flow: the flow id to list its packets
 				      * under, 0: leave them out (NULL: all, flows from flowstats) */
+	size_t n_local;              /* chunk-local flows: a packet's flow is below (a read of
+				      * the plan alone leaves that check to here) */
 	uint64_t *key;               /* per chunk interface: the key of its latest packet */
 };
 
@@ -141,6 +143,8 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 			if (e.ifid >= w->n_idb || e.ifid >= m->n_ifaces)
 				BAD("packet names an interface the chunk does not describe");
 			uint32_t lf = m->pktflow[w->pkt++];
+			if (lf != CHUNKMETA_NO_FLOW && lf >= w->n_local)
+				BAD("a packet names a flow the chunk does not list");
 			if (e.ts > w->key[e.ifid])
 				w->key[e.ifid] = e.ts;
 			if (w->keep && (lf == CHUNKMETA_NO_FLOW || !w->keep[lf]))
@@ -185,6 +189,7 @@ static int view_begin(struct chunk_view *v, struct walk *w, size_t cap)
 		return -ENOMEM;
 	}
 	v->cap_pkts = cap;
+	w->n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	for (size_t i = 0; i < m->n_ifaces; i++)
 		w->key[i] = m->ifaces[i].after_ns;
 	v->n_pkts = v->pos = v->n_dsb = 0;

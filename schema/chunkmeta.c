@@ -363,28 +363,39 @@ static bool get_leb128(const uint8_t **p, const uint8_t *end, unsigned max_bytes
  * Section 18. A whole read keeps every entry, checked against flowstats afterwards
  * (check_flowdir). A read of the plan keeps only the entries of the flows in want (ascending;
  * none when NULL), walking both lists side by side and stopping once want is done: the
- * packets a reader lists are those of the chunk-local flows these entries name.
+ * packets a reader lists are those of the chunk-local flows these entries name. Of the entries
+ * below the next wanted id only the id is taken (checked ascending); the chunk-local index of
+ * those it keeps is checked against the count.
  */
 static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t *end,
 			  uint32_t count, const struct chunkmeta_want *want, const char **why)
 {
+	static const char not_ascending[] =
+		"flow directory is not ascending, or names no flow of the chunk";
 	uint64_t prev = 0, delta, local;
 	size_t k = 0;
-	bool plan = want != NULL;
 	if (count > (size_t)(end - p) / 2) /* an entry is two LEB128 numbers, a byte each at least */
 		BAD("flow directory counts more entries than its section holds");
 	m->plan_flows = count;
-	if (!plan && chunkmeta_reserve_for(m, flowdir, count))
-		return -ENOMEM;
-	for (uint32_t i = 0; i < count; i++) {
-		if (plan && k == want->n)
-			return 0; /* the rest is not needed */
-		if (!get_leb128(&p, end, 10, &delta) || !get_leb128(&p, end, 5, &local))
-			BAD("flow directory entry overruns its section");
-		if (delta == 0 || prev + delta < prev || local >= count)
-			BAD("flow directory is not ascending, or names no flow of the chunk");
-		prev += delta;
-		if (plan) {
+	if (want) {
+		/* Only the wanted flows' entries are looked at whole: of the others, the ids are
+		 * added up (ascending, checked) until the next wanted one is reached. */
+		for (uint32_t i = 0; i < count && k < want->n; i++) {
+			if (p < end && *p < 0x80)
+				delta = *p++;
+			else if (!get_leb128(&p, end, 10, &delta))
+				BAD("flow directory entry overruns its section");
+			if (end - p >= 2 && p[0] >= 0x80 && p[1] < 0x80) /* most indexes: 2 bytes */
+				local = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7, p += 2;
+			else if (!get_leb128(&p, end, 5, &local))
+				BAD("flow directory entry overruns its section");
+			if (delta == 0 || prev + delta < prev)
+				BAD(not_ascending);
+			prev += delta;
+			if (prev < want->flow_ids[k])
+				continue;
+			if (local >= count)
+				BAD(not_ascending);
 			while (k < want->n && want->flow_ids[k] < prev)
 				k++;
 			if (k == want->n || want->flow_ids[k] != prev)
@@ -393,8 +404,19 @@ static int decode_flowdir(struct chunk_meta *m, const uint8_t *p, const uint8_t 
 			if (!d)
 				return -ENOMEM;
 			*d = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
-			continue;
 		}
+		if (k < want->n && p != end) /* walked to the end: it must be the end */
+			BAD("flow directory entries do not fill their section");
+		return 0;
+	}
+	if (chunkmeta_reserve_for(m, flowdir, count))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < count; i++) {
+		if (!get_leb128(&p, end, 10, &delta) || !get_leb128(&p, end, 5, &local))
+			BAD("flow directory entry overruns its section");
+		if (delta == 0 || prev + delta < prev || local >= count)
+			BAD(not_ascending);
+		prev += delta;
 		m->flowdir[m->n_flowdir++] = (struct chunkmeta_flowdir){ prev, (uint32_t)local };
 	}
 	if (p != end)
@@ -506,6 +528,19 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 			if (!count) /* nothing to add (and no list yet to point into) */
 				break;
 			uint32_t *out = m->pktflow + m->n_pktflow, top = flows_named;
+			if (plan) {
+				/* A read of some flows bounds each packet's flow where it looks
+				 * at it (chunk_view.c, store_read.c): of a chunk's thousand
+				 * packets it looks at those of a few blocks. */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				memcpy(out, s, 4 * (size_t)count);
+#else
+				for (uint32_t i = 0; i < count; i++)
+					out[i] = le32_load(s + 4 * (size_t)i);
+#endif
+				m->n_pktflow += count;
+				break;
+			}
 			for (uint32_t i = 0; i < count; i++) {
 				uint32_t lf1 = le32_load(s + 4 * (size_t)i) + 1;
 				out[i] = lf1 - 1;

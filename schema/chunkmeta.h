@@ -155,7 +155,9 @@ struct chunkmeta_want {
  * interfaces and their order, the blocks, the integrity section, the packets' flows, and of
  * the flow directory the entries of the flows in want (NULL: none) into flowdir.
  * m->plan_only says which. With want->digest_only, of a chunk with a plan only the header
- * and the integrity section (has_digest, digest, version) are read.
+ * and the integrity section (has_digest, digest, version) are read. Of a plan, the packets'
+ * chunk-local flows (pktflow) are not checked against the chunk's flow count (plan_flows):
+ * a reader bounds those it uses (chunk_view_parse_blocks does).
  */
 long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
 			   const struct chunkmeta_want *want, const char **why);

@@ -727,11 +727,42 @@ static void test_read_plan(void **state)
 	chunkmeta_free(&peek);
 	close(fd);
 
+	/* A packet naming a chunk-local flow beyond the chunk's three: the whole read refuses
+	 * the metadata; a read of the plan leaves that to the packets it walks, and the walk of
+	 * that packet's block names it. */
+	struct chunk_view v = { 0 };
+	fd = open_segment(seg, &size);
+	assert_true(segment_read_chunk(fd, 0, size, &v.meta, &v.frames, &why) > 0);
+	close(fd);
+	assert_int_equal(segment_decompress(&v.meta, &v.frames, &v.raw, &why), 0);
+	size_t victim = whole.n_pktflow / 2;
+	uint32_t was = whole.pktflow[victim];
+	whole.pktflow[victim] = 7;
+	struct buf meta = { 0 };
+	assert_int_equal(chunkmeta_encode(&whole, &meta), 0);
+	assert_int_equal(chunkmeta_decode(meta.data, meta.len, &bad, &why), -EBADMSG);
+	assert_non_null(strstr(why, "does not list"));
+	assert_true(chunkmeta_decode_plan(meta.data, meta.len, &v.meta, &rare, &why) > 0);
+	assert_true(v.meta.plan_only);
+	uint8_t *want = calloc(v.meta.n_blocks, 1);
+	uint64_t keep[4] = { 0 };
+	assert_non_null(want);
+	for (size_t b = 0; b < v.meta.n_blocks; b++) /* the blocks around the packet, not it */
+		want[b] = victim < v.meta.blocks[b].first_packet ||
+			  victim >= v.meta.blocks[b].first_packet + v.meta.blocks[b].packets;
+	assert_int_equal(chunk_view_parse_blocks(&v, want, keep, &why), 0);
+	memset(want, 1, v.meta.n_blocks);
+	assert_int_equal(chunk_view_parse_blocks(&v, want, keep, &why), -EBADMSG);
+	assert_non_null(strstr(why, "a packet names a flow the chunk does not list"));
+	free(want);
+	chunk_view_free_contents(&v);
+	whole.pktflow[victim] = was;
+	buf_reset(&meta);
+
 	/* a directory whose entries name other chunk-local flows than the stats */
 	uint32_t t = whole.flowdir[0].local;
 	whole.flowdir[0].local = whole.flowdir[1].local;
 	whole.flowdir[1].local = t;
-	struct buf meta = { 0 };
 	assert_int_equal(chunkmeta_encode(&whole, &meta), 0);
 	assert_int_equal(chunkmeta_decode(meta.data, meta.len, &bad, &why), -EBADMSG);
 	assert_non_null(strstr(why, "flow directory"));

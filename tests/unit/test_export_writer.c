@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -387,6 +388,113 @@ static void test_file(void **state)
 	(void)state;
 }
 
+/* The SHB made at the first flush (writer_init_deferred), once. */
+static int deferred_shb(void *ctx, struct buf *out)
+{
+	int *calls = ctx;
+	struct pcapng_shb_info shb = { .comment = "Query: deferred",
+				       .userappl = "ecap-export test" };
+	(*calls)++;
+	return pcapng_write_shb(out, &shb);
+}
+
+/* What the proof signs (writer_written) is what a walk of the file finds: its length,
+ * SHA-256, packets and DSBs, with the SHB made at the first flush and further flushes. */
+static void test_written(void **state)
+{
+	char path[] = "/tmp/test_export_writer.XXXXXX";
+	int fd = mkstemp(path), calls = 0;
+	struct writer w;
+	struct ecap_iface iface = { .name = "lo", .linktype = 1, .snaplen = 262144 };
+	struct tls_secret sec = { .label = "CLIENT_RANDOM", .secret_len = 48 };
+	uint8_t f[128];
+	size_t fl = frame(f, 40000, 443, "GET / HTTP/1.1\r\n\r\n");
+
+	assert_true(fd >= 0);
+	assert_int_equal(writer_init_deferred(&w, fd, deferred_shb, &calls), 0);
+	assert_int_equal(writer_hash(&w), 0);
+	assert_int_equal(writer_secrets(&w, &sec, 1), 0);
+	assert_int_equal(writer_add_iface(&w, 0, &iface), 0);
+	assert_int_equal(calls, 0); /* nothing written yet */
+	for (int i = 0; i < 6; i++) {
+		struct ecap_packet pkt = { .ts_ns = 1795672800123456789ull + (uint64_t)i,
+					   .caplen = (uint32_t)fl, .origlen = (uint32_t)fl,
+					   .data = f };
+		assert_int_equal(writer_packet(&w, &pkt, i % 2 ? "PID: 1" : NULL), 0);
+		if (i % 2) /* flushes in the middle of the file, as a large export's */
+			assert_int_equal(writer_flush(&w), 0);
+	}
+	assert_int_equal(writer_secrets(&w, &sec, 1), 0); /* a later DSB (--follow) */
+	assert_int_equal(writer_isb(&w, 0, 1, 2, 0), 0);
+	assert_int_equal(writer_flush(&w), 0);
+	assert_int_equal(calls, 1);
+
+	struct proof_file written, scanned;
+	const char *why = NULL;
+	uint64_t bad = 0;
+	writer_written(&w, &written);
+	assert_int_equal(proof_scan_file(fd, &scanned, NULL, NULL, &why, &bad), 0);
+	assert_int_equal(written.bytes, scanned.bytes);
+	assert_memory_equal(written.sha256, scanned.sha256, sizeof(scanned.sha256));
+	assert_int_equal(written.packets, 6);
+	assert_int_equal(scanned.packets, 6);
+	assert_int_equal(written.dsbs, 2);
+	assert_int_equal(scanned.dsbs, 2);
+
+	/* the SHB came first, with what the callback made */
+	uint8_t *data = malloc(scanned.bytes);
+	struct parsed p;
+	assert_non_null(data);
+	assert_int_equal(pread(fd, data, scanned.bytes, 0), (ssize_t)scanned.bytes);
+	parse_file(data, scanned.bytes, &p);
+	assert_int_equal(p.types[0], PCAPNG_BT_SHB);
+	assert_string_equal(p.shb_comment, "Query: deferred");
+	free(data);
+	writer_free(&w);
+	close(fd);
+	unlink(path);
+	(void)state;
+}
+
+/* The proof signs only the file the writer wrote: not one another process appended to, nor
+ * one put in its place meanwhile (proof_write refuses before it reads or signs anything). */
+static void test_proof_refuses(void **state)
+{
+	char path[] = "/tmp/test_export_writer.XXXXXX", other[] = "/tmp/test_export_writer.XXXXXX";
+	char why[512];
+	int fd = mkstemp(path), fd2 = mkstemp(other);
+	struct writer w;
+	struct proof p;
+	struct proof_file written;
+	struct stat st;
+	assert_true(fd >= 0 && fd2 >= 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(writer_init(&w, fd, NULL), 0);
+	assert_int_equal(writer_hash(&w), 0);
+	assert_int_equal(writer_flush(&w), 0);
+	writer_written(&w, &written);
+
+	assert_int_equal(write(fd, "more", 4), 4); /* another writer appends */
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(proof_write(&p, path, &st, &written, why, sizeof(why)), -EBADMSG);
+	assert_non_null(strstr(why, "another process wrote to it"));
+
+	assert_int_equal(ftruncate(fd, (off_t)written.bytes), 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(rename(other, path), 0); /* another file in its place */
+	assert_int_equal(proof_write(&p, path, &st, &written, why, sizeof(why)), -ESTALE);
+	assert_non_null(strstr(why, "no longer the file ecap-export wrote"));
+	assert_int_equal(proof_write(&p, path, NULL, &written, why, sizeof(why)), -EINVAL);
+	char proof_path[64];
+	snprintf(proof_path, sizeof(proof_path), "%s%s", path, PROOF_SUFFIX);
+	assert_int_equal(access(proof_path, F_OK), -1); /* no proof written */
+	writer_free(&w);
+	close(fd);
+	close(fd2);
+	unlink(path);
+	(void)state;
+}
+
 static void test_keylog_line(void **state)
 {
 	struct tls_secret sec = { .label = "CLIENT_TRAFFIC_SECRET_0", .secret_len = 2,
@@ -412,6 +520,8 @@ int main(void)
 		cmocka_unit_test(test_endpoints),
 		cmocka_unit_test(test_keylog_line),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_written),
+		cmocka_unit_test(test_proof_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
