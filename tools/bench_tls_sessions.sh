@@ -5,7 +5,9 @@
 # one run (issue 17's goals 1 and 3), and the store's share:
 #   - recorder CPU per TLS session: openssl s_time -new -www / (one client, full handshakes)
 #     and a loop of 4 curl clients (a new process per request), each recorded by ecap-rec,
-#     by tcpdump -w and (with --base) by a second ecap build, in turns;
+#     by tcpdump -w and (with --base) by a second ecap build, in turns. "curl4" starts each
+#     curl by `ip netns exec` (a new mount namespace per request, each first exec in it an
+#     exec record), "curl4-1ns" each client's curls from one shell in the namespace;
 #   - sustained sessions: 4 s_time clients at once (the most this s_server gives here), with
 #     the TLS sessions and secrets the store holds counted against the sessions completed;
 #   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second;
@@ -139,6 +141,21 @@ run() {
 			ps+=($!)
 		done
 		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
+	curl4-1ns)
+		# the same clients, each one's curls started by one shell in the namespace: a new
+		# process per session as above, but not a new mount namespace per session (each
+		# `ip netns exec` makes one, and each first exec of a program in a new mount
+		# namespace costs the recorder an exec record: a wake-up and its /proc/PID/exe)
+		local until=$(($(date +%s) + SECS))
+		for k in 1 2 3 4; do
+			"${NX[@]}" bash -c 'n=0; printf -v now "%(%s)T" -1
+				while [ "$now" -lt "$1" ]; do
+					curl -sk -o /dev/null "https://127.0.0.1:$2/" && n=$((n + 1))
+					printf -v now "%(%s)T" -1
+				done; echo "$n"' _ "$until" "$PORT" >"$WORK/n$k" &
+			ps+=($!)
+		done
+		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
 	esac
 }
 
@@ -204,7 +221,7 @@ echo
 echo "| load | recorder | sessions | recorder CPU | per session | load avg | store |"
 echo "|---|---|---|---|---|---|---|"
 for r in $(seq "$RUNS"); do
-	for l in stime curl4 stime4; do
+	for l in stime curl4 curl4-1ns stime4; do
 		one tcpdump "" "$l"
 		one "$(name_of "$BUILD")" "$BUILD" "$l"
 		[ -n "$BASE" ] && one "$(name_of "$BASE")" "$BASE" "$l"
@@ -219,7 +236,7 @@ if [ -n "$PAIRED" ]; then
 	echo "| load | recorder | sessions | main thread | other threads | load avg | store |"
 	echo "|---|---|---|---|---|---|---|"
 	for r in $(seq "$RUNS"); do
-		for l in stime curl4; do
+		for l in stime curl4 curl4-1ns; do
 			paired "$l" "$BUILD" "$BASE"
 			paired "$l" "$BASE" "$BUILD"
 		done
