@@ -107,9 +107,13 @@ struct pair {
 	char key[128], value[256];
 };
 
+/* by key, then by value: the order of pairs whose keys came out the same is fixed too */
 static int cmp_pair(const void *a, const void *b)
 {
-	return strcmp(((const struct pair *)a)->key, ((const struct pair *)b)->key);
+	const struct pair *x = a, *y = b;
+	int c = strcmp(x->key, y->key);
+
+	return c ? c : strcmp(x->value, y->value);
 }
 
 /* s as a JSON string ("..." with '"' and '\' escaped) at out, which holds 2 * strlen(s) + 3
@@ -156,6 +160,11 @@ int ctr_json_labels(struct json_object *labels, char *out, size_t size)
 	}
 	qsort(v, n, sizeof(*v), cmp_pair);
 	for (size_t i = 0; i < n; i++) {
+		/* Keys that differ only in bytes made printable, or beyond the length kept, come
+		 * out the same: one object with a key twice is read differently by each reader (and
+		 * would not read back to itself), so only the first of them, by value, is kept. */
+		if (i > 0 && strcmp(v[i].key, v[i - 1].key) == 0)
+			continue;
 		k = 0;
 		if (kept)
 			pair[k++] = ',';

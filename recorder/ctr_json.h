@@ -37,8 +37,9 @@ bool ctr_json_text(struct json_object *obj, const char *path, char *out, size_t 
 bool ctr_json_key_text(struct json_object *obj, const char *key, char *out, size_t size);
 
 /* The string members of object labels as {"key":"value",...} in out: keys sorted, texts
- * printable ASCII, '"' and '\' escaped, pairs that do not fit left out whole. NULL labels
- * (the runtime has none) give "{}". Returns the count of pairs written. */
+ * printable ASCII, '"' and '\' escaped, pairs that do not fit left out whole, and of keys
+ * that come out the same only the first by value. NULL labels (the runtime has none) give
+ * "{}". Returns the count of pairs written. */
 int ctr_json_labels(struct json_object *labels, char *out, size_t size);
 
 /* The pod that labels (or annotations) name with keys name_key, ns_key and uid_key. */
