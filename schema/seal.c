@@ -204,7 +204,7 @@ static void walk_mismatch(struct seal_walk *w, uint64_t off, const struct chunk_
 			snprintf(w->first_bad_text, sizeof(w->first_bad_text), "chunk %llu: the "
 				 "data frame's SHA-256 differs from the one in its chunk metadata: "
 				 "data block %zu of %zu (data frame bytes %u..%u): %s",
-				 (unsigned long long)m->id, at.block, m->n_blocks,
+				 (unsigned long long)m->id, at.block + 1, m->n_blocks,
 				 m->blocks[at.block].data_off,
 				 m->blocks[at.block].data_off + m->blocks[at.block].data_len,
 				 at.why);
