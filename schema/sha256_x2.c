@@ -27,15 +27,15 @@
 #include <immintrin.h>
 #endif
 
-static const uint32_t sha256_init_h[8] = {
-	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
-
 /* 0: not asked yet; 1: use the extensions; 2: do not (absent, or forbidden). */
 static int hw_state;
 
 #ifdef SHA256_X2_HW
+
+static const uint32_t sha256_init_h[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
 
 static const uint32_t sha256_k[64] __attribute__((aligned(16))) = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
