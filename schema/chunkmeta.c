@@ -92,7 +92,7 @@
  *       shorter than ECAP_IFDESC_MAX). Absent: 0, 0, "" for every interface.
  *  17 read plan (with flag 4; count 1, one u32; the body's first section when present): how
  *       many bytes of the decompressed body, from its start, hold this section and the ones
- *       a read of some flows needs, which the writer puts right after it: 10, 1, 16, 8, 13,
+ *       a read of some flows needs, which the writer puts right after it: 19, 10, 1, 16, 8, 13,
  *       7, 9, 18 and 4 (those present). Such a reader decodes only that part of the body (an
  *       LZ4 block decodes a prefix alone) and skips the flow records and flow stats, most of
  *       a busy chunk's metadata; the other sections follow. Absent in older chunks.
@@ -110,7 +110,8 @@
  *       make it refuse the whole metadata frame; it skips an unknown section. A kind a reader
  *       does not know is kept, and the chunk's digest reported as not checkable.
  * Sections may come in any order but these: 8 and 16 after 1, 9 after 1 and 7, 12 after 2,
- * and 17 first (19 and 10 right after it, for a read of the digest alone). Unknown section types are skipped by byte_len, so the format can grow.
+ * and 17 first (19 and 10 right after it, for a read of the digest alone). Unknown section
+ * types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
  * decompresses to raw_len bytes: with flag 4 every block matches its CRC-32C and size, else
