@@ -39,8 +39,8 @@ static uint32_t crc_table(uint32_t crc, const uint8_t *p, size_t len)
  * buffer goes as three interleaved runs of S bytes each, whose registers are joined at the
  * end of every round: crc(A B C) = shift(shift(crc(A)) ^ crc0(B)) ^ crc0(C), where crc0
  * starts from 0 and shift(c) is c advanced over S zero bytes. shift is linear over GF(2), so
- * it is four table lookups, one per byte of c; the tables are made once by advancing each of
- * the 32 one-bit registers over S zero bytes.
+ * it is four table lookups, one per byte of c; the tables are made once from the images of
+ * the 32 one-bit registers advanced over S zero bytes (shift_fill).
  *
  * Rounds of the long stride (3 x 2048 bytes) first, then of the short one (3 x 256) for what
  * is left, and one stream only for the last bytes (under 768). A data block of 16-17 KiB
