@@ -19,10 +19,7 @@
 
 #include "flow_keys.h"
 #include "segment.h"
-
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+#include "u32scan.h"
 
 void flow_filter_init(struct flow_filter *f)
 {
@@ -1013,28 +1010,6 @@ static uint64_t *keep_table(struct store *s, size_t n)
 	return s->read_keep;
 }
 
-/* Whether v[0..n) holds x. Four at a time with SSE2 (every x86-64): a read of one flow scans
- * the packet flows of every block of each chunk it opens, about 1,500 a chunk, which the one
- * by one loop took 10,000 instructions for (a tenth of the chunk's cost). */
-static bool holds_u32(const uint32_t *v, size_t n, uint32_t x)
-{
-	size_t i = 0;
-#ifdef __SSE2__
-	const __m128i want = _mm_set1_epi32((int)x);
-	for (; i + 8 <= n; i += 8) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(v + i));
-		__m128i b = _mm_loadu_si128((const __m128i *)(v + i + 4));
-		__m128i eq = _mm_or_si128(_mm_cmpeq_epi32(a, want), _mm_cmpeq_epi32(b, want));
-		if (_mm_movemask_epi8(eq))
-			return true;
-	}
-#endif
-	for (; i < n; i++)
-		if (v[i] == x)
-			return true;
-	return false;
-}
-
 static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			    const struct idset *flows, const char **why)
 {
@@ -1064,7 +1039,7 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			const struct chunkmeta_block *k = &m->blocks[b];
 			uint32_t i = k->first_packet, end = k->first_packet + k->packets;
 			if (only != CHUNKMETA_NO_FLOW) {
-				want[b] |= holds_u32(m->pktflow + i, end - i, only);
+				want[b] |= u32_holds(m->pktflow + i, end - i, only);
 				continue;
 			}
 			for (; i < end; i++) {
