@@ -19,6 +19,7 @@
 
 #include "flow_keys.h"
 #include "segment.h"
+#include "u32scan.h"
 
 void flow_filter_init(struct flow_filter *f)
 {
@@ -1038,9 +1039,7 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			const struct chunkmeta_block *k = &m->blocks[b];
 			uint32_t i = k->first_packet, end = k->first_packet + k->packets;
 			if (only != CHUNKMETA_NO_FLOW) {
-				while (i < end && m->pktflow[i] != only)
-					i++;
-				want[b] |= i < end;
+				want[b] |= u32_holds(m->pktflow + i, end - i, only);
 				continue;
 			}
 			for (; i < end; i++) {
@@ -1067,14 +1066,17 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 
 /* The segment file of ref, open, whose size covers ref's chunk (or is all there is): kept open
  * for the next chunk of the same segment, so that an export over many chunks opens each
- * segment once. <0 errno. A segment removed by retention meanwhile stays readable through it. */
-static int segment_fd(struct store *s, const struct chunk_ref *ref, const char *name)
+ * segment once. <0 errno. A segment removed by retention meanwhile stays readable through it.
+ * The file's name is made only to open it (snprintf: 1,000 instructions a chunk). */
+static int segment_fd(struct store *s, const struct chunk_ref *ref)
 {
 	if (s->read_fd >= 0 && s->read_seg != ref->segment) {
 		close(s->read_fd);
 		s->read_fd = -1;
 	}
 	if (s->read_fd < 0) {
+		char name[SEGMENT_NAME_MAX];
+		segment_name(ref->segment, name);
 		int fd = openat(s->dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
@@ -1115,12 +1117,13 @@ static int read_head_blocks(struct store *s, int fd, struct chunk_view *v, const
 static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct idset *flows,
 		      bool head, struct chunk_view **out)
 {
-	char name[SEGMENT_NAME_MAX];
+	char name[SEGMENT_NAME_MAX]; /* for a message */
 	const char *why = NULL;
-	segment_name(ref->segment, name);
-	int fd = segment_fd(s, ref, name);
-	if (fd < 0)
+	int fd = segment_fd(s, ref);
+	if (fd < 0) {
+		segment_name(ref->segment, name);
 		return store_fail(s, fd, "%s/%s: %s", s->dir, name, strerror(-fd));
+	}
 	struct chunk_view *v = calloc(1, sizeof(*v));
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
@@ -1155,6 +1158,7 @@ static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct
 			err = chunk_view_parse(v, &why);
 	}
 	if (err) {
+		segment_name(ref->segment, name);
 		store_fail(s, err, "%s/%s: offset %llu: chunk %llu: %s", s->dir, name,
 			   (unsigned long long)ref->offset, (unsigned long long)ref->id,
 			   why ? why : strerror(-err));
