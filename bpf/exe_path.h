@@ -25,6 +25,8 @@
  *     (pipes, memfd and such: their name is not a path);
  *   - a mount on the way is not in the process's own mount namespace (lazily unmounted:
  *     its mnt_ns is gone; or another namespace's, reached through /proc/PID/root);
+ *   - another walk ran on the same CPU in the middle of this one (preemption: the scratch
+ *     buffer is per CPU);
  *   - the kernel's types lack a field used (CO-RE: bpf_core_field_exists).
  */
 #ifndef ECAP_EXE_PATH_H
@@ -36,6 +38,7 @@
  * at an offset below 2 * KL_EXE_NAME_MAX with at most KL_EXE_NAME_MAX bytes, so every copy is
  * inside the buffer whatever the verifier knows of the offset. */
 struct kl_path_buf {
+	__u64 owner;    /* the thread whose walk wrote last: see exe_path() */
 	char b[3 * KL_EXE_NAME_MAX];
 };
 
@@ -143,6 +146,7 @@ static long exe_path_step(__u32 i, struct kl_walk *w)
 static __always_inline __u32 exe_path(struct task_struct *t, struct file *f, char *out)
 {
 	__u32 zero = 0, len;
+	__u64 me;
 	struct kl_path_buf *s = bpf_map_lookup_elem(&kl_path, &zero);
 	struct kl_walk w = { .pos = KL_EXE_NAME_MAX - 1 };
 	struct dentry *d;
@@ -157,6 +161,11 @@ static __always_inline __u32 exe_path(struct task_struct *t, struct file *f, cha
 	if (!w.ns || !w.d || !w.vm || BPF_CORE_READ(d, d_op, d_dname))
 		return 0;
 	w.m = w.vm - bpf_core_field_offset(struct mount, mnt);
+	/* A preemptible kernel can run another exec's walk on this CPU in the middle of ours
+	 * (programs run with migration, not preemption, disabled): each walk writes its thread
+	 * id first, and ours counts only if the buffer is still its own once the name is out. */
+	me = bpf_get_current_pid_tgid();
+	s->owner = me;
 	s->b[KL_EXE_NAME_MAX - 1] = '\0';
 	bpf_loop(KL_PATH_STEPS, exe_path_step, &w, 0);
 	if (w.state != 1 || w.pos >= KL_EXE_NAME_MAX - 1)
@@ -164,6 +173,8 @@ static __always_inline __u32 exe_path(struct task_struct *t, struct file *f, cha
 	len = KL_EXE_NAME_MAX - 1 - w.pos;
 	/* a fixed size (bytes past the NUL are not part of the name: the record says len) */
 	if (bpf_probe_read_kernel(out, KL_EXE_NAME_MAX, &s->b[w.pos & (KL_EXE_NAME_MAX - 1)]))
+		return 0;
+	if (*(volatile __u64 *)&s->owner != me)
 		return 0;
 	return len;
 }
