@@ -28,22 +28,7 @@ need_cmd curl unshare mount chroot python3 tshark
 S=$T/store
 PORT=$(free_port)
 CURL=$(readlink -f "$(command -v curl)")
-# a server that holds each request for /slow 0.3 s before its answer
-python3 -c '
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-while True:
-    c, _ = s.accept()
-    if b"/slow" in c.recv(4096):
-        time.sleep(0.3)
-    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-    c.close()
-' "$PORT" >"$T/srv.log" 2>&1 &
-cleanup_pid $!
-wait_port "$PORT"
+slow_server "$PORT" "$T/srv.log"
 
 ECAP_DEBUG=1 rec_start "$T/rec.log" -i lo --store "$S" "tcp port $PORT"
 grep -q "tls: watching" "$T/rec.log" || skip "no TLS probe could be loaded: no exec probe"
