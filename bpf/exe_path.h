@@ -58,10 +58,11 @@ static __always_inline bool exe_path_fields(void)
 	       bpf_core_field_exists(struct mount, mnt_mountpoint) &&
 	       bpf_core_field_exists(struct mount, mnt_ns) &&
 	       bpf_core_field_exists(struct mount, mnt) &&
-	       bpf_core_field_exists(struct dentry, d_seq) &&
-	       bpf_core_field_exists(struct dentry, d_hash) &&
+	       bpf_core_field_exists(struct dentry, d_seq.seqcount.sequence) &&
+	       bpf_core_field_exists(struct dentry, d_hash.pprev) &&
 	       bpf_core_field_exists(struct dentry, d_parent) &&
-	       bpf_core_field_exists(struct dentry, d_name) &&
+	       bpf_core_field_exists(struct dentry, d_name.name) &&
+	       bpf_core_field_exists(struct dentry, d_name.len) &&
 	       bpf_core_field_exists(struct dentry, d_op) &&
 	       bpf_core_field_exists(struct dentry_operations, d_dname) &&
 	       bpf_core_field_exists(struct vfsmount, mnt_root);
