@@ -17,7 +17,10 @@
  *            only once per KL_NAME_EVERY_NS per mount namespace (kl_named), so that its name
  *            is known for processes gone before their sockets are read, while the execs of a
  *            busy host (a build runs thousands a second) cost the recorder almost no wakeup
- *            and no work.
+ *            and no work. Such a naming record carries the path when bpf/exe_path.h can
+ *            build it for certain, and then wakes nobody (read at the next poll, no /proc).
+ *   kl_self  tp_btf/task_rename: the recorder's own fs->root, once at its start (it renames
+ *            itself to its own name), where exe_path.h stops as d_path() does.
  *
  * The probes never change what the program does; a read that fails drops the record and
  * counts it.
@@ -29,6 +32,7 @@
 
 #include "tlslog.h"
 #include "mntns_id.h"
+#include "exe_path.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -66,6 +70,9 @@ __u64 kl_counters[KL_CNT_NR];
 
 /* Whether exec records are wanted (user space sets it once the maps are ready). */
 const volatile __u32 kl_want_exec = 1;
+
+/* The recorder's process (kl_self), set by user space before it renames itself. */
+__u32 kl_self_tgid;
 
 static __always_inline void count(enum keylog_counter c)
 {
@@ -171,6 +178,18 @@ fail:
 	return 0;
 }
 
+SEC("tp_btf/task_rename")
+int BPF_PROG(kl_self, struct task_struct *t, const char *comm)
+{
+	struct task_struct *me = bpf_get_current_task_btf();
+
+	if (!kl_self_tgid || (bpf_get_current_pid_tgid() >> 32) != kl_self_tgid || kl_root_dentry)
+		return 0;
+	kl_root_mnt = (__u64)BPF_CORE_READ(me, fs, root.mnt);
+	kl_root_dentry = (__u64)BPF_CORE_READ(me, fs, root.dentry);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -206,6 +225,10 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	x->ino = nk.ino;
 	x->mntns_id = nk.mntns_id;
 	x->known = known;
-	bpf_ringbuf_submit(x, BPF_RB_FORCE_WAKEUP);
+	/* a known file needs only its name: with it in the record, nothing is urgent */
+	x->name_len = known && nk.mntns_id ? exe_path(p, bprm->file, x->name) : 0;
+	if (!x->name_len)
+		x->name[0] = '\0';
+	bpf_ringbuf_submit(x, x->name_len ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -81,7 +81,10 @@ struct keylog_named {
 
 /* A process that just ran execve(): user space looks at its executable before it runs far
  * (known 0), or only names it (known 1: a file looked at already, not named lately in its
- * mount namespace). */
+ * mount namespace). A known file's record carries its name when the probe could build it
+ * for certain (bpf/exe_path.h: as readlink of /proc/PID/exe gives it to the recorder); then
+ * it wakes nobody, and user space takes the name from the record instead of /proc. */
+#define KL_EXE_NAME_MAX 256u  /* a power of 2: ECAP_EXE_MAX, the longest name the store keeps */
 struct keylog_exec {
 	__u32 kind;             /* KL_EV_EXEC */
 	__u32 pid;
@@ -90,7 +93,8 @@ struct keylog_exec {
 	__u64 ino;
 	__u64 mntns_id;         /* the process's mount namespace (its id, mntns_id.h; 0: unknown) */
 	__u32 known;
-	__u32 pad;
+	__u32 name_len;         /* bytes of name (0: no name, read /proc/PID/exe); < KL_EXE_NAME_MAX */
+	char name[KL_EXE_NAME_MAX]; /* the executable's path, NUL at name_len */
 };
 
 enum keylog_counter {

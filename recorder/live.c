@@ -361,16 +361,13 @@ static int containers(struct live *L, uint64_t now)
 				L->p);
 }
 
-/* Drains everything that waits. */
+/* Drains everything that waits. The TLS probes' records first: an exec record that names a
+ * program (without waking us) is older than the socket records of the process it names, which
+ * then find the name remembered instead of reading /proc (where a short-lived client is gone). */
 static int drain(struct live *L)
 {
-	int rc = L->rb ? ring_buffer__consume(L->rb) : 0;
+	int rc;
 
-	if (rc < 0)
-		return rc;
-	rc = live_capture_consume(L->cap);
-	if (rc < 0)
-		return rc;
 #ifdef ECAP_HAVE_LIVE_TLS
 	if (L->tls) {
 		rc = live_tls_poll(L->tls, 0);
@@ -378,7 +375,11 @@ static int drain(struct live *L)
 			return rc;
 	}
 #endif
-	return 0;
+	rc = L->rb ? ring_buffer__consume(L->rb) : 0;
+	if (rc < 0)
+		return rc;
+	rc = live_capture_consume(L->cap);
+	return rc < 0 ? rc : 0;
 }
 
 /* The store refuses chunks while the disk is full (drop_when_full): say so at most once per

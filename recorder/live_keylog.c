@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -27,6 +28,9 @@
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "exec_name.h"
+#include "live_internal.h"
+#include "proc_info.h"
 #include "proc_maps.h"
 #include "proc_maps_query.h"
 #include "uprobe_attach.h"
@@ -57,6 +61,7 @@ struct live_keylog {
 	struct bpf_link *exec_link;       /* sched_process_exec */
 	uint64_t exec_ns;                 /* CLOCK_MONOTONIC of the exec being handled, or 0 */
 	uint64_t exec_mntns_id;           /* its process's mount namespace (bpf/mntns_id.h) */
+	uint64_t exec_names;              /* executables named by the exec record itself */
 	struct tls_probe probe[KL_FILES_MAX];
 	uint32_t nprobed, nfailed;
 	struct seen_file *seen;
@@ -337,14 +342,30 @@ static void tell_exe(struct live_keylog *k, const char *pid, uint32_t kdev, uint
 	k->exe_fn(k->ctx, kdev, ino, k->exec_mntns_id, name, k->exec_ns);
 }
 
-/* An exec of a program looked at before (x->known): only its name. */
-static void name_exe(struct live_keylog *k, const char *pid, const struct keylog_exec *x)
+/* An exec of a program looked at before (x->known): only its name, from the record when the
+ * probe built it (no /proc look: the process may be gone by now), else from /proc/PID/exe. */
+static void name_exe(struct live_keylog *k, const char *pid, const struct keylog_exec *x,
+		     size_t size)
 {
 	char path[64], name[PATH_MAX];
 	ssize_t l;
 
 	if (!k->exe_fn || !x->ino)
 		return;
+	if (exec_record_name(x, size, name, sizeof(name))) {
+		if (!x->mntns_id)
+			return;
+		k->exe_fn(k->ctx, (uint32_t)x->dev, x->ino, x->mntns_id, name, x->ts_ns);
+		k->exec_names++;
+		if (live_debug()) {
+			char shown[KL_EXE_NAME_MAX];
+
+			proc_info_printable(shown, sizeof(shown), name, strlen(name));
+			fprintf(stderr, "ecap-rec: tls: exec of pid %s named by its record: %s\n", pid,
+				shown);
+		}
+		return;
+	}
 	snprintf(path, sizeof(path), "/proc/%s/exe", pid);
 	l = readlink(path, name, sizeof(name) - 1);
 	if (l <= 0)
@@ -584,7 +605,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		k->exec_ns = x->ts_ns;
 		k->exec_mntns_id = x->mntns_id;
 		if (x->known)
-			name_exe(k, pid, x);
+			name_exe(k, pid, x, size);
 		else
 			scan_pid(k, pid, true, NULL, NULL);
 		k->exec_ns = 0;
@@ -599,6 +620,52 @@ static int on_event(void *ctx, void *data, size_t size)
 	who.tid = e->tid;
 	memcpy(who.comm, e->comm, sizeof(who.comm) - 1);
 	return k->fn(k->ctx, label, e->client_random, e->secret, e->secret_len, &who);
+}
+
+/* The probes, kl_self only where the kernel has its tracepoint (without it the exec records
+ * carry no names: learn_own_root()). NULL with errno. */
+static struct tlslog_bpf *open_and_load(void)
+{
+	struct tlslog_bpf *skel = tlslog_bpf__open();
+	int rc;
+
+	if (!skel)
+		return NULL;
+	if (libbpf_find_vmlinux_btf_id("task_rename", BPF_TRACE_RAW_TP) < 0)
+		bpf_program__set_autoload(skel->progs.kl_self, false);
+	rc = tlslog_bpf__load(skel);
+	if (rc < 0) {
+		tlslog_bpf__destroy(skel);
+		errno = -rc;
+		return NULL;
+	}
+	return skel;
+}
+
+/*
+ * Lets the exec probe learn our root directory (bpf/exe_path.h stops there, as readlink of
+ * /proc/PID/exe does for us): kl_self records it when this process renames itself, to the name
+ * it has. Until then, and for good when that fails, exec records carry no names and /proc is
+ * read as before.
+ */
+static void learn_own_root(struct live_keylog *k)
+{
+	struct bpf_link *l;
+	char comm[16] = "";
+
+	if (!bpf_program__autoload(k->skel->progs.kl_self))
+		return;
+	k->skel->bss->kl_self_tgid = (uint32_t)getpid();
+	l = bpf_program__attach(k->skel->progs.kl_self);
+	if (!l)
+		return;
+	if (prctl(PR_GET_NAME, comm) == 0)
+		prctl(PR_SET_NAME, comm);
+	bpf_link__destroy(l);
+	k->skel->bss->kl_self_tgid = 0;
+	if (!k->quiet && !k->skel->bss->kl_root_dentry)
+		fprintf(stderr, "ecap-rec: tls: exec records carry no names here: programs are "
+			"named from /proc\n");
 }
 
 int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, void *ctx,
@@ -616,7 +683,7 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 	k->quiet = quiet;
 	k->seen = calloc(SEEN_MAX, sizeof(*k->seen));
 	k->slot = calloc(SEEN_SLOTS, sizeof(*k->slot));
-	k->skel = tlslog_bpf__open_and_load();
+	k->skel = open_and_load();
 	if (!k->seen || !k->slot || !k->skel) {
 		rc = k->seen && k->slot ? -errno : -ENOMEM;
 		fprintf(stderr, "ecap-rec: tls: cannot load the key-log probes: %s\n",
@@ -630,6 +697,7 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 		live_keylog_stop(k);
 		return rc;
 	}
+	learn_own_root(k);
 	k->exec_link = bpf_program__attach(k->skel->progs.kl_exec);
 	if (!k->exec_link)
 		rc = -errno;

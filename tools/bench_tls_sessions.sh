@@ -10,7 +10,8 @@
 #     exec record), "curl4-1ns" each client's curls from one shell in the namespace;
 #   - sustained sessions: 4 s_time clients at once (the most this s_server gives here), with
 #     the TLS sessions and secrets the store holds counted against the sessions completed;
-#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second;
+#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second, and per
+#     exec record (1000 `unshare -m /bin/true`: each exec in a new mount namespace);
 #   - record -> queryable: from the end of a curl process until `ecap-export --pid` finds its
 #     packets, under an s_time load;
 #   - the store's CPU per session (bench_sessions) fresh and after each --preload;
@@ -57,7 +58,7 @@ done
 [ -z "$PAIRED" ] || [ -n "$BASE" ] ||
 	{ echo "bench_tls_sessions.sh: --paired needs --base" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench_tls_sessions.sh: needs root (live capture)" >&2; exit 2; }
-for t in openssl curl tcpdump ip nsenter; do
+for t in openssl curl tcpdump ip nsenter unshare; do
 	command -v "$t" >/dev/null || { echo "bench_tls_sessions.sh: $t is not installed" >&2; exit 2; }
 done
 for b in "$BUILD" ${BASE:+"$BASE"}; do
@@ -244,10 +245,25 @@ if [ -n "$PAIRED" ]; then
 fi
 echo
 echo "ecap-rec with no load of ours (the host's execs and TLS), CPU per second over 5 s:"
+declare -A IDLE
 for b in "$BUILD" ${BASE:+"$BASE"}; do
 	start ecap "$b" "$WORK/idle"; sleep 1
 	c0=$(cpu_ns "$R"); sleep 5; c1=$(cpu_ns "$R"); stop; rm -rf "$WORK/idle"
-	echo "- $(name_of "$b"): $(((c1 - c0) / 5000)) us/s (load $(load))"
+	IDLE[$b]=$(((c1 - c0) / 5000))
+	echo "- $(name_of "$b"): ${IDLE[$b]} us/s (load $(load))"
+done
+echo
+echo "ecap-rec's CPU per exec record: 1000 \`unshare -m /bin/true\` in a row (each a new mount"
+echo "namespace, so each exec of /bin/true there is recorded), and the same less the idle rate above:"
+for b in "$BUILD" ${BASE:+"$BASE"}; do
+	start ecap "$b" "$WORK/ex"; sleep 1
+	c0=$(cpu_ns "$R"); t0=$(date +%s%N)
+	for i in $(seq 1000); do unshare -m /bin/true; done
+	sleep 0.5
+	c1=$(cpu_ns "$R"); t1=$(date +%s%N); stop; rm -rf "$WORK/ex"
+	echo "- $(name_of "$b"): $(((c1 - c0) / 1000)) ns per exec," \
+		"$((((c1 - c0) - IDLE[$b] * (t1 - t0) / 1000000) / 1000)) ns less the idle rate" \
+		"($(((t1 - t0) / 1000000)) ms; load $(load))"
 done
 echo
 

@@ -17,22 +17,7 @@ need_cmd curl unshare mount python3 tshark
 S=$T/store
 PORT=$(free_port)
 CURL=$(readlink -f "$(command -v curl)")
-# a server that holds each request 0.3 s before its answer
-python3 -c '
-import socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1])))
-s.listen(8)
-while True:
-    c, _ = s.accept()
-    c.recv(4096)
-    time.sleep(0.3)
-    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
-    c.close()
-' "$PORT" >"$T/srv.log" 2>&1 &
-cleanup_pid $!
-wait_port "$PORT"
+slow_server "$PORT" "$T/srv.log"
 
 rec_start "$T/rec.log" -i lo --store "$S" "tcp port $PORT"
 
@@ -44,7 +29,7 @@ run_in_ns() {
 	mkdir "$dir"
 	: >"$dir/client"
 	unshare -m sh -c 'mount --bind "$1" "$2/client" && readlink /proc/self/ns/mnt >"$2/ns" &&
-		exec "$2/client" -s -o /dev/null "http://127.0.0.1:$3/"' sh "$CURL" "$dir" "$PORT" &
+		exec "$2/client" -s -o /dev/null "http://127.0.0.1:$3/slow"' sh "$CURL" "$dir" "$PORT" &
 	CLIENT_PID=$!
 	wait "$CLIENT_PID" || fail "the client in $dir failed"
 }

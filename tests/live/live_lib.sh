@@ -241,3 +241,24 @@ vlan_push_attach() {
 		ip netns exec "$NS" tc filter add dev "$NS_IF" egress bpf direct-action obj "$obj" \
 			sec tc || fail "cannot attach $obj to $NS_IF"
 }
+
+# slow_server PORT LOG: an HTTP server on 127.0.0.1:PORT (in the background, ended at exit)
+# that answers every request with "ok", 0.3 s late when its path has /slow in it, so that a
+# client lives long enough to be looked at in /proc; returns once it listens.
+slow_server() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    if b"/slow" in c.recv(4096):
+        time.sleep(0.3)
+    c.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n")
+    c.close()
+' "$1" >"$2" 2>&1 &
+	cleanup_pid $!
+	wait_port "$1"
+}
