@@ -21,7 +21,7 @@
 # load to half a second after its end, over the sessions completed. It prints a Markdown report.
 #
 #   tools/bench_tls_sessions.sh [--build DIR] [--base DIR] [--runs N] [--secs S]
-#                               [--preload "N ..."] [--probes N] [--paired]
+#                               [--preload "N ..."] [--probes N] [--paired] [--loads "L ..."]
 #
 #   --build DIR   the meson build to measure (default: $ECAP_BUILD, else ./build)
 #   --base DIR    a second build measured the same way, in turns (e.g. main's), for before/after
