@@ -27,7 +27,6 @@ enum {
 	ST_IFACE_NETNS,
 	ST_FLOW,
 	ST_FLOW_MAX,
-	ST_PROCINFO,
 	ST_FLOWSTAT,
 	ST_CHUNK,
 	ST_SESSION,
@@ -59,10 +58,6 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO NOTHING",
 	/* the largest flow id indexed: a record of a larger id makes a new row (add_flows) */
 	[ST_FLOW_MAX] = "SELECT max(id) FROM flows",
-	[ST_PROCINFO] = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, "
-			"exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) VALUES (?1, "
-			"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(pid, start) "
-			"DO UPDATE SET last_chunk = max(last_chunk, excluded.last_chunk)",
 	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
 			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5), "
 			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
@@ -149,12 +144,13 @@ struct flow_agg {
 };
 
 /* The chunk's rows written with one statement per table (index_rows.h). */
-enum { ROWS_FLOW, ROWS_PROC, ROWS_OWNER, ROWS_SESSION, ROWS_COUNT };
+enum { ROWS_FLOW, ROWS_PROC, ROWS_OWNER, ROWS_PROCINFO, ROWS_SESSION, ROWS_COUNT };
 
 static const struct index_rows_def *const rows_defs[ROWS_COUNT] = {
 	[ROWS_FLOW] = &index_flow_rows,
 	[ROWS_PROC] = &index_proc_rows,
 	[ROWS_OWNER] = &index_owner_rows,
+	[ROWS_PROCINFO] = &index_procinfo_rows,
 	[ROWS_SESSION] = &index_session_rows,
 };
 
@@ -875,26 +871,17 @@ static int add_owner_ranges(struct index *ix)
 	return err;
 }
 
-static int add_procinfo(struct index *ix, const struct ecap_proc_info *pi, uint64_t chunk_id)
+/* The chunk's processes rows, all with one statement (index_rows.h). */
+static int add_procinfo(struct index *ix, const struct chunk_meta *m)
 {
 	sqlite3_stmt *st;
-	int err = stmt(ix, ST_PROCINFO, &st);
-	if (err)
-		return err;
-	sqlite3_bind_int64(st, 1, pi->pid);
-	sqlite3_bind_int64(st, 2, (int64_t)pi->start_ns);
-	sqlite3_bind_int64(st, 3, (int64_t)pi->start_wall_ns);
-	sqlite3_bind_int64(st, 4, pi->ppid);
-	sqlite3_bind_text(st, 5, pi->parent_comm, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, pi->nspid);
-	sqlite3_bind_text(st, 7, pi->exe, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, pi->args, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, pi->cgroup, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, pi->container_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, pi->runtime, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 12, pi->pod_uid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 13, (int64_t)chunk_id);
-	return step(ix, ST_PROCINFO);
+	int64_t changes;
+	int err = 0;
+	if (m->n_procs && !(err = rows_stmt(ix, ROWS_PROCINFO, m->procs, m->n_procs, &st))) {
+		sqlite3_bind_int64(st, 1, (int64_t)m->id);
+		err = rows_step(ix, ROWS_PROCINFO, &changes);
+	}
+	return err;
 }
 
 static int add_container(struct index *ix, const struct ecap_container *c)
@@ -1344,8 +1331,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = add_flows(ix, m);
 	if (!err)
 		err = add_owner_ranges(ix);
-	for (size_t i = 0; i < m->n_procs && !err; i++)
-		err = add_procinfo(ix, &m->procs[i], m->id);
+	if (!err)
+		err = add_procinfo(ix, m);
 	for (size_t i = 0; i < m->n_containers && !err; i++)
 		err = add_container(ix, &m->containers[i]);
 	if (!err)

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * index_rows.c - the virtual tables through which index_add_chunk() writes a chunk's rows of
- * flows, flow_procs, owner_flows and tls_sessions with one statement per table
- * (index_rows.h), and those four tables' columns and statements.
+ * flows, flow_procs, owner_flows, processes and tls_sessions with one statement per table
+ * (index_rows.h), and those five tables' columns and statements.
  */
 #include "index_rows.h"
 
@@ -257,4 +257,44 @@ const struct index_rows_def index_session_rows = {
 		  "SELECT client_random, flow_id, ?1 FROM ecap_session_rows",
 	.column = session_column,
 	.size = sizeof(struct chunkmeta_session),
+};
+
+/* A text field of a record: NUL-terminated by the decoder, never read past its array. */
+#define RESULT_FIELD(ctx, field) \
+	sqlite3_result_text(ctx, field, (int)strnlen(field, sizeof(field)), SQLITE_STATIC)
+
+static void procinfo_column(sqlite3_context *ctx, const void *row, int col)
+{
+	const struct ecap_proc_info *p = row;
+	switch (col) {
+	case 0: sqlite3_result_int64(ctx, p->pid); break;
+	case 1: result_u64(ctx, p->start_ns); break;
+	case 2: result_u64(ctx, p->start_wall_ns); break;
+	case 3: sqlite3_result_int64(ctx, p->ppid); break;
+	case 4: RESULT_FIELD(ctx, p->parent_comm); break;
+	case 5: sqlite3_result_int64(ctx, p->nspid); break;
+	case 6: RESULT_FIELD(ctx, p->exe); break;
+	case 7: RESULT_FIELD(ctx, p->args); break;
+	case 8: RESULT_FIELD(ctx, p->cgroup); break;
+	case 9: RESULT_FIELD(ctx, p->container_id); break;
+	case 10: RESULT_FIELD(ctx, p->runtime); break;
+	default: RESULT_FIELD(ctx, p->pod_uid); break;
+	}
+}
+
+/* What a new process was, once per (pid, start): a record that comes again (in a later
+ * segment, or twice in one chunk) only moves last_chunk on; the rows are read in the chunk's
+ * order, so the first record of a process in a chunk is the one kept, as when each went in
+ * with a statement of its own. ?1: the chunk's id. */
+const struct index_rows_def index_procinfo_rows = {
+	.name = "ecap_procinfo_rows",
+	.declare = "CREATE TABLE x(pid, start, start_wall, ppid, parent_comm, nspid, exe, args, "
+		   "cgroup, container_id, runtime, pod_uid)",
+	.insert = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, exe, "
+		  "args, cgroup, container_id, runtime, pod_uid, last_chunk) SELECT pid, start, "
+		  "start_wall, ppid, parent_comm, nspid, exe, args, cgroup, container_id, runtime, "
+		  "pod_uid, ?1 FROM ecap_procinfo_rows WHERE true ON CONFLICT(pid, start) "
+		  "DO UPDATE SET last_chunk = max(last_chunk, excluded.last_chunk)",
+	.column = procinfo_column,
+	.size = sizeof(struct ecap_proc_info),
 };

@@ -68,6 +68,10 @@ extern const struct index_rows_def index_proc_rows;
 /* owner_flows: struct owner_range (owner_ranges.h) as it is. */
 extern const struct index_rows_def index_owner_rows;
 
+/* processes: struct ecap_proc_info (records.h) as it is; the statement's ?1 is the chunk's
+ * id. */
+extern const struct index_rows_def index_procinfo_rows;
+
 /* tls_sessions: struct chunkmeta_session (chunkmeta.h) as it is; the statement's ?1 is the
  * chunk's id. */
 extern const struct index_rows_def index_session_rows;

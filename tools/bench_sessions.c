@@ -35,9 +35,12 @@
  * --keep leaves the store in place (to measure an export of its sessions), instead of removing it.
  * --beacon N makes every Nth session's client one long-lived process (pid 3000, comm "beacon":
  * few flows spread over the whole store) instead of a new one, for timing selections by owner.
+ * --procs stores, as ecap-rec does for a new process (a curl per session), the record of each
+ * new client process (store_put_process: exe, command line, cgroup, parent) before its flow:
+ * the store's share of a new process per session. Off by default, so figures compare.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
- *                  [--keep] [--beacon N] [--source random|ring]
+ *                  [--keep] [--beacon N] [--source random|ring] [--procs]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -93,6 +96,7 @@ struct sim {
 	uint32_t beacon;              /* every beacon-th client is pid 3000; 0: none */
 	bool ring;                    /* --source ring: slices in order */
 	size_t ring_at;               /* where the next one starts */
+	bool procs;                   /* --procs: a process record per new client */
 };
 
 /* The bytes of the next packet of len bytes. */
@@ -138,10 +142,31 @@ static void make_flow(struct sim *m, struct flow_record *fr)
 	}
 }
 
+/* The record ecap-rec stores for a new client process (proc_owner_info), as a curl's. */
+static int put_process(struct sim *m, const struct ecap_proc *p)
+{
+	static struct ecap_proc_info pi;
+	memset(&pi, 0, sizeof(pi));
+	pi.pid = pi.nspid = p->pid;
+	pi.start_ns = p->start_ns;
+	pi.start_wall_ns = m->wall;
+	pi.ppid = 4001;
+	snprintf(pi.parent_comm, sizeof(pi.parent_comm), "bash");
+	snprintf(pi.exe, sizeof(pi.exe), "/usr/bin/curl");
+	snprintf(pi.args, sizeof(pi.args), "curl -sk -o /dev/null https://127.0.0.1:4433/");
+	snprintf(pi.cgroup, sizeof(pi.cgroup), "/user.slice/user-0.slice/session-1.scope");
+	return store_put_process(m->s, &pi);
+}
+
 static int one_session(struct sim *m)
 {
 	struct flow_record fr;
 	make_flow(m, &fr);
+	if (m->procs && fr.proc[0].pid != 3000) {
+		fr.proc[0].start_ns = m->mono;
+		if (put_process(m, &fr.proc[0]))
+			return fail(m, "process");
+	}
 	if (store_put_flow(m->s, &fr))
 		return fail(m, "flow");
 	uint8_t cr[32];
@@ -226,7 +251,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
-	bool lookup = false, keep = false;
+	bool lookup = false, keep = false, procs = false;
 	uint32_t beacon = 0;
 	int c;
 	static const struct option longopts[] = {
@@ -238,11 +263,12 @@ int main(int argc, char **argv)
 		{ "keep", no_argument, NULL, 'k' },
 		{ "beacon", required_argument, NULL, 'b' },
 		{ "source", required_argument, NULL, 'o' },
+		{ "procs", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:Ph", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -265,6 +291,9 @@ int main(int argc, char **argv)
 		case 'l':
 			lookup = true;
 			break;
+		case 'P':
+			procs = true;
+			break;
 		case 'o':
 			if (strcmp(optarg, "ring") && strcmp(optarg, "random")) {
 				fprintf(stderr, "bench_sessions: --source %s: random or ring\n",
@@ -276,7 +305,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
-				"[--beacon N] [--source random|ring]\n");
+				"[--beacon N] [--source random|ring] [--procs]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -296,6 +325,7 @@ int main(int argc, char **argv)
 	m.lookup = lookup;
 	m.beacon = beacon;
 	m.ring = ring;
+	m.procs = procs;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;

@@ -22,7 +22,7 @@
 # load to half a second after its end, over the sessions completed. It prints a Markdown report.
 #
 #   tools/bench_tls_sessions.sh [--build DIR] [--base DIR] [--runs N] [--secs S]
-#                               [--preload "N ..."] [--probes N] [--paired]
+#                               [--preload "N ..."] [--probes N] [--paired] [--loads "L ..."]
 #
 #   --build DIR   the meson build to measure (default: $ECAP_BUILD, else ./build)
 #   --base DIR    a second build measured the same way, in turns (e.g. main's), for before/after
@@ -31,6 +31,8 @@
 #   --preload L   bench_sessions preloads after the fresh run (default "1000000 2000000";
 #                 "" for none: each 1M is about 8 GB of segments and minutes)
 #   --probes N    record -> queryable probes (default 5)
+#   --loads L     the loads measured, of stime curl4 curl4-1ns stime4 (default all; the
+#                 paired runs take them but stime4)
 #   --paired      with --base: after the table, RUNS runs of each load recorded by both builds
 #                 at once, each run in both orders of their start, CPU per session by thread
 #
@@ -40,6 +42,7 @@
 set -u -o pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RUNS=3 SECS=4 PRELOAD="1000000 2000000" PROBES=5 PAIRED=''
+LOADS="stime curl4 curl4-1ns stime4"
 usage() { sed -n '4,/^# removed at the end/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -50,10 +53,16 @@ while [ $# -gt 0 ]; do
 	--preload) PRELOAD=${2?}; shift ;;
 	--probes) PROBES=${2:?}; shift ;;
 	--paired) PAIRED=1 ;;
+	--loads) LOADS=${2:?}; shift ;;
 	-h|--help) usage 0 ;;
 	*) echo "bench_tls_sessions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
+done
+for l in $LOADS; do
+	case "$l" in stime|curl4|curl4-1ns|stime4) ;;
+	*) echo "bench_tls_sessions.sh: unknown load '$l' (stime curl4 curl4-1ns stime4)" >&2; exit 2 ;;
+	esac
 done
 [ -z "$PAIRED" ] || [ -n "$BASE" ] ||
 	{ echo "bench_tls_sessions.sh: --paired needs --base" >&2; exit 2; }
@@ -222,7 +231,7 @@ echo
 echo "| load | recorder | sessions | recorder CPU | per session | load avg | store |"
 echo "|---|---|---|---|---|---|---|"
 for r in $(seq "$RUNS"); do
-	for l in stime curl4 curl4-1ns stime4; do
+	for l in $LOADS; do
 		one tcpdump "" "$l"
 		one "$(name_of "$BUILD")" "$BUILD" "$l"
 		[ -n "$BASE" ] && one "$(name_of "$BASE")" "$BASE" "$l"
@@ -237,7 +246,8 @@ if [ -n "$PAIRED" ]; then
 	echo "| load | recorder | sessions | main thread | other threads | load avg | store |"
 	echo "|---|---|---|---|---|---|---|"
 	for r in $(seq "$RUNS"); do
-		for l in stime curl4 curl4-1ns; do
+		for l in $LOADS; do
+			[ "$l" = stime4 ] && continue
 			paired "$l" "$BUILD" "$BASE"
 			paired "$l" "$BASE" "$BUILD"
 		done

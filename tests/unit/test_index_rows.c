@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_index_rows.c - index_add_chunk() writes a chunk's flows, owners and sessions with one
- * statement per table (schema/index_rows.h) when their keys come after the table's last, and
+ * test_index_rows.c - index_add_chunk() writes a chunk's flows, owners, processes and sessions
+ * with one statement per table (schema/index_rows.h) when their keys come after the table's last, and
  * one row at a time otherwise. Both must make the same rows: the same chunks are indexed into
  * an index where a row placed at the end of flows and tls_sessions beforehand sends every
  * record down the one-at-a-time path (the way every row was written before), into a fresh one
  * (the statements), and again with each chunk's records and sessions in another order; the
- * three indexes' tables must be equal row for row, and hold what the chunks say.
+ * three indexes' tables must be equal row for row, and hold what the chunks say (processes
+ * rows as each record's own statement made them before they were batched: the first record of
+ * a process kept, last_chunk the latest chunk that carried it).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,6 +68,19 @@ static struct flow_record c1_flows[5];
 static struct flow_record c2_flows[4], c3_flows[1];
 static struct chunkmeta_session c1_sessions[4], c2_sessions[3], c3_sessions[1];
 static struct chunkmeta_flowstat c1_stats[2], c2_stats[3];
+static struct ecap_proc_info c1_procs[3], c2_procs[2], c3_procs[1];
+
+static struct ecap_proc_info procinfo(uint32_t pid, const char *exe)
+{
+	struct ecap_proc_info p = { .pid = pid, .start_ns = 1000000ull * pid,
+				    .start_wall_ns = 1700000000000000000ull + pid, .ppid = 1,
+				    .nspid = pid };
+	snprintf(p.parent_comm, sizeof(p.parent_comm), "bash");
+	snprintf(p.exe, sizeof(p.exe), "%s", exe);
+	snprintf(p.args, sizeof(p.args), "%s -s https://example.test/", exe);
+	snprintf(p.cgroup, sizeof(p.cgroup), "/user.slice");
+	return p;
+}
 
 static void make_chunks(void)
 {
@@ -97,6 +112,15 @@ static void make_chunks(void)
 						   .first_ns = 10000, .last_ns = 10400 };
 	c3_flows[0] = flow(10, 1001, "curl");
 	c3_sessions[0] = session(10, 0xf1);
+	/* 501 twice in chunk 1 (the first record kept), again in chunk 2 and 3 (last_chunk) */
+	c1_procs[0] = procinfo(501, "/usr/bin/curl");
+	c1_procs[1] = procinfo(401, "/usr/bin/curl");
+	c1_procs[2] = procinfo(501, "/usr/bin/curl-later");
+	c2_procs[0] = procinfo(601, "/usr/bin/python3");
+	c2_procs[1] = procinfo(501, "/usr/bin/curl-again");
+	c3_procs[0] = procinfo(501, "/usr/bin/curl");
+	snprintf(c2_procs[0].container_id, sizeof(c2_procs[0].container_id), "%064x", 6);
+	snprintf(c2_procs[0].runtime, sizeof(c2_procs[0].runtime), "podman");
 }
 
 static struct chunk_meta chunk(uint64_t id, struct flow_record *flows, size_t n_flows,
@@ -112,6 +136,8 @@ static struct chunk_meta chunk(uint64_t id, struct flow_record *flows, size_t n_
 	m.n_sessions = n_sessions;
 	m.flowstats = stats;
 	m.n_flowstats = n_stats;
+	m.procs = id == 1 ? c1_procs : id == 2 ? c2_procs : c3_procs;
+	m.n_procs = id == 1 ? 3 : id == 2 ? 2 : 1;
 	return m;
 }
 
@@ -151,6 +177,7 @@ static char *dump(struct index *ix)
 		"SELECT chunk_id, ids_lo, ids_hi, hex(ids), hex(filter) FROM chunk_flow_keys "
 		"ORDER BY chunk_id",
 		"SELECT id, segment, offset, length, hex(flows), near_secrets FROM chunks ORDER BY id",
+		"SELECT * FROM processes ORDER BY pid, start",
 	};
 	size_t cap = 1 << 16, len = 0;
 	char *out = calloc(1, cap);
@@ -249,6 +276,17 @@ static void test_same_rows(void **state)
 	/* flow 10: its packets (chunk 2) with its record (chunk 3) */
 	assert_int_equal(index_int(batch, "SELECT packets * 100 + first_chunk * 10 + last_chunk "
 					"FROM flows WHERE id = 10"), 523);
+	/* processes: one row each, the first record's, with the last chunk that carried it */
+	assert_int_equal(index_int(batch, "SELECT count(*) FROM processes"), 3);
+	assert_int_equal(index_int(batch, "SELECT last_chunk FROM processes WHERE pid = 501"), 3);
+	assert_int_equal(index_int(batch, "SELECT exe = '/usr/bin/curl' AND args = "
+					"'/usr/bin/curl -s https://example.test/' AND ppid = 1 AND "
+					"parent_comm = 'bash' AND start_wall = 1700000000000000501 "
+					"FROM processes WHERE pid = 501"), 1);
+	assert_int_equal(index_int(batch, "SELECT last_chunk * 10 + (runtime = 'podman') + "
+					"(length(container_id) = 64) FROM processes WHERE pid = 601"),
+			 22);
+	assert_int_equal(index_int(batch, "SELECT last_chunk FROM processes WHERE pid = 401"), 1);
 	/* sessions: each once, flow 3's two, 0xb1 on flows 5 and 9 */
 	assert_int_equal(index_int(batch, "SELECT count(*) FROM tls_sessions"), 7);
 	assert_int_equal(index_int(batch, "SELECT count(*) FROM tls_sessions WHERE flow_id = 3"), 2);
