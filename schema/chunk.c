@@ -229,6 +229,8 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 	size_t cur = cb->n_eblk ? cb->epbs.len - cb->eblk[cb->n_eblk - 1].off : 0;
 	if (cb->n_eblk == 0 || cur >= CHUNK_BLOCK_TARGET ||
 	    cur + EPB_OVERHEAD_MAX + caplen > LZ4BLOCKS_MAX) {
+		if (cb->n_eblk)
+			chunk_builder_block_crc(cb, cb->n_eblk - 1);
 		struct chunk_epb_block *k = chunkmeta_grow((void **)&cb->eblk, &cb->n_eblk,
 							   &cb->cap_eblk, sizeof(*k));
 		if (!k)

@@ -24,9 +24,8 @@ struct lz4blocks_enc;
 #define CHUNK_BLOCK_TARGET (16u * 1024)
 
 /* Where a block of EPBs starts (its offset in `epbs`, its first packet), and the CRC-32C of
- * its bytes, computed where the block is compressed (chunk_builder_seal() on the store's
- * writer thread, or chunk_builder_precompress()), right before the compressor reads the same
- * bytes: not on the thread that appends packets, which would read them once more. */
+ * its bytes, computed when the next block starts (while they are still in the cache) or, for
+ * the last one, when the chunk is sealed. */
 struct chunk_epb_block {
 	uint32_t off, first_packet, crc;
 };

@@ -74,7 +74,8 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	size_t i = cb->n_packed;
 	if (i >= cb->n_eblk)
 		return false;
-	chunk_builder_block_crc(cb, i);
+	if (i + 1 == cb->n_eblk)
+		chunk_builder_block_crc(cb, i);
 	size_t end = i + 1 < cb->n_eblk ? cb->eblk[i + 1].off : cb->epbs.len;
 	uint32_t *len = chunkmeta_grow((void **)&cb->packed_len, &cb->n_packed, &cb->cap_packed,
 				       sizeof(*len));
@@ -217,6 +218,8 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	}
 	if ((err = block_maxima(cb, m->n_blocks)))
 		goto out;
+	if (cb->n_eblk > cb->n_packed)
+		chunk_builder_block_crc(cb, cb->n_eblk - 1); /* the last one, still open */
 	for (size_t i = 0, at = 0; i < cb->n_eblk; i++) {
 		const struct chunk_epb_block *k = &cb->eblk[i];
 		size_t end = i + 1 < cb->n_eblk ? cb->eblk[i + 1].off : cb->epbs.len;
@@ -226,7 +229,6 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 					 (uint32_t)(end - k->off), last - k->first_packet);
 			at += cb->packed_len[i];
 		} else {
-			chunk_builder_block_crc(cb, i);
 			err = put_block(m, enc, cb->epbs.data + k->off, end - k->off,
 					raw_off + k->off, k->first_packet, last - k->first_packet,
 					k->crc, true);
