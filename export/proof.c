@@ -26,8 +26,10 @@
  *   chain-head I HEX | chain-head none   the newest seal in the chain at export time
  *   chunks N
  *   chunk ID SEG OFF LEN HEX|- I|- N lines, by chunk id: a source chunk (one the export read),
- *                                  where it was stored, its data frame's SHA-256 (- for a
- *                                  chunk older than digests) and the seal of its segment
+ *                                  where it was stored, its chunk digest (metadata section
+ *                                  10: a SHA-256 of its data frame, of the kind its section
+ *                                  19 names, schema/chunk_digest.c; - for a chunk older than
+ *                                  digests) and the seal of its segment
  *                                  (- when its segment was not sealed yet)
  *   signature HEX                  Ed25519 (128 hex digits) of every byte before this line
  *

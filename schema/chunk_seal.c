@@ -10,6 +10,9 @@
  * the builder cut while packets arrived. The
  * EPBs are compressed from where they were written, never copied into one section first.
  *
+ * The chunk's digest (metadata section 10) is of kind BLOCKS (chunk_digest.c): each block's
+ * SHA-256, two blocks at a time, once the frame is complete.
+ *
  * EPB blocks may be compressed ahead, by chunk_builder_precompress() on another thread
  * before the chunk is handed to the writer (the store's own thread does that instead of
  * waiting for a writer that is behind); the seal then copies those.
@@ -21,11 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "chunk_digest.h"
 #include "crc32c.h"
 #include "ecap_config.h"
 #include "lz4blocks.h"
 #include "pcapng.h"
-#include "sha256.h"
 
 /* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
  * valid until the frame is written (the builder's EPBs), so a block stored as is can be
@@ -90,24 +93,6 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	}
 	*len = (uint32_t)(cb->packed.len - before);
 	return true;
-}
-
-static void hash_piece(const uint8_t *p, size_t len, void *ctx)
-{
-	sha256_update(ctx, p, len);
-}
-
-/* The SHA-256 of the data frame's stored bytes, as they will be written (refs included). */
-static int frame_digest(const struct lz4blocks_enc *enc, uint8_t out[SHA256_LEN])
-{
-	struct sha256 h = { 0 };
-	int err = sha256_init(&h);
-	if (!err) {
-		lz4blocks_frame_each(enc, hash_piece, &h);
-		sha256_final(&h, out);
-	}
-	sha256_free(&h);
-	return err;
 }
 
 /* The header's pcapng block ends (after the SHB and each IDB), where it may be cut. */
@@ -239,7 +224,11 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	if ((err = lz4blocks_end(&enc->frame)))
 		goto out;
 	m->data_len = (uint32_t)lz4blocks_frame_len(enc);
-	if ((err = frame_digest(enc, m->digest)))
+	/* the digest of the data frame as it will be written: its blocks two at a time, read
+	 * where they are (the builder's EPBs for blocks stored as is) */
+	m->digest_kind = CHUNK_DIGEST_BLOCKS;
+	const char *why;
+	if ((err = chunk_digest_enc(m, enc, m->digest, &why)))
 		goto out;
 	m->has_digest = true;
 	snprintf(m->version, sizeof(m->version), "ecap %s", ECAP_VERSION);

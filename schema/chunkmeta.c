@@ -60,9 +60,10 @@
  *       section 8 over them, so that a read of some flows orders its packets as a whole
  *       read does. Absent in older chunks.
  *  10 integrity (count 1; every chunk written since seals came in, seal.c):
- *       32 SHA-256 of the data frame's stored bytes, u16 version_len, the version of the
- *       recorder that wrote the chunk ("ecap 0.1.0"). A chunk without it is from an older
- *       ecap: its data frame has no digest of its own (its segment's seal covers it).
+ *       32 SHA-256 of the data frame's stored bytes, of the kind section 19 names
+ *       (chunk_digest.c), u16 version_len, the version of the recorder that wrote the chunk
+ *       ("ecap 0.1.0"). A chunk without it is from an older ecap: its data frame has no
+ *       digest of its own (its segment's seal covers it).
  *  11 processes (what an owning process was; a process may be repeated in later chunks):
  *       u32 pid, u64 start (ns since boot), u64 start on the wall clock (ns), u32 parent pid,
  *       u32 pid in its own pid namespace, 16 parent comm, then six u16 lengths and the bytes
@@ -91,7 +92,7 @@
  *       shorter than ECAP_IFDESC_MAX). Absent: 0, 0, "" for every interface.
  *  17 read plan (with flag 4; count 1, one u32; the body's first section when present): how
  *       many bytes of the decompressed body, from its start, hold this section and the ones
- *       a read of some flows needs, which the writer puts right after it: 10, 1, 16, 8, 13,
+ *       a read of some flows needs, which the writer puts right after it: 19, 10, 1, 16, 8, 13,
  *       7, 9, 18 and 4 (those present). Such a reader decodes only that part of the body (an
  *       LZ4 block decodes a prefix alone) and skips the flow records and flow stats, most of
  *       a busy chunk's metadata; the other sections follow. Absent in older chunks.
@@ -100,8 +101,17 @@
  *       first: the id itself; ids are at least 1 and strictly ascend), then its chunk-local
  *       index (its element of section 3; each index once). With section 4 it tells a reader
  *       which packets are a flow's without section 3.
+ *  19 digest kind (count 1, one u32; right after 17, before 10, in chunks that have it): which
+ *       SHA-256 of the data frame section 10 holds (chunk_digest.c): 1, the SHA-256 over the
+ *       SHA-256 of each data block of section 7 (with flag 4). Absent: 0, the SHA-256 of the
+ *       data frame's bytes in one stream. Section 10 had no room for it: its two bytes after
+ *       the digest are the version's length, and a decoder before this one takes the section
+ *       only at exactly 34 + that length bytes and count 1, so a field added there would
+ *       make it refuse the whole metadata frame; it skips an unknown section. A kind a reader
+ *       does not know is kept, and the chunk's digest reported as not checkable.
  * Sections may come in any order but these: 8 and 16 after 1, 9 after 1 and 7, 12 after 2,
- * and 17 first. Unknown section types are skipped by byte_len, so the format can grow.
+ * and 17 first (19 and 10 right after it, for a read of the digest alone). Unknown section
+ * types are skipped by byte_len, so the format can grow.
  *
  * A chunk is valid when the meta CRC matches, the data frame is data_len bytes long, and it
  * decompresses to raw_len bytes: with flag 4 every block matches its CRC-32C and size, else
@@ -158,6 +168,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->n_ifaces = m->n_flows = m->n_flowstats = m->n_pktflow = m->n_sessions = m->n_drops = 0;
 	m->n_blocks = m->n_blockmax = 0;
 	m->has_digest = false;
+	m->digest_kind = 0;
 	m->version[0] = 0;
 	m->n_procs = 0;
 	m->n_containers = 0;
@@ -454,7 +465,7 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 			BAD("section overruns the body");
 		const uint8_t *s = p, *send = p + blen;
 		p += blen;
-		if (digest_only && type != SEC_INTEGRITY)
+		if (digest_only && type != SEC_INTEGRITY && type != SEC_DIGEST_KIND)
 			continue;
 		size_t elem = type == SEC_FLOWS ? FLOW_LEN : type == SEC_FLOWSTATS ? FLOWSTAT_LEN :
 			      type == SEC_PKTFLOW ? 4 : type == SEC_SESSIONS ? SESSION_LEN :
@@ -463,6 +474,7 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 			      type == SEC_OWNER_START ? OWNER_START_LEN :
 			      type == SEC_HEADER_BLOCKS ? HEADER_BLOCKS_LEN :
 			      type == SEC_READ_PLAN ? READ_PLAN_LEN :
+			      type == SEC_DIGEST_KIND ? DIGEST_KIND_LEN :
 			      type == SEC_LINKS ? LINK_LEN : 0;
 		if (elem && (uint64_t)count * elem != blen)
 			BAD("section length disagrees with its count");
@@ -654,6 +666,11 @@ static int decode_body(struct chunk_meta *m, const uint8_t *p, size_t len,
 			m->has_digest = true;
 			break;
 		}
+		case SEC_DIGEST_KIND:
+			if (count != 1)
+				BAD("digest kind section is malformed");
+			m->digest_kind = le32_load(s);
+			break;
 		default:
 			break;
 		}
@@ -713,13 +730,14 @@ static int check_blocks(const struct chunk_meta *m, const char **why)
 /*
  * With a read plan (a body that starts with section 17): only the plan's part of the body
  * into *out, allocated, its length in *out_len; with digest_only, only as far as the end of
- * the integrity section when it comes right after the plan's own. 1: a plan was found, 0:
- * there is none (read the whole body), <0 errno.
+ * the integrity section when it comes right after the plan's own (or after the plan and the
+ * digest kind). 1: a plan was found, 0: there is none (read the whole body), <0 errno.
  */
 static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, bool lz4,
 		     bool digest_only, uint8_t **out, uint32_t *out_len, const char **why)
 {
-	uint8_t head[12 + READ_PLAN_LEN + 12]; /* the plan's section, the next one's header */
+	/* the plan's section, the digest kind's, the next one's header */
+	uint8_t head[12 + READ_PLAN_LEN + 12 + DIGEST_KIND_LEN + 12];
 	int got = body_len < sizeof(head) ? (int)body_len : (int)sizeof(head);
 	if (lz4)
 		got = LZ4_decompress_safe_partial((const char *)body, (char *)head, (int)body_len,
@@ -732,9 +750,13 @@ static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, 
 	uint32_t want = le32_load(head + 12);
 	if (want < 12 + READ_PLAN_LEN || want > body_raw)
 		BAD("read plan overruns the metadata body");
-	if (digest_only && got == (int)sizeof(head) && want >= sizeof(head) &&
-	    le16_load(head + 16) == SEC_INTEGRITY && le32_load(head + 24) <= want - sizeof(head))
-		want = (uint32_t)sizeof(head) + le32_load(head + 24);
+	uint32_t at = 12 + READ_PLAN_LEN; /* the section after the plan's */
+	if (got >= (int)(at + 12 + DIGEST_KIND_LEN) && le16_load(head + at) == SEC_DIGEST_KIND &&
+	    le32_load(head + at + 8) == DIGEST_KIND_LEN)
+		at += 12 + DIGEST_KIND_LEN;
+	if (digest_only && got >= (int)(at + 12) && want >= at + 12 &&
+	    le16_load(head + at) == SEC_INTEGRITY && le32_load(head + at + 8) <= want - (at + 12))
+		want = at + 12 + le32_load(head + at + 8);
 	if (!lz4 && want > body_len)
 		BAD("metadata body is cut short"); /* only when peeking at a frame's start */
 	*out = malloc(want);

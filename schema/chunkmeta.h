@@ -91,9 +91,11 @@ struct chunk_meta {
 	/* with blocks: element b * n_ifaces + i is the latest time of interface i in block b
 	 * (0: none), so that a read that skips blocks orders like a whole read (section 9) */
 	uint64_t *blockmax;                      size_t n_blockmax, cap_blockmax;
-	/* integrity: the data frame's SHA-256 and who wrote it (absent in older chunks) */
+	/* integrity: the data frame's SHA-256 and who wrote it (absent in older chunks), and
+	 * which SHA-256 of it (section 19; chunk_digest.h: 0 in chunks without it) */
 	bool has_digest;
 	uint8_t digest[CHUNKMETA_DIGEST_LEN];
+	uint32_t digest_kind;
 	char version[CHUNKMETA_VERSION_MAX];
 	struct ecap_proc_info *procs;            size_t n_procs, cap_procs;
 	struct ecap_container *containers;       size_t n_containers, cap_containers;
@@ -155,15 +157,15 @@ struct chunkmeta_want {
  * interfaces and their order, the blocks, the integrity section, the packets' flows, and of
  * the flow directory the entries of the flows in want (NULL: none) into flowdir.
  * m->plan_only says which. With want->digest_only, of a chunk with a plan only the header
- * and the integrity section (has_digest, digest, version) are read. Of a plan, the packets'
+ * and the integrity sections (has_digest, digest, digest_kind, version) are read. Of a plan, the packets'
  * chunk-local flows (pktflow) are not checked against the chunk's flow count (plan_flows):
  * a reader bounds those it uses (chunk_view_parse_blocks does).
  */
 long chunkmeta_decode_plan(const uint8_t *p, size_t avail, struct chunk_meta *m,
 			   const struct chunkmeta_want *want, const char **why);
 /*
- * The digest and version a chunk's metadata frame claims (has_digest, digest, version, id,
- * flags), from its first avail bytes, which may end inside the frame: of a chunk with a read
+ * The digest and version a chunk's metadata frame claims (has_digest, digest, digest_kind,
+ * version, id, flags), from its first avail bytes, which may end inside the frame: of a chunk with a read
  * plan, the integrity section that starts it. Not verified (the frame's CRC covers all of
  * it): a caller confirms it against a verified read of the same chunk. Returns the frame's
  * length; 0 when p holds no metadata frame; -ENODATA when the bytes end before the digest;

@@ -269,11 +269,17 @@ static int put_block_sections(const struct chunk_meta *m, struct buf *b)
 	return 0;
 }
 
+/* Sections 19 (when the digest is not of kind 0) and 10. */
 static int put_integrity(const struct chunk_meta *m, struct buf *b)
 {
 	uint8_t *p;
 	if (!m->has_digest)
 		return 0;
+	if (m->digest_kind) {
+		if (!(p = put_section(b, SEC_DIGEST_KIND, 1, DIGEST_KIND_LEN)))
+			return -ENOMEM;
+		le32_store(p, m->digest_kind);
+	}
 	size_t vl = strnlen(m->version, sizeof(m->version) - 1);
 	if (!(p = put_section(b, SEC_INTEGRITY, 1, INTEGRITY_LEN + vl)))
 		return -ENOMEM;

@@ -262,6 +262,37 @@ void lz4blocks_frame_each(const struct lz4blocks_enc *e,
 		fn(e->frame.data + from, e->frame.len - from, ctx);
 }
 
+/* Piece k of the frame (lz4blocks_cursor): its bytes and length. */
+static const uint8_t *frame_piece(const struct lz4blocks_enc *e, size_t k, size_t *len)
+{
+	size_t j = k / 2;
+	if (k % 2) {
+		*len = e->refs[j].len;
+		return e->refs[j].src;
+	}
+	size_t lo = j ? e->refs[j - 1].at : 0, hi = j < e->n_refs ? e->refs[j].at : e->frame.len;
+	*len = hi - lo;
+	return e->frame.data + lo;
+}
+
+const uint8_t *lz4blocks_frame_span(const struct lz4blocks_enc *e, struct lz4blocks_cursor *c,
+				    size_t off, size_t len)
+{
+	static const uint8_t none;
+	if (!len)
+		return &none;
+	for (; c->piece <= 2 * e->n_refs; c->piece++) {
+		size_t plen;
+		const uint8_t *p = frame_piece(e, c->piece, &plen);
+		if (off < c->start)
+			return NULL; /* asked backwards */
+		if (off - c->start < plen)
+			return len <= plen - (off - c->start) ? p + (off - c->start) : NULL;
+		c->start += plen;
+	}
+	return NULL;
+}
+
 struct iov_fill {
 	struct iovec *v;
 	size_t n;

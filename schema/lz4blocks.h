@@ -73,6 +73,16 @@ void lz4blocks_frame_reset(struct lz4blocks_enc *e);
 /* Calls fn for each piece of the frame in order (its own bytes and the refs'), none empty. */
 void lz4blocks_frame_each(const struct lz4blocks_enc *e,
 			  void (*fn)(const uint8_t *p, size_t len, void *ctx), void *ctx);
+/* A reader of the frame being written by offset (lz4blocks_frame_span), from the start. */
+struct lz4blocks_cursor {
+	size_t piece;  /* 2j: the frame's own bytes before ref j (after ref j-1); 2j+1: ref j */
+	size_t start;  /* the frame offset where that piece starts */
+};
+/* Frame bytes [off, off + len) where they lie, when they lie in one piece (the frame's own
+ * buffer or one ref); NULL when they straddle pieces or run past the end. Offsets asked must
+ * not decrease from one call to the next with the same cursor (zeroed to begin). */
+const uint8_t *lz4blocks_frame_span(const struct lz4blocks_enc *e, struct lz4blocks_cursor *c,
+				    size_t off, size_t len);
 /* The frame as an iovec array from index first on (*iov grown as needed, *cap its room):
  * returns the count of entries in all (first included) or -ENOMEM. */
 int lz4blocks_frame_iov(const struct lz4blocks_enc *e, size_t first, struct iovec **iov,

@@ -4,8 +4,9 @@
  *
  * FORMAT (all integers little-endian)
  *
- * Chunk digest: the SHA-256 of a chunk's data frame as stored, kept in its metadata
- * (section 10, chunkmeta.c). Chunk link: SHA-256(meta frame bytes || chunk digest); the meta
+ * Chunk digest: a SHA-256 of a chunk's data frame as stored, kept in its metadata (section
+ * 10, chunkmeta.c; of the kind section 19 names, chunk_digest.c: over each data block's
+ * SHA-256 in chunks since it, of the frame in one stream before). Chunk link: SHA-256(meta frame bytes || chunk digest); the meta
  * frame carries the digest too (in chunks written since seals came in) and its CRC-32C.
  *
  * Segment digest: SHA-256 of
@@ -15,8 +16,8 @@
  *        a gap:    u8 2, u64 length, SHA-256 of its bytes (bytes that are no valid chunk:
  *                  damage that recovery skipped before the segment was sealed)
  *     u64 the file's length.
- * The writer computes it as it writes (one pass over the data frame, for the chunk digest;
- * the link hashes the small meta frame); a verifier walks the file and gets the same value
+ * The writer computes it as it writes (one pass over the data frame's blocks, for the chunk
+ * digest; the link hashes the small meta frame); a verifier walks the file and gets the same value
  * when no byte changed. Any change to a byte, a chunk moved, dropped or added, a segment
  * renamed into another's place, changes it.
  *
@@ -57,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chunk_digest.h"
 #include "crc32c.h"
 #include "ecap_config.h"
 #include "le.h"
@@ -181,6 +183,35 @@ static void walk_bad(struct seal_walk *w, uint64_t off, const char *why)
 	}
 }
 
+/* A chunk whose digest differs (or cannot be made: why), named with its id and, when a
+ * block's CRC-32C shows it, the data block. */
+static void walk_mismatch(struct seal_walk *w, uint64_t off, const struct chunk_meta *m,
+			  const uint8_t *data, const char *why)
+{
+	if (w->first_bad_off != UINT64_MAX)
+		return;
+	struct chunk_digest_where at;
+	if (why) {
+		snprintf(w->first_bad_text, sizeof(w->first_bad_text), "chunk %llu: the data "
+			 "frame's SHA-256 cannot be checked: %s", (unsigned long long)m->id, why);
+	} else {
+		chunk_digest_where(m, data, m->data_len, &at);
+		if (at.block == SIZE_MAX)
+			snprintf(w->first_bad_text, sizeof(w->first_bad_text), "chunk %llu: the "
+				 "data frame's SHA-256 differs from the one in its chunk metadata",
+				 (unsigned long long)m->id);
+		else
+			snprintf(w->first_bad_text, sizeof(w->first_bad_text), "chunk %llu: the "
+				 "data frame's SHA-256 differs from the one in its chunk metadata: "
+				 "data block %zu of %zu (data frame bytes %u..%u): %s",
+				 (unsigned long long)m->id, at.block + 1, m->n_blocks,
+				 m->blocks[at.block].data_off,
+				 m->blocks[at.block].data_off + m->blocks[at.block].data_len,
+				 at.why);
+	}
+	walk_bad(w, off, w->first_bad_text);
+}
+
 static void walk_version(struct seal_walk *w, const char *v)
 {
 	for (size_t i = 0; i < w->n_versions; i++)
@@ -205,18 +236,21 @@ int seal_acc_file(struct seal_acc *a, int fd, uint64_t from, uint64_t to, struct
 		if (r > 0) {
 			uint8_t d[SHA256_LEN], link[SHA256_LEN];
 			size_t mlen = frames.len - m.data_len;
-			if ((err = sha256_once(frames.data + mlen, m.data_len, d)) ||
-			    (err = seal_chunk_link(frames.data, mlen, d, link)))
+			const uint8_t *data = frames.data + mlen;
+			const char *cwhy = NULL;
+			int derr = chunk_digest_frame(&m, data, m.data_len, d, &cwhy);
+			if (derr == -EBADMSG) /* a digest it cannot make: the seal cannot match */
+				derr = sha256_once(data, m.data_len, d);
+			if ((err = derr) || (err = seal_chunk_link(frames.data, mlen, d, link)))
 				break;
 			seal_acc_chunk(a, &m, (uint64_t)r, link);
 			if (w) {
 				w->chunks++;
 				if (!m.has_digest) {
 					w->no_digest++;
-				} else if (memcmp(d, m.digest, SHA256_LEN)) {
+				} else if (cwhy || memcmp(d, m.digest, SHA256_LEN)) {
 					w->digest_mismatches++;
-					walk_bad(w, off, "the data frame's SHA-256 differs from the "
-						 "one in its chunk metadata");
+					walk_mismatch(w, off, &m, data, cwhy);
 				}
 				walk_version(w, m.has_digest ? m.version : "ecap before 0.1 seals");
 			}

@@ -79,14 +79,16 @@ struct seal_walk {
 	uint64_t tail_gap_off;        /* of a gap with no valid chunk after it up to the end
 				       * (what recovery cuts as a torn tail); UINT64_MAX: none */
 	const char *first_bad_why;
+	char first_bad_text[192];     /* first_bad_why, when it names a chunk and a block */
 	char versions[4][CHUNKMETA_VERSION_MAX]; /* the recorder versions met (first four) */
 	size_t n_versions;
 };
 
 /*
  * Feed bytes [from, to) of segment fd to a, chunk by chunk: each chunk's data frame is
- * hashed and compared with its metadata's digest; bytes that are no valid chunk go in as a
- * gap. w (may be NULL) counts what was found. 0 or -errno from reading.
+ * hashed (chunk_digest_frame, of the chunk's digest kind) and compared with its metadata's
+ * digest, a mismatch named by chunk and, where its CRC-32C shows it, data block; bytes that
+ * are no valid chunk go in as a gap. w (may be NULL) counts what was found. 0 or -errno from reading.
  */
 int seal_acc_file(struct seal_acc *a, int fd, uint64_t from, uint64_t to, struct seal_walk *w);
 

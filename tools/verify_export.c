@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "chunk_digest.h"
 #include "hex.h"
 #include "proof.h"
 #include "segment.h"
@@ -148,8 +149,13 @@ static void check_chunk(const struct verify_opts *o, int dirfd, const struct pro
 		return;
 	}
 	size_t mlen = v->frames.len - v->meta.data_len;
-	if (sha256_once(v->frames.data + mlen, v->meta.data_len, d) ||
-	    (c->has_digest && memcmp(d, c->digest, SHA256_LEN))) {
+	int err = chunk_digest_frame(&v->meta, v->frames.data + mlen, v->meta.data_len, d, &why);
+	if (err == -EBADMSG) {
+		verify_say(true, "%s/%s: offset %" PRIu64 ": chunk %" PRIu64 "'s data frame cannot "
+			   "be checked: %s", o->store, name, c->offset, c->id, why);
+		return;
+	}
+	if (err || (c->has_digest && memcmp(d, c->digest, SHA256_LEN))) {
 		verify_say(true, "%s/%s: offset %" PRIu64 ": chunk %" PRIu64 "'s data frame differs "
 			   "from the digest in the proof", o->store, name, c->offset, c->id);
 		return;

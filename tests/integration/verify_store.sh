@@ -57,11 +57,12 @@ case_() {
 	info "$name: $(tail -1 out.txt | cut -c1-160)"
 }
 
-# a byte near the end of the second chunk of segment 2: in its data frame's last block
-DATA2=$(sqlite3 S/index.db "SELECT offset + length - 64 FROM chunks WHERE segment = 2 ORDER BY id
-	LIMIT 1 OFFSET 1")
+# a byte near the end of the second chunk of segment 2: in its data frame's last block, which
+# the report names (chunk id, block n of n) after the chunk's digest of its blocks differs
+IFS='|' read -r DATA2 CHUNK2 < <(sqlite3 S/index.db "SELECT offset + length - 64, id FROM chunks
+	WHERE segment = 2 ORDER BY id LIMIT 1 OFFSET 1")
 case_ "byte flipped in a sealed segment's data" 1 \
-	"X/seg-00000002.ecap: offset [1-9][0-9]*: the data frame's SHA-256 differs" \
+	"X/seg-00000002.ecap: offset [1-9][0-9]*: chunk $CHUNK2: the data frame's SHA-256 differs .*: data block \([0-9]*\) of \1 (data frame bytes [0-9]*\.\.[0-9]*): data block fails its CRC-32C (sealed segment" \
 	flip X/seg-00000002.ecap "$DATA2"
 case_ "byte flipped in a chunk's metadata" 1 \
 	"X/seg-00000002.ecap: offset 0: metadata checksum mismatch" \

@@ -31,10 +31,12 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "chunk_digest.h"
 #include "crc32c.h"
 #include "lz4blocks.h"
 #include "pcapng.h"
 #include "segment.h"
+#include "sha256.h"
 #include "store.h"
 #include "tmp_store.h"
 
@@ -249,6 +251,56 @@ static void test_key_log_line(void **state)
 	}
 }
 
+/* ---- the chunk's digest ------------------------------------------------------------- */
+
+/*
+ * The digest of m's data frame at frame as chunk_digest.c specifies kind BLOCKS, made here
+ * from that text with the plain SHA-256 of sha256.h: the header naming the scheme and the
+ * counts, the frame header, each block's size word and the SHA-256 of its bytes, the end.
+ * The chunk's digest must be it (of kind BLOCKS), not the SHA-256 of the frame in one
+ * stream, and chunk_digest_frame must make the same; of kind 0 it makes the one stream.
+ */
+static void check_digest(struct chunk_meta *m, const uint8_t *frame)
+{
+	size_t n = m->n_blocks, len = m->data_len, head = m->blocks[0].data_off;
+	size_t end = m->blocks[n - 1].data_off + m->blocks[n - 1].data_len;
+	struct buf in = { 0 };
+	uint8_t v[4], d[SHA256_LEN], want[SHA256_LEN], flat[SHA256_LEN];
+	const char *why;
+	assert_int_equal(buf_append(&in, "ECAP-SHA256-BLK1", 16), 0);
+	const size_t nums[4] = { n, len, head, len - end };
+	for (int i = 0; i < 4; i++) {
+		v[0] = (uint8_t)nums[i], v[1] = (uint8_t)(nums[i] >> 8);
+		v[2] = (uint8_t)(nums[i] >> 16), v[3] = (uint8_t)(nums[i] >> 24);
+		assert_int_equal(buf_append(&in, v, 4), 0);
+	}
+	assert_int_equal(buf_append(&in, frame, head), 0);
+	for (size_t i = 0; i < n; i++) {
+		const struct chunkmeta_block *b = &m->blocks[i];
+		assert_int_equal(buf_append(&in, frame + b->data_off, 4), 0);
+		assert_int_equal(sha256_once(frame + b->data_off + 4, b->data_len - 4, d), 0);
+		assert_int_equal(buf_append(&in, d, SHA256_LEN), 0);
+	}
+	assert_int_equal(buf_append(&in, frame + end, len - end), 0);
+	assert_int_equal(sha256_once(in.data, in.len, want), 0);
+	buf_free(&in);
+
+	assert_true(m->has_digest);
+	assert_int_equal(m->digest_kind, CHUNK_DIGEST_BLOCKS);
+	assert_memory_equal(m->digest, want, SHA256_LEN);
+	assert_int_equal(sha256_once(frame, len, flat), 0);
+	assert_memory_not_equal(m->digest, flat, SHA256_LEN);
+	assert_int_equal(chunk_digest_frame(m, frame, len, d, &why), 0);
+	assert_memory_equal(d, want, SHA256_LEN);
+	m->digest_kind = CHUNK_DIGEST_FLAT;
+	assert_int_equal(chunk_digest_frame(m, frame, len, d, &why), 0);
+	assert_memory_equal(d, flat, SHA256_LEN);
+	m->digest_kind = 7;
+	assert_int_equal(chunk_digest_frame(m, frame, len, d, &why), -EBADMSG);
+	assert_non_null(strstr(why, "kind"));
+	m->digest_kind = CHUNK_DIGEST_BLOCKS;
+}
+
 /* ---- the builder: blocks compressed ahead of the seal ---------------------------------- */
 
 /* Seal cb, put both frames together as a writer would and read them back: the section's
@@ -269,6 +321,7 @@ static void seal_and_check(struct chunk_builder *cb, struct lz4blocks_enc *enc)
 	const char *why = NULL;
 	assert_int_equal(chunkmeta_decode(frames.data, frames.len, &m, &why), (long)meta.len);
 	assert_int_equal(frames.len, meta.len + m.data_len);
+	check_digest(&m, frames.data + meta.len);
 	assert_int_equal(segment_decompress(&m, &frames, &raw, &why), 0);
 	assert_int_equal(m.packets, cb->meta.packets);
 	assert_true(raw.len > cb->epbs.len);
@@ -418,6 +471,11 @@ static void sealed_frames(struct chunk_builder *cb, struct lz4blocks_enc *enc, s
 	for (int i = 0; i < cnt; i++)
 		assert_int_equal(buf_append(frames, iov[i].iov_base, iov[i].iov_len), 0);
 	free(iov);
+	struct chunk_meta m = { 0 };
+	const char *why = NULL;
+	assert_int_equal(chunkmeta_decode(frames->data, frames->len, &m, &why), (long)meta.len);
+	check_digest(&m, frames->data + meta.len);
+	chunkmeta_free(&m);
 	buf_free(&meta);
 }
 
@@ -709,6 +767,9 @@ static void test_read_plan(void **state)
 			 (long)whole.length);
 	assert_true(dig.has_digest);
 	assert_memory_equal(dig.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
+	assert_int_equal(whole.digest_kind, CHUNK_DIGEST_BLOCKS);
+	assert_int_equal(plan.digest_kind, CHUNK_DIGEST_BLOCKS);
+	assert_int_equal(dig.digest_kind, CHUNK_DIGEST_BLOCKS);
 	assert_string_equal(dig.version, whole.version);
 	assert_int_equal(dig.n_pktflow, 0);
 
@@ -722,6 +783,7 @@ static void test_read_plan(void **state)
 	assert_true(peek.has_digest);
 	assert_int_equal(peek.id, whole.id);
 	assert_memory_equal(peek.digest, whole.digest, CHUNKMETA_DIGEST_LEN);
+	assert_int_equal(peek.digest_kind, CHUNK_DIGEST_BLOCKS);
 	assert_string_equal(peek.version, whole.version);
 	assert_int_equal(chunkmeta_peek_digest(head, 80, &peek, &why), -ENODATA);
 	chunkmeta_free(&peek);
@@ -805,6 +867,21 @@ static void test_incompressible(void **state)
 	written_meta(f, ids, true, &m);
 	assert_true(m.data_len > m.raw_len - m.raw_len / 50);
 	assert_true(m.data_len < m.raw_len + m.raw_len / 100);
+	{ /* blocks stored as is: the writer hashed them where the builder held them */
+		char seg[128];
+		struct buf frames = { 0 };
+		const char *why = NULL;
+		uint64_t size;
+		struct chunk_meta w = { 0 };
+		segment_path(f->dir, seg, sizeof(seg));
+		int fd = open_segment(seg, &size);
+		long r = segment_read_chunk(fd, 0, size, &w, &frames, &why);
+		close(fd);
+		assert_true(r > 0);
+		check_digest(&w, frames.data + frames.len - w.data_len);
+		chunkmeta_free(&w);
+		buf_free(&frames);
+	}
 	static uint32_t all[N_PKTS];
 	assert_int_equal(read_numbers(f->dir, NULL, all), N_PKTS);
 	for (uint32_t i = 0; i < N_PKTS; i++)

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sha256_x2.c - SHA-256 of two messages at once (sha256_x2.h), written from FIPS 180-4 (the
+ * constants of 4.2.2 and 5.3.3, the padding of 5.1.1, the schedule and rounds of 6.2.2) and
+ * Intel's description of the SHA extensions (the SHA256RNDS2, SHA256MSG1 and SHA256MSG2
+ * instructions, and the state layout they work on).
+ *
+ * The extensions keep the eight working variables in two registers, ABEF and CDGH (A in the
+ * highest 32 bits); SHA256RNDS2 makes two rounds from CDGH, ABEF and the two words W+K in the
+ * low half of its third operand, and returns the new ABEF (the old ABEF is the new CDGH).
+ * SHA256MSG1 and SHA256MSG2 compute the sigma0 and sigma1 halves of the message schedule four
+ * words at a time. Each message is a lane: its state, and a list of 64-byte blocks (its whole
+ * blocks where they are, then the one or two padded blocks made from its tail). While both
+ * lanes have blocks, each group of four rounds is issued for lane a, then for lane b, so that
+ * the CPU overlaps the two dependency chains; the lane left over goes on alone.
+ *
+ * Run-time choice: CPUID leaf 7 EBX bit 29 (SHA), leaf 1 ECX bits 9 and 19 (SSSE3, SSE4.1).
+ * Without them, or on another architecture, each message goes through sha256_once().
+ */
+#include "sha256_x2.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define SHA256_X2_HW 1
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+/* 0: not asked yet; 1: use the extensions; 2: do not (absent, or forbidden). */
+static int hw_state;
+
+#ifdef SHA256_X2_HW
+
+static const uint32_t sha256_init_h[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
+static const uint32_t sha256_k[64] __attribute__((aligned(16))) = {
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	0xc67178f2,
+};
+
+static bool cpu_has_sha(void)
+{
+	unsigned a, b, c, d;
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 9)) || !(c & (1u << 19)))
+		return false;
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29));
+}
+
+#define HW_TARGET __attribute__((target("sha,sse4.1")))
+
+/* A lane's state in the instructions' layout. */
+struct lane {
+	__m128i abef, cdgh;
+};
+
+HW_TARGET static struct lane lane_load(const uint32_t h[8])
+{
+	__m128i dcba = _mm_loadu_si128((const __m128i *)h);       /* a b c d, low to high */
+	__m128i hgfe = _mm_loadu_si128((const __m128i *)(h + 4)); /* e f g h */
+	__m128i badc = _mm_shuffle_epi32(dcba, 0xB1);              /* b a d c */
+	__m128i efgh = _mm_shuffle_epi32(hgfe, 0x1B);              /* h g f e */
+	struct lane s;
+	s.abef = _mm_alignr_epi8(badc, efgh, 8);                   /* f e b a */
+	s.cdgh = _mm_blend_epi16(efgh, badc, 0xF0);                /* h g d c */
+	return s;
+}
+
+HW_TARGET static void lane_store(struct lane s, uint32_t h[8])
+{
+	__m128i feba = _mm_shuffle_epi32(s.abef, 0x1B);            /* a b e f */
+	__m128i dchg = _mm_shuffle_epi32(s.cdgh, 0xB1);            /* g h c d */
+	_mm_storeu_si128((__m128i *)h, _mm_blend_epi16(feba, dchg, 0xF0));     /* a b c d */
+	_mm_storeu_si128((__m128i *)(h + 4), _mm_alignr_epi8(dchg, feba, 8)); /* e f g h */
+}
+
+/* Four big-endian message words. */
+#define LOAD_W(p, i) _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p) + (i)), bswap)
+
+/* The next four schedule words from the last sixteen (w0 oldest): W[t-16] + s0(W[t-15]) +
+ * W[t-7] + s1(W[t-2]). */
+#define NEXT_W(w0, w1, w2, w3) \
+	_mm_sha256msg2_epu32(_mm_add_epi32(_mm_sha256msg1_epu32(w0, w1), \
+					   _mm_alignr_epi8(w3, w2, 4)), w3)
+
+/* Four rounds of state s with the schedule words w, from round 4 * g. After the first pair
+ * of rounds, cdgh holds the new ABEF and abef (the ABEF before) the new CDGH; the second pair
+ * takes them so, and leaves the new ABEF in abef and the new CDGH (the ABEF between) in cdgh. */
+#define ROUNDS4(s, w, g) \
+	do { \
+		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_k + (g))); \
+		s.cdgh = _mm_sha256rnds2_epu32(s.cdgh, s.abef, wk_); \
+		wk_ = _mm_shuffle_epi32(wk_, 0x0E); \
+		s.abef = _mm_sha256rnds2_epu32(s.abef, s.cdgh, wk_); \
+	} while (0)
+
+/* n 64-byte blocks of one lane. */
+HW_TARGET static void compress1(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	struct lane s = lane_load(h);
+	for (; n; n--, p += 64) {
+		struct lane save = s;
+		__m128i w0 = LOAD_W(p, 0), w1 = LOAD_W(p, 1), w2 = LOAD_W(p, 2), w3 = LOAD_W(p, 3);
+		ROUNDS4(s, w0, 0);
+		ROUNDS4(s, w1, 1);
+		ROUNDS4(s, w2, 2);
+		ROUNDS4(s, w3, 3);
+		for (int g = 4; g < 16; g += 4) {
+			w0 = NEXT_W(w0, w1, w2, w3);
+			ROUNDS4(s, w0, g);
+			w1 = NEXT_W(w1, w2, w3, w0);
+			ROUNDS4(s, w1, g + 1);
+			w2 = NEXT_W(w2, w3, w0, w1);
+			ROUNDS4(s, w2, g + 2);
+			w3 = NEXT_W(w3, w0, w1, w2);
+			ROUNDS4(s, w3, g + 3);
+		}
+		s.abef = _mm_add_epi32(s.abef, save.abef);
+		s.cdgh = _mm_add_epi32(s.cdgh, save.cdgh);
+	}
+	lane_store(s, h);
+}
+
+/* n 64-byte blocks of each of two lanes, their rounds interleaved. */
+HW_TARGET static void compress2(uint32_t ha[8], const uint8_t *pa, uint32_t hb[8],
+				const uint8_t *pb, size_t n)
+{
+	const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+	struct lane a = lane_load(ha), b = lane_load(hb);
+	for (; n; n--, pa += 64, pb += 64) {
+		struct lane sa = a, sb = b;
+		__m128i a0 = LOAD_W(pa, 0), a1 = LOAD_W(pa, 1), a2 = LOAD_W(pa, 2),
+			a3 = LOAD_W(pa, 3);
+		__m128i b0 = LOAD_W(pb, 0), b1 = LOAD_W(pb, 1), b2 = LOAD_W(pb, 2),
+			b3 = LOAD_W(pb, 3);
+		ROUNDS4(a, a0, 0);
+		ROUNDS4(b, b0, 0);
+		ROUNDS4(a, a1, 1);
+		ROUNDS4(b, b1, 1);
+		ROUNDS4(a, a2, 2);
+		ROUNDS4(b, b2, 2);
+		ROUNDS4(a, a3, 3);
+		ROUNDS4(b, b3, 3);
+		for (int g = 4; g < 16; g += 4) {
+			a0 = NEXT_W(a0, a1, a2, a3);
+			b0 = NEXT_W(b0, b1, b2, b3);
+			ROUNDS4(a, a0, g);
+			ROUNDS4(b, b0, g);
+			a1 = NEXT_W(a1, a2, a3, a0);
+			b1 = NEXT_W(b1, b2, b3, b0);
+			ROUNDS4(a, a1, g + 1);
+			ROUNDS4(b, b1, g + 1);
+			a2 = NEXT_W(a2, a3, a0, a1);
+			b2 = NEXT_W(b2, b3, b0, b1);
+			ROUNDS4(a, a2, g + 2);
+			ROUNDS4(b, b2, g + 2);
+			a3 = NEXT_W(a3, a0, a1, a2);
+			b3 = NEXT_W(b3, b0, b1, b2);
+			ROUNDS4(a, a3, g + 3);
+			ROUNDS4(b, b3, g + 3);
+		}
+		a.abef = _mm_add_epi32(a.abef, sa.abef);
+		a.cdgh = _mm_add_epi32(a.cdgh, sa.cdgh);
+		b.abef = _mm_add_epi32(b.abef, sb.abef);
+		b.cdgh = _mm_add_epi32(b.cdgh, sb.cdgh);
+	}
+	lane_store(a, ha);
+	lane_store(b, hb);
+}
+
+/* One message's 64-byte blocks: `whole` of them at p, then `tail_n` (1 or 2) padded ones in
+ * tail (FIPS 180-4 5.1.1: the last bytes, 0x80, zeros, the length in bits big-endian). */
+struct msg {
+	uint32_t h[8];
+	const uint8_t *p;
+	size_t whole;
+	uint8_t tail[128];
+	size_t tail_len, tail_n; /* its padded blocks, those not done yet */
+};
+
+static void msg_begin(struct msg *m, const uint8_t *p, size_t len)
+{
+	memcpy(m->h, sha256_init_h, sizeof(m->h));
+	m->p = p;
+	m->whole = len / 64;
+	size_t rest = len % 64;
+	m->tail_len = m->tail_n = rest < 56 ? 1 : 2;
+	memset(m->tail, 0, sizeof(m->tail));
+	if (rest)
+		memcpy(m->tail, p + 64 * m->whole, rest);
+	m->tail[rest] = 0x80;
+	uint64_t bits = (uint64_t)len * 8;
+	uint8_t *e = m->tail + 64 * m->tail_n - 8;
+	for (int i = 0; i < 8; i++)
+		e[i] = (uint8_t)(bits >> (56 - 8 * i));
+}
+
+/* The blocks still to do that lie one after the other: *n of them at the returned address. */
+static const uint8_t *msg_run(const struct msg *m, size_t *n)
+{
+	if (m->whole) {
+		*n = m->whole;
+		return m->p;
+	}
+	*n = m->tail_n;
+	return m->tail + 64 * (m->tail_len - m->tail_n);
+}
+
+static void msg_done(struct msg *m, size_t n)
+{
+	if (m->whole) {
+		m->whole -= n;
+		m->p += 64 * n;
+	} else {
+		m->tail_n -= n;
+	}
+}
+
+static size_t msg_left(const struct msg *m)
+{
+	return m->whole + m->tail_n;
+}
+
+static void msg_out(const struct msg *m, uint8_t d[SHA256_LEN])
+{
+	for (int i = 0; i < 8; i++) {
+		d[4 * i] = (uint8_t)(m->h[i] >> 24);
+		d[4 * i + 1] = (uint8_t)(m->h[i] >> 16);
+		d[4 * i + 2] = (uint8_t)(m->h[i] >> 8);
+		d[4 * i + 3] = (uint8_t)m->h[i];
+	}
+}
+
+static void hw_x2(const uint8_t *a, size_t alen, uint8_t da[SHA256_LEN], const uint8_t *b,
+		  size_t blen, uint8_t db[SHA256_LEN])
+{
+	struct msg ma, mb;
+	msg_begin(&ma, a, alen);
+	msg_begin(&mb, b, blen);
+	while (msg_left(&ma) && msg_left(&mb)) {
+		size_t na, nb;
+		const uint8_t *pa = msg_run(&ma, &na), *pb = msg_run(&mb, &nb);
+		size_t n = na < nb ? na : nb;
+		compress2(ma.h, pa, mb.h, pb, n);
+		msg_done(&ma, n);
+		msg_done(&mb, n);
+	}
+	for (struct msg *m = msg_left(&ma) ? &ma : &mb; msg_left(m);) {
+		size_t n;
+		const uint8_t *p = msg_run(m, &n);
+		compress1(m->h, p, n);
+		msg_done(m, n);
+	}
+	msg_out(&ma, da);
+	msg_out(&mb, db);
+}
+
+static void hw_x1(const uint8_t *p, size_t len, uint8_t d[SHA256_LEN])
+{
+	struct msg m;
+	msg_begin(&m, p, len);
+	while (msg_left(&m)) {
+		size_t n;
+		const uint8_t *q = msg_run(&m, &n);
+		compress1(m.h, q, n);
+		msg_done(&m, n);
+	}
+	msg_out(&m, d);
+}
+
+#else
+static bool cpu_has_sha(void)
+{
+	return false;
+}
+#endif
+
+bool sha256_x2_hw(void)
+{
+	int s = __atomic_load_n(&hw_state, __ATOMIC_RELAXED);
+	if (!s) {
+		s = cpu_has_sha() ? 1 : 2;
+		__atomic_store_n(&hw_state, s, __ATOMIC_RELAXED);
+	}
+	return s == 1;
+}
+
+void sha256_x2_allow_hw(bool allow)
+{
+	__atomic_store_n(&hw_state, allow && cpu_has_sha() ? 1 : 2, __ATOMIC_RELAXED);
+}
+
+int sha256_x2(const void *a, size_t alen, uint8_t da[SHA256_LEN], const void *b, size_t blen,
+	      uint8_t db[SHA256_LEN])
+{
+#ifdef SHA256_X2_HW
+	if (sha256_x2_hw()) {
+		hw_x2(a, alen, da, b, blen, db);
+		return 0;
+	}
+#endif
+	int err = sha256_once(a, alen, da);
+	return err ? err : sha256_once(b, blen, db);
+}
+
+int sha256_x1(const void *p, size_t len, uint8_t d[SHA256_LEN])
+{
+#ifdef SHA256_X2_HW
+	if (sha256_x2_hw()) {
+		hw_x1(p, len, d);
+		return 0;
+	}
+#endif
+	return sha256_once(p, len, d);
+}

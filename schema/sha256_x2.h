@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sha256_x2.h - SHA-256 of two messages at once: the data blocks of a chunk (chunk_digest.c).
+ *
+ * One SHA-256 stream is bound by the latency of the CPU's SHA round instruction (each 64-byte
+ * step waits for the one before); two independent messages, their rounds interleaved, keep
+ * the unit busy in each other's waits (about 1.5 against 2.2 GB/s on this machine,
+ * BENCHMARKS section 6 "i17sha"). With the x86 SHA extensions (chosen at run time by CPUID)
+ * this is our own code (sha256_x2.c); without them each message goes through sha256.h's
+ * backend, one after the other. Same digests either way: plain SHA-256 (FIPS 180-4).
+ */
+#ifndef ECAP_SHA256_X2_H
+#define ECAP_SHA256_X2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sha256.h"
+
+/* The digests of a (alen bytes) into da and of b (blen bytes) into db. 0 or -ENOMEM (from
+ * the backend, without SHA extensions). */
+int sha256_x2(const void *a, size_t alen, uint8_t da[SHA256_LEN], const void *b, size_t blen,
+	      uint8_t db[SHA256_LEN]);
+/* One message on the same path (the odd one out of a pairing). */
+int sha256_x1(const void *p, size_t len, uint8_t d[SHA256_LEN]);
+/* Whether the SHA extensions are used. */
+bool sha256_x2_hw(void);
+/* Tests and benchmarks: allow (the default, when the CPU has them) or forbid the SHA
+ * extensions, so that the backend path runs on any machine. */
+void sha256_x2_allow_hw(bool allow);
+
+#endif

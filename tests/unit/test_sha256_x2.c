@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_sha256_x2.c - sha256_x2.h against libcrypto's one-shot EVP_Digest: two messages of
+ * every length from 0 to 300 bytes paired with each other (both lanes of different lengths:
+ * the 55/56/64-byte padding boundaries, odd tails, one lane running on alone), long ones of
+ * several blocks, at unaligned addresses; once on the SHA extensions (when the CPU has them)
+ * and once forced onto the backend path, which must give the same digests.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hex.h"
+#include "sha256_x2.h"
+
+#define BUF_LEN (70000 + 64)
+
+static uint8_t *buf;
+
+static void reference(const uint8_t *p, size_t len, uint8_t out[SHA256_LEN])
+{
+	assert_int_equal(EVP_Digest(p, len, out, NULL, EVP_sha256(), NULL), 1);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	buf = malloc(BUF_LEN);
+	assert_non_null(buf);
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < BUF_LEN; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (uint8_t)x;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(buf);
+	sha256_x2_allow_hw(true);
+	return 0;
+}
+
+/* a at buf + ao, b at buf + bo, each against the reference. */
+static void check_pair(size_t ao, size_t alen, size_t bo, size_t blen)
+{
+	uint8_t da[SHA256_LEN], db[SHA256_LEN], wa[SHA256_LEN], wb[SHA256_LEN];
+	memset(da, 0xAA, sizeof(da));
+	memset(db, 0x55, sizeof(db));
+	assert_int_equal(sha256_x2(buf + ao, alen, da, buf + bo, blen, db), 0);
+	reference(buf + ao, alen, wa);
+	reference(buf + bo, blen, wb);
+	if (memcmp(da, wa, SHA256_LEN) || memcmp(db, wb, SHA256_LEN))
+		fail_msg("sha256_x2 (%s) of %zu bytes at +%zu and %zu at +%zu differs",
+			 sha256_x2_hw() ? "SHA extensions" : "backend", alen, ao, blen, bo);
+	assert_int_equal(sha256_x1(buf + ao, alen, da), 0);
+	assert_memory_equal(da, wa, SHA256_LEN);
+}
+
+static void all_lengths(void)
+{
+	for (size_t a = 0; a <= 300; a++)
+		for (size_t b = 0; b <= 300; b += 1 + (a & 3))
+			check_pair(a % 16, a, 100 + (b % 13), b);
+	static const size_t big[] = { 16384, 16383, 16385, 16384 + 55, 16384 + 56, 9000, 65536,
+				      70000, 1, 0, 64 * 3 + 63 };
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+		for (size_t j = 0; j < sizeof(big) / sizeof(big[0]); j++)
+			check_pair(i & 7, big[i], 3 + (j & 31), big[j]);
+}
+
+/* FIPS 180-2's examples in both lanes. */
+static void known_answers(void)
+{
+	uint8_t d1[SHA256_LEN], d2[SHA256_LEN];
+	char h[2 * SHA256_LEN + 1];
+	const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	assert_int_equal(sha256_x2("abc", 3, d1, two, strlen(two), d2), 0);
+	*hex_encode(d1, SHA256_LEN, h) = 0;
+	assert_string_equal(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	*hex_encode(d2, SHA256_LEN, h) = 0;
+	assert_string_equal(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+static void test_hw(void **state)
+{
+	(void)state;
+	sha256_x2_allow_hw(true);
+	if (!sha256_x2_hw())
+		print_message("no SHA extensions on this CPU: the backend path twice\n");
+	known_answers();
+	all_lengths();
+}
+
+static void test_backend_path(void **state)
+{
+	(void)state;
+	sha256_x2_allow_hw(false);
+	assert_false(sha256_x2_hw());
+	known_answers();
+	all_lengths();
+	sha256_x2_allow_hw(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hw),
+		cmocka_unit_test(test_backend_path),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
