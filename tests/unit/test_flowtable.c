@@ -377,26 +377,9 @@ static void test_find(void **state)
 	flowtable_free(ft);
 }
 
-/* The key hash the flow table and the recorder's tuple-keyed tables share: the six words of
- * the key in the order of a reference written out here (bytes little-endian), every bit of
- * the key's fields moving it, and a seed giving another value for the same key. */
-static uint32_t ref_key_hash(const struct ft_key *key, uint64_t seed)
-{
-	const uint8_t *p = (const uint8_t *)key;
-	uint64_t h = 0x243f6a8885a308d3ull ^ seed;
-	for (int i = 0; i < 6; i++) {
-		uint64_t w = 0;
-		for (int b = 7; b >= 0; b--)
-			w = w << 8 | p[8 * i + b];
-		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return (uint32_t)h;
-}
-
+/* The key hash the flow table and the recorder's tuple-keyed tables share: known answers for
+ * one key (computed apart from this code, in Python, from the six little-endian words), every
+ * bit of the key's fields moving it, and a seed giving another value for the same key. */
 static void test_key_hash(void **state)
 {
 	(void)state;
@@ -409,9 +392,8 @@ static void test_key_hash(void **state)
 	k.proto = 6;
 	k.netns = 4026531840u;
 	uint32_t h = flowtable_key_hash(&k, 0);
-	assert_int_equal(h, ref_key_hash(&k, 0));
-	assert_int_equal(flowtable_key_hash(&k, 7), ref_key_hash(&k, 7));
-	assert_int_not_equal(flowtable_key_hash(&k, 7), h);
+	assert_int_equal(h, 0xfc362541u);
+	assert_int_equal(flowtable_key_hash(&k, 7), 0x603c6206u);
 	/* each bit of the fields (not the padding, always 0) */
 	uint8_t *p = (uint8_t *)&k;
 	for (size_t i = 0; i < sizeof(k); i++) {
