@@ -16,8 +16,6 @@
 #include <string.h>
 #include <sys/mman.h>
 
-_Static_assert(sizeof(struct ft_key) == 48, "ft_key is hashed as six 64-bit words");
-
 /* Time classes: TCP; other protocols (streams); other protocols not yet streams (their
  * packets all within UDP_STREAM_AFTER_NS of the first); TCP closed both ways or reset. */
 enum { CLS_TCP = 0, CLS_OTHER = 1, CLS_CLOSED = 2, CLS_SHORT = 3, N_CLS = 4, CLS_FREE = 0xff };
@@ -100,27 +98,6 @@ void flowtable_free(struct flowtable *ft)
 	zeroed_pages_free(ft->buckets, (size_t)ft->mask + 1, sizeof(*ft->buckets));
 	zeroed_pages_free(ft->e, ft->opt.max_flows, sizeof(*ft->e));
 	free(ft);
-}
-
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static inline uint32_t key_hash(const struct ft_key *k)
-{
-	const uint8_t *p = (const uint8_t *)k;
-	uint64_t h = 0x243f6a8885a308d3ull;
-	for (int i = 0; i < 6; i++) {
-		h = (h ^ load64(p + 8 * i)) * 0x9e3779b97f4a7c15ull;
-		h ^= h >> 29;
-	}
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return (uint32_t)h;
 }
 
 void flowtable_tuple_key(struct ft_key *key, uint32_t netns, uint8_t proto, const uint8_t a1[16],
@@ -207,7 +184,7 @@ static void flow_remove(struct flowtable *ft, uint32_t i)
 {
 	struct flow *f = E(ft, i);
 	assert(f->cls != CLS_FREE);
-	uint32_t *pp = &ft->buckets[key_hash(&f->key) & ft->mask];
+	uint32_t *pp = &ft->buckets[flowtable_key_hash(&f->key, 0) & ft->mask];
 	while (*pp != i) {
 		assert(*pp != 0);
 		pp = &E(ft, *pp)->hnext;
@@ -303,7 +280,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	/* a run of packets of one flow skips the hash */
 	uint32_t i = ft->last;
 	if (!i || E(ft, i)->cls == CLS_FREE || memcmp(&E(ft, i)->key, key, sizeof(*key)) != 0)
-		i = chain_find(ft, key, key_hash(key));
+		i = chain_find(ft, key, flowtable_key_hash(key, 0));
 	if (ts_ns > ft->now)
 		ft->now = ts_ns;
 
@@ -349,7 +326,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 	uint64_t id = ft->opt.new_id(ft->opt.ctx);
 	if (id == 0)
 		return -ENOMEM;
-	uint32_t h = key_hash(key);
+	uint32_t h = flowtable_key_hash(key, 0);
 	i = entry_alloc(ft);
 	ft->last = i;
 	struct flow *f = E(ft, i);
@@ -395,7 +372,7 @@ struct flow *flowtable_find(struct flowtable *ft, uint32_t netns, uint8_t proto,
 	struct ft_key key;
 	bool one_is_lo;
 	flowtable_tuple_key(&key, netns, proto, addr1, port1, addr2, port2, &one_is_lo);
-	uint32_t i = chain_find(ft, &key, key_hash(&key));
+	uint32_t i = chain_find(ft, &key, flowtable_key_hash(&key, 0));
 	if (!i)
 		return NULL;
 	struct flow *f = E(ft, i);

@@ -34,6 +34,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../schema/records.h"
 #include "decode.h"
@@ -51,6 +52,26 @@ struct ft_key {
 	uint32_t netns;
 	uint32_t pad2;       /* always 0 */
 };
+
+_Static_assert(sizeof(struct ft_key) == 48, "ft_key is hashed as six 64-bit words");
+
+/* A 32-bit hash of a key, read as six 64-bit words (the padding is always 0): the flow
+ * table's buckets (seed 0), and the recorder's other tables keyed by a tuple, each with a
+ * seed of its own. */
+static inline uint32_t flowtable_key_hash(const struct ft_key *key, uint64_t seed)
+{
+	const uint8_t *p = (const uint8_t *)key;
+	uint64_t h = 0x243f6a8885a308d3ull ^ seed, w;
+	for (int i = 0; i < 6; i++) {
+		memcpy(&w, p + 8 * i, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h;
+}
 
 /* flow.tcp_state bits */
 enum {

@@ -26,6 +26,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "hash_words.h"
 #include "le.h"
 #include "live_tls.h"
 #include "live_keylog.h"
@@ -286,32 +287,11 @@ static bool all_zero(const uint8_t *b, size_t n)
 	return true;
 }
 
-/* h and n bytes at p mixed into a 64-bit hash, 8-byte words at a time (a fixed-size copy per
- * word, which the compiler inlines: a copy of variable size was a libc call per word). */
-static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
-{
-	uint64_t w;
-	size_t i;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, p + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	if (i < n) {
-		w = 0;
-		memcpy(&w, p + i, n - i);
-		h = (h ^ w) * 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
-	}
-	return h;
-}
-
 /* A 64-bit hash of the whole secret (label, client_random, secret), never 0: the label is
  * zero-filled to its full size by the caller. */
 static uint64_t fingerprint(const struct tls_secret *s)
 {
-	return hash_bytes(0x9e3779b97f4a7c15ull, (const uint8_t *)s,
+	return hash_words(0x9e3779b97f4a7c15ull, (const uint8_t *)s,
 			  offsetof(struct tls_secret, secret) + s->secret_len) | 1;
 }
 
@@ -340,7 +320,7 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 	memcpy(s.secret, secret, len);
 	s.secret_len = (uint8_t)len;
 	fp = fingerprint(&s);
-	slot = &t->dedupe[hash_bytes(0, random, 8) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
+	slot = &t->dedupe[hash_words(0, random, 8) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
 	if (*slot == fp && !t->no_dedupe) {
 		t->st.duplicates++;
 		return 0;
@@ -379,8 +359,10 @@ static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint3
 {
 	uint32_t want = (1u << OSSL_F_VERSION) | (1u << OSSL_F_CIPHER_ID) |
 			(1u << OSSL_F_CLIENT_RANDOM);
+	/* the fields one after the other, hashed in one pass (hash_words.h: four lanes) */
+	uint8_t all[4 + 4 + 32 + (OSSL_F_EXPORTER - OSSL_F_HS_SECRET + 1) * OSSL_SECRET_LEN];
+	size_t n, slot;
 	uint64_t fp;
-	size_t slot;
 	int f;
 
 	if (t->no_dedupe)
@@ -390,15 +372,19 @@ static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint3
 			want |= 1u << f;
 	else
 		want |= 1u << OSSL_F_MASTER_KEY;
-	fp = hash_bytes(0x9e3779b97f4a7c15ull ^ (e->read_ok & want), e->field[OSSL_F_VERSION], 4);
-	fp = hash_bytes(fp, e->field[OSSL_F_CIPHER_ID], 4);
-	fp = hash_bytes(fp, e->field[OSSL_F_CLIENT_RANDOM], 32);
+	memcpy(all, e->field[OSSL_F_VERSION], 4);
+	memcpy(all + 4, e->field[OSSL_F_CIPHER_ID], 4);
+	memcpy(all + 8, e->field[OSSL_F_CLIENT_RANDOM], 32);
+	n = 40;
 	if (version == 0x0304)
-		for (f = OSSL_F_HS_SECRET; f <= OSSL_F_EXPORTER; f++)
-			fp = hash_bytes(fp, e->field[f], hash_len);
-	else
-		fp = hash_bytes(fp, e->field[OSSL_F_MASTER_KEY], 48);
-	fp |= 1;
+		for (f = OSSL_F_HS_SECRET; f <= OSSL_F_EXPORTER; f++, n += hash_len)
+			memcpy(all + n, e->field[f], hash_len);
+	else {
+		memcpy(all + n, e->field[OSSL_F_MASTER_KEY], 48);
+		n += 48;
+	}
+	fp = hash_words(0x9e3779b97f4a7c15ull ^ (e->read_ok & want), all, n) | 1;
+	explicit_bzero(all, n);
 	slot = (size_t)(fp >> 16) & (HANDSHAKE_SLOTS - 1);
 	if (t->handshakes[slot] == fp)
 		return true;

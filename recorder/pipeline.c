@@ -204,7 +204,7 @@ void pipeline_free(struct pipeline *p)
 
 static uint32_t mix(const uint8_t *b, size_t n, uint32_t seed)
 {
-	uint32_t h = 2166136261u ^ seed; /* FNV-1a: these tables are small and off the fast path */
+	uint32_t h = 2166136261u ^ seed; /* FNV-1a: fragments are rare, off the fast path */
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 16777619u;
 	return h;
@@ -325,9 +325,11 @@ static bool frag_lookup(struct pipeline *p, const struct decoded *d, uint32_t ne
 
 /* ---- pending owners ----------------------------------------------------------------------- */
 
+/* Word-wise, as the flow table hashes the same key (a byte-wise hash of its 48 bytes was a
+ * chain of 48 multiplies per lookup); the seeds keep the tables' slots apart. */
 static uint32_t pend_hash(const struct ft_key *key, bool wildcard)
 {
-	return mix((const uint8_t *)key, sizeof(*key), wildcard);
+	return flowtable_key_hash(key, wildcard ? 0x50454e44574c44ull : 0x50454e44ull);
 }
 
 static void wild_key(struct ft_key *k, uint32_t netns, uint8_t proto, const uint8_t addr[16],
@@ -431,11 +433,22 @@ static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 
 /* ---- client_randoms of sessions and secrets ----------------------------------------------- */
 
+/* A client random's slot: its first 8 bytes, mixed as one word. */
+static uint32_t cr_hash(const uint8_t cr[32])
+{
+	uint64_t h;
+	memcpy(&h, cr, 8);
+	h *= 0x9e3779b97f4a7c15ull;
+	h ^= h >> 32;
+	h *= 0xff51afd7ed558ccdull;
+	return (uint32_t)(h >> 32);
+}
+
 static struct cr_ent *cr_find(struct cr_set *t, const uint8_t cr[32])
 {
 	if (!t->cap)
 		return NULL;
-	uint32_t j = mix(cr, 8, 0) & (t->cap - 1);
+	uint32_t j = cr_hash(cr) & (t->cap - 1);
 	while (t->v[j].used) {
 		if (memcmp(t->v[j].cr, cr, 32) == 0)
 			return &t->v[j];
@@ -447,7 +460,7 @@ static struct cr_ent *cr_find(struct cr_set *t, const uint8_t cr[32])
 /* A new entry for cr, which t does not hold and has room for. */
 static struct cr_ent *cr_insert(struct cr_set *t, const uint8_t cr[32])
 {
-	uint32_t j = mix(cr, 8, 0) & (t->cap - 1);
+	uint32_t j = cr_hash(cr) & (t->cap - 1);
 	while (t->v[j].used)
 		j = (j + 1) & (t->cap - 1);
 	memset(&t->v[j], 0, sizeof(t->v[j]));
@@ -699,7 +712,7 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 
 static struct alias *alias_slot(struct pipeline *p, const struct ft_key *key)
 {
-	return &p->alias[mix((const uint8_t *)key, sizeof(*key), 0) & (ALIAS_SLOTS - 1)];
+	return &p->alias[flowtable_key_hash(key, 0x414c494153ull) & (ALIAS_SLOTS - 1)];
 }
 
 /* The flow recorded in another namespace that a socket of so->netns sent, through an alias. */
