@@ -56,9 +56,11 @@ done
 cp /usr/bin/sleep "$root/usr/bin/sleep"
 cp "$PLANTED/planted_m1.so" "$root/usr/lib/x86_64-linux-gnu/libssl.so.3"
 
-port=$((30000 + RANDOM % 20000))
-python3 -m http.server --bind 127.0.0.1 "$port" >/dev/null 2>&1 &
-cleanup_pid $!
+port=$(free_port)
+python3 -m http.server --bind 127.0.0.1 "$port" >server.log 2>&1 &
+srv_pid=$!
+cleanup_pid "$srv_pid"
+wait_port "$port"
 rec_start rec.log -i lo --store "$T/store" tcp port "$port"
 grep -q "tls: watching .*libssl.so.3 (OpenSSL" rec.log || fail "the real libssl was not calibrated"
 
@@ -129,7 +131,7 @@ fi
 [ -e /root/ecap-planted ] && fail "something was written under /root"
 
 # Recording went on: a request after the attacks is stored and exported.
-curl -s -o /dev/null "http://127.0.0.1:$port/" || fail "curl failed"
+curl -sS -o /dev/null "http://127.0.0.1:$port/" 2>curl.err || fail "curl failed: $(cat curl.err) (the server $(kill -0 "$srv_pid" 2>/dev/null && echo runs || echo "is gone: $(tail -3 server.log)"))"
 sleep 1.5
 rec_stop
 "$ECAP_EXPORT" --store "$T/store" --port "$port" -o out.pcapng 2>export.log ||
