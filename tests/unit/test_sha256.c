@@ -17,6 +17,7 @@
 
 #include "hex.h"
 #include "sha256.h"
+#include "xorshift_fill.h"
 
 static void reference(const uint8_t *p, size_t len, uint8_t out[SHA256_LEN])
 {
@@ -67,13 +68,7 @@ static void test_pieces(void **state)
 	size_t len = 1u << 20;
 	uint8_t *buf = malloc(len), d[SHA256_LEN], want[SHA256_LEN];
 	assert_non_null(buf);
-	uint64_t x = 88172645463325252ull;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		buf[i] = (uint8_t)x;
-	}
+	xorshift_fill(buf, len, 88172645463325252ull);
 	static const size_t sizes[] = { 0, 1, 55, 56, 63, 64, 65, 127, 4096, 100000, 7 };
 	struct sha256 h = { 0 }, c = { 0 };
 	for (int round = 0; round < 2; round++) { /* the second time: the context reused */

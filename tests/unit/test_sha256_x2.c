@@ -19,6 +19,7 @@
 
 #include "hex.h"
 #include "sha256_x2.h"
+#include "xorshift_fill.h"
 
 #define BUF_LEN (70000 + 64)
 
@@ -34,13 +35,7 @@ static int setup(void **state)
 	(void)state;
 	buf = malloc(BUF_LEN);
 	assert_non_null(buf);
-	uint64_t x = 0x9e3779b97f4a7c15ull;
-	for (size_t i = 0; i < BUF_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		buf[i] = (uint8_t)x;
-	}
+	xorshift_fill(buf, BUF_LEN, 0x9e3779b97f4a7c15ull);
 	return 0;
 }
 
