@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "records.h"
@@ -121,9 +122,20 @@ struct chunk_meta {
 
 /* Grow an array member by one, returning the new zeroed slot (NULL: out of memory). */
 #define chunkmeta_push(m, field) \
-	((typeof((m)->field))chunkmeta_grow((void **)&(m)->field, &(m)->n_##field, \
-					    &(m)->cap_##field, sizeof(*(m)->field)))
+	((typeof((m)->field))chunkmeta_push_((void **)&(m)->field, &(m)->n_##field, \
+					     &(m)->cap_##field, sizeof(*(m)->field)))
 void *chunkmeta_grow(void **arr, size_t *n, size_t *cap, size_t elem);
+/* chunkmeta_grow() with the room already there done in line (a recorded packet pushes one
+ * element or two): the element's size is known where it is called, so is its zeroing. */
+static inline void *chunkmeta_push_(void **arr, size_t *n, size_t *cap, size_t elem)
+{
+	if (*n == *cap)
+		return chunkmeta_grow(arr, n, cap, elem);
+	void *slot = (char *)*arr + *n * elem;
+	memset(slot, 0, elem);
+	(*n)++;
+	return slot;
+}
 /* Room for `more` elements past *n in one allocation (a decoder that knows its count). */
 int chunkmeta_reserve(void **arr, size_t n, size_t *cap, size_t elem, size_t more);
 #define chunkmeta_reserve_for(m, field, more) \

@@ -410,6 +410,49 @@ static void test_key_hash(void **state)
 	assert_int_equal(flowtable_key_hash(&k, 0), h);
 }
 
+/* Which end is the key's lo end: the lower address in memcmp's order, then the lower port.
+ * Pairs that differ in each byte (the first, the eighth, the ninth, the last), in both
+ * directions and with bytes that are negative as signed chars; equal addresses go by port. */
+static void test_tuple_key_order(void **state)
+{
+	(void)state;
+	static const size_t where[] = { 0, 7, 8, 9, 15 };
+	static const uint8_t lo_hi[][2] = { { 0x00, 0x01 }, { 0x7f, 0x80 }, { 0x01, 0xff },
+					    { 0xfe, 0xff } };
+	uint8_t a[16], b[16];
+	struct ft_key k;
+	bool one_is_lo;
+	for (size_t w = 0; w < sizeof(where) / sizeof(where[0]); w++) {
+		for (size_t v = 0; v < sizeof(lo_hi) / sizeof(lo_hi[0]); v++) {
+			memset(a, 0xa5, 16);
+			memcpy(b, a, 16);
+			a[where[w]] = lo_hi[v][0];
+			b[where[w]] = lo_hi[v][1];
+			assert_true(memcmp(a, b, 16) < 0);
+			/* the lower address is lo whatever the ports */
+			flowtable_tuple_key(&k, 1, 6, a, 65535, b, 1, &one_is_lo);
+			assert_true(one_is_lo);
+			assert_memory_equal(k.lo, a, 16);
+			assert_memory_equal(k.hi, b, 16);
+			assert_int_equal(k.port_lo, 65535);
+			assert_int_equal(k.port_hi, 1);
+			flowtable_tuple_key(&k, 1, 6, b, 1, a, 65535, &one_is_lo);
+			assert_false(one_is_lo);
+			assert_memory_equal(k.lo, a, 16);
+			assert_int_equal(k.port_lo, 65535);
+		}
+	}
+	memset(a, 0x80, 16);
+	flowtable_tuple_key(&k, 1, 17, a, 53, a, 40000, &one_is_lo);
+	assert_true(one_is_lo);
+	assert_int_equal(k.port_lo, 53);
+	flowtable_tuple_key(&k, 1, 17, a, 40000, a, 53, &one_is_lo);
+	assert_false(one_is_lo);
+	assert_int_equal(k.port_lo, 53);
+	flowtable_tuple_key(&k, 1, 17, a, 53, a, 53, &one_is_lo);
+	assert_true(one_is_lo); /* equal ends: end 1 is lo */
+}
+
 /* The same tuple recorded in two network namespaces: two flows, each found only in its own. */
 static void test_netns(void **state)
 {
@@ -665,6 +708,7 @@ int main(void)
 		cmocka_unit_test(test_key_rules),
 		cmocka_unit_test(test_find),
 		cmocka_unit_test(test_key_hash),
+		cmocka_unit_test(test_tuple_key_order),
 		cmocka_unit_test(test_netns),
 		cmocka_unit_test(test_last_flow_expired),
 		cmocka_unit_test(test_short_udp_flows),
