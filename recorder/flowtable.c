@@ -383,7 +383,13 @@ struct flow *flowtable_find(struct flowtable *ft, uint32_t netns, uint8_t proto,
 	struct ft_key key;
 	bool one_is_lo;
 	flowtable_tuple_key(&key, netns, proto, addr1, port1, addr2, port2, &one_is_lo);
-	uint32_t i = chain_find(ft, &key, flowtable_key_hash(&key, 0));
+	return flowtable_find_key(ft, &key, one_is_lo, side1);
+}
+
+struct flow *flowtable_find_key(struct flowtable *ft, const struct ft_key *key, bool one_is_lo,
+				enum flow_side *side1)
+{
+	uint32_t i = chain_find(ft, key, flowtable_key_hash(key, 0));
 	if (!i)
 		return NULL;
 	struct flow *f = E(ft, i);

@@ -159,6 +159,11 @@ struct flow *flowtable_find(struct flowtable *ft, uint32_t netns, uint8_t proto,
 			    const uint8_t addr1[16], uint16_t port1, const uint8_t addr2[16],
 			    uint16_t port2, enum flow_side *side1);
 
+/* flowtable_find() with the key already made by flowtable_tuple_key() (one_is_lo as it
+ * gave it). */
+struct flow *flowtable_find_key(struct flowtable *ft, const struct ft_key *key, bool one_is_lo,
+				enum flow_side *side1);
+
 /* Ends flows idle at the table's clock, at most `budget` of them. Returns how many. */
 uint32_t flowtable_expire(struct flowtable *ft, uint32_t budget);
 

@@ -71,6 +71,7 @@ struct live_tls {
 	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
 	live_tls_secret_fn fn;
 	void *ctx;
+	struct pipeline *pipeline;  /* fn is pipeline_fn (live_tls_start), else NULL */
 	bool quiet;
 	bool no_dedupe;
 	const char *store_dir;      /* NULL or store_path */
@@ -474,6 +475,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.duplicates++;
 		return 0;
 	}
+	/* The lines emit() and the pipeline will look at first for this client random: loaded
+	 * while its secrets are derived (each was a miss). */
+	__builtin_prefetch(t->dedupe[hash_words(0, cr, 8) & (DEDUPE_SETS - 1)], 1);
+	if (t->pipeline)
+		pipeline_secret_soon(t->pipeline, cr);
 	if (version != 0x0304) {
 		if (e->read_ok & (1u << OSSL_F_MASTER_KEY))
 			rc = emit(t, "CLIENT_RANDOM", cr, e->field[OSSL_F_MASTER_KEY], 48, &who);
@@ -611,7 +617,11 @@ fail:
 
 int live_tls_start(const struct live_options *opt, struct pipeline *p, struct live_tls **out)
 {
-	return live_tls_start_cb(opt, pipeline_fn, p, out);
+	int rc = live_tls_start_cb(opt, pipeline_fn, p, out);
+
+	if (rc == 0)
+		(*out)->pipeline = p;
+	return rc;
 }
 
 int live_tls_fd(const struct live_tls *t)

@@ -592,6 +592,12 @@ static int session_found(struct pipeline *p, struct flow *f, const uint8_t rando
 	return 0;
 }
 
+void pipeline_secret_soon(struct pipeline *p, const uint8_t client_random[32])
+{
+	if (p->cr.cap)
+		__builtin_prefetch(&p->cr.v[cr_hash(client_random) & (p->cr.cap - 1)], 1);
+}
+
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret)
 {
 	struct cr_ent *e = cr_get(p, secret->client_random);
@@ -814,9 +820,15 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 		pend_put(p, &key, true, true, &so->proc, ts_ns);
 		return 0;
 	}
+	bool local_is_lo;
+	flowtable_tuple_key(&key, so->netns, so->proto, so->local_addr, so->local_port,
+			    so->remote_addr, so->remote_port, &local_is_lo);
+	/* A socket reported before its flow's first packet waits in this slot: its line is
+	 * loaded while the flow table is searched (two misses at once instead of one after the
+	 * other; the socket records of a batch come before its packets). */
+	__builtin_prefetch(&p->pend[pend_hash(&key, false) & (PENDING_SLOTS - 1)], 1);
 	enum flow_side local;
-	struct flow *f = flowtable_find(p->ft, so->netns, so->proto, so->local_addr,
-					so->local_port, so->remote_addr, so->remote_port, &local);
+	struct flow *f = flowtable_find_key(p->ft, &key, local_is_lo, &local);
 	if (!f && p->alias)
 		f = alias_flow(p, so, ts_ns, &local);
 	bool closed = f && (f->tcp_state & (FT_FIN_A | FT_FIN_B | FT_RST));
@@ -836,9 +848,6 @@ int pipeline_socket_owner(struct pipeline *p, const struct socket_owner *so, uin
 	}
 	if (f && proc_same(&f->rec.proc[local], &so->proc))
 		return 0;
-	bool local_is_lo;
-	flowtable_tuple_key(&key, so->netns, so->proto, so->local_addr, so->local_port,
-			    so->remote_addr, so->remote_port, &local_is_lo);
 	pend_put(p, &key, local_is_lo, false, &so->proc, ts_ns);
 	return 0;
 }

@@ -116,6 +116,9 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
  * recorded (or with keep_all_secrets), else held until its ClientHello comes (see
  * pipeline_options). 1 stored or held, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
+/* Secrets of this client_random come soon (a probe's event, before its HKDF): the memory that
+ * pipeline_secret() will look at first is loaded meanwhile. Changes nothing. */
+void pipeline_secret_soon(struct pipeline *p, const uint8_t client_random[32]);
 
 /* What an owning process was (exe, command line, parent, cgroup, container): kept in the
  * store by (pid, start_ns), beside the flows whose owners name it. */

@@ -374,6 +374,17 @@ static void test_find(void **state)
 	assert_int_equal(side, FLOW_SIDE_B);
 	assert_null(flowtable_find(ft, 0, 17, a, 40000, b, 443, &side));
 	assert_null(flowtable_find(ft, 0, 6, a, 40001, b, 443, &side));
+	/* the same through a key made beforehand, end 1 either way */
+	struct ft_key k;
+	bool one_is_lo;
+	flowtable_tuple_key(&k, 0, 6, b, 443, a, 40000, &one_is_lo);
+	assert_ptr_equal(flowtable_find_key(ft, &k, one_is_lo, &side), f);
+	assert_int_equal(side, FLOW_SIDE_B);
+	flowtable_tuple_key(&k, 0, 6, a, 40000, b, 443, &one_is_lo);
+	assert_ptr_equal(flowtable_find_key(ft, &k, one_is_lo, &side), f);
+	assert_int_equal(side, FLOW_SIDE_A);
+	flowtable_tuple_key(&k, 7, 6, a, 40000, b, 443, &one_is_lo);
+	assert_null(flowtable_find_key(ft, &k, one_is_lo, &side));
 	flowtable_free(ft);
 }
 
