@@ -196,6 +196,7 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	memcpy(&ev, data, sizeof(ev));
+	live_ring_prefetch_next(data, size, 4);
 	if (ev.slot >= c->n || ev.caplen == 0 || ev.caplen > size - sizeof(ev) ||
 	    ev.caplen > ev.len || c->ifs[ev.slot].ifindex != (int)ev.ifindex) {
 		c->bad++;

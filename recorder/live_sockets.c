@@ -320,34 +320,37 @@ static void debug_event(const struct ecap_sock_event *ev)
 int live_sockets_on_event(void *ctx, void *data, size_t size)
 {
 	struct live_sockets *s = ctx;
-	struct ecap_sock_event ev;
+	/* Read in place (a record is 8-byte aligned and stays as written until consumed): the
+	 * owner's command line at its end (ECAP_ARGS_BPF bytes) is read only for a process
+	 * not seen lately, instead of copied out with every record. */
+	const struct ecap_sock_event *ev = data;
 	struct socket_owner so;
 	int rc;
 
-	if (size < sizeof(ev)) {
+	if (size < sizeof(*ev)) {
 		s->bad++;
 		return 0;
 	}
-	memcpy(&ev, data, sizeof(ev));
-	if (ev.proto != IPPROTO_TCP_NR && ev.proto != IPPROTO_UDP_NR) {
+	live_ring_prefetch_next(data, size, 3);
+	if (ev->proto != IPPROTO_TCP_NR && ev->proto != IPPROTO_UDP_NR) {
 		s->bad++;
 		return 0;
 	}
 	s->events++;
 	memset(&so, 0, sizeof(so));
-	so.proto = ev.proto;
-	memcpy(so.local_addr, ev.laddr, 16);
-	memcpy(so.remote_addr, ev.raddr, 16);
-	so.local_port = ev.lport;
-	so.remote_port = ev.rport;
-	so.netns = ev.netns;
-	to_proc(s, &ev, &so.proc);
+	so.proto = ev->proto;
+	memcpy(so.local_addr, ev->laddr, 16);
+	memcpy(so.remote_addr, ev->raddr, 16);
+	so.local_port = ev->lport;
+	so.remote_port = ev->rport;
+	so.netns = ev->netns;
+	to_proc(s, ev, &so.proc);
 	if (live_debug())
-		debug_event(&ev);
-	rc = learn_process(s, &so.proc, &ev.who, ev.ts_mono_ns);
+		debug_event(ev);
+	rc = learn_process(s, &so.proc, &ev->who, ev->ts_mono_ns);
 	if (rc < 0)
 		return rc;
-	return owner(s, &so, live_clock_wall(s->clock, ev.ts_mono_ns));
+	return owner(s, &so, live_clock_wall(s->clock, ev->ts_mono_ns));
 }
 
 static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc *proc)

@@ -29,6 +29,7 @@
 #include "hash_words.h"
 #include "le.h"
 #include "live_tls.h"
+#include "live_internal.h"
 #include "live_keylog.h"
 #include "live_tls_find.h"
 #include "openssl.h"
@@ -459,6 +460,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	t->st.events++;
 	if (size < sizeof(*e) || e->lib >= t->nlibs)
 		return 0;
+	/* the whole of the next event (the secrets are spread over it), while this one is
+	 * derived */
+	live_ring_prefetch_next(data, size, (unsigned)((sizeof(*e) + 63) / 64));
 	cal = &t->cal[e->lib];
 	who.pid = e->pid;
 	who.tid = e->tid;
