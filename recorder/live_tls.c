@@ -306,6 +306,18 @@ static size_t dedupe_way(const struct tls_secret *s, uint64_t fp)
 	return i >= 0 ? (size_t)i : (size_t)(fp >> 8) & (DEDUPE_WAYS - 1);
 }
 
+/* The first 8 bytes of a client random, hashed: its set in the dedupe table (low bits) and its
+ * slot in the handshakes table (the bits above). */
+static uint64_t random_hash(const uint8_t *random)
+{
+	return hash_words(0, random, 8);
+}
+
+static size_t handshake_slot(uint64_t h)
+{
+	return (size_t)(h >> 20) & (HANDSHAKE_SLOTS - 1);
+}
+
 static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 		const uint8_t *secret, size_t len, const struct ecap_proc *who)
 {
@@ -322,7 +334,7 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 	memcpy(s.secret, secret, len);
 	s.secret_len = (uint8_t)len;
 	fp = fingerprint(&s);
-	slot = &t->dedupe[hash_words(0, random, 8) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
+	slot = &t->dedupe[random_hash(random) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
 	if (*slot == fp && !t->no_dedupe) {
 		t->st.duplicates++;
 		return 0;
@@ -354,16 +366,17 @@ static int keylog_emit(void *ctx, const char *label, const uint8_t *client_rando
  * the SSL object (pointers, the end's role), which differ between the two ends. TLS 1.3: the
  * version, the cipher, the client random and, hash_len bytes each, the handshake secret and
  * transcript hash and the five secrets kept by the build; earlier versions: the master key.
- * The bits of read_ok for those fields count too.
+ * The bits of read_ok for those fields count too. The fingerprint's slot (of a direct-mapped
+ * table) is the client random's (handshake_slot()): known, and loaded, before it is made.
  */
 static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint32_t version,
-			   size_t hash_len)
+			   size_t hash_len, size_t slot)
 {
 	uint32_t want = (1u << OSSL_F_VERSION) | (1u << OSSL_F_CIPHER_ID) |
 			(1u << OSSL_F_CLIENT_RANDOM);
 	/* the fields one after the other, hashed in one pass (hash_words.h: four lanes) */
 	uint8_t all[4 + 4 + 32 + (OSSL_F_EXPORTER - OSSL_F_HS_SECRET + 1) * OSSL_SECRET_LEN];
-	size_t n, slot;
+	size_t n;
 	uint64_t fp;
 	int f;
 
@@ -387,7 +400,6 @@ static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint3
 	}
 	fp = hash_words(0x9e3779b97f4a7c15ull ^ (e->read_ok & want), all, n) | 1;
 	explicit_bzero(all, n);
-	slot = (size_t)(fp >> 16) & (HANDSHAKE_SLOTS - 1);
 	if (t->handshakes[slot] == fp)
 		return true;
 	t->handshakes[slot] = fp;
@@ -454,6 +466,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	uint8_t dc[OSSL_SECRET_LEN], ds[OSSL_SECRET_LEN];
 	bool c_ok, s_ok;
 	uint32_t version, cipher;
+	uint64_t rh;
 	size_t hl;
 	int rc = 0;
 
@@ -474,16 +487,19 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.zero_dropped++;
 		return 0;
 	}
+	/* The lines looked at for this client random, each a miss when read: the handshake's
+	 * slot (read once the fields are hashed), the dedupe set and the pipeline's entry (read
+	 * once the secrets are derived). A repeat of a handshake finds them loaded by the first. */
+	rh = random_hash(cr);
+	__builtin_prefetch(&t->handshakes[handshake_slot(rh)], 1);
+	__builtin_prefetch(t->dedupe[rh & (DEDUPE_SETS - 1)], 1);
+	if (t->pipeline)
+		pipeline_secret_soon(t->pipeline, cr);
 	hl = version == 0x0304 ? tls_hkdf_suite_hash_len(cipher) : 0;
-	if (seen_handshake(t, e, version, hl ? hl : OSSL_SECRET_LEN)) {
+	if (seen_handshake(t, e, version, hl ? hl : OSSL_SECRET_LEN, handshake_slot(rh))) {
 		t->st.duplicates++;
 		return 0;
 	}
-	/* The lines emit() and the pipeline will look at first for this client random: loaded
-	 * while its secrets are derived (each was a miss). */
-	__builtin_prefetch(t->dedupe[hash_words(0, cr, 8) & (DEDUPE_SETS - 1)], 1);
-	if (t->pipeline)
-		pipeline_secret_soon(t->pipeline, cr);
 	if (version != 0x0304) {
 		if (e->read_ok & (1u << OSSL_F_MASTER_KEY))
 			rc = emit(t, "CLIENT_RANDOM", cr, e->field[OSSL_F_MASTER_KEY], 48, &who);
