@@ -381,26 +381,40 @@ static void pend_put(struct pipeline *p, const struct ft_key *key, bool local_is
 	slot->proc = *proc;
 }
 
-/* The k-th live entry (k = 0, 1) for key: on loopback both ends of a tuple are local sockets. */
-static struct pending *pend_find(struct pipeline *p, const struct ft_key *key, bool wildcard,
-				 uint64_t now, int k)
+/* The first n (1 or 2) live entries for key into e[], the rest NULL; how many were found. On
+ * loopback both ends of a tuple are local sockets: two exact entries. One pass over the probe
+ * sequence for both. */
+static int pend_find_n(struct pipeline *p, const struct ft_key *key, bool wildcard, uint64_t now,
+		       struct pending **e, int n)
 {
 	uint32_t h = pend_hash(key, wildcard);
-	for (uint32_t i = 0; i < PENDING_PROBE; i++) {
-		struct pending *e = &p->pend[(h + i) & (PENDING_SLOTS - 1)];
-		if (e->used && e->wildcard == wildcard && e->expire_ns >= now &&
-		    memcmp(&e->key, key, sizeof(*key)) == 0 && k-- == 0)
-			return e;
+	int found = 0;
+	for (int k = 0; k < n; k++)
+		e[k] = NULL;
+	for (uint32_t i = 0; i < PENDING_PROBE && found < n; i++) {
+		struct pending *x = &p->pend[(h + i) & (PENDING_SLOTS - 1)];
+		if (x->used && x->wildcard == wildcard && x->expire_ns >= now &&
+		    memcmp(&x->key, key, sizeof(*key)) == 0)
+			e[found++] = x;
 	}
-	return NULL;
+	return found;
+}
+
+/* The first live entry for key, or NULL. */
+static struct pending *pend_find(struct pipeline *p, const struct ft_key *key, bool wildcard,
+				 uint64_t now)
+{
+	struct pending *e;
+	pend_find_n(p, key, wildcard, now, &e, 1);
+	return e;
 }
 
 /* A new flow: apply what sockets we learned before it. */
 static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 {
 	if (p->n_exact) {
-		struct pending *e[2] = { pend_find(p, &f->key, false, now, 0),
-					 pend_find(p, &f->key, false, now, 1) };
+		struct pending *e[2];
+		pend_find_n(p, &f->key, false, now, e, 2);
 		for (int i = 0; i < 2; i++) {
 			if (!e[i])
 				continue;
@@ -419,11 +433,11 @@ static void pend_apply(struct pipeline *p, struct flow *f, uint64_t now)
 			uint16_t port = side == FLOW_SIDE_A ? fk->port_a : fk->port_b;
 			struct ft_key k;
 			wild_key(&k, f->key.netns, fk->proto, addr, port);
-			struct pending *e = pend_find(p, &k, true, now, 0);
+			struct pending *e = pend_find(p, &k, true, now);
 			if (!e) {
 				wild_key(&k, f->key.netns, fk->proto, (const uint8_t[16]){ 0 },
 					 port);
-				e = pend_find(p, &k, true, now, 0);
+				e = pend_find(p, &k, true, now);
 			}
 			if (e)
 				set_proc(f, (enum flow_side)side, &e->proc);
@@ -677,6 +691,10 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 
 	if (keyed) {
 		struct flow_hit hit;
+		/* A connection's first packet: the pending owners of its tuple are looked at right
+		 * after the flow table; their line travels while the table is searched. */
+		if (p->n_exact && (d->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			__builtin_prefetch(&p->pend[pend_hash(&key, false) & (PENDING_SLOTS - 1)]);
 		r = flowtable_packet(p->ft, &key, sender_is_lo, d, pkt->ts_ns, &hit);
 		if (r < 0)
 			return r;
@@ -763,8 +781,10 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
 	if (f->rec.proc[local].valid || !p->n_exact)
 		return 0;
 	/* The socket's owner may have come first, and waits for a flow of its namespace. */
+	struct pending *two[2];
+	pend_find_n(p, &key, false, ts_ns, two, 2);
 	for (int k = 0; k < 2; k++) {
-		struct pending *e = pend_find(p, &key, false, ts_ns, k);
+		struct pending *e = two[k];
 		if (!e || (bool)e->local_is_lo != local_is_lo)
 			continue;
 		p->st.peer_owners++;
