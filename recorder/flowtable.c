@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "../schema/le.h"
+#include "table_mem.h"
 
 /* Time classes: TCP; other protocols (streams); other protocols not yet streams (their
  * packets all within UDP_STREAM_AFTER_NS of the first); TCP closed both ways or reset. */
@@ -42,29 +42,6 @@ struct flowtable {
 
 #define E(ft, i) (&(ft)->e[(i) - 1])
 
-/*
- * The table's arrays come straight from the kernel as zero pages, touched only as flows
- * arrive: 1 M flows are about 290 MB of address space but only the used part is memory.
- * (calloc would do the same, except under MALLOC_PERTURB_, which makes glibc write every
- * byte of it at start: a second of start-up in the test suite.)
- */
-static void *zeroed_pages(size_t n, size_t size, bool populate)
-{
-	void *p;
-
-	if (size && n > SIZE_MAX / size)
-		return NULL;
-	p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | (populate ? MAP_POPULATE : 0), -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static void zeroed_pages_free(void *p, size_t n, size_t size)
-{
-	if (p)
-		munmap(p, n * size);
-}
-
 int flowtable_new(const struct flowtable_options *opt, struct flowtable **out)
 {
 	if (!opt->new_id || opt->max_flows == 0 || opt->max_flows > (1u << 30))
@@ -83,8 +60,8 @@ int flowtable_new(const struct flowtable_options *opt, struct flowtable **out)
 	 * write copies it and flushes the other CPUs' TLBs). They are made memory at once; the
 	 * entries are handed out in order, so they fault in once per page.
 	 */
-	ft->buckets = zeroed_pages(nb, sizeof(*ft->buckets), true);
-	ft->e = zeroed_pages(opt->max_flows, sizeof(*ft->e), false);
+	ft->buckets = table_mem_new(nb, sizeof(*ft->buckets), true);
+	ft->e = table_mem_new(opt->max_flows, sizeof(*ft->e), false);
 	if (!ft->buckets || !ft->e) {
 		flowtable_free(ft);
 		return -ENOMEM;
@@ -97,8 +74,8 @@ void flowtable_free(struct flowtable *ft)
 {
 	if (!ft)
 		return;
-	zeroed_pages_free(ft->buckets, (size_t)ft->mask + 1, sizeof(*ft->buckets));
-	zeroed_pages_free(ft->e, ft->opt.max_flows, sizeof(*ft->e));
+	table_mem_free(ft->buckets, (size_t)ft->mask + 1, sizeof(*ft->buckets), true);
+	table_mem_free(ft->e, ft->opt.max_flows, sizeof(*ft->e), false);
 	free(ft);
 }
 

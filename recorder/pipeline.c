@@ -39,6 +39,7 @@
 #include "decode.h"
 #include "flowtable.h"
 #include "secret_hold.h"
+#include "table_mem.h"
 #include "tls_hello.h"
 #include "../schema/tls_labels.h"
 
@@ -167,12 +168,11 @@ int pipeline_new(struct store *store, const struct pipeline_options *opt, struct
 		r = tls_hello_pool_new(TLS_BUFS, &p->tls_pool);
 	if (r == 0) {
 		p->frag = calloc(FRAG_SLOTS, sizeof(*p->frag));
-		p->pend = calloc(PENDING_SLOTS, sizeof(*p->pend));
+		/* hit at random: made memory now rather than by a fault per new socket, in 2 MiB
+		 * pages where the kernel gives them (table_mem.h) */
+		p->pend = table_mem_new(PENDING_SLOTS, sizeof(*p->pend), true);
 		if (!p->frag || !p->pend)
 			r = -ENOMEM;
-		else /* hit at random: made memory now rather than by a fault per new socket */
-			for (size_t i = 0; i < PENDING_SLOTS; i++)
-				((volatile struct pending *)p->pend)[i].used = 0;
 		if (!p->opt.keep_all_secrets && !(p->hold = secret_hold_new(p->opt.secret_hold_max)))
 			r = -ENOMEM;
 	}
@@ -192,7 +192,7 @@ void pipeline_free(struct pipeline *p)
 	tls_hello_pool_free(p->tls_pool);
 	free(p->ifs);
 	free(p->frag);
-	free(p->pend);
+	table_mem_free(p->pend, PENDING_SLOTS, sizeof(*p->pend), true);
 	free(p->alias);
 	free(p->cr.v);
 	free(p->cr_old.v);
