@@ -317,6 +317,20 @@ static void debug_event(const struct ecap_sock_event *ev)
 		ev->who.pid, ev->who.tid, ev->who.comm);
 }
 
+/* A socket's end points, from either source; no owner yet. */
+static void socket_of(struct socket_owner *so, uint8_t proto, const uint8_t local[16],
+		      uint16_t local_port, const uint8_t remote[16], uint16_t remote_port,
+		      uint32_t netns)
+{
+	memset(so, 0, sizeof(*so));
+	so->proto = proto;
+	memcpy(so->local_addr, local, 16);
+	memcpy(so->remote_addr, remote, 16);
+	so->local_port = local_port;
+	so->remote_port = remote_port;
+	so->netns = netns;
+}
+
 int live_sockets_on_event(void *ctx, void *data, size_t size)
 {
 	struct live_sockets *s = ctx;
@@ -337,13 +351,7 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	s->events++;
-	memset(&so, 0, sizeof(so));
-	so.proto = ev->proto;
-	memcpy(so.local_addr, ev->laddr, 16);
-	memcpy(so.remote_addr, ev->raddr, 16);
-	so.local_port = ev->lport;
-	so.remote_port = ev->rport;
-	so.netns = ev->netns;
+	socket_of(&so, ev->proto, ev->laddr, ev->lport, ev->raddr, ev->rport, ev->netns);
 	to_proc(s, ev, &so.proc);
 	if (live_debug())
 		debug_event(ev);
@@ -359,13 +367,8 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 	struct socket_owner so;
 	int rc;
 
-	memset(&so, 0, sizeof(so));
-	so.proto = ps->proto;
-	memcpy(so.local_addr, ps->local_addr, 16);
-	memcpy(so.remote_addr, ps->remote_addr, 16);
-	so.local_port = ps->local_port;
-	so.remote_port = ps->remote_port;
-	so.netns = ps->netns;
+	socket_of(&so, ps->proto, ps->local_addr, ps->local_port, ps->remote_addr,
+		  ps->remote_port, ps->netns);
 	so.proc = *proc;
 	so.proc.netns = ps->netns; /* the socket's, as the tracepoints report it */
 	s->from_proc++;
