@@ -363,6 +363,46 @@ static void test_owner_migration(void **state)
 			 3);
 }
 
+/* Entries of processes_by_container, counted in its b-tree pages (dbstat). */
+static int64_t container_entries(const char *dir)
+{
+	return index_int(dir, "SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = "
+			      "'processes_by_container' AND pagetype = 'leaf'");
+}
+
+/* Index version 9: processes_by_container holds the processes in a container only (pid 300's
+ * second process here, not its first, in none). A version 8 index, whose entry per process
+ * this test puts back, is migrated when opened and answers every selection the same (the one
+ * by container among them), and a rebuild from the segments makes the same index. */
+static void test_container_index_9(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	static struct model m;
+	small_store(&o);
+	write_owners_store(f->dir, &o, &m);
+	size_t total = check_selections(f->dir, &m);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM processes"), 2);
+	assert_int_equal(container_entries(f->dir), 1);
+	index_exec(f->dir, "DROP INDEX processes_by_container; CREATE INDEX "
+			   "processes_by_container ON processes(container_id); "
+			   "PRAGMA user_version = 8;");
+	assert_int_equal(container_entries(f->dir), 2);
+	assert_int_equal(check_selections(f->dir, &m), total);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_int_equal(container_entries(f->dir), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'processes_by_container' AND sql LIKE '%WHERE container_id <> ''''%'"),
+			 1);
+	/* the same from the segments alone */
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	assert_int_equal(container_entries(f->dir), 1);
+	assert_int_equal(check_selections(f->dir, &m), total);
+}
+
 /* Retention drops the older half: the selections give the owners' flows that are left, and
  * every owner row whose flows all went goes. */
 static void test_owner_retention(void **state)
@@ -400,6 +440,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owner_selections, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_owner_migration, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_container_index_9, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_owner_retention, tmp_store_setup,
 						tmp_store_teardown),
