@@ -193,8 +193,7 @@ CREATE TABLE IF NOT EXISTS processes (
 -- most processes have none (container_id ''), and an entry each cost a b-tree insert per new
 -- process at record time for a lookup nobody makes. A query that is to use it says
 -- `container_id <> ''` (store_read.c containers_where, index.c retention's containers).
-CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id)
-	WHERE container_id <> '';
+CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id) WHERE container_id <> '';
 CREATE INDEX IF NOT EXISTS processes_by_last_chunk ON processes(last_chunk);
 
 -- Two flows that are one connection before and after NAT on this host (chunk metadata section
