@@ -916,6 +916,19 @@ static int add_chunk_row(sqlite3_stmt *st, struct chunk_list *out)
 	return 0;
 }
 
+void store_read_begin(struct store *s)
+{
+	if (!s->read_txn)
+		s->read_txn = sqlite3_exec(index_db(s->ix), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void store_read_end(struct store *s)
+{
+	if (s->read_txn)
+		sqlite3_exec(index_db(s->ix), "COMMIT", NULL, NULL, NULL);
+	s->read_txn = false;
+}
+
 struct range {
 	uint64_t lo, hi;
 };
