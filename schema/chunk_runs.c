@@ -16,7 +16,7 @@ void chunk_runs_add(struct chunk_id_run *v, size_t *n, uint64_t lo, uint64_t hi)
 			return; /* indexed again */
 		if (lo <= last->hi)
 			lo = last->hi + 1;
-		if (lo == last->hi + 1 || *n == CHUNK_RUNS_MAX) {
+		if (lo - last->hi <= 1 + CHUNK_RUNS_GAP || *n == CHUNK_RUNS_MAX) {
 			last->hi = hi;
 			return;
 		}

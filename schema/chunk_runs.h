@@ -12,11 +12,12 @@
  *
  * The list is made as if its chunks came one at a time, in id order, whatever the batches
  * they come in (index_add_chunk gathers a transaction's chunks per flow; ecap-fsck --rebuild
- * and recovery batch them differently): a chunk after the last run's end extends it; one
- * further on starts a run, unless the list has CHUNK_RUNS_MAX runs already, when the last run
- * is extended to it instead (a run may then cover chunks without the flow: readers check each
- * chunk's flow list, so a list may name more chunks than the flow has, never fewer); a chunk
- * at or before the last run's end (indexed again) changes nothing.
+ * and recovery batch them differently): a chunk at most CHUNK_RUNS_GAP chunks after the last
+ * run's end extends it; one further on starts a run, unless the list has CHUNK_RUNS_MAX runs
+ * already, when the last run is extended to it instead; a chunk at or before the last run's
+ * end (indexed again) changes nothing. So a run may cover chunks without the flow: readers
+ * check each chunk's flow list, and a list may name more chunks than the flow has, never
+ * fewer.
  */
 #ifndef ECAP_CHUNK_RUNS_H
 #define ECAP_CHUNK_RUNS_H
@@ -30,6 +31,12 @@
 /* About 3 bytes a run, so that the list of a flow updated at each group commit stays within
  * a page or two however long the flow lives. */
 #define CHUNK_RUNS_MAX 256
+
+/* Chunks without the flow that a run may cover. A flow with a packet every few chunks (most
+ * flows of a busy link) keeps one run, whose row the commit then rewrites in place (its
+ * length changes, not its size); an export reads at most this many rows more per run, each
+ * less than a query of its own costs. */
+#define CHUNK_RUNS_GAP 4
 
 struct chunk_id_run {
 	uint64_t lo, hi;

@@ -689,14 +689,15 @@ static int insert_flow(struct index *ix, const struct index_flow_row *r, bool *i
 }
 
 /* Notes that the flow of slot a has packets in chunk id (chunks come in id order; one
- * indexed again adds nothing). */
+ * indexed again adds nothing): runs as chunk_runs_add makes them (CHUNK_RUNS_GAP), so that
+ * adding them to the flow's list gives what adding their chunks one by one would. */
 static int agg_add_chunk(struct index *ix, struct flow_agg *a, uint64_t id)
 {
 	if (a->run_last) {
 		struct pending_run *r = &ix->runs[a->run_last];
 		if (id <= r->hi)
 			return 0;
-		if (id == r->hi + 1) {
+		if (id - r->hi <= 1 + CHUNK_RUNS_GAP) {
 			r->hi = id;
 			return 0;
 		}

@@ -67,9 +67,9 @@ CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks(last_ns);
 -- chunk closed, sessions carried over on a full disk), so that a flow's sessions are found
 -- and deleted with it. packets, bytes and last_ns grow at each group commit.
 -- chunk_runs (version 9): the chunks that hold its packets, as runs of chunk ids
--- (schema/chunk_runs.h), so that a long-lived flow's chunks are read without the rows of every
--- chunk of its range; it may name more chunks than the flow has (each chunk's flows blob
--- decides), never fewer. NULL: a flow indexed before version 9, whose chunks are looked for
+-- (schema/chunk_runs.h: a run may pass over up to 4 chunks without the flow), so that a
+-- long-lived flow's chunks are read without the rows of every chunk of its range; it may name
+-- more chunks than the flow has (each chunk's flows blob decides), never fewer. NULL: a flow indexed before version 9, whose chunks are looked for
 -- over first_chunk..last_chunk.
 CREATE TABLE IF NOT EXISTS flows (
 	id       INTEGER PRIMARY KEY,

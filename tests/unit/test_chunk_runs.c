@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_chunk_runs.c - a flow's chunk list (schema/chunk_runs.h): the rule for one more chunk
- * (the run extended, a run started, a chunk indexed again ignored, the last run extended over
- * the gap once the list holds CHUNK_RUNS_MAX runs); the same list whatever batches the chunks
+ * (the run extended, over up to CHUNK_RUNS_GAP chunks too, a run started past that, a chunk
+ * indexed again ignored, the last run extended over any gap once the list holds
+ * CHUNK_RUNS_MAX runs); the same list whatever batches the chunks
  * come in (chunk_runs_merge of a list with the runs of a batch, as the index's commit does,
  * against one chunk at a time, for random chunk sequences cut at random points, below and
  * past the cap); damaged lists refused; and the SQL function ecap_chunk_runs_add on a SQLite
@@ -36,12 +37,16 @@ static void test_one_chunk_at_a_time(void **state)
 	chunk_runs_add(v, &n, 3, 4); /* before the list's end */
 	assert_int_equal(n, 1);
 	assert_true(v[0].lo == 5 && v[0].hi == 6);
-	chunk_runs_add(v, &n, 9, 9); /* a gap: a run of its own */
+	chunk_runs_add(v, &n, 7 + CHUNK_RUNS_GAP, 7 + CHUNK_RUNS_GAP); /* a gap it passes over */
+	assert_int_equal(n, 1);
+	assert_true(v[0].lo == 5 && v[0].hi == 7 + CHUNK_RUNS_GAP);
+	uint64_t far = 9 + 2 * CHUNK_RUNS_GAP; /* one chunk more than it passes over */
+	chunk_runs_add(v, &n, far, far);
 	assert_int_equal(n, 2);
-	assert_true(v[1].lo == 9 && v[1].hi == 9);
-	chunk_runs_add(v, &n, 8, 12); /* overlapping the end: only what is after it */
+	assert_true(v[1].lo == far && v[1].hi == far);
+	chunk_runs_add(v, &n, far - 1, far + 3); /* overlapping the end: only what is after it */
 	assert_int_equal(n, 2);
-	assert_true(v[1].lo == 9 && v[1].hi == 12);
+	assert_true(v[1].lo == far && v[1].hi == far + 3);
 }
 
 static void test_cap(void **state)
@@ -179,13 +184,17 @@ static void test_sql_function(void **state)
 	int len;
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
 	assert_int_equal(chunk_runs_register(db), SQLITE_OK);
-	/* runs [5,6] then chunk 9 and 10: gap 5 length 1, gap 2 length 1 */
-	assert_int_equal(sql_add(db, "x'0501'", "x'0901'", out, &len), SQLITE_BLOB);
+	/* runs [5,6] then chunks 20 and 21: gap 5 length 2, gap 13 length 2 */
+	assert_int_equal(sql_add(db, "x'0501'", "x'1401'", out, &len), SQLITE_BLOB);
 	assert_int_equal(len, 4);
-	assert_memory_equal(out, "\x05\x01\x02\x01", 4);
+	assert_memory_equal(out, "\x05\x01\x0d\x01", 4);
 	assert_int_equal(sql_add(db, "x'0501'", "x'0700'", out, &len), SQLITE_BLOB); /* 7 */
 	assert_int_equal(len, 2);
 	assert_memory_equal(out, "\x05\x02", 2);
+	assert_int_equal(CHUNK_RUNS_GAP, 4); /* chunk 11 is 4 chunks after 6: [5,11] */
+	assert_int_equal(sql_add(db, "x'0501'", "x'0b00'", out, &len), SQLITE_BLOB);
+	assert_int_equal(len, 2);
+	assert_memory_equal(out, "\x05\x06", 2);
 	assert_int_equal(sql_add(db, "NULL", "x'0901'", out, &len), SQLITE_NULL);
 	assert_int_equal(sql_add(db, "x'0501'", "NULL", out, &len), SQLITE_BLOB);
 	assert_int_equal(len, 2);
