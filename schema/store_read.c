@@ -1024,9 +1024,12 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		sqlite3_bind_int64(st, 2, (int64_t)r[i].hi);
 		sqlite3_bind_int64(st, 3, (int64_t)since_ns);
 		sqlite3_bind_int64(st, 4, until);
-		while (!err && sqlite3_step(st) == SQLITE_ROW)
+		while (!err && sqlite3_step(st) == SQLITE_ROW) {
 			if (blob_names_any(sqlite3_column_blob(st, 8), sqlite3_column_bytes(st, 8), flows))
 				err = add_chunk_row(st, out);
+			if (r[i].lo == r[i].hi)
+				break; /* one chunk (most of a sparse flow's): no step to the end */
+		}
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
