@@ -423,6 +423,18 @@ static int migrate_8_sessions(struct index *ix)
 }
 
 /*
+ * Version 8 to 9, the processes' part: processes_by_container holds only the processes in a
+ * container (index.sql), no longer an entry per process with container_id ''. index_sql, run
+ * before this step, leaves the old index alone (it has the same name), so it is made again.
+ */
+static int migrate_9_processes_by_container(struct index *ix)
+{
+	int err = exec(ix, "DROP INDEX IF EXISTS processes_by_container");
+	return err ? err : exec(ix, "CREATE INDEX processes_by_container ON processes(container_id) "
+				    "WHERE container_id <> ''");
+}
+
+/*
  * Version 8 to 9, the flows' chunk lists (index.sql flows.chunk_runs): the flows indexed
  * before have none (NULL), and their chunks are looked for over first_chunk..last_chunk as
  * before; a list would need every chunk's flow list read back. Flows indexed from now on
@@ -481,6 +493,9 @@ static int index_migrate(struct index *ix)
 	/* 7 -> 8: a chunk's flow keys go with it (the records are in each segment) */
 	if (!err && from <= 7)
 		err = migrate_8_flows(ix);
+	/* 8 -> 9: an index entry only for the processes in a container */
+	if (!err && from <= 8)
+		err = migrate_9_processes_by_container(ix);
 	/* 8 -> 9: the chunks of a flow's packets as runs */
 	if (!err && from <= 8)
 		err = migrate_9_flow_runs(ix);
@@ -1645,7 +1660,10 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
-		"DELETE FROM containers WHERE id NOT IN (SELECT container_id FROM processes)",
+		/* through processes_by_container, which holds the processes in a container only
+		 * (a container row's id is never '') */
+		"DELETE FROM containers WHERE NOT EXISTS (SELECT 1 FROM processes WHERE "
+		"container_id = containers.id AND container_id <> '')",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

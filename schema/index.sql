@@ -195,7 +195,11 @@ CREATE TABLE IF NOT EXISTS processes (
 	last_chunk   INTEGER NOT NULL,
 	PRIMARY KEY (pid, start)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id);
+-- Since version 9 only the processes in a container have an entry here (a partial index):
+-- most processes have none (container_id ''), and an entry each cost a b-tree insert per new
+-- process at record time for a lookup nobody makes. A query that is to use it says
+-- `container_id <> ''` (store_read.c containers_where, index.c retention's containers).
+CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id) WHERE container_id <> '';
 CREATE INDEX IF NOT EXISTS processes_by_last_chunk ON processes(last_chunk);
 
 -- Two flows that are one connection before and after NAT on this host (chunk metadata section
