@@ -66,6 +66,11 @@ CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks(last_ns);
 -- which may lie after its packets' chunks: a ClientHello's session stored just after its
 -- chunk closed, sessions carried over on a full disk), so that a flow's sessions are found
 -- and deleted with it. packets, bytes and last_ns grow at each group commit.
+-- chunk_runs (version 9): the chunks that hold its packets, as runs of chunk ids
+-- (schema/chunk_runs.h: a run may pass over up to 4 chunks without the flow), so that a
+-- long-lived flow's chunks are read without the rows of every chunk of its range; it may name
+-- more chunks than the flow has (each chunk's flows blob decides), never fewer. NULL: a flow indexed before version 9, whose chunks are looked for
+-- over first_chunk..last_chunk.
 CREATE TABLE IF NOT EXISTS flows (
 	id       INTEGER PRIMARY KEY,
 	proto    INTEGER NOT NULL,
@@ -79,7 +84,8 @@ CREATE TABLE IF NOT EXISTS flows (
 	packets  INTEGER NOT NULL DEFAULT 0,
 	bytes    INTEGER NOT NULL DEFAULT 0,
 	first_chunk INTEGER NOT NULL,
-	last_chunk  INTEGER NOT NULL
+	last_chunk  INTEGER NOT NULL,
+	chunk_runs  BLOB
 );
 CREATE INDEX IF NOT EXISTS flows_by_last_chunk ON flows(last_chunk);
 -- Version 7: flows are found by address and port through chunk_flow_keys, not four indexes
