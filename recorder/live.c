@@ -245,6 +245,10 @@ static void status_line(struct live *L, bool final)
 	if (not_kept)
 		fprintf(stderr, "; %" PRIu64 " TLS secret%s of sessions not recorded %s not kept",
 			not_kept, not_kept == 1 ? "" : "s", not_kept == 1 ? "was" : "were");
+	/* HKDF runs for recorded sessions only: the host's other TLS 1.3 handshakes add none */
+	if (final && L->tls)
+		fprintf(stderr, "; %" PRIu64 " TLS 1.3 handshake%s derived", ps.tls_derived,
+			ps.tls_derived == 1 ? "" : "s");
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);

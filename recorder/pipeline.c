@@ -28,7 +28,10 @@
  * carried its client_random; until then it waits in the hold, for secret_hold_ns at most (0:
  * until pipeline_finish), and is then dropped and counted (secrets_not_kept): an export only
  * ever writes the secrets of the sessions it exports, so a secret no recorded session links
- * to is exposure and nothing else.
+ * to is exposure and nothing else. A TLS 1.3 handshake's two handshake traffic secrets come
+ * from the OpenSSL probes as what they are derived from (pipeline_tls_handshake): HKDF runs
+ * when the session is found recorded, once per handshake, and never for the host's other
+ * sessions, whose material expires from the hold wiped.
  */
 #include "pipeline.h"
 
@@ -115,6 +118,7 @@ struct pipeline {
 
 	struct cr_set cr, cr_old;     /* the newer and the older generation */
 	struct secret_hold *hold;     /* NULL with keep_all_secrets */
+	uint64_t derived_now;         /* handshakes derived on arrival (derive_keep()) */
 	uint64_t now_mono;            /* the last tick's time */
 };
 
@@ -592,6 +596,38 @@ static int session_found(struct pipeline *p, struct flow *f, const uint8_t rando
 	return 0;
 }
 
+/* A handshake's secrets, derived now (its session is recorded, or every secret is kept). */
+static int derive_keep(struct pipeline *p, const struct tls_hs_material *m, struct cr_ent *e)
+{
+	struct tls_secret out[2];
+	int n = tls_hkdf_handshake(m, out), r = 0;
+	if (n > 0)
+		p->derived_now++;
+	for (int i = 0; i < n && r >= 0; i++)
+		r = keep_secret(p, &out[i], e);
+	explicit_bzero(out, sizeof(out));
+	return r < 0 ? r : n > 0;
+}
+
+int pipeline_tls_handshake(struct pipeline *p, const struct tls_hs_material *m)
+{
+	struct cr_ent *e = cr_get(p, m->client_random);
+	if (!p->hold || (e && e->has_session))
+		return derive_keep(p, m, e);
+	if (!e)
+		return -ENOMEM;
+	if (secret_hold_has_hs(p->hold, e->held, m)) {
+		p->st.secrets_dup += tls_hkdf_handshake_count(m);
+		return 0;
+	}
+	int r = secret_hold_put_hs(p->hold, m, p->now_mono, &e->held);
+	if (r < 0)
+		return r;
+	p->st.secrets_not_kept += (uint64_t)r;
+	p->st.secrets_held = secret_hold_count(p->hold);
+	return 1;
+}
+
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret)
 {
 	struct cr_ent *e = cr_get(p, secret->client_random);
@@ -892,6 +928,7 @@ void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st)
 {
 	struct flowtable_stats fs;
 	*st = p->st;
+	st->tls_derived = p->derived_now + (p->hold ? secret_hold_derived(p->hold) : 0);
 	flowtable_get_stats(p->ft, &fs);
 	st->active_flows = fs.active;
 }

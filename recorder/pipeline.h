@@ -18,6 +18,7 @@
 
 #include "../schema/records.h"
 #include "../schema/store.h"
+#include "tls_hkdf.h"
 
 struct pipeline;
 
@@ -117,6 +118,12 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
  * pipeline_options). 1 stored or held, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
 
+/* A TLS 1.3 handshake's material (tls_hkdf.h): its handshake traffic secrets are derived and
+ * stored when its session is recorded (or with keep_all_secrets), now or when its ClientHello
+ * comes; else it is held as pipeline_secret() holds a secret, and dropped wiped. Returns as
+ * pipeline_secret(). */
+int pipeline_tls_handshake(struct pipeline *p, const struct tls_hs_material *m);
+
 /* What an owning process was (exe, command line, parent, cgroup, container): kept in the
  * store by (pid, start_ns), beside the flows whose owners name it. */
 int pipeline_process(struct pipeline *p, const struct ecap_proc_info *pi);
@@ -143,6 +150,7 @@ struct pipeline_stats {
 	uint64_t secrets_linked;    /* secrets whose client_random has a session in this run */
 	uint64_t secrets_not_kept;  /* dropped: no recorded ClientHello carried their client_random */
 	uint64_t secrets_held;      /* waiting for their ClientHello now */
+	uint64_t tls_derived;       /* TLS 1.3 handshakes whose traffic secrets were derived */
 	uint64_t drops;
 	uint64_t nat_links;         /* flows linked before and after NAT */
 	uint64_t peer_owners;       /* flow ends owned by a socket of another namespace */

@@ -11,6 +11,9 @@
  * key (a handshake's "c hs traffic" and "s hs traffic") hash the key blocks once: with
  * SHA-384 and a 48-byte context, 2 + 2 per label compressions, against 4 per label when each
  * HMAC starts from the key. No allocation; the states are wiped afterwards.
+ *
+ * tls_hkdf_handshake() makes a handshake's two key log records from what the probe read
+ * (struct tls_hs_material), when a recorded session claims them.
  */
 #include <errno.h>
 #include <string.h>
@@ -92,6 +95,45 @@ int tls_hkdf_expand_label(size_t hash_len, const uint8_t *secret, const char *la
 {
 	return tls_hkdf_expand_labels(hash_len, secret, &label, 1, context, context_len, out,
 				      out_len);
+}
+
+unsigned tls_hkdf_handshake_count(const struct tls_hs_material *m)
+{
+	return (m->derive & TLS_HS_CLIENT ? 1u : 0u) + (m->derive & TLS_HS_SERVER ? 1u : 0u);
+}
+
+int tls_hkdf_handshake(const struct tls_hs_material *m, struct tls_secret out[2])
+{
+	static const char *const labels[2] = { "c hs traffic", "s hs traffic" };
+	static const char *const names[2] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+					      "SERVER_HANDSHAKE_TRAFFIC_SECRET" };
+	uint8_t both[2 * SHA512_DIGEST_SIZE];
+	const char *want[2];
+	unsigned which[2], n = 0, i;
+	int rc;
+
+	if (m->hash_len != 32 && m->hash_len != 48)
+		return -EINVAL;
+	for (i = 0; i < 2; i++)
+		if (m->derive & (1u << i)) {
+			which[n] = i;
+			want[n++] = labels[i];
+		}
+	if (!n)
+		return 0;
+	/* both labels under one HMAC key when both are wanted */
+	rc = tls_hkdf_expand_labels(m->hash_len, m->hs_secret, want, n, m->hs_hash, m->hash_len,
+				    both, m->hash_len);
+	if (rc == 0)
+		for (i = 0; i < n; i++) {
+			memset(&out[i], 0, sizeof(out[i]));
+			memcpy(out[i].label, names[which[i]], strlen(names[which[i]]));
+			memcpy(out[i].client_random, m->client_random, 32);
+			memcpy(out[i].secret, both + i * m->hash_len, m->hash_len);
+			out[i].secret_len = m->hash_len;
+		}
+	explicit_bzero(both, sizeof(both));
+	return rc < 0 ? rc : (int)n;
 }
 
 size_t tls_hkdf_suite_hash_len(uint32_t cipher_id)
