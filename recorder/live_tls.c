@@ -8,8 +8,9 @@
  * master key; TLS 1.3 handshake traffic secrets derived from the handshake secret and the
  * transcript hash with HKDF-Expand-Label (or read directly when the build keeps them), and the
  * application traffic and exporter secrets, hash_len bytes as the cipher suite says. Feeding
- * a pipeline, the handshake traffic secrets go as the handshake secret and transcript hash
- * (pipeline_tls_handshake), derived only when the session is recorded.
+ * a pipeline, a TLS 1.3 session goes as one item with the handshake secret and transcript hash
+ * in place of the handshake traffic secrets (pipeline_tls13), derived only when the session is
+ * recorded.
  * A table of fingerprints of (label, client random, secret) drops repeats: the client and the
  * server of one session on this host report the same secrets. It is a set of DEDUPE_WAYS
  * fingerprints (one 64-byte line) per client random, one way per label, so that a session's
@@ -73,7 +74,7 @@ struct live_tls {
 	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
 	live_tls_secret_fn fn;
 	/* NULL: handshake traffic secrets are derived as they come (ecap-calibrate --watch) */
-	int (*hs_fn)(void *ctx, const struct tls_hs_material *m);
+	int (*hs_fn)(void *ctx, const struct tls13_material *m);
 	void *ctx;
 	bool quiet;
 	bool no_dedupe;
@@ -487,17 +488,22 @@ static int hs_kept_emit(struct live_tls *t, const struct ossl_event *e, enum oss
 }
 
 /*
- * The TLS 1.3 handshake traffic secrets that the build does not keep, handed over as what they
- * are derived from (the handshake secret and transcript hash): the pipeline derives them when
- * the session is recorded, and never otherwise.
+ * A TLS 1.3 session handed over as one item (struct tls13_material): the handshake secret and
+ * transcript hash from which the handshake traffic secrets the build does not keep are
+ * derived, and the application traffic and exporter secrets as read. The pipeline derives
+ * and stores them when the session is recorded, and never derives them otherwise. Secrets the
+ * build keeps go as they are.
  */
-static int hs_later(struct live_tls *t, const struct ossl_event *e, const struct tls_calibration *cal,
-		    size_t hl, const uint8_t *cr, const struct ecap_proc *who)
+static int tls13_later(struct live_tls *t, const struct ossl_event *e,
+		       const struct tls_calibration *cal, size_t hl, const uint8_t *cr,
+		       const struct ecap_proc *who)
 {
+	static const enum ossl_field app[3] = { OSSL_F_CLIENT_APP_TRAFFIC, OSSL_F_SERVER_APP_TRAFFIC,
+						OSSL_F_EXPORTER };
 	bool c_kept = cal->f[OSSL_F_CLIENT_HS_TRAFFIC].found;
 	bool s_kept = cal->f[OSSL_F_SERVER_HS_TRAFFIC].found;
-	struct tls_hs_material m;
-	unsigned n;
+	struct tls13_material m;
+	unsigned derive, n, i;
 	int rc = 0;
 
 	if (c_kept)
@@ -506,20 +512,30 @@ static int hs_later(struct live_tls *t, const struct ossl_event *e, const struct
 	if (rc == 0 && s_kept)
 		rc = hs_kept_emit(t, e, OSSL_F_SERVER_HS_TRAFFIC, "SERVER_HANDSHAKE_TRAFFIC_SECRET",
 				  hl, cr, who);
-	if (rc < 0 || (c_kept && s_kept))
+	if (rc < 0)
 		return rc;
 	memset(&m, 0, sizeof(m));
-	m.derive = (uint8_t)((c_kept ? 0 : TLS_HS_CLIENT) | (s_kept ? 0 : TLS_HS_SERVER));
-	n = tls_hkdf_handshake_count(&m);
-	if (!hs_derivable(e, hl)) {
-		t->st.zero_dropped += n;
-		return 0;
+	derive = (c_kept ? 0 : TLS13_CLIENT_HS) | (s_kept ? 0 : TLS13_SERVER_HS);
+	if (derive && hs_derivable(e, hl)) {
+		m.has = (uint8_t)derive;
+		memcpy(m.hs_secret, e->field[OSSL_F_HS_SECRET], hl);
+		memcpy(m.hs_hash, e->field[OSSL_F_HS_HASH], hl);
+	} else if (derive) {
+		t->st.zero_dropped += (unsigned)__builtin_popcount(derive);
 	}
-	memcpy(m.client_random, cr, 32);
-	m.hash_len = (uint8_t)hl;
-	memcpy(m.hs_secret, e->field[OSSL_F_HS_SECRET], hl);
-	memcpy(m.hs_hash, e->field[OSSL_F_HS_HASH], hl);
-	rc = t->hs_fn(t->ctx, &m);
+	for (i = 0; i < 3; i++)
+		if ((e->read_ok & (1u << app[i])) && !all_zero(e->field[app[i]], hl)) {
+			m.has |= (uint8_t)(TLS13_CLIENT_APP << i);
+			memcpy(m.app[i], e->field[app[i]], hl);
+		} else if (e->read_ok & (1u << app[i])) {
+			t->st.zero_dropped++;
+		}
+	n = tls13_material_count(&m);
+	if (n) {
+		memcpy(m.client_random, cr, 32);
+		m.hash_len = (uint8_t)hl;
+		rc = t->hs_fn(t->ctx, &m);
+	}
 	explicit_bzero(&m, sizeof(m));
 	if (rc < 0)
 		return rc;
@@ -568,7 +584,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.zero_dropped++;
 		goto out;
 	}
-	rc = t->hs_fn ? hs_later(t, e, cal, hl, cr, &who) : hs_now(t, e, cal, hl, cr, &who);
+	if (t->hs_fn) {
+		rc = tls13_later(t, e, cal, hl, cr, &who);
+		goto out;
+	}
+	rc = hs_now(t, e, cal, hl, cr, &who);
 	if (rc == 0 && (e->read_ok & (1u << OSSL_F_CLIENT_APP_TRAFFIC)))
 		rc = emit(t, "CLIENT_TRAFFIC_SECRET_0", cr, e->field[OSSL_F_CLIENT_APP_TRAFFIC], hl,
 			  &who);
@@ -592,9 +612,9 @@ static int pipeline_fn(void *ctx, const struct tls_secret *s, const struct ecap_
 	return rc < 0 ? rc : 0;
 }
 
-static int pipeline_hs_fn(void *ctx, const struct tls_hs_material *m)
+static int pipeline_hs_fn(void *ctx, const struct tls13_material *m)
 {
-	int rc = pipeline_tls_handshake(ctx, m);
+	int rc = pipeline_tls13(ctx, m);
 
 	return rc < 0 ? rc : 0;
 }
@@ -630,7 +650,7 @@ static void exec_libssl(void *ctx, int fd, const char *name)
 }
 
 static int start(const struct live_options *opt, live_tls_secret_fn fn,
-		 int (*hs_fn)(void *ctx, const struct tls_hs_material *m), void *ctx,
+		 int (*hs_fn)(void *ctx, const struct tls13_material *m), void *ctx,
 		 struct live_tls **out)
 {
 	struct live_tls *t;

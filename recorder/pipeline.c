@@ -28,10 +28,10 @@
  * carried its client_random; until then it waits in the hold, for secret_hold_ns at most (0:
  * until pipeline_finish), and is then dropped and counted (secrets_not_kept): an export only
  * ever writes the secrets of the sessions it exports, so a secret no recorded session links
- * to is exposure and nothing else. A TLS 1.3 handshake's two handshake traffic secrets come
- * from the OpenSSL probes as what they are derived from (pipeline_tls_handshake): HKDF runs
- * when the session is found recorded, once per handshake, and never for the host's other
- * sessions, whose material expires from the hold wiped.
+ * to is exposure and nothing else. A TLS 1.3 session's secrets come from the OpenSSL
+ * probes as one item, with the handshake traffic secrets as what they are derived from
+ * (pipeline_tls13): HKDF runs when the session is found recorded, once per handshake, and
+ * never for the host's other sessions, whose material expires from the hold wiped.
  */
 #include "pipeline.h"
 
@@ -129,7 +129,9 @@ void pipeline_options_default(struct pipeline_options *o)
 	o->max_flows = 1u << 20;
 	o->keep_all_secrets = false;
 	o->secret_hold_ns = 30ull * 1000000000ull;
-	o->secret_hold_max = 1u << 16;
+	/* items: a TLS 1.3 session from the OpenSSL probes is one (5 secrets), a key-log probe's
+	 * secret one; 32768 slots of 304 bytes, twice that with the ring's gaps: 20 MiB at most */
+	o->secret_hold_max = 1u << 15;
 }
 
 static uint64_t new_id(void *ctx)
@@ -596,12 +598,13 @@ static int session_found(struct pipeline *p, struct flow *f, const uint8_t rando
 	return 0;
 }
 
-/* A handshake's secrets, derived now (its session is recorded, or every secret is kept). */
-static int derive_keep(struct pipeline *p, const struct tls_hs_material *m, struct cr_ent *e)
+/* A TLS 1.3 session's secrets, made now (it is recorded, or every secret is kept). */
+static int derive_keep(struct pipeline *p, const struct tls13_material *m, struct cr_ent *e)
 {
-	struct tls_secret out[2];
-	int n = tls_hkdf_handshake(m, out), r = 0;
-	if (n > 0)
+	struct tls_secret out[TLS13_SECRETS];
+	bool derived;
+	int n = tls13_material_secrets(m, out, &derived), r = 0;
+	if (derived)
 		p->derived_now++;
 	for (int i = 0; i < n && r >= 0; i++)
 		r = keep_secret(p, &out[i], e);
@@ -609,18 +612,18 @@ static int derive_keep(struct pipeline *p, const struct tls_hs_material *m, stru
 	return r < 0 ? r : n > 0;
 }
 
-int pipeline_tls_handshake(struct pipeline *p, const struct tls_hs_material *m)
+int pipeline_tls13(struct pipeline *p, const struct tls13_material *m)
 {
 	struct cr_ent *e = cr_get(p, m->client_random);
 	if (!p->hold || (e && e->has_session))
 		return derive_keep(p, m, e);
 	if (!e)
 		return -ENOMEM;
-	if (secret_hold_has_hs(p->hold, e->held, m)) {
-		p->st.secrets_dup += tls_hkdf_handshake_count(m);
+	if (secret_hold_has_tls13(p->hold, e->held, m)) {
+		p->st.secrets_dup += tls13_material_count(m);
 		return 0;
 	}
-	int r = secret_hold_put_hs(p->hold, m, p->now_mono, &e->held);
+	int r = secret_hold_put_tls13(p->hold, m, p->now_mono, &e->held);
 	if (r < 0)
 		return r;
 	p->st.secrets_not_kept += (uint64_t)r;

@@ -29,8 +29,9 @@ struct pipeline_options {
 	uint32_t max_flows;     /* flow table capacity; default 1M */
 	/* TLS secrets: all of them (keep_all_secrets), or only those of sessions whose
 	 * ClientHello is recorded (the default); a secret waits for its ClientHello for
-	 * secret_hold_ns (default 30 s; 0: until pipeline_finish), at most secret_hold_max of them
-	 * at once (default 65536; the oldest goes first), and is then dropped. */
+	 * secret_hold_ns (default 30 s; 0: until pipeline_finish), at most secret_hold_max items
+	 * at once (default 32768; an item is a secret, or the five of a TLS 1.3 session from the
+	 * OpenSSL probes; the oldest goes first), and is then dropped, wiped. */
 	bool keep_all_secrets;
 	uint64_t secret_hold_ns;
 	uint32_t secret_hold_max;
@@ -118,11 +119,11 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
  * pipeline_options). 1 stored or held, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
 
-/* A TLS 1.3 handshake's material (tls_hkdf.h): its handshake traffic secrets are derived and
- * stored when its session is recorded (or with keep_all_secrets), now or when its ClientHello
- * comes; else it is held as pipeline_secret() holds a secret, and dropped wiped. Returns as
- * pipeline_secret(). */
-int pipeline_tls_handshake(struct pipeline *p, const struct tls_hs_material *m);
+/* A TLS 1.3 session's secrets as the OpenSSL probe read them (tls_hkdf.h): its handshake
+ * traffic secrets derived and all of them stored when its session is recorded (or with
+ * keep_all_secrets), now or when its ClientHello comes; else held as pipeline_secret() holds
+ * a secret, and dropped wiped. Returns as pipeline_secret(). */
+int pipeline_tls13(struct pipeline *p, const struct tls13_material *m);
 
 /* What an owning process was (exe, command line, parent, cgroup, container): kept in the
  * store by (pid, start_ns), beside the flows whose owners name it. */

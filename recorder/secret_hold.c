@@ -9,8 +9,8 @@
  * dropped or taken meanwhile end the chain instead of naming another item. Items taken
  * out of the middle leave empty slots, reclaimed when the tail reaches them.
  *
- * An item is a secret (struct tls_secret, 145 bytes) or a handshake's material (struct
- * tls_hs_material, 130 bytes) in the same slot; a slot's bytes are wiped as soon as its item
+ * An item is a secret (struct tls_secret, 145 bytes) or a TLS 1.3 session's material (struct
+ * tls13_material, 275 bytes) in the same slot; a slot's bytes are wiped as soon as its item
  * leaves (forget()), and the old ring when it grows, so that no secret stays in memory that
  * nothing holds.
  */
@@ -23,15 +23,15 @@
 
 #define FIRST_CAP 256u
 
-enum held_kind { HELD_SECRET = 1, HELD_HANDSHAKE };
+enum held_kind { HELD_SECRET = 1, HELD_TLS13 };
 
 struct held {
 	union {
 		struct tls_secret sec;
-		struct tls_hs_material hs;
+		struct tls13_material m;
 	} u;
 	uint8_t kind;   /* enum held_kind; 0: the slot holds nothing */
-	uint8_t weight; /* secrets: 1, or those the material derives */
+	uint8_t weight; /* secrets: 1, or the key log records of the material */
 	uint64_t at_ns;
 	uint64_t seq;
 	uint64_t prev;  /* seq + 1 of the previous item of this client_random; 0: none */
@@ -158,16 +158,16 @@ int secret_hold_put(struct secret_hold *h, const struct tls_secret *sec, uint64_
 	return dropped;
 }
 
-int secret_hold_put_hs(struct secret_hold *h, const struct tls_hs_material *hs, uint64_t now_ns,
-		       uint64_t *head)
+int secret_hold_put_tls13(struct secret_hold *h, const struct tls13_material *m, uint64_t now_ns,
+			  uint64_t *head)
 {
 	int dropped;
 	struct held *e = put(h, now_ns, head, &dropped);
 	if (!e)
 		return -ENOMEM;
-	e->u.hs = *hs;
-	e->kind = HELD_HANDSHAKE;
-	e->weight = (uint8_t)tls_hkdf_handshake_count(hs);
+	e->u.m = *m;
+	e->kind = HELD_TLS13;
+	e->weight = (uint8_t)tls13_material_count(m);
 	h->secrets += e->weight;
 	return dropped;
 }
@@ -184,17 +184,18 @@ static struct held *follow(const struct secret_hold *h, uint64_t link)
 	return e->seq == seq && e->kind ? e : NULL;
 }
 
-/* Hands item e's secrets to fn (a handshake's derived now, and wiped after). */
+/* Hands item e's secrets to fn (a session's made now, and wiped after). */
 static int hand_over(struct secret_hold *h, const struct held *e,
 		     int (*fn)(void *ctx, const struct tls_secret *sec), void *ctx)
 {
-	struct tls_secret out[2];
+	struct tls_secret out[TLS13_SECRETS];
+	bool derived;
 	int n, err = 0;
 
 	if (e->kind == HELD_SECRET)
 		return fn(ctx, &e->u.sec);
-	n = tls_hkdf_handshake(&e->u.hs, out);
-	if (n > 0)
+	n = tls13_material_secrets(&e->u.m, out, &derived);
+	if (derived)
 		h->derived++;
 	for (int i = 0; i < n && !err; i++)
 		err = fn(ctx, &out[i]);
@@ -240,16 +241,13 @@ bool secret_hold_has(const struct secret_hold *h, uint64_t head, const struct tl
 	return false;
 }
 
-bool secret_hold_has_hs(const struct secret_hold *h, uint64_t head,
-			const struct tls_hs_material *hs)
+bool secret_hold_has_tls13(const struct secret_hold *h, uint64_t head,
+			   const struct tls13_material *m)
 {
 	int n = 0;
 	for (const struct held *e = follow(h, head); e && n < SECRET_HOLD_DUP_LOOK;
 	     e = follow(h, e->prev), n++)
-		if (e->kind == HELD_HANDSHAKE && e->u.hs.hash_len == hs->hash_len &&
-		    e->u.hs.derive == hs->derive &&
-		    !memcmp(e->u.hs.hs_secret, hs->hs_secret, sizeof(hs->hs_secret)) &&
-		    !memcmp(e->u.hs.hs_hash, hs->hs_hash, sizeof(hs->hs_hash)))
+		if (e->kind == HELD_TLS13 && !memcmp(&e->u.m, m, sizeof(*m)))
 			return true;
 	return false;
 }

@@ -11,10 +11,10 @@
  * client_random, and hands it back to take the chain out when the ClientHello comes. A head
  * whose secrets were dropped meanwhile is harmless: taking it finds nothing.
  *
- * A held item is a secret, or what a TLS 1.3 handshake's two traffic secrets are derived from
- * (struct tls_hs_material): those are derived when the chain is taken, so that HKDF runs only
- * for the sessions that are recorded. Counts are of secrets (a handshake's material counts as
- * the secrets it derives); the bound is on items. Every item leaves memory wiped
+ * A held item is a secret, or a TLS 1.3 session's secrets as the OpenSSL probe read them
+ * (struct tls13_material): its handshake traffic secrets are derived when the chain is taken,
+ * so that HKDF runs only for the sessions that are recorded. Counts are of secrets (a
+ * session's material counts as the key log records it makes); the bound is on items. Every item leaves memory wiped
  * (explicit_bzero): taken, dropped, expired, moved when the ring grows, or freed.
  */
 #ifndef ECAP_SECRET_HOLD_H
@@ -40,13 +40,13 @@ void secret_hold_free(struct secret_hold *h);
 int secret_hold_put(struct secret_hold *h, const struct tls_secret *sec, uint64_t now_ns,
 		    uint64_t *head);
 
-/* The same for a handshake's material, whose secrets are derived when the chain is taken. */
-int secret_hold_put_hs(struct secret_hold *h, const struct tls_hs_material *hs, uint64_t now_ns,
-		       uint64_t *head);
+/* The same for a TLS 1.3 session's material, whose secrets are made when the chain is taken. */
+int secret_hold_put_tls13(struct secret_hold *h, const struct tls13_material *m, uint64_t now_ns,
+			  uint64_t *head);
 
 /*
- * Hands the held secrets of chain *head to fn, oldest first (a handshake's material as the
- * secrets derived from it), and forgets them; *head becomes 0. Stops at fn's first negative
+ * Hands the held secrets of chain *head to fn, oldest first (a session's material as the
+ * key log records it makes, derived now), and forgets them; *head becomes 0. Stops at fn's first negative
  * return, which it returns; else 0 (material that derives nothing, bad lengths, is dropped).
  */
 int secret_hold_take(struct secret_hold *h, uint64_t *head,
@@ -57,18 +57,18 @@ int secret_hold_take(struct secret_hold *h, uint64_t *head,
 #define SECRET_HOLD_DUP_LOOK 32
 bool secret_hold_has(const struct secret_hold *h, uint64_t head, const struct tls_secret *sec);
 
-/* The same for a handshake's material (same lengths, secret, hash and secrets to derive). */
-bool secret_hold_has_hs(const struct secret_hold *h, uint64_t head,
-			const struct tls_hs_material *hs);
+/* The same for a TLS 1.3 session's material (the same bytes). */
+bool secret_hold_has_tls13(const struct secret_hold *h, uint64_t head,
+			   const struct tls13_material *m);
 
 /* Drops the secrets held since before now_ns - max_age_ns (max_age_ns 0: every one); returns
  * how many. */
 uint64_t secret_hold_expire(struct secret_hold *h, uint64_t now_ns, uint64_t max_age_ns);
 
-/* Secrets held now (a handshake's material: the secrets it derives). */
+/* Secrets held now (a session's material: the key log records it makes). */
 uint64_t secret_hold_count(const struct secret_hold *h);
 
-/* Handshakes whose secrets secret_hold_take() derived so far. */
+/* Handshakes whose traffic secrets secret_hold_take() derived so far. */
 uint64_t secret_hold_derived(const struct secret_hold *h);
 
 #endif

@@ -12,8 +12,8 @@
  * SHA-384 and a 48-byte context, 2 + 2 per label compressions, against 4 per label when each
  * HMAC starts from the key. No allocation; the states are wiped afterwards.
  *
- * tls_hkdf_handshake() makes a handshake's two key log records from what the probe read
- * (struct tls_hs_material), when a recorded session claims them.
+ * tls13_material_secrets() makes a TLS 1.3 session's key log records from what the probe
+ * read (struct tls13_material), when a recorded session claims them.
  */
 #include <errno.h>
 #include <string.h>
@@ -97,42 +97,57 @@ int tls_hkdf_expand_label(size_t hash_len, const uint8_t *secret, const char *la
 				      out_len);
 }
 
-unsigned tls_hkdf_handshake_count(const struct tls_hs_material *m)
+unsigned tls13_material_count(const struct tls13_material *m)
 {
-	return (m->derive & TLS_HS_CLIENT ? 1u : 0u) + (m->derive & TLS_HS_SERVER ? 1u : 0u);
+	return (unsigned)__builtin_popcount(m->has & 0x1fu);
 }
 
-int tls_hkdf_handshake(const struct tls_hs_material *m, struct tls_secret out[2])
+/* out = the key log record label/client_random/secret. */
+static void record(struct tls_secret *out, const char *label, const uint8_t *cr,
+		   const uint8_t *secret, size_t len)
 {
-	static const char *const labels[2] = { "c hs traffic", "s hs traffic" };
-	static const char *const names[2] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-					      "SERVER_HANDSHAKE_TRAFFIC_SECRET" };
+	memset(out, 0, sizeof(*out));
+	memcpy(out->label, label, strlen(label));
+	memcpy(out->client_random, cr, 32);
+	memcpy(out->secret, secret, len);
+	out->secret_len = (uint8_t)len;
+}
+
+int tls13_material_secrets(const struct tls13_material *m, struct tls_secret out[TLS13_SECRETS],
+			   bool *derived)
+{
+	static const char *const hs_labels[2] = { "c hs traffic", "s hs traffic" };
+	static const char *const names[TLS13_SECRETS] = {
+		"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET",
+	};
 	uint8_t both[2 * SHA512_DIGEST_SIZE];
 	const char *want[2];
-	unsigned which[2], n = 0, i;
-	int rc;
+	unsigned which[2], nd = 0, n = 0, i;
+	size_t hl = m->hash_len;
+	int rc = 0;
 
-	if (m->hash_len != 32 && m->hash_len != 48)
+	*derived = false;
+	if (hl != 32 && hl != 48)
 		return -EINVAL;
 	for (i = 0; i < 2; i++)
-		if (m->derive & (1u << i)) {
-			which[n] = i;
-			want[n++] = labels[i];
+		if (m->has & (1u << i)) {
+			which[nd] = i;
+			want[nd++] = hs_labels[i];
 		}
-	if (!n)
-		return 0;
-	/* both labels under one HMAC key when both are wanted */
-	rc = tls_hkdf_expand_labels(m->hash_len, m->hs_secret, want, n, m->hs_hash, m->hash_len,
-				    both, m->hash_len);
-	if (rc == 0)
-		for (i = 0; i < n; i++) {
-			memset(&out[i], 0, sizeof(out[i]));
-			memcpy(out[i].label, names[which[i]], strlen(names[which[i]]));
-			memcpy(out[i].client_random, m->client_random, 32);
-			memcpy(out[i].secret, both + i * m->hash_len, m->hash_len);
-			out[i].secret_len = m->hash_len;
+	if (nd) {
+		rc = tls_hkdf_expand_labels(hl, m->hs_secret, want, nd, m->hs_hash, hl, both, hl);
+		if (rc == 0) {
+			*derived = true;
+			for (i = 0; i < nd; i++)
+				record(&out[n++], names[which[i]], m->client_random, both + i * hl,
+				       hl);
 		}
-	explicit_bzero(both, sizeof(both));
+		explicit_bzero(both, sizeof(both));
+	}
+	for (i = 0; i < 3; i++)
+		if (m->has & (TLS13_CLIENT_APP << i))
+			record(&out[n++], names[2 + i], m->client_random, m->app[i], hl);
 	return rc < 0 ? rc : (int)n;
 }
 

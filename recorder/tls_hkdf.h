@@ -9,6 +9,7 @@
 #ifndef ECAP_TLS_HKDF_H
 #define ECAP_TLS_HKDF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,29 +32,37 @@ int tls_hkdf_expand_labels(size_t hash_len, const uint8_t *secret, const char *c
 			   size_t out_len);
 
 /*
- * What a TLS 1.3 handshake's traffic secrets are derived from, as a probe read it: the
- * handshake secret and the transcript hash, hash_len bytes each (bytes beyond are zero), and
- * which of the two secrets to derive. Kept instead of the secrets until a recorded session
- * claims them (secret_hold.h): 130 bytes, and no HKDF for the sessions nobody records.
+ * A TLS 1.3 session's secrets as an OpenSSL probe read them, before anything is derived: the
+ * handshake secret and transcript hash (hash_len bytes each; bytes beyond are zero) from which
+ * the handshake traffic secrets follow, and the application traffic and exporter secrets as
+ * they are. Kept instead of the key log records until a recorded session claims them
+ * (secret_hold.h): one 275-byte item per session, and no HKDF for the sessions nobody records.
  */
-#define TLS_HS_CLIENT 1u /* CLIENT_HANDSHAKE_TRAFFIC_SECRET */
-#define TLS_HS_SERVER 2u /* SERVER_HANDSHAKE_TRAFFIC_SECRET */
-struct tls_hs_material {
+#define TLS13_CLIENT_HS 0x01u   /* derive CLIENT_HANDSHAKE_TRAFFIC_SECRET */
+#define TLS13_SERVER_HS 0x02u   /* derive SERVER_HANDSHAKE_TRAFFIC_SECRET */
+#define TLS13_CLIENT_APP 0x04u  /* app[0]: CLIENT_TRAFFIC_SECRET_0 */
+#define TLS13_SERVER_APP 0x08u  /* app[1]: SERVER_TRAFFIC_SECRET_0 */
+#define TLS13_EXPORTER 0x10u    /* app[2]: EXPORTER_SECRET */
+#define TLS13_SECRETS 5
+struct tls13_material {
 	uint8_t client_random[32];
 	uint8_t hash_len;       /* 32 or 48 */
-	uint8_t derive;         /* TLS_HS_CLIENT | TLS_HS_SERVER */
+	uint8_t has;            /* TLS13_* bits */
 	uint8_t hs_secret[48];
 	uint8_t hs_hash[48];
+	uint8_t app[3][48];
 };
 
-/* How many secrets m derives (0-2). */
-unsigned tls_hkdf_handshake_count(const struct tls_hs_material *m);
+/* How many key log records m makes (0-5). */
+unsigned tls13_material_count(const struct tls13_material *m);
 
 /*
- * The secrets m says, CLIENT_ before SERVER_HANDSHAKE_TRAFFIC_SECRET, into out[0..n) as key
- * log records; n, or -EINVAL when m's lengths are not a TLS 1.3 hash's. The caller wipes out.
+ * m's key log records, in the order of the TLS13_* bits, into out[0..n), the handshake
+ * traffic secrets derived now (both under one HMAC key); n, or -EINVAL when hash_len is not a
+ * TLS 1.3 hash's. *derived: whether HKDF ran. The caller wipes out.
  */
-int tls_hkdf_handshake(const struct tls_hs_material *m, struct tls_secret out[2]);
+int tls13_material_secrets(const struct tls13_material *m, struct tls_secret out[TLS13_SECRETS],
+			   bool *derived);
 
 /* The hash length of a TLS 1.3 suite (OpenSSL id 0x0300XXXX or IANA 0x13XX); 0: not one. */
 size_t tls_hkdf_suite_hash_len(uint32_t cipher_id);
