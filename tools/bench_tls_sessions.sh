@@ -10,8 +10,10 @@
 #     exec record), "curl4-1ns" each client's curls from one shell in the namespace;
 #   - sustained sessions: 4 s_time clients at once (the most this s_server gives here), with
 #     the TLS sessions and secrets the store holds counted against the sessions completed;
-#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second, and per
-#     exec record (1000 `unshare -m /bin/true`: each exec in a new mount namespace);
+#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second, with the
+#     s_time load outside its filter (per second and per unrecorded session: the TLS its
+#     probes see and nothing records), and per exec record (1000 `unshare -m /bin/true`: each
+#     exec in a new mount namespace);
 #   - record -> queryable: from the end of a curl process until `ecap-export --pid` finds its
 #     packets, under an s_time load;
 #   - the store's CPU per session (bench_sessions) fresh and after each --preload;
@@ -108,14 +110,15 @@ cpu_ns() { # PID: run time of all its threads
 	echo "$t"
 }
 
-# start TOOL BUILD DIR: a recorder of tcp port PORT on the namespace's lo; sets R
+# start TOOL BUILD DIR [FPORT]: a recorder of tcp port FPORT (default PORT) on the namespace's
+# lo; sets R
 start() {
-	local tool=$1 b=$2 dir=$3 i
+	local tool=$1 b=$2 dir=$3 fport=${4:-$PORT} i
 	rm -rf "$dir" "$dir.pcap"; : >"$WORK/rec.err"
 	if [ "$tool" = tcpdump ]; then
-		"${NR[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $PORT" >/dev/null 2>"$WORK/rec.err" </dev/null &
+		"${NR[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $fport" >/dev/null 2>"$WORK/rec.err" </dev/null &
 	else
-		"${NR[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $PORT" >/dev/null \
+		"${NR[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $fport" >/dev/null \
 			2>"$WORK/rec.err" </dev/null &
 	fi
 	R=$!; PIDS+=("$R")
@@ -261,6 +264,19 @@ for b in "$BUILD" ${BASE:+"$BASE"}; do
 	c0=$(cpu_ns "$R"); sleep 5; c1=$(cpu_ns "$R"); stop; rm -rf "$WORK/idle"
 	IDLE[$b]=$(((c1 - c0) / 5000))
 	echo "- $(name_of "$b"): ${IDLE[$b]} us/s (load $(load))"
+done
+echo
+echo "ecap-rec recording another port (tcp port $((PORT + 1))) while the s_time load runs outside its"
+echo "filter (TLS the probes see and nothing records), CPU per second and per unrecorded session,"
+echo "and the same less the idle rate above:"
+for b in "$BUILD" ${BASE:+"$BASE"}; do
+	start ecap "$b" "$WORK/out" $((PORT + 1)); sleep 1
+	c0=$(cpu_ns "$R"); t0=$(date +%s%N); n=$(run stime); sleep 0.5
+	c1=$(cpu_ns "$R"); t1=$(date +%s%N); stop; rm -rf "$WORK/out"
+	[ "${n:-0}" -gt 0 ] || n=1
+	echo "- $(name_of "$b"): $(((c1 - c0) * 1000000 / (t1 - t0))) us/s, $(((c1 - c0) / n)) ns per" \
+		"unrecorded session, $((((c1 - c0) - IDLE[$b] * (t1 - t0) / 1000000) / n)) ns less the" \
+		"idle rate ($n sessions in $(((t1 - t0) / 1000000)) ms; load $(load))"
 done
 echo
 echo "ecap-rec's CPU per exec record: 1000 \`unshare -m /bin/true\` in a row (each a new mount"
