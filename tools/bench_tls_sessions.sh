@@ -12,7 +12,8 @@
 #     the TLS sessions and secrets the store holds counted against the sessions completed;
 #   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second, with the
 #     s_time load outside its filter (per second and per unrecorded session: the TLS its
-#     probes see and nothing records), and per exec record (1000 `unshare -m /bin/true`: each
+#     probes see and nothing records; with --base both builds at once, RUNS times in each
+#     order), and per exec record (1000 `unshare -m /bin/true`: each
 #     exec in a new mount namespace);
 #   - record -> queryable: from the end of a curl process until `ecap-export --pid` finds its
 #     packets, under an s_time load;
@@ -267,17 +268,34 @@ for b in "$BUILD" ${BASE:+"$BASE"}; do
 done
 echo
 echo "ecap-rec recording another port (tcp port $((PORT + 1))) while the s_time load runs outside its"
-echo "filter (TLS the probes see and nothing records), CPU per second and per unrecorded session,"
-echo "and the same less the idle rate above:"
-for b in "$BUILD" ${BASE:+"$BASE"}; do
-	start ecap "$b" "$WORK/out" $((PORT + 1)); sleep 1
-	c0=$(cpu_ns "$R"); t0=$(date +%s%N); n=$(run stime); sleep 0.5
-	c1=$(cpu_ns "$R"); t1=$(date +%s%N); stop; rm -rf "$WORK/out"
+echo "filter (TLS the probes see and nothing records): CPU per second, per unrecorded session, and"
+echo "the same less the idle rate above${BASE:+; both builds at once, in both orders of their start}:"
+# outside BUILD...: the builds recording the other port at once under one s_time load
+outside() {
+	local b i rs=() c0=() c1=() n t0 t1 p q=()
+	for b in "$@"; do start ecap "$b" "$WORK/out${#rs[@]}" $((PORT + 1)); rs+=("$R"); done
+	sleep 1
+	for i in "${!rs[@]}"; do c0[i]=$(cpu_ns "${rs[i]}"); done
+	t0=$(date +%s%N); n=$(run stime); sleep 0.5; t1=$(date +%s%N)
+	for i in "${!rs[@]}"; do c1[i]=$(cpu_ns "${rs[i]}"); done
+	kill -INT "${rs[@]}"; wait "${rs[@]}"
+	for p in "${PIDS[@]}"; do [[ " ${rs[*]} " == *" $p "* ]] || q+=("$p"); done
+	PIDS=("${q[@]}"); rm -rf "$WORK"/out?
 	[ "${n:-0}" -gt 0 ] || n=1
-	echo "- $(name_of "$b"): $(((c1 - c0) * 1000000 / (t1 - t0))) us/s, $(((c1 - c0) / n)) ns per" \
-		"unrecorded session, $((((c1 - c0) - IDLE[$b] * (t1 - t0) / 1000000) / n)) ns less the" \
-		"idle rate ($n sessions in $(((t1 - t0) / 1000000)) ms; load $(load))"
-done
+	i=0
+	for b in "$@"; do
+		echo "- $(name_of "$b"): $(((c1[i] - c0[i]) * 1000000 / (t1 - t0))) us/s," \
+			"$(((c1[i] - c0[i]) / n)) ns per unrecorded session," \
+			"$((((c1[i] - c0[i]) - IDLE[$b] * (t1 - t0) / 1000000) / n)) ns less the idle rate" \
+			"($n sessions in $(((t1 - t0) / 1000000)) ms; load $(load))"
+		i=$((i + 1))
+	done
+}
+if [ -n "$BASE" ]; then
+	for r in $(seq "$RUNS"); do outside "$BUILD" "$BASE"; outside "$BASE" "$BUILD"; done
+else
+	outside "$BUILD"
+fi
 echo
 echo "ecap-rec's CPU per exec record: 1000 \`unshare -m /bin/true\` in a row (each a new mount"
 echo "namespace, so each exec of /bin/true there is recorded), and the same less the idle rate above:"
