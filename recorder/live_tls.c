@@ -327,11 +327,13 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 	fp = fingerprint(&s);
 	slot = &t->dedupe[hash_words(0, random, 8) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
 	if (*slot == fp && !t->no_dedupe) {
+		explicit_bzero(&s, sizeof(s));
 		t->st.duplicates++;
 		return 0;
 	}
 	*slot = fp;
 	rc = t->fn(t->ctx, &s, who);
+	explicit_bzero(&s, sizeof(s));
 	if (rc < 0)
 		return rc;
 	t->st.secrets++;
