@@ -229,6 +229,15 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, " (%" PRIu64 " in the kernel)", cs.filtered_kernel);
 	if (ss.lost)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
+	if (L->tls) {
+		/* secrets the probes read but found no room for in their ring: those sessions'
+		 * secrets are missing from the store, so say so */
+		struct live_tls_stats ts;
+
+		live_tls_get_stats(L->tls, &ts);
+		if (ts.lost)
+			fprintf(stderr, ", %" PRIu64 " TLS secret records lost (ring full)", ts.lost);
+	}
 	if (ps.nat_links)
 		fprintf(stderr, ", %" PRIu64 " flows linked through NAT", ps.nat_links);
 	if (cs.nat_ambiguous)
