@@ -229,6 +229,15 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, " (%" PRIu64 " in the kernel)", cs.filtered_kernel);
 	if (ss.lost)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
+	if (L->tls) {
+		/* secrets the probes read but found no room for in their ring: those sessions'
+		 * secrets are missing from the store, so say so */
+		struct live_tls_stats ts;
+
+		live_tls_get_stats(L->tls, &ts);
+		if (ts.lost)
+			fprintf(stderr, ", %" PRIu64 " TLS secret records lost (ring full)", ts.lost);
+	}
 	if (ps.nat_links)
 		fprintf(stderr, ", %" PRIu64 " flows linked through NAT", ps.nat_links);
 	if (cs.nat_ambiguous)
@@ -245,6 +254,10 @@ static void status_line(struct live *L, bool final)
 	if (not_kept)
 		fprintf(stderr, "; %" PRIu64 " TLS secret%s of sessions not recorded %s not kept",
 			not_kept, not_kept == 1 ? "" : "s", not_kept == 1 ? "was" : "were");
+	/* HKDF runs for recorded sessions only: the host's other TLS 1.3 handshakes add none */
+	if (final && L->tls)
+		fprintf(stderr, "; %" PRIu64 " TLS 1.3 handshake%s derived", ps.tls_derived,
+			ps.tls_derived == 1 ? "" : "s");
 	if (final)
 		fprintf(stderr, "; the kernel saw %" PRIu64 " packets", cs.kernel_seen);
 	fputc('\n', stderr);

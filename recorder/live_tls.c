@@ -7,7 +7,10 @@
  * carry the raw fields; here they become key log records: TLS 1.2 CLIENT_RANDOM from the
  * master key; TLS 1.3 handshake traffic secrets derived from the handshake secret and the
  * transcript hash with HKDF-Expand-Label (or read directly when the build keeps them), and the
- * application traffic and exporter secrets, hash_len bytes as the cipher suite says.
+ * application traffic and exporter secrets, hash_len bytes as the cipher suite says. Feeding
+ * a pipeline, a TLS 1.3 session goes as one item with the handshake secret and transcript hash
+ * in place of the handshake traffic secrets (pipeline_tls13), derived only when the session is
+ * recorded.
  * A table of fingerprints of (label, client random, secret) drops repeats: the client and the
  * server of one session on this host report the same secrets. It is a set of DEDUPE_WAYS
  * fingerprints (one 64-byte line) per client random, one way per label, so that a session's
@@ -71,6 +74,8 @@ struct live_tls {
 	struct ring_buffer *rb;
 	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
 	live_tls_secret_fn fn;
+	/* NULL: handshake traffic secrets are derived as they come (ecap-calibrate --watch) */
+	int (*hs_fn)(void *ctx, const struct tls13_material *m);
 	void *ctx;
 	struct pipeline *pipeline;  /* fn is pipeline_fn (live_tls_start), else NULL */
 	bool quiet;
@@ -336,11 +341,13 @@ static int emit(struct live_tls *t, const char *label, const uint8_t *random,
 	fp = fingerprint(&s);
 	slot = &t->dedupe[random_hash(random) & (DEDUPE_SETS - 1)][dedupe_way(&s, fp)];
 	if (*slot == fp && !t->no_dedupe) {
+		explicit_bzero(&s, sizeof(s));
 		t->st.duplicates++;
 		return 0;
 	}
 	*slot = fp;
 	rc = t->fn(t->ctx, &s, who);
+	explicit_bzero(&s, sizeof(s));
 	if (rc < 0)
 		return rc;
 	t->st.secrets++;
@@ -406,6 +413,13 @@ static bool seen_handshake(struct live_tls *t, const struct ossl_event *e, uint3
 	return false;
 }
 
+/* Whether the event carries what the handshake traffic secrets are derived from. */
+static bool hs_derivable(const struct ossl_event *e, size_t hl)
+{
+	return (e->read_ok & (3u << OSSL_F_HS_SECRET)) == (3u << OSSL_F_HS_SECRET) &&
+	       !all_zero(e->field[OSSL_F_HS_SECRET], hl) && !all_zero(e->field[OSSL_F_HS_HASH], hl);
+}
+
 /* A TLS 1.3 handshake traffic secret the build keeps: 0, or -ENODATA when it was not read. */
 static int hs_kept(const struct ossl_event *e, enum ossl_field f, size_t hl, uint8_t *out)
 {
@@ -427,16 +441,12 @@ static void hs_traffic(const struct ossl_event *e, const struct tls_calibration 
 	bool c_kept = cal->f[OSSL_F_CLIENT_HS_TRAFFIC].found;
 	bool s_kept = cal->f[OSSL_F_SERVER_HS_TRAFFIC].found;
 	uint8_t both[2 * OSSL_SECRET_LEN];
-	bool derivable;
 
 	*c_ok = c_kept && hs_kept(e, OSSL_F_CLIENT_HS_TRAFFIC, hl, c) == 0;
 	*s_ok = s_kept && hs_kept(e, OSSL_F_SERVER_HS_TRAFFIC, hl, s) == 0;
 	if (c_kept && s_kept)
 		return;
-	derivable = (e->read_ok & (3u << OSSL_F_HS_SECRET)) == (3u << OSSL_F_HS_SECRET) &&
-		    !all_zero(e->field[OSSL_F_HS_SECRET], hl) &&
-		    !all_zero(e->field[OSSL_F_HS_HASH], hl);
-	if (!derivable)
+	if (!hs_derivable(e, hl))
 		return;
 	if (!c_kept && !s_kept) {
 		if (tls_hkdf_expand_labels(hl, e->field[OSSL_F_HS_SECRET], labels, 2,
@@ -456,6 +466,99 @@ static void hs_traffic(const struct ossl_event *e, const struct tls_calibration 
 					      e->field[OSSL_F_HS_HASH], hl, s, hl) == 0;
 }
 
+/* The TLS 1.3 handshake traffic secrets, derived now. */
+static int hs_now(struct live_tls *t, const struct ossl_event *e, const struct tls_calibration *cal,
+		  size_t hl, const uint8_t *cr, const struct ecap_proc *who)
+{
+	uint8_t dc[OSSL_SECRET_LEN], ds[OSSL_SECRET_LEN];
+	bool c_ok, s_ok;
+	int rc = 0;
+
+	hs_traffic(e, cal, hl, dc, ds, &c_ok, &s_ok);
+	if (c_ok)
+		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, dc, hl, who);
+	else
+		t->st.zero_dropped++;
+	if (rc == 0 && s_ok)
+		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, ds, hl, who);
+	else if (rc == 0)
+		t->st.zero_dropped++;
+	explicit_bzero(dc, sizeof(dc));
+	explicit_bzero(ds, sizeof(ds));
+	return rc;
+}
+
+/* A handshake traffic secret the build keeps, handed over as it is. */
+static int hs_kept_emit(struct live_tls *t, const struct ossl_event *e, enum ossl_field f,
+			const char *label, size_t hl, const uint8_t *cr, const struct ecap_proc *who)
+{
+	uint8_t b[OSSL_SECRET_LEN];
+	int rc = 0;
+
+	if (hs_kept(e, f, hl, b) == 0)
+		rc = emit(t, label, cr, b, hl, who);
+	else
+		t->st.zero_dropped++;
+	explicit_bzero(b, sizeof(b));
+	return rc;
+}
+
+/*
+ * A TLS 1.3 session handed over as one item (struct tls13_material): the handshake secret and
+ * transcript hash from which the handshake traffic secrets the build does not keep are
+ * derived, and the application traffic and exporter secrets as read. The pipeline derives
+ * and stores them when the session is recorded, and never derives them otherwise. Secrets the
+ * build keeps go as they are.
+ */
+static int tls13_later(struct live_tls *t, const struct ossl_event *e,
+		       const struct tls_calibration *cal, size_t hl, const uint8_t *cr,
+		       const struct ecap_proc *who)
+{
+	static const enum ossl_field app[3] = { OSSL_F_CLIENT_APP_TRAFFIC, OSSL_F_SERVER_APP_TRAFFIC,
+						OSSL_F_EXPORTER };
+	bool c_kept = cal->f[OSSL_F_CLIENT_HS_TRAFFIC].found;
+	bool s_kept = cal->f[OSSL_F_SERVER_HS_TRAFFIC].found;
+	struct tls13_material m;
+	unsigned derive, n, i;
+	int rc = 0;
+
+	if (c_kept)
+		rc = hs_kept_emit(t, e, OSSL_F_CLIENT_HS_TRAFFIC, "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+				  hl, cr, who);
+	if (rc == 0 && s_kept)
+		rc = hs_kept_emit(t, e, OSSL_F_SERVER_HS_TRAFFIC, "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+				  hl, cr, who);
+	if (rc < 0)
+		return rc;
+	memset(&m, 0, sizeof(m));
+	derive = (c_kept ? 0 : TLS13_CLIENT_HS) | (s_kept ? 0 : TLS13_SERVER_HS);
+	if (derive && hs_derivable(e, hl)) {
+		m.has = (uint8_t)derive;
+		memcpy(m.hs_secret, e->field[OSSL_F_HS_SECRET], hl);
+		memcpy(m.hs_hash, e->field[OSSL_F_HS_HASH], hl);
+	} else if (derive) {
+		t->st.zero_dropped += (unsigned)__builtin_popcount(derive);
+	}
+	for (i = 0; i < 3; i++)
+		if ((e->read_ok & (1u << app[i])) && !all_zero(e->field[app[i]], hl)) {
+			m.has |= (uint8_t)(TLS13_CLIENT_APP << i);
+			memcpy(m.app[i], e->field[app[i]], hl);
+		} else if (e->read_ok & (1u << app[i])) {
+			t->st.zero_dropped++;
+		}
+	n = tls13_material_count(&m);
+	if (n) {
+		memcpy(m.client_random, cr, 32);
+		m.hash_len = (uint8_t)hl;
+		rc = t->hs_fn(t->ctx, &m);
+	}
+	explicit_bzero(&m, sizeof(m));
+	if (rc < 0)
+		return rc;
+	t->st.secrets += n;
+	return 0;
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct live_tls *t = ctx;
@@ -463,8 +566,6 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct tls_calibration *cal;
 	struct ecap_proc who = { .valid = true };
 	const uint8_t *cr;
-	uint8_t dc[OSSL_SECRET_LEN], ds[OSSL_SECRET_LEN];
-	bool c_ok, s_ok;
 	uint32_t version, cipher;
 	uint64_t rh;
 	size_t hl;
@@ -474,7 +575,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*e) || e->lib >= t->nlibs)
 		return 0;
 	/* the whole of the next event (the secrets are spread over it), while this one is
-	 * derived */
+	 * handled */
 	live_ring_prefetch_next(data, size, (unsigned)((sizeof(*e) + 63) / 64));
 	cal = &t->cal[e->lib];
 	who.pid = e->pid;
@@ -488,11 +589,13 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	/* The lines looked at for this client random, each a miss when read: the handshake's
-	 * slot (read once the fields are hashed), the dedupe set and the pipeline's entry (read
-	 * once the secrets are derived). A repeat of a handshake finds them loaded by the first. */
+	 * slot (read once the fields are hashed), the pipeline's entry and, for the secrets that
+	 * go through emit() (not a TLS 1.3 session's material for the pipeline), the dedupe
+	 * set. A repeat of a handshake finds them loaded by the first. */
 	rh = random_hash(cr);
 	__builtin_prefetch(&t->handshakes[handshake_slot(rh)], 1);
-	__builtin_prefetch(t->dedupe[rh & (DEDUPE_SETS - 1)], 1);
+	if (version != 0x0304 || !t->hs_fn)
+		__builtin_prefetch(t->dedupe[rh & (DEDUPE_SETS - 1)], 1);
 	if (t->pipeline)
 		pipeline_secret_soon(t->pipeline, cr);
 	hl = version == 0x0304 ? tls_hkdf_suite_hash_len(cipher) : 0;
@@ -511,17 +614,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		t->st.zero_dropped++;
 		goto out;
 	}
-	hs_traffic(e, cal, hl, dc, ds, &c_ok, &s_ok);
-	if (c_ok)
-		rc = emit(t, "CLIENT_HANDSHAKE_TRAFFIC_SECRET", cr, dc, hl, &who);
-	else
-		t->st.zero_dropped++;
-	if (rc == 0 && s_ok)
-		rc = emit(t, "SERVER_HANDSHAKE_TRAFFIC_SECRET", cr, ds, hl, &who);
-	else if (rc == 0)
-		t->st.zero_dropped++;
-	explicit_bzero(dc, sizeof(dc));
-	explicit_bzero(ds, sizeof(ds));
+	if (t->hs_fn) {
+		rc = tls13_later(t, e, cal, hl, cr, &who);
+		goto out;
+	}
+	rc = hs_now(t, e, cal, hl, cr, &who);
 	if (rc == 0 && (e->read_ok & (1u << OSSL_F_CLIENT_APP_TRAFFIC)))
 		rc = emit(t, "CLIENT_TRAFFIC_SECRET_0", cr, e->field[OSSL_F_CLIENT_APP_TRAFFIC], hl,
 			  &who);
@@ -541,6 +638,13 @@ out:
 static int pipeline_fn(void *ctx, const struct tls_secret *s, const struct ecap_proc *who)
 {
 	int rc = pipeline_secret(ctx, s);
+
+	return rc < 0 ? rc : 0;
+}
+
+static int pipeline_hs_fn(void *ctx, const struct tls13_material *m)
+{
+	int rc = pipeline_tls13(ctx, m);
 
 	return rc < 0 ? rc : 0;
 }
@@ -575,8 +679,9 @@ static void exec_libssl(void *ctx, int fd, const char *name)
 	add_file(ctx, &f);
 }
 
-int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,
-		      struct live_tls **out)
+static int start(const struct live_options *opt, live_tls_secret_fn fn,
+		 int (*hs_fn)(void *ctx, const struct tls13_material *m), void *ctx,
+		 struct live_tls **out)
 {
 	struct live_tls *t;
 	char sys[PATH_MAX];
@@ -594,6 +699,7 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 	}
 	memset(t->dedupe, 0, DEDUPE_SETS * sizeof(*t->dedupe));
 	t->fn = fn;
+	t->hs_fn = hs_fn;
 	t->ctx = ctx;
 	t->quiet = opt->quiet;
 	if (opt->store_dir) {
@@ -637,11 +743,17 @@ fail:
 
 int live_tls_start(const struct live_options *opt, struct pipeline *p, struct live_tls **out)
 {
-	int rc = live_tls_start_cb(opt, pipeline_fn, p, out);
+	int rc = start(opt, pipeline_fn, pipeline_hs_fn, p, out);
 
 	if (rc == 0)
 		(*out)->pipeline = p;
 	return rc;
+}
+
+int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,
+		      struct live_tls **out)
+{
+	return start(opt, fn, NULL, ctx, out);
 }
 
 int live_tls_fd(const struct live_tls *t)

@@ -28,7 +28,10 @@
  * carried its client_random; until then it waits in the hold, for secret_hold_ns at most (0:
  * until pipeline_finish), and is then dropped and counted (secrets_not_kept): an export only
  * ever writes the secrets of the sessions it exports, so a secret no recorded session links
- * to is exposure and nothing else.
+ * to is exposure and nothing else. A TLS 1.3 session's secrets come from the OpenSSL
+ * probes as one item, with the handshake traffic secrets as what they are derived from
+ * (pipeline_tls13): HKDF runs when the session is found recorded, once per handshake, and
+ * never for the host's other sessions, whose material expires from the hold wiped.
  */
 #include "pipeline.h"
 
@@ -116,6 +119,7 @@ struct pipeline {
 
 	struct cr_set cr, cr_old;     /* the newer and the older generation */
 	struct secret_hold *hold;     /* NULL with keep_all_secrets */
+	uint64_t derived_now;         /* handshakes derived on arrival (derive_keep()) */
 	uint64_t now_mono;            /* the last tick's time */
 };
 
@@ -126,7 +130,9 @@ void pipeline_options_default(struct pipeline_options *o)
 	o->max_flows = 1u << 20;
 	o->keep_all_secrets = false;
 	o->secret_hold_ns = 30ull * 1000000000ull;
-	o->secret_hold_max = 1u << 16;
+	/* items: a TLS 1.3 session from the OpenSSL probes is one (5 secrets), a key-log probe's
+	 * secret one; 32768 slots of 304 bytes, twice that with the ring's gaps: 20 MiB at most */
+	o->secret_hold_max = 1u << 15;
 }
 
 static uint64_t new_id(void *ctx)
@@ -612,6 +618,39 @@ void pipeline_secret_soon(struct pipeline *p, const uint8_t client_random[32])
 		__builtin_prefetch(&p->cr.v[cr_hash(client_random) & (p->cr.cap - 1)], 1);
 }
 
+/* A TLS 1.3 session's secrets, made now (it is recorded, or every secret is kept). */
+static int derive_keep(struct pipeline *p, const struct tls13_material *m, struct cr_ent *e)
+{
+	struct tls_secret out[TLS13_SECRETS];
+	bool derived;
+	int n = tls13_material_secrets(m, out, &derived), r = 0;
+	if (derived)
+		p->derived_now++;
+	for (int i = 0; i < n && r >= 0; i++)
+		r = keep_secret(p, &out[i], e);
+	explicit_bzero(out, sizeof(out));
+	return r < 0 ? r : n > 0;
+}
+
+int pipeline_tls13(struct pipeline *p, const struct tls13_material *m)
+{
+	struct cr_ent *e = cr_get(p, m->client_random);
+	if (!p->hold || (e && e->has_session))
+		return derive_keep(p, m, e);
+	if (!e)
+		return -ENOMEM;
+	if (secret_hold_has_tls13(p->hold, e->held, m)) {
+		p->st.secrets_dup += tls13_material_count(m);
+		return 0;
+	}
+	int r = secret_hold_put_tls13(p->hold, m, p->now_mono, &e->held);
+	if (r < 0)
+		return r;
+	p->st.secrets_not_kept += (uint64_t)r;
+	p->st.secrets_held = secret_hold_count(p->hold);
+	return 1;
+}
+
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret)
 {
 	struct cr_ent *e = cr_get(p, secret->client_random);
@@ -921,6 +960,7 @@ void pipeline_get_stats(const struct pipeline *p, struct pipeline_stats *st)
 {
 	struct flowtable_stats fs;
 	*st = p->st;
+	st->tls_derived = p->derived_now + (p->hold ? secret_hold_derived(p->hold) : 0);
 	flowtable_get_stats(p->ft, &fs);
 	st->active_flows = fs.active;
 }

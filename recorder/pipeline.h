@@ -18,6 +18,7 @@
 
 #include "../schema/records.h"
 #include "../schema/store.h"
+#include "tls_hkdf.h"
 
 struct pipeline;
 
@@ -28,8 +29,9 @@ struct pipeline_options {
 	uint32_t max_flows;     /* flow table capacity; default 1M */
 	/* TLS secrets: all of them (keep_all_secrets), or only those of sessions whose
 	 * ClientHello is recorded (the default); a secret waits for its ClientHello for
-	 * secret_hold_ns (default 30 s; 0: until pipeline_finish), at most secret_hold_max of them
-	 * at once (default 65536; the oldest goes first), and is then dropped. */
+	 * secret_hold_ns (default 30 s; 0: until pipeline_finish), at most secret_hold_max items
+	 * at once (default 32768; an item is a secret, or the five of a TLS 1.3 session from the
+	 * OpenSSL probes; the oldest goes first), and is then dropped, wiped. */
 	bool keep_all_secrets;
 	uint64_t secret_hold_ns;
 	uint32_t secret_hold_max;
@@ -116,9 +118,15 @@ int pipeline_peer_socket(struct pipeline *p, const struct peer_socket *ps, uint6
  * recorded (or with keep_all_secrets), else held until its ClientHello comes (see
  * pipeline_options). 1 stored or held, 0 known, <0 error. */
 int pipeline_secret(struct pipeline *p, const struct tls_secret *secret);
-/* Secrets of this client_random come soon (a probe's event, before its HKDF): the memory that
- * pipeline_secret() will look at first is loaded meanwhile. Changes nothing. */
+/* Secrets of this client_random come soon (a probe's event, while it is read): the memory that
+ * pipeline_secret() and pipeline_tls13() look at first is loaded meanwhile. Changes nothing. */
 void pipeline_secret_soon(struct pipeline *p, const uint8_t client_random[32]);
+
+/* A TLS 1.3 session's secrets as the OpenSSL probe read them (tls_hkdf.h): its handshake
+ * traffic secrets derived and all of them stored when its session is recorded (or with
+ * keep_all_secrets), now or when its ClientHello comes; else held as pipeline_secret() holds
+ * a secret, and dropped wiped. Returns as pipeline_secret(). */
+int pipeline_tls13(struct pipeline *p, const struct tls13_material *m);
 
 /* What an owning process was (exe, command line, parent, cgroup, container): kept in the
  * store by (pid, start_ns), beside the flows whose owners name it. */
@@ -146,6 +154,7 @@ struct pipeline_stats {
 	uint64_t secrets_linked;    /* secrets whose client_random has a session in this run */
 	uint64_t secrets_not_kept;  /* dropped: no recorded ClientHello carried their client_random */
 	uint64_t secrets_held;      /* waiting for their ClientHello now */
+	uint64_t tls_derived;       /* TLS 1.3 handshakes whose traffic secrets were derived */
 	uint64_t drops;
 	uint64_t nat_links;         /* flows linked before and after NAT */
 	uint64_t peer_owners;       /* flow ends owned by a socket of another namespace */

@@ -2,12 +2,17 @@
 /*
  * secret_hold.c - the ring of TLS secrets waiting for their ClientHello (secret_hold.h).
  *
- * Every secret put gets the next sequence number; it lives in slot seq % cap while it is
+ * Every item put gets the next sequence number; it lives in slot seq % cap while it is
  * between the ring's tail and head. Its chain link (prev) is the sequence number + 1 of the
- * previous secret of the same client_random (0: none); a link is followed only while it
- * points into the ring at a slot that still holds that sequence number, so links to secrets
- * dropped or taken meanwhile end the chain instead of naming another secret. Secrets taken
+ * previous item of the same client_random (0: none); a link is followed only while it
+ * points into the ring at a slot that still holds that sequence number, so links to items
+ * dropped or taken meanwhile end the chain instead of naming another item. Items taken
  * out of the middle leave empty slots, reclaimed when the tail reaches them.
+ *
+ * An item is a secret (struct tls_secret, 145 bytes) or a TLS 1.3 session's material (struct
+ * tls13_material, 275 bytes) in the same slot; a slot's bytes are wiped as soon as its item
+ * leaves (forget()), and the old ring when it grows, so that no secret stays in memory that
+ * nothing holds.
  */
 #include "secret_hold.h"
 
@@ -18,20 +23,28 @@
 
 #define FIRST_CAP 256u
 
+enum held_kind { HELD_SECRET = 1, HELD_TLS13 };
+
 struct held {
-	struct tls_secret sec;
+	union {
+		struct tls_secret sec;
+		struct tls13_material m;
+	} u;
+	uint8_t kind;   /* enum held_kind; 0: the slot holds nothing */
+	uint8_t weight; /* secrets: 1, or the key log records of the material */
 	uint64_t at_ns;
 	uint64_t seq;
-	uint64_t prev;  /* seq + 1 of the previous secret of this client_random; 0: none */
-	bool live;
+	uint64_t prev;  /* seq + 1 of the previous item of this client_random; 0: none */
 };
 
 struct secret_hold {
 	struct held *ring;
-	uint32_t cap, max;   /* cap: a power of two, below 4 * max: room for max live secrets
+	uint32_t cap, max;   /* cap: a power of two, below 4 * max: room for max live items
 			      * and the gaps left by those taken out of the middle */
 	uint64_t tail, head; /* sequence numbers: [tail, head) are in the ring */
-	uint64_t live;
+	uint64_t live;       /* items */
+	uint64_t secrets;    /* their weights */
+	uint64_t derived;
 	uint64_t *order;     /* secret_hold_take()'s list of a chain, reused */
 	size_t order_cap;
 };
@@ -48,6 +61,8 @@ void secret_hold_free(struct secret_hold *h)
 {
 	if (!h)
 		return;
+	if (h->ring)
+		explicit_bzero(h->ring, (size_t)h->cap * sizeof(*h->ring));
 	free(h->ring);
 	free(h->order);
 	free(h);
@@ -58,6 +73,18 @@ static struct held *slot(const struct secret_hold *h, uint64_t seq)
 	return &h->ring[seq & (h->cap - 1)];
 }
 
+/* The item leaves: its bytes are wiped, its slot is empty. Returns its weight. */
+static unsigned forget(struct secret_hold *h, struct held *e)
+{
+	unsigned w = e->weight;
+	explicit_bzero(&e->u, sizeof(e->u));
+	e->kind = 0;
+	e->weight = 0;
+	h->live--;
+	h->secrets -= w;
+	return w;
+}
+
 static int grow(struct secret_hold *h)
 {
 	uint32_t ncap = h->cap ? h->cap * 2 : FIRST_CAP;
@@ -66,60 +93,86 @@ static int grow(struct secret_hold *h)
 		return -ENOMEM;
 	for (uint64_t s = h->tail; s < h->head; s++)
 		v[s & (ncap - 1)] = *slot(h, s);
+	if (h->ring)
+		explicit_bzero(h->ring, (size_t)h->cap * sizeof(*h->ring));
 	free(h->ring);
 	h->ring = v;
 	h->cap = ncap;
 	return 0;
 }
 
-/* Drops the oldest secret held (the tail is live after reclaim()). */
-static void drop_oldest(struct secret_hold *h)
+/* Drops the oldest item held (the tail is live after reclaim()); its weight. */
+static unsigned drop_oldest(struct secret_hold *h)
 {
-	slot(h, h->tail)->live = false;
-	h->live--;
+	unsigned w = forget(h, slot(h, h->tail));
 	h->tail++;
+	return w;
 }
 
-/* Moves the tail past slots whose secret was taken. */
+/* Moves the tail past slots whose item was taken. */
 static void reclaim(struct secret_hold *h)
 {
-	while (h->tail < h->head && !slot(h, h->tail)->live)
+	while (h->tail < h->head && !slot(h, h->tail)->kind)
 		h->tail++;
+}
+
+/* A slot at the head of the ring for a new item of chain *head; NULL when out of memory.
+ * *dropped: the secrets dropped to make room. */
+static struct held *put(struct secret_hold *h, uint64_t now_ns, uint64_t *head, int *dropped)
+{
+	*dropped = 0;
+	reclaim(h);
+	if (h->live >= h->max) {
+		*dropped += (int)drop_oldest(h);
+		reclaim(h);
+	}
+	if (h->head - h->tail == h->cap) {
+		/* full of live items and the gaps of taken ones: grow, up to twice max */
+		if (h->cap / 2 < h->max) {
+			if (grow(h))
+				return NULL;
+		} else {
+			*dropped += (int)drop_oldest(h);
+		}
+	}
+	struct held *e = slot(h, h->head);
+	e->at_ns = now_ns;
+	e->seq = h->head;
+	e->prev = *head;
+	h->live++;
+	*head = ++h->head;
+	return e;
 }
 
 int secret_hold_put(struct secret_hold *h, const struct tls_secret *sec, uint64_t now_ns,
 		    uint64_t *head)
 {
-	int dropped = 0;
-	reclaim(h);
-	if (h->live >= h->max) {
-		drop_oldest(h);
-		dropped = 1;
-		reclaim(h);
-	}
-	if (h->head - h->tail == h->cap) {
-		/* full of live secrets and the gaps of taken ones: grow, up to twice max */
-		if (h->cap / 2 < h->max) {
-			int err = grow(h);
-			if (err)
-				return err;
-		} else {
-			drop_oldest(h);
-			dropped = 1;
-		}
-	}
-	struct held *e = slot(h, h->head);
-	e->sec = *sec;
-	e->at_ns = now_ns;
-	e->seq = h->head;
-	e->prev = *head;
-	e->live = true;
-	h->live++;
-	*head = ++h->head;
+	int dropped;
+	struct held *e = put(h, now_ns, head, &dropped);
+	if (!e)
+		return -ENOMEM;
+	e->u.sec = *sec;
+	e->kind = HELD_SECRET;
+	e->weight = 1;
+	h->secrets++;
 	return dropped;
 }
 
-/* The slot of chain link `link` (seq + 1), or NULL when it no longer holds that secret. */
+int secret_hold_put_tls13(struct secret_hold *h, const struct tls13_material *m, uint64_t now_ns,
+			  uint64_t *head)
+{
+	int dropped;
+	struct held *e = put(h, now_ns, head, &dropped);
+	if (!e)
+		return -ENOMEM;
+	e->u.m = *m;
+	e->kind = HELD_TLS13;
+	e->weight = (uint8_t)tls13_material_count(m);
+	h->secrets += e->weight;
+	return dropped;
+}
+
+/* The slot of chain link `link` (seq + 1), or NULL when it no longer holds that item. */
 static struct held *follow(const struct secret_hold *h, uint64_t link)
 {
 	if (!link || !h->cap)
@@ -128,7 +181,26 @@ static struct held *follow(const struct secret_hold *h, uint64_t link)
 	if (seq < h->tail || seq >= h->head)
 		return NULL;
 	struct held *e = slot(h, seq);
-	return e->seq == seq && e->live ? e : NULL;
+	return e->seq == seq && e->kind ? e : NULL;
+}
+
+/* Hands item e's secrets to fn (a session's made now, and wiped after). */
+static int hand_over(struct secret_hold *h, const struct held *e,
+		     int (*fn)(void *ctx, const struct tls_secret *sec), void *ctx)
+{
+	struct tls_secret out[TLS13_SECRETS];
+	bool derived;
+	int n, err = 0;
+
+	if (e->kind == HELD_SECRET)
+		return fn(ctx, &e->u.sec);
+	n = tls13_material_secrets(&e->u.m, out, &derived);
+	if (derived)
+		h->derived++;
+	for (int i = 0; i < n && !err; i++)
+		err = fn(ctx, &out[i]);
+	explicit_bzero(out, sizeof(out));
+	return err;
 }
 
 int secret_hold_take(struct secret_hold *h, uint64_t *head,
@@ -150,10 +222,9 @@ int secret_hold_take(struct secret_hold *h, uint64_t *head,
 	int err = 0;
 	while (n-- > 0) { /* newest first in the list: oldest first out */
 		struct held *e = slot(h, h->order[n]);
-		e->live = false;
-		h->live--;
 		if (!err)
-			err = fn(ctx, &e->sec);
+			err = hand_over(h, e, fn, ctx);
+		forget(h, e);
 	}
 	return err < 0 ? err : 0;
 }
@@ -163,9 +234,20 @@ bool secret_hold_has(const struct secret_hold *h, uint64_t head, const struct tl
 	int n = 0;
 	for (const struct held *e = follow(h, head); e && n < SECRET_HOLD_DUP_LOOK;
 	     e = follow(h, e->prev), n++)
-		if (e->sec.secret_len == sec->secret_len &&
-		    !strncmp(e->sec.label, sec->label, sizeof(sec->label)) &&
-		    !memcmp(e->sec.secret, sec->secret, sec->secret_len))
+		if (e->kind == HELD_SECRET && e->u.sec.secret_len == sec->secret_len &&
+		    !strncmp(e->u.sec.label, sec->label, sizeof(sec->label)) &&
+		    !memcmp(e->u.sec.secret, sec->secret, sec->secret_len))
+			return true;
+	return false;
+}
+
+bool secret_hold_has_tls13(const struct secret_hold *h, uint64_t head,
+			   const struct tls13_material *m)
+{
+	int n = 0;
+	for (const struct held *e = follow(h, head); e && n < SECRET_HOLD_DUP_LOOK;
+	     e = follow(h, e->prev), n++)
+		if (e->kind == HELD_TLS13 && !memcmp(&e->u.m, m, sizeof(*m)))
 			return true;
 	return false;
 }
@@ -175,12 +257,10 @@ uint64_t secret_hold_expire(struct secret_hold *h, uint64_t now_ns, uint64_t max
 	uint64_t dropped = 0;
 	for (; h->tail < h->head; h->tail++) {
 		struct held *e = slot(h, h->tail);
-		if (e->live) {
+		if (e->kind) {
 			if (max_age_ns && now_ns - e->at_ns < max_age_ns)
 				break;
-			e->live = false;
-			h->live--;
-			dropped++;
+			dropped += forget(h, e);
 		}
 	}
 	return dropped;
@@ -188,5 +268,10 @@ uint64_t secret_hold_expire(struct secret_hold *h, uint64_t now_ns, uint64_t max
 
 uint64_t secret_hold_count(const struct secret_hold *h)
 {
-	return h->live;
+	return h->secrets;
+}
+
+uint64_t secret_hold_derived(const struct secret_hold *h)
+{
+	return h->derived;
 }

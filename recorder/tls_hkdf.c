@@ -11,6 +11,9 @@
  * key (a handshake's "c hs traffic" and "s hs traffic") hash the key blocks once: with
  * SHA-384 and a 48-byte context, 2 + 2 per label compressions, against 4 per label when each
  * HMAC starts from the key. No allocation; the states are wiped afterwards.
+ *
+ * tls13_material_secrets() makes a TLS 1.3 session's key log records from what the probe
+ * read (struct tls13_material), when a recorded session claims them.
  */
 #include <errno.h>
 #include <string.h>
@@ -92,6 +95,60 @@ int tls_hkdf_expand_label(size_t hash_len, const uint8_t *secret, const char *la
 {
 	return tls_hkdf_expand_labels(hash_len, secret, &label, 1, context, context_len, out,
 				      out_len);
+}
+
+unsigned tls13_material_count(const struct tls13_material *m)
+{
+	return (unsigned)__builtin_popcount(m->has & 0x1fu);
+}
+
+/* out = the key log record label/client_random/secret. */
+static void record(struct tls_secret *out, const char *label, const uint8_t *cr,
+		   const uint8_t *secret, size_t len)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->label, label, strlen(label));
+	memcpy(out->client_random, cr, 32);
+	memcpy(out->secret, secret, len);
+	out->secret_len = (uint8_t)len;
+}
+
+int tls13_material_secrets(const struct tls13_material *m, struct tls_secret out[TLS13_SECRETS],
+			   bool *derived)
+{
+	static const char *const hs_labels[2] = { "c hs traffic", "s hs traffic" };
+	static const char *const names[TLS13_SECRETS] = {
+		"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET",
+	};
+	uint8_t both[2 * SHA512_DIGEST_SIZE];
+	const char *want[2];
+	unsigned which[2], nd = 0, n = 0, i;
+	size_t hl = m->hash_len;
+	int rc = 0;
+
+	*derived = false;
+	if (hl != 32 && hl != 48)
+		return -EINVAL;
+	for (i = 0; i < 2; i++)
+		if (m->has & (1u << i)) {
+			which[nd] = i;
+			want[nd++] = hs_labels[i];
+		}
+	if (nd) {
+		rc = tls_hkdf_expand_labels(hl, m->hs_secret, want, nd, m->hs_hash, hl, both, hl);
+		if (rc == 0) {
+			*derived = true;
+			for (i = 0; i < nd; i++)
+				record(&out[n++], names[which[i]], m->client_random, both + i * hl,
+				       hl);
+		}
+		explicit_bzero(both, sizeof(both));
+	}
+	for (i = 0; i < 3; i++)
+		if (m->has & (TLS13_CLIENT_APP << i))
+			record(&out[n++], names[2 + i], m->client_random, m->app[i], hl);
+	return rc < 0 ? rc : (int)n;
 }
 
 size_t tls_hkdf_suite_hash_len(uint32_t cipher_id)

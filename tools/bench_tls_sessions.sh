@@ -10,8 +10,11 @@
 #     exec record), "curl4-1ns" each client's curls from one shell in the namespace;
 #   - sustained sessions: 4 s_time clients at once (the most this s_server gives here), with
 #     the TLS sessions and secrets the store holds counted against the sessions completed;
-#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second, and per
-#     exec record (1000 `unshare -m /bin/true`: each exec in a new mount namespace);
+#   - ecap-rec's CPU with no load of ours (the host's execs and TLS), per second, with the
+#     s_time load outside its filter (per second and per unrecorded session: the TLS its
+#     probes see and nothing records; with --base both builds at once, RUNS times in each
+#     order), and per exec record (1000 `unshare -m /bin/true`: each
+#     exec in a new mount namespace);
 #   - record -> queryable: from the end of a curl process until `ecap-export --pid` finds its
 #     packets, under an s_time load;
 #   - the store's CPU per session (bench_sessions) fresh and after each --preload;
@@ -108,14 +111,15 @@ cpu_ns() { # PID: run time of all its threads
 	echo "$t"
 }
 
-# start TOOL BUILD DIR: a recorder of tcp port PORT on the namespace's lo; sets R
+# start TOOL BUILD DIR [FPORT]: a recorder of tcp port FPORT (default PORT) on the namespace's
+# lo; sets R
 start() {
-	local tool=$1 b=$2 dir=$3 i
+	local tool=$1 b=$2 dir=$3 fport=${4:-$PORT} i
 	rm -rf "$dir" "$dir.pcap"; : >"$WORK/rec.err"
 	if [ "$tool" = tcpdump ]; then
-		"${NR[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $PORT" >/dev/null 2>"$WORK/rec.err" </dev/null &
+		"${NR[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $fport" >/dev/null 2>"$WORK/rec.err" </dev/null &
 	else
-		"${NR[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $PORT" >/dev/null \
+		"${NR[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $fport" >/dev/null \
 			2>"$WORK/rec.err" </dev/null &
 	fi
 	R=$!; PIDS+=("$R")
@@ -262,6 +266,36 @@ for b in "$BUILD" ${BASE:+"$BASE"}; do
 	IDLE[$b]=$(((c1 - c0) / 5000))
 	echo "- $(name_of "$b"): ${IDLE[$b]} us/s (load $(load))"
 done
+echo
+echo "ecap-rec recording another port (tcp port $((PORT + 1))) while the s_time load runs outside its"
+echo "filter (TLS the probes see and nothing records): CPU per second, per unrecorded session, and"
+echo "the same less the idle rate above${BASE:+; both builds at once, in both orders of their start}:"
+# outside BUILD...: the builds recording the other port at once under one s_time load
+outside() {
+	local b i rs=() c0=() c1=() n t0 t1 p q=()
+	for b in "$@"; do start ecap "$b" "$WORK/out${#rs[@]}" $((PORT + 1)); rs+=("$R"); done
+	sleep 1
+	for i in "${!rs[@]}"; do c0[i]=$(cpu_ns "${rs[i]}"); done
+	t0=$(date +%s%N); n=$(run stime); sleep 0.5; t1=$(date +%s%N)
+	for i in "${!rs[@]}"; do c1[i]=$(cpu_ns "${rs[i]}"); done
+	kill -INT "${rs[@]}"; wait "${rs[@]}"
+	for p in "${PIDS[@]}"; do [[ " ${rs[*]} " == *" $p "* ]] || q+=("$p"); done
+	PIDS=("${q[@]}"); rm -rf "$WORK"/out?
+	[ "${n:-0}" -gt 0 ] || n=1
+	i=0
+	for b in "$@"; do
+		echo "- $(name_of "$b"): $(((c1[i] - c0[i]) * 1000000 / (t1 - t0))) us/s," \
+			"$(((c1[i] - c0[i]) / n)) ns per unrecorded session," \
+			"$((((c1[i] - c0[i]) - IDLE[$b] * (t1 - t0) / 1000000) / n)) ns less the idle rate" \
+			"($n sessions in $(((t1 - t0) / 1000000)) ms; load $(load))"
+		i=$((i + 1))
+	done
+}
+if [ -n "$BASE" ]; then
+	for r in $(seq "$RUNS"); do outside "$BUILD" "$BASE"; outside "$BASE" "$BUILD"; done
+else
+	outside "$BUILD"
+fi
 echo
 echo "ecap-rec's CPU per exec record: 1000 \`unshare -m /bin/true\` in a row (each a new mount"
 echo "namespace, so each exec of /bin/true there is recorded), and the same less the idle rate above:"

@@ -412,6 +412,60 @@ static void test_secret_policy(void **state)
 	assert_int_equal(ss.secrets, 4); /* 0xc3 (kept all), 0xd4 twice, 0x15 */
 }
 
+/* A TLS 1.3 session's material (the OpenSSL probes'): its handshake traffic secrets are
+ * derived only when its session is recorded, before or after it comes, and once; material no
+ * recorded session claims is dropped underived. */
+static void test_tls13_material(void **state)
+{
+	struct fx *fx = *state;
+	struct tls13_material m;
+	struct pipeline_stats st;
+	struct store_stats ss;
+
+	repipe(fx, false, 30 * SEC, 64);
+	assert_int_equal(pipeline_tick(fx->p, 100 * SEC), 0);
+	memset(&m, 0, sizeof(m));
+	m.hash_len = 48;
+	m.has = TLS13_CLIENT_HS | TLS13_SERVER_HS | TLS13_CLIENT_APP | TLS13_SERVER_APP |
+		TLS13_EXPORTER;
+	memset(m.hs_secret, 0x5a, 48);
+	memset(m.hs_hash, 0xa5, 48);
+	memset(m.app, 0x3c, sizeof(m.app));
+	/* before its ClientHello: held, nothing derived */
+	memset(m.client_random, 0xd4, 32);
+	assert_int_equal(pipeline_tls13(fx->p, &m), 1);
+	assert_int_equal(pipeline_tls13(fx->p, &m), 0); /* the other end's copy */
+	/* never recorded */
+	memset(m.client_random, 0xe5, 32);
+	assert_int_equal(pipeline_tls13(fx->p, &m), 1);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets_held, 10);
+	assert_int_equal(st.secrets_dup, 5);
+	assert_int_equal(st.tls_derived, 0);
+	assert_int_equal(st.secrets, 0);
+	tls_session(fx, 42100, 0xd4, 1000 * SEC);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.tls_derived, 1);
+	assert_int_equal(st.secrets, 5);
+	assert_int_equal(st.secrets_linked, 5);
+	assert_int_equal(st.secrets_held, 5);
+	/* after its ClientHello: derived at once */
+	tls_session(fx, 42101, 0xf6, 1001 * SEC);
+	memset(m.client_random, 0xf6, 32);
+	assert_int_equal(pipeline_tls13(fx->p, &m), 1);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.tls_derived, 2);
+	assert_int_equal(st.secrets, 10);
+	assert_int_equal(pipeline_tick(fx->p, 131 * SEC), 0);
+	pipeline_get_stats(fx->p, &st);
+	assert_int_equal(st.secrets_not_kept, 5);
+	assert_int_equal(st.secrets_held, 0);
+	assert_int_equal(st.tls_derived, 2);
+	assert_int_equal(pipeline_finish(fx->p), 0);
+	assert_int_equal(store_get_stats(fx->store, &ss), 0);
+	assert_int_equal(ss.secrets, 10);
+}
+
 /* A replay's key log, loaded before its capture, larger than a generation of the pipeline's
  * client_random table (131072): every secret still finds its ClientHello. */
 static void test_secret_policy_big_keylog(void **state)
@@ -1108,6 +1162,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tls_flows_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_policy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_policy_big_keylog, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tls13_material, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_proc_hints, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_owner_netns, setup, teardown),

@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+# tls_unrecorded.sh - the TLS secrets of sessions ecap-rec does not record are not derived:
+# with `tcp port IN` recorded on lo, an openssl s_time load (full TLS 1.3 handshakes, both
+# ends on this host and probed) against a server on another port adds no TLS 1.3 handshake to
+# those ecap-rec derived (its last line: "N TLS 1.3 handshakes derived"), while every session
+# on port IN, curl with TLS_AES_128_GCM_SHA256 and TLS_AES_256_GCM_SHA384 before and after the
+# load, is stored with its five secrets, linked, each derived once although its client and
+# its server both report it. The probes did see the load: its secrets are counted among those
+# not kept.
+. "$ECAP_SRC/tests/lib.sh"
+. "$ECAP_SRC/tests/live/live_lib.sh"
+
+need_root
+need_cmd openssl curl python3
+[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
+help=$("$ECAP_REC" --help 2>&1 || true)
+case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
+
+cd "$T"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+	-out cert.pem -days 1 -subj /CN=localhost 2>/dev/null || fail "cannot make a certificate"
+IN=$(free_port)
+OUT=$(free_port)
+[ "$IN" != "$OUT" ] || OUT=$(free_port)
+for p in "$IN" "$OUT"; do
+	openssl s_server -accept "127.0.0.1:$p" -cert cert.pem -key key.pem -www -quiet \
+		>/dev/null 2>&1 </dev/null &
+	cleanup_pid $!
+	wait_port "$p"
+done
+
+"$ECAP_REC" -i lo --store "$T/store" "tcp port $IN" >rec.out 2>rec.err &
+REC_PID=$!
+cleanup_pid "$REC_PID"
+for _ in $(seq 150); do
+	grep -q "recording on" rec.err 2>/dev/null && break
+	if ! kill -0 "$REC_PID" 2>/dev/null; then
+		cat rec.err >&2
+		grep -qi "permission\|not permitted\|capabilit" rec.err && skip "no eBPF here"
+		fail "ecap-rec exited early"
+	fi
+	sleep 0.1
+done
+grep -q "recording on" rec.err || fail "ecap-rec did not start recording"
+grep -q "tls: watching" rec.err || { cat rec.err >&2; fail "ecap-rec attached no OpenSSL probe"; }
+
+recorded() { # the sessions on port IN: curl, TLS 1.3, each suite
+	local c
+	for c in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384; do
+		curl -sk --tlsv1.3 --tls13-ciphers "$c" -o /dev/null "https://127.0.0.1:$IN/" ||
+			fail "curl to the recorded server ($c) failed"
+	done
+}
+recorded
+n_out=$(openssl s_time -connect "127.0.0.1:$OUT" -new -www / -time 2 2>/dev/null |
+	sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p')
+[ "${n_out:-0}" -ge 20 ] || fail "the s_time load outside the filter made ${n_out:-no} sessions"
+info "$n_out TLS sessions on port $OUT, outside the filter"
+recorded
+sleep 1 # a drain of the secrets' ring (every 100 ms) and a group commit
+rec_stop
+last=$(grep "stopped:" rec.err) || { cat rec.err >&2; fail "no last line"; }
+info "$last"
+
+derived=$(sed -n 's/.*; \([0-9]*\) TLS 1\.3 handshakes\{0,1\} derived.*/\1/p' <<<"$last")
+[ -n "$derived" ] || fail "the last line does not say how many TLS 1.3 handshakes were derived"
+assert_eq 4 "$derived" "TLS 1.3 handshakes derived: the 4 recorded, none of the $n_out outside"
+not_kept=$(sed -n 's/.*; \([0-9]*\) TLS secrets\{0,1\} of sessions not recorded.*/\1/p' <<<"$last")
+assert_ge "$n_out" "${not_kept:-0}" "secrets seen and not kept (the load outside the filter)"
+
+sessions=$(store_figure "$T/store" tls_sessions)
+secrets=$(store_figure "$T/store" secrets)
+assert_eq 4 "$sessions" "TLS sessions stored"
+assert_eq 20 "$secrets" "secrets stored (five per TLS 1.3 session)"
+assert_eq 20 "$(store_figure "$T/store" secrets_linked)" "secrets linked to a recorded session"
+echo "ok: $n_out sessions outside the filter derived nothing; 4 recorded, 20 secrets stored"
