@@ -86,12 +86,12 @@ sleep 0.5
 
 # start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo; sets R
 start() {
-	local i
+	local _
 	rm -rf "$2"; : >"$WORK/rec.err"
 	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
 		2>"$WORK/rec.err" </dev/null &
 	R=$!; PIDS+=("$R")
-	for i in $(seq 300); do
+	for _ in $(seq 300); do
 		grep -q 'recording on' "$WORK/rec.err" && return 0
 		sleep 0.05
 	done
@@ -150,7 +150,6 @@ EOF
 }
 
 # measure BUILD RATE: one row per thread kind and a total
-declare -A ROWS
 measure() {
 	local b=$1 r=$2 dir=$WORK/st n t0 t1 w0 w1 tid comm ns k
 	declare -A c0=() c1=() name=() sum=()
@@ -186,7 +185,7 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores; load average at start $(cu
 	"$SECS s per rate; curls $([ "$NSEXEC" = 1 ] && echo "each through ip netns exec" || echo "from one pacer in the namespace")."
 echo
 : >"$WORK/rows"
-for run in $(seq "$RUNS"); do
+for _ in $(seq "$RUNS"); do
 	for r in $RATES; do
 		measure "$BUILD" "$r"
 		[ -n "$BASE" ] && measure "$BASE" "$r"
