@@ -614,6 +614,7 @@ int export_run(const struct export_options *o)
 		rc = err == -ENOENT || err == -EPERM || err == -EACCES ? 2 : 1;
 		goto out_store;
 	}
+	store_read_begin(ex.s); /* the plan's queries in one read transaction */
 	if ((err = attrib_init(&ex.at, ex.s)) < 0)
 		goto out_store;
 	if (ex.selects) {
@@ -631,6 +632,7 @@ int export_run(const struct export_options *o)
 	if (!why || o->follow)
 		err = run_batch(&ex, ex.since, false, &failed, &nchunks);
 	if (err == 0 && o->follow) {
+		store_read_end(ex.s); /* each round sees what was indexed since */
 		if ((err = writer_flush(&ex.w)) == 0)
 			err = follow(&ex, &failed);
 	}
@@ -707,8 +709,10 @@ out:
 out_store:
 	if (err < 0 && rc == 0)
 		rc = 1;
-	if (ex.s)
+	if (ex.s) {
+		store_read_end(ex.s);
 		store_close(ex.s);
+	}
 	pktfilter_free(&ex.pf);
 	free(ex.ifstate);
 	free(ex.ifinfo);

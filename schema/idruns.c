@@ -13,18 +13,26 @@ static void put_leb(struct buf *b, uint64_t v)
 	} while (v);
 }
 
+int idruns_put(struct buf *b, uint64_t *next, uint64_t lo, uint64_t hi)
+{
+	int err = buf_reserve(b, 20);
+	if (err)
+		return err;
+	put_leb(b, lo - *next);
+	put_leb(b, hi - lo);
+	*next = hi + 1;
+	return 0;
+}
+
 int idruns_encode(struct buf *b, const uint64_t *ids, size_t n)
 {
 	uint64_t next = 0;
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && ids[j] == ids[j - 1] + 1; j++)
 			;
-		int err = buf_reserve(b, 20);
+		int err = idruns_put(b, &next, ids[i], ids[j - 1]);
 		if (err)
 			return err;
-		put_leb(b, ids[i] - next);
-		put_leb(b, j - i - 1);
-		next = ids[j - 1] + 1;
 	}
 	return 0;
 }

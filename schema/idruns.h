@@ -20,6 +20,10 @@
 /* Appends the runs of ids[0..n), ascending and distinct, to b. 0 or -ENOMEM. */
 int idruns_encode(struct buf *b, const uint64_t *ids, size_t n);
 
+/* Appends the run [lo, hi] to b; *next (0 before the first run) is the id after the previous
+ * run, lo >= *next, hi >= lo and < UINT64_MAX; *next moves on. 0 or -ENOMEM. */
+int idruns_put(struct buf *b, uint64_t *next, uint64_t lo, uint64_t hi);
+
 /* The run at *off of blob (len bytes) into [*lo, *hi]; *next (0 before the first run) is the
  * id after the previous run and moves on. 1 a run, 0 the end, -EBADMSG damage. */
 int idruns_next(const uint8_t *blob, size_t len, size_t *off, uint64_t *next, uint64_t *lo,

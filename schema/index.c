@@ -8,6 +8,8 @@
 #include "index.h"
 
 #include "buf.h"
+#include "chunk_runs.h"
+#include "idruns.h"
 #include "owner_ranges.h"
 #include "flow_keys.h"
 #include "index_rows.h"
@@ -56,14 +58,14 @@ static const char *const stmt_sql[ST_COUNT] = {
 	/* a new flow with its totals so far (see add_flow); a flow indexed already is left as
 	 * it is (its totals come at the commit) */
 	[ST_FLOW] = "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
-		    "last_ns, packets, bytes, first_chunk, last_chunk) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		    "?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO NOTHING",
+		    "last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs) VALUES (?1, ?2, "
+		    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(id) DO NOTHING",
 	/* the largest flow id indexed: a record of a larger id makes a new row (add_flows) */
 	[ST_FLOW_MAX] = "SELECT max(id) FROM flows",
 	[ST_FLOWSTAT] = "UPDATE flows SET packets = packets + ?2, bytes = bytes + ?3, "
 			"first_ns = min(first_ns, ?4), last_ns = max(last_ns, ?5), "
-			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7) "
-			"WHERE id = ?1",
+			"first_chunk = min(first_chunk, ?6), last_chunk = max(last_chunk, ?7), "
+			"chunk_runs = ecap_chunk_runs_add(chunk_runs, ?8) WHERE id = ?1",
 	[ST_CHUNK] = "INSERT OR REPLACE INTO chunks(id, segment, offset, length, raw_len, first_ns, "
 		     "last_ns, packets, nonflow_packets, flows, near_secrets) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -146,6 +148,15 @@ struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
 				 * UINT64_MAX: nothing gathered; first_ns UINT64_MAX: no packets */
+	uint32_t run_first, run_last; /* the chunks of its packets gathered (index.sql
+				 * flows.chunk_runs): ix->runs[run_first..] through .next; 0: none */
+};
+
+/* One run of consecutive chunks with a flow's packets, gathered in a transaction; the runs of
+ * all flows in one array, emptied at the commit. */
+struct pending_run {
+	uint64_t lo, hi;
+	uint32_t next; /* the flow's next run, 0: its last */
 };
 
 /* The chunk's rows written with one statement per table (index_rows.h). */
@@ -178,6 +189,10 @@ struct index {
 	struct flow_agg *agg;
 	size_t agg_cap, agg_used;
 	uint32_t *agg_list;             /* the used slots, in the order they were taken */
+	struct pending_run *runs;       /* [0] unused: index 0 is "none" */
+	size_t runs_n, runs_cap;
+	struct buf runs_blob;           /* chunk_runs values being bound */
+	bool runs_fn;                   /* ecap_chunk_runs_add registered (chunk_runs.h) */
 	struct buf blob;
 	uint64_t *ids;
 	size_t ids_cap;
@@ -258,9 +273,12 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
  */
 static int stmt(struct index *ix, int which, sqlite3_stmt **st)
 {
-	int rc = ix->st[which] ? SQLITE_OK
-			       : sqlite3_prepare_v3(ix->db, stmt_sql[which], -1,
-						    SQLITE_PREPARE_PERSISTENT, &ix->st[which], NULL);
+	int rc = SQLITE_OK;
+	if (which == ST_FLOWSTAT && !ix->runs_fn && (rc = chunk_runs_register(ix->db)) == SQLITE_OK)
+		ix->runs_fn = true;
+	if (rc == SQLITE_OK && !ix->st[which])
+		rc = sqlite3_prepare_v3(ix->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT,
+					&ix->st[which], NULL);
 	*st = ix->st[which];
 	return rc == SQLITE_OK ? 0 : sql_err(rc);
 }
@@ -410,6 +428,32 @@ static int migrate_8_sessions(struct index *ix)
 			"(s.lo < flows.first_chunk OR s.hi > flows.last_chunk)");
 }
 
+/*
+ * Version 8 to 9, the processes' part: processes_by_container holds only the processes in a
+ * container (index.sql), no longer an entry per process with container_id ''. index_sql, run
+ * before this step, leaves the old index alone (it has the same name), so it is made again.
+ */
+static int migrate_9_processes_by_container(struct index *ix)
+{
+	int err = exec(ix, "DROP INDEX IF EXISTS processes_by_container");
+	return err ? err : exec(ix, "CREATE INDEX processes_by_container ON processes(container_id) "
+				    "WHERE container_id <> ''");
+}
+
+/*
+ * Version 8 to 9, the flows' chunk lists (index.sql flows.chunk_runs): the flows indexed
+ * before have none (NULL), and their chunks are looked for over first_chunk..last_chunk as
+ * before; a list would need every chunk's flow list read back. Flows indexed from now on
+ * have one. (An index whose version was set back, as tests do, may have the column.)
+ */
+static int migrate_9_flow_runs(struct index *ix)
+{
+	int64_t has;
+	int err = index_scalar(ix, "SELECT count(*) FROM pragma_table_info('flows') WHERE name = "
+			       "'chunk_runs'", 0, &has);
+	return err || has ? err : exec(ix, "ALTER TABLE flows ADD COLUMN chunk_runs BLOB");
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -421,7 +465,7 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 7)
+	if (from < 1 || from > 8)
 		err = -EPROTO;
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
@@ -455,6 +499,12 @@ static int index_migrate(struct index *ix)
 	/* 7 -> 8: a chunk's flow keys go with it (the records are in each segment) */
 	if (!err && from <= 7)
 		err = migrate_8_flows(ix);
+	/* 8 -> 9: an index entry only for the processes in a container */
+	if (!err && from <= 8)
+		err = migrate_9_processes_by_container(ix);
+	/* 8 -> 9: the chunks of a flow's packets as runs */
+	if (!err && from <= 8)
+		err = migrate_9_flow_runs(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -580,6 +630,8 @@ void index_close(struct index *ix)
 	free(ix->session_rows);
 	free(ix->agg);
 	free(ix->agg_list);
+	free(ix->runs);
+	buf_free(&ix->runs_blob);
 	free(ix->ids);
 	free(ix->secs);
 	free(ix->recent);
@@ -653,6 +705,8 @@ static int insert_flow(struct index *ix, const struct index_flow_row *r, bool *i
 	sqlite3_bind_int64(st, 11, (int64_t)r->bytes);
 	sqlite3_bind_int64(st, 12, (int64_t)r->first_chunk);
 	sqlite3_bind_int64(st, 13, (int64_t)r->last_chunk);
+	sqlite3_bind_blob(st, 14, r->runs_len ? (const void *)r->runs : "", (int)r->runs_len,
+			  SQLITE_STATIC);
 	err = step(ix, ST_FLOW);
 	*inserted = !err && sqlite3_changes(ix->db) > 0;
 	return err;
@@ -665,6 +719,71 @@ static void agg_clear(struct index *ix)
 	for (size_t k = 0; k < ix->agg_used; k++)
 		memset(&ix->agg[ix->agg_list[k]], 0, sizeof(*ix->agg));
 	ix->agg_used = 0;
+}
+
+/* Notes that the flow of slot a has packets in chunk id (chunks come in id order; one
+ * indexed again adds nothing): runs as chunk_runs_add makes them (CHUNK_RUNS_GAP), so that
+ * adding them to the flow's list gives what adding their chunks one by one would. */
+static int agg_add_chunk(struct index *ix, struct flow_agg *a, uint64_t id)
+{
+	if (a->run_last) {
+		struct pending_run *r = &ix->runs[a->run_last];
+		if (id <= r->hi)
+			return 0;
+		if (id - r->hi <= 1 + CHUNK_RUNS_GAP) {
+			r->hi = id;
+			return 0;
+		}
+	}
+	if (ix->runs_n < 1)
+		ix->runs_n = 1;
+	if (ix->runs_n >= UINT32_MAX)
+		return -ENOMEM;
+	if (ix->runs_n >= ix->runs_cap) {
+		size_t ncap = ix->runs_cap ? ix->runs_cap * 2 : 4096;
+		struct pending_run *p = realloc(ix->runs, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ix->runs = p;
+		ix->runs_cap = ncap;
+	}
+	uint32_t k = (uint32_t)ix->runs_n++;
+	ix->runs[k] = (struct pending_run){ .lo = id, .hi = id };
+	if (a->run_last)
+		ix->runs[a->run_last].next = k;
+	else
+		a->run_first = k;
+	a->run_last = k;
+	return 0;
+}
+
+/* The runs gathered for slot a, in chunk_runs.h's format (not yet held to CHUNK_RUNS_MAX:
+ * ecap_chunk_runs_add adds them one by one), appended to b. */
+static int pending_encode(struct index *ix, const struct flow_agg *a, struct buf *b)
+{
+	uint64_t next = 0;
+	int err = 0;
+	for (uint32_t k = a->run_first; k && !err; k = ix->runs[k].next)
+		err = idruns_put(b, &next, ix->runs[k].lo, ix->runs[k].hi);
+	return err;
+}
+
+/* The chunk list of a new flow's row, from what slot a (NULL: none) gathered, as
+ * ecap_chunk_runs_add would make it from an empty list: appended to ix->runs_blob, at *off,
+ * *len bytes. */
+static int new_row_runs(struct index *ix, const struct flow_agg *a, size_t *off, size_t *len)
+{
+	struct chunk_id_run v[CHUNK_RUNS_MAX];
+	size_t n = 0;
+	uint64_t next = 0;
+	int err = 0;
+	for (uint32_t k = a ? a->run_first : 0; k; k = ix->runs[k].next)
+		chunk_runs_add(v, &n, ix->runs[k].lo, ix->runs[k].hi);
+	*off = ix->runs_blob.len;
+	for (size_t i = 0; i < n && !err; i++)
+		err = idruns_put(&ix->runs_blob, &next, v[i].lo, v[i].hi);
+	*len = ix->runs_blob.len - *off;
+	return err;
 }
 
 static int flush_aggregates(struct index *ix)
@@ -686,6 +805,16 @@ static int flush_aggregates(struct index *ix)
 		sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
 		sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
 		sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
+		if (a->run_first) { /* else ?8 is NULL: no packets, the list stays */
+			buf_reset(&ix->runs_blob);
+			if ((err = pending_encode(ix, a, &ix->runs_blob))) {
+				sqlite3_clear_bindings(st);
+				break;
+			}
+			sqlite3_bind_blob(st, 8, ix->runs_blob.len ? (const void *)ix->runs_blob.data
+								   : "", (int)ix->runs_blob.len,
+					  SQLITE_STATIC);
+		}
 		if ((err = step(ix, ST_FLOWSTAT)) || sqlite3_changes(ix->db))
 			continue;
 		/* No row: retention deleted the flow while these packets or sessions were in the
@@ -698,6 +827,7 @@ static int flush_aggregates(struct index *ix)
 		}
 	}
 	agg_clear(ix);
+	ix->runs_n = 1;
 	return err;
 }
 
@@ -713,6 +843,7 @@ int index_commit(struct index *ix)
 int index_rollback(struct index *ix)
 {
 	agg_clear(ix);
+	ix->runs_n = 1;
 	return exec(ix, "ROLLBACK");
 }
 
@@ -965,6 +1096,7 @@ static int flow_written(struct index *ix, const struct flow_record *f, struct fl
 	if (a) {
 		a->packets = a->bytes = a->last_ns = a->last_chunk = 0;
 		a->first_ns = a->first_chunk = UINT64_MAX;
+		a->run_first = a->run_last = 0;
 	}
 	return flow_keys_add(&ix->flow_keys, f->id, &f->key);
 }
@@ -1027,17 +1159,25 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 			   sizeof(*ix->proc_rows))) ||
 	    (err = query_max(ix, ST_FLOW_MAX, 0, &max_id)))
 		return err;
+	buf_reset(&ix->runs_blob);
 	for (size_t i = 0; i < m->n_flows; i++) {
 		const struct flow_record *f = ix->flow_order[i];
 		struct flow_agg *a = agg_find(ix, f->id);
 		if (after_max(f->id, max_id)) {
 			/* a flow's later record in the chunk: its row is made (DO NOTHING) */
-			if (!n_new || ix->flow_rows[n_new - 1].f->id != f->id)
-				flow_row(&ix->flow_rows[n_new++], f, m->id, a);
+			if (!n_new || ix->flow_rows[n_new - 1].f->id != f->id) {
+				struct index_flow_row *r = &ix->flow_rows[n_new++];
+				flow_row(r, f, m->id, a);
+				if ((err = new_row_runs(ix, a, &r->runs_off, &r->runs_len)))
+					return err;
+			}
 		} else {
 			struct index_flow_row r;
 			bool inserted;
 			flow_row(&r, f, m->id, a);
+			if ((err = new_row_runs(ix, a, &r.runs_off, &r.runs_len)))
+				return err;
+			r.runs = ix->runs_blob.data + r.runs_off;
 			if ((err = insert_flow(ix, &r, &inserted)) ||
 			    (inserted && (err = flow_written(ix, f, a))))
 				return err;
@@ -1052,6 +1192,8 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 		}
 	}
 	if (n_new) {
+		for (size_t i = 0; i < n_new; i++) /* where the blob ended up */
+			ix->flow_rows[i].runs = ix->runs_blob.data + ix->flow_rows[i].runs_off;
 		if ((err = rows_stmt(ix, ROWS_FLOW, ix->flow_rows, n_new, &st)) ||
 		    (err = rows_step(ix, ROWS_FLOW, &changes)))
 			return err;
@@ -1346,6 +1488,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 			a->first_chunk = m->id;
 		if (m->id > a->last_chunk)
 			a->last_chunk = m->id;
+		err = agg_add_chunk(ix, a, m->id);
 	}
 	if (!err)
 		err = cover_sessions(ix, m);
@@ -1540,7 +1683,10 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"OR post_flow NOT IN (SELECT id FROM flows)",
 		"DELETE FROM processes WHERE last_chunk < "
 		"(SELECT coalesce(min(id), 9223372036854775807) FROM chunks)",
-		"DELETE FROM containers WHERE id NOT IN (SELECT container_id FROM processes)",
+		/* through processes_by_container, which holds the processes in a container only
+		 * (a container row's id is never '') */
+		"DELETE FROM containers WHERE NOT EXISTS (SELECT 1 FROM processes WHERE "
+		"container_id = containers.id AND container_id <> '')",
 		"UPDATE segments SET bytes = min(bytes, ?2) WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {

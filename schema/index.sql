@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 8 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 9 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -66,6 +66,11 @@ CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks(last_ns);
 -- which may lie after its packets' chunks: a ClientHello's session stored just after its
 -- chunk closed, sessions carried over on a full disk), so that a flow's sessions are found
 -- and deleted with it. packets, bytes and last_ns grow at each group commit.
+-- chunk_runs (version 9): the chunks that hold its packets, as runs of chunk ids
+-- (schema/chunk_runs.h: a run may pass over up to 4 chunks without the flow), so that a
+-- long-lived flow's chunks are read without the rows of every chunk of its range; it may name
+-- more chunks than the flow has (each chunk's flows blob decides), never fewer. NULL: a flow indexed before version 9, whose chunks are looked for
+-- over first_chunk..last_chunk.
 CREATE TABLE IF NOT EXISTS flows (
 	id       INTEGER PRIMARY KEY,
 	proto    INTEGER NOT NULL,
@@ -79,7 +84,8 @@ CREATE TABLE IF NOT EXISTS flows (
 	packets  INTEGER NOT NULL DEFAULT 0,
 	bytes    INTEGER NOT NULL DEFAULT 0,
 	first_chunk INTEGER NOT NULL,
-	last_chunk  INTEGER NOT NULL
+	last_chunk  INTEGER NOT NULL,
+	chunk_runs  BLOB
 );
 CREATE INDEX IF NOT EXISTS flows_by_last_chunk ON flows(last_chunk);
 -- Version 7: flows are found by address and port through chunk_flow_keys, not four indexes
@@ -189,7 +195,11 @@ CREATE TABLE IF NOT EXISTS processes (
 	last_chunk   INTEGER NOT NULL,
 	PRIMARY KEY (pid, start)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id);
+-- Since version 9 only the processes in a container have an entry here (a partial index):
+-- most processes have none (container_id ''), and an entry each cost a b-tree insert per new
+-- process at record time for a lookup nobody makes. A query that is to use it says
+-- `container_id <> ''` (store_read.c containers_where, index.c retention's containers).
+CREATE INDEX IF NOT EXISTS processes_by_container ON processes(container_id) WHERE container_id <> '';
 CREATE INDEX IF NOT EXISTS processes_by_last_chunk ON processes(last_chunk);
 
 -- Two flows that are one connection before and after NAT on this host (chunk metadata section

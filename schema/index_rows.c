@@ -155,7 +155,10 @@ static void flow_column(sqlite3_context *ctx, const void *row, int col)
 	case 9: result_u64(ctx, r->packets); break;
 	case 10: result_u64(ctx, r->bytes); break;
 	case 11: result_u64(ctx, r->first_chunk); break;
-	default: result_u64(ctx, r->last_chunk); break;
+	case 12: result_u64(ctx, r->last_chunk); break;
+	/* a non-NULL pointer: an empty list is an empty blob, not NULL (chunk_runs.h) */
+	default: sqlite3_result_blob(ctx, r->runs_len ? (const void *)r->runs : "",
+				     (int)r->runs_len, SQLITE_STATIC); break;
 	}
 }
 
@@ -164,11 +167,11 @@ static void flow_column(sqlite3_context *ctx, const void *row, int col)
 const struct index_rows_def index_flow_rows = {
 	.name = "ecap_flow_rows",
 	.declare = "CREATE TABLE x(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
-		   "last_ns, packets, bytes, first_chunk, last_chunk)",
+		   "last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs)",
 	.insert = "INSERT OR IGNORE INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, "
-		  "first_ns, last_ns, packets, bytes, first_chunk, last_chunk) SELECT id, proto, "
-		  "family, addr_a, port_a, addr_b, port_b, first_ns, last_ns, packets, bytes, "
-		  "first_chunk, last_chunk FROM ecap_flow_rows",
+		  "first_ns, last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs) SELECT "
+		  "id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, last_ns, packets, "
+		  "bytes, first_chunk, last_chunk, chunk_runs FROM ecap_flow_rows",
 	.column = flow_column,
 	.size = sizeof(struct index_flow_row),
 };

@@ -54,6 +54,8 @@ static inline void index_rows_set(struct index_rows *rows, const void *v, size_t
 struct index_flow_row {
 	const struct flow_record *f;
 	uint64_t first_ns, last_ns, packets, bytes, first_chunk, last_chunk;
+	const uint8_t *runs; /* chunk_runs (chunk_runs.h), runs_len bytes */
+	size_t runs_len, runs_off;
 };
 extern const struct index_rows_def index_flow_rows;
 

@@ -234,6 +234,14 @@ struct chunk_list {
 };
 void chunk_list_free(struct chunk_list *l);
 
+/* A reader's queries from here to store_read_end() in one read transaction of the index: one
+ * snapshot, and its lock taken once (each query alone takes and drops it: three system calls
+ * and SQLite's check of the log, 13 times in an export's plan). Not across a wait for new
+ * data (ecap-export --follow ends it first): the snapshot would not see it. A failure to
+ * begin changes nothing but that. */
+void store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
 /* Chunks that may hold packets in [since, until] of the given flows (flows NULL: of any
  * packet, flow or not), ordered by first_ns. */
 int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,

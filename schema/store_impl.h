@@ -60,6 +60,7 @@ struct store {
 	uint64_t *read_keep;            /* by chunk-local flow index: the wanted flow's id, else
 					 * 0; all 0 between chunks (read_flow_blocks) */
 	size_t read_keep_cap;
+	bool read_txn;                  /* store_read_begin(): a read transaction is open */
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
 	uint64_t seg_size;

@@ -17,7 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chunk_runs.h"
 #include "flow_keys.h"
+#include "idruns.h"
 #include "segment.h"
 #include "u32scan.h"
 
@@ -180,10 +182,12 @@ static bool hex_id_prefix(const char *v)
 }
 
 /* Inside the processes subquery: the container is one of f's, by id (or its first 12 or more
- * digits) or by the name its runtime gave it. */
+ * digits) or by the name its runtime gave it. A process in no container (container_id '') is
+ * in none of them: saying so lets SQLite use processes_by_container, which since index
+ * version 9 holds only the processes in a container. */
 static void containers_where(struct query *q, const struct flow_filter *f)
 {
-	q_sql(q, " AND (");
+	q_sql(q, " AND x.container_id <> '' AND (");
 	for (size_t i = 0; i < f->n_containers; i++) {
 		const char *v = f->containers[i];
 		int len = (int)strlen(v);
@@ -914,6 +918,56 @@ static int add_chunk_row(sqlite3_stmt *st, struct chunk_list *out)
 	return 0;
 }
 
+void store_read_begin(struct store *s)
+{
+	if (!s->read_txn)
+		s->read_txn = sqlite3_exec(index_db(s->ix), "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+}
+
+void store_read_end(struct store *s)
+{
+	if (s->read_txn)
+		sqlite3_exec(index_db(s->ix), "COMMIT", NULL, NULL, NULL);
+	s->read_txn = false;
+}
+
+struct range {
+	uint64_t lo, hi;
+};
+
+/* Ranges of chunks closer than this are read as one (store_find_chunks). */
+#define RANGE_JOIN_GAP 4
+
+static struct range *add_range(struct range **r, size_t *n, size_t *cap, uint64_t lo, uint64_t hi)
+{
+	struct range *x = chunkmeta_grow((void **)r, n, cap, sizeof(*x));
+	if (x)
+		x->lo = lo, x->hi = hi;
+	return x;
+}
+
+/* The ranges of chunks that can hold the packets of the flow of st's row (first_chunk,
+ * last_chunk, chunk_runs) appended to *r: the runs of its list, or its whole range. */
+static int flow_chunk_ranges(sqlite3_stmt *st, struct range **r, size_t *n, size_t *cap)
+{
+	uint64_t first = (uint64_t)sqlite3_column_int64(st, 0);
+	uint64_t last = (uint64_t)sqlite3_column_int64(st, 1);
+	if (sqlite3_column_type(st, 2) == SQLITE_BLOB || sqlite3_column_type(st, 2) == SQLITE_TEXT) {
+		const uint8_t *p = sqlite3_column_blob(st, 2);
+		size_t len = (size_t)sqlite3_column_bytes(st, 2), off = 0, k = 0, n0 = *n;
+		uint64_t next = 0, lo, hi;
+		int got;
+		while ((got = idruns_next(p, len, &off, &next, &lo, &hi)) == 1 &&
+		       ++k <= CHUNK_RUNS_MAX)
+			if (!add_range(r, n, cap, lo, hi))
+				return -ENOMEM;
+		if (got == 0)
+			return 0;
+		*n = n0; /* damaged: the whole range, as for a flow without a list */
+	}
+	return add_range(r, n, cap, first, last) ? 0 : -ENOMEM;
+}
+
 int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		      const struct idset *flows, struct chunk_list *out)
 {
@@ -934,25 +988,18 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		return err;
 	}
 
-	/* Per flow, the range of chunks that can hold its packets; then, per merged range, the
-	 * chunks whose flow list names one of the flows. Cost follows the answer. */
-	struct range {
-		uint64_t lo, hi;
-	} *r = NULL;
+	/* Per flow, the chunks that can hold its packets: its chunk list, else (indexed before
+	 * version 9, or a damaged list) its range; then, per merged range, the chunks whose flow
+	 * list names one of the flows. Cost follows the answer. */
+	struct range *r = NULL;
 	size_t n_r = 0, cap_r = 0;
-	if (sqlite3_prepare_v2(db, "SELECT first_chunk, last_chunk FROM flows WHERE id = ?1", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT first_chunk, last_chunk, chunk_runs FROM flows WHERE "
+			       "id = ?1", -1, &st, NULL) != SQLITE_OK)
 		return store_fail(s, -EIO, "%s: %s", s->dir, index_errmsg(s->ix));
 	for (size_t i = 0; i < flows->n && !err; i++) {
 		sqlite3_bind_int64(st, 1, (int64_t)flows->ids[i]);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			struct range *x = chunkmeta_grow((void **)&r, &n_r, &cap_r, sizeof(*x));
-			if (!x)
-				err = -ENOMEM;
-			else
-				x->lo = (uint64_t)sqlite3_column_int64(st, 0),
-				x->hi = (uint64_t)sqlite3_column_int64(st, 1);
-		}
+		if (sqlite3_step(st) == SQLITE_ROW)
+			err = flow_chunk_ranges(st, &r, &n_r, &cap_r);
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
@@ -960,7 +1007,8 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		qsort(r, n_r, sizeof(*r), cmp_range);
 		size_t w = 0;
 		for (size_t i = 1; i < n_r; i++) {
-			if (r[i].lo <= r[w].hi + 1) {
+			/* a gap of a few chunks is read through: a row costs less than a query */
+			if (r[i].lo <= r[w].hi + 1 + RANGE_JOIN_GAP) {
 				if (r[i].hi > r[w].hi)
 					r[w].hi = r[i].hi;
 			} else {
@@ -978,9 +1026,12 @@ int store_find_chunks(struct store *s, uint64_t since_ns, uint64_t until_ns,
 		sqlite3_bind_int64(st, 2, (int64_t)r[i].hi);
 		sqlite3_bind_int64(st, 3, (int64_t)since_ns);
 		sqlite3_bind_int64(st, 4, until);
-		while (!err && sqlite3_step(st) == SQLITE_ROW)
+		while (!err && sqlite3_step(st) == SQLITE_ROW) {
 			if (blob_names_any(sqlite3_column_blob(st, 8), sqlite3_column_bytes(st, 8), flows))
 				err = add_chunk_row(st, out);
+			if (r[i].lo == r[i].hi)
+				break; /* one chunk (most of a sparse flow's): no step to the end */
+		}
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);

@@ -93,6 +93,19 @@ static struct flow_record record(const struct model *m, int i, const struct ecap
 	return r;
 }
 
+/* The containers: pid 300's second process's, and that of pid 250, which owns no flow and
+ * whose record is in the first chunks (retention takes both). */
+#define CTR_GAMMA "0123456789ab0123456789ab0123456789ab0123456789ab0123456789ab0123"
+#define CTR_OLD "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+static void put_container(struct store *s, const char *id, const char *name)
+{
+	struct ecap_container c = { .first_ns = T0, .last_ns = T0 };
+	snprintf(c.id, sizeof(c.id), "%s", id);
+	snprintf(c.name, sizeof(c.name), "%s", name);
+	assert_int_equal(store_put_container(s, &c), 0);
+}
+
 static void put_process(struct store *s, uint32_t pid, uint64_t start, const char *ctr)
 {
 	struct ecap_proc_info pi = { .pid = pid, .start_ns = start,
@@ -117,11 +130,16 @@ static void write_owners_store(const char *dir, const struct store_options *o, s
 		m->id[i] = store_new_flow_id(s);
 		m->linked_to[i] = -1;
 		first_owners(i, m->proc[i]);
+		if (i == 20) {
+			put_process(s, 250, 25 * NS, CTR_OLD);
+			put_container(s, CTR_OLD, "old-job");
+		}
 		if (i == 30)
 			put_process(s, 300, GAMMA1_START, "");
-		if (i == 150)
-			put_process(s, 300, GAMMA2_START, "0123456789ab0123456789ab0123456789ab"
-							  "0123456789ab0123456789ab0123");
+		if (i == 150) {
+			put_process(s, 300, GAMMA2_START, CTR_GAMMA);
+			put_container(s, CTR_GAMMA, "gamma-web");
+		}
 		struct flow_record r = record(m, i, m->proc[i]);
 		assert_int_equal(store_put_flow(s, &r), 0);
 		if (i == 61) {
@@ -160,7 +178,8 @@ struct selection {
 	uint64_t start;   /* with pid: --pid PID@START, START its wall-clock start */
 	const char *comm;
 	int64_t uid, netns;
-	bool container;   /* the container of pid 300's second process */
+	const char *container; /* --container: an id prefix or name; only pid 300's second
+				* process is in the one named here (CTR_GAMMA, "gamma-web") */
 };
 
 #define ANY .uid = -1, .netns = -1
@@ -182,7 +201,9 @@ static const struct selection selections[] = {
 	{ "uid 0 and comm server", .uid = 0, .comm = "server", .netns = -1 },
 	{ "netns 22", .netns = 22, .uid = -1 },
 	{ "pid 100 and comm beta", .pid = 100, .comm = "beta", ANY },
-	{ "container 0123456789ab", .container = true, ANY },
+	{ "container 0123456789ab", .container = "0123456789ab", ANY },
+	{ "container gamma-web (by name)", .container = "gamma-web", ANY },
+	{ "container old-job (its process owns no flow)", .container = "old-job", ANY },
 };
 
 static void fill_filter(const struct selection *sel, struct flow_filter *f)
@@ -200,7 +221,8 @@ static void fill_filter(const struct selection *sel, struct flow_filter *f)
 	if (sel->netns >= 0)
 		f->netns[f->n_netns++] = (uint32_t)sel->netns;
 	if (sel->container)
-		snprintf(f->containers[f->n_containers++], ECAP_CONTAINER_ID_MAX, "0123456789ab");
+		snprintf(f->containers[f->n_containers++], ECAP_CONTAINER_ID_MAX, "%s",
+			 sel->container);
 }
 
 static bool selected(const struct selection *sel, const struct ecap_proc *p)
@@ -208,7 +230,8 @@ static bool selected(const struct selection *sel, const struct ecap_proc *p)
 	return (!sel->pid || p->pid == sel->pid) && (!sel->start || p->start_ns == sel->start) &&
 	       (!sel->comm || !strcmp(p->comm, sel->comm)) &&
 	       (sel->uid < 0 || p->uid == sel->uid) && (sel->netns < 0 || p->netns == sel->netns) &&
-	       (!sel->container || (p->pid == 300 && p->start_ns == GAMMA2_START));
+	       (!sel->container || (strcmp(sel->container, "old-job") && p->pid == 300 &&
+				    p->start_ns == GAMMA2_START));
 }
 
 /* The flow ids the index holds (retention may have removed some). */
@@ -363,6 +386,47 @@ static void test_owner_migration(void **state)
 			 3);
 }
 
+/* Entries of processes_by_container, counted in its b-tree pages (dbstat: an index b-tree's
+ * interior cells are entries too). */
+static int64_t container_entries(const char *dir)
+{
+	return index_int(dir, "SELECT coalesce(sum(ncell), 0) FROM dbstat WHERE name = "
+			      "'processes_by_container'");
+}
+
+/* Index version 9: processes_by_container holds the processes in a container only (pid 250's
+ * and pid 300's second process here, not pid 300's first, in none). A version 8 index, whose entry per process
+ * this test puts back, is migrated when opened and answers every selection the same (the one
+ * by container among them), and a rebuild from the segments makes the same index. */
+static void test_container_index_9(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	static struct model m;
+	small_store(&o);
+	write_owners_store(f->dir, &o, &m);
+	size_t total = check_selections(f->dir, &m);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM processes"), 3);
+	assert_int_equal(container_entries(f->dir), 2);
+	index_exec(f->dir, "DROP INDEX processes_by_container; CREATE INDEX "
+			   "processes_by_container ON processes(container_id); "
+			   "PRAGMA user_version = 8;");
+	assert_int_equal(container_entries(f->dir), 3);
+	assert_int_equal(check_selections(f->dir, &m), total);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_int_equal(container_entries(f->dir), 2);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'processes_by_container' AND sql LIKE '%WHERE container_id <> ''''%'"),
+			 1);
+	/* the same from the segments alone */
+	char p[128];
+	snprintf(p, sizeof(p), "%s/index.db", f->dir);
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(store_rebuild(f->dir, &o, false), 0);
+	assert_int_equal(container_entries(f->dir), 2);
+	assert_int_equal(check_selections(f->dir, &m), total);
+}
+
 /* Retention drops the older half: the selections give the owners' flows that are left, and
  * every owner row whose flows all went goes. */
 static void test_owner_retention(void **state)
@@ -377,6 +441,13 @@ static void test_owner_retention(void **state)
 	assert_true(first > (int64_t)m.id[60] && first < (int64_t)m.id[150]);
 	check_ranges_cover(f->dir);
 	assert_true(check_selections(f->dir, &m) > 0);
+	/* the container whose one process's record went with the first half goes with it (read
+	 * through processes_by_container), the one still named stays */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM processes WHERE pid = 250"), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM containers"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM containers WHERE name = "
+				   "'gamma-web'"),
+			 1);
 	/* pid 300's first process, 400 and 700 had their flows in the first half */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid IN (400, "
 				   "700) OR (pid = 300 AND start = 100000000000)"),
@@ -400,6 +471,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owner_selections, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_owner_migration, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_container_index_9, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_owner_retention, tmp_store_setup,
 						tmp_store_teardown),

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index.h"
 #include "index_sql.h"
 #include "store.h"
 #include "tmp_store.h"
@@ -374,7 +375,7 @@ static void test_migrate_7(void **state)
 	index_exec(f->dir, "PRAGMA user_version = 7");
 	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
 	assert_int_equal(store_close(s), 0);
-	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), 8);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	assert_int_equal(index_int(f->dir, "SELECT value FROM settings WHERE key = "
 				   "'flow_keys_own_from'"),
 			 index_int(f->dir, "SELECT max(id) + 1 FROM chunks"));
