@@ -43,6 +43,8 @@ enum {
 	ST_FLOW_KEYS,
 	ST_SETTING,
 	ST_FLOW_GONE,
+	ST_BEGIN,
+	ST_COMMIT,
 	ST_COUNT
 };
 
@@ -106,6 +108,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 	/* the sessions of a flow that is not there (flush_aggregates) */
 	[ST_FLOW_GONE] = "DELETE FROM tls_sessions WHERE flow_id = ?1",
+	/* the group commit's, once a second: prepared once rather than parsed each time */
+	[ST_BEGIN] = "BEGIN IMMEDIATE",
+	[ST_COMMIT] = "COMMIT",
 };
 
 /*
@@ -183,6 +188,7 @@ struct index {
 	bool migrating;                 /* migrate_3_to_4: no secret_chunks rows to add */
 	struct flow_agg *agg;
 	size_t agg_cap, agg_used;
+	uint32_t *agg_list;             /* the used slots, in the order they were taken */
 	struct pending_run *runs;       /* [0] unused: index 0 is "none" */
 	size_t runs_n, runs_cap;
 	struct buf runs_blob;           /* chunk_runs values being bound */
@@ -623,6 +629,7 @@ void index_close(struct index *ix)
 	free(ix->proc_rows);
 	free(ix->session_rows);
 	free(ix->agg);
+	free(ix->agg_list);
 	free(ix->runs);
 	buf_free(&ix->runs_blob);
 	free(ix->ids);
@@ -634,12 +641,14 @@ void index_close(struct index *ix)
 	free(ix);
 }
 
+static int step(struct index *ix, int which);
+
 int index_begin(struct index *ix)
 {
-	return exec(ix, "BEGIN IMMEDIATE");
+	sqlite3_stmt *st;
+	int err = stmt(ix, ST_BEGIN, &st);
+	return err ? err : step(ix, ST_BEGIN);
 }
-
-static int step(struct index *ix, int which);
 
 static void bind_key(sqlite3_stmt *st, uint64_t id, const struct flow_key *k)
 {
@@ -701,6 +710,15 @@ static int insert_flow(struct index *ix, const struct index_flow_row *r, bool *i
 	err = step(ix, ST_FLOW);
 	*inserted = !err && sqlite3_changes(ix->db) > 0;
 	return err;
+}
+
+/* Empties the slots taken since the last commit or rollback: work that follows what the
+ * transaction gathered, not the table's size (which stays at its largest transaction's). */
+static void agg_clear(struct index *ix)
+{
+	for (size_t k = 0; k < ix->agg_used; k++)
+		memset(&ix->agg[ix->agg_list[k]], 0, sizeof(*ix->agg));
+	ix->agg_used = 0;
 }
 
 /* Notes that the flow of slot a has packets in chunk id (chunks come in id order; one
@@ -771,9 +789,9 @@ static int new_row_runs(struct index *ix, const struct flow_agg *a, size_t *off,
 static int flush_aggregates(struct index *ix)
 {
 	int err = 0;
-	for (size_t i = 0; i < ix->agg_cap && !err; i++) {
-		struct flow_agg *a = &ix->agg[i];
-		if (!a->flow_id || a->first_chunk == UINT64_MAX)
+	for (size_t k = 0; k < ix->agg_used && !err; k++) {
+		struct flow_agg *a = &ix->agg[ix->agg_list[k]];
+		if (a->first_chunk == UINT64_MAX)
 			continue;
 		sqlite3_stmt *st;
 		if ((err = stmt(ix, ST_FLOWSTAT, &st)))
@@ -808,24 +826,23 @@ static int flush_aggregates(struct index *ix)
 			err = step(ix, ST_FLOW_GONE);
 		}
 	}
-	if (ix->agg_used)
-		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
-	ix->agg_used = 0;
+	agg_clear(ix);
 	ix->runs_n = 1;
 	return err;
 }
 
 int index_commit(struct index *ix)
 {
+	sqlite3_stmt *st;
 	int err = flush_aggregates(ix);
-	return err ? err : exec(ix, "COMMIT");
+	if (!err)
+		err = stmt(ix, ST_COMMIT, &st);
+	return err ? err : step(ix, ST_COMMIT);
 }
 
 int index_rollback(struct index *ix)
 {
-	if (ix->agg_used)
-		memset(ix->agg, 0, ix->agg_cap * sizeof(*ix->agg));
-	ix->agg_used = 0;
+	agg_clear(ix);
 	ix->runs_n = 1;
 	return exec(ix, "ROLLBACK");
 }
@@ -843,18 +860,24 @@ static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
 	if ((ix->agg_used + 1) * 2 > ix->agg_cap) {
 		size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : 4096;
 		struct flow_agg *na = calloc(ncap, sizeof(*na));
-		if (!na)
+		uint32_t *nl = ncap <= UINT32_MAX ? malloc(ncap / 2 * sizeof(*nl)) : NULL;
+		if (!na || !nl) {
+			free(na);
+			free(nl);
 			return NULL;
-		for (size_t i = 0; i < ix->agg_cap; i++) {
-			if (!ix->agg[i].flow_id)
-				continue;
-			size_t j = hash64(ix->agg[i].flow_id) & (ncap - 1);
+		}
+		for (size_t k = 0; k < ix->agg_used; k++) { /* in the order they were taken */
+			const struct flow_agg *a = &ix->agg[ix->agg_list[k]];
+			size_t j = hash64(a->flow_id) & (ncap - 1);
 			while (na[j].flow_id)
 				j = (j + 1) & (ncap - 1);
-			na[j] = ix->agg[i];
+			na[j] = *a;
+			nl[k] = (uint32_t)j;
 		}
 		free(ix->agg);
+		free(ix->agg_list);
 		ix->agg = na;
+		ix->agg_list = nl;
 		ix->agg_cap = ncap;
 	}
 	size_t mask = ix->agg_cap - 1, i = hash64(flow_id) & mask;
@@ -863,7 +886,7 @@ static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
 	if (!ix->agg[i].flow_id) {
 		ix->agg[i].flow_id = flow_id;
 		ix->agg[i].first_ns = ix->agg[i].first_chunk = UINT64_MAX;
-		ix->agg_used++;
+		ix->agg_list[ix->agg_used++] = (uint32_t)i;
 	}
 	return &ix->agg[i];
 }

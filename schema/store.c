@@ -677,8 +677,7 @@ int store_append_packet(struct store *s, const struct ecap_packet *pkt)
 	int err = chunk_builder_add_packet(&s->cb, pkt, &s->ifaces[pkt->iface]);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	store_chunk_begun(s);
 	if (chunk_builder_raw_size(&s->cb) >= s->opt.chunk_bytes)
 		return close_chunk(s);
 	return 0;
@@ -692,14 +691,20 @@ uint32_t store_flow_epoch(const struct store *s)
 int store_put_tls_session(struct store *s, const uint8_t client_random[32], uint64_t flow_id)
 {
 	int err = chunk_builder_add_session(&s->cb, client_random, flow_id);
-	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
+	store_chunk_begun(s);
+	return 0;
 }
 
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count)
 {
 	int err = chunk_builder_add_drops(&s->cb, iface, ts_ns, count);
 	s->st.drops += count;
-	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
+	if (err)
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
+	store_chunk_begun(s);
+	return 0;
 }
 
 int store_tick(struct store *s, uint64_t now_mono_ns)

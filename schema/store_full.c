@@ -57,8 +57,8 @@ int store_carry_over(struct store *s, const struct chunk_builder *from)
 	for (i = 0; i < m->n_drops && !err && to->meta.n_drops < CARRY_OTHER_MAX; i++)
 		err = chunk_builder_add_drops(to, m->drops[i].iface, m->drops[i].ts_ns,
 					      m->drops[i].count);
-	if (!s->chunk_opened_mono && !chunk_builder_empty(to))
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	if (!chunk_builder_empty(to))
+		store_chunk_begun(s);
 	return err;
 }
 

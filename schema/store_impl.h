@@ -47,7 +47,7 @@ struct store {
 	struct chunk_writer *writer;
 	struct chunk_job job;
 	bool inflight;                  /* job was submitted and not yet collected */
-	uint64_t chunk_opened_mono;     /* 0: no packet yet in the open chunk */
+	uint64_t chunk_opened_mono;     /* 0: nothing yet in the open chunk (store_chunk_begun) */
 	uint64_t now_mono;              /* last store_tick */
 	int seg_fd;                     /* the segment being appended, -1 when none */
 	int read_fd;                    /* the segment readers read last, kept open across its
@@ -100,6 +100,19 @@ int store_open_index_reader(struct store *s);
 int store_fail(struct store *s, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void store_notice(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A record of what was recorded (a packet, a flow, a TLS session or secret, a drop count, a
+ * NAT link) starts the open chunk's age when it is the first: the chunk closes one chunk age
+ * later and its rows commit right after, so that such a record made in an otherwise quiet
+ * second is as durable and queryable as a packet, about a second later. Process and
+ * container records do not: they come for every process with a socket on the host, recorded
+ * or not, and ride with the next chunk that holds recorded traffic (whose flows name them),
+ * so that a host busy outside the filter costs no chunk and no commit a second. */
+static inline void store_chunk_begun(struct store *s)
+{
+	if (!s->chunk_opened_mono)
+		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+}
 
 /* store.c */
 int store_load_interfaces(struct store *s);

@@ -118,8 +118,7 @@ int store_put_container(struct store *s, const struct ecap_container *c)
 int store_put_flow_link(struct store *s, const struct flow_link *link)
 {
 	int err = chunk_builder_add_link(&s->cb, link);
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	store_chunk_begun(s);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	struct owner_cache *oc = cache(s);
@@ -175,7 +174,6 @@ int store_put_flow(struct store *s, const struct flow_record *flow)
 		err = bring_owner(s, &flow->proc[side]);
 	if (!err && s->owners)
 		err = bring_link(s, flow->id);
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	store_chunk_begun(s);
 	return err ? store_fail(s, err, "%s: %s", s->dir, strerror(-err)) : 0;
 }

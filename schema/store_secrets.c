@@ -123,8 +123,7 @@ int store_put_secret(struct store *s, const struct tls_secret *secret)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	if (e)
 		e->labels |= (uint16_t)(1u << bit);
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	store_chunk_begun(s);
 	return 1;
 }
 
@@ -133,7 +132,6 @@ int store_put_session_secret(struct store *s, const struct tls_secret *secret)
 	int err = chunk_builder_add_secret(&s->cb, secret);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
-	if (!s->chunk_opened_mono)
-		s->chunk_opened_mono = s->now_mono ? s->now_mono : 1;
+	store_chunk_begun(s);
 	return 1;
 }
