@@ -62,27 +62,8 @@ for b in "$BUILD" ${BASE:+"$BASE"}; do
 done
 
 NAME=${BENCH_NAME:-ecap-rates-$$}
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX") || exit 2
-NS=$NAME PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-ip netns add "$NS" && ip -n "$NS" link set lo up || { echo "cannot make netns $NS" >&2; exit 2; }
-NX=(ip netns exec "$NS")
-NR=(nsenter --net=/run/netns/"$NS")
-PORT=4433
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=localhost \
-	-keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 || exit 1
-"${NX[@]}" openssl s_server -accept "127.0.0.1:$PORT" -cert "$WORK/cert.pem" -key "$WORK/key.pem" \
-	-www -quiet >/dev/null 2>&1 </dev/null &
-PIDS+=($!)
-sleep 0.5
+# shellcheck source=tools/bench_tls_server.sh
+. "$SRC/tools/bench_tls_server.sh"
 
 # start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo; sets R
 start() {
