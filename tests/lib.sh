@@ -66,6 +66,25 @@ store_keylog() { # store out
 	"$ECAP_EXPORT" --store "$1" -o "$2.pcapng" --keylog "$2" 2>/dev/null || true
 }
 
+# The SHA-256 of a pcapng's bytes after its first block (the SHB, whose comment holds the
+# export's time and names): two exports of the same selection compare equal by it.
+pcapng_after_shb() { # pcapng
+	python3 -c 'import hashlib, struct, sys
+d = open(sys.argv[1], "rb").read()
+print(hashlib.sha256(d[struct.unpack_from("<I", d, 4)[0]:]).hexdigest())' "$1"
+}
+
+# A store kept as a fixture in the source tree, made a store in DIR (modes as ecap makes
+# them, a lock file): copy_fixture_store FIXTURE_DIR DIR FILE...
+copy_fixture_store() {
+	local from=$1 to=$2 f
+	shift 2
+	mkdir -m 0700 "$to"
+	for f in "$@"; do cp "$from/$f" "$to/"; done
+	: > "$to/lock"
+	chmod 0600 "$to"/*
+}
+
 assert_eq() { # expected actual what
 	[ "$1" = "$2" ] || fail "$3: expected '$1', got '$2'"
 }

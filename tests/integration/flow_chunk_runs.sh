@@ -72,11 +72,6 @@ for a, pa, b, pb in random.sample(rows, 4):
                                    ipaddress.ip_address(bytes(b)).ipv4_mapped, pb))
 EOF
 )
-after_shb() { # pcapng: the SHA-256 of its bytes after the first block
-	python3 -c 'import hashlib, struct, sys
-d = open(sys.argv[1], "rb").read()
-print(hashlib.sha256(d[struct.unpack_from("<I", d, 4)[0]:]).hexdigest())' "$1"
-}
 # exports STORE [noverify]: each selection's export of STORE, verified (unless noverify: the
 # same bytes were); "name hash" lines to STORE.sums
 exports() {
@@ -88,7 +83,7 @@ exports() {
 		"$ECAP_EXPORT" -q --store "$1" $a -o "$1-$i.pcapng" 2>exp.err ||
 			fail "$1: ecap-export $a: $(cat exp.err)"
 		[ -n "${2:-}" ] || expect_status 0 "$ECAP_VERIFY" --export "$1-$i.pcapng" --store "$1"
-		echo "$a $(after_shb "$1-$i.pcapng")" >> "$1.sums"
+		echo "$a $(pcapng_after_shb "$1-$i.pcapng")" >> "$1.sums"
 	done
 }
 exports S

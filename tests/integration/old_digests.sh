@@ -16,16 +16,9 @@ ECAP_VERIFY="$ECAP_BUILD/tools/ecap-verify"
 OLD_EXPORT=9b3037875e566aedcf064c0d29ed7a1e7c84301bbc1564fee00099acf2a6d143
 
 cd "$T"
-copy_old() { # dir: the fixture as a store (modes as ecap makes them; a lock file)
-	mkdir -m 0700 "$1"
-	cp "$ECAP_SRC"/tests/integration/old_store/{seg-00000001.ecap,chain.ecap,store.pub,store.key} "$1"/
-	: > "$1/lock"
-	chmod 0600 "$1"/*
-}
-after_shb() { # pcapng: the SHA-256 of its bytes after the first block
-	python3 -c 'import hashlib, struct, sys
-d = open(sys.argv[1], "rb").read()
-print(hashlib.sha256(d[struct.unpack_from("<I", d, 4)[0]:]).hexdigest())' "$1"
+copy_old() { # dir: the fixture as a store
+	copy_fixture_store "$ECAP_SRC/tests/integration/old_store" "$1" \
+		seg-00000001.ecap chain.ecap store.pub store.key
 }
 flip() { # file offset: xor one bit of the byte
 	python3 -c 'import sys
@@ -48,7 +41,7 @@ expect_status 0 "$ECAP_FSCK" -q O
 grep -q "seg-00000001.ecap: sealed by seal 0, 7 chunks, digest matches" v.txt ||
 	fail "the old segment's seal is not matched: $(cat v.txt)"
 "$ECAP_EXPORT" --store O -o old.pcapng 2>exp.err || fail "export of the old store: $(cat exp.err)"
-assert_eq "$OLD_EXPORT" "$(after_shb old.pcapng)" "SHA-256 of the old store's export after its SHB"
+assert_eq "$OLD_EXPORT" "$(pcapng_after_shb old.pcapng)" "SHA-256 of the old store's export after its SHB"
 expect_status 0 "$ECAP_VERIFY" --export old.pcapng --store O
 
 # new chunks after the old ones: the store verifies whole, and its export's proof

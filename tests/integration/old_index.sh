@@ -13,16 +13,9 @@ need_cmd sqlite3 python3
 ECAP_VERIFY="$ECAP_BUILD/tools/ecap-verify"
 
 cd "$T"
-copy_old() { # dir: the fixture as a store (modes as ecap makes them; a lock file)
-	mkdir -m 0700 "$1"
-	cp "$ECAP_SRC"/tests/integration/old_index_store/{seg-00000001.ecap,chain.ecap,store.pub,store.key,index.db} "$1"/
-	: > "$1/lock"
-	chmod 0600 "$1"/*
-}
-after_shb() { # pcapng: the SHA-256 of its bytes after the first block
-	python3 -c 'import hashlib, struct, sys
-d = open(sys.argv[1], "rb").read()
-print(hashlib.sha256(d[struct.unpack_from("<I", d, 4)[0]:]).hexdigest())' "$1"
+copy_old() { # dir: the fixture as a store
+	copy_fixture_store "$ECAP_SRC/tests/integration/old_index_store" "$1" \
+		seg-00000001.ecap chain.ecap store.pub store.key index.db
 }
 before_isb() { # pcapng: the SHA-256 of its bytes after the first block and before the last ISBs
 	python3 -c 'import hashlib, struct, sys
@@ -56,7 +49,7 @@ answers() {
 		# shellcheck disable=SC2086 # a selection is several words
 		"$ECAP_EXPORT" -q --store "$store" $sel -o "exp$n.pcapng" 2>exp.err ||
 			fail "$store: export ${sel:-of everything}: $(cat exp.err)"
-		got=$(after_shb "exp$n.pcapng")
+		got=$(pcapng_after_shb "exp$n.pcapng")
 		assert_eq "$want" "$got" "$store: export ${sel:-of everything}, SHA-256 after its SHB"
 		expect_status 0 "$ECAP_VERIFY" --export "exp$n.pcapng" --store "$store"
 	done <<'EOF'
