@@ -42,6 +42,27 @@ rec_start() {
 	wait_for "$log" "recording on" "$REC_PID" "ecap-rec"
 }
 
+# rec_start_tls LOG ARGS...: as rec_start, for a test of the TLS probes: skips when the
+# kernel refuses eBPF, and fails unless ecap-rec attached an OpenSSL probe.
+rec_start_tls() {
+	local log=$1
+	shift
+	"$ECAP_REC" "$@" >/dev/null 2>"$log" &
+	REC_PID=$!
+	cleanup_pid "$REC_PID"
+	for _ in $(seq 150); do
+		grep -q "recording on" "$log" 2>/dev/null && break
+		if ! kill -0 "$REC_PID" 2>/dev/null; then
+			cat "$log" >&2
+			grep -qi "permission\|not permitted\|capabilit" "$log" && skip "no eBPF here"
+			fail "ecap-rec exited early"
+		fi
+		sleep 0.1
+	done
+	grep -q "recording on" "$log" || fail "ecap-rec did not start recording"
+	grep -q "tls: watching" "$log" || { cat "$log" >&2; fail "ecap-rec attached no OpenSSL probe"; }
+}
+
 # any_start LOG STORE ARGS...: an ecap-rec -i any; its pid in REC_PID. Skips when the kernel
 # refuses the tracepoint programs.
 any_start() {

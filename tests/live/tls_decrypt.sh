@@ -51,20 +51,7 @@ EOF
 
 probes_before=$(ossl_probes)
 
-"$ECAP_REC" -i lo --store "$T/store" > rec.out 2> rec.err &
-REC=$!
-cleanup_pid "$REC"
-for i in $(seq 150); do
-	grep -q "recording on" rec.err 2>/dev/null && break
-	if ! kill -0 "$REC" 2>/dev/null; then
-		cat rec.err >&2
-		grep -qi "permission\|not permitted\|capabilit" rec.err && skip "no eBPF here"
-		fail "ecap-rec exited early"
-	fi
-	sleep 0.1
-done
-grep -q "recording on" rec.err || fail "ecap-rec did not start recording"
-grep -q "tls: watching" rec.err || { cat rec.err >&2; fail "ecap-rec attached no OpenSSL probe"; }
+rec_start_tls rec.err -i lo --store "$T/store"
 
 # s_server under a name of its own: the recorder sees the whole host, other tests included.
 SRV="srv$$"
@@ -135,8 +122,8 @@ if [ -n "$P3" ]; then
 	client nginx12 /nginx12 curl -sk --tls-max 1.2 -o /dev/null "https://127.0.0.1:$P3/nginx12"
 fi
 sleep 1.5   # s_server -www reports its sessions at SSL_free; rings drain every 100 ms
-kill -TERM "$REC"
-wait "$REC" || fail "ecap-rec exited with $? after SIGTERM"
+kill -TERM "$REC_PID"
+wait "$REC_PID" || fail "ecap-rec exited with $? after SIGTERM"
 info "$(grep 'tls: watching' rec.err | head -1)"
 info "$(grep 'stopped:' rec.err | tail -1)"
 assert_eq "$probes_before" "$(ossl_probes)" "OpenSSL probe programs loaded after SIGTERM"

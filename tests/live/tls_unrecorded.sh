@@ -30,20 +30,7 @@ for p in "$IN" "$OUT"; do
 	wait_port "$p"
 done
 
-"$ECAP_REC" -i lo --store "$T/store" "tcp port $IN" >rec.out 2>rec.err &
-REC_PID=$!
-cleanup_pid "$REC_PID"
-for _ in $(seq 150); do
-	grep -q "recording on" rec.err 2>/dev/null && break
-	if ! kill -0 "$REC_PID" 2>/dev/null; then
-		cat rec.err >&2
-		grep -qi "permission\|not permitted\|capabilit" rec.err && skip "no eBPF here"
-		fail "ecap-rec exited early"
-	fi
-	sleep 0.1
-done
-grep -q "recording on" rec.err || fail "ecap-rec did not start recording"
-grep -q "tls: watching" rec.err || { cat rec.err >&2; fail "ecap-rec attached no OpenSSL probe"; }
+rec_start_tls rec.err -i lo --store "$T/store" "tcp port $IN"
 
 recorded() { # the sessions on port IN: curl, TLS 1.3, each suite
 	local c
