@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] ||
 	targets=(capfile keylog tls_hello segment args calib_answer config proof ctr_answer
-		flow_keys store_key proc_maps exec_name)
+		flow_keys store_key proc_maps exec_name chunk_runs)
 
 # libFuzzer's runtime comes with clang-14 in libclang-rt-14-dev.
 rt_status=$(dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null || true)
