@@ -42,6 +42,20 @@ rec_start() {
 	wait_for "$log" "recording on" "$REC_PID" "ecap-rec"
 }
 
+# need_tls_live: a test of the live TLS probes needs root and an ecap-rec built with its live
+# source; then, in the test's directory $T, a P-256 certificate for localhost (cert.pem,
+# key.pem) for its servers.
+need_tls_live() {
+	need_root
+	[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
+	local help
+	help=$("$ECAP_REC" --help 2>&1 || true)
+	case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
+	cd "$T"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
+		-out cert.pem -days 1 -subj /CN=localhost 2>/dev/null || fail "cannot make a certificate"
+}
+
 # rec_start_tls LOG ARGS...: as rec_start, for a test of the TLS probes: skips when the
 # kernel refuses eBPF, and fails unless ecap-rec attached an OpenSSL probe.
 rec_start_tls() {

@@ -11,15 +11,8 @@
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/live/live_lib.sh"
 
-need_root
 need_cmd openssl curl python3
-[ -x "$ECAP_REC" ] || skip "ecap-rec is not built"
-help=$("$ECAP_REC" --help 2>&1 || true)
-case "$help" in *--libssl*) ;; *) skip "ecap-rec has no live source" ;; esac
-
-cd "$T"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem \
-	-out cert.pem -days 1 -subj /CN=localhost 2>/dev/null || fail "cannot make a certificate"
+need_tls_live
 IN=$(free_port)
 OUT=$(free_port)
 [ "$IN" != "$OUT" ] || OUT=$(free_port)
