@@ -55,6 +55,7 @@ struct ecap_counters {
 enum ecap_sock_counter {
 	ECAP_SCNT_EVENTS = 0,   /* owner records written */
 	ECAP_SCNT_RING_FULL,    /* owner records lost */
+	ECAP_SCNT_OUT_OF_SCOPE, /* sockets no recorded packet can carry (scope_* in sockets.bpf.c) */
 	ECAP_SCNT_NR,
 };
 

@@ -20,6 +20,13 @@
  * socket's address with raw_tp), so steady traffic costs one lookup per send or receive and
  * no ring buffer record.
  * Records go to the "sock_events" ring buffer (struct ecap_sock_event, bpf/ecap.h).
+ *
+ * Under a PCAP-FILTER that rules sockets out (recorder/socket_scope.c: by protocol, and by
+ * port when every packet it can pass has one of a set of ports), a socket it rules out makes
+ * no record: its protocol is not in scope_protos, or (scope_by_port) it has a peer and neither
+ * of its ports is in scope_ports. It is remembered as "seen" like a reported one, so that its
+ * traffic costs no more than a reported socket's. The settings are rodata, written by user
+ * space before load: without a filter the test is compiled away.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -36,6 +43,11 @@
 #define IPPROTO_UDP 17
 
 char LICENSE[] SEC("license") = "GPL";
+
+/* Settings, written through the skeleton's rodata before load (recorder/live_sockets.c). */
+const volatile __u8 scope_protos = 0;    /* bit 0 TCP, bit 1 UDP may be recorded; 0: no test */
+const volatile bool scope_by_port = false;
+const volatile __u64 scope_ports[65536 / 64] = { 0 }; /* bit p % 64 of word p / 64: port p */
 
 struct seen {
 	__u32 pid;
@@ -234,9 +246,25 @@ static __always_inline void forget(const struct sock *sk, bool btf)
 	}
 }
 
+static __always_inline bool port_in_scope(__u16 port)
+{
+	return (scope_ports[port / 64] >> (port % 64)) & 1;
+}
+
+/* false when no recorded packet can carry this socket's ends (the filter rules it out). */
+static __always_inline bool in_scope(__u8 proto, __u16 lport, __u16 rport)
+{
+	if (!scope_protos)
+		return true;
+	if (!(scope_protos & (proto == IPPROTO_TCP ? 1 : 2)))
+		return false;
+	/* unconnected: its datagrams may go to any port */
+	return !scope_by_port || rport == 0 || port_in_scope(lport) || port_in_scope(rport);
+}
+
 /*
  * Report sk's owner (o, or the current task when o is NULL) unless this owner was already
- * reported for these ports.
+ * reported for these ports, or the socket is out of the filter's scope.
  */
 static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 				   const struct ecap_owner *o)
@@ -248,6 +276,21 @@ static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 
 	if (!sock_kind(sk, &proto, &family))
 		return;
+	if (scope_protos) {
+		now.ports = (__u32)BPF_CORE_READ(sk, __sk_common.skc_num) << 16 |
+			    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		if ((now.ports >> 16) == 0)
+			return; /* no local port yet: nothing to report (sock_tuple) */
+		if (!in_scope(proto, now.ports >> 16, now.ports & 0xffff)) {
+			now.pid = o ? o->pid : bpf_get_current_pid_tgid() >> 32;
+			was = seen_get(sk, btf);
+			if (!was || was->pid != now.pid || was->ports != now.ports) {
+				seen_put(sk, btf, &now);
+				scount(ECAP_SCNT_OUT_OF_SCOPE);
+			}
+			return;
+		}
+	}
 	ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
 	if (!ev) {
 		scount(ECAP_SCNT_RING_FULL);
@@ -305,6 +348,8 @@ static __always_inline void on_set_state(const struct sock *sk, bool btf, int ol
 	struct ecap_owner *p;
 
 	if (newstate == TCP_SYN_SENT) {
+		if (scope_protos && !(scope_protos & 1))
+			return; /* no TCP can be recorded: no owner to keep */
 		if (btf) {
 			p = bpf_sk_storage_get(&sk_pending, (struct sock *)sk, 0,
 					       BPF_SK_STORAGE_GET_F_CREATE);

@@ -229,6 +229,8 @@ static void status_line(struct live *L, bool final)
 		fprintf(stderr, " (%" PRIu64 " in the kernel)", cs.filtered_kernel);
 	if (ss.lost)
 		fprintf(stderr, ", %" PRIu64 " socket records lost", ss.lost);
+	if (ss.out_of_scope)
+		fprintf(stderr, ", %" PRIu64 " sockets outside the filter", ss.out_of_scope);
 	if (L->tls) {
 		/* secrets the probes read but found no room for in their ring: those sessions'
 		 * secrets are missing from the store, so say so */
@@ -308,7 +310,8 @@ static int start(struct live *L)
 			return rc;
 	}
 	/* Sockets first: a socket opened while /proc is read is seen by the tracepoints. */
-	rc = live_sockets_start(L->p, L->udp, &L->clock, L->ctr, L->opt->quiet, &L->socks);
+	rc = live_sockets_start(L->p, L->udp, &L->clock, L->ctr, L->opt->filter,
+				L->opt->quiet, &L->socks);
 	if (rc < 0)
 		return rc;
 	if (live_sockets_ring_fd(L->socks) >= 0) {

@@ -121,7 +121,8 @@ struct live_sockets;
 struct ctr_meta;
 /* ctr: where the containers of the processes learned are looked up (NULL: nowhere). */
 int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
-		       struct ctr_meta *ctr, bool quiet, struct live_sockets **out);
+		       struct ctr_meta *ctr, const char *filter, bool quiet,
+		       struct live_sockets **out);
 int live_sockets_ring_fd(const struct live_sockets *s);
 int live_sockets_on_event(void *ctx, void *data, size_t size);
 /* Reports the owners of the sockets that exist now (from /proc). Returns how many. */
@@ -131,6 +132,7 @@ void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntn
 			    const char *path, uint64_t mono_ns);
 struct live_sockets_stats {
 	uint64_t events, lost, bad, from_proc;
+	uint64_t out_of_scope;  /* sockets the filter leaves out, in the kernel and here */
 };
 void live_sockets_get_stats(const struct live_sockets *s, struct live_sockets_stats *st);
 void live_sockets_stop(struct live_sockets *s);

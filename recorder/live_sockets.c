@@ -11,6 +11,11 @@
  * them to packets. The namespace is the socket's own (its struct net, or the table of
  * /proc/PID/net it was listed in), never the process's: a flow gets an owner only from a
  * socket of the namespace its packets were recorded in.
+ *
+ * Under a PCAP-FILTER, sockets no recorded packet can carry (socket_scope.c) are left out:
+ * in the kernel where the filter reduces to protocols and a set of ports (no record is
+ * made), and here for every record and every socket found in /proc (no pending owner, no
+ * process record); counted as out of scope.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,10 +32,13 @@
 #include "proc_info.h"
 #include "proc_owner.h"
 #include "proc_sockets.h"
+#include "socket_scope.h"
 #include "sockets.skel.h"
 
 #define IPPROTO_TCP_NR 6
 #define IPPROTO_UDP_NR 17
+/* ports the kernel tests itself (scope_ports in bpf/sockets.bpf.c); more: protocol only */
+#define SCOPE_KERNEL_PORTS 4096
 
 enum feature {
 	FEAT_CONNECT,
@@ -77,10 +85,11 @@ struct live_sockets {
 	struct live_udp *udp;
 	const struct live_clock *clock;
 	struct ctr_meta *ctr;         /* container metadata lookups; NULL: none */
+	struct socket_scope *scope;   /* which sockets the filter leaves out */
 	struct sockets_bpf *skel;
 	struct bpf_link *links[FEAT_NR];
 	int chosen[FEAT_NR];          /* index into progs, -1: none */
-	uint64_t events, bad, from_proc, procs_read;
+	uint64_t events, bad, from_proc, procs_read, out_of_scope;
 };
 
 /* Loads the object with only one program; true when the kernel accepts it. */
@@ -119,6 +128,30 @@ static void probe(struct live_sockets *s)
 	live_libbpf_mute(false);
 }
 
+/* The filter's protocols and ports into the programs' rodata, when it reduces to them. */
+static int kernel_scope(struct live_sockets *s)
+{
+	uint16_t *ports = calloc(SCOPE_KERNEL_PORTS, sizeof(*ports));
+	size_t n = 0;
+	uint8_t protos;
+	bool all;
+	int rc;
+
+	if (!ports)
+		return -ENOMEM;
+	rc = socket_scope_ports(s->scope, &protos, &all, ports, SCOPE_KERNEL_PORTS, &n);
+	if (rc == -ENOSPC)
+		rc = 0; /* too many ports: by protocol only */
+	if (rc == 0 && socket_scope_active(s->scope) && (protos != 3 || !all)) {
+		s->skel->rodata->scope_protos = protos ? protos : 0x80; /* 0x80: none at all */
+		s->skel->rodata->scope_by_port = !all;
+		for (size_t i = 0; i < n; i++)
+			s->skel->rodata->scope_ports[ports[i] / 64] |= 1ull << (ports[i] % 64);
+	}
+	free(ports);
+	return rc;
+}
+
 static int load_and_attach(struct live_sockets *s)
 {
 	struct bpf_program *prog;
@@ -143,7 +176,9 @@ static int load_and_attach(struct live_sockets *s)
 		bpf_map__set_max_entries(s->skel->maps.pending, 1);
 		bpf_map__set_max_entries(s->skel->maps.seen, 1);
 	}
-	rc = sockets_bpf__load(s->skel);
+	rc = kernel_scope(s);
+	if (rc == 0)
+		rc = sockets_bpf__load(s->skel);
 	if (rc < 0) {
 		for (f = 0; f < FEAT_NR; f++)
 			s->chosen[f] = -1;
@@ -190,7 +225,8 @@ static void say(const struct live_sockets *s, bool quiet)
 }
 
 int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct live_clock *clock,
-		       struct ctr_meta *ctr, bool quiet, struct live_sockets **out)
+		       struct ctr_meta *ctr, const char *filter, bool quiet,
+		       struct live_sockets **out)
 {
 	struct live_sockets *s = calloc(1, sizeof(*s));
 	int rc;
@@ -199,12 +235,18 @@ int live_sockets_start(struct pipeline *p, struct live_udp *udp, const struct li
 		return -ENOMEM;
 	s->seen = calloc(PROC_SEEN_SLOTS, sizeof(*s->seen));
 	s->owners = proc_owner_new();
-	if (!s->seen || !s->owners) {
+	rc = socket_scope_new(filter, &s->scope);
+	if (!s->seen || !s->owners || rc < 0) {
+		socket_scope_free(s->scope);
 		proc_owner_free(s->owners);
 		free(s->seen);
 		free(s);
 		return -ENOMEM;
 	}
+	if (filter && *filter && live_debug())
+		fprintf(stderr, "ecap-rec: socket records under the filter: %s%s\n",
+			socket_scope_active(s->scope) ? "only those it can record" : "all: ",
+			socket_scope_why(s->scope));
 	s->tick_ns = proc_info_tick_ns();
 	s->p = p;
 	s->udp = udp;
@@ -352,6 +394,10 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	}
 	s->events++;
 	socket_of(&so, ev->proto, ev->laddr, ev->lport, ev->raddr, ev->rport, ev->netns);
+	if (!socket_scope_needed(s->scope, &so)) {
+		s->out_of_scope++;
+		return 0;
+	}
 	to_proc(s, ev, &so.proc);
 	if (live_debug())
 		debug_event(ev);
@@ -369,6 +415,10 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 
 	socket_of(&so, ps->proto, ps->local_addr, ps->local_port, ps->remote_addr,
 		  ps->remote_port, ps->netns);
+	if (!socket_scope_needed(s->scope, &so)) {
+		s->out_of_scope++;
+		return 0;
+	}
 	so.proc = *proc;
 	so.proc.netns = ps->netns; /* the socket's, as the tracepoints report it */
 	s->from_proc++;
@@ -394,20 +444,26 @@ void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntn
 void live_sockets_get_stats(const struct live_sockets *s, struct live_sockets_stats *st)
 {
 	uint64_t *v;
-	uint32_t key = ECAP_SCNT_RING_FULL;
+	uint32_t key;
 	int ncpu, i;
 
 	memset(st, 0, sizeof(*st));
 	st->events = s->events;
 	st->bad = s->bad;
 	st->from_proc = s->from_proc;
+	st->out_of_scope = s->out_of_scope;
 	ncpu = libbpf_num_possible_cpus();
 	if (!s->skel || ncpu <= 0)
 		return;
 	v = calloc((size_t)ncpu, sizeof(*v));
+	key = ECAP_SCNT_RING_FULL;
 	if (v && bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.scounters), &key, v) == 0)
 		for (i = 0; i < ncpu; i++)
 			st->lost += v[i];
+	key = ECAP_SCNT_OUT_OF_SCOPE;
+	if (v && bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.scounters), &key, v) == 0)
+		for (i = 0; i < ncpu; i++)
+			st->out_of_scope += v[i];
 	free(v);
 }
 
@@ -420,6 +476,7 @@ void live_sockets_stop(struct live_sockets *s)
 	for (f = 0; f < FEAT_NR; f++)
 		bpf_link__destroy(s->links[f]);
 	sockets_bpf__destroy(s->skel);
+	socket_scope_free(s->scope);
 	proc_owner_free(s->owners);
 	free(s->seen);
 	free(s);
