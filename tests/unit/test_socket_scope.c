@@ -357,6 +357,10 @@ static void test_cases(void **state)
 	      50000, true);
 	check("net 10.0.0.0/8 and port 80", 6, "::ffff:11.0.0.1", 80, "::ffff:192.168.0.1",
 	      50000, false);
+	/* a term the kernel cannot reduce to ports, judged here */
+	check("tcp port 29280 or host 10.99.99.99", 17, "10.181.1.2", 40000, "10.181.2.2", 29283,
+	      false);
+	check("tcp port 29280 or host 10.99.99.99", 17, "0.0.0.0", 40000, "0.0.0.0", 0, true);
 	/* direction: src port 80 is the socket's local port on its packets out, remote on in */
 	check("src port 80", 6, "10.0.0.1", 50000, "10.0.0.9", 80, true);
 	check("src port 80 and dst port 443", 6, "10.0.0.1", 80, "10.0.0.9", 443, true);
