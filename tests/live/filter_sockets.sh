@@ -29,13 +29,7 @@ IN=29280 OUT_PORT=29281
 mkdir "$T/www"
 head -c 20000 /dev/urandom | base64 >"$T/www/page.txt"
 
-for ns in "$C" "$H" "$O"; do
-	cleanup_cmd "ip netns del $ns 2>/dev/null"
-done
-rc=0
-nat_net_make "$C" "$H" "$O" 181 i18sock-br i18sock-up || rc=$?
-[ "$rc" -ne 2 ] || skip "neither nft nor iptables can add a MASQUERADE rule here"
-[ "$rc" -eq 0 ] || skip "cannot make the network namespaces and veths here"
+nat_net_test "$C" "$H" "$O" 181 i18sock-br i18sock-up
 
 for p in "$IN" "$OUT_PORT"; do
 	in_ns "$O" "$T/http-$p.log" python3 -m http.server "$p" --bind 10.181.2.2 \

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # nat_net.sh - the network of a host with a container behind MASQUERADE, made of network
-# namespaces, for live.nat_link and tools/bench_nat.sh (sourced; defines one function).
+# namespaces, for live.nat_link, live.filter_sockets and tools/bench_nat.sh (sourced; defines
+# nat_net_make, and for the live tests nat_net_test).
 #
 # nat_net_make C H O NET BR UP: namespaces C, H and O (the caller deletes them at the end):
 #   C  the container, 10.NET.1.2/24 on veth C0, its default route through H;
@@ -38,4 +39,16 @@ nat_net_make() {
 		ip netns exec "$h" iptables -t nat -A POSTROUTING -s "10.$net.1.0/24" -o "$up" \
 			-j MASQUERADE && return 0
 	return 2
+}
+
+# nat_net_test C H O NET BR UP: nat_net_make for a live test (tests/lib.sh): the namespaces
+# are deleted at the end, and the test is skipped when they or the rule cannot be made.
+nat_net_test() {
+	local ns rc=0
+	for ns in "$1" "$2" "$3"; do
+		cleanup_cmd "ip netns del $ns 2>/dev/null"
+	done
+	nat_net_make "$@" || rc=$?
+	[ "$rc" -ne 2 ] || skip "neither nft nor iptables can add a MASQUERADE rule here"
+	[ "$rc" -eq 0 ] || skip "cannot make the network namespaces and veths here"
 }
