@@ -21,6 +21,8 @@
  * no ring buffer record.
  * Records go to the "sock_events" ring buffer (struct ecap_sock_event, bpf/ecap.h).
  *
+ * A TCP socket without a peer (a listener) is never reported: it owns no flow, whatever the
+ * filter (its connections are sockets of their own, reported by their own ports).
  * Under a PCAP-FILTER that rules sockets out (recorder/socket_scope.c: by protocol, and by
  * port when every packet it can pass has one of a set of ports), a socket it rules out makes
  * no record: its protocol is not in scope_protos, or (scope_by_port) it has a peer and neither
@@ -276,20 +278,20 @@ static __always_inline void report(const struct sock *sk, bool btf, __u8 source,
 
 	if (!sock_kind(sk, &proto, &family))
 		return;
-	if (scope_protos) {
-		now.ports = (__u32)BPF_CORE_READ(sk, __sk_common.skc_num) << 16 |
-			    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		if ((now.ports >> 16) == 0)
-			return; /* no local port yet: nothing to report (sock_tuple) */
-		if (!in_scope(proto, now.ports >> 16, now.ports & 0xffff)) {
-			now.pid = o ? o->pid : bpf_get_current_pid_tgid() >> 32;
-			was = seen_get(sk, btf);
-			if (!was || was->pid != now.pid || was->ports != now.ports) {
-				seen_put(sk, btf, &now);
-				scount(ECAP_SCNT_OUT_OF_SCOPE);
-			}
-			return;
+	now.ports = (__u32)BPF_CORE_READ(sk, __sk_common.skc_num) << 16 |
+		    bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if ((now.ports >> 16) == 0)
+		return; /* no local port yet: nothing to report (sock_tuple) */
+	if (proto == IPPROTO_TCP && (now.ports & 0xffff) == 0)
+		return; /* TCP without a peer owns no flow (its connections are sockets of their own) */
+	if (scope_protos && !in_scope(proto, now.ports >> 16, now.ports & 0xffff)) {
+		now.pid = o ? o->pid : bpf_get_current_pid_tgid() >> 32;
+		was = seen_get(sk, btf);
+		if (!was || was->pid != now.pid || was->ports != now.ports) {
+			seen_put(sk, btf, &now);
+			scount(ECAP_SCNT_OUT_OF_SCOPE);
 		}
+		return;
 	}
 	ev = bpf_ringbuf_reserve(&sock_events, sizeof(*ev), 0);
 	if (!ev) {

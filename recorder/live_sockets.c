@@ -12,6 +12,8 @@
  * /proc/PID/net it was listed in), never the process's: a flow gets an owner only from a
  * socket of the namespace its packets were recorded in.
  *
+ * TCP sockets without a peer (listeners) name no one, whatever the filter: they make no record
+ * in the kernel, and the ones /proc lists are not looked at (no process record).
  * Under a PCAP-FILTER, sockets no recorded packet can carry (socket_scope.c) are left out:
  * in the kernel where the filter reduces to protocols and a set of ports (no record is
  * made), and here for every record and every socket found in /proc (no pending owner, no
@@ -330,7 +332,22 @@ static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
 	return pipeline_process(s->p, &info);
 }
 
-/* One socket and its owner, from either source. */
+/*
+ * Whether a socket can name the owner of anything recorded, before its process is looked at:
+ * not a TCP socket without a peer (a listener; whatever the filter, its connections are
+ * sockets of their own), nor a socket whose traffic the filter cannot record (counted).
+ */
+static bool wanted(struct live_sockets *s, const struct socket_owner *so)
+{
+	if (so->proto == IPPROTO_TCP_NR && so->remote_port == 0)
+		return false;
+	if (socket_scope_needed(s->scope, so))
+		return true;
+	s->out_of_scope++;
+	return false;
+}
+
+/* One socket (wanted()) and its owner, from either source. */
 static int owner(struct live_sockets *s, const struct socket_owner *so, uint64_t ts_wall)
 {
 	int rc;
@@ -338,8 +355,6 @@ static int owner(struct live_sockets *s, const struct socket_owner *so, uint64_t
 	if (so->proto == IPPROTO_UDP_NR && so->remote_port == 0)
 		return live_udp_bind(s->udp, so->netns, so->local_addr, so->local_port, &so->proc,
 				     ts_wall);
-	if (so->remote_port == 0)
-		return 0; /* TCP without a peer: nothing to attribute */
 	rc = pipeline_socket_owner(s->p, so, ts_wall);
 	if (rc == 0 && so->proto == IPPROTO_UDP_NR)
 		live_udp_connected(s->udp, so);
@@ -394,10 +409,8 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	}
 	s->events++;
 	socket_of(&so, ev->proto, ev->laddr, ev->lport, ev->raddr, ev->rport, ev->netns);
-	if (!socket_scope_needed(s->scope, &so)) {
-		s->out_of_scope++;
+	if (!wanted(s, &so))
 		return 0;
-	}
 	to_proc(s, ev, &so.proc);
 	if (live_debug())
 		debug_event(ev);
@@ -415,10 +428,8 @@ static int proc_cb(void *ctx, const struct proc_sock *ps, const struct ecap_proc
 
 	socket_of(&so, ps->proto, ps->local_addr, ps->local_port, ps->remote_addr,
 		  ps->remote_port, ps->netns);
-	if (!socket_scope_needed(s->scope, &so)) {
-		s->out_of_scope++;
+	if (!wanted(s, &so))
 		return 0;
-	}
 	so.proc = *proc;
 	so.proc.netns = ps->netns; /* the socket's, as the tracepoints report it */
 	s->from_proc++;
