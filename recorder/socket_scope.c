@@ -91,44 +91,43 @@ struct parser {
 	bool bad;
 };
 
-/* Splits expr into words, "(", ")", "!", "&&", "||"; false when there are too many. */
-static bool tokenize(struct parser *p, char *buf)
+static bool is_space(char c)
 {
-	char *c = buf;
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Length of the operator at c ("(", ")", "!", "&&", "||"), 0 when none starts there. */
+static size_t operator_len(const char *c)
+{
+	if (*c == '(' || *c == ')' || *c == '!')
+		return 1;
+	return (c[0] == '&' && c[1] == '&') || (c[0] == '|' && c[1] == '|') ? 2 : 0;
+}
+
+/* expr's words and operators, each copied into buf (2 * strlen(expr) + 1 bytes: a NUL after
+ * each) and listed in p->tok; false when there are more than MAX_TOKENS. */
+static bool tokenize(struct parser *p, const char *expr, char *buf)
+{
+	const char *c = expr;
+	size_t n;
 
 	p->n_tok = 0;
 	while (*c) {
-		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r') {
-			*c++ = '\0';
+		if (is_space(*c)) {
+			c++;
 			continue;
 		}
 		if (p->n_tok == MAX_TOKENS)
 			return false;
-		if (*c == '(' || *c == ')' || (*c == '!' && c[1] != '=')) {
-			/* a token of its own: moved to a static string, its byte ends the word
-			 * before it */
-			p->tok[p->n_tok++] = *c == '(' ? "(" : *c == ')' ? ")" : "!";
-			*c++ = '\0';
-			continue;
-		}
-		if ((c[0] == '&' && c[1] == '&') || (c[0] == '|' && c[1] == '|')) {
-			p->tok[p->n_tok++] = c[0] == '&' ? "&&" : "||";
-			*c = '\0';
-			c += 2;
-			continue;
-		}
-		p->tok[p->n_tok++] = c;
-		while (*c && *c != ' ' && *c != '\t' && *c != '\n' && *c != '\r' && *c != '(' &&
-		       *c != ')' && !(*c == '!' && c[1] != '=') && !(c[0] == '&' && c[1] == '&') &&
-		       !(c[0] == '|' && c[1] == '|'))
-			c++;
-		if (*c == ' ' || *c == '\t' || *c == '\n' || *c == '\r')
-			*c++ = '\0';
-		else if (*c) {
-			/* the next token starts here: end this word without losing that byte */
-			memmove(c + 1, c, strlen(c) + 1);
-			*c++ = '\0';
-		}
+		p->tok[p->n_tok++] = buf;
+		n = operator_len(c);
+		if (!n)
+			while (c[n] && !is_space(c[n]) && !operator_len(c + n))
+				n++;
+		memcpy(buf, c, n);
+		buf[n] = '\0';
+		buf += n + 1;
+		c += n;
 	}
 	return true;
 }
@@ -484,13 +483,11 @@ int socket_scope_new(const char *expr, struct socket_scope **out)
 		snprintf(s->why, sizeof(s->why), "no filter");
 		return 0;
 	}
-	/* room for a byte moved by tokenize() per token */
 	buf = calloc(1, 2 * strlen(expr) + 1);
 	if (!buf)
 		return -ENOMEM;
-	strcpy(buf, expr);
 	p.s = s;
-	if (!tokenize(&p, buf)) {
+	if (!tokenize(&p, expr, buf)) {
 		snprintf(s->why, sizeof(s->why), "the filter is too long to reason about");
 	} else {
 		s->root = parse_expr(&p);
