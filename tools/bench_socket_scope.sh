@@ -117,6 +117,6 @@ echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores; load average at start $(cu
 echo
 echo "| recorder | connections | CPU per second | CPU per connection | sockets outside the filter | process records | load |"
 echo "|---|---|---|---|---|---|---|"
-for r in $(seq "$RUNS"); do
+for _ in $(seq "$RUNS"); do
 	if [ -n "$BASE" ]; then one "$BUILD" "$BASE"; one "$BASE" "$BUILD"; else one "$BUILD"; fi
 done
