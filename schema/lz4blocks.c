@@ -46,9 +46,13 @@
  * not know.
  *
  * Text blocks (lz4blocks_put_text: a chunk's section header and key log, a small share of its
- * bytes that always compresses) take the default search every time, outside all of the above:
- * a run of incompressible packets does not store the key log as is, and the key log does not
- * reset the packets' back-off.
+ * bytes that always compresses) are always tried, outside all of the above: a run of
+ * incompressible packets does not store the key log as is, and the key log does not reset the
+ * packets' back-off. They take ACCEL_TEXT: a key log is hex digits whose repeats (the labels,
+ * and a session's client random on each of its lines) are long, and the acceleration skips
+ * only through the random secrets between them. On 16 KiB blocks of TLS 1.3 key log lines
+ * (five per session) the default search saves 38.5% at 1.3 ns a byte, ACCEL_TEXT 34.8% at
+ * 0.32 ns: about 1 us less of the writer per session for 35 more bytes.
  */
 #include "lz4blocks.h"
 
@@ -75,6 +79,7 @@
 #define barely(n, len) ((size_t)(n) + ((len) >> 3) > (len))
 #define ACCEL_DEFAULT 1
 #define ACCEL_FAST 32
+#define ACCEL_TEXT 8
 #define RETRY_DEFAULT 16u
 /* Blocks shorter than this (a chunk's headers and secrets, small chunks) always take the
  * default search and leave the choice alone: they cost little either way. */
@@ -172,12 +177,12 @@ static int try_compress(struct lz4blocks_enc *e, const uint8_t *src, size_t len,
 	return n > 0 && (size_t)n < len ? n : 0;
 }
 
-/* Text: the default search every time, outside the back-off and the choice of search. */
+/* Text: ACCEL_TEXT every time, outside the back-off and the choice of search. */
 static int compress_text(struct lz4blocks_enc *e, const uint8_t *src, size_t len, uint8_t *w,
 			 int bound)
 {
 	int n = LZ4_compress_fast_extState(e->state, (const char *)src, (char *)w + 4, (int)len,
-					   bound, ACCEL_DEFAULT);
+					   bound, ACCEL_TEXT);
 	return n > 0 && (size_t)n < len ? n : 0;
 }
 

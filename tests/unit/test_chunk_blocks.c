@@ -181,12 +181,18 @@ static void test_random_frames(void **state)
 		memcpy(frames + at + total - 4, &total, 4);
 		at += total;
 	}
-	/* a key log: five lines per session, one client_random, five random secrets */
-	struct tls_secret sec = { .label = "CLIENT_TRAFFIC_SECRET_0", .secret_len = 32 };
+	/* a key log as a TLS 1.3 session's five secrets make it (SHA-384): five labels, one
+	 * client_random, five random secrets */
+	static const char *const labels[5] = {
+		"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0", "EXPORTER_SECRET"
+	};
+	struct tls_secret sec = { .secret_len = 48 };
 	size_t klen = 0;
 	for (unsigned n = 0; klen + 200 < sizeof(keylog); n++) {
-		for (size_t i = 0; i < 32; i++) {
-			if (n % 5 == 0)
+		snprintf(sec.label, sizeof(sec.label), "%s", labels[n % 5]);
+		for (size_t i = 0; i < 48; i++) {
+			if (n % 5 == 0 && i < 32)
 				sec.client_random[i] = rnd8();
 			sec.secret[i] = rnd8();
 		}
@@ -201,7 +207,9 @@ static void test_random_frames(void **state)
 			unsigned skip = e.skip, backoff = e.backoff;
 			struct buf out = { 0 };
 			assert_int_equal(lz4blocks_put_text(&e, &out, keylog, klen), 0);
-			assert_true(out.len < klen * 3 / 4);
+			/* the labels and each session's client_random on its five lines: about
+			 * 35% saved at the text's search speed (23% at ACCEL_FAST's) */
+			assert_true(out.len < klen * 69 / 100);
 			assert_int_equal(e.skip, skip);
 			assert_int_equal(e.backoff, backoff);
 			buf_free(&out);
