@@ -159,7 +159,7 @@ static void test_fast_search(void **state)
 /* Whole frames of random bytes between EPB headers (bench_sessions' packets): the default
  * search saves about 5%, the fast one less than 1/32. After the first block the attempts are
  * at the fast search, every other block; the default search returns every 16th attempt only.
- * Text after them is compressed from its second block on. A key log put as text meanwhile is
+ * Text after them is compressed from its second block on. A key log put meanwhile is
  * compressed every time and leaves the back-off as it was. */
 static void test_random_frames(void **state)
 {
@@ -206,9 +206,9 @@ static void test_random_frames(void **state)
 		if (i % 50 == 49) {
 			unsigned skip = e.skip, backoff = e.backoff;
 			struct buf out = { 0 };
-			assert_int_equal(lz4blocks_put_text(&e, &out, keylog, klen), 0);
+			assert_int_equal(lz4blocks_put_keylog(&e, &out, keylog, klen), 0);
 			/* the labels and each session's client_random on its five lines: about
-			 * 35% saved at the text's search speed (23% at ACCEL_FAST's) */
+			 * 35% saved at the key log's search speed (23% at ACCEL_FAST's) */
 			assert_true(out.len < klen * 69 / 100);
 			assert_int_equal(e.skip, skip);
 			assert_int_equal(e.backoff, backoff);
