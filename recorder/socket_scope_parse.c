@@ -249,6 +249,19 @@ bad:
 	return -1;
 }
 
+/* A node of op over a and b (NOT: a only); -1 when a child failed or no node is left. */
+static int op_node(struct parser *p, enum op op, int a, int b)
+{
+	int i = a < 0 || b < 0 ? -1 : new_node(p);
+
+	if (i < 0)
+		return -1;
+	p->s->n[i].op = op;
+	p->s->n[i].a = a;
+	p->s->n[i].b = b;
+	return i;
+}
+
 /* not TERM | ! TERM | ( EXPR ) | PRIMITIVE */
 static int parse_term(struct parser *p)
 {
@@ -261,12 +274,7 @@ static int parse_term(struct parser *p)
 	if (is(p, "not") || is(p, "!")) {
 		p->pos++;
 		c = parse_term(p);
-		i = new_node(p);
-		if (c < 0 || i < 0)
-			return -1;
-		p->s->n[i].op = OP_NOT;
-		p->s->n[i].a = c;
-		return i;
+		return op_node(p, OP_NOT, c, 0);
 	}
 	if (is(p, "(")) {
 		p->pos++;
@@ -284,7 +292,7 @@ static int parse_term(struct parser *p)
 /* TERM { (and|&&|or|||) TERM }, left to right, and and or of equal precedence. */
 static int parse_expr(struct parser *p)
 {
-	int left = parse_term(p), right, i;
+	int left = parse_term(p), right;
 	enum op op;
 
 	while (!p->bad && left >= 0 && peek(p) && !is(p, ")")) {
@@ -298,13 +306,7 @@ static int parse_expr(struct parser *p)
 		}
 		p->pos++;
 		right = parse_term(p);
-		i = new_node(p);
-		if (right < 0 || i < 0)
-			return -1;
-		p->s->n[i].op = op;
-		p->s->n[i].a = left;
-		p->s->n[i].b = right;
-		left = i;
+		left = op_node(p, op, left, right);
 	}
 	return p->bad ? -1 : left;
 }

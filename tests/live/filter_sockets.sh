@@ -20,8 +20,6 @@ source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd ip curl
-command -v nft >/dev/null 2>&1 || command -v iptables >/dev/null 2>&1 ||
-	skip "neither nft nor iptables is installed (a MASQUERADE rule is needed)"
 source "$ECAP_SRC/tests/live/nat_net.sh"
 
 C="i18sock-ctr-$$" H="i18sock-host-$$" O="i18sock-out-$$"
@@ -106,15 +104,7 @@ scoped() {
 	left=$(grep "ecap-rec: stopped:" "$T/$name.log" |
 		sed -n 's/.* \([0-9]*\) sockets outside the filter.*/\1/p')
 	assert_ge 3 "${left:-0}" "$filter: sockets left out (two curls, a UDP socket, servers)"
-	"$ECAP_EXPORT" --store "$T/$name" --pid "$CLIENT" -o "$out" -q ||
-		fail "$filter: export --pid $CLIENT failed"
-	n=$(tshark -r "$out" 2>/dev/null | wc -l)
-	assert_ge 10 "$n" "$filter: packets of the curl inside the filter"
-	assert_eq 2 "$(tshark -r "$out" -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l)" \
-		"$filter: flows of the curl inside the filter (before and after NAT)"
-	assert_eq "$n" "$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
-		grep -cE "(^|\\\\n)(Peer )?PID: $CLIENT(\\\\n|$)" || true)" \
-		"$filter: packets whose comment names pid $CLIENT"
+	n=$(nat_pid_export "$T/$name" "$CLIENT" "$out")
 	assert_eq 1 "$(has_process "$T/$name" "$CLIENT")" \
 		"$filter: process row of the curl inside the filter"
 	for pid in $OUTSIDE; do

@@ -45,10 +45,29 @@ nat_net_make() {
 # are deleted at the end, and the test is skipped when they or the rule cannot be made.
 nat_net_test() {
 	local ns rc=0
+	command -v nft >/dev/null 2>&1 || command -v iptables >/dev/null 2>&1 ||
+		skip "neither nft nor iptables is installed (a MASQUERADE rule is needed)"
 	for ns in "$1" "$2" "$3"; do
 		cleanup_cmd "ip netns del $ns 2>/dev/null"
 	done
 	nat_net_make "$@" || rc=$?
 	[ "$rc" -ne 2 ] || skip "neither nft nor iptables can add a MASQUERADE rule here"
 	[ "$rc" -eq 0 ] || skip "cannot make the network namespaces and veths here"
+}
+
+# nat_pid_export STORE PID OUT: ecap-export --pid PID of STORE into OUT must hold the two flows
+# of one NATed connection (before and after), every packet commented with PID; prints the
+# packet count.
+nat_pid_export() {
+	local store=$1 pid=$2 out=$3 n
+	"$ECAP_EXPORT" --store "$store" --pid "$pid" -o "$out" -q ||
+		fail "export --pid $pid from $store failed"
+	n=$(tshark -r "$out" 2>/dev/null | wc -l)
+	assert_ge 10 "$n" "packets of pid $pid"
+	assert_eq 2 "$(tshark -r "$out" -T fields -e tcp.stream 2>/dev/null | sort -u | wc -l)" \
+		"flows of pid $pid (before and after NAT)"
+	assert_eq "$n" "$(tshark -r "$out" -T fields -e frame.comment 2>/dev/null |
+		grep -cE "(^|\\\\n)(Peer )?PID: $pid(\\\\n|$)" || true)" \
+		"packets of pid $pid whose comment names it"
+	echo "$n"
 }
