@@ -189,7 +189,8 @@ struct index {
 	struct index_proc_row *owner_rows[2]; /* owners of flows the index holds, by side */
 	size_t owner_rows_cap[2], n_owner_rows[2];
 	struct chunkmeta_session *session_rows; /* the chunk's, in key order (order_sessions) */
-	size_t sessions_cap, n_sessions;
+	bool *session_taken;            /* [i]: session_rows[i] is in a new flow's row */
+	size_t sessions_cap, taken_cap, n_sessions;
 	bool migrating;                 /* migrate_3_to_4: no secret_chunks rows to add */
 	struct flow_agg *agg;
 	size_t agg_cap, agg_used;
@@ -701,6 +702,7 @@ void index_close(struct index *ix)
 	sqlite3_close(ix->db);
 	free(ix->flow_order);
 	free(ix->flow_rows);
+	free(ix->session_taken);
 	free(ix->owner_rows[0]);
 	free(ix->owner_rows[1]);
 	free(ix->session_rows);
@@ -1233,6 +1235,9 @@ static int order_sessions(struct index *ix, const struct chunk_meta *m)
 		return 0;
 	int err = reserve((void **)&ix->session_rows, &ix->sessions_cap, n,
 			  sizeof(*ix->session_rows));
+	if (!err)
+		err = reserve((void **)&ix->session_taken, &ix->taken_cap, n,
+			      sizeof(*ix->session_taken));
 	if (err)
 		return err;
 	struct chunkmeta_session *v = ix->session_rows;
@@ -1244,6 +1249,7 @@ static int order_sessions(struct index *ix, const struct chunk_meta *m)
 	for (size_t i = 0; i < n; i++) /* the same session twice: one row */
 		if (!k || cmp_session(&v[k - 1], &v[i]))
 			v[k++] = v[i];
+	memset(ix->session_taken, 0, k * sizeof(*ix->session_taken));
 	ix->n_sessions = k;
 	return 0;
 }
@@ -1283,7 +1289,7 @@ static void note_owner(struct index *ix, int side, uint64_t id, const struct eca
  * a flow whose id is above every flow's in the index (the usual case: a flow's first record)
  * has no row, and all such rows are written with one statement (index_rows.h), each with the
  * last owner of each side among the flow's records in the chunk and the first of its
- * sessions in the chunk (ix->session_rows, whose flow_id it sets to 0: taken); a record of a
+ * sessions in the chunk (ix->session_rows, marked in ix->session_taken); a record of a
  * lower id, with its own (a record stored again, or of a flow whose first record came after a
  * later flow's). The owners of flows the index holds are written afterwards, one statement per
  * side, as a later record of the flow would change them. Every owner is noted for the chunk's
@@ -1325,7 +1331,7 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 			if (next_session < ix->n_sessions && v[next_session].flow_id == f->id) {
 				r->client_random = v[next_session].client_random;
 				r->session_chunk = m->id;
-				v[next_session++].flow_id = 0; /* taken (no flow has id 0 here) */
+				ix->session_taken[next_session++] = true;
 			}
 		} else if (!is_new) {
 			struct index_flow_row r;
@@ -1461,13 +1467,13 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 
 
 /*
- * The chunk's sessions that add_flows did not put in a new flow's row (ix->session_rows, flow_id
- * 0: taken), one at a time: into its flow's row when the index holds the flow and its row has
- * no session (a session stored in the chunk after its flow's record), else a row of
- * tls_sessions_extra (a flow's second session; a session whose flow has no row yet). A
+ * The chunk's sessions that add_flows did not put in a new flow's row (ix->session_rows, not
+ * ix->session_taken), one at a time: into its flow's row when the index holds the flow and
+ * its row has no session (a session stored in the chunk after its flow's record), else a row
+ * of tls_sessions_extra (a flow's second session; a session whose flow has no row yet). A
  * session the index holds keeps its place and chunk. Each session written: readers look for
- * its secrets near its chunk (recent_add); one there already keeps its chunk, and readers look
- * near that.
+ * its secrets near its chunk (recent_add); one there already keeps its chunk, and readers
+ * look near that.
  */
 static int add_sessions(struct index *ix, const struct chunk_meta *m)
 {
@@ -1475,7 +1481,7 @@ static int add_sessions(struct index *ix, const struct chunk_meta *m)
 	for (size_t i = 0; i < ix->n_sessions && !err; i++) {
 		const struct chunkmeta_session *v = &ix->session_rows[i];
 		sqlite3_stmt *st;
-		if (!v->flow_id)
+		if (ix->session_taken[i])
 			continue;
 		bool added = false;
 		for (int which = ST_SESSION_IN_FLOW; which <= ST_SESSION && !added && !err; which++) {

@@ -160,15 +160,16 @@ DROP INDEX IF EXISTS flow_procs_by_uid;
 -- (version 7) Where each owner's flows are: rows per distinct (pid, start, uid, comm, netns) of
 -- the flows' owners, each for a run of its flow ids first_flow..last_flow. A selection by owner
 -- finds the owner's rows here, then reads flows by key over each run (their owner columns,
--- since version 10; flow_procs by key before) and keeps the flows whose side matches exactly: a run only narrows where to look (other owners' flows inside it are read and
+-- since version 10; flow_procs by key before) and keeps the flows with a side that matches
+-- exactly: a run only narrows where to look (other owners' flows inside it are read and
 -- left out), so runs may cover more than needed, never less. index_add_chunk writes one row
 -- per owner and chunk (more when the owner's flow ids in the chunk lie more than
 -- OWNER_RUN_GAP = 64 apart, schema/owner_ranges.h), not one per flow, and reads none: a
 -- process making connection after connection costs a row per chunk, and a selection reads
--- about as many flow_procs rows as it finds, however long the owner lived. Rows go when their
+-- about as many flows as it finds, however long the owner lived. Rows go when their
 -- owner has no flow left in them (retention; and since version 8 when a flow passes to another
 -- owner, flows_owner_moved below); a first_flow below the flows left costs nothing
--- (the read starts at the first flow_procs row there is).
+-- (the read starts at the first flow there is).
 CREATE TABLE IF NOT EXISTS owner_flows (
 	pid        INTEGER NOT NULL,
 	start      INTEGER NOT NULL,

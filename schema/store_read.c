@@ -397,13 +397,15 @@ static void owned_from(struct query *q, const struct flow_filter *f)
 	static const char *const side[2] = { "p.a_", "p.b_" };
 	q_sql(q, " FROM owner_flows o CROSS JOIN flows p "
 		 "ON p.id BETWEEN o.first_flow AND o.last_flow WHERE (");
+	static const char *const owner_cols[] = { "pid", "start", "uid", "comm", "netns" };
 	for (int i = 0; i < 2; i++) {
 		q_sql(q, i ? ") OR (" : "(");
-		q_col(q, side[i], "pid = o.pid AND ");
-		q_col(q, side[i], "start = o.start AND ");
-		q_col(q, side[i], "uid = o.uid AND ");
-		q_col(q, side[i], "comm = o.comm AND ");
-		q_col(q, side[i], "netns = o.netns");
+		for (size_t c = 0; c < sizeof(owner_cols) / sizeof(owner_cols[0]); c++) {
+			q_sql(q, c ? " AND " : "");
+			q_col(q, side[i], owner_cols[c]);
+			q_sql(q, " = ");
+			q_col(q, "o", owner_cols[c]);
+		}
 		owner_terms(q, f, side[i]);
 	}
 	q_sql(q, "))");

@@ -13,9 +13,10 @@
  *   containers  what the runtime said of the containers those process records name (the
  *               index table of issue 15, schema 5: skipped where the index has none)
  *   tls         the TLS sessions of those flows (the first in the flow's row, the others in
- *               tls_sessions_extra, since index schema 10), as SHA-256(client_random) (a session's chunk
- *               lies within its flow's chunks since index schema 8, so the flow whose
- *               last_chunk is in a batch brings its sessions, again when it grows, as procs)
+ *               tls_sessions_extra, since index schema 10), as SHA-256(client_random) (a
+ *               session's chunk lies within its flow's chunks since index schema 8, so the
+ *               flow whose last_chunk is in a batch brings its sessions, again when it
+ *               grows, as procs)
  *   links       NAT links (two flows that are one connection) carried by a chunk in the
  *               batch (the index table of issue 15, schema 5: skipped where the index has
  *               none)
