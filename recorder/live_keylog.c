@@ -28,6 +28,7 @@
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "ring_pos.h"
 #include "exec_name.h"
 #include "live_internal.h"
 #include "proc_info.h"
@@ -52,6 +53,7 @@ struct seen_file {
 
 struct live_keylog {
 	struct tlslog_bpf *skel;
+	struct ring_pos pos;              /* kl_events' positions (the long sleep) */
 	live_keylog_fn fn;
 	live_keylog_libssl_fn libssl_fn;  /* with ctx */
 	live_keylog_exe_fn exe_fn;        /* with ctx */
@@ -697,6 +699,8 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 		live_keylog_stop(k);
 		return rc;
 	}
+	/* not fatal: without the positions the reader never sleeps past its tick */
+	ring_pos_open(&k->pos, bpf_map__fd(k->skel->maps.kl_events));
 	learn_own_root(k);
 	k->exec_link = bpf_program__attach(k->skel->progs.kl_exec);
 	if (!k->exec_link)
@@ -735,12 +739,24 @@ uint64_t live_keylog_lost(const struct live_keylog *k)
 	return k && k->skel && k->skel->bss ? k->skel->bss->kl_counters[KL_CNT_RING_FULL] : 0;
 }
 
+void live_keylog_set_asleep(struct live_keylog *k, bool asleep)
+{
+	if (k && k->skel && k->skel->bss)
+		__atomic_store_n(&k->skel->bss->reader_asleep, asleep ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+bool live_keylog_waiting(const struct live_keylog *k)
+{
+	return k && ring_pos_waiting(&k->pos);
+}
+
 void live_keylog_stop(struct live_keylog *k)
 {
 	uint32_t i;
 
 	if (!k)
 		return;
+	ring_pos_close(&k->pos);
 	bpf_link__destroy(k->exec_link);
 	for (i = 0; i < KL_FILES_MAX; i++)
 		bpf_link__destroy(k->links[i]);
