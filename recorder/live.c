@@ -438,6 +438,18 @@ static void set_asleep(struct live *L, bool asleep)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/* Moves whenever the rings that wake a sleeping loop had records. */
+static unsigned long rings_taken(const struct live *L)
+{
+	unsigned long n = live_capture_taken(L->cap);
+
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (L->tls)
+		n += live_tls_taken(L->tls);
+#endif
+	return n;
+}
+
 static bool rings_waiting(const struct live *L)
 {
 #ifdef ECAP_HAVE_LIVE_TLS
@@ -449,19 +461,24 @@ static bool rings_waiting(const struct live *L)
 
 /* How long the loop may sleep: POLL_MS, or while nothing is recorded and the store waits for
  * no tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
+ * Only after a whole poll interval in which those rings had no record: on a host whose
+ * other processes make TLS handshakes all the time (their secrets are read and held, not
+ * stored), a sleep that each record ends would wake the loop more often than the poll.
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
- * A negative errno when the drain failed. */
-static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep)
+ * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
+static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned long *taken)
 {
+	unsigned long was = *taken;
 	uint64_t ms, now;
 	int rc;
 
-	if (!live_capture_can_sleep(L->cap) || pipeline_wants_tick(L->p))
+	*taken = rings_taken(L);
+	if (*taken != was || !live_capture_can_sleep(L->cap) || pipeline_wants_tick(L->p))
 		return POLL_MS;
 	set_asleep(L, true);
 	/* records submitted before the programs saw the flag */
 	rc = drain(L);
-	if (rc < 0 || pipeline_wants_tick(L->p) || rings_waiting(L)) {
+	if (rc < 0 || rings_taken(L) != *taken || pipeline_wants_tick(L->p) || rings_waiting(L)) {
 		set_asleep(L, false);
 		return rc < 0 ? rc : POLL_MS;
 	}
@@ -476,6 +493,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 	uint64_t now, next_duty, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
+	unsigned long taken = 0;
 	bool asleep = false;
 
 	last_status = L->start_ns = live_clock_mono_ns();
@@ -525,7 +543,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		next_duty = last_sec + SECOND_NS;
 		if (!L->opt->quiet && last_status + STATUS_NS < next_duty)
 			next_duty = last_status + STATUS_NS;
-		timeout = *stop ? 0 : sleep_ms(L, next_duty, &asleep);
+		timeout = *stop ? 0 : sleep_ms(L, next_duty, &asleep, &taken);
 		if (timeout < 0)
 			return timeout;
 	}

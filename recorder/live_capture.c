@@ -202,6 +202,11 @@ bool live_capture_waiting(const struct live_capture *c)
 	return c->any || ring_pos_waiting(&c->pos);
 }
 
+unsigned long live_capture_taken(const struct live_capture *c)
+{
+	return ring_pos_taken(&c->pos);
+}
+
 int live_capture_on_event(void *ctx, void *data, size_t size)
 {
 	struct live_capture *c = ctx;

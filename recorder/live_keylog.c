@@ -775,6 +775,11 @@ bool live_keylog_waiting(const struct live_keylog *k)
 	return k && ring_pos_waiting(&k->pos);
 }
 
+unsigned long live_keylog_taken(const struct live_keylog *k)
+{
+	return k ? ring_pos_taken(&k->pos) : 0;
+}
+
 void live_keylog_stop(struct live_keylog *k)
 {
 	uint32_t i;

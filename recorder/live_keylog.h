@@ -80,6 +80,8 @@ uint64_t live_keylog_lost(const struct live_keylog *k);
  * false for NULL. */
 void live_keylog_set_asleep(struct live_keylog *k, bool asleep);
 bool live_keylog_waiting(const struct live_keylog *k);
+/* kl_events' bytes taken so far (moves whenever records were read); 0 for NULL. */
+unsigned long live_keylog_taken(const struct live_keylog *k);
 
 /* Detaches and frees everything; accepts NULL. The ring buffer stays the caller's. */
 void live_keylog_stop(struct live_keylog *k);

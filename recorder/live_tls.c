@@ -839,6 +839,11 @@ bool live_tls_waiting(const struct live_tls *t)
 	return ring_pos_waiting(&t->pos) || live_keylog_waiting(t->kl);
 }
 
+unsigned long live_tls_taken(const struct live_tls *t)
+{
+	return ring_pos_taken(&t->pos) + live_keylog_taken(t->kl);
+}
+
 void live_tls_stop(struct live_tls *t)
 {
 	uint32_t i;

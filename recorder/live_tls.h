@@ -71,6 +71,8 @@ int live_tls_poll(struct live_tls *t, int timeout_ms);
  */
 void live_tls_set_asleep(struct live_tls *t, bool asleep);
 bool live_tls_waiting(const struct live_tls *t);
+/* The secrets rings' bytes taken so far (moves whenever records were read). */
+unsigned long live_tls_taken(const struct live_tls *t);
 
 /*
  * fn(ctx, ...) is told the name of every new program that the exec handler opens (see

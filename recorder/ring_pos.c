@@ -39,6 +39,11 @@ bool ring_pos_waiting(const struct ring_pos *r)
 	return __atomic_load_n(prod, __ATOMIC_ACQUIRE) != __atomic_load_n(cons, __ATOMIC_ACQUIRE);
 }
 
+unsigned long ring_pos_taken(const struct ring_pos *r)
+{
+	return r->map ? __atomic_load_n((const unsigned long *)r->map, __ATOMIC_ACQUIRE) : 0;
+}
+
 void ring_pos_close(struct ring_pos *r)
 {
 	if (r->map)

@@ -20,6 +20,8 @@ struct ring_pos {
 int ring_pos_open(struct ring_pos *r, int map_fd);
 /* Whether records (or a reservation) wait past the reader's position. */
 bool ring_pos_waiting(const struct ring_pos *r);
+/* The reader's position: the bytes taken so far (it only grows); 0 when not mapped. */
+unsigned long ring_pos_taken(const struct ring_pos *r);
 void ring_pos_close(struct ring_pos *r);
 
 #endif
