@@ -89,7 +89,7 @@ static void open_next(struct merge *m)
 	if (m->on_open)
 		m->on_open(m->ctx, v);
 	if (!chunk_view_peek_key(v, &key)) {
-		chunk_view_close(v);
+		store_chunk_close(m->store, v);
 		return;
 	}
 	m->heap[m->nheap] = (struct merge_src){ .view = v, .key = key, .chunk_id = ref->id };
@@ -99,7 +99,7 @@ static void open_next(struct merge *m)
 int merge_next(struct merge *m, struct ecap_packet *pkt)
 {
 	if (m->done) {
-		chunk_view_close(m->done);
+		store_chunk_close(m->store, m->done);
 		m->done = NULL;
 	}
 	while (m->next < m->n && (m->nheap == 0 || m->chunks[m->next].first_ns <= m->heap[0].key))
@@ -132,9 +132,9 @@ int merge_next(struct merge *m, struct ecap_packet *pkt)
 void merge_free(struct merge *m)
 {
 	if (m->done)
-		chunk_view_close(m->done);
+		store_chunk_close(m->store, m->done);
 	for (size_t i = 0; i < m->nheap; i++)
-		chunk_view_close(m->heap[i].view);
+		store_chunk_close(m->store, m->heap[i].view);
 	free(m->heap);
 	memset(m, 0, sizeof(*m));
 }

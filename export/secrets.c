@@ -149,7 +149,7 @@ static int flows_with_packets(struct exporter *ex, const struct chunk_list *batc
 			if (pkt.flow_id && idset_has(with, pkt.flow_id) &&
 			    exporter_accept(ex, &pkt) && idset_add(out, pkt.flow_id) < 0)
 				r = -ENOMEM;
-		chunk_view_close(v);
+		store_chunk_close(ex->s, v);
 		if (r < 0)
 			err = r;
 	}

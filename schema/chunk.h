@@ -124,13 +124,24 @@ struct chunk_view {
 	struct buf frames;
 	struct buf raw;          /* the decompressed pcapng section, or some of its blocks */
 	uint32_t *block_at;      /* per block of meta.blocks: where it is in raw (UINT32_MAX:
-				  * not read); NULL: each at its raw_off (the whole section) */
+				  * not read); NULL: each at its raw_off (the whole section).
+				  * Set by chunk_view_place_blocks(), into block_at_mem */
 	struct chunk_pkt *pkts;
-	size_t n_pkts, cap_pkts, pos;
+	size_t n_pkts, cap_pkts, pos; /* cap_pkts: the packets the parse expects (a bound) */
 	size_t dsb_off[16];      /* offsets and lengths of TLSK DSB bodies in raw */
 	size_t dsb_len[16];
 	size_t n_dsb;
+	/* Memory kept when a view is reset for another chunk (store_chunk_close): */
+	uint32_t *block_at_mem;  size_t block_at_alloc;
+	size_t pkts_alloc;       /* entries allocated at pkts */
+	uint64_t *iface_keys;    size_t iface_keys_alloc; /* the parse's keys per interface */
 };
+
+/* Where the blocks read go: block_at made room for n entries (not cleared), in the view's
+ * kept memory. NULL: out of memory. */
+uint32_t *chunk_view_place_blocks(struct chunk_view *v, size_t n);
+/* Empty the view for another chunk, keeping its memory. */
+void chunk_view_reset(struct chunk_view *v);
 
 /* Parse the pcapng section of a chunk whose meta, frames and raw are filled in. */
 int chunk_view_parse(struct chunk_view *v, const char **why);

@@ -66,11 +66,40 @@ void chunk_view_free_contents(struct chunk_view *v)
 	chunkmeta_free(&v->meta);
 	buf_free(&v->frames);
 	buf_free(&v->raw);
-	free(v->block_at);
-	v->block_at = NULL;
+	free(v->block_at_mem);
 	free(v->pkts);
-	v->pkts = NULL;
-	v->n_pkts = v->pos = v->n_dsb = 0;
+	free(v->iface_keys);
+	memset(v, 0, sizeof(*v));
+}
+
+void chunk_view_reset(struct chunk_view *v)
+{
+	chunkmeta_reset(&v->meta);
+	buf_reset(&v->frames);
+	buf_reset(&v->raw);
+	v->block_at = NULL;
+	v->n_pkts = v->cap_pkts = v->pos = v->n_dsb = 0;
+}
+
+/* Room for n elements of size elem at *arr (allocated: *alloc), what was there not kept. */
+static void *room(void **arr, size_t *alloc, size_t n, size_t elem)
+{
+	if (n > *alloc) {
+		void *p = n <= SIZE_MAX / elem ? malloc(n * elem) : NULL;
+		if (!p)
+			return NULL;
+		free(*arr);
+		*arr = p;
+		*alloc = n;
+	}
+	return *arr;
+}
+
+uint32_t *chunk_view_place_blocks(struct chunk_view *v, size_t n)
+{
+	v->block_at = room((void **)&v->block_at_mem, &v->block_at_alloc, n ? n : 1,
+			   sizeof(*v->block_at_mem));
+	return v->block_at;
 }
 
 static int cmp_pkt(const void *a, const void *b)
@@ -180,14 +209,10 @@ static int walk_range(struct chunk_view *v, struct walk *w, size_t off, size_t e
 static int view_begin(struct chunk_view *v, struct walk *w, size_t cap)
 {
 	const struct chunk_meta *m = &v->meta;
-	free(v->pkts);
-	v->pkts = malloc((cap ? cap : 1) * sizeof(*v->pkts));
-	w->key = calloc(m->n_ifaces ? m->n_ifaces : 1, sizeof(*w->key));
-	if (!v->pkts || !w->key) {
-		free(w->key);
-		w->key = NULL;
+	if (!room((void **)&v->pkts, &v->pkts_alloc, cap ? cap : 1, sizeof(*v->pkts)) ||
+	    !(w->key = room((void **)&v->iface_keys, &v->iface_keys_alloc,
+			    m->n_ifaces ? m->n_ifaces : 1, sizeof(*w->key))))
 		return -ENOMEM;
-	}
 	v->cap_pkts = cap;
 	w->n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	for (size_t i = 0; i < m->n_ifaces; i++)
@@ -198,8 +223,7 @@ static int view_begin(struct chunk_view *v, struct walk *w, size_t cap)
 
 static int view_end(struct chunk_view *v, struct walk *w, int err)
 {
-	free(w->key);
-	w->key = NULL;
+	w->key = NULL; /* the view's */
 	if (!err && !w->sorted)
 		qsort(v->pkts, v->n_pkts, sizeof(*v->pkts), cmp_pkt);
 	return err;
@@ -223,8 +247,7 @@ int chunk_view_parse(struct chunk_view *v, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	struct walk w = { .sorted = true };
-	free(v->block_at); /* raw is the whole section: each block at its raw_off */
-	v->block_at = NULL;
+	v->block_at = NULL; /* raw is the whole section: each block at its raw_off */
 	int err = view_begin(v, &w, m->packets);
 	if (err)
 		return err;

@@ -196,6 +196,7 @@ void chunkmeta_free(struct chunk_meta *m)
 	free(m->links);
 	free(m->containers);
 	free(m->flowdir);
+	free(m->body_mem);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -733,8 +734,23 @@ static int check_blocks(const struct chunk_meta *m, const char **why)
  * the integrity section when it comes right after the plan's own (or after the plan and the
  * digest kind). 1: a plan was found, 0: there is none (read the whole body), <0 errno.
  */
-static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, bool lz4,
-		     bool digest_only, uint8_t **out, uint32_t *out_len, const char **why)
+/* Room for n bytes of a decompressed body in m's kept memory (chunkmeta_free frees it). */
+static uint8_t *body_room(struct chunk_meta *m, size_t n)
+{
+	if (n > m->body_alloc) {
+		uint8_t *p = malloc(n);
+		if (!p)
+			return NULL;
+		free(m->body_mem);
+		m->body_mem = p;
+		m->body_alloc = n;
+	}
+	return m->body_mem;
+}
+
+static int body_plan(struct chunk_meta *m, const uint8_t *body, uint32_t body_len,
+		     uint32_t body_raw, bool lz4, bool digest_only, uint8_t **out,
+		     uint32_t *out_len, const char **why)
 {
 	/* the plan's section, the digest kind's, the next one's header */
 	uint8_t head[12 + READ_PLAN_LEN + 12 + DIGEST_KIND_LEN + 12];
@@ -759,14 +775,13 @@ static int body_plan(const uint8_t *body, uint32_t body_len, uint32_t body_raw, 
 		want = at + 12 + le32_load(head + at + 8);
 	if (!lz4 && want > body_len)
 		BAD("metadata body is cut short"); /* only when peeking at a frame's start */
-	*out = malloc(want);
+	*out = body_room(m, want);
 	if (!*out)
 		return -ENOMEM;
 	int n = lz4 ? LZ4_decompress_safe_partial((const char *)body, (char *)*out, (int)body_len,
 						  (int)want, (int)want) :
 		      (memcpy(*out, body, want), (int)want);
 	if (n != (int)want) {
-		free(*out);
 		*out = NULL;
 		BAD("metadata body does not decompress");
 	}
@@ -815,7 +830,7 @@ static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
 	uint32_t raw_len = 0;
 	bool digest_only = want && want->digest_only;
 	int err = want && (m->flags & CHUNKMETA_FLAG_BLOCKS) ?
-			  body_plan(body, body_len, body_raw, lz4, digest_only, &raw, &raw_len,
+			  body_plan(m, body, body_len, body_raw, lz4, digest_only, &raw, &raw_len,
 				    why) : 0;
 	if (err < 0)
 		return err;
@@ -823,22 +838,19 @@ static long decode_frame(const uint8_t *p, size_t avail, struct chunk_meta *m,
 	if (m->plan_only) {
 		err = decode_body(m, raw, raw_len, want, why);
 	} else if (lz4) {
-		raw = malloc(body_raw ? body_raw : 1);
+		raw = body_room(m, body_raw ? body_raw : 1);
 		if (!raw)
 			return -ENOMEM;
 		int n = LZ4_decompress_safe((const char *)body, (char *)raw, (int)body_len,
 					    (int)body_raw);
-		if (n < 0 || (uint32_t)n != body_raw) {
-			free(raw);
+		if (n < 0 || (uint32_t)n != body_raw)
 			BAD("metadata body does not decompress");
-		}
 		err = decode_body(m, raw, body_raw, NULL, why);
 	} else {
 		if (body_raw != body_len)
 			BAD("metadata body length mismatch");
 		err = decode_body(m, body, body_len, NULL, why);
 	}
-	free(raw);
 	if (!err && (m->flags & CHUNKMETA_FLAG_BLOCKS) && m->header_blocks == 0)
 		m->header_blocks = 1; /* written before section 13 existed: block 0 */
 	if (!err && !(m->plan_only && digest_only))
@@ -870,7 +882,7 @@ long chunkmeta_peek_digest(const uint8_t *p, size_t avail, struct chunk_meta *m,
 	uint32_t body_raw = le32_load(h + 52);
 	uint8_t *raw = NULL;
 	uint32_t raw_len = 0;
-	int err = body_plan(h + CHUNKMETA_HEADER_LEN, (uint32_t)(have - FRAME_HDR -
+	int err = body_plan(m, h + CHUNKMETA_HEADER_LEN, (uint32_t)(have - FRAME_HDR -
 							       CHUNKMETA_HEADER_LEN),
 			    body_raw > CHUNKMETA_BODY_MAX ? 0 : body_raw,
 			    (m->flags & CHUNKMETA_FLAG_BODY_LZ4) != 0, true, &raw, &raw_len, why);
@@ -878,7 +890,6 @@ long chunkmeta_peek_digest(const uint8_t *p, size_t avail, struct chunk_meta *m,
 		return have < (size_t)flen && err != -ENOMEM ? -ENODATA : err ? err : -ENOENT;
 	static const struct chunkmeta_want digest = { .digest_only = true };
 	err = decode_body(m, raw, raw_len, &digest, why);
-	free(raw);
 	if (err)
 		return err;
 	if (!m->has_digest)

@@ -109,6 +109,8 @@ struct chunk_meta {
 	 * flows in ascending id order (section 18; the writer fills it before encoding with
 	 * chunkmeta_sort_flows, and the index reuses it) */
 	struct chunkmeta_flowdir *flowdir;       size_t n_flowdir, cap_flowdir;
+	/* the decompressed body while it is decoded, kept for the next chunk decoded here */
+	uint8_t *body_mem;                       size_t body_alloc;
 	/* set by chunkmeta_decode_plan when only the read plan was decoded: flowdir then
 	 * holds only the wanted flows, plan_flows counts the chunk-local flows, and flows,
 	 * flowstats, sessions, drops and processes are not read */

@@ -784,6 +784,7 @@ int store_close(struct store *s)
 	buf_free(&s->read_scratch);
 	buf_free(&s->read_frames);
 	free(s->read_keep);
+	store_read_spares_free(s);
 	store_secrets_read_free(s);
 	store_owners_free(s);
 	close_direct(s);

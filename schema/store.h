@@ -267,6 +267,9 @@ int chunk_view_next(struct chunk_view *v, struct ecap_packet *pkt);
 /* Peek the order key of the next packet (at or after its timestamp); false at the end. */
 bool chunk_view_peek_key(const struct chunk_view *v, uint64_t *key_ns);
 void chunk_view_close(struct chunk_view *v);
+/* The same for a view opened from s, whose memory s keeps for the next chunk opened (at most
+ * STORE_READ_SPARES views): an export over many chunks allocates once. Before store_close. */
+void store_chunk_close(struct store *s, struct chunk_view *v);
 
 /* Secrets of the TLS sessions seen in the given flows (NULL: all), each once, from the index
  * and (schema 7) from the DSBs of the sessions' chunks. A chunk whose DSB cannot be read: its

@@ -60,6 +60,12 @@ struct store {
 	uint64_t *read_keep;            /* by chunk-local flow index: the wanted flow's id, else
 					 * 0; all 0 between chunks (read_flow_blocks) */
 	size_t read_keep_cap;
+	struct buf read_want;           /* by block of a chunk: read it (read_flow_blocks) */
+	/* Views closed by store_chunk_close(), kept with their memory for the next chunks read
+	 * (an export over many chunks allocates its views' arrays once) */
+#define STORE_READ_SPARES 2
+	struct chunk_view *read_spares[STORE_READ_SPARES];
+	size_t n_read_spares;
 	bool read_txn;                  /* store_read_begin(): a read transaction is open */
 	int seg_dio_fd;                 /* the same file for direct writes, or -1 */
 	uint32_t seg_id;
@@ -128,6 +134,8 @@ void store_secrets_forget(struct store *s);
 int store_chunk_open_dsb(struct store *s, const struct chunk_ref *ref, struct chunk_view **out);
 /* store_secrets_read.c: the DSBs read, freed (store_close) */
 void store_secrets_read_free(struct store *s);
+/* The views and tables store_chunk_close() kept (store_read.c). */
+void store_read_spares_free(struct store *s);
 
 /* store_owners.c: the owners' records kept for the next epochs, freed at close */
 void store_owners_free(struct store *s);

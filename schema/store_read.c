@@ -1061,16 +1061,25 @@ static uint64_t *keep_table(struct store *s, size_t n)
 	return s->read_keep;
 }
 
+/* The store's table of n bytes, one per block of a chunk, all 0: which blocks to read. NULL:
+ * out of memory. */
+static uint8_t *want_table(struct store *s, size_t n)
+{
+	buf_reset(&s->read_want);
+	if (buf_reserve(&s->read_want, n ? n : 1))
+		return NULL;
+	memset(s->read_want.data, 0, n ? n : 1);
+	return s->read_want.data;
+}
+
 static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			    const struct idset *flows, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
-	uint8_t *want = calloc(m->n_blocks, 1);
+	uint8_t *want = want_table(s, m->n_blocks);
 	uint64_t *keep = keep_table(s, n_local + 1);
-	free(v->block_at);
-	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
-	int err = want && keep && v->block_at ? 0 : -ENOMEM;
+	int err = want && keep && chunk_view_place_blocks(v, m->n_blocks) ? 0 : -ENOMEM;
 	if (!err) {
 		if (m->plan_only) {
 			for (size_t i = 0; i < m->n_flowdir; i++)
@@ -1111,7 +1120,6 @@ static int read_flow_blocks(struct store *s, int fd, struct chunk_view *v,
 			keep[m->flowdir[i].local] = 0;
 	else if (keep)
 		memset(keep, 0, n_local * sizeof(*keep));
-	free(want);
 	return err;
 }
 
@@ -1149,18 +1157,13 @@ static int segment_fd(struct store *s, const struct chunk_ref *ref)
 static int read_head_blocks(struct store *s, int fd, struct chunk_view *v, const char **why)
 {
 	const struct chunk_meta *m = &v->meta;
-	uint8_t *want = calloc(m->n_blocks ? m->n_blocks : 1, 1);
-	free(v->block_at);
-	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
-	if (!want || !v->block_at) {
-		free(want);
+	uint8_t *want = want_table(s, m->n_blocks);
+	if (!want || !chunk_view_place_blocks(v, m->n_blocks))
 		return -ENOMEM;
-	}
 	/* they come first in the section: laid one after the other, each is at its raw_off */
 	size_t end = chunk_head_blocks(m, want);
 	int err = segment_read_blocks(fd, m, want, &v->frames, &s->read_scratch, &v->raw,
 				      v->block_at, why);
-	free(want);
 	return err ? err : chunk_view_parse_head(v, end, why);
 }
 
@@ -1175,7 +1178,9 @@ static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct
 		segment_name(ref->segment, name);
 		return store_fail(s, fd, "%s/%s: %s", s->dir, name, strerror(-fd));
 	}
-	struct chunk_view *v = calloc(1, sizeof(*v));
+	/* a view closed by store_chunk_close(), with its memory, else a new one */
+	struct chunk_view *v = s->n_read_spares ? s->read_spares[--s->n_read_spares] :
+						  calloc(1, sizeof(*v));
 	int err = v ? 0 : -ENOMEM;
 	long r = 0;
 	if (!err) {
@@ -1214,8 +1219,9 @@ static int chunk_open(struct store *s, const struct chunk_ref *ref, const struct
 			   (unsigned long long)ref->offset, (unsigned long long)ref->id,
 			   why ? why : strerror(-err));
 		if (v) {
-			chunk_view_free_contents(v);
-			free(v);
+			s->read_frames = v->frames; /* the store's buffer, as below */
+			v->frames = (struct buf){ 0 };
+			store_chunk_close(s, v);
 		}
 		return err;
 	}
@@ -1270,6 +1276,25 @@ void chunk_view_close(struct chunk_view *v)
 		return;
 	chunk_view_free_contents(v);
 	free(v);
+}
+
+void store_chunk_close(struct store *s, struct chunk_view *v)
+{
+	if (!v)
+		return;
+	if (s->n_read_spares == STORE_READ_SPARES) {
+		chunk_view_close(v);
+		return;
+	}
+	chunk_view_reset(v);
+	s->read_spares[s->n_read_spares++] = v;
+}
+
+void store_read_spares_free(struct store *s)
+{
+	while (s->n_read_spares)
+		chunk_view_close(s->read_spares[--s->n_read_spares]);
+	buf_free(&s->read_want);
 }
 
 /* ---- interfaces, drops, figures (secrets: store_secrets_read.c) ---------------------- */

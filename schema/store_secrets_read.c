@@ -158,7 +158,7 @@ static struct dsb_entry *dsb_get(struct walk *w, const struct chunk_ref *ref)
 		else if (err)
 			store_fail(s, err, "%s: chunk %llu: %s", s->dir,
 				   (unsigned long long)ref->id, strerror(-err));
-		chunk_view_close(v);
+		store_chunk_close(s, v);
 	}
 	if (err == -ENOMEM) {
 		e->chunk_id = 0;

@@ -84,11 +84,9 @@ static void read_blocks(struct chunk_view *v, unsigned step, const struct buf *h
 	size_t n_local = m->plan_only ? m->plan_flows : m->n_flowstats;
 	uint8_t *want = calloc(m->n_blocks + 1, 1);
 	uint64_t *keep = calloc(n_local + 1, sizeof(*keep));
-	free(v->block_at);
-	v->block_at = calloc(m->n_blocks + 1, sizeof(*v->block_at));
 	struct buf scratch = { 0 };
 	const char *why = NULL;
-	if (!want || !keep || !v->block_at)
+	if (!want || !keep || !chunk_view_place_blocks(v, m->n_blocks))
 		abort();
 	for (size_t i = 0; i < m->n_blocks; i += step)
 		want[i] = 1;
@@ -120,9 +118,7 @@ static void read_head(struct chunk_view *v, const struct buf *have)
 	uint8_t *want = calloc(v->meta.n_blocks + 1, 1);
 	struct buf scratch = { 0 };
 	const char *why = NULL;
-	free(v->block_at);
-	v->block_at = calloc(v->meta.n_blocks + 1, sizeof(*v->block_at));
-	if (!want || !v->block_at)
+	if (!want || !chunk_view_place_blocks(v, v->meta.n_blocks))
 		abort();
 	size_t end = chunk_head_blocks(&v->meta, want);
 	if (!segment_read_blocks(memfd, &v->meta, want, have, &scratch, &v->raw, v->block_at,

@@ -930,6 +930,69 @@ static void test_many_chunks(void **state)
 	assert_int_equal(store_fsck(f->dir, stderr), 0);
 }
 
+/* The views an export closes with store_chunk_close() come back, memory and all, for the
+ * next chunks: reads of the rare flow's few blocks and whole reads in turns, over chunks of
+ * other sizes (the last is short), each give exactly what a new view gives, and the store
+ * hands back the views it kept instead of new ones. */
+static void test_views_reused(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t ids[3];
+	write_chunks(f->dir, ids, false, 300 * 1024);
+	struct idset rare = { 0 };
+	assert_int_equal(idset_add(&rare, ids[2]), 0);
+	idset_seal(&rare);
+	struct store *s;
+	struct chunk_list cl = { 0 };
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_find_chunks(s, 0, UINT64_MAX, NULL, &cl), 0);
+	assert_true(cl.n >= 5);
+	uint32_t next = 0, rare_seen = 0;
+	struct chunk_view *kept = NULL;
+	for (size_t c = 0; c < cl.n; c++) {
+		for (int sel = 0; sel < 3; sel++) { /* the rare flow, whole, the rare flow */
+			const struct idset *flows = sel != 1 ? &rare : NULL;
+			struct chunk_view *v, *fresh;
+			struct ecap_packet p, q;
+			assert_int_equal(store_chunk_open_flows(s, &cl.v[c], flows, &v), 0);
+			if (kept)
+				assert_ptr_equal(v, kept); /* the view closed last */
+			/* the same chunk through a view of its own, while v is open */
+			assert_int_equal(store_chunk_open_flows(s, &cl.v[c], flows, &fresh), 0);
+			assert_ptr_not_equal(fresh, v);
+			uint32_t n = 0, num;
+			while (chunk_view_next(v, &p) == 1) {
+				assert_int_equal(chunk_view_next(fresh, &q), 1);
+				assert_int_equal(p.ts_ns, q.ts_ns);
+				assert_int_equal(p.flow_id, q.flow_id);
+				assert_int_equal(p.caplen, q.caplen);
+				assert_memory_equal(p.data, q.data, p.caplen);
+				memcpy(&num, p.data, 4);
+				if (sel != 1) {
+					assert_int_equal(p.flow_id, ids[2]);
+					assert_int_equal(num % RARE_EVERY, 7);
+				} else {
+					assert_int_equal(num, next + n);
+				}
+				n++;
+			}
+			assert_int_equal(chunk_view_next(fresh, &q), 0);
+			chunk_view_close(fresh);
+			store_chunk_close(s, v);
+			kept = v;
+			if (sel == 0)
+				rare_seen += n;
+			else if (sel == 1)
+				next += n;
+		}
+	}
+	assert_int_equal(next, N_PKTS);
+	assert_int_equal(rare_seen, N_PKTS / RARE_EVERY);
+	chunk_list_free(&cl);
+	idset_free(&rare);
+	store_close(s);
+}
+
 /* A block list whose packet ranges lie (a packet moved from one block to the next, every
  * checksum intact): a read of some flows would miss it, so a whole read (and so fsck)
  * refuses the chunk too. */
@@ -1141,6 +1204,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_block_sizes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_incompressible, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_views_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_packet_lie, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_interfaces, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_large_packets, setup, teardown),
