@@ -502,12 +502,14 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		if (n < 0 && errno != EINTR)
 			return -errno;
 		if (asleep) {
-			/* the pipeline's clock first: what the drain stores counts its age (the
-			 * chunk's, a held secret's) from now, not from before the sleep */
+			/* the tick first: what the drain stores counts its age (the chunk's, a
+			 * held secret's) from now, not from before the sleep */
 			set_asleep(L, false);
 			asleep = false;
 			last_tick = live_clock_mono_ns();
-			rc = pipeline_tick(L->p, last_tick);
+			rc = containers(L, last_tick);
+			if (rc == 0)
+				rc = pipeline_tick(L->p, last_tick);
 			if (rc < 0)
 				return rc;
 		}
