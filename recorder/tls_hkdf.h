@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * tls_hkdf.h - TLS 1.3 HKDF-Expand-Label (RFC 8446 section 7.1) over Nettle's HMAC.
+ * tls_hkdf.h - TLS 1.3 HKDF-Expand-Label (RFC 8446 section 7.1), HMAC over libcrypto's hashes.
  *
  * Used to derive the handshake traffic secrets that OpenSSL does not keep:
  * CLIENT_HANDSHAKE_TRAFFIC_SECRET = HKDF-Expand-Label(handshake_secret, "c hs traffic",

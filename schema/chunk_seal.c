@@ -30,13 +30,20 @@
 #include "lz4blocks.h"
 #include "pcapng.h"
 
-/* Compress src as one block of the frame and list it in the metadata. by_ref: src stays
- * valid until the frame is written (the builder's EPBs), so a block stored as is can be
- * written from there; else (the section header and the key log, text freed at the end of the
- * seal) it is compressed as text (lz4blocks_put_text) and copied. */
+/* What a block holds, and so how it is compressed. */
+enum block_kind {
+	BLOCK_EPBS,   /* the builder's EPBs: src stays valid until the frame is written, so a
+		       * block stored as is is written from there (lz4blocks_put_frame) */
+	BLOCK_HEADER, /* the section header: text freed at the end of the seal, compressed as
+		       * such (lz4blocks_put_text) and copied */
+	BLOCK_KEYLOG, /* the DSB's key log lines: the same, at their own search speed
+		       * (lz4blocks_put_keylog) */
+};
+
+/* Compress src as one block of the frame and list it in the metadata. */
 static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint8_t *src,
 		     size_t len, uint32_t raw_off, uint32_t first_packet, uint32_t packets,
-		     uint32_t crc, bool by_ref)
+		     uint32_t crc, enum block_kind kind)
 {
 	struct chunkmeta_block *k = chunkmeta_push(m, blocks);
 	if (!k)
@@ -47,8 +54,13 @@ static int put_block(struct chunk_meta *m, struct lz4blocks_enc *enc, const uint
 	k->first_packet = first_packet;
 	k->packets = packets;
 	k->crc = crc;
-	int err = by_ref ? lz4blocks_put_frame(enc, src, len)
-			 : lz4blocks_put_text(enc, &enc->frame, src, len);
+	int err;
+	if (kind == BLOCK_EPBS)
+		err = lz4blocks_put_frame(enc, src, len);
+	else if (kind == BLOCK_HEADER)
+		err = lz4blocks_put_text(enc, &enc->frame, src, len);
+	else
+		err = lz4blocks_put_keylog(enc, &enc->frame, src, len);
 	k->data_len = (uint32_t)(lz4blocks_frame_len(enc) - k->data_off);
 	return err;
 }
@@ -189,7 +201,7 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 			goto out;
 		}
 		if ((err = put_block(m, enc, hdr.data + from, to - from, (uint32_t)from, 0, 0,
-				     crc32c(0, hdr.data + from, to - from), false)))
+				     crc32c(0, hdr.data + from, to - from), BLOCK_HEADER)))
 			goto out;
 		from = to;
 	}
@@ -197,7 +209,7 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	for (size_t o = 0; o < dsb.len; o += CHUNK_BLOCK_TARGET) {
 		size_t n = dsb.len - o < CHUNK_BLOCK_TARGET ? dsb.len - o : CHUNK_BLOCK_TARGET;
 		if ((err = put_block(m, enc, dsb.data + o, n, raw_off, 0, 0,
-				     crc32c(0, dsb.data + o, n), false)))
+				     crc32c(0, dsb.data + o, n), BLOCK_KEYLOG)))
 			goto out;
 		raw_off += (uint32_t)n;
 	}
@@ -216,7 +228,7 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 		} else {
 			err = put_block(m, enc, cb->epbs.data + k->off, end - k->off,
 					raw_off + k->off, k->first_packet, last - k->first_packet,
-					k->crc, true);
+					k->crc, BLOCK_EPBS);
 		}
 		if (err)
 			goto out;

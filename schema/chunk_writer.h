@@ -53,6 +53,9 @@ int chunk_writer_open_direct(int dirfd, const char *name);
 /* threaded: compress and write on a thread of its own; else chunk_writer_submit does it. */
 int chunk_writer_new(bool threaded, struct chunk_writer **out);
 void chunk_writer_free(struct chunk_writer *w);
+/* Make the staging buffer of direct writes now (it is otherwise made at the first direct
+ * write): a writer that will write with O_DIRECT pays its memory before it records. */
+int chunk_writer_stage(struct chunk_writer *w);
 /* Start a job; the caller keeps its hands off job->cb until chunk_writer_wait returns it. */
 void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job);
 /* While the job in flight runs, compress blocks of next (the chunk the caller hands over

@@ -31,8 +31,8 @@ enum {
 	ST_FLOW_MAX,
 	ST_FLOWSTAT,
 	ST_CHUNK,
+	ST_SESSION_IN_FLOW,
 	ST_SESSION,
-	ST_SESSION_MAX,
 	ST_SECRET,
 	ST_DROPS,
 	ST_SEGMENT,
@@ -69,10 +69,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CHUNK] = "INSERT OR REPLACE INTO chunks(id, segment, offset, length, raw_len, first_ns, "
 		     "last_ns, packets, nonflow_packets, flows, near_secrets) "
 		     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
-		       "VALUES (?1, ?2, ?3)",
-	/* the largest flow with sessions: a session of a later flow is new (add_sessions) */
-	[ST_SESSION_MAX] = "SELECT max(flow_id) FROM tls_sessions",
+	/* a session of a flow the index holds, into the flow's row when that has none (and the
+	 * session is not among its others) */
+	[ST_SESSION_IN_FLOW] = "UPDATE flows SET client_random = ?1, session_chunk = ?3 WHERE "
+			       "id = ?2 AND client_random IS NULL AND NOT EXISTS (SELECT 1 FROM "
+			       "tls_sessions_extra WHERE flow_id = ?2 AND client_random = ?1)",
+	/* else one of the flow's other sessions, unless it is the one in the flow's row */
+	[ST_SESSION] = "INSERT OR IGNORE INTO tls_sessions_extra(client_random, flow_id, chunk_id) "
+		       "SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM flows WHERE id = ?2 AND "
+		       "client_random = ?1)",
 	/* a session's secrets in a chunk: one row (secret_blob.h) */
 	[ST_SECRET] = "INSERT OR IGNORE INTO secrets(chunk_id, client_random, n, secrets) "
 		      "VALUES (?1, ?2, ?3, ?4)",
@@ -107,7 +112,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 			 "last_ns = max(last_ns, excluded.last_ns)",
 	[ST_FLOW_KEYS] = flow_keys_insert_sql,
 	/* the sessions of a flow that is not there (flush_aggregates) */
-	[ST_FLOW_GONE] = "DELETE FROM tls_sessions WHERE flow_id = ?1",
+	[ST_FLOW_GONE] = "DELETE FROM tls_sessions_extra WHERE flow_id = ?1",
 	/* the group commit's, once a second: prepared once rather than parsed each time */
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -160,14 +165,14 @@ struct pending_run {
 };
 
 /* The chunk's rows written with one statement per table (index_rows.h). */
-enum { ROWS_FLOW, ROWS_PROC, ROWS_OWNER, ROWS_PROCINFO, ROWS_SESSION, ROWS_COUNT };
+enum { ROWS_FLOW, ROWS_OWNER_A, ROWS_OWNER_B, ROWS_OWNER, ROWS_PROCINFO, ROWS_COUNT };
 
 static const struct index_rows_def *const rows_defs[ROWS_COUNT] = {
 	[ROWS_FLOW] = &index_flow_rows,
-	[ROWS_PROC] = &index_proc_rows,
+	[ROWS_OWNER_A] = &index_owner_a_rows,
+	[ROWS_OWNER_B] = &index_owner_b_rows,
 	[ROWS_OWNER] = &index_owner_rows,
 	[ROWS_PROCINFO] = &index_procinfo_rows,
-	[ROWS_SESSION] = &index_session_rows,
 };
 
 struct index {
@@ -181,10 +186,11 @@ struct index {
 	size_t flows_cap;
 	struct index_flow_row *flow_rows;
 	size_t flow_rows_cap;
-	struct index_proc_row *proc_rows;
-	size_t procs_cap;
-	struct chunkmeta_session *session_rows;
-	size_t sessions_cap;
+	struct index_proc_row *owner_rows[2]; /* owners of flows the index holds, by side */
+	size_t owner_rows_cap[2], n_owner_rows[2];
+	struct chunkmeta_session *session_rows; /* the chunk's, in key order (order_sessions) */
+	bool *session_taken;            /* [i]: session_rows[i] is in a new flow's row */
+	size_t sessions_cap, taken_cap, n_sessions;
 	bool migrating;                 /* migrate_3_to_4: no secret_chunks rows to add */
 	struct flow_agg *agg;
 	size_t agg_cap, agg_used;
@@ -454,6 +460,66 @@ static int migrate_9_flow_runs(struct index *ix)
 	return err || has ? err : exec(ix, "ALTER TABLE flows ADD COLUMN chunk_runs BLOB");
 }
 
+/*
+ * Version 9 to 10: a flow's owners and its first TLS session are columns of its row (index.sql
+ * flows), flow_procs and tls_sessions views; the other sessions are rows of
+ * tls_sessions_extra. The columns are added, each flow_procs row goes into its flow's columns
+ * of its side, and a flow's first session (by chunk, then client_random: the one a rebuild
+ * puts in the row, whose sessions it indexes in that order) into its row, the others into
+ * tls_sessions_extra (which index_sql, run before this step, made, empty). Owners and sessions
+ * of a flow without a row stay unowned, or become rows of tls_sessions_extra, as
+ * index_add_chunk leaves them. flow_procs' trigger goes with its table; index_sql then makes
+ * the views and the trigger on flows. The columns come first (migrate_10_flow_columns, before
+ * every other step): the index_sql that older steps run makes the trigger on flows, which
+ * names them, and SQLite refuses to rename a table (migrate_1_to_2, migrate_3_to_4) while a
+ * trigger names a column that does not exist.
+ */
+static int migrate_10_flow_columns(struct index *ix)
+{
+	static const char *const cols[] = { "a_pid INTEGER", "a_tid INTEGER", "a_uid INTEGER",
+		"a_gid INTEGER", "a_comm TEXT", "a_cgroup_id INTEGER", "a_netns INTEGER",
+		"a_start INTEGER", "b_pid INTEGER", "b_tid INTEGER", "b_uid INTEGER",
+		"b_gid INTEGER", "b_comm TEXT", "b_cgroup_id INTEGER", "b_netns INTEGER",
+		"b_start INTEGER", "client_random BLOB", "session_chunk INTEGER" };
+	char sql[128];
+	int err = 0;
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]) && !err; i++) {
+		snprintf(sql, sizeof(sql), "ALTER TABLE flows ADD COLUMN %s", cols[i]);
+		err = exec(ix, sql);
+	}
+	return err;
+}
+
+static int migrate_10_flow_rows(struct index *ix)
+{
+	/* made by index_sql, run before: it would fire at each flow's first owner here */
+	int err = exec(ix, "DROP TRIGGER IF EXISTS flows_owner_moved");
+	if (!err)
+		err = exec(ix,
+			"UPDATE flows SET a_pid = p.pid, a_tid = p.tid, a_uid = p.uid, a_gid = p.gid, "
+			"a_comm = p.comm, a_cgroup_id = p.cgroup_id, a_netns = p.netns, "
+			"a_start = p.start FROM flow_procs p WHERE p.flow_id = flows.id AND "
+			"p.side = 0;"
+			"UPDATE flows SET b_pid = p.pid, b_tid = p.tid, b_uid = p.uid, b_gid = p.gid, "
+			"b_comm = p.comm, b_cgroup_id = p.cgroup_id, b_netns = p.netns, "
+			"b_start = p.start FROM flow_procs p WHERE p.flow_id = flows.id AND "
+			"p.side = 1;"
+			"CREATE TEMP TABLE first_sessions AS SELECT flow_id, client_random, chunk_id "
+			"FROM (SELECT *, row_number() OVER (PARTITION BY flow_id ORDER BY chunk_id, "
+			"client_random) AS n FROM tls_sessions) WHERE n = 1 AND flow_id IN (SELECT id "
+			"FROM flows);"
+			"UPDATE flows SET client_random = s.client_random, session_chunk = s.chunk_id "
+			"FROM temp.first_sessions s WHERE s.flow_id = flows.id;"
+			"INSERT INTO tls_sessions_extra(client_random, flow_id, chunk_id) SELECT "
+			"client_random, flow_id, chunk_id FROM tls_sessions t WHERE NOT EXISTS (SELECT 1 "
+			"FROM temp.first_sessions s WHERE s.flow_id = t.flow_id AND "
+			"s.client_random = t.client_random) ORDER BY flow_id, client_random;"
+			"DROP TABLE temp.first_sessions;"
+			"DROP TABLE flow_procs;"
+			"DROP TABLE tls_sessions;");
+	return err ? err : exec(ix, index_sql);
+}
+
 /* One step per version, all inside one transaction. Another process may have migrated the
  * index since its version was read: the version is read again under the write lock. */
 static int index_migrate(struct index *ix)
@@ -465,8 +531,15 @@ static int index_migrate(struct index *ix)
 		return exec(ix, "COMMIT");
 	if (err)
 		goto out;
-	if (from < 1 || from > 8)
+	if (from < 1 || from > 9)
 		err = -EPROTO;
+	/* 9 -> 10, the flows' new columns first (migrate_10_flow_columns says why), after
+	 * version 9's chunk_runs (a no-op when there), so that the columns come in a new
+	 * index's order */
+	if (!err && from <= 8)
+		err = migrate_9_flow_runs(ix);
+	if (!err && from <= 9)
+		err = migrate_10_flow_columns(ix);
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
 			       "FROM secrets");
@@ -505,6 +578,9 @@ static int index_migrate(struct index *ix)
 	/* 8 -> 9: the chunks of a flow's packets as runs */
 	if (!err && from <= 8)
 		err = migrate_9_flow_runs(ix);
+	/* 9 -> 10: a flow's owners and first session in its row */
+	if (!err && from <= 9)
+		err = migrate_10_flow_rows(ix);
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
@@ -626,7 +702,9 @@ void index_close(struct index *ix)
 	sqlite3_close(ix->db);
 	free(ix->flow_order);
 	free(ix->flow_rows);
-	free(ix->proc_rows);
+	free(ix->session_taken);
+	free(ix->owner_rows[0]);
+	free(ix->owner_rows[1]);
 	free(ix->session_rows);
 	free(ix->agg);
 	free(ix->agg_list);
@@ -1135,43 +1213,127 @@ static bool after_max(uint64_t id, int64_t max)
 	return id <= INT64_MAX && (int64_t)id > max;
 }
 
+static int cmp_session(const void *x, const void *y)
+{
+	const struct chunkmeta_session *a = x, *b = y;
+	if (a->flow_id != b->flow_id)
+		return a->flow_id < b->flow_id ? -1 : 1;
+	return memcmp(a->client_random, b->client_random, 32);
+}
+
+static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id);
+
+/* The chunk's sessions, each once, in key order (flow, client_random), into ix->session_rows
+ * (ix->n_sessions of them): add_flows gives new flows their first one, add_sessions writes the
+ * rest. */
+static int order_sessions(struct index *ix, const struct chunk_meta *m)
+{
+	size_t n = m->n_sessions, k = 0;
+	bool sorted = true;
+	ix->n_sessions = 0;
+	if (!n)
+		return 0;
+	int err = reserve((void **)&ix->session_rows, &ix->sessions_cap, n,
+			  sizeof(*ix->session_rows));
+	if (!err)
+		err = reserve((void **)&ix->session_taken, &ix->taken_cap, n,
+			      sizeof(*ix->session_taken));
+	if (err)
+		return err;
+	struct chunkmeta_session *v = ix->session_rows;
+	memcpy(v, m->sessions, n * sizeof(*v));
+	for (size_t i = 1; i < n && sorted; i++)
+		sorted = cmp_session(&v[i - 1], &v[i]) <= 0;
+	if (!sorted)
+		qsort(v, n, sizeof(*v), cmp_session);
+	for (size_t i = 0; i < n; i++) /* the same session twice: one row */
+		if (!k || cmp_session(&v[k - 1], &v[i]))
+			v[k++] = v[i];
+	memset(ix->session_taken, 0, k * sizeof(*ix->session_taken));
+	ix->n_sessions = k;
+	return 0;
+}
+
+/* The owners of sides of flows the index holds, noted by add_flows (one per flow and side, the
+ * chunk's last): one statement per side. */
+static int update_owners(struct index *ix)
+{
+	static const int which[2] = { ROWS_OWNER_A, ROWS_OWNER_B };
+	sqlite3_stmt *st;
+	int64_t changes;
+	int err = 0;
+	for (int side = 0; side < 2 && !err; side++)
+		if (ix->n_owner_rows[side] &&
+		    !(err = rows_stmt(ix, which[side], ix->owner_rows[side],
+				      ix->n_owner_rows[side], &st)))
+			err = rows_step(ix, which[side], &changes);
+	return err;
+}
+
+/* Notes owner p of side `side` of flow id, which the index holds, for update_owners: a later
+ * record of the flow in the chunk replaces an earlier one's owner (records come in id order,
+ * a flow's in the chunk's order). */
+static void note_owner(struct index *ix, int side, uint64_t id, const struct ecap_proc *p)
+{
+	struct index_proc_row *v = ix->owner_rows[side];
+	size_t *n = &ix->n_owner_rows[side];
+	if (*n && v[*n - 1].flow_id == id)
+		v[*n - 1].p = p;
+	else
+		v[(*n)++] = (struct index_proc_row){ .flow_id = id, .p = p };
+}
+
 /*
- * The chunk's flow records: the rows of the flows that are new, and their owners. Records in
- * id order, so that rows come in key order; a flow whose id is above every flow's in the index
- * (the usual case: a flow's first record) has no row, and all such rows are written with one
- * statement (index_rows.h); a record of a lower id, with its own (a record stored again, or
- * of a flow whose first record came after a later flow's). The owners, noted also for the
- * chunk's owner_flows rows (add_owner_ranges), are written with one statement, in the same
- * order: a flow's later record in the chunk changes its owner as it would alone.
+ * The chunk's flow records: the rows of the flows that are new, with their owners and first
+ * session, and the owners of the others. Records in id order, so that rows come in key order;
+ * a flow whose id is above every flow's in the index (the usual case: a flow's first record)
+ * has no row, and all such rows are written with one statement (index_rows.h), each with the
+ * last owner of each side among the flow's records in the chunk and the first of its
+ * sessions in the chunk (ix->session_rows, marked in ix->session_taken); a record of a
+ * lower id, with its own (a record stored again, or of a flow whose first record came after a
+ * later flow's). The owners of flows the index holds are written afterwards, one statement per
+ * side, as a later record of the flow would change them. Every owner is noted for the chunk's
+ * owner_flows rows (add_owner_ranges).
  */
 static int add_flows(struct index *ix, const struct chunk_meta *m)
 {
-	size_t n_new = 0, n_procs = 0;
+	size_t n_new = 0, next_session = 0;
 	int64_t max_id, changes;
 	sqlite3_stmt *st;
 	int err;
+	ix->n_owner_rows[0] = ix->n_owner_rows[1] = 0;
 	if (!m->n_flows)
 		return 0;
 	if ((err = order_flows(ix, m)) ||
 	    (err = reserve((void **)&ix->flow_rows, &ix->flow_rows_cap, m->n_flows,
 			   sizeof(*ix->flow_rows))) ||
-	    (err = reserve((void **)&ix->proc_rows, &ix->procs_cap, 2 * m->n_flows,
-			   sizeof(*ix->proc_rows))) ||
+	    (err = reserve((void **)&ix->owner_rows[0], &ix->owner_rows_cap[0], m->n_flows,
+			   sizeof(*ix->owner_rows[0]))) ||
+	    (err = reserve((void **)&ix->owner_rows[1], &ix->owner_rows_cap[1], m->n_flows,
+			   sizeof(*ix->owner_rows[1]))) ||
 	    (err = query_max(ix, ST_FLOW_MAX, 0, &max_id)))
 		return err;
 	buf_reset(&ix->runs_blob);
 	for (size_t i = 0; i < m->n_flows; i++) {
 		const struct flow_record *f = ix->flow_order[i];
 		struct flow_agg *a = agg_find(ix, f->id);
-		if (after_max(f->id, max_id)) {
-			/* a flow's later record in the chunk: its row is made (DO NOTHING) */
-			if (!n_new || ix->flow_rows[n_new - 1].f->id != f->id) {
-				struct index_flow_row *r = &ix->flow_rows[n_new++];
-				flow_row(r, f, m->id, a);
-				if ((err = new_row_runs(ix, a, &r->runs_off, &r->runs_len)))
-					return err;
+		bool is_new = after_max(f->id, max_id);
+		if (is_new && (!n_new || ix->flow_rows[n_new - 1].f->id != f->id)) {
+			struct index_flow_row *r = &ix->flow_rows[n_new++];
+			flow_row(r, f, m->id, a);
+			if ((err = new_row_runs(ix, a, &r->runs_off, &r->runs_len)))
+				return err;
+			r->owner[0] = r->owner[1] = NULL;
+			r->client_random = NULL;
+			struct chunkmeta_session *v = ix->session_rows;
+			while (next_session < ix->n_sessions && v[next_session].flow_id < f->id)
+				next_session++;
+			if (next_session < ix->n_sessions && v[next_session].flow_id == f->id) {
+				r->client_random = v[next_session].client_random;
+				r->session_chunk = m->id;
+				ix->session_taken[next_session++] = true;
 			}
-		} else {
+		} else if (!is_new) {
 			struct index_flow_row r;
 			bool inserted;
 			flow_row(&r, f, m->id, a);
@@ -1187,8 +1349,10 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 				continue;
 			if ((err = owner_ranges_add(&ix->owners, f->id, &f->proc[side])))
 				return err;
-			ix->proc_rows[n_procs++] = (struct index_proc_row){
-				.flow_id = f->id, .p = &f->proc[side], .side = side };
+			if (is_new)
+				ix->flow_rows[n_new - 1].owner[side] = &f->proc[side];
+			else
+				note_owner(ix, side, f->id, &f->proc[side]);
 		}
 	}
 	if (n_new) {
@@ -1201,10 +1365,12 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 			return -EBADMSG; /* a flow above the largest id was there: damaged */
 		for (size_t i = 0; i < n_new && !err; i++)
 			err = flow_written(ix, ix->flow_rows[i].f, agg_find(ix, ix->flow_rows[i].f->id));
+		/* the sessions in the rows: readers look for their secrets near this chunk */
+		for (size_t i = 0; i < n_new && !err; i++)
+			if (ix->flow_rows[i].client_random)
+				err = recent_add(ix, ix->flow_rows[i].client_random, m->id);
 	}
-	if (!err && n_procs && !(err = rows_stmt(ix, ROWS_PROC, ix->proc_rows, n_procs, &st)))
-		err = rows_step(ix, ROWS_PROC, &changes);
-	return err;
+	return err ? err : update_owners(ix);
 }
 
 static uint32_t recent_hash(const uint8_t cr[32])
@@ -1299,76 +1465,36 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 	return step(ix, ST_SECRET_CHUNK);
 }
 
-static int cmp_session(const void *x, const void *y)
-{
-	const struct chunkmeta_session *a = x, *b = y;
-	if (a->flow_id != b->flow_id)
-		return a->flow_id < b->flow_id ? -1 : 1;
-	return memcmp(a->client_random, b->client_random, 32);
-}
-
-/* A session row that was written: readers look for its secrets near its chunk (recent_add);
- * a row there already keeps its chunk, and readers look near that. */
-static int add_session_row(struct index *ix, const struct chunkmeta_session *s, uint64_t chunk_id)
-{
-	sqlite3_stmt *st;
-	int err = stmt(ix, ST_SESSION, &st);
-	if (err)
-		return err;
-	sqlite3_bind_blob(st, 1, s->client_random, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)s->flow_id);
-	sqlite3_bind_int64(st, 3, (int64_t)chunk_id);
-	if ((err = step(ix, ST_SESSION)) || !sqlite3_changes(ix->db))
-		return err;
-	return recent_add(ix, s->client_random, chunk_id);
-}
 
 /*
- * The chunk's sessions, in key order (flow, client_random), each once: those of flows after
- * the last flow with a session in the index (the usual case: a new flow's session) are new,
- * and written with one statement (index_rows.h); the others one by one, where one that is
- * there keeps its row.
+ * The chunk's sessions that add_flows did not put in a new flow's row (ix->session_rows, not
+ * ix->session_taken), one at a time: into its flow's row when the index holds the flow and
+ * its row has no session (a session stored in the chunk after its flow's record), else a row
+ * of tls_sessions_extra (a flow's second session; a session whose flow has no row yet). A
+ * session the index holds keeps its place and chunk. Each session written: readers look for
+ * its secrets near its chunk (recent_add); one there already keeps its chunk, and readers
+ * look near that.
  */
 static int add_sessions(struct index *ix, const struct chunk_meta *m)
 {
-	size_t n = m->n_sessions, n_new = 0;
-	struct chunkmeta_session *v;
-	int64_t max_flow, changes;
-	sqlite3_stmt *st;
-	bool sorted = true;
-	int err;
-	if (!n)
-		return 0;
-	if ((err = reserve((void **)&ix->session_rows, &ix->sessions_cap, n, sizeof(*v))) ||
-	    (err = query_max(ix, ST_SESSION_MAX, 0, &max_flow)))
-		return err;
-	v = ix->session_rows;
-	memcpy(v, m->sessions, n * sizeof(*v));
-	for (size_t i = 1; i < n && sorted; i++)
-		sorted = cmp_session(&v[i - 1], &v[i]) <= 0;
-	if (!sorted)
-		qsort(v, n, sizeof(*v), cmp_session);
-	for (size_t i = 0; i < n; i++) {
-		if (i && !cmp_session(&v[i - 1], &v[i]))
-			continue; /* the same session twice: one row */
-		if (!after_max(v[i].flow_id, max_flow))
-			err = add_session_row(ix, &v[i], m->id);
-		else /* in place: n_new <= i, and v[i] is read again (at i + 1) first */
-			v[n_new++] = v[i];
-		if (err)
-			return err;
+	int err = 0;
+	for (size_t i = 0; i < ix->n_sessions && !err; i++) {
+		const struct chunkmeta_session *v = &ix->session_rows[i];
+		sqlite3_stmt *st;
+		if (ix->session_taken[i])
+			continue;
+		bool added = false;
+		for (int which = ST_SESSION_IN_FLOW; which <= ST_SESSION && !added && !err; which++) {
+			if ((err = stmt(ix, which, &st)))
+				break;
+			sqlite3_bind_blob(st, 1, v->client_random, 32, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (int64_t)v->flow_id);
+			sqlite3_bind_int64(st, 3, (int64_t)m->id);
+			added = !(err = step(ix, which)) && sqlite3_changes(ix->db) > 0;
+		}
+		if (added)
+			err = recent_add(ix, v->client_random, m->id);
 	}
-	if (!n_new)
-		return 0;
-	if ((err = rows_stmt(ix, ROWS_SESSION, v, n_new, &st)))
-		return err;
-	sqlite3_bind_int64(st, 1, (int64_t)m->id);
-	if ((err = rows_step(ix, ROWS_SESSION, &changes)))
-		return err;
-	if (changes != (int64_t)n_new)
-		return -EBADMSG; /* a session after the last flow's was there: damaged */
-	for (size_t i = 0; i < n_new && !err; i++)
-		err = recent_add(ix, v[i].client_random, m->id);
 	return err;
 }
 
@@ -1494,6 +1620,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
 	if (!err)
+		err = order_sessions(ix, m);
+	if (!err)
 		err = add_flows(ix, m);
 	if (!err)
 		err = add_owner_ranges(ix);
@@ -1608,10 +1736,12 @@ static int drop_owner_rows(struct index *ix)
 			       -1, &owners, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(ix->db, "DELETE FROM owner_flows AS o WHERE comm = ?1 AND uid = ?2 "
 				       "AND pid = ?3 AND start = ?4 AND netns = ?5 AND "
-				       "first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flow_procs p "
-				       "WHERE p.flow_id BETWEEN o.first_flow AND o.last_flow AND "
-				       "p.comm = o.comm AND p.uid = o.uid AND p.pid = o.pid AND "
-				       "p.start = o.start AND p.netns = o.netns)",
+				       "first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flows p "
+				       "WHERE p.id BETWEEN o.first_flow AND o.last_flow AND "
+				       "((p.a_comm, p.a_uid, p.a_pid, p.a_start, p.a_netns) = "
+				       "(o.comm, o.uid, o.pid, o.start, o.netns) OR (p.b_comm, "
+				       "p.b_uid, p.b_pid, p.b_start, p.b_netns) = (o.comm, o.uid, "
+				       "o.pid, o.start, o.netns)))",
 			       -1, &del, NULL) != SQLITE_OK) {
 		err = sql_err(sqlite3_errcode(ix->db));
 		goto out;
@@ -1657,16 +1787,17 @@ int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)
 		"CREATE TEMP TABLE IF NOT EXISTS gone_owners(comm, uid, pid, start, netns, "
 		"PRIMARY KEY (comm, uid, pid, start, netns)) WITHOUT ROWID",
 		"DELETE FROM temp.gone_owners",
-		"INSERT OR IGNORE INTO temp.gone_owners SELECT comm, uid, pid, start, netns FROM "
-		"flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
-		"DELETE FROM flow_procs WHERE flow_id IN (SELECT id FROM temp.gone_flows)",
-		NULL, /* drop_owner_rows() */
+		"INSERT OR IGNORE INTO temp.gone_owners SELECT a_comm, a_uid, a_pid, a_start, "
+		"a_netns FROM flows WHERE id IN (SELECT id FROM temp.gone_flows) AND a_pid IS NOT "
+		"NULL UNION ALL SELECT b_comm, b_uid, b_pid, b_start, b_netns FROM flows WHERE id IN "
+		"(SELECT id FROM temp.gone_flows) AND b_pid IS NOT NULL",
 		"DELETE FROM flows WHERE id IN (SELECT id FROM temp.gone_flows)",
+		NULL, /* drop_owner_rows(), once the flows (and their owners) are gone */
 		/* sessions go with their flows (index.sql, version 8), and so do those of no flow
 		 * (a flow record lost with a chunk on a full disk) once a later flow has gone: a
 		 * range of the key up to the last flow gone, which holds little more than the
 		 * sessions that go */
-		"DELETE FROM tls_sessions WHERE flow_id <= (SELECT max(id) FROM temp.gone_flows) "
+		"DELETE FROM tls_sessions_extra WHERE flow_id <= (SELECT max(id) FROM temp.gone_flows) "
 		"AND flow_id NOT IN (SELECT id FROM flows)",
 		/* a chunk's flow keys go with it, those of the flows left moved into the oldest
 		 * chunk kept first (flow_keys_carry); but those of a chunk written before

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 9 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 10 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -71,6 +71,15 @@ CREATE INDEX IF NOT EXISTS chunks_by_last ON chunks(last_ns);
 -- long-lived flow's chunks are read without the rows of every chunk of its range; it may name
 -- more chunks than the flow has (each chunk's flows blob decides), never fewer. NULL: a flow indexed before version 9, whose chunks are looked for
 -- over first_chunk..last_chunk.
+-- a_* and b_* (version 10): the process owning side A and side B (NULL a_pid, b_pid: none
+-- known), which until version 9 were rows of a table flow_procs (now a view, below); pid 0: a
+-- kernel socket; start: when that process started (ns since boot, 0: unknown), so that pid
+-- and start name one process. client_random, session_chunk (version 10): the flow's first TLS
+-- session and the chunk that holds its ClientHello (NULL: none); its other sessions are rows
+-- of tls_sessions_extra. In the flow's own row, a new flow's owners and session cost no b-tree
+-- entry of their own: until version 9 they were three (two owners, a session) in WITHOUT
+-- ROWID tables, each with its statement's work per row and its page splits, about a third of
+-- the index's work per TLS session (BENCHMARKS.md, i18rows).
 CREATE TABLE IF NOT EXISTS flows (
 	id       INTEGER PRIMARY KEY,
 	proto    INTEGER NOT NULL,
@@ -85,7 +94,25 @@ CREATE TABLE IF NOT EXISTS flows (
 	bytes    INTEGER NOT NULL DEFAULT 0,
 	first_chunk INTEGER NOT NULL,
 	last_chunk  INTEGER NOT NULL,
-	chunk_runs  BLOB
+	chunk_runs  BLOB,
+	a_pid       INTEGER,
+	a_tid       INTEGER,
+	a_uid       INTEGER,
+	a_gid       INTEGER,
+	a_comm      TEXT,
+	a_cgroup_id INTEGER,
+	a_netns     INTEGER,
+	a_start     INTEGER,
+	b_pid       INTEGER,
+	b_tid       INTEGER,
+	b_uid       INTEGER,
+	b_gid       INTEGER,
+	b_comm      TEXT,
+	b_cgroup_id INTEGER,
+	b_netns     INTEGER,
+	b_start     INTEGER,
+	client_random BLOB,
+	session_chunk INTEGER
 );
 CREATE INDEX IF NOT EXISTS flows_by_last_chunk ON flows(last_chunk);
 -- Version 7: flows are found by address and port through chunk_flow_keys, not four indexes
@@ -112,39 +139,37 @@ CREATE TABLE IF NOT EXISTS chunk_flow_keys (
 	filter   BLOB NOT NULL
 );
 
--- the process owning each local end of a flow (pid 0 with valid: a kernel socket); start: when
--- that process started (ns since boot, 0: unknown), so pid and start name one process.
-CREATE TABLE IF NOT EXISTS flow_procs (
-	flow_id   INTEGER NOT NULL,
-	side      INTEGER NOT NULL,
-	pid       INTEGER NOT NULL,
-	tid       INTEGER NOT NULL,
-	uid       INTEGER NOT NULL,
-	gid       INTEGER NOT NULL,
-	comm      TEXT NOT NULL,
-	cgroup_id INTEGER NOT NULL DEFAULT 0,
-	netns     INTEGER NOT NULL DEFAULT 0,
-	start     INTEGER NOT NULL DEFAULT 0,
-	PRIMARY KEY (flow_id, side)
-) WITHOUT ROWID;
+-- The process owning each local end of a flow, one row per flow and side, as the table of that
+-- name was until version 9: a view of the flows' owner columns, for queries by hand and older
+-- scripts. ecap itself reads the columns (a flow's range through flows' key, never this view:
+-- it reads every flow).
+CREATE VIEW IF NOT EXISTS flow_procs(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, netns,
+				     start) AS
+	SELECT id, 0, a_pid, a_tid, a_uid, a_gid, a_comm, a_cgroup_id, a_netns, a_start FROM flows
+	WHERE a_pid IS NOT NULL
+	UNION ALL
+	SELECT id, 1, b_pid, b_tid, b_uid, b_gid, b_comm, b_cgroup_id, b_netns, b_start FROM flows
+	WHERE b_pid IS NOT NULL;
 -- Until version 6, flow_procs had indexes by pid, comm and uid: three entries per owner and
--- flow. Version 7 finds an owner's flows through owner_flows instead.
+-- flow. Version 7 finds an owner's flows through owner_flows instead. (Version 10 drops the
+-- table: the statements below do nothing on a view.)
 DROP INDEX IF EXISTS flow_procs_by_pid;
 DROP INDEX IF EXISTS flow_procs_by_comm;
 DROP INDEX IF EXISTS flow_procs_by_uid;
 
 -- (version 7) Where each owner's flows are: rows per distinct (pid, start, uid, comm, netns) of
--- flow_procs, each for a run of its flow ids first_flow..last_flow. A selection by owner finds
--- the owner's rows here, then reads flow_procs by key over each run and keeps the rows that
--- match exactly: a run only narrows where to look (other owners' flows inside it are read and
+-- the flows' owners, each for a run of its flow ids first_flow..last_flow. A selection by owner
+-- finds the owner's rows here, then reads flows by key over each run (their owner columns,
+-- since version 10; flow_procs by key before) and keeps the flows with a side that matches
+-- exactly: a run only narrows where to look (other owners' flows inside it are read and
 -- left out), so runs may cover more than needed, never less. index_add_chunk writes one row
 -- per owner and chunk (more when the owner's flow ids in the chunk lie more than
 -- OWNER_RUN_GAP = 64 apart, schema/owner_ranges.h), not one per flow, and reads none: a
 -- process making connection after connection costs a row per chunk, and a selection reads
--- about as many flow_procs rows as it finds, however long the owner lived. Rows go when their
+-- about as many flows as it finds, however long the owner lived. Rows go when their
 -- owner has no flow left in them (retention; and since version 8 when a flow passes to another
--- owner, flow_procs_owner_moved below); a first_flow below the flows left costs nothing
--- (the read starts at the first flow_procs row there is).
+-- owner, flows_owner_moved below); a first_flow below the flows left costs nothing
+-- (the read starts at the first flow there is).
 CREATE TABLE IF NOT EXISTS owner_flows (
 	pid        INTEGER NOT NULL,
 	start      INTEGER NOT NULL,
@@ -163,18 +188,32 @@ CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start, last_fl
 -- (version 8) A flow end whose owner changes (its record came again with another process):
 -- the former owner's row that covered it goes when no flow of that owner is left in its run,
 -- as retention does for the flows it deletes; before, such a row stayed for good. Fires only
--- when the owner changed (flow_procs is written only then, index.c ST_PROC), and a rebuild
--- makes the same changes in the same order.
-CREATE TRIGGER IF NOT EXISTS flow_procs_owner_moved AFTER UPDATE ON flow_procs
-WHEN (old.pid, old.start, old.uid, old.comm, old.netns) IS NOT
-     (new.pid, new.start, new.uid, new.comm, new.netns)
+-- when an owner changed (index.c writes the owner columns of a flow it holds only then), and a
+-- rebuild makes the same changes in the same order. Until version 9 a trigger on flow_procs
+-- (flow_procs_owner_moved), since version 10 on the flows' owner columns.
+CREATE TRIGGER IF NOT EXISTS flows_owner_moved AFTER UPDATE OF a_pid, a_start, a_uid, a_comm,
+	a_netns, b_pid, b_start, b_uid, b_comm, b_netns ON flows
 BEGIN
-	DELETE FROM owner_flows WHERE comm = old.comm AND uid = old.uid AND pid = old.pid AND
-		start = old.start AND netns = old.netns AND first_flow <= old.flow_id AND
-		last_flow >= old.flow_id AND NOT EXISTS (SELECT 1 FROM flow_procs p WHERE
-		p.flow_id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
-		p.comm = old.comm AND p.uid = old.uid AND p.pid = old.pid AND
-		p.start = old.start AND p.netns = old.netns);
+	DELETE FROM owner_flows WHERE old.a_pid IS NOT NULL AND
+		(old.a_pid, old.a_start, old.a_uid, old.a_comm, old.a_netns) IS NOT
+		(new.a_pid, new.a_start, new.a_uid, new.a_comm, new.a_netns) AND
+		comm = old.a_comm AND uid = old.a_uid AND pid = old.a_pid AND
+		start = old.a_start AND netns = old.a_netns AND first_flow <= old.id AND
+		last_flow >= old.id AND NOT EXISTS (SELECT 1 FROM flows p WHERE
+		p.id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
+		((p.a_comm, p.a_uid, p.a_pid, p.a_start, p.a_netns) = (old.a_comm, old.a_uid,
+		old.a_pid, old.a_start, old.a_netns) OR (p.b_comm, p.b_uid, p.b_pid, p.b_start,
+		p.b_netns) = (old.a_comm, old.a_uid, old.a_pid, old.a_start, old.a_netns)));
+	DELETE FROM owner_flows WHERE old.b_pid IS NOT NULL AND
+		(old.b_pid, old.b_start, old.b_uid, old.b_comm, old.b_netns) IS NOT
+		(new.b_pid, new.b_start, new.b_uid, new.b_comm, new.b_netns) AND
+		comm = old.b_comm AND uid = old.b_uid AND pid = old.b_pid AND
+		start = old.b_start AND netns = old.b_netns AND first_flow <= old.id AND
+		last_flow >= old.id AND NOT EXISTS (SELECT 1 FROM flows p WHERE
+		p.id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
+		((p.a_comm, p.a_uid, p.a_pid, p.a_start, p.a_netns) = (old.b_comm, old.b_uid,
+		old.b_pid, old.b_start, old.b_netns) OR (p.b_comm, p.b_uid, p.b_pid, p.b_start,
+		p.b_netns) = (old.b_comm, old.b_uid, old.b_pid, old.b_start, old.b_netns)));
 END;
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.
@@ -242,12 +281,21 @@ CREATE INDEX IF NOT EXISTS containers_by_pod ON containers(pod_name);
 -- Since version 8 a session is found through its flow only: its chunk lies within the flow's
 -- first_chunk..last_chunk, retention deletes it with its flow, the fleet shipper sends it
 -- with its flow. Until version 7 an index by chunk_id (an entry per session) served both.
-CREATE TABLE IF NOT EXISTS tls_sessions (
+-- Since version 10 a flow's first session is in its row (flows.client_random, session_chunk)
+-- and only its others are rows of tls_sessions_extra (a renegotiation, a ClientHello seen
+-- again with another random; and a session indexed before its flow's row, or whose flow's row
+-- held a session already); until version 9 every session was a row of a table tls_sessions,
+-- now a view of both. A (flow, client_random) is in one of the two places, once.
+CREATE TABLE IF NOT EXISTS tls_sessions_extra (
 	client_random BLOB NOT NULL,
 	flow_id       INTEGER NOT NULL,
 	chunk_id      INTEGER NOT NULL,
 	PRIMARY KEY (flow_id, client_random)
 ) WITHOUT ROWID;
+CREATE VIEW IF NOT EXISTS tls_sessions(client_random, flow_id, chunk_id) AS
+	SELECT client_random, id, session_chunk FROM flows WHERE client_random IS NOT NULL
+	UNION ALL
+	SELECT client_random, flow_id, chunk_id FROM tls_sessions_extra;
 DROP INDEX IF EXISTS tls_sessions_by_chunk;
 
 -- The secrets of one TLS session that the DSB of chunk chunk_id holds: one row per session

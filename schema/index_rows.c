@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * index_rows.c - the virtual tables through which index_add_chunk() writes a chunk's rows of
- * flows, flow_procs, owner_flows, processes and tls_sessions with one statement per table
- * (index_rows.h), and those five tables' columns and statements.
+ * flows (with their owners and first TLS session), owner_flows and processes with one
+ * statement per table, and the owners of flows the index holds with one per side
+ * (index_rows.h): their columns and statements.
  */
 #include "index_rows.h"
 
@@ -138,6 +139,31 @@ static void result_u64(sqlite3_context *ctx, uint64_t v)
 	sqlite3_result_int64(ctx, (sqlite3_int64)v);
 }
 
+/* Owner column k (0 pid, 1 tid, 2 uid, 3 gid, 4 comm, 5 cgroup_id, 6 netns, 7 start) of p, a
+ * flow's side; NULL when p is NULL (no owner known). */
+static void owner_value(sqlite3_context *ctx, const struct ecap_proc *p, int k)
+{
+	if (!p)
+		return; /* NULL */
+	switch (k) {
+	case 0: sqlite3_result_int64(ctx, p->pid); break;
+	case 1: sqlite3_result_int64(ctx, p->tid); break;
+	case 2: sqlite3_result_int64(ctx, p->uid); break;
+	case 3: sqlite3_result_int64(ctx, p->gid); break;
+	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
+	case 4:
+		sqlite3_result_text(ctx, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
+				    SQLITE_STATIC);
+		break;
+	case 5: result_u64(ctx, p->cgroup_id); break;
+	case 6: sqlite3_result_int64(ctx, p->netns); break;
+	default: result_u64(ctx, p->start_ns); break;
+	}
+}
+
+#define OWNER_COLUMNS(s) \
+	s "_pid, " s "_tid, " s "_uid, " s "_gid, " s "_comm, " s "_cgroup_id, " s "_netns, " s "_start"
+
 static void flow_column(sqlite3_context *ctx, const void *row, int col)
 {
 	const struct index_flow_row *r = row;
@@ -157,8 +183,17 @@ static void flow_column(sqlite3_context *ctx, const void *row, int col)
 	case 11: result_u64(ctx, r->first_chunk); break;
 	case 12: result_u64(ctx, r->last_chunk); break;
 	/* a non-NULL pointer: an empty list is an empty blob, not NULL (chunk_runs.h) */
-	default: sqlite3_result_blob(ctx, r->runs_len ? (const void *)r->runs : "",
+	case 13: sqlite3_result_blob(ctx, r->runs_len ? (const void *)r->runs : "",
 				     (int)r->runs_len, SQLITE_STATIC); break;
+	case 30:
+		if (r->client_random)
+			sqlite3_result_blob(ctx, r->client_random, 32, SQLITE_STATIC);
+		break;
+	case 31:
+		if (r->client_random)
+			result_u64(ctx, r->session_chunk);
+		break;
+	default: owner_value(ctx, r->owner[(col - 14) / 8], (col - 14) % 8); break;
 	}
 }
 
@@ -167,11 +202,14 @@ static void flow_column(sqlite3_context *ctx, const void *row, int col)
 const struct index_rows_def index_flow_rows = {
 	.name = "ecap_flow_rows",
 	.declare = "CREATE TABLE x(id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, "
-		   "last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs)",
+		   "last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs, "
+		   OWNER_COLUMNS("a") ", " OWNER_COLUMNS("b") ", client_random, session_chunk)",
 	.insert = "INSERT OR IGNORE INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, "
-		  "first_ns, last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs) SELECT "
-		  "id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, last_ns, packets, "
-		  "bytes, first_chunk, last_chunk, chunk_runs FROM ecap_flow_rows",
+		  "first_ns, last_ns, packets, bytes, first_chunk, last_chunk, chunk_runs, "
+		  OWNER_COLUMNS("a") ", " OWNER_COLUMNS("b") ", client_random, session_chunk) "
+		  "SELECT id, proto, family, addr_a, port_a, addr_b, port_b, first_ns, last_ns, "
+		  "packets, bytes, first_chunk, last_chunk, chunk_runs, " OWNER_COLUMNS("a") ", "
+		  OWNER_COLUMNS("b") ", client_random, session_chunk FROM ecap_flow_rows",
 	.column = flow_column,
 	.size = sizeof(struct index_flow_row),
 };
@@ -179,40 +217,34 @@ const struct index_rows_def index_flow_rows = {
 static void proc_column(sqlite3_context *ctx, const void *row, int col)
 {
 	const struct index_proc_row *r = row;
-	const struct ecap_proc *p = r->p;
-	switch (col) {
-	case 0: result_u64(ctx, r->flow_id); break;
-	case 1: sqlite3_result_int(ctx, r->side); break;
-	case 2: sqlite3_result_int64(ctx, p->pid); break;
-	case 3: sqlite3_result_int64(ctx, p->tid); break;
-	case 4: sqlite3_result_int64(ctx, p->uid); break;
-	case 5: sqlite3_result_int64(ctx, p->gid); break;
-	/* cut as owner_flows' comm is (owner_ranges_add): the two must compare equal */
-	case 6:
-		sqlite3_result_text(ctx, p->comm, (int)strnlen(p->comm, sizeof(p->comm) - 1),
-				    SQLITE_STATIC);
-		break;
-	case 7: result_u64(ctx, p->cgroup_id); break;
-	case 8: sqlite3_result_int64(ctx, p->netns); break;
-	default: result_u64(ctx, p->start_ns); break;
-	}
+	if (col == 0)
+		result_u64(ctx, r->flow_id);
+	else
+		owner_value(ctx, r->p, col - 1);
 }
 
-/* An owner is written only when new or other than the row's (a record stored again in each
- * segment names the same owners: no write, and no trigger). */
-const struct index_rows_def index_proc_rows = {
-	.name = "ecap_proc_rows",
-	.declare = "CREATE TABLE x(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, netns, "
-		   "start)",
-	.insert = "INSERT INTO flow_procs(flow_id, side, pid, tid, uid, gid, comm, cgroup_id, "
-		  "netns, start) SELECT flow_id, side, pid, tid, uid, gid, comm, cgroup_id, netns, "
-		  "start FROM ecap_proc_rows WHERE true "
-		  "ON CONFLICT(flow_id, side) DO UPDATE SET pid = excluded.pid, "
-		  "tid = excluded.tid, uid = excluded.uid, gid = excluded.gid, "
-		  "comm = excluded.comm, cgroup_id = excluded.cgroup_id, netns = excluded.netns, "
-		  "start = excluded.start WHERE (pid, tid, uid, gid, comm, cgroup_id, netns, start) "
-		  "IS NOT (excluded.pid, excluded.tid, excluded.uid, excluded.gid, excluded.comm, "
-		  "excluded.cgroup_id, excluded.netns, excluded.start)",
+/* The owner of a side of a flow the index holds, one row per flow: written only when other
+ * than the row's (a record stored again in each segment names the same owners: no write, and
+ * no trigger). */
+#define OWNER_UPDATE(s) \
+	"UPDATE flows SET " s "_pid = r.pid, " s "_tid = r.tid, " s "_uid = r.uid, " s "_gid = " \
+	"r.gid, " s "_comm = r.comm, " s "_cgroup_id = r.cgroup_id, " s "_netns = r.netns, " s  \
+	"_start = r.start FROM ecap_owner_" s "_rows AS r WHERE flows.id = r.flow_id AND ("      \
+	OWNER_COLUMNS(s) ") IS NOT (r.pid, r.tid, r.uid, r.gid, r.comm, r.cgroup_id, r.netns, "  \
+	"r.start)"
+
+const struct index_rows_def index_owner_a_rows = {
+	.name = "ecap_owner_a_rows",
+	.declare = "CREATE TABLE x(flow_id, pid, tid, uid, gid, comm, cgroup_id, netns, start)",
+	.insert = OWNER_UPDATE("a"),
+	.column = proc_column,
+	.size = sizeof(struct index_proc_row),
+};
+
+const struct index_rows_def index_owner_b_rows = {
+	.name = "ecap_owner_b_rows",
+	.declare = "CREATE TABLE x(flow_id, pid, tid, uid, gid, comm, cgroup_id, netns, start)",
+	.insert = OWNER_UPDATE("b"),
 	.column = proc_column,
 	.size = sizeof(struct index_proc_row),
 };
@@ -241,25 +273,6 @@ const struct index_rows_def index_owner_rows = {
 		  "last_flow = excluded.last_flow WHERE excluded.last_flow > last_flow",
 	.column = owner_column,
 	.size = sizeof(struct owner_range),
-};
-
-static void session_column(sqlite3_context *ctx, const void *row, int col)
-{
-	const struct chunkmeta_session *s = row;
-	if (col == 0)
-		sqlite3_result_blob(ctx, s->client_random, 32, SQLITE_STATIC);
-	else
-		result_u64(ctx, s->flow_id);
-}
-
-/* Every row is new (index.c add_sessions); IGNORE as for flows. */
-const struct index_rows_def index_session_rows = {
-	.name = "ecap_session_rows",
-	.declare = "CREATE TABLE x(client_random, flow_id)",
-	.insert = "INSERT OR IGNORE INTO tls_sessions(client_random, flow_id, chunk_id) "
-		  "SELECT client_random, flow_id, ?1 FROM ecap_session_rows",
-	.column = session_column,
-	.size = sizeof(struct chunkmeta_session),
 };
 
 /* A text field of a record: NUL-terminated by the decoder, never read past its array. */

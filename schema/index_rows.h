@@ -50,22 +50,27 @@ static inline void index_rows_set(struct index_rows *rows, const void *v, size_t
 
 /* The sources of the per-session tables, in the order of index.c's enum. */
 
-/* flows: a new flow's row with the totals gathered for it so far (index.c add_flows). */
+/* flows: a new flow's row with the totals gathered for it so far, its owners (the last known
+ * of each side among the chunk's records of it) and its first session in the chunk (index.c
+ * add_flows). */
 struct index_flow_row {
 	const struct flow_record *f;
 	uint64_t first_ns, last_ns, packets, bytes, first_chunk, last_chunk;
 	const uint8_t *runs; /* chunk_runs (chunk_runs.h), runs_len bytes */
 	size_t runs_len, runs_off;
+	const struct ecap_proc *owner[2]; /* side A, side B; NULL: none known */
+	const uint8_t *client_random;     /* 32 bytes; NULL: no session */
+	uint64_t session_chunk;
 };
 extern const struct index_rows_def index_flow_rows;
 
-/* flow_procs: the owner of one side of a flow. */
+/* The owner of one side of a flow the index holds (index_owner_a_rows: side A, _b_: side B),
+ * one row per flow. */
 struct index_proc_row {
 	uint64_t flow_id;
 	const struct ecap_proc *p;
-	int side;
 };
-extern const struct index_rows_def index_proc_rows;
+extern const struct index_rows_def index_owner_a_rows, index_owner_b_rows;
 
 /* owner_flows: struct owner_range (owner_ranges.h) as it is. */
 extern const struct index_rows_def index_owner_rows;
@@ -73,9 +78,5 @@ extern const struct index_rows_def index_owner_rows;
 /* processes: struct ecap_proc_info (records.h) as it is; the statement's ?1 is the chunk's
  * id. */
 extern const struct index_rows_def index_procinfo_rows;
-
-/* tls_sessions: struct chunkmeta_session (chunkmeta.h) as it is; the statement's ?1 is the
- * chunk's id. */
-extern const struct index_rows_def index_session_rows;
 
 #endif

@@ -58,10 +58,13 @@ void lz4blocks_enc_free(struct lz4blocks_enc *e);
 int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size);
 /* Append one block of len bytes (1..LZ4BLOCKS_MAX). */
 int lz4blocks_put(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len);
-/* One block of text that compresses (a section header, a key log): the default search every
- * time, stored as is only when that does not shrink it; the back-off and the search speed
- * that lz4blocks_put adapts to the data neither apply nor change. */
+/* One block of text that compresses (a section header): the default search every time,
+ * stored as is only when that does not shrink it; the back-off and the search speed that
+ * lz4blocks_put adapts to the data neither apply nor change. */
 int lz4blocks_put_text(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src, size_t len);
+/* The same for a block of key log lines, at the key log's own search speed (lz4blocks.c). */
+int lz4blocks_put_keylog(struct lz4blocks_enc *e, struct buf *out, const uint8_t *src,
+			 size_t len);
 /* The same as lz4blocks_put into the frame being written; a block stored as is stays at src (a ref), which
  * must stay valid until the frame is written. */
 int lz4blocks_put_frame(struct lz4blocks_enc *e, const uint8_t *src, size_t len);

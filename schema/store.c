@@ -298,6 +298,8 @@ static int init_writer(struct store *s)
 		err = chunk_builder_init(&s->cb_spare);
 	if (!err)
 		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
+	if (!err && !s->opt.buffered_writes)
+		err = chunk_writer_stage(s->writer);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	s->cb.run = s->cb_spare.run = &s->run;

@@ -48,6 +48,8 @@ struct owner_cache {
 	struct cached_proc procs[PROC_SLOTS];
 	struct cached_ctr ctrs[CTR_SLOTS];
 	struct cached_link links[LINK_SLOTS]; /* by pre_id */
+	bool any_link;          /* a link was ever cached: else no flow record looks (a host
+				 * without NAT between namespaces never pays the slot's miss) */
 };
 
 static struct cached_proc *proc_slot(struct owner_cache *oc, uint32_t pid, uint64_t start)
@@ -126,6 +128,7 @@ int store_put_flow_link(struct store *s, const struct flow_link *link)
 		struct cached_link *k = link_slot(oc, link->pre_id);
 		k->link = *link;
 		k->epoch = store_flow_epoch(s);
+		oc->any_link = true;
 	}
 	return 0;
 }
@@ -135,6 +138,8 @@ int store_put_flow_link(struct store *s, const struct flow_link *link)
 static int bring_link(struct store *s, uint64_t id)
 {
 	uint32_t epoch = store_flow_epoch(s);
+	if (!s->owners->any_link)
+		return 0;
 	struct cached_link *k = link_slot(s->owners, id);
 	if (!k->epoch || k->epoch == epoch || k->link.pre_id != id)
 		return 0;

@@ -250,11 +250,13 @@ static void pods_where(struct query *q, const struct flow_filter *f)
 	q_sql(q, ")");
 }
 
-/* a.col: a column of the owner alias a ("o" for owner_flows, "p" for flow_procs) */
+/* a.col: a column of the owner alias a ("o" for owner_flows); or, for a prefix of a flow's
+ * owner columns ending in '_' ("p.a_" for side A of flows p, "p.b_"), a.a_col */
 static void q_col(struct query *q, const char *a, const char *col)
 {
 	q_sql(q, a);
-	q_sql(q, ".");
+	if (a[0] && a[strlen(a) - 1] != '_')
+		q_sql(q, ".");
 	q_sql(q, col);
 }
 
@@ -342,8 +344,8 @@ static void pid_where(struct query *q, const struct flow_filter *f, const char *
 }
 
 /* The conditions of a selection by owner on the owner a: "o" (an owner_flows row, which
- * narrows where to look) or "p" (a flow_procs row, the exact test); both have the columns
- * pid, start, uid, comm and netns. */
+ * narrows where to look) or "p.a_", "p.b_" (a side of flow p's owners, the exact test); all
+ * have the columns pid, start, uid, comm and netns. */
 static void owner_terms(struct query *q, const struct flow_filter *f, const char *a)
 {
 	if (f->n_netns) {
@@ -382,21 +384,32 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
 }
 
 /*
- * "FROM ... WHERE ..." of the flow_procs rows `p` whose owner the filter selects: the owner's
+ * "FROM ... WHERE ..." of the flows `p` with an owner the filter selects: the owner's
  * owner_flows rows `o` first (by pid, comm, uid or the processes selected, through their
- * keys and indexes), then flow_procs by key over each row's flow range, keeping the rows that
- * match exactly: of that row's owner (so that a flow comes once, from its own owner's row,
- * not again from every other selected owner's range it lies in), and of the filter. CROSS
- * JOIN keeps that order whatever the planner's statistics say: the other way round would
- * read all of flow_procs.
+ * keys and indexes), then flows by key over each row's flow range, keeping the flows with a
+ * side that matches exactly: of that row's owner (so that a flow comes once, from its own
+ * owner's row, not again from every other selected owner's range it lies in), and of the
+ * filter. CROSS JOIN keeps that order whatever the planner's statistics say: the other way
+ * round would read all of flows.
  */
 static void owned_from(struct query *q, const struct flow_filter *f)
 {
-	q_sql(q, " FROM owner_flows o CROSS JOIN flow_procs p "
-		 "ON p.flow_id BETWEEN o.first_flow AND o.last_flow WHERE p.pid = o.pid AND "
-		 "p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND p.netns = o.netns");
+	static const char *const side[2] = { "p.a_", "p.b_" };
+	q_sql(q, " FROM owner_flows o CROSS JOIN flows p "
+		 "ON p.id BETWEEN o.first_flow AND o.last_flow WHERE (");
+	static const char *const owner_cols[] = { "pid", "start", "uid", "comm", "netns" };
+	for (int i = 0; i < 2; i++) {
+		q_sql(q, i ? ") OR (" : "(");
+		for (size_t c = 0; c < sizeof(owner_cols) / sizeof(owner_cols[0]); c++) {
+			q_sql(q, c ? " AND " : "");
+			q_col(q, side[i], owner_cols[c]);
+			q_sql(q, " = ");
+			q_col(q, "o", owner_cols[c]);
+		}
+		owner_terms(q, f, side[i]);
+	}
+	q_sql(q, "))");
 	owner_terms(q, f, "o");
-	owner_terms(q, f, "p");
 }
 
 static bool by_owner(const struct flow_filter *f)
@@ -500,7 +513,7 @@ static void flow_where(struct query *q, const struct flow_filter *f,
 	}
 	if (by_owner(f)) {
 		/* the flows an owner matches, and one hop through NAT links either way */
-		q_sql(q, " AND f.id IN (WITH owned(id) AS MATERIALIZED (SELECT p.flow_id");
+		q_sql(q, " AND f.id IN (WITH owned(id) AS MATERIALIZED (SELECT p.id");
 		owned_from(q, f);
 		q_sql(q, ") SELECT id FROM owned UNION SELECT l.post_flow FROM owned w CROSS JOIN "
 			 "flow_links l ON l.pre_flow = w.id UNION SELECT l.pre_flow FROM owned w "
@@ -524,15 +537,20 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	sqlite3_stmt *st = NULL;
 	int n = 0;
 
-	/* pid's owner_flows rows, then its flows in their ranges (as owned_from) */
-	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM owner_flows o "
-		  "CROSS JOIN flow_procs p ON p.flow_id BETWEEN o.first_flow AND o.last_flow "
-		  "LEFT JOIN processes x ON x.pid = p.pid AND x.start = p.start WHERE o.start != 0 "
-		  "AND p.start = o.start AND o.pid = ");
+	/* pid's owner_flows rows, then its flows in their ranges (as owned_from), either side */
+	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM (");
+	for (int side = 0; side < 2; side++) {
+		q_sql(&q, side ? " UNION ALL SELECT p.b_start" : "SELECT p.a_start");
+		q_sql(&q, " AS start, p.id AS flow_id FROM owner_flows o CROSS JOIN flows p ON "
+			  "p.id BETWEEN o.first_flow AND o.last_flow WHERE o.start != 0 AND o.pid = ");
+		q_int(&q, pid);
+		q_sql(&q, side ? " AND p.b_start = o.start AND p.b_pid = "
+			       : " AND p.a_start = o.start AND p.a_pid = ");
+		q_int(&q, pid);
+	}
+	q_sql(&q, ") p LEFT JOIN processes x ON x.pid = ");
 	q_int(&q, pid);
-	q_sql(&q, " AND p.pid = ");
-	q_int(&q, pid);
-	q_sql(&q, " AND p.flow_id IN (SELECT f.id");
+	q_sql(&q, " AND x.start = p.start WHERE p.flow_id IN (SELECT f.id");
 	int err = flow_ranges(s, f, &r);
 	flows_from(&q, r);
 	flow_where(&q, f, r);
@@ -592,11 +610,11 @@ static void read_blob16(sqlite3_stmt *st, int col, uint8_t *out)
 
 #define FLOW_SELECT                                                                           \
 	"SELECT f.id, f.proto, f.family, f.addr_a, f.port_a, f.addr_b, f.port_b, f.first_ns, "  \
-	"f.last_ns, f.packets, f.bytes, a.pid, a.tid, a.uid, a.gid, a.comm, a.cgroup_id, "     \
-	"a.netns, b.pid, b.tid, b.uid, b.gid, b.comm, b.cgroup_id, b.netns, a.start, b.start"
-#define FLOW_OWNERS                                                                           \
-	" LEFT JOIN flow_procs a ON a.flow_id = f.id AND a.side = 0"                           \
-	" LEFT JOIN flow_procs b ON b.flow_id = f.id AND b.side = 1"
+	"f.last_ns, f.packets, f.bytes, f.a_pid, f.a_tid, f.a_uid, f.a_gid, f.a_comm, "         \
+	"f.a_cgroup_id, f.a_netns, f.b_pid, f.b_tid, f.b_uid, f.b_gid, f.b_comm, f.b_cgroup_id, " \
+	"f.b_netns, f.a_start, f.b_start"
+/* the owners are columns of the flow's row since index schema 10 (index.sql) */
+#define FLOW_OWNERS ""
 #define FLOW_COLUMNS FLOW_SELECT " FROM flows f" FLOW_OWNERS
 
 static void read_flow(sqlite3_stmt *st, struct flow_info *fi)

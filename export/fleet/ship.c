@@ -257,7 +257,7 @@ static int copy_table(struct shipper *sh, const struct shiptable *t, uint64_t lo
 		      uint64_t *rows)
 {
 	struct buf *b = &sh->line;
-	char sql[1024], hostcol[32];
+	char sql[2048], hostcol[32];
 	size_t off;
 	sqlite3_stmt *st;
 	int err = 0, rc;

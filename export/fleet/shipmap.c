@@ -6,14 +6,17 @@
  *   chunks      id in the batch
  *   flows       last_chunk in the batch: new flows and flows whose totals grew (each group
  *               commit moves a flow's last_chunk to the chunk that holds its new packets)
- *   procs       the owners of those flows (with the start that names their process)
+ *   procs       the owners of those flows (with the start that names their process): since
+ *               index schema 10 columns of the flows' rows
  *   processes   what was recorded of a process: records carried by a chunk in the batch (a
  *               record stored again moves its last_chunk, and is shipped again)
  *   containers  what the runtime said of the containers those process records name (the
  *               index table of issue 15, schema 5: skipped where the index has none)
- *   tls         the TLS sessions of those flows, as SHA-256(client_random) (a session's chunk
- *               lies within its flow's chunks since index schema 8, so the flow whose
- *               last_chunk is in a batch brings its sessions, again when it grows, as procs)
+ *   tls         the TLS sessions of those flows (the first in the flow's row, the others in
+ *               tls_sessions_extra, since index schema 10), as SHA-256(client_random) (a
+ *               session's chunk lies within its flow's chunks since index schema 8, so the
+ *               flow whose last_chunk is in a batch brings its sessions, again when it
+ *               grows, as procs)
  *   links       NAT links (two flows that are one connection) carried by a chunk in the
  *               batch (the index table of issue 15, schema 5: skipped where the index has
  *               none)
@@ -57,7 +60,7 @@ static const struct shipcol flow_cols[] = {
 static const struct shipcol proc_cols[] = {
 	{ "p.flow_id", "flow_id", SC_INT },
 	{ "p.side", "side", SC_INT },
-	{ "f.first_ns", "first_ts", SC_TS },
+	{ "p.first_ns", "first_ts", SC_TS },
 	{ "p.pid", "pid", SC_INT },
 	{ "p.tid", "tid", SC_INT },
 	{ "p.uid", "uid", SC_INT },
@@ -113,6 +116,14 @@ static const struct shipcol link_cols[] = {
 	{ "chunk_id", "chunk_id", SC_INT },
 };
 
+/* The owners of side s (0 A, 1 B: n) of the flows whose last_chunk is in the batch, from
+ * their rows' columns (index.sql, schema 10), as rows of flow_procs */
+#define PROCS_OF_SIDE(s, n)                                                                 \
+	"SELECT id AS flow_id, " n " AS side, first_ns, " s "_pid AS pid, " s "_tid AS tid, " \
+	s "_uid AS uid, " s "_gid AS gid, " s "_comm AS comm, " s "_cgroup_id AS cgroup_id, " \
+	s "_netns AS netns, " s "_start AS start FROM flows WHERE " s "_pid IS NOT NULL AND " \
+	"last_chunk > ?1 AND last_chunk <= ?2"
+
 const struct shiptable shipmap_tables[] = {
 	{ "ecap_interfaces", "FROM interfaces WHERE ?1 >= 0 AND ?2 >= 0", "(host_id, id)", NULL,
 	  iface_cols, N(iface_cols), -1, NULL },
@@ -121,8 +132,7 @@ const struct shiptable shipmap_tables[] = {
 	{ "ecap_flows", "FROM flows WHERE last_chunk > ?1 AND last_chunk <= ?2",
 	  "(host_id, id, first_ts)", "host_id, id", flow_cols, N(flow_cols), 6, NULL },
 	{ "ecap_procs",
-	  "FROM flows f JOIN flow_procs p ON p.flow_id = f.id "
-	  "WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2",
+	  "FROM (" PROCS_OF_SIDE("a", "0") " UNION ALL " PROCS_OF_SIDE("b", "1") ") p",
 	  "(host_id, flow_id, side, first_ts)", "host_id, flow_id, side", proc_cols, N(proc_cols),
 	  2, NULL },
 	{ "ecap_processes", "FROM processes WHERE last_chunk > ?1 AND last_chunk <= ?2",
@@ -132,8 +142,10 @@ const struct shiptable shipmap_tables[] = {
 	  "AND last_chunk <= ?2)",
 	  "(host_id, id)", NULL, container_cols, N(container_cols), -1, "containers" },
 	{ "ecap_tls_sessions",
-	  "FROM flows f JOIN tls_sessions t ON t.flow_id = f.id "
-	  "WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2",
+	  "FROM (SELECT id AS flow_id, client_random, session_chunk AS chunk_id FROM flows WHERE "
+	  "client_random IS NOT NULL AND last_chunk > ?1 AND last_chunk <= ?2 UNION ALL "
+	  "SELECT t.flow_id, t.client_random, t.chunk_id FROM flows f JOIN tls_sessions_extra t "
+	  "ON t.flow_id = f.id WHERE f.last_chunk > ?1 AND f.last_chunk <= ?2) t",
 	  "(host_id, flow_id, cr_sha256)", NULL, tls_cols, N(tls_cols), -1, NULL },
 	{ "ecap_flow_links", "FROM flow_links WHERE chunk_id > ?1 AND chunk_id <= ?2",
 	  "(host_id, pre_flow, post_flow)", NULL, link_cols, N(link_cols), -1, "flow_links" },

@@ -82,6 +82,21 @@ copy_old R
 structure R/index.db > rebuilt.schema
 diff -u rebuilt.schema migrated.schema > schema.diff ||
 	fail "the migrated index's schema is not a new index's: $(cat schema.diff)"
+# and the same owners and sessions in the same places (schema 10: the flows' columns, the
+# sessions past a flow's first in tls_sessions_extra), and the same owner_flows rows
+rows() {
+	sqlite3 "$1/index.db" "SELECT id, a_pid, a_tid, a_uid, a_gid, a_comm, a_cgroup_id, a_netns,
+		a_start, b_pid, b_tid, b_uid, b_gid, b_comm, b_cgroup_id, b_netns, b_start,
+		hex(client_random), session_chunk FROM flows ORDER BY id;
+		SELECT flow_id, hex(client_random), chunk_id FROM tls_sessions_extra ORDER BY 1, 2;
+		SELECT * FROM owner_flows ORDER BY comm, uid, pid, start, netns, first_flow;"
+}
+rows O > migrated.rows
+rows R > rebuilt.rows
+diff -u rebuilt.rows migrated.rows > rows.diff ||
+	fail "the migrated index's owners and sessions are not a rebuilt one's: $(head -20 rows.diff)"
+assert_eq 14 "$(sqlite3 O/index.db 'SELECT count(*) FROM tls_sessions')" \
+	"the fixture's sessions after the migration"
 answers R
 
 # the migrated store takes new chunks, and verifies whole
@@ -95,4 +110,4 @@ answers R
 "$ECAP_EXPORT" -q --store R --pid 100005 -o before.pcapng 2>exp.err || fail "export: $(cat exp.err)"
 assert_eq "$(before_isb before.pcapng)" "$(before_isb again.pcapng)" \
 	"export --pid 100005 after new chunks, SHA-256 between its SHB and its statistics"
-info "an index of schema 8 migrated to $current: 5 exports and 2 listings as ecap at e280f6e gave them, and so after ecap-fsck --rebuild"
+info "an index of schema 8 migrated to $current: 5 exports and 2 listings as ecap at e280f6e gave them, the rows of a rebuilt index, and so after ecap-fsck --rebuild"

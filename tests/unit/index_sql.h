@@ -55,5 +55,14 @@ static inline void index_exec(const char *dir, const char *sql)
 	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 }
+/* tests/index_to_v9.sql: SQL that turns an index of schema 10 into schema 9's layout (see
+ * there); older layouts are made from it. */
+extern const char index_to_v9_sql[];
+
+/* The index of the store in dir turned into schema 9's layout (index_to_v9_sql). */
+static inline void index_to_v9(const char *dir)
+{
+	index_exec(dir, index_to_v9_sql);
+}
 
 #endif

@@ -174,6 +174,9 @@ static char *dump(struct index *ix)
 		"SELECT * FROM owner_flows ORDER BY comm, uid, pid, start, netns, first_flow",
 		"SELECT hex(client_random), flow_id, chunk_id FROM tls_sessions "
 		"ORDER BY flow_id, client_random",
+		"SELECT id, hex(client_random), session_chunk FROM flows ORDER BY id",
+		"SELECT hex(client_random), flow_id, chunk_id FROM tls_sessions_extra "
+		"ORDER BY flow_id, client_random",
 		"SELECT chunk_id, ids_lo, ids_hi, hex(ids), hex(filter) FROM chunk_flow_keys "
 		"ORDER BY chunk_id",
 		"SELECT id, segment, offset, length, hex(flows), near_secrets FROM chunks ORDER BY id",
@@ -214,8 +217,7 @@ static char *index_chunks(const char *dir, bool one_by_one)
 	if (one_by_one)
 		exec(ix, "INSERT INTO flows(id, proto, family, addr_a, port_a, addr_b, port_b, "
 			 "first_ns, last_ns, first_chunk, last_chunk) VALUES (" FAR_FLOW ", 0, 0, "
-			 "x'', 0, x'', 0, 0, 0, 0, 0);"
-			 "INSERT INTO tls_sessions VALUES (x'00', " FAR_FLOW ", 0)");
+			 "x'', 0, x'', 0, 0, 0, 0, 0)");
 	struct chunk_meta m1 = chunk(1, c1_flows, 5, c1_sessions, 4, c1_stats, 2);
 	struct chunk_meta m2 = chunk(2, c2_flows, 4, c2_sessions, 3, c2_stats, 3);
 	struct chunk_meta m3 = chunk(3, c3_flows, 1, c3_sessions, 1, NULL, 0);
@@ -230,8 +232,7 @@ static char *index_chunks(const char *dir, bool one_by_one)
 	assert_int_equal(index_add_chunk(ix, &m3, NULL, 0, false), 0);
 	assert_int_equal(index_commit(ix), 0);
 	if (one_by_one)
-		exec(ix, "DELETE FROM flows WHERE id = " FAR_FLOW ";"
-			 "DELETE FROM tls_sessions WHERE flow_id = " FAR_FLOW);
+		exec(ix, "DELETE FROM flows WHERE id = " FAR_FLOW);
 	char *d = dump(ix);
 	index_close(ix);
 	return d;
@@ -300,10 +301,66 @@ static void test_same_rows(void **state)
 					"chunk_flow_keys ORDER BY chunk_id)"), 1);
 }
 
+/* The tables, columns, indexes, views and triggers of the index in dir, as text. */
+static void structure(const char *dir, char *out, size_t len)
+{
+	index_text(dir, "SELECT group_concat(x, char(10)) FROM (SELECT m.type || '|' || m.name || "
+			"'|' || coalesce(c.cid || '|' || c.name || '|' || c.type || '|' || c.\"notnull\" "
+			"|| '|' || coalesce(c.dflt_value, '') || '|' || c.pk, m.sql) AS x FROM "
+			"sqlite_master m LEFT JOIN pragma_table_xinfo(m.name) c ON m.type = 'table' "
+			"WHERE m.name NOT LIKE 'sqlite_%' ORDER BY m.type, m.name, c.cid)", out, len);
+}
+
+/* Version 10 keeps a flow's owners and first session in its row (index.sql): an index of
+ * version 9 (made from a new one by tests/index_to_v9.sql, flow_procs and tls_sessions
+ * tables), migrated, holds the same rows as before in the same places (flow 3's first session
+ * by chunk in its row, its second in tls_sessions_extra) and has a new index's structure. */
+static void test_migrate_9(void **state)
+{
+	struct fixture *f = *state;
+	char batch[96], old[96], path[128], err[256];
+	static char new_structure[32768], migrated_structure[32768];
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	snprintf(batch, sizeof(batch), "%s/batch", f->dir);
+	snprintf(old, sizeof(old), "%s/old", f->dir);
+	make_chunks();
+	char *a = index_chunks(batch, false);
+	char *b = index_chunks(old, false);
+	structure(batch, new_structure, sizeof(new_structure));
+	index_to_v9(old);
+	assert_int_equal(index_int(old, "PRAGMA user_version"), 9);
+	assert_int_equal(index_int(old, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+				    "AND name IN ('flow_procs', 'tls_sessions')"), 2);
+	/* the rows of version 9's tables: what the new index's views show */
+	assert_int_equal(index_int(old, "SELECT count(*) FROM flow_procs"),
+			 index_int(batch, "SELECT count(*) FROM flow_procs"));
+	assert_int_equal(index_int(old, "SELECT count(*) FROM tls_sessions"), 7);
+	struct index *ix;
+	snprintf(path, sizeof(path), "%s/index.db", old);
+	assert_int_equal(index_open(path, false, true, &ix, err, sizeof(err)), 0);
+	char *c = dump(ix);
+	index_close(ix);
+	assert_int_equal(index_int(old, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_string_equal(a, b);
+	assert_string_equal(a, c);
+	structure(old, migrated_structure, sizeof(migrated_structure));
+	assert_string_equal(new_structure, migrated_structure);
+	assert_int_equal(index_int(old, "SELECT session_chunk * 1000 + unicode(hex(client_random)) "
+				    "FROM flows WHERE id = 3"), 1065); /* 'A' of A1..., chunk 1 */
+	assert_int_equal(index_int(old, "SELECT chunk_id FROM tls_sessions_extra WHERE flow_id = 3 "
+				    "AND client_random = x'e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1e1"
+				    "e1e1e1e1e1e1e1e1e1e1e1e1'"), 2);
+	free(a);
+	free(b);
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_same_rows, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_9, tmp_store_setup,
 						tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -367,6 +367,7 @@ static void test_owner_migration(void **state)
 	size_t total = check_selections(f->dir, &m);
 	/* (no secrets here, so the near secrets' part of version 7 is the column alone) */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks WHERE near_secrets"), 0);
+	index_to_v9(f->dir);
 	index_exec(f->dir, "ALTER TABLE chunks DROP COLUMN near_secrets; DROP TRIGGER "
 			   "flow_procs_owner_moved; DROP TABLE owner_flows;"
 			   "CREATE INDEX flow_procs_by_pid ON flow_procs(pid);"
@@ -408,6 +409,7 @@ static void test_container_index_9(void **state)
 	size_t total = check_selections(f->dir, &m);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM processes"), 3);
 	assert_int_equal(container_entries(f->dir), 2);
+	index_to_v9(f->dir);
 	index_exec(f->dir, "DROP INDEX processes_by_container; CREATE INDEX "
 			   "processes_by_container ON processes(container_id); "
 			   "PRAGMA user_version = 8;");

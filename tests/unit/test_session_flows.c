@@ -300,6 +300,7 @@ static void test_migrate_from_7(void **state)
 	assert_int_equal(store_get_stats(s, &sb), 0);
 	store_close(s);
 	char sql[256];
+	index_to_v9(f->dir);
 	snprintf(sql, sizeof(sql), "CREATE INDEX tls_sessions_by_chunk ON tls_sessions(chunk_id);"
 		 "UPDATE flows SET last_chunk = %lld WHERE id = 1; PRAGMA user_version = 7;",
 		 (long long)a_chunk - 1);

@@ -1046,7 +1046,9 @@ static void index_to_v6(const char *dir)
 	store_close(s);
 	char *msg = NULL;
 	/* and the flows' four indexes by address and port instead of the chunks' flow keys */
-	int rc = sqlite3_exec(db, "ALTER TABLE chunks DROP COLUMN near_secrets; "
+	int rc = sqlite3_exec(db, index_to_v9_sql, NULL, NULL, &msg);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "ALTER TABLE chunks DROP COLUMN near_secrets; "
 			      "DROP TRIGGER flow_procs_owner_moved; DROP TABLE owner_flows; "
 			      "CREATE INDEX flow_procs_by_pid ON flow_procs(pid); "
 			      "CREATE INDEX flow_procs_by_comm ON flow_procs(comm); "

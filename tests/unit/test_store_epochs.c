@@ -372,6 +372,7 @@ static void test_migrate_7(void **state)
 	assert_int_equal(store_close(s), 0);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM settings WHERE key = "
 				   "'flow_keys_own_from'"), 0);
+	index_to_v9(f->dir);
 	index_exec(f->dir, "PRAGMA user_version = 7");
 	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
 	assert_int_equal(store_close(s), 0);
