@@ -42,6 +42,7 @@ const volatile __u32 owner_pid = 0;     /* the recorder; tells live filters from
 const volatile __u64 wakeup_bytes = 0;  /* wake the reader when this much waits; 0: always */
 
 #include "capture_maps.h"
+#include "reader_wake.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
@@ -66,6 +67,8 @@ enum {
 
 static __always_inline __u64 wake_flags(void)
 {
+	if (reader_asleep)
+		return BPF_RB_FORCE_WAKEUP;
 	if (!wakeup_bytes)
 		return 0;
 	if (bpf_ringbuf_query(&packets, BPF_RB_AVAIL_DATA) >= wakeup_bytes)

@@ -49,7 +49,9 @@ struct {
 	__uint(max_entries, 1 << 20);
 } ossl_events SEC(".maps");
 
-/* Wake the reader (which drains every 100 ms anyway) only when 64 KiB wait. */
+/* Wake the reader (which drains every 100 ms anyway) only when 64 KiB wait, or when it sleeps
+ * longer (reader_wake.h). */
+#include "reader_wake.h"
 #define OSSL_WAKE_BYTES (64 * 1024)
 
 struct pending {
@@ -210,8 +212,9 @@ static __always_inline int capture(__u64 id, __u64 ssl, __u32 lib)
 	e->tid = (__u32)id;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	e->lib = lib;
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&ossl_events, BPF_RB_AVAIL_DATA) >= OSSL_WAKE_BYTES ?
-				  BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, reader_wake_flags(bpf_ringbuf_query(&ossl_events, BPF_RB_AVAIL_DATA) >=
+							OSSL_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP :
+									  BPF_RB_NO_WAKEUP));
 	count(OSSL_CNT_EVENTS);
 	return 0;
 discard:

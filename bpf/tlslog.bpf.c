@@ -65,8 +65,10 @@ struct {
 } kl_named SEC(".maps");
 
 /* Secrets come a handful per handshake: wake the reader only when 64 KiB wait
- * (it drains every 100 ms anyway). Exec records wake it at once: it attaches to new programs. */
+ * (it drains every 100 ms anyway), or when it sleeps longer (reader_wake.h). Exec records wake
+ * it at once: it attaches to new programs. */
 #define KL_WAKE_BYTES (64 * 1024)
+#include "reader_wake.h"
 
 __u64 kl_counters[KL_CNT_NR];
 
@@ -109,8 +111,9 @@ static __always_inline int finish(struct keylog_event *e, __u64 p, __u64 len)
 	/* len <= 64 here: the mask keeps it and shows the verifier the bound */
 	if (bpf_probe_read_user(e->secret, len & (2 * KL_SECRET_MAX - 1), (void *)p))
 		goto drop;
-	bpf_ringbuf_submit(e, bpf_ringbuf_query(&kl_events, BPF_RB_AVAIL_DATA) >= KL_WAKE_BYTES ?
-				      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, reader_wake_flags(bpf_ringbuf_query(&kl_events, BPF_RB_AVAIL_DATA) >=
+							KL_WAKE_BYTES ? BPF_RB_FORCE_WAKEUP :
+									BPF_RB_NO_WAKEUP));
 	count(KL_CNT_EVENTS);
 	return 0;
 drop:

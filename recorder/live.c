@@ -9,6 +9,12 @@
  * (socket records before packets, so an owner is known before its flow's packets when both
  * wait), then link notifications (an interface gone or back, live_capture.c); the pipeline
  * is ticked every 100 ms, loss counters read every second, a status line printed every 5 s.
+ * When nothing is recorded and the store waits for no tick (pipeline_wants_tick), the loop
+ * sleeps until its next once-a-second duty instead: it first tells the capture and TLS
+ * programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at once,
+ * then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A quiet
+ * recorder wakes about once a second instead of ten times; what it records still starts
+ * being stored when it comes.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
  * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
  * SIGINT/SIGTERM): detach the TC filters first, drain what the rings still hold, detach the
@@ -422,17 +428,94 @@ static void full_notice(struct live *L, uint64_t now)
 	L->lost_seen = lost;
 }
 
+/* ---- the long sleep (bpf/reader_wake.h) ------------------------------------------------- */
+
+static void set_asleep(struct live *L, bool asleep)
+{
+	live_capture_set_asleep(L->cap, asleep);
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (L->tls)
+		live_tls_set_asleep(L->tls, asleep);
+#endif
+	/* the flags before the rings' positions are read (rings_waiting) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+/* Moves whenever the rings that wake a sleeping loop had records. */
+static unsigned long rings_taken(const struct live *L)
+{
+	unsigned long n = live_capture_taken(L->cap);
+
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (L->tls)
+		n += live_tls_taken(L->tls);
+#endif
+	return n;
+}
+
+static bool rings_waiting(const struct live *L)
+{
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (L->tls && live_tls_waiting(L->tls))
+		return true;
+#endif
+	return live_capture_waiting(L->cap);
+}
+
+/* How long the loop may sleep: POLL_MS, or while nothing is recorded and the store waits for
+ * no tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
+ * Only after a whole poll interval in which those rings had no record: on a host whose
+ * other processes make TLS handshakes all the time (their secrets are read and held, not
+ * stored), a sleep that each record ends would wake the loop more often than the poll.
+ * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
+ * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
+static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned long *taken)
+{
+	unsigned long was = *taken;
+	uint64_t ms, now;
+	int rc;
+
+	*taken = rings_taken(L);
+	if (*taken != was || !live_capture_can_sleep(L->cap) || pipeline_wants_tick(L->p))
+		return POLL_MS;
+	set_asleep(L, true);
+	/* records submitted before the programs saw the flag */
+	rc = drain(L);
+	if (rc < 0 || rings_taken(L) != *taken || pipeline_wants_tick(L->p) || rings_waiting(L)) {
+		set_asleep(L, false);
+		return rc < 0 ? rc : POLL_MS;
+	}
+	*asleep = true;
+	now = live_clock_mono_ns();
+	ms = next_duty > now ? (next_duty - now + 999999) / 1000000 : 0;
+	return ms < POLL_MS ? POLL_MS : ms > 1000 ? 1000 : (int)ms;
+}
+
 static int loop(struct live *L, volatile sig_atomic_t *stop)
 {
-	uint64_t now, last_tick = 0, last_sec = 0, last_status;
+	uint64_t now, next_duty, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
-	int rc, n, i;
+	int rc, n, i, timeout = POLL_MS;
+	unsigned long taken = 0;
+	bool asleep = false;
 
 	last_status = L->start_ns = live_clock_mono_ns();
 	while (!*stop) {
-		n = epoll_wait(L->epfd, evs, 4, POLL_MS);
+		n = epoll_wait(L->epfd, evs, 4, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
+		if (asleep) {
+			/* the tick first: what the drain stores counts its age (the chunk's, a
+			 * held secret's) from now, not from before the sleep */
+			set_asleep(L, false);
+			asleep = false;
+			last_tick = live_clock_mono_ns();
+			rc = containers(L, last_tick);
+			if (rc == 0)
+				rc = pipeline_tick(L->p, last_tick);
+			if (rc < 0)
+				return rc;
+		}
 		rc = drain(L);
 		if (rc < 0)
 			return rc;
@@ -462,7 +545,15 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			last_status = now;
 			status_line(L, false);
 		}
+		next_duty = last_sec + SECOND_NS;
+		if (!L->opt->quiet && last_status + STATUS_NS < next_duty)
+			next_duty = last_status + STATUS_NS;
+		timeout = *stop ? 0 : sleep_ms(L, next_duty, &asleep, &taken);
+		if (timeout < 0)
+			return timeout;
 	}
+	if (asleep)
+		set_asleep(L, false);
 	return 0;
 }
 

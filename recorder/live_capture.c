@@ -138,6 +138,8 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 			strerror(-rc));
 		goto fail;
 	}
+	/* not fatal: without the positions the reader never sleeps past its tick */
+	ring_pos_open(&c->pos, bpf_map__fd(c->skel->maps.packets));
 	if (c->filter) {
 		rc = live_kfilter_new(c->skel, c->filter, &c->kfilter);
 		if (rc < 0)
@@ -182,6 +184,27 @@ int live_capture_perf_fd(const struct live_capture *c)
 int live_capture_consume(struct live_capture *c)
 {
 	return c->any ? live_any_consume(c->any) : 0;
+}
+
+bool live_capture_can_sleep(const struct live_capture *c)
+{
+	return !c->any && c->skel && c->skel->bss && c->pos.map;
+}
+
+void live_capture_set_asleep(struct live_capture *c, bool asleep)
+{
+	if (c->skel && c->skel->bss)
+		__atomic_store_n(&c->skel->bss->reader_asleep, asleep ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+bool live_capture_waiting(const struct live_capture *c)
+{
+	return c->any || ring_pos_waiting(&c->pos);
+}
+
+unsigned long live_capture_taken(const struct live_capture *c)
+{
+	return ring_pos_taken(&c->pos);
 }
 
 int live_capture_on_event(void *ctx, void *data, size_t size)
@@ -335,6 +358,7 @@ void live_capture_free(struct live_capture *c)
 		close(c->link_fd);
 	live_conntrack_free(c);
 	live_any_free(c->any);
+	ring_pos_close(&c->pos);
 	capture_bpf__destroy(c->skel);
 	live_kfilter_free(c->kfilter);
 	live_filter_free(c->filter);

@@ -15,6 +15,7 @@
 #include "decode.h"
 #include "ecap.h"
 #include "live_internal.h"
+#include "ring_pos.h"
 
 #define ARPHRD_ETHER_NR 1
 #define ARPHRD_LOOPBACK_NR 772
@@ -45,6 +46,7 @@ struct live_capture {
 	struct live_udp *udp;
 	const struct live_clock *clock;
 	struct capture_bpf *skel;
+	struct ring_pos pos;          /* the packets ring's positions (the long sleep) */
 	struct conntrack_bpf *ct_skel; /* NULL: not loaded (live_conntrack.c says why) */
 	struct live_filter *filter;
 	struct live_kfilter *kfilter; /* with filter: the kernel side */

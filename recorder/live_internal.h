@@ -188,6 +188,14 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 int live_capture_ring_fd(const struct live_capture *c);
 int live_capture_perf_fd(const struct live_capture *c);
 int live_capture_consume(struct live_capture *c);
+/* The reader's long sleep (bpf/reader_wake.h): whether it may sleep past its 100 ms tick (not
+ * with -i any, whose perf buffers wake the reader only past their watermark); set_asleep
+ * makes the next packet wake it at once; waiting: packets (or a reservation) not taken yet. */
+bool live_capture_can_sleep(const struct live_capture *c);
+void live_capture_set_asleep(struct live_capture *c, bool asleep);
+bool live_capture_waiting(const struct live_capture *c);
+/* The packets ring's bytes taken so far (moves whenever records were read). */
+unsigned long live_capture_taken(const struct live_capture *c);
 int live_capture_on_event(void *ctx, void *data, size_t size);
 /* Once a second: loss counters -> pipeline_drops(); without the link socket, interfaces
  * that went away or came back (live_capture_on_link). */

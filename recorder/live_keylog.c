@@ -28,6 +28,8 @@
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
+#include "ring_pos.h"
+#include "kthread_set.h"
 #include "exec_name.h"
 #include "live_internal.h"
 #include "proc_info.h"
@@ -52,6 +54,8 @@ struct seen_file {
 
 struct live_keylog {
 	struct tlslog_bpf *skel;
+	struct kthread_set kthreads;      /* pids the rescans skip (kthread_set.h) */
+	struct ring_pos pos;              /* kl_events' positions (the long sleep) */
 	live_keylog_fn fn;
 	live_keylog_libssl_fn libssl_fn;  /* with ctx */
 	live_keylog_exe_fn exe_fn;        /* with ctx */
@@ -527,7 +531,7 @@ static void consider_deleted_exe(struct live_keylog *k, const char *pid,
  * asked (and line_fn given the mapping) only for a file no rescan has named yet, or whose
  * line_fn wanted another look. What scan_pid() does with the text otherwise: a file not seen
  * is looked at through /proc/PID/map_files. Returns -ENOTTY when the kernel has no such query
- * (nothing was done), else 0.
+ * (nothing was done), else the number of executable file mappings the process has.
  */
 static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_maps_fn line_fn,
 			    void *ctx)
@@ -535,7 +539,7 @@ static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_
 	char path[128], name[PATH_MAX];
 	struct proc_maps_line ml;
 	uint64_t addr = 0;
-	int fd, rc;
+	int fd, rc, mappings = 0;
 
 	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -546,6 +550,7 @@ static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_
 						NULL);
 		bool done;
 
+		mappings++;
 		if (s && s->named)
 			continue;
 		if (proc_maps_query_name(fd, ml.start, name, sizeof(name)) < 0 || name[0] != '/')
@@ -567,21 +572,43 @@ static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_
 			s->named = 1;
 	}
 	close(fd);
-	return rc == -ENOTTY ? rc : 0;
+	return rc == -ENOTTY ? rc : mappings;
+}
+
+/* A /proc entry's pid (decimal, 1..INT32_MAX), or 0. */
+static uint32_t pid_of(const char *name)
+{
+	unsigned long v = 0;
+
+	for (const char *c = name; *c; c++) {
+		if (!isdigit((unsigned char)*c) || v > INT32_MAX / 10)
+			return 0;
+		v = v * 10 + (unsigned long)(*c - '0');
+	}
+	return v <= INT32_MAX ? (uint32_t)v : 0;
 }
 
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
 {
 	struct dirent *de;
 	DIR *d = opendir("/proc");
+	uint32_t pid;
+	int n;
 
 	if (!d)
 		return;
+	kthread_set_prune(&k->kthreads);
 	while ((de = readdir(d))) {
-		if (!isdigit((unsigned char)de->d_name[0]))
+		pid = pid_of(de->d_name);
+		if (!pid || kthread_set_has(&k->kthreads, pid))
 			continue;
-		if (!k->no_query && rescan_pid_query(k, de->d_name, line_fn, ctx) == -ENOTTY)
-			k->no_query = true;
+		if (!k->no_query) {
+			n = rescan_pid_query(k, de->d_name, line_fn, ctx);
+			if (n == -ENOTTY)
+				k->no_query = true;
+			else if (n == 0 && kthread_set_consider(&k->kthreads, pid) < 0)
+				kthread_set_free(&k->kthreads); /* no memory: skip none */
+		}
 		if (k->no_query)
 			scan_pid(k, de->d_name, false, line_fn, ctx);
 	}
@@ -697,6 +724,8 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 		live_keylog_stop(k);
 		return rc;
 	}
+	/* not fatal: without the positions the reader never sleeps past its tick */
+	ring_pos_open(&k->pos, bpf_map__fd(k->skel->maps.kl_events));
 	learn_own_root(k);
 	k->exec_link = bpf_program__attach(k->skel->progs.kl_exec);
 	if (!k->exec_link)
@@ -735,12 +764,30 @@ uint64_t live_keylog_lost(const struct live_keylog *k)
 	return k && k->skel && k->skel->bss ? k->skel->bss->kl_counters[KL_CNT_RING_FULL] : 0;
 }
 
+void live_keylog_set_asleep(struct live_keylog *k, bool asleep)
+{
+	if (k && k->skel && k->skel->bss)
+		__atomic_store_n(&k->skel->bss->reader_asleep, asleep ? 1 : 0, __ATOMIC_SEQ_CST);
+}
+
+bool live_keylog_waiting(const struct live_keylog *k)
+{
+	return k && ring_pos_waiting(&k->pos);
+}
+
+unsigned long live_keylog_taken(const struct live_keylog *k)
+{
+	return k ? ring_pos_taken(&k->pos) : 0;
+}
+
 void live_keylog_stop(struct live_keylog *k)
 {
 	uint32_t i;
 
 	if (!k)
 		return;
+	ring_pos_close(&k->pos);
+	kthread_set_free(&k->kthreads);
 	bpf_link__destroy(k->exec_link);
 	for (i = 0; i < KL_FILES_MAX; i++)
 		bpf_link__destroy(k->links[i]);

@@ -75,6 +75,14 @@ void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t 
 /* Events the kernel side could not emit (ring full). */
 uint64_t live_keylog_lost(const struct live_keylog *k);
 
+/* The reader's long sleep (bpf/reader_wake.h): while asleep, a secret record wakes it at once.
+ * waiting: whether kl_events holds records not taken (or its positions could not be mapped);
+ * false for NULL. */
+void live_keylog_set_asleep(struct live_keylog *k, bool asleep);
+bool live_keylog_waiting(const struct live_keylog *k);
+/* kl_events' bytes taken so far (moves whenever records were read); 0 for NULL. */
+unsigned long live_keylog_taken(const struct live_keylog *k);
+
 /* Detaches and frees everything; accepts NULL. The ring buffer stays the caller's. */
 void live_keylog_stop(struct live_keylog *k);
 

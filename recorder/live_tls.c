@@ -32,6 +32,7 @@
 #include "hash_words.h"
 #include "le.h"
 #include "live_tls.h"
+#include "ring_pos.h"
 #include "live_internal.h"
 #include "live_keylog.h"
 #include "live_tls_find.h"
@@ -72,6 +73,7 @@ struct known_file {
 struct live_tls {
 	struct openssl_bpf *skel;
 	struct ring_buffer *rb;
+	struct ring_pos pos;        /* ossl_events' positions (the long sleep) */
 	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
 	live_tls_secret_fn fn;
 	/* NULL: handshake traffic secrets are derived as they come (ecap-calibrate --watch) */
@@ -720,6 +722,8 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 			strerror(-rc));
 		goto fail;
 	}
+	/* not fatal: without the positions the reader never sleeps past its tick */
+	ring_pos_open(&t->pos, bpf_map__fd(t->skel->maps.ossl_events));
 	if (live_tls_find_system(sys, sizeof(sys)) == 0)
 		add_path(t, sys);
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
@@ -823,12 +827,30 @@ void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st)
 	st->lost += live_keylog_lost(t->kl);
 }
 
+void live_tls_set_asleep(struct live_tls *t, bool asleep)
+{
+	if (t->skel && t->skel->bss)
+		__atomic_store_n(&t->skel->bss->reader_asleep, asleep ? 1 : 0, __ATOMIC_SEQ_CST);
+	live_keylog_set_asleep(t->kl, asleep);
+}
+
+bool live_tls_waiting(const struct live_tls *t)
+{
+	return ring_pos_waiting(&t->pos) || live_keylog_waiting(t->kl);
+}
+
+unsigned long live_tls_taken(const struct live_tls *t)
+{
+	return ring_pos_taken(&t->pos) + live_keylog_taken(t->kl);
+}
+
 void live_tls_stop(struct live_tls *t)
 {
 	uint32_t i;
 
 	if (!t)
 		return;
+	ring_pos_close(&t->pos);
 	for (i = 0; i < OSSL_LIBS_MAX; i++)
 		detach_lib(t, i);
 	ring_buffer__free(t->rb);

@@ -65,6 +65,16 @@ int live_tls_fd(const struct live_tls *t);
 int live_tls_poll(struct live_tls *t, int timeout_ms);
 
 /*
+ * The reader's long sleep (bpf/reader_wake.h): while asleep, the probes' first record wakes
+ * it at once instead of at a quarter of the ring. waiting: whether a secrets ring holds
+ * records not taken yet, or its positions could not be mapped (then never sleep long).
+ */
+void live_tls_set_asleep(struct live_tls *t, bool asleep);
+bool live_tls_waiting(const struct live_tls *t);
+/* The secrets rings' bytes taken so far (moves whenever records were read). */
+unsigned long live_tls_taken(const struct live_tls *t);
+
+/*
  * fn(ctx, ...) is told the name of every new program that the exec handler opens (see
  * live_keylog_exe_fn), e.g. for proc_owner_exe_named(). Nothing when
  * the key-log probes could not be loaded.

@@ -121,6 +121,7 @@ struct pipeline {
 	struct secret_hold *hold;     /* NULL with keep_all_secrets */
 	uint64_t derived_now;         /* handshakes derived on arrival (derive_keep()) */
 	uint64_t now_mono;            /* the last tick's time */
+	bool expire_more;             /* the last tick's flow expiry stopped at its budget */
 };
 
 void pipeline_options_default(struct pipeline_options *o)
@@ -935,8 +936,13 @@ int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns)
 							     p->opt.secret_hold_ns);
 		p->st.secrets_held = secret_hold_count(p->hold);
 	}
-	flowtable_expire(p->ft, EXPIRE_BUDGET);
+	p->expire_more = flowtable_expire(p->ft, EXPIRE_BUDGET) >= EXPIRE_BUDGET;
 	return store_tick(p->store, now_mono_ns);
+}
+
+bool pipeline_wants_tick(const struct pipeline *p)
+{
+	return p->expire_more || store_wants_tick(p->store);
 }
 
 static void release_tls(void *ctx, struct flow *f)

@@ -141,6 +141,9 @@ int pipeline_drops(struct pipeline *p, uint32_t iface, uint64_t ts_ns, uint64_t 
 
 /* Periodic work: flow expiry, chunk closing and group commit in the store. */
 int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns);
+/* Whether the next pipeline_tick has something to do soon (store_wants_tick, or flows left to
+ * expire past one tick's budget); when false, a tick a second is enough. */
+bool pipeline_wants_tick(const struct pipeline *p);
 
 struct pipeline_stats {
 	uint64_t packets, bytes;

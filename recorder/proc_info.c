@@ -28,6 +28,7 @@
 #define CMDLINE_MAX 4096
 #define CGROUP_FILE_MAX 8192
 #define STARTTIME_FIELD 22 /* proc(5) */
+#define PF_KTHREAD_FLAG 0x00200000ull /* include/linux/sched.h; stat field 9 */
 
 #ifndef NS_GET_MNTNS_ID /* Linux 6.11's uapi: older headers lack it */
 #define NS_GET_MNTNS_ID _IOR(0xb7, 0x5, uint64_t)
@@ -70,46 +71,69 @@ static ssize_t read_file(const char *path, char *buf, size_t size)
 	return got;
 }
 
-int proc_info_start(int pid, uint64_t *start_ns, uint32_t *ppid)
+/*
+ * The numbers of /proc/PID/stat's fields want[0] < want[1] < ... (1-based, as in proc(5); all
+ * after the command name, field 2, whose parentheses may hold anything: it ends at the last
+ * ')'), into out[]. 0, or -errno.
+ */
+static int stat_numbers(int pid, const int *want, unsigned long long *out, int n)
 {
 	char path[64], buf[STAT_MAX];
-	unsigned long long v;
 	const char *p;
 	char *end;
-	ssize_t n;
-	int field;
+	ssize_t got;
+	int field, i = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	n = read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
+	got = read_file(path, buf, sizeof(buf));
+	if (got < 0)
+		return (int)got;
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EINVAL;
 	p++;
 	/* p is before field 3 (state); fields are separated by single spaces */
-	for (field = 3; field <= STARTTIME_FIELD; field++) {
+	for (field = 3; i < n; field++) {
 		while (*p == ' ')
 			p++;
 		if (!*p)
 			return -EINVAL;
-		if (field == 4 || field == STARTTIME_FIELD) {
+		if (field == want[i]) {
 			errno = 0;
-			v = strtoull(p, &end, 10);
+			out[i] = strtoull(p, &end, 10);
 			if (errno || end == p)
 				return -EINVAL;
-			if (field == 4 && ppid)
-				*ppid = v > UINT32_MAX ? 0 : (uint32_t)v;
-			if (field == STARTTIME_FIELD) {
-				if (v > UINT64_MAX / proc_info_tick_ns())
-					return -EINVAL;
-				*start_ns = v * proc_info_tick_ns();
-			}
+			i++;
 		}
 		while (*p && *p != ' ')
 			p++;
 	}
 	return 0;
+}
+
+int proc_info_start(int pid, uint64_t *start_ns, uint32_t *ppid)
+{
+	static const int want[] = { 4, STARTTIME_FIELD };
+	unsigned long long v[2];
+	int rc = stat_numbers(pid, want, v, 2);
+
+	if (rc < 0)
+		return rc;
+	if (ppid)
+		*ppid = v[0] > UINT32_MAX ? 0 : (uint32_t)v[0];
+	if (v[1] > UINT64_MAX / proc_info_tick_ns())
+		return -EINVAL;
+	*start_ns = v[1] * proc_info_tick_ns();
+	return 0;
+}
+
+int proc_info_kthread(int pid)
+{
+	static const int want[] = { 9 }; /* flags */
+	unsigned long long flags;
+	int rc = stat_numbers(pid, want, &flags, 1);
+
+	return rc < 0 ? rc : (flags & PF_KTHREAD_FLAG) ? 1 : 0;
 }
 
 void proc_info_printable(char *dst, size_t size, const char *src, size_t n)

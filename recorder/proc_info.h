@@ -23,6 +23,10 @@ uint64_t proc_info_tick_ns(void);
  * parent's pid when ppid is not NULL. -errno when it cannot be read. */
 int proc_info_start(int pid, uint64_t *start_ns, uint32_t *ppid);
 
+/* 1 when pid is a kernel thread (PF_KTHREAD in /proc/PID/stat's flags), 0 when not, -errno
+ * when that cannot be read. Says nothing of whether pid still names the same thread after. */
+int proc_info_kthread(int pid);
+
 /*
  * Reads what /proc says about pid into *out. When start_ns is not 0 it must be pid's start
  * time, else the pid now names another process and -ESRCH is returned (nothing is kept of a

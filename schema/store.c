@@ -745,6 +745,11 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	return 0;
 }
 
+bool store_wants_tick(const struct store *s)
+{
+	return s->chunk_opened_mono || s->inflight || s->age_closed || s->txn_open || s->ix_behind;
+}
+
 int store_sync(struct store *s)
 {
 	s->now_mono = mono_now();

@@ -113,6 +113,11 @@ int store_put_container(struct store *s, const struct ecap_container *c);
 int store_put_drops(struct store *s, uint32_t iface, uint64_t ts_ns, uint64_t count);
 /* Call at least a few times a second: closes an old chunk, commits, applies retention. */
 int store_tick(struct store *s, uint64_t now_mono_ns);
+/* Whether the next store_tick has something to do soon: a chunk that closes by its age, one
+ * with the writer thread, index rows to commit, chunks the index is behind on. When false,
+ * ticking once a second is enough (retention runs every 2 s, the index's upkeep every 10 min),
+ * and nothing stored so far waits for a tick to be durable. */
+bool store_wants_tick(const struct store *s);
 /* Close the open chunk and make everything durable now. */
 int store_sync(struct store *s);
 /* Sets store_options.drop_when_full on an open writer. */

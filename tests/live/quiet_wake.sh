@@ -1,0 +1,109 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# quiet_wake.sh - a recorder with nothing to record sleeps until its next once-a-second duty
+# instead of waking every 100 ms, and the first packet after a quiet spell still wakes it at
+# once (bpf/reader_wake.h). ecap-rec records lo of a network namespace made here (no other
+# traffic, no TLS probes, no container runtimes). Checks: over 4 quiet seconds its main thread
+# sleeps (voluntary context switches) at most 5 times a second (ten before: the 100 ms tick; 1-2 here);
+# four times, after 2.5 s of quiet and right after the main thread went back to sleep, one UDP
+# datagram to a new port is in the index (its flow row) within 1.5 s, the record -> queryable
+# promise (without the wakeup it would wait for the next duty first: about 2 s in all); and
+# the status line still comes every 5 s. Then, with the TLS probes, the host's own handshakes
+# (not recorded) wake it no more than its 100 ms poll would.
+source "$ECAP_SRC/tests/lib.sh"
+source "$ECAP_SRC/tests/live/live_lib.sh"
+need_live
+need_cmd ip
+
+NS="ecap-quiet-$$"
+S=$T/store
+cleanup_cmd "ip netns del $NS 2>/dev/null"
+ip netns add "$NS" || skip "cannot create network namespaces here"
+ip -n "$NS" link set lo up
+
+ip netns exec "$NS" "$ECAP_REC" -i lo --store "$S" --no-tls --container-api none 2>"$T/rec.log" &
+REC_PID=$!
+cleanup_pid "$REC_PID"
+wait_for "$T/rec.log" "recording on" "$REC_PID" "ecap-rec"
+sleep 2
+
+switches() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$REC_PID/task/$REC_PID/status"; }
+A=$(switches)
+sleep 4
+B=$(switches)
+info "quiet: the main thread slept $((B - A)) times in 4 s"
+[ $((B - A)) -le 20 ] || fail "a quiet recorder woke $((B - A)) times in 4 s (at most 20)"
+
+# Right after the main thread went back to sleep (its count of sleeps moved): without the
+# wakeup the datagram would wait for the next duty, about a second, then the chunk's age.
+asleep_again() {
+	local a b
+	a=$(switches)
+	for _ in $(seq 300); do
+		sleep 0.01
+		b=$(switches)
+		[ "$b" != "$a" ] && return 0
+	done
+	fail "the recorder's main thread did not sleep again within 3 s"
+}
+PORT=$(free_port)
+for i in 1 2 3 4; do
+	sleep 2.5
+	P=$((PORT + i))
+	asleep_again
+	# the time the datagram left (python's start is not the recorder's)
+	T0=$(ip netns exec "$NS" python3 -c "import socket, time
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'quiet', ('127.0.0.1', $P))
+print(time.time_ns())")
+	MS=
+	for _ in $(seq 80); do
+		N=$(sql "$S" "SELECT count(*) FROM flows WHERE proto = 17 AND
+			(port_a = $P OR port_b = $P)" 2>/dev/null || echo 0)
+		if [ "${N:-0}" -ge 1 ]; then
+			MS=$((($(date +%s%N) - T0) / 1000000))
+			break
+		fi
+		sleep 0.05
+	done
+	[ -n "$MS" ] || fail "the datagram to port $P is not in the index after 4 s"
+	info "datagram $i after 2.5 s of quiet: in the index after $MS ms"
+	[ "$MS" -le 1500 ] || fail "datagram $i: in the index after $MS ms (at most 1500)"
+done
+
+rec_stop
+assert_accounting "$T/rec.log"
+LINES=$(grep -c "^ecap-rec: [0-9]* packets" "$T/rec.log")
+info "$LINES status lines in about 20 s"
+assert_ge 3 "$LINES" "status lines (one every 5 s)"
+
+# The host's own TLS handshakes (an s_time loop in a second namespace, not recorded) come to
+# the recorder through its probes, hundreds a second: they must not end a sleep each (a sleep
+# is taken only after a whole quiet poll interval), so the recorder wakes about as often as
+# its 100 ms poll, as before the long sleep (without that rule: 700 times a second here).
+command -v openssl >/dev/null || skip "openssl is not installed (the first part passed)"
+NS2="ecap-quiet2-$$"
+cleanup_cmd "ip netns del $NS2 2>/dev/null"
+ip netns add "$NS2"
+ip -n "$NS2" link set lo up
+(cd "$T" && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout key.pem -out cert.pem -days 1 -subj /CN=localhost 2>/dev/null) ||
+	fail "cannot make a certificate"
+TPORT=$(free_port)
+in_ns "$NS2" "$T/srv.log" openssl s_server -quiet -www -accept "$TPORT" -cert "$T/cert.pem" \
+	-key "$T/key.pem"
+rm -rf "$S"
+ip netns exec "$NS" "$ECAP_REC" -i lo --store "$S" --container-api none 2>"$T/rec2.log" &
+REC_PID=$!
+cleanup_pid "$REC_PID"
+wait_for "$T/rec2.log" "recording on" "$REC_PID" "ecap-rec"
+grep -q "tls: watching" "$T/rec2.log" || skip "no OpenSSL probe attached (the first part passed)"
+in_ns "$NS2" "$T/stime.log" openssl s_time -connect "127.0.0.1:$TPORT" -new -www / -time 6
+STIME=$BG_PID
+sleep 1.5
+A=$(switches)
+sleep 4
+B=$(switches)
+wait "$STIME" || fail "s_time failed: $(tail -3 "$T/stime.log")"
+info "host TLS load ($(grep -o '^[0-9]* connections' "$T/stime.log" | head -1)): the main thread slept $((B - A)) times in 4 s"
+[ $((B - A)) -le 120 ] || fail "the host's TLS handshakes woke the recorder $((B - A)) times in 4 s (at most 120)"
+rec_stop
+info "ok: a quiet recorder wakes about once a second; a packet after quiet wakes it at once"
