@@ -32,11 +32,7 @@ nat_net_test "$C" "$H" "$O" 181 i18sock-br i18sock-up
 for p in "$IN" "$OUT_PORT"; do
 	in_ns "$O" "$T/http-$p.log" python3 -m http.server "$p" --bind 10.181.2.2 \
 		--directory "$T/www"
-	for i in $(seq 50); do
-		ip netns exec "$C" curl -s -o /dev/null --max-time 1 "http://10.181.2.2:$p/" && break
-		[ "$i" -lt 50 ] || fail "port $p does not answer from the container"
-		sleep 0.1
-	done
+	nat_net_answers "$C" "http://10.181.2.2:$p/"
 done
 
 # run NAME FILTER: one recording; sets CLIENT (inside the filter), OUTSIDE (the pids of

@@ -34,11 +34,7 @@ in_ns "$O" "$T/http-out.log" python3 -m http.server "$PORT" --bind 10.157.2.2 \
 in_ns "$H" "$T/http-host.log" python3 -m http.server "$LOCAL_PORT" --bind 10.157.1.1 \
 	--directory "$T/www"
 for url in "http://10.157.2.2:$PORT/" "http://10.157.1.1:$LOCAL_PORT/"; do
-	for i in $(seq 50); do
-		ip netns exec "$C" curl -s -o /dev/null --max-time 1 "$url" && break
-		[ "$i" -lt 50 ] || fail "$url does not answer from the container"
-		sleep 0.1
-	done
+	nat_net_answers "$C" "$url"
 done
 
 in_ns "$H" "$T/rec.log" "$ECAP_REC" -i i15nat-br -i i15nat-up --store "$T/s" --no-tls
