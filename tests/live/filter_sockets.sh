@@ -32,7 +32,7 @@ nat_net_test "$C" "$H" "$O" 181 i18sock-br i18sock-up
 for p in "$IN" "$OUT_PORT"; do
 	in_ns "$O" "$T/http-$p.log" python3 -m http.server "$p" --bind 10.181.2.2 \
 		--directory "$T/www"
-	nat_net_answers "$C" "http://10.181.2.2:$p/"
+	ns_answers "$C" "http://10.181.2.2:$p/"
 done
 
 # run NAME FILTER: one recording; sets CLIENT (inside the filter), OUTSIDE (the pids of
@@ -77,10 +77,7 @@ for i in range(3):
 	wait "$CLIENT" || fail "the container's curl to port $IN failed"
 	cmp -s "$T/got-$name" "$T/www/page.txt" || fail "the curl got other bytes"
 	sleep 1.5 # the socket records and a chunk closed by its age
-	kill -TERM "$REC_PID"
-	rc=0
-	wait "$REC_PID" || rc=$?
-	[ "$rc" -eq 0 ] || { cat "$T/$name.log" >&2; fail "ecap-rec exited $rc"; }
+	rec_stop "$T/$name.log"
 	kill "$EARLY" 2>/dev/null
 	wait "$EARLY" 2>/dev/null || true
 }

@@ -129,18 +129,10 @@ cleanup_pid "$!"
 ip netns exec "${NS[C]}" python3 -m http.server 8080 --bind "${IP[C]}" --directory "$T/www" \
 	>/dev/null 2>&1 &
 cleanup_pid "$!"
-get() { # NS URL
-	local k
-	for k in $(seq 50); do
-		ip netns exec "$1" curl -s -o /dev/null --max-time 2 "$2" && return 0
-		sleep 0.1
-	done
-	fail "curl $2 in $1 failed"
-}
-get "${NS[A]}" "http://${IP[B]}:8080/data.txt"
-get "${NS[A]}" "http://${IP[C]}:8080/data.txt"
-get "${NS[B]}" "http://127.0.0.1:8081/data.txt"
-get "${NS[A]}" "http://${IP[B]}:8080/"
+ns_answers "${NS[A]}" "http://${IP[B]}:8080/data.txt"
+ns_answers "${NS[A]}" "http://${IP[C]}:8080/data.txt"
+ns_answers "${NS[B]}" "http://127.0.0.1:8081/data.txt"
+ns_answers "${NS[A]}" "http://${IP[B]}:8080/"
 sleep 1.5
 for h in "${HOSTS[@]}"; do
 	eval "kill -TERM \$REC_$h; wait \$REC_$h" || fail "ecap-rec of $h failed"

@@ -98,12 +98,22 @@ any_start() {
 	fail "ecap-rec -i any not ready after 20 s"
 }
 
-# rec_stop: SIGTERM, and the exit status must be 0.
+# rec_stop [LOG]: SIGTERM, and the exit status must be 0 (else LOG, if given, is shown).
 rec_stop() {
 	local rc=0
 	kill -TERM "$REC_PID"
 	wait "$REC_PID" || rc=$?
-	[ "$rc" -eq 0 ] || fail "ecap-rec exited $rc after SIGTERM"
+	[ "$rc" -eq 0 ] || { [ -z "${1:-}" ] || cat "$1" >&2; fail "ecap-rec exited $rc after SIGTERM"; }
+}
+
+# ns_answers NS URL: waits (5 s at most) until URL answers a curl from network namespace NS.
+ns_answers() {
+	local i
+	for i in $(seq 50); do
+		ip netns exec "$1" curl -s -o /dev/null --max-time 2 "$2" && return 0
+		sleep 0.1
+	done
+	fail "$2 does not answer from namespace $1"
 }
 
 # tcpdump_start OUT.pcap LOG IFACE FILTER...: TCPDUMP_PID; returns once it listens.

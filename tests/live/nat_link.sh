@@ -34,7 +34,7 @@ in_ns "$O" "$T/http-out.log" python3 -m http.server "$PORT" --bind 10.157.2.2 \
 in_ns "$H" "$T/http-host.log" python3 -m http.server "$LOCAL_PORT" --bind 10.157.1.1 \
 	--directory "$T/www"
 for url in "http://10.157.2.2:$PORT/" "http://10.157.1.1:$LOCAL_PORT/"; do
-	nat_net_answers "$C" "$url"
+	ns_answers "$C" "$url"
 done
 
 in_ns "$H" "$T/rec.log" "$ECAP_REC" -i i15nat-br -i i15nat-up --store "$T/s" --no-tls
@@ -54,10 +54,7 @@ cmp -s "$T/got1" "$T/www/page.txt" || fail "the NATed curl got other bytes"
 cmp -s "$T/got2" "$T/www/page.txt" || fail "the other curl got other bytes"
 sleep 1.5 # the socket records and a chunk closed by its age
 
-kill -TERM "$REC_PID"
-rc=0
-wait "$REC_PID" || rc=$?
-[ "$rc" -eq 0 ] || { cat "$T/rec.log" >&2; fail "ecap-rec exited $rc"; }
+rec_stop "$T/rec.log"
 grep -q "1 flows linked through NAT" "$T/rec.log" ||
 	{ cat "$T/rec.log" >&2; fail "the recorder did not link one flow through NAT"; }
 

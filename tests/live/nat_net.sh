@@ -55,16 +55,6 @@ nat_net_test() {
 	[ "$rc" -eq 0 ] || skip "cannot make the network namespaces and veths here"
 }
 
-# nat_net_answers NS URL: waits (5 s at most) until URL answers a curl from namespace NS.
-nat_net_answers() {
-	local i
-	for i in $(seq 50); do
-		ip netns exec "$1" curl -s -o /dev/null --max-time 1 "$2" && return 0
-		sleep 0.1
-	done
-	fail "$2 does not answer from namespace $1"
-}
-
 # nat_pid_export STORE PID OUT: ecap-export --pid PID of STORE into OUT must hold the two flows
 # of one NATed connection (before and after), every packet commented with PID; prints the
 # packet count.
