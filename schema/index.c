@@ -504,31 +504,30 @@ static int migrate_10_flow_rows(struct index *ix)
 			"b_comm = p.comm, b_cgroup_id = p.cgroup_id, b_netns = p.netns, "
 			"b_start = p.start FROM flow_procs p WHERE p.flow_id = flows.id AND "
 			"p.side = 1;"
-			"CREATE TEMP TABLE first_sessions AS SELECT flow_id, client_random, chunk_id "
-			"FROM (SELECT *, row_number() OVER (PARTITION BY flow_id ORDER BY chunk_id, "
-			"client_random) AS n FROM tls_sessions) WHERE n = 1 AND flow_id IN (SELECT id "
-			"FROM flows);"
+			"CREATE TEMP TABLE ranked_sessions AS SELECT flow_id, client_random, chunk_id, "
+			"row_number() OVER (PARTITION BY flow_id ORDER BY chunk_id, client_random) = 1 "
+			"AND flow_id IN (SELECT id FROM flows) AS first FROM tls_sessions;"
 			"UPDATE flows SET client_random = s.client_random, session_chunk = s.chunk_id "
-			"FROM temp.first_sessions s WHERE s.flow_id = flows.id;"
+			"FROM temp.ranked_sessions s WHERE s.first AND s.flow_id = flows.id;"
 			"INSERT INTO tls_sessions_extra(client_random, flow_id, chunk_id) SELECT "
-			"client_random, flow_id, chunk_id FROM tls_sessions t WHERE NOT EXISTS (SELECT 1 "
-			"FROM temp.first_sessions s WHERE s.flow_id = t.flow_id AND "
-			"s.client_random = t.client_random) ORDER BY flow_id, client_random;"
-			"DROP TABLE temp.first_sessions;"
+			"client_random, flow_id, chunk_id FROM temp.ranked_sessions WHERE NOT first "
+			"ORDER BY flow_id, client_random;"
+			"DROP TABLE temp.ranked_sessions;"
 			"DROP TABLE flow_procs;"
 			"DROP TABLE tls_sessions;");
 	return err ? err : exec(ix, index_sql);
 }
 
 /* One step per version, all inside one transaction. Another process may have migrated the
- * index since its version was read: the version is read again under the write lock. */
-static int index_migrate(struct index *ix)
+ * index since its version was read: the version is read again under the write lock. On an
+ * error, why says SQLite's reason (read before the ROLLBACK, which clears it). */
+static int index_migrate(struct index *ix, char *why, size_t whylen)
 {
 	int64_t from;
 	int err = exec(ix, "BEGIN IMMEDIATE");
 	if (!err && !(err = index_scalar(ix, "PRAGMA user_version", 0, &from)) &&
-	    from == INDEX_SCHEMA_VERSION)
-		return exec(ix, "COMMIT");
+	    from == INDEX_SCHEMA_VERSION && !(err = exec(ix, "COMMIT")))
+		return 0;
 	if (err)
 		goto out;
 	if (from < 1 || from > 9)
@@ -586,9 +585,10 @@ static int index_migrate(struct index *ix)
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
 		err = exec(ix, buf);
 	}
-	if (!err)
-		return exec(ix, "COMMIT");
+	if (!err && !(err = exec(ix, "COMMIT")))
+		return 0;
 out:
+	snprintf(why, whylen, "%s", err == -EPROTO ? "unknown version" : sqlite3_errmsg(ix->db));
 	exec(ix, "ROLLBACK");
 	return err;
 }
@@ -603,17 +603,25 @@ out:
  * a prepared statement allocates and frees its cursors: about 18 allocations per TLS session
  * recorded, 4,100 instructions of index_add_chunk with the statistics (bench_sessions).
  *
- * Statement journals in memory up to 4 MiB (SQLite's default: 64 KiB). A statement that writes
- * several rows and may abort (an upsert: the owners of a chunk, index_rows.h) keeps a copy of
- * each page it changes; past the limit SQLite moves it to a temporary file in /var/tmp, which
- * then stays a file, written with two system calls per page, for the rest of the transaction
- * (bench_sessions measured 0.7 writes per session with two-row statements, before issue 17).
- * A chunk's owner rows land on as many leaves as it has owners; 4 MiB holds 1,000 pages.
+ * Statement journals in memory, always (SQLite's default: in memory up to 64 KiB). A statement
+ * that writes several rows and may abort (an upsert: the owners of a chunk, index_rows.h) keeps
+ * a copy of each page it changes as it was before the statement; past the spill threshold
+ * SQLite moves it to a temporary file in /var/tmp, which then stays a file, written with two
+ * system calls per page, for the rest of the transaction (bench_sessions measured 0.7 writes
+ * per session with two-row statements, before issue 17). A threshold above 128 KiB cannot be
+ * used with Debian 12's SQLite (3.40): its spill writes the in-memory journal in one call of
+ * the threshold's size, which the default VFS cuts to 17 bits, and the statement then fails
+ * with SQLITE_FULL ("database or disk is full"). With a threshold of 4 MiB the 9 -> 10
+ * migration of an index of 1,000,000 sessions failed at its DROP TABLE, and so would have any
+ * chunk or retention drop whose statement changes more than 1,000 pages (unit.index_rows:
+ * test_big_statement). In memory, a journal holds at most one copy of each page a statement
+ * changes: a chunk's rows, a retention drop's, or a migration step's table (the 9 -> 10
+ * migration of 1,000,000 sessions: 134 MB at most, in 23 s of CPU).
  */
 static void sqlite_settings(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20);
+	sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
 }
 
 int index_open(const char *path, bool create, bool may_migrate, struct index **out, char *err,
@@ -671,9 +679,10 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 		e = -ESTALE;
 		goto fail;
 	}
-	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix))) {
+	char why[256] = "";
+	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix, why, sizeof(why)))) {
 		snprintf(err, errlen, "%s: cannot migrate index from version %lld: %s", path,
-			 (long long)version, e == -EPROTO ? "unknown version" : sqlite3_errmsg(ix->db));
+			 (long long)version, why);
 		goto fail;
 	}
 	*out = ix;
