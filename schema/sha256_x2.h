@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * sha256_x2.h - SHA-256 of two messages at once: the data blocks of a chunk (chunk_digest.c).
+ * sha256_x2.h - SHA-256 of two or four messages at once: the data blocks of a chunk
+ * (chunk_digest.c).
  *
  * One SHA-256 stream is bound by the latency of the CPU's SHA round instruction (each 64-byte
  * step waits for the one before); two independent messages, their rounds interleaved, keep
@@ -22,6 +23,9 @@
  * the backend, without SHA extensions). */
 int sha256_x2(const void *a, size_t alen, uint8_t da[SHA256_LEN], const void *b, size_t blen,
 	      uint8_t db[SHA256_LEN]);
+/* The digests of four messages (p[i], len[i] bytes) into d[i]: where the SHA extensions run,
+ * four lanes interleaved (about 2.6-2.8 GB/s against two lanes' 2.2 on the development VM). */
+int sha256_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA256_LEN]);
 /* One message on the same path (the odd one out of a pairing). */
 int sha256_x1(const void *p, size_t len, uint8_t d[SHA256_LEN]);
 /* Whether the SHA extensions are used. */

@@ -11,10 +11,11 @@
  * steady rate on a simulated clock, so the group commit (fdatasync, then COMMIT) runs once per
  * simulated second as it does live, with the store's writer thread on.
  *
- * It prints the CPU time (all threads) per session over a measured run, after a warm-up, and
- * the bytes of segment files per session stored (the price of what the writer does not
- * compress) and of the index file, the page faults per session over the run (buffers the store
- * gives back and takes again), and
+ * It prints the CPU time (all threads, and the kernel's part of it) per session over a
+ * measured run, after a warm-up, and the bytes of segment files per session stored (the price
+ * of what the writer does not compress) and of the index file, the page faults per session
+ * over the run (memory touched for the first time: mostly SQLite's page cache growing to its
+ * 16 MiB in the first ~70,000 sessions, each fault some 20 us on the development VM), and
  * optionally after preloading the store with many sessions: the cost of the random keys
  * (client_random) in the index as the store grows (--preload 1000000 is the long mode that
  * bench.sh runs only with --long: about 8 GB of segments).
@@ -38,9 +39,11 @@
  * --procs stores, as ecap-rec does for a new process (a curl per session), the record of each
  * new client process (store_put_process: exe, command line, cgroup, parent) before its flow:
  * the store's share of a new process per session. Off by default, so figures compare.
+ * --every N prints the CPU per session of each N sessions of the preload and warm-up: how the
+ * cost moves as the store grows, in one process under one load.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
- *                  [--keep] [--beacon N] [--source random|ring] [--procs]
+ *                  [--keep] [--beacon N] [--source random|ring] [--procs] [--every N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,10 +71,13 @@
 static const uint16_t frame_len[] = { 74,  74, 66,   583, 66, 1490, 66,  146, 66,
 				      171, 66, 1390, 66,  2650, 66, 66,   66,  66 };
 #define FRAMES (sizeof(frame_len) / sizeof(frame_len[0]))
-static const char *const labels[] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-				      "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-				      "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0",
-				      "EXPORTER_SECRET" };
+/* Labels and names at their fields' sizes, copied whole: the benchmark's own work per session
+ * (it used snprintf, about 3,400 instructions a session, counted as the store's) stays small. */
+static const char labels[][ECAP_LABEL_MAX] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+					       "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+					       "CLIENT_TRAFFIC_SECRET_0", "SERVER_TRAFFIC_SECRET_0",
+					       "EXPORTER_SECRET" };
+static const char comms[][ECAP_COMM_LEN] = { "curl", "openssl", "beacon" };
 
 #define POOL_BYTES (16u << 20)
 /* The BPF ring's record header (8 bytes) and struct ecap_pkt_event before each packet. */
@@ -137,8 +143,7 @@ static void make_flow(struct sim *m, struct flow_record *fr)
 		if (!side && m->beacon && m->n % m->beacon == 0)
 			p->pid = p->tid = 3000;
 		p->uid = p->gid = 0;
-		snprintf(p->comm, sizeof(p->comm), "%s",
-			 side ? "openssl" : p->pid == 3000 ? "beacon" : "curl");
+		memcpy(p->comm, comms[side ? 1 : p->pid == 3000 ? 2 : 0], sizeof(p->comm));
 	}
 }
 
@@ -185,7 +190,7 @@ static int one_session(struct sim *m)
 	for (int end = 0; end < (m->lookup ? 2 : 1); end++)
 		for (size_t k = 0; k < sizeof(labels) / sizeof(labels[0]); k++) {
 			struct tls_secret sec = { .secret_len = 32 };
-			snprintf(sec.label, sizeof(sec.label), "%s", labels[k]);
+			memcpy(sec.label, labels[k], sizeof(sec.label));
 			memcpy(sec.client_random, cr, 32);
 			memcpy(sec.secret, cr, 32);
 			sec.secret[0] ^= (uint8_t)(k + 1);
@@ -230,6 +235,14 @@ static long minor_faults(void)
 	return ru.ru_minflt;
 }
 
+/* CPU seconds of all threads in the kernel so far (system calls, page faults). */
+static double system_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
 /* Bytes of the index file in dir once closed (its WAL checkpointed into it), 0 when none. */
 static uint64_t index_bytes(const char *dir)
 {
@@ -247,12 +260,31 @@ static int sessions(struct sim *m, uint32_t n)
 	return 0;
 }
 
+/* n sessions in steps of `every`, each step's CPU (and the kernel's part) and page faults per
+ * session printed: how the cost moves as the store grows, in one process under one load. */
+static int sessions_by_step(struct sim *m, uint32_t n, uint32_t every)
+{
+	for (uint32_t done = 0; done < n;) {
+		uint32_t k = n - done < every ? n - done : every;
+		double c0 = cpu_seconds(), sys0 = system_seconds();
+		long f0 = minor_faults();
+		if (sessions(m, k))
+			return 1;
+		done += k;
+		printf("  after %u: %.1f us CPU per session (%.1f in the kernel), %.2f page faults "
+		       "per session\n", m->n, (cpu_seconds() - c0) / k * 1e6,
+		       (system_seconds() - sys0) / k * 1e6, (double)(minor_faults() - f0) / k);
+		fflush(stdout);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
 	bool lookup = false, keep = false, procs = false;
-	uint32_t beacon = 0;
+	uint32_t beacon = 0, every = 0;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -264,11 +296,12 @@ int main(int argc, char **argv)
 		{ "beacon", required_argument, NULL, 'b' },
 		{ "source", required_argument, NULL, 'o' },
 		{ "procs", no_argument, NULL, 'P' },
+		{ "every", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:Ph", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:Pe:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -294,6 +327,9 @@ int main(int argc, char **argv)
 		case 'P':
 			procs = true;
 			break;
+		case 'e':
+			every = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'o':
 			if (strcmp(optarg, "ring") && strcmp(optarg, "random")) {
 				fprintf(stderr, "bench_sessions: --source %s: random or ring\n",
@@ -305,7 +341,7 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
-				"[--beacon N] [--source random|ring] [--procs]\n");
+				"[--beacon N] [--source random|ring] [--procs] [--every N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -342,9 +378,9 @@ int main(int argc, char **argv)
 	m.wall = now_ns(CLOCK_REALTIME);
 	m.step_ns = 1000000000ull / rate;
 	/* the preload, then a warm-up as long as the measured run's first fifth */
-	if (sessions(&m, preload + n / 5))
+	if (every ? sessions_by_step(&m, preload + n / 5, every) : sessions(&m, preload + n / 5))
 		return 1;
-	double c0 = cpu_seconds();
+	double c0 = cpu_seconds(), sys0 = system_seconds();
 	long faults0 = minor_faults();
 	uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 	CALLGRIND_START_INSTRUMENTATION;
@@ -353,7 +389,7 @@ int main(int argc, char **argv)
 	if (store_sync(m.s))
 		return fail(&m, "sync");
 	CALLGRIND_STOP_INSTRUMENTATION;
-	double cpu = cpu_seconds() - c0, wall = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	double cpu = cpu_seconds() - c0, sys = system_seconds() - sys0, wall = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	long faults = minor_faults() - faults0;
 	if (store_close(m.s)) {
 		fprintf(stderr, "bench_sessions: close failed\n");
@@ -361,9 +397,10 @@ int main(int argc, char **argv)
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
 	printf("TLS sessions into the store%s%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
-	       "session (%.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f; "
+	       "session (%.1f in the kernel; %.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f; "
 	       "%.2f page faults per session\n",
-	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", n, rate, preload + n / 5, cpu / n * 1e6, cpu, wall,
+	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", n, rate, preload + n / 5, cpu / n * 1e6, sys / n * 1e6,
+	       cpu, wall,
 	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all,
 	       (double)faults / n);
 	free(m.pool);

@@ -3,8 +3,10 @@
  * test_sha256_x2.c - sha256_x2.h against libcrypto's one-shot EVP_Digest: two messages of
  * every length from 0 to 300 bytes paired with each other (both lanes of different lengths:
  * the 55/56/64-byte padding boundaries, odd tails, one lane running on alone), long ones of
- * several blocks, at unaligned addresses; once on the SHA extensions (when the CPU has them)
- * and once forced onto the backend path, which must give the same digests.
+ * several blocks, at unaligned addresses; sha256_x4 with four lanes of lengths that end in
+ * every order (four, then three of which two run on, then one); once on the SHA extensions
+ * (when the CPU has them) and once forced onto the backend path, which must give the same
+ * digests.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +65,38 @@ static void check_pair(size_t ao, size_t alen, size_t bo, size_t blen)
 	assert_memory_equal(da, wa, SHA256_LEN);
 }
 
+/* Four messages at buf + off[i] of len[i] bytes, each against the reference. */
+static void check_four(const size_t off[4], const size_t len[4])
+{
+	const void *p[4];
+	uint8_t d[4][SHA256_LEN], want[SHA256_LEN];
+	memset(d, 0xAA, sizeof(d));
+	for (int i = 0; i < 4; i++)
+		p[i] = buf + off[i];
+	assert_int_equal(sha256_x4(p, len, d), 0);
+	for (int i = 0; i < 4; i++) {
+		reference(buf + off[i], len[i], want);
+		if (memcmp(d[i], want, SHA256_LEN))
+			fail_msg("sha256_x4 (%s) lane %d: %zu bytes at +%zu differs (lengths %zu %zu "
+				 "%zu %zu)", sha256_x2_hw() ? "SHA extensions" : "backend", i,
+				 len[i], off[i], len[0], len[1], len[2], len[3]);
+	}
+}
+
+static void four_lanes(void)
+{
+	static const size_t lens[] = { 0, 1, 55, 56, 63, 64, 119, 120, 128, 200, 1000, 16380,
+				       16384, 16389 };
+	const size_t nl = sizeof(lens) / sizeof(lens[0]);
+	for (size_t a = 0; a < nl; a++)
+		for (size_t b = 0; b < nl; b++)
+			for (size_t c = 0; c < nl; c += 3) {
+				size_t len[4] = { lens[a], lens[b], lens[c], lens[(a + b + c) % nl] };
+				size_t off[4] = { a % 16, 17000 + b % 7, 34000 + c % 5, 51000 + 3 };
+				check_four(off, len);
+			}
+}
+
 static void all_lengths(void)
 {
 	for (size_t a = 0; a <= 300; a++)
@@ -96,6 +130,7 @@ static void test_hw(void **state)
 		print_message("no SHA extensions on this CPU: the backend path twice\n");
 	known_answers();
 	all_lengths();
+	four_lanes();
 }
 
 static void test_backend_path(void **state)
@@ -105,6 +140,7 @@ static void test_backend_path(void **state)
 	assert_false(sha256_x2_hw());
 	known_answers();
 	all_lengths();
+	four_lanes();
 	sha256_x2_allow_hw(true);
 }
 
