@@ -130,6 +130,15 @@ int live_sockets_scan_proc(struct live_sockets *s);
 /* A new program's name, learnt at its exec (live_tls_set_exe_fn()), for proc_owner.c. */
 void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 			    const char *path, uint64_t mono_ns);
+/*
+ * fn(ctx) takes the exec records that wait (live_tls_take_execs) before a socket record's
+ * process is named. A process's exec record comes before its socket records, but in another
+ * ring, read first in each drain: one submitted after that read (while /proc was rescanned,
+ * or the reader was preempted) was read after the socket's record, and a process gone by
+ * then (a short-lived client) was recorded without its executable. fn's negative errno ends
+ * the drain, as the secrets ring's own reading would.
+ */
+void live_sockets_set_execs_first(struct live_sockets *s, int (*fn)(void *ctx), void *ctx);
 struct live_sockets_stats {
 	uint64_t events, lost, bad, from_proc;
 	uint64_t out_of_scope;  /* sockets the filter leaves out, in the kernel and here */
