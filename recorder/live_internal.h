@@ -180,6 +180,9 @@ int live_tc_remove_stale(bool (*claim)(int ifindex, void *ctx), void *ctx);
 /* Creates the clsact qdisc if needed (*created says whether we did) and attaches prog_fd. */
 int live_tc_attach(int ifindex, enum live_tc_point point, int prog_fd, bool *created);
 int live_tc_detach(int ifindex, enum live_tc_point point);
+/* Whether our filter is on the device's point: 1 yes, 0 no (nor, maybe, the qdisc), or -errno
+ * (the device is gone, ...). */
+int live_tc_present(int ifindex, enum live_tc_point point);
 /* Removes the clsact qdisc we created, unless other filters still use it. */
 int live_tc_release_hook(int ifindex);
 /* The owner pid recorded in a program of ours, from its .rodata map; 0 if none. */
