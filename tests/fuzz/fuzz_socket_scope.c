@@ -19,55 +19,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decode.h"
-#include "socket_scope.h"
+#include "../socket_scope_owners.h"
 
 #define FILTER_MAX 4096
 #define KERNEL_PORTS 4096
 
-static struct socket_owner owner(uint8_t proto, const uint8_t local[16], uint16_t lport,
-				 const uint8_t remote[16], uint16_t rport)
-{
-	struct socket_owner so;
-
-	memset(&so, 0, sizeof(so));
-	so.proto = proto;
-	memcpy(so.local_addr, local, 16);
-	so.local_port = lport;
-	memcpy(so.remote_addr, remote, 16);
-	so.remote_port = rport;
-	return so;
-}
-
-/* Whether the kernel's pre-test (protocols and ports) lets the socket's records through. */
-static bool kernel_passes(const struct socket_owner *so, uint8_t protos, bool all,
-			  const uint16_t *ports, size_t n)
-{
-	if (!(protos & (so->proto == 6 ? 1 : 2)))
-		return false;
-	if (all || so->remote_port == 0)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == so->local_port || ports[i] == so->remote_port)
-			return true;
-	return false;
-}
-
 /* Every socket that could own the decoded packet is kept; abort() otherwise. */
 static void owners_kept(const struct socket_scope *s, const struct decoded *d)
 {
-	static const uint8_t v6any[16];
 	static uint16_t ports[KERNEL_PORTS];
-	const uint8_t v4any[16] = { [10] = 0xff, [11] = 0xff };
-	const uint8_t *any = d->family == 4 ? v4any : v6any;
-	const struct socket_owner so[6] = {
-		owner(d->proto, d->src, d->sport, d->dst, d->dport),
-		owner(d->proto, d->dst, d->dport, d->src, d->sport),
-		owner(d->proto, d->src, d->sport, any, 0),
-		owner(d->proto, d->dst, d->dport, any, 0),
-		owner(d->proto, any, d->sport, any, 0),
-		owner(d->proto, v6any, d->dport, v6any, 0),
-	};
+	struct socket_owner so[SCOPE_OWNERS];
 	uint8_t protos;
 	bool all;
 	size_t n;
@@ -75,11 +36,13 @@ static void owners_kept(const struct socket_scope *s, const struct decoded *d)
 
 	if (rc < 0 && rc != -ENOSPC)
 		abort();
-	for (size_t i = 0; i < 6; i++)
-		if (!socket_scope_needed(s, &so[i]) || !kernel_passes(&so[i], protos, all, ports, n))
+	owners_of(d, so);
+	for (size_t i = 0; i < SCOPE_OWNERS; i++)
+		if (!socket_scope_needed(s, &so[i]) || !within_kernel(&so[i], protos, all, ports, n))
 			abort();
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *nl = memchr(data, '\n', size);

@@ -11,15 +11,7 @@ source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd curl ip
 
-if [ -z "${ECAP_TAKEN_OFF_NS:-}" ]; then
-	own="ecap-takenoff-$$"
-	cleanup_cmd "ip netns del $own 2>/dev/null"
-	ip netns add "$own" || skip "cannot create network namespaces here"
-	ip -n "$own" link set lo up
-	rc=0
-	ECAP_TAKEN_OFF_NS=$own ip netns exec "$own" bash "$0" || rc=$?
-	exit "$rc"
-fi
+in_own_netns takenoff
 lo_clsact() { tc qdisc show dev lo | grep -q clsact; }
 flows() { sql "$T/store" "SELECT count(*) FROM flows WHERE port_b = $PORT"; }
 

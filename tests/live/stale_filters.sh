@@ -17,17 +17,9 @@ need_live
 need_cmd curl
 
 need_cmd ip
-if [ -z "${ECAP_STALE_OWN_NS:-}" ]; then
-	own="ecap-stale-lo-$$"
-	cleanup_cmd "ip netns del $own 2>/dev/null"
-	ip netns add "$own" || skip "cannot create network namespaces here"
-	ip -n "$own" link set lo up
-	rc=0
-	ECAP_STALE_OWN_NS=$own ip netns exec "$own" bash "$0" || rc=$?
-	exit "$rc"
-fi
+in_own_netns stale-lo
 lo_clsact() { tc qdisc show dev lo | grep -q clsact; }
-lo_clsact && fail "lo of $ECAP_STALE_OWN_NS has a clsact qdisc from the start"
+lo_clsact && fail "lo of $ECAP_OWN_NETNS has a clsact qdisc from the start"
 
 PORT=$(free_port)
 python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$T" >"$T/http.log" 2>&1 &
