@@ -521,8 +521,9 @@ static int migrate_10_flow_rows(struct index *ix)
 }
 
 /* One step per version, all inside one transaction. Another process may have migrated the
- * index since its version was read: the version is read again under the write lock. */
-static int index_migrate(struct index *ix)
+ * index since its version was read: the version is read again under the write lock. On
+ * failure, why says SQLite's reason (read before the rollback, which clears it). */
+static int index_migrate(struct index *ix, char *why, size_t whylen)
 {
 	int64_t from;
 	int err = exec(ix, "BEGIN IMMEDIATE");
@@ -586,9 +587,10 @@ static int index_migrate(struct index *ix)
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);
 		err = exec(ix, buf);
 	}
-	if (!err)
-		return exec(ix, "COMMIT");
+	if (!err && !(err = exec(ix, "COMMIT")))
+		return 0;
 out:
+	snprintf(why, whylen, "%s", err == -EPROTO ? "unknown version" : sqlite3_errmsg(ix->db));
 	exec(ix, "ROLLBACK");
 	return err;
 }
@@ -671,9 +673,10 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 		e = -ESTALE;
 		goto fail;
 	}
-	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix))) {
+	char why[200] = "";
+	if (version < INDEX_SCHEMA_VERSION && (e = index_migrate(ix, why, sizeof(why)))) {
 		snprintf(err, errlen, "%s: cannot migrate index from version %lld: %s", path,
-			 (long long)version, e == -EPROTO ? "unknown version" : sqlite3_errmsg(ix->db));
+			 (long long)version, why);
 		goto fail;
 	}
 	*out = ix;
