@@ -283,6 +283,14 @@ static void status_line(struct live *L, bool final)
 	}
 }
 
+#ifdef ECAP_HAVE_LIVE_TLS
+/* live_sockets_set_execs_first()'s fn */
+static int take_execs(void *tls)
+{
+	return live_tls_take_execs(tls);
+}
+#endif
+
 static int add_ring(struct live *L, int map_fd, ring_buffer_sample_fn fn, void *ctx)
 {
 	if (!L->rb) {
@@ -360,8 +368,10 @@ static int start(struct live *L)
 	if (!L->opt->no_tls) {
 		/* Not fatal: without secrets the packets are still worth recording. */
 		if (live_tls_start(L->opt, L->p, &L->tls) == 0) {
-			if (L->socks)
+			if (L->socks) {
 				live_tls_set_exe_fn(L->tls, live_sockets_exe_named, L->socks);
+				live_sockets_set_execs_first(L->socks, take_execs, L->tls);
+			}
 			rc = epoll_add(L->epfd, live_tls_fd(L->tls));
 			if (rc < 0)
 				return rc;
@@ -561,6 +571,8 @@ static void teardown(struct live *L)
 {
 	live_capture_detach(L->cap);
 #ifdef ECAP_HAVE_LIVE_TLS
+	if (L->socks)
+		live_sockets_set_execs_first(L->socks, NULL, NULL);
 	live_tls_stop(L->tls);
 	L->tls = NULL;
 #endif

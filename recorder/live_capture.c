@@ -291,6 +291,7 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 		live_iface_relink(c);
 	for (i = 0; i < c->n; i++) {
 		li = &c->ifs[i];
+		live_iface_check_attached(c, li);
 		if (read_counters(c, (uint32_t)i, &sum) < 0)
 			continue;
 		li->seen = sum.seen;

@@ -76,6 +76,8 @@ int live_conntrack_record(struct live_capture *c, const struct live_iface *li,
 int live_iface_setup(struct live_capture *c, const char *name, struct store *s);
 int live_iface_attach_all(struct live_capture *c);
 void live_iface_detach(struct live_iface *li);
+/* Attaches again, and says so, a filter of li's that another program took off its device. */
+void live_iface_check_attached(struct live_capture *c, struct live_iface *li);
 /* An rtnetlink socket on the link group (-1 when it cannot be had). */
 int live_iface_link_socket(void);
 /* Look every -i name up again: detach what went away, attach what came back. */

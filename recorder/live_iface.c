@@ -187,6 +187,33 @@ static int attach_one(struct live_capture *c, struct live_iface *li)
 	return 0;
 }
 
+/*
+ * Our filters are still on li's device, unless another program took them off: the clean-up
+ * of a recorder that stopped as we attached (it saw no other filter and removed the qdisc),
+ * or tc by hand. Nothing else tells (the device stays), and its packets would go unrecorded
+ * for as long as we run: a missing filter is attached again, and said. Once a second.
+ */
+void live_iface_check_attached(struct live_capture *c, struct live_iface *li)
+{
+	bool there = !li->gone && (int)if_nametoindex(li->name) == li->ifindex;
+	int p, fd, rc;
+
+	for (p = LIVE_TC_INGRESS; there && p <= LIVE_TC_EGRESS; p++) {
+		if (!li->attached[p] || live_tc_present(li->ifindex, (enum live_tc_point)p) != 0)
+			continue; /* there, or it cannot be told */
+		fd = p == LIVE_TC_INGRESS ? bpf_program__fd(c->skel->progs.ecap_ingress)
+					  : bpf_program__fd(c->skel->progs.ecap_egress);
+		rc = live_tc_attach(li->ifindex, (enum live_tc_point)p, fd, &li->hook_created);
+		if (rc < 0)
+			li->attached[p] = false;
+		fprintf(stderr, "ecap-rec: our capture filter on %s %s was taken off by another "
+			"program; %s%s (packets meanwhile were not recorded)\n", li->name,
+			p == LIVE_TC_INGRESS ? "ingress" : "egress",
+			rc < 0 ? "cannot attach it again: " : "attached it again",
+			rc < 0 ? strerror(-rc) : "");
+	}
+}
+
 /* Our filters and qdisc off li's device; quiet when the device is gone already. */
 void live_iface_detach(struct live_iface *li)
 {

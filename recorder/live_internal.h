@@ -130,6 +130,15 @@ int live_sockets_scan_proc(struct live_sockets *s);
 /* A new program's name, learnt at its exec (live_tls_set_exe_fn()), for proc_owner.c. */
 void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntns_id,
 			    const char *path, uint64_t mono_ns);
+/*
+ * fn(ctx) takes the exec records that wait (live_tls_take_execs) before a socket record's
+ * process is named. A process's exec record comes before its socket records, but in another
+ * ring, read first in each drain: one submitted after that read (while /proc was rescanned,
+ * or the reader was preempted) was read after the socket's record, and a process gone by
+ * then (a short-lived client) was recorded without its executable. fn's negative errno ends
+ * the drain, as the secrets ring's own reading would.
+ */
+void live_sockets_set_execs_first(struct live_sockets *s, int (*fn)(void *ctx), void *ctx);
 struct live_sockets_stats {
 	uint64_t events, lost, bad, from_proc;
 	uint64_t out_of_scope;  /* sockets the filter leaves out, in the kernel and here */
@@ -171,6 +180,9 @@ int live_tc_remove_stale(bool (*claim)(int ifindex, void *ctx), void *ctx);
 /* Creates the clsact qdisc if needed (*created says whether we did) and attaches prog_fd. */
 int live_tc_attach(int ifindex, enum live_tc_point point, int prog_fd, bool *created);
 int live_tc_detach(int ifindex, enum live_tc_point point);
+/* Whether our filter is on the device's point: 1 yes, 0 no (nor, maybe, the qdisc), or -errno
+ * (the device is gone, ...). */
+int live_tc_present(int ifindex, enum live_tc_point point);
 /* Removes the clsact qdisc we created, unless other filters still use it. */
 int live_tc_release_hook(int ifindex);
 /* The owner pid recorded in a program of ours, from its .rodata map; 0 if none. */

@@ -88,6 +88,8 @@ struct live_sockets {
 	const struct live_clock *clock;
 	struct ctr_meta *ctr;         /* container metadata lookups; NULL: none */
 	struct socket_scope *scope;   /* which sockets the filter leaves out */
+	int (*execs_first)(void *ctx); /* live_sockets_set_execs_first(); NULL: none */
+	void *execs_ctx;
 	struct sockets_bpf *skel;
 	struct bpf_link *links[FEAT_NR];
 	int chosen[FEAT_NR];          /* index into progs, -1: none */
@@ -414,6 +416,9 @@ int live_sockets_on_event(void *ctx, void *data, size_t size)
 	to_proc(s, ev, &so.proc);
 	if (live_debug())
 		debug_event(ev);
+	/* the exec records submitted before this record first: they may name its program */
+	if (s->execs_first && (rc = s->execs_first(s->execs_ctx)) < 0)
+		return rc;
 	rc = learn_process(s, &so.proc, &ev->who, ev->ts_mono_ns);
 	if (rc < 0)
 		return rc;
@@ -450,6 +455,12 @@ void live_sockets_exe_named(void *ctx, uint32_t dev, uint64_t ino, uint64_t mntn
 	struct live_sockets *s = ctx;
 
 	proc_owner_exe_named(s->owners, dev, ino, mntns_id, path, mono_ns);
+}
+
+void live_sockets_set_execs_first(struct live_sockets *s, int (*fn)(void *ctx), void *ctx)
+{
+	s->execs_first = fn;
+	s->execs_ctx = ctx;
 }
 
 void live_sockets_get_stats(const struct live_sockets *s, struct live_sockets_stats *st)

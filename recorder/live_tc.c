@@ -71,6 +71,22 @@ int live_tc_attach(int ifindex, enum live_tc_point point, int prog_fd, bool *cre
 	return bpf_tc_attach(&hook, &opts);
 }
 
+int live_tc_present(int ifindex, enum live_tc_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+			    .attach_point = tc_point(point));
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = our_handle(),
+			    .priority = ECAP_TC_PRIORITY);
+	int rc;
+
+	live_libbpf_mute(true); /* a missing filter or qdisc is an answer, not a message */
+	rc = bpf_tc_query(&hook, &opts);
+	live_libbpf_mute(false);
+	if (rc == 0)
+		return 1;
+	return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
+}
+
 int live_tc_detach(int ifindex, enum live_tc_point point)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,

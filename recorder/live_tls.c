@@ -844,6 +844,19 @@ unsigned long live_tls_taken(const struct live_tls *t)
 	return ring_pos_taken(&t->pos) + live_keylog_taken(t->kl);
 }
 
+int live_tls_take_execs(struct live_tls *t)
+{
+	int n;
+
+	if (!live_keylog_waiting(t->kl))
+		return 0;
+	t->cb_error = 0;
+	n = ring_buffer__consume(t->rb);
+	if (t->cb_error < 0)
+		return t->cb_error;
+	return n < 0 ? n : 0;
+}
+
 void live_tls_stop(struct live_tls *t)
 {
 	uint32_t i;

@@ -75,6 +75,13 @@ bool live_tls_waiting(const struct live_tls *t);
 unsigned long live_tls_taken(const struct live_tls *t);
 
 /*
+ * Consumes the events that wait when exec records may be among them (the key-log ring holds
+ * records), without the rescan: called before a socket record's process is named
+ * (live_sockets_set_execs_first). 0, or a negative errno from the events' handling.
+ */
+int live_tls_take_execs(struct live_tls *t);
+
+/*
  * fn(ctx, ...) is told the name of every new program that the exec handler opens (see
  * live_keylog_exe_fn), e.g. for proc_owner_exe_named(). Nothing when
  * the key-log probes could not be loaded.

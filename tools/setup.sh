@@ -13,7 +13,7 @@ packages=(
 	libseccomp-dev libcap-dev libgnutls28-dev libcurl4-openssl-dev libjson-c-dev
 	clang llvm bpftool
 	tshark tcpdump lz4 sqlite3 iproute2 iptables curl openssl python3 zstd iperf3 procps nginx-light libcap2-bin
-	bsdutils golang-go nodejs wget gnutls-bin android-boringssl
+	bsdutils golang-go nodejs wget gnutls-bin android-boringssl gdb
 	libsystemd-dev
 	dpkg-dev debhelper lintian systemd man-db mandoc bash-completion
 	libpq-dev postgresql-15 openssh-server openssh-client

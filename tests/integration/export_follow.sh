@@ -3,8 +3,10 @@
 # export_follow.sh - ecap-export --follow: a TLS capture of four requests is split in two;
 # the first half is replayed, two followers start (everything to a file; --pid of a process
 # that appears only in the second half, to stdout), the second half is replayed while they
-# run, and after SIGINT each file holds its packets with the secrets of the new sessions
-# early enough that tshark decrypts every request it should, and nothing else.
+# run, and once each has written its round of the new packets (waited for: a busy host may
+# leave a follower without the CPU for seconds), after SIGINT each file holds its packets with
+# the secrets of the new sessions early enough that tshark decrypts every request it should,
+# and nothing else.
 . "$ECAP_SRC/tests/lib.sh"
 need_cmd tshark tcpdump openssl curl python3
 need_root
@@ -39,8 +41,20 @@ cleanup_pid "$all_pid"
 "$ECAP_EXPORT" --store "$T/store" --follow --pid 5003 -o - >"$T/p3.pcapng" 2>"$T/p3.err" &
 p3_pid=$!
 cleanup_pid "$p3_pid"
-sleep 1.5
-kill -0 "$all_pid" 2>/dev/null || fail "the follower stopped early: $(cat "$T/all.err")"
+# packets FILE: how many packets tcpdump reads from FILE (a follower's file, read as it grows)
+packets() { tcpdump -nr "$1" 2>/dev/null | wc -l; }
+# wait_packets NAME N PID: until the follower PID's file T/NAME.pcapng holds N packets (it
+# writes each round whole); fails when PID exits first, or after 60 s (it polls every 0.5 s)
+wait_packets() {
+	local i
+	for i in $(seq 240); do
+		[ "$(packets "$T/$1.pcapng")" -ge "$2" ] && return 0
+		kill -0 "$3" 2>/dev/null || fail "the follower to $1 stopped early: $(cat "$T/$1.err")"
+		sleep 0.25
+	done
+	fail "the follower to $1 wrote $(packets "$T/$1.pcapng") of $2 packets in 60 s"
+}
+wait_packets all "$(packets "$T/first.pcap")" "$all_pid"
 # What is written so far is already a readable capture of the first half.
 first=$(tshark -r "$T/all.pcapng" -o "tls.keylog_file:" -Y http.request -T fields \
 	-e http.request.uri 2>/dev/null | sort | tr '\n' ' ')
@@ -48,7 +62,11 @@ assert_eq "/req1 /req2 " "$first" "requests while following, before the second h
 
 "$ECAP_REC" --replay "$T/second.pcapng" --keylog "$T/cap/keys.log" --store "$T/store" -q \
 	|| fail "replay of the second half"
-sleep 2
+# each follower's round after the replay (then the files are checked as they are at SIGINT)
+total=$(packets "$T/cap/tls.pcap")
+wait_packets all "$total" "$all_pid"
+wait_packets p3 "$(tcpdump -nr "$T/cap/tls.pcap" "tcp port ${CPORT[3]}" 2>/dev/null | wc -l)" \
+	"$p3_pid"
 kill -INT "$all_pid" "$p3_pid"
 rc=0
 wait "$all_pid" || rc=$?
@@ -71,9 +89,7 @@ python3 "$ECAP_SRC/tests/integration/export_check.py" "$T/all.pcapng" >"$T/all.c
 # The second half's secrets come in a DSB after the first half's packets.
 grep -q '^blocks=SHB DSB IDB EPB\*[0-9]* DSB EPB\*[0-9]* ISB$' "$T/all.chk" \
 	|| fail "blocks of the followed file: $(grep blocks "$T/all.chk")"
-total=$(tcpdump -nr "$T/cap/tls.pcap" 2>/dev/null | wc -l)
-assert_eq "$total" "$(tcpdump -nr "$T/all.pcapng" 2>/dev/null | wc -l)" \
-	"packets in the followed file"
+assert_eq "$total" "$(packets "$T/all.pcapng")" "packets in the followed file"
 python3 "$ECAP_SRC/tests/integration/export_check.py" "$T/p3.pcapng" >"$T/p3.chk"
 grep -q '^comments=.*PID: 5003' "$T/p3.chk" || fail "no process comment in the --pid file"
 info "ok"

@@ -106,6 +106,20 @@ rec_stop() {
 	[ "$rc" -eq 0 ] || { [ -z "${1:-}" ] || cat "$1" >&2; fail "ecap-rec exited $rc after SIGTERM"; }
 }
 
+# in_own_netns TAG: runs the test script again in a network namespace made for it,
+# ecap-TAG-PID (lo up, deleted at the end), and exits with its status; returns only there
+# (ECAP_OWN_NETNS names it). Its interfaces are seen only by the recorders it starts, not by
+# other tests' (which remove stale filters on every interface they see).
+in_own_netns() {
+	[ -z "${ECAP_OWN_NETNS:-}" ] || return 0
+	local ns="ecap-$1-$$" rc=0
+	cleanup_cmd "ip netns del $ns 2>/dev/null"
+	ip netns add "$ns" || skip "cannot create network namespaces here"
+	ip -n "$ns" link set lo up
+	ECAP_OWN_NETNS=$ns ip netns exec "$ns" bash "$0" || rc=$?
+	exit "$rc"
+}
+
 # ns_answers NS URL: waits (5 s at most) until URL answers a curl from network namespace NS.
 ns_answers() {
 	local i

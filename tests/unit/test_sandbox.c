@@ -35,9 +35,17 @@ static const char *planted_dir(void)
 	return d && *d ? d : ".";
 }
 
+/*
+ * The time bound of the children below. Each ends long before it by its own doing (a seccomp
+ * kill, an exit), but the bound is wall time from the fork, the sandbox's set-up included
+ * (namespaces, mounts, seccomp), and a busy host (sanitizers, other tests) can leave a child
+ * without the CPU for seconds: 5 s was seen to run out, the forbidden call not reached yet.
+ */
+#define CHILD_BOUND_MS 60000
+
 static int run(int (*fn)(void *), void *arg, struct sandbox_result *res)
 {
-	return sandbox_run(fn, arg, NULL, 0, 4096, 5000, res);
+	return sandbox_run(fn, arg, NULL, 0, 4096, CHILD_BOUND_MS, res);
 }
 
 static void assert_killed_by_seccomp(const struct sandbox_result *res)

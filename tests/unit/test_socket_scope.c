@@ -27,8 +27,7 @@
 
 #include <cmocka.h>
 
-#include "decode.h"
-#include "socket_scope.h"
+#include "../socket_scope_owners.h"
 
 static const char *const understood[] = {
 	"tcp port 443",
@@ -175,52 +174,15 @@ static size_t frame(uint8_t *b, int family, uint8_t proto, const uint8_t src[16]
 	return off + l4len;
 }
 
-static struct socket_owner sock(uint8_t proto, const uint8_t local[16], uint16_t lport,
-				const uint8_t remote[16], uint16_t rport)
-{
-	struct socket_owner so;
-
-	memset(&so, 0, sizeof(so));
-	so.proto = proto;
-	memcpy(so.local_addr, local, 16);
-	so.local_port = lport;
-	memcpy(so.remote_addr, remote, 16);
-	so.remote_port = rport;
-	so.netns = 1;
-	return so;
-}
-
-static bool within_kernel(const struct socket_owner *so, uint8_t protos, bool all,
-			  const uint16_t *ports, size_t n)
-{
-	if (!(protos & (so->proto == 6 ? 1 : 2)))
-		return false;
-	if (all || so->remote_port == 0)
-		return true;
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == so->local_port || ports[i] == so->remote_port)
-			return true;
-	return false;
-}
-
 /* Every socket that could own the decoded packet d is kept (and within the kernel's set). */
 static void owners_kept(const struct socket_scope *s, const char *expr, const struct decoded *d,
 			uint8_t protos, bool all, const uint16_t *ports, size_t n)
 {
-	static const uint8_t v6any[16];
-	uint8_t v4any[16] = { [10] = 0xff, [11] = 0xff };
-	const uint8_t *any = d->family == 4 ? v4any : v6any;
-	struct socket_owner so[6] = {
-		sock(d->proto, d->src, d->sport, d->dst, d->dport),   /* the sender, connected */
-		sock(d->proto, d->dst, d->dport, d->src, d->sport),   /* the receiver */
-		sock(d->proto, d->src, d->sport, any, 0),             /* unconnected ends */
-		sock(d->proto, d->dst, d->dport, any, 0),
-		sock(d->proto, any, d->sport, any, 0),                /* bound to any */
-		sock(d->proto, v6any, d->dport, v6any, 0),            /* :: (either version) */
-	};
+	struct socket_owner so[SCOPE_OWNERS];
 	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
 
-	for (size_t i = 0; i < 6; i++) {
+	owners_of(d, so);
+	for (size_t i = 0; i < SCOPE_OWNERS; i++) {
 		if (socket_scope_needed(s, &so[i]) && within_kernel(&so[i], protos, all, ports, n))
 			continue;
 		inet_ntop(AF_INET6, d->src, a, sizeof(a));
