@@ -52,6 +52,14 @@ int chunk_builder_init(struct chunk_builder *cb)
 	return cb->slots ? 0 : -ENOMEM;
 }
 
+int chunk_builder_prepare(struct chunk_builder *cb, size_t chunk_bytes)
+{
+	/* a chunk closes at the packet that takes it to chunk_bytes: one EPB more at most */
+	if (chunk_bytes > SIZE_MAX - LZ4BLOCKS_MAX)
+		return -ENOMEM;
+	return buf_prepare(&cb->epbs, chunk_bytes + LZ4BLOCKS_MAX);
+}
+
 void chunk_builder_free(struct chunk_builder *cb)
 {
 	chunkmeta_free(&cb->meta);
