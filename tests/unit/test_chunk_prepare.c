@@ -2,9 +2,9 @@
 /*
  * test_chunk_prepare.c - memory made before the packet path needs it (schema/buf.c,
  * schema/chunk.c): a prepared chunk builder fills a whole chunk (the store's chunk_bytes, and
- * the packet that takes it past them, of the largest size kept) without moving its EPB buffer
- * and with hardly a page fault of the thread (an unprepared one takes one per 4 KiB); the EPBs
- * are the bytes an unprepared builder makes; buf_prepare() keeps what a buffer holds, gives
+ * the packet that takes it past them, of the largest size kept; a TLS secret every 2.8 KiB)
+ * without moving its EPB buffer and with hardly a page fault of the thread (an unprepared one
+ * takes one per 4 KiB); the EPBs and key log are the bytes an unprepared builder makes; buf_prepare() keeps what a buffer holds, gives
  * at least the room asked (whole 2 MiB pages from 1 MiB on) and never shrinks a buffer; and
  * mem_populate() leaves the pages of a fresh mapping resident and their bytes as they were.
  */
@@ -50,6 +50,13 @@ static long fill(struct chunk_builder *cb, const uint8_t *data, size_t big)
 		if (chunk_builder_raw_size(cb) + 1500 >= CHUNK_BYTES)
 			p.caplen = p.origlen = (uint32_t)big;
 		assert_int_equal(chunk_builder_add_packet(cb, &p, &ifc), 0);
+		if (i % 2 == 0) { /* a TLS 1.3 secret (SHA-384) a packet of 2.8 KiB */
+			struct tls_secret sec = { .label = "CLIENT_TRAFFIC_SECRET_0",
+						  .secret_len = 48 };
+			memcpy(sec.client_random, &i, sizeof(i));
+			memset(sec.secret, 0x3c, sizeof(sec.secret));
+			assert_int_equal(chunk_builder_add_secret(cb, &sec), 0);
+		}
 		i++;
 	}
 	return faults() - before;
@@ -79,6 +86,9 @@ static void test_chunk_without_faults(void **state)
 	assert_ptr_equal(ready.epbs.data, at);
 	assert_int_equal(ready.epbs.len, plain.epbs.len);
 	assert_memory_equal(ready.epbs.data, plain.epbs.data, plain.epbs.len);
+	assert_int_equal(ready.dsb_text.len, plain.dsb_text.len);
+	assert_memory_equal(ready.dsb_text.data, plain.dsb_text.data, plain.dsb_text.len);
+	assert_int_equal(ready.n_secrets, plain.n_secrets);
 
 	/* a reset chunk fills the same memory again */
 	chunk_builder_reset(&ready);
