@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* buf.c - the growable byte buffer of buf.h. */
+/* buf.c - the growable byte buffer of buf.h, and memory made resident ahead of a hot path. */
 #include "buf.h"
 
 #include <errno.h>

@@ -3,7 +3,8 @@
  * buf.h - a growable byte buffer.
  *
  * Used to build blocks and chunks in memory. Growth is geometric and overflow-checked, so
- * appending on a hot path allocates only when the buffer outgrows everything it held before.
+ * appending on a hot path allocates only when the buffer outgrows everything it held before;
+ * buf_prepare() makes the room, and mem_populate() any memory, resident ahead of a hot path.
  */
 #ifndef ECAP_BUF_H
 #define ECAP_BUF_H
