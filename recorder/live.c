@@ -393,16 +393,19 @@ static int containers(struct live *L, uint64_t now)
 				L->p);
 }
 
-/* Drains everything that waits. The TLS probes' records first: an exec record that names a
- * program (without waking us) is older than the socket records of the process it names, which
- * then find the name remembered instead of reading /proc (where a short-lived client is gone). */
+/* Drains everything that waits. The key-log probes' records first: an exec record that names
+ * a program (without waking us) is older than the socket records of the process it names,
+ * which then find the name remembered instead of reading /proc (where a short-lived client is
+ * gone). The OpenSSL probes' records last: a handshake's secrets come after its ClientHello,
+ * so the packets drained before them make a recorded session known, and its secrets are
+ * derived and stored at once rather than held until its ClientHello comes. */
 static int drain(struct live *L)
 {
 	int rc;
 
 #ifdef ECAP_HAVE_LIVE_TLS
 	if (L->tls) {
-		rc = live_tls_poll(L->tls, 0);
+		rc = live_tls_poll_exec(L->tls);
 		if (rc < 0 && rc != -EINTR)
 			return rc;
 	}
@@ -411,7 +414,16 @@ static int drain(struct live *L)
 	if (rc < 0)
 		return rc;
 	rc = live_capture_consume(L->cap);
-	return rc < 0 ? rc : 0;
+	if (rc < 0)
+		return rc;
+#ifdef ECAP_HAVE_LIVE_TLS
+	if (L->tls) {
+		rc = live_tls_poll(L->tls, 0);
+		if (rc < 0 && rc != -EINTR)
+			return rc;
+	}
+#endif
+	return 0;
 }
 
 /* The store refuses chunks while the disk is full (drop_when_full): say so at most once per

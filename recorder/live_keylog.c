@@ -695,7 +695,7 @@ static void learn_own_root(struct live_keylog *k)
 			"named from /proc\n");
 }
 
-int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, void *ctx,
+int live_keylog_start(bool quiet, struct ring_buffer **rb, live_keylog_fn fn, void *ctx,
 		      struct live_keylog **out)
 {
 	struct live_keylog *k = calloc(1, sizeof(*k));
@@ -718,7 +718,12 @@ int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, voi
 		live_keylog_stop(k);
 		return rc;
 	}
-	rc = ring_buffer__add(rb, bpf_map__fd(k->skel->maps.kl_events), on_event, k);
+	if (*rb) {
+		rc = ring_buffer__add(*rb, bpf_map__fd(k->skel->maps.kl_events), on_event, k);
+	} else {
+		*rb = ring_buffer__new(bpf_map__fd(k->skel->maps.kl_events), on_event, k, NULL);
+		rc = *rb ? 0 : -errno;
+	}
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: tls: key-log probes: %s\n", strerror(-rc));
 		live_keylog_stop(k);

@@ -30,11 +30,11 @@ typedef int (*live_keylog_fn)(void *ctx, const char *label, const uint8_t *clien
 			      const uint8_t *secret, size_t len, const struct ecap_proc *who);
 
 /*
- * Loads the probes, adds their ring buffer to rb (events are handled inside rb's polling),
- * and scans the running processes. Returns 0 with *out set, or a negative errno (said on
- * stderr): no probe could be loaded.
+ * Loads the probes, adds their ring buffer to *rb (made for it when *rb is NULL; events are
+ * handled inside *rb's polling; the caller frees *rb), and scans the running processes.
+ * Returns 0 with *out set, or a negative errno (said on stderr): no probe could be loaded.
  */
-int live_keylog_start(bool quiet, struct ring_buffer *rb, live_keylog_fn fn, void *ctx,
+int live_keylog_start(bool quiet, struct ring_buffer **rb, live_keylog_fn fn, void *ctx,
 		      struct live_keylog **out);
 
 /*

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -72,9 +73,10 @@ struct known_file {
 
 struct live_tls {
 	struct openssl_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb;     /* ossl_events */
 	struct ring_pos pos;        /* ossl_events' positions (the long sleep) */
 	struct live_keylog *kl;     /* Go, OpenSSL in executables, GnuTLS, BoringSSL */
+	struct ring_buffer *kl_rb;  /* kl's events and exec records (NULL: no key-log probes) */
 	live_tls_secret_fn fn;
 	/* NULL: handshake traffic secrets are derived as they come (ecap-calibrate --watch) */
 	int (*hs_fn)(void *ctx, const struct tls13_material *m);
@@ -729,7 +731,20 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
 		add_path(t, opt->libssl[i]);
 	live_tls_find_mapped(rescan_one, t);
-	live_keylog_start(t->quiet, t->rb, keylog_emit, t, &t->kl);
+	live_keylog_start(t->quiet, &t->kl_rb, keylog_emit, t, &t->kl);
+	if (t->kl_rb) {
+		/* a wait on the OpenSSL ring (live_tls_fd, live_tls_poll) wakes for the key-log
+		 * ring too: its epoll set holds the other's (ring 0 is processed for it: the
+		 * OpenSSL ring, which a wake-up reads anyway) */
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
+
+		if (epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD,
+			      ring_buffer__epoll_fd(t->kl_rb), &ev) < 0) {
+			rc = -errno;
+			fprintf(stderr, "ecap-rec: tls: key-log probes: %s\n", strerror(-rc));
+			goto fail;
+		}
+	}
 	live_keylog_set_libssl_fn(t->kl, exec_libssl);
 	t->next_scan_ns = mono_ns() + RESCAN_NS;
 	if (t->nlibs == 0 && !t->kl) {
@@ -765,21 +780,30 @@ int live_tls_fd(const struct live_tls *t)
 	return ring_buffer__epoll_fd(t->rb);
 }
 
+int live_tls_poll_exec(struct live_tls *t)
+{
+	return t->kl_rb ? ring_buffer__consume(t->kl_rb) : 0;
+}
+
 int live_tls_poll(struct live_tls *t, int timeout_ms)
 {
 	uint64_t now;
-	int rc;
+	int rc, n;
 
 	t->cb_error = 0;
 	rc = timeout_ms ? ring_buffer__poll(t->rb, timeout_ms) : 0;
 	/* Events the probes submitted without waking us (below a quarter of the ring) are
 	 * read by consuming, which does not wait for a wakeup. */
 	if (rc >= 0) {
-		int n = ring_buffer__consume(t->rb);
+		n = ring_buffer__consume(t->rb);
 		rc = n < 0 ? n : rc + n;
 	}
 	if (t->cb_error < 0)
 		return t->cb_error;
+	if (rc >= 0) {
+		n = live_tls_poll_exec(t);
+		rc = n < 0 ? n : rc + n;
+	}
 	now = mono_ns();
 	if (now >= t->next_scan_ns) {
 		/* one pass over the processes' maps for both kinds of probes */
@@ -850,10 +874,7 @@ int live_tls_take_execs(struct live_tls *t)
 
 	if (!live_keylog_waiting(t->kl))
 		return 0;
-	t->cb_error = 0;
-	n = ring_buffer__consume(t->rb);
-	if (t->cb_error < 0)
-		return t->cb_error;
+	n = live_tls_poll_exec(t); /* the key-log ring: the exec records are there */
 	return n < 0 ? n : 0;
 }
 
@@ -867,6 +888,7 @@ void live_tls_stop(struct live_tls *t)
 	for (i = 0; i < OSSL_LIBS_MAX; i++)
 		detach_lib(t, i);
 	ring_buffer__free(t->rb);
+	ring_buffer__free(t->kl_rb);
 	live_keylog_stop(t->kl);
 	openssl_bpf__destroy(t->skel);
 	free(t->dedupe);

@@ -50,11 +50,21 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 		      struct live_tls **out);
 
 /*
- * A file descriptor that becomes readable (EPOLLIN) when a quarter of the event ring waits;
+ * A file descriptor that becomes readable (EPOLLIN) when a quarter of an event ring waits;
  * add it to an epoll set and call live_tls_poll(t, 0) when it fires, and every 100 ms or so
  * anyway (fewer events wake no one).
  */
 int live_tls_fd(const struct live_tls *t);
+
+/*
+ * The key-log probes' ring alone (secrets of other TLS libraries, and the exec records that
+ * name programs), so that a reader can take exec records before socket records, and the
+ * OpenSSL events after the packets (whose ClientHellos then are known to the pipeline: a
+ * recorded session's secrets go to the store at once instead of through the hold).
+ * live_tls_poll() drains it too, and live_tls_fd() wakes for it. Returns the records handled
+ * or a negative errno.
+ */
+int live_tls_poll_exec(struct live_tls *t);
 
 /*
  * Consumes the events that wait, after waiting up to timeout_ms (0: none, -1: forever) for a
@@ -75,8 +85,8 @@ bool live_tls_waiting(const struct live_tls *t);
 unsigned long live_tls_taken(const struct live_tls *t);
 
 /*
- * Consumes the events that wait when exec records may be among them (the key-log ring holds
- * records), without the rescan: called before a socket record's process is named
+ * Consumes the key-log ring's events when it holds records (exec records may be among them;
+ * the OpenSSL ring and the rescan wait): called before a socket record's process is named
  * (live_sockets_set_execs_first). 0, or a negative errno from the events' handling.
  */
 int live_tls_take_execs(struct live_tls *t);

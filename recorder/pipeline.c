@@ -44,6 +44,7 @@
 #include "secret_hold.h"
 #include "table_mem.h"
 #include "tls_hello.h"
+#include "../schema/buf.h"
 #include "../schema/tls_labels.h"
 
 #define FRAG_SLOTS 4096
@@ -51,7 +52,8 @@
 #define PENDING_PROBE 8
 #define PENDING_TTL_NS (120ull * 1000000000ull)
 #define ALIAS_SLOTS 4096
-#define CR_SET_MIN 1024
+#define CR_SET_MIN 8192 /* 384 KiB, made memory at once: a fresh recorder's first 4096
+			* sessions take no page fault here (one in 85 slots, hit at random) */
 #define CR_SET_MAX (1u << 18) /* slots, half used at most: 12 MiB a generation; a secret
 				* waits 30 s at most, 131072 sessions are 65 s at 2000/s */
 #define TLS_BUFS 4096
@@ -514,6 +516,7 @@ static int cr_room(struct pipeline *p)
 	struct cr_set n = { .v = calloc(ncap, sizeof(struct cr_ent)), .cap = ncap };
 	if (!n.v)
 		return -ENOMEM;
+	mem_populate(n.v, (size_t)ncap * sizeof(struct cr_ent));
 	for (uint32_t i = 0; i < t->cap; i++) {
 		struct cr_ent *e = &t->v[i];
 		if (!e->used || (rotate && !e->held))

@@ -7,13 +7,14 @@
  */
 #include "table_mem.h"
 
+#include "../schema/buf.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE (2u << 20)
 #define HUGE_FROM (1u << 20)
-#define SMALL_PAGE 4096u
 
 size_t table_mem_bytes(size_t n, size_t size, bool hot)
 {
@@ -56,8 +57,7 @@ void *table_mem_new(size_t n, size_t size, bool hot)
 	if (p + HUGE_PAGE > a)
 		munmap(a + len, (size_t)(p + HUGE_PAGE - a));
 	madvise(a, len, MADV_HUGEPAGE); /* a hint: refused, the pages are 4 KiB */
-	for (size_t off = 0; off < len; off += SMALL_PAGE)
-		((volatile uint8_t *)a)[off] = 0;
+	mem_populate(a, len);
 	return a;
 }
 

@@ -1,9 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* buf.c - the growable byte buffer of buf.h. */
+/* buf.c - the growable byte buffer of buf.h, and memory made resident ahead of a hot path. */
 #include "buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+#define HUGE_PAGE (2u << 20)
+#define HUGE_FROM (1u << 20)
 
 int buf_reserve(struct buf *b, size_t more)
 {
@@ -54,4 +63,45 @@ void buf_free(struct buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+void mem_populate(void *p, size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uintptr_t start, end;
+
+	if (page <= 0 || len == 0)
+		return;
+	start = (uintptr_t)p & ~(uintptr_t)(page - 1);
+	end = (uintptr_t)p + len;
+	if (madvise((void *)start, end - start, MADV_POPULATE_WRITE) == 0)
+		return;
+	/* the write keeps the bytes: a page may already hold data */
+	for (uintptr_t a = (uintptr_t)p; a < end; a = (a & ~(uintptr_t)(page - 1)) + (uintptr_t)page)
+		*(volatile uint8_t *)a = *(volatile uint8_t *)a;
+}
+
+int buf_prepare(struct buf *b, size_t cap)
+{
+	void *p;
+
+	if (cap <= b->cap)
+		return 0;
+	if (cap >= HUGE_FROM) {
+		if (cap > SIZE_MAX - HUGE_PAGE)
+			return -ENOMEM;
+		cap = (cap + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+		if (posix_memalign(&p, HUGE_PAGE, cap))
+			return -ENOMEM;
+		madvise(p, cap, MADV_HUGEPAGE); /* a hint: refused, the pages are 4 KiB */
+	} else if (!(p = malloc(cap))) {
+		return -ENOMEM;
+	}
+	mem_populate(p, cap);
+	if (b->len)
+		memcpy(p, b->data, b->len);
+	free(b->data);
+	b->data = p;
+	b->cap = cap;
+	return 0;
 }

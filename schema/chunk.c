@@ -52,6 +52,24 @@ int chunk_builder_init(struct chunk_builder *cb)
 	return cb->slots ? 0 : -ENOMEM;
 }
 
+int chunk_builder_prepare(struct chunk_builder *cb, size_t chunk_bytes)
+{
+	/* a chunk closes at the packet that takes it to chunk_bytes: one EPB more at most */
+	if (chunk_bytes > SIZE_MAX - LZ4BLOCKS_MAX)
+		return -ENOMEM;
+	int err = buf_prepare(&cb->epbs, chunk_bytes + LZ4BLOCKS_MAX);
+	/* the secrets of short TLS sessions: one a KiB of packets, a key log line of 100-230
+	 * bytes each (an s_time session: 5 in 8 KiB); more grow as before */
+	if (!err)
+		err = buf_prepare(&cb->dsb_text, PCAPNG_DSB_HEAD + chunk_bytes / 4);
+	if (!err)
+		err = chunkmeta_reserve((void **)&cb->secrets, cb->n_secrets, &cb->cap_secrets,
+					sizeof(*cb->secrets), chunk_bytes / 1024);
+	if (!err && cb->cap_secrets)
+		mem_populate(cb->secrets, cb->cap_secrets * sizeof(*cb->secrets));
+	return err;
+}
+
 void chunk_builder_free(struct chunk_builder *cb)
 {
 	chunkmeta_free(&cb->meta);

@@ -70,6 +70,11 @@ struct chunk_builder {
 };
 
 int chunk_builder_init(struct chunk_builder *cb);
+/* The EPB buffer made memory for a whole chunk of chunk_bytes now, and the key log's for the
+ * secrets of short TLS sessions in it: filling a chunk then takes no page fault and no copy of
+ * a growing buffer (a fresh recorder's first chunks did both, once per 4 KiB, on the thread
+ * that drains the rings). 0 or -ENOMEM. */
+int chunk_builder_prepare(struct chunk_builder *cb, size_t chunk_bytes);
 void chunk_builder_free(struct chunk_builder *cb);
 bool chunk_builder_empty(const struct chunk_builder *cb);
 /* Raw pcapng bytes so far (what chunk_bytes is compared with). */

@@ -297,6 +297,10 @@ static int init_writer(struct store *s)
 	if (!err)
 		err = chunk_builder_init(&s->cb_spare);
 	if (!err)
+		err = chunk_builder_prepare(&s->cb, s->opt.chunk_bytes);
+	if (!err)
+		err = chunk_builder_prepare(&s->cb_spare, s->opt.chunk_bytes);
+	if (!err)
 		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
 	if (!err && !s->opt.buffered_writes)
 		err = chunk_writer_stage(s->writer);

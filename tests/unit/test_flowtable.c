@@ -3,7 +3,7 @@
  * test_flowtable.c - flowtable.c: one flow per connection (port reuse after FIN/RST and idle
  * gaps start new flows), initiator rules, ICMP echo keying, expiry with bounded work,
  * eviction of the least recently active flow when full, lookups in either orientation, one
- * tuple in two network namespaces as two flows.
+ * tuple in two network namespaces as two flows; a fresh table's first flows take no page fault.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -707,6 +708,25 @@ static void test_churn(void **state)
 	flowtable_free(ft);
 }
 
+/* A fresh table's first few thousand flows take no page fault of their entries (made memory
+ * at start: a fault is about 13 us on the development VM, one per 14 new flows otherwise). */
+static void test_first_flows_resident(void **state)
+{
+	(void)state;
+	struct ctx c;
+	struct flowtable *ft = mk_table(&c, 1u << 20);
+	struct rusage r0, r1;
+	getrusage(RUSAGE_THREAD, &r0);
+	for (uint32_t i = 0; i < 6000; i++) {
+		struct decoded u = pkt(6, 0x0a000000u | i, (uint16_t)(1024 + i % 50000), SRV, 443,
+				       TCP_SYN);
+		assert_true(feed(ft, &u, SEC + i).created);
+	}
+	getrusage(RUSAGE_THREAD, &r1);
+	assert_true(r1.ru_minflt - r0.ru_minflt <= 8); /* without: about 420 */
+	flowtable_free(ft);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -728,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_closed_flows_leave_early),
 		cmocka_unit_test(test_evict_when_full),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_first_flows_resident),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
