@@ -462,8 +462,10 @@ static bool rings_waiting(const struct live *L)
 	return live_capture_waiting(L->cap);
 }
 
-/* How long the loop may sleep: POLL_MS, or while nothing is recorded and the store waits for
- * no tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
+/* How long the loop may sleep: while recording, until the store's next deadline
+ * (pipeline_tick_due: the open chunk's age, the group commit; POLL_MS when its work is at
+ * once, as a chunk with the writer); while nothing is recorded and the store waits for no
+ * tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
  * Only after a whole poll interval in which those rings had no record: on a host whose
  * other processes make TLS handshakes all the time (their secrets are read and held, not
  * stored), a sleep that each record ends would wake the loop more often than the poll.
@@ -472,11 +474,24 @@ static bool rings_waiting(const struct live *L)
 static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned long *taken)
 {
 	unsigned long was = *taken;
-	uint64_t ms, now;
+	uint64_t ms, now, due;
 	int rc;
 
 	*taken = rings_taken(L);
-	if (*taken != was || !live_capture_can_sleep(L->cap) || pipeline_wants_tick(L->p))
+	if (!live_capture_can_sleep(L->cap))
+		return POLL_MS;
+	due = pipeline_tick_due(L->p);
+	now = live_clock_mono_ns();
+	if (due > now) {
+		/* recording: until the open chunk closes by its age or the commit is due, as a
+		 * tick before then has nothing to do; the rings wake us sooner past their fill
+		 * thresholds, and what they hold meanwhile goes into that chunk at its close */
+		if (next_duty < due)
+			due = next_duty;
+		ms = due > now ? (due - now + 999999) / 1000000 : 1;
+		return ms > 1000 ? 1000 : (int)ms;
+	}
+	if (*taken != was || due)
 		return POLL_MS;
 	set_asleep(L, true);
 	/* records submitted before the programs saw the flag */
@@ -493,7 +508,7 @@ static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned l
 
 static int loop(struct live *L, volatile sig_atomic_t *stop)
 {
-	uint64_t now, next_duty, last_tick = 0, last_sec = 0, last_status;
+	uint64_t now, next_duty, due, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
 	unsigned long taken = 0;
@@ -524,7 +539,8 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			if (evs[i].data.fd == live_capture_link_fd(L->cap))
 				live_capture_on_link(L->cap);
 		now = live_clock_mono_ns();
-		if (now - last_tick >= TICK_NS) {
+		due = pipeline_tick_due(L->p);
+		if (now - last_tick >= TICK_NS || (due > 1 && now >= due)) {
 			last_tick = now;
 			rc = containers(L, now);
 			if (rc == 0)
