@@ -5,10 +5,14 @@
  * Start: check capabilities (say which are missing: -EPERM), lift RLIMIT_MEMLOCK for older
  * kernels, attach the socket tracepoints first, then read /proc (so no socket falls between
  * the two), then the TC capture, then the OpenSSL probes (live_tls.h, when built). Run: one
- * epoll set over the ring buffers; every wakeup, or every 100 ms, the rings are drained
- * (socket records before packets, so an owner is known before its flow's packets when both
- * wait), then link notifications (an interface gone or back, live_capture.c); the pipeline
- * is ticked every 100 ms, loss counters read every second, a status line printed every 5 s.
+ * epoll set over the ring buffers; at every wakeup the rings are drained (socket records
+ * before packets, so an owner is known before its flow's packets when both wait), then link
+ * notifications (an interface gone or back, live_capture.c); the pipeline is ticked every
+ * 100 ms and at the store's deadlines, loss counters read every second, a status line printed
+ * every 5 s. While recording, the loop sleeps until the store's next deadline (the open
+ * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
+ * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
+ * with the writer.
  * When nothing is recorded and the store waits for no tick (pipeline_wants_tick), the loop
  * sleeps until its next once-a-second duty instead: it first tells the capture and TLS
  * programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at once,
