@@ -147,6 +147,8 @@ bool pipeline_wants_tick(const struct pipeline *p);
 /* When pipeline_wants_tick(), the monotonic time from which the next pipeline_tick has that
  * work to do (store_tick_due; 1: at once); 0 when it has none. */
 uint64_t pipeline_tick_due(const struct pipeline *p);
+/* Whether the store's open chunk holds anything (store_chunk_ageing). */
+bool pipeline_chunk_open(const struct pipeline *p);
 
 struct pipeline_stats {
 	uint64_t packets, bytes;

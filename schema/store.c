@@ -750,6 +750,11 @@ bool store_wants_tick(const struct store *s)
 	return s->chunk_opened_mono || s->inflight || s->age_closed || s->txn_open || s->ix_behind;
 }
 
+bool store_chunk_ageing(const struct store *s)
+{
+	return s->chunk_opened_mono != 0;
+}
+
 uint64_t store_tick_due(const struct store *s)
 {
 	uint64_t due = 0;

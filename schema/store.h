@@ -123,6 +123,8 @@ bool store_wants_tick(const struct store *s);
  * the writer, or the index behind). Before that time a tick does nothing, so a caller may
  * sleep until then. Meaningless when store_wants_tick() is false. */
 uint64_t store_tick_due(const struct store *s);
+/* Whether the open chunk holds anything: its age runs from the tick before its first record. */
+bool store_chunk_ageing(const struct store *s);
 /* Close the open chunk and make everything durable now. */
 int store_sync(struct store *s);
 /* Sets store_options.drop_when_full on an open writer. */
