@@ -510,6 +510,14 @@ static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned l
 	return ms < POLL_MS ? POLL_MS : ms > 1000 ? 1000 : (int)ms;
 }
 
+/* The pipeline's periodic work (and the containers' answers) at now. */
+static int tick(struct live *L, uint64_t now)
+{
+	int rc = containers(L, now);
+
+	return rc == 0 ? pipeline_tick(L->p, now) : rc;
+}
+
 static int loop(struct live *L, volatile sig_atomic_t *stop)
 {
 	uint64_t now, next_duty, due, last_tick = 0, last_sec = 0, last_status;
@@ -529,9 +537,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			set_asleep(L, false);
 			asleep = false;
 			last_tick = live_clock_mono_ns();
-			rc = containers(L, last_tick);
-			if (rc == 0)
-				rc = pipeline_tick(L->p, last_tick);
+			rc = tick(L, last_tick);
 			if (rc < 0)
 				return rc;
 		} else if (!pipeline_chunk_open(L->p) &&
@@ -542,9 +548,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			 * would come about 10% more often). With a chunk open, the drain first:
 			 * what the rings hold goes into it before its close. */
 			last_tick = live_clock_mono_ns();
-			rc = containers(L, last_tick);
-			if (rc == 0)
-				rc = pipeline_tick(L->p, last_tick);
+			rc = tick(L, last_tick);
 			if (rc < 0)
 				return rc;
 		}
@@ -559,9 +563,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		due = pipeline_tick_due(L->p);
 		if (now - last_tick >= TICK_NS || (due > 1 && now >= due)) {
 			last_tick = now;
-			rc = containers(L, now);
-			if (rc == 0)
-				rc = pipeline_tick(L->p, now);
+			rc = tick(L, now);
 			if (rc < 0)
 				return rc;
 		}

@@ -46,6 +46,20 @@ asleep_again() {
 	done
 	fail "the recorder's main thread did not sleep again within 3 s"
 }
+# in_index_ms PORT T0: the ms from T0 (ns) until a UDP flow of PORT is in the index (polled
+# every 50 ms for 4 s), or nothing
+in_index_ms() {
+	local n
+	for _ in $(seq 80); do
+		n=$(sql "$S" "SELECT count(*) FROM flows WHERE proto = 17 AND
+			(port_a = $1 OR port_b = $1)" 2>/dev/null || echo 0)
+		if [ "${n:-0}" -ge 1 ]; then
+			echo $((($(date +%s%N) - $2) / 1000000))
+			return
+		fi
+		sleep 0.05
+	done
+}
 PORT=$(free_port)
 for i in 1 2 3 4; do
 	sleep 2.5
@@ -55,16 +69,7 @@ for i in 1 2 3 4; do
 	T0=$(ip netns exec "$NS" python3 -c "import socket, time
 socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'quiet', ('127.0.0.1', $P))
 print(time.time_ns())")
-	MS=
-	for _ in $(seq 80); do
-		N=$(sql "$S" "SELECT count(*) FROM flows WHERE proto = 17 AND
-			(port_a = $P OR port_b = $P)" 2>/dev/null || echo 0)
-		if [ "${N:-0}" -ge 1 ]; then
-			MS=$((($(date +%s%N) - T0) / 1000000))
-			break
-		fi
-		sleep 0.05
-	done
+	MS=$(in_index_ms "$P" "$T0")
 	[ -n "$MS" ] || fail "the datagram to port $P is not in the index after 4 s"
 	info "datagram $i after 2.5 s of quiet: in the index after $MS ms"
 	[ "$MS" -le 1500 ] || fail "datagram $i: in the index after $MS ms (at most 1500)"
@@ -90,17 +95,7 @@ sleep 4
 B=$(switches)
 wait "$TRICKLE" || fail "the datagram sender failed: $(tail -3 "$T/trickle.log")"
 LAST=$((PORT + 159))
-T0=$(date +%s%N)
-MS=
-for _ in $(seq 80); do
-	N=$(sql "$S" "SELECT count(*) FROM flows WHERE proto = 17 AND
-		(port_a = $LAST OR port_b = $LAST)" 2>/dev/null || echo 0)
-	if [ "${N:-0}" -ge 1 ]; then
-		MS=$((($(date +%s%N) - T0) / 1000000))
-		break
-	fi
-	sleep 0.05
-done
+MS=$(in_index_ms "$LAST" "$(date +%s%N)")
 info "recording a datagram every 100 ms: the main thread slept $((B - A)) times in 4 s; the last datagram in the index $MS ms after the sender ended"
 [ $((B - A)) -le 36 ] || fail "recording, the main thread slept $((B - A)) times in 4 s (at most 36)"
 [ -n "$MS" ] && [ "$MS" -le 1500 ] || fail "the last datagram is not in the index within 1.5 s"
