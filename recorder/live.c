@@ -5,10 +5,14 @@
  * Start: check capabilities (say which are missing: -EPERM), lift RLIMIT_MEMLOCK for older
  * kernels, attach the socket tracepoints first, then read /proc (so no socket falls between
  * the two), then the TC capture, then the OpenSSL probes (live_tls.h, when built). Run: one
- * epoll set over the ring buffers; every wakeup, or every 100 ms, the rings are drained
- * (socket records before packets, so an owner is known before its flow's packets when both
- * wait), then link notifications (an interface gone or back, live_capture.c); the pipeline
- * is ticked every 100 ms, loss counters read every second, a status line printed every 5 s.
+ * epoll set over the ring buffers; at every wakeup the rings are drained (socket records
+ * before packets, so an owner is known before its flow's packets when both wait), then link
+ * notifications (an interface gone or back, live_capture.c); the pipeline is ticked every
+ * 100 ms and at the store's deadlines, loss counters read every second, a status line printed
+ * every 5 s. While recording, the loop sleeps until the store's next deadline (the open
+ * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
+ * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
+ * with the writer.
  * When nothing is recorded and the store waits for no tick (pipeline_wants_tick), the loop
  * sleeps until its next once-a-second duty instead: it first tells the capture and TLS
  * programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at once,
@@ -484,8 +488,10 @@ static bool rings_waiting(const struct live *L)
 	return live_capture_waiting(L->cap);
 }
 
-/* How long the loop may sleep: POLL_MS, or while nothing is recorded and the store waits for
- * no tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
+/* How long the loop may sleep: while recording, until the store's next deadline
+ * (pipeline_tick_due: the open chunk's age, the group commit; POLL_MS when its work is at
+ * once, as a chunk with the writer); while nothing is recorded and the store waits for no
+ * tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
  * Only after a whole poll interval in which those rings had no record: on a host whose
  * other processes make TLS handshakes all the time (their secrets are read and held, not
  * stored), a sleep that each record ends would wake the loop more often than the poll.
@@ -494,11 +500,24 @@ static bool rings_waiting(const struct live *L)
 static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned long *taken)
 {
 	unsigned long was = *taken;
-	uint64_t ms, now;
+	uint64_t ms, now, due;
 	int rc;
 
 	*taken = rings_taken(L);
-	if (*taken != was || !live_capture_can_sleep(L->cap) || pipeline_wants_tick(L->p))
+	if (!live_capture_can_sleep(L->cap))
+		return POLL_MS;
+	due = pipeline_tick_due(L->p);
+	now = live_clock_mono_ns();
+	if (due > now) {
+		/* recording: until the open chunk closes by its age or the commit is due, as a
+		 * tick before then has nothing to do; the rings wake us sooner past their fill
+		 * thresholds, and what they hold meanwhile goes into that chunk at its close */
+		if (next_duty < due)
+			due = next_duty;
+		ms = due > now ? (due - now + 999999) / 1000000 : 1;
+		return ms > 1000 ? 1000 : (int)ms;
+	}
+	if (*taken != was || due)
 		return POLL_MS;
 	set_asleep(L, true);
 	/* records submitted before the programs saw the flag */
@@ -513,9 +532,17 @@ static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned l
 	return ms < POLL_MS ? POLL_MS : ms > 1000 ? 1000 : (int)ms;
 }
 
+/* The pipeline's periodic work (and the containers' answers) at now. */
+static int tick(struct live *L, uint64_t now)
+{
+	int rc = containers(L, now);
+
+	return rc == 0 ? pipeline_tick(L->p, now) : rc;
+}
+
 static int loop(struct live *L, volatile sig_atomic_t *stop)
 {
-	uint64_t now, next_duty, last_tick = 0, last_sec = 0, last_status;
+	uint64_t now, next_duty, due, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
 	unsigned long taken = 0;
@@ -532,9 +559,18 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			set_asleep(L, false);
 			asleep = false;
 			last_tick = live_clock_mono_ns();
-			rc = containers(L, last_tick);
-			if (rc == 0)
-				rc = pipeline_tick(L->p, last_tick);
+			rc = tick(L, last_tick);
+			if (rc < 0)
+				return rc;
+		} else if (!pipeline_chunk_open(L->p) &&
+			   live_clock_mono_ns() - last_tick >= TICK_NS) {
+			/* No chunk open: the tick first, so that a chunk the drain opens counts its
+			 * age from now, not from the last tick (up to a second ago now that the
+			 * loop sleeps until the store's deadlines: chunks closed back to back
+			 * would come about 10% more often). With a chunk open, the drain first:
+			 * what the rings hold goes into it before its close. */
+			last_tick = live_clock_mono_ns();
+			rc = tick(L, last_tick);
 			if (rc < 0)
 				return rc;
 		}
@@ -546,11 +582,10 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			if (evs[i].data.fd == live_capture_link_fd(L->cap))
 				live_capture_on_link(L->cap);
 		now = live_clock_mono_ns();
-		if (now - last_tick >= TICK_NS) {
+		due = pipeline_tick_due(L->p);
+		if (now - last_tick >= TICK_NS || (due > 1 && now >= due)) {
 			last_tick = now;
-			rc = containers(L, now);
-			if (rc == 0)
-				rc = pipeline_tick(L->p, now);
+			rc = tick(L, now);
 			if (rc < 0)
 				return rc;
 		}

@@ -948,6 +948,18 @@ bool pipeline_wants_tick(const struct pipeline *p)
 	return p->expire_more || store_wants_tick(p->store);
 }
 
+bool pipeline_chunk_open(const struct pipeline *p)
+{
+	return store_chunk_ageing(p->store);
+}
+
+uint64_t pipeline_tick_due(const struct pipeline *p)
+{
+	if (p->expire_more)
+		return 1;
+	return store_wants_tick(p->store) ? store_tick_due(p->store) : 0;
+}
+
 static void release_tls(void *ctx, struct flow *f)
 {
 	struct pipeline *p = ctx;

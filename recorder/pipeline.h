@@ -144,6 +144,11 @@ int pipeline_tick(struct pipeline *p, uint64_t now_mono_ns);
 /* Whether the next pipeline_tick has something to do soon (store_wants_tick, or flows left to
  * expire past one tick's budget); when false, a tick a second is enough. */
 bool pipeline_wants_tick(const struct pipeline *p);
+/* When pipeline_wants_tick(), the monotonic time from which the next pipeline_tick has that
+ * work to do (store_tick_due; 1: at once); 0 when it has none. */
+uint64_t pipeline_tick_due(const struct pipeline *p);
+/* Whether the store's open chunk holds anything (store_chunk_ageing). */
+bool pipeline_chunk_open(const struct pipeline *p);
 
 struct pipeline_stats {
 	uint64_t packets, bytes;

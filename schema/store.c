@@ -754,6 +754,23 @@ bool store_wants_tick(const struct store *s)
 	return s->chunk_opened_mono || s->inflight || s->age_closed || s->txn_open || s->ix_behind;
 }
 
+bool store_chunk_ageing(const struct store *s)
+{
+	return s->chunk_opened_mono != 0;
+}
+
+uint64_t store_tick_due(const struct store *s)
+{
+	uint64_t due = 0;
+	if (s->inflight || s->age_closed || s->ix_behind)
+		return 1;
+	if (s->chunk_opened_mono)
+		due = s->chunk_opened_mono + s->opt.chunk_age_ns;
+	if (s->txn_open && (!due || s->last_commit_mono + s->opt.commit_interval_ns < due))
+		due = s->last_commit_mono + s->opt.commit_interval_ns;
+	return due ? due : 1;
+}
+
 int store_sync(struct store *s)
 {
 	s->now_mono = mono_now();

@@ -118,6 +118,13 @@ int store_tick(struct store *s, uint64_t now_mono_ns);
  * ticking once a second is enough (retention runs every 2 s, the index's upkeep every 10 min),
  * and nothing stored so far waits for a tick to be durable. */
 bool store_wants_tick(const struct store *s);
+/* When store_wants_tick(), the monotonic time from which the next store_tick has its work:
+ * the open chunk's closing by age, the group commit; 1 for work it has at once (a chunk with
+ * the writer, or the index behind). Before that time a tick does nothing, so a caller may
+ * sleep until then. Meaningless when store_wants_tick() is false. */
+uint64_t store_tick_due(const struct store *s);
+/* Whether the open chunk holds anything: its age runs from the tick before its first record. */
+bool store_chunk_ageing(const struct store *s);
 /* Close the open chunk and make everything durable now. */
 int store_sync(struct store *s);
 /* Sets store_options.drop_when_full on an open writer. */
