@@ -31,17 +31,31 @@ python3 "$ECAP_SRC/tests/integration/export_annotate.py" "$T/cap/tls.pcap" "$T/a
 "$ECAP_REC" --replay "$T/ann.pcapng" --keylog "$T/cap/keys.log" --store "$T/store" -q \
 	|| fail "replay failed"
 
-check() { python3 "$ECAP_SRC/tests/integration/export_check.py" "$1" >"$1.chk"; }
+check() {
+	rm -f "$1.uris" "$1.times"
+	python3 "$ECAP_SRC/tests/integration/export_check.py" "$1" >"$1.chk"
+}
 field() { sed -n "s/^$2=//p" "$1.chk"; }
 
-# The requests tshark decrypts from the file alone (no key log but the file's DSBs).
-uris() {
-	tshark -r "$1" -o "tls.keylog_file:" -Y http.request -T fields -e http.request.uri \
-		2>"$1.err" | sort | tr '\n' ' ' | sed 's/ $//'
+# One tshark pass over a file, decrypting with nothing but the file's DSBs: FILE.times gets
+# every packet's time, FILE.uris the requests it decrypts (sorted, space-separated). tshark
+# starts slowly, so each export is read once.
+tshark_read() {
+	tshark -r "$1" -o "tls.keylog_file:" -T fields -e frame.time_epoch -e http.request.uri \
+		>"$1.fields" 2>"$1.err"
 	if grep -v '^Running as user' "$1.err" | grep -q .; then
 		fail "tshark warned on $1: $(cat "$1.err")"
 	fi
+	cut -f1 "$1.fields" >"$1.times"
+	cut -f2 "$1.fields" | grep . | sort | tr '\n' ' ' | sed 's/ $//' >"$1.uris" || true
 }
+# The requests tshark decrypts from the file alone (no key log but the file's DSBs).
+uris() {
+	[ -f "$1.uris" ] || tshark_read "$1"
+	cat "$1.uris"
+}
+# the capture's packet times, in its order, once
+tshark -r "$T/cap/tls.pcap" -T fields -e frame.time_epoch >"$T/cap.times" 2>/dev/null
 
 # export NAME STATUS ARGS...: run ecap-export into $T/NAME.pcapng, expect STATUS.
 export_as() {
@@ -63,6 +77,7 @@ expect() {
 	local name=$1 f="$T/$1.pcapng" n want=""
 	for n in $2; do want="$want /req$n"; done
 	want=${want# }
+	tshark_read "$f"
 	assert_eq "$want" "$(uris "$f")" "$name: decrypted requests"
 	# shellcheck disable=SC2086
 	assert_eq "$(randoms_of $2)" "$(field "$f" randoms)" "$name: client randoms in the DSBs"
@@ -74,8 +89,7 @@ expect() {
 	# is in time order unless tcpdump on lo with two CPUs left a packet a few microseconds
 	# early; then the export keeps that order too
 	local order
-	order=$({ tshark -r "$T/cap/tls.pcap" -T fields -e frame.time_epoch; echo -; \
-		tshark -r "$f" -T fields -e frame.time_epoch; } 2>/dev/null | awk '
+	order=$({ cat "$T/cap.times"; echo -; cat "$f.times"; } | awk '
 		$1 == "-" { inexport = 1; next }
 		!inexport { cap[++n] = $1; if (n > 1 && cap[n - 1] "" > $1 "") early = 1; next }
 		{ while (i < n && cap[++i] != $1) ; if (cap[i] != $1) lost = 1 }
@@ -89,6 +103,7 @@ expect() {
 	local epbs
 	epbs=$(field "$f" epbs)
 	assert_eq "$epbs" "$(field "$f" ifrecv)" "$name: isb_ifrecv"
+	assert_eq "$epbs" "$(wc -l <"$f.times")" "$name: packets tshark reads"
 	assert_eq "$epbs" "$(tcpdump -nr "$f" 2>/dev/null | wc -l)" "$name: packets tcpdump reads"
 }
 

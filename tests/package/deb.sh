@@ -39,7 +39,9 @@ mkdir "$T/src" "$T/src/ecap"
 git -C "$ECAP_SRC" ls-files -co --exclude-standard -z |
 	(cd "$ECAP_SRC" && xargs -0 cp --parents -t "$T/src/ecap")
 t0=$(date +%s.%N)
-(cd "$T/src/ecap" && dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1 ||
+# debhelper builds with ninja -j1 unless DEB_BUILD_OPTIONS says otherwise
+(cd "$T/src/ecap" && DEB_BUILD_OPTIONS="${DEB_BUILD_OPTIONS:+$DEB_BUILD_OPTIONS }parallel=$(nproc)" \
+	dpkg-buildpackage -us -uc -b) >"$T/build.log" 2>&1 ||
 	{ tail -n 40 "$T/build.log" >&2; fail "dpkg-buildpackage failed"; }
 t1=$(date +%s.%N)
 info "package built in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s"
