@@ -226,7 +226,30 @@ sys.exit(1 if back or not ts else 0)' || fail "$2: timestamps step back (or no p
 }
 
 # ossl_probes: how many OpenSSL probe programs (ours are named ossl_*) the kernel holds.
-ossl_probes() { bpftool prog show 2>/dev/null | grep -c "name ossl_" || true; }
+# ossl_probe_ids PID: the ids of the OpenSSL probe programs (ossl_*) that process holds, by
+# program or link file descriptor. Counting the host's ossl_ programs would also count other
+# recorders' (tests run two at a time).
+ossl_probe_ids() {
+	local id
+	for id in $(sed -n 's/^prog_id:[[:space:]]*//p' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un); do
+		bpftool prog show id "$id" 2>/dev/null | grep -q "name ossl_" && echo "$id"
+	done
+	return 0
+}
+# progs_loaded ID...: those of the program ids still loaded in the kernel, 2 s after the call
+# at most (the kernel frees a program after its last holder's exit, not always at once)
+progs_loaded() {
+	local id left
+	for _ in $(seq 20); do
+		left=
+		for id in "$@"; do
+			bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
+		done
+		[ -n "$left" ] || return 0
+		sleep 0.1
+	done
+	echo "${left# }"
+}
 
 # tls_uris PCAPNG: the request URIs tshark decrypts from it (no key log), sorted, each
 # followed by a space.

@@ -42,8 +42,6 @@ else:
 urllib.request.urlopen(sys.argv[1], context=ctx).read()
 EOF
 
-probes_before=$(ossl_probes)
-
 rec_start_tls rec.err -i lo --store "$T/store"
 
 # s_server under a name of its own: the recorder sees the whole host, other tests included.
@@ -115,11 +113,14 @@ if [ -n "$P3" ]; then
 	client nginx12 /nginx12 curl -sk --tls-max 1.2 -o /dev/null "https://127.0.0.1:$P3/nginx12"
 fi
 sleep 1.5   # s_server -www reports its sessions at SSL_free; rings drain every 100 ms
+probe_ids=$(ossl_probe_ids "$REC_PID")
+[ -n "$probe_ids" ] || fail "ecap-rec holds no OpenSSL probe program"
 kill -TERM "$REC_PID"
 wait "$REC_PID" || fail "ecap-rec exited with $? after SIGTERM"
 info "$(grep 'tls: watching' rec.err | head -1)"
 info "$(grep 'stopped:' rec.err | tail -1)"
-assert_eq "$probes_before" "$(ossl_probes)" "OpenSSL probe programs loaded after SIGTERM"
+# shellcheck disable=SC2086
+assert_eq "" "$(progs_loaded $probe_ids)" "ecap-rec's OpenSSL probe programs loaded after SIGTERM"
 
 for name in "${!PID[@]}"; do
 	assert_pid_decrypted "$T/store" "$name" "${PID[$name]}" "${URI[$name]} "

@@ -33,7 +33,6 @@ cleanup_pid "$S11"
 wait_for server11.out ready "$S11" "the OpenSSL 1.1.1 server"
 grep -q "libssl.so.1.1" "/proc/$S11/maps" || fail "the server has not mapped $LIB11"
 
-probes_before=$(ossl_probes)
 rec_start rec.err -i lo --store "$T/store"
 watch=$(grep "tls: watching $LIB11 " rec.err) ||
 	{ cat rec.err >&2; fail "ecap-rec does not watch the mapped $LIB11"; }
@@ -59,9 +58,12 @@ client c13s384 /c13s384 python3 "$PEER" "$LIB11" client "$P11" /c13s384 1.3 \
 assert_eq "hello from /c13s384" "$(cat c13s384.out)" "the 1.1.1 server's answer"
 wait "$S11" || fail "the OpenSSL 1.1.1 server failed"
 sleep 1.5   # rings drain every 100 ms
+probe_ids=$(ossl_probe_ids "$REC_PID")
+[ -n "$probe_ids" ] || fail "ecap-rec holds no OpenSSL probe program"
 rec_stop
 info "$(grep 'stopped:' rec.err | tail -1)"
-assert_eq "$probes_before" "$(ossl_probes)" "OpenSSL probe programs loaded after SIGTERM"
+# shellcheck disable=SC2086
+assert_eq "" "$(progs_loaded $probe_ids)" "ecap-rec's OpenSSL probe programs loaded after SIGTERM"
 
 for name in "${!PID[@]}"; do
 	assert_pid_decrypted "$T/store" "$name" "${PID[$name]}" "${URI[$name]} "
