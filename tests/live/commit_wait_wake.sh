@@ -5,7 +5,7 @@
 # open that deadline is the commit, up to a second away, and a record left in its ring until
 # then began its chunk's second of age only then (fails on main 0e016c4: 1.6-1.8 s here). Now
 # the capture's next record wakes that sleep (bpf/reader_wake.h), as it does a quiet
-# recorder's. ecap-rec records lo of a network namespace made here with 4 KiB chunks, so
+# recorder's. ecap-rec records lo of a network namespace of the test's own with 4 KiB chunks, so
 # that one datagram of 6,000 bytes closes a chunk by its size (each datagram goes to a bound
 # socket: no ICMP error follows it as a record of its own). Three rounds, each after 2.5 s of
 # quiet: a small datagram of a new flow, whose chunk closes by its age and is committed at
@@ -17,21 +17,13 @@ source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
 need_cmd ip
-
-NS="ecap-cwait-$$"
+in_own_netns cwait
 S=$T/store
-cleanup_cmd "ip netns del $NS 2>/dev/null"
-ip netns add "$NS" || skip "cannot create network namespaces here"
-ip -n "$NS" link set lo up
 
-ip netns exec "$NS" "$ECAP_REC" -i lo --store "$S" --no-tls --container-api none \
-	--chunk-size 4K 2>"$T/rec.log" &
-REC_PID=$!
-cleanup_pid "$REC_PID"
-wait_for "$T/rec.log" "recording on" "$REC_PID" "ecap-rec"
+rec_start "$T/rec.log" -i lo --store "$S" --no-tls --container-api none --chunk-size 4K
 
 PORT=$(free_port)
-ip netns exec "$NS" python3 - "$REC_PID" "$S/index.db" "$PORT" >"$T/rounds.log" 2>&1 <<'PY' ||
+python3 - "$REC_PID" "$S/index.db" "$PORT" >"$T/rounds.log" 2>&1 <<'PY' ||
 import socket, sqlite3, sys, time
 pid, index, port = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
