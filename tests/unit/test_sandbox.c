@@ -257,7 +257,9 @@ static void test_cpu_bound(void **state)
 	}
 	assert_false(res.timed_out);
 	sandbox_result_free(&res);
-	assert_true(cpu >= 0.8 * bound_ms / 1e3); /* rusage samples less finely */
+	/* rusage, read here, gave 0.80-0.98 of the bound on this VM under load (the kernel
+	 * counts the limit on its own clock); a bound of wall time gave 0.01 here */
+	assert_true(cpu >= 0.6 * bound_ms / 1e3);
 	assert_true(cpu < bound_ms / 1e3 + 1.0);
 	assert_true(wall >= 1.5 * bound_ms / 1e3);
 }
