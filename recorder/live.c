@@ -9,16 +9,16 @@
  * before packets, so an owner is known before its flow's packets when both wait), then link
  * notifications (an interface gone or back, live_capture.c); the pipeline is ticked every
  * 100 ms and at the store's deadlines, loss counters read every second, a status line printed
- * every 5 s. While recording, the loop sleeps until the store's next deadline (the open
+ * every 5 s. While a chunk is open, the loop sleeps until the store's next deadline (the
  * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
  * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
  * with the writer.
- * When nothing is recorded and the store waits for no tick (pipeline_wants_tick), the loop
- * sleeps until its next once-a-second duty instead: it first tells the capture and TLS
- * programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at once,
- * then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A quiet
- * recorder wakes about once a second instead of ten times; what it records still starts
- * being stored when it comes.
+ * With no chunk open (nothing recorded, or only a commit due), the loop sleeps until its next
+ * once-a-second duty or that commit instead: it first tells the capture and TLS programs that
+ * it sleeps (bpf/reader_wake.h), so that their first record wakes it at once, then drains
+ * once more and sleeps only if their rings hold nothing (ring_pos.h). A quiet recorder wakes
+ * about once a second instead of ten times; what it records still starts being stored when
+ * it comes.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
  * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
  * SIGINT/SIGTERM): detach the TC filters first, drain what the rings still hold, detach the
@@ -488,13 +488,17 @@ static bool rings_waiting(const struct live *L)
 	return live_capture_waiting(L->cap);
 }
 
-/* How long the loop may sleep: while recording, until the store's next deadline
- * (pipeline_tick_due: the open chunk's age, the group commit; POLL_MS when its work is at
- * once, as a chunk with the writer); while nothing is recorded and the store waits for no
- * tick, until the next once-a-second duty (loss counters, clock, watchdog, status line).
- * Only after a whole poll interval in which those rings had no record: on a host whose
- * other processes make TLS handshakes all the time (their secrets are read and held, not
- * stored), a sleep that each record ends would wake the loop more often than the poll.
+/* How long the loop may sleep: while a chunk is open, until the store's next deadline
+ * (pipeline_tick_due: the chunk's age, the group commit; POLL_MS when its work is at once, as
+ * a chunk with the writer); with no chunk open, until the next once-a-second duty or the
+ * commit due before it (nothing is recorded, or a chunk closed by its size waits for its
+ * commit), after telling the capture and TLS programs, so that their next record wakes the
+ * loop at once: a record that opens a chunk counts its age from its drain, and one left in a
+ * ring until the commit was due (up to a second) was queryable that much later.
+ * Such a sleep comes only after a whole poll interval in which those rings had no record: on
+ * a host whose other processes make TLS handshakes all the time (their secrets are read and
+ * held, not stored), a sleep that each record ends would wake the loop more often than the
+ * poll.
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
  * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
 static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned long *taken)
@@ -508,21 +512,24 @@ static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned l
 		return POLL_MS;
 	due = pipeline_tick_due(L->p);
 	now = live_clock_mono_ns();
-	if (due > now) {
-		/* recording: until the open chunk closes by its age or the commit is due, as a
-		 * tick before then has nothing to do; the rings wake us sooner past their fill
-		 * thresholds, and what they hold meanwhile goes into that chunk at its close */
+	if (due > now && pipeline_chunk_open(L->p)) {
+		/* until the open chunk closes by its age or the commit is due, as a tick before
+		 * then has nothing to do; the rings wake us sooner past their fill thresholds,
+		 * and what they hold meanwhile goes into that chunk at its close */
 		if (next_duty < due)
 			due = next_duty;
 		ms = due > now ? (due - now + 999999) / 1000000 : 1;
 		return ms > 1000 ? 1000 : (int)ms;
 	}
-	if (*taken != was || due)
+	if (*taken != was || (due && due <= now))
 		return POLL_MS;
+	if (due && due < next_duty)
+		next_duty = due; /* the commit of chunks closed by their size */
 	set_asleep(L, true);
 	/* records submitted before the programs saw the flag */
 	rc = drain(L);
-	if (rc < 0 || rings_taken(L) != *taken || pipeline_wants_tick(L->p) || rings_waiting(L)) {
+	if (rc < 0 || rings_taken(L) != *taken || pipeline_tick_due(L->p) != due ||
+	    pipeline_chunk_open(L->p) || rings_waiting(L)) {
 		set_asleep(L, false);
 		return rc < 0 ? rc : POLL_MS;
 	}

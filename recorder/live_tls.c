@@ -40,6 +40,7 @@
 #include "openssl.h"
 #include "openssl.skel.h"
 #include "proc_maps.h"
+#include "calib_worker.h"
 #include "tls_calibrate.h"
 #include "tls_hkdf.h"
 #include "tls_labels.h"
@@ -91,6 +92,7 @@ struct live_tls {
 	uint32_t nlibs;
 	struct known_file known[KNOWN_MAX];
 	size_t nknown;
+	struct calib_worker *calib;  /* NULL: calibrations at once (the start) */
 	uint64_t next_scan_ns;
 	struct live_tls_seen rescan_seen; /* the libssl files met in the current rescan */
 	live_tls_exe_fn exe_fn;
@@ -199,14 +201,66 @@ static int attach_lib(struct live_tls *t, uint32_t slot, int fd)
 	return (int)ok;
 }
 
-/* Calibrates and attaches one file unless it is known already. */
+/* A calibration's outcome for the file open on fd (known as k): its probes configured and
+ * attached in the next slot, or why not said. */
+static void use_calibration(struct live_tls *t, struct known_file *k, int fd, const char *path,
+			    int rc, const char *err, const struct tls_calibration *cal)
+{
+	struct ossl_config cfg;
+	uint32_t slot = t->nlibs;
+
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n", path, err);
+		t->st.libs_failed++;
+		return;
+	}
+	if (slot >= OSSL_LIBS_MAX) {
+		fprintf(stderr, "ecap-rec: tls: %s: skipped, already watching %u libraries\n", path,
+			OSSL_LIBS_MAX);
+		t->st.libs_failed++;
+		return;
+	}
+	t->cal[slot] = *cal;
+	to_config(&t->cal[slot], &cfg);
+	if (bpf_map__update_elem(t->skel->maps.ossl_cfg, &slot, sizeof(slot), &cfg, sizeof(cfg),
+				 BPF_ANY) < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot configure the probes: %s\n", path,
+			strerror(errno));
+		t->st.libs_failed++;
+		return;
+	}
+	rc = attach_lib(t, slot, fd);
+	if (rc < 0) {
+		fprintf(stderr, "ecap-rec: tls: %s: cannot attach uprobes: %s\n", path,
+			strerror(-rc));
+		t->st.libs_failed++;
+		return;
+	}
+	k->attached = true;
+	t->nlibs++;
+	t->st.libs_attached++;
+	if (!t->quiet)
+		fprintf(stderr, "ecap-rec: tls: watching %s (%s, %s%s%s, %s in %.1f ms, %d of %zu "
+			"functions)\n", path, t->cal[slot].library,
+			tls_calibrate_has_tls12(&t->cal[slot]) ? "TLS 1.2" : "",
+			tls_calibrate_has_tls12(&t->cal[slot]) &&
+				tls_calibrate_has_tls13(&t->cal[slot]) ? " and " : "",
+			tls_calibrate_has_tls13(&t->cal[slot]) ? "TLS 1.3" : "",
+			t->cal[slot].from_cache ? "cached calibration" : "calibrated",
+			(double)t->cal[slot].elapsed_us / 1000.0, rc, NFUNCS + 1);
+}
+
+/*
+ * Calibrates and attaches one file unless it is known already. At the start, at once; once
+ * recording (t->calib), on the calibration thread: the file is known from now on, and its
+ * probes are attached when live_tls_poll() takes the result (calibrations_done()).
+ */
 static int add_file(void *ctx, const struct tls_lib_file *f)
 {
 	struct live_tls *t = ctx;
 	struct known_file *k = known_find(t, f);
-	struct ossl_config cfg;
+	struct tls_calibration cal;
 	char err[512] = "";
-	uint32_t slot = t->nlibs;
 	int rc, fd;
 
 	if (k)
@@ -217,7 +271,7 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 	k->dev = f->dev;
 	k->ino = f->ino;
 	k->attached = false;
-	if (slot >= OSSL_LIBS_MAX) {
+	if (t->nlibs >= OSSL_LIBS_MAX) {
 		fprintf(stderr, "ecap-rec: tls: %s: skipped, already watching %u libraries\n",
 			f->path, OSSL_LIBS_MAX);
 		t->st.libs_failed++;
@@ -233,43 +287,36 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 		t->st.libs_failed++;
 		return 0;
 	}
-	rc = tls_calibrate_fd(fd, f->path, t->store_dir, &t->cal[slot], err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n", f->path, err);
-		t->st.libs_failed++;
-		close(fd);
+	if (t->calib) {
+		rc = calib_worker_submit(t->calib, fd, f->path, f->dev, f->ino);
+		if (rc < 0) {
+			fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n",
+				f->path, strerror(-rc));
+			t->st.libs_failed++;
+		}
 		return 0;
 	}
-	to_config(&t->cal[slot], &cfg);
-	if (bpf_map__update_elem(t->skel->maps.ossl_cfg, &slot, sizeof(slot), &cfg, sizeof(cfg),
-				 BPF_ANY) < 0) {
-		fprintf(stderr, "ecap-rec: tls: %s: cannot configure the probes: %s\n", f->path,
-			strerror(errno));
-		t->st.libs_failed++;
-		close(fd);
-		return 0;
-	}
-	rc = attach_lib(t, slot, fd);
+	rc = tls_calibrate_fd(fd, f->path, t->store_dir, &cal, err, sizeof(err));
+	use_calibration(t, k, fd, f->path, rc, err, &cal);
 	close(fd);
-	if (rc < 0) {
-		fprintf(stderr, "ecap-rec: tls: %s: cannot attach uprobes: %s\n", f->path,
-			strerror(-rc));
-		t->st.libs_failed++;
-		return 0;
-	}
-	k->attached = true;
-	t->nlibs++;
-	t->st.libs_attached++;
-	if (!t->quiet)
-		fprintf(stderr, "ecap-rec: tls: watching %s (%s, %s%s%s, %s in %.1f ms, %d of %zu "
-			"functions)\n", f->path, t->cal[slot].library,
-			tls_calibrate_has_tls12(&t->cal[slot]) ? "TLS 1.2" : "",
-			tls_calibrate_has_tls12(&t->cal[slot]) &&
-				tls_calibrate_has_tls13(&t->cal[slot]) ? " and " : "",
-			tls_calibrate_has_tls13(&t->cal[slot]) ? "TLS 1.3" : "",
-			t->cal[slot].from_cache ? "cached calibration" : "calibrated",
-			(double)t->cal[slot].elapsed_us / 1000.0, rc, NFUNCS + 1);
 	return 0;
+}
+
+/* The probes of the calibrations the thread finished. */
+static void calibrations_done(struct live_tls *t)
+{
+	struct tls_lib_file f = { .fd = -1 };
+	struct known_file *k;
+	struct calib_job *j;
+
+	while ((j = calib_worker_take(t->calib))) {
+		f.dev = j->dev;
+		f.ino = j->ino;
+		k = known_find(t, &f);
+		if (k)
+			use_calibration(t, k, j->fd, j->path, j->rc, j->err, &j->cal);
+		calib_worker_job_free(j);
+	}
 }
 
 static void add_path(struct live_tls *t, const char *path)
@@ -753,6 +800,20 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 		rc = -ENOENT;
 		goto fail;
 	}
+	/* From now on, calibrations on a thread of their own: the reader of the rings never
+	 * waits for one. A wait on the OpenSSL ring wakes for their results too. */
+	if (calib_worker_new(t->store_dir, &t->calib) == 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
+
+		if (epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD,
+			      calib_worker_fd(t->calib), &ev) < 0) {
+			calib_worker_free(t->calib);
+			t->calib = NULL;
+		}
+	}
+	if (!t->calib)
+		fprintf(stderr, "ecap-rec: tls: no calibration thread: libraries found from now on "
+			"are calibrated by the thread that reads the rings\n");
 	*out = t;
 	return 0;
 fail:
@@ -804,6 +865,8 @@ int live_tls_poll(struct live_tls *t, int timeout_ms)
 		n = live_tls_poll_exec(t);
 		rc = n < 0 ? n : rc + n;
 	}
+	if (t->calib && calib_worker_busy(t->calib))
+		calibrations_done(t);
 	now = mono_ns();
 	if (now >= t->next_scan_ns) {
 		/* one pass over the processes' maps for both kinds of probes */
@@ -884,6 +947,7 @@ void live_tls_stop(struct live_tls *t)
 
 	if (!t)
 		return;
+	calib_worker_free(t->calib);
 	ring_pos_close(&t->pos);
 	for (i = 0; i < OSSL_LIBS_MAX; i++)
 		detach_lib(t, i);

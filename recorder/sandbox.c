@@ -6,8 +6,11 @@
  * user namespace with mount, net, IPC, UTS, PID and cgroup namespaces. When that works, A forks
  * B, which is PID 1 of the new PID namespace, and A only waits for B and ends the way B ended
  * (exit status or signal). B (or A itself, when the kernel refuses the namespaces) finishes the
- * set-up and calls the function under seccomp. Each of A and B arms its own SIGKILL timer, so
- * the caller can always wait for A without having to signal a process of another uid.
+ * set-up and calls the function under seccomp. Each of A and B has RLIMIT_CPU and arms its own
+ * SIGKILL timer on wall time, so the caller can always wait for A without having to signal a
+ * process of another uid. The bound that matters is CPU time: a child starved of the CPU (a
+ * busy host, sanitizers) is not killed for being slow; the wall-clock bound, many times longer,
+ * ends one that waits without using the CPU (a sleep, a futex that never comes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +41,6 @@
 
 #define FD_FIRST 3
 #define ADDRESS_SPACE (4ull << 30) /* dlmopen'ed libcrypto, its heap, our tracking tables */
-#define CPU_SECONDS 30
 #define CHILD_FDS 64
 
 /* Sanitizer runtimes reserve terabytes of shadow address space: no RLIMIT_AS under them. */
@@ -62,16 +64,25 @@ static void die(const char *what)
 	_exit(SETUP_FAILED);
 }
 
-/* A SIGKILL for this process after ms: it cannot be caught, blocked or ignored. */
-static void arm_kill_timer(unsigned ms)
+/* A SIGKILL for this process after ms of wall time: it cannot be caught, blocked or
+ * ignored (except by B, the init of its PID namespace, which A's ends: PR_SET_PDEATHSIG). */
+static void arm_kill_timer(uint64_t ms)
 {
 	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGKILL };
-	struct itimerspec its = { .it_value = { .tv_sec = ms / 1000,
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ms / 1000),
 						.tv_nsec = (long)(ms % 1000) * 1000000L } };
 	timer_t t;
 
 	if (timer_create(CLOCK_MONOTONIC, &ev, &t) < 0 || timer_settime(t, 0, &its, NULL) < 0)
 		die("timer");
+}
+
+/* The wall-clock bound: SANDBOX_WALL_PER_CPU times the CPU bound, and never below 10 s. */
+static uint64_t wall_ms(unsigned cpu_ms)
+{
+	uint64_t w = (uint64_t)cpu_ms * SANDBOX_WALL_PER_CPU;
+
+	return w < 10000 ? 10000 : w;
 }
 
 static void set_limit(int res, rlim_t v)
@@ -233,12 +244,13 @@ static void wait_and_mirror(pid_t b)
 }
 
 static void child(int (*fn)(void *arg), void *arg, int out, int err, const int *fds,
-		  unsigned nfds, unsigned timeout_ms)
+		  unsigned nfds, unsigned cpu_ms)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTERM, SIGINT,
 				    SIGPIPE, SIGHUP, SIGALRM, SIGCHLD };
 	const int ns = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
 		       CLONE_NEWPID | CLONE_NEWCGROUP;
+	pid_t caller = getppid();
 	sigset_t none;
 	bool in_ns;
 	size_t i;
@@ -254,15 +266,23 @@ static void child(int (*fn)(void *arg), void *arg, int out, int err, const int *
 #ifndef SANITIZED
 	set_limit(RLIMIT_AS, ADDRESS_SPACE);
 #endif
-	set_limit(RLIMIT_CPU, CPU_SECONDS);
+	/* The CPU bound, each process's own (inherited by B): at it the kernel sends SIGKILL
+	 * (soft = hard), which even B, the init of its PID namespace, cannot ignore (a timer's
+	 * SIGKILL it would). Whole seconds, rounded up. */
+	set_limit(RLIMIT_CPU, (cpu_ms + 999) / 1000);
 	set_limit(RLIMIT_FSIZE, 0);
 	set_limit(RLIMIT_CORE, 0);
 	set_limit(RLIMIT_NOFILE, CHILD_FDS);
 	set_limit(RLIMIT_MEMLOCK, 0);
 	set_limit(RLIMIT_MSGQUEUE, 0);
 	drop_user();
-	arm_kill_timer(timeout_ms + 500);
+	arm_kill_timer(wall_ms(cpu_ms) + 500);
 	in_ns = unshare(ns) == 0;
+	/* A new user namespace is a change of credentials, which clears the parent-death signal:
+	 * set again, so that A dies with a caller that may signal it (kill_child() for one that
+	 * may not), unless the caller is gone already. */
+	if (in_ns && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != caller))
+		die("the caller is gone");
 	if (!in_ns)
 		dprintf(2, "sandbox: no namespaces (%s); uid, seccomp and rlimits only\n",
 			strerror(errno));
@@ -274,7 +294,7 @@ static void child(int (*fn)(void *arg), void *arg, int out, int err, const int *
 			wait_and_mirror(b);
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
 			die("prctl");
-		arm_kill_timer(timeout_ms);
+		arm_kill_timer(wall_ms(cpu_ms));
 		shape_namespaces();
 	}
 	drop_caps();
@@ -288,6 +308,31 @@ static void child(int (*fn)(void *arg), void *arg, int out, int err, const int *
 	_exit(rc == 0 ? 0 : 1);
 }
 
+volatile sig_atomic_t sandbox_give_up;
+
+/*
+ * SIGKILL for the child A, which B follows (its parent-death signal). A is another user now:
+ * a caller that may not signal it but may change its uid (the launcher: CAP_SETUID, not
+ * CAP_KILL) sends it as that user, from a short-lived process of its own. Neither the
+ * kernel's parent-death signal nor the caller's own kill reaches A from such a caller.
+ */
+static void kill_child(pid_t pid)
+{
+	pid_t k;
+
+	if (kill(pid, SIGKILL) == 0 || errno != EPERM)
+		return;
+	k = fork();
+	if (k == 0) {
+		if (setgroups(0, NULL) == 0 && setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) == 0 &&
+		    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) == 0)
+			kill(pid, SIGKILL);
+		_exit(0);
+	}
+	while (k > 0 && waitpid(k, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -298,7 +343,7 @@ static uint64_t now_ms(void)
 
 /* Reads both pipes until they close or time is up; bytes beyond each cap are discarded. */
 static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_max,
-		       unsigned timeout_ms)
+		       uint64_t timeout_ms)
 {
 	uint64_t deadline = now_ms() + timeout_ms, t;
 	struct pollfd p[2] = { { .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN } };
@@ -310,6 +355,10 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 	while (p[0].fd >= 0 || p[1].fd >= 0) {
 		t = now_ms();
 		if (t >= deadline) {
+			res->timed_out = true;
+			break;
+		}
+		if (sandbox_give_up) {
 			res->timed_out = true;
 			break;
 		}
@@ -345,7 +394,7 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 }
 
 int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, size_t out_max,
-		unsigned timeout_ms, struct sandbox_result *res)
+		unsigned cpu_ms, struct sandbox_result *res)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc;
 	pid_t pid;
@@ -367,16 +416,16 @@ int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, 
 		goto fail;
 	}
 	if (pid == 0)
-		child(fn, arg, out[1], err[1], fds, nfds, timeout_ms);
+		child(fn, arg, out[1], err[1], fds, nfds, cpu_ms);
 	close(out[1]);
 	close(err[1]);
-	read_pipes(out[0], err[0], res, out_max, timeout_ms + 1000);
+	read_pipes(out[0], err[0], res, out_max, wall_ms(cpu_ms) + 1000);
 	close(out[0]);
 	close(err[0]);
-	/* The child's own SIGKILL timers end it within the timeout whatever it does, even when
-	 * we may not signal it (it is another user now); kill is only a shortcut. */
+	/* The child's own SIGKILL timers end it within its bounds whatever it does; kill is a
+	 * shortcut, and the way to give it up (sandbox_give_up) before them. */
 	if (res->timed_out)
-		kill(pid, SIGKILL);
+		kill_child(pid);
 	while (waitpid(pid, &res->status, 0) < 0)
 		if (errno != EINTR) {
 			rc = -errno;
@@ -413,7 +462,8 @@ const char *sandbox_describe(const struct sandbox_result *res, char *buf, size_t
 		if (sig == SIGSYS)
 			snprintf(buf, len, "killed by the sandbox (SIGSYS: a forbidden system call)");
 		else if (sig == SIGKILL)
-			snprintf(buf, len, "killed (SIGKILL: out of time)");
+			snprintf(buf, len, "killed (SIGKILL: out of CPU time or of its wall-clock "
+				 "bound)");
 		else if (sig == SIGXCPU)
 			snprintf(buf, len, "killed (SIGXCPU: out of CPU time)");
 		else

@@ -6,7 +6,7 @@
  * The child, in this order, before the function runs:
  *   - keeps only the descriptors it is given (renumbered 3, 4, ...), stdin /dev/null,
  *     stdout and stderr pipes to the caller;
- *   - rlimits: address space, CPU time, file size 0, no core dumps, few descriptors, no
+ *   - rlimits: address space, CPU time (below), file size 0, no core dumps, few descriptors, no
  *     locked memory, no message queues;
  *   - becomes uid and gid 65534 (nobody, nogroup) with no supplementary groups, when it was
  *     root, and so loses every capability; not dumpable (no ptrace by other nobody
@@ -16,7 +16,9 @@
  *     a /proc of that namespace only, empty read-only tmpfs over /tmp, /var/tmp, /dev/shm,
  *     /home, /root, /run, /mnt, /media and /srv, no network device but a down lo; then it
  *     drops the user namespace's capabilities and bounding set as well;
- *   - arms a timer that sends it SIGKILL (which nothing can catch) when time is up;
+ *   - is sent SIGKILL (which nothing can catch) when its CPU time is used up (RLIMIT_CPU:
+ *     cpu_ms, in whole seconds rounded up) or, SANDBOX_WALL_PER_CPU times later, its
+ *     wall-clock time (a timer: a child that waits without using the CPU);
  *   - clears its environment; sets PR_SET_NO_NEW_PRIVS;
  *   - installs a seccomp filter (libseccomp) that kills the process on any system call not
  *     needed to load a library and run an in-memory handshake: no socket, connect, execve,
@@ -27,6 +29,7 @@
 #ifndef ECAP_SANDBOX_H
 #define ECAP_SANDBOX_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -34,6 +37,9 @@
 #define SANDBOX_ERR_MAX 1024
 #define SANDBOX_UID 65534
 #define SANDBOX_GID 65534
+/* The wall-clock bound, as a multiple of the CPU bound (at least 10 s): a child that gets a
+ * twentieth of a CPU still ends by its work or its CPU bound. */
+#define SANDBOX_WALL_PER_CPU 20
 
 struct sandbox_result {
 	int status;                   /* waitpid() status of the child */
@@ -47,10 +53,18 @@ struct sandbox_result {
  * Runs fn(arg) in a sandboxed child (see above); fds[i] is descriptor 3 + i there. fn writes
  * its answer on stdout and returns 0 (exit status 0) or not (exit status 1). Returns 0 with
  * *res filled once the child has ended (whatever it did), or a negative errno when it could not
- * be started. timeout_ms bounds the child's whole life.
+ * be started. cpu_ms bounds the CPU time of each of the child's processes, set-up included;
+ * SANDBOX_WALL_PER_CPU * cpu_ms (at least 10 s) its whole life. The caller waits that long at
+ * most: call it off any thread that must not wait (live_tls.c calibrates on a thread of its own).
  */
 int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, size_t out_max,
-		unsigned timeout_ms, struct sandbox_result *res);
+		unsigned cpu_ms, struct sandbox_result *res);
+
+/*
+ * Set (from a signal handler) to give up the child under way: sandbox_run() kills it and
+ * returns with res->timed_out. The calibration launcher's SIGTERM (tls_calib_launcher.h).
+ */
+extern volatile sig_atomic_t sandbox_give_up;
 
 /* Frees res->out. */
 void sandbox_result_free(struct sandbox_result *res);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * tls_calib_launcher.c - the calibration launcher process (tls_calib_launcher.h).
+ * tls_calib_launcher.c - the calibration launcher processes (tls_calib_launcher.h): two, each
+ * with its own socket and lock, one for calibrations and one for uprobe perf events, so that a
+ * calibration (seconds, where the CPU is scarce) never holds up a probe's attachment.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,9 +37,16 @@ struct launcher_reply {
 
 #define MSG_MAX (sizeof(struct launcher_reply) + OUT_MAX + SANDBOX_ERR_MAX)
 
-static int sock = -1;
-static pid_t launcher_pid;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+enum { FOR_CALIB, FOR_UPROBE, N_LAUNCHERS };
+
+static struct launcher {
+	int sock;
+	pid_t pid;
+	pthread_mutex_t lock;
+} launchers[N_LAUNCHERS] = {
+	{ .sock = -1, .lock = PTHREAD_MUTEX_INITIALIZER },
+	{ .sock = -1, .lock = PTHREAD_MUTEX_INITIALIZER },
+};
 
 struct launcher_request {
 	char kind;                /* 'C' calibrate, 'U' open a uprobe perf event */
@@ -130,6 +139,13 @@ static void send_reply(int s, const struct sandbox_result *res, int rc)
 	send(s, buf, sizeof(r) + r.out_len + err_len, MSG_NOSIGNAL);
 }
 
+/* SIGTERM: the calibration under way is given up (its child killed), and we end. */
+static void on_give_up(int sig)
+{
+	(void)sig;
+	sandbox_give_up = 1;
+}
+
 static void __attribute__((noreturn)) launcher_main(int s)
 {
 	struct launcher_request req;
@@ -137,10 +153,13 @@ static void __attribute__((noreturn)) launcher_main(int s)
 	char err[256];
 	int fds[2], n, rc;
 
+	struct sigaction give_up = { .sa_handler = on_give_up }; /* no SA_RESTART */
+
 	signal(SIGINT, SIG_IGN); /* the recorder ends us when it is done, by closing the socket */
-	signal(SIGTERM, SIG_DFL);
+	sigaction(SIGTERM, &give_up, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+	/* SIGTERM when the recorder dies: a calibration under way is given up with us */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
 		_exit(1);
 	if (dup2(s, 3) < 0)
 		_exit(1);
@@ -153,6 +172,8 @@ static void __attribute__((noreturn)) launcher_main(int s)
 	prctl(PR_SET_NAME, "ecap-calib", 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0);
 	for (;;) {
+		if (sandbox_give_up)
+			_exit(0);
 		n = recv_request(s, &req, fds);
 		if (n == -ENODATA)
 			_exit(0);
@@ -178,47 +199,74 @@ static void __attribute__((noreturn)) launcher_main(int s)
 	}
 }
 
-int tls_calib_launcher_start(char *err, size_t errlen)
+/* Forks one launcher on a socket pair of its own. 0 or -errno (with err). */
+static int start_one(struct launcher *l, char *err, size_t errlen)
 {
-	int sv[2];
+	int sv[2], rc;
 	pid_t pid;
 
-	if (sock >= 0)
-		return 0;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(err, errlen, "socketpair: %s", strerror(errno));
-		return -errno;
+		rc = -errno;
+		snprintf(err, errlen, "socketpair: %s", strerror(-rc));
+		return rc;
 	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		snprintf(err, errlen, "fork: %s", strerror(errno));
+		rc = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(-rc));
 		close(sv[0]);
 		close(sv[1]);
-		return -errno;
+		return rc;
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		launcher_main(sv[1]);
+		launcher_main(sv[1]); /* keeps sv[1] alone of our descriptors */
 	}
 	close(sv[1]);
-	sock = sv[0];
-	launcher_pid = pid;
+	l->sock = sv[0];
+	l->pid = pid;
 	return 0;
+}
+
+static void stop_one(struct launcher *l)
+{
+	int st;
+
+	if (l->sock < 0)
+		return;
+	close(l->sock);
+	l->sock = -1;
+	while (waitpid(l->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	l->pid = 0;
+}
+
+int tls_calib_launcher_start(char *err, size_t errlen)
+{
+	int rc = 0;
+
+	for (int i = 0; i < N_LAUNCHERS && !rc; i++)
+		if (launchers[i].sock < 0)
+			rc = start_one(&launchers[i], err, errlen);
+	if (rc < 0)
+		tls_calib_launcher_stop();
+	return rc;
 }
 
 bool tls_calib_launcher_running(void)
 {
-	return sock >= 0;
+	return launchers[FOR_CALIB].sock >= 0;
 }
 
 pid_t tls_calib_launcher_pid(void)
 {
-	return sock >= 0 ? launcher_pid : 0;
+	return launchers[FOR_CALIB].sock >= 0 ? launchers[FOR_CALIB].pid : 0;
 }
 
 /* Sends a request with its descriptors. 0 or -errno. */
-static int send_request(const struct launcher_request *req, const int *fds, unsigned nfds)
+static int send_request(int sock, const struct launcher_request *req, const int *fds,
+			unsigned nfds)
 {
 	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { (void *)req, sizeof(*req) };
@@ -234,13 +282,13 @@ static int send_request(const struct launcher_request *req, const int *fds, unsi
 	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
 }
 
-static int exchange(const int *fds, unsigned nfds, struct sandbox_result *res)
+static int exchange(int sock, const int *fds, unsigned nfds, struct sandbox_result *res)
 {
 	struct launcher_request req = { .kind = 'C' };
 	struct launcher_reply r;
 	char *buf;
 	ssize_t n;
-	int rc = send_request(&req, fds, nfds);
+	int rc = send_request(sock, &req, fds, nfds);
 
 	if (rc < 0)
 		return rc;
@@ -287,14 +335,15 @@ int tls_calib_launcher_run(const int *fds, unsigned nfds, struct sandbox_result 
 
 	if (nfds < 1 || nfds > 2)
 		return -EINVAL;
-	pthread_mutex_lock(&lock);
-	rc = sock >= 0 ? exchange(fds, nfds, res) : -ENOTCONN;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&launchers[FOR_CALIB].lock);
+	rc = launchers[FOR_CALIB].sock >= 0 ? exchange(launchers[FOR_CALIB].sock, fds, nfds, res)
+					    : -ENOTCONN;
+	pthread_mutex_unlock(&launchers[FOR_CALIB].lock);
 	return rc;
 }
 
 /* The reply to 'U': a status, and the perf event's descriptor when it is 0. */
-static int uprobe_exchange(int fd, uint64_t offset, bool retprobe)
+static int uprobe_exchange(int sock, int fd, uint64_t offset, bool retprobe)
 {
 	struct launcher_request req = { .kind = 'U', .retprobe = retprobe, .offset = offset };
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -303,7 +352,7 @@ static int uprobe_exchange(int fd, uint64_t offset, bool retprobe)
 	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *c;
-	int pfd = -1, rc = send_request(&req, &fd, 1);
+	int pfd = -1, rc = send_request(sock, &req, &fd, 1);
 	ssize_t n;
 
 	if (rc < 0)
@@ -329,21 +378,27 @@ int tls_calib_launcher_uprobe(int fd, uint64_t offset, bool retprobe)
 {
 	int rc;
 
-	pthread_mutex_lock(&lock);
-	rc = sock >= 0 ? uprobe_exchange(fd, offset, retprobe) : -ENOTCONN;
-	pthread_mutex_unlock(&lock);
+	pthread_mutex_lock(&launchers[FOR_UPROBE].lock);
+	rc = launchers[FOR_UPROBE].sock >= 0
+		     ? uprobe_exchange(launchers[FOR_UPROBE].sock, fd, offset, retprobe)
+		     : -ENOTCONN;
+	pthread_mutex_unlock(&launchers[FOR_UPROBE].lock);
 	return rc;
+}
+
+void tls_calib_launcher_abort(void)
+{
+	struct launcher *l = &launchers[FOR_CALIB];
+
+	/* no lock: the calibration under way holds it; the socket stays open until stop */
+	if (l->sock < 0)
+		return;
+	shutdown(l->sock, SHUT_RDWR);
+	kill(l->pid, SIGTERM); /* it kills its sandboxed child, then ends (sandbox_give_up) */
 }
 
 void tls_calib_launcher_stop(void)
 {
-	int st;
-
-	if (sock < 0)
-		return;
-	close(sock);
-	sock = -1;
-	while (waitpid(launcher_pid, &st, 0) < 0 && errno == EINTR)
-		;
-	launcher_pid = 0;
+	for (int i = 0; i < N_LAUNCHERS; i++)
+		stop_one(&launchers[i]);
 }

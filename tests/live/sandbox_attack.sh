@@ -16,8 +16,8 @@
 # itself). The real libssl is still calibrated, curl's traffic after the attacks is recorded
 # and exported. ecap-rec's /proc/PID/status shows exactly CAP_BPF, CAP_NET_ADMIN,
 # CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH and CAP_CHECKPOINT_RESTORE (effective, permitted,
-# bounding), no ambient or inheritable one, NoNewPrivs 1; its launcher CAP_SETUID, CAP_SETGID,
-# CAP_SYS_ADMIN and CAP_PERFMON only. A libssl mapped after the drop (OpenSSL 1.1, where
+# bounding), no ambient or inheritable one, NoNewPrivs 1; its two launchers CAP_SETUID,
+# CAP_SETGID, CAP_SYS_ADMIN and CAP_PERFMON only. A libssl mapped after the drop (OpenSSL 1.1, where
 # installed) is still probed, through the launcher's uprobe perf events.
 . "$ECAP_SRC/tests/lib.sh"
 . "$ECAP_SRC/tests/live/live_lib.sh"
@@ -76,10 +76,14 @@ for task in /proc/"$REC_PID"/task/*; do
 	eff=$(awk '$1 == "CapEff:" {print $2}' "$task/status")
 	[ $((0x$eff & ~0x$want_rec)) -eq 0 ] || fail "thread ${task##*/} holds CapEff $eff"
 done
-launcher=$(pgrep -P "$REC_PID" -x ecap-calib) || fail "no calibration launcher under ecap-rec"
-assert_eq "$want_launcher" "$(field "$launcher" CapEff)" "launcher CapEff"
-assert_eq "$want_launcher" "$(field "$launcher" CapBnd)" "launcher CapBnd"
-assert_eq 1 "$(field "$launcher" NoNewPrivs)" "launcher NoNewPrivs"
+# two launchers: one for calibrations, one for uprobe perf events
+launchers=$(pgrep -P "$REC_PID" -x ecap-calib) || fail "no calibration launcher under ecap-rec"
+assert_eq 2 "$(echo "$launchers" | wc -l)" "launchers under ecap-rec"
+for launcher in $launchers; do
+	assert_eq "$want_launcher" "$(field "$launcher" CapEff)" "launcher $launcher CapEff"
+	assert_eq "$want_launcher" "$(field "$launcher" CapBnd)" "launcher $launcher CapBnd"
+	assert_eq 1 "$(field "$launcher" NoNewPrivs)" "launcher $launcher NoNewPrivs"
+done
 
 setpriv --reuid nobody --regid nogroup --clear-groups \
 	env LD_PRELOAD="$T/user/libssl.so.3" sleep 40 2>attacker.log &

@@ -10,6 +10,8 @@
  *   3  nothing in the constructor; built with -lssl, so that calibration finds every other
  *      symbol in the real libssl behind it: the exported functions below run, report, call
  *      the real ones, and SSL_CTX_new then tries the write of mode 0
+ *   4  never return from the constructor (sleep for ever): a calibration that never ends
+ *      (tests/live/calib_off_loop.sh)
  * A report line is "planted: WHERE uid=U euid=E capeff=HEX capbnd=HEX nnp=N seccomp=N
  * shadow=yes|no".
  */
@@ -80,6 +82,9 @@ __attribute__((constructor)) static void planted_init(void)
 		char *const argv[] = { "sh", "-c", "id", NULL };
 
 		execve("/bin/sh", argv, NULL);
+	} else if (PLANTED_MODE == 4) {
+		for (;;)
+			sleep(100);
 	}
 }
 

@@ -2,13 +2,16 @@
 /*
  * test_sandbox.c - the calibration sandbox (recorder/sandbox.h) and what goes through it:
  * forbidden system calls kill the child, it runs as nobody without capabilities under seccomp,
- * time and output are bounded, a planted library (planted_libssl.c, built by meson in four
+ * time and output are bounded (CPU time: a child that spins is stopped after its CPU bound
+ * even when it shares its CPU, so its wall time runs longer; one that sleeps is stopped by the
+ * wall-clock bound), a planted library (planted_libssl.c, built by meson in four
  * modes) is run only there, a library swapped at its path after it was opened is not the one
  * loaded, and the child's answer is parsed as hostile input. As root the uid and namespace
  * checks are strict; as another user the sandbox cannot change the uid and says so.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,9 +20,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -36,10 +41,10 @@ static const char *planted_dir(void)
 }
 
 /*
- * The time bound of the children below. Each ends long before it by its own doing (a seccomp
- * kill, an exit), but the bound is wall time from the fork, the sandbox's set-up included
- * (namespaces, mounts, seccomp), and a busy host (sanitizers, other tests) can leave a child
- * without the CPU for seconds: 5 s was seen to run out, the forbidden call not reached yet.
+ * The CPU bound of the children below (their wall-clock bound is 20 times that). Each ends
+ * long before it by its own doing (a seccomp kill, an exit). When the bound was wall time, a
+ * busy host (sanitizers, other tests) left a child without the CPU for more than 5 s, the
+ * forbidden call not reached yet.
  */
 #define CHILD_BOUND_MS 60000
 
@@ -184,12 +189,90 @@ static int do_flood(void *arg)
 	return 0;
 }
 
+static int do_spin(void *arg)
+{
+	for (volatile unsigned long n = 0;; n++)
+		;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double children_cpu_s(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_CHILDREN, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+/*
+ * A child that never finishes is stopped by its CPU bound, and only by that: here it shares
+ * one CPU with a process of ours that spins too (both pinned to the CPU we run on), so it gets
+ * half of it at most, and its wall time is about twice its bound. It must have had its whole
+ * bound of CPU time (a bound of wall time gave it half; fails so before this change).
+ */
+static void test_cpu_bound(void **state)
+{
+	const unsigned bound_ms = 2000;
+	struct sandbox_result res;
+	cpu_set_t one, all;
+	double cpu0, t0, cpu, wall;
+	pid_t rival;
+
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	rival = fork();
+	assert_true(rival >= 0);
+	if (rival == 0) {
+		do_spin(NULL);
+		_exit(0);
+	}
+	cpu0 = children_cpu_s();
+	t0 = now_s();
+	assert_int_equal(sandbox_run(do_spin, NULL, NULL, 0, 4096, bound_ms, &res), 0);
+	wall = now_s() - t0;
+	cpu = children_cpu_s() - cpu0;
+	kill(rival, SIGKILL);
+	waitpid(rival, NULL, 0);
+	sched_setaffinity(0, sizeof(all), &all);
+	print_message("spinning child: %.2f s of CPU in %.2f s, bound %.2f s of CPU\n", cpu, wall,
+		      bound_ms / 1e3);
+	assert_true(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGKILL);
+	if (wall >= SANDBOX_WALL_PER_CPU * bound_ms / 1e3) {
+		/* starved below a twentieth of the CPU (a host busier than the rival): the wall
+		 * bound ended it first, as it must; nothing to tell of the CPU bound */
+		print_message("the wall-clock bound came first: the CPU bound not checked\n");
+		sandbox_result_free(&res);
+		skip();
+	}
+	assert_false(res.timed_out);
+	sandbox_result_free(&res);
+	/* rusage, read here, gave 0.80-0.98 of the bound on this VM under load (the kernel
+	 * counts the limit on its own clock); a bound of wall time gave 0.01 here */
+	assert_true(cpu >= 0.6 * bound_ms / 1e3);
+	assert_true(cpu < bound_ms / 1e3 + 1.0);
+	assert_true(wall >= 1.5 * bound_ms / 1e3);
+}
+
 static void test_bounds(void **state)
 {
 	struct sandbox_result res;
+	double t0 = now_s();
 
+	/* a child that sleeps uses no CPU: the wall-clock bound (at least 10 s) ends it */
 	assert_int_equal(sandbox_run(do_hang, NULL, NULL, 0, 4096, 300, &res), 0);
 	assert_true(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGKILL);
+	assert_true(now_s() - t0 >= 9.5);
 	sandbox_result_free(&res);
 	assert_int_equal(run(do_flood, NULL, &res), 0);
 	assert_int_equal(res.out_len, 4096);
@@ -346,7 +429,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forbidden_calls), cmocka_unit_test(test_who_it_is),
-		cmocka_unit_test(test_bounds),          cmocka_unit_test(test_planted),
+		cmocka_unit_test(test_bounds),          cmocka_unit_test(test_cpu_bound),
+		cmocka_unit_test(test_planted),
 		cmocka_unit_test(test_swap_after_open), cmocka_unit_test(test_open_refuses),
 		cmocka_unit_test(test_parse_answer),
 	};

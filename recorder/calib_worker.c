@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * calib_worker.c - the calibration thread (calib_worker.h).
+ *
+ * Two lists under one mutex: the jobs to do (the thread takes the first, waiting on a
+ * condition variable while there is none) and the jobs done (the caller takes them). An
+ * eventfd (a semaphore) counts the jobs done and not yet taken, so that it is readable exactly
+ * while one waits. The thread does nothing but tls_calibrate_fd(), which touches no state of the
+ * caller's: its result goes back in the job.
+ */
+#include "calib_worker.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tls_calib_launcher.h"
+
+struct calib_worker {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct calib_job *todo, *done; /* each in order: head, and the tail to append to */
+	struct calib_job **todo_tail, **done_tail;
+	unsigned outstanding;          /* handed over, not taken back */
+	bool working;                  /* the thread holds a job */
+	bool stop;
+	bool started;
+	pthread_t thread;
+	int efd;
+	char cache_dir[PATH_MAX];
+	bool has_cache;
+};
+
+static void *run(void *arg)
+{
+	struct calib_worker *w = arg;
+	struct calib_job *j;
+	uint64_t one = 1;
+	ssize_t r;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (!w->todo && !w->stop)
+			pthread_cond_wait(&w->more, &w->lock);
+		if (w->stop)
+			break;
+		j = w->todo;
+		w->todo = j->next;
+		if (!w->todo)
+			w->todo_tail = &w->todo;
+		w->working = true;
+		pthread_mutex_unlock(&w->lock);
+
+		j->next = NULL;
+		j->rc = tls_calibrate_fd(j->fd, j->path, w->has_cache ? w->cache_dir : NULL, &j->cal,
+					 j->err, sizeof(j->err));
+
+		pthread_mutex_lock(&w->lock);
+		w->working = false;
+		*w->done_tail = j;
+		w->done_tail = &j->next;
+		r = write(w->efd, &one, sizeof(one)); /* far from full: cannot fail */
+		(void)r;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int calib_worker_new(const char *cache_dir, struct calib_worker **out)
+{
+	struct calib_worker *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (!w)
+		return -ENOMEM;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK | EFD_SEMAPHORE);
+	if (w->efd < 0) {
+		int rc = -errno;
+
+		free(w);
+		return rc;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->more, NULL);
+	w->todo_tail = &w->todo;
+	w->done_tail = &w->done;
+	if (cache_dir) {
+		snprintf(w->cache_dir, sizeof(w->cache_dir), "%s", cache_dir);
+		w->has_cache = true;
+	}
+	*out = w;
+	return 0;
+}
+
+int calib_worker_fd(const struct calib_worker *w)
+{
+	return w->efd;
+}
+
+int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t dev, ino_t ino)
+{
+	struct calib_job *j = calloc(1, sizeof(*j));
+	int rc = 0;
+
+	if (!j) {
+		close(fd);
+		return -ENOMEM;
+	}
+	j->fd = fd;
+	snprintf(j->path, sizeof(j->path), "%s", path);
+	j->dev = dev;
+	j->ino = ino;
+	pthread_mutex_lock(&w->lock);
+	if (!w->started) {
+		rc = -pthread_create(&w->thread, NULL, run, w);
+		w->started = rc == 0;
+	}
+	if (rc == 0) {
+		*w->todo_tail = j;
+		w->todo_tail = &j->next;
+		w->outstanding++;
+		pthread_cond_signal(&w->more);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (rc < 0)
+		calib_worker_job_free(j);
+	return rc;
+}
+
+struct calib_job *calib_worker_take(struct calib_worker *w)
+{
+	struct calib_job *j;
+	uint64_t n;
+	ssize_t r;
+
+	pthread_mutex_lock(&w->lock);
+	j = w->done;
+	if (j) {
+		w->done = j->next;
+		if (!w->done)
+			w->done_tail = &w->done;
+		j->next = NULL;
+		w->outstanding--;
+		/* one off the count (counted before the job was listed: cannot fail), so that
+		 * it is readable exactly while a result waits */
+		r = read(w->efd, &n, sizeof(n));
+		(void)r;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return j;
+}
+
+bool calib_worker_busy(const struct calib_worker *w)
+{
+	return __atomic_load_n(&w->outstanding, __ATOMIC_RELAXED) != 0;
+}
+
+void calib_worker_job_free(struct calib_job *j)
+{
+	if (!j)
+		return;
+	if (j->fd >= 0)
+		close(j->fd);
+	free(j);
+}
+
+static void free_list(struct calib_job *j)
+{
+	while (j) {
+		struct calib_job *next = j->next;
+
+		calib_worker_job_free(j);
+		j = next;
+	}
+}
+
+void calib_worker_free(struct calib_worker *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stop = true;
+	pthread_cond_signal(&w->more);
+	if (w->working)
+		tls_calib_launcher_abort();
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	free_list(w->todo);
+	free_list(w->done);
+	close(w->efd);
+	pthread_cond_destroy(&w->more);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

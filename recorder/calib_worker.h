@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * calib_worker.h - calibrations of libssl files on a thread of their own, so that the thread
+ * that reads the recorder's rings never waits for one (live_tls.c).
+ *
+ * A calibration not in the store's cache runs the library in the sandbox (tls_calibrate.h,
+ * sandbox.h): a tenth of a second on a quiet host, and as long as its CPU bound allows where
+ * the CPU is scarce (its wall-clock bound is minutes). The caller hands a job over with the
+ * library's open descriptor and takes the result back when the worker says so: the worker's
+ * descriptor (calib_worker_fd) becomes readable when a result waits. The thread starts at
+ * the first job and takes the jobs one at a time, in order.
+ */
+#ifndef ECAP_CALIB_WORKER_H
+#define ECAP_CALIB_WORKER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "tls_calibrate.h"
+
+struct calib_worker;
+
+/* A job, and then its result. */
+struct calib_job {
+	int fd;                      /* the library, open: closed by calib_worker_job_free() */
+	char path[PATH_MAX];         /* how the messages name it */
+	dev_t dev;
+	ino_t ino;
+	int rc;                      /* tls_calibrate_fd()'s */
+	char err[512];               /* its reason when rc < 0 */
+	struct tls_calibration cal;  /* when rc == 0 */
+	struct calib_job *next;
+};
+
+/* cache_dir: the store, whose calibration cache the jobs use (NULL: none). 0 or -errno. */
+int calib_worker_new(const char *cache_dir, struct calib_worker **out);
+/* Readable (EPOLLIN) while a result waits for calib_worker_take(). */
+int calib_worker_fd(const struct calib_worker *w);
+/* Hands the calibration of the file open on fd over (fd is the job's from now on, whatever
+ * is returned). 0 or -errno (the job was not taken: fd is closed). */
+int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t dev, ino_t ino);
+/* A finished job (free it with calib_worker_job_free()), or NULL when none waits. */
+struct calib_job *calib_worker_take(struct calib_worker *w);
+void calib_worker_job_free(struct calib_job *j);
+/* Whether jobs were handed over and not taken back yet. */
+bool calib_worker_busy(const struct calib_worker *w);
+/*
+ * Stops the thread and frees everything, jobs not taken back included. A calibration under
+ * way through the launcher (ecap-rec) is given up at once (tls_calib_launcher_abort(): the
+ * launcher cannot serve another after that); one run in a child of this process (no
+ * launcher) is waited for, within the sandbox's bounds.
+ */
+void calib_worker_free(struct calib_worker *w);
+
+#endif
