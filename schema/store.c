@@ -304,6 +304,12 @@ static int init_writer(struct store *s)
 		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
 	if (!err && !s->opt.buffered_writes)
 		err = chunk_writer_stage(s->writer);
+	if (!err)
+		err = chunk_writer_prepare(s->writer, s->opt.chunk_bytes);
+	if (!err)
+		err = index_prepare(s->ix);
+	if (!err)
+		err = store_owners_prepare(s);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	s->cb.run = s->cb_spare.run = &s->run;
