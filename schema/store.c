@@ -304,12 +304,6 @@ static int init_writer(struct store *s)
 		err = chunk_writer_new(!s->opt.sync_writer, &s->writer);
 	if (!err && !s->opt.buffered_writes)
 		err = chunk_writer_stage(s->writer);
-	if (!err)
-		err = chunk_writer_prepare(s->writer, s->opt.chunk_bytes);
-	if (!err)
-		err = index_prepare(s->ix);
-	if (!err)
-		err = store_owners_prepare(s);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	s->cb.run = s->cb_spare.run = &s->run;
@@ -318,6 +312,11 @@ static int init_writer(struct store *s)
 	s->unsynced_fd = -1;
 	if ((err = store_recover(s)) || (err = store_seal_open(s)))
 		return err;
+	/* the memory the first chunks would fault in, made now (after the seal chain is open:
+	 * a store killed meanwhile verifies as before) */
+	if ((err = chunk_writer_prepare(s->writer, s->opt.chunk_bytes)) ||
+	    (err = index_prepare(s->ix)) || (err = store_owners_prepare(s)))
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	if ((err = index_scalar(s->ix, "SELECT max(id) FROM flows", 0, &v)))
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
 	s->next_flow_id = (uint64_t)v + 1;
