@@ -259,7 +259,7 @@ static void test_header_no_record_has(void **state)
 
 /* ---- a producer on another thread ------------------------------------------------------- */
 
-#define RACE_RECORDS 100000u
+#define RACE_RECORDS 40000u
 
 struct race {
 	struct fake *f;
