@@ -142,8 +142,8 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 	/* not fatal: without the positions the reader never sleeps past its tick */
 	ring_pos_open(&c->pos, bpf_map__fd(c->skel->maps.packets));
 	/* not fatal either: libbpf's reader takes the ring instead (live_capture_reads_ring) */
-	rc = ring_reader_open(&c->reader, bpf_map__fd(c->skel->maps.packets), ring_bytes(opt),
-			      live_capture_on_event, c);
+	rc = ring_reader_open(&c->reader, bpf_map__fd(c->skel->maps.packets),
+			      bpf_map__max_entries(c->skel->maps.packets), live_capture_on_event, c);
 	if (rc < 0 && !opt->quiet)
 		fprintf(stderr, "ecap-rec: the packets ring is read through libbpf: %s\n",
 			strerror(-rc));
