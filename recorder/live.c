@@ -340,7 +340,7 @@ static int start(struct live *L)
 	rc = live_capture_start(L->opt, L->p, L->s, L->udp, &L->clock, &L->cap);
 	if (rc < 0)
 		return rc;
-	if (live_capture_ring_fd(L->cap) >= 0) {
+	if (live_capture_ring_fd(L->cap) >= 0 && !live_capture_reads_ring(L->cap)) {
 		rc = add_ring(L, live_capture_ring_fd(L->cap), live_capture_on_event, L->cap);
 		if (rc < 0)
 			return rc;
@@ -355,6 +355,12 @@ static int start(struct live *L)
 		return -errno;
 	if (L->rb) {
 		rc = epoll_add(L->epfd, ring_buffer__epoll_fd(L->rb));
+		if (rc < 0)
+			return rc;
+	}
+	if (live_capture_reads_ring(L->cap)) {
+		/* the ring's own descriptor polls readable when records wait */
+		rc = epoll_add(L->epfd, live_capture_ring_fd(L->cap));
 		if (rc < 0)
 			return rc;
 	}

@@ -20,6 +20,7 @@
  * TC program, no interface set up here; the functions below hand over to it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,12 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 	}
 	/* not fatal: without the positions the reader never sleeps past its tick */
 	ring_pos_open(&c->pos, bpf_map__fd(c->skel->maps.packets));
+	/* not fatal either: libbpf's reader takes the ring instead (live_capture_reads_ring) */
+	rc = ring_reader_open(&c->reader, bpf_map__fd(c->skel->maps.packets),
+			      bpf_map__max_entries(c->skel->maps.packets), live_capture_on_event, c);
+	if (rc < 0 && !opt->quiet)
+		fprintf(stderr, "ecap-rec: the packets ring is read through libbpf: %s\n",
+			strerror(-rc));
 	if (c->filter) {
 		rc = live_kfilter_new(c->skel, c->filter, &c->kfilter);
 		if (rc < 0)
@@ -181,9 +188,19 @@ int live_capture_perf_fd(const struct live_capture *c)
 	return c->any ? live_any_fd(c->any) : -1;
 }
 
+bool live_capture_reads_ring(const struct live_capture *c)
+{
+	return c->reader.consumer != NULL;
+}
+
 int live_capture_consume(struct live_capture *c)
 {
-	return c->any ? live_any_consume(c->any) : 0;
+	int64_t n;
+
+	if (c->any)
+		return live_any_consume(c->any);
+	n = ring_reader_consume(&c->reader);
+	return n < 0 ? (int)n : 0;
 }
 
 bool live_capture_can_sleep(const struct live_capture *c)
@@ -289,6 +306,12 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 		return live_any_tick(c->any, wall);
 	if (c->link_fd < 0)
 		live_iface_relink(c);
+	if (c->reader.unframed > c->unframed_said) {
+		fprintf(stderr, "ecap-rec: the packets ring held a record header that no record can "
+			"have: %" PRIu64 " bytes behind it were stepped over unread\n",
+			c->reader.unframed - c->unframed_said);
+		c->unframed_said = c->reader.unframed;
+	}
 	for (i = 0; i < c->n; i++) {
 		li = &c->ifs[i];
 		live_iface_check_attached(c, li);
@@ -360,6 +383,7 @@ void live_capture_free(struct live_capture *c)
 	live_conntrack_free(c);
 	live_any_free(c->any);
 	ring_pos_close(&c->pos);
+	ring_reader_close(&c->reader);
 	capture_bpf__destroy(c->skel);
 	live_kfilter_free(c->kfilter);
 	live_filter_free(c->filter);

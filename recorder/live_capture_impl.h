@@ -16,6 +16,7 @@
 #include "ecap.h"
 #include "live_internal.h"
 #include "ring_pos.h"
+#include "ring_reader.h"
 
 #define ARPHRD_ETHER_NR 1
 #define ARPHRD_LOOPBACK_NR 772
@@ -47,6 +48,8 @@ struct live_capture {
 	const struct live_clock *clock;
 	struct capture_bpf *skel;
 	struct ring_pos pos;          /* the packets ring's positions (the long sleep) */
+	struct ring_reader reader;    /* the packets ring's records (not open: libbpf's reader) */
+	uint64_t unframed_said;       /* reader.unframed already said on stderr */
 	struct conntrack_bpf *ct_skel; /* NULL: not loaded (live_conntrack.c says why) */
 	struct live_filter *filter;
 	struct live_kfilter *kfilter; /* with filter: the kernel side */

@@ -199,6 +199,10 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
  * otherwise), which live_capture_consume drains. */
 int live_capture_ring_fd(const struct live_capture *c);
 int live_capture_perf_fd(const struct live_capture *c);
+/* Whether live_capture_consume reads the packets ring itself (ring_reader.h); if not, the
+ * caller hands live_capture_ring_fd to libbpf's reader with live_capture_on_event. */
+bool live_capture_reads_ring(const struct live_capture *c);
+/* Takes the packets that wait (the ring, or -i any's perf buffers). 0 or a negative errno. */
 int live_capture_consume(struct live_capture *c);
 /* The reader's long sleep (bpf/reader_wake.h): whether it may sleep past its 100 ms tick (not
  * with -i any, whose perf buffers wake the reader only past their watermark); set_asleep

@@ -100,9 +100,16 @@ struct cr_ent {     /* 48 bytes */
 };
 
 struct cr_set {
-	struct cr_ent *v;
+	struct cr_ent *v; /* table_mem_new(cap, ..., true) */
 	uint32_t cap, n;
 };
+
+static void cr_set_free(struct cr_set *t)
+{
+	table_mem_free(t->v, t->cap, sizeof(*t->v), true);
+	t->v = NULL;
+	t->cap = t->n = 0;
+}
 
 struct pipeline {
 	struct store *store;
@@ -203,8 +210,8 @@ void pipeline_free(struct pipeline *p)
 	free(p->frag);
 	table_mem_free(p->pend, PENDING_SLOTS, sizeof(*p->pend), true);
 	free(p->alias);
-	free(p->cr.v);
-	free(p->cr_old.v);
+	cr_set_free(&p->cr);
+	cr_set_free(&p->cr_old);
 	secret_hold_free(p->hold);
 	free(p);
 }
@@ -513,10 +520,11 @@ static int cr_room(struct pipeline *p)
 		while ((uint64_t)(held + 1) * 4 > ncap)
 			ncap *= 2;
 	}
-	struct cr_set n = { .v = calloc(ncap, sizeof(struct cr_ent)), .cap = ncap };
+	/* made memory at once (hot): calloc cleared a generation from the heap page by page,
+	 * a fault each on the thread that drains the rings */
+	struct cr_set n = { .v = table_mem_new(ncap, sizeof(struct cr_ent), true), .cap = ncap };
 	if (!n.v)
 		return -ENOMEM;
-	mem_populate(n.v, (size_t)ncap * sizeof(struct cr_ent));
 	for (uint32_t i = 0; i < t->cap; i++) {
 		struct cr_ent *e = &t->v[i];
 		if (!e->used || (rotate && !e->held))
@@ -525,10 +533,10 @@ static int cr_room(struct pipeline *p)
 		e->held = 0; /* a chain has one owner */
 	}
 	if (rotate) {
-		free(p->cr_old.v);
+		cr_set_free(&p->cr_old);
 		p->cr_old = *t;
 	} else {
-		free(t->v);
+		cr_set_free(t);
 	}
 	*t = n;
 	return 0;

@@ -33,8 +33,10 @@ void buf_free(struct buf *b);
 int buf_prepare(struct buf *b, size_t cap);
 
 /* The pages of [p, p + len) made memory now: one madvise(MADV_POPULATE_WRITE) where the kernel
- * has it (5.14 on), else a write to each page. A page fault costs far more than its share of
- * one call (13 us against 1 us a page on the development VM). */
+ * has it (5.14 on), then a read of each page, else a write to each page. A page fault costs
+ * far more than its share of one call (13 us against 1 us a page on the development VM), and
+ * there the first access to a page made memory still costs 6-9 us (its host's shadow page
+ * table): the read pays that here too, not on the hot path that first touches it. */
 void mem_populate(void *p, size_t len);
 
 /* Append without a capacity check: the caller reserved the room. */

@@ -83,6 +83,7 @@ void chunk_builder_free(struct chunk_builder *cb)
 	free(cb->bmax_at);
 	buf_free(&cb->packed);
 	free(cb->packed_len);
+	chunkmeta_scratch_free(&cb->meta_scratch);
 	memset(cb, 0, sizeof(*cb));
 }
 

@@ -67,6 +67,7 @@ struct chunk_builder {
 	struct buf packed;               /* the first n_packed EPB blocks, already compressed */
 	uint32_t *packed_len;            /* their stored lengths */
 	size_t n_packed, cap_packed;
+	struct chunkmeta_scratch meta_scratch; /* the seal's metadata body, kept for the next */
 };
 
 int chunk_builder_init(struct chunk_builder *cb);

@@ -249,7 +249,7 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	if ((err = chunkmeta_sort_flows(m)))
 		goto out;
 	buf_reset(meta_frame);
-	err = chunkmeta_encode(m, meta_frame);
+	err = chunkmeta_encode_in(m, meta_frame, &cb->meta_scratch);
 out:
 	free(cuts.end);
 	buf_free(&hdr);

@@ -132,6 +132,17 @@ int chunk_writer_stage(struct chunk_writer *w)
 	return 0;
 }
 
+int chunk_writer_prepare(struct chunk_writer *w, size_t chunk_bytes)
+{
+	if (chunk_bytes > SIZE_MAX / 2)
+		return -EINVAL;
+	/* a chunk's data frame holds its compressed blocks (each smaller than its bytes;
+	 * blocks stored as is stay in the builder) with their sizes, and the frame's header
+	 * and end: the chunk's size with room to spare */
+	int err = lz4blocks_enc_prepare(&w->enc, chunk_bytes + chunk_bytes / 64 + 4096);
+	return err ? err : lz4blocks_enc_prepare(&w->caller_enc, 0);
+}
+
 /* The frames (cnt pieces in w->iov, len bytes) at the job's offset, through the staging
  * buffer: file byte x sits at stage + (x - base), base being page-aligned, and every full
  * stage goes out as a whole. */

@@ -56,6 +56,9 @@ void chunk_writer_free(struct chunk_writer *w);
 /* Make the staging buffer of direct writes now (it is otherwise made at the first direct
  * write): a writer that will write with O_DIRECT pays its memory before it records. */
 int chunk_writer_stage(struct chunk_writer *w);
+/* Make the encoders' memory (lz4blocks_enc_prepare) for chunks of chunk_bytes now, so that
+ * the first chunk sealed takes no page fault for it. */
+int chunk_writer_prepare(struct chunk_writer *w, size_t chunk_bytes);
 /* Start a job; the caller keeps its hands off job->cb until chunk_writer_wait returns it. */
 void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job);
 /* While the job in flight runs, compress blocks of next (the chunk the caller hands over

@@ -150,6 +150,14 @@ void chunkmeta_free(struct chunk_meta *m);
 
 /* The whole skippable frame (8-byte frame header, meta header, body) appended to out. */
 int chunkmeta_encode(const struct chunk_meta *m, struct buf *out);
+/* The same, the body built in sc's buffers: a writer that encodes chunk after chunk keeps
+ * them, so their memory is made once rather than at each chunk (freed, it came back from the
+ * system as fresh pages, each a page fault). */
+struct chunkmeta_scratch {
+	struct buf body, packed;
+};
+int chunkmeta_encode_in(const struct chunk_meta *m, struct buf *out, struct chunkmeta_scratch *sc);
+void chunkmeta_scratch_free(struct chunkmeta_scratch *sc);
 
 /*
  * Decode a meta frame from p (avail bytes). Returns the frame's length (> 0), 0 when p does

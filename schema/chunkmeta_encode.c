@@ -426,34 +426,46 @@ static int encode_body(const struct chunk_meta *m, struct buf *b)
 
 int chunkmeta_encode(const struct chunk_meta *m, struct buf *out)
 {
-	struct buf body = { 0 };
-	int err = encode_body(m, &body);
+	struct chunkmeta_scratch sc = { 0 };
+	int err = chunkmeta_encode_in(m, out, &sc);
+	chunkmeta_scratch_free(&sc);
+	return err;
+}
+
+void chunkmeta_scratch_free(struct chunkmeta_scratch *sc)
+{
+	buf_free(&sc->body);
+	buf_free(&sc->packed);
+}
+
+int chunkmeta_encode_in(const struct chunk_meta *m, struct buf *out, struct chunkmeta_scratch *sc)
+{
+	struct buf *b = &sc->body, *pk = &sc->packed;
+	buf_reset(b);
+	buf_reset(pk);
+	int err = encode_body(m, b);
 	if (err)
-		goto out;
+		return err;
 
 	uint32_t flags = m->flags & ~CHUNKMETA_FLAG_BODY_LZ4;
-	const uint8_t *stored = body.data;
-	size_t stored_len = body.len;
-	struct buf packed = { 0 };
-	if (body.len > 256 && body.len < CHUNKMETA_BODY_MAX) {
-		int bound = LZ4_compressBound((int)body.len);
-		if ((err = buf_reserve(&packed, (size_t)bound)))
-			goto out;
-		int n = LZ4_compress_default((const char *)body.data, (char *)packed.data,
-					     (int)body.len, bound);
-		if (n > 0 && (size_t)n < body.len) {
-			stored = packed.data;
+	const uint8_t *stored = b->data;
+	size_t stored_len = b->len;
+	if (b->len > 256 && b->len < CHUNKMETA_BODY_MAX) {
+		int bound = LZ4_compressBound((int)b->len);
+		if ((err = buf_reserve(pk, (size_t)bound)))
+			return err;
+		int n = LZ4_compress_default((const char *)b->data, (char *)pk->data,
+					     (int)b->len, bound);
+		if (n > 0 && (size_t)n < b->len) {
+			stored = pk->data;
 			stored_len = (size_t)n;
 			flags |= CHUNKMETA_FLAG_BODY_LZ4;
 		}
 	}
-	if (stored_len > CHUNKMETA_BODY_MAX) {
-		err = -E2BIG;
-		goto out2;
-	}
-
+	if (stored_len > CHUNKMETA_BODY_MAX)
+		return -E2BIG;
 	if ((err = buf_reserve(out, FRAME_HDR + CHUNKMETA_HEADER_LEN + stored_len)))
-		goto out2;
+		return err;
 	uint8_t *p = out->data + out->len;
 	le32_store(p, SKIPPABLE_MAGIC);
 	le32_store(p + 4, (uint32_t)(CHUNKMETA_HEADER_LEN + stored_len));
@@ -469,14 +481,10 @@ int chunkmeta_encode(const struct chunk_meta *m, struct buf *out)
 	le32_store(h + 40, m->raw_len);
 	le32_store(h + 44, m->data_len);
 	le32_store(h + 48, flags);
-	le32_store(h + 52, (uint32_t)body.len);
+	le32_store(h + 52, (uint32_t)b->len);
 	le32_store(h + 56, (uint32_t)stored_len);
 	memcpy(h + CHUNKMETA_HEADER_LEN, stored, stored_len);
 	le32_store(h + 60, crc32c(crc32c(0, h, 60), h + CHUNKMETA_HEADER_LEN, stored_len));
 	out->len += FRAME_HDR + CHUNKMETA_HEADER_LEN + stored_len;
-out2:
-	buf_free(&packed);
-out:
-	buf_free(&body);
-	return err;
+	return 0;
 }

@@ -149,6 +149,9 @@ struct recent_session {
  * and its slot emptied: one write of its row and indexes instead of an insert and an update.
  * The record of a flow indexed already (stored again in a later segment) writes nothing. The
  * chunks of a flow's sessions are gathered here too (cover_sessions). */
+/* The flows' slots at first: a transaction's flows fill half before they grow. */
+#define AGG_MIN 4096u
+
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
@@ -728,6 +731,23 @@ void index_close(struct index *ix)
 	free(ix);
 }
 
+static int agg_grow(struct index *ix);
+
+int index_prepare(struct index *ix)
+{
+	if (!ix->recent && !(ix->recent = calloc(RECENT_SLOTS, sizeof(*ix->recent))))
+		return -ENOMEM;
+	mem_populate(ix->recent, RECENT_SLOTS * sizeof(*ix->recent));
+	if (!ix->agg_cap) {
+		int err = agg_grow(ix);
+		if (err)
+			return err;
+		mem_populate(ix->agg, ix->agg_cap * sizeof(*ix->agg));
+		mem_populate(ix->agg_list, ix->agg_cap / 2 * sizeof(*ix->agg_list));
+	}
+	return 0;
+}
+
 static int step(struct index *ix, int which);
 
 int index_begin(struct index *ix)
@@ -942,31 +962,37 @@ static uint64_t hash64(uint64_t x)
 	return x;
 }
 
+/* The flows' slots grown to twice their room (AGG_MIN at first), their flows kept. */
+static int agg_grow(struct index *ix)
+{
+	size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : AGG_MIN;
+	struct flow_agg *na = calloc(ncap, sizeof(*na));
+	uint32_t *nl = ncap <= UINT32_MAX ? malloc(ncap / 2 * sizeof(*nl)) : NULL;
+	if (!na || !nl) {
+		free(na);
+		free(nl);
+		return -ENOMEM;
+	}
+	for (size_t k = 0; k < ix->agg_used; k++) { /* in the order they were taken */
+		const struct flow_agg *a = &ix->agg[ix->agg_list[k]];
+		size_t j = hash64(a->flow_id) & (ncap - 1);
+		while (na[j].flow_id)
+			j = (j + 1) & (ncap - 1);
+		na[j] = *a;
+		nl[k] = (uint32_t)j;
+	}
+	free(ix->agg);
+	free(ix->agg_list);
+	ix->agg = na;
+	ix->agg_list = nl;
+	ix->agg_cap = ncap;
+	return 0;
+}
+
 static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
 {
-	if ((ix->agg_used + 1) * 2 > ix->agg_cap) {
-		size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : 4096;
-		struct flow_agg *na = calloc(ncap, sizeof(*na));
-		uint32_t *nl = ncap <= UINT32_MAX ? malloc(ncap / 2 * sizeof(*nl)) : NULL;
-		if (!na || !nl) {
-			free(na);
-			free(nl);
-			return NULL;
-		}
-		for (size_t k = 0; k < ix->agg_used; k++) { /* in the order they were taken */
-			const struct flow_agg *a = &ix->agg[ix->agg_list[k]];
-			size_t j = hash64(a->flow_id) & (ncap - 1);
-			while (na[j].flow_id)
-				j = (j + 1) & (ncap - 1);
-			na[j] = *a;
-			nl[k] = (uint32_t)j;
-		}
-		free(ix->agg);
-		free(ix->agg_list);
-		ix->agg = na;
-		ix->agg_list = nl;
-		ix->agg_cap = ncap;
-	}
+	if ((ix->agg_used + 1) * 2 > ix->agg_cap && agg_grow(ix))
+		return NULL;
 	size_t mask = ix->agg_cap - 1, i = hash64(flow_id) & mask;
 	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
 		i = (i + 1) & mask;

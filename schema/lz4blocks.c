@@ -102,6 +102,20 @@ int lz4blocks_enc_init(struct lz4blocks_enc *e)
 	return 0;
 }
 
+int lz4blocks_enc_prepare(struct lz4blocks_enc *e, size_t frame_bytes)
+{
+	uint8_t hdr[LZ4F_HEADER_SIZE_MAX];
+	struct buf scratch = { .data = hdr, .cap = sizeof(hdr) };
+
+	mem_populate(e->state, (size_t)LZ4_sizeofState());
+	/* the context makes its stream and block buffer at its first frame, and clears the
+	 * stream at each: a header written now makes them here */
+	int err = lz4blocks_begin(e, &scratch, 1);
+	if (err)
+		return err;
+	return frame_bytes ? buf_prepare(&e->frame, frame_bytes) : 0;
+}
+
 void lz4blocks_enc_free(struct lz4blocks_enc *e)
 {
 	free(e->state);

@@ -53,6 +53,10 @@ struct lz4blocks_enc {
 
 int lz4blocks_enc_init(struct lz4blocks_enc *e);
 void lz4blocks_enc_free(struct lz4blocks_enc *e);
+/* The encoder's memory made before its first frame, and made memory (mem_populate): its
+ * LZ4 state, what its LZ4F context makes at its first frame, and frame_bytes of room for a
+ * data frame (0: none). For writers, whose first chunk would otherwise fault them in. */
+int lz4blocks_enc_prepare(struct lz4blocks_enc *e, size_t frame_bytes);
 
 /* Start a frame whose content is content_size bytes: the header goes to out. */
 int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size);

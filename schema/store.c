@@ -312,6 +312,11 @@ static int init_writer(struct store *s)
 	s->unsynced_fd = -1;
 	if ((err = store_recover(s)) || (err = store_seal_open(s)))
 		return err;
+	/* the memory the first chunks would fault in, made now (after the seal chain is open:
+	 * a store killed meanwhile verifies as before) */
+	if ((err = chunk_writer_prepare(s->writer, s->opt.chunk_bytes)) ||
+	    (err = index_prepare(s->ix)) || (err = store_owners_prepare(s)))
+		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	if ((err = index_scalar(s->ix, "SELECT max(id) FROM flows", 0, &v)))
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
 	s->next_flow_id = (uint64_t)v + 1;

@@ -139,6 +139,8 @@ void store_read_spares_free(struct store *s);
 
 /* store_owners.c: the owners' records kept for the next epochs, freed at close */
 void store_owners_free(struct store *s);
+/* A writer's owner caches made (and made memory) at its open, not at its first record. */
+int store_owners_prepare(struct store *s);
 
 /* store_full.c */
 bool store_index_full(const struct store *s, int err);
