@@ -75,9 +75,9 @@ start() {
 	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
 		2>"$WORK/rec.err" </dev/null &
 	R=$!; PIDS+=("$R")
-	for _ in $(seq 300); do
+	for _ in $(seq 600); do # a minute: a busy host starts it slowly
 		grep -q 'recording on' "$WORK/rec.err" && return 0
-		sleep 0.05
+		sleep 0.1
 	done
 	echo "bench_rec_account.sh: ecap-rec did not start: $(tail -1 "$WORK/rec.err")" >&2
 	exit 1
