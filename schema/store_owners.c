@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PROC_SLOTS 1024u /* powers of two */
 #define CTR_SLOTS 128u
@@ -88,31 +89,36 @@ static struct cached_link *link_slot(struct owner_cache *oc, uint64_t pre_id, bo
 	return SLOT_ENTRY(slot, oc->link_pool, oc->links_used, make);
 }
 
-/* Made at the first record: the slots (17 KiB) and the pools, whose entries are written
- * whole when taken (malloc, not calloc: nothing is touched before its use). */
+/* The pools' bytes, in one mapping. */
+static size_t pools_size(void)
+{
+	return PROC_SLOTS * sizeof(struct cached_proc) + CTR_SLOTS * sizeof(struct cached_ctr) +
+	       LINK_SLOTS * sizeof(struct cached_link);
+}
+
+/* Made at the first record: the slots (17 KiB) and the pools, an anonymous mapping whose
+ * pages the kernel makes as entries are first written (taken in order, written whole). */
 static struct owner_cache *cache(struct store *s)
 {
 	struct owner_cache *oc = s->owners;
 	if (oc || !(oc = calloc(1, sizeof(*oc))))
 		return oc;
-	oc->proc_pool = malloc(PROC_SLOTS * sizeof(*oc->proc_pool));
-	oc->ctr_pool = malloc(CTR_SLOTS * sizeof(*oc->ctr_pool));
-	oc->link_pool = malloc(LINK_SLOTS * sizeof(*oc->link_pool));
-	if (!oc->proc_pool || !oc->ctr_pool || !oc->link_pool) {
-		s->owners = oc;
-		store_owners_free(s);
+	void *m = mmap(NULL, pools_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (m == MAP_FAILED) {
+		free(oc);
 		return NULL;
 	}
+	oc->proc_pool = m;
+	oc->ctr_pool = (struct cached_ctr *)(oc->proc_pool + PROC_SLOTS);
+	oc->link_pool = (struct cached_link *)(oc->ctr_pool + CTR_SLOTS);
 	return s->owners = oc;
 }
 
 void store_owners_free(struct store *s)
 {
-	if (s->owners) {
-		free(s->owners->proc_pool);
-		free(s->owners->ctr_pool);
-		free(s->owners->link_pool);
-	}
+	if (s->owners)
+		munmap(s->owners->proc_pool, pools_size());
 	free(s->owners);
 	s->owners = NULL;
 }
