@@ -154,7 +154,11 @@ struct recent_session {
  * flow whose record comes in a chunk is inserted right away with the totals gathered so far,
  * and its slot emptied: one write of its row and indexes instead of an insert and an update.
  * The record of a flow indexed already (stored again in a later segment) writes nothing. The
- * chunks of a flow's sessions are gathered here too (cover_sessions). */
+ * chunks of a flow's sessions are gathered here too (cover_sessions). An open-addressing
+ * table that doubles at half full, from AGG_SLOTS_MIN slots: a transaction of a second of a
+ * few curl clients gathers tens of flows, whose random slots in a larger first table each
+ * touched a page of their own. */
+#define AGG_SLOTS_MIN 256u /* 14 KiB */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
@@ -952,7 +956,7 @@ static uint64_t hash64(uint64_t x)
 static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
 {
 	if ((ix->agg_used + 1) * 2 > ix->agg_cap) {
-		size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : 4096;
+		size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : AGG_SLOTS_MIN;
 		struct flow_agg *na = calloc(ncap, sizeof(*na));
 		uint32_t *nl = ncap <= UINT32_MAX ? malloc(ncap / 2 * sizeof(*nl)) : NULL;
 		if (!na || !nl) {
