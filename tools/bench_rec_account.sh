@@ -68,27 +68,6 @@ NAME=${BENCH_NAME:-ecap-acct-$$}
 . "$SRC/tools/bench_tls_server.sh"
 HZ=$(getconf CLK_TCK)
 
-# start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo; sets R
-start() {
-	local _
-	rm -rf "$2"; : >"$WORK/rec.err"
-	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
-		2>"$WORK/rec.err" </dev/null &
-	R=$!; PIDS+=("$R")
-	for _ in $(seq 600); do # a minute: a busy host starts it slowly
-		grep -q 'recording on' "$WORK/rec.err" && return 0
-		sleep 0.1
-	done
-	echo "bench_rec_account.sh: ecap-rec did not start: $(tail -1 "$WORK/rec.err")" >&2
-	exit 1
-}
-stop() {
-	local p q=()
-	kill -INT "$R"; wait "$R"
-	for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done
-	PIDS=("${q[@]}")
-}
-
 # snap PID: one line per thread, "role run_ns utime stime minflt majflt vcsw ivcsw"
 snap() {
 	local t role n=0 run ut st mi ma v iv f
@@ -144,13 +123,13 @@ name_of() { [ "$1" = "$BUILD" ] && echo "this" || echo "base"; }
 # measure BUILD LOAD: one run, a row per thread
 measure() {
 	local b=$1 l=$2 n t0 t1
-	start "$b" "$WORK/st"
+	rec_start "$b" "$WORK/st"
 	sleep 1
 	[ "$WARM" = 0 ] || tls_load "$l" "$WARM" >/dev/null
 	snap "$R" >"$WORK/before"; t0=$(date +%s%N)
 	n=$(tls_load "$l" "$SECS"); sleep 0.5
 	snap "$R" >"$WORK/after"; t1=$(date +%s%N)
-	stop; rm -rf "$WORK/st"
+	rec_stop; rm -rf "$WORK/st"
 	report "$l ($n, load $(cut -d' ' -f1 /proc/loadavg))" "$(name_of "$b")" "${n:-0}" \
 		"$(echo "($t1 - $t0) / 1000000000" | bc -l)" "$WORK/before" "$WORK/after" "$HZ"
 }
@@ -158,7 +137,7 @@ measure() {
 # traced BUILD LOAD: the system calls of one run under strace -c -f
 traced() {
 	local b=$1 l=$2 n s
-	start "$b" "$WORK/st"
+	rec_start "$b" "$WORK/st"
 	sleep 1
 	[ "$WARM" = 0 ] || tls_load "$l" "$WARM" >/dev/null
 	strace -c -f -S calls -o "$WORK/strace" -p "$R" 2>/dev/null &
@@ -166,7 +145,7 @@ traced() {
 	sleep 0.5
 	n=$(tls_load "$l" "$SECS"); sleep 0.5
 	kill -INT "$s"; wait "$s"
-	stop; rm -rf "$WORK/st"
+	rec_stop; rm -rf "$WORK/st"
 	echo
 	echo "\`strace -c -f\`, $(name_of "$b"), $l: $n sessions in $SECS s (load $(cut -d' ' -f1 /proc/loadavg)):"
 	echo

@@ -6,7 +6,8 @@
 # 127.0.0.1:PORT in it, with a P-256 certificate made for the run. NX runs a command inside
 # the namespace (`ip netns exec`), NR enters only its network (nsenter). The processes the
 # script starts go into PIDS; at exit each is ended by pid, then the namespace and WORK are
-# removed. tls_load runs one of the benchmarks' client loads against the server.
+# removed. tls_load runs one of the benchmarks' client loads against the server; rec_start and
+# rec_stop start and end a recorder of it.
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX") || exit 2
 NS=$NAME PIDS=()
@@ -76,4 +77,26 @@ tls_load() {
 		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
 	idle) sleep "$secs"; echo 0 ;;
 	esac
+}
+
+# rec_start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo into store DIR (a minute
+# to start: a busy host starts it slowly); sets R. rec_stop: ends it (SIGINT), waits for it.
+rec_start() {
+	local _
+	rm -rf "$2"; : >"$WORK/rec.err"
+	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
+		2>"$WORK/rec.err" </dev/null &
+	R=$!; PIDS+=("$R")
+	for _ in $(seq 600); do
+		grep -q 'recording on' "$WORK/rec.err" && return 0
+		sleep 0.1
+	done
+	echo "${0##*/}: ecap-rec did not start: $(tail -1 "$WORK/rec.err")" >&2
+	exit 1
+}
+rec_stop() {
+	local p q=()
+	kill -INT "$R"; wait "$R"
+	for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done
+	PIDS=("${q[@]}")
 }

@@ -22,6 +22,7 @@
 
 #include "index.h"
 #include "page_faults.h"
+#include "test_flow.h"
 #include "tmp_store.h"
 
 #define MANY 3000u
@@ -48,22 +49,6 @@ static void random_of(uint32_t n, uint8_t cr[32])
 	}
 }
 
-static struct flow_record flow(uint64_t id)
-{
-	struct flow_record f = { .id = id, .first_ns = 1000 * id };
-	f.key.proto = 6;
-	f.key.family = 4;
-	f.key.addr_a[10] = f.key.addr_a[11] = f.key.addr_b[10] = f.key.addr_b[11] = 0xff;
-	f.key.addr_a[12] = 10;
-	f.key.addr_a[14] = (uint8_t)(id >> 8);
-	f.key.addr_a[15] = (uint8_t)id;
-	f.key.addr_b[12] = 127;
-	f.key.addr_b[15] = 1;
-	f.key.port_a = (uint16_t)(20000 + id % 40000);
-	f.key.port_b = 443;
-	return f;
-}
-
 /* Chunk id with flows first..first+n-1 and a session on each, session i's client_random
  * random_of(rnd + i); and a secret for each random_of(sec[j]) of sec[0..n_sec). */
 static void add_chunk(struct index *ix, uint64_t id, uint64_t first, uint32_t n, uint32_t rnd,
@@ -74,7 +59,7 @@ static void add_chunk(struct index *ix, uint64_t id, uint64_t first, uint32_t n,
 	struct tls_secret *secrets = calloc(n_sec ? n_sec : 1, sizeof(*secrets));
 	assert_true(flows && sessions && secrets);
 	for (uint32_t i = 0; i < n; i++) {
-		flows[i] = flow(first + i);
+		flows[i] = test_flow(first + i);
 		sessions[i].flow_id = first + i;
 		random_of(rnd + i, sessions[i].client_random);
 	}
