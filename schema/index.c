@@ -123,15 +123,21 @@ static const char *const stmt_sql[ST_COUNT] = {
  * among them, in this chunk or one of the INDEX_SECRET_WINDOW - 1 before it, need no
  * secret_chunks row (readers look for them in the chunks from the session's on). Open
  * addressing over RECENT_PROBE slots from the hash, an entry older than the window being as
- * good as an empty one; a session that finds no slot is left out, and its secrets get their
- * secret_chunks row as before. The window is that of the session's first row: a later row of
+ * good as an empty one. The table starts at RECENT_SLOTS_MIN slots and doubles, up to
+ * RECENT_SLOTS, when a session finds none of its slots free: its size follows the sessions
+ * of one window (a few hundred a second of them need a few KiB), not the most it may ever
+ * hold (65,536 sessions: 2.5 MiB, whose pages a new session each touched one at a time, a
+ * page fault per session for the first thousands on a host where a fault costs 12-17 us). A
+ * session that finds no slot in the largest table is left out, and its secrets get their
+ * secret_chunks row as before. The growth depends only on the sessions added, in order. The window is that of the session's first row: a later row of
  * the same client_random (another flow, a ClientHello seen again) never moves it, since readers
  * look near each row's own chunk (store_secrets_read.c looks INDEX_SECRET_WINDOW - 1 chunks
  * either side, which covers a second flow's row inside the first one's window). The table is
  * rebuilt as chunks are indexed, in chunk order, so a rebuild (ecap-fsck --rebuild) makes the
  * same choices as the writer did.
  */
-#define RECENT_SLOTS 65536u
+#define RECENT_SLOTS 65536u    /* the most; powers of two */
+#define RECENT_SLOTS_MIN 1024u /* the first table (40 KiB) */
 #define RECENT_PROBE 16u
 
 struct recent_session {
@@ -148,10 +154,11 @@ struct recent_session {
  * flow whose record comes in a chunk is inserted right away with the totals gathered so far,
  * and its slot emptied: one write of its row and indexes instead of an insert and an update.
  * The record of a flow indexed already (stored again in a later segment) writes nothing. The
- * chunks of a flow's sessions are gathered here too (cover_sessions). */
-/* The flows' slots at first: a transaction's flows fill half before they grow. */
-#define AGG_MIN 4096u
-
+ * chunks of a flow's sessions are gathered here too (cover_sessions). An open-addressing
+ * table that doubles at half full, from AGG_SLOTS_MIN slots: a transaction of a second of a
+ * few curl clients gathers tens of flows, whose random slots in a larger first table each
+ * touched a page of their own. */
+#define AGG_SLOTS_MIN 256u /* 14 KiB */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
 	uint64_t packets, bytes, first_ns, last_ns, first_chunk, last_chunk; /* first_chunk
@@ -207,7 +214,8 @@ struct index {
 	size_t ids_cap;
 	const struct tls_secret **secs; /* a chunk's secrets, by client_random */
 	size_t secs_cap;
-	struct recent_session *recent;  /* RECENT_SLOTS; NULL until the first session */
+	struct recent_session *recent;  /* recent_slots; NULL until the first session */
+	uint32_t recent_slots;
 	struct owner_ranges owners;     /* the owners of the chunk being indexed */
 	struct flow_keys flow_keys;     /* the chunk's row of chunk_flow_keys, being made */
 	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
@@ -733,11 +741,13 @@ void index_close(struct index *ix)
 
 static int agg_grow(struct index *ix);
 
+static int recent_first(struct index *ix);
+
 int index_prepare(struct index *ix)
 {
-	if (!ix->recent && !(ix->recent = calloc(RECENT_SLOTS, sizeof(*ix->recent))))
+	if (!ix->recent && recent_first(ix))
 		return -ENOMEM;
-	mem_populate(ix->recent, RECENT_SLOTS * sizeof(*ix->recent));
+	mem_populate(ix->recent, ix->recent_slots * sizeof(*ix->recent));
 	if (!ix->agg_cap) {
 		int err = agg_grow(ix);
 		if (err)
@@ -962,10 +972,10 @@ static uint64_t hash64(uint64_t x)
 	return x;
 }
 
-/* The flows' slots grown to twice their room (AGG_MIN at first), their flows kept. */
+/* The flows' slots grown to twice their room (AGG_SLOTS_MIN at first), their flows kept. */
 static int agg_grow(struct index *ix)
 {
-	size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : AGG_MIN;
+	size_t ncap = ix->agg_cap ? ix->agg_cap * 2 : AGG_SLOTS_MIN;
 	struct flow_agg *na = calloc(ncap, sizeof(*na));
 	uint32_t *nl = ncap <= UINT32_MAX ? malloc(ncap / 2 * sizeof(*nl)) : NULL;
 	if (!na || !nl) {
@@ -1423,29 +1433,99 @@ static bool recent_stale(const struct recent_session *r, uint64_t chunk_id)
 	return !r->chunk_plus1 || r->chunk_plus1 + INDEX_SECRET_WINDOW <= chunk_id + 1;
 }
 
+/* Where cr goes in a table of n slots (tab): its first slot free or stale, or NULL; *same:
+ * the slot that holds cr already, or NULL. */
+static struct recent_session *recent_find(struct recent_session *tab, uint32_t n,
+					  const uint8_t cr[32], uint64_t chunk_id,
+					  struct recent_session **same)
+{
+	uint32_t h = recent_hash(cr);
+	*same = NULL;
+	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
+		struct recent_session *r = &tab[(h + i) & (n - 1)];
+		if (r->chunk_plus1 && !memcmp(r->client_random, cr, 32)) {
+			*same = r;
+			return NULL;
+		}
+		if (recent_stale(r, chunk_id))
+			return r;
+	}
+	return NULL;
+}
+
+/* The table at twice its size, with every entry that is not stale at chunk_id (one that finds
+ * no free slot makes it twice larger again). A client_random held twice (added again while a
+ * free slot came before its own) is held once: RECENT_NEVER if either is, else the later
+ * chunk (chunks are indexed in order, so either answers recent_near alike). 0, -ENOMEM, or
+ * -ENOSPC at RECENT_SLOTS. */
+static int recent_grow(struct index *ix, uint64_t chunk_id)
+{
+	for (uint32_t n = ix->recent_slots * 2; n <= RECENT_SLOTS; n *= 2) {
+		struct recent_session *tab = calloc(n, sizeof(*tab)), *same, *r;
+		if (!tab)
+			return -ENOMEM;
+		uint32_t i;
+		for (i = 0; i < ix->recent_slots; i++) {
+			const struct recent_session *e = &ix->recent[i];
+			if (recent_stale(e, chunk_id))
+				continue;
+			r = recent_find(tab, n, e->client_random, chunk_id, &same);
+			if (same) {
+				if (e->chunk_plus1 > same->chunk_plus1)
+					same->chunk_plus1 = e->chunk_plus1;
+				continue;
+			}
+			if (!r)
+				break;
+			*r = *e;
+		}
+		if (i == ix->recent_slots) {
+			free(ix->recent);
+			ix->recent = tab;
+			ix->recent_slots = n;
+			return 0;
+		}
+		free(tab);
+	}
+	return -ENOSPC;
+}
+
+/* The first table: RECENT_SLOTS_MIN slots. */
+static int recent_first(struct index *ix)
+{
+	if (!(ix->recent = calloc(RECENT_SLOTS_MIN, sizeof(*ix->recent))))
+		return -ENOMEM;
+	ix->recent_slots = RECENT_SLOTS_MIN;
+	return 0;
+}
+
 static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
 {
-	if (!ix->recent && !(ix->recent = calloc(RECENT_SLOTS, sizeof(*ix->recent))))
+	if (!ix->recent && recent_first(ix))
 		return -ENOMEM;
-	uint32_t h = recent_hash(cr);
-	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
-		struct recent_session *r = &ix->recent[(h + i) & (RECENT_SLOTS - 1)];
-		bool same = r->chunk_plus1 && !memcmp(r->client_random, cr, 32);
-		if (same && !recent_stale(r, chunk_id))
-			return 0; /* a second flow of this session: near stays near the first */
-		if (same) {
-			/* seen again after its window: secrets near either could belong to
-			 * both, so none of them counts as near (they get rows) */
-			r->chunk_plus1 = RECENT_NEVER;
-			return 0;
-		}
-		if (recent_stale(r, chunk_id)) {
-			memcpy(r->client_random, cr, 32);
-			r->chunk_plus1 = chunk_id + 1;
-			return 0;
-		}
+	struct recent_session *same, *r = recent_find(ix->recent, ix->recent_slots, cr, chunk_id,
+						      &same);
+	if (same) {
+		/* a second flow of this session: near stays near the first; seen again after
+		 * its window: secrets near either could belong to both, so none of them counts
+		 * as near (they get rows) */
+		if (recent_stale(same, chunk_id))
+			same->chunk_plus1 = RECENT_NEVER;
+		return 0;
 	}
-	return 0; /* no room: its secrets get secret_chunks rows */
+	if (!r) {
+		int err = recent_grow(ix, chunk_id);
+		if (err == -ENOSPC)
+			return 0; /* no room: its secrets get secret_chunks rows */
+		if (err)
+			return err;
+		r = recent_find(ix->recent, ix->recent_slots, cr, chunk_id, &same);
+		if (!r)
+			return 0;
+	}
+	memcpy(r->client_random, cr, 32);
+	r->chunk_plus1 = chunk_id + 1;
+	return 0;
 }
 
 /* Whether cr's session is in chunk_id or one of the INDEX_SECRET_WINDOW - 1 chunks before. */
@@ -1455,7 +1535,7 @@ static bool recent_near(const struct index *ix, const uint8_t cr[32], uint64_t c
 		return false;
 	uint32_t h = recent_hash(cr);
 	for (uint32_t i = 0; i < RECENT_PROBE; i++) {
-		const struct recent_session *r = &ix->recent[(h + i) & (RECENT_SLOTS - 1)];
+		const struct recent_session *r = &ix->recent[(h + i) & (ix->recent_slots - 1)];
 		if (!recent_stale(r, chunk_id) && r->chunk_plus1 <= chunk_id + 1 &&
 		    !memcmp(r->client_random, cr, 32))
 			return true;

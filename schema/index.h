@@ -34,8 +34,8 @@ int index_open(const char *path, bool create, bool may_migrate, struct index **o
 	       size_t errlen);
 void index_close(struct index *ix);
 /* A writer's in-memory tables made before its first chunk, and made memory (mem_populate):
- * the sessions of the chunks indexed last (2.5 MiB, touched at random by each new session)
- * and the flows' slots of a transaction. A page first touched by the writer's thread costs
+ * the first table of the sessions of the chunks indexed last (40 KiB, touched at random by
+ * each new session; it grows with them) and the flows' first slots of a transaction. A page first touched by the writer's thread costs
  * 12-17 us of CPU on the VMs measured (BENCHMARKS.md, i19main); made here, about 1 us. */
 int index_prepare(struct index *ix);
 /* Refresh the planner's statistics where they are stale (cheap; writers call it). */

@@ -17,7 +17,10 @@
  * and comments name its owner), kept by the flow before the translation and brought along
  * with that flow's record. A record that lost its slot to another is not brought along: its
  * details then go with their chunk (as before), the flow and its owner's pid and name stay.
- * No SQL; three lookups per flow record; a record per owner, link and segment.
+ * No SQL; three lookups per flow record; a record per owner, link and segment. A cache's slots
+ * are pointers; a slot's first record takes the next entry of the cache's pool, so the memory
+ * touched follows the processes, containers and links met (a page per three or four new
+ * processes), not the 1.7 MB the full caches take.
  */
 #include "store_impl.h"
 #include "buf.h"
@@ -25,6 +28,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define PROC_SLOTS 1024u /* powers of two */
 #define CTR_SLOTS 128u
@@ -46,42 +50,73 @@ struct cached_link {
 };
 
 struct owner_cache {
-	struct cached_proc procs[PROC_SLOTS];
-	struct cached_ctr ctrs[CTR_SLOTS];
-	struct cached_link links[LINK_SLOTS]; /* by pre_id */
+	struct cached_proc *procs[PROC_SLOTS];  /* NULL: never used */
+	struct cached_ctr *ctrs[CTR_SLOTS];
+	struct cached_link *links[LINK_SLOTS];  /* by pre_id */
+	struct cached_proc *proc_pool;          /* PROC_SLOTS entries, taken in order */
+	struct cached_ctr *ctr_pool;
+	struct cached_link *link_pool;
+	uint32_t procs_used, ctrs_used, links_used;
 	bool any_link;          /* a link was ever cached: else no flow record looks (a host
 				 * without NAT between namespaces never pays the slot's miss) */
 };
 
-static struct cached_proc *proc_slot(struct owner_cache *oc, uint32_t pid, uint64_t start)
+/* The entry in slot *slot; when it has none and make, the pool's next (used < n). */
+#define SLOT_ENTRY(slot, pool, used, make) \
+	(!*(slot) && (make) ? (*(slot) = &(pool)[(used)++]) : *(slot))
+
+static struct cached_proc *proc_slot(struct owner_cache *oc, uint32_t pid, uint64_t start,
+				     bool make)
 {
 	uint64_t h = ((uint64_t)pid * 0x9E3779B97F4A7C15ull) ^ start;
 	h ^= h >> 29;
-	return &oc->procs[(h * 0xBF58476D1CE4E5B9ull >> 40) & (PROC_SLOTS - 1)];
+	struct cached_proc **slot = &oc->procs[(h * 0xBF58476D1CE4E5B9ull >> 40) & (PROC_SLOTS - 1)];
+	return SLOT_ENTRY(slot, oc->proc_pool, oc->procs_used, make);
 }
 
-static struct cached_ctr *ctr_slot(struct owner_cache *oc, const char *id)
+static struct cached_ctr *ctr_slot(struct owner_cache *oc, const char *id, bool make)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 	for (size_t i = 0; i < ECAP_CONTAINER_ID_MAX && id[i]; i++)
 		h = (h ^ (uint8_t)id[i]) * 1099511628211ull;
-	return &oc->ctrs[h & (CTR_SLOTS - 1)];
+	struct cached_ctr **slot = &oc->ctrs[h & (CTR_SLOTS - 1)];
+	return SLOT_ENTRY(slot, oc->ctr_pool, oc->ctrs_used, make);
 }
 
-static struct cached_link *link_slot(struct owner_cache *oc, uint64_t pre_id)
+static struct cached_link *link_slot(struct owner_cache *oc, uint64_t pre_id, bool make)
 {
-	return &oc->links[(pre_id * 0x9E3779B97F4A7C15ull >> 40) & (LINK_SLOTS - 1)];
+	struct cached_link **slot = &oc->links[(pre_id * 0x9E3779B97F4A7C15ull >> 40) &
+					       (LINK_SLOTS - 1)];
+	return SLOT_ENTRY(slot, oc->link_pool, oc->links_used, make);
 }
 
-/* Made by a writer's open (store_owners_prepare), else at the first record. Its slots are hit
- * at random (a new process's lands on a page of its own until most are in use), so its
- * memory is made at once (mem_populate: about 1 us a page, against 12-17 us for each of the
- * first few hundred processes' page faults on the VMs measured). */
+/* The pools' bytes, in one mapping. */
+static size_t pools_size(void)
+{
+	return PROC_SLOTS * sizeof(struct cached_proc) + CTR_SLOTS * sizeof(struct cached_ctr) +
+	       LINK_SLOTS * sizeof(struct cached_link);
+}
+
+/* Made by a writer's open (store_owners_prepare), else at the first record: the slots
+ * (17 KiB), hit at random, made resident at once (mem_populate: about 1 us a page, against
+ * 12-17 us a page fault on the VMs measured); and the pools, an anonymous mapping whose pages
+ * the kernel makes as entries are first written (taken in order, written whole). */
 static struct owner_cache *cache(struct store *s)
 {
-	if (!s->owners && (s->owners = calloc(1, sizeof(*s->owners))))
-		mem_populate(s->owners, sizeof(*s->owners));
-	return s->owners;
+	struct owner_cache *oc = s->owners;
+	if (oc || !(oc = calloc(1, sizeof(*oc))))
+		return oc;
+	void *m = mmap(NULL, pools_size(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		       -1, 0);
+	if (m == MAP_FAILED) {
+		free(oc);
+		return NULL;
+	}
+	mem_populate(oc, sizeof(*oc));
+	oc->proc_pool = m;
+	oc->ctr_pool = (struct cached_ctr *)(oc->proc_pool + PROC_SLOTS);
+	oc->link_pool = (struct cached_link *)(oc->ctr_pool + CTR_SLOTS);
+	return s->owners = oc;
 }
 
 int store_owners_prepare(struct store *s)
@@ -91,6 +126,8 @@ int store_owners_prepare(struct store *s)
 
 void store_owners_free(struct store *s)
 {
+	if (s->owners)
+		munmap(s->owners->proc_pool, pools_size());
 	free(s->owners);
 	s->owners = NULL;
 }
@@ -102,7 +139,7 @@ int store_put_process(struct store *s, const struct ecap_proc_info *pi)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	struct owner_cache *oc = pi->start_ns ? cache(s) : NULL;
 	if (oc) {
-		struct cached_proc *p = proc_slot(oc, pi->pid, pi->start_ns);
+		struct cached_proc *p = proc_slot(oc, pi->pid, pi->start_ns, true);
 		p->info = *pi;
 		p->epoch = store_flow_epoch(s);
 	}
@@ -116,7 +153,7 @@ int store_put_container(struct store *s, const struct ecap_container *c)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	struct owner_cache *oc = c->id[0] ? cache(s) : NULL;
 	if (oc) {
-		struct cached_ctr *k = ctr_slot(oc, c->id);
+		struct cached_ctr *k = ctr_slot(oc, c->id, true);
 		k->c = *c;
 		k->epoch = store_flow_epoch(s);
 	}
@@ -131,7 +168,7 @@ int store_put_flow_link(struct store *s, const struct flow_link *link)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	struct owner_cache *oc = cache(s);
 	if (oc) {
-		struct cached_link *k = link_slot(oc, link->pre_id);
+		struct cached_link *k = link_slot(oc, link->pre_id, true);
 		k->link = *link;
 		k->epoch = store_flow_epoch(s);
 		oc->any_link = true;
@@ -146,8 +183,8 @@ static int bring_link(struct store *s, uint64_t id)
 	uint32_t epoch = store_flow_epoch(s);
 	if (!s->owners->any_link)
 		return 0;
-	struct cached_link *k = link_slot(s->owners, id);
-	if (!k->epoch || k->epoch == epoch || k->link.pre_id != id)
+	struct cached_link *k = link_slot(s->owners, id, false);
+	if (!k || !k->epoch || k->epoch == epoch || k->link.pre_id != id)
 		return 0;
 	k->epoch = epoch;
 	return chunk_builder_add_link(&s->cb, &k->link);
@@ -160,8 +197,8 @@ static int bring_owner(struct store *s, const struct ecap_proc *p)
 	if (!p->valid || !p->start_ns)
 		return 0;
 	uint32_t epoch = store_flow_epoch(s);
-	struct cached_proc *cp = proc_slot(s->owners, p->pid, p->start_ns);
-	if (!cp->epoch || cp->epoch == epoch || cp->info.pid != p->pid ||
+	struct cached_proc *cp = proc_slot(s->owners, p->pid, p->start_ns, false);
+	if (!cp || !cp->epoch || cp->epoch == epoch || cp->info.pid != p->pid ||
 	    cp->info.start_ns != p->start_ns)
 		return 0;
 	int err = chunk_builder_add_process(&s->cb, &cp->info);
@@ -170,8 +207,8 @@ static int bring_owner(struct store *s, const struct ecap_proc *p)
 	cp->epoch = epoch;
 	if (!cp->info.container_id[0])
 		return 0;
-	struct cached_ctr *k = ctr_slot(s->owners, cp->info.container_id);
-	if (!k->epoch || k->epoch == epoch ||
+	struct cached_ctr *k = ctr_slot(s->owners, cp->info.container_id, false);
+	if (!k || !k->epoch || k->epoch == epoch ||
 	    strncmp(k->c.id, cp->info.container_id, ECAP_CONTAINER_ID_MAX))
 		return 0;
 	k->epoch = epoch;

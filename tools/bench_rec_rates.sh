@@ -65,27 +65,6 @@ NAME=${BENCH_NAME:-ecap-rates-$$}
 # shellcheck source=tools/bench_tls_server.sh
 . "$SRC/tools/bench_tls_server.sh"
 
-# start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo; sets R
-start() {
-	local _
-	rm -rf "$2"; : >"$WORK/rec.err"
-	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
-		2>"$WORK/rec.err" </dev/null &
-	R=$!; PIDS+=("$R")
-	for _ in $(seq 300); do
-		grep -q 'recording on' "$WORK/rec.err" && return 0
-		sleep 0.05
-	done
-	echo "bench_rec_rates.sh: ecap-rec did not start: $(tail -1 "$WORK/rec.err")" >&2
-	exit 1
-}
-stop() {
-	local p q=()
-	kill -INT "$R"; wait "$R"
-	for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done
-	PIDS=("${q[@]}")
-}
-
 # threads PID: "TID:NAME:RUN_NS" per thread: "main", a thread's own name (comm) where it set
 # one, else "thread-K", K its place among the others by tid (the store's writer starts first)
 threads() {
@@ -134,14 +113,14 @@ EOF
 measure() {
 	local b=$1 r=$2 dir=$WORK/st n t0 t1 w0 w1 tid comm ns k
 	declare -A c0=() c1=() name=() sum=()
-	start "$b" "$dir"
+	rec_start "$b" "$dir"
 	sleep 2
 	while IFS=: read -r tid comm ns; do c0[$tid]=$ns; name[$tid]=$comm; done < <(threads "$R")
 	w0=$(wakeups "$R")
 	t0=$(date +%s%N); n=$(load "$r"); sleep 0.5; t1=$(date +%s%N)
 	while IFS=: read -r tid comm ns; do c1[$tid]=$ns; name[$tid]=$comm; done < <(threads "$R")
 	w1=$(wakeups "$R")
-	stop
+	rec_stop
 	rm -rf "$dir"
 	for tid in "${!c1[@]}"; do
 		k=${name[$tid]}

@@ -6,7 +6,8 @@
 # 127.0.0.1:PORT in it, with a P-256 certificate made for the run. NX runs a command inside
 # the namespace (`ip netns exec`), NR enters only its network (nsenter). The processes the
 # script starts go into PIDS; at exit each is ended by pid, then the namespace and WORK are
-# removed.
+# removed. tls_load runs one of the benchmarks' client loads against the server; rec_start and
+# rec_stop start and end a recorder of it.
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX") || exit 2
 NS=$NAME PIDS=()
@@ -33,3 +34,69 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -su
 	-www -quiet >/dev/null 2>&1 </dev/null &
 PIDS+=($!)
 sleep 0.5
+
+# tls_load LOAD SECS: the load for SECS seconds; prints the sessions completed. stime: one
+# `openssl s_time -new` client; stime4: four at once; curl4: four clients, each a loop of
+# curls started by `ip netns exec` (a new mount namespace per curl); curl4-1ns: the same
+# clients, each one's curls started by one shell in the namespace.
+tls_load() {
+	local k ps=() n secs=$2 until
+	case "$1" in
+	stime) "${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time "$secs" \
+			2>/dev/null | sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p' ;;
+	stime4)
+		for k in 1 2 3 4; do
+			"${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time "$secs" \
+				2>/dev/null | sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p' \
+				>"$WORK/n$k" &
+			ps+=($!)
+		done
+		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
+	curl4)
+		until=$(($(date +%s) + secs))
+		for k in 1 2 3 4; do
+			( n=0; while [ "$(date +%s)" -lt "$until" ]; do
+				"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && n=$((n + 1))
+			done; echo "$n" >"$WORK/n$k" ) &
+			ps+=($!)
+		done
+		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
+	curl4-1ns)
+		# a new process per session as above, but not a new mount namespace per session
+		# (each `ip netns exec` makes one, and each first exec of a program in a new mount
+		# namespace costs the recorder an exec record)
+		until=$(($(date +%s) + secs))
+		for k in 1 2 3 4; do
+			"${NX[@]}" bash -c 'n=0; printf -v now "%(%s)T" -1
+				while [ "$now" -lt "$1" ]; do
+					curl -sk -o /dev/null "https://127.0.0.1:$2/" && n=$((n + 1))
+					printf -v now "%(%s)T" -1
+				done; echo "$n"' _ "$until" "$PORT" >"$WORK/n$k" &
+			ps+=($!)
+		done
+		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
+	idle) sleep "$secs"; echo 0 ;;
+	esac
+}
+
+# rec_start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo into store DIR (a minute
+# to start: a busy host starts it slowly); sets R. rec_stop: ends it (SIGINT), waits for it.
+rec_start() {
+	local _
+	rm -rf "$2"; : >"$WORK/rec.err"
+	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
+		2>"$WORK/rec.err" </dev/null &
+	R=$!; PIDS+=("$R")
+	for _ in $(seq 600); do
+		grep -q 'recording on' "$WORK/rec.err" && return 0
+		sleep 0.1
+	done
+	echo "${0##*/}: ecap-rec did not start: $(tail -1 "$WORK/rec.err")" >&2
+	exit 1
+}
+rec_stop() {
+	local p q=()
+	kill -INT "$R"; wait "$R"
+	for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done
+	PIDS=("${q[@]}")
+}

@@ -109,53 +109,11 @@ start() {
 }
 stop() { kill -INT "$R"; wait "$R"; local p q=(); for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done; PIDS=("${q[@]}"); }
 
-# run LOAD: the load for SECS seconds; prints the sessions completed
-run() {
-	local k ps=() n
-	case "$1" in
-	stime) "${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time "$SECS" \
-			2>/dev/null | sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p' ;;
-	stime4)
-		for k in 1 2 3 4; do
-			"${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time "$SECS" \
-				2>/dev/null | sed -n 's/^\([0-9]*\) connections in [0-9.]* real.*/\1/p' \
-				>"$WORK/n$k" &
-			ps+=($!)
-		done
-		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
-	curl4)
-		local until=$(($(date +%s) + SECS))
-		for k in 1 2 3 4; do
-			( n=0; while [ "$(date +%s)" -lt "$until" ]; do
-				"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$PORT/" && n=$((n + 1))
-			done; echo "$n" >"$WORK/n$k" ) &
-			ps+=($!)
-		done
-		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
-	curl4-1ns)
-		# the same clients, each one's curls started by one shell in the namespace: a new
-		# process per session as above, but not a new mount namespace per session (each
-		# `ip netns exec` makes one, and each first exec of a program in a new mount
-		# namespace costs the recorder an exec record: a wake-up and its /proc/PID/exe)
-		local until=$(($(date +%s) + SECS))
-		for k in 1 2 3 4; do
-			"${NX[@]}" bash -c 'n=0; printf -v now "%(%s)T" -1
-				while [ "$now" -lt "$1" ]; do
-					curl -sk -o /dev/null "https://127.0.0.1:$2/" && n=$((n + 1))
-					printf -v now "%(%s)T" -1
-				done; echo "$n"' _ "$until" "$PORT" >"$WORK/n$k" &
-			ps+=($!)
-		done
-		wait "${ps[@]}"; cat "$WORK"/n? | awk '{ s += $1 } END { print s + 0 }' ;;
-	esac
-}
-
-# one TOOL BUILD LOAD: a row "tool | sessions | CPU | per session | load [| store counts]"
 one() {
 	local tool=$1 b=$2 l=$3 c0 c1 n dir=$WORK/st extra=''
 	start "$tool" "$b" "$dir"
 	sleep 1
-	c0=$(cpu_ns "$R"); n=$(run "$l"); sleep 0.5; c1=$(cpu_ns "$R")
+	c0=$(cpu_ns "$R"); n=$(tls_load "$l" "$SECS"); sleep 0.5; c1=$(cpu_ns "$R")
 	stop
 	if [ "$tool" != tcpdump ]; then
 		extra=$("$b/tools/ecap-ls" --json "$dir" 2>/dev/null | python3 -c 'import json, sys
@@ -184,7 +142,7 @@ paired() {
 	start ecap "$3" "$WORK/pb"; rb=$R
 	sleep 1
 	a0=($(threads "$ra")); b0=($(threads "$rb"))
-	n=$(run "$l"); sleep 0.5
+	n=$(tls_load "$l" "$SECS"); sleep 0.5
 	a1=($(threads "$ra")); b1=($(threads "$rb"))
 	kill -INT "$ra" "$rb"; wait "$ra" "$rb"
 	local p q=()
@@ -253,7 +211,7 @@ outside() {
 	for b in "$@"; do start ecap "$b" "$WORK/out${#rs[@]}" $((PORT + 1)); rs+=("$R"); done
 	sleep 1
 	for i in "${!rs[@]}"; do c0[i]=$(cpu_ns "${rs[i]}"); done
-	t0=$(date +%s%N); n=$(run stime); sleep 0.5; t1=$(date +%s%N)
+	t0=$(date +%s%N); n=$(tls_load stime "$SECS"); sleep 0.5; t1=$(date +%s%N)
 	for i in "${!rs[@]}"; do c1[i]=$(cpu_ns "${rs[i]}"); done
 	kill -INT "${rs[@]}"; wait "${rs[@]}"
 	for p in "${PIDS[@]}"; do [[ " ${rs[*]} " == *" $p "* ]] || q+=("$p"); done

@@ -20,25 +20,10 @@
 
 #include "index.h"
 #include "index_sql.h"
+#include "test_flow.h"
 #include "tmp_store.h"
 
-#define FLOWS 3000u /* beyond the aggregate table's first size (4096 slots, half full) */
-
-static struct flow_record flow(uint64_t id)
-{
-	struct flow_record f = { .id = id, .first_ns = 1000 * id };
-	f.key.proto = 6;
-	f.key.family = 4;
-	f.key.addr_a[10] = f.key.addr_a[11] = f.key.addr_b[10] = f.key.addr_b[11] = 0xff;
-	f.key.addr_a[12] = 10;
-	f.key.addr_a[14] = (uint8_t)(id >> 8);
-	f.key.addr_a[15] = (uint8_t)id;
-	f.key.addr_b[12] = 192;
-	f.key.addr_b[15] = 1;
-	f.key.port_a = (uint16_t)(20000 + id);
-	f.key.port_b = 443;
-	return f;
-}
+#define FLOWS 3000u /* beyond the aggregate table's first sizes (it doubles at half full) */
 
 static struct chunk_meta chunk(uint64_t id, struct flow_record *flows, size_t n_flows,
 			       struct chunkmeta_flowstat *stats, size_t n_stats)
@@ -84,7 +69,7 @@ static void test_totals(void **state)
 
 	/* chunk 1: the flows' records, no packets */
 	for (uint32_t i = 0; i < FLOWS; i++)
-		flows[i] = flow(i + 1);
+		flows[i] = test_flow(i + 1);
 	m = chunk(1, flows, FLOWS, NULL, 0);
 	assert_int_equal(index_begin(ix), 0);
 	assert_int_equal(index_add_chunk(ix, &m, NULL, 0, false), 0);
