@@ -119,9 +119,16 @@ static struct owner_cache *cache(struct store *s)
 	return s->owners = oc;
 }
 
+/* A writer's open: the cache made, and its pools' memory too (mem_populate), so that the
+ * first processes' entries cost no page fault on the writer's thread (unit.store_prepare). */
 int store_owners_prepare(struct store *s)
 {
-	return cache(s) ? 0 : -ENOMEM;
+	struct owner_cache *oc = cache(s);
+	if (!oc)
+		return -ENOMEM;
+	if (!oc->procs_used && !oc->ctrs_used && !oc->links_used)
+		mem_populate(oc->proc_pool, pools_size());
+	return 0;
 }
 
 void store_owners_free(struct store *s)
