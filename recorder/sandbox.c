@@ -65,15 +65,21 @@ static void die(const char *what)
 }
 
 /* A SIGKILL for this process after ms of wall time: it cannot be caught, blocked or
- * ignored (except by B, the init of its PID namespace, which A's ends: PR_SET_PDEATHSIG). */
-static void arm_kill_timer(uint64_t ms)
+ * ignored (except by B, the init of its PID namespace, which A's ends: PR_SET_PDEATHSIG).
+ * Whether it is armed. */
+static bool kill_timer(uint64_t ms)
 {
 	struct sigevent ev = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGKILL };
 	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ms / 1000),
 						.tv_nsec = (long)(ms % 1000) * 1000000L } };
 	timer_t t;
 
-	if (timer_create(CLOCK_MONOTONIC, &ev, &t) < 0 || timer_settime(t, 0, &its, NULL) < 0)
+	return timer_create(CLOCK_MONOTONIC, &ev, &t) == 0 && timer_settime(t, 0, &its, NULL) == 0;
+}
+
+static void arm_kill_timer(uint64_t ms)
+{
+	if (!kill_timer(ms))
 		die("timer");
 }
 
@@ -310,6 +316,9 @@ static void child(int (*fn)(void *arg), void *arg, int out, int err, const int *
 
 volatile sig_atomic_t sandbox_give_up;
 
+/* The life of kill_child()'s short-lived process at most. */
+#define KILLER_MS 2000u
+
 /*
  * SIGKILL for the child A, which B follows (its parent-death signal). A is another user now:
  * a caller that may not signal it but may change its uid (the launcher: CAP_SETUID, not
@@ -324,7 +333,10 @@ static void kill_child(pid_t pid)
 		return;
 	k = fork();
 	if (k == 0) {
-		if (setgroups(0, NULL) == 0 && setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) == 0 &&
+		/* Its own SIGKILL first: as the sandbox's user it may be stopped (SIGSTOP) by any
+		 * process of that user (kill(-1, SIGSTOP)), and the caller waits for it. */
+		if (kill_timer(KILLER_MS) && setgroups(0, NULL) == 0 &&
+		    setresgid(SANDBOX_GID, SANDBOX_GID, SANDBOX_GID) == 0 &&
 		    setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID) == 0)
 			kill(pid, SIGKILL);
 		_exit(0);
@@ -339,6 +351,15 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* The longest a wait for the child blocks before it looks at sandbox_give_up again: a signal
+ * that comes between that look and the call that blocks does not interrupt the call. */
+#define GIVE_UP_LOOK_MS 100u
+
+static int look_ms(uint64_t deadline, uint64_t t)
+{
+	return deadline - t < GIVE_UP_LOOK_MS ? (int)(deadline - t) : (int)GIVE_UP_LOOK_MS;
 }
 
 /* Reads both pipes until they close or time is up; bytes beyond each cap are discarded. */
@@ -362,7 +383,7 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 			res->timed_out = true;
 			break;
 		}
-		if (poll(p, 2, (int)(deadline - t)) < 0) {
+		if (poll(p, 2, look_ms(deadline, t)) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
@@ -393,10 +414,41 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 	res->err[err_len] = '\0';
 }
 
+/*
+ * Waits for the child A to end. Its pipes closed, it is most often gone or going; but without
+ * namespaces A itself runs the library, which may close them and live on (a sleep, a spin):
+ * it is killed (*killed set), and then waited for, once the caller gives it up or the
+ * deadline passes (*killed already set: killed before). 0 with *status, or -errno.
+ */
+static int wait_child(pid_t pid, uint64_t deadline, bool *killed, int *status)
+{
+	unsigned pause_ms = 1;
+	pid_t r;
+
+	for (;;) {
+		r = waitpid(pid, status, *killed ? 0 : WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r != 0 || *killed)
+			continue;
+		if (sandbox_give_up || now_ms() >= deadline) {
+			kill_child(pid);
+			*killed = true;
+			continue;
+		}
+		poll(NULL, 0, (int)pause_ms);
+		if (pause_ms < GIVE_UP_LOOK_MS)
+			pause_ms *= 2;
+	}
+}
+
 int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, size_t out_max,
 		unsigned cpu_ms, struct sandbox_result *res)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc;
+	uint64_t deadline;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
@@ -419,18 +471,17 @@ int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, 
 		child(fn, arg, out[1], err[1], fds, nfds, cpu_ms);
 	close(out[1]);
 	close(err[1]);
-	read_pipes(out[0], err[0], res, out_max, wall_ms(cpu_ms) + 1000);
+	deadline = now_ms() + wall_ms(cpu_ms) + 1000;
+	read_pipes(out[0], err[0], res, out_max, deadline - now_ms());
 	close(out[0]);
 	close(err[0]);
 	/* The child's own SIGKILL timers end it within its bounds whatever it does; kill is a
 	 * shortcut, and the way to give it up (sandbox_give_up) before them. */
 	if (res->timed_out)
 		kill_child(pid);
-	while (waitpid(pid, &res->status, 0) < 0)
-		if (errno != EINTR) {
-			rc = -errno;
-			goto fail_closed;
-		}
+	rc = wait_child(pid, deadline, &res->timed_out, &res->status);
+	if (rc < 0)
+		goto fail_closed;
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++) {

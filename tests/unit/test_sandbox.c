@@ -4,7 +4,8 @@
  * forbidden system calls kill the child, it runs as nobody without capabilities under seccomp,
  * time and output are bounded (CPU time: a child that spins is stopped after its CPU bound
  * even when it shares its CPU, so its wall time runs longer; one that sleeps is stopped by the
- * wall-clock bound), a planted library (planted_libssl.c, built by meson in four
+ * wall-clock bound; a child given up is killed at once, even one without namespaces that
+ * closed its pipes), a planted library (planted_libssl.c, built by meson in four
  * modes) is run only there, a library swapped at its path after it was opened is not the one
  * loaded, and the child's answer is parsed as hostile input. As root the uid and namespace
  * checks are strict; as another user the sandbox cannot change the uid and says so.
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <seccomp.h>
 
 #include "sandbox.h"
 #include "tls_calibrate.h"
@@ -280,6 +282,68 @@ static void test_bounds(void **state)
 	sandbox_result_free(&res);
 }
 
+static int do_close_and_hang(void *arg)
+{
+	close(1);
+	close(2);
+	return do_hang(arg);
+}
+
+static void give_up(int sig)
+{
+	(void)sig;
+	sandbox_give_up = 1;
+}
+
+/* The test below, in a process of its own: 0 when sandbox_run came back given up within 5 s,
+ * else a code that says what went wrong. */
+static int give_up_without_ns(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	struct sigaction sa = { .sa_handler = give_up };
+	struct sandbox_result res;
+	double t0, wall;
+
+	/* no new user namespace for the child: a host that refuses them to unprivileged users
+	 * (Ubuntu's AppArmor default), where the child itself runs the function */
+	if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 0) < 0 ||
+	    seccomp_load(ctx) < 0)
+		return 10;
+	seccomp_release(ctx);
+	sigaction(SIGALRM, &sa, NULL);
+	alarm(1);
+	t0 = now_s();
+	/* a CPU bound of 1 s: a wall-clock bound of 20 s */
+	if (sandbox_run(do_close_and_hang, NULL, NULL, 0, 4096, 1000, &res) < 0)
+		return 11;
+	wall = now_s() - t0;
+	fprintf(stderr, "given up after 1 s: back after %.2f s (stderr: %s)\n", wall, res.err);
+	if (!strstr(res.err, "no namespaces"))
+		return 12;
+	if (wall > 5)
+		return 13;
+	if (!res.timed_out || !WIFSIGNALED(res.status) || WTERMSIG(res.status) != SIGKILL)
+		return 14;
+	sandbox_result_free(&res);
+	return 0;
+}
+
+/* A child without namespaces that closes its stdout and stderr and lives on is still given up
+ * at once (sandbox_give_up: the launcher's SIGTERM when the recorder stops), not waited for
+ * until its wall-clock bound. */
+static void test_give_up_closed_pipes(void **state)
+{
+	int st;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(give_up_without_ns());
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* A planted library given to calibration: it runs only in the sandbox and is killed there. */
 static void test_planted(void **state)
 {
@@ -430,7 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_forbidden_calls), cmocka_unit_test(test_who_it_is),
 		cmocka_unit_test(test_bounds),          cmocka_unit_test(test_cpu_bound),
-		cmocka_unit_test(test_planted),
+		cmocka_unit_test(test_planted),         cmocka_unit_test(test_give_up_closed_pipes),
 		cmocka_unit_test(test_swap_after_open), cmocka_unit_test(test_open_refuses),
 		cmocka_unit_test(test_parse_answer),
 	};
