@@ -128,8 +128,8 @@ static const char *const stmt_sql[ST_COUNT] = {
  * of one window (a few hundred a second of them need a few KiB), not the most it may ever
  * hold (65,536 sessions: 2.5 MiB, whose pages a new session each touched one at a time, a
  * page fault per session for the first thousands on a host where a fault costs 12-17 us). A
- * session that finds no slot in the largest table is left out, and its secrets get their
- * secret_chunks row as before. The growth depends only on the sessions added, in order. The window is that of the session's first row: a later row of
+ * session that finds no slot in the largest table, or none when the memory for a larger one
+ * cannot be had, is left out, and its secrets get their secret_chunks row as before. The growth depends only on the sessions added, in order. The window is that of the session's first row: a later row of
  * the same client_random (another flow, a ClientHello seen again) never moves it, since readers
  * look near each row's own chunk (store_secrets_read.c looks INDEX_SECRET_WINDOW - 1 chunks
  * either side, which covers a second flow's row inside the first one's window). The table is
@@ -1499,10 +1499,14 @@ static int recent_first(struct index *ix)
 	return 0;
 }
 
+/* Never fails: a session without a slot, for want of room or of memory for a larger table,
+ * is left out, and its secrets get their secret_chunks rows (more rows, never a secret that
+ * readers miss): a growth that finds the memory exhausted while recording costs rows, not
+ * the chunk being indexed. */
 static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
 {
 	if (!ix->recent && recent_first(ix))
-		return -ENOMEM;
+		return 0;
 	struct recent_session *same, *r = recent_find(ix->recent, ix->recent_slots, cr, chunk_id,
 						      &same);
 	if (same) {
@@ -1514,11 +1518,8 @@ static int recent_add(struct index *ix, const uint8_t cr[32], uint64_t chunk_id)
 		return 0;
 	}
 	if (!r) {
-		int err = recent_grow(ix, chunk_id);
-		if (err == -ENOSPC)
-			return 0; /* no room: its secrets get secret_chunks rows */
-		if (err)
-			return err;
+		if (recent_grow(ix, chunk_id))
+			return 0; /* no room (-ENOSPC) or no memory: left out */
 		r = recent_find(ix->recent, ix->recent_slots, cr, chunk_id, &same);
 		if (!r)
 			return 0;
