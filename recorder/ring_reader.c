@@ -82,6 +82,12 @@ int64_t ring_reader_consume(struct ring_reader *r)
 	do {
 		more = false;
 		prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
+		if (prod - cons > r->mask + 1 && cons < prod) {
+			/* more than the ring holds: positions the kernel cannot have made (the
+			 * records behind them would be read lap after lap) */
+			r->unframed += prod - cons;
+			cons = prod;
+		}
 		while (cons < prod) {
 			const uint8_t *hdr = r->data + (cons & r->mask);
 			uint32_t len = __atomic_load_n((const uint32_t *)hdr, __ATOMIC_ACQUIRE);

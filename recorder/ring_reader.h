@@ -18,7 +18,9 @@
  *   4,096 pages for the default 16 MiB ring, all in a fresh recorder's first lap.
  * - A header whose length cannot be a record (longer than the ring, or past the producer
  *   position) is not followed: everything up to the producer position is counted as lost and
- *   stepped over, as the bytes behind it cannot be framed.
+ *   stepped over, as the bytes behind it cannot be framed. So are positions further apart
+ *   than the ring is long (the kernel never reserves past the consumer's position plus the
+ *   ring's size): followed, they read the same bytes lap after lap, 2^61 records at most.
  *
  * The wake-ups the producer decides stay libbpf's: a record submitted without flags wakes the
  * reader when the consumer position it reads equals the record's own, which the store at the

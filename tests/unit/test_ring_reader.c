@@ -7,7 +7,8 @@
  * busy one ends the pass and is taken by the next, records that wrap (one larger than the rest
  * of the data area too) read as one piece, a callback's error ends the pass past its record,
  * the consumer position is stored once per pass (and within a long pass every
- * RING_READER_STORE_BYTES), a header no record can have is not followed, and a producer on
+ * RING_READER_STORE_BYTES), a header no record can have is not followed, nor positions
+ * further apart than the ring is long, and a producer on
  * another thread racing the reader through many laps loses nothing and repeats nothing.
  */
 #include <errno.h>
@@ -257,6 +258,29 @@ static void test_header_no_record_has(void **state)
 	fake_close(&f);
 }
 
+/* Positions further apart than the ring is long (the kernel's producer never gets there):
+ * nothing is read lap after lap, everything up to the producer is counted as unframed. */
+static void test_positions_past_ring(void **state)
+{
+	struct fake f;
+	struct seen s = { .f = &f };
+	struct ring_reader r;
+
+	(void)state;
+	fake_open(&f, 16 * 1024, 0);
+	ring_reader_attach(&r, &f.cons, &f.prod, f.data, f.size, on_record, &s);
+	put(&f, 20, 1, false, false);
+	assert_int_equal(ring_reader_consume(&r), 1);
+	/* the ring holds committed records all round; the producer position 2^40 bytes on */
+	while (f.prod - f.cons + step_of(20) <= f.size)
+		put(&f, 20, 2, false, false);
+	f.prod = f.cons + (1ul << 40);
+	assert_int_equal(ring_reader_consume(&r), 0);
+	assert_int_equal(r.unframed, 1ul << 40);
+	assert_int_equal(f.cons, f.prod);
+	fake_close(&f);
+}
+
 /* ---- a producer on another thread ------------------------------------------------------- */
 
 #define RACE_RECORDS 40000u
@@ -343,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_callback_error),
 		cmocka_unit_test(test_long_pass_stores),
 		cmocka_unit_test(test_header_no_record_has),
+		cmocka_unit_test(test_positions_past_ring),
 		cmocka_unit_test(test_racing_producer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
