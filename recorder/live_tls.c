@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,11 @@
 #define HANDSHAKE_SLOTS (1u << 12)
 #define RESCAN_NS (10ull * 1000000000ull)
 #define KNOWN_MAX 64
+/* How long the start waits for its libraries' calibrations (on the calibration thread): a
+ * tenth of a second each on a quiet host, so that recording mostly begins with their probes
+ * attached; one that takes longer (a library whose code spins or sleeps, a starved CPU) has
+ * its probes attached once its result comes, while recording. */
+#define START_CALIB_WAIT_MS 2000
 
 _Static_assert(DEDUPE_WAYS * sizeof(uint64_t) == 64, "a dedupe set is one cache line");
 _Static_assert(TLS_LABELS_N <= DEDUPE_WAYS, "a way per known label");
@@ -251,9 +257,9 @@ static void use_calibration(struct live_tls *t, struct known_file *k, int fd, co
 }
 
 /*
- * Calibrates and attaches one file unless it is known already. At the start, at once; once
- * recording (t->calib), on the calibration thread: the file is known from now on, and its
- * probes are attached when live_tls_poll() takes the result (calibrations_done()).
+ * Calibrates and attaches one file unless it is known already: on the calibration thread
+ * (t->calib), the file known from now on and its probes attached when the result is taken
+ * (calibrations_done(): live_tls_poll(), or the start's wait); at once without that thread.
  */
 static int add_file(void *ctx, const struct tls_lib_file *f)
 {
@@ -316,6 +322,19 @@ static void calibrations_done(struct live_tls *t)
 		if (k)
 			use_calibration(t, k, j->fd, j->path, j->rc, j->err, &j->cal);
 		calib_worker_job_free(j);
+	}
+}
+
+/* The start's calibrations taken as they finish, for START_CALIB_WAIT_MS at most. */
+static void wait_start_calibrations(struct live_tls *t)
+{
+	uint64_t end = mono_ns() + START_CALIB_WAIT_MS * 1000000ull, now;
+	struct pollfd p = { .fd = calib_worker_fd(t->calib), .events = POLLIN };
+
+	while (calib_worker_busy(t->calib) && (now = mono_ns()) < end) {
+		if (poll(&p, 1, (int)((end - now + 999999) / 1000000)) < 0 && errno != EINTR)
+			return;
+		calibrations_done(t);
 	}
 }
 
@@ -773,6 +792,21 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 	}
 	/* not fatal: without the positions the reader never sleeps past its tick */
 	ring_pos_open(&t->pos, bpf_map__fd(t->skel->maps.ossl_events));
+	/* Calibrations on a thread of their own, the start's too: neither the start nor the
+	 * reader of the rings waits for one beyond START_CALIB_WAIT_MS. A wait on the OpenSSL
+	 * ring wakes for their results. */
+	if (calib_worker_new(t->store_dir, &t->calib) == 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
+
+		if (epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD,
+			      calib_worker_fd(t->calib), &ev) < 0) {
+			calib_worker_free(t->calib);
+			t->calib = NULL;
+		}
+	}
+	if (!t->calib)
+		fprintf(stderr, "ecap-rec: tls: no calibration thread: libraries are calibrated by "
+			"the thread that reads the rings\n");
 	if (live_tls_find_system(sys, sizeof(sys)) == 0)
 		add_path(t, sys);
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
@@ -793,27 +827,15 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 		}
 	}
 	live_keylog_set_libssl_fn(t->kl, exec_libssl);
+	if (t->calib)
+		wait_start_calibrations(t);
 	t->next_scan_ns = mono_ns() + RESCAN_NS;
-	if (t->nlibs == 0 && !t->kl) {
+	if (t->nlibs == 0 && !t->kl && !(t->calib && calib_worker_busy(t->calib))) {
 		fprintf(stderr, "ecap-rec: tls: no TLS library could be watched: TLS secrets "
 			"will not be recorded\n");
 		rc = -ENOENT;
 		goto fail;
 	}
-	/* From now on, calibrations on a thread of their own: the reader of the rings never
-	 * waits for one. A wait on the OpenSSL ring wakes for their results too. */
-	if (calib_worker_new(t->store_dir, &t->calib) == 0) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
-
-		if (epoll_ctl(ring_buffer__epoll_fd(t->rb), EPOLL_CTL_ADD,
-			      calib_worker_fd(t->calib), &ev) < 0) {
-			calib_worker_free(t->calib);
-			t->calib = NULL;
-		}
-	}
-	if (!t->calib)
-		fprintf(stderr, "ecap-rec: tls: no calibration thread: libraries found from now on "
-			"are calibrated by the thread that reads the rings\n");
 	*out = t;
 	return 0;
 fail:

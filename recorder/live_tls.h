@@ -8,6 +8,9 @@
  * the store), loads one BPF object and attaches its uprobes to every calibrated library by path
  * with pid -1, so processes started later are covered. A library that cannot be calibrated or
  * attached is reported on stderr by path and skipped; packets are recorded all the same.
+ * Calibrations run on a thread of their own (calib_worker.h), the start's too: the start waits
+ * for them 2 s at most, and the probes of one that ends later are attached when its result is
+ * taken (live_tls_poll), while recording.
  *
  * Events from the ring buffer become key log records (struct tls_secret): TLS 1.2 gives
  * CLIENT_RANDOM; TLS 1.3 gives CLIENT/SERVER_HANDSHAKE_TRAFFIC_SECRET (derived in user space
@@ -39,8 +42,9 @@ typedef int (*live_tls_secret_fn)(void *ctx, const struct tls_secret *secret,
 /*
  * Starts TLS capture feeding pipeline_secret(p, ...). opt->no_tls is not looked at (the caller
  * does not call this then); opt->libssl / n_libssl and opt->store_dir (calibration cache; NULL:
- * no cache) are. Returns 0 with *out set when at least one library is attached; else a negative
- * errno after saying why on stderr (-ENOENT: no libssl found or none could be calibrated;
+ * no cache) are. Returns 0 with *out set when at least one library is attached or still being
+ * calibrated; else a negative errno after saying why on stderr (-ENOENT: no libssl found or none
+ * could be calibrated;
  * -EPERM/-EOPNOTSUPP: uprobes cannot be used here). An error is not fatal to a recording.
  */
 int live_tls_start(const struct live_options *opt, struct pipeline *p, struct live_tls **out);

@@ -20,42 +20,21 @@ mkdir lib
 cp "$PLANTED" lib/libssl.so.3
 PORT=$(free_port)
 rec_start rec.log -i lo --store "$T/store" --container-api none "udp port $PORT"
-grep -q "tls: watching" rec.log || skip "no TLS probe could be loaded: no calibration here"
+tls_watching rec.log || skip "no TLS probe could be loaded: no calibration here"
 launchers=$(pgrep -P "$REC_PID" -x ecap-calib | tr '\n' ' ')
 [ -n "$launchers" ] || fail "no calibration launcher under ecap-rec"
 
 # mapped, never run: the file's pages in a process's maps, as a loaded library's
-python3 -c "import mmap, time
-f = open('$T/lib/libssl.so.3', 'rb')
-m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ | mmap.PROT_EXEC)
-time.sleep(60)" &
-cleanup_pid $!
+map_library "$T/lib/libssl.so.3"
 
 # the rescan's calibration: a child of a launcher (the sandbox), within 10 s and a little
-sandbox=
-for _ in $(seq 150); do
-	for l in $launchers; do
-		sandbox=$(pgrep -P "$l" | head -1) && break 2
-	done
-	sleep 0.1
-done
+# shellcheck disable=SC2086
+sandbox=$(calib_sandbox $launchers)
 [ -n "$sandbox" ] || fail "no calibration started within 15 s: $(tail -3 rec.log)"
 info "calibration under way (sandbox pid $sandbox)"
 sleep 0.5
 
-T0=$(date +%s%N)
-python3 -c "import socket
-socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'while calibrating', ('127.0.0.1', $PORT))"
-MS=
-for _ in $(seq 200); do
-	n=$(sql "$T/store" "SELECT count(*) FROM flows WHERE proto = 17 AND
-		(port_a = $PORT OR port_b = $PORT)" 2>/dev/null || echo 0)
-	if [ "${n:-0}" -ge 1 ]; then
-		MS=$((($(date +%s%N) - T0) / 1000000))
-		break
-	fi
-	sleep 0.05
-done
+MS=$(datagram_indexed_ms "$T/store" "$PORT")
 [ -n "$MS" ] || fail "the datagram is not in the index after 10 s (the loop waits for the calibration?)"
 info "the datagram during the calibration: in the index after $MS ms"
 # recorded while the calibration went on, not after it (its bound is 30 s of CPU, 10 min)

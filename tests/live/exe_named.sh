@@ -22,7 +22,7 @@ cleanup_pid "$SRV"
 wait_port "$PORT"
 
 rec_start "$T/rec.log" -i lo --store "$S" "tcp port $PORT"
-grep -q "tls: watching" "$T/rec.log" || skip "no TLS probe could be loaded: no exec handler"
+tls_watching "$T/rec.log" || skip "no TLS probe could be loaded: no exec handler"
 CURLS=()
 for i in 1 2 3; do
 	unshare -m curl -s -o /dev/null "http://127.0.0.1:$PORT/small.txt?$i" &

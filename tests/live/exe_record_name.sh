@@ -31,7 +31,7 @@ CURL=$(readlink -f "$(command -v curl)")
 slow_server "$PORT" "$T/srv.log"
 
 ECAP_DEBUG=1 rec_start "$T/rec.log" -i lo --store "$S" "tcp port $PORT"
-grep -q "tls: watching" "$T/rec.log" || skip "no TLS probe could be loaded: no exec probe"
+tls_watching "$T/rec.log" || skip "no TLS probe could be loaded: no exec probe"
 ! grep -q "exec records carry no names here" "$T/rec.log" ||
 	skip "the exec probe cannot learn the recorder's root here: no names in exec records"
 

@@ -18,7 +18,7 @@ python3 -m http.server "$PORT" --bind 127.0.0.1 --directory "$T" >"$T/http.log" 
 cleanup_pid "$!"
 wait_port "$PORT"
 ECAP_DEBUG=1 rec_start "$T/rec.log" -i lo --store "$T/store" "tcp port $PORT"
-grep -q "tls: watching" "$T/rec.log" || skip "no TLS probe could be loaded: no exec records"
+tls_watching "$T/rec.log" || skip "no TLS probe could be loaded: no exec records"
 ! grep -q "exec records carry no names here" "$T/rec.log" ||
 	skip "the exec probe cannot learn the recorder's root here: no names in exec records"
 CURL=$(readlink -f "$(command -v curl)")

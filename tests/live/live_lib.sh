@@ -74,7 +74,18 @@ rec_start_tls() {
 		sleep 0.1
 	done
 	grep -q "recording on" "$log" || fail "ecap-rec did not start recording"
-	grep -q "tls: watching" "$log" || { cat "$log" >&2; fail "ecap-rec attached no OpenSSL probe"; }
+	tls_watching "$log" || { cat "$log" >&2; fail "ecap-rec attached no OpenSSL probe"; }
+}
+
+# tls_watching LOG [WHAT]: whether ecap-rec says it watches a TLS library (whose line goes on
+# with WHAT) within 20 s (the start waits 2 s at most for its calibrations, on the calibration
+# thread: a slower one attaches its probes while recording).
+tls_watching() {
+	for _ in $(seq 200); do
+		grep -q "tls: watching ${2:-}" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # any_start LOG STORE ARGS...: an ecap-rec -i any; its pid in REC_PID. Skips when the kernel
@@ -343,4 +354,45 @@ while True:
 ' "$1" >"$2" 2>&1 &
 	cleanup_pid $!
 	wait_port "$1"
+}
+
+# map_library FILE: a background process that maps FILE as a loaded library's pages (read
+# and execute) and never runs it, for 60 s; cleaned up with the test.
+map_library() {
+	python3 -c "import mmap, time
+f = open('$1', 'rb')
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ | mmap.PROT_EXEC)
+time.sleep(60)" &
+	cleanup_pid $!
+}
+
+# calib_sandbox LAUNCHERS...: the pid of a child of one of the calibration launchers (a
+# sandboxed calibration), waiting 15 s at most; empty when there is none.
+calib_sandbox() {
+	local l s
+	for _ in $(seq 150); do
+		for l in "$@"; do
+			s=$(pgrep -P "$l" | head -1) && { echo "$s"; return 0; }
+		done
+		sleep 0.1
+	done
+	return 0
+}
+
+# datagram_indexed_ms STORE PORT: sends a UDP datagram to 127.0.0.1:PORT and prints after how
+# many ms its flow is in STORE's index (10 s at most; nothing printed when it is not).
+datagram_indexed_ms() {
+	local t0 n
+	t0=$(date +%s%N)
+	python3 -c "import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'while calibrating', ('127.0.0.1', $2))"
+	for _ in $(seq 200); do
+		n=$(sql "$1" "SELECT count(*) FROM flows WHERE proto = 17 AND
+			(port_a = $2 OR port_b = $2)" 2>/dev/null || echo 0)
+		if [ "${n:-0}" -ge 1 ]; then
+			echo $((($(date +%s%N) - t0) / 1000000))
+			return 0
+		fi
+		sleep 0.05
+	done
 }

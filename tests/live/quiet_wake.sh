@@ -126,7 +126,7 @@ ip netns exec "$NS" "$ECAP_REC" -i lo --store "$S" --container-api none 2>"$T/re
 REC_PID=$!
 cleanup_pid "$REC_PID"
 wait_for "$T/rec2.log" "recording on" "$REC_PID" "ecap-rec"
-grep -q "tls: watching" "$T/rec2.log" || skip "no OpenSSL probe attached (the first part passed)"
+tls_watching "$T/rec2.log" || skip "no OpenSSL probe attached (the first part passed)"
 in_ns "$NS2" "$T/stime.log" openssl s_time -connect "127.0.0.1:$TPORT" -new -www / -time 6
 STIME=$BG_PID
 sleep 1.5

@@ -62,7 +62,7 @@ srv_pid=$!
 cleanup_pid "$srv_pid"
 wait_port "$port"
 rec_start rec.log -i lo --store "$T/store" tcp port "$port"
-grep -q "tls: watching .*libssl.so.3 (OpenSSL" rec.log || fail "the real libssl was not calibrated"
+tls_watching rec.log ".*libssl.so.3 (OpenSSL" || fail "the real libssl was not calibrated"
 
 # Capabilities after start-up, before any attack.
 assert_eq "$want_rec" "$(field "$REC_PID" CapEff)" "ecap-rec CapEff"
