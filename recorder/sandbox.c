@@ -417,26 +417,30 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 /*
  * Waits for the child A to end. Its pipes closed, it is most often gone or going; but without
  * namespaces A itself runs the library, which may close them and live on (a sleep, a spin):
- * it is killed (*killed set), and then waited for, once the caller gives it up or the
- * deadline passes (*killed already set: killed before). 0 with *status, or -errno.
+ * it is killed once the caller gives it up or the deadline passes (*killed set), and killed
+ * again every KILLER_MS while it is still there (kill_child's process, a process of the
+ * sandbox's user, may have been stopped before its kill by another of that user). 0 with
+ * *status, or -errno.
  */
 static int wait_child(pid_t pid, uint64_t deadline, bool *killed, int *status)
 {
+	uint64_t next_kill = now_ms() + KILLER_MS, t;
 	unsigned pause_ms = 1;
 	pid_t r;
 
 	for (;;) {
-		r = waitpid(pid, status, *killed ? 0 : WNOHANG);
+		r = waitpid(pid, status, WNOHANG);
 		if (r == pid)
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (r != 0 || *killed)
+		if (r != 0)
 			continue;
-		if (sandbox_give_up || now_ms() >= deadline) {
+		t = now_ms();
+		if (*killed ? t >= next_kill : (sandbox_give_up || t >= deadline)) {
 			kill_child(pid);
 			*killed = true;
-			continue;
+			next_kill = now_ms() + KILLER_MS;
 		}
 		poll(NULL, 0, (int)pause_ms);
 		if (pause_ms < GIVE_UP_LOOK_MS)
