@@ -6,12 +6,14 @@
  * condition variable while there is none) and the jobs done (the caller takes them). An
  * eventfd (a semaphore) counts the jobs done and not yet taken, so that it is readable exactly
  * while one waits. The thread does nothing but tls_calibrate_fd(), which touches no state of the
- * caller's: its result goes back in the job.
+ * caller's: its result goes back in the job. It starts when the caller says
+ * (calib_worker_start), with every signal blocked.
  */
 #include "calib_worker.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@ struct calib_worker {
 	bool started;
 	pthread_t thread;
 	int efd;
+	int start_err;                 /* calib_worker_start()'s failure: jobs refused */
 	char cache_dir[PATH_MAX];
 	bool has_cache;
 };
@@ -116,10 +119,7 @@ int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t 
 	j->dev = dev;
 	j->ino = ino;
 	pthread_mutex_lock(&w->lock);
-	if (!w->started) {
-		rc = -pthread_create(&w->thread, NULL, run, w);
-		w->started = rc == 0;
-	}
+	rc = w->start_err;
 	if (rc == 0) {
 		*w->todo_tail = j;
 		w->todo_tail = &j->next;
@@ -129,6 +129,44 @@ int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t 
 	pthread_mutex_unlock(&w->lock);
 	if (rc < 0)
 		calib_worker_job_free(j);
+	return rc;
+}
+
+int calib_worker_start(struct calib_worker *w)
+{
+	uint64_t one = 1;
+	sigset_t all, old;
+	struct calib_job *j;
+	ssize_t r;
+	int rc;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->started || w->start_err) {
+		rc = w->start_err;
+		goto out;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the thread takes no signal */
+	rc = -pthread_create(&w->thread, NULL, run, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	w->started = rc == 0;
+	if (rc == 0)
+		goto out;
+	/* no thread: the jobs handed over come back failed, and later ones are refused */
+	w->start_err = rc;
+	while ((j = w->todo)) {
+		w->todo = j->next;
+		j->next = NULL;
+		j->rc = rc;
+		snprintf(j->err, sizeof(j->err), "no calibration thread: %s", strerror(-rc));
+		*w->done_tail = j;
+		w->done_tail = &j->next;
+		r = write(w->efd, &one, sizeof(one));
+		(void)r;
+	}
+	w->todo_tail = &w->todo;
+out:
+	pthread_mutex_unlock(&w->lock);
 	return rc;
 }
 

@@ -7,8 +7,8 @@
  * sandbox.h): a tenth of a second on a quiet host, and as long as its CPU bound allows where
  * the CPU is scarce (its wall-clock bound is minutes). The caller hands a job over with the
  * library's open descriptor and takes the result back when the worker says so: the worker's
- * descriptor (calib_worker_fd) becomes readable when a result waits. The thread starts at
- * the first job and takes the jobs one at a time, in order.
+ * descriptor (calib_worker_fd) becomes readable when a result waits. Jobs handed over before
+ * the thread starts (calib_worker_start) wait for it; it takes them one at a time, in order.
  */
 #ifndef ECAP_CALIB_WORKER_H
 #define ECAP_CALIB_WORKER_H
@@ -35,6 +35,11 @@ struct calib_job {
 
 /* cache_dir: the store, whose calibration cache the jobs use (NULL: none). 0 or -errno. */
 int calib_worker_new(const char *cache_dir, struct calib_worker **out);
+/* Starts the thread, once the caller's privileges are those it should have: a thread keeps
+ * the capabilities of the thread that made it, as they were then (ecap-rec drops its own
+ * after its start). 0, or -errno: the jobs handed over come back failed, later ones are
+ * refused. */
+int calib_worker_start(struct calib_worker *w);
 /* Readable (EPOLLIN) while a result waits for calib_worker_take(). */
 int calib_worker_fd(const struct calib_worker *w);
 /* Hands the calibration of the file open on fd over (fd is the job's from now on, whatever

@@ -677,6 +677,11 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	/* threads after the drop: they would keep the privileges of the moment they start */
 	if (rc == 0 && L.ctr && (r = ctr_meta_start(L.ctr)) < 0)
 		fprintf(stderr, "ecap-rec: no container metadata: %s\n", strerror(-r));
+#ifdef ECAP_HAVE_LIVE_TLS
+	/* the calibration thread, and the start's calibrations (2 s at most) */
+	if (rc == 0)
+		live_tls_begin(L.tls);
+#endif
 	if (rc == 0) {
 		char what[512];
 

@@ -325,7 +325,8 @@ static void calibrations_done(struct live_tls *t)
 	}
 }
 
-/* The start's calibrations taken as they finish, for START_CALIB_WAIT_MS at most. */
+/* The start's calibrations taken as they finish (their failures too), for
+ * START_CALIB_WAIT_MS at most. */
 static void wait_start_calibrations(struct live_tls *t)
 {
 	uint64_t end = mono_ns() + START_CALIB_WAIT_MS * 1000000ull, now;
@@ -792,9 +793,9 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 	}
 	/* not fatal: without the positions the reader never sleeps past its tick */
 	ring_pos_open(&t->pos, bpf_map__fd(t->skel->maps.ossl_events));
-	/* Calibrations on a thread of their own, the start's too: neither the start nor the
-	 * reader of the rings waits for one beyond START_CALIB_WAIT_MS. A wait on the OpenSSL
-	 * ring wakes for their results. */
+	/* Calibrations on a thread of their own, the start's too (queued until live_tls_begin
+	 * starts it): neither the start nor the reader of the rings waits for one beyond
+	 * START_CALIB_WAIT_MS. A wait on the OpenSSL ring wakes for their results. */
 	if (calib_worker_new(t->store_dir, &t->calib) == 0) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = 0 };
 
@@ -827,8 +828,6 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 		}
 	}
 	live_keylog_set_libssl_fn(t->kl, exec_libssl);
-	if (t->calib)
-		wait_start_calibrations(t);
 	t->next_scan_ns = mono_ns() + RESCAN_NS;
 	if (t->nlibs == 0 && !t->kl && !(t->calib && calib_worker_busy(t->calib))) {
 		fprintf(stderr, "ecap-rec: tls: no TLS library could be watched: TLS secrets "
@@ -856,6 +855,18 @@ int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, voi
 		      struct live_tls **out)
 {
 	return start(opt, fn, NULL, ctx, out);
+}
+
+void live_tls_begin(struct live_tls *t)
+{
+	int rc;
+
+	if (!t || !t->calib)
+		return;
+	rc = calib_worker_start(t->calib);
+	if (rc < 0)
+		fprintf(stderr, "ecap-rec: tls: no calibration thread: %s\n", strerror(-rc));
+	wait_start_calibrations(t);
 }
 
 int live_tls_fd(const struct live_tls *t)

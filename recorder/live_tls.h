@@ -8,9 +8,9 @@
  * the store), loads one BPF object and attaches its uprobes to every calibrated library by path
  * with pid -1, so processes started later are covered. A library that cannot be calibrated or
  * attached is reported on stderr by path and skipped; packets are recorded all the same.
- * Calibrations run on a thread of their own (calib_worker.h), the start's too: the start waits
- * for them 2 s at most, and the probes of one that ends later are attached when its result is
- * taken (live_tls_poll), while recording.
+ * Calibrations run on a thread of their own (calib_worker.h), the start's too: live_tls_begin()
+ * starts it and waits for them 2 s at most, and the probes of one that ends later are attached
+ * when its result is taken (live_tls_poll), while recording.
  *
  * Events from the ring buffer become key log records (struct tls_secret): TLS 1.2 gives
  * CLIENT_RANDOM; TLS 1.3 gives CLIENT/SERVER_HANDSHAKE_TRAFFIC_SECRET (derived in user space
@@ -52,6 +52,11 @@ int live_tls_start(const struct live_options *opt, struct pipeline *p, struct li
 /* The same, handing each secret to fn instead (ecap-calibrate --watch, tests). */
 int live_tls_start_cb(const struct live_options *opt, live_tls_secret_fn fn, void *ctx,
 		      struct live_tls **out);
+
+/* Starts the calibrations live_tls_start() found (on their thread), once the caller's
+ * privileges are final: the thread keeps those it starts with. Waits for them 2 s at most,
+ * their probes attached as they end. Without it no calibration runs. */
+void live_tls_begin(struct live_tls *t);
 
 /*
  * A file descriptor that becomes readable (EPOLLIN) when a quarter of an event ring waits;

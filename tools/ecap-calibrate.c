@@ -117,6 +117,7 @@ static int watch(const char **libs, size_t nlibs, const char *store, unsigned se
 		return 2;
 	}
 	live_tls_set_dedupe(t, !all);
+	live_tls_begin(t);
 	fprintf(stderr, "ecap-calibrate: watching (%s)\n", seconds ? "timed" : "until SIGINT");
 	while (!stop && (!seconds || time(NULL) < end)) {
 		rc = live_tls_poll(t, 200);

@@ -11,15 +11,7 @@
 # own.
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
-need_live
-need_cmd ip pgrep
-PLANTED="$ECAP_BUILD/tests/unit/planted_m4.so"
-[ -f "$PLANTED" ] || skip "the planted libraries are not built"
-in_own_netns calibstart
-
-cd "$T"
-mkdir lib
-cp "$PLANTED" lib/libssl.so.3
+planted_sleeper calibstart
 # mapped, never run, before the start: the start's scan of the processes' maps finds it
 map_library "$T/lib/libssl.so.3"
 sleep 0.5
@@ -35,18 +27,5 @@ sandbox=$(calib_sandbox $launchers)
 [ -n "$sandbox" ] || fail "no calibration of the planted library under way: $(grep libssl rec.log)"
 info "calibration under way (sandbox pid $sandbox): recording began while it ran"
 
-MS=$(datagram_indexed_ms "$T/store" "$PORT")
-[ -n "$MS" ] || fail "the datagram is not in the index after 10 s (the loop waits for the calibration?)"
-info "the datagram during the start's calibration: in the index after $MS ms"
-kill -0 "$sandbox" 2>/dev/null ||
-	fail "the datagram was in the index only once the calibration had ended: $(grep libssl.so.3 rec.log)"
-
-T0=$(date +%s%N)
-rec_stop rec.log
-STOP=$((($(date +%s%N) - T0) / 1000000))
-info "SIGTERM to exit: $STOP ms"
-[ "$STOP" -le 10000 ] || fail "ecap-rec took $STOP ms to stop during a calibration"
-for _ in $(seq 20); do kill -0 "$sandbox" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$sandbox" 2>/dev/null && fail "the sandboxed calibration outlived ecap-rec"
-grep -q "tls: watching $T/lib/libssl.so.3" rec.log && fail "the planted library was probed"
+while_calibrating "$T/store" "$PORT" "$sandbox" "$T/lib/libssl.so.3"
 info "ok: recording began and stopped while the start's calibration that never ends ran"

@@ -396,3 +396,39 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'while calibrating', ('
 		sleep 0.05
 	done
 }
+
+# while_calibrating STORE PORT SANDBOX LIBRARY: while the sandboxed calibration SANDBOX of the
+# planted LIBRARY runs, a datagram to PORT is in STORE's index within 10 s (recorded while it
+# went on, not after it: its bound is 30 s of CPU, 10 min); then SIGTERM ends ecap-rec
+# ($REC_PID, log rec.log) within 10 s, the sandbox with it, and LIBRARY was never probed.
+while_calibrating() {
+	local ms stop t0
+	ms=$(datagram_indexed_ms "$1" "$2")
+	[ -n "$ms" ] || fail "the datagram is not in the index after 10 s (the loop waits for the calibration?)"
+	info "the datagram during the calibration: in the index after $ms ms"
+	kill -0 "$3" 2>/dev/null ||
+		fail "the datagram was in the index only once the calibration had ended: $(grep "$4" rec.log)"
+	t0=$(date +%s%N)
+	rec_stop rec.log
+	stop=$((($(date +%s%N) - t0) / 1000000))
+	info "SIGTERM to exit: $stop ms"
+	[ "$stop" -le 10000 ] || fail "ecap-rec took $stop ms to stop during a calibration"
+	for _ in $(seq 20); do kill -0 "$3" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$3" 2>/dev/null && fail "the sandboxed calibration outlived ecap-rec"
+	grep -q "tls: watching $4" rec.log && fail "the planted library was probed"
+	return 0
+}
+
+# planted_sleeper NAME: the set-up of a test of a calibration that never ends, in a network
+# namespace of its own (in_own_netns NAME): $T/lib/libssl.so.3, a copy of planted_libssl.c's
+# mode 4 (its constructor sleeps for ever), and $T the current directory.
+planted_sleeper() {
+	local planted="$ECAP_BUILD/tests/unit/planted_m4.so"
+	need_live
+	need_cmd ip pgrep
+	[ -f "$planted" ] || skip "the planted libraries are not built"
+	in_own_netns "$1"
+	cd "$T"
+	mkdir lib
+	cp "$planted" lib/libssl.so.3
+}

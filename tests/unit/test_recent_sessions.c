@@ -97,6 +97,16 @@ static void add_chunk(struct index *ix, uint64_t id, uint64_t first, uint32_t n,
 	free(secrets);
 }
 
+/* 0, 1, ..., n - 1: the sessions whose secrets a chunk brings. */
+static uint32_t *sessions_0_to(uint32_t n)
+{
+	uint32_t *v = malloc(n * sizeof(*v));
+	assert_non_null(v);
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = i;
+	return v;
+}
+
 static int64_t count(struct index *ix, const char *sql)
 {
 	sqlite3_stmt *st;
@@ -113,10 +123,7 @@ static void test_many_sessions_near(void **state)
 {
 	struct fixture *f = *state;
 	struct index *ix = open_index(f->dir);
-	uint32_t *sec = malloc(MANY * sizeof(*sec));
-	assert_non_null(sec);
-	for (uint32_t i = 0; i < MANY; i++)
-		sec[i] = i;
+	uint32_t *sec = sessions_0_to(MANY);
 	assert_int_equal(index_begin(ix), 0);
 	add_chunk(ix, 1, 1, MANY, 0, NULL, 0);
 	add_chunk(ix, 2, MANY + 1, 0, 0, sec, MANY);
@@ -176,10 +183,7 @@ static void test_no_memory_to_grow(void **state)
 {
 	struct fixture *f = *state;
 	struct index *ix = open_index(f->dir);
-	uint32_t *sec = malloc(MANY * sizeof(*sec));
-	assert_non_null(sec);
-	for (uint32_t i = 0; i < MANY; i++)
-		sec[i] = i;
+	uint32_t *sec = sessions_0_to(MANY);
 	assert_int_equal(index_begin(ix), 0);
 	no_memory_to_grow = true;
 	growths_refused = 0;
