@@ -137,7 +137,8 @@ int live_tc_present_on(int nl, uint32_t *seq, int ifindex, enum live_tc_point po
 		struct sockaddr_nl from;
 		socklen_t flen = sizeof(from);
 
-		len = recvfrom(nl, &buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen);
+		len = recvfrom(nl, &buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			       &flen);
 		if (len < 0)
 			return errno == EINTR ? -EINTR : -errno;
 		if (flen < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
