@@ -78,6 +78,7 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 	c->clock = clock;
 	c->store = s;
 	c->link_fd = -1;
+	c->tc_nl = -1;
 	c->snaplen = opt->snaplen && opt->snaplen < ECAP_CAP_MAX ? opt->snaplen : ECAP_CAP_MAX;
 	c->filter_text = opt->filter;
 	c->netns = proc_sockets_netns(0);
@@ -380,6 +381,8 @@ void live_capture_free(struct live_capture *c)
 		return;
 	if (c->link_fd >= 0)
 		close(c->link_fd);
+	if (c->tc_nl >= 0)
+		close(c->tc_nl);
 	live_conntrack_free(c);
 	live_any_free(c->any);
 	ring_pos_close(&c->pos);

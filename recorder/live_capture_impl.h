@@ -59,6 +59,8 @@ struct live_capture {
 	int ncpu;
 	struct store *store;
 	int link_fd;                  /* rtnetlink, link group; -1: names checked by the tick */
+	int tc_nl;                    /* rtnetlink, the once-a-second check's (live_iface.c) */
+	uint32_t tc_seq;              /* its last request's number */
 	uint32_t snaplen;
 	uint32_t netns;               /* inode of the recorder's network namespace */
 	const char *filter_text;

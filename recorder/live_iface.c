@@ -15,9 +15,11 @@
 #include <errno.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -193,13 +195,65 @@ static int attach_one(struct live_capture *c, struct live_iface *li)
  * or tc by hand. Nothing else tells (the device stays), and its packets would go unrecorded
  * for as long as we run: a missing filter is attached again, and said. Once a second.
  */
+/*
+ * The once-a-second check's netlink socket, kept (c->tc_nl): the device's index by name
+ * (SIOCGIFINDEX, as if_nametoindex() asks, which opens a socket each time) and our filters'
+ * presence (live_tc_present_on(), which libbpf's query opens, binds and closes a socket for).
+ * Opened when needed; closed after a failed question, to be opened again at the next.
+ */
+static int check_socket(struct live_capture *c)
+{
+	if (c->tc_nl < 0)
+		c->tc_nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	return c->tc_nl;
+}
+
+static void check_socket_failed(struct live_capture *c)
+{
+	if (c->tc_nl >= 0)
+		close(c->tc_nl);
+	c->tc_nl = -1;
+}
+
+/* if_nametoindex(name) over the kept socket: 0 when no device has that name. */
+static int index_of(struct live_capture *c, const char *name)
+{
+	struct ifreq ifr;
+	int fd = check_socket(c);
+
+	if (fd < 0 || strlen(name) >= sizeof(ifr.ifr_name))
+		return (int)if_nametoindex(name);
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) == 0)
+		return ifr.ifr_ifindex;
+	if (errno == ENODEV)
+		return 0;
+	check_socket_failed(c);
+	return (int)if_nametoindex(name);
+}
+
+static int present(struct live_capture *c, int ifindex, enum live_tc_point p)
+{
+	int fd = check_socket(c), rc;
+
+	if (fd < 0)
+		return live_tc_present(ifindex, p);
+	rc = live_tc_present_on(fd, &c->tc_seq, ifindex, p);
+	if (rc < 0 && rc != -ENODEV) {
+		check_socket_failed(c);
+		rc = live_tc_present(ifindex, p);
+	}
+	return rc;
+}
+
 void live_iface_check_attached(struct live_capture *c, struct live_iface *li)
 {
-	bool there = !li->gone && (int)if_nametoindex(li->name) == li->ifindex;
+	bool there = !li->gone && index_of(c, li->name) == li->ifindex;
 	int p, fd, rc;
 
 	for (p = LIVE_TC_INGRESS; there && p <= LIVE_TC_EGRESS; p++) {
-		if (!li->attached[p] || live_tc_present(li->ifindex, (enum live_tc_point)p) != 0)
+		if (!li->attached[p] || present(c, li->ifindex, (enum live_tc_point)p) != 0)
 			continue; /* there, or it cannot be told */
 		fd = p == LIVE_TC_INGRESS ? bpf_program__fd(c->skel->progs.ecap_ingress)
 					  : bpf_program__fd(c->skel->progs.ecap_egress);

@@ -183,6 +183,10 @@ int live_tc_detach(int ifindex, enum live_tc_point point);
 /* Whether our filter is on the device's point: 1 yes, 0 no (nor, maybe, the qdisc), or -errno
  * (the device is gone, ...). */
 int live_tc_present(int ifindex, enum live_tc_point point);
+/* The same, asked over nl, a NETLINK_ROUTE socket the caller keeps open, with *seq the
+ * request's sequence number (counted up). 1, 0, or -errno (then nl may hold an unread answer:
+ * it is skipped by its number next time). */
+int live_tc_present_on(int nl, uint32_t *seq, int ifindex, enum live_tc_point point);
 /* Removes the clsact qdisc we created, unless other filters still use it. */
 int live_tc_release_hook(int ifindex);
 /* The owner pid recorded in a program of ours, from its .rodata map; 0 if none. */

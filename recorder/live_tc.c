@@ -16,6 +16,9 @@
  * when this recorder attaches there, taken over as if it had created it.
  */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/netlink.h>
 #include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -85,6 +88,82 @@ int live_tc_present(int ifindex, enum live_tc_point point)
 	if (rc == 0)
 		return 1;
 	return rc == -ENOENT || rc == -EINVAL ? 0 : rc;
+}
+
+/*
+ * The same question as bpf_tc_query() asks (an RTM_GETTFILTER for our handle, at our priority,
+ * protocol ETH_P_ALL, kind "bpf": the kernel answers with the filter, or an error), asked over
+ * a socket the caller keeps: libbpf's opens, binds and closes a netlink socket at each call,
+ * and this runs every second for each hook. The answer to a request is queued before send()
+ * returns (rtnetlink answers in the sender's context), so it is read without waiting;
+ * messages of other requests (an earlier one's, whose reading failed) are skipped by their
+ * sequence number, and datagrams from anything but the kernel are not read as answers.
+ */
+int live_tc_present_on(int nl, uint32_t *seq, int ifindex, enum live_tc_point point)
+{
+	struct {
+		struct nlmsghdr n;
+		struct tcmsg t;
+		char attrs[16];
+	} req;
+	union {
+		struct nlmsghdr n;
+		char b[4096];
+	} buf;
+	struct rtattr *kind;
+	struct nlmsghdr nh;
+	ssize_t len;
+	size_t off;
+	int tries;
+
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_len = NLMSG_LENGTH(sizeof(struct tcmsg));
+	req.n.nlmsg_type = RTM_GETTFILTER;
+	req.n.nlmsg_flags = NLM_F_REQUEST;
+	req.n.nlmsg_seq = ++*seq;
+	req.t.tcm_family = AF_UNSPEC;
+	req.t.tcm_ifindex = ifindex;
+	req.t.tcm_parent = tc_parent(point);
+	req.t.tcm_handle = our_handle();
+	req.t.tcm_info = TC_H_MAKE((uint32_t)ECAP_TC_PRIORITY << 16, htons(ETH_P_ALL));
+	kind = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.n.nlmsg_len));
+	kind->rta_type = TCA_KIND;
+	kind->rta_len = RTA_LENGTH(sizeof("bpf"));
+	memcpy(RTA_DATA(kind), "bpf", sizeof("bpf"));
+	req.n.nlmsg_len = NLMSG_ALIGN(req.n.nlmsg_len) + RTA_ALIGN(kind->rta_len);
+	if (send(nl, &req, req.n.nlmsg_len, 0) < 0)
+		return -errno;
+	for (tries = 0; tries < 8; tries++) {
+		struct sockaddr_nl from;
+		socklen_t flen = sizeof(from);
+
+		len = recvfrom(nl, &buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			       &flen);
+		if (len < 0)
+			return errno == EINTR ? -EINTR : -errno;
+		if (flen < sizeof(from) || from.nl_family != AF_NETLINK || from.nl_pid != 0)
+			continue; /* only the kernel answers */
+		for (off = 0; off + sizeof(nh) <= (size_t)len;) {
+			memcpy(&nh, buf.b + off, sizeof(nh));
+			if (nh.nlmsg_len < sizeof(nh) || nh.nlmsg_len > (size_t)len - off)
+				return -EBADMSG;
+			if (nh.nlmsg_seq == *seq) {
+				struct nlmsgerr e;
+
+				if (nh.nlmsg_type == RTM_NEWTFILTER)
+					return 1;
+				if (nh.nlmsg_type != NLMSG_ERROR ||
+				    nh.nlmsg_len < NLMSG_LENGTH(sizeof(e)))
+					return -EBADMSG;
+				memcpy(&e, buf.b + off + NLMSG_HDRLEN, sizeof(e));
+				/* as live_tc_present(): no filter there, or no qdisc */
+				return e.error == -ENOENT || e.error == -EINVAL ? 0
+				       : e.error < 0 ? e.error : -EBADMSG;
+			}
+			off += NLMSG_ALIGN(nh.nlmsg_len);
+		}
+	}
+	return -EAGAIN;
 }
 
 int live_tc_detach(int ifindex, enum live_tc_point point)

@@ -16,6 +16,11 @@
  * processes: each is named from its own /proc/PID/exe, or not at all. Our own namespace's id
  * comes from ioctl(NS_GET_MNTNS_ID) (Linux 6.11+); without it, old names are not checked
  * by path but read again.
+ *
+ * Both tables are made memory at start (table_mem.h): under a loop of `ip netns exec` clients
+ * each client's name falls in a slot of its own (a new namespace each), and with the pages
+ * made as first written, each of the executables table's 72 pages was a page fault (and, on a
+ * VM whose host shadows page tables, a first touch) on the thread that reads the rings.
  */
 #include "proc_owner.h"
 
@@ -31,6 +36,7 @@
 #include <unistd.h>
 
 #include "proc_info.h"
+#include "table_mem.h"
 
 #define EXE_SLOTS 1024u
 #define CGROUP_SLOTS 256u
@@ -66,8 +72,8 @@ struct proc_owner *proc_owner_new(void)
 
 	if (!c)
 		return NULL;
-	c->exe = calloc(EXE_SLOTS, sizeof(*c->exe));
-	c->cg = calloc(CGROUP_SLOTS, sizeof(*c->cg));
+	c->exe = table_mem_new(EXE_SLOTS, sizeof(*c->exe), true);
+	c->cg = table_mem_new(CGROUP_SLOTS, sizeof(*c->cg), true);
 	if (!c->exe || !c->cg) {
 		proc_owner_free(c);
 		errno = ENOMEM;
@@ -81,8 +87,8 @@ void proc_owner_free(struct proc_owner *c)
 {
 	if (!c)
 		return;
-	free(c->exe);
-	free(c->cg);
+	table_mem_free(c->exe, EXE_SLOTS, sizeof(*c->exe), true);
+	table_mem_free(c->cg, CGROUP_SLOTS, sizeof(*c->cg), true);
 	free(c);
 }
 

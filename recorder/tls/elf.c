@@ -15,6 +15,7 @@
  * Every (offset, size) pair is checked against the file size without overflow before a read.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -138,10 +139,17 @@ bad:
 
 void tls_elf_close(struct tls_elf *e)
 {
+	unsigned i;
+
 	free(e->shdr);
 	free(e->shstr);
 	e->shdr = e->shstr = NULL;
 	e->shnum = 0;
+	for (i = 0; i < sizeof(e->tab) / sizeof(e->tab[0]); i++) {
+		free(e->tab[i].sym);
+		free(e->tab[i].str);
+		memset(&e->tab[i], 0, sizeof(e->tab[i]));
+	}
 }
 
 /* The section header of the section named name, or of type (when name is NULL); NULL. */
@@ -196,24 +204,25 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
 }
 
 /*
- * Looks name up in one symbol table (type 2 SHT_SYMTAB or 11 SHT_DYNSYM), read in pieces so
- * that a large table (node's is 10 MB with its names) costs no more memory than the pieces:
- * SYM_CHUNK bytes of symbols, and the names whole up to STR_WHOLE, else a STR_WINDOW window of
- * them moved on a miss (a .symtab's names follow its symbols' order).
+ * A symbol table (type 2 SHT_SYMTAB or 11 SHT_DYNSYM) is read whole at its first lookup and
+ * kept until tls_elf_close() when its symbols fit in SYM_WHOLE and its names in STR_WHOLE: an
+ * inspection asks a file for several names (gnutls_init, SSL_get_client_random twice, ...),
+ * and a program the host runs for the first time was read, into fresh memory, once per name.
+ * A larger table (node's is 10 MB with its names) is read in pieces at each lookup, costing no
+ * more memory than the pieces: SYM_CHUNK bytes of symbols, and a STR_WINDOW window of names
+ * moved on a miss (a .symtab's names follow its symbols' order).
  */
 #define SYM_CHUNK (24u * 4096u)
 #define STR_WINDOW 4096u
-#define STR_WHOLE (4u << 20)    /* a name table up to this size is read whole */
+#define SYM_WHOLE (4u << 20)    /* a table whose symbols fit in this is held whole */
+#define STR_WHOLE (4u << 20)    /* with names up to this size */
 
-static int lookup_tab(const struct tls_elf *e, uint32_t type, const char *name, uint64_t *addr,
-		      uint64_t *size)
+/* The table of type: its symbols' and names' places in the file, checked. 0 or -ENOENT. */
+static int tab_place(const struct tls_elf *e, uint32_t type, uint64_t *symoff, uint64_t *symsize,
+		     uint64_t *stroff, uint64_t *strsize)
 {
 	const uint8_t *sh = find_shdr(e, NULL, type), *strsh;
-	uint64_t symoff, symsize, stroff, strsize, pos, wbase = 0, wlen = 0;
-	size_t len = strlen(name);
-	uint8_t *sym = NULL, *win = NULL;
 	uint32_t link;
-	int rc = -ENOENT;
 
 	if (!sh)
 		return -ENOENT;
@@ -221,22 +230,99 @@ static int lookup_tab(const struct tls_elf *e, uint32_t type, const char *name, 
 	if (link >= e->shnum || le64_load(sh + 56) != 24)
 		return -ENOENT;
 	strsh = e->shdr + 64ull * link;
-	symoff = le64_load(sh + 24);
-	symsize = le64_load(sh + 32) / 24 * 24;
-	stroff = le64_load(strsh + 24);
-	strsize = le64_load(strsh + 32);
-	if (!in_file(e, symoff, symsize) || !in_file(e, stroff, strsize) || strsize <= len)
+	*symoff = le64_load(sh + 24);
+	*symsize = le64_load(sh + 32) / 24 * 24;
+	*stroff = le64_load(strsh + 24);
+	*strsize = le64_load(strsh + 32);
+	if (!in_file(e, *symoff, *symsize) || !in_file(e, *stroff, *strsize) || *strsize == 0)
+		return -ENOENT;
+	return 0;
+}
+
+/* Whether symbol s (24 bytes) is a defined function or object whose name, at its offset in a
+ * table of strsize bytes, can be len bytes and a NUL. */
+static bool sym_wanted(const uint8_t *s, uint64_t strsize, size_t len)
+{
+	uint8_t t = s[4] & 0xf;
+
+	return (t == 1 || t == 2) && le16_load(s + 6) != 0 && strsize > len &&
+	       le32_load(s) < strsize - len;
+}
+
+static void sym_answer(const uint8_t *s, uint64_t *addr, uint64_t *size)
+{
+	*addr = le64_load(s + 8);
+	if (size)
+		*size = le64_load(s + 16);
+}
+
+/* Reads the table of type whole into t, if it is there and small enough (t->state 1), else
+ * marks it absent (-1: ENOENT) or to be read in pieces (2). 0 or -ENOMEM. */
+static int tab_load(const struct tls_elf *e, uint32_t type, struct tls_elf_syms *t)
+{
+	uint64_t symoff, symsize, stroff, strsize;
+
+	t->state = -1;
+	if (tab_place(e, type, &symoff, &symsize, &stroff, &strsize) < 0)
+		return 0;
+	if (symsize > SYM_WHOLE || strsize > STR_WHOLE) {
+		t->state = 2;
+		return 0;
+	}
+	t->sym = malloc(symsize ? symsize : 1);
+	t->str = malloc(strsize);
+	if (!t->sym || !t->str) {
+		free(t->sym);
+		free(t->str);
+		t->sym = t->str = NULL;
+		t->state = 0;
+		return -ENOMEM;
+	}
+	if (read_at(e, symoff, t->sym, symsize) < 0 || read_at(e, stroff, t->str, strsize) < 0) {
+		free(t->sym);
+		free(t->str);
+		t->sym = t->str = NULL;
+		return 0; /* unreadable: as absent, as before */
+	}
+	t->symsize = symsize;
+	t->strsize = strsize;
+	t->state = 1;
+	return 0;
+}
+
+static int lookup_held(const struct tls_elf_syms *t, const char *name, uint64_t *addr,
+		       uint64_t *size)
+{
+	size_t len = strlen(name);
+	uint64_t i;
+
+	for (i = 0; i + 24 <= t->symsize; i += 24) {
+		const uint8_t *s = t->sym + i;
+
+		if (sym_wanted(s, t->strsize, len) &&
+		    memcmp(t->str + le32_load(s), name, len + 1) == 0) {
+			sym_answer(s, addr, size);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int lookup_pieces(const struct tls_elf *e, uint32_t type, const char *name,
+			 uint64_t *addr, uint64_t *size)
+{
+	uint64_t symoff, symsize, stroff, strsize, pos, wbase = 0, wlen = 0;
+	size_t len = strlen(name);
+	uint8_t *sym = NULL, *win = NULL;
+	int rc = -ENOENT;
+
+	if (tab_place(e, type, &symoff, &symsize, &stroff, &strsize) < 0 || strsize <= len)
 		return -ENOENT;
 	sym = malloc(SYM_CHUNK);
-	win = malloc(strsize <= STR_WHOLE ? strsize : STR_WINDOW);
+	win = malloc(STR_WINDOW);
 	if (!sym || !win) {
 		rc = -ENOMEM;
 		goto out;
-	}
-	if (strsize <= STR_WHOLE) {
-		if (read_at(e, stroff, win, strsize) < 0)
-			goto out;
-		wlen = strsize;
 	}
 	for (pos = 0; pos < symsize && rc == -ENOENT; pos += SYM_CHUNK) {
 		uint64_t n = symsize - pos < SYM_CHUNK ? symsize - pos : SYM_CHUNK, i;
@@ -246,9 +332,8 @@ static int lookup_tab(const struct tls_elf *e, uint32_t type, const char *name, 
 		for (i = 0; i + 24 <= n; i += 24) {
 			const uint8_t *s = sym + i;
 			uint32_t nm = le32_load(s);
-			uint8_t t = s[4] & 0xf;
 
-			if ((t != 1 && t != 2) || le16_load(s + 6) == 0 || nm >= strsize - len)
+			if (!sym_wanted(s, strsize, len))
 				continue;
 			if (nm < wbase || nm + len + 1 > wbase + wlen) {
 				wbase = nm;
@@ -260,9 +345,7 @@ static int lookup_tab(const struct tls_elf *e, uint32_t type, const char *name, 
 			}
 			if (memcmp(win + (nm - wbase), name, len + 1) != 0)
 				continue;
-			*addr = le64_load(s + 8);
-			if (size)
-				*size = le64_load(s + 16);
+			sym_answer(s, addr, size);
 			rc = 0;
 			break;
 		}
@@ -273,11 +356,29 @@ out:
 	return rc;
 }
 
+static int lookup_tab(struct tls_elf *e, unsigned which, uint32_t type, const char *name,
+		      uint64_t *addr, uint64_t *size)
+{
+	struct tls_elf_syms *t = &e->tab[which];
+	int rc;
+
+	if (t->state == 0) {
+		rc = tab_load(e, type, t);
+		if (rc < 0)
+			return rc;
+	}
+	if (t->state == 1)
+		return lookup_held(t, name, addr, size);
+	if (t->state == 2)
+		return lookup_pieces(e, type, name, addr, size);
+	return -ENOENT;
+}
+
 int tls_elf_symbol(struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *size)
 {
-	int rc = lookup_tab(e, 2, name, addr, size);
+	int rc = lookup_tab(e, 0, 2, name, addr, size);
 
-	return rc == -ENOENT ? lookup_tab(e, 11, name, addr, size) : rc;
+	return rc == -ENOENT ? lookup_tab(e, 1, 11, name, addr, size) : rc;
 }
 
 static const struct tls_elf_load *load_of(const struct tls_elf *e, uint64_t vaddr, size_t len)

@@ -22,6 +22,14 @@ struct tls_elf_load {
 	uint32_t flags;          /* PF_X 1, PF_W 2, PF_R 4 */
 };
 
+/* A symbol table as read at its first lookup (elf.c). */
+struct tls_elf_syms {
+	uint8_t *sym, *str;               /* its symbols and names, whole (state 1) */
+	uint64_t symsize, strsize;
+	int state;                        /* 0 not read yet, 1 held, 2 too large: read in pieces
+					     at each lookup, -1 absent */
+};
+
 struct tls_elf {
 	int fd;
 	uint64_t size;                    /* of the file */
@@ -32,6 +40,7 @@ struct tls_elf {
 	unsigned shnum;
 	uint8_t *shstr;                   /* section name string table */
 	uint64_t shstr_len;
+	struct tls_elf_syms tab[2];       /* .symtab, .dynsym: freed by tls_elf_close() */
 };
 
 /* Reads the headers of the ELF file open on fd (which stays the caller's). 0, -ENOEXEC (not
@@ -48,7 +57,8 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
 			      uint64_t *size);
 
 /* A defined function or object symbol by exact name (.symtab first, then .dynsym): its address
- * and size. 0, -ENOENT or -errno. */
+ * and size. Each table is read from the file once per tls_elf_open() (kept in e until
+ * tls_elf_close()) unless it is too large to hold. 0, -ENOENT or -errno. */
 int tls_elf_symbol(struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *size);
 
 /* Copies len bytes at virtual address vaddr (inside one PT_LOAD's file bytes). 0 or -EFAULT. */

@@ -5,11 +5,14 @@
 # within about a second and says so, and what comes after is recorded (fails on main: nothing
 # after the removal is recorded, and nothing says so). At SIGTERM no qdisc stays. In a
 # network namespace of its own (the script runs itself there): other tests' recorders on the
-# host's lo must not lose their filters.
+# host's lo must not lose their filters. The same for the filter alone taken off (the qdisc
+# kept). The once-a-second check asks over a netlink socket it keeps: in 3 s of checks it
+# opens no socket (fails on 05bb5fa: a socket for the device's index and one per hook's
+# query, each second).
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
-need_cmd curl ip
+need_cmd curl ip strace
 
 in_own_netns takenoff
 lo_clsact() { tc qdisc show dev lo | grep -q clsact; }
@@ -29,8 +32,28 @@ wait_for "$T/rec.log" "our capture filter on lo egress was taken off by another 
 grep -q "attached it again" "$T/rec.log" || fail "not attached again: $(tail -2 "$T/rec.log")"
 has_filter lo "$REC_PID" || fail "no filter of pid $REC_PID on lo after it was attached again"
 curl -s -o /dev/null "http://127.0.0.1:$PORT/after" || fail "curl failed"
+
+# the egress filter alone (the qdisc stays): asked about by name, it is found missing too
+tc filter del dev lo egress pref $((0xec)) handle "$(printf '0x%x' "$REC_PID")" bpf ||
+	fail "cannot remove our egress filter from lo"
+for _ in $(seq 40); do
+	[ "$(grep -c "attached it again" "$T/rec.log")" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$(grep -c "attached it again" "$T/rec.log")" -ge 2 ] ||
+	fail "the filter alone taken off was not attached again: $(tail -2 "$T/rec.log")"
+has_filter lo "$REC_PID" || fail "no filter of pid $REC_PID on lo after the second removal"
+curl -s -o /dev/null "http://127.0.0.1:$PORT/again" || fail "curl failed"
+
+# three seconds of the once-a-second check: no socket opened for it
+strace -f -qq -e trace=socket -o "$T/socket.trace" -p "$REC_PID" &
+ST=$!
+sleep 3.2
+kill -INT "$ST"; wait "$ST" 2>/dev/null || true
+n=$(grep -c 'socket(' "$T/socket.trace" || true)
+assert_eq 0 "$n" "sockets opened in 3 s of a quiet recorder: $(head -3 "$T/socket.trace")"
 sleep 0.5
 rec_stop "$T/rec.log"
-assert_eq 2 "$(flows)" "HTTP flows recorded, before and after the filter was taken off"
+assert_eq 3 "$(flows)" "HTTP flows recorded, before and after the filter was taken off"
 lo_clsact && fail "a clsact qdisc stayed on lo after SIGTERM"
 info "ok: the filter taken off was attached again, and what came after was recorded"

@@ -4,7 +4,8 @@
  * (recorder/tls/): the x86-64 decoding of client-random accessors and label call sites, on
  * machine code as Debian 12's node, BoringSSL and GnuTLS builds have it (bytes copied from
  * objdump), and the ELF reader against damaged files: every mutation of a real executable's
- * headers is refused or read within bounds, never followed outside the file.
+ * headers is refused or read within bounds, never followed outside the file; and the bytes an
+ * inspection reads (each symbol table once, whatever the names looked up).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -181,6 +182,77 @@ static void test_elf_self(void **state)
 	close(fd);
 }
 
+/* Bytes this process has read through read(2) and pread(2) so far (/proc/self/io's rchar). */
+static uint64_t bytes_read(void)
+{
+	char buf[512];
+	unsigned long long v = 0;
+	FILE *f = fopen("/proc/self/io", "re");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	assert_int_equal(sscanf(buf, "rchar: %llu", &v), 1);
+	return v;
+}
+
+/* The size of the section of type (2 .symtab, 11 .dynsym) and of its names. */
+static uint64_t table_bytes(const struct tls_elf *e, uint32_t type)
+{
+	for (unsigned i = 0; i < e->shnum; i++) {
+		const uint8_t *sh = e->shdr + 64ull * i, *str;
+		uint32_t t, link;
+		uint64_t size, strsize;
+
+		memcpy(&t, sh + 4, 4);
+		if (t != type)
+			continue;
+		memcpy(&link, sh + 40, 4);
+		memcpy(&size, sh + 32, 8);
+		assert_true(link < e->shnum);
+		str = e->shdr + 64ull * link;
+		memcpy(&strsize, str + 32, 8);
+		return size + strsize;
+	}
+	return 0;
+}
+
+/*
+ * An inspection asks the file for several names (GnuTLS's, then OpenSSL's and BoringSSL's
+ * SSL_get_client_random twice): each symbol table and its names are read once, not once per
+ * name (for a program the host runs the first time, each read was fresh memory).
+ */
+static void test_elf_tables_read_once(void **state)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	uint64_t before, tables, a = 0, b = 0;
+	struct tls_probe p;
+	struct tls_elf e;
+	char why[256];
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(tls_elf_open(fd, &e), 0);
+	tables = table_bytes(&e, 2) + table_bytes(&e, 11);
+	assert_true(table_bytes(&e, 2) > 0 && table_bytes(&e, 11) > 0);
+	before = bytes_read();
+	assert_int_equal(tls_probe_inspect(&e, &p, why, sizeof(why)), -ENOENT);
+	assert_int_equal(tls_elf_symbol(&e, "test_elf_tables_read_once", &a, NULL), 0);
+	assert_int_equal(tls_elf_symbol(&e, "no_such_symbol_here", &b, NULL), -ENOENT);
+	assert_int_equal(tls_elf_symbol(&e, "malloc", &b, NULL), -ENOENT); /* undefined here */
+	/* both tables once, and the /proc/self/io read; three times before */
+	assert_true(bytes_read() - before <= tables + 4096);
+	tls_elf_close(&e);
+	/* closed and opened again: read again, the same answers */
+	assert_int_equal(tls_elf_open(fd, &e), 0);
+	assert_int_equal(tls_elf_symbol(&e, "test_elf_tables_read_once", &b, NULL), 0);
+	assert_int_equal(b, a);
+	tls_elf_close(&e);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_decode_lengths),
 		cmocka_unit_test(test_elf_self),
 		cmocka_unit_test(test_elf_damaged),
+		cmocka_unit_test(test_elf_tables_read_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
