@@ -601,8 +601,9 @@ static int index_written(struct chunk_job *j, void *ctx)
 /* Hand the open chunk to the writer and go on with an empty one. The writer compresses,
  * writes and indexes it while the caller fills the next; the caller collects it before
  * handing over another, so the writer only ever uses the index inside the transaction
- * opened here. */
-static int close_chunk(struct store *s)
+ * opened here. here: the caller's thread does that work now and collects the chunk (a chunk
+ * closed by its age: see store_tick). */
+static int close_chunk(struct store *s, bool here)
 {
 	int err;
 	if (chunk_builder_empty(&s->cb))
@@ -634,6 +635,10 @@ static int close_chunk(struct store *s)
 	/* a chunk that joined a full segment is its last: the next begins a new epoch */
 	if (s->seg_size >= s->opt.segment_bytes && !s->ix_behind)
 		s->cb_epoch++;
+	if (here) {
+		chunk_writer_run(s->writer, &s->job);
+		return finish_chunk(s, true);
+	}
 	chunk_writer_submit(s->writer, &s->job);
 	return s->opt.sync_writer ? finish_chunk(s, true) : 0;
 }
@@ -690,7 +695,7 @@ int store_append_packet(struct store *s, const struct ecap_packet *pkt)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	store_chunk_begun(s);
 	if (chunk_builder_raw_size(&s->cb) >= s->opt.chunk_bytes)
-		return close_chunk(s);
+		return close_chunk(s, false);
 	return 0;
 }
 
@@ -724,8 +729,15 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	s->now_mono = now_mono_ns;
 	if ((err = finish_chunk(s, false)))
 		return err;
+	/* A chunk closed by its age is sealed, written and indexed on this thread, and so
+	 * committed below in this tick: it holds less than a chunk's worth of bytes (a second of
+	 * a light load: a few tens of KiB to a few hundred), for which the writer's thread cost
+	 * more than the work (the hand-off's wake-up, the chunk's bytes read on the other core,
+	 * and the caller's next wake-up, up to a poll interval later, to collect it and commit:
+	 * BENCHMARKS.md, i21chunk). Chunks closed by their size keep the writer's thread, which
+	 * seals and writes them while the caller fills the next. */
 	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns) {
-		if ((err = close_chunk(s)))
+		if ((err = close_chunk(s, true)))
 			return err;
 		s->age_closed = true;
 	}
@@ -779,7 +791,7 @@ uint64_t store_tick_due(const struct store *s)
 int store_sync(struct store *s)
 {
 	s->now_mono = mono_now();
-	int err = close_chunk(s);
+	int err = close_chunk(s, false);
 	return err ? err : store_commit(s);
 }
 

@@ -9,7 +9,10 @@
  *   - seconds with nothing new write nothing: no segment byte, no index or log page;
  *   - process and container records alone (ecap-rec stores one for every process with a socket
  *     on the host, recorded or not) write nothing either, and go in with the next chunk that
- *     holds recorded traffic.
+ *     holds recorded traffic;
+ *   - with the writer on its own thread (as ecap-rec runs it), a chunk closed by its age is
+ *     committed by the tick that closes it, and the store then wants no tick until the next
+ *     chunk: no wake-up a poll interval later to collect it from the writer and commit.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -183,10 +186,42 @@ static void test_quiet(void **state)
 	assert_int_equal(store_close(q.s), 0);
 }
 
+static void test_age_close_commits_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	struct quiet q = { .dir = f->dir };
+	struct timespec mono;
+
+	store_options_default(&o);
+	o.quiet = true; /* the writer's thread on, as in ecap-rec */
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &q.s), 0);
+	assert_int_equal(store_add_interface(q.s, &ifc, &q.ifid), 0);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	q.now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
+	tick(&q);
+	uint64_t fid = store_new_flow_id(q.s);
+	struct flow_record fr = flow(fid);
+	assert_int_equal(store_put_flow(q.s, &fr), 0);
+	for (int k = 1; k <= 3; k++) {
+		packet(&q, fid, 1000 * (uint64_t)k);
+		/* ticks until the chunk's age, then the one that closes it */
+		while (store_chunk_ageing(q.s))
+			tick(&q);
+		assert_int_equal(index_int(f->dir, "SELECT sum(packets) FROM chunks"), k);
+		assert_false(store_wants_tick(q.s));
+	}
+	assert_int_equal(store_close(q.s), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks"), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quiet, tmp_store_setup, tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_age_close_commits_at_once, tmp_store_setup,
+						tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
