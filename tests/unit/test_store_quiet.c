@@ -118,23 +118,31 @@ static void packet(struct quiet *q, uint64_t flow_id, uint64_t ts)
 	assert_int_equal(store_append_packet(q->s, &p), 0);
 }
 
-static void test_quiet(void **state)
+/* The store in dir opened for writing, with interface "lo", and ticked once. sync_writer:
+ * chunks written on the test's thread (else the writer's thread is on, as in ecap-rec). */
+static void open_store(struct quiet *q, bool sync_writer)
 {
-	struct fixture *f = *state;
 	struct store_options o;
 	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
-	struct quiet q = { .dir = f->dir };
 	struct timespec mono;
 
 	store_options_default(&o);
 	o.quiet = true;
-	o.sync_writer = true; /* the chunk is written when it closes: timing by the test's clock */
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &q.s), 0);
-	assert_int_equal(store_add_interface(q.s, &ifc, &q.ifid), 0);
+	o.sync_writer = sync_writer;
+	assert_int_equal(store_open(q->dir, STORE_WRITE, &o, &q->s), 0);
+	assert_int_equal(store_add_interface(q->s, &ifc, &q->ifid), 0);
 	/* the store's timers start from CLOCK_MONOTONIC at open: the test's clock from there */
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	q.now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
-	tick(&q);
+	q->now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
+	tick(q);
+}
+
+static void test_quiet(void **state)
+{
+	struct fixture *f = *state;
+	struct quiet q = { .dir = f->dir };
+
+	open_store(&q, true); /* the chunk is written when it closes: timing by the test's clock */
 
 	/* a flow and its packet: queryable within 1.5 s */
 	uint64_t fid = store_new_flow_id(q.s);
@@ -189,18 +197,9 @@ static void test_quiet(void **state)
 static void test_age_close_commits_at_once(void **state)
 {
 	struct fixture *f = *state;
-	struct store_options o;
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	struct quiet q = { .dir = f->dir };
-	struct timespec mono;
 
-	store_options_default(&o);
-	o.quiet = true; /* the writer's thread on, as in ecap-rec */
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &q.s), 0);
-	assert_int_equal(store_add_interface(q.s, &ifc, &q.ifid), 0);
-	clock_gettime(CLOCK_MONOTONIC, &mono);
-	q.now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
-	tick(&q);
+	open_store(&q, false);
 	uint64_t fid = store_new_flow_id(q.s);
 	struct flow_record fr = flow(fid);
 	assert_int_equal(store_put_flow(q.s, &fr), 0);
