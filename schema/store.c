@@ -30,6 +30,9 @@
 #include "segment.h"
 
 #define NS_PER_SEC 1000000000ull
+/* The most bytes of a chunk that store_tick seals on its caller's thread: a few ms of work,
+ * which the recorder's rings hold many times over meanwhile. */
+#define STORE_HERE_MAX (1u << 20)
 
 void store_options_default(struct store_options *o)
 {
@@ -729,15 +732,16 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	s->now_mono = now_mono_ns;
 	if ((err = finish_chunk(s, false)))
 		return err;
-	/* A chunk closed by its age is sealed, written and indexed on this thread, and so
-	 * committed below in this tick: it holds less than a chunk's worth of bytes (a second of
-	 * a light load: a few tens of KiB to a few hundred), for which the writer's thread cost
-	 * more than the work (the hand-off's wake-up, the chunk's bytes read on the other core,
-	 * and the caller's next wake-up, up to a poll interval later, to collect it and commit:
-	 * BENCHMARKS.md, i21chunk). Chunks closed by their size keep the writer's thread, which
-	 * seals and writes them while the caller fills the next. */
+	/* A chunk closed by its age, up to STORE_HERE_MAX bytes, is sealed, written and indexed
+	 * on this thread, and so committed below in this tick: a second of a light load (a few
+	 * tens of KiB to a few hundred), for which the writer's thread cost more than the work
+	 * (the hand-off's wake-up, the chunk's bytes read on the other core, and the caller's
+	 * next wake-up, up to a poll interval later, to collect it and commit: BENCHMARKS.md,
+	 * i21chunk). Larger chunks (closed by their size, or by their age with a --chunk-size
+	 * above it) keep the writer's thread, which seals and writes them while the caller goes
+	 * on reading what comes. */
 	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns) {
-		if ((err = close_chunk(s, true)))
+		if ((err = close_chunk(s, chunk_builder_raw_size(&s->cb) <= STORE_HERE_MAX)))
 			return err;
 		s->age_closed = true;
 	}
