@@ -3,7 +3,8 @@
  * chunk_writer.c - the chunk writer of chunk_writer.h: one job slot, a mutex and two
  * condition variables. The job's work is chunk_builder_seal(), a check that the disk keeps
  * its reserve, the write of both frames, and the caller's on_written callback, which the
- * store uses to add the chunk's index rows. chunk_writer_help() lets the caller compress
+ * store uses to add the chunk's index rows; chunk_writer_run() does a job on the caller's
+ * thread instead (a small chunk). chunk_writer_help() lets the caller compress
  * blocks of its next chunk while it would otherwise wait for the writer.
  *
  * The write, when the segment could be opened for direct I/O: the frames are gathered, 2 MiB
@@ -17,6 +18,7 @@
  */
 #include "chunk_writer.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -344,6 +346,20 @@ void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job)
 	w->job = job;
 	w->running = true;
 	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void chunk_writer_run(struct chunk_writer *w, struct chunk_job *job)
+{
+	if (!w->threaded) {
+		chunk_writer_submit(w, job);
+		return;
+	}
+	/* the thread is idle (no job): it reads w->job only once running is set */
+	assert(!w->job);
+	run_job(w, job);
+	pthread_mutex_lock(&w->lock);
+	w->job = job;
 	pthread_mutex_unlock(&w->lock);
 }
 

@@ -61,6 +61,11 @@ int chunk_writer_stage(struct chunk_writer *w);
 int chunk_writer_prepare(struct chunk_writer *w, size_t chunk_bytes);
 /* Start a job; the caller keeps its hands off job->cb until chunk_writer_wait returns it. */
 void chunk_writer_submit(struct chunk_writer *w, struct chunk_job *job);
+/* Do a job on the caller's thread, now, with no job in flight (the caller collected the last
+ * one): chunk_writer_wait then returns it at once. For a small chunk, the hand-off to the
+ * writer's thread and back (two wake-ups, and the chunk's bytes read on another core) cost
+ * more than the job. */
+void chunk_writer_run(struct chunk_writer *w, struct chunk_job *job);
 /* While the job in flight runs, compress blocks of next (the chunk the caller hands over
  * next) on the caller's thread instead of waiting idle. */
 void chunk_writer_help(struct chunk_writer *w, struct chunk_builder *next);

@@ -136,6 +136,9 @@ static const char *const stmt_sql[ST_COUNT] = {
  * rebuilt as chunks are indexed, in chunk order, so a rebuild (ecap-fsck --rebuild) makes the
  * same choices as the writer did.
  */
+/* Store interface ids run from 0 to 65534 (store_add_interface). */
+#define ECAP_IFACE_IDS 65536u
+
 #define RECENT_SLOTS 65536u    /* the most; powers of two */
 #define RECENT_SLOTS_MIN 1024u /* the first table (40 KiB) */
 #define RECENT_PROBE 16u
@@ -219,6 +222,12 @@ struct index {
 	struct owner_ranges owners;     /* the owners of the chunk being indexed */
 	struct flow_keys flow_keys;     /* the chunk's row of chunk_flow_keys, being made */
 	uint64_t near_secrets;          /* the chunk being added: its secrets left to its DSB */
+	/* The interfaces whose rows a transaction of index_commit() made durable (a bit per
+	 * store id, NULL until the first), and those this transaction wrote (iface_new):
+	 * a chunk of an interface known costs no statement for its rows (add_iface). */
+	uint8_t *iface_known;
+	uint32_t *iface_new;
+	size_t n_iface_new, cap_iface_new;
 };
 
 sqlite3 *index_db(struct index *ix)
@@ -731,6 +740,8 @@ void index_close(struct index *ix)
 	free(ix->runs);
 	buf_free(&ix->runs_blob);
 	free(ix->ids);
+	free(ix->iface_known);
+	free(ix->iface_new);
 	free(ix->secs);
 	free(ix->recent);
 	owner_ranges_free(&ix->owners);
@@ -948,19 +959,34 @@ static int flush_aggregates(struct index *ix)
 	return err;
 }
 
+/* The interfaces written by the transaction that just committed are known from now on. */
+static void ifaces_committed(struct index *ix)
+{
+	if (!ix->n_iface_new)
+		return;
+	if (!ix->iface_known)
+		ix->iface_known = calloc(ECAP_IFACE_IDS / 8, 1);
+	for (size_t i = 0; i < ix->n_iface_new && ix->iface_known; i++)
+		ix->iface_known[ix->iface_new[i] / 8] |= (uint8_t)(1u << (ix->iface_new[i] % 8));
+	ix->n_iface_new = 0;
+}
+
 int index_commit(struct index *ix)
 {
 	sqlite3_stmt *st;
 	int err = flush_aggregates(ix);
 	if (!err)
 		err = stmt(ix, ST_COMMIT, &st);
-	return err ? err : step(ix, ST_COMMIT);
+	if (!err && !(err = step(ix, ST_COMMIT)))
+		ifaces_committed(ix);
+	return err;
 }
 
 int index_rollback(struct index *ix)
 {
 	agg_clear(ix);
 	ix->runs_n = 1;
+	ix->n_iface_new = 0;
 	return exec(ix, "ROLLBACK");
 }
 
@@ -1689,32 +1715,57 @@ static int add_secrets(struct index *ix, uint64_t chunk_id, const struct tls_sec
 	return err;
 }
 
+/*
+ * The rows of a chunk's interface (INSERT OR IGNORE: the first chunk of an interface makes
+ * them), unless a committed transaction wrote them already: rows of interfaces are never
+ * deleted, so those statements (two per interface, in every chunk) would change nothing. An
+ * interface written by a transaction that is rolled back, or committed otherwise than by
+ * index_commit() (a rebuild), stays unknown: its next chunk runs them again.
+ */
+static int add_iface(struct index *ix, const struct chunkmeta_iface *f)
+{
+	sqlite3_stmt *st;
+	uint32_t id = f->store_id;
+	if (id < ECAP_IFACE_IDS && ix->iface_known &&
+	    (ix->iface_known[id / 8] & (1u << (id % 8))))
+		return 0;
+	int err = stmt(ix, ST_IFACE, &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, f->desc.linktype);
+	sqlite3_bind_int64(st, 4, f->desc.snaplen);
+	sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_STATIC);
+	if ((err = step(ix, ST_IFACE)))
+		return err;
+	if (f->desc.netns || f->desc.description[0]) {
+		if ((err = stmt(ix, ST_IFACE_NETNS, &st)))
+			return err;
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_int64(st, 2, f->desc.netns);
+		sqlite3_bind_int64(st, 3, f->desc.ifindex);
+		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_STATIC);
+		if ((err = step(ix, ST_IFACE_NETNS)))
+			return err;
+	}
+	if (id >= ECAP_IFACE_IDS)
+		return 0;
+	if ((err = reserve((void **)&ix->iface_new, &ix->cap_iface_new, ix->n_iface_new + 1,
+			   sizeof(*ix->iface_new))))
+		return err;
+	ix->iface_new[ix->n_iface_new++] = id;
+	return 0;
+}
+
 int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
 		    size_t n_secrets, bool may_repeat)
 {
 	sqlite3_stmt *st;
 	int err = 0;
 
-	for (size_t i = 0; i < m->n_ifaces && !err; i++) {
-		const struct chunkmeta_iface *f = &m->ifaces[i];
-		if ((err = stmt(ix, ST_IFACE, &st)))
-			break;
-		sqlite3_bind_int64(st, 1, f->store_id);
-		sqlite3_bind_text(st, 2, f->desc.name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 3, f->desc.linktype);
-		sqlite3_bind_int64(st, 4, f->desc.snaplen);
-		sqlite3_bind_text(st, 5, f->desc.filter, -1, SQLITE_STATIC);
-		err = step(ix, ST_IFACE);
-		if (err || (!f->desc.netns && !f->desc.description[0]))
-			continue;
-		if ((err = stmt(ix, ST_IFACE_NETNS, &st)))
-			break;
-		sqlite3_bind_int64(st, 1, f->store_id);
-		sqlite3_bind_int64(st, 2, f->desc.netns);
-		sqlite3_bind_int64(st, 3, f->desc.ifindex);
-		sqlite3_bind_text(st, 4, f->desc.description, -1, SQLITE_STATIC);
-		err = step(ix, ST_IFACE_NETNS);
-	}
+	for (size_t i = 0; i < m->n_ifaces && !err; i++)
+		err = add_iface(ix, &m->ifaces[i]);
 	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
 		const struct chunkmeta_flowstat *fs = &m->flowstats[i];
 		struct flow_agg *a = agg_slot(ix, fs->flow_id);

@@ -30,6 +30,9 @@
 #include "segment.h"
 
 #define NS_PER_SEC 1000000000ull
+/* The most bytes of a chunk that store_tick seals on its caller's thread: a few ms of work,
+ * which the recorder's rings hold many times over meanwhile. */
+#define STORE_HERE_MAX (1u << 20)
 
 void store_options_default(struct store_options *o)
 {
@@ -601,8 +604,9 @@ static int index_written(struct chunk_job *j, void *ctx)
 /* Hand the open chunk to the writer and go on with an empty one. The writer compresses,
  * writes and indexes it while the caller fills the next; the caller collects it before
  * handing over another, so the writer only ever uses the index inside the transaction
- * opened here. */
-static int close_chunk(struct store *s)
+ * opened here. here: the caller's thread does that work now and collects the chunk (a chunk
+ * closed by its age: see store_tick). */
+static int close_chunk(struct store *s, bool here)
 {
 	int err;
 	if (chunk_builder_empty(&s->cb))
@@ -634,6 +638,10 @@ static int close_chunk(struct store *s)
 	/* a chunk that joined a full segment is its last: the next begins a new epoch */
 	if (s->seg_size >= s->opt.segment_bytes && !s->ix_behind)
 		s->cb_epoch++;
+	if (here) {
+		chunk_writer_run(s->writer, &s->job);
+		return finish_chunk(s, true);
+	}
 	chunk_writer_submit(s->writer, &s->job);
 	return s->opt.sync_writer ? finish_chunk(s, true) : 0;
 }
@@ -690,7 +698,7 @@ int store_append_packet(struct store *s, const struct ecap_packet *pkt)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	store_chunk_begun(s);
 	if (chunk_builder_raw_size(&s->cb) >= s->opt.chunk_bytes)
-		return close_chunk(s);
+		return close_chunk(s, false);
 	return 0;
 }
 
@@ -724,8 +732,16 @@ int store_tick(struct store *s, uint64_t now_mono_ns)
 	s->now_mono = now_mono_ns;
 	if ((err = finish_chunk(s, false)))
 		return err;
+	/* A chunk closed by its age, up to STORE_HERE_MAX bytes, is sealed, written and indexed
+	 * on this thread, and so committed below in this tick: a second of a light load (a few
+	 * tens of KiB to a few hundred), for which the writer's thread cost more than the work
+	 * (the hand-off's wake-up, the chunk's bytes read on the other core, and the caller's
+	 * next wake-up, up to a poll interval later, to collect it and commit: BENCHMARKS.md,
+	 * i21chunk). Larger chunks (closed by their size, or by their age with a --chunk-size
+	 * above it) keep the writer's thread, which seals and writes them while the caller goes
+	 * on reading what comes. */
 	if (s->chunk_opened_mono && now_mono_ns - s->chunk_opened_mono >= s->opt.chunk_age_ns) {
-		if ((err = close_chunk(s)))
+		if ((err = close_chunk(s, chunk_builder_raw_size(&s->cb) <= STORE_HERE_MAX)))
 			return err;
 		s->age_closed = true;
 	}
@@ -779,7 +795,7 @@ uint64_t store_tick_due(const struct store *s)
 int store_sync(struct store *s)
 {
 	s->now_mono = mono_now();
-	int err = close_chunk(s);
+	int err = close_chunk(s, false);
 	return err ? err : store_commit(s);
 }
 

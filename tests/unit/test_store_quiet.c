@@ -9,7 +9,12 @@
  *   - seconds with nothing new write nothing: no segment byte, no index or log page;
  *   - process and container records alone (ecap-rec stores one for every process with a socket
  *     on the host, recorded or not) write nothing either, and go in with the next chunk that
- *     holds recorded traffic.
+ *     holds recorded traffic;
+ *   - with the writer on its own thread (as ecap-rec runs it), a chunk closed by its age is
+ *     committed by the tick that closes it, and the store then wants no tick until the next
+ *     chunk: no wake-up a poll interval later to collect it from the writer and commit; one
+ *     of more than 1 MiB (a --chunk-size above it) still goes to the writer's thread, which
+ *     seals it while the caller goes on, and is committed a tick or more later.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "index_sql.h"
 #include "store.h"
@@ -115,23 +121,48 @@ static void packet(struct quiet *q, uint64_t flow_id, uint64_t ts)
 	assert_int_equal(store_append_packet(q->s, &p), 0);
 }
 
-static void test_quiet(void **state)
+/* The store in dir opened for writing, with interface "lo", and ticked once. sync_writer:
+ * chunks written on the test's thread (else the writer's thread is on, as in ecap-rec);
+ * chunk_bytes, commit_ns: the chunk size and the commit interval (0: the defaults). */
+static void open_store(struct quiet *q, bool sync_writer, size_t chunk_bytes, uint64_t commit_ns)
 {
-	struct fixture *f = *state;
 	struct store_options o;
 	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
-	struct quiet q = { .dir = f->dir };
 	struct timespec mono;
 
 	store_options_default(&o);
 	o.quiet = true;
-	o.sync_writer = true; /* the chunk is written when it closes: timing by the test's clock */
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &q.s), 0);
-	assert_int_equal(store_add_interface(q.s, &ifc, &q.ifid), 0);
+	o.sync_writer = sync_writer;
+	if (chunk_bytes)
+		o.chunk_bytes = chunk_bytes;
+	if (commit_ns)
+		o.commit_interval_ns = commit_ns;
+	assert_int_equal(store_open(q->dir, STORE_WRITE, &o, &q->s), 0);
+	assert_int_equal(store_add_interface(q->s, &ifc, &q->ifid), 0);
 	/* the store's timers start from CLOCK_MONOTONIC at open: the test's clock from there */
 	clock_gettime(CLOCK_MONOTONIC, &mono);
-	q.now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
-	tick(&q);
+	q->now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
+	tick(q);
+}
+
+/* n packets of 1400 bytes of flow flow_id, from time ts on. */
+static void packets_1400(struct quiet *q, uint64_t flow_id, uint64_t ts, unsigned n)
+{
+	static uint8_t data[1400];
+	for (unsigned i = 0; i < n; i++) {
+		struct ecap_packet p = { .ts_ns = ts + i, .iface = q->ifid, .caplen = sizeof(data),
+					 .origlen = sizeof(data), .flags = 2, .data = data,
+					 .flow_id = flow_id };
+		assert_int_equal(store_append_packet(q->s, &p), 0);
+	}
+}
+
+static void test_quiet(void **state)
+{
+	struct fixture *f = *state;
+	struct quiet q = { .dir = f->dir };
+
+	open_store(&q, true, 0, 0); /* the chunk is written when it closes: timing by the test's clock */
 
 	/* a flow and its packet: queryable within 1.5 s */
 	uint64_t fid = store_new_flow_id(q.s);
@@ -183,10 +214,62 @@ static void test_quiet(void **state)
 	assert_int_equal(store_close(q.s), 0);
 }
 
+static void test_age_close_commits_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct quiet q = { .dir = f->dir };
+
+	open_store(&q, false, 0, 5 * NS); /* no commit for its interval: for its chunk */
+	uint64_t fid = store_new_flow_id(q.s);
+	struct flow_record fr = flow(fid);
+	assert_int_equal(store_put_flow(q.s, &fr), 0);
+	for (int k = 1; k <= 3; k++) {
+		packet(&q, fid, 1000 * (uint64_t)k);
+		/* ticks until the chunk's age, then the one that closes it */
+		while (store_chunk_ageing(q.s))
+			tick(&q);
+		assert_int_equal(index_int(f->dir, "SELECT sum(packets) FROM chunks"), k);
+		assert_false(store_wants_tick(q.s));
+	}
+	assert_int_equal(store_close(q.s), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks"), 3);
+}
+
+static void test_large_age_close_to_writer(void **state)
+{
+	struct fixture *f = *state;
+	struct quiet q = { .dir = f->dir };
+
+	/* chunks of 4 MiB, so that 1 s of this load closes by its age; a commit interval that
+	 * does not end at that tick */
+	open_store(&q, false, 4u << 20, 5 * NS);
+	uint64_t fid = store_new_flow_id(q.s);
+	struct flow_record fr = flow(fid);
+	assert_int_equal(store_put_flow(q.s, &fr), 0);
+	packets_1400(&q, fid, 1000, 1000); /* 1.4 MB */
+	while (store_chunk_ageing(q.s))
+		tick(&q);
+	/* with the writer's thread: not committed by the closing tick, but by a tick after it
+	 * that collects it (the writer's time is real time: a tick every 5 ms of it) */
+	assert_true(store_wants_tick(q.s));
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks"), 0);
+	for (int i = 0; index_int(f->dir, "SELECT count(*) FROM chunks") == 0; i++) {
+		assert_true(i < 2000);
+		usleep(5000);
+		tick(&q);
+	}
+	assert_int_equal(index_int(f->dir, "SELECT sum(packets) FROM chunks"), 1000);
+	assert_int_equal(store_close(q.s), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_quiet, tmp_store_setup, tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_age_close_commits_at_once, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_large_age_close_to_writer, tmp_store_setup,
+						tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
