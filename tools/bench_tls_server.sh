@@ -85,17 +85,18 @@ tls_load() {
 # either (SIGINT), waits for it.
 rec_start() {
 	rm -rf "$2"
-	rec_run 'recording on' "${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" \
+	rec_run ecap-rec 'recording on' "${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" \
 		"tcp port ${3:-$PORT}"
 }
 tcpdump_start() {
 	rm -f "$1.pcap"
-	rec_run 'listening on' "${NR[@]}" tcpdump -i lo -w "$1.pcap" "tcp port ${2:-$PORT}"
+	rec_run tcpdump 'listening on' "${NR[@]}" tcpdump -i lo -w "$1.pcap" "tcp port ${2:-$PORT}"
 }
-# rec_run READY CMD...: CMD in the background (R), until its stderr says READY
+# rec_run NAME READY CMD...: CMD (NAME in a message) in the background (R), until its stderr
+# says READY
 rec_run() {
-	local ready=$1 _
-	shift
+	local name=$1 ready=$2 _
+	shift 2
 	: >"$WORK/rec.err"
 	"$@" >/dev/null 2>"$WORK/rec.err" </dev/null &
 	R=$!; PIDS+=("$R")
@@ -103,7 +104,7 @@ rec_run() {
 		grep -q "$ready" "$WORK/rec.err" && return 0
 		sleep 0.1
 	done
-	echo "${0##*/}: $(basename "$3") did not start: $(tail -1 "$WORK/rec.err")" >&2
+	echo "${0##*/}: $name did not start: $(tail -1 "$WORK/rec.err")" >&2
 	exit 1
 }
 rec_stop() {
