@@ -481,7 +481,7 @@ def section_retrieval(out, d, want):
                '(fsync + POSIX_FADV_DONTNEED) before each run; the goal is judged on the warm '
                'row.\n')
 
-    out.append('### One connection against stores of three sizes\n')
+    out.append('### One connection against stores of %s sizes\n' % sizes_word(d))
     out.append('The same connection (`%s`, from the middle of the smallest input) is exported '
                'from stores of growing size; the smaller inputs are prefixes of the larger ones. '
                'Goal: the cost follows the answer, not the store: ecap\'s time grows by less than '
@@ -517,8 +517,15 @@ def section_retrieval(out, d, want):
     section_sparse(out, d, want)
 
 
+def sizes_word(d):
+    """How many store sizes the growth and sparse sections compare, in words (a full run has
+    three, --quick two)."""
+    n = len((d.fact('grow.sizes') or '').split())
+    return {2: 'two', 3: 'three'}.get(n, str(n))
+
+
 def section_sparse(out, d, want):
-    out.append('### A long-lived sparse flow against stores of three sizes\n')
+    out.append('### A long-lived sparse flow against stores of %s sizes\n' % sizes_word(d))
     out.append('One TCP flow (`%s`) with a 100-byte segment every %s s of capture time over the '
                'whole input, as an SSH session or a beacon: its packets are spread thinly over '
                'the store, one per chunk or fewer. Goals: ecap-export in <= 1/20 of tcpdump\'s '

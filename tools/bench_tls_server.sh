@@ -6,8 +6,8 @@
 # 127.0.0.1:PORT in it, with a P-256 certificate made for the run. NX runs a command inside
 # the namespace (`ip netns exec`), NR enters only its network (nsenter). The processes the
 # script starts go into PIDS; at exit each is ended by pid, then the namespace and WORK are
-# removed. tls_load runs one of the benchmarks' client loads against the server; rec_start and
-# rec_stop start and end a recorder of it.
+# removed. tls_load runs one of the benchmarks' client loads against the server; rec_start (or
+# tcpdump_start) and rec_stop start and end a recorder of it.
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/$NAME.XXXXXX") || exit 2
 NS=$NAME PIDS=()
@@ -79,19 +79,32 @@ tls_load() {
 	esac
 }
 
-# rec_start BUILD DIR: ecap-rec of tcp port PORT on the namespace's lo into store DIR (a minute
-# to start: a busy host starts it slowly); sets R. rec_stop: ends it (SIGINT), waits for it.
+# rec_start BUILD DIR [FPORT]: ecap-rec of tcp port FPORT (default PORT) on the namespace's lo
+# into store DIR (a minute to start: a busy host starts it slowly); sets R. tcpdump_start DIR
+# [FPORT]: tcpdump -i lo -w DIR.pcap of the same, for a side by side; sets R. rec_stop: ends
+# either (SIGINT), waits for it.
 rec_start() {
-	local _
-	rm -rf "$2"; : >"$WORK/rec.err"
-	"${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" "tcp port $PORT" >/dev/null \
-		2>"$WORK/rec.err" </dev/null &
+	rm -rf "$2"
+	rec_run ecap-rec 'recording on' "${NR[@]}" "$1/recorder/ecap-rec" -i lo --store "$2" \
+		"tcp port ${3:-$PORT}"
+}
+tcpdump_start() {
+	rm -f "$1.pcap"
+	rec_run tcpdump 'listening on' "${NR[@]}" tcpdump -i lo -w "$1.pcap" "tcp port ${2:-$PORT}"
+}
+# rec_run NAME READY CMD...: CMD (NAME in a message) in the background (R), until its stderr
+# says READY
+rec_run() {
+	local name=$1 ready=$2 _
+	shift 2
+	: >"$WORK/rec.err"
+	"$@" >/dev/null 2>"$WORK/rec.err" </dev/null &
 	R=$!; PIDS+=("$R")
 	for _ in $(seq 600); do
-		grep -q 'recording on' "$WORK/rec.err" && return 0
+		grep -q "$ready" "$WORK/rec.err" && return 0
 		sleep 0.1
 	done
-	echo "${0##*/}: ecap-rec did not start: $(tail -1 "$WORK/rec.err")" >&2
+	echo "${0##*/}: $name did not start: $(tail -1 "$WORK/rec.err")" >&2
 	exit 1
 }
 rec_stop() {

@@ -88,33 +88,12 @@ cpu_ns() { # PID: run time of all its threads
 	echo "$t"
 }
 
-# start TOOL BUILD DIR [FPORT]: a recorder of tcp port FPORT (default PORT) on the namespace's
-# lo; sets R
-start() {
-	local tool=$1 b=$2 dir=$3 fport=${4:-$PORT} i
-	rm -rf "$dir" "$dir.pcap"; : >"$WORK/rec.err"
-	if [ "$tool" = tcpdump ]; then
-		"${NR[@]}" tcpdump -i lo -w "$dir.pcap" "tcp port $fport" >/dev/null 2>"$WORK/rec.err" </dev/null &
-	else
-		"${NR[@]}" "$b/recorder/ecap-rec" -i lo --store "$dir" "tcp port $fport" >/dev/null \
-			2>"$WORK/rec.err" </dev/null &
-	fi
-	R=$!; PIDS+=("$R")
-	for i in $(seq 300); do
-		grep -qE 'recording on|listening on' "$WORK/rec.err" && return 0
-		sleep 0.05
-	done
-	echo "bench_tls_sessions.sh: $tool did not start: $(tail -1 "$WORK/rec.err")" >&2
-	exit 1
-}
-stop() { kill -INT "$R"; wait "$R"; local p q=(); for p in "${PIDS[@]}"; do [ "$p" = "$R" ] || q+=("$p"); done; PIDS=("${q[@]}"); }
-
 one() {
 	local tool=$1 b=$2 l=$3 c0 c1 n dir=$WORK/st extra=''
-	start "$tool" "$b" "$dir"
+	if [ "$tool" = tcpdump ]; then tcpdump_start "$dir"; else rec_start "$b" "$dir"; fi
 	sleep 1
 	c0=$(cpu_ns "$R"); n=$(tls_load "$l" "$SECS"); sleep 0.5; c1=$(cpu_ns "$R")
-	stop
+	rec_stop
 	if [ "$tool" != tcpdump ]; then
 		extra=$("$b/tools/ecap-ls" --json "$dir" 2>/dev/null | python3 -c 'import json, sys
 j = json.load(sys.stdin); print("%s TLS sessions, %s secrets stored" % (j.get("tls_sessions"), j.get("secrets")))')
@@ -138,8 +117,8 @@ threads() {
 # paired LOAD FIRST SECOND: both recorders at once on one load; a row per build
 paired() {
 	local l=$1 b bd m1 m0 o1 o0 st ra rb a0 b0 a1 b1 n
-	start ecap "$2" "$WORK/pa"; ra=$R
-	start ecap "$3" "$WORK/pb"; rb=$R
+	rec_start "$2" "$WORK/pa"; ra=$R
+	rec_start "$3" "$WORK/pb"; rb=$R
 	sleep 1
 	a0=($(threads "$ra")); b0=($(threads "$rb"))
 	n=$(tls_load "$l" "$SECS"); sleep 0.5
@@ -196,8 +175,8 @@ echo
 echo "ecap-rec with no load of ours (the host's execs and TLS), CPU per second over 5 s:"
 declare -A IDLE
 for b in "$BUILD" ${BASE:+"$BASE"}; do
-	start ecap "$b" "$WORK/idle"; sleep 1
-	c0=$(cpu_ns "$R"); sleep 5; c1=$(cpu_ns "$R"); stop; rm -rf "$WORK/idle"
+	rec_start "$b" "$WORK/idle"; sleep 1
+	c0=$(cpu_ns "$R"); sleep 5; c1=$(cpu_ns "$R"); rec_stop; rm -rf "$WORK/idle"
 	IDLE[$b]=$(((c1 - c0) / 5000))
 	echo "- $(name_of "$b"): ${IDLE[$b]} us/s (load $(load))"
 done
@@ -208,7 +187,7 @@ echo "the same less the idle rate above${BASE:+; both builds at once, in both or
 # outside BUILD...: the builds recording the other port at once under one s_time load
 outside() {
 	local b i rs=() c0=() c1=() n t0 t1 p q=()
-	for b in "$@"; do start ecap "$b" "$WORK/out${#rs[@]}" $((PORT + 1)); rs+=("$R"); done
+	for b in "$@"; do rec_start "$b" "$WORK/out${#rs[@]}" $((PORT + 1)); rs+=("$R"); done
 	sleep 1
 	for i in "${!rs[@]}"; do c0[i]=$(cpu_ns "${rs[i]}"); done
 	t0=$(date +%s%N); n=$(tls_load stime "$SECS"); sleep 0.5; t1=$(date +%s%N)
@@ -235,11 +214,11 @@ echo
 echo "ecap-rec's CPU per exec record: 1000 \`unshare -m /bin/true\` in a row (each a new mount"
 echo "namespace, so each exec of /bin/true there is recorded), and the same less the idle rate above:"
 for b in "$BUILD" ${BASE:+"$BASE"}; do
-	start ecap "$b" "$WORK/ex"; sleep 1
+	rec_start "$b" "$WORK/ex"; sleep 1
 	c0=$(cpu_ns "$R"); t0=$(date +%s%N)
 	for i in $(seq 1000); do unshare -m /bin/true; done
 	sleep 0.5
-	c1=$(cpu_ns "$R"); t1=$(date +%s%N); stop; rm -rf "$WORK/ex"
+	c1=$(cpu_ns "$R"); t1=$(date +%s%N); rec_stop; rm -rf "$WORK/ex"
 	echo "- $(name_of "$b"): $(((c1 - c0) / 1000)) ns per exec," \
 		"$((((c1 - c0) - IDLE[$b] * (t1 - t0) / 1000000) / 1000)) ns less the idle rate" \
 		"($(((t1 - t0) / 1000000)) ms; load $(load))"
@@ -247,7 +226,7 @@ done
 echo
 
 # record -> queryable, as bench.sh's query_latency
-start ecap "$BUILD" "$WORK/q"
+rec_start "$BUILD" "$WORK/q"
 "${NX[@]}" openssl s_time -connect "127.0.0.1:$PORT" -new -www / -time $((PROBES * 2 + 3)) \
 	>/dev/null 2>&1 &
 L=$!; PIDS+=("$L")
@@ -265,7 +244,7 @@ for i in $(seq "$PROBES"); do
 	sleep 1
 done
 wait "$L"
-stop
+rec_stop
 echo "Record -> queryable under s_time (ms, from a curl's exit until ecap-export --pid finds it," \
 	"polling every 20 ms): ${lat[*]} (load $(load); goal <= 1500)"
 echo

@@ -15,7 +15,11 @@ need_cmd sqlite3 psql
 pg_start
 
 GEN="$ECAP_BUILD/tools/gen_traffic"
-"$GEN" -o "$T/a.pcap" --packets 60000 --flows-active 200 --seed 7 --tls-share 30 ||
+# FLEET_SHIP_PACKETS: the main store's input (tools/test.sh gives the sanitizer run a smaller
+# one: hundreds of chunks and over a thousand flows still make every batch, kill and retention
+# case below); the shipper's kill comes after a number of rows in proportion
+PACKETS=${FLEET_SHIP_PACKETS:-60000}
+"$GEN" -o "$T/a.pcap" --packets "$PACKETS" --flows-active 200 --seed 7 --tls-share 30 ||
 	fail "gen_traffic failed"
 # every packet gets a ptcpdump comment (a process whose comm needs COPY escapes); then a
 # TLS connection with its secrets in a DSB
@@ -55,7 +59,7 @@ assert_eq "0|0" "$(psqlc "SELECT shipped_chunk, local_chunk FROM ecap_hosts WHER
 
 # killed mid-batch: batches of 4 chunks, SIGKILL after some rows
 rc=0
-ECAP_SHIP_KILL_AFTER_ROWS=3000 "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha \
+ECAP_SHIP_KILL_AFTER_ROWS=$((PACKETS / 20)) "$ECAP_SHIP" --to-file "$T/dsn" --store "$T/s" --host alpha \
 	--once --batch 4 2>"$T/kill.log" || rc=$?
 assert_eq 137 "$rc" "exit status of the shipper killed mid-batch"
 W=$(psqlc "SELECT shipped_chunk FROM ecap_hosts WHERE name = 'alpha'")

@@ -85,6 +85,14 @@ static struct store *open_with_lo(const char *dir, const struct store_options *o
 	return s;
 }
 
+/* The same with the default options, quiet (in *o, for the test's later opens). */
+static struct store *open_quiet_with_lo(const char *dir, struct store_options *o, uint32_t *ifid)
+{
+	store_options_default(o);
+	o->quiet = true;
+	return open_with_lo(dir, o, ifid);
+}
+
 /* Every chunk of an epoch goes to one segment, and each segment has an epoch of its own: the
  * writer thread fills a chunk while the one before is written, and finds the segment full
  * with packets of the old epoch in the open chunk already (store_tick collects chunks between
@@ -365,10 +373,8 @@ static void test_migrate_7(void **state)
 {
 	struct fixture *f = *state;
 	struct store_options o;
-	store_options_default(&o);
-	o.quiet = true;
 	uint32_t ifid;
-	struct store *s = open_with_lo(f->dir, &o, &ifid);
+	struct store *s = open_quiet_with_lo(f->dir, &o, &ifid);
 	struct live_flow ssh = { tcp_flow(store_new_flow_id(s), 2, 22, 3131, "ssh"), 0 };
 	for (uint32_t n = 0; n < 10; n++)
 		put_packet(s, ifid, &ssh, n);
@@ -392,10 +398,8 @@ static void test_first_owners_few_pages(void **state)
 {
 	struct fixture *f = *state;
 	struct store_options o;
-	store_options_default(&o);
-	o.quiet = true;
 	uint32_t ifid;
-	struct store *s = open_with_lo(f->dir, &o, &ifid);
+	struct store *s = open_quiet_with_lo(f->dir, &o, &ifid);
 	struct ecap_proc_info pi = { .pid = 4242, .start_ns = 5 * NS, .start_wall_ns = T0 };
 	snprintf(pi.exe, sizeof(pi.exe), "/usr/bin/curl");
 	snprintf(pi.container_id, sizeof(pi.container_id), "%064x", 0x77);
