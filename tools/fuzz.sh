@@ -7,11 +7,11 @@
 # bug, then copy the input into the target's corpus, where the 'fuzz' test suite replays it.
 #
 #   tools/fuzz.sh [--long] [--time SECONDS] [TARGET...]
-#     (default)      ~10 s per target, two at a time (what CI runs: about 80 s for 16 targets)
+#     (default)      ~10 s per target, two at a time (what CI runs: about 90 s for 17 targets)
 #     --long         10 minutes per target, 2 jobs in parallel: millions of executions
 #     --time S       S seconds per target
 #   TARGET: capfile keylog tls_hello segment args calib_answer config proof ctr_answer
-#           flow_keys store_key proc_maps exec_name chunk_runs socket_scope ring_reader
+#           flow_keys store_key proc_maps exec_name chunk_runs socket_scope ring_reader elf
 #           (default: all)
 #   Environment: FUZZ_BUILD (build dir, default build-fuzz), FUZZ_KEEP_NEW=1 to merge new
 #   coverage-increasing inputs back into the seed corpus (long runs by humans).
@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 done
 [ ${#targets[@]} -gt 0 ] ||
 	targets=(capfile keylog tls_hello segment args calib_answer config proof ctr_answer
-		flow_keys store_key proc_maps exec_name chunk_runs socket_scope ring_reader)
+		flow_keys store_key proc_maps exec_name chunk_runs socket_scope ring_reader elf)
 
 # libFuzzer's runtime comes with clang-14 in libclang-rt-14-dev.
 rt_status=$(dpkg-query -W -f='${Status}' libclang-rt-14-dev 2>/dev/null || true)
