@@ -399,7 +399,7 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'while calibrating', ('
 
 # while_calibrating STORE PORT SANDBOX LIBRARY: while the sandboxed calibration SANDBOX of the
 # planted LIBRARY runs, a datagram to PORT is in STORE's index within 10 s (recorded while it
-# went on, not after it: its bound is 30 s of CPU, 10 min); then SIGTERM ends ecap-rec
+# went on, not after it: mode 5 spins 15 s, then the idle bound ends it); then SIGTERM ends ecap-rec
 # ($REC_PID, log rec.log) within 10 s, the sandbox with it, and LIBRARY was never probed.
 while_calibrating() {
 	local ms stop t0
@@ -419,11 +419,12 @@ while_calibrating() {
 	return 0
 }
 
-# planted_sleeper NAME: the set-up of a test of a calibration that never ends, in a network
-# namespace of its own (in_own_netns NAME): $T/lib/libssl.so.3, a copy of planted_libssl.c's
-# mode 4 (its constructor sleeps for ever), and $T the current directory.
-planted_sleeper() {
-	local planted="$ECAP_BUILD/tests/unit/planted_m4.so"
+# planted_calibration NAME MODE: the set-up of a test of a calibration that does not end by
+# itself, in a network namespace of its own (in_own_netns NAME): $T/lib/libssl.so.3, a copy of
+# planted_libssl.c's MODE (4: its constructor sleeps for ever; 5: it spins 15 s first), and
+# $T the current directory.
+planted_calibration() {
+	local planted="$ECAP_BUILD/tests/unit/planted_m$2.so"
 	need_live
 	need_cmd ip pgrep
 	[ -f "$planted" ] || skip "the planted libraries are not built"
