@@ -4,9 +4,9 @@
  * that reads the recorder's rings never waits for one (live_tls.c).
  *
  * A calibration not in the store's cache runs the library in the sandbox (tls_calibrate.h,
- * sandbox.h): a tenth of a second on a quiet host, and as long as its CPU bound allows where
- * the CPU is scarce (its CPU bound is 30 s; one that waits without working ends after 5 s). The caller hands a job over with the
- * library's open descriptor and takes the result back when the worker says so: the worker's
+ * sandbox.h): a tenth of a second on a quiet host, and as long as its CPU bound (30 s) allows
+ * where the CPU is scarce; one that waits without working ends after 5 s. The caller hands a
+ * job over with the library's open descriptor and takes the result back when the worker says so: the worker's
  * descriptor (calib_worker_fd) becomes readable when a result waits. Jobs handed over before
  * the thread starts (calib_worker_start) wait for it; it takes them one at a time, in order.
  */
