@@ -10,7 +10,9 @@
  * The caller samples the child A and A's children (B, the init of its PID namespace:
  * /proc/A/task/A/children), and adds up, sample by sample, the wall time that the two did not
  * spend on a CPU or waiting for one. Without /proc/PID/schedstat or the children's list
- * (kernels without CONFIG_SCHED_INFO or CONFIG_PROC_CHILDREN), nothing is counted.
+ * (kernels without CONFIG_SCHED_INFO or CONFIG_PROC_CHILDREN, a /proc mounted hidepid=2 for a
+ * caller without CAP_SYS_PTRACE), nothing is counted: the wall-clock bound alone ends such a
+ * child. Both files are readable by any user otherwise, the child's non-dumpable A and B too.
  */
 #ifndef ECAP_SANDBOX_IDLE_H
 #define ECAP_SANDBOX_IDLE_H
