@@ -6,10 +6,10 @@
  * A calibration not in the store's cache runs the library in the sandbox (tls_calibrate.h,
  * sandbox.h): a tenth of a second on a quiet host, and as long as its CPU bound (30 s) allows
  * where the CPU is scarce; one that waits without working ends after 5 s. The caller hands a
- * job over with the library's open descriptor and takes the result back when the worker says so: the worker's
- * descriptor (calib_worker_fd) becomes readable when a result waits. Jobs handed over before
- * the thread starts (calib_worker_start) wait for it; it takes them one at a time, in order,
- * except that a library only root can have written (owned by root, not writable by group or
+ * job over with the library's open descriptor and takes the result back when the worker says
+ * so: the worker's descriptor (calib_worker_fd) becomes readable when a result waits. Jobs
+ * handed over before the thread starts (calib_worker_start) wait for it; it takes them one at
+ * a time, in order, except that a library only root can have written (owned by root, not writable by group or
  * others: a system's libssl, a root-owned container image's) goes before every library a user
  * could have planted: a user's files (constructors that sleep or spin, any number of them)
  * hold such a library back by the one calibration under way at most.

@@ -8,28 +8,10 @@
 #include "sandbox_idle.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
-/* A small /proc file into buf, NUL-terminated. Its length, or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	do
-		n = read(fd, buf, len - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		n = -errno;
-	close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n;
-}
+#include "small_file.h"
 
 /* Time on a CPU plus time waiting for one (ns) of pid, into *busy. 0 or -errno. */
 static int task_busy(pid_t pid, uint64_t *busy)
@@ -38,7 +20,7 @@ static int task_busy(pid_t pid, uint64_t *busy)
 	unsigned long long run, wait;
 
 	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) <= 0)
+	if (small_file_read(path, buf, sizeof(buf)) <= 0)
 		return -ENOENT;
 	errno = 0;
 	run = strtoull(buf, &end, 10);
@@ -64,7 +46,8 @@ static int tree_busy(pid_t pid, uint64_t *busy)
 	if (rc < 0)
 		return rc;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	if (read_small(path, buf, sizeof(buf)) < 0)
+	rc = small_file_read(path, buf, sizeof(buf));
+	if (rc < 0 && rc != -ENODATA) /* empty: no child */
 		return -ENOENT;
 	for (p = buf;; p = end) {
 		errno = 0;

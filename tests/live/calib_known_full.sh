@@ -40,38 +40,12 @@ failed=$(grep -c "planted/.*cannot calibrate" rec.log || true)
 info "$failed planted files calibrated and given up on"
 [ "$failed" -ge 63 ] || fail "only $failed planted files were calibrated in 60 s"
 
-sys=$(ldd "$(command -v openssl)" | awk '$1 ~ /^libssl\.so/ { print $3 }')
-[ -f "$sys" ] || skip "openssl does not use a shared libssl here"
-mkdir real
-cp "$sys" real/
-chmod 0644 real/*
-name=$(basename "$sys")
-T0=$(date +%s%N)
-LD_LIBRARY_PATH="$T/real" openssl s_server -www -accept "$PORT" -cert cert.pem -key key.pem \
-	-quiet >/dev/null 2>&1 &
-SERVER=$!
-cleanup_pid "$SERVER"
-wait_port "$PORT"
-found=
-for i in $(seq "$BOUND_S"); do
-	LD_LIBRARY_PATH="$T/real" openssl s_client -connect "127.0.0.1:$PORT" \
-		-keylogfile "kl.$i" </dev/null >/dev/null 2>&1
-	store_keylog "$T/store" store.kl
-	for k in kl.*; do
-		cr=$(awk '$1 == "CLIENT_HANDSHAKE_TRAFFIC_SECRET" { print $2; exit }' "$k")
-		if [ -n "$cr" ] && grep -q "$cr" store.kl 2>/dev/null; then
-			found=$k
-			break 2
-		fi
-	done
-	[ $((($(date +%s%N) - T0) / 1000000000)) -lt "$BOUND_S" ] || break
-	sleep 1
-done
-ms=$((($(date +%s%N) - T0) / 1000000))
-{ grep "$T/real/$name\|known" rec.log || true; } | sed 's/^/# /' >&2
-[ -n "$found" ] || fail "no secret of the real libssl's sessions in the store ${ms} ms after the server started (bound ${BOUND_S} s)"
-info "the secrets of a session ($found) in the store $ms ms after the server started"
-grep -q "tls: watching $T/real/$name" rec.log || fail "the server's libssl is not watched"
+real_libssl_secrets "$PORT" "$BOUND_S"
+{ grep "$REAL_LIBSSL\|known" rec.log || true; } | sed 's/^/# /' >&2
+[ -n "$SECRETS_MS" ] ||
+	fail "no secret of the real libssl's sessions in the store within ${BOUND_S} s of the server's start"
+info "the secrets of a session in the store $SECRETS_MS ms after the server started"
+grep -q "tls: watching $REAL_LIBSSL" rec.log || fail "the server's libssl is not watched"
 grep -q "tls: watching $T/planted" rec.log && fail "a planted file was probed"
 rec_stop rec.log
 info "ok: $N planted files did not keep a root-owned libssl found later from being watched"

@@ -26,40 +26,11 @@ sandbox=$(calib_sandbox $launchers)
 [ -n "$sandbox" ] || fail "no calibration of the planted library under way: $(grep libssl rec.log)"
 info "the planted library's calibration under way (sandbox pid $sandbox)"
 
-sys=$(ldd "$(command -v openssl)" | awk '$1 ~ /^libssl\.so/ { print $3 }')
-[ -f "$sys" ] || skip "openssl does not use a shared libssl here"
-mkdir real
-cp "$sys" real/
-name=$(basename "$sys")
-T0=$(date +%s%N)
-LD_LIBRARY_PATH="$T/real" openssl s_server -www -accept "$PORT" -cert cert.pem -key key.pem \
-	-quiet >/dev/null 2>&1 &
-SERVER=$!
-cleanup_pid "$SERVER"
-wait_port "$PORT"
-grep -q "$T/real/$name" "/proc/$SERVER/maps" || fail "the server did not load $T/real/$name"
-
-# a session a second; its client random in the store's key log ends the wait
-found=
-for i in $(seq "$BOUND_S"); do
-	LD_LIBRARY_PATH="$T/real" openssl s_client -connect "127.0.0.1:$PORT" \
-		-keylogfile "kl.$i" </dev/null >/dev/null 2>&1
-	store_keylog "$T/store" store.kl
-	for k in kl.*; do
-		cr=$(awk '$1 == "CLIENT_HANDSHAKE_TRAFFIC_SECRET" { print $2; exit }' "$k")
-		if [ -n "$cr" ] && grep -q "$cr" store.kl 2>/dev/null; then
-			found=$k
-			break 2
-		fi
-	done
-	[ $((($(date +%s%N) - T0) / 1000000000)) -lt "$BOUND_S" ] || break
-	sleep 1
-done
-ms=$((($(date +%s%N) - T0) / 1000000))
-{ grep "$T/lib/libssl.so.3\|$T/real/$name" rec.log || true; } | sed 's/^/# /' >&2
-[ -n "$found" ] || fail "no secret of the real libssl's sessions in the store ${ms} ms after the server started (bound ${BOUND_S} s)"
-info "the secrets of a session ($found) in the store $ms ms after the server started"
-[ "$ms" -le $((BOUND_S * 1000)) ] || fail "the secrets came after ${BOUND_S} s"
+real_libssl_secrets "$PORT" "$BOUND_S"
+{ grep "$T/lib/libssl.so.3\|$REAL_LIBSSL" rec.log || true; } | sed 's/^/# /' >&2
+[ -n "$SECRETS_MS" ] ||
+	fail "no secret of the real libssl's sessions in the store within ${BOUND_S} s of the server's start"
+info "the secrets of a session in the store $SECRETS_MS ms after the server started"
 grep -q "$T/lib/libssl.so.3: cannot calibrate.*neither running nor waiting" rec.log ||
 	fail "the planted library's calibration was not ended by the idle bound"
 grep -q "tls: watching $T/lib/libssl.so.3" rec.log && fail "the planted library was probed"

@@ -433,3 +433,41 @@ planted_calibration() {
 	mkdir lib
 	cp "$planted" lib/libssl.so.3
 }
+
+# real_libssl_secrets PORT BOUND_S: an openssl s_server -www on 127.0.0.1:PORT with a libssl
+# of its own, $T/real/NAME (a copy of the system's libssl that openssl uses, mode 0644, root's:
+# a new file for ecap-rec to find by its rescan), and clients of it with that libssl, a TLS
+# session a second, until the secrets one of them wrote in its key log are in $T/store (BOUND_S
+# at most). REAL_LIBSSL: the copy's path; SECRETS_MS: ms from the server's start until then,
+# empty when they never came (after BOUND_S). Skips when openssl uses no shared libssl.
+real_libssl_secrets() {
+	local port=$1 bound=$2 sys server t0 i k cr
+	sys=$(ldd "$(command -v openssl)" | awk '$1 ~ /^libssl\.so/ { print $3 }')
+	[ -f "$sys" ] || skip "openssl does not use a shared libssl here"
+	mkdir -p "$T/real"
+	cp "$sys" "$T/real/"
+	chmod 0644 "$T/real/$(basename "$sys")"
+	REAL_LIBSSL="$T/real/$(basename "$sys")"
+	t0=$(date +%s%N)
+	LD_LIBRARY_PATH="$T/real" openssl s_server -www -accept "$port" -cert "$T/cert.pem" \
+		-key "$T/key.pem" -quiet >/dev/null 2>&1 &
+	server=$!
+	cleanup_pid "$server"
+	wait_port "$port"
+	grep -q "$REAL_LIBSSL" "/proc/$server/maps" || fail "the server did not load $REAL_LIBSSL"
+	SECRETS_MS=
+	for i in $(seq "$bound"); do
+		LD_LIBRARY_PATH="$T/real" openssl s_client -connect "127.0.0.1:$port" \
+			-keylogfile "$T/kl.$i" </dev/null >/dev/null 2>&1
+		store_keylog "$T/store" "$T/store.kl"
+		for k in "$T"/kl.*; do
+			cr=$(awk '$1 == "CLIENT_HANDSHAKE_TRAFFIC_SECRET" { print $2; exit }' "$k")
+			if [ -n "$cr" ] && grep -q "$cr" "$T/store.kl" 2>/dev/null; then
+				SECRETS_MS=$((($(date +%s%N) - t0) / 1000000))
+				return 0
+			fi
+		done
+		[ $((($(date +%s%N) - t0) / 1000000000)) -lt "$bound" ] || return 0
+		sleep 1
+	done
+}

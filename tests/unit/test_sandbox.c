@@ -4,9 +4,9 @@
  * forbidden system calls kill the child, it runs as nobody without capabilities under seccomp,
  * time and output are bounded (CPU time: a child that spins is stopped after its CPU bound
  * even when it shares its CPU, so its wall time runs longer, and not taken for idle; one that
- * sleeps, or naps between bursts of work, is stopped by the idle bound; a child given up is killed at once, even one without namespaces that
- * closed its pipes), a planted library (planted_libssl.c, built by meson in four
- * modes) is run only there, a library swapped at its path after it was opened is not the one
+ * sleeps, or naps between bursts of work, is stopped by the idle bound, with or without
+ * namespaces; a child given up is killed at once, even one without namespaces that closed its
+ * pipes), a planted library (planted_libssl.c, built by meson in six modes) is run only there, a library swapped at its path after it was opened is not the one
  * loaded, and the child's answer is parsed as hostile input. As root the uid and namespace
  * checks are strict; as another user the sandbox cannot change the uid and says so.
  */
