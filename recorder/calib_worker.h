@@ -53,7 +53,7 @@ int calib_worker_fd(const struct calib_worker *w);
 int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t dev, ino_t ino,
 			bool trusted);
 /* Whether the file open on fd is one only root can have written: owned by root, not writable
- * by its group or others. */
+ * by its group or others, and not on FUSE (whose owners are what its daemon says). */
 bool calib_worker_trusted(int fd);
 /* A finished job (free it with calib_worker_job_free()), or NULL when none waits. */
 struct calib_job *calib_worker_take(struct calib_worker *w);
