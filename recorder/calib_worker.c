@@ -8,7 +8,7 @@
  * while one waits. The thread does nothing but tls_calibrate_fd(), which touches no state of the
  * caller's: its result goes back in the job. It starts when the caller says
  * (calib_worker_start), with every signal blocked. The jobs to do are the trusted ones first
- * (up to todo_trusted_tail), each part in the order handed over.
+ * (up to trusted_tail), each part in the order handed over.
  */
 #include "calib_worker.h"
 
