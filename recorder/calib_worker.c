@@ -7,7 +7,8 @@
  * eventfd (a semaphore) counts the jobs done and not yet taken, so that it is readable exactly
  * while one waits. The thread does nothing but tls_calibrate_fd(), which touches no state of the
  * caller's: its result goes back in the job. It starts when the caller says
- * (calib_worker_start), with every signal blocked.
+ * (calib_worker_start), with every signal blocked. The jobs to do are the trusted ones first
+ * (up to trusted_tail), each part in the order handed over.
  */
 #include "calib_worker.h"
 
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "tls_calib_launcher.h"
@@ -28,6 +31,7 @@ struct calib_worker {
 	pthread_cond_t more;
 	struct calib_job *todo, *done; /* each in order: head, and the tail to append to */
 	struct calib_job **todo_tail, **done_tail;
+	struct calib_job **trusted_tail; /* where the next trusted job goes: after the last one */
 	unsigned outstanding;          /* handed over, not taken back */
 	bool working;                  /* the thread holds a job */
 	bool stop;
@@ -56,6 +60,8 @@ static void *run(void *arg)
 		w->todo = j->next;
 		if (!w->todo)
 			w->todo_tail = &w->todo;
+		if (w->trusted_tail == &j->next)
+			w->trusted_tail = &w->todo;
 		w->working = true;
 		pthread_mutex_unlock(&w->lock);
 
@@ -91,6 +97,7 @@ int calib_worker_new(const char *cache_dir, struct calib_worker **out)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->more, NULL);
 	w->todo_tail = &w->todo;
+	w->trusted_tail = &w->todo;
 	w->done_tail = &w->done;
 	if (cache_dir) {
 		snprintf(w->cache_dir, sizeof(w->cache_dir), "%s", cache_dir);
@@ -105,7 +112,35 @@ int calib_worker_fd(const struct calib_worker *w)
 	return w->efd;
 }
 
-int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t dev, ino_t ino)
+/* FUSE's: its daemon, which may be any user's, says who owns a file (fs/fuse). */
+#define FUSE_MAGIC 0x65735546
+
+bool calib_worker_trusted(int fd)
+{
+	struct statfs fs;
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	       fstatfs(fd, &fs) == 0 && fs.f_type != FUSE_MAGIC;
+}
+
+/* j into the jobs to do: at the end, or a trusted one after the last trusted one. */
+static void todo_add(struct calib_worker *w, struct calib_job *j)
+{
+	if (!j->trusted) {
+		*w->todo_tail = j;
+		w->todo_tail = &j->next;
+		return;
+	}
+	j->next = *w->trusted_tail;
+	*w->trusted_tail = j;
+	if (w->todo_tail == w->trusted_tail)
+		w->todo_tail = &j->next;
+	w->trusted_tail = &j->next;
+}
+
+int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t dev, ino_t ino,
+			bool trusted)
 {
 	struct calib_job *j = calloc(1, sizeof(*j));
 	int rc = 0;
@@ -118,11 +153,11 @@ int calib_worker_submit(struct calib_worker *w, int fd, const char *path, dev_t 
 	snprintf(j->path, sizeof(j->path), "%s", path);
 	j->dev = dev;
 	j->ino = ino;
+	j->trusted = trusted;
 	pthread_mutex_lock(&w->lock);
 	rc = w->start_err;
 	if (rc == 0) {
-		*w->todo_tail = j;
-		w->todo_tail = &j->next;
+		todo_add(w, j);
 		w->outstanding++;
 		pthread_cond_signal(&w->more);
 	}
@@ -165,6 +200,7 @@ int calib_worker_start(struct calib_worker *w)
 		(void)r;
 	}
 	w->todo_tail = &w->todo;
+	w->trusted_tail = &w->todo;
 out:
 	pthread_mutex_unlock(&w->lock);
 	return rc;

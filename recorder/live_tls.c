@@ -72,10 +72,16 @@ static const char *const probed_functions[] = {
 };
 #define NFUNCS (sizeof(probed_functions) / sizeof(probed_functions[0]))
 
+/* A libssl file met: calibrated or being calibrated, attached or given up on (failed). The
+ * table holds KNOWN_MAX, in the order met; when it is full, a new file only root can have
+ * written takes the place of one given up on (known_room), so that a user's planted files
+ * cannot fill it and leave a system's libssl, met later, unwatched. */
 struct known_file {
 	dev_t dev;
 	ino_t ino;
 	bool attached;
+	bool failed;
+	bool trusted;  /* only root can have written it (calib_worker_trusted) */
 };
 
 struct live_tls {
@@ -98,6 +104,7 @@ struct live_tls {
 	uint32_t nlibs;
 	struct known_file known[KNOWN_MAX];
 	size_t nknown;
+	bool known_full_said;
 	struct calib_worker *calib;  /* NULL: calibrations at once (the start) */
 	uint64_t next_scan_ns;
 	struct live_tls_seen rescan_seen; /* the libssl files met in the current rescan */
@@ -125,6 +132,31 @@ static struct known_file *known_find(struct live_tls *t, const struct tls_lib_fi
 		if (t->known[i].dev == f->dev && t->known[i].ino == f->ino)
 			return &t->known[i];
 	return NULL;
+}
+
+/* A place in the full table for a file only root can have written (trusted): that of the
+ * oldest entry given up on that a user could have written, else of the oldest given up on.
+ * The entries after it move down (the order met is kept) and the last place is returned;
+ * NULL when none, or for a file a user could have written (which would forget others of its
+ * kind at each rescan, to be calibrated again at the next). */
+static struct known_file *known_room(struct live_tls *t, bool trusted)
+{
+	size_t i, pick = KNOWN_MAX;
+
+	if (!trusted)
+		return NULL;
+	for (i = 0; i < t->nknown && pick == KNOWN_MAX; i++)
+		if (t->known[i].failed && !t->known[i].trusted)
+			pick = i;
+	for (i = 0; i < t->nknown && pick == KNOWN_MAX; i++)
+		if (t->known[i].failed)
+			pick = i;
+	if (pick == KNOWN_MAX)
+		return NULL;
+	memmove(&t->known[pick], &t->known[pick + 1],
+		(t->nknown - pick - 1) * sizeof(t->known[0]));
+	t->st.libs_forgotten++;
+	return &t->known[t->nknown - 1];
 }
 
 static void to_config(const struct tls_calibration *cal, struct ossl_config *cfg)
@@ -215,6 +247,7 @@ static void use_calibration(struct live_tls *t, struct known_file *k, int fd, co
 	struct ossl_config cfg;
 	uint32_t slot = t->nlibs;
 
+	k->failed = true; /* until attached below */
 	if (rc < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n", path, err);
 		t->st.libs_failed++;
@@ -243,6 +276,7 @@ static void use_calibration(struct live_tls *t, struct known_file *k, int fd, co
 		return;
 	}
 	k->attached = true;
+	k->failed = false;
 	t->nlibs++;
 	t->st.libs_attached++;
 	if (!t->quiet)
@@ -267,35 +301,50 @@ static int add_file(void *ctx, const struct tls_lib_file *f)
 	struct known_file *k = known_find(t, f);
 	struct tls_calibration cal;
 	char err[512] = "";
+	bool trusted;
 	int rc, fd;
 
 	if (k)
 		return 0;
-	if (t->nknown == KNOWN_MAX)
-		return 0;
-	k = &t->known[t->nknown++];
-	k->dev = f->dev;
-	k->ino = f->ino;
-	k->attached = false;
-	if (t->nlibs >= OSSL_LIBS_MAX) {
-		fprintf(stderr, "ecap-rec: tls: %s: skipped, already watching %u libraries\n",
-			f->path, OSSL_LIBS_MAX);
-		t->st.libs_failed++;
-		return 0;
-	}
 	/* One open file for everything: the inode calibrated is the inode probed. */
 	fd = f->fd >= 0 ? fcntl(f->fd, F_DUPFD_CLOEXEC, 0) : tls_lib_open(f->path, f->dev, f->ino);
 	if (fd < 0 && f->fd >= 0)
 		fd = -errno;
+	trusted = fd >= 0 && calib_worker_trusted(fd);
+	if (t->nknown < KNOWN_MAX) {
+		k = &t->known[t->nknown++];
+	} else if (!(k = known_room(t, trusted))) {
+		if (!t->known_full_said)
+			fprintf(stderr, "ecap-rec: tls: %s: skipped, %u libssl files known and none "
+				"to forget\n", f->path, KNOWN_MAX);
+		t->known_full_said = true;
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	k->dev = f->dev;
+	k->ino = f->ino;
+	k->attached = false;
+	k->failed = true; /* until a calibration is under way or done */
+	k->trusted = trusted;
 	if (fd < 0) {
 		fprintf(stderr, "ecap-rec: tls: %s: cannot open, skipped: %s\n", f->path,
 			strerror(-fd));
 		t->st.libs_failed++;
 		return 0;
 	}
+	if (t->nlibs >= OSSL_LIBS_MAX) {
+		fprintf(stderr, "ecap-rec: tls: %s: skipped, already watching %u libraries\n",
+			f->path, OSSL_LIBS_MAX);
+		t->st.libs_failed++;
+		close(fd);
+		return 0;
+	}
 	if (t->calib) {
-		rc = calib_worker_submit(t->calib, fd, f->path, f->dev, f->ino);
+		k->failed = false; /* under way: not to be forgotten */
+		rc = calib_worker_submit(t->calib, fd, f->path, f->dev, f->ino, trusted);
 		if (rc < 0) {
+			k->failed = true;
 			fprintf(stderr, "ecap-rec: tls: %s: cannot calibrate, skipped: %s\n",
 				f->path, strerror(-rc));
 			t->st.libs_failed++;

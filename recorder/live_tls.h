@@ -112,6 +112,7 @@ void live_tls_set_exe_fn(struct live_tls *t, live_tls_exe_fn fn, void *ctx);
 struct live_tls_stats {
 	uint32_t libs_attached;   /* libraries with uprobes attached */
 	uint32_t libs_failed;     /* libraries reported and skipped */
+	uint32_t libs_forgotten;  /* libraries given up on and forgotten for another (table full) */
 	uint64_t events;          /* ring buffer events read */
 	uint64_t secrets;         /* secrets handed over (after dedupe) */
 	uint64_t duplicates;      /* secrets, or a handshake's secrets, seen before (client and

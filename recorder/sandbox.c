@@ -9,8 +9,9 @@
  * set-up and calls the function under seccomp. Each of A and B has RLIMIT_CPU and arms its own
  * SIGKILL timer on wall time, so the caller can always wait for A without having to signal a
  * process of another uid. The bound that matters is CPU time: a child starved of the CPU (a
- * busy host, sanitizers) is not killed for being slow; the wall-clock bound, many times longer,
- * ends one that waits without using the CPU (a sleep, a futex that never comes).
+ * busy host, sanitizers) is not killed for being slow. One that waits without using the CPU
+ * (a sleep, a futex that never comes) is killed by the caller after SANDBOX_IDLE_MS of such
+ * waits (sandbox_idle.h), and the wall-clock bound, many times longer, is the last resort.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,6 +39,7 @@
 #include <sys/capability.h>
 
 #include "sandbox.h"
+#include "sandbox_idle.h"
 
 #define FD_FIRST 3
 #define ADDRESS_SPACE (4ull << 30) /* dlmopen'ed libcrypto, its heap, our tracking tables */
@@ -362,9 +364,20 @@ static int look_ms(uint64_t deadline, uint64_t t)
 	return deadline - t < GIVE_UP_LOOK_MS ? (int)(deadline - t) : (int)GIVE_UP_LOOK_MS;
 }
 
-/* Reads both pipes until they close or time is up; bytes beyond each cap are discarded. */
+/* Whether the child has been idle for its bound: then res says so. */
+static bool idle_out(struct sandbox_idle *idle, struct sandbox_result *res, uint64_t t)
+{
+	if (sandbox_idle_sample(idle, t) < SANDBOX_IDLE_MS)
+		return false;
+	res->timed_out = true;
+	res->idle = true;
+	return true;
+}
+
+/* Reads both pipes until they close or time is up (the deadline, the idle bound); bytes
+ * beyond each cap are discarded. */
 static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_max,
-		       uint64_t timeout_ms)
+		       uint64_t timeout_ms, struct sandbox_idle *idle)
 {
 	uint64_t deadline = now_ms() + timeout_ms, t;
 	struct pollfd p[2] = { { .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN } };
@@ -379,7 +392,7 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 			res->timed_out = true;
 			break;
 		}
-		if (sandbox_give_up) {
+		if (sandbox_give_up || idle_out(idle, res, t)) {
 			res->timed_out = true;
 			break;
 		}
@@ -417,13 +430,16 @@ static void read_pipes(int out, int err, struct sandbox_result *res, size_t out_
 /*
  * Waits for the child A to end. Its pipes closed, it is most often gone or going; but without
  * namespaces A itself runs the library, which may close them and live on (a sleep, a spin):
- * it is killed once the caller gives it up or the deadline passes (*killed set), and killed
- * again every KILLER_MS while it is still there (kill_child's process, a process of the
- * sandbox's user, may have been stopped before its kill by another of that user). 0 with
- * *status, or -errno.
+ * it is killed once the caller gives it up, the deadline passes or it has been idle for its
+ * bound (res->timed_out set), and killed again every KILLER_MS while it is still there
+ * (kill_child's process, a process of the sandbox's user, may have been stopped before its
+ * kill by another of that user). 0 with res->status, or -errno.
  */
-static int wait_child(pid_t pid, uint64_t deadline, bool *killed, int *status)
+static int wait_child(pid_t pid, uint64_t deadline, struct sandbox_idle *idle,
+		      struct sandbox_result *res)
 {
+	bool *killed = &res->timed_out;
+	int *status = &res->status;
 	uint64_t next_kill = now_ms() + KILLER_MS, t;
 	unsigned pause_ms = 1;
 	pid_t r;
@@ -437,7 +453,8 @@ static int wait_child(pid_t pid, uint64_t deadline, bool *killed, int *status)
 		if (r != 0)
 			continue;
 		t = now_ms();
-		if (*killed ? t >= next_kill : (sandbox_give_up || t >= deadline)) {
+		if (*killed ? t >= next_kill
+			    : (sandbox_give_up || t >= deadline || idle_out(idle, res, t))) {
 			kill_child(pid);
 			*killed = true;
 			next_kill = now_ms() + KILLER_MS;
@@ -452,6 +469,7 @@ int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, 
 		unsigned cpu_ms, struct sandbox_result *res)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, rc;
+	struct sandbox_idle idle;
 	uint64_t deadline;
 	pid_t pid;
 
@@ -475,15 +493,16 @@ int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, 
 		child(fn, arg, out[1], err[1], fds, nfds, cpu_ms);
 	close(out[1]);
 	close(err[1]);
+	sandbox_idle_start(&idle, pid, now_ms());
 	deadline = now_ms() + wall_ms(cpu_ms) + 1000;
-	read_pipes(out[0], err[0], res, out_max, deadline - now_ms());
+	read_pipes(out[0], err[0], res, out_max, deadline - now_ms(), &idle);
 	close(out[0]);
 	close(err[0]);
 	/* The child's own SIGKILL timers end it within its bounds whatever it does; kill is a
 	 * shortcut, and the way to give it up (sandbox_give_up) before them. */
 	if (res->timed_out)
 		kill_child(pid);
-	rc = wait_child(pid, deadline, &res->timed_out, &res->status);
+	rc = wait_child(pid, deadline, &idle, res);
 	if (rc < 0)
 		goto fail_closed;
 	return 0;
@@ -510,7 +529,10 @@ const char *sandbox_describe(const struct sandbox_result *res, char *buf, size_t
 {
 	int sig;
 
-	if (res->timed_out) {
+	if (res->idle) {
+		snprintf(buf, len, "timed out: %u s neither running nor waiting for a CPU",
+			 SANDBOX_IDLE_MS / 1000);
+	} else if (res->timed_out) {
 		snprintf(buf, len, "timed out");
 	} else if (WIFSIGNALED(res->status)) {
 		sig = WTERMSIG(res->status);

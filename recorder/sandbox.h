@@ -18,7 +18,11 @@
  *     drops the user namespace's capabilities and bounding set as well;
  *   - is sent SIGKILL (which nothing can catch) when its CPU time is used up (RLIMIT_CPU:
  *     cpu_ms, in whole seconds rounded up) or, SANDBOX_WALL_PER_CPU times later, its
- *     wall-clock time (a timer: a child that waits without using the CPU);
+ *     wall-clock time (a timer);
+ *   - is killed by the caller once its processes have spent SANDBOX_IDLE_MS in all neither on
+ *     a CPU nor waiting for one (sandbox_idle.h: a sleep, a futex or a read that never comes),
+ *     so that a child that waits without working ends within seconds, and one starved of the
+ *     CPU (on a run queue) still has its CPU bound;
  *   - clears its environment; sets PR_SET_NO_NEW_PRIVS;
  *   - installs a seccomp filter (libseccomp) that kills the process on any system call not
  *     needed to load a library and run an in-memory handshake: no socket, connect, execve,
@@ -40,10 +44,14 @@
 /* The wall-clock bound, as a multiple of the CPU bound (at least 10 s): a child that gets a
  * twentieth of a CPU still ends by its work or its CPU bound. */
 #define SANDBOX_WALL_PER_CPU 20
+/* The idle bound: wall time in all that the child's processes neither ran nor waited to run.
+ * A calibration runs on the CPU but for the reads of its files (a disk's wait counts here). */
+#define SANDBOX_IDLE_MS 5000u
 
 struct sandbox_result {
 	int status;                   /* waitpid() status of the child */
 	bool timed_out;
+	bool idle;                    /* timed out by the idle bound (SANDBOX_IDLE_MS) */
 	char *out;                    /* its stdout, NUL-terminated (malloc'ed; free it) */
 	size_t out_len;
 	char err[SANDBOX_ERR_MAX + 1]; /* its stderr, NUL-terminated */
@@ -54,6 +62,7 @@ struct sandbox_result {
  * its answer on stdout and returns 0 (exit status 0) or not (exit status 1). Returns 0 with
  * *res filled once the child has ended (whatever it did), or a negative errno when it could not
  * be started. cpu_ms bounds the CPU time of each of the child's processes, set-up included;
+ * SANDBOX_IDLE_MS the time they spend neither on a CPU nor waiting for one; and
  * SANDBOX_WALL_PER_CPU * cpu_ms (at least 10 s) its whole life. The caller waits that long at
  * most: call it off any thread that must not wait (live_tls.c calibrates on a thread of its own).
  */

@@ -30,7 +30,8 @@
 struct launcher_reply {
 	int32_t status;
 	uint8_t timed_out;
-	uint8_t pad[3];
+	uint8_t idle;
+	uint8_t pad[2];
 	uint32_t out_len;
 	uint32_t err_len;
 };
@@ -126,7 +127,8 @@ static void send_reply(int s, const struct sandbox_result *res, int rc)
 {
 	static char buf[MSG_MAX];
 	struct launcher_reply r = { .status = rc < 0 ? rc : res->status,
-				    .timed_out = rc < 0 ? 0 : res->timed_out };
+				    .timed_out = rc < 0 ? 0 : res->timed_out,
+				    .idle = rc < 0 ? 0 : res->idle };
 	size_t err_len = rc < 0 ? 0 : strlen(res->err);
 
 	r.out_len = rc < 0 ? 0 : (uint32_t)res->out_len;
@@ -315,6 +317,7 @@ static int exchange(int sock, const int *fds, unsigned nfds, struct sandbox_resu
 	memset(res, 0, sizeof(*res));
 	res->status = r.status;
 	res->timed_out = r.timed_out != 0;
+	res->idle = r.idle != 0;
 	res->out = malloc(r.out_len + 1);
 	if (!res->out) {
 		free(buf);

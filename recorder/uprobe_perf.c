@@ -16,22 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "small_file.h"
 #include "uprobe_attach.h"
-
-static int read_sysfs(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -EINVAL;
-	buf[n] = '\0';
-	return 0;
-}
 
 int uprobe_perf_open(int fd, uint64_t offset, bool retprobe)
 {
@@ -40,11 +26,11 @@ int uprobe_perf_open(int fd, uint64_t offset, bool retprobe)
 	unsigned bit = 0;
 	int type, pfd;
 
-	if (read_sysfs("/sys/bus/event_source/devices/uprobe/type", buf, sizeof(buf)) < 0 ||
+	if (small_file_read("/sys/bus/event_source/devices/uprobe/type", buf, sizeof(buf)) < 0 ||
 	    sscanf(buf, "%d", &type) != 1)
 		return -EOPNOTSUPP;
 	if (retprobe &&
-	    (read_sysfs("/sys/bus/event_source/devices/uprobe/format/retprobe", buf,
+	    (small_file_read("/sys/bus/event_source/devices/uprobe/format/retprobe", buf,
 			sizeof(buf)) < 0 ||
 	     sscanf(buf, "config:%u", &bit) != 1 || bit > 63))
 		return -EOPNOTSUPP;

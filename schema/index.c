@@ -160,7 +160,9 @@ struct recent_session {
  * chunks of a flow's sessions are gathered here too (cover_sessions). An open-addressing
  * table that doubles at half full, from AGG_SLOTS_MIN slots: a transaction of a second of a
  * few curl clients gathers tens of flows, whose random slots in a larger first table each
- * touched a page of their own. */
+ * touched a page of their own. A chunk's slots are had before it is gathered (agg_reserve);
+ * when that memory cannot be had, its totals are written at once, flow by flow (totals_now):
+ * the same rows, more statements, counted (index_totals_now_chunks). */
 #define AGG_SLOTS_MIN 256u /* 14 KiB */
 struct flow_agg {
 	uint64_t flow_id;       /* 0: empty slot */
@@ -228,7 +230,13 @@ struct index {
 	uint8_t *iface_known;
 	uint32_t *iface_new;
 	size_t n_iface_new, cap_iface_new;
+	uint64_t totals_now_chunks;     /* chunks whose totals had no slots (totals_now) */
 };
+
+uint64_t index_totals_now_chunks(const struct index *ix)
+{
+	return ix->totals_now_chunks;
+}
 
 sqlite3 *index_db(struct index *ix)
 {
@@ -914,6 +922,38 @@ static int new_row_runs(struct index *ix, const struct flow_agg *a, size_t *off,
 	return err;
 }
 
+/* The totals a (its flow, packets, bytes, first_ns, last_ns, first_chunk, last_chunk) added
+ * to its flow's row, with the chunk runs runs[0..len) (NULL: none, the list stays); a flow
+ * without a row loses its sessions. */
+static int totals_update(struct index *ix, const struct flow_agg *a, const uint8_t *runs,
+			 size_t len)
+{
+	sqlite3_stmt *st;
+	int err = stmt(ix, ST_FLOWSTAT, &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
+	sqlite3_bind_int64(st, 2, (int64_t)a->packets);
+	sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
+	/* a slot of a session's chunk alone has no packets, so no first_ns */
+	sqlite3_bind_int64(st, 4, a->first_ns == UINT64_MAX ? INT64_MAX : (int64_t)a->first_ns);
+	sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
+	sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
+	sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
+	if (runs) /* else ?8 is NULL: no packets, the list stays */
+		sqlite3_bind_blob(st, 8, len ? (const void *)runs : "", (int)len, SQLITE_STATIC);
+	if ((err = step(ix, ST_FLOWSTAT)) || sqlite3_changes(ix->db))
+		return err;
+	/* No row: retention deleted the flow while these packets or sessions were in the open
+	 * chunk (or its record was lost with a chunk on a full disk). Its sessions go, as with
+	 * the flow (index.sql); a rebuild, which has no record of it either, does the same. */
+	if (!(err = stmt(ix, ST_FLOW_GONE, &st))) {
+		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
+		err = step(ix, ST_FLOW_GONE);
+	}
+	return err;
+}
+
 static int flush_aggregates(struct index *ix)
 {
 	int err = 0;
@@ -921,41 +961,47 @@ static int flush_aggregates(struct index *ix)
 		struct flow_agg *a = &ix->agg[ix->agg_list[k]];
 		if (a->first_chunk == UINT64_MAX)
 			continue;
-		sqlite3_stmt *st;
-		if ((err = stmt(ix, ST_FLOWSTAT, &st)))
-			break;
-		sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
-		sqlite3_bind_int64(st, 2, (int64_t)a->packets);
-		sqlite3_bind_int64(st, 3, (int64_t)a->bytes);
-		/* a slot of a session's chunk alone has no packets, so no first_ns */
-		sqlite3_bind_int64(st, 4, a->first_ns == UINT64_MAX ? INT64_MAX
-								    : (int64_t)a->first_ns);
-		sqlite3_bind_int64(st, 5, (int64_t)a->last_ns);
-		sqlite3_bind_int64(st, 6, (int64_t)a->first_chunk);
-		sqlite3_bind_int64(st, 7, (int64_t)a->last_chunk);
-		if (a->run_first) { /* else ?8 is NULL: no packets, the list stays */
-			buf_reset(&ix->runs_blob);
-			if ((err = pending_encode(ix, a, &ix->runs_blob))) {
-				sqlite3_clear_bindings(st);
-				break;
-			}
-			sqlite3_bind_blob(st, 8, ix->runs_blob.len ? (const void *)ix->runs_blob.data
-								   : "", (int)ix->runs_blob.len,
-					  SQLITE_STATIC);
-		}
-		if ((err = step(ix, ST_FLOWSTAT)) || sqlite3_changes(ix->db))
+		if (!a->run_first) {
+			err = totals_update(ix, a, NULL, 0);
 			continue;
-		/* No row: retention deleted the flow while these packets or sessions were in the
-		 * open chunk (or its record was lost with a chunk on a full disk). Its sessions
-		 * go, as with the flow (index.sql); a rebuild, which has no record of it either,
-		 * does the same. */
-		if (!(err = stmt(ix, ST_FLOW_GONE, &st))) {
-			sqlite3_bind_int64(st, 1, (int64_t)a->flow_id);
-			err = step(ix, ST_FLOW_GONE);
 		}
+		buf_reset(&ix->runs_blob);
+		if (!(err = pending_encode(ix, a, &ix->runs_blob)))
+			err = totals_update(ix, a, ix->runs_blob.data, ix->runs_blob.len);
 	}
 	agg_clear(ix);
 	ix->runs_n = 1;
+	return err;
+}
+
+/*
+ * Chunk m's flow totals and its sessions' chunks written now, one UPDATE per flow statistic
+ * and per session, for a chunk whose slots could not be had (agg_reserve): what its slots
+ * would have added at the commit (flush_aggregates), in more statements; nothing is left
+ * out. Called after the chunk's rows: a flow with packets here has its row by then (its record
+ * comes before its first packet of the segment, store_flow_epoch; a session's after its
+ * flow's packets). No memory is taken: the run of this chunk is encoded on the stack.
+ */
+static int totals_now(struct index *ix, const struct chunk_meta *m)
+{
+	uint8_t run[32];
+	int err = 0;
+	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
+		const struct chunkmeta_flowstat *fs = &m->flowstats[i];
+		struct flow_agg a = { .flow_id = fs->flow_id, .packets = fs->packets,
+				      .bytes = fs->bytes, .first_ns = fs->first_ns,
+				      .last_ns = fs->last_ns, .first_chunk = m->id,
+				      .last_chunk = m->id };
+		struct buf b = { .data = run, .cap = sizeof(run) };
+		uint64_t next = 0;
+		if (!(err = idruns_put(&b, &next, m->id, m->id)))
+			err = totals_update(ix, &a, b.data, b.len);
+	}
+	for (size_t i = 0; i < m->n_sessions && !err; i++) {
+		struct flow_agg a = { .flow_id = m->sessions[i].flow_id, .first_ns = UINT64_MAX,
+				      .first_chunk = m->id, .last_chunk = m->id };
+		err = totals_update(ix, &a, NULL, 0);
+	}
 	return err;
 }
 
@@ -1038,6 +1084,34 @@ static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
 		ix->agg_list[ix->agg_used++] = (uint32_t)i;
 	}
 	return &ix->agg[i];
+}
+
+/*
+ * The slots and runs chunk m may take (a slot per flow statistic and per session, a run per
+ * flow statistic), had before anything of it is gathered, so that gathering cannot fail
+ * half-way. 0, or -ENOMEM when that memory cannot be had: then the chunk's totals are written
+ * at once (totals_now), the table as it was.
+ */
+static int agg_reserve(struct index *ix, const struct chunk_meta *m)
+{
+	size_t want = ix->agg_used + m->n_flowstats + m->n_sessions;
+	while ((want + 1) * 2 > ix->agg_cap)
+		if (ix->agg_cap >= (SIZE_MAX >> 8) || agg_grow(ix))
+			return -ENOMEM;
+	size_t runs = (ix->runs_n ? ix->runs_n : 1) + m->n_flowstats;
+	if (runs >= UINT32_MAX)
+		return -ENOMEM;
+	if (runs > ix->runs_cap) {
+		size_t ncap = ix->runs_cap ? ix->runs_cap : 4096;
+		while (ncap < runs)
+			ncap *= 2;
+		struct pending_run *p = realloc(ix->runs, ncap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ix->runs = p;
+		ix->runs_cap = ncap;
+	}
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -1766,11 +1840,15 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 
 	for (size_t i = 0; i < m->n_ifaces && !err; i++)
 		err = add_iface(ix, &m->ifaces[i]);
-	for (size_t i = 0; i < m->n_flowstats && !err; i++) {
+	/* no memory for the slots: the totals written at once, after the rows (totals_now) */
+	bool now = agg_reserve(ix, m) < 0;
+	if (now)
+		ix->totals_now_chunks++;
+	for (size_t i = 0; i < m->n_flowstats && !err && !now; i++) {
 		const struct chunkmeta_flowstat *fs = &m->flowstats[i];
 		struct flow_agg *a = agg_slot(ix, fs->flow_id);
 		if (!a)
-			return -ENOMEM;
+			return -ENOMEM; /* reserved: cannot be */
 		a->packets += fs->packets;
 		a->bytes += fs->bytes;
 		if (fs->first_ns < a->first_ns)
@@ -1783,7 +1861,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 			a->last_chunk = m->id;
 		err = agg_add_chunk(ix, a, m->id);
 	}
-	if (!err)
+	if (!err && !now)
 		err = cover_sessions(ix, m);
 	owner_ranges_reset(&ix->owners);
 	if (!err)
@@ -1798,6 +1876,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		err = add_container(ix, &m->containers[i]);
 	if (!err)
 		err = add_sessions(ix, m);
+	if (!err && now)
+		err = totals_now(ix, m);
 	ix->near_secrets = 0;
 	if (!err && n_secrets)
 		err = add_secrets(ix, m->id, secrets, n_secrets, may_repeat);

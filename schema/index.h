@@ -53,6 +53,9 @@ int index_rollback(struct index *ix);
  * indexed only once; the writer, which checked them before writing, passes false. */
 int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct tls_secret *secrets,
 		    size_t n_secrets, bool may_repeat);
+/* How many chunks had their flow totals written at once, one statement per flow, because the
+ * memory to gather them for the commit could not be had (the rows are the same). */
+uint64_t index_totals_now_chunks(const struct index *ix);
 int index_set_segment(struct index *ix, uint32_t id, uint64_t bytes, bool sealed);
 int index_mark_segment_deleting(struct index *ix, uint32_t id);
 /* Remove a segment's chunks that end beyond keep_below, and everything that hangs only on

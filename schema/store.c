@@ -674,6 +674,12 @@ int store_commit_txn(struct store *s)
 	}
 	s->txn_open = false;
 	s->last_commit_mono = s->now_mono;
+	uint64_t now_chunks = index_totals_now_chunks(s->ix);
+	if (now_chunks != s->totals_now_said) {
+		store_notice(s, "no memory to gather flow totals: %llu chunks in all had theirs "
+			     "written flow by flow (nothing lost)", (unsigned long long)now_chunks);
+		s->totals_now_said = now_chunks;
+	}
 	return 0;
 }
 

@@ -80,6 +80,7 @@ struct store {
 	bool age_closed;                /* a chunk closed by its age waits for its commit */
 	int unsynced_fd;                /* a sealed segment whose bytes still need fdatasync */
 	uint64_t last_commit_mono;
+	uint64_t totals_now_said;       /* index_totals_now_chunks() when last noticed */
 	uint64_t last_retention_mono;
 	uint64_t last_optimize_mono;
 	bool full;                      /* the last chunk found the disk full (drop_when_full) */

@@ -25,6 +25,10 @@
 #include "elf.h"
 
 #define SHNUM_MAX 4096u
+/* The section names' table read at open: SHNUM_MAX names of 255 bytes and their NULs. Real
+ * ones hold a few hundred bytes; a planted file could claim up to TLS_ELF_SECTION_MAX, read
+ * into memory at each open of it. */
+#define SHSTR_MAX (SHNUM_MAX * 256u)
 #define STR_SEARCH_CHUNK (1u << 20)
 
 static int in_file(const struct tls_elf *e, uint64_t off, uint64_t len)
@@ -127,6 +131,8 @@ int tls_elf_open(int fd, struct tls_elf *e)
 	sh = e->shdr + 64ull * stridx;
 	stroff = le64_load(sh + 24);
 	strsz = le64_load(sh + 32);
+	if (strsz > SHSTR_MAX)
+		goto bad;
 	e->shstr = read_new(e, stroff, strsz);
 	if (!e->shstr)
 		goto bad;

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # calib_off_loop.sh - a calibration never holds the recorder's loop. A "libssl.so.3" whose
-# constructor never returns (tests/unit/planted_libssl.c, mode 4: it sleeps for ever) is
+# constructor never returns (tests/unit/planted_libssl.c, mode 5: it spins 15 s, then sleeps) is
 # mapped by a process after the start; the rescan (every 10 s) finds it and calibrates it in
 # the sandbox, on the calibration thread. While that calibration runs (its sandboxed child
 # is there, under the calibration launcher), a UDP datagram sent then is in the index (a
@@ -9,7 +9,7 @@
 # for its 30 s bound, and so would the stop). In a network namespace of its own.
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
-planted_sleeper caliboff
+planted_calibration caliboff 5
 PORT=$(free_port)
 rec_start rec.log -i lo --store "$T/store" --container-api none "udp port $PORT"
 tls_watching rec.log || skip "no TLS probe could be loaded: no calibration here"

@@ -399,7 +399,7 @@ socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'while calibrating', ('
 
 # while_calibrating STORE PORT SANDBOX LIBRARY: while the sandboxed calibration SANDBOX of the
 # planted LIBRARY runs, a datagram to PORT is in STORE's index within 10 s (recorded while it
-# went on, not after it: its bound is 30 s of CPU, 10 min); then SIGTERM ends ecap-rec
+# went on, not after it: mode 5 spins 15 s, then the idle bound ends it); then SIGTERM ends ecap-rec
 # ($REC_PID, log rec.log) within 10 s, the sandbox with it, and LIBRARY was never probed.
 while_calibrating() {
 	local ms stop t0
@@ -419,11 +419,12 @@ while_calibrating() {
 	return 0
 }
 
-# planted_sleeper NAME: the set-up of a test of a calibration that never ends, in a network
-# namespace of its own (in_own_netns NAME): $T/lib/libssl.so.3, a copy of planted_libssl.c's
-# mode 4 (its constructor sleeps for ever), and $T the current directory.
-planted_sleeper() {
-	local planted="$ECAP_BUILD/tests/unit/planted_m4.so"
+# planted_calibration NAME MODE: the set-up of a test of a calibration that does not end by
+# itself, in a network namespace of its own (in_own_netns NAME): $T/lib/libssl.so.3, a copy of
+# planted_libssl.c's MODE (4: its constructor sleeps for ever; 5: it spins 15 s first), and
+# $T the current directory.
+planted_calibration() {
+	local planted="$ECAP_BUILD/tests/unit/planted_m$2.so"
 	need_live
 	need_cmd ip pgrep
 	[ -f "$planted" ] || skip "the planted libraries are not built"
@@ -431,4 +432,42 @@ planted_sleeper() {
 	cd "$T"
 	mkdir lib
 	cp "$planted" lib/libssl.so.3
+}
+
+# real_libssl_secrets PORT BOUND_S: an openssl s_server -www on 127.0.0.1:PORT with a libssl
+# of its own, $T/real/NAME (a copy of the system's libssl that openssl uses, mode 0644, root's:
+# a new file for ecap-rec to find by its rescan), and clients of it with that libssl, a TLS
+# session a second, until the secrets one of them wrote in its key log are in $T/store (BOUND_S
+# at most). REAL_LIBSSL: the copy's path; SECRETS_MS: ms from the server's start until then,
+# empty when they never came (after BOUND_S). Skips when openssl uses no shared libssl.
+real_libssl_secrets() {
+	local port=$1 bound=$2 sys server t0 i k cr
+	sys=$(ldd "$(command -v openssl)" | awk '$1 ~ /^libssl\.so/ { print $3 }')
+	[ -f "$sys" ] || skip "openssl does not use a shared libssl here"
+	mkdir -p "$T/real"
+	cp "$sys" "$T/real/"
+	chmod 0644 "$T/real/$(basename "$sys")"
+	REAL_LIBSSL="$T/real/$(basename "$sys")"
+	t0=$(date +%s%N)
+	LD_LIBRARY_PATH="$T/real" openssl s_server -www -accept "$port" -cert "$T/cert.pem" \
+		-key "$T/key.pem" -quiet >/dev/null 2>&1 &
+	server=$!
+	cleanup_pid "$server"
+	wait_port "$port"
+	grep -q "$REAL_LIBSSL" "/proc/$server/maps" || fail "the server did not load $REAL_LIBSSL"
+	SECRETS_MS=
+	for i in $(seq "$bound"); do
+		LD_LIBRARY_PATH="$T/real" openssl s_client -connect "127.0.0.1:$port" \
+			-keylogfile "$T/kl.$i" </dev/null >/dev/null 2>&1
+		store_keylog "$T/store" "$T/store.kl"
+		for k in "$T"/kl.*; do
+			cr=$(awk '$1 == "CLIENT_HANDSHAKE_TRAFFIC_SECRET" { print $2; exit }' "$k")
+			if [ -n "$cr" ] && grep -q "$cr" "$T/store.kl" 2>/dev/null; then
+				SECRETS_MS=$((($(date +%s%N) - t0) / 1000000))
+				return 0
+			fi
+		done
+		[ $((($(date +%s%N) - t0) / 1000000000)) -lt "$bound" ] || return 0
+		sleep 1
+	done
 }

@@ -10,8 +10,11 @@
  *   3  nothing in the constructor; built with -lssl, so that calibration finds every other
  *      symbol in the real libssl behind it: the exported functions below run, report, call
  *      the real ones, and SSL_CTX_new then tries the write of mode 0
- *   4  never return from the constructor (sleep for ever): a calibration that never ends
- *      (tests/live/calib_off_loop.sh)
+ *   4  never return from the constructor (sleep for ever): a calibration that waits without
+ *      working, ended by the sandbox's idle bound (tests/live/calib_sleeper_first.sh)
+ *   5  never return from the constructor: work (spin) for PLANTED_SPIN_S seconds of wall time,
+ *      then sleep for ever: a calibration that holds the calibration thread that long
+ *      (tests/live/calib_off_loop.sh, calib_start_off_loop.sh)
  * A report line is "planted: WHERE uid=U euid=E capeff=HEX capbnd=HEX nnp=N seccomp=N
  * shadow=yes|no".
  */
@@ -20,10 +23,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef PLANTED_MODE
 #define PLANTED_MODE 0
+#endif
+#ifndef PLANTED_SPIN_S
+#define PLANTED_SPIN_S 15
 #endif
 #ifndef PLANTED_MARKER
 #define PLANTED_MARKER "/tmp/ecap-planted-marker"
@@ -83,6 +90,11 @@ __attribute__((constructor)) static void planted_init(void)
 
 		execve("/bin/sh", argv, NULL);
 	} else if (PLANTED_MODE == 4) {
+		for (;;)
+			sleep(100);
+	} else if (PLANTED_MODE == 5) {
+		for (time_t t0 = time(NULL); time(NULL) - t0 < PLANTED_SPIN_S;)
+			;
 		for (;;)
 			sleep(100);
 	}

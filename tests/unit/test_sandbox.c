@@ -3,10 +3,10 @@
  * test_sandbox.c - the calibration sandbox (recorder/sandbox.h) and what goes through it:
  * forbidden system calls kill the child, it runs as nobody without capabilities under seccomp,
  * time and output are bounded (CPU time: a child that spins is stopped after its CPU bound
- * even when it shares its CPU, so its wall time runs longer; one that sleeps is stopped by the
- * wall-clock bound; a child given up is killed at once, even one without namespaces that
- * closed its pipes), a planted library (planted_libssl.c, built by meson in four
- * modes) is run only there, a library swapped at its path after it was opened is not the one
+ * even when it shares its CPU, so its wall time runs longer, and not taken for idle; one that
+ * sleeps, or naps between bursts of work, is stopped by the idle bound, with or without
+ * namespaces; a child given up is killed at once, even one without namespaces that closed its
+ * pipes), a planted library (planted_libssl.c, built by meson in six modes) is run only there, a library swapped at its path after it was opened is not the one
  * loaded, and the child's answer is parsed as hostile input. As root the uid and namespace
  * checks are strict; as another user the sandbox cannot change the uid and says so.
  */
@@ -266,19 +266,56 @@ static void test_cpu_bound(void **state)
 	assert_true(wall >= 1.5 * bound_ms / 1e3);
 }
 
+/* A child that sleeps in naps between short bursts of work (2 ms of CPU every 22 ms): a
+ * library that would stay under any bound of CPU time while it held the calibration. */
+static int do_nap(void *arg)
+{
+	struct timespec nap = { 0, 20 * 1000000L };
+	double t;
+
+	for (;;) {
+		for (t = now_s(); now_s() - t < 0.002;)
+			;
+		nanosleep(&nap, NULL);
+	}
+	return 0;
+}
+
+/* The CPU bound of a calibration (tls_calibrate.c): a wall-clock bound of 600 s. */
+#define CALIB_BOUND_MS 30000
+
+/* fn, which never ends and mostly waits, is ended by the idle bound: killed after about
+ * SANDBOX_IDLE_MS, not after its wall-clock bound (before the idle bound: 600 s). */
+static void assert_idle_bound(int (*fn)(void *), const char *what)
+{
+	struct sandbox_result res;
+	char how[128];
+	double t0 = now_s(), wall;
+
+	assert_int_equal(sandbox_run(fn, NULL, NULL, 0, 4096, CALIB_BOUND_MS, &res), 0);
+	wall = now_s() - t0;
+	print_message("%s: %s after %.2f s\n", what, sandbox_describe(&res, how, sizeof(how)),
+		      wall);
+	assert_true(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGKILL);
+	assert_true(res.timed_out && res.idle);
+	assert_non_null(strstr(how, "neither running nor waiting for a CPU"));
+	assert_true(wall >= SANDBOX_IDLE_MS / 1e3 - 0.2);
+	/* naps: idle 20 ms of every 22 ms, and the host's load */
+	assert_true(wall <= 2 * SANDBOX_IDLE_MS / 1e3 + 5);
+	sandbox_result_free(&res);
+}
+
 static void test_bounds(void **state)
 {
 	struct sandbox_result res;
-	double t0 = now_s();
 
-	/* a child that sleeps uses no CPU: the wall-clock bound (at least 10 s) ends it */
-	assert_int_equal(sandbox_run(do_hang, NULL, NULL, 0, 4096, 300, &res), 0);
-	assert_true(WIFSIGNALED(res.status) && WTERMSIG(res.status) == SIGKILL);
-	assert_true(now_s() - t0 >= 9.5);
-	sandbox_result_free(&res);
+	/* a child that sleeps uses no CPU, and does not wait for one: the idle bound ends it */
+	assert_idle_bound(do_hang, "sleeping child");
+	assert_idle_bound(do_nap, "napping child");
 	assert_int_equal(run(do_flood, NULL, &res), 0);
 	assert_int_equal(res.out_len, 4096);
 	assert_int_equal(strlen(res.out), 4096);
+	assert_false(res.timed_out);
 	sandbox_result_free(&res);
 }
 
@@ -295,53 +332,66 @@ static void give_up(int sig)
 	sandbox_give_up = 1;
 }
 
-/* The test below, in a process of its own: 0 when sandbox_run came back given up within 5 s,
- * else a code that says what went wrong. */
-static int give_up_without_ns(void)
+/* The tests below, in a process of their own, where the child gets no namespaces (a host that
+ * refuses them to unprivileged users, Ubuntu's AppArmor default): the child itself runs the
+ * function, which closes its stdout and stderr and sleeps. given_up: sandbox_give_up is set
+ * after 1 s, and sandbox_run must come back within 5 s; else it must come back by the idle
+ * bound (before it: the wall-clock bound, 600 s). 0, or a code that says what went wrong. */
+static int closed_pipes_without_ns(bool given_up)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	struct sigaction sa = { .sa_handler = give_up };
 	struct sandbox_result res;
 	double t0, wall;
 
-	/* no new user namespace for the child: a host that refuses them to unprivileged users
-	 * (Ubuntu's AppArmor default), where the child itself runs the function */
 	if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 0) < 0 ||
 	    seccomp_load(ctx) < 0)
 		return 10;
 	seccomp_release(ctx);
-	sigaction(SIGALRM, &sa, NULL);
-	alarm(1);
+	if (given_up) {
+		sigaction(SIGALRM, &sa, NULL);
+		alarm(1);
+	}
 	t0 = now_s();
-	/* a CPU bound of 1 s: a wall-clock bound of 20 s */
-	if (sandbox_run(do_close_and_hang, NULL, NULL, 0, 4096, 1000, &res) < 0)
+	/* given up: a CPU bound of 1 s, a wall-clock bound of 20 s */
+	if (sandbox_run(do_close_and_hang, NULL, NULL, 0, 4096, given_up ? 1000 : CALIB_BOUND_MS,
+			&res) < 0)
 		return 11;
 	wall = now_s() - t0;
-	fprintf(stderr, "given up after 1 s: back after %.2f s (stderr: %s)\n", wall, res.err);
+	fprintf(stderr, "%s: back after %.2f s (stderr: %s)\n",
+		given_up ? "given up after 1 s" : "idle", wall, res.err);
 	if (!strstr(res.err, "no namespaces"))
 		return 12;
-	if (wall > 5)
+	if (given_up ? wall > 5 : wall > 2 * SANDBOX_IDLE_MS / 1e3 + 5)
 		return 13;
 	if (!res.timed_out || !WIFSIGNALED(res.status) || WTERMSIG(res.status) != SIGKILL)
 		return 14;
+	if (res.idle == given_up)
+		return 15;
 	sandbox_result_free(&res);
 	return 0;
 }
 
-/* A child without namespaces that closes its stdout and stderr and lives on is still given up
- * at once (sandbox_give_up: the launcher's SIGTERM when the recorder stops), not waited for
- * until its wall-clock bound. */
-static void test_give_up_closed_pipes(void **state)
+static void run_closed_pipes_without_ns(bool given_up)
 {
 	int st;
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(give_up_without_ns());
+		_exit(closed_pipes_without_ns(given_up));
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* A child without namespaces that closes its stdout and stderr and lives on is still given up
+ * at once (sandbox_give_up: the launcher's SIGTERM when the recorder stops), not waited for
+ * until its wall-clock bound; and one not given up ends by the idle bound. */
+static void test_give_up_closed_pipes(void **state)
+{
+	run_closed_pipes_without_ns(true);
+	run_closed_pipes_without_ns(false);
 }
 
 /* A planted library given to calibration: it runs only in the sandbox and is killed there. */

@@ -161,6 +161,37 @@ static void test_elf_damaged(void **state)
 	assert_true(read > 0);
 }
 
+/* An ELF file whose section-name table claims 64 MiB (inside the file: a hole after the
+ * executable's bytes) is refused at open, not read into memory (before: read whole, as any
+ * section up to TLS_ELF_SECTION_MAX, at each open of the file). */
+static void test_elf_huge_section_names(void **state)
+{
+	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int fd = memfd_create("elf", MFD_CLOEXEC);
+	uint64_t shoff, size, big = 64ull << 20;
+	uint16_t stridx;
+	struct tls_elf e;
+	uint8_t *img;
+
+	(void)state;
+	assert_true(self >= 0 && fd >= 0);
+	size = (uint64_t)lseek(self, 0, SEEK_END);
+	img = malloc(size);
+	assert_non_null(img);
+	assert_int_equal(pread(self, img, size, 0), (ssize_t)size);
+	close(self);
+	memcpy(&shoff, img + 40, 8);
+	memcpy(&stridx, img + 62, 2);
+	assert_true(stridx != 0 && shoff + 64ull * stridx + 40 <= size);
+	memcpy(img + shoff + 64ull * stridx + 24, &size, 8); /* sh_offset: the hole */
+	memcpy(img + shoff + 64ull * stridx + 32, &big, 8);  /* sh_size */
+	assert_int_equal(write(fd, img, size), (ssize_t)size);
+	assert_int_equal(ftruncate(fd, (off_t)(size + big)), 0);
+	free(img);
+	assert_int_equal(tls_elf_open(fd, &e), -ENOEXEC);
+	close(fd);
+}
+
 /* The undamaged executable: read, its symbols found, and not a TLS library. */
 static void test_elf_self(void **state)
 {
@@ -263,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_decode_lengths),
 		cmocka_unit_test(test_elf_self),
 		cmocka_unit_test(test_elf_damaged),
+		cmocka_unit_test(test_elf_huge_section_names),
 		cmocka_unit_test(test_elf_tables_read_once),
 	};
 

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * test_totals_no_memory.c - a flow's totals when the memory to gather them for the commit
+ * cannot be had (schema/index.c: agg_reserve, totals_now). The table of the flows' slots is
+ * refused through a wrapped calloc (-Wl,--wrap=calloc): every table, or every one past the
+ * first (256 slots). The chunks of two transactions (records, packets of a flow in several
+ * chunks, sessions in a chunk without their flow's packets) must be indexed all the same, and
+ * leave the same rows as an index that had the memory: the flows' totals and chunk lists (what
+ * an export reads to find a flow's packets), the chunks, the sessions. Before, index_add_chunk
+ * failed with -ENOMEM, and the store cut the chunk off and counted its packets lost.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "test_flow.h"
+#include "tmp_store.h"
+
+#define FLOWS 2000u /* far beyond the first table's 127 flows (it doubles at half full) */
+#define SLOT_SIZE 64 /* sizeof(struct flow_agg) in index.c */
+
+/* While refusing, a calloc of more than refuse_above slots of SLOT_SIZE bytes fails. */
+static bool refusing;
+static size_t refuse_above;
+static unsigned refused;
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size)
+{
+	if (refusing && size == SLOT_SIZE && n > refuse_above) {
+		refused++;
+		return NULL;
+	}
+	return __real_calloc(n, size);
+}
+
+/* Session i's client_random: i in its first bytes. */
+static void random_of(uint32_t i, uint8_t cr[32])
+{
+	memset(cr, 0xa5, 32);
+	memcpy(cr, &i, sizeof(i));
+}
+
+/* Chunk id: records of flows [rec_lo, rec_hi), 1 + id packets of every step-th flow from 1,
+ * and a session on every sess_step-th flow from 1 (0: none). */
+static void add_chunk(struct index *ix, uint64_t id, uint32_t rec_lo, uint32_t rec_hi,
+		      uint32_t step, uint32_t sess_step)
+{
+	struct flow_record *flows = calloc(FLOWS, sizeof(*flows));
+	struct chunkmeta_flowstat *st = calloc(FLOWS, sizeof(*st));
+	struct chunkmeta_session *ss = calloc(FLOWS, sizeof(*ss));
+	struct chunk_meta m = { .id = id, .first_ns = 1000000 * id, .last_ns = 1000000 * id + 999,
+				.packets = 1, .segment = 1, .offset = 100 * (id - 1),
+				.length = 100 };
+	assert_true(flows && st && ss);
+	for (uint32_t i = rec_lo; i < rec_hi; i++)
+		flows[m.n_flows++] = test_flow(i);
+	for (uint32_t i = 1; step && i <= FLOWS; i += step)
+		st[m.n_flowstats++] = (struct chunkmeta_flowstat){
+			.flow_id = i, .packets = 1 + id, .bytes = 100 * (1 + id),
+			.first_ns = 1000000 * id + i, .last_ns = 1000000 * id + 2 * i };
+	for (uint32_t i = 1; sess_step && i <= FLOWS; i += sess_step) {
+		ss[m.n_sessions].flow_id = i;
+		random_of(i, ss[m.n_sessions++].client_random);
+	}
+	m.flows = flows;
+	m.flowstats = st;
+	m.sessions = ss;
+	refusing = true;
+	int err = index_add_chunk(ix, &m, NULL, 0, false);
+	refusing = false;
+	assert_int_equal(err, 0);
+	free(flows);
+	free(st);
+	free(ss);
+}
+
+/* What a user of the index sees of the flows, chunks and sessions, as one text (malloc'ed). */
+static char *dump(struct index *ix)
+{
+	static const char *const sql =
+		"SELECT (SELECT group_concat(r, ';') FROM (SELECT id || ',' || packets || ',' || "
+		"bytes || ',' || first_ns || ',' || last_ns || ',' || first_chunk || ',' || "
+		"last_chunk || ',' || quote(chunk_runs) || ',' || quote(client_random) AS r FROM "
+		"flows ORDER BY id)) || '|' || (SELECT group_concat(r, ';') FROM (SELECT id || ',' "
+		"|| packets || ',' || quote(flows) AS r FROM chunks ORDER BY id)) || '|' || "
+		"(SELECT count(*) FROM tls_sessions_extra)";
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(index_db(ix), sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	char *s = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	assert_non_null(s);
+	return s;
+}
+
+/* The two transactions, into a new index in dir (refusing tables past `above` slots when
+ * refuse): its dump. */
+static char *index_them(const char *dir, bool refuse, size_t above, uint64_t *now_chunks)
+{
+	struct index *ix;
+	char err[256], path[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, refuse ? "refused.db" : "had.db");
+	assert_int_equal(index_open(path, true, true, &ix, err, sizeof(err)), 0);
+	refuse_above = refuse ? above : SIZE_MAX;
+	assert_int_equal(index_begin(ix), 0);
+	/* the records and packets of every flow, and sessions on every 7th */
+	add_chunk(ix, 1, 1, FLOWS + 1, 1, 7);
+	/* packets of every 3rd flow, sessions on every 5th (mostly flows without packets here) */
+	add_chunk(ix, 2, 0, 0, 3, 5);
+	/* a flow's record again (it has one), and packets of every 2nd flow after a gap */
+	add_chunk(ix, 5, 10, 11, 2, 0);
+	assert_int_equal(index_commit(ix), 0);
+	assert_int_equal(index_begin(ix), 0);
+	add_chunk(ix, 6, 0, 0, 1, 0);
+	add_chunk(ix, 7, 0, 0, 11, 13);
+	/* a chunk small enough for the first table: packets of every 50th flow */
+	add_chunk(ix, 8, 0, 0, 50, 0);
+	assert_int_equal(index_commit(ix), 0);
+	*now_chunks = index_totals_now_chunks(ix);
+	char *d = dump(ix);
+	index_close(ix);
+	return d;
+}
+
+static void test_no_memory_to_gather(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t had_now, none_now, first_now;
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	char *had = index_them(f->dir, false, 0, &had_now);
+	assert_int_equal(had_now, 0);
+	/* a flow's totals are there: flow 1 has 2 + 3 + 6 + 7 + 8 + 9 packets, in chunks 1, 2, 5-8 */
+	assert_non_null(strstr(had, "1,35,3500,"));
+
+	refused = 0;
+	char *none = index_them(f->dir, true, 0, &none_now);
+	print_message("no table at all: %u tables refused, %llu chunks written flow by flow\n",
+		      refused, (unsigned long long)none_now);
+	assert_true(refused > 0);
+	assert_int_equal(none_now, 6);
+	assert_string_equal(none, had);
+	free(none);
+
+	char path[128];
+	snprintf(path, sizeof(path), "%s/refused.db", f->dir);
+	assert_int_equal(unlink(path), 0);
+	refused = 0;
+	char *first = index_them(f->dir, true, 256, &first_now);
+	print_message("no table past the first: %u tables refused, %llu chunks written flow by "
+		      "flow\n", refused, (unsigned long long)first_now);
+	assert_true(refused > 0);
+	assert_int_equal(first_now, 5); /* all but chunk 8 */
+	assert_string_equal(first, had);
+	free(first);
+	free(had);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_no_memory_to_gather, tmp_store_setup,
+						tmp_store_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
