@@ -10,9 +10,14 @@
  * The write, when the segment could be opened for direct I/O: the frames are gathered, 2 MiB
  * at a time, into an aligned staging buffer; the chunk's whole 4 KiB pages go to the disk
  * with O_DIRECT, and its partial first and last pages (shared with the chunks beside it)
- * through the page cache. This spares the page cache's per-page work and the writeback that
- * a buffered write makes the group commit's fdatasync do; the bytes in the file are the
- * same, so nothing that reads segments knows. Otherwise: one pwritev of the frames in pieces
+ * through the page cache. The first is not partial when the chunk before it was this
+ * writer's: the writer keeps the bytes of its last partial page and writes that page again
+ * whole, directly, with the new chunk's first bytes (a chunk of a second: two pwrites, and
+ * one page for the commit's fdatasync to write back, instead of three and two). This spares
+ * the page cache's per-page work and the writeback that a buffered write makes the group
+ * commit's fdatasync do; the bytes in the file are the same (the page written again holds
+ * what it held, as its writeback did before), so nothing that reads segments knows, and a
+ * crash finds what it would have. Otherwise: one pwritev of the frames in pieces
  * (blocks stored as is are written from the builder's buffer), then sync_file_range() to
  * start writeback early.
  */
@@ -53,6 +58,13 @@ struct chunk_writer {
 	struct iovec *iov;          /* both frames in pieces, for pwritev */
 	size_t iov_cap;
 	uint8_t *stage;             /* CHUNK_WRITER_STAGE bytes on the way to a direct write */
+	/* The last direct write's partial last page: the file's bytes [tail_end - tail_len,
+	 * tail_end) of segment tail_seg (tail_len 0: none known). The next chunk, which starts
+	 * at tail_end, writes that page again whole with its own first bytes, directly. */
+	uint32_t tail_seg;
+	uint64_t tail_end;
+	size_t tail_len;
+	uint8_t tail[CHUNK_WRITER_DIO_ALIGN];
 };
 
 int chunk_writer_open_direct(int dirfd, const char *name)
@@ -147,7 +159,10 @@ int chunk_writer_prepare(struct chunk_writer *w, size_t chunk_bytes)
 
 /* The frames (cnt pieces in w->iov, len bytes) at the job's offset, through the staging
  * buffer: file byte x sits at stage + (x - base), base being page-aligned, and every full
- * stage goes out as a whole. */
+ * stage goes out as a whole. A chunk that starts inside the page where the writer's last
+ * direct write ended starts its write at that page (w->tail: the bytes already there, the
+ * same again), so that it goes out whole and directly: a partial page through the page cache
+ * is one more write, and one more for the commit's fdatasync to make. */
 static int write_direct(struct chunk_writer *w, struct chunk_job *j, int cnt, size_t len)
 {
 	uint64_t off = j->offset, end = off + len;
@@ -155,6 +170,14 @@ static int write_direct(struct chunk_writer *w, struct chunk_job *j, int cnt, si
 	int err = chunk_writer_stage(w);
 	if (err)
 		return err;
+	bool have_tail = w->tail_len && w->tail_seg == j->segment && w->tail_end == off &&
+			 off - base == w->tail_len;
+	w->tail_len = 0; /* known again only once this write succeeds */
+	size_t again = have_tail ? (size_t)(off - base) : 0;
+	if (have_tail) {
+		memcpy(w->stage, w->tail, again);
+		off = base;
+	}
 	for (int i = 0; i < cnt && !err; i++) {
 		const uint8_t *src = w->iov[i].iov_base;
 		size_t n = w->iov[i].iov_len;
@@ -175,6 +198,15 @@ static int write_direct(struct chunk_writer *w, struct chunk_job *j, int cnt, si
 	if (!err && at > base) {
 		uint64_t lo = base > off ? base : off;
 		err = write_range(j, w->stage + (lo - base), lo, end);
+	}
+	j->direct = j->direct > again ? j->direct - again : 0; /* the chunk's own bytes */
+	size_t part = (size_t)(end % CHUNK_WRITER_DIO_ALIGN);
+	/* the last page's bytes are all in the stage: this write's, or the tail's before them */
+	if (!err && part && end - part >= (base > off ? base : off)) {
+		memcpy(w->tail, w->stage + (end - part - base), part);
+		w->tail_seg = j->segment;
+		w->tail_end = end;
+		w->tail_len = part;
 	}
 	return err;
 }

@@ -31,9 +31,10 @@ static inline void noise_store_options(struct store_options *o, bool buffered)
 	o->sync_writer = true;
 }
 
-/* Writes the packets; *ws gets the writer's counts. */
-static inline void noise_store_write(const char *dir, const struct store_options *o,
-				     struct store_stats *ws)
+/* Writes packets [from, to) (a store reopened: its writer goes on at the segment's end);
+ * *ws gets the writer's counts. */
+static inline void noise_store_write_range(const char *dir, const struct store_options *o,
+					   struct store_stats *ws, uint32_t from, uint32_t to)
 {
 	struct store *s;
 	assert_int_equal(store_open(dir, STORE_WRITE, o, &s), 0);
@@ -42,12 +43,14 @@ static inline void noise_store_write(const char *dir, const struct store_options
 	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	uint8_t data[1400];
-	for (uint32_t i = 0; i < NOISE_PACKETS; i++) {
+	for (uint32_t i = 0; i < to; i++) {
 		uint32_t len = i % 97 == 0 ? 61 : sizeof(data);
 		for (uint32_t k = 0; k < len; k += 8) {
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			memcpy(data + k, &x, len - k < 8 ? len - k : 8);
 		}
+		if (i < from)
+			continue; /* the generator's state as it was at packet `from` */
 		struct ecap_packet p = { .ts_ns = NOISE_T0 + i * 1000ull, .iface = ifid,
 					 .caplen = len, .origlen = len, .data = data };
 		assert_int_equal(store_append_packet(s, &p), 0);
@@ -57,6 +60,12 @@ static inline void noise_store_write(const char *dir, const struct store_options
 	assert_int_equal(store_sync(s), 0);
 	store_writer_stats(s, ws);
 	assert_int_equal(store_close(s), 0);
+}
+
+static inline void noise_store_write(const char *dir, const struct store_options *o,
+				     struct store_stats *ws)
+{
+	noise_store_write_range(dir, o, ws, 0, NOISE_PACKETS);
 }
 
 static inline char *noise_read_file(const char *path, size_t *len)

@@ -27,10 +27,23 @@
 #include "store.h"
 #include "tmp_store.h"
 
-enum fault { NONE, EINTR_EVERY_3RD, SHORT_PAGES, SHORT_PART, REFUSE_3RD, NO_SPACE_4TH };
+enum fault { NONE, EINTR_EVERY_3RD, SHORT_PAGES, SHORT_PART, REFUSE_3RD, NO_SPACE_4TH, COUNT };
 
 static enum fault fault;
 static unsigned long direct_calls, faults;
+/* COUNT: the writes to segment files through the page cache (no O_DIRECT) */
+static unsigned long buffered_calls;
+
+static bool is_segment(int fd)
+{
+	char path[64], name[256];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(path, name, sizeof(name) - 1);
+	if (n < 0)
+		return false;
+	name[n] = 0;
+	return strstr(name, "/seg-") != NULL;
+}
 
 ssize_t __real_pwrite64(int fd, const void *p, size_t n, off_t off);
 ssize_t __wrap_pwrite64(int fd, const void *p, size_t n, off_t off);
@@ -38,6 +51,8 @@ ssize_t __wrap_pwrite64(int fd, const void *p, size_t n, off_t off);
 ssize_t __wrap_pwrite64(int fd, const void *p, size_t n, off_t off)
 {
 	int fl = fcntl(fd, F_GETFL);
+	if (fault == COUNT && fl >= 0 && !(fl & O_DIRECT) && is_segment(fd))
+		buffered_calls++;
 	if (fl < 0 || !(fl & O_DIRECT) || fault == NONE)
 		return __real_pwrite64(fd, p, n, off);
 	direct_calls++;
@@ -84,6 +99,7 @@ ssize_t __wrap_pwrite64(int fd, const void *p, size_t n, off_t off)
 		}
 		break;
 	case NONE:
+	case COUNT:
 		break;
 	}
 	return __real_pwrite64(fd, p, n, off);
@@ -175,6 +191,55 @@ static void test_no_space(void **state)
 	store_close(s);
 }
 
+/* Small chunks one after the other, each ending inside a page (as the recorder's chunk of a
+ * second does): each goes to the disk directly from the page where the one before it ended,
+ * its bytes before it there written again with it, so that only its own last partial page
+ * goes through the page cache (one write per chunk, not two), and the segments hold the same
+ * bytes as a store written through the page cache. The store is written in two sessions: the
+ * second's writer, which did not write the page where the segment ends, writes that page's
+ * bytes through the page cache as before, and knows them only after its first chunk. */
+static void test_small_chunks_start_on_the_last_page(void **state)
+{
+	struct fixture *f = *state;
+	char other[sizeof(f->dir) + 8];
+	struct store_options o;
+	struct store_stats direct, buffered, first;
+	const uint32_t half = 14001; /* the second session syncs after its first packet */
+	unsetenv("ECAP_BUFFERED_WRITES");
+	snprintf(other, sizeof(other), "%s-buf", f->dir);
+	fault = NONE;
+	noise_store_options(&o, true);
+	o.chunk_bytes = 40000;
+	noise_store_write_range(other, &o, &first, 0, half);
+	noise_store_write_range(other, &o, &buffered, half, NOISE_PACKETS);
+	buffered.chunks += first.chunks;
+	fault = COUNT;
+	direct_calls = buffered_calls = 0;
+	noise_store_options(&o, false);
+	o.chunk_bytes = 40000;
+	noise_store_write_range(f->dir, &o, &first, 0, half);
+	noise_store_write_range(f->dir, &o, &direct, half, NOISE_PACKETS);
+	direct.chunks += first.chunks;
+	direct.bytes_direct += first.bytes_direct;
+	direct.bytes_stored += first.bytes_stored;
+	fault = NONE;
+	if (direct_calls == 0) {
+		fprintf(stderr, "direct I/O is not offered under /tmp: nothing to count\n");
+		skip();
+	}
+	assert_true(direct.chunks > 500);
+	assert_int_equal(direct.chunks, buffered.chunks);
+	/* one partial last page per chunk at most, and the partial first page of the second
+	 * session's first chunk (the chain file, where a segment's seal goes, is not counted) */
+	assert_true(buffered_calls <= direct.chunks + 1);
+	assert_true(direct_calls >= direct.chunks - 2 * noise_same_segments(f->dir, other));
+	assert_true(direct.bytes_direct <= direct.bytes_stored);
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	fclose(devnull);
+	remove_dir(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +251,8 @@ int main(void)
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_refused, tmp_store_setup, tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_no_space, tmp_store_setup, tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_small_chunks_start_on_the_last_page,
+						tmp_store_setup, tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
