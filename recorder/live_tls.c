@@ -812,8 +812,12 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 		add_path(t, sys);
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
 		add_path(t, opt->libssl[i]);
-	live_tls_find_mapped(rescan_one, t);
+	/* the key-log probes first: their marks of the processes whose mappings change are
+	 * attached before this look at every process's libssl, so that the first 10 s rescan
+	 * need visit only the processes marked since (live_keylog_all_looked) */
 	live_keylog_start(t->quiet, &t->kl_rb, keylog_emit, t, &t->kl);
+	if (live_tls_find_mapped(rescan_one, t) == 0)
+		live_keylog_all_looked(t->kl);
 	if (t->kl_rb) {
 		/* a wait on the OpenSSL ring (live_tls_fd, live_tls_poll) wakes for the key-log
 		 * ring too: its epoll set holds the other's (ring 0 is processed for it: the
@@ -945,6 +949,10 @@ void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st)
 	st->libs_attached += probed;
 	st->libs_failed += failed;
 	st->lost += live_keylog_lost(t->kl);
+	struct live_keylog_rescans r;
+	live_keylog_rescan_stats(t->kl, &r);
+	st->rescans = r.rescans;
+	st->rescan_visits = r.visits;
 }
 
 void live_tls_set_asleep(struct live_tls *t, bool asleep)
