@@ -19,12 +19,6 @@
  *            busy host (a build runs thousands a second) cost the recorder almost no wakeup
  *            and no work. Such a naming record carries the path when bpf/exe_path.h can
  *            build it for certain, and then wakes nobody (read at the next poll, no /proc).
- *   kl_maps_unlock, kl_fork  tp_btf/mmap_lock_released (a write lock of the process's own
- *            mm: its mappings may have changed) and tp_btf/sched_process_fork (kprobes or
- *            fentry on the mmap and mprotect hooks would fire less often, but many kernels
- *            allow neither, this VM's among them): a byte per process (kl_dirty, by tgid) set when it may
- *            have mapped a file's code since user space looked, so that the 10 s rescan of
- *            /proc/PID/maps visits those processes only. Without them, it visits all.
  *   kl_self  tp_btf/task_rename: the recorder's own fs->root, once at its start (it renames
  *            itself to its own name), where exe_path.h stops as d_path() does.
  *
@@ -241,44 +235,5 @@ int BPF_PROG(kl_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	if (!x->name_len)
 		x->name[0] = '\0';
 	bpf_ringbuf_submit(x, x->name_len ? BPF_RB_NO_WAKEUP : BPF_RB_FORCE_WAKEUP);
-	return 0;
-}
-
-/* ---- kl_dirty: which processes the 10 s rescan must look at (tlslog.h) ---- */
-
-__u8 kl_dirty[KL_DIRTY_SLOTS];
-
-static __always_inline void mark_dirty(__u32 tgid)
-{
-	kl_dirty[tgid & (KL_DIRTY_SLOTS - 1)] = 1;
-}
-
-/*
- * A process's own mappings change only under its mmap_lock held for writing: mmap() (MAP_FIXED
- * too), mprotect(), shmat(), mremap(), the loader's maps at an exec, and brk() and munmap()
- * besides. Marked when that write lock is released, after the change, so that a rescan that
- * takes the mark reads what the change made. (A write lock downgraded to a read lock, which
- * this misses, is munmap()'s, brk()'s and mremap()'s when they shrink: they add no mapping.)
- * A lock of another process's mm (fork's copy, khugepaged) marks nobody: a new process is
- * marked by kl_fork. The tracepoint fires for read locks too (page faults that fall back to
- * the mmap_lock, /proc readers): one test and out.
- */
-SEC("tp_btf/mmap_lock_released")
-int BPF_PROG(kl_maps_unlock, struct mm_struct *mm, bool write)
-{
-	struct task_struct *me = bpf_get_current_task_btf();
-
-	if (write && mm == me->mm)
-		mark_dirty(bpf_get_current_pid_tgid() >> 32);
-	return 0;
-}
-
-/* A new process: it maps what its parent mapped, perhaps since the parent was last looked at,
- * and may outlive it (a daemon's fork). A new thread (same tgid) is no new process. */
-SEC("tp_btf/sched_process_fork")
-int BPF_PROG(kl_fork, struct task_struct *parent, struct task_struct *child)
-{
-	if (child->pid == child->tgid)
-		mark_dirty((__u32)child->tgid);
 	return 0;
 }

@@ -97,13 +97,6 @@ struct keylog_exec {
 	char name[KL_EXE_NAME_MAX]; /* the executable's path, NUL at name_len */
 };
 
-/* Processes whose mappings may have changed since user space last looked (kl_dirty): one byte
- * per slot, slot = tgid & (KL_DIRTY_SLOTS - 1), set by the probes when a process write-locks
- * its own mmap_lock (mmap, mprotect, ...) and for every new process (it inherits its parent's
- * mappings), cleared by user space before its rescan visits them. A slot shared by two
- * processes only costs a visit. */
-#define KL_DIRTY_SLOTS 65536u /* a power of 2 and of 8 */
-
 enum keylog_counter {
 	KL_CNT_EVENTS = 0,      /* secrets written */
 	KL_CNT_RING_FULL,       /* records lost: no room in the ring buffer */

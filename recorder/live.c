@@ -249,7 +249,7 @@ static void status_line(struct live *L, bool final)
 		live_tls_get_stats(L->tls, &ts);
 		if (ts.lost)
 			fprintf(stderr, ", %" PRIu64 " TLS secret records lost (ring full)", ts.lost);
-		/* the 10 s rescans visit the processes that may have mapped new code */
+		/* what the 10 s rescans of every process's maps cost, in processes visited */
 		if (final && ts.rescans)
 			fprintf(stderr, "; %" PRIu64 " rescan%s read %" PRIu64 " processes' maps",
 				ts.rescans, ts.rescans == 1 ? "" : "s", ts.rescan_visits);

@@ -75,12 +75,6 @@ struct live_keylog {
 	bool no_query;                    /* the kernel has no PROCMAP_QUERY: rescans read text */
 	uint32_t self_pid;                /* ours: a rescan looks at it until own_scanned says */
 	uint8_t own_scanned;              /* 1: a rescan looked at our maps; 2: one with a line_fn */
-	/* kl_dirty (bpf/tlslog.h): with its two probes attached, a rescan visits only the
-	 * processes marked since the last, once a rescan of its kind has visited them all */
-	struct bpf_link *dirty_links[2];
-	bool dirty_on;
-	uint8_t full_done;                /* 1: a rescan without a line_fn visited all; 2: with */
-	uint64_t visit[KL_DIRTY_SLOTS / 64]; /* this rescan's: the slots taken from kl_dirty */
 	struct live_keylog_rescans rescans;
 	char maps_buf[64 * 1024];         /* stdio's buffer for /proc/PID/maps */
 };
@@ -535,46 +529,25 @@ static void consider_deleted_exe(struct live_keylog *k, const char *pid,
 	close(fd);
 }
 
-/* pid's kl_dirty slot set again: a rescan could not finish with it (or it wants another look),
- * so the next rescan visits it as every rescan did before kl_dirty. */
-static void mark_again(struct live_keylog *k, uint32_t pid)
-{
-	if (k->dirty_on)
-		__atomic_store_n(&k->skel->bss->kl_dirty[pid & (KL_DIRTY_SLOTS - 1)], 1,
-				 __ATOMIC_RELAXED);
-}
-
-/* An error that says the process is gone (nothing to look at again). */
-static bool gone(int err)
-{
-	return err == ENOENT || err == ESRCH;
-}
-
 /*
  * A rescan of pid by PROCMAP_QUERY: its executable file mappings only, as numbers; the name is
  * asked (and line_fn given the mapping) only for a file no rescan has named yet, or whose
  * line_fn wanted another look. What scan_pid() does with the text otherwise: a file not seen
  * is looked at through /proc/PID/map_files. Returns -ENOTTY when the kernel has no such query
- * (nothing was done), else the number of executable file mappings the process has. What it
- * must look at again (a failure other than the process's end, a file not looked at, a name
- * line_fn wants again, a deleted file) marks pid for the next rescan.
+ * (nothing was done), else the number of executable file mappings the process has.
  */
-static int rescan_pid_query(struct live_keylog *k, const char *pid, uint32_t npid,
-			    live_keylog_maps_fn line_fn, void *ctx)
+static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_maps_fn line_fn,
+			    void *ctx)
 {
 	char path[128], name[PATH_MAX];
 	struct proc_maps_line ml;
 	uint64_t addr = 0;
 	int fd, rc, mappings = 0;
-	bool again = false;
 
 	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (!gone(errno))
-			mark_again(k, npid);
+	if (fd < 0)
 		return 0;
-	}
 	while ((rc = proc_maps_query_exec(fd, &addr, &ml)) == 1) {
 		struct seen_file *s = seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode,
 						NULL);
@@ -583,68 +556,26 @@ static int rescan_pid_query(struct live_keylog *k, const char *pid, uint32_t npi
 		mappings++;
 		if (s && s->named)
 			continue;
-		rc = proc_maps_query_name(fd, ml.start, name, sizeof(name));
-		if (rc < 0 || name[0] != '/') {
-			/* a name longer than PATH_MAX, or none, stays so */
-			again |= rc < 0 && !gone(-rc) && rc != -ENAMETOOLONG && rc != -E2BIG;
+		if (proc_maps_query_name(fd, ml.start, name, sizeof(name)) < 0 || name[0] != '/')
 			continue;
-		}
 		ml.path = name;
 		done = line_fn && line_fn(ctx, pid, &ml);
-		again |= line_fn && !done;
 		if (strstr(name, " (deleted)")) {
 			if (!s)
 				consider_deleted_exe(k, pid, &ml);
-			again = true; /* named by what it was: asked again next time */
-			continue;
+			continue; /* named by what it was: asked again next time */
 		}
 		if (!s) {
 			snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid,
 				 (unsigned long long)ml.start, (unsigned long long)ml.end);
 			consider_path(k, path, name);
 			s = seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode, NULL);
-			again |= !s;
 		}
 		if (s && done)
 			s->named = 1;
 	}
 	close(fd);
-	if (rc == -ENOTTY)
-		return rc;
-	if (again || (rc < 0 && !gone(-rc)))
-		mark_again(k, npid);
-	return mappings;
-}
-
-/* The slots kl_dirty holds now into k->visit, each cleared there before its process is visited
- * (a mapping made after the clear marks it again for the next rescan). */
-static void take_dirty(struct live_keylog *k)
-{
-	uint64_t *w = (uint64_t *)k->skel->bss->kl_dirty;
-
-	_Static_assert(KL_DIRTY_SLOTS % 64 == 0, "whole words");
-	for (size_t i = 0; i < KL_DIRTY_SLOTS / 64; i++) {
-		uint64_t bits = 0;
-
-		for (size_t j = 0; j < 8; j++) {
-			uint64_t v = __atomic_load_n(&w[8 * i + j], __ATOMIC_RELAXED);
-
-			if (!v)
-				continue;
-			v = __atomic_exchange_n(&w[8 * i + j], 0, __ATOMIC_ACQ_REL);
-			for (unsigned b = 0; b < 8; b++)
-				if ((v >> (8 * b)) & 0xff)
-					bits |= 1ull << (8 * j + b);
-		}
-		k->visit[i] = bits;
-	}
-}
-
-static bool to_visit(const struct live_keylog *k, uint32_t pid)
-{
-	uint32_t slot = pid & (KL_DIRTY_SLOTS - 1);
-
-	return (k->visit[slot / 64] >> (slot % 64)) & 1;
+	return rc == -ENOTTY ? rc : mappings;
 }
 
 /* A /proc entry's pid (decimal, 1..INT32_MAX), or 0. */
@@ -662,8 +593,6 @@ static uint32_t pid_of(const char *name)
 
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
 {
-	uint8_t kind = line_fn ? 2 : 1;
-	bool all = !k->dirty_on || k->no_query || !(k->full_done & kind);
 	struct dirent *de;
 	DIR *d = opendir("/proc");
 	uint32_t pid;
@@ -671,16 +600,11 @@ void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void
 
 	if (!d)
 		return;
-	if (k->dirty_on)
-		take_dirty(k);
 	k->rescans.rescans++;
-	k->rescans.full += all;
 	kthread_set_prune(&k->kthreads);
 	while ((de = readdir(d))) {
 		pid = pid_of(de->d_name);
 		if (!pid || kthread_set_has(&k->kthreads, pid))
-			continue;
-		if (!all && !to_visit(k, pid))
 			continue;
 		/*
 		 * Our own maps change only by what we load, and we load no TLS library after the
@@ -695,7 +619,7 @@ void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void
 		}
 		k->rescans.visits++;
 		if (!k->no_query) {
-			n = rescan_pid_query(k, de->d_name, pid, line_fn, ctx);
+			n = rescan_pid_query(k, de->d_name, line_fn, ctx);
 			if (n == -ENOTTY)
 				k->no_query = true;
 			else if (n == 0 && kthread_set_consider(&k->kthreads, pid) < 0)
@@ -705,14 +629,6 @@ void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void
 			scan_pid(k, de->d_name, false, line_fn, ctx);
 	}
 	closedir(d);
-	if (all && k->dirty_on && !k->no_query)
-		k->full_done |= kind;
-}
-
-void live_keylog_all_looked(struct live_keylog *k)
-{
-	if (k && k->dirty_on && !k->no_query)
-		k->full_done |= 2;
 }
 
 void live_keylog_rescan_stats(const struct live_keylog *k, struct live_keylog_rescans *out)
@@ -768,12 +684,6 @@ static struct tlslog_bpf *open_and_load(void)
 		return NULL;
 	if (libbpf_find_vmlinux_btf_id("task_rename", BPF_TRACE_RAW_TP) < 0)
 		bpf_program__set_autoload(skel->progs.kl_self, false);
-	/* the rescan's marks (attach_dirty()): both or none */
-	if (libbpf_find_vmlinux_btf_id("mmap_lock_released", BPF_TRACE_RAW_TP) < 0 ||
-	    libbpf_find_vmlinux_btf_id("sched_process_fork", BPF_TRACE_RAW_TP) < 0) {
-		bpf_program__set_autoload(skel->progs.kl_maps_unlock, false);
-		bpf_program__set_autoload(skel->progs.kl_fork, false);
-	}
 	rc = tlslog_bpf__load(skel);
 	if (rc < 0) {
 		tlslog_bpf__destroy(skel);
@@ -807,35 +717,6 @@ static void learn_own_root(struct live_keylog *k)
 	if (!k->quiet && !k->skel->bss->kl_root_dentry)
 		fprintf(stderr, "ecap-rec: tls: exec records carry no names here: programs are "
 			"named from /proc\n");
-}
-
-/*
- * The probes that mark the processes a rescan must visit (kl_dirty), attached before the start's
- * scans so that nothing mapped after them goes unmarked. Both or none: without them every
- * rescan visits every process, as before.
- */
-static void attach_dirty(struct live_keylog *k)
-{
-	struct bpf_program *p[2] = { k->skel->progs.kl_maps_unlock, k->skel->progs.kl_fork };
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		if (!bpf_program__autoload(p[i]))
-			break;
-		k->dirty_links[i] = bpf_program__attach(p[i]);
-		if (!k->dirty_links[i])
-			break;
-	}
-	k->dirty_on = i == 2 && k->skel->bss;
-	if (k->dirty_on)
-		return;
-	for (i = 0; i < 2; i++) {
-		bpf_link__destroy(k->dirty_links[i]);
-		k->dirty_links[i] = NULL;
-	}
-	if (!k->quiet)
-		fprintf(stderr, "ecap-rec: tls: no mmap_lock tracepoints: every 10 s rescan "
-			"reads every process's maps\n");
 }
 
 int live_keylog_start(bool quiet, struct ring_buffer **rb, live_keylog_fn fn, void *ctx,
@@ -882,7 +763,6 @@ int live_keylog_start(bool quiet, struct ring_buffer **rb, live_keylog_fn fn, vo
 	if (rc < 0)
 		fprintf(stderr, "ecap-rec: tls: key-log probes: no exec events (%s): programs "
 			"started later are found by the rescan only\n", strerror(-rc));
-	attach_dirty(k);
 	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		scan_dir(k, system_dirs[i], 1);
 	live_keylog_rescan(k, NULL, NULL);
@@ -939,8 +819,6 @@ void live_keylog_stop(struct live_keylog *k)
 	ring_pos_close(&k->pos);
 	kthread_set_free(&k->kthreads);
 	bpf_link__destroy(k->exec_link);
-	for (i = 0; i < 2; i++)
-		bpf_link__destroy(k->dirty_links[i]);
 	for (i = 0; i < KL_FILES_MAX; i++)
 		bpf_link__destroy(k->links[i]);
 	tlslog_bpf__destroy(k->skel);

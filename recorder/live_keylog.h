@@ -58,32 +58,20 @@ typedef void (*live_keylog_exe_fn)(void *ctx, uint32_t dev, uint64_t ino, uint64
 void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 
 /*
- * Looks at the running processes again for files not seen yet, so that one pass over the
+ * Looks at every running process again for files not seen yet, so that one pass over the
  * processes serves both kinds of probes (live_tls's libssl search): when line_fn is not NULL
  * it is given mappings of each process, parsed, with their path. Where the kernel answers
  * PROCMAP_QUERY (proc_maps_query.h), only executable file mappings, and those of a file only
  * until line_fn has returned true for it once (it wants no other look at that file, by
  * device and inode); else every line of /proc/PID/maps, whatever line_fn returns.
- * Which processes: all, the first time for each kind (with or without line_fn) and whenever
- * the probes of bpf/tlslog.h's kl_dirty are not attached; else only those that may have
- * mapped a file's code since the last rescan (an mmap() or mprotect() with PROT_EXEC, or a
- * new process), and those a rescan could not finish with (it marks them again).
  */
 struct proc_maps_line;
 typedef bool (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx);
 
-/*
- * Says that every process's mappings were looked at for line_fn's purpose since the start's
- * marks were attached (live_tls_find_mapped, after live_keylog_start): the first rescan with a
- * line_fn need not visit every process. Accepts NULL.
- */
-void live_keylog_all_looked(struct live_keylog *k);
-
-/* What the rescans did so far. */
+/* What the rescans did so far (the start's included). */
 struct live_keylog_rescans {
 	uint64_t rescans;       /* rescans run */
-	uint64_t full;          /* of which visited every process */
 	uint64_t visits;        /* processes whose mappings were read */
 };
 void live_keylog_rescan_stats(const struct live_keylog *k, struct live_keylog_rescans *out);

@@ -812,12 +812,8 @@ static int start(const struct live_options *opt, live_tls_secret_fn fn,
 		add_path(t, sys);
 	for (i = 0; i < opt->n_libssl && i < LIVE_LIBSSL_MAX; i++)
 		add_path(t, opt->libssl[i]);
-	/* the key-log probes first: their marks of the processes whose mappings change are
-	 * attached before this look at every process's libssl, so that the first 10 s rescan
-	 * need visit only the processes marked since (live_keylog_all_looked) */
+	live_tls_find_mapped(rescan_one, t);
 	live_keylog_start(t->quiet, &t->kl_rb, keylog_emit, t, &t->kl);
-	if (live_tls_find_mapped(rescan_one, t) == 0)
-		live_keylog_all_looked(t->kl);
 	if (t->kl_rb) {
 		/* a wait on the OpenSSL ring (live_tls_fd, live_tls_poll) wakes for the key-log
 		 * ring too: its epoll set holds the other's (ring 0 is processed for it: the
