@@ -60,10 +60,13 @@ void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 /*
  * Looks at every running process again for files not seen yet, so that one pass over the
  * processes serves both kinds of probes (live_tls's libssl search): when line_fn is not NULL
- * it is given mappings of each process, parsed, with their path. Where the kernel answers
- * PROCMAP_QUERY (proc_maps_query.h), only executable file mappings, and those of a file only
- * until line_fn has returned true for it once (it wants no other look at that file, by
- * device and inode); else every line of /proc/PID/maps, whatever line_fn returns.
+ * it is given mappings of each process, parsed, with their path. Where the kernel runs the
+ * task_vma BPF iterator (maps_iter.h: every process's executable file mappings, as numbers,
+ * in a few reads) or answers PROCMAP_QUERY (proc_maps_query.h: the same, one ioctl a mapping),
+ * only executable file mappings, and those of a file only until line_fn has returned true for
+ * it once (it wants no other look at that file, by device and inode); a name is asked of the
+ * process's /proc/PID/maps only then. Else every line of /proc/PID/maps, whatever line_fn
+ * returns.
  */
 struct proc_maps_line;
 typedef bool (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
