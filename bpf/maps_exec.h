@@ -14,7 +14,8 @@
 #endif
 
 struct maps_exec_rec {
-	__u32 tgid;             /* the process (initial pid namespace) */
+	__u32 tgid;             /* the process, as the initial pid namespace numbers it (as the
+				 * exec records do: ecap-rec reads /proc there) */
 	__u32 tid;              /* the task whose mm was walked */
 	__u64 start, end;       /* the mapping's range */
 	__u64 offset;           /* into the file, in bytes */
