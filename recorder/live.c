@@ -249,6 +249,10 @@ static void status_line(struct live *L, bool final)
 		live_tls_get_stats(L->tls, &ts);
 		if (ts.lost)
 			fprintf(stderr, ", %" PRIu64 " TLS secret records lost (ring full)", ts.lost);
+		/* what the 10 s rescans of every process's maps cost, in processes visited */
+		if (final && ts.rescans)
+			fprintf(stderr, "; %" PRIu64 " rescan%s read %" PRIu64 " processes' maps",
+				ts.rescans, ts.rescans == 1 ? "" : "s", ts.rescan_visits);
 	}
 	if (ps.nat_links)
 		fprintf(stderr, ", %" PRIu64 " flows linked through NAT", ps.nat_links);

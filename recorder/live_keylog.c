@@ -35,6 +35,7 @@
 #include "proc_info.h"
 #include "proc_maps.h"
 #include "proc_maps_query.h"
+#include "maps_iter.h"
 #include "uprobe_attach.h"
 #include "tls/lib.h"
 
@@ -75,6 +76,8 @@ struct live_keylog {
 	bool no_query;                    /* the kernel has no PROCMAP_QUERY: rescans read text */
 	uint32_t self_pid;                /* ours: a rescan looks at it until own_scanned says */
 	uint8_t own_scanned;              /* 1: a rescan looked at our maps; 2: one with a line_fn */
+	struct maps_iter *iter;           /* NULL: rescans walk /proc (maps_iter.h) */
+	struct live_keylog_rescans rescans;
 	char maps_buf[64 * 1024];         /* stdio's buffer for /proc/PID/maps */
 };
 
@@ -529,52 +532,124 @@ static void consider_deleted_exe(struct live_keylog *k, const char *pid,
 }
 
 /*
- * A rescan of pid by PROCMAP_QUERY: its executable file mappings only, as numbers; the name is
- * asked (and line_fn given the mapping) only for a file no rescan has named yet, or whose
- * line_fn wanted another look. What scan_pid() does with the text otherwise: a file not seen
- * is looked at through /proc/PID/map_files. Returns -ENOTTY when the kernel has no such query
- * (nothing was done), else the number of executable file mappings the process has.
+ * One executable file mapping of pid met by a rescan (ml: numbers, path NULL): the name is
+ * asked by PROCMAP_QUERY on *maps_fd (pid's /proc/PID/maps, opened here at the first name
+ * asked when it is -1), and line_fn given the mapping, only for a file no rescan has named
+ * yet, or whose line_fn wanted another look. What scan_pid() does with the text otherwise: a
+ * file not seen is looked at through /proc/PID/map_files. The name is the mapping's at that
+ * address now: when another has taken its place since ml was read, every look checks the
+ * inode it opens (consider_fd() by what it opened, live_tls_find_line() against ml).
+ */
+static void rescan_mapping(struct live_keylog *k, const char *pid, struct proc_maps_line *ml,
+			   int *maps_fd, live_keylog_maps_fn line_fn, void *ctx)
+{
+	struct seen_file *s = seen_find(k, makedev(ml->major, ml->minor), (ino_t)ml->inode, NULL);
+	char path[128], name[PATH_MAX];
+	bool done;
+
+	if (s && s->named)
+		return;
+	if (*maps_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+		*maps_fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*maps_fd < 0)
+			return;
+	}
+	if (proc_maps_query_name(*maps_fd, ml->start, name, sizeof(name)) < 0 || name[0] != '/')
+		return;
+	ml->path = name;
+	done = line_fn && line_fn(ctx, pid, ml);
+	if (strstr(name, " (deleted)")) {
+		if (!s)
+			consider_deleted_exe(k, pid, ml);
+		return; /* named by what it was: asked again next time */
+	}
+	if (!s) {
+		snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid,
+			 (unsigned long long)ml->start, (unsigned long long)ml->end);
+		consider_path(k, path, name);
+		s = seen_find(k, makedev(ml->major, ml->minor), (ino_t)ml->inode, NULL);
+	}
+	if (s && done)
+		s->named = 1;
+}
+
+/*
+ * A rescan of pid by PROCMAP_QUERY: its executable file mappings only, as numbers, each as
+ * rescan_mapping() says. Returns -ENOTTY when the kernel has no such query (nothing was done),
+ * else the number of executable file mappings the process has.
  */
 static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_maps_fn line_fn,
 			    void *ctx)
 {
-	char path[128], name[PATH_MAX];
+	char path[128];
 	struct proc_maps_line ml;
 	uint64_t addr = 0;
 	int fd, rc, mappings = 0;
 
-	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	if (snprintf(path, sizeof(path), "/proc/%s/maps", pid) >= (int)sizeof(path))
+		return 0; /* not a pid */
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	while ((rc = proc_maps_query_exec(fd, &addr, &ml)) == 1) {
-		struct seen_file *s = seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode,
-						NULL);
-		bool done;
-
 		mappings++;
-		if (s && s->named)
-			continue;
-		if (proc_maps_query_name(fd, ml.start, name, sizeof(name)) < 0 || name[0] != '/')
-			continue;
-		ml.path = name;
-		done = line_fn && line_fn(ctx, pid, &ml);
-		if (strstr(name, " (deleted)")) {
-			if (!s)
-				consider_deleted_exe(k, pid, &ml);
-			continue; /* named by what it was: asked again next time */
-		}
-		if (!s) {
-			snprintf(path, sizeof(path), "/proc/%s/map_files/%llx-%llx", pid,
-				 (unsigned long long)ml.start, (unsigned long long)ml.end);
-			consider_path(k, path, name);
-			s = seen_find(k, makedev(ml.major, ml.minor), (ino_t)ml.inode, NULL);
-		}
-		if (s && done)
-			s->named = 1;
+		rescan_mapping(k, pid, &ml, &fd, line_fn, ctx);
 	}
 	close(fd);
 	return rc == -ENOTTY ? rc : mappings;
+}
+
+/* A rescan through the BPF iterator (maps_iter.h): the process whose mappings come now. */
+struct iter_rescan {
+	struct live_keylog *k;
+	live_keylog_maps_fn line_fn;
+	void *ctx;
+	uint32_t pid;
+	char pid_s[16];
+	int maps_fd;        /* pid's /proc/PID/maps once a name was asked, else -1 */
+};
+
+static bool iter_mapping(void *arg, uint32_t pid, const struct proc_maps_line *m)
+{
+	struct iter_rescan *r = arg;
+	struct live_keylog *k = r->k;
+	struct proc_maps_line ml = *m;
+
+	if (pid != r->pid) {
+		if (r->maps_fd >= 0)
+			close(r->maps_fd);
+		r->maps_fd = -1;
+		r->pid = pid;
+		snprintf(r->pid_s, sizeof(r->pid_s), "%u", pid);
+		/* our own maps: as live_keylog_rescan() says */
+		if (pid == k->self_pid) {
+			if (k->own_scanned >= (r->line_fn ? 2 : 1))
+				return false;
+			k->own_scanned = r->line_fn ? 2 : 1;
+		}
+		k->rescans.visits++;
+	}
+	rescan_mapping(k, r->pid_s, &ml, &r->maps_fd, r->line_fn, r->ctx);
+	return true;
+}
+
+/* The rescan by the iterator; false when it could not be read (then /proc is walked). */
+static bool rescan_by_iter(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
+{
+	struct iter_rescan r = { .k = k, .line_fn = line_fn, .ctx = ctx, .maps_fd = -1 };
+	int n = maps_iter_read(k->iter, iter_mapping, &r);
+
+	if (r.maps_fd >= 0)
+		close(r.maps_fd);
+	if (n >= 0)
+		return true;
+	if (!k->quiet)
+		fprintf(stderr, "ecap-rec: tls: the maps iterator failed (%s): rescans read /proc\n",
+			strerror(-n));
+	maps_iter_close(k->iter);
+	k->iter = NULL;
+	return false;
 }
 
 /* A /proc entry's pid (decimal, 1..INT32_MAX), or 0. */
@@ -593,10 +668,14 @@ static uint32_t pid_of(const char *name)
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx)
 {
 	struct dirent *de;
-	DIR *d = opendir("/proc");
 	uint32_t pid;
+	DIR *d;
 	int n;
 
+	k->rescans.rescans++;
+	if (k->iter && rescan_by_iter(k, line_fn, ctx))
+		return;
+	d = opendir("/proc");
 	if (!d)
 		return;
 	kthread_set_prune(&k->kthreads);
@@ -615,6 +694,7 @@ void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void
 				continue;
 			k->own_scanned = line_fn ? 2 : 1;
 		}
+		k->rescans.visits++;
 		if (!k->no_query) {
 			n = rescan_pid_query(k, de->d_name, line_fn, ctx);
 			if (n == -ENOTTY)
@@ -626,6 +706,14 @@ void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void
 			scan_pid(k, de->d_name, false, line_fn, ctx);
 	}
 	closedir(d);
+}
+
+void live_keylog_rescan_stats(const struct live_keylog *k, struct live_keylog_rescans *out)
+{
+	if (k)
+		*out = k->rescans;
+	else
+		memset(out, 0, sizeof(*out));
 }
 
 /* ---- events ---- */
@@ -752,6 +840,11 @@ int live_keylog_start(bool quiet, struct ring_buffer **rb, live_keylog_fn fn, vo
 	if (rc < 0)
 		fprintf(stderr, "ecap-rec: tls: key-log probes: no exec events (%s): programs "
 			"started later are found by the rescan only\n", strerror(-rc));
+	/* not fatal: without the iterator, rescans walk /proc as before */
+	k->iter = maps_iter_open();
+	if (!k->iter && !quiet)
+		fprintf(stderr, "ecap-rec: tls: no maps iterator (%s): rescans read every "
+			"process's /proc/PID/maps\n", strerror(errno));
 	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++)
 		scan_dir(k, system_dirs[i], 1);
 	live_keylog_rescan(k, NULL, NULL);
@@ -806,6 +899,7 @@ void live_keylog_stop(struct live_keylog *k)
 	if (!k)
 		return;
 	ring_pos_close(&k->pos);
+	maps_iter_close(k->iter);
 	kthread_set_free(&k->kthreads);
 	bpf_link__destroy(k->exec_link);
 	for (i = 0; i < KL_FILES_MAX; i++)

@@ -60,14 +60,24 @@ void live_keylog_set_exe_fn(struct live_keylog *k, live_keylog_exe_fn fn);
 /*
  * Looks at every running process again for files not seen yet, so that one pass over the
  * processes serves both kinds of probes (live_tls's libssl search): when line_fn is not NULL
- * it is given mappings of each process, parsed, with their path. Where the kernel answers
- * PROCMAP_QUERY (proc_maps_query.h), only executable file mappings, and those of a file only
- * until line_fn has returned true for it once (it wants no other look at that file, by
- * device and inode); else every line of /proc/PID/maps, whatever line_fn returns.
+ * it is given mappings of each process, parsed, with their path. Where the kernel runs the
+ * task_vma BPF iterator (maps_iter.h: every process's executable file mappings, as numbers,
+ * in a few reads) or answers PROCMAP_QUERY (proc_maps_query.h: the same, one ioctl a mapping),
+ * only executable file mappings, and those of a file only until line_fn has returned true for
+ * it once (it wants no other look at that file, by device and inode); a name is asked of the
+ * process's /proc/PID/maps only then. Else every line of /proc/PID/maps, whatever line_fn
+ * returns.
  */
 struct proc_maps_line;
 typedef bool (*live_keylog_maps_fn)(void *ctx, const char *pid, const struct proc_maps_line *m);
 void live_keylog_rescan(struct live_keylog *k, live_keylog_maps_fn line_fn, void *ctx);
+
+/* What the rescans did so far (the start's included). */
+struct live_keylog_rescans {
+	uint64_t rescans;       /* rescans run */
+	uint64_t visits;        /* processes whose mappings were read */
+};
+void live_keylog_rescan_stats(const struct live_keylog *k, struct live_keylog_rescans *out);
 
 /* Files probed so far, and files that are a TLS library but could not be probed. */
 void live_keylog_counts(const struct live_keylog *k, uint32_t *probed, uint32_t *failed);

@@ -994,6 +994,10 @@ void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st)
 	st->libs_attached += probed;
 	st->libs_failed += failed;
 	st->lost += live_keylog_lost(t->kl);
+	struct live_keylog_rescans r;
+	live_keylog_rescan_stats(t->kl, &r);
+	st->rescans = r.rescans;
+	st->rescan_visits = r.visits;
 }
 
 void live_tls_set_asleep(struct live_tls *t, bool asleep)

@@ -119,6 +119,8 @@ struct live_tls_stats {
 				   * server of one session, ...) */
 	uint64_t zero_dropped;    /* all-zero or unusable secrets dropped */
 	uint64_t lost;            /* events the kernel side could not emit (ring buffer full) */
+	uint64_t rescans;         /* 10 s rescans of the processes' maps (live_keylog_rescan) */
+	uint64_t rescan_visits;   /* processes whose maps they read */
 };
 void live_tls_get_stats(const struct live_tls *t, struct live_tls_stats *st);
 

@@ -4,8 +4,8 @@
  * its open /proc/PID/maps (Linux 6.11+): the kernel hands over one mapping at a time, as
  * numbers, without writing the text of every line (the path of each mapping, which is most of
  * the cost of reading maps), and the name only of a mapping it is asked about. The rescans of
- * live_keylog.c read every process this way, and ask for the name of a file they have not
- * looked at yet only.
+ * live_keylog.c ask this way for the name of a file they have not looked at yet only, and read
+ * every process's mappings this way where the BPF iterator of maps_iter.h cannot run.
  *
  * What the kernel returns is taken within bounds: a name must fit the caller's buffer and end
  * in a NUL, and a mapping must move forward (end > start, past the last one).
