@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * owner_ranges.c - a chunk's flow owners, one entry per owner and run of its flow ids
- * (owner_ranges.h): appended per flow owner, then sorted and merged once per chunk.
+ * owner_ranges.c - a chunk's flow owners, one entry per group of owners and run of their
+ * flow ids (owner_ranges.h): appended per flow owner, then sorted and merged once per chunk.
  */
 #include "owner_ranges.h"
 
@@ -16,7 +16,8 @@ int owner_ranges_add(struct owner_ranges *o, uint64_t flow_id, const struct ecap
 	struct owner_range *r = chunkmeta_grow((void **)&o->v, &o->n, &o->cap, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->pid = p->pid;
+	r->pid = r->pid_last = p->pid;
+	r->group = false;
 	r->uid = p->uid;
 	r->netns = p->netns;
 	r->start_ns = p->start_ns;
@@ -32,25 +33,45 @@ static int cmp_u64(uint64_t a, uint64_t b)
 	return (a > b) - (a < b);
 }
 
-/* 0: one owner; else the order of two owners */
-static int owner_order(const struct owner_range *x, const struct owner_range *y)
+/* 0: one group (comm, uid, netns); else their order */
+static int group_order(const struct owner_range *x, const struct owner_range *y)
 {
-	int c = cmp_u64(x->pid, y->pid);
-	if (!c)
-		c = cmp_u64(x->start_ns, y->start_ns);
+	int c = memcmp(x->comm, y->comm, sizeof(x->comm));
 	if (!c)
 		c = cmp_u64(x->uid, y->uid);
-	if (!c)
-		c = cmp_u64(x->netns, y->netns);
-	return c ? c : memcmp(x->comm, y->comm, sizeof(x->comm));
+	return c ? c : cmp_u64(x->netns, y->netns);
 }
 
-/* by owner, then flow id */
+/* by group, then flow id, then process */
 static int cmp_owner(const void *a, const void *b)
 {
 	const struct owner_range *x = a, *y = b;
-	int c = owner_order(x, y);
-	return c ? c : cmp_u64(x->first_flow, y->first_flow);
+	int c = group_order(x, y);
+	if (!c)
+		c = cmp_u64(x->first_flow, y->first_flow);
+	if (!c)
+		c = cmp_u64(x->pid, y->pid);
+	return c ? c : cmp_u64(x->start_ns, y->start_ns);
+}
+
+/* Entry e (one owner's, as owner_ranges_add made it) into run r of its group, when its flow
+ * follows the run's and its pid keeps the group within OWNER_PID_SPAN: whether it did. */
+static bool join(struct owner_range *r, const struct owner_range *e)
+{
+	uint32_t lo = e->pid < r->pid ? e->pid : r->pid;
+	uint32_t hi = e->pid > r->pid_last ? e->pid : r->pid_last;
+	if (group_order(r, e) || e->first_flow > r->last_flow + OWNER_RUN_GAP ||
+	    hi - lo > OWNER_PID_SPAN)
+		return false;
+	if (r->group || e->pid != r->pid || e->start_ns != r->start_ns) {
+		r->group = true;
+		r->start_ns = 0;
+	}
+	r->pid = lo;
+	r->pid_last = hi;
+	if (e->last_flow > r->last_flow)
+		r->last_flow = e->last_flow;
+	return true;
 }
 
 void owner_ranges_merge(struct owner_ranges *o)
@@ -59,16 +80,9 @@ void owner_ranges_merge(struct owner_ranges *o)
 		return;
 	qsort(o->v, o->n, sizeof(*o->v), cmp_owner);
 	size_t out = 0;
-	for (size_t i = 1; i < o->n; i++) {
-		struct owner_range *last = &o->v[out];
-		if (!owner_order(last, &o->v[i]) &&
-		    o->v[i].first_flow <= last->last_flow + OWNER_RUN_GAP) {
-			if (o->v[i].last_flow > last->last_flow)
-				last->last_flow = o->v[i].last_flow;
-		} else {
+	for (size_t i = 1; i < o->n; i++)
+		if (!join(&o->v[out], &o->v[i]))
 			o->v[++out] = o->v[i];
-		}
-	}
 	o->n = out + 1;
 }
 
