@@ -36,6 +36,10 @@
  * --keep leaves the store in place (to measure an export of its sessions), instead of removing it.
  * --beacon N makes every Nth session's client one long-lived process (pid 3000, comm "beacon":
  * few flows spread over the whole store) instead of a new one, for timing selections by owner.
+ * --stime makes every session's client one long-lived process of the server's name (pid 3000,
+ * comm "openssl", as `openssl s_time` against `openssl s_server`): two owners of one name, uid
+ * and netns, too far apart in pid to share a row of owner_flows (index schema 11's groups),
+ * both in every flow.
  * --procs stores, as ecap-rec does for a new process (a curl per session), the record of each
  * new client process (store_put_process: exe, command line, cgroup, parent) before its flow:
  * the store's share of a new process per session. Off by default, so figures compare.
@@ -47,7 +51,8 @@
  * cost moves as the store grows, in one process under one load.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
- *                  [--keep] [--beacon N] [--source random|ring] [--procs [--pod]] [--every N]
+ *                  [--keep] [--beacon N | --stime] [--source random|ring] [--procs [--pod]]
+ *                  [--every N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -104,6 +109,7 @@ struct sim {
 	uint8_t *pool;                /* POOL_BYTES random bytes */
 	bool lookup;                  /* every report to store_put_secret() */
 	uint32_t beacon;              /* every beacon-th client is pid 3000; 0: none */
+	bool stime;                   /* --stime: pid 3000 is named as the server is */
 	bool ring;                    /* --source ring: slices in order */
 	size_t ring_at;               /* where the next one starts */
 	bool procs;                   /* --procs: a process record per new client */
@@ -148,7 +154,8 @@ static void make_flow(struct sim *m, struct flow_record *fr)
 		if (!side && m->beacon && m->n % m->beacon == 0)
 			p->pid = p->tid = 3000;
 		p->uid = p->gid = 0;
-		memcpy(p->comm, comms[side ? 1 : p->pid == 3000 ? 2 : 0], sizeof(p->comm));
+		memcpy(p->comm, comms[side || (p->pid == 3000 && m->stime) ? 1 :
+				      p->pid == 3000 ? 2 : 0], sizeof(p->comm));
 	}
 }
 
@@ -301,7 +308,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
-	bool lookup = false, keep = false, procs = false, pod = false;
+	bool lookup = false, keep = false, procs = false, pod = false, stime = false;
 	uint32_t beacon = 0, every = 0;
 	int c;
 	static const struct option longopts[] = {
@@ -312,6 +319,7 @@ int main(int argc, char **argv)
 		{ "lookup", no_argument, NULL, 'l' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "beacon", required_argument, NULL, 'b' },
+		{ "stime", no_argument, NULL, 'S' },
 		{ "source", required_argument, NULL, 'o' },
 		{ "procs", no_argument, NULL, 'P' },
 		{ "pod", no_argument, NULL, 'K' },
@@ -320,7 +328,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:PKe:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -339,6 +347,10 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			beacon = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		case 'S':
+			stime = true;
+			beacon = 1;
 			break;
 		case 'l':
 			lookup = true;
@@ -363,7 +375,8 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
-				"[--beacon N] [--source random|ring] [--procs [--pod]] [--every N]\n");
+				"[--beacon N | --stime] [--source random|ring] [--procs [--pod]] "
+				"[--every N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -382,6 +395,7 @@ int main(int argc, char **argv)
 	static struct sim m;
 	m.lookup = lookup;
 	m.beacon = beacon;
+	m.stime = stime;
 	m.ring = ring;
 	m.procs = procs;
 	m.pod = pod;
@@ -419,10 +433,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
-	printf("TLS sessions into the store%s%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
+	printf("TLS sessions into the store%s%s%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
 	       "session (%.1f in the kernel; %.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f; "
 	       "%.2f page faults per session\n",
-	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", n, rate, preload + n / 5, cpu / n * 1e6, sys / n * 1e6,
+	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", stime ? " (--stime)" : "", n, rate, preload + n / 5, cpu / n * 1e6, sys / n * 1e6,
 	       cpu, wall,
 	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all,
 	       (double)faults / n);
