@@ -42,33 +42,41 @@ static int group_order(const struct owner_range *x, const struct owner_range *y)
 	return c ? c : cmp_u64(x->netns, y->netns);
 }
 
-/* by group, then flow id, then process */
+/* By group, then process, then flow id: each owner's entries one after another in the order of
+ * its flows (so that they make its runs, as a row of one process did before groups), and a
+ * group's owners in the order of their pids. Sorted by flow first, two owners of one group
+ * whose pids are too far apart to share a row (a server and its client of one name, as
+ * `openssl s_server` and `openssl s_time`) would alternate, and each of their flows would
+ * make a row of its own. */
 static int cmp_owner(const void *a, const void *b)
 {
 	const struct owner_range *x = a, *y = b;
 	int c = group_order(x, y);
 	if (!c)
-		c = cmp_u64(x->first_flow, y->first_flow);
-	if (!c)
 		c = cmp_u64(x->pid, y->pid);
-	return c ? c : cmp_u64(x->start_ns, y->start_ns);
+	if (!c)
+		c = cmp_u64(x->start_ns, y->start_ns);
+	return c ? c : cmp_u64(x->first_flow, y->first_flow);
 }
 
-/* Entry e (one owner's, as owner_ranges_add made it) into run r of its group, when its flow
- * follows the run's and its pid keeps the group within OWNER_PID_SPAN: whether it did. */
+/* Entry e (one owner's, as owner_ranges_add made it) into run r, the last one made, when both
+ * are of one group (comm, uid, netns), e's flow lies within OWNER_RUN_GAP of the run's flows
+ * and its pid keeps the run within OWNER_PID_SPAN of its lowest: whether it did. A run of one
+ * process that takes another's entry becomes a group. In cmp_owner's order e's pid is at
+ * least the run's highest, and its flow may lie below the run's first (another process). */
 static bool join(struct owner_range *r, const struct owner_range *e)
 {
-	uint32_t lo = e->pid < r->pid ? e->pid : r->pid;
-	uint32_t hi = e->pid > r->pid_last ? e->pid : r->pid_last;
-	if (group_order(r, e) || e->first_flow > r->last_flow + OWNER_RUN_GAP ||
-	    hi - lo > OWNER_PID_SPAN)
+	if (group_order(r, e) || e->pid - r->pid > OWNER_PID_SPAN ||
+	    e->first_flow > r->last_flow + OWNER_RUN_GAP ||
+	    e->last_flow + OWNER_RUN_GAP < r->first_flow)
 		return false;
-	if (r->group || e->pid != r->pid || e->start_ns != r->start_ns) {
+	if (!r->group && (e->pid != r->pid || e->start_ns != r->start_ns)) {
 		r->group = true;
 		r->start_ns = 0;
 	}
-	r->pid = lo;
-	r->pid_last = hi;
+	r->pid_last = e->pid;
+	if (e->first_flow < r->first_flow)
+		r->first_flow = e->first_flow;
 	if (e->last_flow > r->last_flow)
 		r->last_flow = e->last_flow;
 	return true;

@@ -42,9 +42,11 @@ struct owner_ranges {
 
 /* Notes that p (a valid owner) owns flow_id. 0 or -ENOMEM. */
 int owner_ranges_add(struct owner_ranges *o, uint64_t flow_id, const struct ecap_proc *p);
-/* Sorts the entries by comm, uid, netns and flow id and merges those whose flow ids are no
- * more than OWNER_RUN_GAP apart and whose pids stay within OWNER_PID_SPAN of the lowest:
- * afterwards o->v[0..o->n) hold the runs, each of one owner or (group) of several. */
+/* Sorts the entries by comm, uid, netns, pid, start and flow id and merges each into the run
+ * before it when its flow id is no more than OWNER_RUN_GAP from the run's and its pid stays
+ * within OWNER_PID_SPAN of the run's lowest: afterwards o->v[0..o->n) hold the runs, each of
+ * one owner or (group) of several, and an owner's flows lie in no more runs than they would
+ * without groups. */
 void owner_ranges_merge(struct owner_ranges *o);
 /* Empties the list, keeping its memory. */
 void owner_ranges_reset(struct owner_ranges *o);

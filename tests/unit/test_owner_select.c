@@ -9,7 +9,8 @@
  * after its record, a flow whose owner changes, a pid reused with another start, a NAT link,
  * and a long-lived owner whose few flows lie far apart (a row per flow, so that reading its
  * flows does not read all the flows between them); and (index schema 11) a new curl process
- * for every fourth flow, whose processes of a chunk share one owner_flows row.
+ * for every fourth flow, whose processes of a chunk share one owner_flows row, and a peer of
+ * another's name too far from it in pid to share a row (a row each per chunk, not per flow).
  * The same answers after a rebuild, after the migration from an index of version 6, and,
  * restricted to the flows left, after retention drops the first half of the store.
  */
@@ -81,6 +82,10 @@ static void first_owners(int i, struct ecap_proc p[2])
 		p[0] = owner(200, 2, 2000, "beta", 22);
 	if (i % 2 == 0 && p[0].valid && p[0].pid == 100) /* both ends local: a server */
 		p[1] = owner(900, 9, 0, "server", 11);
+	/* beta's peer, of its name, uid and netns, 130 pids away (too far for one group: as
+	 * `openssl s_time` against `openssl s_server`) */
+	if (p[0].valid && p[0].pid == 200)
+		p[1] = owner(330, 33, 2000, "beta", 22);
 }
 
 static struct flow_record record(const struct model *m, int i, const struct ecap_proc p[2])
@@ -222,6 +227,7 @@ static const struct selection selections[] = {
 	{ "comm curl", .comm = "curl", ANY },
 	{ "exe /usr/bin/curl", .exe = "/usr/bin/curl", ANY },
 	{ "pids 1017 and 1021, uid 1000", .pid = CURL_PID(17), .uid = 1000, .netns = -1 },
+	{ "pid 330 (200's peer of one name)", .pid = 330, ANY },
 };
 
 static void fill_filter(const struct selection *sel, struct flow_filter *f)
@@ -389,10 +395,12 @@ static void test_owner_selections(void **state)
 	assert_true(index_int(f->dir, "SELECT count(*) FROM chunks") >= 30);
 	check_ranges_cover(f->dir);
 	check_no_stale_ranges(f->dir);
-	/* a row per owner and chunk, not per flow; pid 800 has one for each of its three
-	 * flows */
-	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm != 'curl'") * 2 <
-		    index_int(f->dir, "SELECT count(*) FROM flow_procs WHERE comm != 'curl'"));
+	/* a row per owner and chunk, not per flow (beta's few flows a chunk: below); pid 800
+	 * has one for each of its three flows */
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm NOT IN "
+				      "('curl', 'beta')") * 2 <
+		    index_int(f->dir, "SELECT count(*) FROM flow_procs WHERE comm NOT IN "
+				      "('curl', 'beta')"));
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
 				   "first_flow = last_flow"),
 			 3);
@@ -405,6 +413,11 @@ static void test_owner_selections(void **state)
 				      "pid_last > pid AND start = 0") > 0);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid_last IS "
 				   "NOT NULL AND (comm != 'curl' OR pid_last - pid > 128)"), 0);
+	/* beta and its peer of one name: a row each per chunk of their flows, not one per flow
+	 * (a few flows a chunk, well within OWNER_RUN_GAP) */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm = 'beta'"),
+			 index_int(f->dir, "SELECT 2 * count(DISTINCT first_chunk) FROM flows WHERE "
+				   "a_comm = 'beta'"));
 	size_t total = check_selections(f->dir, &m);
 	assert_true(total > SLOTS);
 	/* the short-lived owner's row is its one flow */
@@ -446,7 +459,7 @@ static void test_owner_migration(void **state)
 	check_ranges_cover(f->dir);
 	/* made from flow_procs: the replaced owner (pid 500) has no row; each curl one of
 	 * its own (rows of one process, as before version 11) */
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 11 + curls(&m));
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 12 + curls(&m));
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid_last IS "
 				   "NOT NULL"), 0);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
@@ -479,7 +492,10 @@ static void test_owner_migration_10(void **state)
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid_last IS "
 				   "NULL"), rows);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
-				   "'flows_owner_moved' AND sql LIKE '%pid_last%'"), 1);
+				   "'flows_owner_moved' AND sql LIKE '%pid_last%' AND sql LIKE "
+				   "'%owner_pid_span%'"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) || ':' || min(o) || '-' || max(o) = "
+				   "'129:0-128' FROM owner_pid_span"), 1);
 	check_ranges_cover(f->dir);
 	check_no_stale_ranges(f->dir);
 	/* new chunks: a curl group's row beside the old rows, and the same answers for those */
