@@ -518,6 +518,27 @@ static int migrate_10_flow_columns(struct index *ix)
 	return err;
 }
 
+/*
+ * Version 10 to 11: a row of owner_flows may stand for a group of processes (index.sql
+ * owner_flows.pid_last). The rows there stay rows of one process each (pid_last NULL), which
+ * readers find as before; the trigger on flows' owners, which index_sql makes, is made again
+ * for groups. Runs before index_sql (right after migrate_10_flow_columns), which would keep the
+ * old trigger; an index older than 7 has no owner_flows yet, which index_sql then makes.
+ */
+static int migrate_11_i22index_owner_groups(struct index *ix)
+{
+	int64_t has;
+	int err = index_scalar(ix, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND "
+			       "name = 'owner_flows'", 0, &has);
+	if (err || !has)
+		return err;
+	if ((err = exec(ix, "DROP TRIGGER IF EXISTS flows_owner_moved")))
+		return err;
+	err = index_scalar(ix, "SELECT count(*) FROM pragma_table_info('owner_flows') WHERE "
+			   "name = 'pid_last'", 0, &has);
+	return err || has ? err : exec(ix, "ALTER TABLE owner_flows ADD COLUMN pid_last INTEGER");
+}
+
 static int migrate_10_flow_rows(struct index *ix)
 {
 	/* made by index_sql, run before: it would fire at each flow's first owner here */
@@ -558,7 +579,7 @@ static int index_migrate(struct index *ix, char *why, size_t whylen)
 		return 0;
 	if (err)
 		goto out;
-	if (from < 1 || from > 9)
+	if (from < 1 || from > 10)
 		err = -EPROTO;
 	/* 9 -> 10, the flows' new columns first (migrate_10_flow_columns says why), after
 	 * version 9's chunk_runs (a no-op when there), so that the columns come in a new
@@ -567,6 +588,9 @@ static int index_migrate(struct index *ix, char *why, size_t whylen)
 		err = migrate_9_flow_runs(ix);
 	if (!err && from <= 9)
 		err = migrate_10_flow_columns(ix);
+	/* 10 -> 11: owner_flows' rows of process groups (before index_sql too) */
+	if (!err && from <= 10)
+		err = migrate_11_i22index_owner_groups(ix);
 	if (!err && from == 1 && !(err = exec(ix, migrate_1_to_2)) && !(err = exec(ix, index_sql)))
 		err = exec(ix, "INSERT OR IGNORE INTO secret_chunks SELECT client_random, chunk_id "
 			       "FROM secrets");
@@ -1972,6 +1996,19 @@ int index_mark_segment_deleting(struct index *ix, uint32_t id)
  * flow in temp.gone_flows and have no flow of their owner left: one owner at a time, so that
  * each is a range of the key (the row-value IN of one statement would read all the rows of a
  * long-lived owner). */
+/* The rows of a gone owner (?1 comm, ?2 uid, ?3 pid, ?4 start, ?5 netns) that start before the
+ * last flow gone (?6): of that process, or of a group that holds it (index.sql owner_flows),
+ * each when no flow of its process or group is left in its run. */
+static const char drop_owner_sql[] =
+	"DELETE FROM owner_flows AS o WHERE comm = ?1 AND uid = ?2 AND pid BETWEEN ?3 - "
+	OWNER_PID_SPAN_SQL " AND ?3 AND coalesce(pid_last, pid) >= ?3 AND (pid_last IS NOT NULL "
+	"OR start = ?4) AND netns = ?5 AND first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flows p "
+	"WHERE p.id BETWEEN o.first_flow AND o.last_flow AND ((p.a_comm, p.a_uid, p.a_netns) = "
+	"(o.comm, o.uid, o.netns) AND p.a_pid BETWEEN o.pid AND coalesce(o.pid_last, o.pid) AND "
+	"(o.pid_last IS NOT NULL OR p.a_start = o.start) OR (p.b_comm, p.b_uid, p.b_netns) = "
+	"(o.comm, o.uid, o.netns) AND p.b_pid BETWEEN o.pid AND coalesce(o.pid_last, o.pid) AND "
+	"(o.pid_last IS NOT NULL OR p.b_start = o.start)))";
+
 static int drop_owner_rows(struct index *ix)
 {
 	int64_t last_gone;
@@ -1981,15 +2018,7 @@ static int drop_owner_rows(struct index *ix)
 		return err;
 	if (sqlite3_prepare_v2(ix->db, "SELECT comm, uid, pid, start, netns FROM temp.gone_owners",
 			       -1, &owners, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ix->db, "DELETE FROM owner_flows AS o WHERE comm = ?1 AND uid = ?2 "
-				       "AND pid = ?3 AND start = ?4 AND netns = ?5 AND "
-				       "first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flows p "
-				       "WHERE p.id BETWEEN o.first_flow AND o.last_flow AND "
-				       "((p.a_comm, p.a_uid, p.a_pid, p.a_start, p.a_netns) = "
-				       "(o.comm, o.uid, o.pid, o.start, o.netns) OR (p.b_comm, "
-				       "p.b_uid, p.b_pid, p.b_start, p.b_netns) = (o.comm, o.uid, "
-				       "o.pid, o.start, o.netns)))",
-			       -1, &del, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(ix->db, drop_owner_sql, -1, &del, NULL) != SQLITE_OK) {
 		err = sql_err(sqlite3_errcode(ix->db));
 		goto out;
 	}

@@ -15,7 +15,7 @@
 #include "chunkmeta.h"
 #include "records.h"
 
-#define INDEX_SCHEMA_VERSION 10
+#define INDEX_SCHEMA_VERSION 11
 
 /* A TLS session's secrets stored in its own chunk or one of the INDEX_SECRET_WINDOW - 1 chunks
  * after it (as the recorder stores them: once their ClientHello is recorded) are found there

@@ -1,5 +1,5 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 10 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 11 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
@@ -170,6 +170,14 @@ DROP INDEX IF EXISTS flow_procs_by_uid;
 -- owner has no flow left in them (retention; and since version 8 when a flow passes to another
 -- owner, flows_owner_moved below); a first_flow below the flows left costs nothing
 -- (the read starts at the first flow there is).
+-- (version 11) A row may stand for a group of processes: pid_last not NULL, the row's owners
+-- are the processes of its comm, uid and netns with a pid in pid..pid_last (at most
+-- OWNER_PID_SPAN = 128 apart, schema/owner_ranges.h), whatever their start (start 0), whose
+-- flows lie in the run. index_add_chunk makes one such row for the processes of a name that
+-- each own a flow or a few, one after another (a curl loop: a new process, so a row and an
+-- owner_flows_by_pid entry, per connection until version 10); pid_last NULL, a row of one
+-- process as before. A selection reads the flows of every row whose group may hold its owner
+-- and keeps those with a side that matches exactly, as it did with rows of one process.
 CREATE TABLE IF NOT EXISTS owner_flows (
 	pid        INTEGER NOT NULL,
 	start      INTEGER NOT NULL,
@@ -178,42 +186,89 @@ CREATE TABLE IF NOT EXISTS owner_flows (
 	netns      INTEGER NOT NULL,
 	first_flow INTEGER NOT NULL,
 	last_flow  INTEGER NOT NULL,
+	pid_last   INTEGER,
 	PRIMARY KEY (comm, uid, pid, start, netns, first_flow)
 ) WITHOUT ROWID;
--- By pid (and start: a process by pid@start, or a container's processes), with last_flow so
--- that the entry alone gives the run; by comm and uid through the key, and by uid alone
+-- By pid (and start: a process by pid@start, or a container's processes; the lowest pid of a
+-- group, found by the range X - OWNER_PID_SPAN .. X), with last_flow so that the entry alone
+-- gives the run; by comm and uid through the key, and by uid alone
 -- through the key's comms one by one (store_read.c), so that a new process costs two b-tree
 -- entries here, not three.
 CREATE INDEX IF NOT EXISTS owner_flows_by_pid ON owner_flows(pid, start, last_flow);
+-- (version 11) The offsets 0..OWNER_PID_SPAN (128, schema/owner_ranges.h) below a pid X at
+-- which the lowest pid of a group that holds X may lie: owner_pid_span CROSS JOIN owner_flows
+-- (the offsets the outer loop, whatever sqlite_stat1 says) with pid = X - o and start = 0
+-- finds those groups' rows by 129 seeks of the key, where a range of pids would read every
+-- row of every process in it (a long-lived server's, one per chunk, for as long as the store
+-- keeps them).
+CREATE TABLE IF NOT EXISTS owner_pid_span (o INTEGER PRIMARY KEY);
+INSERT OR IGNORE INTO owner_pid_span WITH RECURSIVE span(o) AS (SELECT 0 UNION ALL
+	SELECT o + 1 FROM span WHERE o < 128) SELECT o FROM span;
 -- (version 8) A flow end whose owner changes (its record came again with another process):
 -- the former owner's row that covered it goes when no flow of that owner is left in its run,
 -- as retention does for the flows it deletes; before, such a row stayed for good. Fires only
 -- when an owner changed (index.c writes the owner columns of a flow it holds only then), and a
 -- rebuild makes the same changes in the same order. Until version 9 a trigger on flow_procs
--- (flow_procs_owner_moved), since version 10 on the flows' owner columns.
+-- (flow_procs_owner_moved), since version 10 on the flows' owner columns; since version 11 a
+-- group's row (owner_pid_span above) goes too when no flow of any of its processes is left in
+-- its run. Each statement finds its rows in a subquery that names no column outside
+-- owner_flows_by_pid, so that a row of one process is found through it by pid, start and
+-- last_flow, as before groups (a test of pid_last there would make the planner take the key
+-- instead, and read every row of the process from its first); a group's by 129 seeks. None
+-- reads the rows of other processes whose pids lie within the span.
 CREATE TRIGGER IF NOT EXISTS flows_owner_moved AFTER UPDATE OF a_pid, a_start, a_uid, a_comm,
 	a_netns, b_pid, b_start, b_uid, b_comm, b_netns ON flows
 BEGIN
 	DELETE FROM owner_flows WHERE old.a_pid IS NOT NULL AND
 		(old.a_pid, old.a_start, old.a_uid, old.a_comm, old.a_netns) IS NOT
 		(new.a_pid, new.a_start, new.a_uid, new.a_comm, new.a_netns) AND
-		comm = old.a_comm AND uid = old.a_uid AND pid = old.a_pid AND
-		start = old.a_start AND netns = old.a_netns AND first_flow <= old.id AND
-		last_flow >= old.id AND NOT EXISTS (SELECT 1 FROM flows p WHERE
+		(comm, uid, pid, start, netns, first_flow) IN (SELECT comm, uid, pid, start, netns,
+		first_flow FROM owner_flows WHERE comm = old.a_comm AND uid = old.a_uid AND
+		pid = old.a_pid AND start = old.a_start AND netns = old.a_netns AND
+		first_flow <= old.id AND last_flow >= old.id) AND pid_last IS NULL AND
+		NOT EXISTS (SELECT 1 FROM flows p WHERE
 		p.id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
 		((p.a_comm, p.a_uid, p.a_pid, p.a_start, p.a_netns) = (old.a_comm, old.a_uid,
 		old.a_pid, old.a_start, old.a_netns) OR (p.b_comm, p.b_uid, p.b_pid, p.b_start,
 		p.b_netns) = (old.a_comm, old.a_uid, old.a_pid, old.a_start, old.a_netns)));
+	DELETE FROM owner_flows WHERE old.a_pid IS NOT NULL AND
+		(old.a_pid, old.a_start, old.a_uid, old.a_comm, old.a_netns) IS NOT
+		(new.a_pid, new.a_start, new.a_uid, new.a_comm, new.a_netns) AND
+		(comm, uid, pid, start, netns, first_flow) IN (SELECT g.comm, g.uid, g.pid,
+		g.start, g.netns, g.first_flow FROM owner_pid_span s CROSS JOIN owner_flows g WHERE
+		g.comm = old.a_comm AND g.uid = old.a_uid AND g.pid = old.a_pid - s.o AND
+		g.start = 0 AND g.netns = old.a_netns AND g.first_flow <= old.id AND
+		g.last_flow >= old.id AND g.pid_last >= old.a_pid) AND NOT EXISTS (SELECT 1
+		FROM flows p WHERE p.id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
+		((p.a_comm, p.a_uid, p.a_netns) = (owner_flows.comm, owner_flows.uid,
+		owner_flows.netns) AND p.a_pid BETWEEN owner_flows.pid AND owner_flows.pid_last OR
+		(p.b_comm, p.b_uid, p.b_netns) = (owner_flows.comm, owner_flows.uid,
+		owner_flows.netns) AND p.b_pid BETWEEN owner_flows.pid AND owner_flows.pid_last));
 	DELETE FROM owner_flows WHERE old.b_pid IS NOT NULL AND
 		(old.b_pid, old.b_start, old.b_uid, old.b_comm, old.b_netns) IS NOT
 		(new.b_pid, new.b_start, new.b_uid, new.b_comm, new.b_netns) AND
-		comm = old.b_comm AND uid = old.b_uid AND pid = old.b_pid AND
-		start = old.b_start AND netns = old.b_netns AND first_flow <= old.id AND
-		last_flow >= old.id AND NOT EXISTS (SELECT 1 FROM flows p WHERE
+		(comm, uid, pid, start, netns, first_flow) IN (SELECT comm, uid, pid, start, netns,
+		first_flow FROM owner_flows WHERE comm = old.b_comm AND uid = old.b_uid AND
+		pid = old.b_pid AND start = old.b_start AND netns = old.b_netns AND
+		first_flow <= old.id AND last_flow >= old.id) AND pid_last IS NULL AND
+		NOT EXISTS (SELECT 1 FROM flows p WHERE
 		p.id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
 		((p.a_comm, p.a_uid, p.a_pid, p.a_start, p.a_netns) = (old.b_comm, old.b_uid,
 		old.b_pid, old.b_start, old.b_netns) OR (p.b_comm, p.b_uid, p.b_pid, p.b_start,
 		p.b_netns) = (old.b_comm, old.b_uid, old.b_pid, old.b_start, old.b_netns)));
+	DELETE FROM owner_flows WHERE old.b_pid IS NOT NULL AND
+		(old.b_pid, old.b_start, old.b_uid, old.b_comm, old.b_netns) IS NOT
+		(new.b_pid, new.b_start, new.b_uid, new.b_comm, new.b_netns) AND
+		(comm, uid, pid, start, netns, first_flow) IN (SELECT g.comm, g.uid, g.pid,
+		g.start, g.netns, g.first_flow FROM owner_pid_span s CROSS JOIN owner_flows g WHERE
+		g.comm = old.b_comm AND g.uid = old.b_uid AND g.pid = old.b_pid - s.o AND
+		g.start = 0 AND g.netns = old.b_netns AND g.first_flow <= old.id AND
+		g.last_flow >= old.id AND g.pid_last >= old.b_pid) AND NOT EXISTS (SELECT 1
+		FROM flows p WHERE p.id BETWEEN owner_flows.first_flow AND owner_flows.last_flow AND
+		((p.a_comm, p.a_uid, p.a_netns) = (owner_flows.comm, owner_flows.uid,
+		owner_flows.netns) AND p.a_pid BETWEEN owner_flows.pid AND owner_flows.pid_last OR
+		(p.b_comm, p.b_uid, p.b_netns) = (owner_flows.comm, owner_flows.uid,
+		owner_flows.netns) AND p.b_pid BETWEEN owner_flows.pid AND owner_flows.pid_last));
 END;
 
 -- What an owning process was (records.h struct ecap_proc_info), by pid and start time.

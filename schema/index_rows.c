@@ -259,18 +259,28 @@ static void owner_column(sqlite3_context *ctx, const void *row, int col)
 	case 3: sqlite3_result_text(ctx, r->comm, -1, SQLITE_STATIC); break;
 	case 4: sqlite3_result_int64(ctx, r->netns); break;
 	case 5: result_u64(ctx, r->first_flow); break;
-	default: result_u64(ctx, r->last_flow); break;
+	case 6: result_u64(ctx, r->last_flow); break;
+	default: /* NULL: a row of one process */
+		if (r->group)
+			sqlite3_result_int64(ctx, r->pid_last);
+		break;
 	}
 }
 
-/* A chunk indexed again (recovery) finds its rows there: the run is widened, never cut. */
+/* A chunk indexed again (recovery) finds its rows there: the run is widened, never cut, and
+ * a row of one process that meets a group's (the same lowest pid, start 0 and first flow)
+ * becomes the group's. */
 const struct index_rows_def index_owner_rows = {
 	.name = "ecap_owner_rows",
-	.declare = "CREATE TABLE x(pid, start, uid, comm, netns, first_flow, last_flow)",
-	.insert = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow) "
-		  "SELECT pid, start, uid, comm, netns, first_flow, last_flow FROM "
-		  "ecap_owner_rows WHERE true ON CONFLICT DO UPDATE SET "
-		  "last_flow = excluded.last_flow WHERE excluded.last_flow > last_flow",
+	.declare = "CREATE TABLE x(pid, start, uid, comm, netns, first_flow, last_flow, pid_last)",
+	.insert = "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, last_flow, "
+		  "pid_last) SELECT pid, start, uid, comm, netns, first_flow, last_flow, pid_last "
+		  "FROM ecap_owner_rows WHERE true ON CONFLICT DO UPDATE SET "
+		  "last_flow = max(last_flow, excluded.last_flow), pid_last = iif(pid_last IS NULL "
+		  "AND excluded.pid_last IS NULL, NULL, max(coalesce(pid_last, pid), "
+		  "coalesce(excluded.pid_last, excluded.pid))) WHERE excluded.last_flow > last_flow "
+		  "OR (excluded.pid_last IS NOT NULL AND (pid_last IS NULL OR "
+		  "excluded.pid_last > pid_last))",
 	.column = owner_column,
 	.size = sizeof(struct owner_range),
 };

@@ -20,6 +20,7 @@
 #include "chunk_runs.h"
 #include "flow_keys.h"
 #include "idruns.h"
+#include "owner_ranges.h"
 #include "segment.h"
 #include "u32scan.h"
 
@@ -260,16 +261,26 @@ static void q_col(struct query *q, const char *a, const char *col)
 	q_sql(q, col);
 }
 
-/* The owner a (an alias of owner_flows or flow_procs, or of a pid and start) is a process
- * whose record matches: its (pid, start) among the processes the filter selects, which then
- * lead to the owner's rows by key. */
+static void proc_info_from(struct query *q, const struct flow_filter *f);
+
+/* The owner a (a side of a flow, or a pid and start) is a process whose record matches: its
+ * (pid, start) among the processes the filter selects (for owner_flows rows, owned_from()
+ * starts from those processes instead). */
 static void proc_info_where(struct query *q, const struct flow_filter *f, const char *a)
 {
 	q_sql(q, " AND (");
 	q_col(q, a, "pid");
 	q_sql(q, ", ");
 	q_col(q, a, "start");
-	q_sql(q, ") IN (SELECT x.pid, x.start FROM processes x WHERE x.start != 0");
+	q_sql(q, ") IN (SELECT x.pid, x.start");
+	proc_info_from(q, f);
+	q_sql(q, ")");
+}
+
+/* " FROM processes x WHERE ...": the processes whose record the filter selects. */
+static void proc_info_from(struct query *q, const struct flow_filter *f)
+{
+	q_sql(q, " FROM processes x WHERE x.start != 0");
 	if (f->n_containers)
 		containers_where(q, f);
 	if (f->n_pods)
@@ -279,7 +290,25 @@ static void proc_info_where(struct query *q, const struct flow_filter *f, const 
 	if (f->n_cgroups)
 		q_text_any(q, "x.cgroup", f->cgroups[0], sizeof(f->cgroups[0]), f->n_cgroups, false,
 			   true);
+}
+
+/* " AND (...)": the owner_flows row o may stand for a process of pid (a group's pids lie in
+ * o.pid..o.pid_last, within OWNER_PID_SPAN: a range of owner_flows_by_pid); x: a column or
+ * a number, in SQL. */
+static void group_has_pid(struct query *q, const char *x)
+{
+	q_sql(q, "(o.pid BETWEEN ");
+	q_sql(q, x);
+	q_sql(q, " - " OWNER_PID_SPAN_SQL " AND ");
+	q_sql(q, x);
+	q_sql(q, " AND coalesce(o.pid_last, o.pid) >= ");
+	q_sql(q, x);
 	q_sql(q, ")");
+}
+
+static bool by_proc_info(const struct flow_filter *f)
+{
+	return f->n_containers || f->n_exes || f->n_cgroups || f->n_pods;
 }
 
 int store_process_selected(struct store *s, const struct flow_filter *f, uint32_t pid,
@@ -314,6 +343,17 @@ static void pid_where(struct query *q, const struct flow_filter *f, const char *
 	uint32_t any[STORE_MATCH_MAX];
 	size_t n_any = 0, terms = 0;
 
+	if (!strcmp(a, "o")) { /* a row that may hold the pid; the flows' sides decide */
+		q_sql(q, " AND (");
+		for (size_t i = 0; i < f->n_pids; i++) {
+			char num[16];
+			snprintf(num, sizeof(num), "%u", f->pids[i]);
+			q_sql(q, i ? " OR " : "");
+			group_has_pid(q, num);
+		}
+		q_sql(q, ")");
+		return;
+	}
 	for (size_t i = 0; i < f->n_pids; i++)
 		if (!f->pid_starts[i])
 			any[n_any++] = f->pids[i];
@@ -353,7 +393,7 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
 		q_col(q, a, "netns");
 		q_list_u32(q, "", f->netns, f->n_netns);
 	}
-	if (f->n_containers || f->n_exes || f->n_cgroups || f->n_pods)
+	if (by_proc_info(f) && strcmp(a, "o")) /* for o: owned_from's processes x */
 		proc_info_where(q, f, a);
 	if (f->n_pids)
 		pid_where(q, f, a);
@@ -387,29 +427,52 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
  * "FROM ... WHERE ..." of the flows `p` with an owner the filter selects: the owner's
  * owner_flows rows `o` first (by pid, comm, uid or the processes selected, through their
  * keys and indexes), then flows by key over each row's flow range, keeping the flows with a
- * side that matches exactly: of that row's owner (so that a flow comes once, from its own
- * owner's row, not again from every other selected owner's range it lies in), and of the
- * filter. CROSS JOIN keeps that order whatever the planner's statistics say: the other way
- * round would read all of flows.
+ * side that matches exactly: of that row's owner, or of one of its group's processes (index
+ * schema 11: same comm, uid and netns, a pid in o.pid..o.pid_last), so that a flow comes once,
+ * from its own owner's row, not again from every other selected owner's range it lies in; and
+ * of the filter. CROSS JOIN keeps that order whatever the planner's statistics say: the other
+ * way round would read all of flows. A selection by what process records say starts from the
+ * processes it selects, each leading to the rows that may hold it (a row once, whatever the
+ * number of its processes selected).
  */
 static void owned_from(struct query *q, const struct flow_filter *f)
 {
 	static const char *const side[2] = { "p.a_", "p.b_" };
-	q_sql(q, " FROM owner_flows o CROSS JOIN flows p "
-		 "ON p.id BETWEEN o.first_flow AND o.last_flow WHERE (");
-	static const char *const owner_cols[] = { "pid", "start", "uid", "comm", "netns" };
+	static const char *const owner_cols[] = { "uid", "comm", "netns" };
+	if (by_proc_info(f)) {
+		/* the rows that may hold a selected process, each once, through
+		 * owner_flows_by_pid from each process */
+		q_sql(q, " FROM (SELECT DISTINCT o.pid, o.start, o.uid, o.comm, o.netns, "
+			 "o.first_flow, o.last_flow, o.pid_last FROM (SELECT x.pid, x.start");
+		proc_info_from(q, f);
+		q_sql(q, ") x CROSS JOIN owner_flows o WHERE ");
+		group_has_pid(q, "x.pid");
+		q_sql(q, " AND (o.pid_last IS NOT NULL OR o.start = x.start)");
+		owner_terms(q, f, "o");
+		q_sql(q, ") o");
+	} else {
+		q_sql(q, " FROM owner_flows o");
+	}
+	q_sql(q, " CROSS JOIN flows p ON p.id BETWEEN o.first_flow AND o.last_flow WHERE (");
 	for (int i = 0; i < 2; i++) {
 		q_sql(q, i ? ") OR (" : "(");
 		for (size_t c = 0; c < sizeof(owner_cols) / sizeof(owner_cols[0]); c++) {
-			q_sql(q, c ? " AND " : "");
 			q_col(q, side[i], owner_cols[c]);
 			q_sql(q, " = ");
 			q_col(q, "o", owner_cols[c]);
+			q_sql(q, " AND ");
 		}
+		/* a side of the row's process, or of one of its group's */
+		q_col(q, side[i], "pid");
+		q_sql(q, " BETWEEN o.pid AND coalesce(o.pid_last, o.pid) AND (o.pid_last IS NOT "
+			 "NULL OR ");
+		q_col(q, side[i], "start");
+		q_sql(q, " = o.start)");
 		owner_terms(q, f, side[i]);
 	}
 	q_sql(q, "))");
-	owner_terms(q, f, "o");
+	if (!by_proc_info(f))
+		owner_terms(q, f, "o");
 }
 
 static bool by_owner(const struct flow_filter *f)
@@ -542,10 +605,14 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	for (int side = 0; side < 2; side++) {
 		q_sql(&q, side ? " UNION ALL SELECT p.b_start" : "SELECT p.a_start");
 		q_sql(&q, " AS start, p.id AS flow_id FROM owner_flows o CROSS JOIN flows p ON "
-			  "p.id BETWEEN o.first_flow AND o.last_flow WHERE o.start != 0 AND o.pid = ");
-		q_int(&q, pid);
-		q_sql(&q, side ? " AND p.b_start = o.start AND p.b_pid = "
-			       : " AND p.a_start = o.start AND p.a_pid = ");
+			  "p.id BETWEEN o.first_flow AND o.last_flow WHERE ");
+		char num[16];
+		snprintf(num, sizeof(num), "%u", pid);
+		group_has_pid(&q, num);
+		q_sql(&q, side ? " AND p.b_start != 0 AND (o.pid_last IS NOT NULL OR p.b_start = "
+				 "o.start) AND p.b_pid = "
+			       : " AND p.a_start != 0 AND (o.pid_last IS NOT NULL OR p.a_start = "
+				 "o.start) AND p.a_pid = ");
 		q_int(&q, pid);
 	}
 	q_sql(&q, ") p LEFT JOIN processes x ON x.pid = ");

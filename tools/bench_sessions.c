@@ -36,14 +36,23 @@
  * --keep leaves the store in place (to measure an export of its sessions), instead of removing it.
  * --beacon N makes every Nth session's client one long-lived process (pid 3000, comm "beacon":
  * few flows spread over the whole store) instead of a new one, for timing selections by owner.
+ * --stime makes every session's client one long-lived process of the server's name (pid 3000,
+ * comm "openssl", as `openssl s_time` against `openssl s_server`): two owners of one name, uid
+ * and netns, too far apart in pid to share a row of owner_flows (index schema 11's groups),
+ * both in every flow.
  * --procs stores, as ecap-rec does for a new process (a curl per session), the record of each
  * new client process (store_put_process: exe, command line, cgroup, parent) before its flow:
  * the store's share of a new process per session. Off by default, so figures compare.
+ * --pod (and so --procs) makes each record a process in a Kubernetes pod's container, as such a
+ * host's are: a 300-byte command line, the container's cgroup path, its 64-hex id, runtime
+ * and pod uid (about 700 bytes of text against a curl's 110): a layout of the index that
+ * suits small records (a smaller page, say) may not suit these.
  * --every N prints the CPU per session of each N sessions of the preload and warm-up: how the
  * cost moves as the store grows, in one process under one load.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
- *                  [--keep] [--beacon N] [--source random|ring] [--procs] [--every N]
+ *                  [--keep] [--beacon N | --stime] [--source random|ring] [--procs [--pod]]
+ *                  [--every N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -100,9 +109,11 @@ struct sim {
 	uint8_t *pool;                /* POOL_BYTES random bytes */
 	bool lookup;                  /* every report to store_put_secret() */
 	uint32_t beacon;              /* every beacon-th client is pid 3000; 0: none */
+	bool stime;                   /* --stime: pid 3000 is named as the server is */
 	bool ring;                    /* --source ring: slices in order */
 	size_t ring_at;               /* where the next one starts */
 	bool procs;                   /* --procs: a process record per new client */
+	bool pod;                     /* --pod: that record a pod's container process */
 };
 
 /* The bytes of the next packet of len bytes. */
@@ -143,7 +154,8 @@ static void make_flow(struct sim *m, struct flow_record *fr)
 		if (!side && m->beacon && m->n % m->beacon == 0)
 			p->pid = p->tid = 3000;
 		p->uid = p->gid = 0;
-		memcpy(p->comm, comms[side ? 1 : p->pid == 3000 ? 2 : 0], sizeof(p->comm));
+		memcpy(p->comm, comms[side || (p->pid == 3000 && m->stime) ? 1 :
+				      p->pid == 3000 ? 2 : 0], sizeof(p->comm));
 	}
 }
 
@@ -160,6 +172,19 @@ static int put_process(struct sim *m, const struct ecap_proc *p)
 	snprintf(pi.exe, sizeof(pi.exe), "/usr/bin/curl");
 	snprintf(pi.args, sizeof(pi.args), "curl -sk -o /dev/null https://127.0.0.1:4433/");
 	snprintf(pi.cgroup, sizeof(pi.cgroup), "/user.slice/user-0.slice/session-1.scope");
+	if (m->pod) {
+		static const char id[] = "4f1c9e0d7a2b46e8b3c5d9a1e7f02c6b8d4a1e9f3c7b5d2a6e0f8c4b1d9a3e70";
+		static const char uid[] = "7d3e2a1b-9c4f-4e8d-a6b5-0f1e2d3c4b5a";
+		snprintf(pi.container_id, sizeof(pi.container_id), "%s", id);
+		snprintf(pi.pod_uid, sizeof(pi.pod_uid), "%s", uid);
+		snprintf(pi.runtime, sizeof(pi.runtime), "containerd");
+		snprintf(pi.cgroup, sizeof(pi.cgroup),
+			 "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod%s.slice/"
+			 "cri-containerd-%s.scope", uid, id);
+		int len = snprintf(pi.args, sizeof(pi.args), "curl -sk -o /dev/null -H ");
+		memset(pi.args + len, 'x', 300 - (size_t)len); /* a long header, as a token */
+		pi.args[300] = '\0';
+	}
 	return store_put_process(m->s, &pi);
 }
 
@@ -283,7 +308,7 @@ int main(int argc, char **argv)
 {
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
-	bool lookup = false, keep = false, procs = false;
+	bool lookup = false, keep = false, procs = false, pod = false, stime = false;
 	uint32_t beacon = 0, every = 0;
 	int c;
 	static const struct option longopts[] = {
@@ -294,14 +319,16 @@ int main(int argc, char **argv)
 		{ "lookup", no_argument, NULL, 'l' },
 		{ "keep", no_argument, NULL, 'k' },
 		{ "beacon", required_argument, NULL, 'b' },
+		{ "stime", no_argument, NULL, 'S' },
 		{ "source", required_argument, NULL, 'o' },
 		{ "procs", no_argument, NULL, 'P' },
+		{ "pod", no_argument, NULL, 'K' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:o:Pe:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -321,11 +348,18 @@ int main(int argc, char **argv)
 		case 'b':
 			beacon = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'S':
+			stime = true;
+			beacon = 1;
+			break;
 		case 'l':
 			lookup = true;
 			break;
 		case 'P':
 			procs = true;
+			break;
+		case 'K':
+			pod = procs = true;
 			break;
 		case 'e':
 			every = (uint32_t)strtoul(optarg, NULL, 0);
@@ -341,7 +375,8 @@ int main(int argc, char **argv)
 		default:
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
-				"[--beacon N] [--source random|ring] [--procs] [--every N]\n");
+				"[--beacon N | --stime] [--source random|ring] [--procs [--pod]] "
+				"[--every N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -360,8 +395,10 @@ int main(int argc, char **argv)
 	static struct sim m;
 	m.lookup = lookup;
 	m.beacon = beacon;
+	m.stime = stime;
 	m.ring = ring;
 	m.procs = procs;
+	m.pod = pod;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;
@@ -396,10 +433,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uint64_t all = (uint64_t)preload + n / 5 + n;
-	printf("TLS sessions into the store%s%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
+	printf("TLS sessions into the store%s%s%s: %u at %u/s (simulated) after %u: %.1f us CPU per "
 	       "session (%.1f in the kernel; %.2f s CPU, %.2f s wall); segments %.0f bytes per session, index %.0f; "
 	       "%.2f page faults per session\n",
-	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", n, rate, preload + n / 5, cpu / n * 1e6, sys / n * 1e6,
+	       lookup ? " (--lookup)" : "", ring ? " (--source ring)" : "", stime ? " (--stime)" : "", n, rate, preload + n / 5, cpu / n * 1e6, sys / n * 1e6,
 	       cpu, wall,
 	       (double)segment_bytes(dir) / (double)all, (double)index_bytes(dir) / (double)all,
 	       (double)faults / n);

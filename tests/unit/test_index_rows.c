@@ -270,10 +270,15 @@ static void test_same_rows(void **state)
 	/* wget 301 owned flow 3 alone: its owner_flows row went when 302 took it */
 	assert_int_equal(index_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 301"), 0);
 	assert_int_equal(index_int(batch, "SELECT count(*) FROM owner_flows WHERE pid = 302"), 1);
-	/* curl 501's flows 5 and 7 in chunk 1 and 8 in chunk 2 */
-	assert_int_equal(index_int(batch, "SELECT group_concat(first_flow || '-' || last_flow) "
-					"= '5-7,8-8' FROM (SELECT * FROM owner_flows WHERE pid = 501 "
-					"ORDER BY first_flow)"), 1);
+	/* curls 401 and 501 (flows 4, 5 and 7) one group in chunk 1 (index schema 11: start 0,
+	 * pids 401..501); in chunk 2, 501's flow 8 and 901's flow 9, too far apart in pid for
+	 * one group (owner_ranges.h OWNER_PID_SPAN), a row each as a process */
+	assert_int_equal(index_int(batch, "SELECT group_concat(pid || '-' || coalesce(pid_last, "
+					"'one') || ':' || start || ':' || first_flow || '-' || "
+					"last_flow) = '401-501:0:4-7,501-one:501000000:8-8,"
+					"901-one:901000000:9-9,1001-one:1001000000:10-10' FROM "
+					"(SELECT * FROM owner_flows WHERE comm = 'curl' ORDER BY "
+					"first_flow)"), 1);
 	/* flow 10: its packets (chunk 2) with its record (chunk 3) */
 	assert_int_equal(index_int(batch, "SELECT packets * 100 + first_chunk * 10 + last_chunk "
 					"FROM flows WHERE id = 10"), 523);
@@ -505,6 +510,63 @@ static void test_migrate_9_damaged(void **state)
 				    "'flow_procs'"), 1);
 }
 
+/* A flow end whose owner changes (index.sql's trigger flows_owner_moved, index schema 11): the
+ * row of a group that covered it goes once no flow of any of the group's processes is left in
+ * its run, and stays while one is; a row of one process goes as before. */
+static void test_group_owner_moved(void **state)
+{
+	struct fixture *f = *state;
+	struct index *ix;
+	char err[256], path[128];
+	assert_int_equal(mkdir(f->dir, 0700), 0);
+	snprintf(path, sizeof(path), "%s/index.db", f->dir);
+	assert_int_equal(index_open(path, true, true, &ix, err, sizeof(err)), 0);
+	/* chunk 1: curls 1001, 1003 and 1005 (a group) own flows 1-3, curls 1201 and 1203 (a
+	 * second group: more than 128 pids above 1001) flows 4 and 5, python3 3001 flow 6 */
+	static struct flow_record c1[6], c2[4];
+	c1[0] = flow(1, 1001, "curl");
+	c1[1] = flow(2, 1003, "curl");
+	c1[2] = flow(3, 1005, "curl");
+	c1[3] = flow(4, 1201, "curl");
+	c1[4] = flow(5, 1203, "curl");
+	c1[5] = flow(6, 3001, "python3");
+	/* chunk 2: wget 2001 owns flows 1-3 (all of the first group's), 4 (one of the
+	 * second's) and 6 */
+	c2[0] = flow(1, 2001, "wget");
+	c2[1] = flow(2, 2001, "wget");
+	c2[2] = flow(3, 2001, "wget");
+	c2[3] = flow(4, 2001, "wget");
+	struct flow_record c2_more = flow(6, 2001, "wget");
+	static struct flow_record c2_all[5];
+	memcpy(c2_all, c2, sizeof(c2));
+	c2_all[4] = c2_more;
+	struct chunk_meta m1 = { .id = 1, .first_ns = 1000, .last_ns = 1999, .packets = 6,
+				 .segment = 1, .offset = 0, .length = 100, .flows = c1,
+				 .n_flows = 6 };
+	struct chunk_meta m2 = { .id = 2, .first_ns = 2000, .last_ns = 2999, .packets = 5,
+				 .segment = 1, .offset = 100, .length = 100, .flows = c2_all,
+				 .n_flows = 5 };
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(index_add_chunk(ix, &m1, NULL, 0, false), 0);
+	assert_int_equal(index_commit(ix), 0);
+	assert_int_equal(index_int(f->dir, "SELECT group_concat(pid || '-' || coalesce(pid_last, "
+					  "'one') || ':' || first_flow || '-' || last_flow) = "
+					  "'1001-1005:1-3,1201-1203:4-5,3001-one:6-6' FROM (SELECT * "
+					  "FROM owner_flows WHERE comm != 'nginx' ORDER BY first_flow)"),
+			 1);
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(index_add_chunk(ix, &m2, NULL, 0, false), 0);
+	assert_int_equal(index_commit(ix), 0);
+	index_close(ix);
+	/* the first group's row and python3's went; the second group's stays (flow 5) */
+	assert_int_equal(index_int(f->dir, "SELECT group_concat(comm || ' ' || pid || '-' || "
+					  "coalesce(pid_last, 'one') || ':' || first_flow || '-' || "
+					  "last_flow) = 'curl 1201-1203:4-5,wget 2001-one:1-6' FROM "
+					  "(SELECT * FROM owner_flows WHERE comm != 'nginx' ORDER BY "
+					  "first_flow DESC)"),
+			 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -517,6 +579,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_big_statement, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_9_damaged, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_group_owner_moved, tmp_store_setup,
 						tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,9 @@
  * chunks, one short-lived and one long-lived owner, a flow whose owner is learned many chunks
  * after its record, a flow whose owner changes, a pid reused with another start, a NAT link,
  * and a long-lived owner whose few flows lie far apart (a row per flow, so that reading its
- * flows does not read all the flows between them).
+ * flows does not read all the flows between them); and (index schema 11) a new curl process
+ * for every fourth flow, whose processes of a chunk share one owner_flows row, and a peer of
+ * another's name too far from it in pid to share a row (a row each per chunk, not per flow).
  * The same answers after a rebuild, after the migration from an index of version 6, and,
  * restricted to the flows left, after retention drops the first half of the store.
  */
@@ -36,6 +38,9 @@
 /* the two processes that pid 300 names, and what their records say */
 #define GAMMA1_START (100 * NS)
 #define GAMMA2_START (200 * NS)
+/* the curl of slot i (every fourth), with a record naming /usr/bin/curl */
+#define CURL_PID(i) (1000u + (uint32_t)(i))
+#define CURL_START(i) ((uint64_t)(1000 + (i)) * NS)
 
 struct model {
 	uint64_t id[SLOTS];
@@ -69,12 +74,18 @@ static void first_owners(int i, struct ecap_proc p[2])
 		p[0] = owner(700, 7, 0, "natc", 33);
 	else if (i % 70 == 35) /* flows more than OWNER_RUN_GAP apart */
 		p[0] = owner(800, 8, 1000, "beacon", 11);
+	else if (i % 4 == 1) /* a curl loop: a process per flow, pids a few apart */
+		p[0] = owner(CURL_PID(i), CURL_START(i), 1000, "curl", 11);
 	else if (i % 2 == 0)
 		p[0] = owner(100, 1, 1000, "alpha", 11);
 	else
 		p[0] = owner(200, 2, 2000, "beta", 22);
 	if (i % 2 == 0 && p[0].valid && p[0].pid == 100) /* both ends local: a server */
 		p[1] = owner(900, 9, 0, "server", 11);
+	/* beta's peer, of its name, uid and netns, 130 pids away (too far for one group: as
+	 * `openssl s_time` against `openssl s_server`) */
+	if (p[0].valid && p[0].pid == 200)
+		p[1] = owner(330, 33, 2000, "beta", 22);
 }
 
 static struct flow_record record(const struct model *m, int i, const struct ecap_proc p[2])
@@ -110,7 +121,8 @@ static void put_process(struct store *s, uint32_t pid, uint64_t start, const cha
 {
 	struct ecap_proc_info pi = { .pid = pid, .start_ns = start,
 				     .start_wall_ns = BOOT_WALL + start, .ppid = 1 };
-	snprintf(pi.exe, sizeof(pi.exe), "/usr/bin/gamma");
+	snprintf(pi.exe, sizeof(pi.exe), "%s", pid >= CURL_PID(0) ? "/usr/bin/curl" :
+		 "/usr/bin/gamma");
 	snprintf(pi.container_id, sizeof(pi.container_id), "%s", ctr);
 	assert_int_equal(store_put_process(s, &pi), 0);
 }
@@ -130,6 +142,8 @@ static void write_owners_store(const char *dir, const struct store_options *o, s
 		m->id[i] = store_new_flow_id(s);
 		m->linked_to[i] = -1;
 		first_owners(i, m->proc[i]);
+		if (m->proc[i][0].valid && !strcmp(m->proc[i][0].comm, "curl"))
+			put_process(s, CURL_PID(i), CURL_START(i), "");
 		if (i == 20) {
 			put_process(s, 250, 25 * NS, CTR_OLD);
 			put_container(s, CTR_OLD, "old-job");
@@ -180,6 +194,7 @@ struct selection {
 	int64_t uid, netns;
 	const char *container; /* --container: an id prefix or name; only pid 300's second
 				* process is in the one named here (CTR_GAMMA, "gamma-web") */
+	const char *exe;       /* --exe: "/usr/bin/curl" names the curls' records */
 };
 
 #define ANY .uid = -1, .netns = -1
@@ -204,6 +219,15 @@ static const struct selection selections[] = {
 	{ "container 0123456789ab", .container = "0123456789ab", ANY },
 	{ "container gamma-web (by name)", .container = "gamma-web", ANY },
 	{ "container old-job (its process owns no flow)", .container = "old-job", ANY },
+	{ "pid 1005 (a curl of a group)", .pid = CURL_PID(5), ANY },
+	{ "pid 1009 (the next curl)", .pid = CURL_PID(9), ANY },
+	{ "pid 1013 at its start", .pid = CURL_PID(13), .start = CURL_START(13), ANY },
+	{ "pid 1013 at another start", .pid = CURL_PID(13), .start = CURL_START(14), ANY },
+	{ "pid 1003 (none: between two curls)", .pid = CURL_PID(3), ANY },
+	{ "comm curl", .comm = "curl", ANY },
+	{ "exe /usr/bin/curl", .exe = "/usr/bin/curl", ANY },
+	{ "pids 1017 and 1021, uid 1000", .pid = CURL_PID(17), .uid = 1000, .netns = -1 },
+	{ "pid 330 (200's peer of one name)", .pid = 330, ANY },
 };
 
 static void fill_filter(const struct selection *sel, struct flow_filter *f)
@@ -223,11 +247,20 @@ static void fill_filter(const struct selection *sel, struct flow_filter *f)
 	if (sel->container)
 		snprintf(f->containers[f->n_containers++], ECAP_CONTAINER_ID_MAX, "%s",
 			 sel->container);
+	if (sel->exe)
+		snprintf(f->exes[f->n_exes++], sizeof(f->exes[0]), "%s", sel->exe);
+	if (sel->pid == CURL_PID(17)) { /* two pids */
+		f->pid_starts[f->n_pids] = 0;
+		f->pids[f->n_pids++] = CURL_PID(21);
+	}
 }
 
 static bool selected(const struct selection *sel, const struct ecap_proc *p)
 {
-	return (!sel->pid || p->pid == sel->pid) && (!sel->start || p->start_ns == sel->start) &&
+	bool pid = !sel->pid || p->pid == sel->pid ||
+		   (sel->pid == CURL_PID(17) && p->pid == CURL_PID(21));
+	return pid && (!sel->start || p->start_ns == sel->start) &&
+	       (!sel->exe || !strcmp(p->comm, "curl")) &&
 	       (!sel->comm || !strcmp(p->comm, sel->comm)) &&
 	       (sel->uid < 0 || p->uid == sel->uid) && (sel->netns < 0 || p->netns == sel->netns) &&
 	       (!sel->container || (strcmp(sel->container, "old-job") && p->pid == 300 &&
@@ -240,6 +273,16 @@ static void stored_flows(struct store *s, struct idset *out)
 	struct flow_filter all;
 	flow_filter_init(&all);
 	assert_int_equal(store_select_flows(s, &all, out), 0);
+}
+
+/* Whether the index holds p's record (retention may have removed it with its chunk while
+ * a flow of p stays: a selection by what the record says then finds none of p's flows). */
+static bool has_record(const char *dir, const struct ecap_proc *p)
+{
+	char sql[128];
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM processes WHERE pid = %u AND start = %llu",
+		 p->pid, (unsigned long long)p->start_ns);
+	return index_int(dir, sql) > 0;
 }
 
 /* Every selection gives exactly the model's flows that the index still holds; returns how
@@ -261,7 +304,8 @@ static size_t check_selections(const char *dir, const struct model *m)
 		size_t n_want = 0;
 		for (int i = 0; i < SLOTS; i++)
 			for (int side = 0; side < 2; side++)
-				if (m->proc[i][side].valid && selected(sel, &m->proc[i][side])) {
+				if (m->proc[i][side].valid && selected(sel, &m->proc[i][side]) &&
+				    (!sel->exe || has_record(dir, &m->proc[i][side]))) {
 					want[i] = true;
 					if (m->linked_to[i] >= 0)
 						want[m->linked_to[i]] = true;
@@ -291,14 +335,18 @@ static size_t check_selections(const char *dir, const struct model *m)
 	return total;
 }
 
+/* An owner row o may stand for flow_procs' owner p: its process, or (pid_last not NULL,
+ * index.sql version 11) one of its group's. */
+#define ROW_HOLDS_OWNER                                                                      \
+	"o.uid = p.uid AND o.comm = p.comm AND o.netns = p.netns AND p.pid BETWEEN o.pid AND " \
+	"coalesce(o.pid_last, o.pid) AND (o.pid_last IS NOT NULL OR o.start = p.start)"
+
 /* The rule readers rely on: every owner row of flow_procs lies in its owner's range. */
 static void check_ranges_cover(const char *dir)
 {
 	assert_int_equal(index_int(dir, "SELECT count(*) FROM flow_procs p WHERE NOT EXISTS "
-				   "(SELECT 1 FROM owner_flows o WHERE o.pid = p.pid AND "
-				   "o.start = p.start AND o.uid = p.uid AND o.comm = p.comm AND "
-				   "o.netns = p.netns AND p.flow_id BETWEEN o.first_flow AND "
-				   "o.last_flow)"),
+				   "(SELECT 1 FROM owner_flows o WHERE " ROW_HOLDS_OWNER " AND "
+				   "p.flow_id BETWEEN o.first_flow AND o.last_flow)"),
 			 0);
 }
 
@@ -308,10 +356,17 @@ static void check_no_stale_ranges(const char *dir)
 {
 	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows o WHERE NOT EXISTS "
 				   "(SELECT 1 FROM flow_procs p WHERE p.flow_id BETWEEN "
-				   "o.first_flow AND o.last_flow AND o.pid = p.pid AND "
-				   "o.start = p.start AND o.uid = p.uid AND o.comm = p.comm AND "
-				   "o.netns = p.netns)"),
+				   "o.first_flow AND o.last_flow AND " ROW_HOLDS_OWNER ")"),
 			 0);
+}
+
+/* How many curl processes (one flow each) the model has. */
+static int64_t curls(const struct model *m)
+{
+	int64_t n = 0;
+	for (int i = 0; i < SLOTS; i++)
+		n += m->proc[i][0].valid && !strcmp(m->proc[i][0].comm, "curl");
+	return n;
 }
 
 static void small_store(struct store_options *o)
@@ -320,6 +375,14 @@ static void small_store(struct store_options *o)
 	o->chunk_bytes = 4096;
 	o->segment_bytes = 16 * 1024;
 	o->quiet = true;
+}
+
+/* The store of small chunks written and every selection checked: how many flows they gave. */
+static size_t owners_store(const char *dir, struct store_options *o, struct model *m)
+{
+	small_store(o);
+	write_owners_store(dir, o, m);
+	return check_selections(dir, m);
 }
 
 static void test_owner_selections(void **state)
@@ -332,13 +395,29 @@ static void test_owner_selections(void **state)
 	assert_true(index_int(f->dir, "SELECT count(*) FROM chunks") >= 30);
 	check_ranges_cover(f->dir);
 	check_no_stale_ranges(f->dir);
-	/* a row per owner and chunk, not per flow; pid 800 has one for each of its three
-	 * flows */
-	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows") * 2 <
-		    index_int(f->dir, "SELECT count(*) FROM flow_procs"));
+	/* a row per owner and chunk, not per flow (beta's few flows a chunk: below); pid 800
+	 * has one for each of its three flows */
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm NOT IN "
+				      "('curl', 'beta')") * 2 <
+		    index_int(f->dir, "SELECT count(*) FROM flow_procs WHERE comm NOT IN "
+				      "('curl', 'beta')"));
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
 				   "first_flow = last_flow"),
 			 3);
+	/* the curls of a chunk share a row (index.sql version 11): fewer rows than curls, the
+	 * groups' with start 0 */
+	assert_true(curls(&m) >= 50);
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm = 'curl'") <
+		    curls(&m));
+	assert_true(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm = 'curl' AND "
+				      "pid_last > pid AND start = 0") > 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid_last IS "
+				   "NOT NULL AND (comm != 'curl' OR pid_last - pid > 128)"), 0);
+	/* beta and its peer of one name: a row each per chunk of their flows, not one per flow
+	 * (a few flows a chunk, well within OWNER_RUN_GAP) */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE comm = 'beta'"),
+			 index_int(f->dir, "SELECT 2 * count(DISTINCT first_chunk) FROM flows WHERE "
+				   "a_comm = 'beta'"));
 	size_t total = check_selections(f->dir, &m);
 	assert_true(total > SLOTS);
 	/* the short-lived owner's row is its one flow */
@@ -362,9 +441,7 @@ static void test_owner_migration(void **state)
 	struct fixture *f = *state;
 	struct store_options o;
 	static struct model m;
-	small_store(&o);
-	write_owners_store(f->dir, &o, &m);
-	size_t total = check_selections(f->dir, &m);
+	size_t total = owners_store(f->dir, &o, &m);
 	/* (no secrets here, so the near secrets' part of version 7 is the column alone) */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM chunks WHERE near_secrets"), 0);
 	index_to_v9(f->dir);
@@ -380,11 +457,74 @@ static void test_owner_migration(void **state)
 				   "'flow_procs_by_%'"),
 			 0);
 	check_ranges_cover(f->dir);
-	/* made from flow_procs: the replaced owner (pid 500) has no row */
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 11);
+	/* made from flow_procs: the replaced owner (pid 500) has no row; each curl one of
+	 * its own (rows of one process, as before version 11) */
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows"), 12 + curls(&m));
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid_last IS "
+				   "NOT NULL"), 0);
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 800 AND "
 				   "first_flow = last_flow"),
 			 3);
+}
+
+/* An index of version 10 (owner_flows without pid_last: rows of one process each, here one
+ * per flow and side, and the trigger on flows' owners for such rows), as that ecap left it, is
+ * migrated when opened: the column and the trigger for groups come, the rows stay as they are
+ * (rows of one process), and every selection answers the same; the chunks indexed afterwards
+ * make rows of groups beside them. */
+static void test_owner_migration_10(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	static struct model m;
+	size_t total = owners_store(f->dir, &o, &m);
+	index_exec(f->dir, "DROP TRIGGER flows_owner_moved; DELETE FROM owner_flows;"
+			   "INSERT INTO owner_flows(pid, start, uid, comm, netns, first_flow, "
+			   "last_flow) SELECT pid, start, uid, comm, netns, flow_id, flow_id FROM "
+			   "flow_procs;"
+			   "ALTER TABLE owner_flows DROP COLUMN pid_last;"
+			   "CREATE TRIGGER flows_owner_moved AFTER UPDATE OF a_pid ON flows BEGIN "
+			   "SELECT 1; END;"
+			   "PRAGMA user_version = 10;");
+	int64_t rows = index_int(f->dir, "SELECT count(*) FROM owner_flows");
+	assert_int_equal(check_selections(f->dir, &m), total);
+	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid_last IS "
+				   "NULL"), rows);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM sqlite_master WHERE name = "
+				   "'flows_owner_moved' AND sql LIKE '%pid_last%' AND sql LIKE "
+				   "'%owner_pid_span%'"), 1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) || ':' || min(o) || '-' || max(o) = "
+				   "'129:0-128' FROM owner_pid_span"), 1);
+	check_ranges_cover(f->dir);
+	check_no_stale_ranges(f->dir);
+	/* new chunks: a curl group's row beside the old rows, and the same answers for those */
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	uint64_t id[3];
+	for (int k = 0; k < 3; k++) {
+		id[k] = store_new_flow_id(s);
+		struct ecap_proc p[2] = { owner(5000u + (uint32_t)k, (5000u + k) * NS, 1000, "curl",
+						11) };
+		struct flow_record r = record(&m, 0, p);
+		r.id = id[k];
+		assert_int_equal(store_put_flow(s, &r), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows WHERE pid = 5000 AND "
+				   "pid_last = 5002 AND start = 0"), 1);
+	check_ranges_cover(f->dir);
+	struct flow_filter ff;
+	struct idset got = { 0 };
+	flow_filter_init(&ff);
+	ff.pid_starts[0] = 0;
+	ff.pids[ff.n_pids++] = 5001;
+	assert_int_equal(store_open(f->dir, STORE_READ, NULL, &s), 0);
+	assert_int_equal(store_select_flows(s, &ff, &got), 0);
+	assert_int_equal(got.n, 1);
+	assert_true(idset_has(&got, id[1]));
+	idset_free(&got);
+	store_close(s);
 }
 
 /* Entries of processes_by_container, counted in its b-tree pages (dbstat: an index b-tree's
@@ -396,7 +536,7 @@ static int64_t container_entries(const char *dir)
 }
 
 /* Index version 9: processes_by_container holds the processes in a container only (pid 250's
- * and pid 300's second process here, not pid 300's first, in none). A version 8 index, whose entry per process
+ * and pid 300's second process here, not pid 300's first nor the curls, in none). A version 8 index, whose entry per process
  * this test puts back, is migrated when opened and answers every selection the same (the one
  * by container among them), and a rebuild from the segments makes the same index. */
 static void test_container_index_9(void **state)
@@ -404,16 +544,14 @@ static void test_container_index_9(void **state)
 	struct fixture *f = *state;
 	struct store_options o;
 	static struct model m;
-	small_store(&o);
-	write_owners_store(f->dir, &o, &m);
-	size_t total = check_selections(f->dir, &m);
-	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM processes"), 3);
+	size_t total = owners_store(f->dir, &o, &m);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM processes"), 3 + curls(&m));
 	assert_int_equal(container_entries(f->dir), 2);
 	index_to_v9(f->dir);
 	index_exec(f->dir, "DROP INDEX processes_by_container; CREATE INDEX "
 			   "processes_by_container ON processes(container_id); "
 			   "PRAGMA user_version = 8;");
-	assert_int_equal(container_entries(f->dir), 3);
+	assert_int_equal(container_entries(f->dir), 3 + curls(&m));
 	assert_int_equal(check_selections(f->dir, &m), total);
 	assert_int_equal(index_int(f->dir, "PRAGMA user_version"), INDEX_SCHEMA_VERSION);
 	assert_int_equal(container_entries(f->dir), 2);
@@ -461,9 +599,7 @@ static void test_owner_retention(void **state)
 	 * are looked at when their owner's flows go, and its flow went as pid 600's) */
 	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM owner_flows o WHERE pid != 500 "
 				   "AND NOT EXISTS (SELECT 1 FROM flow_procs p WHERE p.flow_id "
-				   "BETWEEN o.first_flow AND o.last_flow AND p.pid = o.pid AND "
-				   "p.start = o.start AND p.uid = o.uid AND p.comm = o.comm AND "
-				   "p.netns = o.netns)"),
+				   "BETWEEN o.first_flow AND o.last_flow AND " ROW_HOLDS_OWNER ")"),
 			 0);
 }
 
@@ -473,6 +609,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owner_selections, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_owner_migration, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_owner_migration_10, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_container_index_9, tmp_store_setup,
 						tmp_store_teardown),
