@@ -12,11 +12,15 @@
  * every 5 s. While a chunk is open, the loop sleeps until the store's next deadline (the
  * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
  * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
- * with the writer.
- * With no chunk open (nothing recorded, or only a commit due), the loop sleeps until its next
- * once-a-second duty or that commit instead: it first tells the capture and TLS programs that
- * it sleeps (bpf/reader_wake.h), so that their first record wakes it at once, then drains
- * once more and sleeps only if their rings hold nothing (ring_pos.h). A quiet recorder wakes
+ * with the writer. With no chunk open while records still come (a chunk just closed under a
+ * steady load), it sleeps until a chunk opened since the last tick would be due, then drains
+ * into that chunk and closes it at once; the once-a-second duty (loss counters, clock,
+ * watchdog, the status line every 5 s) runs up to 250 ms late to share that wake-up: one
+ * wake-up per chunk instead of two or three (a wake-up costs a VM 100-300 us of CPU).
+ * With no chunk open and no record lately (nothing recorded, or only a commit due), the loop
+ * sleeps until its next once-a-second duty or that commit instead: it first tells the capture
+ * and TLS programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at
+ * once, then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A quiet recorder wakes
  * about once a second instead of ten times; what it records still starts being stored when
  * it comes.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
@@ -498,41 +502,74 @@ static bool rings_waiting(const struct live *L)
 	return live_capture_waiting(L->cap);
 }
 
+/* How late the once-a-second duty may run to share the store's wake-up (wake_at). */
+#define DUTY_LATE_NS (250ull * 1000000ull)
+/* The longest sleep while the store has a deadline (a guard: the deadlines come sooner). */
+#define SLEEP_MAX_MS 2000
+
+/* When to wake for the store's next deadline (due; 0: none) and the once-a-second duty at
+ * duty: the store's deadline when it comes at most DUTY_LATE_NS after the duty (which then runs
+ * that late, at the same wake-up), else the duty DUTY_LATE_NS late. So the two come closer by
+ * that much at each of the duty's wake-ups until they share one, and then stay together: under
+ * a steady load the loop wakes once per chunk (the chunk's close, its commit, the duty)
+ * instead of two or three times, and a wake-up costs this VM 100-300 us of CPU whatever it
+ * then does (BENCHMARKS.md, i23main). */
+static uint64_t wake_at(uint64_t duty, uint64_t due)
+{
+	if (!due || due > duty + DUTY_LATE_NS)
+		return duty + (due ? DUTY_LATE_NS : 0);
+	return due;
+}
+
+static int ms_until(uint64_t now, uint64_t t)
+{
+	uint64_t ms = t > now ? (t - now + 999999) / 1000000 : 1;
+
+	return ms > SLEEP_MAX_MS ? SLEEP_MAX_MS : (int)ms;
+}
+
 /* How long the loop may sleep: while a chunk is open, until the store's next deadline
  * (pipeline_tick_due: the chunk's age, the group commit; POLL_MS when its work is at once, as
- * a chunk with the writer); with no chunk open, until the next once-a-second duty or the
- * commit due before it (nothing is recorded, or a chunk closed by its size waits for its
- * commit), after telling the capture and TLS programs, so that their next record wakes the
- * loop at once: a record that opens a chunk counts its age from its drain, and one left in a
- * ring until the commit was due (up to a second) was queryable that much later.
- * Such a sleep comes only after a whole poll interval in which those rings had no record: on
- * a host whose other processes make TLS handshakes all the time (their secrets are read and
- * held, not stored), a sleep that each record ends would wake the loop more often than the
- * poll.
+ * a chunk with the writer) or the duty (wake_at).
+ * With no chunk open and records taken in the last interval (a chunk just closed by its age
+ * while the load goes on, or records that opened none: the host's own TLS handshakes), until
+ * a chunk opened by the next drain would be due, and a poll interval more (*batch: that drain
+ * comes before the next tick, so the chunk counts its age from the last tick): the records of
+ * the meantime wait in the rings and go into that chunk, which the tick right after closes.
+ * Before, the loop polled once (POLL_MS) and the chunk its drain opened counted its age from
+ * then: the same chunks (one per chunk age and poll interval under a steady load), the same
+ * longest wait of a record for its chunk's close (a chunk age and a poll interval), with one
+ * wake-up where there were two. The rings' fill thresholds still wake it sooner.
+ * With no chunk open and no record in the last interval (nothing is recorded, or a chunk
+ * closed by its size waits for its commit), until the next once-a-second duty or the commit
+ * due before it, after telling the capture and TLS programs, so that their next record wakes
+ * the loop at once: a record that opens a chunk counts its age from its drain.
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
  * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
-static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, unsigned long *taken)
+static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, bool *batch,
+		    unsigned long *taken)
 {
 	unsigned long was = *taken;
-	uint64_t ms, now, due;
+	uint64_t ms, now, due, open_due;
 	int rc;
 
+	*batch = false;
 	*taken = rings_taken(L);
 	if (!live_capture_can_sleep(L->cap))
 		return POLL_MS;
 	due = pipeline_tick_due(L->p);
 	now = live_clock_mono_ns();
-	if (due > now && pipeline_chunk_open(L->p)) {
-		/* until the open chunk closes by its age or the commit is due, as a tick before
-		 * then has nothing to do; the rings wake us sooner past their fill thresholds,
-		 * and what they hold meanwhile goes into that chunk at its close */
-		if (next_duty < due)
-			due = next_duty;
-		ms = due > now ? (due - now + 999999) / 1000000 : 1;
-		return ms > 1000 ? 1000 : (int)ms;
-	}
-	if (*taken != was || (due && due <= now))
+	if (due > now && pipeline_chunk_open(L->p))
+		return ms_until(now, wake_at(next_duty, due));
+	if (due && due <= now)
 		return POLL_MS;
+	if (*taken != was) {
+		open_due = pipeline_chunk_due_if_opened(L->p) + TICK_NS;
+		if (due && due < open_due)
+			open_due = due; /* the commit of chunks closed by their size */
+		*batch = true;
+		return ms_until(now, wake_at(next_duty, open_due));
+	}
 	if (due && due < next_duty)
 		next_duty = due; /* the commit of chunks closed by their size */
 	set_asleep(L, true);
@@ -563,7 +600,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
 	unsigned long taken = 0;
-	bool asleep = false;
+	bool asleep = false, batch = false;
 
 	last_status = L->start_ns = live_clock_mono_ns();
 	while (!*stop) {
@@ -579,13 +616,14 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			rc = tick(L, last_tick);
 			if (rc < 0)
 				return rc;
-		} else if (!pipeline_chunk_open(L->p) &&
+		} else if (!batch && !pipeline_chunk_open(L->p) &&
 			   live_clock_mono_ns() - last_tick >= TICK_NS) {
-			/* No chunk open: the tick first, so that a chunk the drain opens counts its
-			 * age from now, not from the last tick (up to a second ago now that the
-			 * loop sleeps until the store's deadlines: chunks closed back to back
-			 * would come about 10% more often). With a chunk open, the drain first:
-			 * what the rings hold goes into it before its close. */
+			/* No chunk open, after a poll: the tick first, so that a chunk the drain
+			 * opens counts its age from now, not from the last tick. After a sleep
+			 * until a chunk opened since the last tick would be due (batch), the
+			 * drain first: what waited in the rings goes into a chunk that the tick
+			 * after the drain closes. With a chunk open, the drain first: what the
+			 * rings hold goes into it before its close. */
 			last_tick = live_clock_mono_ns();
 			rc = tick(L, last_tick);
 			if (rc < 0)
@@ -614,15 +652,15 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			if (rc < 0)
 				return rc;
 			full_notice(L, now);
-		}
-		if (!L->opt->quiet && now - last_status >= STATUS_NS) {
-			last_status = now;
-			status_line(L, false);
+			/* with the duty, which may run up to DUTY_LATE_NS late (wake_at): a
+			 * wake-up of its own would cost more than the line */
+			if (!L->opt->quiet && now - last_status >= STATUS_NS - DUTY_LATE_NS) {
+				last_status = now;
+				status_line(L, false);
+			}
 		}
 		next_duty = last_sec + SECOND_NS;
-		if (!L->opt->quiet && last_status + STATUS_NS < next_duty)
-			next_duty = last_status + STATUS_NS;
-		timeout = *stop ? 0 : sleep_ms(L, next_duty, &asleep, &taken);
+		timeout = *stop ? 0 : sleep_ms(L, next_duty, &asleep, &batch, &taken);
 		if (timeout < 0)
 			return timeout;
 	}

@@ -961,6 +961,11 @@ bool pipeline_chunk_open(const struct pipeline *p)
 	return store_chunk_ageing(p->store);
 }
 
+uint64_t pipeline_chunk_due_if_opened(const struct pipeline *p)
+{
+	return store_chunk_due_if_begun(p->store);
+}
+
 uint64_t pipeline_tick_due(const struct pipeline *p)
 {
 	if (p->expire_more)

@@ -149,6 +149,9 @@ bool pipeline_wants_tick(const struct pipeline *p);
 uint64_t pipeline_tick_due(const struct pipeline *p);
 /* Whether the store's open chunk holds anything (store_chunk_ageing). */
 bool pipeline_chunk_open(const struct pipeline *p);
+/* With no chunk open, when one opened before the next tick would close by its age
+ * (store_chunk_due_if_begun). */
+uint64_t pipeline_chunk_due_if_opened(const struct pipeline *p);
 
 struct pipeline_stats {
 	uint64_t packets, bytes;

@@ -786,6 +786,11 @@ bool store_chunk_ageing(const struct store *s)
 	return s->chunk_opened_mono != 0;
 }
 
+uint64_t store_chunk_due_if_begun(const struct store *s)
+{
+	return (s->now_mono ? s->now_mono : 1) + s->opt.chunk_age_ns;
+}
+
 uint64_t store_tick_due(const struct store *s)
 {
 	uint64_t due = 0;

@@ -125,6 +125,10 @@ bool store_wants_tick(const struct store *s);
 uint64_t store_tick_due(const struct store *s);
 /* Whether the open chunk holds anything: its age runs from the tick before its first record. */
 bool store_chunk_ageing(const struct store *s);
+/* With no chunk open, when one begun before the next store_tick would close by its age (its
+ * age runs from the last tick): a caller that leaves records in its rings until then stores
+ * them in a chunk that its tick at that time closes. */
+uint64_t store_chunk_due_if_begun(const struct store *s);
 /* Close the open chunk and make everything durable now. */
 int store_sync(struct store *s);
 /* Sets store_options.drop_when_full on an open writer. */
