@@ -212,6 +212,7 @@ struct outcome {
 	double wall;
 	int status;
 	bool timed_out, idle;
+	bool no_ns; /* the child ran the function itself: killed in D, it ends when its read does */
 	char out[64];
 };
 
@@ -242,6 +243,7 @@ static struct outcome run_throttled(size_t len, unsigned cpu_ms)
 		o.status = res.status;
 		o.timed_out = res.timed_out;
 		o.idle = res.idle;
+		o.no_ns = strstr(res.err, "no namespaces") != NULL;
 		snprintf(o.out, sizeof(o.out), "%s", res.out ? res.out : "");
 		fprintf(stderr, "%s", res.err);
 		_exit(write(p[1], &o, sizeof(o)) == sizeof(o) ? 0 : 4);
@@ -303,7 +305,11 @@ static void test_disk_waits_bounded(void **state)
 	assert_true(o.timed_out && o.idle);
 	assert_true(WIFSIGNALED(o.status) && WTERMSIG(o.status) == SIGKILL);
 	assert_true(o.wall >= 2.0 + SANDBOX_IDLE_MS / 1e3 - 0.2);
-	assert_true(o.wall < FILE_BYTES / (double)READ_BPS - 1.0);
+	/* killed before its read was done: with namespaces the caller's child, which only
+	 * waits, goes at once; without (ThreadSanitizer's thread makes unshare refuse), the
+	 * child killed in state D ends only when its read does */
+	if (!o.no_ns)
+		assert_true(o.wall < FILE_BYTES / (double)READ_BPS - 1.0);
 }
 
 int main(void)
