@@ -64,9 +64,12 @@ start_early_builds() {
 	# a process group of its own (setsid), so that an early exit ends all of it
 	trap 'rm -rf "$log" "$bin" "$early_log"; [ -z "$early" ] || kill -- "-$early" 2>/dev/null' EXIT
 	export -f setup_asan setup_tsan
-	# made now, empty: package.deb checks that the tree (its ignored files too) stays the
-	# same while it builds
-	mkdir -p build-asan build-tsan build-fuzz
+	# made now, each with a file (git status does not show an empty directory): package.deb
+	# checks that the tree, its ignored files too, stays the same while it builds
+	local d
+	for d in build-asan build-tsan build-fuzz; do
+		mkdir -p "$d" && : >"$d/.made-by-test-sh"
+	done
 	setsid chrt --idle 0 bash -c '
 		if [ "${ECAP_SANITIZE:-1}" != 0 ]; then setup_asan && ninja -C build-asan; fi
 		if [ "${ECAP_TSAN:-1}" != 0 ]; then setup_tsan && ninja -C build-tsan; fi
