@@ -7,11 +7,11 @@
 # fatal), the unit suite in build-tsan/ under ThreadSanitizer (less the tests that never
 # start a thread: suite unit_one_thread), and a short run of every fuzz
 # target (tools/fuzz.sh). Ends with a 'tests: N passed, N failed, N skipped' line and exits
-# non-zero when any test fails. The live tests that must run alone (suite live_alone) run
-# first, while nothing else does; the three later builds are then made in the background, at
-# the scheduler's idle priority (SCHED_IDLE: they take only the CPU time that the other tests
-# leave, most of it while the live tests wait), while the rest of the tests run, and made again
-# in the foreground at their turn: a build that failed or did not finish shows its errors there.
+# non-zero when any test fails. The three later builds are made in the background from the
+# start of the tests, at the scheduler's idle priority (SCHED_IDLE: they take only the CPU time
+# that the tests leave, most of it while the live tests that must run alone, suite live_alone,
+# run first and wait), and made again in the foreground at their turn: a build that failed or
+# did not finish shows its errors there.
 #
 #   tools/test.sh [meson test arguments...]    e.g. tools/test.sh --suite unit
 #   ECAP_SANITIZE=0 / ECAP_TSAN=0 / ECAP_FUZZ=0 skip those stages.
@@ -83,8 +83,8 @@ if [ $# -gt 0 ]; then
 	summary
 	exit "$status"
 fi
-meson test -C build --print-errorlogs --suite live_alone 2>&1 | tee -a "$log" || status=1
 start_early_builds
+meson test -C build --print-errorlogs --suite live_alone 2>&1 | tee -a "$log" || status=1
 meson test -C build --print-errorlogs --num-processes 2 --no-suite live_alone 2>&1 |
 	tee -a "$log" || status=1
 if [ -n "$early" ]; then
