@@ -6,7 +6,9 @@
  * fixed-size records (bpf/maps_exec.h). Each is taken within bounds: a whole record, a range
  * that ends after it starts. The kernel's iterator skips the threads that share their leader's
  * files (nearly all); one that does not repeats its process's mappings, as a process of its
- * own here (its files are known by then: a little more work, nothing missed).
+ * own here (its files are known by then: a little more work, nothing missed). The kernel
+ * visits at most a million mappings in one read: one that found no executable mapping among
+ * them fails with EAGAIN, and the next read goes on where it stopped (bpf_seq_read).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -74,9 +76,17 @@ int maps_iter_read(struct maps_iter *it, maps_iter_fn fn, void *ctx)
 	fd = bpf_iter_create(bpf_link__fd(it->link));
 	if (fd < 0)
 		return -errno;
-	while ((n = read(fd, (char *)buf + have, sizeof(buf) - have)) > 0) {
+	for (;;) {
 		size_t whole;
 
+		n = read(fd, (char *)buf + have, sizeof(buf) - have);
+		/* EAGAIN: a read that went through a million mappings without an executable
+		 * one (processes with many mappings: a JVM, a user's on purpose) returns none,
+		 * and the next goes on from there */
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			break;
 		have += (size_t)n;
 		whole = have / sizeof(buf[0]);
 		for (size_t i = 0; i < whole; i++) {

@@ -9,9 +9,10 @@
  * set-up and calls the function under seccomp. Each of A and B has RLIMIT_CPU and arms its own
  * SIGKILL timer on wall time, so the caller can always wait for A without having to signal a
  * process of another uid. The bound that matters is CPU time: a child starved of the CPU (a
- * busy host, sanitizers) is not killed for being slow. One that waits without using the CPU
- * (a sleep, a futex that never comes) is killed by the caller after SANDBOX_IDLE_MS of such
- * waits (sandbox_idle.h), and the wall-clock bound, many times longer, is the last resort.
+ * busy host, sanitizers) is not killed for being slow, nor one that waits for a slow disk (for
+ * as long as its CPU bound at most). One that waits otherwise (a sleep, a futex that never
+ * comes) is killed by the caller after SANDBOX_IDLE_MS of such waits (sandbox_idle.h), and the
+ * wall-clock bound, many times longer, is the last resort.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -493,7 +494,7 @@ int sandbox_run(int (*fn)(void *arg), void *arg, const int *fds, unsigned nfds, 
 		child(fn, arg, out[1], err[1], fds, nfds, cpu_ms);
 	close(out[1]);
 	close(err[1]);
-	sandbox_idle_start(&idle, pid, now_ms());
+	sandbox_idle_start(&idle, pid, now_ms(), cpu_ms);
 	deadline = now_ms() + wall_ms(cpu_ms) + 1000;
 	read_pipes(out[0], err[0], res, out_max, deadline - now_ms(), &idle);
 	close(out[0]);
@@ -530,7 +531,7 @@ const char *sandbox_describe(const struct sandbox_result *res, char *buf, size_t
 	int sig;
 
 	if (res->idle) {
-		snprintf(buf, len, "timed out: %u s neither running nor waiting for a CPU",
+		snprintf(buf, len, "timed out: %u s neither running nor waiting for a CPU or the disk",
 			 SANDBOX_IDLE_MS / 1000);
 	} else if (res->timed_out) {
 		snprintf(buf, len, "timed out");

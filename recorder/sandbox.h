@@ -20,9 +20,10 @@
  *     cpu_ms, in whole seconds rounded up) or, SANDBOX_WALL_PER_CPU times later, its
  *     wall-clock time (a timer);
  *   - is killed by the caller once its processes have spent SANDBOX_IDLE_MS in all neither on
- *     a CPU nor waiting for one (sandbox_idle.h: a sleep, a futex or a read that never comes),
- *     so that a child that waits without working ends within seconds, and one starved of the
- *     CPU (on a run queue) still has its CPU bound;
+ *     a CPU, nor waiting for one, nor waiting for the disk (sandbox_idle.h: a sleep, a futex or
+ *     a read that never comes), so that a child that waits without working ends within
+ *     seconds, one starved of the CPU (on a run queue) still has its CPU bound, and one whose
+ *     reads wait for a slow disk has up to cpu_ms of such waits;
  *   - clears its environment; sets PR_SET_NO_NEW_PRIVS;
  *   - installs a seccomp filter (libseccomp) that kills the process on any system call not
  *     needed to load a library and run an in-memory handshake: no socket, connect, execve,
@@ -44,8 +45,8 @@
 /* The wall-clock bound, as a multiple of the CPU bound (at least 10 s): a child that gets a
  * twentieth of a CPU still ends by its work or its CPU bound. */
 #define SANDBOX_WALL_PER_CPU 20
-/* The idle bound: wall time in all that the child's processes neither ran nor waited to run.
- * A calibration runs on the CPU but for the reads of its files (a disk's wait counts here). */
+/* The idle bound: wall time in all that the child's processes neither ran, nor waited to run,
+ * nor waited for the disk (the reads of a calibration's files; cpu_ms of such waits at most). */
 #define SANDBOX_IDLE_MS 5000u
 
 struct sandbox_result {

@@ -1110,15 +1110,60 @@ static struct flow_agg *agg_slot(struct index *ix, uint64_t flow_id)
 	return &ix->agg[i];
 }
 
+/* Looks up flow_id's slot without making one (NULL: none). */
+static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
+{
+	if (!ix->agg_cap)
+		return NULL;
+	size_t mask = ix->agg_cap - 1, i = hash64(flow_id) & mask;
+	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
+		i = (i + 1) & mask;
+	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
+}
+
+static int cmp_flowdir_id(const void *key, const void *e)
+{
+	uint64_t id = *(const uint64_t *)key, other = ((const struct chunkmeta_flowdir *)e)->flow_id;
+	return id < other ? -1 : id > other;
+}
+
+/* Whether chunk m has a flow statistic of flow_id, through its flow directory (ascending by
+ * id: the seal's, or a chunk's checked on decode). Without one, no: the caller then counts a
+ * slot that may not be needed, never one too few. */
+static bool chunk_has_flowstat(const struct chunk_meta *m, uint64_t flow_id)
+{
+	return m->n_flowdir == m->n_flowstats && m->n_flowdir &&
+	       bsearch(&flow_id, m->flowdir, m->n_flowdir, sizeof(*m->flowdir), cmp_flowdir_id);
+}
+
+/* The slots chunk m's gathering will make: one per flow statistic and one per session's flow
+ * (cover_sessions) that has none yet, a flow counted once (a session's flow is most often
+ * one of the chunk's flow statistics: one slot for both). */
+static size_t agg_new_slots(struct index *ix, const struct chunk_meta *m)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->n_flowstats; i++)
+		n += !agg_find(ix, m->flowstats[i].flow_id);
+	for (size_t i = 0; i < m->n_sessions; i++) {
+		uint64_t id = m->sessions[i].flow_id;
+		if (i && m->sessions[i - 1].flow_id == id)
+			continue; /* a flow's sessions, next to one another: counted with its first */
+		n += !agg_find(ix, id) && !chunk_has_flowstat(m, id);
+	}
+	return n;
+}
+
 /*
- * The slots and runs chunk m may take (a slot per flow statistic and per session, a run per
- * flow statistic), had before anything of it is gathered, so that gathering cannot fail
- * half-way. 0, or -ENOMEM when that memory cannot be had: then the chunk's totals are written
- * at once (totals_now), the table as it was.
+ * The slots and runs chunk m may take (agg_new_slots, a run per flow statistic), had before
+ * anything of it is gathered, so that gathering cannot fail half-way. 0, or -ENOMEM when
+ * that memory cannot be had: then the chunk's totals are written at once (totals_now), the
+ * table as it was.
  */
 static int agg_reserve(struct index *ix, const struct chunk_meta *m)
 {
-	size_t want = ix->agg_used + m->n_flowstats + m->n_sessions;
+	size_t want = ix->agg_used + m->n_flowstats + m->n_sessions; /* at most */
+	if ((want + 1) * 2 > ix->agg_cap)
+		want = ix->agg_used + agg_new_slots(ix, m);
 	while ((want + 1) * 2 > ix->agg_cap)
 		if (ix->agg_cap >= (SIZE_MAX >> 8) || agg_grow(ix))
 			return -ENOMEM;
@@ -1301,17 +1346,6 @@ static int add_container(struct index *ix, const struct ecap_container *c)
 	sqlite3_bind_int64(st, 9, (int64_t)c->first_ns);
 	sqlite3_bind_int64(st, 10, (int64_t)c->last_ns);
 	return step(ix, ST_CONTAINER);
-}
-
-/* Looks up flow_id's slot without making one (NULL: none). */
-static struct flow_agg *agg_find(struct index *ix, uint64_t flow_id)
-{
-	if (!ix->agg_cap)
-		return NULL;
-	size_t mask = ix->agg_cap - 1, i = hash64(flow_id) & mask;
-	while (ix->agg[i].flow_id && ix->agg[i].flow_id != flow_id)
-		i = (i + 1) & mask;
-	return ix->agg[i].flow_id ? &ix->agg[i] : NULL;
 }
 
 /* The chunk's sessions' flows get the chunk within their first_chunk..last_chunk (index.sql,

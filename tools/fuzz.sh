@@ -10,6 +10,7 @@
 #     (default)      ~10 s per target, two at a time (what CI runs: about 90 s for 17 targets)
 #     --long         10 minutes per target, 2 jobs in parallel: millions of executions
 #     --time S       S seconds per target
+#     --build-only   build the targets, run none (tools/test.sh builds them early)
 #   TARGET: capfile keylog tls_hello segment args calib_answer config proof ctr_answer
 #           flow_keys store_key proc_maps exec_name chunk_runs socket_scope ring_reader elf
 #           (default: all)
@@ -21,12 +22,14 @@ src=$(pwd)
 
 secs=10
 jobs=1
+build_only=
 targets=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--long) secs=600; jobs=2 ;;
 	--time) secs=${2:?--time needs seconds}; shift ;;
-	-h|--help) sed -n '3,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--build-only) build_only=1 ;;
+	-h|--help) sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
 	*) targets+=("$1") ;;
 	esac
@@ -52,6 +55,7 @@ if [ ! -f "$build/build.ninja" ]; then
 		-Dc_args='-fsanitize=fuzzer-no-link -fno-sanitize-recover=undefined' >/dev/null
 fi
 ninja -C "$build" $(printf 'tests/fuzz/fuzz_%s ' "${targets[@]}") >/dev/null
+[ -z "$build_only" ] || exit 0
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -11,7 +11,7 @@ packages=(
 	meson ninja-build pkg-config gcc
 	libbpf-dev libelf-dev zlib1g-dev libsqlite3-dev liblz4-dev libpcap-dev libssl-dev nettle-dev libcmocka-dev
 	libseccomp-dev libcap-dev libgnutls28-dev libcurl4-openssl-dev libjson-c-dev
-	clang llvm bpftool
+	clang llvm bpftool libclang-rt-14-dev
 	tshark tcpdump lz4 sqlite3 iproute2 iptables curl openssl python3 zstd iperf3 procps nginx-light libcap2-bin
 	bsdutils golang-go nodejs wget gnutls-bin android-boringssl gdb
 	libsystemd-dev
