@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# full_disk.sh - live recording into a store on a filesystem that fills up: a 40 MiB tmpfs
+# full_disk.sh - live recording into a store on a filesystem that fills up: an 80 MiB tmpfs
 # mounted here, lo under a steady HTTP load of incompressible bytes (curl, rate-limited; on
-# lo a transfer runs at about twice curl's --limit-rate). In (a) and (c) the load is about
-# 2 MB/s: after the deletion the store needs two or three chunks (its catch-up, then a duty
-# that sees no new loss) before it says 'room again', and at 4 MB/s the freed space filled up
-# again within that on a loaded machine (seen in CI beside the sanitizer builds).
+# lo a transfer runs at about twice curl's --limit-rate). After a deletion the store needs two
+# or three chunks (its catch-up, then a duty that sees no new loss) before it says 'room
+# again': with 40 MiB the freed space filled up again within that on a loaded machine (seen in
+# CI beside the sanitizer builds), hence 80 MiB, and (c)'s load half of (a)'s. (a) keeps its
+# rate: slower, its chunks are small enough that some fit in the last free pages while the
+# filler is there, and the store says 'full' and 'room again' by turns (seen in CI too).
 #  (a) no retention: a filler file leaves the store a few MiB. The recorder says "store full"
 #      (at most once per 5 s status interval), keeps running and counts what it could not
 #      store; once the filler is deleted it says so and stores packets again by itself (newer
@@ -25,7 +27,7 @@ need_cmd curl mount umount df du
 
 MNT="$T/mnt"
 mkdir "$MNT" "$T/www"
-mount -t tmpfs -o size=40m,mode=0700 ecap-live-full "$MNT" || skip "cannot mount a tmpfs"
+mount -t tmpfs -o size=80m,mode=0700 ecap-live-full "$MNT" || skip "cannot mount a tmpfs"
 cleanup_cmd "umount '$MNT'"
 head -c 8000000 /dev/urandom >"$T/www/blob"
 PORT=$(free_port)
@@ -65,7 +67,7 @@ S="$MNT/a"
 rec_start "$T/a.log" -i lo --store "$S" --no-tls tcp port "$PORT"
 fill $((7 * 1024))
 info "(a) filler written: $(($(free_kib) / 1024)) MiB left for the store"
-load_start 40 1M
+load_start 40 2M
 T_FULL0=$SECONDS
 wait_for "$T/a.log" "ecap-rec: store full: [0-9]* packets not stored so far; recording resumes" \
 	"$REC_PID" "ecap-rec"
