@@ -14,10 +14,12 @@
 # load of ours (what the host's own execs and TLS cost it). "stime" in --rates is an
 # `openssl s_time -new` client at its own pace. A least-squares line over the curl rates gives
 # the fixed part (us per second) and the part per session (us), for the whole recorder and
-# for each thread.
+# for each thread. With --tcpdump, `tcpdump -w` of the same filter is measured the same way in
+# turns, so that both parts stand beside what a capture that keeps no index and makes nothing
+# durable pays (issue 17's goals count CPU per session against tcpdump's).
 #
 #   tools/bench_rec_rates.sh [--build DIR] [--base DIR] [--rates "0 10 50 stime"] [--secs S]
-#                            [--runs N] [--netns-exec]
+#                            [--runs N] [--netns-exec] [--tcpdump]
 #
 #   --build DIR    the meson build to measure (default: $ECAP_BUILD, else ./build)
 #   --base DIR     a second build, measured the same way, in turns
@@ -25,13 +27,14 @@
 #   --secs S       seconds per rate (default 20: two of the 10 s rescans)
 #   --runs N       times each rate is measured per build (default 1)
 #   --netns-exec   each curl through `ip netns exec` (a new mount namespace per curl)
+#   --tcpdump      also tcpdump -w of the same filter, in turns with the builds
 #
-# Needs root (live capture), openssl, curl, python3. The namespace (named after $BENCH_NAME,
-# default ecap-rates-PID), every process started here (ended by pid) and the work directory are
-# removed at the end. It prints a Markdown report.
+# Needs root (live capture), openssl, curl, python3, and tcpdump with --tcpdump. The namespace
+# (named after $BENCH_NAME, default ecap-rates-PID), every process started here (ended by pid)
+# and the work directory are removed at the end. It prints a Markdown report.
 set -u -o pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RATES="0 10 25 50 stime" SECS=20 RUNS=1 NSEXEC=0
+BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RATES="0 10 25 50 stime" SECS=20 RUNS=1 NSEXEC=0 TCPDUMP=
 usage() { sed -n '4,/^# removed at the end/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--secs) SECS=${2:?}; shift ;;
 	--runs) RUNS=${2:?}; shift ;;
 	--netns-exec) NSEXEC=1 ;;
+	--tcpdump) TCPDUMP=1 ;;
 	-h|--help) usage 0 ;;
 	*) echo "bench_rec_rates.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
@@ -53,7 +57,7 @@ done
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_rec_rates.sh: --secs: '$SECS' is not a count of seconds" >&2; exit 2; }
 [[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_rec_rates.sh: --runs: '$RUNS' is not a count" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench_rec_rates.sh: needs root (live capture)" >&2; exit 2; }
-for t in openssl curl python3 ip nsenter; do
+for t in openssl curl python3 ip nsenter ${TCPDUMP:+tcpdump}; do
 	command -v "$t" >/dev/null || { echo "bench_rec_rates.sh: $t is not installed" >&2; exit 2; }
 done
 for b in "$BUILD" ${BASE:+"$BASE"}; do
@@ -109,11 +113,11 @@ print(sum(1 for p in procs if p.wait() == 0))
 EOF
 }
 
-# measure BUILD RATE: one row per thread kind and a total
+# measure BUILD RATE: one row per thread kind and a total (BUILD "tcpdump": tcpdump -w)
 measure() {
 	local b=$1 r=$2 dir=$WORK/st n t0 t1 w0 w1 tid comm ns k
 	declare -A c0=() c1=() name=() sum=()
-	rec_start "$b" "$dir"
+	if [ "$b" = tcpdump ]; then tcpdump_start "$dir"; else rec_start "$b" "$dir"; fi
 	sleep 2
 	while IFS=: read -r tid comm ns; do c0[$tid]=$ns; name[$tid]=$comm; done < <(threads "$R")
 	w0=$(wakeups "$R")
@@ -121,7 +125,7 @@ measure() {
 	while IFS=: read -r tid comm ns; do c1[$tid]=$ns; name[$tid]=$comm; done < <(threads "$R")
 	w1=$(wakeups "$R")
 	rec_stop
-	rm -rf "$dir"
+	rm -rf "$dir" "$dir.pcap"
 	for tid in "${!c1[@]}"; do
 		k=${name[$tid]}
 		sum[$k]=$(( ${sum[$k]:-0} + c1[$tid] - ${c0[$tid]:-0} ))
@@ -135,7 +139,7 @@ measure() {
 	echo "$b $r $n $secs_ms $((w1 - w0)) $per" >>"$WORK/rows"
 	s=''
 	for k in $(printf '%s\n' "${!sum[@]}" | sort); do s+="$k $((sum[$k] * 1000000 / (t1 - t0))) us/s; "; done
-	echo "  $(basename "$(dirname "$b")") rate $r: $n sessions in $secs_ms ms; $s load $(cut -d' ' -f1 /proc/loadavg)" >&2
+	echo "  $([ "$b" = tcpdump ] && echo tcpdump || basename "$(dirname "$b")") rate $r: $n sessions in $secs_ms ms; $s load $(cut -d' ' -f1 /proc/loadavg)" >&2
 }
 
 echo "## ecap-rec's CPU per second at fixed session rates (tools/bench_rec_rates.sh)"
@@ -149,11 +153,14 @@ for _ in $(seq "$RUNS"); do
 	for r in $RATES; do
 		measure "$BUILD" "$r"
 		[ -n "$BASE" ] && measure "$BASE" "$r"
+		[ -n "$TCPDUMP" ] && measure tcpdump "$r"
 	done
 done
-python3 - "$BUILD" "${BASE:-}" "$WORK/rows" <<'EOF'
+python3 - "$BUILD" "${BASE:-}" "$WORK/rows" "${TCPDUMP:+tcpdump}" <<'EOF'
 import sys
-build, base, rows = sys.argv[1], sys.argv[2], sys.argv[3]
+build, base, rows, tcpdump = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+def who(b):
+    return "this" if b == build else "tcpdump" if b == "tcpdump" else "base"
 data = []
 for line in open(rows):
     f = line.split()
@@ -166,18 +173,17 @@ print("| build | load | sessions/s | main thread's wake-ups/s | " + " | ".join("
 print("|---|---|---|---|" + "---|" * len(kinds) + "---|")
 for b, rate, n, ms, per in data:
     sps = n * 1000.0 / ms
-    who = "this" if b == build else "base"
     load = "s_time" if rate == "stime" else "%s curls/s" % rate
     pers = "%.1f" % (per.get("all", 0) / sps) if sps else "-"
-    print("| %s | %s | %.1f | %d | %s | %s |" % (who, load, sps, per["wakeups"],
+    print("| %s | %s | %.1f | %d | %s | %s |" % (who(b), load, sps, per["wakeups"],
           " | ".join(str(per.get(k, 0)) for k in kinds), pers))
 print()
 print("Least squares over the curl rates (CPU per second = fixed + per session x sessions per second):")
 print()
-for b in [x for x in (build, base) if x]:
+for b in [x for x in (build, base, tcpdump) if x]:
     pts = [(n * 1000.0 / ms, per) for bb, rate, n, ms, per in data if bb == b and rate != "stime"]
     if len({round(x, 3) for x, _ in pts}) < 2:
-        print("- %s: fewer than two rates, no fit" % ("this" if b == build else "base"))
+        print("- %s: fewer than two rates, no fit" % who(b))
         continue
     parts = []
     for k in kinds:
@@ -185,6 +191,7 @@ for b in [x for x in (build, base) if x]:
         mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
         sxx = sum((x - mx) ** 2 for x in xs)
         a = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-        parts.append("%s %.0f us/s + %.1f us per session" % (k, my - a * mx, a))
-    print("- %s: %s" % ("this" if b == build else "base", "; ".join(parts)))
+        if b != "tcpdump" or k == "all":
+            parts.append("%s %.0f us/s + %.1f us per session" % (k, my - a * mx, a))
+    print("- %s: %s" % (who(b), "; ".join(parts)))
 EOF
