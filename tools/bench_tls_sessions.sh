@@ -26,6 +26,7 @@
 #
 #   tools/bench_tls_sessions.sh [--build DIR] [--base DIR] [--runs N] [--secs S]
 #                               [--preload "N ..."] [--probes N] [--paired] [--loads "L ..."]
+#                               [--warm W]
 #
 #   --build DIR   the meson build to measure (default: $ECAP_BUILD, else ./build)
 #   --base DIR    a second build measured the same way, in turns (e.g. main's), for before/after
@@ -36,6 +37,10 @@
 #   --probes N    record -> queryable probes (default 5)
 #   --loads L     the loads measured, of stime curl4 curl4-1ns stime4 (default all; the
 #                 paired runs take them but stime4)
+#   --warm W      run each load W seconds (not counted) before the measured SECS, for both
+#                 recorders alike (default 0: from the recorder's first second, so that first
+#                 uses, a first chunk and the first rescans weigh in a short run; W >= 10 gives
+#                 the steady state of an always-on recorder)
 #   --paired      with --base: after the table, RUNS runs of each load recorded by both builds
 #                 at once, each run in both orders of their start, CPU per session by thread
 #
@@ -44,7 +49,7 @@
 # removed at the end with every process started here (ended by pid) and the work directory.
 set -u -o pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RUNS=3 SECS=4 PRELOAD="1000000 2000000" PROBES=5 PAIRED=''
+BUILD=${ECAP_BUILD:-$SRC/build} BASE='' RUNS=3 SECS=4 PRELOAD="1000000 2000000" PROBES=5 PAIRED='' WARM=0
 LOADS="stime curl4 curl4-1ns stime4"
 usage() { sed -n '4,/^# removed at the end/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 while [ $# -gt 0 ]; do
@@ -56,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--preload) PRELOAD=${2?}; shift ;;
 	--probes) PROBES=${2:?}; shift ;;
 	--paired) PAIRED=1 ;;
+	--warm) WARM=${2:?}; shift ;;
 	--loads) LOADS=${2:?}; shift ;;
 	-h|--help) usage 0 ;;
 	*) echo "bench_tls_sessions.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -67,6 +73,7 @@ for l in $LOADS; do
 	*) echo "bench_tls_sessions.sh: unknown load '$l' (stime curl4 curl4-1ns stime4)" >&2; exit 2 ;;
 	esac
 done
+[[ "$WARM" =~ ^[0-9]+$ ]] || { echo "bench_tls_sessions.sh: --warm: '$WARM' is not a count of seconds" >&2; exit 2; }
 [ -z "$PAIRED" ] || [ -n "$BASE" ] ||
 	{ echo "bench_tls_sessions.sh: --paired needs --base" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "bench_tls_sessions.sh: needs root (live capture)" >&2; exit 2; }
@@ -92,6 +99,7 @@ one() {
 	local tool=$1 b=$2 l=$3 c0 c1 n dir=$WORK/st extra=''
 	if [ "$tool" = tcpdump ]; then tcpdump_start "$dir"; else rec_start "$b" "$dir"; fi
 	sleep 1
+	[ "$WARM" = 0 ] || tls_load "$l" "$WARM" >/dev/null
 	c0=$(cpu_ns "$R"); n=$(tls_load "$l" "$SECS"); sleep 0.5; c1=$(cpu_ns "$R")
 	rec_stop
 	if [ "$tool" != tcpdump ]; then
@@ -120,6 +128,7 @@ paired() {
 	rec_start "$2" "$WORK/pa"; ra=$R
 	rec_start "$3" "$WORK/pb"; rb=$R
 	sleep 1
+	[ "$WARM" = 0 ] || tls_load "$l" "$WARM" >/dev/null
 	a0=($(threads "$ra")); b0=($(threads "$rb"))
 	n=$(tls_load "$l" "$SECS"); sleep 0.5
 	a1=($(threads "$ra")); b1=($(threads "$rb"))
@@ -144,7 +153,7 @@ name_of() { [ "$1" = "$BUILD" ] && echo "ecap-rec" || echo "ecap-rec (base)"; }
 echo "## TLS sessions: recorder CPU side by side (tools/bench_tls_sessions.sh)"
 echo
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg);" \
-	"build $BUILD ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null))${BASE:+, base $BASE ($(git -C "$BASE/.." rev-parse --short HEAD 2>/dev/null))}; $SECS s per load, in turns."
+	"build $BUILD ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null))${BASE:+, base $BASE ($(git -C "$BASE/.." rev-parse --short HEAD 2>/dev/null))}; $SECS s per load$([ "$WARM" = 0 ] || echo " after $WARM s of it"), in turns."
 echo
 echo "| load | recorder | sessions | recorder CPU | per session | load avg | store |"
 echo "|---|---|---|---|---|---|---|"
