@@ -460,7 +460,7 @@ static bool ours(const struct live_capture *c, int ifindex)
 	return false;
 }
 
-/* What one read of notifications asks for (read_notices). */
+/* What the notices of one wake-up ask for (notices()). */
 #define NOTICE_LINK 1u /* look every name up again */
 #define NOTICE_TC 2u   /* check our filters */
 
