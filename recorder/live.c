@@ -18,11 +18,14 @@
  * watchdog, the status line every 5 s) runs up to 250 ms late to share that wake-up: one
  * wake-up per chunk instead of two or three (a wake-up costs a VM 100-300 us of CPU).
  * With no chunk open and no record lately (nothing recorded, or only a commit due), the loop
- * sleeps until its next once-a-second duty or that commit instead: it first tells the capture
+ * sleeps until that commit or until a quiet recorder has a duty (quiet_until: the status line
+ * every 5 s, the watchdog's ping, the capture's backstop check of its TC filters, whose
+ * removal the TC group's notices tell at once; 5 s at most): it first tells the capture
  * and TLS programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at
- * once, then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A quiet recorder wakes
- * about once a second instead of ten times; what it records still starts being stored when
- * it comes.
+ * once, then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A
+ * quiet recorder wakes about every 5 s instead of ten times a second; what it records still
+ * starts being stored when it comes. Nothing it skips while quiet is lost: a packet is lost
+ * only when its ring is full, which wakes it, and the other rings wake it at a quarter full.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
  * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
  * SIGINT/SIGTERM): detach the TC filters first, drain what the rings still hold, detach the
@@ -506,6 +509,31 @@ static bool rings_waiting(const struct live *L)
 #define DUTY_LATE_NS (250ull * 1000000ull)
 /* The longest sleep while the store has a deadline (a guard: the deadlines come sooner). */
 #define SLEEP_MAX_MS 2000
+/* The longest sleep of a recorder with nothing to record (quiet_until). */
+#define QUIET_MAX_NS (5ull * SECOND_NS)
+
+/* When a recorder with nothing to record (no chunk open, no record lately) next has a duty,
+ * from its last duty at last_sec: the status line (every STATUS_NS from last_status, unless
+ * --quiet), the watchdog's ping (a quarter of its interval, so that a late wake-up still
+ * pings in time), the capture's check of what it cannot hear of (live_capture_quiet_ns); at
+ * most QUIET_MAX_NS, and never before the once-a-second duty would come. The rest of the
+ * duty (loss counters, the clock, the store's room) waits for it: nothing changes them
+ * while nothing is recorded, and a record wakes the loop at once. */
+static uint64_t quiet_until(const struct live *L, uint64_t last_sec, uint64_t last_status)
+{
+	uint64_t gap = live_capture_quiet_ns(L->cap), wd = service_watchdog_ns() / 4, t;
+
+	if (gap > QUIET_MAX_NS)
+		gap = QUIET_MAX_NS;
+	if (wd && wd < gap)
+		gap = wd;
+	if (gap < SECOND_NS)
+		gap = SECOND_NS;
+	t = last_sec + gap;
+	if (!L->opt->quiet && last_status + STATUS_NS < t)
+		t = last_status + STATUS_NS;
+	return t > last_sec + SECOND_NS ? t : last_sec + SECOND_NS;
+}
 
 /* When to wake for the store's next deadline (due; 0: none) and the once-a-second duty at
  * duty: the store's deadline when it comes at most DUTY_LATE_NS after the duty (which then runs
@@ -541,12 +569,13 @@ static int ms_until(uint64_t now, uint64_t t)
  * longest wait of a record for its chunk's close (a chunk age and a poll interval), with one
  * wake-up where there were two. The rings' fill thresholds still wake it sooner.
  * With no chunk open and no record in the last interval (nothing is recorded, or a chunk
- * closed by its size waits for its commit), until the next once-a-second duty or the commit
- * due before it, after telling the capture and TLS programs, so that their next record wakes
- * the loop at once: a record that opens a chunk counts its age from its drain.
+ * closed by its size waits for its commit), until the quiet recorder's next duty (quiet, from
+ * quiet_until) or the commit due before it, after telling the capture and TLS programs, so
+ * that their next record wakes the loop at once: a record that opens a chunk counts its age
+ * from its drain.
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
  * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
-static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, bool *batch,
+static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *asleep, bool *batch,
 		    unsigned long *taken)
 {
 	unsigned long was = *taken;
@@ -570,8 +599,8 @@ static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, bool *batc
 		*batch = true;
 		return ms_until(now, wake_at(next_duty, open_due));
 	}
-	if (due && due < next_duty)
-		next_duty = due; /* the commit of chunks closed by their size */
+	if (due && due < quiet)
+		quiet = due; /* the commit of chunks closed by their size */
 	set_asleep(L, true);
 	/* records submitted before the programs saw the flag */
 	rc = drain(L);
@@ -582,8 +611,9 @@ static int sleep_ms(struct live *L, uint64_t next_duty, bool *asleep, bool *batc
 	}
 	*asleep = true;
 	now = live_clock_mono_ns();
-	ms = next_duty > now ? (next_duty - now + 999999) / 1000000 : 0;
-	return ms < POLL_MS ? POLL_MS : ms > 1000 ? 1000 : (int)ms;
+	ms = quiet > now ? (quiet - now + 999999) / 1000000 : 0;
+	return ms < POLL_MS ? POLL_MS : ms > QUIET_MAX_NS / 1000000 ? (int)(QUIET_MAX_NS / 1000000)
+								      : (int)ms;
 }
 
 /* The pipeline's periodic work (and the containers' answers) at now. */
@@ -612,6 +642,8 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			 * held secret's) from now, not from before the sleep */
 			set_asleep(L, false);
 			asleep = false;
+			/* the duty that keeps it may not have run for seconds (quiet_until) */
+			live_clock_update(&L->clock);
 			last_tick = live_clock_mono_ns();
 			rc = tick(L, last_tick);
 			if (rc < 0)
@@ -660,7 +692,8 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			}
 		}
 		next_duty = last_sec + SECOND_NS;
-		timeout = *stop ? 0 : sleep_ms(L, next_duty, &asleep, &batch, &taken);
+		timeout = *stop ? 0 : sleep_ms(L, next_duty, quiet_until(L, last_sec, last_status),
+					       &asleep, &batch, &taken);
 		if (timeout < 0)
 			return timeout;
 	}

@@ -11,8 +11,10 @@
  * into wall clock, hand the packet to the pipeline, then to live_udp.c. No allocation, no
  * syscall. Records of the conntrack reader in the same ring go to live_conntrack.c.
  *
- * Once a second: the per-CPU loss counters of each slot are summed and their growth goes to
- * pipeline_drops() (the store records it per interface, exported as isb_ifdrop).
+ * Once a second (less often while nothing is recorded: live_capture_quiet_ns): the per-CPU
+ * loss counters of each slot are summed and their growth goes to pipeline_drops() (the store
+ * records it per interface, exported as isb_ifdrop). A packet is lost only when its ring is
+ * full or its copy fails; a full ring has woken the reader already.
  *
  * Interfaces that go away and come back are followed by live_iface.c.
  *
@@ -157,7 +159,7 @@ int live_capture_start(const struct live_options *opt, struct pipeline *p, struc
 	if (rc < 0)
 		goto fail;
 	/* Before the names are looked up, so that no change falls between the two. */
-	c->link_fd = live_iface_link_socket();
+	c->link_fd = live_iface_link_socket(&c->tc_notified);
 	for (i = 0; i < opt->n_ifaces; i++) {
 		rc = live_iface_setup(c, opt->ifaces[i], s);
 		if (rc < 0)
@@ -300,6 +302,7 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 	struct ecap_counters sum;
 	struct live_iface *li;
 	uint64_t wall = live_clock_wall(c->clock, now_mono_ns);
+	bool check;
 	size_t i;
 	int rc;
 
@@ -313,9 +316,14 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 			c->reader.unframed - c->unframed_said);
 		c->unframed_said = c->reader.unframed;
 	}
+	/* our filters: at each TC notice (live_capture_on_link), and here as a backstop */
+	check = !c->tc_notified || now_mono_ns - c->tc_checked_ns >= LIVE_TC_BACKSTOP_NS;
+	if (check)
+		c->tc_checked_ns = now_mono_ns;
 	for (i = 0; i < c->n; i++) {
 		li = &c->ifs[i];
-		live_iface_check_attached(c, li);
+		if (check)
+			live_iface_check_attached(c, li);
 		if (read_counters(c, (uint32_t)i, &sum) < 0)
 			continue;
 		li->seen = sum.seen;
@@ -329,6 +337,11 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 		}
 	}
 	return 0;
+}
+
+uint64_t live_capture_quiet_ns(const struct live_capture *c)
+{
+	return c->link_fd >= 0 && c->tc_notified ? LIVE_TC_BACKSTOP_NS : 1000000000ull;
 }
 
 void live_capture_get_stats(const struct live_capture *c, struct live_capture_stats *st)

@@ -58,8 +58,10 @@ struct live_capture {
 	struct ecap_counters *percpu; /* scratch for reading per-CPU counters */
 	int ncpu;
 	struct store *store;
-	int link_fd;                  /* rtnetlink, link group; -1: names checked by the tick */
-	int tc_nl;                    /* rtnetlink, the once-a-second check's (live_iface.c) */
+	int link_fd;                  /* rtnetlink, link and TC groups; -1: checked by the tick */
+	bool tc_notified;             /* link_fd hears the TC group: the tick's check is slow */
+	uint64_t tc_checked_ns;       /* the tick's last check of our filters (monotonic) */
+	int tc_nl;                    /* rtnetlink, the filter check's questions (live_iface.c) */
 	uint32_t tc_seq;              /* its last request's number */
 	uint32_t snaplen;
 	uint32_t netns;               /* inode of the recorder's network namespace */
@@ -83,8 +85,9 @@ int live_iface_attach_all(struct live_capture *c);
 void live_iface_detach(struct live_iface *li);
 /* Attaches again, and says so, a filter of li's that another program took off its device. */
 void live_iface_check_attached(struct live_capture *c, struct live_iface *li);
-/* An rtnetlink socket on the link group (-1 when it cannot be had). */
-int live_iface_link_socket(void);
+/* An rtnetlink socket on the link and TC groups (-1 when it cannot be had); *tc: it hears
+ * the TC group. */
+int live_iface_link_socket(bool *tc);
 /* Look every -i name up again: detach what went away, attach what came back. */
 void live_iface_relink(struct live_capture *c);
 /* live_tc_remove_stale()'s question: does this recorder attach to ifindex? */

@@ -6,7 +6,11 @@
  * the same skb passes egress and then ingress).
  *
  * Interfaces come and go (a veth deleted and made again): an rtnetlink socket on the link
- * group wakes the loop and every -i name is looked up again (live_iface_relink). A name
+ * group wakes the loop and every -i name is looked up again (live_iface_relink). The same
+ * socket hears the TC group: a qdisc or filter changed on one of our devices (ours taken off
+ * by another program) has our filters checked at once (live_iface_check_attached), so that
+ * the check needs no question to the kernel each second, only a slow one as a backstop
+ * (live_capture_tick). A name
  * whose device went away is marked gone (its filters and qdisc died with it) and its map
  * entry cleared; when a device of that name returns, with a new ifindex, it gets a map entry
  * under its new index and the programs are attached again. Its slot and store interface
@@ -192,11 +196,13 @@ static int attach_one(struct live_capture *c, struct live_iface *li)
 /*
  * Our filters are still on li's device, unless another program took them off: the clean-up
  * of a recorder that stopped as we attached (it saw no other filter and removed the qdisc),
- * or tc by hand. Nothing else tells (the device stays), and its packets would go unrecorded
- * for as long as we run: a missing filter is attached again, and said. Once a second.
+ * or tc by hand. The device stays, and its packets would go unrecorded for as long as we
+ * run: a missing filter is attached again, and said. When the TC group tells of a change on
+ * the device (live_capture_on_link), and as a backstop every few seconds (live_capture_tick;
+ * once a second without the TC group).
  */
 /*
- * The once-a-second check's netlink socket, kept (c->tc_nl): the device's index by name
+ * The check's netlink socket, kept (c->tc_nl): the device's index by name
  * (SIOCGIFINDEX, as if_nametoindex() asks, which opens a socket each time) and our filters'
  * presence (live_tc_present_on(), which libbpf's query opens, binds and closes a socket for).
  * Opened when needed; closed after a failed question, to be opened again at the next.
@@ -321,17 +327,24 @@ int live_iface_attach_all(struct live_capture *c)
 	return 0;
 }
 
-/* An rtnetlink socket on the link group, non-blocking; -1 when there is none (the tick then
- * looks the names up once a second). */
-int live_iface_link_socket(void)
+/* An rtnetlink socket on the link and TC groups, non-blocking; -1 when there is none (the
+ * tick then looks the names up and checks our filters once a second). *tc: it hears the TC
+ * group (else the link group only: the filters are checked once a second). */
+int live_iface_link_socket(bool *tc)
 {
 	struct sockaddr_nl sa;
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
+	*tc = false;
 	if (fd < 0)
 		return -1;
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = RTMGRP_LINK | RTMGRP_TC;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		*tc = true;
+		return fd;
+	}
 	sa.nl_groups = RTMGRP_LINK;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		close(fd);
@@ -436,26 +449,110 @@ int live_capture_link_fd(const struct live_capture *c)
 	return c->link_fd;
 }
 
+/* Whether the interface index is one of ours (a TC message about another device is not). */
+static bool ours(const struct live_capture *c, int ifindex)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!c->ifs[i].gone && c->ifs[i].ifindex == ifindex)
+			return true;
+	return false;
+}
+
+/* What the notices of one wake-up ask for (notices()). */
+#define NOTICE_LINK 1u /* look every name up again */
+#define NOTICE_TC 2u   /* check our filters */
+
+/*
+ * The kinds of the messages in buf (n bytes, as the kernel sent them; nothing here trusts
+ * them: at worst a message makes a look or a check that finds nothing changed). A link
+ * message asks for a lookup, a TC message (qdisc, filter, chain) about one of our devices
+ * for a check; anything cut short or unknown asks for both.
+ */
+static unsigned int notices(const struct live_capture *c, const char *buf, size_t n)
+{
+	struct nlmsghdr nh;
+	struct tcmsg t;
+	unsigned int want = 0;
+	size_t off;
+
+	for (off = 0; off + sizeof(nh) <= n; off += NLMSG_ALIGN(nh.nlmsg_len)) {
+		memcpy(&nh, buf + off, sizeof(nh));
+		if (nh.nlmsg_len < sizeof(nh) || nh.nlmsg_len > n - off)
+			return NOTICE_LINK | NOTICE_TC;
+		switch (nh.nlmsg_type) {
+		case RTM_NEWLINK:
+		case RTM_DELLINK:
+			want |= NOTICE_LINK;
+			break;
+		case RTM_NEWQDISC:
+		case RTM_DELQDISC:
+		case RTM_NEWTFILTER:
+		case RTM_DELTFILTER:
+		case RTM_NEWCHAIN:
+		case RTM_DELCHAIN:
+			if (nh.nlmsg_len < NLMSG_LENGTH(sizeof(t)))
+				return NOTICE_LINK | NOTICE_TC;
+			memcpy(&t, buf + off + NLMSG_HDRLEN, sizeof(t));
+			if (ours(c, t.tcm_ifindex))
+				want |= NOTICE_TC;
+			break;
+		case RTM_NEWTCLASS: /* classes hold no filter of ours */
+		case RTM_DELTCLASS:
+			break;
+		default:
+			return NOTICE_LINK | NOTICE_TC;
+		}
+	}
+	return want;
+}
+
 int live_capture_on_link(struct live_capture *c)
 {
 	char buf[8192];
+	struct sockaddr_nl from;
+	socklen_t flen;
+	unsigned int want = 0;
 	ssize_t n;
+	size_t i;
 
 	if (c->link_fd < 0)
 		return 0;
-	/* What changed does not matter: every name is looked up once the socket is empty. */
+	/* What changed is only a hint: every name is looked up, or every filter checked, once
+	 * the socket is empty. */
 	for (;;) {
-		n = recv(c->link_fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n > 0 || (n < 0 && (errno == EINTR || errno == ENOBUFS)))
-			continue; /* ENOBUFS: messages were lost; the lookup covers them */
+		flen = sizeof(from);
+		n = recvfrom(c->link_fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			     &flen);
+		if (n > 0) {
+			/* only the kernel's messages (a program in our namespace may send too) */
+			if (flen >= sizeof(from) && from.nl_family == AF_NETLINK && from.nl_pid == 0)
+				want |= notices(c, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EINTR || errno == ENOBUFS)) {
+			/* ENOBUFS: messages were lost; the lookup and the check cover them */
+			want |= errno == ENOBUFS ? NOTICE_LINK | NOTICE_TC : 0;
+			continue;
+		}
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			fprintf(stderr, "ecap-rec: link notifications: %s; interfaces are checked "
-				"once a second from now on\n", strerror(errno));
+			fprintf(stderr, "ecap-rec: link notifications: %s; interfaces and our filters "
+				"are checked once a second from now on\n", strerror(errno));
 			close(c->link_fd);
 			c->link_fd = -1;
+			c->tc_notified = false;
+			want = NOTICE_LINK | NOTICE_TC;
 		}
 		break;
 	}
-	live_iface_relink(c);
+	if (want & NOTICE_LINK)
+		live_iface_relink(c);
+	if (want & NOTICE_TC) {
+		/* the backstop counts from this check (live_capture_tick) */
+		c->tc_checked_ns = live_clock_mono_ns();
+		for (i = 0; i < c->n; i++)
+			live_iface_check_attached(c, &c->ifs[i]);
+	}
 	return 0;
 }

@@ -217,11 +217,18 @@ bool live_capture_waiting(const struct live_capture *c);
 /* The packets ring's bytes taken so far (moves whenever records were read). */
 unsigned long live_capture_taken(const struct live_capture *c);
 int live_capture_on_event(void *ctx, void *data, size_t size);
-/* Once a second: loss counters -> pipeline_drops(); without the link socket, interfaces
- * that went away or came back (live_capture_on_link). */
+/* Once a second (every few seconds when nothing is recorded: live_capture_quiet_ns): loss
+ * counters -> pipeline_drops(); without the link socket, interfaces that went away or came
+ * back (live_capture_on_link); our TC filters checked (once a second without the TC group's
+ * notices, else every LIVE_TC_BACKSTOP_NS as a backstop to them). */
 int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns);
-/* rtnetlink link notifications (-1: none): when readable, call live_capture_on_link, which
- * detaches an interface whose device went away and attaches it again when it returns. */
+#define LIVE_TC_BACKSTOP_NS (10ull * 1000000000ull)
+/* The longest a recorder with nothing to record may go between ticks: a second when its
+ * interfaces or filters can only be watched by the tick, else LIVE_TC_BACKSTOP_NS. */
+uint64_t live_capture_quiet_ns(const struct live_capture *c);
+/* rtnetlink link and TC notifications (-1: none): when readable, call live_capture_on_link,
+ * which detaches an interface whose device went away and attaches it again when it returns,
+ * and attaches again a filter of ours that another program took off. */
 int live_capture_link_fd(const struct live_capture *c);
 int live_capture_on_link(struct live_capture *c);
 struct live_capture_stats {

@@ -15,6 +15,7 @@
 #include "service.h"
 
 static bool watchdog_on;
+static uint64_t watchdog_usec;
 
 void service_notify_ready(const char *status)
 {
@@ -22,6 +23,7 @@ void service_notify_ready(const char *status)
 
 	/* > 0: this process is the one the watchdog watches */
 	watchdog_on = sd_watchdog_enabled(0, &usec) > 0;
+	watchdog_usec = watchdog_on ? usec : 0;
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
 }
 
@@ -29,6 +31,11 @@ void service_notify_watchdog(void)
 {
 	if (watchdog_on)
 		sd_notify(0, "WATCHDOG=1");
+}
+
+uint64_t service_watchdog_ns(void)
+{
+	return watchdog_usec * 1000u;
 }
 
 void service_notify_stopping(void)

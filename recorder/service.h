@@ -8,10 +8,14 @@
 #ifndef ECAP_SERVICE_H
 #define ECAP_SERVICE_H
 
+#include <stdint.h>
+
 /* READY=1 with a STATUS= line naming what is recorded where. */
 void service_notify_ready(const char *status);
 /* WATCHDOG=1 when the unit has WatchdogSec= (call at least every WatchdogSec/2). */
 void service_notify_watchdog(void);
+/* The watchdog's interval (WatchdogSec=) in ns once ready was said; 0: no watchdog. */
+uint64_t service_watchdog_ns(void);
 /* STOPPING=1. */
 void service_notify_stopping(void);
 

@@ -53,12 +53,13 @@ def ms_until_indexed(p, t0):
     sys.exit(f"the datagram to port {p} is not in the index after 4 s")
 
 def asleep_again(times=1):
-    """until the main thread has gone to sleep that many times more"""
+    """until the main thread has gone to sleep that many times more (a quiet recorder sleeps
+    up to 5 s at a time)"""
     a = switches()
-    deadline = time.time() + 3
+    deadline = time.time() + 7
     while switches() < a + times:
         if time.time() > deadline:
-            sys.exit("the recorder's main thread did not sleep again within 3 s")
+            sys.exit("the recorder's main thread did not sleep again within 7 s")
         time.sleep(0.002)
 
 for r in range(3):

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# quiet_wake.sh - a recorder with nothing to record sleeps until its next once-a-second duty
-# instead of waking every 100 ms, and the first packet after a quiet spell still wakes it at
-# once (bpf/reader_wake.h). ecap-rec records lo of a network namespace made here (no other
-# traffic, no TLS probes, no container runtimes). Checks: over 4 quiet seconds its main thread
-# sleeps (voluntary context switches) at most 5 times a second (ten before: the 100 ms tick; 1-2 here);
+# quiet_wake.sh - a recorder with nothing to record sleeps until its next duty (the status
+# line every 5 s) instead of waking every 100 ms, and the first packet after a quiet spell
+# still wakes it at once (bpf/reader_wake.h). ecap-rec records lo of a network namespace made
+# here (no other traffic, no TLS probes, no container runtimes). Checks: over 4 quiet seconds
+# its main thread sleeps (voluntary context switches) at most 3 times (forty before the long
+# sleep: the 100 ms tick; four or five with the once-a-second duty, which failed it; 1 here);
 # four times, after 2.5 s of quiet and right after the main thread went back to sleep, one UDP
 # datagram to a new port is in the index (its flow row) within 1.5 s, the record -> queryable
 # promise (without the wakeup it would wait for the next duty first: about 2 s in all); and
@@ -32,19 +33,19 @@ A=$(switches)
 sleep 4
 B=$(switches)
 info "quiet: the main thread slept $((B - A)) times in 4 s"
-[ $((B - A)) -le 20 ] || fail "a quiet recorder woke $((B - A)) times in 4 s (at most 20)"
+[ $((B - A)) -le 3 ] || fail "a quiet recorder woke $((B - A)) times in 4 s (at most 3)"
 
 # Right after the main thread went back to sleep (its count of sleeps moved): without the
 # wakeup the datagram would wait for the next duty, about a second, then the chunk's age.
 asleep_again() {
 	local a b
 	a=$(switches)
-	for _ in $(seq 300); do
+	for _ in $(seq 700); do
 		sleep 0.01
 		b=$(switches)
 		[ "$b" != "$a" ] && return 0
 	done
-	fail "the recorder's main thread did not sleep again within 3 s"
+	fail "the recorder's main thread did not sleep again within 7 s"
 }
 # in_index_ms PORT T0: the ms from T0 (ns) until a UDP flow of PORT is in the index (polled
 # every 50 ms for 4 s), or nothing
@@ -137,4 +138,4 @@ wait "$STIME" || fail "s_time failed: $(tail -3 "$T/stime.log")"
 info "host TLS load ($(grep -o '^[0-9]* connections' "$T/stime.log" | head -1)): the main thread slept $((B - A)) times in 4 s"
 [ $((B - A)) -le 120 ] || fail "the host's TLS handshakes woke the recorder $((B - A)) times in 4 s (at most 120)"
 rec_stop
-info "ok: a quiet recorder wakes about once a second; a packet after quiet wakes it at once"
+info "ok: a quiet recorder wakes about every 5 s; a packet after quiet wakes it at once"
