@@ -180,6 +180,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
+	m->pad = 0;
 }
 
 void chunkmeta_free(struct chunk_meta *m)

@@ -547,7 +547,7 @@ static int finish_chunk(struct store *s, bool block)
 		index_rollback(s->ix);
 		s->txn_open = false;
 		if (!store_index_full(s, err)) {
-			s->seg_size += j->length;
+			s->seg_size += j->length + j->pad;
 			chunk_builder_reset(cb);
 			return store_fail(s, err, "%s: indexing chunk %llu: %s (the chunks since "
 					  "the last commit are re-indexed at the next start)",
@@ -555,14 +555,15 @@ static int finish_chunk(struct store *s, bool block)
 		}
 		store_fall_behind(s); /* no room for the index: store_catch_up() re-indexes them */
 	}
-	store_seal_chunk(s, m, j->length, j->link);
-	s->seg_size += j->length;
+	store_seal_chunk(s, m, j->length, j->pad, j->link);
+	s->seg_size += j->length + j->pad;
 	s->full = s->ix_behind;
 	s->st.chunks++;
 	s->st.packets += m->packets;
 	s->st.bytes_raw += m->raw_len;
 	s->st.bytes_stored += j->length;
 	s->st.bytes_direct += j->direct;
+	s->st.bytes_padding += j->pad;
 	s->st.secrets += cb->n_secrets;
 	s->st.tls_sessions += m->n_sessions;
 	chunk_builder_reset(cb);
@@ -594,6 +595,7 @@ static int index_written(struct chunk_job *j, void *ctx)
 	m->segment = j->segment;
 	m->offset = j->offset;
 	m->length = (uint32_t)j->length;
+	m->pad = (uint32_t)j->pad;
 	pthread_mutex_lock(&s->ix_lock);
 	/* store_put_secret() let in only secrets the store did not hold */
 	int err = index_add_chunk(s->ix, m, j->cb->secrets, j->cb->n_secrets, false);
