@@ -17,10 +17,9 @@
  * before the padding, the chunk's partial last page went through the page cache (a second
  * pwrite, a page the fdatasync wrote back, and the next chunk's direct write of that page
  * again had the page cache drop its copy). The padding costs at most 4103 bytes a chunk.
- * Otherwise: one pwritev of the frames in pieces, no padding (the page cache gathers the
- * partial pages; padding would cost bytes for nothing there)
- * (blocks stored as is are written from the builder's buffer), then sync_file_range() to
- * start writeback early.
+ * Otherwise: one pwritev of the frames in pieces (blocks stored as is are written from the
+ * builder's buffer), then sync_file_range() to start writeback early, and no padding: the
+ * page cache gathers the partial pages there, and padding would cost bytes for nothing.
  */
 #include "chunk_writer.h"
 
