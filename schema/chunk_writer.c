@@ -192,18 +192,18 @@ static int write_frames(struct chunk_writer *w, struct chunk_job *j, size_t len)
 	if (cnt < 0)
 		return cnt;
 	w->iov[0] = (struct iovec){ w->meta.data, w->meta.len };
-	if (j->dio_fd >= 0 && !j->pad)
-		return write_direct(w, j, cnt, len);
 	if (j->dio_fd >= 0) {
-		if ((size_t)cnt + 1 > w->iov_cap) {
+		if (j->pad && (size_t)cnt + 1 > w->iov_cap) {
 			struct iovec *v = realloc(w->iov, ((size_t)cnt + 1) * sizeof(*v));
 			if (!v)
 				return -ENOMEM;
 			w->iov = v;
 			w->iov_cap = (size_t)cnt + 1;
 		}
-		segment_pad_fill(w->pad, (uint32_t)j->pad);
-		w->iov[cnt++] = (struct iovec){ w->pad, j->pad };
+		if (j->pad) {
+			segment_pad_fill(w->pad, (uint32_t)j->pad);
+			w->iov[cnt++] = (struct iovec){ w->pad, j->pad };
+		}
 		return write_direct(w, j, cnt, len + j->pad);
 	}
 	int fd = j->fd;

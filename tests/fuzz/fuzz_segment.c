@@ -6,8 +6,9 @@
  *
  * Each input is used six ways:
  *  1. as a whole segment file (in a memfd) scanned front to back as ecap-fsck does:
- *     segment_read_chunk(), segment_decompress(), chunk_view_parse(), the DSB lines, and
- *     segment_resync() past damage;
+ *     segment_read_pad() (a padding frame accepted must end on a page boundary inside the
+ *     file), segment_read_chunk(), segment_decompress(), chunk_view_parse(), the DSB lines,
+ *     and segment_resync() past damage;
  *  2. chunkmeta_decode() directly, with the metadata checksum fixed up so that the body
  *     decoder is reached;
  *  3. as "metadata frame, then a raw pcapng section": the harness fixes the checksum,
