@@ -17,6 +17,12 @@
  * before the padding, the chunk's partial last page went through the page cache (a second
  * pwrite, a page the fdatasync wrote back, and the next chunk's direct write of that page
  * again had the page cache drop its copy). The padding costs at most 4103 bytes a chunk.
+ * The segment's blocks are allocated ahead, CHUNK_WRITER_ALLOC_STEP at a time, with
+ * fallocate(FALLOC_FL_KEEP_SIZE) (the file's length, all a reader sees, is unchanged): a
+ * direct write that allocates blocks dirties the block bitmap and group descriptor, which
+ * ext4 without a journal writes and waits for in the commit's fdatasync (one more sleep a
+ * chunk); allocated ahead, that is once a step. The store gives back what a segment did not
+ * use when it seals it (ftruncate to its length frees blocks past it).
  * Otherwise: one pwritev of the frames in pieces (blocks stored as is are written from the
  * builder's buffer), then sync_file_range() to start writeback early, and no padding: the
  * page cache gathers the partial pages there, and padding would cost bytes for nothing.
@@ -43,6 +49,7 @@
 #include "segment.h"
 
 #define CHUNK_WRITER_STAGE (2u << 20)
+#define CHUNK_WRITER_ALLOC_STEP (1u << 20)
 
 struct chunk_writer {
 	bool threaded;
@@ -60,6 +67,8 @@ struct chunk_writer {
 	size_t iov_cap;
 	uint8_t *stage;             /* CHUNK_WRITER_STAGE bytes on the way to a direct write */
 	uint8_t pad[SEGMENT_PAD_MAX]; /* the padding frame after the chunk of a direct write */
+	uint32_t alloc_seg;         /* blocks allocated ahead up to alloc_end in segment alloc_seg */
+	uint64_t alloc_end;
 };
 
 int chunk_writer_open_direct(int dirfd, const char *name)
@@ -245,6 +254,21 @@ static int check_space(int fd, size_t need)
 	return avail < need + CHUNK_WRITER_DISK_RESERVE ? -ENOSPC : 0;
 }
 
+/* Blocks for a direct write of bytes up to end allocated ahead, a step at a time, while the
+ * disk keeps its reserve after the step; best effort (a write allocates what is missing). */
+static void alloc_ahead(struct chunk_writer *w, struct chunk_job *j, uint64_t end)
+{
+	if (j->segment == w->alloc_seg && end <= w->alloc_end)
+		return;
+	uint64_t to = (end + CHUNK_WRITER_ALLOC_STEP - 1) / CHUNK_WRITER_ALLOC_STEP *
+		      CHUNK_WRITER_ALLOC_STEP;
+	if (check_space(j->fd, (size_t)(to - j->offset)) ||
+	    fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->offset, (off_t)(to - j->offset)))
+		return;
+	w->alloc_seg = j->segment;
+	w->alloc_end = to;
+}
+
 static void run_job(struct chunk_writer *w, struct chunk_job *j)
 {
 	j->low_space = false;
@@ -265,6 +289,8 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 		j->low_space = true;
 		return;
 	}
+	if (j->dio_fd >= 0)
+		alloc_ahead(w, j, j->offset + len + j->pad);
 	j->err = write_frames(w, j, len);
 	if (j->err)
 		return;

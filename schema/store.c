@@ -476,6 +476,11 @@ static int seal_segment(struct store *s)
 	err = index_set_segment(s->ix, s->seg_id, s->seg_size, true);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	/* the blocks the writer allocated ahead past the end (chunk_writer.c) given back; ext4
+	 * truncates them also when the length does not change */
+	if (s->seg_dio_fd >= 0 && ftruncate(s->seg_fd, (off_t)s->seg_size))
+		store_notice(s, "segment %u: giving back the space allocated past its end: %s",
+			     s->seg_id, strerror(errno));
 	if (s->unsynced_fd >= 0) {
 		fdatasync(s->unsynced_fd);
 		close(s->unsynced_fd);
