@@ -79,6 +79,21 @@ static void pad_after(const char *dir, int k, uint64_t *at, uint32_t *len, uint6
 	assert_int_equal(*at + *len, *next);
 }
 
+/* A padded store written (write_padded), its first segment opened for writing: a padding
+ * frame in it with more than its header (at, len) and the chunk after it (next). */
+static int padded_segment(struct fixture *f, uint64_t *at, uint32_t *len, uint64_t *next)
+{
+	struct store_stats ws;
+	char p[160];
+	write_padded(f, &ws);
+	pad_after(f->dir, 2, at, len, next);
+	if (*len < 9)
+		pad_after(f->dir, 4, at, len, next);
+	int fd = open(seg_path(f, 1, p, sizeof(p)), O_RDWR);
+	assert_true(fd >= 0);
+	return fd;
+}
+
 /* Every start offset gets a frame of 8..4103 bytes that ends on a page boundary; a gap
  * under the 8-byte header takes the next page too; LZ4's frame decoder skips the frame. */
 static void test_pad_frame(void **state)
@@ -164,14 +179,9 @@ static void test_walks_step_over_padding(void **state)
 static void test_damaged_length_hides_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct store_stats ws;
-	write_padded(f, &ws);
 	uint64_t at, next;
 	uint32_t len;
-	pad_after(f->dir, 3, &at, &len, &next);
-	char p[160];
-	int fd = open(seg_path(f, 1, p, sizeof(p)), O_RDWR);
-	assert_true(fd >= 0);
+	int fd = padded_segment(f, &at, &len, &next);
 	uint8_t w[4];
 	le32_store(w, len - 8 + SEGMENT_PAD_ALIGN);
 	assert_int_equal(pwrite(fd, w, 4, (off_t)at + 4), 4);
@@ -212,15 +222,9 @@ static void test_damaged_length_hides_nothing(void **state)
 static void test_changed_zero_detected(void **state)
 {
 	struct fixture *f = *state;
-	struct store_stats ws;
-	write_padded(f, &ws);
 	uint64_t at, next;
 	uint32_t len;
-	pad_after(f->dir, 2, &at, &len, &next);
-	if (len < 9)
-		pad_after(f->dir, 4, &at, &len, &next);
-	char p[160];
-	int fd = open(seg_path(f, 1, p, sizeof(p)), O_RDWR);
+	int fd = padded_segment(f, &at, &len, &next);
 	uint8_t b = 0x40;
 	assert_int_equal(pwrite(fd, &b, 1, (off_t)(at + len - 1)), 1);
 	close(fd);
