@@ -95,7 +95,8 @@ static int run(const struct rec_args *a)
 	/* A replay is bound by the disk: the page cache's write-behind lets it compress the
 	 * next chunk while the last one goes out. Live recording writes with O_DIRECT (where the
 	 * file system takes it): less CPU, and the host's page cache is left alone. */
-	so.buffered_writes = a->replay != NULL;
+	const char *bw = getenv("ECAP_BUFFERED_WRITES");
+	so.buffered_writes = a->replay != NULL && !(bw && !strcmp(bw, "0"));
 	struct store *s = NULL;
 	int err = store_open(a->store, STORE_WRITE, &so, &s);
 	if (err) {

@@ -7,19 +7,25 @@
  * thread instead (a small chunk). chunk_writer_help() lets the caller compress
  * blocks of its next chunk while it would otherwise wait for the writer.
  *
- * The write, when the segment could be opened for direct I/O: the frames are gathered, 2 MiB
- * at a time, into an aligned staging buffer; the chunk's whole 4 KiB pages go to the disk
- * with O_DIRECT, and its partial first and last pages (shared with the chunks beside it)
- * through the page cache. The first is not partial when the chunk before it was this
- * writer's: the writer keeps the bytes of its last partial page and writes that page again
- * whole, directly, with the new chunk's first bytes (a chunk of a second: two pwrites, and
- * one page for the commit's fdatasync to write back, instead of three and two). This spares
- * the page cache's per-page work and the writeback that a buffered write makes the group
- * commit's fdatasync do; the bytes in the file are the same (the page written again holds
- * what it held, as its writeback did before), so nothing that reads segments knows, and a
- * crash finds what it would have. Otherwise: one pwritev of the frames in pieces
- * (blocks stored as is are written from the builder's buffer), then sync_file_range() to
- * start writeback early.
+ * The write, when the segment could be opened for direct I/O: the frames and a padding
+ * frame after them (segment_pad_fill: an LZ4 skippable frame of zeros up to the next 4 KiB
+ * boundary, specified at the top of chunkmeta.c) are gathered, 2 MiB at a time, into an
+ * aligned staging buffer and go to the disk with O_DIRECT; a chunk that starts inside a page
+ * (the first after a store written through the page cache, or cut after a crash) writes that
+ * partial first page through the page cache. So a chunk of a second is one pwrite, and the
+ * group commit's fdatasync has no page of it to write back, only the inode and the flush:
+ * before the padding, the chunk's partial last page went through the page cache (a second
+ * pwrite, a page the fdatasync wrote back, and the next chunk's direct write of that page
+ * again had the page cache drop its copy). The padding costs at most 4103 bytes a chunk.
+ * The segment's blocks are allocated ahead, CHUNK_WRITER_ALLOC_STEP at a time, with
+ * fallocate(FALLOC_FL_KEEP_SIZE) (the file's length, all a reader sees, is unchanged): a
+ * direct write that allocates blocks dirties the block bitmap and group descriptor, which
+ * ext4 without a journal writes and waits for in the commit's fdatasync (one more sleep a
+ * chunk); allocated ahead, that is once a step. The store gives back what a segment did not
+ * use when it seals it (ftruncate to its length frees blocks past it).
+ * Otherwise: one pwritev of the frames in pieces (blocks stored as is are written from the
+ * builder's buffer), then sync_file_range() to start writeback early, and no padding: the
+ * page cache gathers the partial pages there, and padding would cost bytes for nothing.
  */
 #include "chunk_writer.h"
 
@@ -40,8 +46,10 @@
 
 #include "lz4blocks.h"
 #include "seal.h"
+#include "segment.h"
 
 #define CHUNK_WRITER_STAGE (2u << 20)
+#define CHUNK_WRITER_ALLOC_STEP (1u << 20)
 
 struct chunk_writer {
 	bool threaded;
@@ -58,13 +66,9 @@ struct chunk_writer {
 	struct iovec *iov;          /* both frames in pieces, for pwritev */
 	size_t iov_cap;
 	uint8_t *stage;             /* CHUNK_WRITER_STAGE bytes on the way to a direct write */
-	/* The last direct write's partial last page: the file's bytes [tail_end - tail_len,
-	 * tail_end) of segment tail_seg (tail_len 0: none known). The next chunk, which starts
-	 * at tail_end, writes that page again whole with its own first bytes, directly. */
-	uint32_t tail_seg;
-	uint64_t tail_end;
-	size_t tail_len;
-	uint8_t tail[CHUNK_WRITER_DIO_ALIGN];
+	uint8_t pad[SEGMENT_PAD_MAX]; /* the padding frame after the chunk of a direct write */
+	uint32_t alloc_seg;         /* blocks allocated ahead up to alloc_end in segment alloc_seg */
+	uint64_t alloc_end;
 };
 
 int chunk_writer_open_direct(int dirfd, const char *name)
@@ -157,27 +161,14 @@ int chunk_writer_prepare(struct chunk_writer *w, size_t chunk_bytes)
 	return err ? err : lz4blocks_enc_prepare(&w->caller_enc, 0);
 }
 
-/* The frames (cnt pieces in w->iov, len bytes) at the job's offset, through the staging
- * buffer: file byte x sits at stage + (x - base), base being page-aligned, and every full
- * stage goes out as a whole. A chunk that starts inside the page where the writer's last
- * direct write ended starts its write at that page (w->tail: the bytes already there, the
- * same again), so that it goes out whole and directly: a partial page through the page cache
- * is one more write, and one more for the commit's fdatasync to make. */
+/* The frames and their padding (cnt pieces in w->iov, len bytes, ending on a page boundary)
+ * at the job's offset, through the staging buffer: file byte x sits at stage + (x - base),
+ * base being page-aligned, and every full stage goes out as a whole. */
 static int write_direct(struct chunk_writer *w, struct chunk_job *j, int cnt, size_t len)
 {
 	uint64_t off = j->offset, end = off + len;
 	uint64_t base = off / CHUNK_WRITER_DIO_ALIGN * CHUNK_WRITER_DIO_ALIGN, at = off;
 	int err = chunk_writer_stage(w);
-	if (err)
-		return err;
-	bool have_tail = w->tail_len && w->tail_seg == j->segment && w->tail_end == off &&
-			 off - base == w->tail_len;
-	w->tail_len = 0; /* known again only once this write succeeds */
-	size_t again = have_tail ? (size_t)(off - base) : 0;
-	if (have_tail) {
-		memcpy(w->stage, w->tail, again);
-		off = base;
-	}
 	for (int i = 0; i < cnt && !err; i++) {
 		const uint8_t *src = w->iov[i].iov_base;
 		size_t n = w->iov[i].iov_len;
@@ -199,27 +190,31 @@ static int write_direct(struct chunk_writer *w, struct chunk_job *j, int cnt, si
 		uint64_t lo = base > off ? base : off;
 		err = write_range(j, w->stage + (lo - base), lo, end);
 	}
-	j->direct = j->direct > again ? j->direct - again : 0; /* the chunk's own bytes */
-	size_t part = (size_t)(end % CHUNK_WRITER_DIO_ALIGN);
-	/* the last page's bytes are all in the stage: this write's, or the tail's before them */
-	if (!err && part && end - part >= (base > off ? base : off)) {
-		memcpy(w->tail, w->stage + (end - part - base), part);
-		w->tail_seg = j->segment;
-		w->tail_end = end;
-		w->tail_len = part;
-	}
 	return err;
 }
 
-/* The meta frame and the data frame, back to back at the job's offset. */
+/* The meta frame and the data frame, back to back at the job's offset, and the padding
+ * frame after them when the job has one (j->pad). */
 static int write_frames(struct chunk_writer *w, struct chunk_job *j, size_t len)
 {
 	int cnt = lz4blocks_frame_iov(&w->enc, 1, &w->iov, &w->iov_cap);
 	if (cnt < 0)
 		return cnt;
 	w->iov[0] = (struct iovec){ w->meta.data, w->meta.len };
-	if (j->dio_fd >= 0)
-		return write_direct(w, j, cnt, len);
+	if (j->dio_fd >= 0) {
+		if (j->pad && (size_t)cnt + 1 > w->iov_cap) {
+			struct iovec *v = realloc(w->iov, ((size_t)cnt + 1) * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			w->iov = v;
+			w->iov_cap = (size_t)cnt + 1;
+		}
+		if (j->pad) {
+			segment_pad_fill(w->pad, (uint32_t)j->pad);
+			w->iov[cnt++] = (struct iovec){ w->pad, j->pad };
+		}
+		return write_direct(w, j, cnt, len + j->pad);
+	}
 	int fd = j->fd;
 	uint64_t off = j->offset;
 	struct iovec *p = w->iov;
@@ -259,6 +254,21 @@ static int check_space(int fd, size_t need)
 	return avail < need + CHUNK_WRITER_DISK_RESERVE ? -ENOSPC : 0;
 }
 
+/* Blocks for a direct write of bytes up to end allocated ahead, a step at a time, while the
+ * disk keeps its reserve after the step; best effort (a write allocates what is missing). */
+static void alloc_ahead(struct chunk_writer *w, struct chunk_job *j, uint64_t end)
+{
+	if (j->segment == w->alloc_seg && end <= w->alloc_end)
+		return;
+	uint64_t to = (end + CHUNK_WRITER_ALLOC_STEP - 1) / CHUNK_WRITER_ALLOC_STEP *
+		      CHUNK_WRITER_ALLOC_STEP;
+	if (check_space(j->fd, (size_t)(to - j->offset)) ||
+	    fallocate(j->fd, FALLOC_FL_KEEP_SIZE, (off_t)j->offset, (off_t)(to - j->offset)))
+		return;
+	w->alloc_seg = j->segment;
+	w->alloc_end = to;
+}
+
 static void run_job(struct chunk_writer *w, struct chunk_job *j)
 {
 	j->low_space = false;
@@ -266,16 +276,21 @@ static void run_job(struct chunk_writer *w, struct chunk_job *j)
 	j->index_err = 0;
 	j->dio_refused = false;
 	j->direct = 0;
+	j->pad = 0;
 	j->err = chunk_builder_seal(j->cb, j->id, &w->enc, &w->meta);
 	if (!j->err)
 		j->err = seal_chunk_link(w->meta.data, w->meta.len, j->cb->meta.digest, j->link);
 	if (j->err)
 		return;
 	size_t len = w->meta.len + lz4blocks_frame_len(&w->enc);
-	if ((j->err = check_space(j->fd, len))) {
+	if (j->dio_fd >= 0)
+		j->pad = segment_pad_len(j->offset + len);
+	if ((j->err = check_space(j->fd, len + j->pad))) {
 		j->low_space = true;
 		return;
 	}
+	if (j->dio_fd >= 0)
+		alloc_ahead(w, j, j->offset + len + j->pad);
 	j->err = write_frames(w, j, len);
 	if (j->err)
 		return;

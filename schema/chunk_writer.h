@@ -39,9 +39,10 @@ struct chunk_job {
 	int err;                   /* 0, or -errno from sealing or writing */
 	bool low_space;            /* err is -ENOSPC because of the reserve */
 	size_t length;             /* bytes written: both frames */
+	size_t pad;                /* and the padding frame after them (0: none) */
 	uint8_t link[32];          /* the chunk's element of its segment's digest (seal.h) */
 	int index_err;             /* from on_written */
-	size_t direct;             /* of length, bytes written with O_DIRECT */
+	size_t direct;             /* of length + pad, bytes written with O_DIRECT */
 	bool dio_refused;          /* the file system refused a direct write: the job wrote
 				    * that part through fd; stop using dio_fd */
 };

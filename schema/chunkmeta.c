@@ -5,7 +5,8 @@
  *
  * FORMAT (all integers little-endian)
  *
- * A segment file is a sequence of chunks. Each chunk is two frames back to back:
+ * A segment file is a sequence of chunks, each of them followed or not by a padding frame.
+ * Each chunk is two frames back to back:
  *
  *   meta frame   an LZ4 *skippable* frame (lz4 -dc and every LZ4 frame decoder skip it):
  *                  u32 0x184D2A5E   skippable magic (nibble E)
@@ -16,6 +17,20 @@
  *                blocks came in) it is made of independent blocks with no LZ4 checksums
  *                (lz4blocks.c) and section 7 lists them with a CRC-32C each; older chunks
  *                are one frame with a content checksum.
+ *   padding      (after a chunk written with direct I/O, since issue 17's i24pad; none in
+ *                older segments nor after chunks written through the page cache) an LZ4
+ *                skippable frame that ends the chunk on a 4 KiB boundary of the file:
+ *                  u32 0x184D2A5F   skippable magic (nibble F)
+ *                  u32 size         bytes of zeros that follow
+ *                At offset x (the chunk's end) it is segment_pad_len(x) bytes long: up to the
+ *                first multiple of 4096 at least 8 bytes after x (so 8 to 4103 bytes; a
+ *                gap under its 8-byte header takes the next page too). Every byte of it
+ *                follows from x; a reader accepts it only exactly so (segment_read_pad), and
+ *                takes anything else there as damage (a length that would cover the next
+ *                chunk, a byte that is not zero) and looks for the next chunk, or, cut short
+ *                by the end of the file, as a torn tail. It is no chunk: the index's chunk
+ *                length leaves it out, the segment's length (segments.bytes) counts it, and
+ *                the seal's digest has an element for it (seal.c). lz4 -dc skips it.
  *
  * Meta header:
  *    0 u32 magic "ECM1" (0x314D4345)     4 u16 version (1)      6 u16 header length (64)
@@ -180,6 +195,7 @@ void chunkmeta_reset(struct chunk_meta *m)
 	m->segment = 0;
 	m->offset = 0;
 	m->length = 0;
+	m->pad = 0;
 }
 
 void chunkmeta_free(struct chunk_meta *m)

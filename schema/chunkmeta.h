@@ -120,6 +120,8 @@ struct chunk_meta {
 	uint32_t segment;
 	uint64_t offset;
 	uint32_t length;      /* both frames */
+	uint32_t pad;         /* bytes of the padding frame after them (0: none), where the
+			       * writer wrote one; the segment's end in the index counts them */
 };
 
 /* Grow an array member by one, returning the new zeroed slot (NULL: out of memory). */

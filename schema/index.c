@@ -1986,7 +1986,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	}
 	if (!err && !(err = stmt(ix, ST_SEGMENT, &st))) {
 		sqlite3_bind_int64(st, 1, m->segment);
-		sqlite3_bind_int64(st, 2, (int64_t)(m->offset + m->length));
+		sqlite3_bind_int64(st, 2, (int64_t)(m->offset + m->length + m->pad));
 		sqlite3_bind_int(st, 3, 0);
 		if (m->packets) {
 			sqlite3_bind_int64(st, 4, (int64_t)m->first_ns);

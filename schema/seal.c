@@ -15,6 +15,10 @@
  *        a chunk:  u8 1, its link (32)
  *        a gap:    u8 2, u64 length, SHA-256 of its bytes (bytes that are no valid chunk:
  *                  damage that recovery skipped before the segment was sealed)
+ *        padding:  u8 3, u64 length (a padding frame after a chunk, chunkmeta.c; its bytes
+ *                  are its magic, its length and zeros, all fixed by where it starts, so
+ *                  a walker accepts it only when every byte is so: any other byte there
+ *                  makes it a gap, whose element differs, and the digest with it)
  *     u64 the file's length.
  * The writer computes it as it writes (one pass over the data frame's blocks, for the chunk
  * digest; the link hashes the small meta frame); a verifier walks the file and gets the same value
@@ -114,6 +118,15 @@ void seal_acc_chunk(struct seal_acc *a, const struct chunk_meta *m, uint64_t len
 	if (m->last_ns > a->last_ns)
 		a->last_ns = m->last_ns;
 	a->chunks++;
+	a->len += length;
+}
+
+void seal_acc_pad(struct seal_acc *a, uint64_t length)
+{
+	uint8_t el[9];
+	el[0] = 3;
+	le64_store(el + 1, length);
+	sha256_update(&a->h, el, sizeof(el));
 	a->len += length;
 }
 
@@ -232,7 +245,16 @@ int seal_acc_file(struct seal_acc *a, int fd, uint64_t from, uint64_t to, struct
 	}
 	for (uint64_t off = from; off < to && !err;) {
 		const char *why = NULL;
-		long r = segment_read_chunk(fd, off, to, &m, &frames, &why);
+		long r = segment_read_pad(fd, off, to, &why);
+		if (r > 0) {
+			seal_acc_pad(a, (uint64_t)r);
+			if (w)
+				w->pads++;
+			off += (uint64_t)r;
+			continue;
+		}
+		if (r == 0)
+			r = segment_read_chunk(fd, off, to, &m, &frames, &why);
 		if (r > 0) {
 			uint8_t d[SHA256_LEN], link[SHA256_LEN];
 			size_t mlen = frames.len - m.data_len;

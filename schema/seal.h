@@ -68,6 +68,8 @@ int seal_acc_begin(struct seal_acc *a, uint32_t segment);
 /* A chunk of length bytes (both frames) whose metadata is m and link is link. */
 void seal_acc_chunk(struct seal_acc *a, const struct chunk_meta *m, uint64_t length,
 		    const uint8_t link[SHA256_LEN]);
+/* A padding frame of length bytes (segment_read_pad) after a chunk. */
+void seal_acc_pad(struct seal_acc *a, uint64_t length);
 /* The digest of everything fed so far (a stays usable). */
 int seal_acc_digest(const struct seal_acc *a, uint8_t out[SHA256_LEN]);
 void seal_acc_free(struct seal_acc *a);
@@ -75,6 +77,7 @@ void seal_acc_free(struct seal_acc *a);
 /* What a walk over a segment file found wrong, the first thing of each kind. */
 struct seal_walk {
 	uint64_t chunks, gaps, digest_mismatches, no_digest;
+	uint64_t pads;                /* padding frames, each whole and as the writer makes it */
 	uint64_t first_bad_off;       /* of the first gap or mismatch; UINT64_MAX: none */
 	uint64_t tail_gap_off;        /* of a gap with no valid chunk after it up to the end
 				       * (what recovery cuts as a torn tail); UINT64_MAX: none */
@@ -87,8 +90,9 @@ struct seal_walk {
 /*
  * Feed bytes [from, to) of segment fd to a, chunk by chunk: each chunk's data frame is
  * hashed (chunk_digest_frame, of the chunk's digest kind) and compared with its metadata's
- * digest, a mismatch named by chunk and, where its CRC-32C shows it, data block; bytes that
- * are no valid chunk go in as a gap. w (may be NULL) counts what was found. 0 or -errno from reading.
+ * digest, a mismatch named by chunk and, where its CRC-32C shows it, data block; a padding
+ * frame goes in as one (only exactly as the writer makes it); bytes that are no valid chunk
+ * or padding frame go in as a gap. w (may be NULL) counts what was found. 0 or -errno from reading.
  */
 int seal_acc_file(struct seal_acc *a, int fd, uint64_t from, uint64_t to, struct seal_walk *w);
 

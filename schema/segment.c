@@ -3,9 +3,11 @@
  * segment.c - reading chunks back from segment files. The format (a skippable LZ4 frame of
  * metadata, then a standard LZ4 frame holding a pcapng section) is specified at the top of
  * chunkmeta.c, the data frame's blocks at the top of lz4blocks.c; the writer side is
- * chunk_writer.c, which appends whole chunks with one pwritev. A chunk is read whole
- * (segment_read_chunk, segment_decompress) or, for the packets of some flows, as its
- * metadata and the blocks that hold them (segment_read_meta, segment_read_blocks).
+ * chunk_writer.c, which appends whole chunks (and, when it writes them with direct I/O,
+ * a padding frame after each, segment_pad_fill). A chunk is read whole (segment_read_chunk,
+ * segment_decompress) or, for the packets of some flows, as its metadata and the blocks that
+ * hold them (segment_read_meta, segment_read_blocks); a walk over a file steps over the
+ * padding frames (segment_read_pad), which it accepts only exactly as the writer makes them.
  */
 #include "segment.h"
 
@@ -98,6 +100,49 @@ static int pread_full(int fd, void *p, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+uint32_t segment_pad_len(uint64_t at)
+{
+	uint64_t end = (at + 8 + SEGMENT_PAD_ALIGN - 1) / SEGMENT_PAD_ALIGN * SEGMENT_PAD_ALIGN;
+	return (uint32_t)(end - at);
+}
+
+void segment_pad_fill(uint8_t *out, uint32_t len)
+{
+	le32_store(out, SEGMENT_PAD_MAGIC);
+	le32_store(out + 4, len - 8);
+	memset(out + 8, 0, len - 8);
+}
+
+long segment_read_pad(int fd, uint64_t at, uint64_t file_size, const char **why)
+{
+	uint8_t p[SEGMENT_PAD_MAX];
+	*why = NULL;
+	if (at + 4 > file_size)
+		return 0;
+	size_t have = file_size - at < sizeof(p) ? (size_t)(file_size - at) : sizeof(p);
+	int err = pread_full(fd, p, have, at);
+	if (err)
+		return err;
+	if (le32_load(p) != SEGMENT_PAD_MAGIC)
+		return 0;
+	if (have < 8)
+		return -ENODATA;
+	uint32_t len = segment_pad_len(at);
+	if (le32_load(p + 4) != len - 8) {
+		/* a length that would take the next chunk along, or stop short of the boundary */
+		*why = "padding frame's length does not end it on the next 4 KiB boundary";
+		return -EBADMSG;
+	}
+	if (have < len)
+		return -ENODATA;
+	for (uint32_t i = 8; i < len; i++)
+		if (p[i]) {
+			*why = "padding frame holds a byte other than zero";
+			return -EBADMSG;
+		}
+	return (long)len;
 }
 
 /* The checks of a decoded metadata frame of mlen bytes at offset: the chunk's total length,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * segment.h - segment files: append-only sequences of chunks (a metadata frame and an LZ4
- * data frame each; the bytes are specified at the top of chunkmeta.c). Reading one chunk
- * back, checking it, and scanning a file chunk by chunk for recovery, fsck and rebuild.
+ * data frame each, a padding frame after those written with direct I/O; the bytes are
+ * specified at the top of chunkmeta.c). Reading one chunk back, checking it, and scanning a
+ * file chunk by chunk for recovery, fsck and rebuild.
  */
 #ifndef ECAP_SEGMENT_H
 #define ECAP_SEGMENT_H
@@ -17,6 +18,26 @@
 #define SEGMENT_NAME_MAX 32
 /* Largest chunk a reader accepts (both frames); a length beyond it is damage. */
 #define SEGMENT_CHUNK_MAX (256u * 1024 * 1024)
+
+/* The padding frame: an LZ4 skippable frame of zeros that ends a chunk on a page boundary. */
+#define SEGMENT_PAD_MAGIC 0x184D2A5Fu
+#define SEGMENT_PAD_ALIGN 4096u
+#define SEGMENT_PAD_MAX (SEGMENT_PAD_ALIGN + 7)
+
+/* The length of the padding frame that starts at `at` (a chunk's end): it ends on the first
+ * page boundary at least its 8-byte header after at (8 .. SEGMENT_PAD_MAX bytes). */
+uint32_t segment_pad_len(uint64_t at);
+/* The padding frame of len bytes (segment_pad_len) into out. */
+void segment_pad_fill(uint8_t *out, uint32_t len);
+/*
+ * At `at`, where a chunk may start: 0 when no padding frame starts there (its first 4 bytes
+ * are not its magic, or the file ends before them: the caller reads a chunk there, or the end),
+ * its length when the whole frame is there as segment_pad_len and segment_pad_fill make it,
+ * -ENODATA when the file ends inside it (a torn tail), -EBADMSG (*why) when its length or
+ * its bytes are not those (damage: the caller looks for the next chunk from at + 1), or
+ * another -errno from reading.
+ */
+long segment_read_pad(int fd, uint64_t at, uint64_t file_size, const char **why);
 
 void segment_name(uint32_t id, char out[SEGMENT_NAME_MAX]);
 /* 1 and *id when name is a segment file's name, else 0. */
@@ -76,7 +97,8 @@ int segment_read_blocks(int fd, const struct chunk_meta *m, const uint8_t *want,
 			uint32_t *placed, const char **why);
 
 /* Find the next offset after `from` where a chunk's metadata frame may start (a skippable
- * magic followed by the ecap magic), or file_size when there is none. */
+ * magic followed by the ecap magic), or file_size when there is none. A padding frame is no
+ * chunk: damage that reaches into one takes it along. */
 uint64_t segment_resync(int fd, uint64_t from, uint64_t file_size);
 
 #endif

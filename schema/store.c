@@ -476,6 +476,11 @@ static int seal_segment(struct store *s)
 	err = index_set_segment(s->ix, s->seg_id, s->seg_size, true);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
+	/* the blocks the writer allocated ahead past the end (chunk_writer.c) given back; ext4
+	 * truncates them also when the length does not change */
+	if (s->seg_dio_fd >= 0 && ftruncate(s->seg_fd, (off_t)s->seg_size))
+		store_notice(s, "segment %u: giving back the space allocated past its end: %s",
+			     s->seg_id, strerror(errno));
 	if (s->unsynced_fd >= 0) {
 		fdatasync(s->unsynced_fd);
 		close(s->unsynced_fd);
@@ -547,7 +552,7 @@ static int finish_chunk(struct store *s, bool block)
 		index_rollback(s->ix);
 		s->txn_open = false;
 		if (!store_index_full(s, err)) {
-			s->seg_size += j->length;
+			s->seg_size += j->length + j->pad;
 			chunk_builder_reset(cb);
 			return store_fail(s, err, "%s: indexing chunk %llu: %s (the chunks since "
 					  "the last commit are re-indexed at the next start)",
@@ -555,14 +560,15 @@ static int finish_chunk(struct store *s, bool block)
 		}
 		store_fall_behind(s); /* no room for the index: store_catch_up() re-indexes them */
 	}
-	store_seal_chunk(s, m, j->length, j->link);
-	s->seg_size += j->length;
+	store_seal_chunk(s, m, j->length, j->pad, j->link);
+	s->seg_size += j->length + j->pad;
 	s->full = s->ix_behind;
 	s->st.chunks++;
 	s->st.packets += m->packets;
 	s->st.bytes_raw += m->raw_len;
 	s->st.bytes_stored += j->length;
 	s->st.bytes_direct += j->direct;
+	s->st.bytes_padding += j->pad;
 	s->st.secrets += cb->n_secrets;
 	s->st.tls_sessions += m->n_sessions;
 	chunk_builder_reset(cb);
@@ -594,6 +600,7 @@ static int index_written(struct chunk_job *j, void *ctx)
 	m->segment = j->segment;
 	m->offset = j->offset;
 	m->length = (uint32_t)j->length;
+	m->pad = (uint32_t)j->pad;
 	pthread_mutex_lock(&s->ix_lock);
 	/* store_put_secret() let in only secrets the store did not hold */
 	int err = index_add_chunk(s->ix, m, j->cb->secrets, j->cb->n_secrets, false);

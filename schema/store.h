@@ -149,13 +149,15 @@ struct store_stats {
 	uint64_t index_bytes;
 	uint64_t segments_deleted;   /* by retention since open */
 	uint64_t packets_lost;       /* in chunks that could not be written */
-	uint64_t bytes_direct;       /* of bytes_stored, written with O_DIRECT (writer only) */
+	uint64_t bytes_direct;       /* of bytes_stored and bytes_padding, written with O_DIRECT
+				      * (writer only) */
+	uint64_t bytes_padding;      /* padding frames after chunks (writer only) */
 };
 /* The whole store's counts, from the index (a reader's summary: its cost grows with the
  * store). */
 int store_get_stats(struct store *s, struct store_stats *st);
 /* What this writer stored since it opened the store, from counters kept as it goes (no
- * SQL; for a status line): packets, bytes_raw, bytes_stored, bytes_direct, chunks,
+ * SQL; for a status line): packets, bytes_raw, bytes_stored, bytes_direct, bytes_padding, chunks,
  * segments sealed, tls_sessions, secrets, drops, packets_lost, segments_deleted. */
 void store_writer_stats(const struct store *s, struct store_stats *st);
 /* First and last packet time in the store (0, 0 when empty); cheap, unlike store_get_stats. */

@@ -154,8 +154,9 @@ int store_catch_up(struct store *s);
  * each chunk written), and its seal when it is sealed */
 int store_seal_open(struct store *s);
 int store_seal_segment_begin(struct store *s, uint32_t id, int fd, uint64_t size);
+/* A chunk of length bytes written, and pad bytes of padding frame after it (0: none). */
 void store_seal_chunk(struct store *s, const struct chunk_meta *m, uint64_t length,
-		      const uint8_t link[32]);
+		      uint64_t pad, const uint8_t link[32]);
 int store_seal_segment(struct store *s, int seg_fd);
 void store_seal_free(struct store *s);
 

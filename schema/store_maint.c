@@ -7,7 +7,10 @@
  *
  * Damage to one chunk loses that chunk only: a scan that meets a bad chunk looks for the next
  * chunk's metadata magic and goes on from there. Only a bad region with nothing valid after
- * it at the end of a file is a torn tail, and only that is cut.
+ * it at the end of a file is a torn tail, and only that is cut. A scan steps over padding
+ * frames (segment_read_pad) where a chunk may start; one that is not exactly as the writer
+ * makes it is a bad region like any other (the chunk before it is kept), one cut short by
+ * the end of the file a torn tail.
  */
 #include "store_impl.h"
 #include "store_path.h"
@@ -80,7 +83,14 @@ int store_scan_segment(struct store *s, uint32_t seg, uint64_t from, bool cut_ta
 	uint64_t size = (uint64_t)st.st_size, off = from, end = from;
 	while (off < size) {
 		const char *why = NULL;
-		long r = load_chunk(fd, off, size, &v, &secrets, &why);
+		long r = segment_read_pad(fd, off, size, &why);
+		if (r > 0) {
+			off += (uint64_t)r;
+			end = off;
+			continue;
+		}
+		if (r == 0)
+			r = load_chunk(fd, off, size, &v, &secrets, &why);
 		if (r > 0) {
 			v.meta.segment = seg;
 			/* chunks indexed after the fact may repeat secrets: looked up */
@@ -489,7 +499,13 @@ int store_fsck(const char *dir, FILE *report)
 		uint64_t size = (uint64_t)st.st_size, off = 0;
 		while (off < size) {
 			const char *why = NULL;
-			long r = load_chunk(fd, off, size, &v, NULL, &why);
+			long r = segment_read_pad(fd, off, size, &why);
+			if (r > 0) {
+				off += (uint64_t)r;
+				continue;
+			}
+			if (r == 0)
+				r = load_chunk(fd, off, size, &v, NULL, &why);
 			if (r > 0) {
 				struct fsck_chunk *c = chunkmeta_grow((void **)&found, &n_found,
 								      &cap_found, sizeof(*c));

@@ -257,11 +257,14 @@ int store_seal_segment_begin(struct store *s, uint32_t id, int fd, uint64_t size
 }
 
 void store_seal_chunk(struct store *s, const struct chunk_meta *m, uint64_t length,
-		      const uint8_t link[32])
+		      uint64_t pad, const uint8_t link[32])
 {
 	struct store_sealer *z = s->sealer;
-	if (z->acc_open)
+	if (z->acc_open) {
 		seal_acc_chunk(&z->acc, m, length, link);
+		if (pad)
+			seal_acc_pad(&z->acc, pad);
+	}
 }
 
 static bool disk_full(int err)

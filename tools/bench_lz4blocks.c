@@ -60,7 +60,13 @@ static int read_segment(const char *path, struct blocks *all)
 	const char *why = NULL;
 	int rc = 0;
 	for (uint64_t off = 0; off < (uint64_t)st.st_size;) {
-		long len = segment_read_chunk(fd, off, (uint64_t)st.st_size, &m, &frames, &why);
+		long len = segment_read_pad(fd, off, (uint64_t)st.st_size, &why);
+		if (len > 0) {
+			off += (uint64_t)len;
+			continue;
+		}
+		if (len == 0)
+			len = segment_read_chunk(fd, off, (uint64_t)st.st_size, &m, &frames, &why);
 		if (len < 0) {
 			fprintf(stderr, "bench_lz4blocks: %s: chunk at %llu: %s\n", path,
 				(unsigned long long)off, why ? why : strerror((int)-len));

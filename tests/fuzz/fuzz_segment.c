@@ -6,8 +6,9 @@
  *
  * Each input is used six ways:
  *  1. as a whole segment file (in a memfd) scanned front to back as ecap-fsck does:
- *     segment_read_chunk(), segment_decompress(), chunk_view_parse(), the DSB lines, and
- *     segment_resync() past damage;
+ *     segment_read_pad() (a padding frame accepted must end on a page boundary inside the
+ *     file), segment_read_chunk(), segment_decompress(), chunk_view_parse(), the DSB lines,
+ *     and segment_resync() past damage;
  *  2. chunkmeta_decode() directly, with the metadata checksum fixed up so that the body
  *     decoder is reached;
  *  3. as "metadata frame, then a raw pcapng section": the harness fixes the checksum,
@@ -176,7 +177,16 @@ static void scan_segment(size_t size)
 	unsigned guard = 0;
 	while (off < size && guard++ < 10000) {
 		const char *why = NULL;
-		long r = segment_read_chunk(memfd, off, size, &v.meta, &v.frames, &why);
+		long r = segment_read_pad(memfd, off, size, &why);
+		if (r > 0) {
+			if (r < 8 || r > SEGMENT_PAD_MAX || off + (uint64_t)r > size ||
+			    (off + (uint64_t)r) % SEGMENT_PAD_ALIGN)
+				abort(); /* a padding frame ends on a page boundary, in the file */
+			off += (uint64_t)r;
+			continue;
+		}
+		if (r == 0)
+			r = segment_read_chunk(memfd, off, size, &v.meta, &v.frames, &why);
 		if (r > 0) {
 			if (v.meta.length != (uint32_t)r || v.meta.offset != off ||
 			    off + (uint64_t)r > size)

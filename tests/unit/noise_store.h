@@ -3,8 +3,8 @@
  * noise_store.h - for the unit tests of direct writes (include after cmocka.h): a store of
  * incompressible packets written the same way every time, in chunks of 3 MiB (more than the
  * writer's 2 MiB staging buffer) and, after each of a few syncs, small chunks that leave the
- * next one at an unaligned offset; and the check that two such stores hold the same segment
- * bytes.
+ * next one at an unaligned offset; and the check that two such stores hold the same chunks,
+ * byte for byte (those written directly end on a page boundary, padded: chunkmeta.c).
  */
 #ifndef ECAP_TEST_NOISE_STORE_H
 #define ECAP_TEST_NOISE_STORE_H
@@ -12,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include "segment.h"
 #include "store.h"
 
 #define NOISE_PACKETS 30000u
@@ -68,39 +70,69 @@ static inline void noise_store_write(const char *dir, const struct store_options
 	noise_store_write_range(dir, o, ws, 0, NOISE_PACKETS);
 }
 
-static inline char *noise_read_file(const char *path, size_t *len)
+/* Every chunk of store dir, its frames' bytes one after the other in segment and file
+ * order (*len bytes, malloc'ed), the padding frames between them left out; *chunks and *pads
+ * count them. Every byte of the segments must be a chunk or a padding frame. */
+static inline uint8_t *noise_chunk_bytes(const char *dir, size_t *len, size_t *chunks,
+					 size_t *pads)
 {
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	*len = (size_t)ftell(fp);
-	rewind(fp);
-	char *p = malloc(*len + 1);
-	assert_int_equal(fread(p, 1, *len, fp), *len);
-	fclose(fp);
-	return p;
+	uint8_t *all = NULL;
+	*len = *chunks = *pads = 0;
+	struct chunk_meta m = { 0 };
+	struct buf frames = { 0 };
+	for (uint32_t id = 1;; id++) {
+		char path[160];
+		snprintf(path, sizeof(path), "%s/seg-%08u.ecap", dir, id);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			break;
+		uint64_t size = (uint64_t)lseek(fd, 0, SEEK_END);
+		for (uint64_t off = 0; off < size;) {
+			const char *why = NULL;
+			long r = segment_read_pad(fd, off, size, &why);
+			if (r > 0) {
+				(*pads)++;
+				off += (uint64_t)r;
+				continue;
+			}
+			assert_int_equal(r, 0);
+			r = segment_read_chunk(fd, off, size, &m, &frames, &why);
+			if (r <= 0)
+				fail_msg("%s: offset %llu: %s", path, (unsigned long long)off,
+					 why ? why : strerror((int)-r));
+			all = realloc(all, *len + (size_t)r);
+			assert_non_null(all);
+			memcpy(all + *len, frames.data, (size_t)r);
+			*len += (size_t)r;
+			(*chunks)++;
+			off += (uint64_t)r;
+		}
+		close(fd);
+	}
+	chunkmeta_free(&m);
+	buf_free(&frames);
+	return all;
 }
 
-/* The segments of stores a and b are the same files, byte for byte; returns their count. */
-static inline size_t noise_same_segments(const char *a, const char *b)
+/* Stores a and b hold the same chunks, byte for byte, in the same order (the padding frames
+ * of direct writes, and so where segments end, may differ); returns their count, and the
+ * padding frames of each in *pads_a, *pads_b (may be NULL). */
+static inline size_t noise_same_chunks(const char *a, const char *b, size_t *pads_a,
+				       size_t *pads_b)
 {
-	size_t segs = 0;
-	for (uint32_t id = 1;; id++) {
-		char pa[160], pb[160];
-		snprintf(pa, sizeof(pa), "%s/seg-%08u.ecap", a, id);
-		snprintf(pb, sizeof(pb), "%s/seg-%08u.ecap", b, id);
-		if (access(pa, F_OK)) {
-			assert_int_not_equal(access(pb, F_OK), 0);
-			return segs;
-		}
-		size_t la, lb;
-		char *da = noise_read_file(pa, &la), *db = noise_read_file(pb, &lb);
-		assert_int_equal(la, lb);
-		assert_memory_equal(da, db, la);
-		free(da);
-		free(db);
-		segs++;
-	}
+	size_t la, lb, ca, cb, pa, pb;
+	uint8_t *da = noise_chunk_bytes(a, &la, &ca, &pa);
+	uint8_t *db = noise_chunk_bytes(b, &lb, &cb, &pb);
+	assert_int_equal(ca, cb);
+	assert_int_equal(la, lb);
+	assert_memory_equal(da, db, la);
+	free(da);
+	free(db);
+	if (pads_a)
+		*pads_a = pa;
+	if (pads_b)
+		*pads_b = pb;
+	return ca;
 }
 
 #endif

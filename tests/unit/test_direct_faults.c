@@ -5,8 +5,9 @@
  * passes through __wrap_pwrite64 below, which upsets those made on an O_DIRECT descriptor:
  * interrupted (EINTR), short by whole pages, short by a part of a page, refused (EINVAL: an
  * alignment the file system did not report), and a full disk (ENOSPC). Each store must hold
- * the same segment bytes as one written through the page cache (or, on the full disk, lose
- * only the refused chunk's packets and pass fsck).
+ * the same chunks, byte for byte, as one written through the page cache (or, on the full
+ * disk, lose only the refused chunk's packets and pass fsck); the direct writes add padding
+ * frames between them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,7 +144,17 @@ static void same_as_buffered(struct fixture *f, enum fault how)
 	write_pair(f, how, &st, other, sizeof(other));
 	assert_int_equal(st.packets, NOISE_PACKETS);
 	assert_int_equal(st.packets_lost, 0);
-	assert_true(noise_same_segments(f->dir, other) >= 2);
+	size_t pads, pads_buffered;
+	size_t chunks = noise_same_chunks(f->dir, other, &pads, &pads_buffered);
+	assert_true(chunks >= 10);
+	assert_int_equal(pads_buffered, 0);
+	/* each chunk written directly is padded, also one the file system refused midway */
+	assert_true(pads > 0 && pads <= chunks);
+	if (how != REFUSE_3RD)
+		assert_int_equal(pads, chunks);
+	FILE *devnull = fopen("/dev/null", "w");
+	assert_int_equal(store_fsck(f->dir, devnull), 0);
+	fclose(devnull);
 	remove_dir(other);
 }
 
@@ -191,49 +202,55 @@ static void test_no_space(void **state)
 	store_close(s);
 }
 
-/* Small chunks one after the other, each ending inside a page (as the recorder's chunk of a
- * second does): each goes to the disk directly from the page where the one before it ended,
- * its bytes before it there written again with it, so that only its own last partial page
- * goes through the page cache (one write per chunk, not two), and the segments hold the same
- * bytes as a store written through the page cache. The store is written in two sessions: the
- * second's writer, which did not write the page where the segment ends, writes that page's
- * bytes through the page cache as before, and knows them only after its first chunk. */
-static void test_small_chunks_start_on_the_last_page(void **state)
+/* Small chunks one after the other (as the recorder's chunk of a second): each goes to the
+ * disk with one direct write of whole pages, its padding frame included, and none through
+ * the page cache, so the commit's fdatasync has no page of it to write back. The store is
+ * written in three sessions: the first through the page cache (a segment as an older ecap
+ * or ECAP_BUFFERED_WRITES leaves it, ending inside a page), whose next writer writes the
+ * partial first page of its first chunk through the page cache once, then directly. */
+static void test_small_chunks_end_on_a_page(void **state)
 {
 	struct fixture *f = *state;
 	char other[sizeof(f->dir) + 8];
 	struct store_options o;
-	struct store_stats direct, buffered, first;
-	const uint32_t half = 14001; /* the second session syncs after its first packet */
+	struct store_stats direct, buffered, first, second;
+	const uint32_t cut1 = 3001, cut2 = 14001;
 	unsetenv("ECAP_BUFFERED_WRITES");
 	snprintf(other, sizeof(other), "%s-buf", f->dir);
 	fault = NONE;
 	noise_store_options(&o, true);
 	o.chunk_bytes = 40000;
-	noise_store_write_range(other, &o, &first, 0, half);
-	noise_store_write_range(other, &o, &buffered, half, NOISE_PACKETS);
-	buffered.chunks += first.chunks;
+	noise_store_write_range(other, &o, &buffered, 0, cut1);
+	noise_store_write_range(other, &o, &buffered, cut1, cut2);
+	noise_store_write_range(other, &o, &buffered, cut2, NOISE_PACKETS);
+	noise_store_write_range(f->dir, &o, &first, 0, cut1);
 	fault = COUNT;
 	direct_calls = buffered_calls = 0;
 	noise_store_options(&o, false);
 	o.chunk_bytes = 40000;
-	noise_store_write_range(f->dir, &o, &first, 0, half);
-	noise_store_write_range(f->dir, &o, &direct, half, NOISE_PACKETS);
-	direct.chunks += first.chunks;
-	direct.bytes_direct += first.bytes_direct;
-	direct.bytes_stored += first.bytes_stored;
+	noise_store_write_range(f->dir, &o, &second, cut1, cut2);
+	unsigned long second_buffered = buffered_calls;
+	noise_store_write_range(f->dir, &o, &direct, cut2, NOISE_PACKETS);
+	direct.chunks += second.chunks;
 	fault = NONE;
 	if (direct_calls == 0) {
 		fprintf(stderr, "direct I/O is not offered under /tmp: nothing to count\n");
 		skip();
 	}
 	assert_true(direct.chunks > 500);
-	assert_int_equal(direct.chunks, buffered.chunks);
-	/* one partial last page per chunk at most, and the partial first page of the second
-	 * session's first chunk (the chain file, where a segment's seal goes, is not counted) */
-	assert_true(buffered_calls <= direct.chunks + 1);
-	assert_true(direct_calls >= direct.chunks - 2 * noise_same_segments(f->dir, other));
-	assert_true(direct.bytes_direct <= direct.bytes_stored);
+	/* the partial first page of the first chunk after the buffered session, then nothing */
+	assert_int_equal(second_buffered, 1);
+	assert_int_equal(buffered_calls, 1);
+	/* one direct write a chunk (each under the 2 MiB staging buffer) */
+	assert_int_equal(direct_calls, direct.chunks);
+	assert_true(direct.bytes_padding > 0);
+	assert_true(direct.bytes_padding < direct.chunks * (CHUNK_WRITER_DIO_ALIGN + 8));
+	assert_int_equal(direct.bytes_direct, direct.bytes_stored + direct.bytes_padding);
+	size_t pads, pads_buffered;
+	assert_int_equal(noise_same_chunks(f->dir, other, &pads, &pads_buffered),
+			 first.chunks + direct.chunks);
+	assert_int_equal(pads, direct.chunks);
+	assert_int_equal(pads_buffered, 0);
 	FILE *devnull = fopen("/dev/null", "w");
 	assert_int_equal(store_fsck(f->dir, devnull), 0);
 	fclose(devnull);
@@ -251,7 +268,7 @@ int main(void)
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_refused, tmp_store_setup, tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_no_space, tmp_store_setup, tmp_store_teardown),
-		cmocka_unit_test_setup_teardown(test_small_chunks_start_on_the_last_page,
+		cmocka_unit_test_setup_teardown(test_small_chunks_end_on_a_page,
 						tmp_store_setup, tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
