@@ -292,23 +292,15 @@ static void proc_info_from(struct query *q, const struct flow_filter *f)
 			   true);
 }
 
-/* " AND (...)": the owner_flows row o may stand for a process of pid (a group's pids lie in
- * o.pid..o.pid_last, within OWNER_PID_SPAN: a range of owner_flows_by_pid); x: a column or
- * a number, in SQL. */
-static void group_has_pid(struct query *q, const char *x)
-{
-	q_sql(q, "(o.pid BETWEEN ");
-	q_sql(q, x);
-	q_sql(q, " - " OWNER_PID_SPAN_SQL " AND ");
-	q_sql(q, x);
-	q_sql(q, " AND coalesce(o.pid_last, o.pid) >= ");
-	q_sql(q, x);
-	q_sql(q, ")");
-}
-
 static bool by_proc_info(const struct flow_filter *f)
 {
 	return f->n_containers || f->n_exes || f->n_cgroups || f->n_pods;
+}
+
+/* Whether a selection finds its owner_flows rows by pid (rows_holding()). */
+static bool rows_by_pid(const struct flow_filter *f)
+{
+	return f->n_pids || by_proc_info(f);
 }
 
 int store_process_selected(struct store *s, const struct flow_filter *f, uint32_t pid,
@@ -337,23 +329,12 @@ int store_process_selected(struct store *s, const struct flow_filter *f, uint32_
 	return rc;
 }
 
-/* The owner a is one of the pids, at its start when given. */
+/* The owner a (a side of a flow) is one of the pids, at its start when given. */
 static void pid_where(struct query *q, const struct flow_filter *f, const char *a)
 {
 	uint32_t any[STORE_MATCH_MAX];
 	size_t n_any = 0, terms = 0;
 
-	if (!strcmp(a, "o")) { /* a row that may hold the pid; the flows' sides decide */
-		q_sql(q, " AND (");
-		for (size_t i = 0; i < f->n_pids; i++) {
-			char num[16];
-			snprintf(num, sizeof(num), "%u", f->pids[i]);
-			q_sql(q, i ? " OR " : "");
-			group_has_pid(q, num);
-		}
-		q_sql(q, ")");
-		return;
-	}
 	for (size_t i = 0; i < f->n_pids; i++)
 		if (!f->pid_starts[i])
 			any[n_any++] = f->pids[i];
@@ -388,20 +369,22 @@ static void pid_where(struct query *q, const struct flow_filter *f, const char *
  * have the columns pid, start, uid, comm and netns. */
 static void owner_terms(struct query *q, const struct flow_filter *f, const char *a)
 {
+	bool row = !strcmp(a, "o");
 	if (f->n_netns) {
 		q_sql(q, " AND ");
 		q_col(q, a, "netns");
 		q_list_u32(q, "", f->netns, f->n_netns);
 	}
-	if (by_proc_info(f) && strcmp(a, "o")) /* for o: owned_from's processes x */
+	/* for o: owned_from's rows_holding() found the rows of these processes and pids */
+	if (by_proc_info(f) && !row)
 		proc_info_where(q, f, a);
-	if (f->n_pids)
+	if (f->n_pids && !row)
 		pid_where(q, f, a);
 	if (f->n_uids) {
 		/* owner_flows is keyed by comm, then uid: without a comm to look up, every comm
 		 * it holds, found one by one through the key (a few hundred lookups, not a read
-		 * of the table) */
-		if (!f->n_comms && !strcmp(a, "o"))
+		 * of the table); the rows of some processes come by pid instead */
+		if (!f->n_comms && row && !rows_by_pid(f))
 			q_sql(q, " AND o.comm IN (WITH RECURSIVE c(v) AS (SELECT min(comm) FROM "
 				 "owner_flows UNION ALL SELECT (SELECT min(comm) FROM owner_flows "
 				 "WHERE comm > c.v) FROM c WHERE c.v IS NOT NULL) SELECT v FROM c)");
@@ -423,36 +406,115 @@ static void owner_terms(struct query *q, const struct flow_filter *f, const char
 	}
 }
 
+/* Selections by what records say of more processes than this find the rows that may hold
+ * them by a range of pids each (rows_holding()): 129 seeks a process would cost more there.
+ * SQL text. */
+#define FEW_PROCESSES_SQL "32"
+
+enum rows_part { OWN_ROWS, GROUPS_BY_SEEKS, ROWS_BY_RANGE };
+
+/* "(...) x CROSS JOIN ": the processes xs for a part of rows_holding(): for a part for few
+ * processes all of them when xs holds at most FEW_PROCESSES_SQL, else none; for the part for
+ * many the other way round (a constant of the statement, made once). The outer LIMIT keeps
+ * the planner's guess of their number small: with a guess of thousands it would first read
+ * all of owner_flows into a Bloom filter for their 129 seeks each. */
+static void procs_for_part(struct query *q, bool few)
+{
+	q_sql(q, few ? "(SELECT * FROM (SELECT * FROM xs LIMIT CASE WHEN " : "(SELECT * FROM xs "
+		 "LIMIT CASE WHEN ");
+	q_sql(q, "(SELECT count(*) FROM (SELECT 1 FROM xs LIMIT " FEW_PROCESSES_SQL " + 1)) <= "
+		 FEW_PROCESSES_SQL);
+	q_sql(q, few ? " THEN -1 ELSE 0 END) LIMIT " FEW_PROCESSES_SQL ") x CROSS JOIN "
+		     : " THEN 0 ELSE -1 END) x CROSS JOIN ");
+}
+
+/* A part of rows_holding(): for the processes xs (procs) or the pid, its own rows, the
+ * groups' that start below it, or (many processes) both by a range of pids. */
+static void rows_part(struct query *q, bool procs, uint32_t pid, enum rows_part part)
+{
+	q_sql(q, "SELECT o.pid, o.start, o.uid, o.comm, o.netns, o.first_flow, o.last_flow, "
+		 "o.pid_last FROM ");
+	if (procs)
+		procs_for_part(q, part != ROWS_BY_RANGE);
+	if (part == GROUPS_BY_SEEKS)
+		q_sql(q, "owner_pid_span s CROSS JOIN ");
+	q_sql(q, "owner_flows o WHERE ");
+	if (!procs) {
+		q_sql(q, "o.pid = ");
+		q_int(q, pid);
+		q_sql(q, part == OWN_ROWS ? " AND coalesce(o.pid_last, o.pid) >= "
+					  : " - s.o AND s.o > 0 AND o.start = 0 AND o.pid_last >= ");
+		q_int(q, pid);
+	} else if (part == OWN_ROWS) {
+		q_sql(q, "o.pid = x.pid AND coalesce(o.pid_last, o.pid) >= x.pid AND o.start IN "
+			 "(x.start, 0) AND (o.pid_last IS NOT NULL OR o.start = x.start)");
+	} else if (part == GROUPS_BY_SEEKS) {
+		q_sql(q, "o.pid = x.pid - s.o AND s.o > 0 AND o.start = 0 AND o.pid_last >= x.pid");
+	} else { /* as before index schema 11's seeks: a process's rows and its groups' at once */
+		q_sql(q, "o.pid BETWEEN x.pid - " OWNER_PID_SPAN_SQL " AND x.pid AND "
+			 "coalesce(o.pid_last, o.pid) >= x.pid AND (o.pid_last IS NOT NULL OR "
+			 "o.start = x.start)");
+	}
+}
+
+/*
+ * " FROM (...) o": the owner_flows rows that may hold a process the filter f selects by its
+ * record (and its pids, if any), or else one of f's pids (pid alone when f is NULL), each
+ * once. A process's own rows come by key (pid = X: as owner_flows_by_pid holds them; with a
+ * start S, only (X, S) and the groups' (X, 0)), and the rows of the groups whose lowest pid
+ * lies below X (index schema 11: start 0, pid_last at or above X) by OWNER_PID_SPAN seeks
+ * through owner_pid_span, as the trigger flows_owner_moved finds them (index.sql): a range of
+ * pids X - OWNER_PID_SPAN .. X would read every row of every process in it, such as a
+ * long-lived daemon's a few pids below X, one a chunk for as long as the store keeps them.
+ * A selection by records of more than FEW_PROCESSES_SQL processes (an executable's thousands of
+ * curls) takes that range instead, as before: 129 seeks a process would cost it more than a
+ * few neighbours' rows do. The processes are read once (xs). CROSS JOIN keeps them and the
+ * offsets the outer loops whatever sqlite_stat1 says; UNION (not UNION ALL) keeps the parts a
+ * subquery of their own, which the planner cannot merge into the join with flows.
+ */
+static void rows_holding(struct query *q, const struct flow_filter *f, uint32_t pid)
+{
+	q_sql(q, " FROM (");
+	if (f && by_proc_info(f)) {
+		q_sql(q, "WITH xs AS MATERIALIZED (SELECT x.pid, x.start");
+		proc_info_from(q, f);
+		if (f->n_pids)
+			q_list_u32(q, " AND x.pid", f->pids, f->n_pids);
+		q_sql(q, ") ");
+		rows_part(q, true, 0, OWN_ROWS);
+		q_sql(q, " UNION ");
+		rows_part(q, true, 0, GROUPS_BY_SEEKS);
+		q_sql(q, " UNION ");
+		rows_part(q, true, 0, ROWS_BY_RANGE);
+	} else {
+		for (size_t i = 0; i < (f ? f->n_pids : 1); i++) {
+			q_sql(q, i ? " UNION " : "");
+			rows_part(q, false, f ? f->pids[i] : pid, OWN_ROWS);
+			q_sql(q, " UNION ");
+			rows_part(q, false, f ? f->pids[i] : pid, GROUPS_BY_SEEKS);
+		}
+	}
+	q_sql(q, ") o");
+}
+
 /*
  * "FROM ... WHERE ..." of the flows `p` with an owner the filter selects: the owner's
- * owner_flows rows `o` first (by pid, comm, uid or the processes selected, through their
- * keys and indexes), then flows by key over each row's flow range, keeping the flows with a
- * side that matches exactly: of that row's owner, or of one of its group's processes (index
- * schema 11: same comm, uid and netns, a pid in o.pid..o.pid_last), so that a flow comes once,
- * from its own owner's row, not again from every other selected owner's range it lies in; and
- * of the filter. CROSS JOIN keeps that order whatever the planner's statistics say: the other
- * way round would read all of flows. A selection by what process records say starts from the
- * processes it selects, each leading to the rows that may hold it (a row once, whatever the
- * number of its processes selected).
+ * owner_flows rows `o` first (by pid or the processes selected: rows_holding(); else by comm
+ * or uid, through the key), then flows by key over each row's flow range, keeping the flows
+ * with a side that matches exactly: of that row's owner, or of one of its group's processes
+ * (index schema 11: same comm, uid and netns, a pid in o.pid..o.pid_last), so that a flow
+ * comes once, from its own owner's row, not again from every other selected owner's range it
+ * lies in; and of the filter. CROSS JOIN keeps that order whatever the planner's statistics
+ * say: the other way round would read all of flows.
  */
 static void owned_from(struct query *q, const struct flow_filter *f)
 {
 	static const char *const side[2] = { "p.a_", "p.b_" };
 	static const char *const owner_cols[] = { "uid", "comm", "netns" };
-	if (by_proc_info(f)) {
-		/* the rows that may hold a selected process, each once, through
-		 * owner_flows_by_pid from each process */
-		q_sql(q, " FROM (SELECT DISTINCT o.pid, o.start, o.uid, o.comm, o.netns, "
-			 "o.first_flow, o.last_flow, o.pid_last FROM (SELECT x.pid, x.start");
-		proc_info_from(q, f);
-		q_sql(q, ") x CROSS JOIN owner_flows o WHERE ");
-		group_has_pid(q, "x.pid");
-		q_sql(q, " AND (o.pid_last IS NOT NULL OR o.start = x.start)");
-		owner_terms(q, f, "o");
-		q_sql(q, ") o");
-	} else {
+	if (rows_by_pid(f))
+		rows_holding(q, f, 0);
+	else
 		q_sql(q, " FROM owner_flows o");
-	}
 	q_sql(q, " CROSS JOIN flows p ON p.id BETWEEN o.first_flow AND o.last_flow WHERE (");
 	for (int i = 0; i < 2; i++) {
 		q_sql(q, i ? ") OR (" : "(");
@@ -471,8 +533,7 @@ static void owned_from(struct query *q, const struct flow_filter *f)
 		owner_terms(q, f, side[i]);
 	}
 	q_sql(q, "))");
-	if (!by_proc_info(f))
-		owner_terms(q, f, "o");
+	owner_terms(q, f, "o");
 }
 
 static bool by_owner(const struct flow_filter *f)
@@ -604,15 +665,15 @@ int store_pid_processes(struct store *s, const struct flow_filter *f, uint32_t p
 	q_sql(&q, "SELECT DISTINCT p.start, coalesce(x.start_wall, 0) FROM (");
 	for (int side = 0; side < 2; side++) {
 		q_sql(&q, side ? " UNION ALL SELECT p.b_start" : "SELECT p.a_start");
-		q_sql(&q, " AS start, p.id AS flow_id FROM owner_flows o CROSS JOIN flows p ON "
-			  "p.id BETWEEN o.first_flow AND o.last_flow WHERE ");
-		char num[16];
-		snprintf(num, sizeof(num), "%u", pid);
-		group_has_pid(&q, num);
-		q_sql(&q, side ? " AND p.b_start != 0 AND (o.pid_last IS NOT NULL OR p.b_start = "
-				 "o.start) AND p.b_pid = "
-			       : " AND p.a_start != 0 AND (o.pid_last IS NOT NULL OR p.a_start = "
-				 "o.start) AND p.a_pid = ");
+		q_sql(&q, " AS start, p.id AS flow_id");
+		rows_holding(&q, NULL, pid);
+		/* +p.x_pid: flows by key over the row's run, never an automatic index on the
+		 * pid (the planner's choice without sqlite_stat1, a read of every flow) */
+		q_sql(&q, " CROSS JOIN flows p ON p.id BETWEEN o.first_flow AND o.last_flow WHERE ");
+		q_sql(&q, side ? "p.b_start != 0 AND (o.pid_last IS NOT NULL OR p.b_start = "
+				 "o.start) AND +p.b_pid = "
+			       : "p.a_start != 0 AND (o.pid_last IS NOT NULL OR p.a_start = "
+				 "o.start) AND +p.a_pid = ");
 		q_int(&q, pid);
 	}
 	q_sql(&q, ") p LEFT JOIN processes x ON x.pid = ");

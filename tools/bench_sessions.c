@@ -49,10 +49,14 @@
  * suits small records (a smaller page, say) may not suit these.
  * --every N prints the CPU per session of each N sessions of the preload and warm-up: how the
  * cost moves as the store grows, in one process under one load.
+ * --client-pid N gives the new clients pids N, N+1, ... (100000 by default), and the server
+ * (pid 4000) a start time as a real process has (0 otherwise, so that figures compare): with N
+ * a few above 4000, the clients start just after a long-lived process with a row of
+ * owner_flows per chunk, as curls started after a daemon, for timing a selection by pid.
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
  *                  [--keep] [--beacon N | --stime] [--source random|ring] [--procs [--pod]]
- *                  [--every N]
+ *                  [--every N] [--client-pid N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -114,6 +118,8 @@ struct sim {
 	size_t ring_at;               /* where the next one starts */
 	bool procs;                   /* --procs: a process record per new client */
 	bool pod;                     /* --pod: that record a pod's container process */
+	uint32_t client_pid;          /* the first new client's pid */
+	uint64_t server_start;        /* the server's start time (--client-pid), or 0 */
 };
 
 /* The bytes of the next packet of len bytes. */
@@ -150,10 +156,12 @@ static void make_flow(struct sim *m, struct flow_record *fr)
 	for (int side = 0; side < 2; side++) {
 		struct ecap_proc *p = &fr->proc[side];
 		p->valid = true;
-		p->pid = p->tid = side ? 4000 : 100000 + m->n; /* a new client each time */
+		p->pid = p->tid = side ? 4000 : m->client_pid + m->n; /* a new client each time */
 		if (!side && m->beacon && m->n % m->beacon == 0)
 			p->pid = p->tid = 3000;
 		p->uid = p->gid = 0;
+		if (side)
+			p->start_ns = m->server_start;
 		memcpy(p->comm, comms[side || (p->pid == 3000 && m->stime) ? 1 :
 				      p->pid == 3000 ? 2 : 0], sizeof(p->comm));
 	}
@@ -309,7 +317,8 @@ int main(int argc, char **argv)
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
 	bool lookup = false, keep = false, procs = false, pod = false, stime = false;
-	uint32_t beacon = 0, every = 0;
+	uint32_t beacon = 0, every = 0, client_pid = 100000;
+	uint64_t server_start = 0;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -324,11 +333,12 @@ int main(int argc, char **argv)
 		{ "procs", no_argument, NULL, 'P' },
 		{ "pod", no_argument, NULL, 'K' },
 		{ "every", required_argument, NULL, 'e' },
+		{ "client-pid", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -364,6 +374,10 @@ int main(int argc, char **argv)
 		case 'e':
 			every = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'c':
+			client_pid = (uint32_t)strtoul(optarg, NULL, 0);
+			server_start = 1000000000ull; /* a second after boot */
+			break;
 		case 'o':
 			if (strcmp(optarg, "ring") && strcmp(optarg, "random")) {
 				fprintf(stderr, "bench_sessions: --source %s: random or ring\n",
@@ -376,7 +390,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
 				"[--beacon N | --stime] [--source random|ring] [--procs [--pod]] "
-				"[--every N]\n");
+				"[--every N] [--client-pid N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -399,6 +413,8 @@ int main(int argc, char **argv)
 	m.ring = ring;
 	m.procs = procs;
 	m.pod = pod;
+	m.client_pid = client_pid;
+	m.server_start = server_start;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;
