@@ -49,10 +49,14 @@
  * suits small records (a smaller page, say) may not suit these.
  * --every N prints the CPU per session of each N sessions of the preload and warm-up: how the
  * cost moves as the store grows, in one process under one load.
+ * --late-server N makes every Nth session's server end learned late, as ecap-rec learns an
+ * accepted socket's owner under the curl loops: the flow's record is stored without the
+ * server's owner, and again with it a simulated second later (in a later chunk), so that the
+ * index writes the owner into the flow's row (index_rows.c, the owner's UPDATE).
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
  *                  [--keep] [--beacon N | --stime] [--source random|ring] [--procs [--pod]]
- *                  [--every N]
+ *                  [--every N] [--late-server N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -114,6 +118,9 @@ struct sim {
 	size_t ring_at;               /* where the next one starts */
 	bool procs;                   /* --procs: a process record per new client */
 	bool pod;                     /* --pod: that record a pod's container process */
+	uint32_t late_server;         /* every late_server-th server end learned late; 0: none */
+	struct flow_record late;      /* that flow's record, with its server end, to store ... */
+	uint64_t late_due;            /* ... when mono reaches this; 0: none pending */
 };
 
 /* The bytes of the next packet of len bytes. */
@@ -196,6 +203,16 @@ static int one_session(struct sim *m)
 		fr.proc[0].start_ns = m->mono;
 		if (put_process(m, &fr.proc[0]))
 			return fail(m, "process");
+	}
+	if (m->late_due && m->mono >= m->late_due) {
+		m->late_due = 0;
+		if (store_put_flow(m->s, &m->late))
+			return fail(m, "flow learned late");
+	}
+	if (m->late_server && !m->late_due && m->n % m->late_server == 0) {
+		m->late = fr;
+		m->late_due = m->mono + 1000000000ull;
+		fr.proc[1].valid = false;
 	}
 	if (store_put_flow(m->s, &fr))
 		return fail(m, "flow");
@@ -309,7 +326,7 @@ int main(int argc, char **argv)
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
 	bool lookup = false, keep = false, procs = false, pod = false, stime = false;
-	uint32_t beacon = 0, every = 0;
+	uint32_t beacon = 0, every = 0, late_server = 0;
 	int c;
 	static const struct option longopts[] = {
 		{ "store", required_argument, NULL, 's' },
@@ -324,11 +341,12 @@ int main(int argc, char **argv)
 		{ "procs", no_argument, NULL, 'P' },
 		{ "pod", no_argument, NULL, 'K' },
 		{ "every", required_argument, NULL, 'e' },
+		{ "late-server", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -364,6 +382,9 @@ int main(int argc, char **argv)
 		case 'e':
 			every = (uint32_t)strtoul(optarg, NULL, 0);
 			break;
+		case 'L':
+			late_server = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'o':
 			if (strcmp(optarg, "ring") && strcmp(optarg, "random")) {
 				fprintf(stderr, "bench_sessions: --source %s: random or ring\n",
@@ -376,7 +397,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
 				"[--beacon N | --stime] [--source random|ring] [--procs [--pod]] "
-				"[--every N]\n");
+				"[--every N] [--late-server N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -399,6 +420,7 @@ int main(int argc, char **argv)
 	m.ring = ring;
 	m.procs = procs;
 	m.pod = pod;
+	m.late_server = late_server;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;
