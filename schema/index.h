@@ -66,6 +66,12 @@ int index_drop_segment(struct index *ix, uint32_t id);
 
 int index_get_setting(struct index *ix, const char *key, int64_t *value);
 int index_set_setting(struct index *ix, const char *key, int64_t value);
+/* The writer's next flow and chunk ids, in the open transaction, for its next open: written
+ * (settings next_flow_id, next_chunk_id) only when one is above what the rows give (the
+ * largest id + 1: a flow id given out whose record is in no chunk yet, a chunk lost), since
+ * the writer's open takes the larger of the two. The rows' ids are kept as settings when
+ * rows go (index_drop_chunks), so that no id is given out twice. */
+int index_note_next_ids(struct index *ix, uint64_t next_flow_id, uint64_t next_chunk_id);
 /* SELECT of one integer (e.g. "SELECT max(id) FROM flows"); NULL gives dflt. */
 int index_scalar(struct index *ix, const char *sql, int64_t dflt, int64_t *out);
 /* 1 when a secret (label, client_random) is indexed, 0 when not, <0 error. */
