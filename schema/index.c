@@ -801,8 +801,8 @@ void index_close(struct index *ix)
 }
 
 static int agg_grow(struct index *ix);
-
 static int recent_first(struct index *ix);
+static int rows_stmt(struct index *ix, int which, const void *v, size_t n, sqlite3_stmt **st);
 
 int index_prepare(struct index *ix)
 {
@@ -815,6 +815,18 @@ int index_prepare(struct index *ix)
 			return err;
 		mem_populate(ix->agg, ix->agg_cap * sizeof(*ix->agg));
 		mem_populate(ix->agg_list, ix->agg_cap / 2 * sizeof(*ix->agg_list));
+	}
+	/* every statement of the writer's, now rather than at its first use (stmt, rows_stmt) */
+	sqlite3_stmt *st;
+	for (int i = 0; i < ST_COUNT; i++) {
+		int err = stmt(ix, i, &st);
+		if (err)
+			return err;
+	}
+	for (int i = 0; i < ROWS_COUNT; i++) {
+		int err = rows_stmt(ix, i, NULL, 0, &st);
+		if (err)
+			return err;
 	}
 	return 0;
 }

@@ -36,7 +36,10 @@ void index_close(struct index *ix);
 /* A writer's in-memory tables made before its first chunk, and made memory (mem_populate):
  * the first table of the sessions of the chunks indexed last (40 KiB, touched at random by
  * each new session; it grows with them) and the flows' first slots of a transaction. A page first touched by the writer's thread costs
- * 12-17 us of CPU on the VMs measured (BENCHMARKS.md, i19main); made here, about 1 us. */
+ * 12-17 us of CPU on the VMs measured (BENCHMARKS.md, i19main); made here, about 1 us.
+ * And the writer's statements prepared (4.7 M instructions, most of them the two UPDATEs of
+ * a flow's owners, which compile the trigger flows_owner_moved: 2.6 ms in the recorder's
+ * first seconds when a server's owner was first learned late). */
 int index_prepare(struct index *ix);
 /* Refresh the planner's statistics where they are stale (cheap; writers call it). */
 void index_optimize(struct index *ix);
