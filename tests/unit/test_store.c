@@ -633,16 +633,9 @@ static void test_ids_never_reused(void **state)
 	flowless_packets(s, ifid, T0 + NS, 8000);
 	assert_int_equal(store_close(s), 0);
 
-	char path[512], err[256];
-	struct index *ix;
-	snprintf(path, sizeof(path), "%s/index.db", f->dir);
-	assert_int_equal(index_open(path, false, true, &ix, err, sizeof(err)), 0);
-	int64_t flows = -1, last_chunk = -1, seg, next_chunk = -1;
-	assert_int_equal(index_scalar(ix, "SELECT count(*) FROM flows", -1, &flows), 0);
-	assert_int_equal(flows, 0);
-	assert_int_equal(index_scalar(ix, "SELECT max(id) FROM chunks", -1, &last_chunk), 0);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM flows"), 0);
+	int64_t last_chunk = index_int(f->dir, "SELECT max(id) FROM chunks"), seg, next_chunk = -1;
 	assert_true(last_chunk > 0);
-	index_close(ix);
 	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
 	assert_true(store_new_flow_id(s) > f3);
 	assert_int_equal(store_close(s), 0);
@@ -650,6 +643,9 @@ static void test_ids_never_reused(void **state)
 	/* every chunk gone in one transaction (as when each segment listed is missing at an
 	 * open) from an index whose rows gave the ids until then (no settings): the next
 	 * chunk's id is still above the last one's */
+	char path[512], err[256];
+	struct index *ix;
+	snprintf(path, sizeof(path), "%s/index.db", f->dir);
 	assert_int_equal(index_open(path, false, true, &ix, err, sizeof(err)), 0);
 	assert_int_equal(index_begin(ix), 0);
 	assert_int_equal(sqlite3_exec(index_db(ix), "DELETE FROM settings WHERE key IN "
