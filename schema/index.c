@@ -311,7 +311,8 @@ static int add_secret_row(struct index *ix, uint64_t chunk_id, const uint8_t cr[
 /*
  * Statement `which` of stmt_sql into *st, prepared at its first use and kept: a reader (an
  * export, a listing) runs none of the writer's statements, and preparing them all at every
- * open took about 1.2 M instructions, a sixth of a small export's start-up.
+ * open took about 1.2 M instructions, a sixth of a small export's start-up. (A writer has
+ * them all prepared at its open: index_prepare.)
  */
 static int stmt(struct index *ix, int which, sqlite3_stmt **st)
 {
