@@ -36,7 +36,10 @@ void index_close(struct index *ix);
 /* A writer's in-memory tables made before its first chunk, and made memory (mem_populate):
  * the first table of the sessions of the chunks indexed last (40 KiB, touched at random by
  * each new session; it grows with them) and the flows' first slots of a transaction. A page first touched by the writer's thread costs
- * 12-17 us of CPU on the VMs measured (BENCHMARKS.md, i19main); made here, about 1 us. */
+ * 12-17 us of CPU on the VMs measured (BENCHMARKS.md, i19main); made here, about 1 us.
+ * And the writer's statements prepared (4.7 M instructions, most of them the two UPDATEs of
+ * a flow's owners, which compile the trigger flows_owner_moved: 2.6 ms in the recorder's
+ * first seconds when a server's owner was first learned late). */
 int index_prepare(struct index *ix);
 /* Refresh the planner's statistics where they are stale (cheap; writers call it). */
 void index_optimize(struct index *ix);
@@ -66,6 +69,12 @@ int index_drop_segment(struct index *ix, uint32_t id);
 
 int index_get_setting(struct index *ix, const char *key, int64_t *value);
 int index_set_setting(struct index *ix, const char *key, int64_t value);
+/* The writer's next flow and chunk ids, in the open transaction, for its next open: written
+ * (settings next_flow_id, next_chunk_id) only when one is above what the rows give (the
+ * largest id + 1: a flow id given out whose record is in no chunk yet, a chunk lost), since
+ * the writer's open takes the larger of the two. The rows' ids are kept as settings when
+ * rows go (index_drop_chunks), so that no id is given out twice. */
+int index_note_next_ids(struct index *ix, uint64_t next_flow_id, uint64_t next_chunk_id);
 /* SELECT of one integer (e.g. "SELECT max(id) FROM flows"); NULL gives dflt. */
 int index_scalar(struct index *ix, const char *sql, int64_t dflt, int64_t *out);
 /* 1 when a secret (label, client_random) is indexed, 0 when not, <0 error. */

@@ -667,8 +667,7 @@ int store_commit_txn(struct store *s)
 		close(s->unsynced_fd);
 		s->unsynced_fd = -1;
 	}
-	if ((err = index_set_setting(s->ix, "next_flow_id", (int64_t)s->next_flow_id)) ||
-	    (err = index_set_setting(s->ix, "next_chunk_id", (int64_t)s->next_chunk_id)) ||
+	if ((err = index_note_next_ids(s->ix, s->next_flow_id, s->next_chunk_id)) ||
 	    (err = index_commit(s->ix))) {
 		if (store_index_full(s, err)) {
 			/* SQLite rolled the transaction back; its chunks are on disk */

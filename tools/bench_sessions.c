@@ -53,10 +53,14 @@
  * (pid 4000) a start time as a real process has (0 otherwise, so that figures compare): with N
  * a few above 4000, the clients start just after a long-lived process with a row of
  * owner_flows per chunk, as curls started after a daemon, for timing a selection by pid.
+ * --late-server N makes every Nth session's server end learned late, as ecap-rec learns an
+ * accepted socket's owner under the curl loops: the flow's record is stored without the
+ * server's owner, and again with it a simulated second later (in a later chunk), so that the
+ * index writes the owner into the flow's row (index_rows.c, the owner's UPDATE).
  *
  *   bench_sessions [--store DIR] [--sessions N] [--rate PER_SECOND] [--preload N] [--lookup]
  *                  [--keep] [--beacon N | --stime] [--source random|ring] [--procs [--pod]]
- *                  [--every N] [--client-pid N]
+ *                  [--every N] [--client-pid N] [--late-server N]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -120,6 +124,9 @@ struct sim {
 	bool pod;                     /* --pod: that record a pod's container process */
 	uint32_t client_pid;          /* the first new client's pid */
 	uint64_t server_start;        /* the server's start time (--client-pid), or 0 */
+	uint32_t late_server;         /* every late_server-th server end learned late; 0: none */
+	struct flow_record late;      /* that flow's record, with its server end, to store ... */
+	uint64_t late_due;            /* ... when mono reaches this; 0: none pending */
 };
 
 /* The bytes of the next packet of len bytes. */
@@ -204,6 +211,16 @@ static int one_session(struct sim *m)
 		fr.proc[0].start_ns = m->mono;
 		if (put_process(m, &fr.proc[0]))
 			return fail(m, "process");
+	}
+	if (m->late_due && m->mono >= m->late_due) {
+		m->late_due = 0;
+		if (store_put_flow(m->s, &m->late))
+			return fail(m, "flow learned late");
+	}
+	if (m->late_server && !m->late_due && m->n % m->late_server == 0) {
+		m->late = fr;
+		m->late_due = m->mono + 1000000000ull;
+		fr.proc[1].valid = false;
 	}
 	if (store_put_flow(m->s, &fr))
 		return fail(m, "flow");
@@ -317,7 +334,7 @@ int main(int argc, char **argv)
 	const char *dir = "/tmp/ecap-bench-sessions";
 	uint32_t n = 20000, rate = 200, preload = 0;
 	bool lookup = false, keep = false, procs = false, pod = false, stime = false;
-	uint32_t beacon = 0, every = 0, client_pid = 100000;
+	uint32_t beacon = 0, every = 0, client_pid = 100000, late_server = 0;
 	uint64_t server_start = 0;
 	int c;
 	static const struct option longopts[] = {
@@ -334,11 +351,12 @@ int main(int argc, char **argv)
 		{ "pod", no_argument, NULL, 'K' },
 		{ "every", required_argument, NULL, 'e' },
 		{ "client-pid", required_argument, NULL, 'c' },
+		{ "late-server", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool ring = false;
-	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:n:r:p:lkb:So:PKe:c:L:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			dir = optarg;
@@ -378,6 +396,9 @@ int main(int argc, char **argv)
 			client_pid = (uint32_t)strtoul(optarg, NULL, 0);
 			server_start = 1000000000ull; /* a second after boot */
 			break;
+		case 'L':
+			late_server = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
 		case 'o':
 			if (strcmp(optarg, "ring") && strcmp(optarg, "random")) {
 				fprintf(stderr, "bench_sessions: --source %s: random or ring\n",
@@ -390,7 +411,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: bench_sessions [--store DIR] [--sessions N] "
 				"[--rate PER_SECOND] [--preload N] [--lookup] [--keep] "
 				"[--beacon N | --stime] [--source random|ring] [--procs [--pod]] "
-				"[--every N] [--client-pid N]\n");
+				"[--every N] [--client-pid N] "
+				"[--late-server N]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -415,6 +437,7 @@ int main(int argc, char **argv)
 	m.pod = pod;
 	m.client_pid = client_pid;
 	m.server_start = server_start;
+	m.late_server = late_server;
 	if (!(m.pool = malloc(POOL_BYTES))) {
 		fprintf(stderr, "bench_sessions: out of memory\n");
 		return 1;

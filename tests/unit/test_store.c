@@ -590,6 +590,78 @@ static void test_retention(void **state)
 	fclose(devnull);
 }
 
+/* Writes n packets of no flow, one every 10 us from t. */
+static void flowless_packets(struct store *s, uint32_t ifid, uint64_t t, uint32_t n)
+{
+	uint8_t data[300];
+	for (uint32_t i = 0; i < n; i++) {
+		make_packet(data, i, 260);
+		struct ecap_packet p = { .ts_ns = t + i * 10000ull, .iface = ifid, .caplen = 260,
+					 .origlen = 260, .data = data };
+		assert_int_equal(store_append_packet(s, &p), 0);
+	}
+}
+
+/* A flow id is given out once, whatever goes: one given to a flow whose record no chunk holds
+ * (only a TLS session names it) is not given again by the next writer, nor is the largest
+ * flow's id once retention removed the flow, nor the largest chunk's once every chunk went.
+ * The index writes the writer's next ids only when its rows would not give them. */
+static void test_ids_never_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.segment_bytes = 16 * 1024;
+	o.max_size = 64 * 1024 + 200 * 1024;
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	uint32_t ifid;
+	struct store *s;
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s);
+	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	uint8_t cr[32];
+	memset(cr, 0xcd, sizeof(cr));
+	assert_int_equal(store_put_tls_session(s, cr, f2), 0);
+	flowless_packets(s, ifid, T0, 10);
+	assert_int_equal(store_close(s), 0);
+
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	uint64_t f3 = store_new_flow_id(s);
+	assert_true(f3 > f2);
+	struct flow_record r3 = make_flow(f3, 8443, 1235, "curl");
+	assert_int_equal(store_put_flow(s, &r3), 0);
+	/* enough for retention to remove the segments of both flows */
+	flowless_packets(s, ifid, T0 + NS, 8000);
+	assert_int_equal(store_close(s), 0);
+
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM flows"), 0);
+	int64_t last_chunk = index_int(f->dir, "SELECT max(id) FROM chunks"), seg, next_chunk = -1;
+	assert_true(last_chunk > 0);
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_true(store_new_flow_id(s) > f3);
+	assert_int_equal(store_close(s), 0);
+
+	/* every chunk gone in one transaction (as when each segment listed is missing at an
+	 * open) from an index whose rows gave the ids until then (no settings): the next
+	 * chunk's id is still above the last one's */
+	char path[512], err[256];
+	struct index *ix;
+	snprintf(path, sizeof(path), "%s/index.db", f->dir);
+	assert_int_equal(index_open(path, false, true, &ix, err, sizeof(err)), 0);
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(sqlite3_exec(index_db(ix), "DELETE FROM settings WHERE key IN "
+				      "('next_flow_id', 'next_chunk_id')", NULL, NULL, NULL),
+			 SQLITE_OK);
+	while (!index_scalar(ix, "SELECT min(id) FROM segments", -1, &seg) && seg >= 0)
+		assert_int_equal(index_drop_segment(ix, (uint32_t)seg), 0);
+	assert_int_equal(index_commit(ix), 0);
+	assert_int_equal(index_get_setting(ix, "next_chunk_id", &next_chunk), 0);
+	assert_true(next_chunk > last_chunk);
+	index_close(ix);
+}
+
 /* --max-age: segments whose newest packet is older than the newest packet in the store by
  * more than the age go, oldest first; the newest stay. */
 static void test_retention_by_age(void **state)
@@ -1737,6 +1809,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flow_totals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
