@@ -588,7 +588,7 @@ static int index_migrate(struct index *ix, char *why, size_t whylen)
 		return 0;
 	if (err)
 		goto out;
-	if (from < 1 || from > 10)
+	if (from < 1 || from > 11)
 		err = -EPROTO;
 	/* 9 -> 10, the flows' new columns first (migrate_10_flow_columns says why), after
 	 * version 9's chunk_runs (a no-op when there), so that the columns come in a new
@@ -641,6 +641,9 @@ static int index_migrate(struct index *ix, char *why, size_t whylen)
 	/* 9 -> 10: a flow's owners and first session in its row */
 	if (!err && from <= 9)
 		err = migrate_10_flow_rows(ix);
+	/* 11 -> 12: nothing in the index; segments written from now on may hold padding frames,
+	 * and the version keeps the builds that would call them damage out of the store
+	 * (INDEX_VERSION_SEGMENT_PADDING) */
 	if (!err) {
 		char buf[32];
 		snprintf(buf, sizeof(buf), "PRAGMA user_version = %d", INDEX_SCHEMA_VERSION);

@@ -15,7 +15,11 @@
 #include "chunkmeta.h"
 #include "records.h"
 
-#define INDEX_SCHEMA_VERSION 11
+#define INDEX_SCHEMA_VERSION 12
+/* The first version whose stores' segments may hold padding frames (segment.h): no table
+ * changed; the version keeps out the builds before it, whose ecap-fsck and ecap-verify would
+ * call every padding frame damage. */
+#define INDEX_VERSION_SEGMENT_PADDING 12
 
 /* A TLS session's secrets stored in its own chunk or one of the INDEX_SECRET_WINDOW - 1 chunks
  * after it (as the recorder stores them: once their ClientHello is recorded) are found there

@@ -1,10 +1,13 @@
 -- SPDX-License-Identifier: GPL-2.0-only
--- index.sql - the SQLite index of an ecap store, schema version 11 (PRAGMA user_version).
+-- index.sql - the SQLite index of an ecap store, schema version 12 (PRAGMA user_version).
 --
 -- The index is a cache of the segment files: every row below can be recreated from the
 -- chunks' metadata frames and DSBs (ecap-fsck --rebuild). Times are nanoseconds since the
 -- epoch; addresses are 16-byte blobs, IPv4 as v4-mapped IPv6. A migration from version N
 -- to N+1 lives in index.c (index_migrate) and runs when a writer opens an older store.
+-- (version 12) No table changed: a store's segments may hold padding frames from this
+-- version on (segment.h), which the builds before it would call damage; the version tells
+-- them that they cannot read this store (INDEX_VERSION_SEGMENT_PADDING, index.h).
 
 CREATE TABLE IF NOT EXISTS settings (
 	key   TEXT PRIMARY KEY,
