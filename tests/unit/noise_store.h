@@ -77,6 +77,7 @@ static inline uint8_t *noise_chunk_bytes(const char *dir, size_t *len, size_t *c
 					 size_t *pads)
 {
 	uint8_t *all = NULL;
+	size_t cap = 0;
 	*len = *chunks = *pads = 0;
 	struct chunk_meta m = { 0 };
 	struct buf frames = { 0 };
@@ -100,8 +101,12 @@ static inline uint8_t *noise_chunk_bytes(const char *dir, size_t *len, size_t *c
 			if (r <= 0)
 				fail_msg("%s: offset %llu: %s", path, (unsigned long long)off,
 					 why ? why : strerror((int)-r));
-			all = realloc(all, *len + (size_t)r);
-			assert_non_null(all);
+			if (*len + (size_t)r > cap) {
+				/* doubled, not grown by a chunk: ASan's realloc copies every time */
+				cap = 2 * (*len + (size_t)r);
+				all = realloc(all, cap);
+				assert_non_null(all);
+			}
 			memcpy(all + *len, frames.data, (size_t)r);
 			*len += (size_t)r;
 			(*chunks)++;
