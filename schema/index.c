@@ -11,6 +11,7 @@
 #include "chunk_runs.h"
 #include "idruns.h"
 #include "owner_ranges.h"
+#include "owner_rows_drop.h"
 #include "flow_keys.h"
 #include "index_rows.h"
 #include "index_vfs.h"
@@ -2061,50 +2062,12 @@ int index_mark_segment_deleting(struct index *ix, uint32_t id)
 }
 
 /* The owner_flows rows of the owners in temp.gone_owners that start at or before the last
- * flow in temp.gone_flows and have no flow of their owner left: one owner at a time, so that
- * each is a range of the key (the row-value IN of one statement would read all the rows of a
- * long-lived owner). */
-/* The rows of a gone owner (?1 comm, ?2 uid, ?3 pid, ?4 start, ?5 netns) that start before the
- * last flow gone (?6): of that process, or of a group that holds it (index.sql owner_flows),
- * each when no flow of its process or group is left in its run. */
-static const char drop_owner_sql[] =
-	"DELETE FROM owner_flows AS o WHERE comm = ?1 AND uid = ?2 AND pid BETWEEN ?3 - "
-	OWNER_PID_SPAN_SQL " AND ?3 AND coalesce(pid_last, pid) >= ?3 AND (pid_last IS NOT NULL "
-	"OR start = ?4) AND netns = ?5 AND first_flow <= ?6 AND NOT EXISTS (SELECT 1 FROM flows p "
-	"WHERE p.id BETWEEN o.first_flow AND o.last_flow AND ((p.a_comm, p.a_uid, p.a_netns) = "
-	"(o.comm, o.uid, o.netns) AND p.a_pid BETWEEN o.pid AND coalesce(o.pid_last, o.pid) AND "
-	"(o.pid_last IS NOT NULL OR p.a_start = o.start) OR (p.b_comm, p.b_uid, p.b_netns) = "
-	"(o.comm, o.uid, o.netns) AND p.b_pid BETWEEN o.pid AND coalesce(o.pid_last, o.pid) AND "
-	"(o.pid_last IS NOT NULL OR p.b_start = o.start)))";
-
+ * flow in temp.gone_flows and have no flow of their owner left (owner_rows_drop.c). */
 static int drop_owner_rows(struct index *ix)
 {
 	int64_t last_gone;
-	sqlite3_stmt *owners = NULL, *del = NULL;
 	int err = index_scalar(ix, "SELECT max(id) FROM temp.gone_flows", -1, &last_gone);
-	if (err || last_gone < 0)
-		return err;
-	if (sqlite3_prepare_v2(ix->db, "SELECT comm, uid, pid, start, netns FROM temp.gone_owners",
-			       -1, &owners, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(ix->db, drop_owner_sql, -1, &del, NULL) != SQLITE_OK) {
-		err = sql_err(sqlite3_errcode(ix->db));
-		goto out;
-	}
-	int rc;
-	while (!err && (rc = sqlite3_step(owners)) == SQLITE_ROW) {
-		for (int c = 0; c < 5; c++)
-			sqlite3_bind_value(del, c + 1, sqlite3_column_value(owners, c));
-		sqlite3_bind_int64(del, 6, last_gone);
-		rc = sqlite3_step(del);
-		sqlite3_reset(del);
-		err = rc == SQLITE_DONE ? 0 : sql_err(rc);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = sql_err(rc);
-out:
-	sqlite3_finalize(owners);
-	sqlite3_finalize(del);
-	return err;
+	return err || last_gone < 0 ? err : sql_err(owner_rows_drop(ix->db, last_gone));
 }
 
 int index_drop_chunks(struct index *ix, uint32_t seg, uint64_t keep_below)

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "index.h"
 #include "index_sql.h"
 #include "owner_ranges.h"
 #include "store.h"
@@ -135,8 +136,10 @@ static int on_profile(unsigned type, void *ctx, void *p, void *x)
 {
 	(void)type, (void)ctx, (void)x;
 	sqlite3_stmt *st = p;
+	/* each run's steps once: a statement run again (reset, not finalized) counts anew */
+	uint64_t n = (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 1);
 	if (strstr(sqlite3_sql(st), "owner_flows"))
-		owner_steps += (uint64_t)sqlite3_stmt_status(st, SQLITE_STMTSTATUS_VM_STEP, 0);
+		owner_steps += n;
 	return 0;
 }
 
@@ -251,11 +254,111 @@ static void test_neighbour_rows_not_read(void **state)
 	check_growth(before, after, "without sqlite_stat1");
 }
 
+/* ---- retention ------------------------------------------------------------------------ */
+
+/* The store of the retention test, in dir: a daemon (sshd, pid 5000) and three sessions of
+ * it, processes of its name and uid a few pids above (5003 alone, 5010..5014 one group
+ * row), each in the first chunks, each a segment of its own (segment_bytes 1); then, in
+ * later segments, `more` rows of the daemon (and 4 more, so that it lives on either way). */
+static void write_sessions_store(const char *dir, int more)
+{
+	struct store_options o;
+	store_options_default(&o);
+	o.quiet = true;
+	o.segment_bytes = 1; /* a segment a chunk: retention drops the first chunks one by one */
+	o.buffered_writes = true;
+	struct store *s;
+	assert_int_equal(store_open(dir, STORE_WRITE, &o, &s), 0);
+	daemon_flows(s, 4, T0);
+	assert_int_equal(store_sync(s), 0);
+	static const uint32_t children[][3] = { { 3 }, { 10, 12, 14 } };
+	for (size_t c = 0; c < 2; c++) {
+		for (size_t k = 0; k < 3 && children[c][k]; k++)
+			put_flow(s, store_new_flow_id(s),
+				 owner(DAEMON + children[c][k], (200 + children[c][k]) * NS, "sshd"),
+				 T0 + NS);
+		assert_int_equal(store_sync(s), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		daemon_flows(s, 1 + more / 4, T0 + 2 * NS);
+		assert_int_equal(store_sync(s), 0);
+	}
+	assert_int_equal(store_close(s), 0);
+	/* the layout the counts stand on */
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows WHERE pid = 5003 AND "
+				   "pid_last IS NULL"), 1);
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows WHERE pid = 5010 AND "
+				   "pid_last = 5014 AND start = 0"), 1);
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows WHERE pid = 5000 AND "
+				   "start = 7000000000"), 4 + 4 * (1 + more / 4));
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows"),
+			 2 + 4 + 4 * (1 + more / 4));
+}
+
+/* Retention deletes the first three segments (the daemon's first rows, then each session's):
+ * the VM steps of the statements that read owner_flows, summed. Every row of a session goes,
+ * and the daemon's first four; its later rows stay. */
+static uint64_t retention_steps(const char *dir, int more, bool analyze)
+{
+	write_sessions_store(dir, more);
+	if (analyze)
+		index_exec(dir, "ANALYZE");
+	char path[128], err[256];
+	struct index *ix;
+	snprintf(path, sizeof(path), "%s/index.db", dir);
+	if (index_open(path, false, false, &ix, err, sizeof(err)))
+		fail_msg("%s", err);
+	int64_t first;
+	assert_int_equal(index_scalar(ix, "SELECT min(id) FROM segments", 0, &first), 0);
+	assert_int_equal(sqlite3_trace_v2(index_db(ix), SQLITE_TRACE_PROFILE, on_profile, NULL),
+			 SQLITE_OK);
+	owner_steps = 0;
+	for (uint32_t seg = (uint32_t)first; seg < (uint32_t)first + 3; seg++) {
+		assert_int_equal(index_begin(ix), 0);
+		assert_int_equal(index_drop_segment(ix, seg), 0);
+		assert_int_equal(index_commit(ix), 0);
+	}
+	uint64_t steps = owner_steps;
+	index_close(ix);
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows WHERE pid != 5000"), 0);
+	assert_int_equal(index_int(dir, "SELECT count(*) FROM owner_flows WHERE pid = 5000"),
+			 4 * (1 + more / 4));
+	return steps;
+}
+
+/* Retention reads the rows of each process whose flows went up to the last flow that went
+ * and the rows of the groups that may hold it, never the daemon's later rows, nor those of a
+ * daemon of the same name and uid a few pids below a process (index.c drop_owner_sql): until
+ * then each gone owner read the range of pids X - OWNER_PID_SPAN .. X of its name and uid,
+ * every row of the daemon with it, at every pass. */
+static void test_retention_neighbour_rows_not_read(void **state)
+{
+	struct fixture *f = *state;
+	char few[80], many[80];
+	for (int analyze = 0; analyze < 2; analyze++) {
+		snprintf(few, sizeof(few), "%s%d-few", f->dir, analyze);
+		snprintf(many, sizeof(many), "%s%d-many", f->dir, analyze);
+		uint64_t before = retention_steps(few, 0, analyze);
+		uint64_t after = retention_steps(many, DAEMON_MORE, analyze);
+		print_message("retention of 3 segments%s: %llu VM steps with the daemon's %d rows "
+			      "kept, %llu with 4\n", analyze ? " after ANALYZE" : "",
+			      (unsigned long long)after, 4 + DAEMON_MORE, (unsigned long long)before);
+		assert_true(before > 0);
+		if (after > before + DAEMON_MORE / 10)
+			fail_msg("retention%s: %llu VM steps with the daemon's %d more rows, %llu "
+				 "without: it reads them", analyze ? " after ANALYZE" : "",
+				 (unsigned long long)after, DAEMON_MORE,
+				 (unsigned long long)before);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_neighbour_rows_not_read, tmp_store_setup,
 						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_retention_neighbour_rows_not_read,
+						tmp_store_setup, tmp_store_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
