@@ -53,6 +53,25 @@ static void small_chunks(struct store_options *o)
 	o->quiet = true;
 }
 
+/* Small chunks in 16 KiB segments, the store kept to 264 KiB (segments plus the index files):
+ * retention takes segments after a few dozen chunks. */
+static void small_kept(struct store_options *o)
+{
+	small_chunks(o);
+	o->segment_bytes = 16 * 1024;
+	o->max_size = 64 * 1024 + 200 * 1024;
+}
+
+/* A writer of the store in dir with options o, and its interface lo (*ifid). */
+static struct store *open_with_lo(const char *dir, const struct store_options *o, uint32_t *ifid)
+{
+	struct store *s;
+	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	assert_int_equal(store_open(dir, STORE_WRITE, o, &s), 0);
+	assert_int_equal(store_add_interface(s, &ifc, ifid), 0);
+	return s;
+}
+
 /* A packet whose bytes encode its number, so that a read-back can be checked. */
 static void make_packet(uint8_t *buf, uint32_t n, uint32_t len)
 {
@@ -82,11 +101,8 @@ static struct flow_record make_flow(uint64_t id, uint16_t port, uint32_t pid, co
 /* Writes n packets alternating over two flows (ids 1 and 2), plus one secret for flow 1. */
 static void write_store(const char *dir, const struct store_options *o, uint32_t n)
 {
-	struct store *s;
-	assert_int_equal(store_open(dir, STORE_WRITE, o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(dir, o, &ifid);
 	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s);
 	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
 	struct flow_record r2 = make_flow(f2, 80, 999, "wget");
@@ -491,11 +507,8 @@ static void test_flow_totals(void **state)
 	struct fixture *f = *state;
 	struct store_options o;
 	small_chunks(&o);
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s), f3 = store_new_flow_id(s);
 	assert_int_equal(f3, 3);
 	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
@@ -569,9 +582,7 @@ static void test_retention(void **state)
 {
 	struct fixture *f = *state;
 	struct store_options o;
-	small_chunks(&o);
-	o.segment_bytes = 16 * 1024;
-	o.max_size = 64 * 1024 + 200 * 1024; /* segments plus the index files */
+	small_kept(&o);
 	write_store(f->dir, &o, 20000);
 	struct store *s;
 	struct store_stats st;
@@ -610,18 +621,13 @@ static void test_ids_never_reused(void **state)
 {
 	struct fixture *f = *state;
 	struct store_options o;
-	small_chunks(&o);
-	o.segment_bytes = 16 * 1024;
-	o.max_size = 64 * 1024 + 200 * 1024;
+	small_kept(&o);
 	/* through the page cache: written directly (each chunk padded to its page), the index
 	 * and its WAL, which the size limit counts, reached 4.3 MB here, above the limit, and
 	 * retention took every chunk; the ids are this test's subject */
 	o.buffered_writes = true;
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	uint64_t f1 = store_new_flow_id(s), f2 = store_new_flow_id(s);
 	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
 	assert_int_equal(store_put_flow(s, &r1), 0);
@@ -675,11 +681,8 @@ static void test_retention_by_age(void **state)
 	small_chunks(&o);
 	o.segment_bytes = 16 * 1024;
 	o.max_age_ns = 10 * NS;
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	uint8_t data[300];
 	/* a process of a container in the first second, another in the last: the container
 	 * records go with the process records that name them */
@@ -1508,14 +1511,9 @@ static void test_secret_after_retention(void **state)
 {
 	struct fixture *f = *state;
 	struct store_options o;
-	small_chunks(&o);
-	o.segment_bytes = 16 * 1024;
-	o.max_size = 64 * 1024 + 200 * 1024;
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
+	small_kept(&o);
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	struct tls_secret a = secret_of("CLIENT_TRAFFIC_SECRET_0", 0x33, 1);
 	assert_int_equal(store_put_secret(s, &a), 1);
 	assert_int_equal(store_put_secret(s, &a), 0);
@@ -1671,11 +1669,8 @@ static void test_processes(void **state)
 	struct fixture *f = *state;
 	struct store_options o;
 	small_chunks(&o);
-	struct store *s;
-	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
-	struct ecap_iface ifc = { .name = "lo", .linktype = 1 };
 	uint32_t ifid;
-	assert_int_equal(store_add_interface(s, &ifc, &ifid), 0);
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
 	struct ecap_proc_info old = { .pid = 4242, .start_ns = 1000000000, .ppid = 1,
 				      .start_wall_ns = T0 - 600000000000ull, .nspid = 7 };
 	snprintf(old.exe, sizeof(old.exe), "/usr/bin/curl");
