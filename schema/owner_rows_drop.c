@@ -172,7 +172,7 @@ static bool same_name_uid(const struct drop *d)
 	int n = sqlite3_value_bytes(c);
 	return d->comm && sqlite3_value_type(c) == sqlite3_value_type(d->comm) &&
 	       n == sqlite3_value_bytes(d->comm) &&
-	       !memcmp(sqlite3_value_blob(c), sqlite3_value_blob(d->comm), (size_t)n) &&
+	       (!n || !memcmp(sqlite3_value_blob(c), sqlite3_value_blob(d->comm), (size_t)n)) &&
 	       sqlite3_column_int64(d->owners, 1) == d->uid;
 }
 
