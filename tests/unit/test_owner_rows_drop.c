@@ -3,11 +3,10 @@
  * test_owner_rows_drop.c - retention's owner_flows rows (owner_rows_drop.c) are exactly those
  * the range of pids X - OWNER_PID_SPAN .. X per gone owner dropped before (index.c until
  * index schema 12, kept here as the reference): on random tables of owner_flows and flows
- * whose names, uids, netns and pids collide often (processes of one pid with several starts,
- * groups of start 0 up to OWNER_PID_SPAN wide (and some wider, as a damaged index may have
- * them: the range's bound holds there too), a process of start 0, pids below the span, a
- * daemon with many rows among them), the rows left after each are the same, over many seeds
- * and last flows gone.
+ * whose names (one empty), uids, netns and pids collide often (processes of one pid with
+ * several starts, groups of start 0 up to OWNER_PID_SPAN wide and some wider, as a damaged
+ * index may have them, a process of start 0, pids below the span, a daemon with many rows
+ * among them), the rows left after each are the same, over many seeds and last flows gone.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,8 +68,8 @@ struct owner {
  * span, some far; starts few, 0 among them. */
 static struct owner random_owner(void)
 {
-	static const char *const comms[] = { "curl", "sshd", "openssl" };
-	struct owner o = { .uid = (int)rnd(2), .netns = 1 + (int)rnd(2), .comm = comms[rnd(3)] };
+	static const char *const comms[] = { "curl", "sshd", "openssl", "" };
+	struct owner o = { .uid = (int)rnd(2), .netns = 1 + (int)rnd(2), .comm = comms[rnd(4)] };
 	uint32_t r = rnd(10);
 	o.pid = r < 3 ? 150 : r < 8 ? 100 + (int)rnd(300) : r < 9 ? (int)rnd(100) : 5000;
 	o.start = o.pid == 150 ? 9 : (int)rnd(3) * 5; /* 0, 5 or 10 */
