@@ -16,6 +16,11 @@
  * the plan must not depend on the statistics. (On an owner_flows of fewer than about
  * 32 x 129 rows SQLite may read it whole once, through a Bloom filter, for a selection of a
  * few processes by their records: cheap there, so the daemon here has more.)
+ *
+ * Retention likewise (owner_rows_drop.c): when the segments of processes of the daemon's
+ * name and uid a few pids above it go, and the daemon's first rows with them, the steps of
+ * the statements that read owner_flows do not grow with the daemon's later rows (the range
+ * X - OWNER_PID_SPAN .. X of each gone owner read them all, at every pass).
  */
 #include <stdarg.h>
 #include <stddef.h>
