@@ -121,7 +121,9 @@ long segment_read_pad(int fd, uint64_t at, uint64_t file_size, const char **why)
 	*why = NULL;
 	if (at + 4 > file_size)
 		return 0;
-	size_t have = file_size - at < sizeof(p) ? (size_t)(file_size - at) : sizeof(p);
+	/* the frame's 8-byte header first (most walks meet a chunk here: a read of the
+	 * header alone), the rest only for a padding frame */
+	size_t have = file_size - at < 8 ? (size_t)(file_size - at) : 8;
 	int err = pread_full(fd, p, have, at);
 	if (err)
 		return err;
@@ -135,8 +137,10 @@ long segment_read_pad(int fd, uint64_t at, uint64_t file_size, const char **why)
 		*why = "padding frame's length does not end it on the next 4 KiB boundary";
 		return -EBADMSG;
 	}
-	if (have < len)
+	if (file_size - at < len)
 		return -ENODATA;
+	if ((err = pread_full(fd, p + 8, len - 8, at + 8)))
+		return err;
 	for (uint32_t i = 8; i < len; i++)
 		if (p[i]) {
 			*why = "padding frame holds a byte other than zero";

@@ -173,6 +173,47 @@ static void test_walks_step_over_padding(void **state)
 	}
 }
 
+/* Bytes this process has read (rchar of /proc/self/io), that read's own included. */
+static long long bytes_read(void)
+{
+	char text[512];
+	int fd = open("/proc/self/io", O_RDONLY);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	assert_true(n > 0);
+	text[n] = 0;
+	long long v = -1;
+	assert_int_equal(sscanf(text, "rchar: %lld", &v), 1);
+	return v;
+}
+
+/* Where a chunk starts, the question "padding here?" reads the frame's 8-byte header, not
+ * the 4103 bytes a padding frame may take (every walk asks it at every chunk); a padding
+ * frame is still read whole and checked. */
+static void test_chunk_start_reads_its_header(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t at, next;
+	uint32_t len;
+	int fd = padded_segment(f, &at, &len, &next);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	const char *why;
+	long long r0 = bytes_read();
+	long long quiet = bytes_read() - r0; /* the two reads of /proc alone */
+	r0 = bytes_read();
+	assert_int_equal(segment_read_pad(fd, next, (uint64_t)st.st_size, &why), 0);
+	long long chunk = bytes_read() - r0 - quiet;
+	r0 = bytes_read();
+	assert_int_equal(segment_read_pad(fd, at, (uint64_t)st.st_size, &why), (long)len);
+	long long pad = bytes_read() - r0 - quiet;
+	close(fd);
+	/* a few bytes either way: /proc/self/io's numbers may gain a digit between reads */
+	assert_true(chunk >= 4 && chunk <= 8 + 4);
+	assert_true(pad >= len - 4 && pad <= len + 4);
+}
+
 /* A padding frame whose length word says one page more (it would cover the next chunk's
  * first page): fsck reports it at its offset and still finds the chunk after it; the seal's
  * walk makes it a gap, so the sealed segment's digest no longer matches; the index rebuilt
@@ -347,6 +388,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pad_frame),
 		cmocka_unit_test_setup_teardown(test_walks_step_over_padding, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_start_reads_its_header, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_length_hides_nothing, tmp_store_setup,
 						tmp_store_teardown),
