@@ -21,8 +21,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chunk_digest.h"
 #include "crc32c.h"
@@ -115,10 +115,17 @@ static int section_header(struct chunk_builder *cb, uint64_t id, size_t *n)
 {
 	const struct chunk_meta *m = &cb->meta;
 	struct buf *hdr = &cb->hdr;
-	char comment[64];
+	char comment[64] = "ecap chunk ", digits[20];
+	size_t at = strlen(comment), k = 0;
 	int err;
 
-	snprintf(comment, sizeof(comment), "ecap chunk %llu", (unsigned long long)id);
+	/* the SHB's comment, "ecap chunk ID", without printf's code (cold once a second) */
+	do
+		digits[k++] = (char)('0' + id % 10);
+	while ((id /= 10));
+	while (k)
+		comment[at++] = digits[--k];
+	comment[at] = 0;
 	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
 	if (cb->cap_hdr_cuts < m->n_ifaces + 1) {
 		size_t *c = realloc(cb->hdr_cuts, (m->n_ifaces + 1) * sizeof(*c));
@@ -247,13 +254,18 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	if ((err = chunk_digest_enc(m, enc, m->digest, &why)))
 		goto out;
 	m->has_digest = true;
-	snprintf(m->version, sizeof(m->version), "ecap %s", ECAP_VERSION);
+	static const char version[] = "ecap " ECAP_VERSION;
+	size_t vlen = sizeof(version) < sizeof(m->version) ? sizeof(version) : sizeof(m->version);
+	memcpy(m->version, version, vlen);
+	m->version[vlen - 1] = 0;
 
 	/* the flow directory (section 18), which the index's flow list reuses */
 	if ((err = chunkmeta_sort_flows(m)))
 		goto out;
 	buf_reset(meta_frame);
+	cb->meta_scratch.lz4_state = enc->state;
 	err = chunkmeta_encode_in(m, meta_frame, &cb->meta_scratch);
+	cb->meta_scratch.lz4_state = NULL;
 out:
 	cb->dsb_text.len = text_end; /* the key log as it was: a seal may be repeated */
 	return err;
