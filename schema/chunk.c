@@ -84,6 +84,8 @@ void chunk_builder_free(struct chunk_builder *cb)
 	buf_free(&cb->packed);
 	free(cb->packed_len);
 	chunkmeta_scratch_free(&cb->meta_scratch);
+	buf_free(&cb->hdr);
+	free(cb->hdr_cuts);
 	memset(cb, 0, sizeof(*cb));
 }
 

@@ -68,6 +68,9 @@ struct chunk_builder {
 	uint32_t *packed_len;            /* their stored lengths */
 	size_t n_packed, cap_packed;
 	struct chunkmeta_scratch meta_scratch; /* the seal's metadata body, kept for the next */
+	struct buf hdr;                  /* the seal's SHB and IDBs, kept for the next */
+	size_t *hdr_cuts;                /* where their pcapng blocks end (chunk_seal.c) */
+	size_t cap_hdr_cuts;
 };
 
 int chunk_builder_init(struct chunk_builder *cb);

@@ -43,6 +43,8 @@
 #define BLOCKS_TAG "ECAP-SHA256-BLK1"
 #define BLOCKS_TAG_LEN 16
 #define BLOCK_ELEM (4 + SHA256_LEN)
+/* Bytes of block elements that blocks_digest hashes in one piece (one_shot). */
+#define ONE_SHOT_MAX (64 * BLOCK_ELEM)
 
 #define BAD(msg)                 \
 	do {                     \
@@ -84,6 +86,33 @@ static int hash_blocks(const struct chunk_meta *m, size_t i, size_t k, frame_spa
 	return err;
 }
 
+/* The digest over all of its input at once (a chunk of up to ONE_SHOT_MAX / BLOCK_ELEM
+ * blocks: every chunk of a second but the largest): the input laid out in one buffer and
+ * hashed by sha256_x1, with no hash context to make and free per chunk. The same digest as
+ * the incremental form in blocks_digest. */
+static int one_shot(const struct chunk_meta *m, const uint8_t hdr[BLOCKS_TAG_LEN + 16],
+		    const uint8_t *hp, size_t head, size_t end, size_t tail, frame_span_fn span,
+		    void *ctx, uint8_t out[SHA256_LEN], const char **why)
+{
+	uint8_t msg[BLOCKS_TAG_LEN + 16 + ONE_SHOT_MAX + ONE_SHOT_MAX / 2];
+	size_t n = m->n_blocks, at = BLOCKS_TAG_LEN + 16;
+	memcpy(msg, hdr, at);
+	memcpy(msg + at, hp, head);
+	at += head;
+	for (size_t i = 0; i < n; i += 4) {
+		size_t k = n - i < 4 ? n - i : 4;
+		int err = hash_blocks(m, i, k, span, ctx, msg + at, why);
+		if (err)
+			return err;
+		at += k * BLOCK_ELEM;
+	}
+	const uint8_t *tp = span(ctx, end, tail);
+	if (!tp)
+		BAD("the data frame's end mark lies outside it");
+	memcpy(msg + at, tp, tail);
+	return sha256_x1(msg, at + tail, out);
+}
+
 static int blocks_digest(const struct chunk_meta *m, size_t len, frame_span_fn span, void *ctx,
 			 uint8_t out[SHA256_LEN], const char **why)
 {
@@ -103,16 +132,19 @@ static int blocks_digest(const struct chunk_meta *m, size_t len, frame_span_fn s
 	if (!hp)
 		BAD("the data frame's header lies outside it");
 
-	struct sha256 r = { 0 };
-	int err = sha256_init(&r);
-	if (err)
-		goto out;
 	uint8_t hdr[BLOCKS_TAG_LEN + 16], elem[4 * BLOCK_ELEM];
 	memcpy(hdr, BLOCKS_TAG, BLOCKS_TAG_LEN);
 	le32_store(hdr + BLOCKS_TAG_LEN, (uint32_t)n);
 	le32_store(hdr + BLOCKS_TAG_LEN + 4, (uint32_t)len);
 	le32_store(hdr + BLOCKS_TAG_LEN + 8, (uint32_t)head);
 	le32_store(hdr + BLOCKS_TAG_LEN + 12, (uint32_t)tail);
+	if (n <= ONE_SHOT_MAX / BLOCK_ELEM && head + tail <= ONE_SHOT_MAX / 2)
+		return one_shot(m, hdr, hp, head, end, tail, span, ctx, out, why);
+
+	struct sha256 r = { 0 };
+	int err = sha256_init(&r);
+	if (err)
+		goto out;
 	sha256_update(&r, hdr, sizeof(hdr));
 	sha256_update(&r, hp, head);
 	for (size_t i = 0; i < n; i += 4) {

@@ -21,8 +21,8 @@
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chunk_digest.h"
 #include "crc32c.h"
@@ -34,7 +34,7 @@
 enum block_kind {
 	BLOCK_EPBS,   /* the builder's EPBs: src stays valid until the frame is written, so a
 		       * block stored as is is written from there (lz4blocks_put_frame) */
-	BLOCK_HEADER, /* the section header: text freed at the end of the seal, compressed as
+	BLOCK_HEADER, /* the section header: text the next seal writes over, compressed as
 		       * such (lz4blocks_put_text) and copied */
 	BLOCK_KEYLOG, /* the DSB's key log lines: the same, at their own search speed
 		       * (lz4blocks_put_keylog) */
@@ -107,29 +107,38 @@ bool chunk_builder_precompress(struct chunk_builder *cb, struct lz4blocks_enc *e
 	return true;
 }
 
-/* The header's pcapng block ends (after the SHB and each IDB), where it may be cut. */
-struct hdr_cuts {
-	size_t *end;
-	size_t n;
-};
-
-/* The SHB and IDBs into hdr, and the DSB made in place around the key log (cb->dsb_text,
- * whose padding and trailer the seal takes off again at its end). */
-static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr,
-			  struct hdr_cuts *cuts)
+/* The SHB and IDBs into cb->hdr, the end of each pcapng block in cb->hdr_cuts (where the
+ * header may be cut into blocks; *n of them), and the DSB made in place around the key log
+ * (cb->dsb_text, whose padding and trailer the seal takes off again at its end). The
+ * header's buffers are the builder's, kept from chunk to chunk. */
+static int section_header(struct chunk_builder *cb, uint64_t id, size_t *n)
 {
 	const struct chunk_meta *m = &cb->meta;
-	char comment[64];
+	struct buf *hdr = &cb->hdr;
+	char comment[64] = "ecap chunk ", digits[20];
+	size_t at = strlen(comment), k = 0;
 	int err;
 
-	snprintf(comment, sizeof(comment), "ecap chunk %llu", (unsigned long long)id);
+	/* the SHB's comment, "ecap chunk ID", without printf's code (cold once a second) */
+	do
+		digits[k++] = (char)('0' + id % 10);
+	while ((id /= 10));
+	while (k)
+		comment[at++] = digits[--k];
+	comment[at] = 0;
 	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
-	cuts->end = calloc(m->n_ifaces + 1, sizeof(*cuts->end));
-	if (!cuts->end)
-		return -ENOMEM;
+	if (cb->cap_hdr_cuts < m->n_ifaces + 1) {
+		size_t *c = realloc(cb->hdr_cuts, (m->n_ifaces + 1) * sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		cb->hdr_cuts = c;
+		cb->cap_hdr_cuts = m->n_ifaces + 1;
+	}
+	buf_reset(hdr);
+	*n = 0;
 	if ((err = pcapng_write_shb(hdr, &shb)))
 		return err;
-	cuts->end[cuts->n++] = hdr->len;
+	cb->hdr_cuts[(*n)++] = hdr->len;
 	for (size_t i = 0; i < m->n_ifaces; i++) {
 		const struct ecap_iface *d = &m->ifaces[i].desc;
 		struct pcapng_idb_info idb = { .linktype = d->linktype, .snaplen = d->snaplen,
@@ -137,7 +146,7 @@ static int section_header(struct chunk_builder *cb, uint64_t id, struct buf *hdr
 					       .description = d->description };
 		if ((err = pcapng_write_idb(hdr, &idb)))
 			return err;
-		cuts->end[cuts->n++] = hdr->len;
+		cb->hdr_cuts[(*n)++] = hdr->len;
 	}
 	return cb->dsb_text.len ? pcapng_wrap_dsb(&cb->dsb_text, PCAPNG_SECRETS_TLS) : 0;
 }
@@ -164,17 +173,19 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 		       struct buf *meta_frame)
 {
 	struct chunk_meta *m = &cb->meta;
-	struct buf hdr = { 0 }, dsb;
-	struct hdr_cuts cuts = { 0 };
-	size_t text_end = cb->dsb_text.len;
+	const struct buf *hdr = &cb->hdr;
+	struct buf dsb;
+	const size_t *cuts = NULL;
+	size_t n_cuts = 0, text_end = cb->dsb_text.len;
 	int err;
 
 	m->n_blocks = m->n_blockmax = 0;
-	if ((err = section_header(cb, id, &hdr, &cuts)))
+	if ((err = section_header(cb, id, &n_cuts)))
 		goto out;
+	cuts = cb->hdr_cuts;
 	/* the DSB block, made where its key log lines were written (no copy of them) */
 	dsb = cb->dsb_text;
-	if (hdr.len + dsb.len + cb->epbs.len > UINT32_MAX / 2) {
+	if (hdr->len + dsb.len + cb->epbs.len > UINT32_MAX / 2) {
 		err = -E2BIG;
 		goto out;
 	}
@@ -182,7 +193,7 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 		m->flags |= CHUNKMETA_FLAG_HAS_SECRETS;
 	m->flags |= CHUNKMETA_FLAG_BLOCKS;
 	m->id = id;
-	m->raw_len = (uint32_t)(hdr.len + dsb.len + cb->epbs.len);
+	m->raw_len = (uint32_t)(hdr->len + dsb.len + cb->epbs.len);
 
 	/* The data frame is put together in the encoder first: the meta frame, which
 	 * precedes it, lists its blocks. Blocks stored as is stay in the builder's buffers
@@ -192,20 +203,20 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 		goto out;
 	/* header blocks: as many pcapng blocks as fit in CHUNK_BLOCK_TARGET, at least one */
 	m->header_blocks = 0;
-	for (size_t from = 0, c = 0; from < hdr.len; m->header_blocks++) {
-		size_t to = cuts.end[c++];
-		while (c < cuts.n && cuts.end[c] - from <= CHUNK_BLOCK_TARGET)
-			to = cuts.end[c++];
+	for (size_t from = 0, c = 0; from < hdr->len; m->header_blocks++) {
+		size_t to = cuts[c++];
+		while (c < n_cuts && cuts[c] - from <= CHUNK_BLOCK_TARGET)
+			to = cuts[c++];
 		if (to - from > LZ4BLOCKS_MAX) { /* one IDB cannot be that long */
 			err = -E2BIG;
 			goto out;
 		}
-		if ((err = put_block(m, enc, hdr.data + from, to - from, (uint32_t)from, 0, 0,
-				     crc32c(0, hdr.data + from, to - from), BLOCK_HEADER)))
+		if ((err = put_block(m, enc, hdr->data + from, to - from, (uint32_t)from, 0, 0,
+				     crc32c(0, hdr->data + from, to - from), BLOCK_HEADER)))
 			goto out;
 		from = to;
 	}
-	uint32_t raw_off = (uint32_t)hdr.len;
+	uint32_t raw_off = (uint32_t)hdr->len;
 	for (size_t o = 0; o < dsb.len; o += CHUNK_BLOCK_TARGET) {
 		size_t n = dsb.len - o < CHUNK_BLOCK_TARGET ? dsb.len - o : CHUNK_BLOCK_TARGET;
 		if ((err = put_block(m, enc, dsb.data + o, n, raw_off, 0, 0,
@@ -243,16 +254,19 @@ int chunk_builder_seal(struct chunk_builder *cb, uint64_t id, struct lz4blocks_e
 	if ((err = chunk_digest_enc(m, enc, m->digest, &why)))
 		goto out;
 	m->has_digest = true;
-	snprintf(m->version, sizeof(m->version), "ecap %s", ECAP_VERSION);
+	static const char version[] = "ecap " ECAP_VERSION;
+	size_t vlen = sizeof(version) < sizeof(m->version) ? sizeof(version) : sizeof(m->version);
+	memcpy(m->version, version, vlen);
+	m->version[vlen - 1] = 0;
 
 	/* the flow directory (section 18), which the index's flow list reuses */
 	if ((err = chunkmeta_sort_flows(m)))
 		goto out;
 	buf_reset(meta_frame);
+	cb->meta_scratch.lz4_state = enc->state;
 	err = chunkmeta_encode_in(m, meta_frame, &cb->meta_scratch);
+	cb->meta_scratch.lz4_state = NULL;
 out:
-	free(cuts.end);
-	buf_free(&hdr);
 	cb->dsb_text.len = text_end; /* the key log as it was: a seal may be repeated */
 	return err;
 }

@@ -157,6 +157,9 @@ int chunkmeta_encode(const struct chunk_meta *m, struct buf *out);
  * system as fresh pages, each a page fault). */
 struct chunkmeta_scratch {
 	struct buf body, packed;
+	void *lz4_state; /* LZ4_sizeofState() bytes lent by the caller to compress the body with
+			  * (the writer's own, in the cache from the chunk's blocks), or NULL:
+			  * one on the stack */
 };
 int chunkmeta_encode_in(const struct chunk_meta *m, struct buf *out, struct chunkmeta_scratch *sc);
 void chunkmeta_scratch_free(struct chunkmeta_scratch *sc);

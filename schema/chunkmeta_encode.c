@@ -454,8 +454,11 @@ int chunkmeta_encode_in(const struct chunk_meta *m, struct buf *out, struct chun
 		int bound = LZ4_compressBound((int)b->len);
 		if ((err = buf_reserve(pk, (size_t)bound)))
 			return err;
-		int n = LZ4_compress_default((const char *)b->data, (char *)pk->data,
-					     (int)b->len, bound);
+		int n = sc->lz4_state ?
+				LZ4_compress_fast_extState(sc->lz4_state, (const char *)b->data,
+							   (char *)pk->data, (int)b->len, bound, 1) :
+				LZ4_compress_default((const char *)b->data, (char *)pk->data,
+						     (int)b->len, bound);
 		if (n > 0 && (size_t)n < b->len) {
 			stored = pk->data;
 			stored_len = (size_t)n;

@@ -10,7 +10,9 @@
  *                    present, no content checksum, no dictionary id
  *   u8  BD  0x50     block maximum size 256 KiB
  *   u64 content size (raw bytes of the whole frame)
- *   u8  HC           header checksum (written by liblz4's frame API)
+ *   u8  HC           header checksum: bits 8-15 of the XXH32 (seed 0) of FLG, BD and the
+ *                    content size (header_checksum: the xxHash specification's 32-bit hash,
+ *                    for inputs under 16 bytes; unit.chunk_blocks compares it with liblz4's)
  *   blocks, each:  u32 size word (bit 31 set: the bytes are stored as is; else they are an
  *                  LZ4 block), then that many bytes. Each block decodes alone (independent
  *                  blocks: no match reaches into an earlier block).
@@ -59,7 +61,6 @@
 
 #include <errno.h>
 #include <lz4.h>
-#include <lz4frame.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,13 +91,8 @@ int lz4blocks_enc_init(struct lz4blocks_enc *e)
 {
 	memset(e, 0, sizeof(*e));
 	e->state = malloc((size_t)LZ4_sizeofState());
-	LZ4F_cctx *c = NULL;
-	if (!e->state || LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION))) {
-		free(e->state);
-		e->state = NULL;
+	if (!e->state)
 		return -ENOMEM;
-	}
-	e->cctx = c;
 	e->backoff = 1;
 	e->accel = ACCEL_DEFAULT;
 	return 0;
@@ -104,43 +100,58 @@ int lz4blocks_enc_init(struct lz4blocks_enc *e)
 
 int lz4blocks_enc_prepare(struct lz4blocks_enc *e, size_t frame_bytes)
 {
-	uint8_t hdr[LZ4F_HEADER_SIZE_MAX];
-	struct buf scratch = { .data = hdr, .cap = sizeof(hdr) };
-
 	mem_populate(e->state, (size_t)LZ4_sizeofState());
-	/* the context makes its stream and block buffer at its first frame, and clears the
-	 * stream at each: a header written now makes them here */
-	int err = lz4blocks_begin(e, &scratch, 1);
-	if (err)
-		return err;
 	return frame_bytes ? buf_prepare(&e->frame, frame_bytes) : 0;
 }
 
 void lz4blocks_enc_free(struct lz4blocks_enc *e)
 {
 	free(e->state);
-	if (e->cctx)
-		LZ4F_freeCompressionContext(e->cctx);
 	buf_free(&e->frame);
 	free(e->refs);
 	memset(e, 0, sizeof(*e));
 }
 
+static uint32_t rotl32(uint32_t v, unsigned r)
+{
+	return v << r | v >> (32 - r);
+}
+
+/* The frame descriptor's checksum byte: XXH32 with seed 0 over the len (< 16) bytes at p, as
+ * the xxHash specification gives it for short inputs, bits 8-15. Written here so that a
+ * chunk's seal does not go through liblz4's frame context (its code and memory, touched
+ * once a second, cost more than the header's few instructions). */
+static uint8_t header_checksum(const uint8_t *p, size_t len)
+{
+	const uint32_t p1 = 0x9E3779B1u, p2 = 0x85EBCA77u, p3 = 0xC2B2AE3Du, p4 = 0x27D4EB2Fu,
+		       p5 = 0x165667B1u;
+	uint32_t acc = p5 + (uint32_t)len;
+	size_t i = 0;
+	for (; i + 4 <= len; i += 4)
+		acc = rotl32(acc + le32_load(p + i) * p3, 17) * p4;
+	for (; i < len; i++)
+		acc = rotl32(acc + p[i] * p5, 11) * p1;
+	acc ^= acc >> 15;
+	acc *= p2;
+	acc ^= acc >> 13;
+	acc *= p3;
+	acc ^= acc >> 16;
+	return (uint8_t)(acc >> 8);
+}
+
 int lz4blocks_begin(struct lz4blocks_enc *e, struct buf *out, uint64_t content_size)
 {
-	LZ4F_preferences_t prefs = { 0 };
-	prefs.frameInfo.blockSizeID = LZ4F_max256KB;
-	prefs.frameInfo.blockMode = LZ4F_blockIndependent;
-	prefs.frameInfo.contentChecksumFlag = LZ4F_noContentChecksum;
-	prefs.frameInfo.blockChecksumFlag = LZ4F_noBlockChecksum;
-	prefs.frameInfo.contentSize = content_size;
-	int err = buf_reserve(out, LZ4F_HEADER_SIZE_MAX);
+	(void)e;
+	int err = buf_reserve(out, LZ4BLOCKS_HEADER_LEN);
 	if (err)
 		return err;
-	size_t n = LZ4F_compressBegin(e->cctx, out->data + out->len, out->cap - out->len, &prefs);
-	if (LZ4F_isError(n) || n != LZ4BLOCKS_HEADER_LEN)
-		return -EIO;
-	out->len += n;
+	uint8_t *h = out->data + out->len;
+	le32_store(h, FRAME_MAGIC);
+	h[4] = FLG;
+	h[5] = BD;
+	le64_store(h + 6, content_size);
+	h[14] = header_checksum(h + 4, 10);
+	out->len += LZ4BLOCKS_HEADER_LEN;
 	return 0;
 }
 

@@ -38,7 +38,6 @@ struct lz4blocks_ref {
 /* The writer's state, carried from chunk to chunk; used by one thread at a time. */
 struct lz4blocks_enc {
 	void *state;              /* LZ4 compression state */
-	void *cctx;               /* LZ4F context: writes the frame header */
 	unsigned skip;            /* blocks still to store without trying */
 	unsigned backoff;         /* blocks to skip after the next refusal */
 	int accel;                /* LZ4 acceleration of the next attempt (lz4blocks.c) */
@@ -54,8 +53,7 @@ struct lz4blocks_enc {
 int lz4blocks_enc_init(struct lz4blocks_enc *e);
 void lz4blocks_enc_free(struct lz4blocks_enc *e);
 /* The encoder's memory made before its first frame, and made memory (mem_populate): its
- * LZ4 state, what its LZ4F context makes at its first frame, and frame_bytes of room for a
- * data frame (0: none). For writers, whose first chunk would otherwise fault them in. */
+ * LZ4 state, and frame_bytes of room for a data frame (0: none). For writers, whose first chunk would otherwise fault them in. */
 int lz4blocks_enc_prepare(struct lz4blocks_enc *e, size_t frame_bytes);
 
 /* Start a frame whose content is content_size bytes: the header goes to out. */

@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <lz4frame.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,37 @@ static void test_codec(void **state)
 	put_get(&e, noise, 1, &stored);
 	assert_int_equal(stored, 5);
 	lz4blocks_enc_free(&e);
+}
+
+/* The frame header lz4blocks_begin writes itself is the one liblz4's frame API writes for
+ * the same settings (independent blocks of 256 KiB at most, the content size, no checksums),
+ * header checksum included, whatever the content size. */
+static void test_frame_header(void **state)
+{
+	(void)state;
+	LZ4F_cctx *c;
+	assert_false(LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)));
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+	for (int i = 0; i < 20000; i++) {
+		uint64_t size = i < 5000 ? (uint64_t)i : i < 5064 ? 1ull << (i - 5000) : x;
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		LZ4F_preferences_t prefs = { 0 };
+		prefs.frameInfo.blockSizeID = LZ4F_max256KB;
+		prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+		prefs.frameInfo.contentSize = size;
+		uint8_t want[LZ4F_HEADER_SIZE_MAX];
+		size_t n = LZ4F_compressBegin(c, want, sizeof(want), &prefs);
+		if (size == 0) /* liblz4 leaves a size of 0 out (unknown); chunks are never empty */
+			continue;
+		assert_int_equal(n, LZ4BLOCKS_HEADER_LEN);
+		struct lz4blocks_enc e;
+		assert_int_equal(lz4blocks_enc_init(&e), 0);
+		assert_int_equal(lz4blocks_begin(&e, &e.frame, size), 0);
+		assert_int_equal(e.frame.len, LZ4BLOCKS_HEADER_LEN);
+		assert_memory_equal(e.frame.data, want, LZ4BLOCKS_HEADER_LEN);
+		lz4blocks_enc_free(&e);
+	}
+	LZ4F_freeCompressionContext(c);
 }
 
 /* Incompressible blocks in a row are stored without an attempt for longer and longer;
@@ -1200,6 +1232,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec),
+		cmocka_unit_test(test_frame_header),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_fast_search),
 		cmocka_unit_test(test_random_frames),

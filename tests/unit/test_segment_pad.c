@@ -173,6 +173,64 @@ static void test_walks_step_over_padding(void **state)
 	}
 }
 
+/* What this process has read: bytes (rchar of /proc/self/io) and read system calls (syscr),
+ * this read of /proc included. */
+struct reads {
+	long long bytes, calls;
+};
+
+static struct reads reads_now(void)
+{
+	char text[512];
+	int fd = open("/proc/self/io", O_RDONLY);
+	assert_true(fd >= 0);
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	assert_true(n > 0);
+	text[n] = 0;
+	struct reads r = { -1, -1 };
+	assert_int_equal(sscanf(text, "rchar: %lld wchar: %*d syscr: %lld", &r.bytes, &r.calls), 2);
+	return r;
+}
+
+/* The reads segment_read_pad(fd, at) makes, and its answer in *ret. */
+static struct reads reads_of_pad(int fd, uint64_t at, uint64_t size, long *ret)
+{
+	const char *why;
+	struct reads q0 = reads_now(), q1 = reads_now(); /* two reads of /proc alone */
+	struct reads r0 = reads_now();
+	*ret = segment_read_pad(fd, at, size, &why);
+	struct reads r1 = reads_now();
+	return (struct reads){ r1.bytes - r0.bytes - (q1.bytes - q0.bytes),
+			       r1.calls - r0.calls - (q1.calls - q0.calls) };
+}
+
+/* Where a chunk starts after a padding frame (on a page boundary), the question "padding
+ * here?" reads the frame's 8-byte header alone, not the 4103 bytes a padding frame may take
+ * (every walk asks it at every chunk); where a chunk ends, a padding frame is read whole, in
+ * one system call, and checked. */
+static void test_chunk_start_reads_its_header(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t at, next;
+	uint32_t len;
+	int fd = padded_segment(f, &at, &len, &next);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	long ret;
+	assert_int_equal(next % SEGMENT_PAD_ALIGN, 0);
+	struct reads chunk = reads_of_pad(fd, next, (uint64_t)st.st_size, &ret);
+	assert_int_equal(ret, 0);
+	struct reads pad = reads_of_pad(fd, at, (uint64_t)st.st_size, &ret);
+	assert_int_equal(ret, (long)len);
+	close(fd);
+	/* a few bytes either way: /proc/self/io's numbers may gain a digit between reads */
+	assert_true(chunk.bytes >= 4 && chunk.bytes <= 8 + 4);
+	assert_int_equal(chunk.calls, 1);
+	assert_true(pad.bytes >= len - 4 && pad.bytes <= len + 4);
+	assert_int_equal(pad.calls, at % SEGMENT_PAD_ALIGN ? 1 : 2);
+}
+
 /* A padding frame whose length word says one page more (it would cover the next chunk's
  * first page): fsck reports it at its offset and still finds the chunk after it; the seal's
  * walk makes it a gap, so the sealed segment's digest no longer matches; the index rebuilt
@@ -347,6 +405,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pad_frame),
 		cmocka_unit_test_setup_teardown(test_walks_step_over_padding, tmp_store_setup,
+						tmp_store_teardown),
+		cmocka_unit_test_setup_teardown(test_chunk_start_reads_its_header, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_length_hides_nothing, tmp_store_setup,
 						tmp_store_teardown),
