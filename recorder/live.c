@@ -473,12 +473,16 @@ static void full_notice(struct live *L, uint64_t now)
 
 /* ---- the long sleep (bpf/reader_wake.h) ------------------------------------------------- */
 
-static void set_asleep(struct live *L, bool asleep)
+/* tls: the TLS programs' flags too (the packets' alone: their records wait for the next wake-up,
+ * as socket records do) */
+static void set_asleep(struct live *L, bool asleep, bool tls)
 {
 	live_capture_set_asleep(L->cap, asleep);
 #ifdef ECAP_HAVE_LIVE_TLS
 	if (L->tls)
-		live_tls_set_asleep(L->tls, asleep);
+		live_tls_set_asleep(L->tls, asleep && tls);
+#else
+	(void)tls;
 #endif
 	/* the flags before the rings' positions are read (rings_waiting) */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -496,11 +500,13 @@ static unsigned long rings_taken(const struct live *L)
 	return n;
 }
 
-static bool rings_waiting(const struct live *L)
+static bool rings_waiting(const struct live *L, bool tls)
 {
 #ifdef ECAP_HAVE_LIVE_TLS
-	if (L->tls && live_tls_waiting(L->tls))
+	if (tls && L->tls && live_tls_waiting(L->tls))
 		return true;
+#else
+	(void)tls;
 #endif
 	return live_capture_waiting(L->cap);
 }
@@ -573,17 +579,31 @@ static int ms_until(uint64_t now, uint64_t t)
  * quiet_until) or the commit due before it, after telling the capture and TLS programs, so
  * that their next record wakes the loop at once: a record that opens a chunk counts its age
  * from its drain.
+ * With no chunk open and only TLS records in the last interval (secrets, and exec records that
+ * name programs), which opened no chunk: they were the host's own handshakes, held for a
+ * ClientHello not recorded yet, and a host that makes one a second kept the loop waking every
+ * 1.1 s for them (BENCHMARKS.md, i25main). The same sleep, with only the packets' program told:
+ * the TLS records of the meantime wait in their ring (its fill threshold still wakes the loop)
+ * for the next wake-up, by a packet, which drains them after the packets that may claim them,
+ * or by the duty. A secret that a session recorded before the sleep claims is stored up to
+ * QUIET_MAX_NS later than its drain at the chunk's pace would have (a session whose every
+ * packet came more than a poll interval before its secrets; none of OpenSSL's, whose
+ * handshake is followed by the session's data).
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
- * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
+ * *taken, *cap_taken: rings_taken() and live_capture_taken() at the previous call. A negative
+ * errno when the drain failed. */
 static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *asleep, bool *batch,
-		    unsigned long *taken)
+		    unsigned long *taken, unsigned long *cap_taken)
 {
-	unsigned long was = *taken;
+	unsigned long was = *taken, cap_was = *cap_taken;
 	uint64_t ms, now, due, open_due;
+	bool tls_only;
 	int rc;
 
 	*batch = false;
 	*taken = rings_taken(L);
+	*cap_taken = live_capture_taken(L->cap);
+	tls_only = *taken != was && *cap_taken == cap_was;
 	if (!live_capture_can_sleep(L->cap))
 		return POLL_MS;
 	due = pipeline_tick_due(L->p);
@@ -592,7 +612,7 @@ static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *as
 		return ms_until(now, wake_at(next_duty, due));
 	if (due && due <= now)
 		return POLL_MS;
-	if (*taken != was) {
+	if (*taken != was && !tls_only) {
 		open_due = pipeline_chunk_due_if_opened(L->p) + TICK_NS;
 		if (due && due < open_due)
 			open_due = due; /* the commit of chunks closed by their size */
@@ -601,12 +621,14 @@ static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *as
 	}
 	if (due && due < quiet)
 		quiet = due; /* the commit of chunks closed by their size */
-	set_asleep(L, true);
+	set_asleep(L, true, !tls_only);
 	/* records submitted before the programs saw the flag */
 	rc = drain(L);
-	if (rc < 0 || rings_taken(L) != *taken || pipeline_tick_due(L->p) != due ||
-	    pipeline_chunk_open(L->p) || rings_waiting(L)) {
-		set_asleep(L, false);
+	if (rc < 0 ||
+	    (tls_only ? live_capture_taken(L->cap) != *cap_taken : rings_taken(L) != *taken) ||
+	    pipeline_tick_due(L->p) != due || pipeline_chunk_open(L->p) ||
+	    rings_waiting(L, !tls_only)) {
+		set_asleep(L, false, true);
 		return rc < 0 ? rc : POLL_MS;
 	}
 	*asleep = true;
@@ -629,7 +651,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 	uint64_t now, next_duty, due, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
-	unsigned long taken = 0;
+	unsigned long taken = 0, cap_taken = 0;
 	bool asleep = false, batch = false;
 
 	last_status = L->start_ns = live_clock_mono_ns();
@@ -640,7 +662,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		if (asleep) {
 			/* the tick first: what the drain stores counts its age (the chunk's, a
 			 * held secret's) from now, not from before the sleep */
-			set_asleep(L, false);
+			set_asleep(L, false, true);
 			asleep = false;
 			/* the duty that keeps it may not have run for seconds (quiet_until) */
 			live_clock_update(&L->clock);
@@ -693,12 +715,12 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		}
 		next_duty = last_sec + SECOND_NS;
 		timeout = *stop ? 0 : sleep_ms(L, next_duty, quiet_until(L, last_sec, last_status),
-					       &asleep, &batch, &taken);
+					       &asleep, &batch, &taken, &cap_taken);
 		if (timeout < 0)
 			return timeout;
 	}
 	if (asleep)
-		set_asleep(L, false);
+		set_asleep(L, false, true);
 	return 0;
 }
 
