@@ -24,7 +24,9 @@
  * and TLS programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at
  * once, then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A
  * quiet recorder wakes about every 5 s instead of ten times a second; what it records still
- * starts being stored when it comes. Nothing it skips while quiet is lost: a packet is lost
+ * starts being stored when it comes. When the only records lately were the TLS programs' and
+ * they opened no chunk (the host's own handshakes), it sleeps so too with only the capture
+ * told: their records wait in their ring for the next packet or duty (sleep_ms). Nothing it skips while quiet is lost: a packet is lost
  * only when its ring is full, which wakes it, and the other rings wake it at a quarter full.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
  * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
