@@ -8,7 +8,7 @@
  * epoll set over the ring buffers; at every wakeup the rings are drained (socket records
  * before packets, so an owner is known before its flow's packets when both wait), then link
  * notifications (an interface gone or back, live_capture.c); the pipeline is ticked every
- * 100 ms and at the store's deadlines, loss counters read every second, a status line printed
+ * 100 ms and at the store's deadlines, loss counters checked every second (read when the capture counted a loss), a status line printed
  * every 5 s. While a chunk is open, the loop sleeps until the store's next deadline (the
  * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
  * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
@@ -704,7 +704,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			last_sec = now;
 			live_clock_update(&L->clock);
 			service_notify_watchdog();
-			rc = live_capture_tick(L->cap, now);
+			rc = live_capture_tick(L->cap, now, false);
 			if (rc < 0)
 				return rc;
 			full_notice(L, now);
@@ -817,7 +817,7 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	if (r < 0 && rc == 0)
 		rc = r;
 	if (L.cap) {
-		r = live_capture_tick(L.cap, live_clock_mono_ns());
+		r = live_capture_tick(L.cap, live_clock_mono_ns(), true);
 		if (r < 0 && rc == 0)
 			rc = r;
 		if (!opt->quiet)
