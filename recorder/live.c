@@ -8,9 +8,10 @@
  * epoll set over the ring buffers; at every wakeup the rings are drained (socket records
  * before packets, so an owner is known before its flow's packets when both wait), then link
  * notifications (an interface gone or back, live_capture.c); the pipeline is ticked every
- * 100 ms and at the store's deadlines, loss counters checked every second (read when the capture counted a loss), a status line printed
- * every 5 s. While a chunk is open, the loop sleeps until the store's next deadline (the
- * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
+ * 100 ms and at the store's deadlines, loss counters checked every second (read when the
+ * capture counted a loss), a status line printed every 5 s. While a chunk is open, the loop
+ * sleeps until the store's next deadline (the chunk's close by its age, a commit:
+ * pipeline_tick_due), as a tick before then has nothing
  * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
  * with the writer. With no chunk open while records still come (a chunk just closed under a
  * steady load), it sleeps until a chunk opened since the last tick would be due, then drains
@@ -26,8 +27,9 @@
  * quiet recorder wakes about every 5 s instead of ten times a second; what it records still
  * starts being stored when it comes. When the only records lately were the TLS programs' and
  * they opened no chunk (the host's own handshakes), it sleeps so too with only the capture
- * told: their records wait in their ring for the next packet or duty (sleep_ms). Nothing it skips while quiet is lost: a packet is lost
- * only when its ring is full, which wakes it, and the other rings wake it at a quarter full.
+ * told: their records wait in their ring for the next packet or duty (sleep_ms). Nothing it
+ * skips while quiet is lost: a packet is lost only when its ring is full, which wakes it, and
+ * the other rings wake it at a quarter full.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
  * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
  * SIGINT/SIGTERM): detach the TC filters first, drain what the rings still hold, detach the

@@ -152,8 +152,11 @@ sleep 2
 timeout -s INT 6 strace -qq -e trace=epoll_wait -o "$T/trickle.trace" -p "$REC_PID" 2>/dev/null || true
 wait "$TRICKLE" || fail "the TLS client failed: $(tail -3 "$T/trickle_tls.log")"
 TIMEOUTS=$(grep -c ' = 0$' "$T/trickle.trace" || true)
-info "a host handshake every 250 ms (not recorded): $TIMEOUTS of the main thread's $(grep -c epoll_wait "$T/trickle.trace") sleeps in 6 s ended by their timeout"
-[ "$TIMEOUTS" -le 2 ] || fail "with a host handshake every 250 ms, $TIMEOUTS sleeps in 6 s ended by their timeout (at most 2): the host's secrets keep the recorder from its long sleep"
+SLEEPS=$(grep -c epoll_wait "$T/trickle.trace" || true)
+info "a host handshake every 250 ms (not recorded): $TIMEOUTS of the main thread's $SLEEPS" \
+	"sleeps in 6 s ended by their timeout"
+[ "$TIMEOUTS" -le 2 ] || fail "with a host handshake every 250 ms, $TIMEOUTS sleeps in 6 s" \
+	"ended by their timeout (at most 2): the host's secrets keep the recorder from its long sleep"
 in_ns "$NS2" "$T/stime.log" openssl s_time -connect "127.0.0.1:$TPORT" -new -www / -time 6
 STIME=$BG_PID
 sleep 1.5
