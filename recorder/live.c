@@ -519,6 +519,9 @@ static bool rings_waiting(const struct live *L, bool tls)
 #define DUTY_LATE_NS (250ull * 1000000ull)
 /* The longest sleep while the store has a deadline (a guard: the deadlines come sooner). */
 #define SLEEP_MAX_MS 2000
+/* The poll intervals in a row without a packet after which TLS records alone let the loop take
+ * the long sleep (sleep_ms). */
+#define TLS_ONLY_INTERVALS 3
 /* The longest sleep of a recorder with nothing to record (quiet_until). */
 #define QUIET_MAX_NS (5ull * SECOND_NS)
 
@@ -583,10 +586,14 @@ static int ms_until(uint64_t now, uint64_t t)
  * quiet_until) or the commit due before it, after telling the capture and TLS programs, so
  * that their next record wakes the loop at once: a record that opens a chunk counts its age
  * from its drain.
- * With no chunk open and only TLS records in the last interval (secrets, and exec records that
- * name programs), which opened no chunk: they were the host's own handshakes, held for a
- * ClientHello not recorded yet, and a host that makes one a second kept the loop waking every
- * 1.1 s for them (BENCHMARKS.md, i25main). The same sleep, with only the packets' program told:
+ * With no chunk open, only TLS records in the last interval (secrets, and exec records that
+ * name programs), which opened no chunk, and no packet in the two intervals before it either
+ * (TLS_ONLY_INTERVALS: under a load of a session a second, a poll interval without a packet
+ * between two with packets keeps the sleep above, which takes the next session's packets in
+ * one wake-up where a packet's own would add a second): they were the host's own handshakes,
+ * held for a ClientHello not recorded yet, and a host that makes one a second kept the loop
+ * waking every 1.1 s for them (BENCHMARKS.md, i25main). The same sleep, with only the packets'
+ * program told:
  * the TLS records of the meantime wait in their ring (its fill threshold still wakes the loop)
  * for the next wake-up, by a packet, which drains them after the packets that may claim them,
  * or by the duty. A secret that a session recorded before the sleep claims is stored up to
@@ -594,10 +601,11 @@ static int ms_until(uint64_t now, uint64_t t)
  * packet came more than a poll interval before its secrets; none of OpenSSL's, whose
  * handshake is followed by the session's data).
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
- * *taken, *cap_taken: rings_taken() and live_capture_taken() at the previous call. A negative
- * errno when the drain failed. */
+ * *taken, *cap_taken: rings_taken() and live_capture_taken() at the previous call; *no_packets:
+ * the calls in a row since the packets ring last had records. A negative errno when the drain
+ * failed. */
 static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *asleep, bool *batch,
-		    unsigned long *taken, unsigned long *cap_taken)
+		    unsigned long *taken, unsigned long *cap_taken, unsigned *no_packets)
 {
 	unsigned long was = *taken, cap_was = *cap_taken;
 	uint64_t ms, now, due, open_due;
@@ -607,7 +615,11 @@ static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *as
 	*batch = false;
 	*taken = rings_taken(L);
 	*cap_taken = live_capture_taken(L->cap);
-	tls_only = *taken != was && *cap_taken == cap_was;
+	if (*cap_taken != cap_was)
+		*no_packets = 0;
+	else if (*no_packets < TLS_ONLY_INTERVALS)
+		(*no_packets)++;
+	tls_only = *taken != was && *no_packets >= TLS_ONLY_INTERVALS;
 	if (!live_capture_can_sleep(L->cap))
 		return POLL_MS;
 	due = pipeline_tick_due(L->p);
@@ -656,6 +668,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
 	unsigned long taken = 0, cap_taken = 0;
+	unsigned no_packets = 0;
 	bool asleep = false, batch = false;
 
 	last_status = L->start_ns = live_clock_mono_ns();
@@ -719,7 +732,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		}
 		next_duty = last_sec + SECOND_NS;
 		timeout = *stop ? 0 : sleep_ms(L, next_duty, quiet_until(L, last_sec, last_status),
-					       &asleep, &batch, &taken, &cap_taken);
+					       &asleep, &batch, &taken, &cap_taken, &no_packets);
 		if (timeout < 0)
 			return timeout;
 	}

@@ -135,11 +135,11 @@ wait_for "$T/rec2.log" "recording on" "$REC_PID" "ecap-rec"
 tls_watching "$T/rec2.log" || skip "no OpenSSL probe attached (the first part passed)"
 # A handshake every 250 ms from one python3 process (no exec per handshake, whose records of
 # new programs would wake the recorder on purpose); its secrets wait in their ring.
-in_ns "$NS2" "$T/trickle_tls.log" python3 - "$TPORT" <<'PY'
+cat >"$T/trickle_tls.py" <<'PY'
 import socket, ssl, sys, time
 ctx = ssl.create_default_context()
 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-for i in range(40):
+for i in range(48):
     with socket.create_connection(("127.0.0.1", int(sys.argv[1]))) as raw:
         with ctx.wrap_socket(raw, server_hostname="localhost") as c:
             c.sendall(b"GET / HTTP/1.0\r\n\r\n")
@@ -147,9 +147,12 @@ for i in range(40):
                 pass
     time.sleep(0.25)
 PY
+in_ns "$NS2" "$T/trickle_tls.log" python3 "$T/trickle_tls.py" "$TPORT"
 TRICKLE=$BG_PID
-sleep 2
+# past the three poll intervals without a packet after which TLS records alone let it sleep
+sleep 4
 timeout -s INT 6 strace -qq -e trace=epoll_wait -o "$T/trickle.trace" -p "$REC_PID" 2>/dev/null || true
+kill -0 "$TRICKLE" 2>/dev/null || fail "the TLS client ended early: $(tail -3 "$T/trickle_tls.log")"
 wait "$TRICKLE" || fail "the TLS client failed: $(tail -3 "$T/trickle_tls.log")"
 TIMEOUTS=$(grep -c ' = 0$' "$T/trickle.trace" || true)
 SLEEPS=$(grep -c epoll_wait "$T/trickle.trace" || true)
