@@ -58,6 +58,11 @@ struct {
 	__type(value, struct ecap_counters);
 } counters SEC(".maps");
 
+/* Packets lost (ring full, copy failed) on any interface, bumped after the interface's per-CPU
+ * counter: the reader looks up the per-CPU counters (a system call) only when this moved
+ * (live_capture_tick). Written only when a packet is lost, so nothing per recorded packet. */
+volatile __u64 losses = 0;
+
 /* Why a packet was not recorded. */
 enum {
 	LOST_NONE = 0,
@@ -206,6 +211,8 @@ static __always_inline int record(struct __sk_buff *skb, __u8 dir, bool matched)
 		cnt->ring_full++;
 	else if (cnt && why == LOST_COPY_FAIL)
 		cnt->copy_fail++;
+	if (why != LOST_NONE)
+		__sync_fetch_and_add(&losses, 1);
 	if (why == LOST_NONE) /* an empty entry falls through */
 		bpf_tail_call(skb, &filter_progs, ECAP_CONNTRACK_PROG + (dir == ECAP_DIR_EGRESS));
 	return TC_ACT_UNSPEC;

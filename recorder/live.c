@@ -8,9 +8,10 @@
  * epoll set over the ring buffers; at every wakeup the rings are drained (socket records
  * before packets, so an owner is known before its flow's packets when both wait), then link
  * notifications (an interface gone or back, live_capture.c); the pipeline is ticked every
- * 100 ms and at the store's deadlines, loss counters read every second, a status line printed
- * every 5 s. While a chunk is open, the loop sleeps until the store's next deadline (the
- * chunk's close by its age, a commit: pipeline_tick_due), as a tick before then has nothing
+ * 100 ms and at the store's deadlines, loss counters checked every second (read when the
+ * capture counted a loss), a status line printed every 5 s. While a chunk is open, the loop
+ * sleeps until the store's next deadline (the chunk's close by its age, a commit:
+ * pipeline_tick_due), as a tick before then has nothing
  * to do; the rings' fill thresholds wake it sooner, and it polls every 100 ms while a chunk is
  * with the writer. With no chunk open while records still come (a chunk just closed under a
  * steady load), it sleeps until a chunk opened since the last tick would be due, then drains
@@ -24,8 +25,11 @@
  * and TLS programs that it sleeps (bpf/reader_wake.h), so that their first record wakes it at
  * once, then drains once more and sleeps only if their rings hold nothing (ring_pos.h). A
  * quiet recorder wakes about every 5 s instead of ten times a second; what it records still
- * starts being stored when it comes. Nothing it skips while quiet is lost: a packet is lost
- * only when its ring is full, which wakes it, and the other rings wake it at a quarter full.
+ * starts being stored when it comes. When the only records lately were the TLS programs' and
+ * they opened no chunk (the host's own handshakes), it sleeps so too with only the capture
+ * told: their records wait in their ring for the next packet or duty (sleep_ms). Nothing it
+ * skips while quiet is lost: a packet is lost only when its ring is full, which wakes it, and
+ * the other rings wake it at a quarter full.
  * A full disk does not stop the recording: the store drops the chunks that do not fit
  * (store_set_drop_when_full), and a line says so at most every 5 s. Stop (*stop set by
  * SIGINT/SIGTERM): detach the TC filters first, drain what the rings still hold, detach the
@@ -473,12 +477,16 @@ static void full_notice(struct live *L, uint64_t now)
 
 /* ---- the long sleep (bpf/reader_wake.h) ------------------------------------------------- */
 
-static void set_asleep(struct live *L, bool asleep)
+/* tls: the TLS programs' flags too (the packets' alone: their records wait for the next wake-up,
+ * as socket records do) */
+static void set_asleep(struct live *L, bool asleep, bool tls)
 {
 	live_capture_set_asleep(L->cap, asleep);
 #ifdef ECAP_HAVE_LIVE_TLS
 	if (L->tls)
-		live_tls_set_asleep(L->tls, asleep);
+		live_tls_set_asleep(L->tls, asleep && tls);
+#else
+	(void)tls;
 #endif
 	/* the flags before the rings' positions are read (rings_waiting) */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -496,11 +504,13 @@ static unsigned long rings_taken(const struct live *L)
 	return n;
 }
 
-static bool rings_waiting(const struct live *L)
+static bool rings_waiting(const struct live *L, bool tls)
 {
 #ifdef ECAP_HAVE_LIVE_TLS
-	if (L->tls && live_tls_waiting(L->tls))
+	if (tls && L->tls && live_tls_waiting(L->tls))
 		return true;
+#else
+	(void)tls;
 #endif
 	return live_capture_waiting(L->cap);
 }
@@ -509,6 +519,9 @@ static bool rings_waiting(const struct live *L)
 #define DUTY_LATE_NS (250ull * 1000000ull)
 /* The longest sleep while the store has a deadline (a guard: the deadlines come sooner). */
 #define SLEEP_MAX_MS 2000
+/* The poll intervals in a row without a packet after which TLS records alone let the loop take
+ * the long sleep (sleep_ms). */
+#define TLS_ONLY_INTERVALS 3
 /* The longest sleep of a recorder with nothing to record (quiet_until). */
 #define QUIET_MAX_NS (5ull * SECOND_NS)
 
@@ -573,17 +586,40 @@ static int ms_until(uint64_t now, uint64_t t)
  * quiet_until) or the commit due before it, after telling the capture and TLS programs, so
  * that their next record wakes the loop at once: a record that opens a chunk counts its age
  * from its drain.
+ * With no chunk open, only TLS records in the last interval (secrets, and exec records that
+ * name programs), which opened no chunk, and no packet in the two intervals before it either
+ * (TLS_ONLY_INTERVALS: under a load of a session a second, a poll interval without a packet
+ * between two with packets keeps the sleep above, which takes the next session's packets in
+ * one wake-up where a packet's own would add a second): they were the host's own handshakes,
+ * held for a ClientHello not recorded yet, and a host that makes one a second kept the loop
+ * waking every 1.1 s for them (BENCHMARKS.md, i25main). The same sleep, with only the packets'
+ * program told:
+ * the TLS records of the meantime wait in their ring (its fill threshold still wakes the loop)
+ * for the next wake-up, by a packet, which drains them after the packets that may claim them,
+ * or by the duty. A secret that a session recorded before the sleep claims is stored up to
+ * QUIET_MAX_NS later than its drain at the chunk's pace would have (a session whose every
+ * packet came more than a poll interval before its secrets; none of OpenSSL's, whose
+ * handshake is followed by the session's data).
  * *asleep: the programs were told (set_asleep), and the caller clears it when it wakes.
- * *taken: rings_taken() at the previous call. A negative errno when the drain failed. */
+ * *taken, *cap_taken: rings_taken() and live_capture_taken() at the previous call; *no_packets:
+ * the calls in a row since the packets ring last had records. A negative errno when the drain
+ * failed. */
 static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *asleep, bool *batch,
-		    unsigned long *taken)
+		    unsigned long *taken, unsigned long *cap_taken, unsigned *no_packets)
 {
-	unsigned long was = *taken;
+	unsigned long was = *taken, cap_was = *cap_taken;
 	uint64_t ms, now, due, open_due;
+	bool tls_only;
 	int rc;
 
 	*batch = false;
 	*taken = rings_taken(L);
+	*cap_taken = live_capture_taken(L->cap);
+	if (*cap_taken != cap_was)
+		*no_packets = 0;
+	else if (*no_packets < TLS_ONLY_INTERVALS)
+		(*no_packets)++;
+	tls_only = *taken != was && *no_packets >= TLS_ONLY_INTERVALS;
 	if (!live_capture_can_sleep(L->cap))
 		return POLL_MS;
 	due = pipeline_tick_due(L->p);
@@ -592,7 +628,7 @@ static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *as
 		return ms_until(now, wake_at(next_duty, due));
 	if (due && due <= now)
 		return POLL_MS;
-	if (*taken != was) {
+	if (*taken != was && !tls_only) {
 		open_due = pipeline_chunk_due_if_opened(L->p) + TICK_NS;
 		if (due && due < open_due)
 			open_due = due; /* the commit of chunks closed by their size */
@@ -601,12 +637,14 @@ static int sleep_ms(struct live *L, uint64_t next_duty, uint64_t quiet, bool *as
 	}
 	if (due && due < quiet)
 		quiet = due; /* the commit of chunks closed by their size */
-	set_asleep(L, true);
+	set_asleep(L, true, !tls_only);
 	/* records submitted before the programs saw the flag */
 	rc = drain(L);
-	if (rc < 0 || rings_taken(L) != *taken || pipeline_tick_due(L->p) != due ||
-	    pipeline_chunk_open(L->p) || rings_waiting(L)) {
-		set_asleep(L, false);
+	if (rc < 0 ||
+	    (tls_only ? live_capture_taken(L->cap) != *cap_taken : rings_taken(L) != *taken) ||
+	    pipeline_tick_due(L->p) != due || pipeline_chunk_open(L->p) ||
+	    rings_waiting(L, !tls_only)) {
+		set_asleep(L, false, true);
 		return rc < 0 ? rc : POLL_MS;
 	}
 	*asleep = true;
@@ -629,7 +667,8 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 	uint64_t now, next_duty, due, last_tick = 0, last_sec = 0, last_status;
 	struct epoll_event evs[4];
 	int rc, n, i, timeout = POLL_MS;
-	unsigned long taken = 0;
+	unsigned long taken = 0, cap_taken = 0;
+	unsigned no_packets = 0;
 	bool asleep = false, batch = false;
 
 	last_status = L->start_ns = live_clock_mono_ns();
@@ -640,7 +679,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		if (asleep) {
 			/* the tick first: what the drain stores counts its age (the chunk's, a
 			 * held secret's) from now, not from before the sleep */
-			set_asleep(L, false);
+			set_asleep(L, false, true);
 			asleep = false;
 			/* the duty that keeps it may not have run for seconds (quiet_until) */
 			live_clock_update(&L->clock);
@@ -680,7 +719,7 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 			last_sec = now;
 			live_clock_update(&L->clock);
 			service_notify_watchdog();
-			rc = live_capture_tick(L->cap, now);
+			rc = live_capture_tick(L->cap, now, false);
 			if (rc < 0)
 				return rc;
 			full_notice(L, now);
@@ -693,12 +732,12 @@ static int loop(struct live *L, volatile sig_atomic_t *stop)
 		}
 		next_duty = last_sec + SECOND_NS;
 		timeout = *stop ? 0 : sleep_ms(L, next_duty, quiet_until(L, last_sec, last_status),
-					       &asleep, &batch, &taken);
+					       &asleep, &batch, &taken, &cap_taken, &no_packets);
 		if (timeout < 0)
 			return timeout;
 	}
 	if (asleep)
-		set_asleep(L, false);
+		set_asleep(L, false, true);
 	return 0;
 }
 
@@ -793,7 +832,7 @@ int live_run(const struct live_options *opt, struct pipeline *p, struct store *s
 	if (r < 0 && rc == 0)
 		rc = r;
 	if (L.cap) {
-		r = live_capture_tick(L.cap, live_clock_mono_ns());
+		r = live_capture_tick(L.cap, live_clock_mono_ns(), true);
 		if (r < 0 && rc == 0)
 			rc = r;
 		if (!opt->quiet)

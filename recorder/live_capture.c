@@ -297,12 +297,28 @@ static int read_counters(struct live_capture *c, uint32_t slot, struct ecap_coun
 	return 0;
 }
 
-int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
+/*
+ * Whether the tick reads the per-CPU counters (a bpf() system call per interface): when the
+ * program counted a loss since the last read (its mapped `losses`, bumped after the counter),
+ * at the end, at the first tick, and every LIVE_COUNTERS_NS for what the status line shows of
+ * the packets the kernel saw and filtered. *losses: the value to remember once read.
+ */
+static bool counters_due(const struct live_capture *c, uint64_t now_mono_ns, bool final,
+			 uint64_t *losses)
+{
+	if (!c->skel->bss)
+		return true;
+	*losses = __atomic_load_n(&c->skel->bss->losses, __ATOMIC_ACQUIRE);
+	return final || !c->counters_read_ns || *losses != c->losses_read ||
+	       now_mono_ns - c->counters_read_ns >= LIVE_COUNTERS_NS;
+}
+
+int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns, bool final)
 {
 	struct ecap_counters sum;
 	struct live_iface *li;
-	uint64_t wall = live_clock_wall(c->clock, now_mono_ns);
-	bool check;
+	uint64_t wall = live_clock_wall(c->clock, now_mono_ns), losses = 0;
+	bool check, read;
 	size_t i;
 	int rc;
 
@@ -320,11 +336,16 @@ int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns)
 	check = !c->tc_notified || now_mono_ns - c->tc_checked_ns >= LIVE_TC_BACKSTOP_NS;
 	if (check)
 		c->tc_checked_ns = now_mono_ns;
+	read = counters_due(c, now_mono_ns, final, &losses);
+	if (read) {
+		c->losses_read = losses;
+		c->counters_read_ns = now_mono_ns;
+	}
 	for (i = 0; i < c->n; i++) {
 		li = &c->ifs[i];
 		if (check)
 			live_iface_check_attached(c, li);
-		if (read_counters(c, (uint32_t)i, &sum) < 0)
+		if (!read || read_counters(c, (uint32_t)i, &sum) < 0)
 			continue;
 		li->seen = sum.seen;
 		li->lost = sum.ring_full + sum.copy_fail;

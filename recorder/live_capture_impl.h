@@ -60,6 +60,8 @@ struct live_capture {
 	struct store *store;
 	int link_fd;                  /* rtnetlink, link and TC groups; -1: checked by the tick */
 	bool tc_notified;             /* link_fd hears the TC group: the tick's check is slow */
+	uint64_t losses_read;         /* the program's losses at the last read of the counters */
+	uint64_t counters_read_ns;    /* when the counters were last read (monotonic) */
 	uint64_t tc_checked_ns;       /* the tick's last check of our filters (monotonic) */
 	int tc_nl;                    /* rtnetlink, the filter check's questions (live_iface.c) */
 	uint32_t tc_seq;              /* its last request's number */

@@ -218,10 +218,13 @@ bool live_capture_waiting(const struct live_capture *c);
 unsigned long live_capture_taken(const struct live_capture *c);
 int live_capture_on_event(void *ctx, void *data, size_t size);
 /* Once a second (every few seconds when nothing is recorded: live_capture_quiet_ns): loss
- * counters -> pipeline_drops(); without the link socket, interfaces that went away or came
- * back (live_capture_on_link); our TC filters checked (once a second without the TC group's
- * notices, else every LIVE_TC_BACKSTOP_NS as a backstop to them). */
-int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns);
+ * counters -> pipeline_drops(), read when the programs counted a loss since the last read,
+ * every LIVE_COUNTERS_NS (the packets the kernel saw and filtered, for the status line) and
+ * when final (the last tick: every count exact); without the link socket, interfaces that
+ * went away or came back (live_capture_on_link); our TC filters checked (once a second
+ * without the TC group's notices, else every LIVE_TC_BACKSTOP_NS as a backstop to them). */
+int live_capture_tick(struct live_capture *c, uint64_t now_mono_ns, bool final);
+#define LIVE_COUNTERS_NS (5ull * 1000000000ull)
 #define LIVE_TC_BACKSTOP_NS (10ull * 1000000000ull)
 /* The longest a recorder with nothing to record may go between ticks: a second when its
  * interfaces or filters can only be watched by the tick, else LIVE_TC_BACKSTOP_NS. */

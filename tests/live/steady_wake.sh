@@ -9,11 +9,14 @@
 # a datagram goes every 20 ms. Over 6 s: at most 9 calls of epoll_wait by the main thread
 # (counted by strace; 18 before), no more chunks than one a second (the same as before: a
 # chunk per chunk age and poll interval); and a datagram of a new flow, sent while the load
-# goes on and after it, is in the index within 1.5 s, the record -> queryable promise.
+# goes on and after it, is in the index within 1.5 s, the record -> queryable promise. And the
+# duty reads the capture's per-CPU loss counters (a bpf() system call) only when the program
+# counted a loss, and every 5 s for the status line: at most 2 reads in 6 s with nothing lost
+# (one a second before).
 source "$ECAP_SRC/tests/lib.sh"
 source "$ECAP_SRC/tests/live/live_lib.sh"
 need_live
-need_cmd ip strace python3 sqlite3
+need_cmd ip strace python3 sqlite3 bpftool
 in_own_netns steadyw
 S=$T/store
 
@@ -34,6 +37,16 @@ C0=$(sql "$S" "SELECT count(*) FROM chunks")
 # without -f: the main thread alone (the loop's thread; the writer waits on a condition)
 timeout -s INT 6 strace -c -e trace=epoll_wait -o "$T/epoll.trace" -p "$REC_PID" 2>/dev/null || true
 C1=$(sql "$S" "SELECT count(*) FROM chunks")
+# the recorder's descriptor of its "counters" map (the capture's per-CPU loss counters)
+CFD=
+for f in /proc/"$REC_PID"/fdinfo/*; do
+	id=$(awk '/^map_id:/ { print $2 }' "$f" 2>/dev/null)
+	[ -n "$id" ] && bpftool map show id "$id" 2>/dev/null | grep -q ' name counters ' &&
+		{ CFD=${f##*/}; break; }
+done
+[ -n "$CFD" ] || fail "no counters map among the recorder's descriptors"
+timeout -s INT 6 strace -qq -e trace=bpf -o "$T/bpf.trace" -p "$REC_PID" 2>/dev/null || true
+READS=$(grep -c "BPF_MAP_LOOKUP_ELEM, {map_fd=$CFD," "$T/bpf.trace" || true)
 CALLS=$(awk '$NF == "epoll_wait" { print $4 }' "$T/epoll.trace")
 [ -n "$CALLS" ] || { cat "$T/epoll.trace" >&2; fail "strace counted no epoll_wait"; }
 # indexed_ms PORT: sends a datagram to PORT and prints the ms from its sending until its flow
@@ -59,6 +72,8 @@ wait "$SENDER" || fail "the datagram sender failed: $(tail -3 "$T/sender.log")"
 AFTER=$(indexed_ms 40099)
 info "a datagram every 20 ms: $CALLS epoll_wait calls and $((C1 - C0)) chunks in 6 s; a new flow's datagram in the index after ${DURING:-?} ms during the load, ${AFTER:-?} ms after it"
 [ "$CALLS" -le 9 ] || fail "the main thread called epoll_wait $CALLS times in 6 s (at most 9)"
+info "the loss counters read $READS times in 6 s with nothing lost"
+[ "$READS" -le 2 ] || fail "the loss counters were read $READS times in 6 s with nothing lost (at most 2)"
 [ $((C1 - C0)) -le 6 ] || fail "$((C1 - C0)) chunks in 6 s (at most one a second)"
 for ms in "${DURING:-}" "${AFTER:-}"; do
 	[ -n "$ms" ] && [ "$ms" -le 1500 ] ||
