@@ -22,7 +22,9 @@
 #     and other threads apart (a comparison that a shared, busy host moves less: both see
 #     the same sessions, the same neighbours and the same caches).
 # CPU is the recorder's threads' run time (/proc/PID/task/*/schedstat) from the start of the
-# load to half a second after its end, over the sessions completed. It prints a Markdown report.
+# load to half a second after its end, over the sessions completed; "vs tcpdump" divides a
+# recorder's CPU a session by that of the tcpdump row just before it (the same load and run).
+# It prints a Markdown report.
 #
 #   tools/bench_tls_sessions.sh [--build DIR] [--base DIR] [--runs N] [--secs S]
 #                               [--preload "N ..."] [--probes N] [--paired] [--loads "L ..."]
@@ -108,8 +110,14 @@ j = json.load(sys.stdin); print("%s TLS sessions, %s secrets stored" % (j.get("t
 	fi
 	rm -rf "$dir" "$dir.pcap"
 	[ "${n:-0}" -gt 0 ] || n=1
-	printf '| %s | %s | %s | %.1f ms | %d us | %s | %s |\n' "$l" "$tool" "$n" \
-		"$(echo "($c1 - $c0) / 1000000" | bc -l)" $(((c1 - c0) / 1000 / n)) "$(load)" "$extra"
+	local ps ratio=''
+	ps=$(((c1 - c0) / n))
+	if [ "$tool" = tcpdump ]; then TD_PS=$ps; elif [ "${TD_PS:-0}" -gt 0 ]; then
+		ratio=$(printf '%.2fx' "$(echo "$ps / $TD_PS" | bc -l)")
+	fi
+	printf '| %s | %s | %s | %.1f ms | %.1f us | %s | %s | %s |\n' "$l" "$tool" "$n" \
+		"$(echo "($c1 - $c0) / 1000000" | bc -l)" "$(echo "$ps / 1000" | bc -l)" "$ratio" \
+		"$(load)" "$extra"
 }
 
 # threads PID: "main MAIN_NS other OTHER_NS", the run time of the main thread and of the rest
@@ -155,8 +163,8 @@ echo
 echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $(nproc) cores; load average at start $(cut -d' ' -f1-3 /proc/loadavg);" \
 	"build $BUILD ($(git -C "$SRC" rev-parse --short HEAD 2>/dev/null))${BASE:+, base $BASE ($(git -C "$BASE/.." rev-parse --short HEAD 2>/dev/null))}; $SECS s per load$([ "$WARM" = 0 ] || echo " after $WARM s of it"), in turns."
 echo
-echo "| load | recorder | sessions | recorder CPU | per session | load avg | store |"
-echo "|---|---|---|---|---|---|---|"
+echo "| load | recorder | sessions | recorder CPU | per session | vs tcpdump | load avg | store |"
+echo "|---|---|---|---|---|---|---|---|"
 for r in $(seq "$RUNS"); do
 	for l in $LOADS; do
 		one tcpdump "" "$l"
