@@ -26,8 +26,11 @@ struct tls_elf_load {
 struct tls_elf_syms {
 	uint8_t *sym, *str;               /* its symbols and names, whole (state 1) */
 	uint64_t symsize, strsize;
+	uint64_t *keys, nkeys;            /* state 3: name hash << 32 | symbol number, sorted */
+	uint64_t symoff, stroff;          /* state 3: where the symbols and names are */
 	int state;                        /* 0 not read yet, 1 held, 2 too large: read in pieces
-					     at each lookup, -1 absent */
+					     at each lookup, 3 too large to hold: indexed (elf.c),
+					     -1 absent */
 };
 
 struct tls_elf {

@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "proc_io.h"
 #include "tls/elf.h"
 #include "tls/lib.h"
 #include "tls/x86.h"
@@ -213,22 +214,6 @@ static void test_elf_self(void **state)
 	close(fd);
 }
 
-/* Bytes this process has read through read(2) and pread(2) so far (/proc/self/io's rchar). */
-static uint64_t bytes_read(void)
-{
-	char buf[512];
-	unsigned long long v = 0;
-	FILE *f = fopen("/proc/self/io", "re");
-	size_t n;
-
-	assert_non_null(f);
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	assert_int_equal(sscanf(buf, "rchar: %llu", &v), 1);
-	return v;
-}
-
 /* The size of the section of type (2 .symtab, 11 .dynsym) and of its names. */
 static uint64_t table_bytes(const struct tls_elf *e, uint32_t type)
 {
@@ -268,7 +253,7 @@ static void test_elf_tables_read_once(void **state)
 	assert_int_equal(tls_elf_open(fd, &e), 0);
 	tables = table_bytes(&e, 2) + table_bytes(&e, 11);
 	assert_true(table_bytes(&e, 2) > 0 && table_bytes(&e, 11) > 0);
-	before = bytes_read();
+	before = proc_io_now().rchar;
 	assert_int_equal(tls_probe_inspect(&e, &p, why, sizeof(why)), -ENOENT);
 	assert_int_equal(tls_elf_symbol(&e, "test_elf_tables_read_once", &a, NULL), 0);
 	assert_int_equal(tls_elf_symbol(&e, "no_such_symbol_here", &b, NULL), -ENOENT);
@@ -276,7 +261,7 @@ static void test_elf_tables_read_once(void **state)
 	 * linked into the executable, defines it) */
 	assert_int_equal(tls_elf_symbol(&e, "_cmocka_run_group_tests", &b, NULL), -ENOENT);
 	/* both tables once, and the /proc/self/io read; three times before */
-	assert_true(bytes_read() - before <= tables + 4096);
+	assert_true(proc_io_now().rchar - before <= tables + 4096);
 	tls_elf_close(&e);
 	/* closed and opened again: read again, the same answers */
 	assert_int_equal(tls_elf_open(fd, &e), 0);
