@@ -252,13 +252,23 @@ static bool a_is_lo_for(const struct ft_key *key, bool sender_is_lo, const struc
 	}
 }
 
-/* Follows FIN and RST; a connection closed both ways moves to the closed time class. */
-static void tcp_track(struct flowtable *ft, uint32_t i, const struct decoded *d,
+/* Follows FIN and RST; a connection closed both ways moves to the closed time class. Only a
+ * packet with either changes tcp_state, and a flow moves as soon as it is closed: nothing to
+ * do for the others (most packets), inline. */
+static void tcp_close(struct flowtable *ft, uint32_t i, const struct decoded *d,
+		      enum flow_side sender);
+
+static inline void tcp_track(struct flowtable *ft, uint32_t i, const struct decoded *d,
+			     enum flow_side sender)
+{
+	if ((d->flags & DECODE_F_TCP_HDR) && (d->tcp_flags & (TCP_FIN | TCP_RST)))
+		tcp_close(ft, i, d, sender);
+}
+
+static void tcp_close(struct flowtable *ft, uint32_t i, const struct decoded *d,
 		      enum flow_side sender)
 {
 	struct flow *f = E(ft, i);
-	if (!(d->flags & DECODE_F_TCP_HDR))
-		return;
 	if (d->tcp_flags & TCP_FIN)
 		f->tcp_state |= sender == FLOW_SIDE_A ? FT_FIN_A : FT_FIN_B;
 	if (d->tcp_flags & TCP_RST)

@@ -93,6 +93,8 @@ struct flow {
 	uint64_t nat_peer;        /* the flow this one is linked to through NAT (0: none) */
 	uint32_t store_epoch;     /* the store's epoch of its latest record (store_flow_epoch;
 				   * 0: none yet) */
+	uint32_t chunk_stat;      /* where the store's open chunk counts its packets, as it last
+				   * said (store_append_flow_packet: checked there) */
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };
 
