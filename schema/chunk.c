@@ -287,8 +287,8 @@ int chunk_builder_add_flow_packet(struct chunk_builder *cb, const struct ecap_pa
 		cb->cap_bmax = ncap;
 	}
 	size_t at = cb->epbs.len;
-	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
-				    pkt->origlen, pkt->flags, NULL)))
+	if ((err = pcapng_write_epb_flags(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
+					  pkt->origlen, pkt->flags)))
 		goto undo_block;
 	uint32_t *pf = chunkmeta_push(m, pktflow);
 	if (!pf) {

@@ -271,22 +271,8 @@ int pcapng_write_epb(struct buf *b, uint32_t ifid, uint64_t ts, const uint8_t *d
 		if (err)
 			return err;
 	}
-	uint8_t *w = b->data + b->len;
-	le32_store(w, PCAPNG_BT_EPB);
-	le32_store(w + 4, (uint32_t)total);
-	le32_store(w + 8, ifid);
-	le32_store(w + 12, (uint32_t)(ts >> 32));
-	le32_store(w + 16, (uint32_t)ts);
-	le32_store(w + 20, caplen);
-	le32_store(w + 24, origlen);
-	w += 28;
-	/* the padding: the last word zeroed, then the data over its first bytes (no call of
-	 * memset for 1 to 3 bytes per packet) */
-	if (dpad != caplen)
-		le32_store(w + dpad - 4, 0);
-	if (caplen)
-		memcpy(w, data, caplen);
-	w += dpad;
+	uint8_t *w = pcapng_epb_body(b->data + b->len, (uint32_t)total, ifid, ts, data, caplen,
+				     origlen);
 	if (flags) {
 		le16_store(w, PCAPNG_EPB_FLAGS);
 		le16_store(w + 2, 4);
