@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "../schema/buf.h"
-#include "../schema/le.h"
 #include "table_mem.h"
 
 /* Time classes: TCP; other protocols (streams); other protocols not yet streams (their
@@ -86,59 +85,6 @@ void flowtable_free(struct flowtable *ft)
 	table_mem_free(ft->buckets, (size_t)ft->mask + 1, sizeof(*ft->buckets), true);
 	table_mem_free(ft->e, ft->opt.max_flows, sizeof(*ft->e), false);
 	free(ft);
-}
-
-void flowtable_tuple_key(struct ft_key *key, uint32_t netns, uint8_t proto, const uint8_t a1[16],
-			 uint16_t p1, const uint8_t a2[16], uint16_t p2, bool *one_is_lo)
-{
-	/* (a1, p1) <= (a2, p2), the addresses in memcmp's order, as two 8-byte numbers each
-	 * (for each packet: a call of memcmp was most of this function) */
-	uint64_t x1 = be64_load(a1), x2 = be64_load(a2);
-	bool lo1;
-	if (x1 != x2) {
-		lo1 = x1 < x2;
-	} else {
-		x1 = be64_load(a1 + 8);
-		x2 = be64_load(a2 + 8);
-		lo1 = x1 != x2 ? x1 < x2 : p1 <= p2;
-	}
-	memcpy(key->lo, lo1 ? a1 : a2, 16);
-	memcpy(key->hi, lo1 ? a2 : a1, 16);
-	key->port_lo = lo1 ? p1 : p2;
-	key->port_hi = lo1 ? p2 : p1;
-	key->proto = proto;
-	key->pad[0] = key->pad[1] = key->pad[2] = 0;
-	key->netns = netns;
-	key->pad2 = 0;
-	*one_is_lo = lo1;
-}
-
-bool flowtable_key(const struct decoded *d, uint32_t netns, struct ft_key *key,
-		   bool *sender_is_lo)
-{
-	uint16_t sp = 0, dp = 0;
-	if (d->family == 0)
-		return false;
-	switch (d->proto) {
-	case FLOW_PROTO_TCP:
-	case FLOW_PROTO_UDP:
-		if (!(d->flags & DECODE_F_L4HDR))
-			return false;
-		sp = d->sport;
-		dp = d->dport;
-		break;
-	case FLOW_PROTO_ICMP:
-	case FLOW_PROTO_ICMPV6:
-		if (!(d->flags & DECODE_F_L4HDR))
-			return false;
-		if (d->flags & DECODE_F_ECHO)
-			sp = dp = d->icmp_id;
-		break;
-	default:
-		break;
-	}
-	flowtable_tuple_key(key, netns, d->proto, d->src, sp, d->dst, dp, sender_is_lo);
-	return true;
 }
 
 static uint32_t chain_find(const struct flowtable *ft, const struct ft_key *key, uint32_t h)
@@ -252,13 +198,23 @@ static bool a_is_lo_for(const struct ft_key *key, bool sender_is_lo, const struc
 	}
 }
 
-/* Follows FIN and RST; a connection closed both ways moves to the closed time class. */
-static void tcp_track(struct flowtable *ft, uint32_t i, const struct decoded *d,
+/* Follows FIN and RST; a connection closed both ways moves to the closed time class. Only a
+ * packet with either changes tcp_state, and a flow moves as soon as it is closed: nothing to
+ * do for the others (most packets), inline. */
+static void tcp_close(struct flowtable *ft, uint32_t i, const struct decoded *d,
+		      enum flow_side sender);
+
+static inline void tcp_track(struct flowtable *ft, uint32_t i, const struct decoded *d,
+			     enum flow_side sender)
+{
+	if ((d->flags & DECODE_F_TCP_HDR) && (d->tcp_flags & (TCP_FIN | TCP_RST)))
+		tcp_close(ft, i, d, sender);
+}
+
+static void tcp_close(struct flowtable *ft, uint32_t i, const struct decoded *d,
 		      enum flow_side sender)
 {
 	struct flow *f = E(ft, i);
-	if (!(d->flags & DECODE_F_TCP_HDR))
-		return;
 	if (d->tcp_flags & TCP_FIN)
 		f->tcp_state |= sender == FLOW_SIDE_A ? FT_FIN_A : FT_FIN_B;
 	if (d->tcp_flags & TCP_RST)

@@ -36,6 +36,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../schema/le.h"
 #include "../schema/records.h"
 #include "decode.h"
 #include "tls_hello.h"
@@ -93,6 +94,8 @@ struct flow {
 	uint64_t nat_peer;        /* the flow this one is linked to through NAT (0: none) */
 	uint32_t store_epoch;     /* the store's epoch of its latest record (store_flow_epoch;
 				   * 0: none yet) */
+	uint32_t chunk_stat;      /* where the store's open chunk counts its packets, as it last
+				   * said (store_append_flow_packet: checked there) */
 	struct flow_record rec;   /* id, A/B key, first_ns, procs: what the store gets */
 };
 
@@ -125,17 +128,67 @@ struct flowtable_stats {
 int flowtable_new(const struct flowtable_options *opt, struct flowtable **out);
 void flowtable_free(struct flowtable *ft);
 
+/* The lookup key of a tuple given as two ends; *one_is_lo tells where end 1 went. Inline, as
+ * flowtable_key(): once per packet. */
+static inline void flowtable_tuple_key(struct ft_key *key, uint32_t netns, uint8_t proto,
+				       const uint8_t a1[16], uint16_t p1, const uint8_t a2[16],
+				       uint16_t p2, bool *one_is_lo)
+{
+	/* (a1, p1) <= (a2, p2), the addresses in memcmp's order, as two 8-byte numbers each
+	 * (for each packet: a call of memcmp was most of this function) */
+	uint64_t x1 = be64_load(a1), x2 = be64_load(a2);
+	bool lo1;
+	if (x1 != x2) {
+		lo1 = x1 < x2;
+	} else {
+		x1 = be64_load(a1 + 8);
+		x2 = be64_load(a2 + 8);
+		lo1 = x1 != x2 ? x1 < x2 : p1 <= p2;
+	}
+	memcpy(key->lo, lo1 ? a1 : a2, 16);
+	memcpy(key->hi, lo1 ? a2 : a1, 16);
+	key->port_lo = lo1 ? p1 : p2;
+	key->port_hi = lo1 ? p2 : p1;
+	key->proto = proto;
+	key->pad[0] = key->pad[1] = key->pad[2] = 0;
+	key->netns = netns;
+	key->pad2 = 0;
+	*one_is_lo = lo1;
+}
+
 /*
  * Builds the lookup key of a decoded packet (L4, or L3 of a protocol without ports) recorded
- * in network namespace netns. *sender_is_lo tells which key end sent it. False when the
- * packet cannot have a flow (not IP, a TCP/UDP packet without ports).
+ * in network namespace netns. *sender_is_lo tells which key end sent it (false when no key).
+ * False when the packet cannot have a flow (not IP, a TCP/UDP packet without ports).
  */
-bool flowtable_key(const struct decoded *d, uint32_t netns, struct ft_key *key,
-		   bool *sender_is_lo);
-
-/* The lookup key of a tuple given as two ends; *one_is_lo tells where end 1 went. */
-void flowtable_tuple_key(struct ft_key *key, uint32_t netns, uint8_t proto, const uint8_t a1[16],
-			 uint16_t p1, const uint8_t a2[16], uint16_t p2, bool *one_is_lo);
+static inline bool flowtable_key(const struct decoded *d, uint32_t netns, struct ft_key *key,
+				 bool *sender_is_lo)
+{
+	uint16_t sp = 0, dp = 0;
+	*sender_is_lo = false; /* the packet's when it has a key */
+	if (d->family == 0)
+		return false;
+	switch (d->proto) {
+	case FLOW_PROTO_TCP:
+	case FLOW_PROTO_UDP:
+		if (!(d->flags & DECODE_F_L4HDR))
+			return false;
+		sp = d->sport;
+		dp = d->dport;
+		break;
+	case FLOW_PROTO_ICMP:
+	case FLOW_PROTO_ICMPV6:
+		if (!(d->flags & DECODE_F_L4HDR))
+			return false;
+		if (d->flags & DECODE_F_ECHO)
+			sp = dp = d->icmp_id;
+		break;
+	default:
+		break;
+	}
+	flowtable_tuple_key(key, netns, d->proto, d->src, sp, d->dst, dp, sender_is_lo);
+	return true;
+}
 
 struct flow_hit {
 	struct flow *flow;

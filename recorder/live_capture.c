@@ -259,26 +259,6 @@ int live_capture_on_event(void *ctx, void *data, size_t size)
 				  ev.caplen, ev.len, ev.dir == ECAP_DIR_INGRESS, bytes);
 }
 
-int live_record_packet(struct pipeline *p, struct live_udp *u, const struct live_clock *clock,
-		       uint32_t iface, uint32_t netns, uint64_t ts_mono_ns, uint32_t caplen,
-		       uint32_t len, bool inbound, const uint8_t *bytes)
-{
-	struct ecap_packet pkt = {
-		.ts_ns = live_clock_wall(clock, ts_mono_ns),
-		.iface = iface,
-		.caplen = caplen,
-		.origlen = len,
-		.flags = inbound ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND,
-		.data = bytes,
-	};
-	struct decoded d;
-	int res, rc = pipeline_packet_decoded(p, &pkt, NULL, &d, &res);
-
-	if (rc < 0)
-		return rc;
-	return live_udp_packet(u, netns, &d, res, pkt.ts_ns);
-}
-
 /* The counters of one slot, summed over the CPUs. */
 static int read_counters(struct live_capture *c, uint32_t slot, struct ecap_counters *sum)
 {

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode.h"
 #include "live.h"
 #include "pipeline.h"
 
@@ -106,10 +107,31 @@ uint64_t live_udp_attributed(const struct live_udp *u);
 /* ---- one captured packet (live_capture.c; also -i any's) -------------------------------- */
 
 /* A packet of store interface iface in namespace netns, captured at ts_mono_ns (BPF's
- * CLOCK_MONOTONIC), inbound or not: into the pipeline, then its flow's UDP owners. */
-int live_record_packet(struct pipeline *p, struct live_udp *u, const struct live_clock *clock,
-		       uint32_t iface, uint32_t netns, uint64_t ts_mono_ns, uint32_t caplen,
-		       uint32_t len, bool inbound, const uint8_t *bytes);
+ * CLOCK_MONOTONIC), inbound or not: into the pipeline, then, when it is UDP with its ports,
+ * its flow's UDP owners. Inline: once per packet, ten arguments. */
+static inline int live_record_packet(struct pipeline *p, struct live_udp *u,
+				     const struct live_clock *clock, uint32_t iface,
+				     uint32_t netns, uint64_t ts_mono_ns, uint32_t caplen,
+				     uint32_t len, bool inbound, const uint8_t *bytes)
+{
+	struct ecap_packet pkt = {
+		.ts_ns = live_clock_wall(clock, ts_mono_ns),
+		.iface = iface,
+		.caplen = caplen,
+		.origlen = len,
+		.flags = inbound ? PKT_DIR_INBOUND : PKT_DIR_OUTBOUND,
+		.data = bytes,
+	};
+	struct decoded d;
+	int res, rc = pipeline_packet_decoded(p, &pkt, NULL, &d, &res);
+
+	if (rc < 0)
+		return rc;
+	/* live_udp_packet's own first test, made here: most packets are not UDP */
+	if (res != DECODE_L4 || d.proto != FLOW_PROTO_UDP)
+		return 0;
+	return live_udp_packet(u, netns, &d, res, pkt.ts_ns);
+}
 
 /* ---- sockets (live_sockets.c) --------------------------------------------------------- */
 

@@ -777,9 +777,9 @@ int pipeline_packet_decoded(struct pipeline *p, struct ecap_packet *pkt,
 			if (r < 0)
 				return r;
 		}
-	} else {
-		p->st.non_flow_packets++;
+		return store_append_flow_packet(p->store, pkt, &f->chunk_stat);
 	}
+	p->st.non_flow_packets++;
 	return store_append_packet(p->store, pkt);
 }
 

@@ -4,7 +4,9 @@
  *
  * The builder appends each packet as a finished EPB (timestamps in nanoseconds, if_tsresol
  * 9) to one buffer and notes its flow in the metadata; flows are found through a small
- * open-addressing table keyed by flow id, so the per-packet cost is a hash probe and a copy.
+ * open-addressing table keyed by flow id, or by the caller's note of where the flow was
+ * counted (chunk_builder_add_flow_packet), so the per-packet cost is a compare or a hash
+ * probe, and a copy.
  * The EPBs are cut into blocks of about CHUNK_BLOCK_TARGET bytes as they arrive (a block
  * ends after the EPB that reaches the target, or before one that would take it past the
  * frame's block maximum), so that a reader can decode the block of a packet alone;
@@ -96,11 +98,6 @@ bool chunk_builder_empty(const struct chunk_builder *cb)
 	       cb->meta.n_links == 0 && cb->meta.n_containers == 0;
 }
 
-size_t chunk_builder_raw_size(const struct chunk_builder *cb)
-{
-	return cb->epbs.len + (cb->dsb_text.len ? cb->dsb_text.len - PCAPNG_DSB_HEAD : 0);
-}
-
 static int slots_grow(struct chunk_builder *cb)
 {
 	size_t ncap = cb->slot_cap * 2;
@@ -189,29 +186,36 @@ static int local_iface(struct chunk_builder *cb, uint32_t store_id, const struct
 }
 
 /* The flow bookkeeping of a packet: its flowstat (made on the flow's first packet in the
- * chunk), updated; *idx receives the chunk-local flow. Fails only before changing anything. */
-static int count_in_flow(struct chunk_builder *cb, const struct ecap_packet *pkt, uint32_t *idx)
+ * chunk), updated; *idx receives the chunk-local flow. hint: where the caller last saw the
+ * flow counted, taken when that entry is the flow's (a chunk's flowstats are one per flow
+ * and stay in place while it is open), else the flow is looked up. Fails only before
+ * changing anything. */
+static int count_in_flow(struct chunk_builder *cb, const struct ecap_packet *pkt, uint32_t hint,
+			 uint32_t *idx)
 {
 	struct chunk_meta *m = &cb->meta;
-	struct flow_slot *s = slot_get(cb, pkt->flow_id);
-	if (!s)
-		return -ENOMEM;
-	if (s->stat == UINT32_MAX) {
-		struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
-		if (!st)
+	if (hint >= m->n_flowstats || m->flowstats[hint].flow_id != pkt->flow_id) {
+		struct flow_slot *s = slot_get(cb, pkt->flow_id);
+		if (!s)
 			return -ENOMEM;
-		st->flow_id = pkt->flow_id;
-		st->first_ns = pkt->ts_ns;
-		s->stat = (uint32_t)(m->n_flowstats - 1);
+		if (s->stat == UINT32_MAX) {
+			struct chunkmeta_flowstat *st = chunkmeta_push(m, flowstats);
+			if (!st)
+				return -ENOMEM;
+			st->flow_id = pkt->flow_id;
+			st->first_ns = pkt->ts_ns;
+			s->stat = (uint32_t)(m->n_flowstats - 1);
+		}
+		hint = s->stat;
 	}
-	struct chunkmeta_flowstat *st = &m->flowstats[s->stat];
+	struct chunkmeta_flowstat *st = &m->flowstats[hint];
 	st->packets++;
 	st->bytes += pkt->origlen;
 	if (pkt->ts_ns < st->first_ns)
 		st->first_ns = pkt->ts_ns;
 	if (pkt->ts_ns > st->last_ns)
 		st->last_ns = pkt->ts_ns;
-	*idx = s->stat;
+	*idx = hint;
 	return 0;
 }
 
@@ -233,6 +237,13 @@ static void note_block_max(struct chunk_builder *cb, uint32_t local, uint64_t ts
  * later step fails: a packet is in the chunk whole or not at all. */
 int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
 			     const struct ecap_iface *iface)
+{
+	uint32_t none = UINT32_MAX;
+	return chunk_builder_add_flow_packet(cb, pkt, iface, &none);
+}
+
+int chunk_builder_add_flow_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
+				  const struct ecap_iface *iface, uint32_t *flow_stat)
 {
 	struct chunk_meta *m = &cb->meta;
 	uint32_t local, flow_idx = CHUNKMETA_NO_FLOW;
@@ -276,20 +287,22 @@ int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet 
 		cb->cap_bmax = ncap;
 	}
 	size_t at = cb->epbs.len;
-	if ((err = pcapng_write_epb(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
-				    pkt->origlen, pkt->flags, NULL)))
+	if ((err = pcapng_write_epb_flags(&cb->epbs, local, pkt->ts_ns, pkt->data, caplen,
+					  pkt->origlen, pkt->flags)))
 		goto undo_block;
 	uint32_t *pf = chunkmeta_push(m, pktflow);
 	if (!pf) {
 		err = -ENOMEM;
 		goto undo_epb;
 	}
-	if (pkt->flow_id && (err = count_in_flow(cb, pkt, &flow_idx))) {
+	if (pkt->flow_id && (err = count_in_flow(cb, pkt, *flow_stat, &flow_idx))) {
 		m->n_pktflow--;
 		goto undo_epb;
 	}
 	*pf = flow_idx;
-	if (!pkt->flow_id)
+	if (pkt->flow_id)
+		*flow_stat = flow_idx;
+	else
 		m->nonflow_packets++;
 	if (m->packets == 0 || pkt->ts_ns < m->first_ns)
 		m->first_ns = pkt->ts_ns;

@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "chunkmeta.h"
+#include "pcapng.h"
 #include "records.h"
 
 struct flow_slot;
@@ -81,12 +82,22 @@ int chunk_builder_init(struct chunk_builder *cb);
 int chunk_builder_prepare(struct chunk_builder *cb, size_t chunk_bytes);
 void chunk_builder_free(struct chunk_builder *cb);
 bool chunk_builder_empty(const struct chunk_builder *cb);
-/* Raw pcapng bytes so far (what chunk_bytes is compared with). */
-size_t chunk_builder_raw_size(const struct chunk_builder *cb);
+/* Raw pcapng bytes so far (what chunk_bytes is compared with); inline: asked per packet. */
+static inline size_t chunk_builder_raw_size(const struct chunk_builder *cb)
+{
+	return cb->epbs.len + (cb->dsb_text.len ? cb->dsb_text.len - PCAPNG_DSB_HEAD : 0);
+}
 
 /* The hot path. iface describes pkt->iface (needed the first time it occurs in a chunk). */
 int chunk_builder_add_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
 			     const struct ecap_iface *iface);
+/* The same, with *flow_stat the caller's memory of where the packet's flow was counted in the
+ * metadata: taken when that entry is pkt->flow_id's (any value is safe: it is checked, and
+ * the flow's table gives the place otherwise), and set to where it is counted now. A caller
+ * that keeps it per flow saves a lookup by flow id per packet. Unchanged when pkt->flow_id is
+ * 0 or on failure. */
+int chunk_builder_add_flow_packet(struct chunk_builder *cb, const struct ecap_packet *pkt,
+				  const struct ecap_iface *iface, uint32_t *flow_stat);
 int chunk_builder_add_flow(struct chunk_builder *cb, const struct flow_record *flow);
 /* Whether the chunk has a record of flow_id (from chunk_builder_add_flow). */
 bool chunk_builder_has_flow(const struct chunk_builder *cb, uint64_t flow_id);

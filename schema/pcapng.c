@@ -266,31 +266,11 @@ int pcapng_write_epb(struct buf *b, uint32_t ifid, uint64_t ts, const uint8_t *d
 	if (opts)
 		opts += OPT_HDR;
 	size_t total = 12 + EPB_FIXED + dpad + opts;
-	if (b->cap - b->len < total) {
-		int err = buf_reserve(b, total);
-		if (err)
-			return err;
-	}
-	uint8_t *w = b->data + b->len;
-	le32_store(w, PCAPNG_BT_EPB);
-	le32_store(w + 4, (uint32_t)total);
-	le32_store(w + 8, ifid);
-	le32_store(w + 12, (uint32_t)(ts >> 32));
-	le32_store(w + 16, (uint32_t)ts);
-	le32_store(w + 20, caplen);
-	le32_store(w + 24, origlen);
-	w += 28;
-	if (caplen)
-		memcpy(w, data, caplen);
-	if (dpad != caplen)
-		memset(w + caplen, 0, dpad - caplen);
-	w += dpad;
-	if (flags) {
-		le16_store(w, PCAPNG_EPB_FLAGS);
-		le16_store(w + 2, 4);
-		le32_store(w + 4, flags);
-		w += 8;
-	}
+	uint8_t *w = pcapng_epb_begin(b, total, ifid, ts, data, caplen, origlen);
+	if (!w)
+		return -ENOMEM;
+	if (flags)
+		w = pcapng_epb_flags_opt(w, flags);
 	if (clen)
 		w = put_opt(w, PCAPNG_OPT_COMMENT, comment, clen);
 	if (opts) {

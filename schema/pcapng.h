@@ -11,11 +11,14 @@
 #ifndef ECAP_PCAPNG_H
 #define ECAP_PCAPNG_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
+#include "le.h"
 
 #define PCAPNG_BT_IDB 0x00000001u
 #define PCAPNG_BT_PB 0x00000002u /* obsolete Packet Block */
@@ -79,6 +82,65 @@ int pcapng_write_idb(struct buf *b, const struct pcapng_idb_info *info);
 /* ts is in the interface's units; flags 0 and comment NULL leave those options out. */
 int pcapng_write_epb(struct buf *b, uint32_t ifid, uint64_t ts, const uint8_t *data,
 		     uint32_t caplen, uint32_t origlen, uint32_t flags, const char *comment);
+
+/* An EPB of total bytes begun at the end of b (room made when missing): its head (type,
+ * total length, interface, time, lengths) and its data, padded with zeros to 4 bytes. Returns
+ * where its options go, or NULL when out of memory (buf_reserve's only failure). */
+static inline uint8_t *pcapng_epb_begin(struct buf *b, size_t total, uint32_t ifid, uint64_t ts,
+					const uint8_t *data, uint32_t caplen, uint32_t origlen)
+{
+	uint32_t dpad = (caplen + 3) & ~3u;
+	if (b->cap - b->len < total && buf_reserve(b, total))
+		return NULL;
+	uint8_t *w = b->data + b->len;
+	le32_store(w, PCAPNG_BT_EPB);
+	le32_store(w + 4, (uint32_t)total);
+	le32_store(w + 8, ifid);
+	le32_store(w + 12, (uint32_t)(ts >> 32));
+	le32_store(w + 16, (uint32_t)ts);
+	le32_store(w + 20, caplen);
+	le32_store(w + 24, origlen);
+	w += 28;
+	/* the padding: the last word zeroed, then the data over its first bytes (no call of
+	 * memset for 1 to 3 bytes per packet) */
+	if (dpad != caplen)
+		le32_store(w + dpad - 4, 0);
+	if (caplen)
+		memcpy(w, data, caplen);
+	return w + dpad;
+}
+
+/* The epb_flags option at w; returns what follows it. */
+static inline uint8_t *pcapng_epb_flags_opt(uint8_t *w, uint32_t flags)
+{
+	le16_store(w, PCAPNG_EPB_FLAGS);
+	le16_store(w + 2, 4);
+	le32_store(w + 4, flags);
+	return w + 8;
+}
+
+/* pcapng_write_epb() without a comment, inline: the packet path's. */
+static inline int pcapng_write_epb_flags(struct buf *b, uint32_t ifid, uint64_t ts,
+					 const uint8_t *data, uint32_t caplen, uint32_t origlen,
+					 uint32_t flags)
+{
+	/* head 28, data, epb_flags 8 and the end of options 4, trailing length 4 */
+	size_t total = 32 + ((caplen + 3) & ~(size_t)3) + (flags ? 12 : 0);
+	if (caplen > PCAPNG_BLOCK_MAX)
+		return -EINVAL;
+	uint8_t *w = pcapng_epb_begin(b, total, ifid, ts, data, caplen, origlen);
+	if (!w)
+		return -ENOMEM;
+	if (flags) {
+		w = pcapng_epb_flags_opt(w, flags);
+		le32_store(w, 0); /* the end of options */
+		w += 4;
+	}
+	le32_store(w, (uint32_t)total);
+	b->len += total;
+	return 0;
+}
+
 int pcapng_write_dsb(struct buf *b, uint32_t secrets_type, const void *data, uint32_t len);
 /* Bytes of a DSB before its data: the block type and length, the secrets type and length. */
 #define PCAPNG_DSB_HEAD 16u

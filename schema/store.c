@@ -703,9 +703,15 @@ int store_commit(struct store *s)
 
 int store_append_packet(struct store *s, const struct ecap_packet *pkt)
 {
+	uint32_t none = UINT32_MAX;
+	return store_append_flow_packet(s, pkt, &none);
+}
+
+int store_append_flow_packet(struct store *s, const struct ecap_packet *pkt, uint32_t *flow_stat)
+{
 	if (pkt->iface >= s->n_ifaces)
 		return store_fail(s, -EINVAL, "packet on unknown interface %u", pkt->iface);
-	int err = chunk_builder_add_packet(&s->cb, pkt, &s->ifaces[pkt->iface]);
+	int err = chunk_builder_add_flow_packet(&s->cb, pkt, &s->ifaces[pkt->iface], flow_stat);
 	if (err)
 		return store_fail(s, err, "%s: %s", s->dir, strerror(-err));
 	store_chunk_begun(s);

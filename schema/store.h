@@ -73,6 +73,9 @@ int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_
 uint64_t store_new_flow_id(struct store *s);
 /* The hot path: copies the packet into the open chunk. */
 int store_append_packet(struct store *s, const struct ecap_packet *pkt);
+/* The same for a caller that keeps per flow where the open chunk counts it (*flow_stat, any
+ * value at first: chunk_builder_add_flow_packet), saving a lookup by flow id per packet. */
+int store_append_flow_packet(struct store *s, const struct ecap_packet *pkt, uint32_t *flow_stat);
 /* A new flow, or new facts about one (its owning processes): recorded in the open chunk. */
 int store_put_flow(struct store *s, const struct flow_record *flow);
 /*

@@ -4,7 +4,9 @@
  * by the parser, lengths that lie (truncated, odd, below the minimum, trailer mismatch,
  * options overrunning their block), a big-endian section built by hand, if_tsresol values,
  * a DSB wrapped in place around its data (the same bytes as one written whole, at every
- * padding), and a file that tshark must read with its comment and flags.
+ * padding), the packet path's inline EPB writer (pcapng_write_epb's bytes, its padding zeroed
+ * in room that held other bytes), and a file that tshark must read with its comment and
+ * flags.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -456,6 +458,50 @@ static void test_dsb_in_place(void **state)
 	buf_free(&none);
 }
 
+/* The packet path's EPB writer (pcapng_write_epb_flags): pcapng_write_epb's bytes at every
+ * padding, with and without epb_flags, into room that held other bytes (the padding is
+ * zeroed), read back whole. */
+static void test_epb_inline(void **state)
+{
+	(void)state;
+	const uint8_t data[] = "0123456789";
+	static const uint32_t flags[] = { 0, PCAPNG_EPB_FLAGS, 0xdeadbeef };
+	for (uint32_t len = 0; len <= 9; len++) {
+		for (size_t f = 0; f < sizeof(flags) / sizeof(flags[0]); f++) {
+			struct buf one = { 0 }, other = { 0 };
+			assert_int_equal(buf_reserve(&other, 256), 0);
+			memset(other.data, 0xee, other.cap);
+			assert_int_equal(buf_append(&other, "x", 1), 0); /* not at offset 0 */
+			uint64_t ts = 0x0123456789abcdefull + len;
+			assert_int_equal(pcapng_write_epb(&one, 3, ts, data, len, len + 40, flags[f],
+							  NULL), 0);
+			assert_int_equal(pcapng_write_epb_flags(&other, 3, ts, data, len, len + 40,
+								flags[f]), 0);
+			assert_int_equal(other.len, one.len + 1);
+			assert_memory_equal(other.data + 1, one.data, one.len);
+			for (size_t i = 28 + len; i < 28 + ((len + 3) & ~3u); i++)
+				assert_int_equal(one.data[i], 0);
+			bool swap = false;
+			struct pcapng_block blk;
+			struct pcapng_epb e;
+			assert_int_equal(pcapng_block_parse(other.data + 1, other.len - 1, &swap, &blk),
+					 (long)one.len);
+			assert_int_equal(pcapng_parse_packet(&blk, swap, &e), 0);
+			assert_int_equal(e.ifid, 3);
+			assert_true(e.ts == ts);
+			assert_int_equal(e.caplen, len);
+			assert_int_equal(e.origlen, len + 40);
+			assert_int_equal(e.flags, flags[f]);
+			assert_memory_equal(e.data, data, len);
+			buf_free(&one);
+			buf_free(&other);
+		}
+	}
+	struct buf b = { 0 };
+	assert_int_equal(pcapng_write_epb_flags(&b, 0, 0, data, PCAPNG_BLOCK_MAX + 1, 1, 0), -EINVAL);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -467,6 +513,7 @@ int main(void)
 		cmocka_unit_test(test_simple_packet),
 		cmocka_unit_test(test_tsresol),
 		cmocka_unit_test(test_dsb_in_place),
+		cmocka_unit_test(test_epb_inline),
 		cmocka_unit_test(test_tshark_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
