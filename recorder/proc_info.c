@@ -136,11 +136,32 @@ int proc_info_kthread(int pid)
 	return rc < 0 ? rc : (flags & PF_KTHREAD_FLAG) ? 1 : 0;
 }
 
+/* Whether each of the 8 bytes of w is printable ASCII (0x20..0x7e): none below 0x20 (a byte
+ * less than 0x20 borrows into its top bit) and none above 0x7e (adding 1 sets the top bit of
+ * 0x7f, which a byte of 0x80 or more has already). */
+static bool word_printable(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+
+	return (((w - 0x20 * ones) & ~w) | ((w + ones) | w)) & tops ? false : true;
+}
+
 void proc_info_printable(char *dst, size_t size, const char *src, size_t n)
 {
-	size_t k = 0;
+	size_t k = 0, i = 0;
+	uint64_t w;
 
-	for (size_t i = 0; i < n && k < size - 1; i++) {
+	/* 8 bytes at a time while they are all printable (a command line, a path), copied as
+	 * they are; a word with anything else is done byte by byte below, as is the tail */
+	while (i + 8 <= n && k + 8 <= size - 1) {
+		memcpy(&w, src + i, 8);
+		if (!word_printable(w))
+			break;
+		memcpy(dst + k, &w, 8);
+		i += 8;
+		k += 8;
+	}
+	for (; i < n && k < size - 1; i++) {
 		unsigned char c = (unsigned char)src[i];
 
 		dst[k++] = c == '\0' ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
