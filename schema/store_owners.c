@@ -20,14 +20,10 @@
  * No SQL; three lookups per flow record; a record per owner, link and segment. A cache's slots
  * are pointers; a slot's first record takes the next entry of the cache's pool, so the memory
  * touched follows the processes, containers and links met (a page per three or four new
- * processes), not the 1.7 MB the full caches take. A process's entry gets each text up to its
- * end only (proc_texts()), not the whole 1.2 KiB record: an entry is cold when written (its
- * slot's last process came about a thousand processes before), and a short-lived client's
- * record (a new process each session) uses a tenth of it.
+ * processes), not the 1.7 MB the full caches take.
  */
 #include "store_impl.h"
 #include "buf.h"
-#include "chunkmeta_format.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -39,7 +35,7 @@
 #define LINK_SLOTS 1024u
 
 struct cached_proc {
-	struct ecap_proc_info info;    /* each text up to its end only (proc_texts) */
+	struct ecap_proc_info info;
 	uint32_t epoch;         /* the latest epoch it went into; 0: empty slot */
 };
 
@@ -92,36 +88,6 @@ static struct cached_link *link_slot(struct owner_cache *oc, uint64_t pre_id, bo
 	struct cached_link **slot = &oc->links[(pre_id * 0x9E3779B97F4A7C15ull >> 40) &
 					       (LINK_SLOTS - 1)];
 	return SLOT_ENTRY(slot, oc->link_pool, oc->links_used, make);
-}
-
-/* One text of src into dst, up to its end as the encoder reads it (chunkmeta_encode.c: at most
- * its array's size less one), and its NUL; the rest of dst's array is not written. */
-#define PROC_TEXT(f)                                          \
-	n = strnlen(src->f, sizeof(src->f) - 1);              \
-	memcpy(dst->f, src->f, n);                            \
-	dst->f[n] = '\0';
-
-/* src's numbers and texts into dst, whose bytes past the end of each text stay as they were:
- * a cache entry is written so (store_put_process) and read back by proc_cached(), never as a
- * whole. */
-static void proc_texts(struct ecap_proc_info *dst, const struct ecap_proc_info *src)
-{
-	size_t n;
-
-	dst->pid = src->pid;
-	dst->start_ns = src->start_ns;
-	dst->start_wall_ns = src->start_wall_ns;
-	dst->ppid = src->ppid;
-	dst->nspid = src->nspid;
-	PROC_TEXT(parent_comm)
-	PROCINFO_TEXTS(PROC_TEXT)
-}
-
-/* A cache entry's record as it was put: zeroed past the end of each text. */
-static void proc_cached(struct ecap_proc_info *out, const struct cached_proc *cp)
-{
-	memset(out, 0, sizeof(*out));
-	proc_texts(out, &cp->info);
 }
 
 /* The pools' bytes, in one mapping. */
@@ -181,7 +147,7 @@ int store_put_process(struct store *s, const struct ecap_proc_info *pi)
 	struct owner_cache *oc = pi->start_ns ? cache(s) : NULL;
 	if (oc) {
 		struct cached_proc *p = proc_slot(oc, pi->pid, pi->start_ns, true);
-		proc_texts(&p->info, pi);
+		p->info = *pi;
 		p->epoch = store_flow_epoch(s);
 	}
 	return 0;
@@ -242,9 +208,7 @@ static int bring_owner(struct store *s, const struct ecap_proc *p)
 	if (!cp || !cp->epoch || cp->epoch == epoch || cp->info.pid != p->pid ||
 	    cp->info.start_ns != p->start_ns)
 		return 0;
-	struct ecap_proc_info pi;
-	proc_cached(&pi, cp);
-	int err = chunk_builder_add_process(&s->cb, &pi);
+	int err = chunk_builder_add_process(&s->cb, &cp->info);
 	if (err)
 		return err;
 	cp->epoch = epoch;
