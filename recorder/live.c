@@ -81,7 +81,8 @@ uint64_t live_clock_mono_ns(void)
 
 void live_clock_update(struct live_clock *c)
 {
-	uint64_t m1, m2, w, best = UINT64_MAX;
+	uint64_t m1, m2, w, b1, b2, best = UINT64_MAX, best_boot = UINT64_MAX;
+	int64_t mono_to_boot = 0;
 	int i;
 
 	for (i = 0; i < 5; i++) {
@@ -92,7 +93,15 @@ void live_clock_update(struct live_clock *c)
 			best = m2 - m1;
 			c->mono_to_wall_ns = (int64_t)w - (int64_t)(m1 + (m2 - m1) / 2);
 		}
+		b1 = clock_ns(CLOCK_BOOTTIME);
+		m1 = clock_ns(CLOCK_MONOTONIC);
+		b2 = clock_ns(CLOCK_BOOTTIME);
+		if (b2 - b1 < best_boot) {
+			best_boot = b2 - b1;
+			mono_to_boot = (int64_t)(b1 + (b2 - b1) / 2) - (int64_t)m1;
+		}
 	}
+	c->boot_to_wall_ns = c->mono_to_wall_ns - mono_to_boot;
 }
 
 /* ---- libbpf messages -------------------------------------------------------------------- */

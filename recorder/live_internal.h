@@ -35,10 +35,12 @@ struct ring_buffer;
 
 struct live_clock {
 	int64_t mono_to_wall_ns;   /* wall = mono + this */
+	int64_t boot_to_wall_ns;   /* wall = CLOCK_BOOTTIME + this (a process's start is in it) */
 };
 
 uint64_t live_clock_mono_ns(void);
-/* Re-measures the offset (bracketing CLOCK_REALTIME between two CLOCK_MONOTONIC reads). */
+/* Re-measures the offsets (bracketing CLOCK_REALTIME between two CLOCK_MONOTONIC reads, and
+ * CLOCK_MONOTONIC between two CLOCK_BOOTTIME reads). */
 void live_clock_update(struct live_clock *c);
 
 static inline uint64_t live_clock_wall(const struct live_clock *c, uint64_t mono_ns)

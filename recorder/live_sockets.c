@@ -321,6 +321,7 @@ static int learn_process(struct live_sockets *s, const struct ecap_proc *proc,
 	e->start_ns = proc->start_ns;
 	e->at_ns = now_ns;
 	if (w) {
+		proc_owner_set_wall(s->owners, s->clock->boot_to_wall_ns);
 		proc_owner_info(s->owners, w, proc->start_ns, now_ns, &info);
 	} else if (proc_info_read((int)proc->pid, proc->start_ns, &info) < 0) {
 		return 0; /* gone, or another process by now */

@@ -136,14 +136,48 @@ int proc_info_kthread(int pid)
 	return rc < 0 ? rc : (flags & PF_KTHREAD_FLAG) ? 1 : 0;
 }
 
+/* w with each NUL byte made a space, as proc_info_printable() makes it (a command line's
+ * separators): a byte's low 7 bits plus 0x7f reach its top bit unless all are 0, and the top
+ * bit of a byte that is 0 is 0 too; 0x80 shifted by 2 is the byte's 0x20. */
+static uint64_t nul_to_space(uint64_t w)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+
+	return w | (~(((w & low7) + low7) | w | low7) >> 2);
+}
+
+/* Whether each of the 8 bytes of w is printable ASCII (0x20..0x7e): none below 0x20 (a byte
+ * less than 0x20 borrows into its top bit) and none above 0x7e (adding 1 sets the top bit of
+ * 0x7f, which a byte of 0x80 or more has already). */
+static bool word_printable(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, tops = 0x8080808080808080ull;
+
+	return (((w - 0x20 * ones) & ~w) | ((w + ones) | w)) & tops ? false : true;
+}
+
 void proc_info_printable(char *dst, size_t size, const char *src, size_t n)
 {
-	size_t k = 0;
+	size_t k = 0, i = 0, stop;
+	uint64_t w;
 
-	for (size_t i = 0; i < n && k < size - 1; i++) {
-		unsigned char c = (unsigned char)src[i];
+	while (i < n && k < size - 1) {
+		/* 8 bytes at a time while they are printable once NULs are spaces (a command
+		 * line, a path); a word with anything else goes byte by byte, as does the tail */
+		while (i + 8 <= n && k + 8 <= size - 1) {
+			memcpy(&w, src + i, 8);
+			w = nul_to_space(w);
+			if (!word_printable(w))
+				break;
+			memcpy(dst + k, &w, 8);
+			i += 8;
+			k += 8;
+		}
+		for (stop = i + 8 < n ? i + 8 : n; i < stop && k < size - 1; i++) {
+			unsigned char c = (unsigned char)src[i];
 
-		dst[k++] = c == '\0' ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+			dst[k++] = c == '\0' ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+		}
 	}
 	while (k > 0 && dst[k - 1] == ' ')
 		k--;

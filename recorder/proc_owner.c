@@ -21,6 +21,9 @@
  * each client's name falls in a slot of its own (a new namespace each), and with the pages
  * made as first written, each of the executables table's 72 pages was a page fault (and, on a
  * VM whose host shadows page tables, a first touch) on the thread that reads the rings.
+ *
+ * A process's start on the wall clock is its start plus the offset the recorder measures once
+ * a second (proc_owner_set_wall), not two clock reads for each new process.
  */
 #include "proc_owner.h"
 
@@ -61,6 +64,8 @@ struct cgroup_name {
 
 struct proc_owner {
 	uint64_t own_mntns_id;  /* our mount namespace's id (0: unknown) */
+	bool wall_set;          /* boot_to_wall_ns given (proc_owner_set_wall) */
+	int64_t boot_to_wall_ns;
 	struct exe_name *exe;
 	struct cgroup_name *cg;
 	struct proc_owner_stats st;
@@ -196,6 +201,25 @@ static const struct cgroup_name *cgroup_named(struct proc_owner *c, uint64_t id,
 	return e;
 }
 
+void proc_owner_set_wall(struct proc_owner *c, int64_t boot_to_wall_ns)
+{
+	c->wall_set = true;
+	c->boot_to_wall_ns = boot_to_wall_ns;
+}
+
+/* A start time (CLOCK_BOOTTIME) on the wall clock; 0 when it would be before 1970 or past
+ * what the numbers hold. */
+static uint64_t start_wall(const struct proc_owner *c, uint64_t start_ns)
+{
+	if (!c->wall_set)
+		return proc_info_wall_ns(start_ns);
+	if (start_ns > (uint64_t)INT64_MAX ||
+	    (c->boot_to_wall_ns > 0 && (int64_t)start_ns > INT64_MAX - c->boot_to_wall_ns) ||
+	    (int64_t)start_ns + c->boot_to_wall_ns < 0)
+		return 0;
+	return (uint64_t)((int64_t)start_ns + c->boot_to_wall_ns);
+}
+
 void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t start_ns,
 		     uint64_t now_ns, struct ecap_proc_info *info)
 {
@@ -211,7 +235,7 @@ void proc_owner_info(struct proc_owner *c, const struct ecap_owner *w, uint64_t 
 	memset(info, 0, sizeof(*info));
 	info->pid = w->pid;
 	info->start_ns = start_ns;
-	info->start_wall_ns = proc_info_wall_ns(start_ns);
+	info->start_wall_ns = start_wall(c, start_ns);
 	info->ppid = w->ppid;
 	info->nspid = w->nspid;
 	proc_info_printable(info->parent_comm, sizeof(info->parent_comm), w->parent_comm,

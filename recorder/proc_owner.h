@@ -38,6 +38,13 @@ struct proc_owner *proc_owner_new(void);
 void proc_owner_free(struct proc_owner *c);
 
 /*
+ * From now on a process's start on the wall clock (ecap_proc_info.start_wall_ns) is its start
+ * plus boot_to_wall_ns (CLOCK_REALTIME less CLOCK_BOOTTIME, as the caller measured it lately:
+ * live_clock), instead of two clock reads per process (proc_info_wall_ns()).
+ */
+void proc_owner_set_wall(struct proc_owner *c, int64_t boot_to_wall_ns);
+
+/*
  * Fills *info for the process the kernel described in *w; start_ns is its start at /proc's
  * resolution (as struct ecap_proc.start_ns), now_ns a monotonic time for the ageing of what
  * is remembered (names are looked up again after a minute: files and cgroups can be renamed).

@@ -72,6 +72,53 @@ static void test_printable(void **state)
 	assert_string_equal(out, "??");
 }
 
+/* proc_info_printable() as its comment says, a byte at a time */
+static void printable_ref(char *dst, size_t size, const char *src, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k < size - 1; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[k++] = c == 0 ? ' ' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	while (k > 0 && dst[k - 1] == ' ')
+		k--;
+	dst[k] = '\0';
+}
+
+/* The same as a byte at a time for every byte value at every place of a word that is
+ * otherwise printable (the words copied whole must hold nothing else), for cuts of the output
+ * at every length, and for random bytes. */
+static void test_printable_words(void **state)
+{
+	char src[40], out[48], ref[48];
+	uint32_t x = 12345;
+
+	for (int v = 0; v < 256; v++)
+		for (size_t at = 0; at < 24; at++) {
+			memset(src, 'a' + (int)(at % 26), sizeof(src));
+			src[at] = (char)v;
+			for (size_t size = 1; size <= sizeof(out); size += 3) {
+				memset(out, 'X', sizeof(out));
+				proc_info_printable(out, size, src, 24 + at % 9);
+				printable_ref(ref, size, src, 24 + at % 9);
+				assert_string_equal(out, ref);
+			}
+		}
+	for (int r = 0; r < 20000; r++) {
+		size_t n = r % sizeof(src);
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			/* mostly printable, so that whole words are copied too */
+			src[i] = (x >> 24) % 4 ? (char)(0x20 + (x >> 8) % 0x5f) : (char)(x >> 16);
+		}
+		size_t size = 1 + (size_t)r % sizeof(out);
+		proc_info_printable(out, size, src, n);
+		printable_ref(ref, size, src, n);
+		assert_string_equal(out, ref);
+	}
+}
+
 static void test_read_self(void **state)
 {
 	struct ecap_proc_info pi;
@@ -120,6 +167,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_container),
 		cmocka_unit_test(test_printable),
+		cmocka_unit_test(test_printable_words),
 		cmocka_unit_test(test_read_self),
 	};
 

@@ -9,7 +9,8 @@
  * told by the exec handler serves a process gone, and an old name is checked by its path in
  * our own mount namespace only; a name answers only for the mount namespace (by its id) it
  * was learnt in; names told for a thousand new namespaces (a loop of `ip netns exec` clients)
- * take no page faults of the table's.
+ * take no page faults of the table's; a start on the wall clock from the offset the recorder
+ * gave (no clock read per process), else from the clocks, and 0 where it cannot be.
  */
 #include <errno.h>
 #include <limits.h>
@@ -24,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -273,6 +275,35 @@ static void test_new_namespaces_no_faults(void **state)
 	proc_owner_free(c);
 }
 
+/* The start on the wall clock: from the clocks until an offset is given (within the time the
+ * test takes of CLOCK_REALTIME less CLOCK_BOOTTIME), then start plus that offset exactly; 0
+ * when the sum would be before 1970 or past what it holds. */
+static void test_start_wall(void **state)
+{
+	struct fixture *f = *state;
+	struct proc_owner *c = proc_owner_new();
+	struct ecap_proc_info pi;
+	struct timespec b, w;
+
+	assert_non_null(c);
+	clock_gettime(CLOCK_BOOTTIME, &b);
+	clock_gettime(CLOCK_REALTIME, &w);
+	int64_t off = ((int64_t)w.tv_sec - b.tv_sec) * 1000000000ll + (w.tv_nsec - b.tv_nsec);
+	proc_owner_info(c, &f->w, f->start, 1000, &pi);
+	int64_t d = (int64_t)pi.start_wall_ns - ((int64_t)f->start + off);
+	assert_true(d > -1000000000ll && d < 1000000000ll);
+	proc_owner_set_wall(c, 1234567);
+	proc_owner_info(c, &f->w, f->start, 2000, &pi);
+	assert_int_equal(pi.start_wall_ns, f->start + 1234567);
+	proc_owner_set_wall(c, -(int64_t)f->start - 1);
+	proc_owner_info(c, &f->w, f->start, 3000, &pi);
+	assert_int_equal(pi.start_wall_ns, 0);
+	proc_owner_set_wall(c, INT64_MAX);
+	proc_owner_info(c, &f->w, f->start, 4000, &pi);
+	assert_int_equal(pi.start_wall_ns, 0);
+	proc_owner_free(c);
+}
+
 int main(void)
 {
 	/* the allocator as ecap-rec runs: meson test sets MALLOC_PERTURB_, under which calloc()
@@ -284,6 +315,7 @@ int main(void)
 		/* first: a cache made before any other was made and freed, as ecap-rec makes it */
 		cmocka_unit_test(test_new_namespaces_no_faults),
 		cmocka_unit_test(test_named_once),
+		cmocka_unit_test(test_start_wall),
 		cmocka_unit_test(test_reused_pid),
 		cmocka_unit_test(test_told),
 		cmocka_unit_test(test_other_namespace),
