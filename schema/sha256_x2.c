@@ -19,6 +19,7 @@
  */
 #include "sha256_x2.h"
 
+#include <errno.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -302,6 +303,60 @@ static void hw_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA2
 		msg_out(&m[i], d[i]);
 }
 
+/*
+ * n messages (at most SHA256_XN_MAX), four lanes kept busy: a lane whose message ends takes
+ * the next one at once, longest first, so that the lanes end together; only the last few
+ * messages' ends run on fewer lanes (run_lanes). Grouped by four and each group run to its
+ * longest, the lanes of messages of unequal lengths (compressed blocks, a chunk's short last
+ * block) ran on in two lanes or one, at about half the rate (BENCHMARKS section 11, i26seal).
+ */
+static void hw_xn(const void *const p[], const size_t len[], size_t n,
+		  uint8_t (*d)[SHA256_LEN])
+{
+	size_t ord[SHA256_XN_MAX];
+	for (size_t i = 0; i < n; i++) { /* longest first, in order among equals */
+		size_t j = i;
+		for (; j && len[ord[j - 1]] < len[i]; j--)
+			ord[j] = ord[j - 1];
+		ord[j] = i;
+	}
+	struct msg lane[4];
+	size_t idx[4], live = 0, next = 0;
+	for (;;) {
+		for (; live < 4 && next < n; live++, next++) {
+			idx[live] = ord[next];
+			msg_begin(&lane[live], p[ord[next]], len[ord[next]]);
+		}
+		if (live < 4)
+			break;
+		const uint8_t *q[4];
+		size_t k = SIZE_MAX;
+		for (size_t i = 0; i < 4; i++) {
+			size_t r;
+			q[i] = msg_run(&lane[i], &r);
+			k = r < k ? r : k;
+		}
+		uint32_t *h[4] = { lane[0].h, lane[1].h, lane[2].h, lane[3].h };
+		compress4(h, q, k);
+		for (size_t i = 0; i < live;) {
+			msg_done(&lane[i], k);
+			if (msg_left(&lane[i])) {
+				i++;
+				continue;
+			}
+			msg_out(&lane[i], d[idx[i]]);
+			live--;
+			if (i < live) { /* the last lane's message moves here (its tail with it) */
+				lane[i] = lane[live];
+				idx[i] = idx[live];
+			}
+		}
+	}
+	run_lanes(lane, live);
+	for (size_t i = 0; i < live; i++)
+		msg_out(&lane[i], d[idx[i]]);
+}
+
 static void hw_x1(const uint8_t *p, size_t len, uint8_t d[SHA256_LEN])
 {
 	struct msg m;
@@ -359,6 +414,24 @@ int sha256_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA256_L
 	}
 #endif
 	for (int i = 0; i < 4; i++) {
+		int err = sha256_once(p[i], len[i], d[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int sha256_xn(const void *const p[], const size_t len[], size_t n, uint8_t (*d)[SHA256_LEN])
+{
+	if (n > SHA256_XN_MAX)
+		return -EINVAL;
+#ifdef SHA256_X2_HW
+	if (sha256_x2_hw()) {
+		hw_xn(p, len, n, d);
+		return 0;
+	}
+#endif
+	for (size_t i = 0; i < n; i++) {
 		int err = sha256_once(p[i], len[i], d[i]);
 		if (err)
 			return err;
