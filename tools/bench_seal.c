@@ -11,7 +11,10 @@
  *   digest-xn  the same digests by sha256_xn (up to 64 blocks a call, four lanes kept busy
  *              from the first block to the last): the writer's way since;
  *   digest     chunk_digest_frame, the whole chunk digest (section 10), as written;
- *   crc32c     CRC-32C of every data block's raw bytes (the recorder's per block);
+ *   crc32c-streams  CRC-32C of every data block's raw bytes (the recorder's per block) by
+ *              the crc32 instruction's three streams (crc32c_allow_fold(false));
+ *   crc32c-fold  the same by folding (AVX-512 VPCLMULQDQ), where the CPU has it: the
+ *              recorder's way since session 21;
  *   copy       the data frame copied into an aligned buffer (the direct write's staging);
  * and what they were given: chunks, blocks, raw and stored MiB. The digests of both leaf
  * ways are compared (a difference exits 1).
@@ -164,6 +167,7 @@ static double pass(const struct chunks *all, int how, uint8_t (*d)[SHA256_LEN], 
 			sink ^= out[0];
 			break;
 		case 3:
+		case 4:
 			for (size_t b = 0; b < c->m.n_blocks; b++)
 				sink ^= crc32c(0, c->raw + c->m.blocks[b].raw_off,
 					       c->m.blocks[b].raw_len);
@@ -221,10 +225,13 @@ int main(int argc, char **argv)
 	       "best of %u\n",
 	       all.n, all.blocks, all.raw / 1048576.0, all.stored / 1048576.0,
 	       sha256_x2_hw() ? "yes" : "no", rounds);
-	static const char *const names[] = { "digest-x4", "digest-xn", "digest", "crc32c",
-					      "copy" };
+	static const char *const names[] = { "digest-x4", "digest-xn", "digest",
+					      "crc32c-streams", "crc32c-fold", "copy" };
 	printf("| step | us per raw MiB |\n|---|---|\n");
-	for (int how = 0; how < 5; how++) {
+	for (int how = 0; how < 6; how++) {
+		crc32c_allow_fold(how != 3);
+		if (how == 4 && !crc32c_folds())
+			continue;
 		double best = 0;
 		for (unsigned r = 0; r < rounds; r++) {
 			double t = pass(&all, how, how ? dn : d4, stage);
