@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "chunk_digest.h"
 #include "chunkmeta.h"
 #include "crc32c.h"
@@ -50,25 +51,19 @@ struct chunks {
 	size_t blocks, raw, stored;
 };
 
-static double cpu_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* The chunks made of blocks of the segment at path. */
 static int read_segment(const char *path, struct chunks *all)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "bench_seal: %s: %s\n", path, strerror(errno));
-		return -1;
-	}
 	struct buf frames = { 0 };
 	const char *why = NULL;
-	int rc = 0;
+	struct stat st;
+	int rc = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		fprintf(stderr, "bench_seal: %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	for (uint64_t off = 0; off < (uint64_t)st.st_size && !rc;) {
 		long len = segment_read_pad(fd, off, (uint64_t)st.st_size, &why);
 		if (len > 0) {
@@ -149,7 +144,7 @@ static uint32_t sink;
 /* One pass of step `how` over all chunks: its CPU seconds. */
 static double pass(const struct chunks *all, int how, uint8_t (*d)[SHA256_LEN], uint8_t *stage)
 {
-	double t0 = cpu_now();
+	uint64_t t0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < all->n; i++) {
 		const struct chunk *c = &all->c[i];
 		const char *why;
@@ -177,32 +172,32 @@ static double pass(const struct chunks *all, int how, uint8_t (*d)[SHA256_LEN], 
 			sink ^= stage[c->m.data_len - 1];
 		}
 	}
-	return cpu_now() - t0;
+	return (double)(now_ns(CLOCK_PROCESS_CPUTIME_ID) - t0) * 1e-9;
 }
 
 int main(int argc, char **argv)
 {
-	unsigned rounds = 20;
+	static const char usage[] = "usage: bench_seal [--rounds N] SEGMENT...\n";
 	static const struct option opts[] = {
 		{ "rounds", required_argument, NULL, 'r' },
 		{ 0 },
 	};
-	int o;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o != 'r') {
-			fprintf(stderr, "usage: bench_seal [--rounds N] SEGMENT...\n");
-			return 2;
-		}
+	unsigned rounds = 20;
+	for (int o; (o = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+		if (o != 'r')
+			return fputs(usage, stderr), 2;
 		rounds = (unsigned)strtoul(optarg, NULL, 0);
 	}
-	if (optind >= argc || !rounds) {
-		fprintf(stderr, "usage: bench_seal [--rounds N] SEGMENT...\n");
-		return 2;
-	}
+	if (optind >= argc || !rounds)
+		return fputs(usage, stderr), 2;
 	struct chunks all = { 0 };
-	for (int i = optind; i < argc; i++)
-		if (read_segment(argv[i], &all))
-			return 1;
+	int bad = 0;
+	for (int i = optind; i < argc && !bad; i++)
+		bad = read_segment(argv[i], &all);
+	if (!bad && !all.n)
+		fprintf(stderr, "bench_seal: no chunk made of blocks\n");
+	if (bad || !all.n)
+		return 1;
 	size_t most = 0, most_data = 0;
 	for (size_t i = 0; i < all.n; i++) {
 		most = all.c[i].m.n_blocks > most ? all.c[i].m.n_blocks : most;
