@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "sha256_x16.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #define SHA256_X2_HW 1
 #include <cpuid.h>
@@ -30,6 +32,8 @@
 
 /* 0: not asked yet; 1: use the extensions; 2: do not (absent, or forbidden). */
 static int hw_state;
+/* 0: not asked; 1: sixteen lanes in AVX-512 registers (sha256_x16.h); 2: not. */
+static int x16_state;
 
 #ifdef SHA256_X2_HW
 
@@ -303,6 +307,85 @@ static void hw_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA2
 		msg_out(&m[i], d[i]);
 }
 
+static bool use_x16(void)
+{
+	int s = __atomic_load_n(&x16_state, __ATOMIC_RELAXED);
+	if (!s) {
+		s = sha256_x16_cpu() ? 1 : 2;
+		__atomic_store_n(&x16_state, s, __ATOMIC_RELAXED);
+	}
+	return s == 1;
+}
+
+/* Fewer lanes with data than this, and the SHA instructions' four lanes go faster than the
+ * sixteen in AVX-512 registers (BENCHMARKS section 11, i26seal). */
+#define X16_MIN_LIVE 12
+_Static_assert(X16_MIN_LIVE >= 1 && X16_MIN_LIVE <= 16, "hw_x16n stops only once no message waits");
+
+/*
+ * The n messages in the order ord on sixteen lanes of AVX-512 registers, a lane refilled as
+ * its message ends, while at least X16_MIN_LIVE lanes have data; the last few messages' rest
+ * on the SHA instructions (run_lanes). Lanes without data read a block of zeros and their
+ * state is thrown away.
+ */
+static void hw_x16n(const void *const p[], const size_t len[], size_t n, const size_t *ord,
+		    uint8_t (*d)[SHA256_LEN])
+{
+	static const uint8_t idle[64];
+	struct msg lane[16];
+	uint32_t st[8][16];
+	size_t idx[16], next = 0;
+	uint16_t busy = 0;
+	for (;;) {
+		for (unsigned l = 0; l < 16 && next < n; l++) {
+			if (busy >> l & 1)
+				continue;
+			idx[l] = ord[next];
+			msg_begin(&lane[l], p[ord[next]], len[ord[next]]);
+			next++;
+			for (int j = 0; j < 8; j++)
+				st[j][l] = sha256_init_h[j];
+			busy |= (uint16_t)(1u << l);
+		}
+		if (__builtin_popcount(busy) < X16_MIN_LIVE)
+			break;
+		const uint8_t *q[16];
+		size_t k = SIZE_MAX;
+		for (unsigned l = 0; l < 16; l++) {
+			size_t r;
+			q[l] = busy >> l & 1 ? msg_run(&lane[l], &r) : idle;
+			if (busy >> l & 1 && r < k)
+				k = r;
+		}
+		sha256_x16_blocks(st, q, busy, k);
+		for (unsigned l = 0; l < 16; l++) {
+			if (!(busy >> l & 1))
+				continue;
+			msg_done(&lane[l], k);
+			if (msg_left(&lane[l]))
+				continue;
+			for (int j = 0; j < 8; j++)
+				lane[l].h[j] = st[j][l];
+			msg_out(&lane[l], d[idx[l]]);
+			busy &= (uint16_t)~(1u << l);
+		}
+	}
+	/* fewer than X16_MIN_LIVE left, and no message waits: their rest on the SHA instructions */
+	struct msg rest[X16_MIN_LIVE];
+	size_t at[X16_MIN_LIVE], nr = 0;
+	for (unsigned l = 0; l < 16; l++) {
+		if (!(busy >> l & 1))
+			continue;
+		for (int j = 0; j < 8; j++)
+			lane[l].h[j] = st[j][l];
+		rest[nr] = lane[l];
+		at[nr++] = idx[l];
+	}
+	run_lanes(rest, nr);
+	for (size_t i = 0; i < nr; i++)
+		msg_out(&rest[i], d[at[i]]);
+}
+
 /*
  * n messages (at most SHA256_XN_MAX), four lanes kept busy: a lane whose message ends takes
  * the next one at once, longest first, so that the lanes end together; only the last few
@@ -319,6 +402,10 @@ static void hw_xn(const void *const p[], const size_t len[], size_t n,
 		for (; j && len[ord[j - 1]] < len[i]; j--)
 			ord[j] = ord[j - 1];
 		ord[j] = i;
+	}
+	if (n >= X16_MIN_LIVE && use_x16()) {
+		hw_x16n(p, len, n, ord, d);
+		return;
 	}
 	struct msg lane[4];
 	size_t idx[4], live = 0, next = 0;
@@ -385,6 +472,13 @@ bool sha256_x2_hw(void)
 		__atomic_store_n(&hw_state, s, __ATOMIC_RELAXED);
 	}
 	return s == 1;
+}
+
+void sha256_x2_allow_x16(bool allow)
+{
+	__atomic_store_n(&x16_state, 2, __ATOMIC_RELAXED);
+	if (allow)
+		__atomic_store_n(&x16_state, 0, __ATOMIC_RELAXED);
 }
 
 void sha256_x2_allow_hw(bool allow)

@@ -5,7 +5,8 @@
  * the 55/56/64-byte padding boundaries, odd tails, one lane running on alone), long ones of
  * several blocks, at unaligned addresses; sha256_x4 with four lanes of lengths that end in
  * every order (four, then three of which two run on, then one); sha256_xn with every count of
- * messages up to SHA256_XN_MAX, of unequal lengths (lanes refilled); once on the SHA extensions
+ * messages up to SHA256_XN_MAX, of unequal lengths (lanes refilled), with and without its
+ * sixteen lanes in AVX-512 registers (where the CPU has them); once on the SHA extensions
  * (when the CPU has them) and once forced onto the backend path, which must give the same
  * digests.
  */
@@ -173,6 +174,9 @@ static void test_hw(void **state)
 	all_lengths();
 	four_lanes();
 	many_lanes();
+	sha256_x2_allow_x16(false); /* sha256_xn on the SHA extensions alone */
+	many_lanes();
+	sha256_x2_allow_x16(true);
 }
 
 static void test_backend_path(void **state)
