@@ -8,6 +8,8 @@
  */
 #include "crc32c.h"
 
+#include "cpu_choice.h"
+
 #include <pthread.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -149,7 +151,7 @@ rounds(uint32_t crc, const uint8_t **pp, size_t *lenp, size_t stride, const uint
  * enters as the first 32 bits of the message XORed with it.
  */
 #define FOLD_MIN 256u
-static int fold_state; /* 0: not asked; 1: fold (crc_fold); 2: do not */
+static int fold_state; /* cpu_choice.h: crc_fold or not */
 static uint64_t fold_2048[2], fold_512[2], fold_384[2], fold_256[2], fold_128[2];
 static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
 
@@ -237,22 +239,19 @@ FOLD_TARGET static uint32_t crc_fold(uint32_t crc, const uint8_t *p, size_t len)
 	return run1(run1(0, last, 16), p, len);
 }
 
+static bool cpu_folds(void)
+{
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
+}
+
 static bool use_fold(void)
 {
-	int s = __atomic_load_n(&fold_state, __ATOMIC_RELAXED);
-	if (!s) {
-		s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq") ? 1 :
-											        2;
-		__atomic_store_n(&fold_state, s, __ATOMIC_RELAXED);
-	}
-	return s == 1;
+	return cpu_choice(&fold_state, cpu_folds);
 }
 
 void crc32c_allow_fold(bool allow)
 {
-	__atomic_store_n(&fold_state, 2, __ATOMIC_RELAXED);
-	if (allow)
-		__atomic_store_n(&fold_state, 0, __ATOMIC_RELAXED);
+	cpu_choice_allow(&fold_state, allow);
 }
 
 bool crc32c_folds(void)

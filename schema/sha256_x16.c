@@ -14,10 +14,8 @@
  */
 #include "sha256_x16.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-
-static const uint32_t k256[64] = {
+/* FIPS 180-4 4.2.2 */
+const uint32_t sha256_round_k[64] __attribute__((aligned(16))) = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
 	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
 	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
@@ -29,6 +27,9 @@ static const uint32_t k256[64] = {
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
 	0xc67178f2,
 };
+
+#if defined(__x86_64__)
+#include <immintrin.h>
 
 #define X16_TARGET __attribute__((target("avx512f,avx512bw")))
 #define XOR3 0x96 /* _mm512_ternarylogic_epi32: a ^ b ^ c */
@@ -109,7 +110,7 @@ X16_TARGET void sha256_x16_blocks(uint32_t s[8][16], const uint8_t *p[16], uint1
 				_mm512_add_epi32(h, sigma(e, 6, 11, 25)),
 				_mm512_add_epi32(_mm512_ternarylogic_epi32(e, f, g, CH),
 						 _mm512_add_epi32(w[t & 15],
-								  _mm512_set1_epi32((int)k256[t]))));
+								  _mm512_set1_epi32((int)sha256_round_k[t]))));
 			__m512i t2 = _mm512_add_epi32(sigma(a, 2, 13, 22),
 						      _mm512_ternarylogic_epi32(a, b, c, MAJ));
 			h = g;

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "cpu_choice.h"
 #include "sha256_x16.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -32,7 +33,7 @@
 
 /* 0: not asked yet; 1: use the extensions; 2: do not (absent, or forbidden). */
 static int hw_state;
-/* 0: not asked; 1: sixteen lanes in AVX-512 registers (sha256_x16.h); 2: not. */
+/* cpu_choice.h: sixteen lanes in AVX-512 registers (sha256_x16.h) or not. */
 static int x16_state;
 
 #ifdef SHA256_X2_HW
@@ -40,19 +41,6 @@ static int x16_state;
 static const uint32_t sha256_init_h[8] = {
 	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
-
-static const uint32_t sha256_k[64] __attribute__((aligned(16))) = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
 };
 
 static bool cpu_has_sha(void)
@@ -104,7 +92,7 @@ HW_TARGET static void lane_store(struct lane s, uint32_t h[8])
  * takes them so, and leaves the new ABEF in abef and the new CDGH (the ABEF between) in cdgh. */
 #define ROUNDS4(s, w, g) \
 	do { \
-		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_k + (g))); \
+		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_round_k + (g))); \
 		s.cdgh = _mm_sha256rnds2_epu32(s.cdgh, s.abef, wk_); \
 		wk_ = _mm_shuffle_epi32(wk_, 0x0E); \
 		s.abef = _mm_sha256rnds2_epu32(s.abef, s.cdgh, wk_); \
@@ -309,12 +297,7 @@ static void hw_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA2
 
 static bool use_x16(void)
 {
-	int s = __atomic_load_n(&x16_state, __ATOMIC_RELAXED);
-	if (!s) {
-		s = sha256_x16_cpu() ? 1 : 2;
-		__atomic_store_n(&x16_state, s, __ATOMIC_RELAXED);
-	}
-	return s == 1;
+	return cpu_choice(&x16_state, sha256_x16_cpu);
 }
 
 /* Fewer lanes with data than this, and the SHA instructions' four lanes go faster than the
@@ -476,9 +459,7 @@ bool sha256_x2_hw(void)
 
 void sha256_x2_allow_x16(bool allow)
 {
-	__atomic_store_n(&x16_state, 2, __ATOMIC_RELAXED);
-	if (allow)
-		__atomic_store_n(&x16_state, 0, __ATOMIC_RELAXED);
+	cpu_choice_allow(&x16_state, allow);
 }
 
 void sha256_x2_allow_hw(bool allow)
