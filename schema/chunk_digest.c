@@ -20,9 +20,10 @@
  *         for each block in order: its u32 size word as stored (4 bytes), then the SHA-256
  *           (32 bytes) of its data_len_i - 4 bytes after the word
  *         the E end bytes.
- *     Every stored byte is hashed once, each block's in a digest of its own, so four blocks
- *     are hashed at once (sha256_xn, sha256_x2.h: up to 64 blocks a call, four lanes kept
- *     busy): the frame's digest costs about half of one stream's time. It is SHA-256 throughout: changing any byte of a block means finding a
+ *     Every stored byte is hashed once, each block's in a digest of its own, so that many
+ *     blocks are hashed at once (sha256_xn, sha256_x2.h: up to 64 blocks a call, four SHA
+ *     lanes or sixteen AVX-512 lanes kept busy): the frame's digest costs about half of one
+ *     stream's time. It is SHA-256 throughout: changing any byte of a block means finding a
  *     second preimage of its digest, or of the digest over them all.
  *
  * One walk for all: the writer (chunk_digest_enc, over the frame in the pieces it is about to

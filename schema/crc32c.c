@@ -3,8 +3,8 @@
  * crc32c.c - CRC-32C (reflected polynomial 0x82F63B78). With SSE4.2 (every x86-64 server of
  * the last decade) the crc32 instruction does 8 bytes a step, on three streams at once for
  * long buffers, and with AVX-512's VPCLMULQDQ buffers of 256 bytes or more are folded 256
- * bytes a step by carry-less multiplication (crc_fold); elsewhere a table does one byte. Every data block the recorder writes and
- * every block an export reads goes through it.
+ * bytes a step by carry-less multiplication (crc_fold); elsewhere a table does one byte.
+ * Every data block the recorder writes and every block an export reads goes through it.
  */
 #include "crc32c.h"
 

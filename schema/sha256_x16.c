@@ -68,17 +68,13 @@ X16_TARGET static void transpose(__m512i r[16])
 	}
 }
 
-X16_TARGET static inline __m512i sigma(__m512i x, int r1, int r2, int r3)
-{
-	return _mm512_ternarylogic_epi32(_mm512_ror_epi32(x, r1), _mm512_ror_epi32(x, r2),
-					 _mm512_ror_epi32(x, r3), XOR3);
-}
-
-X16_TARGET static inline __m512i small_sigma(__m512i x, int r1, int r2, int s)
-{
-	return _mm512_ternarylogic_epi32(_mm512_ror_epi32(x, r1), _mm512_ror_epi32(x, r2),
-					 _mm512_srli_epi32(x, (unsigned)s), XOR3);
-}
+/* The rotations' counts must be constants (clang checks it before inlining): macros. */
+#define SIGMA(x, r1, r2, r3) \
+	_mm512_ternarylogic_epi32(_mm512_ror_epi32(x, r1), _mm512_ror_epi32(x, r2), \
+				  _mm512_ror_epi32(x, r3), XOR3)
+#define SMALL_SIGMA(x, r1, r2, sh) \
+	_mm512_ternarylogic_epi32(_mm512_ror_epi32(x, r1), _mm512_ror_epi32(x, r2), \
+				  _mm512_srli_epi32(x, sh), XOR3)
 
 X16_TARGET void sha256_x16_blocks(uint32_t s[8][16], const uint8_t *p[16], uint16_t advance,
 				  size_t n)
@@ -101,17 +97,18 @@ X16_TARGET void sha256_x16_blocks(uint32_t s[8][16], const uint8_t *p[16], uint1
 		__m512i a = v[0], b = v[1], c = v[2], d = v[3], e = v[4], f = v[5], g = v[6],
 			h = v[7];
 		for (int t = 0; t < 64; t++) {
-			if (t >= 16) /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16] */
-				w[t & 15] = _mm512_add_epi32(
-					_mm512_add_epi32(w[t & 15], small_sigma(w[(t - 15) & 15], 7, 18, 3)),
-					_mm512_add_epi32(w[(t - 7) & 15],
-							 small_sigma(w[(t - 2) & 15], 17, 19, 10)));
+			if (t >= 16) { /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16] */
+				__m512i s0 = SMALL_SIGMA(w[(t - 15) & 15], 7, 18, 3);
+				__m512i s1 = SMALL_SIGMA(w[(t - 2) & 15], 17, 19, 10);
+				w[t & 15] = _mm512_add_epi32(_mm512_add_epi32(w[t & 15], s0),
+							     _mm512_add_epi32(w[(t - 7) & 15], s1));
+			}
+			__m512i wk = _mm512_add_epi32(w[t & 15],
+						      _mm512_set1_epi32((int)sha256_round_k[t]));
 			__m512i t1 = _mm512_add_epi32(
-				_mm512_add_epi32(h, sigma(e, 6, 11, 25)),
-				_mm512_add_epi32(_mm512_ternarylogic_epi32(e, f, g, CH),
-						 _mm512_add_epi32(w[t & 15],
-								  _mm512_set1_epi32((int)sha256_round_k[t]))));
-			__m512i t2 = _mm512_add_epi32(sigma(a, 2, 13, 22),
+				_mm512_add_epi32(h, SIGMA(e, 6, 11, 25)),
+				_mm512_add_epi32(_mm512_ternarylogic_epi32(e, f, g, CH), wk));
+			__m512i t2 = _mm512_add_epi32(SIGMA(a, 2, 13, 22),
 						      _mm512_ternarylogic_epi32(a, b, c, MAJ));
 			h = g;
 			g = f;

@@ -92,7 +92,8 @@ HW_TARGET static void lane_store(struct lane s, uint32_t h[8])
  * takes them so, and leaves the new ABEF in abef and the new CDGH (the ABEF between) in cdgh. */
 #define ROUNDS4(s, w, g) \
 	do { \
-		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_round_k + (g))); \
+		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_round_k + \
+							      (g))); \
 		s.cdgh = _mm_sha256rnds2_epu32(s.cdgh, s.abef, wk_); \
 		wk_ = _mm_shuffle_epi32(wk_, 0x0E); \
 		s.abef = _mm_sha256rnds2_epu32(s.abef, s.cdgh, wk_); \

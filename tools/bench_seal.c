@@ -78,7 +78,8 @@ static int read_segment(const char *path, struct chunks *all)
 			return -1;
 		memset(c, 0, sizeof(*c));
 		if (len == 0)
-			len = segment_read_chunk(fd, off, (uint64_t)st.st_size, &c->m, &frames, &why);
+			len = segment_read_chunk(fd, off, (uint64_t)st.st_size, &c->m, &frames,
+						 &why);
 		struct buf raw = { 0 };
 		int err = len < 0 ? (int)len : segment_decompress(&c->m, &frames, &raw, &why);
 		if (err) {
