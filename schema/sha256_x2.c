@@ -304,7 +304,8 @@ static bool use_x16(void)
 /* Fewer lanes with data than this, and the SHA instructions' four lanes go faster than the
  * sixteen in AVX-512 registers (BENCHMARKS section 11, i26seal). */
 #define X16_MIN_LIVE 12
-_Static_assert(X16_MIN_LIVE >= 1 && X16_MIN_LIVE <= 16, "hw_x16n stops only once no message waits");
+_Static_assert(X16_MIN_LIVE >= 1 && X16_MIN_LIVE <= 16,
+	       "hw_x16n must stop only once no message waits");
 
 /*
  * The n messages in the order ord on sixteen lanes of AVX-512 registers, a lane refilled as
@@ -376,6 +377,7 @@ static void hw_x16n(const void *const p[], const size_t len[], size_t n, const s
  * messages' ends run on fewer lanes (run_lanes). Grouped by four and each group run to its
  * longest, the lanes of messages of unequal lengths (compressed blocks, a chunk's short last
  * block) ran on in two lanes or one, at about half the rate (BENCHMARKS section 11, i26seal).
+ * Where the CPU has AVX-512, X16_MIN_LIVE messages or more go to hw_x16n instead.
  */
 static void hw_xn(const void *const p[], const size_t len[], size_t n,
 		  uint8_t (*d)[SHA256_LEN])
