@@ -20,8 +20,9 @@
  *         for each block in order: its u32 size word as stored (4 bytes), then the SHA-256
  *           (32 bytes) of its data_len_i - 4 bytes after the word
  *         the E end bytes.
- *     Every stored byte is hashed once, each block's in a digest of its own, so four blocks
- *     (or two) are hashed at once (sha256_x2.h): the frame's digest costs about half of one
+ *     Every stored byte is hashed once, each block's in a digest of its own, so that many
+ *     blocks are hashed at once (sha256_xn, sha256_x2.h: up to 64 blocks a call, four SHA
+ *     lanes or sixteen AVX-512 lanes kept busy): the frame's digest costs about half of one
  *     stream's time. It is SHA-256 throughout: changing any byte of a block means finding a
  *     second preimage of its digest, or of the digest over them all.
  *
@@ -55,12 +56,17 @@
 /* Frame bytes [off, off + len) in one piece, or NULL; off never decreases between calls. */
 typedef const uint8_t *(*frame_span_fn)(void *ctx, size_t off, size_t len);
 
-/* The stored size words and digests of blocks [i, i + k) (k 1 to 4) into elem. */
+/* Blocks hashed in one call of sha256_xn: a chunk of a second's (curl loops: 5-60 blocks) in
+ * one; its four lanes stay busy over the whole batch. */
+#define BATCH SHA256_XN_MAX
+
+/* The stored size words and digests of blocks [i, i + k) (k 1 to BATCH) into elem. */
 static int hash_blocks(const struct chunk_meta *m, size_t i, size_t k, frame_span_fn span,
 		       void *ctx, uint8_t *elem, const char **why)
 {
-	const void *p[4];
-	size_t n[4];
+	const void *p[BATCH];
+	size_t n[BATCH];
+	uint8_t d[BATCH][SHA256_LEN];
 	for (size_t j = 0; j < k; j++) {
 		const struct chunkmeta_block *b = &m->blocks[i + j];
 		const uint8_t *word = span(ctx, b->data_off, 4);
@@ -70,19 +76,9 @@ static int hash_blocks(const struct chunk_meta *m, size_t i, size_t k, frame_spa
 			BAD("a data block lies outside the data frame");
 		memcpy(elem + j * BLOCK_ELEM, word, 4);
 	}
-	if (k == 4) {
-		uint8_t d[4][SHA256_LEN];
-		int err = sha256_x4(p, n, d);
-		for (size_t j = 0; !err && j < 4; j++)
-			memcpy(elem + j * BLOCK_ELEM + 4, d[j], SHA256_LEN);
-		return err;
-	}
-	int err = 0;
-	for (size_t j = 0; !err && j < k; j += 2) {
-		uint8_t *d0 = elem + j * BLOCK_ELEM + 4, *d1 = elem + (j + 1) * BLOCK_ELEM + 4;
-		err = j + 1 < k ? sha256_x2(p[j], n[j], d0, p[j + 1], n[j + 1], d1) :
-				  sha256_x1(p[j], n[j], d0);
-	}
+	int err = sha256_xn(p, n, k, d);
+	for (size_t j = 0; !err && j < k; j++)
+		memcpy(elem + j * BLOCK_ELEM + 4, d[j], SHA256_LEN);
 	return err;
 }
 
@@ -99,8 +95,8 @@ static int one_shot(const struct chunk_meta *m, const uint8_t hdr[BLOCKS_TAG_LEN
 	memcpy(msg, hdr, at);
 	memcpy(msg + at, hp, head);
 	at += head;
-	for (size_t i = 0; i < n; i += 4) {
-		size_t k = n - i < 4 ? n - i : 4;
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t k = n - i < BATCH ? n - i : BATCH;
 		int err = hash_blocks(m, i, k, span, ctx, msg + at, why);
 		if (err)
 			return err;
@@ -132,7 +128,7 @@ static int blocks_digest(const struct chunk_meta *m, size_t len, frame_span_fn s
 	if (!hp)
 		BAD("the data frame's header lies outside it");
 
-	uint8_t hdr[BLOCKS_TAG_LEN + 16], elem[4 * BLOCK_ELEM];
+	uint8_t hdr[BLOCKS_TAG_LEN + 16], elem[BATCH * BLOCK_ELEM];
 	memcpy(hdr, BLOCKS_TAG, BLOCKS_TAG_LEN);
 	le32_store(hdr + BLOCKS_TAG_LEN, (uint32_t)n);
 	le32_store(hdr + BLOCKS_TAG_LEN + 4, (uint32_t)len);
@@ -147,8 +143,8 @@ static int blocks_digest(const struct chunk_meta *m, size_t len, frame_span_fn s
 		goto out;
 	sha256_update(&r, hdr, sizeof(hdr));
 	sha256_update(&r, hp, head);
-	for (size_t i = 0; i < n; i += 4) {
-		size_t k = n - i < 4 ? n - i : 4;
+	for (size_t i = 0; i < n; i += BATCH) {
+		size_t k = n - i < BATCH ? n - i : BATCH;
 		if ((err = hash_blocks(m, i, k, span, ctx, elem, why)))
 			goto out;
 		sha256_update(&r, elem, k * BLOCK_ELEM);

@@ -19,7 +19,11 @@
  */
 #include "sha256_x2.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "cpu_choice.h"
+#include "sha256_x16.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #define SHA256_X2_HW 1
@@ -29,25 +33,14 @@
 
 /* 0: not asked yet; 1: use the extensions; 2: do not (absent, or forbidden). */
 static int hw_state;
+/* cpu_choice.h: sixteen lanes in AVX-512 registers (sha256_x16.h) or not. */
+static int x16_state;
 
 #ifdef SHA256_X2_HW
 
 static const uint32_t sha256_init_h[8] = {
 	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
 	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-};
-
-static const uint32_t sha256_k[64] __attribute__((aligned(16))) = {
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
-	0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
-	0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
-	0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
-	0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
-	0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
-	0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
-	0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
-	0xc67178f2,
 };
 
 static bool cpu_has_sha(void)
@@ -99,7 +92,8 @@ HW_TARGET static void lane_store(struct lane s, uint32_t h[8])
  * takes them so, and leaves the new ABEF in abef and the new CDGH (the ABEF between) in cdgh. */
 #define ROUNDS4(s, w, g) \
 	do { \
-		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_k + (g))); \
+		__m128i wk_ = _mm_add_epi32(w, _mm_load_si128((const __m128i *)sha256_round_k + \
+							      (g))); \
 		s.cdgh = _mm_sha256rnds2_epu32(s.cdgh, s.abef, wk_); \
 		wk_ = _mm_shuffle_epi32(wk_, 0x0E); \
 		s.abef = _mm_sha256rnds2_epu32(s.abef, s.cdgh, wk_); \
@@ -302,6 +296,140 @@ static void hw_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA2
 		msg_out(&m[i], d[i]);
 }
 
+static bool use_x16(void)
+{
+	return cpu_choice(&x16_state, sha256_x16_cpu);
+}
+
+/* Fewer lanes with data than this, and the SHA instructions' four lanes go faster than the
+ * sixteen in AVX-512 registers (BENCHMARKS section 11, i26seal). */
+#define X16_MIN_LIVE 12
+_Static_assert(X16_MIN_LIVE >= 1 && X16_MIN_LIVE <= 16,
+	       "hw_x16n must stop only once no message waits");
+
+/*
+ * The n messages in the order ord on sixteen lanes of AVX-512 registers, a lane refilled as
+ * its message ends, while at least X16_MIN_LIVE lanes have data; the last few messages' rest
+ * on the SHA instructions (run_lanes). Lanes without data read a block of zeros and their
+ * state is thrown away.
+ */
+static void hw_x16n(const void *const p[], const size_t len[], size_t n, const size_t *ord,
+		    uint8_t (*d)[SHA256_LEN])
+{
+	static const uint8_t idle[64];
+	struct msg lane[16];
+	uint32_t st[8][16];
+	size_t idx[16], next = 0;
+	uint16_t busy = 0;
+	for (;;) {
+		for (unsigned l = 0; l < 16 && next < n; l++) {
+			if (busy >> l & 1)
+				continue;
+			idx[l] = ord[next];
+			msg_begin(&lane[l], p[ord[next]], len[ord[next]]);
+			next++;
+			for (int j = 0; j < 8; j++)
+				st[j][l] = sha256_init_h[j];
+			busy |= (uint16_t)(1u << l);
+		}
+		if (__builtin_popcount(busy) < X16_MIN_LIVE)
+			break;
+		const uint8_t *q[16];
+		size_t k = SIZE_MAX;
+		for (unsigned l = 0; l < 16; l++) {
+			size_t r;
+			q[l] = busy >> l & 1 ? msg_run(&lane[l], &r) : idle;
+			if (busy >> l & 1 && r < k)
+				k = r;
+		}
+		sha256_x16_blocks(st, q, busy, k);
+		for (unsigned l = 0; l < 16; l++) {
+			if (!(busy >> l & 1))
+				continue;
+			msg_done(&lane[l], k);
+			if (msg_left(&lane[l]))
+				continue;
+			for (int j = 0; j < 8; j++)
+				lane[l].h[j] = st[j][l];
+			msg_out(&lane[l], d[idx[l]]);
+			busy &= (uint16_t)~(1u << l);
+		}
+	}
+	/* fewer than X16_MIN_LIVE left, and no message waits: their rest on the SHA instructions */
+	struct msg rest[X16_MIN_LIVE];
+	size_t at[X16_MIN_LIVE], nr = 0;
+	for (unsigned l = 0; l < 16; l++) {
+		if (!(busy >> l & 1))
+			continue;
+		for (int j = 0; j < 8; j++)
+			lane[l].h[j] = st[j][l];
+		rest[nr] = lane[l];
+		at[nr++] = idx[l];
+	}
+	run_lanes(rest, nr);
+	for (size_t i = 0; i < nr; i++)
+		msg_out(&rest[i], d[at[i]]);
+}
+
+/*
+ * n messages (at most SHA256_XN_MAX), four lanes kept busy: a lane whose message ends takes
+ * the next one at once, longest first, so that the lanes end together; only the last few
+ * messages' ends run on fewer lanes (run_lanes). Grouped by four and each group run to its
+ * longest, the lanes of messages of unequal lengths (compressed blocks, a chunk's short last
+ * block) ran on in two lanes or one, at about half the rate (BENCHMARKS section 11, i26seal).
+ * Where the CPU has AVX-512, X16_MIN_LIVE messages or more go to hw_x16n instead.
+ */
+static void hw_xn(const void *const p[], const size_t len[], size_t n,
+		  uint8_t (*d)[SHA256_LEN])
+{
+	size_t ord[SHA256_XN_MAX];
+	for (size_t i = 0; i < n; i++) { /* longest first, in order among equals */
+		size_t j = i;
+		for (; j && len[ord[j - 1]] < len[i]; j--)
+			ord[j] = ord[j - 1];
+		ord[j] = i;
+	}
+	if (n >= X16_MIN_LIVE && use_x16()) {
+		hw_x16n(p, len, n, ord, d);
+		return;
+	}
+	struct msg lane[4];
+	size_t idx[4], live = 0, next = 0;
+	for (;;) {
+		for (; live < 4 && next < n; live++, next++) {
+			idx[live] = ord[next];
+			msg_begin(&lane[live], p[ord[next]], len[ord[next]]);
+		}
+		if (live < 4)
+			break;
+		const uint8_t *q[4];
+		size_t k = SIZE_MAX;
+		for (size_t i = 0; i < 4; i++) {
+			size_t r;
+			q[i] = msg_run(&lane[i], &r);
+			k = r < k ? r : k;
+		}
+		uint32_t *h[4] = { lane[0].h, lane[1].h, lane[2].h, lane[3].h };
+		compress4(h, q, k);
+		for (size_t i = 0; i < live;) {
+			msg_done(&lane[i], k);
+			if (msg_left(&lane[i])) {
+				i++;
+				continue;
+			}
+			msg_out(&lane[i], d[idx[i]]);
+			live--;
+			if (i < live) { /* the last lane's message moves here (its tail with it) */
+				lane[i] = lane[live];
+				idx[i] = idx[live];
+			}
+		}
+	}
+	run_lanes(lane, live);
+	for (size_t i = 0; i < live; i++)
+		msg_out(&lane[i], d[idx[i]]);
+}
+
 static void hw_x1(const uint8_t *p, size_t len, uint8_t d[SHA256_LEN])
 {
 	struct msg m;
@@ -332,6 +460,11 @@ bool sha256_x2_hw(void)
 	return s == 1;
 }
 
+void sha256_x2_allow_x16(bool allow)
+{
+	cpu_choice_allow(&x16_state, allow);
+}
+
 void sha256_x2_allow_hw(bool allow)
 {
 	__atomic_store_n(&hw_state, allow && cpu_has_sha() ? 1 : 2, __ATOMIC_RELAXED);
@@ -359,6 +492,24 @@ int sha256_x4(const void *const p[4], const size_t len[4], uint8_t d[4][SHA256_L
 	}
 #endif
 	for (int i = 0; i < 4; i++) {
+		int err = sha256_once(p[i], len[i], d[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int sha256_xn(const void *const p[], const size_t len[], size_t n, uint8_t (*d)[SHA256_LEN])
+{
+	if (n > SHA256_XN_MAX)
+		return -EINVAL;
+#ifdef SHA256_X2_HW
+	if (sha256_x2_hw()) {
+		hw_xn(p, len, n, d);
+		return 0;
+	}
+#endif
+	for (size_t i = 0; i < n; i++) {
 		int err = sha256_once(p[i], len[i], d[i]);
 		if (err)
 			return err;

@@ -4,7 +4,9 @@
  * standard, every length up to a few strides of the three-stream path at odd alignments,
  * the lengths on either side of each round of the long (3 x 2048) and short (3 x 256)
  * strides and those of data blocks (16-17 KiB), and a CRC continued over pieces equal to the
- * CRC of the whole.
+ * CRC of the whole; each on both paths of long buffers where the CPU has both (folding by
+ * carry-less multiplication, and the crc32 instruction's three streams), and every length of
+ * the folding path's first steps.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -98,13 +100,58 @@ static void test_block_lengths(void **state)
 	free(buf);
 }
 
+/* The folding path (crc32c.c) from its first length on: every length of one to eight of its
+ * 256-byte steps and the tail after them, at odd addresses, with CRCs carried in. */
+static void test_fold_lengths(void **state)
+{
+	(void)state;
+	enum { MAX = 8 * 256 + 300 };
+	uint8_t *buf = random_bytes(MAX + 8);
+	uint32_t carry = 0x9e3779b9u;
+	for (size_t len = 256; len <= MAX; len++)
+		for (size_t align = 1; align < 8; align += 5) {
+			carry = carry * 2654435761u + (uint32_t)len;
+			assert_int_equal(crc32c(carry, buf + align, len),
+					 reference(carry, buf + align, len));
+		}
+	free(buf);
+}
+
+static int fold_on(void **state)
+{
+	(void)state;
+	crc32c_allow_fold(true);
+	if (!crc32c_folds())
+		print_message("no AVX-512 VPCLMULQDQ here: the crc32 instruction's path twice\n");
+	return 0;
+}
+
+static int fold_off(void **state)
+{
+	(void)state;
+	crc32c_allow_fold(false);
+	assert_false(crc32c_folds());
+	return 0;
+}
+
+static int fold_back(void **state)
+{
+	(void)state;
+	crc32c_allow_fold(true);
+	return 0;
+}
+
+#define BOTH(t) cmocka_unit_test_setup_teardown(t, fold_on, fold_back), \
+		cmocka_unit_test_setup_teardown(t, fold_off, fold_back)
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_check_value),
-		cmocka_unit_test(test_against_reference),
-		cmocka_unit_test(test_stride_boundaries),
-		cmocka_unit_test(test_block_lengths),
+		BOTH(test_against_reference),
+		BOTH(test_stride_boundaries),
+		BOTH(test_block_lengths),
+		BOTH(test_fold_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

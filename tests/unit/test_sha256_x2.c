@@ -4,7 +4,9 @@
  * every length from 0 to 300 bytes paired with each other (both lanes of different lengths:
  * the 55/56/64-byte padding boundaries, odd tails, one lane running on alone), long ones of
  * several blocks, at unaligned addresses; sha256_x4 with four lanes of lengths that end in
- * every order (four, then three of which two run on, then one); once on the SHA extensions
+ * every order (four, then three of which two run on, then one); sha256_xn with every count of
+ * messages up to SHA256_XN_MAX, of unequal lengths (lanes refilled), with and without its
+ * sixteen lanes in AVX-512 registers (where the CPU has them); once on the SHA extensions
  * (when the CPU has them) and once forced onto the backend path, which must give the same
  * digests.
  */
@@ -13,6 +15,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -109,6 +112,45 @@ static void all_lengths(void)
 			check_pair(i & 7, big[i], 3 + (j & 31), big[j]);
 }
 
+/* n messages through sha256_xn, of lengths made from seed (some equal, some empty, some of a
+ * padding boundary, most of several blocks), each against the reference. */
+static void check_many(size_t n, uint64_t seed)
+{
+	static const size_t edge[] = { 0, 1, 55, 56, 63, 64, 119, 120, 16384, 16389 };
+	const void *p[SHA256_XN_MAX] = { 0 };
+	size_t len[SHA256_XN_MAX] = { 0 }, off[SHA256_XN_MAX];
+	uint8_t d[SHA256_XN_MAX][SHA256_LEN], want[SHA256_LEN];
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		size_t r = (size_t)(seed >> 33);
+		len[i] = r % 4 == 0 ? edge[r / 4 % 10] : r % 4 == 1 && i ? len[i - 1] : r % 17000;
+		off[i] = (r >> 7) % (BUF_LEN - len[i]);
+		p[i] = buf + off[i];
+	}
+	memset(d, 0xAA, sizeof(d));
+	assert_int_equal(sha256_xn(p, len, n, d), 0);
+	for (size_t i = 0; i < n; i++) {
+		reference(buf + off[i], len[i], want);
+		if (memcmp(d[i], want, SHA256_LEN))
+			fail_msg("sha256_xn (%s) of %zu messages: message %zu (%zu bytes at +%zu) "
+				 "differs", sha256_x2_hw() ? "SHA extensions" : "backend", n, i,
+				 len[i], off[i]);
+	}
+}
+
+/* sha256_xn: every count of messages from none to the most, lanes refilled in every order. */
+static void many_lanes(void)
+{
+	for (size_t n = 0; n <= SHA256_XN_MAX; n++)
+		check_many(n, 0x5851f42d4c957f2dull ^ n);
+	for (uint64_t seed = 1; seed <= 40; seed++)
+		check_many(SHA256_XN_MAX - seed % 9, seed);
+	const void *p[1] = { buf };
+	size_t len[1] = { 1 };
+	uint8_t d[1][SHA256_LEN];
+	assert_int_equal(sha256_xn(p, len, SHA256_XN_MAX + 1, d), -EINVAL);
+}
+
 /* FIPS 180-2's examples in both lanes. */
 static void known_answers(void)
 {
@@ -131,6 +173,10 @@ static void test_hw(void **state)
 	known_answers();
 	all_lengths();
 	four_lanes();
+	many_lanes();
+	sha256_x2_allow_x16(false); /* sha256_xn on the SHA extensions alone */
+	many_lanes();
+	sha256_x2_allow_x16(true);
 }
 
 static void test_backend_path(void **state)
@@ -141,6 +187,7 @@ static void test_backend_path(void **state)
 	known_answers();
 	all_lengths();
 	four_lanes();
+	many_lanes();
 	sha256_x2_allow_hw(true);
 }
 
