@@ -2,8 +2,8 @@
 /*
  * index_rows.c - the virtual tables through which index_add_chunk() writes a chunk's rows of
  * flows (with their owners and first TLS session), owner_flows and processes with one
- * statement per table, and the owners of flows the index holds with one per side
- * (index_rows.h): their columns and statements.
+ * statement per table (and processes held already with a second), and the owners of flows
+ * the index holds with one per side (index_rows.h): their columns and statements.
  */
 #include "index_rows.h"
 
