@@ -276,19 +276,28 @@ static void note_rows_hi(int64_t *hi, uint64_t id)
 		*hi = (int64_t)id;
 }
 
+/* id into *hi when above it; an id a writer cannot have given (above INT64_MAX - 1: ids are
+ * SQLite's signed integers, and the next id must be one too), as a damaged chunk found at
+ * recovery may name, is left out. */
+static void note_named(uint64_t *hi, uint64_t id)
+{
+	if (id > *hi && id < (uint64_t)INT64_MAX)
+		*hi = id;
+}
+
 /* The flow ids chunk m names, into ix->flow_ids_named. */
 static void note_flow_ids_named(struct index *ix, const struct chunk_meta *m)
 {
 	uint64_t hi = ix->flow_ids_named;
 	for (size_t i = 0; i < m->n_flows; i++)
-		hi = m->flows[i].id > hi ? m->flows[i].id : hi;
+		note_named(&hi, m->flows[i].id);
 	for (size_t i = 0; i < m->n_flowstats; i++)
-		hi = m->flowstats[i].flow_id > hi ? m->flowstats[i].flow_id : hi;
+		note_named(&hi, m->flowstats[i].flow_id);
 	for (size_t i = 0; i < m->n_sessions; i++)
-		hi = m->sessions[i].flow_id > hi ? m->sessions[i].flow_id : hi;
+		note_named(&hi, m->sessions[i].flow_id);
 	for (size_t i = 0; i < m->n_links; i++) {
-		hi = m->links[i].pre_id > hi ? m->links[i].pre_id : hi;
-		hi = m->links[i].post_id > hi ? m->links[i].post_id : hi;
+		note_named(&hi, m->links[i].pre_id);
+		note_named(&hi, m->links[i].post_id);
 	}
 	ix->flow_ids_named = hi;
 }
