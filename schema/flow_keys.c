@@ -77,8 +77,13 @@ int flow_keys_bind(struct flow_keys *k, sqlite3_stmt *st, uint64_t chunk_id)
 	int err = 0;
 	if (!k->n_flows)
 		return 0;
-	/* by id, each once (a flow's record repeated in a chunk has the same key) */
-	qsort(k->flows, k->n_flows, sizeof(*k->flows), cmp_flow);
+	/* by id, each once (a flow's record repeated in a chunk has the same key); the writer
+	 * adds them in id order (index.c add_flows), so most often there is nothing to sort */
+	bool sorted = true;
+	for (size_t i = 1; i < k->n_flows && sorted; i++)
+		sorted = k->flows[i - 1].id <= k->flows[i].id;
+	if (!sorted)
+		qsort(k->flows, k->n_flows, sizeof(*k->flows), cmp_flow);
 	for (size_t i = 0; i < k->n_flows; i++)
 		if (!n || k->flows[n - 1].id != k->flows[i].id)
 			k->flows[n++] = k->flows[i];

@@ -189,7 +189,15 @@ struct pending_run {
 };
 
 /* The chunk's rows written with one statement per table (index_rows.h). */
-enum { ROWS_FLOW, ROWS_OWNER_A, ROWS_OWNER_B, ROWS_OWNER, ROWS_PROCINFO, ROWS_COUNT };
+enum {
+	ROWS_FLOW,
+	ROWS_OWNER_A,
+	ROWS_OWNER_B,
+	ROWS_OWNER,
+	ROWS_PROCINFO,
+	ROWS_PROCINFO_AGAIN,
+	ROWS_COUNT
+};
 
 static const struct index_rows_def *const rows_defs[ROWS_COUNT] = {
 	[ROWS_FLOW] = &index_flow_rows,
@@ -197,6 +205,7 @@ static const struct index_rows_def *const rows_defs[ROWS_COUNT] = {
 	[ROWS_OWNER_B] = &index_owner_b_rows,
 	[ROWS_OWNER] = &index_owner_rows,
 	[ROWS_PROCINFO] = &index_procinfo_rows,
+	[ROWS_PROCINFO_AGAIN] = &index_procinfo_again_rows,
 };
 
 struct index {
@@ -240,11 +249,57 @@ struct index {
 	uint32_t *iface_new;
 	size_t n_iface_new, cap_iface_new;
 	uint64_t totals_now_chunks;     /* chunks whose totals had no slots (totals_now) */
+	/* The largest flow id a chunk indexed through this handle names (its flow records,
+	 * packets' flows, sessions, links; 0: none), for index_flow_ids_named. And what the rows
+	 * of this transaction and the ones committed before it hold at least (the largest flow
+	 * and chunk ids written or read: 0, nothing known), so that index_note_next_ids needs no
+	 * query at a commit whose ids the rows give; a rollback forgets them (its rows are
+	 * gone), retention may leave them above the rows (it writes the ids as settings before
+	 * any row goes: index_drop_chunks). */
+	uint64_t flow_ids_named;
+	int64_t rows_flow_hi, rows_chunk_hi;
 };
 
 uint64_t index_totals_now_chunks(const struct index *ix)
 {
 	return ix->totals_now_chunks;
+}
+
+uint64_t index_flow_ids_named(const struct index *ix)
+{
+	return ix->flow_ids_named;
+}
+
+static void note_rows_hi(int64_t *hi, uint64_t id)
+{
+	if (id <= INT64_MAX && (int64_t)id > *hi)
+		*hi = (int64_t)id;
+}
+
+/* id into *hi when above it; an id a writer cannot have given (above INT64_MAX - 1: ids are
+ * SQLite's signed integers, and the next id must be one too), as a damaged chunk found at
+ * recovery may name, is left out. */
+static void note_named(uint64_t *hi, uint64_t id)
+{
+	if (id > *hi && id < (uint64_t)INT64_MAX)
+		*hi = id;
+}
+
+/* The flow ids chunk m names, into ix->flow_ids_named. */
+static void note_flow_ids_named(struct index *ix, const struct chunk_meta *m)
+{
+	uint64_t hi = ix->flow_ids_named;
+	for (size_t i = 0; i < m->n_flows; i++)
+		note_named(&hi, m->flows[i].id);
+	for (size_t i = 0; i < m->n_flowstats; i++)
+		note_named(&hi, m->flowstats[i].flow_id);
+	for (size_t i = 0; i < m->n_sessions; i++)
+		note_named(&hi, m->sessions[i].flow_id);
+	for (size_t i = 0; i < m->n_links; i++) {
+		note_named(&hi, m->links[i].pre_id);
+		note_named(&hi, m->links[i].post_id);
+	}
+	ix->flow_ids_named = hi;
 }
 
 sqlite3 *index_db(struct index *ix)
@@ -1089,6 +1144,7 @@ int index_commit(struct index *ix)
 
 int index_rollback(struct index *ix)
 {
+	ix->rows_flow_hi = ix->rows_chunk_hi = 0;
 	agg_clear(ix);
 	ix->runs_n = 1;
 	ix->n_iface_new = 0;
@@ -1352,7 +1408,9 @@ static int add_owner_ranges(struct index *ix)
 	return err;
 }
 
-/* The chunk's processes rows, all with one statement (index_rows.h). */
+/* The chunk's processes rows, all with one statement (index_rows.h); when fewer went in than
+ * the chunk has records (a process the index holds, a record twice), a second moves the
+ * last_chunk of those held on. */
 static int add_procinfo(struct index *ix, const struct chunk_meta *m)
 {
 	sqlite3_stmt *st;
@@ -1361,6 +1419,11 @@ static int add_procinfo(struct index *ix, const struct chunk_meta *m)
 	if (m->n_procs && !(err = rows_stmt(ix, ROWS_PROCINFO, m->procs, m->n_procs, &st))) {
 		sqlite3_bind_int64(st, 1, (int64_t)m->id);
 		err = rows_step(ix, ROWS_PROCINFO, &changes);
+	}
+	if (!err && m->n_procs && changes < (int64_t)m->n_procs &&
+	    !(err = rows_stmt(ix, ROWS_PROCINFO_AGAIN, m->procs, m->n_procs, &st))) {
+		sqlite3_bind_int64(st, 1, (int64_t)m->id);
+		err = rows_step(ix, ROWS_PROCINFO_AGAIN, &changes);
 	}
 	return err;
 }
@@ -1551,6 +1614,8 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 			   sizeof(*ix->owner_rows[1]))) ||
 	    (err = query_max(ix, ST_FLOW_MAX, 0, &max_id)))
 		return err;
+	if (max_id > ix->rows_flow_hi)
+		ix->rows_flow_hi = max_id;
 	buf_reset(&ix->runs_blob);
 	for (size_t i = 0; i < m->n_flows; i++) {
 		const struct flow_record *f = ix->flow_order[i];
@@ -1601,6 +1666,7 @@ static int add_flows(struct index *ix, const struct chunk_meta *m)
 			return err;
 		if (changes != (int64_t)n_new)
 			return -EBADMSG; /* a flow above the largest id was there: damaged */
+		note_rows_hi(&ix->rows_flow_hi, ix->flow_rows[n_new - 1].f->id);
 		for (size_t i = 0; i < n_new && !err; i++)
 			err = flow_written(ix, ix->flow_rows[i].f, agg_find(ix, ix->flow_rows[i].f->id));
 		/* the sessions in the rows: readers look for their secrets near this chunk */
@@ -1931,6 +1997,7 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 	sqlite3_stmt *st;
 	int err = 0;
 
+	note_flow_ids_named(ix, m);
 	for (size_t i = 0; i < m->n_ifaces && !err; i++)
 		err = add_iface(ix, &m->ifaces[i]);
 	/* no memory for the slots: the totals written at once, after the rows (totals_now) */
@@ -1989,7 +2056,8 @@ int index_add_chunk(struct index *ix, const struct chunk_meta *m, const struct t
 		sqlite3_bind_int64(st, 9, m->nonflow_packets);
 		sqlite3_bind_blob(st, 10, ix->blob.data, (int)ix->blob.len, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 11, (int64_t)ix->near_secrets);
-		err = step(ix, ST_CHUNK);
+		if (!(err = step(ix, ST_CHUNK)))
+			note_rows_hi(&ix->rows_chunk_hi, m->id);
 	}
 	if (!err)
 		err = stmt(ix, ST_FLOW_KEYS, &st);
@@ -2199,6 +2267,11 @@ int index_note_next_ids(struct index *ix, uint64_t next_flow_id, uint64_t next_c
 {
 	int64_t max_flow, max_chunk;
 	sqlite3_stmt *st;
+	/* the rows known to be there give both: no query (the writer's every commit under a
+	 * steady load) */
+	if (next_flow_id <= (uint64_t)ix->rows_flow_hi + 1 &&
+	    next_chunk_id <= (uint64_t)ix->rows_chunk_hi + 1)
+		return 0;
 	int err = query_max(ix, ST_FLOW_MAX, 0, &max_flow);
 	if (!err)
 		err = query_max(ix, ST_CHUNK_MAX, 0, &max_chunk);

@@ -79,6 +79,10 @@ int index_set_setting(struct index *ix, const char *key, int64_t value);
  * the writer's open takes the larger of the two. The rows' ids are kept as settings when
  * rows go (index_drop_chunks), so that no id is given out twice. */
 int index_note_next_ids(struct index *ix, uint64_t next_flow_id, uint64_t next_chunk_id);
+/* The largest flow id that a chunk indexed through ix names (0: none): a writer's flow ids
+ * that may be on disk, which no next writer may give again (those given out for the open
+ * chunk are lost with it if the writer stops before writing it). */
+uint64_t index_flow_ids_named(const struct index *ix);
 /* SELECT of one integer (e.g. "SELECT max(id) FROM flows"); NULL gives dflt. */
 int index_scalar(struct index *ix, const char *sql, int64_t dflt, int64_t *out);
 /* 1 when a secret (label, client_random) is indexed, 0 when not, <0 error. */

@@ -2,8 +2,8 @@
 /*
  * index_rows.c - the virtual tables through which index_add_chunk() writes a chunk's rows of
  * flows (with their owners and first TLS session), owner_flows and processes with one
- * statement per table, and the owners of flows the index holds with one per side
- * (index_rows.h): their columns and statements.
+ * statement per table (and processes held already with a second), and the owners of flows
+ * the index holds with one per side (index_rows.h): their columns and statements.
  */
 #include "index_rows.h"
 
@@ -308,19 +308,35 @@ static void procinfo_column(sqlite3_context *ctx, const void *row, int col)
 	}
 }
 
-/* What a new process was, once per (pid, start): a record that comes again (in a later
- * segment, or twice in one chunk) only moves last_chunk on; the rows are read in the chunk's
- * order, so the first record of a process in a chunk is the one kept, as when each went in
- * with a statement of its own. ?1: the chunk's id. */
+/* What a new process was, once per (pid, start): the rows are read in the chunk's order, so
+ * the first record of a process in a chunk is the one kept, as when each went in with a
+ * statement of its own. A record that comes again (in a later segment, twice in one chunk, a
+ * chunk indexed again at recovery) is left out here and only moves last_chunk on
+ * (index_procinfo_again_rows), which the writer runs when fewer rows than records went in:
+ * IGNORE rather than an upsert, so that SQLite keeps no statement journal of the pages it
+ * changes (BENCHMARKS.md, i26idx: 470 instructions a new process). Every column has a value
+ * (procinfo_column), so no row meets a NOT NULL constraint. ?1: the chunk's id. */
 const struct index_rows_def index_procinfo_rows = {
 	.name = "ecap_procinfo_rows",
 	.declare = "CREATE TABLE x(pid, start, start_wall, ppid, parent_comm, nspid, exe, args, "
 		   "cgroup, container_id, runtime, pod_uid)",
-	.insert = "INSERT INTO processes(pid, start, start_wall, ppid, parent_comm, nspid, exe, "
-		  "args, cgroup, container_id, runtime, pod_uid, last_chunk) SELECT pid, start, "
-		  "start_wall, ppid, parent_comm, nspid, exe, args, cgroup, container_id, runtime, "
-		  "pod_uid, ?1 FROM ecap_procinfo_rows WHERE true ON CONFLICT(pid, start) "
-		  "DO UPDATE SET last_chunk = max(last_chunk, excluded.last_chunk)",
+	.insert = "INSERT OR IGNORE INTO processes(pid, start, start_wall, ppid, parent_comm, "
+		  "nspid, exe, args, cgroup, container_id, runtime, pod_uid, last_chunk) SELECT "
+		  "pid, start, start_wall, ppid, parent_comm, nspid, exe, args, cgroup, "
+		  "container_id, runtime, pod_uid, ?1 FROM ecap_procinfo_rows",
+	.column = procinfo_column,
+	.size = sizeof(struct ecap_proc_info),
+};
+
+/* The records of a chunk again (the same rows as index_procinfo_rows: their pid and start),
+ * for the processes the index held already: last_chunk moves on to the chunk (?1), never
+ * back. */
+const struct index_rows_def index_procinfo_again_rows = {
+	.name = "ecap_procinfo_again_rows",
+	.declare = "CREATE TABLE x(pid, start)",
+	.insert = "UPDATE processes SET last_chunk = ?1 FROM ecap_procinfo_again_rows AS r WHERE "
+		  "processes.pid = r.pid AND processes.start = r.start AND "
+		  "processes.last_chunk < ?1",
 	.column = procinfo_column,
 	.size = sizeof(struct ecap_proc_info),
 };

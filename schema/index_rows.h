@@ -78,5 +78,8 @@ extern const struct index_rows_def index_owner_rows;
 /* processes: struct ecap_proc_info (records.h) as it is; the statement's ?1 is the chunk's
  * id. */
 extern const struct index_rows_def index_procinfo_rows;
+/* processes again: last_chunk of those held already moved on (index.c add_procinfo); the
+ * same rows and ?1. */
+extern const struct index_rows_def index_procinfo_again_rows;
 
 #endif

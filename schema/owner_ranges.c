@@ -13,6 +13,22 @@
 
 int owner_ranges_add(struct owner_ranges *o, uint64_t flow_id, const struct ecap_proc *p)
 {
+	char comm[ECAP_COMM_LEN] = { 0 }; /* as an entry holds it: zero-filled after the NUL */
+	memcpy(comm, p->comm, strnlen(p->comm, sizeof(comm) - 1));
+	/* The latest entry of a pid (o->hint, by the pid's low bits), when it is this process's
+	 * and the flow follows its run within OWNER_RUN_GAP, takes the flow: what
+	 * owner_ranges_merge would make of the two (one process, flows one after the other),
+	 * without an entry more to sort. A server in every flow of a chunk keeps one entry. */
+	uint32_t *hint = &o->hint[p->pid % OWNER_RANGES_HINTS];
+	if (*hint && *hint <= o->n) {
+		struct owner_range *e = &o->v[*hint - 1];
+		if (e->pid == p->pid && e->start_ns == p->start_ns && e->uid == p->uid &&
+		    e->netns == p->netns && !memcmp(e->comm, comm, sizeof(comm)) &&
+		    flow_id >= e->last_flow && flow_id - e->last_flow <= OWNER_RUN_GAP) {
+			e->last_flow = flow_id;
+			return 0;
+		}
+	}
 	struct owner_range *r = chunkmeta_grow((void **)&o->v, &o->n, &o->cap, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -21,10 +37,12 @@ int owner_ranges_add(struct owner_ranges *o, uint64_t flow_id, const struct ecap
 	r->uid = p->uid;
 	r->netns = p->netns;
 	r->start_ns = p->start_ns;
-	/* zero-filled after the name (chunkmeta_grow zeroes the slot), so that two entries of
-	 * one owner compare equal */
-	memcpy(r->comm, p->comm, strnlen(p->comm, sizeof(r->comm) - 1));
+	memcpy(r->comm, comm, sizeof(comm));
 	r->first_flow = r->last_flow = flow_id;
+	/* a pid's entry of more than one flow keeps its hint (a server's, against the curls
+	 * whose pids share its low bits) */
+	if (!*hint || *hint > o->n - 1 || o->v[*hint - 1].first_flow == o->v[*hint - 1].last_flow)
+		*hint = o->n <= UINT32_MAX ? (uint32_t)o->n : 0;
 	return 0;
 }
 
@@ -82,11 +100,68 @@ static bool join(struct owner_range *r, const struct owner_range *e)
 	return true;
 }
 
+/* Ascending runs that sort_entries merges rather than sorts the entries: more, and they are
+ * sorted (random owners). */
+#define MERGE_RUNS 16
+
+/* o's entries in cmp_owner's order. They come in the order of their flows, so most often in
+ * a few ascending runs (a curl loop's clients, each after the one before, and a server's
+ * entry or two, owner_ranges_add): those are merged pairwise through o->tmp, a pass per
+ * doubling; more runs, or no memory for the merge, are sorted. */
+static void sort_entries(struct owner_ranges *o)
+{
+	size_t cut[MERGE_RUNS + 1], runs = 1;
+	cut[0] = 0;
+	for (size_t i = 1; i < o->n; i++) {
+		if (cmp_owner(&o->v[i - 1], &o->v[i]) <= 0)
+			continue;
+		if (runs == MERGE_RUNS) {
+			qsort(o->v, o->n, sizeof(*o->v), cmp_owner);
+			return;
+		}
+		cut[runs++] = i;
+	}
+	if (runs == 1)
+		return;
+	if (o->n > o->tmp_cap) {
+		struct owner_range *t = realloc(o->tmp, o->n * sizeof(*t));
+		if (!t) {
+			qsort(o->v, o->n, sizeof(*o->v), cmp_owner);
+			return;
+		}
+		o->tmp = t;
+		o->tmp_cap = o->n;
+	}
+	cut[runs] = o->n;
+	struct owner_range *from = o->v, *to = o->tmp;
+	while (runs > 1) {
+		size_t out = 0;
+		for (size_t r = 0; r < runs; r += 2) {
+			size_t a = cut[r], a_end = cut[r + 1], k = a;
+			size_t b = a_end, b_end = r + 2 <= runs ? cut[r + 2] : a_end;
+			while (a < a_end && b < b_end)
+				to[k++] = cmp_owner(&from[b], &from[a]) < 0 ? from[b++] : from[a++];
+			while (a < a_end)
+				to[k++] = from[a++];
+			while (b < b_end)
+				to[k++] = from[b++];
+			cut[out++] = cut[r];
+		}
+		cut[out] = o->n;
+		runs = out;
+		struct owner_range *t = from;
+		from = to;
+		to = t;
+	}
+	if (from != o->v)
+		memcpy(o->v, from, o->n * sizeof(*o->v));
+}
+
 void owner_ranges_merge(struct owner_ranges *o)
 {
 	if (o->n < 2)
 		return;
-	qsort(o->v, o->n, sizeof(*o->v), cmp_owner);
+	sort_entries(o);
 	size_t out = 0;
 	for (size_t i = 1; i < o->n; i++)
 		if (!join(&o->v[out], &o->v[i]))
@@ -97,10 +172,12 @@ void owner_ranges_merge(struct owner_ranges *o)
 void owner_ranges_reset(struct owner_ranges *o)
 {
 	o->n = 0;
+	memset(o->hint, 0, sizeof(o->hint));
 }
 
 void owner_ranges_free(struct owner_ranges *o)
 {
 	free(o->v);
+	free(o->tmp);
 	memset(o, 0, sizeof(*o));
 }

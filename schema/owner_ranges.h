@@ -35,12 +35,19 @@ struct owner_range {
 	uint64_t first_flow, last_flow;
 };
 
+#define OWNER_RANGES_HINTS 16
+
 struct owner_ranges {
 	struct owner_range *v;
 	size_t n, cap;
+	uint32_t hint[OWNER_RANGES_HINTS]; /* by pid % 16: its latest entry + 1, 0 none */
+	struct owner_range *tmp; /* owner_ranges_merge's room to merge runs */
+	size_t tmp_cap;
 };
 
-/* Notes that p (a valid owner) owns flow_id. 0 or -ENOMEM. */
+/* Notes that p (a valid owner) owns flow_id: a new entry, or the flow added to p's latest
+ * entry when the flow follows its run (flows added in id order: an owner of flow after flow
+ * keeps one entry). 0 or -ENOMEM. */
 int owner_ranges_add(struct owner_ranges *o, uint64_t flow_id, const struct ecap_proc *p);
 /* Sorts the entries by comm, uid, netns, pid, start and flow id and merges each into the run
  * before it when its flow id is no more than OWNER_RUN_GAP from the run's and its pid stays

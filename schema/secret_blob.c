@@ -6,6 +6,7 @@
 #include "secret_blob.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +17,42 @@ static int cmp_label(const void *a, const void *b)
 	return strcmp(x->label, y->label);
 }
 
+#define COUNT_MAX 16 /* secrets of a session counted without sorting them (a handful) */
+
+/* The entries that secret_blob_encode would make of v[0..n), n <= COUNT_MAX, counted in the
+ * order given: a label's first secret makes its entry when it is valid, and the label's later
+ * secrets never do (the sort is stable). Labels are told apart by their length and first
+ * eight bytes before their bytes are compared: a TLS 1.3 session's five differ there. */
+static unsigned count_entries(const struct tls_secret *const *v, size_t n)
+{
+	size_t len[COUNT_MAX];
+	uint64_t head[COUNT_MAX];
+	unsigned count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *label = v[i]->label;
+		len[i] = strnlen(label, ECAP_LABEL_MAX - 1);
+		char h[8] = { 0 };
+		memcpy(h, label, len[i] < 8 ? len[i] : 8);
+		memcpy(&head[i], h, 8);
+		bool again = false;
+		for (size_t j = 0; j < i && !again; j++)
+			again = len[j] == len[i] && head[j] == head[i] &&
+				!memcmp(v[j]->label, label, len[i]);
+		if (!again && len[i] && v[i]->secret_len && v[i]->secret_len <= ECAP_SECRET_MAX)
+			count++;
+	}
+	return count;
+}
+
 int secret_blob_encode(struct buf *b, const struct tls_secret *const *v, size_t n,
 		       unsigned *count)
 {
 	const struct tls_secret *sorted[16], **p = sorted;
 	*count = 0;
+	if (!b && n <= COUNT_MAX) {
+		*count = count_entries(v, n);
+		return 0;
+	}
 	if (n > sizeof(sorted) / sizeof(sorted[0]) && !(p = malloc(n * sizeof(*p))))
 		return -ENOMEM;
 	memcpy(p, v, n * sizeof(*p));

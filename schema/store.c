@@ -325,6 +325,10 @@ static int init_writer(struct store *s)
 	s->next_flow_id = (uint64_t)v + 1;
 	if (!index_get_setting(s->ix, "next_flow_id", &v) && (uint64_t)v > s->next_flow_id)
 		s->next_flow_id = (uint64_t)v;
+	/* a flow named only by a chunk that recovery just indexed (a session's flow whose record
+	 * no chunk holds): the previous writer noted it at no commit */
+	if (index_flow_ids_named(s->ix) >= s->next_flow_id)
+		s->next_flow_id = index_flow_ids_named(s->ix) + 1;
 	if ((err = index_scalar(s->ix, "SELECT max(id) FROM chunks", 0, &v)))
 		return store_fail(s, err, "%s: %s", s->dir, index_errmsg(s->ix));
 	s->next_chunk_id = (uint64_t)v + 1;
@@ -667,7 +671,11 @@ int store_commit_txn(struct store *s)
 		close(s->unsynced_fd);
 		s->unsynced_fd = -1;
 	}
-	if ((err = index_note_next_ids(s->ix, s->next_flow_id, s->next_chunk_id)) ||
+	/* the flow ids the chunks written name (those given out for the open chunk are on no
+	 * disk yet: under a steady load there always are some, and noting them rewrote the
+	 * settings row at every commit); the chunk ids given out, all written by now */
+	if ((err = index_note_next_ids(s->ix, index_flow_ids_named(s->ix) + 1,
+				       s->next_chunk_id)) ||
 	    (err = index_commit(s->ix))) {
 		if (store_index_full(s, err)) {
 			/* SQLite rolled the transaction back; its chunks are on disk */

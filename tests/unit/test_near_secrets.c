@@ -5,7 +5,8 @@
  * walk gives exactly the secrets put (what the index held before), with the figures; a
  * rebuilt index makes the same rows and answers alike; a chunk whose DSB is damaged is named
  * in the error while every other secret is still given; a session on two flows whose rows are
- * in different chunks gives its secrets from either, also when it comes again much later.
+ * in different chunks gives its secrets from either, also when it comes again much later;
+ * the count of near secrets is what a row would have held.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 
 #include "index.h"
 #include "index_sql.h"
+#include "secret_blob.h"
 #include "segment.h"
 #include "store.h"
 #include "tmp_store.h"
@@ -310,9 +312,43 @@ static void test_session_on_two_flows(void **state)
 	}
 }
 
+/* chunks.near_secrets counts the entries that a secrets row of the session would have held:
+ * secret_blob_encode without a buffer (the count alone, in the order given) says as many as
+ * with one (sorted, the first of each label kept, invalid ones left out), for sets of labels
+ * repeated, sharing their first eight bytes, empty, and secrets empty or too long. */
+static void test_near_count(void **state)
+{
+	(void)state;
+	static const char *const some[] = { "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+		"CLIENT_HANDSHAKE_TRAFFIC_SECRET_X", "CLIENT_TRAFFIC_SECRET_0", "CLIENT_T",
+		"CLIENT", "", "EXPORTER_SECRET", "SERVER_TRAFFIC_SECRET_0" };
+	struct tls_secret v[20];
+	const struct tls_secret *pv[20];
+	struct buf b = { 0 };
+	srand(26);
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)rand() % 20;
+		for (size_t i = 0; i < n; i++) {
+			memset(&v[i], rand() % 2 ? 0 : 0x55, sizeof(v[i]));
+			snprintf(v[i].label, sizeof(v[i].label), "%s",
+				 some[(size_t)rand() % (sizeof(some) / sizeof(some[0]))]);
+			int len = rand() % 8;
+			v[i].secret_len = (uint8_t)(len == 0 ? 0 : len == 1 ? ECAP_SECRET_MAX + 1 : 48);
+			pv[i] = &v[i];
+		}
+		unsigned counted, encoded;
+		buf_reset(&b);
+		assert_int_equal(secret_blob_encode(NULL, pv, n, &counted), 0);
+		assert_int_equal(secret_blob_encode(&b, pv, n, &encoded), 0);
+		assert_int_equal(counted, encoded);
+	}
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_near_count),
 		cmocka_unit_test_setup_teardown(test_near_from_dsb, tmp_store_setup,
 						tmp_store_teardown),
 		cmocka_unit_test_setup_teardown(test_near_rebuilt, tmp_store_setup,

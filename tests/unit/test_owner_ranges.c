@@ -7,7 +7,8 @@
  * clients one group; and for random chunks, every owner of every flow lies in a run of its
  * comm, uid and netns whose pids (and start, for a run of one process) hold it and whose
  * flows hold the flow, no run spans more than OWNER_PID_SPAN pids, and there are no more runs
- * than the chunk's owners make without groups (each owner's flows in runs of their own).
+ * than the chunk's owners make without groups (each owner's flows in runs of their own); a
+ * curl loop's chunks in flow order give the runs they give in any order.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,12 +190,59 @@ static void test_random_chunks(void **state)
 	owner_ranges_free(&o);
 }
 
+/* Chunks whose flows each have a client of its own, pids rising with the flows (a curl loop),
+ * and a server in all or some of them: owner_ranges_add keeps the server in one entry while
+ * its flows follow, and owner_ranges_merge merges the two runs this makes without sorting.
+ * The same runs as entries added one per flow and sorted (a copy of the chunk's entries made
+ * one by one in a shuffled order, which takes the sort). */
+static void test_two_runs(void **state)
+{
+	(void)state;
+	static struct entry e[600];
+	struct owner_ranges o = { 0 }, shuffled = { 0 };
+	srand(26);
+	for (int round = 0; round < 200; round++) {
+		size_t n = 0;
+		uint32_t pid = 100000 + (uint32_t)rand() % 1000;
+		struct ecap_proc server = proc(4000, 7, rand() % 2 ? "openssl" : "aaa", 0);
+		/* the server in every flow, flows at most 20 apart: one entry (two runs to merge);
+		 * in some, up to 80 apart: in several (sorted) */
+		int gap = round % 2 ? 20 : 80;
+		for (uint64_t id = 1 + (uint64_t)rand() % 50; n + 2 <= 600; id += 1 + rand() % gap) {
+			pid += 1 + (uint32_t)rand() % 40;
+			e[n++] = (struct entry){ proc(pid, pid, "curl", 0), id };
+			if (round % 2 || rand() % 4)
+				e[n++] = (struct entry){ server, id };
+		}
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(owner_ranges_add(&o, e[i].flow, &e[i].p), 0);
+		owner_ranges_merge(&o);
+		for (size_t i = n; i > 1; i--) {
+			size_t j = (size_t)rand() % i;
+			struct entry t = e[i - 1];
+			e[i - 1] = e[j];
+			e[j] = t;
+		}
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(owner_ranges_add(&shuffled, e[i].flow, &e[i].p), 0);
+		owner_ranges_merge(&shuffled);
+		assert_int_equal(o.n, shuffled.n);
+		for (size_t k = 0; k < o.n; k++)
+			assert_memory_equal(&o.v[k], &shuffled.v[k], sizeof(o.v[k]));
+		owner_ranges_reset(&o);
+		owner_ranges_reset(&shuffled);
+	}
+	owner_ranges_free(&o);
+	owner_ranges_free(&shuffled);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_server_and_client_of_one_name),
 		cmocka_unit_test(test_curl_loop),
 		cmocka_unit_test(test_random_chunks),
+		cmocka_unit_test(test_two_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -672,6 +672,39 @@ static void test_ids_never_reused(void **state)
 	index_close(ix);
 }
 
+/* Under a steady load the open chunk always holds the record of a flow whose id is above the
+ * rows': a commit does not write the next flow id for it (that rewrote the settings row at
+ * every commit), since no chunk on disk names it yet; once the chunk that names it is
+ * written, the next writer gives ids above it as before. */
+static void test_next_ids_of_open_chunk(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	o.chunk_age_ns = 3600 * NS; /* chunks close by their size only */
+	uint32_t ifid;
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	uint64_t now = (uint64_t)mono.tv_sec * NS + (uint64_t)mono.tv_nsec;
+	uint64_t f1 = store_new_flow_id(s);
+	struct flow_record r1 = make_flow(f1, 443, 1234, "curl");
+	assert_int_equal(store_put_flow(s, &r1), 0);
+	flowless_packets(s, ifid, T0, 40); /* chunks closed by their size, one left open */
+	uint64_t f2 = store_new_flow_id(s);
+	struct flow_record r2 = make_flow(f2, 8443, 1235, "curl");
+	assert_int_equal(store_put_flow(s, &r2), 0);
+	assert_int_equal(store_tick(s, now + 2 * NS), 0); /* the group commit */
+	assert_true(index_int(f->dir, "SELECT count(*) FROM chunks") >= 1);
+	assert_int_equal(index_int(f->dir, "SELECT max(id) FROM flows"), (int64_t)f1);
+	assert_int_equal(index_int(f->dir, "SELECT count(*) FROM settings WHERE key IN "
+					   "('next_flow_id', 'next_chunk_id')"), 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(store_open(f->dir, STORE_WRITE, &o, &s), 0);
+	assert_true(store_new_flow_id(s) > f2);
+	assert_int_equal(store_close(s), 0);
+}
+
 /* --max-age: segments whose newest packet is older than the newest packet in the store by
  * more than the age go, oldest first; the newest stay. */
 static void test_retention_by_age(void **state)
@@ -1809,6 +1842,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_next_ids_of_open_chunk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
