@@ -216,10 +216,12 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
  * inspection asks a file for several names (gnutls_init, SSL_get_client_random twice, ...),
  * and a program the host runs for the first time was read, into fresh memory, once per name.
  * A larger table (node's .symtab: 2.6 MB of symbols, 7.5 MB of names) is indexed at its first
- * lookup instead (state 3, tab_index): one pass over its symbols and names keeps, for each
- * defined function or object, a 32-bit hash of its name and its place in the table, sorted; a
- * lookup then reads only the symbols whose hash is the name's, and their names, to compare
- * them. The index costs 8 bytes a symbol (node's: 0.9 MB) and is kept until tls_elf_close().
+ * lookup instead (state 3, tab_index): one pass over its symbols and one over the names they
+ * point at keeps, for each defined function or object, a 32-bit hash of its name and its
+ * place in the table, sorted; a lookup then reads only the symbols whose hash is the name's,
+ * and their names, to compare them (a planted table whose names all share a hash costs a
+ * lookup two reads a symbol: no more than reading it in pieces). The index costs 8 bytes a
+ * symbol (node's: 0.9 MB) and is kept until tls_elf_close().
  * Before it, each lookup of such a table read all of it again, its names 4 KiB at a time
  * (200,000 pread calls and about 0.4 s of CPU for /usr/bin/node at every recorder's start).
  * A table of more than IDX_SYMS_MAX symbols is read in pieces at each lookup (lookup_pieces),
@@ -234,7 +236,7 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
 /* Names this long or longer are left out of the index: lookup_pieces() never found them
  * either (its window of names holds a name and its NUL). */
 #define NAME_LONGEST STR_WINDOW
-#define NAME_WINDOW (1u << 20)  /* names read NAME_WINDOW (+ NAME_LONGEST) bytes at a time */
+#define NAME_WINDOW (1u << 20)  /* names read up to NAME_WINDOW (+ NAME_LONGEST) bytes at a time */
 
 /* The table of type: its symbols' and names' places in the file, checked. 0 or -ENOENT. */
 static int tab_place(const struct tls_elf *e, uint32_t type, uint64_t *symoff, uint64_t *symsize,
@@ -392,37 +394,32 @@ static int key_order(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The keys (hash << 32 | symbol number) of the names starting in [wbase, wbase + NAME_WINDOW)
- * of the symbols in sym (n bytes, the first numbered first), names in win (wlen bytes from
- * wbase), appended to keys. */
-static void index_window(const uint8_t *sym, uint64_t n, uint64_t first, const uint8_t *win,
-			 uint64_t wbase, uint64_t wlen, uint64_t strsize, uint64_t *keys,
-			 uint64_t *nkeys)
+/* The wanted symbols of sym (n bytes, the first numbered first) as name offset << 32 | symbol
+ * number, appended to keys. */
+static void index_symbols(const uint8_t *sym, uint64_t n, uint64_t first, uint64_t strsize,
+			  uint64_t *keys, uint64_t *nkeys)
 {
-	for (uint64_t i = 0; i + 24 <= n; i += 24) {
-		const uint8_t *s = sym + i, *end;
-		uint64_t nm = le32_load(s), avail;
-
-		if (nm < wbase || nm - wbase >= NAME_WINDOW || !sym_wanted(s, strsize, 0))
-			continue;
-		avail = wbase + wlen - nm;
-		end = memchr(win + (nm - wbase), '\0', avail < NAME_LONGEST ? avail : NAME_LONGEST);
-		if (end)
-			keys[(*nkeys)++] = (uint64_t)name_hash(win + (nm - wbase),
-							       (size_t)(end - (win + (nm - wbase))))
-						   << 32 |
-					   (first + i / 24);
-	}
+	for (uint64_t i = 0; i + 24 <= n; i += 24)
+		if (sym_wanted(sym + i, strsize, 0))
+			keys[(*nkeys)++] = (uint64_t)le32_load(sym + i) << 32 | (first + i / 24);
 }
 
-/* Indexes a table too large to hold (tab_load's state 2) into t: state 3, or left at 2 when it
- * has more than IDX_SYMS_MAX symbols or cannot be read. The names are read once, NAME_WINDOW
- * bytes at a time with NAME_LONGEST more so that every name starting in a window ends in it,
- * and the symbols once per window, SYM_CHUNK bytes at a time: the reads do not depend on the
- * order of the names, which a planted file chooses. 0 or -ENOMEM. */
+/*
+ * Indexes a table too large to hold (tab_load's state 2) into t: state 3, or left at 2 when it
+ * has more than IDX_SYMS_MAX symbols or cannot be read. The symbols are read once, SYM_CHUNK
+ * bytes at a time, and their name offsets sorted; the names are then read in that order, a
+ * window from the first name not yet read over the names that follow it closely (each within
+ * NAME_LONGEST of the one before, all within NAME_WINDOW of the first), with NAME_LONGEST
+ * more for the last one's bytes. So what is read is bounded by the symbols (at most 2 *
+ * NAME_LONGEST bytes and one read a symbol), whatever size the name table claims and in
+ * whatever order a planted file lays its names out; a real table's names, one after the
+ * other, take a read a NAME_WINDOW. Each name is then kept as the hash of its bytes up to its
+ * NUL, with its symbol's number, and the index sorted by hash. 0 or -ENOMEM.
+ */
 static int tab_index(const struct tls_elf *e, uint32_t type, struct tls_elf_syms *t)
 {
-	uint64_t symoff, symsize, stroff, strsize, wbase, nkeys = 0;
+	uint64_t symoff, symsize, stroff, strsize, pos, nkeys = 0, nout = 0, i, j;
+	uint64_t wbase = 0, wlen = 0;
 	uint8_t *sym = NULL, *win = NULL;
 	uint64_t *keys = NULL;
 	int rc = 0;
@@ -437,24 +434,41 @@ static int tab_index(const struct tls_elf *e, uint32_t type, struct tls_elf_syms
 		rc = -ENOMEM;
 		goto fail;
 	}
-	for (wbase = 0; wbase < strsize; wbase += NAME_WINDOW) {
-		uint64_t wlen = strsize - wbase, pos;
+	for (pos = 0; pos < symsize; pos += SYM_CHUNK) {
+		uint64_t n = symsize - pos < SYM_CHUNK ? symsize - pos : SYM_CHUNK;
 
-		if (wlen > NAME_WINDOW + NAME_LONGEST)
-			wlen = NAME_WINDOW + NAME_LONGEST;
-		if (read_at(e, stroff + wbase, win, wlen) < 0)
+		if (read_at(e, symoff + pos, sym, n) < 0)
 			goto fail;
-		for (pos = 0; pos < symsize; pos += SYM_CHUNK) {
-			uint64_t n = symsize - pos < SYM_CHUNK ? symsize - pos : SYM_CHUNK;
-
-			if (read_at(e, symoff + pos, sym, n) < 0)
-				goto fail;
-			index_window(sym, n, pos / 24, win, wbase, wlen, strsize, keys, &nkeys);
-		}
+		index_symbols(sym, n, pos / 24, strsize, keys, &nkeys);
 	}
-	qsort(keys, nkeys, sizeof(*keys), key_order);
+	qsort(keys, nkeys, sizeof(*keys), key_order); /* by name offset */
+	for (i = 0; i < nkeys; i++) {
+		uint64_t nm = keys[i] >> 32, room = strsize - nm; /* sym_wanted: nm < strsize */
+		const uint8_t *name, *end;
+
+		if (room > NAME_LONGEST)
+			room = NAME_LONGEST;
+		if (nm < wbase || nm + room > wbase + wlen) {
+			for (j = i + 1; j < nkeys && (keys[j] >> 32) - nm < NAME_WINDOW &&
+					(keys[j] >> 32) - (keys[j - 1] >> 32) <= NAME_LONGEST;
+			     j++)
+				;
+			wbase = nm;
+			wlen = (keys[j - 1] >> 32) - nm + NAME_LONGEST;
+			if (wlen > strsize - nm)
+				wlen = strsize - nm;
+			if (read_at(e, stroff + wbase, win, wlen) < 0)
+				goto fail;
+		}
+		name = win + (nm - wbase);
+		end = memchr(name, '\0', room);
+		if (end) /* else too long to be looked up, or not ended in the table */
+			keys[nout++] = (uint64_t)name_hash(name, (size_t)(end - name)) << 32 |
+				       (keys[i] & 0xffffffffu);
+	}
+	qsort(keys, nout, sizeof(*keys), key_order); /* by hash, then table order */
 	t->keys = keys;
-	t->nkeys = nkeys;
+	t->nkeys = nout;
 	t->symoff = symoff;
 	t->stroff = stroff;
 	t->symsize = symsize;
