@@ -278,7 +278,7 @@ int flowtable_packet(struct flowtable *ft, const struct ft_key *key, bool sender
 
 	uint64_t id = ft->opt.new_id(ft->opt.ctx);
 	if (id == 0)
-		return -ENOMEM;
+		return -ERANGE;
 	uint32_t h = flowtable_key_hash(key, 0);
 	i = entry_alloc(ft);
 	ft->last = i;

@@ -112,7 +112,7 @@ struct flowtable_options {
 	 * after this much quiet; 0: udp_idle_ns. */
 	uint64_t udp_short_idle_ns;
 	uint32_t max_flows;
-	/* A fresh flow id (> 0). */
+	/* A fresh flow id (> 0); 0 when none can be given (the packet is refused: -ERANGE). */
 	uint64_t (*new_id)(void *ctx);
 	/* Called for a flow leaving the table (expired, evicted, replaced), may be NULL. */
 	void (*on_remove)(void *ctx, struct flow *f);

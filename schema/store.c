@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,6 +335,14 @@ static int init_writer(struct store *s)
 	s->next_chunk_id = (uint64_t)v + 1;
 	if (!index_get_setting(s->ix, "next_chunk_id", &v) && (uint64_t)v > s->next_chunk_id)
 		s->next_chunk_id = (uint64_t)v;
+	/* ids are SQLite's signed integers: a store whose rows or settings name the largest (a
+	 * damaged or forged chunk indexed at recovery) has none left to give */
+	if (s->next_flow_id >= (uint64_t)INT64_MAX || s->next_chunk_id >= (uint64_t)INT64_MAX)
+		return store_fail(s, -ERANGE,
+				  "%s: the index names flow or chunk ids up to %" PRIu64
+				  " and %" PRIu64 ", the largest a store can number: it is "
+				  "damaged (ecap-fsck %s)",
+				  s->dir, s->next_flow_id - 1, s->next_chunk_id - 1, s->dir);
 	s->now_mono = s->last_commit_mono = s->last_retention_mono = mono_now();
 	s->last_optimize_mono = s->now_mono;
 	return store_load_interfaces(s);
@@ -427,7 +436,8 @@ int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_
 
 uint64_t store_new_flow_id(struct store *s)
 {
-	return s->next_flow_id++;
+	/* 0: none left (an id must stay one of SQLite's signed integers) */
+	return s->next_flow_id < (uint64_t)INT64_MAX ? s->next_flow_id++ : 0;
 }
 
 static int open_segment(struct store *s)

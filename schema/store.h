@@ -69,7 +69,7 @@ int store_dir_fd(const struct store *s);
 
 /* Finds or adds an interface; ids are store-wide and stable. */
 int store_add_interface(struct store *s, const struct ecap_iface *iface, uint32_t *id);
-/* A fresh flow id (ids are never reused, also across restarts). */
+/* A fresh flow id (ids are never reused, also across restarts); 0 when none is left. */
 uint64_t store_new_flow_id(struct store *s);
 /* The hot path: copies the packet into the open chunk. */
 int store_append_packet(struct store *s, const struct ecap_packet *pkt);

@@ -705,6 +705,42 @@ static void test_next_ids_of_open_chunk(void **state)
 	assert_int_equal(store_close(s), 0);
 }
 
+/* The next flow id set to the setting (index_set_setting's path, as a forged chunk's ids come
+ * through recovery), then the store opened as a writer. */
+static int open_with_next_flow(const char *dir, int64_t next, struct store **s)
+{
+	char path[512], err[256];
+	struct index *ix;
+	struct store_options o;
+	small_chunks(&o);
+	snprintf(path, sizeof(path), "%s/index.db", dir);
+	assert_int_equal(index_open(path, false, true, &ix, err, sizeof(err)), 0);
+	assert_int_equal(index_begin(ix), 0);
+	assert_int_equal(index_set_setting(ix, "next_flow_id", next), 0);
+	assert_int_equal(index_commit(ix), 0);
+	index_close(ix);
+	return store_open(dir, STORE_WRITE, &o, s);
+}
+
+/* Flow ids are SQLite's signed integers: the last one a store can give is INT64_MAX - 1,
+ * then none (0: the flow table refuses the packet); a store whose index names INT64_MAX is
+ * damaged and does not open for writing, rather than give ids that wrap. */
+static void test_flow_ids_exhausted(void **state)
+{
+	struct fixture *f = *state;
+	struct store_options o;
+	small_chunks(&o);
+	uint32_t ifid;
+	struct store *s = open_with_lo(f->dir, &o, &ifid);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(open_with_next_flow(f->dir, INT64_MAX - 1, &s), 0);
+	assert_int_equal(store_new_flow_id(s), (uint64_t)INT64_MAX - 1);
+	assert_int_equal(store_new_flow_id(s), 0);
+	assert_int_equal(store_new_flow_id(s), 0);
+	assert_int_equal(store_close(s), 0);
+	assert_int_equal(open_with_next_flow(f->dir, INT64_MAX, &s), -ERANGE);
+}
+
 /* --max-age: segments whose newest packet is older than the newest packet in the store by
  * more than the age go, oldest first; the newest stay. */
 static void test_retention_by_age(void **state)
@@ -1843,6 +1879,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ids_never_reused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_next_ids_of_open_chunk, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flow_ids_exhausted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_during_writing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret_once, setup, teardown),
