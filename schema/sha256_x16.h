@@ -14,7 +14,8 @@
 /* SHA-256's round constants (FIPS 180-4 4.2.2), 16-byte aligned: this file's and
  * sha256_x2.c's. */
 extern const uint32_t sha256_round_k[64];
-/* Whether this CPU (and its kernel) runs sha256_x16_blocks: AVX-512 F and BW. */
+/* Whether this CPU (and its kernel) runs sha256_x16_blocks: AVX-512 F and BW. (sha256_xn
+ * takes it only beside the SHA extensions: sha256_x2_x16.) */
 bool sha256_x16_cpu(void);
 /* n 64-byte blocks of each of the sixteen lanes: s[j][l] is word j of lane l's state
  * (updated), p[l] its next block; p[l] moves on by 64 bytes a block for the lanes whose bit is

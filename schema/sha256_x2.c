@@ -465,6 +465,15 @@ void sha256_x2_allow_x16(bool allow)
 	cpu_choice_allow(&x16_state, allow);
 }
 
+bool sha256_x2_x16(void)
+{
+#ifdef SHA256_X2_HW
+	return sha256_x2_hw() && use_x16();
+#else
+	return false;
+#endif
+}
+
 void sha256_x2_allow_hw(bool allow)
 {
 	__atomic_store_n(&hw_state, allow && cpu_has_sha() ? 1 : 2, __ATOMIC_RELAXED);

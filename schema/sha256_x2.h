@@ -38,8 +38,10 @@ int sha256_xn(const void *const p[], const size_t len[], size_t n, uint8_t (*d)[
 int sha256_x1(const void *p, size_t len, uint8_t d[SHA256_LEN]);
 /* Tests and benchmarks: allow (the default, where the CPU has AVX-512) or forbid sha256_xn's
  * sixteen lanes in AVX-512 registers (sha256_x16.h), which it takes beside the SHA extensions
- * for 8 messages or more. */
+ * (only where the CPU has both) while 12 messages or more are left. */
 void sha256_x2_allow_x16(bool allow);
+/* Whether sha256_xn takes the sixteen lanes: the SHA extensions and AVX-512 F and BW used. */
+bool sha256_x2_x16(void);
 /* Whether the SHA extensions are used. */
 bool sha256_x2_hw(void);
 /* Tests and benchmarks: allow (the default, when the CPU has them) or forbid the SHA
