@@ -34,7 +34,8 @@ curls() {
 	local k ps=()
 	for k in 1 2 3 4; do
 		( for ((i = 0; i < $1; i++)); do
-			"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$PORT/" || echo "curl failed" >&2
+			"${NX[@]}" curl -sk -o /dev/null "https://127.0.0.1:$PORT/" ||
+				echo "curl failed" >&2
 		done ) &
 		ps+=($!)
 	done

@@ -333,7 +333,8 @@ static void test_near_count(void **state)
 			snprintf(v[i].label, sizeof(v[i].label), "%s",
 				 some[(size_t)rand() % (sizeof(some) / sizeof(some[0]))]);
 			int len = rand() % 8;
-			v[i].secret_len = (uint8_t)(len == 0 ? 0 : len == 1 ? ECAP_SECRET_MAX + 1 : 48);
+			v[i].secret_len =
+				(uint8_t)(len == 0 ? 0 : len == 1 ? ECAP_SECRET_MAX + 1 : 48);
 			pv[i] = &v[i];
 		}
 		unsigned counted, encoded;

@@ -208,7 +208,8 @@ static void test_two_runs(void **state)
 		/* the server in every flow, flows at most 20 apart: one entry (two runs to merge);
 		 * in some, up to 80 apart: in several (sorted) */
 		int gap = round % 2 ? 20 : 80;
-		for (uint64_t id = 1 + (uint64_t)rand() % 50; n + 2 <= 600; id += 1 + rand() % gap) {
+		uint64_t id = 1 + (uint64_t)rand() % 50;
+		for (; n + 2 <= 600; id += 1 + (uint64_t)(rand() % gap)) {
 			pid += 1 + (uint32_t)rand() % 40;
 			e[n++] = (struct entry){ proc(pid, pid, "curl", 0), id };
 			if (round % 2 || rand() % 4)

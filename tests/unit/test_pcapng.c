@@ -473,8 +473,9 @@ static void test_epb_inline(void **state)
 			memset(other.data, 0xee, other.cap);
 			assert_int_equal(buf_append(&other, "x", 1), 0); /* not at offset 0 */
 			uint64_t ts = 0x0123456789abcdefull + len;
-			assert_int_equal(pcapng_write_epb(&one, 3, ts, data, len, len + 40, flags[f],
-							  NULL), 0);
+			assert_int_equal(pcapng_write_epb(&one, 3, ts, data, len, len + 40,
+							  flags[f], NULL),
+					 0);
 			assert_int_equal(pcapng_write_epb_flags(&other, 3, ts, data, len, len + 40,
 								flags[f]), 0);
 			assert_int_equal(other.len, one.len + 1);
@@ -484,8 +485,8 @@ static void test_epb_inline(void **state)
 			bool swap = false;
 			struct pcapng_block blk;
 			struct pcapng_epb e;
-			assert_int_equal(pcapng_block_parse(other.data + 1, other.len - 1, &swap, &blk),
-					 (long)one.len);
+			long n = pcapng_block_parse(other.data + 1, other.len - 1, &swap, &blk);
+			assert_int_equal(n, (long)one.len);
 			assert_int_equal(pcapng_parse_packet(&blk, swap, &e), 0);
 			assert_int_equal(e.ifid, 3);
 			assert_true(e.ts == ts);
@@ -498,7 +499,8 @@ static void test_epb_inline(void **state)
 		}
 	}
 	struct buf b = { 0 };
-	assert_int_equal(pcapng_write_epb_flags(&b, 0, 0, data, PCAPNG_BLOCK_MAX + 1, 1, 0), -EINVAL);
+	assert_int_equal(pcapng_write_epb_flags(&b, 0, 0, data, PCAPNG_BLOCK_MAX + 1, 1, 0),
+			 -EINVAL);
 	buf_free(&b);
 }
 
