@@ -739,6 +739,8 @@ static void test_flow_ids_exhausted(void **state)
 	assert_int_equal(store_new_flow_id(s), 0);
 	assert_int_equal(store_close(s), 0);
 	assert_int_equal(open_with_next_flow(f->dir, INT64_MAX, &s), -ERANGE);
+	assert_non_null(strstr(store_errmsg(s), "damaged"));
+	store_close(s);
 }
 
 /* --max-age: segments whose newest packet is older than the newest packet in the store by
