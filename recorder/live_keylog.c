@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../schema/decimal.h"
 #include "tlslog.h"
 #include "tlslog.skel.h"
 #include "live_keylog.h"
@@ -600,29 +601,13 @@ static int rescan_pid_query(struct live_keylog *k, const char *pid, live_keylog_
 	return rc == -ENOTTY ? rc : mappings;
 }
 
-/* pid in decimal into out, as /proc names its entry: what snprintf("%u") writes, without its
- * format parsing (an exec record's pid is spelled for every exec that has one). */
-static void pid_text(uint32_t pid, char out[16])
-{
-	char rev[10];
-	size_t n = 0, i;
-
-	do {
-		rev[n++] = (char)('0' + pid % 10);
-		pid /= 10;
-	} while (pid);
-	for (i = 0; i < n; i++)
-		out[i] = rev[n - 1 - i];
-	out[n] = '\0';
-}
-
 /* A rescan through the BPF iterator (maps_iter.h): the process whose mappings come now. */
 struct iter_rescan {
 	struct live_keylog *k;
 	live_keylog_maps_fn line_fn;
 	void *ctx;
 	uint32_t pid;
-	char pid_s[16];
+	char pid_s[DECIMAL_U64_MAX];
 	int maps_fd;        /* pid's /proc/PID/maps once a name was asked, else -1 */
 };
 
@@ -637,7 +622,7 @@ static bool iter_mapping(void *arg, uint32_t pid, const struct proc_maps_line *m
 			close(r->maps_fd);
 		r->maps_fd = -1;
 		r->pid = pid;
-		pid_text(pid, r->pid_s);
+		decimal_u64(r->pid_s, pid);
 		/* our own maps: as live_keylog_rescan() says */
 		if (pid == k->self_pid) {
 			if (k->own_scanned >= (r->line_fn ? 2 : 1))
@@ -740,12 +725,12 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct keylog_event *e = data;
 	struct ecap_proc who = { .valid = true };
 	char label[KL_LABEL_MAX + 1];
-	char pid[16];
+	char pid[DECIMAL_U64_MAX];
 
 	if (size >= sizeof(struct keylog_exec) && e->kind == KL_EV_EXEC) {
 		const struct keylog_exec *x = data;
 
-		pid_text(x->pid, pid);
+		decimal_u64(pid, x->pid);
 		k->exec_ns = x->ts_ns;
 		k->exec_mntns_id = x->mntns_id;
 		if (x->known)

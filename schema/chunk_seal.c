@@ -26,6 +26,7 @@
 
 #include "chunk_digest.h"
 #include "crc32c.h"
+#include "decimal.h"
 #include "ecap_config.h"
 #include "lz4blocks.h"
 #include "pcapng.h"
@@ -115,17 +116,11 @@ static int section_header(struct chunk_builder *cb, uint64_t id, size_t *n)
 {
 	const struct chunk_meta *m = &cb->meta;
 	struct buf *hdr = &cb->hdr;
-	char comment[64] = "ecap chunk ", digits[20];
-	size_t at = strlen(comment), k = 0;
+	char comment[64] = "ecap chunk ";
 	int err;
 
 	/* the SHB's comment, "ecap chunk ID", without printf's code (cold once a second) */
-	do
-		digits[k++] = (char)('0' + id % 10);
-	while ((id /= 10));
-	while (k)
-		comment[at++] = digits[--k];
-	comment[at] = 0;
+	decimal_u64(comment + strlen("ecap chunk "), id);
 	struct pcapng_shb_info shb = { .comment = comment, .userappl = "ecap " ECAP_VERSION };
 	if (cb->cap_hdr_cuts < m->n_ifaces + 1) {
 		size_t *c = realloc(cb->hdr_cuts, (m->n_ifaces + 1) * sizeof(*c));
