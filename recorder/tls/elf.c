@@ -212,7 +212,7 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
 
 /*
  * A symbol table (type 2 SHT_SYMTAB or 11 SHT_DYNSYM) is read whole at its first lookup and
- * kept until tls_elf_close() when its symbols fit in SYM_WHOLE and its names in STR_WHOLE: an
+ * kept until tls_elf_close() when its symbols and its names each fit in HOLD_MAX: an
  * inspection asks a file for several names (gnutls_init, SSL_get_client_random twice, ...),
  * and a program the host runs for the first time was read, into fresh memory, once per name.
  * A larger table (node's .symtab: 2.6 MB of symbols, 7.5 MB of names) is indexed at its first
@@ -223,16 +223,27 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
  * lookup two reads a symbol: no more than reading it in pieces). The index costs 8 bytes a
  * symbol (node's: 0.9 MB) and is kept until tls_elf_close().
  * Before it, each lookup of such a table read all of it again, its names 4 KiB at a time
- * (200,000 pread calls and about 0.4 s of CPU for /usr/bin/node at every recorder's start).
+ * (200,000 pread calls for /usr/bin/node at every recorder's start).
  * A table of more than IDX_SYMS_MAX symbols is read in pieces at each lookup (lookup_pieces),
  * costing no more memory than the pieces: SYM_CHUNK bytes of symbols, and a STR_WINDOW window
  * of names moved on a miss.
  */
 #define SYM_CHUNK (24u * 4096u)
 #define STR_WINDOW 4096u
-#define SYM_WHOLE (4u << 20)    /* a table whose symbols fit in this is held whole */
-#define STR_WHOLE (4u << 20)    /* with names up to this size */
+#define HOLD_MAX (4u << 20)     /* a table whose symbols and names each fit is held whole */
 #define IDX_SYMS_MAX (1u << 20) /* a larger table is not indexed: 8 MiB of index at most */
+
+/* The limits in force (tls_elf_set_table_limits: tests and the fuzz target lower them, so
+ * that small files take the index and the pieces too). */
+static uint64_t hold_max = HOLD_MAX;
+static uint64_t index_syms_max = IDX_SYMS_MAX;
+
+void tls_elf_set_table_limits(uint64_t hold_bytes, uint64_t index_syms)
+{
+	hold_max = hold_bytes;
+	index_syms_max = index_syms;
+}
+
 /* Names this long or longer are left out of the index: lookup_pieces() never found them
  * either (its window of names holds a name and its NUL). */
 #define NAME_LONGEST STR_WINDOW
@@ -286,7 +297,7 @@ static int tab_load(const struct tls_elf *e, uint32_t type, struct tls_elf_syms 
 	t->state = -1;
 	if (tab_place(e, type, &symoff, &symsize, &stroff, &strsize) < 0)
 		return 0;
-	if (symsize > SYM_WHOLE || strsize > STR_WHOLE) {
+	if (symsize > hold_max || strsize > hold_max) {
 		t->state = 2;
 		return 0;
 	}
@@ -425,7 +436,7 @@ static int tab_index(const struct tls_elf *e, uint32_t type, struct tls_elf_syms
 	int rc = 0;
 
 	if (tab_place(e, type, &symoff, &symsize, &stroff, &strsize) < 0 ||
-	    symsize / 24 > IDX_SYMS_MAX)
+	    symsize / 24 > index_syms_max)
 		return 0;
 	sym = malloc(SYM_CHUNK);
 	win = malloc(NAME_WINDOW + NAME_LONGEST);

@@ -64,6 +64,12 @@ uint8_t *tls_elf_section_read(const struct tls_elf *e, const char *name, uint64_
  * tls_elf_close()) unless it is too large to hold. 0, -ENOENT or -errno. */
 int tls_elf_symbol(struct tls_elf *e, const char *name, uint64_t *addr, uint64_t *size);
 
+/* Tests and the fuzz target: symbol tables of more than hold_bytes (symbols or names) are not
+ * held whole, and of those, tables of more than index_syms symbols are not indexed but read in
+ * pieces at each lookup. Defaults: 4 MiB and 1,048,576 symbols (elf.c). For the tables read
+ * after the call (a table is read at its first lookup). */
+void tls_elf_set_table_limits(uint64_t hold_bytes, uint64_t index_syms);
+
 /* Copies len bytes at virtual address vaddr (inside one PT_LOAD's file bytes). 0 or -EFAULT. */
 int tls_elf_read_vaddr(const struct tls_elf *e, uint64_t vaddr, void *buf, size_t len);
 

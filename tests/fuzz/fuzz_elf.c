@@ -5,7 +5,8 @@
  * files are those the host's processes map, so any user can plant one, and ecap-rec reads them
  * as root. Whatever the bytes: no read outside what was read from the file (ASan), no hang,
  * and the symbol tables held after a first lookup answer as the file does on every later
- * lookup and after a close and an open again.
+ * lookup, and as the same tables indexed (as one too large to hold is) and read in pieces at
+ * each lookup (as one too large to index is), each after a close and an open again.
  *
  * Input: the file's bytes, given to the reader through a memfd.
  */
@@ -75,13 +76,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fd);
 		return 0;
 	}
+	tls_elf_set_table_limits(4u << 20, 1u << 20); /* the defaults: these tables held */
 	if (answers(fd, rc1, a1, s1, N)) {
-		/* opened again (the tables read afresh): the same answers */
-		if (!answers(fd, rc2, a2, s2, N))
-			abort();
-		for (size_t i = 0; i < N; i++)
-			if (rc1[i] != rc2[i] || (rc1[i] == 0 && (a1[i] != a2[i] || s1[i] != s2[i])))
+		/* opened again, the tables read afresh, indexed, then in pieces: the same answers */
+		static const uint64_t index_syms[] = { UINT64_MAX, 0 };
+
+		for (size_t k = 0; k < 2; k++) {
+			tls_elf_set_table_limits(0, index_syms[k]);
+			if (!answers(fd, rc2, a2, s2, N))
 				abort();
+			for (size_t i = 0; i < N; i++)
+				if (rc1[i] != rc2[i] ||
+				    (rc1[i] == 0 && (a1[i] != a2[i] || s1[i] != s2[i])))
+					abort();
+		}
 	}
 	close(fd);
 	return 0;
